@@ -1,0 +1,215 @@
+"""One exception hierarchy with stable codes.
+
+Every error vcred reports carries a stable ``code`` (what scripts and tests match on), the
+problem-details ``type`` URL the W3C specifications define for that family of failure, an
+HTTP status the services answer with, and, where the fault lies in a document, a JSON
+Pointer to it::
+
+    VcredError
+    ├── UsageError                 USAGE              misuse of the API (raised, never reported)
+    ├── MalformedError             MALFORMED          structure breaks VCDM / JOSE / DID rules
+    │   ├── ParsingError           PARSING_ERROR      not JSON, not a JWS, not base64url …
+    │   ├── SchemaMismatchError    SCHEMA_MISMATCH    credentialSchema validation failed
+    │   └── ContextError           INVALID_CONTEXT    unknown or unsafe JSON-LD @context
+    ├── CryptographicError         INVALID_SIGNATURE  a signature does not verify
+    │   ├── InvalidProofError      INVALID_PROOF      a proof is malformed or mismatched
+    │   └── DigestMismatchError    DIGEST_MISMATCH    relatedResource / disclosure digest wrong
+    ├── UnknownKeyError            UNKNOWN_KEY        no usable key for the kid / method
+    ├── ResolutionError            DID_RESOLUTION     a DID cannot be resolved
+    │   └── FetchRefusedError      FETCH_REFUSED      a guarded fetch was refused (SSRF guard)
+    ├── ValidityError              (base of the time-window failures)
+    │   ├── ExpiredError           EXPIRED
+    │   └── NotYetValidError       NOT_YET_VALID
+    ├── StatusError                (base of the status failures)
+    │   ├── RevokedError           REVOKED
+    │   ├── SuspendedError         SUSPENDED
+    │   └── StatusUnavailableError STATUS_UNAVAILABLE
+    ├── UntrustedIssuerError       UNTRUSTED_ISSUER
+    ├── PresentationError          INVALID_PRESENTATION  holder binding, embedded credentials
+    │   ├── ChallengeError         INVALID_CHALLENGE  missing, wrong or replayed challenge / nonce
+    │   └── DomainError            INVALID_DOMAIN     wrong domain / audience
+    └── UnsupportedError           UNSUPPORTED        a format or algorithm we do not accept
+
+Problem types follow VCDM 2.0 §7.1 (https://www.w3.org/TR/vc-data-model-2.0/#validation),
+VC Data Integrity §2.4 and Bitstring Status List §3.8.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+_VCDM = "https://www.w3.org/TR/vc-data-model#"
+_SECURITY = "https://w3id.org/security#"
+_STATUS = "https://www.w3.org/ns/credentials/status-list#"
+
+PARSING_ERROR = _VCDM + "PARSING_ERROR"
+CRYPTOGRAPHIC_SECURITY_ERROR = _VCDM + "CRYPTOGRAPHIC_SECURITY_ERROR"
+MALFORMED_VALUE_ERROR = _VCDM + "MALFORMED_VALUE_ERROR"
+RANGE_ERROR = _VCDM + "RANGE_ERROR"
+PROOF_VERIFICATION_ERROR = _SECURITY + "PROOF_VERIFICATION_ERROR"
+MALFORMED_PROOF_ERROR = _SECURITY + "MALFORMED_PROOF_ERROR"
+INVALID_DOMAIN_ERROR = _SECURITY + "INVALID_DOMAIN_ERROR"
+INVALID_CHALLENGE_ERROR = _SECURITY + "INVALID_CHALLENGE_ERROR"
+STATUS_RETRIEVAL_ERROR = _STATUS + "STATUS_RETRIEVAL_ERROR"
+STATUS_VERIFICATION_ERROR = _STATUS + "STATUS_VERIFICATION_ERROR"
+
+
+class VcredError(Exception):
+    """Root of every vcred error: a stable code, a message, and where it happened."""
+
+    code: ClassVar[str] = "ERROR"
+    problem_type: ClassVar[str] = MALFORMED_VALUE_ERROR
+    title: ClassVar[str] = "Verifiable credential error"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, pointer: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pointer = pointer
+
+    def __str__(self) -> str:
+        return f"{self.message} (at {self.pointer})" if self.pointer else self.message
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``{code, message, path}`` form used in verification results."""
+        return {"code": self.code, "message": self.message, "path": self.pointer}
+
+    def as_problem(self) -> dict[str, Any]:
+        """RFC 9457 problem details as VCDM 2.0 §7.1 shapes them."""
+        problem: dict[str, Any] = {
+            "type": self.problem_type,
+            "title": self.title,
+            "detail": self.message,
+            "code": self.code,
+        }
+        if self.pointer is not None:
+            problem["pointer"] = self.pointer
+        return problem
+
+
+class UsageError(VcredError):
+    """The API was called wrongly (a bug in the caller, not a bad credential)."""
+
+    code = "USAGE"
+    title = "Invalid use of the vcred API"
+
+
+class MalformedError(VcredError):
+    code = "MALFORMED"
+    title = "Malformed value"
+
+
+class ParsingError(MalformedError):
+    code = "PARSING_ERROR"
+    problem_type = PARSING_ERROR
+    title = "Parsing error"
+
+
+class SchemaMismatchError(MalformedError):
+    code = "SCHEMA_MISMATCH"
+    title = "Credential does not match its schema"
+    http_status = 422
+
+
+class ContextError(MalformedError):
+    code = "INVALID_CONTEXT"
+    title = "Invalid or unknown JSON-LD context"
+
+
+class CryptographicError(VcredError):
+    code = "INVALID_SIGNATURE"
+    problem_type = CRYPTOGRAPHIC_SECURITY_ERROR
+    title = "Cryptographic security error"
+
+
+class InvalidProofError(CryptographicError):
+    code = "INVALID_PROOF"
+    problem_type = MALFORMED_PROOF_ERROR
+    title = "Invalid proof"
+
+
+class DigestMismatchError(CryptographicError):
+    code = "DIGEST_MISMATCH"
+    title = "Digest mismatch"
+
+
+class UnknownKeyError(VcredError):
+    code = "UNKNOWN_KEY"
+    problem_type = CRYPTOGRAPHIC_SECURITY_ERROR
+    title = "Unknown or unauthorised key"
+
+
+class ResolutionError(VcredError):
+    code = "DID_RESOLUTION"
+    title = "DID resolution failed"
+
+
+class FetchRefusedError(ResolutionError):
+    code = "FETCH_REFUSED"
+    title = "Fetch refused"
+
+
+class ValidityError(VcredError):
+    code = "VALIDITY"
+    problem_type = RANGE_ERROR
+    title = "Outside the validity period"
+
+
+class ExpiredError(ValidityError):
+    code = "EXPIRED"
+    title = "Credential expired"
+
+
+class NotYetValidError(ValidityError):
+    code = "NOT_YET_VALID"
+    title = "Credential not yet valid"
+
+
+class StatusError(VcredError):
+    code = "STATUS"
+    problem_type = STATUS_VERIFICATION_ERROR
+    title = "Credential status check failed"
+
+
+class RevokedError(StatusError):
+    code = "REVOKED"
+    title = "Credential revoked"
+
+
+class SuspendedError(StatusError):
+    code = "SUSPENDED"
+    title = "Credential suspended"
+
+
+class StatusUnavailableError(StatusError):
+    code = "STATUS_UNAVAILABLE"
+    problem_type = STATUS_RETRIEVAL_ERROR
+    title = "Credential status unavailable"
+
+
+class UntrustedIssuerError(VcredError):
+    code = "UNTRUSTED_ISSUER"
+    title = "Issuer not trusted"
+
+
+class PresentationError(VcredError):
+    code = "INVALID_PRESENTATION"
+    problem_type = PROOF_VERIFICATION_ERROR
+    title = "Invalid presentation"
+
+
+class ChallengeError(PresentationError):
+    code = "INVALID_CHALLENGE"
+    problem_type = INVALID_CHALLENGE_ERROR
+    title = "Invalid challenge"
+
+
+class DomainError(PresentationError):
+    code = "INVALID_DOMAIN"
+    problem_type = INVALID_DOMAIN_ERROR
+    title = "Invalid domain"
+
+
+class UnsupportedError(VcredError):
+    code = "UNSUPPORTED"
+    title = "Unsupported format or algorithm"

@@ -1,0 +1,90 @@
+"""Base64url (RFC 4648 §5, unpadded), multibase and multicodec prefixes.
+
+Multibase: https://www.w3.org/TR/cid-1.0/#multibase-0 — ``z`` base58btc, ``u`` base64url
+without padding. Multicodec headers are unsigned varints (https://github.com/multiformats/multicodec).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+import base58
+
+from vcred.errors import ParsingError
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_B58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+
+
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url, as JOSE and multibase ``u`` use it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str, *, pointer: str | None = None) -> bytes:
+    """Strict unpadded base64url: no padding, no whitespace, no stray characters.
+
+    Raises ParsingError for anything else, including non-canonical trailing bits.
+    """
+    if not isinstance(text, str) or len(text) % 4 == 1 or not _B64URL.fullmatch(text):
+        raise ParsingError("not unpadded base64url", pointer=pointer)
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ParsingError("not unpadded base64url", pointer=pointer) from exc
+    if b64url_encode(data) != text:  # unused low bits set: another encoding of the same bytes
+        raise ParsingError("non-canonical base64url", pointer=pointer)
+    return data
+
+
+def multibase_encode(data: bytes, base: str = "z") -> str:
+    """Multibase-encode ``data`` with base58btc (``z``) or base64url (``u``)."""
+    if base == "z":
+        return "z" + base58.b58encode(data).decode("ascii")
+    if base == "u":
+        return "u" + b64url_encode(data)
+    raise ValueError(f"unsupported multibase prefix {base!r}")
+
+
+def multibase_decode(text: str, *, pointer: str | None = None) -> bytes:
+    """Decode a ``z`` (base58btc) or ``u`` (base64url) multibase string.
+
+    Raises ParsingError for any other prefix or an invalid body.
+    """
+    if not isinstance(text, str) or len(text) < 2:
+        raise ParsingError("not a multibase string", pointer=pointer)
+    prefix, body = text[0], text[1:]
+    if prefix == "z":
+        if not _B58.fullmatch(body):
+            raise ParsingError("invalid base58btc", pointer=pointer)
+        return bytes(base58.b58decode(body))
+    if prefix == "u":
+        return b64url_decode(body, pointer=pointer)
+    raise ParsingError(f"unsupported multibase prefix {prefix!r}", pointer=pointer)
+
+
+def varint_encode(value: int) -> bytes:
+    """Unsigned LEB128 varint (multicodec headers)."""
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def varint_decode(data: bytes, *, pointer: str | None = None) -> tuple[int, int]:
+    """Decode a leading varint; returns (value, bytes consumed). At most 9 bytes (multiformats)."""
+    value = 0
+    for i, byte in enumerate(data[:9]):
+        value |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            if i and byte == 0:  # multiformats: minimal encoding only
+                break
+            return value, i + 1
+    raise ParsingError("invalid multicodec varint", pointer=pointer)
