@@ -23,7 +23,10 @@ Pointer to it::
     ├── StatusError                (base of the status failures)
     │   ├── RevokedError           REVOKED
     │   ├── SuspendedError         SUSPENDED
-    │   └── StatusUnavailableError STATUS_UNAVAILABLE
+    │   └── StatusUnavailableError STATUS_UNAVAILABLE status unknown: list not retrieved/unusable
+    │       ├── StatusVerificationError  STATUS_VERIFICATION  list fails verification or mismatches
+    │       ├── StatusListLengthError    STATUS_LIST_LENGTH   list under the minimum / over the cap
+    │       └── StatusRangeError         STATUS_RANGE         statusListIndex past the list end
     ├── UntrustedIssuerError       UNTRUSTED_ISSUER
     ├── PresentationError          INVALID_PRESENTATION  holder binding, embedded credentials
     │   ├── ChallengeError         INVALID_CHALLENGE  missing, wrong or replayed challenge / nonce
@@ -31,7 +34,8 @@ Pointer to it::
     └── UnsupportedError           UNSUPPORTED        a format or algorithm we do not accept
 
 Problem types follow VCDM 2.0 §7.1 (https://www.w3.org/TR/vc-data-model-2.0/#validation),
-VC Data Integrity §2.4 and Bitstring Status List §3.8.
+VC Data Integrity §2.4 and Bitstring Status List §3.5
+(https://www.w3.org/TR/vc-bitstring-status-list/#processing-errors).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ INVALID_DOMAIN_ERROR = _SECURITY + "INVALID_DOMAIN_ERROR"
 INVALID_CHALLENGE_ERROR = _SECURITY + "INVALID_CHALLENGE_ERROR"
 STATUS_RETRIEVAL_ERROR = _STATUS + "STATUS_RETRIEVAL_ERROR"
 STATUS_VERIFICATION_ERROR = _STATUS + "STATUS_VERIFICATION_ERROR"
+STATUS_LIST_LENGTH_ERROR = _STATUS + "STATUS_LIST_LENGTH_ERROR"
 
 
 class VcredError(Exception):
@@ -185,6 +190,30 @@ class StatusUnavailableError(StatusError):
     code = "STATUS_UNAVAILABLE"
     problem_type = STATUS_RETRIEVAL_ERROR
     title = "Credential status unavailable"
+
+
+class StatusVerificationError(StatusUnavailableError):
+    """The status list credential does not verify, or does not fit the entry pointing to it."""
+
+    code = "STATUS_VERIFICATION"
+    problem_type = STATUS_VERIFICATION_ERROR
+    title = "Status list verification failed"
+
+
+class StatusListLengthError(StatusUnavailableError):
+    """The bitstring is shorter than the herd-privacy minimum, or expands past the size cap."""
+
+    code = "STATUS_LIST_LENGTH"
+    problem_type = STATUS_LIST_LENGTH_ERROR
+    title = "Status list length error"
+
+
+class StatusRangeError(StatusUnavailableError):
+    """The entry's statusListIndex points past the end of the list."""
+
+    code = "STATUS_RANGE"
+    problem_type = RANGE_ERROR
+    title = "Status list index out of range"
 
 
 class UntrustedIssuerError(VcredError):
