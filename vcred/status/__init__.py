@@ -1,0 +1,98 @@
+"""Bitstring Status List v1.0: revocation and suspension of credentials.
+
+https://www.w3.org/TR/vc-bitstring-status-list/
+
+The lower layer behind ``vcred.verify``'s ``status`` check and the issuer's status lists:
+
+- the bitstring (``codec``): ``encode_bitstring`` / ``decode_bitstring``, ``Bitstring``
+  (immutable lookups), ``MutableBitstring`` (an issuer writing one);
+- the data model: ``BitstringStatusListEntry`` (``entry``), building and reading a
+  ``BitstringStatusListCredential`` (``listcred``);
+- the verifier side: ``StatusChecker`` / ``check_status`` → ``StatusReport`` of
+  ``EntryStatus`` (``check``), over a ``StatusListCache`` (``cache``);
+- the issuer side: the ``IndexStore`` protocol and random index allocation (``index``).
+
+Nothing here touches the network or a database: lists arrive through a ``Fetcher`` and are
+verified by a ``verify_list`` callable, both handed in.
+"""
+
+from vcred.status.cache import CachedList, StatusListCache
+from vcred.status.check import (
+    DEFAULT_MAX_FETCH_BYTES,
+    STATUS_LIST_ACCEPT,
+    EntryStatus,
+    Fetcher,
+    StatusChecker,
+    StatusReport,
+    VerifyList,
+    check_status,
+    parse_fetched,
+)
+from vcred.status.codec import (
+    DEFAULT_MAX_BITSTRING_BYTES,
+    MAX_STATUS_SIZE,
+    MIN_ENTRIES,
+    Bitstring,
+    MutableBitstring,
+    decode_bitstring,
+    encode_bitstring,
+)
+from vcred.status.entry import (
+    ENTRY_TYPE,
+    IRREVERSIBLE_PURPOSES,
+    PURPOSES,
+    BitstringStatusListEntry,
+    StatusMessage,
+    status_entries,
+)
+from vcred.status.index import (
+    RANDOM_ATTEMPTS,
+    Allocation,
+    IndexStore,
+    StatusListInfo,
+    pick_free_index,
+)
+from vcred.status.listcred import (
+    LIST_CREDENTIAL_TYPE,
+    LIST_SUBJECT_TYPE,
+    StatusList,
+    build_status_list_credential,
+    parse_status_list_credential,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BITSTRING_BYTES",
+    "DEFAULT_MAX_FETCH_BYTES",
+    "ENTRY_TYPE",
+    "IRREVERSIBLE_PURPOSES",
+    "LIST_CREDENTIAL_TYPE",
+    "LIST_SUBJECT_TYPE",
+    "MAX_STATUS_SIZE",
+    "MIN_ENTRIES",
+    "PURPOSES",
+    "RANDOM_ATTEMPTS",
+    "STATUS_LIST_ACCEPT",
+    "Allocation",
+    "Bitstring",
+    "BitstringStatusListEntry",
+    "CachedList",
+    "EntryStatus",
+    "Fetcher",
+    "IndexStore",
+    "MutableBitstring",
+    "StatusChecker",
+    "StatusList",
+    "StatusListCache",
+    "StatusListInfo",
+    "StatusMessage",
+    "StatusReport",
+    "VerifyList",
+    "build_status_list_credential",
+    "check_status",
+    "decode_bitstring",
+    "encode_bitstring",
+    "parse_fetched",
+    "parse_status_list_credential",
+    "pick_free_index",
+    "status_entries",
+]

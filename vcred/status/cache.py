@@ -1,0 +1,122 @@
+"""A verifier's cache of status lists by URL, honouring ``ttl`` and ``validUntil``.
+
+https://www.w3.org/TR/vc-bitstring-status-list/#verifier-caching — verifiers SHOULD cache
+lists (fewer fetches also tell the issuer less about who is being checked). ``ttl`` (§2.2) says
+how long a list may be used before fetching again; ``validUntil`` bounds it.
+
+Time is always an argument (``now``), so tests and offline tools control the clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from vcred.errors import UsageError
+from vcred.status.listcred import StatusList
+
+_STRIPES: Final = 64  # per-URL load locks, striped so the table never grows
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CachedList:
+    """A status list with when it was fetched and until when it counts as fresh."""
+
+    status_list: StatusList
+    fetched_at: datetime
+    fresh_until: datetime
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.fetched_at
+
+    def is_fresh(self, now: datetime) -> bool:
+        return now < self.fresh_until
+
+
+class StatusListCache:
+    """Thread-safe LRU cache of verified status lists, keyed by ``statusListCredential`` URL.
+
+    A list is fresh for its ``ttl`` (``default_ttl`` when it states none, never more than
+    ``max_ttl``) and never past its ``validUntil``. ``get`` returns fresh lists only;
+    ``get_stale`` returns whatever is held, with its age, for offline use.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 1024,
+        default_ttl: timedelta = timedelta(minutes=5),
+        max_ttl: timedelta = timedelta(days=1),
+    ) -> None:
+        if max_entries < 1:
+            raise UsageError("max_entries must be at least 1")
+        if default_ttl < timedelta(0) or max_ttl < timedelta(0):
+            raise UsageError("cache lifetimes must not be negative")
+        self.max_entries = max_entries
+        self.default_ttl = default_ttl
+        self.max_ttl = max_ttl
+        self._entries: OrderedDict[str, CachedList] = OrderedDict()
+        self._lock = threading.Lock()
+        self._load_locks = tuple(threading.Lock() for _ in range(_STRIPES))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def get(self, url: str, *, now: datetime) -> CachedList | None:
+        """The cached list for ``url`` if it is still fresh at ``now``, else None."""
+        with self._lock:
+            cached = self._entries.get(url)
+            if cached is None:
+                return None
+            self._entries.move_to_end(url)
+        return cached if now < cached.fresh_until else None
+
+    def get_stale(self, url: str, *, now: datetime) -> tuple[CachedList, timedelta] | None:
+        """The cached list for ``url`` however old, with its age at ``now`` (offline mode)."""
+        with self._lock:
+            cached = self._entries.get(url)
+        return None if cached is None else (cached, now - cached.fetched_at)
+
+    def put(self, status_list: StatusList, *, fetched_at: datetime) -> CachedList:
+        """Hold ``status_list`` (under its URL), fetched at ``fetched_at``."""
+        ttl = self.default_ttl if status_list.ttl is None else status_list.ttl
+        fresh_until = fetched_at + min(ttl, self.max_ttl)
+        if status_list.valid_until is not None:
+            fresh_until = min(fresh_until, status_list.valid_until)
+        cached = CachedList(status_list=status_list, fetched_at=fetched_at, fresh_until=fresh_until)
+        with self._lock:
+            self._entries[status_list.url] = cached
+            self._entries.move_to_end(status_list.url)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return cached
+
+    def get_or_load(self, url: str, load: Callable[[], StatusList], *, now: datetime) -> CachedList:
+        """The fresh cached list, or ``load()`` it; concurrent callers for one URL load once.
+
+        Whatever ``load`` raises propagates and nothing is cached.
+        """
+        cached = self.get(url, now=now)
+        if cached is not None:
+            return cached
+        with self._load_locks[hash(url) % _STRIPES]:
+            cached = self.get(url, now=now)  # another thread may have loaded it meanwhile
+            if cached is not None:
+                return cached
+            status_list = load()
+            if status_list.url != url:
+                raise UsageError("load() returned the list of another URL")
+            return self.put(status_list, fetched_at=now)
+
+    def invalidate(self, url: str) -> None:
+        with self._lock:
+            self._entries.pop(url, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -1,0 +1,334 @@
+"""The status check of a credential: every ``BitstringStatusListEntry`` against its list (§3.2).
+
+https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm
+
+I/O stays at the edge: the list is retrieved through the ``Fetcher`` handed in (which does the
+SSRF guarding), and verified by the ``verify_list`` callable the verification pipeline hands in
+(which knows the securing formats). This module only decides what the list says.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Final, Protocol
+
+from vcred.errors import (
+    MalformedError,
+    ParsingError,
+    RevokedError,
+    StatusError,
+    StatusListLengthError,
+    StatusUnavailableError,
+    StatusVerificationError,
+    SuspendedError,
+    UnsupportedError,
+    UsageError,
+    VcredError,
+)
+from vcred.status.cache import CachedList, StatusListCache
+from vcred.status.codec import DEFAULT_MAX_BITSTRING_BYTES, MIN_ENTRIES
+from vcred.status.entry import BitstringStatusListEntry, status_entries
+from vcred.status.listcred import StatusList, issuer_id, parse_status_list_credential
+
+#: §4: a list may come in any media type for a secured credential; JSON and JWT forms here.
+STATUS_LIST_ACCEPT: Final = (
+    "application/vc+jwt, application/vc, application/vc+sd-jwt;q=0.9, "
+    "application/ld+json;q=0.8, application/json;q=0.7"
+)
+#: Largest status list credential we download (a worst-case random 16 KB list is ~22 KB).
+DEFAULT_MAX_FETCH_BYTES: Final = 4 * 1024 * 1024
+
+_COMPACT: Final = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]*){2}(~[A-Za-z0-9_\-.~]*)?")
+
+#: Verifies a fetched list credential (a JSON object, or a compact JWS / SD-JWT string) and
+#: returns the verified credential as a dict; raises a VcredError when it does not verify.
+VerifyList = Callable[[object], Mapping[str, Any]]
+
+
+class Fetcher(Protocol):
+    """What status retrieval needs from the network (the shape of ``vcred.net.Fetcher``)."""
+
+    def fetch(self, url: str, *, accept: str, max_bytes: int) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryStatus:
+    """The outcome for one ``credentialStatus`` entry.
+
+    ``value`` is None when the status could not be determined (then ``error`` says why);
+    ``fetched_at``/``age``/``stale`` say how fresh the list behind the answer is.
+    """
+
+    pointer: str
+    purpose: str
+    index: int
+    list_url: str
+    status_size: int = 1
+    value: int | None = None
+    message: str | None = None
+    fetched_at: datetime | None = None
+    age: timedelta | None = None
+    stale: bool = False
+    error: StatusError | None = None
+
+    @property
+    def valid(self) -> bool:
+        """§3.2 step 13: the ``valid`` of the result (status 0, determined without error)."""
+        return self.error is None and self.value == 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusReport:
+    """Every status entry of a credential, checked; ``notes`` lists entries not checked."""
+
+    entries: tuple[EntryStatus, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """No entry revoked, suspended or undeterminable."""
+        return all(entry.error is None for entry in self.entries)
+
+    @property
+    def errors(self) -> tuple[StatusError, ...]:
+        return tuple(entry.error for entry in self.entries if entry.error is not None)
+
+    @property
+    def oldest_fetch(self) -> datetime | None:
+        """When the least recent list behind this report was fetched."""
+        times = [e.fetched_at for e in self.entries if e.fetched_at is not None]
+        return min(times) if times else None
+
+    def raise_for_status(self) -> None:
+        """Raise the gravest error: revoked, then suspended, then unavailable."""
+        for kind in (RevokedError, SuspendedError, StatusError):
+            for error in self.errors:
+                if isinstance(error, kind):
+                    raise error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusChecker:
+    """Checks the ``credentialStatus`` of credentials; one per verifier, shared across threads.
+
+    ``offline=True`` never fetches: it answers from the cache however old the list is (each
+    entry then says its age and whether it is ``stale``) and reports STATUS_UNAVAILABLE for
+    lists it has never seen. ``min_entries`` is §3.2's ``minimumNumberOfEntries``.
+    ``max_lists`` bounds the distinct lists one credential may make us fetch.
+    """
+
+    fetcher: Fetcher | None
+    verify_list: VerifyList
+    cache: StatusListCache = field(default_factory=StatusListCache)
+    offline: bool = False
+    min_entries: int = MIN_ENTRIES
+    max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES
+    max_list_bytes: int = DEFAULT_MAX_BITSTRING_BYTES
+    max_lists: int = 8
+
+    def check(self, credential: Mapping[str, Any], *, now: datetime) -> StatusReport:
+        """Check every ``BitstringStatusListEntry`` of a (verified) credential at ``now``.
+
+        https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm
+
+        Never raises for a status outcome: revoked (RevokedError), suspended
+        (SuspendedError) and undeterminable (StatusUnavailableError and its subclasses) are
+        reported per entry. Raises MalformedError when the credential's ``credentialStatus``
+        or ``issuer`` is malformed, UnsupportedError when its entries name more than
+        ``max_lists`` lists. Entries of other types are ignored with a note.
+        """
+        if now.tzinfo is None:
+            raise UsageError("now must be timezone-aware")
+        raw_entries, notes = status_entries(credential)
+        if not raw_entries:
+            return StatusReport(notes=tuple(notes))
+        issuer = issuer_id(credential)
+        parsed = [
+            (pointer, BitstringStatusListEntry.parse(raw, pointer=pointer))
+            for pointer, raw in raw_entries
+        ]
+        if len({entry.list_url for _, entry in parsed}) > self.max_lists:
+            # each list is a fetch: a credential must not make the verifier crawl the web
+            raise UnsupportedError(
+                f"the credential's status entries name more than {self.max_lists} lists",
+                pointer="/credentialStatus",
+            )
+        results = tuple(self._check_entry(p, e, issuer=issuer, now=now) for p, e in parsed)
+        return StatusReport(entries=results, notes=tuple(notes))
+
+    def list_for(self, url: str, *, now: datetime) -> tuple[CachedList, bool]:
+        """The verified list at ``url`` and whether it is stale: from the cache or fetched.
+
+        Raises StatusUnavailableError (or a subclass) when it cannot be had.
+        """
+        if self.offline:
+            held = self.cache.get_stale(url, now=now)
+            if held is None:
+                raise StatusUnavailableError(f"offline, and the status list {url} is not cached")
+            cached, _age = held
+            return cached, not cached.is_fresh(now)
+        return self.cache.get_or_load(url, lambda: self._load(url), now=now), False
+
+    def _check_entry(
+        self, pointer: str, entry: BitstringStatusListEntry, *, issuer: str, now: datetime
+    ) -> EntryStatus:
+        result = EntryStatus(
+            pointer=pointer,
+            purpose=entry.purpose,
+            index=entry.index,
+            list_url=entry.list_url,
+            status_size=entry.status_size,
+        )
+        try:
+            cached, stale = self.list_for(entry.list_url, now=now)
+        except StatusError as exc:
+            return replace(result, error=_located(exc, f"{pointer}/statusListCredential"))
+        result = replace(result, fetched_at=cached.fetched_at, age=cached.age(now), stale=stale)
+        try:
+            value = self._read(entry, cached, issuer=issuer, now=now, pointer=pointer)
+        except StatusError as exc:
+            return replace(result, error=exc)
+        error: StatusError | None = None
+        if value and entry.purpose == "revocation":
+            error = RevokedError("the credential has been revoked", pointer=pointer)
+        elif value and entry.purpose == "suspension":
+            error = SuspendedError("the credential is suspended", pointer=pointer)
+        return replace(result, value=value, message=entry.message_for(value), error=error)
+
+    def _read(
+        self,
+        entry: BitstringStatusListEntry,
+        cached: CachedList,
+        *,
+        issuer: str,
+        now: datetime,
+        pointer: str,
+    ) -> int:
+        """§3.2 steps 5–10, after the list itself was fetched and verified."""
+        status_list = cached.status_list
+        where = f"{pointer}/statusListCredential"
+        if status_list.issuer != issuer:
+            raise StatusVerificationError(
+                f"the status list is issued by {status_list.issuer}, not by the credential's "
+                f"issuer {issuer}",
+                pointer=where,
+            )
+        if status_list.valid_from is not None and now < status_list.valid_from:
+            raise StatusVerificationError("the status list is not valid yet", pointer=where)
+        if status_list.valid_until is not None and now >= status_list.valid_until:
+            raise StatusVerificationError("the status list has expired", pointer=where)
+        if entry.purpose not in status_list.purposes:
+            raise StatusVerificationError(
+                f"the status list serves {', '.join(status_list.purposes)}, not {entry.purpose}",
+                pointer=f"{pointer}/statusPurpose",
+            )
+        if status_list.status_size is not None and status_list.status_size != entry.status_size:
+            raise StatusVerificationError(
+                f"the status list has statusSize {status_list.status_size}, "
+                f"the entry {entry.status_size}",
+                pointer=f"{pointer}/statusSize",
+            )
+        entries = status_list.bits.entry_count(entry.status_size)
+        if entries < self.min_entries:
+            raise StatusListLengthError(
+                f"the status list has {entries} entries, fewer than the {self.min_entries} "
+                "herd privacy needs",
+                pointer=where,
+            )
+        try:
+            return status_list.bits.value(entry.index, entry.status_size)
+        except StatusError as exc:
+            raise _located(exc, f"{pointer}/statusListIndex") from None
+
+    def _load(self, url: str) -> StatusList:
+        """Fetch, verify and read the list at ``url`` (§3.2 step 4)."""
+        if self.fetcher is None:
+            raise StatusUnavailableError(
+                f"no fetcher configured: the status list {url} cannot be retrieved"
+            )
+        try:
+            raw = self.fetcher.fetch(url, accept=STATUS_LIST_ACCEPT, max_bytes=self.max_fetch_bytes)
+        except StatusError:
+            raise
+        except (VcredError, OSError) as exc:
+            raise StatusUnavailableError(
+                f"the status list {url} could not be retrieved: {exc}"
+            ) from exc
+        try:
+            document = parse_fetched(raw)
+        except MalformedError as exc:
+            raise StatusVerificationError(f"the status list {url} is unreadable: {exc}") from exc
+        try:
+            verified = self.verify_list(document)
+        except VcredError as exc:
+            raise StatusVerificationError(f"the status list {url} does not verify: {exc}") from exc
+        if not isinstance(verified, Mapping):
+            raise UsageError("verify_list must return the verified credential as a mapping")
+        try:
+            return parse_status_list_credential(verified, url=url, max_bytes=self.max_list_bytes)
+        except StatusError as exc:
+            # its pointer is into the list; the caller points into the credential instead
+            raise type(exc)(f"the status list {url}: {exc}") from exc
+        except MalformedError as exc:
+            raise StatusVerificationError(f"the status list {url} is malformed: {exc}") from exc
+
+
+def check_status(
+    credential: Mapping[str, Any],
+    *,
+    fetcher: Fetcher | None,
+    verify_list: VerifyList,
+    now: datetime,
+    cache: StatusListCache | None = None,
+    offline: bool = False,
+    min_entries: int = MIN_ENTRIES,
+) -> StatusReport:
+    """One-off form of :meth:`StatusChecker.check` (pass a ``cache`` to reuse lists)."""
+    checker = StatusChecker(
+        fetcher=fetcher,
+        verify_list=verify_list,
+        cache=StatusListCache() if cache is None else cache,
+        offline=offline,
+        min_entries=min_entries,
+    )
+    return checker.check(credential, now=now)
+
+
+def parse_fetched(raw: bytes) -> object:
+    """What a list URL returned, as JSON (an object) or a compact JWS / SD-JWT (a string).
+
+    Raises ParsingError for anything else. Duplicate JSON member names are refused: two
+    parsers could read two different lists out of one document.
+    """
+    try:
+        text = raw.decode("utf-8-sig").strip()  # a BOM is tolerated, as RFC 8259 §8.1 allows
+    except UnicodeDecodeError as exc:
+        raise ParsingError("the status list is not UTF-8") from exc
+    if text.startswith("{"):
+        try:
+            document = json.loads(text, object_pairs_hook=_no_duplicates)
+        except ValueError as exc:
+            raise ParsingError(f"the status list is not valid JSON: {exc}") from exc
+        return document
+    if _COMPACT.fullmatch(text):
+        return text
+    raise ParsingError("the status list is neither a JSON object nor a compact JWT")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate member {key!r}")
+        out[key] = value
+    return out
+
+
+def _located(error: StatusError, pointer: str) -> StatusError:
+    if error.pointer is None:
+        error.pointer = pointer
+    return error

@@ -1,0 +1,215 @@
+"""``BitstringStatusListCredential``: build one (issuer) and read one (verifier) (§2.2).
+
+https://www.w3.org/TR/vc-bitstring-status-list/#bitstringstatuslistcredential
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from vcred.errors import MalformedError, UsageError
+from vcred.status.codec import (
+    DEFAULT_MAX_BITSTRING_BYTES,
+    MIN_ENTRIES,
+    Bitstring,
+    MutableBitstring,
+    decode_bitstring,
+    encode_bitstring,
+)
+from vcred.status.entry import StatusMessage
+
+VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
+LIST_CREDENTIAL_TYPE: Final = "BitstringStatusListCredential"
+LIST_SUBJECT_TYPE: Final = "BitstringStatusList"
+
+# XML Schema dateTimeStamp (VCDM 2.0 §4.6): a date-time that always carries its offset.
+_DATETIME_STAMP: Final = re.compile(
+    r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusList:
+    """A verified status list credential, reduced to what status checks need."""
+
+    url: str
+    issuer: str
+    purposes: tuple[str, ...]
+    bits: Bitstring
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    #: ``credentialSubject.ttl``: how long to use it before fetching again (§2.2).
+    ttl: timedelta | None = None
+    #: ``credentialSubject.statusSize`` when the list states one.
+    status_size: int | None = None
+
+
+def format_datetime(moment: datetime) -> str:
+    """An XML Schema dateTimeStamp in UTC, to the second (``2025-05-15T12:00:00Z``)."""
+    if moment.tzinfo is None:
+        raise UsageError("datetimes must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_datetime(value: object, *, pointer: str) -> datetime:
+    """Read an XML Schema dateTimeStamp; raises MalformedError for anything else."""
+    if not isinstance(value, str) or not _DATETIME_STAMP.fullmatch(value):
+        raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer)
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer) from exc
+
+
+def issuer_id(credential: Mapping[str, Any], *, pointer: str = "/issuer") -> str:
+    """The issuer's identifier: ``issuer`` itself or its ``id`` (VCDM 2.0 §4.7)."""
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+        pointer += "/id"
+    if not isinstance(issuer, str) or not issuer:
+        raise MalformedError("issuer must be a URL or an object with an id", pointer=pointer)
+    return issuer
+
+
+def build_status_list_credential(
+    *,
+    list_url: str,
+    issuer: str | Mapping[str, Any],
+    purpose: str | Sequence[str],
+    bitstring: Bitstring | MutableBitstring | bytes,
+    valid_from: datetime,
+    valid_until: datetime | None = None,
+    ttl: timedelta | None = None,
+    status_size: int = 1,
+    status_messages: Sequence[StatusMessage] = (),
+    min_entries: int = MIN_ENTRIES,
+) -> dict[str, Any]:
+    """An unsigned ``BitstringStatusListCredential`` (VCDM 2.0) ready to be secured (§3.1).
+
+    https://www.w3.org/TR/vc-bitstring-status-list/#generate-algorithm
+
+    The v2 context alone defines every status term. ``credentialSubject.id`` is
+    ``list_url#list``. ``status_size``/``status_messages`` are stated on the subject only for
+    multi-bit lists. Raises UsageError for a list shorter than ``min_entries`` entries or a
+    validity period that ends before it starts.
+    """
+    if valid_until is not None and valid_until <= valid_from:
+        raise UsageError("validUntil must be after validFrom")
+    if isinstance(bitstring, MutableBitstring):
+        if bitstring.status_size != status_size:
+            raise UsageError("the bitstring's statusSize differs from status_size")
+        bitstring = bitstring.freeze()
+    purposes = [purpose] if isinstance(purpose, str) else list(purpose)
+    if not purposes or not all(isinstance(p, str) and p for p in purposes):
+        raise UsageError("purpose must be one or more non-empty strings")
+    subject: dict[str, Any] = {
+        "id": f"{list_url}#list",
+        "type": LIST_SUBJECT_TYPE,
+        "statusPurpose": purposes[0] if len(purposes) == 1 else purposes,
+        "encodedList": encode_bitstring(
+            bitstring, status_size=status_size, min_entries=min_entries
+        ),
+    }
+    if ttl is not None:
+        if ttl < timedelta(0):
+            raise UsageError("ttl must not be negative")
+        subject["ttl"] = int(ttl / timedelta(milliseconds=1))
+    if status_size != 1:
+        subject["statusSize"] = status_size
+    if status_messages:
+        subject["statusMessage"] = [m.to_json() for m in status_messages]
+    credential: dict[str, Any] = {
+        "@context": [VC_V2_CONTEXT],
+        "id": list_url,
+        "type": ["VerifiableCredential", LIST_CREDENTIAL_TYPE],
+        "issuer": dict(issuer) if isinstance(issuer, Mapping) else issuer,
+        "validFrom": format_datetime(valid_from),
+    }
+    if valid_until is not None:
+        credential["validUntil"] = format_datetime(valid_until)
+    credential["credentialSubject"] = subject
+    return credential
+
+
+def parse_status_list_credential(
+    credential: Mapping[str, Any], *, url: str, max_bytes: int = DEFAULT_MAX_BITSTRING_BYTES
+) -> StatusList:
+    """Read a *verified* status list credential fetched from ``url`` (§2.2, §3.2 steps 4–8).
+
+    https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm
+
+    Checks the types, that an ``id`` (when given) is ``url`` (a list must not be replayed under
+    another list's URL), and expands ``encodedList``. Raises MalformedError for a structural
+    fault and StatusListLengthError when the list expands past ``max_bytes``.
+    """
+    types = credential.get("type")
+    if not isinstance(types, list) or LIST_CREDENTIAL_TYPE not in types:
+        raise MalformedError(f"type must include {LIST_CREDENTIAL_TYPE}", pointer="/type")
+    if "id" in credential and credential["id"] != url:
+        raise MalformedError(
+            f"the status list credential's id is not the URL it was fetched from ({url})",
+            pointer="/id",
+        )
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, Mapping):
+        raise MalformedError(
+            "credentialSubject must be one BitstringStatusList object",
+            pointer="/credentialSubject",
+        )
+    kind = subject.get("type")
+    if kind != LIST_SUBJECT_TYPE and not (isinstance(kind, list) and LIST_SUBJECT_TYPE in kind):
+        raise MalformedError(
+            f"credentialSubject.type must be {LIST_SUBJECT_TYPE}", pointer="/credentialSubject/type"
+        )
+    purposes = _purposes(subject.get("statusPurpose"))
+    ttl_ms = subject.get("ttl")
+    if ttl_ms is not None and (
+        isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int) or ttl_ms < 0
+    ):
+        raise MalformedError(
+            "ttl must be a non-negative integer (milliseconds)", pointer="/credentialSubject/ttl"
+        )
+    size = subject.get("statusSize")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise MalformedError(
+            "statusSize must be an integer greater than zero",
+            pointer="/credentialSubject/statusSize",
+        )
+    encoded = subject.get("encodedList")
+    if not isinstance(encoded, str):
+        raise MalformedError(
+            "encodedList must be a string", pointer="/credentialSubject/encodedList"
+        )
+    bits = decode_bitstring(encoded, max_bytes=max_bytes, pointer="/credentialSubject/encodedList")
+    return StatusList(
+        url=url,
+        issuer=issuer_id(credential),
+        purposes=purposes,
+        bits=bits,
+        valid_from=_optional_datetime(credential, "validFrom"),
+        valid_until=_optional_datetime(credential, "validUntil"),
+        ttl=None if ttl_ms is None else timedelta(milliseconds=ttl_ms),
+        status_size=size,
+    )
+
+
+def _purposes(value: object) -> tuple[str, ...]:
+    # §2.2: "one or more strings"
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(p, str) and p for p in items):
+        raise MalformedError(
+            "statusPurpose must be one or more non-empty strings",
+            pointer="/credentialSubject/statusPurpose",
+        )
+    return tuple(items)
+
+
+def _optional_datetime(credential: Mapping[str, Any], name: str) -> datetime | None:
+    if name not in credential:
+        return None
+    return parse_datetime(credential[name], pointer=f"/{name}")
