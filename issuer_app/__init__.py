@@ -1,0 +1,1 @@
+"""The issuing agency's service (VC API issuer, status lists, did:web document)."""
