@@ -230,6 +230,8 @@ class Verifier:
         report = _Report()
         try:
             fmt, document = detect(secured)
+        except UsageError:
+            raise
         except VcredError as error:
             report.fail("proof", error)
             return VerificationResult(
@@ -368,6 +370,8 @@ class Verifier:
         report = _Report()
         try:
             fmt, document = detect_presentation(presentation)
+        except UsageError:
+            raise
         except VcredError as error:
             report.fail("proof", error)
             return PresentationResult(

@@ -43,7 +43,8 @@ def did_web_url(did: str) -> str:
         raise ResolutionError(f"not a did:web: {did[:200]!r}")
     parts = did[len(PREFIX) :].split(":")
     host = unquote(parts[0])
-    if not _HOST.fullmatch(host) or any(not _SEGMENT.fullmatch(p) for p in parts[1:]):
+    bad_segment = any(not _SEGMENT.fullmatch(p) or p in (".", "..") for p in parts[1:])
+    if not _HOST.fullmatch(host) or bad_segment:
         raise ResolutionError(f"malformed did:web: {did[:200]!r}")
     if parts[1:]:
         return f"https://{host}/{'/'.join(parts[1:])}/did.json"
