@@ -6,10 +6,10 @@ import os
 import platform
 import sys
 
-from bench import bench_jose
+from bench import bench_batch, bench_jose
 from bench.harness import Row, format_table
 
-SUITES = [bench_jose]
+SUITES = [bench_jose, bench_batch]
 
 
 def machine() -> str:
