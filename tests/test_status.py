@@ -391,17 +391,21 @@ def test_gzip_bomb_is_stopped_at_the_cap() -> None:
     assert len(decode_bitstring(MutableBitstring().encode(), max_bytes=16 * 1024).data) == 16384
 
 
+def _u(raw: bytes) -> str:
+    return "u" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
 @pytest.mark.parametrize(
     "encoded",
     [
-        SPEC_EXAMPLE_ENCODED_LIST[1:],  # no multibase prefix
-        "z" + SPEC_EXAMPLE_ENCODED_LIST[1:],  # another multibase
-        SPEC_EXAMPLE_ENCODED_LIST + "=",  # padded
-        SPEC_EXAMPLE_ENCODED_LIST[:-8],  # truncated GZIP
-        "u" + base64.urlsafe_b64encode(zlib.compress(bytes(16384))).rstrip(b"=").decode(),  # zlib
-        "u" + base64.urlsafe_b64encode(gzip.compress(bytes(16384)) + b"junk").rstrip(b"=").decode(),
-        "u",
-        "",
+        pytest.param(SPEC_EXAMPLE_ENCODED_LIST[1:], id="no-multibase-prefix"),
+        pytest.param("z" + SPEC_EXAMPLE_ENCODED_LIST[1:], id="base58-multibase"),
+        pytest.param(SPEC_EXAMPLE_ENCODED_LIST + "=", id="padded"),
+        pytest.param(SPEC_EXAMPLE_ENCODED_LIST[:-8], id="truncated-gzip"),
+        pytest.param(_u(zlib.compress(bytes(16384))), id="zlib-not-gzip"),
+        pytest.param(_u(gzip.compress(bytes(16384), mtime=0) + b"junk"), id="trailing-junk"),
+        pytest.param("u", id="u-only"),
+        pytest.param("", id="empty"),
     ],
 )
 def test_malformed_encoded_lists_are_parsing_errors(encoded: str) -> None:

@@ -2,9 +2,10 @@
 
 https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm
 
-I/O stays at the edge: the list is retrieved through the ``Fetcher`` handed in (which does the
-SSRF guarding), and verified by the ``verify_list`` callable the verification pipeline hands in
-(which knows the securing formats). This module only decides what the list says.
+I/O stays at the edge: the list is retrieved through the ``vcred.net.Fetcher`` handed in
+(which does the SSRF guarding), and verified by the ``verify_list`` callable the verification
+pipeline hands in (which knows the securing formats). This module only decides what the list
+says.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from vcred.errors import (
     MalformedError,
@@ -29,6 +30,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
+from vcred.net import Fetcher
 from vcred.status.cache import CachedList, StatusListCache
 from vcred.status.codec import DEFAULT_MAX_BITSTRING_BYTES, MIN_ENTRIES
 from vcred.status.entry import BitstringStatusListEntry, status_entries
@@ -47,12 +49,6 @@ _COMPACT: Final = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]*){2}(~[A-Za-z0-9
 #: Verifies a fetched list credential (a JSON object, or a compact JWS / SD-JWT string) and
 #: returns the verified credential as a dict; raises a VcredError when it does not verify.
 VerifyList = Callable[[object], Mapping[str, Any]]
-
-
-class Fetcher(Protocol):
-    """What status retrieval needs from the network (the shape of ``vcred.net.Fetcher``)."""
-
-    def fetch(self, url: str, *, accept: str, max_bytes: int) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

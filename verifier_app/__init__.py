@@ -1,0 +1,1 @@
+"""The verifying agency's service (VC API verifier, MRA trust list)."""
