@@ -6,12 +6,13 @@ several processes; indexes are random (Bitstring Status List §2.1, herd privacy
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,16 @@ import pytest
 from sqlalchemy import func, select
 
 from issuer_app.store import SqlIndexStore
-from vcred.errors import UsageError
+from vcred.errors import RevokedError, SuspendedError, UsageError
 from vcred.status import (
     MIN_ENTRIES,
     IndexStore,
+    StatusChecker,
     build_status_list_credential,
     parse_status_list_credential,
     pick_free_index,
+    set_credential_status,
+    status_list_credential_for,
 )
 from vcred.testing import MemoryIndexStore
 
@@ -197,6 +201,85 @@ def test_multi_bit_statuses_are_packed(make_store: MakeStore) -> None:
     status_list = parse_status_list_credential(credential, url="https://customs.example/status/m")
     assert status_list.bits.value(place.index, 2) == 3
     assert status_list.status_size == 2
+
+
+def test_vc_api_status_changes(make_store: MakeStore) -> None:
+    store = make_store(capacity=1024)
+    revocation = store.allocate("revocation", credential_id="urn:uuid:aeo-1")
+    suspension = store.allocate("suspension", credential_id="urn:uuid:aeo-1")
+    assert set_credential_status(store, "urn:uuid:aeo-1", "suspended") == [suspension]
+    assert store.get_status(suspension.list_id, suspension.index) == 1
+    set_credential_status(store, "urn:uuid:aeo-1", "active")
+    assert store.get_status(suspension.list_id, suspension.index) == 0
+    set_credential_status(store, "urn:uuid:aeo-1", "revoked")
+    assert store.get_status(revocation.list_id, revocation.index) == 1
+    with pytest.raises(UsageError):
+        set_credential_status(store, "urn:uuid:aeo-1", "active")  # revocation is final
+    with pytest.raises(UsageError):
+        set_credential_status(store, "urn:uuid:unknown", "revoked")
+    with pytest.raises(UsageError):
+        set_credential_status(store, "urn:uuid:aeo-1", "deleted")  # type: ignore[arg-type]
+
+
+class _Published:
+    """The issuer's GET /status/<list>, as a Fetcher: lists are published unsigned here."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, bytes] = {}
+
+    def fetch(self, url: str, *, accept: str, max_bytes: int) -> bytes:
+        return self.documents[url]
+
+
+def _unsigned(document: object) -> Mapping[str, Any]:
+    """verify_list for lists published unsigned in this test (signatures are tested elsewhere)."""
+    if not isinstance(document, dict):
+        raise TypeError("expected a JSON object")
+    return document
+
+
+def test_issuer_store_to_verifier_end_to_end(make_store: MakeStore) -> None:
+    issuer = "did:web:customs.example"
+    store = make_store()
+    published = _Published()
+
+    def url_of(list_id: str) -> str:
+        return f"https://customs.example/status/{list_id}"
+
+    def publish() -> None:
+        for info in store.lists():
+            published.documents[url_of(info.list_id)] = json.dumps(
+                status_list_credential_for(
+                    store,
+                    info.list_id,
+                    list_url=url_of(info.list_id),
+                    issuer=issuer,
+                    valid_from=NOW,
+                )
+            ).encode()
+
+    places = [
+        store.allocate(purpose, credential_id="urn:uuid:aeo-7")
+        for purpose in ("revocation", "suspension")
+    ]
+    credential = {
+        "issuer": issuer,
+        "credentialStatus": [place.entry(url_of(place.list_id)).to_json() for place in places],
+    }
+    assert credential["credentialStatus"][0]["id"].endswith(f"#{places[0].index}")
+    checker = StatusChecker(fetcher=published, verify_list=_unsigned)
+    publish()
+    assert checker.check(credential, now=NOW).ok
+    set_credential_status(store, "urn:uuid:aeo-7", "suspended")
+    publish()
+    checker.cache.clear()
+    with pytest.raises(SuspendedError):
+        checker.check(credential, now=NOW).raise_for_status()
+    set_credential_status(store, "urn:uuid:aeo-7", "revoked")
+    publish()
+    checker.cache.clear()
+    with pytest.raises(RevokedError):
+        checker.check(credential, now=NOW).raise_for_status()
 
 
 # --- uniform random choice ------------------------------------------------------------------

@@ -47,9 +47,12 @@ from vcred.status.entry import (
 from vcred.status.index import (
     RANDOM_ATTEMPTS,
     Allocation,
+    CredentialStatus,
     IndexStore,
     StatusListInfo,
     pick_free_index,
+    set_credential_status,
+    status_list_credential_for,
 )
 from vcred.status.listcred import (
     LIST_CREDENTIAL_TYPE,
@@ -75,6 +78,7 @@ __all__ = [
     "Bitstring",
     "BitstringStatusListEntry",
     "CachedList",
+    "CredentialStatus",
     "EntryStatus",
     "IndexStore",
     "MutableBitstring",
@@ -92,5 +96,7 @@ __all__ = [
     "parse_fetched",
     "parse_status_list_credential",
     "pick_free_index",
+    "set_credential_status",
     "status_entries",
+    "status_list_credential_for",
 ]

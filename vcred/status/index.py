@@ -10,13 +10,15 @@ to a new one. Implementations: ``vcred.testing.MemoryIndexStore`` (tests, one pr
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from vcred.errors import UsageError
-from vcred.status.codec import MAX_STATUS_SIZE
-from vcred.status.entry import IRREVERSIBLE_PURPOSES
+from vcred.status.codec import MAX_STATUS_SIZE, MIN_ENTRIES
+from vcred.status.entry import IRREVERSIBLE_PURPOSES, BitstringStatusListEntry, StatusMessage
+from vcred.status.listcred import build_status_list_credential
 
 #: Random draws before falling back to listing the free indexes. At fill ratio f a draw
 #: collides with probability f, so the fallback runs with probability f**16: about never
@@ -35,6 +37,20 @@ class Allocation:
     index: int
     purpose: str
     status_size: int = 1
+
+    def entry(
+        self, list_url: str, *, status_messages: Sequence[StatusMessage] = ()
+    ) -> BitstringStatusListEntry:
+        """The ``credentialStatus`` entry for this place, the list being published at
+        ``list_url`` (its ``id`` is ``list_url#index``, never the list URL itself, §2.1)."""
+        return BitstringStatusListEntry(
+            id=f"{list_url}#{self.index}",
+            purpose=self.purpose,
+            index=self.index,
+            list_url=list_url,
+            status_size=self.status_size,
+            status_messages=tuple(status_messages),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,3 +156,69 @@ def check_status_change(purpose: str, status_size: int, current: int, value: int
 def check_capacity(capacity: int) -> None:
     if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
         raise UsageError("a status list needs a positive capacity")
+
+
+#: The statuses of the VC API's ``POST /credentials/status`` (DESIGN §6).
+CredentialStatus = Literal["revoked", "suspended", "active"]
+
+
+def set_credential_status(
+    store: IndexStore, credential_id: str, status: CredentialStatus
+) -> list[Allocation]:
+    """Apply a VC API status change to every list a credential is in; the places changed.
+
+    ``revoked`` sets its revocation entry, ``suspended`` its suspension entry, ``active``
+    clears its suspension entry. Raises UsageError when the credential has no allocation for
+    the purpose concerned, or for ``active`` on a revoked credential (revocation is final).
+    """
+    purpose = {"revoked": "revocation", "suspended": "suspension", "active": "suspension"}.get(
+        status
+    )
+    if purpose is None:
+        raise UsageError(f"unknown status {status!r}; expected revoked, suspended or active")
+    places = [a for a in store.allocations(credential_id) if a.purpose == purpose]
+    if not places:
+        raise UsageError(f"credential {credential_id!r} has no {purpose} status entry")
+    if status == "active":
+        revoked = [
+            a
+            for a in store.allocations(credential_id)
+            if a.purpose == "revocation" and store.get_status(a.list_id, a.index)
+        ]
+        if revoked:
+            raise UsageError(f"credential {credential_id!r} is revoked; that cannot be undone")
+    value = 0 if status == "active" else 1
+    for place in places:
+        store.set_status(place.list_id, place.index, value)
+    return places
+
+
+def status_list_credential_for(
+    store: IndexStore,
+    list_id: str,
+    *,
+    list_url: str,
+    issuer: str | Mapping[str, Any],
+    valid_from: datetime,
+    valid_until: datetime | None = None,
+    ttl: timedelta | None = None,
+    min_entries: int = MIN_ENTRIES,
+) -> dict[str, Any]:
+    """The unsigned ``BitstringStatusListCredential`` of one stored list, ready to secure.
+
+    https://www.w3.org/TR/vc-bitstring-status-list/#generate-algorithm
+
+    Raises UsageError for an unknown list or one shorter than ``min_entries``.
+    """
+    info = store.list_info(list_id)
+    return build_status_list_credential(
+        list_url=list_url,
+        issuer=issuer,
+        purpose=info.purpose,
+        bitstring=store.bitstring(list_id),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        ttl=ttl,
+        status_size=info.status_size,
+        min_entries=min_entries,
+    )
