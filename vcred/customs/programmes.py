@@ -7,7 +7,8 @@ https://www.wcoomd.org/en/topics/facilitation/instrument-and-tools/tools/safe_pa
 
 Each MRA row names its source. Dates are as published: ``signed`` is ``YYYY-MM-DD`` when the
 day is known and ``YYYY-MM`` when a source gives only the month; ``effective`` is the day
-benefits started when a source says so. Rows with ``verified=False`` are arrangements we
+benefits started when a source says so; ``until`` is the last day of an arrangement that has
+ended (inclusive), None while it is in force. Rows with ``verified=False`` are arrangements we
 believe exist but could not confirm in a primary or reputable secondary source; a trust list
 can name them, but :func:`vcred.trust.build_trust_list` asks for them explicitly.
 """
@@ -93,7 +94,7 @@ class MutualRecognition:
     name: str
     signed: str
     effective: date | None = None
-    ended: date | None = None
+    until: date | None = None
     recognised_tiers: dict[str, frozenset[str]] = field(default_factory=dict, hash=False)
     benefits: tuple[str, ...] = _STANDARD_BENEFITS
     source: str
@@ -125,7 +126,8 @@ class MutualRecognition:
         return allowed is None or tier is None or tier in allowed
 
     def in_force(self, day: date) -> bool:
-        return self.since <= day and (self.ended is None or day < self.ended)
+        """Whether recognition applies on ``day`` (``until`` is the last day, inclusive)."""
+        return self.since <= day and (self.until is None or day <= self.until)
 
 
 PROGRAMMES: Final[dict[str, Programme]] = {
