@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[server,dev]'
 	touch $(STAMP)
 
-$(NODE_STAMP): tests/interop/package.json
-	cd tests/interop && npm install --silent --no-audit --no-fund
+$(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --silent --no-audit --no-fund
 	touch $(NODE_STAMP)
 
 node: $(NODE_STAMP)

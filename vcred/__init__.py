@@ -1,0 +1,108 @@
+"""vcred — W3C Verifiable Credentials for customs agencies.
+
+The small surface: :func:`generate_key`, :func:`issue`, :func:`verify`, :func:`present`,
+:func:`verify_presentation` and :class:`Verifier`. No cryptographic choice is needed: the
+algorithm follows from the key, the key from the DID. The documented lower layer is
+:mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.jose`, :mod:`vcred.model`,
+:mod:`vcred.errors` and :mod:`vcred.net`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from vcred.did import Resolver, did_jwk, did_key, did_web_document
+from vcred.errors import VcredError
+from vcred.issuing import issue, signer_for
+from vcred.keys import KeyPair, LocalSigner, PublicKey, Signer, generate_key, load_key
+from vcred.net import Fetcher, GuardedFetcher
+from vcred.presentation import present
+from vcred.verifier import (
+    CHECKS,
+    Check,
+    PresentationResult,
+    Problem,
+    VerificationResult,
+    Verifier,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "Fetcher",
+    "GuardedFetcher",
+    "KeyPair",
+    "LocalSigner",
+    "PresentationResult",
+    "Problem",
+    "PublicKey",
+    "Resolver",
+    "Signer",
+    "VcredError",
+    "VerificationResult",
+    "Verifier",
+    "did_jwk",
+    "did_key",
+    "did_web_document",
+    "generate_key",
+    "issue",
+    "load_key",
+    "present",
+    "signer_for",
+    "verify",
+    "verify_presentation",
+]
+
+
+def _verifier(
+    verifier: Verifier | None,
+    *,
+    fetcher: Fetcher | None,
+    trust: Any,
+    now: datetime | None,
+    checks: Sequence[str] | None,
+) -> Verifier:
+    if verifier is not None:
+        return verifier
+    options: dict[str, Any] = {"fetcher": fetcher, "trust": trust}
+    if now is not None:
+        options["clock"] = lambda: now
+    if checks is not None:
+        options["checks"] = tuple(checks)
+    return Verifier(**options)
+
+
+def verify(
+    secured: Any,
+    *,
+    verifier: Verifier | None = None,
+    fetcher: Fetcher | None = None,
+    trust: Any = None,
+    now: datetime | None = None,
+    checks: Sequence[str] | None = None,
+) -> VerificationResult:
+    """Verify a secured credential (any supported format). Never raises for a bad credential.
+
+    Pass a configured :class:`Verifier` to reuse its caches across calls.
+    """
+    chosen = _verifier(verifier, fetcher=fetcher, trust=trust, now=now, checks=checks)
+    return chosen.verify(secured)
+
+
+def verify_presentation(
+    presentation: Any,
+    *,
+    challenge: str | None = None,
+    domain: str | None = None,
+    verifier: Verifier | None = None,
+    fetcher: Fetcher | None = None,
+    trust: Any = None,
+    now: datetime | None = None,
+) -> PresentationResult:
+    """Verify a presentation bound to ``challenge`` / ``domain`` and every credential in it."""
+    chosen = _verifier(verifier, fetcher=fetcher, trust=trust, now=now, checks=None)
+    return chosen.verify_presentation(presentation, challenge=challenge, domain=domain)

@@ -85,7 +85,7 @@ _ED_SMALL_ORDER_Y: Final = frozenset({0, 1, _ED_P - 1, _ED_ORDER8_Y, _ED_P - _ED
 def _check_kind(kind: str) -> KeyKind:
     if kind not in KEY_KINDS:
         raise UsageError(f"unknown key type {kind!r}; expected one of {', '.join(KEY_KINDS)}")
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -211,9 +211,7 @@ class PublicKey:
         if not (0 < r < order and 0 < s < order):
             return False
         try:
-            self._impl.verify(
-                encode_dss_signature(r, s), data, ec.ECDSA(_EC_HASH[self.kind]())
-            )
+            self._impl.verify(encode_dss_signature(r, s), data, ec.ECDSA(_EC_HASH[self.kind]()))
         except InvalidSignature:
             return False
         return True
@@ -272,9 +270,7 @@ class KeyPair:
             if kind == "ed25519":
                 private: Any = ed25519.Ed25519PrivateKey.from_private_bytes(secret)
             else:
-                private = ec.derive_private_key(
-                    int.from_bytes(secret, "big"), _EC_CURVE[kind]
-                )
+                private = ec.derive_private_key(int.from_bytes(secret, "big"), _EC_CURVE[kind])
         except ValueError as exc:
             raise MalformedError(f"invalid {kind} secret key") from exc
         return cls._from_private(kind, private)
@@ -381,7 +377,7 @@ def load_key(data: str | bytes, *, password: bytes | None = None) -> KeyPair:
 
 
 def _jwk_kind(jwk: dict[str, Any]) -> KeyKind:
-    kind = _KIND_FOR_JWK_CURVE.get((jwk.get("kty"), jwk.get("crv")))
+    kind = _KIND_FOR_JWK_CURVE.get((str(jwk.get("kty")), str(jwk.get("crv"))))
     if kind is None:
         raise UnsupportedError(
             f"unsupported JWK kty/crv {jwk.get('kty')!r}/{jwk.get('crv')!r}; "

@@ -1,0 +1,64 @@
+"""A tiny local HTTP server for tests: routes map a path to (status, headers, body)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class LocalServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.slow: dict[str, float] = {}
+        self.hits: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits.append(self.path)
+                status, headers, body = server.routes.get(self.path, (404, {}, b"not found"))
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                if "Content-Length" not in headers and self.path not in server.slow:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                delay = server.slow.get(self.path)
+                if delay is None:
+                    self.wfile.write(body)
+                    return
+                for i in range(0, len(body), 16):
+                    self.wfile.write(body[i : i + 16])
+                    self.wfile.flush()
+                    time.sleep(delay)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._httpd.server_address[1]
+        self.origin = f"http://127.0.0.1:{self.port}"
+
+    def serve(self, path: str, body: bytes, *, status: int = 200, **headers: str) -> None:
+        self.routes[path] = (status, {k.replace("_", "-"): v for k, v in headers.items()}, body)
+
+    def start(self) -> None:
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@contextmanager
+def local_server() -> Iterator[LocalServer]:
+    server = LocalServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

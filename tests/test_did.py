@@ -1,0 +1,172 @@
+"""DIDs: did:key, did:jwk, did:web documents and resolution, method authorisation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.httpserver import local_server
+from vcred.did import (
+    DidDocument,
+    Resolver,
+    did_jwk,
+    did_key,
+    did_web_document,
+    did_web_url,
+    resolve_did_jwk,
+    resolve_did_key,
+)
+from vcred.did.web import did_web, method_id
+from vcred.errors import ResolutionError, UnknownKeyError, UnsupportedError
+from vcred.keys import KeyPair
+from vcred.net import GuardedFetcher
+
+
+@pytest.mark.parametrize(
+    ("kind", "prefix"), [("ed25519", "z6Mk"), ("p256", "zDna"), ("p384", "z82L")]
+)
+def test_did_key_prefixes(kind: str, prefix: str) -> None:
+    assert did_key(KeyPair.generate(kind).public).startswith("did:key:" + prefix)
+
+
+def test_did_key_resolves_offline(any_key: KeyPair) -> None:
+    did = did_key(any_key.public)
+    document = resolve_did_key(did)
+    vm = document.method(f"{did}#{any_key.public.multikey()}", relationship="assertionMethod")
+    assert vm.public_key == any_key.public and vm.controller == did
+    assert document.document["verificationMethod"][0]["type"] == "Multikey"
+
+
+def test_did_key_vector_resolves() -> None:
+    did = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
+    vm = Resolver().resolve_method(
+        did + "#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2", relationship="assertionMethod"
+    )
+    assert vm.public_key.kind == "ed25519"
+
+
+@pytest.mark.parametrize("did", ["did:key:", "did:key:z", "did:key:zzzz", "did:key:z6MkBAD0"])
+def test_malformed_did_key(did: str) -> None:
+    with pytest.raises(ResolutionError):
+        resolve_did_key(did)
+
+
+def test_did_jwk_round_trip(any_key: KeyPair) -> None:
+    did = did_jwk(any_key.public)
+    vm = resolve_did_jwk(did).method(f"{did}#0", relationship="authentication")
+    assert vm.public_key == any_key.public
+
+
+def test_did_jwk_with_private_key_is_refused(ed_key: KeyPair) -> None:
+    from vcred.multibase import b64url_encode
+
+    did = "did:jwk:" + b64url_encode(json.dumps(ed_key.private_jwk()).encode())
+    with pytest.raises(ResolutionError):
+        resolve_did_jwk(did)
+
+
+@pytest.mark.parametrize(
+    ("did", "url"),
+    [
+        ("did:web:w3c-ccg.github.io", "https://w3c-ccg.github.io/.well-known/did.json"),
+        ("did:web:w3c-ccg.github.io:user:alice", "https://w3c-ccg.github.io/user/alice/did.json"),
+        ("did:web:example.com%3A3000:user:alice", "https://example.com:3000/user/alice/did.json"),
+    ],
+)
+def test_did_web_url_follows_the_method_spec(did: str, url: str) -> None:
+    assert did_web_url(did) == url
+
+
+@pytest.mark.parametrize(
+    "did", ["did:web:", "did:web:exa mple.com", "did:web:a.com:..:etc", "did:web:a.com%2Fpath"]
+)
+def test_malformed_did_web(did: str) -> None:
+    with pytest.raises(ResolutionError):
+        did_web_url(did)
+
+
+def test_unsupported_method() -> None:
+    with pytest.raises(UnsupportedError):
+        Resolver().resolve("did:example:123")
+
+
+def test_did_web_document_lists_current_and_retired_keys() -> None:
+    current, retired = KeyPair.generate(), KeyPair.generate("p384")
+    did = did_web("customs.example")
+    document = did_web_document(did, [current.public], retired=[retired.public])
+    parsed = DidDocument.parse(document, expected_id=did)
+    old = method_id(did, retired.public)
+    assert parsed.method(old, relationship="assertionMethod").public_key == retired.public
+    with pytest.raises(UnknownKeyError):
+        parsed.method(old, relationship="authentication")
+    assert parsed.method(method_id(did, current.public), relationship="authentication")
+
+
+def _document(did: str, key: KeyPair, **changes: object) -> dict[str, object]:
+    document = did_web_document(did, [key.public])
+    document.update(changes)
+    return document
+
+
+def test_method_not_listed_under_relationship_is_refused(ed_key: KeyPair) -> None:
+    did = "did:web:customs.example"
+    parsed = DidDocument.parse(_document(did, ed_key, assertionMethod=[]), expected_id=did)
+    with pytest.raises(UnknownKeyError, match="not authorised"):
+        parsed.method(method_id(did, ed_key.public), relationship="assertionMethod")
+
+
+def test_method_controlled_by_another_did_is_refused(ed_key: KeyPair) -> None:
+    did = "did:web:customs.example"
+    document = _document(did, ed_key)
+    document["verificationMethod"][0]["controller"] = "did:web:attacker.example"  # type: ignore[index]
+    parsed = DidDocument.parse(document, expected_id=did)
+    with pytest.raises(UnknownKeyError, match="controlled by"):
+        parsed.method(method_id(did, ed_key.public), relationship="assertionMethod")
+
+
+def test_relative_method_ids_are_resolved(ed_key: KeyPair) -> None:
+    did = "did:web:customs.example"
+    document = {
+        "id": did,
+        "verificationMethod": [
+            {
+                "id": "#k1",
+                "type": "JsonWebKey",
+                "controller": did,
+                "publicKeyJwk": ed_key.public.jwk(),
+            }
+        ],
+        "assertionMethod": ["#k1"],
+    }
+    parsed = DidDocument.parse(document, expected_id=did)
+    assert parsed.method(f"{did}#k1", relationship="assertionMethod").public_key == ed_key.public
+
+
+def test_document_for_another_did_is_refused(ed_key: KeyPair) -> None:
+    with pytest.raises(ResolutionError):
+        DidDocument.parse(_document("did:web:a.example", ed_key), expected_id="did:web:b.example")
+
+
+def test_did_web_resolves_through_mapped_host_and_caches(ed_key: KeyPair) -> None:
+    did = "did:web:customs.example"
+    with local_server() as server:
+        server.serve("/.well-known/did.json", json.dumps(_document(did, ed_key)).encode())
+        resolver = Resolver(fetcher=GuardedFetcher(host_map={"customs.example": server.origin}))
+        vm = resolver.resolve_method(method_id(did, ed_key.public), relationship="assertionMethod")
+        resolver.resolve(did)
+        assert vm.public_key == ed_key.public
+        assert server.hits == ["/.well-known/did.json"]
+
+
+def test_did_web_without_fetcher_fails_closed() -> None:
+    with pytest.raises(ResolutionError, match="no fetcher"):
+        Resolver().resolve("did:web:customs.example")
+
+
+def test_did_web_that_is_not_json_fails(ed_key: KeyPair) -> None:
+    with local_server() as server:
+        server.serve("/.well-known/did.json", b"<html>")
+        resolver = Resolver(fetcher=GuardedFetcher(host_map={"customs.example": server.origin}))
+        with pytest.raises(ResolutionError, match="not JSON"):
+            resolver.resolve("did:web:customs.example")

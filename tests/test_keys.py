@@ -1,0 +1,202 @@
+"""Keys: generation, encodings, and the signature edge cases past attacks used."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from tests.conftest import VECTORS
+from vcred.errors import MalformedError, ParsingError, UnsupportedError, UsageError
+from vcred.keys import (
+    JWS_ALG_FOR,
+    KeyPair,
+    LocalSigner,
+    PublicKey,
+    Signer,
+    ecdsa_signature_is_low_s,
+    load_key,
+)
+from vcred.multibase import multibase_encode, varint_encode
+
+ED_L = 2**252 + 27742317777372353535851937790883648493
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def test_sign_and_verify_every_kind(any_key: KeyPair) -> None:
+    signature = any_key.sign(b"export declaration 24US0000000001")
+    assert any_key.public.verify(signature, b"export declaration 24US0000000001")
+    assert not any_key.public.verify(signature, b"export declaration 24US0000000002")
+
+
+@pytest.mark.parametrize(("kind", "size"), [("ed25519", 64), ("p256", 64), ("p384", 96)])
+def test_signatures_are_raw(kind: str, size: int) -> None:
+    assert len(KeyPair.generate(kind).sign(b"x")) == size
+
+
+def test_jwk_round_trip(any_key: KeyPair) -> None:
+    again = KeyPair.from_jwk(any_key.private_jwk())
+    assert again.public == any_key.public
+    assert PublicKey.from_jwk(any_key.public.jwk()) == any_key.public
+
+
+def test_multikey_round_trip(any_key: KeyPair) -> None:
+    assert PublicKey.from_multikey(any_key.public.multikey()) == any_key.public
+    assert KeyPair.from_multikey(any_key.secret_multikey()).public == any_key.public
+
+
+def test_encrypted_pem_round_trip(any_key: KeyPair) -> None:
+    pem = any_key.to_pem(password=b"correct horse")
+    assert b"ENCRYPTED" in pem
+    assert load_key(pem, password=b"correct horse").public == any_key.public
+    with pytest.raises(MalformedError):
+        load_key(pem, password=b"wrong")
+
+
+def test_load_key_reads_jwk_text_and_multikey(ed_key: KeyPair) -> None:
+    assert load_key(json.dumps(ed_key.private_jwk())).public == ed_key.public
+    assert load_key(ed_key.secret_multikey()).public == ed_key.public
+    with pytest.raises(ParsingError):
+        load_key("not a key")
+
+
+@pytest.mark.parametrize(
+    ("file", "prefix"),
+    [
+        ("eddsa/keyPair.json", "z6Mk"),
+        ("ecdsa/p256KeyPair.json", "zDna"),
+        ("ecdsa/p384KeyPair.json", "z82L"),
+    ],
+)
+def test_w3c_vector_key_pairs(file: str, prefix: str) -> None:
+    pair = json.loads((VECTORS / "w3c" / file).read_text())
+    secret = pair.get("secretKeyMultibase") or pair["privateKeyMultibase"]
+    key = KeyPair.from_multikey(secret)
+    assert key.public.multikey() == pair["publicKeyMultibase"]
+    assert pair["publicKeyMultibase"].startswith(prefix)
+
+
+def test_multikey_uses_compressed_points() -> None:
+    key = KeyPair.generate("p256")
+    assert len(key.public.raw) == 33
+    uncompressed = key.public._impl.public_numbers()
+    point = b"\x04" + uncompressed.x.to_bytes(32, "big") + uncompressed.y.to_bytes(32, "big")
+    with pytest.raises(MalformedError):
+        PublicKey.from_multikey(multibase_encode(varint_encode(0x1200) + point))
+
+
+def test_unknown_multicodec_is_unsupported() -> None:
+    with pytest.raises(UnsupportedError):
+        PublicKey.from_multikey(multibase_encode(varint_encode(0xE7) + b"\x02" * 33))
+
+
+def test_public_jwk_with_private_member_is_refused(ed_key: KeyPair) -> None:
+    with pytest.raises(MalformedError):
+        PublicKey.from_jwk(ed_key.private_jwk())
+
+
+def test_private_jwk_with_foreign_public_half_is_refused() -> None:
+    a, b = KeyPair.generate(), KeyPair.generate()
+    mixed = {**a.private_jwk(), "x": b.public.jwk()["x"]}
+    with pytest.raises(MalformedError):
+        KeyPair.from_jwk(mixed)
+
+
+@pytest.mark.parametrize(
+    "jwk",
+    [
+        {"kty": "RSA", "n": "AQAB", "e": "AQAB"},
+        {"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA"},
+        {"kty": "oct", "k": "c2VjcmV0"},
+    ],
+)
+def test_unsupported_jwk_types(jwk: dict[str, str]) -> None:
+    with pytest.raises(UnsupportedError):
+        PublicKey.from_jwk(jwk)
+
+
+def test_ec_point_not_on_curve_is_refused() -> None:
+    with pytest.raises(MalformedError):
+        PublicKey.from_jwk({"kty": "EC", "crv": "P-256", "x": "A" * 43, "y": "A" * 43})
+
+
+SMALL_ORDER_ED25519 = [
+    "0100000000000000000000000000000000000000000000000000000000000000",  # identity, order 1
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # order 2
+    "0000000000000000000000000000000000000000000000000000000000000000",  # order 4
+    "0000000000000000000000000000000000000000000000000000000000000080",  # order 4, sign bit
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",  # order 8
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",  # order 8
+]
+
+
+@pytest.mark.parametrize("hex_key", SMALL_ORDER_ED25519)
+def test_ed25519_small_order_public_keys_are_refused(hex_key: str) -> None:
+    with pytest.raises(MalformedError, match="small-order"):
+        PublicKey.from_raw("ed25519", bytes.fromhex(hex_key))
+
+
+def test_ed25519_non_canonical_key_encoding_is_refused() -> None:
+    p_plus_one = (2**255 - 19 + 1).to_bytes(32, "little")
+    with pytest.raises(MalformedError, match="non-canonical"):
+        PublicKey.from_raw("ed25519", p_plus_one)
+
+
+def test_ed25519_non_canonical_s_is_rejected(ed_key: KeyPair) -> None:
+    signature = ed_key.sign(b"m")
+    s = int.from_bytes(signature[32:], "little")
+    malleated = signature[:32] + (s + ED_L).to_bytes(32, "little")
+    assert not ed_key.public.verify(malleated, b"m")
+
+
+@pytest.mark.parametrize("kind", ["p256", "p384"])
+def test_ecdsa_psychic_signatures_are_rejected(kind: str) -> None:
+    key = KeyPair.generate(kind)
+    size = 32 if kind == "p256" else 48
+    assert not key.public.verify(bytes(2 * size), b"m")
+    good = key.sign(b"m")
+    assert not key.public.verify(bytes(size) + good[size:], b"m")  # r = 0
+    assert not key.public.verify(good[:size] + bytes(size), b"m")  # s = 0
+
+
+def test_ecdsa_r_or_s_at_group_order_is_rejected() -> None:
+    key = KeyPair.generate("p256")
+    n = P256_N.to_bytes(32, "big")
+    good = key.sign(b"m")
+    assert not key.public.verify(n + good[32:], b"m")
+    assert not key.public.verify(good[:32] + n, b"m")
+
+
+def test_ecdsa_der_signature_is_rejected() -> None:
+    key = KeyPair.generate("p256")
+    raw = key.sign(b"m")
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    assert not key.public.verify(der, b"m")
+
+
+def test_ecdsa_high_s_is_detectable_and_still_mathematically_valid() -> None:
+    key = KeyPair.generate("p256")
+    raw = key.sign(b"m")
+    s = int.from_bytes(raw[32:], "big")
+    flipped = raw[:32] + (P256_N - s).to_bytes(32, "big")
+    assert key.public.verify(flipped, b"m")  # ECDSA malleability: (r, n - s) is valid too
+    assert ecdsa_signature_is_low_s("p256", raw) != ecdsa_signature_is_low_s("p256", flipped)
+
+
+def test_local_signer_is_a_signer(ed_key: KeyPair) -> None:
+    signer = LocalSigner(key=ed_key, key_id="did:example:1#k")
+    assert isinstance(signer, Signer)
+    assert signer.algorithm == JWS_ALG_FOR["ed25519"] == "EdDSA"
+    assert ed_key.private_jwk()["d"] not in repr(signer)
+
+
+def test_unknown_key_kind_is_usage_error() -> None:
+    with pytest.raises(UsageError):
+        KeyPair.generate("rsa")
+
+
+def test_thumbprint_matches_rfc7638_example() -> None:
+    # RFC 8037 appendix A.3: the thumbprint of the Ed25519 example key.
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+    assert PublicKey.from_jwk(jwk).thumbprint() == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vcred.errors import ParsingError
+from vcred.multibase import (
+    b64url_decode,
+    b64url_encode,
+    multibase_decode,
+    multibase_encode,
+    varint_decode,
+    varint_encode,
+)
+
+
+@given(st.binary(max_size=200))
+def test_base64url_round_trip(data: bytes) -> None:
+    assert b64url_decode(b64url_encode(data)) == data
+
+
+@given(st.binary(min_size=1, max_size=200), st.sampled_from(["z", "u"]))
+def test_multibase_round_trip(data: bytes, base: str) -> None:
+    if base == "z" and data.startswith(b"\x00"):
+        data = b"\x01" + data
+    assert multibase_decode(multibase_encode(data, base)) == data
+
+
+@pytest.mark.parametrize("text", ["YQ==", "YQ=", "Y Q", "Y+/Q", "Y", "YR"])
+def test_padded_or_non_canonical_base64url_is_refused(text: str) -> None:
+    with pytest.raises(ParsingError):
+        b64url_decode(text)
+
+
+@given(st.text(max_size=50))
+def test_base64url_decoder_raises_only_parsing_errors(text: str) -> None:
+    with contextlib.suppress(ParsingError):
+        b64url_decode(text)
+
+
+@pytest.mark.parametrize("text", ["", "z", "m" + "YQ", "z0OIl", "f00"])
+def test_bad_multibase_is_refused(text: str) -> None:
+    with pytest.raises(ParsingError):
+        multibase_decode(text)
+
+
+@given(st.integers(min_value=0, max_value=2**63 - 1))
+def test_varint_round_trip(value: int) -> None:
+    encoded = varint_encode(value)
+    assert varint_decode(encoded + b"\xff") == (value, len(encoded))
+
+
+def test_varint_must_be_minimal_and_terminated() -> None:
+    with pytest.raises(ParsingError):
+        varint_decode(b"\x80\x00")
+    with pytest.raises(ParsingError):
+        varint_decode(b"\x80\x80")

@@ -1,0 +1,243 @@
+"""The verification pipeline: every check reported, nothing raised for bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import NOW, credential
+from vcred import Verifier, issue, present, verify, verify_presentation
+from vcred.did import did_key
+from vcred.errors import UsageError
+from vcred.keys import KeyPair
+from vcred.presentation import envelope
+from vcred.verifier import CHECKS, detect
+
+AT = Verifier(clock=lambda: NOW)
+
+
+def tamper(token: str) -> str:
+    return token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:]
+
+
+@pytest.fixture(scope="module")
+def agency() -> KeyPair:
+    return KeyPair.generate("ed25519")
+
+
+@pytest.fixture(scope="module")
+def trader() -> KeyPair:
+    return KeyPair.generate("p256")
+
+
+def test_valid_credential_passes_every_check(agency: KeyPair) -> None:
+    result = AT.verify(issue(credential(), agency))
+    assert result.verified, result.errors
+    assert [c.name for c in result.checks] == list(CHECKS)
+    assert result.issuer == did_key(agency.public)
+    assert result.format == "vc+jwt"
+    assert result.check("trust").passed is None  # no trust list: not evaluated …
+    assert [w.code for w in result.warnings] == ["TRUST_NOT_EVALUATED"]  # … and said so
+
+
+def test_tampered_signature_reports_invalid_signature_and_the_other_checks(agency: KeyPair) -> None:
+    result = AT.verify(tamper(str(issue(credential(), agency))))
+    assert not result.verified
+    assert result.codes == ("INVALID_SIGNATURE",)
+    assert result.check("proof").passed is False
+    assert result.check("validity").passed is True  # still evaluated and reported
+
+
+def test_every_failure_is_reported_not_just_the_first(agency: KeyPair) -> None:
+    token = tamper(str(issue(credential(validUntil="2026-02-01T00:00:00Z"), agency)))
+    result = AT.verify(token)
+    assert set(result.codes) == {"INVALID_SIGNATURE", "EXPIRED"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "path"),
+    [
+        ({"validUntil": "2026-05-31T00:00:00Z"}, "EXPIRED", "/validUntil"),
+        ({"validFrom": "2026-06-02T00:00:00Z", "validUntil": None}, "NOT_YET_VALID", "/validFrom"),
+    ],
+)
+def test_validity_window(agency: KeyPair, changes: dict[str, Any], code: str, path: str) -> None:
+    document = credential(**changes)
+    document = {k: v for k, v in document.items() if v is not None}
+    result = AT.verify(issue(document, agency))
+    assert result.codes == (code,)
+    assert result.errors[0].path == path
+
+
+def test_clock_skew_is_configurable(agency: KeyPair) -> None:
+    token = issue(credential(validFrom="2026-06-01T12:00:30Z"), agency)
+    assert AT.verify(token).verified  # 30 s early: inside the default 60 s skew
+    strict = dataclasses.replace(AT, clock_skew=timedelta(0))
+    assert strict.verify(token).codes == ("NOT_YET_VALID",)
+
+
+def test_jwt_exp_disagreeing_with_valid_until_is_rejected(agency: KeyPair) -> None:
+    from tests.test_jose import forge, header_for
+
+    document = credential(issuer=did_key(agency.public), exp=int(NOW.timestamp()) + 10)
+    result = AT.verify(forge(header_for(agency), document, agency))
+    assert "MALFORMED" in result.codes
+    assert result.check("validity").passed is False
+
+
+def test_jwt_exp_alone_bounds_the_window(agency: KeyPair) -> None:
+    from tests.test_jose import forge, header_for
+
+    document = credential(issuer=did_key(agency.public))
+    del document["validUntil"]
+    document["exp"] = int(NOW.timestamp()) - 3600
+    assert AT.verify(forge(header_for(agency), document, agency)).codes == ("EXPIRED",)
+
+
+def test_checks_can_be_chosen(agency: KeyPair) -> None:
+    token = tamper(str(issue(credential(validUntil="2026-02-01T00:00:00Z"), agency)))
+    only_validity = dataclasses.replace(AT, checks=("validity",))
+    result = only_validity.verify(token)
+    assert result.codes == ("EXPIRED",)
+    assert [c.name for c in result.checks] == ["validity"]
+
+
+def test_unknown_check_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        Verifier(checks=("proof", "magic"))
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("", "PARSING_ERROR"),
+        ("hello", "PARSING_ERROR"),
+        ("{not json", "PARSING_ERROR"),
+        ("{}", "MALFORMED"),
+        (b"\xff\xfe", "PARSING_ERROR"),
+        ({"@context": [], "proof": {}}, None),
+        ({"type": "EnvelopedVerifiableCredential", "id": "data:text/plain,x"}, "UNSUPPORTED"),
+    ],
+)
+def test_bad_input_never_raises(value: Any, code: str | None) -> None:
+    result = AT.verify(value)
+    assert not result.verified
+    if code:
+        assert code in result.codes
+
+
+def test_misuse_raises() -> None:
+    with pytest.raises(UsageError):
+        AT.verify(12345)
+
+
+def test_structure_violation_is_reported_with_its_pointer(agency: KeyPair) -> None:
+    from tests.test_jose import forge, header_for
+
+    document = credential(issuer=did_key(agency.public), validFrom="soon")
+    result = AT.verify(forge(header_for(agency), document, agency))
+    assert not result.verified
+    assert any(p.code == "MALFORMED" and p.path == "/validFrom" for p in result.errors)
+
+
+def test_enveloped_credential_is_opened(agency: KeyPair) -> None:
+    token = str(issue(credential(), agency))
+    assert detect(envelope(token)) == ("vc+jwt", token)
+    assert AT.verify(envelope(token)).verified
+    assert AT.verify(json.dumps(envelope(token))).verified
+
+
+def test_result_serialises_to_json(agency: KeyPair) -> None:
+    data = json.loads(json.dumps(AT.verify(issue(credential(), agency)).to_dict()))
+    assert data["verified"] is True
+    assert {c["check"] for c in data["checks"]} == set(CHECKS)
+    assert data["credential"]["issuer"] == did_key(agency.public)
+
+
+def test_module_level_verify_takes_now(agency: KeyPair) -> None:
+    token = issue(credential(validUntil="2026-02-01T00:00:00Z"), agency)
+    assert verify(token, now=NOW).codes == ("EXPIRED",)
+    assert verify(token, now=NOW - timedelta(days=140)).verified
+
+
+# -- presentations -------------------------------------------------------------------------
+
+
+def about(holder: KeyPair) -> dict[str, Any]:
+    return credential(credentialSubject={"id": did_key(holder.public), "name": "Harbour Lights"})
+
+
+def test_presentation_round_trip(agency: KeyPair, trader: KeyPair) -> None:
+    vc = issue(about(trader), agency)
+    vp = present([vc], trader, challenge="c-123", domain="customs.eu.example", now=NOW)
+    result = AT.verify_presentation(vp, challenge="c-123", domain="customs.eu.example")
+    assert result.verified, result.errors
+    assert result.holder == did_key(trader.public)
+    assert len(result.credentials) == 1 and result.credentials[0].verified
+
+
+def test_replayed_challenge_is_rejected(agency: KeyPair, trader: KeyPair) -> None:
+    vp = present([issue(about(trader), agency)], trader, challenge="c-old", now=NOW)
+    result = AT.verify_presentation(vp, challenge="c-new")
+    assert "INVALID_CHALLENGE" in result.codes and not result.verified
+
+
+def test_missing_challenge_is_rejected(agency: KeyPair, trader: KeyPair) -> None:
+    vp = present([issue(about(trader), agency)], trader, now=NOW)
+    assert "INVALID_CHALLENGE" in AT.verify_presentation(vp, challenge="c").codes
+
+
+def test_wrong_domain_is_rejected(agency: KeyPair, trader: KeyPair) -> None:
+    vp = present(
+        [issue(about(trader), agency)], trader, challenge="c", domain="customs.jp.example", now=NOW
+    )
+    result = AT.verify_presentation(vp, challenge="c", domain="customs.eu.example")
+    assert result.codes == ("INVALID_DOMAIN",)
+
+
+def test_credential_of_someone_else_is_rejected(agency: KeyPair, trader: KeyPair) -> None:
+    thief = KeyPair.generate()
+    vp = present([issue(about(trader), agency)], thief, challenge="c", now=NOW)
+    result = AT.verify_presentation(vp, challenge="c")
+    assert "INVALID_PRESENTATION" in result.codes
+    assert result.check("holder").passed is False
+
+
+def test_expired_presentation_is_rejected(agency: KeyPair, trader: KeyPair) -> None:
+    vp = present(
+        [issue(about(trader), agency)], trader, challenge="c", now=NOW - timedelta(hours=1)
+    )
+    assert "EXPIRED" in AT.verify_presentation(vp, challenge="c").codes
+
+
+def test_tampered_presentation_is_rejected(agency: KeyPair, trader: KeyPair) -> None:
+    vp = present([issue(about(trader), agency)], trader, challenge="c", now=NOW)
+    result = AT.verify_presentation(tamper(str(vp)), challenge="c")
+    assert "INVALID_SIGNATURE" in result.codes
+
+
+def test_a_bad_credential_inside_fails_the_presentation(agency: KeyPair, trader: KeyPair) -> None:
+    vc = tamper(str(issue(about(trader), agency)))
+    result = AT.verify_presentation(present([vc], trader, challenge="c", now=NOW), challenge="c")
+    assert not result.verified
+    assert any(p.path and p.path.startswith("/verifiableCredential/0") for p in result.errors)
+
+
+def test_credential_token_is_not_a_presentation(agency: KeyPair) -> None:
+    result = AT.verify_presentation(issue(credential(), agency))
+    assert not result.verified and "MALFORMED" in result.codes
+
+
+def test_too_many_credentials_are_refused(agency: KeyPair, trader: KeyPair) -> None:
+    vc = issue(about(trader), agency)
+    vp = present([vc] * 65, trader, challenge="c", now=NOW)
+    assert "MALFORMED" in AT.verify_presentation(vp, challenge="c").codes
+
+
+def test_module_level_verify_presentation(agency: KeyPair, trader: KeyPair) -> None:
+    vp = present([issue(about(trader), agency)], trader, challenge="c", now=NOW)
+    assert verify_presentation(vp, challenge="c", now=NOW).verified

@@ -1,0 +1,229 @@
+"""The ``vcred`` command (DESIGN §5): keys, DIDs, issue, verify, present, serve, demo.
+
+Exit codes: 0 success / verified, 1 not verified, 2 usage error (bad arguments or input that
+cannot be used at all).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from vcred import did as dids
+from vcred.errors import VcredError
+from vcred.issuing import issue, signer_for
+from vcred.keys import KEY_KINDS, KeyPair, load_key
+from vcred.net import GuardedFetcher
+from vcred.presentation import present
+from vcred.verifier import CHECKS, Verifier
+
+PASSPHRASE_ENV = "VCRED_KEY_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"vcred: {message}", err=True)
+    sys.exit(code)
+
+
+def _read_input(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {source}: {exc}")
+
+
+def _load_key_file(path: str) -> KeyPair:
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    try:
+        return load_key(_read_input(path), password=passphrase.encode() if passphrase else None)
+    except VcredError as exc:
+        _fail(f"cannot load the key in {path}: {exc}")
+
+
+def _fetcher(dev: bool, host_map: tuple[str, ...]) -> GuardedFetcher:
+    mapping: dict[str, str] = {}
+    for entry in host_map:
+        host, sep, origin = entry.partition("=")
+        if not sep:
+            _fail(f"--host-map takes HOST=ORIGIN, not {entry!r}")
+        mapping[host] = origin
+    if dev:
+        click.echo("vcred: --dev: http and private addresses are allowed for fetching", err=True)
+    return GuardedFetcher(host_map=mapping, allow_private=dev)
+
+
+def _emit(value: Any) -> None:
+    if isinstance(value, str):
+        click.echo(value)
+    else:
+        click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@click.group()
+@click.version_option(package_name="vcred")
+def main() -> None:
+    """W3C Verifiable Credentials for customs agencies."""
+
+
+# -- keys and DIDs -------------------------------------------------------------------------------
+
+
+@main.group()
+def key() -> None:
+    """Key pairs (Ed25519, P-256, P-384)."""
+
+
+@key.command("generate")
+@click.option("--type", "kind", type=click.Choice(KEY_KINDS), default="ed25519", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="write here (mode 600)")
+def key_generate(kind: str, out: str | None) -> None:
+    """Generate a key pair; print (or write) it as a private JWK."""
+    text = json.dumps(KeyPair.generate(kind).private_jwk(), indent=2)
+    if out is None:
+        click.echo(text)
+        return
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text + "\n")
+
+
+@main.group()
+def did() -> None:
+    """Decentralized identifiers."""
+
+
+@did.command("create")
+@click.argument("method", type=click.Choice(["key", "jwk"]))
+@click.option("--key", "key_file", required=True, help="private key file (JWK, PEM or Multikey)")
+def did_create(method: str, key_file: str) -> None:
+    """Print the did:key or did:jwk of a key."""
+    public = _load_key_file(key_file).public
+    click.echo(dids.did_key(public) if method == "key" else dids.did_jwk(public))
+
+
+@did.command("resolve")
+@click.argument("identifier")
+@click.option("--dev", is_flag=True, help="allow http and private addresses (development only)")
+@click.option(
+    "--host-map", multiple=True, help="HOST=ORIGIN, e.g. us.example=http://127.0.0.1:8001"
+)
+def did_resolve(identifier: str, dev: bool, host_map: tuple[str, ...]) -> None:
+    """Print the DID document of a did:key, did:jwk or did:web."""
+    resolver = dids.Resolver(fetcher=_fetcher(dev, host_map))
+    try:
+        _emit(dict(resolver.resolve(identifier).document))
+    except VcredError as exc:
+        _fail(f"{exc.code}: {exc}", code=1)
+
+
+# -- issue, verify, present ----------------------------------------------------------------------
+
+
+@main.command("issue")
+@click.argument("credential", default="-")
+@click.option("--key", "key_file", required=True, help="private key file (JWK, PEM or Multikey)")
+@click.option("--issuer", help="the issuer DID (default: the key's did:key)")
+@click.option("--format", "fmt", default="vc+jwt", show_default=True, help="securing format")
+def issue_command(credential: str, key_file: str, issuer: str | None, fmt: str) -> None:
+    """Secure CREDENTIAL.json (or - for stdin) and print it."""
+    try:
+        document = json.loads(_read_input(credential))
+    except ValueError as exc:
+        _fail(f"the credential is not JSON: {exc}")
+    try:
+        signer = signer_for(_load_key_file(key_file), did=issuer)
+        _emit(issue(document, signer, format=fmt))
+    except VcredError as exc:
+        _fail(f"{exc.code}: {exc}")
+
+
+@main.command("verify")
+@click.argument("source", default="-")
+@click.option("--checks", help=f"comma-separated subset of {','.join(CHECKS)}")
+@click.option("--no-status", is_flag=True, help="skip the status check")
+@click.option("--trust-list", type=click.Path(exists=True, dir_okay=False), help="MRA trust list")
+@click.option("--challenge", help="verify a presentation bound to this challenge")
+@click.option("--domain", help="verify a presentation bound to this domain")
+@click.option("--presentation", is_flag=True, help="the input is a presentation")
+@click.option("--dev", is_flag=True, help="allow http and private addresses (development only)")
+@click.option("--host-map", multiple=True, help="HOST=ORIGIN for local did:web and status lists")
+def verify_command(
+    source: str,
+    checks: str | None,
+    no_status: bool,
+    trust_list: str | None,
+    challenge: str | None,
+    domain: str | None,
+    presentation: bool,
+    dev: bool,
+    host_map: tuple[str, ...],
+) -> None:
+    """Verify a credential or presentation; print the result; exit 0 if verified, else 1."""
+    chosen = tuple(c.strip() for c in checks.split(",")) if checks else CHECKS
+    unknown = set(chosen) - set(CHECKS)
+    if unknown:
+        _fail(f"unknown checks: {', '.join(sorted(unknown))} (known: {', '.join(CHECKS)})")
+    if no_status:
+        chosen = tuple(c for c in chosen if c != "status")
+    trust = _load_trust_list(trust_list) if trust_list else None
+    verifier = Verifier(fetcher=_fetcher(dev, host_map), checks=chosen, trust=trust)
+    text = _read_input(source)
+    if presentation or challenge is not None or domain is not None:
+        result: Any = verifier.verify_presentation(text, challenge=challenge, domain=domain)
+    else:
+        result = verifier.verify(text)
+    _emit(result.to_dict())
+    sys.exit(0 if result.verified else 1)
+
+
+def _load_trust_list(path: str) -> Any:
+    _fail("trust lists are not supported yet")
+
+
+@main.command("present")
+@click.argument("credentials", nargs=-1, required=True)
+@click.option("--key", "key_file", required=True, help="the holder's private key file")
+@click.option("--holder", help="the holder DID (default: the key's did:key)")
+@click.option("--challenge", help="the verifier's challenge")
+@click.option("--domain", help="the verifier's domain")
+@click.option("--format", "fmt", default="vp+jwt", show_default=True)
+def present_command(
+    credentials: tuple[str, ...],
+    key_file: str,
+    holder: str | None,
+    challenge: str | None,
+    domain: str | None,
+    fmt: str,
+) -> None:
+    """Wrap credential files (VC…, or - for stdin) in a signed presentation and print it."""
+    items: list[Any] = []
+    for source in credentials:
+        text = _read_input(source).strip()
+        items.append(json.loads(text) if text.startswith("{") else text)
+    try:
+        signer = signer_for(_load_key_file(key_file), did=holder)
+        _emit(present(items, signer, challenge=challenge, domain=domain, format=fmt))
+    except VcredError as exc:
+        _fail(f"{exc.code}: {exc}")
+
+
+@main.command("demo")
+@click.option(
+    "--check", is_flag=True, help="no terminal UI; exit 0 only if every step went as expected"
+)
+def demo_command(check: bool) -> None:
+    """Run the walkthrough: issue, verify, present, tamper."""
+    from vcred.demo import run_walkthrough
+
+    sys.exit(0 if run_walkthrough(quiet=check) else 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,182 @@
+"""DID documents and verification methods (DID Core 1.0 §5, Controlled Identifiers 1.0 §2).
+
+A parsed :class:`DidDocument` knows its verification methods by absolute id and which ids are
+listed under each verification relationship; :meth:`DidDocument.method` is the one place that
+decides whether a key may be used for a purpose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from vcred.errors import MalformedError, ResolutionError, UnknownKeyError, VcredError
+from vcred.keys import PublicKey
+
+RELATIONSHIPS: Final = (
+    "authentication",
+    "assertionMethod",
+    "keyAgreement",
+    "capabilityInvocation",
+    "capabilityDelegation",
+)
+DID_CONTEXT: Final = "https://www.w3.org/ns/did/v1"
+MULTIKEY_CONTEXT: Final = "https://w3id.org/security/multikey/v1"
+JWK_CONTEXT: Final = "https://w3id.org/security/jwk/v1"
+
+# DID Core §3.1 syntax: did:method-name:method-specific-id (pct-encoded allowed).
+_DID: Final = re.compile(
+    r"did:[a-z0-9]+:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2}|:)*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})"
+)
+_MULTIBASE_TYPES: Final = frozenset({"Multikey", "Ed25519VerificationKey2020"})
+_JWK_TYPES: Final = frozenset({"JsonWebKey", "JsonWebKey2020"})
+
+
+def is_did(value: object) -> bool:
+    return isinstance(value, str) and _DID.fullmatch(value) is not None
+
+
+def split_did_url(did_url: str) -> tuple[str, str]:
+    """Split a DID URL into (DID, fragment). Raises MalformedError if it is not a DID URL."""
+    did, _, fragment = did_url.partition("#")
+    did = did.split("?", 1)[0].split("/", 1)[0] if did.count(":") >= 2 else did
+    if not is_did(did):
+        raise MalformedError(f"not a DID URL: {did_url[:200]!r}")
+    return did, fragment
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerificationMethod:
+    """A public key with its id and the DID that controls it."""
+
+    id: str
+    type: str
+    controller: str
+    public_key: PublicKey
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DidDocument:
+    """A resolved DID document, parsed and checked."""
+
+    id: str
+    methods: Mapping[str, VerificationMethod]
+    relationships: Mapping[str, frozenset[str]]
+    document: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def parse(cls, document: Any, *, expected_id: str) -> DidDocument:
+        """Parse a DID document; its ``id`` must equal the DID that was resolved.
+
+        Methods whose keys cannot be read are skipped (another method may still be usable);
+        a method referenced under a relationship but never defined is simply absent.
+        Raises ResolutionError for a document that is not a DID document for ``expected_id``.
+        """
+        if not isinstance(document, dict):
+            raise ResolutionError("a DID document must be a JSON object")
+        if document.get("id") != expected_id:
+            raise ResolutionError(
+                f"DID document id {str(document.get('id'))[:200]!r} is not {expected_id!r}"
+            )
+        methods: dict[str, VerificationMethod] = {}
+        vms = document.get("verificationMethod", [])
+        if not isinstance(vms, list):
+            raise ResolutionError(
+                "verificationMethod must be an array", pointer="/verificationMethod"
+            )
+        for i, entry in enumerate(vms):
+            _add_method(methods, entry, expected_id, f"/verificationMethod/{i}")
+        relationships: dict[str, frozenset[str]] = {}
+        for name in RELATIONSHIPS:
+            refs = document.get(name, [])
+            if not isinstance(refs, list):
+                raise ResolutionError(f"{name} must be an array", pointer=f"/{name}")
+            ids = set()
+            for i, ref in enumerate(refs):
+                if isinstance(ref, str):
+                    ids.add(_absolute(ref, expected_id))
+                elif isinstance(ref, dict):  # an embedded method, usable only for this purpose
+                    added = _add_method(methods, ref, expected_id, f"/{name}/{i}")
+                    if added is not None:
+                        ids.add(added)
+            relationships[name] = frozenset(ids)
+        return cls(
+            id=expected_id,
+            methods=MappingProxyType(methods),
+            relationships=MappingProxyType(relationships),
+            document=document,
+        )
+
+    def method(self, method_id: str, *, relationship: str) -> VerificationMethod:
+        """The method ``method_id`` if this DID authorises it for ``relationship``.
+
+        Raises UnknownKeyError if the method is unknown, not listed under the relationship, or
+        controlled by someone else.
+        """
+        absolute = _absolute(method_id, self.id)
+        vm = self.methods.get(absolute)
+        if vm is None:
+            raise UnknownKeyError(f"{self.id} has no verification method {absolute!r}")
+        if absolute not in self.relationships.get(relationship, frozenset()):
+            raise UnknownKeyError(f"{absolute} is not authorised for {relationship} by {self.id}")
+        if vm.controller != self.id:
+            raise UnknownKeyError(f"{absolute} is controlled by {vm.controller}, not by {self.id}")
+        return vm
+
+    def methods_for(self, relationship: str) -> list[VerificationMethod]:
+        """Every usable method listed under ``relationship``, in document order."""
+        ids = self.relationships.get(relationship, frozenset())
+        return [vm for vm_id, vm in self.methods.items() if vm_id in ids]
+
+
+def method_entry(vm: VerificationMethod, *, jwk: bool = False) -> dict[str, Any]:
+    """The JSON form of a method: Multikey (default) or JsonWebKey."""
+    if jwk:
+        return {
+            "id": vm.id,
+            "type": "JsonWebKey",
+            "controller": vm.controller,
+            "publicKeyJwk": vm.public_key.jwk(),
+        }
+    return {
+        "id": vm.id,
+        "type": "Multikey",
+        "controller": vm.controller,
+        "publicKeyMultibase": vm.public_key.multikey(),
+    }
+
+
+def _absolute(ref: str, did: str) -> str:
+    return did + ref if ref.startswith("#") else ref
+
+
+def _add_method(
+    methods: dict[str, VerificationMethod], entry: Any, did: str, pointer: str
+) -> str | None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        raise ResolutionError("a verification method needs an id", pointer=pointer)
+    vm_id = _absolute(entry["id"], did)
+    vm_type = entry.get("type")
+    controller = entry.get("controller")
+    if not isinstance(controller, str) or not isinstance(vm_type, str):
+        raise ResolutionError(
+            "a verification method needs a type and a controller", pointer=pointer
+        )
+    try:
+        if vm_type in _MULTIBASE_TYPES and "publicKeyMultibase" in entry:
+            key = PublicKey.from_multikey(entry["publicKeyMultibase"])
+        elif vm_type in _JWK_TYPES and "publicKeyJwk" in entry:
+            key = PublicKey.from_jwk(entry["publicKeyJwk"])
+        else:
+            return None  # a key type we do not use (e.g. X25519 key agreement)
+    except VcredError:
+        return None
+    if vm_type == "Ed25519VerificationKey2020" and key.kind != "ed25519":
+        return None
+    methods[vm_id] = VerificationMethod(
+        id=vm_id, type=vm_type, controller=controller, public_key=key
+    )
+    return vm_id

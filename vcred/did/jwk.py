@@ -1,0 +1,44 @@
+"""did:jwk: the DID is the base64url of a public JWK; resolution is offline.
+
+https://github.com/quartzjer/did-jwk/blob/main/spec.md
+"""
+
+from __future__ import annotations
+
+import json
+
+from vcred.did.document import DID_CONTEXT, JWK_CONTEXT, DidDocument
+from vcred.errors import ResolutionError, VcredError
+from vcred.keys import PublicKey
+from vcred.multibase import b64url_decode, b64url_encode
+
+PREFIX = "did:jwk:"
+
+
+def did_jwk(public_key: PublicKey) -> str:
+    """The did:jwk of a public key (its JWK, members in RFC 7638 order, no whitespace)."""
+    return PREFIX + b64url_encode(json.dumps(public_key.jwk(), separators=(",", ":")).encode())
+
+
+def resolve_did_jwk(did: str) -> DidDocument:
+    """Build the DID document of a did:jwk. Raises ResolutionError for a malformed one."""
+    if not did.startswith(PREFIX):
+        raise ResolutionError(f"not a did:jwk: {did[:200]!r}")
+    try:
+        jwk = json.loads(b64url_decode(did[len(PREFIX) :]))
+        key = PublicKey.from_jwk(jwk)
+    except (ValueError, VcredError) as exc:
+        raise ResolutionError("malformed did:jwk") from exc
+    vm_id = f"{did}#0"
+    document = {
+        "@context": [DID_CONTEXT, JWK_CONTEXT],
+        "id": did,
+        "verificationMethod": [
+            {"id": vm_id, "type": "JsonWebKey", "controller": did, "publicKeyJwk": key.jwk()}
+        ],
+        "authentication": [vm_id],
+        "assertionMethod": [vm_id],
+        "capabilityInvocation": [vm_id],
+        "capabilityDelegation": [vm_id],
+    }
+    return DidDocument.parse(document, expected_id=did)

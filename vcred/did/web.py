@@ -1,0 +1,92 @@
+"""did:web: a DID document served over HTTPS at the agency's domain.
+
+https://w3c-ccg.github.io/did-method-web/ — ``did:web:customs.example`` →
+``https://customs.example/.well-known/did.json``; ``did:web:host%3A8443:agency:us`` →
+``https://host:8443/agency/us/did.json``. Fetching is the :class:`~vcred.net.Fetcher`'s job
+(SSRF guard, size cap, no redirects); this module only maps names and builds documents.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+from vcred.did.document import (
+    DID_CONTEXT,
+    JWK_CONTEXT,
+    MULTIKEY_CONTEXT,
+    VerificationMethod,
+    method_entry,
+)
+from vcred.errors import ResolutionError, UsageError
+from vcred.keys import PublicKey
+
+PREFIX = "did:web:"
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?::[0-9]{1,5})?"
+)
+_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def did_web(domain: str, *path: str) -> str:
+    """The did:web for ``domain`` (host[:port]) and optional path segments."""
+    if not _HOST.fullmatch(domain):
+        raise UsageError(f"not a host name: {domain!r}")
+    return PREFIX + ":".join([domain.replace(":", "%3A"), *path])
+
+
+def did_web_url(did: str) -> str:
+    """The HTTPS URL of a did:web's document. Raises ResolutionError for a malformed one."""
+    if not did.startswith(PREFIX):
+        raise ResolutionError(f"not a did:web: {did[:200]!r}")
+    parts = did[len(PREFIX) :].split(":")
+    host = unquote(parts[0])
+    bad_segment = any(not _SEGMENT.fullmatch(p) or p in (".", "..") for p in parts[1:])
+    if not _HOST.fullmatch(host) or bad_segment:
+        raise ResolutionError(f"malformed did:web: {did[:200]!r}")
+    if parts[1:]:
+        return f"https://{host}/{'/'.join(parts[1:])}/did.json"
+    return f"https://{host}/.well-known/did.json"
+
+
+def method_id(did: str, key: PublicKey) -> str:
+    """The id we give a key's method in our did:web documents: the DID + ``#`` + its Multikey."""
+    return f"{did}#{key.multikey()}"
+
+
+def did_web_document(
+    did: str,
+    keys: Sequence[PublicKey],
+    *,
+    retired: Iterable[PublicKey] = (),
+    jwk: bool = False,
+) -> dict[str, Any]:
+    """A DID document for an agency: each current key may sign credentials and presentations.
+
+    ``retired`` keys stay listed as verification methods and under assertionMethod, so
+    credentials they signed keep verifying; they are not used for new signatures (authentication
+    and capability relationships list only the current keys).
+    """
+    did_web_url(did)  # validates the DID
+    if not keys:
+        raise UsageError("a did:web document needs at least one current key")
+    current = [
+        VerificationMethod(id=method_id(did, k), type="", controller=did, public_key=k)
+        for k in keys
+    ]
+    old = [
+        VerificationMethod(id=method_id(did, k), type="", controller=did, public_key=k)
+        for k in retired
+        if k not in keys
+    ]
+    return {
+        "@context": [DID_CONTEXT, JWK_CONTEXT if jwk else MULTIKEY_CONTEXT],
+        "id": did,
+        "verificationMethod": [method_entry(vm, jwk=jwk) for vm in current + old],
+        "authentication": [vm.id for vm in current],
+        "assertionMethod": [vm.id for vm in current + old],
+        "capabilityInvocation": [vm.id for vm in current],
+        "capabilityDelegation": [vm.id for vm in current],
+    }

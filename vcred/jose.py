@@ -1,0 +1,346 @@
+"""Compact JWS and the VC-JOSE-COSE media types ``application/vc+jwt`` and ``vp+jwt``.
+
+https://www.w3.org/TR/vc-jose-cose/#securing-with-jose · RFC 7515 (JWS) · RFC 8725 (JWT BCP).
+
+The verifier chooses the key and therefore the algorithm: the key comes from the issuer's (or
+holder's) DID document, never from the token, and the header's ``alg`` must be the one that key
+implies. Headers that would let a token bring its own key (``jwk``, ``jku``, ``x5u``, ``x5c``),
+unknown ``crit`` extensions, unencoded payloads (``b64``), nested JWTs, duplicate member names
+and typ confusion are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from vcred.did.document import VerificationMethod, is_did, split_did_url
+from vcred.errors import (
+    CryptographicError,
+    MalformedError,
+    ParsingError,
+    UnknownKeyError,
+    UnsupportedError,
+)
+from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, Signer
+from vcred.multibase import b64url_decode, b64url_encode
+
+VC_JWT: Final = "vc+jwt"
+VP_JWT: Final = "vp+jwt"
+_KEY_CARRYING_HEADERS: Final = ("jwk", "jku", "x5u", "x5c")
+_MAX_TOKEN_LENGTH: Final = 1024 * 1024
+
+MethodLookup = Callable[[str, str], VerificationMethod]
+"""(method id, relationship) → a method its DID authorises; raises UnknownKeyError etc."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifiedJws:
+    """A JWS whose signature verified with ``method``'s key."""
+
+    header: Mapping[str, Any]
+    payload: Mapping[str, Any]
+    method: VerificationMethod
+
+
+def loads_strict(data: bytes | str, *, what: str = "JSON") -> Any:
+    """Parse JSON, refusing invalid UTF-8, duplicate member names and NaN/Infinity.
+
+    RFC 8725 §3.2 / RFC 7515 §5.2: a JOSE header or claim set with duplicate members is invalid.
+    Raises ParsingError.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate member name")
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _compact_json(value: Mapping[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign_compact(
+    payload: Mapping[str, Any], signer: Signer, *, typ: str, cty: str | None = None
+) -> str:
+    """Sign ``payload`` as a compact JWS with ``signer``'s algorithm and key id."""
+    header = {"alg": signer.algorithm, "kid": signer.key_id, "typ": typ}
+    if cty is not None:
+        header["cty"] = cty
+    signing_input = (
+        b64url_encode(_compact_json(header)) + "." + b64url_encode(_compact_json(payload))
+    )
+    return signing_input + "." + b64url_encode(signer.sign(signing_input.encode("ascii")))
+
+
+def split_compact(token: str) -> tuple[str, str, str]:
+    """The three base64url parts of a compact JWS. Raises ParsingError."""
+    if not isinstance(token, str) or len(token) > _MAX_TOKEN_LENGTH:
+        raise ParsingError("a compact JWS must be a string of at most 1 MiB")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ParsingError("a compact JWS has three dot-separated parts")
+    return parts[0], parts[1], parts[2]
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The protected header of a compact JWS, NOT verified. Raises ParsingError."""
+    header = loads_strict(
+        b64url_decode(split_compact(token)[0], pointer="/header"), what="JWS header"
+    )
+    if not isinstance(header, dict):
+        raise ParsingError("the JWS header must be a JSON object")
+    return header
+
+
+def unverified_payload(token: str) -> dict[str, Any]:
+    """The payload of a compact JWS, NOT verified. Raises ParsingError."""
+    payload = loads_strict(
+        b64url_decode(split_compact(token)[1], pointer="/payload"), what="JWS payload"
+    )
+    if not isinstance(payload, dict):
+        raise ParsingError("the JWS payload must be a JSON object")
+    return payload
+
+
+def verify_compact(
+    token: str,
+    *,
+    typs: frozenset[str],
+    ctys: frozenset[str | None],
+    controller: Callable[[Mapping[str, Any]], str],
+    lookup: MethodLookup,
+    relationship: str,
+) -> VerifiedJws:
+    """Verify a compact JWS whose key must belong to ``controller(payload)``.
+
+    Raises ParsingError / MalformedError / UnsupportedError / UnknownKeyError /
+    CryptographicError; returns the verified header and payload otherwise.
+    """
+    header_b64, payload_b64, signature_b64 = split_compact(token)
+    header = unverified_header(token)
+    _check_header(header, typs=typs, ctys=ctys)
+    payload = unverified_payload(token)
+    try:
+        signature = b64url_decode(signature_b64, pointer="/signature")
+    except ParsingError as exc:  # a signature that is not even well-encoded is an invalid one
+        raise CryptographicError(
+            f"the JWS signature is {exc.message}", pointer="/signature"
+        ) from exc
+    did = controller(payload)
+    method = lookup(_method_id(header.get("kid"), did), relationship)
+    # RFC 8725 §3.1: the algorithm follows from the key we resolved, not from the token.
+    expected_alg = JWS_ALG_FOR[method.public_key.kind]
+    if header["alg"] != expected_alg:
+        raise CryptographicError(
+            f"alg {header['alg']} does not match the {method.public_key.kind} key of {method.id}",
+            pointer="/header/alg",
+        )
+    signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
+    if not method.public_key.verify(signature, signing_input):
+        raise CryptographicError("the JWS signature does not verify", pointer="/signature")
+    return VerifiedJws(header=header, payload=payload, method=method)
+
+
+def _check_header(
+    header: Mapping[str, Any], *, typs: frozenset[str], ctys: frozenset[str | None]
+) -> None:
+    alg = header.get("alg")
+    if alg not in KIND_FOR_JWS_ALG:
+        # covers "none", every HMAC (HS*) and RSA alg: we only accept EdDSA, ES256, ES384
+        raise UnsupportedError(f"JWS alg {str(alg)[:40]!r} is not accepted", pointer="/header/alg")
+    for name in _KEY_CARRYING_HEADERS:
+        if name in header:
+            raise MalformedError(
+                f"the {name} header is refused: keys come from the issuer's DID",
+                pointer=f"/header/{name}",
+            )
+    if "b64" in header:
+        raise UnsupportedError("unencoded payloads (b64) are not accepted", pointer="/header/b64")
+    if "crit" in header:
+        raise UnsupportedError("no critical header extension is understood", pointer="/header/crit")
+    if header.get("typ") not in typs:
+        raise MalformedError(
+            f"typ must be {' or '.join(sorted(typs))}, not {str(header.get('typ'))[:40]!r}",
+            pointer="/header/typ",
+        )
+    if header.get("cty") not in ctys:
+        raise MalformedError(
+            f"cty {str(header.get('cty'))[:40]!r} is not accepted (nested JWTs are refused)",
+            pointer="/header/cty",
+        )
+
+
+def _method_id(kid: Any, did: str) -> str:
+    """The absolute method id named by ``kid``; it must belong to ``did``."""
+    if kid is None:
+        raise UnknownKeyError("the JWS header has no kid", pointer="/header/kid")
+    if not isinstance(kid, str):
+        raise MalformedError("kid must be a string", pointer="/header/kid")
+    method_id = did + kid if kid.startswith("#") else kid
+    kid_did, fragment = split_did_url(method_id) if is_did(method_id.split("#")[0]) else ("", "")
+    if kid_did != did or not fragment:
+        raise UnknownKeyError(f"kid {kid[:200]!r} is not a key of {did}", pointer="/header/kid")
+    return method_id
+
+
+# --- credentials and presentations ---------------------------------------------------------
+
+_VC_TYPS: Final = frozenset({VC_JWT, "vc+ld+json+jwt"})
+_VC_CTYS: Final = frozenset({None, "vc", "vc+ld+json"})
+_LEGACY_TYPS: Final = frozenset({"JWT"})
+_VP_TYPS: Final = frozenset({VP_JWT, "vp+ld+json+jwt"})
+_VP_CTYS: Final = frozenset({None, "vp", "vp+ld+json"})
+
+
+def issue_vc_jwt(credential: Mapping[str, Any], signer: Signer) -> str:
+    """Secure a credential as ``application/vc+jwt``: the payload is the credential itself."""
+    return sign_compact(credential, signer, typ=VC_JWT, cty="vc")
+
+
+def issue_vp_jwt(
+    presentation: Mapping[str, Any],
+    signer: Signer,
+    *,
+    challenge: str | None = None,
+    domain: str | None = None,
+    issued_at: int | None = None,
+    expires_at: int | None = None,
+) -> str:
+    """Secure a presentation as ``vp+jwt``; challenge and domain travel as nonce and aud."""
+    payload = dict(presentation)
+    if challenge is not None:
+        payload["nonce"] = challenge
+    if domain is not None:
+        payload["aud"] = domain
+    if issued_at is not None:
+        payload["iat"] = issued_at
+    if expires_at is not None:
+        payload["exp"] = expires_at
+    return sign_compact(payload, signer, typ=VP_JWT, cty="vp")
+
+
+def is_legacy(header: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
+    """A VC-JWT 1.1 token: the credential travels in the ``vc`` (or ``vp``) claim."""
+    return header.get("typ") in (None, "JWT") and ("vc" in payload or "vp" in payload)
+
+
+def verify_vc_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
+    """Verify a ``vc+jwt`` (or a legacy VC-JWT 1.1) credential token.
+
+    The key is the issuer's: ``kid`` must name a method of the issuer's DID listed under
+    assertionMethod. A legacy token's payload is mapped back to a VC 1.1 credential
+    (``vc`` claim; iss, jti, sub, nbf, exp per VC-JWT 1.1 §6.3.1). Raises VcredError subclasses.
+    """
+    header = unverified_header(token)
+    legacy = is_legacy(header, unverified_payload(token))
+    verified = verify_compact(
+        token,
+        typs=_LEGACY_TYPS if legacy else _VC_TYPS,
+        ctys=frozenset({None}) if legacy else _VC_CTYS,
+        controller=_legacy_issuer if legacy else _credential_issuer,
+        lookup=lookup,
+        relationship="assertionMethod",
+    )
+    if legacy:
+        return VerifiedJws(
+            header=verified.header, payload=_from_legacy(verified.payload), method=verified.method
+        )
+    iss = verified.payload.get("iss")
+    if iss is not None and iss != _credential_issuer(verified.payload):
+        raise MalformedError("the iss claim contradicts the credential's issuer", pointer="/iss")
+    return verified
+
+
+def verify_vp_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
+    """Verify a ``vp+jwt`` presentation token signed by its holder (authentication key)."""
+    header = unverified_header(token)
+    legacy = is_legacy(header, unverified_payload(token))
+    verified = verify_compact(
+        token,
+        typs=_LEGACY_TYPS if legacy else _VP_TYPS,
+        ctys=frozenset({None}) if legacy else _VP_CTYS,
+        controller=_legacy_issuer if legacy else _holder,
+        lookup=lookup,
+        relationship="authentication",
+    )
+    if not legacy:
+        return verified
+    mapped = {**_from_legacy(verified.payload)}
+    for claim in ("nonce", "aud", "iat", "exp"):
+        if claim in verified.payload:
+            mapped[claim] = verified.payload[claim]
+    return VerifiedJws(header=verified.header, payload=mapped, method=verified.method)
+
+
+def _credential_issuer(payload: Mapping[str, Any]) -> str:
+    issuer = payload.get("issuer")
+    if isinstance(issuer, dict):
+        issuer = issuer.get("id")
+    if not isinstance(issuer, str) or not is_did(issuer):
+        raise UnknownKeyError("a vc+jwt issuer must be a DID to find its key", pointer="/issuer")
+    return issuer
+
+
+def _holder(payload: Mapping[str, Any]) -> str:
+    holder = payload.get("holder")
+    if isinstance(holder, dict):
+        holder = holder.get("id")
+    if not isinstance(holder, str) or not is_did(holder):
+        raise UnknownKeyError("a vp+jwt holder must be a DID to find its key", pointer="/holder")
+    return holder
+
+
+def _legacy_issuer(payload: Mapping[str, Any]) -> str:
+    iss = payload.get("iss")
+    if not isinstance(iss, str) or not is_did(iss):
+        raise UnknownKeyError("a VC-JWT 1.1 iss must be a DID", pointer="/iss")
+    return iss
+
+
+def _from_legacy(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """VC-JWT 1.1 §6.3.1: rebuild the credential from the vc claim and the JWT claims."""
+    inner = payload.get("vc", payload.get("vp"))
+    if not isinstance(inner, dict):
+        raise MalformedError("the vc claim must be an object", pointer="/vc")
+    credential = dict(inner)
+    if "vc" in payload:
+        credential["issuer"] = (
+            payload["iss"]
+            if not isinstance(inner.get("issuer"), dict)
+            else {
+                **inner["issuer"],
+                "id": payload["iss"],
+            }
+        )
+    else:
+        credential["holder"] = payload["iss"]
+    if "jti" in payload:
+        credential["id"] = payload["jti"]
+    times = {"nbf": "issuanceDate", "exp": "expirationDate"}
+    for claim, name in times.items():
+        if claim in payload:
+            if not isinstance(payload[claim], int):
+                raise MalformedError(f"{claim} must be a NumericDate", pointer=f"/{claim}")
+            credential[name] = _numeric_date_to_xsd(payload[claim])
+    if "sub" in payload and isinstance(credential.get("credentialSubject"), dict):
+        credential["credentialSubject"] = {**credential["credentialSubject"], "id": payload["sub"]}
+    return credential
+
+
+def _numeric_date_to_xsd(value: int) -> str:
+    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

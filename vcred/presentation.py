@@ -1,0 +1,98 @@
+"""Building and securing presentations (VCDM 2.0 §4.13, VC-JOSE-COSE §3.2).
+
+A holder wraps credentials in a VerifiablePresentation, signs it with an authentication key
+and binds it to the verifier's challenge and domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from vcred import jose, model
+from vcred.did.document import split_did_url
+from vcred.errors import UsageError
+from vcred.issuing import as_signer
+from vcred.keys import KeyPair, Signer
+from vcred.verifier import utc_now
+
+PRESENTATION_LIFETIME: Final = timedelta(minutes=5)
+PresentationIssuer = Callable[..., dict[str, Any]]
+FORMATS: Final[dict[str, PresentationIssuer]] = {}
+
+
+def register_present_format(name: str, issuer: PresentationIssuer) -> None:
+    """Plug a presentation securing format in (used by vcred.integrity)."""
+    FORMATS[name] = issuer
+
+
+def envelope(secured: str) -> dict[str, Any]:
+    """An EnvelopedVerifiableCredential for a compact vc+jwt or SD-JWT (VCDM 2.0 §4.13.1)."""
+    media_type = "application/vc+sd-jwt" if "~" in secured else "application/vc+jwt"
+    return {
+        "@context": [model.V2_CONTEXT],
+        "id": f"data:{media_type},{secured}",
+        "type": "EnvelopedVerifiableCredential",
+    }
+
+
+def build_presentation(
+    credentials: Sequence[str | Mapping[str, Any]],
+    *,
+    holder: str,
+    id: str | None = None,
+) -> dict[str, Any]:
+    """An unsecured presentation: compact credentials enveloped, embedded ones as they are."""
+    items: list[Any] = []
+    for credential in credentials:
+        if isinstance(credential, str):
+            items.append(envelope(credential.strip()))
+        elif isinstance(credential, Mapping):
+            items.append(dict(credential))
+        else:
+            raise UsageError(f"cannot present a {type(credential).__name__}")
+    presentation: dict[str, Any] = {
+        "@context": [model.V2_CONTEXT],
+        "type": ["VerifiablePresentation"],
+        "holder": holder,
+        "verifiableCredential": items,
+    }
+    if id is not None:
+        presentation["id"] = id
+    return presentation
+
+
+def present(
+    credentials: Sequence[str | Mapping[str, Any]],
+    holder: Signer | KeyPair,
+    *,
+    challenge: str | None = None,
+    domain: str | None = None,
+    format: str = "vp+jwt",
+    now: datetime | None = None,
+    lifetime: timedelta = PRESENTATION_LIFETIME,
+) -> str | dict[str, Any]:
+    """Present ``credentials`` as the holder, bound to ``challenge`` and ``domain``.
+
+    ``vp+jwt`` (default) returns a compact token valid for ``lifetime``; Data Integrity
+    formats return a presentation with an authentication proof.
+    """
+    signer = as_signer(holder)
+    did, _ = split_did_url(signer.key_id)
+    presentation = build_presentation(credentials, holder=did)
+    now = now or utc_now()
+    if format == "vp+jwt":
+        issued = int(now.timestamp())
+        return jose.issue_vp_jwt(
+            presentation,
+            signer,
+            challenge=challenge,
+            domain=domain,
+            issued_at=issued,
+            expires_at=issued + int(lifetime.total_seconds()),
+        )
+    issuer = FORMATS.get(format)
+    if issuer is None:
+        raise UsageError(f"unknown presentation format {format!r}")
+    return issuer(presentation, signer, challenge=challenge, domain=domain, now=now)

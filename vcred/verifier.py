@@ -1,0 +1,684 @@
+"""The verification pipeline: detect the format, run every check, report them all.
+
+A :class:`Verifier` is immutable configuration (resolver, fetcher, trust list, clock, skew,
+checks); :meth:`Verifier.verify` never raises for a bad credential — it returns a
+:class:`VerificationResult` listing each check with its outcome, and every error and warning
+with a stable code and a JSON Pointer. Only misuse of the API raises (:class:`UsageError`).
+
+Checks, in order (DESIGN §4): ``proof`` (the securing mechanism verifies), ``issuer`` (the key
+that signed is controlled by the credential's issuer), ``validity`` (validFrom / validUntil and
+JWT nbf / exp, with clock skew), ``status`` (Bitstring Status List), ``schema``
+(credentialSchema), ``trust`` (the MRA trust list). The data-model structure is always checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from vcred import jose, model
+from vcred.did.document import VerificationMethod, is_did
+from vcred.did.resolver import Resolver
+from vcred.errors import (
+    ChallengeError,
+    DomainError,
+    ExpiredError,
+    MalformedError,
+    NotYetValidError,
+    ParsingError,
+    PresentationError,
+    UnknownKeyError,
+    UsageError,
+    VcredError,
+)
+from vcred.net import Fetcher
+
+CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
+PRESENTATION_CHECKS: Final = ("proof", "challenge", "domain", "holder", "credentials")
+DEFAULT_CLOCK_SKEW: Final = timedelta(seconds=60)
+MAX_PRESENTED_CREDENTIALS: Final = 64
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """One error or warning: a stable code, a message, and where (a JSON Pointer)."""
+
+    code: str
+    message: str
+    path: str | None = None
+    type: str | None = None
+
+    @classmethod
+    def of(cls, error: VcredError) -> Problem:
+        return cls(
+            code=error.code, message=error.message, path=error.pointer, type=error.problem_type
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "path": self.path}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """The outcome of one named check. ``passed is None``: not evaluated."""
+
+    name: str
+    passed: bool | None
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": self.name, "passed": self.passed, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerificationResult:
+    """Everything a verification found, good and bad."""
+
+    verified: bool
+    format: str | None
+    checks: tuple[Check, ...]
+    errors: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    credential: Mapping[str, Any] | None = None
+    issuer: str | None = None
+    method: str | None = None
+    trust: Any = None
+    status: tuple[Any, ...] = ()
+
+    def check(self, name: str) -> Check | None:
+        return next((c for c in self.checks if c.name == name), None)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(p.code for p in self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form the CLI prints and the VC API returns."""
+        result: dict[str, Any] = {
+            "verified": self.verified,
+            "format": self.format,
+            "issuer": self.issuer,
+            "verificationMethod": self.method,
+            "checks": [c.as_dict() for c in self.checks],
+            "errors": [p.as_dict() for p in self.errors],
+            "warnings": [p.as_dict() for p in self.warnings],
+        }
+        if self.trust is not None:
+            result["trust"] = self.trust.as_dict() if hasattr(self.trust, "as_dict") else self.trust
+        if self.status:
+            result["status"] = [s.as_dict() if hasattr(s, "as_dict") else s for s in self.status]
+        if self.credential is not None:
+            result["credential"] = self.credential
+        return result
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PresentationResult:
+    """A presentation's own checks plus the result of each credential inside it."""
+
+    verified: bool
+    format: str | None
+    checks: tuple[Check, ...]
+    errors: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    presentation: Mapping[str, Any] | None = None
+    holder: str | None = None
+    credentials: tuple[VerificationResult, ...] = ()
+
+    def check(self, name: str) -> Check | None:
+        return next((c for c in self.checks if c.name == name), None)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(p.code for p in self.errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verified": self.verified,
+            "format": self.format,
+            "holder": self.holder,
+            "checks": [c.as_dict() for c in self.checks],
+            "errors": [p.as_dict() for p in self.errors],
+            "warnings": [p.as_dict() for p in self.warnings],
+            "credentials": [r.to_dict() for r in self.credentials],
+        }
+
+
+@dataclass(slots=True)
+class _Secured:
+    """A credential after the proof stage: what it says, and what signed it (if anything)."""
+
+    format: str
+    credential: dict[str, Any] | None = None
+    methods: list[VerificationMethod] = field(default_factory=list)
+    jwt_claims: Mapping[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    proof_passed: bool = False
+
+
+@dataclass(slots=True)
+class _Report:
+    checks: list[Check] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def fail(self, name: str, error: VcredError) -> None:
+        self.checks.append(Check(name=name, passed=False, detail=str(error)))
+        self.errors.append(Problem.of(error))
+
+    def ok(self, name: str, detail: str = "") -> None:
+        self.checks.append(Check(name=name, passed=True, detail=detail))
+
+    def skip(self, name: str, detail: str, *, code: str) -> None:
+        self.checks.append(Check(name=name, passed=None, detail=detail))
+        self.warnings.append(Problem(code=code, message=detail))
+
+    def run(self, name: str, step: Callable[[], str | None]) -> bool:
+        try:
+            detail = step()
+        except VcredError as error:
+            self.fail(name, error)
+            return False
+        self.ok(name, detail or "")
+        return True
+
+
+ProofVerifier = Callable[["Verifier", Any, _Secured], None]
+"""Verifies one securing format, filling in the credential and the methods that signed it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verifier:
+    """Verification configuration. Change with ``dataclasses.replace(verifier, trust=...)``.
+
+    ``fetcher``: network access for did:web and status lists (none: those fail closed).
+    ``clock``: the current time (tests pass a fixed one). ``clock_skew``: tolerance on time
+    windows. ``checks``: which optional checks run (all by default).
+    """
+
+    fetcher: Fetcher | None = None
+    resolver: Resolver | None = None
+    trust: Any = None
+    clock: Callable[[], datetime] = utc_now
+    clock_skew: timedelta = DEFAULT_CLOCK_SKEW
+    checks: Sequence[str] = CHECKS
+    status_cache: Any = None
+    require_holder_binding: bool = True
+    _resolver: Resolver = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.checks) - set(CHECKS)
+        if unknown:
+            raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+        object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
+
+    # -- credentials ------------------------------------------------------------------------
+
+    def verify(self, secured: Any) -> VerificationResult:
+        """Verify a secured credential in any supported format; never raises for bad input.
+
+        ``secured`` is a compact vc+jwt or SD-JWT string, a JSON string or a dict (Data
+        Integrity, or an EnvelopedVerifiableCredential).
+        """
+        report = _Report()
+        try:
+            fmt, document = detect(secured)
+        except UsageError:
+            raise
+        except VcredError as error:
+            report.fail("proof", error)
+            return VerificationResult(
+                verified=False,
+                format=None,
+                checks=tuple(report.checks),
+                errors=tuple(report.errors),
+            )
+        state = _Secured(format=fmt)
+        self._prove(document, state)
+        credential = state.credential
+        if credential is None:
+            report.checks.append(
+                Check(name="proof", passed=False, detail=state.problems[0].message)
+            )
+            report.errors.extend(state.problems)
+            return self._result(report, state)
+        try:
+            model.validate_credential(credential)
+        except VcredError as error:
+            report.fail("structure", error)
+        if "proof" in self.checks:
+            if state.proof_passed:
+                report.ok("proof", f"{fmt} proof verified")
+            else:
+                report.checks.append(
+                    Check(name="proof", passed=False, detail=state.problems[0].message)
+                )
+                report.errors.extend(state.problems)
+        issuer = _issuer_or_none(credential)
+        if "issuer" in self.checks and state.proof_passed:
+            report.run("issuer", lambda: _check_issuer_binding(issuer, state.methods))
+        if "validity" in self.checks:
+            report.run("validity", lambda: self._check_validity(credential, state.jwt_claims))
+        status: tuple[Any, ...] = ()
+        if "status" in self.checks:
+            status = self._check_status(credential, report)
+        if "schema" in self.checks:
+            self._check_schema(credential, report)
+        trust = None
+        if "trust" in self.checks:
+            trust = self._check_trust(credential, issuer, report)
+        return self._result(report, state, trust=trust, status=status)
+
+    def _result(
+        self, report: _Report, state: _Secured, *, trust: Any = None, status: tuple[Any, ...] = ()
+    ) -> VerificationResult:
+        verified = not report.errors and all(c.passed is not False for c in report.checks)
+        credential = state.credential
+        return VerificationResult(
+            verified=verified,
+            format=state.format,
+            checks=tuple(report.checks),
+            errors=tuple(report.errors),
+            warnings=tuple(report.warnings),
+            credential=credential,
+            issuer=_issuer_or_none(credential) if credential else None,
+            method=state.methods[0].id if state.methods else None,
+            trust=trust,
+            status=status,
+        )
+
+    def _prove(self, document: Any, state: _Secured) -> None:
+        verifier = _PROOF_VERIFIERS.get(state.format)
+        if verifier is None:
+            state.problems.append(
+                Problem(code="UNSUPPORTED", message=f"format {state.format} is not supported")
+            )
+            return
+        try:
+            verifier(self, document, state)
+            state.proof_passed = True
+        except VcredError as error:
+            state.problems.append(Problem.of(error))
+
+    def method_lookup(self, method_id: str, relationship: str) -> VerificationMethod:
+        """Resolve a verification method through this verifier's resolver."""
+        return self._resolver.resolve_method(method_id, relationship=relationship)
+
+    @property
+    def resolver_in_use(self) -> Resolver:
+        return self._resolver
+
+    def _check_validity(self, credential: Mapping[str, Any], claims: Mapping[str, Any]) -> str:
+        now = self.clock()
+        start, end = _validity_window(credential, claims)
+        if start is not None and now + self.clock_skew < start:
+            raise NotYetValidError(
+                f"not valid before {start.isoformat()}", pointer=_start_pointer(credential)
+            )
+        if end is not None and now - self.clock_skew > end:
+            raise ExpiredError(f"expired at {end.isoformat()}", pointer=_end_pointer(credential))
+        return f"valid at {now.isoformat(timespec='seconds')}"
+
+    def _check_status(self, credential: Mapping[str, Any], report: _Report) -> tuple[Any, ...]:
+        if "credentialStatus" not in credential:
+            report.ok("status", "no credentialStatus")
+            return ()
+        report.skip("status", "status checking is not available", code="STATUS_NOT_CHECKED")
+        return ()
+
+    def _check_schema(self, credential: Mapping[str, Any], report: _Report) -> None:
+        if "credentialSchema" not in credential:
+            report.ok("schema", "no credentialSchema")
+            return
+        report.skip("schema", "schema checking is not available", code="SCHEMA_NOT_CHECKED")
+
+    def _check_trust(
+        self, credential: Mapping[str, Any], issuer: str | None, report: _Report
+    ) -> Any:
+        if self.trust is None:
+            report.skip(
+                "trust",
+                "no trust list configured: issuer trust not evaluated",
+                code="TRUST_NOT_EVALUATED",
+            )
+            return None
+        report.skip("trust", "trust evaluation is not available", code="TRUST_NOT_EVALUATED")
+        return None
+
+    # -- presentations ----------------------------------------------------------------------
+
+    def verify_presentation(
+        self,
+        presentation: Any,
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+    ) -> PresentationResult:
+        """Verify a presentation and every credential in it; never raises for bad input.
+
+        When ``challenge`` (or ``domain``) is given, the presentation must be signed over
+        exactly that value: a missing or different one fails with INVALID_CHALLENGE
+        (INVALID_DOMAIN).
+        """
+        report = _Report()
+        try:
+            fmt, document = detect_presentation(presentation)
+        except UsageError:
+            raise
+        except VcredError as error:
+            report.fail("proof", error)
+            return PresentationResult(
+                verified=False,
+                format=None,
+                checks=tuple(report.checks),
+                errors=tuple(report.errors),
+            )
+        state = _Secured(format=fmt)
+        signed_challenge: Any = None
+        signed_domain: Any = None
+        try:
+            if fmt == "vp+jwt":
+                verified = jose.verify_vp_jwt(document, lookup=self.method_lookup)
+                vp = dict(verified.payload)
+                signed_challenge, signed_domain = vp.pop("nonce", None), vp.pop("aud", None)
+                state.jwt_claims = {k: vp.pop(k) for k in ("iat", "exp", "nbf") if k in vp}
+                state.methods = [verified.method]
+                state.credential = vp
+                state.proof_passed = True
+            else:
+                state.credential = document
+                signed_challenge, signed_domain = _verify_presentation_proof(self, document, state)
+        except VcredError as error:
+            report.fail("proof", error)
+            if state.credential is None and fmt == "vp+jwt":
+                state.credential = _unverified_json(document)
+        else:
+            report.ok("proof", f"{fmt} proof verified")
+        vp = state.credential or {}
+        try:
+            model.validate_presentation(vp)
+        except VcredError as error:
+            report.fail("structure", error)
+        holder = _holder_or_none(vp)
+        report.run("challenge", lambda: _expect("challenge", challenge, signed_challenge))
+        report.run("domain", lambda: _expect("domain", domain, signed_domain))
+        if state.jwt_claims:
+            report.run("validity", lambda: self._check_validity({}, state.jwt_claims))
+        results = self._verify_embedded(vp, report)
+        if self.require_holder_binding and holder is not None:
+            report.run("holder", lambda: _check_holder_binding(holder, results))
+        verified_all = not report.errors and all(r.verified for r in results)
+        return PresentationResult(
+            verified=verified_all and all(c.passed is not False for c in report.checks),
+            format=fmt,
+            checks=tuple(report.checks),
+            errors=tuple(report.errors),
+            warnings=tuple(report.warnings),
+            presentation=vp,
+            holder=holder,
+            credentials=tuple(results),
+        )
+
+    def _verify_embedded(self, vp: Mapping[str, Any], report: _Report) -> list[VerificationResult]:
+        items = model.as_list(vp.get("verifiableCredential", []))
+        if len(items) > MAX_PRESENTED_CREDENTIALS:
+            report.fail(
+                "credentials",
+                MalformedError(
+                    f"at most {MAX_PRESENTED_CREDENTIALS} credentials per presentation",
+                    pointer="/verifiableCredential",
+                ),
+            )
+            return []
+        results = [self.verify(item) for item in items]
+        failed = [i for i, r in enumerate(results) if not r.verified]
+        if failed:
+            report.checks.append(
+                Check(
+                    name="credentials", passed=False, detail=f"credentials {failed} did not verify"
+                )
+            )
+            for i in failed:
+                for problem in results[i].errors:
+                    report.errors.append(
+                        Problem(
+                            code=problem.code,
+                            message=problem.message,
+                            path=f"/verifiableCredential/{i}{problem.path or ''}",
+                            type=problem.type,
+                        )
+                    )
+        else:
+            report.ok("credentials", f"{len(results)} credential(s) verified")
+        return results
+
+
+# -- format detection --------------------------------------------------------------------------
+
+
+def detect(secured: Any) -> tuple[str, Any]:
+    """Tell a secured credential's format and return the object to verify.
+
+    ``vc+jwt`` (compact JWS), ``vc+sd-jwt`` (SD-JWT), ``data-integrity`` (a JSON object with a
+    proof); an EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError.
+    """
+    if isinstance(secured, bytes):
+        try:
+            secured = secured.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParsingError("input is not UTF-8") from exc
+    if isinstance(secured, str):
+        text = secured.strip()
+        if text.startswith("{"):
+            return detect(jose.loads_strict(text, what="credential"))
+        if "~" in text:
+            return "vc+sd-jwt", text
+        if text.count(".") == 2:
+            return "vc+jwt", text
+        raise ParsingError("not a credential: expected JSON, a compact JWS or an SD-JWT")
+    if isinstance(secured, dict):
+        if model.is_enveloped(secured):
+            media_type, data = model.enveloped_payload(secured)
+            return {"application/vc+jwt": "vc+jwt", "application/vc+sd-jwt": "vc+sd-jwt"}.get(
+                media_type, "vc"
+            ), data
+        if "proof" in secured:
+            return "data-integrity", secured
+        raise MalformedError("the credential is not secured: it has no proof", pointer="/proof")
+    raise UsageError(f"cannot verify a {type(secured).__name__}; pass a str, bytes or dict")
+
+
+def detect_presentation(secured: Any) -> tuple[str, Any]:
+    """Tell a presentation's format: ``vp+jwt`` or ``data-integrity`` (Raises like detect)."""
+    if isinstance(secured, bytes):
+        secured = secured.decode("utf-8", errors="replace")
+    if isinstance(secured, str):
+        text = secured.strip()
+        if text.startswith("{"):
+            return detect_presentation(jose.loads_strict(text, what="presentation"))
+        if text.count(".") == 2:
+            return "vp+jwt", text
+        raise ParsingError("not a presentation: expected JSON or a compact JWS")
+    if isinstance(secured, dict):
+        if "proof" in secured:
+            return "data-integrity", secured
+        raise MalformedError("the presentation is not secured: it has no proof", pointer="/proof")
+    raise UsageError(f"cannot verify a {type(secured).__name__}; pass a str, bytes or dict")
+
+
+# -- the proof stage per format ----------------------------------------------------------------
+
+
+def _prove_vc_jwt(verifier: Verifier, token: Any, state: _Secured) -> None:
+    try:
+        verified = jose.verify_vc_jwt(token, lookup=verifier.method_lookup)
+    except VcredError:
+        state.credential = _unverified_credential(token)
+        raise
+    payload = dict(verified.payload)
+    state.jwt_claims = {k: payload[k] for k in ("nbf", "exp", "iat") if k in payload}
+    state.credential = payload
+    state.methods = [verified.method]
+
+
+def _unverified_credential(token: str) -> dict[str, Any] | None:
+    """The claims of a token that failed verification, for reporting the other checks."""
+    try:
+        header, payload = jose.unverified_header(token), jose.unverified_payload(token)
+        if jose.is_legacy(header, payload):
+            return jose._from_legacy(payload)
+    except VcredError:
+        return None
+    return payload
+
+
+def _unverified_json(token: str) -> dict[str, Any] | None:
+    try:
+        return jose.unverified_payload(token)
+    except VcredError:
+        return None
+
+
+_PROOF_VERIFIERS: dict[str, ProofVerifier] = {"vc+jwt": _prove_vc_jwt}
+
+
+def register_format(name: str, verifier: ProofVerifier) -> None:
+    """Plug a securing format into the pipeline (used by vcred.integrity and vcred.sdjwt)."""
+    _PROOF_VERIFIERS[name] = verifier
+
+
+def _verify_presentation_proof(
+    verifier: Verifier, document: dict[str, Any], state: _Secured
+) -> tuple[Any, Any]:
+    prover = _PRESENTATION_PROOFS.get(state.format)
+    if prover is None:
+        raise PresentationError(f"presentations secured as {state.format} are not supported")
+    return prover(verifier, document, state)
+
+
+PresentationProofVerifier = Callable[[Verifier, Any, _Secured], tuple[Any, Any]]
+_PRESENTATION_PROOFS: dict[str, PresentationProofVerifier] = {}
+
+
+def register_presentation_format(name: str, verifier: PresentationProofVerifier) -> None:
+    """Plug a presentation securing format in; it returns the signed (challenge, domain)."""
+    _PRESENTATION_PROOFS[name] = verifier
+
+
+# -- individual checks -------------------------------------------------------------------------
+
+
+def _issuer_or_none(credential: Mapping[str, Any] | None) -> str | None:
+    try:
+        return model.issuer_id(credential) if credential is not None else None
+    except VcredError:
+        return None
+
+
+def _holder_or_none(presentation: Mapping[str, Any]) -> str | None:
+    holder = presentation.get("holder")
+    if isinstance(holder, dict):
+        holder = holder.get("id")
+    return holder if isinstance(holder, str) else None
+
+
+def _check_issuer_binding(issuer: str | None, methods: Sequence[VerificationMethod]) -> str:
+    """Each key that signed must be controlled by the issuer (VC Data Integrity §4.5 step 6)."""
+    if issuer is None:
+        raise MalformedError("the credential has no issuer", pointer="/issuer")
+    for vm in methods:
+        if vm.controller != issuer:
+            raise UnknownKeyError(
+                f"the proof key {vm.id} is controlled by {vm.controller}, "
+                f"not by the issuer {issuer}",
+                pointer="/issuer",
+            )
+    return f"signed by {issuer}" if is_did(issuer) else f"signed for {issuer}"
+
+
+def _check_holder_binding(holder: str, results: Sequence[VerificationResult]) -> str:
+    """Each presented credential whose subject is identified by a DID must be about the holder.
+
+    Subjects without an id, or identified otherwise (an export declaration's URN), are about
+    things, not parties, and carry no holder binding.
+    """
+    for i, result in enumerate(results):
+        credential = result.credential or {}
+        for subject in model.as_list(credential.get("credentialSubject", [])):
+            subject_id = subject.get("id") if isinstance(subject, dict) else None
+            if is_did(subject_id) and subject_id != holder:
+                raise PresentationError(
+                    f"credential {i} is about {subject_id}, not about the holder {holder}",
+                    pointer=f"/verifiableCredential/{i}/credentialSubject",
+                )
+    return f"every credential is about {holder}"
+
+
+def _expect(name: str, expected: str | None, signed: Any) -> str:
+    error = ChallengeError if name == "challenge" else DomainError
+    if expected is None:
+        return f"no {name} expected"
+    values = signed if isinstance(signed, list) else [signed]
+    if expected not in values:
+        shown = "none" if signed is None else json.dumps(signed)[:100]
+        raise error(f"the presentation was signed for {name} {shown}, expected {expected!r}")
+    return f"{name} matches"
+
+
+def _start_pointer(credential: Mapping[str, Any]) -> str:
+    return (
+        "/validFrom"
+        if "validFrom" in credential or "issuanceDate" not in credential
+        else "/issuanceDate"
+    )
+
+
+def _end_pointer(credential: Mapping[str, Any]) -> str:
+    return (
+        "/validUntil"
+        if "validUntil" in credential or "expirationDate" not in credential
+        else "/expirationDate"
+    )
+
+
+def _validity_window(
+    credential: Mapping[str, Any], claims: Mapping[str, Any]
+) -> tuple[datetime | None, datetime | None]:
+    """The effective window: the credential's own dates, narrowed by JWT nbf / exp.
+
+    A JWT time claim that contradicts the credential's date is an error, not a silent choice.
+    """
+    start = end = None
+    for name in ("validFrom", "issuanceDate"):
+        if name in credential and (name == "validFrom" or "validFrom" not in credential):
+            start = model.parse_datetime(credential[name], pointer=f"/{name}")
+            break
+    for name in ("validUntil", "expirationDate"):
+        if name in credential:
+            end = model.parse_datetime(credential[name], pointer=f"/{name}")
+            break
+    for claim, bound in (("nbf", start), ("exp", end)):
+        if claim not in claims:
+            continue
+        value = claims[claim]
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise MalformedError(f"{claim} must be a NumericDate", pointer=f"/{claim}")
+        moment = datetime.fromtimestamp(value, tz=UTC)
+        if bound is not None and abs((moment - bound).total_seconds()) >= 1:
+            raise MalformedError(
+                f"the JWT {claim} claim disagrees with the credential's "
+                f"{'validFrom' if claim == 'nbf' else 'validUntil'}",
+                pointer=f"/{claim}",
+            )
+        if claim == "nbf":
+            start = moment if start is None else max(start, moment)
+        else:
+            end = moment if end is None else min(end, moment)
+    return start, end
