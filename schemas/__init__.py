@@ -6,13 +6,12 @@ Read them with :func:`importlib.resources.files`::
 
     files("vcred.schemas").joinpath("customs-v1.jsonld")
 
-| document | URL | file |
-|---|---|---|
-| JSON-LD context | https://vcred.dev/ns/customs/v1 | customs-v1.jsonld |
-| AEOCertificateCredential schema | https://vcred.dev/schemas/aeo-certificate/v1.json | aeo-certificate-v1.json |
-| ExportBillingAttestation schema | https://vcred.dev/schemas/export-billing-attestation/v1.json | export-billing-attestation-v1.json |
-| MRATrustListCredential schema | https://vcred.dev/schemas/mra-trust-list/v1.json | mra-trust-list-v1.json |
-| shared definitions (code lists) | https://vcred.dev/schemas/defs/v1.json | defs-v1.json |
+- ``customs-v1.jsonld``: the JSON-LD context https://vcred.dev/ns/customs/v1
+- ``aeo-certificate-v1.json``: https://vcred.dev/schemas/aeo-certificate/v1.json
+- ``export-billing-attestation-v1.json``:
+  https://vcred.dev/schemas/export-billing-attestation/v1.json
+- ``mra-trust-list-v1.json``: https://vcred.dev/schemas/mra-trust-list/v1.json
+- ``defs-v1.json``: https://vcred.dev/schemas/defs/v1.json (shared definitions, code lists)
 
 Terms of the vocabulary are IRIs under ``https://vcred.dev/ns/customs#``; terms whose meaning
 is the same as in schema.org, UN/CEFACT or the W3C-CCG Traceability Vocabulary use those IRIs.

@@ -316,3 +316,38 @@ def all_samples() -> dict[str, dict[str, Any]]:
     samples = {f"aeo:{name}": aeo_certificate(name) for name in TRADERS}
     samples.update({f"export:{name}": export_billing_attestation(name) for name in EXPORTS})
     return samples
+
+
+# The demo's trust lists: each verifying agency recognises the other demo issuers it has an
+# MRA with (US, EU, Japan: all three pairs have one).
+_TRUST_LIST_PARTNERS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "US-CTPAT": (("EU-AEO", "DE"), ("JP-AEO", "JP"), ("KR-AEO", "KR")),
+    "EU-AEO": (("US-CTPAT", "US"), ("JP-AEO", "JP"), ("UK-AEO", "GB")),
+    "JP-AEO": (("US-CTPAT", "US"), ("EU-AEO", "DE"), ("CA-PIP", "CA")),
+}
+TRUST_LIST_VALID_UNTIL: Final = datetime(2026, 3, 2, 23, 59, 59, tzinfo=UTC)
+
+
+def sample_trust_list(programme: str) -> dict[str, Any]:
+    """The (unsigned) MRA trust list of the demo agency running ``programme``."""
+    from ..trust import build_trust_list  # trust builds on the customs package
+
+    recognised = [
+        {
+            "issuer": ISSUERS[partner]["id"],
+            "name": ISSUERS[partner]["name"],
+            "programme": partner,
+            "country": country,
+            "acceptedCredentialTypes": ["AEOCertificateCredential", "ExportBillingAttestation"],
+        }
+        for partner, country in _TRUST_LIST_PARTNERS[programme]
+    ]
+    return build_trust_list(
+        recognised,
+        issuer=ISSUERS[programme]["id"],
+        programme=programme,
+        authority_country="DE" if programme == "EU-AEO" else None,
+        valid_from=ISSUED_AT,
+        valid_until=TRUST_LIST_VALID_UNTIL,
+        credential_id=f"urn:vcred:sample:trust-list:{programme.lower()}",
+    )
