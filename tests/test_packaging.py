@@ -30,7 +30,7 @@ def test_every_package_directory_is_listed_in_pyproject() -> None:
     # pyproject lists packages explicitly (find cannot be combined with the schemas
     # mapping): a new package directory must be added there or it is left out of the wheel.
     found = set()
-    for top in ("vcred", "issuer_app", "verifier_app"):
+    for top in ("vcred", "vcred_service", "issuer_app", "verifier_app"):
         base = ROOT / top
         if not base.is_dir():
             continue

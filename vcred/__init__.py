@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from vcred.batch import verify_many
 from vcred.did import Resolver, did_jwk, did_key, did_web_document
 from vcred.errors import VcredError
 from vcred.issuing import issue, signer_for
@@ -54,6 +55,7 @@ __all__ = [
     "present",
     "signer_for",
     "verify",
+    "verify_many",
     "verify_presentation",
 ]
 

@@ -6,7 +6,6 @@ from the DID. ``issue(credential, key)`` with a bare key pair signs as its did:k
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -59,7 +58,7 @@ def with_issuer(credential: Mapping[str, Any], signer: Signer) -> dict[str, Any]
     Raises UsageError if the credential names another issuer.
     """
     did, _ = split_did_url(signer.key_id)
-    document = copy.deepcopy(dict(credential))
+    document = dict(credential)  # shallow: only the top-level issuer is ever set
     issuer = document.get("issuer")
     if issuer is None:
         document["issuer"] = did

@@ -97,6 +97,32 @@ def split_compact(token: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+@dataclass(frozen=True, slots=True)
+class UnverifiedJws:
+    """A compact JWS split and parsed, NOT verified: header, payload and the signed bytes."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature_b64: str
+
+
+def parse_unverified(token: str) -> UnverifiedJws:
+    """Split a compact JWS and parse its header and payload, NOT verifying anything.
+
+    Raises ParsingError unless both are JSON objects (strict: no duplicate members).
+    """
+    header_b64, payload_b64, signature_b64 = split_compact(token)
+    header = loads_strict(b64url_decode(header_b64, pointer="/header"), what="JWS header")
+    if not isinstance(header, dict):
+        raise ParsingError("the JWS header must be a JSON object")
+    payload = loads_strict(b64url_decode(payload_b64, pointer="/payload"), what="JWS payload")
+    if not isinstance(payload, dict):
+        raise ParsingError("the JWS payload must be a JSON object")
+    signing_input = token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
+    return UnverifiedJws(header, payload, signing_input, signature_b64)
+
+
 def unverified_header(token: str) -> dict[str, Any]:
     """The protected header of a compact JWS, NOT verified. Raises ParsingError."""
     header = loads_strict(
@@ -109,16 +135,11 @@ def unverified_header(token: str) -> dict[str, Any]:
 
 def unverified_payload(token: str) -> dict[str, Any]:
     """The payload of a compact JWS, NOT verified. Raises ParsingError."""
-    payload = loads_strict(
-        b64url_decode(split_compact(token)[1], pointer="/payload"), what="JWS payload"
-    )
-    if not isinstance(payload, dict):
-        raise ParsingError("the JWS payload must be a JSON object")
-    return payload
+    return parse_unverified(token).payload
 
 
 def verify_compact(
-    token: str,
+    token: str | UnverifiedJws,
     *,
     typs: frozenset[str],
     ctys: frozenset[str | None],
@@ -131,12 +152,11 @@ def verify_compact(
     Raises ParsingError / MalformedError / UnsupportedError / UnknownKeyError /
     CryptographicError; returns the verified header and payload otherwise.
     """
-    header_b64, payload_b64, signature_b64 = split_compact(token)
-    header = unverified_header(token)
+    jws = parse_unverified(token) if isinstance(token, str) else token
+    header, payload = jws.header, jws.payload
     _check_header(header, typs=typs, ctys=ctys)
-    payload = unverified_payload(token)
     try:
-        signature = b64url_decode(signature_b64, pointer="/signature")
+        signature = b64url_decode(jws.signature_b64, pointer="/signature")
     except ParsingError as exc:  # a signature that is not even well-encoded is an invalid one
         raise CryptographicError(
             f"the JWS signature is {exc.message}", pointer="/signature"
@@ -150,8 +170,7 @@ def verify_compact(
             f"alg {header['alg']} does not match the {method.public_key.kind} key of {method.id}",
             pointer="/header/alg",
         )
-    signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
-    if not method.public_key.verify(signature, signing_input):
+    if not method.public_key.verify(signature, jws.signing_input):
         raise CryptographicError("the JWS signature does not verify", pointer="/signature")
     return VerifiedJws(header=header, payload=payload, method=method)
 
@@ -246,10 +265,10 @@ def verify_vc_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
     assertionMethod. A legacy token's payload is mapped back to a VC 1.1 credential
     (``vc`` claim; iss, jti, sub, nbf, exp per VC-JWT 1.1 §6.3.1). Raises VcredError subclasses.
     """
-    header = unverified_header(token)
-    legacy = is_legacy(header, unverified_payload(token))
+    jws = parse_unverified(token)
+    legacy = is_legacy(jws.header, jws.payload)
     verified = verify_compact(
-        token,
+        jws,
         typs=_LEGACY_TYPS if legacy else _VC_TYPS,
         ctys=frozenset({None}) if legacy else _VC_CTYS,
         controller=_legacy_issuer if legacy else _credential_issuer,
@@ -268,10 +287,10 @@ def verify_vc_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
 
 def verify_vp_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
     """Verify a ``vp+jwt`` presentation token signed by its holder (authentication key)."""
-    header = unverified_header(token)
-    legacy = is_legacy(header, unverified_payload(token))
+    jws = parse_unverified(token)
+    legacy = is_legacy(jws.header, jws.payload)
     verified = verify_compact(
-        token,
+        jws,
         typs=_LEGACY_TYPS if legacy else _VP_TYPS,
         ctys=frozenset({None}) if legacy else _VP_CTYS,
         controller=_legacy_issuer if legacy else _holder,

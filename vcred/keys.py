@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -181,7 +182,7 @@ class PublicKey:
 
     def multikey(self) -> str:
         """The Multikey ``publicKeyMultibase`` (base58btc, compressed EC points)."""
-        return multibase_encode(varint_encode(_PUBLIC_CODEC[self.kind]) + self.raw, "z")
+        return _multikey(self.kind, self.raw)
 
     def thumbprint(self) -> str:
         """RFC 7638 JWK thumbprint (SHA-256, base64url)."""
@@ -225,6 +226,12 @@ class PublicKey:
 
     def __hash__(self) -> int:
         return hash((self.kind, self.raw))
+
+
+@lru_cache(maxsize=1024)
+def _multikey(kind: KeyKind, raw: bytes) -> str:
+    # base58 is quadratic-time pure Python: a key's encoding is computed once
+    return multibase_encode(varint_encode(_PUBLIC_CODEC[kind]) + raw, "z")
 
 
 def ecdsa_signature_is_low_s(kind: KeyKind, signature: bytes) -> bool:

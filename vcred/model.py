@@ -13,6 +13,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Final, Literal
 from urllib.parse import unquote_to_bytes
 
@@ -57,19 +58,25 @@ def is_url(value: object) -> bool:
 
 def parse_datetime(value: object, *, pointer: str) -> datetime:
     """Parse an XSD dateTimeStamp into an aware datetime. Raises MalformedError."""
-    if not isinstance(value, str) or not _DATE_TIME_STAMP.fullmatch(value):
-        raise MalformedError(
-            "must be an XML Schema dateTimeStamp (e.g. 2026-01-01T00:00:00Z)", pointer=pointer
-        )
-    text = value.replace("Z", "+00:00")
-    if "T24:00:00" in text:
-        raise MalformedError(
-            "24:00:00 is not supported; use 00:00:00 of the next day", pointer=pointer
-        )
+    if not isinstance(value, str):
+        raise MalformedError("must be an XML Schema dateTimeStamp string", pointer=pointer)
+    parsed = _parse_date_time_stamp(value)
+    if isinstance(parsed, str):
+        raise MalformedError(parsed, pointer=pointer)
+    return parsed
+
+
+@lru_cache(maxsize=4096)
+def _parse_date_time_stamp(value: str) -> datetime | str:
+    """The datetime, or the reason it is not one (cached: credentials repeat their dates)."""
+    if not _DATE_TIME_STAMP.fullmatch(value):
+        return "must be an XML Schema dateTimeStamp (e.g. 2026-01-01T00:00:00Z)"
+    if "T24:00:00" in value:
+        return "24:00:00 is not supported; use 00:00:00 of the next day"
     try:
-        return datetime.fromisoformat(text)
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise MalformedError(f"invalid date-time: {exc}", pointer=pointer) from exc
+        return f"invalid date-time: {exc}"
 
 
 def context_version(document: Mapping[str, Any], *, pointer: str = "") -> Version:

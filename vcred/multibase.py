@@ -16,6 +16,12 @@ from vcred.errors import ParsingError
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _B58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_ALPHABET_INDEX = {char: index for index, char in enumerate(_ALPHABET)}
+# the low bits of the last character that carry no data: 4 bits after 2 chars, 2 after 3
+_UNUSED_BITS = {2: 0b1111, 3: 0b11}
+_PADDING = {0: "", 2: "==", 3: "="}
+_TO_STANDARD = str.maketrans("-_", "+/")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -26,17 +32,18 @@ def b64url_encode(data: bytes) -> str:
 def b64url_decode(text: str, *, pointer: str | None = None) -> bytes:
     """Strict unpadded base64url: no padding, no whitespace, no stray characters.
 
-    Raises ParsingError for anything else, including non-canonical trailing bits.
+    Raises ParsingError for anything else, including non-canonical trailing bits (another
+    encoding of the same bytes, which would let two different tokens carry one signature).
     """
     if not isinstance(text, str) or len(text) % 4 == 1 or not _B64URL.fullmatch(text):
         raise ParsingError("not unpadded base64url", pointer=pointer)
+    remainder = len(text) % 4
+    if remainder and _ALPHABET_INDEX[text[-1]] & _UNUSED_BITS[remainder]:
+        raise ParsingError("non-canonical base64url", pointer=pointer)
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_base64(text.translate(_TO_STANDARD) + _PADDING[remainder])
     except (binascii.Error, ValueError) as exc:
         raise ParsingError("not unpadded base64url", pointer=pointer) from exc
-    if b64url_encode(data) != text:  # unused low bits set: another encoding of the same bytes
-        raise ParsingError("non-canonical base64url", pointer=pointer)
-    return data
 
 
 def multibase_encode(data: bytes, base: str = "z") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -36,7 +37,12 @@ _JWK_TYPES: Final = frozenset({"JsonWebKey", "JsonWebKey2020"})
 
 
 def is_did(value: object) -> bool:
-    return isinstance(value, str) and _DID.fullmatch(value) is not None
+    return isinstance(value, str) and _is_did_string(value)
+
+
+@lru_cache(maxsize=4096)
+def _is_did_string(value: str) -> bool:
+    return _DID.fullmatch(value) is not None
 
 
 def split_did_url(did_url: str) -> tuple[str, str]:

@@ -1,0 +1,1 @@
+"""vcred benchmarks: each operation measured beside its floor, in one process run."""

@@ -1,0 +1,62 @@
+"""The base Flask application both services start from."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask
+
+from vcred_service.problems import register_problem_handlers
+
+DEFAULT_MAX_BODY = 512 * 1024
+
+
+def create_base_app(
+    import_name: str,
+    *,
+    data_dir: str | Path | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Flask:
+    """A Flask app with problem-details errors, a body-size cap and the shared templates.
+
+    ``data_dir`` is the service's instance folder (SQLite database, keys, secrets).
+    """
+    kwargs: dict[str, Any] = {}
+    if data_dir is not None:
+        kwargs["instance_path"] = str(Path(data_dir).resolve())
+    app = Flask(import_name, **kwargs)
+    app.config.update(
+        MAX_CONTENT_LENGTH=DEFAULT_MAX_BODY,
+        SECRET_KEY=secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    if settings:
+        app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_problem_handlers(app)
+    app.register_blueprint(shared)
+    return app
+
+
+# The officer UI's base template and stylesheet, as a blueprint both apps register.
+shared = Blueprint(
+    "shared",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/_shared",
+)
+
+
+def database_url(data_dir: str | Path, *, environ: Mapping[str, str]) -> str:
+    """``DATABASE_URL`` if set (PostgreSQL in production), else SQLite in the data folder."""
+    url = environ.get("DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://"):  # SQLAlchemy needs the driver named
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    return f"sqlite:///{Path(data_dir).resolve() / 'service.db'}"

@@ -1,0 +1,83 @@
+"""RFC 9457 problem details for every error a service answers with.
+
+One handler turns :class:`vcred.errors.VcredError` into problem details (status from the error
+class); HTTP errors (404, 405, 413, 415, 429 …) get the same shape; anything unexpected is a
+500 whose body says nothing about the internals (the traceback goes to the log only).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from vcred.errors import VcredError
+
+PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger("vcred_service")
+
+
+class ProblemError(Exception):
+    """An HTTP error raised by a view, rendered as problem details."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.type, self.extra = (
+            status,
+            title,
+            detail,
+            type_,
+            extra,
+        )
+
+
+def problem_response(
+    status: int, title: str, detail: str, *, type_: str = "about:blank", **extra: Any
+) -> Response:
+    body = {"type": type_, "title": title, "status": status, "detail": detail, **extra}
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def register_problem_handlers(app: Flask) -> None:
+    """Every error path of ``app`` answers with problem details."""
+
+    @app.errorhandler(ProblemError)
+    def _problem(error: ProblemError) -> Response:
+        response = problem_response(
+            error.status, error.title, error.detail, type_=error.type, **error.extra
+        )
+        if error.status == 429 and "retry_after" in error.extra:
+            response.headers["Retry-After"] = str(error.extra["retry_after"])
+        return response
+
+    @app.errorhandler(VcredError)
+    def _vcred(error: VcredError) -> Response:
+        problem = error.as_problem()
+        return problem_response(
+            error.http_status,
+            problem["title"],
+            problem["detail"],
+            type_=problem["type"],
+            code=error.code,
+            **({"pointer": error.pointer} if error.pointer else {}),
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        status = error.code or 500
+        response = problem_response(status, error.name, error.description or error.name)
+        if status == 405 and error.get_response().headers.get("Allow"):
+            response.headers["Allow"] = error.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        _log.exception("unhandled error", exc_info=error)
+        return problem_response(500, "Internal Server Error", "the service failed; see its log")

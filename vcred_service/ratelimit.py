@@ -1,0 +1,55 @@
+"""A token-bucket rate limiter per client address, in process memory.
+
+Each worker process limits on its own; behind several workers the effective limit is the
+per-process rate times the worker count (documented in the services' README section).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vcred_service.problems import ProblemError
+
+
+@dataclass(slots=True)
+class RateLimiter:
+    """``rate`` requests per second with bursts up to ``burst``, per key (client address)."""
+
+    rate: float
+    burst: int
+    clock: Callable[[], float] = time.monotonic
+    max_keys: int = 100_000
+    _buckets: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def allow(self, key: str) -> float:
+        """0.0 if the request may go ahead, else the seconds to wait before the next one."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                wait = 0.0
+            else:
+                self._buckets[key] = (tokens, now)
+                wait = (1.0 - tokens) / self.rate
+            self._buckets.move_to_end(key)
+            while len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        return wait
+
+    def check(self, key: str) -> None:
+        """Raise a 429 problem if ``key`` is over its rate."""
+        wait = self.allow(key)
+        if wait > 0:
+            raise ProblemError(
+                429,
+                "Too Many Requests",
+                f"rate limit exceeded; retry in {wait:.1f} s",
+                retry_after=max(1, int(wait + 0.999)),
+            )

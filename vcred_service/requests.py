@@ -1,0 +1,68 @@
+"""Reading request bodies safely: content type, size, UTF-8, nesting depth.
+
+The size cap is Flask's ``MAX_CONTENT_LENGTH`` (413); this module adds the rest, each refused
+with a 4xx problem: a wrong content type (415), invalid UTF-8, invalid JSON or JSON nested
+deeper than ``max_depth`` (400).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+
+from vcred.errors import ParsingError
+from vcred.jose import loads_strict
+from vcred_service.problems import ProblemError
+
+DEFAULT_MAX_DEPTH = 64
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests containers deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def read_json(*, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True) -> Any:
+    """The request's JSON body, or a ProblemError (415 / 400) saying what is wrong with it."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    ):
+        raise ProblemError(415, "Unsupported Media Type", "send the body as application/json")
+    raw = request.get_data(cache=True)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(400, "Bad Request", "the body is not valid UTF-8") from exc
+    try:
+        body = loads_strict(text, what="the request body")
+    except ParsingError as exc:
+        detail = (
+            f"the body nests deeper than {max_depth} levels"
+            if "recursion" in exc.message
+            else exc.message
+        )
+        raise ProblemError(400, "Bad Request", detail) from exc
+    if json_depth_exceeds(body, max_depth):
+        raise ProblemError(400, "Bad Request", f"the body nests deeper than {max_depth} levels")
+    if expect_object and not isinstance(body, dict):
+        raise ProblemError(400, "Bad Request", "the body must be a JSON object")
+    return body
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
