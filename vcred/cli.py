@@ -9,18 +9,21 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from vcred import did as dids
+from vcred import jose
 from vcred.errors import VcredError
 from vcred.issuing import issue, signer_for
 from vcred.keys import KEY_KINDS, KeyPair, load_key
 from vcred.net import GuardedFetcher
 from vcred.presentation import present
-from vcred.verifier import CHECKS, Verifier
+from vcred.trust import TrustList, load_signed_trust_list
+from vcred.verifier import CHECKS, Verifier, detect, utc_now
 
 PASSPHRASE_ENV = "VCRED_KEY_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
 
@@ -149,6 +152,7 @@ def issue_command(credential: str, key_file: str, issuer: str | None, fmt: str) 
 @click.option("--checks", help=f"comma-separated subset of {','.join(CHECKS)}")
 @click.option("--no-status", is_flag=True, help="skip the status check")
 @click.option("--trust-list", type=click.Path(exists=True, dir_okay=False), help="MRA trust list")
+@click.option("--trust-issuer", help="the DID that must have signed the trust list")
 @click.option("--challenge", help="verify a presentation bound to this challenge")
 @click.option("--domain", help="verify a presentation bound to this domain")
 @click.option("--presentation", is_flag=True, help="the input is a presentation")
@@ -159,6 +163,7 @@ def verify_command(
     checks: str | None,
     no_status: bool,
     trust_list: str | None,
+    trust_issuer: str | None,
     challenge: str | None,
     domain: str | None,
     presentation: bool,
@@ -172,8 +177,11 @@ def verify_command(
         _fail(f"unknown checks: {', '.join(sorted(unknown))} (known: {', '.join(CHECKS)})")
     if no_status:
         chosen = tuple(c for c in chosen if c != "status")
-    trust = _load_trust_list(trust_list) if trust_list else None
-    verifier = Verifier(fetcher=_fetcher(dev, host_map), checks=chosen, trust=trust)
+    verifier = Verifier(fetcher=_fetcher(dev, host_map), checks=chosen)
+    if trust_list:
+        list_verifier = replace(verifier, checks=("proof", "issuer", "validity"))
+        trust = _load_trust_list(trust_list, trust_issuer, list_verifier)
+        verifier = replace(verifier, trust=trust)
     text = _read_input(source)
     if presentation or challenge is not None or domain is not None:
         result: Any = verifier.verify_presentation(text, challenge=challenge, domain=domain)
@@ -183,8 +191,24 @@ def verify_command(
     sys.exit(0 if result.verified else 1)
 
 
-def _load_trust_list(path: str) -> Any:
-    _fail("trust lists are not supported yet")
+def _load_trust_list(path: str, expected_issuer: str | None, verifier: Verifier) -> TrustList:
+    """A signed trust list file; its signature must verify (and be the expected agency's)."""
+    text = _read_input(path)
+    try:
+        claimed = expected_issuer or _claimed_issuer(text)
+        return load_signed_trust_list(
+            text, now=utc_now(), expected_issuer=claimed, verifier=verifier
+        )
+    except VcredError as exc:
+        _fail(f"the trust list {path} is refused: {exc.code}: {exc}", code=2)
+
+
+def _claimed_issuer(text: str) -> str:
+    """The issuer a secured document names (NOT verified: the signature is checked next)."""
+    _, document = detect(text)
+    payload = jose.unverified_payload(document) if isinstance(document, str) else document
+    issuer = payload.get("issuer")
+    return str(issuer.get("id") if isinstance(issuer, dict) else issuer)
 
 
 @main.command("present")

@@ -10,6 +10,8 @@ Pointer to it::
     ├── MalformedError             MALFORMED          structure breaks VCDM / JOSE / DID rules
     │   ├── ParsingError           PARSING_ERROR      not JSON, not a JWS, not base64url …
     │   ├── SchemaMismatchError    SCHEMA_MISMATCH    credentialSchema validation failed
+    │   │   ├── SchemaViolationsError SCHEMA_MISMATCH  … with every violation and its pointer
+    │   │   └── UnknownSchemaError UNKNOWN_SCHEMA     schema id not in the local registry
     │   └── ContextError           INVALID_CONTEXT    unknown or unsafe JSON-LD @context
     ├── CryptographicError         INVALID_SIGNATURE  a signature does not verify
     │   ├── InvalidProofError      INVALID_PROOF      a proof is malformed or mismatched
@@ -114,6 +116,31 @@ class SchemaMismatchError(MalformedError):
     code = "SCHEMA_MISMATCH"
     title = "Credential does not match its schema"
     http_status = 422
+
+
+class SchemaViolationsError(SchemaMismatchError):
+    """A credential breaks its schema; ``violations`` holds each failure with its own pointer.
+
+    The exception's own message and pointer are those of the first violation (in document
+    order), so code that only looks at a ``SchemaMismatchError`` still says where it broke.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pointer: str | None = None,
+        violations: tuple[SchemaMismatchError, ...] = (),
+    ) -> None:
+        super().__init__(message, pointer=pointer)
+        self.violations = violations
+
+
+class UnknownSchemaError(SchemaMismatchError):
+    """A ``credentialSchema`` names a schema the local registry does not hold (never fetched)."""
+
+    code = "UNKNOWN_SCHEMA"
+    title = "Unknown credential schema"
 
 
 class ContextError(MalformedError):

@@ -30,11 +30,14 @@ from vcred.errors import (
     NotYetValidError,
     ParsingError,
     PresentationError,
+    SchemaViolationsError,
     UnknownKeyError,
     UsageError,
     VcredError,
 )
 from vcred.net import Fetcher
+from vcred.schema import SchemaRegistry, check_schema
+from vcred.trust import TrustDecision, TrustList
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
 PRESENTATION_CHECKS: Final = ("proof", "challenge", "domain", "holder", "credentials")
@@ -89,7 +92,7 @@ class VerificationResult:
     credential: Mapping[str, Any] | None = None
     issuer: str | None = None
     method: str | None = None
-    trust: Any = None
+    trust: TrustDecision | None = None
     status: tuple[Any, ...] = ()
 
     def check(self, name: str) -> Check | None:
@@ -199,13 +202,16 @@ class Verifier:
     """Verification configuration. Change with ``dataclasses.replace(verifier, trust=...)``.
 
     ``fetcher``: network access for did:web and status lists (none: those fail closed).
+    ``trust``: the MRA trust list (none: trust is reported as not evaluated).
+    ``schemas``: where credentialSchema ids resolve (default: the bundled schemas).
     ``clock``: the current time (tests pass a fixed one). ``clock_skew``: tolerance on time
     windows. ``checks``: which optional checks run (all by default).
     """
 
     fetcher: Fetcher | None = None
     resolver: Resolver | None = None
-    trust: Any = None
+    trust: TrustList | None = None
+    schemas: SchemaRegistry | None = None
     clock: Callable[[], datetime] = utc_now
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW
     checks: Sequence[str] = CHECKS
@@ -277,7 +283,12 @@ class Verifier:
         return self._result(report, state, trust=trust, status=status)
 
     def _result(
-        self, report: _Report, state: _Secured, *, trust: Any = None, status: tuple[Any, ...] = ()
+        self,
+        report: _Report,
+        state: _Secured,
+        *,
+        trust: TrustDecision | None = None,
+        status: tuple[Any, ...] = (),
     ) -> VerificationResult:
         verified = not report.errors and all(c.passed is not False for c in report.checks)
         credential = state.credential
@@ -337,11 +348,20 @@ class Verifier:
         if "credentialSchema" not in credential:
             report.ok("schema", "no credentialSchema")
             return
-        report.skip("schema", "schema checking is not available", code="SCHEMA_NOT_CHECKED")
+        try:
+            checked = check_schema(credential, registry=self.schemas)
+        except SchemaViolationsError as error:
+            report.checks.append(Check(name="schema", passed=False, detail=str(error)))
+            report.errors.extend(Problem.of(v) for v in error.violations or (error,))
+            return
+        except VcredError as error:
+            report.fail("schema", error)
+            return
+        report.ok("schema", f"valid against {', '.join(checked)}")
 
     def _check_trust(
         self, credential: Mapping[str, Any], issuer: str | None, report: _Report
-    ) -> Any:
+    ) -> TrustDecision | None:
         if self.trust is None:
             report.skip(
                 "trust",
@@ -349,8 +369,13 @@ class Verifier:
                 code="TRUST_NOT_EVALUATED",
             )
             return None
-        report.skip("trust", "trust evaluation is not available", code="TRUST_NOT_EVALUATED")
-        return None
+        decision = self.trust.evaluate_credential(credential, now=self.clock())
+        error = decision.error()
+        if error is None:
+            report.ok("trust", decision.reason)
+        else:
+            report.fail("trust", error)
+        return decision
 
     # -- presentations ----------------------------------------------------------------------
 

@@ -1,0 +1,73 @@
+"""Packaging: every package is listed, and the schemas ship in the wheel as vcred.schemas."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA_FILES = {
+    "customs-v1.jsonld",
+    "defs-v1.json",
+    "aeo-certificate-v1.json",
+    "export-billing-attestation-v1.json",
+    "mra-trust-list-v1.json",
+}
+
+
+def _listed_packages() -> set[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return set(config["tool"]["setuptools"]["packages"])
+
+
+def test_every_package_directory_is_listed_in_pyproject() -> None:
+    # pyproject lists packages explicitly (find cannot be combined with the schemas
+    # mapping): a new package directory must be added there or it is left out of the wheel.
+    found = set()
+    for top in ("vcred", "vcred_service", "issuer_app", "verifier_app"):
+        base = ROOT / top
+        if not base.is_dir():
+            continue
+        for directory in [base, *(p for p in base.rglob("*") if p.is_dir())]:
+            if directory.name == "__pycache__":
+                continue
+            if any(child.is_file() for child in directory.iterdir()):
+                found.add(".".join(directory.relative_to(ROOT).parts))
+    missing = found - _listed_packages()
+    assert missing == set(), f"add to [tool.setuptools] packages: {sorted(missing)}"
+
+
+def test_schemas_are_importable_as_package_data() -> None:
+    names = {entry.name for entry in files("vcred.schemas").iterdir()}
+    assert names >= SCHEMA_FILES
+
+
+@pytest.mark.slow
+def test_built_wheel_ships_the_schemas(tmp_path: Path) -> None:
+    # Builds in an isolated environment (pyproject's build requirements, from the index).
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--quiet",
+            "--wheel-dir",
+            str(tmp_path),
+        ],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("vcred-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"vcred/schemas/{name}" for name in SCHEMA_FILES} <= names
+    assert "vcred/schemas/__init__.py" in names
+    assert not any(name.startswith("schemas/") for name in names)

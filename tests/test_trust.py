@@ -1,0 +1,276 @@
+"""vcred.trust: building, loading, signing and evaluating MRA trust lists."""
+
+from __future__ import annotations
+
+import base64
+import json
+from copy import deepcopy
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import vcred
+from vcred.customs.samples import ISSUERS, aeo_certificate, sample_trust_list
+from vcred.errors import (
+    CryptographicError,
+    ExpiredError,
+    MalformedError,
+    NotYetValidError,
+    SchemaMismatchError,
+    UntrustedIssuerError,
+    UsageError,
+)
+from vcred.keys import KeyPair
+from vcred.trust import (
+    TrustList,
+    build_trust_list,
+    load_signed_trust_list,
+    load_trust_list,
+)
+
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+EU = ISSUERS["EU-AEO"]["id"]
+JP = ISSUERS["JP-AEO"]["id"]
+AEO = ["VerifiableCredential", "AEOCertificateCredential"]
+BILLING = ["VerifiableCredential", "ExportBillingAttestation"]
+
+
+def entry(**overrides: Any) -> dict[str, Any]:
+    return {
+        "issuer": EU,
+        "programme": "EU-AEO",
+        "country": "DE",
+        "acceptedCredentialTypes": ["AEOCertificateCredential"],
+        **overrides,
+    }
+
+
+def us_list(*entries: dict[str, Any], issuer: str = ISSUERS["US-CTPAT"]["id"]) -> dict[str, Any]:
+    return build_trust_list(
+        list(entries) or [entry()],
+        issuer=issuer,
+        programme="US-CTPAT",
+        valid_from=datetime(2025, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+@pytest.fixture
+def us() -> TrustList:
+    return load_trust_list(sample_trust_list("US-CTPAT"), now=NOW)
+
+
+# -- evaluation ------------------------------------------------------------------------------
+
+
+def test_trusted_issuer_comes_with_its_mra_and_benefits(us: TrustList) -> None:
+    decision = us.evaluate(EU, AEO, now=NOW, tier="AEOF")
+    assert decision.trusted
+    assert decision.programme == "EU-AEO"
+    assert decision.mra is not None
+    assert decision.mra.id == "urn:vcred:mra:eu-aeo:us-ctpat"
+    assert decision.mra.since.isoformat() == "2012-07-01"
+    assert "REDUCED_EXAMINATIONS" in decision.benefits
+    assert decision.error() is None
+    shown = decision.as_dict()
+    assert shown["benefits"][0]["description"].startswith("Fewer")
+    assert "code" not in shown
+
+
+def test_issuer_object_form_is_accepted(us: TrustList) -> None:
+    assert us.evaluate({"id": JP, "name": "Japan Customs"}, BILLING, now=NOW).trusted
+
+
+def test_issuer_not_on_the_list_is_untrusted(us: TrustList) -> None:
+    decision = us.evaluate("did:web:unknown-customs.example", AEO, now=NOW)
+    assert not decision.trusted
+    assert decision.code == "UNTRUSTED_ISSUER"
+    assert "not on the MRA trust list" in decision.reason
+    error = decision.error()
+    assert isinstance(error, UntrustedIssuerError)
+    assert error.pointer == "/issuer"
+
+
+def test_wrong_credential_type_is_untrusted() -> None:
+    trust = load_trust_list(us_list(entry()), now=NOW)
+    decision = trust.evaluate(EU, BILLING, now=NOW)
+    assert not decision.trusted
+    assert "not for ExportBillingAttestation" in decision.reason
+    assert not trust.evaluate(EU, ["VerifiableCredential"], now=NOW).trusted
+
+
+def test_mra_not_yet_begun_is_untrusted(us: TrustList) -> None:
+    decision = us.evaluate(EU, AEO, now=datetime(2012, 6, 30, 23, 0, tzinfo=UTC))
+    assert not decision.trusted
+    assert "takes effect on 2012-07-01" in decision.reason
+    assert us.evaluate(EU, AEO, now=datetime(2012, 7, 1, 0, 0, tzinfo=UTC)).trusted
+
+
+def test_mra_that_has_ended_is_untrusted() -> None:
+    trust = load_trust_list(us_list(entry(until="2025-05-31")), now=NOW)
+    decision = trust.evaluate(EU, AEO, now=NOW)
+    assert not decision.trusted
+    assert "ended on 2025-05-31" in decision.reason
+    assert trust.evaluate(EU, AEO, now=datetime(2025, 5, 31, 23, 59, tzinfo=UTC)).trusted
+
+
+def test_tier_outside_the_mra_is_untrusted(us: TrustList) -> None:
+    decision = us.evaluate(EU, AEO, now=NOW, tier="AEOC")
+    assert not decision.trusted
+    assert "AEOC is not recognised" in decision.reason
+
+
+def test_evaluate_a_whole_credential(us: TrustList) -> None:
+    eu_trader = aeo_certificate("de-beispiel")  # AEOF, issued by the German demo issuer
+    assert us.evaluate_credential(eu_trader, now=NOW).trusted
+    fr_trader = aeo_certificate("fr-exemple")  # AEOC: customs simplification only
+    assert not us.evaluate_credential(fr_trader, now=NOW).trusted
+
+
+def test_now_must_be_aware(us: TrustList) -> None:
+    with pytest.raises(UsageError):
+        us.evaluate(EU, AEO, now=datetime(2025, 6, 1))
+
+
+# -- building --------------------------------------------------------------------------------
+
+
+def test_no_mra_no_entry() -> None:
+    with pytest.raises(MalformedError, match="no mutual recognition arrangement") as caught:
+        us_list(entry(issuer="did:web:cn-customs.example", programme="CN-AEO", country="CN"))
+    assert caught.value.pointer == "/credentialSubject/recognisedIssuers/0/programme"
+
+
+def test_unverified_mra_needs_consent() -> None:
+    jp_entry = {
+        "issuer": ISSUERS["UK-AEO"]["id"],
+        "programme": "UK-AEO",
+        "country": "GB",
+        "acceptedCredentialTypes": ["AEOCertificateCredential"],
+    }
+    options: dict[str, Any] = {
+        "issuer": JP,
+        "programme": "JP-AEO",
+        "valid_from": datetime(2025, 1, 1, tzinfo=UTC),
+        "valid_until": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    with pytest.raises(MalformedError, match="allow_unverified"):
+        build_trust_list([jp_entry], **options)
+    built = build_trust_list([jp_entry], allow_unverified=True, **options)
+    assert built["credentialSubject"]["recognisedIssuers"][0]["programme"] == "UK-AEO"
+
+
+def test_country_must_run_the_programme() -> None:
+    with pytest.raises(MalformedError) as caught:
+        us_list(entry(country="JP"))
+    assert caught.value.pointer == "/credentialSubject/recognisedIssuers/0/country"
+
+
+def test_an_issuer_appears_once() -> None:
+    with pytest.raises(MalformedError, match="only once"):
+        us_list(entry(), entry(acceptedCredentialTypes=["ExportBillingAttestation"]))
+
+
+def test_eu_verifier_names_its_member_state() -> None:
+    options: dict[str, Any] = {
+        "issuer": EU,
+        "programme": "EU-AEO",
+        "valid_from": datetime(2025, 1, 1, tzinfo=UTC),
+        "valid_until": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    us_entry = entry(issuer=ISSUERS["US-CTPAT"]["id"], programme="US-CTPAT", country="US")
+    with pytest.raises(UsageError, match="authority_country"):
+        build_trust_list([us_entry], **options)
+    built = build_trust_list([us_entry], authority_country="NL", **options)
+    assert built["credentialSubject"]["verifyingAuthority"]["country"] == "NL"
+
+
+def test_narrowed_dates_cannot_widen_the_mra() -> None:
+    built = us_list(entry(since="2001-01-01"))
+    assert built["credentialSubject"]["recognisedIssuers"][0]["mutualRecognition"]["since"] == (
+        "2012-07-01"
+    )
+    with pytest.raises(MalformedError, match="end before it begins"):
+        us_list(entry(until="2011-01-01"))
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def test_load_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "trust-list.json"
+    path.write_text(json.dumps(sample_trust_list("JP-AEO")))
+    trust = load_trust_list(path, now=NOW, expected_issuer=JP)
+    assert trust.programme == "JP-AEO"
+    assert trust.country == "JP"
+    assert {e.programme for e in trust.entries} == {"US-CTPAT", "EU-AEO", "CA-PIP"}
+
+
+def test_load_refuses_an_expired_or_early_list() -> None:
+    with pytest.raises(ExpiredError):
+        load_trust_list(sample_trust_list("US-CTPAT"), now=datetime(2027, 1, 1, tzinfo=UTC))
+    with pytest.raises(NotYetValidError):
+        load_trust_list(sample_trust_list("US-CTPAT"), now=datetime(2024, 1, 1, tzinfo=UTC))
+
+
+def test_load_refuses_a_list_from_someone_else() -> None:
+    with pytest.raises(UntrustedIssuerError):
+        load_trust_list(sample_trust_list("US-CTPAT"), now=NOW, expected_issuer=EU)
+
+
+def test_load_refuses_a_broken_list() -> None:
+    broken = deepcopy(sample_trust_list("US-CTPAT"))
+    del broken["credentialSubject"]["recognisedIssuers"][0]["mutualRecognition"]
+    with pytest.raises(SchemaMismatchError) as caught:
+        load_trust_list(broken, now=NOW)
+    assert caught.value.pointer == "/credentialSubject/recognisedIssuers/0/mutualRecognition"
+    aeo = aeo_certificate("us-prairie")
+    with pytest.raises(MalformedError, match="not an MRATrustListCredential"):
+        load_trust_list(aeo, now=NOW)
+
+
+# -- signed lists (vcred.issue / vcred.verify) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def agency() -> tuple[KeyPair, str]:
+    key = KeyPair.generate("ed25519")
+    return key, vcred.did_key(key.public)
+
+
+def test_signed_trust_list_round_trip(agency: tuple[KeyPair, str]) -> None:
+    key, did = agency
+    token = vcred.issue(us_list(issuer=did), key)
+    trust = load_signed_trust_list(token, now=NOW, expected_issuer=did)
+    assert trust.issuer == did
+    assert trust.evaluate(EU, AEO, now=NOW).trusted
+
+
+def test_trust_list_with_a_bad_signature_is_refused(agency: tuple[KeyPair, str]) -> None:
+    key, did = agency
+    header, payload, signature = str(vcred.issue(us_list(issuer=did), key)).split(".")
+    forged = f"{header}.{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    with pytest.raises(CryptographicError, match="trust list refused"):
+        load_signed_trust_list(forged, now=NOW, expected_issuer=did)
+
+
+def test_trust_list_with_an_edited_payload_is_refused(agency: tuple[KeyPair, str]) -> None:
+    key, did = agency
+    header, payload, signature = str(vcred.issue(us_list(issuer=did), key)).split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    subject = claims.get("vc", claims)["credentialSubject"]
+    subject["recognisedIssuers"][0]["id"] = "did:web:attacker.example"
+    edited = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    with pytest.raises(CryptographicError):
+        load_signed_trust_list(f"{header}.{edited}.{signature}", now=NOW, expected_issuer=did)
+
+
+def test_trust_list_signed_by_another_agency_is_refused(agency: tuple[KeyPair, str]) -> None:
+    _, did = agency
+    other = KeyPair.generate("ed25519")
+    other_did = vcred.did_key(other.public)
+    token = vcred.issue(us_list(issuer=other_did), other)
+    with pytest.raises(UntrustedIssuerError, match="not by"):
+        load_signed_trust_list(token, now=NOW, expected_issuer=did)

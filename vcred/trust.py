@@ -1,0 +1,526 @@
+"""The MRA trust list: which foreign issuers a verifying customs agency recognises, and why.
+
+The list is itself a credential (``MRATrustListCredential``) signed by the verifying agency,
+so it can be published and checked (DESIGN §7). Each entry names an issuer DID, its country
+and AEO programme, the credential types accepted from it, and the mutual recognition
+arrangement (MRA) that makes it trusted, with its dates and benefits.
+
+:meth:`TrustList.evaluate` answers "is this issuer trusted for this credential, today?" with a
+:class:`TrustDecision`; anything not on the list, outside the MRA's dates, of a type not
+accepted, or of a tier the MRA does not cover is untrusted (code ``UNTRUSTED_ISSUER``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from .customs import _fields as f
+from .customs.builders import (
+    MRA_TRUST_LIST_SCHEMA,
+    MRA_TRUST_LIST_TYPE,
+    envelope,
+)
+from .customs.programmes import BENEFITS, PROGRAMMES, MutualRecognition, mra_between
+from .errors import (
+    ExpiredError,
+    MalformedError,
+    NotYetValidError,
+    UntrustedIssuerError,
+    UsageError,
+    VcredError,
+)
+from .schema import check_schema
+
+__all__ = [
+    "RecognisedIssuer",
+    "TrustDecision",
+    "TrustList",
+    "TrustedArrangement",
+    "build_trust_list",
+    "load_signed_trust_list",
+    "load_trust_list",
+]
+
+_BASE_TYPES: Final = frozenset({"VerifiableCredential"})
+_TRUST_LIST_CHECKS: Final = ("proof", "issuer", "validity")
+_S: Final = "/credentialSubject"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustedArrangement:
+    """The MRA behind an entry, as the trust list states it (dates are inclusive)."""
+
+    id: str
+    name: str
+    programmes: tuple[str, str]
+    since: date
+    until: date | None = None
+    recognised_tiers: frozenset[str] | None = None
+    benefits: tuple[str, ...] = ()
+    source: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "programmes": list(self.programmes),
+            "since": self.since.isoformat(),
+        }
+        if self.until is not None:
+            out["until"] = self.until.isoformat()
+        if self.recognised_tiers is not None:
+            out["recognisedTiers"] = sorted(self.recognised_tiers)
+        out["benefits"] = [
+            {"code": code, "description": BENEFITS.get(code, code)} for code in self.benefits
+        ]
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecognisedIssuer:
+    """One foreign issuer on the list."""
+
+    issuer: str
+    country: str
+    programme: str
+    accepted_types: frozenset[str]
+    mra: TrustedArrangement
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustDecision:
+    """Whether an issuer is trusted for a credential, under which MRA, with which benefits."""
+
+    trusted: bool
+    issuer: str
+    reason: str
+    programme: str | None = None
+    mra: TrustedArrangement | None = None
+    benefits: tuple[str, ...] = ()
+    code: str | None = None
+
+    def error(self) -> UntrustedIssuerError | None:
+        """The error a verifier reports for an untrusted decision (None when trusted)."""
+        if self.trusted:
+            return None
+        return UntrustedIssuerError(self.reason, pointer="/issuer")
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "trusted": self.trusted,
+            "issuer": self.issuer,
+            "reason": self.reason,
+        }
+        if self.code is not None:
+            out["code"] = self.code
+        if self.programme is not None:
+            out["programme"] = self.programme
+        if self.mra is not None:
+            out["mra"] = self.mra.as_dict()
+        if self.benefits:
+            out["benefits"] = [
+                {"code": code, "description": BENEFITS.get(code, code)} for code in self.benefits
+            ]
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustList:
+    """A verifying agency's MRA trust list (parsed from a verified trust list credential)."""
+
+    issuer: str
+    authority: str
+    country: str
+    programme: str
+    entries: tuple[RecognisedIssuer, ...]
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    id: str | None = None
+    _by_issuer: dict[str, RecognisedIssuer] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_issuer", {e.issuer: e for e in self.entries})
+
+    def evaluate(
+        self,
+        issuer: str | Mapping[str, Any],
+        credential_types: Iterable[str],
+        *,
+        now: datetime,
+        tier: str | None = None,
+    ) -> TrustDecision:
+        """Decide whether ``issuer`` is trusted for a credential of ``credential_types`` on ``now``.
+
+        ``tier``: the certification tier the credential states (AEO certificates), checked
+        against the tiers the MRA recognises. Never raises for an untrusted issuer: the
+        decision says why (code UNTRUSTED_ISSUER). Raises UsageError for a naive ``now``.
+        """
+        if now.utcoffset() is None:
+            raise UsageError("now must be a timezone-aware datetime")
+        issuer_id = _issuer_id(issuer)
+        entry = self._by_issuer.get(issuer_id) if issuer_id else None
+        if entry is None:
+            return _untrusted(
+                issuer_id or "(none)",
+                f"issuer {issuer_id or '(none)'} is not on the MRA trust list of "
+                f"{self.authority} ({self.programme})",
+            )
+        mra = entry.mra
+        types = set(credential_types) - _BASE_TYPES
+        if not types & entry.accepted_types:
+            return _untrusted(
+                issuer_id,
+                f"{issuer_id} ({entry.programme}) is recognised for "
+                f"{', '.join(sorted(entry.accepted_types))}, not for "
+                f"{', '.join(sorted(types)) or 'an untyped credential'}",
+                entry,
+            )
+        today = now.date()
+        if today < mra.since:
+            return _untrusted(
+                issuer_id, f"{mra.name} takes effect on {mra.since.isoformat()}", entry
+            )
+        if mra.until is not None and today > mra.until:
+            return _untrusted(issuer_id, f"{mra.name} ended on {mra.until.isoformat()}", entry)
+        tiers = mra.recognised_tiers
+        if tier is not None and tiers is not None and tier not in tiers:
+            return _untrusted(
+                issuer_id,
+                f"{entry.programme} tier {tier} is not recognised under {mra.name} "
+                f"(recognised: {', '.join(sorted(tiers))})",
+                entry,
+            )
+        return TrustDecision(
+            trusted=True,
+            issuer=issuer_id,
+            reason=f"{entry.programme} issuer recognised under {mra.name} since "
+            f"{mra.since.isoformat()}",
+            programme=entry.programme,
+            mra=mra,
+            benefits=mra.benefits,
+        )
+
+    def evaluate_credential(self, credential: Mapping[str, Any], *, now: datetime) -> TrustDecision:
+        """:meth:`evaluate` with the issuer, types and (AEO) tier of a verified credential."""
+        types = credential.get("type")
+        type_list = [types] if isinstance(types, str) else list(types or [])
+        tier = None
+        subject = credential.get("credentialSubject")
+        if isinstance(subject, Mapping):
+            certification = subject.get("certification")
+            if isinstance(certification, Mapping) and isinstance(certification.get("tier"), str):
+                tier = certification["tier"]
+        return self.evaluate(credential.get("issuer", ""), type_list, now=now, tier=tier)
+
+
+def _untrusted(issuer: str, reason: str, entry: RecognisedIssuer | None = None) -> TrustDecision:
+    return TrustDecision(
+        trusted=False,
+        issuer=issuer,
+        reason=reason,
+        programme=entry.programme if entry else None,
+        mra=entry.mra if entry else None,
+        code=UntrustedIssuerError.code,
+    )
+
+
+def _issuer_id(issuer: Any) -> str:
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else ""
+
+
+# -- building --------------------------------------------------------------------------------
+
+
+def build_trust_list(
+    recognised: Sequence[Mapping[str, Any]],
+    *,
+    issuer: str,
+    programme: str,
+    valid_from: datetime,
+    valid_until: datetime,
+    authority_name: str | None = None,
+    authority_country: str | None = None,
+    credential_id: str | None = None,
+    allow_unverified: bool = False,
+) -> dict[str, Any]:
+    """An unsigned ``MRATrustListCredential`` of the verifying agency ``issuer`` (its DID).
+
+    ``programme`` is the verifying agency's own programme; ``authority_country`` is needed
+    only when it spans several countries (EU AEO: the Member State of the agency). Each item
+    of ``recognised``: ``issuer`` (DID), ``programme``, ``country``,
+    ``acceptedCredentialTypes``, optional ``name`` and ``since`` / ``until`` (ISO dates that
+    narrow the MRA's own dates, for an arrangement suspended or ending). The MRA is looked
+    up in :data:`vcred.customs.programmes.MRAS`; one marked unverified needs
+    ``allow_unverified=True``. Sign the result with :func:`vcred.issue`.
+
+    Raises MalformedError (pointer into the trust list) for a bad entry, UsageError for an
+    unknown programme.
+    """
+    own = PROGRAMMES.get(programme)
+    if own is None:
+        raise UsageError(f"unknown programme {programme!r}; known: {', '.join(PROGRAMMES)}")
+    if authority_country is None:
+        if len(own.countries) != 1:
+            raise UsageError(f"{programme} spans several countries: pass authority_country")
+        authority_country = next(iter(own.countries))
+    elif authority_country not in own.countries:
+        raise UsageError(f"{authority_country} does not run {programme}")
+    authority = {
+        "id": f.uri(issuer, "/issuer"),
+        "name": authority_name or own.authority,
+        "country": authority_country,
+    }
+    items = f.sequence(recognised, f"{_S}/recognisedIssuers")
+    entries = [
+        _entry(item, programme, f"{_S}/recognisedIssuers/{i}", allow_unverified)
+        for i, item in enumerate(items)
+    ]
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        if entry["id"] in seen:
+            raise MalformedError(
+                "an issuer may appear only once on a trust list",
+                pointer=f"{_S}/recognisedIssuers/{i}/id",
+            )
+        seen.add(entry["id"])
+    subject = {
+        "type": "MRATrustList",
+        "verifyingAuthority": authority,
+        "programme": programme,
+        "recognisedIssuers": entries,
+    }
+    return envelope(
+        MRA_TRUST_LIST_TYPE,
+        MRA_TRUST_LIST_SCHEMA,
+        subject,
+        issuer=issuer,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        credential_id=credential_id,
+        credential_status=(),
+    )
+
+
+def _entry(item: Any, own: str, p: str, allow_unverified: bool) -> dict[str, Any]:
+    d = f.mapping(item, p)
+    f.no_extra(
+        d,
+        {"issuer", "name", "country", "programme", "acceptedCredentialTypes", "since", "until"},
+        p,
+    )
+    issuer = f.uri(f.required(d, "issuer", p), f"{p}/id")
+    code = f.one_of(f.required(d, "programme", p), PROGRAMMES, f"{p}/programme", "AEO programme")
+    country = f.country(f.required(d, "country", p), f"{p}/country")
+    if country not in PROGRAMMES[code].countries:
+        raise MalformedError(f"{code} is not run in {country}", pointer=f"{p}/country")
+    mra = mra_between(own, code)
+    if mra is None:
+        raise MalformedError(
+            f"there is no mutual recognition arrangement between {own} and {code}",
+            pointer=f"{p}/programme",
+        )
+    if not mra.verified and not allow_unverified:
+        raise MalformedError(
+            f"{mra.name} is not confirmed by a source ({mra.note}); pass allow_unverified=True "
+            "to list it anyway",
+            pointer=f"{p}/programme",
+        )
+    types = f.sequence(
+        f.required(d, "acceptedCredentialTypes", p), f"{p}/acceptedCredentialTypes", min_items=1
+    )
+    accepted = [f.text(t, f"{p}/acceptedCredentialTypes/{i}") for i, t in enumerate(types)]
+    entry: dict[str, Any] = {"id": issuer, "type": "RecognisedIssuer"}
+    if d.get("name") is not None:
+        entry["name"] = f.text(d["name"], f"{p}/name")
+    entry.update(
+        {
+            "country": country,
+            "programme": code,
+            "acceptedCredentialTypes": accepted,
+            "mutualRecognition": _arrangement(mra, code, d, f"{p}/mutualRecognition"),
+        }
+    )
+    return entry
+
+
+def _arrangement(
+    mra: MutualRecognition, foreign: str, d: Mapping[str, Any], p: str
+) -> dict[str, Any]:
+    since = mra.since
+    until = mra.until
+    if d.get("since") is not None:
+        since = max(since, date.fromisoformat(f.iso_date(d["since"], f"{p}/since")))
+    if d.get("until") is not None:
+        narrowed = date.fromisoformat(f.iso_date(d["until"], f"{p}/until"))
+        until = narrowed if until is None else min(until, narrowed)
+    if until is not None and until < since:
+        raise MalformedError("the arrangement would end before it begins", pointer=f"{p}/until")
+    out: dict[str, Any] = {
+        "id": mra.id,
+        "type": "MutualRecognitionArrangement",
+        "name": mra.name,
+        "programmes": list(mra.programmes),
+        "since": since.isoformat(),
+    }
+    if until is not None:
+        out["until"] = until.isoformat()
+    tiers = mra.recognised_tiers.get(foreign)
+    if tiers is not None:
+        out["recognisedTiers"] = sorted(tiers)
+    out["benefits"] = list(mra.benefits)
+    out["source"] = mra.source
+    return out
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_trust_list(
+    source: Mapping[str, Any] | str | Path,
+    *,
+    now: datetime,
+    expected_issuer: str | None = None,
+) -> TrustList:
+    """A :class:`TrustList` from an already-verified trust list credential (a dict or a file).
+
+    Checks its type, schema (:func:`vcred.schema.check_schema`), validity period at ``now``
+    and, when given, that ``expected_issuer`` signed it. The proof is NOT checked here: use
+    :func:`load_signed_trust_list` for a secured list.
+
+    Raises MalformedError / SchemaMismatchError, ExpiredError / NotYetValidError,
+    UntrustedIssuerError (issued by someone else).
+    """
+    credential = _read(source) if isinstance(source, str | Path) else source
+    if not isinstance(credential, Mapping):
+        raise MalformedError("a trust list is a JSON object (a credential)")
+    types = credential.get("type")
+    if not isinstance(types, list) or MRA_TRUST_LIST_TYPE not in types:
+        raise MalformedError(f"not an {MRA_TRUST_LIST_TYPE}", pointer="/type")
+    check_schema(credential)
+    issuer = _issuer_id(credential.get("issuer"))
+    if expected_issuer is not None and issuer != expected_issuer:
+        raise UntrustedIssuerError(
+            f"the trust list is issued by {issuer}, not by {expected_issuer}", pointer="/issuer"
+        )
+    valid_from = _timestamp(credential.get("validFrom"))
+    valid_until = _timestamp(credential.get("validUntil"))
+    if valid_from is not None and now < valid_from:
+        raise NotYetValidError(
+            f"the trust list is valid from {credential['validFrom']}", pointer="/validFrom"
+        )
+    if valid_until is not None and now > valid_until:
+        raise ExpiredError(
+            f"the trust list expired at {credential['validUntil']}", pointer="/validUntil"
+        )
+    return _parse(credential, issuer, valid_from, valid_until)
+
+
+def load_signed_trust_list(
+    secured: Any,
+    *,
+    now: datetime,
+    expected_issuer: str,
+    verifier: Any = None,
+) -> TrustList:
+    """Verify a secured trust list (any format :func:`vcred.verify` takes), then load it.
+
+    A list whose proof does not verify, or that ``expected_issuer`` (the verifying agency's
+    DID) did not sign, is refused. ``verifier``: a configured :class:`vcred.Verifier` (for
+    did:web resolution); by default one with no network access.
+
+    Raises the error verification found (CryptographicError, UnknownKeyError,
+    ResolutionError, MalformedError …), then as :func:`load_trust_list`.
+    """
+    from . import verify  # here, not at import time: vcred/__init__ imports the pipeline
+
+    result = verify(secured, verifier=verifier, now=now, checks=_TRUST_LIST_CHECKS)
+    if verifier is not None:
+        # A caller's verifier keeps its own clock and checks; insist on the proof anyway.
+        proof = result.check("proof")
+        if proof is None or proof.passed is None:
+            raise UsageError("the verifier given must run the proof check")
+    if not result.verified or result.credential is None:
+        problem = result.errors[0] if result.errors else None
+        raise _error_for(problem.code if problem else "")(
+            f"trust list refused: {problem.message if problem else 'not verified'}",
+            pointer=problem.path if problem else None,
+        )
+    return load_trust_list(result.credential, now=now, expected_issuer=expected_issuer)
+
+
+def _error_for(code: str) -> type[VcredError]:
+    """The VcredError class with this code (to re-raise what verification reported)."""
+    pending: list[type[VcredError]] = [VcredError]
+    while pending:
+        cls = pending.pop()
+        if cls.code == code:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return MalformedError
+
+
+def _read(path: str | Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise MalformedError(f"{path} is not JSON") from exc
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _parse(
+    credential: Mapping[str, Any],
+    issuer: str,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+) -> TrustList:
+    # The schema check has passed: the shapes below are known to hold.
+    subject = credential["credentialSubject"]
+    authority = subject["verifyingAuthority"]
+    entries = []
+    for item in subject["recognisedIssuers"]:
+        arrangement = item["mutualRecognition"]
+        tiers = arrangement.get("recognisedTiers")
+        entries.append(
+            RecognisedIssuer(
+                issuer=item["id"],
+                name=item.get("name"),
+                country=item["country"],
+                programme=item["programme"],
+                accepted_types=frozenset(item["acceptedCredentialTypes"]),
+                mra=TrustedArrangement(
+                    id=arrangement["id"],
+                    name=arrangement["name"],
+                    programmes=(arrangement["programmes"][0], arrangement["programmes"][1]),
+                    since=date.fromisoformat(arrangement["since"]),
+                    until=date.fromisoformat(arrangement["until"])
+                    if "until" in arrangement
+                    else None,
+                    recognised_tiers=frozenset(tiers) if tiers is not None else None,
+                    benefits=tuple(arrangement["benefits"]),
+                    source=arrangement.get("source", ""),
+                ),
+            )
+        )
+    return TrustList(
+        id=credential.get("id"),
+        issuer=issuer,
+        authority=authority["name"],
+        country=authority["country"],
+        programme=subject["programme"],
+        entries=tuple(entries),
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
