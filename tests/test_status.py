@@ -670,6 +670,21 @@ def test_revoked_credential_is_reported(
     }
     with pytest.raises(RevokedError):
         report.raise_for_status()
+    assert entry.as_dict() == {
+        "path": "/credentialStatus",
+        "purpose": "revocation",
+        "index": 94567,
+        "statusListCredential": LIST_URL,
+        "statusSize": 1,
+        "value": 1,
+        "message": "set",
+        "valid": False,
+        "fetchedAt": "2025-06-01T12:00:00Z",
+        "ageSeconds": 0,
+        "stale": False,
+        "error": entry.error.as_dict(),
+    }
+    json.dumps(entry.as_dict())
 
 
 def test_spec_example_credential_with_revocation_and_suspension(

@@ -34,7 +34,12 @@ from vcred.net import Fetcher
 from vcred.status.cache import CachedList, StatusListCache
 from vcred.status.codec import DEFAULT_MAX_BITSTRING_BYTES, MIN_ENTRIES
 from vcred.status.entry import BitstringStatusListEntry, status_entries
-from vcred.status.listcred import StatusList, issuer_id, parse_status_list_credential
+from vcred.status.listcred import (
+    StatusList,
+    format_datetime,
+    issuer_id,
+    parse_status_list_credential,
+)
 
 #: §4: a list may come in any media type for a secured credential; JSON and JWT forms here.
 STATUS_LIST_ACCEPT: Final = (
@@ -75,6 +80,23 @@ class EntryStatus:
     def valid(self) -> bool:
         """§3.2 step 13: the ``valid`` of the result (status 0, determined without error)."""
         return self.error is None and self.value == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for verification results: what the list said, and how fresh it was."""
+        return {
+            "path": self.pointer,
+            "purpose": self.purpose,
+            "index": self.index,
+            "statusListCredential": self.list_url,
+            "statusSize": self.status_size,
+            "value": self.value,
+            "message": self.message,
+            "valid": self.valid,
+            "fetchedAt": None if self.fetched_at is None else format_datetime(self.fetched_at),
+            "ageSeconds": None if self.age is None else int(self.age.total_seconds()),
+            "stale": self.stale,
+            "error": None if self.error is None else self.error.as_dict(),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
