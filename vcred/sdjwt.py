@@ -367,8 +367,9 @@ def issue(
     the credential's types (:data:`DEFAULT_DISCLOSABLE`). ``holder``: the key the holder will
     prove possession of (RFC 9901 §4.1.2), as a key, or a DID / DID URL whose authentication
     key is used (resolved with ``resolver``; did:key and did:jwk need none). The payload gets
-    ``_sd_alg`` ``sha-256``, the holder's ``cnf`` and 1–3 decoy digests wherever there are
-    real ones (RFC 9901 §4.2.5). The credential is not checked here (``vcred.issue`` does).
+    ``_sd_alg`` ``sha-256``, the holder's ``cnf`` and decoy digests wherever there are real
+    ones: 1–3 per object, 1–2 per array (RFC 9901 §4.2.5). The credential is not checked here
+    (``vcred.issue`` does).
     Raises UsageError for a path that names nothing, an always-visible claim or reserved names.
     """
     signer = as_signer(signer)
