@@ -269,3 +269,17 @@ def test_sd_jwt_usage_errors_exit_2(workdir: Path, args: list[str]) -> None:
     paths = [str(workdir / a) if a.startswith("cred.") else a for a in rest]
     result = runner.invoke(main, [command, *key, *paths])
     assert result.exit_code == 2, result.output
+
+
+def test_the_library_never_imports_flask() -> None:
+    code = (
+        "import pkgutil, importlib, sys, vcred\n"
+        "for m in pkgutil.walk_packages(vcred.__path__, 'vcred.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "web = ('flask', 'sqlalchemy', 'werkzeug')\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in web))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert completed.stdout.strip() == "[]"

@@ -6,12 +6,13 @@ cannot be used at all).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import click
 
@@ -280,6 +281,43 @@ def present_command(
         _emit(sdjwt.present(selective[0], signer, disclose=disclose, nonce=challenge, aud=domain))
     except VcredError as exc:
         _fail(f"{exc.code}: {exc}")
+
+
+class _ServiceGroup(click.Group):
+    """Subcommands that live in the service packages, imported only when run.
+
+    ``vcred`` itself never imports Flask: ``vcred serve issuer`` loads ``issuer_app.cli``
+    (which does) at the moment it is used.
+    """
+
+    services: ClassVar[dict[str, str]] = {
+        "issuer": "issuer_app.cli",
+        "verifier": "verifier_app.cli",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.services)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = self.services.get(cmd_name)
+        if module_name is None:
+            return None
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            missing = exc.name
+
+            def unavailable() -> None:
+                _fail(f"the {cmd_name} service needs {missing}: pip install 'vcred[server]'")
+
+            return click.Command(cmd_name, callback=unavailable, help="(not installed)")
+        command: click.Command = module.command
+        return command
+
+
+@main.group(cls=_ServiceGroup)
+def serve() -> None:
+    """Run one service: the issuer or the verifier of an agency."""
 
 
 @main.command("demo")
