@@ -39,3 +39,65 @@ def credential(**extra: Any) -> dict[str, Any]:
     }
     document.update(extra)
     return document
+
+
+def billing_attestation(**extra: Any) -> dict[str, Any]:
+    """An ExportBillingAttestation (no issuer: issue() fills it in), shaped like the customs
+    schema: two line items, amounts as decimal strings."""
+    document: dict[str, Any] = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://vcred.dev/ns/customs/v1"],
+        "id": "urn:uuid:5b0a6c1e-8d2f-4e7a-b3c9-2f6d1e8a4b70",
+        "type": ["VerifiableCredential", "ExportBillingAttestation"],
+        "validFrom": "2026-05-24T00:00:00Z",
+        "validUntil": "2031-05-24T00:00:00Z",
+        "credentialSubject": {
+            "type": "Export",
+            "exportDeclaration": {"scheme": "MRN", "value": "26DE5B7C3A1F9E2D01"},
+            "exporter": {
+                "type": "Organization",
+                "legalName": "Elbe Maschinenbau GmbH",
+                "country": "DE",
+            },
+            "consignee": {
+                "type": "Organization",
+                "legalName": "Kobe Precision K.K.",
+                "country": "JP",
+            },
+            "invoice": {
+                "type": "Invoice",
+                "invoiceNumber": "INV-2026-0042",
+                "invoiceDate": "2026-05-20",
+                "currency": "EUR",
+                "totalAmount": "48250.00",
+                "incoterms": "FCA",
+            },
+            "lineItems": [
+                {
+                    "type": "ExportLineItem",
+                    "hsCode": "847130",
+                    "description": "Portable computers",
+                    "quantity": "150",
+                    "unitCode": "C62",
+                    "unitPrice": "250.00",
+                    "amount": "37500.00",
+                    "originCountry": "DE",
+                },
+                {
+                    "type": "ExportLineItem",
+                    "hsCode": "852852",
+                    "description": "Monitors",
+                    "quantity": "50",
+                    "unitCode": "C62",
+                    "unitPrice": "215.00",
+                    "amount": "10750.00",
+                    "originCountry": "DE",
+                },
+            ],
+            "modeOfTransport": "1",
+            "exitOffice": {"type": "Place", "officeCode": "DE004851", "country": "DE"},
+            "exitDate": "2026-05-24",
+            "destinationCountry": "JP",
+        },
+    }
+    document.update(extra)
+    return document

@@ -189,3 +189,97 @@ def test_demo_check_exits_0() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_sd_jwt_issue_present_with_disclose_and_verify(workdir: Path) -> None:
+    from tests.conftest import billing_attestation
+
+    runner = CliRunner()
+    for name in ("issuer", "holder"):
+        (workdir / f"{name}.json").write_text(runner.invoke(main, ["key", "generate"]).output)
+    holder_did = runner.invoke(
+        main, ["did", "create", "key", "--key", str(workdir / "holder.json")]
+    ).output.strip()
+    (workdir / "bill.json").write_text(
+        json.dumps(billing_attestation(validFrom="2020-01-01T00:00:00Z"))
+    )
+    issued = runner.invoke(
+        main,
+        [
+            *("issue", "--key", str(workdir / "issuer.json"), "--format", "vc+sd-jwt"),
+            *("--holder", holder_did, str(workdir / "bill.json")),
+        ],
+    )
+    assert issued.exit_code == 0, issued.output
+    assert issued.output.count("~") == 6  # five amounts, disclosable by default
+    (workdir / "bill.sd-jwt").write_text(issued.output)
+    presented = runner.invoke(
+        main,
+        [
+            *("present", "--key", str(workdir / "holder.json"), "--challenge", "c-1"),
+            *("--domain", "customs.jp.example", str(workdir / "bill.sd-jwt")),
+            *("--disclose", "/credentialSubject/lineItems/0/unitPrice"),
+        ],
+    )
+    assert presented.exit_code == 0, presented.output
+    assert presented.output.count("~") == 2  # one disclosure, then the key-binding JWT
+    ok = runner.invoke(
+        main,
+        ["verify", "--challenge", "c-1", "--domain", "customs.jp.example", "-"],
+        input=presented.output,
+    )
+    assert ok.exit_code == 0, ok.output
+    result = json.loads(ok.output)
+    assert result["holder"] == holder_did
+    (vc,) = result["credentials"]
+    assert vc["disclosed"] == ["/credentialSubject/lineItems/0/unitPrice"]
+    items = vc["credential"]["credentialSubject"]["lineItems"]
+    assert items[0]["unitPrice"] == "250.00" and "unitPrice" not in items[1]
+    replay = runner.invoke(
+        main,
+        ["verify", "--challenge", "c-2", "--domain", "customs.jp.example", "-"],
+        input=presented.output,
+    )
+    assert replay.exit_code == 1
+    assert "INVALID_CHALLENGE" in [e["code"] for e in json.loads(replay.output)["errors"]]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["present", "--disclose", "/credentialSubject/name", "cred.vc"],  # not an SD-JWT
+        ["present", "--disclose", "/credentialSubject/name", "cred.sd"],  # no challenge, domain
+        ["issue", "--holder", "did:example:x", "cred.json"],  # --holder is for SD-JWT only
+        ["issue", "--format", "vc+sd-jwt", "--disclosable", "/validUntil", "cred.json"],
+    ],
+)
+def test_sd_jwt_usage_errors_exit_2(workdir: Path, args: list[str]) -> None:
+    runner = CliRunner()
+    (workdir / "k.json").write_text(runner.invoke(main, ["key", "generate"]).output)
+    key = ["--key", str(workdir / "k.json")]
+    (workdir / "cred.vc").write_text(
+        runner.invoke(main, ["issue", *key, str(workdir / "cred.json")]).output
+    )
+    (workdir / "cred.sd").write_text(
+        runner.invoke(
+            main, ["issue", *key, "--format", "sd-jwt", str(workdir / "cred.json")]
+        ).output
+    )
+    command, *rest = args
+    paths = [str(workdir / a) if a.startswith("cred.") else a for a in rest]
+    result = runner.invoke(main, [command, *key, *paths])
+    assert result.exit_code == 2, result.output
+
+
+def test_the_library_never_imports_flask() -> None:
+    code = (
+        "import pkgutil, importlib, sys, vcred\n"
+        "for m in pkgutil.walk_packages(vcred.__path__, 'vcred.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "web = ('flask', 'sqlalchemy', 'werkzeug')\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in web))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert completed.stdout.strip() == "[]"

@@ -279,3 +279,25 @@ def test_legacy_vc_jwt_11_is_read(issuer: KeyPair) -> None:
         "id": "did:example:trader",
     }
     assert verified.payload["id"] == "urn:uuid:1"
+
+
+def test_verify_with_key_takes_the_algorithm_from_the_key(issuer: KeyPair) -> None:
+    token = jose.sign_compact({"nonce": "n"}, signer_for(issuer), typ="kb+jwt")
+    header, payload = jose.verify_with_key(token, issuer.public, typs=frozenset({"kb+jwt"}))
+    assert header["typ"] == "kb+jwt" and payload == {"nonce": "n"}
+    with pytest.raises(CryptographicError, match="does not match"):
+        jose.verify_with_key(token, KeyPair.generate("p256").public, typs=frozenset({"kb+jwt"}))
+    with pytest.raises(CryptographicError, match="does not verify"):
+        jose.verify_with_key(token, KeyPair.generate().public, typs=frozenset({"kb+jwt"}))
+
+
+def test_verify_with_key_applies_the_header_rules(issuer: KeyPair) -> None:
+    header = {"alg": "EdDSA", "typ": "kb+jwt", "jwk": issuer.public.jwk()}
+    with pytest.raises(MalformedError, match="jwk"):
+        jose.verify_with_key(forge(header, {}, issuer), issuer.public, typs=frozenset({"kb+jwt"}))
+    with pytest.raises(MalformedError, match="typ"):
+        jose.verify_with_key(
+            forge({"alg": "EdDSA", "typ": "JWT"}, {}, issuer),
+            issuer.public,
+            typs=frozenset({"kb+jwt"}),
+        )

@@ -1,10 +1,11 @@
 """vcred — W3C Verifiable Credentials for customs agencies.
 
 The small surface: :func:`generate_key`, :func:`issue`, :func:`verify`, :func:`present`,
-:func:`verify_presentation` and :class:`Verifier`. No cryptographic choice is needed: the
-algorithm follows from the key, the key from the DID. The documented lower layer is
-:mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.jose`, :mod:`vcred.model`,
-:mod:`vcred.errors` and :mod:`vcred.net`.
+:func:`verify_presentation` and :class:`Verifier`; for selective disclosure,
+``issue(..., format="vc+sd-jwt", disclosable=[...], holder=...)`` and :func:`present_sd_jwt`.
+No cryptographic choice is needed: the algorithm follows from the key, the key from the DID.
+The documented lower layer is :mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.jose`,
+:mod:`vcred.sdjwt`, :mod:`vcred.model`, :mod:`vcred.errors` and :mod:`vcred.net`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from vcred import sdjwt
 from vcred.batch import verify_many
 from vcred.did import Resolver, did_jwk, did_key, did_web_document
 from vcred.errors import VcredError
@@ -20,6 +22,7 @@ from vcred.issuing import issue, signer_for
 from vcred.keys import KeyPair, LocalSigner, PublicKey, Signer, generate_key, load_key
 from vcred.net import Fetcher, GuardedFetcher
 from vcred.presentation import present
+from vcred.sdjwt import present as present_sd_jwt
 from vcred.verifier import (
     CHECKS,
     Check,
@@ -53,6 +56,8 @@ __all__ = [
     "issue",
     "load_key",
     "present",
+    "present_sd_jwt",
+    "sdjwt",
     "signer_for",
     "verify",
     "verify_many",

@@ -6,17 +6,18 @@ cannot be used at all).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import click
 
 from vcred import did as dids
-from vcred import jose
+from vcred import jose, sdjwt
 from vcred.errors import VcredError
 from vcred.issuing import issue, signer_for
 from vcred.keys import KEY_KINDS, KeyPair, load_key
@@ -129,20 +130,43 @@ def did_resolve(identifier: str, dev: bool, host_map: tuple[str, ...]) -> None:
 # -- issue, verify, present ----------------------------------------------------------------------
 
 
+_SD_JWT_FORMATS = ("vc+sd-jwt", "sd-jwt")
+
+
 @main.command("issue")
 @click.argument("credential", default="-")
 @click.option("--key", "key_file", required=True, help="private key file (JWK, PEM or Multikey)")
 @click.option("--issuer", help="the issuer DID (default: the key's did:key)")
 @click.option("--format", "fmt", default="vc+jwt", show_default=True, help="securing format")
-def issue_command(credential: str, key_file: str, issuer: str | None, fmt: str) -> None:
+@click.option(
+    "--disclosable",
+    multiple=True,
+    metavar="PATH",
+    help="vc+sd-jwt: a claim the holder may withhold (JSON Pointer, * = every array element); "
+    "repeat; default: the credential type's defaults",
+)
+@click.option("--holder", help="vc+sd-jwt: the holder's DID or DID URL, bound through cnf")
+def issue_command(
+    credential: str,
+    key_file: str,
+    issuer: str | None,
+    fmt: str,
+    disclosable: tuple[str, ...],
+    holder: str | None,
+) -> None:
     """Secure CREDENTIAL.json (or - for stdin) and print it."""
     try:
         document = json.loads(_read_input(credential))
     except ValueError as exc:
         _fail(f"the credential is not JSON: {exc}")
+    options: dict[str, Any] = {}
+    if fmt in _SD_JWT_FORMATS:
+        options = {"disclosable": disclosable or None, "holder": holder}
+    elif disclosable or holder:
+        _fail(f"--disclosable and --holder apply to {' and '.join(_SD_JWT_FORMATS)} only")
     try:
         signer = signer_for(_load_key_file(key_file), did=issuer)
-        _emit(issue(document, signer, format=fmt))
+        _emit(issue(document, signer, format=fmt, **options))
     except VcredError as exc:
         _fail(f"{exc.code}: {exc}")
 
@@ -215,9 +239,15 @@ def _claimed_issuer(text: str) -> str:
 @click.argument("credentials", nargs=-1, required=True)
 @click.option("--key", "key_file", required=True, help="the holder's private key file")
 @click.option("--holder", help="the holder DID (default: the key's did:key)")
-@click.option("--challenge", help="the verifier's challenge")
-@click.option("--domain", help="the verifier's domain")
+@click.option("--challenge", help="the verifier's challenge (an SD-JWT's key-binding nonce)")
+@click.option("--domain", help="the verifier's domain (an SD-JWT's key-binding aud)")
 @click.option("--format", "fmt", default="vp+jwt", show_default=True)
+@click.option(
+    "--disclose",
+    multiple=True,
+    metavar="PATH",
+    help="SD-JWT: a claim to reveal (JSON Pointer, * = every array element); repeat",
+)
 def present_command(
     credentials: tuple[str, ...],
     key_file: str,
@@ -225,17 +255,69 @@ def present_command(
     challenge: str | None,
     domain: str | None,
     fmt: str,
+    disclose: tuple[str, ...],
 ) -> None:
-    """Wrap credential files (VC…, or - for stdin) in a signed presentation and print it."""
+    """Wrap credential files (VC…, or - for stdin) in a signed presentation and print it.
+
+    An SD-JWT is presented on its own: the output is the SD-JWT with only the disclosures of
+    the --disclose paths, bound to --challenge and --domain by a key-binding JWT.
+    """
     items: list[Any] = []
     for source in credentials:
         text = _read_input(source).strip()
         items.append(json.loads(text) if text.startswith("{") else text)
+    selective = [item for item in items if isinstance(item, str) and "~" in item]
+    if disclose and not selective:
+        _fail("--disclose applies to SD-JWT credentials only")
     try:
         signer = signer_for(_load_key_file(key_file), did=holder)
-        _emit(present(items, signer, challenge=challenge, domain=domain, format=fmt))
+        if not selective:
+            _emit(present(items, signer, challenge=challenge, domain=domain, format=fmt))
+            return
+        if len(items) != 1:
+            _fail("an SD-JWT is presented on its own: give exactly one credential")
+        if challenge is None or domain is None:
+            _fail("an SD-JWT is presented with --challenge and --domain (key binding nonce, aud)")
+        _emit(sdjwt.present(selective[0], signer, disclose=disclose, nonce=challenge, aud=domain))
     except VcredError as exc:
         _fail(f"{exc.code}: {exc}")
+
+
+class _ServiceGroup(click.Group):
+    """Subcommands that live in the service packages, imported only when run.
+
+    ``vcred`` itself never imports Flask: ``vcred serve issuer`` loads ``issuer_app.cli``
+    (which does) at the moment it is used.
+    """
+
+    services: ClassVar[dict[str, str]] = {
+        "issuer": "issuer_app.cli",
+        "verifier": "verifier_app.cli",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.services)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = self.services.get(cmd_name)
+        if module_name is None:
+            return None
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            missing = exc.name
+
+            def unavailable() -> None:
+                _fail(f"the {cmd_name} service needs {missing}: pip install 'vcred[server]'")
+
+            return click.Command(cmd_name, callback=unavailable, help="(not installed)")
+        command: click.Command = module.command
+        return command
+
+
+@main.group(cls=_ServiceGroup)
+def serve() -> None:
+    """Run one service: the issuer or the verifier of an agency."""
 
 
 @main.command("demo")

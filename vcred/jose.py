@@ -25,7 +25,7 @@ from vcred.errors import (
     UnknownKeyError,
     UnsupportedError,
 )
-from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, Signer
+from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, PublicKey, Signer
 from vcred.multibase import b64url_decode, b64url_encode
 
 VC_JWT: Final = "vc+jwt"
@@ -215,6 +215,40 @@ def _method_id(kid: Any, did: str) -> str:
     if kid_did != did or not fragment:
         raise UnknownKeyError(f"kid {kid[:200]!r} is not a key of {did}", pointer="/header/kid")
     return method_id
+
+
+def verify_with_key(
+    token: str,
+    key: PublicKey,
+    *,
+    typs: frozenset[str],
+    ctys: frozenset[str | None] = frozenset({None}),
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify a compact JWS with a key the verifier already holds; return (header, payload).
+
+    For tokens whose key is fixed by something already verified, such as an SD-JWT key-binding
+    JWT and the ``cnf`` key of its credential (RFC 9901 §4.3). The header rules are those of
+    :func:`verify_compact`; ``kid`` is ignored because the key is not looked up.
+    Raises ParsingError / MalformedError / UnsupportedError / CryptographicError.
+    """
+    header_b64, payload_b64, signature_b64 = split_compact(token)
+    header = unverified_header(token)
+    _check_header(header, typs=typs, ctys=ctys)
+    payload = unverified_payload(token)
+    # RFC 8725 §3.1: the algorithm follows from the key we hold, not from the token.
+    if header["alg"] != JWS_ALG_FOR[key.kind]:
+        raise CryptographicError(
+            f"alg {header['alg']} does not match the {key.kind} key", pointer="/header/alg"
+        )
+    try:
+        signature = b64url_decode(signature_b64, pointer="/signature")
+    except ParsingError as exc:
+        raise CryptographicError(
+            f"the JWS signature is {exc.message}", pointer="/signature"
+        ) from exc
+    if not key.verify(signature, f"{header_b64}.{payload_b64}".encode("ascii")):
+        raise CryptographicError("the JWS signature does not verify", pointer="/signature")
+    return header, payload
 
 
 # --- credentials and presentations ---------------------------------------------------------

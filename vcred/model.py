@@ -26,6 +26,12 @@ DATA_INTEGRITY_V2_CONTEXT: Final = "https://w3id.org/security/data-integrity/v2"
 
 Version = Literal["2.0", "1.1"]
 
+# Media types an EnvelopedVerifiableCredential may carry: VC-JOSE-COSE §3.1.1 and §3.2.1, an
+# unsecured credential, and an IETF SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, dc+sd-jwt).
+_ENVELOPED_MEDIA_TYPES: Final = frozenset(
+    {"application/vc+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt", "application/vc"}
+)
+
 # RFC 3986 §3.1 scheme, then anything without whitespace: "URL" in VCDM 2.0 means an absolute URL.
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 # XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset.
@@ -227,7 +233,7 @@ def enveloped_payload(document: Mapping[str, Any], *, pointer: str = "") -> tupl
             raise MalformedError("invalid base64 in data: URL", pointer=f"{pointer}/id") from exc
     elif "%" in data:
         data = unquote_to_bytes(data).decode("utf-8", errors="strict")
-    if media_type not in ("application/vc+jwt", "application/vc+sd-jwt", "application/vc"):
+    if media_type not in _ENVELOPED_MEDIA_TYPES:
         raise UnsupportedError(
             f"unsupported enveloped media type {media_type!r}", pointer=f"{pointer}/id"
         )
