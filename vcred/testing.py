@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from vcred.errors import UsageError
+from vcred.errors import FetchRefusedError, ResolutionError, UsageError
+from vcred.net import DEFAULT_MAX_BYTES
 from vcred.status import MIN_ENTRIES, Allocation, MutableBitstring, StatusListInfo, pick_free_index
 from vcred.status.index import (
     RandBelow,
@@ -161,3 +162,30 @@ def _allocated_value(status_list: _MemoryList, index: int) -> int:
     if value is None:
         raise UsageError(f"index {index} of status list {status_list.list_id!r} is not allocated")
     return value
+
+
+@dataclass(slots=True)
+class StaticFetcher:
+    """A :class:`vcred.net.Fetcher` over a dict of URL → body, for tests and offline demos.
+
+    ``offline = True`` makes every fetch fail as a network outage would; ``hits`` records the
+    URLs fetched, so tests can tell a cache hit from a fetch.
+    """
+
+    documents: dict[str, bytes] = field(default_factory=dict)
+    offline: bool = False
+    hits: list[str] = field(default_factory=list)
+
+    def publish(self, url: str, body: str | bytes) -> None:
+        self.documents[url] = body.encode() if isinstance(body, str) else body
+
+    def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+        if self.offline:
+            raise ResolutionError(f"network unavailable: cannot fetch {url}")
+        self.hits.append(url)
+        body = self.documents.get(url)
+        if body is None:
+            raise ResolutionError(f"GET {url} answered 404")
+        if len(body) > max_bytes:
+            raise FetchRefusedError(f"response larger than {max_bytes} bytes")
+        return body

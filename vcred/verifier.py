@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -24,6 +24,7 @@ from vcred.did.document import VerificationMethod, is_did
 from vcred.did.resolver import Resolver
 from vcred.errors import (
     ChallengeError,
+    CryptographicError,
     DomainError,
     ExpiredError,
     MalformedError,
@@ -37,9 +38,11 @@ from vcred.errors import (
 )
 from vcred.net import Fetcher
 from vcred.schema import SchemaRegistry, check_schema
+from vcred.status import EntryStatus, StatusChecker, StatusListCache
 from vcred.trust import TrustDecision, TrustList
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
+_STATUS_LIST_CHECKS: Final = ("proof", "issuer", "validity")
 PRESENTATION_CHECKS: Final = ("proof", "challenge", "domain", "holder", "credentials")
 DEFAULT_CLOCK_SKEW: Final = timedelta(seconds=60)
 DEFAULT_KEY_BINDING_MAX_AGE: Final = timedelta(minutes=5)
@@ -94,7 +97,7 @@ class VerificationResult:
     issuer: str | None = None
     method: str | None = None
     trust: TrustDecision | None = None
-    status: tuple[Any, ...] = ()
+    status: tuple[EntryStatus, ...] = ()
     disclosed: tuple[str, ...] = ()
     """JSON Pointers of the claims the holder chose to disclose (selective disclosure only)."""
 
@@ -232,17 +235,33 @@ class Verifier:
     clock: Callable[[], datetime] = utc_now
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW
     checks: Sequence[str] = CHECKS
-    status_cache: Any = None
+    status_cache: StatusListCache | None = None
+    offline: bool = False
     require_holder_binding: bool = True
     require_key_binding: bool = True
     key_binding_max_age: timedelta = DEFAULT_KEY_BINDING_MAX_AGE
     _resolver: Resolver = field(init=False, repr=False, compare=False)
+    _status: StatusChecker = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unknown = set(self.checks) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
-        object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
+        resolver = self.resolver or Resolver(fetcher=self.fetcher)
+        object.__setattr__(self, "_resolver", resolver)
+        # replace() builds a new Verifier; hand the resolver and status cache on explicitly
+        # so derived verifiers share them (see _verify_status_list).
+        if self.resolver is None:
+            object.__setattr__(self, "resolver", resolver)
+        cache = self.status_cache if self.status_cache is not None else StatusListCache()
+        object.__setattr__(self, "status_cache", cache)
+        checker = StatusChecker(
+            fetcher=self.fetcher,
+            verify_list=self._verify_status_list,
+            cache=cache,
+            offline=self.offline,
+        )
+        object.__setattr__(self, "_status", checker)
 
     # -- credentials ------------------------------------------------------------------------
 
@@ -292,7 +311,7 @@ class Verifier:
             report.run("issuer", lambda: _check_issuer_binding(issuer, state.methods))
         if "validity" in self.checks:
             report.run("validity", lambda: self._check_validity(credential, state.jwt_claims))
-        status: tuple[Any, ...] = ()
+        status: tuple[EntryStatus, ...] = ()
         if "status" in self.checks and not state.vcdm and "status" in credential:
             report.skip(
                 "status",
@@ -314,7 +333,7 @@ class Verifier:
         state: _Secured,
         *,
         trust: TrustDecision | None = None,
-        status: tuple[Any, ...] = (),
+        status: tuple[EntryStatus, ...] = (),
     ) -> VerificationResult:
         verified = not report.errors and all(c.passed is not False for c in report.checks)
         credential = state.credential
@@ -364,12 +383,48 @@ class Verifier:
             raise ExpiredError(f"expired at {end.isoformat()}", pointer=_end_pointer(credential))
         return f"valid at {now.isoformat(timespec='seconds')}"
 
-    def _check_status(self, credential: Mapping[str, Any], report: _Report) -> tuple[Any, ...]:
+    def _check_status(
+        self, credential: Mapping[str, Any], report: _Report
+    ) -> tuple[EntryStatus, ...]:
         if "credentialStatus" not in credential:
             report.ok("status", "no credentialStatus")
             return ()
-        report.skip("status", "status checking is not available", code="STATUS_NOT_CHECKED")
-        return ()
+        try:
+            outcome = self._status.check(credential, now=self.clock())
+        except VcredError as error:
+            report.fail("status", error)
+            return ()
+        for note in outcome.notes:
+            report.warnings.append(Problem(code="STATUS_ENTRY_IGNORED", message=note))
+        for entry in outcome.entries:
+            if entry.stale and entry.age is not None:
+                report.warnings.append(
+                    Problem(
+                        code="STATUS_STALE",
+                        message=f"status from a list fetched {int(entry.age.total_seconds())} s "
+                        f"ago (the list could not be refreshed)",
+                        path=entry.pointer,
+                    )
+                )
+        if not outcome.entries:
+            report.ok("status", "no status entry of a known type")
+        elif outcome.ok:
+            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value}" for e in outcome.entries)
+            report.ok("status", f"not revoked or suspended ({purposes})")
+        else:
+            report.checks.append(Check(name="status", passed=False, detail=str(outcome.errors[0])))
+            report.errors.extend(Problem.of(error) for error in outcome.errors)
+        return outcome.entries
+
+    def _verify_status_list(self, secured: object) -> Mapping[str, Any]:
+        """Verify a fetched status list credential: its proof, issuer binding and validity."""
+        result = replace(self, checks=_STATUS_LIST_CHECKS).verify(secured)
+        if not result.verified or result.credential is None:
+            problem = result.errors[0] if result.errors else None
+            raise CryptographicError(
+                problem.message if problem else "the status list does not verify"
+            )
+        return result.credential
 
     def _check_schema(self, credential: Mapping[str, Any], report: _Report) -> None:
         if "credentialSchema" not in credential:

@@ -189,7 +189,17 @@ class StatusChecker:
                 raise StatusUnavailableError(f"offline, and the status list {url} is not cached")
             cached, _age = held
             return cached, not cached.is_fresh(now)
-        return self.cache.get_or_load(url, lambda: self._load(url), now=now), False
+        try:
+            return self.cache.get_or_load(url, lambda: self._load(url), now=now), False
+        except StatusUnavailableError as exc:
+            # Network down (not a list that failed verification): fall back on the last list
+            # seen, reported as stale so the verifier can say how fresh its answer is.
+            held = (
+                self.cache.get_stale(url, now=now) if type(exc) is StatusUnavailableError else None
+            )
+            if held is None:
+                raise
+            return held[0], True
 
     def _check_entry(
         self, pointer: str, entry: BitstringStatusListEntry, *, issuer: str, now: datetime

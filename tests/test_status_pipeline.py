@@ -1,0 +1,163 @@
+"""Revocation and suspension end to end: issue with status entries, change, verify (issue 4)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import credential
+from vcred import Verifier, did_key, issue
+from vcred.keys import KeyPair
+from vcred.status import set_credential_status, status_list_credential_for
+from vcred.testing import MemoryIndexStore, StaticFetcher
+
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+LIST_BASE = "https://customs.example/status/"
+
+
+class Agency:
+    """An issuer with an index store, publishing its lists through a StaticFetcher."""
+
+    def __init__(self, key: KeyPair, fetcher: StaticFetcher, *, fmt: str = "vc+jwt") -> None:
+        self.key, self.fetcher, self.format = key, fetcher, fmt
+        self.did = did_key(key.public)
+        self.store = MemoryIndexStore()
+
+    def issue(self, credential_id: str) -> Any:
+        entries = []
+        for purpose in ("revocation", "suspension"):
+            allocation = self.store.allocate(purpose, credential_id=credential_id)
+            entries.append(allocation.entry(LIST_BASE + allocation.list_id).to_json())
+        document = credential(id=credential_id, credentialStatus=entries)
+        self.publish()
+        return issue(document, self.key, format=self.format)
+
+    def set(self, credential_id: str, status: str) -> None:
+        set_credential_status(self.store, credential_id, status)  # type: ignore[arg-type]
+        self.publish()
+
+    def publish(self) -> None:
+        for info in self.store.lists():
+            unsigned = status_list_credential_for(
+                self.store,
+                info.list_id,
+                list_url=LIST_BASE + info.list_id,
+                issuer=self.did,
+                valid_from=T0 - timedelta(days=1),
+                ttl=timedelta(minutes=5),
+            )
+            self.fetcher.publish(LIST_BASE + info.list_id, str(issue(unsigned, self.key)))
+
+
+@pytest.fixture
+def fetcher() -> StaticFetcher:
+    return StaticFetcher()
+
+
+@pytest.fixture
+def agency(fetcher: StaticFetcher) -> Agency:
+    return Agency(KeyPair.generate(), fetcher)
+
+
+def verifier_at(fetcher: StaticFetcher, moment: datetime) -> Verifier:
+    return Verifier(fetcher=fetcher, clock=lambda: moment)
+
+
+def test_suspend_reinstate_revoke(agency: Agency, fetcher: StaticFetcher) -> None:
+    vc = agency.issue("urn:uuid:aeo-1")
+    now = [T0]
+    verifier = Verifier(fetcher=fetcher, clock=lambda: now[0])
+    result = verifier.verify(vc)
+    assert result.verified, result.errors
+    assert {s.purpose: s.value for s in result.status} == {"revocation": 0, "suspension": 0}
+
+    agency.set("urn:uuid:aeo-1", "suspended")
+    now[0] += timedelta(minutes=6)  # past the list's ttl: the verifier fetches again
+    assert verifier.verify(vc).codes == ("SUSPENDED",)
+
+    agency.set("urn:uuid:aeo-1", "active")
+    now[0] += timedelta(minutes=6)
+    assert verifier.verify(vc).verified
+
+    agency.set("urn:uuid:aeo-1", "revoked")
+    now[0] += timedelta(minutes=6)
+    result = verifier.verify(vc)
+    assert result.codes == ("REVOKED",)
+    assert result.errors[0].path == "/credentialStatus/0"
+
+
+def test_within_ttl_the_cached_list_answers(agency: Agency, fetcher: StaticFetcher) -> None:
+    vc = agency.issue("urn:uuid:aeo-2")
+    verifier = verifier_at(fetcher, T0)
+    verifier.verify(vc)
+    fetched = len(fetcher.hits)
+    agency.set("urn:uuid:aeo-2", "revoked")
+    assert verifier.verify(vc).verified  # the list is cached for its ttl …
+    assert len(fetcher.hits) == fetched  # … and not fetched again
+
+
+def test_network_down_uses_the_stale_list_and_says_so(
+    agency: Agency, fetcher: StaticFetcher
+) -> None:
+    vc = agency.issue("urn:uuid:aeo-3")
+    now = [T0]
+    verifier = Verifier(fetcher=fetcher, clock=lambda: now[0])
+    assert verifier.verify(vc).verified
+    fetcher.offline = True
+    now[0] += timedelta(hours=2)
+    result = verifier.verify(vc)
+    assert result.verified
+    stale = [w for w in result.warnings if w.code == "STATUS_STALE"]
+    assert len(stale) == 2
+    assert "7200 s" in stale[0].message
+    assert all(s.stale for s in result.status)
+
+
+def test_network_down_without_a_cached_list_is_status_unavailable(
+    agency: Agency, fetcher: StaticFetcher
+) -> None:
+    vc = agency.issue("urn:uuid:aeo-4")
+    fetcher.offline = True
+    result = verifier_at(fetcher, T0).verify(vc)
+    assert set(result.codes) == {"STATUS_UNAVAILABLE"}
+
+
+def test_list_signed_by_another_issuer_is_refused(agency: Agency, fetcher: StaticFetcher) -> None:
+    vc = agency.issue("urn:uuid:aeo-5")
+    impostor = Agency(KeyPair.generate(), StaticFetcher())
+    impostor.store = agency.store
+    impostor.publish()
+    fetcher.documents.update(impostor.fetcher.documents)
+    result = verifier_at(fetcher, T0).verify(vc)
+    assert not result.verified
+    assert "STATUS_VERIFICATION" in result.codes
+
+
+def test_tampered_list_is_refused(agency: Agency, fetcher: StaticFetcher) -> None:
+    vc = agency.issue("urn:uuid:aeo-6")
+    url = next(iter(fetcher.documents))
+    token = fetcher.documents[url].decode()
+    fetcher.publish(url, token[:-6] + ("A" if token[-6] != "A" else "B") + token[-5:])
+    assert "STATUS_VERIFICATION" in verifier_at(fetcher, T0).verify(vc).codes
+
+
+def test_without_a_fetcher_status_fails_closed(agency: Agency) -> None:
+    result = Verifier(clock=lambda: T0).verify(agency.issue("urn:uuid:aeo-7"))
+    assert set(result.codes) == {"STATUS_UNAVAILABLE"}
+
+
+def test_status_is_checked_for_sd_jwt_too(fetcher: StaticFetcher) -> None:
+    agency = Agency(KeyPair.generate(), fetcher, fmt="vc+sd-jwt")
+    vc = agency.issue("urn:uuid:aeo-8")
+    agency.set("urn:uuid:aeo-8", "suspended")
+    assert verifier_at(fetcher, T0).verify(vc).codes == ("SUSPENDED",)
+
+
+def test_status_check_can_be_turned_off(agency: Agency, fetcher: StaticFetcher) -> None:
+    vc = agency.issue("urn:uuid:aeo-9")
+    agency.set("urn:uuid:aeo-9", "revoked")
+    verifier = dataclasses.replace(verifier_at(fetcher, T0), checks=("proof", "validity"))
+    assert verifier.verify(vc).verified
