@@ -454,3 +454,34 @@ def test_table_prefixes_keep_stores_apart(db_url: str) -> None:
         for store in (first, second):
             store.drop_tables()
             store.close()
+
+
+# --- inside the caller's transaction --------------------------------------------------------
+
+
+def test_a_bound_store_commits_and_rolls_back_with_its_transaction(db_url: str) -> None:
+    store = SqlIndexStore(db_url, prefix=_prefix(), capacity=16)
+    store.create_tables()
+    try:
+        with pytest.raises(RuntimeError), store.engine.begin() as conn:
+            bound = store.bound(conn)
+            assert isinstance(bound, IndexStore)
+            place = bound.allocate("revocation", credential_id="urn:test:rolled-back")
+            assert bound.allocations("urn:test:rolled-back") == [place]
+            raise RuntimeError("the issuance failed after allocating")
+        store.forget_open_lists()
+        assert store.allocations("urn:test:rolled-back") == []
+        assert store.lists() == []  # the list opened in that transaction is gone too
+
+        with store.engine.begin() as conn:
+            bound = store.bound(conn)
+            kept = bound.allocate("revocation", credential_id="urn:test:kept")
+            bound.set_status(kept.list_id, kept.index, 1)
+            assert bound.get_status(kept.list_id, kept.index) == 1
+            assert bound.list_info(kept.list_id).version == 1
+            assert len(bound.bitstring(kept.list_id)) == 2
+        assert store.get_status(kept.list_id, kept.index) == 1
+        assert store.allocations("urn:test:kept") == [kept]
+    finally:
+        store.drop_tables()
+        store.close()

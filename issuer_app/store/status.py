@@ -15,6 +15,10 @@ when that list turns out to be full.
 
 Indexes are drawn uniformly at random among the free ones (§2.1 herd privacy), falling back to
 a scan of the free slots once draws keep colliding (see ``vcred.status.pick_free_index``).
+
+``SqlIndexStore.bound(conn)`` is the same store inside a caller's transaction: the issuer
+allocates a credential's indexes, records it and appends its audit entry in one transaction,
+so a process killed half-way leaves no allocation without its credential.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from typing import Any, Final
 
@@ -98,6 +103,7 @@ class SqlIndexStore:
     ``engine`` is an Engine or a URL (then configured by :func:`make_engine`; pass an engine
     built elsewhere only if SQLite is set up the same way). ``prefix`` names the tables, so
     tests and several issuers can share a database. ``capacity`` applies to new lists.
+    ``metadata``: define the tables in the caller's MetaData (to create them with its own).
     """
 
     def __init__(
@@ -108,11 +114,12 @@ class SqlIndexStore:
         capacity: int = MIN_ENTRIES,
         randbelow: RandBelow = secrets.randbelow,
         new_list_id: Callable[[], str] = lambda: secrets.token_urlsafe(9),
+        metadata: MetaData | None = None,
     ) -> None:
         check_capacity(capacity)
         self.engine = make_engine(engine) if isinstance(engine, str) else engine
         self.capacity = capacity
-        self.metadata = MetaData()
+        self.metadata = MetaData() if metadata is None else metadata
         self._lists, self._entries = status_tables(self.metadata, prefix)
         self._randbelow = randbelow
         self._new_list_id = new_list_id
@@ -129,16 +136,68 @@ class SqlIndexStore:
         """Close the pooled connections (the store can still be used; it reconnects)."""
         self.engine.dispose()
 
+    def bound(self, conn: Connection) -> BoundIndexStore:
+        """This store working inside the caller's transaction ``conn``.
+
+        Allocations and status changes made through it commit or roll back with everything
+        else the caller writes on ``conn`` (an issuance: record, allocations and audit entry
+        in one transaction). After a rollback, call :meth:`forget_open_lists`: a list opened
+        inside the rolled-back transaction no longer exists.
+        """
+        return BoundIndexStore(self, conn)
+
+    def forget_open_lists(self) -> None:
+        """Drop the remembered open lists; the next allocation looks them up again."""
+        with self._open_lock:
+            self._open.clear()
+
     def allocate(
         self, purpose: str, *, status_size: int = 1, credential_id: str | None = None
     ) -> Allocation:
+        return self._allocate(None, purpose, status_size, credential_id)
+
+    def set_status(self, list_id: str, index: int, value: int) -> None:
+        with self.engine.begin() as conn:
+            self._set_status(conn, list_id, index, value)
+
+    def get_status(self, list_id: str, index: int) -> int:
+        with self.engine.connect() as conn:
+            return self._get_status(conn, list_id, index)
+
+    def bitstring(self, list_id: str) -> bytes:
+        with self.engine.connect() as conn:
+            return self._bitstring(conn, list_id)
+
+    def list_info(self, list_id: str) -> StatusListInfo:
+        with self.engine.connect() as conn:
+            return self._info(conn, list_id)
+
+    def lists(self, purpose: str | None = None) -> Sequence[StatusListInfo]:
+        with self.engine.connect() as conn:
+            return self._all_lists(conn, purpose)
+
+    def allocations(self, credential_id: str) -> Sequence[Allocation]:
+        with self.engine.connect() as conn:
+            return self._allocations(conn, credential_id)
+
+    # -- the operations, on a connection (None: each step in a transaction of its own) --------
+
+    def _begin(self, conn: Connection | None) -> AbstractContextManager[Connection]:
+        return self.engine.begin() if conn is None else nullcontext(conn)
+
+    def _read(self, conn: Connection | None) -> AbstractContextManager[Connection]:
+        return self.engine.connect() if conn is None else nullcontext(conn)
+
+    def _allocate(
+        self, conn: Connection | None, purpose: str, status_size: int, credential_id: str | None
+    ) -> Allocation:
         check_allocation_args(purpose, status_size)
         for _ in range(_MAX_ROLLOVERS):
-            list_id, capacity = self._open_list(purpose, status_size)
+            list_id, capacity = self._open_list(conn, purpose, status_size)
             index = pick_free_index(
                 capacity,
-                take=partial(self._take, list_id, credential_id),
-                free=partial(self._free, list_id, capacity),
+                take=partial(self._take, conn, list_id, credential_id),
+                free=partial(self._free, conn, list_id, capacity),
                 randbelow=self._randbelow,
             )
             if index is not None:
@@ -146,8 +205,8 @@ class SqlIndexStore:
                     list_id=list_id, index=index, purpose=purpose, status_size=status_size
                 )
             # every slot taken: mark the list full and roll over to the next one
-            with self.engine.begin() as conn:
-                conn.execute(
+            with self._begin(conn) as tx:
+                tx.execute(
                     update(self._lists).where(self._lists.c.id == list_id).values(is_full=True)
                 )
             with self._open_lock:
@@ -155,66 +214,56 @@ class SqlIndexStore:
                     del self._open[(purpose, status_size)]
         raise VcredError(f"no free status index after {_MAX_ROLLOVERS} lists")
 
-    def set_status(self, list_id: str, index: int, value: int) -> None:
+    def _set_status(self, conn: Connection, list_id: str, index: int, value: int) -> None:
         lists, entries = self._lists, self._entries
-        with self.engine.begin() as conn:
-            info = self._info(conn, list_id)
-            current = conn.execute(
-                select(entries.c.value)
-                .where(entries.c.list_id == list_id, entries.c.idx == index)
-                .with_for_update()  # PostgreSQL row lock; SQLite's BEGIN IMMEDIATE serialises
-            ).scalar_one_or_none()
-            if current is None:
-                raise UsageError(f"index {index} of status list {list_id!r} is not allocated")
-            check_status_change(info.purpose, info.status_size, current, value)
-            if value == current:
-                return
-            conn.execute(
-                update(entries)
-                .where(entries.c.list_id == list_id, entries.c.idx == index)
-                .values(value=value)
-            )
-            conn.execute(
-                update(lists).where(lists.c.id == list_id).values(version=lists.c.version + 1)
-            )
+        info = self._info(conn, list_id)
+        current = conn.execute(
+            select(entries.c.value)
+            .where(entries.c.list_id == list_id, entries.c.idx == index)
+            .with_for_update()  # PostgreSQL row lock; SQLite's BEGIN IMMEDIATE serialises
+        ).scalar_one_or_none()
+        if current is None:
+            raise UsageError(f"index {index} of status list {list_id!r} is not allocated")
+        check_status_change(info.purpose, info.status_size, current, value)
+        if value == current:
+            return
+        conn.execute(
+            update(entries)
+            .where(entries.c.list_id == list_id, entries.c.idx == index)
+            .values(value=value)
+        )
+        conn.execute(update(lists).where(lists.c.id == list_id).values(version=lists.c.version + 1))
 
-    def get_status(self, list_id: str, index: int) -> int:
+    def _get_status(self, conn: Connection, list_id: str, index: int) -> int:
         entries = self._entries
-        with self.engine.connect() as conn:
-            self._info(conn, list_id)
-            value = conn.execute(
-                select(entries.c.value).where(entries.c.list_id == list_id, entries.c.idx == index)
-            ).scalar_one_or_none()
+        self._info(conn, list_id)
+        value = conn.execute(
+            select(entries.c.value).where(entries.c.list_id == list_id, entries.c.idx == index)
+        ).scalar_one_or_none()
         if value is None:
             raise UsageError(f"index {index} of status list {list_id!r} is not allocated")
         return int(value)
 
-    def bitstring(self, list_id: str) -> bytes:
+    def _bitstring(self, conn: Connection, list_id: str) -> bytes:
         entries = self._entries
-        with self.engine.connect() as conn:
-            info = self._info(conn, list_id)
-            rows = conn.execute(
-                select(entries.c.idx, entries.c.value).where(
-                    entries.c.list_id == list_id, entries.c.value != 0
-                )
-            ).all()
+        info = self._info(conn, list_id)
+        rows = conn.execute(
+            select(entries.c.idx, entries.c.value).where(
+                entries.c.list_id == list_id, entries.c.value != 0
+            )
+        ).all()
         bits = MutableBitstring(info.capacity, status_size=info.status_size)
         for index, value in rows:
             bits.set(index, value)
         return bits.freeze().data
 
-    def list_info(self, list_id: str) -> StatusListInfo:
-        with self.engine.connect() as conn:
-            return self._info(conn, list_id)
-
-    def lists(self, purpose: str | None = None) -> Sequence[StatusListInfo]:
+    def _all_lists(self, conn: Connection, purpose: str | None) -> list[StatusListInfo]:
         query = self._info_query().order_by(self._lists.c.purpose, self._lists.c.seq)
         if purpose is not None:
             query = query.where(self._lists.c.purpose == purpose)
-        with self.engine.connect() as conn:
-            return [_info(row) for row in conn.execute(query)]
+        return [_info(row) for row in conn.execute(query)]
 
-    def allocations(self, credential_id: str) -> Sequence[Allocation]:
+    def _allocations(self, conn: Connection, credential_id: str) -> list[Allocation]:
         lists, entries = self._lists, self._entries
         query = (
             select(entries.c.list_id, entries.c.idx, lists.c.purpose, lists.c.status_size)
@@ -222,13 +271,14 @@ class SqlIndexStore:
             .where(entries.c.credential_id == credential_id)
             .order_by(lists.c.purpose, lists.c.seq)
         )
-        with self.engine.connect() as conn:
-            return [
-                Allocation(list_id=list_id, index=index, purpose=purpose, status_size=size)
-                for list_id, index, purpose, size in conn.execute(query)
-            ]
+        return [
+            Allocation(list_id=list_id, index=index, purpose=purpose, status_size=size)
+            for list_id, index, purpose, size in conn.execute(query)
+        ]
 
-    def _open_list(self, purpose: str, status_size: int) -> tuple[str, int]:
+    def _open_list(
+        self, conn: Connection | None, purpose: str, status_size: int
+    ) -> tuple[str, int]:
         """(id, capacity) of the open list for (purpose, status_size), creating one if need be."""
         with self._open_lock:
             known = self._open.get((purpose, status_size))
@@ -237,10 +287,10 @@ class SqlIndexStore:
         lists = self._lists
         same_kind = (lists.c.purpose == purpose, lists.c.status_size == status_size)
         for _ in range(_MAX_ROLLOVERS):
-            with self.engine.begin() as conn:
+            with self._begin(conn) as tx:
                 # One statement decides both "is there an open list" and "which seq comes
                 # next": decided apart, a list created in between would be skipped over.
-                row = conn.execute(
+                row = tx.execute(
                     select(lists.c.id, lists.c.capacity, lists.c.seq, lists.c.is_full)
                     .where(*same_kind)
                     .order_by(lists.c.seq.desc())
@@ -249,7 +299,7 @@ class SqlIndexStore:
                 if row is None or row.is_full:
                     # Of concurrent creators, the unique (purpose, status_size, seq) keeps one.
                     _insert_ignore(
-                        conn,
+                        tx,
                         lists,
                         {
                             "id": self._new_list_id(),
@@ -268,18 +318,20 @@ class SqlIndexStore:
             return found
         raise VcredError(f"could not open a status list for {purpose!r}")
 
-    def _take(self, list_id: str, credential_id: str | None, index: int) -> bool:
+    def _take(
+        self, conn: Connection | None, list_id: str, credential_id: str | None, index: int
+    ) -> bool:
         """Claim ``index`` of ``list_id``; False when another allocation holds it."""
-        with self.engine.begin() as conn:
+        with self._begin(conn) as tx:
             return _insert_ignore(
-                conn,
+                tx,
                 self._entries,
                 {"list_id": list_id, "idx": index, "value": 0, "credential_id": credential_id},
             )
 
-    def _free(self, list_id: str, capacity: int) -> list[int]:
-        with self.engine.connect() as conn:
-            used = conn.execute(
+    def _free(self, conn: Connection | None, list_id: str, capacity: int) -> list[int]:
+        with self._read(conn) as tx:
+            used = tx.execute(
                 select(self._entries.c.idx).where(self._entries.c.list_id == list_id)
             ).scalars()
             taken = bytearray(capacity)
@@ -332,3 +384,34 @@ def _info(row: Row[Any]) -> StatusListInfo:
         full=bool(row.is_full),
         version=row.version,
     )
+
+
+class BoundIndexStore:
+    """An :class:`vcred.status.IndexStore` whose every operation runs on one connection, inside
+    the transaction its owner opened (see :meth:`SqlIndexStore.bound`)."""
+
+    def __init__(self, store: SqlIndexStore, conn: Connection) -> None:
+        self.store, self.conn = store, conn
+
+    def allocate(
+        self, purpose: str, *, status_size: int = 1, credential_id: str | None = None
+    ) -> Allocation:
+        return self.store._allocate(self.conn, purpose, status_size, credential_id)
+
+    def set_status(self, list_id: str, index: int, value: int) -> None:
+        self.store._set_status(self.conn, list_id, index, value)
+
+    def get_status(self, list_id: str, index: int) -> int:
+        return self.store._get_status(self.conn, list_id, index)
+
+    def bitstring(self, list_id: str) -> bytes:
+        return self.store._bitstring(self.conn, list_id)
+
+    def list_info(self, list_id: str) -> StatusListInfo:
+        return self.store._info(self.conn, list_id)
+
+    def lists(self, purpose: str | None = None) -> Sequence[StatusListInfo]:
+        return self.store._all_lists(self.conn, purpose)
+
+    def allocations(self, credential_id: str) -> Sequence[Allocation]:
+        return self.store._allocations(self.conn, credential_id)
