@@ -18,6 +18,7 @@ import click
 
 from vcred import did as dids
 from vcred import jose, sdjwt
+from vcred.audit import parse_lines, verify_chain
 from vcred.errors import VcredError
 from vcred.issuing import issue, signer_for
 from vcred.keys import KEY_KINDS, KeyPair, load_key
@@ -318,6 +319,73 @@ class _ServiceGroup(click.Group):
 @main.group(cls=_ServiceGroup)
 def serve() -> None:
     """Run one service: the issuer or the verifier of an agency."""
+
+
+class _LazyGroup(click.Group):
+    """A command group that lives in a service package, imported only when it is used
+    (like :class:`_ServiceGroup`): ``vcred issuer …`` is ``issuer_app.cli.admin``."""
+
+    def __init__(self, name: str, target: str, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.target = target
+
+    def _load(self) -> click.Group | None:
+        module_name, _, attribute = self.target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            return None
+        group: click.Group = getattr(module, attribute)
+        return group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        group = self._load()
+        return [] if group is None else group.list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        group = self._load()
+        if group is None:
+
+            def unavailable() -> None:
+                _fail(f"vcred {self.name} needs the server extras: pip install 'vcred[server]'")
+
+            return click.Command(cmd_name, callback=unavailable, help="(not installed)")
+        return group.get_command(ctx, cmd_name)
+
+
+main.add_command(
+    _LazyGroup(
+        "issuer",
+        "issuer_app.cli:admin",
+        help="Administer an issuer service: API tokens, keys, officers, the audit log.",
+    )
+)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Tamper-evident audit logs (an issuer's: `vcred issuer audit export`)."""
+
+
+@audit_group.command("verify")
+@click.argument("source", default="-")
+@click.option("--expect-head", help="the hash the last entry must have (detects truncation)")
+def audit_verify(source: str, expect_head: str | None) -> None:
+    """Check an exported audit chain (JSON lines); exit 0 intact, 1 broken, 2 unreadable.
+
+    Every break is reported with its line and seq: an altered entry, a removed or
+    reordered one, a cut in the chain.
+    """
+    report = verify_chain(parse_lines(_read_input(source)), expect_head=expect_head)
+    if report.entries == 0:
+        _fail("no audit entries in the input")
+    if report.intact:
+        click.echo(f"audit chain intact: {report.entries} entries, head {report.head}")
+        sys.exit(0)
+    click.echo(f"audit chain BROKEN ({len(report.breaks)} problem(s)):")
+    for problem in report.breaks:
+        click.echo(f"  {problem}")
+    sys.exit(1)
 
 
 @main.command("demo")

@@ -1,0 +1,119 @@
+"""The tamper-evident audit chain: each entry carries the hash of the one before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from vcred.audit import GENESIS, entry_hash, parse_lines, seal, to_line, verify_chain
+from vcred.cli import main
+
+
+def chain(n: int) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    prev = GENESIS
+    for seq in range(1, n + 1):
+        entry = seal(
+            seq=seq,
+            prev=prev,
+            at=f"2026-06-01T12:00:{seq:02d}Z",
+            actor="token:abc",
+            action="issue",
+            target=f"urn:uuid:{seq}",
+            details={"format": "vc+jwt", "index": seq * 7, "name": "Bäckerei"},
+        )
+        entries.append(entry)
+        prev = entry["hash"]
+    return entries
+
+
+def test_an_untouched_chain_is_intact() -> None:
+    entries = chain(5)
+    report = verify_chain(entries, expect_head=entries[-1]["hash"])
+    assert report.intact
+    assert report.entries == 5
+    assert report.head == entries[-1]["hash"]
+    assert entries[0]["prev"] == GENESIS
+    assert entry_hash(entries[2]) == entries[2]["hash"]
+
+
+def test_an_altered_entry_is_reported_where_it_is() -> None:
+    entries = chain(5)
+    entries[2]["details"]["index"] = 999
+    report = verify_chain(entries)
+    assert [(b.line, b.seq) for b in report.breaks] == [(3, 3)]
+    assert "altered" in report.breaks[0].message
+
+
+def test_an_altered_entry_with_a_recomputed_hash_breaks_the_next_link() -> None:
+    entries = chain(5)
+    entries[2]["actor"] = "officer:mallory"
+    entries[2]["hash"] = entry_hash(entries[2])
+    report = verify_chain(entries)
+    assert [(b.line, b.seq) for b in report.breaks] == [(4, 4)]
+    assert "prev" in report.breaks[0].message
+
+
+def test_a_removed_entry_is_a_gap_and_a_cut() -> None:
+    entries = chain(5)
+    del entries[1]
+    messages = [str(b) for b in verify_chain(entries).breaks]
+    assert messages[0].startswith("line 2 (seq 3): expected seq 2")
+    assert "cut" in messages[1]
+
+
+def test_reordered_entries_are_refused() -> None:
+    entries = chain(4)
+    entries[1], entries[2] = entries[2], entries[1]
+    assert not verify_chain(entries).intact
+
+
+def test_truncation_shows_only_against_the_expected_head() -> None:
+    entries = chain(5)
+    head = entries[-1]["hash"]
+    assert verify_chain(entries[:3]).intact
+    report = verify_chain(entries[:3], expect_head=head)
+    assert not report.intact
+    assert "cut off the end" in report.breaks[-1].message
+
+
+def test_unreadable_and_malformed_lines_break_the_chain() -> None:
+    lines = [to_line(e) for e in chain(3)]
+    lines[1] = "{not json"
+    report = verify_chain(parse_lines("\n".join(lines) + "\n\n"))
+    assert report.breaks[0].line == 2
+    assert report.breaks[0].message == "not a JSON object"
+    extra = dict(chain(1)[0], note="x")
+    assert "unexpected note" in str(verify_chain([extra]).breaks[0])
+
+
+@pytest.mark.parametrize("tamper", ["none", "edit"])
+def test_cli_audit_verify(tmp_path: Path, tamper: str) -> None:
+    entries = chain(4)
+    if tamper == "edit":
+        entries[1]["target"] = "urn:uuid:forged"
+    path = tmp_path / "audit.jsonl"
+    path.write_text("".join(to_line(e) + "\n" for e in entries), encoding="utf-8")
+    result = CliRunner().invoke(main, ["audit", "verify", str(path)])
+    if tamper == "none":
+        assert result.exit_code == 0, result.output
+        assert "intact: 4 entries" in result.output
+    else:
+        assert result.exit_code == 1
+        assert "line 2 (seq 2)" in result.output
+
+
+def test_cli_audit_verify_checks_the_head(tmp_path: Path) -> None:
+    entries = chain(3)
+    path = tmp_path / "audit.jsonl"
+    path.write_text("".join(to_line(e) + "\n" for e in entries[:2]), encoding="utf-8")
+    args = ["audit", "verify", str(path), "--expect-head", entries[-1]["hash"]]
+    assert CliRunner().invoke(main, args).exit_code == 1
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    assert CliRunner().invoke(main, ["audit", "verify", str(empty)]).exit_code == 2
+    assert json.loads(to_line(entries[0]))["seq"] == 1

@@ -1,0 +1,201 @@
+"""A tamper-evident audit log: an append-only chain in which each entry carries the hash of
+the entry before it.
+
+The issuer service appends one entry per issuance, status change and administrative act;
+``vcred audit verify FILE`` checks an exported chain (JSON lines) with no access to the
+service. Changing, removing, inserting or reordering any entry breaks the chain at that entry;
+cutting entries off the end is only visible against a head hash kept elsewhere
+(``verify_chain(..., expect_head=…)``).
+
+An entry is a JSON object::
+
+    {"seq": 1, "at": "2026-06-01T12:00:00Z", "actor": "api:tk3f…", "action": "issue",
+     "target": "urn:uuid:…", "details": {…}, "prev": "000…0", "hash": "…"}
+
+``seq`` counts from 1 without gaps; ``prev`` is the ``hash`` of entry ``seq - 1`` (64 zeros
+for the first); ``hash`` is the SHA-256 (hex) of the RFC 8785 (JCS) canonical JSON of the entry
+without its ``hash`` member. https://www.rfc-editor.org/rfc/rfc8785
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import rfc8785
+
+from vcred.errors import UsageError
+
+GENESIS: Final = "0" * 64
+FIELDS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    """The hash an entry must carry: SHA-256 of its JCS form without ``hash``.
+
+    Raises UsageError for values JCS cannot represent (non-finite floats, non-string keys).
+    """
+    body = {name: value for name, value in entry.items() if name != "hash"}
+    try:
+        canonical = rfc8785.dumps(body)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise UsageError(f"an audit entry must be plain JSON: {exc}") from exc
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def seal(
+    *,
+    seq: int,
+    prev: str,
+    at: str,
+    actor: str,
+    action: str,
+    target: str | None,
+    details: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The next entry of a chain whose last entry has number ``seq - 1`` and hash ``prev``."""
+    entry: dict[str, Any] = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "details": dict(details),
+        "prev": prev,
+    }
+    entry["hash"] = entry_hash(entry)
+    return entry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainBreak:
+    """Where a chain breaks: the line of the export (from 1), the entry's seq, and why."""
+
+    line: int
+    seq: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f" (seq {self.seq})" if self.seq is not None else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainReport:
+    """The outcome of checking a chain; ``intact`` when there is no break."""
+
+    entries: int
+    head: str
+    breaks: tuple[ChainBreak, ...] = ()
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "intact": self.intact,
+            "entries": self.entries,
+            "head": self.head,
+            "breaks": [{"line": b.line, "seq": b.seq, "message": b.message} for b in self.breaks],
+        }
+
+
+def verify_chain(
+    entries: Iterable[Mapping[str, Any] | None], *, expect_head: str | None = None
+) -> ChainReport:
+    """Check a whole chain, from its first entry, and report every place it breaks.
+
+    ``None`` items stand for lines that could not be read (they break the chain there).
+    Each entry is checked against its own neighbours, so one altered entry is reported once
+    (its hash) and a removed one where the gap is. ``expect_head``: the hash the last entry
+    must have (detects entries cut off the end).
+    """
+    breaks: list[ChainBreak] = []
+    previous_hash, previous_seq, count = GENESIS, 0, 0
+    for line, entry in enumerate(entries, start=1):
+        count += 1
+        if entry is None or not isinstance(entry, Mapping):
+            breaks.append(ChainBreak(line=line, seq=None, message="not a JSON object"))
+            previous_seq += 1
+            continue
+        missing = [name for name in FIELDS if name not in entry]
+        extra = sorted(set(entry) - set(FIELDS))
+        seq = entry.get("seq")
+        seq_value = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+        if missing or extra:
+            detail = ", ".join(
+                [*(f"missing {m}" for m in missing), *(f"unexpected {e}" for e in extra)]
+            )
+            breaks.append(ChainBreak(line=line, seq=seq_value, message=f"malformed: {detail}"))
+        if seq_value is None:
+            breaks.append(ChainBreak(line=line, seq=None, message="seq is not an integer"))
+        elif seq_value != previous_seq + 1:
+            breaks.append(
+                ChainBreak(
+                    line=line,
+                    seq=seq_value,
+                    message=f"expected seq {previous_seq + 1}: entries are missing or reordered",
+                )
+            )
+        prev = entry.get("prev")
+        if not isinstance(prev, str) or not hmac.compare_digest(prev, previous_hash):
+            breaks.append(
+                ChainBreak(
+                    line=line,
+                    seq=seq_value,
+                    message="prev is not the hash of the entry before: the chain is cut here",
+                )
+            )
+        recorded = entry.get("hash")
+        try:
+            computed = entry_hash(entry)
+        except UsageError as exc:
+            breaks.append(ChainBreak(line=line, seq=seq_value, message=exc.message))
+            computed = ""
+        if not isinstance(recorded, str) or not hmac.compare_digest(recorded, computed):
+            breaks.append(
+                ChainBreak(
+                    line=line,
+                    seq=seq_value,
+                    message="hash does not match the entry: it was altered",
+                )
+            )
+        previous_hash = recorded if isinstance(recorded, str) else computed
+        previous_seq = seq_value if seq_value is not None else previous_seq + 1
+    if expect_head is not None and not hmac.compare_digest(expect_head, previous_hash):
+        breaks.append(
+            ChainBreak(
+                line=count,
+                seq=previous_seq or None,
+                message="the last entry is not the expected head: entries were cut off the end",
+            )
+        )
+    return ChainReport(entries=count, head=previous_hash, breaks=tuple(breaks))
+
+
+def parse_lines(text: str) -> list[dict[str, Any] | None]:
+    """The entries of a JSON-lines export; ``None`` for a line that is not a JSON object.
+
+    Blank lines are skipped; the line numbers of :class:`ChainBreak` count the others.
+    """
+    entries: list[dict[str, Any] | None] = []
+    for raw in text.splitlines():
+        if not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            entries.append(None)
+            continue
+        entries.append(value if isinstance(value, dict) else None)
+    return entries
+
+
+def to_line(entry: Mapping[str, Any]) -> str:
+    """One entry as a line of the export (compact JSON, UTF-8 kept)."""
+    return json.dumps(dict(entry), ensure_ascii=False, separators=(",", ":"))
