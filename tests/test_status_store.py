@@ -463,15 +463,21 @@ def test_a_bound_store_commits_and_rolls_back_with_its_transaction(db_url: str) 
     store = SqlIndexStore(db_url, prefix=_prefix(), capacity=16)
     store.create_tables()
     try:
-        with pytest.raises(RuntimeError), store.engine.begin() as conn:
-            bound = store.bound(conn)
-            assert isinstance(bound, IndexStore)
-            place = bound.allocate("revocation", credential_id="urn:test:rolled-back")
-            assert bound.allocations("urn:test:rolled-back") == [place]
-            raise RuntimeError("the issuance failed after allocating")
-        store.forget_open_lists()
+
+        def fail_after_allocating() -> None:
+            with store.engine.begin() as conn:
+                bound = store.bound(conn)
+                assert isinstance(bound, IndexStore)
+                place = bound.allocate("revocation", credential_id="urn:test:rolled-back")
+                assert bound.allocations("urn:test:rolled-back") == [place]
+                raise RuntimeError("the issuance failed after allocating")
+
+        with pytest.raises(RuntimeError):
+            fail_after_allocating()
         assert store.allocations("urn:test:rolled-back") == []
-        assert store.lists() == []  # the list opened in that transaction is gone too
+        assert store.lists() == []  # the list opened in that transaction is gone too …
+        assert store.allocate("revocation").list_id  # … and was never remembered
+        store.forget_open_lists()
 
         with store.engine.begin() as conn:
             bound = store.bound(conn)

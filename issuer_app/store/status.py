@@ -286,6 +286,7 @@ class SqlIndexStore:
             return known
         lists = self._lists
         same_kind = (lists.c.purpose == purpose, lists.c.status_size == status_size)
+        created_here = False
         for _ in range(_MAX_ROLLOVERS):
             with self._begin(conn) as tx:
                 # One statement decides both "is there an open list" and "which seq comes
@@ -298,7 +299,7 @@ class SqlIndexStore:
                 ).first()
                 if row is None or row.is_full:
                     # Of concurrent creators, the unique (purpose, status_size, seq) keeps one.
-                    _insert_ignore(
+                    created_here = _insert_ignore(
                         tx,
                         lists,
                         {
@@ -313,6 +314,10 @@ class SqlIndexStore:
                     )
                     continue
             found = (str(row.id), int(row.capacity))
+            if conn is not None and created_here:
+                # made in the caller's uncommitted transaction: invisible to the others (and
+                # gone if it rolls back), so not remembered for them
+                return found
             with self._open_lock:
                 self._open[(purpose, status_size)] = found
             return found

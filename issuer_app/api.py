@@ -1,0 +1,216 @@
+"""The VC API (DESIGN §6) and the public documents: thin views over :class:`Issuer`.
+
+https://w3c-ccg.github.io/vc-api/ — ``POST /credentials/issue``, ``POST /credentials/status``;
+the status lists, the did:web document, the OpenAPI description and a health check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.http import http_date
+
+from issuer_app.openapi import openapi_document
+from issuer_app.service import Issuer, Principal, Status
+from vcred_service.problems import ProblemError
+from vcred_service.requests import read_json
+
+blueprint = Blueprint("issuer_api", __name__)
+
+REALM: Final = "vcred-issuer"
+_STATUS_OF_PURPOSE: Final[dict[tuple[str, bool], Status]] = {
+    ("revocation", True): "revoked",
+    ("suspension", True): "suspended",
+    ("suspension", False): "active",
+}
+_ENTRY_TYPES: Final = ("BitstringStatusListEntry", "BitstringStatusList")
+
+
+def issuer() -> Issuer:
+    found: Issuer = current_app.extensions["vcred_issuer"]
+    return found
+
+
+def require(scope: str) -> Principal:
+    """The caller's principal if its bearer token carries ``scope`` (or ``admin``).
+
+    401 without a token or with an unknown or revoked one, 403 with a token lacking the
+    scope; each with a ``WWW-Authenticate`` challenge (RFC 6750 §3).
+    """
+    service = issuer()
+    if service.config.insecure_no_auth:
+        return Principal(actor="anonymous (insecure-no-auth)", scopes=("admin",))
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        g.auth_challenge = f'Bearer realm="{REALM}"'
+        raise ProblemError(401, "Unauthorized", "send an API token: Authorization: Bearer <token>")
+    principal = service.authenticate(token.strip())
+    if principal is None:
+        g.auth_challenge = f'Bearer realm="{REALM}", error="invalid_token"'
+        raise ProblemError(401, "Unauthorized", "the API token is unknown or revoked")
+    if not principal.allows(scope):
+        g.auth_challenge = f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
+        raise ProblemError(403, "Forbidden", f"this API token does not have the scope {scope!r}")
+    return principal
+
+
+@blueprint.after_request
+def _challenge(response: Response) -> Response:
+    challenge = g.pop("auth_challenge", None)
+    if challenge is not None and response.status_code in (401, 403):
+        response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
+@blueprint.post("/credentials/issue")
+def issue_credential() -> Response:
+    principal = require("issue")
+    body = read_json()
+    answer = issuer().issue_request(
+        body, actor=principal.actor, idempotency_key=request.headers.get("Idempotency-Key")
+    )
+    response = jsonify(answer.body)
+    response.status_code = answer.status
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blueprint.post("/credentials/status")
+def update_status() -> Response:
+    principal = require("status")
+    credential_id, status = parse_status_request(read_json())
+    return jsonify(issuer().change_status(credential_id, status, actor=principal.actor))
+
+
+def parse_status_request(body: dict[str, Any]) -> tuple[str, Status]:
+    """The credential and its new status, from either shape clients send:
+
+    - DESIGN §6: ``{"credentialId", "credentialStatus": [{"type": "BitstringStatusListEntry",
+      "status": "revoked" | "suspended" | "active"}]}``;
+    - VC API / the Bitstring Status List test suite: ``{"credentialId", "credentialStatus":
+      {"type": "BitstringStatusListEntry", "statusPurpose": "revocation" | "suspension"},
+      "status": true | false}`` (``status`` defaults to true: set the status).
+    """
+    credential_id = body.get("credentialId")
+    if not isinstance(credential_id, str) or not credential_id:
+        raise _bad("credentialId must be a non-empty string", "/credentialId")
+    entries = body.get("credentialStatus")
+    if isinstance(entries, dict):
+        entry, where = entries, "/credentialStatus"
+    elif isinstance(entries, list) and len(entries) == 1 and isinstance(entries[0], dict):
+        entry, where = entries[0], "/credentialStatus/0"
+    else:
+        raise _bad(
+            "credentialStatus must be one status object (or an array holding one)",
+            "/credentialStatus",
+        )
+    if entry.get("type") not in _ENTRY_TYPES:
+        raise _bad("type must be BitstringStatusListEntry", f"{where}/type")
+    status = entry.get("status")
+    if isinstance(status, str):
+        if status not in ("revoked", "suspended", "active"):
+            raise _bad("status must be revoked, suspended or active", f"{where}/status")
+        return credential_id, status  # type: ignore[return-value]
+    purpose = entry.get("statusPurpose")
+    if purpose not in ("revocation", "suspension"):
+        raise _bad(
+            "give status (revoked, suspended, active) or statusPurpose (revocation, suspension)",
+            f"{where}/statusPurpose",
+        )
+    flag = body.get("status", True if status is None else status)
+    if not isinstance(flag, bool):
+        raise _bad("status must be a boolean with statusPurpose", "/status")
+    chosen = _STATUS_OF_PURPOSE.get((str(purpose), flag))
+    if chosen is None:
+        raise ProblemError(
+            400,
+            "Bad request",
+            "a revocation cannot be undone",
+            code="STATUS_CHANGE_REFUSED",
+            pointer="/status",
+        )
+    return credential_id, chosen
+
+
+def _bad(detail: str, pointer: str) -> ProblemError:
+    return ProblemError(400, "Bad request", detail, code="MALFORMED", pointer=pointer)
+
+
+@blueprint.get("/status/<signer>/<list_id>")
+def status_list(signer: str, list_id: str) -> Response:
+    published = issuer().status_list(signer, list_id)
+    if published is None:
+        raise ProblemError(404, "Not Found", "no such status list")
+    media_type = published.media_type
+    if media_type == "application/vc" and "application/vc" not in request.accept_mimetypes.values():
+        # clients that ask only for (ld+)json get the same document under that name
+        best = request.accept_mimetypes.best_match(["application/ld+json", "application/json"])
+        media_type = best or media_type
+    response = Response(published.body, mimetype=media_type)
+    ttl = int(issuer().config.status_list_ttl.total_seconds())
+    response.headers["Cache-Control"] = f"public, max-age={ttl}"
+    response.set_etag(f"{signer}.{list_id}.{published.version}.{published.signed_at}")
+    response.headers["Last-Modified"] = _http_date(published.signed_at)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.make_conditional(request)
+    return response
+
+
+@blueprint.post("/status/<signer>/<list_id>/publish")
+def publish_status_list(signer: str, list_id: str) -> Response:
+    """Sign the list now if it changed (lists are also signed on demand when fetched)."""
+    require("status")
+    if issuer().status_list(signer, list_id) is None:
+        raise ProblemError(404, "Not Found", "no such status list")
+    return Response(status=204)
+
+
+@blueprint.get("/.well-known/did.json")
+def did_document() -> Response:
+    document = issuer().did_document()
+    if document is None:
+        raise ProblemError(
+            404, "Not Found", "this issuer has no domain: it issues as its keys' did:key"
+        )
+    response = jsonify(document)
+    response.mimetype = "application/did+json"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.add_etag()
+    response.make_conditional(request)
+    return response
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    response = jsonify(openapi_document(issuer()))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    service = issuer()
+    try:
+        seq, _ = service.store.audit_head()
+    except Exception:  # any database failure: unavailable, whatever the driver raised
+        response = jsonify({"status": "unavailable", "database": "unreachable"})
+        response.status_code = 503
+        return response
+    keys = service.keyring()
+    return jsonify(
+        {
+            "status": "ok",
+            "database": "ok",
+            "issuers": list(keys.dids),
+            "formats": list(service.offered),
+            "auditEntries": seq,
+        }
+    )
+
+
+def _http_date(stamp: str) -> str:
+    return http_date(datetime.fromisoformat(stamp.replace("Z", "+00:00")))

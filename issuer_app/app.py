@@ -1,0 +1,65 @@
+"""The issuer's Flask application: ``create_app(config)``.
+
+State lives on the app (``app.extensions["vcred_issuer"]``, an :class:`Issuer`), never in
+module globals, so one process can run several issuers (the cross-border demo). After the
+first start of a database, ``create_app`` only reads: it decrypts the keys and registers the
+blueprints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask, Response
+
+from issuer_app import api, ui
+from issuer_app.config import IssuerConfig
+from issuer_app.service import Issuer
+from vcred_service.app import create_base_app
+
+EXTENSION = "vcred_issuer"
+
+
+def create_app(config: IssuerConfig | None = None) -> Flask:
+    """An issuer app for ``config`` (default: from the environment, for gunicorn)."""
+    if config is None:
+        config = IssuerConfig.from_env()
+    issuer = Issuer.open(config)
+    # cookies are per host, not per port: issuers side by side on localhost need their own
+    cookie = "vcred_issuer_" + hashlib.sha256(config.public_url.encode()).hexdigest()[:10]
+    app = create_base_app(
+        "issuer_app",
+        data_dir=config.data_dir,
+        settings={
+            "SECRET_KEY": issuer.session_secret(),
+            "SESSION_COOKIE_NAME": cookie,
+            "SESSION_COOKIE_SECURE": config.public_url.startswith("https://"),
+            "PERMANENT_SESSION_LIFETIME": config.session_lifetime,
+        },
+    )
+    app.extensions[EXTENSION] = issuer
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(ui.blueprint)
+    app.after_request(_security_headers)
+    return app
+
+
+def issuer_of(app: Flask) -> Issuer:
+    """The :class:`Issuer` behind an app (tokens, records, closing it)."""
+    found: Issuer = app.extensions[EXTENSION]
+    return found
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,340 @@
+"""``vcred serve issuer`` (``command``) and ``vcred issuer …`` (``admin``): run and administer
+an agency's issuer. Loaded lazily by ``vcred.cli``, so the library never imports Flask.
+
+Secrets: the API token of ``token create`` (and of the first start) is printed once and never
+stored or logged; passphrases and private keys are never printed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from issuer_app.config import IssuerConfig
+from issuer_app.service import Issuer
+from vcred import audit
+from vcred.errors import VcredError
+from vcred.keys import KEY_KINDS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_BANNER_WIDTH = 78
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"vcred issuer: {message}", err=True)
+    sys.exit(code)
+
+
+def _loud(lines: list[str]) -> None:
+    bar = "!" * _BANNER_WIDTH
+    click.secho("\n".join([bar, *lines, bar]), fg="red", bold=True, err=True)
+
+
+def _show_warnings() -> None:
+    # the config and service log warnings (paths, modes — never secrets) for the operator
+    logging.basicConfig(level=logging.WARNING, format="vcred issuer: warning: %(message)s")
+
+
+@click.command("issuer")
+@click.option("--port", type=int, default=8100, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="VCRED_ISSUER_DATA_DIR",
+    default="issuer-data",
+    show_default=True,
+    help="keys (encrypted), SQLite database, passphrase file in development",
+)
+@click.option("--domain", help="serve did:web:DOMAIN (host or host:port)")
+@click.option("--programme", help="the AEO programme, e.g. US-CTPAT, EU-AEO, JP-AEO")
+@click.option("--country", help="ISO country of the agency (needed for EU-AEO)")
+@click.option("--authority", help="the agency's name (default: the programme's authority)")
+@click.option("--public-url", help="base URL clients reach (default http://127.0.0.1:PORT)")
+@click.option("--format", "formats", multiple=True, help="offer only these formats (repeat)")
+@click.option("--default-format", help="format when a request names none (default vc+jwt)")
+@click.option("--status-list-format", help="vc+jwt (default) or a Data Integrity format")
+@click.option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL (default: SQLite)")
+@click.option("--no-store-credentials", is_flag=True, help="keep only digests of what is issued")
+@click.option("--insecure-no-auth", is_flag=True, help="no API token needed (local tests only)")
+@click.option("--dev", is_flag=True, help="development mode (says so loudly)")
+def command(
+    port: int,
+    host: str,
+    data_dir: Path,
+    domain: str | None,
+    programme: str | None,
+    country: str | None,
+    authority: str | None,
+    public_url: str | None,
+    formats: tuple[str, ...],
+    default_format: str | None,
+    status_list_format: str | None,
+    database_url: str | None,
+    no_store_credentials: bool,
+    insecure_no_auth: bool,
+    dev: bool,
+) -> None:
+    """Run an agency's issuer (VC API, status lists, did:web, officer UI) on PORT."""
+    from issuer_app.app import create_app, issuer_of
+    from vcred_service.runner import serve_forever
+
+    _show_warnings()
+    overrides: dict[str, Any] = {
+        "data_dir": data_dir,
+        "public_url": public_url or f"http://127.0.0.1:{port}",
+        "domain": domain,
+        "programme": programme,
+        "country": country,
+        "authority_name": authority,
+        "formats": formats or None,
+        "default_format": default_format,
+        "status_list_format": status_list_format,
+        "database_url": database_url,
+        "store_credentials": False if no_store_credentials else None,
+        "insecure_no_auth": insecure_no_auth or None,
+        "dev": dev or None,
+    }
+    try:
+        config = IssuerConfig.from_env(embedded=True, **overrides)
+        app = create_app(config)
+    except VcredError as exc:
+        _fail(exc.message)
+    issuer = issuer_of(app)
+    if config.insecure_no_auth:
+        _loud(
+            [
+                "INSECURE: --insecure-no-auth — anyone who can reach this port can issue,",
+                "suspend and revoke credentials in the agency's name. Local conformance runs only.",
+            ]
+        )
+    if config.dev:
+        _loud(["DEVELOPMENT MODE (--dev): not for production."])
+    if issuer.first_start:
+        made = issuer.create_token(
+            ("issue", "status", "admin"), label="first start", actor="cli:serve"
+        )
+        click.echo(
+            "First start: keys generated and encrypted at rest.\n"
+            f"Admin API token (shown once, never again — keep it safe):\n\n    {made.token}\n\n"
+            f"Officers log in after: vcred issuer officer add NAME --data-dir {data_dir}"
+        )
+    keys = issuer.keyring()
+    click.echo(f"issuer of {config.authority} at {config.public_url}")
+    for did in keys.dids:
+        click.echo(f"  issues as {did}")
+    click.echo(f"  formats: {', '.join(issuer.offered)}")
+    click.echo(f"  officer UI: {config.public_url}/login · API: {config.public_url}/openapi.json")
+    try:
+        serve_forever(app, host=host, port=port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        issuer.close()
+
+
+# -- administration: vcred issuer … --------------------------------------------------------------
+
+
+def _admin_options(function: F) -> F:
+    function = click.option(
+        "--database-url", envvar="DATABASE_URL", help="PostgreSQL URL (default: SQLite in DIR)"
+    )(function)
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="VCRED_ISSUER_DATA_DIR",
+        default="issuer-data",
+        show_default=True,
+        help="the issuer's data folder",
+    )(function)
+
+
+def _open(data_dir: Path, database_url: str | None) -> Issuer:
+    """The issuer of an existing data folder / database (never set up here)."""
+    _show_warnings()
+    try:
+        config = IssuerConfig.from_env(data_dir=data_dir, database_url=database_url)
+        issuer = Issuer.open_existing(config)
+    except VcredError as exc:
+        _fail(exc.message)
+    return issuer
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@click.group("issuer")
+def admin() -> None:
+    """Administer an issuer: API tokens, keys, officers, the audit log."""
+
+
+@admin.group()
+def token() -> None:
+    """API tokens (scopes: issue, status, admin)."""
+
+
+@token.command("create")
+@click.option("--scope", "scopes", default="issue,status", show_default=True)
+@click.option("--label", default="", help="what the token is for")
+@_admin_options
+def token_create(scopes: str, label: str, data_dir: Path, database_url: str | None) -> None:
+    """Create a token; it is printed once (only its hash is stored)."""
+    issuer = _open(data_dir, database_url)
+    try:
+        made = issuer.create_token(scopes.split(","), label=label, actor=_actor())
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        issuer.close()
+    click.echo(f"token {made.id} ({scopes}) — shown once:", err=True)
+    click.echo(made.token)
+
+
+@token.command("list")
+@_admin_options
+def token_list(data_dir: Path, database_url: str | None) -> None:
+    """List tokens (ids and scopes; the tokens themselves are not stored)."""
+    issuer = _open(data_dir, database_url)
+    try:
+        for row in issuer.store.tokens():
+            state = f"revoked {row.revoked}" if row.revoked else "active"
+            click.echo(f"{row.id}  {row.scopes:<20} {state:<30} {row.created}  {row.label}")
+    finally:
+        issuer.close()
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@_admin_options
+def token_revoke(token_id: str, data_dir: Path, database_url: str | None) -> None:
+    """Revoke a token by its id (the part after vci_)."""
+    issuer = _open(data_dir, database_url)
+    try:
+        issuer.revoke_token(token_id, actor=_actor())
+    except VcredError as exc:
+        _fail(exc.message)
+    finally:
+        issuer.close()
+    click.echo(f"token {token_id} revoked")
+
+
+@admin.group()
+def key() -> None:
+    """Signing keys: add, list, retire."""
+
+
+@key.command("add")
+@click.option("--type", "kind", type=click.Choice(KEY_KINDS), default="ed25519", show_default=True)
+@_admin_options
+def key_add(kind: str, data_dir: Path, database_url: str | None) -> None:
+    """Generate a key (encrypted at rest); it signs from the next request on."""
+    issuer = _open(data_dir, database_url)
+    try:
+        made = issuer.add_key(kind, actor=_actor())
+    finally:
+        issuer.close()
+    click.echo(f"key {made.tag} ({made.kind}) added: {made.did_key}")
+
+
+@key.command("list")
+@_admin_options
+def key_list(data_dir: Path, database_url: str | None) -> None:
+    """List the keys, current and retired."""
+    issuer = _open(data_dir, database_url)
+    try:
+        for item in issuer.keyring().keys:
+            state = f"retired {item.retired}" if item.retired else "current"
+            click.echo(f"{item.tag}  {item.kind:<8} {state:<30} {item.did_key}")
+    finally:
+        issuer.close()
+
+
+@key.command("retire")
+@click.argument("key_id")
+@_admin_options
+def key_retire(key_id: str, data_dir: Path, database_url: str | None) -> None:
+    """Stop signing with a key; what it signed keeps verifying (it stays in the DID document)."""
+    issuer = _open(data_dir, database_url)
+    try:
+        retired = issuer.retire_key(key_id, actor=_actor())
+    except VcredError as exc:
+        _fail(exc.message)
+    finally:
+        issuer.close()
+    click.echo(f"key {retired.tag} retired")
+
+
+@admin.group()
+def officer() -> None:
+    """Officer accounts of the web UI."""
+
+
+@officer.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin")
+@_admin_options
+def officer_add(name: str, password_stdin: bool, data_dir: Path, database_url: str | None) -> None:
+    """Create an officer account (the password is hashed with scrypt)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    issuer = _open(data_dir, database_url)
+    try:
+        issuer.add_officer(name, password, actor=_actor())
+    except VcredError as exc:
+        _fail(exc.message)
+    finally:
+        issuer.close()
+    click.echo(f"officer {name} added")
+
+
+@officer.command("list")
+@_admin_options
+def officer_list(data_dir: Path, database_url: str | None) -> None:
+    """List officer accounts."""
+    issuer = _open(data_dir, database_url)
+    try:
+        for row in issuer.store.officers():
+            click.echo(f"{row.name}  {'disabled' if row.disabled else 'active':<9} {row.created}")
+    finally:
+        issuer.close()
+
+
+@admin.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit log (check an export with `vcred audit verify FILE`)."""
+
+
+@audit_group.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="default: stdout")
+@_admin_options
+def audit_export(out: Path | None, data_dir: Path, database_url: str | None) -> None:
+    """Write the whole audit chain as JSON lines; the head hash goes to stderr."""
+    issuer = _open(data_dir, database_url)
+    try:
+        head_seq, head = issuer.store.audit_head()
+        handle = out.open("w", encoding="utf-8") if out else sys.stdout
+        try:
+            for entry in issuer.store.audit_entries():
+                handle.write(audit.to_line(entry) + "\n")
+                if entry["seq"] == head_seq:
+                    break
+        finally:
+            if out:
+                handle.close()
+    finally:
+        issuer.close()
+    click.echo(f"{head_seq} entries; head {head}", err=True)

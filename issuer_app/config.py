@@ -1,0 +1,244 @@
+"""The configuration of one agency's issuer: immutable, built once, handed to ``create_app``.
+
+Sources, in order: explicit arguments (``vcred serve issuer`` options, the demo), then the
+environment (``VCRED_ISSUER_*``, ``DATABASE_URL``; the gunicorn deployment), then defaults that
+make ``vcred serve issuer --data-dir DIR`` work with no setup (SQLite in DIR).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from vcred.customs.programmes import PROGRAMMES
+from vcred.did.web import did_web
+from vcred.errors import UsageError
+from vcred.keys import KEY_KINDS, KeyKind
+from vcred.status import MIN_ENTRIES
+from vcred_service.app import database_url
+
+_log = logging.getLogger("issuer_app")
+
+PASSPHRASE_ENV: Final = "VCRED_ISSUER_PASSPHRASE"  # noqa: S105 - a variable name
+PASSPHRASE_FILE: Final = "passphrase"  # noqa: S105 - a file name
+ENV_PREFIX: Final = "VCRED_ISSUER_"
+_PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}|")
+_COUNTRY: Final = re.compile(r"[A-Z]{2}")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuerConfig:
+    """One agency's issuer. Raises UsageError (from ``__post_init__``) for a bad value."""
+
+    data_dir: Path
+    #: The base URL clients reach this service at: status list ids and credentialStatus
+    #: entries are built from it, so it must not change once credentials are issued.
+    public_url: str = "http://127.0.0.1:8000"
+    #: A code of vcred.customs.programmes (US-CTPAT, EU-AEO, …); None: officers pick one.
+    programme: str | None = None
+    country: str | None = None
+    authority_name: str | None = None
+    #: did:web:<domain> identity (``host`` or ``host:port``); None: the keys' did:key only.
+    domain: str | None = None
+    #: Formats offered over the VC API; empty: every format vcred implements.
+    formats: tuple[str, ...] = ()
+    default_format: str = "vc+jwt"
+    #: SQLAlchemy URL; None: SQLite in data_dir.
+    database_url: str | None = None
+    #: Table name prefix (several issuers, or test runs, in one database).
+    table_prefix: str = ""
+    passphrase: str = field(repr=False)
+    #: Keys generated at first start, in this order of preference.
+    key_types: tuple[KeyKind, ...] = ("ed25519", "p256", "p384")
+    insecure_no_auth: bool = False
+    dev: bool = False
+    #: Keep each signed credential (else only its digest) — the officer UI's QR code needs it.
+    store_credentials: bool = True
+    #: "vc+jwt" or a Data Integrity format ("data-integrity", "eddsa-rdfc-2022", …).
+    status_list_format: str = "vc+jwt"
+    status_list_ttl: timedelta = timedelta(minutes=5)
+    status_list_capacity: int = MIN_ENTRIES
+    #: How often a worker looks for keys added or retired by the CLI.
+    key_refresh_seconds: float = 5.0
+    session_lifetime: timedelta = timedelta(hours=8)
+    idempotency_ttl: timedelta = timedelta(hours=24)
+    login_rate: float = 0.2
+    login_burst: int = 5
+    clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if not self.passphrase:
+            raise UsageError("the key passphrase must not be empty")
+        if not self.public_url.startswith(("http://", "https://")):
+            raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        if self.domain is not None:
+            # did:web writes the port as %3A; take the domain either way
+            object.__setattr__(self, "domain", self.domain.replace("%3A", ":").replace("%3a", ":"))
+            did_web(self.domain)  # raises UsageError for a bad host
+        if self.programme is not None:
+            if self.programme not in PROGRAMMES:
+                known = ", ".join(sorted(PROGRAMMES))
+                raise UsageError(f"unknown programme {self.programme!r}; known: {known}")
+            countries = PROGRAMMES[self.programme].countries
+            if self.country is None and len(countries) == 1:
+                object.__setattr__(self, "country", next(iter(countries)))
+            if self.country is not None and self.country not in countries:
+                raise UsageError(f"{self.programme} does not certify operators in {self.country}")
+        if self.country is not None and not _COUNTRY.fullmatch(self.country):
+            raise UsageError(f"country must be an ISO 3166-1 alpha-2 code, not {self.country!r}")
+        if not _PREFIX.fullmatch(self.table_prefix):
+            raise UsageError("a table prefix is lower-case letters, digits and _")
+        if not self.key_types or any(kind not in KEY_KINDS for kind in self.key_types):
+            raise UsageError(f"key_types must be some of {', '.join(KEY_KINDS)}")
+        if self.status_list_capacity < 1:
+            raise UsageError("status_list_capacity must be positive")
+
+    @property
+    def did_web(self) -> str | None:
+        return None if self.domain is None else did_web(self.domain)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is not None:
+            return database_url(self.data_dir, environ={"DATABASE_URL": self.database_url})
+        return database_url(self.data_dir, environ={})
+
+    @property
+    def authority(self) -> str:
+        if self.authority_name:
+            return self.authority_name
+        if self.programme is not None:
+            return PROGRAMMES[self.programme].authority
+        return "Customs issuer"
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        embedded: bool = False,
+        **overrides: Any,
+    ) -> IssuerConfig:
+        """The configuration from ``VCRED_ISSUER_*`` variables, ``DATABASE_URL`` and overrides.
+
+        ``embedded`` (``vcred serve issuer``, the demo): without ``VCRED_ISSUER_PASSPHRASE``
+        a random passphrase is kept in the data folder (mode 600) and a warning says so;
+        otherwise (gunicorn) a missing passphrase is an error unless ``VCRED_ISSUER_DEV=1``.
+        """
+        env = dict(os.environ if environ is None else environ)
+
+        def get(name: str) -> str | None:
+            value = env.get(ENV_PREFIX + name)
+            return value if value not in (None, "") else None
+
+        values: dict[str, Any] = {}
+        data_dir = overrides.pop("data_dir", None) or get("DATA_DIR") or "issuer-data"
+        values["data_dir"] = Path(data_dir)
+        for name, key in (
+            ("PUBLIC_URL", "public_url"),
+            ("PROGRAMME", "programme"),
+            ("COUNTRY", "country"),
+            ("AUTHORITY", "authority_name"),
+            ("DOMAIN", "domain"),
+            ("DEFAULT_FORMAT", "default_format"),
+            ("TABLE_PREFIX", "table_prefix"),
+            ("STATUS_LIST_FORMAT", "status_list_format"),
+        ):
+            if get(name) is not None:
+                values[key] = get(name)
+        if env.get("DATABASE_URL"):
+            values["database_url"] = env["DATABASE_URL"]
+        if get("FORMATS"):
+            values["formats"] = _split(get("FORMATS"))
+        if get("KEY_TYPES"):
+            values["key_types"] = _split(get("KEY_TYPES"))
+        for name, key in (
+            ("INSECURE_NO_AUTH", "insecure_no_auth"),
+            ("DEV", "dev"),
+            ("STORE_CREDENTIALS", "store_credentials"),
+        ):
+            if get(name) is not None:
+                values[key] = _flag(name, get(name))
+        if get("STATUS_TTL"):
+            values["status_list_ttl"] = timedelta(seconds=_number("STATUS_TTL", get("STATUS_TTL")))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "passphrase" not in values:
+            values["passphrase"] = load_passphrase(
+                Path(values["data_dir"]),
+                env,
+                generate=embedded or bool(values.get("dev")),
+            )
+        return cls(**values)
+
+
+def load_passphrase(data_dir: Path, environ: Mapping[str, str], *, generate: bool) -> str:
+    """The key passphrase: ``VCRED_ISSUER_PASSPHRASE``, else the file in the data folder.
+
+    With ``generate`` and neither present, a random one is written to ``DIR/passphrase``
+    (mode 600) and a warning is logged (with the path, never the passphrase). Raises
+    UsageError when there is none and none may be generated.
+    """
+    given = environ.get(PASSPHRASE_ENV)
+    if given:
+        return given
+    path = data_dir / PASSPHRASE_FILE
+    if path.exists():
+        _log.warning(
+            "the keys are encrypted with the passphrase kept in %s; "
+            "set %s in production and remove that file",
+            path,
+            PASSPHRASE_ENV,
+        )
+        return path.read_text(encoding="utf-8").strip()
+    if not generate:
+        raise UsageError(
+            f"set {PASSPHRASE_ENV}: the passphrase that encrypts the issuer's keys at rest"
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    passphrase = secrets.token_urlsafe(32)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use that one
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(passphrase + "\n")
+    _log.warning(
+        "%s is not set: a random passphrase for the keys was created in %s (mode 600); "
+        "anyone who can read that file can use the keys",
+        PASSPHRASE_ENV,
+        path,
+    )
+    return passphrase
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _flag(name: str, value: str | None) -> bool:
+    lowered = (value or "").lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise UsageError(f"{ENV_PREFIX}{name} must be 1 or 0, not {value!r}")
+
+
+def _number(name: str, value: str | None) -> float:
+    try:
+        return float(value or "")
+    except ValueError as exc:
+        raise UsageError(f"{ENV_PREFIX}{name} must be a number") from exc

@@ -1,0 +1,147 @@
+"""Which securing format a VC API request asks for, and how the answer is wrapped.
+
+The formats come from the library: ``vc+jwt`` plus every format registered with
+``vcred.issuing.register_issue_format`` (SD-JWT, and the Data Integrity suites once
+``vcred.integrity`` is installed). A request names one with ``options.format``, or with
+``options.type = "DataIntegrityProof"`` and ``options.cryptosuite``
+(https://w3c-ccg.github.io/vc-api/#issue-credential); without either, the configured default.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from vcred.errors import MalformedError, UnsupportedError
+from vcred.issuing import FORMATS
+from vcred.keys import KEY_KINDS, KeyKind
+
+VC_JWT: Final = "vc+jwt"
+DATA_INTEGRITY: Final = "data-integrity"
+DATA_INTEGRITY_PROOF: Final = "DataIntegrityProof"
+VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
+ENVELOPED_TYPE: Final = "EnvelopedVerifiableCredential"
+
+#: Media types of the compact (enveloping) formats (VC-JOSE-COSE §3.1.1, §3.2.1).
+COMPACT_MEDIA_TYPES: Final[dict[str, str]] = {
+    "vc+jwt": "application/vc+jwt",
+    "vc+sd-jwt": "application/vc+sd-jwt",
+    "sd-jwt": "application/vc+sd-jwt",
+}
+#: Other names clients use for the same formats.
+ALIASES: Final[dict[str, str]] = {
+    "jwt": "vc+jwt",
+    "vc-jwt": "vc+jwt",
+    "application/vc+jwt": "vc+jwt",
+    "application/vc+sd-jwt": "vc+sd-jwt",
+    "vc-sd-jwt": "vc+sd-jwt",
+}
+
+
+def load_plugins() -> None:
+    """Import the optional format packages so that they register themselves."""
+    for module in ("vcred.sdjwt", "vcred.integrity"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # the package exists but something it needs is missing
+                raise
+
+
+def implemented() -> tuple[str, ...]:
+    """Every format vcred can issue, vc+jwt first."""
+    load_plugins()
+    return (VC_JWT, *sorted(name for name in FORMATS if name != VC_JWT))
+
+
+def _suites() -> Mapping[str, Any]:
+    try:
+        module = importlib.import_module("vcred.integrity.suites")
+    except ModuleNotFoundError:
+        return {}
+    suites: Mapping[str, Any] = module.SUITES
+    return suites
+
+
+def is_data_integrity(fmt: str) -> bool:
+    return fmt == DATA_INTEGRITY or fmt in _suites()
+
+
+def key_kinds(fmt: str) -> tuple[KeyKind, ...]:
+    """The key types that can secure ``fmt`` (a cryptosuite names its own)."""
+    suite = _suites().get(fmt)
+    if suite is None:
+        return KEY_KINDS
+    return tuple(kind for kind in KEY_KINDS if kind in suite.key_kinds)
+
+
+def check_offered(formats: Iterable[str]) -> tuple[str, ...]:
+    """The offered formats, each implemented; raises UnsupportedError for one that is not."""
+    known = implemented()
+    chosen = tuple(formats) or known
+    for fmt in chosen:
+        if fmt not in known:
+            raise UnsupportedError(f"format {fmt!r} is not implemented; known: {', '.join(known)}")
+    return chosen
+
+
+def choose(options: Any, *, offered: tuple[str, ...], default: str) -> str:
+    """The format a request's ``options`` ask for (``format``, or ``type`` + ``cryptosuite``).
+
+    Unknown option members are ignored (VC API). Raises MalformedError for ``options`` that is
+    not an object or a member of the wrong type, UnsupportedError for a format or proof type
+    this issuer does not offer. Pointers are relative to the request body.
+    """
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise MalformedError("options must be an object", pointer="/options")
+    named = options.get("format")
+    proof_type = options.get("type")
+    suite = options.get("cryptosuite")
+    for key, value in (("format", named), ("type", proof_type), ("cryptosuite", suite)):
+        if value is not None and not isinstance(value, str):
+            raise MalformedError(f"options.{key} must be a string", pointer=f"/options/{key}")
+    fmt: str | None = None
+    if named is not None:
+        fmt = ALIASES.get(named, named)
+    if proof_type is not None:
+        if proof_type != DATA_INTEGRITY_PROOF:
+            raise UnsupportedError(
+                f"proof type {proof_type!r} is not supported; use {DATA_INTEGRITY_PROOF} or "
+                "options.format",
+                pointer="/options/type",
+            )
+        wanted = suite or DATA_INTEGRITY
+        if fmt is not None and fmt != wanted and not (fmt == DATA_INTEGRITY and suite):
+            raise MalformedError(
+                f"options.format {named!r} contradicts options.type/cryptosuite",
+                pointer="/options/format",
+            )
+        fmt = wanted
+    elif suite is not None and fmt is None:
+        fmt = suite
+    if fmt is None:
+        fmt = default
+    if fmt not in offered:
+        pointer = "/options/format" if named is not None else "/options/cryptosuite"
+        raise UnsupportedError(
+            f"{fmt!r} is not offered by this issuer; offered: {', '.join(offered)}",
+            pointer=pointer,
+        )
+    return fmt
+
+
+def wrap(secured: str | dict[str, Any], fmt: str) -> dict[str, Any]:
+    """The ``verifiableCredential`` of the answer: a Data Integrity credential as is, a compact
+    one as an ``EnvelopedVerifiableCredential`` (VCDM 2.0 §4.13, VC-JOSE-COSE §3)."""
+    if isinstance(secured, dict):
+        return secured
+    media = COMPACT_MEDIA_TYPES.get(fmt, "application/vc+jwt")
+    return {"@context": [VC_V2_CONTEXT], "id": f"data:{media},{secured}", "type": ENVELOPED_TYPE}
+
+
+def media_type(fmt: str) -> str:
+    """The media type of a secured credential of ``fmt`` on its own."""
+    return COMPACT_MEDIA_TYPES.get(fmt, "application/vc")

@@ -1,0 +1,829 @@
+"""The issuer itself, without HTTP: issue, change status, publish lists, manage keys and
+accounts. The Flask views (``api``, ``ui``) and the CLI are thin layers over :class:`Issuer`.
+
+An issuance is one database transaction: claim the Idempotency-Key, allocate a revocation and
+a suspension index, sign, write the record, store the answer and append the audit entry. A
+process killed at any point leaves all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal
+
+import rfc8785
+from sqlalchemy import Connection
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from issuer_app import formats, hashing
+from issuer_app.config import IssuerConfig
+from issuer_app.keyring import IssuerKey, KeyRing, key_tag
+from issuer_app.store.records import IssuerStore, RecordQuery, dump_json, load_json_list
+from vcred import model
+from vcred.customs.builders import (
+    AEO_CERTIFICATE_SCHEMA,
+    AEO_CERTIFICATE_TYPE,
+    EXPORT_BILLING_SCHEMA,
+    EXPORT_BILLING_TYPE,
+)
+from vcred.errors import (
+    MalformedError,
+    SchemaViolationsError,
+    UsageError,
+    VcredError,
+)
+from vcred.issuing import issue as secure
+from vcred.keys import KEY_KINDS, KeyPair
+from vcred.schema import bundled_registry, check_schema
+from vcred.status import IndexStore, set_credential_status, status_list_credential_for
+from vcred.status.listcred import format_datetime
+from vcred_service.problems import ProblemError
+
+_log = logging.getLogger("issuer_app")
+
+PURPOSES: Final = ("revocation", "suspension")
+STATUS_V1_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
+#: The JSON Schema every credential of our types must satisfy, listed or not.
+TYPE_SCHEMAS: Final = {
+    AEO_CERTIFICATE_TYPE: AEO_CERTIFICATE_SCHEMA,
+    EXPORT_BILLING_TYPE: EXPORT_BILLING_SCHEMA,
+}
+MAX_IDEMPOTENCY_KEY: Final = 255
+Status = Literal["active", "suspended", "revoked"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer the service computed (and may have stored for replay)."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+    record_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A signed status list, ready to serve."""
+
+    media_type: str
+    body: str
+    version: int
+    signed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: an API token (``token:<id>``), an officer, or the CLI."""
+
+    actor: str
+    scopes: tuple[str, ...]
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+@dataclass(slots=True)
+class _Prepared:
+    document: dict[str, Any]
+    format: str
+    key: IssuerKey
+    signer: Any
+    credential_id: str | None
+    issuer: str
+
+
+@dataclass(slots=True)
+class _KeyCache:
+    ring: KeyRing
+    version: str | None
+    checked: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def problem(error: VcredError, *, base: str = "") -> ProblemError:
+    """A library error as problem details; its pointer prefixed with ``base`` (where the
+    document sits in the request). Schema violations are listed one by one."""
+    extra: dict[str, Any] = {"code": error.code}
+    if error.pointer is not None:
+        extra["pointer"] = base + error.pointer
+    if isinstance(error, SchemaViolationsError) and error.violations:
+        extra["errors"] = [
+            {"detail": v.message, "pointer": base + (v.pointer or "")} for v in error.violations
+        ]
+    title = error.title if not isinstance(error, UsageError) else "Bad request"
+    return ProblemError(error.http_status, title, error.message, type_=error.problem_type, **extra)
+
+
+def request_digest(body: Mapping[str, Any]) -> str:
+    """SHA-256 of a request body in its JCS form (RFC 8785): equal JSON, equal digest."""
+    try:
+        canonical = rfc8785.dumps(dict(body))
+    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def secured_digest(secured: str | dict[str, Any]) -> str:
+    data = secured.encode() if isinstance(secured, str) else rfc8785.dumps(secured)
+    return hashlib.sha256(data).hexdigest()
+
+
+class Issuer:
+    """One agency's issuer over its store; thread-safe; one per app (no module state)."""
+
+    def __init__(self, config: IssuerConfig, store: IssuerStore, *, first_start: bool) -> None:
+        self.config = config
+        self.store = store
+        self.first_start = first_start
+        self.offered = formats.check_offered(config.formats)
+        if config.default_format not in self.offered:
+            raise UsageError(
+                f"the default format {config.default_format!r} is not among the offered ones"
+            )
+        self._keys = _KeyCache(ring=self._load_keyring(), version=None, checked=0.0)
+        self._keys.version = store.get_meta("keys_version")
+        self._keys.checked = time.monotonic()
+        self._purged = 0.0
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, config: IssuerConfig) -> Issuer:
+        """Open (and on first start, set up) the issuer of ``config``.
+
+        First start — once per database, whichever process gets there first — creates the
+        tables, one key of each configured type (encrypted with the passphrase) and the
+        session secret. Later starts only read.
+        """
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        store = IssuerStore(
+            config.sqlalchemy_url,
+            prefix=config.table_prefix,
+            capacity=config.status_list_capacity,
+        )
+        first = False
+        if not store.initialised():
+            first = store.bootstrap(lambda conn: _first_start(config, store, conn))
+        if not first:
+            _warn_if_moved(config, store)
+        return cls(config, store, first_start=first)
+
+    @classmethod
+    def open_existing(cls, config: IssuerConfig) -> Issuer:
+        """The issuer of a database that was set up already (the admin commands).
+
+        Without a configured domain, the one it was set up with is used. Raises UsageError
+        when there is no issuer in that database.
+        """
+        store = IssuerStore(
+            config.sqlalchemy_url,
+            prefix=config.table_prefix,
+            capacity=config.status_list_capacity,
+        )
+        if not store.initialised():
+            store.close()
+            raise UsageError(
+                f"no issuer is set up for {config.data_dir} (or its DATABASE_URL): "
+                "start it once with `vcred serve issuer`"
+            )
+        domain = store.get_meta("domain")
+        if config.domain is None and domain:
+            config = dataclasses.replace(config, domain=domain)
+        return cls(config, store, first_start=False)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def now(self) -> datetime:
+        return self.config.clock()
+
+    def stamp(self) -> str:
+        return format_datetime(self.now())
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def keyring(self) -> KeyRing:
+        """The keys, reloaded when the CLI changed them (checked every key_refresh_seconds)."""
+        cache = self._keys
+        if time.monotonic() - cache.checked < self.config.key_refresh_seconds:
+            return cache.ring
+        with cache.lock:
+            version = self.store.get_meta("keys_version")
+            if version != cache.version:
+                cache.ring = self._load_keyring()
+                cache.version = version
+            cache.checked = time.monotonic()
+            return cache.ring
+
+    def _load_keyring(self) -> KeyRing:
+        password = self.config.passphrase.encode()
+        keys = []
+        for row in self.store.key_rows():
+            try:
+                pair = KeyPair.from_pem(row.pem.encode(), password=password)
+            except VcredError as exc:
+                raise UsageError(
+                    "cannot decrypt the issuer's keys: is VCRED_ISSUER_PASSPHRASE the one they "
+                    "were created with?"
+                ) from exc
+            keys.append(
+                IssuerKey(
+                    tag=row.tag, kind=row.kind, created=row.created, retired=row.retired, pair=pair
+                )
+            )
+        if not any(k.current for k in keys):
+            raise UsageError("the issuer has no current key")
+        return KeyRing.of(keys, did_web=self.config.did_web, preference=self.config.key_types)
+
+    def add_key(self, kind: str, *, actor: str) -> IssuerKey:
+        if kind not in KEY_KINDS:
+            raise UsageError(f"unknown key type {kind!r}; expected one of {', '.join(KEY_KINDS)}")
+        with self.store.engine.begin() as conn:
+            key = _insert_new_key(self.config, self.store, conn, kind, created=self.stamp())
+            self.store.append_audit(
+                conn,
+                at=self.stamp(),
+                actor=actor,
+                action="key-add",
+                target=key.tag,
+                details=key.describe(),
+            )
+        self._keys.checked = 0.0
+        return key
+
+    def retire_key(self, reference: str, *, actor: str) -> IssuerKey:
+        found = self.keyring().find(reference) or self._load_keyring().find(reference)
+        if found is None:
+            raise UsageError(f"no key {reference!r} (see `vcred issuer key list`)")
+        with self.store.engine.begin() as conn:
+            at = self.stamp()
+            self.store.retire_key(conn, found.tag, at=at)
+            self.store.append_audit(
+                conn,
+                at=at,
+                actor=actor,
+                action="key-retire",
+                target=found.tag,
+                details={"id": found.tag, "didKey": found.did_key},
+            )
+        self._keys.checked = 0.0
+        return found
+
+    def did_document(self) -> dict[str, Any] | None:
+        return self.keyring().did_document()
+
+    # -- issuing -----------------------------------------------------------------------------
+
+    def issue_request(
+        self, body: Mapping[str, Any], *, actor: str, idempotency_key: str | None = None
+    ) -> Answer:
+        """``POST /credentials/issue``: validate, then issue once (per Idempotency-Key).
+
+        Raises ProblemError (400/409/422) for what cannot be issued.
+        """
+        digest = request_digest(body)
+        if idempotency_key is not None:
+            _check_idempotency_key(idempotency_key)
+            stored = self._stored_answer(idempotency_key, digest)
+            if stored is not None:
+                return stored
+        prepared = self._prepare(body)
+        return self._issue(prepared, actor=actor, key=idempotency_key, digest=digest)
+
+    def issue_credential(
+        self, credential: Mapping[str, Any], *, actor: str, fmt: str | None = None
+    ) -> Answer:
+        """Issue a credential built here (the officer UI): same checks, same transaction."""
+        body: dict[str, Any] = {"credential": dict(credential)}
+        if fmt is not None:
+            body["options"] = {"format": fmt}
+        return self.issue_request(body, actor=actor)
+
+    def _stored_answer(self, key: str, digest: str) -> Answer | None:
+        with self.store.engine.connect() as conn:
+            row = self.store.claim_idempotency(conn, key)
+        return None if row is None else _replay(row, digest)
+
+    def _prepare(self, body: Mapping[str, Any]) -> _Prepared:
+        credential = body.get("credential")
+        if not isinstance(credential, dict):
+            raise ProblemError(
+                400,
+                "Bad request",
+                "the request needs a credential (a JSON object)",
+                type_=model_problem_type(),
+                code="MALFORMED",
+                pointer="/credential",
+            )
+        options = body.get("options")
+        try:
+            fmt = formats.choose(options, offered=self.offered, default=self.config.default_format)
+        except VcredError as exc:
+            raise problem(exc) from exc
+        try:
+            return self._prepare_credential(credential, options, fmt)
+        except VcredError as exc:
+            raise problem(exc, base="/credential") from exc
+
+    def _prepare_credential(self, credential: dict[str, Any], options: Any, fmt: str) -> _Prepared:
+        document = copy.deepcopy(credential)
+        named = document.get("issuer")
+        if isinstance(named, dict):
+            named = named.get("id")
+        if named is not None and not isinstance(named, str):
+            raise MalformedError("issuer must be a URL or an object with an id", pointer="/issuer")
+        key, signer = self.keyring().signer_for_issuer(named, formats.key_kinds(fmt))
+        issuer = named or signer.key_id.split("#", 1)[0]
+        if "issuer" not in document:
+            document["issuer"] = issuer
+        for reserved, why in (
+            ("credentialStatus", "the issuer assigns credentialStatus itself"),
+            ("proof", "send the credential without proof: the issuer secures it"),
+        ):
+            if reserved in document:
+                raise MalformedError(f"leave {reserved} out: {why}", pointer=f"/{reserved}")
+        version = model.validate_credential(document)
+        _check_our_schemas(document)
+        credential_id = document.get("id")
+        if isinstance(options, dict) and isinstance(options.get("credentialId"), str):
+            credential_id = credential_id or options["credentialId"]
+        if credential_id is not None and (not isinstance(credential_id, str) or not credential_id):
+            raise MalformedError("id must be a URL", pointer="/id")
+        if version == "1.1":  # the v1 context does not define the status entry's terms
+            contexts = model.as_list(document["@context"])
+            if STATUS_V1_CONTEXT not in contexts:
+                document["@context"] = [*contexts, STATUS_V1_CONTEXT]
+        return _Prepared(
+            document=document,
+            format=fmt,
+            key=key,
+            signer=signer,
+            credential_id=credential_id,
+            issuer=issuer,
+        )
+
+    def _issue(self, prepared: _Prepared, *, actor: str, key: str | None, digest: str) -> Answer:
+        store, index = self.store, self.store.index
+        record_id = uuid.uuid4().hex
+        keyring = self.keyring()
+        list_name = keyring.list_name(prepared.issuer)
+        at = self.stamp()
+        try:
+            with store.engine.begin() as conn:
+                if key is not None and not store.lock_idempotency(conn, key, digest=digest, at=at):
+                    # answered in between (or by a racing request that just committed)
+                    row = store.claim_idempotency(conn, key)
+                    if row is not None:
+                        return _replay(row, digest)
+                if prepared.credential_id is not None and store.credential_id_taken(
+                    conn, prepared.credential_id
+                ):
+                    raise _duplicate(prepared.credential_id)
+                bound = index.bound(conn)
+                places = [bound.allocate(p, credential_id=record_id) for p in PURPOSES]
+                document = prepared.document
+                document["credentialStatus"] = [
+                    place.entry(self.list_url(list_name, place.list_id)).to_json()
+                    for place in places
+                ]
+                try:
+                    secured = secure(
+                        document, prepared.signer, format=prepared.format, now=self.now()
+                    )
+                except VcredError as exc:
+                    raise problem(exc, base="/credential") from exc
+                body = {"verifiableCredential": formats.wrap(secured, prepared.format)}
+                record = _record(
+                    record_id=record_id,
+                    prepared=prepared,
+                    secured=secured,
+                    places=[(p.purpose, p.list_id, p.index) for p in places],
+                    at=at,
+                    actor=actor,
+                    keep=self.config.store_credentials,
+                )
+                store.insert_record(conn, record)
+                if key is not None:
+                    store.store_answer(
+                        conn, key, status=201, body=dump_json(body), record_id=record_id
+                    )
+                store.append_audit(
+                    conn,
+                    at=at,
+                    actor=actor,
+                    action="issue",
+                    target=prepared.credential_id or record_id,
+                    details={
+                        "recordId": record_id,
+                        "credentialId": prepared.credential_id,
+                        "types": json.loads(record["types"]),
+                        "format": prepared.format,
+                        "issuer": prepared.issuer,
+                        "key": prepared.key.tag,
+                        "digest": record["digest"],
+                        "status": json.loads(record["status_entries"]),
+                    },
+                )
+        except IntegrityError as exc:
+            index.forget_open_lists()
+            if prepared.credential_id is not None and self._id_taken(prepared.credential_id):
+                raise _duplicate(prepared.credential_id) from exc
+            if key is not None:
+                stored = self._stored_answer(key, digest)
+                if stored is not None:
+                    return stored
+            raise
+        except BaseException:
+            index.forget_open_lists()  # a list opened in the rolled-back transaction is gone
+            raise
+        self._maybe_purge()
+        return Answer(status=201, body=body, record_id=record_id)
+
+    def _id_taken(self, credential_id: str) -> bool:
+        with self.store.engine.connect() as conn:
+            return self.store.credential_id_taken(conn, credential_id)
+
+    def _maybe_purge(self) -> None:
+        """Forget Idempotency-Keys older than idempotency_ttl (at most once an hour)."""
+        if time.monotonic() - self._purged < 3600:
+            return
+        self._purged = time.monotonic()
+        self.store.purge_idempotency(format_datetime(self.now() - self.config.idempotency_ttl))
+
+    def list_url(self, signer: str, list_id: str) -> str:
+        return f"{self.config.public_url}/status/{signer}/{list_id}"
+
+    # -- status ------------------------------------------------------------------------------
+
+    def change_status(self, credential_id: str, status: Status, *, actor: str) -> dict[str, Any]:
+        """Suspend, reinstate (``active``) or revoke a credential, by its id or record id.
+
+        Raises ProblemError 404 for an unknown credential, 400 for a change that is not
+        allowed (a revoked credential stays revoked).
+        """
+        store = self.store
+        with store.engine.begin() as conn:
+            row = store.record_for_update(conn, credential_id)
+            if row is None:
+                raise ProblemError(
+                    404, "Not Found", f"no credential {credential_id[:200]!r} was issued here"
+                )
+            bound = store.index.bound(conn)
+            before = _current_status(bound, row.record_id)
+            try:
+                set_credential_status(bound, row.record_id, status)
+            except UsageError as exc:
+                raise ProblemError(
+                    400, "Bad request", exc.message, code="STATUS_CHANGE_REFUSED"
+                ) from exc
+            after = _current_status(bound, row.record_id)
+            store.set_record_status(conn, row.record_id, after)
+            store.append_audit(
+                conn,
+                at=self.stamp(),
+                actor=actor,
+                action=f"status-{status}",
+                target=row.credential_id or row.record_id,
+                details={
+                    "recordId": row.record_id,
+                    "credentialId": row.credential_id,
+                    "requested": status,
+                    "before": before,
+                    "after": after,
+                },
+            )
+        return {
+            "credentialId": row.credential_id or row.record_id,
+            "status": after,
+            "credentialStatus": [
+                {
+                    "type": "BitstringStatusListEntry",
+                    "statusPurpose": entry["purpose"],
+                    "statusListIndex": str(entry["index"]),
+                    "statusListCredential": self.list_url(
+                        self.keyring().list_name(row.issuer), entry["list"]
+                    ),
+                }
+                for entry in load_json_list(row.status_entries)
+            ],
+        }
+
+    def status_list(self, signer_name: str, list_id: str) -> Published | None:
+        """The signed list ``list_id`` as published under ``signer_name`` (None: no such list).
+
+        Signed again only when the list changed since it was last signed (any process).
+        """
+        try:
+            info = self.store.index.list_info(list_id)  # the version first, then the bits
+        except UsageError:
+            return None
+        fmt = self.config.status_list_format
+        found = self.keyring().list_signer(signer_name, formats.key_kinds(fmt))
+        if found is None:
+            return None
+        issuer, signer = found
+        if signer.key.kind not in formats.key_kinds(fmt):
+            fmt = formats.DATA_INTEGRITY if formats.is_data_integrity(fmt) else formats.VC_JWT
+        row = self.store.published(signer_name, list_id)
+        if row is not None and row.version == info.version and row.format == fmt:
+            return Published(
+                media_type=row.media_type,
+                body=row.document,
+                version=row.version,
+                signed_at=row.signed_at,
+            )
+        now = self.now()
+        url = self.list_url(signer_name, list_id)
+        unsigned = status_list_credential_for(
+            self.store.index,
+            list_id,
+            list_url=url,
+            issuer=issuer,
+            valid_from=now,
+            ttl=self.config.status_list_ttl,
+        )
+        secured = secure(unsigned, signer, format=fmt, now=now)
+        document = secured if isinstance(secured, str) else dump_json(secured)
+        published = Published(
+            media_type=formats.media_type(fmt),
+            body=document,
+            version=info.version,
+            signed_at=format_datetime(now),
+        )
+        self.store.publish(
+            {
+                "signer": signer_name,
+                "list_id": list_id,
+                "version": info.version,
+                "format": fmt,
+                "media_type": published.media_type,
+                "document": document,
+                "signed_at": published.signed_at,
+            }
+        )
+        return published
+
+    # -- records -----------------------------------------------------------------------------
+
+    def search(self, query: RecordQuery) -> tuple[list[Row[Any]], int]:
+        return self.store.search(query)
+
+    def record(self, record_id: str) -> Row[Any] | None:
+        return self.store.record(record_id)
+
+    # -- tokens and officers -----------------------------------------------------------------
+
+    def create_token(
+        self, scopes: Sequence[str], *, label: str = "", actor: str
+    ) -> hashing.NewToken:
+        scopes = hashing.parse_scopes(",".join(scopes))
+        made = hashing.new_token()
+        with self.store.engine.begin() as conn:
+            at = self.stamp()
+            self.store.insert_token(
+                conn,
+                id=made.id,
+                digest=made.digest,
+                scopes=",".join(scopes),
+                label=label[:200],
+                created=at,
+            )
+            self.store.append_audit(
+                conn,
+                at=at,
+                actor=actor,
+                action="token-create",
+                target=made.id,
+                details={"id": made.id, "scopes": list(scopes), "label": label[:200]},
+            )
+        return made
+
+    def revoke_token(self, token_id: str, *, actor: str) -> None:
+        with self.store.engine.begin() as conn:
+            at = self.stamp()
+            self.store.revoke_token(conn, token_id, at=at)
+            self.store.append_audit(
+                conn,
+                at=at,
+                actor=actor,
+                action="token-revoke",
+                target=token_id,
+                details={"id": token_id},
+            )
+
+    def authenticate(self, presented: str) -> Principal | None:
+        """The principal of a presented API token, or None for an unknown / revoked one."""
+        token_id = hashing.token_id_of(presented)
+        if token_id is None:
+            return None
+        row = self.store.token(token_id)
+        if row is None or row.revoked is not None:
+            hashing.token_matches(presented, "0" * 64)  # same work either way
+            return None
+        if not hashing.token_matches(presented, row.digest):
+            return None
+        return Principal(actor=f"token:{token_id}", scopes=tuple(row.scopes.split(",")))
+
+    def add_officer(self, name: str, password: str, *, actor: str) -> None:
+        if not name or len(name) > 100 or not name.isprintable():
+            raise UsageError("an officer name is 1–100 printable characters")
+        try:
+            hashing.check_password_strength(password)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        with self.store.engine.begin() as conn:
+            at = self.stamp()
+            self.store.insert_officer(
+                conn, name=name, password=hashing.hash_password(password), created=at
+            )
+            self.store.append_audit(
+                conn, at=at, actor=actor, action="officer-add", target=name, details={}
+            )
+
+    def check_officer(self, name: str, password: str) -> bool:
+        row = self.store.officer(name)
+        stored = None if row is None or row.disabled else row.password
+        return hashing.verify_password(password, stored)
+
+    def officer_active(self, name: str) -> bool:
+        row = self.store.officer(name)
+        return row is not None and not row.disabled
+
+    def session_secret(self) -> str:
+        secret = self.store.get_meta("session_secret")
+        if secret is None:
+            raise UsageError("the issuer database has no session secret: was it set up?")
+        return secret
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def model_problem_type() -> str:
+    return MalformedError.problem_type
+
+
+def _first_start(config: IssuerConfig, store: IssuerStore, conn: Connection) -> None:
+    at = format_datetime(config.clock())
+    made = [_insert_new_key(config, store, conn, kind, created=at) for kind in config.key_types]
+    store.set_meta(conn, "session_secret", secrets.token_hex(32))
+    store.set_meta(conn, "public_url", config.public_url)
+    if config.domain is not None:
+        store.set_meta(conn, "domain", config.domain)
+    store.append_audit(
+        conn,
+        at=at,
+        actor="system",
+        action="initialise",
+        target=config.did_web,
+        details={"keys": [k.describe() for k in made], "programme": config.programme},
+    )
+
+
+def _warn_if_moved(config: IssuerConfig, store: IssuerStore) -> None:
+    """Credentials carry the did:web and the status list URLs: moving them breaks those."""
+    for name, now in (("domain", config.domain), ("public_url", config.public_url)):
+        before = store.get_meta(name)
+        if before is not None and before != now:
+            _log.warning(
+                "this issuer was set up with %s %s and now runs with %s: credentials issued "
+                "before point at the old one",
+                name,
+                before,
+                now,
+            )
+
+
+def _insert_new_key(
+    config: IssuerConfig, store: IssuerStore, conn: Connection, kind: str, *, created: str
+) -> IssuerKey:
+    pair = KeyPair.generate(kind)
+    tag = key_tag(pair.public)
+    pem = pair.to_pem(password=config.passphrase.encode()).decode()
+    store.insert_key(conn, tag=tag, kind=kind, pem=pem, created=created)
+    return IssuerKey(tag=tag, kind=pair.kind, created=created, retired=None, pair=pair)
+
+
+def _check_idempotency_key(key: str) -> None:
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        raise ProblemError(
+            400,
+            "Bad request",
+            f"Idempotency-Key must be 1–{MAX_IDEMPOTENCY_KEY} printable ASCII characters",
+            code="MALFORMED",
+        )
+
+
+def _replay(row: Row[Any], digest: str) -> Answer:
+    if row.request_digest != digest:
+        raise ProblemError(
+            422,
+            "Idempotency-Key reused",
+            "this Idempotency-Key was already used with a different request body",
+            code="IDEMPOTENCY_KEY_REUSED",
+        )
+    return Answer(
+        status=int(row.status), body=json.loads(row.body), replayed=True, record_id=row.record_id
+    )
+
+
+def _duplicate(credential_id: str) -> ProblemError:
+    return ProblemError(
+        409,
+        "Conflict",
+        f"a credential with id {credential_id[:200]!r} was already issued; give each "
+        "credential its own id (or retry with the same Idempotency-Key)",
+        code="DUPLICATE_CREDENTIAL_ID",
+        pointer="/credential/id",
+    )
+
+
+def _check_our_schemas(document: Mapping[str, Any]) -> None:
+    """Validate the credential's known ``credentialSchema`` entries, and our types' schemas.
+
+    A schema this service does not hold is not fetched (nor refused): issuing is not the
+    place to enforce a third party's schema.
+    """
+    registry = bundled_registry()
+    entries: list[dict[str, Any]] = []
+    listed = document.get("credentialSchema")
+    for entry in listed if isinstance(listed, list) else [listed] if listed else []:
+        if (
+            isinstance(entry, dict)
+            and entry.get("type") == "JsonSchema"
+            and entry.get("id") in registry
+        ):
+            entries.append(entry)
+    types = model.types_of(document)
+    for credential_type, schema_id in TYPE_SCHEMAS.items():
+        if credential_type in types and all(e.get("id") != schema_id for e in entries):
+            entries.append({"id": schema_id, "type": "JsonSchema"})
+    if entries:
+        check_schema({**document, "credentialSchema": entries}, registry=registry)
+
+
+def _record(
+    *,
+    record_id: str,
+    prepared: _Prepared,
+    secured: str | dict[str, Any],
+    places: list[tuple[str, str, int]],
+    at: str,
+    actor: str,
+    keep: bool,
+) -> dict[str, Any]:
+    document = prepared.document
+    types = model.types_of(document)
+    specific = [t for t in types if t != "VerifiableCredential"]
+    subject = document.get("credentialSubject")
+    if isinstance(subject, list):
+        subject = subject[0] if subject else {}
+    subject = subject if isinstance(subject, dict) else {}
+    name = subject.get("legalName") or subject.get("name")
+    if name is None and isinstance(subject.get("exporter"), dict):
+        name = subject["exporter"].get("legalName")
+    valid_from = document.get("validFrom") or document.get("issuanceDate")
+    valid_until = document.get("validUntil") or document.get("expirationDate")
+    return {
+        "record_id": record_id,
+        "credential_id": prepared.credential_id,
+        "issuer": prepared.issuer,
+        "key_tag": prepared.key.tag,
+        "subject_id": str(subject["id"])[:2048] if isinstance(subject.get("id"), str) else None,
+        "subject_name": name[:512] if isinstance(name, str) else None,
+        "types": dump_json(types),
+        "main_type": (specific[-1] if specific else "VerifiableCredential")[:128],
+        "format": prepared.format,
+        "digest": secured_digest(secured),
+        "status": "active",
+        "status_entries": dump_json(
+            [{"purpose": p, "list": list_id, "index": i} for p, list_id, i in places]
+        ),
+        "valid_from": valid_from[:32] if isinstance(valid_from, str) else None,
+        "valid_until": valid_until[:32] if isinstance(valid_until, str) else None,
+        "created": at,
+        "actor": actor[:256],
+        "secured": (secured if isinstance(secured, str) else dump_json(secured)) if keep else None,
+    }
+
+
+def _current_status(store: IndexStore, record_id: str) -> Status:
+    values = {a.purpose: store.get_status(a.list_id, a.index) for a in store.allocations(record_id)}
+    if values.get("revocation"):
+        return "revoked"
+    if values.get("suspension"):
+        return "suspended"
+    return "active"

@@ -1,0 +1,569 @@
+"""The issuer's own tables: keys, issued-credential records, tokens, officers, idempotency,
+the audit chain and the signed status lists — beside the status-list tables of
+:class:`~issuer_app.store.status.SqlIndexStore`, in the same database and transactions.
+
+Methods that take a ``conn`` run inside the caller's transaction (an issuance writes its
+allocations, its record, its idempotency answer and its audit entry in one); the others open
+their own. Times are stored as XML Schema dateTimeStamps in UTC (``2026-06-01T12:00:00Z``),
+which sort as strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError
+
+from issuer_app.store.db import make_engine
+from issuer_app.store.status import SqlIndexStore, _insert_ignore
+from vcred import audit
+from vcred.errors import UsageError
+from vcred.status import MIN_ENTRIES
+
+SCHEMA_VERSION: Final = "1"
+#: PostgreSQL advisory lock taken while creating tables and first keys (any constant will do).
+_BOOTSTRAP_LOCK: Final = 0x76637265  # "vcre"
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    meta: Table
+    keys: Table
+    credentials: Table
+    tokens: Table
+    officers: Table
+    idempotency: Table
+    audit: Table
+    audit_head: Table
+    published: Table
+
+
+def issuer_tables(metadata: MetaData, prefix: str = "") -> Tables:
+    p = prefix
+    return Tables(
+        meta=Table(
+            f"{p}meta",
+            metadata,
+            Column("name", String(64), primary_key=True),
+            Column("value", Text, nullable=False),
+        ),
+        keys=Table(
+            f"{p}keys",
+            metadata,
+            Column("tag", String(32), primary_key=True),
+            Column("kind", String(16), nullable=False),
+            Column("pem", Text, nullable=False),  # PKCS#8, encrypted with the passphrase
+            Column("created", String(32), nullable=False),
+            Column("retired", String(32), nullable=True),
+        ),
+        credentials=Table(
+            f"{p}credentials",
+            metadata,
+            Column("record_id", String(36), primary_key=True),
+            Column("credential_id", String(2048), nullable=True, unique=True),
+            Column("issuer", String(2048), nullable=False),
+            Column("key_tag", String(32), nullable=False),
+            Column("subject_id", String(2048), nullable=True),
+            Column("subject_name", String(512), nullable=True),
+            Column("types", Text, nullable=False),  # JSON array
+            Column("main_type", String(128), nullable=False),
+            Column("format", String(64), nullable=False),
+            Column("digest", String(64), nullable=False),  # SHA-256 of the secured form
+            Column("status", String(16), nullable=False),
+            Column("status_entries", Text, nullable=False),  # JSON: [{purpose, list, index}]
+            Column("valid_from", String(32), nullable=True),
+            Column("valid_until", String(32), nullable=True),
+            Column("created", String(32), nullable=False),
+            Column("actor", String(256), nullable=False),
+            Column("secured", Text, nullable=True),  # only when store_credentials
+            Index(f"{p}ix_credentials_created", "created"),
+            Index(f"{p}ix_credentials_subject", "subject_name"),
+        ),
+        tokens=Table(
+            f"{p}tokens",
+            metadata,
+            Column("id", String(32), primary_key=True),
+            Column("digest", String(64), nullable=False),  # SHA-256 of the whole token
+            Column("scopes", String(128), nullable=False),
+            Column("label", String(200), nullable=False),
+            Column("created", String(32), nullable=False),
+            Column("revoked", String(32), nullable=True),
+        ),
+        officers=Table(
+            f"{p}officers",
+            metadata,
+            Column("name", String(100), primary_key=True),
+            Column("password", Text, nullable=False),  # scrypt$N$r$p$salt$hash
+            Column("created", String(32), nullable=False),
+            Column("disabled", Boolean, nullable=False),
+        ),
+        idempotency=Table(
+            f"{p}idempotency",
+            metadata,
+            Column("key", String(255), primary_key=True),
+            Column("request_digest", String(64), nullable=False),
+            Column("status", Integer, nullable=False),
+            Column("body", Text, nullable=False),
+            Column("record_id", String(36), nullable=True),
+            Column("created", String(32), nullable=False),
+        ),
+        audit=Table(
+            f"{p}audit",
+            metadata,
+            Column("seq", Integer, primary_key=True, autoincrement=False),
+            Column("at", String(32), nullable=False),
+            Column("actor", String(256), nullable=False),
+            Column("action", String(64), nullable=False),
+            Column("target", String(2048), nullable=True),
+            Column("details", Text, nullable=False),
+            Column("prev", String(64), nullable=False),
+            Column("hash", String(64), nullable=False),
+        ),
+        audit_head=Table(
+            f"{p}audit_head",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=False),
+            Column("seq", Integer, nullable=False),
+            Column("hash", String(64), nullable=False),
+        ),
+        published=Table(
+            f"{p}published_lists",
+            metadata,
+            Column("signer", String(32), primary_key=True),
+            Column("list_id", String(64), primary_key=True),
+            Column("version", Integer, nullable=False),
+            Column("format", String(64), nullable=False),
+            Column("media_type", String(64), nullable=False),
+            Column("document", Text, nullable=False),
+            Column("signed_at", String(32), nullable=False),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordQuery:
+    """A search over issued credentials (officer UI, admin API)."""
+
+    text: str | None = None
+    type: str | None = None
+    status: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class IssuerStore:
+    """All of one issuer's persistent state in one database (SQLite or PostgreSQL)."""
+
+    def __init__(
+        self,
+        engine: Engine | str,
+        *,
+        prefix: str = "",
+        capacity: int = MIN_ENTRIES,
+    ) -> None:
+        self.engine = make_engine(engine) if isinstance(engine, str) else engine
+        self.metadata = MetaData()
+        self.index = SqlIndexStore(
+            self.engine, prefix=prefix, capacity=capacity, metadata=self.metadata
+        )
+        self.t = issuer_tables(self.metadata, prefix)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def initialised(self) -> bool:
+        """Whether the tables exist in the current schema version (the cheap start path)."""
+        try:
+            with self.engine.connect() as conn:
+                value = conn.execute(
+                    select(self.t.meta.c.value).where(self.t.meta.c.name == "schema")
+                ).scalar_one_or_none()
+        except DBAPIError:
+            return False
+        return value == SCHEMA_VERSION
+
+    def bootstrap(self, first_start: Callable[[Connection], None]) -> bool:
+        """Create the tables and run ``first_start`` once per database; whether it ran here.
+
+        Safe when several processes start at once: PostgreSQL takes an advisory lock, and
+        SQLite's ``BEGIN IMMEDIATE`` lets one writer in at a time.
+        """
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _BOOTSTRAP_LOCK})
+            self.metadata.create_all(conn)
+            _insert_ignore(conn, self.t.audit_head, {"id": 1, "seq": 0, "hash": audit.GENESIS})
+            done = conn.execute(
+                select(self.t.meta.c.value).where(self.t.meta.c.name == "schema")
+            ).scalar_one_or_none()
+            if done is not None:
+                return False
+            first_start(conn)
+            self.set_meta(conn, "schema", SCHEMA_VERSION)
+            return True
+
+    def drop_tables(self) -> None:
+        self.metadata.drop_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- meta --------------------------------------------------------------------------------
+
+    def get_meta(self, name: str, conn: Connection | None = None) -> str | None:
+        query = select(self.t.meta.c.value).where(self.t.meta.c.name == name)
+        if conn is not None:
+            return conn.execute(query).scalar_one_or_none()
+        with self.engine.connect() as own:
+            return own.execute(query).scalar_one_or_none()
+
+    def set_meta(self, conn: Connection, name: str, value: str) -> None:
+        meta = self.t.meta
+        changed = conn.execute(update(meta).where(meta.c.name == name).values(value=value))
+        if not changed.rowcount:
+            _insert_ignore(conn, meta, {"name": name, "value": value})
+
+    def bump_keys_version(self, conn: Connection) -> None:
+        current = int(self.get_meta("keys_version", conn) or "0")
+        self.set_meta(conn, "keys_version", str(current + 1))
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def key_rows(self) -> list[Row[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(self.t.keys).order_by(self.t.keys.c.created)))
+
+    def insert_key(self, conn: Connection, *, tag: str, kind: str, pem: str, created: str) -> None:
+        conn.execute(
+            insert(self.t.keys).values(tag=tag, kind=kind, pem=pem, created=created, retired=None)
+        )
+        self.bump_keys_version(conn)
+
+    def retire_key(self, conn: Connection, tag: str, *, at: str) -> None:
+        keys = self.t.keys
+        current = conn.execute(
+            select(func.count()).select_from(keys).where(keys.c.retired.is_(None))
+        ).scalar_one()
+        row = conn.execute(select(keys).where(keys.c.tag == tag)).first()
+        if row is None:
+            raise UsageError(f"no key {tag!r}")
+        if row.retired is not None:
+            raise UsageError(f"key {tag} was already retired on {row.retired}")
+        if current <= 1:
+            raise UsageError("this is the last current key: add another before retiring it")
+        conn.execute(update(keys).where(keys.c.tag == tag).values(retired=at))
+        self.bump_keys_version(conn)
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def insert_token(
+        self, conn: Connection, *, id: str, digest: str, scopes: str, label: str, created: str
+    ) -> None:
+        conn.execute(
+            insert(self.t.tokens).values(
+                id=id, digest=digest, scopes=scopes, label=label, created=created, revoked=None
+            )
+        )
+
+    def token(self, token_id: str) -> Row[Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(self.t.tokens).where(self.t.tokens.c.id == token_id)).first()
+
+    def tokens(self) -> list[Row[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(self.t.tokens).order_by(self.t.tokens.c.created)))
+
+    def revoke_token(self, conn: Connection, token_id: str, *, at: str) -> None:
+        tokens = self.t.tokens
+        row = conn.execute(select(tokens).where(tokens.c.id == token_id)).first()
+        if row is None:
+            raise UsageError(f"no token {token_id!r}")
+        if row.revoked is not None:
+            raise UsageError(f"token {token_id} was already revoked on {row.revoked}")
+        conn.execute(update(tokens).where(tokens.c.id == token_id).values(revoked=at))
+
+    # -- officers ----------------------------------------------------------------------------
+
+    def insert_officer(self, conn: Connection, *, name: str, password: str, created: str) -> None:
+        officers = self.t.officers
+        if conn.execute(select(officers.c.name).where(officers.c.name == name)).first():
+            raise UsageError(f"there is already an officer {name!r}")
+        conn.execute(
+            insert(officers).values(name=name, password=password, created=created, disabled=False)
+        )
+
+    def officer(self, name: str) -> Row[Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(self.t.officers).where(self.t.officers.c.name == name)
+            ).first()
+
+    def officers(self) -> list[Row[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(self.t.officers).order_by(self.t.officers.c.name)))
+
+    def set_officer(self, conn: Connection, name: str, **values: Any) -> None:
+        officers = self.t.officers
+        changed = conn.execute(update(officers).where(officers.c.name == name).values(**values))
+        if not changed.rowcount:
+            raise UsageError(f"no officer {name!r}")
+
+    # -- idempotency -------------------------------------------------------------------------
+
+    def claim_idempotency(self, conn: Connection, key: str) -> Row[Any] | None:
+        """The stored answer for ``key``, or None (the key is new).
+
+        On PostgreSQL the read waits on an uncommitted answer for the same key: the caller
+        locks the key first with :meth:`lock_idempotency`.
+        """
+        return conn.execute(
+            select(self.t.idempotency).where(self.t.idempotency.c.key == key)
+        ).first()
+
+    def lock_idempotency(self, conn: Connection, key: str, *, digest: str, at: str) -> bool:
+        """Insert a placeholder for ``key``; False when an answer is (or was just) stored.
+
+        Of two requests racing with one key, the second's insert waits for the first's
+        transaction (unique key): it inserts if the first rolled back, else finds its answer.
+        """
+        return _insert_ignore(
+            conn,
+            self.t.idempotency,
+            {
+                "key": key,
+                "request_digest": digest,
+                "status": 0,
+                "body": "",
+                "record_id": None,
+                "created": at,
+            },
+        )
+
+    def store_answer(
+        self, conn: Connection, key: str, *, status: int, body: str, record_id: str | None
+    ) -> None:
+        idem = self.t.idempotency
+        conn.execute(
+            update(idem)
+            .where(idem.c.key == key)
+            .values(status=status, body=body, record_id=record_id)
+        )
+
+    def purge_idempotency(self, before: str) -> int:
+        idem = self.t.idempotency
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(idem).where(idem.c.created < before)).rowcount)
+
+    # -- issued credentials ------------------------------------------------------------------
+
+    def insert_record(self, conn: Connection, record: Mapping[str, Any]) -> None:
+        conn.execute(insert(self.t.credentials).values(**record))
+
+    def credential_id_taken(self, conn: Connection, credential_id: str) -> bool:
+        creds = self.t.credentials
+        found = conn.execute(
+            select(creds.c.record_id).where(creds.c.credential_id == credential_id)
+        ).first()
+        return found is not None
+
+    def record(self, record_id: str) -> Row[Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(self.t.credentials).where(self.t.credentials.c.record_id == record_id)
+            ).first()
+
+    def record_for_update(self, conn: Connection, credential_id: str) -> Row[Any] | None:
+        """The record of a credential by its id (or record id), locked for a status change."""
+        creds = self.t.credentials
+        return conn.execute(
+            select(creds)
+            .where(or_(creds.c.credential_id == credential_id, creds.c.record_id == credential_id))
+            .with_for_update()
+        ).first()
+
+    def set_record_status(self, conn: Connection, record_id: str, status: str) -> None:
+        creds = self.t.credentials
+        conn.execute(update(creds).where(creds.c.record_id == record_id).values(status=status))
+
+    def search(self, query: RecordQuery) -> tuple[list[Row[Any]], int]:
+        """The records matching ``query``, newest first, and how many match in all."""
+        creds = self.t.credentials
+        conditions = []
+        if query.text:
+            needle = query.text.strip()
+            pattern = "%" + _escape_like(needle.lower()) + "%"
+            conditions.append(
+                or_(
+                    func.lower(creds.c.subject_name).like(pattern, escape="\\"),
+                    creds.c.subject_id == needle,
+                    creds.c.credential_id == needle,
+                    creds.c.record_id == needle,
+                )
+            )
+        if query.type:
+            pattern = "%" + _escape_like(json.dumps(query.type)) + "%"
+            conditions.append(creds.c.types.like(pattern, escape="\\"))
+        if query.status:
+            conditions.append(creds.c.status == query.status)
+        where = and_(*conditions) if conditions else None
+        listing = select(creds).order_by(creds.c.created.desc(), creds.c.record_id)
+        counting = select(func.count()).select_from(creds)
+        if where is not None:
+            listing, counting = listing.where(where), counting.where(where)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(listing.limit(query.limit).offset(query.offset)))
+            total = int(conn.execute(counting).scalar_one())
+        return rows, total
+
+    def record_types(self) -> list[str]:
+        creds = self.t.credentials
+        with self.engine.connect() as conn:
+            return sorted(
+                str(t) for t in conn.execute(select(creds.c.main_type).distinct()).scalars()
+            )
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def append_audit(
+        self,
+        conn: Connection,
+        *,
+        at: str,
+        actor: str,
+        action: str,
+        target: str | None,
+        details: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Append an entry to the chain, inside the caller's transaction.
+
+        The head row is locked (PostgreSQL ``FOR UPDATE``; SQLite writers are serialised), so
+        concurrent issuers append one after the other; the caller should append last, just
+        before committing, to hold the lock briefly.
+        """
+        head = self.t.audit_head
+        row = conn.execute(select(head).where(head.c.id == 1).with_for_update()).one()
+        entry = audit.seal(
+            seq=row.seq + 1,
+            prev=row.hash,
+            at=at,
+            actor=actor,
+            action=action,
+            target=target,
+            details=details,
+        )
+        conn.execute(
+            insert(self.t.audit).values(
+                seq=entry["seq"],
+                at=at,
+                actor=actor,
+                action=action,
+                target=target,
+                details=json.dumps(entry["details"], ensure_ascii=False, sort_keys=True),
+                prev=entry["prev"],
+                hash=entry["hash"],
+            )
+        )
+        conn.execute(
+            update(head).where(head.c.id == 1).values(seq=entry["seq"], hash=entry["hash"])
+        )
+        return entry
+
+    def audit_entries(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """The whole chain, oldest first, as entries ready to export."""
+        table = self.t.audit
+        last = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = list(
+                    conn.execute(
+                        select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)
+                    )
+                )
+            if not rows:
+                return
+            for row in rows:
+                yield {
+                    "seq": row.seq,
+                    "at": row.at,
+                    "actor": row.actor,
+                    "action": row.action,
+                    "target": row.target,
+                    "details": json.loads(row.details),
+                    "prev": row.prev,
+                    "hash": row.hash,
+                }
+                last = row.seq
+
+    def audit_head(self) -> tuple[int, str]:
+        head = self.t.audit_head
+        with self.engine.connect() as conn:
+            row = conn.execute(select(head.c.seq, head.c.hash).where(head.c.id == 1)).one()
+        return int(row.seq), str(row.hash)
+
+    def recent_audit(self, target: str, *, limit: int = 20) -> list[Row[Any]]:
+        table = self.t.audit
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(table)
+                    .where(table.c.target == target)
+                    .order_by(table.c.seq.desc())
+                    .limit(limit)
+                )
+            )
+
+    # -- signed status lists ------------------------------------------------------------------
+
+    def published(self, signer: str, list_id: str) -> Row[Any] | None:
+        table = self.t.published
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(table).where(table.c.signer == signer, table.c.list_id == list_id)
+            ).first()
+
+    def publish(self, values: Mapping[str, Any]) -> None:
+        """Keep a signed list (replacing an older version; a newer one is never replaced)."""
+        table = self.t.published
+        with self.engine.begin() as conn:
+            where = (table.c.signer == values["signer"], table.c.list_id == values["list_id"])
+            changed = conn.execute(
+                update(table).where(*where, table.c.version <= values["version"]).values(**values)
+            )
+            if not changed.rowcount:
+                _insert_ignore(conn, table, dict(values))
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_json_list(value: str) -> Sequence[Any]:
+    loaded = json.loads(value)
+    return loaded if isinstance(loaded, list) else []

@@ -1,0 +1,592 @@
+"""The officer web UI: server-rendered pages over :class:`Issuer`, behind a login.
+
+Officers (created with ``vcred issuer officer add``) log in with a password (scrypt); the
+session cookie is HttpOnly and SameSite=Lax (Secure behind https); every form carries a CSRF
+token bound to the session, and a POST without the right one is refused (400).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from functools import wraps
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+import segno
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
+
+from issuer_app import formats
+from issuer_app.service import Issuer, Status
+from issuer_app.store.records import RecordQuery, load_json_list
+from vcred.customs.builders import build_aeo_certificate, build_export_billing_attestation
+from vcred.customs.programmes import PROGRAMMES, TRADE_ROLES
+from vcred.errors import MalformedError
+from vcred_service.problems import ProblemError
+from vcred_service.ratelimit import RateLimiter
+
+blueprint = Blueprint(
+    "officer",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/_issuer",
+)
+
+LIMITER: Final = "vcred_issuer_login_limiter"
+PAGE_SIZE: Final = 50
+AEO_VALIDITY: Final = timedelta(days=3 * 365)
+STATUSES: Final = ("active", "suspended", "revoked")
+_ACTIONS: Final[dict[str, tuple[Status, str]]] = {
+    "suspend": ("suspended", "suspended"),
+    "reinstate": ("active", "reinstated"),
+    "revoke": ("revoked", "revoked"),
+}
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def issuer() -> Issuer:
+    found: Issuer = current_app.extensions["vcred_issuer"]
+    return found
+
+
+@blueprint.record_once
+def _setup(state: Any) -> None:
+    config = state.app.extensions["vcred_issuer"].config
+    state.app.extensions[LIMITER] = RateLimiter(rate=config.login_rate, burst=config.login_burst)
+
+
+# -- session, CSRF, login ------------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+@blueprint.app_context_processor
+def _template_globals() -> dict[str, Any]:
+    service = issuer()
+    return {
+        "csrf_token": csrf_token,
+        "service_name": f"{service.config.authority} — issuer",
+        "officer": session.get("officer"),
+    }
+
+
+@blueprint.before_app_request
+def _check_csrf() -> None:
+    """Every form POST of the UI must carry the session's CSRF token."""
+    if request.method != "POST" or request.blueprint != blueprint.name:
+        return
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf")
+    if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+        raise ProblemError(
+            400,
+            "Bad request",
+            "the form is missing its CSRF token, or it has expired: reload the page",
+            code="CSRF",
+        )
+
+
+def login_required(view: View) -> View:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        name = session.get("officer")
+        if not isinstance(name, str) or not issuer().officer_active(name):
+            session.pop("officer", None)
+            return redirect(url_for("officer.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+@blueprint.get("/")
+def home() -> BaseResponse:
+    return redirect(url_for("officer.credentials"))
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> str | BaseResponse:
+    target = _safe_next(request.values.get("next"))
+    error = None
+    if request.method == "POST":
+        limiter: RateLimiter = current_app.extensions[LIMITER]
+        limiter.check(request.remote_addr or "unknown")
+        name = request.form.get("name", "")
+        if issuer().check_officer(name, request.form.get("password", "")):
+            session.clear()
+            session.permanent = True
+            session["officer"] = name
+            csrf_token()
+            return redirect(target)
+        error = "Unknown officer or wrong password."
+    return render_template("issuer/login.html", error=error, next=target)
+
+
+@blueprint.post("/logout")
+def logout() -> BaseResponse:
+    session.clear()
+    return redirect(url_for("officer.login"))
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no //evil.example)."""
+    if not value:
+        return url_for("officer.credentials")
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return url_for("officer.credentials")
+    return value
+
+
+# -- issued credentials ----------------------------------------------------------------------------
+
+
+@blueprint.get("/officer/credentials")
+@login_required
+def credentials() -> str:
+    text = request.args.get("q", "").strip()[:200] or None
+    kind = request.args.get("type", "").strip()[:128] or None
+    status = request.args.get("status", "").strip() or None
+    if status not in (None, *STATUSES):
+        status = None
+    try:
+        page = max(0, int(request.args.get("page", "0")))
+    except ValueError:
+        page = 0
+    rows, total = issuer().search(
+        RecordQuery(text=text, type=kind, status=status, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
+    )
+    return render_template(
+        "issuer/credentials.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=(total + PAGE_SIZE - 1) // PAGE_SIZE,
+        q=text or "",
+        type=kind or "",
+        status=status or "",
+        types=issuer().store.record_types(),
+        statuses=STATUSES,
+    )
+
+
+@blueprint.get("/officer/credentials/<record_id>")
+@login_required
+def credential(record_id: str) -> str:
+    row = issuer().record(record_id)
+    if row is None:
+        raise ProblemError(404, "Not Found", "no such credential record")
+    service = issuer()
+    keyring = service.keyring()
+    entries = [
+        {
+            **entry,
+            "url": service.list_url(keyring.list_name(row.issuer), entry["list"]),
+        }
+        for entry in load_json_list(row.status_entries)
+    ]
+    qr, qr_note = _qr(row.secured)
+    return render_template(
+        "issuer/credential.html",
+        row=row,
+        types=load_json_list(row.types),
+        entries=entries,
+        qr=qr,
+        qr_note=qr_note,
+        history=service.store.recent_audit(row.credential_id or row.record_id),
+        actions=_available_actions(row.status),
+    )
+
+
+def _available_actions(status: str) -> list[str]:
+    if status == "active":
+        return ["suspend", "revoke"]
+    if status == "suspended":
+        return ["reinstate", "revoke"]
+    return []
+
+
+def _qr(secured: str | None) -> tuple[Markup | None, str | None]:
+    if secured is None:
+        return None, "The signed credential is not kept by this issuer (only its digest)."
+    try:
+        code = segno.make(secured, error="l", boost_error=False)
+    except ValueError:
+        return None, "The credential is too large for one QR code; hand it over as a file."
+    svg = code.svg_inline(scale=2, dark="#12314f", omitsize=False)
+    return Markup(svg), None  # noqa: S704 - segno's own SVG markup, nothing from a user
+
+
+@blueprint.post("/officer/credentials/<record_id>/status")
+@login_required
+def change_status(record_id: str) -> BaseResponse:
+    action = request.form.get("action", "")
+    if action not in _ACTIONS:
+        raise ProblemError(400, "Bad request", "unknown action", code="MALFORMED")
+    status, done = _ACTIONS[action]
+    try:
+        issuer().change_status(record_id, status, actor=f"officer:{session['officer']}")
+    except ProblemError as exc:
+        if exc.status != 400:
+            raise
+        flash(exc.detail, "error")
+    else:
+        flash(f"The credential was {done}.", "ok")
+    return redirect(url_for("officer.credential", record_id=record_id))
+
+
+# -- issuing from forms ------------------------------------------------------------------------
+
+
+@blueprint.route("/officer/issue/aeo", methods=["GET", "POST"])
+@login_required
+def issue_aeo() -> str | BaseResponse:
+    service = issuer()
+    today = service.now().date()
+    form: dict[str, Any] = {
+        "country": service.config.country or "",
+        "programme": service.config.programme or "",
+        "validFrom": today.isoformat(),
+        "validUntil": (today + AEO_VALIDITY).isoformat(),
+        "format": service.config.default_format,
+        "tradeRoles": [],
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form.update({k: v.strip() for k, v in request.form.items() if k != "csrf_token"})
+        form["tradeRoles"] = request.form.getlist("tradeRoles")
+        if service.config.programme:
+            form["programme"] = service.config.programme
+        answer = _issue_from_form(form, errors, _aeo_credential, AEO_FIELDS)
+        if answer is not None:
+            return answer
+    programme = PROGRAMMES.get(form.get("programme") or "")
+    return render_template(
+        "issuer/issue_aeo.html",
+        form=form,
+        errors=errors,
+        programmes=PROGRAMMES,
+        fixed_programme=service.config.programme,
+        tiers=programme.tiers if programme else {},
+        roles=TRADE_ROLES,
+        offered=service.offered,
+    )
+
+
+@blueprint.route("/officer/issue/billing", methods=["GET", "POST"])
+@login_required
+def issue_billing() -> str | BaseResponse:
+    service = issuer()
+    today = service.now().date()
+    form: dict[str, Any] = {
+        "validFrom": today.isoformat(),
+        "exitDate": today.isoformat(),
+        "exitCountry": service.config.country or "",
+        "exporterCountry": service.config.country or "",
+        "format": "vc+sd-jwt" if "vc+sd-jwt" in service.offered else service.config.default_format,
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form.update({k: v.strip() for k, v in request.form.items() if k != "csrf_token"})
+        answer = _issue_from_form(form, errors, _billing_credential, BILLING_FIELDS)
+        if answer is not None:
+            return answer
+    return render_template(
+        "issuer/issue_billing.html", form=form, errors=errors, offered=service.offered
+    )
+
+
+def _issue_from_form(
+    form: dict[str, Any],
+    errors: dict[str, str],
+    build: Callable[[dict[str, Any], str, dict[str, str]], dict[str, Any] | None],
+    fields: tuple[tuple[str, str], ...],
+) -> BaseResponse | None:
+    """Build with the customs builder, then issue; errors land next to their fields."""
+    service = issuer()
+    fmt = form.get("format") or service.config.default_format
+    if fmt not in service.offered:
+        errors["format"] = "This issuer does not offer that format."
+        return None
+    try:
+        credential = build(form, fmt, errors)
+        if credential is None or errors:
+            return None
+        answer = service.issue_credential(
+            credential, actor=f"officer:{session['officer']}", fmt=fmt
+        )
+    except MalformedError as exc:
+        errors[_field_of(exc.pointer, fields)] = exc.message
+        return None
+    except ProblemError as exc:
+        pointer = exc.extra.get("pointer")
+        listed = exc.extra.get("errors") or [{"detail": exc.detail, "pointer": pointer}]
+        for item in listed:
+            where = str(item.get("pointer") or "").removeprefix("/credential")
+            errors.setdefault(_field_of(where, fields), str(item.get("detail")))
+        return None
+    flash("Credential issued.", "ok")
+    return redirect(url_for("officer.credential", record_id=answer.record_id))
+
+
+def _field_of(pointer: str | None, fields: tuple[tuple[str, str], ...]) -> str:
+    if pointer:
+        for prefix, name in fields:
+            if pointer == prefix or pointer.startswith(prefix + "/"):
+                return name
+    return "_form"
+
+
+_S = "/credentialSubject"
+_C = f"{_S}/certification"
+AEO_FIELDS: Final = (
+    (f"{_S}/legalName", "legalName"),
+    (f"{_S}/id", "traderId"),
+    (f"{_S}/country", "country"),
+    (f"{_S}/address", "streetAddress"),
+    (f"{_S}/identifier", "identifiers"),
+    (f"{_C}/programme", "programme"),
+    (f"{_C}/administeringAuthority", "programme"),
+    (f"{_C}/tier", "tier"),
+    (f"{_C}/tradeRoles", "tradeRoles"),
+    (f"{_C}/certifiedSince", "certifiedSince"),
+    (f"{_C}/lastValidated", "lastValidated"),
+    (f"{_C}/certificateNumber", "certificateNumber"),
+    ("/validFrom", "validFrom"),
+    ("/validUntil", "validUntil"),
+    ("/issuer", "format"),
+)
+BILLING_FIELDS: Final = (
+    (f"{_S}/exportDeclaration", "declarationValue"),
+    (f"{_S}/exporter/legalName", "exporterName"),
+    (f"{_S}/exporter/country", "exporterCountry"),
+    (f"{_S}/exporter/identifier", "exporterIdentifier"),
+    (f"{_S}/exporter", "exporterName"),
+    (f"{_S}/consignee/legalName", "consigneeName"),
+    (f"{_S}/consignee/country", "consigneeCountry"),
+    (f"{_S}/consignee", "consigneeName"),
+    (f"{_S}/invoice/invoiceNumber", "invoiceNumber"),
+    (f"{_S}/invoice/invoiceDate", "invoiceDate"),
+    (f"{_S}/invoice/currency", "currency"),
+    (f"{_S}/invoice/totalAmount", "totalAmount"),
+    (f"{_S}/invoice/incoterms", "incoterms"),
+    (f"{_S}/lineItems", "lineItems"),
+    (f"{_S}/modeOfTransport", "modeOfTransport"),
+    (f"{_S}/exitOffice/officeCode", "exitOffice"),
+    (f"{_S}/exitOffice", "exitCountry"),
+    (f"{_S}/exitDate", "exitDate"),
+    (f"{_S}/destinationCountry", "destinationCountry"),
+    ("/validFrom", "validFrom"),
+    ("/issuer", "format"),
+)
+
+
+def _required(form: Mapping[str, Any], errors: dict[str, str], *names: str) -> None:
+    for name in names:
+        if not form.get(name):
+            errors.setdefault(name, "Required.")
+
+
+def _day(form: Mapping[str, Any], name: str, errors: dict[str, str]) -> datetime | None:
+    value = form.get(name) or ""
+    try:
+        return datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=UTC)
+    except ValueError:
+        errors.setdefault(name, "A date, YYYY-MM-DD.")
+        return None
+
+
+def _issuer_value(fmt: str) -> dict[str, str]:
+    service = issuer()
+    keyring = service.keyring()
+    did = keyring.did_web or keyring.first_current(formats.key_kinds(fmt)).did_key
+    return {"id": did, "name": service.config.authority}
+
+
+def _identifiers(text: str, errors: dict[str, str], field: str) -> list[dict[str, str]]:
+    found = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        scheme, sep, value = line.strip().partition(" ")
+        if not sep:
+            scheme, sep, value = line.strip().partition(":")
+        if not sep or not value.strip():
+            errors.setdefault(field, f"Write each identifier as 'SCHEME VALUE', not {line!r}.")
+            continue
+        found.append({"scheme": scheme.strip().upper(), "value": value.strip()})
+    return found
+
+
+def _aeo_credential(
+    form: dict[str, Any], fmt: str, errors: dict[str, str]
+) -> dict[str, Any] | None:
+    _required(
+        form,
+        errors,
+        "legalName",
+        "country",
+        "identifiers",
+        "programme",
+        "tier",
+        "certifiedSince",
+        "validFrom",
+        "validUntil",
+    )
+    if not form.get("tradeRoles"):
+        errors.setdefault("tradeRoles", "Pick at least one trade role.")
+    identifiers = _identifiers(form.get("identifiers", ""), errors, "identifiers")
+    valid_from = _day(form, "validFrom", errors)
+    valid_until = _day(form, "validUntil", errors)
+    if errors or valid_from is None or valid_until is None:
+        return None
+    certification: dict[str, Any] = {
+        "programme": form["programme"],
+        "tier": form["tier"],
+        "tradeRoles": form["tradeRoles"],
+        "certifiedSince": form["certifiedSince"],
+    }
+    for name in ("lastValidated", "certificateNumber"):
+        if form.get(name):
+            certification[name] = form[name]
+    subject: dict[str, Any] = {
+        "legalName": form["legalName"],
+        "country": form["country"].upper(),
+        "identifier": identifiers,
+        "certification": certification,
+    }
+    if form.get("traderId"):
+        subject["id"] = form["traderId"]
+    address = {
+        k: form[k] for k in ("streetAddress", "addressLocality", "postalCode") if form.get(k)
+    }
+    if address:
+        subject["address"] = {**address, "addressCountry": form["country"].upper()}
+    return build_aeo_certificate(
+        subject,
+        issuer=_issuer_value(fmt),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        credential_id=f"urn:uuid:{uuid.uuid4()}",
+    )
+
+
+def _billing_credential(
+    form: dict[str, Any], fmt: str, errors: dict[str, str]
+) -> dict[str, Any] | None:
+    _required(
+        form,
+        errors,
+        "declarationScheme",
+        "declarationValue",
+        "exporterName",
+        "exporterCountry",
+        "consigneeName",
+        "consigneeCountry",
+        "invoiceNumber",
+        "invoiceDate",
+        "currency",
+        "totalAmount",
+        "incoterms",
+        "lineItems",
+        "modeOfTransport",
+        "exitOffice",
+        "exitCountry",
+        "exitDate",
+        "destinationCountry",
+        "validFrom",
+    )
+    items = []
+    for number, line in enumerate(form.get("lineItems", "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) != 7:
+            errors.setdefault(
+                "lineItems",
+                f"Line {number}: HS code | description | quantity | unit | unit price | "
+                "amount | origin — seven fields separated by |.",
+            )
+            continue
+        hs, description, quantity, unit, price, amount, origin = parts
+        items.append(
+            {
+                "hsCode": hs,
+                "description": description,
+                "quantity": quantity,
+                "unitCode": unit,
+                "unitPrice": price,
+                "amount": amount,
+                "originCountry": origin.upper(),
+            }
+        )
+    valid_from = _day(form, "validFrom", errors)
+    if errors or valid_from is None:
+        return None
+    exporter: dict[str, Any] = {
+        "legalName": form["exporterName"],
+        "country": form["exporterCountry"].upper(),
+    }
+    if form.get("exporterIdentifier"):
+        exporter["identifier"] = _identifiers(
+            form["exporterIdentifier"], errors, "exporterIdentifier"
+        )
+    subject = {
+        "exportDeclaration": {
+            "scheme": form["declarationScheme"],
+            "value": form["declarationValue"],
+        },
+        "exporter": exporter,
+        "consignee": {
+            "legalName": form["consigneeName"],
+            "country": form["consigneeCountry"].upper(),
+        },
+        "invoice": {
+            "invoiceNumber": form["invoiceNumber"],
+            "invoiceDate": form["invoiceDate"],
+            "currency": form["currency"].upper(),
+            "totalAmount": form["totalAmount"],
+            "incoterms": form["incoterms"].upper(),
+        },
+        "lineItems": items,
+        "modeOfTransport": form["modeOfTransport"],
+        "exitOffice": {"officeCode": form["exitOffice"], "country": form["exitCountry"].upper()},
+        "exitDate": form["exitDate"],
+        "destinationCountry": form["destinationCountry"].upper(),
+    }
+    return build_export_billing_attestation(
+        subject,
+        issuer=_issuer_value(fmt),
+        valid_from=valid_from,
+        credential_id=f"urn:uuid:{uuid.uuid4()}",
+    )
+
+
+@blueprint.app_template_filter("pretty_json")
+def _pretty_json(value: str) -> str:
+    try:
+        return json.dumps(json.loads(value), indent=2, ensure_ascii=False)
+    except ValueError:
+        return value

@@ -1,0 +1,558 @@
+"""The VC API of the issuer: issue in every format, status changes, lists, DID document,
+auth, error shapes — each answer checked against the app's own OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from issuer_app import issuer_of
+from issuer_app.keyring import WEB
+from tests.issuer.conftest import (
+    DID_WEB,
+    PUBLIC_URL,
+    ApiClient,
+    Clock,
+    auth,
+    credential,
+    verifier,
+)
+from vcred import jose
+from vcred.customs import samples
+from vcred.status import parse_status_list_credential
+
+ENVELOPED_PREFIX = "data:application/vc+jwt,"
+
+
+def secured_of(answer: dict[str, Any]) -> Any:
+    """The secured credential in an answer: the compact token of an enveloped one."""
+    vc = answer["verifiableCredential"]
+    if vc.get("type") == "EnvelopedVerifiableCredential":
+        return vc["id"].split(",", 1)[1]
+    return vc
+
+
+def payload_of(answer: dict[str, Any]) -> dict[str, Any]:
+    secured = secured_of(answer)
+    if isinstance(secured, str):
+        return jose.unverified_payload(secured.split("~")[0])
+    return {k: v for k, v in secured.items() if k != "proof"}
+
+
+# -- authentication ----------------------------------------------------------------------------
+
+
+def test_issuing_needs_a_token_with_the_issue_scope(app: Flask, api: ApiClient) -> None:
+    body = {"credential": credential()}
+    missing = api.post("/credentials/issue", json=body)
+    assert missing.status_code == 401
+    assert missing.mimetype == "application/problem+json"
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="vcred-issuer"'
+
+    wrong = api.post(
+        "/credentials/issue", json=body, headers={"Authorization": "Bearer vci_000000000000_x"}
+    )
+    assert wrong.status_code == 401
+    assert 'error="invalid_token"' in wrong.headers["WWW-Authenticate"]
+
+    status_only = api.post("/credentials/issue", json=body, headers=auth(app, "status"))
+    assert status_only.status_code == 403
+    assert status_only.get_json()["title"] == "Forbidden"
+    assert 'error="insufficient_scope", scope="issue"' in status_only.headers["WWW-Authenticate"]
+
+    assert api.post("/credentials/issue", json=body, headers=auth(app, "admin")).status_code == 201
+
+
+def test_a_revoked_token_is_refused(app: Flask, api: ApiClient) -> None:
+    made = issuer_of(app).create_token(("issue",), actor="test")
+    headers = {"Authorization": f"Bearer {made.token}"}
+    assert api.issue(credential(), headers).status_code == 201
+    issuer_of(app).revoke_token(made.id, actor="test")
+    assert api.issue(credential(), headers).status_code == 401
+    tampered = {"Authorization": f"Bearer {made.token[:-1]}{'A' if made.token[-1] != 'A' else 'B'}"}
+    assert api.issue(credential(), tampered).status_code == 401
+
+
+def test_status_changes_need_the_status_scope(sqlite_app: Flask) -> None:
+    api = ApiClient(sqlite_app)
+    issued = api.issue(credential(id="urn:uuid:scope-1"), auth(sqlite_app, "issue"))
+    assert issued.status_code == 201
+    body = {
+        "credentialId": "urn:uuid:scope-1",
+        "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "revoked"}],
+    }
+    refused = api.post("/credentials/status", json=body, headers=auth(sqlite_app, "issue"))
+    assert refused.status_code == 403
+    assert refused.get_json()["type"] == "about:blank"
+
+
+def test_insecure_no_auth_needs_no_token(make_app: Any) -> None:
+    app = make_app("sqlite", insecure_no_auth=True)
+    api = ApiClient(app)
+    assert api.post("/credentials/issue", json={"credential": credential()}).status_code == 201
+    assert api.openapi.operation("post", "/credentials/issue")["security"] == []
+
+
+# -- what can and cannot be issued -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "pointer"),
+    [
+        (lambda c: {"verifiableCredential": c}, 400, "/credential"),
+        (
+            lambda c: {"credential": {k: v for k, v in c.items() if k != "@context"}},
+            400,
+            "/credential/@context",
+        ),
+        (lambda c: {"credential": {**c, "@context": 4}}, 400, "/credential/@context"),
+        (
+            lambda c: {"credential": {**c, "@context": [{"foo": True}, 4]}},
+            400,
+            "/credential/@context/0",
+        ),
+        (lambda c: {"credential": {**c, "type": 4}}, 400, "/credential/type"),
+        (lambda c: {"credential": {**c, "type": [2, None]}}, 400, "/credential/type/0"),
+        (lambda c: {"credential": {**c, "type": ["Foo"]}}, 400, "/credential/type"),
+        (
+            lambda c: {"credential": {k: v for k, v in c.items() if k != "credentialSubject"}},
+            400,
+            "/credential/credentialSubject",
+        ),
+        (
+            lambda c: {"credential": {**c, "credentialSubject": [None, True, 4]}},
+            400,
+            "/credential/credentialSubject/0",
+        ),
+        (lambda c: {"credential": {**c, "issuer": 4}}, 400, "/credential/issuer"),
+        (
+            lambda c: {"credential": {**c, "issuer": "did:example:someone-else"}},
+            400,
+            "/credential/issuer",
+        ),
+        (lambda c: {"credential": {**c, "validFrom": "yesterday"}}, 400, "/credential/validFrom"),
+        (
+            lambda c: {"credential": {**c, "credentialStatus": {"type": "X"}}},
+            400,
+            "/credential/credentialStatus",
+        ),
+        (
+            lambda c: {"credential": {**c, "proof": {"type": "DataIntegrityProof"}}},
+            400,
+            "/credential/proof",
+        ),
+        (lambda c: {"credential": c, "options": []}, 400, "/options"),
+        (lambda c: {"credential": c, "options": {"format": "ldp_vc"}}, 400, "/options/format"),
+        (lambda c: {"credential": c, "options": {"format": 7}}, 400, "/options/format"),
+        (
+            lambda c: {"credential": c, "options": {"type": "Ed25519Signature2018"}},
+            400,
+            "/options/type",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_a_malformed_request_is_400_with_a_pointer(
+    sqlite_app: Flask, change: Any, status: int, pointer: str
+) -> None:
+    api = ApiClient(sqlite_app)
+    answer = api.post("/credentials/issue", json=change(credential()), headers=auth(sqlite_app))
+    assert answer.status_code == status, answer.get_json()
+    problem = answer.get_json()
+    assert answer.mimetype == "application/problem+json"
+    assert problem["pointer"] == pointer
+    assert problem["status"] == status
+    assert problem["detail"]
+    assert issuer_of(sqlite_app).search(_all())[1] == 0  # nothing was recorded
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        (b"{not json", "application/json", 400),
+        (b'{"credential": {}, "credential": {}}', "application/json", 400),
+        (b"[]", "application/json", 400),
+        (b'{"credential": {}}', "text/plain", 415),
+        (b'{"a": "' + b"x" * 600_000 + b'"}', "application/json", 413),
+    ],
+)
+def test_bodies_that_are_not_requests_are_4xx(
+    sqlite_app: Flask, data: bytes, content_type: str, status: int
+) -> None:
+    api = ApiClient(sqlite_app)
+    answer = api.post(
+        "/credentials/issue", data=data, content_type=content_type, headers=auth(sqlite_app)
+    )
+    assert answer.status_code == status
+    assert answer.mimetype == "application/problem+json"
+
+
+def test_a_schema_violation_is_422_with_every_violation(sqlite_app: Flask) -> None:
+    api = ApiClient(sqlite_app)
+    document = samples.aeo_certificate("us-prairie")
+    del document["issuer"]
+    subject = document["credentialSubject"]
+    subject["legalName"] = ""
+    subject["certification"]["tier"] = "TIER9"
+    answer = api.issue(document, auth(sqlite_app))
+    assert answer.status_code == 422
+    problem = answer.get_json()
+    assert problem["code"] == "SCHEMA_MISMATCH"
+    pointers = {e["pointer"] for e in problem["errors"]}
+    assert "/credential/credentialSubject/legalName" in pointers
+    assert "/credential/credentialSubject/certification/tier" in pointers
+
+
+def test_our_types_are_checked_against_their_schema_even_when_not_listed(
+    sqlite_app: Flask,
+) -> None:
+    api = ApiClient(sqlite_app)
+    document = samples.aeo_certificate("us-prairie")
+    del document["issuer"], document["credentialSchema"]
+    assert api.issue(document, auth(sqlite_app)).status_code == 201
+    document = samples.aeo_certificate("us-prairie")
+    del document["issuer"], document["credentialSchema"]
+    document["id"] = "urn:uuid:another-one"
+    document["credentialSubject"]["certification"]["tier"] = "TIER9"
+    assert api.issue(document, auth(sqlite_app)).status_code == 422
+
+
+def test_unknown_options_are_ignored(sqlite_app: Flask) -> None:
+    api = ApiClient(sqlite_app)
+    answer = api.issue(
+        credential(),
+        auth(sqlite_app),
+        options={"mandatoryPointers": ["/issuer"], "whatever": {"x": 1}, "credentialId": "y"},
+    )
+    assert answer.status_code == 201
+
+
+def test_a_vc_1_1_credential_is_issued(app: Flask, api: ApiClient, clock: Clock) -> None:
+    document = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "id": "urn:uuid:9d3c7f2e-1111-4aaa-8bbb-000000000011",
+        "type": ["VerifiableCredential"],
+        "issuanceDate": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:trader"},
+    }
+    answer = api.issue(document, auth(app))
+    assert answer.status_code == 201, answer.get_json()
+    payload = payload_of(answer.get_json())
+    assert payload["@context"][-1] == "https://www.w3.org/ns/credentials/status/v1"
+    result = verifier(app, clock).verify(secured_of(answer.get_json()))
+    assert result.verified, result.errors
+
+
+def test_each_format_issues_what_vcred_verifies(app: Flask, api: ApiClient, clock: Clock) -> None:
+    service = issuer_of(app)
+    headers = auth(app)
+    keys = service.keyring()
+    issuers: list[str | None] = [None, DID_WEB, *(k.did_key for k in keys.current)]
+    for fmt in service.offered:
+        for named in issuers:
+            document = credential()
+            if named is not None:
+                document["issuer"] = named
+            answer = api.issue(document, headers, options={"format": fmt})
+            expected_key = keys.first_current(None) if named in (None, DID_WEB) else None
+            assert answer.status_code == 201, (fmt, named, answer.get_json())
+            body = answer.get_json()
+            payload = payload_of(body)
+            assert payload["credentialSubject"] == document["credentialSubject"]
+            assert payload["issuer"] == (named or DID_WEB)
+            assert [e["statusPurpose"] for e in payload["credentialStatus"]] == [
+                "revocation",
+                "suspension",
+            ]
+            result = verifier(app, clock).verify(secured_of(body))
+            assert result.verified, (fmt, named, result.errors)
+            assert result.issuer == (named or DID_WEB)
+            if expected_key is not None:
+                assert result.method == f"{DID_WEB}#{expected_key.public.multikey()}"
+
+
+def test_the_issuer_s_key_picks_the_algorithm(app: Flask, api: ApiClient) -> None:
+    keys = issuer_of(app).keyring()
+    headers = auth(app)
+    for key in keys.current:
+        answer = api.issue(credential(issuer=key.did_key), headers, options={"format": "vc+jwt"})
+        header = jose.unverified_header(secured_of(answer.get_json()))
+        assert header["alg"] == {"ed25519": "EdDSA", "p256": "ES256", "p384": "ES384"}[key.kind]
+        assert header["kid"].startswith(key.did_key + "#")
+
+
+def test_the_issuer_may_be_an_object(sqlite_app: Flask, clock: Clock) -> None:
+    api = ApiClient(sqlite_app)
+    answer = api.issue(credential(issuer={"id": DID_WEB, "name": "CBP"}), auth(sqlite_app))
+    assert answer.status_code == 201
+    assert payload_of(answer.get_json())["issuer"] == {"id": DID_WEB, "name": "CBP"}
+
+
+def test_a_credential_id_is_issued_once(app: Flask, api: ApiClient) -> None:
+    document = credential()
+    headers = auth(app)
+    assert api.issue(document, headers).status_code == 201
+    again = api.issue(document, headers)
+    assert again.status_code == 409
+    assert again.get_json()["code"] == "DUPLICATE_CREDENTIAL_ID"
+
+
+def test_what_is_recorded(make_app: Any) -> None:
+    app = make_app("sqlite", store_credentials=False)
+    api = ApiClient(app)
+    document = samples.aeo_certificate("us-prairie")
+    del document["issuer"]
+    answer = api.issue(document, auth(app))
+    rows, total = issuer_of(app).search(_all())
+    assert total == 1
+    row = rows[0]
+    assert row.credential_id == document["id"]
+    assert row.subject_id == "did:web:prairie-gadgets.example"
+    assert row.subject_name == "Example Prairie Gadgets, Inc."
+    assert row.main_type == "AEOCertificateCredential"
+    assert row.status == "active"
+    assert row.secured is None  # store_credentials=False keeps only the digest
+    token = secured_of(answer.get_json())
+    assert row.digest == __import__("hashlib").sha256(token.encode()).hexdigest()
+
+
+def _all() -> Any:
+    from issuer_app.store.records import RecordQuery
+
+    return RecordQuery()
+
+
+# -- status --------------------------------------------------------------------------------------
+
+
+def _status(api: ApiClient, headers: dict[str, str], credential_id: str, status: str) -> Any:
+    return api.post(
+        "/credentials/status",
+        json={
+            "credentialId": credential_id,
+            "credentialStatus": [{"type": "BitstringStatusListEntry", "status": status}],
+        },
+        headers=headers,
+    )
+
+
+def test_suspend_reinstate_revoke_show_in_lists_and_verification(
+    app: Flask, api: ApiClient, clock: Clock
+) -> None:
+    headers = auth(app)
+    document = credential()
+    issued = api.issue(document, headers).get_json()
+    token = secured_of(issued)
+    assert verifier(app, clock).verify(token).verified
+
+    answer = _status(api, headers, document["id"], "suspended")
+    assert answer.status_code == 200
+    assert answer.get_json()["status"] == "suspended"
+    assert verifier(app, clock).verify(token).codes == ("SUSPENDED",)
+
+    assert _status(api, headers, document["id"], "active").get_json()["status"] == "active"
+    assert verifier(app, clock).verify(token).verified
+
+    assert _status(api, headers, document["id"], "revoked").get_json()["status"] == "revoked"
+    result = verifier(app, clock).verify(token)
+    assert result.codes == ("REVOKED",)
+    assert result.errors[0].path == "/credentialStatus/0"
+
+    entry = payload_of(issued)["credentialStatus"][0]
+    listed = api.get(entry["statusListCredential"].removeprefix(PUBLIC_URL))
+    list_credential = jose.unverified_payload(listed.get_data(as_text=True))
+    parsed = parse_status_list_credential(list_credential, url=entry["statusListCredential"])
+    assert parsed.bits.value(int(entry["statusListIndex"])) == 1
+
+    refused = _status(api, headers, document["id"], "active")
+    assert refused.status_code == 400
+    assert "revoked" in refused.get_json()["detail"]
+
+
+def test_the_vc_api_status_shape_is_understood(app: Flask, api: ApiClient, clock: Clock) -> None:
+    headers = auth(app)
+    document = credential()
+    token = secured_of(api.issue(document, headers).get_json())
+
+    def change(purpose: str, **extra: Any) -> Any:
+        body = {
+            "credentialId": document["id"],
+            "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose},
+            **extra,
+        }
+        return api.post("/credentials/status", json=body, headers=headers)
+
+    assert change("suspension").get_json()["status"] == "suspended"
+    assert change("suspension", status=False).get_json()["status"] == "active"
+    assert verifier(app, clock).verify(token).verified
+    assert change("revocation", status=False).status_code == 400
+    assert change("revocation", status=True).get_json()["status"] == "revoked"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "pointer"),
+    [
+        (
+            {"credentialStatus": [{"type": "BitstringStatusListEntry", "status": "revoked"}]},
+            400,
+            "/credentialId",
+        ),
+        ({"credentialId": "urn:x", "credentialStatus": []}, 400, "/credentialStatus"),
+        (
+            {"credentialId": "urn:x", "credentialStatus": [{"type": "X", "status": "revoked"}]},
+            400,
+            "/credentialStatus/0/type",
+        ),
+        (
+            {
+                "credentialId": "urn:x",
+                "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "deleted"}],
+            },
+            400,
+            "/credentialStatus/0/status",
+        ),
+        (
+            {"credentialId": "urn:x", "credentialStatus": {"type": "BitstringStatusListEntry"}},
+            400,
+            "/credentialStatus/statusPurpose",
+        ),
+        (
+            {
+                "credentialId": "urn:unknown",
+                "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "revoked"}],
+            },
+            404,
+            None,
+        ),
+    ],
+)
+def test_status_request_errors(
+    sqlite_app: Flask, body: dict[str, Any], status: int, pointer: str | None
+) -> None:
+    api = ApiClient(sqlite_app)
+    answer = api.post("/credentials/status", json=body, headers=auth(sqlite_app))
+    assert answer.status_code == status
+    assert answer.get_json().get("pointer") == pointer
+
+
+def test_a_status_list_is_signed_once_per_change_and_cached(
+    app: Flask, api: ApiClient, clock: Clock
+) -> None:
+    headers = auth(app)
+    document = credential()
+    issued = api.issue(document, headers).get_json()
+    entry = payload_of(issued)["credentialStatus"][1]
+    url = entry["statusListCredential"]
+    path = url.removeprefix(PUBLIC_URL)
+    assert path.startswith(f"/status/{WEB}/")
+
+    first = api.get(path)
+    assert first.status_code == 200
+    assert first.mimetype == "application/vc+jwt"
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    payload = jose.unverified_payload(first.get_data(as_text=True))
+    assert payload["id"] == url
+    assert payload["issuer"] == DID_WEB
+    assert payload["credentialSubject"]["ttl"] == 300_000
+    assert payload["credentialSubject"]["statusPurpose"] == "suspension"
+
+    clock.advance(minutes=1)
+    again = api.get(path)
+    assert again.data == first.data  # not signed again: nothing changed
+    assert api.get(path, headers={"If-None-Match": again.headers["ETag"]}).status_code == 304
+
+    _status(api, headers, document["id"], "suspended")
+    changed = api.get(path)
+    assert changed.data != first.data
+    assert jose.unverified_payload(changed.get_data(as_text=True))["validFrom"] == (
+        "2026-06-01T12:01:00Z"
+    )
+    publish = api.post(f"{path}/publish", headers=headers)
+    assert publish.status_code == 204
+    assert api.get(path).data == changed.data
+
+
+def test_unknown_lists_are_404(sqlite_app: Flask) -> None:
+    api = ApiClient(sqlite_app)
+    assert api.get("/status/web/nolist").status_code == 404
+    issued = api.issue(credential(), auth(sqlite_app)).get_json()
+    list_id = payload_of(issued)["credentialStatus"][0]["statusListCredential"].rsplit("/", 1)[1]
+    assert api.get(f"/status/nokey/{list_id}").status_code == 404
+    assert api.post("/status/web/nolist/publish", headers=auth(sqlite_app)).status_code == 404
+
+
+def test_did_key_credentials_point_at_lists_that_key_signs(sqlite_app: Flask, clock: Clock) -> None:
+    api = ApiClient(sqlite_app)
+    key = issuer_of(sqlite_app).keyring().current[-1]
+    issued = api.issue(credential(issuer=key.did_key), auth(sqlite_app)).get_json()
+    url = payload_of(issued)["credentialStatus"][0]["statusListCredential"]
+    assert url.startswith(f"{PUBLIC_URL}/status/{key.tag}/")
+    listed = jose.unverified_payload(api.get(url.removeprefix(PUBLIC_URL)).get_data(as_text=True))
+    assert listed["issuer"] == key.did_key
+
+
+def test_data_integrity_lists_when_configured(make_app: Any, clock: Clock) -> None:
+    from issuer_app import formats
+
+    if not formats.is_data_integrity("data-integrity") or "data-integrity" not in (
+        formats.implemented()
+    ):
+        pytest.skip("vcred.integrity is not installed on this branch yet")
+    app = make_app("sqlite", status_list_format="data-integrity")
+    api = ApiClient(app)
+    issued = api.issue(credential(), auth(app)).get_json()
+    url = payload_of(issued)["credentialStatus"][0]["statusListCredential"]
+    listed = api.get(url.removeprefix(PUBLIC_URL), headers={"Accept": "application/json"})
+    assert listed.mimetype == "application/json"
+    assert listed.get_json()["proof"]["type"] == "DataIntegrityProof"
+    assert verifier(app, clock).verify(secured_of(issued)).verified
+
+
+# -- did:web, openapi, health ------------------------------------------------------------------
+
+
+def test_the_did_document_lists_every_current_key(app: Flask, api: ApiClient) -> None:
+    answer = api.get("/.well-known/did.json")
+    assert answer.mimetype == "application/did+json"
+    document = answer.get_json()
+    assert document["id"] == DID_WEB
+    kinds = sorted(k.kind for k in issuer_of(app).keyring().current)
+    assert kinds == ["ed25519", "p256", "p384"]
+    assert len(document["assertionMethod"]) == 3
+    assert (
+        api.get(
+            "/.well-known/did.json", headers={"If-None-Match": answer.headers["ETag"]}
+        ).status_code
+        == 304
+    )
+
+
+def test_without_a_domain_there_is_no_did_web(make_app: Any, clock: Clock) -> None:
+    app = make_app("sqlite", domain=None)
+    api = ApiClient(app)
+    assert api.get("/.well-known/did.json").status_code == 404
+    answer = api.issue(credential(), auth(app)).get_json()
+    first = issuer_of(app).keyring().current[0]
+    assert payload_of(answer)["issuer"] == first.did_key
+    assert verifier(app, clock).verify(secured_of(answer)).verified
+
+
+def test_openapi_and_health(app: Flask, api: ApiClient) -> None:
+    document = api.get("/openapi.json").get_json()
+    assert document["openapi"] == "3.1.0"
+    assert document["servers"] == [{"url": PUBLIC_URL}]
+    health = api.get("/health").get_json()
+    assert health["status"] == "ok"
+    assert health["issuers"][0] == DID_WEB
+    assert "vc+jwt" in health["formats"]
+
+
+def test_unknown_paths_and_methods_are_problems(sqlite_app: Flask) -> None:
+    client = sqlite_app.test_client()
+    assert client.get("/nowhere").mimetype == "application/problem+json"
+    wrong = client.get("/credentials/issue")
+    assert wrong.status_code == 405
+    assert json.loads(wrong.data)["status"] == 405
