@@ -346,6 +346,8 @@ class _Walker:
         if datatype == "@json":
             return literal(rfc8785.dumps(value).decode("utf-8"), RDF_JSON)
         language = entries.get("@language")
+        if "@direction" in entries:
+            raise ContextError("@direction would be dropped by JSON-LD to RDF (safe mode)", pointer=pointer)
         if value is None:
             raise ContextError("a value object with a null @value is dropped (safe mode)", pointer=pointer)
         if language is not None:

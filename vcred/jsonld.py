@@ -230,6 +230,10 @@ def _find_key(document: Any, key: str, pointer: str = "") -> str | None:
     return None
 
 
+def _is_resource(value: str) -> bool:
+    return value.startswith("_:") or is_absolute_iri(value)
+
+
 def _check_expanded(node: Any) -> None:
     """Safe mode over pyld's expanded output: nothing that toRDF would drop."""
     if isinstance(node, list):
@@ -239,6 +243,8 @@ def _check_expanded(node: Any) -> None:
     if not isinstance(node, Mapping):
         return
     if "@value" in node:
+        if "@direction" in node:
+            raise ContextError("@direction would be dropped by JSON-LD to RDF (safe mode)")
         datatype = node.get("@type")
         if isinstance(datatype, str) and datatype != "@json" and not is_absolute_iri(datatype):
             raise ContextError(f"relative datatype IRI {datatype!r}")
@@ -246,11 +252,11 @@ def _check_expanded(node: Any) -> None:
     for key, value in node.items():
         if key == "@id":
             for iri in value if isinstance(value, list) else [value]:
-                if isinstance(iri, str) and not is_absolute_iri(iri):
+                if isinstance(iri, str) and not _is_resource(iri):
                     raise ContextError(f"relative IRI reference {iri!r} would be dropped")
         elif key == "@type":
             for iri in value if isinstance(value, list) else [value]:
-                if isinstance(iri, str) and not is_absolute_iri(iri):
+                if isinstance(iri, str) and not _is_resource(iri):
                     raise ContextError(f"type {iri!r} does not expand to an absolute IRI")
         elif not key.startswith("@") and (key.startswith("_:") or not is_absolute_iri(key)):
             raise ContextError(f"property {key!r} does not expand to an absolute IRI")
