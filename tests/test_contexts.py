@@ -82,7 +82,9 @@ def _local_terms(local: Any) -> set[str] | None:
 def _semantics(
     active: dict[str, Any], loader: ContextLoader, only: set[str] | None = None, depth: int = 0
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {key: active[key] for key in ("@vocab", "@base", "@language") if key in active}
+    result: dict[str, Any] = {
+        key: active[key] for key in ("@vocab", "@base", "@language") if key in active
+    }
     result["term names"] = sorted(active["mappings"])
     terms: dict[str, Any] = {}
     for term, definition in active["mappings"].items():
@@ -98,7 +100,9 @@ def _semantics(
         }
         if "@context" in definition and depth < 8:
             local = definition["@context"]
-            scoped = _PROCESSOR._process_context(active, local, _options(loader), override_protected=True)
+            scoped = _PROCESSOR._process_context(
+                active, local, _options(loader), override_protected=True
+            )
             entry["@context"] = _semantics(scoped, loader, _local_terms(local), depth + 1)
         terms[term] = entry
     result["terms"] = terms
@@ -133,9 +137,14 @@ def test_comparison_detects_a_changed_datatype() -> None:
 
 def test_did_v1_is_cid_v1_without_key_types() -> None:
     """DID Core's context: CID v1 minus the Multikey and JsonWebKey type definitions."""
+
     def without_key_types(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: without_key_types(v) for k, v in value.items() if k not in ("Multikey", "JsonWebKey")}
+            return {
+                k: without_key_types(v)
+                for k, v in value.items()
+                if k not in ("Multikey", "JsonWebKey")
+            }
         if isinstance(value, list):
             return [item for item in value if item not in ("Multikey", "JsonWebKey")]
         return value

@@ -12,7 +12,14 @@ from pyld import jsonld as pyld_jsonld
 
 from vcred import _jsonld_fast, jsonld, rdfc
 from vcred.errors import ContextError, MalformedError
-from vcred.jsonld import ContextLoader, canonicalize_document, expand, register_context, to_nquads, to_quads
+from vcred.jsonld import (
+    ContextLoader,
+    canonicalize_document,
+    expand,
+    register_context,
+    to_nquads,
+    to_quads,
+)
 
 SHARED = Path(__file__).parents[1] / ".." / "shared"
 V2 = "https://www.w3.org/ns/credentials/v2"
@@ -48,7 +55,9 @@ CORPUS: dict[str, dict[str, Any]] = {
     "credential": vc(),
     "with proof": vc(proof=PROOF),
     "proof set": vc(proof=[PROOF, {**PROOF, "proofPurpose": "authentication", "nonce": "abc"}]),
-    "proof chain": vc(proof=[{**PROOF, "id": "urn:proof:1"}, {**PROOF, "previousProof": "urn:proof:1"}]),
+    "proof chain": vc(
+        proof=[{**PROOF, "id": "urn:proof:1"}, {**PROOF, "previousProof": "urn:proof:1"}]
+    ),
     "status entries": vc(
         credentialStatus=[
             {
@@ -62,7 +71,10 @@ CORPUS: dict[str, dict[str, Any]] = {
                 "type": "BitstringStatusListEntry",
                 "statusPurpose": "message",
                 "statusSize": 2,
-                "statusMessage": [{"status": "0x0", "message": "valid"}, {"status": "0x1", "message": "suspended"}],
+                "statusMessage": [
+                    {"status": "0x0", "message": "valid"},
+                    {"status": "0x1", "message": "suspended"},
+                ],
                 "statusListIndex": "12",
                 "statusListCredential": "https://customs.example/status/2",
             },
@@ -85,7 +97,12 @@ CORPUS: dict[str, dict[str, Any]] = {
         name={"@value": "Certificat AEO", "@language": "FR-ca"},
         description=[{"@value": "شهادة", "@language": "ar"}, {"@value": "plain"}],
     ),
-    "typed value object": vc(credentialSubject={"id": "did:example:t", "since": {"@value": "2020-01-01", "@type": "http://www.w3.org/2001/XMLSchema#date"}}),
+    "typed value object": vc(
+        credentialSubject={
+            "id": "did:example:t",
+            "since": {"@value": "2020-01-01", "@type": "http://www.w3.org/2001/XMLSchema#date"},
+        }
+    ),
     "natives": vc(
         credentialSubject={
             "count": 5,
@@ -105,19 +122,38 @@ CORPUS: dict[str, dict[str, Any]] = {
         credentialSchema={
             "id": "https://customs.example/schemas/aeo.json",
             "type": "JsonSchema",
-            "jsonSchema": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "b": [1, 2.5, None, True], "a": "é\n"},
+            "jsonSchema": {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "type": "object",
+                "b": [1, 2.5, None, True],
+                "a": "é\n",
+            },
         },
         _sd=["a", "b"],
     ),
-    "blank node ids": vc(credentialSubject=[{"id": "_:x", "knows": {"id": "_:y"}}, {"id": "_:y", "knows": {"id": "_:x"}}]),
+    "blank node ids": vc(
+        credentialSubject=[
+            {"id": "_:x", "knows": {"id": "_:y"}},
+            {"id": "_:y", "knows": {"id": "_:x"}},
+        ]
+    ),
     "nested nodes": vc(
         credentialSubject={
             "id": "did:example:trader",
             "address": {"street": "1 Quay", "country": {"code": "US", "name": "United States"}},
-            "identifiers": [{"scheme": "EORI", "value": "US123"}, {"scheme": "CTPAT", "value": "9"}],
+            "identifiers": [
+                {"scheme": "EORI", "value": "US123"},
+                {"scheme": "CTPAT", "value": "9"},
+            ],
         }
     ),
-    "issuer object": vc(issuer={"id": "did:example:customs-us", "name": "US CBP", "image": "https://customs.example/logo.png"}),
+    "issuer object": vc(
+        issuer={
+            "id": "did:example:customs-us",
+            "name": "US CBP",
+            "image": "https://customs.example/logo.png",
+        }
+    ),
     "inline context": {
         "@context": [
             V2,
@@ -161,12 +197,21 @@ CORPUS: dict[str, dict[str, Any]] = {
         "type": "VerifiablePresentation",
         "holder": "did:example:trader",
         "verifiableCredential": [vc(proof=PROOF), vc(id="urn:uuid:second")],
-        "proof": {**PROOF, "proofPurpose": "authentication", "challenge": "c-1", "domain": "customs.example"},
+        "proof": {
+            **PROOF,
+            "proofPurpose": "authentication",
+            "challenge": "c-1",
+            "domain": "customs.example",
+        },
     },
     "enveloped": {
         "@context": [V2],
         "type": "VerifiablePresentation",
-        "verifiableCredential": {"@context": V2, "id": "data:application/vc+jwt,eyJ", "type": "EnvelopedVerifiableCredential"},
+        "verifiableCredential": {
+            "@context": V2,
+            "id": "data:application/vc+jwt,eyJ",
+            "type": "EnvelopedVerifiableCredential",
+        },
     },
     "vcdm 1.1": {
         "@context": [V1, "https://www.w3.org/2018/credentials/examples/v1"],
@@ -174,8 +219,14 @@ CORPUS: dict[str, dict[str, Any]] = {
         "type": ["VerifiableCredential", "AlumniCredential"],
         "issuer": "https://example.edu/issuers/565049",
         "issuanceDate": "2010-01-01T19:23:24Z",
-        "credentialSchema": {"id": "https://example.org/examples/degree.json", "type": "JsonSchemaValidator2018"},
-        "credentialSubject": {"id": "did:example:ebfeb1f712ebc6f1c276e12ec21", "alumniOf": "<span lang='en'>Example University</span>"},
+        "credentialSchema": {
+            "id": "https://example.org/examples/degree.json",
+            "type": "JsonSchemaValidator2018",
+        },
+        "credentialSubject": {
+            "id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
+            "alumniOf": "<span lang='en'>Example University</span>",
+        },
         "proof": {
             "type": "Ed25519Signature2018",
             "created": "2017-06-18T21:19:10Z",
@@ -188,17 +239,39 @@ CORPUS: dict[str, dict[str, Any]] = {
         "@context": [CID],
         "id": "did:example:customs-us",
         "verificationMethod": [
-            {"id": "did:example:customs-us#key-1", "type": "Multikey", "controller": "did:example:customs-us", "publicKeyMultibase": "z6Mk"},
+            {
+                "id": "did:example:customs-us#key-1",
+                "type": "Multikey",
+                "controller": "did:example:customs-us",
+                "publicKeyMultibase": "z6Mk",
+            },
             {
                 "id": "did:example:customs-us#key-2",
                 "type": "JsonWebKey",
                 "controller": "did:example:customs-us",
-                "publicKeyJwk": {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+                "publicKeyJwk": {
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                },
             },
         ],
         "assertionMethod": ["did:example:customs-us#key-1"],
-        "authentication": [{"id": "did:example:customs-us#key-3", "type": "Multikey", "controller": "did:example:customs-us", "publicKeyMultibase": "z6Mk3"}],
-        "service": [{"id": "did:example:customs-us#status", "type": "https://customs.example/vocab#StatusService", "serviceEndpoint": "https://customs.example/status"}],
+        "authentication": [
+            {
+                "id": "did:example:customs-us#key-3",
+                "type": "Multikey",
+                "controller": "did:example:customs-us",
+                "publicKeyMultibase": "z6Mk3",
+            }
+        ],
+        "service": [
+            {
+                "id": "did:example:customs-us#status",
+                "type": "https://customs.example/vocab#StatusService",
+                "serviceEndpoint": "https://customs.example/status",
+            }
+        ],
     },
     "ed25519-2020 proof": {
         "@context": [V2, EXAMPLES, "https://w3id.org/security/suites/ed25519-2020/v1"],
@@ -214,7 +287,10 @@ CORPUS: dict[str, dict[str, Any]] = {
         },
     },
     "special characters": vc(
-        credentialSubject={"id": "did:example:t", "note": 'tab\there "quoted" back\\slash\nline\r\x01\x7f\u2028 é 😀'}
+        credentialSubject={
+            "id": "did:example:t",
+            "note": 'tab\there "quoted" back\\slash\nline\r\x01\x7f\u2028 é 😀',
+        }
     ),
     "keyword aliases": {
         "@context": [V2, EXAMPLES],
@@ -228,13 +304,19 @@ CORPUS: dict[str, dict[str, Any]] = {
 # Documents outside the direct path (they must still work, through pyld).
 GENERAL_ONLY: dict[str, dict[str, Any]] = {
     "list container": {
-        "@context": [V2, {"route": {"@id": "https://customs.example/vocab#route", "@container": "@list"}}],
+        "@context": [
+            V2,
+            {"route": {"@id": "https://customs.example/vocab#route", "@container": "@list"}},
+        ],
         "type": ["VerifiableCredential"],
         "issuer": "did:example:customs-us",
         "credentialSubject": {"route": ["US", "CA", "MX"]},
     },
     "language map": {
-        "@context": [V2, {"label": {"@id": "https://customs.example/vocab#label", "@container": "@language"}}],
+        "@context": [
+            V2,
+            {"label": {"@id": "https://customs.example/vocab#label", "@container": "@language"}},
+        ],
         "type": ["VerifiableCredential"],
         "issuer": "did:example:customs-us",
         "credentialSubject": {"label": {"en": "Exporter", "fr": "Exportateur"}},
@@ -243,7 +325,10 @@ GENERAL_ONLY: dict[str, dict[str, Any]] = {
         "@context": [V2, {"memberOf": {"@reverse": "https://customs.example/vocab#member"}}],
         "type": ["VerifiableCredential"],
         "issuer": "did:example:customs-us",
-        "credentialSubject": {"id": "did:example:trader", "memberOf": {"id": "did:example:programme"}},
+        "credentialSubject": {
+            "id": "did:example:trader",
+            "memberOf": {"id": "did:example:programme"},
+        },
     },
     "default language": {
         "@context": [V2, EXAMPLES, {"@language": "en"}],
@@ -285,7 +370,8 @@ def test_native_literals_follow_json_ld_to_rdf() -> None:
     assert f'{ex}huge> "1.0E21"^^<http://www.w3.org/2001/XMLSchema#double>' in nquads
     assert f'{ex}tiny> "1.25E-7"^^<http://www.w3.org/2001/XMLSchema#double>' in nquads
     assert f'{ex}yes> "true"^^<http://www.w3.org/2001/XMLSchema#boolean>' in nquads
-    assert "nothing" not in nquads and "empty" not in nquads
+    assert "nothing" not in nquads
+    assert "empty" not in nquads
 
 
 def test_base_direction_is_an_error() -> None:
@@ -335,7 +421,9 @@ def test_unknown_context_url_is_refused_without_fetching(monkeypatch: pytest.Mon
     monkeypatch.setattr(pyld_jsonld, "_default_document_loader", network)
     document = vc()
     document["@context"] = [V2, "https://evil.example/context.jsonld"]
-    with pytest.raises(ContextError, match=r"unknown JSON-LD context https://evil\.example/context\.jsonld"):
+    with pytest.raises(
+        ContextError, match=r"unknown JSON-LD context https://evil\.example/context\.jsonld"
+    ):
         canonicalize_document(document)
     with pytest.raises(ContextError):
         expand(document)
@@ -345,14 +433,18 @@ def test_unknown_context_url_is_refused_without_fetching(monkeypatch: pytest.Mon
 
 def test_register_context_adds_a_document() -> None:
     url = "https://customs.example/contexts/test-register/v1"
-    context = {"@context": {"@protected": True, "tariffCode": "https://customs.example/vocab#tariffCode"}}
+    context = {
+        "@context": {"@protected": True, "tariffCode": "https://customs.example/vocab#tariffCode"}
+    }
     document = vc(credentialSubject={"id": "did:example:t", "tariffCode": "8471.30"})
     document["@context"] = [V2, EXAMPLES, url]
     loader = ContextLoader()
     with pytest.raises(ContextError):
         canonicalize_document(document, loader=loader)
     loader.register(url, context)
-    assert "<https://customs.example/vocab#tariffCode>" in canonicalize_document(document, loader=loader)
+    assert "<https://customs.example/vocab#tariffCode>" in canonicalize_document(
+        document, loader=loader
+    )
     register_context(url, context)
     assert url in jsonld.default_loader()
     assert "<https://customs.example/vocab#tariffCode>" in canonicalize_document(document)
@@ -531,7 +623,12 @@ def test_processed_contexts_are_cached(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_registering_a_context_clears_the_cache() -> None:
     url = "https://customs.example/contexts/changing/v1"
     loader = ContextLoader({url: {"@context": {"code": "https://customs.example/v1#code"}}})
-    document = {"@context": [V2, url], "type": "VerifiableCredential", "issuer": "did:example:i", "credentialSubject": {"code": "1"}}
+    document = {
+        "@context": [V2, url],
+        "type": "VerifiableCredential",
+        "issuer": "did:example:i",
+        "credentialSubject": {"code": "1"},
+    }
     assert "v1#code" in canonicalize_document(document, loader=loader)
     loader.register(url, {"@context": {"code": "https://customs.example/v2#code"}})
     assert "v2#code" in canonicalize_document(document, loader=loader)

@@ -83,13 +83,55 @@ def test_same_canonical_nquads_with_our_contexts_and_published_ones(path: Path) 
 
 # (folder, signed document, proof configuration, canonical document, canonical proof config)
 RDFC_SUITES = [
-    ("eddsa/eddsa-rdfc-2022", "signedDataInt.json", "proofConfigDataInt.json", "canonDocDataInt.txt", "proofCanonDataInt.txt"),
-    ("eddsa/eddsa-rdfc-2022/employ", "signedDataInt.json", "proofConfigDataInt.json", "canonDocDataInt.txt", "proofCanonDataInt.txt"),
-    ("eddsa/Ed25519Signature2020", "signedEdSig.json", "proofConfigEdSig.json", "canonDocEdSig.txt", "proofCanonEdSig.txt"),
-    ("ecdsa/ecdsa-rdfc-2019-p256", "signedECDSAP256.json", "proofConfigECDSAP256.json", "canonDocECDSAP256.txt", "proofCanonECDSAP256.txt"),
-    ("ecdsa/ecdsa-rdfc-2019-p256/employ", "signedECDSAP256.json", "proofConfigECDSAP256.json", "canonDocECDSAP256.txt", "proofCanonECDSAP256.txt"),
-    ("ecdsa/ecdsa-rdfc-2019-p384", "signedECDSAP384.json", "proofConfigECDSAP384.json", "canonDocECDSAP384.txt", "proofCanonECDSAP384.txt"),
-    ("ecdsa/ecdsa-rdfc-2019-p384/employ", "signedECDSAP384.json", "proofConfigECDSAP384.json", "canonDocECDSAP384.txt", "proofCanonECDSAP384.txt"),
+    (
+        "eddsa/eddsa-rdfc-2022",
+        "signedDataInt.json",
+        "proofConfigDataInt.json",
+        "canonDocDataInt.txt",
+        "proofCanonDataInt.txt",
+    ),
+    (
+        "eddsa/eddsa-rdfc-2022/employ",
+        "signedDataInt.json",
+        "proofConfigDataInt.json",
+        "canonDocDataInt.txt",
+        "proofCanonDataInt.txt",
+    ),
+    (
+        "eddsa/Ed25519Signature2020",
+        "signedEdSig.json",
+        "proofConfigEdSig.json",
+        "canonDocEdSig.txt",
+        "proofCanonEdSig.txt",
+    ),
+    (
+        "ecdsa/ecdsa-rdfc-2019-p256",
+        "signedECDSAP256.json",
+        "proofConfigECDSAP256.json",
+        "canonDocECDSAP256.txt",
+        "proofCanonECDSAP256.txt",
+    ),
+    (
+        "ecdsa/ecdsa-rdfc-2019-p256/employ",
+        "signedECDSAP256.json",
+        "proofConfigECDSAP256.json",
+        "canonDocECDSAP256.txt",
+        "proofCanonECDSAP256.txt",
+    ),
+    (
+        "ecdsa/ecdsa-rdfc-2019-p384",
+        "signedECDSAP384.json",
+        "proofConfigECDSAP384.json",
+        "canonDocECDSAP384.txt",
+        "proofCanonECDSAP384.txt",
+    ),
+    (
+        "ecdsa/ecdsa-rdfc-2019-p384/employ",
+        "signedECDSAP384.json",
+        "proofConfigECDSAP384.json",
+        "canonDocECDSAP384.txt",
+        "proofCanonECDSAP384.txt",
+    ),
 ]
 RDFC_SUITES = [suite for suite in RDFC_SUITES if (VECTORS / suite[0] / suite[3]).exists()]
 
@@ -104,7 +146,11 @@ DOC_CASES = [
     pytest.param(
         *suite,
         id=suite[0],
-        marks=[pytest.mark.xfail(strict=True, reason="vector's canonDoc is not canonical (see comment)")]
+        marks=[
+            pytest.mark.xfail(
+                strict=True, reason="vector's canonDoc is not canonical (see comment)"
+            )
+        ]
         if suite[0] in _BROKEN_CANON_DOC
         else [],
     )
@@ -113,11 +159,15 @@ DOC_CASES = [
 
 
 @pytest.mark.parametrize(("folder", "signed", "config", "canon_doc", "canon_proof"), DOC_CASES)
-def test_canonical_document_matches_vector(folder: str, signed: str, config: str, canon_doc: str, canon_proof: str) -> None:
+def test_canonical_document_matches_vector(
+    folder: str, signed: str, config: str, canon_doc: str, canon_proof: str
+) -> None:
     directory = VECTORS / folder
     document = read_json(directory / signed)
     del document["proof"]
-    assert canonicalize_document(document, loader=ours()) == (directory / canon_doc).read_text(encoding="utf-8")
+    assert canonicalize_document(document, loader=ours()) == (directory / canon_doc).read_text(
+        encoding="utf-8"
+    )
 
 
 def test_broken_p384_employ_vector_is_the_same_dataset_relabelled() -> None:
@@ -129,8 +179,14 @@ def test_broken_p384_employ_vector_is_the_same_dataset_relabelled() -> None:
     assert rdfc.canonicalize_nquads(broken).nquads == good
 
 
-@pytest.mark.parametrize(("folder", "signed", "config", "canon_doc", "canon_proof"), RDFC_SUITES, ids=[s[0] for s in RDFC_SUITES])
-def test_canonical_proof_configuration_matches_vector(folder: str, signed: str, config: str, canon_doc: str, canon_proof: str) -> None:
+@pytest.mark.parametrize(
+    ("folder", "signed", "config", "canon_doc", "canon_proof"),
+    RDFC_SUITES,
+    ids=[s[0] for s in RDFC_SUITES],
+)
+def test_canonical_proof_configuration_matches_vector(
+    folder: str, signed: str, config: str, canon_doc: str, canon_proof: str
+) -> None:
     directory = VECTORS / folder
     expected = (directory / canon_proof).read_text(encoding="utf-8")
     assert canonicalize_document(read_json(directory / config), loader=ours()) == expected
@@ -151,7 +207,9 @@ def test_ecdsa_sd_base_document_canonical_quads_and_hmac_relabelling(folder: str
     del document["proof"]
     dataset = canonical_dataset(document, loader=ours())
     assert list(dataset.lines) == read_json(directory / "addBaseDocCanon.json")
-    key = bytes.fromhex(read_json(VECTORS / "ecdsa" / "ecdsa-sd-2023" / "SDKeyMaterial.json")["hmacKeyString"])
+    key = bytes.fromhex(
+        read_json(VECTORS / "ecdsa" / "ecdsa-sd-2023" / "SDKeyMaterial.json")["hmacKeyString"]
+    )
     labels = {canonical: _hmac_label(key, canonical) for canonical in dataset.issued.values()}
     assert rdfc.relabel(dataset.lines, labels) == read_json(directory / "addBaseDocHMACCanon.json")
 
@@ -160,4 +218,7 @@ def test_ecdsa_sd_base_document_canonical_quads_and_hmac_relabelling(folder: str
 def test_ecdsa_sd_proof_configuration_canonical_form(folder: str) -> None:
     directory = VECTORS / "ecdsa" / "ecdsa-sd-2023" / folder
     expected = (directory / "addProofConfigCanon.txt").read_text(encoding="utf-8")
-    assert canonicalize_document(read_json(directory / "addProofConfig.json"), loader=ours()) == expected
+    assert (
+        canonicalize_document(read_json(directory / "addProofConfig.json"), loader=ours())
+        == expected
+    )

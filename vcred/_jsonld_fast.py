@@ -45,7 +45,7 @@ _PROCESSOR: Final = _pyld.JsonLdProcessor()
 _MISSING: Final = object()
 
 
-class Unsupported(Exception):
+class Unsupported(Exception):  # noqa: N818 - a signal to fall back, not an error
     """The document uses JSON-LD this path does not cover; use the general path."""
 
 
@@ -73,7 +73,9 @@ def from_pyld_error(exc: BaseException) -> VcredError:
         seen = seen.__cause__ or seen.__context__
     if code == "protected term redefinition":
         return ContextError("redefinition of a @protected term")
-    if code is not None and any(word in code for word in ("context", "term definition", "IRI mapping")):
+    if code is not None and any(
+        word in code for word in ("context", "term definition", "IRI mapping")
+    ):
         return ContextError(f"invalid JSON-LD context: {code}")
     return MalformedError(f"invalid JSON-LD: {code or exc}")
 
@@ -186,7 +188,10 @@ class Context:
 
     def scoped(self, definition: _TermDef, *, propagate: bool = True) -> Context:
         return self.child(
-            definition.scoped, key=id(definition.scoped), override_protected=True, propagate=propagate
+            definition.scoped,
+            key=id(definition.scoped),
+            override_protected=True,
+            propagate=propagate,
         )
 
 
@@ -218,7 +223,11 @@ def native_literal(value: bool | int | float, datatype: str | None, pointer: str
         return literal("true" if value else "false", datatype or XSD_BOOLEAN)
     if isinstance(value, float) and not math.isfinite(value):
         raise MalformedError("numbers must be finite", pointer=pointer)
-    if (isinstance(value, float) and not value.is_integer()) or abs(value) >= 1e21 or datatype == XSD_DOUBLE:
+    if (
+        (isinstance(value, float) and not value.is_integer())
+        or abs(value) >= 1e21
+        or datatype == XSD_DOUBLE
+    ):
         return literal(_double(float(value)), datatype or XSD_DOUBLE)
     return literal(str(int(value)), datatype or XSD_INTEGER)
 
@@ -254,7 +263,12 @@ class _Walker:
 
     # Expansion algorithm steps 7-13 for a map, then node map + RDF in one go.
     def map(
-        self, element: Mapping[str, Any], ctx: Context, prop: _TermDef | None, graph: str, pointer: str
+        self,
+        element: Mapping[str, Any],
+        ctx: Context,
+        prop: _TermDef | None,
+        graph: str,
+        pointer: str,
     ) -> str:
         if ctx.previous is not None:
             keys = [ctx.vocab_iri(key) for key in element if key != "@context"]
@@ -264,7 +278,9 @@ class _Walker:
             ctx = ctx.scoped(prop)
         local = element.get("@context", _MISSING)
         if local is not _MISSING:
-            ctx = ctx.child(local, key=_context_key(local), override_protected=False, propagate=True)
+            ctx = ctx.child(
+                local, key=_context_key(local), override_protected=False, propagate=True
+            )
 
         # Step 11: type-scoped contexts, from the types in lexicographical order; the type
         # values themselves expand with the context from before (``type_ctx``).
@@ -277,7 +293,9 @@ class _Walker:
             values = value if isinstance(value, list) else [value]
             for index, item in enumerate(values):
                 if not isinstance(item, str):
-                    raise MalformedError("@type values must be strings", pointer=_pointer(pointer, key))
+                    raise MalformedError(
+                        "@type values must be strings", pointer=_pointer(pointer, key)
+                    )
                 where = _pointer(pointer, key)
                 types.append((item, _pointer(where, index) if isinstance(value, list) else where))
         for item in sorted({item for item, _ in types}):
@@ -311,7 +329,9 @@ class _Walker:
             elif expanded.startswith("@"):
                 raise Unsupported(expanded)
             elif expanded.startswith("_:"):
-                raise ContextError(f"term {key!r} expands to a blank node", pointer=_pointer(pointer, key))
+                raise ContextError(
+                    f"term {key!r} expands to a blank node", pointer=_pointer(pointer, key)
+                )
             else:
                 properties.append((key, expanded, value))
 
@@ -328,9 +348,19 @@ class _Walker:
             subject = self.resource(ctx.document_iri(id_value), id_value, _pointer(pointer, "id"))
         quads = self.quads
         for item, where in types:
-            quads.append((subject, RDF_TYPE, self.resource(type_ctx.vocab_iri(item), item, where), graph))
+            quads.append(
+                (subject, RDF_TYPE, self.resource(type_ctx.vocab_iri(item), item, where), graph)
+            )
         for key, expanded, value in properties:
-            self.values(subject, "<" + escape_iri(expanded) + ">", key, value, ctx, graph, _pointer(pointer, key))
+            self.values(
+                subject,
+                "<" + escape_iri(expanded) + ">",
+                key,
+                value,
+                ctx,
+                graph,
+                _pointer(pointer, key),
+            )
         return subject
 
     def value_object(
@@ -347,13 +377,19 @@ class _Walker:
             return literal(rfc8785.dumps(value).decode("utf-8"), RDF_JSON)
         language = entries.get("@language")
         if "@direction" in entries:
-            raise ContextError("@direction would be dropped by JSON-LD to RDF (safe mode)", pointer=pointer)
+            raise ContextError(
+                "@direction would be dropped by JSON-LD to RDF (safe mode)", pointer=pointer
+            )
         if value is None:
-            raise ContextError("a value object with a null @value is dropped (safe mode)", pointer=pointer)
+            raise ContextError(
+                "a value object with a null @value is dropped (safe mode)", pointer=pointer
+            )
         if language is not None:
             if datatype is not None or not isinstance(language, str) or not isinstance(value, str):
                 raise Unsupported("language-tagged value form")
-            return literal(value, "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", language.lower())
+            return literal(
+                value, "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", language.lower()
+            )
         if isinstance(value, str):
             return literal(value, datatype) if datatype else literal(value)
         if isinstance(value, bool | int | float):
@@ -361,11 +397,20 @@ class _Walker:
         raise Unsupported("@value form")
 
     def values(
-        self, subject: str, predicate: str, key: str, value: Any, ctx: Context, graph: str, pointer: str
+        self,
+        subject: str,
+        predicate: str,
+        key: str,
+        value: Any,
+        ctx: Context,
+        graph: str,
+        pointer: str,
     ) -> None:
         definition = ctx.term(key)
         if definition is not None and definition.type == "@json":
-            self.quads.append((subject, predicate, literal(rfc8785.dumps(value).decode("utf-8"), RDF_JSON), graph))
+            self.quads.append(
+                (subject, predicate, literal(rfc8785.dumps(value).decode("utf-8"), RDF_JSON), graph)
+            )
             return
         is_graph = definition is not None and "@graph" in definition.container
         items = value if isinstance(value, list) else [value]
@@ -388,7 +433,9 @@ class _Walker:
                 obj = self.scalar(item, key, ctx, definition, where)
             self.quads.append((subject, predicate, obj, graph))
 
-    def scalar(self, item: Any, key: str, ctx: Context, definition: _TermDef | None, pointer: str) -> str:
+    def scalar(
+        self, item: Any, key: str, ctx: Context, definition: _TermDef | None, pointer: str
+    ) -> str:
         if definition is not None and definition.scoped is not _MISSING:
             ctx = ctx.scoped(definition)
             definition = ctx.term(key)

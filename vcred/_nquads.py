@@ -23,7 +23,15 @@ Quad = tuple[str, str, str, str]
 XSD_STRING: Final = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
-_ECHAR: Final = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+_ECHAR: Final = {
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
 _LITERAL_ESCAPE: Final = re.compile(r'[\x00-\x1f\x7f"\\]')
 _IRI_ESCAPE: Final = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
@@ -65,7 +73,8 @@ def serialize(quad: Quad) -> str:
 
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 _IRI = rf"<((?:[^\x00-\x20<>\"{{}}|^`\\]|{_UCHAR})*)>"
-_BNODE = r"(_:[A-Za-z0-9_\u00C0-\U000EFFFF](?:[A-Za-z0-9_.\-\u00B7\u00C0-\U000EFFFF]*[A-Za-z0-9_\-\u00B7\u00C0-\U000EFFFF])?)"
+_PN_CHARS = r"A-Za-z0-9_\-\u00B7\u00C0-\U000EFFFF"
+_BNODE = rf"(_:[A-Za-z0-9_\u00C0-\U000EFFFF](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)"
 _STRING = rf'"((?:[^"\\\n\r]|\\[tbnrf"\'\\]|{_UCHAR})*)"'
 _LANG = r"@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*)"
 _WS = r"[ \t]*"
@@ -75,7 +84,16 @@ _STATEMENT: Final = re.compile(
     rf"(?:(?:{_IRI}|{_BNODE}){_WS})?\.{_WS}(?:#.*)?"
 )
 _UNESCAPE: Final = re.compile(rf"\\([tbnrf\"'\\])|{_UCHAR}")
-_ECHAR_VALUE: Final = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+_ECHAR_VALUE: Final = {
+    "t": "\t",
+    "b": "\b",
+    "n": "\n",
+    "r": "\r",
+    "f": "\f",
+    '"': '"',
+    "'": "'",
+    "\\": "\\",
+}
 
 
 def _unescape(text: str) -> str:

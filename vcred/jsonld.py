@@ -68,6 +68,16 @@ BUNDLED_CONTEXTS: Final[Mapping[str, str]] = {
 }
 
 _PROCESSED_CACHE_SIZE: Final = 256
+_RESOLVED_CACHE_SIZE: Final = 512
+
+
+class _BoundedCache(dict[str, Any]):
+    """pyld's resolved-context cache, bounded: inline contexts come from untrusted documents."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self and len(self) >= _RESOLVED_CACHE_SIZE:
+            del self[next(iter(self))]
+        super().__setitem__(key, value)
 
 
 def _read_bundled(filename: str) -> dict[str, Any]:
@@ -99,12 +109,16 @@ def check_local_context(context: Any, *, pointer: str) -> None:
     if "@base" in context:
         base = context["@base"]
         if base is not None and not (isinstance(base, str) and is_absolute_iri(base)):
-            raise ContextError("relative @base: IRIs would resolve against nothing", pointer=f"{pointer}/@base")
+            raise ContextError(
+                "relative @base: IRIs would resolve against nothing", pointer=f"{pointer}/@base"
+            )
     if "@import" in context:
         raise ContextError("@import is not supported", pointer=f"{pointer}/@import")
     for term, definition in context.items():
         if isinstance(definition, Mapping) and "@context" in definition:
-            check_local_context(definition["@context"], pointer=f"{pointer}/{_escape_pointer(term)}/@context")
+            check_local_context(
+                definition["@context"], pointer=f"{pointer}/{_escape_pointer(term)}/@context"
+            )
 
 
 def _escape_pointer(token: str) -> str:
@@ -132,7 +146,7 @@ class ContextLoader:
         self._reset_caches()
 
     def _reset_caches(self) -> None:
-        self._resolver_cache: dict[str, Any] = {}
+        self._resolver_cache: dict[str, Any] = _BoundedCache()
         self.processed: OrderedDict[Any, Any] = OrderedDict()
 
     def register(self, url: str, document: Mapping[str, Any]) -> None:
@@ -199,7 +213,7 @@ def default_loader() -> ContextLoader:
 
 
 def register_context(url: str, document: Mapping[str, Any]) -> None:
-    """Serve ``document`` for the context ``url`` from the default loader (e.g. our customs context).
+    """Serve ``document`` for the context ``url`` from the default loader (e.g. the customs one).
 
     Raises ContextError for a relative URL or a document without ``@context``.
     """
@@ -314,9 +328,20 @@ def _quads_generic(document: Mapping[str, Any], loader: ContextLoader) -> list[Q
         raise from_pyld_error(exc) from exc
     quads: list[Quad] = []
     for graph_name, triples in dataset.items():
-        graph = "" if graph_name == "@default" else (graph_name if graph_name.startswith("_:") else f"<{escape_iri(graph_name)}>")
+        graph = (
+            ""
+            if graph_name == "@default"
+            else (graph_name if graph_name.startswith("_:") else f"<{escape_iri(graph_name)}>")
+        )
         for triple in triples:
-            quads.append((_term(triple["subject"]), _term(triple["predicate"]), _term(triple["object"]), graph))
+            quads.append(
+                (
+                    _term(triple["subject"]),
+                    _term(triple["predicate"]),
+                    _term(triple["object"]),
+                    graph,
+                )
+            )
     return quads
 
 

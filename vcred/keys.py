@@ -211,9 +211,7 @@ class PublicKey:
         if not (0 < r < order and 0 < s < order):
             return False
         try:
-            self._impl.verify(
-                encode_dss_signature(r, s), data, ec.ECDSA(_EC_HASH[self.kind]())
-            )
+            self._impl.verify(encode_dss_signature(r, s), data, ec.ECDSA(_EC_HASH[self.kind]()))
         except InvalidSignature:
             return False
         return True
@@ -272,9 +270,7 @@ class KeyPair:
             if kind == "ed25519":
                 private: Any = ed25519.Ed25519PrivateKey.from_private_bytes(secret)
             else:
-                private = ec.derive_private_key(
-                    int.from_bytes(secret, "big"), _EC_CURVE[kind]
-                )
+                private = ec.derive_private_key(int.from_bytes(secret, "big"), _EC_CURVE[kind])
         except ValueError as exc:
             raise MalformedError(f"invalid {kind} secret key") from exc
         return cls._from_private(kind, private)

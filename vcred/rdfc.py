@@ -102,7 +102,8 @@ def _permutations(elements: list[str]) -> Iterator[list[str]]:
         for i, e in enumerate(items):
             is_left = left[e]
             if (k is None or e > k) and (
-                (is_left and i > 0 and e > items[i - 1]) or (not is_left and i < last and e > items[i + 1])
+                (is_left and i > 0 and e > items[i - 1])
+                or (not is_left and i < last and e > items[i + 1])
             ):
                 k, pos = e, i
         if k is None:
@@ -148,8 +149,12 @@ class _Canonicalizer:
         return digest
 
     # §4.7 Hash Related Blank Node
-    def hash_related(self, related: str, predicate: str, issuer: dict[str, str], position: str) -> str:
-        identifier = self.canonical.get(related) or issuer.get(related) or self.first_degree[related]
+    def hash_related(
+        self, related: str, predicate: str, issuer: dict[str, str], position: str
+    ) -> str:
+        identifier = (
+            self.canonical.get(related) or issuer.get(related) or self.first_degree[related]
+        )
         text = position + identifier if position == "g" else position + predicate + identifier
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -237,7 +242,9 @@ def canonicalize(quads: Iterable[Quad], *, limits: Limits = DEFAULT_LIMITS) -> C
     blank_quads = _blank_node_quads(unique)
     if not blank_quads:
         lines = sorted(map(serialize, unique))
-        return CanonicalDataset(tuple(sorted(unique, key=serialize)), tuple(lines), MappingProxyType({}))
+        return CanonicalDataset(
+            tuple(sorted(unique, key=serialize)), tuple(lines), MappingProxyType({})
+        )
     if len(blank_quads) > limits.max_blank_nodes:
         raise _exceeded(f"more than {limits.max_blank_nodes} blank nodes")
 
