@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -596,6 +597,19 @@ def test_non_finite_number_is_malformed() -> None:
 def test_invalid_json_ld_is_malformed() -> None:
     with pytest.raises(MalformedError):
         canonicalize_document(vc(id=["urn:a", "urn:b"]))
+
+
+def test_poison_credential_is_refused_quickly() -> None:
+    """Blank nodes that only differ by their links to each other: exponential without limits."""
+    size = 10
+    subjects = [
+        {"id": f"_:k{i}", "knows": [{"id": f"_:k{j}"} for j in range(size) if j != i]}
+        for i in range(size)
+    ]
+    start = time.perf_counter()
+    with pytest.raises(MalformedError, match="poison"):
+        canonicalize_document(vc(credentialSubject=subjects))
+    assert time.perf_counter() - start < 1.0
 
 
 # -- caching -------------------------------------------------------------------------------

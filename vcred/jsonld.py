@@ -8,7 +8,8 @@ JSON-LD 1.1 (https://www.w3.org/TR/json-ld11-api/) as the Data Integrity suites 
   other URL raises :class:`~vcred.errors.ContextError`. Nothing is ever fetched.
 - **Safe mode.** Data that expansion would silently drop is an error, never a smaller signed
   graph: a term that expands to no absolute IRI, a relative ``@type`` or ``@id``, a relative
-  ``@base``, a document that expands to nothing. Redefining a ``@protected`` term is an error
+  ``@base``, a ``@direction`` (toRDF drops it), a null ``@value``, a document that expands to
+  nothing. Redefining a ``@protected`` term is an error
   (JSON-LD 1.1 §4.1.11). ``@import`` is refused.
 - **Cached.** Processed contexts are kept per loader, so documents sharing a ``@context``
   list reuse them. A direct JSON → RDF path (``vcred._jsonld_fast``) covers what credentials
@@ -32,7 +33,7 @@ from pyld.context_resolver import ContextResolver
 
 from vcred import _jsonld_fast
 from vcred._jsonld_fast import from_pyld_error, is_absolute_iri
-from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal
+from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal, serialize
 from vcred.errors import ContextError, MalformedError
 from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
 
@@ -383,8 +384,6 @@ def to_quads(document: Mapping[str, Any], *, loader: ContextLoader | None = None
 
 def to_nquads(document: Mapping[str, Any], *, loader: ContextLoader | None = None) -> str:
     """The document's RDF dataset as (sorted, not canonicalized) N-Quads."""
-    from vcred._nquads import serialize
-
     return "".join(sorted({serialize(quad) for quad in to_quads(document, loader=loader)}))
 
 
