@@ -652,3 +652,12 @@ def test_canonical_dataset_exposes_issued_labels() -> None:
     dataset = jsonld.canonical_dataset(vc(proof=PROOF))
     assert sorted(dataset.issued.values()) == ["c14n0", "c14n1"]
     assert all(label.startswith("b") for label in dataset.issued)
+
+
+def test_customs_credentials_canonicalize_with_the_bundled_customs_context() -> None:
+    from vcred.customs.samples import EXPORTS, aeo_certificate, export_billing_attestation
+    from vcred.jsonld import canonicalize_document
+
+    documents = [aeo_certificate("us-prairie"), export_billing_attestation(next(iter(EXPORTS)))]
+    for document in documents:
+        assert "https://vcred.dev/ns/customs#" in canonicalize_document(document)

@@ -34,11 +34,13 @@ from pyld.context_resolver import ContextResolver
 from vcred import _jsonld_fast
 from vcred._jsonld_fast import from_pyld_error, is_absolute_iri
 from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal, serialize
+from vcred.customs.builders import CUSTOMS_CONTEXT
 from vcred.errors import ContextError, MalformedError
 from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
 
 __all__ = [
     "BUNDLED_CONTEXTS",
+    "OWN_CONTEXTS",
     "ContextLoader",
     "canonical_dataset",
     "canonicalize_document",
@@ -68,6 +70,9 @@ BUNDLED_CONTEXTS: Final[Mapping[str, str]] = {
     "https://www.w3.org/ns/did/v1": "did-v1.jsonld",
 }
 
+#: Our own vocabulary's contexts, shipped in ``vcred.schemas`` (the top-level schemas/ folder).
+OWN_CONTEXTS: Final[Mapping[str, str]] = {CUSTOMS_CONTEXT: "customs-v1.jsonld"}
+
 _PROCESSED_CACHE_SIZE: Final = 256
 _RESOLVED_CACHE_SIZE: Final = 512
 
@@ -81,8 +86,8 @@ class _BoundedCache(dict[str, Any]):
         super().__setitem__(key, value)
 
 
-def _read_bundled(filename: str) -> dict[str, Any]:
-    text = resources.files("vcred.contexts").joinpath(filename).read_text(encoding="utf-8")
+def _read_bundled(package: str, filename: str) -> dict[str, Any]:
+    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 
@@ -140,7 +145,10 @@ class ContextLoader:
     ) -> None:
         self._lock = threading.Lock()
         self._documents: dict[str, Mapping[str, Any]] = {}
-        self._bundled = dict(BUNDLED_CONTEXTS) if bundled else {}
+        self._bundled: dict[str, tuple[str, str]] = {}
+        if bundled:
+            self._bundled.update((u, ("vcred.contexts", f)) for u, f in BUNDLED_CONTEXTS.items())
+            self._bundled.update((u, ("vcred.schemas", f)) for u, f in OWN_CONTEXTS.items())
         for url, document in (documents or {}).items():
             _check_context_document(url, document)
             self._documents[url] = copy.deepcopy(document)
@@ -174,12 +182,12 @@ class ContextLoader:
         """
         if url in self._documents:
             return copy.deepcopy(dict(self._documents[url]))
-        filename = self._bundled.get(url)
-        if filename is None:
+        location = self._bundled.get(url)
+        if location is None:
             raise ContextError(f"unknown JSON-LD context {url} (vcred never fetches contexts)")
         with self._lock:
             if url not in self._documents:
-                self._documents[url] = _read_bundled(filename)
+                self._documents[url] = _read_bundled(*location)
         return copy.deepcopy(dict(self._documents[url]))
 
     def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
