@@ -3,8 +3,8 @@
 The small surface: :func:`generate_key`, :func:`issue`, :func:`verify`, :func:`present`,
 :func:`verify_presentation` and :class:`Verifier`. No cryptographic choice is needed: the
 algorithm follows from the key, the key from the DID. The documented lower layer is
-:mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.jose`, :mod:`vcred.model`,
-:mod:`vcred.errors` and :mod:`vcred.net`.
+:mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.jose`, :mod:`vcred.integrity`,
+:mod:`vcred.model`, :mod:`vcred.errors` and :mod:`vcred.net`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from vcred import integrity as integrity  # registers the Data Integrity formats
 from vcred.did import Resolver, did_jwk, did_key, did_web_document
 from vcred.errors import VcredError
 from vcred.issuing import issue, signer_for
