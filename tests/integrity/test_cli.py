@@ -1,0 +1,82 @@
+"""``vcred verify --checks proof FILE`` on every signed W3C vector, and on tampered copies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.integrity.test_pipeline import SIGNED
+from tests.integrity.vectors import W3C, read_json, signed_documents
+from vcred.cli import main
+
+
+def run(*args: str) -> tuple[int, dict[str, object]]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, json.loads(result.output)
+
+
+@pytest.mark.parametrize("path", SIGNED)
+def test_vcred_verify_accepts_every_signed_vector(path: Path) -> None:
+    code, output = run("verify", "--checks", "proof", str(path))
+    assert code == 0, output
+    assert output["verified"] is True
+    assert output["format"] == "data-integrity"
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in signed_documents() if p.parent.name != "employ"], ids=lambda p: p.name
+)
+def test_vcred_verify_rejects_tampered_copies(path: Path, tmp_path: Path) -> None:
+    document = read_json(path)
+    proof = document["proof"] if isinstance(document["proof"], dict) else document["proof"][-1]
+    tampered = {
+        "document": {**document, "issuer": "https://vc.example/issuers/9999"},
+        "proof": {**document, "proof": _with(document["proof"], "created", "2024-01-01T00:00:00Z")},
+        "proofValue": {
+            **document,
+            "proof": _with(document["proof"], "proofValue", _changed(proof["proofValue"])),
+        },
+    }
+    for what, copy in tampered.items():
+        target = tmp_path / f"{what}.json"
+        target.write_text(json.dumps(copy))
+        code, output = run("verify", "--checks", "proof", str(target))
+        assert code == 1, f"{what}: {output}"
+        assert output["verified"] is False
+        assert output["errors"][0]["code"] in ("INVALID_SIGNATURE", "INVALID_PROOF")
+
+
+def test_vcred_verify_in_a_subprocess_pipes_a_jcs_vector() -> None:
+    # The installed command end to end (JCS: no JSON-LD processing involved).
+    text = (W3C / "eddsa/eddsa-jcs-2022/signedJCS.json").read_text()
+    verify = [sys.executable, "-m", "vcred.cli", "verify", "--checks", "proof", "-"]
+    ok = subprocess.run(verify, input=text, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = subprocess.run(
+        verify,
+        input=text.replace("The School of Examples", "The School of Forgeries"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["errors"][0]["code"] == "INVALID_SIGNATURE"
+
+
+def _with(proof: object, name: str, value: str) -> object:
+    """The proof (or the last proof of a set) with one member changed."""
+    if isinstance(proof, list):
+        return [*proof[:-1], {**proof[-1], name: value}]
+    assert isinstance(proof, dict)
+    return {**proof, name: value}
+
+
+def _changed(proof_value: str) -> str:
+    middle = len(proof_value) // 2
+    replacement = "2" if proof_value[middle] != "2" else "3"
+    return proof_value[:middle] + replacement + proof_value[middle + 1 :]
