@@ -515,3 +515,24 @@ def test_the_did_web_fetcher_double_is_used_by_the_resolver(keys: dict[str, KeyP
     did = "did:web:customs.example"
     resolver = Resolver(fetcher=_DidWebFetcher({did: did_web_document(did, [keys["p256"].public])}))
     assert resolver.resolve(did).id == did
+
+
+def test_a_vc_1_1_credential_with_proofs_but_no_data_integrity_context_is_refused(
+    keys: dict[str, KeyPair],
+) -> None:
+    legacy = credential(issuanceDate="2026-01-01T00:00:00Z")
+    legacy["@context"] = [V1_CONTEXT]
+    del legacy["validFrom"], legacy["validUntil"]
+    legacy["proof"] = {"type": "Ed25519Signature2020", "proofValue": "z1"}
+    with pytest.raises(UsageError, match="invalidate"):
+        issue(legacy, keys["ed25519"], format="eddsa-rdfc-2022")
+
+
+def test_the_integrity_public_names_are_sorted_and_exist() -> None:
+    import vcred.integrity
+
+    def isort_style(name: str) -> tuple[int, str]:  # as ruff's RUF022: CONSTANTS, Classes, rest
+        return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
+
+    assert vcred.integrity.__all__ == sorted(vcred.integrity.__all__, key=isort_style)
+    assert all(hasattr(vcred.integrity, name) for name in vcred.integrity.__all__)

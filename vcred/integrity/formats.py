@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from vcred import model
-from vcred.errors import ParsingError, UnknownKeyError
+from vcred.errors import ParsingError, UnknownKeyError, UsageError
 from vcred.integrity.proof import add_proof, verify_document
 from vcred.integrity.suites import SUITES, Cryptosuite
 from vcred.issuing import register_issue_format
@@ -39,13 +39,19 @@ def with_data_integrity_context(credential: Mapping[str, Any]) -> dict[str, Any]
     """A VC 1.1 credential gets the Data Integrity v2 context appended (DESIGN §6).
 
     The v1 context does not define DataIntegrityProof; the v2 context of VCDM 2.0 does.
-    https://www.w3.org/TR/vc-data-integrity/#contexts-and-vocabularies
+    https://www.w3.org/TR/vc-data-integrity/#contexts-and-vocabularies — raises UsageError for
+    a credential that already has proofs without it (changing @context would break them).
     """
     document = dict(credential)
     if model.context_version(document) != "1.1":
         return document
     contexts = model.as_list(document["@context"])
     if model.DATA_INTEGRITY_V2_CONTEXT not in contexts:
+        if "proof" in document:
+            raise UsageError(
+                "this VC 1.1 credential's proofs were made without the Data Integrity "
+                "context; adding it now would invalidate them"
+            )
         document["@context"] = [*contexts, model.DATA_INTEGRITY_V2_CONTEXT]
     return document
 
