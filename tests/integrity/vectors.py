@@ -8,11 +8,25 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import VECTORS
+from tests.conftest import ROOT, VECTORS
 from vcred.integrity.suites import SUITES, Cryptosuite
+from vcred.jsonld import ContextLoader
 from vcred.keys import KeyPair
 
 W3C = VECTORS / "w3c"
+CITIZENSHIP = "https://w3id.org/citizenship/v4rc1"
+
+
+@cache
+def vector_loader() -> ContextLoader:
+    """Our contexts plus the test-only stand-in for the citizenship context (tests/data).
+
+    The ``employ`` vectors use https://w3id.org/citizenship/v4rc1, which vcred does not
+    bundle; without it they fail with INVALID_CONTEXT, as any unknown context does.
+    """
+    loader = ContextLoader()
+    loader.register(CITIZENSHIP, read_json(ROOT / "tests/data/citizenship-v4rc1-subset.jsonld"))
+    return loader
 
 
 def read_json(path: Path) -> Any:

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.integrity.conftest import rdf_canonicalizer  # noqa: F401 - TEMPORARY, see there
 from tests.integrity.vectors import W3C, read_json
 from tests.interop.node import run_peer
 from vcred import Verifier, issue

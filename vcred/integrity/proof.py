@@ -41,6 +41,7 @@ from vcred.integrity.suites import (
     cryptosuite,
     verify_proof,
 )
+from vcred.jsonld import ContextLoader
 from vcred.keys import Signer
 
 #: §2.2 proof purposes; each names the verification relationship of the same name in the
@@ -149,6 +150,7 @@ def add_proof(
     challenge: str | None = None,
     proof_id: str | None = None,
     previous_proof: str | Sequence[str] | None = None,
+    loader: ContextLoader | None = None,
 ) -> dict[str, Any]:
     """Add Proof (§4.2), or Add Proof Set/Chain (§4.3) when ``document`` already has proofs.
 
@@ -157,6 +159,7 @@ def add_proof(
 
     ``suite`` defaults to the RDFC suite of the signer's key. With ``previous_proof`` (an id or
     ids of proofs already on the document) the new proof signs those proofs too: a proof chain.
+    ``loader`` resolves JSON-LD contexts (default: :func:`vcred.jsonld.default_loader`).
     Returns a new document; ``document`` is not changed. Raises UsageError for a suite that
     does not fit the key or a previous proof that is not there.
     """
@@ -181,7 +184,7 @@ def add_proof(
         if missing:  # §4.3 steps 4-5: PROOF_GENERATION_ERROR
             raise UsageError(f"previousProof {missing} is not a proof of this document")
         input_document["proof"] = [p for p in all_proofs if p.get("id") in wanted]
-    proof = create_proof(chosen, input_document, options, signer)
+    proof = create_proof(chosen, input_document, options, signer, loader=loader)
     for name in ("type", "verificationMethod", "proofPurpose"):  # §4.2 step 2
         if name not in proof:
             raise UsageError(f"the created proof has no {name}")
@@ -202,6 +205,7 @@ def verify_document(
     clock_skew: timedelta = timedelta(0),
     challenge: str | None = None,
     domain: str | None = None,
+    loader: ContextLoader | None = None,
 ) -> VerifiedDocument:
     """Verify Proof Sets and Chains (§4.5): every proof on ``secured`` must verify.
 
@@ -242,6 +246,7 @@ def verify_document(
                 challenge=challenge,
                 domain=domain,
                 pointer=pointer,
+                loader=loader,
             )
         )
     document = copy.deepcopy(unsecured)
@@ -263,6 +268,7 @@ def _verify_one(
     challenge: str | None,
     domain: str | None,
     pointer: str,
+    loader: ContextLoader | None,
 ) -> VerifiedProof:
     """Verify Proof (§4.4) for one proof of a set or chain (§4.5 step 3)."""
     suite = check_proof_shape(proof, pointer=pointer)
@@ -276,7 +282,7 @@ def _verify_one(
     previous = previous_proofs(proof, all_proofs, pointer=pointer)
     if previous:  # §4.5 step 3.3: a chain signs the proofs it follows
         input_document["proof"] = previous
-    verify_proof(suite, input_document, proof, method.public_key, pointer=pointer)
+    verify_proof(suite, input_document, proof, method.public_key, pointer=pointer, loader=loader)
     _check_time_window(proof, now=now, clock_skew=clock_skew, pointer=pointer)
     if challenge is not None and proof.get("challenge") != challenge:  # §4.4 step 6
         raise ChallengeError(

@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import rfc8785
 
+from vcred import jsonld, rdfc
 from vcred.errors import (
     CryptographicError,
     InvalidProofError,
     MalformedError,
     UnsupportedError,
     UsageError,
+    VcredError,
 )
+from vcred.jsonld import ContextLoader
 from vcred.keys import KeyKind, PublicKey, Signer
 from vcred.multibase import multibase_decode, multibase_encode
 
@@ -44,9 +47,6 @@ Family = Literal["eddsa", "ecdsa"]
 #: ECDSA §3.2.4 "for curve P-256 one uses SHA-256 and for curve P-384 one uses SHA-384".
 HASH_FOR: Final[dict[KeyKind, str]] = {"ed25519": "sha256", "p256": "sha256", "p384": "sha384"}
 _SIGNATURE_BYTES: Final[dict[KeyKind, int]] = {"ed25519": 64, "p256": 64, "p384": 96}
-
-RdfCanonicalizer = Callable[[Mapping[str, Any], str], str]
-"""(JSON-LD document, hash name) → RDFC-1.0 canonical N-Quads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +82,6 @@ DEFAULT_SUITE_FOR: Final[dict[KeyKind, Cryptosuite]] = {
     "p384": ECDSA_RDFC_2019,
 }
 
-# Until vcred.rdfc lands (branch jsonld), the RDFC transformation goes through this hook.
-_rdf_canonicalizer: RdfCanonicalizer | None = None
-
 
 def cryptosuite(name: object, *, pointer: str | None = None) -> Cryptosuite:
     """The cryptosuite called ``name``. Raises UnsupportedError for any other name."""
@@ -116,7 +113,12 @@ def check_key(suite: Cryptosuite, key: PublicKey, *, pointer: str | None = None)
 
 
 def transform(
-    suite: Cryptosuite, document: Mapping[str, Any], options: Mapping[str, Any], *, kind: KeyKind
+    suite: Cryptosuite,
+    document: Mapping[str, Any],
+    options: Mapping[str, Any],
+    *,
+    kind: KeyKind,
+    loader: ContextLoader | None = None,
 ) -> bytes:
     """Transformation: the canonical form of the unsecured document (§3.2.3 / §3.3.3).
 
@@ -125,13 +127,14 @@ def transform(
     https://www.w3.org/TR/vc-di-ecdsa/#transformation-ecdsa-rdfc-2019 ·
     https://www.w3.org/TR/vc-di-ecdsa/#transformation-ecdsa-jcs-2019
 
+    ``loader`` resolves the JSON-LD contexts (default: :func:`vcred.jsonld.default_loader`).
     Raises InvalidProofError (PROOF_TRANSFORMATION_ERROR) when ``options`` are not for this
     suite, MalformedError / ContextError when the document cannot be canonicalized.
     """
     _check_options(suite, options, step="transformation")
     if suite.transformation == "jcs":
         return canonical_json(document)
-    return canonical_nquads(document, hash_name=HASH_FOR[kind])
+    return canonical_nquads(document, hash_name=HASH_FOR[kind], loader=loader)
 
 
 # -- Proof configuration -------------------------------------------------------------------------
@@ -143,6 +146,7 @@ def configure_proof(
     options: Mapping[str, Any],
     *,
     kind: KeyKind,
+    loader: ContextLoader | None = None,
 ) -> bytes:
     """Proof configuration: the canonical proof options (§3.2.5 / §3.3.5).
 
@@ -165,7 +169,7 @@ def configure_proof(
         config["@context"] = document["@context"]
     else:
         config.pop("@context", None)
-    return canonical_nquads(config, hash_name=HASH_FOR[kind])
+    return canonical_nquads(config, hash_name=HASH_FOR[kind], loader=loader)
 
 
 # -- Hashing ---------------------------------------------------------------------------------------
@@ -215,7 +219,12 @@ def verify_signature(hash_data: bytes, proof_bytes: bytes, key: PublicKey) -> bo
 
 
 def create_proof(
-    suite: Cryptosuite, document: Mapping[str, Any], options: Mapping[str, Any], signer: Signer
+    suite: Cryptosuite,
+    document: Mapping[str, Any],
+    options: Mapping[str, Any],
+    signer: Signer,
+    *,
+    loader: ContextLoader | None = None,
 ) -> dict[str, Any]:
     """Create Proof: a proof over the unsecured ``document`` (§3.2.1 / §3.3.1).
 
@@ -229,8 +238,8 @@ def create_proof(
     if suite.transformation == "jcs" and "@context" in document:
         # §3.3.1 step 2: binds the document's contexts for proof sets and chains.
         proof["@context"] = copy.deepcopy(document["@context"])
-    canonical_config = configure_proof(suite, document, proof, kind=kind)
-    transformed = transform(suite, document, options, kind=kind)
+    canonical_config = configure_proof(suite, document, proof, kind=kind, loader=loader)
+    transformed = transform(suite, document, options, kind=kind, loader=loader)
     data = hash_data(transformed, canonical_config, kind=kind)
     proof["proofValue"] = multibase_encode(serialize_proof(suite, data, signer), "z")
     return proof
@@ -243,6 +252,7 @@ def verify_proof(
     key: PublicKey,
     *,
     pointer: str = "/proof",
+    loader: ContextLoader | None = None,
 ) -> dict[str, Any]:
     """Verify Proof: check ``proof`` over the unsecured ``document`` (§3.2.2 / §3.3.2).
 
@@ -268,8 +278,14 @@ def verify_proof(
                 pointer=f"{pointer}/@context",
             )
         unsecured["@context"] = options["@context"]
-    transformed = transform(suite, unsecured, options, kind=key.kind)
-    canonical_config = configure_proof(suite, unsecured, options, kind=key.kind)
+    transformed = transform(suite, unsecured, options, kind=key.kind, loader=loader)
+    try:
+        canonical_config = configure_proof(suite, unsecured, options, kind=key.kind, loader=loader)
+    except VcredError as error:
+        # the proof configuration is its own document: say where it is in the secured one
+        if error.pointer and not error.pointer.startswith("/@context"):
+            error.pointer = pointer + error.pointer
+        raise
     data = hash_data(transformed, canonical_config, kind=key.kind)
     if not verify_signature(data, proof_bytes, key):
         raise CryptographicError(
@@ -317,14 +333,19 @@ def canonical_json(value: Any) -> bytes:
         raise MalformedError(f"cannot canonicalize as JCS (RFC 8785): {exc}") from exc
 
 
-def canonical_nquads(document: Mapping[str, Any], *, hash_name: str) -> bytes:
+def canonical_nquads(
+    document: Mapping[str, Any], *, hash_name: str, loader: ContextLoader | None = None
+) -> bytes:
     """RDFC-1.0 canonical N-Quads of a JSON-LD document (https://www.w3.org/TR/rdf-canon/).
 
-    ``hash_name`` is RDFC-1.0's hash algorithm (SHA-384 with P-384 keys, as ECDSA §3.2.3 asks).
+    Offline, safe-mode JSON-LD to RDF (:func:`vcred.jsonld.to_quads`: unknown contexts and
+    data expansion would drop are errors), then RDFC-1.0 with its work limits. ``hash_name``
+    is RDFC-1.0's own hash algorithm: SHA-384 with P-384 keys, as ECDSA §3.2.3 asks ("a hash
+    algorithm that has an appropriate security level for the curve") and as Digital Bazaar's
+    ecdsa-rdfc-2019 does. Raises ContextError / MalformedError.
     """
-    if _rdf_canonicalizer is None:
-        raise UnsupportedError("RDF canonicalization is not available (vcred.rdfc is missing)")
-    return _rdf_canonicalizer(document, hash_name).encode("utf-8")
+    quads = jsonld.to_quads(document, loader=loader)
+    return rdfc.canonicalize(quads, hash_algorithm=hash_name).nquads.encode("utf-8")
 
 
 def _check_options(suite: Cryptosuite, options: Mapping[str, Any], *, step: str) -> None:
