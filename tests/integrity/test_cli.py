@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import credential
 from tests.integrity.test_pipeline import SIGNED
 from tests.integrity.vectors import W3C, read_json
 from vcred.cli import main
@@ -51,21 +52,47 @@ def test_vcred_verify_rejects_tampered_copies(path: Path, tmp_path: Path) -> Non
         assert output["errors"][0]["code"] in ("INVALID_SIGNATURE", "INVALID_PROOF")
 
 
-def test_vcred_verify_in_a_subprocess_pipes_a_jcs_vector() -> None:
-    # The installed command end to end (JCS: no JSON-LD processing involved).
-    text = (W3C / "eddsa/eddsa-jcs-2022/signedJCS.json").read_text()
-    verify = [sys.executable, "-m", "vcred.cli", "verify", "--checks", "proof", "-"]
-    ok = subprocess.run(verify, input=text, capture_output=True, text=True, check=False)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    bad = subprocess.run(
-        verify,
-        input=text.replace("The School of Examples", "The School of Forgeries"),
+def _vcred(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vcred.cli", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         check=False,
+        timeout=60,
+    )
+
+
+def test_the_command_verifies_a_vector_from_a_pipe() -> None:
+    text = (W3C / "ecdsa/ecdsa-rdfc-2019-p384/signedECDSAP384.json").read_text()
+    ok = _vcred("verify", "--checks", "proof", "-", stdin=text)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = _vcred(
+        "verify",
+        "--checks",
+        "proof",
+        "-",
+        stdin=text.replace("The School of Examples", "The School of Forgeries"),
     )
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["errors"][0]["code"] == "INVALID_SIGNATURE"
+
+
+@pytest.mark.parametrize("fmt", ["data-integrity", "ecdsa-jcs-2019"])
+def test_the_command_issues_data_integrity_and_verifies_it(tmp_path: Path, fmt: str) -> None:
+    key = _vcred("key", "generate", "--type", "p384")
+    (tmp_path / "key.json").write_text(key.stdout)
+    (tmp_path / "cred.json").write_text(json.dumps(credential()))
+    issued = _vcred(
+        "issue", "--key", str(tmp_path / "key.json"), "--format", fmt, str(tmp_path / "cred.json")
+    )
+    assert issued.returncode == 0, issued.stderr
+    secured = json.loads(issued.stdout)
+    expected = "ecdsa-rdfc-2019" if fmt == "data-integrity" else fmt
+    assert secured["proof"]["cryptosuite"] == expected
+    verified = _vcred("verify", "-", stdin=issued.stdout)
+    assert verified.returncode == 0, verified.stdout
+    assert json.loads(verified.stdout)["verified"] is True
 
 
 def _with(proof: object, name: str, value: str) -> object:

@@ -58,11 +58,6 @@ class Cryptosuite:
     transformation: Transformation
     key_kinds: frozenset[KeyKind]
 
-    def section(self, step: str) -> str:
-        """The URL of one of this suite's algorithm sections (``transformation``, ``hashing``…)."""
-        spec = "vc-di-eddsa" if self.family == "eddsa" else "vc-di-ecdsa"
-        return f"https://www.w3.org/TR/{spec}/#{step}-{self.name}"
-
 
 EDDSA_RDFC_2022: Final = Cryptosuite("eddsa-rdfc-2022", "eddsa", "rdfc", frozenset({"ed25519"}))
 EDDSA_JCS_2022: Final = Cryptosuite("eddsa-jcs-2022", "eddsa", "jcs", frozenset({"ed25519"}))
