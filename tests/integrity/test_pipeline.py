@@ -533,3 +533,12 @@ def test_the_integrity_public_names_are_sorted_and_exist() -> None:
 
     assert vcred.integrity.__all__ == sorted(vcred.integrity.__all__, key=isort_style)
     assert all(hasattr(vcred.integrity, name) for name in vcred.integrity.__all__)
+
+
+def test_data_integrity_format_takes_an_explicit_cryptosuite(keys: dict[str, KeyPair]) -> None:
+    secured = issue(
+        credential(), keys["ed25519"], format="data-integrity", cryptosuite="eddsa-jcs-2022"
+    )
+    assert isinstance(secured, dict) and secured["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    with pytest.raises(UsageError, match="contradicts"):
+        issue(credential(), keys["ed25519"], format="eddsa-rdfc-2022", cryptosuite="eddsa-jcs-2022")

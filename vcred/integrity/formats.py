@@ -68,11 +68,15 @@ def _issuer(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
         previous_proof: str | Sequence[str] | None = None,
         cryptosuite: str | None = None,
     ) -> dict[str, Any]:
-        """Secure a credential with an assertionMethod Data Integrity proof.
+        """Secure a credential with an assertionMethod Data Integrity proof (VC DI §4.2, §4.3).
 
         ``created`` defaults to ``now``. A credential that already has proofs gets one more
-        (a proof set); ``previous_proof`` makes it a proof chain.
+        (a proof set); ``previous_proof`` makes it a proof chain. With ``format=
+        "data-integrity"``, ``cryptosuite`` overrides the suite the key implies.
+        https://www.w3.org/TR/vc-data-integrity/#add-proof
         """
+        if suite is not None and cryptosuite not in (None, suite.name):
+            raise UsageError(f"format {suite.name} contradicts cryptosuite={cryptosuite!r}")
         return add_proof(
             with_data_integrity_context(credential),
             signer,
