@@ -135,48 +135,34 @@ RDFC_SUITES = [
 ]
 RDFC_SUITES = [suite for suite in RDFC_SUITES if (VECTORS / suite[0] / suite[3]).exists()]
 
-# ecdsa-rdfc-2019-p384/employ/canonDocECDSAP384.txt is not the canonical form of its document:
-# it is the p256 employ canonical form with the blank nodes labelled differently (same
-# dataset, checked by relabelling). rdf-canonize reproduces it only when fed N-Quads whose
-# labels already start with "c14n" (it keeps such labels); from the JSON-LD document, or from
-# the same N-Quads with other labels, it gives what we give. Its hash and signature follow the
-# wrong text, so that vector cannot verify in a conformant implementation either.
-_BROKEN_CANON_DOC = {"ecdsa/ecdsa-rdfc-2019-p384/employ"}
-DOC_CASES = [
-    pytest.param(
-        *suite,
-        id=suite[0],
-        marks=[
-            pytest.mark.xfail(
-                strict=True, reason="vector's canonDoc is not canonical (see comment)"
-            )
-        ]
-        if suite[0] in _BROKEN_CANON_DOC
-        else [],
-    )
-    for suite in RDFC_SUITES
-]
+
+def hash_for(folder: str) -> str:
+    """ecdsa-rdfc-2019 canonicalizes with SHA-384 when the key is P-384 (as Digital Bazaar does)."""
+    return "sha384" if "p384" in folder else "sha256"
 
 
-@pytest.mark.parametrize(("folder", "signed", "config", "canon_doc", "canon_proof"), DOC_CASES)
+@pytest.mark.parametrize(
+    ("folder", "signed", "config", "canon_doc", "canon_proof"),
+    RDFC_SUITES,
+    ids=[s[0] for s in RDFC_SUITES],
+)
 def test_canonical_document_matches_vector(
     folder: str, signed: str, config: str, canon_doc: str, canon_proof: str
 ) -> None:
     directory = VECTORS / folder
     document = read_json(directory / signed)
     del document["proof"]
-    assert canonicalize_document(document, loader=ours()) == (directory / canon_doc).read_text(
-        encoding="utf-8"
-    )
+    canonical = canonicalize_document(document, loader=ours(), hash_algorithm=hash_for(folder))
+    assert canonical == (directory / canon_doc).read_text(encoding="utf-8")
 
 
-def test_broken_p384_employ_vector_is_the_same_dataset_relabelled() -> None:
-    """Why the xfail above is the vector's fault: the same dataset, our labels are canonical."""
-    broken = (VECTORS / "ecdsa/ecdsa-rdfc-2019-p384/employ/canonDocECDSAP384.txt").read_text()
-    good = (VECTORS / "ecdsa/ecdsa-rdfc-2019-p256/employ/canonDocECDSAP256.txt").read_text()
-    relabelled = broken.replace("_:c14n", "_:other")
-    assert rdfc.canonicalize_nquads(relabelled).nquads == good
-    assert rdfc.canonicalize_nquads(broken).nquads == good
+def test_p384_employ_vector_needs_the_sha384_rdfc_hash() -> None:
+    """Same dataset as the P-256 one; only the RDFC hash (SHA-384) gives its blank-node labels."""
+    p384 = (VECTORS / "ecdsa/ecdsa-rdfc-2019-p384/employ/canonDocECDSAP384.txt").read_text()
+    p256 = (VECTORS / "ecdsa/ecdsa-rdfc-2019-p256/employ/canonDocECDSAP256.txt").read_text()
+    assert p384 != p256
+    assert rdfc.canonicalize_nquads(p384).nquads == p256
+    assert rdfc.canonicalize_nquads(p256, hash_algorithm="sha384").nquads == p384
 
 
 @pytest.mark.parametrize(

@@ -400,12 +400,15 @@ def canonical_dataset(
     *,
     loader: ContextLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    hash_algorithm: str = "sha256",
 ) -> CanonicalDataset:
     """Expand, convert to RDF and canonicalize with RDFC-1.0 (quads, lines, issued labels).
 
+    ``hash_algorithm``: RDFC-1.0's hash; ecdsa-rdfc-2019 uses SHA-384 with P-384 keys.
     https://www.w3.org/TR/vc-di-eddsa/#transformation-eddsa-rdfc-2022
     """
-    return canonicalize(to_quads(document, loader=loader), limits=limits)
+    quads = to_quads(document, loader=loader)
+    return canonicalize(quads, limits=limits, hash_algorithm=hash_algorithm)
 
 
 def canonicalize_document(
@@ -413,10 +416,14 @@ def canonicalize_document(
     *,
     loader: ContextLoader | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    hash_algorithm: str = "sha256",
 ) -> str:
     """Canonical N-Quads (RDFC-1.0) of a JSON-LD document — what the rdfc suites hash.
 
     Raises ContextError / MalformedError as :func:`expand` and :func:`vcred.rdfc.canonicalize` do.
     https://www.w3.org/TR/vc-di-eddsa/#transformation-eddsa-rdfc-2022
     """
-    return canonical_dataset(document, loader=loader, limits=limits).nquads
+    dataset = canonical_dataset(
+        document, loader=loader, limits=limits, hash_algorithm=hash_algorithm
+    )
+    return dataset.nquads

@@ -17,12 +17,12 @@ permutations examined; exceeding any raises :class:`~vcred.errors.MalformedError
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from vcred._nquads import Quad, parse, serialize
-from vcred.errors import MalformedError
+from vcred.errors import MalformedError, UsageError
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -77,6 +77,10 @@ class CanonicalDataset:
         return "".join(self.lines)
 
 
+_Hash = Callable[..., "hashlib._Hash"]
+_HASHES: dict[str, _Hash] = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
+
+
 class _Budget:
     __slots__ = ("deep_left", "deep_max", "permutations_left")
 
@@ -118,9 +122,12 @@ def _permutations(elements: list[str]) -> Iterator[list[str]]:
 class _Canonicalizer:
     """State of one run of the canonicalization algorithm (RDFC-1.0 §4.4.2)."""
 
-    __slots__ = ("blank_quads", "budget", "canonical", "first_degree")
+    __slots__ = ("blank_quads", "budget", "canonical", "first_degree", "hash")
 
-    def __init__(self, blank_quads: dict[str, list[Quad]], budget: _Budget) -> None:
+    def __init__(
+        self, blank_quads: dict[str, list[Quad]], budget: _Budget, hash: _Hash = hashlib.sha256
+    ) -> None:
+        self.hash = hash
         self.blank_quads = blank_quads
         self.first_degree: dict[str, str] = {}
         self.canonical: dict[str, str] = {}  # "_:b0" -> "_:c14n0", insertion order = issue order
@@ -144,7 +151,7 @@ class _Canonicalizer:
                 g = "_:a" if g == label else "_:z"
             lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
         lines.sort()
-        digest = hashlib.sha256("".join(lines).encode()).hexdigest()
+        digest = self.hash("".join(lines).encode()).hexdigest()
         self.first_degree[label] = digest
         return digest
 
@@ -156,7 +163,7 @@ class _Canonicalizer:
             self.canonical.get(related) or issuer.get(related) or self.first_degree[related]
         )
         text = position + identifier if position == "g" else position + predicate + identifier
-        return hashlib.sha256(text.encode()).hexdigest()
+        return self.hash(text.encode()).hexdigest()
 
     # §4.8 Hash N-Degree Quads
     def hash_n_degree(self, label: str, issuer: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -172,7 +179,7 @@ class _Canonicalizer:
                 related_by_hash.setdefault(self.hash_related(o, p, issuer, "o"), []).append(o)
             if g and g[0] == "_" and g != label:
                 related_by_hash.setdefault(self.hash_related(g, p, issuer, "g"), []).append(g)
-        data = hashlib.sha256()
+        data = self.hash()
         canonical = self.canonical
         for related_hash in sorted(related_by_hash):
             data.update(related_hash.encode())
@@ -229,13 +236,21 @@ def _blank_node_quads(quads: list[Quad]) -> dict[str, list[Quad]]:
     return blank_quads
 
 
-def canonicalize(quads: Iterable[Quad], *, limits: Limits = DEFAULT_LIMITS) -> CanonicalDataset:
-    """Canonicalize an RDF dataset with RDFC-1.0 (SHA-256).
+def canonicalize(
+    quads: Iterable[Quad], *, limits: Limits = DEFAULT_LIMITS, hash_algorithm: str = "sha256"
+) -> CanonicalDataset:
+    """Canonicalize an RDF dataset with RDFC-1.0 (SHA-256, or SHA-384 on request).
 
-    Duplicate quads count once (a dataset is a set). Raises MalformedError when the input or
-    the work it needs goes over ``limits``.
+    Duplicate quads count once (a dataset is a set). RDFC-1.0 §4.4.1 lets the caller choose
+    the hash algorithm (https://www.w3.org/TR/rdf-canon/#hash-algorithm); ecdsa-rdfc-2019 uses
+    SHA-384 with P-384 keys (https://www.w3.org/TR/vc-di-ecdsa/#transformation-ecdsa-rdfc-2019).
+    Raises MalformedError when the input or the work it needs goes over ``limits``,
+    UsageError for another hash algorithm.
     https://www.w3.org/TR/rdf-canon/#canon-algorithm
     """
+    hash = _HASHES.get(hash_algorithm)
+    if hash is None:
+        raise UsageError(f"RDFC-1.0 hash algorithm must be one of {sorted(_HASHES)}")
     unique = list(dict.fromkeys(quads))
     if len(unique) > limits.max_quads:
         raise _exceeded(f"more than {limits.max_quads} quads")
@@ -248,7 +263,7 @@ def canonicalize(quads: Iterable[Quad], *, limits: Limits = DEFAULT_LIMITS) -> C
     if len(blank_quads) > limits.max_blank_nodes:
         raise _exceeded(f"more than {limits.max_blank_nodes} blank nodes")
 
-    state = _Canonicalizer(blank_quads, _Budget(0, limits.max_permutations))
+    state = _Canonicalizer(blank_quads, _Budget(0, limits.max_permutations), hash)
     # §4.4.3 steps 3-4: first-degree hashes; unique hashes are issued in hash order.
     by_hash: dict[str, list[str]] = {}
     for label in blank_quads:
@@ -298,13 +313,15 @@ def canonicalize(quads: Iterable[Quad], *, limits: Limits = DEFAULT_LIMITS) -> C
     )
 
 
-def canonicalize_nquads(text: str, *, limits: Limits = DEFAULT_LIMITS) -> CanonicalDataset:
+def canonicalize_nquads(
+    text: str, *, limits: Limits = DEFAULT_LIMITS, hash_algorithm: str = "sha256"
+) -> CanonicalDataset:
     """Parse N-Quads and canonicalize them (RDFC-1.0).
 
     Raises ParsingError for malformed N-Quads and MalformedError over ``limits``.
     https://www.w3.org/TR/rdf-canon/#canon-algorithm
     """
-    return canonicalize(parse(text), limits=limits)
+    return canonicalize(parse(text), limits=limits, hash_algorithm=hash_algorithm)
 
 
 def relabel(lines: Iterable[str], labels: Mapping[str, str]) -> list[str]:
