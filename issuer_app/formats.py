@@ -9,11 +9,11 @@ The formats come from the library: ``vc+jwt`` plus every format registered with
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Final
 
 from vcred.errors import MalformedError, UnsupportedError
+from vcred.integrity.suites import SUITES
 from vcred.issuing import FORMATS
 from vcred.keys import KEY_KINDS, KeyKind
 
@@ -39,38 +39,18 @@ ALIASES: Final[dict[str, str]] = {
 }
 
 
-def load_plugins() -> None:
-    """Import the optional format packages so that they register themselves."""
-    for module in ("vcred.sdjwt", "vcred.integrity"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # the package exists but something it needs is missing
-                raise
-
-
 def implemented() -> tuple[str, ...]:
-    """Every format vcred can issue, vc+jwt first."""
-    load_plugins()
+    """Every format vcred can issue, vc+jwt first (importing vcred registers them all)."""
     return (VC_JWT, *sorted(name for name in FORMATS if name != VC_JWT))
 
 
-def _suites() -> Mapping[str, Any]:
-    try:
-        module = importlib.import_module("vcred.integrity.suites")
-    except ModuleNotFoundError:
-        return {}
-    suites: Mapping[str, Any] = module.SUITES
-    return suites
-
-
 def is_data_integrity(fmt: str) -> bool:
-    return fmt == DATA_INTEGRITY or fmt in _suites()
+    return fmt == DATA_INTEGRITY or fmt in SUITES
 
 
 def key_kinds(fmt: str) -> tuple[KeyKind, ...]:
     """The key types that can secure ``fmt`` (a cryptosuite names its own)."""
-    suite = _suites().get(fmt)
+    suite = SUITES.get(fmt)
     if suite is None:
         return KEY_KINDS
     return tuple(kind for kind in KEY_KINDS if kind in suite.key_kinds)
@@ -103,25 +83,29 @@ def choose(options: Any, *, offered: tuple[str, ...], default: str) -> str:
     for key, value in (("format", named), ("type", proof_type), ("cryptosuite", suite)):
         if value is not None and not isinstance(value, str):
             raise MalformedError(f"options.{key} must be a string", pointer=f"/options/{key}")
-    fmt: str | None = None
-    if named is not None:
-        fmt = ALIASES.get(named, named)
-    if proof_type is not None:
-        if proof_type != DATA_INTEGRITY_PROOF:
-            raise UnsupportedError(
-                f"proof type {proof_type!r} is not supported; use {DATA_INTEGRITY_PROOF} or "
-                "options.format",
-                pointer="/options/type",
-            )
-        wanted = suite or DATA_INTEGRITY
-        if fmt is not None and fmt != wanted and not (fmt == DATA_INTEGRITY and suite):
+    fmt = None if named is None else ALIASES.get(named, named)
+    if proof_type is not None and proof_type != DATA_INTEGRITY_PROOF:
+        raise UnsupportedError(
+            f"proof type {proof_type!r} is not supported; use {DATA_INTEGRITY_PROOF} or "
+            "options.format",
+            pointer="/options/type",
+        )
+    if suite is not None:
+        if fmt is None or fmt == DATA_INTEGRITY:
+            fmt = suite
+        elif fmt != suite:
             raise MalformedError(
-                f"options.format {named!r} contradicts options.type/cryptosuite",
+                f"options.format {named!r} contradicts options.cryptosuite {suite!r}",
                 pointer="/options/format",
             )
-        fmt = wanted
-    elif suite is not None and fmt is None:
-        fmt = suite
+    elif proof_type is not None:
+        if fmt is None:
+            fmt = DATA_INTEGRITY
+        elif not is_data_integrity(fmt):
+            raise MalformedError(
+                f"options.format {named!r} contradicts options.type {proof_type!r}",
+                pointer="/options/format",
+            )
     if fmt is None:
         fmt = default
     if fmt not in offered:

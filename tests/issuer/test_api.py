@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from issuer_app import issuer_of
+from issuer_app import formats, issuer_of
 from issuer_app.keyring import WEB
 from tests.issuer.conftest import (
     DID_WEB,
@@ -238,12 +238,17 @@ def test_a_vc_1_1_credential_is_issued(app: Flask, api: ApiClient, clock: Clock)
         "issuanceDate": "2026-01-01T00:00:00Z",
         "credentialSubject": {"id": "did:example:trader"},
     }
-    answer = api.issue(document, auth(app))
-    assert answer.status_code == 201, answer.get_json()
-    payload = payload_of(answer.get_json())
-    assert payload["@context"][-1] == "https://www.w3.org/ns/credentials/status/v1"
-    result = verifier(app, clock).verify(secured_of(answer.get_json()))
-    assert result.verified, result.errors
+    headers = auth(app)
+    for number, fmt in enumerate(issuer_of(app).offered):
+        document["id"] = f"urn:uuid:9d3c7f2e-1111-4aaa-8bbb-0000000000{number:02d}"
+        answer = api.issue(document, headers, options={"format": fmt})
+        assert answer.status_code == 201, (fmt, answer.get_json())
+        payload = payload_of(answer.get_json())
+        assert "https://www.w3.org/ns/credentials/status/v1" in payload["@context"]
+        if formats.is_data_integrity(fmt):
+            assert payload["@context"][-1] == "https://w3id.org/security/data-integrity/v2"
+        result = verifier(app, clock).verify(secured_of(answer.get_json()))
+        assert result.verified, (fmt, result.errors)
 
 
 def test_each_format_issues_what_vcred_verifies(app: Flask, api: ApiClient, clock: Clock) -> None:
@@ -256,8 +261,15 @@ def test_each_format_issues_what_vcred_verifies(app: Flask, api: ApiClient, cloc
             document = credential()
             if named is not None:
                 document["issuer"] = named
+            kinds = formats.key_kinds(fmt)
+            expected_key = keys.first_current(kinds) if named in (None, DID_WEB) else None
+            own = keys.find(named) if named not in (None, DID_WEB) else None
+            if own is not None and own.kind not in kinds:
+                refused = api.issue(document, headers, options={"format": fmt})
+                assert refused.status_code == 400
+                assert refused.get_json()["pointer"] == "/credential/issuer"
+                continue
             answer = api.issue(document, headers, options={"format": fmt})
-            expected_key = keys.first_current(None) if named in (None, DID_WEB) else None
             assert answer.status_code == 201, (fmt, named, answer.get_json())
             body = answer.get_json()
             payload = payload_of(body)
@@ -495,12 +507,6 @@ def test_did_key_credentials_point_at_lists_that_key_signs(sqlite_app: Flask, cl
 
 
 def test_data_integrity_lists_when_configured(make_app: Any, clock: Clock) -> None:
-    from issuer_app import formats
-
-    if not formats.is_data_integrity("data-integrity") or "data-integrity" not in (
-        formats.implemented()
-    ):
-        pytest.skip("vcred.integrity is not installed on this branch yet")
     app = make_app("sqlite", status_list_format="data-integrity")
     api = ApiClient(app)
     issued = api.issue(credential(), auth(app)).get_json()
@@ -556,3 +562,56 @@ def test_unknown_paths_and_methods_are_problems(sqlite_app: Flask) -> None:
     wrong = client.get("/credentials/issue")
     assert wrong.status_code == 405
     assert json.loads(wrong.data)["status"] == 405
+
+
+@pytest.mark.parametrize(
+    ("options", "issuer_kind", "suite"),
+    [
+        ({"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022"}, None, "eddsa-rdfc-2022"),
+        ({"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022"}, None, "eddsa-jcs-2022"),
+        ({"type": "DataIntegrityProof", "cryptosuite": "ecdsa-rdfc-2019"}, None, "ecdsa-rdfc-2019"),
+        ({"type": "DataIntegrityProof", "cryptosuite": "ecdsa-jcs-2019"}, "p384", "ecdsa-jcs-2019"),
+        ({"type": "DataIntegrityProof"}, None, "eddsa-rdfc-2022"),
+        ({"type": "DataIntegrityProof"}, "p384", "ecdsa-rdfc-2019"),
+        ({"cryptosuite": "ecdsa-rdfc-2019"}, "p256", "ecdsa-rdfc-2019"),
+        ({"format": "data-integrity", "cryptosuite": "eddsa-jcs-2022"}, None, "eddsa-jcs-2022"),
+    ],
+)
+def test_data_integrity_is_chosen_by_type_and_cryptosuite(
+    sqlite_app: Flask,
+    clock: Clock,
+    options: dict[str, Any],
+    issuer_kind: str | None,
+    suite: str,
+) -> None:
+    api = ApiClient(sqlite_app)
+    document = credential()
+    if issuer_kind is not None:
+        key = next(k for k in issuer_of(sqlite_app).keyring().current if k.kind == issuer_kind)
+        document["issuer"] = key.did_key
+    answer = api.issue(document, auth(sqlite_app), options=options)
+    assert answer.status_code == 201, answer.get_json()
+    vc = answer.get_json()["verifiableCredential"]
+    assert vc["proof"]["type"] == "DataIntegrityProof"
+    assert vc["proof"]["cryptosuite"] == suite
+    assert vc["credentialSubject"] == document["credentialSubject"]
+    assert verifier(sqlite_app, clock).verify(vc).verified
+
+
+def test_contradicting_format_options_are_refused(sqlite_app: Flask) -> None:
+    api = ApiClient(sqlite_app)
+    answer = api.issue(
+        credential(),
+        auth(sqlite_app),
+        options={"format": "vc+jwt", "type": "DataIntegrityProof"},
+    )
+    assert answer.status_code == 400
+    assert answer.get_json()["pointer"] == "/options/format"
+    p384 = next(k for k in issuer_of(sqlite_app).keyring().current if k.kind == "p384")
+    wrong_key = api.issue(
+        credential(issuer=p384.did_key),
+        auth(sqlite_app),
+        options={"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022"},
+    )
+    assert wrong_key.status_code == 400
+    assert wrong_key.get_json()["pointer"] == "/credential/issuer"
