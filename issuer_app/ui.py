@@ -409,10 +409,14 @@ def _required(form: Mapping[str, Any], errors: dict[str, str], *names: str) -> N
             errors.setdefault(name, "Required.")
 
 
-def _day(form: Mapping[str, Any], name: str, errors: dict[str, str]) -> datetime | None:
+def _day(
+    form: Mapping[str, Any], name: str, errors: dict[str, str], *, end: bool = False
+) -> datetime | None:
+    """A form date as a UTC moment: its first second (or, with ``end``, its last)."""
     value = form.get(name) or ""
+    moment = time(23, 59, 59) if end else time(0, 0)
     try:
-        return datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=UTC)
+        return datetime.combine(date.fromisoformat(value), moment, tzinfo=UTC)
     except ValueError:
         errors.setdefault(name, "A date, YYYY-MM-DD.")
         return None
@@ -459,7 +463,7 @@ def _aeo_credential(
         errors.setdefault("tradeRoles", "Pick at least one trade role.")
     identifiers = _identifiers(form.get("identifiers", ""), errors, "identifiers")
     valid_from = _day(form, "validFrom", errors)
-    valid_until = _day(form, "validUntil", errors)
+    valid_until = _day(form, "validUntil", errors, end=True)
     if errors or valid_from is None or valid_until is None:
         return None
     certification: dict[str, Any] = {
