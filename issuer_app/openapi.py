@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from vcred.integrity.suites import SUITES
+
 if TYPE_CHECKING:
     from issuer_app.service import Issuer
 
@@ -57,62 +59,6 @@ SCHEMAS: Final[dict[str, Any]] = {
             "retry_after": {"type": "integer"},
         },
     },
-    "Credential": {
-        "type": "object",
-        "description": "An unsecured credential (VCDM 2.0, or 1.1). Without issuer, the "
-        "service's default DID is filled in; credentialStatus is added by the service.",
-        "required": ["@context", "type", "credentialSubject"],
-        "properties": {
-            "@context": {
-                "oneOf": [
-                    {"type": "string"},
-                    {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {"oneOf": [{"type": "string"}, {"type": "object"}]},
-                    },
-                ]
-            },
-            "id": {"type": "string"},
-            "type": {
-                "oneOf": [
-                    {"type": "string"},
-                    {"type": "array", "minItems": 1, "items": {"type": "string"}},
-                ]
-            },
-            "issuer": {
-                "oneOf": [
-                    {"type": "string"},
-                    {
-                        "type": "object",
-                        "required": ["id"],
-                        "properties": {"id": {"type": "string"}},
-                    },
-                ]
-            },
-            "credentialSubject": {
-                "oneOf": [
-                    {"type": "object"},
-                    {"type": "array", "minItems": 1, "items": {"type": "object"}},
-                ]
-            },
-            "validFrom": {"type": "string"},
-            "validUntil": {"type": "string"},
-            "issuanceDate": {"type": "string"},
-            "expirationDate": {"type": "string"},
-        },
-    },
-    "IssueCredentialOptions": {
-        "type": "object",
-        "description": "How to secure the credential; unknown members are ignored.",
-        "properties": {
-            "format": {"type": "string", "description": "vc+jwt, sd-jwt, a cryptosuite name…"},
-            "type": {"type": "string", "const": "DataIntegrityProof"},
-            "cryptosuite": {"type": "string"},
-            "mandatoryPointers": {"type": "array", "items": {"type": "string"}},
-            "credentialId": {"type": "string"},
-        },
-    },
     "IssueCredentialRequest": {
         "type": "object",
         "required": ["credential"],
@@ -132,40 +78,6 @@ SCHEMAS: Final[dict[str, Any]] = {
                 "type": "object",
                 "required": ["@context", "type"],
             }
-        },
-    },
-    "StatusEntryChange": {
-        "type": "object",
-        "required": ["type"],
-        "properties": {
-            "type": {"type": "string", "enum": ["BitstringStatusListEntry", "BitstringStatusList"]},
-            "status": {
-                "description": "revoked | suspended | active — or, with statusPurpose, a boolean",
-                "oneOf": [
-                    {"type": "string", "enum": ["revoked", "suspended", "active"]},
-                    {"type": "boolean"},
-                ],
-            },
-            "statusPurpose": {"type": "string", "enum": ["revocation", "suspension"]},
-        },
-    },
-    "UpdateCredentialStatusRequest": {
-        "type": "object",
-        "required": ["credentialId", "credentialStatus"],
-        "properties": {
-            "credentialId": {"type": "string", "minLength": 1},
-            "credentialStatus": {
-                "oneOf": [
-                    {"$ref": "#/components/schemas/StatusEntryChange"},
-                    {
-                        "type": "array",
-                        "minItems": 1,
-                        "maxItems": 1,
-                        "items": {"$ref": "#/components/schemas/StatusEntryChange"},
-                    },
-                ]
-            },
-            "status": {"type": "boolean", "description": "with statusPurpose: set or clear"},
         },
     },
     "UpdateCredentialStatusResponse": {
@@ -222,6 +134,184 @@ SCHEMAS: Final[dict[str, Any]] = {
 }
 
 
+_URL: Final = r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$"
+_DATE_TIME: Final = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$",
+}
+_V2: Final = "https://www.w3.org/ns/credentials/v2"
+_V1: Final = "https://www.w3.org/2018/credentials/v1"
+
+
+def request_schemas(issuer: Issuer) -> dict[str, Any]:
+    """The request bodies, as precisely as JSON Schema can say what this issuer accepts: its
+    own DIDs as issuer, its formats, the VCDM rules a schema can express. (Some rules cannot
+    be said here — a JSON Schema of our credential types, a revocation being final — and are
+    answered with 400/422 problem details.)"""
+    dids = list(issuer.keyring().dids)
+    suites = [f for f in issuer.offered if f in SUITES]
+    subject = {
+        "type": "object",
+        "minProperties": 1,
+        "properties": {"id": {"type": "string", "pattern": _URL}},
+    }
+    credential = {
+        "type": "object",
+        "description": "An unsecured credential (VCDM 2.0, or 1.1). Without issuer, the "
+        "service's default DID is filled in; credentialStatus is added by the service.",
+        "required": ["@context", "type", "credentialSubject"],
+        "properties": {
+            "@context": {
+                "type": "array",
+                "minItems": 1,
+                "prefixItems": [{"enum": [_V2, _V1]}],
+                "items": {
+                    "oneOf": [{"type": "string", "pattern": _URL}, {"type": "object"}],
+                },
+            },
+            "id": {"type": "string", "pattern": _URL},
+            "type": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "minLength": 1},
+                "contains": {"const": "VerifiableCredential"},
+            },
+            "issuer": {
+                "oneOf": [
+                    {"enum": dids},
+                    {
+                        "type": "object",
+                        "required": ["id"],
+                        "properties": {"id": {"enum": dids}},
+                    },
+                ]
+            },
+            "credentialSubject": {
+                "oneOf": [subject, {"type": "array", "minItems": 1, "items": subject}]
+            },
+            "validFrom": _DATE_TIME,
+            "validUntil": _DATE_TIME,
+            "issuanceDate": _DATE_TIME,
+            "expirationDate": _DATE_TIME,
+        },
+        "not": {"anyOf": [{"required": ["credentialStatus"]}, {"required": ["proof"]}]},
+        "if": {"properties": {"@context": {"prefixItems": [{"const": _V1}]}}},
+        "then": {"required": ["issuanceDate"]},
+    }
+    options = {
+        "type": "object",
+        "description": "How to secure the credential: a format, or DataIntegrityProof with a "
+        "cryptosuite (both must agree); unknown members are ignored.",
+        "properties": {
+            "format": {"enum": list(issuer.offered)},
+            "type": {"const": "DataIntegrityProof"},
+            "cryptosuite": {"enum": suites},
+            "mandatoryPointers": {"type": "array", "items": {"type": "string"}},
+            "credentialId": {"type": "string"},
+        },
+        "oneOf": [
+            {"not": {"anyOf": [{"required": ["type"]}, {"required": ["cryptosuite"]}]}},
+            {
+                "required": ["type"],
+                "not": {"required": ["cryptosuite"]},
+                "properties": {"format": {"enum": ["data-integrity"]}},
+            },
+            *(
+                {
+                    "required": ["cryptosuite"],
+                    "properties": {
+                        "cryptosuite": {"const": suite},
+                        "format": {"enum": [suite, "data-integrity"]},
+                    },
+                }
+                for suite in suites
+            ),
+        ],
+    }
+    by_status = {
+        "type": "object",
+        "required": ["type", "status"],
+        "properties": {
+            "type": {"enum": ["BitstringStatusListEntry", "BitstringStatusList"]},
+            "status": {"enum": ["revoked", "suspended", "active"]},
+        },
+    }
+    by_purpose = {
+        "type": "object",
+        "required": ["type", "statusPurpose"],
+        "properties": {
+            "type": {"enum": ["BitstringStatusListEntry", "BitstringStatusList"]},
+            "statusPurpose": {"enum": ["revocation", "suspension"]},
+            "status": {"type": "boolean"},
+        },
+    }
+    revocation = {"properties": {"statusPurpose": {"const": "revocation"}}}
+    purpose_is_revocation = {
+        "anyOf": [
+            {"type": "object", **revocation},
+            {"type": "array", "items": {"type": "object", **revocation}},
+        ]
+    }
+    cleared = {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"statusPurpose": {"const": "revocation"}, "status": {"const": False}},
+    }
+    revocation_cleared = {"anyOf": [cleared, {"type": "array", "contains": cleared}]}
+    status_request = {
+        "type": "object",
+        "description": "DESIGN §6 ({status: revoked|suspended|active} in a one-element array), "
+        "or the VC API ({statusPurpose} and a boolean status: set, the default, or clear). "
+        "A revocation cannot be cleared (400).",
+        "required": ["credentialId", "credentialStatus"],
+        "properties": {"credentialId": {"type": "string", "minLength": 1}},
+        "oneOf": [
+            {
+                "properties": {
+                    "credentialStatus": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 1,
+                        "items": by_status,
+                    }
+                },
+                "not": {"required": ["status"]},
+            },
+            {
+                "properties": {
+                    "credentialStatus": {
+                        "oneOf": [
+                            by_purpose,
+                            {"type": "array", "minItems": 1, "maxItems": 1, "items": by_purpose},
+                        ]
+                    },
+                    "status": {"type": "boolean"},
+                },
+                # a revocation is final: it cannot be cleared (statusPurpose + status false)
+                "not": {
+                    "anyOf": [
+                        {
+                            "required": ["status"],
+                            "properties": {
+                                "status": {"const": False},
+                                "credentialStatus": purpose_is_revocation,
+                            },
+                        },
+                        {"properties": {"credentialStatus": revocation_cleared}},
+                    ]
+                },
+            },
+        ],
+    }
+    return {
+        "Credential": credential,
+        "IssueCredentialOptions": options,
+        "UpdateCredentialStatusRequest": status_request,
+    }
+
+
 def openapi_document(issuer: Issuer) -> dict[str, Any]:
     """The OpenAPI 3.1 document for this issuer (its URL, formats and auth mode)."""
     config = issuer.config
@@ -265,7 +355,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                             "required": False,
                             "description": "a retried request with the same key and body gets "
                             "the first answer; with another body, 422",
-                            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                            "schema": {"type": "string", "pattern": "^[ -~]{1,255}$"},
                         }
                     ],
                     "requestBody": {
@@ -450,7 +540,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **request_schemas(issuer)},
             "responses": {"Problem": _problem("an error (problem details)")},
             "securitySchemes": {
                 "bearer": {

@@ -236,6 +236,11 @@ class ApiClient:
     def request(self, method: str, path: str, **kwargs: Any) -> TestResponse:
         response = self.client.open(path, method=method, **kwargs)
         self.openapi.check(method, path, response)
+        if response.status_code in (200, 201) and "json" in kwargs:
+            # what the service accepted, its OpenAPI document must accept too
+            body = self.openapi.operation(method, path)["requestBody"]["content"]
+            schema = self.openapi._resolve(body["application/json"]["schema"])
+            Draft202012Validator(schema).validate(kwargs["json"])
         return response
 
     def get(self, path: str, **kwargs: Any) -> TestResponse:
