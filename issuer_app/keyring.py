@@ -19,14 +19,16 @@ from vcred.did.web import did_web_document
 from vcred.errors import MalformedError, UsageError
 from vcred.issuing import signer_for
 from vcred.keys import KeyKind, KeyPair, LocalSigner, PublicKey
+from vcred.multibase import b64url_decode
 
 #: The status-list signer name for the agency's did:web (others are key tags).
 WEB: Final = "web"
 
 
 def key_tag(public: PublicKey) -> str:
-    """A short, stable name for a key: the start of its RFC 7638 thumbprint."""
-    return public.thumbprint()[:16]
+    """A short, stable name for a key: the first 8 bytes of its RFC 7638 thumbprint, in hex
+    (safe in URLs and on a command line — never starts with "-")."""
+    return b64url_decode(public.thumbprint())[:8].hex()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

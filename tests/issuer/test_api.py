@@ -4,6 +4,7 @@ auth, error shapes — each answer checked against the app's own OpenAPI documen
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -615,3 +616,23 @@ def test_contradicting_format_options_are_refused(sqlite_app: Flask) -> None:
     )
     assert wrong_key.status_code == 400
     assert wrong_key.get_json()["pointer"] == "/credential/issuer"
+
+
+def test_health_is_503_when_the_database_is_down(
+    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = ApiClient(sqlite_app)
+    store = issuer_of(sqlite_app).store
+
+    def unreachable() -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(store, "audit_head", unreachable)
+    answer = api.get("/health")
+    assert answer.status_code == 503
+    assert answer.get_json() == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_key_ids_are_safe_on_a_command_line(sqlite_app: Flask) -> None:
+    for key in issuer_of(sqlite_app).keyring().keys:
+        assert re.fullmatch(r"[0-9a-f]{16}", key.tag)
