@@ -238,6 +238,20 @@ def test_too_many_credentials_are_refused(agency: KeyPair, trader: KeyPair) -> N
     assert "MALFORMED" in AT.verify_presentation(vp, challenge="c").codes
 
 
+def test_the_credential_cap_is_configurable(agency: KeyPair, trader: KeyPair) -> None:
+    vc = issue(about(trader), agency)
+    strict = dataclasses.replace(AT, max_presented_credentials=2)
+    assert strict.verify_presentation(
+        present([vc] * 2, trader, challenge="c", now=NOW), challenge="c"
+    ).verified
+    result = strict.verify_presentation(
+        present([vc] * 3, trader, challenge="c", now=NOW), challenge="c"
+    )
+    assert result.codes == ("MALFORMED",)
+    assert result.errors[0].path == "/verifiableCredential"
+    assert result.credentials == ()  # refused before any of them was verified
+
+
 def test_module_level_verify_presentation(agency: KeyPair, trader: KeyPair) -> None:
     vp = present([issue(about(trader), agency)], trader, challenge="c", now=NOW)
     assert verify_presentation(vp, challenge="c", now=NOW).verified

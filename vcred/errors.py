@@ -18,6 +18,7 @@ Pointer to it::
     │   └── DigestMismatchError    DIGEST_MISMATCH    relatedResource / disclosure digest wrong
     ├── UnknownKeyError            UNKNOWN_KEY        no usable key for the kid / method
     ├── ResolutionError            DID_RESOLUTION     a DID cannot be resolved
+    │   ├── UnreachableError       DID_RESOLUTION     … because the host could not be reached
     │   └── FetchRefusedError      FETCH_REFUSED      a guarded fetch was refused (SSRF guard)
     ├── ValidityError              (base of the time-window failures)
     │   ├── ExpiredError           EXPIRED
@@ -174,6 +175,14 @@ class UnknownKeyError(VcredError):
 class ResolutionError(VcredError):
     code = "DID_RESOLUTION"
     title = "DID resolution failed"
+
+
+class UnreachableError(ResolutionError):
+    """The host could not be reached (DNS, connection, timeout, a 5xx answer).
+
+    Unlike a 404 or a refused fetch, this says nothing about the document itself: a caller
+    working offline may fall back on a cached copy (RFC 5861 stale-if-error).
+    """
 
 
 class FetchRefusedError(ResolutionError):

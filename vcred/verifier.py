@@ -226,6 +226,8 @@ class Verifier:
     windows. ``checks``: which optional checks run (all by default).
     ``require_key_binding``: an SD-JWT presented without a key-binding JWT is refused (RFC 9901
     §7.3). ``key_binding_max_age``: how old a key-binding JWT's ``iat`` may be.
+    ``max_presented_credentials``: a presentation with more credentials is refused before any
+    of them is verified (each may cost network fetches).
     """
 
     fetcher: Fetcher | None = None
@@ -238,6 +240,7 @@ class Verifier:
     status_cache: StatusListCache | None = None
     offline: bool = False
     require_holder_binding: bool = True
+    max_presented_credentials: int = MAX_PRESENTED_CREDENTIALS
     require_key_binding: bool = True
     key_binding_max_age: timedelta = DEFAULT_KEY_BINDING_MAX_AGE
     _resolver: Resolver = field(init=False, repr=False, compare=False)
@@ -538,11 +541,11 @@ class Verifier:
 
     def _verify_embedded(self, vp: Mapping[str, Any], report: _Report) -> list[VerificationResult]:
         items = model.as_list(vp.get("verifiableCredential", []))
-        if len(items) > MAX_PRESENTED_CREDENTIALS:
+        if len(items) > self.max_presented_credentials:
             report.fail(
                 "credentials",
                 MalformedError(
-                    f"at most {MAX_PRESENTED_CREDENTIALS} credentials per presentation",
+                    f"at most {self.max_presented_credentials} credentials per presentation",
                     pointer="/verifiableCredential",
                 ),
             )
