@@ -180,6 +180,20 @@ def test_presentation_round_trip(agency: KeyPair, trader: KeyPair) -> None:
     assert len(result.credentials) == 1 and result.credentials[0].verified
 
 
+def test_enveloped_presentation_is_opened(agency: KeyPair, trader: KeyPair) -> None:
+    vp = present([issue(about(trader), agency)], trader, challenge="c-9", domain="d", now=NOW)
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiablePresentation",
+        "id": f"data:application/vp+jwt,{vp}",
+    }
+    result = AT.verify_presentation(enveloped, challenge="c-9", domain="d")
+    assert result.verified, result.errors
+    assert result.format == "vp+jwt"
+    wrong = {**enveloped, "id": f"data:application/vc+jwt,{vp}"}
+    assert AT.verify_presentation(wrong, challenge="c-9").codes == ("UNSUPPORTED",)
+
+
 def test_replayed_challenge_is_rejected(agency: KeyPair, trader: KeyPair) -> None:
     vp = present([issue(about(trader), agency)], trader, challenge="c-old", now=NOW)
     result = AT.verify_presentation(vp, challenge="c-new")

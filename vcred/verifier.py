@@ -617,6 +617,8 @@ def detect(secured: Any) -> tuple[str, Any]:
 def detect_presentation(secured: Any) -> tuple[str, Any]:
     """Tell a presentation's format: ``vp+jwt``, ``vc+sd-jwt`` or ``data-integrity``.
 
+    An EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2) is opened.
+
     ``vc+sd-jwt`` is an SD-JWT presented on its own, bound to the holder by its key-binding
     JWT (RFC 9901 §4.3; both application/vc+sd-jwt and SD-JWT VC). Raises like :func:`detect`.
     """
@@ -632,6 +634,11 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             return "vp+jwt", text
         raise ParsingError("not a presentation: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
+        if model.is_enveloped(secured, "EnvelopedVerifiablePresentation"):
+            media_type, data = model.enveloped_payload(
+                secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES
+            )
+            return ("vp+jwt" if media_type == "application/vp+jwt" else "vc+sd-jwt"), data
         if "proof" in secured:
             return "data-integrity", secured
         raise MalformedError("the presentation is not secured: it has no proof", pointer="/proof")
