@@ -278,3 +278,19 @@ class DomainError(PresentationError):
 class UnsupportedError(VcredError):
     code = "UNSUPPORTED"
     title = "Unsupported format or algorithm"
+
+
+def error_class(code: str) -> type[VcredError]:
+    """The error class whose stable ``code`` this is: the most general one when subclasses
+    share it (ResolutionError for DID_RESOLUTION); :class:`VcredError` for an unknown code.
+
+    Lets a service turn a reported ``{code, message, path}`` back into problem details with
+    the right ``type`` and ``title``.
+    """
+    pending: list[type[VcredError]] = [VcredError]
+    while pending:
+        cls = pending.pop(0)  # breadth first: a parent before the subclasses sharing its code
+        if cls.code == code:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return VcredError
