@@ -1,21 +1,29 @@
 """``vcred serve verifier``: one agency's verifier on this machine, with embedded defaults.
 
 SQLite in the data folder, no trust list unless given (trust then reported as not
-evaluated), the threaded development server on loopback. Production runs the same app under
-gunicorn (see docs/services.md).
+evaluated), the threaded development server on loopback. The ``VCRED_VERIFIER_*`` variables
+gunicorn reads apply here too; an option given on the command line wins. Production runs the
+same app under gunicorn (see docs/services.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from vcred.errors import VcredError
 from vcred_service.runner import serve_forever
 from verifier_app.app import DEV_WARNING, create_app
-from verifier_app.config import DEFAULT_DATA_DIR, VerifierConfig, parse_host_map
+from verifier_app.config import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_DOMAIN,
+    VerifierConfig,
+    parse_host_map,
+)
 
 
 @click.command("verifier")
@@ -30,9 +38,7 @@ from verifier_app.config import DEFAULT_DATA_DIR, VerifierConfig, parse_host_map
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_DATA_DIR,
-    show_default=True,
-    help="SQLite database and instance files",
+    help=f"SQLite database and instance files [default: ./{DEFAULT_DATA_DIR}]",
 )
 @click.option("--domain", help="what presentations must be bound to [default: localhost:PORT]")
 @click.option("--name", help="the service name shown to officers")
@@ -54,7 +60,7 @@ def command(
     host: str,
     trust_list: Path | None,
     trust_issuer: str | None,
-    data_dir: Path,
+    data_dir: Path | None,
     domain: str | None,
     name: str | None,
     dev: bool,
@@ -63,19 +69,27 @@ def command(
     database_url: str | None,
 ) -> None:
     """Run the verifier service (VC API and officer UI)."""
+    given: dict[str, Any] = {
+        "data_dir": data_dir,
+        "trust_list": trust_list,
+        "trust_issuer": trust_issuer,
+        "domain": domain,
+        "service_name": name,
+        "database_url": database_url,
+    }
     try:
-        config = VerifierConfig(
-            data_dir=data_dir,
-            trust_list=trust_list,
-            trust_issuer=trust_issuer,
-            domain=domain or f"localhost:{port}",
-            service_name=name,
-            dev=dev,
-            host_map=parse_host_map(host_map),
-            offline=offline,
-            database_url=database_url,
-        )
+        config = VerifierConfig.from_env()
+        changes = {key: value for key, value in given.items() if value is not None}
         if dev:
+            changes["dev"] = True
+        if offline:
+            changes["offline"] = True
+        if host_map:
+            changes["host_map"] = {**config.host_map, **parse_host_map(host_map)}
+        if domain is None and config.domain == DEFAULT_DOMAIN:
+            changes["domain"] = f"localhost:{port}"  # what this server is reached as
+        config = dataclasses.replace(config, **changes)
+        if config.dev:
             click.secho(f"WARNING: {DEV_WARNING}", fg="red", bold=True, err=True)
         app = create_app(config)
     except VcredError as exc:
@@ -94,7 +108,7 @@ def command(
             f"{trust['recognisedIssuers']} recognised issuers"
         )
     click.echo(f"  storage: {_redacted(config.storage_url)}")
-    if offline:
+    if config.offline:
         click.echo("  OFFLINE: nothing is fetched; answers come from the caches")
     serve_forever(app, host=host, port=port)
 

@@ -21,6 +21,7 @@ from vcred.verifier import utc_now
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
+DEFAULT_DOMAIN: Final = "localhost"
 _TABLE_PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}")
 
 
@@ -59,7 +60,7 @@ class VerifierConfig:
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
     trust_list: Path | None = None
     trust_issuer: str | None = None
-    domain: str = "localhost"
+    domain: str = DEFAULT_DOMAIN
     service_name: str | None = None
     dev: bool = False
     host_map: Mapping[str, str] = field(default_factory=dict)

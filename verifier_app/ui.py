@@ -7,7 +7,7 @@ which the server decodes (:mod:`verifier_app.qr`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.datastructures import FileStorage
@@ -15,6 +15,8 @@ from werkzeug.datastructures import FileStorage
 from vcred.errors import MalformedError, VcredError
 from verifier_app.qr import read_qr
 from verifier_app.service import VerifierService
+
+_READ_CHUNK: Final = 128 * 1024
 
 ui = Blueprint(
     "ui",
@@ -48,7 +50,9 @@ def _upload_limits() -> None:
     if request.endpoint == "ui.verify":
         limits = service().config
         request.max_content_length = limits.max_image_bytes + limits.max_body_bytes
-        request.max_form_memory_size = limits.max_body_bytes
+        # werkzeug applies this to each chunk it reads (64 KiB), file parts included; the
+        # pasted text is held to max_body_bytes below
+        request.max_form_memory_size = limits.max_body_bytes + _READ_CHUNK
 
 
 @ui.get("/")
@@ -78,6 +82,8 @@ def _submitted_credential() -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             raise MalformedError("the file is not UTF-8 text (a JSON or JWT file)") from exc
     pasted = request.form.get("credential", "").strip()
+    if len(pasted) > limits.max_body_bytes:
+        raise MalformedError(f"the pasted text is longer than {limits.max_body_bytes} bytes")
     if pasted:
         return pasted, "pasted"
     raise MalformedError("paste a credential, choose a file, or scan a QR code")
