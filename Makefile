@@ -7,7 +7,7 @@ NODE_STAMP := tests/interop/node_modules/.installed
 CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all test demo lint typecheck bench fuzz clean
+.PHONY: all test demo lint typecheck bench fuzz clean node
 
 all: test
 
@@ -45,6 +45,12 @@ demo: $(STAMP)
 
 bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m bench
+
+# Coverage-guided fuzzing (atheris), bounded: every target for FUZZ_SECONDS (not part of `test`).
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	$(BIN)/pip install --quiet 'atheris>=2.3'
+	$(BIN)/python -m fuzz --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) tests/interop/node_modules .pytest_cache .mypy_cache .ruff_cache

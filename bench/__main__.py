@@ -6,10 +6,10 @@ import os
 import platform
 import sys
 
-from bench import bench_batch, bench_jose
+from bench import bench_batch, bench_jose, bench_targets_di, bench_targets_status
 from bench.harness import Row, format_table
 
-SUITES = [bench_jose, bench_batch]
+SUITES = [bench_jose, bench_targets_di, bench_targets_status, bench_batch]
 
 
 def machine() -> str:

@@ -5,7 +5,8 @@ The small surface: :func:`generate_key`, :func:`issue`, :func:`verify`, :func:`p
 ``issue(..., format="vc+sd-jwt", disclosable=[...], holder=...)`` and :func:`present_sd_jwt`.
 No cryptographic choice is needed: the algorithm follows from the key, the key from the DID.
 The documented lower layer is :mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.jose`,
-:mod:`vcred.sdjwt`, :mod:`vcred.model`, :mod:`vcred.errors` and :mod:`vcred.net`.
+:mod:`vcred.integrity`, :mod:`vcred.sdjwt`, :mod:`vcred.model`, :mod:`vcred.errors` and
+:mod:`vcred.net`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from vcred import integrity as integrity  # registers the Data Integrity formats
 from vcred import sdjwt
 from vcred.batch import verify_many
 from vcred.did import Resolver, did_jwk, did_key, did_web_document

@@ -54,7 +54,7 @@ def loads_strict(data: bytes | str, *, what: str = "JSON") -> Any:
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        return _STRICT_DECODER.decode(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
 
@@ -68,6 +68,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+_STRICT_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
 
 
 def _compact_json(value: Mapping[str, Any]) -> bytes:
@@ -179,7 +182,7 @@ def _check_header(
     header: Mapping[str, Any], *, typs: frozenset[str], ctys: frozenset[str | None]
 ) -> None:
     alg = header.get("alg")
-    if alg not in KIND_FOR_JWS_ALG:
+    if not isinstance(alg, str) or alg not in KIND_FOR_JWS_ALG:
         # covers "none", every HMAC (HS*) and RSA alg: we only accept EdDSA, ES256, ES384
         raise UnsupportedError(f"JWS alg {str(alg)[:40]!r} is not accepted", pointer="/header/alg")
     for name in _KEY_CARRYING_HEADERS:
@@ -192,12 +195,13 @@ def _check_header(
         raise UnsupportedError("unencoded payloads (b64) are not accepted", pointer="/header/b64")
     if "crit" in header:
         raise UnsupportedError("no critical header extension is understood", pointer="/header/crit")
-    if header.get("typ") not in typs:
+    typ, cty = header.get("typ"), header.get("cty")
+    if not isinstance(typ, str) or typ not in typs:
         raise MalformedError(
             f"typ must be {' or '.join(sorted(typs))}, not {str(header.get('typ'))[:40]!r}",
             pointer="/header/typ",
         )
-    if header.get("cty") not in ctys:
+    if not (cty is None or isinstance(cty, str)) or cty not in ctys:
         raise MalformedError(
             f"cty {str(header.get('cty'))[:40]!r} is not accepted (nested JWTs are refused)",
             pointer="/header/cty",

@@ -14,14 +14,13 @@ import base58
 
 from vcred.errors import ParsingError
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _B58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _ALPHABET_INDEX = {char: index for index, char in enumerate(_ALPHABET)}
 # the low bits of the last character that carry no data: 4 bits after 2 chars, 2 after 3
 _UNUSED_BITS = {2: 0b1111, 3: 0b11}
-_PADDING = {0: "", 2: "==", 3: "="}
-_TO_STANDARD = str.maketrans("-_", "+/")
+_PADDING = {0: b"", 2: b"==", 3: b"="}
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 
 def b64url_encode(data: bytes) -> str:
@@ -35,13 +34,23 @@ def b64url_decode(text: str, *, pointer: str | None = None) -> bytes:
     Raises ParsingError for anything else, including non-canonical trailing bits (another
     encoding of the same bytes, which would let two different tokens carry one signature).
     """
-    if not isinstance(text, str) or len(text) % 4 == 1 or not _B64URL.fullmatch(text):
+    if not isinstance(text, str) or len(text) % 4 == 1:
         raise ParsingError("not unpadded base64url", pointer=pointer)
-    remainder = len(text) % 4
-    if remainder and _ALPHABET_INDEX[text[-1]] & _UNUSED_BITS[remainder]:
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise ParsingError("not unpadded base64url", pointer=pointer) from exc
+    # the standard alphabet's + and / and padding are not base64url; strict decoding below
+    # refuses every other stray character
+    if b"+" in data or b"/" in data or b"=" in data:
+        raise ParsingError("not unpadded base64url", pointer=pointer)
+    remainder = len(data) % 4
+    if remainder and _ALPHABET_INDEX.get(text[-1], 0) & _UNUSED_BITS[remainder]:
         raise ParsingError("non-canonical base64url", pointer=pointer)
     try:
-        return binascii.a2b_base64(text.translate(_TO_STANDARD) + _PADDING[remainder])
+        return binascii.a2b_base64(
+            data.translate(_TO_STANDARD) + _PADDING[remainder], strict_mode=True
+        )
     except (binascii.Error, ValueError) as exc:
         raise ParsingError("not unpadded base64url", pointer=pointer) from exc
 

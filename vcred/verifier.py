@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -250,12 +250,8 @@ class Verifier:
         unknown = set(self.checks) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
-        resolver = self.resolver or Resolver(fetcher=self.fetcher)
-        object.__setattr__(self, "_resolver", resolver)
-        # replace() builds a new Verifier; hand the resolver and status cache on explicitly
-        # so derived verifiers share them (see _verify_status_list).
-        if self.resolver is None:
-            object.__setattr__(self, "resolver", resolver)
+        object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
+        # The status cache is kept in the field, so dataclasses.replace() shares it.
         cache = self.status_cache if self.status_cache is not None else StatusListCache()
         object.__setattr__(self, "status_cache", cache)
         checker = StatusChecker(
@@ -274,6 +270,9 @@ class Verifier:
         ``secured`` is a compact vc+jwt or SD-JWT string, a JSON string or a dict (Data
         Integrity, or an EnvelopedVerifiableCredential).
         """
+        return self._verify(secured, self.checks)
+
+    def _verify(self, secured: Any, checks: Sequence[str]) -> VerificationResult:
         report = _Report()
         try:
             fmt, document = detect(secured)
@@ -301,7 +300,7 @@ class Verifier:
                 model.validate_credential(credential)
             except VcredError as error:
                 report.fail("structure", error)
-        if "proof" in self.checks:
+        if "proof" in checks:
             if state.proof_passed:
                 report.ok("proof", f"{fmt} proof verified")
             else:
@@ -310,23 +309,23 @@ class Verifier:
                 )
                 report.errors.extend(state.problems)
         issuer = state.issuer or _issuer_or_none(credential)
-        if "issuer" in self.checks and state.proof_passed:
+        if "issuer" in checks and state.proof_passed:
             report.run("issuer", lambda: _check_issuer_binding(issuer, state.methods))
-        if "validity" in self.checks:
+        if "validity" in checks:
             report.run("validity", lambda: self._check_validity(credential, state.jwt_claims))
         status: tuple[EntryStatus, ...] = ()
-        if "status" in self.checks and not state.vcdm and "status" in credential:
+        if "status" in checks and not state.vcdm and "status" in credential:
             report.skip(
                 "status",
                 "the SD-JWT VC status claim (Token Status List) is not checked",
                 code="STATUS_NOT_CHECKED",
             )
-        elif "status" in self.checks:
+        elif "status" in checks:
             status = self._check_status(credential, report)
-        if "schema" in self.checks:
+        if "schema" in checks:
             self._check_schema(credential, report)
         trust = None
-        if "trust" in self.checks:
+        if "trust" in checks:
             trust = self._check_trust(credential, issuer, report)
         return self._result(report, state, trust=trust, status=status)
 
@@ -421,7 +420,7 @@ class Verifier:
 
     def _verify_status_list(self, secured: object) -> Mapping[str, Any]:
         """Verify a fetched status list credential: its proof, issuer binding and validity."""
-        result = replace(self, checks=_STATUS_LIST_CHECKS).verify(secured)
+        result = self._verify(secured, _STATUS_LIST_CHECKS)
         if not result.verified or result.credential is None:
             problem = result.errors[0] if result.errors else None
             raise CryptographicError(

@@ -1,0 +1,41 @@
+"""Seed inputs: one valid example per target, so the fuzzer starts from real structure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vcred import did_jwk, did_key, issue
+from vcred.customs.samples import EXPORTS, aeo_certificate, export_billing_attestation
+from vcred.keys import KeyPair
+from vcred.status import MutableBitstring
+
+
+def seeds(name: str) -> list[bytes]:
+    key = KeyPair.generate()
+    credential = aeo_certificate("us-prairie")
+    credential["issuer"] = did_key(key.public)
+    token = str(issue(credential, key))
+    billing = export_billing_attestation(next(iter(EXPORTS)))
+    billing["issuer"] = did_key(key.public)
+    sd = str(issue(billing, key, format="vc+sd-jwt"))
+    bits = MutableBitstring()
+    bits.set(7, 1)
+    by_target = {
+        "jwt": [token.encode()],
+        "sd-jwt": [sd.encode()],
+        "multibase": [key.public.multikey().encode()],
+        "did": [did_key(key.public)[8:].encode(), did_jwk(key.public)[8:].encode()],
+        "status-list": [bits.encode().encode()],
+        "json-ld": [json.dumps(credential).encode()],
+        "verify": [token.encode(), sd.encode(), json.dumps(credential).encode()],
+    }
+    return by_target[name]
+
+
+def write_seeds(name: str, corpus: Path) -> None:
+    corpus.mkdir(parents=True, exist_ok=True)
+    for i, seed in enumerate(seeds(name)):
+        path = corpus / f"seed-{i}"
+        if not path.exists():
+            path.write_bytes(seed)

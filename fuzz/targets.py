@@ -1,0 +1,95 @@
+"""Fuzz targets: each feeds arbitrary bytes to one parser and fails on anything but a
+VcredError (or a verification result). Crashes found become regression tests in
+tests/test_fuzz_regressions.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from vcred import Verifier, jose, sdjwt
+from vcred.did import Resolver, did_web_url
+from vcred.errors import VcredError
+from vcred.jsonld import canonicalize_document
+from vcred.keys import PublicKey
+from vcred.multibase import multibase_decode
+from vcred.status import decode_bitstring
+
+_VERIFIER = Verifier()
+_RESOLVER = Resolver()
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+
+
+def jwt(data: bytes) -> None:
+    jose.verify_vc_jwt(_text(data), lookup=lambda m, r: _RESOLVER.resolve_method(m, relationship=r))
+
+
+def sd_jwt(data: bytes) -> None:
+    sdjwt.parse(_text(data))
+
+
+def multibase(data: bytes) -> None:
+    text = _text(data)
+    multibase_decode(text)
+    PublicKey.from_multikey(text)
+
+
+def did(data: bytes) -> None:
+    text = _text(data)
+    _RESOLVER.resolve("did:key:" + text)
+    _RESOLVER.resolve("did:jwk:" + text)
+    did_web_url("did:web:" + text)
+
+
+def status_list(data: bytes) -> None:
+    decode_bitstring(_text(data))
+
+
+def json_ld(data: bytes) -> None:
+    document = _json(data)
+    if isinstance(document, dict):
+        canonicalize_document(document)
+
+
+def verify(data: bytes) -> None:
+    """The whole pipeline: it must never raise for bad input, only report."""
+    document = _json(data)
+    result = _VERIFIER.verify(document if isinstance(document, dict) else _text(data))
+    if result.verified:
+        raise AssertionError("fuzz input verified")
+
+
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "jwt": jwt,
+    "sd-jwt": sd_jwt,
+    "multibase": multibase,
+    "did": did,
+    "status-list": status_list,
+    "json-ld": json_ld,
+}
+
+
+def guarded(target: Callable[[bytes], None]) -> Callable[[bytes], None]:
+    """Accept VcredError (a clean rejection); let anything else crash the fuzzer."""
+
+    def run(data: bytes) -> None:
+        with contextlib.suppress(VcredError):
+            target(data)
+
+    return run
+
+
+TARGETS["verify"] = verify  # reports, never raises: not guarded

@@ -1,0 +1,141 @@
+"""Property-based tests: every parser answers arbitrary input with a VcredError or a result.
+
+A parser that lets another exception escape (KeyError, TypeError, RecursionError …) is a crash
+a hostile client could trigger; these tests throw generated input at each entry point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vcred import Verifier, jose, model
+from vcred.did import Resolver, did_web_url
+from vcred.errors import VcredError
+from vcred.keys import PublicKey
+from vcred.multibase import b64url_encode, multibase_decode
+from vcred.status import BitstringStatusListEntry, decode_bitstring
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=30,
+)
+VC_KEYS = [
+    "@context",
+    "id",
+    "type",
+    "issuer",
+    "validFrom",
+    "validUntil",
+    "credentialSubject",
+    "credentialStatus",
+    "credentialSchema",
+    "proof",
+    "name",
+    "description",
+    "evidence",
+    "relatedResource",
+    "holder",
+]
+credential_like = st.dictionaries(st.sampled_from(VC_KEYS), json_values, max_size=10)
+VERIFIER = Verifier()
+
+
+def b64(value: Any) -> str:
+    return b64url_encode(json.dumps(value).encode())
+
+
+tokens = st.one_of(
+    st.text(max_size=200),
+    st.builds(
+        lambda h, p, s: f"{b64(h)}.{b64(p)}.{s}", json_values, credential_like, st.text(max_size=20)
+    ),
+    st.builds(
+        lambda h, p: f"{b64(h)}.{b64(p)}.AAAA",
+        st.dictionaries(
+            st.sampled_from(["alg", "kid", "typ", "cty", "crit", "jwk", "b64"]), json_values
+        ),
+        credential_like,
+    ),
+)
+
+
+@SETTINGS
+@given(tokens)
+def test_jwt_parser_raises_only_vcred_errors(token: str) -> None:
+    with contextlib.suppress(VcredError):
+        jose.verify_vc_jwt(token, lookup=lambda m, r: Resolver().resolve_method(m, relationship=r))
+
+
+@SETTINGS
+@given(st.one_of(tokens, credential_like, json_values.map(json.dumps)))
+def test_verify_never_raises_for_bad_input(value: Any) -> None:
+    if not isinstance(value, str | dict):
+        return
+    result = VERIFIER.verify(value)
+    assert not result.verified
+
+
+@SETTINGS
+@given(st.one_of(tokens, credential_like))
+def test_verify_presentation_never_raises_for_bad_input(value: Any) -> None:
+    result = VERIFIER.verify_presentation(value, challenge="c")
+    assert not result.verified
+
+
+@SETTINGS
+@given(json_values)
+def test_structure_rules_raise_only_malformed(value: Any) -> None:
+    for check in (model.validate_credential, model.validate_presentation):
+        with contextlib.suppress(VcredError):
+            check(value)
+
+
+@SETTINGS
+@given(credential_like)
+def test_structure_rules_on_credential_shaped_input(value: dict[str, Any]) -> None:
+    with contextlib.suppress(VcredError):
+        model.validate_credential(value)
+
+
+@SETTINGS
+@given(st.text(max_size=120))
+def test_multibase_and_multikey_raise_only_vcred_errors(text: str) -> None:
+    for parse in (multibase_decode, PublicKey.from_multikey):
+        with contextlib.suppress(VcredError):
+            parse(text)
+
+
+@SETTINGS
+@given(st.text(max_size=120))
+def test_did_parsers_raise_only_vcred_errors(text: str) -> None:
+    for did in (f"did:key:{text}", f"did:jwk:{text}", text):
+        with contextlib.suppress(VcredError):
+            Resolver().resolve(did)
+    with contextlib.suppress(VcredError):
+        did_web_url(f"did:web:{text}")
+
+
+@SETTINGS
+@given(
+    st.one_of(st.text(max_size=300), st.binary(max_size=300).map(lambda b: "u" + b64url_encode(b)))
+)
+def test_status_list_decoder_raises_only_vcred_errors(text: str) -> None:
+    with contextlib.suppress(VcredError):
+        decode_bitstring(text)
+
+
+@SETTINGS
+@given(json_values)
+def test_status_entry_parser_raises_only_vcred_errors(value: Any) -> None:
+    with contextlib.suppress(VcredError):
+        BitstringStatusListEntry.parse(value, pointer="/credentialStatus")

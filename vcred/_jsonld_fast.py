@@ -1,0 +1,466 @@
+"""Direct JSON-LD → RDF for the shapes credentials use, over cached processed contexts.
+
+This walks the compacted document once and emits quads, following the Expansion algorithm
+(https://www.w3.org/TR/json-ld11-api/#expansion-algorithm) and Deserialize JSON-LD to RDF
+(https://www.w3.org/TR/json-ld11-api/#deserialize-json-ld-to-rdf-algorithm) without building
+the expanded document or the node map. Context processing itself is pyld's, cached per
+loader and per scoped context, so a second document with the same ``@context`` processes
+nothing again.
+
+Covered: node objects, ``@id``/``@type`` (and aliases), property- and type-scoped contexts
+(with non-propagation of type-scoped ones), type coercion to ``@id``, ``@vocab``, ``@json``
+and datatype IRIs, ``@set`` and ``@graph`` containers, value objects, native literals.
+Anything else (``@list``, ``@reverse``, ``@nest``, index/language/id/type maps, default
+language, ``@propagate``, ``@graph`` and ``@included`` keys, nested arrays …) raises
+:class:`Unsupported`, and ``vcred.jsonld`` takes the general pyld path. Both apply the same
+safe-mode rules; ``tests/test_jsonld.py`` checks that both give the same dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, Final, Protocol
+
+import rfc8785
+from pyld import jsonld as _pyld
+
+from vcred._nquads import Quad, escape_iri, literal
+from vcred.errors import ContextError, MalformedError, VcredError
+
+XSD: Final = "http://www.w3.org/2001/XMLSchema#"
+XSD_BOOLEAN: Final = XSD + "boolean"
+XSD_INTEGER: Final = XSD + "integer"
+XSD_DOUBLE: Final = XSD + "double"
+RDF_JSON: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON"
+RDF_TYPE: Final = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+
+_ABSOLUTE_IRI: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*")
+_SUPPORTED_CONTAINERS: Final = frozenset({"@set", "@graph"})
+_VALUE_KEYS: Final = frozenset({"@value", "@type", "@language", "@direction", "@index"})
+_MEMO_LIMIT: Final = 4096
+_PROCESSOR: Final = _pyld.JsonLdProcessor()
+_MISSING: Final = object()
+
+
+class Unsupported(Exception):  # noqa: N818 - a signal to fall back, not an error
+    """The document uses JSON-LD this path does not cover; use the general path."""
+
+
+class LoaderLike(Protocol):
+    processed: Any
+
+    def pyld_options(self) -> dict[str, Any]: ...
+
+    def cache_processed(self, key: Any, value: Any) -> None: ...
+
+
+def is_absolute_iri(value: str) -> bool:
+    """JSON-LD's test for an absolute IRI: a scheme, a colon, no whitespace."""
+    return _ABSOLUTE_IRI.fullmatch(value) is not None
+
+
+def from_pyld_error(exc: BaseException) -> VcredError:
+    """Our error for a pyld failure: the VcredError it wraps, else by JSON-LD error code."""
+    seen: BaseException | None = exc
+    code: str | None = None
+    while seen is not None:
+        if isinstance(seen, VcredError):
+            return seen
+        code = code or getattr(seen, "code", None)
+        seen = seen.__cause__ or seen.__context__
+    if code == "protected term redefinition":
+        return ContextError("redefinition of a @protected term")
+    if code is not None and any(
+        word in code for word in ("context", "term definition", "IRI mapping")
+    ):
+        return ContextError(f"invalid JSON-LD context: {code}")
+    return MalformedError(f"invalid JSON-LD: {code or exc}")
+
+
+def _pointer(parent: str, token: str | int) -> str:
+    return f"{parent}/{str(token).replace('~', '~0').replace('/', '~1')}"
+
+
+class _TermDef:
+    """What this path needs from one term definition (JSON-LD 1.1 §4.2)."""
+
+    __slots__ = ("container", "scoped", "type")
+
+    def __init__(self, mapping: Mapping[str, Any]) -> None:
+        if (
+            mapping.get("reverse")
+            or "@language" in mapping
+            or "@direction" in mapping
+            or "@nest" in mapping
+            or "@index" in mapping
+        ):
+            raise Unsupported("term definition feature")
+        container = frozenset(mapping.get("@container") or ())
+        if not container <= _SUPPORTED_CONTAINERS:
+            raise Unsupported("container")
+        self.container = container
+        self.type: str | None = mapping.get("@type")
+        self.scoped: Any = mapping.get("@context", _MISSING)
+
+
+class Context:
+    """A processed (pyld) active context with memoized lookups and child contexts."""
+
+    __slots__ = ("_children", "_iris", "_keys", "_terms", "loader", "previous", "raw")
+
+    def __init__(self, raw: dict[str, Any], loader: LoaderLike, previous: Context | None) -> None:
+        if raw.get("@language") is not None or raw.get("@direction") is not None:
+            raise Unsupported("default language or direction")
+        self.raw = raw
+        self.loader = loader
+        self.previous = previous
+        self._keys: dict[str, str | None] = {}
+        self._iris: dict[str, str | None] = {}
+        self._terms: dict[str, _TermDef | None] = {}
+        self._children: dict[Any, tuple[Any, Context]] = {}
+
+    def vocab_iri(self, key: str) -> str | None:
+        """IRI expansion with ``vocab = true`` (keys, ``@type`` values, ``@vocab`` coercion)."""
+        try:
+            return self._keys[key]
+        except KeyError:
+            pass
+        expanded = _PROCESSOR._expand_iri(self.raw, key, vocab=True, base=None)
+        if len(self._keys) > _MEMO_LIMIT:
+            self._keys.clear()
+        self._keys[key] = expanded
+        return expanded  # type: ignore[no-any-return]
+
+    def document_iri(self, value: str) -> str | None:
+        """IRI expansion relative to the document (no base: relative stays relative)."""
+        try:
+            return self._iris[value]
+        except KeyError:
+            pass
+        expanded = _PROCESSOR._expand_iri(self.raw, value, vocab=False, base=None)
+        if len(self._iris) > _MEMO_LIMIT:
+            self._iris.clear()
+        self._iris[value] = expanded
+        return expanded  # type: ignore[no-any-return]
+
+    def term(self, key: str) -> _TermDef | None:
+        try:
+            return self._terms[key]
+        except KeyError:
+            pass
+        mapping = self.raw["mappings"].get(key)
+        definition = _TermDef(mapping) if mapping else None
+        self._terms[key] = definition
+        return definition
+
+    def child(self, local: Any, *, key: Any, override_protected: bool, propagate: bool) -> Context:
+        """The active context after processing ``local`` (cached under ``key``)."""
+        memo_key = (key, override_protected, propagate)
+        cached = self._children.get(memo_key)
+        if cached is not None:
+            return cached[1]
+        if isinstance(local, Mapping) and "@propagate" in local:
+            raise Unsupported("@propagate")
+        try:
+            raw = _PROCESSOR._process_context(
+                self.raw,
+                local,
+                self.loader.pyld_options(),
+                override_protected=override_protected,
+                propagate=propagate,
+            )
+        except Unsupported:
+            raise
+        except Exception as exc:  # pyld raises JsonLdError and plain exceptions alike
+            raise from_pyld_error(exc) from exc
+        previous = self.previous
+        if not propagate and previous is None:
+            previous = self
+        context = Context(raw, self.loader, previous)
+        if len(self._children) > 64:
+            self._children.clear()
+        # keep ``local`` alive with the entry: scoped contexts are keyed by identity
+        self._children[memo_key] = (local, context)
+        return context
+
+    def scoped(self, definition: _TermDef, *, propagate: bool = True) -> Context:
+        return self.child(
+            definition.scoped,
+            key=id(definition.scoped),
+            override_protected=True,
+            propagate=propagate,
+        )
+
+
+def root_context(loader: LoaderLike) -> Context:
+    """The initial context of a loader (its children cache every context processed from it)."""
+    root = loader.processed.get("root")
+    if root is None:
+        options = loader.pyld_options()
+        root = Context(_PROCESSOR._get_initial_context(options), loader, None)
+        loader.cache_processed("root", root)
+    return root  # type: ignore[no-any-return]
+
+
+def _context_key(local: Any) -> Any:
+    if isinstance(local, str):
+        return ("url", local)
+    if isinstance(local, list) and all(isinstance(item, str) for item in local):
+        return ("urls", *local)
+    return ("json", json.dumps(local, sort_keys=True, separators=(",", ":")))
+
+
+def _double(value: float) -> str:
+    return re.sub(r"(\d)0*E\+?(-)?0*(\d)", r"\1E\2\3", f"{value:1.15E}")
+
+
+def native_literal(value: bool | int | float, datatype: str | None, pointer: str) -> str:
+    """A JSON boolean or number as an RDF literal (JSON-LD 1.1 API §8.6 step 10)."""
+    if isinstance(value, bool):
+        return literal("true" if value else "false", datatype or XSD_BOOLEAN)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MalformedError("numbers must be finite", pointer=pointer)
+    if (
+        (isinstance(value, float) and not value.is_integer())
+        or abs(value) >= 1e21
+        or datatype == XSD_DOUBLE
+    ):
+        return literal(_double(float(value)), datatype or XSD_DOUBLE)
+    return literal(str(int(value)), datatype or XSD_INTEGER)
+
+
+class _Walker:
+    """One document's conversion: the quads and the blank node labels issued so far."""
+
+    __slots__ = ("blank", "counter", "quads")
+
+    def __init__(self) -> None:
+        self.quads: list[Quad] = []
+        self.blank: dict[str, str] = {}
+        self.counter = 0
+
+    def new_blank(self) -> str:
+        self.counter += 1
+        return f"_:b{self.counter - 1}"
+
+    def resource(self, expanded: str | None, original: Any, pointer: str) -> str:
+        """An IRI or blank node term for an expanded ``@id`` / ``@type`` / coerced value."""
+        if expanded is None or expanded.startswith("@"):
+            raise ContextError(f"{original!r} does not expand to an IRI", pointer=pointer)
+        if expanded.startswith("_:"):
+            label = self.blank.get(expanded)
+            if label is None:
+                label = self.blank[expanded] = self.new_blank()
+            return label
+        if not is_absolute_iri(expanded):
+            raise ContextError(
+                f"relative IRI reference {original!r} would be dropped (safe mode)", pointer=pointer
+            )
+        return "<" + escape_iri(expanded) + ">"
+
+    # Expansion algorithm steps 7-13 for a map, then node map + RDF in one go.
+    def map(
+        self,
+        element: Mapping[str, Any],
+        ctx: Context,
+        prop: _TermDef | None,
+        graph: str,
+        pointer: str,
+    ) -> str:
+        if ctx.previous is not None:
+            keys = [ctx.vocab_iri(key) for key in element if key != "@context"]
+            if "@value" not in keys and keys != ["@id"]:
+                ctx = ctx.previous
+        if prop is not None and prop.scoped is not _MISSING:
+            ctx = ctx.scoped(prop)
+        local = element.get("@context", _MISSING)
+        if local is not _MISSING:
+            ctx = ctx.child(
+                local, key=_context_key(local), override_protected=False, propagate=True
+            )
+
+        # Step 11: type-scoped contexts, from the types in lexicographical order; the type
+        # values themselves expand with the context from before (``type_ctx``).
+        type_ctx = ctx
+        types: list[tuple[str, str]] = []
+        for key in sorted(element):
+            if key == "@context" or type_ctx.vocab_iri(key) != "@type":
+                continue
+            value = element[key]
+            values = value if isinstance(value, list) else [value]
+            for index, item in enumerate(values):
+                if not isinstance(item, str):
+                    raise MalformedError(
+                        "@type values must be strings", pointer=_pointer(pointer, key)
+                    )
+                where = _pointer(pointer, key)
+                types.append((item, _pointer(where, index) if isinstance(value, list) else where))
+        for item in sorted({item for item, _ in types}):
+            definition = type_ctx.term(item)
+            if definition is not None and definition.scoped is not _MISSING:
+                ctx = ctx.scoped(definition, propagate=False)
+
+        properties: list[tuple[str, str, Any]] = []
+        id_value: Any = _MISSING
+        value_entries: dict[str, Any] = {}
+        for key, value in element.items():
+            if key == "@context":
+                continue
+            expanded = ctx.vocab_iri(key)
+            if expanded is None or not (expanded.startswith("@") or is_absolute_iri(expanded)):
+                raise ContextError(
+                    f"term {key!r} is not defined by the @context (safe mode: no data is dropped)",
+                    pointer=_pointer(pointer, key),
+                )
+            if expanded == "@id":
+                if id_value is not _MISSING or not isinstance(value, str):
+                    raise Unsupported("@id form")
+                id_value = value
+            elif expanded == "@type":
+                if type_ctx.vocab_iri(key) != "@type":
+                    raise Unsupported("@type alias from a type-scoped context")
+            elif expanded in _VALUE_KEYS:
+                if expanded in value_entries:
+                    raise Unsupported("repeated keyword")
+                value_entries[expanded] = value
+            elif expanded.startswith("@"):
+                raise Unsupported(expanded)
+            elif expanded.startswith("_:"):
+                raise ContextError(
+                    f"term {key!r} expands to a blank node", pointer=_pointer(pointer, key)
+                )
+            else:
+                properties.append((key, expanded, value))
+
+        if "@value" in value_entries:
+            if properties or id_value is not _MISSING or len(types) > 1:
+                raise Unsupported("invalid value object")
+            return self.value_object(value_entries, types, type_ctx, pointer)
+        if value_entries:
+            raise Unsupported("@index/@language outside a value object")
+
+        if id_value is _MISSING:
+            subject = self.new_blank()
+        else:
+            subject = self.resource(ctx.document_iri(id_value), id_value, _pointer(pointer, "id"))
+        quads = self.quads
+        for item, where in types:
+            quads.append(
+                (subject, RDF_TYPE, self.resource(type_ctx.vocab_iri(item), item, where), graph)
+            )
+        for key, expanded, value in properties:
+            self.values(
+                subject,
+                "<" + escape_iri(expanded) + ">",
+                key,
+                value,
+                ctx,
+                graph,
+                _pointer(pointer, key),
+            )
+        return subject
+
+    def value_object(
+        self, entries: Mapping[str, Any], types: list[tuple[str, str]], ctx: Context, pointer: str
+    ) -> str:
+        value = entries["@value"]
+        datatype: str | None = None
+        if types:
+            raw_type = types[0][0]
+            datatype = ctx.vocab_iri(raw_type)
+            if datatype is None or not (datatype == "@json" or is_absolute_iri(datatype)):
+                raise ContextError(f"datatype {raw_type!r} is not an absolute IRI", pointer=pointer)
+        if datatype == "@json":
+            return literal(rfc8785.dumps(value).decode("utf-8"), RDF_JSON)
+        language = entries.get("@language")
+        if "@direction" in entries:
+            raise ContextError(
+                "@direction would be dropped by JSON-LD to RDF (safe mode)", pointer=pointer
+            )
+        if value is None:
+            raise ContextError(
+                "a value object with a null @value is dropped (safe mode)", pointer=pointer
+            )
+        if language is not None:
+            if datatype is not None or not isinstance(language, str) or not isinstance(value, str):
+                raise Unsupported("language-tagged value form")
+            return literal(
+                value, "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", language.lower()
+            )
+        if isinstance(value, str):
+            return literal(value, datatype) if datatype else literal(value)
+        if isinstance(value, bool | int | float):
+            return native_literal(value, datatype, pointer)
+        raise Unsupported("@value form")
+
+    def values(
+        self,
+        subject: str,
+        predicate: str,
+        key: str,
+        value: Any,
+        ctx: Context,
+        graph: str,
+        pointer: str,
+    ) -> None:
+        definition = ctx.term(key)
+        if definition is not None and definition.type == "@json":
+            self.quads.append(
+                (subject, predicate, literal(rfc8785.dumps(value).decode("utf-8"), RDF_JSON), graph)
+            )
+            return
+        is_graph = definition is not None and "@graph" in definition.container
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            where = _pointer(pointer, index) if isinstance(value, list) else pointer
+            if item is None:
+                continue
+            if isinstance(item, list):
+                raise Unsupported("nested array")
+            if isinstance(item, Mapping):
+                if is_graph:
+                    name = self.new_blank()
+                    self.quads.append((subject, predicate, name, graph))
+                    self.map(item, ctx, definition, name, where)
+                    continue
+                obj = self.map(item, ctx, definition, graph, where)
+            elif is_graph:
+                raise Unsupported("scalar in a @graph container")
+            else:
+                obj = self.scalar(item, key, ctx, definition, where)
+            self.quads.append((subject, predicate, obj, graph))
+
+    def scalar(
+        self, item: Any, key: str, ctx: Context, definition: _TermDef | None, pointer: str
+    ) -> str:
+        if definition is not None and definition.scoped is not _MISSING:
+            ctx = ctx.scoped(definition)
+            definition = ctx.term(key)
+        coercion = definition.type if definition is not None else None
+        if isinstance(item, str):
+            if coercion == "@id":
+                return self.resource(ctx.document_iri(item), item, pointer)
+            if coercion == "@vocab":
+                return self.resource(ctx.vocab_iri(item), item, pointer)
+            if coercion is not None and coercion != "@none":
+                return literal(item, coercion)
+            return literal(item)
+        if isinstance(item, bool | int | float):
+            datatype = coercion if coercion not in (None, "@id", "@vocab", "@none") else None
+            return native_literal(item, datatype, pointer)
+        raise MalformedError("not a JSON value", pointer=pointer)
+
+
+def to_quads(document: Mapping[str, Any], loader: LoaderLike) -> list[Quad]:
+    """The dataset of ``document`` (a JSON object), or Unsupported.
+
+    Raises ContextError for what safe mode refuses and MalformedError for invalid JSON-LD.
+    """
+    walker = _Walker()
+    walker.map(document, root_context(loader), None, "", "")
+    if not walker.quads:
+        raise ContextError("the document expands to nothing (safe mode: no data is dropped)")
+    return walker.quads

@@ -1,0 +1,140 @@
+"""N-Quads terms in their canonical text form: escaping, serializing and parsing.
+
+A quad is a tuple of four strings, each already in canonical N-Quads syntax: ``<iri>``,
+``_:label`` or a literal (``"text"``, ``"text"@lang``, ``"text"^^<datatype>``); the graph is
+``""`` for the default graph. Keeping terms as text makes serialization a string join, which is
+most of what canonicalization does.
+
+Canonical N-Quads: https://www.w3.org/TR/rdf-canon/#canonical-quads and
+https://www.w3.org/TR/n-quads/#canonical-quads — in literals only ``"``, ``\\``, LF and CR
+use their ECHAR forms besides BS, TAB and FF; other control characters use ``\\uXXXX``
+(upper-case hex). This is what rdf-canonize 5 writes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from vcred.errors import ParsingError
+
+Quad = tuple[str, str, str, str]
+
+XSD_STRING: Final = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANGSTRING: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+_ECHAR: Final = {
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+_LITERAL_ESCAPE: Final = re.compile(r'[\x00-\x1f\x7f"\\]')
+_IRI_ESCAPE: Final = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def _literal_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ECHAR.get(char) or f"\\u{ord(char):04X}"
+
+
+def escape_literal(value: str) -> str:
+    """The lexical form of a literal as canonical N-Quads writes it (without quotes)."""
+    return _LITERAL_ESCAPE.sub(_literal_char, value)
+
+
+def escape_iri(value: str) -> str:
+    """An IRI as N-Quads writes it (characters IRIREF forbids become ``\\uXXXX``)."""
+    return _IRI_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04X}", value)
+
+
+def literal(value: str, datatype: str = XSD_STRING, language: str | None = None) -> str:
+    """A literal term: ``"value"``, ``"value"@language`` or ``"value"^^<datatype>``."""
+    text = '"' + escape_literal(value) + '"'
+    if language is not None:
+        return text + "@" + language
+    if datatype == XSD_STRING:
+        return text
+    return text + "^^<" + escape_iri(datatype) + ">"
+
+
+def serialize(quad: Quad) -> str:
+    """One N-Quads statement, newline-terminated."""
+    s, p, o, g = quad
+    if g:
+        return f"{s} {p} {o} {g} .\n"
+    return f"{s} {p} {o} .\n"
+
+
+# -- parsing ------------------------------------------------------------------------------
+
+_UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
+_IRI = rf"<((?:[^\x00-\x20<>\"{{}}|^`\\]|{_UCHAR})*)>"
+_PN_CHARS = r"A-Za-z0-9_\-\u00B7\u00C0-\U000EFFFF"
+_BNODE = rf"(_:[A-Za-z0-9_\u00C0-\U000EFFFF](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)"
+_STRING = rf'"((?:[^"\\\n\r]|\\[tbnrf"\'\\]|{_UCHAR})*)"'
+_LANG = r"@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*)"
+_WS = r"[ \t]*"
+_STATEMENT: Final = re.compile(
+    rf"{_WS}(?:{_IRI}|{_BNODE}){_WS}{_IRI}{_WS}"
+    rf"(?:{_IRI}|{_BNODE}|{_STRING}(?:\^\^{_IRI}|{_LANG})?){_WS}"
+    rf"(?:(?:{_IRI}|{_BNODE}){_WS})?\.{_WS}(?:#.*)?"
+)
+_UNESCAPE: Final = re.compile(rf"\\([tbnrf\"'\\])|{_UCHAR}")
+_ECHAR_VALUE: Final = {
+    "t": "\t",
+    "b": "\b",
+    "n": "\n",
+    "r": "\r",
+    "f": "\f",
+    '"': '"',
+    "'": "'",
+    "\\": "\\",
+}
+
+
+def _unescape(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        if match.group(1):
+            return _ECHAR_VALUE[match.group(1)]
+        return chr(int(match.group()[2:], 16))
+
+    return _UNESCAPE.sub(one, text) if "\\" in text else text
+
+
+def _iri(text: str) -> str:
+    return "<" + escape_iri(_unescape(text)) + ">"
+
+
+def parse(text: str) -> list[Quad]:
+    """Parse N-Quads into quads in canonical term form.
+
+    Raises ParsingError (pointer ``/line/N``) for a statement that is not N-Quads.
+    https://www.w3.org/TR/n-quads/#sec-grammar
+    """
+    quads: list[Quad] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip(" \t")
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _STATEMENT.fullmatch(line)
+        if match is None:
+            raise ParsingError("not an N-Quads statement", pointer=f"/line/{number}")
+        (s_iri, s_bn, p_iri, o_iri, o_bn, o_str, o_dt, o_lang, g_iri, g_bn) = match.groups()
+        subject = _iri(s_iri) if s_iri is not None else s_bn
+        if o_iri is not None:
+            obj = _iri(o_iri)
+        elif o_bn is not None:
+            obj = o_bn
+        else:
+            value = _unescape(o_str)
+            if o_lang is not None:
+                obj = literal(value, RDF_LANGSTRING, o_lang)
+            else:
+                obj = literal(value, _unescape(o_dt) if o_dt is not None else XSD_STRING)
+        graph = _iri(g_iri) if g_iri is not None else (g_bn or "")
+        quads.append((subject, _iri(p_iri), obj, graph))
+    return quads

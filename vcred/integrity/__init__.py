@@ -1,0 +1,53 @@
+"""Data Integrity proofs: VC Data Integrity 1.0 with the EdDSA and ECDSA cryptosuites.
+
+https://www.w3.org/TR/vc-data-integrity/ · https://www.w3.org/TR/vc-di-eddsa/ ·
+https://www.w3.org/TR/vc-di-ecdsa/
+
+The documented lower layer under ``vcred.issue(..., format="eddsa-rdfc-2022")`` and
+``vcred.verify``: :func:`add_proof` (one proof, a proof set or a proof chain),
+:func:`verify_document` (every proof must verify), and the cryptosuites' individual steps in
+:mod:`vcred.integrity.suites`. Importing this package registers the formats
+``eddsa-rdfc-2022``, ``eddsa-jcs-2022``, ``ecdsa-rdfc-2019``, ``ecdsa-jcs-2019`` and
+``data-integrity`` with issuing, verification and presentations.
+"""
+
+from vcred.integrity import formats
+from vcred.integrity.proof import (
+    PURPOSES,
+    VerifiedDocument,
+    VerifiedProof,
+    add_proof,
+    check_proof_shape,
+    proof_options,
+    verify_document,
+)
+from vcred.integrity.suites import (
+    DEFAULT_SUITE_FOR,
+    ECDSA_JCS_2019,
+    ECDSA_RDFC_2019,
+    EDDSA_JCS_2022,
+    EDDSA_RDFC_2022,
+    SUITES,
+    Cryptosuite,
+    cryptosuite,
+)
+
+formats.register()
+
+__all__ = [
+    "DEFAULT_SUITE_FOR",
+    "ECDSA_JCS_2019",
+    "ECDSA_RDFC_2019",
+    "EDDSA_JCS_2022",
+    "EDDSA_RDFC_2022",
+    "PURPOSES",
+    "SUITES",
+    "Cryptosuite",
+    "VerifiedDocument",
+    "VerifiedProof",
+    "add_proof",
+    "check_proof_shape",
+    "cryptosuite",
+    "proof_options",
+    "verify_document",
+]

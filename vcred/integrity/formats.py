@@ -1,0 +1,186 @@
+"""Data Integrity in the pipeline: ``issue``, ``verify``, ``present`` and ``verify_presentation``.
+
+Registers the formats ``eddsa-rdfc-2022``, ``eddsa-jcs-2022``, ``ecdsa-rdfc-2019``,
+``ecdsa-jcs-2019`` and ``data-integrity`` (the suite follows from the key: Ed25519 →
+eddsa-rdfc-2022, P-256 / P-384 → ecdsa-rdfc-2019). Credentials are signed for the proof
+purpose ``assertionMethod``, presentations for ``authentication`` with the verifier's
+``challenge`` and ``domain`` (VC Data Integrity §2.2,
+https://www.w3.org/TR/vc-data-integrity/#proof-purposes).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from vcred import model
+from vcred.errors import ParsingError, UnknownKeyError, UsageError
+from vcred.integrity.proof import add_proof, verify_document
+from vcred.integrity.suites import SUITES, Cryptosuite
+from vcred.issuing import register_issue_format
+from vcred.keys import Signer
+from vcred.presentation import PRESENTATION_LIFETIME, register_present_format
+from vcred.verifier import (
+    Verifier,
+    _Secured,
+    register_format,
+    register_presentation_format,
+    utc_now,
+)
+
+FORMAT: Final = "data-integrity"
+CREDENTIAL_PURPOSE: Final = "assertionMethod"
+PRESENTATION_PURPOSE: Final = "authentication"
+
+
+def with_data_integrity_context(credential: Mapping[str, Any]) -> dict[str, Any]:
+    """A VC 1.1 credential gets the Data Integrity v2 context appended (DESIGN §6).
+
+    The v1 context does not define DataIntegrityProof; the v2 context of VCDM 2.0 does.
+    https://www.w3.org/TR/vc-data-integrity/#contexts-and-vocabularies — raises UsageError for
+    a credential that already has proofs without it (changing @context would break them).
+    """
+    document = dict(credential)
+    if model.context_version(document) != "1.1":
+        return document
+    contexts = model.as_list(document["@context"])
+    if model.DATA_INTEGRITY_V2_CONTEXT not in contexts:
+        if "proof" in document:
+            raise UsageError(
+                "this VC 1.1 credential's proofs were made without the Data Integrity "
+                "context; adding it now would invalidate them"
+            )
+        document["@context"] = [*contexts, model.DATA_INTEGRITY_V2_CONTEXT]
+    return document
+
+
+def _issuer(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
+    def issue_data_integrity(
+        credential: Mapping[str, Any],
+        signer: Signer,
+        *,
+        now: datetime | None = None,
+        created: datetime | None = None,
+        expires: datetime | None = None,
+        proof_id: str | None = None,
+        previous_proof: str | Sequence[str] | None = None,
+        cryptosuite: str | None = None,
+    ) -> dict[str, Any]:
+        """Secure a credential with an assertionMethod Data Integrity proof (VC DI §4.2, §4.3).
+
+        ``created`` defaults to ``now``. A credential that already has proofs gets one more
+        (a proof set); ``previous_proof`` makes it a proof chain. With ``format=
+        "data-integrity"``, ``cryptosuite`` overrides the suite the key implies.
+        https://www.w3.org/TR/vc-data-integrity/#add-proof
+        """
+        if suite is not None and cryptosuite not in (None, suite.name):
+            raise UsageError(f"format {suite.name} contradicts cryptosuite={cryptosuite!r}")
+        return add_proof(
+            with_data_integrity_context(credential),
+            signer,
+            suite=suite or cryptosuite,
+            purpose=CREDENTIAL_PURPOSE,
+            created=created or now or utc_now(),
+            expires=expires,
+            proof_id=proof_id,
+            previous_proof=previous_proof,
+        )
+
+    return issue_data_integrity
+
+
+def _presenter(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
+    def present_data_integrity(
+        presentation: Mapping[str, Any],
+        signer: Signer,
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Secure a presentation with an authentication proof bound to challenge and domain.
+
+        The proof expires after the same lifetime as a vp+jwt presentation.
+        """
+        created = now or utc_now()
+        return add_proof(
+            presentation,
+            signer,
+            suite=suite,
+            purpose=PRESENTATION_PURPOSE,
+            created=created,
+            expires=created + PRESENTATION_LIFETIME,
+            challenge=challenge,
+            domain=domain,
+        )
+
+    return present_data_integrity
+
+
+def prove_credential(verifier: Verifier, document: Any, state: _Secured) -> None:
+    """The proof stage for a credential with Data Integrity proofs (all of them must verify).
+
+    Fills in the credential (the document without its proofs — reported even when a proof
+    fails, so the other checks still run) and the methods that signed it.
+    """
+    if not isinstance(document, dict):
+        raise ParsingError("a Data Integrity credential must be a JSON object", pointer="/")
+    state.credential = copy.deepcopy({k: v for k, v in document.items() if k != "proof"})
+    verified = verify_document(
+        document,
+        purpose=CREDENTIAL_PURPOSE,
+        lookup=verifier.method_lookup,
+        now=verifier.clock(),
+        clock_skew=verifier.clock_skew,
+    )
+    state.credential = verified.document
+    state.methods = verified.methods
+
+
+def prove_presentation(verifier: Verifier, document: Any, state: _Secured) -> tuple[Any, Any]:
+    """The proof stage for a presentation: authentication proofs by the holder.
+
+    Returns the (challenge, domain) every proof was made for (None where they differ); the
+    pipeline compares them with the ones the verifier expects.
+    """
+    if not isinstance(document, dict):
+        raise ParsingError("a Data Integrity presentation must be a JSON object", pointer="/")
+    verified = verify_document(
+        document,
+        purpose=PRESENTATION_PURPOSE,
+        lookup=verifier.method_lookup,
+        now=verifier.clock(),
+        clock_skew=verifier.clock_skew,
+    )
+    holder = document.get("holder")
+    holder = holder.get("id") if isinstance(holder, dict) else holder
+    for proof in verified.proofs:
+        if holder is not None and proof.method.controller != holder:
+            raise UnknownKeyError(
+                f"the presentation key {proof.method.id} is controlled by "
+                f"{proof.method.controller}, not by the holder {holder}",
+                pointer="/holder",
+            )
+    state.credential = verified.document
+    state.methods = verified.methods
+    return (
+        _agreed([p.proof.get("challenge") for p in verified.proofs]),
+        _agreed([p.proof.get("domain") for p in verified.proofs]),
+    )
+
+
+def _agreed(values: list[Any]) -> Any:
+    return values[0] if all(v == values[0] for v in values) else None
+
+
+def register() -> None:
+    """Plug Data Integrity into issue(), verify(), present() and verify_presentation()."""
+    for name, suite in SUITES.items():
+        register_issue_format(name, _issuer(suite))
+        register_present_format(name, _presenter(suite))
+    register_issue_format(FORMAT, _issuer(None))
+    register_present_format(FORMAT, _presenter(None))
+    register_format(FORMAT, prove_credential)
+    register_presentation_format(FORMAT, prove_presentation)

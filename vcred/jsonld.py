@@ -1,0 +1,429 @@
+"""Offline JSON-LD: context loader, safe-mode expansion, RDF and canonical N-Quads.
+
+JSON-LD 1.1 (https://www.w3.org/TR/json-ld11-api/) as the Data Integrity suites need it
+(https://www.w3.org/TR/vc-data-integrity/#securing-data-losslessly):
+
+- **Offline.** Context URLs resolve only to the documents bundled in ``vcred/contexts`` and
+  to documents registered explicitly (:func:`register_context`, :class:`ContextLoader`); any
+  other URL raises :class:`~vcred.errors.ContextError`. Nothing is ever fetched.
+- **Safe mode.** Data that expansion would silently drop is an error, never a smaller signed
+  graph: a term that expands to no absolute IRI, a relative ``@type`` or ``@id``, a relative
+  ``@base``, a ``@direction`` (toRDF drops it), a null ``@value``, a document that expands to
+  nothing. Redefining a ``@protected`` term is an error
+  (JSON-LD 1.1 §4.1.11). ``@import`` is refused.
+- **Cached.** Processed contexts are kept per loader, so documents sharing a ``@context``
+  list reuse them. A direct JSON → RDF path (``vcred._jsonld_fast``) covers what credentials
+  use; anything else goes through pyld with the same safety checks.
+
+Quads are tuples of N-Quads terms (see :mod:`vcred.rdfc`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any, Final
+
+from pyld import jsonld as _pyld
+from pyld.context_resolver import ContextResolver
+
+from vcred import _jsonld_fast
+from vcred._jsonld_fast import from_pyld_error, is_absolute_iri
+from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal, serialize
+from vcred.customs.builders import CUSTOMS_CONTEXT
+from vcred.errors import ContextError, MalformedError
+from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
+
+__all__ = [
+    "BUNDLED_CONTEXTS",
+    "OWN_CONTEXTS",
+    "ContextLoader",
+    "canonical_dataset",
+    "canonicalize_document",
+    "default_loader",
+    "expand",
+    "register_context",
+    "to_nquads",
+    "to_quads",
+]
+
+#: Context URL → file in ``vcred/contexts`` (see its README for the sources).
+BUNDLED_CONTEXTS: Final[Mapping[str, str]] = {
+    "https://www.w3.org/ns/credentials/v2": "credentials-v2.jsonld",
+    "https://www.w3.org/2018/credentials/v1": "credentials-v1.jsonld",
+    "https://www.w3.org/ns/credentials/examples/v2": "credentials-examples-v2.jsonld",
+    "https://www.w3.org/2018/credentials/examples/v1": "credentials-examples-v1.jsonld",
+    "https://www.w3.org/ns/credentials/undefined-terms/v2": "credentials-undefined-terms-v2.jsonld",
+    "https://w3id.org/security/data-integrity/v1": "data-integrity-v1.jsonld",
+    "https://w3id.org/security/data-integrity/v2": "data-integrity-v2.jsonld",
+    "https://w3id.org/security/multikey/v1": "multikey-v1.jsonld",
+    "https://w3id.org/security/jwk/v1": "jwk-v1.jsonld",
+    "https://w3id.org/security/v1": "security-v1.jsonld",
+    "https://w3id.org/security/v2": "security-v2.jsonld",
+    "https://w3id.org/security/suites/ed25519-2020/v1": "ed25519-2020-v1.jsonld",
+    "https://www.w3.org/ns/credentials/status/v1": "bitstring-status-list-v1.jsonld",
+    "https://www.w3.org/ns/cid/v1": "cid-v1.jsonld",
+    "https://www.w3.org/ns/did/v1": "did-v1.jsonld",
+}
+
+#: Our own vocabulary's contexts, shipped in ``vcred.schemas`` (the top-level schemas/ folder).
+OWN_CONTEXTS: Final[Mapping[str, str]] = {CUSTOMS_CONTEXT: "customs-v1.jsonld"}
+
+_PROCESSED_CACHE_SIZE: Final = 256
+_RESOLVED_CACHE_SIZE: Final = 512
+
+
+class _BoundedCache(dict[str, Any]):
+    """pyld's resolved-context cache, bounded: inline contexts come from untrusted documents."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self and len(self) >= _RESOLVED_CACHE_SIZE:
+            del self[next(iter(self))]
+        super().__setitem__(key, value)
+
+
+def _read_bundled(package: str, filename: str) -> dict[str, Any]:
+    text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _check_context_document(url: str, document: Mapping[str, Any]) -> None:
+    if not isinstance(url, str) or not is_absolute_iri(url):
+        raise ContextError(f"context URL must be an absolute IRI: {url!r}")
+    if not isinstance(document, Mapping) or "@context" not in document:
+        raise ContextError(f"context document for {url} has no @context")
+    check_local_context(document["@context"], pointer="")
+
+
+def check_local_context(context: Any, *, pointer: str) -> None:
+    """Refuse what safe mode forbids in a local context: a relative ``@base``, ``@import``.
+
+    Walks scoped contexts inside term definitions too. Raises ContextError.
+    https://www.w3.org/TR/json-ld11/#base-iri
+    """
+    if isinstance(context, list):
+        for index, item in enumerate(context):
+            check_local_context(item, pointer=f"{pointer}/{index}")
+        return
+    if not isinstance(context, Mapping):
+        return
+    if "@base" in context:
+        base = context["@base"]
+        if base is not None and not (isinstance(base, str) and is_absolute_iri(base)):
+            raise ContextError(
+                "relative @base: IRIs would resolve against nothing", pointer=f"{pointer}/@base"
+            )
+    if "@import" in context:
+        raise ContextError("@import is not supported", pointer=f"{pointer}/@import")
+    for term, definition in context.items():
+        if isinstance(definition, Mapping) and "@context" in definition:
+            check_local_context(
+                definition["@context"], pointer=f"{pointer}/{_escape_pointer(term)}/@context"
+            )
+
+
+def _escape_pointer(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+class ContextLoader:
+    """Offline JSON-LD document loader: bundled contexts plus explicitly registered ones.
+
+    Calling it as pyld does (``loader(url, options)``) returns a remote document; any URL it
+    does not hold raises ContextError — there is no network fallback. Each loader keeps its
+    own cache of processed contexts.
+    https://www.w3.org/TR/json-ld11-api/#loaddocumentcallback
+    """
+
+    def __init__(
+        self, documents: Mapping[str, Mapping[str, Any]] | None = None, *, bundled: bool = True
+    ) -> None:
+        self._lock = threading.Lock()
+        self._documents: dict[str, Mapping[str, Any]] = {}
+        self._bundled: dict[str, tuple[str, str]] = {}
+        if bundled:
+            self._bundled.update((u, ("vcred.contexts", f)) for u, f in BUNDLED_CONTEXTS.items())
+            self._bundled.update((u, ("vcred.schemas", f)) for u, f in OWN_CONTEXTS.items())
+        for url, document in (documents or {}).items():
+            _check_context_document(url, document)
+            self._documents[url] = copy.deepcopy(document)
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        self._resolver_cache: dict[str, Any] = _BoundedCache()
+        self.processed: OrderedDict[Any, Any] = OrderedDict()
+
+    def register(self, url: str, document: Mapping[str, Any]) -> None:
+        """Add (or replace) the context document served for ``url``.
+
+        Raises ContextError for a relative URL or a document without ``@context``.
+        """
+        _check_context_document(url, document)
+        with self._lock:
+            self._documents[url] = copy.deepcopy(document)
+            self._reset_caches()
+
+    def urls(self) -> frozenset[str]:
+        """Every context URL this loader resolves."""
+        return frozenset(self._documents) | frozenset(self._bundled)
+
+    def __contains__(self, url: object) -> bool:
+        return url in self._documents or url in self._bundled
+
+    def load(self, url: str) -> dict[str, Any]:
+        """A fresh copy of the context document for ``url``.
+
+        Raises ContextError for a URL that is neither bundled nor registered.
+        """
+        if url in self._documents:
+            return copy.deepcopy(dict(self._documents[url]))
+        location = self._bundled.get(url)
+        if location is None:
+            raise ContextError(f"unknown JSON-LD context {url} (vcred never fetches contexts)")
+        with self._lock:
+            if url not in self._documents:
+                self._documents[url] = _read_bundled(*location)
+        return copy.deepcopy(dict(self._documents[url]))
+
+    def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {"contextUrl": None, "documentUrl": url, "document": self.load(url)}
+
+    def pyld_options(self) -> dict[str, Any]:
+        """Options for pyld: this loader, its context cache, JSON-LD 1.1, and no base IRI."""
+        return {
+            "documentLoader": self,
+            "contextResolver": ContextResolver(self._resolver_cache, self),
+            # No base: relative IRIs stay relative (and safe mode refuses them) instead of
+            # pyld resolving them against its made-up default base.
+            "base": None,
+            "processingMode": "json-ld-1.1",
+        }
+
+    def cache_processed(self, key: Any, value: Any) -> None:
+        """Remember a processed context (least recently used entries go first)."""
+        with self._lock:
+            self.processed[key] = value
+            self.processed.move_to_end(key)
+            while len(self.processed) > _PROCESSED_CACHE_SIZE:
+                self.processed.popitem(last=False)
+
+
+_DEFAULT_LOADER = ContextLoader()
+
+
+def default_loader() -> ContextLoader:
+    """The process-wide loader :func:`register_context` adds to."""
+    return _DEFAULT_LOADER
+
+
+def register_context(url: str, document: Mapping[str, Any]) -> None:
+    """Serve ``document`` for the context ``url`` from the default loader (e.g. the customs one).
+
+    Raises ContextError for a relative URL or a document without ``@context``.
+    """
+    _DEFAULT_LOADER.register(url, document)
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+# -- the generic (pyld) path ----------------------------------------------------------------
+
+
+def _find_key(document: Any, key: str, pointer: str = "") -> str | None:
+    if isinstance(document, Mapping):
+        for name, value in document.items():
+            here = f"{pointer}/{_escape_pointer(str(name))}"
+            if name == key:
+                return here
+            if name != "@context":
+                found = _find_key(value, key, here)
+                if found is not None:
+                    return found
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found = _find_key(value, key, f"{pointer}/{index}")
+            if found is not None:
+                return found
+    return None
+
+
+def _is_resource(value: str) -> bool:
+    return value.startswith("_:") or is_absolute_iri(value)
+
+
+def _check_expanded(node: Any) -> None:
+    """Safe mode over pyld's expanded output: nothing that toRDF would drop."""
+    if isinstance(node, list):
+        for item in node:
+            _check_expanded(item)
+        return
+    if not isinstance(node, Mapping):
+        return
+    if "@value" in node:
+        if "@direction" in node:
+            raise ContextError("@direction would be dropped by JSON-LD to RDF (safe mode)")
+        datatype = node.get("@type")
+        if isinstance(datatype, str) and datatype != "@json" and not is_absolute_iri(datatype):
+            raise ContextError(f"relative datatype IRI {datatype!r}")
+        return
+    for key, value in node.items():
+        if key == "@id":
+            for iri in value if isinstance(value, list) else [value]:
+                if isinstance(iri, str) and not _is_resource(iri):
+                    raise ContextError(f"relative IRI reference {iri!r} would be dropped")
+        elif key == "@type":
+            for iri in value if isinstance(value, list) else [value]:
+                if isinstance(iri, str) and not _is_resource(iri):
+                    raise ContextError(f"type {iri!r} does not expand to an absolute IRI")
+        elif not key.startswith("@") and (key.startswith("_:") or not is_absolute_iri(key)):
+            raise ContextError(f"property {key!r} does not expand to an absolute IRI")
+        else:
+            _check_expanded(value)
+
+
+def _json_ready(document: Any) -> Any:
+    """Integral floats as ints, as every JSON parser in another language would read them."""
+    if isinstance(document, float) and document.is_integer() and abs(document) < 1e21:
+        return int(document)
+    if isinstance(document, Mapping):
+        return {key: _json_ready(value) for key, value in document.items()}
+    if isinstance(document, list):
+        return [_json_ready(value) for value in document]
+    return document
+
+
+def _expand_generic(document: Mapping[str, Any], loader: ContextLoader) -> list[Any]:
+    dropped: list[str | None] = []
+    processor = _pyld.JsonLdProcessor(on_property_dropped=dropped.append)
+    try:
+        expanded: list[Any] = processor.expand(_json_ready(document), loader.pyld_options())
+    except Exception as exc:  # pyld raises JsonLdError and plain exceptions alike
+        raise from_pyld_error(exc) from exc
+    if dropped:
+        key = str(dropped[0])
+        raise ContextError(
+            f"term {key!r} is not defined by the @context (safe mode: no data is dropped)",
+            pointer=_find_key(document, key),
+        )
+    _check_expanded(expanded)
+    if not expanded:
+        raise ContextError("the document expands to nothing (safe mode: no data is dropped)")
+    return expanded
+
+
+def _term(component: Mapping[str, Any]) -> str:
+    kind = component["type"]
+    if kind == "IRI":
+        return "<" + escape_iri(component["value"]) + ">"
+    if kind == "blank node":
+        return str(component["value"])
+    datatype = component.get("datatype", XSD_STRING)
+    if datatype == RDF_LANGSTRING:
+        return literal(component["value"], RDF_LANGSTRING, component.get("language"))
+    return literal(component["value"], datatype)
+
+
+def _quads_generic(document: Mapping[str, Any], loader: ContextLoader) -> list[Quad]:
+    expanded = _expand_generic(document, loader)
+    try:
+        dataset = _pyld.JsonLdProcessor().to_rdf(expanded, loader.pyld_options())
+    except Exception as exc:
+        raise from_pyld_error(exc) from exc
+    quads: list[Quad] = []
+    for graph_name, triples in dataset.items():
+        graph = (
+            ""
+            if graph_name == "@default"
+            else (graph_name if graph_name.startswith("_:") else f"<{escape_iri(graph_name)}>")
+        )
+        for triple in triples:
+            quads.append(
+                (
+                    _term(triple["subject"]),
+                    _term(triple["predicate"]),
+                    _term(triple["object"]),
+                    graph,
+                )
+            )
+    return quads
+
+
+# -- public API ----------------------------------------------------------------------------
+
+
+def _document(document: Any) -> Mapping[str, Any]:
+    if not isinstance(document, Mapping):
+        raise MalformedError("a JSON-LD document must be a JSON object")
+    if "@context" in document:
+        check_local_context(document["@context"], pointer="/@context")
+    return document
+
+
+def expand(document: Mapping[str, Any], *, loader: ContextLoader | None = None) -> list[Any]:
+    """JSON-LD expansion in safe mode (JSON-LD 1.1 API §5.1).
+
+    Raises ContextError for an unknown context URL, dropped data or a protected term
+    redefinition, MalformedError for other invalid JSON-LD.
+    https://www.w3.org/TR/json-ld11-api/#expansion-algorithm
+    """
+    return _expand_generic(_document(document), loader or _DEFAULT_LOADER)
+
+
+def to_quads(document: Mapping[str, Any], *, loader: ContextLoader | None = None) -> list[Quad]:
+    """The RDF dataset of a JSON-LD document (Deserialize JSON-LD to RDF), in safe mode.
+
+    Blank node labels are ``_:b0``, ``_:b1`` …; quads are unsorted and may repeat.
+    Raises as :func:`expand` does.
+    https://www.w3.org/TR/json-ld11-api/#deserialize-json-ld-to-rdf-algorithm
+    """
+    document = _document(document)
+    loader = loader or _DEFAULT_LOADER
+    try:
+        return _jsonld_fast.to_quads(document, loader)
+    except _jsonld_fast.Unsupported:
+        return _quads_generic(document, loader)
+
+
+def to_nquads(document: Mapping[str, Any], *, loader: ContextLoader | None = None) -> str:
+    """The document's RDF dataset as (sorted, not canonicalized) N-Quads."""
+    return "".join(sorted({serialize(quad) for quad in to_quads(document, loader=loader)}))
+
+
+def canonical_dataset(
+    document: Mapping[str, Any],
+    *,
+    loader: ContextLoader | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    hash_algorithm: str = "sha256",
+) -> CanonicalDataset:
+    """Expand, convert to RDF and canonicalize with RDFC-1.0 (quads, lines, issued labels).
+
+    ``hash_algorithm``: RDFC-1.0's hash; ecdsa-rdfc-2019 uses SHA-384 with P-384 keys.
+    https://www.w3.org/TR/vc-di-eddsa/#transformation-eddsa-rdfc-2022
+    """
+    quads = to_quads(document, loader=loader)
+    return canonicalize(quads, limits=limits, hash_algorithm=hash_algorithm)
+
+
+def canonicalize_document(
+    document: Mapping[str, Any],
+    *,
+    loader: ContextLoader | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    hash_algorithm: str = "sha256",
+) -> str:
+    """Canonical N-Quads (RDFC-1.0) of a JSON-LD document — what the rdfc suites hash.
+
+    Raises ContextError / MalformedError as :func:`expand` and :func:`vcred.rdfc.canonicalize` do.
+    https://www.w3.org/TR/vc-di-eddsa/#transformation-eddsa-rdfc-2022
+    """
+    dataset = canonical_dataset(
+        document, loader=loader, limits=limits, hash_algorithm=hash_algorithm
+    )
+    return dataset.nquads

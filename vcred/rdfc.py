@@ -1,0 +1,342 @@
+"""RDF Dataset Canonicalization (RDFC-1.0), with a bounded amount of work.
+
+https://www.w3.org/TR/rdf-canon/
+
+Quads are tuples of four N-Quads terms in canonical text form (see ``vcred._nquads``), the
+graph ``""`` for the default graph. :func:`canonicalize` returns the canonical quads, their
+canonical N-Quads and the canonical issuer's issued identifiers map (input blank node
+identifier → ``c14nN``), which ecdsa-sd-2023 relabels with HMAC-derived labels.
+
+Poison datasets (https://www.w3.org/TR/rdf-canon/#dataset-poisoning): many blank nodes that
+first-degree hashing cannot tell apart make Hash N-Degree Quads exponential. :class:`Limits`
+caps the input size, the number of Hash N-Degree Quads calls (as rdf-canonize does, the number
+of blank nodes with shared first-degree hashes raised to ``max_work_factor``) and the number of
+permutations examined; exceeding any raises :class:`~vcred.errors.MalformedError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from vcred._nquads import Quad, parse, serialize
+from vcred.errors import MalformedError, UsageError
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "CanonicalDataset",
+    "Limits",
+    "Quad",
+    "canonicalize",
+    "canonicalize_nquads",
+    "parse_nquads",
+    "relabel",
+    "serialize_quad",
+]
+
+parse_nquads = parse
+serialize_quad = serialize
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Work limits for one canonicalization (RDFC-1.0 §4.2 leaves them to implementations).
+
+    ``max_deep_iterations`` overrides the bound that ``max_work_factor`` computes.
+    https://www.w3.org/TR/rdf-canon/#dataset-poisoning
+    """
+
+    max_quads: int = 100_000
+    max_blank_nodes: int = 10_000
+    max_work_factor: int = 1
+    max_deep_iterations: int | None = None
+    max_permutations: int = 50_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalDataset:
+    """The result of RDFC-1.0: sorted canonical quads and the issued identifiers map.
+
+    ``issued`` maps input blank node identifiers to canonical ones, both without ``_:``
+    (``{"b0": "c14n0"}``), in issuing order.
+    https://www.w3.org/TR/rdf-canon/#canon-algorithm
+    """
+
+    quads: tuple[Quad, ...]
+    lines: tuple[str, ...]
+    issued: Mapping[str, str]
+
+    @property
+    def nquads(self) -> str:
+        """The canonical N-Quads document (every line newline-terminated)."""
+        return "".join(self.lines)
+
+
+_Hash = Callable[..., "hashlib._Hash"]
+_HASHES: dict[str, _Hash] = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
+
+
+class _Budget:
+    __slots__ = ("deep_left", "deep_max", "permutations_left")
+
+    def __init__(self, deep: int, permutations: int) -> None:
+        self.deep_max = deep
+        self.deep_left = deep
+        self.permutations_left = permutations
+
+
+def _exceeded(what: str) -> MalformedError:
+    return MalformedError(f"RDF canonicalization refused: {what} (possible poison dataset)")
+
+
+def _permutations(elements: list[str]) -> Iterator[list[str]]:
+    """Steinhaus-Johnson-Trotter from the sorted list — the order rdf-canonize uses."""
+    items = sorted(elements)
+    left = dict.fromkeys(items, True)
+    last = len(items) - 1
+    while True:
+        yield items
+        k: str | None = None
+        pos = 0
+        for i, e in enumerate(items):
+            is_left = left[e]
+            if (k is None or e > k) and (
+                (is_left and i > 0 and e > items[i - 1])
+                or (not is_left and i < last and e > items[i + 1])
+            ):
+                k, pos = e, i
+        if k is None:
+            return
+        swap = pos - 1 if left[k] else pos + 1
+        items[pos], items[swap] = items[swap], k
+        for e in items:
+            if e > k:
+                left[e] = not left[e]
+
+
+class _Canonicalizer:
+    """State of one run of the canonicalization algorithm (RDFC-1.0 §4.4.2)."""
+
+    __slots__ = ("blank_quads", "budget", "canonical", "first_degree", "hash")
+
+    def __init__(
+        self, blank_quads: dict[str, list[Quad]], budget: _Budget, hash: _Hash = hashlib.sha256
+    ) -> None:
+        self.hash = hash
+        self.blank_quads = blank_quads
+        self.first_degree: dict[str, str] = {}
+        self.canonical: dict[str, str] = {}  # "_:b0" -> "_:c14n0", insertion order = issue order
+        self.budget = budget
+
+    def issue(self, label: str) -> str:
+        issued = self.canonical.get(label)
+        if issued is None:
+            issued = self.canonical[label] = f"_:c14n{len(self.canonical)}"
+        return issued
+
+    # §4.6 Hash First Degree Quads
+    def hash_first_degree(self, label: str) -> str:
+        lines = []
+        for s, p, o, g in self.blank_quads[label]:
+            if s[0] == "_":
+                s = "_:a" if s == label else "_:z"
+            if o[0] == "_":
+                o = "_:a" if o == label else "_:z"
+            if g and g[0] == "_":
+                g = "_:a" if g == label else "_:z"
+            lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
+        lines.sort()
+        digest = self.hash("".join(lines).encode()).hexdigest()
+        self.first_degree[label] = digest
+        return digest
+
+    # §4.7 Hash Related Blank Node
+    def hash_related(
+        self, related: str, predicate: str, issuer: dict[str, str], position: str
+    ) -> str:
+        identifier = (
+            self.canonical.get(related) or issuer.get(related) or self.first_degree[related]
+        )
+        text = position + identifier if position == "g" else position + predicate + identifier
+        return self.hash(text.encode()).hexdigest()
+
+    # §4.8 Hash N-Degree Quads
+    def hash_n_degree(self, label: str, issuer: dict[str, str]) -> tuple[str, dict[str, str]]:
+        budget = self.budget
+        if budget.deep_left <= 0:
+            raise _exceeded(f"more than {budget.deep_max} Hash N-Degree Quads calls")
+        budget.deep_left -= 1
+        related_by_hash: dict[str, list[str]] = {}
+        for s, p, o, g in self.blank_quads[label]:
+            if s[0] == "_" and s != label:
+                related_by_hash.setdefault(self.hash_related(s, p, issuer, "s"), []).append(s)
+            if o[0] == "_" and o != label:
+                related_by_hash.setdefault(self.hash_related(o, p, issuer, "o"), []).append(o)
+            if g and g[0] == "_" and g != label:
+                related_by_hash.setdefault(self.hash_related(g, p, issuer, "g"), []).append(g)
+        data = self.hash()
+        canonical = self.canonical
+        for related_hash in sorted(related_by_hash):
+            data.update(related_hash.encode())
+            chosen_path = ""
+            chosen_issuer: dict[str, str] | None = None
+            for permutation in _permutations(related_by_hash[related_hash]):
+                budget.permutations_left -= 1
+                if budget.permutations_left < 0:
+                    raise _exceeded("too many blank node permutations")
+                issuer_copy = dict(issuer)
+                path = ""
+                recursion: list[str] = []
+                skip = False
+                for related in permutation:
+                    if related in canonical:
+                        path += canonical[related]
+                    else:
+                        if related not in issuer_copy:
+                            recursion.append(related)
+                            issuer_copy[related] = f"_:b{len(issuer_copy)}"
+                        path += issuer_copy[related]
+                    if chosen_path and len(path) >= len(chosen_path) and path > chosen_path:
+                        skip = True
+                        break
+                if skip:
+                    continue
+                for related in recursion:
+                    result_hash, issuer_copy = self.hash_n_degree(related, issuer_copy)
+                    path += issuer_copy[related] + "<" + result_hash + ">"
+                    if chosen_path and len(path) >= len(chosen_path) and path > chosen_path:
+                        skip = True
+                        break
+                if skip:
+                    continue
+                if not chosen_path or path < chosen_path:
+                    chosen_path = path
+                    chosen_issuer = issuer_copy
+            data.update(chosen_path.encode())
+            if chosen_issuer is not None:
+                issuer = chosen_issuer
+        return data.hexdigest(), issuer
+
+
+def _blank_node_quads(quads: list[Quad]) -> dict[str, list[Quad]]:
+    blank_quads: dict[str, list[Quad]] = {}
+    for quad in quads:
+        s, _, o, g = quad
+        if s[0] == "_":
+            blank_quads.setdefault(s, []).append(quad)
+        if o[0] == "_" and o != s:
+            blank_quads.setdefault(o, []).append(quad)
+        if g and g[0] == "_" and g != s and g != o:
+            blank_quads.setdefault(g, []).append(quad)
+    return blank_quads
+
+
+def canonicalize(
+    quads: Iterable[Quad], *, limits: Limits = DEFAULT_LIMITS, hash_algorithm: str = "sha256"
+) -> CanonicalDataset:
+    """Canonicalize an RDF dataset with RDFC-1.0 (SHA-256, or SHA-384 on request).
+
+    Duplicate quads count once (a dataset is a set). RDFC-1.0 §4.4.1 lets the caller choose
+    the hash algorithm (https://www.w3.org/TR/rdf-canon/#hash-algorithm); ecdsa-rdfc-2019 uses
+    SHA-384 with P-384 keys (https://www.w3.org/TR/vc-di-ecdsa/#transformation-ecdsa-rdfc-2019).
+    Raises MalformedError when the input or the work it needs goes over ``limits``,
+    UsageError for another hash algorithm.
+    https://www.w3.org/TR/rdf-canon/#canon-algorithm
+    """
+    hash = _HASHES.get(hash_algorithm)
+    if hash is None:
+        raise UsageError(f"RDFC-1.0 hash algorithm must be one of {sorted(_HASHES)}")
+    unique = list(dict.fromkeys(quads))
+    if len(unique) > limits.max_quads:
+        raise _exceeded(f"more than {limits.max_quads} quads")
+    blank_quads = _blank_node_quads(unique)
+    if not blank_quads:
+        lines = sorted(map(serialize, unique))
+        return CanonicalDataset(
+            tuple(sorted(unique, key=serialize)), tuple(lines), MappingProxyType({})
+        )
+    if len(blank_quads) > limits.max_blank_nodes:
+        raise _exceeded(f"more than {limits.max_blank_nodes} blank nodes")
+
+    state = _Canonicalizer(blank_quads, _Budget(0, limits.max_permutations), hash)
+    # §4.4.3 steps 3-4: first-degree hashes; unique hashes are issued in hash order.
+    by_hash: dict[str, list[str]] = {}
+    for label in blank_quads:
+        by_hash.setdefault(state.hash_first_degree(label), []).append(label)
+    shared: list[list[str]] = []
+    for digest in sorted(by_hash):
+        labels = by_hash[digest]
+        if len(labels) > 1:
+            shared.append(labels)
+        else:
+            state.issue(labels[0])
+
+    if shared:
+        if limits.max_deep_iterations is not None:
+            deep = limits.max_deep_iterations
+        else:
+            deep = sum(map(len, shared)) ** limits.max_work_factor
+        state.budget = _Budget(deep, limits.max_permutations)
+        # §4.4.3 step 5: N-degree hashes for the blank nodes that share a first-degree hash.
+        for labels in shared:
+            results: list[tuple[str, dict[str, str]]] = []
+            for label in labels:
+                if label in state.canonical:
+                    continue
+                results.append(state.hash_n_degree(label, {label: "_:b0"}))
+            for _, issuer in sorted(results, key=lambda result: result[0]):
+                for existing in issuer:
+                    state.issue(existing)
+
+    # §4.4.3 step 6: relabel and sort.
+    canonical = state.canonical
+    relabelled = []
+    for s, p, o, g in unique:
+        if s[0] == "_":
+            s = canonical[s]
+        if o[0] == "_":
+            o = canonical[o]
+        if g and g[0] == "_":
+            g = canonical[g]
+        relabelled.append((serialize((s, p, o, g)), (s, p, o, g)))
+    relabelled.sort()
+    issued = {old[2:]: new[2:] for old, new in canonical.items()}
+    return CanonicalDataset(
+        tuple(quad for _, quad in relabelled),
+        tuple(line for line, _ in relabelled),
+        MappingProxyType(issued),
+    )
+
+
+def canonicalize_nquads(
+    text: str, *, limits: Limits = DEFAULT_LIMITS, hash_algorithm: str = "sha256"
+) -> CanonicalDataset:
+    """Parse N-Quads and canonicalize them (RDFC-1.0).
+
+    Raises ParsingError for malformed N-Quads and MalformedError over ``limits``.
+    https://www.w3.org/TR/rdf-canon/#canon-algorithm
+    """
+    return canonicalize(parse(text), limits=limits, hash_algorithm=hash_algorithm)
+
+
+def relabel(lines: Iterable[str], labels: Mapping[str, str]) -> list[str]:
+    """Replace blank node identifiers in canonical N-Quads lines and sort the result.
+
+    ``labels`` maps identifiers without ``_:`` (``c14n0`` → ``u…``), as ecdsa-sd-2023's label
+    map does; identifiers it does not name are kept.
+    https://www.w3.org/TR/vc-di-ecdsa/#relabelblanknodes
+    """
+    out = []
+    for line in lines:
+        quad = parse(line)[0]
+        s, p, o, g = (
+            "_:" + labels.get(term[2:], term[2:]) if term[:2] == "_:" else term for term in quad
+        )
+        out.append(serialize((s, p, o, g)))
+    out.sort()
+    return out
