@@ -274,9 +274,9 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
         "info": {
             "title": "vcred verifier — VC API",
             "version": "1.0.0",
-            "description": "Verifies W3C Verifiable Credentials and Presentations (vc+jwt, "
-            "SD-JWT, enveloped; Data Integrity where the library supports it) against the "
-            "agency's MRA trust list. Limits: body "
+            "description": "Verifies W3C Verifiable Credentials and Presentations (vc+jwt / "
+            "vp+jwt, SD-JWT and SD-JWT+KB, Enveloped…, Data Integrity eddsa/ecdsa × rdfc/jcs) "
+            "against the agency's MRA trust list. Limits: body "
             f"{config.max_body_bytes} bytes, JSON depth {config.max_json_depth}, "
             f"{config.max_presented_credentials} credentials per presentation; "
             f"{config.rate_per_second}/s per client address (bursts of {config.rate_burst}).",

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.verifier.conftest import US_DID, Agency, MakeApp, tamper
+from tests.verifier.conftest import NOW, US_DID, Agency, MakeApp, tamper
 from vcred import did_key, issue
 from vcred.customs.builders import build_aeo_certificate
 from vcred.customs.samples import TRADERS
@@ -93,14 +93,20 @@ def test_an_sd_jwt_credential_is_detected_and_verified(client: FlaskClient, agen
     assert status == 200 and body["format"] == "vc+sd-jwt"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="Data Integrity (eddsa-rdfc-2022) is not on main yet (branch integrity)"
-)
-def test_a_data_integrity_credential_is_verified(client: FlaskClient, agency: Agency) -> None:
-    secured = agency.issue(agency.aeo_certificate(), fmt="eddsa-rdfc-2022")
+@pytest.mark.parametrize("suite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+def test_a_data_integrity_credential_is_verified(
+    client: FlaskClient, agency: Agency, suite: str
+) -> None:
+    secured = agency.issue(agency.aeo_certificate(), fmt=suite, now=NOW)
+    assert isinstance(secured, dict) and secured["proof"]["cryptosuite"] == suite
     status, body = verify(client, secured)
     assert status == 200, body
     assert body["format"] == "data-integrity"
+    assert body["trust"]["mra"]["id"] == "urn:vcred:mra:eu-aeo:us-ctpat"
+    secured["credentialSubject"]["legalName"] = "Somebody Else Ltd"
+    status, body = verify(client, secured)
+    assert status == 400
+    assert codes(body) == ["INVALID_SIGNATURE"]
 
 
 def test_a_tampered_credential_is_invalid_signature(client: FlaskClient, agency: Agency) -> None:

@@ -86,6 +86,21 @@ def test_an_enveloped_presentation_is_opened(
     assert body["format"] == "vp+jwt"
 
 
+def test_a_data_integrity_presentation_is_verified(
+    client: FlaskClient, agency: Agency, trader: KeyPair
+) -> None:
+    held = agency.issue(
+        agency.aeo_certificate(holder=did_key(trader.public)), fmt="eddsa-rdfc-2022", now=NOW
+    )
+    nonce = challenge(client)
+    vp = present([held], trader, challenge=nonce, domain=DOMAIN, format="ecdsa-rdfc-2019", now=NOW)
+    assert isinstance(vp, dict) and vp["proof"]["challenge"] == nonce
+    status, body = verify(client, vp, challenge=nonce, domain=DOMAIN)
+    assert status == 200, body
+    assert body["format"] == "data-integrity"
+    assert body["credentials"][0]["format"] == "data-integrity"
+
+
 def test_an_sd_jwt_with_key_binding_is_a_presentation(
     client: FlaskClient, agency: Agency, trader: KeyPair
 ) -> None:
