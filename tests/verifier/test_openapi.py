@@ -111,6 +111,11 @@ def test_every_documented_answer_matches_its_schema(
     limited.post(verify, json={"verifiableCredential": token})
     contract.check(verify, "post", limited.post(verify, json={"verifiableCredential": token}))
     contract.check("/challenges", "post", limited.post("/challenges"))
+    broken = make_app()
+    broken.extensions["vcred_verifier"].storage.ping = lambda: False
+    unavailable = broken.test_client().get("/health")
+    assert unavailable.get_json()["status"] == "unavailable"
+    contract.check("/health", "get", unavailable)
     assert {status for _, status, _ in contract.seen} == {
         "200",
         "201",
@@ -119,4 +124,5 @@ def test_every_documented_answer_matches_its_schema(
         "415",
         "422",
         "429",
+        "503",
     }
