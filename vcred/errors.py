@@ -228,6 +228,10 @@ class StatusUnavailableError(StatusError):
     title = "Credential status unavailable"
 
 
+class StatusUnreachableError(StatusUnavailableError):
+    """The status list's host could not be reached; a cached list may stand in (stale)."""
+
+
 class StatusVerificationError(StatusUnavailableError):
     """The status list credential does not verify, or does not fit the entry pointing to it."""
 
