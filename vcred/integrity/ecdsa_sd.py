@@ -133,7 +133,7 @@ class DisclosureData:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifyData:
-    """createVerifyData's result (§3.5.9)."""
+    """createVerifyData's result (§3.5.9), with all the label-replaced canonical N-Quads."""
 
     base_signature: bytes
     proof_hash: bytes
@@ -141,7 +141,7 @@ class VerifyData:
     signatures: tuple[bytes, ...]
     non_mandatory: tuple[str, ...]
     mandatory_hash: bytes
-    mandatory: tuple[str, ...]
+    nquads: tuple[str, ...]
 
 
 # -- §3.5 ecdsa-sd-2023 functions ---------------------------------------------------------------
@@ -387,7 +387,7 @@ def create_verify_data(
         signatures=derived.signatures,
         non_mandatory=non_mandatory,
         mandatory_hash=hash_mandatory_nquads(mandatory),
-        mandatory=mandatory,
+        nquads=tuple(nquads),
     )
 
 
