@@ -26,7 +26,7 @@ from vcred.customs import samples
 from vcred.did import did_key
 from vcred.keys import KeyPair
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.xdist_group("ecdsa-sd-interop")]  # two node runs
 
 PEER = "ecdsa_sd_peer.mjs"
 EXAMPLES = "https://www.w3.org/ns/credentials/examples/v2"
