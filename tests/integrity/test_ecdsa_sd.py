@@ -21,7 +21,12 @@ from vcred.did import did_key
 from vcred.errors import InvalidProofError, MalformedError, UsageError
 from vcred.integrity import add_base_proof, add_proof, ecdsa_sd
 from vcred.integrity.formats import default_mandatory_pointers
-from vcred.integrity.selective import json_pointer_to_paths, pointers_except, select_json_ld
+from vcred.integrity.selective import (
+    json_pointer_to_paths,
+    name_list_nodes,
+    pointers_except,
+    select_json_ld,
+)
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from vcred.multibase import b64url_decode, b64url_encode
@@ -500,3 +505,61 @@ def test_a_base58_proof_value_is_refused(derived: dict[str, Any]) -> None:
     changed = copy.deepcopy(derived)
     changed["proof"]["proofValue"] = "z" + derived["proof"]["proofValue"][1:]
     assert _codes(changed) == ("INVALID_PROOF",)
+
+
+# -- RDF lists ---------------------------------------------------------------------------------
+
+_LIST_CONTEXT = {
+    "@vocab": "https://vcred.dev/test#",
+    "items": {"@id": "https://vcred.dev/test#items", "@container": "@list"},
+}
+
+
+def _list_credential(items: list[Any], **extra: Any) -> dict[str, Any]:
+    return credential(
+        credentialSubject={"items": items, **extra},
+        **{"@context": ["https://www.w3.org/ns/credentials/v2", _LIST_CONTEXT]},
+    )
+
+
+def test_list_nodes_are_named_by_place_without_recursion() -> None:
+    first = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#first>"
+    rest = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#rest>"
+    count = 5000  # far past Python's default recursion limit
+    quads = [("<urn:x:s>", "<urn:x:items>", "_:b0", "")]
+    for i in range(count):
+        quads.append((f"_:b{i}", first, f'"{i}"', ""))
+        quads.append((f"_:b{i}", rest, f"_:b{i + 1}" if i + 1 < count else "<urn:x:nil>", ""))
+    named = name_list_nodes(quads)
+    shuffled = name_list_nodes(
+        [(s.replace("_:b", "_:q"), p, o.replace("_:b", "_:q"), g) for s, p, o, g in quads]
+    )
+    assert named == shuffled  # the names do not depend on the input labels
+    assert len({t for q in named for t in (q[0], q[2]) if t.startswith("_:")}) == count
+
+
+def test_a_list_too_long_for_rdfc_limits_is_refused_cleanly(key: KeyPair) -> None:
+    # RDFC-1.0's work limits (rdf-canonize's defaults) refuse RDF lists of four or more blank
+    # nodes in every rdfc suite; the refusal is a MalformedError, never a crash.
+    document = _list_credential([{"n": str(i)} for i in range(5)])
+    with pytest.raises(MalformedError, match="canonicalization refused"):
+        issue(document, key, format="ecdsa-sd-2023", mandatory_pointers=["/issuer"])
+
+
+def test_lists_of_lists_and_literal_lists(key: KeyPair) -> None:
+    document = _list_credential([[{"n": "1", "m": "x"}, {"n": "2"}], ["a", "b"]])
+    secured = issue(document, key, format="ecdsa-sd-2023", mandatory_pointers=["/issuer"], now=NOW)
+    pointers = [
+        "/credentialSubject/items/0/0/n",
+        "/credentialSubject/items/0/1",
+        "/credentialSubject/items/1",
+    ]
+    revealed = derive(secured, pointers)
+    # every element of each list is there (not every claim of them): the list statements
+    # are the signed ones
+    assert revealed["credentialSubject"]["items"] == [[{"n": "1"}, {"n": "2"}], ["a", "b"]]
+    assert AT.verify(revealed).codes == ()
+    with pytest.raises(MalformedError, match="RDF list"):
+        derive(secured, ["/credentialSubject/items/0"])  # the outer list loses an element
+    whole = derive(secured, ["/credentialSubject/items"])
+    assert AT.verify(whole).codes == ()

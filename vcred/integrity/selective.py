@@ -316,34 +316,46 @@ def name_list_nodes(quads: Sequence[Quad]) -> list[Quad]:
     After skolemization the only blank nodes are those Deserialize JSON-LD to RDF makes for
     ``@list`` values. Each is pointed at by exactly one statement (the property, an
     ``rdf:rest`` or an ``rdf:first`` of an enclosing list), so it is named by a hash of that
-    statement's subject name, predicate and graph. A node pointed at twice keeps its label.
+    statement's subject name, predicate and graph. A node pointed at more than once, or whose
+    name another node also gets (two lists as values of one property), keeps its label.
     """
     pointed: dict[str, list[tuple[str, str, str]]] = {}
     for s, p, o, g in quads:
         if o.startswith("_:"):
             pointed.setdefault(o, []).append((s, p, g))
     names: dict[str, str] = {}
-
-    def name(label: str, seen: frozenset[str] = frozenset()) -> str:
-        if not label.startswith("_:"):
-            return label
-        if label in names:
-            return names[label]
-        parents = pointed.get(label, [])
-        if len(parents) != 1 or label in seen:
+    labels = {t for quad in quads for t in (quad[0], quad[2], quad[3]) if t.startswith("_:")}
+    for label in labels:
+        # walk up to a named term, then name the chain on the way down (no recursion: a
+        # list is a chain of rdf:rest statements as long as the list)
+        chain: list[str] = []
+        on_chain: set[str] = set()
+        current = label
+        while current.startswith("_:") and current not in names:
+            parents = pointed.get(current, [])
+            if len(parents) != 1 or current in on_chain:
+                names[current] = current
+                break
+            chain.append(current)
+            on_chain.add(current)
+            current = parents[0][0]
+        for node in reversed(chain):
+            if node in names:
+                continue
+            s, p, g = pointed[node][0]
+            key = f"{names.get(s, s)} {p} {names.get(g, g)}"
+            names[node] = "_:l" + hashlib.sha256(key.encode()).hexdigest()[:40]
+    counts: dict[str, int] = {}
+    for named in names.values():
+        counts[named] = counts.get(named, 0) + 1
+    for label, named in names.items():
+        if counts[named] > 1:
             names[label] = label
-            return label
-        s, p, g = parents[0]
-        key = f"{name(s, seen | {label})} {p} {name(g, seen | {label}) if g else ''}"
-        names[label] = "_:l" + hashlib.sha256(key.encode()).hexdigest()[:40]
-        return names[label]
 
-    used: dict[str, str] = {}
-    for label in {t for quad in quads for t in (quad[0], quad[2], quad[3]) if t[:2] == "_:"}:
-        named = name(label)
-        if used.setdefault(named, label) != label:  # two lists in one place: keep labels
-            names[label] = label
-    return [(name(s), p, name(o), name(g) if g else g) for s, p, o, g in quads]
+    def term(value: str) -> str:
+        return names.get(value, value)
+
+    return [(term(s), p, term(o), term(g)) for s, p, o, g in quads]
 
 
 def to_deskolemized_quads(
