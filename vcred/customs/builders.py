@@ -38,6 +38,7 @@ __all__ = [
     "build_export_billing_attestation",
     "disclosable_billing_claims",
     "envelope",
+    "mandatory_billing_pointers",
 ]
 
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
@@ -554,3 +555,16 @@ def disclosable_billing_claims(credential: Mapping[str, Any]) -> tuple[str, ...]
                     f"{_S}/lineItems/{i}/{k}" for k in ("unitPrice", "amount") if k in item
                 )
     return tuple(found)
+
+
+def mandatory_billing_pointers(credential: Mapping[str, Any]) -> tuple[str, ...]:
+    """ecdsa-sd-2023 mandatory pointers of an attestation: everything but the amounts.
+
+    The complement of :func:`disclosable_billing_claims` (DISCLOSABLE_BILLING_PATHS): each
+    member of the credential is mandatory whole, except the invoice and line items, whose
+    members are mandatory one by one but for the total, unit prices and amounts.
+    """
+    # imported here: vcred.integrity imports vcred.jsonld, which imports this module
+    from vcred.integrity.selective import pointers_except
+
+    return pointers_except(credential, disclosable_billing_claims(credential))
