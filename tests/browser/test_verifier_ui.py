@@ -147,6 +147,7 @@ def test_the_recent_page_lists_the_verifications(page: Any, running: Running) ->
         page.goto(running.url + "/")
         page.fill("#credential", credential)
         page.click("#verify-paste")
+        page.wait_for_selector("#verdict")  # the verification is recorded before the next one
     page.click("text=Recent verifications")
     rows = page.locator("#recent tbody tr")
     assert rows.count() >= 2
