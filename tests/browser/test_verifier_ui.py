@@ -149,6 +149,7 @@ def test_the_recent_page_lists_the_verifications(page: Any, running: Running) ->
         page.click("#verify-paste")
         page.wait_for_selector("#verdict")  # the verification is recorded before the next one
     page.click("text=Recent verifications")
+    page.wait_for_selector("#recent tbody tr")  # count() below does not wait for the page
     rows = page.locator("#recent tbody tr")
     assert rows.count() >= 2
     newest, previous = rows.nth(0).inner_text(), rows.nth(1).inner_text()

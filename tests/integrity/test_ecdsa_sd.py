@@ -314,13 +314,35 @@ def test_pointers_must_be_a_list(base: dict[str, Any]) -> None:
 
 
 def test_part_of_a_list_cannot_be_selected(key: KeyPair) -> None:
-    secured = issue(
-        billing_attestation(), key, format="ecdsa-sd-2023", mandatory_pointers=[], now=NOW
+    ordered = credential(
+        **{
+            "@context": [
+                "https://www.w3.org/ns/credentials/v2",
+                {"steps": {"@id": "https://example.org/vocab#step", "@container": "@list"}},
+            ],
+            "credentialSubject": {"id": "did:example:trader", "steps": ["load", "seal", "ship"]},
+        }
     )
+    secured = issue(ordered, key, format="ecdsa-sd-2023", mandatory_pointers=[], now=NOW)
     with pytest.raises(MalformedError, match="RDF list"):
-        derive(secured, ["/issuer", "/credentialSubject/lineItems/0/hsCode"])
-    whole = derive(secured, ["/issuer", "/credentialSubject/lineItems"])
+        derive(secured, ["/issuer", "/credentialSubject/steps/1"])
+    whole = derive(secured, ["/issuer", "/credentialSubject/steps"])
     assert _codes(whole) == ()
+
+
+def test_one_invoice_line_can_be_selected_from_many(key: KeyPair) -> None:
+    # line items are a set (with line numbers), not an RDF list: any line can be revealed
+    attestation = billing_attestation()
+    line = attestation["credentialSubject"]["lineItems"][0]
+    attestation["credentialSubject"]["lineItems"] = [
+        {**line, "lineNumber": n, "hsCode": f"8471{n:02d}"} for n in range(1, 9)
+    ]
+    secured = issue(attestation, key, format="ecdsa-sd-2023", mandatory_pointers=[], now=NOW)
+    derived = derive(secured, ["/issuer", "/credentialSubject/lineItems/5/hsCode"])
+    assert _codes(derived) == ()
+    assert derived["credentialSubject"]["lineItems"] == [
+        {"type": "ExportLineItem", "hsCode": "847106"}
+    ]
 
 
 def test_json_pointer_to_paths() -> None:
