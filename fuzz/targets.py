@@ -74,11 +74,9 @@ def sd_proof_value(data: bytes) -> None:
 
 
 def verify(data: bytes) -> None:
-    """The whole pipeline: it must never raise for bad input, only report."""
+    """The whole pipeline: whatever the input, it reports; it never raises."""
     document = _json(data)
-    result = _VERIFIER.verify(document if isinstance(document, dict) else _text(data))
-    if result.verified:
-        raise AssertionError("fuzz input verified")
+    _VERIFIER.verify(document if isinstance(document, dict) else _text(data))
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
