@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vcred import did_jwk, did_key, issue
+from vcred import derive, did_jwk, did_key, issue
 from vcred.customs.samples import EXPORTS, aeo_certificate, export_billing_attestation
 from vcred.keys import KeyPair
+from vcred.multibase import b64url_decode
 from vcred.status import MutableBitstring
 
 
@@ -19,6 +20,12 @@ def seeds(name: str) -> list[bytes]:
     billing = export_billing_attestation(next(iter(EXPORTS)))
     billing["issuer"] = did_key(key.public)
     sd = str(issue(billing, key, format="vc+sd-jwt"))
+    p256 = KeyPair.generate("p256")
+    billing_sd = {**billing, "issuer": did_key(p256.public)}
+    base = issue(billing_sd, p256, format="ecdsa-sd-2023")
+    assert isinstance(base, dict)
+    derived = derive(base, ["/credentialSubject/invoice/totalAmount"])
+    proof_values = [b64url_decode(d["proof"]["proofValue"][1:]) for d in (base, derived)]
     bits = MutableBitstring()
     bits.set(7, 1)
     by_target = {
@@ -28,6 +35,7 @@ def seeds(name: str) -> list[bytes]:
         "did": [did_key(key.public)[8:].encode(), did_jwk(key.public)[8:].encode()],
         "status-list": [bits.encode().encode()],
         "json-ld": [json.dumps(credential).encode()],
+        "sd-proof-value": proof_values,
         "verify": [token.encode(), sd.encode(), json.dumps(credential).encode()],
     }
     return by_target[name]

@@ -47,7 +47,9 @@ class LocalServer:
         self.routes[path] = (status, {k.replace("_", "-"): v for k, v in headers.items()}, body)
 
     def start(self) -> None:
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         self._httpd.shutdown()

@@ -17,8 +17,9 @@ from vcred.did import (
     resolve_did_jwk,
     resolve_did_key,
 )
+from vcred.did.resolver import Freshness
 from vcred.did.web import did_web, method_id
-from vcred.errors import ResolutionError, UnknownKeyError, UnsupportedError
+from vcred.errors import ResolutionError, UnknownKeyError, UnreachableError, UnsupportedError
 from vcred.keys import KeyPair
 from vcred.net import GuardedFetcher
 
@@ -170,3 +171,63 @@ def test_did_web_that_is_not_json_fails(ed_key: KeyPair) -> None:
         resolver = Resolver(fetcher=GuardedFetcher(host_map={"customs.example": server.origin}))
         with pytest.raises(ResolutionError, match="not JSON"):
             resolver.resolve("did:web:customs.example")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_did_web_stale_copy_is_used_only_while_the_host_is_unreachable(ed_key: KeyPair) -> None:
+    did = "did:web:customs.example"
+    clock = _Clock()
+    with local_server() as server:
+        server.serve("/.well-known/did.json", json.dumps(_document(did, ed_key)).encode())
+        origin = server.origin
+        fetcher = GuardedFetcher(host_map={"customs.example": origin})
+        resolver = Resolver(fetcher=fetcher, web_ttl=60, max_stale=3600, clock=clock)
+        resolver.resolve(did)
+        assert resolver.freshness(did) == Freshness(age=0.0, stale=False)
+    # the server is gone: past the TTL the cached copy is used, and says how old it is
+    clock.now += 600
+    assert resolver.resolve(did).id == did
+    assert resolver.freshness(did) == Freshness(age=600.0, stale=True)
+    # ... but not beyond max_stale
+    clock.now += 3600
+    with pytest.raises(UnreachableError):
+        resolver.resolve(did)
+
+
+def test_did_web_removed_document_is_not_replaced_by_a_stale_copy(ed_key: KeyPair) -> None:
+    # A 404 is an answer (the agency withdrew its document), not an outage.
+    did = "did:web:customs.example"
+    clock = _Clock()
+    with local_server() as server:
+        server.serve("/.well-known/did.json", json.dumps(_document(did, ed_key)).encode())
+        fetcher = GuardedFetcher(host_map={"customs.example": server.origin})
+        resolver = Resolver(fetcher=fetcher, web_ttl=60, max_stale=3600, clock=clock)
+        resolver.resolve(did)
+        del server.routes["/.well-known/did.json"]
+        clock.now += 61
+        with pytest.raises(ResolutionError, match="404"):
+            resolver.resolve(did)
+
+
+def test_did_web_without_max_stale_never_uses_an_expired_copy(ed_key: KeyPair) -> None:
+    did = "did:web:customs.example"
+    clock = _Clock()
+    with local_server() as server:
+        server.serve("/.well-known/did.json", json.dumps(_document(did, ed_key)).encode())
+        resolver = Resolver(
+            fetcher=GuardedFetcher(host_map={"customs.example": server.origin}),
+            web_ttl=60,
+            clock=clock,
+        )
+        resolver.resolve(did)
+    clock.now += 61
+    with pytest.raises(UnreachableError):
+        resolver.resolve(did)
+    assert resolver.freshness("did:key:z6Mkunknown") is None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.httpserver import LocalServer, local_server
-from vcred.errors import FetchRefusedError, ResolutionError
+from vcred.errors import FetchRefusedError, ResolutionError, UnreachableError
 from vcred.net import GuardedFetcher, address_is_public
 
 
@@ -133,3 +133,17 @@ def test_unresolvable_host_is_a_resolution_error() -> None:
 def test_dev_mode_allows_loopback(server: LocalServer) -> None:
     server.serve("/x", b"ok")
     assert GuardedFetcher(allow_private=True).fetch(f"{server.origin}/x", accept="*/*") == b"ok"
+
+
+def test_network_failures_are_unreachable_but_a_404_is_not(server: LocalServer) -> None:
+    # Offline fallbacks (stale-if-error) may only hide the network, never an answer.
+    fetcher = GuardedFetcher(host_map={"customs.example": server.origin})
+    with pytest.raises(ResolutionError) as missing:
+        fetcher.fetch("https://customs.example/missing", accept="*/*")
+    assert not isinstance(missing.value, UnreachableError)
+    server.serve("/broken", b"oops", status=503)
+    with pytest.raises(UnreachableError, match="503"):
+        fetcher.fetch("https://customs.example/broken", accept="*/*")
+    closed = GuardedFetcher(host_map={"customs.example": "http://127.0.0.1:9"})
+    with pytest.raises(UnreachableError, match="failed"):
+        closed.fetch("https://customs.example/x", accept="*/*")

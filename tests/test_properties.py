@@ -10,12 +10,14 @@ import contextlib
 import json
 from typing import Any
 
+import cbor2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vcred import Verifier, jose, model
 from vcred.did import Resolver, did_web_url
-from vcred.errors import VcredError
+from vcred.errors import InvalidProofError, VcredError
+from vcred.integrity import ecdsa_sd
 from vcred.keys import PublicKey
 from vcred.multibase import b64url_encode, multibase_decode
 from vcred.status import BitstringStatusListEntry, decode_bitstring
@@ -139,3 +141,30 @@ def test_status_list_decoder_raises_only_vcred_errors(text: str) -> None:
 def test_status_entry_parser_raises_only_vcred_errors(value: Any) -> None:
     with contextlib.suppress(VcredError):
         BitstringStatusListEntry.parse(value, pointer="/credentialStatus")
+
+
+_cbor_items = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.binary(max_size=70) | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=6)
+        | st.dictionaries(st.integers(min_value=-2, max_value=40), children, max_size=4)
+    ),
+    max_leaves=40,
+)
+_sd_proof_values = st.one_of(
+    st.binary(max_size=200),
+    st.builds(
+        lambda header, body: header + cbor2.dumps(body),
+        st.sampled_from([b"\xd9\x5d\x00", b"\xd9\x5d\x01"]),
+        _cbor_items,
+    ),
+)
+
+
+@SETTINGS
+@given(_sd_proof_values)
+def test_ecdsa_sd_proof_value_parsers_raise_only_invalid_proof(data: bytes) -> None:
+    value = "u" + b64url_encode(data)
+    for parse in (ecdsa_sd.parse_base_proof_value, ecdsa_sd.parse_derived_proof_value):
+        with contextlib.suppress(InvalidProofError):
+            parse(value)

@@ -218,3 +218,20 @@ def test_explicit_deep_iteration_limit() -> None:
         rdfc.canonicalize_nquads(given, limits=rdfc.Limits(max_deep_iterations=10_000)).nquads
         == expected
     )
+
+
+def test_a_long_rdf_list_is_refused_not_a_recursion_error() -> None:
+    # A 1500-element RDF list of blank nodes: the middle list nodes share a first-degree hash
+    # and Hash N-Degree Quads follows the chain node by node, past Python's stack. Found
+    # through an ecdsa-sd-2023 test; vcred.verify() must report it, never raise RecursionError.
+    first = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#first>"
+    rest = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#rest>"
+    nil = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#nil>"
+    count = 1500
+    quads = [("<urn:x:s>", "<urn:x:items>", "_:l0", "")]
+    for i in range(count):
+        quads.append((f"_:l{i}", first, f"_:e{i}", ""))
+        quads.append((f"_:e{i}", "<urn:x:n>", literal(str(i)), ""))
+        quads.append((f"_:l{i}", rest, f"_:l{i + 1}" if i + 1 < count else nil, ""))
+    with pytest.raises(MalformedError, match="chained too deeply"):
+        rdfc.canonicalize(quads, limits=rdfc.Limits(max_deep_iterations=10**9))

@@ -161,3 +161,17 @@ def test_status_check_can_be_turned_off(agency: Agency, fetcher: StaticFetcher) 
     agency.set("urn:uuid:aeo-9", "revoked")
     verifier = dataclasses.replace(verifier_at(fetcher, T0), checks=("proof", "validity"))
     assert verifier.verify(vc).verified
+
+
+def test_a_withdrawn_list_is_not_replaced_by_the_stale_copy(
+    agency: Agency, fetcher: StaticFetcher
+) -> None:
+    vc = agency.issue("urn:uuid:aeo-10")
+    now = [T0]
+    verifier = Verifier(fetcher=fetcher, clock=lambda: now[0])
+    assert verifier.verify(vc).verified
+    fetcher.documents.clear()  # the issuer now answers 404: that is news, not an outage
+    now[0] += timedelta(hours=1)
+    result = verifier.verify(vc)
+    assert set(result.codes) == {"STATUS_UNAVAILABLE"}
+    assert not any(w.code == "STATUS_STALE" for w in result.warnings)

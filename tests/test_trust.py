@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from copy import deepcopy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +274,23 @@ def test_trust_list_signed_by_another_agency_is_refused(agency: tuple[KeyPair, s
     token = vcred.issue(us_list(issuer=other_did), other)
     with pytest.raises(UntrustedIssuerError, match="not by"):
         load_signed_trust_list(token, now=NOW, expected_issuer=did)
+
+
+def test_error_class_maps_codes_back_to_their_class() -> None:
+    from vcred.errors import ResolutionError, VcredError, error_class
+
+    assert error_class("UNTRUSTED_ISSUER") is UntrustedIssuerError
+    assert error_class("DID_RESOLUTION") is ResolutionError  # not its UnreachableError child
+    assert error_class("SCHEMA_MISMATCH") is SchemaMismatchError
+    assert error_class("NO_SUCH_CODE") is VcredError
+
+
+def test_an_expired_trust_list_trusts_nobody(us: TrustList) -> None:
+    # loaded while valid, consulted after its validUntil (a verifier that ran for months)
+    assert us.valid_until is not None
+    later = us.valid_until + timedelta(seconds=1)
+    decision = us.evaluate(EU, AEO, now=later, tier="AEOF")
+    assert not decision.trusted
+    assert decision.code == "UNTRUSTED_ISSUER"
+    assert "expired" in decision.reason
+    assert us.evaluate(EU, AEO, now=us.valid_until, tier="AEOF").trusted

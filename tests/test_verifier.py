@@ -180,6 +180,20 @@ def test_presentation_round_trip(agency: KeyPair, trader: KeyPair) -> None:
     assert len(result.credentials) == 1 and result.credentials[0].verified
 
 
+def test_enveloped_presentation_is_opened(agency: KeyPair, trader: KeyPair) -> None:
+    vp = present([issue(about(trader), agency)], trader, challenge="c-9", domain="d", now=NOW)
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiablePresentation",
+        "id": f"data:application/vp+jwt,{vp}",
+    }
+    result = AT.verify_presentation(enveloped, challenge="c-9", domain="d")
+    assert result.verified, result.errors
+    assert result.format == "vp+jwt"
+    wrong = {**enveloped, "id": f"data:application/vc+jwt,{vp}"}
+    assert AT.verify_presentation(wrong, challenge="c-9").codes == ("UNSUPPORTED",)
+
+
 def test_replayed_challenge_is_rejected(agency: KeyPair, trader: KeyPair) -> None:
     vp = present([issue(about(trader), agency)], trader, challenge="c-old", now=NOW)
     result = AT.verify_presentation(vp, challenge="c-new")
@@ -236,6 +250,20 @@ def test_too_many_credentials_are_refused(agency: KeyPair, trader: KeyPair) -> N
     vc = issue(about(trader), agency)
     vp = present([vc] * 65, trader, challenge="c", now=NOW)
     assert "MALFORMED" in AT.verify_presentation(vp, challenge="c").codes
+
+
+def test_the_credential_cap_is_configurable(agency: KeyPair, trader: KeyPair) -> None:
+    vc = issue(about(trader), agency)
+    strict = dataclasses.replace(AT, max_presented_credentials=2)
+    assert strict.verify_presentation(
+        present([vc] * 2, trader, challenge="c", now=NOW), challenge="c"
+    ).verified
+    result = strict.verify_presentation(
+        present([vc] * 3, trader, challenge="c", now=NOW), challenge="c"
+    )
+    assert result.codes == ("MALFORMED",)
+    assert result.errors[0].path == "/verifiableCredential"
+    assert result.credentials == ()  # refused before any of them was verified
 
 
 def test_module_level_verify_presentation(agency: KeyPair, trader: KeyPair) -> None:

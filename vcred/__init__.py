@@ -2,7 +2,8 @@
 
 The small surface: :func:`generate_key`, :func:`issue`, :func:`verify`, :func:`present`,
 :func:`verify_presentation` and :class:`Verifier`; for selective disclosure,
-``issue(..., format="vc+sd-jwt", disclosable=[...], holder=...)`` and :func:`present_sd_jwt`.
+``issue(..., format="vc+sd-jwt", disclosable=[...], holder=...)`` and :func:`present_sd_jwt`,
+or ``issue(..., format="ecdsa-sd-2023", mandatory_pointers=[...])`` and :func:`derive`.
 No cryptographic choice is needed: the algorithm follows from the key, the key from the DID.
 The documented lower layer is :mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.jose`,
 :mod:`vcred.integrity`, :mod:`vcred.sdjwt`, :mod:`vcred.model`, :mod:`vcred.errors` and
@@ -20,6 +21,7 @@ from vcred import sdjwt
 from vcred.batch import verify_many
 from vcred.did import Resolver, did_jwk, did_key, did_web_document
 from vcred.errors import VcredError
+from vcred.integrity import derive
 from vcred.issuing import issue, signer_for
 from vcred.keys import KeyPair, LocalSigner, PublicKey, Signer, generate_key, load_key
 from vcred.net import Fetcher, GuardedFetcher
@@ -51,6 +53,7 @@ __all__ = [
     "VcredError",
     "VerificationResult",
     "Verifier",
+    "derive",
     "did_jwk",
     "did_key",
     "did_web_document",

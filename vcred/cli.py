@@ -20,6 +20,8 @@ from vcred import did as dids
 from vcred import jose, sdjwt
 from vcred.audit import parse_lines, verify_chain
 from vcred.errors import VcredError
+from vcred.integrity import derive
+from vcred.integrity.suites import ECDSA_SD_2023
 from vcred.issuing import issue, signer_for
 from vcred.keys import KEY_KINDS, KeyPair, load_key
 from vcred.net import GuardedFetcher
@@ -147,6 +149,13 @@ _SD_JWT_FORMATS = ("vc+sd-jwt", "sd-jwt")
     "repeat; default: the credential type's defaults",
 )
 @click.option("--holder", help="vc+sd-jwt: the holder's DID or DID URL, bound through cnf")
+@click.option(
+    "--mandatory",
+    multiple=True,
+    metavar="POINTER",
+    help="ecdsa-sd-2023: what every derived credential reveals (JSON Pointer); repeat; "
+    "default: the credential type's defaults",
+)
 def issue_command(
     credential: str,
     key_file: str,
@@ -154,6 +163,7 @@ def issue_command(
     fmt: str,
     disclosable: tuple[str, ...],
     holder: str | None,
+    mandatory: tuple[str, ...],
 ) -> None:
     """Secure CREDENTIAL.json (or - for stdin) and print it."""
     try:
@@ -165,6 +175,10 @@ def issue_command(
         options = {"disclosable": disclosable or None, "holder": holder}
     elif disclosable or holder:
         _fail(f"--disclosable and --holder apply to {' and '.join(_SD_JWT_FORMATS)} only")
+    if fmt == ECDSA_SD_2023.name:
+        options["mandatory_pointers"] = list(mandatory) if mandatory else None
+    elif mandatory:
+        _fail(f"--mandatory applies to {ECDSA_SD_2023.name} only")
     try:
         signer = signer_for(_load_key_file(key_file), did=issuer)
         _emit(issue(document, signer, format=fmt, **options))
@@ -238,7 +252,12 @@ def _claimed_issuer(text: str) -> str:
 
 @main.command("present")
 @click.argument("credentials", nargs=-1, required=True)
-@click.option("--key", "key_file", required=True, help="the holder's private key file")
+@click.option(
+    "--key",
+    "key_file",
+    help="the holder's private key file (without it, a derived ecdsa-sd-2023 credential is "
+    "printed on its own)",
+)
 @click.option("--holder", help="the holder DID (default: the key's did:key)")
 @click.option("--challenge", help="the verifier's challenge (an SD-JWT's key-binding nonce)")
 @click.option("--domain", help="the verifier's domain (an SD-JWT's key-binding aud)")
@@ -247,11 +266,12 @@ def _claimed_issuer(text: str) -> str:
     "--disclose",
     multiple=True,
     metavar="PATH",
-    help="SD-JWT: a claim to reveal (JSON Pointer, * = every array element); repeat",
+    help="SD-JWT or ecdsa-sd-2023: a claim to reveal (JSON Pointer; SD-JWT: * = every array "
+    "element); repeat",
 )
 def present_command(
     credentials: tuple[str, ...],
-    key_file: str,
+    key_file: str | None,
     holder: str | None,
     challenge: str | None,
     domain: str | None,
@@ -262,15 +282,33 @@ def present_command(
 
     An SD-JWT is presented on its own: the output is the SD-JWT with only the disclosures of
     the --disclose paths, bound to --challenge and --domain by a key-binding JWT.
+
+    A credential with an ecdsa-sd-2023 base proof is never shown as it is (its base proof is
+    for the holder only): the credential derived from it, revealing the issuer's mandatory
+    claims and the --disclose pointers, is printed on its own, or inside a presentation
+    signed with --key.
     """
     items: list[Any] = []
     for source in credentials:
         text = _read_input(source).strip()
-        items.append(json.loads(text) if text.startswith("{") else text)
+        try:
+            items.append(json.loads(text) if text.startswith("{") else text)
+        except ValueError as exc:
+            _fail(f"{source} is not JSON: {exc}")
     selective = [item for item in items if isinstance(item, str) and "~" in item]
-    if disclose and not selective:
-        _fail("--disclose applies to SD-JWT credentials only")
+    bases = [i for i, item in enumerate(items) if _has_base_proof(item)]
+    if disclose and not selective and not bases:
+        _fail(f"--disclose applies to SD-JWT and {ECDSA_SD_2023.name} credentials only")
+    if bases and (selective or (disclose and len(items) != 1)):
+        _fail(f"--disclose derives from one {ECDSA_SD_2023.name} credential: give just that one")
+    if key_file is None and not (bases and len(items) == 1):
+        _fail("--key is needed to sign a presentation")
     try:
+        for index in bases:
+            items[index] = derive(items[index], list(disclose))
+        if key_file is None:
+            _emit(items[0])
+            return
         signer = signer_for(_load_key_file(key_file), did=holder)
         if not selective:
             _emit(present(items, signer, challenge=challenge, domain=domain, format=fmt))
@@ -282,6 +320,20 @@ def present_command(
         _emit(sdjwt.present(selective[0], signer, disclose=disclose, nonce=challenge, aud=domain))
     except VcredError as exc:
         _fail(f"{exc.code}: {exc}")
+
+
+def _has_base_proof(item: Any) -> bool:
+    """Whether ``item`` is a credential with an ecdsa-sd-2023 proof (for the holder to derive)."""
+    if not isinstance(item, dict):
+        return False
+    proofs = item.get("proof")
+    proofs = proofs if isinstance(proofs, list) else [proofs]
+    return any(
+        isinstance(p, dict)
+        and p.get("cryptosuite") == ECDSA_SD_2023.name
+        and str(p.get("proofValue", "")).startswith("u2V0A")  # 0xd9 0x5d 0x00: a base proof
+        for p in proofs
+    )
 
 
 class _ServiceGroup(click.Group):

@@ -18,6 +18,7 @@ Pointer to it::
     │   └── DigestMismatchError    DIGEST_MISMATCH    relatedResource / disclosure digest wrong
     ├── UnknownKeyError            UNKNOWN_KEY        no usable key for the kid / method
     ├── ResolutionError            DID_RESOLUTION     a DID cannot be resolved
+    │   ├── UnreachableError       DID_RESOLUTION     … because the host could not be reached
     │   └── FetchRefusedError      FETCH_REFUSED      a guarded fetch was refused (SSRF guard)
     ├── ValidityError              (base of the time-window failures)
     │   ├── ExpiredError           EXPIRED
@@ -176,6 +177,14 @@ class ResolutionError(VcredError):
     title = "DID resolution failed"
 
 
+class UnreachableError(ResolutionError):
+    """The host could not be reached (DNS, connection, timeout, a 5xx answer).
+
+    Unlike a 404 or a refused fetch, this says nothing about the document itself: a caller
+    working offline may fall back on a cached copy (RFC 5861 stale-if-error).
+    """
+
+
 class FetchRefusedError(ResolutionError):
     code = "FETCH_REFUSED"
     title = "Fetch refused"
@@ -217,6 +226,10 @@ class StatusUnavailableError(StatusError):
     code = "STATUS_UNAVAILABLE"
     problem_type = STATUS_RETRIEVAL_ERROR
     title = "Credential status unavailable"
+
+
+class StatusUnreachableError(StatusUnavailableError):
+    """The status list's host could not be reached; a cached list may stand in (stale)."""
 
 
 class StatusVerificationError(StatusUnavailableError):
@@ -269,3 +282,19 @@ class DomainError(PresentationError):
 class UnsupportedError(VcredError):
     code = "UNSUPPORTED"
     title = "Unsupported format or algorithm"
+
+
+def error_class(code: str) -> type[VcredError]:
+    """The error class whose stable ``code`` this is: the most general one when subclasses
+    share it (ResolutionError for DID_RESOLUTION); :class:`VcredError` for an unknown code.
+
+    Lets a service turn a reported ``{code, message, path}`` back into problem details with
+    the right ``type`` and ``title``.
+    """
+    pending: list[type[VcredError]] = [VcredError]
+    while pending:
+        cls = pending.pop(0)  # breadth first: a parent before the subclasses sharing its code
+        if cls.code == code:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return VcredError

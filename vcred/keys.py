@@ -162,9 +162,30 @@ class PublicKey:
         y = _jwk_member(jwk, "y", size)
         return cls.from_raw(kind, b"\x04" + x + y)
 
+    @classmethod
+    def from_multicodec(cls, data: bytes) -> PublicKey:
+        """A public key from its multicodec bytes (varint header ‖ key, no multibase).
+
+        The form ecdsa-sd-2023 carries its proof-scoped key in (0x80 0x24 ‖ compressed P-256
+        point, https://www.w3.org/TR/vc-di-ecdsa/#base-proof-serialization-ecdsa-sd-2023).
+        Raises MalformedError / UnsupportedError.
+        """
+        codec, used = varint_decode(data)
+        kind = _KIND_FOR_PUBLIC_CODEC.get(codec)
+        if kind is None:
+            raise UnsupportedError(f"unsupported Multikey codec 0x{codec:x}")
+        raw = data[used:]
+        if kind != "ed25519" and len(raw) != _FIELD_BYTES[kind] + 1:
+            raise MalformedError("a Multikey EC public key is a compressed point")
+        return cls.from_raw(kind, raw)
+
     @property
     def jws_alg(self) -> str:
         return JWS_ALG_FOR[self.kind]
+
+    def multicodec(self) -> bytes:
+        """The multicodec bytes: varint codec header ‖ raw key (compressed EC point)."""
+        return varint_encode(_PUBLIC_CODEC[self.kind]) + self.raw
 
     def jwk(self) -> dict[str, str]:
         """The public JWK, members in RFC 7638 order."""
@@ -351,11 +372,17 @@ class KeyPair:
             )
         )
 
-    def sign(self, data: bytes) -> bytes:
-        """A raw signature: Ed25519 (64 bytes) or ECDSA r‖s with the curve's hash."""
+    def sign(self, data: bytes, *, deterministic: bool = False) -> bytes:
+        """A raw signature: Ed25519 (64 bytes) or ECDSA r‖s with the curve's hash.
+
+        ``deterministic``: ECDSA nonces per RFC 6979 (https://www.rfc-editor.org/rfc/rfc6979)
+        instead of random ones; the same key and data then give the same signature, as the
+        W3C ecdsa-sd-2023 test vectors were made. Ed25519 is always deterministic.
+        """
         if self.kind == "ed25519":
             return bytes(self._private.sign(data))
-        der = self._private.sign(data, ec.ECDSA(_EC_HASH[self.kind]()))
+        algorithm = ec.ECDSA(_EC_HASH[self.kind](), deterministic_signing=deterministic)
+        der = self._private.sign(data, algorithm)
         r, s = decode_dss_signature(der)
         size = _FIELD_BYTES[self.kind]
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
@@ -427,10 +454,11 @@ class Signer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class LocalSigner:
-    """A :class:`Signer` over an in-memory key pair."""
+    """A :class:`Signer` over an in-memory key pair (``deterministic``: RFC 6979 ECDSA)."""
 
     key: KeyPair = field(repr=False)
     key_id: str
+    deterministic: bool = False
 
     @property
     def algorithm(self) -> str:
@@ -441,4 +469,4 @@ class LocalSigner:
         return self.key.public
 
     def sign(self, data: bytes) -> bytes:
-        return self.key.sign(data)
+        return self.key.sign(data, deterministic=self.deterministic)

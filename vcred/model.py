@@ -32,6 +32,12 @@ _ENVELOPED_MEDIA_TYPES: Final = frozenset(
     {"application/vc+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt", "application/vc"}
 )
 
+# ... and an EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2): a vp+jwt, or an SD-JWT with its
+# key-binding JWT (RFC 9901 §4.3).
+ENVELOPED_PRESENTATION_MEDIA_TYPES: Final = frozenset(
+    {"application/vp+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt"}
+)
+
 # RFC 3986 §3.1 scheme, then anything without whitespace: "URL" in VCDM 2.0 means an absolute URL.
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 # XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset.
@@ -207,17 +213,22 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def is_enveloped(document: Mapping[str, Any]) -> bool:
+def is_enveloped(document: Mapping[str, Any], kind: str = "EnvelopedVerifiableCredential") -> bool:
+    """Whether ``document`` has the type ``kind`` (an enveloped credential by default)."""
     types = document.get("type")
-    return types == "EnvelopedVerifiableCredential" or (
-        isinstance(types, list) and "EnvelopedVerifiableCredential" in types
-    )
+    return types == kind or (isinstance(types, list) and kind in types)
 
 
-def enveloped_payload(document: Mapping[str, Any], *, pointer: str = "") -> tuple[str, str]:
-    """The (media type, data) carried by an EnvelopedVerifiableCredential's ``data:`` URL.
+def enveloped_payload(
+    document: Mapping[str, Any],
+    *,
+    pointer: str = "",
+    media_types: frozenset[str] = _ENVELOPED_MEDIA_TYPES,
+) -> tuple[str, str]:
+    """The (media type, data) carried by an enveloped credential's (or presentation's)
+    ``data:`` URL; ``media_types`` are those accepted.
 
-    VCDM 2.0 §4.13.1; RFC 2397. Raises MalformedError / UnsupportedError.
+    VCDM 2.0 §4.13; RFC 2397. Raises MalformedError / UnsupportedError.
     """
     value = document.get("id")
     if not isinstance(value, str) or not value.startswith("data:") or "," not in value:
@@ -233,7 +244,7 @@ def enveloped_payload(document: Mapping[str, Any], *, pointer: str = "") -> tupl
             raise MalformedError("invalid base64 in data: URL", pointer=f"{pointer}/id") from exc
     elif "%" in data:
         data = unquote_to_bytes(data).decode("utf-8", errors="strict")
-    if media_type not in _ENVELOPED_MEDIA_TYPES:
+    if media_type not in media_types:
         raise UnsupportedError(
             f"unsupported enveloped media type {media_type!r}", pointer=f"{pointer}/id"
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from vcred.errors import FetchRefusedError, ResolutionError
+from vcred.errors import FetchRefusedError, ResolutionError, UnreachableError
 
 DEFAULT_MAX_BYTES = 100 * 1024
 
@@ -29,7 +29,11 @@ class Fetcher(Protocol):
     """Fetch a document by URL, refusing what policy forbids."""
 
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-        """The body of a 200 response. Raises FetchRefusedError or ResolutionError."""
+        """The body of a 200 response.
+
+        Raises FetchRefusedError (policy), UnreachableError (network, timeout, 5xx) or
+        ResolutionError (any other answer).
+        """
         ...
 
 
@@ -80,7 +84,7 @@ class GuardedFetcher:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
-            raise ResolutionError(f"cannot resolve host {host!r}") from exc
+            raise UnreachableError(f"cannot resolve host {host!r}") from exc
         addresses = [str(info[4][0]) for info in infos]
         if not addresses:
             raise ResolutionError(f"no address for host {host!r}")
@@ -101,6 +105,7 @@ class GuardedFetcher:
             connection = _PinnedHTTPSConnection(host, address, port, timeout=self.connect_timeout)
         else:
             connection = _PinnedHTTPConnection(host, address, port, timeout=self.connect_timeout)
+        response: http.client.HTTPResponse | None = None
         try:
             connection.request(
                 "GET", path, headers={"Accept": accept, "User-Agent": self.user_agent}
@@ -108,6 +113,8 @@ class GuardedFetcher:
             response = connection.getresponse()
             if 300 <= response.status < 400:
                 raise FetchRefusedError(f"redirects are not followed ({response.status})")
+            if response.status >= 500:
+                raise UnreachableError(f"GET {host}{path} answered {response.status}")
             if response.status != 200:
                 raise ResolutionError(f"GET {host}{path} answered {response.status}")
             declared = response.getheader("Content-Length")
@@ -119,13 +126,16 @@ class GuardedFetcher:
                 if len(body) > cap:
                     raise FetchRefusedError(f"response larger than {cap} bytes")
                 if time.monotonic() - started > self.deadline:
-                    raise ResolutionError(f"GET {host}{path} took longer than {self.deadline}s")
+                    raise UnreachableError(f"GET {host}{path} took longer than {self.deadline}s")
                 if len(body) == cap + 1:
                     break
             return bytes(body)
         except (OSError, http.client.HTTPException) as exc:
-            raise ResolutionError(f"GET {host}{path} failed: {exc.__class__.__name__}") from exc
+            raise UnreachableError(f"GET {host}{path} failed: {exc.__class__.__name__}") from exc
         finally:
+            # an unread response keeps the socket open past connection.close()
+            if response is not None:
+                response.close()
             connection.close()
 
 

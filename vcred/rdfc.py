@@ -288,7 +288,12 @@ def canonicalize(
             for label in labels:
                 if label in state.canonical:
                     continue
-                results.append(state.hash_n_degree(label, {label: "_:b0"}))
+                try:
+                    results.append(state.hash_n_degree(label, {label: "_:b0"}))
+                except RecursionError:
+                    # Hash N-Degree Quads recurses once per blank node of a chain (a long RDF
+                    # list): past Python's stack it is refused like any other excess of work.
+                    raise _exceeded("blank nodes chained too deeply") from None
             for _, issuer in sorted(results, key=lambda result: result[0]):
                 for existing in issuer:
                     state.issue(existing)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from vcred.errors import FetchRefusedError, ResolutionError, UsageError
+from vcred.errors import FetchRefusedError, ResolutionError, UnreachableError, UsageError
 from vcred.net import DEFAULT_MAX_BYTES
 from vcred.status import MIN_ENTRIES, Allocation, MutableBitstring, StatusListInfo, pick_free_index
 from vcred.status.index import (
@@ -181,7 +181,7 @@ class StaticFetcher:
 
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         if self.offline:
-            raise ResolutionError(f"network unavailable: cannot fetch {url}")
+            raise UnreachableError(f"network unavailable: cannot fetch {url}")
         self.hits.append(url)
         body = self.documents.get(url)
         if body is None:

@@ -33,6 +33,7 @@ from .errors import (
     UntrustedIssuerError,
     UsageError,
     VcredError,
+    error_class,
 )
 from .schema import check_schema
 
@@ -158,12 +159,22 @@ class TrustList:
         """Decide whether ``issuer`` is trusted for a credential of ``credential_types`` on ``now``.
 
         ``tier``: the certification tier the credential states (AEO certificates), checked
-        against the tiers the MRA recognises. Never raises for an untrusted issuer: the
-        decision says why (code UNTRUSTED_ISSUER). Raises UsageError for a naive ``now``.
+        against the tiers the MRA recognises. After the list's own ``validUntil`` nobody is
+        trusted (a list is loaded once and consulted for as long as it is held). Never raises
+        for an untrusted issuer: the decision says why (code UNTRUSTED_ISSUER). Raises
+        UsageError for a naive ``now``.
         """
         if now.utcoffset() is None:
             raise UsageError("now must be a timezone-aware datetime")
         issuer_id = _issuer_id(issuer)
+        # A long-running verifier loads its list once: the list's own validity period must
+        # still bound every decision made with it.
+        if self.valid_until is not None and now > self.valid_until:
+            return _untrusted(
+                issuer_id or "(none)",
+                f"the MRA trust list of {self.authority} expired at "
+                f"{self.valid_until.isoformat()}; no issuer is trusted until it is renewed",
+            )
         entry = self._by_issuer.get(issuer_id) if issuer_id else None
         if entry is None:
             return _untrusted(
@@ -449,22 +460,12 @@ def load_signed_trust_list(
             raise UsageError("the verifier given must run the proof check")
     if not result.verified or result.credential is None:
         problem = result.errors[0] if result.errors else None
-        raise _error_for(problem.code if problem else "")(
+        cls = error_class(problem.code) if problem else MalformedError
+        raise (MalformedError if cls is VcredError else cls)(
             f"trust list refused: {problem.message if problem else 'not verified'}",
             pointer=problem.path if problem else None,
         )
     return load_trust_list(result.credential, now=now, expected_issuer=expected_issuer)
-
-
-def _error_for(code: str) -> type[VcredError]:
-    """The VcredError class with this code (to re-raise what verification reported)."""
-    pending: list[type[VcredError]] = [VcredError]
-    while pending:
-        cls = pending.pop()
-        if cls.code == code:
-            return cls
-        pending.extend(cls.__subclasses__())
-    return MalformedError
 
 
 def _read(path: str | Path) -> Any:

@@ -226,6 +226,8 @@ class Verifier:
     windows. ``checks``: which optional checks run (all by default).
     ``require_key_binding``: an SD-JWT presented without a key-binding JWT is refused (RFC 9901
     §7.3). ``key_binding_max_age``: how old a key-binding JWT's ``iat`` may be.
+    ``max_presented_credentials``: a presentation with more credentials is refused before any
+    of them is verified (each may cost network fetches).
     """
 
     fetcher: Fetcher | None = None
@@ -238,6 +240,7 @@ class Verifier:
     status_cache: StatusListCache | None = None
     offline: bool = False
     require_holder_binding: bool = True
+    max_presented_credentials: int = MAX_PRESENTED_CREDENTIALS
     require_key_binding: bool = True
     key_binding_max_age: timedelta = DEFAULT_KEY_BINDING_MAX_AGE
     _resolver: Resolver = field(init=False, repr=False, compare=False)
@@ -537,11 +540,11 @@ class Verifier:
 
     def _verify_embedded(self, vp: Mapping[str, Any], report: _Report) -> list[VerificationResult]:
         items = model.as_list(vp.get("verifiableCredential", []))
-        if len(items) > MAX_PRESENTED_CREDENTIALS:
+        if len(items) > self.max_presented_credentials:
             report.fail(
                 "credentials",
                 MalformedError(
-                    f"at most {MAX_PRESENTED_CREDENTIALS} credentials per presentation",
+                    f"at most {self.max_presented_credentials} credentials per presentation",
                     pointer="/verifiableCredential",
                 ),
             )
@@ -613,6 +616,8 @@ def detect(secured: Any) -> tuple[str, Any]:
 def detect_presentation(secured: Any) -> tuple[str, Any]:
     """Tell a presentation's format: ``vp+jwt``, ``vc+sd-jwt`` or ``data-integrity``.
 
+    An EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2) is opened.
+
     ``vc+sd-jwt`` is an SD-JWT presented on its own, bound to the holder by its key-binding
     JWT (RFC 9901 §4.3; both application/vc+sd-jwt and SD-JWT VC). Raises like :func:`detect`.
     """
@@ -628,6 +633,11 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             return "vp+jwt", text
         raise ParsingError("not a presentation: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
+        if model.is_enveloped(secured, "EnvelopedVerifiablePresentation"):
+            media_type, data = model.enveloped_payload(
+                secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES
+            )
+            return ("vp+jwt" if media_type == "application/vp+jwt" else "vc+sd-jwt"), data
         if "proof" in secured:
             return "data-integrity", secured
         raise MalformedError("the presentation is not secured: it has no proof", pointer="/proof")

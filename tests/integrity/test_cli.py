@@ -107,3 +107,94 @@ def _changed(proof_value: str) -> str:
     middle = len(proof_value) // 2
     replacement = "2" if proof_value[middle] != "2" else "3"
     return proof_value[:middle] + replacement + proof_value[middle + 1 :]
+
+
+# -- ecdsa-sd-2023: issue a base proof, derive with `present --disclose`, verify ----------------
+
+
+def _sd_base(tmp_path: Path, *mandatory: str, subject: str = "did:example:trader") -> CliRunner:
+    runner = CliRunner()
+    (tmp_path / "issuer.json").write_text(
+        runner.invoke(main, ["key", "generate", "--type", "p256"]).output
+    )
+    claims = {"id": subject, "name": "Harbour Lights", "country": "NL"}
+    contexts = [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://www.w3.org/ns/credentials/examples/v2",
+    ]
+    document = credential(credentialSubject=claims, **{"@context": contexts})
+    (tmp_path / "cred.json").write_text(json.dumps(document))
+    args = ["issue", "--key", str(tmp_path / "issuer.json"), "--format", "ecdsa-sd-2023"]
+    for pointer in mandatory:
+        args += ["--mandatory", pointer]
+    issued = runner.invoke(main, [*args, str(tmp_path / "cred.json")])
+    assert issued.exit_code == 0, issued.output
+    (tmp_path / "base.json").write_text(issued.output)
+    return runner
+
+
+def test_present_disclose_derives_an_ecdsa_sd_credential(tmp_path: Path) -> None:
+    runner = _sd_base(tmp_path, "/issuer", "/validFrom", "/validUntil")
+    derived = runner.invoke(
+        main, ["present", "--disclose", "/credentialSubject/country", str(tmp_path / "base.json")]
+    )
+    assert derived.exit_code == 0, derived.output
+    document = json.loads(derived.output)
+    assert document["credentialSubject"] == {"id": "did:example:trader", "country": "NL"}
+    assert document["proof"]["proofValue"].startswith("u2V0B")
+    verified = runner.invoke(main, ["verify", "-"], input=derived.output)
+    assert verified.exit_code == 0, verified.output
+    base = runner.invoke(main, ["verify", str(tmp_path / "base.json")])
+    assert base.exit_code == 1
+    assert json.loads(base.output)["errors"][0]["code"] == "INVALID_PROOF"
+
+
+def test_present_disclose_with_a_key_wraps_the_derived_credential(tmp_path: Path) -> None:
+    runner = CliRunner()
+    (tmp_path / "holder.json").write_text(runner.invoke(main, ["key", "generate"]).output)
+    holder = runner.invoke(main, ["did", "create", "key", "--key", str(tmp_path / "holder.json")])
+    _sd_base(tmp_path, subject=holder.output.strip())
+    presented = runner.invoke(
+        main,
+        [
+            *("present", "--key", str(tmp_path / "holder.json"), "--challenge", "c-1"),
+            *("--format", "data-integrity", "--disclose", "/credentialSubject/name"),
+            str(tmp_path / "base.json"),
+        ],
+    )
+    assert presented.exit_code == 0, presented.output
+    presentation = json.loads(presented.output)
+    (inner,) = presentation["verifiableCredential"]
+    assert inner["credentialSubject"] == {"id": holder.output.strip(), "name": "Harbour Lights"}
+    verified = runner.invoke(
+        main, ["verify", "--presentation", "--challenge", "c-1", "-"], input=presented.output
+    )
+    assert verified.exit_code == 0, verified.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--disclose", "/credentialSubject/nickname"], "does not match"),
+        (["--disclose", "credentialSubject"], "JSON Pointer"),
+        (["--disclose", "/proof/created"], "into the proof"),
+    ],
+)
+def test_present_disclose_bad_pointers_exit_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    runner = _sd_base(tmp_path)
+    result = runner.invoke(main, ["present", *args, str(tmp_path / "base.json")])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_present_without_a_key_needs_one_base_credential(tmp_path: Path) -> None:
+    runner = _sd_base(tmp_path)
+    result = runner.invoke(main, ["present", str(tmp_path / "cred.json")])
+    assert result.exit_code == 2
+    assert "--key" in result.output
+    two = runner.invoke(
+        main, ["present", "--disclose", "/issuer", *[str(tmp_path / "base.json")] * 2]
+    )
+    assert two.exit_code == 2

@@ -281,7 +281,7 @@ def test_a_method_id_that_is_not_the_dids_key_is_refused(keys: dict[str, KeyPair
     [
         ("eddsa-jcs-2022", "INVALID_SIGNATURE"),  # same key type, another transformation
         ("ecdsa-rdfc-2019", "INVALID_PROOF"),  # an Ed25519 key with an ECDSA suite
-        ("ecdsa-sd-2023", "UNSUPPORTED"),
+        ("ecdsa-sd-2023", "INVALID_PROOF"),  # an Ed25519 key with ecdsa-sd-2023 (P-256 only)
         ("eddsa-2022", "UNSUPPORTED"),
     ],
 )

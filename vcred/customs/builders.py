@@ -38,6 +38,7 @@ __all__ = [
     "build_export_billing_attestation",
     "disclosable_billing_claims",
     "envelope",
+    "mandatory_billing_pointers",
 ]
 
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
@@ -311,7 +312,15 @@ def build_export_billing_attestation(
     out["consignee"] = _party(f.required(s, "consignee", _S), f"{_S}/consignee")
     out["invoice"] = _invoice(f.required(s, "invoice", _S))
     items = f.sequence(f.required(s, "lineItems", _S), f"{_S}/lineItems", min_items=1)
-    out["lineItems"] = [_line_item(item, f"{_S}/lineItems/{i}") for i, item in enumerate(items)]
+    out["lineItems"] = [
+        _line_item(item, f"{_S}/lineItems/{i}", i + 1) for i, item in enumerate(items)
+    ]
+    numbers = [item["lineNumber"] for item in out["lineItems"]]
+    for i, number in enumerate(numbers):
+        if number in numbers[:i]:
+            raise MalformedError(
+                f"line number {number} is used twice", pointer=f"{_S}/lineItems/{i}/lineNumber"
+            )
     if s.get("transportDocument") is not None:
         out["transportDocument"] = _transport_document(s["transportDocument"])
     out["modeOfTransport"] = f.transport_mode(
@@ -424,12 +433,16 @@ def _invoice(value: Any) -> dict[str, Any]:
     return out
 
 
-def _line_item(value: Any, p: str) -> dict[str, Any]:
+def _line_item(value: Any, p: str, position: int) -> dict[str, Any]:
+    """One invoice line. ``lineNumber`` (default: its position, from 1) keeps the order: line
+    items are a JSON-LD set, not an RDF list, whose blank-node chain RDFC-1.0 cannot
+    canonicalize within its work limits once an invoice has a few lines."""
     d = f.mapping(value, p)
     f.no_extra(
         d,
         {
             "type",
+            "lineNumber",
             "hsCode",
             "description",
             "quantity",
@@ -441,8 +454,12 @@ def _line_item(value: Any, p: str) -> dict[str, Any]:
         p,
     )
     _expect_type(d, "ExportLineItem", p)
+    number = d.get("lineNumber", position)
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise MalformedError("lineNumber must be a positive integer", pointer=f"{p}/lineNumber")
     return {
         "type": "ExportLineItem",
+        "lineNumber": number,
         "hsCode": f.hs_code(f.required(d, "hsCode", p), f"{p}/hsCode"),
         "description": f.text(f.required(d, "description", p), f"{p}/description"),
         "quantity": f.decimal(f.required(d, "quantity", p), f"{p}/quantity", positive=True),
@@ -554,3 +571,16 @@ def disclosable_billing_claims(credential: Mapping[str, Any]) -> tuple[str, ...]
                     f"{_S}/lineItems/{i}/{k}" for k in ("unitPrice", "amount") if k in item
                 )
     return tuple(found)
+
+
+def mandatory_billing_pointers(credential: Mapping[str, Any]) -> tuple[str, ...]:
+    """ecdsa-sd-2023 mandatory pointers of an attestation: everything but the amounts.
+
+    The complement of :func:`disclosable_billing_claims` (DISCLOSABLE_BILLING_PATHS): each
+    member of the credential is mandatory whole, except the invoice and line items, whose
+    members are mandatory one by one but for the total, unit prices and amounts.
+    """
+    # imported here: vcred.integrity imports vcred.jsonld, which imports this module
+    from vcred.integrity.selective import pointers_except
+
+    return pointers_except(credential, disclosable_billing_claims(credential))

@@ -2,6 +2,13 @@
 
 did:key and did:jwk are pure functions of the DID and are memoised without limit of time;
 did:web documents are fetched through the handed-in Fetcher and cached for ``web_ttl``.
+
+Offline use (``max_stale``): when refreshing an expired did:web document fails because the
+network is unreachable, the cached copy is used for up to ``max_stale`` seconds past its
+expiry (RFC 5861's stale-if-error); :meth:`Resolver.freshness` tells the caller how old the
+copy it was given is, so a verification result can say so. Only an unreachable host
+(:class:`~vcred.errors.UnreachableError`) falls back; a 404 or a refused fetch (SSRF guard, a
+redirect, an oversized answer) never does.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from vcred.did.document import DidDocument, VerificationMethod, split_did_url
 from vcred.did.jwk import resolve_did_jwk
 from vcred.did.key import resolve_did_key
 from vcred.did.web import did_web_url
-from vcred.errors import ResolutionError, UnsupportedError
+from vcred.errors import ResolutionError, UnreachableError, UnsupportedError
 from vcred.net import Fetcher
 
 DID_DOCUMENT_MAX_BYTES = 100 * 1024
@@ -31,12 +38,21 @@ def _resolve_offline(did: str) -> DidDocument:
     return resolve_did_jwk(did)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Freshness:
+    """How old a cached DID document is (seconds) and whether it is past its TTL."""
+
+    age: float
+    stale: bool
+
+
 @dataclass(slots=True)
 class _TtlCache:
     ttl: float
     size: int = 1024
     clock: Callable[[], float] = time.monotonic
-    _items: OrderedDict[str, tuple[float, DidDocument]] = field(default_factory=OrderedDict)
+    # key -> (expires at, fetched at, value), by the monotonic clock
+    _items: OrderedDict[str, tuple[float, float, DidDocument]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, key: str) -> DidDocument | None:
@@ -45,11 +61,28 @@ class _TtlCache:
             if hit is None or hit[0] < self.clock():
                 return None
             self._items.move_to_end(key)
-            return hit[1]
+            return hit[2]
+
+    def get_stale(self, key: str, *, max_stale: float) -> DidDocument | None:
+        """The entry even if expired, unless it expired more than ``max_stale`` seconds ago."""
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None or hit[0] + max_stale < self.clock():
+                return None
+            return hit[2]
+
+    def freshness(self, key: str) -> Freshness | None:
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is None:
+            return None
+        now = self.clock()
+        return Freshness(age=max(0.0, now - hit[1]), stale=hit[0] < now)
 
     def put(self, key: str, value: DidDocument) -> None:
         with self._lock:
-            self._items[key] = (self.clock() + self.ttl, value)
+            now = self.clock()
+            self._items[key] = (now + self.ttl, now, value)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
@@ -57,14 +90,22 @@ class _TtlCache:
 
 @dataclass(slots=True)
 class Resolver:
-    """Resolves did:key, did:jwk (offline) and did:web (through ``fetcher``)."""
+    """Resolves did:key, did:jwk (offline) and did:web (through ``fetcher``).
+
+    ``web_ttl``: seconds a did:web document is used before it is fetched again.
+    ``max_stale``: seconds past that a cached document may still be used when the refresh
+    fails for want of a network (0, the default: never). ``clock``: monotonic seconds.
+    One Resolver is meant to be shared (it is thread-safe) so its cache lives across calls.
+    """
 
     fetcher: Fetcher | None = None
     web_ttl: float = 300.0
+    max_stale: float = 0.0
+    clock: Callable[[], float] = time.monotonic
     _web_cache: _TtlCache = field(init=False)
 
     def __post_init__(self) -> None:
-        self._web_cache = _TtlCache(ttl=self.web_ttl)
+        self._web_cache = _TtlCache(ttl=self.web_ttl, clock=self.clock)
 
     def resolve(self, did: str) -> DidDocument:
         """The DID document of ``did``. Raises ResolutionError / UnsupportedError."""
@@ -82,6 +123,11 @@ class Resolver:
         did, _ = split_did_url(did_url)
         return self.resolve(did).method(did_url, relationship=relationship)
 
+    def freshness(self, did: str) -> Freshness | None:
+        """How old the cached did:web document of ``did`` is (None: not cached, or offline
+        methods, which need no network)."""
+        return self._web_cache.freshness(did)
+
     def _resolve_web(self, did: str) -> DidDocument:
         cached = self._web_cache.get(did)
         if cached is not None:
@@ -89,9 +135,20 @@ class Resolver:
         url = did_web_url(did)
         if self.fetcher is None:
             raise ResolutionError(f"resolving {did} needs the network; no fetcher was configured")
-        body = self.fetcher.fetch(
-            url, accept="application/did+json, application/json", max_bytes=DID_DOCUMENT_MAX_BYTES
-        )
+        try:
+            body = self.fetcher.fetch(
+                url,
+                accept="application/did+json, application/json",
+                max_bytes=DID_DOCUMENT_MAX_BYTES,
+            )
+        except UnreachableError:
+            # the network is down or the host unreachable: an expired copy beats no answer,
+            # within max_stale (the caller sees its age through freshness()). A 404 or a
+            # refused fetch is an answer about the document: no fallback then.
+            stale = self._web_cache.get_stale(did, max_stale=self.max_stale)
+            if stale is None or self.max_stale <= 0:
+                raise
+            return stale
         try:
             document = json.loads(body)
         except ValueError as exc:

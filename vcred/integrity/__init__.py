@@ -6,16 +6,22 @@ https://www.w3.org/TR/vc-di-ecdsa/
 The documented lower layer under ``vcred.issue(..., format="eddsa-rdfc-2022")`` and
 ``vcred.verify``: :func:`add_proof` (one proof, a proof set or a proof chain),
 :func:`verify_document` (every proof must verify), and the cryptosuites' individual steps in
-:mod:`vcred.integrity.suites`. Importing this package registers the formats
-``eddsa-rdfc-2022``, ``eddsa-jcs-2022``, ``ecdsa-rdfc-2019``, ``ecdsa-jcs-2019`` and
-``data-integrity`` with issuing, verification and presentations.
+:mod:`vcred.integrity.suites`. Selective disclosure (ecdsa-sd-2023,
+https://www.w3.org/TR/vc-di-ecdsa/#ecdsa-sd-2023): the issuer's :func:`add_base_proof`, the
+holder's :func:`derive`, the verifier's :func:`verify_document` as for any proof; the steps
+are in :mod:`vcred.integrity.ecdsa_sd` and :mod:`vcred.integrity.selective`. Importing this
+package registers the formats ``eddsa-rdfc-2022``, ``eddsa-jcs-2022``, ``ecdsa-rdfc-2019``,
+``ecdsa-jcs-2019``, ``ecdsa-sd-2023`` and ``data-integrity`` with issuing, verification and
+presentations.
 """
 
 from vcred.integrity import formats
+from vcred.integrity.ecdsa_sd import derive
 from vcred.integrity.proof import (
     PURPOSES,
     VerifiedDocument,
     VerifiedProof,
+    add_base_proof,
     add_proof,
     check_proof_shape,
     proof_options,
@@ -25,6 +31,7 @@ from vcred.integrity.suites import (
     DEFAULT_SUITE_FOR,
     ECDSA_JCS_2019,
     ECDSA_RDFC_2019,
+    ECDSA_SD_2023,
     EDDSA_JCS_2022,
     EDDSA_RDFC_2022,
     SUITES,
@@ -38,6 +45,7 @@ __all__ = [
     "DEFAULT_SUITE_FOR",
     "ECDSA_JCS_2019",
     "ECDSA_RDFC_2019",
+    "ECDSA_SD_2023",
     "EDDSA_JCS_2022",
     "EDDSA_RDFC_2022",
     "PURPOSES",
@@ -45,9 +53,11 @@ __all__ = [
     "Cryptosuite",
     "VerifiedDocument",
     "VerifiedProof",
+    "add_base_proof",
     "add_proof",
     "check_proof_shape",
     "cryptosuite",
+    "derive",
     "proof_options",
     "verify_document",
 ]

@@ -1,8 +1,9 @@
 """Data Integrity in the pipeline: ``issue``, ``verify``, ``present`` and ``verify_presentation``.
 
 Registers the formats ``eddsa-rdfc-2022``, ``eddsa-jcs-2022``, ``ecdsa-rdfc-2019``,
-``ecdsa-jcs-2019`` and ``data-integrity`` (the suite follows from the key: Ed25519 →
-eddsa-rdfc-2022, P-256 / P-384 → ecdsa-rdfc-2019). Credentials are signed for the proof
+``ecdsa-jcs-2019``, ``ecdsa-sd-2023`` (issuing base proofs; verifying derived ones) and
+``data-integrity`` (the suite follows from the key: Ed25519 → eddsa-rdfc-2022, P-256 / P-384
+→ ecdsa-rdfc-2019; ``cryptosuite=`` names another). Credentials are signed for the proof
 purpose ``assertionMethod``, presentations for ``authentication`` with the verifier's
 ``challenge`` and ``domain`` (VC Data Integrity §2.2,
 https://www.w3.org/TR/vc-data-integrity/#proof-purposes).
@@ -16,9 +17,10 @@ from datetime import datetime
 from typing import Any, Final
 
 from vcred import model
+from vcred.customs import builders
 from vcred.errors import ParsingError, UnknownKeyError, UsageError
-from vcred.integrity.proof import add_proof, verify_document
-from vcred.integrity.suites import SUITES, Cryptosuite
+from vcred.integrity.proof import add_base_proof, add_proof, verify_document
+from vcred.integrity.suites import ECDSA_SD_2023, SUITES, Cryptosuite
 from vcred.issuing import register_issue_format
 from vcred.keys import Signer
 from vcred.presentation import PRESENTATION_LIFETIME, register_present_format
@@ -33,6 +35,61 @@ from vcred.verifier import (
 FORMAT: Final = "data-integrity"
 CREDENTIAL_PURPOSE: Final = "assertionMethod"
 PRESENTATION_PURPOSE: Final = "authentication"
+#: ecdsa-sd-2023 without mandatory pointers: what a verifier needs to check any credential
+#: (who issued it, when it is valid, its status and its schema) is always disclosed.
+DEFAULT_MANDATORY: Final = (
+    "/issuer",
+    "/validFrom",
+    "/validUntil",
+    "/credentialStatus",
+    "/credentialSchema",
+)
+
+
+def default_mandatory_pointers(credential: Mapping[str, Any]) -> tuple[str, ...]:
+    """The mandatory pointers of an ecdsa-sd-2023 credential issued without any.
+
+    An ExportBillingAttestation reveals everything but its amounts (the invoice total, each
+    line's unit price and amount: ``builders.DISCLOSABLE_BILLING_PATHS``); any other
+    credential the members of DEFAULT_MANDATORY it has.
+    """
+    if builders.EXPORT_BILLING_TYPE in model.as_list(credential.get("type", [])):
+        return builders.mandatory_billing_pointers(credential)
+    return tuple(p for p in DEFAULT_MANDATORY if p[1:] in credential)
+
+
+def issue_ecdsa_sd(
+    credential: Mapping[str, Any],
+    signer: Signer,
+    *,
+    mandatory_pointers: Sequence[str] | None = None,
+    now: datetime | None = None,
+    created: datetime | None = None,
+    expires: datetime | None = None,
+    proof_id: str | None = None,
+    cryptosuite: str | None = None,
+) -> dict[str, Any]:
+    """Secure a credential with an ecdsa-sd-2023 base proof (the holder derives from it).
+
+    https://www.w3.org/TR/vc-di-ecdsa/#create-base-proof-ecdsa-sd-2023 — ``mandatory_pointers``
+    (JSON Pointers) default to :func:`default_mandatory_pointers`; ``[]`` makes every claim
+    selectively disclosable. The key must be P-256.
+    """
+    if cryptosuite not in (None, ECDSA_SD_2023.name):
+        raise UsageError(f"format {ECDSA_SD_2023.name} contradicts cryptosuite={cryptosuite!r}")
+    document = with_data_integrity_context(credential)
+    pointers = (
+        default_mandatory_pointers(document) if mandatory_pointers is None else mandatory_pointers
+    )
+    return add_base_proof(
+        document,
+        signer,
+        mandatory_pointers=pointers,
+        purpose=CREDENTIAL_PURPOSE,
+        created=created or now or utc_now(),
+        expires=expires,
+        proof_id=proof_id,
+    )
 
 
 def with_data_integrity_context(credential: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,16 +124,32 @@ def _issuer(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
         proof_id: str | None = None,
         previous_proof: str | Sequence[str] | None = None,
         cryptosuite: str | None = None,
+        mandatory_pointers: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Secure a credential with an assertionMethod Data Integrity proof (VC DI §4.2, §4.3).
 
         ``created`` defaults to ``now``. A credential that already has proofs gets one more
         (a proof set); ``previous_proof`` makes it a proof chain. With ``format=
-        "data-integrity"``, ``cryptosuite`` overrides the suite the key implies.
+        "data-integrity"``, ``cryptosuite`` overrides the suite the key implies
+        (``"ecdsa-sd-2023"`` with ``mandatory_pointers``, as the VC API's options have it).
         https://www.w3.org/TR/vc-data-integrity/#add-proof
         """
         if suite is not None and cryptosuite not in (None, suite.name):
             raise UsageError(f"format {suite.name} contradicts cryptosuite={cryptosuite!r}")
+        if suite is None and cryptosuite == ECDSA_SD_2023.name:
+            if previous_proof is not None:
+                raise UsageError(f"{ECDSA_SD_2023.name} proofs do not chain")
+            return issue_ecdsa_sd(
+                credential,
+                signer,
+                mandatory_pointers=mandatory_pointers,
+                now=now,
+                created=created,
+                expires=expires,
+                proof_id=proof_id,
+            )
+        if mandatory_pointers is not None:
+            raise UsageError(f"mandatory_pointers apply to {ECDSA_SD_2023.name} only")
         return add_proof(
             with_data_integrity_context(credential),
             signer,
@@ -178,6 +251,9 @@ def _agreed(values: list[Any]) -> Any:
 def register() -> None:
     """Plug Data Integrity into issue(), verify(), present() and verify_presentation()."""
     for name, suite in SUITES.items():
+        if suite.selective:  # base proofs for holders; presentations are never selective
+            register_issue_format(name, issue_ecdsa_sd)
+            continue
         register_issue_format(name, _issuer(suite))
         register_present_format(name, _presenter(suite))
     register_issue_format(FORMAT, _issuer(None))

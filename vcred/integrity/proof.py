@@ -33,8 +33,10 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
+from vcred.integrity import ecdsa_sd
 from vcred.integrity.suites import (
     DEFAULT_SUITE_FOR,
+    ECDSA_SD_2023,
     PROOF_TYPE,
     Cryptosuite,
     create_proof,
@@ -164,6 +166,8 @@ def add_proof(
     does not fit the key or a previous proof that is not there.
     """
     chosen = _suite_for_signer(suite, signer)
+    if chosen.selective:
+        raise UsageError(f"{chosen.name} base proofs are added with add_base_proof")
     options = proof_options(
         chosen,
         signer.key_id,
@@ -185,6 +189,18 @@ def add_proof(
             raise UsageError(f"previousProof {missing} is not a proof of this document")
         input_document["proof"] = [p for p in all_proofs if p.get("id") in wanted]
     proof = create_proof(chosen, input_document, options, signer, loader=loader)
+    _check_created(proof, options, domain=domain, challenge=challenge)
+    output["proof"] = [*all_proofs, proof] if all_proofs else proof
+    return output
+
+
+def _check_created(
+    proof: Mapping[str, Any],
+    options: Mapping[str, Any],
+    *,
+    domain: str | Sequence[str] | None,
+    challenge: str | None,
+) -> None:
     for name in ("type", "verificationMethod", "proofPurpose"):  # §4.2 step 2
         if name not in proof:
             raise UsageError(f"the created proof has no {name}")
@@ -192,8 +208,41 @@ def add_proof(
         raise UsageError("the created proof does not carry the requested domain")
     if challenge is not None and proof.get("challenge") != challenge:  # §4.2 step 4
         raise UsageError("the created proof does not carry the requested challenge")
-    output["proof"] = [*all_proofs, proof] if all_proofs else proof
-    return output
+
+
+def add_base_proof(
+    document: Mapping[str, Any],
+    signer: Signer,
+    *,
+    mandatory_pointers: Sequence[str] = (),
+    purpose: str = "assertionMethod",
+    created: datetime | None = None,
+    expires: datetime | None = None,
+    proof_id: str | None = None,
+    loader: ContextLoader | None = None,
+) -> dict[str, Any]:
+    """Add Proof (§4.2) with an ecdsa-sd-2023 base proof, for the holder to derive from.
+
+    https://www.w3.org/TR/vc-data-integrity/#add-proof and
+    https://www.w3.org/TR/vc-di-ecdsa/#create-base-proof-ecdsa-sd-2023 — ``mandatory_pointers``
+    (JSON Pointers) select what every derived credential reveals. The signer's key must be
+    P-256. The document must not have proofs yet: a derived credential carries only its own
+    proof. Returns a new document. Raises UsageError for another key or a document with
+    proofs, MalformedError for a mandatory pointer that is not a JSON Pointer, does not match
+    the document or selects part of an RDF list.
+    """
+    if "proof" in document:
+        raise UsageError(f"{ECDSA_SD_2023.name} base proofs are not added to documents with proofs")
+    chosen = _suite_for_signer(ECDSA_SD_2023, signer)
+    options = proof_options(
+        chosen, signer.key_id, purpose=purpose, created=created, expires=expires, proof_id=proof_id
+    )
+    unsecured = copy.deepcopy(dict(document))
+    proof = ecdsa_sd.create_base_proof(
+        unsecured, options, signer, mandatory_pointers=mandatory_pointers, loader=loader
+    )
+    _check_created(proof, options, domain=None, challenge=None)
+    return {**unsecured, "proof": proof}
 
 
 def verify_document(
@@ -282,7 +331,14 @@ def _verify_one(
     previous = previous_proofs(proof, all_proofs, pointer=pointer)
     if previous:  # §4.5 step 3.3: a chain signs the proofs it follows
         input_document["proof"] = previous
-    verify_proof(suite, input_document, proof, method.public_key, pointer=pointer, loader=loader)
+    if suite.selective:  # ecdsa-sd-2023: only derived proofs are for verifiers
+        ecdsa_sd.verify_derived_proof(
+            unsecured, proof, method.public_key, pointer=pointer, loader=loader
+        )
+    else:
+        verify_proof(
+            suite, input_document, proof, method.public_key, pointer=pointer, loader=loader
+        )
     _check_time_window(proof, now=now, clock_skew=clock_skew, pointer=pointer)
     if challenge is not None and proof.get("challenge") != challenge:  # §4.4 step 6
         raise ChallengeError(

@@ -51,12 +51,17 @@ _SIGNATURE_BYTES: Final[dict[KeyKind, int]] = {"ed25519": 64, "p256": 64, "p384"
 
 @dataclass(frozen=True, slots=True)
 class Cryptosuite:
-    """One Data Integrity cryptosuite: its name, transformation, family and key types."""
+    """One Data Integrity cryptosuite: its name, transformation, family and key types.
+
+    ``selective``: a selective disclosure suite (ecdsa-sd-2023), whose proofs are made and
+    checked by :mod:`vcred.integrity.ecdsa_sd`, not by this module's Create / Verify Proof.
+    """
 
     name: str
     family: Family
     transformation: Transformation
     key_kinds: frozenset[KeyKind]
+    selective: bool = False
 
 
 EDDSA_RDFC_2022: Final = Cryptosuite("eddsa-rdfc-2022", "eddsa", "rdfc", frozenset({"ed25519"}))
@@ -65,10 +70,15 @@ ECDSA_RDFC_2019: Final = Cryptosuite(
     "ecdsa-rdfc-2019", "ecdsa", "rdfc", frozenset({"p256", "p384"})
 )
 ECDSA_JCS_2019: Final = Cryptosuite("ecdsa-jcs-2019", "ecdsa", "jcs", frozenset({"p256", "p384"}))
+#: ECDSA §3.6: P-256 only — the proof-scoped key, the HMAC and every hash are P-256 / SHA-256
+#: (https://www.w3.org/TR/vc-di-ecdsa/#ecdsa-sd-2023).
+ECDSA_SD_2023: Final = Cryptosuite(
+    "ecdsa-sd-2023", "ecdsa", "rdfc", frozenset({"p256"}), selective=True
+)
 
 SUITES: Final[dict[str, Cryptosuite]] = {
     suite.name: suite
-    for suite in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ECDSA_RDFC_2019, ECDSA_JCS_2019)
+    for suite in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ECDSA_RDFC_2019, ECDSA_JCS_2019, ECDSA_SD_2023)
 }
 #: ``format="data-integrity"``: the RDFC suite of the key's family (DESIGN §4).
 DEFAULT_SUITE_FOR: Final[dict[KeyKind, Cryptosuite]] = {
@@ -228,6 +238,7 @@ def create_proof(
     https://www.w3.org/TR/vc-di-ecdsa/#create-proof-ecdsa-rdfc-2019 ·
     https://www.w3.org/TR/vc-di-ecdsa/#create-proof-ecdsa-jcs-2019
     """
+    _not_selective(suite)
     kind = signer.public_key.kind
     proof = copy.deepcopy(dict(options))
     if suite.transformation == "jcs" and "@context" in document:
@@ -261,6 +272,7 @@ def verify_proof(
     carrying ``@context``, with exactly that ``@context``. Raises InvalidProofError for a
     malformed proof, CryptographicError when the signature does not verify.
     """
+    _not_selective(suite)
     check_key(suite, key, pointer=f"{pointer}/verificationMethod")
     proof_bytes = decode_proof_value(proof.get("proofValue"), kind=key.kind, pointer=pointer)
     options = {name: value for name, value in proof.items() if name != "proofValue"}
@@ -341,6 +353,14 @@ def canonical_nquads(
     """
     canonical = jsonld.canonicalize_document(document, loader=loader, hash_algorithm=hash_name)
     return canonical.encode("utf-8")
+
+
+def _not_selective(suite: Cryptosuite) -> None:
+    if suite.selective:
+        raise UsageError(
+            f"{suite.name} proofs are made by vcred.integrity.ecdsa_sd (base proofs) and "
+            "vcred.integrity.derive (derived proofs)"
+        )
 
 
 def _check_options(suite: Cryptosuite, options: Mapping[str, Any], *, step: str) -> None:

@@ -24,8 +24,10 @@ from vcred.errors import (
     StatusError,
     StatusListLengthError,
     StatusUnavailableError,
+    StatusUnreachableError,
     StatusVerificationError,
     SuspendedError,
+    UnreachableError,
     UnsupportedError,
     UsageError,
     VcredError,
@@ -192,10 +194,12 @@ class StatusChecker:
         try:
             return self.cache.get_or_load(url, lambda: self._load(url), now=now), False
         except StatusUnavailableError as exc:
-            # Network down (not a list that failed verification): fall back on the last list
-            # seen, reported as stale so the verifier can say how fresh its answer is.
+            # The host is unreachable (not a 404, not a list that failed verification): fall
+            # back on the last list seen, reported as stale (RFC 5861 stale-if-error).
             held = (
-                self.cache.get_stale(url, now=now) if type(exc) is StatusUnavailableError else None
+                self.cache.get_stale(url, now=now)
+                if isinstance(exc, StatusUnreachableError)
+                else None
             )
             if held is None:
                 raise
@@ -282,7 +286,11 @@ class StatusChecker:
             raw = self.fetcher.fetch(url, accept=STATUS_LIST_ACCEPT, max_bytes=self.max_fetch_bytes)
         except StatusError:
             raise
-        except (VcredError, OSError) as exc:
+        except (UnreachableError, OSError) as exc:
+            raise StatusUnreachableError(
+                f"the status list {url} could not be retrieved: {exc}"
+            ) from exc
+        except VcredError as exc:
             raise StatusUnavailableError(
                 f"the status list {url} could not be retrieved: {exc}"
             ) from exc

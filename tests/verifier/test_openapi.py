@@ -1,0 +1,128 @@
+"""GET /openapi.json says exactly what the service answers: fuzzed with schemathesis, and the
+responses of the other tests' scenarios checked against their documented schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from jsonschema import Draft202012Validator
+
+from tests.verifier.conftest import DOMAIN, NOW, Agency, MakeApp, tamper
+from vcred import did_key, present
+from vcred.keys import KeyPair
+
+
+def test_every_operation_conforms_under_fuzzing(make_app: MakeApp) -> None:
+    # what `schemathesis run` checks (tests/verifier/schemathesis.toml), in process: no 5xx,
+    # every status and content type documented, every body valid against its schema
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", make_app())
+    labels = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        labels.append(operation.label)
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def conforms(case: Any) -> None:
+            # a random body is schema-valid but no genuine credential: 400 is its answer
+            case.call_and_validate(excluded_checks=[schemathesis.checks.positive_data_acceptance])
+
+        conforms()
+    assert sorted(labels) == [
+        "GET /health",
+        "POST /challenges",
+        "POST /credentials/verify",
+        "POST /presentations/verify",
+    ]
+
+
+class Contract:
+    """Validates a response against the schema the document gives its status and type."""
+
+    def __init__(self, app: Flask) -> None:
+        self.document = app.test_client().get("/openapi.json").get_json()
+        assert self.document["openapi"] == "3.1.0"
+        self.seen: set[tuple[str, str, str]] = set()
+
+    def check(self, path: str, method: str, response: Any) -> None:
+        operation = self.document["paths"][path][method]
+        documented = operation["responses"][str(response.status_code)]
+        schema = documented["content"][response.mimetype]["schema"]
+        wrapper = {**schema, "components": self.document["components"]}
+        # '#/components/…' refs resolve against the wrapper, which carries the components
+        Draft202012Validator(wrapper).validate(response.get_json())
+        self.seen.add((path, str(response.status_code), response.mimetype))
+
+
+@pytest.fixture
+def contract(app: Flask) -> Contract:
+    return Contract(app)
+
+
+def test_every_documented_answer_matches_its_schema(
+    make_app: MakeApp, agency: Agency, contract: Contract
+) -> None:
+    client: FlaskClient = make_app(
+        max_body_bytes=8192, rate_per_second=1000, rate_burst=40
+    ).test_client()
+    verify, presentations = "/credentials/verify", "/presentations/verify"
+    token = agency.issue(agency.aeo_certificate())
+
+    def post(path: str, body: Any, **kwargs: Any) -> Any:
+        return (
+            client.post(path, json=body, **kwargs)
+            if body is not None
+            else client.post(path, **kwargs)
+        )
+
+    contract.check(verify, "post", post(verify, {"verifiableCredential": token}))
+    contract.check(verify, "post", post(verify, {"verifiableCredential": tamper(token)}))
+    contract.check(verify, "post", post(verify, {"verifiableCredential": 7}))
+    contract.check(
+        verify, "post", post(verify, {"verifiableCredential": token, "options": {"checks": ["x"]}})
+    )
+    contract.check(verify, "post", client.post(verify, data=b"{}", content_type="text/plain"))
+    contract.check(
+        verify,
+        "post",
+        client.post(verify, data=b'{"a": "' + b"x" * 9000 + b'"}', content_type="application/json"),
+    )
+    trader = KeyPair.generate()
+    held = agency.issue(agency.aeo_certificate(holder=did_key(trader.public)))
+    challenge = client.post("/challenges")
+    contract.check("/challenges", "post", challenge)
+    nonce = challenge.get_json()["challenge"]
+    vp = present([held], trader, challenge=nonce, domain=DOMAIN, now=NOW)
+    body = {"verifiablePresentation": vp, "options": {"challenge": nonce}}
+    contract.check(presentations, "post", post(presentations, body))
+    contract.check(presentations, "post", post(presentations, body))  # replayed
+    contract.check("/health", "get", client.get("/health"))
+    limited = make_app(rate_per_second=1, rate_burst=1).test_client()
+    limited.post(verify, json={"verifiableCredential": token})
+    contract.check(verify, "post", limited.post(verify, json={"verifiableCredential": token}))
+    contract.check("/challenges", "post", limited.post("/challenges"))
+    broken = make_app()
+    broken.extensions["vcred_verifier"].storage.ping = lambda: False
+    unavailable = broken.test_client().get("/health")
+    assert unavailable.get_json()["status"] == "unavailable"
+    contract.check("/health", "get", unavailable)
+    assert {status for _, status, _ in contract.seen} == {
+        "200",
+        "201",
+        "400",
+        "413",
+        "415",
+        "422",
+        "429",
+        "503",
+    }

@@ -1,0 +1,184 @@
+"""Challenge and history storage on SQLite and PostgreSQL; one challenge, one success."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.verifier.conftest import DOMAIN, NOW, PG_URL, Agency, MakeApp
+from vcred import did_key, present
+from vcred.keys import KeyPair
+from verifier_app.storage import HistoryEntry, Storage
+
+DATABASE_URL = os.environ.get("VCRED_TEST_DATABASE_URL", PG_URL)
+TTL = timedelta(minutes=5)
+
+
+def _url(kind: str, tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'verifier.db'}" if kind == "sqlite" else DATABASE_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _url(request.param, tmp_path)
+
+
+@pytest.fixture
+def prefix() -> str:
+    # tables of their own per test: parallel runs and workers never meet
+    return f"t{secrets.token_hex(5)}_"
+
+
+@pytest.fixture
+def storage(url: str, prefix: str) -> Iterator[Storage]:
+    store = Storage(url, prefix=prefix, history_size=5)
+    store.create()
+    try:
+        yield store
+    finally:
+        store.drop()
+        store.close()
+
+
+def test_a_challenge_is_good_exactly_once(storage: Storage) -> None:
+    issued = storage.issue_challenge(now=NOW, ttl=TTL)
+    assert issued.expires_at == NOW + TTL
+    assert storage.consume_challenge(issued.challenge, now=NOW) == "ok"
+    assert storage.consume_challenge(issued.challenge, now=NOW) == "used"
+    assert storage.consume_challenge("never-issued", now=NOW) == "unknown"
+
+
+def test_a_challenge_expires(storage: Storage) -> None:
+    issued = storage.issue_challenge(now=NOW, ttl=TTL)
+    assert storage.consume_challenge(issued.challenge, now=NOW + TTL) == "expired"
+    assert storage.consume_challenge(issued.challenge, now=NOW + TTL - timedelta(seconds=1)) == (
+        "ok"
+    )
+
+
+def test_only_digests_of_challenges_are_stored(storage: Storage) -> None:
+    issued = storage.issue_challenge(now=NOW, ttl=TTL)
+    with storage.engine.connect() as connection:
+        rows = connection.execute(storage.challenges.select()).fetchall()
+    assert issued.challenge not in str(rows)
+
+
+def test_long_expired_challenges_are_pruned(storage: Storage) -> None:
+    old = storage.issue_challenge(now=NOW, ttl=TTL)
+    storage.issue_challenge(now=NOW + 3 * TTL, ttl=TTL)
+    assert storage.consume_challenge(old.challenge, now=NOW + 3 * TTL) == "unknown"
+
+
+def test_two_storages_share_one_database(url: str, prefix: str) -> None:
+    first, second = Storage(url, prefix=prefix), Storage(url, prefix=prefix)
+    first.create()
+    second.create()  # a second worker starting: the tables already exist
+    try:
+        issued = first.issue_challenge(now=NOW, ttl=TTL)
+        assert second.consume_challenge(issued.challenge, now=NOW) == "ok"
+        assert first.consume_challenge(issued.challenge, now=NOW) == "used"
+    finally:
+        first.drop()
+        first.close()
+        second.close()
+
+
+def test_concurrent_threads_consume_a_challenge_once(storage: Storage) -> None:
+    issued = storage.issue_challenge(now=NOW, ttl=TTL)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        outcomes.append(storage.consume_challenge(issued.challenge, now=NOW))
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok"] + ["used"] * 7
+
+
+def _consume_in_a_process(url: str, prefix: str, challenge: str, barrier: object) -> str:
+    store = Storage(url, prefix=prefix)  # its own engine: nothing shared with the parent
+    try:
+        barrier.wait()  # type: ignore[attr-defined]
+        return store.consume_challenge(challenge, now=NOW)
+    finally:
+        store.close()
+
+
+def test_concurrent_processes_consume_a_challenge_once(storage: Storage, prefix: str) -> None:
+    issued = storage.issue_challenge(now=NOW, ttl=TTL)
+    context = multiprocessing.get_context("fork")
+    with context.Manager() as manager:
+        barrier = manager.Barrier(4)
+        with context.Pool(4) as pool:
+            outcomes = pool.starmap(
+                _consume_in_a_process,
+                [(storage.url, prefix, issued.challenge, barrier)] * 4,
+            )
+    assert sorted(outcomes) == ["ok", "used", "used", "used"]
+
+
+def test_the_history_keeps_the_latest_entries(storage: Storage) -> None:
+    for i in range(8):
+        storage.record(
+            HistoryEntry(
+                at=NOW + timedelta(seconds=i),
+                kind="credential",
+                channel="api",
+                verified=i % 2 == 0,
+                format="vc+jwt",
+                issuer="did:web:us-customs.example",
+                subject=f"Trader {i}",
+                codes=() if i % 2 == 0 else ("EXPIRED", "REVOKED"),
+            )
+        )
+    recent = storage.recent()
+    assert [entry.subject for entry in recent] == [f"Trader {i}" for i in (7, 6, 5, 4, 3)]
+    assert recent[0].codes == ("EXPIRED", "REVOKED")
+    assert recent[0].at == NOW + timedelta(seconds=7)
+    assert recent[0].at.tzinfo is not None
+
+
+def test_long_values_are_clipped(storage: Storage) -> None:
+    storage.record(
+        HistoryEntry(
+            at=NOW, kind="credential", channel="ui", verified=False, issuer="did:web:" + "x" * 900
+        )
+    )
+    (entry,) = storage.recent()
+    assert entry.issuer is not None and len(entry.issuer) == 512
+
+
+def test_ping(storage: Storage) -> None:
+    assert storage.ping()
+
+
+@pytest.mark.postgres
+def test_the_service_runs_on_postgresql(make_app: MakeApp, prefix: str, agency: Agency) -> None:
+    app = make_app(database_url=DATABASE_URL, table_prefix=prefix)
+    service = app.extensions["vcred_verifier"]
+    try:
+        assert service.storage.url.startswith("postgresql")
+        client = app.test_client()
+        trader = KeyPair.generate()
+        token = agency.issue(agency.aeo_certificate(holder=did_key(trader.public)))
+        nonce = client.post("/challenges").get_json()["challenge"]
+        vp = present([token], trader, challenge=nonce, domain=DOMAIN, now=NOW)
+        body = {"verifiablePresentation": vp, "options": {"challenge": nonce}}
+        assert client.post("/presentations/verify", json=body).status_code == 200
+        assert client.post("/presentations/verify", json=body).status_code == 400
+        assert [e.verified for e in service.storage.recent()] == [False, True]
+        assert client.get("/health").get_json()["storage"] == "ok"
+    finally:
+        service.storage.drop()

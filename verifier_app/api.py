@@ -1,0 +1,97 @@
+"""The VC API (DESIGN §6): thin views over :class:`verifier_app.service.VerifierService`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from vcred.errors import MalformedError
+from vcred_service import read_json
+from verifier_app.openapi import openapi_document
+from verifier_app.service import VerifierService, requested_checks
+
+api = Blueprint("api", __name__)
+
+
+def service() -> VerifierService:
+    found: VerifierService = current_app.extensions["vcred_verifier"]
+    return found
+
+
+def _request(member: str) -> tuple[Any, dict[str, Any]]:
+    """The secured document and the options of a VC API verify request."""
+    body = read_json(max_depth=service().config.max_json_depth)
+    if member not in body:
+        raise MalformedError(f"the request body needs {member}", pointer=f"/{member}")
+    options = body.get("options", {})
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise MalformedError("options must be a JSON object", pointer="/options")
+    return body[member], options
+
+
+def _optional_string(options: dict[str, Any], name: str) -> str | None:
+    value = options.get(name)
+    if value is not None and not isinstance(value, str):
+        raise MalformedError(f"options.{name} must be a string", pointer=f"/options/{name}")
+    return value
+
+
+def _answer(body: dict[str, Any], status: int) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+@api.post("/credentials/verify")
+def verify_credential() -> Response:
+    credential, options = _request("verifiableCredential")
+    checks = requested_checks(options.get("checks"))
+    outcome = service().verify_credential(credential, checks=checks)
+    return _answer(outcome.body, outcome.http_status)
+
+
+@api.post("/presentations/verify")
+def verify_presentation() -> Response:
+    presentation, options = _request("verifiablePresentation")
+    outcome = service().verify_presentation(
+        presentation,
+        challenge=_optional_string(options, "challenge"),
+        domain=_optional_string(options, "domain"),
+    )
+    return _answer(outcome.body, outcome.http_status)
+
+
+@api.post("/challenges")
+def challenges() -> Response:
+    issued = service().issue_challenge()
+    return _answer(
+        {
+            "challenge": issued.challenge,
+            "domain": service().config.domain,
+            "expiresAt": issued.expires_at.isoformat().replace("+00:00", "Z"),
+        },
+        201,
+    )
+
+
+@api.get("/health")
+def health() -> Response:
+    current = service()
+    storage_ok = current.storage.ping()
+    body = {
+        "status": "ok" if storage_ok else "unavailable",
+        "storage": "ok" if storage_ok else "unavailable",
+        "domain": current.config.domain,
+        "offline": current.config.offline,
+        "dev": current.config.dev,
+        "trustList": current.trust_summary(),
+    }
+    return _answer(body, 200 if storage_ok else 503)
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document(service().config))

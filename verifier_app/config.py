@@ -1,0 +1,197 @@
+"""The verifier service's configuration: one frozen value, from arguments or the environment.
+
+``vcred serve verifier`` builds it from its options; ``gunicorn 'verifier_app:create_app()'``
+from the environment (:meth:`VerifierConfig.from_env`, variables listed in
+``docs/services.md``). Nothing reads the environment after the app is created.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final
+
+from vcred.errors import UsageError
+from vcred.verifier import utc_now
+
+ENV_PREFIX: Final = "VCRED_VERIFIER_"
+DEFAULT_DATA_DIR: Final = "vcred-verifier"
+DEFAULT_DOMAIN: Final = "localhost"
+_TABLE_PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}")
+
+
+def parse_host_map(entries: str | tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``HOST=ORIGIN`` pairs (a list, or one comma-separated string) as a mapping.
+
+    Raises UsageError for an entry without ``=`` or an origin that is not http(s).
+    """
+    items = entries.split(",") if isinstance(entries, str) else list(entries)
+    mapping: dict[str, str] = {}
+    for raw in items:
+        entry = raw.strip()
+        if not entry:
+            continue
+        host, sep, origin = entry.partition("=")
+        if not sep or not host or not origin.startswith(("http://", "https://")):
+            raise UsageError(f"a host map entry is HOST=http(s)://ORIGIN, not {entry!r}")
+        mapping[host.strip()] = origin.strip().rstrip("/")
+    return mapping
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifierConfig:
+    """Everything a verifier service needs to start; immutable once built.
+
+    ``trust_list``: a signed ``MRATrustListCredential`` file; ``trust_issuer``: the DID that
+    must have signed it (default: the issuer it names — then only its integrity is checked).
+    Without a trust list the trust check is reported as not evaluated (DESIGN §6).
+    ``domain``: what presentations must be bound to. ``dev``: fetch over http and from
+    private addresses (never in production). ``host_map``: did:web host → local origin.
+    ``offline``: never fetch; answer from the caches however old (reported).
+    ``database_url``: SQLAlchemy URL (default: SQLite in ``data_dir``).
+    ``clock``: the current time (tests pass a fixed one).
+    """
+
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
+    trust_list: Path | None = None
+    trust_issuer: str | None = None
+    domain: str = DEFAULT_DOMAIN
+    service_name: str | None = None
+    dev: bool = False
+    host_map: Mapping[str, str] = field(default_factory=dict)
+    offline: bool = False
+    # limits
+    max_body_bytes: int = 512 * 1024
+    max_json_depth: int = 64
+    max_presented_credentials: int = 16
+    max_image_bytes: int = 4 * 1024 * 1024
+    # rate limiting of the public endpoints, per client address (0 turns it off)
+    rate_per_second: float = 5.0
+    rate_burst: int = 30
+    proxy_hops: int = 0
+    # presentations
+    challenge_ttl: timedelta = timedelta(minutes=5)
+    # caches
+    did_cache_ttl: timedelta = timedelta(minutes=5)
+    status_cache_ttl: timedelta = timedelta(minutes=5)
+    max_stale: timedelta = timedelta(days=7)
+    # storage
+    database_url: str | None = None
+    table_prefix: str = "verifier_"
+    history_size: int = 1000
+    clock: Callable[[], datetime] = utc_now
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.trust_list is not None:
+            object.__setattr__(self, "trust_list", Path(self.trust_list))
+        object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
+        if not _TABLE_PREFIX.fullmatch(self.table_prefix):
+            raise UsageError("table_prefix: lower-case letters, digits and _, at most 31")
+        positive = {
+            "max_body_bytes": self.max_body_bytes,
+            "max_json_depth": self.max_json_depth,
+            "max_presented_credentials": self.max_presented_credentials,
+            "max_image_bytes": self.max_image_bytes,
+            "rate_burst": self.rate_burst,
+            "history_size": self.history_size,
+        }
+        for name, value in positive.items():
+            if value < 1:
+                raise UsageError(f"{name} must be at least 1")
+        if self.rate_per_second < 0 or self.proxy_hops < 0:
+            raise UsageError("rate_per_second and proxy_hops must not be negative")
+        if self.challenge_ttl <= timedelta(0):
+            raise UsageError("challenge_ttl must be positive")
+        if not self.domain or any(c.isspace() for c in self.domain):
+            raise UsageError("domain must be a non-empty string without spaces")
+
+    @property
+    def storage_url(self) -> str:
+        """``database_url``, or SQLite in the data folder."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith(("postgresql://", "postgres://")):  # name the driver we ship
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{self.data_dir.resolve() / 'verifier.db'}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> VerifierConfig:
+        """A configuration from ``VCRED_VERIFIER_*`` variables and ``DATABASE_URL``.
+
+        Raises UsageError naming the variable whose value is unusable.
+        """
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(ENV_PREFIX + name)
+            return value if value not in (None, "") else None
+
+        options: dict[str, object] = {}
+        for name, key in (
+            ("DATA_DIR", "data_dir"),
+            ("TRUST_LIST", "trust_list"),
+            ("TRUST_ISSUER", "trust_issuer"),
+            ("DOMAIN", "domain"),
+            ("NAME", "service_name"),
+            ("TABLE_PREFIX", "table_prefix"),
+        ):
+            value = get(name)
+            if value is not None:
+                options[key] = value
+        for name, key in (("DEV", "dev"), ("OFFLINE", "offline")):
+            value = get(name)
+            if value is not None:
+                options[key] = _flag(ENV_PREFIX + name, value)
+        for name, key in (
+            ("MAX_BODY_BYTES", "max_body_bytes"),
+            ("MAX_JSON_DEPTH", "max_json_depth"),
+            ("MAX_PRESENTED_CREDENTIALS", "max_presented_credentials"),
+            ("RATE_BURST", "rate_burst"),
+            ("PROXY_HOPS", "proxy_hops"),
+            ("HISTORY_SIZE", "history_size"),
+        ):
+            value = get(name)
+            if value is not None:
+                options[key] = _number(ENV_PREFIX + name, value, int)
+        value = get("RATE_PER_SECOND")
+        if value is not None:
+            options["rate_per_second"] = _number(ENV_PREFIX + "RATE_PER_SECOND", value, float)
+        for name, key in (
+            ("CHALLENGE_TTL", "challenge_ttl"),
+            ("DID_CACHE_TTL", "did_cache_ttl"),
+            ("STATUS_CACHE_TTL", "status_cache_ttl"),
+            ("MAX_STALE", "max_stale"),
+        ):
+            value = get(name)
+            if value is not None:
+                seconds = _number(ENV_PREFIX + name, value, float)
+                options[key] = timedelta(seconds=seconds)
+        value = get("HOST_MAP")
+        if value is not None:
+            options["host_map"] = parse_host_map(value)
+        if env.get("DATABASE_URL"):
+            options["database_url"] = env["DATABASE_URL"]
+        return cls(**options)  # type: ignore[arg-type]
+
+
+def _flag(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise UsageError(f"{name} must be true or false, not {value!r}")
+
+
+def _number(name: str, value: str, kind: type[int] | type[float]) -> float:
+    try:
+        return kind(value)
+    except ValueError as exc:
+        raise UsageError(f"{name} must be a number, not {value!r}") from exc

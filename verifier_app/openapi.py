@@ -1,0 +1,359 @@
+"""The OpenAPI 3.1 description of the verifier's VC API, served at ``/openapi.json``.
+
+Written by hand to say exactly what the views answer: every status code an operation can
+return has its schema, so a contract tester (schemathesis) can hold the service to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from vcred.verifier import CHECKS
+from verifier_app.config import VerifierConfig
+from verifier_app.service import ALWAYS_CHECKED, CHECK_ALIASES
+
+_REF: Final = "#/components/schemas/"
+_PROBLEM_JSON: Final = "application/problem+json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF + name}
+
+
+def _problem(description: str, *, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {_PROBLEM_JSON: {"schema": _ref("HttpProblem")}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+_NULLABLE_STRING: Final = {"type": ["string", "null"]}
+
+SCHEMAS: Final[dict[str, Any]] = {
+    "Secured": {
+        "description": "A secured credential or presentation: a JSON object (Data Integrity, "
+        "or Enveloped…) or a compact string (vc+jwt / vp+jwt, SD-JWT, SD-JWT+KB).",
+        "type": ["object", "string"],
+    },
+    "Check": {
+        "type": "object",
+        "required": ["check", "passed", "detail"],
+        "properties": {
+            "check": {"type": "string"},
+            "passed": {
+                "type": ["boolean", "null"],
+                "description": "null: not evaluated (a warning says why)",
+            },
+            "detail": {"type": "string"},
+        },
+    },
+    "ProblemDetail": {
+        "description": "RFC 9457 problem detail as VCDM 2.0 §7.1 shapes it, with our stable "
+        "code and the JSON Pointer of the faulty value.",
+        "type": "object",
+        "required": ["type", "title", "detail", "code"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            "pointer": {"type": "string"},
+        },
+    },
+    "HttpProblem": {
+        "description": "RFC 9457 problem details for a request that could not be processed.",
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            "pointer": {"type": "string"},
+            "retry_after": {"type": "integer"},
+        },
+    },
+    "Benefit": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "string"}, "description": {"type": "string"}},
+    },
+    "Arrangement": {
+        "description": "The mutual recognition arrangement (MRA) behind the trust decision.",
+        "type": "object",
+        "required": ["id", "name", "programmes", "since", "benefits"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "programmes": {"type": "array", "items": {"type": "string"}},
+            "since": {"type": "string", "format": "date"},
+            "until": {"type": "string", "format": "date"},
+            "recognisedTiers": {"type": "array", "items": {"type": "string"}},
+            "benefits": {"type": "array", "items": _ref("Benefit")},
+        },
+    },
+    "Trust": {
+        "description": "The MRA trust decision; evaluated=false when the verifier has no "
+        "trust list or the check was not requested (then a warning says so).",
+        "type": "object",
+        "required": ["evaluated", "issuerAuthenticated", "trusted", "reason"],
+        "properties": {
+            "evaluated": {"type": "boolean"},
+            "issuerAuthenticated": {
+                "type": "boolean",
+                "description": "the issuer named is the one that signed (proof and issuer "
+                "checks passed); false for a forged credential naming a trusted issuer",
+            },
+            "trusted": {"type": ["boolean", "null"]},
+            "reason": {"type": "string"},
+            "issuer": {"type": "string"},
+            "code": {"type": "string"},
+            "programme": {"type": "string"},
+            "mra": _ref("Arrangement"),
+            "benefits": {"type": "array", "items": _ref("Benefit")},
+        },
+    },
+    "StatusEntry": {
+        "description": "One credentialStatus entry checked, and how fresh the list behind it is.",
+        "type": "object",
+        "required": ["path", "purpose", "index", "statusListCredential", "valid", "stale"],
+        "properties": {
+            "path": {"type": "string"},
+            "purpose": {"type": "string"},
+            "index": {"type": "integer"},
+            "statusListCredential": {"type": "string"},
+            "statusSize": {"type": "integer"},
+            "value": {"type": ["integer", "null"]},
+            "message": _NULLABLE_STRING,
+            "valid": {"type": "boolean"},
+            "fetchedAt": _NULLABLE_STRING,
+            "ageSeconds": {"type": ["integer", "null"]},
+            "stale": {"type": "boolean"},
+            "error": {"type": ["object", "null"]},
+        },
+    },
+    "CredentialSummary": {
+        "description": "What the credential says (the trader, its programme and tier, or the "
+        "export); for a credential that did not verify, what it claims.",
+        "type": ["object", "null"],
+        "properties": {
+            "types": {"type": "array", "items": {"type": "string"}},
+            "id": {"type": "string"},
+            "validFrom": {"type": "string"},
+            "validUntil": {"type": "string"},
+            "subject": {"type": "object"},
+            "programme": {"type": "object"},
+        },
+    },
+    "CredentialVerification": {
+        "type": "object",
+        "required": ["verified", "format", "issuer", "checks", "warnings", "trust", "status"],
+        "properties": {
+            "verified": {"type": "boolean"},
+            "format": _NULLABLE_STRING,
+            "issuer": _NULLABLE_STRING,
+            "checks": {"type": "array", "items": _ref("Check")},
+            "warnings": {"type": "array", "items": _ref("ProblemDetail")},
+            "problemDetails": {"type": "array", "minItems": 1, "items": _ref("ProblemDetail")},
+            "trust": _ref("Trust"),
+            "status": {"type": "array", "items": _ref("StatusEntry")},
+            "credential": _ref("CredentialSummary"),
+            "disclosed": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "PresentationVerification": {
+        "type": "object",
+        "required": ["verified", "format", "holder", "checks", "warnings", "credentials"],
+        "properties": {
+            "verified": {"type": "boolean"},
+            "format": _NULLABLE_STRING,
+            "holder": _NULLABLE_STRING,
+            "checks": {"type": "array", "items": _ref("Check")},
+            "warnings": {"type": "array", "items": _ref("ProblemDetail")},
+            "problemDetails": {"type": "array", "minItems": 1, "items": _ref("ProblemDetail")},
+            "credentials": {"type": "array", "items": _ref("CredentialVerification")},
+        },
+    },
+    "Challenge": {
+        "type": "object",
+        "required": ["challenge", "domain", "expiresAt"],
+        "properties": {
+            "challenge": {"type": "string"},
+            "domain": {"type": "string"},
+            "expiresAt": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "storage", "domain", "offline", "dev", "trustList"],
+        "properties": {
+            "status": {"enum": ["ok", "unavailable"]},
+            "storage": {"enum": ["ok", "unavailable"]},
+            "domain": {"type": "string"},
+            "offline": {"type": "boolean"},
+            "dev": {"type": "boolean"},
+            "trustList": {"type": ["object", "null"]},
+        },
+    },
+}
+
+
+def _verified_only(schema: str) -> dict[str, Any]:
+    return {"allOf": [_ref(schema), {"properties": {"verified": {"const": True}}}]}
+
+
+def _not_verified(schema: str) -> dict[str, Any]:
+    return {
+        "allOf": [
+            _ref(schema),
+            {"required": ["problemDetails"], "properties": {"verified": {"const": False}}},
+        ]
+    }
+
+
+def _verify_operation(
+    *, summary: str, member: str, options: dict[str, Any], result: str, config: VerifierConfig
+) -> dict[str, Any]:
+    limited = {
+        "Retry-After": {
+            "description": "seconds to wait",
+            "schema": {"type": "integer"},
+        }
+    }
+    return {
+        "summary": summary,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": [member],
+                        "properties": {
+                            member: _ref("Secured"),
+                            "options": {
+                                "type": "object",
+                                "description": "unknown options are ignored",
+                                "properties": options,
+                            },
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "verified: every check run passed",
+                "content": {"application/json": {"schema": _verified_only(result)}},
+            },
+            "400": {
+                "description": "not verified (application/json: every check, each problem); "
+                "or a request that is not of this shape (problem+json)",
+                "content": {
+                    "application/json": {"schema": _not_verified(result)},
+                    _PROBLEM_JSON: {"schema": _ref("HttpProblem")},
+                },
+            },
+            "413": _problem(f"the body is larger than {config.max_body_bytes} bytes"),
+            "415": _problem("the body is not application/json"),
+            "422": _problem("options ask for something this verifier cannot do"),
+            "429": _problem("too many requests from this address", headers=limited),
+        },
+    }
+
+
+def openapi_document(config: VerifierConfig) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of a verifier configured with ``config``."""
+    check_names = sorted({*CHECKS, *CHECK_ALIASES})
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "vcred verifier — VC API",
+            "version": "1.0.0",
+            "description": "Verifies W3C Verifiable Credentials and Presentations (vc+jwt / "
+            "vp+jwt, SD-JWT and SD-JWT+KB, Enveloped…, Data Integrity eddsa/ecdsa × rdfc/jcs) "
+            "against the agency's MRA trust list. Limits: body "
+            f"{config.max_body_bytes} bytes, JSON depth {config.max_json_depth}, "
+            f"{config.max_presented_credentials} credentials per presentation; "
+            f"{config.rate_per_second}/s per client address (bursts of {config.rate_burst}).",
+        },
+        "paths": {
+            "/credentials/verify": {
+                "post": _verify_operation(
+                    summary="Verify a credential",
+                    member="verifiableCredential",
+                    options={
+                        "checks": {
+                            "type": "array",
+                            "items": {"enum": check_names},
+                            "description": "the checks to run (default: all); "
+                            f"{' and '.join(ALWAYS_CHECKED)} always run",
+                        }
+                    },
+                    result="CredentialVerification",
+                    config=config,
+                )
+            },
+            "/presentations/verify": {
+                "post": _verify_operation(
+                    summary="Verify a presentation and every credential in it",
+                    member="verifiablePresentation",
+                    options={
+                        "challenge": {
+                            "type": "string",
+                            "description": "a challenge from POST /challenges (single use)",
+                        },
+                        "domain": {
+                            "type": "string",
+                            "description": f"must be this verifier's domain ({config.domain})",
+                        },
+                    },
+                    result="PresentationVerification",
+                    config=config,
+                )
+            },
+            "/challenges": {
+                "post": {
+                    "summary": "A fresh single-use challenge for a presentation",
+                    "responses": {
+                        "201": {
+                            "description": "the challenge, the domain to bind, and its expiry",
+                            "content": {"application/json": {"schema": _ref("Challenge")}},
+                        },
+                        "429": _problem("too many requests from this address"),
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Liveness and readiness",
+                    "responses": {
+                        "200": {
+                            "description": "ready",
+                            "content": {"application/json": {"schema": _ref("Health")}},
+                        },
+                        "503": {
+                            "description": "the storage cannot be reached",
+                            "content": {"application/json": {"schema": _ref("Health")}},
+                        },
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3.1",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {"schemas": SCHEMAS},
+    }

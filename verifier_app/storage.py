@@ -1,0 +1,232 @@
+"""What the verifier keeps: issued challenges and a short history of verifications.
+
+SQLite in the data folder by default, PostgreSQL through ``DATABASE_URL`` so that several
+workers or machines share one set of challenges. Consuming a challenge is one atomic
+``UPDATE … WHERE used_at IS NULL AND expires_at > now``: of two concurrent uses (two threads,
+two processes, two machines) exactly one succeeds, and a replay always fails.
+
+Challenges are stored as their SHA-256 digest; the history keeps a verdict and a few
+identifying fields, never a credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+
+CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
+_TEXT: Final = 512
+
+ChallengeOutcome = Literal["ok", "unknown", "used", "expired"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuedChallenge:
+    challenge: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry:
+    """One verification as the history keeps it (no credential, no personal data beyond the
+    trader's name as the credential states it)."""
+
+    at: datetime
+    kind: str
+    channel: str
+    verified: bool
+    format: str | None = None
+    issuer: str | None = None
+    subject: str | None = None
+    codes: tuple[str, ...] = ()
+
+
+def _digest(challenge: str) -> str:
+    return hashlib.sha256(challenge.encode("utf-8")).hexdigest()
+
+
+def _clip(value: str | None) -> str | None:
+    return None if value is None else value[:_TEXT]
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their offset; everything stored is UTC
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Storage:
+    """Challenges and verification history over one SQLAlchemy engine.
+
+    ``prefix`` names the tables (``<prefix>challenges``, ``<prefix>verifications``) so that
+    several services, or test runs, can share a database.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "verifier_", history_size: int = 1000) -> None:
+        self.url = url
+        self.history_size = history_size
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"check_same_thread": False, "timeout": 15}
+        self.engine: Engine = create_engine(url, **options)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.metadata = MetaData()
+        self.challenges = Table(
+            f"{prefix}challenges",
+            self.metadata,
+            Column("digest", String(64), primary_key=True),
+            Column("created_at", DateTime(timezone=True), nullable=False),
+            Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+            Column("used_at", DateTime(timezone=True), nullable=True),
+        )
+        self.verifications = Table(
+            f"{prefix}verifications",
+            self.metadata,
+            Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+            Column("at", DateTime(timezone=True), nullable=False),
+            Column("kind", String(16), nullable=False),
+            Column("channel", String(8), nullable=False),
+            Column("verified", Boolean, nullable=False),
+            Column("format", String(32)),
+            Column("issuer", String(_TEXT)),
+            Column("subject", String(_TEXT)),
+            Column("codes", String(_TEXT), nullable=False, default=""),
+        )
+
+    def create(self) -> None:
+        """Create the tables if they do not exist (safe when several workers start at once)."""
+        try:
+            self.metadata.create_all(self.engine)
+        except (IntegrityError, ProgrammingError):
+            # another worker created them between our check and our CREATE
+            self.metadata.create_all(self.engine)
+
+    def drop(self) -> None:
+        """Drop this storage's tables (tests and uninstalling)."""
+        self.metadata.drop_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(1))
+        except DBAPIError:
+            return False
+        return True
+
+    # -- challenges ------------------------------------------------------------------------
+
+    def issue_challenge(self, *, now: datetime, ttl: timedelta) -> IssuedChallenge:
+        """A fresh single-use challenge, stored until ``now + ttl``; old ones are pruned."""
+        challenge = secrets.token_urlsafe(CHALLENGE_BYTES)
+        expires_at = now + ttl
+        table = self.challenges
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(table).values(
+                    digest=_digest(challenge), created_at=now, expires_at=expires_at
+                )
+            )
+            # a challenge past its expiry can never be used again: forget it (kept a while
+            # so that a late attempt is told "expired" rather than "unknown")
+            connection.execute(delete(table).where(table.c.expires_at < now - ttl))
+        return IssuedChallenge(challenge=challenge, expires_at=expires_at)
+
+    def consume_challenge(self, challenge: str, *, now: datetime) -> ChallengeOutcome:
+        """Use ``challenge`` up: ``ok`` exactly once, then ``used``; or why it cannot be."""
+        table = self.challenges
+        digest = _digest(challenge)
+        with self.engine.begin() as connection:
+            consumed = connection.execute(
+                update(table)
+                .where(
+                    table.c.digest == digest,
+                    table.c.used_at.is_(None),
+                    table.c.expires_at > now,
+                )
+                .values(used_at=now)
+            )
+            if consumed.rowcount == 1:
+                return "ok"
+            row = connection.execute(
+                select(table.c.used_at).where(table.c.digest == digest)
+            ).first()
+        if row is None:
+            return "unknown"
+        return "used" if row.used_at is not None else "expired"
+
+    # -- history ---------------------------------------------------------------------------
+
+    def record(self, entry: HistoryEntry) -> None:
+        """Add one verification to the history, keeping only the latest ``history_size``."""
+        table = self.verifications
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(table).values(
+                    at=entry.at,
+                    kind=entry.kind,
+                    channel=entry.channel,
+                    verified=entry.verified,
+                    format=_clip(entry.format),
+                    issuer=_clip(entry.issuer),
+                    subject=_clip(entry.subject),
+                    codes=_clip(",".join(entry.codes)) or "",
+                )
+            )
+            newest = select(func.max(table.c.id)).scalar_subquery()
+            connection.execute(delete(table).where(table.c.id <= newest - self.history_size))
+
+    def recent(self, limit: int = 100) -> Sequence[HistoryEntry]:
+        """The latest verifications, newest first."""
+        table = self.verifications
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(table).order_by(table.c.id.desc()).limit(limit)
+            ).fetchall()
+        return [
+            HistoryEntry(
+                at=_utc(row.at),
+                kind=row.kind,
+                channel=row.channel,
+                verified=bool(row.verified),
+                format=row.format,
+                issuer=row.issuer,
+                subject=row.subject,
+                codes=tuple(code for code in row.codes.split(",") if code),
+            )
+            for row in rows
+        ]
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # several workers may share the file: WAL lets readers and one writer work together
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
