@@ -44,6 +44,28 @@ def implemented() -> tuple[str, ...]:
     return (VC_JWT, *sorted(name for name in FORMATS if name != VC_JWT))
 
 
+def is_selective(fmt: str) -> bool:
+    """Whether ``fmt`` makes a base proof a holder derives from (ecdsa-sd-2023)."""
+    suite = SUITES.get(fmt)
+    return suite is not None and suite.selective
+
+
+def mandatory_pointers(options: Any, fmt: str) -> dict[str, Any]:
+    """The issue() keywords ``options.mandatoryPointers`` gives a selective suite (ignored by
+    every other format). Raises MalformedError when it is not a list of strings."""
+    if not is_selective(fmt) or not isinstance(options, dict):
+        return {}
+    pointers = options.get("mandatoryPointers")
+    if pointers is None:
+        return {}
+    if not isinstance(pointers, list) or not all(isinstance(p, str) for p in pointers):
+        raise MalformedError(
+            "mandatoryPointers must be an array of JSON Pointers",
+            pointer="/options/mandatoryPointers",
+        )
+    return {"mandatory_pointers": tuple(pointers)}
+
+
 def is_data_integrity(fmt: str) -> bool:
     return fmt == DATA_INTEGRITY or fmt in SUITES
 

@@ -103,6 +103,8 @@ class _Prepared:
     signer: Any
     credential_id: str | None
     issuer: str
+    #: extra keywords for the format (ecdsa-sd-2023's mandatory pointers)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -331,12 +333,15 @@ class Issuer:
         options = body.get("options")
         try:
             fmt = formats.choose(options, offered=self.offered, default=self.config.default_format)
+            extra = formats.mandatory_pointers(options, fmt)
         except VcredError as exc:
             raise problem(exc) from exc
         try:
-            return self._prepare_credential(credential, options, fmt)
+            prepared = self._prepare_credential(credential, options, fmt)
         except VcredError as exc:
             raise problem(exc, base="/credential") from exc
+        prepared.extra = extra
+        return prepared
 
     def _prepare_credential(self, credential: dict[str, Any], options: Any, fmt: str) -> _Prepared:
         document = copy.deepcopy(credential)
@@ -401,7 +406,11 @@ class Issuer:
                 ]
                 try:
                     secured = secure(
-                        document, prepared.signer, format=prepared.format, now=self.now()
+                        document,
+                        prepared.signer,
+                        format=prepared.format,
+                        now=self.now(),
+                        **prepared.extra,
                     )
                 except VcredError as exc:
                     raise problem(exc, base="/credential") from exc

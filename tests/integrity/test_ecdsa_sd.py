@@ -210,6 +210,27 @@ def test_default_mandatory_pointers_keep_what_verifiers_check() -> None:
     assert default_mandatory_pointers(document) == ("/issuer", "/validFrom", "/validUntil")
 
 
+def test_a_derived_vc_1_1_credential_keeps_its_issuance_date(key: KeyPair) -> None:
+    # VC 1.1 requires issuanceDate: a derived credential without it would not be one
+    document = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "issuanceDate": "2026-01-01T00:00:00Z",
+        "expirationDate": "2027-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:trader"},
+    }
+    assert default_mandatory_pointers({**document, "issuer": "did:example:x"}) == (
+        "/issuer",
+        "/issuanceDate",
+        "/expirationDate",
+    )
+    secured = issue(document, key, format="ecdsa-sd-2023", now=NOW)
+    assert isinstance(secured, dict)
+    derived = derive(secured, ["/credentialSubject"])
+    assert derived["issuanceDate"] == "2026-01-01T00:00:00Z"
+    assert _codes(derived) == ()
+
+
 # -- the export billing attestation: hide the amounts -------------------------------------------
 
 

@@ -23,6 +23,7 @@ from tests.issuer.conftest import (
 )
 from vcred import jose
 from vcred.customs import samples
+from vcred.integrity import derive
 from vcred.status import parse_status_list_credential
 
 ENVELOPED_PREFIX = "data:application/vc+jwt,"
@@ -34,6 +35,15 @@ def secured_of(answer: dict[str, Any]) -> Any:
     if vc.get("type") == "EnvelopedVerifiableCredential":
         return vc["id"].split(",", 1)[1]
     return vc
+
+
+def presentable(answer: dict[str, Any], fmt: str) -> Any:
+    """What a holder shows a verifier: an ecdsa-sd-2023 base credential is derived first
+    (revealing its subject), every other format as issued."""
+    secured = secured_of(answer)
+    if formats.is_selective(fmt):
+        return derive(secured, ["/credentialSubject"])
+    return secured
 
 
 def payload_of(answer: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +258,7 @@ def test_a_vc_1_1_credential_is_issued(app: Flask, api: ApiClient, clock: Clock)
         assert "https://www.w3.org/ns/credentials/status/v1" in payload["@context"]
         if formats.is_data_integrity(fmt):
             assert payload["@context"][-1] == "https://w3id.org/security/data-integrity/v2"
-        result = verifier(app, clock).verify(secured_of(answer.get_json()))
+        result = verifier(app, clock).verify(presentable(answer.get_json(), fmt))
         assert result.verified, (fmt, result.errors)
 
 
@@ -280,7 +290,7 @@ def test_each_format_issues_what_vcred_verifies(app: Flask, api: ApiClient, cloc
                 "revocation",
                 "suspension",
             ]
-            result = verifier(app, clock).verify(secured_of(body))
+            result = verifier(app, clock).verify(presentable(body, fmt))
             assert result.verified, (fmt, named, result.errors)
             assert result.issuer == (named or DID_WEB)
             if expected_key is not None:
@@ -636,3 +646,41 @@ def test_health_is_503_when_the_database_is_down(
 def test_key_ids_are_safe_on_a_command_line(sqlite_app: Flask) -> None:
     for key in issuer_of(sqlite_app).keyring().keys:
         assert re.fullmatch(r"[0-9a-f]{16}", key.tag)
+
+
+def test_mandatory_pointers_shape_an_ecdsa_sd_base_credential(
+    sqlite_app: Flask, clock: Clock
+) -> None:
+    api = ApiClient(sqlite_app)
+    document = credential(
+        credentialSubject={"id": "did:example:trader", "name": "Harbour", "description": "TIER2"}
+    )
+    options = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "ecdsa-sd-2023",
+        "mandatoryPointers": ["/issuer", "/credentialSubject/name"],
+    }
+    answer = api.issue(document, auth(sqlite_app), options=options)
+    assert answer.status_code == 201, answer.get_json()
+    base = answer.get_json()["verifiableCredential"]
+    assert base["proof"]["cryptosuite"] == "ecdsa-sd-2023"
+    shown = derive(base, ["/credentialSubject/description"])
+    subject = {"id": "did:example:trader", "name": "Harbour", "description": "TIER2"}
+    assert shown["credentialSubject"] == subject
+    assert verifier(sqlite_app, clock).verify(shown).verified
+    hidden = derive(base, ["/validFrom"])
+    # the mandatory name is always revealed, the description only when the holder chooses
+    assert hidden["credentialSubject"] == {"id": "did:example:trader", "name": "Harbour"}
+
+    bad = api.issue(
+        credential(), auth(sqlite_app), options={**options, "mandatoryPointers": "/issuer"}
+    )
+    assert bad.status_code == 400
+    assert bad.get_json()["pointer"] == "/options/mandatoryPointers"
+    # not a selective format: the option is ignored (sent past the schema-checking client)
+    ignored = api.client.post(
+        "/credentials/issue",
+        json={"credential": credential(), "options": {"mandatoryPointers": 5}},
+        headers=auth(sqlite_app),
+    )
+    assert ignored.status_code == 201

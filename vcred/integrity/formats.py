@@ -41,6 +41,8 @@ DEFAULT_MANDATORY: Final = (
     "/issuer",
     "/validFrom",
     "/validUntil",
+    "/issuanceDate",  # VC 1.1: required, so a derived credential without it is malformed
+    "/expirationDate",
     "/credentialStatus",
     "/credentialSchema",
 )
