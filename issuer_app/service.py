@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -30,7 +31,13 @@ from sqlalchemy.exc import IntegrityError
 from issuer_app import formats, hashing
 from issuer_app.config import IssuerConfig
 from issuer_app.keyring import IssuerKey, KeyRing, key_tag
-from issuer_app.store.records import IssuerStore, RecordQuery, dump_json, load_json_list
+from issuer_app.store.records import (
+    IssuerStore,
+    RecordQuery,
+    dump_json,
+    load_json_list,
+    storable,
+)
 from vcred import model
 from vcred.customs.builders import (
     AEO_CERTIFICATE_SCHEMA,
@@ -61,7 +68,11 @@ TYPE_SCHEMAS: Final = {
     EXPORT_BILLING_TYPE: EXPORT_BILLING_SCHEMA,
 }
 MAX_IDEMPOTENCY_KEY: Final = 255
+#: Credential ids are a unique index: PostgreSQL's B-tree rows hold about 2.7 KB.
+MAX_CREDENTIAL_ID: Final = 1000
 Status = Literal["active", "suspended", "revoked"]
+#: Status list ids and signer names (key ids, "web") as they appear in URLs.
+_LIST_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +378,14 @@ class Issuer:
             credential_id = credential_id or options["credentialId"]
         if credential_id is not None and (not isinstance(credential_id, str) or not credential_id):
             raise MalformedError("id must be a URL", pointer="/id")
+        if credential_id is not None and (
+            len(credential_id.encode()) > MAX_CREDENTIAL_ID or not storable(credential_id)
+        ):
+            raise MalformedError(
+                f"this issuer takes credential ids of up to {MAX_CREDENTIAL_ID} bytes, "
+                "without U+0000",
+                pointer="/id",
+            )
         if version == "1.1":  # the v1 context does not define the status entry's terms
             contexts = model.as_list(document["@context"])
             if STATUS_V1_CONTEXT not in contexts:
@@ -485,7 +504,7 @@ class Issuer:
         """
         store = self.store
         with store.engine.begin() as conn:
-            row = store.record_for_update(conn, credential_id)
+            row = store.record_for_update(conn, credential_id) if storable(credential_id) else None
             if row is None:
                 raise ProblemError(
                     404, "Not Found", f"no credential {credential_id[:200]!r} was issued here"
@@ -535,6 +554,8 @@ class Issuer:
 
         Signed again only when the list changed since it was last signed (any process).
         """
+        if not (_LIST_NAME.fullmatch(signer_name) and _LIST_NAME.fullmatch(list_id)):
+            return None
         try:
             info = self.store.index.list_info(list_id)  # the version first, then the bits
         except UsageError:
@@ -591,7 +612,7 @@ class Issuer:
         return self.store.search(query)
 
     def record(self, record_id: str) -> Row[Any] | None:
-        return self.store.record(record_id)
+        return self.store.record(record_id) if storable(record_id) else None
 
     # -- tokens and officers -----------------------------------------------------------------
 
@@ -663,12 +684,12 @@ class Issuer:
             )
 
     def check_officer(self, name: str, password: str) -> bool:
-        row = self.store.officer(name)
+        row = self.store.officer(name) if storable(name) else None
         stored = None if row is None or row.disabled else row.password
         return hashing.verify_password(password, stored)
 
     def officer_active(self, name: str) -> bool:
-        row = self.store.officer(name)
+        row = self.store.officer(name) if storable(name) else None
         return row is not None and not row.disabled
 
     def session_secret(self) -> str:
@@ -811,10 +832,10 @@ def _record(
         "credential_id": prepared.credential_id,
         "issuer": prepared.issuer,
         "key_tag": prepared.key.tag,
-        "subject_id": str(subject["id"])[:2048] if isinstance(subject.get("id"), str) else None,
-        "subject_name": name[:512] if isinstance(name, str) else None,
+        "subject_id": _text(subject.get("id"), 2048),
+        "subject_name": _text(name, 512),
         "types": dump_json(types),
-        "main_type": (specific[-1] if specific else "VerifiableCredential")[:128],
+        "main_type": _text(specific[-1] if specific else "VerifiableCredential", 128),
         "format": prepared.format,
         "digest": secured_digest(secured),
         "status": "active",
@@ -827,6 +848,11 @@ def _record(
         "actor": actor[:256],
         "secured": (secured if isinstance(secured, str) else dump_json(secured)) if keep else None,
     }
+
+
+def _text(value: Any, limit: int) -> str | None:
+    """A string kept for search: cut to ``limit`` characters, without U+0000."""
+    return value.replace("\x00", "")[:limit] if isinstance(value, str) else None
 
 
 def _current_status(store: IndexStore, record_id: str) -> Status:

@@ -413,7 +413,7 @@ class IssuerStore:
         creds = self.t.credentials
         conditions = []
         if query.text:
-            needle = query.text.strip()
+            needle = query.text.replace("\x00", "").strip()
             pattern = "%" + _escape_like(needle.lower()) + "%"
             conditions.append(
                 or_(
@@ -424,10 +424,10 @@ class IssuerStore:
                 )
             )
         if query.type:
-            pattern = "%" + _escape_like(json.dumps(query.type)) + "%"
+            pattern = "%" + _escape_like(json.dumps(query.type, ensure_ascii=True)) + "%"
             conditions.append(creds.c.types.like(pattern, escape="\\"))
         if query.status:
-            conditions.append(creds.c.status == query.status)
+            conditions.append(creds.c.status == query.status.replace("\x00", ""))
         where = and_(*conditions) if conditions else None
         listing = select(creds).order_by(creds.c.created.desc(), creds.c.record_id)
         counting = select(func.count()).select_from(creds)
@@ -561,7 +561,14 @@ def _escape_like(value: str) -> str:
 
 
 def dump_json(value: Any) -> str:
+    """Compact JSON (control characters such as U+0000, which PostgreSQL text cannot hold,
+    are always escaped by the encoder)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def storable(value: str) -> bool:
+    """Whether a string can be a key or a query parameter in every database we use."""
+    return "\x00" not in value
 
 
 def load_json_list(value: str) -> Sequence[Any]:

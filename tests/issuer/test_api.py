@@ -684,3 +684,26 @@ def test_mandatory_pointers_shape_an_ecdsa_sd_base_credential(
         headers=auth(sqlite_app),
     )
     assert ignored.status_code == 201
+
+
+def test_what_a_database_cannot_hold_is_refused_not_a_500(app: Flask, api: ApiClient) -> None:
+    headers = auth(app)
+    long_id = api.issue(credential(id="urn:x:" + "é" * 600), headers)
+    assert long_id.status_code == 400
+    assert long_id.get_json()["pointer"] == "/credential/id"
+    assert api.issue(credential(id="urn:x:a\x00b"), headers).status_code == 400
+    odd = credential(
+        type=["VerifiableCredential", "Odd\x00Type"],
+        credentialSubject={"id": "did:example:\x00", "name": "Nul\x00Name"},
+    )
+    assert api.issue(odd, headers).status_code == 201
+    unknown = {
+        "credentialId": "urn:x:\x00",
+        "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "revoked"}],
+    }
+    assert api.post("/credentials/status", json=unknown, headers=headers).status_code == 404
+    assert api.get("/status/web/a%00b").status_code == 404
+    client = app.test_client()
+    assert client.get("/officer/credentials/%00").status_code == 302  # login first
+    rows, _ = issuer_of(app).search(_all())
+    assert rows[0].subject_name == "NulName"

@@ -210,3 +210,14 @@ def test_status_buttons_follow_the_rules(sqlite_app: Flask, action: str) -> None
     buttons = set(re.findall(r'name="action" value="(\w+)"', html))
     assert buttons == ({"reinstate", "revoke"} if action == "suspend" else set())
     assert client.get("/officer/credentials/nonesuch").status_code == 404
+
+
+def test_nul_characters_never_reach_the_database(app: Flask) -> None:
+    client = logged_in(app)
+    assert client.get("/officer/credentials/%00").status_code == 404
+    assert client.get("/officer/credentials?q=a%00b&type=%00&status=%00").status_code == 200
+    other = app.test_client()
+    token = csrf_of(other.get("/login").get_data(as_text=True))
+    answer = other.post("/login", data={"name": "ana\x00", "password": "x", "csrf_token": token})
+    assert answer.status_code == 200
+    assert "wrong password" in answer.get_data(as_text=True)
