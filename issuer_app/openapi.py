@@ -64,7 +64,12 @@ SCHEMAS: Final[dict[str, Any]] = {
         "required": ["credential"],
         "properties": {
             "credential": {"$ref": "#/components/schemas/Credential"},
-            "options": {"$ref": "#/components/schemas/IssueCredentialOptions"},
+            "options": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/IssueCredentialOptions"},
+                    {"type": "null", "description": "the same as no options"},
+                ]
+            },
         },
     },
     "IssueCredentialResponse": {

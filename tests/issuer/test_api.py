@@ -707,3 +707,12 @@ def test_what_a_database_cannot_hold_is_refused_not_a_500(app: Flask, api: ApiCl
     assert client.get("/officer/credentials/%00").status_code == 302  # login first
     rows, _ = issuer_of(app).search(_all())
     assert rows[0].subject_name == "NulName"
+
+
+def test_null_options_are_no_options(sqlite_app: Flask) -> None:
+    answer = ApiClient(sqlite_app).post(
+        "/credentials/issue",
+        json={"credential": credential(), "options": None},
+        headers=auth(sqlite_app),
+    )
+    assert answer.status_code == 201
