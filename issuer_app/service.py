@@ -438,7 +438,10 @@ class Issuer:
                     record_id=record_id,
                     prepared=prepared,
                     secured=secured,
-                    places=[(p.purpose, p.list_id, p.index) for p in places],
+                    places=[
+                        (p.purpose, p.list_id, p.index, self.list_url(list_name, p.list_id))
+                        for p in places
+                    ],
                     at=at,
                     actor=actor,
                     keep=self.config.store_credentials,
@@ -541,9 +544,7 @@ class Issuer:
                     "type": "BitstringStatusListEntry",
                     "statusPurpose": entry["purpose"],
                     "statusListIndex": str(entry["index"]),
-                    "statusListCredential": self.list_url(
-                        self.keyring().list_name(row.issuer), entry["list"]
-                    ),
+                    "statusListCredential": entry["url"],
                 }
                 for entry in load_json_list(row.status_entries)
             ],
@@ -810,7 +811,7 @@ def _record(
     record_id: str,
     prepared: _Prepared,
     secured: str | dict[str, Any],
-    places: list[tuple[str, str, int]],
+    places: list[tuple[str, str, int, str]],
     at: str,
     actor: str,
     keep: bool,
@@ -840,7 +841,10 @@ def _record(
         "digest": secured_digest(secured),
         "status": "active",
         "status_entries": dump_json(
-            [{"purpose": p, "list": list_id, "index": i} for p, list_id, i in places]
+            [
+                {"purpose": p, "list": list_id, "index": i, "url": url}
+                for p, list_id, i, url in places
+            ]
         ),
         "valid_from": valid_from[:32] if isinstance(valid_from, str) else None,
         "valid_until": valid_until[:32] if isinstance(valid_until, str) else None,

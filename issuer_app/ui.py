@@ -199,14 +199,7 @@ def credential(record_id: str) -> str:
     if row is None:
         raise ProblemError(404, "Not Found", "no such credential record")
     service = issuer()
-    keyring = service.keyring()
-    entries = [
-        {
-            **entry,
-            "url": service.list_url(keyring.list_name(row.issuer), entry["list"]),
-        }
-        for entry in load_json_list(row.status_entries)
-    ]
+    entries = load_json_list(row.status_entries)  # each with the list URL it was issued with
     qr, qr_note = _qr(row.secured)
     return render_template(
         "issuer/credential.html",
