@@ -132,7 +132,7 @@ def _start(data_dir: Path, port: int, *extra: str) -> tuple[subprocess.Popen[str
         lines.append(line.rstrip("\n"))
         if "officer UI:" in line:
             break
-    for _ in range(100):
+    while time.monotonic() < deadline:  # a loaded machine may take a while
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
                 return process, lines
