@@ -66,6 +66,31 @@ def mandatory_pointers(options: Any, fmt: str) -> dict[str, Any]:
     return {"mandatory_pointers": tuple(pointers)}
 
 
+def holder_binding(options: Any, fmt: str, credential: Any) -> dict[str, Any]:
+    """The issue() keyword that binds an SD-JWT to its holder's key (the ``cnf`` claim).
+
+    ``options.holder`` names the holder's DID (did:key or did:jwk: resolved without the
+    network); without it, a subject identified by such a DID is the holder. Other formats
+    ignore it. Raises MalformedError for a holder that is not a string.
+    """
+    if COMPACT_MEDIA_TYPES.get(fmt) != "application/vc+sd-jwt":
+        return {}
+    holder = options.get("holder") if isinstance(options, dict) else None
+    if holder is None and isinstance(credential, dict):
+        subject = credential.get("credentialSubject")
+        candidate = subject.get("id") if isinstance(subject, dict) else None
+        if isinstance(candidate, str) and candidate.startswith(("did:key:", "did:jwk:")):
+            holder = candidate
+    if holder is None:
+        return {}
+    if not isinstance(holder, str) or not holder.startswith(("did:key:", "did:jwk:")):
+        raise MalformedError(
+            "options.holder must be the holder's did:key or did:jwk",
+            pointer="/options/holder",
+        )
+    return {"holder": holder}
+
+
 def is_data_integrity(fmt: str) -> bool:
     return fmt == DATA_INTEGRITY or fmt in SUITES
 

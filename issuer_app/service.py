@@ -345,6 +345,7 @@ class Issuer:
         try:
             fmt = formats.choose(options, offered=self.offered, default=self.config.default_format)
             extra = formats.mandatory_pointers(options, fmt)
+            extra |= formats.holder_binding(options, fmt, credential)
         except VcredError as exc:
             raise problem(exc) from exc
         try:

@@ -178,10 +178,10 @@ def test_issue_refuses_malformed_credential_with_pointer(workdir: Path) -> None:
     assert "MALFORMED" in result.output and "/validFrom" in result.output
 
 
-def test_demo_check_exits_0() -> None:
+def test_library_walkthrough_check_exits_0() -> None:
     env = {**os.environ, "COLUMNS": "100"}
     completed = subprocess.run(
-        [*VCRED, "demo", "--check"],
+        [*VCRED, "demo", "--library", "--check"],
         capture_output=True,
         text=True,
         env=env,

@@ -175,3 +175,23 @@ def test_a_withdrawn_list_is_not_replaced_by_the_stale_copy(
     result = verifier.verify(vc)
     assert set(result.codes) == {"STATUS_UNAVAILABLE"}
     assert not any(w.code == "STATUS_STALE" for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("ahead", "codes"),
+    [(timedelta(seconds=10), ()), (timedelta(minutes=10), ("STATUS_VERIFICATION",))],
+)
+def test_a_list_signed_by_a_clock_slightly_ahead_is_accepted(
+    agency: Agency, fetcher: StaticFetcher, ahead: timedelta, codes: tuple[str, ...]
+) -> None:
+    vc = agency.issue("urn:uuid:aeo-11")
+    for info in agency.store.lists():  # re-sign every list as an issuer whose clock runs ahead
+        unsigned = status_list_credential_for(
+            agency.store,
+            info.list_id,
+            list_url=LIST_BASE + info.list_id,
+            issuer=agency.did,
+            valid_from=T0 + ahead,
+        )
+        fetcher.publish(LIST_BASE + info.list_id, str(issue(unsigned, agency.key)))
+    assert set(verifier_at(fetcher, T0).verify(vc).codes) == set(codes)  # default skew: 60 s

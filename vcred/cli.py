@@ -444,11 +444,32 @@ def audit_verify(source: str, expect_head: str | None) -> None:
 @click.option(
     "--check", is_flag=True, help="no terminal UI; exit 0 only if every step went as expected"
 )
-def demo_command(check: bool) -> None:
-    """Run the walkthrough: issue, verify, present, tamper."""
-    from vcred.demo import run_walkthrough
+@click.option(
+    "--base-port",
+    type=int,
+    default=8100,
+    show_default=True,
+    help="issuers on BASE+1…, verifiers on BASE+101…; 0 picks free ports",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="keep the services' data here (default: a temporary folder, removed at the end)",
+)
+@click.option("--library", is_flag=True, help="the library-only walkthrough (no services)")
+def demo_command(check: bool, base_port: int, data_dir: Path | None, library: bool) -> None:
+    """The cross-border demo: US, EU and Japanese agencies issue, present, verify, suspend,
+    revoke — then the services stay up for you to try (Ctrl-C stops them)."""
+    if library:
+        from vcred.demo import run_walkthrough
 
-    sys.exit(0 if run_walkthrough(quiet=check) else 1)
+        sys.exit(0 if run_walkthrough(quiet=check) else 1)
+    try:
+        demo = importlib.import_module("vcred_demo")
+    except ModuleNotFoundError as exc:
+        _fail(f"the demo needs the services ({exc.name}): pip install 'vcred[server]'")
+    ok = demo.run(check=check, base_port=base_port, data_dir=data_dir)
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -259,6 +259,7 @@ class Verifier:
             verify_list=self._verify_status_list,
             cache=cache,
             offline=self.offline,
+            clock_skew=self.clock_skew,
         )
         object.__setattr__(self, "_status", checker)
 

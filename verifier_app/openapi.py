@@ -147,6 +147,10 @@ SCHEMAS: Final[dict[str, Any]] = {
             "validUntil": {"type": "string"},
             "subject": {"type": "object"},
             "programme": {"type": "object"},
+            "declaration": {"type": "object"},
+            "consignee": {"type": "object"},
+            "invoice": {"type": "object"},
+            "lineItems": {"type": "array", "items": {"type": "object"}},
         },
     },
     "CredentialVerification": {

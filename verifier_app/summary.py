@@ -128,6 +128,17 @@ def _export(subject: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("exitDate", "destinationCountry"):
         if _text(subject.get(key)):
             out[key] = subject[key]
+    invoice = _mapping(subject.get("invoice"))
+    if invoice:
+        # what the holder disclosed of the invoice: amounts may have been withheld (SD-JWT)
+        shown = ("invoiceNumber", "currency", "totalAmount", "incoterms")
+        out["invoice"] = {k: invoice[k] for k in shown if _text(invoice.get(k))}
+    lines = subject.get("lineItems")
+    if isinstance(lines, list):
+        fields = ("lineNumber", "hsCode", "description", "quantity", "unitCode", "amount")
+        out["lineItems"] = [
+            {k: line[k] for k in fields if k in line} for line in lines if isinstance(line, dict)
+        ]
     return out
 
 

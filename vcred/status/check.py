@@ -149,6 +149,8 @@ class StatusChecker:
     max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES
     max_list_bytes: int = DEFAULT_MAX_BITSTRING_BYTES
     max_lists: int = 8
+    #: Tolerance on the list's validFrom / validUntil (the issuer's clock is not ours).
+    clock_skew: timedelta = timedelta(0)
 
     def check(self, credential: Mapping[str, Any], *, now: datetime) -> StatusReport:
         """Check every ``BitstringStatusListEntry`` of a (verified) credential at ``now``.
@@ -249,9 +251,11 @@ class StatusChecker:
                 f"issuer {issuer}",
                 pointer=where,
             )
-        if status_list.valid_from is not None and now < status_list.valid_from:
+        # the list's issuer stamps validFrom with its own clock, often in the very second
+        # this verifier fetched it: tolerate the same skew as for credentials
+        if status_list.valid_from is not None and now + self.clock_skew < status_list.valid_from:
             raise StatusVerificationError("the status list is not valid yet", pointer=where)
-        if status_list.valid_until is not None and now >= status_list.valid_until:
+        if status_list.valid_until is not None and now - self.clock_skew >= status_list.valid_until:
             raise StatusVerificationError("the status list has expired", pointer=where)
         if entry.purpose not in status_list.purposes:
             raise StatusVerificationError(

@@ -1,0 +1,44 @@
+"""`vcred demo --check`: the whole cross-border scenario over real HTTP, every step as expected."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_check_exits_0() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "vcred.cli", "demo", "--check", "--base-port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "120"},
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+
+def test_demo_steps_report_what_they_saw(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from vcred_demo.cluster import started
+    from vcred_demo.scenario import Story, steps
+
+    with started(Path(str(tmp_path)), base_port=0) as cluster:
+        outcomes = [(step.title, *step.run()) for step in steps(Story(cluster))]
+    failed = [(title, detail) for title, ok, detail in outcomes if not ok]
+    assert failed == []
+    details = {title: detail for title, _, detail in outcomes}
+    assert "REVOKED" in details["Revoked: the EU sees it"]
+    assert (
+        "UNTRUSTED_ISSUER"
+        in details["A Mexican OEA credential is untrusted in the EU (no EU–Mexico MRA)"]
+    )
+    assert (
+        "withheld" in details["An export billing attestation, amounts withheld, verified in Japan"]
+    )

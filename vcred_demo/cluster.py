@@ -1,0 +1,196 @@
+"""Starting the demo's services in this process: an issuer per agency, a verifier per MRA
+partner, each on its own port and data folder, did:web names mapped to those ports.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from issuer_app import create_app as create_issuer
+from issuer_app.app import issuer_of
+from issuer_app.config import IssuerConfig
+from vcred.trust import build_trust_list
+from vcred_demo.http import post
+from vcred_demo.topology import AGENCIES, Agency
+from verifier_app import create_app as create_verifier
+from verifier_app.config import VerifierConfig
+
+OFFICER = "officer"
+# Status lists are re-fetched after this long: short, so a partner sees a change at once.
+STATUS_TTL = timedelta(seconds=1)
+
+
+@dataclass(slots=True)
+class IssuerHandle:
+    agency: Agency
+    url: str
+    token: str
+    officer_password: str
+    app: Flask
+
+
+@dataclass(slots=True)
+class VerifierHandle:
+    agency: Agency
+    url: str
+    app: Flask
+
+
+@dataclass(slots=True)
+class Cluster:
+    """Every running service of the demo, by programme code."""
+
+    data_dir: Path
+    issuers: dict[str, IssuerHandle] = field(default_factory=dict)
+    verifiers: dict[str, VerifierHandle] = field(default_factory=dict)
+    host_map: dict[str, str] = field(default_factory=dict)
+    _servers: list[BaseWSGIServer] = field(default_factory=list)
+
+    def serve(self, app: Flask, port: int) -> str:
+        """Serve ``app`` on loopback (``port``, or any free port when it is taken or 0)."""
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = make_server("127.0.0.1", _usable(port), app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    def start_issuer(self, agency: Agency, port: int) -> IssuerHandle:
+        folder = self.data_dir / f"issuer-{agency.programme.lower()}"
+        # the port is only known once bound: bind first, then tell the issuer its public URL
+        config = IssuerConfig(
+            data_dir=folder,
+            public_url=f"https://{agency.domain}",  # what partners fetch, mapped to the port
+            programme=agency.programme,
+            country=agency.country,
+            domain=agency.domain,
+            passphrase=secrets.token_urlsafe(24),
+            status_list_ttl=STATUS_TTL,
+        )
+        app = create_issuer(config)
+        # The officer pages are served over plain http on loopback for the demo.
+        app.config["SESSION_COOKIE_SECURE"] = False
+        url = self.serve(app, port)
+        self.host_map[agency.domain] = url
+        service = issuer_of(app)
+        token = service.create_token(["issue", "status", "admin"], label="demo", actor="demo").token
+        password = "demo-" + secrets.token_urlsafe(12)
+        service.add_officer(OFFICER, password, actor="demo")
+        handle = IssuerHandle(agency, url, token, password, app)
+        self.issuers[agency.programme] = handle
+        return handle
+
+    def sign_trust_list(self, agency: Agency, now: datetime) -> Path:
+        """The agency's MRA trust list, signed by its own issuer service (a vc+jwt file)."""
+        recognised = [
+            {
+                "issuer": _agency(programme).did,
+                "name": _agency(programme).label,
+                "programme": programme,
+                "country": country,
+                "acceptedCredentialTypes": [
+                    "AEOCertificateCredential",
+                    "ExportBillingAttestation",
+                ],
+            }
+            for programme, country in agency.partners
+        ]
+        unsigned = build_trust_list(
+            recognised,
+            issuer=agency.did,
+            programme=agency.programme,
+            authority_country=agency.country if agency.programme == "EU-AEO" else None,
+            valid_from=now - timedelta(days=1),
+            valid_until=now + timedelta(days=365),
+        )
+        issuer = self.issuers[agency.programme]
+        reply = post(
+            f"{issuer.url}/credentials/issue",
+            {"credential": unsigned, "options": {"format": "vc+jwt"}},
+            token=issuer.token,
+        )
+        if reply.status != 201:
+            raise RuntimeError(f"signing the {agency.programme} trust list: {reply.body}")
+        path = self.data_dir / f"trust-list-{agency.programme.lower()}.json"
+        path.write_text(json.dumps(reply.body["verifiableCredential"]))
+        return path
+
+    def start_verifier(self, agency: Agency, port: int, trust_list: Path) -> VerifierHandle:
+        config = VerifierConfig(
+            data_dir=self.data_dir / f"verifier-{agency.programme.lower()}",
+            trust_list=trust_list,
+            trust_issuer=agency.did,
+            domain=agency.verifier_domain,
+            service_name=f"{agency.label} — verifier",
+            host_map=dict(self.host_map),
+            rate_per_second=0,  # the demo sends bursts; production keeps the limit
+        )
+        app = create_verifier(config)
+        handle = VerifierHandle(agency, self.serve(app, port), app)
+        self.verifiers[agency.programme] = handle
+        return handle
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+
+def _agency(programme: str) -> Agency:
+    return next(a for a in AGENCIES if a.programme == programme)
+
+
+def _usable(port: int) -> int:
+    if port == 0:
+        return 0
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return 0  # taken: any free port will do; the demo prints the URLs it uses
+    return port
+
+
+@contextmanager
+def started(
+    data_dir: Path,
+    *,
+    base_port: int,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Iterator[Cluster]:
+    """Start every issuer, sign the trust lists, start the verifiers; stop them on exit.
+
+    ``base_port`` 0 picks free ports everywhere (tests); otherwise the defaults of
+    :data:`~vcred_demo.topology.AGENCIES` shifted by ``base_port - 8100``.
+    """
+    cluster = Cluster(data_dir=data_dir)
+    moment = now or datetime.now(UTC)
+
+    def port(default: int) -> int:
+        return 0 if base_port == 0 else default - 8100 + base_port
+
+    try:
+        for agency in AGENCIES:
+            progress(f"starting the {agency.label} issuer ({agency.did})")
+            cluster.start_issuer(agency, port(agency.issuer_port))
+        for agency in AGENCIES:
+            if agency.verifier_port is None:
+                continue
+            progress(f"{agency.label}: signing its MRA trust list, starting its verifier")
+            trust_list = cluster.sign_trust_list(agency, moment)
+            cluster.start_verifier(agency, port(agency.verifier_port), trust_list)
+        yield cluster
+    finally:
+        cluster.stop()

@@ -1,0 +1,102 @@
+"""`vcred demo`: start the services, play the scenario, keep serving until Ctrl-C.
+
+With ``check=True`` there is no terminal UI: the scenario runs, the services stop, and the
+return value says whether every step had its expected outcome (`vcred demo --check`).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from vcred_demo.cluster import OFFICER, Cluster, started
+from vcred_demo.scenario import Story, steps
+
+DEFAULT_BASE_PORT = 8100
+
+
+def run(
+    *,
+    check: bool = False,
+    data_dir: Path | None = None,
+    base_port: int = DEFAULT_BASE_PORT,
+    serve: bool = True,
+) -> bool:
+    """Run the cross-border demo; True if every step went as expected."""
+    console = Console(quiet=check, emoji=False, highlight=False)
+    for name in ("issuer_app", "verifier_app", "vcred_service"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # the demo reports for them
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="vcred-demo-"))
+    console.rule("[bold]vcred · cross-border demo")
+    try:
+        with started(
+            folder,
+            base_port=base_port,
+            progress=lambda text: console.print(f"[dim]· {escape(text)}[/]"),
+        ) as cluster:
+            all_expected = _play(console, cluster)
+            if serve and not check:
+                _print_urls(console, cluster)
+                _wait_for_interrupt(console)
+    finally:
+        if data_dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    return all_expected
+
+
+def _play(console: Console, cluster: Cluster) -> bool:
+    story = Story(cluster)
+    scenario = steps(story)
+    all_expected = True
+    for number, step in enumerate(scenario, start=1):
+        with console.status(f"[{number}/{len(scenario)}] {escape(step.title)}"):
+            started_at = time.perf_counter()
+            try:
+                expected, detail = step.run()
+            except Exception as exc:
+                expected, detail = False, f"{type(exc).__name__}: {exc}"
+            took = time.perf_counter() - started_at
+        all_expected &= expected
+        mark = "[green]✔[/]" if expected else "[red]✘[/]"
+        console.print(f"{mark} {number:>2}. {escape(step.title)} [dim]({took:.1f} s)[/]")
+        console.print(f"      [dim]{escape(detail)}[/]")
+    if all_expected:
+        console.print("[bold green]all steps as expected[/]")
+    else:
+        console.print("[bold red]some steps did not go as expected[/]")
+    return all_expected
+
+
+def _print_urls(console: Console, cluster: Cluster) -> None:
+    table = Table(title="The services keep running — try them by hand", show_lines=False)
+    table.add_column("service")
+    table.add_column("officer page")
+    table.add_column("sign in / token")
+    for handle in cluster.issuers.values():
+        table.add_row(
+            f"{handle.agency.label} issuer\n[dim]{handle.agency.did}[/]",
+            handle.url + "/",
+            f"{OFFICER} / {handle.officer_password}\nAPI token {handle.token}",
+        )
+    for verifier in cluster.verifiers.values():
+        table.add_row(f"{verifier.agency.label} verifier", verifier.url + "/", "(public)")
+    console.print(table)
+    console.print(
+        "The VC API of each service is described at [bold]/openapi.json[/]; "
+        "did:web documents at /.well-known/did.json. Press Ctrl-C to stop."
+    )
+
+
+def _wait_for_interrupt(console: Console) -> None:
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print("stopping")
