@@ -215,6 +215,11 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
             "cryptosuite": {"enum": suites},
             "mandatoryPointers": {"type": "array", "items": {"type": "string"}},
             "credentialId": {"type": "string"},
+            "holder": {
+                "description": "SD-JWT formats: the holder's did:key or did:jwk, bound as cnf",
+                "type": "string",
+                "pattern": "^did:(key|jwk):",
+            },
         },
         "oneOf": [
             {"not": {"anyOf": [{"required": ["type"]}, {"required": ["cryptosuite"]}]}},

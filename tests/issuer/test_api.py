@@ -716,3 +716,46 @@ def test_null_options_are_no_options(sqlite_app: Flask) -> None:
         headers=auth(sqlite_app),
     )
     assert answer.status_code == 201
+
+
+def test_sd_jwt_is_bound_to_the_holder_named_in_options(sqlite_app: Flask) -> None:
+    from vcred import did_key, sdjwt
+    from vcred.keys import KeyPair
+
+    api = ApiClient(sqlite_app)
+    holder = KeyPair.generate("p256")
+    answer = api.issue(
+        credential(),
+        auth(sqlite_app),
+        options={"format": "sd-jwt", "holder": did_key(holder.public)},
+    )
+    assert answer.status_code == 201, answer.get_json()
+    payload = payload_of(answer.get_json())
+    assert {k: v for k, v in payload["cnf"]["jwk"].items() if k != "kid"} == holder.public.jwk()
+    token = str(secured_of(answer.get_json()))
+    assert sdjwt.present(token, holder, nonce="n", aud="a").count("~") >= 1
+
+
+def test_sd_jwt_subject_did_key_is_the_default_holder(sqlite_app: Flask) -> None:
+    from vcred import did_key
+    from vcred.keys import KeyPair
+
+    holder = KeyPair.generate("ed25519")
+    document = credential()
+    document["credentialSubject"]["id"] = did_key(holder.public)
+    answer = ApiClient(sqlite_app).issue(
+        document, auth(sqlite_app), options={"format": "vc+sd-jwt"}
+    )
+    assert answer.status_code == 201
+    cnf = payload_of(answer.get_json())["cnf"]["jwk"]
+    assert {k: v for k, v in cnf.items() if k != "kid"} == holder.public.jwk()
+
+
+def test_sd_jwt_holder_must_be_a_did_key_or_did_jwk(sqlite_app: Flask) -> None:
+    answer = ApiClient(sqlite_app).issue(
+        credential(),
+        auth(sqlite_app),
+        options={"format": "sd-jwt", "holder": "https://example.com"},
+    )
+    assert answer.status_code == 400
+    assert answer.get_json()["pointer"] == "/options/holder"
