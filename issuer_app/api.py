@@ -13,13 +13,17 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.http import http_date
 
 from issuer_app.openapi import openapi_document
-from issuer_app.service import Issuer, Principal, Status
+from issuer_app.service import Issuer, Principal, Status, problem
+from vcred.errors import VcredError
+from vcred.integrity import derive
 from vcred_service.problems import ProblemError
+from vcred_service.ratelimit import RateLimiter
 from vcred_service.requests import read_json
 
 blueprint = Blueprint("issuer_api", __name__)
 
 REALM: Final = "vcred-issuer"
+DERIVE_LIMITER: Final = "vcred_issuer_derive_limiter"
 _STATUS_OF_PURPOSE: Final[dict[tuple[str, bool], Status]] = {
     ("revocation", True): "revoked",
     ("suspension", True): "suspended",
@@ -75,6 +79,49 @@ def issue_credential() -> Response:
     response.status_code = answer.status
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blueprint.record_once
+def _setup(state: Any) -> None:
+    config = state.app.extensions["vcred_issuer"].config
+    state.app.extensions[DERIVE_LIMITER] = RateLimiter(
+        rate=config.derive_rate, burst=config.derive_burst
+    )
+
+
+@blueprint.post("/credentials/derive")
+def derive_credential() -> Response:
+    """Holder derivation (VC API): reveal only ``options.selectivePointers`` of an
+    ecdsa-sd-2023 base credential (W3C VC DI ECDSA §3.4, "derived proof").
+
+    Public and rate limited: it uses no secret of the issuer, only what the holder sends.
+    """
+    limiter: RateLimiter = current_app.extensions[DERIVE_LIMITER]
+    limiter.check(request.remote_addr or "unknown")
+    body = read_json()
+    credential = body.get("verifiableCredential")
+    if not isinstance(credential, dict):
+        raise _bad(
+            "verifiableCredential must be a base credential (a JSON object)",
+            "/verifiableCredential",
+        )
+    options = body.get("options", {})
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise _bad("options must be an object", "/options")
+    pointers = options.get("selectivePointers", [])
+    if not isinstance(pointers, list) or not all(isinstance(p, str) for p in pointers):
+        raise _bad(
+            "selectivePointers must be an array of JSON Pointers", "/options/selectivePointers"
+        )
+    try:
+        derived = derive(credential, pointers)
+    except VcredError as exc:
+        raise problem(exc, base="/verifiableCredential") from exc
+    response = jsonify({"verifiableCredential": derived})
+    response.status_code = 201
     return response
 
 

@@ -75,6 +75,9 @@ class IssuerConfig:
     idempotency_ttl: timedelta = timedelta(hours=24)
     login_rate: float = 0.2
     login_burst: int = 5
+    #: /credentials/derive is public (holders have no token) and costs CPU: per client address
+    derive_rate: float = 5.0
+    derive_burst: int = 20
     clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
 
     def __post_init__(self) -> None:

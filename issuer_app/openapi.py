@@ -444,6 +444,54 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                     },
                 }
             },
+            "/credentials/derive": {
+                "post": {
+                    "operationId": "deriveCredential",
+                    "summary": "Derive a selectively disclosed credential (ecdsa-sd-2023, holders)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["verifiableCredential"],
+                                    "properties": {
+                                        "verifiableCredential": {"type": "object"},
+                                        "options": {
+                                            "type": ["object", "null"],
+                                            "properties": {
+                                                "selectivePointers": {
+                                                    "type": "array",
+                                                    "items": {"type": "string"},
+                                                }
+                                            },
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "the derived credential",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["verifiableCredential"],
+                                        "properties": {"verifiableCredential": {"type": "object"}},
+                                    }
+                                }
+                            },
+                        },
+                        "400": _problem("not an ecdsa-sd-2023 base credential, or bad pointers"),
+                        "413": _problem("body too large"),
+                        "415": _problem("not application/json"),
+                        "429": _problem("too many requests from this address"),
+                        "default": _REF_PROBLEM,
+                    },
+                }
+            },
             "/status/{signer}/{listId}": {
                 "get": {
                     "operationId": "getStatusList",

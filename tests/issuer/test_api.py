@@ -759,3 +759,66 @@ def test_sd_jwt_holder_must_be_a_did_key_or_did_jwk(sqlite_app: Flask) -> None:
     )
     assert answer.status_code == 400
     assert answer.get_json()["pointer"] == "/options/holder"
+
+
+def test_holders_derive_through_the_vc_api(sqlite_app: Flask, clock: Clock) -> None:
+    """Issue 12: mandatoryPointers at issue, /credentials/derive for holders, verify."""
+    api = ApiClient(sqlite_app)
+    p256 = next(k for k in issuer_of(sqlite_app).keyring().current if k.kind == "p256")
+    attestation = samples.export_billing_attestation("us-to-jp")
+    attestation["issuer"] = p256.did_key
+    issued = api.issue(attestation, auth(sqlite_app), options={"cryptosuite": "ecdsa-sd-2023"})
+    assert issued.status_code == 201, issued.get_json()
+    base = issued.get_json()["verifiableCredential"]
+    answer = api.post(
+        "/credentials/derive",
+        json={
+            "verifiableCredential": base,
+            "options": {"selectivePointers": ["/credentialSubject/lineItems/0/hsCode"]},
+        },
+    )
+    assert answer.status_code == 201, answer.get_json()
+    derived = answer.get_json()["verifiableCredential"]
+    subject = derived["credentialSubject"]
+    assert "totalAmount" not in subject["invoice"]
+    assert subject["lineItems"][0]["hsCode"] == "8471500150"
+    result = verifier(sqlite_app, clock).verify(derived)
+    assert result.verified, result.errors
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({}, "/verifiableCredential"),
+        ({"verifiableCredential": "x"}, "/verifiableCredential"),
+        ({"verifiableCredential": {}, "options": []}, "/options"),
+        (
+            {"verifiableCredential": {}, "options": {"selectivePointers": "/a"}},
+            "/options/selectivePointers",
+        ),
+    ],
+)
+def test_derive_refuses_malformed_requests(
+    sqlite_app: Flask, body: dict[str, Any], pointer: str
+) -> None:
+    answer = ApiClient(sqlite_app).post("/credentials/derive", json=body)
+    assert answer.status_code == 400
+    assert answer.get_json()["pointer"] == pointer
+
+
+def test_derive_refuses_a_credential_that_is_not_a_base_proof(sqlite_app: Flask) -> None:
+    api = ApiClient(sqlite_app)
+    issued = api.issue(credential(), auth(sqlite_app), options={"format": "data-integrity"})
+    answer = api.post(
+        "/credentials/derive",
+        json={"verifiableCredential": issued.get_json()["verifiableCredential"]},
+    )
+    assert answer.status_code == 400
+    assert answer.mimetype == "application/problem+json"
+
+
+def test_derive_is_rate_limited(make_app: Any) -> None:
+    app = make_app("sqlite", derive_rate=0.001, derive_burst=2)
+    api = ApiClient(app)
+    statuses = [api.post("/credentials/derive", json={}).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
