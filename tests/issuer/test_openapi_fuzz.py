@@ -40,6 +40,7 @@ def test_every_operation_conforms_under_fuzzing(make_app: Any) -> None:
         "GET /.well-known/did.json",
         "GET /health",
         "GET /status/{signer}/{listId}",
+        "POST /credentials/derive",
         "POST /credentials/issue",
         "POST /credentials/status",
         "POST /status/{signer}/{listId}/publish",
