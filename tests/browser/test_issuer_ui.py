@@ -37,7 +37,8 @@ def test_issue_find_open_and_suspend_an_aeo_certificate(page: Any, base_url: str
     assert "/login" in page.url  # not logged in: sent to the login page
     page.fill("#name", "ana")
     page.fill("#password", PASSWORD)
-    page.click("button:has-text('Log in')")
+    with page.expect_navigation():  # logged in before the next page is asked for
+        page.click("button:has-text('Log in')")
     page.wait_for_url(re.compile(r".*/officer/credentials$"))
 
     page.click("header >> text=Issue AEO certificate")
@@ -55,6 +56,7 @@ def test_issue_find_open_and_suspend_an_aeo_certificate(page: Any, base_url: str
 
     page.click("header >> text=Credentials")
     row = page.locator("#credentials tbody tr", has_text="Beispiel Prairie Gadgets, Inc.")
+    row.first.wait_for()  # count() does not wait for the list page
     assert row.count() == 1
     assert "AEOCertificateCredential" in row.inner_text()
     row.locator("a").click()
@@ -80,7 +82,8 @@ def test_form_errors_show_next_to_their_fields(page: Any, base_url: str) -> None
     page.goto(f"{base_url}/login")
     page.fill("#name", "ana")
     page.fill("#password", PASSWORD)
-    page.click("button:has-text('Log in')")
+    with page.expect_navigation():  # logged in before the next page is asked for
+        page.click("button:has-text('Log in')")
     page.goto(f"{base_url}/officer/issue/aeo")
     page.fill("#legalName", "Example Trader")
     page.fill("#identifiers", "EORI not-an-eori")
@@ -89,6 +92,7 @@ def test_form_errors_show_next_to_their_fields(page: Any, base_url: str) -> None
     page.fill("#certifiedSince", "2020-01-01")
     page.click("button:has-text('Issue')")
     error = page.locator("#identifiers-error")
+    error.wait_for(state="visible")  # is_visible() alone would not wait for the answer
     assert error.is_visible()
     assert page.locator("#legalName").input_value() == "Example Trader"
 
@@ -97,7 +101,8 @@ def test_a_post_without_the_csrf_token_is_refused(page: Any, base_url: str) -> N
     page.goto(f"{base_url}/login")
     page.fill("#name", "ana")
     page.fill("#password", PASSWORD)
-    page.click("button:has-text('Log in')")
+    with page.expect_navigation():  # logged in before the next page is asked for
+        page.click("button:has-text('Log in')")
     page.wait_for_url(re.compile(r".*/officer/credentials$"))
     # the session cookie goes along (same browser context), the CSRF token does not
     answer = page.request.post(

@@ -1,0 +1,207 @@
+"""The services under load (issue 10): gunicorn workers, wrk as the load from a second process
+on loopback, the same settings for the service and for its baseline.
+
+- verifier: ``POST /credentials/verify`` of a vc+jwt (did:key, no status) against a bare Flask
+  JSON echo endpoint served the same way — target ≥ 60 % of its requests/s;
+- issuer: ``POST /credentials/issue`` (vc+jwt, two status allocations, a record and an audit
+  entry per credential, all in one transaction) on SQLite and on PostgreSQL with 4 workers —
+  issues/s and p99 reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.harness import Row
+from bench.samples import aeo_credential
+from vcred import issue
+from vcred.keys import KeyPair
+
+SECONDS = float(os.environ.get("VCRED_BENCH_LOAD_SECONDS", "8"))
+CONNECTIONS = 8
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def gunicorn(app: str, *, workers: int, env: dict[str, str]) -> Iterator[str]:
+    """Serve ``app`` with gunicorn (sync workers) on a free loopback port; yield its URL."""
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+        "--log-level", "warning", app,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url + "/health", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited ({process.returncode})")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2):  # noqa: S310
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, body: Any, *, headers: dict[str, str] | None = None) -> tuple[float, float]:
+    """Requests/s and p99 latency (ms) of POSTing ``body`` for SECONDS with wrk."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is needed: `make bench` installs it (apt-get install wrk)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        lines = [
+            'wrk.method = "POST"',
+            f"wrk.body = {json.dumps(json.dumps(body))}",
+            'wrk.headers["Content-Type"] = "application/json"',
+        ]
+        lines += [
+            f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in (headers or {}).items()
+        ]
+        script.write("\n".join(lines) + "\n")
+    try:
+        completed = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{CONNECTIONS}",
+                f"-d{SECONDS}s",
+                "--latency",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=SECONDS + 60,
+        )
+    finally:
+        Path(script.name).unlink()
+    return _parse_wrk(completed.stdout)
+
+
+def _parse_wrk(output: str) -> tuple[float, float]:
+    if "Non-2xx" in output:
+        raise RuntimeError(f"the service answered errors under load:\n{output}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    match = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    if match is None:
+        raise RuntimeError(f"no latency distribution in:\n{output}")
+    value, unit = float(match.group(1)), match.group(2)
+    return rps, value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _verifier_rows() -> list[Row]:
+    key = KeyPair.generate("ed25519")
+    body = {"verifiableCredential": str(issue(aeo_credential(), key))}
+    with tempfile.TemporaryDirectory() as folder:
+        env = {"VCRED_VERIFIER_DATA_DIR": folder, "VCRED_VERIFIER_RATE_PER_SECOND": "0"}
+        with gunicorn("verifier_app:create_app()", workers=2, env=env) as url:
+            verify_rps, verify_p99 = wrk(url + "/credentials/verify", body)
+        with gunicorn("bench.echo_app:app", workers=2, env={}) as url:
+            echo_rps, echo_p99 = wrk(url + "/echo", body)
+    share = verify_rps / echo_rps
+    return [
+        Row(
+            "verifier service: POST /credentials/verify (vc+jwt), 2 workers",
+            1e6 / verify_rps,
+            "bare Flask JSON echo, same gunicorn settings and load",
+            1e6 / echo_rps,
+            "≥ 60 % of echo rps",
+            share >= 0.6,
+            note=f"{verify_rps:,.0f} req/s (p99 {verify_p99:.1f} ms) vs echo {echo_rps:,.0f} req/s"
+            f" (p99 {echo_p99:.1f} ms): {share:.0%}",
+        )
+    ]
+
+
+def _issuer_row(label: str, *, workers: int, database_url: str | None) -> Row:
+    from issuer_app.config import IssuerConfig
+    from issuer_app.service import Issuer
+
+    with tempfile.TemporaryDirectory() as folder:
+        prefix = "bench_" + secrets.token_hex(4)
+        passphrase = secrets.token_urlsafe(24)
+        config = IssuerConfig(
+            data_dir=Path(folder),
+            passphrase=passphrase,
+            database_url=database_url,
+            table_prefix=prefix if database_url else "",
+            programme="US-CTPAT",
+        )
+        service = Issuer.open(config)  # first start: keys, tables
+        token = service.create_token(["issue"], label="bench", actor="bench").token
+        service.close()
+        env = {
+            "VCRED_ISSUER_DATA_DIR": folder,
+            "VCRED_ISSUER_PASSPHRASE": passphrase,
+            "VCRED_ISSUER_PROGRAMME": "US-CTPAT",
+        }
+        if database_url:
+            env |= {"DATABASE_URL": database_url, "VCRED_ISSUER_TABLE_PREFIX": prefix}
+        credential = {k: v for k, v in aeo_credential().items() if k not in ("id", "issuer")}
+        body = {"credential": credential, "options": {"format": "vc+jwt"}}
+        try:
+            with gunicorn("issuer_app:create_app()", workers=workers, env=env) as url:
+                rps, p99 = wrk(
+                    url + "/credentials/issue", body, headers={"Authorization": f"Bearer {token}"}
+                )
+        finally:
+            if database_url:
+                _drop_tables(config)
+    return Row(
+        f"issuer service on {label}: POST /credentials/issue, {workers} workers",
+        1e6 / rps,
+        note=f"{rps:,.0f} issues/s, p99 {p99:.1f} ms (record, 2 status indexes, audit entry)",
+    )
+
+
+def _drop_tables(config: Any) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(config.sqlalchemy_url)
+    with engine.begin() as conn:
+        names = conn.execute(
+            text("select tablename from pg_tables where tablename like :p"),
+            {"p": config.table_prefix + "%"},
+        ).scalars()
+        for name in list(names):
+            conn.execute(text(f'drop table if exists "{name}" cascade'))
+    engine.dispose()
+
+
+def rows() -> list[Row]:
+    return [
+        *_verifier_rows(),
+        _issuer_row("SQLite", workers=2, database_url=None),
+        _issuer_row("PostgreSQL", workers=4, database_url=PG_URL),
+    ]
