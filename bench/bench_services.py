@@ -31,7 +31,7 @@ from bench.samples import aeo_credential
 from vcred import issue
 from vcred.keys import KeyPair
 
-SECONDS = float(os.environ.get("VCRED_BENCH_LOAD_SECONDS", "8"))
+SECONDS = int(os.environ.get("VCRED_BENCH_LOAD_SECONDS", "8"))
 CONNECTIONS = 8
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,8 +11,11 @@ identifying fields, never a credential.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import logging
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +42,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
+FLUSH_SECONDS: Final = 0.5  # how stale the shared history page may be
+FLUSH_BATCH: Final = 200
+_log = logging.getLogger("verifier_app")
 _TEXT: Final = 512
 
 ChallengeOutcome = Literal["ok", "unknown", "used", "expired"]
@@ -88,6 +94,12 @@ class Storage:
     def __init__(self, url: str, *, prefix: str = "verifier_", history_size: int = 1000) -> None:
         self.url = url
         self.history_size = history_size
+        self._pending: list[HistoryEntry] = []
+        self._pending_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._closed = False
+        atexit.register(self.flush)
         options: dict[str, Any] = {"pool_pre_ping": True}
         if url.startswith("sqlite"):
             options["connect_args"] = {"check_same_thread": False, "timeout": 15}
@@ -130,6 +142,9 @@ class Storage:
         self.metadata.drop_all(self.engine)
 
     def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self.flush()
         self.engine.dispose()
 
     def ping(self) -> bool:
@@ -184,26 +199,63 @@ class Storage:
     # -- history ---------------------------------------------------------------------------
 
     def record(self, entry: HistoryEntry) -> None:
-        """Add one verification to the history, keeping only the latest ``history_size``."""
+        """Add one verification to the history (written in batches, off the request path).
+
+        A verification must not wait for a disk flush: entries are buffered and written by a
+        background thread every ``FLUSH_SECONDS`` (or at ``FLUSH_BATCH`` entries), in one
+        transaction that also trims the history to ``history_size``. A crash loses at most
+        the last batch of history — never a challenge, which is written at once.
+        """
+        with self._pending_lock:
+            self._pending.append(entry)
+            full = len(self._pending) >= FLUSH_BATCH
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(
+                    target=self._flush_periodically, name="history-flush", daemon=True
+                )
+                self._flusher.start()
+        if full:
+            self._wake.set()
+
+    def flush(self) -> None:
+        """Write the buffered history entries now."""
+        with self._pending_lock:
+            entries, self._pending = self._pending, []
+        if not entries:
+            return
         table = self.verifications
         with self.engine.begin() as connection:
             connection.execute(
-                insert(table).values(
-                    at=entry.at,
-                    kind=entry.kind,
-                    channel=entry.channel,
-                    verified=entry.verified,
-                    format=_clip(entry.format),
-                    issuer=_clip(entry.issuer),
-                    subject=_clip(entry.subject),
-                    codes=_clip(",".join(entry.codes)) or "",
-                )
+                insert(table),
+                [
+                    {
+                        "at": entry.at,
+                        "kind": entry.kind,
+                        "channel": entry.channel,
+                        "verified": entry.verified,
+                        "format": _clip(entry.format),
+                        "issuer": _clip(entry.issuer),
+                        "subject": _clip(entry.subject),
+                        "codes": _clip(",".join(entry.codes)) or "",
+                    }
+                    for entry in entries
+                ],
             )
             newest = select(func.max(table.c.id)).scalar_subquery()
             connection.execute(delete(table).where(table.c.id <= newest - self.history_size))
 
+    def _flush_periodically(self) -> None:
+        while not self._closed:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+            except DBAPIError:
+                _log.exception("the verification history could not be written")
+
     def recent(self, limit: int = 100) -> Sequence[HistoryEntry]:
-        """The latest verifications, newest first."""
+        """The latest verifications, newest first (this worker's buffered ones included)."""
+        self.flush()
         table = self.verifications
         with self.engine.connect() as connection:
             rows = connection.execute(
