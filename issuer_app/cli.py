@@ -21,6 +21,7 @@ from issuer_app.service import Issuer
 from vcred import audit
 from vcred.errors import VcredError
 from vcred.keys import KEY_KINDS
+from vcred_service.config_file import config_file_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +44,7 @@ def _show_warnings() -> None:
 
 
 @click.command("issuer")
+@config_file_option
 @click.option("--port", type=int, default=8100, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option(

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from vcred.errors import VcredError
+from vcred_service.config_file import config_file_option
 from vcred_service.runner import serve_forever
 from verifier_app.app import DEV_WARNING, create_app
 from verifier_app.config import (
@@ -27,6 +28,7 @@ from verifier_app.config import (
 
 
 @click.command("verifier")
+@config_file_option
 @click.option("--port", type=click.IntRange(0, 65535), default=8200, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option(
