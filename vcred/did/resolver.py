@@ -32,6 +32,16 @@ DID_DOCUMENT_MAX_BYTES = 100 * 1024
 
 
 @lru_cache(maxsize=4096)
+def _offline_method(did_url: str, relationship: str) -> VerificationMethod:
+    """did:key and did:jwk methods are pure functions of their DID URL: found once.
+
+    Failures (UnknownKeyError …) are not cached by lru_cache and are raised every time.
+    """
+    did, _ = split_did_url(did_url)
+    return _resolve_offline(did).method(did_url, relationship=relationship)
+
+
+@lru_cache(maxsize=4096)
 def _resolve_offline(did: str) -> DidDocument:
     if did.startswith("did:key:"):
         return resolve_did_key(did)
@@ -120,6 +130,8 @@ class Resolver:
 
         Raises ResolutionError, UnsupportedError or UnknownKeyError.
         """
+        if did_url.startswith(("did:key:", "did:jwk:")):
+            return _offline_method(did_url, relationship)
         did, _ = split_did_url(did_url)
         return self.resolve(did).method(did_url, relationship=relationship)
 
