@@ -11,9 +11,6 @@
 // The document loader serves only ../shared/contexts (the published W3C contexts), the customs
 // context from schemas/customs-v1.jsonld, and did:key documents built from the key itself; it
 // never fetches anything.
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as vc from "@digitalbazaar/vc";
 import { DataIntegrityProof } from "@digitalbazaar/data-integrity";
 import {
@@ -22,54 +19,8 @@ import {
   createVerifyCryptosuite,
 } from "@digitalbazaar/ecdsa-sd-2023-cryptosuite";
 import * as EcdsaMultikey from "@digitalbazaar/ecdsa-multikey";
+import { documentLoader } from "./loader.mjs";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const CONTEXTS = join(HERE, "..", "..", "..", "shared", "contexts");
-const contexts = new Map();
-for (const line of readFileSync(join(CONTEXTS, "README.md"), "utf8").split("\n")) {
-  const cells = line.split("|").map((cell) => cell.trim()).filter(Boolean);
-  if (cells.length === 2 && cells[0].startsWith("https://")) {
-    contexts.set(cells[0], JSON.parse(readFileSync(join(CONTEXTS, cells[1]), "utf8")));
-  }
-}
-contexts.set(
-  "https://vcred.dev/ns/customs/v1",
-  JSON.parse(readFileSync(join(HERE, "..", "..", "schemas", "customs-v1.jsonld"), "utf8")),
-);
-
-function didKeyDocument(did) {
-  const multibase = did.slice("did:key:".length);
-  const method = {
-    "@context": "https://w3id.org/security/multikey/v1",
-    id: `${did}#${multibase}`,
-    type: "Multikey",
-    controller: did,
-    publicKeyMultibase: multibase,
-  };
-  return {
-    method,
-    document: {
-      "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
-      id: did,
-      verificationMethod: [method],
-      assertionMethod: [method.id],
-      authentication: [method.id],
-    },
-  };
-}
-
-async function documentLoader(url) {
-  if (contexts.has(url)) {
-    return { contextUrl: null, documentUrl: url, document: contexts.get(url) };
-  }
-  if (url.startsWith("did:key:")) {
-    const [did, fragment] = url.split("#");
-    const { method, document } = didKeyDocument(did);
-    if (fragment === undefined) return { contextUrl: null, documentUrl: url, document };
-    if (method.id === url) return { contextUrl: null, documentUrl: url, document: method };
-  }
-  throw new Error(`document loader: ${url} is not known here`);
-}
 
 async function sign({
   credential,
