@@ -269,3 +269,50 @@ def test_the_credential_cap_is_configurable(agency: KeyPair, trader: KeyPair) ->
 def test_module_level_verify_presentation(agency: KeyPair, trader: KeyPair) -> None:
     vp = present([issue(about(trader), agency)], trader, challenge="c", now=NOW)
     assert verify_presentation(vp, challenge="c", now=NOW).verified
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("nbf", 10**20), ("exp", 1e300), ("nbf", -(10**15)), ("exp", 10**400), ("iat", 10**20)],
+)
+def test_jwt_time_claim_out_of_range_is_malformed_not_a_crash(
+    agency: KeyPair, claim: str, value: float
+) -> None:
+    # a self-signed token (any did:key may sign) with a NumericDate no datetime can hold:
+    # Python's OverflowError / ValueError used to escape verify() — a 500 at the service
+    from tests.test_jose import forge, header_for
+
+    document = credential(issuer=did_key(agency.public))
+    del document["validFrom"], document["validUntil"]
+    document[claim] = value
+    result = AT.verify(forge(header_for(agency), document, agency))
+    if claim == "iat":  # iat bounds nothing: read, never converted
+        assert result.verified, result.errors
+        return
+    assert result.codes == ("MALFORMED",)
+    assert result.errors[0].path == f"/{claim}"
+
+
+@pytest.mark.parametrize("claim", ["nbf", "exp"])
+def test_legacy_vc_jwt_time_claim_out_of_range_is_malformed_not_a_crash(
+    agency: KeyPair, claim: str
+) -> None:
+    # VC-JWT 1.1 maps nbf / exp to issuanceDate / expirationDate even before the signature is
+    # checked (to report the other checks): an unsigned token reached the same crash
+    from tests.test_jose import forge
+
+    did = did_key(agency.public)
+    payload = {
+        "iss": did,
+        claim: 10**20,
+        "vc": {
+            "@context": ["https://www.w3.org/2018/credentials/v1"],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": {"name": "x"},
+        },
+    }
+    header = {"alg": "EdDSA", "kid": f"{did}#{did[8:]}", "typ": "JWT"}
+    assert AT.verify(forge(header, payload, agency)).codes == ("MALFORMED",)
+    unsigned = AT.verify(forge(header, payload, None))
+    assert unsigned.codes == ("INVALID_SIGNATURE",)
+    assert unsigned.credential is None  # what cannot be read is not reported

@@ -799,10 +799,7 @@ def _validity_window(
     for claim, bound in (("nbf", start), ("exp", end)):
         if claim not in claims:
             continue
-        value = claims[claim]
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise MalformedError(f"{claim} must be a NumericDate", pointer=f"/{claim}")
-        moment = datetime.fromtimestamp(value, tz=UTC)
+        moment = jose.numeric_date(claims[claim], pointer=f"/{claim}")
         if bound is not None and abs((moment - bound).total_seconds()) >= 1:
             raise MalformedError(
                 f"the JWT {claim} claim disagrees with the credential's "
