@@ -375,6 +375,9 @@ def _from_legacy(payload: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(inner, dict):
         raise MalformedError("the vc claim must be an object", pointer="/vc")
     credential = dict(inner)
+    if not isinstance(payload.get("iss"), str):
+        # VC-JWT 1.1 §6.3.1: iss is the issuer (or the holder): without it there is nobody
+        raise MalformedError("a VC-JWT 1.1 token needs the iss claim", pointer="/iss")
     if "vc" in payload:
         credential["issuer"] = (
             payload["iss"]
