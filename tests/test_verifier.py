@@ -316,3 +316,47 @@ def test_legacy_vc_jwt_time_claim_out_of_range_is_malformed_not_a_crash(
     unsigned = AT.verify(forge(header, payload, None))
     assert unsigned.codes == ("INVALID_SIGNATURE",)
     assert unsigned.credential is None  # what cannot be read is not reported
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"name": value}
+    return value
+
+
+@pytest.mark.parametrize("suite", ["eddsa-jcs-2022", "eddsa-rdfc-2022", "ecdsa-sd-2023"])
+def test_data_integrity_document_nested_600_deep_is_malformed_not_a_recursion_error(
+    agency: KeyPair, suite: str
+) -> None:
+    # copying, JSON-LD and JCS recurse: 600 levels (far under any body limit of the library's
+    # callers) used to raise RecursionError out of verify() and verify_presentation()
+    secured = issue(credential(), agency, format="eddsa-jcs-2022")
+    assert isinstance(secured, dict)
+    deep = json.loads(json.dumps(secured))
+    deep["proof"]["cryptosuite"] = suite
+    deep["credentialSubject"]["description"] = _nested(600)
+    result = AT.verify(deep)
+    assert result.codes == ("MALFORMED",)
+    assert result.errors[0].path is not None
+    assert result.errors[0].path.startswith("/credentialSubject/description/name/name")
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [deep],
+        "proof": secured["proof"],
+    }
+    assert AT.verify_presentation(presentation).codes == ("MALFORMED",)
+
+
+def test_documents_up_to_the_depth_limit_are_verified(agency: KeyPair) -> None:
+    from vcred.model import MAX_DEPTH
+
+    document = credential()
+    # the document, its subject, then the nested objects: exactly MAX_DEPTH levels pass
+    document["credentialSubject"]["description"] = _nested(MAX_DEPTH - 2)
+    secured = issue(document, agency, format="eddsa-jcs-2022", now=NOW)
+    assert AT.verify(secured).verified
+    document["credentialSubject"]["description"] = _nested(MAX_DEPTH - 1)
+    too_deep = issue(document, agency, format="eddsa-jcs-2022", now=NOW)
+    assert AT.verify(too_deep).codes == ("MALFORMED",)

@@ -588,7 +588,8 @@ def detect(secured: Any) -> tuple[str, Any]:
     """Tell a secured credential's format and return the object to verify.
 
     ``vc+jwt`` (compact JWS), ``vc+sd-jwt`` (SD-JWT), ``data-integrity`` (a JSON object with a
-    proof); an EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError.
+    proof); an EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError
+    (also for a JSON document nested deeper than ``model.MAX_DEPTH``).
     """
     if isinstance(secured, bytes):
         try:
@@ -605,6 +606,7 @@ def detect(secured: Any) -> tuple[str, Any]:
             return "vc+jwt", text
         raise ParsingError("not a credential: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
+        model.check_depth(secured)  # before anything recursive (copying, JSON-LD, JCS) sees it
         if model.is_enveloped(secured):
             media_type, data = model.enveloped_payload(secured)
             return _ENVELOPED_FORMATS.get(media_type, "vc"), data
@@ -634,6 +636,7 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             return "vp+jwt", text
         raise ParsingError("not a presentation: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
+        model.check_depth(secured)
         if model.is_enveloped(secured, "EnvelopedVerifiablePresentation"):
             media_type, data = model.enveloped_payload(
                 secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES
