@@ -64,8 +64,8 @@ def require(scope: str) -> Principal:
     service = issuer()
     if service.config.insecure_no_auth:
         return Principal(actor="anonymous (insecure-no-auth)", scopes=("admin",))
-    # an address that keeps sending bad tokens gets a 429 before the next one is looked up;
-    # a good token is never slowed down by this
+    # an address that keeps sending bad tokens gets 429s, before any token is looked up, until
+    # it has waited (one failure is forgiven per second): its flood costs no database work
     failures: RateLimiter = current_app.extensions[AUTH_LIMITER]
     address = request.remote_addr or "unknown"
     wait = failures.peek(address)

@@ -80,7 +80,7 @@ class IssuerConfig:
     api_rate: float = 0.0
     api_burst: int = 60
     #: Requests with a missing, unknown or revoked token, per second per client address: past
-    #: the budget a 429 answers before the token is even looked up.
+    #: the budget every request from that address gets a 429 before any token is looked up.
     auth_failure_rate: float = 1.0
     auth_failure_burst: int = 20
     clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
