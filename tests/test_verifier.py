@@ -360,3 +360,27 @@ def test_documents_up_to_the_depth_limit_are_verified(agency: KeyPair) -> None:
     document["credentialSubject"]["description"] = _nested(MAX_DEPTH - 1)
     too_deep = issue(document, agency, format="eddsa-jcs-2022", now=NOW)
     assert AT.verify(too_deep).codes == ("MALFORMED",)
+
+
+@pytest.mark.parametrize("encoding", ["%CC%FF", ";base64,zP8"])
+def test_enveloped_credential_whose_data_url_is_not_utf8_is_malformed_not_a_crash(
+    encoding: str,
+) -> None:
+    # found by the sd-jwt-presentation fuzz target: percent-decoding to invalid UTF-8 raised
+    # UnicodeDecodeError out of verify_presentation() (the presentation's structure check)
+    header, _, data = encoding.partition(",")
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiableCredential",
+        "id": f"data:application/vc+jwt{header}," + (data or f"eyJ{encoding}.e30.AA"),
+    }
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [enveloped],
+        "proof": {"type": "DataIntegrityProof"},
+    }
+    assert not verify(enveloped).verified
+    result = verify_presentation(presentation)
+    assert not result.verified
+    assert "MALFORMED" in result.codes

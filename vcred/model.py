@@ -271,7 +271,12 @@ def enveloped_payload(
         except ValueError as exc:
             raise MalformedError("invalid base64 in data: URL", pointer=f"{pointer}/id") from exc
     elif "%" in data:
-        data = unquote_to_bytes(data).decode("utf-8", errors="strict")
+        try:
+            data = unquote_to_bytes(data).decode("utf-8", errors="strict")
+        except UnicodeDecodeError as exc:  # found by fuzzing: it escaped verify_presentation()
+            raise MalformedError(
+                "the data: URL is not UTF-8 once percent-decoded", pointer=f"{pointer}/id"
+            ) from exc
     if media_type not in media_types:
         raise UnsupportedError(
             f"unsupported enveloped media type {media_type!r}", pointer=f"{pointer}/id"
