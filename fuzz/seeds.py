@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vcred import derive, did_jwk, did_key, issue
+from vcred import derive, did_jwk, did_key, issue, sdjwt
 from vcred.customs.samples import EXPORTS, aeo_certificate, export_billing_attestation
 from vcred.keys import KeyPair
 from vcred.multibase import b64url_decode
@@ -26,6 +26,15 @@ def seeds(name: str) -> list[bytes]:
     assert isinstance(base, dict)
     derived = derive(base, ["/credentialSubject/invoice/totalAmount"])
     proof_values = [b64url_decode(d["proof"]["proofValue"][1:]) for d in (base, derived)]
+    holder = KeyPair.generate()
+    holder_sd = str(issue(billing, key, format="vc+sd-jwt", holder=holder.public))
+    presented = sdjwt.present(
+        holder_sd,
+        holder,
+        disclose=["/credentialSubject/invoice/totalAmount"],
+        nonce="n-0S6_WzA2Mj",
+        aud="verifier.example",
+    )
     bits = MutableBitstring()
     bits.set(7, 1)
     by_target = {
@@ -37,6 +46,8 @@ def seeds(name: str) -> list[bytes]:
         "json-ld": [json.dumps(credential).encode()],
         "sd-proof-value": proof_values,
         "verify": [token.encode(), sd.encode(), json.dumps(credential).encode()],
+        "sd-jwt-presentation": [presented.encode()],
+        "service-request": [json.dumps({"verifiableCredential": token}).encode(), b"{}"],
     }
     return by_target[name]
 

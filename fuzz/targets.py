@@ -73,6 +73,36 @@ def sd_proof_value(data: bytes) -> None:
     ecdsa_sd.parse_derived_proof_value(value)
 
 
+def sd_jwt_presentation(data: bytes) -> None:
+    """An SD-JWT+KB as a presentation: reports, never raises."""
+    _VERIFIER.verify_presentation(_text(data), challenge="n-0S6_WzA2Mj", domain="verifier.example")
+
+
+_SERVICE_APP: Any = None
+
+
+def service_request(data: bytes) -> None:
+    """The services' request parsing (vcred_service.requests.read_json) on a raw body: a value
+    or a ProblemError (a 4xx), nothing else."""
+    global _SERVICE_APP  # built once per fuzzing process
+    from flask import Flask
+
+    from vcred_service.problems import ProblemError
+    from vcred_service.requests import read_json
+
+    if _SERVICE_APP is None:
+        _SERVICE_APP = Flask("fuzz")
+    content_type = "application/json" if data[:1] != b"\x00" else "text/plain"
+    with _SERVICE_APP.test_request_context(
+        "/credentials/verify", method="POST", data=data, content_type=content_type
+    ):
+        try:
+            read_json(max_depth=64)
+        except ProblemError as error:
+            if not 400 <= error.status < 500:
+                raise
+
+
 def verify(data: bytes) -> None:
     """The whole pipeline: whatever the input, it reports; it never raises."""
     document = _json(data)
@@ -87,6 +117,8 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "status-list": status_list,
     "json-ld": json_ld,
     "sd-proof-value": sd_proof_value,
+    "sd-jwt-presentation": sd_jwt_presentation,
+    "service-request": service_request,
 }
 
 

@@ -17,7 +17,7 @@ from issuer_app.service import Issuer, Principal, Status, problem
 from vcred.errors import VcredError
 from vcred.integrity import derive
 from vcred_service.problems import ProblemError
-from vcred_service.ratelimit import RateLimiter
+from vcred_service.ratelimit import RateLimiter, too_many_requests
 from vcred_service.requests import read_json
 
 blueprint = Blueprint("issuer_api", __name__)
@@ -30,6 +30,30 @@ _STATUS_OF_PURPOSE: Final[dict[tuple[str, bool], Status]] = {
     ("suspension", False): "active",
 }
 _ENTRY_TYPES: Final = ("BitstringStatusListEntry", "BitstringStatusList")
+API_LIMITER: Final = "vcred_issuer_api_limiter"
+AUTH_LIMITER: Final = "vcred_issuer_auth_failure_limiter"
+
+
+@blueprint.record_once
+def _setup(state: Any) -> None:
+    config = state.app.extensions["vcred_issuer"].config
+    state.app.extensions[AUTH_LIMITER] = RateLimiter(
+        rate=config.auth_failure_rate, burst=config.auth_failure_burst
+    )
+    if config.api_rate > 0:
+        state.app.extensions[API_LIMITER] = RateLimiter(
+            rate=config.api_rate, burst=config.api_burst
+        )
+    state.app.extensions[DERIVE_LIMITER] = RateLimiter(
+        rate=config.derive_rate, burst=config.derive_burst
+    )
+
+
+@blueprint.before_request
+def _rate_limit() -> None:
+    limiter: RateLimiter | None = current_app.extensions.get(API_LIMITER)
+    if limiter is not None and request.method == "POST":
+        limiter.check(request.remote_addr or "unknown")
 
 
 def issuer() -> Issuer:
@@ -46,12 +70,21 @@ def require(scope: str) -> Principal:
     service = issuer()
     if service.config.insecure_no_auth:
         return Principal(actor="anonymous (insecure-no-auth)", scopes=("admin",))
+    # an address that keeps sending bad tokens gets 429s, before any token is looked up, until
+    # it has waited (one failure is forgiven per second): its flood costs no database work
+    failures: RateLimiter = current_app.extensions[AUTH_LIMITER]
+    address = request.remote_addr or "unknown"
+    wait = failures.peek(address)
+    if wait > 0:
+        raise too_many_requests(wait)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        failures.allow(address)
         g.auth_challenge = f'Bearer realm="{REALM}"'
         raise ProblemError(401, "Unauthorized", "send an API token: Authorization: Bearer <token>")
     principal = service.authenticate(token.strip())
     if principal is None:
+        failures.allow(address)
         g.auth_challenge = f'Bearer realm="{REALM}", error="invalid_token"'
         raise ProblemError(401, "Unauthorized", "the API token is unknown or revoked")
     if not principal.allows(scope):
@@ -80,14 +113,6 @@ def issue_credential() -> Response:
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
-
-
-@blueprint.record_once
-def _setup(state: Any) -> None:
-    config = state.app.extensions["vcred_issuer"].config
-    state.app.extensions[DERIVE_LIMITER] = RateLimiter(
-        rate=config.derive_rate, burst=config.derive_burst
-    )
 
 
 @blueprint.post("/credentials/derive")

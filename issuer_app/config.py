@@ -78,6 +78,14 @@ class IssuerConfig:
     #: /credentials/derive is public (holders have no token) and costs CPU: per client address
     derive_rate: float = 5.0
     derive_burst: int = 20
+    #: VC API POST requests per second per client address, per worker (0: off, the default:
+    #: every such request carries an API token, and an agency's own systems issue in batches).
+    api_rate: float = 0.0
+    api_burst: int = 60
+    #: Requests with a missing, unknown or revoked token, per second per client address: past
+    #: the budget every request from that address gets a 429 before any token is looked up.
+    auth_failure_rate: float = 1.0
+    auth_failure_burst: int = 20
     clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +116,10 @@ class IssuerConfig:
             raise UsageError(f"key_types must be some of {', '.join(KEY_KINDS)}")
         if self.status_list_capacity < 1:
             raise UsageError("status_list_capacity must be positive")
+        if self.api_rate < 0 or self.api_burst < 1 or self.auth_failure_burst < 1:
+            raise UsageError("rate limits must not be negative, bursts at least 1")
+        if self.auth_failure_rate <= 0:
+            raise UsageError("auth_failure_rate must be positive")
 
     @property
     def did_web(self) -> str | None:
@@ -175,6 +187,10 @@ class IssuerConfig:
         ):
             if get(name) is not None:
                 values[key] = _flag(name, get(name))
+        if get("RATE_PER_SECOND"):
+            values["api_rate"] = _number("RATE_PER_SECOND", get("RATE_PER_SECOND"))
+        if get("RATE_BURST"):
+            values["api_burst"] = int(_number("RATE_BURST", get("RATE_BURST")))
         if get("STATUS_TTL"):
             values["status_list_ttl"] = timedelta(seconds=_number("STATUS_TTL", get("STATUS_TTL")))
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -25,6 +25,20 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
+def _limited(description: str) -> dict[str, Any]:
+    response = _problem(description)
+    response["headers"] = {
+        "Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}
+    }
+    return response
+
+
+_TOO_MANY: Final = _limited(
+    "too many requests with bad API tokens from this address, or (when configured) too many "
+    "requests"
+)
+
+
 def _auth_problem(description: str) -> dict[str, Any]:
     response = _problem(description)
     response["headers"] = {
@@ -399,6 +413,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         "409": _problem("a credential with this id was already issued"),
                         "413": _problem("body too large"),
                         "415": _problem("not application/json"),
+                        "429": _TOO_MANY,
                         "422": _problem(
                             "the credential breaks its JSON Schema (every violation listed), or "
                             "the Idempotency-Key was used with another body"
@@ -440,6 +455,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         "404": _problem("no credential with this id was issued here"),
                         "413": _problem("body too large"),
                         "415": _problem("not application/json"),
+                        "429": _TOO_MANY,
                         "default": _REF_PROBLEM,
                     },
                 }
@@ -534,6 +550,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         "401": _auth_problem("no API token, or an unknown one"),
                         "403": _auth_problem("the token lacks the status scope"),
                         "404": _problem("no such list"),
+                        "429": _TOO_MANY,
                         "default": _REF_PROBLEM,
                     },
                 }

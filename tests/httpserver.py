@@ -14,12 +14,18 @@ class LocalServer:
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
         self.slow: dict[str, float] = {}
+        # path -> (where, until): a slow loris that sends one byte every 20 ms, in the
+        # headers or in the body, until the event is set (then the connection closes)
+        self.trickle: dict[str, tuple[str, threading.Event]] = {}
         self.hits: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.hits.append(self.path)
+                if self.path in server.trickle:
+                    self._trickle(*server.trickle[self.path])
+                    return
                 status, headers, body = server.routes.get(self.path, (404, {}, b"not found"))
                 self.send_response(status)
                 for name, value in headers.items():
@@ -35,6 +41,20 @@ class LocalServer:
                     self.wfile.write(body[i : i + 16])
                     self.wfile.flush()
                     time.sleep(delay)
+
+            def _trickle(self, where: str, until: threading.Event) -> None:
+                self.close_connection = True
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                if where == "body":
+                    self.wfile.write(b"Content-Type: application/json\r\n\r\n")
+                else:
+                    self.wfile.write(b"X-Slow: ")
+                while not until.wait(0.02):
+                    try:
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                    except OSError:  # the client gave up
+                        return
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -231,3 +231,32 @@ def test_did_web_without_max_stale_never_uses_an_expired_copy(ed_key: KeyPair) -
     with pytest.raises(UnreachableError):
         resolver.resolve(did)
     assert resolver.freshness("did:key:z6Mkunknown") is None
+
+
+def test_did_jwk_nested_past_the_recursion_limit_is_malformed() -> None:
+    # json.loads raises RecursionError (not a ValueError) for deep nesting: it used to escape
+    # resolve() and verify() — through the verifier service, a 500
+    from vcred import verify
+    from vcred.jose import sign_compact
+    from vcred.keys import LocalSigner
+    from vcred.multibase import b64url_encode
+
+    did = "did:jwk:" + b64url_encode(b"[" * 5000 + b"]" * 5000)
+    with pytest.raises(ResolutionError, match="malformed did:jwk"):
+        Resolver().resolve(did)
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": did,
+        "credentialSubject": {"name": "Harbour Lights Trading"},
+    }
+    token = sign_compact(credential, LocalSigner(KeyPair.generate(), f"{did}#0"), typ="vc+jwt")
+    assert verify(token).codes == ("DID_RESOLUTION",)
+
+
+def test_did_web_document_nested_past_the_recursion_limit_fails_cleanly() -> None:
+    with local_server() as server:
+        server.serve("/.well-known/did.json", b"[" * 4000 + b"]" * 4000)
+        resolver = Resolver(fetcher=GuardedFetcher(host_map={"customs.example": server.origin}))
+        with pytest.raises(ResolutionError, match="not JSON"):
+            resolver.resolve("did:web:customs.example")

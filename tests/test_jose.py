@@ -301,3 +301,18 @@ def test_verify_with_key_applies_the_header_rules(issuer: KeyPair) -> None:
             issuer.public,
             typs=frozenset({"kb+jwt"}),
         )
+
+
+@pytest.mark.parametrize("claim", ["vc", "vp"])
+def test_legacy_token_without_iss_is_malformed_not_a_crash(claim: str) -> None:
+    # VC-JWT 1.1 rebuilds the credential from iss; a token without it (signed or not) used
+    # to raise KeyError out of verify()
+    from vcred import verify
+
+    payload = {claim: {"type": ["VerifiableCredential"], "credentialSubject": {"name": "x"}}}
+    with pytest.raises(MalformedError) as error:
+        jose._from_legacy(payload)
+    assert error.value.pointer == "/iss"
+    result = verify(forge({"alg": "EdDSA", "typ": "JWT"}, payload, None))
+    assert not result.verified
+    assert "UNKNOWN_KEY" in result.codes

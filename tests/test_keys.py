@@ -200,3 +200,46 @@ def test_thumbprint_matches_rfc7638_example() -> None:
     # RFC 8037 appendix A.3: the thumbprint of the Ed25519 example key.
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
     assert PublicKey.from_jwk(jwk).thumbprint() == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+
+
+@pytest.mark.parametrize("kind", ["p256", "p384"])
+def test_peers_high_s_ecdsa_signatures_are_accepted_in_jws_and_data_integrity(kind: str) -> None:
+    # None of our suites forbids high-S: RFC 7518 §3.4 (ES256/ES384) and the Data Integrity
+    # ECDSA suites take any (r, s) with 0 < s < n, and peers' libraries (node's crypto, Go's
+    # ecdsa) do not normalise. Rejecting (r, n - s) would refuse their valid credentials;
+    # malleability gives a forger nothing here, because a credential is identified by its id,
+    # never by its signature bytes. The detection helper is there for callers who insist.
+    from vcred import issue, verify
+    from vcred.multibase import b64url_decode, b64url_encode, multibase_decode, multibase_encode
+
+    key = KeyPair.generate(kind)
+    size = {"p256": 32, "p384": 48}[kind]
+    order = {"p256": P256_N, "p384": _P384_N}[kind]
+
+    def high_s(raw: bytes) -> bytes:
+        s = int.from_bytes(raw[size:], "big")
+        flipped = raw[:size] + (order - s).to_bytes(size, "big")
+        return flipped if not ecdsa_signature_is_low_s(kind, flipped) else raw
+
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"name": "Harbour Lights Trading"},
+    }
+    token = str(issue(credential, key))
+    head, body, signature = token.split(".")
+    peer_token = f"{head}.{body}.{b64url_encode(high_s(b64url_decode(signature)))}"
+    assert not ecdsa_signature_is_low_s(kind, b64url_decode(peer_token.split(".")[2]))
+    assert verify(peer_token).verified
+    secured = issue(credential, key, format="ecdsa-rdfc-2019")
+    assert isinstance(secured, dict)
+    raw = multibase_decode(secured["proof"]["proofValue"])
+    secured["proof"]["proofValue"] = multibase_encode(high_s(raw), "z")
+    assert not ecdsa_signature_is_low_s(kind, multibase_decode(secured["proof"]["proofValue"]))
+    assert verify(secured).verified
+
+
+_P384_N = int(
+    "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
+    16,
+)

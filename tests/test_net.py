@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -147,3 +148,22 @@ def test_network_failures_are_unreachable_but_a_404_is_not(server: LocalServer) 
     closed = GuardedFetcher(host_map={"customs.example": "http://127.0.0.1:9"})
     with pytest.raises(UnreachableError, match="failed"):
         closed.fetch("https://customs.example/x", accept="*/*")
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_slow_loris_is_cut_at_the_deadline(server: LocalServer, where: str) -> None:
+    # one byte every 20 ms never trips the per-read socket timeout: the deadline used to be
+    # checked only between 64 KiB reads, so such a host held a verifier worker for hours.
+    # The server stops on its own after 10 s; the fetch must have given up long before.
+    released = threading.Event()
+    server.trickle["/loris"] = (where, released)
+    safety = threading.Timer(10.0, released.set)
+    safety.start()
+    fetcher = GuardedFetcher(host_map={"customs.example": server.origin}, deadline=0.3)
+    try:
+        with pytest.raises(UnreachableError, match=r"longer than 0\.3s"):
+            fetcher.fetch("https://customs.example/loris", accept="*/*")
+        assert not released.is_set()  # it gave up while the host was still trickling
+    finally:
+        released.set()
+        safety.cancel()

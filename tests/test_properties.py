@@ -31,8 +31,18 @@ json_values = st.recursive(
     ),
     max_leaves=30,
 )
+credential_values = st.fixed_dictionaries(
+    {"type": st.just(["VerifiableCredential"]), "credentialSubject": st.just({"name": "x"})}
+)
+#: numbers past what a datetime holds, where JWT NumericDates are read
+huge_numbers = st.sampled_from([10**20, -(10**15), 1e300, 10**400, 2**63])
 VC_KEYS = [
     "@context",
+    "vc",
+    "vp",
+    "iss",
+    "nbf",
+    "exp",
     "id",
     "type",
     "issuer",
@@ -48,7 +58,9 @@ VC_KEYS = [
     "relatedResource",
     "holder",
 ]
-credential_like = st.dictionaries(st.sampled_from(VC_KEYS), json_values, max_size=10)
+credential_like = st.dictionaries(
+    st.sampled_from(VC_KEYS), json_values | huge_numbers | credential_values, max_size=10
+)
 VERIFIER = Verifier()
 
 
@@ -168,3 +180,124 @@ def test_ecdsa_sd_proof_value_parsers_raise_only_invalid_proof(data: bytes) -> N
     for parse in (ecdsa_sd.parse_base_proof_value, ecdsa_sd.parse_derived_proof_value):
         with contextlib.suppress(InvalidProofError):
             parse(value)
+
+
+# -- added for issue 11: JSON-LD, SD-JWT, status list credentials -------------------------------
+
+CONTEXTS = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://www.w3.org/ns/credentials/examples/v2",
+    "https://www.w3.org/2018/credentials/v1",
+    "https://evil.example/context",
+]
+TERMS = [
+    "id",
+    "type",
+    "name",
+    "description",
+    "knows",
+    "@id",
+    "@type",
+    "@value",
+    "@list",
+    "@graph",
+    "@included",
+    "@context",
+    "@vocab",
+    "@base",
+    "@language",
+    "@reverse",
+]
+json_ld_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=12)
+    | st.sampled_from(["_:b0", "_:b1", "did:example:x", "urn:uuid:1", "relative"]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(TERMS), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+json_ld_documents = st.builds(
+    lambda contexts, inline, body: {
+        "@context": [*contexts, *inline],
+        **body,
+    },
+    st.lists(st.sampled_from(CONTEXTS), min_size=1, max_size=3),
+    st.lists(st.dictionaries(st.sampled_from(TERMS), json_ld_values, max_size=3), max_size=1),
+    st.dictionaries(st.sampled_from(TERMS + VC_KEYS), json_ld_values, max_size=6),
+)
+
+
+@SETTINGS
+@given(json_ld_documents)
+def test_json_ld_canonicalization_raises_only_vcred_errors(document: dict[str, Any]) -> None:
+    from vcred.jsonld import canonicalize_document, to_quads
+
+    for step in (to_quads, canonicalize_document):
+        with contextlib.suppress(VcredError):
+            step(document)
+
+
+disclosures = st.one_of(
+    st.text(max_size=30),
+    st.lists(json_values, max_size=4).map(b64),
+    st.tuples(st.text(max_size=8), st.text(max_size=8), json_values).map(lambda t: b64(list(t))),
+)
+sd_jwts = st.builds(
+    lambda jwt, parts, kb: "~".join([jwt, *parts]) + "~" + kb,
+    tokens,
+    st.lists(disclosures, max_size=4),
+    st.one_of(st.just(""), tokens),
+)
+
+
+@SETTINGS
+@given(sd_jwts)
+def test_sd_jwt_credentials_and_presentations_raise_nothing(token: str) -> None:
+    from vcred import sdjwt
+
+    with contextlib.suppress(VcredError):
+        sdjwt.parse(token)
+    assert not VERIFIER.verify(token).verified
+    assert not VERIFIER.verify_presentation(token, challenge="c", domain="d").verified
+
+
+status_subjects = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.text(max_size=30),
+        "type": st.sampled_from(["BitstringStatusList", "Other"]) | json_values,
+        "statusPurpose": st.sampled_from(["revocation", "suspension"]) | json_values,
+        "encodedList": st.one_of(
+            st.text(max_size=40),
+            st.binary(max_size=60).map(lambda b: "u" + b64url_encode(b)),
+        ),
+        "ttl": json_values,
+        "statusSize": json_values,
+        "statusMessage": json_values,
+    },
+)
+status_list_credentials = st.fixed_dictionaries(
+    {},
+    optional={
+        "@context": st.just(["https://www.w3.org/ns/credentials/v2"]) | json_values,
+        "id": st.just("https://x.example/status/1") | json_values,
+        "type": st.just(["VerifiableCredential", "BitstringStatusListCredential"]) | json_values,
+        "issuer": json_values,
+        "validFrom": st.sampled_from(["2026-01-01T00:00:00Z", "not a date"]) | json_values,
+        "validUntil": json_values,
+        "credentialSubject": status_subjects | json_values,
+    },
+)
+
+
+@SETTINGS
+@given(status_list_credentials)
+def test_status_list_credential_parser_raises_only_vcred_errors(credential: dict[str, Any]) -> None:
+    from vcred.status import parse_status_list_credential
+
+    with contextlib.suppress(VcredError):
+        parse_status_list_credential(credential, url="https://x.example/status/1")

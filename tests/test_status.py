@@ -1095,3 +1095,9 @@ def test_parse_fetched_accepts_json_and_compact_forms() -> None:
     assert parse_fetched(b"aGVhZA.cGF5bG9hZA.c2ln~ZGlzYw~") == "aGVhZA.cGF5bG9hZA.c2ln~ZGlzYw~"
     with pytest.raises(ParsingError):
         parse_fetched(b"[1, 2]")
+
+
+def test_a_list_nested_past_the_recursion_limit_is_a_parsing_error() -> None:
+    # json.loads raises RecursionError for deep nesting, which is not a ValueError
+    with pytest.raises(ParsingError, match="not valid JSON"):
+        parse_fetched(b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}")

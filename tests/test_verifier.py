@@ -269,3 +269,118 @@ def test_the_credential_cap_is_configurable(agency: KeyPair, trader: KeyPair) ->
 def test_module_level_verify_presentation(agency: KeyPair, trader: KeyPair) -> None:
     vp = present([issue(about(trader), agency)], trader, challenge="c", now=NOW)
     assert verify_presentation(vp, challenge="c", now=NOW).verified
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("nbf", 10**20), ("exp", 1e300), ("nbf", -(10**15)), ("exp", 10**400), ("iat", 10**20)],
+)
+def test_jwt_time_claim_out_of_range_is_malformed_not_a_crash(
+    agency: KeyPair, claim: str, value: float
+) -> None:
+    # a self-signed token (any did:key may sign) with a NumericDate no datetime can hold:
+    # Python's OverflowError / ValueError used to escape verify() — a 500 at the service
+    from tests.test_jose import forge, header_for
+
+    document = credential(issuer=did_key(agency.public))
+    del document["validFrom"], document["validUntil"]
+    document[claim] = value
+    result = AT.verify(forge(header_for(agency), document, agency))
+    if claim == "iat":  # iat bounds nothing: read, never converted
+        assert result.verified, result.errors
+        return
+    assert result.codes == ("MALFORMED",)
+    assert result.errors[0].path == f"/{claim}"
+
+
+@pytest.mark.parametrize("claim", ["nbf", "exp"])
+def test_legacy_vc_jwt_time_claim_out_of_range_is_malformed_not_a_crash(
+    agency: KeyPair, claim: str
+) -> None:
+    # VC-JWT 1.1 maps nbf / exp to issuanceDate / expirationDate even before the signature is
+    # checked (to report the other checks): an unsigned token reached the same crash
+    from tests.test_jose import forge
+
+    did = did_key(agency.public)
+    payload = {
+        "iss": did,
+        claim: 10**20,
+        "vc": {
+            "@context": ["https://www.w3.org/2018/credentials/v1"],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": {"name": "x"},
+        },
+    }
+    header = {"alg": "EdDSA", "kid": f"{did}#{did[8:]}", "typ": "JWT"}
+    assert AT.verify(forge(header, payload, agency)).codes == ("MALFORMED",)
+    unsigned = AT.verify(forge(header, payload, None))
+    assert unsigned.codes == ("INVALID_SIGNATURE",)
+    assert unsigned.credential is None  # what cannot be read is not reported
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"name": value}
+    return value
+
+
+@pytest.mark.parametrize("suite", ["eddsa-jcs-2022", "eddsa-rdfc-2022", "ecdsa-sd-2023"])
+def test_data_integrity_document_nested_600_deep_is_malformed_not_a_recursion_error(
+    agency: KeyPair, suite: str
+) -> None:
+    # copying, JSON-LD and JCS recurse: 600 levels (far under any body limit of the library's
+    # callers) used to raise RecursionError out of verify() and verify_presentation()
+    secured = issue(credential(), agency, format="eddsa-jcs-2022")
+    assert isinstance(secured, dict)
+    deep = json.loads(json.dumps(secured))
+    deep["proof"]["cryptosuite"] = suite
+    deep["credentialSubject"]["description"] = _nested(600)
+    result = AT.verify(deep)
+    assert result.codes == ("MALFORMED",)
+    assert result.errors[0].path is not None
+    assert result.errors[0].path.startswith("/credentialSubject/description/name/name")
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [deep],
+        "proof": secured["proof"],
+    }
+    assert AT.verify_presentation(presentation).codes == ("MALFORMED",)
+
+
+def test_documents_up_to_the_depth_limit_are_verified(agency: KeyPair) -> None:
+    from vcred.model import MAX_DEPTH
+
+    document = credential()
+    # the document, its subject, then the nested objects: exactly MAX_DEPTH levels pass
+    document["credentialSubject"]["description"] = _nested(MAX_DEPTH - 2)
+    secured = issue(document, agency, format="eddsa-jcs-2022", now=NOW)
+    assert AT.verify(secured).verified
+    document["credentialSubject"]["description"] = _nested(MAX_DEPTH - 1)
+    too_deep = issue(document, agency, format="eddsa-jcs-2022", now=NOW)
+    assert AT.verify(too_deep).codes == ("MALFORMED",)
+
+
+@pytest.mark.parametrize("encoding", ["%CC%FF", ";base64,zP8"])
+def test_enveloped_credential_whose_data_url_is_not_utf8_is_malformed_not_a_crash(
+    encoding: str,
+) -> None:
+    # found by the sd-jwt-presentation fuzz target: percent-decoding to invalid UTF-8 raised
+    # UnicodeDecodeError out of verify_presentation() (the presentation's structure check)
+    header, _, data = encoding.partition(",")
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiableCredential",
+        "id": f"data:application/vc+jwt{header}," + (data or f"eyJ{encoding}.e30.AA"),
+    }
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [enveloped],
+        "proof": {"type": "DataIntegrityProof"},
+    }
+    assert not verify(enveloped).verified
+    result = verify_presentation(presentation)
+    assert not result.verified
+    assert "MALFORMED" in result.codes

@@ -375,6 +375,9 @@ def _from_legacy(payload: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(inner, dict):
         raise MalformedError("the vc claim must be an object", pointer="/vc")
     credential = dict(inner)
+    if not isinstance(payload.get("iss"), str):
+        # VC-JWT 1.1 §6.3.1: iss is the issuer (or the holder): without it there is nobody
+        raise MalformedError("a VC-JWT 1.1 token needs the iss claim", pointer="/iss")
     if "vc" in payload:
         credential["issuer"] = (
             payload["iss"]
@@ -393,11 +396,27 @@ def _from_legacy(payload: Mapping[str, Any]) -> dict[str, Any]:
         if claim in payload:
             if not isinstance(payload[claim], int):
                 raise MalformedError(f"{claim} must be a NumericDate", pointer=f"/{claim}")
-            credential[name] = _numeric_date_to_xsd(payload[claim])
+            credential[name] = _numeric_date_to_xsd(payload[claim], pointer=f"/{claim}")
     if "sub" in payload and isinstance(credential.get("credentialSubject"), dict):
         credential["credentialSubject"] = {**credential["credentialSubject"], "id": payload["sub"]}
     return credential
 
 
-def _numeric_date_to_xsd(value: int) -> str:
-    return datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def numeric_date(value: Any, *, pointer: str) -> datetime:
+    """A JWT NumericDate (RFC 7519 §2) as an aware UTC datetime.
+
+    Raises MalformedError for a value that is not a number, or one so far from the epoch
+    that no datetime holds it (``1e300``: Python's own OverflowError must not escape).
+    """
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise MalformedError(f"{pointer[1:]} must be a NumericDate", pointer=pointer)
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise MalformedError(
+            f"{pointer[1:]} is not a representable NumericDate", pointer=pointer
+        ) from exc
+
+
+def _numeric_date_to_xsd(value: int, *, pointer: str) -> str:
+    return numeric_date(value, pointer=pointer).strftime("%Y-%m-%dT%H:%M:%SZ")

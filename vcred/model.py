@@ -208,6 +208,34 @@ def validate_presentation(presentation: Any, *, pointer: str = "") -> Version:
     return version
 
 
+#: How deep a JSON document we verify may nest (objects and arrays). Credentials need about
+#: ten levels; the JSON-LD, JCS and copying steps after this are recursive, and a document
+#: nested hundreds deep would hit the interpreter's recursion limit in one of them.
+MAX_DEPTH: Final = 64
+
+
+def check_depth(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> None:
+    """Refuse a JSON value nesting objects and arrays deeper than ``limit`` (iteratively).
+
+    Raises MalformedError with the pointer of the first container past the limit.
+    """
+    stack: list[tuple[Any, int, str]] = [(value, 1, pointer)]
+    while stack:
+        item, depth, where = stack.pop()
+        if isinstance(item, dict):
+            children: Any = ((str(k), v) for k, v in item.items())
+        elif isinstance(item, list):
+            children = ((str(i), v) for i, v in enumerate(item))
+        else:
+            continue
+        if depth > limit:
+            raise MalformedError(f"nested deeper than {limit} levels", pointer=where or "/")
+        for name, child in children:
+            if isinstance(child, dict | list):
+                escaped = name.replace("~", "~0").replace("/", "~1")
+                stack.append((child, depth + 1, f"{where}/{escaped}"))
+
+
 def as_list(value: Any) -> list[Any]:
     """A JSON-LD set as a list: a single value becomes a one-item list."""
     return value if isinstance(value, list) else [value]
@@ -243,7 +271,12 @@ def enveloped_payload(
         except ValueError as exc:
             raise MalformedError("invalid base64 in data: URL", pointer=f"{pointer}/id") from exc
     elif "%" in data:
-        data = unquote_to_bytes(data).decode("utf-8", errors="strict")
+        try:
+            data = unquote_to_bytes(data).decode("utf-8", errors="strict")
+        except UnicodeDecodeError as exc:  # found by fuzzing: it escaped verify_presentation()
+            raise MalformedError(
+                "the data: URL is not UTF-8 once percent-decoded", pointer=f"{pointer}/id"
+            ) from exc
     if media_type not in media_types:
         raise UnsupportedError(
             f"unsupported enveloped media type {media_type!r}", pointer=f"{pointer}/id"

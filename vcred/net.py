@@ -9,10 +9,12 @@ that was checked (no DNS rebinding), no redirects, a size cap and a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -100,11 +102,18 @@ class GuardedFetcher:
         self, scheme: str, host: str, address: str, port: int, path: str, accept: str, cap: int
     ) -> bytes:
         started = time.monotonic()
-        connection: http.client.HTTPConnection
+        connection: _PinnedHTTPConnection | _PinnedHTTPSConnection
         if scheme == "https":
             connection = _PinnedHTTPSConnection(host, address, port, timeout=self.connect_timeout)
         else:
             connection = _PinnedHTTPConnection(host, address, port, timeout=self.connect_timeout)
+        # The socket timeout bounds each recv, not the whole answer: a host that sends one
+        # byte every few seconds (slow loris) would hold this worker for hours. At the
+        # deadline a watchdog shuts the socket, which ends whatever read is blocked.
+        watchdog = threading.Timer(self.deadline, connection.abort)
+        watchdog.daemon = True
+        watchdog.start()
+        too_slow = UnreachableError(f"GET {host}{path} took longer than {self.deadline}s")
         response: http.client.HTTPResponse | None = None
         try:
             connection.request(
@@ -121,25 +130,42 @@ class GuardedFetcher:
             if declared and declared.isdigit() and int(declared) > cap:
                 raise FetchRefusedError(f"response larger than {cap} bytes")
             body = bytearray()
-            while chunk := response.read(min(65536, cap + 1 - len(body))):
+            while chunk := response.read1(min(65536, cap + 1 - len(body))):
                 body += chunk
                 if len(body) > cap:
                     raise FetchRefusedError(f"response larger than {cap} bytes")
                 if time.monotonic() - started > self.deadline:
-                    raise UnreachableError(f"GET {host}{path} took longer than {self.deadline}s")
-                if len(body) == cap + 1:
-                    break
+                    raise too_slow
+            if connection.aborted:  # the end of the body was the watchdog's, not the host's
+                raise too_slow
             return bytes(body)
         except (OSError, http.client.HTTPException) as exc:
+            if connection.aborted:
+                raise too_slow from exc
             raise UnreachableError(f"GET {host}{path} failed: {exc.__class__.__name__}") from exc
         finally:
+            watchdog.cancel()
             # an unread response keeps the socket open past connection.close()
             if response is not None:
                 response.close()
             connection.close()
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
+class _Abortable:
+    """A connection a watchdog thread can cut: shutting the socket ends a blocked read."""
+
+    aborted: bool = False
+    _raw: socket.socket | None = None
+
+    def abort(self) -> None:
+        self.aborted = True
+        raw = self._raw
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_RDWR)
+
+
+class _PinnedHTTPConnection(_Abortable, http.client.HTTPConnection):
     """Connects to the address that was checked, whatever DNS says now."""
 
     def __init__(self, host: str, address: str, port: int, *, timeout: float) -> None:
@@ -147,14 +173,19 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._raw = socket.create_connection((self._address, self.port), self.timeout)
+        if self.aborted:  # the deadline passed while connecting
+            self.abort()
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+class _PinnedHTTPSConnection(_Abortable, http.client.HTTPSConnection):
     def __init__(self, host: str, address: str, port: int, *, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
         self._address = address
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        # kept before the handshake, so that a handshake sent byte by byte can be cut too
+        sock = self._raw = socket.create_connection((self._address, self.port), self.timeout)
+        if self.aborted:
+            self.abort()
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]

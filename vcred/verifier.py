@@ -588,7 +588,8 @@ def detect(secured: Any) -> tuple[str, Any]:
     """Tell a secured credential's format and return the object to verify.
 
     ``vc+jwt`` (compact JWS), ``vc+sd-jwt`` (SD-JWT), ``data-integrity`` (a JSON object with a
-    proof); an EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError.
+    proof); an EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError
+    (also for a JSON document nested deeper than ``model.MAX_DEPTH``).
     """
     if isinstance(secured, bytes):
         try:
@@ -605,6 +606,7 @@ def detect(secured: Any) -> tuple[str, Any]:
             return "vc+jwt", text
         raise ParsingError("not a credential: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
+        model.check_depth(secured)  # before anything recursive (copying, JSON-LD, JCS) sees it
         if model.is_enveloped(secured):
             media_type, data = model.enveloped_payload(secured)
             return _ENVELOPED_FORMATS.get(media_type, "vc"), data
@@ -634,6 +636,7 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             return "vp+jwt", text
         raise ParsingError("not a presentation: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
+        model.check_depth(secured)
         if model.is_enveloped(secured, "EnvelopedVerifiablePresentation"):
             media_type, data = model.enveloped_payload(
                 secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES
@@ -799,10 +802,7 @@ def _validity_window(
     for claim, bound in (("nbf", start), ("exp", end)):
         if claim not in claims:
             continue
-        value = claims[claim]
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise MalformedError(f"{claim} must be a NumericDate", pointer=f"/{claim}")
-        moment = datetime.fromtimestamp(value, tz=UTC)
+        moment = jose.numeric_date(claims[claim], pointer=f"/{claim}")
         if bound is not None and abs((moment - bound).total_seconds()) >= 1:
             raise MalformedError(
                 f"the JWT {claim} claim disagrees with the credential's "

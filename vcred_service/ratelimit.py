@@ -43,13 +43,26 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
         return wait
 
+    def peek(self, key: str) -> float:
+        """Like :meth:`allow`, without spending a token: 0.0 if a request would go ahead."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def check(self, key: str) -> None:
         """Raise a 429 problem if ``key`` is over its rate."""
         wait = self.allow(key)
         if wait > 0:
-            raise ProblemError(
-                429,
-                "Too Many Requests",
-                f"rate limit exceeded; retry in {wait:.1f} s",
-                retry_after=max(1, int(wait + 0.999)),
-            )
+            raise too_many_requests(wait)
+
+
+def too_many_requests(wait: float) -> ProblemError:
+    """The 429 problem for a client that must wait ``wait`` seconds (``Retry-After``)."""
+    return ProblemError(
+        429,
+        "Too Many Requests",
+        f"rate limit exceeded; retry in {wait:.1f} s",
+        retry_after=max(1, int(wait + 0.999)),
+    )

@@ -1,8 +1,9 @@
 """Reading request bodies safely: content type, size, UTF-8, nesting depth.
 
 The size cap is Flask's ``MAX_CONTENT_LENGTH`` (413); this module adds the rest, each refused
-with a 4xx problem: a wrong content type (415), invalid UTF-8, invalid JSON or JSON nested
-deeper than ``max_depth`` (400).
+with a 4xx problem carrying a vcred code: a wrong content type (415, ``UNSUPPORTED``), invalid
+UTF-8, invalid JSON or duplicate members (400, ``PARSING_ERROR``), JSON nested deeper than
+``max_depth`` or not an object (400, ``MALFORMED``).
 """
 
 from __future__ import annotations
@@ -42,26 +43,34 @@ def read_json(*, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True)
     if mimetype != "application/json" and not (
         mimetype.startswith("application/") and mimetype.endswith("+json")
     ):
-        raise ProblemError(415, "Unsupported Media Type", "send the body as application/json")
+        raise ProblemError(
+            415, "Unsupported Media Type", "send the body as application/json", code="UNSUPPORTED"
+        )
     raw = request.get_data(cache=True)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ProblemError(400, "Bad Request", "the body is not valid UTF-8") from exc
+        raise ProblemError(
+            400, "Bad Request", "the body is not valid UTF-8", code="PARSING_ERROR"
+        ) from exc
     try:
         body = loads_strict(text, what="the request body")
     except ParsingError as exc:
-        detail = (
-            f"the body nests deeper than {max_depth} levels"
-            if "recursion" in exc.message
-            else exc.message
-        )
-        raise ProblemError(400, "Bad Request", detail) from exc
+        if "recursion" in exc.message:
+            raise _too_deep(max_depth) from exc
+        raise ProblemError(400, "Bad Request", exc.message, code="PARSING_ERROR") from exc
     if json_depth_exceeds(body, max_depth):
-        raise ProblemError(400, "Bad Request", f"the body nests deeper than {max_depth} levels")
+        raise _too_deep(max_depth)
     if expect_object and not isinstance(body, dict):
-        raise ProblemError(400, "Bad Request", "the body must be a JSON object")
+        raise ProblemError(400, "Bad Request", "the body must be a JSON object", code="MALFORMED")
     return body
+
+
+def _too_deep(max_depth: int) -> ProblemError:
+    # the same code as vcred's own depth limit (vcred.model.check_depth) for a credential
+    return ProblemError(
+        400, "Bad Request", f"the body nests deeper than {max_depth} levels", code="MALFORMED"
+    )
 
 
 def dumps(value: Any) -> str:

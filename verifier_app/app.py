@@ -16,6 +16,7 @@ from verifier_app.service import VerifierService
 from verifier_app.ui import ui
 
 _log = logging.getLogger("verifier_app")
+LIMITER: Final = "vcred_verifier_limiter"
 
 DEV_WARNING: Final = (
     "DEVELOPMENT MODE: DID documents and status lists may be fetched over plain http and "
@@ -53,6 +54,7 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
         )
     if config.rate_per_second > 0:
         limiter = RateLimiter(rate=config.rate_per_second, burst=config.rate_burst)
+        app.extensions[LIMITER] = limiter
 
         @app.before_request
         def _rate_limit() -> None:

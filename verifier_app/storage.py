@@ -76,7 +76,9 @@ def _digest(challenge: str) -> str:
 
 
 def _clip(value: str | None) -> str | None:
-    return None if value is None else value[:_TEXT]
+    # U+0000 comes from the credential (an issuer, a subject name): PostgreSQL text cannot
+    # hold it, and a hostile credential must not turn its verification into a 500
+    return None if value is None else value[:_TEXT].replace("\x00", "\ufffd")
 
 
 def _utc(moment: datetime) -> datetime:

@@ -152,3 +152,35 @@ def test_adding_a_proof_leaves_the_input_alone() -> None:
     before = copy.deepcopy(document)
     add(document, 2, vector("proofSetConfig2.json"))
     assert document == before
+
+
+def test_a_document_with_more_than_16_proofs_is_refused_before_any_is_checked() -> None:
+    # each proof costs a canonicalization and a DID resolution: the set is bounded up front
+    from vcred.errors import MalformedError
+    from vcred.integrity.proof import MAX_PROOFS
+
+    key = KeyPair.generate()
+    document = add_proof(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": "did:example:x",
+            "credentialSubject": {"name": "x"},
+        },
+        signer_for(key),
+    )
+    document["proof"] = [document["proof"]] * (MAX_PROOFS + 1)
+    looked_up: list[str] = []
+
+    def lookup(method: str, relationship: str) -> Any:
+        looked_up.append(method)
+        raise AssertionError("no proof may be checked")
+
+    with pytest.raises(MalformedError, match=f"at most {MAX_PROOFS} proofs"):
+        verify_document(
+            document,
+            purpose="assertionMethod",
+            lookup=lookup,
+            now=parse_datetime("2026-06-01T00:00:00Z", pointer=""),
+        )
+    assert looked_up == []

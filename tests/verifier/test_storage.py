@@ -182,3 +182,20 @@ def test_the_service_runs_on_postgresql(make_app: MakeApp, prefix: str, agency: 
         assert client.get("/health").get_json()["storage"] == "ok"
     finally:
         service.storage.drop()
+
+
+def test_nul_characters_from_a_credential_never_reach_the_database(storage: Storage) -> None:
+    # the issuer and subject name come from the credential, verified or not: PostgreSQL
+    # refuses U+0000 in text, and the verification answered 500
+    storage.record(
+        HistoryEntry(
+            at=NOW,
+            kind="credential",
+            channel="api",
+            verified=False,
+            issuer="did:example:x\x00y",
+            subject="Harbour\x00Lights",
+        )
+    )
+    (entry,) = storage.recent()
+    assert (entry.issuer, entry.subject) == ("did:example:x\ufffdy", "Harbour\ufffdLights")

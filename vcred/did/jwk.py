@@ -27,7 +27,8 @@ def resolve_did_jwk(did: str) -> DidDocument:
     try:
         jwk = json.loads(b64url_decode(did[len(PREFIX) :]))
         key = PublicKey.from_jwk(jwk)
-    except (ValueError, VcredError) as exc:
+    except (ValueError, RecursionError, VcredError) as exc:
+        # RecursionError: JSON nested past the interpreter's limit is not a JWK either
         raise ResolutionError("malformed did:jwk") from exc
     vm_id = f"{did}#0"
     document = {

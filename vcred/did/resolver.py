@@ -163,7 +163,7 @@ class Resolver:
             return stale
         try:
             document = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nested past the interpreter's limit
             raise ResolutionError(f"the DID document of {did} is not JSON") from exc
         parsed = DidDocument.parse(document, expected_id=did)
         self._web_cache.put(did, parsed)

@@ -351,7 +351,7 @@ def parse_fetched(raw: bytes) -> object:
     if text.startswith("{"):
         try:
             document = json.loads(text, object_pairs_hook=_no_duplicates)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nested past the interpreter's limit
             raise ParsingError(f"the status list is not valid JSON: {exc}") from exc
         return document
     if _COMPACT.fullmatch(text):
