@@ -46,8 +46,7 @@ def _cases(folder: Path = FOLDER) -> list[Any]:
 CASES = _cases()
 
 
-@pytest.mark.parametrize(("kind", "raw_key", "test"), CASES)
-def test_wycheproof_vector(kind: str, raw_key: bytes, test: dict[str, Any]) -> None:
+def check_vector(kind: str, raw_key: bytes, test: dict[str, Any]) -> None:
     try:
         key = PublicKey.from_raw(kind, raw_key)
     except VcredError:
@@ -61,6 +60,13 @@ def test_wycheproof_vector(kind: str, raw_key: bytes, test: dict[str, Any]) -> N
     elif test["result"] == "invalid":
         assert not accepted, test
     # "acceptable": either answer is allowed (e.g. ECDSA high-S, which JWS does not forbid)
+
+
+if CASES:
+
+    @pytest.mark.parametrize(("kind", "raw_key", "test"), CASES)
+    def test_wycheproof_vector(kind: str, raw_key: bytes, test: dict[str, Any]) -> None:
+        check_vector(kind, raw_key, test)
 
 
 def test_the_vector_folder_is_reported() -> None:
@@ -94,7 +100,7 @@ def test_the_loader_reads_both_schemas(tmp_path: Path) -> None:
     cases = _cases(tmp_path)
     assert [case.id for case in cases] == ["ed25519_test-1", "ed25519_test-2"]
     for case in cases:
-        test_wycheproof_vector(*case.values)
+        check_vector(*case.values)
 
 
 RFC8032_SIG = (
