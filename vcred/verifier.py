@@ -71,6 +71,9 @@ class Problem:
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "path": self.path}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_problem, (self.code, self.message, self.path, self.type))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Check:
@@ -82,6 +85,10 @@ class Check:
 
     def as_dict(self) -> dict[str, Any]:
         return {"check": self.name, "passed": self.passed, "detail": self.detail}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # results cross process boundaries in verify_many: pickle as plain tuples
+        return (_check, (self.name, self.passed, self.detail))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +114,11 @@ class VerificationResult:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(p.code for p in self.errors)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.verified, self.format, self.checks, self.errors, self.warnings)
+        more = (self.credential, self.issuer, self.method, self.trust, self.status)
+        return (_verification_result, (*fields, *more, self.disclosed))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form the CLI prints and the VC API returns."""
@@ -160,6 +172,33 @@ class PresentationResult:
             "warnings": [p.as_dict() for p in self.warnings],
             "credentials": [r.to_dict() for r in self.credentials],
         }
+
+
+def _check(name: str, passed: bool | None, detail: str) -> Check:
+    return Check(name=name, passed=passed, detail=detail)
+
+
+def _problem(code: str, message: str, path: str | None, type_: str | None) -> Problem:
+    return Problem(code=code, message=message, path=path, type=type_)
+
+
+_RESULT_FIELDS: Final = (
+    "verified",
+    "format",
+    "checks",
+    "errors",
+    "warnings",
+    "credential",
+    "issuer",
+    "method",
+    "trust",
+    "status",
+    "disclosed",
+)
+
+
+def _verification_result(*values: Any) -> VerificationResult:
+    return VerificationResult(**dict(zip(_RESULT_FIELDS, values, strict=True)))
 
 
 @dataclass(slots=True)
