@@ -43,7 +43,13 @@ test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 demo: $(STAMP)
 	$(BIN)/vcred demo
 
-bench: $(STAMP) $(NODE_STAMP)
+WRK := /usr/bin/wrk
+$(WRK):
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk \
+	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk)
+
+# One process run: every operation beside its floor; the load tests need PostgreSQL up.
+bench: $(STAMP) $(NODE_STAMP) $(WRK)
 	$(BIN)/python -m bench
 
 # Coverage-guided fuzzing (atheris), bounded: every target for FUZZ_SECONDS (not part of `test`).

@@ -6,10 +6,16 @@ import os
 import platform
 import sys
 
-from bench import bench_batch, bench_jose, bench_targets_di, bench_targets_status
+from bench import (
+    bench_batch,
+    bench_jose,
+    bench_services,
+    bench_targets_di,
+    bench_targets_status,
+)
 from bench.harness import Row, format_table
 
-SUITES = [bench_jose, bench_targets_di, bench_targets_status, bench_batch]
+SUITES = [bench_jose, bench_targets_di, bench_targets_status, bench_batch, bench_services]
 
 
 def machine() -> str:

@@ -110,7 +110,7 @@ def wrk(url: str, body: Any, *, headers: dict[str, str] | None = None) -> tuple[
 
 
 def _parse_wrk(output: str) -> tuple[float, float]:
-    if "Non-2xx" in output:
+    if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"the service answered errors under load:\n{output}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     match = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
