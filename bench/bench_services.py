@@ -33,6 +33,7 @@ from vcred.keys import KeyPair
 
 SECONDS = int(os.environ.get("VCRED_BENCH_LOAD_SECONDS", "8"))
 CONNECTIONS = 8
+WORKERS = int(os.environ.get("VCRED_BENCH_WORKERS", "2"))
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,14 +126,14 @@ def _verifier_rows() -> list[Row]:
     body = {"verifiableCredential": str(issue(aeo_credential(), key))}
     with tempfile.TemporaryDirectory() as folder:
         env = {"VCRED_VERIFIER_DATA_DIR": folder, "VCRED_VERIFIER_RATE_PER_SECOND": "0"}
-        with gunicorn("verifier_app:create_app()", workers=2, env=env) as url:
+        with gunicorn("verifier_app:create_app()", workers=WORKERS, env=env) as url:
             verify_rps, verify_p99 = wrk(url + "/credentials/verify", body)
-        with gunicorn("bench.echo_app:app", workers=2, env={}) as url:
+        with gunicorn("bench.echo_app:app", workers=WORKERS, env={}) as url:
             echo_rps, echo_p99 = wrk(url + "/echo", body)
     share = verify_rps / echo_rps
     return [
         Row(
-            "verifier service: POST /credentials/verify (vc+jwt), 2 workers",
+            f"verifier service: POST /credentials/verify (vc+jwt), {WORKERS} workers",
             1e6 / verify_rps,
             "bare Flask JSON echo, same gunicorn settings and load",
             1e6 / echo_rps,

@@ -43,6 +43,7 @@ VC Data Integrity §2.4 and Bitstring Status List §3.5
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 
 _VCDM = "https://www.w3.org/TR/vc-data-model#"
@@ -284,6 +285,7 @@ class UnsupportedError(VcredError):
     title = "Unsupported format or algorithm"
 
 
+@lru_cache(maxsize=256)
 def error_class(code: str) -> type[VcredError]:
     """The error class whose stable ``code`` this is: the most general one when subclasses
     share it (ResolutionError for DID_RESOLUTION); :class:`VcredError` for an unknown code.

@@ -304,13 +304,19 @@ class Verifier:
 
     # -- credentials ------------------------------------------------------------------------
 
-    def verify(self, secured: Any) -> VerificationResult:
+    def verify(self, secured: Any, *, checks: Sequence[str] | None = None) -> VerificationResult:
         """Verify a secured credential in any supported format; never raises for bad input.
 
         ``secured`` is a compact vc+jwt or SD-JWT string, a JSON string or a dict (Data
-        Integrity, or an EnvelopedVerifiableCredential).
+        Integrity, or an EnvelopedVerifiableCredential). ``checks``: run these instead of the
+        verifier's own (e.g. a VC API request's ``options.checks``).
         """
-        return self._verify(secured, self.checks)
+        if checks is None:
+            return self._verify(secured, self.checks)
+        unknown = set(checks) - set(CHECKS)
+        if unknown:
+            raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+        return self._verify(secured, tuple(checks))
 
     def _verify(self, secured: Any, checks: Sequence[str]) -> VerificationResult:
         report = _Report()

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 from vcred_service.problems import register_problem_handlers
 
@@ -37,6 +39,10 @@ def create_base_app(
     if settings:
         app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # answers keep the order the code builds them in (verified, checks, …), and unsorted
+    # dumping is cheaper on every response
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.session_interface = _CachedSerializerSessions()
     register_problem_handlers(app)
     app.register_blueprint(shared)
     return app
@@ -50,6 +56,21 @@ shared = Blueprint(
     static_folder="static",
     static_url_path="/_shared",
 )
+
+
+class _CachedSerializerSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per app.
+
+    Flask opens the session of every request, API calls included, and builds a new
+    serializer (deriving its key) each time; the secret does not change while the app runs.
+    """
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        cached: URLSafeTimedSerializer | None = app.extensions.get("vcred_session_serializer")
+        if cached is None:
+            cached = super().get_signing_serializer(app)
+            app.extensions["vcred_session_serializer"] = cached
+        return cached
 
 
 def database_url(data_dir: str | Path, *, environ: Mapping[str, str]) -> str:

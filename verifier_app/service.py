@@ -201,12 +201,17 @@ class VerifierService:
                 "verifiableCredential must be a JSON object or a compact JWS / SD-JWT string",
                 pointer="/verifiableCredential",
             )
-        verifier = self.verifier
-        if tuple(checks) != tuple(verifier.checks):
-            verifier = dataclasses.replace(verifier, checks=tuple(checks))
-        result = verifier.verify(credential)
+        result = self.verifier.verify(credential, checks=checks)
         body = credential_body(result, extra_warnings=self._freshness_warnings(result))
-        self._record("credential", channel, result.verified, result.format, result, result.codes)
+        self._record(
+            "credential",
+            channel,
+            result.verified,
+            result.format,
+            result,
+            result.codes,
+            summary=body["credential"],
+        )
         return Outcome(body=body, verified=result.verified)
 
     def verify_presentation(
@@ -280,8 +285,11 @@ class VerifierService:
         fmt: str | None,
         result: VerificationResult | None,
         codes: Sequence[str],
+        *,
+        summary: Mapping[str, Any] | None = None,
     ) -> None:
-        summary = summarise(result.credential) if result is not None else None
+        if summary is None and result is not None:
+            summary = summarise(result.credential)
         entry = HistoryEntry(
             at=self.config.clock(),
             kind=kind,

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import secrets
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,8 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
-FLUSH_SECONDS: Final = 0.5  # how stale the shared history page may be
-FLUSH_BATCH: Final = 200
+FLUSH_SECONDS: Final = 2.0  # how stale the shared history page may be
 _log = logging.getLogger("verifier_app")
 _TEXT: Final = 512
 
@@ -96,7 +96,8 @@ class Storage:
     def __init__(self, url: str, *, prefix: str = "verifier_", history_size: int = 1000) -> None:
         self.url = url
         self.history_size = history_size
-        self._pending: list[HistoryEntry] = []
+        # only the latest history_size entries can survive a flush: buffer no more
+        self._pending: deque[HistoryEntry] = deque(maxlen=history_size)
         self._pending_lock = threading.Lock()
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -204,25 +205,24 @@ class Storage:
         """Add one verification to the history (written in batches, off the request path).
 
         A verification must not wait for a disk flush: entries are buffered and written by a
-        background thread every ``FLUSH_SECONDS`` (or at ``FLUSH_BATCH`` entries), in one
-        transaction that also trims the history to ``history_size``. A crash loses at most
-        the last batch of history — never a challenge, which is written at once.
+        background thread every ``FLUSH_SECONDS``, in one transaction that also trims the
+        history to ``history_size`` — so the buffer never holds more than that either. A
+        crash loses at most the last few seconds of history, never a challenge (those are
+        written at once).
         """
         with self._pending_lock:
             self._pending.append(entry)
-            full = len(self._pending) >= FLUSH_BATCH
             if self._flusher is None or not self._flusher.is_alive():
                 self._flusher = threading.Thread(
                     target=self._flush_periodically, name="history-flush", daemon=True
                 )
                 self._flusher.start()
-        if full:
-            self._wake.set()
 
     def flush(self) -> None:
         """Write the buffered history entries now."""
         with self._pending_lock:
-            entries, self._pending = self._pending, []
+            entries = list(self._pending)
+            self._pending.clear()
         if not entries:
             return
         table = self.verifications
