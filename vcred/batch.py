@@ -1,12 +1,11 @@
 """Verifying many credentials on every core: :func:`verify_many`.
 
-Signature checks are CPU-bound and hold the GIL, so a batch is spread over processes: the
-caller's own process and one forked worker per further core. Workers inherit the caller's
-configured :class:`Verifier` (clock, resolver, trust list, caches) through fork, without
-pickling it; chunks of the batch are handed out from a shared counter, so a slow worker
-simply takes fewer. Only the results cross process boundaries. The caller's process works
-too — it pays no pickling for its own share, which is what lets two cores come close to
-twice the rate of one. Where fork is unavailable, the batch runs in this process.
+Signature checks are CPU-bound and hold the GIL, so a batch is spread over one forked
+worker per core while the caller's process collects. Workers inherit the caller's configured
+:class:`Verifier` (clock, resolver, trust list, caches) through fork, without pickling it;
+chunks of the batch are handed out from a shared counter, so a slower worker simply takes
+fewer. Only the results cross process boundaries, pickled as plain tuples (see
+``VerificationResult.__reduce__``). Where fork is unavailable, the batch runs in this process.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def verify_many(
             args=(chosen, credentials, chunks, counter, answers),
             daemon=True,
         )
-        for _ in range(count - 1)
+        for _ in range(count)
     ]
     # Objects that exist now are inherited by every worker: keep the workers' collector off
     # them, or its first pass touches every page and copy-on-write copies the whole heap.
@@ -63,10 +62,6 @@ def verify_many(
         gc.unfreeze()
     results: list[VerificationResult | None] = [None] * len(credentials)
     done: set[int] = set()
-    while (chunk := _take(counter, chunks)) is not None:
-        _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
-        done.add(chunk)
-        _drain(answers, results, done)
     while len(done) < chunks:
         try:
             chunk, verified = answers.get(timeout=_RESULT_WAIT)
@@ -93,18 +88,6 @@ def _work(
         answers.put((chunk, [verifier.verify(item) for item in _slice(credentials, chunk)]))
     answers.close()
     answers.join_thread()
-
-
-def _drain(answers: Any, results: list[VerificationResult | None], done: set[int]) -> None:
-    """Take in what the workers sent so far (this process reads their results while they
-    work, instead of all at the end)."""
-    while True:
-        try:
-            chunk, verified = answers.get_nowait()
-        except queue.Empty:
-            return
-        _fill(results, chunk, verified)
-        done.add(chunk)
 
 
 def _take(counter: Any, chunks: int) -> int | None:
