@@ -10,19 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from vcred.integrity.suites import SUITES
+from vcred_service.openapi import PROBLEM_SCHEMA, problem_response
 
 if TYPE_CHECKING:
     from issuer_app.service import Issuer
 
-PROBLEM: Final = "application/problem+json"
 _REF_PROBLEM: Final = {"$ref": "#/components/responses/Problem"}
 
 
 def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
+    return problem_response(description, schema_ref="#/components/schemas/Problem")
 
 
 def _limited(description: str) -> dict[str, Any]:
@@ -51,28 +48,7 @@ def _auth_problem(description: str) -> dict[str, Any]:
 
 
 SCHEMAS: Final[dict[str, Any]] = {
-    "Problem": {
-        "type": "object",
-        "description": "Problem details (RFC 9457); pointers are JSON Pointers into the request",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "code": {"type": "string", "description": "a stable vcred error code"},
-            "pointer": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["detail", "pointer"],
-                    "properties": {"detail": {"type": "string"}, "pointer": {"type": "string"}},
-                },
-            },
-            "retry_after": {"type": "integer"},
-        },
-    },
+    "Problem": PROBLEM_SCHEMA,
     "IssueCredentialRequest": {
         "type": "object",
         "required": ["credential"],

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any, Final
 
 from vcred.verifier import CHECKS
+from vcred_service.openapi import PROBLEM_SCHEMA, problem_response
+from vcred_service.problems import PROBLEM_JSON
 from verifier_app.config import VerifierConfig
 from verifier_app.service import ALWAYS_CHECKED, CHECK_ALIASES
 
 _REF: Final = "#/components/schemas/"
-_PROBLEM_JSON: Final = "application/problem+json"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -21,13 +22,7 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _problem(description: str, *, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {_PROBLEM_JSON: {"schema": _ref("HttpProblem")}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
+    return problem_response(description, schema_ref=_REF + "HttpProblem", headers=headers)
 
 
 _NULLABLE_STRING: Final = {"type": ["string", "null"]}
@@ -63,20 +58,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "pointer": {"type": "string"},
         },
     },
-    "HttpProblem": {
-        "description": "RFC 9457 problem details for a request that could not be processed.",
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "code": {"type": "string"},
-            "pointer": {"type": "string"},
-            "retry_after": {"type": "integer"},
-        },
-    },
+    "HttpProblem": PROBLEM_SCHEMA,
     "Benefit": {
         "type": "object",
         "required": ["code", "description"],
@@ -259,7 +241,7 @@ def _verify_operation(
                 "or a request that is not of this shape (problem+json)",
                 "content": {
                     "application/json": {"schema": _not_verified(result)},
-                    _PROBLEM_JSON: {"schema": _ref("HttpProblem")},
+                    PROBLEM_JSON: {"schema": _ref("HttpProblem")},
                 },
             },
             "413": _problem(f"the body is larger than {config.max_body_bytes} bytes"),
