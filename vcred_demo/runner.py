@@ -75,19 +75,21 @@ def _play(console: Console, cluster: Cluster) -> bool:
 
 
 def _print_urls(console: Console, cluster: Cluster) -> None:
-    table = Table(title="The services keep running — try them by hand", show_lines=False)
+    table = Table(title="The services keep running — try them by hand")
     table.add_column("service")
     table.add_column("officer page")
-    table.add_column("sign in / token")
+    table.add_column("identity")
     for handle in cluster.issuers.values():
-        table.add_row(
-            f"{handle.agency.label} issuer\n[dim]{handle.agency.did}[/]",
-            handle.url + "/",
-            f"{OFFICER} / {handle.officer_password}\nAPI token {handle.token}",
-        )
+        table.add_row(f"{handle.agency.label} issuer", handle.url + "/", handle.agency.did)
     for verifier in cluster.verifiers.values():
         table.add_row(f"{verifier.agency.label} verifier", verifier.url + "/", "(public)")
     console.print(table)
+    # printed whole, outside the table, so they can be copied
+    console.print("Issuer sign-in (officer pages) and API tokens for this run:")
+    for handle in cluster.issuers.values():
+        console.print(f"  {handle.agency.label}: user [bold]{OFFICER}[/]")
+        console.print(f"    password {handle.officer_password}", soft_wrap=True)
+        console.print(f"    API token {handle.token}", soft_wrap=True)
     console.print(
         "The VC API of each service is described at [bold]/openapi.json[/]; "
         "did:web documents at /.well-known/did.json. Press Ctrl-C to stop."
