@@ -345,21 +345,21 @@ def verify_vp_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
 
 
 def _credential_issuer(payload: Mapping[str, Any]) -> str:
-    issuer = payload.get("issuer")
-    if isinstance(issuer, dict):
-        issuer = issuer.get("id")
-    if not isinstance(issuer, str) or not is_did(issuer):
-        raise UnknownKeyError("a vc+jwt issuer must be a DID to find its key", pointer="/issuer")
-    return issuer
+    return _did_of(payload, "issuer", "a vc+jwt issuer must be a DID to find its key")
 
 
 def _holder(payload: Mapping[str, Any]) -> str:
-    holder = payload.get("holder")
-    if isinstance(holder, dict):
-        holder = holder.get("id")
-    if not isinstance(holder, str) or not is_did(holder):
-        raise UnknownKeyError("a vp+jwt holder must be a DID to find its key", pointer="/holder")
-    return holder
+    return _did_of(payload, "holder", "a vp+jwt holder must be a DID to find its key")
+
+
+def _did_of(payload: Mapping[str, Any], member: str, refusal: str) -> str:
+    """The DID of ``member`` (a URL, or an object with an ``id``), whose key signed."""
+    value = payload.get(member)
+    if isinstance(value, dict):
+        value = value.get("id")
+    if not isinstance(value, str) or not is_did(value):
+        raise UnknownKeyError(refusal, pointer=f"/{member}")
+    return value
 
 
 def _legacy_issuer(payload: Mapping[str, Any]) -> str:

@@ -52,30 +52,6 @@ def did_web_token(did: str) -> str:
     return sign_compact(base_credential(did), signer, typ="vc+jwt", cty="vc")
 
 
-@pytest.fixture
-def no_outside_connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Fails any connection to an address other than the local test servers (127.0.0.1)."""
-    attempts: list[tuple[str, int]] = []
-    original = socket.create_connection
-
-    def guarded(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        attempts.append((str(address[0]), int(address[1])))
-        if address[0] != "127.0.0.1":
-            raise AssertionError(f"tried to connect to {address}")
-        return original(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", guarded)
-    return attempts
-
-
-@pytest.fixture
-def issuer_app(tmp_path: Path) -> Iterator[Flask]:
-    app = create_issuer_app(make_config(tmp_path / "issuer", "sqlite"))
-    app.config["TESTING"] = True
-    yield app
-    issuer_of(app).close()
-
-
 # -- rate limits ---------------------------------------------------------------------------------
 
 
@@ -164,7 +140,7 @@ def test_the_issuer_api_rate_limit_is_off_by_default_and_configurable(tmp_path: 
     ["localhost", "127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254"],
 )
 def test_did_web_to_a_private_address_through_the_verifier_is_a_clean_400(
-    make_app: MakeApp, host: str, no_outside_connections: list[tuple[str, int]]
+    make_app: MakeApp, host: str, connections: list[tuple[str, int]]
 ) -> None:
     client = make_app().test_client()
     response = client.post(
@@ -172,13 +148,13 @@ def test_did_web_to_a_private_address_through_the_verifier_is_a_clean_400(
     )
     assert response.status_code == 400
     assert "FETCH_REFUSED" in codes(response)
-    assert no_outside_connections == []  # refused before any connection
+    assert connections == []  # refused before any connection
 
 
 def test_did_web_whose_dns_answer_is_private_through_the_verifier_is_a_clean_400(
     make_app: MakeApp,
     monkeypatch: pytest.MonkeyPatch,
-    no_outside_connections: list[tuple[str, int]],
+    connections: list[tuple[str, int]],
 ) -> None:
     looked_up: list[str] = []
 
@@ -193,7 +169,7 @@ def test_did_web_whose_dns_answer_is_private_through_the_verifier_is_a_clean_400
     assert response.status_code == 400
     assert "FETCH_REFUSED" in codes(response)
     assert looked_up == ["innocent-looking.example"]
-    assert no_outside_connections == []
+    assert connections == []
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ Run with ``-s`` to see the counts; they are also written to
 from __future__ import annotations
 
 import json
-import socket
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +16,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from issuer_app import create_app as create_issuer_app
 from issuer_app import issuer_of
 from tests.hardening.corpus import CHALLENGE, Hostile, Keys, build
 from tests.httpserver import LocalServer
-from tests.issuer.conftest import make_config
 from tests.verifier.conftest import NOW, US_HOST, Agency, MakeApp
 from vcred import Verifier
 from vcred.net import GuardedFetcher
@@ -33,30 +29,6 @@ TALLY = Path(__file__).resolve().parents[2] / ".pytest_cache" / "hardening-tally
 @pytest.fixture(scope="module")
 def corpus(agency: Agency, us_server: LocalServer) -> list[Hostile]:
     return build(Keys.make(), agency, us_server)
-
-
-@pytest.fixture
-def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Every address a fetch connects to: only the local test server may appear."""
-    made: list[tuple[str, int]] = []
-    original = socket.create_connection
-
-    def recording(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        made.append((str(address[0]), int(address[1])))
-        if address[0] != "127.0.0.1":
-            raise AssertionError(f"a fetch tried to reach {address}")
-        return original(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", recording)
-    return made
-
-
-@pytest.fixture
-def issuer(tmp_path: Path) -> Iterator[Flask]:
-    app = create_issuer_app(make_config(tmp_path / "issuer", "sqlite"))
-    app.config["TESTING"] = True
-    yield app
-    issuer_of(app).close()
 
 
 def _library(verifier: Verifier, item: Hostile) -> tuple[bool, tuple[str, ...]]:
@@ -126,7 +98,7 @@ def test_every_hostile_input_is_rejected_cleanly(
     corpus: list[Hostile],
     make_app: MakeApp,
     us_server: LocalServer,
-    issuer: Flask,
+    issuer_app: Flask,
     connections: list[tuple[str, int]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -155,7 +127,7 @@ def test_every_hostile_input_is_rejected_cleanly(
                 wrong.append(
                     f"{item.category} / {item.name} via {channel}: {seen}, want {item.code}"
                 )
-    for category, name, response, status in _requests(client, issuer.test_client(), issuer):
+    for category, name, response, status in _requests(client, issuer_app.test_client(), issuer_app):
         key = f"{category} via services"
         tried[key] += 1
         if response.status_code == status and response.mimetype == "application/problem+json":

@@ -6,39 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator
 
+from tests.service.openapi_fuzz import fuzz_every_operation
 from tests.verifier.conftest import DOMAIN, NOW, Agency, MakeApp, tamper
 from vcred import did_key, present
 from vcred.keys import KeyPair
 
 
 def test_every_operation_conforms_under_fuzzing(make_app: MakeApp) -> None:
-    # what `schemathesis run` checks (tests/verifier/schemathesis.toml), in process: no 5xx,
-    # every status and content type documented, every body valid against its schema
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", make_app())
-    labels = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        labels.append(operation.label)
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=25,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def conforms(case: Any) -> None:
-            # a random body is schema-valid but no genuine credential: 400 is its answer
-            case.call_and_validate(excluded_checks=[schemathesis.checks.positive_data_acceptance])
-
-        conforms()
-    assert sorted(labels) == [
+    # a random body is schema-valid but no genuine credential: 400 is its answer
+    labels = fuzz_every_operation(make_app(), examples=25)
+    assert labels == [
         "GET /health",
         "POST /challenges",
         "POST /credentials/verify",
