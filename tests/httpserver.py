@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,8 +15,6 @@ class _QuietServer(ThreadingHTTPServer):
     """Clients that hang up early (size caps, deadlines) are what the tests want: no traceback."""
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
 
