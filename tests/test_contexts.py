@@ -16,7 +16,7 @@ import pytest
 from pyld import jsonld as pyld_jsonld
 from pyld.context_resolver import ContextResolver
 
-from vcred.jsonld import BUNDLED_CONTEXTS, ContextLoader
+from vcred.jsonld import BUNDLED_CONTEXTS, ContextLoader, context_digest
 
 SHARED = Path(__file__).parents[1] / ".." / "shared"
 PUBLISHED_DIR = SHARED / "contexts"
@@ -47,7 +47,9 @@ def published_loader() -> ContextLoader:
         for url, name in {**published_table(), **_PUBLISHED_ALIASES}.items()
     }
     documents.update(_EMPTY)
-    return ContextLoader(documents, bundled=False)
+    return ContextLoader(
+        {url: (doc, context_digest(doc)) for url, doc in documents.items()}, bundled=False
+    )
 
 
 def _options(loader: ContextLoader) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def test_comparison_detects_a_changed_datatype() -> None:
     document = ContextLoader().load(url)
     entry = document["@context"]["BitstringStatusListEntry"]["@context"]
     entry["statusSize"]["@type"] = "http://www.w3.org/2001/XMLSchema#integer"  # http, not https
-    mutant = ContextLoader({url: document})
+    mutant = ContextLoader({url: (document, context_digest(document))})
     assert semantics(url, mutant) != semantics(url, published_loader())
 
 

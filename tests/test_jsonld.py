@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from pyld import jsonld as pyld_jsonld
 
 from vcred import _jsonld_fast, jsonld, rdfc
@@ -16,6 +18,7 @@ from vcred.errors import ContextError, MalformedError
 from vcred.jsonld import (
     ContextLoader,
     canonicalize_document,
+    context_digest,
     expand,
     register_context,
     to_nquads,
@@ -442,18 +445,19 @@ def test_register_context_adds_a_document() -> None:
     loader = ContextLoader()
     with pytest.raises(ContextError):
         canonicalize_document(document, loader=loader)
-    loader.register(url, context)
+    loader.register(url, context, sha256=context_digest(context))
     assert "<https://customs.example/vocab#tariffCode>" in canonicalize_document(
         document, loader=loader
     )
-    register_context(url, context)
+    register_context(url, context, sha256=context_digest(context))
     assert url in jsonld.default_loader()
     assert "<https://customs.example/vocab#tariffCode>" in canonicalize_document(document)
 
 
 def test_loader_constructed_with_extra_documents() -> None:
     url = "https://customs.example/contexts/extra/v1"
-    loader = ContextLoader({url: {"@context": {"hs": "https://customs.example/vocab#hs"}}})
+    context = {"@context": {"hs": "https://customs.example/vocab#hs"}}
+    loader = ContextLoader({url: (context, context_digest(context))})
     assert url in loader.urls()
     assert V2 in loader.urls()
     assert url not in ContextLoader().urls()
@@ -470,7 +474,50 @@ def test_loader_constructed_with_extra_documents() -> None:
 )
 def test_register_refuses_bad_documents(url: str, document: dict[str, Any]) -> None:
     with pytest.raises(ContextError):
-        ContextLoader().register(url, document)
+        ContextLoader().register(url, document, sha256=context_digest(document))
+
+
+def test_a_context_is_known_by_its_content_digest() -> None:
+    """The SHA-256 pins the content: of the bytes as published, or of a document's JCS form."""
+    url = "https://customs.example/contexts/pinned/v1"
+    content = b'{"@context": {"hs": "https://customs.example/vocab#hs"}}\n'
+    loader = ContextLoader()
+    loader.register(url, content, sha256=hashlib.sha256(content).hexdigest().upper())
+    assert loader.load(url) == json.loads(content)
+    parsed = json.loads(content)
+    assert context_digest(parsed) == hashlib.sha256(rfc8785.dumps(parsed)).hexdigest()
+    assert context_digest(content.decode()) == hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        hashlib.sha256(b"another document").hexdigest(),  # swapped content
+        "0" * 64,
+        "not-a-digest",
+        hashlib.sha256(b"x").hexdigest()[:63],
+        "",
+    ],
+)
+def test_a_document_that_does_not_match_its_digest_is_refused_at_registration(
+    digest: str,
+) -> None:
+    url = "https://customs.example/contexts/pinned/v1"
+    content = b'{"@context": {"hs": "https://customs.example/vocab#hs"}}'
+    loader = ContextLoader()
+    with pytest.raises(ContextError, match="SHA-256"):
+        loader.register(url, content, sha256=digest)
+    with pytest.raises(ContextError, match="SHA-256"):
+        ContextLoader({url: (content, digest)})
+    assert url not in loader
+
+
+def test_context_content_that_is_not_json_is_refused() -> None:
+    content = b"\xff not json"
+    with pytest.raises(ContextError, match="not JSON"):
+        ContextLoader().register(
+            "https://customs.example/c", content, sha256=hashlib.sha256(content).hexdigest()
+        )
 
 
 def test_loaded_documents_are_copies() -> None:
@@ -636,7 +683,8 @@ def test_processed_contexts_are_cached(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_registering_a_context_clears_the_cache() -> None:
     url = "https://customs.example/contexts/changing/v1"
-    loader = ContextLoader({url: {"@context": {"code": "https://customs.example/v1#code"}}})
+    first = {"@context": {"code": "https://customs.example/v1#code"}}
+    loader = ContextLoader({url: (first, context_digest(first))})
     document = {
         "@context": [V2, url],
         "type": "VerifiableCredential",
@@ -644,7 +692,8 @@ def test_registering_a_context_clears_the_cache() -> None:
         "credentialSubject": {"code": "1"},
     }
     assert "v1#code" in canonicalize_document(document, loader=loader)
-    loader.register(url, {"@context": {"code": "https://customs.example/v2#code"}})
+    second = {"@context": {"code": "https://customs.example/v2#code"}}
+    loader.register(url, second, sha256=context_digest(second))
     assert "v2#code" in canonicalize_document(document, loader=loader)
 
 

@@ -34,7 +34,8 @@ def read_json(path: Path) -> Any:
 
 
 def _with_citizenship(loader: ContextLoader) -> ContextLoader:
-    loader.register(CITIZENSHIP, read_json(DATA / "citizenship-v4rc1-subset.jsonld"))
+    content = (DATA / "citizenship-v4rc1-subset.jsonld").read_bytes()
+    loader.register(CITIZENSHIP, content, sha256=hashlib.sha256(content).hexdigest())
     return loader
 
 

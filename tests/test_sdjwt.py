@@ -408,7 +408,7 @@ def test_tampered_issuer_signature_is_rejected(issued: str) -> None:
     tampered = jwt[:-6] + ("A" if jwt[-6] != "A" else "B") + jwt[-5:] + "~" + rest
     result = AT.verify(tampered)
     assert result.codes == ("INVALID_SIGNATURE",)
-    assert result.credential is not None and not walk_keys(result.credential) & set(AMOUNTS)
+    assert result.credential is None  # nothing unsigned, disclosed or not, is returned
 
 
 def test_kid_of_another_did_is_rejected(agency: KeyPair) -> None:

@@ -44,18 +44,23 @@ def test_valid_credential_passes_every_check(agency: KeyPair) -> None:
     assert [w.code for w in result.warnings] == ["TRUST_NOT_EVALUATED"]  # … and said so
 
 
-def test_tampered_signature_reports_invalid_signature_and_the_other_checks(agency: KeyPair) -> None:
+def test_tampered_signature_reports_invalid_signature_and_reads_nothing_unsigned(
+    agency: KeyPair,
+) -> None:
     result = AT.verify(tamper(str(issue(credential(), agency))))
     assert not result.verified
     assert result.codes == ("INVALID_SIGNATURE",)
     assert result.check("proof").passed is False
-    assert result.check("validity").passed is True  # still evaluated and reported
+    # no later check reads what no proof covers, and nothing unsigned is returned
+    assert result.check("validity") is None
+    assert result.credential is None and result.issuer is None
 
 
 def test_every_failure_is_reported_not_just_the_first(agency: KeyPair) -> None:
-    token = tamper(str(issue(credential(validUntil="2026-02-01T00:00:00Z"), agency)))
-    result = AT.verify(token)
-    assert set(result.codes) == {"INVALID_SIGNATURE", "EXPIRED"}
+    schema = {"id": "https://schemas.example/unknown.json", "type": "JsonSchema"}
+    document = credential(validUntil="2026-02-01T00:00:00Z", credentialSchema=schema)
+    result = AT.verify(issue(document, agency))
+    assert set(result.codes) == {"EXPIRED", "UNKNOWN_SCHEMA"}
 
 
 @pytest.mark.parametrize(
@@ -99,7 +104,7 @@ def test_jwt_exp_alone_bounds_the_window(agency: KeyPair) -> None:
 
 
 def test_checks_can_be_chosen(agency: KeyPair) -> None:
-    token = tamper(str(issue(credential(validUntil="2026-02-01T00:00:00Z"), agency)))
+    token = issue(credential(validUntil="2026-02-01T00:00:00Z"), agency)
     only_validity = dataclasses.replace(AT, checks=("validity",))
     result = only_validity.verify(token)
     assert result.codes == ("EXPIRED",)

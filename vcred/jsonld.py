@@ -4,8 +4,14 @@ JSON-LD 1.1 (https://www.w3.org/TR/json-ld11-api/) as the Data Integrity suites 
 (https://www.w3.org/TR/vc-data-integrity/#securing-data-losslessly):
 
 - **Offline.** Context URLs resolve only to the documents bundled in ``vcred/contexts`` and
-  to documents registered explicitly (:func:`register_context`, :class:`ContextLoader`); any
-  other URL raises :class:`~vcred.errors.ContextError`. Nothing is ever fetched.
+  to documents registered explicitly with the SHA-256 of their content
+  (:func:`register_context`, :class:`ContextLoader`); any other URL raises
+  :class:`~vcred.errors.ContextError`. Nothing is ever fetched.
+- **Known contexts only.** :func:`signed_view` is what a verifier reads after a proof: every
+  ``@context`` entry must be a known URL; inline context objects are refused unless the
+  caller allows them, and then only if dropping them leaves the RDF dataset unchanged
+  (w3c/vc-data-integrity#272: an inline context can re-map JSON members without changing
+  what was signed).
 - **Safe mode.** Data that expansion would silently drop is an error, never a smaller signed
   graph: a term that expands to no absolute IRI, a relative ``@type`` or ``@id``, a relative
   ``@base``, a ``@direction`` (toRDF drops it), a null ``@value``, a document that expands to
@@ -21,13 +27,16 @@ Quads are tuples of N-Quads terms (see :mod:`vcred.rdfc`).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any, Final
 
+import rfc8785
 from pyld import jsonld as _pyld
 from pyld.context_resolver import ContextResolver
 
@@ -41,12 +50,15 @@ from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
 __all__ = [
     "BUNDLED_CONTEXTS",
     "OWN_CONTEXTS",
+    "ContextContent",
     "ContextLoader",
     "canonical_dataset",
     "canonicalize_document",
+    "context_digest",
     "default_loader",
     "expand",
     "register_context",
+    "signed_view",
     "to_nquads",
     "to_quads",
 ]
@@ -73,7 +85,11 @@ BUNDLED_CONTEXTS: Final[Mapping[str, str]] = {
 #: Our own vocabulary's contexts, shipped in ``vcred.schemas`` (the top-level schemas/ folder).
 OWN_CONTEXTS: Final[Mapping[str, str]] = {CUSTOMS_CONTEXT: "customs-v1.jsonld"}
 
+ContextContent = bytes | str | Mapping[str, Any]
+"""A context document as registered: its bytes as published (a str is UTF-8), or parsed JSON."""
+
 _PROCESSED_CACHE_SIZE: Final = 256
+_SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
 _RESOLVED_CACHE_SIZE: Final = 512
 
 
@@ -90,6 +106,47 @@ def _read_bundled(package: str, filename: str) -> dict[str, Any]:
     text = resources.files(package).joinpath(filename).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
+
+
+def context_digest(content: ContextContent) -> str:
+    """The SHA-256 (lower-case hex) a context is registered with.
+
+    Over the bytes as given (``sha256sum`` of the file; a str as UTF-8), or for a parsed
+    document over its RFC 8785 (JCS) serialization. Raises ContextError for what JCS cannot hold.
+    """
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    if not isinstance(content, bytes):
+        try:
+            content = rfc8785.dumps(content)
+        except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+            raise ContextError(f"a context document must be JSON: {exc}") from exc
+    return hashlib.sha256(content).hexdigest()
+
+
+def _pinned_document(url: str, content: ContextContent, sha256: str) -> dict[str, Any]:
+    """The context ``content`` for ``url``, parsed, if it is what ``sha256`` pins.
+
+    Raises ContextError for a digest that is not 64 hex digits, a mismatch, or content that is
+    not a JSON-LD context document.
+    """
+    if not isinstance(sha256, str) or not _SHA256_HEX.fullmatch(sha256.lower()):
+        raise ContextError(f"the SHA-256 pinned for {url} must be 64 hex digits")
+    actual = context_digest(content)
+    if actual != sha256.lower():
+        raise ContextError(
+            f"the context document for {url} does not match its pinned SHA-256 "
+            f"(expected {sha256.lower()}, got {actual})"
+        )
+    if isinstance(content, Mapping):
+        document: Any = copy.deepcopy(dict(content))
+    else:
+        try:
+            document = json.loads(content)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ContextError(f"the context document for {url} is not JSON") from exc
+    _check_context_document(url, document)
+    return dict(document)
 
 
 def _check_context_document(url: str, document: Mapping[str, Any]) -> None:
@@ -134,14 +191,18 @@ def _escape_pointer(token: str) -> str:
 class ContextLoader:
     """Offline JSON-LD document loader: bundled contexts plus explicitly registered ones.
 
-    Calling it as pyld does (``loader(url, options)``) returns a remote document; any URL it
-    does not hold raises ContextError — there is no network fallback. Each loader keeps its
-    own cache of processed contexts.
+    ``documents`` maps a URL to ``(content, sha256)`` (see :func:`context_digest`): a context
+    is known by its URL *and* its content. Calling it as pyld does (``loader(url, options)``)
+    returns a remote document; any URL it does not hold raises ContextError — there is no
+    network fallback. Each loader keeps its own cache of processed contexts.
     https://www.w3.org/TR/json-ld11-api/#loaddocumentcallback
     """
 
     def __init__(
-        self, documents: Mapping[str, Mapping[str, Any]] | None = None, *, bundled: bool = True
+        self,
+        documents: Mapping[str, tuple[ContextContent, str]] | None = None,
+        *,
+        bundled: bool = True,
     ) -> None:
         self._lock = threading.Lock()
         self._documents: dict[str, Mapping[str, Any]] = {}
@@ -149,23 +210,23 @@ class ContextLoader:
         if bundled:
             self._bundled.update((u, ("vcred.contexts", f)) for u, f in BUNDLED_CONTEXTS.items())
             self._bundled.update((u, ("vcred.schemas", f)) for u, f in OWN_CONTEXTS.items())
-        for url, document in (documents or {}).items():
-            _check_context_document(url, document)
-            self._documents[url] = copy.deepcopy(document)
+        for url, (content, sha256) in (documents or {}).items():
+            self._documents[url] = _pinned_document(url, content, sha256)
         self._reset_caches()
 
     def _reset_caches(self) -> None:
         self._resolver_cache: dict[str, Any] = _BoundedCache()
         self.processed: OrderedDict[Any, Any] = OrderedDict()
 
-    def register(self, url: str, document: Mapping[str, Any]) -> None:
-        """Add (or replace) the context document served for ``url``.
+    def register(self, url: str, document: ContextContent, *, sha256: str) -> None:
+        """Add (or replace) the context document served for ``url``, pinned by its SHA-256.
 
-        Raises ContextError for a relative URL or a document without ``@context``.
+        Raises ContextError when ``document`` does not match ``sha256`` (see
+        :func:`context_digest`), for a relative URL or a document without ``@context``.
         """
-        _check_context_document(url, document)
+        pinned = _pinned_document(url, document, sha256)
         with self._lock:
-            self._documents[url] = copy.deepcopy(document)
+            self._documents[url] = pinned
             self._reset_caches()
 
     def urls(self) -> frozenset[str]:
@@ -221,12 +282,12 @@ def default_loader() -> ContextLoader:
     return _DEFAULT_LOADER
 
 
-def register_context(url: str, document: Mapping[str, Any]) -> None:
-    """Serve ``document`` for the context ``url`` from the default loader (e.g. the customs one).
+def register_context(url: str, document: ContextContent, *, sha256: str) -> None:
+    """Serve ``document`` for the context ``url`` from the default loader, pinned by its SHA-256.
 
-    Raises ContextError for a relative URL or a document without ``@context``.
+    Raises ContextError as :meth:`ContextLoader.register` does.
     """
-    _DEFAULT_LOADER.register(url, document)
+    _DEFAULT_LOADER.register(url, document, sha256=sha256)
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -427,3 +488,141 @@ def canonicalize_document(
         document, loader=loader, limits=limits, hash_algorithm=hash_algorithm
     )
     return dataset.nquads
+
+
+# -- what a verifier reads -------------------------------------------------------------------
+
+
+def signed_view(
+    document: Mapping[str, Any],
+    *,
+    loader: ContextLoader | None = None,
+    allow_inline: bool = False,
+    opaque: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The JSON a verifier may read once a proof over ``document`` verified.
+
+    Every ``@context`` entry, at any depth, must be a URL ``loader`` knows; anything else
+    (an inline context object, ``null``) is refused unless ``allow_inline``. Allowed, the
+    view is ``document`` without those entries — accepted only when it has the same RDF
+    dataset as ``document`` with them, so that under the known contexts alone its JSON says
+    exactly what was signed (w3c/vc-data-integrity#272: an inline context can swap which
+    member maps to which IRI, or alias a type, without changing the signature). Members named
+    in ``opaque`` (a presentation's ``verifiableCredential``) are left to their own
+    verification. Raises ContextError with the pointer of the offending ``@context`` entry.
+    """
+    loader = loader or _DEFAULT_LOADER
+    inline = _check_context_entries(document, "", loader, allow_inline=allow_inline, opaque=opaque)
+    if not inline:
+        return copy.deepcopy(dict(document))
+    signed = canonicalize_document(document, loader=loader)
+    view: dict[str, Any] = _without_inline_contexts(document, opaque)
+    if _canonical_or_none(view, loader) == signed:
+        return view
+    if not opaque:
+        # the signed dataset itself, in JSON that reads it through the known contexts alone
+        view = _compact_to_known(document, loader)
+        if _canonical_or_none(view, loader) == signed:
+            return view
+    raise ContextError(
+        "the inline context changes what the JSON means: read through the known contexts "
+        "alone, the document does not say what was signed",
+        pointer=inline[0],
+    )
+
+
+def _canonical_or_none(document: Mapping[str, Any], loader: ContextLoader) -> str | None:
+    try:
+        return canonicalize_document(document, loader=loader)
+    except ContextError:
+        return None
+
+
+def _compact_to_known(document: Mapping[str, Any], loader: ContextLoader) -> dict[str, Any]:
+    """``document`` expanded with all its contexts, compacted with its known URLs alone.
+
+    https://www.w3.org/TR/json-ld11-api/#compaction-algorithm
+    """
+    urls = [c for c in _as_list(document.get("@context")) if isinstance(c, str)]
+    expanded = expand(document, loader=loader)
+    try:
+        compacted: dict[str, Any] = _pyld.compact(
+            expanded, {"@context": urls}, loader.pyld_options()
+        )
+    except Exception as exc:  # pyld raises JsonLdError and plain exceptions alike
+        raise from_pyld_error(exc) from exc
+    compacted.pop("@context", None)
+    return {"@context": urls, **compacted}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _check_context_entries(
+    node: Any, pointer: str, loader: ContextLoader, *, allow_inline: bool, opaque: frozenset[str]
+) -> list[str]:
+    """Refuse unknown context URLs (and inline contexts unless allowed); return the pointers
+    of the inline ones."""
+    inline: list[str] = []
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            inline += _check_context_entries(
+                item, f"{pointer}/{index}", loader, allow_inline=allow_inline, opaque=opaque
+            )
+        return inline
+    if not isinstance(node, Mapping):
+        return inline
+    if "@context" in node:
+        context = node["@context"]
+        entries = (
+            [(f"{pointer}/@context/{i}", e) for i, e in enumerate(context)]
+            if isinstance(context, list)
+            else [(f"{pointer}/@context", context)]
+        )
+        for where, entry in entries:
+            if isinstance(entry, str):
+                if entry not in loader:
+                    raise ContextError(
+                        f"unknown JSON-LD context {entry[:200]} (register it with the SHA-256 "
+                        "of its content to accept it; vcred never fetches contexts)",
+                        pointer=where,
+                    )
+            elif not allow_inline:
+                raise ContextError(
+                    "an inline @context is refused: it can change what the JSON means without "
+                    "changing what was signed (allow_inline_contexts to accept one)",
+                    pointer=where,
+                )
+            else:
+                inline.append(where)
+    for name, value in node.items():
+        if name != "@context" and name not in opaque:
+            inline += _check_context_entries(
+                value,
+                f"{pointer}/{_escape_pointer(str(name))}",
+                loader,
+                allow_inline=allow_inline,
+                opaque=frozenset(),
+            )
+    return inline
+
+
+def _without_inline_contexts(node: Any, opaque: frozenset[str]) -> Any:
+    """A deep copy of ``node`` whose ``@context`` entries are URLs only."""
+    if isinstance(node, list):
+        return [_without_inline_contexts(item, frozenset()) for item in node]
+    if not isinstance(node, Mapping):
+        return copy.deepcopy(node)
+    copied: dict[str, Any] = {}
+    for name, value in node.items():
+        if name == "@context":
+            if isinstance(value, list):
+                copied[name] = [entry for entry in value if isinstance(entry, str)]
+            elif isinstance(value, str):
+                copied[name] = value
+        elif name in opaque:
+            copied[name] = copy.deepcopy(value)
+        else:
+            copied[name] = _without_inline_contexts(value, frozenset())
+    return copied

@@ -945,12 +945,8 @@ def _prove(verifier: Verifier, token: Any, state: _Secured) -> None:
     state.vcdm = _unverified_typ(token) != DC_SD_JWT
     if not state.vcdm:
         state.format = DC_SD_JWT
-    try:
-        verified = verify(token, lookup=verifier.method_lookup)
-    except VcredError:
-        state.credential = _always_visible(token)
-        raise
-    state.credential = verified.claims
+    verified = verify(token, lookup=verifier.method_lookup)
+    state.claimed = verified.claims
     state.methods = [verified.method]
     state.jwt_claims = {
         k: verified.claims[k] for k in ("nbf", "exp", "iat") if k in verified.claims
@@ -965,17 +961,6 @@ def _unverified_typ(token: Any) -> Any:
         return jose.unverified_header(str(token).split("~", 1)[0]).get("typ")
     except VcredError:
         return None
-
-
-def _always_visible(token: Any) -> dict[str, Any] | None:
-    """The claims of an SD-JWT that failed verification, without any disclosure, NOT verified."""
-    try:
-        payload = jose.unverified_payload(parse(token).jwt)
-        claims, _ = _process(payload, [], always_visible=frozenset())
-    except VcredError:
-        return None
-    claims.pop("cnf", None)
-    return claims
 
 
 def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tuple[Any, Any]:
@@ -999,7 +984,7 @@ def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tupl
             }
         ],
     }
-    state.credential = presentation
+    state.claimed = presentation
     verified = verify(token, lookup=verifier.method_lookup)
     binding = verified.key_binding
     if binding is None:

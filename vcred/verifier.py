@@ -36,6 +36,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
+from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.net import Fetcher
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import EntryStatus, StatusChecker, StatusListCache
@@ -47,6 +48,8 @@ PRESENTATION_CHECKS: Final = ("proof", "challenge", "domain", "holder", "credent
 DEFAULT_CLOCK_SKEW: Final = timedelta(seconds=60)
 DEFAULT_KEY_BINDING_MAX_AGE: Final = timedelta(minutes=5)
 MAX_PRESENTED_CREDENTIALS: Final = 64
+#: A presentation's members verified on their own (each credential has its own context stage).
+_EMBEDDED: Final = frozenset({"verifiableCredential"})
 
 
 def utc_now() -> datetime:
@@ -201,10 +204,25 @@ def _verification_result(*values: Any) -> VerificationResult:
     return VerificationResult(**dict(zip(_RESULT_FIELDS, values, strict=True)))
 
 
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """The signed information of a credential or presentation: all that later checks read.
+
+    Only :meth:`Verifier._establish` makes one, from the proof stage's output once every proof
+    verified and every ``@context`` is known (:func:`vcred.jsonld.signed_view`): its JSON
+    says, under known contexts only, exactly what was signed. Issuer binding, validity,
+    status, schema, trust and ``VerificationResult.credential`` take this, never raw input.
+    """
+
+    document: dict[str, Any]
+
+
 @dataclass(slots=True)
 class _Secured:
-    """A credential after the proof stage: what it says, and what signed it (if anything).
+    """A credential after the proof stage: what it claims, and what signed it (if anything).
 
+    ``claimed`` is what the proof stage read — NOT verified, even when ``proof_passed``;
+    ``verified`` is set by the context stage and is the only input of later checks.
     ``vcdm`` is False for credentials that are not VCDM documents (an IETF SD-JWT VC): the
     data-model structure rules do not apply and ``issuer`` names the issuer instead.
     ``disclosed`` lists the selectively disclosed claims; ``extra_checks`` are named checks a
@@ -212,7 +230,8 @@ class _Secured:
     """
 
     format: str
-    credential: dict[str, Any] | None = None
+    claimed: dict[str, Any] | None = None
+    verified: Verified | None = None
     methods: list[VerificationMethod] = field(default_factory=list)
     jwt_claims: Mapping[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -267,6 +286,11 @@ class Verifier:
     §7.3). ``key_binding_max_age``: how old a key-binding JWT's ``iat`` may be.
     ``max_presented_credentials``: a presentation with more credentials is refused before any
     of them is verified (each may cost network fetches).
+    ``contexts``: the JSON-LD contexts this verifier knows (default:
+    :func:`vcred.jsonld.default_loader`, the bundled ones plus those registered with their
+    SHA-256); any other context URL is INVALID_CONTEXT. ``allow_inline_contexts``: accept
+    inline ``@context`` objects (VCDM 2.0 permits them) when dropping them leaves what was
+    signed unchanged; refused by default.
     """
 
     fetcher: Fetcher | None = None
@@ -282,6 +306,8 @@ class Verifier:
     max_presented_credentials: int = MAX_PRESENTED_CREDENTIALS
     require_key_binding: bool = True
     key_binding_max_age: timedelta = DEFAULT_KEY_BINDING_MAX_AGE
+    contexts: ContextLoader | None = None
+    allow_inline_contexts: bool = False
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -334,31 +360,28 @@ class Verifier:
             )
         state = _Secured(format=fmt)
         self._prove(document, state)
-        credential = state.credential
-        if credential is None:
+        verified = self._establish(state)
+        if verified is None:
+            # Nothing was established as signed, so no later check has anything to read; the
+            # proof failure is reported whichever checks were asked for (fail closed).
             report.checks.append(
                 Check(name="proof", passed=False, detail=state.problems[0].message)
             )
             report.errors.extend(state.problems)
             return self._result(report, state)
+        credential = verified.document
         if state.vcdm:
             try:
                 model.validate_credential(credential)
             except VcredError as error:
                 report.fail("structure", error)
         if "proof" in checks:
-            if state.proof_passed:
-                report.ok("proof", f"{fmt} proof verified")
-            else:
-                report.checks.append(
-                    Check(name="proof", passed=False, detail=state.problems[0].message)
-                )
-                report.errors.extend(state.problems)
+            report.ok("proof", f"{fmt} proof verified")
         issuer = state.issuer or _issuer_or_none(credential)
-        if "issuer" in checks and state.proof_passed:
+        if "issuer" in checks:
             report.run("issuer", lambda: _check_issuer_binding(issuer, state.methods))
         if "validity" in checks:
-            report.run("validity", lambda: self._check_validity(credential, state.jwt_claims))
+            report.run("validity", lambda: self._check_validity(verified, state.jwt_claims))
         status: tuple[EntryStatus, ...] = ()
         if "status" in checks and not state.vcdm and "status" in credential:
             report.skip(
@@ -367,13 +390,43 @@ class Verifier:
                 code="STATUS_NOT_CHECKED",
             )
         elif "status" in checks:
-            status = self._check_status(credential, report)
+            status = self._check_status(verified, report)
         if "schema" in checks:
-            self._check_schema(credential, report)
+            self._check_schema(verified, report)
         trust = None
         if "trust" in checks:
-            trust = self._check_trust(credential, issuer, report)
+            trust = self._check_trust(verified, issuer, report)
         return self._result(report, state, trust=trust, status=status)
+
+    def _establish(
+        self, state: _Secured, *, opaque: frozenset[str] = frozenset()
+    ) -> Verified | None:
+        """The context stage: what the proof stage read, as signed information, or None.
+
+        Applies to every format alike (``vcred.jsonld.signed_view``): each ``@context`` entry
+        must be known, inline ones are refused unless allowed. A failure is a proof problem.
+        """
+        if not state.proof_passed:
+            return None
+        if state.claimed is None:
+            state.proof_passed = False
+            state.problems.append(
+                Problem(code="MALFORMED", message="the proof stage produced no document")
+            )
+            return None
+        try:
+            document = signed_view(
+                state.claimed,
+                loader=self.context_loader,
+                allow_inline=self.allow_inline_contexts,
+                opaque=opaque,
+            )
+        except VcredError as error:
+            state.proof_passed = False
+            state.problems.append(Problem.of(error))
+            return None
+        state.verified = Verified(document)
+        return state.verified
 
     def _result(
         self,
@@ -384,7 +437,7 @@ class Verifier:
         status: tuple[EntryStatus, ...] = (),
     ) -> VerificationResult:
         verified = not report.errors and all(c.passed is not False for c in report.checks)
-        credential = state.credential
+        credential = state.verified.document if state.verified is not None else None
         return VerificationResult(
             verified=verified,
             format=state.format,
@@ -392,7 +445,7 @@ class Verifier:
             errors=tuple(report.errors),
             warnings=tuple(report.warnings),
             credential=credential,
-            issuer=state.issuer or (_issuer_or_none(credential) if credential else None),
+            issuer=(state.issuer or _issuer_or_none(credential)) if credential else None,
             method=state.methods[0].id if state.methods else None,
             trust=trust,
             status=status,
@@ -420,7 +473,13 @@ class Verifier:
     def resolver_in_use(self) -> Resolver:
         return self._resolver
 
-    def _check_validity(self, credential: Mapping[str, Any], claims: Mapping[str, Any]) -> str:
+    @property
+    def context_loader(self) -> ContextLoader:
+        """The JSON-LD contexts this verifier knows (``contexts``, or the default loader)."""
+        return self.contexts if self.contexts is not None else default_loader()
+
+    def _check_validity(self, verified: Verified, claims: Mapping[str, Any]) -> str:
+        credential = verified.document
         now = self.clock()
         start, end = _validity_window(credential, claims)
         if start is not None and now + self.clock_skew < start:
@@ -431,9 +490,8 @@ class Verifier:
             raise ExpiredError(f"expired at {end.isoformat()}", pointer=_end_pointer(credential))
         return f"valid at {now.isoformat(timespec='seconds')}"
 
-    def _check_status(
-        self, credential: Mapping[str, Any], report: _Report
-    ) -> tuple[EntryStatus, ...]:
+    def _check_status(self, verified: Verified, report: _Report) -> tuple[EntryStatus, ...]:
+        credential = verified.document
         if "credentialStatus" not in credential:
             report.ok("status", "no credentialStatus")
             return ()
@@ -474,7 +532,8 @@ class Verifier:
             )
         return result.credential
 
-    def _check_schema(self, credential: Mapping[str, Any], report: _Report) -> None:
+    def _check_schema(self, verified: Verified, report: _Report) -> None:
+        credential = verified.document
         if "credentialSchema" not in credential:
             report.ok("schema", "no credentialSchema")
             return
@@ -490,7 +549,7 @@ class Verifier:
         report.ok("schema", f"valid against {', '.join(checked)}")
 
     def _check_trust(
-        self, credential: Mapping[str, Any], issuer: str | None, report: _Report
+        self, verified: Verified, issuer: str | None, report: _Report
     ) -> TrustDecision | None:
         if self.trust is None:
             report.skip(
@@ -499,7 +558,7 @@ class Verifier:
                 code="TRUST_NOT_EVALUATED",
             )
             return None
-        decision = self.trust.evaluate_credential(credential, now=self.clock())
+        decision = self.trust.evaluate_credential(verified.document, now=self.clock())
         error = decision.error()
         if error is None:
             report.ok("trust", decision.reason)
@@ -545,19 +604,26 @@ class Verifier:
                 signed_challenge, signed_domain = vp.pop("nonce", None), vp.pop("aud", None)
                 state.jwt_claims = {k: vp.pop(k) for k in ("iat", "exp", "nbf") if k in vp}
                 state.methods = [verified.method]
-                state.credential = vp
-                state.proof_passed = True
+                state.claimed = vp
             else:
                 # a compact format (an SD-JWT with key binding) describes its presentation itself
-                state.credential = document if isinstance(document, dict) else None
+                state.claimed = document if isinstance(document, dict) else None
                 signed_challenge, signed_domain = _verify_presentation_proof(self, document, state)
+            state.proof_passed = True
         except VcredError as error:
             report.fail("proof", error)
-            if state.credential is None and fmt == "vp+jwt":
-                state.credential = _unverified_json(document)
+            if state.claimed is None and fmt == "vp+jwt":
+                state.claimed = _unverified_json(document)
         else:
-            report.ok("proof", f"{fmt} proof verified")
-        vp = state.credential or {}
+            # the credentials inside are verified on their own, each with its context stage
+            if self._establish(state, opaque=_EMBEDDED) is None:
+                report.checks.append(
+                    Check(name="proof", passed=False, detail=state.problems[0].message)
+                )
+                report.errors.extend(state.problems)
+            else:
+                report.ok("proof", f"{fmt} proof verified")
+        vp = state.verified.document if state.verified is not None else (state.claimed or {})
         try:
             model.validate_presentation(vp)
         except VcredError as error:
@@ -566,7 +632,8 @@ class Verifier:
         report.run("challenge", lambda: _expect("challenge", challenge, signed_challenge))
         report.run("domain", lambda: _expect("domain", domain, signed_domain))
         if state.jwt_claims:
-            report.run("validity", lambda: self._check_validity({}, state.jwt_claims))
+            # a presentation's validity is its signed JWT claims alone
+            report.run("validity", lambda: self._check_validity(Verified({}), state.jwt_claims))
         for name, step in state.extra_checks:
             report.run(name, step)
         results = self._verify_embedded(vp, report)
@@ -697,26 +764,11 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
 
 
 def _prove_vc_jwt(verifier: Verifier, token: Any, state: _Secured) -> None:
-    try:
-        verified = jose.verify_vc_jwt(token, lookup=verifier.method_lookup)
-    except VcredError:
-        state.credential = _unverified_credential(token)
-        raise
+    verified = jose.verify_vc_jwt(token, lookup=verifier.method_lookup)
     payload = dict(verified.payload)
     state.jwt_claims = {k: payload[k] for k in ("nbf", "exp", "iat") if k in payload}
-    state.credential = payload
+    state.claimed = payload
     state.methods = [verified.method]
-
-
-def _unverified_credential(token: str) -> dict[str, Any] | None:
-    """The claims of a token that failed verification, for reporting the other checks."""
-    try:
-        header, payload = jose.unverified_header(token), jose.unverified_payload(token)
-        if jose.is_legacy(header, payload):
-            return jose._from_legacy(payload)
-    except VcredError:
-        return None
-    return payload
 
 
 def _unverified_json(token: str) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -25,7 +26,8 @@ def vector_loader() -> ContextLoader:
     bundle; without it they fail with INVALID_CONTEXT, as any unknown context does.
     """
     loader = ContextLoader()
-    loader.register(CITIZENSHIP, read_json(ROOT / "tests/data/citizenship-v4rc1-subset.jsonld"))
+    content = (ROOT / "tests/data/citizenship-v4rc1-subset.jsonld").read_bytes()
+    loader.register(CITIZENSHIP, content, sha256=hashlib.sha256(content).hexdigest())
     return loader
 
 

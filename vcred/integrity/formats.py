@@ -11,7 +11,6 @@ https://www.w3.org/TR/vc-data-integrity/#proof-purposes).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -197,20 +196,20 @@ def _presenter(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
 def prove_credential(verifier: Verifier, document: Any, state: _Secured) -> None:
     """The proof stage for a credential with Data Integrity proofs (all of them must verify).
 
-    Fills in the credential (the document without its proofs — reported even when a proof
-    fails, so the other checks still run) and the methods that signed it.
+    Fills in the document without its proofs and the methods that signed it (the pipeline's
+    context stage then decides what of it is signed information).
     """
     if not isinstance(document, dict):
         raise ParsingError("a Data Integrity credential must be a JSON object", pointer="/")
-    state.credential = copy.deepcopy({k: v for k, v in document.items() if k != "proof"})
     verified = verify_document(
         document,
         purpose=CREDENTIAL_PURPOSE,
         lookup=verifier.method_lookup,
         now=verifier.clock(),
         clock_skew=verifier.clock_skew,
+        loader=verifier.context_loader,
     )
-    state.credential = verified.document
+    state.claimed = verified.document
     state.methods = verified.methods
 
 
@@ -228,6 +227,7 @@ def prove_presentation(verifier: Verifier, document: Any, state: _Secured) -> tu
         lookup=verifier.method_lookup,
         now=verifier.clock(),
         clock_skew=verifier.clock_skew,
+        loader=verifier.context_loader,
     )
     holder = document.get("holder")
     holder = holder.get("id") if isinstance(holder, dict) else holder
@@ -238,7 +238,7 @@ def prove_presentation(verifier: Verifier, document: Any, state: _Secured) -> tu
                 f"{proof.method.controller}, not by the holder {holder}",
                 pointer="/holder",
             )
-    state.credential = verified.document
+    state.claimed = verified.document
     state.methods = verified.methods
     return (
         _agreed([p.proof.get("challenge") for p in verified.proofs]),
