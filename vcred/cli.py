@@ -6,6 +6,7 @@ cannot be used at all).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -23,6 +24,7 @@ from vcred.errors import VcredError
 from vcred.integrity import derive
 from vcred.integrity.suites import ECDSA_SD_2023
 from vcred.issuing import issue, signer_for
+from vcred.jsonld import ContextLoader
 from vcred.keys import KEY_KINDS, KeyPair, load_key
 from vcred.net import GuardedFetcher
 from vcred.presentation import present
@@ -197,6 +199,18 @@ def issue_command(
 @click.option("--presentation", is_flag=True, help="the input is a presentation")
 @click.option("--dev", is_flag=True, help="allow http and private addresses (development only)")
 @click.option("--host-map", multiple=True, help="HOST=ORIGIN for local did:web and status lists")
+@click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="URL=FILE",
+    help="a JSON-LD context known beyond the bundled ones (pinned by FILE's SHA-256); repeat",
+)
+@click.option(
+    "--allow-inline-contexts",
+    is_flag=True,
+    help="accept inline @context objects that do not change what was signed",
+)
 def verify_command(
     source: str,
     checks: str | None,
@@ -208,6 +222,8 @@ def verify_command(
     presentation: bool,
     dev: bool,
     host_map: tuple[str, ...],
+    contexts: tuple[str, ...],
+    allow_inline_contexts: bool,
 ) -> None:
     """Verify a credential or presentation; print the result; exit 0 if verified, else 1."""
     chosen = tuple(c.strip() for c in checks.split(",")) if checks else CHECKS
@@ -216,7 +232,12 @@ def verify_command(
         _fail(f"unknown checks: {', '.join(sorted(unknown))} (known: {', '.join(CHECKS)})")
     if no_status:
         chosen = tuple(c for c in chosen if c != "status")
-    verifier = Verifier(fetcher=_fetcher(dev, host_map), checks=chosen)
+    verifier = Verifier(
+        fetcher=_fetcher(dev, host_map),
+        checks=chosen,
+        contexts=_context_loader(contexts) if contexts else None,
+        allow_inline_contexts=allow_inline_contexts,
+    )
     if trust_list:
         list_verifier = replace(verifier, checks=("proof", "issuer", "validity"))
         trust = _load_trust_list(trust_list, trust_issuer, list_verifier)
@@ -228,6 +249,24 @@ def verify_command(
         result = verifier.verify(text)
     _emit(result.to_dict())
     sys.exit(0 if result.verified else 1)
+
+
+def _context_loader(entries: tuple[str, ...]) -> ContextLoader:
+    """The bundled contexts plus each ``URL=FILE``, pinned by the SHA-256 of the file."""
+    loader = ContextLoader()
+    for entry in entries:
+        url, sep, path = entry.partition("=")
+        if not sep or not url or not path:
+            _fail(f"--context is URL=FILE, not {entry!r}")
+        try:
+            content = Path(path).read_bytes()
+        except OSError as exc:
+            _fail(f"cannot read the context file {path}: {exc.strerror or exc}")
+        try:
+            loader.register(url, content, sha256=hashlib.sha256(content).hexdigest())
+        except VcredError as exc:
+            _fail(f"the context {url} is refused: {exc.code}: {exc}")
+    return loader
 
 
 def _load_trust_list(path: str, expected_issuer: str | None, verifier: Verifier) -> TrustList:

@@ -53,6 +53,16 @@ from verifier_app.config import (
 )
 @click.option("--offline", is_flag=True, help="never fetch: answer from the caches")
 @click.option(
+    "--contexts-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="JSON-LD contexts known beyond the bundled ones, pinned in its contexts.json",
+)
+@click.option(
+    "--allow-inline-contexts",
+    is_flag=True,
+    help="accept inline @context objects that do not change what was signed",
+)
+@click.option(
     "--database-url",
     envvar="DATABASE_URL",
     help="SQLAlchemy URL, e.g. postgresql://user@host/db [env: DATABASE_URL]",
@@ -68,6 +78,8 @@ def command(
     dev: bool,
     host_map: tuple[str, ...],
     offline: bool,
+    contexts_dir: Path | None,
+    allow_inline_contexts: bool,
     database_url: str | None,
 ) -> None:
     """Run the verifier service (VC API and officer UI)."""
@@ -78,6 +90,7 @@ def command(
         "domain": domain,
         "service_name": name,
         "database_url": database_url,
+        "contexts_dir": contexts_dir,
     }
     try:
         config = VerifierConfig.from_env()
@@ -86,6 +99,8 @@ def command(
             changes["dev"] = True
         if offline:
             changes["offline"] = True
+        if allow_inline_contexts:
+            changes["allow_inline_contexts"] = True
         if host_map:
             changes["host_map"] = {**config.host_map, **parse_host_map(host_map)}
         if domain is None and config.domain == DEFAULT_DOMAIN:

@@ -54,6 +54,10 @@ class VerifierConfig:
     private addresses (never in production). ``host_map``: did:web host → local origin.
     ``offline``: never fetch; answer from the caches however old (reported).
     ``database_url``: SQLAlchemy URL (default: SQLite in ``data_dir``).
+    ``contexts_dir``: a folder of JSON-LD contexts known beyond the bundled ones, each pinned
+    by its SHA-256 in the folder's ``contexts.json`` (``vcred_service.contexts``).
+    ``allow_inline_contexts``: accept inline ``@context`` objects when they do not change
+    what was signed (refused by default).
     ``clock``: the current time (tests pass a fixed one).
     """
 
@@ -65,6 +69,9 @@ class VerifierConfig:
     dev: bool = False
     host_map: Mapping[str, str] = field(default_factory=dict)
     offline: bool = False
+    # JSON-LD contexts
+    contexts_dir: Path | None = None
+    allow_inline_contexts: bool = False
     # limits
     max_body_bytes: int = 512 * 1024
     max_json_depth: int = 64
@@ -90,6 +97,8 @@ class VerifierConfig:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         if self.trust_list is not None:
             object.__setattr__(self, "trust_list", Path(self.trust_list))
+        if self.contexts_dir is not None:
+            object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
         object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
         if not _TABLE_PREFIX.fullmatch(self.table_prefix):
             raise UsageError("table_prefix: lower-case letters, digits and _, at most 31")
@@ -141,11 +150,16 @@ class VerifierConfig:
             ("DOMAIN", "domain"),
             ("NAME", "service_name"),
             ("TABLE_PREFIX", "table_prefix"),
+            ("CONTEXTS_DIR", "contexts_dir"),
         ):
             value = get(name)
             if value is not None:
                 options[key] = value
-        for name, key in (("DEV", "dev"), ("OFFLINE", "offline")):
+        for name, key in (
+            ("DEV", "dev"),
+            ("OFFLINE", "offline"),
+            ("ALLOW_INLINE_CONTEXTS", "allow_inline_contexts"),
+        ):
             value = get(name)
             if value is not None:
                 options[key] = _flag(ENV_PREFIX + name, value)

@@ -40,6 +40,7 @@ from vcred.verifier import (
     Verifier,
     detect,
 )
+from vcred_service.contexts import load_context_folder
 from verifier_app.config import VerifierConfig
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import HistoryEntry, IssuedChallenge, Storage
@@ -133,6 +134,8 @@ class VerifierService:
             offline=config.offline,
             clock=config.clock,
             max_presented_credentials=config.max_presented_credentials,
+            contexts=load_context_folder(config.contexts_dir) if config.contexts_dir else None,
+            allow_inline_contexts=config.allow_inline_contexts,
         )
         self.trust = self._load_trust(base)
         self.verifier = dataclasses.replace(base, trust=self.trust)
