@@ -142,7 +142,7 @@ def derive_credential() -> Response:
             "selectivePointers must be an array of JSON Pointers", "/options/selectivePointers"
         )
     try:
-        derived = derive(credential, pointers)
+        derived = derive(credential, pointers, loader=issuer().contexts)
     except VcredError as exc:
         raise problem(exc, base="/verifiableCredential") from exc
     response = jsonify({"verifiableCredential": derived})

@@ -67,6 +67,16 @@ def _show_warnings() -> None:
 @click.option("--no-store-credentials", is_flag=True, help="keep only digests of what is issued")
 @click.option("--insecure-no-auth", is_flag=True, help="no API token needed (local tests only)")
 @click.option("--dev", is_flag=True, help="development mode (says so loudly)")
+@click.option(
+    "--contexts-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="JSON-LD contexts known beyond the bundled ones, pinned in its contexts.json",
+)
+@click.option(
+    "--allow-inline-contexts",
+    is_flag=True,
+    help="sign inline @context objects that do not change what the JSON means",
+)
 def command(
     port: int,
     host: str,
@@ -83,6 +93,8 @@ def command(
     no_store_credentials: bool,
     insecure_no_auth: bool,
     dev: bool,
+    contexts_dir: Path | None,
+    allow_inline_contexts: bool,
 ) -> None:
     """Run an agency's issuer (VC API, status lists, did:web, officer UI) on PORT."""
     from issuer_app.app import create_app, issuer_of
@@ -103,6 +115,8 @@ def command(
         "store_credentials": False if no_store_credentials else None,
         "insecure_no_auth": insecure_no_auth or None,
         "dev": dev or None,
+        "contexts_dir": contexts_dir,
+        "allow_inline_contexts": allow_inline_contexts or None,
     }
     try:
         config = IssuerConfig.from_env(embedded=True, **overrides)

@@ -63,6 +63,13 @@ class IssuerConfig:
     key_types: tuple[KeyKind, ...] = ("ed25519", "p256", "p384")
     insecure_no_auth: bool = False
     dev: bool = False
+    #: JSON-LD contexts known beyond the bundled ones: a folder with a contexts.json manifest
+    #: pinning each file's SHA-256 (vcred_service.contexts); credentials naming any other
+    #: context URL are refused, and Data Integrity proofs are made with these.
+    contexts_dir: Path | None = None
+    #: Sign credentials with inline @context objects (when they do not change what the JSON
+    #: means under the known contexts); refused by default.
+    allow_inline_contexts: bool = False
     #: Keep each signed credential (else only its digest) — the officer UI's QR code needs it.
     store_credentials: bool = True
     #: "vc+jwt" or a Data Integrity format ("data-integrity", "eddsa-rdfc-2022", …).
@@ -90,6 +97,8 @@ class IssuerConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.contexts_dir is not None:
+            object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
         if not self.passphrase:
             raise UsageError("the key passphrase must not be empty")
         if not self.public_url.startswith(("http://", "https://")):
@@ -171,6 +180,7 @@ class IssuerConfig:
             ("DEFAULT_FORMAT", "default_format"),
             ("TABLE_PREFIX", "table_prefix"),
             ("STATUS_LIST_FORMAT", "status_list_format"),
+            ("CONTEXTS_DIR", "contexts_dir"),
         ):
             if get(name) is not None:
                 values[key] = get(name)
@@ -184,6 +194,7 @@ class IssuerConfig:
             ("INSECURE_NO_AUTH", "insecure_no_auth"),
             ("DEV", "dev"),
             ("STORE_CREDENTIALS", "store_credentials"),
+            ("ALLOW_INLINE_CONTEXTS", "allow_inline_contexts"),
         ):
             if get(name) is not None:
                 values[key] = _flag(name, get(name))

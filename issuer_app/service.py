@@ -52,10 +52,12 @@ from vcred.errors import (
     VcredError,
 )
 from vcred.issuing import issue as secure
+from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import KEY_KINDS, KeyPair
 from vcred.schema import bundled_registry, check_schema
 from vcred.status import IndexStore, set_credential_status, status_list_credential_for
 from vcred.status.listcred import format_datetime
+from vcred_service.contexts import load_context_folder
 from vcred_service.problems import ProblemError
 
 _log = logging.getLogger("issuer_app")
@@ -161,6 +163,10 @@ class Issuer:
         self.config = config
         self.store = store
         self.first_start = first_start
+        #: the JSON-LD contexts this issuer knows (signs with, and accepts in a credential)
+        self.contexts: ContextLoader = (
+            load_context_folder(config.contexts_dir) if config.contexts_dir else default_loader()
+        )
         self.offered = formats.check_offered(config.formats)
         if config.default_format not in self.offered:
             raise UsageError(
@@ -330,6 +336,10 @@ class Issuer:
             row = self.store.claim_idempotency(conn, key)
         return None if row is None else _replay(row, digest)
 
+    def _loader_for(self, fmt: str) -> dict[str, Any]:
+        """The ``loader`` keyword for a Data Integrity format (JOSE formats take none)."""
+        return {} if fmt in formats.COMPACT_MEDIA_TYPES else {"loader": self.contexts}
+
     def _prepare(self, body: Mapping[str, Any]) -> _Prepared:
         credential = body.get("credential")
         if not isinstance(credential, dict):
@@ -373,6 +383,8 @@ class Issuer:
             if reserved in document:
                 raise MalformedError(f"leave {reserved} out: {why}", pointer=f"/{reserved}")
         version = model.validate_credential(document)
+        # the issuer signs only JSON that means, under known contexts, what it says
+        signed_view(document, loader=self.contexts, allow_inline=self.config.allow_inline_contexts)
         _check_our_schemas(document)
         credential_id = document.get("id")
         if isinstance(options, dict) and isinstance(options.get("credentialId"), str):
@@ -431,6 +443,7 @@ class Issuer:
                         format=prepared.format,
                         now=self.now(),
                         **prepared.extra,
+                        **self._loader_for(prepared.format),
                     )
                 except VcredError as exc:
                     raise problem(exc, base="/credential") from exc
@@ -587,7 +600,7 @@ class Issuer:
             valid_from=now,
             ttl=self.config.status_list_ttl,
         )
-        secured = secure(unsigned, signer, format=fmt, now=now)
+        secured = secure(unsigned, signer, format=fmt, now=now, **self._loader_for(fmt))
         document = secured if isinstance(secured, str) else dump_json(secured)
         published = Published(
             media_type=formats.media_type(fmt),

@@ -11,6 +11,7 @@ information.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -516,3 +517,60 @@ def test_a_bad_context_option_is_a_one_line_error(entry: str, tmp_path: Path) ->
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+# -- the issuer service --------------------------------------------------------------------------
+
+
+def _issue_on(app: Flask, document: dict[str, Any], fmt: str) -> tuple[int, dict[str, Any]]:
+    from tests.issuer.conftest import auth
+
+    body = {"credential": document, "options": {"format": fmt}}
+    response = app.test_client().post("/credentials/issue", json=body, headers=auth(app))
+    return response.status_code, response.get_json()
+
+
+@pytest.mark.parametrize("fmt", ["vc+jwt", "eddsa-rdfc-2022", "eddsa-jcs-2022"])
+@pytest.mark.parametrize(
+    ("change", "pointer"),
+    [
+        (lambda d: d.update({"@context": [V2, EXAMPLES, {AEO: f"{VOCAB}Other"}]}), "/@context/2"),
+        (lambda d: d.update({"@context": [V2, EXAMPLES, EXTRA_URL]}), "/@context/2"),
+        (
+            lambda d: d["credentialSubject"].update({"@context": {"name": f"{VOCAB}alias"}}),
+            "/credentialSubject/@context",
+        ),
+    ],
+)
+def test_the_issuer_refuses_to_sign_unknown_or_inline_contexts(
+    issuer_app: Flask, fmt: str, change: Callable[[dict[str, Any]], None], pointer: str
+) -> None:
+    from tests.issuer.conftest import credential
+
+    document = credential()
+    change(document)
+    status, body = _issue_on(issuer_app, document, fmt)
+    assert status == 400, body
+    assert body["code"] == "INVALID_CONTEXT"
+    assert body["pointer"] == f"/credential{pointer}"
+
+
+def test_the_issuer_signs_with_the_contexts_of_its_folder(tmp_path: Path) -> None:
+    from issuer_app import create_app as create_issuer_app
+    from issuer_app import issuer_of
+    from tests.issuer.conftest import AppFetcher, credential, make_config
+
+    folder = _context_folder(tmp_path)
+    app = create_issuer_app(make_config(tmp_path / "issuer", "sqlite", contexts_dir=folder))
+    try:
+        document = credential(**{"@context": [V2, EXAMPLES, EXTRA_URL]})
+        document["credentialSubject"]["hsCode"] = "8471.30"
+        status, body = _issue_on(app, document, "eddsa-rdfc-2022")
+        assert status == 201, body
+        secured = body["verifiableCredential"]
+        plain = Verifier(checks=("proof",), fetcher=AppFetcher(app), clock=issuer_of(app).now)
+        knowing = dataclasses.replace(plain, contexts=issuer_of(app).contexts)
+        assert knowing.verify(secured).verified, knowing.verify(secured).errors
+        assert plain.verify(secured).codes == ("INVALID_CONTEXT",)
+    finally:
+        issuer_of(app).close()

@@ -21,6 +21,7 @@ from vcred.errors import ParsingError, UnknownKeyError, UsageError
 from vcred.integrity.proof import add_base_proof, add_proof, verify_document
 from vcred.integrity.suites import ECDSA_SD_2023, SUITES, Cryptosuite
 from vcred.issuing import register_issue_format
+from vcred.jsonld import ContextLoader
 from vcred.keys import Signer
 from vcred.presentation import PRESENTATION_LIFETIME, register_present_format
 from vcred.verifier import (
@@ -69,12 +70,14 @@ def issue_ecdsa_sd(
     expires: datetime | None = None,
     proof_id: str | None = None,
     cryptosuite: str | None = None,
+    loader: ContextLoader | None = None,
 ) -> dict[str, Any]:
     """Secure a credential with an ecdsa-sd-2023 base proof (the holder derives from it).
 
     https://www.w3.org/TR/vc-di-ecdsa/#create-base-proof-ecdsa-sd-2023 — ``mandatory_pointers``
     (JSON Pointers) default to :func:`default_mandatory_pointers`; ``[]`` makes every claim
-    selectively disclosable. The key must be P-256.
+    selectively disclosable. The key must be P-256. ``loader``: the contexts (default:
+    :func:`vcred.jsonld.default_loader`).
     """
     if cryptosuite not in (None, ECDSA_SD_2023.name):
         raise UsageError(f"format {ECDSA_SD_2023.name} contradicts cryptosuite={cryptosuite!r}")
@@ -90,6 +93,7 @@ def issue_ecdsa_sd(
         created=created or now or utc_now(),
         expires=expires,
         proof_id=proof_id,
+        loader=loader,
     )
 
 
@@ -126,6 +130,7 @@ def _issuer(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
         previous_proof: str | Sequence[str] | None = None,
         cryptosuite: str | None = None,
         mandatory_pointers: Sequence[str] | None = None,
+        loader: ContextLoader | None = None,
     ) -> dict[str, Any]:
         """Secure a credential with an assertionMethod Data Integrity proof (VC DI §4.2, §4.3).
 
@@ -133,6 +138,7 @@ def _issuer(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
         (a proof set); ``previous_proof`` makes it a proof chain. With ``format=
         "data-integrity"``, ``cryptosuite`` overrides the suite the key implies
         (``"ecdsa-sd-2023"`` with ``mandatory_pointers``, as the VC API's options have it).
+        ``loader``: the JSON-LD contexts (default: :func:`vcred.jsonld.default_loader`).
         https://www.w3.org/TR/vc-data-integrity/#add-proof
         """
         if suite is not None and cryptosuite not in (None, suite.name):
@@ -148,6 +154,7 @@ def _issuer(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
                 created=created,
                 expires=expires,
                 proof_id=proof_id,
+                loader=loader,
             )
         if mandatory_pointers is not None:
             raise UsageError(f"mandatory_pointers apply to {ECDSA_SD_2023.name} only")
@@ -160,6 +167,7 @@ def _issuer(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
             expires=expires,
             proof_id=proof_id,
             previous_proof=previous_proof,
+            loader=loader,
         )
 
     return issue_data_integrity
