@@ -59,7 +59,13 @@ def trust_body(result: VerificationResult) -> dict[str, Any]:
     if result.trust is not None:
         return {"evaluated": True, "issuerAuthenticated": authenticated, **result.trust.as_dict()}
     check = result.check("trust")
-    reason = check.detail if check is not None else "the trust check was not run"
+    if check is not None:
+        reason = check.detail
+    elif proof is not None and proof.passed is False:
+        # nothing was verified, so no issuer or type to look up: the claims are not read
+        reason = "the credential did not verify: no MRA benefits apply"
+    else:
+        reason = "the trust check was not run"
     return {
         "evaluated": False,
         "issuerAuthenticated": authenticated,
