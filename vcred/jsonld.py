@@ -507,14 +507,17 @@ def signed_view(
     view is ``document`` without those entries — accepted only when it has the same RDF
     dataset as ``document`` with them, so that under the known contexts alone its JSON says
     exactly what was signed (w3c/vc-data-integrity#272: an inline context can swap which
-    member maps to which IRI, or alias a type, without changing the signature). Members named
-    in ``opaque`` (a presentation's ``verifiableCredential``) are left to their own
-    verification. Raises ContextError with the pointer of the offending ``@context`` entry.
+    member maps to which IRI, or alias a type, without changing the signature); failing that,
+    the view is the signed dataset compacted against the known URLs alone, accepted only if it
+    canonicalizes to the same dataset. Members named in ``opaque`` (a presentation's
+    ``verifiableCredential``) are left to their own verification (and are never compacted).
+    The view shares nested values with ``document`` when nothing is inline. Raises
+    ContextError with the pointer of the offending ``@context`` entry.
     """
     loader = loader or _DEFAULT_LOADER
     inline = _check_context_entries(document, "", loader, allow_inline=allow_inline, opaque=opaque)
     if not inline:
-        return copy.deepcopy(dict(document))
+        return dict(document)
     signed = canonicalize_document(document, loader=loader)
     view: dict[str, Any] = _without_inline_contexts(document, opaque)
     if _canonical_or_none(view, loader) == signed:
