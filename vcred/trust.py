@@ -12,6 +12,7 @@ accepted, or of a tier the MRA does not cover is untrusted (code ``UNTRUSTED_ISS
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,17 +20,26 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from . import values
 from .customs import _fields as f
 from .customs.builders import (
+    AEO_CERTIFICATE_TYPE,
     MRA_TRUST_LIST_SCHEMA,
     MRA_TRUST_LIST_TYPE,
     envelope,
 )
-from .customs.programmes import BENEFITS, PROGRAMMES, MutualRecognition, mra_between
+from .customs.programmes import (
+    BENEFITS,
+    PROGRAMMES,
+    TRADE_ROLES,
+    MutualRecognition,
+    mra_between,
+)
 from .errors import (
     ExpiredError,
     MalformedError,
     NotYetValidError,
+    TrustInputError,
     UntrustedIssuerError,
     UsageError,
     VcredError,
@@ -50,6 +60,9 @@ __all__ = [
 _BASE_TYPES: Final = frozenset({"VerifiableCredential"})
 _TRUST_LIST_CHECKS: Final = ("proof", "issuer", "validity")
 _S: Final = "/credentialSubject"
+_CERT: Final = f"{_S}/certification"
+_TIER: Final = f"{_CERT}/tier"
+_NO_ISSUER: Final = "(none)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,12 +118,15 @@ class TrustDecision:
     mra: TrustedArrangement | None = None
     benefits: tuple[str, ...] = ()
     code: str | None = None
+    pointer: str | None = None
+    """Where the input the decision could not establish sits (None: the issuer)."""
 
     def error(self) -> UntrustedIssuerError | None:
         """The error a verifier reports for an untrusted decision (None when trusted)."""
         if self.trusted:
             return None
-        return UntrustedIssuerError(self.reason, pointer="/issuer")
+        cls = TrustInputError if self.code == TrustInputError.code else UntrustedIssuerError
+        return cls(self.reason, pointer=self.pointer or "/issuer")
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -120,6 +136,8 @@ class TrustDecision:
         }
         if self.code is not None:
             out["code"] = self.code
+        if self.pointer is not None:
+            out["pointer"] = self.pointer
         if self.programme is not None:
             out["programme"] = self.programme
         if self.mra is not None:
@@ -159,37 +177,80 @@ class TrustList:
         """Decide whether ``issuer`` is trusted for a credential of ``credential_types`` on ``now``.
 
         ``tier``: the certification tier the credential states (AEO certificates), checked
-        against the tiers the MRA recognises. After the list's own ``validUntil`` nobody is
-        trusted (a list is loaded once and consulted for as long as it is held). Never raises
-        for an untrusted issuer: the decision says why (code UNTRUSTED_ISSUER). Raises
-        UsageError for a naive ``now``.
+        against the tiers the MRA recognises; an AEO certificate without one is untrusted
+        where the MRA recognises only some tiers. After the list's own ``validUntil`` nobody
+        is trusted (a list is loaded once and consulted for as long as it is held). Never
+        raises for an untrusted issuer: the decision says why (code UNTRUSTED_ISSUER, or
+        TRUST_INPUT_UNESTABLISHED for an input that cannot be read). Raises UsageError for a
+        naive ``now``.
         """
-        if now.utcoffset() is None:
-            raise UsageError("now must be a timezone-aware datetime")
-        issuer_id = _issuer_id(issuer)
+        _require_aware(now)
+        try:
+            issuer_id = values.identifier(issuer, "/issuer")
+        except MalformedError as exc:
+            return _unestablished(_NO_ISSUER, exc)
+        types = frozenset(credential_types)
+        refused = self._screen(issuer_id, types, now)
+        if refused is not None:
+            return refused
+        stated = None if tier is None else _Certification(tier=tier)
+        return self._certified(self._by_issuer[issuer_id], types, stated)
+
+    def evaluate_credential(self, credential: Mapping[str, Any], *, now: datetime) -> TrustDecision:
+        """:meth:`evaluate` a verified credential: its issuer, types and, for a credential
+        stating an AEO certification, its programme, tier and trade roles.
+
+        Every input is read through :mod:`vcred.values` (a value or an array of one, a
+        literal or ``{"@value": …}``, an id or ``{"id": …}``); an input a rule needs that is
+        absent, unreadable or several different values makes the credential untrusted (code
+        TRUST_INPUT_UNESTABLISHED, pointer to the value). Raises UsageError for a naive
+        ``now``.
+        """
+        _require_aware(now)
+        try:
+            issuer_id = values.identifier(credential.get("issuer"), "/issuer")
+        except MalformedError as exc:
+            return _unestablished(_NO_ISSUER, exc)
+        try:
+            types = values.names(credential.get("type"), "/type")
+        except MalformedError as exc:
+            return _unestablished(issuer_id, exc)
+        refused = self._screen(issuer_id, types, now)
+        if refused is not None:
+            return refused
+        entry = self._by_issuer[issuer_id]
+        try:
+            stated = _read_certification(credential, types)
+        except MalformedError as exc:
+            return _unestablished(issuer_id, exc, entry)
+        return self._certified(entry, types, stated)
+
+    def _screen(self, issuer_id: str, types: frozenset[str], now: datetime) -> TrustDecision | None:
+        """The rules on the list, the issuer, the types and the MRA's dates: the decision
+        when one refuses, None when they all pass (the issuer is then on the list)."""
         # A long-running verifier loads its list once: the list's own validity period must
         # still bound every decision made with it.
         if self.valid_until is not None and now > self.valid_until:
             return _untrusted(
-                issuer_id or "(none)",
+                issuer_id,
                 f"the MRA trust list of {self.authority} expired at "
                 f"{self.valid_until.isoformat()}; no issuer is trusted until it is renewed",
             )
-        entry = self._by_issuer.get(issuer_id) if issuer_id else None
+        entry = self._by_issuer.get(issuer_id)
         if entry is None:
             return _untrusted(
-                issuer_id or "(none)",
-                f"issuer {issuer_id or '(none)'} is not on the MRA trust list of "
+                issuer_id,
+                f"issuer {issuer_id} is not on the MRA trust list of "
                 f"{self.authority} ({self.programme})",
             )
         mra = entry.mra
-        types = set(credential_types) - _BASE_TYPES
-        if not types & entry.accepted_types:
+        specific = types - _BASE_TYPES
+        if not specific & entry.accepted_types:
             return _untrusted(
                 issuer_id,
                 f"{issuer_id} ({entry.programme}) is recognised for "
                 f"{', '.join(sorted(entry.accepted_types))}, not for "
-                f"{', '.join(sorted(types)) or 'an untyped credential'}",
+                f"{', '.join(sorted(specific)) or 'an untyped credential'}",
                 entry,
             )
         today = now.date()
@@ -199,14 +260,29 @@ class TrustList:
             )
         if mra.until is not None and today > mra.until:
             return _untrusted(issuer_id, f"{mra.name} ended on {mra.until.isoformat()}", entry)
+        return None
+
+    def _certified(
+        self, entry: RecognisedIssuer, types: frozenset[str], stated: _Certification | None
+    ) -> TrustDecision:
+        """The certification rules (programme, tier, trade roles), then the trusted decision."""
+        issuer_id, mra = entry.issuer, entry.mra
         tiers = mra.recognised_tiers
-        if tier is not None and tiers is not None and tier not in tiers:
-            return _untrusted(
-                issuer_id,
-                f"{entry.programme} tier {tier} is not recognised under {mra.name} "
-                f"(recognised: {', '.join(sorted(tiers))})",
-                entry,
-            )
+        if stated is None:
+            if tiers is not None and AEO_CERTIFICATE_TYPE in types:
+                return _unestablished(
+                    issuer_id,
+                    MalformedError(
+                        f"{mra.name} recognises only some {entry.programme} tiers "
+                        f"({', '.join(sorted(tiers))}) and this certificate states none",
+                        pointer=_TIER,
+                    ),
+                    entry,
+                )
+        else:
+            refused = _refuse_certification(entry, stated)
+            if refused is not None:
+                return refused
         return TrustDecision(
             trusted=True,
             issuer=issuer_id,
@@ -217,17 +293,92 @@ class TrustList:
             benefits=mra.benefits,
         )
 
-    def evaluate_credential(self, credential: Mapping[str, Any], *, now: datetime) -> TrustDecision:
-        """:meth:`evaluate` with the issuer, types and (AEO) tier of a verified credential."""
-        types = credential.get("type")
-        type_list = [types] if isinstance(types, str) else list(types or [])
-        tier = None
-        subject = credential.get("credentialSubject")
-        if isinstance(subject, Mapping):
-            certification = subject.get("certification")
-            if isinstance(certification, Mapping) and isinstance(certification.get("tier"), str):
-                tier = certification["tier"]
-        return self.evaluate(credential.get("issuer", ""), type_list, now=now, tier=tier)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Certification:
+    """What a credential states about its AEO certification (read through vcred.values).
+    ``programme`` / ``roles`` None: not given (a caller of :meth:`TrustList.evaluate`)."""
+
+    tier: str
+    programme: str | None = None
+    roles: frozenset[str] | None = None
+    pointer: str = _TIER
+
+
+def _read_certification(
+    credential: Mapping[str, Any], types: frozenset[str]
+) -> _Certification | None:
+    """The certification the credential states, or None when it states none and is not an
+    AEO certificate. Raises MalformedError (pointer to the value) for one that cannot be
+    established: absent from an AEO certificate, unreadable, or several different values."""
+    found = [
+        certification
+        for subject, where in values.nodes(credential.get("credentialSubject"), _S)
+        for certification in values.nodes(subject.get("certification"), f"{where}/certification")
+    ]
+    if not found:
+        if AEO_CERTIFICATE_TYPE in types:
+            raise MalformedError("this AEO certificate states no certification", pointer=_CERT)
+        return None
+    programmes: set[str] = set()
+    tiers: set[str] = set()
+    roles: set[str] = set()
+    for node, where in found:
+        programmes.add(_one_code(node, "programme", where))
+        tiers.add(_one_code(node, "tier", where))
+        stated = values.codes(node.get("tradeRoles"), f"{where}/tradeRoles")
+        if not stated:
+            raise MalformedError("no trade role is stated", pointer=f"{where}/tradeRoles")
+        roles |= stated
+    where = found[0][1] if len(found) == 1 else _S
+    return _Certification(
+        programme=values.one(programmes, f"{where}/programme", what="programme"),
+        tier=values.one(tiers, f"{where}/tier", what="tier"),
+        roles=frozenset(roles),
+        pointer=f"{where}/tier",
+    )
+
+
+def _one_code(node: Mapping[str, Any], name: str, where: str) -> str:
+    pointer = f"{where}/{name}"
+    return values.one(values.codes(node.get(name), pointer), pointer, what=name)
+
+
+def _refuse_certification(entry: RecognisedIssuer, stated: _Certification) -> TrustDecision | None:
+    """The decision when the stated certification is not one the MRA recognises, else None."""
+    issuer_id, mra = entry.issuer, entry.mra
+    if stated.programme is not None and stated.programme != entry.programme:
+        return _untrusted(
+            issuer_id,
+            f"{issuer_id} is recognised as a {entry.programme} issuer; this credential "
+            f"certifies {stated.programme}",
+            entry,
+        )
+    programme = PROGRAMMES.get(entry.programme)
+    if programme is None or stated.tier not in programme.tiers:
+        return _untrusted(issuer_id, f"{stated.tier!r} is not a tier of {entry.programme}", entry)
+    tiers = mra.recognised_tiers
+    if tiers is not None and stated.tier not in tiers:
+        return _untrusted(
+            issuer_id,
+            f"{entry.programme} tier {stated.tier} is not recognised under {mra.name} "
+            f"(recognised: {', '.join(sorted(tiers))})",
+            entry,
+        )
+    unknown = sorted((stated.roles or frozenset()) - TRADE_ROLES.keys())
+    if unknown:
+        return _untrusted(
+            issuer_id,
+            f"not a recognised trade role: {', '.join(repr(r[:40]) for r in unknown)} "
+            f"(recognised: {', '.join(TRADE_ROLES)})",
+            entry,
+        )
+    return None
+
+
+def _require_aware(now: datetime) -> None:
+    if now.utcoffset() is None:
+        raise UsageError("now must be a timezone-aware datetime")
 
 
 def _untrusted(issuer: str, reason: str, entry: RecognisedIssuer | None = None) -> TrustDecision:
@@ -241,10 +392,22 @@ def _untrusted(issuer: str, reason: str, entry: RecognisedIssuer | None = None) 
     )
 
 
+def _unestablished(
+    issuer: str, error: MalformedError, entry: RecognisedIssuer | None = None
+) -> TrustDecision:
+    """Untrusted because a rule's input is not established: fail closed, say where."""
+    return dataclasses.replace(
+        _untrusted(issuer, f"trust cannot be established: {error.message}", entry),
+        code=TrustInputError.code,
+        pointer=error.pointer,
+    )
+
+
 def _issuer_id(issuer: Any) -> str:
-    if isinstance(issuer, Mapping):
-        issuer = issuer.get("id")
-    return issuer if isinstance(issuer, str) else ""
+    try:
+        return values.identifier(issuer, "/issuer")
+    except MalformedError:
+        return ""
 
 
 # -- building --------------------------------------------------------------------------------
