@@ -23,6 +23,7 @@ from vcred_service.requests import read_json
 blueprint = Blueprint("issuer_api", __name__)
 
 REALM: Final = "vcred-issuer"
+TRUST_LIST_SCOPE: Final = "trust-list"
 DERIVE_LIMITER: Final = "vcred_issuer_derive_limiter"
 _STATUS_OF_PURPOSE: Final[dict[tuple[str, bool], Status]] = {
     ("revocation", True): "revoked",
@@ -112,6 +113,17 @@ def issue_credential() -> Response:
     response.status_code = answer.status
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blueprint.post("/trust-lists/issue")
+def issue_trust_list() -> Response:
+    """Sign the agency's MRA trust list with its trust-list key (scope ``trust-list`` only:
+    neither ``issue`` nor ``admin`` includes it)."""
+    principal = require(TRUST_LIST_SCOPE)
+    answer = issuer().issue_trust_list(read_json(), actor=principal.actor)
+    response = jsonify(answer.body)
+    response.status_code = answer.status
     return response
 
 

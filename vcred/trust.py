@@ -35,10 +35,12 @@ from .customs.programmes import (
     MutualRecognition,
     mra_between,
 )
+from .did.document import is_did
 from .errors import (
     ExpiredError,
     MalformedError,
     NotYetValidError,
+    TrustAnchorError,
     TrustInputError,
     UntrustedIssuerError,
     UsageError,
@@ -48,7 +50,9 @@ from .errors import (
 from .schema import check_schema
 
 __all__ = [
+    "TRUST_LIST_KEY_PREFIX",
     "RecognisedIssuer",
+    "TrustAnchor",
     "TrustDecision",
     "TrustList",
     "TrustedArrangement",
@@ -63,6 +67,9 @@ _S: Final = "/credentialSubject"
 _CERT: Final = f"{_S}/certification"
 _TIER: Final = f"{_CERT}/tier"
 _NO_ISSUER: Final = "(none)"
+#: The fragment prefix of a trust-list key's verification method (the key role).
+TRUST_LIST_KEY_PREFIX: Final = "trust-list-"
+_SINGLE_KEY_DIDS: Final = ("did:key:", "did:jwk:")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,6 +154,56 @@ class TrustDecision:
                 {"code": code, "description": BENEFITS.get(code, code)} for code in self.benefits
             ]
         return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustAnchor:
+    """Who may sign a trust list: the verifying agency's DID and its trust-list key.
+
+    ``method``: that key's verification method (a DID URL of ``did``, or just ``#fragment``).
+    Without it, the trust-list key *role*: a method of ``did`` whose fragment begins with
+    ``trust-list-`` — the issuer service publishes its trust-list key under that name and
+    signs nothing else with it, so a list signed by an ordinary issuing key of the same DID
+    is refused. A did:key (or did:jwk) is a single key: naming it names the key.
+
+    Raises UsageError for a ``did`` that is not a DID or a ``method`` of another DID.
+    """
+
+    did: str
+    method: str | None = None
+
+    def __post_init__(self) -> None:
+        if not is_did(self.did) or "#" in self.did:
+            raise UsageError(f"a trust anchor is a DID, not {self.did[:200]!r}")
+        if self.method is None:
+            return
+        method = f"{self.did}{self.method}" if self.method.startswith("#") else self.method
+        if not method.startswith(f"{self.did}#") or len(method) == len(self.did) + 1:
+            raise UsageError(
+                f"the trust anchor's method must be a verification method of {self.did}, "
+                f"not {self.method[:200]!r}"
+            )
+        object.__setattr__(self, "method", method)
+
+    def admits(self, method: str | None) -> bool:
+        """Whether a list signed with verification method ``method`` comes from this anchor."""
+        if method is None:
+            return False
+        did, _, fragment = method.partition("#")
+        if did != self.did:
+            return False
+        if self.method is not None:
+            return method == self.method
+        if did.startswith(_SINGLE_KEY_DIDS):
+            return True
+        return fragment.startswith(TRUST_LIST_KEY_PREFIX)
+
+    def describe(self) -> str:
+        if self.method is not None:
+            return self.method
+        if self.did.startswith(_SINGLE_KEY_DIDS):
+            return self.did
+        return f"a {self.did}#{TRUST_LIST_KEY_PREFIX}… key"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -601,20 +658,26 @@ def load_signed_trust_list(
     secured: Any,
     *,
     now: datetime,
-    expected_issuer: str,
+    anchor: TrustAnchor | str | None = None,
+    expected_issuer: str | None = None,
     verifier: Any = None,
 ) -> TrustList:
     """Verify a secured trust list (any format :func:`vcred.verify` takes), then load it.
 
-    A list whose proof does not verify, or that ``expected_issuer`` (the verifying agency's
-    DID) did not sign, is refused. ``verifier``: a configured :class:`vcred.Verifier` (for
-    did:web resolution); by default one with no network access.
+    ``anchor``: who may sign the list — a :class:`TrustAnchor`, or a DID (its trust-list
+    key role); ``expected_issuer`` is the same as ``anchor=DID``. A list whose proof does not
+    verify, that another DID issued, or that the anchor's DID signed with a key other than
+    its trust-list key (an ordinary issuing key) is refused. ``verifier``: a configured
+    :class:`vcred.Verifier` (for did:web resolution); by default one with no network access.
 
     Raises the error verification found (CryptographicError, UnknownKeyError,
-    ResolutionError, MalformedError …), then as :func:`load_trust_list`.
+    ResolutionError, MalformedError …), UntrustedIssuerError (another issuer),
+    TrustAnchorError (not the anchor's trust-list key), then as :func:`load_trust_list`;
+    UsageError without an anchor.
     """
     from . import verify  # here, not at import time: vcred/__init__ imports the pipeline
 
+    pinned = _anchor(anchor, expected_issuer)
     result = verify(secured, verifier=verifier, now=now, checks=_TRUST_LIST_CHECKS)
     if verifier is not None:
         # A caller's verifier keeps its own clock and checks; insist on the proof anyway.
@@ -628,7 +691,27 @@ def load_signed_trust_list(
             f"trust list refused: {problem.message if problem else 'not verified'}",
             pointer=problem.path if problem else None,
         )
-    return load_trust_list(result.credential, now=now, expected_issuer=expected_issuer)
+    issuer = _issuer_id(result.credential.get("issuer"))
+    if issuer != pinned.did:
+        raise UntrustedIssuerError(
+            f"the trust list is issued by {issuer}, not by {pinned.did}", pointer="/issuer"
+        )
+    if not pinned.admits(result.method):
+        raise TrustAnchorError(
+            f"the trust list is signed with {result.method or 'an unnamed key'}, not with "
+            f"{pinned.describe()}: an issuing key does not sign trust lists",
+            pointer="/proof",
+        )
+    return load_trust_list(result.credential, now=now, expected_issuer=pinned.did)
+
+
+def _anchor(anchor: TrustAnchor | str | None, expected_issuer: str | None) -> TrustAnchor:
+    if anchor is not None and expected_issuer is not None:
+        raise UsageError("give anchor or expected_issuer, not both")
+    chosen = anchor if anchor is not None else expected_issuer
+    if chosen is None:
+        raise UsageError("a signed trust list is loaded only under a trust anchor: pass anchor")
+    return chosen if isinstance(chosen, TrustAnchor) else TrustAnchor(did=chosen)
 
 
 def _read(path: str | Path) -> Any:
