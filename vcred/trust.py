@@ -359,7 +359,6 @@ class _Certification:
     tier: str
     programme: str | None = None
     roles: frozenset[str] | None = None
-    pointer: str = _TIER
 
 
 def _read_certification(
@@ -377,28 +376,39 @@ def _read_certification(
         if AEO_CERTIFICATE_TYPE in types:
             raise MalformedError("this AEO certificate states no certification", pointer=_CERT)
         return None
-    programmes: set[str] = set()
-    tiers: set[str] = set()
     roles: set[str] = set()
+    programmes, tiers = [], []
     for node, where in found:
-        programmes.add(_one_code(node, "programme", where))
-        tiers.add(_one_code(node, "tier", where))
+        programmes.append(_one_code(node, "programme", where))
+        tiers.append(_one_code(node, "tier", where))
         stated = values.codes(node.get("tradeRoles"), f"{where}/tradeRoles")
         if not stated:
             raise MalformedError("no trade role is stated", pointer=f"{where}/tradeRoles")
         roles |= stated
-    where = found[0][1] if len(found) == 1 else _S
     return _Certification(
-        programme=values.one(programmes, f"{where}/programme", what="programme"),
-        tier=values.one(tiers, f"{where}/tier", what="tier"),
+        programme=_agreed(programmes, "programme"),
+        tier=_agreed(tiers, "tier"),
         roles=frozenset(roles),
-        pointer=f"{where}/tier",
     )
 
 
-def _one_code(node: Mapping[str, Any], name: str, where: str) -> str:
+def _agreed(found: list[tuple[str, str]], what: str) -> str:
+    """The one value several certifications state; MalformedError where one differs."""
+    first = found[0][0]
+    for value, pointer in found[1:]:
+        if value != first:
+            raise MalformedError(
+                f"several different values where one {what} is required: "
+                f"{first[:40]!r}, {value[:40]!r}",
+                pointer=pointer,
+            )
+    return first
+
+
+def _one_code(node: Mapping[str, Any], name: str, where: str) -> tuple[str, str]:
+    """(value, pointer) of a member that must state one code."""
     pointer = f"{where}/{name}"
-    return values.one(values.codes(node.get(name), pointer), pointer, what=name)
+    return values.one(values.codes(node.get(name), pointer), pointer, what=name), pointer
 
 
 def _refuse_certification(entry: RecognisedIssuer, stated: _Certification) -> TrustDecision | None:
