@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.verifier.conftest import NOW, MakeApp
-from vcred import Verifier, did_key, issue
+from tests.verifier.conftest import DOMAIN, NOW, MakeApp
+from vcred import Verifier, did_key, issue, present, verify_presentation
 from vcred.customs.builders import build_aeo_certificate
 from vcred.customs.samples import TRADERS
 from vcred.keys import KeyPair
@@ -340,8 +340,10 @@ VARIANTS: list[tuple[str, str, Mutation, str, str | None]] = [
 KEYS = {EU_DID: EU_KEY, ENDED_DID: ENDED_KEY, LATER_DID: LATER_KEY}
 
 
-def signed(issuer: str, mutation: Mutation) -> str:
+def signed(issuer: str, mutation: Mutation, *, holder: str | None = None) -> str:
     credential = certificate(issuer)
+    if holder is not None:
+        credential["credentialSubject"]["id"] = holder
     mutation(credential)
     return str(issue(credential, KEYS[issuer]))
 
@@ -406,6 +408,42 @@ def test_every_variant_gets_the_same_verdict_from_the_verifier_service(
         UNTRUSTED: sum(v[3] == UNTRUSTED for v in VARIANTS),
         UNESTABLISHED: sum(v[3] == UNESTABLISHED for v in VARIANTS),
     }
+
+
+HOLDER = KeyPair.generate("ed25519")
+PRESENTED = [v for v in VARIANTS if v[0].startswith(("tier_", "certification_array"))]
+
+
+def test_a_presented_credential_gets_the_same_verdict(verifier_app: Flask) -> None:
+    """Inside a presentation (vcred.verify_presentation and POST /presentations/verify)."""
+    client = verifier_app.test_client()
+    holder = did_key(HOLDER.public)
+    for name, issuer, mutation, expected, pointer in PRESENTED:
+        credential = signed(issuer, mutation, holder=holder)
+        nonce = client.post("/challenges").get_json()["challenge"]
+        vp = present([credential], HOLDER, challenge=nonce, domain=DOMAIN, now=NOW)
+        library = verify_presentation(vp, challenge=nonce, domain=DOMAIN, verifier=VERIFIER)
+        (inner,) = library.credentials
+        assert inner.check("proof").passed is True, name
+        assert library.verified is (expected == TRUSTED), name
+        response = client.post(
+            "/presentations/verify",
+            json={
+                "verifiablePresentation": vp,
+                "options": {"challenge": nonce, "domain": DOMAIN},
+            },
+        )
+        body = response.get_json()
+        (answer,) = body["credentials"]
+        if expected == TRUSTED:
+            assert response.status_code == 200 and body["verified"] is True, (name, body)
+            assert inner.trust is not None and inner.trust.trusted, name
+            continue
+        assert inner.codes == (expected,) and inner.trust is not None, name
+        assert inner.trust.pointer == pointer, name
+        assert response.status_code == 400, (name, body)
+        assert answer["verified"] is False and answer["trust"]["code"] == expected, name
+        assert expected in [p["code"] for p in body["problemDetails"]], name
 
 
 # -- the rules one by one, on the decision (TrustList.evaluate_credential) --------------------
