@@ -1,13 +1,16 @@
 """The MRA trust list: which foreign issuers a verifying customs agency recognises, and why.
 
-The list is itself a credential (``MRATrustListCredential``) signed by the verifying agency,
-so it can be published and checked (DESIGN §7). Each entry names an issuer DID, its country
+The list is itself a credential (``MRATrustListCredential``) signed by the verifying agency
+with its trust-list key, so it can be published and checked (DESIGN §7); it is loaded only
+under a :class:`TrustAnchor` (docs/security.md §13.2). Each entry names an issuer DID, its country
 and AEO programme, the credential types accepted from it, and the mutual recognition
 arrangement (MRA) that makes it trusted, with its dates and benefits.
 
 :meth:`TrustList.evaluate` answers "is this issuer trusted for this credential, today?" with a
 :class:`TrustDecision`; anything not on the list, outside the MRA's dates, of a type not
 accepted, or of a tier the MRA does not cover is untrusted (code ``UNTRUSTED_ISSUER``).
+Every rule establishes its input or fails closed: what it cannot read — absent, of an
+unreadable shape, several different values — is untrusted too (``TRUST_INPUT_UNESTABLISHED``).
 """
 
 from __future__ import annotations

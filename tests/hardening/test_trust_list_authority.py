@@ -232,6 +232,38 @@ def test_the_trust_list_key_signs_trust_lists_and_nothing_else(
         assert problem["errors"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="no-credential"),
+        pytest.param({"credential": "a string"}, id="credential-a-string"),
+        pytest.param({"credential": []}, id="credential-an-array"),
+        pytest.param({"credential": {}}, id="credential-empty"),
+        pytest.param({"credential": {"type": 7}}, id="type-a-number"),
+        pytest.param({"credential": {"type": [{"id": "x"}]}}, id="type-objects"),
+        pytest.param({"credential": unsigned_list(), "options": []}, id="options-an-array"),
+        pytest.param(
+            {"credential": unsigned_list(), "options": {"format": "ecdsa-rdfc-2019"}},
+            id="a-format-the-key-cannot-make",
+        ),
+        pytest.param(
+            {"credential": unsigned_list(), "options": {"format": "no-such-format"}},
+            id="unknown-format",
+        ),
+        pytest.param({"credential": {**unsigned_list(), "issuer": {"id": 7}}}, id="issuer-id-7"),
+        pytest.param(
+            {"credential": {**unsigned_list(), "validUntil": "tomorrow"}}, id="bad-validity"
+        ),
+    ],
+)
+def test_hostile_bodies_at_the_trust_list_route_are_4xx(
+    issuer_app: Flask, api: ApiClient, body: dict[str, Any]
+) -> None:
+    response = api.post("/trust-lists/issue", json=body, headers=bearer(issuer_app, "trust-list"))
+    assert 400 <= response.status_code < 500, response.get_json()
+    assert response.get_json()["code"]
+
+
 def test_ordinary_issuance_never_signs_with_the_trust_list_key(
     issuer_app: Flask, api: ApiClient
 ) -> None:
