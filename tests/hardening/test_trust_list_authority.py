@@ -50,7 +50,9 @@ PARTNER = "did:web:zoll.example"
 LIST_CHECKS = ("proof", "issuer", "validity")
 
 
-def unsigned_list(issuer: str = DID_WEB) -> dict[str, Any]:
+def unsigned_list(
+    issuer: str = DID_WEB, valid_until: datetime = datetime(2027, 1, 1, tzinfo=UTC)
+) -> dict[str, Any]:
     """The US agency's trust list: a German issuer recognised under the US–EU MRA."""
     return build_trust_list(
         [
@@ -64,7 +66,7 @@ def unsigned_list(issuer: str = DID_WEB) -> dict[str, Any]:
         issuer=issuer,
         programme="US-CTPAT",
         valid_from=datetime(2026, 1, 1, tzinfo=UTC),
-        valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+        valid_until=valid_until,
     )
 
 
@@ -517,3 +519,17 @@ def test_the_admin_cli_signs_with_the_trust_list_key(
     )
     assert refused.exit_code == 2
     assert "Traceback" not in refused.output and "MALFORMED" in refused.output
+
+
+def test_vcred_verify_refuses_a_list_from_another_method_in_one_line(tmp_path: Path) -> None:
+    key = KeyPair.generate("ed25519")
+    did = did_key(key.public)
+    # `vcred verify` reads the real clock: a list valid for long enough
+    unsigned = unsigned_list(did, valid_until=datetime(2100, 1, 1, tzinfo=UTC))
+    path = _write(tmp_path, "list.jwt", str(issue(unsigned, key, now=NOW)))
+    base = ["verify", "--trust-list", str(path), "--trust-issuer", did]
+    refused = CliRunner().invoke(main, [*base, "--trust-method", f"{did}#other", "-"], input="x")
+    assert refused.exit_code == 2
+    assert "refused: TRUST_ANCHOR" in refused.output and "Traceback" not in refused.output
+    bad_anchor = CliRunner().invoke(main, [*base, "--trust-method", "did:web:x#k", "-"], input="x")
+    assert bad_anchor.exit_code == 2 and "USAGE" in bad_anchor.output
