@@ -12,6 +12,7 @@ from typing import Any, Final
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.http import http_date
 
+from issuer_app.hashing import ADMIN_INCLUDES
 from issuer_app.openapi import openapi_document
 from issuer_app.service import Issuer, Principal, Status, problem
 from vcred.errors import VcredError
@@ -23,6 +24,7 @@ from vcred_service.requests import read_json
 blueprint = Blueprint("issuer_api", __name__)
 
 REALM: Final = "vcred-issuer"
+TRUST_LIST_SCOPE: Final = "trust-list"
 DERIVE_LIMITER: Final = "vcred_issuer_derive_limiter"
 _STATUS_OF_PURPOSE: Final[dict[tuple[str, bool], Status]] = {
     ("revocation", True): "revoked",
@@ -68,7 +70,8 @@ def require(scope: str) -> Principal:
     scope; each with a ``WWW-Authenticate`` challenge (RFC 6750 §3).
     """
     service = issuer()
-    if service.config.insecure_no_auth:
+    # --insecure-no-auth stands for an admin token: trust lists still need a token of their own
+    if service.config.insecure_no_auth and scope in ADMIN_INCLUDES:
         return Principal(actor="anonymous (insecure-no-auth)", scopes=("admin",))
     # an address that keeps sending bad tokens gets 429s, before any token is looked up, until
     # it has waited (one failure is forgiven per second): its flood costs no database work
@@ -112,6 +115,17 @@ def issue_credential() -> Response:
     response.status_code = answer.status
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blueprint.post("/trust-lists/issue")
+def issue_trust_list() -> Response:
+    """Sign the agency's MRA trust list with its trust-list key (scope ``trust-list`` only:
+    neither ``issue`` nor ``admin`` includes it)."""
+    principal = require(TRUST_LIST_SCOPE)
+    answer = issuer().issue_trust_list(read_json(), actor=principal.actor)
+    response = jsonify(answer.body)
+    response.status_code = answer.status
     return response
 
 

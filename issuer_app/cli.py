@@ -8,6 +8,7 @@ stored or logged; passphrases and private keys are never printed.
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from vcred import audit
 from vcred.errors import VcredError
 from vcred.keys import KEY_KINDS
 from vcred_service.config_file import config_file_option
+from vcred_service.problems import ProblemError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -198,7 +200,8 @@ def admin() -> None:
 
 @admin.group()
 def token() -> None:
-    """API tokens (scopes: issue, status, admin)."""
+    """API tokens (scopes: issue, status, admin, trust-list; admin includes issue and status,
+    never trust-list)."""
 
 
 @token.command("create")
@@ -270,9 +273,16 @@ def key_list(data_dir: Path, database_url: str | None) -> None:
     """List the keys, current and retired."""
     issuer = _open(data_dir, database_url)
     try:
-        for item in issuer.keyring().keys:
+        ring = issuer.keyring()
+        for item in ring.keys:
             state = f"retired {item.retired}" if item.retired else "current"
             click.echo(f"{item.tag}  {item.kind:<8} {state:<30} {item.did_key}")
+        if ring.trust_list is not None:
+            _, signer = ring.trust_list_signer()
+            click.echo(
+                f"{ring.trust_list.tag}  {ring.trust_list.kind:<8} {'trust lists only':<30} "
+                f"{signer.key_id}"
+            )
     finally:
         issuer.close()
 
@@ -290,6 +300,36 @@ def key_retire(key_id: str, data_dir: Path, database_url: str | None) -> None:
     finally:
         issuer.close()
     click.echo(f"key {retired.tag} retired")
+
+
+@admin.group("trust-list")
+def trust_list() -> None:
+    """The agency's MRA trust lists, signed with the trust-list key (never an issuing key)."""
+
+
+@trust_list.command("issue")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", default="vc+jwt", show_default=True, help="vc+jwt or eddsa-*")
+@_admin_options
+def trust_list_issue(source: Path, fmt: str, data_dir: Path, database_url: str | None) -> None:
+    """Sign an unsigned MRATrustListCredential (JSON; `vcred.trust.build_trust_list`)."""
+    try:
+        credential = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _fail(f"cannot read {source}: {exc}")
+    issuer = _open(data_dir, database_url)
+    try:
+        answer = issuer.issue_trust_list(
+            {"credential": credential, "options": {"format": fmt}}, actor=_actor()
+        )
+    except ProblemError as exc:
+        where = f" (at {exc.extra['pointer']})" if exc.extra.get("pointer") else ""
+        _fail(f"{exc.extra.get('code', exc.status)}: {exc.detail}{where}")
+    except VcredError as exc:
+        _fail(f"{exc.code}: {exc}")
+    finally:
+        issuer.close()
+    click.echo(json.dumps(answer.body["verifiableCredential"]))
 
 
 @admin.group()

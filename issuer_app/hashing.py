@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from typing import Final
 
 TOKEN_PREFIX: Final = "vci"  # noqa: S105 - the token prefix, not a token
-SCOPES: Final = ("issue", "status", "admin")
+SCOPES: Final = ("issue", "status", "admin", "trust-list")
+#: What ``admin`` includes. Never ``trust-list``: a token signs trust lists only when it was
+#: made for that (docs/security.md §13.2).
+ADMIN_INCLUDES: Final = ("issue", "status")
 _TOKEN: Final = re.compile(r"vci_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 
 # scrypt: N = 2^15, r = 8, p = 1 needs 32 MiB per hash (RFC 7914 §2; OWASP's floor is 2^17

@@ -6,6 +6,11 @@ methods of the agency's did:web. A retired key stays in the did:web document und
 signs the status lists of the credentials it issued as its own did:key: a verifier accepts a
 list only from the credential's issuer, and a did:key cannot delegate — without that, those
 credentials could never be suspended or revoked again.
+
+The trust-list key is apart: it signs the agency's MRA trust lists and nothing else. It is
+published in the did:web document as ``did:web:…#trust-list-<tag>`` (under
+``assertionMethod`` only), the role a verifier's :class:`vcred.trust.TrustAnchor` asks for;
+the issuing lookups below never see it, so ordinary issuance cannot sign with it.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from vcred.did.document import VerificationMethod, method_entry
 from vcred.did.key import did_key
 from vcred.did.web import did_web_document
 from vcred.errors import MalformedError, UsageError
 from vcred.issuing import signer_for
 from vcred.keys import KeyKind, KeyPair, LocalSigner, PublicKey
 from vcred.multibase import b64url_decode
+from vcred.trust import TRUST_LIST_KEY_PREFIX
 
 #: The status-list signer name for the agency's did:web (others are key tags).
 WEB: Final = "web"
@@ -71,15 +78,22 @@ class KeyRing:
 
     keys: tuple[IssuerKey, ...]
     did_web: str | None = None
+    #: signs trust lists only; never one of ``keys``
+    trust_list: IssuerKey | None = None
 
     @classmethod
     def of(
-        cls, keys: Iterable[IssuerKey], *, did_web: str | None, preference: Sequence[KeyKind]
+        cls,
+        keys: Iterable[IssuerKey],
+        *,
+        did_web: str | None,
+        preference: Sequence[KeyKind],
+        trust_list: IssuerKey | None = None,
     ) -> KeyRing:
         order = {kind: i for i, kind in enumerate(preference)}
         ranked = sorted(keys, key=lambda k: k.created, reverse=True)
         ranked.sort(key=lambda k: order.get(k.kind, len(order)))
-        return cls(tuple(ranked), did_web)
+        return cls(tuple(ranked), did_web, trust_list)
 
     @property
     def current(self) -> tuple[IssuerKey, ...]:
@@ -184,12 +198,41 @@ class KeyRing:
                 return key.tag
         raise UsageError(f"not an issuer of this service: {issuer[:200]}")
 
+    def trust_list_signer(self) -> tuple[str, LocalSigner]:
+        """(issuer DID, signer) for the agency's trust lists: the trust-list key, as the
+        did:web's ``#trust-list-<tag>`` method (without a domain, as its own did:key).
+        Raises UsageError when there is no trust-list key."""
+        key = self.trust_list
+        if key is None:
+            raise UsageError("this issuer has no trust-list key")
+        if not self.did_web:
+            return key.did_key, signer_for(key.pair)
+        return self.did_web, LocalSigner(key=key.pair, key_id=self.trust_list_method(key))
+
+    def trust_list_method(self, key: IssuerKey) -> str:
+        return f"{self.did_web}#{TRUST_LIST_KEY_PREFIX}{key.tag}"
+
     def did_document(self) -> dict[str, Any] | None:
-        """The did:web document: every current key, and the retired ones for verification."""
+        """The did:web document: every current key, and the retired ones for verification;
+        the trust-list key under ``assertionMethod`` only."""
         if not self.did_web:
             return None
-        return did_web_document(
+        document = did_web_document(
             self.did_web,
             [k.public for k in self.current],
             retired=[k.public for k in self.retired],
         )
+        if self.trust_list is not None:
+            method = self.trust_list_method(self.trust_list)
+            document["verificationMethod"].append(
+                method_entry(
+                    VerificationMethod(
+                        id=method,
+                        type="Multikey",
+                        controller=self.did_web,
+                        public_key=self.trust_list.public,
+                    )
+                )
+            )
+            document["assertionMethod"].append(method)
+        return document

@@ -385,7 +385,11 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         },
                         "400": _problem("malformed request or credential (with a pointer)"),
                         "401": _auth_problem("no API token, or an unknown one"),
-                        "403": _auth_problem("the token lacks the issue scope"),
+                        "403": _auth_problem(
+                            "the token lacks the issue scope, or the credential is an MRA "
+                            "trust list (TRUST_LIST_REFUSED: those are signed at "
+                            "/trust-lists/issue)"
+                        ),
                         "409": _problem("a credential with this id was already issued"),
                         "413": _problem("body too large"),
                         "415": _problem("not application/json"),
@@ -394,6 +398,44 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                             "the credential breaks its JSON Schema (every violation listed), or "
                             "the Idempotency-Key was used with another body"
                         ),
+                        "default": _REF_PROBLEM,
+                    },
+                }
+            },
+            "/trust-lists/issue": {
+                "post": {
+                    "operationId": "issueTrustList",
+                    "summary": "Sign the agency's MRA trust list with its trust-list key (201)",
+                    "description": "Scope trust-list (admin does not include it). The list is "
+                    "signed as the did:web's #trust-list-… method, the key a verifier's trust "
+                    "anchor names; ordinary issuance never uses that key.",
+                    "security": secured,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/IssueCredentialRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "signed",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "$ref": "#/components/schemas/IssueCredentialResponse"
+                                    }
+                                }
+                            },
+                        },
+                        "400": _problem("malformed request, or not an MRATrustListCredential"),
+                        "401": _auth_problem("no API token, or an unknown one"),
+                        "403": _auth_problem("the token lacks the trust-list scope"),
+                        "413": _problem("body too large"),
+                        "415": _problem("not application/json"),
+                        "422": _problem("the trust list breaks its JSON Schema"),
+                        "429": _TOO_MANY,
                         "default": _REF_PROBLEM,
                     },
                 }

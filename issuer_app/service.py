@@ -38,12 +38,14 @@ from issuer_app.store.records import (
     load_json_list,
     storable,
 )
-from vcred import model
+from vcred import model, values
 from vcred.customs.builders import (
     AEO_CERTIFICATE_SCHEMA,
     AEO_CERTIFICATE_TYPE,
     EXPORT_BILLING_SCHEMA,
     EXPORT_BILLING_TYPE,
+    MRA_TRUST_LIST_SCHEMA,
+    MRA_TRUST_LIST_TYPE,
 )
 from vcred.errors import (
     MalformedError,
@@ -68,7 +70,12 @@ STATUS_V1_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
 TYPE_SCHEMAS: Final = {
     AEO_CERTIFICATE_TYPE: AEO_CERTIFICATE_SCHEMA,
     EXPORT_BILLING_TYPE: EXPORT_BILLING_SCHEMA,
+    MRA_TRUST_LIST_TYPE: MRA_TRUST_LIST_SCHEMA,
 }
+#: The meta row holding the trust-list key (encrypted PKCS#8 PEM, JSON).
+TRUST_LIST_KEY: Final = "trust_list_key"
+#: The type names (last segment of a term or IRI) that make a document a trust list.
+_TRUST_LIST_NAMES: Final = frozenset({MRA_TRUST_LIST_TYPE, "MRATrustList"})
 MAX_IDEMPOTENCY_KEY: Final = 255
 #: Credential ids are a unique index: PostgreSQL's B-tree rows hold about 2.7 KB.
 MAX_CREDENTIAL_ID: Final = 1000
@@ -105,7 +112,9 @@ class Principal:
     scopes: tuple[str, ...]
 
     def allows(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes
+        if scope in self.scopes:
+            return True
+        return "admin" in self.scopes and scope in hashing.ADMIN_INCLUDES
 
 
 @dataclass(slots=True)
@@ -265,7 +274,47 @@ class Issuer:
             )
         if not any(k.current for k in keys):
             raise UsageError("the issuer has no current key")
-        return KeyRing.of(keys, did_web=self.config.did_web, preference=self.config.key_types)
+        return KeyRing.of(
+            keys,
+            did_web=self.config.did_web,
+            preference=self.config.key_types,
+            trust_list=self._load_trust_list_key(password),
+        )
+
+    def _load_trust_list_key(self, password: bytes) -> IssuerKey | None:
+        stored = self.store.get_meta(TRUST_LIST_KEY)
+        if stored is None:
+            return None
+        row = json.loads(stored)
+        try:
+            pair = KeyPair.from_pem(row["pem"].encode(), password=password)
+        except VcredError as exc:
+            raise UsageError("cannot decrypt the issuer's trust-list key") from exc
+        return IssuerKey(
+            tag=row["tag"], kind=pair.kind, created=row["created"], retired=None, pair=pair
+        )
+
+    def trust_list_key(self, *, actor: str) -> IssuerKey:
+        """The trust-list key, made now if this database was set up before it existed."""
+        found = self.keyring().trust_list or self._load_keyring().trust_list
+        if found is not None:
+            return found
+        with self.store.engine.begin() as conn:
+            made = _insert_trust_list_key(self.config, self.store, conn, created=self.stamp())
+            if made is not None:
+                self.store.append_audit(
+                    conn,
+                    at=self.stamp(),
+                    actor=actor,
+                    action="trust-list-key-add",
+                    target=made.tag,
+                    details=made.describe(),
+                )
+        self._keys.checked = 0.0
+        found = self._load_keyring().trust_list
+        if found is None:  # pragma: no cover - the row was just written or already there
+            raise UsageError("the trust-list key could not be created")
+        return found
 
     def add_key(self, kind: str, *, actor: str) -> IssuerKey:
         if kind not in KEY_KINDS:
@@ -331,6 +380,60 @@ class Issuer:
             body["options"] = {"format": fmt}
         return self.issue_request(body, actor=actor)
 
+    def issue_trust_list(self, body: Mapping[str, Any], *, actor: str) -> Answer:
+        """``POST /trust-lists/issue``: sign the agency's MRA trust list with its trust-list key.
+
+        The credential must be an ``MRATrustListCredential`` that passes its schema, issued
+        as the agency's did:web (or, without a domain, the trust-list key's did:key). Raises
+        ProblemError 400/422 for what cannot be signed.
+        """
+        credential = body.get("credential")
+        if not isinstance(credential, dict):
+            raise ProblemError(
+                400,
+                "Bad request",
+                "the request needs a credential (an MRATrustListCredential)",
+                code="MALFORMED",
+                pointer="/credential",
+            )
+        key = self.trust_list_key(actor=actor)
+        issuer, signer = self.keyring().trust_list_signer()
+        options = body.get("options")
+        try:
+            fmt = formats.choose(options, offered=self.offered, default=formats.VC_JWT)
+            if key.kind not in formats.key_kinds(fmt):
+                raise MalformedError(
+                    f"the trust-list key is {key.kind.upper()}: {fmt} cannot use it",
+                    pointer="/options/format",
+                )
+        except VcredError as exc:
+            raise problem(exc) from exc
+        try:
+            document = _trust_list_document(credential, issuer)
+            secured = secure(document, signer, format=fmt, now=self.now())
+        except VcredError as exc:
+            raise problem(exc, base="/credential") from exc
+        with self.store.engine.begin() as conn:
+            self.store.append_audit(
+                conn,
+                at=self.stamp(),
+                actor=actor,
+                action="trust-list-issue",
+                target=str(document.get("id") or ""),
+                details={
+                    "credentialId": document.get("id"),
+                    "issuer": issuer,
+                    "key": key.tag,
+                    "format": fmt,
+                    "digest": secured_digest(secured),
+                    "recognisedIssuers": [
+                        entry.get("id")
+                        for entry in document["credentialSubject"]["recognisedIssuers"]
+                    ],
+                },
+            )
+        return Answer(status=201, body={"verifiableCredential": formats.wrap(secured, fmt)})
+
     def _stored_answer(self, key: str, digest: str) -> Answer | None:
         with self.store.engine.connect() as conn:
             row = self.store.claim_idempotency(conn, key)
@@ -350,6 +453,15 @@ class Issuer:
                 type_=model_problem_type(),
                 code="MALFORMED",
                 pointer="/credential",
+            )
+        if names_a_trust_list(credential):
+            raise ProblemError(
+                403,
+                "Forbidden",
+                "this route does not sign trust lists: an MRA trust list is signed with the "
+                "trust-list key at POST /trust-lists/issue, by a token with the trust-list scope",
+                code="TRUST_LIST_REFUSED",
+                pointer="/credential/type",
             )
         options = body.get("options")
         try:
@@ -724,6 +836,7 @@ def model_problem_type() -> str:
 def _first_start(config: IssuerConfig, store: IssuerStore, conn: Connection) -> None:
     at = format_datetime(config.clock())
     made = [_insert_new_key(config, store, conn, kind, created=at) for kind in config.key_types]
+    trust_list_key = _insert_trust_list_key(config, store, conn, created=at)
     store.set_meta(conn, "session_secret", secrets.token_hex(32))
     store.set_meta(conn, "public_url", config.public_url)
     if config.domain is not None:
@@ -734,8 +847,62 @@ def _first_start(config: IssuerConfig, store: IssuerStore, conn: Connection) -> 
         actor="system",
         action="initialise",
         target=config.did_web,
-        details={"keys": [k.describe() for k in made], "programme": config.programme},
+        details={
+            "keys": [k.describe() for k in made],
+            "trustListKey": trust_list_key.describe() if trust_list_key else None,
+            "programme": config.programme,
+        },
     )
+
+
+def names_a_trust_list(credential: Mapping[str, Any]) -> bool:
+    """Whether a credential is (or claims to be) an MRA trust list: by its type, a subject's
+    type (as a term or an IRI) or its schema — whatever the shape of those members."""
+    stated = [credential.get("type")]
+    stated += [
+        s.get("type")
+        for s in values.values(credential.get("credentialSubject"))
+        if isinstance(s, Mapping)
+    ]
+    for member in stated:
+        for name in values.values(member):
+            if isinstance(name, str) and re.split(r"[#/:]", name)[-1] in _TRUST_LIST_NAMES:
+                return True
+    return any(
+        isinstance(entry, Mapping) and entry.get("id") == MRA_TRUST_LIST_SCHEMA
+        for entry in values.values(credential.get("credentialSchema"))
+    )
+
+
+def _trust_list_document(credential: Mapping[str, Any], issuer: str) -> dict[str, Any]:
+    """The trust list to sign, checked: its type, its issuer (this agency), no status or
+    proof, VCDM and its schema. Raises MalformedError / SchemaViolationsError."""
+    document = copy.deepcopy(dict(credential))
+    if MRA_TRUST_LIST_TYPE not in model.types_of(document):
+        raise MalformedError(f"not an {MRA_TRUST_LIST_TYPE}", pointer="/type")
+    named = document.setdefault("issuer", issuer)
+    if values.identifier(named, "/issuer") != issuer:
+        raise MalformedError(f"this agency's trust lists are issued as {issuer}", pointer="/issuer")
+    for reserved in ("credentialStatus", "proof"):
+        if reserved in document:
+            raise MalformedError(f"a trust list to sign has no {reserved}", pointer=f"/{reserved}")
+    model.validate_credential(document)
+    _check_our_schemas(document)
+    return document
+
+
+def _insert_trust_list_key(
+    config: IssuerConfig, store: IssuerStore, conn: Connection, *, created: str
+) -> IssuerKey | None:
+    """Make the Ed25519 trust-list key unless there is one; the key made, or None."""
+    pair = KeyPair.generate("ed25519")
+    tag = key_tag(pair.public)
+    pem = pair.to_pem(password=config.passphrase.encode()).decode()
+    row = json.dumps({"tag": tag, "pem": pem, "created": created})
+    if not store.add_meta(conn, TRUST_LIST_KEY, row):
+        return None
+    store.bump_keys_version(conn)
+    return IssuerKey(tag=tag, kind=pair.kind, created=created, retired=None, pair=pair)
 
 
 def _warn_if_moved(config: IssuerConfig, store: IssuerStore) -> None:

@@ -105,7 +105,7 @@ def test_mra_not_yet_begun_is_untrusted(us: TrustList) -> None:
     decision = us.evaluate(EU, AEO, now=datetime(2012, 6, 30, 23, 0, tzinfo=UTC))
     assert not decision.trusted
     assert "takes effect on 2012-07-01" in decision.reason
-    assert us.evaluate(EU, AEO, now=datetime(2012, 7, 1, 0, 0, tzinfo=UTC)).trusted
+    assert us.evaluate(EU, AEO, now=datetime(2012, 7, 1, 0, 0, tzinfo=UTC), tier="AEOF").trusted
 
 
 def test_mra_that_has_ended_is_untrusted() -> None:
@@ -113,13 +113,24 @@ def test_mra_that_has_ended_is_untrusted() -> None:
     decision = trust.evaluate(EU, AEO, now=NOW)
     assert not decision.trusted
     assert "ended on 2025-05-31" in decision.reason
-    assert trust.evaluate(EU, AEO, now=datetime(2025, 5, 31, 23, 59, tzinfo=UTC)).trusted
+    last_day = datetime(2025, 5, 31, 23, 59, tzinfo=UTC)
+    assert trust.evaluate(EU, AEO, now=last_day, tier="AEOS").trusted
 
 
 def test_tier_outside_the_mra_is_untrusted(us: TrustList) -> None:
     decision = us.evaluate(EU, AEO, now=NOW, tier="AEOC")
     assert not decision.trusted
     assert "AEOC is not recognised" in decision.reason
+
+
+def test_aeo_certificate_without_a_tier_is_untrusted_where_the_mra_restricts_tiers(
+    us: TrustList,
+) -> None:
+    decision = us.evaluate(EU, AEO, now=NOW)
+    assert not decision.trusted
+    assert decision.code == "TRUST_INPUT_UNESTABLISHED"
+    assert decision.pointer == "/credentialSubject/certification/tier"
+    assert isinstance(decision.error(), UntrustedIssuerError)
 
 
 def test_evaluate_a_whole_credential(us: TrustList) -> None:
@@ -245,7 +256,7 @@ def test_signed_trust_list_round_trip(agency: tuple[KeyPair, str]) -> None:
     token = vcred.issue(us_list(issuer=did), key)
     trust = load_signed_trust_list(token, now=NOW, expected_issuer=did)
     assert trust.issuer == did
-    assert trust.evaluate(EU, AEO, now=NOW).trusted
+    assert trust.evaluate(EU, AEO, now=NOW, tier="AEOS").trusted
 
 
 def test_trust_list_with_a_bad_signature_is_refused(agency: tuple[KeyPair, str]) -> None:

@@ -28,7 +28,7 @@ from vcred.jsonld import ContextLoader
 from vcred.keys import KEY_KINDS, KeyPair, load_key
 from vcred.net import GuardedFetcher
 from vcred.presentation import present
-from vcred.trust import TrustList, load_signed_trust_list
+from vcred.trust import TrustAnchor, TrustList, load_signed_trust_list
 from vcred.verifier import CHECKS, Verifier, detect, utc_now
 
 PASSPHRASE_ENV = "VCRED_KEY_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
@@ -194,6 +194,9 @@ def issue_command(
 @click.option("--no-status", is_flag=True, help="skip the status check")
 @click.option("--trust-list", type=click.Path(exists=True, dir_okay=False), help="MRA trust list")
 @click.option("--trust-issuer", help="the DID that must have signed the trust list")
+@click.option(
+    "--trust-method", help="its trust-list key (DID URL or #fragment; default: #trust-list-…)"
+)
 @click.option("--challenge", help="verify a presentation bound to this challenge")
 @click.option("--domain", help="verify a presentation bound to this domain")
 @click.option("--presentation", is_flag=True, help="the input is a presentation")
@@ -217,6 +220,7 @@ def verify_command(
     no_status: bool,
     trust_list: str | None,
     trust_issuer: str | None,
+    trust_method: str | None,
     challenge: str | None,
     domain: str | None,
     presentation: bool,
@@ -240,7 +244,7 @@ def verify_command(
     )
     if trust_list:
         list_verifier = replace(verifier, checks=("proof", "issuer", "validity"))
-        trust = _load_trust_list(trust_list, trust_issuer, list_verifier)
+        trust = _load_trust_list(trust_list, trust_issuer, trust_method, list_verifier)
         verifier = replace(verifier, trust=trust)
     text = _read_input(source)
     if presentation or challenge is not None or domain is not None:
@@ -269,14 +273,15 @@ def _context_loader(entries: tuple[str, ...]) -> ContextLoader:
     return loader
 
 
-def _load_trust_list(path: str, expected_issuer: str | None, verifier: Verifier) -> TrustList:
-    """A signed trust list file; its signature must verify (and be the expected agency's)."""
+def _load_trust_list(
+    path: str, expected_issuer: str | None, method: str | None, verifier: Verifier
+) -> TrustList:
+    """A signed trust list file; its signature must verify, by the expected agency's (or,
+    unpinned, its named issuer's) trust-list key."""
     text = _read_input(path)
     try:
-        claimed = expected_issuer or _claimed_issuer(text)
-        return load_signed_trust_list(
-            text, now=utc_now(), expected_issuer=claimed, verifier=verifier
-        )
+        anchor = TrustAnchor(did=expected_issuer or _claimed_issuer(text), method=method)
+        return load_signed_trust_list(text, now=utc_now(), anchor=anchor, verifier=verifier)
     except VcredError as exc:
         _fail(f"the trust list {path} is refused: {exc.code}: {exc}", code=2)
 

@@ -31,6 +31,8 @@ Pointer to it::
     │       ├── StatusListLengthError    STATUS_LIST_LENGTH   list under the minimum / over the cap
     │       └── StatusRangeError         STATUS_RANGE         statusListIndex past the list end
     ├── UntrustedIssuerError       UNTRUSTED_ISSUER
+    │   ├── TrustInputError        TRUST_INPUT_UNESTABLISHED  a trust rule cannot read its input
+    │   └── TrustAnchorError       TRUST_ANCHOR       a trust list not signed by its anchor
     ├── PresentationError          INVALID_PRESENTATION  holder binding, embedded credentials
     │   ├── ChallengeError         INVALID_CHALLENGE  missing, wrong or replayed challenge / nonce
     │   └── DomainError            INVALID_DOMAIN     wrong domain / audience
@@ -260,6 +262,20 @@ class StatusRangeError(StatusUnavailableError):
 class UntrustedIssuerError(VcredError):
     code = "UNTRUSTED_ISSUER"
     title = "Issuer not trusted"
+
+
+class TrustInputError(UntrustedIssuerError):
+    """What a trust rule needs is absent, ambiguous or unreadable: the rule fails closed."""
+
+    code = "TRUST_INPUT_UNESTABLISHED"
+    title = "Trust rule input not established"
+
+
+class TrustAnchorError(UntrustedIssuerError):
+    """A trust list not signed by the configured trust anchor's trust-list key."""
+
+    code = "TRUST_ANCHOR"
+    title = "Trust list not signed by its anchor"
 
 
 class PresentationError(VcredError):

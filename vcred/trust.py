@@ -1,17 +1,21 @@
 """The MRA trust list: which foreign issuers a verifying customs agency recognises, and why.
 
-The list is itself a credential (``MRATrustListCredential``) signed by the verifying agency,
-so it can be published and checked (DESIGN §7). Each entry names an issuer DID, its country
+The list is itself a credential (``MRATrustListCredential``) signed by the verifying agency
+with its trust-list key, so it can be published and checked (DESIGN §7); it is loaded only
+under a :class:`TrustAnchor` (docs/security.md §13.2). Each entry names an issuer DID, its country
 and AEO programme, the credential types accepted from it, and the mutual recognition
 arrangement (MRA) that makes it trusted, with its dates and benefits.
 
 :meth:`TrustList.evaluate` answers "is this issuer trusted for this credential, today?" with a
 :class:`TrustDecision`; anything not on the list, outside the MRA's dates, of a type not
 accepted, or of a tier the MRA does not cover is untrusted (code ``UNTRUSTED_ISSUER``).
+Every rule establishes its input or fails closed: what it cannot read — absent, of an
+unreadable shape, several different values — is untrusted too (``TRUST_INPUT_UNESTABLISHED``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,17 +23,28 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from . import values
 from .customs import _fields as f
 from .customs.builders import (
+    AEO_CERTIFICATE_TYPE,
     MRA_TRUST_LIST_SCHEMA,
     MRA_TRUST_LIST_TYPE,
     envelope,
 )
-from .customs.programmes import BENEFITS, PROGRAMMES, MutualRecognition, mra_between
+from .customs.programmes import (
+    BENEFITS,
+    PROGRAMMES,
+    TRADE_ROLES,
+    MutualRecognition,
+    mra_between,
+)
+from .did.document import is_did
 from .errors import (
     ExpiredError,
     MalformedError,
     NotYetValidError,
+    TrustAnchorError,
+    TrustInputError,
     UntrustedIssuerError,
     UsageError,
     VcredError,
@@ -38,7 +53,9 @@ from .errors import (
 from .schema import check_schema
 
 __all__ = [
+    "TRUST_LIST_KEY_PREFIX",
     "RecognisedIssuer",
+    "TrustAnchor",
     "TrustDecision",
     "TrustList",
     "TrustedArrangement",
@@ -50,6 +67,12 @@ __all__ = [
 _BASE_TYPES: Final = frozenset({"VerifiableCredential"})
 _TRUST_LIST_CHECKS: Final = ("proof", "issuer", "validity")
 _S: Final = "/credentialSubject"
+_CERT: Final = f"{_S}/certification"
+_TIER: Final = f"{_CERT}/tier"
+_NO_ISSUER: Final = "(none)"
+#: The fragment prefix of a trust-list key's verification method (the key role).
+TRUST_LIST_KEY_PREFIX: Final = "trust-list-"
+_SINGLE_KEY_DIDS: Final = ("did:key:", "did:jwk:")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,12 +128,15 @@ class TrustDecision:
     mra: TrustedArrangement | None = None
     benefits: tuple[str, ...] = ()
     code: str | None = None
+    pointer: str | None = None
+    """Where the input the decision could not establish sits (None: the issuer)."""
 
     def error(self) -> UntrustedIssuerError | None:
         """The error a verifier reports for an untrusted decision (None when trusted)."""
         if self.trusted:
             return None
-        return UntrustedIssuerError(self.reason, pointer="/issuer")
+        cls = TrustInputError if self.code == TrustInputError.code else UntrustedIssuerError
+        return cls(self.reason, pointer=self.pointer or "/issuer")
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -120,6 +146,8 @@ class TrustDecision:
         }
         if self.code is not None:
             out["code"] = self.code
+        if self.pointer is not None:
+            out["pointer"] = self.pointer
         if self.programme is not None:
             out["programme"] = self.programme
         if self.mra is not None:
@@ -129,6 +157,56 @@ class TrustDecision:
                 {"code": code, "description": BENEFITS.get(code, code)} for code in self.benefits
             ]
         return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustAnchor:
+    """Who may sign a trust list: the verifying agency's DID and its trust-list key.
+
+    ``method``: that key's verification method (a DID URL of ``did``, or just ``#fragment``).
+    Without it, the trust-list key *role*: a method of ``did`` whose fragment begins with
+    ``trust-list-`` — the issuer service publishes its trust-list key under that name and
+    signs nothing else with it, so a list signed by an ordinary issuing key of the same DID
+    is refused. A did:key (or did:jwk) is a single key: naming it names the key.
+
+    Raises UsageError for a ``did`` that is not a DID or a ``method`` of another DID.
+    """
+
+    did: str
+    method: str | None = None
+
+    def __post_init__(self) -> None:
+        if not is_did(self.did) or "#" in self.did:
+            raise UsageError(f"a trust anchor is a DID, not {self.did[:200]!r}")
+        if self.method is None:
+            return
+        method = f"{self.did}{self.method}" if self.method.startswith("#") else self.method
+        if not method.startswith(f"{self.did}#") or len(method) == len(self.did) + 1:
+            raise UsageError(
+                f"the trust anchor's method must be a verification method of {self.did}, "
+                f"not {self.method[:200]!r}"
+            )
+        object.__setattr__(self, "method", method)
+
+    def admits(self, method: str | None) -> bool:
+        """Whether a list signed with verification method ``method`` comes from this anchor."""
+        if method is None:
+            return False
+        did, _, fragment = method.partition("#")
+        if did != self.did:
+            return False
+        if self.method is not None:
+            return method == self.method
+        if did.startswith(_SINGLE_KEY_DIDS):
+            return True
+        return fragment.startswith(TRUST_LIST_KEY_PREFIX)
+
+    def describe(self) -> str:
+        if self.method is not None:
+            return self.method
+        if self.did.startswith(_SINGLE_KEY_DIDS):
+            return self.did
+        return f"a {self.did}#{TRUST_LIST_KEY_PREFIX}… key"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,37 +237,80 @@ class TrustList:
         """Decide whether ``issuer`` is trusted for a credential of ``credential_types`` on ``now``.
 
         ``tier``: the certification tier the credential states (AEO certificates), checked
-        against the tiers the MRA recognises. After the list's own ``validUntil`` nobody is
-        trusted (a list is loaded once and consulted for as long as it is held). Never raises
-        for an untrusted issuer: the decision says why (code UNTRUSTED_ISSUER). Raises
-        UsageError for a naive ``now``.
+        against the tiers the MRA recognises; an AEO certificate without one is untrusted
+        where the MRA recognises only some tiers. After the list's own ``validUntil`` nobody
+        is trusted (a list is loaded once and consulted for as long as it is held). Never
+        raises for an untrusted issuer: the decision says why (code UNTRUSTED_ISSUER, or
+        TRUST_INPUT_UNESTABLISHED for an input that cannot be read). Raises UsageError for a
+        naive ``now``.
         """
-        if now.utcoffset() is None:
-            raise UsageError("now must be a timezone-aware datetime")
-        issuer_id = _issuer_id(issuer)
+        _require_aware(now)
+        try:
+            issuer_id = values.identifier(issuer, "/issuer")
+        except MalformedError as exc:
+            return _unestablished(_NO_ISSUER, exc)
+        types = frozenset(credential_types)
+        refused = self._screen(issuer_id, types, now)
+        if refused is not None:
+            return refused
+        stated = None if tier is None else _Certification(tier=tier)
+        return self._certified(self._by_issuer[issuer_id], types, stated)
+
+    def evaluate_credential(self, credential: Mapping[str, Any], *, now: datetime) -> TrustDecision:
+        """:meth:`evaluate` a verified credential: its issuer, types and, for a credential
+        stating an AEO certification, its programme, tier and trade roles.
+
+        Every input is read through :mod:`vcred.values` (a value or an array of one, a
+        literal or ``{"@value": …}``, an id or ``{"id": …}``); an input a rule needs that is
+        absent, unreadable or several different values makes the credential untrusted (code
+        TRUST_INPUT_UNESTABLISHED, pointer to the value). Raises UsageError for a naive
+        ``now``.
+        """
+        _require_aware(now)
+        try:
+            issuer_id = values.identifier(credential.get("issuer"), "/issuer")
+        except MalformedError as exc:
+            return _unestablished(_NO_ISSUER, exc)
+        try:
+            types = values.names(credential.get("type"), "/type")
+        except MalformedError as exc:
+            return _unestablished(issuer_id, exc)
+        refused = self._screen(issuer_id, types, now)
+        if refused is not None:
+            return refused
+        entry = self._by_issuer[issuer_id]
+        try:
+            stated = _read_certification(credential, types)
+        except MalformedError as exc:
+            return _unestablished(issuer_id, exc, entry)
+        return self._certified(entry, types, stated)
+
+    def _screen(self, issuer_id: str, types: frozenset[str], now: datetime) -> TrustDecision | None:
+        """The rules on the list, the issuer, the types and the MRA's dates: the decision
+        when one refuses, None when they all pass (the issuer is then on the list)."""
         # A long-running verifier loads its list once: the list's own validity period must
         # still bound every decision made with it.
         if self.valid_until is not None and now > self.valid_until:
             return _untrusted(
-                issuer_id or "(none)",
+                issuer_id,
                 f"the MRA trust list of {self.authority} expired at "
                 f"{self.valid_until.isoformat()}; no issuer is trusted until it is renewed",
             )
-        entry = self._by_issuer.get(issuer_id) if issuer_id else None
+        entry = self._by_issuer.get(issuer_id)
         if entry is None:
             return _untrusted(
-                issuer_id or "(none)",
-                f"issuer {issuer_id or '(none)'} is not on the MRA trust list of "
+                issuer_id,
+                f"issuer {issuer_id} is not on the MRA trust list of "
                 f"{self.authority} ({self.programme})",
             )
         mra = entry.mra
-        types = set(credential_types) - _BASE_TYPES
-        if not types & entry.accepted_types:
+        specific = types - _BASE_TYPES
+        if not specific & entry.accepted_types:
             return _untrusted(
                 issuer_id,
                 f"{issuer_id} ({entry.programme}) is recognised for "
                 f"{', '.join(sorted(entry.accepted_types))}, not for "
-                f"{', '.join(sorted(types)) or 'an untyped credential'}",
+                f"{', '.join(sorted(specific)) or 'an untyped credential'}",
                 entry,
             )
         today = now.date()
@@ -199,14 +320,29 @@ class TrustList:
             )
         if mra.until is not None and today > mra.until:
             return _untrusted(issuer_id, f"{mra.name} ended on {mra.until.isoformat()}", entry)
+        return None
+
+    def _certified(
+        self, entry: RecognisedIssuer, types: frozenset[str], stated: _Certification | None
+    ) -> TrustDecision:
+        """The certification rules (programme, tier, trade roles), then the trusted decision."""
+        issuer_id, mra = entry.issuer, entry.mra
         tiers = mra.recognised_tiers
-        if tier is not None and tiers is not None and tier not in tiers:
-            return _untrusted(
-                issuer_id,
-                f"{entry.programme} tier {tier} is not recognised under {mra.name} "
-                f"(recognised: {', '.join(sorted(tiers))})",
-                entry,
-            )
+        if stated is None:
+            if tiers is not None and AEO_CERTIFICATE_TYPE in types:
+                return _unestablished(
+                    issuer_id,
+                    MalformedError(
+                        f"{mra.name} recognises only some {entry.programme} tiers "
+                        f"({', '.join(sorted(tiers))}) and this certificate states none",
+                        pointer=_TIER,
+                    ),
+                    entry,
+                )
+        else:
+            refused = _refuse_certification(entry, stated)
+            if refused is not None:
+                return refused
         return TrustDecision(
             trusted=True,
             issuer=issuer_id,
@@ -217,17 +353,102 @@ class TrustList:
             benefits=mra.benefits,
         )
 
-    def evaluate_credential(self, credential: Mapping[str, Any], *, now: datetime) -> TrustDecision:
-        """:meth:`evaluate` with the issuer, types and (AEO) tier of a verified credential."""
-        types = credential.get("type")
-        type_list = [types] if isinstance(types, str) else list(types or [])
-        tier = None
-        subject = credential.get("credentialSubject")
-        if isinstance(subject, Mapping):
-            certification = subject.get("certification")
-            if isinstance(certification, Mapping) and isinstance(certification.get("tier"), str):
-                tier = certification["tier"]
-        return self.evaluate(credential.get("issuer", ""), type_list, now=now, tier=tier)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Certification:
+    """What a credential states about its AEO certification (read through vcred.values).
+    ``programme`` / ``roles`` None: not given (a caller of :meth:`TrustList.evaluate`)."""
+
+    tier: str
+    programme: str | None = None
+    roles: frozenset[str] | None = None
+
+
+def _read_certification(
+    credential: Mapping[str, Any], types: frozenset[str]
+) -> _Certification | None:
+    """The certification the credential states, or None when it states none and is not an
+    AEO certificate. Raises MalformedError (pointer to the value) for one that cannot be
+    established: absent from an AEO certificate, unreadable, or several different values."""
+    found = [
+        certification
+        for subject, where in values.nodes(credential.get("credentialSubject"), _S)
+        for certification in values.nodes(subject.get("certification"), f"{where}/certification")
+    ]
+    if not found:
+        if AEO_CERTIFICATE_TYPE in types:
+            raise MalformedError("this AEO certificate states no certification", pointer=_CERT)
+        return None
+    roles: set[str] = set()
+    programmes, tiers = [], []
+    for node, where in found:
+        programmes.append(_one_code(node, "programme", where))
+        tiers.append(_one_code(node, "tier", where))
+        stated = values.codes(node.get("tradeRoles"), f"{where}/tradeRoles")
+        if not stated:
+            raise MalformedError("no trade role is stated", pointer=f"{where}/tradeRoles")
+        roles |= stated
+    return _Certification(
+        programme=_agreed(programmes, "programme"),
+        tier=_agreed(tiers, "tier"),
+        roles=frozenset(roles),
+    )
+
+
+def _agreed(found: list[tuple[str, str]], what: str) -> str:
+    """The one value several certifications state; MalformedError where one differs."""
+    first = found[0][0]
+    for value, pointer in found[1:]:
+        if value != first:
+            raise MalformedError(
+                f"several different values where one {what} is required: "
+                f"{first[:40]!r}, {value[:40]!r}",
+                pointer=pointer,
+            )
+    return first
+
+
+def _one_code(node: Mapping[str, Any], name: str, where: str) -> tuple[str, str]:
+    """(value, pointer) of a member that must state one code."""
+    pointer = f"{where}/{name}"
+    return values.one(values.codes(node.get(name), pointer), pointer, what=name), pointer
+
+
+def _refuse_certification(entry: RecognisedIssuer, stated: _Certification) -> TrustDecision | None:
+    """The decision when the stated certification is not one the MRA recognises, else None."""
+    issuer_id, mra = entry.issuer, entry.mra
+    if stated.programme is not None and stated.programme != entry.programme:
+        return _untrusted(
+            issuer_id,
+            f"{issuer_id} is recognised as a {entry.programme} issuer; this credential "
+            f"certifies {stated.programme}",
+            entry,
+        )
+    programme = PROGRAMMES.get(entry.programme)
+    if programme is None or stated.tier not in programme.tiers:
+        return _untrusted(issuer_id, f"{stated.tier!r} is not a tier of {entry.programme}", entry)
+    tiers = mra.recognised_tiers
+    if tiers is not None and stated.tier not in tiers:
+        return _untrusted(
+            issuer_id,
+            f"{entry.programme} tier {stated.tier} is not recognised under {mra.name} "
+            f"(recognised: {', '.join(sorted(tiers))})",
+            entry,
+        )
+    unknown = sorted((stated.roles or frozenset()) - TRADE_ROLES.keys())
+    if unknown:
+        return _untrusted(
+            issuer_id,
+            f"not a recognised trade role: {', '.join(repr(r[:40]) for r in unknown)} "
+            f"(recognised: {', '.join(TRADE_ROLES)})",
+            entry,
+        )
+    return None
+
+
+def _require_aware(now: datetime) -> None:
+    if now.utcoffset() is None:
+        raise UsageError("now must be a timezone-aware datetime")
 
 
 def _untrusted(issuer: str, reason: str, entry: RecognisedIssuer | None = None) -> TrustDecision:
@@ -241,10 +462,22 @@ def _untrusted(issuer: str, reason: str, entry: RecognisedIssuer | None = None) 
     )
 
 
+def _unestablished(
+    issuer: str, error: MalformedError, entry: RecognisedIssuer | None = None
+) -> TrustDecision:
+    """Untrusted because a rule's input is not established: fail closed, say where."""
+    return dataclasses.replace(
+        _untrusted(issuer, f"trust cannot be established: {error.message}", entry),
+        code=TrustInputError.code,
+        pointer=error.pointer,
+    )
+
+
 def _issuer_id(issuer: Any) -> str:
-    if isinstance(issuer, Mapping):
-        issuer = issuer.get("id")
-    return issuer if isinstance(issuer, str) else ""
+    try:
+        return values.identifier(issuer, "/issuer")
+    except MalformedError:
+        return ""
 
 
 # -- building --------------------------------------------------------------------------------
@@ -438,20 +671,26 @@ def load_signed_trust_list(
     secured: Any,
     *,
     now: datetime,
-    expected_issuer: str,
+    anchor: TrustAnchor | str | None = None,
+    expected_issuer: str | None = None,
     verifier: Any = None,
 ) -> TrustList:
     """Verify a secured trust list (any format :func:`vcred.verify` takes), then load it.
 
-    A list whose proof does not verify, or that ``expected_issuer`` (the verifying agency's
-    DID) did not sign, is refused. ``verifier``: a configured :class:`vcred.Verifier` (for
-    did:web resolution); by default one with no network access.
+    ``anchor``: who may sign the list — a :class:`TrustAnchor`, or a DID (its trust-list
+    key role); ``expected_issuer`` is the same as ``anchor=DID``. A list whose proof does not
+    verify, that another DID issued, or that the anchor's DID signed with a key other than
+    its trust-list key (an ordinary issuing key) is refused. ``verifier``: a configured
+    :class:`vcred.Verifier` (for did:web resolution); by default one with no network access.
 
     Raises the error verification found (CryptographicError, UnknownKeyError,
-    ResolutionError, MalformedError …), then as :func:`load_trust_list`.
+    ResolutionError, MalformedError …), UntrustedIssuerError (another issuer),
+    TrustAnchorError (not the anchor's trust-list key), then as :func:`load_trust_list`;
+    UsageError without an anchor.
     """
     from . import verify  # here, not at import time: vcred/__init__ imports the pipeline
 
+    pinned = _anchor(anchor, expected_issuer)
     result = verify(secured, verifier=verifier, now=now, checks=_TRUST_LIST_CHECKS)
     if verifier is not None:
         # A caller's verifier keeps its own clock and checks; insist on the proof anyway.
@@ -465,7 +704,27 @@ def load_signed_trust_list(
             f"trust list refused: {problem.message if problem else 'not verified'}",
             pointer=problem.path if problem else None,
         )
-    return load_trust_list(result.credential, now=now, expected_issuer=expected_issuer)
+    issuer = _issuer_id(result.credential.get("issuer"))
+    if issuer != pinned.did:
+        raise UntrustedIssuerError(
+            f"the trust list is issued by {issuer}, not by {pinned.did}", pointer="/issuer"
+        )
+    if not pinned.admits(result.method):
+        raise TrustAnchorError(
+            f"the trust list is signed with {result.method or 'an unnamed key'}, not with "
+            f"{pinned.describe()}: an issuing key does not sign trust lists",
+            pointer="/proof",
+        )
+    return load_trust_list(result.credential, now=now, expected_issuer=pinned.did)
+
+
+def _anchor(anchor: TrustAnchor | str | None, expected_issuer: str | None) -> TrustAnchor:
+    if anchor is not None and expected_issuer is not None:
+        raise UsageError("give anchor or expected_issuer, not both")
+    chosen = anchor if anchor is not None else expected_issuer
+    if chosen is None:
+        raise UsageError("a signed trust list is loaded only under a trust anchor: pass anchor")
+    return chosen if isinstance(chosen, TrustAnchor) else TrustAnchor(did=chosen)
 
 
 def _read(path: str | Path) -> Any:

@@ -92,7 +92,8 @@ class Cluster:
         return handle
 
     def sign_trust_list(self, agency: Agency, now: datetime) -> Path:
-        """The agency's MRA trust list, signed by its own issuer service (a vc+jwt file)."""
+        """The agency's MRA trust list, signed with its issuer service's trust-list key (a
+        vc+jwt file)."""
         recognised = [
             {
                 "issuer": _agency(programme).did,
@@ -115,10 +116,17 @@ class Cluster:
             valid_until=now + timedelta(days=365),
         )
         issuer = self.issuers[agency.programme]
+        # Trust lists have their own authority: a token of the trust-list scope, and the
+        # issuer's trust-list key (#trust-list-…), which the verifier's anchor asks for.
+        token = (
+            issuer_of(issuer.app)
+            .create_token(["trust-list"], label="demo trust list", actor="demo")
+            .token
+        )
         reply = post(
-            f"{issuer.url}/credentials/issue",
+            f"{issuer.url}/trust-lists/issue",
             {"credential": unsigned, "options": {"format": "vc+jwt"}},
-            token=issuer.token,
+            token=token,
         )
         if reply.status != 201:
             raise RuntimeError(f"signing the {agency.programme} trust list: {reply.body}")

@@ -36,7 +36,13 @@ from verifier_app.config import (
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="the agency's signed MRATrustListCredential (JSON or a compact JWS)",
 )
-@click.option("--trust-issuer", help="the DID that must have signed the trust list")
+@click.option(
+    "--trust-issuer", help="the trust anchor: the DID that must have signed the trust list"
+)
+@click.option(
+    "--trust-method",
+    help="the anchor's trust-list key (a DID URL or #fragment) [default: its #trust-list-… key]",
+)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -72,6 +78,7 @@ def command(
     host: str,
     trust_list: Path | None,
     trust_issuer: str | None,
+    trust_method: str | None,
     data_dir: Path | None,
     domain: str | None,
     name: str | None,
@@ -87,6 +94,7 @@ def command(
         "data_dir": data_dir,
         "trust_list": trust_list,
         "trust_issuer": trust_issuer,
+        "trust_method": trust_method,
         "domain": domain,
         "service_name": name,
         "database_url": database_url,

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Final
 
 from vcred.errors import UsageError
+from vcred.trust import TrustAnchor
 from vcred.verifier import utc_now
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
@@ -47,9 +48,11 @@ def parse_host_map(entries: str | tuple[str, ...] | list[str]) -> dict[str, str]
 class VerifierConfig:
     """Everything a verifier service needs to start; immutable once built.
 
-    ``trust_list``: a signed ``MRATrustListCredential`` file; ``trust_issuer``: the DID that
-    must have signed it (default: the issuer it names — then only its integrity is checked).
-    Without a trust list the trust check is reported as not evaluated (DESIGN §6).
+    ``trust_list``: a signed ``MRATrustListCredential`` file; ``trust_issuer`` (required with
+    it) and ``trust_method``: the trust anchor that must have signed it — the agency's DID
+    and its trust-list key (the verification method; default: the DID's ``#trust-list-…``
+    key role, see :class:`vcred.trust.TrustAnchor`). Without a trust list the trust check is
+    reported as not evaluated (DESIGN §6).
     ``domain``: what presentations must be bound to. ``dev``: fetch over http and from
     private addresses (never in production). ``host_map``: did:web host → local origin.
     ``offline``: never fetch; answer from the caches however old (reported).
@@ -64,6 +67,7 @@ class VerifierConfig:
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
     trust_list: Path | None = None
     trust_issuer: str | None = None
+    trust_method: str | None = None
     domain: str = DEFAULT_DOMAIN
     service_name: str | None = None
     dev: bool = False
@@ -100,6 +104,7 @@ class VerifierConfig:
         if self.contexts_dir is not None:
             object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
         object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
+        self.trust_anchor()  # refuse an unusable anchor now, not at the first start
         if not _TABLE_PREFIX.fullmatch(self.table_prefix):
             raise UsageError("table_prefix: lower-case letters, digits and _, at most 31")
         positive = {
@@ -119,6 +124,21 @@ class VerifierConfig:
             raise UsageError("challenge_ttl must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
             raise UsageError("domain must be a non-empty string without spaces")
+
+    def trust_anchor(self) -> TrustAnchor | None:
+        """Who must have signed the trust list (None without one). Raises UsageError for a
+        trust list without ``trust_issuer``, or ``trust_issuer`` / ``trust_method`` without a
+        trust list (an option that would do nothing is refused)."""
+        if self.trust_list is None:
+            if self.trust_issuer is not None or self.trust_method is not None:
+                raise UsageError("trust_issuer and trust_method need a trust_list")
+            return None
+        if self.trust_issuer is None:
+            raise UsageError(
+                "a trust list is loaded only under its trust anchor: give trust_issuer (the "
+                "DID of the agency that signs it)"
+            )
+        return TrustAnchor(did=self.trust_issuer, method=self.trust_method)
 
     @property
     def storage_url(self) -> str:
@@ -147,6 +167,7 @@ class VerifierConfig:
             ("DATA_DIR", "data_dir"),
             ("TRUST_LIST", "trust_list"),
             ("TRUST_ISSUER", "trust_issuer"),
+            ("TRUST_METHOD", "trust_method"),
             ("DOMAIN", "domain"),
             ("NAME", "service_name"),
             ("TABLE_PREFIX", "table_prefix"),

@@ -94,6 +94,11 @@ SCHEMAS: Final[dict[str, Any]] = {
             "reason": {"type": "string"},
             "issuer": {"type": "string"},
             "code": {"type": "string"},
+            "pointer": {
+                "type": "string",
+                "description": "the value a trust rule could not establish "
+                "(code TRUST_INPUT_UNESTABLISHED)",
+            },
             "programme": {"type": "string"},
             "mra": _ref("Arrangement"),
             "benefits": {"type": "array", "items": _ref("Benefit")},

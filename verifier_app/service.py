@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from vcred import jose
 from vcred.did.document import split_did_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
@@ -38,7 +37,6 @@ from vcred.verifier import (
     Problem,
     VerificationResult,
     Verifier,
-    detect,
 )
 from vcred_service.contexts import load_context_folder
 from verifier_app.config import VerifierConfig
@@ -149,23 +147,16 @@ class VerifierService:
 
     def _load_trust(self, verifier: Verifier) -> TrustList | None:
         """The signed trust list of the configuration, verified. Raises VcredError."""
-        path = self.config.trust_list
-        if path is None:
+        path, anchor = self.config.trust_list, self.config.trust_anchor()
+        if path is None or anchor is None:  # the configuration has both or neither
             return None
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise MalformedError(f"cannot read the trust list {path}: {exc}") from exc
-        expected = self.config.trust_issuer or _claimed_issuer(text)
-        if self.config.trust_issuer is None:
-            _log.warning(
-                "trust list signer not pinned (--trust-issuer): accepting %s, the issuer the "
-                "list names",
-                expected,
-            )
         list_verifier = dataclasses.replace(verifier, checks=("proof", "issuer", "validity"))
         return load_signed_trust_list(
-            text, now=self.config.clock(), expected_issuer=expected, verifier=list_verifier
+            text, now=self.config.clock(), anchor=anchor, verifier=list_verifier
         )
 
     @property
@@ -328,17 +319,3 @@ def _with_failures(
             checks.append(Check(name=name, passed=False, detail=str(error)))
     errors = [*result.errors, *(Problem.of(error) for _, error in failures)]
     return dataclasses.replace(result, verified=False, checks=tuple(checks), errors=tuple(errors))
-
-
-def _claimed_issuer(text: str) -> str:
-    """The issuer a secured trust list names — NOT verified: its signature is checked next."""
-    _, document = detect(text)
-    payload: Mapping[str, Any] = (
-        jose.unverified_payload(document) if isinstance(document, str) else document
-    )
-    issuer = payload.get("issuer")
-    if isinstance(issuer, dict):
-        issuer = issuer.get("id")
-    if not isinstance(issuer, str):
-        raise MalformedError("the trust list names no issuer", pointer="/issuer")
-    return issuer

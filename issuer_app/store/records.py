@@ -246,6 +246,10 @@ class IssuerStore:
         if not changed.rowcount:
             _insert_ignore(conn, meta, {"name": name, "value": value})
 
+    def add_meta(self, conn: Connection, name: str, value: str) -> bool:
+        """Set ``name`` unless it is set (of racing writers the first wins); whether it was."""
+        return _insert_ignore(conn, self.t.meta, {"name": name, "value": value})
+
     def bump_keys_version(self, conn: Connection) -> None:
         current = int(self.get_meta("keys_version", conn) or "0")
         self.set_meta(conn, "keys_version", str(current + 1))

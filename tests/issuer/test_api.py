@@ -538,7 +538,13 @@ def test_the_did_document_lists_every_current_key(app: Flask, api: ApiClient) ->
     assert document["id"] == DID_WEB
     kinds = sorted(k.kind for k in issuer_of(app).keyring().current)
     assert kinds == ["ed25519", "p256", "p384"]
-    assert len(document["assertionMethod"]) == 3
+    # the three issuing keys, and the trust-list key under assertionMethod only
+    issuing = [m for m in document["assertionMethod"] if "#trust-list-" not in m]
+    assert len(issuing) == 3
+    assert [m for m in document["assertionMethod"] if m not in issuing] == [
+        issuer_of(app).keyring().trust_list_signer()[1].key_id
+    ]
+    assert not [m for m in document["authentication"] if "#trust-list-" in m]
     assert (
         api.get(
             "/.well-known/did.json", headers={"If-None-Match": answer.headers["ETag"]}

@@ -24,4 +24,5 @@ def test_every_operation_conforms_under_fuzzing(make_app: Any) -> None:
         "POST /credentials/issue",
         "POST /credentials/status",
         "POST /status/{signer}/{listId}/publish",
+        "POST /trust-lists/issue",
     ]

@@ -1,0 +1,535 @@
+"""Trust lists have their own authority (docs/security.md §13.2).
+
+The attack: a trust list is a credential, and the issuer signed whatever an ``issue``-scoped
+token sent — so the ERP system's token could mint an MRA trust list (any issuer recognised,
+for any type) that verifiers then loaded. Now the issuer signs a trust list only at
+``POST /trust-lists/issue``, for a ``trust-list`` token, with a key that signs nothing else
+(``did:web:…#trust-list-<tag>``); a verifier loads a list only when its trust anchor's
+trust-list key signed it. Every refusal is a 4xx with its code, or a typed error at load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from issuer_app import create_app as create_issuer_app
+from issuer_app import issuer_of
+from tests.httpserver import LocalServer, local_server
+from tests.issuer.conftest import (
+    DID_WEB,
+    DOMAIN,
+    PASSPHRASE,
+    ApiClient,
+    AppFetcher,
+    credential,
+    make_config,
+)
+from tests.verifier.conftest import NOW, MakeApp
+from vcred import Verifier, did_key, issue, jose
+from vcred.cli import main
+from vcred.errors import (
+    TrustAnchorError,
+    UntrustedIssuerError,
+    UsageError,
+)
+from vcred.issuing import signer_for
+from vcred.keys import KeyPair
+from vcred.trust import TrustAnchor, TrustList, build_trust_list, load_signed_trust_list
+from vcred_service.problems import ProblemError
+from verifier_app import VerifierConfig
+
+PARTNER = "did:web:zoll.example"
+LIST_CHECKS = ("proof", "issuer", "validity")
+
+
+def unsigned_list(
+    issuer: str = DID_WEB, valid_until: datetime = datetime(2027, 1, 1, tzinfo=UTC)
+) -> dict[str, Any]:
+    """The US agency's trust list: a German issuer recognised under the US–EU MRA."""
+    return build_trust_list(
+        [
+            {
+                "issuer": PARTNER,
+                "programme": "EU-AEO",
+                "country": "DE",
+                "acceptedCredentialTypes": ["AEOCertificateCredential"],
+            }
+        ],
+        issuer=issuer,
+        programme="US-CTPAT",
+        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+        valid_until=valid_until,
+    )
+
+
+def bearer(app: Flask, *scopes: str) -> dict[str, str]:
+    token = issuer_of(app).create_token(scopes, actor="test").token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def secured(answer: dict[str, Any]) -> str:
+    envelope = answer["verifiableCredential"]
+    assert envelope["type"] == "EnvelopedVerifiableCredential"
+    return str(envelope["id"].split(",", 1)[1])
+
+
+def load(app: Flask, token: Any, anchor: TrustAnchor | str = DID_WEB) -> TrustList:
+    """The library loader, resolving the issuer's did:web from the app itself."""
+    verifier = Verifier(fetcher=AppFetcher(app), clock=lambda: NOW, checks=LIST_CHECKS)
+    return load_signed_trust_list(token, now=NOW, anchor=anchor, verifier=verifier)
+
+
+def signed_with_an_issuing_key(app: Flask, document: dict[str, Any]) -> str:
+    """What an issue token used to get: the list signed by the did:web's ordinary key."""
+    _, signer = issuer_of(app).keyring().signer_for_issuer(DID_WEB, ("ed25519",))
+    assert "#trust-list-" not in signer.key_id
+    return str(issue(document, signer))
+
+
+@pytest.fixture
+def api(issuer_app: Flask) -> ApiClient:
+    return ApiClient(issuer_app)
+
+
+@pytest.fixture
+def trust_list_answer(issuer_app: Flask, api: ApiClient) -> dict[str, Any]:
+    response = api.post(
+        "/trust-lists/issue",
+        json={"credential": unsigned_list()},
+        headers=bearer(issuer_app, "trust-list"),
+    )
+    assert response.status_code == 201, response.get_json()
+    answer: dict[str, Any] = response.get_json()
+    return answer
+
+
+# -- the issuer: an issue token cannot have a trust list signed ------------------------------
+
+
+def _disguised_lists() -> list[Any]:
+    """A trust list as each shape of its name: a term, an IRI, only the subject's type, only
+    the schema; the issuer named as an object."""
+    plain = unsigned_list()
+    as_iri = {
+        **plain,
+        "type": ["VerifiableCredential", "https://vcred.dev/ns/customs#MRATrustListCredential"],
+    }
+    subject_only = {**plain, "type": ["VerifiableCredential"]}
+    schema_only = {
+        **plain,
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": PARTNER, "name": "x"},
+    }
+    reordered = {**plain, "type": ["MRATrustListCredential", "VerifiableCredential"]}
+    issuer_object = {**plain, "issuer": {"id": DID_WEB, "name": "CBP"}}
+    subject_array = {**plain, "credentialSubject": [plain["credentialSubject"]]}
+    return [
+        pytest.param(plain, id="plain"),
+        pytest.param(as_iri, id="type-as-iri"),
+        pytest.param(subject_only, id="subject-type-only"),
+        pytest.param(schema_only, id="schema-only"),
+        pytest.param(reordered, id="types-reordered"),
+        pytest.param(issuer_object, id="issuer-object"),
+        pytest.param(subject_array, id="subject-array-of-one"),
+    ]
+
+
+@pytest.mark.parametrize("document", _disguised_lists())
+@pytest.mark.parametrize("scopes", [("issue",), ("issue", "status"), ("admin",)])
+def test_the_issue_route_refuses_a_trust_list_in_any_shape(
+    issuer_app: Flask, api: ApiClient, document: dict[str, Any], scopes: tuple[str, ...]
+) -> None:
+    response = api.issue(document, bearer(issuer_app, *scopes))
+    assert response.status_code == 403
+    problem = response.get_json()
+    assert problem["code"] == "TRUST_LIST_REFUSED"
+    assert problem["pointer"] == "/credential/type"
+    assert "/trust-lists/issue" in problem["detail"]
+
+
+@pytest.mark.parametrize("scopes", [("issue",), ("status",), ("issue", "status"), ("admin",)])
+def test_only_the_trust_list_scope_reaches_the_trust_list_route(
+    issuer_app: Flask, api: ApiClient, scopes: tuple[str, ...]
+) -> None:
+    response = api.post(
+        "/trust-lists/issue",
+        json={"credential": unsigned_list()},
+        headers=bearer(issuer_app, *scopes),
+    )
+    assert response.status_code == 403
+    assert 'scope="trust-list"' in response.headers["WWW-Authenticate"]
+    assert api.post("/trust-lists/issue", json={"credential": unsigned_list()}).status_code == 401
+
+
+def test_insecure_no_auth_does_not_sign_trust_lists(tmp_path: Path) -> None:
+    app = create_issuer_app(make_config(tmp_path, "sqlite", insecure_no_auth=True))
+    try:
+        client = app.test_client()
+        response = client.post("/trust-lists/issue", json={"credential": unsigned_list()})
+        assert response.status_code == 401  # no token stands in for the trust-list scope
+        allowed = client.post(
+            "/trust-lists/issue",
+            json={"credential": unsigned_list()},
+            headers=bearer(app, "trust-list"),
+        )
+        assert allowed.status_code == 201
+    finally:
+        issuer_of(app).close()
+
+
+def test_the_officer_issue_path_refuses_a_trust_list(issuer_app: Flask) -> None:
+    with pytest.raises(ProblemError) as refused:
+        issuer_of(issuer_app).issue_credential(unsigned_list(), actor="officer:ana")
+    assert refused.value.status == 403
+    assert refused.value.extra["code"] == "TRUST_LIST_REFUSED"
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "pointer"),
+    [
+        pytest.param({"type": ["VerifiableCredential"]}, 400, "/credential/type", id="not-a-list"),
+        pytest.param({"issuer": PARTNER}, 400, "/credential/issuer", id="another-issuer"),
+        pytest.param(
+            {"issuer": ["did:web:a.example", DID_WEB]}, 400, "/credential/issuer", id="two-issuers"
+        ),
+        pytest.param(
+            {"credentialStatus": {"type": "BitstringStatusListEntry"}},
+            400,
+            "/credential/credentialStatus",
+            id="with-status",
+        ),
+        pytest.param(
+            {"proof": {"type": "DataIntegrityProof"}}, 400, "/credential/proof", id="with-proof"
+        ),
+        pytest.param(
+            {"credentialSubject": {"type": "MRATrustList"}}, 422, None, id="schema-violation"
+        ),
+    ],
+)
+def test_the_trust_list_key_signs_trust_lists_and_nothing_else(
+    issuer_app: Flask,
+    api: ApiClient,
+    change: dict[str, Any],
+    status: int,
+    pointer: str | None,
+) -> None:
+    response = api.post(
+        "/trust-lists/issue",
+        json={"credential": {**unsigned_list(), **change}},
+        headers=bearer(issuer_app, "trust-list"),
+    )
+    assert response.status_code == status, response.get_json()
+    problem = response.get_json()
+    if pointer is not None:
+        assert problem["pointer"] == pointer
+    else:
+        assert problem["errors"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="no-credential"),
+        pytest.param({"credential": "a string"}, id="credential-a-string"),
+        pytest.param({"credential": []}, id="credential-an-array"),
+        pytest.param({"credential": {}}, id="credential-empty"),
+        pytest.param({"credential": {"type": 7}}, id="type-a-number"),
+        pytest.param({"credential": {"type": [{"id": "x"}]}}, id="type-objects"),
+        pytest.param({"credential": unsigned_list(), "options": []}, id="options-an-array"),
+        pytest.param(
+            {"credential": unsigned_list(), "options": {"format": "ecdsa-rdfc-2019"}},
+            id="a-format-the-key-cannot-make",
+        ),
+        pytest.param(
+            {"credential": unsigned_list(), "options": {"format": "no-such-format"}},
+            id="unknown-format",
+        ),
+        pytest.param({"credential": {**unsigned_list(), "issuer": {"id": 7}}}, id="issuer-id-7"),
+        pytest.param(
+            {"credential": {**unsigned_list(), "validUntil": "tomorrow"}}, id="bad-validity"
+        ),
+    ],
+)
+def test_hostile_bodies_at_the_trust_list_route_are_4xx(
+    issuer_app: Flask, api: ApiClient, body: dict[str, Any]
+) -> None:
+    response = api.post("/trust-lists/issue", json=body, headers=bearer(issuer_app, "trust-list"))
+    assert 400 <= response.status_code < 500, response.get_json()
+    assert response.get_json()["code"]
+
+
+def test_ordinary_issuance_never_signs_with_the_trust_list_key(
+    issuer_app: Flask, api: ApiClient
+) -> None:
+    ring = issuer_of(issuer_app).keyring()
+    assert ring.trust_list is not None
+    assert ring.trust_list not in ring.keys
+    headers = bearer(issuer_app, "admin")
+    for fmt in ("vc+jwt", "eddsa-rdfc-2022", "data-integrity"):
+        answer = api.issue(credential(), headers, {"format": fmt}).get_json()
+        envelope = answer["verifiableCredential"]
+        if envelope.get("type") == "EnvelopedVerifiableCredential":
+            method = jose.unverified_header(envelope["id"].split(",", 1)[1])["kid"]
+        else:
+            method = envelope["proof"]["verificationMethod"]
+        assert "#trust-list-" not in method, fmt
+    # nor as the trust-list key's own did:key
+    response = api.issue(credential(issuer=ring.trust_list.did_key), headers)
+    assert response.status_code == 400
+    assert response.get_json()["pointer"] == "/credential/issuer"
+
+
+# -- the library loader: only the anchor's trust-list key --------------------------------------
+
+
+def test_a_trust_list_from_the_trust_list_route_loads_under_the_anchor(
+    issuer_app: Flask, trust_list_answer: dict[str, Any]
+) -> None:
+    token = secured(trust_list_answer)
+    kid = jose.unverified_header(token)["kid"]
+    assert kid.startswith(f"{DID_WEB}#trust-list-")
+    for anchor in (DID_WEB, TrustAnchor(did=DID_WEB), TrustAnchor(did=DID_WEB, method=kid)):
+        trust = load(issuer_app, token, anchor)
+        assert trust.issuer == DID_WEB and trust.entries[0].issuer == PARTNER
+    fragment = "#" + kid.split("#", 1)[1]
+    assert load(issuer_app, token, TrustAnchor(did=DID_WEB, method=fragment)).entries
+    # the enveloped answer itself loads too (what the demo writes to its file)
+    assert load(issuer_app, trust_list_answer["verifiableCredential"]).entries
+
+
+@pytest.mark.parametrize("fmt", ["vc+jwt", "eddsa-rdfc-2022", "eddsa-jcs-2022"])
+def test_a_list_signed_by_an_issuing_key_of_the_anchor_is_refused(
+    issuer_app: Flask, fmt: str
+) -> None:
+    _, signer = issuer_of(issuer_app).keyring().signer_for_issuer(DID_WEB, ("ed25519",))
+    token = issue(unsigned_list(), signer, format=fmt, now=NOW)
+    with pytest.raises(TrustAnchorError) as refused:
+        load(issuer_app, token)
+    assert refused.value.code == "TRUST_ANCHOR"
+    assert "issuing key does not sign trust lists" in str(refused.value)
+
+
+def test_a_pinned_method_admits_that_key_only(
+    issuer_app: Flask, trust_list_answer: dict[str, Any]
+) -> None:
+    ring = issuer_of(issuer_app).keyring()
+    _, issuing = ring.signer_for_issuer(DID_WEB, ("ed25519",))
+    pinned_to_issuing = TrustAnchor(did=DID_WEB, method=issuing.key_id)
+    with pytest.raises(TrustAnchorError):
+        load(issuer_app, secured(trust_list_answer), pinned_to_issuing)
+    with pytest.raises(TrustAnchorError):  # another trust-list-named method is not the pinned one
+        load(
+            issuer_app,
+            secured(trust_list_answer),
+            TrustAnchor(did=DID_WEB, method=f"{DID_WEB}#trust-list-0000000000000000"),
+        )
+
+
+def test_a_list_of_another_did_is_refused(issuer_app: Flask) -> None:
+    other = KeyPair.generate("ed25519")
+    token = issue(unsigned_list(did_key(other.public)), other)
+    with pytest.raises(UntrustedIssuerError) as refused:
+        load(issuer_app, token)
+    assert refused.value.code == "UNTRUSTED_ISSUER"
+    assert "not by did:web:customs.example" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("did", "method"),
+    [
+        ("not-a-did", None),
+        ("did:web:customs.example#trust-list-1", None),
+        (DID_WEB, "did:web:other.example#trust-list-1"),
+        (DID_WEB, "#"),
+        (DID_WEB, "trust-list-1"),
+    ],
+)
+def test_an_unusable_anchor_is_a_usage_error(did: str, method: str | None) -> None:
+    with pytest.raises(UsageError):
+        TrustAnchor(did=did, method=method)
+
+
+def test_a_did_key_anchor_names_its_one_key() -> None:
+    key = KeyPair.generate("ed25519")
+    anchor = TrustAnchor(did=did_key(key.public))
+    assert anchor.admits(signer_for(key).key_id)
+    other = KeyPair.generate("ed25519")
+    assert not anchor.admits(signer_for(other).key_id)
+    assert not anchor.admits(None)
+
+
+def test_a_list_needs_an_anchor() -> None:
+    key = KeyPair.generate("ed25519")
+    token = issue(unsigned_list(did_key(key.public)), key)
+    with pytest.raises(UsageError):
+        load_signed_trust_list(token, now=NOW)
+
+
+# -- the verifier service: its anchor configuration --------------------------------------------
+
+
+@pytest.fixture
+def did_host(issuer_app: Flask) -> Iterator[LocalServer]:
+    """The issuer's did:web document, served where the verifier's host map sends it."""
+    with local_server() as server:
+        document = issuer_of(issuer_app).did_document()
+        server.serve("/.well-known/did.json", json.dumps(document).encode())
+        yield server
+
+
+def _write(tmp_path: Path, name: str, content: Any) -> Path:
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def test_the_verifier_service_starts_with_a_list_from_the_trust_list_key(
+    make_app: MakeApp,
+    did_host: LocalServer,
+    tmp_path: Path,
+    trust_list_answer: dict[str, Any],
+) -> None:
+    path = _write(tmp_path, "list.json", trust_list_answer["verifiableCredential"])
+    app = make_app(trust_list=path, trust_issuer=DID_WEB, host_map={DOMAIN: did_host.origin})
+    health = app.test_client().get("/health").get_json()
+    assert health["trustList"]["issuer"] == DID_WEB
+
+
+@pytest.mark.parametrize("fmt", ["vc+jwt", "eddsa-rdfc-2022"])
+def test_the_verifier_service_refuses_a_list_from_an_issuing_key(
+    make_app: MakeApp, did_host: LocalServer, tmp_path: Path, issuer_app: Flask, fmt: str
+) -> None:
+    _, signer = issuer_of(issuer_app).keyring().signer_for_issuer(DID_WEB, ("ed25519",))
+    path = _write(tmp_path, "list.json", issue(unsigned_list(), signer, format=fmt, now=NOW))
+    with pytest.raises(TrustAnchorError):
+        make_app(trust_list=path, trust_issuer=DID_WEB, host_map={DOMAIN: did_host.origin})
+
+
+def test_the_verifier_service_refuses_a_method_it_was_not_told(
+    make_app: MakeApp,
+    did_host: LocalServer,
+    tmp_path: Path,
+    issuer_app: Flask,
+    trust_list_answer: dict[str, Any],
+) -> None:
+    path = _write(tmp_path, "list.json", trust_list_answer["verifiableCredential"])
+    _, issuing = issuer_of(issuer_app).keyring().signer_for_issuer(DID_WEB, ("ed25519",))
+    with pytest.raises(TrustAnchorError):
+        make_app(
+            trust_list=path,
+            trust_issuer=DID_WEB,
+            trust_method=issuing.key_id,
+            host_map={DOMAIN: did_host.origin},
+        )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"trust_list": Path("list.jwt")}, id="list-without-anchor"),
+        pytest.param({"trust_issuer": DID_WEB}, id="anchor-without-list"),
+        pytest.param({"trust_method": "#trust-list-1"}, id="method-without-list"),
+        pytest.param(
+            {"trust_list": Path("l"), "trust_issuer": DID_WEB, "trust_method": "did:web:x#k"},
+            id="method-of-another-did",
+        ),
+    ],
+)
+def test_an_anchor_configuration_that_would_do_nothing_is_refused(
+    options: dict[str, Any],
+) -> None:
+    with pytest.raises(UsageError):
+        VerifierConfig(**options)
+
+
+def test_the_environment_names_the_anchor_method() -> None:
+    config = VerifierConfig.from_env(
+        {
+            "VCRED_VERIFIER_TRUST_LIST": "/etc/vcred/list.jwt",
+            "VCRED_VERIFIER_TRUST_ISSUER": DID_WEB,
+            "VCRED_VERIFIER_TRUST_METHOD": "#trust-list-abc",
+        }
+    )
+    assert config.trust_anchor() == TrustAnchor(did=DID_WEB, method=f"{DID_WEB}#trust-list-abc")
+
+
+def test_the_serve_command_refuses_an_issuing_key_list_in_one_line(
+    did_host: LocalServer, tmp_path: Path, issuer_app: Flask
+) -> None:
+    path = _write(tmp_path, "list.jwt", signed_with_an_issuing_key(issuer_app, unsigned_list()))
+    result = CliRunner().invoke(
+        main,
+        [
+            "serve",
+            "verifier",
+            "--trust-list",
+            str(path),
+            "--trust-issuer",
+            DID_WEB,
+            "--host-map",
+            f"{DOMAIN}={did_host.origin}",
+            "--dev",
+            "--data-dir",
+            str(tmp_path / "v"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "cannot start: TRUST_ANCHOR" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_serve_command_refuses_a_list_without_its_anchor(tmp_path: Path) -> None:
+    key = KeyPair.generate("ed25519")
+    path = _write(tmp_path, "list.jwt", str(issue(unsigned_list(did_key(key.public)), key)))
+    result = CliRunner().invoke(
+        main,
+        ["serve", "verifier", "--trust-list", str(path), "--data-dir", str(tmp_path / "v")],
+    )
+    assert result.exit_code == 2
+    assert "cannot start: USAGE" in result.output and "trust_issuer" in result.output
+
+
+# -- the admin path --------------------------------------------------------------------------
+
+
+def test_the_admin_cli_signs_with_the_trust_list_key(
+    issuer_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VCRED_ISSUER_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    data = ["--data-dir", str(issuer_of(issuer_app).config.data_dir)]
+    source = _write(tmp_path, "unsigned.json", unsigned_list())
+    made = CliRunner().invoke(main, ["issuer", "trust-list", "issue", str(source), *data])
+    assert made.exit_code == 0, made.output
+    envelope = json.loads(made.stdout)
+    assert load(issuer_app, envelope).issuer == DID_WEB
+    listed = CliRunner().invoke(main, ["issuer", "key", "list", *data])
+    assert "trust lists only" in listed.stdout and "#trust-list-" in listed.stdout
+    refused = CliRunner().invoke(
+        main,
+        ["issuer", "trust-list", "issue", str(_write(tmp_path, "x.json", {"a": 1})), *data],
+    )
+    assert refused.exit_code == 2
+    assert "Traceback" not in refused.output and "MALFORMED" in refused.output
+
+
+def test_vcred_verify_refuses_a_list_from_another_method_in_one_line(tmp_path: Path) -> None:
+    key = KeyPair.generate("ed25519")
+    did = did_key(key.public)
+    # `vcred verify` reads the real clock: a list valid for long enough
+    unsigned = unsigned_list(did, valid_until=datetime(2100, 1, 1, tzinfo=UTC))
+    path = _write(tmp_path, "list.jwt", str(issue(unsigned, key, now=NOW)))
+    base = ["verify", "--trust-list", str(path), "--trust-issuer", did]
+    refused = CliRunner().invoke(main, [*base, "--trust-method", f"{did}#other", "-"], input="x")
+    assert refused.exit_code == 2
+    assert "refused: TRUST_ANCHOR" in refused.output and "Traceback" not in refused.output
+    bad_anchor = CliRunner().invoke(main, [*base, "--trust-method", "did:web:x#k", "-"], input="x")
+    assert bad_anchor.exit_code == 2 and "USAGE" in bad_anchor.output
