@@ -48,8 +48,10 @@ def publish_list(agency: Agency, fmt: str = "vc+jwt", **subject: Any) -> str:
 
 def credential_on(agency: Agency, list_url: str, **entry: Any) -> str:
     """A vc+jwt of the agency with one revocation entry (index 7) on ``list_url``;
-    ``entry`` replaces members of the entry."""
+    ``entry`` replaces members of the entry. Without ``credentialSchema``: only the status
+    check judges the entry."""
     credential = agency.aeo_certificate(status=False)
+    del credential["credentialSchema"]
     credential["credentialStatus"] = {
         "type": "BitstringStatusListEntry",
         "statusPurpose": "revocation",
