@@ -23,6 +23,7 @@ from verifier_app.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_DOMAIN,
     VerifierConfig,
+    duration,
     parse_host_map,
 )
 
@@ -53,6 +54,12 @@ from verifier_app.config import (
 )
 @click.option("--offline", is_flag=True, help="never fetch: answer from the caches")
 @click.option(
+    "--status-max-age",
+    metavar="SECONDS",
+    help="oldest status list that may answer when it cannot be fetched again "
+    "[default: 86400; env: VCRED_VERIFIER_STATUS_MAX_AGE]",
+)
+@click.option(
     "--database-url",
     envvar="DATABASE_URL",
     help="SQLAlchemy URL, e.g. postgresql://user@host/db [env: DATABASE_URL]",
@@ -68,6 +75,7 @@ def command(
     dev: bool,
     host_map: tuple[str, ...],
     offline: bool,
+    status_max_age: str | None,
     database_url: str | None,
 ) -> None:
     """Run the verifier service (VC API and officer UI)."""
@@ -86,6 +94,8 @@ def command(
             changes["dev"] = True
         if offline:
             changes["offline"] = True
+        if status_max_age is not None:
+            changes["status_max_age"] = duration("--status-max-age", status_max_age)
         if host_map:
             changes["host_map"] = {**config.host_map, **parse_host_map(host_map)}
         if domain is None and config.domain == DEFAULT_DOMAIN:

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Final
 
 from vcred.errors import UsageError
+from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.verifier import utc_now
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
@@ -52,7 +53,11 @@ class VerifierConfig:
     Without a trust list the trust check is reported as not evaluated (DESIGN §6).
     ``domain``: what presentations must be bound to. ``dev``: fetch over http and from
     private addresses (never in production). ``host_map``: did:web host → local origin.
-    ``offline``: never fetch; answer from the caches however old (reported).
+    ``offline``: never fetch; answer from the caches (their age is reported).
+    ``max_stale``: how long past its TTL a did:web document may still serve while its host is
+    unreachable. ``status_max_age``: how long after it was fetched a status list may still
+    answer when it cannot be fetched again (host unreachable, offline); past it the status is
+    STATUS_UNAVAILABLE. Each bounds its own cache; neither widens the other.
     ``database_url``: SQLAlchemy URL (default: SQLite in ``data_dir``).
     ``clock``: the current time (tests pass a fixed one).
     """
@@ -80,6 +85,7 @@ class VerifierConfig:
     did_cache_ttl: timedelta = timedelta(minutes=5)
     status_cache_ttl: timedelta = timedelta(minutes=5)
     max_stale: timedelta = timedelta(days=7)
+    status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
     # storage
     database_url: str | None = None
     table_prefix: str = "verifier_"
@@ -108,6 +114,8 @@ class VerifierConfig:
             raise UsageError("rate_per_second and proxy_hops must not be negative")
         if self.challenge_ttl <= timedelta(0):
             raise UsageError("challenge_ttl must be positive")
+        if self.status_max_age <= timedelta(0):
+            raise UsageError("status_max_age must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
             raise UsageError("domain must be a non-empty string without spaces")
 
@@ -168,11 +176,11 @@ class VerifierConfig:
             ("DID_CACHE_TTL", "did_cache_ttl"),
             ("STATUS_CACHE_TTL", "status_cache_ttl"),
             ("MAX_STALE", "max_stale"),
+            ("STATUS_MAX_AGE", "status_max_age"),
         ):
             value = get(name)
             if value is not None:
-                seconds = _number(ENV_PREFIX + name, value, float)
-                options[key] = timedelta(seconds=seconds)
+                options[key] = duration(ENV_PREFIX + name, value)
         value = get("HOST_MAP")
         if value is not None:
             options["host_map"] = parse_host_map(value)
@@ -188,6 +196,15 @@ def _flag(name: str, value: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise UsageError(f"{name} must be true or false, not {value!r}")
+
+
+def duration(name: str, value: str | float) -> timedelta:
+    """A number of seconds as a timedelta; UsageError for one that is not a finite duration."""
+    try:
+        seconds = float(value)
+        return timedelta(seconds=seconds)
+    except (ValueError, OverflowError) as exc:  # "x", nan, inf, 1e300
+        raise UsageError(f"{name} must be a number of seconds, not {value!r}") from exc
 
 
 def _number(name: str, value: str, kind: type[int] | type[float]) -> float:

@@ -23,12 +23,10 @@ def multibase_u(raw: bytes) -> str:
     return "u" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def publish_list(agency: Agency, fmt: str = "vc+jwt", **subject: Any) -> str:
-    """Sign a revocation list of 131,072 zeros (with ``subject`` members replaced) as ``fmt``
-    (vc+jwt, or a Data Integrity cryptosuite: a JSON list may be up to 4 MiB, a JWS 1 MiB),
-    serve it under a new path, and return its URL."""
-    name = f"hostile-{secrets.token_hex(6)}"
-    url = LIST_BASE + name
+def signed_list(agency: Agency, url: str, fmt: str = "vc+jwt", **subject: Any) -> bytes:
+    """A revocation list at ``url`` of 131,072 zeros (with ``subject`` members replaced),
+    signed by the agency as ``fmt`` (vc+jwt, or a Data Integrity cryptosuite: a JSON list may
+    be up to 4 MiB, a JWS 1 MiB), as served."""
     unsigned = build_status_list_credential(
         list_url=url,
         issuer=US_DID,
@@ -39,10 +37,15 @@ def publish_list(agency: Agency, fmt: str = "vc+jwt", **subject: Any) -> str:
     )
     unsigned["credentialSubject"].update(subject)
     if fmt == "vc+jwt":
-        body = str(issue(unsigned, agency.signer)).encode()
-    else:
-        body = json.dumps(issue(unsigned, agency.signer, format=fmt, now=NOW)).encode()
-    agency.server.serve(f"/status/{name}", body)
+        return str(issue(unsigned, agency.signer)).encode()
+    return json.dumps(issue(unsigned, agency.signer, format=fmt, now=NOW)).encode()
+
+
+def publish_list(agency: Agency, fmt: str = "vc+jwt", **subject: Any) -> str:
+    """:func:`signed_list` served by the agency's server under a new path; returns its URL."""
+    name = f"hostile-{secrets.token_hex(6)}"
+    url = LIST_BASE + name
+    agency.server.serve(f"/status/{name}", signed_list(agency, url, fmt, **subject))
     return url
 
 
