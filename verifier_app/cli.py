@@ -16,14 +16,13 @@ from typing import Any
 import click
 
 from vcred.errors import VcredError
-from vcred_service.config_file import config_file_option
+from vcred_service.config_file import config_file_option, duration
 from vcred_service.runner import serve_forever
 from verifier_app.app import DEV_WARNING, create_app
 from verifier_app.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_DOMAIN,
     VerifierConfig,
-    duration,
     parse_host_map,
 )
 

@@ -19,6 +19,7 @@ from typing import Final
 from vcred.errors import UsageError
 from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.verifier import utc_now
+from vcred_service.config_file import duration
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
@@ -196,15 +197,6 @@ def _flag(name: str, value: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise UsageError(f"{name} must be true or false, not {value!r}")
-
-
-def duration(name: str, value: str | float) -> timedelta:
-    """A number of seconds as a timedelta; UsageError for one that is not a finite duration."""
-    try:
-        seconds = float(value)
-        return timedelta(seconds=seconds)
-    except (ValueError, OverflowError) as exc:  # "x", nan, inf, 1e300
-        raise UsageError(f"{name} must be a number of seconds, not {value!r}") from exc
 
 
 def _number(name: str, value: str, kind: type[int] | type[float]) -> float:

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from issuer_app import IssuerConfig
 from tests.hardening.status_lists import (
     credential_on,
     library_verifier,
     publish_list,
     service_codes,
 )
+from tests.issuer.conftest import make_config
 from tests.verifier.conftest import LIST_BASE, NOW, Agency, MakeApp
 from vcred.errors import UsageError
 from vcred.status import MutableBitstring, build_status_list_credential
@@ -184,3 +187,25 @@ def test_an_issuer_never_signs_a_ttl_a_verifier_refuses(ttl: timedelta) -> None:
             valid_from=NOW,
             ttl=ttl,
         )
+
+
+# -- the issuer service: its lists' ttl comes from its configuration -------------------------
+
+
+@pytest.mark.parametrize(
+    "ttl", [timedelta(seconds=-1), timedelta(milliseconds=MAX_TTL_MS + 1), timedelta.max]
+)
+def test_an_issuer_service_never_starts_with_a_ttl_a_verifier_refuses(
+    tmp_path: Path, ttl: timedelta
+) -> None:
+    with pytest.raises(UsageError, match="status_list_ttl"):
+        make_config(tmp_path, "sqlite", status_list_ttl=ttl)
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "1e400", "five minutes"])
+def test_an_unusable_status_ttl_in_the_issuer_environment_is_named(
+    tmp_path: Path, value: str
+) -> None:
+    environ = {"VCRED_ISSUER_PASSPHRASE": "x" * 20, "VCRED_ISSUER_STATUS_TTL": value}
+    with pytest.raises(UsageError, match=r"(?i)status_(list_)?ttl"):
+        IssuerConfig.from_env(environ, data_dir=tmp_path)
