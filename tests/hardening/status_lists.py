@@ -7,13 +7,14 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 
-from tests.verifier.conftest import LIST_BASE, NOW, US_DID, US_HOST, Agency
-from vcred import Verifier, issue
+from tests.verifier.conftest import DOMAIN, LIST_BASE, NOW, US_DID, US_HOST, Agency
+from vcred import Verifier, issue, present
+from vcred.keys import KeyPair
 from vcred.net import GuardedFetcher
 from vcred.status import MutableBitstring, build_status_list_credential
 
@@ -49,11 +50,11 @@ def publish_list(agency: Agency, fmt: str = "vc+jwt", **subject: Any) -> str:
     return url
 
 
-def credential_on(agency: Agency, list_url: str, **entry: Any) -> str:
-    """A vc+jwt of the agency with one revocation entry (index 7) on ``list_url``;
-    ``entry`` replaces members of the entry. Without ``credentialSchema``: only the status
-    check judges the entry."""
-    credential = agency.aeo_certificate(status=False)
+def credential_on(agency: Agency, list_url: str, *, holder: str | None = None, **entry: Any) -> str:
+    """A vc+jwt of the agency (about ``holder``) with one revocation entry (index 7) on
+    ``list_url``; ``entry`` replaces members of the entry. Without ``credentialSchema``: only
+    the status check judges the entry."""
+    credential = agency.aeo_certificate(holder=holder, status=False)
     del credential["credentialSchema"]
     credential["credentialStatus"] = {
         "type": "BitstringStatusListEntry",
@@ -76,3 +77,11 @@ def service_codes(client: FlaskClient, token: str) -> tuple[int, list[str]]:
     response = client.post("/credentials/verify", json={"verifiableCredential": token})
     body = response.get_json()
     return response.status_code, [p["code"] for p in body.get("problemDetails", [])]
+
+
+def presented(token: str, holder: KeyPair, *, now: datetime) -> tuple[str, str]:
+    """``token`` in a vp+jwt of ``holder`` made at ``now``: (presentation, its challenge)."""
+    challenge = secrets.token_urlsafe(16)
+    vp = present([token], holder, challenge=challenge, domain=DOMAIN, now=now)
+    assert isinstance(vp, str)
+    return vp, challenge

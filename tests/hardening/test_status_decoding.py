@@ -19,11 +19,14 @@ from tests.hardening.status_lists import (
     credential_on,
     library_verifier,
     multibase_u,
+    presented,
     publish_list,
     service_codes,
 )
-from tests.verifier.conftest import Agency, MakeApp
+from tests.verifier.conftest import DOMAIN, NOW, Agency, MakeApp
+from vcred import did_key
 from vcred.errors import MalformedError, ParsingError, StatusUnavailableError, error_class
+from vcred.keys import KeyPair
 from vcred.status import (
     DEFAULT_MAX_BITSTRING_BYTES,
     MIN_ENTRIES,
@@ -161,6 +164,19 @@ def test_hostile_encoded_lists_are_refused_by_the_verifier_service(
     make, code, _, fmt = HOSTILE[case]
     token = credential_on(agency, publish_list(agency, fmt, encodedList=make()))
     assert service_codes(make_app().test_client(), token) == (400, [code])
+
+
+@pytest.mark.parametrize("case", ["140k-empty-members", "gzip-bomb-64MiB", "z-base58btc"])
+def test_hostile_encoded_lists_are_refused_inside_a_presentation(agency: Agency, case: str) -> None:
+    make, code, _, fmt = HOSTILE[case]
+    holder = KeyPair.generate("ed25519")
+    list_url = publish_list(agency, fmt, encodedList=make())
+    token = credential_on(agency, list_url, holder=did_key(holder.public))
+    vp, challenge = presented(token, holder, now=NOW)
+    result = library_verifier(agency).verify_presentation(vp, challenge=challenge, domain=DOMAIN)
+    assert not result.verified
+    (inner,) = result.credentials
+    assert inner.codes == (code,), inner.errors
 
 
 def _list_credential(encoded: object) -> dict[str, Any]:

@@ -18,13 +18,14 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from tests.hardening.status_lists import signed_list
+from tests.hardening.status_lists import presented, signed_list
 from tests.httpserver import LocalServer
-from tests.verifier.conftest import NOW, US_HOST, Agency, MakeApp
-from vcred import Verifier, issue
+from tests.verifier.conftest import DOMAIN, NOW, US_HOST, Agency, MakeApp
+from vcred import Verifier, did_key, issue
 from vcred.cli import main
 from vcred.did import Resolver
 from vcred.errors import UsageError
+from vcred.keys import KeyPair
 from vcred.net import GuardedFetcher
 from vcred.status import DEFAULT_STATUS_MAX_AGE, MutableBitstring, StatusListCache
 from vcred.verifier import VerificationResult
@@ -86,8 +87,8 @@ def status_server(agency: Agency) -> Iterator[StatusServer]:
     server.cut_off("down")
 
 
-def credential(agency: Agency, list_url: str) -> str:
-    document = agency.aeo_certificate(status=False)
+def credential(agency: Agency, list_url: str, *, holder: str | None = None) -> str:
+    document = agency.aeo_certificate(holder=holder, status=False)
     document["credentialStatus"] = {
         "type": "BitstringStatusListEntry",
         "statusPurpose": "revocation",
@@ -241,6 +242,29 @@ def test_offline_mode_honours_the_bound(
         assert result.verified and stale_warnings(result), result.errors
     else:
         assert_unavailable(result)
+
+
+@pytest.mark.parametrize(
+    ("after", "verified"), [(timedelta(hours=23), True), (DAY + SECOND, False)]
+)
+def test_the_bound_holds_for_credentials_inside_a_presentation(
+    agency: Agency, status_server: StatusServer, after: timedelta, verified: bool
+) -> None:
+    clock = Clock()
+    holder = KeyPair.generate("ed25519")
+    token = credential(agency, status_server.publish(), holder=did_key(holder.public))
+    checker = verifier(status_server, clock)
+    assert checker.verify(token).verified
+    status_server.cut_off("down")
+    clock.now += after
+    vp, challenge = presented(token, holder, now=clock.now)
+    result = checker.verify_presentation(vp, challenge=challenge, domain=DOMAIN)
+    (inner,) = result.credentials
+    assert result.verified is verified
+    if verified:
+        assert stale_warnings(inner), inner.errors
+    else:
+        assert_unavailable(inner)
 
 
 @pytest.mark.parametrize("bound", [timedelta(0), -SECOND])
