@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import random
 from datetime import UTC, datetime, timedelta
 
 from bench.harness import Row, measure
+from vcred.errors import ParsingError
+from vcred.multibase import multibase_decode, multibase_encode
 from vcred.status import MutableBitstring, StatusListCache, decode_bitstring
 from vcred.status.listcred import StatusList
 
@@ -58,7 +61,31 @@ def rows() -> list[Row]:
             target="≤ 20 ms",
             met=decode_large_us <= 20_000,
         ),
+        _hostile_members_row(),
         Row("decode 131,072-entry list", measure(lambda: decode_bitstring(small_encoded))),
         Row("encode 131,072-entry list", measure(small.encode)),
         Row("encode 1,048,576-entry list", measure(large.encode)),
     ]
+
+
+def _hostile_members_row() -> Row:
+    """A signed list of the largest fetch size made of empty GZIP members (docs/security.md
+    §13.5): refused after MAX_GZIP_MEMBERS, against the floor of reading its base64url."""
+    hostile = multibase_encode(gzip.compress(b"", mtime=0) * 140_000, "u")  # 3.7 MB
+
+    def refuse() -> None:
+        try:
+            decode_bitstring(hostile)
+        except ParsingError:
+            return
+        raise AssertionError("a list of 140,000 GZIP members was decoded")
+
+    refuse_us = measure(refuse)
+    return Row(
+        "refuse 3.7 MB encodedList of 140,000 empty GZIP members",
+        refuse_us,
+        baseline="base64url-decoding the same text",
+        baseline_us=measure(lambda: multibase_decode(hostile)),
+        target="≤ 100 ms",
+        met=refuse_us <= 100_000,
+    )

@@ -21,8 +21,9 @@ from vcred.customs.programmes import PROGRAMMES
 from vcred.did.web import did_web
 from vcred.errors import UsageError
 from vcred.keys import KEY_KINDS, KeyKind
-from vcred.status import MIN_ENTRIES
+from vcred.status import MAX_TTL_MS, MIN_ENTRIES
 from vcred_service.app import database_url
+from vcred_service.config_file import duration
 
 _log = logging.getLogger("issuer_app")
 
@@ -125,6 +126,9 @@ class IssuerConfig:
             raise UsageError(f"key_types must be some of {', '.join(KEY_KINDS)}")
         if self.status_list_capacity < 1:
             raise UsageError("status_list_capacity must be positive")
+        if not timedelta(0) <= self.status_list_ttl <= timedelta(milliseconds=MAX_TTL_MS):
+            # the lists' ttl: what a verifier would refuse is never signed
+            raise UsageError(f"status_list_ttl must be from 0 to {MAX_TTL_MS // 1000} seconds")
         if self.api_rate < 0 or self.api_burst < 1 or self.auth_failure_burst < 1:
             raise UsageError("rate limits must not be negative, bursts at least 1")
         if self.auth_failure_rate <= 0:
@@ -202,8 +206,9 @@ class IssuerConfig:
             values["api_rate"] = _number("RATE_PER_SECOND", get("RATE_PER_SECOND"))
         if get("RATE_BURST"):
             values["api_burst"] = int(_number("RATE_BURST", get("RATE_BURST")))
-        if get("STATUS_TTL"):
-            values["status_list_ttl"] = timedelta(seconds=_number("STATUS_TTL", get("STATUS_TTL")))
+        status_ttl = get("STATUS_TTL")
+        if status_ttl is not None:
+            values["status_list_ttl"] = duration(ENV_PREFIX + "STATUS_TTL", status_ttl)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "passphrase" not in values:
             values["passphrase"] = load_passphrase(

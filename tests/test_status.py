@@ -1027,7 +1027,14 @@ def test_offline_mode_still_refuses_an_expired_list(
 ) -> None:
     cache = StatusListCache()
     online = StatusChecker(fetcher=fetcher, verify_list=securer.verify, cache=cache)
-    offline = StatusChecker(fetcher=None, verify_list=securer.verify, cache=cache, offline=True)
+    # a week's max_age, so that the list's own validUntil is what refuses it
+    offline = StatusChecker(
+        fetcher=None,
+        verify_list=securer.verify,
+        cache=cache,
+        offline=True,
+        max_age=timedelta(days=7),
+    )
     publish(fetcher, securer, valid_until=NOW + timedelta(days=1))
     credential = credential_with(revocation_entry())
     online.check(credential, now=NOW)

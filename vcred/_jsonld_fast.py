@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
@@ -213,6 +214,9 @@ def _context_key(local: Any) -> Any:
     return ("json", json.dumps(local, sort_keys=True, separators=(",", ":")))
 
 
+_LARGEST_DOUBLE: Final = int(sys.float_info.max)
+
+
 def _double(value: float) -> str:
     return re.sub(r"(\d)0*E\+?(-)?0*(\d)", r"\1E\2\3", f"{value:1.15E}")
 
@@ -223,6 +227,8 @@ def native_literal(value: bool | int | float, datatype: str | None, pointer: str
         return literal("true" if value else "false", datatype or XSD_BOOLEAN)
     if isinstance(value, float) and not math.isfinite(value):
         raise MalformedError("numbers must be finite", pointer=pointer)
+    if isinstance(value, int) and abs(value) > _LARGEST_DOUBLE:  # no xsd:double holds it
+        raise MalformedError("numbers must fit in a double", pointer=pointer)
     if (
         (isinstance(value, float) and not value.is_integer())
         or abs(value) >= 1e21

@@ -39,7 +39,7 @@ from vcred.errors import (
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.net import Fetcher
 from vcred.schema import SchemaRegistry, check_schema
-from vcred.status import EntryStatus, StatusChecker, StatusListCache
+from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
 from vcred.trust import TrustDecision, TrustList
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
@@ -284,6 +284,8 @@ class Verifier:
     windows. ``checks``: which optional checks run (all by default).
     ``require_key_binding``: an SD-JWT presented without a key-binding JWT is refused (RFC 9901
     §7.3). ``key_binding_max_age``: how old a key-binding JWT's ``iat`` may be.
+    ``status_max_age``: no status answer rests on a list fetched longer ago; past it a list
+    that cannot be fetched again (offline, host down) is STATUS_UNAVAILABLE, not STATUS_STALE.
     ``max_presented_credentials``: a presentation with more credentials is refused before any
     of them is verified (each may cost network fetches).
     ``contexts``: the JSON-LD contexts this verifier knows (default:
@@ -302,6 +304,7 @@ class Verifier:
     checks: Sequence[str] = CHECKS
     status_cache: StatusListCache | None = None
     offline: bool = False
+    status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
     require_holder_binding: bool = True
     max_presented_credentials: int = MAX_PRESENTED_CREDENTIALS
     require_key_binding: bool = True
@@ -325,6 +328,7 @@ class Verifier:
             cache=cache,
             offline=self.offline,
             clock_skew=self.clock_skew,
+            max_age=self.status_max_age,
         )
         object.__setattr__(self, "_status", checker)
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from vcred.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,3 +61,15 @@ def config_file_option(command: F) -> F:
         help="a TOML file of these options (options given here win)",
     )
     return option(command)
+
+
+def duration(name: str, value: str | float) -> timedelta:
+    """A setting in seconds (environment, option, TOML) as a timedelta.
+
+    Raises UsageError naming the setting for anything that is not a finite duration ("x",
+    nan, inf, 1e400: a bare ``timedelta(seconds=...)`` would raise ValueError or OverflowError).
+    """
+    try:
+        return timedelta(seconds=float(value))
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(f"{name} must be a number of seconds, not {value!r}") from exc

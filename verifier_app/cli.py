@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from vcred.errors import VcredError
-from vcred_service.config_file import config_file_option
+from vcred_service.config_file import config_file_option, duration
 from vcred_service.runner import serve_forever
 from verifier_app.app import DEV_WARNING, create_app
 from verifier_app.config import (
@@ -69,6 +69,12 @@ from verifier_app.config import (
     help="accept inline @context objects that do not change what was signed",
 )
 @click.option(
+    "--status-max-age",
+    metavar="SECONDS",
+    help="oldest status list that may answer when it cannot be fetched again "
+    "[default: 86400; env: VCRED_VERIFIER_STATUS_MAX_AGE]",
+)
+@click.option(
     "--database-url",
     envvar="DATABASE_URL",
     help="SQLAlchemy URL, e.g. postgresql://user@host/db [env: DATABASE_URL]",
@@ -87,6 +93,7 @@ def command(
     offline: bool,
     contexts_dir: Path | None,
     allow_inline_contexts: bool,
+    status_max_age: str | None,
     database_url: str | None,
 ) -> None:
     """Run the verifier service (VC API and officer UI)."""
@@ -109,6 +116,8 @@ def command(
             changes["offline"] = True
         if allow_inline_contexts:
             changes["allow_inline_contexts"] = True
+        if status_max_age is not None:
+            changes["status_max_age"] = duration("--status-max-age", status_max_age)
         if host_map:
             changes["host_map"] = {**config.host_map, **parse_host_map(host_map)}
         if domain is None and config.domain == DEFAULT_DOMAIN:

@@ -17,8 +17,10 @@ from types import MappingProxyType
 from typing import Final
 
 from vcred.errors import UsageError
+from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.trust import TrustAnchor
 from vcred.verifier import utc_now
+from vcred_service.config_file import duration
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
@@ -55,7 +57,11 @@ class VerifierConfig:
     reported as not evaluated (DESIGN §6).
     ``domain``: what presentations must be bound to. ``dev``: fetch over http and from
     private addresses (never in production). ``host_map``: did:web host → local origin.
-    ``offline``: never fetch; answer from the caches however old (reported).
+    ``offline``: never fetch; answer from the caches (their age is reported).
+    ``max_stale``: how long past its TTL a did:web document may still serve while its host is
+    unreachable. ``status_max_age``: how long after it was fetched a status list may still
+    answer when it cannot be fetched again (host unreachable, offline); past it the status is
+    STATUS_UNAVAILABLE. Each bounds its own cache; neither widens the other.
     ``database_url``: SQLAlchemy URL (default: SQLite in ``data_dir``).
     ``contexts_dir``: a folder of JSON-LD contexts known beyond the bundled ones, each pinned
     by its SHA-256 in the folder's ``contexts.json`` (``vcred_service.contexts``).
@@ -91,6 +97,7 @@ class VerifierConfig:
     did_cache_ttl: timedelta = timedelta(minutes=5)
     status_cache_ttl: timedelta = timedelta(minutes=5)
     max_stale: timedelta = timedelta(days=7)
+    status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
     # storage
     database_url: str | None = None
     table_prefix: str = "verifier_"
@@ -122,6 +129,8 @@ class VerifierConfig:
             raise UsageError("rate_per_second and proxy_hops must not be negative")
         if self.challenge_ttl <= timedelta(0):
             raise UsageError("challenge_ttl must be positive")
+        if self.status_max_age <= timedelta(0):
+            raise UsageError("status_max_age must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
             raise UsageError("domain must be a non-empty string without spaces")
 
@@ -203,11 +212,11 @@ class VerifierConfig:
             ("DID_CACHE_TTL", "did_cache_ttl"),
             ("STATUS_CACHE_TTL", "status_cache_ttl"),
             ("MAX_STALE", "max_stale"),
+            ("STATUS_MAX_AGE", "status_max_age"),
         ):
             value = get(name)
             if value is not None:
-                seconds = _number(ENV_PREFIX + name, value, float)
-                options[key] = timedelta(seconds=seconds)
+                options[key] = duration(ENV_PREFIX + name, value)
         value = get("HOST_MAP")
         if value is not None:
             options["host_map"] = parse_host_map(value)

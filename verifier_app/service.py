@@ -130,6 +130,7 @@ class VerifierService:
             resolver=self.resolver,
             status_cache=self.status_cache,
             offline=config.offline,
+            status_max_age=config.status_max_age,
             clock=config.clock,
             max_presented_credentials=config.max_presented_credentials,
             contexts=load_context_folder(config.contexts_dir) if config.contexts_dir else None,

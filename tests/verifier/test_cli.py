@@ -37,6 +37,7 @@ def test_help_lists_the_options() -> None:
         "--host-map",
         "--domain",
         "--offline",
+        "--status-max-age",
         "--database-url",
     ):
         assert option in result.output

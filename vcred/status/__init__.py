@@ -19,6 +19,7 @@ verified by a ``verify_list`` callable, both handed in.
 from vcred.status.cache import CachedList, StatusListCache
 from vcred.status.check import (
     DEFAULT_MAX_FETCH_BYTES,
+    DEFAULT_STATUS_MAX_AGE,
     STATUS_LIST_ACCEPT,
     EntryStatus,
     StatusChecker,
@@ -29,6 +30,7 @@ from vcred.status.check import (
 )
 from vcred.status.codec import (
     DEFAULT_MAX_BITSTRING_BYTES,
+    MAX_GZIP_MEMBERS,
     MAX_STATUS_SIZE,
     MIN_ENTRIES,
     Bitstring,
@@ -57,6 +59,7 @@ from vcred.status.index import (
 from vcred.status.listcred import (
     LIST_CREDENTIAL_TYPE,
     LIST_SUBJECT_TYPE,
+    MAX_TTL_MS,
     StatusList,
     build_status_list_credential,
     parse_status_list_credential,
@@ -65,11 +68,14 @@ from vcred.status.listcred import (
 __all__ = [
     "DEFAULT_MAX_BITSTRING_BYTES",
     "DEFAULT_MAX_FETCH_BYTES",
+    "DEFAULT_STATUS_MAX_AGE",
     "ENTRY_TYPE",
     "IRREVERSIBLE_PURPOSES",
     "LIST_CREDENTIAL_TYPE",
     "LIST_SUBJECT_TYPE",
+    "MAX_GZIP_MEMBERS",
     "MAX_STATUS_SIZE",
+    "MAX_TTL_MS",
     "MIN_ENTRIES",
     "PURPOSES",
     "RANDOM_ATTEMPTS",

@@ -33,16 +33,18 @@ class CachedList:
     def age(self, now: datetime) -> timedelta:
         return now - self.fetched_at
 
-    def is_fresh(self, now: datetime) -> bool:
-        return now < self.fresh_until
+    def is_fresh(self, now: datetime, *, max_age: timedelta | None = None) -> bool:
+        """Within its TTL at ``now`` and, with ``max_age``, fetched at most that long ago."""
+        return now < self.fresh_until and (max_age is None or now - self.fetched_at <= max_age)
 
 
 class StatusListCache:
     """Thread-safe LRU cache of verified status lists, keyed by ``statusListCredential`` URL.
 
     A list is fresh for its ``ttl`` (``default_ttl`` when it states none, never more than
-    ``max_ttl``) and never past its ``validUntil``. ``get`` returns fresh lists only;
-    ``get_stale`` returns whatever is held, with its age, for offline use.
+    ``max_ttl``) and never past its ``validUntil``. ``get`` returns fresh lists only (and,
+    with ``max_age``, none fetched longer ago); ``get_stale`` returns whatever is held, with
+    its age, for offline use: the caller bounds that age (``StatusChecker.max_age``).
     """
 
     def __init__(
@@ -67,14 +69,16 @@ class StatusListCache:
         with self._lock:
             return len(self._entries)
 
-    def get(self, url: str, *, now: datetime) -> CachedList | None:
+    def get(
+        self, url: str, *, now: datetime, max_age: timedelta | None = None
+    ) -> CachedList | None:
         """The cached list for ``url`` if it is still fresh at ``now``, else None."""
         with self._lock:
             cached = self._entries.get(url)
             if cached is None:
                 return None
             self._entries.move_to_end(url)
-        return cached if now < cached.fresh_until else None
+        return cached if cached.is_fresh(now, max_age=max_age) else None
 
     def get_stale(self, url: str, *, now: datetime) -> tuple[CachedList, timedelta] | None:
         """The cached list for ``url`` however old, with its age at ``now`` (offline mode)."""
@@ -96,16 +100,25 @@ class StatusListCache:
                 self._entries.popitem(last=False)
         return cached
 
-    def get_or_load(self, url: str, load: Callable[[], StatusList], *, now: datetime) -> CachedList:
+    def get_or_load(
+        self,
+        url: str,
+        load: Callable[[], StatusList],
+        *,
+        now: datetime,
+        max_age: timedelta | None = None,
+    ) -> CachedList:
         """The fresh cached list, or ``load()`` it; concurrent callers for one URL load once.
 
-        Whatever ``load`` raises propagates and nothing is cached.
+        ``max_age``: a list fetched longer ago is loaded again even within its TTL. Whatever
+        ``load`` raises propagates and nothing is cached.
         """
-        cached = self.get(url, now=now)
+        cached = self.get(url, now=now, max_age=max_age)
         if cached is not None:
             return cached
         with self._load_locks[hash(url) % _STRIPES]:
-            cached = self.get(url, now=now)  # another thread may have loaded it meanwhile
+            # another thread may have loaded it meanwhile
+            cached = self.get(url, now=now, max_age=max_age)
             if cached is not None:
                 return cached
             status_list = load()

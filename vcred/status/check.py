@@ -50,6 +50,9 @@ STATUS_LIST_ACCEPT: Final = (
 )
 #: Largest status list credential we download (a worst-case random 16 KB list is ~22 KB).
 DEFAULT_MAX_FETCH_BYTES: Final = 4 * 1024 * 1024
+#: How long ago a list may have been fetched and still answer when it cannot be refreshed:
+#: past it, a revoked credential must not keep verifying on an old copy.
+DEFAULT_STATUS_MAX_AGE: Final = timedelta(hours=24)
 
 _COMPACT: Final = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]*){2}(~[A-Za-z0-9_\-.~]*)?")
 
@@ -135,10 +138,13 @@ class StatusReport:
 class StatusChecker:
     """Checks the ``credentialStatus`` of credentials; one per verifier, shared across threads.
 
-    ``offline=True`` never fetches: it answers from the cache however old the list is (each
-    entry then says its age and whether it is ``stale``) and reports STATUS_UNAVAILABLE for
-    lists it has never seen. ``min_entries`` is §3.2's ``minimumNumberOfEntries``.
-    ``max_lists`` bounds the distinct lists one credential may make us fetch.
+    ``offline=True`` never fetches: it answers from the cache (each entry then says its age
+    and whether it is ``stale``) and reports STATUS_UNAVAILABLE for lists it has never seen.
+    ``max_age``: no answer ever comes from a list fetched longer ago — a cached list that old
+    is fetched again, and when it cannot be (offline, host unreachable) the status is
+    STATUS_UNAVAILABLE, not a stale answer. ``min_entries`` is §3.2's
+    ``minimumNumberOfEntries``. ``max_lists`` bounds the distinct lists one credential may
+    make us fetch.
     """
 
     fetcher: Fetcher | None
@@ -151,6 +157,11 @@ class StatusChecker:
     max_lists: int = 8
     #: Tolerance on the list's validFrom / validUntil (the issuer's clock is not ours).
     clock_skew: timedelta = timedelta(0)
+    max_age: timedelta = DEFAULT_STATUS_MAX_AGE
+
+    def __post_init__(self) -> None:
+        if self.max_age <= timedelta(0):
+            raise UsageError("max_age must be positive")
 
     def check(self, credential: Mapping[str, Any], *, now: datetime) -> StatusReport:
         """Check every ``BitstringStatusListEntry`` of a (verified) credential at ``now``.
@@ -185,16 +196,20 @@ class StatusChecker:
     def list_for(self, url: str, *, now: datetime) -> tuple[CachedList, bool]:
         """The verified list at ``url`` and whether it is stale: from the cache or fetched.
 
-        Raises StatusUnavailableError (or a subclass) when it cannot be had.
+        Raises StatusUnavailableError (or a subclass) when it cannot be had, including when
+        the only copy held was fetched more than ``max_age`` ago.
         """
         if self.offline:
             held = self.cache.get_stale(url, now=now)
             if held is None:
                 raise StatusUnavailableError(f"offline, and the status list {url} is not cached")
-            cached, _age = held
+            cached = self._young_enough(held[0], now=now)
             return cached, not cached.is_fresh(now)
         try:
-            return self.cache.get_or_load(url, lambda: self._load(url), now=now), False
+            loaded = self.cache.get_or_load(
+                url, lambda: self._load(url), now=now, max_age=self.max_age
+            )
+            return loaded, False
         except StatusUnavailableError as exc:
             # The host is unreachable (not a 404, not a list that failed verification): fall
             # back on the last list seen, reported as stale (RFC 5861 stale-if-error).
@@ -205,7 +220,20 @@ class StatusChecker:
             )
             if held is None:
                 raise
-            return held[0], True
+            return self._young_enough(held[0], now=now, cause=exc), True
+
+    def _young_enough(
+        self, cached: CachedList, *, now: datetime, cause: StatusError | None = None
+    ) -> CachedList:
+        """``cached`` when fetched at most ``max_age`` ago; else StatusUnavailableError."""
+        age = cached.age(now)
+        if age <= self.max_age:
+            return cached
+        raise StatusUnavailableError(
+            f"the status list {cached.status_list.url} cannot be fetched again and the copy "
+            f"held is {int(age.total_seconds())} s old, more than the "
+            f"{int(self.max_age.total_seconds())} s a status answer may rest on"
+        ) from cause
 
     def _check_entry(
         self, pointer: str, entry: BitstringStatusListEntry, *, issuer: str, now: datetime
@@ -326,6 +354,7 @@ def check_status(
     cache: StatusListCache | None = None,
     offline: bool = False,
     min_entries: int = MIN_ENTRIES,
+    max_age: timedelta = DEFAULT_STATUS_MAX_AGE,
 ) -> StatusReport:
     """One-off form of :meth:`StatusChecker.check` (pass a ``cache`` to reuse lists)."""
     checker = StatusChecker(
@@ -334,6 +363,7 @@ def check_status(
         cache=StatusListCache() if cache is None else cache,
         offline=offline,
         min_entries=min_entries,
+        max_age=max_age,
     )
     return checker.check(credential, now=now)
 

@@ -22,6 +22,9 @@ MIN_ENTRIES: Final = 131_072
 DEFAULT_MAX_BITSTRING_BYTES: Final = 16 * 1024 * 1024
 #: Largest statusSize we handle: the entry then needs 2**32 status messages, far past any use.
 MAX_STATUS_SIZE: Final = 32
+#: GZIP members an ``encodedList`` may have (RFC 1952 §2.2 allows any number; encoders write
+#: one, a list concatenated by hand may have a few). More are refused before inflating them.
+MAX_GZIP_MEMBERS: Final = 4
 
 _GZIP_WBITS: Final = 16 + zlib.MAX_WBITS  # RFC 1952 framing only, CRC-32 and ISIZE checked
 
@@ -158,8 +161,10 @@ def decode_bitstring(
     https://www.w3.org/TR/vc-bitstring-status-list/#bitstring-expansion-algorithm
 
     Raises ParsingError when the text is not ``u``-multibase base64url of a complete GZIP
-    stream, and StatusListLengthError when it would expand past ``max_bytes`` (a GZIP bomb is
-    stopped after ``max_bytes + 1`` bytes, never inflated in full).
+    stream of at most MAX_GZIP_MEMBERS members, and StatusListLengthError when it would expand
+    past ``max_bytes`` (a GZIP bomb is stopped after ``max_bytes + 1`` bytes, never inflated in
+    full). The work is linear in the input: at most MAX_GZIP_MEMBERS + 1 inflaters run, each
+    over what the previous one left.
     """
     if not isinstance(encoded, str) or not encoded.startswith("u"):
         raise ParsingError("encodedList must be multibase base64url ('u' prefix)", pointer=pointer)
@@ -167,20 +172,40 @@ def decode_bitstring(
     chunks: list[bytes] = []
     total = 0
     while True:  # RFC 1952 §2.2: a GZIP file is one or more members
-        inflater = zlib.decompressobj(_GZIP_WBITS)
-        try:
-            chunk = inflater.decompress(compressed, max_bytes + 1 - total)
-        except zlib.error as exc:
-            raise ParsingError(f"encodedList is not valid GZIP: {exc}", pointer=pointer) from exc
+        if len(chunks) == MAX_GZIP_MEMBERS:
+            # each member costs an inflater and a copy of the rest of the input: thousands of
+            # empty members would make decoding quadratic
+            raise ParsingError(
+                f"encodedList has more than {MAX_GZIP_MEMBERS} GZIP members", pointer=pointer
+            )
+        chunk, compressed = _inflate_member(compressed, max_bytes + 1 - total, pointer=pointer)
         total += len(chunk)
         chunks.append(chunk)
         if total > max_bytes:
             raise StatusListLengthError(
                 f"the status list expands past the limit of {max_bytes} bytes", pointer=pointer
             )
-        if not inflater.eof:
-            raise ParsingError("encodedList is a truncated GZIP stream", pointer=pointer)
-        compressed = inflater.unused_data
         if not compressed:
             break
     return Bitstring(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+
+
+def _inflate_member(
+    compressed: bytes, max_length: int, *, pointer: str | None
+) -> tuple[bytes, bytes]:
+    """Inflate the first GZIP member of ``compressed`` up to ``max_length`` bytes.
+
+    Returns (its bytes, what follows it). Raises ParsingError for an invalid or truncated
+    member; a member cut short by ``max_length`` returns ``max_length`` bytes (the caller
+    refuses it as too long).
+    """
+    inflater = zlib.decompressobj(_GZIP_WBITS)
+    try:
+        chunk = inflater.decompress(compressed, max_length)
+    except zlib.error as exc:
+        raise ParsingError(f"encodedList is not valid GZIP: {exc}", pointer=pointer) from exc
+    if len(chunk) >= max_length:
+        return chunk, b""
+    if not inflater.eof:
+        raise ParsingError("encodedList is a truncated GZIP stream", pointer=pointer)
+    return chunk, inflater.unused_data

@@ -14,6 +14,7 @@ from typing import Any, Final
 from vcred.errors import MalformedError, UsageError
 from vcred.status.codec import (
     DEFAULT_MAX_BITSTRING_BYTES,
+    MAX_STATUS_SIZE,
     MIN_ENTRIES,
     Bitstring,
     MutableBitstring,
@@ -25,6 +26,9 @@ from vcred.status.entry import StatusMessage
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 LIST_CREDENTIAL_TYPE: Final = "BitstringStatusListCredential"
 LIST_SUBJECT_TYPE: Final = "BitstringStatusList"
+#: Largest ``ttl`` we read: the largest integer JSON carries exactly (RFC 7493 §2.2), some
+#: 285,000 years. Larger values are refused, not clamped; a verifier caps the TTL anyway.
+MAX_TTL_MS: Final = 2**53 - 1
 
 # XML Schema dateTimeStamp (VCDM 2.0 §4.6): a date-time that always carries its offset.
 _DATETIME_STAMP: Final = re.compile(
@@ -116,8 +120,8 @@ def build_status_list_credential(
         ),
     }
     if ttl is not None:
-        if ttl < timedelta(0):
-            raise UsageError("ttl must not be negative")
+        if not timedelta(0) <= ttl <= timedelta(milliseconds=MAX_TTL_MS):
+            raise UsageError(f"ttl must be from 0 to {MAX_TTL_MS} ms")
         subject["ttl"] = int(ttl / timedelta(milliseconds=1))
     if status_size != 1:
         subject["statusSize"] = status_size
@@ -167,19 +171,8 @@ def parse_status_list_credential(
             f"credentialSubject.type must be {LIST_SUBJECT_TYPE}", pointer="/credentialSubject/type"
         )
     purposes = _purposes(subject.get("statusPurpose"))
-    ttl_ms = subject.get("ttl")
-    if ttl_ms is not None and (
-        isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int) or ttl_ms < 0
-    ):
-        raise MalformedError(
-            "ttl must be a non-negative integer (milliseconds)", pointer="/credentialSubject/ttl"
-        )
-    size = subject.get("statusSize")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-        raise MalformedError(
-            "statusSize must be an integer greater than zero",
-            pointer="/credentialSubject/statusSize",
-        )
+    ttl_ms = _optional_int(subject, "ttl", low=0, high=MAX_TTL_MS, what="ttl (milliseconds)")
+    size = _optional_int(subject, "statusSize", low=1, high=MAX_STATUS_SIZE, what="statusSize")
     encoded = subject.get("encodedList")
     if not isinstance(encoded, str):
         raise MalformedError(
@@ -196,6 +189,24 @@ def parse_status_list_credential(
         ttl=None if ttl_ms is None else timedelta(milliseconds=ttl_ms),
         status_size=size,
     )
+
+
+def _optional_int(
+    subject: Mapping[str, Any], name: str, *, low: int, high: int, what: str
+) -> int | None:
+    """``credentialSubject.<name>`` as an integer in [low, high], or None when absent.
+
+    Bounded before it becomes a duration or a size: a ttl of 10**400 ms is no timedelta.
+    """
+    value = subject.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise MalformedError(
+            f"{what} must be an integer from {low} to {high}",
+            pointer=f"/credentialSubject/{name}",
+        )
+    return value
 
 
 def _purposes(value: object) -> tuple[str, ...]:
