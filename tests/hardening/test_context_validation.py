@@ -27,6 +27,7 @@ from flask import Flask
 
 from tests.verifier.conftest import DOMAIN, NOW, US_DID, Agency
 from vcred import Verifier, did_key, issue, jose
+from vcred.customs.samples import aeo_certificate
 from vcred.errors import ContextError, VcredError
 from vcred.jsonld import ContextLoader, context_digest
 from vcred.keys import KeyPair
@@ -160,8 +161,8 @@ def test_the_genuine_aeo_certificate_is_still_trusted(
     issuer_key: KeyPair, trust: TrustList
 ) -> None:
     """Positive control: the trust list does accept this issuer's AEO certificates."""
-    genuine = warehouse_receipt(did_key(issuer_key.public))
-    genuine["type"] = ["VerifiableCredential", AEO]
+    genuine = aeo_certificate("us-prairie")
+    genuine["issuer"] = did_key(issuer_key.public)
     result = verifier(trust).verify(secure(genuine, issuer_key, "eddsa-rdfc-2022"))
     assert result.verified, result.errors
     assert result.trust is not None and result.trust.trusted
