@@ -206,12 +206,14 @@ class Issuer:
             prefix=config.table_prefix,
             capacity=config.status_list_capacity,
         )
-        if not store.initialised():
+        if store.schema_version() is None:
             store.close()
             raise UsageError(
                 f"no issuer is set up for {config.data_dir} (or its DATABASE_URL): "
                 "start it once with `vcred serve issuer`"
             )
+        if not store.initialised():
+            store.bootstrap(_already_set_up)  # an older schema: upgraded here
         domain = store.get_meta("domain")
         if config.domain is None and domain:
             config = dataclasses.replace(config, domain=domain)
@@ -305,12 +307,13 @@ class Issuer:
     ) -> Answer:
         """``POST /credentials/issue``: validate, then issue once (per Idempotency-Key).
 
+        Keys are scoped to ``actor`` (the API token): another client's key is not this one's.
         Raises ProblemError (400/409/422) for what cannot be issued.
         """
         digest = request_digest(body)
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
-            stored = self._stored_answer(idempotency_key, digest)
+            stored = self._stored_answer(actor, idempotency_key, digest)
             if stored is not None:
                 return stored
         prepared = self._prepare(body)
@@ -325,9 +328,9 @@ class Issuer:
             body["options"] = {"format": fmt}
         return self.issue_request(body, actor=actor)
 
-    def _stored_answer(self, key: str, digest: str) -> Answer | None:
+    def _stored_answer(self, principal: str, key: str, digest: str) -> Answer | None:
         with self.store.engine.connect() as conn:
-            row = self.store.claim_idempotency(conn, key)
+            row = self.store.claim_idempotency(conn, principal, key)
         return None if row is None else _replay(row, digest)
 
     def _prepare(self, body: Mapping[str, Any]) -> _Prepared:
@@ -408,9 +411,11 @@ class Issuer:
         at = self.stamp()
         try:
             with store.engine.begin() as conn:
-                if key is not None and not store.lock_idempotency(conn, key, digest=digest, at=at):
+                if key is not None and not store.lock_idempotency(
+                    conn, actor, key, digest=digest, at=at
+                ):
                     # answered in between (or by a racing request that just committed)
-                    row = store.claim_idempotency(conn, key)
+                    row = store.claim_idempotency(conn, actor, key)
                     if row is not None:
                         return _replay(row, digest)
                 if prepared.credential_id is not None and store.credential_id_taken(
@@ -450,7 +455,7 @@ class Issuer:
                 store.insert_record(conn, record)
                 if key is not None:
                     store.store_answer(
-                        conn, key, status=201, body=dump_json(body), record_id=record_id
+                        conn, actor, key, status=201, body=dump_json(body), record_id=record_id
                     )
                 store.append_audit(
                     conn,
@@ -474,7 +479,7 @@ class Issuer:
             if prepared.credential_id is not None and self._id_taken(prepared.credential_id):
                 raise _duplicate(prepared.credential_id) from exc
             if key is not None:
-                stored = self._stored_answer(key, digest)
+                stored = self._stored_answer(actor, key, digest)
                 if stored is not None:
                     return stored
             raise
@@ -723,6 +728,10 @@ def _first_start(config: IssuerConfig, store: IssuerStore, conn: Connection) -> 
         target=config.did_web,
         details={"keys": [k.describe() for k in made], "programme": config.programme},
     )
+
+
+def _already_set_up(_conn: Connection) -> None:
+    raise UsageError("the issuer database lost its schema version while being upgraded")
 
 
 def _warn_if_moved(config: IssuerConfig, store: IssuerStore) -> None:
