@@ -71,7 +71,10 @@ class IssuerConfig:
     status_list_capacity: int = MIN_ENTRIES
     #: How often a worker looks for keys added or retired by the CLI.
     key_refresh_seconds: float = 5.0
+    #: An officer's session ends this long after sign-in, however active (absolute lifetime)…
     session_lifetime: timedelta = timedelta(hours=8)
+    #: …or after this long without a request (idle timeout).
+    session_idle_timeout: timedelta = timedelta(minutes=30)
     idempotency_ttl: timedelta = timedelta(hours=24)
     login_rate: float = 0.2
     login_burst: int = 5
@@ -120,6 +123,8 @@ class IssuerConfig:
             raise UsageError("rate limits must not be negative, bursts at least 1")
         if self.auth_failure_rate <= 0:
             raise UsageError("auth_failure_rate must be positive")
+        if self.session_lifetime <= timedelta(0) or self.session_idle_timeout <= timedelta(0):
+            raise UsageError("session_lifetime and session_idle_timeout must be positive")
 
     @property
     def did_web(self) -> str | None:
@@ -193,6 +198,12 @@ class IssuerConfig:
             values["api_burst"] = int(_number("RATE_BURST", get("RATE_BURST")))
         if get("STATUS_TTL"):
             values["status_list_ttl"] = timedelta(seconds=_number("STATUS_TTL", get("STATUS_TTL")))
+        for name, key in (
+            ("SESSION_LIFETIME", "session_lifetime"),
+            ("SESSION_IDLE_TIMEOUT", "session_idle_timeout"),
+        ):
+            if get(name):
+                values[key] = timedelta(seconds=_number(name, get(name)))
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "passphrase" not in values:
             values["passphrase"] = load_passphrase(

@@ -56,6 +56,7 @@ from vcred.keys import KEY_KINDS, KeyPair
 from vcred.schema import bundled_registry, check_schema
 from vcred.status import IndexStore, set_credential_status, status_list_credential_for
 from vcred.status.listcred import format_datetime
+from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.problems import ProblemError
 
 _log = logging.getLogger("issuer_app")
@@ -166,6 +167,14 @@ class Issuer:
             raise UsageError(
                 f"the default format {config.default_format!r} is not among the offered ones"
             )
+        self.officers = OfficerAccounts(store.engine, store.t.officers)
+        self.sessions = OfficerSessions(
+            store.engine,
+            store.t.sessions,
+            idle=config.session_idle_timeout,
+            lifetime=config.session_lifetime,
+            clock=config.clock,
+        )
         self._keys = _KeyCache(ring=self._load_keyring(), version=None, checked=0.0)
         self._keys.version = store.get_meta("keys_version")
         self._keys.checked = time.monotonic()
@@ -675,29 +684,20 @@ class Issuer:
         return Principal(actor=f"token:{token_id}", scopes=tuple(row.scopes.split(",")))
 
     def add_officer(self, name: str, password: str, *, actor: str) -> None:
-        if not name or len(name) > 100 or not name.isprintable():
-            raise UsageError("an officer name is 1–100 printable characters")
-        try:
-            hashing.check_password_strength(password)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
+        """Create an officer account (audited). Raises UsageError for a bad name, a weak
+        password or a name already taken."""
         with self.store.engine.begin() as conn:
             at = self.stamp()
-            self.store.insert_officer(
-                conn, name=name, password=hashing.hash_password(password), created=at
-            )
+            self.officers.insert(conn, name=name, password=password, created=at)
             self.store.append_audit(
                 conn, at=at, actor=actor, action="officer-add", target=name, details={}
             )
 
     def check_officer(self, name: str, password: str) -> bool:
-        row = self.store.officer(name) if storable(name) else None
-        stored = None if row is None or row.disabled else row.password
-        return hashing.verify_password(password, stored)
+        return self.officers.check(name, password)
 
     def officer_active(self, name: str) -> bool:
-        row = self.store.officer(name) if storable(name) else None
-        return row is not None and not row.disabled
+        return self.officers.active(name)
 
     def session_secret(self) -> str:
         secret = self.store.get_meta("session_secret")

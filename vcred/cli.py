@@ -422,6 +422,13 @@ main.add_command(
         help="Administer an issuer service: API tokens, keys, officers, the audit log.",
     )
 )
+main.add_command(
+    _LazyGroup(
+        "verifier",
+        "verifier_app.cli:admin",
+        help="Administer a verifier service: the officers who may read its history.",
+    )
+)
 
 
 @main.group("audit")

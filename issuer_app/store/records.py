@@ -1,6 +1,7 @@
-"""The issuer's own tables: keys, issued-credential records, tokens, officers, idempotency,
-the audit chain and the signed status lists — beside the status-list tables of
-:class:`~issuer_app.store.status.SqlIndexStore`, in the same database and transactions.
+"""The issuer's own tables: keys, issued-credential records, tokens, officers and their
+sessions (:mod:`vcred_service.officers`), idempotency, the audit chain and the signed status
+lists — beside the status-list tables of :class:`~issuer_app.store.status.SqlIndexStore`, in
+the same database and transactions.
 
 Methods that take a ``conn`` run inside the caller's transaction (an issuance writes its
 allocations, its record, its idempotency answer and its audit entry in one); the others open
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import (
-    Boolean,
     Column,
     Connection,
     Engine,
@@ -44,6 +44,7 @@ from issuer_app.store.status import SqlIndexStore, _insert_ignore
 from vcred import audit
 from vcred.errors import UsageError
 from vcred.status import MIN_ENTRIES
+from vcred_service.officers import officer_table, session_table
 
 #: 2: Idempotency-Keys scoped per principal (table ``idempotency_keys``), officer sessions.
 SCHEMA_VERSION: Final = "2"
@@ -58,6 +59,7 @@ class Tables:
     credentials: Table
     tokens: Table
     officers: Table
+    sessions: Table
     idempotency: Table
     audit: Table
     audit_head: Table
@@ -115,14 +117,8 @@ def issuer_tables(metadata: MetaData, prefix: str = "") -> Tables:
             Column("created", String(32), nullable=False),
             Column("revoked", String(32), nullable=True),
         ),
-        officers=Table(
-            f"{p}officers",
-            metadata,
-            Column("name", String(100), primary_key=True),
-            Column("password", Text, nullable=False),  # scrypt$N$r$p$salt$hash
-            Column("created", String(32), nullable=False),
-            Column("disabled", Boolean, nullable=False),
-        ),
+        officers=officer_table(metadata, p),
+        sessions=session_table(metadata, p),
         # one key space per principal (the API token's actor): a key is the client's own
         idempotency=Table(
             f"{p}idempotency_keys",
@@ -359,32 +355,6 @@ class IssuerStore:
         if row.revoked is not None:
             raise UsageError(f"token {token_id} was already revoked on {row.revoked}")
         conn.execute(update(tokens).where(tokens.c.id == token_id).values(revoked=at))
-
-    # -- officers ----------------------------------------------------------------------------
-
-    def insert_officer(self, conn: Connection, *, name: str, password: str, created: str) -> None:
-        officers = self.t.officers
-        if conn.execute(select(officers.c.name).where(officers.c.name == name)).first():
-            raise UsageError(f"there is already an officer {name!r}")
-        conn.execute(
-            insert(officers).values(name=name, password=password, created=created, disabled=False)
-        )
-
-    def officer(self, name: str) -> Row[Any] | None:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(self.t.officers).where(self.t.officers.c.name == name)
-            ).first()
-
-    def officers(self) -> list[Row[Any]]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(select(self.t.officers).order_by(self.t.officers.c.name)))
-
-    def set_officer(self, conn: Connection, name: str, **values: Any) -> None:
-        officers = self.t.officers
-        changed = conn.execute(update(officers).where(officers.c.name == name).values(**values))
-        if not changed.rowcount:
-            raise UsageError(f"no officer {name!r}")
 
     # -- idempotency -------------------------------------------------------------------------
 
