@@ -125,7 +125,12 @@ def verify() -> tuple[str, int]:
     try:
         text, source = _submitted_credential()
     except VcredError as error:
-        return _page("verifier/index.html", status=error.http_status, error=error.message)
+        return _page(
+            "verifier/index.html",
+            status=error.http_status,
+            error=error.message,
+            error_code=error.code,
+        )
     outcome = service().verify_credential(text, channel="ui")
     return _page("verifier/result.html", result=outcome.body, source=source)
 
