@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from vcred.errors import VcredError
 from vcred.status.listcred import format_datetime as stamp
@@ -161,6 +162,11 @@ def _storage(data_dir: Path | None, database_url: str | None) -> Storage:
         storage.create()
     except VcredError as exc:
         click.echo(f"vcred verifier: {exc.message}", err=True)
+        sys.exit(2)
+    except SQLAlchemyError as exc:  # an unreachable or unusable database: said in one line
+        click.echo(
+            f"vcred verifier: the database cannot be used: {exc.__class__.__name__}", err=True
+        )
         sys.exit(2)
     return storage
 

@@ -328,3 +328,26 @@ def test_the_idle_timeout_and_lifetime_are_configurable(tmp_path: Path) -> None:
         VerifierConfig(session_idle_timeout=timedelta(0))
     with pytest.raises(UsageError):
         IssuerConfig(data_dir=tmp_path, passphrase="x" * 20, session_lifetime=timedelta(-1))
+
+
+def test_sign_in_never_sends_the_officer_off_site(service: Service) -> None:
+    service.add_officer("ana")
+    home = "/officer/credentials" if service.name == "issuer" else "/recent"
+    for number, target in enumerate(
+        [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/%0d%0aSet-Cookie:x=y",
+            "javascript:alert(1)",
+            "evil.example",
+        ]
+    ):
+        browser = service.app.test_client()
+        browser.environ_base["REMOTE_ADDR"] = f"192.0.2.{number}"  # each within its login budget
+        token = csrf_of(browser.get("/login").get_data(as_text=True))
+        form = {"name": "ana", "password": PASSWORD, "csrf_token": token, "next": target}
+        answer = browser.post("/login", data=form)
+        location = answer.headers["Location"]
+        assert location == home or (location.startswith("/") and "evil" not in location), target

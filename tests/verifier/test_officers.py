@@ -91,3 +91,11 @@ def test_the_navigation_offers_sign_in_and_then_sign_out(app: Flask) -> None:
 def test_a_public_page_sets_no_cookie(app: Flask) -> None:
     answer = app.test_client().get("/")
     assert "Set-Cookie" not in answer.headers
+
+
+def test_officer_commands_say_in_one_line_when_the_database_cannot_be_used() -> None:
+    result = CliRunner().invoke(
+        main, ["verifier", "officer", "list", "--database-url", "postgresql://x@127.0.0.1:1/x"]
+    )
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2
+    assert result.stderr == "vcred verifier: the database cannot be used: OperationalError\n"
