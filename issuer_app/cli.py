@@ -23,6 +23,7 @@ from vcred import audit
 from vcred.errors import VcredError
 from vcred.keys import KEY_KINDS
 from vcred_service.config_file import config_file_option
+from vcred_service.passwords import read_new_password
 from vcred_service.problems import ProblemError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -343,10 +344,7 @@ def officer() -> None:
 @_admin_options
 def officer_add(name: str, password_stdin: bool, data_dir: Path, database_url: str | None) -> None:
     """Create an officer account (the password is hashed with scrypt)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = read_new_password(from_stdin=password_stdin)
     issuer = _open(data_dir, database_url)
     try:
         issuer.add_officer(name, password, actor=_actor())
@@ -363,7 +361,7 @@ def officer_list(data_dir: Path, database_url: str | None) -> None:
     """List officer accounts."""
     issuer = _open(data_dir, database_url)
     try:
-        for row in issuer.store.officers():
+        for row in issuer.officers.rows():
             click.echo(f"{row.name}  {'disabled' if row.disabled else 'active':<9} {row.created}")
     finally:
         issuer.close()

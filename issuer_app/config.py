@@ -79,7 +79,10 @@ class IssuerConfig:
     status_list_capacity: int = MIN_ENTRIES
     #: How often a worker looks for keys added or retired by the CLI.
     key_refresh_seconds: float = 5.0
+    #: An officer's session ends this long after sign-in, however active (absolute lifetime)…
     session_lifetime: timedelta = timedelta(hours=8)
+    #: …or after this long without a request (idle timeout).
+    session_idle_timeout: timedelta = timedelta(minutes=30)
     idempotency_ttl: timedelta = timedelta(hours=24)
     login_rate: float = 0.2
     login_burst: int = 5
@@ -133,6 +136,8 @@ class IssuerConfig:
             raise UsageError("rate limits must not be negative, bursts at least 1")
         if self.auth_failure_rate <= 0:
             raise UsageError("auth_failure_rate must be positive")
+        if self.session_lifetime <= timedelta(0) or self.session_idle_timeout <= timedelta(0):
+            raise UsageError("session_lifetime and session_idle_timeout must be positive")
 
     @property
     def did_web(self) -> str | None:
@@ -209,6 +214,13 @@ class IssuerConfig:
         status_ttl = get("STATUS_TTL")
         if status_ttl is not None:
             values["status_list_ttl"] = duration(ENV_PREFIX + "STATUS_TTL", status_ttl)
+        for name, key in (
+            ("SESSION_LIFETIME", "session_lifetime"),
+            ("SESSION_IDLE_TIMEOUT", "session_idle_timeout"),
+        ):
+            value = get(name)
+            if value:
+                values[key] = duration(ENV_PREFIX + name, value)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "passphrase" not in values:
             values["passphrase"] = load_passphrase(

@@ -60,6 +60,7 @@ from vcred.schema import bundled_registry, check_schema
 from vcred.status import IndexStore, set_credential_status, status_list_credential_for
 from vcred.status.listcred import format_datetime
 from vcred_service.contexts import load_context_folder
+from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.problems import ProblemError
 
 _log = logging.getLogger("issuer_app")
@@ -181,6 +182,14 @@ class Issuer:
             raise UsageError(
                 f"the default format {config.default_format!r} is not among the offered ones"
             )
+        self.officers = OfficerAccounts(store.engine, store.t.officers)
+        self.sessions = OfficerSessions(
+            store.engine,
+            store.t.sessions,
+            idle=config.session_idle_timeout,
+            lifetime=config.session_lifetime,
+            clock=config.clock,
+        )
         self._keys = _KeyCache(ring=self._load_keyring(), version=None, checked=0.0)
         self._keys.version = store.get_meta("keys_version")
         self._keys.checked = time.monotonic()
@@ -221,12 +230,14 @@ class Issuer:
             prefix=config.table_prefix,
             capacity=config.status_list_capacity,
         )
-        if not store.initialised():
+        if store.schema_version() is None:
             store.close()
             raise UsageError(
                 f"no issuer is set up for {config.data_dir} (or its DATABASE_URL): "
                 "start it once with `vcred serve issuer`"
             )
+        if not store.initialised():
+            store.bootstrap(_already_set_up)  # an older schema: upgraded here
         domain = store.get_meta("domain")
         if config.domain is None and domain:
             config = dataclasses.replace(config, domain=domain)
@@ -360,12 +371,13 @@ class Issuer:
     ) -> Answer:
         """``POST /credentials/issue``: validate, then issue once (per Idempotency-Key).
 
+        Keys are scoped to ``actor`` (the API token): another client's key is not this one's.
         Raises ProblemError (400/409/422) for what cannot be issued.
         """
         digest = request_digest(body)
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
-            stored = self._stored_answer(idempotency_key, digest)
+            stored = self._stored_answer(actor, idempotency_key, digest)
             if stored is not None:
                 return stored
         prepared = self._prepare(body)
@@ -434,9 +446,9 @@ class Issuer:
             )
         return Answer(status=201, body={"verifiableCredential": formats.wrap(secured, fmt)})
 
-    def _stored_answer(self, key: str, digest: str) -> Answer | None:
+    def _stored_answer(self, principal: str, key: str, digest: str) -> Answer | None:
         with self.store.engine.connect() as conn:
-            row = self.store.claim_idempotency(conn, key)
+            row = self.store.claim_idempotency(conn, principal, key)
         return None if row is None else _replay(row, digest)
 
     def _loader_for(self, fmt: str) -> dict[str, Any]:
@@ -532,9 +544,11 @@ class Issuer:
         at = self.stamp()
         try:
             with store.engine.begin() as conn:
-                if key is not None and not store.lock_idempotency(conn, key, digest=digest, at=at):
+                if key is not None and not store.lock_idempotency(
+                    conn, actor, key, digest=digest, at=at
+                ):
                     # answered in between (or by a racing request that just committed)
-                    row = store.claim_idempotency(conn, key)
+                    row = store.claim_idempotency(conn, actor, key)
                     if row is not None:
                         return _replay(row, digest)
                 if prepared.credential_id is not None and store.credential_id_taken(
@@ -575,7 +589,7 @@ class Issuer:
                 store.insert_record(conn, record)
                 if key is not None:
                     store.store_answer(
-                        conn, key, status=201, body=dump_json(body), record_id=record_id
+                        conn, actor, key, status=201, body=dump_json(body), record_id=record_id
                     )
                 store.append_audit(
                     conn,
@@ -599,7 +613,7 @@ class Issuer:
             if prepared.credential_id is not None and self._id_taken(prepared.credential_id):
                 raise _duplicate(prepared.credential_id) from exc
             if key is not None:
-                stored = self._stored_answer(key, digest)
+                stored = self._stored_answer(actor, key, digest)
                 if stored is not None:
                     return stored
             raise
@@ -795,29 +809,20 @@ class Issuer:
         return Principal(actor=f"token:{token_id}", scopes=tuple(row.scopes.split(",")))
 
     def add_officer(self, name: str, password: str, *, actor: str) -> None:
-        if not name or len(name) > 100 or not name.isprintable():
-            raise UsageError("an officer name is 1–100 printable characters")
-        try:
-            hashing.check_password_strength(password)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
+        """Create an officer account (audited). Raises UsageError for a bad name, a weak
+        password or a name already taken."""
         with self.store.engine.begin() as conn:
             at = self.stamp()
-            self.store.insert_officer(
-                conn, name=name, password=hashing.hash_password(password), created=at
-            )
+            self.officers.insert(conn, name=name, password=password, created=at)
             self.store.append_audit(
                 conn, at=at, actor=actor, action="officer-add", target=name, details={}
             )
 
     def check_officer(self, name: str, password: str) -> bool:
-        row = self.store.officer(name) if storable(name) else None
-        stored = None if row is None or row.disabled else row.password
-        return hashing.verify_password(password, stored)
+        return self.officers.check(name, password)
 
     def officer_active(self, name: str) -> bool:
-        row = self.store.officer(name) if storable(name) else None
-        return row is not None and not row.disabled
+        return self.officers.active(name)
 
     def session_secret(self) -> str:
         secret = self.store.get_meta("session_secret")
@@ -903,6 +908,10 @@ def _insert_trust_list_key(
         return None
     store.bump_keys_version(conn)
     return IssuerKey(tag=tag, kind=pair.kind, created=created, retired=None, pair=pair)
+
+
+def _already_set_up(_conn: Connection) -> None:
+    raise UsageError("the issuer database lost its schema version while being upgraded")
 
 
 def _warn_if_moved(config: IssuerConfig, store: IssuerStore) -> None:

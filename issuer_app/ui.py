@@ -1,21 +1,18 @@
 """The officer web UI: server-rendered pages over :class:`Issuer`, behind a login.
 
-Officers (created with ``vcred issuer officer add``) log in with a password (scrypt); the
-session cookie is HttpOnly and SameSite=Lax (Secure behind https); every form carries a CSRF
-token bound to the session, and a POST without the right one is refused (400).
+Officers (created with ``vcred issuer officer add``) sign in with a password (scrypt) and get
+a server-side session (:mod:`vcred_service.signin`: HttpOnly, SameSite=Lax, Secure behind
+https; it ends on sign-out, after the idle timeout and at its absolute lifetime); every form
+carries a CSRF token, and a POST without the right one is refused (400).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from functools import wraps
-from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, Final
 
 import segno
 from flask import (
@@ -25,7 +22,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from markupsafe import Markup
@@ -39,6 +35,15 @@ from vcred.customs.programmes import PROGRAMMES, TRADE_ROLES
 from vcred.errors import MalformedError
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import RateLimiter
+from vcred_service.signin import (
+    SignIn,
+    check_csrf,
+    csrf_token,
+    current_officer,
+    login_page,
+    login_required,
+)
+from vcred_service.signin import logout as end_session
 
 blueprint = Blueprint(
     "officer",
@@ -48,7 +53,6 @@ blueprint = Blueprint(
     static_url_path="/_issuer",
 )
 
-LIMITER: Final = "vcred_issuer_login_limiter"
 PAGE_SIZE: Final = 50
 AEO_VALIDITY: Final = timedelta(days=3 * 365)
 STATUSES: Final = ("active", "suspended", "revoked")
@@ -58,8 +62,6 @@ _ACTIONS: Final[dict[str, tuple[Status, str]]] = {
     "revoke": ("revoked", "revoked"),
 }
 
-View = TypeVar("View", bound=Callable[..., Any])
-
 
 def issuer() -> Issuer:
     found: Issuer = current_app.extensions["vcred_issuer"]
@@ -68,19 +70,18 @@ def issuer() -> Issuer:
 
 @blueprint.record_once
 def _setup(state: Any) -> None:
-    config = state.app.extensions["vcred_issuer"].config
-    state.app.extensions[LIMITER] = RateLimiter(rate=config.login_rate, burst=config.login_burst)
+    service = state.app.extensions["vcred_issuer"]
+    config = service.config
+    SignIn(
+        accounts=service.officers,
+        sessions=service.sessions,
+        limiter=RateLimiter(rate=config.login_rate, burst=config.login_burst),
+        login_endpoint="officer.login",
+        home_endpoint="officer.credentials",
+    ).install(state.app)
 
 
-# -- session, CSRF, login ------------------------------------------------------------------------
-
-
-def csrf_token() -> str:
-    token = session.get("csrf")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
-    return token
+# -- session, CSRF, login (vcred_service.signin) -------------------------------------------------
 
 
 @blueprint.app_context_processor
@@ -89,36 +90,15 @@ def _template_globals() -> dict[str, Any]:
     return {
         "csrf_token": csrf_token,
         "service_name": f"{service.config.authority} — issuer",
-        "officer": session.get("officer"),
+        "officer": current_officer(),
     }
 
 
 @blueprint.before_app_request
 def _check_csrf() -> None:
     """Every form POST of the UI must carry the session's CSRF token."""
-    if request.method != "POST" or request.blueprint != blueprint.name:
-        return
-    sent = request.form.get("csrf_token", "")
-    expected = session.get("csrf")
-    if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
-        raise ProblemError(
-            400,
-            "Bad request",
-            "the form is missing its CSRF token, or it has expired: reload the page",
-            code="CSRF",
-        )
-
-
-def login_required(view: View) -> View:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        name = session.get("officer")
-        if not isinstance(name, str) or not issuer().officer_active(name):
-            session.pop("officer", None)
-            return redirect(url_for("officer.login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
+    if request.method == "POST" and request.blueprint == blueprint.name:
+        check_csrf()
 
 
 @blueprint.get("/")
@@ -128,36 +108,16 @@ def home() -> BaseResponse:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> str | BaseResponse:
-    target = _safe_next(request.values.get("next"))
-    error = None
-    if request.method == "POST":
-        limiter: RateLimiter = current_app.extensions[LIMITER]
-        limiter.check(request.remote_addr or "unknown")
-        name = request.form.get("name", "")
-        if issuer().check_officer(name, request.form.get("password", "")):
-            session.clear()
-            session.permanent = True
-            session["officer"] = name
-            csrf_token()
-            return redirect(target)
-        error = "Unknown officer or wrong password."
-    return render_template("issuer/login.html", error=error, next=target)
+    return login_page("issuer/login.html")
 
 
 @blueprint.post("/logout")
 def logout() -> BaseResponse:
-    session.clear()
-    return redirect(url_for("officer.login"))
+    return end_session()
 
 
-def _safe_next(value: str | None) -> str:
-    """Only a path on this site (no scheme, no host, no //evil.example)."""
-    if not value:
-        return url_for("officer.credentials")
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
-        return url_for("officer.credentials")
-    return value
+def _officer_actor() -> str:
+    return f"officer:{current_officer()}"
 
 
 # -- issued credentials ----------------------------------------------------------------------------
@@ -240,7 +200,7 @@ def change_status(record_id: str) -> BaseResponse:
         raise ProblemError(400, "Bad request", "unknown action", code="MALFORMED")
     status, done = _ACTIONS[action]
     try:
-        issuer().change_status(record_id, status, actor=f"officer:{session['officer']}")
+        issuer().change_status(record_id, status, actor=_officer_actor())
     except ProblemError as exc:
         if exc.status != 400:
             raise
@@ -327,9 +287,7 @@ def _issue_from_form(
         credential = build(form, fmt, errors)
         if credential is None or errors:
             return None
-        answer = service.issue_credential(
-            credential, actor=f"officer:{session['officer']}", fmt=fmt
-        )
+        answer = service.issue_credential(credential, actor=_officer_actor(), fmt=fmt)
     except MalformedError as exc:
         errors[_field_of(exc.pointer, fields)] = exc.message
         return None

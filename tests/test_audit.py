@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from vcred.audit import GENESIS, entry_hash, parse_lines, seal, to_line, verify_chain
 from vcred.cli import main
+from vcred.errors import AuditLineError
 
 
 def chain(n: int) -> list[dict[str, Any]]:
@@ -81,12 +82,13 @@ def test_truncation_shows_only_against_the_expected_head() -> None:
     assert "cut off the end" in report.breaks[-1].message
 
 
-def test_unreadable_and_malformed_lines_break_the_chain() -> None:
+def test_unreadable_lines_are_refused_by_their_line_and_malformed_entries_break_the_chain() -> None:
     lines = [to_line(e) for e in chain(3)]
     lines[1] = "{not json"
-    report = verify_chain(parse_lines("\n".join(lines) + "\n\n"))
-    assert report.breaks[0].line == 2
-    assert report.breaks[0].message == "not a JSON object"
+    with pytest.raises(AuditLineError, match="line 2: ") as raised:
+        parse_lines("\n".join(lines) + "\n\n")
+    assert raised.value.code == "AUDIT_LINE"
+    assert verify_chain([None]).breaks[0].message == "not a JSON object"
     extra = dict(chain(1)[0], note="x")
     assert "unexpected note" in str(verify_chain([extra]).breaks[0])
 

@@ -28,7 +28,8 @@ from typing import Any, Final
 
 import rfc8785
 
-from vcred.errors import UsageError
+from vcred.errors import AuditLineError, ParsingError, UsageError
+from vcred.jose import loads_strict
 
 GENESIS: Final = "0" * 64
 FIELDS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
@@ -178,22 +179,39 @@ def verify_chain(
     return ChainReport(entries=count, head=previous_hash, breaks=tuple(breaks))
 
 
-def parse_lines(text: str) -> list[dict[str, Any] | None]:
-    """The entries of a JSON-lines export; ``None`` for a line that is not a JSON object.
+def parse_lines(data: str | bytes) -> list[dict[str, Any]]:
+    """The entries of a JSON-lines export, each line parsed strictly.
 
     Blank lines are skipped; the line numbers of :class:`ChainBreak` count the others.
+    Raises AuditLineError naming the line (as counted in the file, from 1) that is not
+    UTF-8, not JSON, has a repeated member or NaN/Infinity (``jose.loads_strict``), or is
+    not an object: a repeated member would be read as its last value, so an entry could
+    show one thing and hash as another.
     """
-    entries: list[dict[str, Any] | None] = []
-    for raw in text.splitlines():
+    # only "\n" ends a line: str.splitlines would also cut at U+2028 and other separators,
+    # which an entry may hold inside a string (the export keeps UTF-8 as it is)
+    lines: list[str | bytes] = [
+        *(data.split(b"\n") if isinstance(data, bytes) else data.split("\n"))
+    ]
+    entries: list[dict[str, Any]] = []
+    for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            entries.append(None)
-            continue
-        entries.append(value if isinstance(value, dict) else None)
+        entries.append(_parse_line(raw, number, index=len(entries)))
     return entries
+
+
+def _parse_line(raw: str | bytes, number: int, *, index: int) -> dict[str, Any]:
+    raw = raw[:-1] if raw[-1:] in ("\r", b"\r") else raw
+    try:
+        value = loads_strict(raw, what="the entry")
+    except ParsingError as exc:
+        raise AuditLineError(
+            f"audit export line {number}: {exc.message}", pointer=f"/{index}"
+        ) from exc
+    if not isinstance(value, dict):
+        raise AuditLineError(f"audit export line {number}: not a JSON object", pointer=f"/{index}")
+    return value
 
 
 def to_line(entry: Mapping[str, Any]) -> str:

@@ -20,7 +20,7 @@ import click
 from vcred import did as dids
 from vcred import jose, sdjwt
 from vcred.audit import parse_lines, verify_chain
-from vcred.errors import VcredError
+from vcred.errors import AuditLineError, VcredError
 from vcred.integrity import derive
 from vcred.integrity.suites import ECDSA_SD_2023
 from vcred.issuing import issue, signer_for
@@ -45,6 +45,16 @@ def _read_input(source: str) -> str:
     try:
         return Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {source}: {exc}")
+
+
+def _read_bytes(source: str) -> bytes:
+    """The raw bytes of a file or stdin (the caller decodes them, naming where they break)."""
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
         _fail(f"cannot read {source}: {exc}")
 
 
@@ -456,6 +466,13 @@ main.add_command(
         help="Administer an issuer service: API tokens, keys, officers, the audit log.",
     )
 )
+main.add_command(
+    _LazyGroup(
+        "verifier",
+        "verifier_app.cli:admin",
+        help="Administer a verifier service: the officers who may read its history.",
+    )
+)
 
 
 @main.group("audit")
@@ -472,7 +489,11 @@ def audit_verify(source: str, expect_head: str | None) -> None:
     Every break is reported with its line and seq: an altered entry, a removed or
     reordered one, a cut in the chain.
     """
-    report = verify_chain(parse_lines(_read_input(source)), expect_head=expect_head)
+    try:
+        entries = parse_lines(_read_bytes(source))
+    except AuditLineError as exc:
+        _fail(exc.message)
+    report = verify_chain(entries, expect_head=expect_head)
     if report.entries == 0:
         _fail("no audit entries in the input")
     if report.intact:

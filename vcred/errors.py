@@ -9,6 +9,8 @@ Pointer to it::
     ├── UsageError                 USAGE              misuse of the API (raised, never reported)
     ├── MalformedError             MALFORMED          structure breaks VCDM / JOSE / DID rules
     │   ├── ParsingError           PARSING_ERROR      not JSON, not a JWS, not base64url …
+    │   │   ├── AuditLineError     AUDIT_LINE         an audit export line is not strict JSON
+    │   │   └── InvalidImageError  INVALID_IMAGE      an upload is not a readable PNG/JPEG/WebP
     │   ├── SchemaMismatchError    SCHEMA_MISMATCH    credentialSchema validation failed
     │   │   ├── SchemaViolationsError SCHEMA_MISMATCH  … with every violation and its pointer
     │   │   └── UnknownSchemaError UNKNOWN_SCHEMA     schema id not in the local registry
@@ -114,6 +116,20 @@ class ParsingError(MalformedError):
     code = "PARSING_ERROR"
     problem_type = PARSING_ERROR
     title = "Parsing error"
+
+
+class AuditLineError(ParsingError):
+    """A line of an audit export that is not one strict JSON object (named by its line)."""
+
+    code = "AUDIT_LINE"
+    title = "Unreadable audit export line"
+
+
+class InvalidImageError(ParsingError):
+    """An uploaded image that is not a PNG, JPEG or WebP picture the service can read."""
+
+    code = "INVALID_IMAGE"
+    title = "Unreadable image"
 
 
 class SchemaMismatchError(MalformedError):

@@ -45,6 +45,7 @@ class IssuerHandle:
 class VerifierHandle:
     agency: Agency
     url: str
+    officer_password: str
     app: Flask
 
 
@@ -145,7 +146,9 @@ class Cluster:
             rate_per_second=0,  # the demo sends bursts; production keeps the limit
         )
         app = create_verifier(config)
-        handle = VerifierHandle(agency, self.serve(app, port), app)
+        password = "demo-" + secrets.token_urlsafe(12)
+        app.extensions["vcred_verifier"].add_officer(OFFICER, password)
+        handle = VerifierHandle(agency, self.serve(app, port), password, app)
         self.verifiers[agency.programme] = handle
         return handle
 

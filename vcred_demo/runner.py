@@ -82,7 +82,9 @@ def _print_urls(console: Console, cluster: Cluster) -> None:
     for handle in cluster.issuers.values():
         table.add_row(f"{handle.agency.label} issuer", handle.url + "/", handle.agency.did)
     for verifier in cluster.verifiers.values():
-        table.add_row(f"{verifier.agency.label} verifier", verifier.url + "/", "(public)")
+        table.add_row(
+            f"{verifier.agency.label} verifier", verifier.url + "/", "(public; history: sign-in)"
+        )
     console.print(table)
     # printed whole, outside the table, so they can be copied
     console.print("Issuer sign-in (officer pages) and API tokens for this run:")
@@ -90,6 +92,10 @@ def _print_urls(console: Console, cluster: Cluster) -> None:
         console.print(f"  {handle.agency.label}: user [bold]{OFFICER}[/]")
         console.print(f"    password {handle.officer_password}", soft_wrap=True)
         console.print(f"    API token {handle.token}", soft_wrap=True)
+    console.print("Verifier sign-in (the history of verifications, /recent):")
+    for verifier in cluster.verifiers.values():
+        console.print(f"  {verifier.agency.label}: user [bold]{OFFICER}[/]")
+        console.print(f"    password {verifier.officer_password}", soft_wrap=True)
     console.print(
         "The VC API of each service is described at [bold]/openapi.json[/]; "
         "did:web documents at /.well-known/did.json. Press Ctrl-C to stop."

@@ -1,5 +1,6 @@
 """Flask plumbing both services share: problem details, request limits, rate limiting,
-storage URLs, the officer UI's base template and the process runner.
+storage URLs, the officer UI's base template, officer sign-in (``passwords``, ``officers``,
+``signin``: accounts, server-side sessions, CSRF) and the process runner.
 
 ``vcred`` (the library) never imports Flask; ``issuer_app`` and ``verifier_app`` are thin
 layers over it, and this package holds what they would otherwise both write.

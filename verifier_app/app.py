@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Final
 
@@ -41,10 +42,17 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
     if config.dev:
         _log.warning(DEV_WARNING)
     service = VerifierService(config)
+    # cookies are per host, not per port: verifiers side by side on localhost need their own
+    cookie = "vcred_verifier_" + hashlib.sha256(config.domain.encode()).hexdigest()[:10]
     app = create_base_app(
         "verifier_app",
         data_dir=config.data_dir,
-        settings={"MAX_CONTENT_LENGTH": config.max_body_bytes},
+        settings={
+            "MAX_CONTENT_LENGTH": config.max_body_bytes,
+            "SECRET_KEY": service.storage.session_secret(),
+            "SESSION_COOKIE_NAME": cookie,
+            "PERMANENT_SESSION_LIFETIME": config.session_lifetime,
+        },
     )
     app.extensions["vcred_verifier"] = service
     if config.proxy_hops:

@@ -1,4 +1,5 @@
-"""``vcred serve verifier``: one agency's verifier on this machine, with embedded defaults.
+"""``vcred serve verifier`` (``command``): one agency's verifier on this machine, with embedded
+defaults; ``vcred verifier …`` (``admin``): its officer accounts.
 
 SQLite in the data folder, no trust list unless given (trust then reported as not
 evaluated), the threaded development server on loopback. The ``VCRED_VERIFIER_*`` variables
@@ -10,13 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from vcred.errors import VcredError
+from vcred.status.listcred import format_datetime as stamp
+from vcred.verifier import utc_now
 from vcred_service.config_file import config_file_option, duration
+from vcred_service.officers import OfficerAccounts
+from vcred_service.passwords import read_new_password
 from vcred_service.runner import serve_forever
 from verifier_app.app import DEV_WARNING, create_app
 from verifier_app.config import (
@@ -25,6 +32,9 @@ from verifier_app.config import (
     VerifierConfig,
     parse_host_map,
 )
+from verifier_app.storage import Storage
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.command("verifier")
@@ -155,3 +165,82 @@ def _redacted(url: str) -> str:
     credentials, _, location = rest.rpartition("@")
     user = credentials.split(":", 1)[0]
     return f"{scheme}{sep}{user}:***@{location}" if ":" in credentials else url
+
+
+# -- administration: vcred verifier … ------------------------------------------------------------
+
+
+def _admin_options(function: F) -> F:
+    function = click.option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        help="SQLAlchemy URL [env: DATABASE_URL; default: SQLite in DIR]",
+    )(function)
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=f"the verifier's data folder [default: ./{DEFAULT_DATA_DIR}]",
+    )(function)
+
+
+def _storage(data_dir: Path | None, database_url: str | None) -> Storage:
+    """The verifier's storage for ``data_dir`` / ``database_url`` (tables made if missing)."""
+    try:
+        config = VerifierConfig.from_env()
+        given: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
+        config = dataclasses.replace(config, **{k: v for k, v in given.items() if v is not None})
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        storage = Storage(config.storage_url, prefix=config.table_prefix)
+        storage.create()
+    except VcredError as exc:
+        click.echo(f"vcred verifier: {exc.message}", err=True)
+        sys.exit(2)
+    except SQLAlchemyError as exc:  # an unreachable or unusable database: said in one line
+        click.echo(
+            f"vcred verifier: the database cannot be used: {exc.__class__.__name__}", err=True
+        )
+        sys.exit(2)
+    return storage
+
+
+@click.group("verifier")
+def admin() -> None:
+    """Administer a verifier: the officer accounts that may read its history."""
+
+
+@admin.group()
+def officer() -> None:
+    """Officer accounts (the history of verifications is theirs to read)."""
+
+
+@officer.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin")
+@_admin_options
+def officer_add(
+    name: str, password_stdin: bool, data_dir: Path | None, database_url: str | None
+) -> None:
+    """Create an officer account (the password is hashed with scrypt)."""
+    password = read_new_password(from_stdin=password_stdin)
+    storage = _storage(data_dir, database_url)
+    accounts = OfficerAccounts(storage.engine, storage.officers)
+    try:
+        accounts.add(name=name, password=password, created=stamp(utc_now()))
+    except VcredError as exc:
+        click.echo(f"vcred verifier: {exc.message}", err=True)
+        sys.exit(2)
+    finally:
+        storage.close()
+    click.echo(f"officer {name} added")
+
+
+@officer.command("list")
+@_admin_options
+def officer_list(data_dir: Path | None, database_url: str | None) -> None:
+    """List officer accounts."""
+    storage = _storage(data_dir, database_url)
+    try:
+        for row in OfficerAccounts(storage.engine, storage.officers).rows():
+            click.echo(f"{row.name}  {'disabled' if row.disabled else 'active':<9} {row.created}")
+    finally:
+        storage.close()

@@ -102,6 +102,11 @@ class VerifierConfig:
     database_url: str | None = None
     table_prefix: str = "verifier_"
     history_size: int = 1000
+    # officer sign-in (the history pages): sessions end after idle time or at their lifetime
+    session_idle_timeout: timedelta = timedelta(minutes=30)
+    session_lifetime: timedelta = timedelta(hours=8)
+    login_rate: float = 0.2
+    login_burst: int = 5
     clock: Callable[[], datetime] = utc_now
 
     def __post_init__(self) -> None:
@@ -121,6 +126,7 @@ class VerifierConfig:
             "max_image_bytes": self.max_image_bytes,
             "rate_burst": self.rate_burst,
             "history_size": self.history_size,
+            "login_burst": self.login_burst,
         }
         for name, value in positive.items():
             if value < 1:
@@ -131,6 +137,10 @@ class VerifierConfig:
             raise UsageError("challenge_ttl must be positive")
         if self.status_max_age <= timedelta(0):
             raise UsageError("status_max_age must be positive")
+        if self.session_idle_timeout <= timedelta(0) or self.session_lifetime <= timedelta(0):
+            raise UsageError("session_idle_timeout and session_lifetime must be positive")
+        if self.login_rate <= 0:
+            raise UsageError("login_rate must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
             raise UsageError("domain must be a non-empty string without spaces")
 
@@ -213,6 +223,8 @@ class VerifierConfig:
             ("STATUS_CACHE_TTL", "status_cache_ttl"),
             ("MAX_STALE", "max_stale"),
             ("STATUS_MAX_AGE", "status_max_age"),
+            ("SESSION_IDLE_TIMEOUT", "session_idle_timeout"),
+            ("SESSION_LIFETIME", "session_lifetime"),
         ):
             value = get(name)
             if value is not None:

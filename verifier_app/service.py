@@ -29,6 +29,7 @@ from vcred.errors import (
 )
 from vcred.net import DEFAULT_MAX_BYTES, Fetcher, GuardedFetcher
 from vcred.status import StatusListCache
+from vcred.status.listcred import format_datetime
 from vcred.trust import TrustList, load_signed_trust_list
 from vcred.verifier import (
     CHECKS,
@@ -39,6 +40,7 @@ from vcred.verifier import (
     Verifier,
 )
 from vcred_service.contexts import load_context_folder
+from vcred_service.officers import OfficerAccounts, OfficerSessions
 from verifier_app.config import VerifierConfig
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import HistoryEntry, IssuedChallenge, Storage
@@ -143,6 +145,14 @@ class VerifierService:
             config.storage_url, prefix=config.table_prefix, history_size=config.history_size
         )
         self.storage.create()
+        self.officers = OfficerAccounts(self.storage.engine, self.storage.officers)
+        self.sessions = OfficerSessions(
+            self.storage.engine,
+            self.storage.sessions,
+            idle=config.session_idle_timeout,
+            lifetime=config.session_lifetime,
+            clock=config.clock,
+        )
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -181,6 +191,12 @@ class VerifierService:
             "validUntil": trust.valid_until.isoformat() if trust.valid_until else None,
             "recognisedIssuers": len(trust.entries),
         }
+
+    def add_officer(self, name: str, password: str) -> None:
+        """Create an officer account (``vcred verifier officer add``). Raises UsageError."""
+        self.officers.add(
+            name=name, password=password, created=format_datetime(self.config.clock())
+        )
 
     def close(self) -> None:
         self.storage.close()

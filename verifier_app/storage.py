@@ -6,7 +6,8 @@ workers or machines share one set of challenges. Consuming a challenge is one at
 two processes, two machines) exactly one succeeds, and a replay always fails.
 
 Challenges are stored as their SHA-256 digest; the history keeps a verdict and a few
-identifying fields, never a credential.
+identifying fields, never a credential. The officers who may read the history, their
+sessions (:mod:`vcred_service.officers`) and the UI's cookie secret live here too.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+
+from vcred_service.officers import officer_table, session_table
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
 FLUSH_SECONDS: Final = 2.0  # how stale the shared history page may be
@@ -131,6 +134,15 @@ class Storage:
             Column("subject", String(_TEXT)),
             Column("codes", String(_TEXT), nullable=False, default=""),
         )
+        # who may read the history (vcred_service.officers), and the secret of the forms' cookie
+        self.officers = officer_table(self.metadata, prefix)
+        self.sessions = session_table(self.metadata, prefix)
+        self.meta = Table(
+            f"{prefix}meta",
+            self.metadata,
+            Column("name", String(64), primary_key=True),
+            Column("value", String(_TEXT), nullable=False),
+        )
 
     def create(self) -> None:
         """Create the tables if they do not exist (safe when several workers start at once)."""
@@ -139,6 +151,25 @@ class Storage:
         except (IntegrityError, ProgrammingError):
             # another worker created them between our check and our CREATE
             self.metadata.create_all(self.engine)
+
+    def session_secret(self) -> str:
+        """The key of the UI's signed cookie, made once per database and shared by every
+        worker (a form served by one is accepted by another)."""
+        table = self.meta
+        query = select(table.c.value).where(table.c.name == "session_secret")
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        if found is not None:
+            return str(found)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(table).values(name="session_secret", value=secrets.token_hex(32))
+                )
+        except IntegrityError:
+            pass  # another worker made it first: use that one
+        with self.engine.connect() as connection:
+            return str(connection.execute(query).scalar_one())
 
     def drop(self) -> None:
         """Drop this storage's tables (tests and uninstalling)."""

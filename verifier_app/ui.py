@@ -3,6 +3,10 @@
 Server-rendered pages over the shared ``base.html``; the only script (``verifier.js``) runs
 the camera: it grabs a frame to a canvas and submits it as the QR image of the same form,
 which the server decodes (:mod:`verifier_app.qr`).
+
+Verifying is public. The history (``/recent``: which traders were checked, when, with what
+verdict) is for signed-in officers only (``vcred verifier officer add``;
+:mod:`vcred_service.signin`: server-side sessions, CSRF on the sign-in forms).
 """
 
 from __future__ import annotations
@@ -11,8 +15,18 @@ from typing import Any, Final
 
 from flask import Blueprint, current_app, render_template, request
 from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response as BaseResponse
 
 from vcred.errors import MalformedError, VcredError
+from vcred_service.ratelimit import RateLimiter
+from vcred_service.signin import (
+    SignIn,
+    csrf_token,
+    current_officer,
+    login_page,
+    login_required,
+)
+from vcred_service.signin import logout as end_session
 from verifier_app.qr import read_qr
 from verifier_app.service import VerifierService
 
@@ -32,16 +46,33 @@ def service() -> VerifierService:
     return found
 
 
-def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+@ui.record_once
+def _setup(state: Any) -> None:
+    current: VerifierService = state.app.extensions["vcred_verifier"]
+    config = current.config
+    SignIn(
+        accounts=current.officers,
+        sessions=current.sessions,
+        limiter=RateLimiter(rate=config.login_rate, burst=config.login_burst),
+        login_endpoint="ui.login",
+        home_endpoint="ui.recent",
+    ).install(state.app)
+
+
+@ui.context_processor
+def _template_globals() -> dict[str, Any]:
     current = service()
-    html = render_template(
-        template,
-        service_name=current.service_name,
-        trust_list=current.trust_summary(),
-        config=current.config,
-        **context,
-    )
-    return html, status
+    return {
+        "service_name": current.service_name,
+        "trust_list": current.trust_summary(),
+        "config": current.config,
+        "csrf_token": csrf_token,
+        "officer": current_officer(),
+    }
+
+
+def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(template, **context), status
 
 
 @ui.before_request
@@ -94,11 +125,27 @@ def verify() -> tuple[str, int]:
     try:
         text, source = _submitted_credential()
     except VcredError as error:
-        return _page("verifier/index.html", status=error.http_status, error=error.message)
+        return _page(
+            "verifier/index.html",
+            status=error.http_status,
+            error=error.message,
+            error_code=error.code,
+        )
     outcome = service().verify_credential(text, channel="ui")
     return _page("verifier/result.html", result=outcome.body, source=source)
 
 
 @ui.get("/recent")
+@login_required
 def recent() -> tuple[str, int]:
     return _page("verifier/recent.html", entries=service().storage.recent(100))
+
+
+@ui.route("/login", methods=["GET", "POST"])
+def login() -> str | BaseResponse:
+    return login_page("verifier/login.html")
+
+
+@ui.post("/logout")
+def logout() -> BaseResponse:
+    return end_session()

@@ -1,6 +1,7 @@
-"""The issuer's own tables: keys, issued-credential records, tokens, officers, idempotency,
-the audit chain and the signed status lists — beside the status-list tables of
-:class:`~issuer_app.store.status.SqlIndexStore`, in the same database and transactions.
+"""The issuer's own tables: keys, issued-credential records, tokens, officers and their
+sessions (:mod:`vcred_service.officers`), idempotency, the audit chain and the signed status
+lists — beside the status-list tables of :class:`~issuer_app.store.status.SqlIndexStore`, in
+the same database and transactions.
 
 Methods that take a ``conn`` run inside the caller's transaction (an issuance writes its
 allocations, its record, its idempotency answer and its audit entry in one); the others open
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import (
-    Boolean,
     Column,
     Connection,
     Engine,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     or_,
     select,
     text,
@@ -43,8 +44,10 @@ from issuer_app.store.status import SqlIndexStore, _insert_ignore
 from vcred import audit
 from vcred.errors import UsageError
 from vcred.status import MIN_ENTRIES
+from vcred_service.officers import officer_table, session_table
 
-SCHEMA_VERSION: Final = "1"
+#: 2: Idempotency-Keys scoped per principal (table ``idempotency_keys``), officer sessions.
+SCHEMA_VERSION: Final = "2"
 #: PostgreSQL advisory lock taken while creating tables and first keys (any constant will do).
 _BOOTSTRAP_LOCK: Final = 0x76637265  # "vcre"
 
@@ -56,6 +59,7 @@ class Tables:
     credentials: Table
     tokens: Table
     officers: Table
+    sessions: Table
     idempotency: Table
     audit: Table
     audit_head: Table
@@ -113,17 +117,13 @@ def issuer_tables(metadata: MetaData, prefix: str = "") -> Tables:
             Column("created", String(32), nullable=False),
             Column("revoked", String(32), nullable=True),
         ),
-        officers=Table(
-            f"{p}officers",
-            metadata,
-            Column("name", String(100), primary_key=True),
-            Column("password", Text, nullable=False),  # scrypt$N$r$p$salt$hash
-            Column("created", String(32), nullable=False),
-            Column("disabled", Boolean, nullable=False),
-        ),
+        officers=officer_table(metadata, p),
+        sessions=session_table(metadata, p),
+        # one key space per principal (the API token's actor): a key is the client's own
         idempotency=Table(
-            f"{p}idempotency",
+            f"{p}idempotency_keys",
             metadata,
+            Column("principal", String(256), primary_key=True),
             Column("key", String(255), primary_key=True),
             Column("request_digest", String(64), nullable=False),
             Column("status", Integer, nullable=False),
@@ -186,6 +186,7 @@ class IssuerStore:
         capacity: int = MIN_ENTRIES,
     ) -> None:
         self.engine = make_engine(engine) if isinstance(engine, str) else engine
+        self.prefix = prefix
         self.metadata = MetaData()
         self.index = SqlIndexStore(
             self.engine, prefix=prefix, capacity=capacity, metadata=self.metadata
@@ -196,20 +197,25 @@ class IssuerStore:
 
     def initialised(self) -> bool:
         """Whether the tables exist in the current schema version (the cheap start path)."""
+        return self.schema_version() == SCHEMA_VERSION
+
+    def schema_version(self) -> str | None:
+        """The schema version the database was set up (or last upgraded) with; None: none."""
         try:
             with self.engine.connect() as conn:
-                value = conn.execute(
+                value: str | None = conn.execute(
                     select(self.t.meta.c.value).where(self.t.meta.c.name == "schema")
                 ).scalar_one_or_none()
         except DBAPIError:
-            return False
-        return value == SCHEMA_VERSION
+            return None
+        return value
 
     def bootstrap(self, first_start: Callable[[Connection], None]) -> bool:
         """Create the tables and run ``first_start`` once per database; whether it ran here.
 
-        Safe when several processes start at once: PostgreSQL takes an advisory lock, and
-        SQLite's ``BEGIN IMMEDIATE`` lets one writer in at a time.
+        A database of an older schema version is upgraded (:meth:`_upgrade`). Safe when
+        several processes start at once: PostgreSQL takes an advisory lock, and SQLite's
+        ``BEGIN IMMEDIATE`` lets one writer in at a time.
         """
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -220,10 +226,55 @@ class IssuerStore:
                 select(self.t.meta.c.value).where(self.t.meta.c.name == "schema")
             ).scalar_one_or_none()
             if done is not None:
+                if done != SCHEMA_VERSION:
+                    self._upgrade(conn, done)
+                    self.set_meta(conn, "schema", SCHEMA_VERSION)
                 return False
             first_start(conn)
             self.set_meta(conn, "schema", SCHEMA_VERSION)
             return True
+
+    def _upgrade(self, conn: Connection, version: str) -> None:
+        """Bring a database of schema ``version`` up to :data:`SCHEMA_VERSION` (the new
+        tables exist already: ``create_all``). Raises UsageError for an unknown version.
+
+        1 → 2: the answers of the shared ``idempotency`` table move to ``idempotency_keys``
+        under the principal that issued them (the record's actor); placeholders of requests
+        that never finished are dropped.
+        """
+        if version != "1":
+            raise UsageError(f"unknown issuer schema version {version!r}")
+        old = Table(
+            f"{self.prefix}idempotency",
+            MetaData(),
+            Column("key", String(255), primary_key=True),
+            Column("request_digest", String(64)),
+            Column("status", Integer),
+            Column("body", Text),
+            Column("record_id", String(36)),
+            Column("created", String(32)),
+        )
+        if not inspect(conn).has_table(old.name):
+            return
+        creds = self.t.credentials
+        answered = conn.execute(
+            select(old, creds.c.actor).join(creds, creds.c.record_id == old.c.record_id)
+        )
+        for row in answered:
+            _insert_ignore(
+                conn,
+                self.t.idempotency,
+                {
+                    "principal": row.actor,
+                    "key": row.key,
+                    "request_digest": row.request_digest,
+                    "status": row.status,
+                    "body": row.body,
+                    "record_id": row.record_id,
+                    "created": row.created,
+                },
+            )
+        old.drop(conn)
 
     def drop_tables(self) -> None:
         self.metadata.drop_all(self.engine)
@@ -309,46 +360,24 @@ class IssuerStore:
             raise UsageError(f"token {token_id} was already revoked on {row.revoked}")
         conn.execute(update(tokens).where(tokens.c.id == token_id).values(revoked=at))
 
-    # -- officers ----------------------------------------------------------------------------
-
-    def insert_officer(self, conn: Connection, *, name: str, password: str, created: str) -> None:
-        officers = self.t.officers
-        if conn.execute(select(officers.c.name).where(officers.c.name == name)).first():
-            raise UsageError(f"there is already an officer {name!r}")
-        conn.execute(
-            insert(officers).values(name=name, password=password, created=created, disabled=False)
-        )
-
-    def officer(self, name: str) -> Row[Any] | None:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(self.t.officers).where(self.t.officers.c.name == name)
-            ).first()
-
-    def officers(self) -> list[Row[Any]]:
-        with self.engine.connect() as conn:
-            return list(conn.execute(select(self.t.officers).order_by(self.t.officers.c.name)))
-
-    def set_officer(self, conn: Connection, name: str, **values: Any) -> None:
-        officers = self.t.officers
-        changed = conn.execute(update(officers).where(officers.c.name == name).values(**values))
-        if not changed.rowcount:
-            raise UsageError(f"no officer {name!r}")
-
     # -- idempotency -------------------------------------------------------------------------
 
-    def claim_idempotency(self, conn: Connection, key: str) -> Row[Any] | None:
-        """The stored answer for ``key``, or None (the key is new).
+    def claim_idempotency(self, conn: Connection, principal: str, key: str) -> Row[Any] | None:
+        """The stored answer for ``principal``'s ``key``, or None (the key is new to it).
 
         On PostgreSQL the read waits on an uncommitted answer for the same key: the caller
         locks the key first with :meth:`lock_idempotency`.
         """
+        idem = self.t.idempotency
         return conn.execute(
-            select(self.t.idempotency).where(self.t.idempotency.c.key == key)
+            select(idem).where(idem.c.principal == principal, idem.c.key == key)
         ).first()
 
-    def lock_idempotency(self, conn: Connection, key: str, *, digest: str, at: str) -> bool:
-        """Insert a placeholder for ``key``; False when an answer is (or was just) stored.
+    def lock_idempotency(
+        self, conn: Connection, principal: str, key: str, *, digest: str, at: str
+    ) -> bool:
+        """Insert a placeholder for ``principal``'s ``key``; False when an answer is (or was
+        just) stored.
 
         Of two requests racing with one key, the second's insert waits for the first's
         transaction (unique key): it inserts if the first rolled back, else finds its answer.
@@ -357,6 +386,7 @@ class IssuerStore:
             conn,
             self.t.idempotency,
             {
+                "principal": principal,
                 "key": key,
                 "request_digest": digest,
                 "status": 0,
@@ -367,12 +397,19 @@ class IssuerStore:
         )
 
     def store_answer(
-        self, conn: Connection, key: str, *, status: int, body: str, record_id: str | None
+        self,
+        conn: Connection,
+        principal: str,
+        key: str,
+        *,
+        status: int,
+        body: str,
+        record_id: str | None,
     ) -> None:
         idem = self.t.idempotency
         conn.execute(
             update(idem)
-            .where(idem.c.key == key)
+            .where(idem.c.principal == principal, idem.c.key == key)
             .values(status=status, body=body, record_id=record_id)
         )
 

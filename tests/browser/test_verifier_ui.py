@@ -15,7 +15,7 @@ from PIL import Image
 
 from tests.browser.conftest import chromium
 from tests.httpserver import local_server
-from tests.verifier.conftest import DOMAIN, NOW, US_HOST, Agency, tamper
+from tests.verifier.conftest import DOMAIN, NOW, OFFICER_PASSWORD, US_HOST, Agency, tamper
 from vcred import did_key, issue
 from vcred.keys import KeyPair
 from vcred.trust import build_trust_list
@@ -149,6 +149,11 @@ def test_the_recent_page_lists_the_verifications(page: Any, running: Running) ->
         page.click("#verify-paste")
         page.wait_for_selector("#verdict")  # the verification is recorded before the next one
     page.click("text=Recent verifications")
+    # the history is an officer's: the link leads to the sign-in, then back to the history
+    running.app.extensions["vcred_verifier"].add_officer("vera", OFFICER_PASSWORD)
+    page.fill("#name", "vera")
+    page.fill("#password", OFFICER_PASSWORD)
+    page.click("button[type=submit]")
     page.wait_for_selector("#recent tbody tr")  # count() below does not wait for the page
     rows = page.locator("#recent tbody tr")
     assert rows.count() >= 2
@@ -156,6 +161,9 @@ def test_the_recent_page_lists_the_verifications(page: Any, running: Running) ->
     assert "NOT VERIFIED" in newest and "INVALID_SIGNATURE" in newest and TRADER in newest
     assert "VERIFIED" in previous and TRADER in previous
     assert token not in page.content()
+    page.click("#logout")
+    page.goto(running.url + "/recent")
+    assert page.locator("#password").is_visible()  # signed out: the history is closed again
 
 
 def _camera_video(text: str, path: Path) -> Path:

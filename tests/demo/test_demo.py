@@ -42,3 +42,24 @@ def test_demo_steps_report_what_they_saw(tmp_path: object) -> None:
     assert (
         "withheld" in details["An export billing attestation, amounts withheld, verified in Japan"]
     )
+
+
+def test_the_demo_prints_every_sign_in_whole(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from flask import Flask
+    from rich.console import Console
+
+    from vcred_demo.cluster import OFFICER, Cluster, IssuerHandle, VerifierHandle
+    from vcred_demo.runner import _print_urls
+    from vcred_demo.topology import AGENCIES
+
+    cluster = Cluster(data_dir=Path(str(tmp_path)))
+    unused = Flask(__name__)
+    cluster.issuers["US"] = IssuerHandle(AGENCIES[0], "http://127.0.0.1:1", "vci_x", "i-pw", unused)
+    cluster.verifiers["EU"] = VerifierHandle(AGENCIES[1], "http://127.0.0.1:2", "v-pw", unused)
+    console = Console(record=True, width=50)
+    _print_urls(console, cluster)
+    text = console.export_text()
+    assert "Verifier sign-in" in text and f"user {OFFICER}" in text
+    assert "password v-pw" in text and "password i-pw" in text

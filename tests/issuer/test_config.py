@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from issuer_app import IssuerConfig, create_app, issuer_of
-from issuer_app.ui import LIMITER
 from tests.issuer.conftest import ApiClient, auth, credential, dispose
 from vcred.errors import UsageError
+from vcred_service.signin import EXTENSION as SIGNIN
 
 ENV = {"VCRED_ISSUER_PASSPHRASE": "an environment passphrase"}
 
@@ -109,7 +109,7 @@ def test_several_issuers_in_one_process(tmp_path: Path) -> None:
             k.tag for k in issuers[1].keyring().keys
         )
         assert apps[0].config["SESSION_COOKIE_NAME"] != apps[1].config["SESSION_COOKIE_NAME"]
-        assert apps[0].extensions[LIMITER] is not apps[1].extensions[LIMITER]
+        assert apps[0].extensions[SIGNIN].limiter is not apps[1].extensions[SIGNIN].limiter
         for app in apps:
             answer = ApiClient(app).issue(credential(), auth(app))
             assert answer.status_code == 201

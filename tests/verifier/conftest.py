@@ -5,6 +5,7 @@ recognises it."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -175,6 +176,30 @@ def app(make_app: MakeApp) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+OFFICER_PASSWORD = "a long verifier password"  # a test password, not a secret
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def signed_in(app: Flask, name: str = "vera", *, client: FlaskClient | None = None) -> FlaskClient:
+    """A client of ``app`` signed in as a new officer ``name``."""
+    service = app.extensions["vcred_verifier"]
+    if service.officers.row(name) is None:
+        service.add_officer(name, OFFICER_PASSWORD)
+    client = client or app.test_client()
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    answer = client.post(
+        "/login", data={"name": name, "password": OFFICER_PASSWORD, "csrf_token": token}
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return client
 
 
 def tamper(token: str) -> str:

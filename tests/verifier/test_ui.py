@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
-from tests.verifier.conftest import Agency, MakeApp, tamper
+from tests.verifier.conftest import Agency, MakeApp, signed_in, tamper
 from vcred.errors import MalformedError
 from verifier_app.qr import NoCodeError, read_qr
 
@@ -98,12 +98,15 @@ def test_photos_may_be_larger_than_api_bodies(make_app: MakeApp, agency: Agency)
     assert 'class="verdict ok"' in response.get_data(as_text=True)
 
 
-def test_the_recent_page_lists_verifications(app: Flask, agency: Agency) -> None:
+def test_the_recent_page_lists_verifications_to_a_signed_in_officer(
+    app: Flask, agency: Agency
+) -> None:
     client = app.test_client()
     token = agency.issue(agency.aeo_certificate())
     client.post("/verify", data={"credential": token})
     client.post("/verify", data={"credential": tamper(token)})
-    html = client.get("/recent").get_data(as_text=True)
+    assert client.get("/recent").headers["Location"] == "/login?next=/recent"
+    html = signed_in(app, client=client).get("/recent").get_data(as_text=True)
     assert html.count("Example Prairie Gadgets, Inc.") == 1  # the tampered one names nobody
     assert "INVALID_SIGNATURE" in html
     assert token not in html

@@ -1,0 +1,101 @@
+"""The verifier's officers: ``vcred verifier officer add|list``, the sign-in, and the history
+(``/recent``) that only they may read — while verifying stays public."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.verifier.conftest import OFFICER_PASSWORD, Agency, MakeApp, csrf_of, signed_in
+from vcred.cli import main
+
+#: Every path of the VC API: none of them lists the history (it is the officers' page).
+API_PATHS = [
+    "/challenges",
+    "/credentials/verify",
+    "/health",
+    "/openapi.json",
+    "/presentations/verify",
+]
+
+
+def _add(data_dir: Path, name: str, password: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        main,
+        ["verifier", "officer", "add", name, "--password-stdin", "--data-dir", str(data_dir)],
+        input=password + "\n",
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_officer_add_creates_an_account_that_signs_in(make_app: MakeApp, tmp_path: Path) -> None:
+    data_dir = tmp_path / "verifier"
+    assert _add(data_dir, "vera", OFFICER_PASSWORD)[:2] == (0, "officer vera added\n")
+    app = make_app(data_dir=data_dir)
+    client = app.test_client()
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    form = {"name": "vera", "password": OFFICER_PASSWORD, "csrf_token": token, "next": "/recent"}
+    answer = client.post("/login", data=form)
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/recent")
+    assert client.get("/recent").status_code == 200
+    listed = CliRunner().invoke(main, ["verifier", "officer", "list", "--data-dir", str(data_dir)])
+    assert listed.exit_code == 0 and listed.stdout.startswith("vera  active")
+
+
+def test_officer_add_refuses_bad_accounts_in_one_line(tmp_path: Path) -> None:
+    data_dir = tmp_path / "verifier"
+    assert _add(data_dir, "vera", OFFICER_PASSWORD)[0] == 0
+    for name, password, why in [
+        ("vera", OFFICER_PASSWORD, "already an officer"),
+        ("otto", "short", "at least 10 characters"),
+        ("", OFFICER_PASSWORD, "printable characters"),
+        ("tab\there", OFFICER_PASSWORD, "printable characters"),
+    ]:
+        code, _, error = _add(data_dir, name, password)
+        assert code == 2, (name, error)
+        assert error.startswith("vcred verifier: ") and why in error
+        assert len(error.strip().splitlines()) == 1
+
+
+def test_the_history_needs_a_sign_in_and_verifying_does_not(app: Flask, agency: Agency) -> None:
+    anonymous = app.test_client()
+    token = agency.issue(agency.aeo_certificate())
+    assert anonymous.get("/").status_code == 200
+    assert 'class="verdict ok"' in anonymous.post("/verify", data={"credential": token}).text
+    answer = anonymous.post("/credentials/verify", json={"verifiableCredential": token})
+    assert answer.status_code == 200
+    for path in ("/recent", "/recent?limit=1000", "/recent/"):
+        refused = anonymous.get(path, headers={"Accept": "application/json"})
+        assert refused.status_code in (302, 308, 404), path
+        assert "Example Prairie Gadgets" not in refused.text
+    assert anonymous.get("/recent").headers["Location"] == "/login?next=/recent"
+    officer = signed_in(app)
+    assert "Example Prairie Gadgets, Inc." in officer.get("/recent").text
+
+
+def test_no_api_endpoint_lists_the_history(client: FlaskClient) -> None:
+    paths = sorted(client.get("/openapi.json").get_json()["paths"])
+    assert paths == API_PATHS
+
+
+def test_the_navigation_offers_sign_in_and_then_sign_out(app: Flask) -> None:
+    anonymous = app.test_client().get("/").text
+    assert 'id="login"' in anonymous and 'id="logout"' not in anonymous
+    page = signed_in(app).get("/").text
+    assert "Sign out vera" in page and 'id="login"' not in page
+
+
+def test_a_public_page_sets_no_cookie(app: Flask) -> None:
+    answer = app.test_client().get("/")
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_officer_commands_say_in_one_line_when_the_database_cannot_be_used() -> None:
+    result = CliRunner().invoke(
+        main, ["verifier", "officer", "list", "--database-url", "postgresql://x@127.0.0.1:1/x"]
+    )
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2
+    assert result.stderr == "vcred verifier: the database cannot be used: OperationalError\n"

@@ -1,0 +1,199 @@
+"""Officer accounts and their server-side sessions, stored beside each service's own tables.
+
+Both services keep them on their SQLAlchemy engine (SQLite or PostgreSQL): the table
+builders (:func:`officer_table`, :func:`session_table`) go into the service's ``MetaData``
+so that its ``create_all`` makes them, and :class:`OfficerAccounts` / :class:`OfficerSessions`
+read and write them.
+
+A session is a random id (256 bits) in an HttpOnly cookie and a row keyed by the SHA-256 of
+that id — the id itself is never stored, and a lookup by its digest compares nothing
+secret in variable time. The row names the officer and when the session began and was last
+used: past the idle timeout or the absolute lifetime the row is gone and the cookie opens
+nothing, and signing out deletes the row, so a copied cookie ends with the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
+
+from vcred.errors import UsageError
+from vcred_service import passwords
+
+SESSION_ID_BYTES: Final = 32
+
+
+def officer_table(metadata: MetaData, prefix: str = "") -> Table:
+    return Table(
+        f"{prefix}officers",
+        metadata,
+        Column("name", String(100), primary_key=True),
+        Column("password", Text, nullable=False),  # scrypt$N$r$p$salt$hash
+        Column("created", String(32), nullable=False),
+        Column("disabled", Boolean, nullable=False),
+    )
+
+
+def session_table(metadata: MetaData, prefix: str = "") -> Table:
+    return Table(
+        f"{prefix}officer_sessions",
+        metadata,
+        Column("id_digest", String(64), primary_key=True),  # SHA-256 of the cookie's id
+        Column("officer", String(100), nullable=False, index=True),
+        Column("created", DateTime(timezone=True), nullable=False),
+        Column("last_seen", DateTime(timezone=True), nullable=False),
+    )
+
+
+class OfficerAccounts:
+    """Officer accounts: scrypt-hashed passwords, looked up by name."""
+
+    def __init__(self, engine: Engine, table: Table) -> None:
+        self.engine = engine
+        self.table = table
+
+    def insert(self, conn: Connection, *, name: str, password: str, created: str) -> None:
+        """Add an account inside the caller's transaction. Raises UsageError for a bad
+        name, a weak password or a name already taken."""
+        try:
+            passwords.check_officer_name(name)
+            passwords.check_password_strength(password)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        table = self.table
+        if conn.execute(select(table.c.name).where(table.c.name == name)).first():
+            raise UsageError(f"there is already an officer {name!r}")
+        conn.execute(
+            insert(table).values(
+                name=name,
+                password=passwords.hash_password(password),
+                created=created,
+                disabled=False,
+            )
+        )
+
+    def add(self, *, name: str, password: str, created: str) -> None:
+        """:meth:`insert` in a transaction of its own."""
+        with self.engine.begin() as conn:
+            self.insert(conn, name=name, password=password, created=created)
+
+    def row(self, name: str) -> Row[Any] | None:
+        if "\x00" in name:  # PostgreSQL text cannot hold it: no account has it
+            return None
+        with self.engine.connect() as conn:
+            return conn.execute(select(self.table).where(self.table.c.name == name)).first()
+
+    def rows(self) -> list[Row[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(self.table).order_by(self.table.c.name)))
+
+    def check(self, name: str, password: str) -> bool:
+        """Whether ``name`` is an active officer with this password (same work either way)."""
+        row = self.row(name)
+        stored = None if row is None or row.disabled else str(row.password)
+        return passwords.verify_password(password, stored)
+
+    def active(self, name: str) -> bool:
+        row = self.row(name)
+        return row is not None and not row.disabled
+
+
+class OfficerSessions:
+    """Server-side officer sessions with an idle timeout and an absolute lifetime."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        *,
+        idle: timedelta,
+        lifetime: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
+        if idle <= timedelta(0) or lifetime <= timedelta(0):
+            raise UsageError("a session's idle timeout and lifetime must be positive")
+        self.engine = engine
+        self.table = table
+        self.idle = idle
+        self.lifetime = lifetime
+        self.clock = clock
+
+    def start(self, officer: str) -> str:
+        """A new session of ``officer``: its id, for the cookie (stored only as a digest).
+
+        Sessions that have ended are forgotten on the way (each sign-in bounds the table).
+        """
+        session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+        now = self.clock()
+        table = self.table
+        with self.engine.begin() as conn:
+            conn.execute(delete(table).where(self._ended(now)))
+            conn.execute(
+                insert(table).values(
+                    id_digest=_digest(session_id), officer=officer, created=now, last_seen=now
+                )
+            )
+        return session_id
+
+    def officer_of(self, session_id: str) -> str | None:
+        """The officer of a live session (and it is marked as used now); None when the id is
+        unknown, signed out, idle too long or past its lifetime (then the row is deleted)."""
+        if not session_id or len(session_id) > 128:
+            return None
+        now = self.clock()
+        table = self.table
+        digest = _digest(session_id)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(table).where(table.c.id_digest == digest)).first()
+            if row is None:
+                return None
+            if _utc(row.last_seen) + self.idle <= now or _utc(row.created) + self.lifetime <= now:
+                conn.execute(delete(table).where(table.c.id_digest == digest))
+                return None
+            conn.execute(update(table).where(table.c.id_digest == digest).values(last_seen=now))
+        return str(row.officer)
+
+    def end(self, session_id: str) -> None:
+        """Sign out: the row is deleted, so the id (wherever it was copied) opens nothing."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(self.table).where(self.table.c.id_digest == _digest(session_id)))
+
+    def end_all(self, officer: str) -> int:
+        """End every session of ``officer`` (a disabled account); how many there were."""
+        with self.engine.begin() as conn:
+            ended = conn.execute(delete(self.table).where(self.table.c.officer == officer))
+        return int(ended.rowcount)
+
+    def _ended(self, now: datetime) -> Any:
+        table = self.table
+        return or_(table.c.last_seen <= now - self.idle, table.c.created <= now - self.lifetime)
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their offset; everything stored is UTC
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

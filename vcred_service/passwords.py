@@ -1,0 +1,89 @@
+"""Officer passwords and account names, for both services.
+
+Passwords are hashed with scrypt (memory-hard, RFC 7914, ``hashlib.scrypt``), with a random
+salt and the parameters stored beside the hash so they can be raised later.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import sys
+from typing import Final
+
+import click
+
+# scrypt: N = 2^15, r = 8, p = 1 needs 32 MiB per hash (RFC 7914 §2; OWASP's floor is 2^17
+# with 128 MiB — we stay below so that several workers can log officers in at once).
+SCRYPT_N: Final = 2**15
+SCRYPT_R: Final = 8
+SCRYPT_P: Final = 1
+_SCRYPT_MAXMEM: Final = 64 * 1024 * 1024
+MIN_PASSWORD_LENGTH: Final = 10
+MAX_NAME_LENGTH: Final = 100
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    derived = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return "$".join(
+        ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(derived)]
+    )
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Whether ``password`` matches ``stored``; with ``stored`` None (no such officer) a
+    hash is still computed, so that the answer takes as long either way."""
+    if stored is None:
+        _scrypt(password, b"\0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+        return False
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        derived = _scrypt(password, _unb64(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(derived, _unb64(expected))
+
+
+def check_password_strength(password: str) -> None:
+    """Raise ValueError for a password too weak to protect an officer's account."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def check_officer_name(name: str) -> None:
+    """Raise ValueError for a name that cannot be an officer account's."""
+    if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable() or "\x00" in name:
+        raise ValueError(f"an officer name is 1–{MAX_NAME_LENGTH} printable characters")
+
+
+def read_new_password(*, from_stdin: bool) -> str:
+    """A new officer's password for ``… officer add``: one line of stdin, or typed twice."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8", "surrogatepass"),
+        salt=salt,
+        n=n,
+        r=r,
+        p=p,
+        maxmem=_SCRYPT_MAXMEM,
+        dklen=32,
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,204 @@
+"""Officer sign-in for the services' web pages: the login form, CSRF, server-side sessions.
+
+A service builds one :class:`SignIn` (its accounts, its sessions, the endpoints of its login
+page and landing page) and installs it on the app; its views then use :func:`login_page`,
+:func:`logout`, :func:`login_required` and :func:`current_officer`.
+
+Two cookies, each with one job:
+
+- Flask's signed session cookie holds only browser state — the CSRF token of the forms and
+  flashed messages — and grants nothing.
+- The *session* cookie (``<SESSION_COOKIE_NAME>_officer``: HttpOnly, SameSite=Lax, Secure
+  behind https) holds a random id whose row in the database says who is signed in
+  (:class:`vcred_service.officers.OfficerSessions`). Signing out deletes the row; the idle
+  timeout and the absolute lifetime end it too. A copied cookie then leads to the login page.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from vcred_service.officers import OfficerAccounts, OfficerSessions
+from vcred_service.problems import ProblemError
+from vcred_service.ratelimit import RateLimiter
+
+EXTENSION: Final = "vcred_signin"
+COOKIE_SUFFIX: Final = "_officer"
+WRONG: Final = "Unknown officer or wrong password."
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignIn:
+    """What a service's sign-in needs: accounts, sessions, a login limiter, two endpoints."""
+
+    accounts: OfficerAccounts
+    sessions: OfficerSessions
+    limiter: RateLimiter
+    login_endpoint: str
+    home_endpoint: str
+
+    def install(self, app: Flask) -> None:
+        app.extensions[EXTENSION] = self
+
+
+def signin() -> SignIn:
+    found: SignIn = current_app.extensions[EXTENSION]
+    return found
+
+
+def _cookie_name() -> str:
+    return str(current_app.config["SESSION_COOKIE_NAME"]) + COOKIE_SUFFIX
+
+
+# -- CSRF ------------------------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    """The CSRF token of this browser's forms (kept in Flask's signed session cookie)."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def check_csrf() -> None:
+    """Raise a 400 problem (``CSRF``) unless the form carries this browser's CSRF token."""
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf")
+    if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+        raise ProblemError(
+            400,
+            "Bad request",
+            "the form is missing its CSRF token, or it has expired: reload the page",
+            code="CSRF",
+        )
+
+
+# -- who is signed in ------------------------------------------------------------------------
+
+
+def current_officer() -> str | None:
+    """The officer of this request's session cookie, or None (no, ended or disabled session).
+
+    Each request asks the database once: a session ended elsewhere (sign-out, timeout, an
+    account disabled) ends here at the next request.
+    """
+    if "vcred_officer" not in g:
+        g.vcred_officer = _officer_of_cookie()
+    officer: str | None = g.vcred_officer
+    return officer
+
+
+def _officer_of_cookie() -> str | None:
+    session_id = request.cookies.get(_cookie_name())
+    if not session_id:
+        return None
+    current = signin()
+    officer = current.sessions.officer_of(session_id)
+    if officer is not None and not current.accounts.active(officer):
+        current.sessions.end_all(officer)
+        return None
+    return officer
+
+
+def login_required(view: View) -> View:
+    """Only for a signed-in officer: anyone else is sent to the login page (and a cookie
+    whose session has ended is removed)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_officer() is None:
+            target = request.full_path.rstrip("?")
+            response = redirect(url_for(signin().login_endpoint, next=target))
+            _forget_cookie(response)
+            return response
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+# -- the login and logout views --------------------------------------------------------------
+
+
+def login_page(template: str, **context: Any) -> str | BaseResponse:
+    """GET: the login form. POST (CSRF checked, rate limited per address): start a session
+    and go to ``next`` (a path on this site only), or show the form again with an error."""
+    current = signin()
+    target = safe_next(request.values.get("next"))
+    error = None
+    if request.method == "POST":
+        check_csrf()
+        current.limiter.check(request.remote_addr or "unknown")
+        name = request.form.get("name", "")
+        if current.accounts.check(name, request.form.get("password", "")):
+            _end_presented_session()
+            session.clear()  # a fresh CSRF token: nothing from before the sign-in carries on
+            csrf_token()
+            response = redirect(target)
+            _set_cookie(response, current.sessions.start(name))
+            return response
+        error = WRONG
+    return render_template(template, error=error, next=target, **context)
+
+
+def logout() -> BaseResponse:
+    """POST (CSRF checked): end the session in the database, clear both cookies."""
+    check_csrf()
+    _end_presented_session()
+    session.clear()
+    response = redirect(url_for(signin().login_endpoint))
+    _forget_cookie(response)
+    return response
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no //evil.example)."""
+    home = url_for(signin().home_endpoint)
+    if not value:
+        return home
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return home
+    if "\\" in value or any(ord(c) < 0x20 for c in value):
+        return home  # browsers read /\evil.example as //evil.example
+    return value
+
+
+def _end_presented_session() -> None:
+    session_id = request.cookies.get(_cookie_name())
+    if session_id:
+        signin().sessions.end(session_id)
+
+
+def _set_cookie(response: BaseResponse, session_id: str) -> None:
+    response.set_cookie(
+        _cookie_name(),
+        session_id,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure,
+        path="/",
+    )
+
+
+def _forget_cookie(response: BaseResponse) -> None:
+    if request.cookies.get(_cookie_name()) is not None:
+        response.delete_cookie(
+            _cookie_name(),
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure,
+        )
