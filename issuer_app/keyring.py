@@ -2,16 +2,19 @@
 
 Each key is an issuer DID of its own (its did:key); with a domain, all current keys are also
 methods of the agency's did:web. A retired key stays in the did:web document under
-``assertionMethod`` (what it signed keeps verifying) and no longer signs credentials. It still
-signs the status lists of the credentials it issued as its own did:key: a verifier accepts a
-list only from the credential's issuer, and a did:key cannot delegate — without that, those
-credentials could never be suspended or revoked again.
+``assertionMethod`` with ``revoked`` = its retirement time (what it signed before keeps
+verifying; verifiers refuse anything it signs after) and no longer signs credentials nor the
+did:web's status lists (the current key signs those, as the same did:web). It still signs the
+status lists of the credentials it issued as its own did:key: a verifier accepts a list only
+from the credential's issuer, and a did:key cannot delegate nor say it was revoked — without
+that, those credentials could never be suspended or revoked again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from vcred.did.key import did_key
@@ -19,6 +22,7 @@ from vcred.did.web import did_web_document
 from vcred.errors import MalformedError, UsageError
 from vcred.issuing import signer_for
 from vcred.keys import KeyKind, KeyPair, LocalSigner, PublicKey
+from vcred.model import parse_datetime
 from vcred.multibase import b64url_decode
 
 #: The status-list signer name for the agency's did:web (others are key tags).
@@ -52,6 +56,11 @@ class IssuerKey:
     @property
     def current(self) -> bool:
         return self.retired is None
+
+    @property
+    def revoked_at(self) -> datetime | None:
+        """The retirement time as a datetime: from then on the key signs nothing new."""
+        return None if self.retired is None else parse_datetime(self.retired, pointer="/retired")
 
     def describe(self) -> dict[str, Any]:
         """Public facts about the key (for the CLI and the UI)."""
@@ -185,11 +194,18 @@ class KeyRing:
         raise UsageError(f"not an issuer of this service: {issuer[:200]}")
 
     def did_document(self) -> dict[str, Any] | None:
-        """The did:web document: every current key, and the retired ones for verification."""
+        """The did:web document: every current key, and the retired ones for verification,
+        each with its retirement time as CID 1.0 ``revoked`` (verifiers refuse what it signs
+        from then on)."""
         if not self.did_web:
             return None
         return did_web_document(
             self.did_web,
             [k.public for k in self.current],
             retired=[k.public for k in self.retired],
+            revoked={k.public: k.revoked_at for k in self.retired if k.revoked_at is not None},
         )
+
+    def last_retirement(self) -> str | None:
+        """When the most recent retirement took effect (a dateTimeStamp), None if none."""
+        return max((k.retired for k in self.retired if k.retired is not None), default=None)
