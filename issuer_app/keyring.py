@@ -205,7 +205,3 @@ class KeyRing:
             retired=[k.public for k in self.retired],
             revoked={k.public: k.revoked_at for k in self.retired if k.revoked_at is not None},
         )
-
-    def last_retirement(self) -> str | None:
-        """When the most recent retirement took effect (a dateTimeStamp), None if none."""
-        return max((k.retired for k in self.retired if k.retired is not None), default=None)

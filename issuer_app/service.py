@@ -38,7 +38,7 @@ from issuer_app.store.records import (
     load_json_list,
     storable,
 )
-from vcred import model
+from vcred import jose, model
 from vcred.customs.builders import (
     AEO_CERTIFICATE_SCHEMA,
     AEO_CERTIFICATE_TYPE,
@@ -597,7 +597,7 @@ class Issuer:
             row is not None
             and row.version == info.version
             and row.format == fmt
-            and not (signer_name == WEB and _signed_before_rotation(row.signed_at, keyring))
+            and _signed_by(row.document) == signer.key_id  # not a key retired since
         ):
             return Published(
                 media_type=row.media_type,
@@ -755,11 +755,18 @@ class _KeyRetiredMeanwhileError(Exception):
     """The key a cached keyring chose was retired by another process (issue again)."""
 
 
-def _signed_before_rotation(signed_at: str, keyring: KeyRing) -> bool:
-    """A did:web list signed before the latest key retirement is signed again by the current
-    key (dateTimeStamps in UTC to the second compare as strings)."""
-    retired = keyring.last_retirement()
-    return retired is not None and signed_at < retired
+def _signed_by(document: str) -> str | None:
+    """The verification method that signed a list we published (a compact JWS or a Data
+    Integrity document with one proof); None if it cannot be told. Not verified: our own."""
+    try:
+        if document.startswith("{"):
+            proof = json.loads(document).get("proof")
+            method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+        else:
+            method = jose.unverified_header(document).get("kid")
+    except (VcredError, ValueError, AttributeError):
+        return None
+    return method if isinstance(method, str) else None
 
 
 def _first_start(config: IssuerConfig, store: IssuerStore, conn: Connection) -> None:

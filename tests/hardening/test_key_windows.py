@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,14 +16,15 @@ from flask import Flask
 
 from tests.httpserver import LocalServer
 from tests.verifier.conftest import DOMAIN, NOW, US_HOST, MakeApp
-from vcred import Verifier, did_key, issue, jose, present
+from vcred import Verifier, did_key, issue, jose, present, present_sd_jwt
 from vcred.did import DidDocument, did_web_document
-from vcred.errors import ResolutionError
+from vcred.errors import KeyRevokedError, ResolutionError
 from vcred.integrity import add_proof
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from vcred.status import status_list_credential_for
 from vcred.testing import MemoryIndexStore, StaticFetcher
+from vcred.trust import build_trust_list, load_signed_trust_list
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 PATH = "keywin"
@@ -257,13 +258,29 @@ def holder_document(**lifetime: Any) -> dict[str, Any]:
     return document
 
 
-@pytest.mark.parametrize("fmt", ["vp+jwt", "eddsa-rdfc-2022"])
+def presentation(fmt: str, nonce: str = "c") -> Any:
+    """The holder's presentation of a credential about it: vp+jwt, Data Integrity, or an
+    SD-JWT+KB whose cnf names the holder's did:web key."""
+    if fmt == "sd-jwt+kb":
+        subject = credential(issuer=did_key(ISSUER_KEY.public), credentialSubject={"id": DID})
+        sd_jwt = str(issue(subject, ISSUER_KEY, format="vc+sd-jwt", holder=HOLDER))
+        return present_sd_jwt(sd_jwt, HOLDER, nonce=nonce, aud=DOMAIN, now=NOW)
+    return present([held_credential()], HOLDER, challenge=nonce, domain=DOMAIN, format=fmt, now=NOW)
+
+
+PRESENTATION_FORMATS = ["vp+jwt", "eddsa-rdfc-2022", "sd-jwt+kb"]
+
+
+@pytest.mark.parametrize("fmt", PRESENTATION_FORMATS)
 def test_a_presentation_signed_by_a_revoked_holder_key_is_refused(fmt: str) -> None:
-    vp = present([held_credential()], HOLDER, challenge="c", domain=DOMAIN, format=fmt, now=NOW)
-    revoked = holder_document(revoked=stamp(REVOKED_AT))
-    result = verifier(revoked).verify_presentation(vp, challenge="c", domain=DOMAIN)
-    assert not result.verified
-    assert "KEY_REVOKED" in result.codes
+    vp = presentation(fmt)
+    for lifetime in ({"revoked": stamp(REVOKED_AT)}, {"expires": stamp(NOW)}):
+        result = verifier(holder_document(**lifetime)).verify_presentation(
+            vp, challenge="c", domain=DOMAIN
+        )
+        assert not result.verified
+        expected = "KEY_REVOKED" if "revoked" in lifetime else "KEY_EXPIRED"
+        assert result.codes == (expected,), result.errors
     fine = verifier(holder_document()).verify_presentation(vp, challenge="c", domain=DOMAIN)
     assert fine.verified, fine.errors
 
@@ -295,6 +312,33 @@ def test_a_status_list_signed_by_the_revoked_key_after_revocation_is_not_believe
         if not verified:
             assert result.codes == ("STATUS_VERIFICATION",)
             assert "revoked" in result.errors[0].message
+
+
+def test_a_trust_list_signed_by_the_revoked_key_after_revocation_is_refused() -> None:
+    unsigned = build_trust_list(
+        [
+            {
+                "issuer": "did:web:customs.example",
+                "name": "Test customs",
+                "programme": "US-CTPAT",
+                "country": "US",
+                "acceptedCredentialTypes": ["AEOCertificateCredential"],
+            }
+        ],
+        issuer=DID,
+        programme="EU-AEO",
+        authority_country="DE",
+        authority_name="Zoll (test)",
+        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+    )
+    late = issue(unsigned, SIGNER, now=AFTER)
+    with pytest.raises(KeyRevokedError):
+        load_signed_trust_list(late, now=NOW, expected_issuer=DID, verifier=verifier(REVOKED))
+    early = issue(unsigned, SIGNER, now=BEFORE)
+    loaded = load_signed_trust_list(early, now=NOW, expected_issuer=DID, verifier=verifier(REVOKED))
+    entry = loaded.evaluate("did:web:customs.example", ["AEOCertificateCredential"], now=NOW)
+    assert entry.issuer == "did:web:customs.example" and entry.programme == "US-CTPAT"
 
 
 # -- through the verifier service -----------------------------------------------------------------
@@ -354,17 +398,18 @@ def test_the_verifier_service_refuses_an_expired_key_and_a_malformed_lifetime(
     assert status == 400 and codes(body) == ["DID_RESOLUTION"]
 
 
-@pytest.mark.parametrize("fmt", ["vp+jwt", "eddsa-rdfc-2022"])
+@pytest.mark.parametrize("fmt", PRESENTATION_FORMATS)
 def test_the_verifier_service_refuses_a_presentation_by_a_revoked_holder_key(
     fmt: str, make_app: MakeApp, served: LocalServer
 ) -> None:
     serve(served, holder_document(revoked=stamp(REVOKED_AT)))
     client = make_app().test_client()
     nonce = client.post("/challenges").get_json()["challenge"]
-    vp = present([held_credential()], HOLDER, challenge=nonce, domain=DOMAIN, format=fmt, now=NOW)
+    vp = presentation(fmt, nonce)
     response = client.post(
         "/presentations/verify",
         json={"verifiablePresentation": vp, "options": {"challenge": nonce, "domain": DOMAIN}},
     )
     assert response.status_code == 400, response.get_json()
-    assert "KEY_REVOKED" in codes(response.get_json())
+    # the credential inside is from an issuer outside the EU trust list: nothing else fails
+    assert set(codes(response.get_json())) - {"UNTRUSTED_ISSUER"} == {"KEY_REVOKED"}
