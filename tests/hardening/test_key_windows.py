@@ -18,7 +18,7 @@ from tests.httpserver import LocalServer
 from tests.verifier.conftest import DOMAIN, NOW, US_HOST, MakeApp
 from vcred import Verifier, did_key, issue, jose, present, present_sd_jwt
 from vcred.did import DidDocument, did_web_document
-from vcred.errors import KeyRevokedError, ResolutionError
+from vcred.errors import KeyRevokedError, ResolutionError, UsageError
 from vcred.integrity import add_proof
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
@@ -236,6 +236,49 @@ def test_a_lifetime_on_an_embedded_method_is_read_too() -> None:
     with pytest.raises(ResolutionError) as raised:
         DidDocument.parse(document, expected_id=DID)
     assert raised.value.pointer == "/assertionMethod/0/revoked"
+
+
+def test_a_second_definition_of_the_method_cannot_lift_its_revocation() -> None:
+    document = did_document(revoked=stamp(REVOKED_AT))
+    unrevoked = {k: v for k, v in document["verificationMethod"][0].items() if k != "revoked"}
+    for where in ("verificationMethod", "assertionMethod"):
+        twice = json.loads(json.dumps(document))
+        twice[where].append(unrevoked)
+        with pytest.raises(ResolutionError, match="defined twice") as raised:
+            DidDocument.parse(twice, expected_id=DID)
+        assert raised.value.pointer == f"/{where}/{len(twice[where]) - 1}"
+        result = verifier(twice).verify(issue(credential(), SIGNER, now=AFTER))
+        assert result.codes == ("DID_RESOLUTION",)
+
+
+def test_revoked_in_another_time_zone_is_the_same_instant() -> None:
+    offset = (REVOKED_AT + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S+02:00")
+    document = did_document(revoked=offset)
+    assert verifier(document).verify(issue(credential(), SIGNER, now=BEFORE)).verified
+    assert verifier(document).verify(issue(credential(), SIGNER, now=REVOKED_AT)).codes == (
+        "KEY_REVOKED",
+    )
+
+
+def test_the_did_web_document_we_write_carries_revoked_for_retired_keys_only() -> None:
+    old = KeyPair.generate("p256")
+    document = did_web_document(
+        DID, [KEY.public], retired=[old.public], revoked={old.public: REVOKED_AT}
+    )
+    entries = {entry["publicKeyMultibase"]: entry for entry in document["verificationMethod"]}
+    assert entries[old.public.multikey()]["revoked"] == stamp(REVOKED_AT)
+    assert "revoked" not in entries[KEY.public.multikey()]
+    parsed = DidDocument.parse(document, expected_id=DID)
+    assert (
+        parsed.method(entries[old.public.multikey()]["id"], relationship="assertionMethod").revoked
+        == REVOKED_AT
+    )
+    with pytest.raises(UsageError):
+        did_web_document(DID, [KEY.public], revoked={KEY.public: REVOKED_AT})
+    with pytest.raises(UsageError):
+        did_web_document(
+            DID, [KEY.public], retired=[old.public], revoked={old.public: datetime(2026, 1, 1)}
+        )
 
 
 # -- presentations and status lists go through the same check -------------------------------------

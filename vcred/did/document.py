@@ -242,6 +242,8 @@ def _add_method(
         return None
     if vm_type == "Ed25519VerificationKey2020" and key.kind != "ed25519":
         return None
+    if vm_id in methods:  # a second entry would replace the first, and could lift its revoked
+        raise ResolutionError(f"verification method {vm_id!r} is defined twice", pointer=pointer)
     methods[vm_id] = VerificationMethod(
         id=vm_id,
         type=vm_type,
