@@ -386,7 +386,10 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         "400": _problem("malformed request or credential (with a pointer)"),
                         "401": _auth_problem("no API token, or an unknown one"),
                         "403": _auth_problem("the token lacks the issue scope"),
-                        "409": _problem("a credential with this id was already issued"),
+                        "409": _problem(
+                            "a credential with this id was already issued, or the issuer's "
+                            "keys changed while signing (KEYS_CHANGING: send it again)"
+                        ),
                         "413": _problem("body too large"),
                         "415": _problem("not application/json"),
                         "429": _TOO_MANY,

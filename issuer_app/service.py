@@ -327,14 +327,19 @@ class Issuer:
             stored = self._stored_answer(idempotency_key, digest)
             if stored is not None:
                 return stored
-        prepared = self._prepare(body)
-        try:
-            return self._issue(prepared, actor=actor, key=idempotency_key, digest=digest)
-        except _KeyRetiredMeanwhileError:
-            # another process retired the key this worker's cached keyring chose: choose again
-            self._forget_keyring()
+        for _ in range(_KEY_CHOICES):
             prepared = self._prepare(body)
-            return self._issue(prepared, actor=actor, key=idempotency_key, digest=digest)
+            try:
+                return self._issue(prepared, actor=actor, key=idempotency_key, digest=digest)
+            except _KeyRetiredMeanwhileError:
+                # another process retired the key this worker's cached keyring chose: again
+                self._forget_keyring()
+        raise ProblemError(
+            409,
+            "Conflict",
+            "the issuer's keys kept changing while this credential was signed: send it again",
+            code="KEYS_CHANGING",
+        )
 
     def issue_credential(
         self, credential: Mapping[str, Any], *, actor: str, fmt: str | None = None
@@ -749,6 +754,10 @@ class Issuer:
 
 def model_problem_type() -> str:
     return MalformedError.problem_type
+
+
+#: How often issuance chooses a key again when the chosen one was retired meanwhile.
+_KEY_CHOICES: Final = 3
 
 
 class _KeyRetiredMeanwhileError(Exception):

@@ -9,13 +9,24 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from issuer_app import issuer_of
 from issuer_app.service import Issuer
-from tests.issuer.conftest import DID_WEB, ApiClient, AppFetcher, Clock, auth, credential, verifier
-from vcred import Verifier
+from tests.issuer.conftest import (
+    DID_WEB,
+    ApiClient,
+    AppFetcher,
+    Clock,
+    assert_consistent,
+    auth,
+    credential,
+    verifier,
+)
+from vcred import Verifier, issue
 from vcred.did import DidDocument
+from vcred.issuing import signer_for
 from vcred.status.listcred import format_datetime
 
 
@@ -123,6 +134,24 @@ def test_a_worker_with_a_cached_keyring_never_signs_with_a_key_retired_elsewhere
     assert verifier(app, clock).verify(first).verified
 
 
+def test_keys_retired_at_every_attempt_give_a_409_not_a_500(
+    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = issuer_of(sqlite_app)
+    attempts: list[str] = []
+
+    def always_retired(conn: Any, tag: str, *, exclusive: bool = False) -> str:
+        attempts.append(tag)
+        return "2026-06-01T12:00:00Z"
+
+    monkeypatch.setattr(service.store, "key_retired", always_retired)
+    answer = ApiClient(sqlite_app).issue(credential(), auth(sqlite_app))
+    assert answer.status_code == 409
+    assert answer.get_json()["code"] == "KEYS_CHANGING"
+    assert len(attempts) == 3
+    assert assert_consistent(service) == 0  # nothing allocated or recorded
+
+
 def test_verifiers_refuse_what_a_retired_key_would_sign_after_its_retirement(
     app: Flask, clock: Clock
 ) -> None:
@@ -131,9 +160,6 @@ def test_verifiers_refuse_what_a_retired_key_would_sign_after_its_retirement(
     old_key = service.keyring().first_current(("ed25519",))
     _rotate(service)
     clock.advance(minutes=1)
-    from vcred import issue
-    from vcred.issuing import signer_for
-
     late = issue(
         {**credential(), "issuer": DID_WEB},
         signer_for(old_key.pair, did=DID_WEB),
