@@ -238,6 +238,24 @@ def test_a_lifetime_on_an_embedded_method_is_read_too() -> None:
     assert raised.value.pointer == "/assertionMethod/0/revoked"
 
 
+def test_lifetimes_at_the_ends_of_the_calendar_are_compared_not_crashed_on() -> None:
+    earliest = did_document(revoked="0001-01-01T00:00:00+01:00")  # before year 1 in UTC
+    assert verifier(earliest).verify(issue(credential(), SIGNER, now=BEFORE)).codes == (
+        "KEY_REVOKED",
+    )
+    latest = did_document(expires="9999-12-31T23:59:59-01:00")  # after year 9999 in UTC
+    assert verifier(latest).verify(issue(credential(), SIGNER, now=AFTER)).verified
+
+
+@pytest.mark.parametrize("iat", ["1780000000", 1e300, True, None, [1]], ids=repr)
+def test_an_iat_that_is_not_a_time_fails_closed_for_a_key_with_a_lifetime(iat: Any) -> None:
+    token = jose.issue_vc_jwt({**credential(), "iat": iat}, SIGNER)
+    result = verifier(REVOKED).verify(token)
+    assert not result.verified
+    assert result.codes == ("MALFORMED",)
+    assert result.errors[0].path == "/iat"
+
+
 def test_a_second_definition_of_the_method_cannot_lift_its_revocation() -> None:
     document = did_document(revoked=stamp(REVOKED_AT))
     unrevoked = {k: v for k, v in document["verificationMethod"][0].items() if k != "revoked"}
