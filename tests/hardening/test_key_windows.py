@@ -102,7 +102,8 @@ def test_a_proof_made_after_the_key_was_revoked_is_refused(make: Any) -> None:
     result = verifier(REVOKED).verify(make())
     assert not result.verified
     assert "KEY_REVOKED" in result.codes, result.errors
-    assert result.check("proof") is not None and result.check("proof").passed is False  # type: ignore[union-attr]
+    proof = result.check("proof")
+    assert proof is not None and proof.passed is False
 
 
 def test_the_refusal_points_at_the_time_it_relied_on() -> None:
