@@ -283,8 +283,8 @@ class Issuer:
         return key
 
     def retire_key(self, reference: str, *, actor: str) -> IssuerKey:
-        """Retire a key: from the returned time on it signs nothing new, and the did:web
-        document says so (``revoked``).
+        """Retire a key: from its returned ``retired`` time on it signs nothing new, and the
+        did:web document says so (``revoked``).
 
         The time is taken once no signature with the key is in progress (the key's row is
         locked), rounded up to the next whole second: every time this service writes into a
@@ -307,7 +307,7 @@ class Issuer:
                 details={"id": found.tag, "didKey": found.did_key, "revoked": at},
             )
         self._forget_keyring()
-        return found
+        return dataclasses.replace(found, retired=at)
 
     def did_document(self) -> dict[str, Any] | None:
         return self.keyring().did_document()

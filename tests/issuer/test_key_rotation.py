@@ -10,12 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
 from issuer_app import issuer_of
 from issuer_app.service import Issuer
 from tests.issuer.conftest import (
     DID_WEB,
+    PASSPHRASE,
     ApiClient,
     AppFetcher,
     Clock,
@@ -25,6 +27,7 @@ from tests.issuer.conftest import (
     verifier,
 )
 from vcred import Verifier, issue
+from vcred.cli import main
 from vcred.did import DidDocument
 from vcred.issuing import signer_for
 from vcred.status.listcred import format_datetime
@@ -78,6 +81,27 @@ def test_retiring_a_key_writes_revoked_into_the_did_web_document(
     assert parsed.methods[old].revoked is not None
     assert format_datetime(parsed.methods[old].revoked) == retired_at
     assert {k.tag: k.retired for k in issuer_of(app).keyring().retired}.popitem()[1] == retired_at
+
+
+def test_the_cli_retires_a_key_and_the_served_document_revokes_it(
+    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VCRED_ISSUER_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("VCRED_ISSUER_DATA_DIR", raising=False)
+    service = issuer_of(sqlite_app)
+    data = ["--data-dir", str(service.config.data_dir)]
+    old = service.keyring().first_current(("ed25519",))
+    added = CliRunner().invoke(main, ["issuer", "key", "add", "--type", "ed25519", *data])
+    assert added.exit_code == 0, added.output
+    retired = CliRunner().invoke(main, ["issuer", "key", "retire", old.tag, *data])
+    assert retired.exit_code == 0, retired.output
+    (stored,) = (k.retired for k in service.keyring().retired if k.tag == old.tag)
+    assert retired.stdout.strip() == f"key {old.tag} retired; revoked from {stored}"
+    document = ApiClient(sqlite_app).get("/.well-known/did.json").get_json()
+    method = f"{DID_WEB}#{old.public.multikey()}"
+    (entry,) = (e for e in document["verificationMethod"] if e["id"] == method)
+    assert entry["revoked"] == stored
 
 
 def test_after_a_rotation_a_credential_issued_before_can_still_be_suspended(
