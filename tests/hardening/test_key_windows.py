@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.httpserver import LocalServer
 from tests.verifier.conftest import DOMAIN, NOW, US_HOST, MakeApp
@@ -224,6 +226,54 @@ def test_a_malformed_lifetime_makes_the_document_unusable(member: str, value: An
     result = verifier(document).verify(issue(credential(), SIGNER, now=BEFORE))
     assert not result.verified
     assert result.codes == ("DID_RESOLUTION",)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children),
+    max_leaves=8,
+)
+MOMENTS = st.datetimes(
+    min_value=datetime(1, 1, 2),
+    max_value=datetime(9999, 12, 30),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=12))]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=JSON_VALUES, member=st.sampled_from(["revoked", "expires"]))
+def test_any_json_value_as_a_lifetime_is_read_or_refused_with_its_pointer(
+    value: Any, member: str
+) -> None:
+    outcome: DidDocument | ResolutionError
+    try:
+        outcome = DidDocument.parse(did_document(**{member: value}), expected_id=DID)
+    except ResolutionError as error:
+        outcome = error
+    if isinstance(outcome, ResolutionError):
+        assert outcome.pointer == f"/verificationMethod/0/{member}"
+    else:
+        assert isinstance(value, str)  # only an XML Schema dateTimeStamp is read
+        assert getattr(next(iter(outcome.methods.values())), member) is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(limit=MOMENTS, signed_at=MOMENTS, now=MOMENTS)
+def test_a_method_refuses_exactly_the_proofs_made_at_or_after_its_revocation(
+    limit: datetime, signed_at: datetime, now: datetime
+) -> None:
+    document = did_document(revoked=limit.isoformat())
+    method = DidDocument.parse(document, expected_id=DID).methods[
+        document["verificationMethod"][0]["id"]
+    ]
+    assert method.revoked == limit
+    for when, moment in ((signed_at, signed_at), (None, now)):  # no signing time: as late as now
+        try:
+            method.check_signed_at(when, now=now)
+        except KeyRevokedError:
+            assert moment >= limit
+        else:
+            assert moment < limit
 
 
 def test_a_lifetime_on_an_embedded_method_is_read_too() -> None:
