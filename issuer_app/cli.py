@@ -292,7 +292,8 @@ def key_list(data_dir: Path, database_url: str | None) -> None:
 @click.argument("key_id")
 @_admin_options
 def key_retire(key_id: str, data_dir: Path, database_url: str | None) -> None:
-    """Stop signing with a key; what it signed keeps verifying (it stays in the DID document)."""
+    """Stop signing with a key; what it signed keeps verifying (it stays in the DID document,
+    revoked from now on: verifiers refuse anything it signs later)."""
     issuer = _open(data_dir, database_url)
     try:
         retired = issuer.retire_key(key_id, actor=_actor())
@@ -300,7 +301,7 @@ def key_retire(key_id: str, data_dir: Path, database_url: str | None) -> None:
         _fail(exc.message)
     finally:
         issuer.close()
-    click.echo(f"key {retired.tag} retired")
+    click.echo(f"key {retired.tag} retired; revoked from {retired.retired}")
 
 
 @admin.group("trust-list")

@@ -2,10 +2,12 @@
 
 Each key is an issuer DID of its own (its did:key); with a domain, all current keys are also
 methods of the agency's did:web. A retired key stays in the did:web document under
-``assertionMethod`` (what it signed keeps verifying) and no longer signs credentials. It still
-signs the status lists of the credentials it issued as its own did:key: a verifier accepts a
-list only from the credential's issuer, and a did:key cannot delegate — without that, those
-credentials could never be suspended or revoked again.
+``assertionMethod`` with ``revoked`` = its retirement time (what it signed before keeps
+verifying; verifiers refuse anything it signs after) and no longer signs credentials nor the
+did:web's status lists (the current key signs those, as the same did:web). It still signs the
+status lists of the credentials it issued as its own did:key: a verifier accepts a list only
+from the credential's issuer, and a did:key cannot delegate nor say it was revoked — without
+that, those credentials could never be suspended or revoked again.
 
 The trust-list key is apart: it signs the agency's MRA trust lists and nothing else. It is
 published in the did:web document as ``did:web:…#trust-list-<tag>`` (under
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from vcred.did.document import VerificationMethod, method_entry
@@ -25,6 +28,7 @@ from vcred.did.web import did_web_document
 from vcred.errors import MalformedError, UsageError
 from vcred.issuing import signer_for
 from vcred.keys import KeyKind, KeyPair, LocalSigner, PublicKey
+from vcred.model import parse_datetime
 from vcred.multibase import b64url_decode
 from vcred.trust import TRUST_LIST_KEY_PREFIX
 
@@ -59,6 +63,11 @@ class IssuerKey:
     @property
     def current(self) -> bool:
         return self.retired is None
+
+    @property
+    def revoked_at(self) -> datetime | None:
+        """The retirement time as a datetime: from then on the key signs nothing new."""
+        return None if self.retired is None else parse_datetime(self.retired, pointer="/retired")
 
     def describe(self) -> dict[str, Any]:
         """Public facts about the key (for the CLI and the UI)."""
@@ -213,14 +222,16 @@ class KeyRing:
         return f"{self.did_web}#{TRUST_LIST_KEY_PREFIX}{key.tag}"
 
     def did_document(self) -> dict[str, Any] | None:
-        """The did:web document: every current key, and the retired ones for verification;
-        the trust-list key under ``assertionMethod`` only."""
+        """The did:web document: every current key, and the retired ones for verification,
+        each with its retirement time as CID 1.0 ``revoked`` (verifiers refuse what it signs
+        from then on); the trust-list key under ``assertionMethod`` only."""
         if not self.did_web:
             return None
         document = did_web_document(
             self.did_web,
             [k.public for k in self.current],
             retired=[k.public for k in self.retired],
+            revoked={k.public: k.revoked_at for k in self.retired if k.revoked_at is not None},
         )
         if self.trust_list is not None:
             method = self.trust_list_method(self.trust_list)

@@ -390,7 +390,10 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                             "trust list (TRUST_LIST_REFUSED: those are signed at "
                             "/trust-lists/issue)"
                         ),
-                        "409": _problem("a credential with this id was already issued"),
+                        "409": _problem(
+                            "a credential with this id was already issued, or the issuer's "
+                            "keys changed while signing (KEYS_CHANGING: send it again)"
+                        ),
                         "413": _problem("body too large"),
                         "415": _problem("not application/json"),
                         "429": _TOO_MANY,

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 import rfc8785
@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from issuer_app import formats, hashing
 from issuer_app.config import IssuerConfig
-from issuer_app.keyring import IssuerKey, KeyRing, key_tag
+from issuer_app.keyring import WEB, IssuerKey, KeyRing, key_tag
 from issuer_app.store.records import (
     IssuerStore,
     RecordQuery,
@@ -38,7 +38,7 @@ from issuer_app.store.records import (
     load_json_list,
     storable,
 )
-from vcred import model, values
+from vcred import jose, model, values
 from vcred.customs.builders import (
     AEO_CERTIFICATE_SCHEMA,
     AEO_CERTIFICATE_TYPE,
@@ -267,6 +267,11 @@ class Issuer:
             cache.checked = time.monotonic()
             return cache.ring
 
+    def _forget_keyring(self) -> None:
+        """Read the stored keys again at the next :meth:`keyring` call, whatever the TTL."""
+        self._keys.checked = float("-inf")
+        self._keys.version = None
+
     def _load_keyring(self) -> KeyRing:
         password = self.config.passphrase.encode()
         keys = []
@@ -344,22 +349,31 @@ class Issuer:
         return key
 
     def retire_key(self, reference: str, *, actor: str) -> IssuerKey:
+        """Retire a key: from its returned ``retired`` time on it signs nothing new, and the
+        did:web document says so (``revoked``).
+
+        The time is taken once no signature with the key is in progress (the key's row is
+        locked), rounded up to the next whole second: every time this service writes into a
+        signature (``iat``, ``created``) is truncated to the second, so whatever the key
+        signed before is dated strictly before it.
+        """
         found = self.keyring().find(reference) or self._load_keyring().find(reference)
         if found is None:
             raise UsageError(f"no key {reference!r} (see `vcred issuer key list`)")
         with self.store.engine.begin() as conn:
-            at = self.stamp()
+            self.store.key_retired(conn, found.tag, exclusive=True)
+            at = format_datetime(self.now().replace(microsecond=0) + timedelta(seconds=1))
             self.store.retire_key(conn, found.tag, at=at)
             self.store.append_audit(
                 conn,
-                at=at,
+                at=self.stamp(),
                 actor=actor,
                 action="key-retire",
                 target=found.tag,
-                details={"id": found.tag, "didKey": found.did_key},
+                details={"id": found.tag, "didKey": found.did_key, "revoked": at},
             )
-        self._keys.checked = 0.0
-        return found
+        self._forget_keyring()
+        return dataclasses.replace(found, retired=at)
 
     def did_document(self) -> dict[str, Any] | None:
         return self.keyring().did_document()
@@ -380,8 +394,19 @@ class Issuer:
             stored = self._stored_answer(actor, idempotency_key, digest)
             if stored is not None:
                 return stored
-        prepared = self._prepare(body)
-        return self._issue(prepared, actor=actor, key=idempotency_key, digest=digest)
+        for _ in range(_KEY_CHOICES):
+            prepared = self._prepare(body)
+            try:
+                return self._issue(prepared, actor=actor, key=idempotency_key, digest=digest)
+            except _KeyRetiredMeanwhileError:
+                # another process retired the key this worker's cached keyring chose: again
+                self._forget_keyring()
+        raise ProblemError(
+            409,
+            "Conflict",
+            "the issuer's keys kept changing while this credential was signed: send it again",
+            code="KEYS_CHANGING",
+        )
 
     def issue_credential(
         self, credential: Mapping[str, Any], *, actor: str, fmt: str | None = None
@@ -562,8 +587,10 @@ class Issuer:
                     place.entry(self.list_url(list_name, place.list_id)).to_json()
                     for place in places
                 ]
+                if store.key_retired(conn, prepared.key.tag) is not None:
+                    raise _KeyRetiredMeanwhileError(prepared.key.tag)
                 try:
-                    secured = secure(
+                    secured = secure(  # dated after the check: before any retirement
                         document,
                         prepared.signer,
                         format=prepared.format,
@@ -702,14 +729,20 @@ class Issuer:
         except UsageError:
             return None
         fmt = self.config.status_list_format
-        found = self.keyring().list_signer(signer_name, formats.key_kinds(fmt))
+        keyring = self.keyring()
+        found = keyring.list_signer(signer_name, formats.key_kinds(fmt))
         if found is None:
             return None
         issuer, signer = found
         if signer.key.kind not in formats.key_kinds(fmt):
             fmt = formats.DATA_INTEGRITY if formats.is_data_integrity(fmt) else formats.VC_JWT
         row = self.store.published(signer_name, list_id)
-        if row is not None and row.version == info.version and row.format == fmt:
+        if (
+            row is not None
+            and row.version == info.version
+            and row.format == fmt
+            and _signed_by(row.document) == signer.key_id  # not a key retired since
+        ):
             return Published(
                 media_type=row.media_type,
                 body=row.document,
@@ -726,7 +759,16 @@ class Issuer:
             valid_from=now,
             ttl=self.config.status_list_ttl,
         )
-        secured = secure(unsigned, signer, format=fmt, now=now, **self._loader_for(fmt))
+        with self.store.engine.begin() as conn:
+            # a key found current here signs before any retirement (dated before the check)
+            retired = signer_name == WEB and self._retired_meanwhile(conn, keyring, signer.key_id)
+            secured = (
+                None
+                if retired
+                else secure(unsigned, signer, format=fmt, now=now, **self._loader_for(fmt))
+            )
+        if secured is None:  # chosen from a stale keyring: the reloaded one names the current key
+            return self.status_list(signer_name, list_id)
         document = secured if isinstance(secured, str) else dump_json(secured)
         published = Published(
             media_type=formats.media_type(fmt),
@@ -746,6 +788,16 @@ class Issuer:
             }
         )
         return published
+
+    def _retired_meanwhile(self, conn: Connection, keyring: KeyRing, method_id: str) -> bool:
+        """Whether the did:web key ``method_id`` (chosen from this worker's cached ``keyring``)
+        was retired by another process; the row stays locked until ``conn`` ends, so a key
+        found current signs before any retirement. Retired: the keyring is reloaded."""
+        key = keyring.find(method_id)
+        if key is None or self.store.key_retired(conn, key.tag) is None:
+            return False
+        self._forget_keyring()
+        return True
 
     # -- records -----------------------------------------------------------------------------
 
@@ -836,6 +888,28 @@ class Issuer:
 
 def model_problem_type() -> str:
     return MalformedError.problem_type
+
+
+#: How often issuance chooses a key again when the chosen one was retired meanwhile.
+_KEY_CHOICES: Final = 3
+
+
+class _KeyRetiredMeanwhileError(Exception):
+    """The key a cached keyring chose was retired by another process (issue again)."""
+
+
+def _signed_by(document: str) -> str | None:
+    """The verification method that signed a list we published (a compact JWS or a Data
+    Integrity document with one proof); None if it cannot be told. Not verified: our own."""
+    try:
+        if document.startswith("{"):
+            proof = json.loads(document).get("proof")
+            method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+        else:
+            method = jose.unverified_header(document).get("kid")
+    except (VcredError, ValueError, AttributeError):
+        return None
+    return method if isinstance(method, str) else None
 
 
 def _first_start(config: IssuerConfig, store: IssuerStore, conn: Connection) -> None:

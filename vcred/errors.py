@@ -19,6 +19,8 @@ Pointer to it::
     │   ├── InvalidProofError      INVALID_PROOF      a proof is malformed or mismatched
     │   └── DigestMismatchError    DIGEST_MISMATCH    relatedResource / disclosure digest wrong
     ├── UnknownKeyError            UNKNOWN_KEY        no usable key for the kid / method
+    │   └── KeyRevokedError        KEY_REVOKED        signed at or after the method's `revoked`
+    │       └── KeyExpiredError    KEY_EXPIRED        … or at or after its `expires` (CID 1.0)
     ├── ResolutionError            DID_RESOLUTION     a DID cannot be resolved
     │   ├── UnreachableError       DID_RESOLUTION     … because the host could not be reached
     │   └── FetchRefusedError      FETCH_REFUSED      a guarded fetch was refused (SSRF guard)
@@ -189,6 +191,20 @@ class UnknownKeyError(VcredError):
     code = "UNKNOWN_KEY"
     problem_type = CRYPTOGRAPHIC_SECURITY_ERROR
     title = "Unknown or unauthorised key"
+
+
+class KeyRevokedError(UnknownKeyError):
+    """The proof was made at or after its verification method's ``revoked`` time (CID 1.0 §2.2)."""
+
+    code = "KEY_REVOKED"
+    title = "Key revoked when it signed"
+
+
+class KeyExpiredError(KeyRevokedError):
+    """The proof was made at or after its verification method's ``expires`` time (CID 1.0 §2.2)."""
+
+    code = "KEY_EXPIRED"
+    title = "Key expired when it signed"
 
 
 class ResolutionError(VcredError):

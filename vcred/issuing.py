@@ -7,7 +7,7 @@ from the DID. ``issue(credential, key)`` with a bare key pair signs as its did:k
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from vcred import jose, model
@@ -71,6 +71,20 @@ def with_issuer(credential: Mapping[str, Any], signer: Signer) -> dict[str, Any]
     return document
 
 
+#: Formats whose signing time is the JWT ``iat`` claim (Data Integrity has ``created``).
+JOSE_FORMATS: Final = frozenset({"vc+jwt", "vc+sd-jwt", "sd-jwt"})
+
+
+def with_issued_at(document: dict[str, Any], now: datetime | None) -> dict[str, Any]:
+    """``document`` with the JWT ``iat`` claim (RFC 7519 §4.1.6) set to ``now`` unless present."""
+    if "iat" in document:
+        return document
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise UsageError("times must be timezone-aware (e.g. datetime.now(UTC))")
+    return {**document, "iat": int(moment.timestamp())}
+
+
 def issue(
     credential: Mapping[str, Any],
     signer: Signer | KeyPair,
@@ -82,11 +96,15 @@ def issue(
     """Secure ``credential`` as ``format``: a compact string for JOSE formats, a dict otherwise.
 
     The credential is checked against VCDM first (MalformedError with a pointer); its issuer
-    must be the signer's DID (filled in when absent). Raises UsageError for an unknown format.
+    must be the signer's DID (filled in when absent). JOSE formats (vc+jwt, SD-JWT) carry
+    ``iat`` = ``now`` (default: the clock): the signing time a verifier compares with the
+    key's ``revoked`` / ``expires`` (CID 1.0 §2.2). Raises UsageError for an unknown format.
     """
     signer = as_signer(signer)
     document = with_issuer(credential, signer)
     model.validate_credential(document)
+    if format in JOSE_FORMATS:
+        document = with_issued_at(document, now)
     if format == "vc+jwt":
         return jose.issue_vc_jwt(document, signer)
     issuer = FORMATS.get(format)

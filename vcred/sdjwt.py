@@ -995,6 +995,7 @@ def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tupl
             )
         return None, None
     presentation["holder"] = _holder(verifier, verified)
+    _record_key_binding_signer(verifier, verified, binding, state)
     now = verifier.clock()
     state.extra_checks.append(
         (
@@ -1005,6 +1006,19 @@ def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tupl
         )
     )
     return binding.nonce, binding.aud
+
+
+def _record_key_binding_signer(
+    verifier: Verifier, verified: VerifiedSdJwt, binding: KeyBinding, state: _Secured
+) -> None:
+    """A holder key named by a DID URL signed the key-binding JWT at its ``iat``: the
+    pipeline then refuses it at or after the method's ``revoked`` / ``expires`` time."""
+    kid = verified.holder_kid
+    if kid is None or not is_did(kid.split("#")[0]):
+        return
+    method = verifier.method_lookup(kid, "authentication")  # resolved (cached) by _holder
+    state.methods = [method]
+    state.signed_at[method.id] = (jose.numeric_date(binding.iat, pointer="/kb/iat"), "/kb/iat")
 
 
 def _holder(verifier: Verifier, verified: VerifiedSdJwt) -> str:

@@ -240,6 +240,9 @@ class _Secured:
     issuer: str | None = None
     disclosed: tuple[str, ...] = ()
     extra_checks: list[tuple[str, Callable[[], str | None]]] = field(default_factory=list)
+    #: method id → (when that method's proof says it signed, where it says so): Data Integrity
+    #: ``created``; otherwise the signing time is the JWT ``iat``, else ``validFrom``.
+    signed_at: dict[str, tuple[datetime, str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -465,6 +468,7 @@ class Verifier:
             return
         try:
             verifier(self, document, state)
+            _check_key_windows(state, now=self.clock())
             state.proof_passed = True
         except VcredError as error:
             state.problems.append(Problem.of(error))
@@ -613,6 +617,7 @@ class Verifier:
                 # a compact format (an SD-JWT with key binding) describes its presentation itself
                 state.claimed = document if isinstance(document, dict) else None
                 signed_challenge, signed_domain = _verify_presentation_proof(self, document, state)
+            _check_key_windows(state, now=self.clock())
             state.proof_passed = True
         except VcredError as error:
             report.fail("proof", error)
@@ -837,6 +842,37 @@ def _check_issuer_binding(issuer: str | None, methods: Sequence[VerificationMeth
                 pointer="/issuer",
             )
     return f"signed by {issuer}" if is_did(issuer) else f"signed for {issuer}"
+
+
+def _check_key_windows(state: _Secured, *, now: datetime) -> None:
+    """No method signed at or after its ``revoked`` / ``expires`` time (CID 1.0 §2.2).
+
+    The one place every format, presentation, status list and trust list passes: the proof
+    stage has resolved the methods; this asks each whether it could sign when the proof says
+    it did. Raises KeyRevokedError / KeyExpiredError.
+    """
+    for vm in state.methods:
+        if vm.revoked is None and vm.expires is None:
+            continue
+        signed_at, pointer = _signing_time(vm, state)
+        vm.check_signed_at(signed_at, now=now, pointer=pointer)
+
+
+def _signing_time(vm: VerificationMethod, state: _Secured) -> tuple[datetime | None, str]:
+    """When ``vm`` signed: its own proof's time (Data Integrity ``created``), else the JWT
+    ``iat``, else the credential's ``validFrom`` (``issuanceDate``); None if nothing says."""
+    if vm.id in state.signed_at:
+        return state.signed_at[vm.id]
+    if "iat" in state.jwt_claims:
+        return jose.numeric_date(state.jwt_claims["iat"], pointer="/iat"), "/iat"
+    credential = state.claimed or {}
+    pointer = _start_pointer(credential)
+    if pointer[1:] in credential:
+        try:
+            return model.parse_datetime(credential[pointer[1:]], pointer=pointer), pointer
+        except MalformedError:
+            pass  # the structure check reports it; here it is a time nobody can rely on
+    return None, "/proof" if state.format == "data-integrity" else "/iat"
 
 
 def _check_holder_binding(holder: str, results: Sequence[VerificationResult]) -> str:

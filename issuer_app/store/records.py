@@ -317,6 +317,22 @@ class IssuerStore:
         )
         self.bump_keys_version(conn)
 
+    def key_retired(self, conn: Connection, tag: str, *, exclusive: bool = False) -> str | None:
+        """When the key ``tag`` was retired (None: current), read with a row lock held to the
+        end of ``conn``'s transaction: shared for a signer, ``exclusive`` for a retirement.
+
+        A signature made while the shared lock is held is therefore dated before any
+        retirement (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises the transactions anyway).
+        Raises UsageError for an unknown key.
+        """
+        keys = self.t.keys
+        query = select(keys.c.retired).where(keys.c.tag == tag)
+        row = conn.execute(query.with_for_update(read=not exclusive)).first()
+        if row is None:
+            raise UsageError(f"no key {tag!r}")
+        retired: str | None = row.retired
+        return retired
+
     def retire_key(self, conn: Connection, tag: str, *, at: str) -> None:
         keys = self.t.keys
         current = conn.execute(

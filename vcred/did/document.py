@@ -10,11 +10,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final
 
-from vcred.errors import MalformedError, ResolutionError, UnknownKeyError, VcredError
+from vcred import model
+from vcred.errors import (
+    KeyExpiredError,
+    KeyRevokedError,
+    MalformedError,
+    ResolutionError,
+    UnknownKeyError,
+    UsageError,
+    VcredError,
+)
 from vcred.keys import PublicKey
 
 RELATIONSHIPS: Final = (
@@ -54,14 +64,52 @@ def split_did_url(did_url: str) -> tuple[str, str]:
     return did, fragment
 
 
+#: Controlled Identifiers 1.0 §2.2: no proof made with a method at or after these times verifies.
+LIFETIME_PROPERTIES: Final = ("revoked", "expires")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerificationMethod:
-    """A public key with its id and the DID that controls it."""
+    """A public key with its id and the DID that controls it.
+
+    ``revoked`` / ``expires``: when the controller stopped the key (CID 1.0 §2.2); no proof
+    made at or after either time verifies (:meth:`check_signed_at`).
+    """
 
     id: str
     type: str
     controller: str
     public_key: PublicKey
+    revoked: datetime | None = None
+    expires: datetime | None = None
+
+    def check_signed_at(
+        self, signed_at: datetime | None, *, now: datetime, pointer: str | None = None
+    ) -> None:
+        """Refuse a proof made with this method at or after its ``revoked`` / ``expires`` time.
+
+        https://www.w3.org/TR/cid-1.0/#verification-methods — ``signed_at`` is when the proof
+        says it was made (``pointer``: where it says so); None when it does not say, and then
+        it may have been made as late as ``now``: a method revoked (expired) by now refuses it
+        (fail closed). Raises KeyRevokedError / KeyExpiredError.
+        """
+        moment = now if signed_at is None else signed_at
+        for name, limit, error in (
+            ("revoked", self.revoked, KeyRevokedError),
+            ("expires", self.expires, KeyExpiredError),
+        ):
+            if limit is None or moment < limit:
+                continue
+            when = (
+                "does not say when it was made"
+                if signed_at is None
+                else f"was made at {signed_at.isoformat()}"
+            )
+            stopped = "was revoked" if name == "revoked" else "expired"
+            raise error(
+                f"the proof {when}; its key {self.id} {stopped} at {limit.isoformat()}",
+                pointer=pointer,
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,20 +187,31 @@ class DidDocument:
 
 
 def method_entry(vm: VerificationMethod, *, jwk: bool = False) -> dict[str, Any]:
-    """The JSON form of a method: Multikey (default) or JsonWebKey."""
+    """The JSON form of a method: Multikey (default) or JsonWebKey, with its lifetime."""
     if jwk:
-        return {
+        entry: dict[str, Any] = {
             "id": vm.id,
             "type": "JsonWebKey",
             "controller": vm.controller,
             "publicKeyJwk": vm.public_key.jwk(),
         }
-    return {
-        "id": vm.id,
-        "type": "Multikey",
-        "controller": vm.controller,
-        "publicKeyMultibase": vm.public_key.multikey(),
-    }
+    else:
+        entry = {
+            "id": vm.id,
+            "type": "Multikey",
+            "controller": vm.controller,
+            "publicKeyMultibase": vm.public_key.multikey(),
+        }
+    for name, moment in (("revoked", vm.revoked), ("expires", vm.expires)):
+        if moment is not None:
+            entry[name] = _date_time_stamp(moment)
+    return entry
+
+
+def _date_time_stamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise UsageError("key lifetimes must be timezone-aware (e.g. datetime.now(UTC))")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _absolute(ref: str, did: str) -> str:
@@ -171,6 +230,7 @@ def _add_method(
         raise ResolutionError(
             "a verification method needs a type and a controller", pointer=pointer
         )
+    revoked, expires = (_lifetime(entry, name, pointer) for name in LIFETIME_PROPERTIES)
     try:
         if vm_type in _MULTIBASE_TYPES and "publicKeyMultibase" in entry:
             key = PublicKey.from_multikey(entry["publicKeyMultibase"])
@@ -182,7 +242,30 @@ def _add_method(
         return None
     if vm_type == "Ed25519VerificationKey2020" and key.kind != "ed25519":
         return None
+    if vm_id in methods:  # a second entry would replace the first, and could lift its revoked
+        raise ResolutionError(f"verification method {vm_id!r} is defined twice", pointer=pointer)
     methods[vm_id] = VerificationMethod(
-        id=vm_id, type=vm_type, controller=controller, public_key=key
+        id=vm_id,
+        type=vm_type,
+        controller=controller,
+        public_key=key,
+        revoked=revoked,
+        expires=expires,
     )
     return vm_id
+
+
+def _lifetime(entry: Mapping[str, Any], name: str, pointer: str) -> datetime | None:
+    """A method's ``revoked`` / ``expires``: an XML Schema dateTimeStamp (CID 1.0 §2.2).
+
+    A malformed value makes the whole document unusable (ResolutionError with its pointer):
+    skipping it would silently lift the controller's own restriction.
+    """
+    if name not in entry:
+        return None
+    try:
+        return model.parse_datetime(entry[name], pointer=f"{pointer}/{name}")
+    except MalformedError as exc:
+        raise ResolutionError(
+            f"the verification method's {name} {exc.message}", pointer=exc.pointer
+        ) from exc

@@ -9,7 +9,8 @@ https://w3c-ccg.github.io/did-method-web/ — ``did:web:customs.example`` →
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -61,13 +62,15 @@ def did_web_document(
     keys: Sequence[PublicKey],
     *,
     retired: Iterable[PublicKey] = (),
+    revoked: Mapping[PublicKey, datetime] | None = None,
     jwk: bool = False,
 ) -> dict[str, Any]:
     """A DID document for an agency: each current key may sign credentials and presentations.
 
     ``retired`` keys stay listed as verification methods and under assertionMethod, so
     credentials they signed keep verifying; they are not used for new signatures (authentication
-    and capability relationships list only the current keys).
+    and capability relationships list only the current keys). ``revoked`` gives a retired key
+    its CID 1.0 ``revoked`` time: verifiers then refuse anything it signed from then on.
     """
     did_web_url(did)  # validates the DID
     if not keys:
@@ -76,8 +79,13 @@ def did_web_document(
         VerificationMethod(id=method_id(did, k), type="", controller=did, public_key=k)
         for k in keys
     ]
+    revoked = revoked or {}
+    if any(k in keys for k in revoked):
+        raise UsageError("a current key cannot be revoked; retire it first")
     old = [
-        VerificationMethod(id=method_id(did, k), type="", controller=did, public_key=k)
+        VerificationMethod(
+            id=method_id(did, k), type="", controller=did, public_key=k, revoked=revoked.get(k)
+        )
         for k in retired
         if k not in keys
     ]

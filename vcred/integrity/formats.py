@@ -18,7 +18,7 @@ from typing import Any, Final
 from vcred import model
 from vcred.customs import builders
 from vcred.errors import ParsingError, UnknownKeyError, UsageError
-from vcred.integrity.proof import add_base_proof, add_proof, verify_document
+from vcred.integrity.proof import VerifiedDocument, add_base_proof, add_proof, verify_document
 from vcred.integrity.suites import ECDSA_SD_2023, SUITES, Cryptosuite
 from vcred.issuing import register_issue_format
 from vcred.jsonld import ContextLoader
@@ -219,6 +219,20 @@ def prove_credential(verifier: Verifier, document: Any, state: _Secured) -> None
     )
     state.claimed = verified.document
     state.methods = verified.methods
+    _record_signing_times(verified, state)
+
+
+def _record_signing_times(verified: VerifiedDocument, state: _Secured) -> None:
+    """Each method's signing time is its proof's ``created`` (the latest, if it signed twice);
+    the pipeline refuses a method used at or after its ``revoked`` / ``expires`` time."""
+    for proof in verified.proofs:
+        if "created" not in proof.proof:
+            continue
+        pointer = f"{proof.pointer}/created"
+        created = model.parse_datetime(proof.proof["created"], pointer=pointer)
+        earlier = state.signed_at.get(proof.method.id)
+        if earlier is None or earlier[0] < created:
+            state.signed_at[proof.method.id] = (created, pointer)
 
 
 def prove_presentation(verifier: Verifier, document: Any, state: _Secured) -> tuple[Any, Any]:
@@ -248,6 +262,7 @@ def prove_presentation(verifier: Verifier, document: Any, state: _Secured) -> tu
             )
     state.claimed = verified.document
     state.methods = verified.methods
+    _record_signing_times(verified, state)
     return (
         _agreed([p.proof.get("challenge") for p in verified.proofs]),
         _agreed([p.proof.get("domain") for p in verified.proofs]),
