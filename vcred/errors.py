@@ -18,6 +18,7 @@ Pointer to it::
     │   └── DigestMismatchError    DIGEST_MISMATCH    relatedResource / disclosure digest wrong
     ├── UnknownKeyError            UNKNOWN_KEY        no usable key for the kid / method
     ├── ResolutionError            DID_RESOLUTION     a DID cannot be resolved
+    │   ├── TimeBudgetError        DID_RESOLUTION     … because the verification's time ran out
     │   ├── UnreachableError       DID_RESOLUTION     … because the host could not be reached
     │   └── FetchRefusedError      FETCH_REFUSED      a guarded fetch was refused (SSRF guard)
     ├── ValidityError              (base of the time-window failures)
@@ -176,6 +177,10 @@ class UnknownKeyError(VcredError):
 class ResolutionError(VcredError):
     code = "DID_RESOLUTION"
     title = "DID resolution failed"
+
+
+class TimeBudgetError(ResolutionError):
+    """The verification's time budget ran out before a fetch; no stale copy may stand in."""
 
 
 class UnreachableError(ResolutionError):
