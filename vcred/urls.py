@@ -259,8 +259,10 @@ def _reg_name_problem(host: str, *, scheme: str) -> str | None:
 
 
 def _is_a_label(label: str) -> bool:
+    """Whether an ``xn--`` label decodes (IDNA ToUnicode: nameprep, and it round-trips) to
+    printable non-ASCII text."""
     try:
-        decoded = label[4:].encode("ascii").decode("punycode")
+        decoded = label.encode("ascii").decode("idna")
     except UnicodeError:
         return False
-    return bool(decoded) and not decoded.isascii()
+    return not decoded.isascii() and decoded.isprintable()
