@@ -77,6 +77,7 @@ _REFUSED_V4: Final = tuple(
         ("0.0.0.0/8", "this network (RFC 791)"),
         ("127.0.0.0/8", "loopback"),
         ("169.254.0.0/16", "link-local (cloud metadata)"),
+        ("192.0.0.0/24", "IETF protocol assignments (RFC 6890)"),
         ("100.64.0.0/10", "shared address space (RFC 6598)"),
         ("192.88.99.0/24", "6to4 relay anycast (deprecated, RFC 7526)"),
         ("224.0.0.0/4", "multicast"),
@@ -239,7 +240,11 @@ class GuardedFetcher:
                         else f"{host!r} resolves to a non-public address ({address}, {reason}); "
                         "refused"
                     )
-        return str(addresses[0])
+        chosen = addresses[0]
+        # an IPv4-mapped answer is connected to as the IPv4 address it was judged as
+        if isinstance(chosen, ipaddress.IPv6Address) and chosen.ipv4_mapped is not None:
+            return str(chosen.ipv4_mapped)
+        return str(chosen)
 
     def _get(
         self, scheme: str, host: str, address: str, port: int, path: str, accept: str, cap: int
