@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Final
 
 from vcred.errors import UsageError
-from vcred.verifier import utc_now
+from vcred.verifier import DEFAULT_TIME_BUDGET, utc_now
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
@@ -55,6 +55,7 @@ class VerifierConfig:
     ``offline``: never fetch; answer from the caches however old (reported).
     ``database_url``: SQLAlchemy URL (default: SQLite in ``data_dir``).
     ``clock``: the current time (tests pass a fixed one).
+    ``time_budget``: what all fetches of one verification share (``Verifier.time_budget``).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -80,6 +81,8 @@ class VerifierConfig:
     did_cache_ttl: timedelta = timedelta(minutes=5)
     status_cache_ttl: timedelta = timedelta(minutes=5)
     max_stale: timedelta = timedelta(days=7)
+    # what every fetch of one verification shares (DID documents, status lists)
+    time_budget: timedelta = DEFAULT_TIME_BUDGET
     # storage
     database_url: str | None = None
     table_prefix: str = "verifier_"
@@ -108,6 +111,8 @@ class VerifierConfig:
             raise UsageError("rate_per_second and proxy_hops must not be negative")
         if self.challenge_ttl <= timedelta(0):
             raise UsageError("challenge_ttl must be positive")
+        if self.time_budget <= timedelta(0):
+            raise UsageError("time_budget must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
             raise UsageError("domain must be a non-empty string without spaces")
 
@@ -168,6 +173,7 @@ class VerifierConfig:
             ("DID_CACHE_TTL", "did_cache_ttl"),
             ("STATUS_CACHE_TTL", "status_cache_ttl"),
             ("MAX_STALE", "max_stale"),
+            ("TIME_BUDGET", "time_budget"),
         ):
             value = get(name)
             if value is not None:
