@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import wraps
 from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit
 
 import segno
 from flask import (
@@ -151,11 +150,18 @@ def logout() -> BaseResponse:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path on this site (no scheme, no host, no //evil.example)."""
-    if not value:
-        return url_for("officer.credentials")
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+    """Only a path on this site, else the credentials page.
+
+    Browsers read ``//host`` and ``/\\host`` as another host and drop tabs and newlines
+    (``/<tab>/evil.example`` is ``//evil.example``): a backslash, whitespace or control
+    character is refused. Read without urllib, which raises ValueError on ``//[``.
+    """
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or any(c == "\\" or c.isspace() or not c.isprintable() for c in value)
+    ):
         return url_for("officer.credentials")
     return value
 

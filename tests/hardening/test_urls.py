@@ -391,3 +391,44 @@ def test_hostile_urls_sent_to_the_issuer_service_are_a_clean_400(
     body = response.get_json()
     assert body["code"] == "MALFORMED"
     assert body["pointer"].startswith(f"/credential{member}")
+
+
+@pytest.mark.parametrize(
+    "target", ["//[", "//[::1", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "//x"]
+)
+def test_the_issuer_login_never_crashes_on_or_follows_a_hostile_next(
+    issuer_app: Flask, target: str
+) -> None:
+    issuer_of(issuer_app).add_officer("ana", "a long officer password", actor="test")
+    client = issuer_app.test_client()
+    page = client.get("/login", query_string={"next": target})
+    assert page.status_code == 200  # urllib raised ValueError on //[: a 500
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    answer = client.post(
+        "/login",
+        data={
+            "name": "ana",
+            "password": "a long officer password",
+            "csrf_token": token,
+            "next": target,
+        },
+    )
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/officer/credentials"
+
+
+def test_the_issuer_login_still_follows_a_path_on_this_site(issuer_app: Flask) -> None:
+    issuer_of(issuer_app).add_officer("ana", "a long officer password", actor="test")
+    client = issuer_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = client.post(
+        "/login",
+        data={
+            "name": "ana",
+            "password": "a long officer password",
+            "csrf_token": token,
+            "next": "/officer/credentials?q=x",
+        },
+    )
+    assert answer.headers["Location"] == "/officer/credentials?q=x"
