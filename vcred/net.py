@@ -28,6 +28,7 @@ from vcred.errors import (
     ResolutionError,
     TimeBudgetError,
     UnreachableError,
+    UsageError,
 )
 from vcred.urls import IPAddress, Url, parse_url
 
@@ -199,6 +200,15 @@ class GuardedFetcher:
     connect_timeout: float = 3.0
     deadline: float = 5.0
     user_agent: str = "vcred"
+
+    def __post_init__(self) -> None:
+        for host, origin in self.host_map.items():
+            try:
+                parsed = parse_url(origin)
+            except MalformedError as exc:
+                raise UsageError(f"host_map: the origin for {host!r}: {exc.message}") from exc
+            if parsed.scheme not in ("http", "https") or parsed.host is None:
+                raise UsageError(f"host_map: the origin for {host!r} must be an http(s) URL")
 
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         target = _fetched_url(url)

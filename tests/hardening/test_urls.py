@@ -11,13 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
 from issuer_app import issuer_of
 from tests.hardening.corpus import base_credential
 from tests.verifier.conftest import NOW, MakeApp
 from vcred import Verifier, did_key, present, sdjwt
-from vcred.errors import MalformedError
+from vcred.cli import main
+from vcred.errors import MalformedError, UsageError
 from vcred.integrity import add_proof
 from vcred.issuing import signer_for
 from vcred.jose import sign_compact
@@ -308,6 +310,21 @@ def test_a_presentation_of_a_credential_with_a_hostile_status_url_reports_it(
         "MALFORMED",
         "/verifiableCredential/0/credentialStatus/statusListCredential",
     ) in {(p.code, p.path) for p in result.errors}
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://[::1", "http://127.0.0.1:99999", "ftp://127.0.0.1", "127.0.0.1:8000"]
+)
+def test_a_host_map_origin_that_is_no_http_url_is_refused_when_configured(origin: str) -> None:
+    with pytest.raises(UsageError, match="host_map"):
+        GuardedFetcher(host_map={"us.example": origin})
+
+
+def test_the_cli_refuses_a_bad_host_map_origin_in_one_line() -> None:
+    result = CliRunner().invoke(main, ["verify", "--host-map", "a=http://[::1", "-"], input="{}")
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and "--host-map" in result.output
+    assert "Traceback" not in result.output
 
 
 # -- through the services -----------------------------------------------------------------------
