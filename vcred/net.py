@@ -77,9 +77,9 @@ _REFUSED_V4: Final = tuple(
     for network, name in (
         ("0.0.0.0/8", "this network (RFC 791)"),
         ("127.0.0.0/8", "loopback"),
+        ("100.64.0.0/10", "shared address space (RFC 6598)"),
         ("169.254.0.0/16", "link-local (cloud metadata)"),
         ("192.0.0.0/24", "IETF protocol assignments (RFC 6890)"),
-        ("100.64.0.0/10", "shared address space (RFC 6598)"),
         ("192.88.99.0/24", "6to4 relay anycast (deprecated, RFC 7526)"),
         ("224.0.0.0/4", "multicast"),
         ("240.0.0.0/4", "reserved"),
@@ -106,10 +106,7 @@ def address_refusal(address: IPAddress) -> str | None:
         if embedded is not None:
             reason = address_refusal(embedded)
             return None if reason is None else f"it reaches {embedded}: {reason}"
-        refused: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...]
-        refused = _REFUSED_V6
-    else:
-        refused = _REFUSED_V4
+    refused = _REFUSED_V6 if isinstance(address, ipaddress.IPv6Address) else _REFUSED_V4
     for network, name in refused:
         if address in network:
             return name
