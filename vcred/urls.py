@@ -28,7 +28,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 # RFC 3986 §2: what may appear outside the host; non-ASCII is allowed (RFC 3987 IRIs) when it
 # is printable. Brackets belong to the host; backslash is a slash to WHATWG parsers.
-_FORBIDDEN_ASCII: Final = frozenset(' "<>\\^`{|}')
+_FORBIDDEN_ASCII: Final = re.compile(r'[\x00-\x20"<>\\^`{|}\x7f]')
 _BRACKETS: Final = frozenset("[]")
 _PCT: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _USERINFO: Final = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:-]|%[0-9A-Fa-f]{2})*")
@@ -138,9 +138,22 @@ def parse_data_url(value: object, *, pointer: str | None = None) -> DataUrl:
     )
 
 
-@lru_cache(maxsize=4096)
+#: URLs up to this length are cached (documents repeat their URLs); longer ones, which only
+#: a hostile document holds, are read every time rather than held in memory.
+CACHED_LENGTH: Final = 2048
+
+
 def _parse(text: str) -> Url | str:
-    """The URL, or why it is not one (cached: documents repeat their URLs)."""
+    """The URL, or why it is not one."""
+    return _parse_cached(text) if len(text) <= CACHED_LENGTH else _read(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> Url | str:
+    return _read(text)
+
+
+def _read(text: str) -> Url | str:
     scheme, colon, rest = text.partition(":")
     if not colon or not _SCHEME.fullmatch(scheme):
         return "it has no scheme"
@@ -177,9 +190,11 @@ def _parse(text: str) -> Url | str:
 
 
 def _characters_problem(text: str) -> str | None:
-    for char in text:
-        if char in _FORBIDDEN_ASCII or not char.isprintable():
-            return f"it contains {char!r}"
+    forbidden = _FORBIDDEN_ASCII.search(text)
+    if forbidden is not None:
+        return f"it contains {forbidden.group()!r}"
+    if not text.isprintable():  # format (bidi), separator, private-use, unassigned characters
+        return f"it contains {next(c for c in text if not c.isprintable())!r}"
     return _escapes_problem(text)
 
 

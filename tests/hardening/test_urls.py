@@ -166,6 +166,15 @@ def test_urls_without_an_authority_have_no_host(url: str) -> None:
     assert parse_url(url).host is None
 
 
+def test_long_urls_are_read_every_time_not_held_in_the_cache() -> None:
+    from vcred import urls
+
+    before = urls._parse_cached.cache_info().currsize
+    for i in range(50):
+        assert urls.is_url(f"urn:x:{i}:" + "a" * 300_000)
+    assert urls._parse_cached.cache_info().currsize == before
+
+
 # -- through the library ------------------------------------------------------------------------
 
 
