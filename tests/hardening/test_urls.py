@@ -270,6 +270,7 @@ def test_a_did_web_that_names_no_url_fails_resolution_before_any_lookup(
     result = verifier.verify(did_web_token(did))
     (problem,) = [p for p in result.errors if p.code == "DID_RESOLUTION"]
     assert DID_WEBS[did] in problem.message
+    assert problem.path == "/header/kid"  # where the DID to resolve was named
     assert dns == [] and connections == []
 
 
