@@ -126,7 +126,7 @@ MEMBERS: dict[str, Mutate] = {
         },
     ),
 }
-FORMATS = ("vc+jwt", "data-integrity", "vc+sd-jwt")
+FORMATS = ("vc+jwt", "eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+sd-jwt", "enveloped")
 
 
 def secure(credential: dict[str, Any], signer: LocalSigner, fmt: str) -> Any:
@@ -134,14 +134,21 @@ def secure(credential: dict[str, Any], signer: LocalSigner, fmt: str) -> Any:
 
     A document JSON-LD cannot even sign is sent as a vc+jwt instead.
     """
+    token = sign_compact(credential, signer, typ="vc+jwt", cty="vc")
     try:
-        if fmt == "data-integrity":
-            return add_proof(credential, signer)
+        if fmt.startswith("eddsa-"):
+            return add_proof(credential, signer, suite=fmt)
         if fmt == "vc+sd-jwt":
             return sdjwt.issue(credential, signer)
     except VcredError:
         pass
-    return sign_compact(credential, signer, typ="vc+jwt", cty="vc")
+    if fmt == "enveloped":
+        return {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": "EnvelopedVerifiableCredential",
+            "id": f"data:application/vc+jwt,{token}",
+        }
+    return token
 
 
 @pytest.fixture
