@@ -48,6 +48,12 @@ def seeds(name: str) -> list[bytes]:
         "verify": [token.encode(), sd.encode(), json.dumps(credential).encode()],
         "sd-jwt-presentation": [presented.encode()],
         "service-request": [json.dumps({"verifiableCredential": token}).encode(), b"{}"],
+        "url": [
+            b"https://us-customs.example:8443/status/1?x=y#f",
+            b"https://[2001:db8::1]/x",
+            b"did:web:us-customs.example%3A8443:agency",
+            b"data:application/vc+jwt;base64,YS5iLmM=",
+        ],
     }
     return by_target[name]
 

@@ -18,6 +18,7 @@ from vcred.jsonld import canonicalize_document
 from vcred.keys import PublicKey
 from vcred.multibase import b64url_encode, multibase_decode
 from vcred.status import decode_bitstring
+from vcred.urls import parse_data_url, parse_url
 
 _VERIFIER = Verifier()
 _RESOLVER = Resolver()
@@ -103,6 +104,24 @@ def service_request(data: bytes) -> None:
                 raise
 
 
+def url(data: bytes) -> None:
+    """The one URL reader: a MalformedError, or a typed Url whose host, written back with its
+    port, path and query, reads as the same host, port and request target."""
+    text = _text(data)
+    with contextlib.suppress(VcredError):
+        parse_data_url(text)
+    parsed = parse_url(text)
+    if parsed.host is None or parsed.scheme == "file":
+        return
+    again = parse_url(f"{parsed.scheme}://{parsed.authority}{parsed.request_target}")
+    if (again.host, again.port, again.request_target) != (
+        parsed.host,
+        parsed.port,
+        parsed.request_target,
+    ) or not parsed.host.isascii():
+        raise AssertionError(f"parse_url does not read back what it read from {text!r}")
+
+
 def verify(data: bytes) -> None:
     """The whole pipeline: whatever the input, it reports; it never raises."""
     document = _json(data)
@@ -119,6 +138,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "sd-proof-value": sd_proof_value,
     "sd-jwt-presentation": sd_jwt_presentation,
     "service-request": service_request,
+    "url": url,
 }
 
 

@@ -20,7 +20,7 @@ import click
 from vcred import did as dids
 from vcred import jose, sdjwt
 from vcred.audit import parse_lines, verify_chain
-from vcred.errors import AuditLineError, VcredError
+from vcred.errors import AuditLineError, UsageError, VcredError
 from vcred.integrity import derive
 from vcred.integrity.suites import ECDSA_SD_2023
 from vcred.issuing import issue, signer_for
@@ -75,7 +75,10 @@ def _fetcher(dev: bool, host_map: tuple[str, ...]) -> GuardedFetcher:
         mapping[host] = origin
     if dev:
         click.echo("vcred: --dev: http and private addresses are allowed for fetching", err=True)
-    return GuardedFetcher(host_map=mapping, allow_private=dev)
+    try:
+        return GuardedFetcher(host_map=mapping, allow_private=dev)
+    except UsageError as exc:
+        _fail(f"--host-map: {exc}")
 
 
 def _emit(value: Any) -> None:

@@ -22,6 +22,7 @@ Pointer to it::
     │   └── KeyRevokedError        KEY_REVOKED        signed at or after the method's `revoked`
     │       └── KeyExpiredError    KEY_EXPIRED        … or at or after its `expires` (CID 1.0)
     ├── ResolutionError            DID_RESOLUTION     a DID cannot be resolved
+    │   ├── TimeBudgetError        DID_RESOLUTION     … because the verification's time ran out
     │   ├── UnreachableError       DID_RESOLUTION     … because the host could not be reached
     │   └── FetchRefusedError      FETCH_REFUSED      a guarded fetch was refused (SSRF guard)
     ├── ValidityError              (base of the time-window failures)
@@ -210,6 +211,10 @@ class KeyExpiredError(KeyRevokedError):
 class ResolutionError(VcredError):
     code = "DID_RESOLUTION"
     title = "DID resolution failed"
+
+
+class TimeBudgetError(ResolutionError):
+    """The verification's time budget ran out before a fetch; no stale copy may stand in."""
 
 
 class UnreachableError(ResolutionError):

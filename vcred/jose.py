@@ -24,6 +24,7 @@ from vcred.errors import (
     ParsingError,
     UnknownKeyError,
     UnsupportedError,
+    VcredError,
 )
 from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, PublicKey, Signer
 from vcred.multibase import b64url_decode, b64url_encode
@@ -165,7 +166,12 @@ def verify_compact(
             f"the JWS signature is {exc.message}", pointer="/signature"
         ) from exc
     did = controller(payload)
-    method = lookup(_method_id(header.get("kid"), did), relationship)
+    try:
+        method = lookup(_method_id(header.get("kid"), did), relationship)
+    except VcredError as error:  # a DID that cannot be resolved: the kid named it
+        if error.pointer is None:
+            error.pointer = "/header/kid"
+        raise
     # RFC 8725 §3.1: the algorithm follows from the key we resolved, not from the token.
     expected_alg = JWS_ALG_FOR[method.public_key.kind]
     if header["alg"] != expected_alg:

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final, Literal
-from urllib.parse import unquote_to_bytes
 
+from vcred import urls
 from vcred.errors import DigestMismatchError, MalformedError, UnsupportedError
 from vcred.multibase import multibase_decode
 
@@ -38,8 +38,6 @@ ENVELOPED_PRESENTATION_MEDIA_TYPES: Final = frozenset(
     {"application/vp+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt"}
 )
 
-# RFC 3986 §3.1 scheme, then anything without whitespace: "URL" in VCDM 2.0 means an absolute URL.
-_URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 # XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset.
 _DATE_TIME_STAMP: Final = re.compile(
     r"-?(?:[1-9][0-9]{3,}|0[0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
@@ -65,7 +63,8 @@ _MULTIHASH: Final = {
 
 
 def is_url(value: object) -> bool:
-    return isinstance(value, str) and _URL.fullmatch(value) is not None
+    """Whether ``value`` is an absolute URL ("URL" in VCDM 2.0), read by :mod:`vcred.urls`."""
+    return urls.is_url(value)
 
 
 def parse_datetime(value: object, *, pointer: str) -> datetime:
@@ -258,30 +257,20 @@ def enveloped_payload(
 
     VCDM 2.0 §4.13; RFC 2397. Raises MalformedError / UnsupportedError.
     """
+    where = f"{pointer}/id"
     value = document.get("id")
-    if not isinstance(value, str) or not value.startswith("data:") or "," not in value:
-        raise MalformedError(
-            "an enveloped credential's id must be a data: URL", pointer=f"{pointer}/id"
-        )
-    header, _, data = value[5:].partition(",")
-    media_type, *params = header.split(";")
-    if "base64" in params:
-        try:
-            data = base64.b64decode(data, validate=True).decode("utf-8")
-        except ValueError as exc:
-            raise MalformedError("invalid base64 in data: URL", pointer=f"{pointer}/id") from exc
-    elif "%" in data:
-        try:
-            data = unquote_to_bytes(data).decode("utf-8", errors="strict")
-        except UnicodeDecodeError as exc:  # found by fuzzing: it escaped verify_presentation()
-            raise MalformedError(
-                "the data: URL is not UTF-8 once percent-decoded", pointer=f"{pointer}/id"
-            ) from exc
-    if media_type not in media_types:
+    if not isinstance(value, str) or not value.startswith("data:"):
+        raise MalformedError("an enveloped credential's id must be a data: URL", pointer=where)
+    parsed = urls.parse_data_url(value, pointer=where)
+    if parsed.media_type not in media_types:
         raise UnsupportedError(
-            f"unsupported enveloped media type {media_type!r}", pointer=f"{pointer}/id"
+            f"unsupported enveloped media type {parsed.media_type!r}", pointer=where
         )
-    return media_type, data
+    try:
+        data = parsed.data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as exc:  # found by fuzzing: it escaped verify_presentation()
+        raise MalformedError("the data: URL does not carry UTF-8 text", pointer=where) from exc
+    return parsed.media_type, data
 
 
 def check_related_resource(entry: Mapping[str, Any], content: bytes, *, pointer: str = "") -> None:

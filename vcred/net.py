@@ -16,12 +16,21 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from typing import Final, Protocol, runtime_checkable
 
-from vcred.errors import FetchRefusedError, ResolutionError, UnreachableError
+from vcred.errors import (
+    FetchRefusedError,
+    MalformedError,
+    ResolutionError,
+    TimeBudgetError,
+    UnreachableError,
+    UsageError,
+)
+from vcred.urls import IPAddress, Url, parse_url
 
 DEFAULT_MAX_BYTES = 100 * 1024
 
@@ -39,12 +48,136 @@ class Fetcher(Protocol):
         ...
 
 
+#: IPv6 ranges no fetch may reach, named. ``ipaddress``'s own tables differ between Python
+#: versions (3.11 calls 6to4, local-use NAT64, site-local and 3fff::/20 global), so the ranges
+#: the special-purpose registries list are spelled out here; ``is_global`` is checked too.
+_REFUSED_V6: Final = tuple(
+    (ipaddress.IPv6Network(network), name)
+    for network, name in (
+        ("::/128", "the unspecified address"),
+        ("::1/128", "loopback"),
+        ("::/96", "an IPv4-compatible address (deprecated, RFC 4291)"),
+        ("::ffff:0:0:0/96", "an IPv4-translated address (RFC 2765)"),
+        ("64:ff9b:1::/48", "local-use NAT64 (RFC 8215)"),
+        ("100::/64", "discard-only (RFC 6666)"),
+        ("2001::/32", "Teredo (RFC 4380)"),
+        ("2001:2::/48", "benchmarking (RFC 5180)"),
+        ("2001:db8::/32", "documentation (RFC 3849)"),
+        ("2002::/16", "6to4 (RFC 3056, deprecated by RFC 7526)"),
+        ("3fff::/20", "documentation (RFC 9637)"),
+        ("5f00::/16", "SRv6 SIDs (RFC 9602)"),
+        ("fc00::/7", "unique local (RFC 4193)"),
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "site-local (deprecated, RFC 3879)"),
+        ("ff00::/8", "multicast"),
+    )
+)
+_REFUSED_V4: Final = tuple(
+    (ipaddress.IPv4Network(network), name)
+    for network, name in (
+        ("0.0.0.0/8", "this network (RFC 791)"),
+        ("127.0.0.0/8", "loopback"),
+        ("100.64.0.0/10", "shared address space (RFC 6598)"),
+        ("169.254.0.0/16", "link-local (cloud metadata)"),
+        ("192.0.0.0/24", "IETF protocol assignments (RFC 6890)"),
+        ("192.88.99.0/24", "6to4 relay anycast (deprecated, RFC 7526)"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved"),
+    )
+)
+#: NAT64's well-known prefix (RFC 6052): the last 32 bits are the IPv4 host reached.
+_NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def address_refusal(address: IPAddress) -> str | None:
+    """Why no fetch may connect to ``address``, or None when it may: the one address policy.
+
+    Used for DNS answers and for literal hosts alike. An IPv6 address that carries an IPv4
+    one (IPv4-mapped ``::ffff:a.b.c.d``, NAT64 ``64:ff9b::a.b.c.d``) is judged by the IPv4
+    address it reaches; the other IPv6 forms that embed IPv4 (IPv4-compatible,
+    IPv4-translated, 6to4, Teredo, local-use NAT64) are refused outright.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            return "a scoped IPv6 address"
+        embedded = address.ipv4_mapped
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            reason = address_refusal(embedded)
+            return None if reason is None else f"it reaches {embedded}: {reason}"
+    refused = _REFUSED_V6 if isinstance(address, ipaddress.IPv6Address) else _REFUSED_V4
+    for network, name in refused:
+        if address in network:
+            return name
+    if address.is_private or not address.is_global:
+        return "not a globally reachable address"
+    if address.is_reserved or address.is_multicast or address.is_link_local:
+        return "a reserved address"
+    return None
+
+
 def address_is_public(address: str) -> bool:
-    """Whether an IP address may be contacted from a service exposed to the internet."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local)
+    """Whether an IP address (text) may be contacted from a service exposed to the internet."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return address_refusal(ip) is None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBudget:
+    """One overall deadline that every fetch of a verification shares (monotonic seconds)."""
+
+    seconds: float
+    deadline: float
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def spent(self, what: str) -> TimeBudgetError:
+        return TimeBudgetError(
+            f"the verification's time budget of {self.seconds:g} s is spent: {what}"
+        )
+
+
+_BUDGET: ContextVar[TimeBudget | None] = ContextVar("vcred_time_budget", default=None)
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[TimeBudget]:
+    """Share one time budget among every fetch made inside (in this thread or task).
+
+    A nested budget never outlasts the one around it: a credential inside a presentation, or
+    a status list being verified, spends what its presentation or credential has left.
+    """
+    started = time.monotonic()
+    outer = _BUDGET.get()
+    if outer is not None and outer.deadline <= started + seconds:
+        yield outer
+        return
+    budget = TimeBudget(seconds=seconds, deadline=started + seconds)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
+def budget_left(what: str) -> float | None:
+    """Seconds left in the current time budget (None: there is none).
+
+    Raises TimeBudgetError, naming the budget and ``what``, once it is spent: every fetch path
+    (GuardedFetcher, did:web resolution, status lists) calls this before fetching.
+    """
+    budget = _BUDGET.get()
+    if budget is None:
+        return None
+    left = budget.remaining()
+    if left <= 0:
+        raise budget.spent(what)
+    return left
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +188,8 @@ class GuardedFetcher:
     "http://127.0.0.1:8001"}``) — the explicit mapping that development and the demo use;
     mapped origins may be http and loopback. ``allow_private`` (development only) lets
     unmapped hosts resolve to loopback/private addresses and allows http.
+    ``deadline`` bounds one fetch; inside a :func:`time_budget` a fetch also gets no more
+    than what is left of it.
     """
 
     host_map: Mapping[str, str] = field(default_factory=dict)
@@ -63,57 +198,86 @@ class GuardedFetcher:
     deadline: float = 5.0
     user_agent: str = "vcred"
 
+    def __post_init__(self) -> None:
+        for host, origin in self.host_map.items():
+            try:
+                parsed = parse_url(origin)
+            except MalformedError as exc:
+                raise UsageError(f"host_map: the origin for {host!r}: {exc.message}") from exc
+            if parsed.scheme not in ("http", "https") or parsed.host is None:
+                raise UsageError(f"host_map: the origin for {host!r} must be an http(s) URL")
+
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-        parts = urlsplit(url)
-        if parts.username or parts.password:
+        target = _fetched_url(url)
+        if target.userinfo is not None:
             raise FetchRefusedError("URLs with credentials are refused")
-        host = parts.hostname or ""
-        origin = self.host_map.get(host if parts.port is None else f"{host}:{parts.port}")
+        origin = self.host_map.get(target.authority if target.port else target.host or "")
         mapped = origin is not None
-        if origin is not None:
-            target = urlsplit(origin)
-            scheme, host, port = target.scheme, target.hostname or "", target.port
-        else:
-            scheme, port = parts.scheme, parts.port
+        location = _fetched_url(origin) if origin is not None else target
+        scheme = location.scheme
         if scheme != "https" and not (scheme == "http" and (mapped or self.allow_private)):
             raise FetchRefusedError(f"only https URLs are fetched, not {url[:200]!r}")
-        port = port or (443 if scheme == "https" else 80)
-        address = self._checked_address(host, port, allow_private=mapped or self.allow_private)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return self._get(scheme, host, address, port, path, accept, max_bytes)
+        host, port = location.host or "", location.effective_port or 443
+        address = self._checked_address(location, allow_private=mapped or self.allow_private)
+        return self._get(scheme, host, address, port, target.request_target, accept, max_bytes)
 
-    def _checked_address(self, host: str, port: int, *, allow_private: bool) -> str:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise UnreachableError(f"cannot resolve host {host!r}") from exc
-        addresses = [str(info[4][0]) for info in infos]
+    def _checked_address(self, location: Url, *, allow_private: bool) -> str:
+        """The address to connect to: the literal host, or the first DNS answer; every one
+        must pass :func:`address_refusal` (unless private addresses are allowed)."""
+        host = location.host or ""
+        literal = location.ip
+        if literal is not None:
+            addresses: list[IPAddress] = [literal]
+        else:
+            budget_left(f"{host!r} was not resolved")
+            try:
+                infos = socket.getaddrinfo(host, location.effective_port, type=socket.SOCK_STREAM)
+            except (socket.gaierror, UnicodeError) as exc:
+                raise UnreachableError(f"cannot resolve host {host!r}") from exc
+            addresses = [_answer(host, info[4][0]) for info in infos]
         if not addresses:
             raise ResolutionError(f"no address for host {host!r}")
         if not allow_private:
             for address in addresses:
-                if not address_is_public(address):
+                reason = address_refusal(address)
+                if reason is not None:
                     raise FetchRefusedError(
-                        f"{host!r} resolves to a non-public address ({address}); refused"
+                        f"{host!r} is a non-public address ({address}, {reason}); refused"
+                        if literal is not None
+                        else f"{host!r} resolves to a non-public address ({address}, {reason}); "
+                        "refused"
                     )
-        return addresses[0]
+        chosen = addresses[0]
+        # an IPv4-mapped answer is connected to as the IPv4 address it was judged as
+        if isinstance(chosen, ipaddress.IPv6Address) and chosen.ipv4_mapped is not None:
+            return str(chosen.ipv4_mapped)
+        return str(chosen)
 
     def _get(
         self, scheme: str, host: str, address: str, port: int, path: str, accept: str, cap: int
     ) -> bytes:
         started = time.monotonic()
+        left = budget_left(f"GET {host}{path} was not sent")
+        deadline = self.deadline if left is None else min(self.deadline, left)
+        timeout = min(self.connect_timeout, deadline)
         connection: _PinnedHTTPConnection | _PinnedHTTPSConnection
         if scheme == "https":
-            connection = _PinnedHTTPSConnection(host, address, port, timeout=self.connect_timeout)
+            connection = _PinnedHTTPSConnection(host, address, port, timeout=timeout)
         else:
-            connection = _PinnedHTTPConnection(host, address, port, timeout=self.connect_timeout)
+            connection = _PinnedHTTPConnection(host, address, port, timeout=timeout)
         # The socket timeout bounds each recv, not the whole answer: a host that sends one
         # byte every few seconds (slow loris) would hold this worker for hours. At the
         # deadline a watchdog shuts the socket, which ends whatever read is blocked.
-        watchdog = threading.Timer(self.deadline, connection.abort)
+        watchdog = threading.Timer(deadline, connection.abort)
         watchdog.daemon = True
         watchdog.start()
-        too_slow = UnreachableError(f"GET {host}{path} took longer than {self.deadline}s")
+        too_slow: ResolutionError = UnreachableError(
+            f"GET {host}{path} took longer than {self.deadline}s"
+        )
+        budget = _BUDGET.get()
+        if budget is not None and deadline < self.deadline:
+            # cut short by the verification's budget, not by the host: no stale copy stands in
+            too_slow = budget.spent(f"GET {host}{path} was cut short")
         response: http.client.HTTPResponse | None = None
         try:
             connection.request(
@@ -134,7 +298,7 @@ class GuardedFetcher:
                 body += chunk
                 if len(body) > cap:
                     raise FetchRefusedError(f"response larger than {cap} bytes")
-                if time.monotonic() - started > self.deadline:
+                if time.monotonic() - started > deadline:
                     raise too_slow
             if connection.aborted:  # the end of the body was the watchdog's, not the host's
                 raise too_slow
@@ -189,3 +353,19 @@ class _PinnedHTTPSConnection(_Abortable, http.client.HTTPSConnection):
         if self.aborted:
             self.abort()
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def _fetched_url(url: str) -> Url:
+    """``url`` read by :func:`vcred.urls.parse_url`; a URL it cannot read is not fetched."""
+    try:
+        return parse_url(url)
+    except MalformedError as exc:
+        raise FetchRefusedError(f"not fetched: {exc.message}") from exc
+
+
+def _answer(host: str, address: object) -> IPAddress:
+    """One DNS answer as an address (a resolver's garbage is refused, not connected to)."""
+    try:
+        return ipaddress.ip_address(str(address))
+    except ValueError as exc:
+        raise FetchRefusedError(f"{host!r} resolved to {str(address)[:60]!r}; refused") from exc

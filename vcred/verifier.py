@@ -37,7 +37,7 @@ from vcred.errors import (
     VcredError,
 )
 from vcred.jsonld import ContextLoader, default_loader, signed_view
-from vcred.net import Fetcher
+from vcred.net import Fetcher, time_budget
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
 from vcred.trust import TrustDecision, TrustList
@@ -50,6 +50,7 @@ DEFAULT_KEY_BINDING_MAX_AGE: Final = timedelta(minutes=5)
 MAX_PRESENTED_CREDENTIALS: Final = 64
 #: A presentation's members verified on their own (each credential has its own context stage).
 _EMBEDDED: Final = frozenset({"verifiableCredential"})
+DEFAULT_TIME_BUDGET: Final = timedelta(seconds=10)
 
 
 def utc_now() -> datetime:
@@ -296,6 +297,9 @@ class Verifier:
     SHA-256); any other context URL is INVALID_CONTEXT. ``allow_inline_contexts``: accept
     inline ``@context`` objects (VCDM 2.0 permits them) when dropping them leaves what was
     signed unchanged; refused by default.
+    ``time_budget``: what every fetch of one ``verify()`` / ``verify_presentation()`` shares
+    (DID documents, status lists); once spent, the rest fail fast (DID_RESOLUTION,
+    STATUS_UNAVAILABLE) instead of each taking the fetcher's own deadline.
     """
 
     fetcher: Fetcher | None = None
@@ -314,6 +318,7 @@ class Verifier:
     key_binding_max_age: timedelta = DEFAULT_KEY_BINDING_MAX_AGE
     contexts: ContextLoader | None = None
     allow_inline_contexts: bool = False
+    time_budget: timedelta = DEFAULT_TIME_BUDGET
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -321,6 +326,8 @@ class Verifier:
         unknown = set(self.checks) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+        if self.time_budget <= timedelta(0):
+            raise UsageError("time_budget must be positive")
         object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
         # The status cache is kept in the field, so dataclasses.replace() shares it.
         cache = self.status_cache if self.status_cache is not None else StatusListCache()
@@ -344,12 +351,12 @@ class Verifier:
         Integrity, or an EnvelopedVerifiableCredential). ``checks``: run these instead of the
         verifier's own (e.g. a VC API request's ``options.checks``).
         """
-        if checks is None:
-            return self._verify(secured, self.checks)
-        unknown = set(checks) - set(CHECKS)
+        chosen = self.checks if checks is None else tuple(checks)
+        unknown = set(chosen) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
-        return self._verify(secured, tuple(checks))
+        with time_budget(self.time_budget.total_seconds()):
+            return self._verify(secured, chosen)
 
     def _verify(self, secured: Any, checks: Sequence[str]) -> VerificationResult:
         report = _Report()
@@ -589,6 +596,12 @@ class Verifier:
         exactly that value: a missing or different one fails with INVALID_CHALLENGE
         (INVALID_DOMAIN).
         """
+        with time_budget(self.time_budget.total_seconds()):
+            return self._verify_presentation(presentation, challenge=challenge, domain=domain)
+
+    def _verify_presentation(
+        self, presentation: Any, *, challenge: str | None, domain: str | None
+    ) -> PresentationResult:
         report = _Report()
         try:
             fmt, document = detect_presentation(presentation)

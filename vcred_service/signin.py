@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -164,15 +163,19 @@ def logout() -> BaseResponse:
 
 
 def safe_next(value: str | None) -> str:
-    """Only a path on this site (no scheme, no host, no //evil.example)."""
-    home = url_for(signin().home_endpoint)
-    if not value:
-        return home
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
-        return home
-    if "\\" in value or any(ord(c) < 0x20 for c in value):
-        return home  # browsers read /\evil.example as //evil.example
+    """Only a path on this site, else the home page.
+
+    Browsers read ``//host`` and ``/\\host`` as another host and drop tabs and newlines
+    (``/<tab>/evil.example`` is ``//evil.example``): a backslash, whitespace or control
+    character is refused. Read without urllib, which raises ValueError on ``//[``.
+    """
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or any(c == "\\" or c.isspace() or not c.isprintable() for c in value)
+    ):
+        return url_for(signin().home_endpoint)
     return value
 
 

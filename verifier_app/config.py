@@ -19,7 +19,7 @@ from typing import Final
 from vcred.errors import UsageError
 from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.trust import TrustAnchor
-from vcred.verifier import utc_now
+from vcred.verifier import DEFAULT_TIME_BUDGET, utc_now
 from vcred_service.config_file import duration
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
@@ -68,6 +68,7 @@ class VerifierConfig:
     ``allow_inline_contexts``: accept inline ``@context`` objects when they do not change
     what was signed (refused by default).
     ``clock``: the current time (tests pass a fixed one).
+    ``time_budget``: what all fetches of one verification share (``Verifier.time_budget``).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -98,6 +99,8 @@ class VerifierConfig:
     status_cache_ttl: timedelta = timedelta(minutes=5)
     max_stale: timedelta = timedelta(days=7)
     status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
+    # what every fetch of one verification shares (DID documents, status lists)
+    time_budget: timedelta = DEFAULT_TIME_BUDGET
     # storage
     database_url: str | None = None
     table_prefix: str = "verifier_"
@@ -141,6 +144,8 @@ class VerifierConfig:
             raise UsageError("session_idle_timeout and session_lifetime must be positive")
         if self.login_rate <= 0:
             raise UsageError("login_rate must be positive")
+        if self.time_budget <= timedelta(0):
+            raise UsageError("time_budget must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
             raise UsageError("domain must be a non-empty string without spaces")
 
@@ -225,6 +230,7 @@ class VerifierConfig:
             ("STATUS_MAX_AGE", "status_max_age"),
             ("SESSION_IDLE_TIMEOUT", "session_idle_timeout"),
             ("SESSION_LIFETIME", "session_lifetime"),
+            ("TIME_BUDGET", "time_budget"),
         ):
             value = get(name)
             if value is not None:

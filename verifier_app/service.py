@@ -137,6 +137,7 @@ class VerifierService:
             max_presented_credentials=config.max_presented_credentials,
             contexts=load_context_folder(config.contexts_dir) if config.contexts_dir else None,
             allow_inline_contexts=config.allow_inline_contexts,
+            time_budget=config.time_budget,
         )
         self.trust = self._load_trust(base)
         self.verifier = dataclasses.replace(base, trust=self.trust)

@@ -700,9 +700,13 @@ def test_what_a_database_cannot_hold_is_refused_not_a_500(app: Flask, api: ApiCl
     assert api.issue(credential(id="urn:x:a\x00b"), headers).status_code == 400
     odd = credential(
         type=["VerifiableCredential", "Odd\x00Type"],
-        credentialSubject={"id": "did:example:\x00", "name": "Nul\x00Name"},
+        credentialSubject={"id": "did:example:trader", "name": "Nul\x00Name"},
     )
     assert api.issue(odd, headers).status_code == 201
+    # a NUL in a URL is no URL (vcred.urls): refused where it sits, like any malformed id
+    nul_url = api.issue(credential(credentialSubject={"id": "did:example:\x00"}), headers)
+    assert nul_url.status_code == 400
+    assert nul_url.get_json()["pointer"] == "/credential/credentialSubject/id"
     unknown = {
         "credentialId": "urn:x:\x00",
         "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "revoked"}],

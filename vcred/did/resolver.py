@@ -26,7 +26,7 @@ from vcred.did.jwk import resolve_did_jwk
 from vcred.did.key import resolve_did_key
 from vcred.did.web import did_web_url
 from vcred.errors import ResolutionError, UnreachableError, UnsupportedError
-from vcred.net import Fetcher
+from vcred.net import Fetcher, budget_left
 
 DID_DOCUMENT_MAX_BYTES = 100 * 1024
 
@@ -147,6 +147,7 @@ class Resolver:
         url = did_web_url(did)
         if self.fetcher is None:
             raise ResolutionError(f"resolving {did} needs the network; no fetcher was configured")
+        budget_left(f"the DID document of {did} was not fetched")
         try:
             body = self.fetcher.fetch(
                 url,

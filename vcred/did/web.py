@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
 from vcred.did.document import (
     DID_CONTEXT,
@@ -21,8 +20,9 @@ from vcred.did.document import (
     VerificationMethod,
     method_entry,
 )
-from vcred.errors import ResolutionError, UsageError
+from vcred.errors import MalformedError, ResolutionError, UsageError
 from vcred.keys import PublicKey
+from vcred.urls import parse_url
 
 PREFIX = "did:web:"
 _HOST = re.compile(
@@ -35,21 +35,32 @@ def did_web(domain: str, *path: str) -> str:
     """The did:web for ``domain`` (host[:port]) and optional path segments."""
     if not _HOST.fullmatch(domain):
         raise UsageError(f"not a host name: {domain!r}")
-    return PREFIX + ":".join([domain.replace(":", "%3A"), *path])
+    did = PREFIX + ":".join([domain.replace(":", "%3A"), *path])
+    try:
+        did_web_url(did)
+    except ResolutionError as exc:
+        raise UsageError(exc.message) from exc
+    return did
 
 
 def did_web_url(did: str) -> str:
-    """The HTTPS URL of a did:web's document. Raises ResolutionError for a malformed one."""
-    if not did.startswith(PREFIX):
-        raise ResolutionError(f"not a did:web: {did[:200]!r}")
+    """The HTTPS URL of a did:web's document. Raises ResolutionError for a malformed one.
+
+    Only ``%3A`` (the port separator) is decoded in the host; the URL is read back by
+    :func:`vcred.urls.parse_url`, so the fetcher is handed exactly what was checked.
+    """
+    if not isinstance(did, str) or not did.startswith(PREFIX):
+        raise ResolutionError(f"not a did:web: {str(did)[:200]!r}")
     parts = did[len(PREFIX) :].split(":")
-    host = unquote(parts[0])
+    host = parts[0].replace("%3A", ":").replace("%3a", ":")
     bad_segment = any(not _SEGMENT.fullmatch(p) or p in (".", "..") for p in parts[1:])
     if not _HOST.fullmatch(host) or bad_segment:
         raise ResolutionError(f"malformed did:web: {did[:200]!r}")
-    if parts[1:]:
-        return f"https://{host}/{'/'.join(parts[1:])}/did.json"
-    return f"https://{host}/.well-known/did.json"
+    path = "/".join(parts[1:]) if parts[1:] else ".well-known"
+    try:
+        return parse_url(f"https://{host}/{path}/did.json").text
+    except MalformedError as exc:
+        raise ResolutionError(f"malformed did:web {did[:200]!r}: {exc.message}") from exc
 
 
 def method_id(did: str, key: PublicKey) -> str:

@@ -32,7 +32,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
-from vcred.net import Fetcher
+from vcred.net import Fetcher, budget_left
 from vcred.status.cache import CachedList, StatusListCache
 from vcred.status.codec import DEFAULT_MAX_BITSTRING_BYTES, MIN_ENTRIES
 from vcred.status.entry import BitstringStatusListEntry, status_entries
@@ -315,6 +315,7 @@ class StatusChecker:
                 f"no fetcher configured: the status list {url} cannot be retrieved"
             )
         try:
+            budget_left("the list was not fetched")
             raw = self.fetcher.fetch(url, accept=STATUS_LIST_ACCEPT, max_bytes=self.max_fetch_bytes)
         except StatusError:
             raise

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from vcred.errors import MalformedError, UsageError
 from vcred.status.codec import MAX_STATUS_SIZE
+from vcred.urls import is_url, parse_url
 
 ENTRY_TYPE: Final = "BitstringStatusListEntry"
 #: §2.1: the purposes with a defined meaning; any other string is allowed and reported as is.
@@ -21,7 +22,6 @@ IRREVERSIBLE_PURPOSES: Final = frozenset({"revocation", "refresh"})
 
 _INDEX: Final = re.compile(r"[0-9]{1,20}")  # base-10; 20 digits is past any list we accept
 _HEX_STATUS: Final = re.compile(r"0x[0-9a-fA-F]{1,16}")
-_URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,14 +77,14 @@ class BitstringStatusListEntry:
                 "statusListIndex must be a non-negative integer written as a base-10 string",
                 pointer=f"{pointer}/statusListIndex",
             )
-        list_url = value.get("statusListCredential")
-        if not isinstance(list_url, str) or not _URL.fullmatch(list_url):
-            raise MalformedError(
-                "statusListCredential must be a URL", pointer=f"{pointer}/statusListCredential"
-            )
+        list_url = parse_url(
+            value.get("statusListCredential"),
+            pointer=f"{pointer}/statusListCredential",
+            what="statusListCredential",
+        ).text
         entry_id = value.get("id")
-        if entry_id is not None and (not isinstance(entry_id, str) or not _URL.fullmatch(entry_id)):
-            raise MalformedError("id must be a URL", pointer=f"{pointer}/id")
+        if entry_id is not None:
+            entry_id = parse_url(entry_id, pointer=f"{pointer}/id", what="id").text
         size = value.get("statusSize", 1)
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise MalformedError(
@@ -205,7 +205,7 @@ def _parse_references(value: object, *, pointer: str) -> tuple[str, ...]:
         return ()
     items = value if isinstance(value, list) else [value]
     for i, item in enumerate(items):
-        if not isinstance(item, str) or not _URL.fullmatch(item):
+        if not is_url(item):
             where = f"{pointer}/{i}" if isinstance(value, list) else pointer
             raise MalformedError("statusReference must be a URL or an array of URLs", pointer=where)
     return tuple(items)
