@@ -32,6 +32,7 @@ Pointer to it::
     │       └── StatusRangeError         STATUS_RANGE         statusListIndex past the list end
     ├── UntrustedIssuerError       UNTRUSTED_ISSUER
     ├── PresentationError          INVALID_PRESENTATION  holder binding, embedded credentials
+    │   ├── HolderMismatchError    HOLDER_MISMATCH    a credential is not the presenter's
     │   ├── ChallengeError         INVALID_CHALLENGE  missing, wrong or replayed challenge / nonce
     │   └── DomainError            INVALID_DOMAIN     wrong domain / audience
     └── UnsupportedError           UNSUPPORTED        a format or algorithm we do not accept
@@ -266,6 +267,13 @@ class PresentationError(VcredError):
     code = "INVALID_PRESENTATION"
     problem_type = PROOF_VERIFICATION_ERROR
     title = "Invalid presentation"
+
+
+class HolderMismatchError(PresentationError):
+    """A presented credential is not bound to the party whose key signed the presentation."""
+
+    code = "HOLDER_MISMATCH"
+    title = "Credential not bound to the presenter"
 
 
 class ChallengeError(PresentationError):

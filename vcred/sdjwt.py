@@ -36,7 +36,7 @@ from vcred import jose, model
 from vcred.customs.builders import DISCLOSABLE_BILLING_PATHS, EXPORT_BILLING_TYPE
 from vcred.did.document import VerificationMethod, is_did, split_did_url
 from vcred.did.jwk import did_jwk
-from vcred.did.key import did_key
+from vcred.did.key import did_key, did_key_method_id
 from vcred.did.resolver import Resolver
 from vcred.errors import (
     ChallengeError,
@@ -956,6 +956,8 @@ def _prove(verifier: Verifier, token: Any, state: _Secured) -> None:
         k: verified.claims[k] for k in ("nbf", "exp", "iat") if k in verified.claims
     }
     state.disclosed = verified.disclosed
+    if verified.holder_key is not None:
+        state.confirmation = verified.holder_key.jwk()
     if not state.vcdm:
         state.issuer = str(verified.claims["iss"])
 
@@ -1008,8 +1010,10 @@ def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tupl
                 "this verifier requires key binding: the SD-JWT has no key-binding JWT",
                 pointer="/kb",
             )
-        return None, None
-    presentation["holder"] = _holder(verifier, verified)
+        return None, None  # no key signed: nobody presented it (only bearer types pass)
+    method = _presenting_method(verifier, verified)
+    presentation["holder"] = method.controller
+    state.methods = [method]
     now = verifier.clock()
     state.extra_checks.append(
         (
@@ -1022,9 +1026,10 @@ def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tupl
     return binding.nonce, binding.aud
 
 
-def _holder(verifier: Verifier, verified: VerifiedSdJwt) -> str:
-    """Who owns the ``cnf`` key: the DID the issuer named for it (resolved, and the key must
-    match), else a subject's did:key / did:jwk of that very key, else the key's did:jwk."""
+def _presenting_method(verifier: Verifier, verified: VerifiedSdJwt) -> VerificationMethod:
+    """The ``cnf`` key that signed the key binding, as a method of its owner: the DID the
+    issuer named for it (resolved, and the key must match), else a subject's did:key /
+    did:jwk of that very key, else the key's did:jwk."""
     key = verified.holder_key
     if key is None:  # pragma: no cover - a key binding verified only with a cnf key
         raise PresentationError("the credential has no cnf key", pointer="/cnf")
@@ -1035,13 +1040,16 @@ def _holder(verifier: Verifier, verified: VerifiedSdJwt) -> str:
                 f"the cnf key is not {verified.holder_kid}'s authentication key",
                 pointer="/cnf/jwk/kid",
             )
-        return method.controller
-    own = {did_key(key), did_jwk(key)}
+        return method
+    own = {did_key(key): did_key_method_id(key), did_jwk(key): f"{did_jwk(key)}#0"}
+    owner = did_jwk(key)
     for subject in model.as_list(verified.claims.get("credentialSubject", [])):
         subject_id = subject.get("id") if isinstance(subject, dict) else None
         if subject_id in own:
-            return str(subject_id)
-    return did_jwk(key)
+            owner = str(subject_id)
+            break
+    kind = "Multikey" if owner.startswith("did:key:") else "JsonWebKey"
+    return VerificationMethod(id=own[owner], type=kind, controller=owner, public_key=key)
 
 
 register_format(VC_SD_JWT, _prove)

@@ -14,12 +14,13 @@ JWT nbf / exp, with clock skew), ``status`` (Bitstring Status List), ``schema``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from vcred import jose, model
+from vcred.customs.builders import AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE
 from vcred.did.document import VerificationMethod, is_did
 from vcred.did.resolver import Resolver
 from vcred.errors import (
@@ -27,6 +28,7 @@ from vcred.errors import (
     CryptographicError,
     DomainError,
     ExpiredError,
+    HolderMismatchError,
     MalformedError,
     NotYetValidError,
     ParsingError,
@@ -36,6 +38,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
+from vcred.keys import PublicKey
 from vcred.net import Fetcher
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import EntryStatus, StatusChecker, StatusListCache
@@ -47,6 +50,11 @@ PRESENTATION_CHECKS: Final = ("proof", "challenge", "domain", "holder", "credent
 DEFAULT_CLOCK_SKEW: Final = timedelta(seconds=60)
 DEFAULT_KEY_BINDING_MAX_AGE: Final = timedelta(minutes=5)
 MAX_PRESENTED_CREDENTIALS: Final = 64
+#: Credential types a verifier never accepts as bearer credentials (shown by anyone who holds
+#: a copy): customs officers act on them, so only the party they are bound to may present them.
+NEVER_BEARER_TYPES: Final = frozenset(
+    {AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE}
+)
 
 
 def utc_now() -> datetime:
@@ -107,6 +115,8 @@ class VerificationResult:
     status: tuple[EntryStatus, ...] = ()
     disclosed: tuple[str, ...] = ()
     """JSON Pointers of the claims the holder chose to disclose (selective disclosure only)."""
+    confirmation: Mapping[str, Any] | None = None
+    """The public JWK the issuer bound the credential to (an SD-JWT's ``cnf``, RFC 7800)."""
 
     def check(self, name: str) -> Check | None:
         return next((c for c in self.checks if c.name == name), None)
@@ -118,7 +128,7 @@ class VerificationResult:
     def __reduce__(self) -> tuple[Any, ...]:
         fields = (self.verified, self.format, self.checks, self.errors, self.warnings)
         more = (self.credential, self.issuer, self.method, self.trust, self.status)
-        return (_verification_result, (*fields, *more, self.disclosed))
+        return (_verification_result, (*fields, *more, self.disclosed, self.confirmation))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form the CLI prints and the VC API returns."""
@@ -194,6 +204,7 @@ _RESULT_FIELDS: Final = (
     "trust",
     "status",
     "disclosed",
+    "confirmation",
 )
 
 
@@ -208,7 +219,8 @@ class _Secured:
     ``vcdm`` is False for credentials that are not VCDM documents (an IETF SD-JWT VC): the
     data-model structure rules do not apply and ``issuer`` names the issuer instead.
     ``disclosed`` lists the selectively disclosed claims; ``extra_checks`` are named checks a
-    presentation format adds (the freshness of an SD-JWT key-binding JWT).
+    presentation format adds (the freshness of an SD-JWT key-binding JWT). ``confirmation``:
+    the public JWK the credential is bound to (``cnf``).
     """
 
     format: str
@@ -221,6 +233,7 @@ class _Secured:
     issuer: str | None = None
     disclosed: tuple[str, ...] = ()
     extra_checks: list[tuple[str, Callable[[], str | None]]] = field(default_factory=list)
+    confirmation: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -266,7 +279,9 @@ class Verifier:
     ``require_key_binding``: an SD-JWT presented without a key-binding JWT is refused (RFC 9901
     §7.3). ``key_binding_max_age``: how old a key-binding JWT's ``iat`` may be.
     ``max_presented_credentials``: a presentation with more credentials is refused before any
-    of them is verified (each may cost network fetches).
+    of them is verified (each may cost network fetches). ``bearer_types``: credential types
+    anyone may present (no holder binding); the customs types (:data:`NEVER_BEARER_TYPES`)
+    are refused here. Every other presented credential must be bound to the presenter.
     """
 
     fetcher: Fetcher | None = None
@@ -278,10 +293,10 @@ class Verifier:
     checks: Sequence[str] = CHECKS
     status_cache: StatusListCache | None = None
     offline: bool = False
-    require_holder_binding: bool = True
     max_presented_credentials: int = MAX_PRESENTED_CREDENTIALS
     require_key_binding: bool = True
     key_binding_max_age: timedelta = DEFAULT_KEY_BINDING_MAX_AGE
+    bearer_types: frozenset[str] = frozenset()
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -289,6 +304,7 @@ class Verifier:
         unknown = set(self.checks) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+        object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
         object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
         # The status cache is kept in the field, so dataclasses.replace() shares it.
         cache = self.status_cache if self.status_cache is not None else StatusListCache()
@@ -397,6 +413,7 @@ class Verifier:
             trust=trust,
             status=status,
             disclosed=state.disclosed,
+            confirmation=state.confirmation,
         )
 
     def _prove(self, document: Any, state: _Secured) -> None:
@@ -556,6 +573,7 @@ class Verifier:
             if state.credential is None and fmt == "vp+jwt":
                 state.credential = _unverified_json(document)
         else:
+            state.proof_passed = True
             report.ok("proof", f"{fmt} proof verified")
         vp = state.credential or {}
         try:
@@ -570,8 +588,7 @@ class Verifier:
         for name, step in state.extra_checks:
             report.run(name, step)
         results = self._verify_embedded(vp, report)
-        if self.require_holder_binding and holder is not None:
-            report.run("holder", lambda: _check_holder_binding(holder, results))
+        self._check_holder(report, holder, state, results)
         verified_all = not report.errors and all(r.verified for r in results)
         return PresentationResult(
             verified=verified_all and all(c.passed is not False for c in report.checks),
@@ -583,6 +600,34 @@ class Verifier:
             holder=holder,
             credentials=tuple(results),
         )
+
+    def _check_holder(
+        self,
+        report: _Report,
+        holder: str | None,
+        state: _Secured,
+        results: Sequence[VerificationResult],
+    ) -> None:
+        """Every presented credential must be the presenter's (or of a bearer type)."""
+        if not state.proof_passed:
+            report.skip(
+                "holder",
+                "not evaluated: the presentation's proof did not verify, so nobody presented it",
+                code="HOLDER_NOT_EVALUATED",
+            )
+            return
+        try:
+            presenter = _presenter(holder, state.methods)
+        except VcredError as error:
+            report.fail("holder", error)
+            return
+        found = [_binding_error(i, r, presenter, self.bearer_types) for i, r in enumerate(results)]
+        mismatches = [mismatch for mismatch in found if mismatch is not None]
+        if mismatches:
+            report.checks.append(Check(name="holder", passed=False, detail=str(mismatches[0])))
+            report.errors.extend(Problem.of(mismatch) for mismatch in mismatches)
+        else:
+            report.ok("holder", f"every credential is bound to {presenter.did or 'nobody'}")
 
     def _verify_embedded(self, vp: Mapping[str, Any], report: _Report) -> list[VerificationResult]:
         items = model.as_list(vp.get("verifiableCredential", []))
@@ -783,22 +828,150 @@ def _check_issuer_binding(issuer: str | None, methods: Sequence[VerificationMeth
     return f"signed by {issuer}" if is_did(issuer) else f"signed for {issuer}"
 
 
-def _check_holder_binding(holder: str, results: Sequence[VerificationResult]) -> str:
-    """Each presented credential whose subject is identified by a DID must be about the holder.
+@dataclass(frozen=True, slots=True)
+class _Presenter:
+    """Who presented: the DID controlling the keys that signed the presentation, and the keys.
 
-    Subjects without an id, or identified otherwise (an export declaration's URN), are about
-    things, not parties, and carry no holder binding.
+    ``did`` is None when no key signed (an SD-JWT presented without key binding).
     """
-    for i, result in enumerate(results):
-        credential = result.credential or {}
-        for subject in model.as_list(credential.get("credentialSubject", [])):
-            subject_id = subject.get("id") if isinstance(subject, dict) else None
-            if is_did(subject_id) and subject_id != holder:
-                raise PresentationError(
-                    f"credential {i} is about {subject_id}, not about the holder {holder}",
-                    pointer=f"/verifiableCredential/{i}/credentialSubject",
-                )
-    return f"every credential is about {holder}"
+
+    did: str | None
+    keys: tuple[PublicKey, ...]
+
+
+def _presenter(holder: str | None, methods: Sequence[VerificationMethod]) -> _Presenter:
+    """The presenter is the holder (VCDM 2.0 §4.13): the party whose keys signed.
+
+    A named ``holder`` must control every key that signed; without one, the keys' single
+    controller is the holder. Raises HolderMismatchError.
+    """
+    controllers = sorted({vm.controller for vm in methods})
+    if holder is not None and controllers != [holder]:
+        signers = ", ".join(controllers) or "no key"
+        raise HolderMismatchError(
+            f"the presentation names the holder {holder} but was signed by {signers}",
+            pointer="/holder",
+        )
+    if len(controllers) > 1:
+        raise HolderMismatchError(
+            f"the presentation names no holder and was signed by {len(controllers)} parties",
+            pointer="/proof",
+        )
+    return _Presenter(
+        did=controllers[0] if controllers else None,
+        keys=tuple(vm.public_key for vm in methods),
+    )
+
+
+def _binding_error(
+    index: int, result: VerificationResult, presenter: _Presenter, bearer_types: frozenset[str]
+) -> HolderMismatchError | None:
+    """Why credential ``index`` is not the presenter's, or None when it is (or is bearer).
+
+    A credential is bound by its subjects' DIDs (every one must be the presenter) and by its
+    ``cnf`` key (it must have signed the presentation); a subject identified otherwise (an
+    export declaration's URN) is a thing, not a party, and binds nobody. A credential bound
+    to nobody cannot be shown to be the presenter's: it passes only as a configured bearer
+    type.
+    """
+    credential = result.credential or {}
+    where = f"/verifiableCredential/{index}"
+    if _is_bearer(credential, bearer_types):
+        return None
+    presenter_name = presenter.did or "nobody (no key signed the presentation)"
+    bound = False
+    for pointer, subject_id in _subject_dids(credential):
+        if subject_id != presenter.did:
+            return HolderMismatchError(
+                f"credential {index} is about {subject_id}, not about the presenter "
+                f"{presenter_name}",
+                pointer=where + pointer,
+            )
+        bound = True
+    try:
+        key = _bound_key(result)
+    except VcredError as error:
+        return HolderMismatchError(error.message, pointer=where + (error.pointer or ""))
+    if key is not None:
+        if key not in presenter.keys:
+            return HolderMismatchError(
+                f"credential {index} is bound (cnf) to a key that did not sign the presentation",
+                pointer=where + "/cnf",
+            )
+        bound = True
+    if bound:
+        return None
+    return HolderMismatchError(
+        f"credential {index} names no subject DID and no cnf key: nothing shows it is the "
+        f"presenter's, and its type is not accepted as a bearer credential",
+        pointer=where,
+    )
+
+
+def _subject_dids(credential: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(pointer, DID) of every credential subject identified by a DID."""
+    subjects = credential.get("credentialSubject")
+    listed = isinstance(subjects, list)
+    found = []
+    for i, subject in enumerate(model.as_list(subjects)):
+        subject_id = subject.get("id") if isinstance(subject, dict) else None
+        if isinstance(subject_id, str) and is_did(subject_id):
+            found.append((f"/credentialSubject{f'/{i}' if listed else ''}/id", subject_id))
+    return found
+
+
+def _bound_key(result: VerificationResult) -> PublicKey | None:
+    """The key a credential is bound to: its ``cnf`` (RFC 7800 §3.2, ``jwk``), if any.
+
+    SD-JWT proof stages report it as ``confirmation``; a vc+jwt keeps ``cnf`` in its claims.
+    Raises MalformedError for a ``cnf`` that holds no usable key.
+    """
+    jwk: Any = result.confirmation
+    if jwk is None:
+        cnf = (result.credential or {}).get("cnf")
+        if cnf is None:
+            return None
+        jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+    if not isinstance(jwk, dict):
+        raise MalformedError("cnf must hold the holder's public key as jwk", pointer="/cnf")
+    try:
+        return PublicKey.from_jwk(jwk)
+    except VcredError as exc:
+        raise MalformedError(f"the cnf key is unusable: {exc.message}", pointer="/cnf") from exc
+
+
+def _is_bearer(credential: Mapping[str, Any], bearer_types: frozenset[str]) -> bool:
+    """Whether a credential is of a configured bearer type and of no never-bearer type."""
+    types = [t for t in model.as_list(credential.get("type")) if isinstance(t, str)]
+    if isinstance(credential.get("vct"), str):  # an SD-JWT VC names its type in vct
+        types.append(credential["vct"])
+    if any(_type_name(t) in NEVER_BEARER_TYPES for t in types):
+        return False
+    return any(t in bearer_types for t in types)
+
+
+def _type_name(credential_type: str) -> str:
+    """A type's term: the last segment of an IRI (``…/ns/customs#AEOCertificateCredential``)."""
+    return credential_type.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def check_bearer_types(types: Any) -> frozenset[str]:
+    """Bearer credential types as a frozenset; UsageError for a customs type or a non-string.
+
+    https://www.w3.org/TR/vc-data-model-2.0/#holder: a bearer credential needs no holder
+    binding, so a customs credential — which an officer acts on — never is one.
+    """
+    if not isinstance(types, Iterable) or isinstance(types, str):
+        raise UsageError("bearer_types must be a set of credential type names")
+    if not all(isinstance(t, str) and t for t in types):
+        raise UsageError("bearer_types must be a set of credential type names")
+    refused = sorted(t for t in types if _type_name(t) in NEVER_BEARER_TYPES)
+    if refused:
+        raise UsageError(
+            f"{', '.join(refused)} can never be a bearer credential: customs credentials are "
+            "accepted only from the party they are bound to"
+        )
+    return frozenset(types)
 
 
 def _expect(name: str, expected: str | None, signed: Any) -> str:

@@ -53,6 +53,13 @@ from verifier_app.config import (
 )
 @click.option("--offline", is_flag=True, help="never fetch: answer from the caches")
 @click.option(
+    "--bearer-type",
+    "bearer_types",
+    multiple=True,
+    metavar="TYPE",
+    help="a credential type anyone may present (no holder binding; never a customs type)",
+)
+@click.option(
     "--database-url",
     envvar="DATABASE_URL",
     help="SQLAlchemy URL, e.g. postgresql://user@host/db [env: DATABASE_URL]",
@@ -68,6 +75,7 @@ def command(
     dev: bool,
     host_map: tuple[str, ...],
     offline: bool,
+    bearer_types: tuple[str, ...],
     database_url: str | None,
 ) -> None:
     """Run the verifier service (VC API and officer UI)."""
@@ -88,6 +96,8 @@ def command(
             changes["offline"] = True
         if host_map:
             changes["host_map"] = {**config.host_map, **parse_host_map(host_map)}
+        if bearer_types:
+            changes["bearer_types"] = frozenset(bearer_types)
         if domain is None and config.domain == DEFAULT_DOMAIN:
             changes["domain"] = f"localhost:{port}"  # what this server is reached as
         config = dataclasses.replace(config, **changes)

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Final
 
 from vcred.errors import UsageError
-from vcred.verifier import utc_now
+from vcred.verifier import check_bearer_types, utc_now
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
@@ -54,7 +54,8 @@ class VerifierConfig:
     private addresses (never in production). ``host_map``: did:web host → local origin.
     ``offline``: never fetch; answer from the caches however old (reported).
     ``database_url``: SQLAlchemy URL (default: SQLite in ``data_dir``).
-    ``clock``: the current time (tests pass a fixed one).
+    ``clock``: the current time (tests pass a fixed one). ``bearer_types``: credential
+    types anyone may present without holder binding (never a customs type: refused).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -76,6 +77,7 @@ class VerifierConfig:
     proxy_hops: int = 0
     # presentations
     challenge_ttl: timedelta = timedelta(minutes=5)
+    bearer_types: frozenset[str] = frozenset()
     # caches
     did_cache_ttl: timedelta = timedelta(minutes=5)
     status_cache_ttl: timedelta = timedelta(minutes=5)
@@ -91,6 +93,7 @@ class VerifierConfig:
         if self.trust_list is not None:
             object.__setattr__(self, "trust_list", Path(self.trust_list))
         object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
+        object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
         if not _TABLE_PREFIX.fullmatch(self.table_prefix):
             raise UsageError("table_prefix: lower-case letters, digits and _, at most 31")
         positive = {
@@ -176,6 +179,9 @@ class VerifierConfig:
         value = get("HOST_MAP")
         if value is not None:
             options["host_map"] = parse_host_map(value)
+        value = get("BEARER_TYPES")
+        if value is not None:
+            options["bearer_types"] = frozenset(t.strip() for t in value.split(",") if t.strip())
         if env.get("DATABASE_URL"):
             options["database_url"] = env["DATABASE_URL"]
         return cls(**options)  # type: ignore[arg-type]

@@ -133,6 +133,7 @@ class VerifierService:
             offline=config.offline,
             clock=config.clock,
             max_presented_credentials=config.max_presented_credentials,
+            bearer_types=config.bearer_types,
         )
         self.trust = self._load_trust(base)
         self.verifier = dataclasses.replace(base, trust=self.trust)
