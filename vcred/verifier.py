@@ -34,6 +34,7 @@ from vcred.errors import (
     ParsingError,
     PresentationError,
     SchemaViolationsError,
+    StatusUnavailableError,
     UnknownKeyError,
     UsageError,
     VcredError,
@@ -42,6 +43,7 @@ from vcred.keys import PublicKey
 from vcred.net import Fetcher
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import EntryStatus, StatusChecker, StatusListCache
+from vcred.status.entry import is_bitstring_entry
 from vcred.trust import TrustDecision, TrustList
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
@@ -376,13 +378,7 @@ class Verifier:
         if "validity" in checks:
             report.run("validity", lambda: self._check_validity(credential, state.jwt_claims))
         status: tuple[EntryStatus, ...] = ()
-        if "status" in checks and not state.vcdm and "status" in credential:
-            report.skip(
-                "status",
-                "the SD-JWT VC status claim (Token Status List) is not checked",
-                code="STATUS_NOT_CHECKED",
-            )
-        elif "status" in checks:
+        if "status" in checks:
             status = self._check_status(credential, report)
         if "schema" in checks:
             self._check_schema(credential, report)
@@ -451,17 +447,23 @@ class Verifier:
     def _check_status(
         self, credential: Mapping[str, Any], report: _Report
     ) -> tuple[EntryStatus, ...]:
-        if "credentialStatus" not in credential:
+        """Every status the credential carries is checked, or the check fails: a status this
+        verifier cannot read (another entry type, a Token Status List claim) is
+        STATUS_UNAVAILABLE, never passed over."""
+        errors: list[VcredError] = list(_unreadable_status(credential))
+        if "credentialStatus" not in credential and not errors:
             report.ok("status", "no credentialStatus")
             return ()
-        try:
-            outcome = self._status.check(credential, now=self.clock())
-        except VcredError as error:
-            report.fail("status", error)
-            return ()
-        for note in outcome.notes:
-            report.warnings.append(Problem(code="STATUS_ENTRY_IGNORED", message=note))
-        for entry in outcome.entries:
+        entries: tuple[EntryStatus, ...] = ()
+        if "credentialStatus" in credential:
+            try:
+                outcome = self._status.check(credential, now=self.clock())
+            except VcredError as error:
+                errors.insert(0, error)
+            else:
+                entries = outcome.entries
+                errors.extend(outcome.errors)
+        for entry in entries:
             if entry.stale and entry.age is not None:
                 report.warnings.append(
                     Problem(
@@ -471,15 +473,15 @@ class Verifier:
                         path=entry.pointer,
                     )
                 )
-        if not outcome.entries:
-            report.ok("status", "no status entry of a known type")
-        elif outcome.ok:
-            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value}" for e in outcome.entries)
-            report.ok("status", f"not revoked or suspended ({purposes})")
+        if errors:
+            report.checks.append(Check(name="status", passed=False, detail=str(errors[0])))
+            report.errors.extend(Problem.of(error) for error in errors)
+        elif not entries:
+            report.ok("status", "no status entry")
         else:
-            report.checks.append(Check(name="status", passed=False, detail=str(outcome.errors[0])))
-            report.errors.extend(Problem.of(error) for error in outcome.errors)
-        return outcome.entries
+            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value}" for e in entries)
+            report.ok("status", f"not revoked or suspended ({purposes})")
+        return entries
 
     def _verify_status_list(self, secured: object) -> Mapping[str, Any]:
         """Verify a fetched status list credential: its proof, issuer binding and validity."""
@@ -812,6 +814,35 @@ def _holder_or_none(presentation: Mapping[str, Any]) -> str | None:
     if isinstance(holder, dict):
         holder = holder.get("id")
     return holder if isinstance(holder, str) else None
+
+
+def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableError]:
+    """Status information the credential carries that no status check here can read.
+
+    The ``status`` claim (IETF Token Status List, SD-JWT VC and JWT) and ``credentialStatus``
+    entries of a type other than BitstringStatusListEntry: the issuer said where to look, the
+    verifier cannot, so the status is unknown.
+    """
+    unreadable = []
+    if "status" in credential:
+        unreadable.append(
+            StatusUnavailableError(
+                "the status claim (Token Status List) cannot be checked by this verifier",
+                pointer="/status",
+            )
+        )
+    entries = credential.get("credentialStatus")
+    listed = isinstance(entries, list)
+    for i, entry in enumerate(model.as_list(entries)):
+        if isinstance(entry, Mapping) and not is_bitstring_entry(entry):
+            kind = json.dumps(entry.get("type"))[:80]
+            unreadable.append(
+                StatusUnavailableError(
+                    f"credentialStatus of type {kind} cannot be checked by this verifier",
+                    pointer="/credentialStatus" + (f"/{i}" if listed else ""),
+                )
+            )
+    return unreadable
 
 
 def _check_issuer_binding(issuer: str | None, methods: Sequence[VerificationMethod]) -> str:
