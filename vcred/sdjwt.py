@@ -228,7 +228,9 @@ def decode_disclosure(encoded: str, *, index: int = 0) -> Disclosure:
     """
     where = f"/disclosures/{index}"
     try:
-        value = jose.loads_strict(b64url_decode(encoded, pointer=where), what="a disclosure")
+        value = jose.loads_strict(
+            b64url_decode(encoded, pointer=where), what="a disclosure", pointer=where
+        )
     except ParsingError as exc:
         raise ParsingError(exc.message, pointer=where) from exc
     if not isinstance(value, list) or len(value) not in (2, 3):

@@ -699,6 +699,7 @@ def detect(secured: Any) -> tuple[str, Any]:
         raise ParsingError("not a credential: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
         model.check_depth(secured)  # before anything recursive (copying, JSON-LD, JCS) sees it
+        model.check_numbers(secured)  # before anything turns a number into a float or a date
         if model.is_enveloped(secured):
             media_type, data = model.enveloped_payload(secured)
             return _ENVELOPED_FORMATS.get(media_type, "vc"), data
@@ -729,6 +730,7 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
         raise ParsingError("not a presentation: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
         model.check_depth(secured)
+        model.check_numbers(secured)
         if model.is_enveloped(secured, "EnvelopedVerifiablePresentation"):
             media_type, data = model.enveloped_payload(
                 secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES
