@@ -8,6 +8,7 @@ make ``vcred serve issuer --data-dir DIR`` work with no setup (SQLite in DIR).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import secrets
@@ -31,6 +32,7 @@ PASSPHRASE_FILE: Final = "passphrase"  # noqa: S105 - a file name
 ENV_PREFIX: Final = "VCRED_ISSUER_"
 _PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}|")
 _COUNTRY: Final = re.compile(r"[A-Z]{2}")
+_MAX_STATUS_TTL: Final = timedelta(days=365)  # a status list cached longer hides revocations
 
 
 def utc_now() -> datetime:
@@ -192,7 +194,10 @@ class IssuerConfig:
         if get("RATE_BURST"):
             values["api_burst"] = int(_number("RATE_BURST", get("RATE_BURST")))
         if get("STATUS_TTL"):
-            values["status_list_ttl"] = timedelta(seconds=_number("STATUS_TTL", get("STATUS_TTL")))
+            seconds = _number("STATUS_TTL", get("STATUS_TTL"))
+            if not 0 < seconds <= _MAX_STATUS_TTL.total_seconds():
+                raise UsageError(f"{ENV_PREFIX}STATUS_TTL must be between 1 s and one year")
+            values["status_list_ttl"] = timedelta(seconds=seconds)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "passphrase" not in values:
             values["passphrase"] = load_passphrase(
@@ -258,6 +263,9 @@ def _flag(name: str, value: str | None) -> bool:
 
 def _number(name: str, value: str | None) -> float:
     try:
-        return float(value or "")
+        number = float(value or "")
     except ValueError as exc:
         raise UsageError(f"{ENV_PREFIX}{name} must be a number") from exc
+    if not math.isfinite(number):  # nan, inf, 1e400: no rate or duration
+        raise UsageError(f"{ENV_PREFIX}{name} must be a finite number")
+    return number

@@ -101,7 +101,8 @@ def _bounded_float(text: str) -> float:
 
 
 def _located_number_error(text: str, what: str, pointer: str) -> MalformedError:
-    """The out-of-range number of ``text`` (valid JSON otherwise), with its pointer."""
+    """The out-of-range number of ``text``, with its pointer; a ParsingError when the rest of
+    ``text`` is not JSON either (the parser stopped at the number, before the fault)."""
     huge = float("inf")  # what an integer too long to parse stands for, to be located
     lenient = json.JSONDecoder(
         object_pairs_hook=_no_duplicates,
@@ -110,6 +111,8 @@ def _located_number_error(text: str, what: str, pointer: str) -> MalformedError:
     )
     try:
         model.check_numbers(lenient.decode(text), pointer=pointer)
+    except (ValueError, RecursionError) as exc:
+        return ParsingError(f"{what} is not valid JSON: {exc}")
     except MalformedError as located:
         return MalformedError(f"{what}: {located.message}", pointer=located.pointer)
     return MalformedError(f"{what}: a number out of range", pointer=pointer or None)

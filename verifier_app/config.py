@@ -7,6 +7,7 @@ from the environment (:meth:`VerifierConfig.from_env`, variables listed in
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -23,6 +24,8 @@ ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
 DEFAULT_DOMAIN: Final = "localhost"
 _TABLE_PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}")
+#: The longest duration a variable may set (a TTL, a staleness bound): past it, a typo.
+MAX_DURATION: Final = timedelta(days=3650)
 
 
 def parse_host_map(entries: str | tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -174,8 +177,7 @@ class VerifierConfig:
         ):
             value = get(name)
             if value is not None:
-                seconds = _number(ENV_PREFIX + name, value, float)
-                options[key] = timedelta(seconds=seconds)
+                options[key] = _duration(ENV_PREFIX + name, value)
         value = get("HOST_MAP")
         if value is not None:
             options["host_map"] = parse_host_map(value)
@@ -198,6 +200,17 @@ def _flag(name: str, value: str) -> bool:
 
 def _number(name: str, value: str, kind: type[int] | type[float]) -> float:
     try:
-        return kind(value)
+        number = kind(value)
     except ValueError as exc:
-        raise UsageError(f"{name} must be a number, not {value!r}") from exc
+        raise UsageError(f"{name} must be a number, not {value[:40]!r}") from exc
+    if not math.isfinite(number):
+        raise UsageError(f"{name} must be a finite number, not {value[:40]!r}")
+    return number
+
+
+def _duration(name: str, value: str) -> timedelta:
+    """Seconds as a duration, from 0 to MAX_DURATION (beyond, timedelta would overflow)."""
+    seconds = _number(name, value, float)
+    if not 0 <= seconds <= MAX_DURATION.total_seconds():
+        raise UsageError(f"{name} must be between 0 and {int(MAX_DURATION.total_seconds())} s")
+    return timedelta(seconds=seconds)

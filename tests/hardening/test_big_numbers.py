@@ -15,20 +15,24 @@ import json
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from issuer_app import issuer_of
+from issuer_app.config import IssuerConfig
 from tests.conftest import NOW, credential
 from tests.verifier.conftest import MakeApp
 from vcred import Verifier, did_key, issue, jose, sdjwt
-from vcred.errors import MalformedError, VcredError
+from vcred.cli import main
+from vcred.errors import MalformedError, UsageError, VcredError
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from vcred.model import MAX_JSON_NUMBER, check_numbers, number_in_range
 from vcred.multibase import b64url_encode
 from vcred.sdjwt import SdJwtParts
+from verifier_app import VerifierConfig
 
 AT = Verifier(clock=lambda: NOW)
 KEY = KeyPair.generate("ed25519")
@@ -68,17 +72,17 @@ def sign_text(payload: str, *, typ: str, cty: str | None, key: KeyPair = KEY) ->
     return f"{signing_input}.{b64url_encode(signer.sign(signing_input.encode()))}"
 
 
-def placed(document: dict[str, Any], pointer: str) -> dict[str, Any]:
-    """A copy of ``document`` with HOLE at ``pointer`` (made where missing)."""
+def placed(document: dict[str, Any], pointer: str, value: Any = HOLE) -> dict[str, Any]:
+    """A copy of ``document`` with ``value`` (HOLE) at ``pointer`` (made where missing)."""
     copy: dict[str, Any] = json.loads(json.dumps(document))
     *parents, last = pointer.strip("/").split("/")
     node: Any = copy
     for name in parents:
         node = node[int(name)] if isinstance(node, list) else node.setdefault(name, {})
     if isinstance(node, list):
-        node[int(last)] = HOLE
+        node[int(last)] = value
     else:
-        node[last] = HOLE
+        node[last] = value
     return copy
 
 
@@ -184,7 +188,8 @@ def test_a_key_binding_iat_out_of_range_is_malformed(literal: str) -> None:
 @pytest.fixture(scope="module")
 def signed_di() -> dict[str, Any]:
     document = credential(credentialSubject={"id": "did:example:trader", "name": "Harbour"})
-    secured: dict[str, Any] = issue(document, KEY, format="eddsa-rdfc-2022", now=NOW)
+    secured: Any = issue(document, KEY, format="eddsa-rdfc-2022", now=NOW)
+    assert isinstance(secured, dict)
     return secured
 
 
@@ -207,12 +212,7 @@ def test_a_data_integrity_text_with_a_number_out_of_range_is_malformed(
 def test_a_data_integrity_object_with_a_number_out_of_range_is_malformed(
     signed_di: dict[str, Any], pointer: str, value: Any
 ) -> None:
-    document = placed(signed_di, pointer)
-    *parents, last = pointer.strip("/").split("/")
-    node = document
-    for name in parents:
-        node = node[name]
-    node[last] = value
+    document = placed(signed_di, pointer, value)
     refused(AT.verify(document), pointer)
     presentation = {
         "type": "VerifiablePresentation",
@@ -225,7 +225,7 @@ def test_a_data_integrity_object_with_a_number_out_of_range_is_malformed(
 @pytest.mark.parametrize("value", [-0.0, 0, 2**53 + 1, 1e-300, MAX_JSON_NUMBER, 10**21])
 def test_numbers_in_range_in_a_jcs_document_never_raise(value: Any) -> None:
     document = credential(credentialSubject={"id": "did:example:trader", "name": "x"})
-    secured = issue(document, KEY, format="eddsa-jcs-2022", now=NOW)
+    secured: Any = issue(document, KEY, format="eddsa-jcs-2022", now=NOW)
     secured["credentialSubject"]["name"] = value  # changed after signing: a bad signature
     result = AT.verify(secured)
     assert not result.verified
@@ -268,10 +268,7 @@ def _out_of_range(value: Any) -> bool:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=_JSON, where=st.sampled_from(["/credentialSubject/n", "/exp", "/nbf", "/iat"]))
 def test_verify_never_raises_for_any_number_anywhere(value: Any, where: str) -> None:
-    document = placed(credential(issuer=DID), where)
-    *_, last = where.strip("/").split("/")
-    node = document["credentialSubject"] if where.startswith("/credentialSubject") else document
-    node[last] = value
+    document = placed(credential(issuer=DID), where, value)
     # as an object (Data Integrity shape)
     as_object = AT.verify({**document, "proof": {"type": "DataIntegrityProof"}})
     assert not as_object.verified
@@ -284,6 +281,12 @@ def test_verify_never_raises_for_any_number_anywhere(value: Any, where: str) -> 
         assert not result.verified and result.codes[0] in ("MALFORMED", "PARSING_ERROR")
     presented = AT.verify_presentation(sign_text(text, typ="vp+jwt", cty="vp"), challenge="c")
     assert not presented.verified
+    wrapped = {"type": "VerifiablePresentation", "proof": {}, "verifiableCredential": [document]}
+    assert not AT.verify_presentation(wrapped).verified
+    # as a disclosed claim of an SD-JWT VC
+    encoded = b64url_encode(json.dumps(["c2FsdA", "n", value]).encode())
+    disclosed = AT.verify(sd_jwt(json.dumps(sd_jwt_vc(_sd=[sdjwt.digest(encoded)])), (encoded,)))
+    assert disclosed.verified is not _out_of_range(value)
 
 
 @settings(max_examples=200, deadline=None)
@@ -394,3 +397,45 @@ def test_verify_raises_nothing_but_vcred_errors_in_the_lower_layer() -> None:
         with pytest.raises(VcredError):
             sdjwt.decode_disclosure(b64url_encode(f'["s","a",{literal}]'.encode()))
     assert jose.loads_strict('{"a":-0}') == {"a": 0}
+
+
+# -- the services' own configuration -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1e400", "nan", "inf", "-1", "1e300", "9" * 5000])
+@pytest.mark.parametrize(
+    "name", ["CHALLENGE_TTL", "DID_CACHE_TTL", "STATUS_CACHE_TTL", "MAX_STALE", "RATE_PER_SECOND"]
+)
+def test_a_verifier_variable_out_of_range_is_refused_in_one_line(
+    tmp_path: Any, name: str, value: str
+) -> None:
+    if name == "RATE_PER_SECOND" and value in ("-1", "1e300"):
+        return  # a rate is a number, not a duration: -1 is refused below, 1e300 is just fast
+    with pytest.raises(UsageError):
+        VerifierConfig.from_env({f"VCRED_VERIFIER_{name}": value})
+    result = CliRunner().invoke(
+        main,
+        ["serve", "verifier", "--data-dir", str(tmp_path)],
+        env={f"VCRED_VERIFIER_{name}": value},
+    )
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STATUS_TTL", "1e400"),
+        ("STATUS_TTL", "nan"),
+        ("STATUS_TTL", "1e12"),
+        ("RATE_PER_SECOND", "inf"),
+    ],
+)
+def test_an_issuer_variable_out_of_range_is_refused(tmp_path: Any, name: str, value: str) -> None:
+    env = {
+        f"VCRED_ISSUER_{name}": value,
+        "VCRED_ISSUER_PASSPHRASE": "p",
+        "VCRED_ISSUER_DATA_DIR": str(tmp_path),
+    }
+    with pytest.raises(UsageError):
+        IssuerConfig.from_env(env)
