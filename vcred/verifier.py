@@ -994,17 +994,16 @@ def check_bearer_types(types: Any) -> frozenset[str]:
     https://www.w3.org/TR/vc-data-model-2.0/#holder: a bearer credential needs no holder
     binding, so a customs credential — which an officer acts on — never is one.
     """
-    if not isinstance(types, Iterable) or isinstance(types, str):
+    names = tuple(types) if isinstance(types, Iterable) and not isinstance(types, str) else None
+    if names is None or not all(isinstance(t, str) and t for t in names):
         raise UsageError("bearer_types must be a set of credential type names")
-    if not all(isinstance(t, str) and t for t in types):
-        raise UsageError("bearer_types must be a set of credential type names")
-    refused = sorted(t for t in types if _type_name(t) in NEVER_BEARER_TYPES)
+    refused = sorted(t for t in names if _type_name(t) in NEVER_BEARER_TYPES)
     if refused:
         raise UsageError(
             f"{', '.join(refused)} can never be a bearer credential: customs credentials are "
             "accepted only from the party they are bound to"
         )
-    return frozenset(types)
+    return frozenset(names)
 
 
 def _expect(name: str, expected: str | None, signed: Any) -> str:

@@ -368,6 +368,7 @@ def test_a_credential_with_a_customs_type_is_never_bearer(
         "EventTicket",  # a string is not a set of types
         frozenset({""}),
         7,
+        None,
     ],
 )
 def test_customs_types_or_nonsense_as_bearer_types_are_refused(types: Any) -> None:
