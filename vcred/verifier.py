@@ -52,6 +52,10 @@ PRESENTATION_CHECKS: Final = ("proof", "challenge", "domain", "holder", "credent
 DEFAULT_CLOCK_SKEW: Final = timedelta(seconds=60)
 DEFAULT_KEY_BINDING_MAX_AGE: Final = timedelta(minutes=5)
 MAX_PRESENTED_CREDENTIALS: Final = 64
+#: Bounds of the time tolerances a verifier may be given: past them, arithmetic on the dates a
+#: credential carries (year 1 or 9999) overflows — and a tolerance of days is no check at all.
+MAX_CLOCK_SKEW: Final = timedelta(days=1)
+MAX_KEY_BINDING_AGE: Final = timedelta(days=1)
 #: Credential types a verifier never accepts as bearer credentials (shown by anyone who holds
 #: a copy): customs officers act on them, so only the party they are bound to may present them.
 NEVER_BEARER_TYPES: Final = frozenset(
@@ -277,9 +281,10 @@ class Verifier:
     ``trust``: the MRA trust list (none: trust is reported as not evaluated).
     ``schemas``: where credentialSchema ids resolve (default: the bundled schemas).
     ``clock``: the current time (tests pass a fixed one). ``clock_skew``: tolerance on time
-    windows. ``checks``: which optional checks run (all by default).
+    windows (at most :data:`MAX_CLOCK_SKEW`). ``checks``: which optional checks run (all by
+    default).
     ``require_key_binding``: an SD-JWT presented without a key-binding JWT is refused (RFC 9901
-    §7.3). ``key_binding_max_age``: how old a key-binding JWT's ``iat`` may be.
+    §7.3). ``key_binding_max_age``: how old a key-binding JWT's ``iat`` may be (at most a day).
     ``max_presented_credentials``: a presentation with more credentials is refused before any
     of them is verified (each may cost network fetches). ``bearer_types``: credential types
     anyone may present (no holder binding); the customs types (:data:`NEVER_BEARER_TYPES`)
@@ -306,6 +311,12 @@ class Verifier:
         unknown = set(self.checks) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+        if not timedelta(0) <= self.clock_skew <= MAX_CLOCK_SKEW:
+            raise UsageError(f"clock_skew must be between 0 and {MAX_CLOCK_SKEW}")
+        if not timedelta(0) < self.key_binding_max_age <= MAX_KEY_BINDING_AGE:
+            raise UsageError(
+                f"key_binding_max_age must be more than 0, at most {MAX_KEY_BINDING_AGE}"
+            )
         object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
         object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
         # The status cache is kept in the field, so dataclasses.replace() shares it.

@@ -12,6 +12,7 @@ odd (``-0``, ``1e-400``, 2^53 + 1, the largest double) never make anything raise
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -439,3 +440,17 @@ def test_an_issuer_variable_out_of_range_is_refused(tmp_path: Any, name: str, va
     }
     with pytest.raises(UsageError):
         IssuerConfig.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"clock_skew": timedelta(days=3_650_000)},  # year 1 minus it: OverflowError
+        {"clock_skew": timedelta(seconds=-1)},
+        {"key_binding_max_age": timedelta(days=3_650_000)},
+        {"key_binding_max_age": timedelta(0)},
+    ],
+)
+def test_a_verifier_tolerance_past_any_date_is_refused(options: dict[str, Any]) -> None:
+    with pytest.raises(UsageError):
+        Verifier(**options)
