@@ -139,6 +139,32 @@ def test_a_vp_jwt_with_a_number_out_of_range_is_malformed(pointer: str, literal:
     refused(result, pointer)
 
 
+@pytest.mark.parametrize("literal", OUT_OF_RANGE)
+@pytest.mark.parametrize("media_type", ["application/vc+jwt", "application/vc+sd-jwt"])
+def test_an_enveloped_credential_with_a_number_out_of_range_is_malformed(
+    literal: str, media_type: str
+) -> None:
+    payload = text_with(placed(credential(issuer=DID), "/exp"), literal)
+    typ = media_type.removeprefix("application/")
+    token = sign_text(payload, typ=typ, cty="vc") + ("~" if typ == "vc+sd-jwt" else "")
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiableCredential",
+        "id": f"data:{media_type},{token}",
+    }
+    refused(AT.verify(enveloped), "/exp")
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": DID,
+        "verifiableCredential": [enveloped],
+    }
+    vp = sign_text(json.dumps(presentation), typ="vp+jwt", cty="vp")
+    result = AT.verify_presentation(vp)
+    assert not result.verified
+    assert "/verifiableCredential/0/exp" in [p.path for p in result.errors], result.errors
+
+
 # -- SD-JWT: the issuer's claims, disclosures, the key binding ---------------------------------
 
 
