@@ -325,7 +325,12 @@ def _with_failures(
         if not any(c.name == name and c.passed is False for c in checks):
             checks.append(Check(name=name, passed=False, detail=str(error)))
     errors = [*result.errors, *(Problem.of(error) for _, error in failures)]
-    return dataclasses.replace(result, verified=False, checks=tuple(checks), errors=tuple(errors))
+    # a check the library was not asked to run (no challenge given) is failed here instead
+    unasked = {f"{name.upper()}_NOT_CHECKED" for name in failed}
+    warnings = tuple(w for w in result.warnings if w.code not in unasked)
+    return dataclasses.replace(
+        result, verified=False, checks=tuple(checks), errors=tuple(errors), warnings=warnings
+    )
 
 
 def _claimed_issuer(text: str) -> str:

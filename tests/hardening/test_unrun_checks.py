@@ -47,13 +47,19 @@ def holder() -> KeyPair:
 
 def no_unrun_check_passed(result: VerificationResult | PresentationResult) -> None:
     """The invariant: a verified result has every check passed, or not evaluated by the
-    caller's own configuration (trust without a trust list) and said so in a warning."""
+    caller's own configuration (trust without a trust list, no challenge or domain asked
+    for) and said so in a warning."""
     if not result.verified:
         return
     warned = {w.code for w in result.warnings}
+    configured = {
+        "trust": "TRUST_NOT_EVALUATED",
+        "challenge": "CHALLENGE_NOT_CHECKED",
+        "domain": "DOMAIN_NOT_CHECKED",
+    }
     for check in result.checks:
         assert check.passed is True or (
-            check.name == "trust" and check.passed is None and "TRUST_NOT_EVALUATED" in warned
+            check.passed is None and configured.get(check.name) in warned
         ), check
 
 
@@ -179,6 +185,23 @@ def test_the_holder_of_a_presentation_whose_proof_failed_is_not_evaluated(
     assert "HOLDER_NOT_EVALUATED" in {w.code for w in result.warnings}
 
 
+def test_a_challenge_or_domain_nobody_asked_for_is_not_evaluated_not_passed(
+    agency_key: KeyPair, holder: KeyPair
+) -> None:
+    inner = credential(credentialSubject={"id": did_key(holder.public)})
+    vp = present([issue(inner, agency_key)], holder, challenge="c", domain="d", now=NOW)
+    result = AT.verify_presentation(vp)  # the caller checks neither: its choice, said so
+    assert result.verified, result.errors
+    assert result.check("challenge").passed is None  # type: ignore[union-attr]
+    assert result.check("domain").passed is None  # type: ignore[union-attr]
+    assert {"CHALLENGE_NOT_CHECKED", "DOMAIN_NOT_CHECKED"} <= {w.code for w in result.warnings}
+    both = AT.verify_presentation(vp, challenge="c", domain="d")
+    assert both.check("challenge").passed is True  # type: ignore[union-attr]
+    assert not {w.code for w in both.warnings} & {"CHALLENGE_NOT_CHECKED", "DOMAIN_NOT_CHECKED"}
+    no_unrun_check_passed(result)
+    no_unrun_check_passed(both)
+
+
 def test_every_variant_keeps_the_invariant(agency_key: KeyPair, holder: KeyPair) -> None:
     documents = [credential(credentialStatus=entry) for entry in UNREADABLE_ENTRIES]
     documents += [credential(status=TOKEN_STATUS), credential()]
@@ -245,3 +268,17 @@ def test_the_service_refuses_an_sd_jwt_vc_with_a_token_status_list(
     )
     assert response.status_code == 400
     assert [p["code"] for p in response.get_json()["problemDetails"]] == ["STATUS_UNAVAILABLE"]
+
+
+def test_the_service_fails_a_challenge_it_was_not_given_and_does_not_call_it_unasked(
+    make_app: MakeApp, agency: Agency, holder: KeyPair
+) -> None:
+    client = make_app().test_client()
+    certificate = agency.issue(agency.aeo_certificate(holder=did_key(holder.public)))
+    vp = present([certificate], holder, domain=DOMAIN, now=NOW)
+    response = client.post("/presentations/verify", json={"verifiablePresentation": vp})
+    body = response.get_json()
+    assert response.status_code == 400
+    assert [p["code"] for p in body["problemDetails"]] == ["INVALID_CHALLENGE"]
+    assert {c["check"]: c["passed"] for c in body["checks"]}["challenge"] is False
+    assert "CHALLENGE_NOT_CHECKED" not in [w["code"] for w in body["warnings"]]
