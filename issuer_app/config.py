@@ -8,6 +8,7 @@ make ``vcred serve issuer --data-dir DIR`` work with no setup (SQLite in DIR).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import secrets
@@ -286,6 +287,9 @@ def _flag(name: str, value: str | None) -> bool:
 
 def _number(name: str, value: str | None) -> float:
     try:
-        return float(value or "")
+        number = float(value or "")
     except ValueError as exc:
         raise UsageError(f"{ENV_PREFIX}{name} must be a number") from exc
+    if not math.isfinite(number):  # nan, inf, 1e400: no rate or duration
+        raise UsageError(f"{ENV_PREFIX}{name} must be a finite number")
+    return number

@@ -221,6 +221,17 @@ def _double(value: float) -> str:
     return re.sub(r"(\d)0*E\+?(-)?0*(\d)", r"\1E\2\3", f"{value:1.15E}")
 
 
+def json_literal(value: Any, pointer: str) -> str:
+    """A JSON literal (JSON-LD 1.1 §4.2.2): canonical JSON (RFC 8785) as an rdf:JSON literal.
+
+    Raises MalformedError for what JCS cannot represent (integers past 2^53, non-finite).
+    """
+    try:
+        return literal(rfc8785.dumps(value).decode("utf-8"), RDF_JSON)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise MalformedError(f"not a JSON literal JCS can write: {exc}", pointer=pointer) from exc
+
+
 def native_literal(value: bool | int | float, datatype: str | None, pointer: str) -> str:
     """A JSON boolean or number as an RDF literal (JSON-LD 1.1 API §8.6 step 10)."""
     if isinstance(value, bool):
@@ -380,7 +391,7 @@ class _Walker:
             if datatype is None or not (datatype == "@json" or is_absolute_iri(datatype)):
                 raise ContextError(f"datatype {raw_type!r} is not an absolute IRI", pointer=pointer)
         if datatype == "@json":
-            return literal(rfc8785.dumps(value).decode("utf-8"), RDF_JSON)
+            return json_literal(value, pointer)
         language = entries.get("@language")
         if "@direction" in entries:
             raise ContextError(
@@ -414,9 +425,7 @@ class _Walker:
     ) -> None:
         definition = ctx.term(key)
         if definition is not None and definition.type == "@json":
-            self.quads.append(
-                (subject, predicate, literal(rfc8785.dumps(value).decode("utf-8"), RDF_JSON), graph)
-            )
+            self.quads.append((subject, predicate, json_literal(value, pointer), graph))
             return
         is_graph = definition is not None and "@graph" in definition.container
         items = value if isinstance(value, list) else [value]

@@ -39,6 +39,7 @@ Pointer to it::
     │   ├── TrustInputError        TRUST_INPUT_UNESTABLISHED  a trust rule cannot read its input
     │   └── TrustAnchorError       TRUST_ANCHOR       a trust list not signed by its anchor
     ├── PresentationError          INVALID_PRESENTATION  holder binding, embedded credentials
+    │   ├── HolderMismatchError    HOLDER_MISMATCH    a credential is not the presenter's
     │   ├── ChallengeError         INVALID_CHALLENGE  missing, wrong or replayed challenge / nonce
     │   └── DomainError            INVALID_DOMAIN     wrong domain / audience
     └── UnsupportedError           UNSUPPORTED        a format or algorithm we do not accept
@@ -319,6 +320,13 @@ class PresentationError(VcredError):
     code = "INVALID_PRESENTATION"
     problem_type = PROOF_VERIFICATION_ERROR
     title = "Invalid presentation"
+
+
+class HolderMismatchError(PresentationError):
+    """A presented credential is not bound to the party whose key signed the presentation."""
+
+    code = "HOLDER_MISMATCH"
+    title = "Credential not bound to the presenter"
 
 
 class ChallengeError(PresentationError):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
+import sys
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -233,6 +235,48 @@ def check_depth(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> Non
             if isinstance(child, dict | list):
                 escaped = name.replace("~", "~0").replace("/", "~1")
                 stack.append((child, depth + 1, f"{where}/{escaped}"))
+
+
+#: The largest magnitude a JSON number may have: what an IEEE 754 double holds (RFC 8259 §6,
+#: I-JSON RFC 7493 §2.2). Past it a number becomes ``inf`` or an OverflowError as soon as
+#: anything turns it into a float (JSON-LD literals, JCS, NumericDates).
+MAX_JSON_NUMBER: Final = sys.float_info.max
+
+
+def number_in_range(value: Any) -> bool:
+    """Whether a JSON number is one a double holds: finite, at most ±MAX_JSON_NUMBER.
+
+    Anything that is not a number (booleans included) is in range.
+    """
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= MAX_JSON_NUMBER  # an exact comparison, never converted
+    return True
+
+
+def check_numbers(value: Any, *, pointer: str = "") -> None:
+    """Refuse a JSON value holding a number no double can hold (``1e400``, ``10**400``, NaN).
+
+    Raises MalformedError with the pointer of the first such number, in document order.
+    """
+    stack: list[tuple[Any, str]] = [(value, pointer)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            children: list[tuple[str, Any]] = [(str(k), v) for k, v in item.items()]
+        elif isinstance(item, list):
+            children = [(str(i), v) for i, v in enumerate(item)]
+        else:
+            if not number_in_range(item):
+                raise MalformedError(
+                    "a number out of range: JSON numbers must be finite doubles "
+                    f"(at most {MAX_JSON_NUMBER:.3e} in magnitude)",
+                    pointer=where or "/",
+                )
+            continue
+        for name, child in reversed(children):
+            stack.append((child, f"{where}/{name.replace('~', '~0').replace('/', '~1')}"))
 
 
 def as_list(value: Any) -> list[Any]:

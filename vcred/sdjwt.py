@@ -36,7 +36,7 @@ from vcred import jose, model
 from vcred.customs.builders import DISCLOSABLE_BILLING_PATHS, EXPORT_BILLING_TYPE
 from vcred.did.document import VerificationMethod, is_did, split_did_url
 from vcred.did.jwk import did_jwk
-from vcred.did.key import did_key
+from vcred.did.key import did_key, did_key_method_id
 from vcred.did.resolver import Resolver
 from vcred.errors import (
     ChallengeError,
@@ -228,7 +228,9 @@ def decode_disclosure(encoded: str, *, index: int = 0) -> Disclosure:
     """
     where = f"/disclosures/{index}"
     try:
-        value = jose.loads_strict(b64url_decode(encoded, pointer=where), what="a disclosure")
+        value = jose.loads_strict(
+            b64url_decode(encoded, pointer=where), what="a disclosure", pointer=where
+        )
     except ParsingError as exc:
         raise ParsingError(exc.message, pointer=where) from exc
     if not isinstance(value, list) or len(value) not in (2, 3):
@@ -952,6 +954,8 @@ def _prove(verifier: Verifier, token: Any, state: _Secured) -> None:
         k: verified.claims[k] for k in ("nbf", "exp", "iat") if k in verified.claims
     }
     state.disclosed = verified.disclosed
+    if verified.holder_key is not None:
+        state.confirmation = verified.holder_key.jwk()
     if not state.vcdm:
         state.issuer = str(verified.claims["iss"])
 
@@ -993,9 +997,11 @@ def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tupl
                 "this verifier requires key binding: the SD-JWT has no key-binding JWT",
                 pointer="/kb",
             )
-        return None, None
-    presentation["holder"] = _holder(verifier, verified)
-    _record_key_binding_signer(verifier, verified, binding, state)
+        return None, None  # no key signed: nobody presented it (only bearer types pass)
+    method = _presenting_method(verifier, verified)
+    presentation["holder"] = method.controller
+    state.methods = [method]
+    state.signed_at[method.id] = (jose.numeric_date(binding.iat, pointer="/kb/iat"), "/kb/iat")
     now = verifier.clock()
     state.extra_checks.append(
         (
@@ -1008,22 +1014,10 @@ def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tupl
     return binding.nonce, binding.aud
 
 
-def _record_key_binding_signer(
-    verifier: Verifier, verified: VerifiedSdJwt, binding: KeyBinding, state: _Secured
-) -> None:
-    """A holder key named by a DID URL signed the key-binding JWT at its ``iat``: the
-    pipeline then refuses it at or after the method's ``revoked`` / ``expires`` time."""
-    kid = verified.holder_kid
-    if kid is None or not is_did(kid.split("#")[0]):
-        return
-    method = verifier.method_lookup(kid, "authentication")  # resolved (cached) by _holder
-    state.methods = [method]
-    state.signed_at[method.id] = (jose.numeric_date(binding.iat, pointer="/kb/iat"), "/kb/iat")
-
-
-def _holder(verifier: Verifier, verified: VerifiedSdJwt) -> str:
-    """Who owns the ``cnf`` key: the DID the issuer named for it (resolved, and the key must
-    match), else a subject's did:key / did:jwk of that very key, else the key's did:jwk."""
+def _presenting_method(verifier: Verifier, verified: VerifiedSdJwt) -> VerificationMethod:
+    """The ``cnf`` key that signed the key binding, as a method of its owner: the DID the
+    issuer named for it (resolved, and the key must match), else a subject's did:key /
+    did:jwk of that very key, else the key's did:jwk."""
     key = verified.holder_key
     if key is None:  # pragma: no cover - a key binding verified only with a cnf key
         raise PresentationError("the credential has no cnf key", pointer="/cnf")
@@ -1034,13 +1028,16 @@ def _holder(verifier: Verifier, verified: VerifiedSdJwt) -> str:
                 f"the cnf key is not {verified.holder_kid}'s authentication key",
                 pointer="/cnf/jwk/kid",
             )
-        return method.controller
-    own = {did_key(key), did_jwk(key)}
+        return method
+    own = {did_key(key): did_key_method_id(key), did_jwk(key): f"{did_jwk(key)}#0"}
+    owner = did_jwk(key)
     for subject in model.as_list(verified.claims.get("credentialSubject", [])):
         subject_id = subject.get("id") if isinstance(subject, dict) else None
         if subject_id in own:
-            return str(subject_id)
-    return did_jwk(key)
+            owner = str(subject_id)
+            break
+    kind = "Multikey" if owner.startswith("did:key:") else "JsonWebKey"
+    return VerificationMethod(id=own[owner], type=kind, controller=owner, public_key=key)
 
 
 register_format(VC_SD_JWT, _prove)

@@ -14,12 +14,14 @@ JWT nbf / exp, with clock skew), ``status`` (Bitstring Status List), ``schema``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Final
 
 from vcred import jose, model
+from vcred.customs.builders import AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE
 from vcred.did.document import VerificationMethod, is_did
 from vcred.did.resolver import Resolver
 from vcred.errors import (
@@ -27,19 +29,23 @@ from vcred.errors import (
     CryptographicError,
     DomainError,
     ExpiredError,
+    HolderMismatchError,
     MalformedError,
     NotYetValidError,
     ParsingError,
     PresentationError,
     SchemaViolationsError,
+    StatusUnavailableError,
     UnknownKeyError,
     UsageError,
     VcredError,
 )
 from vcred.jsonld import ContextLoader, default_loader, signed_view
+from vcred.keys import PublicKey
 from vcred.net import Fetcher, time_budget
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
+from vcred.status.entry import is_bitstring_entry
 from vcred.trust import TrustDecision, TrustList
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
@@ -51,6 +57,15 @@ MAX_PRESENTED_CREDENTIALS: Final = 64
 #: A presentation's members verified on their own (each credential has its own context stage).
 _EMBEDDED: Final = frozenset({"verifiableCredential"})
 DEFAULT_TIME_BUDGET: Final = timedelta(seconds=10)
+#: Bounds of the time tolerances a verifier may be given: past them, arithmetic on the dates a
+#: credential carries (year 1 or 9999) overflows — and a tolerance of days is no check at all.
+MAX_CLOCK_SKEW: Final = timedelta(days=1)
+MAX_KEY_BINDING_AGE: Final = timedelta(days=1)
+#: Credential types a verifier never accepts as bearer credentials (shown by anyone who holds
+#: a copy): customs officers act on them, so only the party they are bound to may present them.
+NEVER_BEARER_TYPES: Final = frozenset(
+    {AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE}
+)
 
 
 def utc_now() -> datetime:
@@ -111,6 +126,8 @@ class VerificationResult:
     status: tuple[EntryStatus, ...] = ()
     disclosed: tuple[str, ...] = ()
     """JSON Pointers of the claims the holder chose to disclose (selective disclosure only)."""
+    confirmation: Mapping[str, Any] | None = None
+    """The public JWK the issuer bound the credential to (an SD-JWT's ``cnf``, RFC 7800)."""
 
     def check(self, name: str) -> Check | None:
         return next((c for c in self.checks if c.name == name), None)
@@ -122,7 +139,7 @@ class VerificationResult:
     def __reduce__(self) -> tuple[Any, ...]:
         fields = (self.verified, self.format, self.checks, self.errors, self.warnings)
         more = (self.credential, self.issuer, self.method, self.trust, self.status)
-        return (_verification_result, (*fields, *more, self.disclosed))
+        return (_verification_result, (*fields, *more, self.disclosed, self.confirmation))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form the CLI prints and the VC API returns."""
@@ -198,6 +215,7 @@ _RESULT_FIELDS: Final = (
     "trust",
     "status",
     "disclosed",
+    "confirmation",
 )
 
 
@@ -227,7 +245,8 @@ class _Secured:
     ``vcdm`` is False for credentials that are not VCDM documents (an IETF SD-JWT VC): the
     data-model structure rules do not apply and ``issuer`` names the issuer instead.
     ``disclosed`` lists the selectively disclosed claims; ``extra_checks`` are named checks a
-    presentation format adds (the freshness of an SD-JWT key-binding JWT).
+    presentation format adds (the freshness of an SD-JWT key-binding JWT). ``confirmation``:
+    the public JWK the credential is bound to (``cnf``).
     """
 
     format: str
@@ -244,6 +263,7 @@ class _Secured:
     #: method id → (when that method's proof says it signed, where it says so): Data Integrity
     #: ``created``; otherwise the signing time is the JWT ``iat``, else ``validFrom``.
     signed_at: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    confirmation: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -285,13 +305,16 @@ class Verifier:
     ``trust``: the MRA trust list (none: trust is reported as not evaluated).
     ``schemas``: where credentialSchema ids resolve (default: the bundled schemas).
     ``clock``: the current time (tests pass a fixed one). ``clock_skew``: tolerance on time
-    windows. ``checks``: which optional checks run (all by default).
+    windows (at most :data:`MAX_CLOCK_SKEW`). ``checks``: which optional checks run (all by
+    default).
     ``require_key_binding``: an SD-JWT presented without a key-binding JWT is refused (RFC 9901
-    §7.3). ``key_binding_max_age``: how old a key-binding JWT's ``iat`` may be.
+    §7.3). ``key_binding_max_age``: how old a key-binding JWT's ``iat`` may be (at most a day).
     ``status_max_age``: no status answer rests on a list fetched longer ago; past it a list
     that cannot be fetched again (offline, host down) is STATUS_UNAVAILABLE, not STATUS_STALE.
     ``max_presented_credentials``: a presentation with more credentials is refused before any
-    of them is verified (each may cost network fetches).
+    of them is verified (each may cost network fetches). ``bearer_types``: credential types
+    anyone may present (no holder binding); the customs types (:data:`NEVER_BEARER_TYPES`)
+    are refused here. Every other presented credential must be bound to the presenter.
     ``contexts``: the JSON-LD contexts this verifier knows (default:
     :func:`vcred.jsonld.default_loader`, the bundled ones plus those registered with their
     SHA-256); any other context URL is INVALID_CONTEXT. ``allow_inline_contexts``: accept
@@ -312,13 +335,13 @@ class Verifier:
     status_cache: StatusListCache | None = None
     offline: bool = False
     status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
-    require_holder_binding: bool = True
     max_presented_credentials: int = MAX_PRESENTED_CREDENTIALS
     require_key_binding: bool = True
     key_binding_max_age: timedelta = DEFAULT_KEY_BINDING_MAX_AGE
     contexts: ContextLoader | None = None
     allow_inline_contexts: bool = False
     time_budget: timedelta = DEFAULT_TIME_BUDGET
+    bearer_types: frozenset[str] = frozenset()
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -328,6 +351,13 @@ class Verifier:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
         if self.time_budget <= timedelta(0):
             raise UsageError("time_budget must be positive")
+        if not timedelta(0) <= self.clock_skew <= MAX_CLOCK_SKEW:
+            raise UsageError(f"clock_skew must be between 0 and {MAX_CLOCK_SKEW}")
+        if not timedelta(0) < self.key_binding_max_age <= MAX_KEY_BINDING_AGE:
+            raise UsageError(
+                f"key_binding_max_age must be more than 0, at most {MAX_KEY_BINDING_AGE}"
+            )
+        object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
         object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
         # The status cache is kept in the field, so dataclasses.replace() shares it.
         cache = self.status_cache if self.status_cache is not None else StatusListCache()
@@ -397,13 +427,7 @@ class Verifier:
         if "validity" in checks:
             report.run("validity", lambda: self._check_validity(verified, state.jwt_claims))
         status: tuple[EntryStatus, ...] = ()
-        if "status" in checks and not state.vcdm and "status" in credential:
-            report.skip(
-                "status",
-                "the SD-JWT VC status claim (Token Status List) is not checked",
-                code="STATUS_NOT_CHECKED",
-            )
-        elif "status" in checks:
+        if "status" in checks:
             status = self._check_status(verified, report)
         if "schema" in checks:
             self._check_schema(verified, report)
@@ -464,6 +488,7 @@ class Verifier:
             trust=trust,
             status=status,
             disclosed=state.disclosed,
+            confirmation=state.confirmation,
         )
 
     def _prove(self, document: Any, state: _Secured) -> None:
@@ -506,18 +531,24 @@ class Verifier:
         return f"valid at {now.isoformat(timespec='seconds')}"
 
     def _check_status(self, verified: Verified, report: _Report) -> tuple[EntryStatus, ...]:
+        """Every status the credential carries is checked, or the check fails: a status this
+        verifier cannot read (another entry type, a Token Status List claim) is
+        STATUS_UNAVAILABLE, never passed over."""
         credential = verified.document
-        if "credentialStatus" not in credential:
+        errors: list[VcredError] = list(_unreadable_status(credential))
+        if "credentialStatus" not in credential and not errors:
             report.ok("status", "no credentialStatus")
             return ()
-        try:
-            outcome = self._status.check(credential, now=self.clock())
-        except VcredError as error:
-            report.fail("status", error)
-            return ()
-        for note in outcome.notes:
-            report.warnings.append(Problem(code="STATUS_ENTRY_IGNORED", message=note))
-        for entry in outcome.entries:
+        entries: tuple[EntryStatus, ...] = ()
+        if "credentialStatus" in credential:
+            try:
+                outcome = self._status.check(credential, now=self.clock())
+            except VcredError as error:
+                errors.insert(0, error)
+            else:
+                entries = outcome.entries
+                errors.extend(outcome.errors)
+        for entry in entries:
             if entry.stale and entry.age is not None:
                 report.warnings.append(
                     Problem(
@@ -527,15 +558,15 @@ class Verifier:
                         path=entry.pointer,
                     )
                 )
-        if not outcome.entries:
-            report.ok("status", "no status entry of a known type")
-        elif outcome.ok:
-            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value}" for e in outcome.entries)
-            report.ok("status", f"not revoked or suspended ({purposes})")
+        if errors:
+            report.checks.append(Check(name="status", passed=False, detail=str(errors[0])))
+            report.errors.extend(Problem.of(error) for error in errors)
+        elif not entries:
+            report.ok("status", "no status entry")
         else:
-            report.checks.append(Check(name="status", passed=False, detail=str(outcome.errors[0])))
-            report.errors.extend(Problem.of(error) for error in outcome.errors)
-        return outcome.entries
+            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value}" for e in entries)
+            report.ok("status", f"not revoked or suspended ({purposes})")
+        return entries
 
     def _verify_status_list(self, secured: object) -> Mapping[str, Any]:
         """Verify a fetched status list credential: its proof, issuer binding and validity."""
@@ -651,16 +682,22 @@ class Verifier:
         except VcredError as error:
             report.fail("structure", error)
         holder = _holder_or_none(vp)
-        report.run("challenge", lambda: _expect("challenge", challenge, signed_challenge))
-        report.run("domain", lambda: _expect("domain", domain, signed_domain))
+        for name, expected, signed in (
+            ("challenge", challenge, signed_challenge),
+            ("domain", domain, signed_domain),
+        ):
+            if expected is None:  # the caller's choice: not evaluated, never passed
+                detail = f"not evaluated: no {name} was expected"
+                report.skip(name, detail, code=f"{name.upper()}_NOT_CHECKED")
+            else:
+                report.run(name, partial(_expect, name, expected, signed))
         if state.jwt_claims:
             # a presentation's validity is its signed JWT claims alone
             report.run("validity", lambda: self._check_validity(Verified({}), state.jwt_claims))
         for name, step in state.extra_checks:
             report.run(name, step)
         results = self._verify_embedded(vp, report)
-        if self.require_holder_binding and holder is not None:
-            report.run("holder", lambda: _check_holder_binding(holder, results))
+        self._check_holder(report, holder, state, results)
         verified_all = not report.errors and all(r.verified for r in results)
         return PresentationResult(
             verified=verified_all and all(c.passed is not False for c in report.checks),
@@ -672,6 +709,34 @@ class Verifier:
             holder=holder,
             credentials=tuple(results),
         )
+
+    def _check_holder(
+        self,
+        report: _Report,
+        holder: str | None,
+        state: _Secured,
+        results: Sequence[VerificationResult],
+    ) -> None:
+        """Every presented credential must be the presenter's (or of a bearer type)."""
+        if not state.proof_passed:
+            report.skip(
+                "holder",
+                "not evaluated: the presentation's proof did not verify, so nobody presented it",
+                code="HOLDER_NOT_EVALUATED",
+            )
+            return
+        try:
+            presenter = _presenter(holder, state.methods)
+        except VcredError as error:
+            report.fail("holder", error)
+            return
+        found = [_binding_error(i, r, presenter, self.bearer_types) for i, r in enumerate(results)]
+        mismatches = [mismatch for mismatch in found if mismatch is not None]
+        if mismatches:
+            report.checks.append(Check(name="holder", passed=False, detail=str(mismatches[0])))
+            report.errors.extend(Problem.of(mismatch) for mismatch in mismatches)
+        else:
+            report.ok("holder", f"every credential is bound to {presenter.did or 'nobody'}")
 
     def _verify_embedded(self, vp: Mapping[str, Any], report: _Report) -> list[VerificationResult]:
         items = model.as_list(vp.get("verifiableCredential", []))
@@ -741,6 +806,7 @@ def detect(secured: Any) -> tuple[str, Any]:
         raise ParsingError("not a credential: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
         model.check_depth(secured)  # before anything recursive (copying, JSON-LD, JCS) sees it
+        model.check_numbers(secured)  # before anything turns a number into a float or a date
         if model.is_enveloped(secured):
             media_type, data = model.enveloped_payload(secured)
             return _ENVELOPED_FORMATS.get(media_type, "vc"), data
@@ -771,6 +837,7 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
         raise ParsingError("not a presentation: expected JSON, a compact JWS or an SD-JWT")
     if isinstance(secured, dict):
         model.check_depth(secured)
+        model.check_numbers(secured)
         if model.is_enveloped(secured, "EnvelopedVerifiablePresentation"):
             media_type, data = model.enveloped_payload(
                 secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES
@@ -843,6 +910,35 @@ def _holder_or_none(presentation: Mapping[str, Any]) -> str | None:
     return holder if isinstance(holder, str) else None
 
 
+def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableError]:
+    """Status information the credential carries that no status check here can read.
+
+    The ``status`` claim (IETF Token Status List, SD-JWT VC and JWT) and ``credentialStatus``
+    entries of a type other than BitstringStatusListEntry: the issuer said where to look, the
+    verifier cannot, so the status is unknown.
+    """
+    unreadable = []
+    if "status" in credential:
+        unreadable.append(
+            StatusUnavailableError(
+                "the status claim (Token Status List) cannot be checked by this verifier",
+                pointer="/status",
+            )
+        )
+    entries = credential.get("credentialStatus")
+    listed = isinstance(entries, list)
+    for i, entry in enumerate(model.as_list(entries)):
+        if isinstance(entry, Mapping) and not is_bitstring_entry(entry):
+            kind = json.dumps(entry.get("type"))[:80]
+            unreadable.append(
+                StatusUnavailableError(
+                    f"credentialStatus of type {kind} cannot be checked by this verifier",
+                    pointer="/credentialStatus" + (f"/{i}" if listed else ""),
+                )
+            )
+    return unreadable
+
+
 def _check_issuer_binding(issuer: str | None, methods: Sequence[VerificationMethod]) -> str:
     """Each key that signed must be controlled by the issuer (VC Data Integrity §4.5 step 6)."""
     if issuer is None:
@@ -888,28 +984,153 @@ def _signing_time(vm: VerificationMethod, state: _Secured) -> tuple[datetime | N
     return None, "/proof" if state.format == "data-integrity" else "/iat"
 
 
-def _check_holder_binding(holder: str, results: Sequence[VerificationResult]) -> str:
-    """Each presented credential whose subject is identified by a DID must be about the holder.
+@dataclass(frozen=True, slots=True)
+class _Presenter:
+    """Who presented: the DID controlling the keys that signed the presentation, and the keys.
 
-    Subjects without an id, or identified otherwise (an export declaration's URN), are about
-    things, not parties, and carry no holder binding.
+    ``did`` is None when no key signed (an SD-JWT presented without key binding).
     """
-    for i, result in enumerate(results):
-        credential = result.credential or {}
-        for subject in model.as_list(credential.get("credentialSubject", [])):
-            subject_id = subject.get("id") if isinstance(subject, dict) else None
-            if is_did(subject_id) and subject_id != holder:
-                raise PresentationError(
-                    f"credential {i} is about {subject_id}, not about the holder {holder}",
-                    pointer=f"/verifiableCredential/{i}/credentialSubject",
-                )
-    return f"every credential is about {holder}"
+
+    did: str | None
+    keys: tuple[PublicKey, ...]
 
 
-def _expect(name: str, expected: str | None, signed: Any) -> str:
+def _presenter(holder: str | None, methods: Sequence[VerificationMethod]) -> _Presenter:
+    """The presenter is the holder (VCDM 2.0 §4.13): the party whose keys signed.
+
+    A named ``holder`` must control every key that signed; without one, the keys' single
+    controller is the holder. Raises HolderMismatchError.
+    """
+    controllers = sorted({vm.controller for vm in methods})
+    if holder is not None and controllers != [holder]:
+        signers = ", ".join(controllers) or "no key"
+        raise HolderMismatchError(
+            f"the presentation names the holder {holder} but was signed by {signers}",
+            pointer="/holder",
+        )
+    if len(controllers) > 1:
+        raise HolderMismatchError(
+            f"the presentation names no holder and was signed by {len(controllers)} parties",
+            pointer="/proof",
+        )
+    return _Presenter(
+        did=controllers[0] if controllers else None,
+        keys=tuple(vm.public_key for vm in methods),
+    )
+
+
+def _binding_error(
+    index: int, result: VerificationResult, presenter: _Presenter, bearer_types: frozenset[str]
+) -> HolderMismatchError | None:
+    """Why credential ``index`` is not the presenter's, or None when it is (or is bearer).
+
+    A credential is bound by its subjects' DIDs (every one must be the presenter) and by its
+    ``cnf`` key (it must have signed the presentation); a subject identified otherwise (an
+    export declaration's URN) is a thing, not a party, and binds nobody. A credential bound
+    to nobody cannot be shown to be the presenter's: it passes only as a configured bearer
+    type.
+    """
+    credential = result.credential or {}
+    where = f"/verifiableCredential/{index}"
+    if _is_bearer(credential, bearer_types):
+        return None
+    presenter_name = presenter.did or "nobody (no key signed the presentation)"
+    bound = False
+    for pointer, subject_id in _subject_dids(credential):
+        if subject_id != presenter.did:
+            return HolderMismatchError(
+                f"credential {index} is about {subject_id}, not about the presenter "
+                f"{presenter_name}",
+                pointer=where + pointer,
+            )
+        bound = True
+    try:
+        key = _bound_key(result)
+    except VcredError as error:
+        return HolderMismatchError(error.message, pointer=where + (error.pointer or ""))
+    if key is not None:
+        if key not in presenter.keys:
+            return HolderMismatchError(
+                f"credential {index} is bound (cnf) to a key that did not sign the presentation",
+                pointer=where + "/cnf",
+            )
+        bound = True
+    if bound:
+        return None
+    return HolderMismatchError(
+        f"credential {index} names no subject DID and no cnf key: nothing shows it is the "
+        f"presenter's, and its type is not accepted as a bearer credential",
+        pointer=where,
+    )
+
+
+def _subject_dids(credential: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(pointer, DID) of every credential subject identified by a DID."""
+    subjects = credential.get("credentialSubject")
+    listed = isinstance(subjects, list)
+    found = []
+    for i, subject in enumerate(model.as_list(subjects)):
+        subject_id = subject.get("id") if isinstance(subject, dict) else None
+        if isinstance(subject_id, str) and is_did(subject_id):
+            found.append((f"/credentialSubject{f'/{i}' if listed else ''}/id", subject_id))
+    return found
+
+
+def _bound_key(result: VerificationResult) -> PublicKey | None:
+    """The key a credential is bound to: its ``cnf`` (RFC 7800 §3.2, ``jwk``), if any.
+
+    SD-JWT proof stages report it as ``confirmation``; a vc+jwt keeps ``cnf`` in its claims.
+    Raises MalformedError for a ``cnf`` that holds no usable key.
+    """
+    jwk: Any = result.confirmation
+    if jwk is None:
+        cnf = (result.credential or {}).get("cnf")
+        if cnf is None:
+            return None
+        jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+    if not isinstance(jwk, dict):
+        raise MalformedError("cnf must hold the holder's public key as jwk", pointer="/cnf")
+    try:
+        return PublicKey.from_jwk(jwk)
+    except VcredError as exc:
+        raise MalformedError(f"the cnf key is unusable: {exc.message}", pointer="/cnf") from exc
+
+
+def _is_bearer(credential: Mapping[str, Any], bearer_types: frozenset[str]) -> bool:
+    """Whether a credential is of a configured bearer type and of no never-bearer type."""
+    types = [t for t in model.as_list(credential.get("type")) if isinstance(t, str)]
+    if isinstance(credential.get("vct"), str):  # an SD-JWT VC names its type in vct
+        types.append(credential["vct"])
+    if any(_type_name(t) in NEVER_BEARER_TYPES for t in types):
+        return False
+    return any(t in bearer_types for t in types)
+
+
+def _type_name(credential_type: str) -> str:
+    """A type's term: the last segment of an IRI (``…/ns/customs#AEOCertificateCredential``)."""
+    return credential_type.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def check_bearer_types(types: Any) -> frozenset[str]:
+    """Bearer credential types as a frozenset; UsageError for a customs type or a non-string.
+
+    https://www.w3.org/TR/vc-data-model-2.0/#holder: a bearer credential needs no holder
+    binding, so a customs credential — which an officer acts on — never is one.
+    """
+    names = tuple(types) if isinstance(types, Iterable) and not isinstance(types, str) else None
+    if names is None or not all(isinstance(t, str) and t for t in names):
+        raise UsageError("bearer_types must be a set of credential type names")
+    refused = sorted(t for t in names if _type_name(t) in NEVER_BEARER_TYPES)
+    if refused:
+        raise UsageError(
+            f"{', '.join(refused)} can never be a bearer credential: customs credentials are "
+            "accepted only from the party they are bound to"
+        )
+    return frozenset(names)
+
+
+def _expect(name: str, expected: str, signed: Any) -> str:
     error = ChallengeError if name == "challenge" else DomainError
-    if expected is None:
-        return f"no {name} expected"
     values = signed if isinstance(signed, list) else [signed]
     if expected not in values:
         shown = "none" if signed is None else json.dumps(signed)[:100]

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 
@@ -63,6 +63,10 @@ def config_file_option(command: F) -> F:
     return option(command)
 
 
+#: The longest duration a setting may name (timedelta itself would overflow far beyond).
+MAX_DURATION: Final = timedelta(days=3650)
+
+
 def duration(name: str, value: str | float) -> timedelta:
     """A setting in seconds (environment, option, TOML) as a timedelta.
 
@@ -70,6 +74,9 @@ def duration(name: str, value: str | float) -> timedelta:
     nan, inf, 1e400: a bare ``timedelta(seconds=...)`` would raise ValueError or OverflowError).
     """
     try:
-        return timedelta(seconds=float(value))
-    except (ValueError, OverflowError) as exc:
+        seconds = float(value)
+    except ValueError as exc:
         raise UsageError(f"{name} must be a number of seconds, not {value!r}") from exc
+    if not 0 <= seconds <= MAX_DURATION.total_seconds():  # also refuses nan and inf
+        raise UsageError(f"{name} must be between 0 and {int(MAX_DURATION.total_seconds())} s")
+    return timedelta(seconds=seconds)

@@ -85,6 +85,13 @@ F = TypeVar("F", bound=Callable[..., Any])
     "[default: 86400; env: VCRED_VERIFIER_STATUS_MAX_AGE]",
 )
 @click.option(
+    "--bearer-type",
+    "bearer_types",
+    multiple=True,
+    metavar="TYPE",
+    help="a credential type anyone may present (no holder binding; never a customs type)",
+)
+@click.option(
     "--database-url",
     envvar="DATABASE_URL",
     help="SQLAlchemy URL, e.g. postgresql://user@host/db [env: DATABASE_URL]",
@@ -104,6 +111,7 @@ def command(
     contexts_dir: Path | None,
     allow_inline_contexts: bool,
     status_max_age: str | None,
+    bearer_types: tuple[str, ...],
     database_url: str | None,
 ) -> None:
     """Run the verifier service (VC API and officer UI)."""
@@ -130,6 +138,8 @@ def command(
             changes["status_max_age"] = duration("--status-max-age", status_max_age)
         if host_map:
             changes["host_map"] = {**config.host_map, **parse_host_map(host_map)}
+        if bearer_types:
+            changes["bearer_types"] = frozenset(bearer_types)
         if domain is None and config.domain == DEFAULT_DOMAIN:
             changes["domain"] = f"localhost:{port}"  # what this server is reached as
         config = dataclasses.replace(config, **changes)

@@ -7,6 +7,7 @@ from the environment (:meth:`VerifierConfig.from_env`, variables listed in
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -19,13 +20,14 @@ from typing import Final
 from vcred.errors import UsageError
 from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.trust import TrustAnchor
-from vcred.verifier import DEFAULT_TIME_BUDGET, utc_now
+from vcred.verifier import DEFAULT_TIME_BUDGET, check_bearer_types, utc_now
 from vcred_service.config_file import duration
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
 DEFAULT_DOMAIN: Final = "localhost"
 _TABLE_PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}")
+#: The longest duration a variable may set (a TTL, a staleness bound): past it, a typo.
 
 
 def parse_host_map(entries: str | tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -69,6 +71,8 @@ class VerifierConfig:
     what was signed (refused by default).
     ``clock``: the current time (tests pass a fixed one).
     ``time_budget``: what all fetches of one verification share (``Verifier.time_budget``).
+    ``bearer_types``: credential types anyone may present without holder binding (never a
+    customs type: refused).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -94,6 +98,7 @@ class VerifierConfig:
     proxy_hops: int = 0
     # presentations
     challenge_ttl: timedelta = timedelta(minutes=5)
+    bearer_types: frozenset[str] = frozenset()
     # caches
     did_cache_ttl: timedelta = timedelta(minutes=5)
     status_cache_ttl: timedelta = timedelta(minutes=5)
@@ -120,6 +125,7 @@ class VerifierConfig:
             object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
         object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
         self.trust_anchor()  # refuse an unusable anchor now, not at the first start
+        object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
         if not _TABLE_PREFIX.fullmatch(self.table_prefix):
             raise UsageError("table_prefix: lower-case letters, digits and _, at most 31")
         positive = {
@@ -238,6 +244,9 @@ class VerifierConfig:
         value = get("HOST_MAP")
         if value is not None:
             options["host_map"] = parse_host_map(value)
+        value = get("BEARER_TYPES")
+        if value is not None:
+            options["bearer_types"] = frozenset(t.strip() for t in value.split(",") if t.strip())
         if env.get("DATABASE_URL"):
             options["database_url"] = env["DATABASE_URL"]
         return cls(**options)  # type: ignore[arg-type]
@@ -254,6 +263,9 @@ def _flag(name: str, value: str) -> bool:
 
 def _number(name: str, value: str, kind: type[int] | type[float]) -> float:
     try:
-        return kind(value)
+        number = kind(value)
     except ValueError as exc:
-        raise UsageError(f"{name} must be a number, not {value!r}") from exc
+        raise UsageError(f"{name} must be a number, not {value[:40]!r}") from exc
+    if not math.isfinite(number):
+        raise UsageError(f"{name} must be a finite number, not {value[:40]!r}")
+    return number

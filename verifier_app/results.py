@@ -21,8 +21,6 @@ WARNING_TYPE: Final = "https://vcred.dev/problems#"
 WARNING_TITLES: Final = {
     "TRUST_NOT_EVALUATED": "Issuer trust not evaluated",
     "STATUS_STALE": "Status information is not current",
-    "STATUS_NOT_CHECKED": "Status not checked",
-    "STATUS_ENTRY_IGNORED": "Status entry ignored",
     "DID_DOCUMENT_STALE": "Issuer key information is not current",
 }
 

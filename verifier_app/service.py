@@ -138,6 +138,7 @@ class VerifierService:
             contexts=load_context_folder(config.contexts_dir) if config.contexts_dir else None,
             allow_inline_contexts=config.allow_inline_contexts,
             time_budget=config.time_budget,
+            bearer_types=config.bearer_types,
         )
         self.trust = self._load_trust(base)
         self.verifier = dataclasses.replace(base, trust=self.trust)
@@ -336,4 +337,9 @@ def _with_failures(
         if not any(c.name == name and c.passed is False for c in checks):
             checks.append(Check(name=name, passed=False, detail=str(error)))
     errors = [*result.errors, *(Problem.of(error) for _, error in failures)]
-    return dataclasses.replace(result, verified=False, checks=tuple(checks), errors=tuple(errors))
+    # a check the library was not asked to run (no challenge given) is failed here instead
+    unasked = {f"{name.upper()}_NOT_CHECKED" for name in failed}
+    warnings = tuple(w for w in result.warnings if w.code not in unasked)
+    return dataclasses.replace(
+        result, verified=False, checks=tuple(checks), errors=tuple(errors), warnings=warnings
+    )

@@ -603,7 +603,7 @@ def _presentations(keys: Keys) -> list[Hostile]:
     items: list[tuple[str, Any, str]] = [
         ("replayed challenge", replay, "INVALID_CHALLENGE"),
         ("wrong domain", elsewhere, "INVALID_DOMAIN"),
-        ("someone else's credential inside", stolen, "INVALID_PRESENTATION"),
+        ("someone else's credential inside", stolen, "HOLDER_MISMATCH"),
         ("65 credentials in one presentation", too_many, "MALFORMED"),
         ("holder's presentation signed by another key", by_attacker, "UNKNOWN_KEY"),
         ("expired presentation", old, "EXPIRED"),

@@ -48,6 +48,7 @@ LabelMapFactory = Callable[[Mapping[str, str]], dict[str, str]]
 Path = str | int
 
 _INDEX: Final = re.compile(r"0|[1-9][0-9]*")
+_MAX_INDEX_DIGITS: Final = 18
 _BAD_ESCAPE: Final = re.compile(r"~(?![01])")
 _RDF_REST: Final = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#rest>"
 
@@ -72,7 +73,9 @@ def json_pointer_to_paths(pointer: object) -> list[Path]:
     paths: list[Path] = []
     for token in pointer.split("/")[1:]:
         if "~" not in token:
-            paths.append(int(token) if _INDEX.fullmatch(token) else token)
+            # an index longer than any array can be matches nothing: kept as a name, never int()
+            index = _INDEX.fullmatch(token) and len(token) <= _MAX_INDEX_DIGITS
+            paths.append(int(token) if index else token)
             continue
         if _BAD_ESCAPE.search(token):
             raise MalformedError(
