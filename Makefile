@@ -25,8 +25,8 @@ node: $(NODE_STAMP)
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 $(CHROMIUM):
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver \
-	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver)
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver \
+	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +37,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadgroup
 
@@ -45,8 +46,8 @@ demo: $(STAMP)
 
 WRK := /usr/bin/wrk
 $(WRK):
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk \
-	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk)
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends wrk \
+	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends wrk)
 
 # One process run: every operation beside its floor; the load tests need PostgreSQL up.
 bench: $(STAMP) $(NODE_STAMP) $(WRK)
