@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from vcred.errors import VcredError
 from vcred_service.config_file import config_file_option
-from vcred_service.runner import serve_forever
+from vcred_service.runner import listen, serve_forever, writable_folder
 from verifier_app.app import DEV_WARNING, create_app
 from verifier_app.config import (
     DEFAULT_DATA_DIR,
@@ -71,6 +71,11 @@ def command(
     database_url: str | None,
 ) -> None:
     """Run the verifier service (VC API and officer UI)."""
+    try:
+        sock = listen(host, port)  # first: a busy port stops the start before anything is written
+    except VcredError as exc:
+        _cannot_start(exc)
+    port = sock.getsockname()[1]  # --port 0: the one the system chose
     given: dict[str, Any] = {
         "data_dir": data_dir,
         "trust_list": trust_list,
@@ -93,10 +98,11 @@ def command(
         config = dataclasses.replace(config, **changes)
         if config.dev:
             click.secho(f"WARNING: {DEV_WARNING}", fg="red", bold=True, err=True)
+        writable_folder(config.data_dir)
         app = create_app(config)
     except VcredError as exc:
-        click.echo(f"vcred: the verifier cannot start: {exc.code}: {exc}", err=True)
-        sys.exit(2)
+        sock.close()
+        _cannot_start(exc)
     service = app.extensions["vcred_verifier"]
     trust = service.trust_summary()
     click.echo(f"{service.service_name}")
@@ -112,7 +118,12 @@ def command(
     click.echo(f"  storage: {_redacted(config.storage_url)}")
     if config.offline:
         click.echo("  OFFLINE: nothing is fetched; answers come from the caches")
-    serve_forever(app, host=host, port=port)
+    serve_forever(app, host=host, port=port, sock=sock)
+
+
+def _cannot_start(error: VcredError) -> NoReturn:
+    click.echo(f"vcred: the verifier cannot start: {error.code}: {error}", err=True)
+    sys.exit(2)
 
 
 def _redacted(url: str) -> str:
