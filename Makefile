@@ -7,9 +7,12 @@ NODE_STAMP := tests/interop/node_modules/.installed
 CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all test demo lint typecheck bench fuzz clean node
+.PHONY: all venv test demo lint typecheck bench fuzz clean node
 
 all: test
+
+# Just the .venv with the project, the server extras and the tools (then: . .venv/bin/activate).
+venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
