@@ -47,8 +47,6 @@ BLOCK_TIMEOUT = 180
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _PORT = re.compile(r"(?<![\d.])8[12]\d\d(?!\d)")
 
-pytestmark = pytest.mark.slow
-
 
 @dataclass(frozen=True, slots=True)
 class Block:
@@ -267,6 +265,7 @@ def session(tmp_path: Path) -> Iterator[Session]:
         running.stop()
 
 
+@pytest.mark.slow  # about two minutes for all: services start, keys are made
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda d: str(d.relative_to(ROOT)))
 def test_the_documents_commands_and_programs_run(document: Path, session: Session) -> None:
     for block in fenced_blocks(document):

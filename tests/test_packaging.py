@@ -71,6 +71,10 @@ def test_built_wheel_ships_the_schemas(tmp_path: Path) -> None:
     assert {f"vcred/schemas/{name}" for name in SCHEMA_FILES} <= names
     assert "vcred/schemas/__init__.py" in names
     assert not any(name.startswith("schemas/") for name in names)
+    # PEP 639: the licence as an SPDX expression, its text in the wheel
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+    (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+    assert "License-Expression: Apache-2.0" in zipfile.ZipFile(wheel).read(metadata).decode()
 
 
 def test_the_licence_is_an_spdx_expression_with_its_full_text() -> None:
