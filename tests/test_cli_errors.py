@@ -89,6 +89,18 @@ def test_serve_on_a_busy_port_fails_before_writing_anything(
     assert "token" not in run.stdout.lower()
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [("--port", "70000", "a port is 0–65535"), ("--host", "no-such-host.invalid", "cannot listen")],
+)
+def test_serve_on_an_address_it_cannot_listen_on_says_so(
+    tmp_path: Path, option: str, value: str, says: str
+) -> None:
+    run = vcred("serve", "issuer", option, value, "--data-dir", "data", cwd=tmp_path)
+    one_line_error(run, says)
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- vcred issuer … -----------------------------------------------------------------------------
 
 ADMIN_COMMANDS = [

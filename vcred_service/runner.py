@@ -22,6 +22,8 @@ from werkzeug.serving import BaseWSGIServer, get_sockaddr, make_server, select_a
 
 from vcred.errors import UsageError
 
+_LAST_PORT = 65535
+
 
 def listen(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` and listening, for :func:`serve_forever`.
@@ -29,6 +31,8 @@ def listen(host: str, port: int) -> socket.socket:
     ``vcred serve`` takes its port first, so that a busy port stops it before it writes
     anything (keys, a one-time admin token, the public URL it records). Raises UsageError.
     """
+    if not 0 <= port <= _LAST_PORT:  # getaddrinfo would quietly take it modulo 65536
+        raise UsageError(f"cannot listen on {host}:{port}: a port is 0–{_LAST_PORT}")
     family = select_address_family(host, port)
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
