@@ -64,7 +64,10 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.document.relative_to(ROOT)}:{self.line}"
+        name = (
+            self.document.relative_to(ROOT) if self.document.is_relative_to(ROOT) else self.document
+        )
+        return f"{name}:{self.line}"
 
 
 def fenced_blocks(document: Path) -> list[Block]:
@@ -227,6 +230,7 @@ class Session:
 
 
 def _alive(group: int) -> bool:
+    """Whether a process group (a session's leader id: also its first process) has members."""
     try:
         os.killpg(group, 0)
     except ProcessLookupError:
@@ -311,3 +315,38 @@ def test_blocks_are_found_with_their_lines(tmp_path: Path) -> None:
     ]
     assert [b.runs for b in found] == [True, False, False]
     assert console_commands("$ a \\\n  b\nout\n$ c\n") == "a \\\n  b\nc\n"
+
+
+def test_a_failing_block_names_its_document_line_and_output(session: Session) -> None:
+    document = session.logs / "broken.md"
+    document.write_text("# broken\n\n```sh\necho before\nfalse\n```\n\n```python\n1 / 0\n```\n")
+    shell, python = fenced_blocks(document)
+    with pytest.raises(
+        pytest.fail.Exception, match=r"broken\.md:4: the ```sh block failed \(exit 1\)"
+    ):
+        session.run(shell)
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)broken\.md:9.*ZeroDivisionError"):
+        session.run(python)
+
+
+def test_what_a_document_starts_in_the_background_is_stopped(tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    running = Session(tmp_path / "work", tmp_path)
+    document = tmp_path / "service.md"
+    document.write_text("```sh\nsleep 300 &\necho $! > pid\n```\n")
+    running.run(fenced_blocks(document)[0])
+    pid = int((tmp_path / "work" / "pid").read_text())
+    assert _running(pid)  # after its block ended
+    running.stop()
+    deadline = time.monotonic() + 10  # until its new parent has reaped it
+    while time.monotonic() < deadline and _running(pid):
+        time.sleep(0.05)
+    assert not _running(pid)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
