@@ -7,9 +7,12 @@ NODE_STAMP := tests/interop/node_modules/.installed
 CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all test demo lint typecheck bench fuzz clean node
+.PHONY: all venv test demo lint typecheck bench fuzz clean node
 
 all: test
+
+# Just the .venv with the project, the server extras and the tools (then: . .venv/bin/activate).
+venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +28,8 @@ node: $(NODE_STAMP)
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 $(CHROMIUM):
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver \
-	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver)
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver \
+	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,6 +40,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadgroup
 
@@ -45,8 +49,8 @@ demo: $(STAMP)
 
 WRK := /usr/bin/wrk
 $(WRK):
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk \
-	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk)
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends wrk \
+	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends wrk)
 
 # One process run: every operation beside its floor; the load tests need PostgreSQL up.
 bench: $(STAMP) $(NODE_STAMP) $(WRK)

@@ -22,6 +22,7 @@ from issuer_app.service import Issuer
 from vcred import audit
 from vcred.errors import VcredError
 from vcred.keys import KEY_KINDS
+from vcred_service.app import database_url as sqlite_url
 from vcred_service.config_file import config_file_option
 from vcred_service.passwords import read_new_password
 from vcred_service.problems import ProblemError
@@ -101,9 +102,14 @@ def command(
 ) -> None:
     """Run an agency's issuer (VC API, status lists, did:web, officer UI) on PORT."""
     from issuer_app.app import create_app, issuer_of
-    from vcred_service.runner import serve_forever
+    from vcred_service.runner import listen, serve_forever, writable_folder
 
     _show_warnings()
+    try:  # the port, then the folder: a start that cannot serve writes nothing
+        sock = listen(host, port)
+    except VcredError as exc:
+        _fail(exc.message)
+    port = sock.getsockname()[1]  # --port 0: the one the system chose
     overrides: dict[str, Any] = {
         "data_dir": data_dir,
         "public_url": public_url or f"http://127.0.0.1:{port}",
@@ -122,9 +128,11 @@ def command(
         "allow_inline_contexts": allow_inline_contexts or None,
     }
     try:
+        writable_folder(data_dir)
         config = IssuerConfig.from_env(embedded=True, **overrides)
         app = create_app(config)
     except VcredError as exc:
+        sock.close()
         _fail(exc.message)
     issuer = issuer_of(app)
     if config.insecure_no_auth:
@@ -152,7 +160,7 @@ def command(
     click.echo(f"  formats: {', '.join(issuer.offered)}")
     click.echo(f"  officer UI: {config.public_url}/login · API: {config.public_url}/openapi.json")
     try:
-        serve_forever(app, host=host, port=port)
+        serve_forever(app, host=host, port=port, sock=sock)
     except KeyboardInterrupt:
         pass
     finally:
@@ -179,12 +187,23 @@ def _admin_options(function: F) -> F:
 def _open(data_dir: Path, database_url: str | None) -> Issuer:
     """The issuer of an existing data folder / database (never set up here)."""
     _show_warnings()
+    if database_url is None and not _sqlite_file(data_dir).exists():
+        # before the passphrase: a mistyped --data-dir is not a missing passphrase
+        _fail(
+            f"no issuer is set up in {data_dir}: check --data-dir, or start it once "
+            f"with `vcred serve issuer --data-dir {data_dir}`"
+        )
     try:
         config = IssuerConfig.from_env(data_dir=data_dir, database_url=database_url)
         issuer = Issuer.open_existing(config)
     except VcredError as exc:
         _fail(exc.message)
     return issuer
+
+
+def _sqlite_file(data_dir: Path) -> Path:
+    """The SQLite database an issuer keeps in its data folder when no DATABASE_URL is set."""
+    return Path(sqlite_url(data_dir, environ={}).removeprefix("sqlite:///"))
 
 
 def _actor() -> str:
@@ -345,9 +364,9 @@ def officer() -> None:
 @_admin_options
 def officer_add(name: str, password_stdin: bool, data_dir: Path, database_url: str | None) -> None:
     """Create an officer account (the password is hashed with scrypt)."""
-    password = read_new_password(from_stdin=password_stdin)
-    issuer = _open(data_dir, database_url)
+    issuer = _open(data_dir, database_url)  # first: no prompts for an issuer that is not there
     try:
+        password = read_new_password(from_stdin=password_stdin)
         issuer.add_officer(name, password, actor=_actor())
     except VcredError as exc:
         _fail(exc.message)

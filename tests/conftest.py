@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,25 @@ import pytest
 from vcred.keys import KEY_KINDS, KeyPair
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+#: The workplace's shared folder (W3C vectors, published contexts) beside the checkout, or
+#: where VCRED_SHARED says (a git worktree, CI). It is not part of the repository: the tests
+#: that read it skip with a message when it is absent (``require_shared``).
+SHARED = Path(os.environ.get("VCRED_SHARED") or ROOT.parent / "shared").resolve()
 VECTORS = SHARED / "vectors"
 CONTEXTS = SHARED / "contexts"
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def require_shared(path: Path = SHARED) -> Path:
+    """``path``, a folder of the shared area (VECTORS, CONTEXTS); skips the calling test — or
+    module, when called at import — if it is absent, instead of failing to collect."""
+    if not path.exists():
+        pytest.skip(
+            f"{path} is absent: these tests read the shared folder beside the checkout "
+            "(set VCRED_SHARED to where it is)",
+            allow_module_level=True,
+        )
+    return path
 
 
 @pytest.fixture(params=KEY_KINDS)

@@ -16,10 +16,10 @@ import pytest
 from pyld import jsonld as pyld_jsonld
 from pyld.context_resolver import ContextResolver
 
+from tests.conftest import CONTEXTS, require_shared
 from vcred.jsonld import BUNDLED_CONTEXTS, ContextLoader, context_digest
 
-SHARED = Path(__file__).parents[1] / ".." / "shared"
-PUBLISHED_DIR = SHARED / "contexts"
+PUBLISHED_DIR = require_shared(CONTEXTS)  # the published W3C contexts; skip without them
 CONTEXTS_DIR = Path(__file__).parents[1] / "vcred" / "contexts"
 
 # Remote contexts the published documents import that ../shared does not hold:

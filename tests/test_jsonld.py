@@ -6,7 +6,6 @@ import copy
 import hashlib
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ from vcred.jsonld import (
     to_quads,
 )
 
-SHARED = Path(__file__).parents[1] / ".." / "shared"
 V2 = "https://www.w3.org/ns/credentials/v2"
 V1 = "https://www.w3.org/2018/credentials/v1"
 EXAMPLES = "https://www.w3.org/ns/credentials/examples/v2"

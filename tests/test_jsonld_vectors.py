@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import VECTORS as SHARED_VECTORS
+from tests.conftest import require_shared
 from tests.test_contexts import published_loader
 from vcred import rdfc
 from vcred.jsonld import ContextLoader, canonical_dataset, canonicalize_document, expand
 
-SHARED = Path(__file__).parents[1] / ".." / "shared"
-VECTORS = SHARED / "vectors" / "w3c"
+VECTORS = require_shared(SHARED_VECTORS) / "w3c"
 DATA = Path(__file__).parent / "data"
 CITIZENSHIP = "https://w3id.org/citizenship/v4rc1"
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from tests.conftest import VECTORS
+from tests.conftest import VECTORS, require_shared
 from vcred.errors import MalformedError, ParsingError, UnsupportedError, UsageError
 from vcred.keys import (
     JWS_ALG_FOR,
@@ -70,7 +70,7 @@ def test_load_key_reads_jwk_text_and_multikey(ed_key: KeyPair) -> None:
     ],
 )
 def test_w3c_vector_key_pairs(file: str, prefix: str) -> None:
-    pair = json.loads((VECTORS / "w3c" / file).read_text())
+    pair = json.loads((require_shared(VECTORS) / "w3c" / file).read_text())
     secret = pair.get("secretKeyMultibase") or pair["privateKeyMultibase"]
     key = KeyPair.from_multikey(secret)
     assert key.public.multikey() == pair["publicKeyMultibase"]

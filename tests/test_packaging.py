@@ -71,3 +71,49 @@ def test_built_wheel_ships_the_schemas(tmp_path: Path) -> None:
     assert {f"vcred/schemas/{name}" for name in SCHEMA_FILES} <= names
     assert "vcred/schemas/__init__.py" in names
     assert not any(name.startswith("schemas/") for name in names)
+    # PEP 639: the licence as an SPDX expression, its text in the wheel
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+    (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+    assert "License-Expression: Apache-2.0" in zipfile.ZipFile(wheel).read(metadata).decode()
+
+
+def test_the_licence_is_an_spdx_expression_with_its_full_text() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"  # PEP 639; the table form is deprecated
+    assert project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    assert "APPENDIX: How to apply the Apache License to your work." in text
+
+
+def _make_recipe(target: str) -> list[str]:
+    """The command lines of a Makefile target (continuation lines joined)."""
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{target}:"))
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return recipe
+
+
+def test_make_test_checks_formatting_like_lint() -> None:
+    assert "$(BIN)/ruff format --check ." in _make_recipe("test")
+    assert "$(BIN)/ruff format --check ." in _make_recipe("lint")
+
+
+def test_packages_are_installed_without_recommends() -> None:
+    # Chromium's recommends pull in hundreds of MB the headless browser tests never use.
+    installs = [
+        part
+        for target in ("$(CHROMIUM)", "$(WRK)")
+        for line in _make_recipe(target)
+        for part in line.split("||")
+        if "apt-get install" in part
+    ]
+    assert installs
+    for command in installs:
+        assert "--no-install-recommends" in command, command

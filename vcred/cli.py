@@ -259,11 +259,16 @@ def verify_command(
         list_verifier = replace(verifier, checks=("proof", "issuer", "validity"))
         trust = _load_trust_list(trust_list, trust_issuer, trust_method, list_verifier)
         verifier = replace(verifier, trust=trust)
-    text = _read_input(source)
-    if presentation or challenge is not None or domain is not None:
-        result: Any = verifier.verify_presentation(text, challenge=challenge, domain=domain)
+    secured, answer_of_presentation = _unwrap_vc_api_body(_read_input(source))
+    if presentation or answer_of_presentation or challenge is not None or domain is not None:
+        result: Any = verifier.verify_presentation(secured, challenge=challenge, domain=domain)
+    elif _looks_like_presentation(secured):
+        _fail(
+            f"{source} looks like a presentation: pass --presentation "
+            "(and the --challenge and --domain it is bound to)"
+        )
     else:
-        result = verifier.verify(text)
+        result = verifier.verify(secured)
     _emit(result.to_dict())
     sys.exit(0 if result.verified else 1)
 
@@ -284,6 +289,52 @@ def _context_loader(entries: tuple[str, ...]) -> ContextLoader:
         except VcredError as exc:
             _fail(f"the context {url} is refused: {exc.code}: {exc}")
     return loader
+
+
+#: The members a VC API body carries its credential or presentation in, e.g. the answer of
+#: POST /credentials/issue saved to a file; True: a presentation.
+_VC_API_MEMBERS = {"verifiableCredential": False, "verifiablePresentation": True}
+
+
+def _unwrap_vc_api_body(text: str) -> tuple[Any, bool]:
+    """What a saved VC API body carries, and whether it is a presentation; else ``text``.
+
+    Only a JSON object that is not itself a credential (no ``@context``) is opened; its member
+    is verified as it is, so nothing of the wrapper reaches the verdict.
+    """
+    if not text.lstrip().startswith("{"):
+        return text, False
+    try:
+        body = jose.loads_strict(text, what="the input")
+    except VcredError:
+        return text, False  # the verifier reports it, with its pointer
+    if not isinstance(body, dict) or "@context" in body:
+        return text, False
+    for member, is_presentation in _VC_API_MEMBERS.items():
+        if isinstance(body.get(member), str | dict):
+            return body[member], is_presentation
+    return text, False
+
+
+def _looks_like_presentation(secured: Any) -> bool:
+    """Whether ``secured`` says it is a presentation (unverified: only to point at the flag)."""
+    try:
+        if isinstance(secured, str) and "~" not in secured and secured.count(".") == 2:
+            token = secured.strip()
+            if jose.unverified_header(token).get("typ") == "vp+jwt":
+                return True
+            secured = jose.unverified_payload(token)
+        elif isinstance(secured, str) and secured.lstrip().startswith("{"):
+            secured = jose.loads_strict(secured, what="the input")
+    except VcredError:
+        return False
+    if not isinstance(secured, dict):
+        return False
+    types = secured.get("type")
+    types = types if isinstance(types, list) else [types]
+    return bool(
+        {"VerifiablePresentation", "EnvelopedVerifiablePresentation"} & set(map(str, types))
+    )
 
 
 def _load_trust_list(

@@ -57,14 +57,23 @@ class Cluster:
     issuers: dict[str, IssuerHandle] = field(default_factory=dict)
     verifiers: dict[str, VerifierHandle] = field(default_factory=dict)
     host_map: dict[str, str] = field(default_factory=dict)
+    #: What had to move: one sentence per service whose port was taken (said, not silent).
+    moved: list[str] = field(default_factory=list)
+    progress: Callable[[str], None] = lambda _: None
     _servers: list[BaseWSGIServer] = field(default_factory=list)
 
-    def serve(self, app: Flask, port: int) -> str:
+    def serve(self, app: Flask, port: int, *, name: str = "a service") -> str:
         """Serve ``app`` on loopback (``port``, or any free port when it is taken or 0)."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = make_server("127.0.0.1", _usable(port), app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self._servers.append(server)
+        if port and server.server_port != port:
+            self.moved.append(
+                f"port {port} is taken (another demo still running?): "
+                f"the {name} is on port {server.server_port} instead"
+            )
+            self.progress(self.moved[-1])
         return f"http://127.0.0.1:{server.server_port}"
 
     def start_issuer(self, agency: Agency, port: int) -> IssuerHandle:
@@ -82,7 +91,7 @@ class Cluster:
         app = create_issuer(config)
         # The officer pages are served over plain http on loopback for the demo.
         app.config["SESSION_COOKIE_SECURE"] = False
-        url = self.serve(app, port)
+        url = self.serve(app, port, name=f"{agency.label} issuer")
         self.host_map[agency.domain] = url
         service = issuer_of(app)
         token = service.create_token(["issue", "status", "admin"], label="demo", actor="demo").token
@@ -148,7 +157,8 @@ class Cluster:
         app = create_verifier(config)
         password = "demo-" + secrets.token_urlsafe(12)
         app.extensions["vcred_verifier"].add_officer(OFFICER, password)
-        handle = VerifierHandle(agency, self.serve(app, port), password, app)
+        url = self.serve(app, port, name=f"{agency.label} verifier")
+        handle = VerifierHandle(agency, url, password, app)
         self.verifiers[agency.programme] = handle
         return handle
 
@@ -186,7 +196,7 @@ def started(
     ``base_port`` 0 picks free ports everywhere (tests); otherwise the defaults of
     :data:`~vcred_demo.topology.AGENCIES` shifted by ``base_port - 8100``.
     """
-    cluster = Cluster(data_dir=data_dir)
+    cluster = Cluster(data_dir=data_dir, progress=progress)
     moment = now or datetime.now(UTC)
 
     def port(default: int) -> int:

@@ -1,15 +1,18 @@
 """`vcred demo`: start the services, play the scenario, keep serving until Ctrl-C.
 
-With ``check=True`` there is no terminal UI: the scenario runs, the services stop, and the
-return value says whether every step had its expected outcome (`vcred demo --check`).
+With ``check=True`` there is no terminal UI: the scenario runs, the services stop, one line
+sums it up (and each unexpected step is named on stderr), and the return value says whether
+every step had its expected outcome (`vcred demo --check`).
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -20,6 +23,16 @@ from vcred_demo.cluster import OFFICER, Cluster, started
 from vcred_demo.scenario import Story, steps
 
 DEFAULT_BASE_PORT = 8100
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One step as it went."""
+
+    number: int
+    title: str
+    expected: bool
+    detail: str
 
 
 def run(
@@ -35,26 +48,44 @@ def run(
         logging.getLogger(name).setLevel(logging.ERROR)  # the demo reports for them
     folder = data_dir or Path(tempfile.mkdtemp(prefix="vcred-demo-"))
     console.rule("[bold]vcred · cross-border demo")
+    began = time.perf_counter()
     try:
         with started(
             folder,
             base_port=base_port,
             progress=lambda text: console.print(f"[dim]· {escape(text)}[/]"),
         ) as cluster:
-            all_expected = _play(console, cluster)
+            outcomes = _play(console, cluster)
             if serve and not check:
                 _print_urls(console, cluster)
                 _wait_for_interrupt(console)
     finally:
         if data_dir is None:
             shutil.rmtree(folder, ignore_errors=True)
-    return all_expected
+    if check:
+        _summarise(outcomes, time.perf_counter() - began)
+    return all(outcome.expected for outcome in outcomes)
 
 
-def _play(console: Console, cluster: Cluster) -> bool:
+def _summarise(outcomes: list[Outcome], seconds: float) -> None:
+    """`--check`'s output: one line, and each unexpected step on stderr."""
+    unexpected = [outcome for outcome in outcomes if not outcome.expected]
+    for outcome in unexpected:
+        print(
+            f"vcred demo: step {outcome.number} did not go as expected: {outcome.title}: "
+            f"{outcome.detail}",
+            file=sys.stderr,
+        )
+    if unexpected:
+        print(f"vcred demo: {len(unexpected)} of {len(outcomes)} steps did not go as expected")
+    else:
+        print(f"vcred demo: all {len(outcomes)} steps as expected ({seconds:.0f} s)")
+
+
+def _play(console: Console, cluster: Cluster) -> list[Outcome]:
     story = Story(cluster)
     scenario = steps(story)
-    all_expected = True
+    outcomes = []
     for number, step in enumerate(scenario, start=1):
         with console.status(f"[{number}/{len(scenario)}] {escape(step.title)}"):
             started_at = time.perf_counter()
@@ -63,15 +94,15 @@ def _play(console: Console, cluster: Cluster) -> bool:
             except Exception as exc:
                 expected, detail = False, f"{type(exc).__name__}: {exc}"
             took = time.perf_counter() - started_at
-        all_expected &= expected
+        outcomes.append(Outcome(number, step.title, expected, detail))
         mark = "[green]✔[/]" if expected else "[red]✘[/]"
         console.print(f"{mark} {number:>2}. {escape(step.title)} [dim]({took:.1f} s)[/]")
         console.print(f"      [dim]{escape(detail)}[/]")
-    if all_expected:
+    if all(outcome.expected for outcome in outcomes):
         console.print("[bold green]all steps as expected[/]")
     else:
         console.print("[bold red]some steps did not go as expected[/]")
-    return all_expected
+    return outcomes
 
 
 def _print_urls(console: Console, cluster: Cluster) -> None:
@@ -86,6 +117,8 @@ def _print_urls(console: Console, cluster: Cluster) -> None:
             f"{verifier.agency.label} verifier", verifier.url + "/", "(public; history: sign-in)"
         )
     console.print(table)
+    for note in cluster.moved:
+        console.print(f"[bold yellow]Note:[/] {escape(note)}")
     # printed whole, outside the table, so they can be copied
     console.print("Issuer sign-in (officer pages) and API tokens for this run:")
     for handle in cluster.issuers.values():

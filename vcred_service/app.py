@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
@@ -56,6 +56,17 @@ shared = Blueprint(
     static_folder="static",
     static_url_path="/_shared",
 )
+_FAVICON = (Path(__file__).parent / "static" / "favicon.ico").read_bytes()
+
+
+@shared.get("/favicon.ico")
+def favicon() -> Response:
+    """The services' icon where browsers look for it (the pages link it and the SVG too)."""
+    return Response(
+        _FAVICON,
+        mimetype="image/vnd.microsoft.icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 class _CachedSerializerSessions(SecureCookieSessionInterface):

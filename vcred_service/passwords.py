@@ -15,6 +15,8 @@ from typing import Final
 
 import click
 
+from vcred.errors import UsageError
+
 # scrypt: N = 2^15, r = 8, p = 1 needs 32 MiB per hash (RFC 7914 §2; OWASP's floor is 2^17
 # with 128 MiB — we stay below so that several workers can log officers in at once).
 SCRYPT_N: Final = 2**15
@@ -62,10 +64,18 @@ def check_officer_name(name: str) -> None:
 
 
 def read_new_password(*, from_stdin: bool) -> str:
-    """A new officer's password for ``… officer add``: one line of stdin, or typed twice."""
+    """A new officer's password for ``… officer add``: one line of stdin, or typed twice —
+    its strength checked after the first prompt (UsageError), not after both."""
     if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True)
+    try:
+        check_password_strength(password)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if not from_stdin and click.prompt("Repeat for confirmation", hide_input=True) != password:
+        raise UsageError("the two passwords differ")
     return password
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,7 +24,7 @@ from vcred.verifier import utc_now
 from vcred_service.config_file import config_file_option, duration
 from vcred_service.officers import OfficerAccounts
 from vcred_service.passwords import read_new_password
-from vcred_service.runner import serve_forever
+from vcred_service.runner import listen, serve_forever, writable_folder
 from verifier_app.app import DEV_WARNING, create_app
 from verifier_app.config import (
     DEFAULT_DATA_DIR,
@@ -115,6 +115,11 @@ def command(
     database_url: str | None,
 ) -> None:
     """Run the verifier service (VC API and officer UI)."""
+    try:
+        sock = listen(host, port)  # first: a busy port stops the start before anything is written
+    except VcredError as exc:
+        _cannot_start(exc)
+    port = sock.getsockname()[1]  # --port 0: the one the system chose
     given: dict[str, Any] = {
         "data_dir": data_dir,
         "trust_list": trust_list,
@@ -145,10 +150,11 @@ def command(
         config = dataclasses.replace(config, **changes)
         if config.dev:
             click.secho(f"WARNING: {DEV_WARNING}", fg="red", bold=True, err=True)
+        writable_folder(config.data_dir)
         app = create_app(config)
     except VcredError as exc:
-        click.echo(f"vcred: the verifier cannot start: {exc.code}: {exc}", err=True)
-        sys.exit(2)
+        sock.close()
+        _cannot_start(exc)
     service = app.extensions["vcred_verifier"]
     trust = service.trust_summary()
     click.echo(f"{service.service_name}")
@@ -164,7 +170,12 @@ def command(
     click.echo(f"  storage: {_redacted(config.storage_url)}")
     if config.offline:
         click.echo("  OFFLINE: nothing is fetched; answers come from the caches")
-    serve_forever(app, host=host, port=port)
+    serve_forever(app, host=host, port=port, sock=sock)
+
+
+def _cannot_start(error: VcredError) -> NoReturn:
+    click.echo(f"vcred: the verifier cannot start: {error.code}: {error}", err=True)
+    sys.exit(2)
 
 
 def _redacted(url: str) -> str:
@@ -231,10 +242,10 @@ def officer_add(
     name: str, password_stdin: bool, data_dir: Path | None, database_url: str | None
 ) -> None:
     """Create an officer account (the password is hashed with scrypt)."""
-    password = read_new_password(from_stdin=password_stdin)
     storage = _storage(data_dir, database_url)
     accounts = OfficerAccounts(storage.engine, storage.officers)
     try:
+        password = read_new_password(from_stdin=password_stdin)
         accounts.add(name=name, password=password, created=stamp(utc_now()))
     except VcredError as exc:
         click.echo(f"vcred verifier: {exc.message}", err=True)

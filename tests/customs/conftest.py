@@ -9,15 +9,16 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED_CONTEXTS = ROOT.parent / "shared" / "contexts"
+from tests.conftest import CONTEXTS as SHARED_CONTEXTS
+from tests.conftest import ROOT, require_shared
+
 OUR_CONTEXTS = {"https://vcred.dev/ns/customs/v1": ROOT / "schemas" / "customs-v1.jsonld"}
 
 
 def _shared_context_files() -> dict[str, Path]:
     # ../shared/contexts/README.md maps each URL to its file in a markdown table.
     table: dict[str, Path] = {}
-    for line in (SHARED_CONTEXTS / "README.md").read_text().splitlines():
+    for line in (require_shared(SHARED_CONTEXTS) / "README.md").read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 2 and cells[0].startswith("https://"):
             table[cells[0]] = SHARED_CONTEXTS / cells[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -21,6 +22,8 @@ def test_demo_check_exits_0() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    # no terminal UI, one line of summary
+    assert re.fullmatch(r"vcred demo: all \d+ steps as expected \(\d+ s\)\n", completed.stdout)
 
 
 def test_demo_steps_report_what_they_saw(tmp_path: object) -> None:

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT, VECTORS
+from tests.conftest import ROOT, VECTORS, require_shared
 from vcred.integrity.suites import SUITES, Cryptosuite
 from vcred.jsonld import ContextLoader
 from vcred.keys import KeyPair
@@ -32,6 +32,8 @@ def vector_loader() -> ContextLoader:
 
 
 def read_json(path: Path) -> Any:
+    if path.is_relative_to(VECTORS):
+        require_shared(VECTORS)
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -70,6 +72,7 @@ def _key(path: Path) -> KeyPair:
 
 @cache
 def suite_vectors() -> tuple[SuiteVector, ...]:
+    require_shared(VECTORS)
     found = []
     for family, keys in (("eddsa", {"": "keyPair.json"}), ("ecdsa", None)):
         for folder in sorted((W3C / family).glob("*-20*")):
@@ -101,6 +104,8 @@ def signed_documents() -> list[Path]:
     disclosure, another issue), and not proofChainTempDoc*.json: those are the intermediate
     inputs of a chain, whose previousProof names proofs they do not carry.
     """
+    if not W3C.is_dir():
+        return []  # the tests parametrized over them are skipped (an empty parameter set)
     paths = [
         *W3C.glob("eddsa/eddsa-*/**/signed*.json"),
         *W3C.glob("ecdsa/ecdsa-*-2019-*/**/signed*.json"),

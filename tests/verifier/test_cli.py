@@ -47,7 +47,8 @@ def test_a_trust_list_that_does_not_verify_stops_the_start(tmp_path: Path) -> No
     bad = tmp_path / "list.jwt"
     bad.write_text("eyJhbGciOiJFZERTQSJ9.e30.AAAA")
     result = CliRunner().invoke(
-        main, ["serve", "verifier", "--trust-list", str(bad), "--data-dir", str(tmp_path / "d")]
+        main,
+        ["serve", "verifier", "--port", "0", "--trust-list", str(bad), "--data-dir", str(tmp_path)],
     )
     assert result.exit_code == 2
     assert "cannot start" in result.output
@@ -61,6 +62,8 @@ def test_a_trust_list_signed_by_someone_else_stops_the_start(
         [
             "serve",
             "verifier",
+            "--port",
+            "0",
             "--trust-list",
             str(trust_list_file),
             "--trust-issuer",
