@@ -28,7 +28,7 @@ from typing import Any, Final
 
 import rfc8785
 
-from vcred.errors import AuditLineError, ParsingError, UsageError
+from vcred.errors import AuditLineError, MalformedError, UsageError
 from vcred.jose import loads_strict
 
 GENESIS: Final = "0" * 64
@@ -184,8 +184,9 @@ def parse_lines(data: str | bytes) -> list[dict[str, Any]]:
 
     Blank lines are skipped; the line numbers of :class:`ChainBreak` count the others.
     Raises AuditLineError naming the line (as counted in the file, from 1) that is not
-    UTF-8, not JSON, has a repeated member or NaN/Infinity (``jose.loads_strict``), or is
-    not an object: a repeated member would be read as its last value, so an entry could
+    UTF-8, not JSON, has a repeated member, NaN/Infinity or a number no double can hold
+    (``jose.loads_strict``; its pointer within the entry is in the message), or is not an
+    object: a repeated member would be read as its last value, so an entry could
     show one thing and hash as another.
     """
     # only "\n" ends a line: str.splitlines would also cut at U+2028 and other separators,
@@ -205,10 +206,8 @@ def _parse_line(raw: str | bytes, number: int, *, index: int) -> dict[str, Any]:
     raw = raw[:-1] if raw[-1:] in ("\r", b"\r") else raw
     try:
         value = loads_strict(raw, what="the entry")
-    except ParsingError as exc:
-        raise AuditLineError(
-            f"audit export line {number}: {exc.message}", pointer=f"/{index}"
-        ) from exc
+    except MalformedError as exc:  # ParsingError, or a number out of range (with its pointer)
+        raise AuditLineError(f"audit export line {number}: {exc}", pointer=f"/{index}") from exc
     if not isinstance(value, dict):
         raise AuditLineError(f"audit export line {number}: not a JSON object", pointer=f"/{index}")
     return value

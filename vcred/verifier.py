@@ -573,9 +573,11 @@ class Verifier:
         result = self._verify(secured, _STATUS_LIST_CHECKS)
         if not result.verified or result.credential is None:
             problem = result.errors[0] if result.errors else None
-            raise CryptographicError(
-                problem.message if problem else "the status list does not verify"
-            )
+            if problem is None:
+                raise CryptographicError("the status list does not verify")
+            # where in the list (e.g. a number out of range found while parsing its payload)
+            where = f" (at {problem.path})" if problem.path else ""
+            raise CryptographicError(f"{problem.message}{where}")
         return result.credential
 
     def _check_schema(self, verified: Verified, report: _Report) -> None:

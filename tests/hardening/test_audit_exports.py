@@ -162,12 +162,16 @@ def test_an_honest_export_still_verifies_with_crlf_and_unicode_separators(
     assert f"intact: {len(lines)} entries" in completed.stdout
 
 
-def test_a_number_too_large_for_jcs_breaks_the_chain_without_a_traceback(
+def test_a_number_too_large_for_jcs_is_refused_with_its_line_without_a_traceback(
     lines: list[str], tmp_path: Path
 ) -> None:
+    """1e400 has no double (JCS could not hash it): the strict parser refuses the line."""
     path = tmp_path / "audit.jsonl"
     path.write_bytes(_export(lines, 1, lambda line: _replace_number(line, "1e400").encode()))
     completed = _cli(path)
-    assert completed.returncode == 1
+    assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
-    assert "line 2" in completed.stdout
+    (message,) = completed.stderr.strip().splitlines()
+    assert message.startswith("vcred: audit export line 2: ")
+    assert "(at /seq)" in message
+    assert "intact" not in completed.stdout

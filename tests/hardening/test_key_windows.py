@@ -23,10 +23,10 @@ from vcred.did import DidDocument, did_web_document
 from vcred.errors import KeyRevokedError, ResolutionError, UsageError
 from vcred.integrity import add_proof
 from vcred.issuing import signer_for
-from vcred.keys import KeyPair
+from vcred.keys import KeyPair, LocalSigner
 from vcred.status import status_list_credential_for
 from vcred.testing import MemoryIndexStore, StaticFetcher
-from vcred.trust import build_trust_list, load_signed_trust_list
+from vcred.trust import TRUST_LIST_KEY_PREFIX, build_trust_list, load_signed_trust_list
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 PATH = "keywin"
@@ -427,6 +427,14 @@ def test_a_status_list_signed_by_the_revoked_key_after_revocation_is_not_believe
 
 
 def test_a_trust_list_signed_by_the_revoked_key_after_revocation_is_refused() -> None:
+    # trust lists are signed only by the agency's trust-list key (TrustAnchor): revoke that one
+    trust_key = KeyPair.generate("ed25519")
+    method_id = f"{DID}#{TRUST_LIST_KEY_PREFIX}keywin"
+    document = did_document()
+    (method,) = did_web_document(DID, [trust_key.public])["verificationMethod"]
+    document["verificationMethod"].append({**method, "id": method_id, "revoked": stamp(REVOKED_AT)})
+    document["assertionMethod"].append(method_id)
+    trust_signer = LocalSigner(key=trust_key, key_id=method_id)
     unsigned = build_trust_list(
         [
             {
@@ -444,11 +452,13 @@ def test_a_trust_list_signed_by_the_revoked_key_after_revocation_is_refused() ->
         valid_from=datetime(2026, 1, 1, tzinfo=UTC),
         valid_until=datetime(2027, 1, 1, tzinfo=UTC),
     )
-    late = issue(unsigned, SIGNER, now=AFTER)
+    late = issue(unsigned, trust_signer, now=AFTER)
     with pytest.raises(KeyRevokedError):
-        load_signed_trust_list(late, now=NOW, expected_issuer=DID, verifier=verifier(REVOKED))
-    early = issue(unsigned, SIGNER, now=BEFORE)
-    loaded = load_signed_trust_list(early, now=NOW, expected_issuer=DID, verifier=verifier(REVOKED))
+        load_signed_trust_list(late, now=NOW, expected_issuer=DID, verifier=verifier(document))
+    early = issue(unsigned, trust_signer, now=BEFORE)
+    loaded = load_signed_trust_list(
+        early, now=NOW, expected_issuer=DID, verifier=verifier(document)
+    )
     entry = loaded.evaluate("did:web:customs.example", ["AEOCertificateCredential"], now=NOW)
     assert entry.issuer == "did:web:customs.example" and entry.programme == "US-CTPAT"
 

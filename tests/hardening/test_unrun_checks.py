@@ -251,7 +251,7 @@ def test_the_service_refuses_a_token_status_list_claim(make_app: MakeApp, agency
 def test_the_service_refuses_an_sd_jwt_vc_with_a_token_status_list(
     make_app: MakeApp, agency_key: KeyPair, holder: KeyPair
 ) -> None:
-    client = make_app(trust_list=None).test_client()
+    client = make_app(trust_list=None, trust_issuer=None).test_client()
     status, codes, body = _post_credential(
         client, sd_jwt_vc(agency_key, holder, status=TOKEN_STATUS)
     )
