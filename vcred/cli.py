@@ -96,7 +96,7 @@ def main() -> None:
 
 @main.group()
 def key() -> None:
-    """Key pairs (Ed25519, P-256, P-384)."""
+    """Key pairs (Ed25519, P-256, P-384, P-521)."""
 
 
 @key.command("generate")

@@ -1,0 +1,151 @@
+"""Conformance causes at library level (issue 18): credentials already in the wild and the
+inputs the W3C suites give (didkit's VC-JWT 1.1 tokens, P-521 / ES512, ...)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import NOW, credential
+from vcred import Verifier, issue, jose
+from vcred.did import Resolver, did_jwk, did_key
+from vcred.did.key import did_key_method_id, resolve_did_key
+from vcred.errors import MalformedError, UsageError
+from vcred.issuing import signer_for
+from vcred.keys import JWS_ALG_FOR, KeyPair, PublicKey, load_key
+from vcred.multibase import b64url_encode, multibase_decode, varint_decode
+
+VERIFIER = Verifier(clock=lambda: NOW, checks=("proof", "issuer", "validity"))
+
+
+def sign_raw(header: dict[str, Any], payload_json: str, key: KeyPair) -> str:
+    """A compact JWS over the exact payload text (to keep didkit's float NumericDates)."""
+    signing_input = (
+        b64url_encode(json.dumps(header).encode()) + "." + b64url_encode(payload_json.encode())
+    )
+    return signing_input + "." + b64url_encode(key.sign(signing_input.encode()))
+
+
+def didkit_token(key: KeyPair, *, header: dict[str, Any] | None = None, **claims: str) -> str:
+    """A VC-JWT 1.1 token as Spruce's didkit (ssi) writes it: no typ, NumericDates as f64."""
+    did = did_key(key.public)
+    vc = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"name": "Harbour Lights"},
+    }
+    times = {"nbf": "1767225600.0", "exp": "1798761600.25", **claims}
+    numbers = ",".join(f'"{name}":{value}' for name, value in times.items())
+    payload = (
+        f'{{"iss":"{did}","sub":"did:example:trader","jti":"urn:uuid:7",{numbers},'
+        f'"vc":{json.dumps(vc)}}}'
+    )
+    head = header if header is not None else {"alg": "EdDSA", "kid": did_key_method_id(key.public)}
+    return sign_raw(head, payload, key)
+
+
+# -- VC-JWT 1.1 as didkit issues it (VCDM 1.1 §6.3.1, RFC 7519 §2) -------------------------------
+
+
+def test_didkit_vc_jwt_without_typ_and_with_float_dates_verifies() -> None:
+    key = KeyPair.generate()
+    result = VERIFIER.verify(didkit_token(key))
+    assert result.verified, result.errors
+    assert result.credential is not None
+    assert result.credential["issuanceDate"] == "2026-01-01T00:00:00Z"
+    assert result.credential["expirationDate"] == "2027-01-01T00:00:00.25Z"
+
+
+def test_legacy_typ_if_present_must_be_jwt() -> None:
+    key = KeyPair.generate()
+    kid = did_key_method_id(key.public)
+    for typ in ("JWT", None):
+        header = {"alg": "EdDSA", "kid": kid, **({"typ": typ} if typ else {})}
+        assert VERIFIER.verify(didkit_token(key, header=header)).verified
+    token = didkit_token(key, header={"alg": "EdDSA", "kid": kid, "typ": "JOSE"})
+    with pytest.raises(MalformedError, match="typ") as error:
+        jose.verify_vc_jwt(token, lookup=lambda m, r: Resolver().resolve_method(m, relationship=r))
+    assert error.value.pointer == "/header/typ"
+
+
+def test_vc_jose_cose_token_still_needs_its_typ() -> None:
+    key = KeyPair.generate()
+    header = {"alg": "EdDSA", "kid": did_key_method_id(key.public)}
+    token = sign_raw(header, json.dumps(credential(issuer=did_key(key.public))), key)
+    result = VERIFIER.verify(token)
+    assert not result.verified
+    assert "MALFORMED" in result.codes
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "253402300800", "1e19", "true", '"1"'])
+def test_unrepresentable_numeric_date_is_malformed_not_an_exception(value: str) -> None:
+    key = KeyPair.generate()
+    result = VERIFIER.verify(didkit_token(key, exp=value))
+    assert not result.verified
+    assert "MALFORMED" in result.codes
+    assert any(problem.path == "/exp" for problem in result.errors)
+
+
+def test_numeric_date_bounds() -> None:
+    assert jose.numeric_date(253402300799.5, pointer="/exp").year == 9999
+    assert jose.numeric_date(-62135596800, pointer="/nbf").year == 1
+    for value in (float("inf"), float("nan"), 253402300800, -62135596801):
+        with pytest.raises(MalformedError):
+            jose.numeric_date(value, pointer="/exp")
+
+
+# -- P-521 / ES512 (RFC 7518 §3.4, multicodec p521-pub 0x1202) -----------------------------------
+
+
+def test_p521_key_encodings_round_trip() -> None:
+    key = KeyPair.generate("p521")
+    jwk = key.public.jwk()
+    assert (jwk["kty"], jwk["crv"]) == ("EC", "P-521")
+    assert len(jwk["x"]) == len(jwk["y"]) == 88  # 66 bytes, base64url
+    assert PublicKey.from_jwk(jwk) == key.public
+    codec, used = varint_decode(multibase_decode(key.public.multikey()))
+    assert codec == 0x1202 and len(multibase_decode(key.public.multikey())) - used == 67
+    assert PublicKey.from_multikey(key.public.multikey()) == key.public
+    assert load_key(json.dumps(key.private_jwk())).public == key.public
+    assert load_key(key.secret_multikey()).public == key.public
+    assert load_key(key.to_pem()).public == key.public
+    assert did_key(key.public).startswith("did:key:z2J9")  # the did:key spec's P-521 prefix
+    assert resolve_did_key(did_key(key.public)).id == did_key(key.public)
+
+
+def test_p521_signature_is_132_bytes_and_checks_r_and_s() -> None:
+    key = KeyPair.generate("p521")
+    signature = key.sign(b"data")
+    assert len(signature) == 132 and key.public.verify(signature, b"data")
+    assert not key.public.verify(bytes(132), b"data")
+    assert not key.public.verify(signature[:-1], b"data")
+
+
+@pytest.mark.parametrize("method", ["key", "jwk"])
+def test_es512_vc_jwt_issues_and_verifies(method: str) -> None:
+    key = KeyPair.generate("p521")
+    did = did_key(key.public) if method == "key" else did_jwk(key.public)
+    token = issue(credential(), signer_for(key, did=did))
+    assert isinstance(token, str)
+    assert jose.unverified_header(token)["alg"] == "ES512" == JWS_ALG_FOR["p521"]
+    result = VERIFIER.verify(token)
+    assert result.verified, result.errors
+
+
+def test_es512_header_with_another_curve_key_is_refused() -> None:
+    p256 = KeyPair.generate("p256")
+    header = {"alg": "ES512", "kid": did_key_method_id(p256.public), "typ": "vc+jwt"}
+    token = sign_raw(header, json.dumps(credential(issuer=did_key(p256.public))), p256)
+    result = VERIFIER.verify(token)
+    assert result.codes == ("INVALID_SIGNATURE",)
+    assert result.errors[0].path == "/header/alg"
+
+
+@pytest.mark.parametrize("fmt", ["data-integrity", "ecdsa-rdfc-2019", "ecdsa-jcs-2019"])
+def test_p521_is_refused_by_the_data_integrity_suites(fmt: str) -> None:
+    # VC DI ECDSA §2.2.1 defines P-256 and P-384 only
+    key = KeyPair.generate("p521")
+    with pytest.raises(UsageError, match="p521"):
+        issue(credential(), key, format=fmt)
