@@ -14,9 +14,12 @@ JSON-LD 1.1 (https://www.w3.org/TR/json-ld11-api/) as the Data Integrity suites 
   what was signed).
 - **Safe mode.** Data that expansion would silently drop is an error, never a smaller signed
   graph: a term that expands to no absolute IRI, a relative ``@type`` or ``@id``, a relative
-  ``@base``, a ``@direction`` (toRDF drops it), a null ``@value``, a document that expands to
-  nothing. Redefining a ``@protected`` term is an error
-  (JSON-LD 1.1 §4.1.11). ``@import`` is refused.
+  ``@base``, a null ``@value``, a document that expands to nothing. Redefining a
+  ``@protected`` term is an error (JSON-LD 1.1 §4.1.11). ``@import`` is refused.
+- **Base direction.** A value with ``@direction`` becomes RDF as JSON-LD 1.1's
+  ``rdfDirection: "i18n-datatype"`` says (``"…"^^<https://www.w3.org/ns/i18n#ar_rtl>``), the
+  option Digital Bazaar's rdfc cryptosuites canonicalize with; toRDF without it drops the
+  direction.
 - **Cached.** Processed contexts are kept per loader, so documents sharing a ``@context``
   list reuse them. A direct JSON → RDF path (``vcred._jsonld_fast``) covers what credentials
   use; anything else goes through pyld with the same safety checks.
@@ -46,6 +49,9 @@ from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal,
 from vcred.customs.builders import CUSTOMS_CONTEXT
 from vcred.errors import ContextError, MalformedError
 from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
+
+#: How a base direction becomes RDF (JSON-LD 1.1 API, JsonLdOptions.rdfDirection).
+RDF_DIRECTION: Final = "i18n-datatype"
 
 __all__ = [
     "BUNDLED_CONTEXTS",
@@ -327,8 +333,8 @@ def _check_expanded(node: Any) -> None:
     if not isinstance(node, Mapping):
         return
     if "@value" in node:
-        if "@direction" in node:
-            raise ContextError("@direction would be dropped by JSON-LD to RDF (safe mode)")
+        if "@direction" in node:  # becomes an i18n datatype: the language must make an IRI
+            _jsonld_fast.direction_datatype(node.get("@language"), node["@direction"])
         datatype = node.get("@type")
         if isinstance(datatype, str) and datatype != "@json" and not is_absolute_iri(datatype):
             raise ContextError(f"relative datatype IRI {datatype!r}")
@@ -393,7 +399,9 @@ def _term(component: Mapping[str, Any]) -> str:
 def _quads_generic(document: Mapping[str, Any], loader: ContextLoader) -> list[Quad]:
     expanded = _expand_generic(document, loader)
     try:
-        dataset = _pyld.JsonLdProcessor().to_rdf(expanded, loader.pyld_options())
+        dataset = _pyld.JsonLdProcessor().to_rdf(
+            expanded, {**loader.pyld_options(), "rdfDirection": RDF_DIRECTION}
+        )
     except Exception as exc:
         raise from_pyld_error(exc) from exc
     quads: list[Quad] = []
