@@ -4,17 +4,20 @@ inputs the W3C suites give (didkit's VC-JWT 1.1 tokens, P-521 / ES512, ...)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import NOW, credential
 from vcred import Verifier, issue, jose
-from vcred.did import Resolver, did_jwk, did_key
+from vcred.cli import main
+from vcred.did import KeyResolver, Resolver, did_jwk, did_key
 from vcred.did.key import did_key_method_id, resolve_did_key
-from vcred.errors import MalformedError, UsageError
+from vcred.errors import MalformedError, ParsingError, UsageError, VcredError
 from vcred.issuing import signer_for
-from vcred.keys import JWS_ALG_FOR, KeyPair, PublicKey, load_key
+from vcred.keys import JWS_ALG_FOR, KeyPair, PublicKey, load_key, load_public_key
 from vcred.multibase import b64url_encode, multibase_decode, varint_decode
 
 VERIFIER = Verifier(clock=lambda: NOW, checks=("proof", "issuer", "validity"))
@@ -91,7 +94,7 @@ def test_unrepresentable_numeric_date_is_malformed_not_an_exception(value: str) 
 def test_numeric_date_bounds() -> None:
     assert jose.numeric_date(253402300799.5, pointer="/exp").year == 9999
     assert jose.numeric_date(-62135596800, pointer="/nbf").year == 1
-    for value in (float("inf"), float("nan"), 253402300800, -62135596801):
+    for value in (float("inf"), float("nan"), 253402300800, -62135596801, 10**400):
         with pytest.raises(MalformedError):
             jose.numeric_date(value, pointer="/exp")
 
@@ -149,3 +152,111 @@ def test_p521_is_refused_by_the_data_integrity_suites(fmt: str) -> None:
     key = KeyPair.generate("p521")
     with pytest.raises(UsageError, match="p521"):
         issue(credential(), key, format=fmt)
+
+
+# -- issuers known by URL, keys supplied separately (the VC-JOSE-COSE suite's inputs) -------------
+
+URL_ISSUER = "https://example.edu/issuers/14"
+
+
+@pytest.mark.parametrize(("kind", "fmt"), [("p521", "vc+jwt"), ("p256", "ecdsa-rdfc-2019")])
+def test_an_https_issuer_verifies_against_its_given_key_only(kind: str, fmt: str) -> None:
+    key = KeyPair.generate(kind)
+    secured = issue(
+        credential(issuer=URL_ISSUER), signer_for(key, did=URL_ISSUER), format=fmt, now=NOW
+    )
+    with_key = Verifier(clock=lambda: NOW, resolver=KeyResolver(key=key.public))
+    result = with_key.verify(secured)
+    assert result.verified, result.errors
+    assert result.issuer == URL_ISSUER
+    # without the key nothing is looked up on the web: the key is unknown
+    assert Verifier(clock=lambda: NOW).verify(secured).codes == ("UNKNOWN_KEY",)
+    other = Verifier(clock=lambda: NOW, resolver=KeyResolver(key=KeyPair.generate(kind).public))
+    assert other.verify(secured).codes == ("INVALID_SIGNATURE",)
+
+
+def test_a_given_key_signs_only_for_the_issuer_its_method_belongs_to() -> None:
+    key = KeyPair.generate("p256")
+    header = {"alg": "ES256", "kid": "https://evil.example/issuer#k", "typ": "vc+jwt"}
+    token = sign_raw(header, json.dumps(credential(issuer=URL_ISSUER)), key)
+    result = Verifier(clock=lambda: NOW, resolver=KeyResolver(key=key.public)).verify(token)
+    assert result.codes == ("UNKNOWN_KEY",)
+
+
+def test_signer_for_an_https_issuer_names_a_method_of_it() -> None:
+    key = KeyPair.generate()
+    assert signer_for(key, did=URL_ISSUER).key_id == f"{URL_ISSUER}#{key.public.thumbprint()}"
+    assert signer_for(key, did=URL_ISSUER, key_id=f"{URL_ISSUER}#k1").key_id.endswith("#k1")
+    for wrong in ("https://other.example#k1", URL_ISSUER, f"{URL_ISSUER}/sub#k"):
+        with pytest.raises(UsageError):
+            signer_for(key, did=URL_ISSUER, key_id=wrong)
+    with pytest.raises(UsageError):
+        signer_for(key, key_id=f"{did_key(key.public)}#other")
+    with pytest.raises(UsageError):
+        signer_for(key, did="http://example.edu/issuer")
+
+
+def test_load_public_key_reads_jwk_multikey_and_methods_but_no_secret() -> None:
+    key = KeyPair.generate("p521")
+    public = key.public
+    assert load_public_key(json.dumps({**public.jwk(), "kid": "key-1", "alg": "ES512"})) == public
+    assert load_public_key(public.multikey() + "\n") == public
+    method = {"type": "Multikey", "publicKeyMultibase": public.multikey()}
+    assert load_public_key(json.dumps(method)) == public
+    assert load_public_key(json.dumps({"publicKeyJwk": public.jwk()})) == public
+    for secret in (json.dumps(key.private_jwk()), key.secret_multikey()):
+        with pytest.raises(VcredError):
+            load_public_key(secret)
+    with pytest.raises(VcredError):
+        load_public_key(json.dumps({**method, "secretKeyMultibase": key.secret_multikey()}))
+    with pytest.raises(ParsingError):
+        load_public_key("-----BEGIN PUBLIC KEY-----")
+
+
+def test_cli_issues_for_an_https_issuer_and_verifies_with_a_public_key_file(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    key = KeyPair.generate("p521")
+    (tmp_path / "k.jwk").write_text(json.dumps(key.private_jwk()))
+    (tmp_path / "pub.jwk").write_text(json.dumps({**key.public.jwk(), "kid": "key-1"}))
+    (tmp_path / "other.jwk").write_text(json.dumps(KeyPair.generate("p521").public.jwk()))
+    (tmp_path / "c.json").write_text(json.dumps(credential(issuer=URL_ISSUER)))
+    issued = runner.invoke(
+        main,
+        [
+            *("issue", str(tmp_path / "c.json"), "--key", str(tmp_path / "k.jwk")),
+            *("--issuer", URL_ISSUER, "--key-id", f"{URL_ISSUER}#key-1"),
+        ],
+    )
+    assert issued.exit_code == 0, issued.output
+    token = issued.output.strip()
+    assert jose.unverified_header(token)["kid"] == f"{URL_ISSUER}#key-1"
+    verified = runner.invoke(main, ["verify", "-", "--key", str(tmp_path / "pub.jwk")], token)
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.output)["issuer"] == URL_ISSUER
+    refused = runner.invoke(main, ["verify", "-", "--key", str(tmp_path / "other.jwk")], token)
+    assert refused.exit_code == 1
+    assert [e["code"] for e in json.loads(refused.output)["errors"]] == ["INVALID_SIGNATURE"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "-", "--key", "{k}"], "private key"),
+        (["verify", "-", "--key", "{pub}", "--trust-list", "{pub}"], "cannot be combined"),
+        (["issue", "{c}", "--key", "{k}", "--key-id", "https://x.example#1"], "https URL"),
+        (["issue", "{c}", "--key", "{k}", "--format", "ecdsa-rdfc-2019"], "p521"),
+    ],
+)
+def test_cli_key_usage_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    key = KeyPair.generate("p521")
+    files = {"k": tmp_path / "k.jwk", "pub": tmp_path / "pub.jwk", "c": tmp_path / "c.json"}
+    files["k"].write_text(json.dumps(key.private_jwk()))
+    files["pub"].write_text(json.dumps(key.public.jwk()))
+    files["c"].write_text(json.dumps(credential()))
+    argv = [arg.format(**{name: str(path) for name, path in files.items()}) for arg in args]
+    result = CliRunner().invoke(main, argv, "{}")
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1

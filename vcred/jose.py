@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from math import isfinite
 from typing import Any, Final
 
-from vcred.did.document import VerificationMethod, is_did, split_did_url
+from vcred.did.document import VerificationMethod, controller_of, is_did, is_https_url
 from vcred.errors import (
     CryptographicError,
     MalformedError,
@@ -214,14 +214,18 @@ def _check_header(
 
 
 def _method_id(kid: Any, did: str) -> str:
-    """The absolute method id named by ``kid``; it must belong to ``did``."""
+    """The absolute method id named by ``kid``; it must belong to ``did`` (a DID, or the https
+    URL of an issuer whose key the verifier holds)."""
     if kid is None:
         raise UnknownKeyError("the JWS header has no kid", pointer="/header/kid")
     if not isinstance(kid, str):
         raise MalformedError("kid must be a string", pointer="/header/kid")
     method_id = did + kid if kid.startswith("#") else kid
-    kid_did, fragment = split_did_url(method_id) if is_did(method_id.split("#")[0]) else ("", "")
-    if kid_did != did or not fragment:
+    try:
+        owner = controller_of(method_id)
+    except MalformedError:
+        owner = ""
+    if owner != did or not method_id.partition("#")[2]:
         raise UnknownKeyError(f"kid {kid[:200]!r} is not a key of {did}", pointer="/header/kid")
     return method_id
 
@@ -351,28 +355,34 @@ def verify_vp_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
 
 
 def _credential_issuer(payload: Mapping[str, Any]) -> str:
-    return _did_of(payload, "issuer", "a vc+jwt issuer must be a DID to find its key")
+    return _did_of(payload, "issuer", "a vc+jwt issuer must be a DID or an https URL")
 
 
 def _holder(payload: Mapping[str, Any]) -> str:
-    return _did_of(payload, "holder", "a vp+jwt holder must be a DID to find its key")
+    return _did_of(payload, "holder", "a vp+jwt holder must be a DID or an https URL")
 
 
 def _did_of(payload: Mapping[str, Any], member: str, refusal: str) -> str:
-    """The DID of ``member`` (a URL, or an object with an ``id``), whose key signed."""
+    """The DID (or https URL) of ``member`` (a URL, or an object with an ``id``), whose key
+    signed. An https URL's key is never looked up on the web: only a verifier given that key
+    (:class:`vcred.did.KeyResolver`) finds it."""
     value = payload.get(member)
     if isinstance(value, dict):
         value = value.get("id")
-    if not isinstance(value, str) or not is_did(value):
+    if not _names_a_signer(value):
         raise UnknownKeyError(refusal, pointer=f"/{member}")
-    return value
+    return str(value)
+
+
+def _names_a_signer(value: Any) -> bool:
+    return is_did(value) or is_https_url(value)
 
 
 def _legacy_issuer(payload: Mapping[str, Any]) -> str:
     iss = payload.get("iss")
-    if not isinstance(iss, str) or not is_did(iss):
-        raise UnknownKeyError("a VC-JWT 1.1 iss must be a DID", pointer="/iss")
-    return iss
+    if not _names_a_signer(iss):
+        raise UnknownKeyError("a VC-JWT 1.1 iss must be a DID or an https URL", pointer="/iss")
+    return str(iss)
 
 
 def _from_legacy(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -415,7 +425,10 @@ def numeric_date(value: Any, *, pointer: str) -> datetime:
     """
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise MalformedError(f"{pointer[1:]} must be a NumericDate", pointer=pointer)
-    if not (isfinite(value) and _MIN_NUMERIC_DATE <= value < _END_NUMERIC_DATE):
+    # an int is compared exactly (isfinite would overflow on 10**400); NaN fails every bound
+    if (isinstance(value, float) and not isfinite(value)) or not (
+        _MIN_NUMERIC_DATE <= value < _END_NUMERIC_DATE
+    ):
         raise MalformedError(f"{pointer[1:]} is not a representable NumericDate", pointer=pointer)
     return datetime.fromtimestamp(value, tz=UTC)
 

@@ -437,6 +437,40 @@ def load_key(data: str | bytes, *, password: bytes | None = None) -> KeyPair:
     raise ParsingError("unrecognised key format: expected a JWK, a Multikey or a PEM")
 
 
+def load_public_key(data: str | bytes) -> PublicKey:
+    """Load a public key: a public JWK, a Multikey ``publicKeyMultibase`` (``z…``), or a
+    verification method object carrying ``publicKeyJwk`` or ``publicKeyMultibase``.
+
+    A file with a private key is refused (MalformedError): a verifier's key file holds no secret.
+    Raises ParsingError / MalformedError / UnsupportedError.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise ParsingError("the public key file is not UTF-8") from exc
+    stripped = text.strip()
+    if stripped.startswith("z"):
+        return PublicKey.from_multikey(stripped)
+    if not stripped.startswith("{"):
+        raise ParsingError("unrecognised public key: expected a JWK or a Multikey")
+    try:
+        document = json.loads(stripped)
+    except (ValueError, RecursionError) as exc:
+        raise ParsingError("the public key file is not valid JSON") from exc
+    if not isinstance(document, dict):
+        raise ParsingError("the public key file is not a JSON object")
+    if "secretKeyMultibase" in document or "privateKeyJwk" in document:
+        raise MalformedError("a public key file must not contain the private key")
+    if "publicKeyJwk" in document:
+        return PublicKey.from_jwk(document["publicKeyJwk"])
+    if "publicKeyMultibase" in document:
+        multikey = document["publicKeyMultibase"]
+        if not isinstance(multikey, str):
+            raise MalformedError("publicKeyMultibase must be a string")
+        return PublicKey.from_multikey(multikey)
+    return PublicKey.from_jwk(document)  # kid, alg, use … say how it is used: ignored
+
+
 def _jwk_kind(jwk: dict[str, Any]) -> KeyKind:
     kind = _KIND_FOR_JWK_CURVE.get((str(jwk.get("kty")), str(jwk.get("crv"))))
     if kind is None:

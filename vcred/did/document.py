@@ -32,6 +32,9 @@ JWK_CONTEXT: Final = "https://w3id.org/security/jwk/v1"
 _DID: Final = re.compile(
     r"did:[a-z0-9]+:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2}|:)*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})"
 )
+#: An issuer or holder known by an https URL (VCDM 2.0 §4.7 allows any URL), whose key the
+#: verifier is given out of band: host, optional port and path; no query, no user info.
+_HTTPS_URL: Final = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[^\s#?]*)?")
 _MULTIBASE_TYPES: Final = frozenset({"Multikey", "Ed25519VerificationKey2020"})
 _JWK_TYPES: Final = frozenset({"JsonWebKey", "JsonWebKey2020"})
 
@@ -52,6 +55,25 @@ def split_did_url(did_url: str) -> tuple[str, str]:
     if not is_did(did):
         raise MalformedError(f"not a DID URL: {did_url[:200]!r}")
     return did, fragment
+
+
+def is_https_url(value: object) -> bool:
+    """Whether ``value`` is an https URL that may name an issuer or holder (not a DID)."""
+    return isinstance(value, str) and _HTTPS_URL.fullmatch(value) is not None
+
+
+def controller_of(method_id: str) -> str:
+    """Who a verification method id belongs to: the DID of a DID URL, or the https URL before
+    the fragment of ``https://issuer.example/path#key-1`` (a key supplied out of band).
+
+    Raises MalformedError for anything else (no fragment on an https method id).
+    """
+    base, sep, fragment = method_id.partition("#")
+    if is_https_url(base):
+        if not sep or not fragment:
+            raise MalformedError(f"a key of {base[:200]!r} is named by a #fragment")
+        return base
+    return split_did_url(method_id)[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
