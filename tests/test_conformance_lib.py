@@ -3,6 +3,8 @@ inputs the W3C suites give (didkit's VC-JWT 1.1 tokens, P-521 / ES512, ...)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,15 +12,25 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import NOW, credential
+from tests.conftest import CONTEXTS, NOW, credential
 from vcred import Verifier, issue, jose
 from vcred.cli import main
 from vcred.did import KeyResolver, Resolver, did_jwk, did_key
 from vcred.did.key import did_key_method_id, resolve_did_key
-from vcred.errors import MalformedError, ParsingError, UsageError, VcredError
+from vcred.errors import (
+    DigestMismatchError,
+    MalformedError,
+    ParsingError,
+    UsageError,
+    VcredError,
+)
 from vcred.issuing import signer_for
+from vcred.jsonld import ContextLoader, context_digest
 from vcred.keys import JWS_ALG_FOR, KeyPair, PublicKey, load_key, load_public_key
-from vcred.multibase import b64url_encode, multibase_decode, varint_decode
+from vcred.model import validate_credential
+from vcred.multibase import b64url_encode, multibase_decode, multibase_encode, varint_decode
+from vcred.related import check_related_resources
+from vcred.testing import StaticFetcher
 
 VERIFIER = Verifier(clock=lambda: NOW, checks=("proof", "issuer", "validity"))
 
@@ -260,3 +272,110 @@ def test_cli_key_usage_errors_are_one_line(tmp_path: Path, args: list[str], mess
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+# -- relatedResource digests (VCDM 2.0 §5.3) ------------------------------------------------------
+
+V2 = "https://www.w3.org/ns/credentials/v2"
+PUBLISHED_V2 = (CONTEXTS / "credentials-v2.jsonld").read_bytes()  # the W3C's own bytes
+INVOICE = "https://docs.example/invoices/INV-1"
+INVOICE_BYTES = b'{"invoice": "INV-1", "total": "100.00"}'
+
+
+def sri(content: bytes, name: str = "sha384") -> str:
+    return f"{name}-" + base64.b64encode(hashlib.new(name, content).digest()).decode()
+
+
+def multihash(content: bytes) -> str:
+    return multibase_encode(bytes([0x12, 32]) + hashlib.sha256(content).digest(), "u")
+
+
+def with_related(*entries: dict[str, Any]) -> dict[str, Any]:
+    return credential(relatedResource=list(entries))
+
+
+def test_a_context_digest_is_checked_against_the_published_context() -> None:
+    key = KeyPair.generate()
+    good = with_related(
+        {"id": V2, "digestSRI": sri(PUBLISHED_V2)},
+        {"id": INVOICE, "digestMultibase": multihash(INVOICE_BYTES)},
+    )
+    result = VERIFIER.verify(issue(good, key))
+    assert result.verified, result.errors
+    check = result.check("relatedResource")
+    assert check is not None and check.passed is True
+    assert "1 related resource(s) match" in check.detail and "1 not retrieved" in check.detail
+
+
+@pytest.mark.parametrize("member", ["digestSRI", "digestMultibase"])
+def test_a_wrong_context_digest_is_digest_mismatch_with_pointer(member: str) -> None:
+    key = KeyPair.generate()
+    wrong = PUBLISHED_V2 + b" "
+    digest = sri(wrong) if member == "digestSRI" else multihash(wrong)
+    document = with_related({"id": INVOICE, "digestSRI": sri(INVOICE_BYTES)}, {"id": V2})
+    document["relatedResource"][1][member] = digest
+    with pytest.raises(DigestMismatchError) as error:  # the issuer refuses to sign it
+        issue(document, key)
+    assert error.value.pointer == f"/relatedResource/1/{member}"
+    token = jose.issue_vc_jwt({**document, "issuer": did_key(key.public)}, signer_for(key))
+    result = VERIFIER.verify(token)
+    assert not result.verified
+    assert result.codes == ("DIGEST_MISMATCH",)
+    assert result.errors[0].path == f"/relatedResource/1/{member}"
+
+
+def test_a_registered_context_is_checked_against_its_registered_bytes() -> None:
+    url = "https://contexts.example/trade/v1"
+    content = b'{"@context": {"tariff": "https://contexts.example/trade#tariff"}}'
+    loader = ContextLoader({url: (content, hashlib.sha256(content).hexdigest())})
+    assert loader.published_digest(url, "sha512") == hashlib.sha512(content).digest()
+    parsed = ContextLoader({url: (json.loads(content), context_digest(json.loads(content)))})
+    assert parsed.published_digest(url, "sha256") is None  # the published bytes are unknown
+    entry = {"relatedResource": [{"id": url, "digestSRI": sri(content + b"\n")}]}
+    with pytest.raises(DigestMismatchError):
+        check_related_resources(entry, contexts=loader)
+    report = check_related_resources(entry, contexts=parsed)
+    assert report.unchecked == (url,) and report.checked == ()
+
+
+def test_other_resources_are_fetched_and_checked_only_when_asked() -> None:
+    key = KeyPair.generate()
+    fetcher = StaticFetcher()
+    fetcher.publish(INVOICE, INVOICE_BYTES)
+    document = with_related({"id": INVOICE, "digestSRI": sri(INVOICE_BYTES, "sha512")})
+    token = issue(document, key)
+    assert Verifier(clock=lambda: NOW, fetcher=fetcher).verify(token).verified
+    assert fetcher.hits == []  # not used by verification: not retrieved
+    fetching = Verifier(clock=lambda: NOW, fetcher=fetcher, fetch_related_resources=True)
+    assert fetching.verify(token).verified
+    assert fetcher.hits == [INVOICE]
+    fetcher.publish(INVOICE, INVOICE_BYTES + b" ")
+    changed = fetching.verify(token)
+    assert changed.codes == ("DIGEST_MISMATCH",)
+    assert changed.errors[0].path == "/relatedResource/0/digestSRI"
+    del fetcher.documents[INVOICE]  # cannot be retrieved: fails closed, the caller asked
+    missing = fetching.verify(token)
+    assert not missing.verified
+    assert missing.errors[0].path == "/relatedResource/0/id"
+
+
+def test_fetch_related_resources_needs_a_fetcher() -> None:
+    with pytest.raises(UsageError):
+        Verifier(fetch_related_resources=True)
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        {"digestSRI": "md5-AAAA"},
+        {"digestSRI": "sha384-" + base64.b64encode(b"short").decode()},
+        {"digestSRI": ["sha256-!!"]},
+        {"digestMultibase": "uAAAA"},
+        {"digestMultibase": 7},
+    ],
+)
+def test_an_unreadable_digest_is_malformed_with_pointer(digest: dict[str, Any]) -> None:
+    with pytest.raises(MalformedError) as error:
+        validate_credential({**with_related({"id": INVOICE, **digest}), "issuer": "did:ex:1"})
+    assert error.value.pointer is not None
+    assert error.value.pointer.startswith("/relatedResource/0/digest")

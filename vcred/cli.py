@@ -242,6 +242,11 @@ def issue_command(
     is_flag=True,
     help="accept inline @context objects that do not change what was signed",
 )
+@click.option(
+    "--fetch-related-resources",
+    is_flag=True,
+    help="retrieve every https relatedResource and check its digest (default: contexts only)",
+)
 def verify_command(
     source: str,
     checks: str | None,
@@ -257,6 +262,7 @@ def verify_command(
     host_map: tuple[str, ...],
     contexts: tuple[str, ...],
     allow_inline_contexts: bool,
+    fetch_related_resources: bool,
 ) -> None:
     """Verify a credential or presentation; print the result; exit 0 if verified, else 1.
 
@@ -277,6 +283,7 @@ def verify_command(
         checks=chosen,
         contexts=_context_loader(contexts) if contexts else None,
         allow_inline_contexts=allow_inline_contexts,
+        fetch_related_resources=fetch_related_resources,
     )
     if trust_list:
         list_verifier = replace(verifier, checks=("proof", "issuer", "validity"))

@@ -16,7 +16,9 @@ from vcred.did.jwk import did_jwk
 from vcred.did.key import did_key, did_key_method_id
 from vcred.did.web import method_id as did_web_method_id
 from vcred.errors import UsageError
+from vcred.jsonld import default_loader
 from vcred.keys import KeyPair, LocalSigner, Signer
+from vcred.related import check_related_resources
 
 Secured = str | dict[str, Any]
 FormatIssuer = Callable[..., Secured]
@@ -92,11 +94,16 @@ def issue(
     """Secure ``credential`` as ``format``: a compact string for JOSE formats, a dict otherwise.
 
     The credential is checked against VCDM first (MalformedError with a pointer); its issuer
-    must be the signer's DID (filled in when absent). Raises UsageError for an unknown format.
+    must be the signer's DID (filled in when absent); a relatedResource digest of a known
+    JSON-LD context must match it (DigestMismatchError). Raises UsageError for an unknown
+    format.
     """
     signer = as_signer(signer)
     document = with_issuer(credential, signer)
     model.validate_credential(document)
+    # VCDM 2.0 §5.3: never sign a digest of a context that does not match the context as
+    # published (what the issuer can compute; other resources are not fetched here)
+    check_related_resources(document, contexts=options.get("loader") or default_loader())
     if format == "vc+jwt":
         return jose.issue_vc_jwt(document, signer)
     issuer = FORMATS.get(format)

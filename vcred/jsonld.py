@@ -36,6 +36,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
 
@@ -212,12 +213,15 @@ class ContextLoader:
     ) -> None:
         self._lock = threading.Lock()
         self._documents: dict[str, Mapping[str, Any]] = {}
+        #: the bytes a context was registered with (None: registered as a parsed document)
+        self._registered_bytes: dict[str, bytes | None] = {}
         self._bundled: dict[str, tuple[str, str]] = {}
         if bundled:
             self._bundled.update((u, ("vcred.contexts", f)) for u, f in BUNDLED_CONTEXTS.items())
             self._bundled.update((u, ("vcred.schemas", f)) for u, f in OWN_CONTEXTS.items())
         for url, (content, sha256) in (documents or {}).items():
             self._documents[url] = _pinned_document(url, content, sha256)
+            self._registered_bytes[url] = _as_bytes(content)
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -233,6 +237,7 @@ class ContextLoader:
         pinned = _pinned_document(url, document, sha256)
         with self._lock:
             self._documents[url] = pinned
+            self._registered_bytes[url] = _as_bytes(document)
             self._reset_caches()
 
     def urls(self) -> frozenset[str]:
@@ -257,6 +262,27 @@ class ContextLoader:
                 self._documents[url] = _read_bundled(*location)
         return copy.deepcopy(dict(self._documents[url]))
 
+    def published_digest(self, url: str, hash_name: str) -> bytes | None:
+        """The ``hash_name`` digest (sha256/384/512) of the context document ``url`` as
+        published, for relatedResource checks (VCDM 2.0 §5.3); None when it is not known.
+
+        A registered context: its bytes as registered (None if registered as a parsed
+        document). Our own contexts: the files shipped. The W3C contexts, which are bundled as
+        equivalent rewrites rather than byte copies: the digests of the published documents
+        (``vcred/contexts/published-digests.json``).
+        """
+        if url in self._registered_bytes:
+            content = self._registered_bytes[url]
+            return None if content is None else hashlib.new(hash_name, content).digest()
+        location = self._bundled.get(url)
+        if location is None:
+            return None
+        if location[0] != "vcred.contexts":
+            content = resources.files(location[0]).joinpath(location[1]).read_bytes()
+            return hashlib.new(hash_name, content).digest()
+        known = _published_digests().get(url, {}).get(hash_name)
+        return None if known is None else bytes.fromhex(known)
+
     def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {"contextUrl": None, "documentUrl": url, "document": self.load(url)}
 
@@ -278,6 +304,19 @@ class ContextLoader:
             self.processed.move_to_end(key)
             while len(self.processed) > _PROCESSED_CACHE_SIZE:
                 self.processed.popitem(last=False)
+
+
+def _as_bytes(content: ContextContent) -> bytes | None:
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    return content if isinstance(content, bytes) else None
+
+
+@lru_cache(maxsize=1)
+def _published_digests() -> dict[str, dict[str, str]]:
+    text = resources.files("vcred.contexts").joinpath("published-digests.json").read_text("utf-8")
+    digests: dict[str, dict[str, str]] = json.loads(text)["digests"]
+    return digests
 
 
 _DEFAULT_LOADER = ContextLoader()

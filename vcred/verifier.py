@@ -38,6 +38,7 @@ from vcred.errors import (
 )
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.net import Fetcher
+from vcred.related import check_related_resources
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
 from vcred.trust import TrustDecision, TrustList
@@ -293,6 +294,9 @@ class Verifier:
     SHA-256); any other context URL is INVALID_CONTEXT. ``allow_inline_contexts``: accept
     inline ``@context`` objects (VCDM 2.0 permits them) when dropping them leaves what was
     signed unchanged; refused by default.
+    ``fetch_related_resources``: also retrieve (through ``fetcher``) and check every https
+    ``relatedResource``, failing when one cannot be retrieved; by default only those that are
+    JSON-LD contexts are checked, against the contexts as published (:mod:`vcred.related`).
     """
 
     fetcher: Fetcher | None = None
@@ -311,6 +315,7 @@ class Verifier:
     key_binding_max_age: timedelta = DEFAULT_KEY_BINDING_MAX_AGE
     contexts: ContextLoader | None = None
     allow_inline_contexts: bool = False
+    fetch_related_resources: bool = False
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -318,6 +323,8 @@ class Verifier:
         unknown = set(self.checks) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+        if self.fetch_related_resources and self.fetcher is None:
+            raise UsageError("fetch_related_resources needs a fetcher")
         object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
         # The status cache is kept in the field, so dataclasses.replace() shares it.
         cache = self.status_cache if self.status_cache is not None else StatusListCache()
@@ -379,6 +386,8 @@ class Verifier:
                 model.validate_credential(credential)
             except VcredError as error:
                 report.fail("structure", error)
+            if "relatedResource" in credential:  # VCDM 2.0 §5.3: always, like the structure
+                report.run("relatedResource", lambda: self._check_related(verified))
         if "proof" in checks:
             report.ok("proof", f"{fmt} proof verified")
         issuer = state.issuer or _issuer_or_none(credential)
@@ -481,6 +490,14 @@ class Verifier:
     def context_loader(self) -> ContextLoader:
         """The JSON-LD contexts this verifier knows (``contexts``, or the default loader)."""
         return self.contexts if self.contexts is not None else default_loader()
+
+    def _check_related(self, verified: Verified) -> str:
+        fetch = self.fetch_related_resources and not self.offline
+        return check_related_resources(
+            verified.document,
+            contexts=self.context_loader,
+            fetcher=self.fetcher if fetch else None,
+        ).describe()
 
     def _check_validity(self, verified: Verified, claims: Mapping[str, Any]) -> str:
         credential = verified.document
