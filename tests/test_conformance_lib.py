@@ -379,3 +379,14 @@ def test_an_unreadable_digest_is_malformed_with_pointer(digest: dict[str, Any]) 
         validate_credential({**with_related({"id": INVOICE, **digest}), "issuer": "did:ex:1"})
     assert error.value.pointer is not None
     assert error.value.pointer.startswith("/relatedResource/0/digest")
+
+
+def test_a_data_integrity_proof_naming_a_p521_key_is_an_invalid_proof() -> None:
+    p256, p521 = KeyPair.generate("p256"), KeyPair.generate("p521")
+    signed = issue(credential(), p256, format="ecdsa-rdfc-2019", now=NOW)
+    assert isinstance(signed, dict)
+    signed["issuer"] = did_key(p521.public)
+    signed["proof"]["verificationMethod"] = did_key_method_id(p521.public)
+    result = VERIFIER.verify(signed)
+    assert result.codes == ("INVALID_PROOF",)
+    assert "P256 or P384" in result.errors[0].message

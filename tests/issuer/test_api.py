@@ -270,6 +270,21 @@ def test_a_vc_1_1_credential_is_issued_without_status(
     assert refused.get_json()["code"] == "STATUS_CHANGE_REFUSED"
 
 
+def test_a_p521_issuer_key_signs_es512_and_never_data_integrity(
+    make_app: Any, clock: Clock
+) -> None:
+    app = make_app("sqlite", key_types=("p521", "ed25519"))
+    api = ApiClient(app)
+    headers = auth(app)
+    token = api.issue(credential(), headers, options={"format": "vc+jwt"})
+    assert token.status_code == 201, token.get_json()
+    assert jose.unverified_header(secured_of(token.get_json()))["alg"] == "ES512"
+    assert verifier(app, clock).verify(secured_of(token.get_json())).verified
+    signed = api.issue(credential(), headers, options={"format": "data-integrity"})
+    assert signed.status_code == 201, signed.get_json()
+    assert secured_of(signed.get_json())["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+
+
 def test_each_format_issues_what_vcred_verifies(app: Flask, api: ApiClient, clock: Clock) -> None:
     service = issuer_of(app)
     headers = auth(app)
