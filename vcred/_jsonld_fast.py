@@ -93,8 +93,9 @@ def direction_datatype(language: Any, direction: Any, *, pointer: str | None = N
 
     https://www.w3.org/TR/json-ld11-api/#object-to-rdf-conversion (step 13), as Digital
     Bazaar's jsonld.js does for the Data Integrity rdfc suites: the language lowercased, or
-    empty when there is none. Raises ContextError for a direction other than ``ltr`` / ``rtl``
-    or a language that is not a well-formed tag (it would not make an IRI).
+    empty when there is none (the other mode, ``compound-literal``, which jsonld.js does not
+    implement either, is not used). Raises ContextError for a direction other than ``ltr`` /
+    ``rtl`` or a language that is not a well-formed tag (it would not make an IRI).
     """
     if direction not in ("ltr", "rtl"):
         raise ContextError(

@@ -386,10 +386,10 @@ class Verifier:
                 model.validate_credential(credential)
             except VcredError as error:
                 report.fail("structure", error)
-            if "relatedResource" in credential:  # VCDM 2.0 §5.3: always, like the structure
-                report.run("relatedResource", lambda: self._check_related(verified))
         if "proof" in checks:
             report.ok("proof", f"{fmt} proof verified")
+        if state.vcdm and "relatedResource" in credential:  # VCDM 2.0 §5.3: always run
+            report.run("relatedResource", lambda: self._check_related(verified))
         issuer = state.issuer or _issuer_or_none(credential)
         if "issuer" in checks:
             report.run("issuer", lambda: _check_issuer_binding(issuer, state.methods))

@@ -198,7 +198,7 @@ class KeyResolver(Resolver):
     caller vouches for the key (a presentation's holder would need the same key).
     """
 
-    key: PublicKey | None = field(default=None, kw_only=True)
+    key: PublicKey = field(kw_only=True)
 
     def __post_init__(self) -> None:
         Resolver.__post_init__(self)
@@ -211,8 +211,6 @@ class KeyResolver(Resolver):
     def resolve_method(self, did_url: str, *, relationship: str) -> VerificationMethod:
         """The given key as ``did_url``. Raises MalformedError for a method id that names
         neither a DID nor an https URL."""
-        if self.key is None:  # never: __post_init__ refuses it
-            raise UsageError("KeyResolver needs key=PublicKey")
         return VerificationMethod(
             id=did_url, type="Multikey", controller=controller_of(did_url), public_key=self.key
         )
