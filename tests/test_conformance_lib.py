@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import CONTEXTS, NOW, credential
-from vcred import Verifier, issue, jose
+from vcred import Verifier, issue, jose, present
 from vcred.cli import main
 from vcred.did import KeyResolver, Resolver, did_jwk, did_key
 from vcred.did.key import did_key_method_id, resolve_did_key
@@ -390,3 +390,19 @@ def test_a_data_integrity_proof_naming_a_p521_key_is_an_invalid_proof() -> None:
     result = VERIFIER.verify(signed)
     assert result.codes == ("INVALID_PROOF",)
     assert "P256 or P384" in result.errors[0].message
+
+
+def test_an_https_holder_presents_and_verifies_with_its_given_key() -> None:
+    key = KeyPair.generate("p521")
+    holder = "https://trader.example/holder"
+    token = issue(
+        credential(issuer=URL_ISSUER, credentialSubject={"id": holder, "name": "Harbour"}),
+        signer_for(key, did=URL_ISSUER),
+    )
+    vp = present([token], signer_for(key, did=holder), challenge="c-1", domain="d.example")
+    assert isinstance(vp, str) and jose.unverified_payload(vp)["holder"] == holder
+    verifier = Verifier(clock=lambda: NOW, resolver=KeyResolver(key=key.public))
+    result = verifier.verify_presentation(vp, challenge="c-1", domain="d.example")
+    assert result.verified, result.errors
+    other = Verifier(clock=lambda: NOW, resolver=KeyResolver(key=KeyPair.generate("p521").public))
+    assert not other.verify_presentation(vp, challenge="c-1", domain="d.example").verified
