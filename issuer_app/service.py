@@ -66,7 +66,6 @@ from vcred_service.problems import ProblemError
 _log = logging.getLogger("issuer_app")
 
 PURPOSES: Final = ("revocation", "suspension")
-STATUS_V1_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
 #: The JSON Schema every credential of our types must satisfy, listed or not.
 TYPE_SCHEMAS: Final = {
     AEO_CERTIFICATE_TYPE: AEO_CERTIFICATE_SCHEMA,
@@ -126,6 +125,8 @@ class _Prepared:
     signer: Any
     credential_id: str | None
     issuer: str
+    #: whether the credential gets status entries (VCDM 2.0 only: see _prepare_credential)
+    with_status: bool = True
     #: extra keywords for the format (ecdsa-sd-2023's mandatory pointers)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -548,10 +549,6 @@ class Issuer:
                 "without U+0000",
                 pointer="/id",
             )
-        if version == "1.1":  # the v1 context does not define the status entry's terms
-            contexts = model.as_list(document["@context"])
-            if STATUS_V1_CONTEXT not in contexts:
-                document["@context"] = [*contexts, STATUS_V1_CONTEXT]
         return _Prepared(
             document=document,
             format=fmt,
@@ -559,6 +556,11 @@ class Issuer:
             signer=signer,
             credential_id=credential_id,
             issuer=issuer,
+            # A VC 1.1 credential is issued without status: the v1 context does not define
+            # BitstringStatusListEntry, and adding the status/v1 context to a 1.1 document
+            # makes it one no other verifier's loader knows (the W3C Data Integrity suites
+            # fail on it). The v1 world's StatusList2021 is verify-only here.
+            with_status=version != "1.1",
         )
 
     def _issue(self, prepared: _Prepared, *, actor: str, key: str | None, digest: str) -> Answer:
@@ -581,12 +583,14 @@ class Issuer:
                 ):
                     raise _duplicate(prepared.credential_id)
                 bound = index.bound(conn)
-                places = [bound.allocate(p, credential_id=record_id) for p in PURPOSES]
+                purposes = PURPOSES if prepared.with_status else ()
+                places = [bound.allocate(p, credential_id=record_id) for p in purposes]
                 document = prepared.document
-                document["credentialStatus"] = [
-                    place.entry(self.list_url(list_name, place.list_id)).to_json()
-                    for place in places
-                ]
+                if places:
+                    document["credentialStatus"] = [
+                        place.entry(self.list_url(list_name, place.list_id)).to_json()
+                        for place in places
+                    ]
                 if store.key_retired(conn, prepared.key.tag) is not None:
                     raise _KeyRetiredMeanwhileError(prepared.key.tag)
                 try:

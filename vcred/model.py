@@ -56,12 +56,10 @@ _TYPED_OBJECT_PROPERTIES: Final = (
 )
 _ID_REQUIRED: Final = frozenset({"credentialSchema"})
 _DIGEST_SRI: Final = re.compile(r"(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})")
-_SRI_HASH: Final = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
-_MULTIHASH: Final = {
-    0x12: (hashlib.sha256, 32),
-    0x20: (hashlib.sha384, 48),
-    0x13: (hashlib.sha512, 64),
-}
+#: multihash code → (hash name, digest length): sha2-256, sha2-384, sha2-512
+_MULTIHASH: Final = {0x12: ("sha256", 32), 0x20: ("sha384", 48), 0x13: ("sha512", 64)}
+Digest = tuple[str, bytes, str]
+"""A stated digest: (hashlib name, digest bytes, JSON Pointer of the value)."""
 
 
 def is_url(value: object) -> bool:
@@ -317,38 +315,60 @@ def enveloped_payload(
     return parsed.media_type, data
 
 
+def claimed_digests(entry: Mapping[str, Any], *, pointer: str = "") -> list[Digest]:
+    """Every digest a relatedResource entry states: ``(hash name, digest, pointer)``.
+
+    VCDM 2.0 §5.3: ``digestSRI`` is an SRI hash-expression (sha256/384/512 and base64),
+    ``digestMultibase`` a multibase multihash (sha2-256/384/512; a bare 32-byte value is read
+    as SHA-256, as the VCDM examples use); each may be one value or a list of them.
+    Raises MalformedError with the pointer of a digest that cannot be read.
+    """
+    found: list[Digest] = []
+    for name in ("digestSRI", "digestMultibase"):
+        if name not in entry:
+            continue
+        values = entry[name]
+        for index, value in enumerate(values if isinstance(values, list) else [values]):
+            where = f"{pointer}/{name}" + (f"/{index}" if isinstance(values, list) else "")
+            read = _read_sri if name == "digestSRI" else _read_multihash
+            found.append((*read(value, pointer=where), where))
+    return found
+
+
+def _read_sri(value: Any, *, pointer: str) -> tuple[str, bytes]:
+    match = _DIGEST_SRI.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise MalformedError("digestSRI must be alg-base64 (sha256/384/512)", pointer=pointer)
+    try:
+        expected = base64.b64decode(match.group(2), validate=True)
+    except ValueError as exc:
+        raise MalformedError("digestSRI is not valid base64", pointer=pointer) from exc
+    if len(expected) != hashlib.new(match.group(1)).digest_size:
+        raise MalformedError(f"a {match.group(1)} digestSRI has the wrong length", pointer=pointer)
+    return match.group(1), expected
+
+
+def _read_multihash(value: Any, *, pointer: str) -> tuple[str, bytes]:
+    if not isinstance(value, str):
+        raise MalformedError("digestMultibase must be a string", pointer=pointer)
+    digest = multibase_decode(value, pointer=pointer)
+    if len(digest) >= 2 and digest[0] in _MULTIHASH and digest[1] == _MULTIHASH[digest[0]][1]:
+        if len(digest) - 2 == digest[1]:
+            return _MULTIHASH[digest[0]][0], digest[2:]
+    elif len(digest) == 32:  # a bare SHA-256 digest, as the VCDM examples use
+        return "sha256", digest
+    raise MalformedError("unrecognised digestMultibase", pointer=pointer)
+
+
 def check_related_resource(entry: Mapping[str, Any], content: bytes, *, pointer: str = "") -> None:
     """Check a relatedResource's digestSRI / digestMultibase against the resource's bytes.
 
     VCDM 2.0 §5.3. Raises DigestMismatchError if any digest present does not match.
     """
-    sri = entry.get("digestSRI")
-    if sri is not None:
-        match = _DIGEST_SRI.fullmatch(str(sri))
-        if match is None:
-            raise MalformedError(
-                "digestSRI must be alg-base64 (sha256/384/512)", pointer=f"{pointer}/digestSRI"
-            )
-        expected = base64.b64decode(match.group(2))
-        if not hmac.compare_digest(_SRI_HASH[match.group(1)](content).digest(), expected):
+    for name, expected, where in claimed_digests(entry, pointer=pointer):
+        if not hmac.compare_digest(hashlib.new(name, content).digest(), expected):
             raise DigestMismatchError(
-                "the resource does not match its digestSRI", pointer=f"{pointer}/digestSRI"
-            )
-    multibase = entry.get("digestMultibase")
-    if multibase is not None:
-        digest = multibase_decode(str(multibase), pointer=f"{pointer}/digestMultibase")
-        if len(digest) >= 2 and digest[0] in _MULTIHASH and digest[1] == _MULTIHASH[digest[0]][1]:
-            expected, algorithm = digest[2:], _MULTIHASH[digest[0]][0]
-        elif len(digest) == 32:  # a bare SHA-256 digest, as the VCDM examples use
-            expected, algorithm = digest, hashlib.sha256
-        else:
-            raise MalformedError(
-                "unrecognised digestMultibase", pointer=f"{pointer}/digestMultibase"
-            )
-        if not hmac.compare_digest(algorithm(content).digest(), expected):
-            raise DigestMismatchError(
-                "the resource does not match its digestMultibase",
-                pointer=f"{pointer}/digestMultibase",
+                f"the resource does not match its {name} digest", pointer=where
             )
 
 
@@ -443,6 +463,7 @@ def _check_related_resources(value: Any, pointer: str) -> None:
             raise MalformedError(
                 "a related resource needs digestSRI or digestMultibase", pointer=where
             )
+        claimed_digests(item, pointer=where)  # each digest readable
 
 
 def _check_proof_shape(value: Any, pointer: str) -> None:

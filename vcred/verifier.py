@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from vcred import jose, model
 from vcred.customs.builders import AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE
-from vcred.did.document import VerificationMethod, is_did
+from vcred.did.document import VerificationMethod, is_did, is_https_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
     ChallengeError,
@@ -43,6 +43,7 @@ from vcred.errors import (
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import PublicKey
 from vcred.net import Fetcher, time_budget
+from vcred.related import check_related_resources
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
 from vcred.status.entry import is_bitstring_entry
@@ -323,6 +324,9 @@ class Verifier:
     ``time_budget``: what every fetch of one ``verify()`` / ``verify_presentation()`` shares
     (DID documents, status lists); once spent, the rest fail fast (DID_RESOLUTION,
     STATUS_UNAVAILABLE) instead of each taking the fetcher's own deadline.
+    ``fetch_related_resources``: also retrieve (through ``fetcher``) and check every https
+    ``relatedResource``, failing when one cannot be retrieved; by default only those that are
+    JSON-LD contexts are checked, against the contexts as published (:mod:`vcred.related`).
     """
 
     fetcher: Fetcher | None = None
@@ -342,6 +346,7 @@ class Verifier:
     allow_inline_contexts: bool = False
     time_budget: timedelta = DEFAULT_TIME_BUDGET
     bearer_types: frozenset[str] = frozenset()
+    fetch_related_resources: bool = False
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -358,6 +363,8 @@ class Verifier:
                 f"key_binding_max_age must be more than 0, at most {MAX_KEY_BINDING_AGE}"
             )
         object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
+        if self.fetch_related_resources and self.fetcher is None:
+            raise UsageError("fetch_related_resources needs a fetcher")
         object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
         # The status cache is kept in the field, so dataclasses.replace() shares it.
         cache = self.status_cache if self.status_cache is not None else StatusListCache()
@@ -421,6 +428,8 @@ class Verifier:
                 report.fail("structure", error)
         if "proof" in checks:
             report.ok("proof", f"{fmt} proof verified")
+        if state.vcdm and "relatedResource" in credential:  # VCDM 2.0 §5.3: always run
+            report.run("relatedResource", lambda: self._check_related(verified))
         issuer = state.issuer or _issuer_or_none(credential)
         if "issuer" in checks:
             report.run("issuer", lambda: _check_issuer_binding(issuer, state.methods))
@@ -517,6 +526,14 @@ class Verifier:
     def context_loader(self) -> ContextLoader:
         """The JSON-LD contexts this verifier knows (``contexts``, or the default loader)."""
         return self.contexts if self.contexts is not None else default_loader()
+
+    def _check_related(self, verified: Verified) -> str:
+        fetch = self.fetch_related_resources and not self.offline
+        return check_related_resources(
+            verified.document,
+            contexts=self.context_loader,
+            fetcher=self.fetcher if fetch else None,
+        ).describe()
 
     def _check_validity(self, verified: Verified, claims: Mapping[str, Any]) -> str:
         credential = verified.document
@@ -1036,7 +1053,7 @@ def _binding_error(
         return None
     presenter_name = presenter.did or "nobody (no key signed the presentation)"
     bound = False
-    for pointer, subject_id in _subject_dids(credential):
+    for pointer, subject_id in _subject_dids(credential, presenter=presenter.did):
         if subject_id != presenter.did:
             return HolderMismatchError(
                 f"credential {index} is about {subject_id}, not about the presenter "
@@ -1064,14 +1081,20 @@ def _binding_error(
     )
 
 
-def _subject_dids(credential: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(pointer, DID) of every credential subject identified by a DID."""
+def _subject_dids(
+    credential: Mapping[str, Any], *, presenter: str | None = None
+) -> list[tuple[str, str]]:
+    """(pointer, DID) of every credential subject identified by a DID, and of every subject
+    whose id is the ``presenter``'s https URL (a holder known by URL, whose key the verifier
+    was given: ``KeyResolver``); other URLs name things, not parties."""
     subjects = credential.get("credentialSubject")
     listed = isinstance(subjects, list)
     found = []
     for i, subject in enumerate(model.as_list(subjects)):
         subject_id = subject.get("id") if isinstance(subject, dict) else None
-        if isinstance(subject_id, str) and is_did(subject_id):
+        if isinstance(subject_id, str) and (
+            is_did(subject_id) or (subject_id == presenter and is_https_url(subject_id))
+        ):
             found.append((f"/credentialSubject{f'/{i}' if listed else ''}/id", subject_id))
     return found
 
