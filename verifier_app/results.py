@@ -24,6 +24,7 @@ WARNING_TITLES: Final = {
     "STATUS_NOT_CHECKED": "Status not checked",
     "STATUS_ENTRY_IGNORED": "Status entry ignored",
     "DID_DOCUMENT_STALE": "Issuer key information is not current",
+    "CHALLENGE_NOT_TRACKED": "Challenge not issued by this verifier",
 }
 
 
