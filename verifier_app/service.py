@@ -58,9 +58,10 @@ CHECK_ALIASES: Final = {
     "expiration": "validity",
     "credentialSchema": "schema",
 }
-_JWS: Final = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
+_JWS: Final = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
 #: The strings a VC API request may carry where a secured document goes: a compact JWS
-#: (vc+jwt, vp+jwt) or an SD-JWT (RFC 9901 §4: JWS~disclosures~, or ~KB-JWT at the end).
+#: (vc+jwt, vp+jwt; RFC 7515 §7.1, an empty payload or signature is still that shape, for the
+#: proof stage to refuse) or an SD-JWT (RFC 9901 §4: JWS~disclosures~, or ~KB-JWT at the end).
 COMPACT_SECURED: Final = re.compile(rf"{_JWS}(?:(?:~[A-Za-z0-9_-]+)*~(?:{_JWS})?)?")
 _CALLER_CHALLENGE_WARNING: Final = Problem(
     code="CHALLENGE_NOT_TRACKED",

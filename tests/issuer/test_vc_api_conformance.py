@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
 from issuer_app import IssuerConfig, issuer_of
@@ -21,6 +24,8 @@ from issuer_app.store.records import RecordQuery
 from tests.issuer.conftest import PUBLIC_URL, ApiClient, auth, credential
 from tests.issuer.test_api import payload_of
 from tests.issuer.test_ui import aeo_form, csrf_of, logged_in
+from vcred.cli import main
+from vcred_service import runner
 
 PARTNER_LIST = "https://status.partner.example/lists/7"
 
@@ -184,3 +189,19 @@ def test_a_status_request_of_another_kind_is_refused(sqlite_app: Flask) -> None:
     answer = ApiClient(sqlite_app).issue(credential(), auth(sqlite_app), options)
     assert answer.status_code == 400
     assert answer.get_json()["pointer"] == "/options/credentialStatus"
+
+
+def test_the_serve_command_turns_issuer_filling_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[Flask] = []
+    monkeypatch.setattr(runner, "serve_forever", lambda app, **_: served.append(app))
+    for name in [n for n in os.environ if n.startswith("VCRED_ISSUER_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("VCRED_ISSUER_PASSPHRASE", "a passphrase for this test")
+    arguments = ["serve", "issuer", "--data-dir", str(tmp_path / "i")]
+    for extra, expected in (([], False), (["--fill-issuer"], True)):
+        result = CliRunner().invoke(main, [*arguments, *extra])
+        assert result.exit_code == 0, result.output
+        assert issuer_of(served[-1]).config.fill_issuer is expected
+        issuer_of(served[-1]).close()

@@ -12,17 +12,23 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.verifier.conftest import DOMAIN, NOW, Agency, MakeApp
 from vcred import Verifier, did_key, present
+from vcred.cli import main
 from vcred.integrity import add_proof
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from verifier_app import VerifierConfig
+from verifier_app import cli as verifier_cli
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 HTTPS_ISSUER = "https://university.example/issuers/565049"
@@ -350,3 +356,20 @@ def test_enveloped_presentations_we_cannot_verify_are_unsupported(
     status, body = verify_vp(client, enveloped_vp("eyJ.eyJ.sig", media_type), challenge="c")
     assert status == 400
     assert "UNSUPPORTED" in codes(body)
+
+
+def test_the_serve_command_turns_callers_challenges_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[Flask] = []
+    monkeypatch.setattr(verifier_cli, "serve_forever", lambda app, **_: served.append(app))
+    for name in [n for n in os.environ if n.startswith("VCRED_VERIFIER_")]:
+        monkeypatch.delenv(name)
+    arguments = ["serve", "verifier", "--data-dir", str(tmp_path / "v")]
+    for extra, expected in (([], False), (["--allow-caller-challenges"], True)):
+        result = CliRunner().invoke(main, [*arguments, *extra])
+        assert result.exit_code == 0, result.output
+        service = served[-1].extensions["vcred_verifier"]
+        assert service.config.allow_caller_challenges is expected
+        assert ("not single-use" in result.output) is expected
+        service.close()
