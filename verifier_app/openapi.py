@@ -301,11 +301,22 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                     options={
                         "challenge": {
                             "type": "string",
-                            "description": "a challenge from POST /challenges (single use)",
+                            "description": "a challenge from POST /challenges (single use)"
+                            + (
+                                "; or the caller's own (checked, NOT single-use here: "
+                                "warning CHALLENGE_NOT_TRACKED)"
+                                if config.allow_caller_challenges
+                                else ""
+                            ),
                         },
                         "domain": {
                             "type": "string",
-                            "description": f"must be this verifier's domain ({config.domain})",
+                            "description": f"must be this verifier's domain ({config.domain})"
+                            + (
+                                ", except with the caller's own challenge"
+                                if config.allow_caller_challenges
+                                else ""
+                            ),
                         },
                     },
                     result="PresentationVerification",

@@ -373,3 +373,18 @@ def test_the_serve_command_turns_callers_challenges_on(
         assert service.config.allow_caller_challenges is expected
         assert ("not single-use" in result.output) is expected
         service.close()
+
+
+def test_the_openapi_document_says_whether_callers_challenges_are_accepted(
+    make_app: MakeApp,
+) -> None:
+    def challenge_option(client: FlaskClient) -> str:
+        document = client.get("/openapi.json").get_json()
+        operation = document["paths"]["/presentations/verify"]["post"]
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        described: str = schema["properties"]["options"]["properties"]["challenge"]["description"]
+        return described
+
+    assert "NOT single-use" not in challenge_option(make_app().test_client())
+    allowed = make_app(allow_caller_challenges=True).test_client()
+    assert "NOT single-use" in challenge_option(allowed)
