@@ -567,7 +567,12 @@ class Issuer:
                     pointer=pointer,
                 )
             entry = BitstringStatusListEntry.parse(raw, pointer=pointer)
-            where = urlsplit(entry.list_url)
+            try:
+                where = urlsplit(entry.list_url)
+            except ValueError as exc:  # "https://[::1": an unbalanced IPv6 literal
+                raise MalformedError(
+                    "statusListCredential is not a URL", pointer=f"{pointer}/statusListCredential"
+                ) from exc
             if (where.scheme.lower(), where.netloc.lower()) == (own.scheme, own.netloc.lower()):
                 raise MalformedError(
                     "this service's status lists hold only the places it allocates",

@@ -148,6 +148,10 @@ def test_the_service_adds_its_status_when_asked_for_it(app: Flask) -> None:
         (caller_entry(statusListCredential=None), "/credential/credentialStatus"),
         (caller_entry(statusPurpose=""), "/credential/credentialStatus/statusPurpose"),
         (caller_entry(statusSize=0), "/credential/credentialStatus/statusSize"),
+        (
+            caller_entry(statusListCredential="https://[::1/lists/7"),
+            "/credential/credentialStatus/statusListCredential",
+        ),
         ([caller_entry(), {"type": "StatusList2021Entry"}], "/credential/credentialStatus/1"),
         ([], "/credential/credentialStatus"),
         ("https://status.example/1", "/credential/credentialStatus"),
