@@ -63,6 +63,9 @@ _JWS: Final = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
 #: (vc+jwt, vp+jwt; RFC 7515 §7.1, an empty payload or signature is still that shape, for the
 #: proof stage to refuse) or an SD-JWT (RFC 9901 §4: JWS~disclosures~, or ~KB-JWT at the end).
 COMPACT_SECURED: Final = re.compile(rf"{_JWS}(?:(?:~[A-Za-z0-9_-]+)*~(?:{_JWS})?)?")
+#: Marks the challenges this verifier issues: one of ours is never taken for a caller's own,
+#: even once the store has pruned it (expired challenges are forgotten after a while).
+OWN_CHALLENGE_PREFIX: Final = "vcred."
 _CALLER_CHALLENGE_WARNING: Final = Problem(
     code="CHALLENGE_NOT_TRACKED",
     message="the challenge was supplied by the caller, not issued here: this verifier does "
@@ -101,6 +104,11 @@ class _OfflineFetcher:
 
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         raise UnreachableError(f"offline mode: {url} is not fetched")
+
+
+def challenge_is_ours(challenge: str | None) -> bool:
+    """Whether ``challenge`` has the form of the ones this verifier issues."""
+    return challenge is not None and challenge.startswith(OWN_CHALLENGE_PREFIX)
 
 
 def requested_checks(raw: Any) -> tuple[str, ...]:
@@ -247,8 +255,14 @@ class VerifierService:
         own = self.config.domain
         state = None
         if challenge is not None:
-            state = self.storage.consume_challenge(challenge, now=self.config.clock())
-        callers = state == "unknown" and self.config.allow_caller_challenges
+            state = self.storage.consume_challenge(
+                challenge.removeprefix(OWN_CHALLENGE_PREFIX), now=self.config.clock()
+            )
+        callers = (
+            self.config.allow_caller_challenges
+            and state == "unknown"
+            and not challenge_is_ours(challenge)
+        )
         expected_domain = (domain or own) if callers else own
         result = self.verifier.verify_presentation(
             presentation, challenge=challenge, domain=expected_domain
@@ -275,11 +289,15 @@ class VerifierService:
         warnings = {i: self._freshness_warnings(r) for i, r in enumerate(result.credentials)}
         body = presentation_body(result, extra_warnings=warnings)
         first = result.credentials[0] if result.credentials else None
-        self._record("presentation", channel, result.verified, result.format, first, result.codes)
+        codes = (*result.codes, _CALLER_CHALLENGE_WARNING.code) if callers else result.codes
+        self._record("presentation", channel, result.verified, result.format, first, codes)
         return Outcome(body=body, verified=result.verified)
 
     def issue_challenge(self) -> IssuedChallenge:
-        return self.storage.issue_challenge(now=self.config.clock(), ttl=self.config.challenge_ttl)
+        issued = self.storage.issue_challenge(
+            now=self.config.clock(), ttl=self.config.challenge_ttl
+        )
+        return dataclasses.replace(issued, challenge=OWN_CHALLENGE_PREFIX + issued.challenge)
 
     def _freshness_warnings(self, result: VerificationResult) -> list[Problem]:
         """A warning when the issuer's did:web document came from an outdated cache."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from verifier_app import VerifierConfig
 from verifier_app import cli as verifier_cli
+from verifier_app.service import OWN_CHALLENGE_PREFIX
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 HTTPS_ISSUER = "https://university.example/issuers/565049"
@@ -231,12 +233,16 @@ def test_a_callers_challenge_is_refused_by_default(
 def test_a_callers_challenge_is_checked_when_the_deployment_allows_it(
     make_app: MakeApp, held: str, trader: KeyPair
 ) -> None:
-    client = make_app(allow_caller_challenges=True).test_client()
+    app = make_app(allow_caller_challenges=True)
+    client = app.test_client()
     vp = present([held], trader, challenge="123456789", domain=DOMAIN, now=NOW)
     status, body = verify_vp(client, vp, challenge="123456789")
     assert status == 200, body
     assert {c["check"]: c["passed"] for c in body["checks"]}["challenge"] is True
     assert [w["code"] for w in body["warnings"]] == ["CHALLENGE_NOT_TRACKED"]
+    # the history officers read says so too
+    (entry,) = app.extensions["vcred_verifier"].storage.recent()
+    assert entry.verified and entry.codes == ("CHALLENGE_NOT_TRACKED",)
     # bound to another challenge than the caller says: refused
     status, body = verify_vp(client, vp, challenge="987654321")
     assert status == 400 and codes(body) == ["INVALID_CHALLENGE"]
@@ -274,6 +280,24 @@ def test_our_challenges_stay_single_use_when_callers_challenges_are_allowed(
     status, body = verify_vp(client, vp, challenge=nonce, domain=DOMAIN)
     assert status == 400 and codes(body) == ["INVALID_CHALLENGE"]
     assert "already been used" in body["problemDetails"][0]["detail"]
+
+
+def test_our_challenges_are_never_taken_for_a_callers_even_once_forgotten(
+    make_app: MakeApp, held: str, trader: KeyPair
+) -> None:
+    now = [NOW]
+    client = make_app(allow_caller_challenges=True, clock=lambda: now[0]).test_client()
+    nonce = client.post("/challenges").get_json()["challenge"]
+    assert nonce.startswith(OWN_CHALLENGE_PREFIX)
+    vp = present([held], trader, challenge=nonce, domain=DOMAIN, now=NOW)
+    assert verify_vp(client, vp, challenge=nonce, domain=DOMAIN)[0] == 200
+    # three TTLs later a new challenge prunes the old one from the store ...
+    now[0] = NOW + 3 * timedelta(minutes=5)
+    client.post("/challenges")
+    # ... and the replay is still refused: that challenge has our form, so it is not a caller's
+    status, body = verify_vp(client, vp, challenge=nonce, domain=DOMAIN)
+    assert status == 400 and "INVALID_CHALLENGE" in codes(body)
+    assert "CHALLENGE_NOT_TRACKED" not in [w["code"] for w in body["warnings"]]
 
 
 def test_callers_challenges_are_a_configuration_option() -> None:
