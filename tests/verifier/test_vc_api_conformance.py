@@ -186,6 +186,32 @@ def test_a_proof_set_with_a_second_signer_verifies_when_only_the_proof_is_asked(
     assert status == 400 and codes(body) == ["UNKNOWN_KEY"]
 
 
+def test_a_proof_chain_with_a_second_signer_verifies_when_only_the_proof_is_asked(
+    client: FlaskClient,
+) -> None:
+    first, second = KeyPair.generate("ed25519"), KeyPair.generate("p256")
+    credential = signed_by_other_key(HTTPS_ISSUER)
+    del credential["proof"]
+    credential["issuer"] = did_key(first.public)
+    signed = add_proof(
+        credential, signer_for(first), suite="eddsa-rdfc-2022", created=NOW, proof_id="urn:p:1"
+    )
+    chained = add_proof(
+        signed,
+        signer_for(second),
+        suite="ecdsa-rdfc-2019",
+        created=NOW,
+        proof_id="urn:p:2",
+        previous_proof="urn:p:1",
+    )
+    assert chained["proof"][1]["previousProof"] == "urn:p:1"
+    status, body = verify(client, chained, checks=["proof"])
+    assert status == 200, body
+    # the second signer is not the issuer: the issuer check, when asked, says so
+    status, body = verify(client, chained, checks=["proof", "issuer"])
+    assert status == 400 and codes(body) == ["UNKNOWN_KEY"]
+
+
 def test_trust_always_rests_on_the_issuer_check(client: FlaskClient, agency: Agency) -> None:
     # a credential naming the trusted US agency, signed by someone else
     forged = signed_by_other_key(agency.signer.key_id.split("#")[0])
