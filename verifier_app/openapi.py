@@ -34,7 +34,7 @@ SCHEMAS: Final[dict[str, Any]] = {
         "holding JSON is a PARSING_ERROR.",
         "anyOf": [
             {"type": "object"},
-            {"type": "string", "pattern": f"^\\s*{COMPACT_SECURED.pattern}\\s*$"},
+            {"type": "string", "pattern": f"^\\s*(?:{COMPACT_SECURED.pattern})\\s*$"},
         ],
     },
     "Check": {

@@ -58,11 +58,13 @@ CHECK_ALIASES: Final = {
     "expiration": "validity",
     "credentialSchema": "schema",
 }
-_JWS: Final = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
+_B64URL: Final = r"[A-Za-z0-9_-]"
+_JWS: Final = rf"{_B64URL}+\.{_B64URL}*\.{_B64URL}*"
 #: The strings a VC API request may carry where a secured document goes: a compact JWS
 #: (vc+jwt, vp+jwt; RFC 7515 §7.1, an empty payload or signature is still that shape, for the
-#: proof stage to refuse) or an SD-JWT (RFC 9901 §4: JWS~disclosures~, or ~KB-JWT at the end).
-COMPACT_SECURED: Final = re.compile(rf"{_JWS}(?:(?:~[A-Za-z0-9_-]+)*~(?:{_JWS})?)?")
+#: proof stage to refuse), an SD-JWT (RFC 9901 §4: JWS~disclosures~, or ~KB-JWT at the end),
+#: or one unpadded base64url token (a vc+cose / vp+cose COSE_Sign1 read as text).
+COMPACT_SECURED: Final = re.compile(rf"{_JWS}(?:(?:~{_B64URL}+)*~(?:{_JWS})?)?|{_B64URL}+")
 #: Marks the challenges this verifier issues: one of ours is never taken for a caller's own,
 #: even once the store has pruned it (expired challenges are forgotten after a while).
 OWN_CHALLENGE_PREFIX: Final = "vcred."

@@ -141,6 +141,13 @@ def test_strings_that_are_neither_compact_nor_objects_are_refused(
     assert (status, mimetype, body["code"]) == (400, "application/problem+json", "PARSING_ERROR")
 
 
+def test_a_single_base64url_token_reaches_the_verifier(client: FlaskClient) -> None:
+    # the text form of a binary format (a vc+cose COSE_Sign1, unpadded base64url) is compact
+    # too: the verifier, not the request check, answers for it
+    status, body = verify(client, "2D6EQ6EBJqA")
+    assert status == 400 and body["verified"] is False
+
+
 def test_compact_jwt_and_sd_jwt_strings_stay_accepted(
     client: FlaskClient, agency: Agency, token: str
 ) -> None:
