@@ -29,15 +29,24 @@ DATA_INTEGRITY_V2_CONTEXT: Final = "https://w3id.org/security/data-integrity/v2"
 Version = Literal["2.0", "1.1"]
 
 # Media types an EnvelopedVerifiableCredential may carry: VC-JOSE-COSE §3.1.1 and §3.2.1, an
-# unsecured credential, and an IETF SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, dc+sd-jwt).
+# unsecured credential, and an IETF SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, dc+sd-jwt). A plain
+# application/jwt (RFC 7519 §10.3.1, what the VCDM 2.0 test suite envelopes) is a vc+jwt: the
+# media type is an unsigned hint, the token's signed typ header decides (vcred.jose).
 _ENVELOPED_MEDIA_TYPES: Final = frozenset(
-    {"application/vc+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt", "application/vc"}
+    {
+        "application/vc+jwt",
+        "application/jwt",
+        "application/vc+sd-jwt",
+        "application/dc+sd-jwt",
+        "application/vc",
+    }
 )
 
-# ... and an EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2): a vp+jwt, or an SD-JWT with its
-# key-binding JWT (RFC 9901 §4.3).
+# ... and an EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2): a vp+jwt (or application/jwt),
+# or an SD-JWT with its key-binding JWT (RFC 9901 §4.3). Others (vp+sd-jwt, vp+cose) are
+# UNSUPPORTED until a proof stage for them is registered.
 ENVELOPED_PRESENTATION_MEDIA_TYPES: Final = frozenset(
-    {"application/vp+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt"}
+    {"application/vp+jwt", "application/jwt", "application/vc+sd-jwt", "application/dc+sd-jwt"}
 )
 
 # XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset.
@@ -299,6 +308,7 @@ def enveloped_payload(
 
     VCDM 2.0 §4.13; RFC 2397. Raises MalformedError / UnsupportedError.
     """
+    _check_envelope_context(document, pointer)
     where = f"{pointer}/id"
     value = document.get("id")
     if not isinstance(value, str) or not value.startswith("data:"):
@@ -358,6 +368,18 @@ def _read_multihash(value: Any, *, pointer: str) -> tuple[str, bytes]:
     elif len(digest) == 32:  # a bare SHA-256 digest, as the VCDM examples use
         return "sha256", digest
     raise MalformedError("unrecognised digestMultibase", pointer=pointer)
+
+
+def _check_envelope_context(document: Mapping[str, Any], pointer: str) -> None:
+    """An envelope's own ``@context`` must start with the base context, which defines its
+    ``id``, ``type`` and Enveloped* terms (VCDM 2.0 §4.13.1, §4.13.2; a string is that one
+    context). The envelope is not signed: nothing else of it is read."""
+    contexts = document.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    if first != V2_CONTEXT:
+        raise MalformedError(
+            f"an envelope's @context must start with {V2_CONTEXT}", pointer=f"{pointer}/@context"
+        )
 
 
 def check_related_resource(entry: Mapping[str, Any], content: bytes, *, pointer: str = "") -> None:

@@ -37,6 +37,7 @@ from vcred.errors import (
     SchemaViolationsError,
     StatusUnavailableError,
     UnknownKeyError,
+    UnsupportedError,
     UsageError,
     VcredError,
 )
@@ -386,14 +387,16 @@ class Verifier:
 
         ``secured`` is a compact vc+jwt or SD-JWT string, a JSON string or a dict (Data
         Integrity, or an EnvelopedVerifiableCredential). ``checks``: run these instead of the
-        verifier's own (e.g. a VC API request's ``options.checks``).
+        verifier's own (e.g. a VC API request's ``options.checks``); only those run, and
+        those they rest on (``trust`` runs ``issuer``: a trust decision is about the issuer
+        that signed). The proof is always verified and the structure rules always apply.
         """
-        chosen = self.checks if checks is None else tuple(checks)
-        unknown = set(chosen) - set(CHECKS)
+        named = self.checks if checks is None else tuple(checks)
+        unknown = set(named) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
         with time_budget(self.time_budget.total_seconds()):
-            return self._verify(secured, chosen)
+            return self._verify(secured, with_prerequisites(named))
 
     def _verify(self, secured: Any, checks: Sequence[str]) -> VerificationResult:
         report = _Report()
@@ -795,6 +798,15 @@ class Verifier:
 # SD-JWT VC (application/dc+sd-jwt) goes through the same SD-JWT proof stage.
 _ENVELOPED_FORMATS: Final = {
     "application/vc+jwt": "vc+jwt",
+    "application/jwt": "vc+jwt",
+    "application/vc+sd-jwt": "vc+sd-jwt",
+    "application/dc+sd-jwt": "vc+sd-jwt",
+}
+
+# EnvelopedVerifiablePresentation media types (VCDM 2.0 §4.13.2) → presentation format.
+_ENVELOPED_PRESENTATION_FORMATS: Final = {
+    "application/vp+jwt": "vp+jwt",
+    "application/jwt": "vp+jwt",
     "application/vc+sd-jwt": "vc+sd-jwt",
     "application/dc+sd-jwt": "vc+sd-jwt",
 }
@@ -859,7 +871,12 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             media_type, data = model.enveloped_payload(
                 secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES
             )
-            return ("vp+jwt" if media_type == "application/vp+jwt" else "vc+sd-jwt"), data
+            fmt = _ENVELOPED_PRESENTATION_FORMATS.get(media_type)
+            if fmt is None:
+                raise UnsupportedError(
+                    f"presentations enveloped as {media_type} are not supported", pointer="/id"
+                )
+            return fmt, data
         if "proof" in secured:
             return "data-integrity", secured
         raise MalformedError("the presentation is not secured: it has no proof", pointer="/proof")
@@ -911,6 +928,13 @@ def register_presentation_format(name: str, verifier: PresentationProofVerifier)
 
 
 # -- individual checks -------------------------------------------------------------------------
+
+
+def with_prerequisites(checks: Sequence[str]) -> tuple[str, ...]:
+    """``checks`` and the checks they rest on, in pipeline order: ``trust`` needs ``issuer``
+    (trusting the named issuer of a credential someone else signed would be steerable)."""
+    wanted = set(checks) | ({"issuer"} if "trust" in checks else set())
+    return tuple(name for name in CHECKS if name in wanted)
 
 
 def _issuer_or_none(credential: Mapping[str, Any] | None) -> str | None:
