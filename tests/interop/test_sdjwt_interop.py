@@ -42,7 +42,9 @@ def peer_verify(token: str, issuer: KeyPair, **expected: str) -> Any:
 @pytest.mark.parametrize("kind", ["ed25519", "p256", "p384"])
 def test_sd_jwt_core_verifies_our_presentation_and_its_claims(kind: str) -> None:
     agency, trader = KeyPair.generate(kind), KeyPair.generate("p256")
-    token = str(issue(billing_attestation(), agency, format="vc+sd-jwt", holder=trader.public))
+    token = str(
+        issue(billing_attestation(), agency, format="vc+sd-jwt", holder=trader.public, now=NOW)
+    )
     presented = sdjwt.present(token, trader, disclose=SHOWN, nonce="c-9", aud="jp", now=NOW)
     answer = peer_verify(presented, agency, nonce="c-9", aud="jp")
     assert answer["verified"], answer
@@ -67,13 +69,20 @@ def test_sd_jwt_core_verifies_our_recursive_and_array_disclosures() -> None:
         "/credentialSubject/lineItems/1",
     ]
     token = str(
-        issue(billing_attestation(), agency, format="vc+sd-jwt", disclosable=paths, holder=trader)
+        issue(
+            billing_attestation(),
+            agency,
+            format="vc+sd-jwt",
+            disclosable=paths,
+            holder=trader,
+            now=NOW,
+        )
     )
     full = peer_verify(token, agency)
     assert full["verified"], full
-    assert {k: v for k, v in full["payload"].items() if k != "cnf"} == billing_attestation(
-        issuer=did_key(agency.public)
-    )
+    assert {
+        k: v for k, v in full["payload"].items() if k not in ("cnf", "iat")
+    } == billing_attestation(issuer=did_key(agency.public))
     presented = sdjwt.present(
         token,
         trader,
@@ -90,7 +99,7 @@ def test_sd_jwt_core_verifies_our_recursive_and_array_disclosures() -> None:
 
 def test_sd_jwt_core_rejects_what_we_reject() -> None:
     agency, trader = KeyPair.generate(), KeyPair.generate()
-    token = str(issue(billing_attestation(), agency, format="vc+sd-jwt", holder=trader))
+    token = str(issue(billing_attestation(), agency, format="vc+sd-jwt", holder=trader, now=NOW))
     presented = sdjwt.present(token, trader, disclose=SHOWN, nonce="n", aud="a", now=NOW)
     parts = sdjwt.parse(presented)
     removed = str(SdJwtParts(parts.jwt, (), parts.kb_jwt))  # sd_hash no longer matches
@@ -98,7 +107,7 @@ def test_sd_jwt_core_rejects_what_we_reject() -> None:
     assert not peer_verify(presented, agency, nonce="other", aud="a")["verified"]
     thief = KeyPair.generate()
     forged = sdjwt.present(
-        str(issue(billing_attestation(), agency, format="vc+sd-jwt", holder=thief)),
+        str(issue(billing_attestation(), agency, format="vc+sd-jwt", holder=thief, now=NOW)),
         thief,
         nonce="n",
         aud="a",
