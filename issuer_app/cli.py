@@ -81,6 +81,11 @@ def _show_warnings() -> None:
     is_flag=True,
     help="sign inline @context objects that do not change what the JSON means",
 )
+@click.option(
+    "--fill-issuer",
+    is_flag=True,
+    help="fill in a missing credential issuer with this service's DID (else: 400)",
+)
 def command(
     port: int,
     host: str,
@@ -99,6 +104,7 @@ def command(
     dev: bool,
     contexts_dir: Path | None,
     allow_inline_contexts: bool,
+    fill_issuer: bool,
 ) -> None:
     """Run an agency's issuer (VC API, status lists, did:web, officer UI) on PORT."""
     from issuer_app.app import create_app, issuer_of
@@ -126,6 +132,7 @@ def command(
         "dev": dev or None,
         "contexts_dir": contexts_dir,
         "allow_inline_contexts": allow_inline_contexts or None,
+        "fill_issuer": fill_issuer or None,
     }
     try:
         writable_folder(data_dir)

@@ -72,6 +72,10 @@ class IssuerConfig:
     #: Sign credentials with inline @context objects (when they do not change what the JSON
     #: means under the known contexts); refused by default.
     allow_inline_contexts: bool = False
+    #: Fill in a VC API issue request's missing ``issuer`` with this service's DID (for a
+    #: format's key); off by default: such a request is refused (400), as the VC API issuer
+    #: suite expects. The officer UI names the issuer itself.
+    fill_issuer: bool = False
     #: Keep each signed credential (else only its digest) — the officer UI's QR code needs it.
     store_credentials: bool = True
     #: "vc+jwt" or a Data Integrity format ("data-integrity", "eddsa-rdfc-2022", …).
@@ -205,6 +209,7 @@ class IssuerConfig:
             ("DEV", "dev"),
             ("STORE_CREDENTIALS", "store_credentials"),
             ("ALLOW_INLINE_CONTEXTS", "allow_inline_contexts"),
+            ("FILL_ISSUER", "fill_issuer"),
         ):
             if get(name) is not None:
                 values[key] = _flag(name, get(name))

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from vcred.errors import MalformedError, UnsupportedError
-from vcred.integrity.suites import SUITES
+from vcred.integrity.suites import DEFAULT_SUITE_FOR, SUITES
 from vcred.issuing import FORMATS
 from vcred.keys import KEY_KINDS, KeyKind
 
@@ -96,7 +96,10 @@ def is_data_integrity(fmt: str) -> bool:
 
 
 def key_kinds(fmt: str) -> tuple[KeyKind, ...]:
-    """The key types that can secure ``fmt`` (a cryptosuite names its own)."""
+    """The key types that can secure ``fmt`` (a cryptosuite names its own; ``data-integrity``
+    those with a default suite: no Data Integrity suite takes P-521)."""
+    if fmt == DATA_INTEGRITY:
+        return tuple(kind for kind in KEY_KINDS if kind in DEFAULT_SUITE_FOR)
     suite = SUITES.get(fmt)
     if suite is None:
         return KEY_KINDS

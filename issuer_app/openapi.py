@@ -152,11 +152,29 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
         "minProperties": 1,
         "properties": {"id": {"type": "string", "pattern": _URL}},
     }
+    caller_status = {
+        "type": "object",
+        "required": ["type", "statusPurpose", "statusListIndex", "statusListCredential"],
+        "properties": {
+            "type": {"const": "BitstringStatusListEntry"},
+            "statusPurpose": {"type": "string", "minLength": 1},
+            "statusListIndex": {"type": "string", "pattern": "^(0|[1-9][0-9]*)$"},
+            "statusListCredential": {"type": "string", "pattern": _URL},
+        },
+    }
     credential = {
         "type": "object",
-        "description": "An unsecured credential (VCDM 2.0, or 1.1). Without issuer, the "
-        "service's default DID is filled in; credentialStatus is added by the service.",
-        "required": ["@context", "type", "credentialSubject"],
+        "description": "An unsecured credential (VCDM 2.0, or 1.1). Without issuer it is "
+        + (
+            "refused (400)"
+            if not issuer.config.fill_issuer
+            else "filled in with the service's default DID"
+        )
+        + "; credentialStatus is added by the service, unless the caller gives its own "
+        "(BitstringStatusListEntry objects on lists elsewhere, without "
+        "options.credentialStatus): then the service manages no status for it.",
+        "required": ["@context", "type", "credentialSubject"]
+        + ([] if issuer.config.fill_issuer else ["issuer"]),
         "properties": {
             "@context": {
                 "type": "array",
@@ -190,8 +208,14 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
             "validUntil": _DATE_TIME,
             "issuanceDate": _DATE_TIME,
             "expirationDate": _DATE_TIME,
+            "credentialStatus": {
+                "oneOf": [
+                    caller_status,
+                    {"type": "array", "minItems": 1, "items": caller_status},
+                ]
+            },
         },
-        "not": {"anyOf": [{"required": ["credentialStatus"]}, {"required": ["proof"]}]},
+        "not": {"required": ["proof"]},
         "if": {"properties": {"@context": {"prefixItems": [{"const": _V1}]}}},
         "then": {"required": ["issuanceDate"]},
     }
@@ -205,6 +229,13 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
             "cryptosuite": {"enum": suites},
             "mandatoryPointers": {"type": "array", "items": {"type": "string"}},
             "credentialId": {"type": "string"},
+            "credentialStatus": {
+                "description": "the status the service adds (its default); not with a "
+                "credentialStatus of the caller",
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"const": "BitstringStatusListEntry"}},
+            },
             "holder": {
                 "description": "SD-JWT formats: the holder's did:key or did:jwk, bound as cnf",
                 "type": "string",

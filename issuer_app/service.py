@@ -57,8 +57,15 @@ from vcred.issuing import issue as secure
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import KEY_KINDS, KeyPair
 from vcred.schema import bundled_registry, check_schema
-from vcred.status import IndexStore, set_credential_status, status_list_credential_for
+from vcred.status import (
+    BitstringStatusListEntry,
+    IndexStore,
+    set_credential_status,
+    status_list_credential_for,
+)
+from vcred.status.entry import is_bitstring_entry
 from vcred.status.listcred import format_datetime
+from vcred.urls import parse_url
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.problems import ProblemError
@@ -66,7 +73,6 @@ from vcred_service.problems import ProblemError
 _log = logging.getLogger("issuer_app")
 
 PURPOSES: Final = ("revocation", "suspension")
-STATUS_V1_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
 #: The JSON Schema every credential of our types must satisfy, listed or not.
 TYPE_SCHEMAS: Final = {
     AEO_CERTIFICATE_TYPE: AEO_CERTIFICATE_SCHEMA,
@@ -126,6 +132,10 @@ class _Prepared:
     signer: Any
     credential_id: str | None
     issuer: str
+    #: whether the credential gets status entries (VCDM 2.0 only: see _prepare_credential)
+    with_status: bool = True
+    #: the caller's own credentialStatus (the service allocates none for this credential)
+    caller_status: bool = False
     #: extra keywords for the format (ecdsa-sd-2023's mandatory pointers)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -505,6 +515,7 @@ class Issuer:
             fmt = formats.choose(options, offered=self.offered, default=self.config.default_format)
             extra = formats.mandatory_pointers(options, fmt)
             extra |= formats.holder_binding(options, fmt, credential)
+            _check_status_request(options)
         except VcredError as exc:
             raise problem(exc) from exc
         try:
@@ -521,16 +532,22 @@ class Issuer:
             named = named.get("id")
         if named is not None and not isinstance(named, str):
             raise MalformedError("issuer must be a URL or an object with an id", pointer="/issuer")
+        if "issuer" not in document and not self.config.fill_issuer:
+            raise MalformedError(
+                "the credential needs an issuer (one of this service's DIDs)", pointer="/issuer"
+            )
         key, signer = self.keyring().signer_for_issuer(named, formats.key_kinds(fmt))
         issuer = named or signer.key_id.split("#", 1)[0]
         if "issuer" not in document:
             document["issuer"] = issuer
-        for reserved, why in (
-            ("credentialStatus", "the issuer assigns credentialStatus itself"),
-            ("proof", "send the credential without proof: the issuer secures it"),
-        ):
-            if reserved in document:
-                raise MalformedError(f"leave {reserved} out: {why}", pointer=f"/{reserved}")
+        if "proof" in document:
+            raise MalformedError(
+                "leave proof out: send the credential without proof, the issuer secures it",
+                pointer="/proof",
+            )
+        caller_status = "credentialStatus" in document
+        if caller_status:
+            self._check_caller_status(document, options)
         version = model.validate_credential(document)
         # the issuer signs only JSON that means, under known contexts, what it says
         signed_view(document, loader=self.contexts, allow_inline=self.config.allow_inline_contexts)
@@ -548,10 +565,6 @@ class Issuer:
                 "without U+0000",
                 pointer="/id",
             )
-        if version == "1.1":  # the v1 context does not define the status entry's terms
-            contexts = model.as_list(document["@context"])
-            if STATUS_V1_CONTEXT not in contexts:
-                document["@context"] = [*contexts, STATUS_V1_CONTEXT]
         return _Prepared(
             document=document,
             format=fmt,
@@ -559,7 +572,54 @@ class Issuer:
             signer=signer,
             credential_id=credential_id,
             issuer=issuer,
+            # A VC 1.1 credential is issued without status: the v1 context does not define
+            # BitstringStatusListEntry, and adding the status/v1 context to a 1.1 document
+            # makes it one no other verifier's loader knows (the W3C Data Integrity suites
+            # fail on it). The v1 world's StatusList2021 is verify-only here.
+            with_status=version != "1.1",
+            caller_status=caller_status,
         )
+
+    def _check_caller_status(self, document: Mapping[str, Any], options: Any) -> None:
+        """A ``credentialStatus`` the caller manages (VC API): then this service manages none
+        for the credential. Its Bitstring Status List entries must be well formed (§2.1) and
+        not in this service's own lists (their places are allocated here, one per
+        credential); a status the service is asked for too (``options.credentialStatus``)
+        is refused. Raises MalformedError.
+        """
+        if isinstance(options, dict) and options.get("credentialStatus") is not None:
+            raise MalformedError(
+                "credentialStatus comes from the caller or from this service "
+                "(options.credentialStatus), not both",
+                pointer="/credentialStatus",
+            )
+        status = document["credentialStatus"]
+        listed = status if isinstance(status, list) else [status]
+        if not listed:
+            raise MalformedError("credentialStatus must not be empty", pointer="/credentialStatus")
+        own = parse_url(self.config.public_url)
+        for i, raw in enumerate(listed):
+            pointer = f"/credentialStatus/{i}" if isinstance(status, list) else "/credentialStatus"
+            if not isinstance(raw, dict) or not is_bitstring_entry(raw):
+                raise MalformedError(
+                    "a credentialStatus of the caller must be a BitstringStatusListEntry",
+                    pointer=pointer,
+                )
+            entry = BitstringStatusListEntry.parse(raw, pointer=pointer)
+            where = parse_url(
+                entry.list_url,
+                pointer=f"{pointer}/statusListCredential",
+                what="statusListCredential",
+            )
+            if (where.scheme, where.host, where.effective_port) == (
+                own.scheme,
+                own.host,
+                own.effective_port,
+            ):
+                raise MalformedError(
+                    "this service's status lists hold only the places it allocates",
+                    pointer=f"{pointer}/statusListCredential",
+                )
 
     def _issue(self, prepared: _Prepared, *, actor: str, key: str | None, digest: str) -> Answer:
         store, index = self.store, self.store.index
@@ -581,12 +641,16 @@ class Issuer:
                 ):
                     raise _duplicate(prepared.credential_id)
                 bound = index.bound(conn)
-                places = [bound.allocate(p, credential_id=record_id) for p in PURPOSES]
+                purposes = PURPOSES if prepared.with_status else ()
                 document = prepared.document
-                document["credentialStatus"] = [
-                    place.entry(self.list_url(list_name, place.list_id)).to_json()
-                    for place in places
-                ]
+                places = []
+                if not prepared.caller_status:
+                    places = [bound.allocate(p, credential_id=record_id) for p in purposes]
+                if places:
+                    document["credentialStatus"] = [
+                        place.entry(self.list_url(list_name, place.list_id)).to_json()
+                        for place in places
+                    ]
                 if store.key_retired(conn, prepared.key.tag) is not None:
                     raise _KeyRetiredMeanwhileError(prepared.key.tag)
                 try:
@@ -932,6 +996,19 @@ def _first_start(config: IssuerConfig, store: IssuerStore, conn: Connection) -> 
             "programme": config.programme,
         },
     )
+
+
+def _check_status_request(options: Any) -> None:
+    """``options.credentialStatus`` (VC API: the status the service is asked to add) names
+    the one kind this service manages. Raises MalformedError."""
+    requested = options.get("credentialStatus") if isinstance(options, dict) else None
+    if requested is not None and not (
+        isinstance(requested, dict) and is_bitstring_entry(requested)
+    ):
+        raise MalformedError(
+            "this service manages status as BitstringStatusListEntry only",
+            pointer="/options/credentialStatus",
+        )
 
 
 def names_a_trust_list(credential: Mapping[str, Any]) -> bool:

@@ -62,7 +62,9 @@ def test_issued_token_has_the_vc_jose_cose_header(any_key: KeyPair) -> None:
     assert isinstance(token, str)
     header = jose.unverified_header(token)
     assert header == {
-        "alg": {"ed25519": "EdDSA", "p256": "ES256", "p384": "ES384"}[any_key.kind],
+        "alg": {"ed25519": "EdDSA", "p256": "ES256", "p384": "ES384", "p521": "ES512"}[
+            any_key.kind
+        ],
         "kid": did_key_method_id(any_key.public),
         "typ": "vc+jwt",
         "cty": "vc",

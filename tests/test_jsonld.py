@@ -13,7 +13,7 @@ import rfc8785
 from pyld import jsonld as pyld_jsonld
 
 from vcred import _jsonld_fast, jsonld, rdfc
-from vcred.errors import ContextError, MalformedError
+from vcred.errors import ContextError, MalformedError, VcredError
 from vcred.jsonld import (
     ContextLoader,
     canonicalize_document,
@@ -98,6 +98,13 @@ CORPUS: dict[str, dict[str, Any]] = {
     "value objects": vc(
         name={"@value": "Certificat AEO", "@language": "FR-ca"},
         description=[{"@value": "شهادة", "@language": "ar"}, {"@value": "plain"}],
+    ),
+    "base direction": vc(
+        name={"@value": "شهادة المشغل الاقتصادي", "@language": "AR-eg", "@direction": "rtl"},
+        description=[
+            {"@value": "AEO", "@direction": "ltr"},
+            {"@value": "شهادة", "@language": "ar", "@direction": "rtl"},
+        ],
     ),
     "typed value object": vc(
         credentialSubject={
@@ -376,13 +383,31 @@ def test_native_literals_follow_json_ld_to_rdf() -> None:
     assert "empty" not in nquads
 
 
-def test_base_direction_is_an_error() -> None:
-    """JSON-LD to RDF would drop @direction (no rdfDirection); jsonld.js refuses it too."""
-    document = vc(description={"@value": "شهادة", "@language": "ar", "@direction": "rtl"})
-    with pytest.raises(ContextError, match="@direction") as info:
+def test_base_direction_becomes_an_i18n_datatype() -> None:
+    """JSON-LD 1.1 toRDF with rdfDirection "i18n-datatype" (what Digital Bazaar's rdfc suites
+    use): the direction is kept in the datatype, never dropped (this used to be refused)."""
+    nquads = to_nquads(CORPUS["base direction"])
+    i18n = "https://www.w3.org/ns/i18n#"
+    assert f'"شهادة المشغل الاقتصادي"^^<{i18n}ar-eg_rtl>' in nquads
+    assert f'"AEO"^^<{i18n}_ltr>' in nquads
+    assert f'"شهادة"^^<{i18n}ar_rtl>' in nquads
+
+
+@pytest.mark.parametrize(
+    ("value", "pointer"),
+    [
+        ({"@value": "x", "@language": "ar", "@direction": "up"}, "/description"),
+        ({"@value": "x", "@language": "ar> <x", "@direction": "rtl"}, "/description"),
+    ],
+)
+def test_base_direction_needs_ltr_or_rtl_and_a_well_formed_language(
+    value: dict[str, Any], pointer: str
+) -> None:
+    document = vc(description=value)
+    with pytest.raises(VcredError) as info:
         canonicalize_document(document)
-    assert info.value.pointer == "/description"
-    with pytest.raises(ContextError, match="@direction"):
+    assert isinstance(info.value, ContextError) and info.value.pointer == pointer
+    with pytest.raises(VcredError):
         jsonld._quads_generic(document, ContextLoader())
 
 

@@ -147,7 +147,7 @@ def test_presentation_rules() -> None:
             {
                 **vp,
                 "verifiableCredential": [
-                    {"type": "EnvelopedVerifiableCredential", "id": "https://x"}
+                    {"@context": V2, "type": "EnvelopedVerifiableCredential", "id": "https://x"}
                 ],
             },
             "/verifiableCredential/0/id",
@@ -159,14 +159,15 @@ def test_presentation_rules() -> None:
 
 
 def test_enveloped_credential_data_url() -> None:
-    assert enveloped_payload({"id": "data:application/vc+jwt,eyJ.a.b"}) == (
+    assert enveloped_payload({"@context": V2, "id": "data:application/vc+jwt,eyJ.a.b"}) == (
         "application/vc+jwt",
         "eyJ.a.b",
     )
     encoded = base64.b64encode(b"eyJ.a.b").decode()
-    assert enveloped_payload({"id": f"data:application/vc+jwt;base64,{encoded}"})[1] == "eyJ.a.b"
+    envelope = {"@context": [V2], "id": f"data:application/vc+jwt;base64,{encoded}"}
+    assert enveloped_payload(envelope)[1] == "eyJ.a.b"
     with pytest.raises(UnsupportedError):
-        enveloped_payload({"id": "data:text/html,<script>"})
+        enveloped_payload({"@context": V2, "id": "data:text/html,<script>"})
 
 
 def test_related_resource_digests() -> None:

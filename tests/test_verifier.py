@@ -125,7 +125,14 @@ def test_unknown_check_is_a_usage_error() -> None:
         ("{}", "MALFORMED"),
         (b"\xff\xfe", "PARSING_ERROR"),
         ({"@context": [], "proof": {}}, None),
-        ({"type": "EnvelopedVerifiableCredential", "id": "data:text/plain,x"}, "UNSUPPORTED"),
+        (
+            {
+                "@context": "https://www.w3.org/ns/credentials/v2",
+                "type": "EnvelopedVerifiableCredential",
+                "id": "data:text/plain,x",
+            },
+            "UNSUPPORTED",
+        ),
     ],
 )
 def test_bad_input_never_raises(value: Any, code: str | None) -> None:

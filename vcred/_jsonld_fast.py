@@ -9,7 +9,8 @@ nothing again.
 
 Covered: node objects, ``@id``/``@type`` (and aliases), property- and type-scoped contexts
 (with non-propagation of type-scoped ones), type coercion to ``@id``, ``@vocab``, ``@json``
-and datatype IRIs, ``@set`` and ``@graph`` containers, value objects, native literals.
+and datatype IRIs, ``@set`` and ``@graph`` containers, value objects (``@direction`` as
+``rdfDirection: "i18n-datatype"``), native literals.
 Anything else (``@list``, ``@reverse``, ``@nest``, index/language/id/type maps, default
 language, ``@propagate``, ``@graph`` and ``@included`` keys, nested arrays …) raises
 :class:`Unsupported`, and ``vcred.jsonld`` takes the general pyld path. Both apply the same
@@ -37,6 +38,12 @@ XSD_INTEGER: Final = XSD + "integer"
 XSD_DOUBLE: Final = XSD + "double"
 RDF_JSON: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON"
 RDF_TYPE: Final = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+#: JSON-LD 1.1 ``rdfDirection: "i18n-datatype"``: a literal with a base direction gets the
+#: datatype ``https://www.w3.org/ns/i18n#<language>_<direction>``.
+I18N: Final = "https://www.w3.org/ns/i18n#"
+#: RFC 5646's well-formed shape (ASCII letters and digits, hyphen-separated subtags of 1 to 8):
+#: a language that goes into an IRI must not carry anything else.
+_LANGUAGE_TAG: Final = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 
 _ABSOLUTE_IRI: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*")
 _SUPPORTED_CONTAINERS: Final = frozenset({"@set", "@graph"})
@@ -79,6 +86,28 @@ def from_pyld_error(exc: BaseException) -> VcredError:
     ):
         return ContextError(f"invalid JSON-LD context: {code}")
     return MalformedError(f"invalid JSON-LD: {code or exc}")
+
+
+def direction_datatype(language: Any, direction: Any, *, pointer: str | None = None) -> str:
+    """The datatype of a literal with a base direction, ``rdfDirection: "i18n-datatype"``.
+
+    https://www.w3.org/TR/json-ld11-api/#object-to-rdf-conversion (step 13), as Digital
+    Bazaar's jsonld.js does for the Data Integrity rdfc suites: the language lowercased, or
+    empty when there is none (the other mode, ``compound-literal``, which jsonld.js does not
+    implement either, is not used). Raises ContextError for a direction other than ``ltr`` /
+    ``rtl`` or a language that is not a well-formed tag (it would not make an IRI).
+    """
+    if direction not in ("ltr", "rtl"):
+        raise ContextError(
+            f"@direction must be ltr or rtl, not {str(direction)[:20]!r}", pointer=pointer
+        )
+    if language is None:
+        return f"{I18N}_{direction}"
+    if not isinstance(language, str) or _LANGUAGE_TAG.fullmatch(language) is None:
+        raise ContextError(
+            f"@language {str(language)[:40]!r} is not a well-formed language tag", pointer=pointer
+        )
+    return f"{I18N}{language.lower()}_{direction}"
 
 
 def _pointer(parent: str, token: str | int) -> str:
@@ -393,13 +422,15 @@ class _Walker:
         if datatype == "@json":
             return json_literal(value, pointer)
         language = entries.get("@language")
-        if "@direction" in entries:
-            raise ContextError(
-                "@direction would be dropped by JSON-LD to RDF (safe mode)", pointer=pointer
-            )
         if value is None:
             raise ContextError(
                 "a value object with a null @value is dropped (safe mode)", pointer=pointer
+            )
+        if "@direction" in entries:
+            if datatype is not None or not isinstance(value, str):
+                raise Unsupported("value object with @direction form")
+            return literal(
+                value, direction_datatype(language, entries["@direction"], pointer=pointer)
             )
         if language is not None:
             if datatype is not None or not isinstance(language, str) or not isinstance(value, str):

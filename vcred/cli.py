@@ -25,7 +25,7 @@ from vcred.integrity import derive
 from vcred.integrity.suites import ECDSA_SD_2023
 from vcred.issuing import issue, signer_for
 from vcred.jsonld import ContextLoader
-from vcred.keys import KEY_KINDS, KeyPair, load_key
+from vcred.keys import KEY_KINDS, KeyPair, PublicKey, load_key, load_public_key
 from vcred.net import GuardedFetcher
 from vcred.presentation import present
 from vcred.trust import TrustAnchor, TrustList, load_signed_trust_list
@@ -66,6 +66,13 @@ def _load_key_file(path: str) -> KeyPair:
         _fail(f"cannot load the key in {path}: {exc}")
 
 
+def _load_public_key_file(path: str) -> PublicKey:
+    try:
+        return load_public_key(_read_input(path))
+    except VcredError as exc:
+        _fail(f"cannot load the public key in {path}: {exc}")
+
+
 def _fetcher(dev: bool, host_map: tuple[str, ...]) -> GuardedFetcher:
     mapping: dict[str, str] = {}
     for entry in host_map:
@@ -99,7 +106,7 @@ def main() -> None:
 
 @main.group()
 def key() -> None:
-    """Key pairs (Ed25519, P-256, P-384)."""
+    """Key pairs (Ed25519, P-256, P-384, P-521)."""
 
 
 @key.command("generate")
@@ -154,7 +161,11 @@ _SD_JWT_FORMATS = ("vc+sd-jwt", "sd-jwt")
 @main.command("issue")
 @click.argument("credential", default="-")
 @click.option("--key", "key_file", required=True, help="private key file (JWK, PEM or Multikey)")
-@click.option("--issuer", help="the issuer DID (default: the key's did:key)")
+@click.option("--issuer", help="the issuer: a DID, or an https URL (default: the key's did:key)")
+@click.option(
+    "--key-id",
+    help="an https issuer's verification method, URL#fragment (default: URL#JWK-thumbprint)",
+)
 @click.option("--format", "fmt", default="vc+jwt", show_default=True, help="securing format")
 @click.option(
     "--disclosable",
@@ -175,6 +186,7 @@ def issue_command(
     credential: str,
     key_file: str,
     issuer: str | None,
+    key_id: str | None,
     fmt: str,
     disclosable: tuple[str, ...],
     holder: str | None,
@@ -195,7 +207,7 @@ def issue_command(
     elif mandatory:
         _fail(f"--mandatory applies to {ECDSA_SD_2023.name} only")
     try:
-        signer = signer_for(_load_key_file(key_file), did=issuer)
+        signer = signer_for(_load_key_file(key_file), did=issuer, key_id=key_id)
         _emit(issue(document, signer, format=fmt, **options))
     except VcredError as exc:
         _fail(f"{exc.code}: {exc}")
@@ -213,6 +225,12 @@ def issue_command(
 @click.option("--challenge", help="verify a presentation bound to this challenge")
 @click.option("--domain", help="verify a presentation bound to this domain")
 @click.option("--presentation", is_flag=True, help="the input is a presentation")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="verify against this public key only (JWK or Multikey file): no DID is resolved",
+)
 @click.option("--dev", is_flag=True, help="allow http and private addresses (development only)")
 @click.option("--host-map", multiple=True, help="HOST=ORIGIN for local did:web and status lists")
 @click.option(
@@ -227,6 +245,11 @@ def issue_command(
     is_flag=True,
     help="accept inline @context objects that do not change what was signed",
 )
+@click.option(
+    "--fetch-related-resources",
+    is_flag=True,
+    help="retrieve every https relatedResource and check its digest (default: contexts only)",
+)
 def verify_command(
     source: str,
     checks: str | None,
@@ -237,23 +260,33 @@ def verify_command(
     challenge: str | None,
     domain: str | None,
     presentation: bool,
+    key_file: str | None,
     dev: bool,
     host_map: tuple[str, ...],
     contexts: tuple[str, ...],
     allow_inline_contexts: bool,
+    fetch_related_resources: bool,
 ) -> None:
-    """Verify a credential or presentation; print the result; exit 0 if verified, else 1."""
+    """Verify a credential or presentation; print the result; exit 0 if verified, else 1.
+
+    With --key, every proof must verify with that key, whatever method it names (of the
+    credential's issuer: a DID or an https URL); nothing is resolved.
+    """
     chosen = tuple(c.strip() for c in checks.split(",")) if checks else CHECKS
     unknown = set(chosen) - set(CHECKS)
     if unknown:
         _fail(f"unknown checks: {', '.join(sorted(unknown))} (known: {', '.join(CHECKS)})")
     if no_status:
         chosen = tuple(c for c in chosen if c != "status")
+    if key_file is not None and trust_list:
+        _fail("--key and --trust-list cannot be combined: the trust list has its own signer")
     verifier = Verifier(
         fetcher=_fetcher(dev, host_map),
+        resolver=dids.KeyResolver(key=_load_public_key_file(key_file)) if key_file else None,
         checks=chosen,
         contexts=_context_loader(contexts) if contexts else None,
         allow_inline_contexts=allow_inline_contexts,
+        fetch_related_resources=fetch_related_resources,
     )
     if trust_list:
         list_verifier = replace(verifier, checks=("proof", "issuer", "validity"))
@@ -366,7 +399,11 @@ def _claimed_issuer(text: str) -> str:
     help="the holder's private key file (without it, a derived ecdsa-sd-2023 credential is "
     "printed on its own)",
 )
-@click.option("--holder", help="the holder DID (default: the key's did:key)")
+@click.option("--holder", help="the holder: a DID, or an https URL (default: the key's did:key)")
+@click.option(
+    "--key-id",
+    help="an https holder's verification method, URL#fragment (default: URL#JWK-thumbprint)",
+)
 @click.option("--challenge", help="the verifier's challenge (an SD-JWT's key-binding nonce)")
 @click.option("--domain", help="the verifier's domain (an SD-JWT's key-binding aud)")
 @click.option("--format", "fmt", default="vp+jwt", show_default=True)
@@ -381,6 +418,7 @@ def present_command(
     credentials: tuple[str, ...],
     key_file: str | None,
     holder: str | None,
+    key_id: str | None,
     challenge: str | None,
     domain: str | None,
     fmt: str,
@@ -417,7 +455,7 @@ def present_command(
         if key_file is None:
             _emit(items[0])
             return
-        signer = signer_for(_load_key_file(key_file), did=holder)
+        signer = signer_for(_load_key_file(key_file), did=holder, key_id=key_id)
         if not selective:
             _emit(present(items, signer, challenge=challenge, domain=domain, format=fmt))
             return

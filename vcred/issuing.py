@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from vcred import jose, model
-from vcred.did.document import split_did_url
+from vcred.did.document import controller_of, is_https_url
 from vcred.did.jwk import did_jwk
 from vcred.did.key import did_key, did_key_method_id
 from vcred.did.web import method_id as did_web_method_id
 from vcred.errors import UsageError
+from vcred.jsonld import default_loader
 from vcred.keys import KeyPair, LocalSigner, Signer
+from vcred.related import check_related_resources
 
 Secured = str | dict[str, Any]
 FormatIssuer = Callable[..., Secured]
@@ -29,12 +31,22 @@ def register_issue_format(name: str, issuer: FormatIssuer) -> None:
     FORMATS[name] = issuer
 
 
-def signer_for(key: KeyPair, *, did: str | None = None) -> LocalSigner:
+def signer_for(key: KeyPair, *, did: str | None = None, key_id: str | None = None) -> LocalSigner:
     """A signer for ``key`` acting as ``did`` (default: the key's did:key).
 
     Method ids: did:key → ``did#<multikey>``; did:jwk → ``did#0``; did:web → ``did#<multikey>``
-    (the ids our did:web documents use).
+    (the ids our did:web documents use). ``did`` may also be an https URL (an issuer or holder
+    whose verifiers are given the key out of band, as the VC-JOSE-COSE suite does): the
+    method id is ``key_id`` (it must be ``<url>#<fragment>``), by default ``<url>#<JWK
+    thumbprint>``. Raises UsageError.
     """
+    if did is not None and is_https_url(did):
+        chosen = key_id if key_id is not None else f"{did}#{key.public.thumbprint()}"
+        if not chosen.startswith(did + "#") or controller_of(chosen) != did:
+            raise UsageError(f"the key id {chosen[:200]!r} must be {did}#<fragment>")
+        return LocalSigner(key=key, key_id=chosen)
+    if key_id is not None:
+        raise UsageError("a key id is chosen only for an issuer or holder known by an https URL")
     if did is None or did == did_key(key.public):
         return LocalSigner(key=key, key_id=did_key_method_id(key.public))
     if did.startswith("did:jwk:"):
@@ -45,7 +57,7 @@ def signer_for(key: KeyPair, *, did: str | None = None) -> LocalSigner:
         return LocalSigner(key=key, key_id=did_web_method_id(did, key.public))
     if did.startswith("did:key:"):
         raise UsageError("the did:key is not the one of this key")
-    raise UsageError(f"cannot sign as {did[:100]!r}: use did:key, did:jwk or did:web")
+    raise UsageError(f"cannot sign as {did[:100]!r}: use did:key, did:jwk, did:web or an https URL")
 
 
 def as_signer(signer: Signer | KeyPair) -> Signer:
@@ -57,7 +69,7 @@ def with_issuer(credential: Mapping[str, Any], signer: Signer) -> dict[str, Any]
 
     Raises UsageError if the credential names another issuer.
     """
-    did, _ = split_did_url(signer.key_id)
+    did = controller_of(signer.key_id)
     document = dict(credential)  # shallow: only the top-level issuer is ever set
     issuer = document.get("issuer")
     if issuer is None:
@@ -96,7 +108,8 @@ def issue(
     """Secure ``credential`` as ``format``: a compact string for JOSE formats, a dict otherwise.
 
     The credential is checked against VCDM first (MalformedError with a pointer); its issuer
-    must be the signer's DID (filled in when absent). JOSE formats (vc+jwt, SD-JWT) carry
+    must be the signer's DID (filled in when absent); a relatedResource digest of a known
+    JSON-LD context must match it (DigestMismatchError). JOSE formats (vc+jwt, SD-JWT) carry
     ``iat`` = ``now`` (default: the clock): the signing time a verifier compares with the
     key's ``revoked`` / ``expires`` (CID 1.0 §2.2). Raises UsageError for an unknown format.
     """
@@ -105,6 +118,9 @@ def issue(
     model.validate_credential(document)
     if format in JOSE_FORMATS:
         document = with_issued_at(document, now)
+    # VCDM 2.0 §5.3: never sign a digest of a context that does not match the context as
+    # published (what the issuer can compute; other resources are not fetched here)
+    check_related_resources(document, contexts=options.get("loader") or default_loader())
     if format == "vc+jwt":
         return jose.issue_vc_jwt(document, signer)
     issuer = FORMATS.get(format)

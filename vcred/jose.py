@@ -15,10 +15,16 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from math import isfinite
 from typing import Any, Final
 
 from vcred import model
-from vcred.did.document import VerificationMethod, is_did, split_did_url
+from vcred.did.document import (
+    VerificationMethod,
+    controller_of,
+    is_did,
+    is_https_url,
+)
 from vcred.errors import (
     CryptographicError,
     MalformedError,
@@ -34,6 +40,9 @@ VC_JWT: Final = "vc+jwt"
 VP_JWT: Final = "vp+jwt"
 _KEY_CARRYING_HEADERS: Final = ("jwk", "jku", "x5u", "x5c")
 _MAX_TOKEN_LENGTH: Final = 1024 * 1024
+#: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59Z: what a datetime (and a four-digit year) holds.
+_MIN_NUMERIC_DATE: Final = -62135596800
+_END_NUMERIC_DATE: Final = 253402300800
 
 MethodLookup = Callable[[str, str], VerificationMethod]
 """(method id, relationship) → a method its DID authorises; raises UnknownKeyError etc."""
@@ -202,7 +211,7 @@ def unverified_payload(token: str) -> dict[str, Any]:
 def verify_compact(
     token: str | UnverifiedJws,
     *,
-    typs: frozenset[str],
+    typs: frozenset[str | None],
     ctys: frozenset[str | None],
     controller: Callable[[Mapping[str, Any]], str],
     lookup: MethodLookup,
@@ -242,7 +251,7 @@ def verify_compact(
 
 
 def _check_header(
-    header: Mapping[str, Any], *, typs: frozenset[str], ctys: frozenset[str | None]
+    header: Mapping[str, Any], *, typs: frozenset[str | None], ctys: frozenset[str | None]
 ) -> None:
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in KIND_FOR_JWS_ALG:
@@ -259,9 +268,10 @@ def _check_header(
     if "crit" in header:
         raise UnsupportedError("no critical header extension is understood", pointer="/header/crit")
     typ, cty = header.get("typ"), header.get("cty")
-    if not isinstance(typ, str) or typ not in typs:
+    if not (typ is None or isinstance(typ, str)) or typ not in typs:
+        named = sorted(str(t) for t in typs if t is not None)
         raise MalformedError(
-            f"typ must be {' or '.join(sorted(typs))}, not {str(header.get('typ'))[:40]!r}",
+            f"typ must be {' or '.join(named)}, not {str(header.get('typ'))[:40]!r}",
             pointer="/header/typ",
         )
     if not (cty is None or isinstance(cty, str)) or cty not in ctys:
@@ -272,14 +282,18 @@ def _check_header(
 
 
 def _method_id(kid: Any, did: str) -> str:
-    """The absolute method id named by ``kid``; it must belong to ``did``."""
+    """The absolute method id named by ``kid``; it must belong to ``did`` (a DID, or the https
+    URL of an issuer whose key the verifier holds)."""
     if kid is None:
         raise UnknownKeyError("the JWS header has no kid", pointer="/header/kid")
     if not isinstance(kid, str):
         raise MalformedError("kid must be a string", pointer="/header/kid")
     method_id = did + kid if kid.startswith("#") else kid
-    kid_did, fragment = split_did_url(method_id) if is_did(method_id.split("#")[0]) else ("", "")
-    if kid_did != did or not fragment:
+    try:
+        owner = controller_of(method_id)
+    except MalformedError:
+        owner = ""
+    if owner != did or not method_id.partition("#")[2]:
         raise UnknownKeyError(f"kid {kid[:200]!r} is not a key of {did}", pointer="/header/kid")
     return method_id
 
@@ -288,7 +302,7 @@ def verify_with_key(
     token: str,
     key: PublicKey,
     *,
-    typs: frozenset[str],
+    typs: frozenset[str | None],
     ctys: frozenset[str | None] = frozenset({None}),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify a compact JWS with a key the verifier already holds; return (header, payload).
@@ -320,10 +334,11 @@ def verify_with_key(
 
 # --- credentials and presentations ---------------------------------------------------------
 
-_VC_TYPS: Final = frozenset({VC_JWT, "vc+ld+json+jwt"})
+_VC_TYPS: Final[frozenset[str | None]] = frozenset({VC_JWT, "vc+ld+json+jwt"})
 _VC_CTYS: Final = frozenset({None, "vc", "vc+ld+json"})
-_LEGACY_TYPS: Final = frozenset({"JWT"})
-_VP_TYPS: Final = frozenset({VP_JWT, "vp+ld+json+jwt"})
+#: VC-JWT 1.1 §6.3.1: typ, *if present*, MUST be JWT (didkit and others leave it out).
+_LEGACY_TYPS: Final[frozenset[str | None]] = frozenset({"JWT", None})
+_VP_TYPS: Final[frozenset[str | None]] = frozenset({VP_JWT, "vp+ld+json+jwt"})
 _VP_CTYS: Final = frozenset({None, "vp", "vp+ld+json"})
 
 
@@ -408,28 +423,34 @@ def verify_vp_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
 
 
 def _credential_issuer(payload: Mapping[str, Any]) -> str:
-    return _did_of(payload, "issuer", "a vc+jwt issuer must be a DID to find its key")
+    return _did_of(payload, "issuer", "a vc+jwt issuer must be a DID or an https URL")
 
 
 def _holder(payload: Mapping[str, Any]) -> str:
-    return _did_of(payload, "holder", "a vp+jwt holder must be a DID to find its key")
+    return _did_of(payload, "holder", "a vp+jwt holder must be a DID or an https URL")
 
 
 def _did_of(payload: Mapping[str, Any], member: str, refusal: str) -> str:
-    """The DID of ``member`` (a URL, or an object with an ``id``), whose key signed."""
+    """The DID (or https URL) of ``member`` (a URL, or an object with an ``id``), whose key
+    signed. An https URL's key is never looked up on the web: only a verifier given that key
+    (:class:`vcred.did.KeyResolver`) finds it."""
     value = payload.get(member)
     if isinstance(value, dict):
         value = value.get("id")
-    if not isinstance(value, str) or not is_did(value):
+    if not _names_a_signer(value):
         raise UnknownKeyError(refusal, pointer=f"/{member}")
-    return value
+    return str(value)
+
+
+def _names_a_signer(value: Any) -> bool:
+    return is_did(value) or is_https_url(value)
 
 
 def _legacy_issuer(payload: Mapping[str, Any]) -> str:
     iss = payload.get("iss")
-    if not isinstance(iss, str) or not is_did(iss):
-        raise UnknownKeyError("a VC-JWT 1.1 iss must be a DID", pointer="/iss")
-    return iss
+    if not _names_a_signer(iss):
+        raise UnknownKeyError("a VC-JWT 1.1 iss must be a DID or an https URL", pointer="/iss")
+    return str(iss)
 
 
 def _from_legacy(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -457,8 +478,6 @@ def _from_legacy(payload: Mapping[str, Any]) -> dict[str, Any]:
     times = {"nbf": "issuanceDate", "exp": "expirationDate"}
     for claim, name in times.items():
         if claim in payload:
-            if not isinstance(payload[claim], int):
-                raise MalformedError(f"{claim} must be a NumericDate", pointer=f"/{claim}")
             credential[name] = _numeric_date_to_xsd(payload[claim], pointer=f"/{claim}")
     if "sub" in payload and isinstance(credential.get("credentialSubject"), dict):
         credential["credentialSubject"] = {**credential["credentialSubject"], "id": payload["sub"]}
@@ -466,20 +485,25 @@ def _from_legacy(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def numeric_date(value: Any, *, pointer: str) -> datetime:
-    """A JWT NumericDate (RFC 7519 §2) as an aware UTC datetime.
+    """A JWT NumericDate (RFC 7519 §2: seconds since the epoch, "non-integer values can be
+    represented") as an aware UTC datetime.
 
-    Raises MalformedError for a value that is not a number, or one so far from the epoch
-    that no datetime holds it (``1e300``: Python's own OverflowError must not escape).
+    Raises MalformedError for a value that is not a finite number within years 1 … 9999
+    (``1e400`` parses as infinity: Python's own OverflowError must not escape).
     """
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise MalformedError(f"{pointer[1:]} must be a NumericDate", pointer=pointer)
-    try:
-        return datetime.fromtimestamp(value, tz=UTC)
-    except (OverflowError, OSError, ValueError) as exc:
-        raise MalformedError(
-            f"{pointer[1:]} is not a representable NumericDate", pointer=pointer
-        ) from exc
+    # an int is compared exactly (isfinite would overflow on 10**400); NaN fails every bound
+    if (isinstance(value, float) and not isfinite(value)) or not (
+        _MIN_NUMERIC_DATE <= value < _END_NUMERIC_DATE
+    ):
+        raise MalformedError(f"{pointer[1:]} is not a representable NumericDate", pointer=pointer)
+    return datetime.fromtimestamp(value, tz=UTC)
 
 
-def _numeric_date_to_xsd(value: int, *, pointer: str) -> str:
-    return numeric_date(value, pointer=pointer).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _numeric_date_to_xsd(value: Any, *, pointer: str) -> str:
+    """An XML Schema dateTimeStamp; fractional seconds survive (didkit's NumericDates)."""
+    moment = numeric_date(value, pointer=pointer).replace(tzinfo=None)
+    if moment.microsecond:
+        return moment.isoformat(timespec="microseconds").rstrip("0") + "Z"
+    return moment.isoformat(timespec="seconds") + "Z"

@@ -14,9 +14,12 @@ JSON-LD 1.1 (https://www.w3.org/TR/json-ld11-api/) as the Data Integrity suites 
   what was signed).
 - **Safe mode.** Data that expansion would silently drop is an error, never a smaller signed
   graph: a term that expands to no absolute IRI, a relative ``@type`` or ``@id``, a relative
-  ``@base``, a ``@direction`` (toRDF drops it), a null ``@value``, a document that expands to
-  nothing. Redefining a ``@protected`` term is an error
-  (JSON-LD 1.1 §4.1.11). ``@import`` is refused.
+  ``@base``, a null ``@value``, a document that expands to nothing. Redefining a
+  ``@protected`` term is an error (JSON-LD 1.1 §4.1.11). ``@import`` is refused.
+- **Base direction.** A value with ``@direction`` becomes RDF as JSON-LD 1.1's
+  ``rdfDirection: "i18n-datatype"`` says (``"…"^^<https://www.w3.org/ns/i18n#ar_rtl>``), the
+  option Digital Bazaar's rdfc cryptosuites canonicalize with; toRDF without it drops the
+  direction.
 - **Cached.** Processed contexts are kept per loader, so documents sharing a ``@context``
   list reuse them. A direct JSON → RDF path (``vcred._jsonld_fast``) covers what credentials
   use; anything else goes through pyld with the same safety checks.
@@ -33,6 +36,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Final
 
@@ -46,6 +50,9 @@ from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal,
 from vcred.customs.builders import CUSTOMS_CONTEXT
 from vcred.errors import ContextError, MalformedError
 from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
+
+#: How a base direction becomes RDF (JSON-LD 1.1 API, JsonLdOptions.rdfDirection).
+RDF_DIRECTION: Final = "i18n-datatype"
 
 __all__ = [
     "BUNDLED_CONTEXTS",
@@ -206,12 +213,15 @@ class ContextLoader:
     ) -> None:
         self._lock = threading.Lock()
         self._documents: dict[str, Mapping[str, Any]] = {}
+        #: the bytes a context was registered with (None: registered as a parsed document)
+        self._registered_bytes: dict[str, bytes | None] = {}
         self._bundled: dict[str, tuple[str, str]] = {}
         if bundled:
             self._bundled.update((u, ("vcred.contexts", f)) for u, f in BUNDLED_CONTEXTS.items())
             self._bundled.update((u, ("vcred.schemas", f)) for u, f in OWN_CONTEXTS.items())
         for url, (content, sha256) in (documents or {}).items():
             self._documents[url] = _pinned_document(url, content, sha256)
+            self._registered_bytes[url] = _as_bytes(content)
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -227,6 +237,7 @@ class ContextLoader:
         pinned = _pinned_document(url, document, sha256)
         with self._lock:
             self._documents[url] = pinned
+            self._registered_bytes[url] = _as_bytes(document)
             self._reset_caches()
 
     def urls(self) -> frozenset[str]:
@@ -251,6 +262,27 @@ class ContextLoader:
                 self._documents[url] = _read_bundled(*location)
         return copy.deepcopy(dict(self._documents[url]))
 
+    def published_digest(self, url: str, hash_name: str) -> bytes | None:
+        """The ``hash_name`` digest (sha256/384/512) of the context document ``url`` as
+        published, for relatedResource checks (VCDM 2.0 §5.3); None when it is not known.
+
+        A registered context: its bytes as registered (None if registered as a parsed
+        document). Our own contexts: the files shipped. The W3C contexts, which are bundled as
+        equivalent rewrites rather than byte copies: the digests of the published documents
+        (``vcred/contexts/published-digests.json``).
+        """
+        if url in self._registered_bytes:
+            content = self._registered_bytes[url]
+            return None if content is None else hashlib.new(hash_name, content).digest()
+        location = self._bundled.get(url)
+        if location is None:
+            return None
+        if location[0] != "vcred.contexts":
+            content = resources.files(location[0]).joinpath(location[1]).read_bytes()
+            return hashlib.new(hash_name, content).digest()
+        known = _published_digests().get(url, {}).get(hash_name)
+        return None if known is None else bytes.fromhex(known)
+
     def __call__(self, url: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {"contextUrl": None, "documentUrl": url, "document": self.load(url)}
 
@@ -272,6 +304,19 @@ class ContextLoader:
             self.processed.move_to_end(key)
             while len(self.processed) > _PROCESSED_CACHE_SIZE:
                 self.processed.popitem(last=False)
+
+
+def _as_bytes(content: ContextContent) -> bytes | None:
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    return content if isinstance(content, bytes) else None
+
+
+@lru_cache(maxsize=1)
+def _published_digests() -> dict[str, dict[str, str]]:
+    text = resources.files("vcred.contexts").joinpath("published-digests.json").read_text("utf-8")
+    digests: dict[str, dict[str, str]] = json.loads(text)["digests"]
+    return digests
 
 
 _DEFAULT_LOADER = ContextLoader()
@@ -327,8 +372,8 @@ def _check_expanded(node: Any) -> None:
     if not isinstance(node, Mapping):
         return
     if "@value" in node:
-        if "@direction" in node:
-            raise ContextError("@direction would be dropped by JSON-LD to RDF (safe mode)")
+        if "@direction" in node:  # becomes an i18n datatype: the language must make an IRI
+            _jsonld_fast.direction_datatype(node.get("@language"), node["@direction"])
         datatype = node.get("@type")
         if isinstance(datatype, str) and datatype != "@json" and not is_absolute_iri(datatype):
             raise ContextError(f"relative datatype IRI {datatype!r}")
@@ -393,7 +438,9 @@ def _term(component: Mapping[str, Any]) -> str:
 def _quads_generic(document: Mapping[str, Any], loader: ContextLoader) -> list[Quad]:
     expanded = _expand_generic(document, loader)
     try:
-        dataset = _pyld.JsonLdProcessor().to_rdf(expanded, loader.pyld_options())
+        dataset = _pyld.JsonLdProcessor().to_rdf(
+            expanded, {**loader.pyld_options(), "rdfDirection": RDF_DIRECTION}
+        )
     except Exception as exc:
         raise from_pyld_error(exc) from exc
     quads: list[Quad] = []

@@ -1,4 +1,4 @@
-"""Key pairs for Ed25519, P-256 and P-384: generate, load, save, sign, verify.
+"""Key pairs for Ed25519, P-256, P-384 and P-521: generate, load, save, sign, verify.
 
 This is the only module that touches ``cryptography.hazmat``. Everything above it sees
 :class:`PublicKey`, :class:`KeyPair` and the :class:`Signer` protocol.
@@ -6,8 +6,8 @@ This is the only module that touches ``cryptography.hazmat``. Everything above i
 Encodings:
 - JWK (RFC 7517, RFC 8037 for OKP), thumbprints (RFC 7638);
 - Multikey (https://www.w3.org/TR/cid-1.0/#Multikey): base58btc multibase of a multicodec
-  header (ed25519-pub 0xed, p256-pub 0x1200, p384-pub 0x1201; secret keys 0x1300, 0x1306,
-  0x1307) and the raw key, EC points compressed;
+  header (ed25519-pub 0xed, p256-pub 0x1200, p384-pub 0x1201, p521-pub 0x1202; secret keys
+  0x1300, 0x1306, 0x1307, 0x1308) and the raw key, EC points compressed;
 - PKCS#8 PEM, encrypted with a passphrase for keys at rest.
 
 Signatures are raw: 64 bytes for Ed25519, r‖s (IEEE P1363) for ECDSA, as JWS (RFC 7518 §3.4)
@@ -41,15 +41,30 @@ from vcred.multibase import (
     varint_encode,
 )
 
-KeyKind = Literal["ed25519", "p256", "p384"]
-KEY_KINDS: Final[tuple[KeyKind, ...]] = ("ed25519", "p256", "p384")
+KeyKind = Literal["ed25519", "p256", "p384", "p521"]
+KEY_KINDS: Final[tuple[KeyKind, ...]] = ("ed25519", "p256", "p384", "p521")
 
 #: RFC 8725 §3.1: the verifier names the algorithm, from the key it already trusts.
-JWS_ALG_FOR: Final[dict[KeyKind, str]] = {"ed25519": "EdDSA", "p256": "ES256", "p384": "ES384"}
+JWS_ALG_FOR: Final[dict[KeyKind, str]] = {
+    "ed25519": "EdDSA",
+    "p256": "ES256",
+    "p384": "ES384",
+    "p521": "ES512",  # RFC 7518 §3.4: ES512 is ECDSA with P-521 and SHA-512
+}
 KIND_FOR_JWS_ALG: Final[dict[str, KeyKind]] = {alg: kind for kind, alg in JWS_ALG_FOR.items()}
 
-_PUBLIC_CODEC: Final[dict[KeyKind, int]] = {"ed25519": 0xED, "p256": 0x1200, "p384": 0x1201}
-_SECRET_CODEC: Final[dict[KeyKind, int]] = {"ed25519": 0x1300, "p256": 0x1306, "p384": 0x1307}
+_PUBLIC_CODEC: Final[dict[KeyKind, int]] = {
+    "ed25519": 0xED,
+    "p256": 0x1200,
+    "p384": 0x1201,
+    "p521": 0x1202,
+}
+_SECRET_CODEC: Final[dict[KeyKind, int]] = {
+    "ed25519": 0x1300,
+    "p256": 0x1306,
+    "p384": 0x1307,
+    "p521": 0x1308,
+}
 _KIND_FOR_PUBLIC_CODEC: Final = {codec: kind for kind, codec in _PUBLIC_CODEC.items()}
 _KIND_FOR_SECRET_CODEC: Final = {codec: kind for kind, codec in _SECRET_CODEC.items()}
 
@@ -57,19 +72,31 @@ _JWK_CURVE: Final[dict[KeyKind, tuple[str, str]]] = {
     "ed25519": ("OKP", "Ed25519"),
     "p256": ("EC", "P-256"),
     "p384": ("EC", "P-384"),
+    "p521": ("EC", "P-521"),
 }
 _KIND_FOR_JWK_CURVE: Final = {curve: kind for kind, curve in _JWK_CURVE.items()}
 
-_EC_CURVE: Final[dict[str, ec.EllipticCurve]] = {"p256": ec.SECP256R1(), "p384": ec.SECP384R1()}
+_EC_CURVE: Final[dict[str, ec.EllipticCurve]] = {
+    "p256": ec.SECP256R1(),
+    "p384": ec.SECP384R1(),
+    "p521": ec.SECP521R1(),
+}
 _EC_HASH: Final[dict[str, type[hashes.HashAlgorithm]]] = {
     "p256": hashes.SHA256,
     "p384": hashes.SHA384,
+    "p521": hashes.SHA512,
 }
-_FIELD_BYTES: Final[dict[KeyKind, int]] = {"ed25519": 32, "p256": 32, "p384": 48}
+#: Bytes of a coordinate / scalar: P-521's 521 bits take 66 (RFC 7518 §6.2.1.2, §3.4).
+_FIELD_BYTES: Final[dict[KeyKind, int]] = {"ed25519": 32, "p256": 32, "p384": 48, "p521": 66}
 _EC_ORDER: Final[dict[str, int]] = {
     "p256": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
     "p384": int(
         "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
+        16,
+    ),
+    "p521": int(
+        "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA"
+        "51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409",
         16,
     ),
 }
@@ -338,7 +365,7 @@ class KeyPair:
             for kind, curve in _EC_CURVE.items():
                 if private.curve.name == curve.name:
                     return cls._from_private(kind, private)  # type: ignore[arg-type]
-        raise UnsupportedError("unsupported private key type; use Ed25519, P-256 or P-384")
+        raise UnsupportedError("unsupported private key type; use Ed25519, P-256, P-384 or P-521")
 
     def secret(self) -> bytes:
         """The raw secret: Ed25519 seed, or EC private scalar (big-endian, fixed width)."""
@@ -389,7 +416,7 @@ class KeyPair:
 
 
 def generate_key(kind: str = "ed25519") -> KeyPair:
-    """Generate a key pair: ``"ed25519"`` (default), ``"p256"`` or ``"p384"``."""
+    """Generate a key pair: ``"ed25519"`` (default), ``"p256"``, ``"p384"`` or ``"p521"``."""
     return KeyPair.generate(kind)
 
 
@@ -410,12 +437,46 @@ def load_key(data: str | bytes, *, password: bytes | None = None) -> KeyPair:
     raise ParsingError("unrecognised key format: expected a JWK, a Multikey or a PEM")
 
 
+def load_public_key(data: str | bytes) -> PublicKey:
+    """Load a public key: a public JWK, a Multikey ``publicKeyMultibase`` (``z…``), or a
+    verification method object carrying ``publicKeyJwk`` or ``publicKeyMultibase``.
+
+    A file with a private key is refused (MalformedError): a verifier's key file holds no secret.
+    Raises ParsingError / MalformedError / UnsupportedError.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise ParsingError("the public key file is not UTF-8") from exc
+    stripped = text.strip()
+    if stripped.startswith("z"):
+        return PublicKey.from_multikey(stripped)
+    if not stripped.startswith("{"):
+        raise ParsingError("unrecognised public key: expected a JWK or a Multikey")
+    try:
+        document = json.loads(stripped)
+    except (ValueError, RecursionError) as exc:
+        raise ParsingError("the public key file is not valid JSON") from exc
+    if not isinstance(document, dict):
+        raise ParsingError("the public key file is not a JSON object")
+    if "secretKeyMultibase" in document or "privateKeyJwk" in document:
+        raise MalformedError("a public key file must not contain the private key")
+    if "publicKeyJwk" in document:
+        return PublicKey.from_jwk(document["publicKeyJwk"])
+    if "publicKeyMultibase" in document:
+        multikey = document["publicKeyMultibase"]
+        if not isinstance(multikey, str):
+            raise MalformedError("publicKeyMultibase must be a string")
+        return PublicKey.from_multikey(multikey)
+    return PublicKey.from_jwk(document)  # kid, alg, use … say how it is used: ignored
+
+
 def _jwk_kind(jwk: dict[str, Any]) -> KeyKind:
     kind = _KIND_FOR_JWK_CURVE.get((str(jwk.get("kty")), str(jwk.get("crv"))))
     if kind is None:
         raise UnsupportedError(
             f"unsupported JWK kty/crv {jwk.get('kty')!r}/{jwk.get('crv')!r}; "
-            "expected OKP/Ed25519, EC/P-256 or EC/P-384"
+            "expected OKP/Ed25519, EC/P-256, EC/P-384 or EC/P-521"
         )
     return kind
 
@@ -439,7 +500,7 @@ class Signer(Protocol):
 
     @property
     def algorithm(self) -> str:
-        """The JWS algorithm name (EdDSA, ES256, ES384)."""
+        """The JWS algorithm name (EdDSA, ES256, ES384, ES512)."""
 
     @property
     def key_id(self) -> str:

@@ -29,15 +29,24 @@ DATA_INTEGRITY_V2_CONTEXT: Final = "https://w3id.org/security/data-integrity/v2"
 Version = Literal["2.0", "1.1"]
 
 # Media types an EnvelopedVerifiableCredential may carry: VC-JOSE-COSE §3.1.1 and §3.2.1, an
-# unsecured credential, and an IETF SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, dc+sd-jwt).
+# unsecured credential, and an IETF SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, dc+sd-jwt). A plain
+# application/jwt (RFC 7519 §10.3.1, what the VCDM 2.0 test suite envelopes) is a vc+jwt: the
+# media type is an unsigned hint, the token's signed typ header decides (vcred.jose).
 _ENVELOPED_MEDIA_TYPES: Final = frozenset(
-    {"application/vc+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt", "application/vc"}
+    {
+        "application/vc+jwt",
+        "application/jwt",
+        "application/vc+sd-jwt",
+        "application/dc+sd-jwt",
+        "application/vc",
+    }
 )
 
-# ... and an EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2): a vp+jwt, or an SD-JWT with its
-# key-binding JWT (RFC 9901 §4.3).
+# ... and an EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2): a vp+jwt (or application/jwt),
+# or an SD-JWT with its key-binding JWT (RFC 9901 §4.3). Others (vp+sd-jwt, vp+cose) are
+# UNSUPPORTED until a proof stage for them is registered.
 ENVELOPED_PRESENTATION_MEDIA_TYPES: Final = frozenset(
-    {"application/vp+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt"}
+    {"application/vp+jwt", "application/jwt", "application/vc+sd-jwt", "application/dc+sd-jwt"}
 )
 
 # XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset.
@@ -56,12 +65,10 @@ _TYPED_OBJECT_PROPERTIES: Final = (
 )
 _ID_REQUIRED: Final = frozenset({"credentialSchema"})
 _DIGEST_SRI: Final = re.compile(r"(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})")
-_SRI_HASH: Final = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
-_MULTIHASH: Final = {
-    0x12: (hashlib.sha256, 32),
-    0x20: (hashlib.sha384, 48),
-    0x13: (hashlib.sha512, 64),
-}
+#: multihash code → (hash name, digest length): sha2-256, sha2-384, sha2-512
+_MULTIHASH: Final = {0x12: ("sha256", 32), 0x20: ("sha384", 48), 0x13: ("sha512", 64)}
+Digest = tuple[str, bytes, str]
+"""A stated digest: (hashlib name, digest bytes, JSON Pointer of the value)."""
 
 
 def is_url(value: object) -> bool:
@@ -301,6 +308,7 @@ def enveloped_payload(
 
     VCDM 2.0 §4.13; RFC 2397. Raises MalformedError / UnsupportedError.
     """
+    _check_envelope_context(document, pointer)
     where = f"{pointer}/id"
     value = document.get("id")
     if not isinstance(value, str) or not value.startswith("data:"):
@@ -317,38 +325,72 @@ def enveloped_payload(
     return parsed.media_type, data
 
 
+def claimed_digests(entry: Mapping[str, Any], *, pointer: str = "") -> list[Digest]:
+    """Every digest a relatedResource entry states: ``(hash name, digest, pointer)``.
+
+    VCDM 2.0 §5.3: ``digestSRI`` is an SRI hash-expression (sha256/384/512 and base64),
+    ``digestMultibase`` a multibase multihash (sha2-256/384/512; a bare 32-byte value is read
+    as SHA-256, as the VCDM examples use); each may be one value or a list of them.
+    Raises MalformedError with the pointer of a digest that cannot be read.
+    """
+    found: list[Digest] = []
+    for name in ("digestSRI", "digestMultibase"):
+        if name not in entry:
+            continue
+        values = entry[name]
+        for index, value in enumerate(values if isinstance(values, list) else [values]):
+            where = f"{pointer}/{name}" + (f"/{index}" if isinstance(values, list) else "")
+            read = _read_sri if name == "digestSRI" else _read_multihash
+            found.append((*read(value, pointer=where), where))
+    return found
+
+
+def _read_sri(value: Any, *, pointer: str) -> tuple[str, bytes]:
+    match = _DIGEST_SRI.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise MalformedError("digestSRI must be alg-base64 (sha256/384/512)", pointer=pointer)
+    try:
+        expected = base64.b64decode(match.group(2), validate=True)
+    except ValueError as exc:
+        raise MalformedError("digestSRI is not valid base64", pointer=pointer) from exc
+    if len(expected) != hashlib.new(match.group(1)).digest_size:
+        raise MalformedError(f"a {match.group(1)} digestSRI has the wrong length", pointer=pointer)
+    return match.group(1), expected
+
+
+def _read_multihash(value: Any, *, pointer: str) -> tuple[str, bytes]:
+    if not isinstance(value, str):
+        raise MalformedError("digestMultibase must be a string", pointer=pointer)
+    digest = multibase_decode(value, pointer=pointer)
+    if len(digest) >= 2 and digest[0] in _MULTIHASH and digest[1] == _MULTIHASH[digest[0]][1]:
+        if len(digest) - 2 == digest[1]:
+            return _MULTIHASH[digest[0]][0], digest[2:]
+    elif len(digest) == 32:  # a bare SHA-256 digest, as the VCDM examples use
+        return "sha256", digest
+    raise MalformedError("unrecognised digestMultibase", pointer=pointer)
+
+
+def _check_envelope_context(document: Mapping[str, Any], pointer: str) -> None:
+    """An envelope's own ``@context`` must start with the base context, which defines its
+    ``id``, ``type`` and Enveloped* terms (VCDM 2.0 §4.13.1, §4.13.2; a string is that one
+    context). The envelope is not signed: nothing else of it is read."""
+    contexts = document.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    if first != V2_CONTEXT:
+        raise MalformedError(
+            f"an envelope's @context must start with {V2_CONTEXT}", pointer=f"{pointer}/@context"
+        )
+
+
 def check_related_resource(entry: Mapping[str, Any], content: bytes, *, pointer: str = "") -> None:
     """Check a relatedResource's digestSRI / digestMultibase against the resource's bytes.
 
     VCDM 2.0 §5.3. Raises DigestMismatchError if any digest present does not match.
     """
-    sri = entry.get("digestSRI")
-    if sri is not None:
-        match = _DIGEST_SRI.fullmatch(str(sri))
-        if match is None:
-            raise MalformedError(
-                "digestSRI must be alg-base64 (sha256/384/512)", pointer=f"{pointer}/digestSRI"
-            )
-        expected = base64.b64decode(match.group(2))
-        if not hmac.compare_digest(_SRI_HASH[match.group(1)](content).digest(), expected):
+    for name, expected, where in claimed_digests(entry, pointer=pointer):
+        if not hmac.compare_digest(hashlib.new(name, content).digest(), expected):
             raise DigestMismatchError(
-                "the resource does not match its digestSRI", pointer=f"{pointer}/digestSRI"
-            )
-    multibase = entry.get("digestMultibase")
-    if multibase is not None:
-        digest = multibase_decode(str(multibase), pointer=f"{pointer}/digestMultibase")
-        if len(digest) >= 2 and digest[0] in _MULTIHASH and digest[1] == _MULTIHASH[digest[0]][1]:
-            expected, algorithm = digest[2:], _MULTIHASH[digest[0]][0]
-        elif len(digest) == 32:  # a bare SHA-256 digest, as the VCDM examples use
-            expected, algorithm = digest, hashlib.sha256
-        else:
-            raise MalformedError(
-                "unrecognised digestMultibase", pointer=f"{pointer}/digestMultibase"
-            )
-        if not hmac.compare_digest(algorithm(content).digest(), expected):
-            raise DigestMismatchError(
-                "the resource does not match its digestMultibase",
-                pointer=f"{pointer}/digestMultibase",
+                f"the resource does not match its {name} digest", pointer=where
             )
 
 
@@ -443,6 +485,7 @@ def _check_related_resources(value: Any, pointer: str) -> None:
             raise MalformedError(
                 "a related resource needs digestSRI or digestMultibase", pointer=where
             )
+        claimed_digests(item, pointer=where)  # each digest readable
 
 
 def _check_proof_shape(value: Any, pointer: str) -> None:

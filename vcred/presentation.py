@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from vcred import jose, model
-from vcred.did.document import split_did_url
+from vcred.did.document import controller_of
 from vcred.errors import UsageError
 from vcred.issuing import as_signer
 from vcred.keys import KeyPair, Signer
@@ -79,7 +79,7 @@ def present(
     formats return a presentation with an authentication proof.
     """
     signer = as_signer(holder)
-    did, _ = split_did_url(signer.key_id)
+    did = controller_of(signer.key_id)
     presentation = build_presentation(credentials, holder=did)
     now = now or utc_now()
     if format == "vp+jwt":

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from vcred import jose, model
 from vcred.customs.builders import AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE
-from vcred.did.document import VerificationMethod, is_did
+from vcred.did.document import VerificationMethod, is_did, is_https_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
     ChallengeError,
@@ -37,12 +37,14 @@ from vcred.errors import (
     SchemaViolationsError,
     StatusUnavailableError,
     UnknownKeyError,
+    UnsupportedError,
     UsageError,
     VcredError,
 )
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import PublicKey
 from vcred.net import Fetcher, time_budget
+from vcred.related import check_related_resources
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
 from vcred.status.entry import is_bitstring_entry
@@ -323,6 +325,9 @@ class Verifier:
     ``time_budget``: what every fetch of one ``verify()`` / ``verify_presentation()`` shares
     (DID documents, status lists); once spent, the rest fail fast (DID_RESOLUTION,
     STATUS_UNAVAILABLE) instead of each taking the fetcher's own deadline.
+    ``fetch_related_resources``: also retrieve (through ``fetcher``) and check every https
+    ``relatedResource``, failing when one cannot be retrieved; by default only those that are
+    JSON-LD contexts are checked, against the contexts as published (:mod:`vcred.related`).
     """
 
     fetcher: Fetcher | None = None
@@ -342,6 +347,7 @@ class Verifier:
     allow_inline_contexts: bool = False
     time_budget: timedelta = DEFAULT_TIME_BUDGET
     bearer_types: frozenset[str] = frozenset()
+    fetch_related_resources: bool = False
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -358,6 +364,8 @@ class Verifier:
                 f"key_binding_max_age must be more than 0, at most {MAX_KEY_BINDING_AGE}"
             )
         object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
+        if self.fetch_related_resources and self.fetcher is None:
+            raise UsageError("fetch_related_resources needs a fetcher")
         object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
         # The status cache is kept in the field, so dataclasses.replace() shares it.
         cache = self.status_cache if self.status_cache is not None else StatusListCache()
@@ -379,14 +387,16 @@ class Verifier:
 
         ``secured`` is a compact vc+jwt or SD-JWT string, a JSON string or a dict (Data
         Integrity, or an EnvelopedVerifiableCredential). ``checks``: run these instead of the
-        verifier's own (e.g. a VC API request's ``options.checks``).
+        verifier's own (e.g. a VC API request's ``options.checks``); only those run, and
+        those they rest on (``trust`` runs ``issuer``: a trust decision is about the issuer
+        that signed). The proof is always verified and the structure rules always apply.
         """
-        chosen = self.checks if checks is None else tuple(checks)
-        unknown = set(chosen) - set(CHECKS)
+        named = self.checks if checks is None else tuple(checks)
+        unknown = set(named) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
         with time_budget(self.time_budget.total_seconds()):
-            return self._verify(secured, chosen)
+            return self._verify(secured, with_prerequisites(named))
 
     def _verify(self, secured: Any, checks: Sequence[str]) -> VerificationResult:
         report = _Report()
@@ -421,6 +431,8 @@ class Verifier:
                 report.fail("structure", error)
         if "proof" in checks:
             report.ok("proof", f"{fmt} proof verified")
+        if state.vcdm and "relatedResource" in credential:  # VCDM 2.0 §5.3: always run
+            report.run("relatedResource", lambda: self._check_related(verified))
         issuer = state.issuer or _issuer_or_none(credential)
         if "issuer" in checks:
             report.run("issuer", lambda: _check_issuer_binding(issuer, state.methods))
@@ -517,6 +529,14 @@ class Verifier:
     def context_loader(self) -> ContextLoader:
         """The JSON-LD contexts this verifier knows (``contexts``, or the default loader)."""
         return self.contexts if self.contexts is not None else default_loader()
+
+    def _check_related(self, verified: Verified) -> str:
+        fetch = self.fetch_related_resources and not self.offline
+        return check_related_resources(
+            verified.document,
+            contexts=self.context_loader,
+            fetcher=self.fetcher if fetch else None,
+        ).describe()
 
     def _check_validity(self, verified: Verified, claims: Mapping[str, Any]) -> str:
         credential = verified.document
@@ -780,6 +800,15 @@ class Verifier:
 # SD-JWT VC (application/dc+sd-jwt) goes through the same SD-JWT proof stage.
 _ENVELOPED_FORMATS: Final = {
     "application/vc+jwt": "vc+jwt",
+    "application/jwt": "vc+jwt",
+    "application/vc+sd-jwt": "vc+sd-jwt",
+    "application/dc+sd-jwt": "vc+sd-jwt",
+}
+
+# EnvelopedVerifiablePresentation media types (VCDM 2.0 §4.13.2) → presentation format.
+_ENVELOPED_PRESENTATION_FORMATS: Final = {
+    "application/vp+jwt": "vp+jwt",
+    "application/jwt": "vp+jwt",
     "application/vc+sd-jwt": "vc+sd-jwt",
     "application/dc+sd-jwt": "vc+sd-jwt",
 }
@@ -844,7 +873,12 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             media_type, data = model.enveloped_payload(
                 secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES
             )
-            return ("vp+jwt" if media_type == "application/vp+jwt" else "vc+sd-jwt"), data
+            fmt = _ENVELOPED_PRESENTATION_FORMATS.get(media_type)
+            if fmt is None:
+                raise UnsupportedError(
+                    f"presentations enveloped as {media_type} are not supported", pointer="/id"
+                )
+            return fmt, data
         if "proof" in secured:
             return "data-integrity", secured
         raise MalformedError("the presentation is not secured: it has no proof", pointer="/proof")
@@ -896,6 +930,13 @@ def register_presentation_format(name: str, verifier: PresentationProofVerifier)
 
 
 # -- individual checks -------------------------------------------------------------------------
+
+
+def with_prerequisites(checks: Sequence[str]) -> tuple[str, ...]:
+    """``checks`` and the checks they rest on, in pipeline order: ``trust`` needs ``issuer``
+    (trusting the named issuer of a credential someone else signed would be steerable)."""
+    wanted = set(checks) | ({"issuer"} if "trust" in checks else set())
+    return tuple(name for name in CHECKS if name in wanted)
 
 
 def _issuer_or_none(credential: Mapping[str, Any] | None) -> str | None:
@@ -1038,7 +1079,7 @@ def _binding_error(
         return None
     presenter_name = presenter.did or "nobody (no key signed the presentation)"
     bound = False
-    for pointer, subject_id in _subject_dids(credential):
+    for pointer, subject_id in _subject_dids(credential, presenter=presenter.did):
         if subject_id != presenter.did:
             return HolderMismatchError(
                 f"credential {index} is about {subject_id}, not about the presenter "
@@ -1066,14 +1107,20 @@ def _binding_error(
     )
 
 
-def _subject_dids(credential: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(pointer, DID) of every credential subject identified by a DID."""
+def _subject_dids(
+    credential: Mapping[str, Any], *, presenter: str | None = None
+) -> list[tuple[str, str]]:
+    """(pointer, DID) of every credential subject identified by a DID, and of every subject
+    whose id is the ``presenter``'s https URL (a holder known by URL, whose key the verifier
+    was given: ``KeyResolver``); other URLs name things, not parties."""
     subjects = credential.get("credentialSubject")
     listed = isinstance(subjects, list)
     found = []
     for i, subject in enumerate(model.as_list(subjects)):
         subject_id = subject.get("id") if isinstance(subject, dict) else None
-        if isinstance(subject_id, str) and is_did(subject_id):
+        if isinstance(subject_id, str) and (
+            is_did(subject_id) or (subject_id == presenter and is_https_url(subject_id))
+        ):
             found.append((f"/credentialSubject{f'/{i}' if listed else ''}/id", subject_id))
     return found
 

@@ -79,6 +79,12 @@ F = TypeVar("F", bound=Callable[..., Any])
     help="accept inline @context objects that do not change what was signed",
 )
 @click.option(
+    "--allow-caller-challenges",
+    is_flag=True,
+    help="also accept presentations bound to the caller's options.challenge (not single-use "
+    "here: for API clients with their own challenge store)",
+)
+@click.option(
     "--status-max-age",
     metavar="SECONDS",
     help="oldest status list that may answer when it cannot be fetched again "
@@ -110,6 +116,7 @@ def command(
     offline: bool,
     contexts_dir: Path | None,
     allow_inline_contexts: bool,
+    allow_caller_challenges: bool,
     status_max_age: str | None,
     bearer_types: tuple[str, ...],
     database_url: str | None,
@@ -139,6 +146,8 @@ def command(
             changes["offline"] = True
         if allow_inline_contexts:
             changes["allow_inline_contexts"] = True
+        if allow_caller_challenges:
+            changes["allow_caller_challenges"] = True
         if status_max_age is not None:
             changes["status_max_age"] = duration("--status-max-age", status_max_age)
         if host_map:
@@ -160,6 +169,8 @@ def command(
     click.echo(f"{service.service_name}")
     click.echo(f"  http://{host}:{port}/  (officer UI; VC API at /credentials/verify)")
     click.echo(f"  domain for presentations: {config.domain}")
+    if config.allow_caller_challenges:
+        click.echo("  caller-supplied challenges accepted: they are not single-use here")
     if trust is None:
         click.echo("  no trust list: issuer trust is reported as not evaluated")
     else:

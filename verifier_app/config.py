@@ -57,8 +57,12 @@ class VerifierConfig:
     and its trust-list key (the verification method; default: the DID's ``#trust-list-…``
     key role, see :class:`vcred.trust.TrustAnchor`). Without a trust list the trust check is
     reported as not evaluated (DESIGN §6).
-    ``domain``: what presentations must be bound to. ``dev``: fetch over http and from
-    private addresses (never in production). ``host_map``: did:web host → local origin.
+    ``domain``: what presentations must be bound to. ``allow_caller_challenges``: also accept
+    a presentation bound to a challenge this verifier did not issue (``options.challenge`` of
+    an API client that runs its own challenge store; then ``options.domain``, if given, is the
+    domain to check): such a challenge is NOT single-use here (off by default).
+    ``dev``: fetch over http and from private addresses (never in production).
+    ``host_map``: did:web host → local origin.
     ``offline``: never fetch; answer from the caches (their age is reported).
     ``max_stale``: how long past its TTL a did:web document may still serve while its host is
     unreachable. ``status_max_age``: how long after it was fetched a status list may still
@@ -99,6 +103,7 @@ class VerifierConfig:
     # presentations
     challenge_ttl: timedelta = timedelta(minutes=5)
     bearer_types: frozenset[str] = frozenset()
+    allow_caller_challenges: bool = False
     # caches
     did_cache_ttl: timedelta = timedelta(minutes=5)
     status_cache_ttl: timedelta = timedelta(minutes=5)
@@ -210,6 +215,7 @@ class VerifierConfig:
             ("DEV", "dev"),
             ("OFFLINE", "offline"),
             ("ALLOW_INLINE_CONTEXTS", "allow_inline_contexts"),
+            ("ALLOW_CALLER_CHALLENGES", "allow_caller_challenges"),
         ):
             value = get(name)
             if value is not None:

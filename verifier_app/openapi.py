@@ -12,7 +12,7 @@ from vcred.verifier import CHECKS
 from vcred_service.openapi import PROBLEM_SCHEMA, problem_response
 from vcred_service.problems import PROBLEM_JSON
 from verifier_app.config import VerifierConfig
-from verifier_app.service import ALWAYS_CHECKED, CHECK_ALIASES
+from verifier_app.service import ALWAYS_CHECKED, CHECK_ALIASES, COMPACT_SECURED
 
 _REF: Final = "#/components/schemas/"
 
@@ -30,8 +30,12 @@ _NULLABLE_STRING: Final = {"type": ["string", "null"]}
 SCHEMAS: Final[dict[str, Any]] = {
     "Secured": {
         "description": "A secured credential or presentation: a JSON object (Data Integrity, "
-        "or Enveloped…) or a compact string (vc+jwt / vp+jwt, SD-JWT, SD-JWT+KB).",
-        "type": ["object", "string"],
+        "or Enveloped…) or a compact string (vc+jwt / vp+jwt, SD-JWT, SD-JWT+KB); a string "
+        "holding JSON is a PARSING_ERROR.",
+        "anyOf": [
+            {"type": "object"},
+            {"type": "string", "pattern": f"^\\s*(?:{COMPACT_SECURED.pattern})\\s*$"},
+        ],
     },
     "Check": {
         "type": "object",
@@ -282,7 +286,8 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                             "type": "array",
                             "items": {"enum": check_names},
                             "description": "the checks to run (default: all); "
-                            f"{' and '.join(ALWAYS_CHECKED)} always run",
+                            f"{' and '.join(ALWAYS_CHECKED)} always runs, trust also runs "
+                            "issuer; the data model's structure rules always apply",
                         }
                     },
                     result="CredentialVerification",
@@ -296,11 +301,22 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                     options={
                         "challenge": {
                             "type": "string",
-                            "description": "a challenge from POST /challenges (single use)",
+                            "description": "a challenge from POST /challenges (single use)"
+                            + (
+                                "; or the caller's own (checked, NOT single-use here: "
+                                "warning CHALLENGE_NOT_TRACKED)"
+                                if config.allow_caller_challenges
+                                else ""
+                            ),
                         },
                         "domain": {
                             "type": "string",
-                            "description": f"must be this verifier's domain ({config.domain})",
+                            "description": f"must be this verifier's domain ({config.domain})"
+                            + (
+                                ", except with the caller's own challenge"
+                                if config.allow_caller_challenges
+                                else ""
+                            ),
                         },
                     },
                     result="PresentationVerification",

@@ -22,6 +22,7 @@ WARNING_TITLES: Final = {
     "TRUST_NOT_EVALUATED": "Issuer trust not evaluated",
     "STATUS_STALE": "Status information is not current",
     "DID_DOCUMENT_STALE": "Issuer key information is not current",
+    "CHALLENGE_NOT_TRACKED": "Challenge not issued by this verifier",
 }
 
 

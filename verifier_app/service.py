@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from vcred.verifier import (
     Problem,
     VerificationResult,
     Verifier,
+    with_prerequisites,
 )
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
@@ -48,8 +50,9 @@ from verifier_app.summary import subject_name, summarise
 
 _log = logging.getLogger("verifier_app")
 
-#: Checks the proof depends on: a caller may narrow the others, never skip these.
-ALWAYS_CHECKED: Final = ("proof", "issuer")
+#: Always run: nothing is read from a credential whose proof did not verify. The others run
+#: only when asked for (and what they rest on: ``trust`` runs ``issuer``).
+ALWAYS_CHECKED: Final = ("proof",)
 #: VC API check names other implementations send, in our names.
 CHECK_ALIASES: Final = {
     "credentialStatus": "status",
@@ -57,6 +60,22 @@ CHECK_ALIASES: Final = {
     "expiration": "validity",
     "credentialSchema": "schema",
 }
+_B64URL: Final = r"[A-Za-z0-9_-]"
+_JWS: Final = rf"{_B64URL}+\.{_B64URL}*\.{_B64URL}*"
+#: The strings a VC API request may carry where a secured document goes: a compact JWS
+#: (vc+jwt, vp+jwt; RFC 7515 §7.1, an empty payload or signature is still that shape, for the
+#: proof stage to refuse), an SD-JWT (RFC 9901 §4: JWS~disclosures~, or ~KB-JWT at the end),
+#: or one unpadded base64url token (a vc+cose / vp+cose COSE_Sign1 read as text).
+COMPACT_SECURED: Final = re.compile(rf"{_JWS}(?:(?:~{_B64URL}+)*~(?:{_JWS})?)?|{_B64URL}+")
+#: Marks the challenges this verifier issues: one of ours is never taken for a caller's own,
+#: even once the store has pruned it (expired challenges are forgotten after a while).
+OWN_CHALLENGE_PREFIX: Final = "vcred."
+_CALLER_CHALLENGE_WARNING: Final = Problem(
+    code="CHALLENGE_NOT_TRACKED",
+    message="the challenge was supplied by the caller, not issued here: this verifier does "
+    "not stop its reuse (the caller's challenge store must)",
+    path="/options/challenge",
+)
 _CHALLENGE_REASONS: Final = {
     "unknown": "the challenge was not issued by this verifier (POST /challenges)",
     "used": "the challenge has already been used",
@@ -91,6 +110,11 @@ class _OfflineFetcher:
         raise UnreachableError(f"offline mode: {url} is not fetched")
 
 
+def challenge_is_ours(challenge: str | None) -> bool:
+    """Whether ``challenge`` has the form of the ones this verifier issues."""
+    return challenge is not None and challenge.startswith(OWN_CHALLENGE_PREFIX)
+
+
 def requested_checks(raw: Any) -> tuple[str, ...]:
     """The checks to run for ``options.checks`` (None: all). Raises UnknownCheckError."""
     if raw is None:
@@ -106,7 +130,7 @@ def requested_checks(raw: Any) -> tuple[str, ...]:
             f"unknown checks {', '.join(unknown)}; this verifier runs {', '.join(CHECKS)}",
             pointer="/options/checks",
         )
-    return tuple(c for c in CHECKS if c in names or c in ALWAYS_CHECKED)
+    return with_prerequisites([*names, *ALWAYS_CHECKED])
 
 
 class VerifierService:
@@ -238,7 +262,10 @@ class VerifierService:
         """Verify a presentation bound to one of our challenges and to our domain.
 
         The challenge is used up whatever the outcome (one attempt per challenge); of two
-        concurrent attempts with one challenge exactly one can succeed.
+        concurrent attempts with one challenge exactly one can succeed. With
+        ``allow_caller_challenges``, a challenge we never issued is the caller's own (its
+        store makes it single-use, not ours): the presentation must be bound to it, and to
+        ``domain`` if given (else to ours); the result says so in a warning.
         """
         if not isinstance(presentation, dict | str):
             raise MalformedError(
@@ -246,32 +273,51 @@ class VerifierService:
                 pointer="/verifiablePresentation",
             )
         own = self.config.domain
-        result = self.verifier.verify_presentation(presentation, challenge=challenge, domain=own)
+        state = None
+        if challenge is not None:
+            state = self.storage.consume_challenge(
+                challenge.removeprefix(OWN_CHALLENGE_PREFIX), now=self.config.clock()
+            )
+        callers = (
+            self.config.allow_caller_challenges
+            and state == "unknown"
+            and not challenge_is_ours(challenge)
+        )
+        expected_domain = (domain or own) if callers else own
+        result = self.verifier.verify_presentation(
+            presentation, challenge=challenge, domain=expected_domain
+        )
         failures: list[tuple[str, VcredError]] = []
-        if domain is not None and domain != own:
+        if not callers and domain is not None and domain != own:
             failures.append(
                 ("domain", DomainError(f"this verifier's domain is {own}, not {domain}"))
             )
-        if challenge is None:
+        if state is None:
             failures.append(
                 (
                     "challenge",
                     ChallengeError("a presentation must be bound to a challenge from /challenges"),
                 )
             )
-        else:
-            state = self.storage.consume_challenge(challenge, now=self.config.clock())
-            if state != "ok":
-                failures.append(("challenge", ChallengeError(_CHALLENGE_REASONS[state])))
+        elif state != "ok" and not callers:
+            failures.append(("challenge", ChallengeError(_CHALLENGE_REASONS[state])))
         result = _with_failures(result, failures)
+        if callers:
+            result = dataclasses.replace(
+                result, warnings=(*result.warnings, _CALLER_CHALLENGE_WARNING)
+            )
         warnings = {i: self._freshness_warnings(r) for i, r in enumerate(result.credentials)}
         body = presentation_body(result, extra_warnings=warnings)
         first = result.credentials[0] if result.credentials else None
-        self._record("presentation", channel, result.verified, result.format, first, result.codes)
+        codes = (*result.codes, _CALLER_CHALLENGE_WARNING.code) if callers else result.codes
+        self._record("presentation", channel, result.verified, result.format, first, codes)
         return Outcome(body=body, verified=result.verified)
 
     def issue_challenge(self) -> IssuedChallenge:
-        return self.storage.issue_challenge(now=self.config.clock(), ttl=self.config.challenge_ttl)
+        issued = self.storage.issue_challenge(
+            now=self.config.clock(), ttl=self.config.challenge_ttl
+        )
+        return dataclasses.replace(issued, challenge=OWN_CHALLENGE_PREFIX + issued.challenge)
 
     def _freshness_warnings(self, result: VerificationResult) -> list[Problem]:
         """A warning when the issuer's did:web document came from an outdated cache."""

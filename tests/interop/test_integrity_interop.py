@@ -98,3 +98,47 @@ def test_digital_bazaar_verifies_the_w3c_rdfc_vectors() -> None:
         assert result["error"] == (
             "Credential issuer must match the verification method controller."
         ), answer
+
+
+def direction_credential(issuer: str | None = None) -> dict[str, Any]:
+    """Names and descriptions with a base direction, as the VCDM 2.0 suite sends them."""
+    document = blank_node_credential(issuer)
+    document["name"] = {"@value": "شهادة المشغل الاقتصادي", "@language": "ar", "@direction": "rtl"}
+    document["description"] = [
+        {"@value": "Authorised Economic Operator", "@language": "en", "@direction": "ltr"},
+        {"@value": "AEO", "@direction": "ltr"},
+    ]
+    return document
+
+
+def test_digital_bazaar_verifies_our_base_direction_credentials(keys: dict[str, KeyPair]) -> None:
+    signed = [
+        issue(direction_credential(), keys[kind], format=suite, now=NOW) for kind, suite in CASES
+    ]
+    tampered = copy.deepcopy(signed[0])
+    tampered["name"]["@direction"] = "ltr"  # the direction is signed, not decoration
+    answer = run_peer("integrity_peer.mjs", {"action": "verify", "documents": [*signed, tampered]})
+    results = answer["results"]
+    assert [r["verified"] for r in results[:-1]] == [True] * len(CASES), results
+    assert results[-1]["verified"] is False
+
+
+def test_we_verify_base_direction_credentials_digital_bazaar_signs(
+    keys: dict[str, KeyPair],
+) -> None:
+    requests = [
+        {
+            "credential": direction_credential(did_key(keys[kind].public)),
+            "secretKeyMultibase": keys[kind].secret_multikey(),
+            "publicKeyMultibase": keys[kind].public.multikey(),
+            "cryptosuite": suite,
+        }
+        for kind, suite in CASES
+    ]
+    answer = run_peer("integrity_peer.mjs", {"action": "sign", "requests": requests})
+    verifier = Verifier()
+    for (kind, suite), document in zip(CASES, answer["documents"], strict=True):
+        result = verifier.verify(document)
+        assert result.verified, (kind, suite, result.errors)
+        document["name"]["@direction"] = "ltr"
+        assert verifier.verify(document).codes == ("INVALID_SIGNATURE",)

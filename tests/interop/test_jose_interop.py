@@ -1,4 +1,4 @@
-"""vc+jwt against panva/jose: it verifies ours, we verify its."""
+"""vc+jwt against panva/jose: it verifies ours, we verify its (EdDSA, ES256, ES384, ES512)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from vcred.keys import JWS_ALG_FOR, KeyPair
 pytestmark = pytest.mark.interop
 
 
-@pytest.mark.parametrize("kind", ["ed25519", "p256", "p384"])
+@pytest.mark.parametrize("kind", ["ed25519", "p256", "p384", "p521"])
 def test_jose_verifies_our_vc_jwt(kind: str) -> None:
     key = KeyPair.generate(kind)
     token = issue(credential(), key)
@@ -38,7 +38,7 @@ def test_jose_rejects_our_tampered_token() -> None:
     assert not answer["verified"]
 
 
-@pytest.mark.parametrize("kind", ["ed25519", "p256", "p384"])
+@pytest.mark.parametrize("kind", ["ed25519", "p256", "p384", "p521"])
 def test_we_verify_a_vc_jwt_jose_signed(kind: str) -> None:
     key = KeyPair.generate(kind)
     payload = credential(issuer=did_key(key.public))

@@ -63,6 +63,8 @@ def make_config(
         "passphrase": PASSPHRASE,
         "key_refresh_seconds": 0.0,
         "clock": clock or Clock(),
+        # credential() leaves the issuer to the service (the default refuses that)
+        "fill_issuer": True,
     }
     if backend == "postgres":
         values["database_url"] = PG_URL

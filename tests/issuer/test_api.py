@@ -241,7 +241,11 @@ def test_unknown_options_are_ignored(sqlite_app: Flask) -> None:
     assert answer.status_code == 201
 
 
-def test_a_vc_1_1_credential_is_issued(app: Flask, api: ApiClient, clock: Clock) -> None:
+def test_a_vc_1_1_credential_is_issued_without_status(
+    app: Flask, api: ApiClient, clock: Clock
+) -> None:
+    """VCDM 1.1 does not define BitstringStatusListEntry: no status, and no context other
+    verifiers do not bundle (the W3C Data Integrity suites verify with their own loaders)."""
     document = {
         "@context": ["https://www.w3.org/2018/credentials/v1"],
         "id": "urn:uuid:9d3c7f2e-1111-4aaa-8bbb-000000000011",
@@ -255,11 +259,30 @@ def test_a_vc_1_1_credential_is_issued(app: Flask, api: ApiClient, clock: Clock)
         answer = api.issue(document, headers, options={"format": fmt})
         assert answer.status_code == 201, (fmt, answer.get_json())
         payload = payload_of(answer.get_json())
-        assert "https://www.w3.org/ns/credentials/status/v1" in payload["@context"]
+        assert "https://www.w3.org/ns/credentials/status/v1" not in payload["@context"]
+        assert "credentialStatus" not in payload
         if formats.is_data_integrity(fmt):
             assert payload["@context"][-1] == "https://w3id.org/security/data-integrity/v2"
         result = verifier(app, clock).verify(presentable(answer.get_json(), fmt))
         assert result.verified, (fmt, result.errors)
+    refused = _status(api, headers, document["id"], "revoked")
+    assert refused.status_code == 400
+    assert refused.get_json()["code"] == "STATUS_CHANGE_REFUSED"
+
+
+def test_a_p521_issuer_key_signs_es512_and_never_data_integrity(
+    make_app: Any, clock: Clock
+) -> None:
+    app = make_app("sqlite", key_types=("p521", "ed25519"))
+    api = ApiClient(app)
+    headers = auth(app)
+    token = api.issue(credential(), headers, options={"format": "vc+jwt"})
+    assert token.status_code == 201, token.get_json()
+    assert jose.unverified_header(secured_of(token.get_json()))["alg"] == "ES512"
+    assert verifier(app, clock).verify(secured_of(token.get_json())).verified
+    signed = api.issue(credential(), headers, options={"format": "data-integrity"})
+    assert signed.status_code == 201, signed.get_json()
+    assert secured_of(signed.get_json())["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
 
 
 def test_each_format_issues_what_vcred_verifies(app: Flask, api: ApiClient, clock: Clock) -> None:

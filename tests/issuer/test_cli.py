@@ -167,7 +167,9 @@ def test_serve_issuer_as_a_new_user_runs_it(tmp_path: Path) -> None:
         passphrase_file = data_dir / "passphrase"
         assert stat.S_IMODE(passphrase_file.stat().st_mode) == 0o600
         assert passphrase_file.read_text().strip() not in output
-        body = json.dumps({"credential": credential()}).encode()
+        # the issuer is named: it is not filled in unless the service is told to (--fill-issuer)
+        named = credential(issuer=f"did:web:localhost%3A{port}")
+        body = json.dumps({"credential": named}).encode()
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/credentials/issue",
             data=body,

@@ -111,7 +111,8 @@ def test_several_issuers_in_one_process(tmp_path: Path) -> None:
         assert apps[0].config["SESSION_COOKIE_NAME"] != apps[1].config["SESSION_COOKIE_NAME"]
         assert apps[0].extensions[SIGNIN].limiter is not apps[1].extensions[SIGNIN].limiter
         for app in apps:
-            answer = ApiClient(app).issue(credential(), auth(app))
+            named = credential(issuer=issuer_of(app).keyring().dids[0])
+            answer = ApiClient(app).issue(named, auth(app))
             assert answer.status_code == 201
         # a token of one issuer means nothing to the other
         foreign = auth(apps[0])

@@ -7,11 +7,12 @@ https://github.com/quartzjer/did-jwk · https://w3c-ccg.github.io/did-method-web
 from vcred.did.document import DidDocument, VerificationMethod, split_did_url
 from vcred.did.jwk import did_jwk, resolve_did_jwk
 from vcred.did.key import did_key, resolve_did_key
-from vcred.did.resolver import Resolver
+from vcred.did.resolver import KeyResolver, Resolver
 from vcred.did.web import did_web_document, did_web_url
 
 __all__ = [
     "DidDocument",
+    "KeyResolver",
     "Resolver",
     "VerificationMethod",
     "did_jwk",

@@ -26,6 +26,7 @@ from vcred.errors import (
     VcredError,
 )
 from vcred.keys import PublicKey
+from vcred.urls import parse_url
 
 RELATIONSHIPS: Final = (
     "authentication",
@@ -66,6 +67,42 @@ def split_did_url(did_url: str) -> tuple[str, str]:
 
 #: Controlled Identifiers 1.0 §2.2: no proof made with a method at or after these times verifies.
 LIFETIME_PROPERTIES: Final = ("revoked", "expires")
+
+
+def is_https_url(value: object) -> bool:
+    """Whether ``value`` is an https URL that may name an issuer or holder (not a DID).
+
+    An issuer or holder known by an https URL (VCDM 2.0 §4.7 allows any URL), whose key the
+    verifier is given out of band: parsed by :func:`vcred.urls.parse_url` (host, optional
+    port and path); no query, no fragment, no user info.
+    """
+    if not isinstance(value, str):
+        return False
+    try:
+        url = parse_url(value)
+    except MalformedError:
+        return False
+    return (
+        url.scheme == "https"
+        and bool(url.host)
+        and url.userinfo is None
+        and url.query is None
+        and url.fragment is None
+    )
+
+
+def controller_of(method_id: str) -> str:
+    """Who a verification method id belongs to: the DID of a DID URL, or the https URL before
+    the fragment of ``https://issuer.example/path#key-1`` (a key supplied out of band).
+
+    Raises MalformedError for anything else (no fragment on an https method id).
+    """
+    base, sep, fragment = method_id.partition("#")
+    if is_https_url(base):
+        if not sep or not fragment:
+            raise MalformedError(f"a key of {base[:200]!r} is named by a #fragment")
+        return base
+    return split_did_url(method_id)[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

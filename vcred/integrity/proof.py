@@ -461,7 +461,10 @@ def _proof_time(proof: Mapping[str, Any], name: str, *, pointer: str) -> datetim
 def _suite_for_signer(suite: Cryptosuite | str | None, signer: Signer) -> Cryptosuite:
     kind = signer.public_key.kind
     if suite is None:
-        return DEFAULT_SUITE_FOR[kind]
+        default = DEFAULT_SUITE_FOR.get(kind)
+        if default is None:  # P-521: no Data Integrity cryptosuite defines it
+            raise UsageError(f"no Data Integrity cryptosuite signs with a {kind} key")
+        return default
     try:
         chosen = suite if isinstance(suite, Cryptosuite) else cryptosuite(suite)
     except UnsupportedError as exc:
