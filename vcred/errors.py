@@ -247,6 +247,14 @@ class StatusUnavailableError(StatusError):
     title = "Credential status unavailable"
 
 
+class StatusMessageError(StatusUnavailableError):
+    """The status value read has no message, or its message is "undefined" (§2.1)."""
+
+    code = "STATUS_MESSAGE_UNDEFINED"
+    problem_type = STATUS_VERIFICATION_ERROR
+    title = "Status value without a meaning"
+
+
 class StatusUnreachableError(StatusUnavailableError):
     """The status list's host could not be reached; a cached list may stand in (stale)."""
 

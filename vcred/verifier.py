@@ -519,7 +519,9 @@ class Verifier:
         if not outcome.entries:
             report.ok("status", "no status entry of a known type")
         elif outcome.ok:
-            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value}" for e in outcome.entries)
+            purposes = ", ".join(
+                f"{e.purpose} {e.index}: {e.value} ({e.message})" for e in outcome.entries
+            )
             report.ok("status", f"not revoked or suspended ({purposes})")
         else:
             report.checks.append(Check(name="status", passed=False, detail=str(outcome.errors[0])))

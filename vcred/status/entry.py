@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from vcred.errors import MalformedError, UsageError
+from vcred.errors import MalformedError, UsageError, VcredError
 from vcred.status.codec import MAX_STATUS_SIZE
 
 ENTRY_TYPE: Final = "BitstringStatusListEntry"
@@ -18,6 +18,8 @@ ENTRY_TYPE: Final = "BitstringStatusListEntry"
 PURPOSES: Final = ("refresh", "revocation", "suspension", "message")
 #: §2.1: once set, these cannot be cleared.
 IRREVERSIBLE_PURPOSES: Final = frozenset({"revocation", "refresh"})
+#: §2.1: the message of a status value that is "not defined … but may be defined in the future".
+UNDEFINED_MESSAGE: Final = "undefined"
 
 _INDEX: Final = re.compile(r"[0-9]{1,20}")  # base-10; 20 digits is past any list we accept
 _HEX_STATUS: Final = re.compile(r"0x[0-9a-fA-F]{1,16}")
@@ -95,7 +97,9 @@ class BitstringStatusListEntry:
                 f"statusSize above {MAX_STATUS_SIZE} is not supported",
                 pointer=f"{pointer}/statusSize",
             )
-        messages = _parse_messages(value.get("statusMessage"), pointer=f"{pointer}/statusMessage")
+        messages = parse_status_messages(
+            value.get("statusMessage"), pointer=f"{pointer}/statusMessage"
+        )
         references = _parse_references(
             value.get("statusReference"), pointer=f"{pointer}/statusReference"
         )
@@ -179,7 +183,12 @@ def status_entries(credential: Mapping[str, Any]) -> tuple[list[tuple[str, Any]]
     return entries, notes
 
 
-def _parse_messages(value: object, *, pointer: str) -> tuple[StatusMessage, ...]:
+def parse_status_messages(value: object, *, pointer: str) -> tuple[StatusMessage, ...]:
+    """A ``statusMessage`` array (of an entry or of a list's subject); () when absent.
+
+    Raises MalformedError at the faulty element. How many there must be is checked by
+    ``check_status_messages``, once ``statusSize`` is known.
+    """
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -225,23 +234,40 @@ def _check_entry(entry: BitstringStatusListEntry, *, pointer: str, error: type[U
         )
     if entry.id is not None and entry.id == entry.list_url:
         raise error("id must not be the URL of the status list", pointer=f"{pointer}/id")
-    possible = 1 << entry.status_size
     if entry.status_size > 1 and not entry.status_messages:
         raise error(
             "statusMessage is required when statusSize is greater than 1",
             pointer=f"{pointer}/statusMessage",
         )
-    if entry.status_messages:
-        if len(entry.status_messages) != possible:
+    check_status_messages(
+        entry.status_messages,
+        entry.status_size,
+        pointer=f"{pointer}/statusMessage",
+        error=error,
+    )
+
+
+def check_status_messages(
+    messages: tuple[StatusMessage, ...],
+    status_size: int,
+    *,
+    pointer: str,
+    error: type[VcredError],
+) -> None:
+    """§2.1: present messages number 2**statusSize, one per possible value, none repeated."""
+    if not messages:
+        return
+    possible = 1 << status_size
+    if len(messages) != possible:
+        raise error(
+            f"statusMessage must have {possible} elements for statusSize {status_size}",
+            pointer=pointer,
+        )
+    seen: set[int] = set()
+    for i, item in enumerate(messages):
+        if item.status >= possible or item.status in seen:
             raise error(
-                f"statusMessage must have {possible} elements for statusSize {entry.status_size}",
-                pointer=f"{pointer}/statusMessage",
+                f"status {hex(item.status)} is out of range or repeated",
+                pointer=f"{pointer}/{i}/status",
             )
-        seen: set[int] = set()
-        for i, item in enumerate(entry.status_messages):
-            if item.status >= possible or item.status in seen:
-                raise error(
-                    f"status {hex(item.status)} is out of range or repeated",
-                    pointer=f"{pointer}/statusMessage/{i}/status",
-                )
-            seen.add(item.status)
+        seen.add(item.status)

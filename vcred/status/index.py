@@ -176,9 +176,6 @@ def set_credential_status(
     )
     if purpose is None:
         raise UsageError(f"unknown status {status!r}; expected revoked, suspended or active")
-    places = [a for a in store.allocations(credential_id) if a.purpose == purpose]
-    if not places:
-        raise UsageError(f"credential {credential_id!r} has no {purpose} status entry")
     if status == "active":
         revoked = [
             a
@@ -187,7 +184,20 @@ def set_credential_status(
         ]
         if revoked:
             raise UsageError(f"credential {credential_id!r} is revoked; that cannot be undone")
-    value = 0 if status == "active" else 1
+    return set_status_value(store, credential_id, purpose, 0 if status == "active" else 1)
+
+
+def set_status_value(
+    store: IndexStore, credential_id: str, purpose: str, value: int
+) -> list[Allocation]:
+    """Set a credential's status of ``purpose`` to ``value`` (a ``message`` status, §2.1).
+
+    Raises UsageError when the credential has no entry of that purpose, or the value does
+    not fit its ``statusSize`` (the store checks that, and that revocation stays final).
+    """
+    places = [a for a in store.allocations(credential_id) if a.purpose == purpose]
+    if not places:
+        raise UsageError(f"credential {credential_id!r} has no {purpose} status entry")
     for place in places:
         store.set_status(place.list_id, place.index, value)
     return places
@@ -203,6 +213,7 @@ def status_list_credential_for(
     valid_until: datetime | None = None,
     ttl: timedelta | None = None,
     min_entries: int = MIN_ENTRIES,
+    status_messages: Sequence[StatusMessage] = (),
 ) -> dict[str, Any]:
     """The unsigned ``BitstringStatusListCredential`` of one stored list, ready to secure.
 
@@ -220,5 +231,6 @@ def status_list_credential_for(
         valid_until=valid_until,
         ttl=ttl,
         status_size=info.status_size,
+        status_messages=status_messages,
         min_entries=min_entries,
     )
