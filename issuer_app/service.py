@@ -57,7 +57,14 @@ from vcred.issuing import issue as secure
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import KEY_KINDS, KeyPair
 from vcred.schema import bundled_registry, check_schema
-from vcred.status import IndexStore, set_credential_status, status_list_credential_for
+from vcred.status import (
+    IndexStore,
+    StatusMessage,
+    set_credential_status,
+    set_status_value,
+    status_list_credential_for,
+)
+from vcred.status.entry import UNDEFINED_MESSAGE
 from vcred.status.listcred import format_datetime
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
@@ -66,6 +73,10 @@ from vcred_service.problems import ProblemError
 _log = logging.getLogger("issuer_app")
 
 PURPOSES: Final = ("revocation", "suspension")
+#: The status purpose whose values carry a configured message (IssuerConfig.status_messages).
+MESSAGE_PURPOSE: Final = "message"
+#: The meta row holding the messages credentials were issued with (JSON array).
+STATUS_MESSAGES_META: Final = "status_messages"
 STATUS_V1_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
 #: The JSON Schema every credential of our types must satisfy, listed or not.
 TYPE_SCHEMAS: Final = {
@@ -83,6 +94,13 @@ MAX_CREDENTIAL_ID: Final = 1000
 Status = Literal["active", "suspended", "revoked"]
 #: Status list ids and signer names (key ids, "web") as they appear in URLs.
 _LIST_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStatus:
+    """A value of the ``message`` status purpose, as POST /credentials/status sets it."""
+
+    value: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +208,8 @@ class Issuer:
             lifetime=config.session_lifetime,
             clock=config.clock,
         )
+        #: the messages of the ``message`` purpose: configured, else those issued with before
+        self.status_messages = _status_messages(config, store)
         self._keys = _KeyCache(ring=self._load_keyring(), version=None, checked=0.0)
         self._keys.version = store.get_meta("keys_version")
         self._keys.checked = time.monotonic()
@@ -557,9 +577,20 @@ class Issuer:
                     raise _duplicate(prepared.credential_id)
                 bound = index.bound(conn)
                 places = [bound.allocate(p, credential_id=record_id) for p in PURPOSES]
+                if self.config.status_messages:
+                    places.append(
+                        bound.allocate(
+                            MESSAGE_PURPOSE,
+                            status_size=self.config.status_size,
+                            credential_id=record_id,
+                        )
+                    )
                 document = prepared.document
                 document["credentialStatus"] = [
-                    place.entry(self.list_url(list_name, place.list_id)).to_json()
+                    place.entry(
+                        self.list_url(list_name, place.list_id),
+                        **self._entry_messages(place.purpose),
+                    ).to_json()
                     for place in places
                 ]
                 try:
@@ -582,6 +613,7 @@ class Issuer:
                         (p.purpose, p.list_id, p.index, self.list_url(list_name, p.list_id))
                         for p in places
                     ],
+                    status_size=self.config.status_size,
                     at=at,
                     actor=actor,
                     keep=self.config.store_credentials,
@@ -637,14 +669,43 @@ class Issuer:
     def list_url(self, signer: str, list_id: str) -> str:
         return f"{self.config.public_url}/status/{signer}/{list_id}"
 
+    def _entry_messages(self, purpose: str) -> dict[str, Any]:
+        """The ``statusMessage`` / ``statusReference`` of a new entry of ``purpose``."""
+        if purpose != MESSAGE_PURPOSE:
+            return {}
+        return {
+            "status_messages": self.status_messages,
+            "status_reference": self.config.status_reference,
+        }
+
+    def message_of(self, value: int) -> str | None:
+        """The configured meaning of a ``message`` status value (None: none configured)."""
+        found = [m.message for m in self.status_messages if m.status == value]
+        return found[0] if found else None
+
     # -- status ------------------------------------------------------------------------------
 
-    def change_status(self, credential_id: str, status: Status, *, actor: str) -> dict[str, Any]:
-        """Suspend, reinstate (``active``) or revoke a credential, by its id or record id.
+    def change_status(
+        self, credential_id: str, status: Status | MessageStatus, *, actor: str
+    ) -> dict[str, Any]:
+        """Suspend, reinstate (``active``) or revoke a credential, by its id or record id; or
+        set the value of its ``message`` status.
 
         Raises ProblemError 404 for an unknown credential, 400 for a change that is not
-        allowed (a revoked credential stays revoked).
+        allowed (a revoked credential stays revoked; a message value past the statusSize).
         """
+        if isinstance(status, MessageStatus) and self.message_of(status.value) in (
+            None,
+            UNDEFINED_MESSAGE,
+        ):
+            # a verifier cannot act on a value without a meaning: never publish one
+            raise ProblemError(
+                400,
+                "Bad request",
+                f"status {hex(status.value)} has no defined message on this issuer",
+                code="STATUS_CHANGE_REFUSED",
+                pointer="/status",
+            )
         store = self.store
         with store.engine.begin() as conn:
             row = store.record_for_update(conn, credential_id) if storable(credential_id) else None
@@ -654,41 +715,60 @@ class Issuer:
                 )
             bound = store.index.bound(conn)
             before = _current_status(bound, row.record_id)
+            message_before = _message_value(bound, row.record_id)
             try:
-                set_credential_status(bound, row.record_id, status)
+                if isinstance(status, MessageStatus):
+                    set_status_value(bound, row.record_id, MESSAGE_PURPOSE, status.value)
+                else:
+                    set_credential_status(bound, row.record_id, status)
             except UsageError as exc:
                 raise ProblemError(
-                    400, "Bad request", exc.message, code="STATUS_CHANGE_REFUSED"
+                    400,
+                    "Bad request",
+                    exc.message,
+                    code="STATUS_CHANGE_REFUSED",
+                    pointer="/status",
                 ) from exc
             after = _current_status(bound, row.record_id)
+            message_after = _message_value(bound, row.record_id)
             store.set_record_status(conn, row.record_id, after)
             store.append_audit(
                 conn,
                 at=self.stamp(),
                 actor=actor,
-                action=f"status-{status}",
+                action=_audit_action(status),
                 target=row.credential_id or row.record_id,
                 details={
                     "recordId": row.record_id,
                     "credentialId": row.credential_id,
-                    "requested": status,
+                    "requested": status if isinstance(status, str) else hex(status.value),
                     "before": before,
                     "after": after,
+                    **(
+                        {"messageBefore": hex(message_before), "messageAfter": hex(message_after)}
+                        if message_after is not None and message_before is not None
+                        else {}
+                    ),
                 },
             )
-        return {
+        answer: dict[str, Any] = {
             "credentialId": row.credential_id or row.record_id,
             "status": after,
             "credentialStatus": [
-                {
-                    "type": "BitstringStatusListEntry",
-                    "statusPurpose": entry["purpose"],
-                    "statusListIndex": str(entry["index"]),
-                    "statusListCredential": entry["url"],
-                }
-                for entry in load_json_list(row.status_entries)
+                _entry_summary(entry) for entry in load_json_list(row.status_entries)
             ],
         }
+        if message_after is not None:
+            answer["statusMessage"] = {
+                "status": hex(message_after),
+                "message": self.message_of(message_after),
+            }
+        return answer
+
+    def message_status(self, record_id: str) -> tuple[int, str | None] | None:
+        """The value of a credential's ``message`` status and its meaning (None: it has none)."""
+        value = _message_value(self.store.index, record_id)
+        return None if value is None else (value, self.message_of(value))
 
     def status_list(self, signer_name: str, list_id: str) -> Published | None:
         """The signed list ``list_id`` as published under ``signer_name`` (None: no such list).
@@ -725,6 +805,7 @@ class Issuer:
             issuer=issuer,
             valid_from=now,
             ttl=self.config.status_list_ttl,
+            status_messages=self._list_messages(info.purpose, info.status_size),
         )
         secured = secure(unsigned, signer, format=fmt, now=now, **self._loader_for(fmt))
         document = secured if isinstance(secured, str) else dump_json(secured)
@@ -746,6 +827,12 @@ class Issuer:
             }
         )
         return published
+
+    def _list_messages(self, purpose: str, status_size: int) -> tuple[StatusMessage, ...]:
+        """§2.2: a ``message`` list defines its messages — those its entries were issued with."""
+        if purpose != MESSAGE_PURPOSE or len(self.status_messages) != 1 << status_size:
+            return ()
+        return self.status_messages
 
     # -- records -----------------------------------------------------------------------------
 
@@ -1005,6 +1092,7 @@ def _record(
     at: str,
     actor: str,
     keep: bool,
+    status_size: int = 1,
 ) -> dict[str, Any]:
     document = prepared.document
     types = model.types_of(document)
@@ -1033,6 +1121,7 @@ def _record(
         "status_entries": dump_json(
             [
                 {"purpose": p, "list": list_id, "index": i, "url": url}
+                | ({"size": status_size} if p == MESSAGE_PURPOSE else {})
                 for p, list_id, i, url in places
             ]
         ),
@@ -1047,6 +1136,54 @@ def _record(
 def _text(value: Any, limit: int) -> str | None:
     """A string kept for search: cut to ``limit`` characters, without U+0000."""
     return value.replace("\x00", "")[:limit] if isinstance(value, str) else None
+
+
+def _message_value(store: IndexStore, record_id: str) -> int | None:
+    """The value of a credential's ``message`` status; None when it has no such entry."""
+    for place in store.allocations(record_id):
+        if place.purpose == MESSAGE_PURPOSE:
+            return store.get_status(place.list_id, place.index)
+    return None
+
+
+def _audit_action(status: Status | MessageStatus) -> str:
+    return f"status-{status}" if isinstance(status, str) else f"status-message-{hex(status.value)}"
+
+
+def _entry_summary(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored status entry as the VC API answers it (without the messages)."""
+    out: dict[str, Any] = {
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": entry["purpose"],
+        "statusListIndex": str(entry["index"]),
+        "statusListCredential": entry["url"],
+    }
+    if entry.get("size", 1) != 1:
+        out["statusSize"] = entry["size"]
+    return out
+
+
+def _status_messages(config: IssuerConfig, store: IssuerStore) -> tuple[StatusMessage, ...]:
+    """The ``message`` purpose's messages, kept in the database: credentials issued carry
+    them, so a restart may not give their values another meaning — only define a value that
+    was "undefined" (§2.1). Without configured messages, the kept ones (lists still publish
+    them). Raises UsageError for a configuration that would change what was issued."""
+    kept = store.get_meta(STATUS_MESSAGES_META)
+    before: list[str] = json.loads(kept) if kept else []
+    now = list(config.status_messages)
+    if now and before and now != before:
+        changed = len(now) != len(before) or any(
+            old != new and old != UNDEFINED_MESSAGE for old, new in zip(before, now, strict=True)
+        )
+        if changed:
+            raise UsageError(
+                f"status_messages were {before} when credentials were issued; only a message "
+                f'"{UNDEFINED_MESSAGE}" may be defined later, none changed, none added'
+            )
+    if now and now != before:
+        with store.engine.begin() as conn:
+            store.set_meta(conn, STATUS_MESSAGES_META, json.dumps(now))
+    return tuple(StatusMessage(status=i, message=m) for i, m in enumerate(now or before))
 
 
 def _current_status(store: IndexStore, record_id: str) -> Status:

@@ -198,15 +198,21 @@ def parse_status_messages(value: object, *, pointer: str) -> tuple[StatusMessage
         where = f"{pointer}/{i}"
         if not isinstance(item, Mapping):
             raise MalformedError("a statusMessage element must be an object", pointer=where)
-        status, message = item.get("status"), item.get("message")
-        if not isinstance(status, str) or not _HEX_STATUS.fullmatch(status):
-            raise MalformedError(
-                "status must be a hexadecimal string prefixed with 0x", pointer=f"{where}/status"
-            )
+        status = parse_hex_status(item.get("status"), pointer=f"{where}/status")
+        message = item.get("message")
         if not isinstance(message, str):
             raise MalformedError("message must be a string", pointer=f"{where}/message")
-        messages.append(StatusMessage(status=int(status, 16), message=message))
+        messages.append(StatusMessage(status=status, message=message))
     return tuple(messages)
+
+
+def parse_hex_status(value: object, *, pointer: str) -> int:
+    """A status value written as ``statusMessage`` writes it: hexadecimal, prefixed with 0x."""
+    if not isinstance(value, str) or not _HEX_STATUS.fullmatch(value):
+        raise MalformedError(
+            "status must be a hexadecimal string prefixed with 0x", pointer=pointer
+        )
+    return int(value, 16)
 
 
 def _parse_references(value: object, *, pointer: str) -> tuple[str, ...]:

@@ -39,7 +39,11 @@ class Allocation:
     status_size: int = 1
 
     def entry(
-        self, list_url: str, *, status_messages: Sequence[StatusMessage] = ()
+        self,
+        list_url: str,
+        *,
+        status_messages: Sequence[StatusMessage] = (),
+        status_reference: Sequence[str] = (),
     ) -> BitstringStatusListEntry:
         """The ``credentialStatus`` entry for this place, the list being published at
         ``list_url`` (its ``id`` is ``list_url#index``, never the list URL itself, §2.1)."""
@@ -50,6 +54,7 @@ class Allocation:
             list_url=list_url,
             status_size=self.status_size,
             status_messages=tuple(status_messages),
+            status_reference=tuple(status_reference),
         )
 
 
