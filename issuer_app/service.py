@@ -75,8 +75,6 @@ _log = logging.getLogger("issuer_app")
 PURPOSES: Final = ("revocation", "suspension")
 #: The status purpose whose values carry a configured message (IssuerConfig.status_messages).
 MESSAGE_PURPOSE: Final = "message"
-#: The meta row holding the messages credentials were issued with (JSON array).
-STATUS_MESSAGES_META: Final = "status_messages"
 STATUS_V1_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
 #: The JSON Schema every credential of our types must satisfy, listed or not.
 TYPE_SCHEMAS: Final = {
@@ -101,6 +99,19 @@ class MessageStatus:
     """A value of the ``message`` status purpose, as POST /credentials/status sets it."""
 
     value: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageState:
+    """A credential's ``message`` status: its value, and the messages it was issued with
+    (its entry commits to them, §2.1: the configuration of the day does not change them)."""
+
+    value: int
+    messages: tuple[str, ...]
+
+    @property
+    def message(self) -> str | None:
+        return self.messages[self.value] if self.value < len(self.messages) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +219,10 @@ class Issuer:
             lifetime=config.session_lifetime,
             clock=config.clock,
         )
-        #: the messages of the ``message`` purpose: configured, else those issued with before
-        self.status_messages = _status_messages(config, store)
+        #: the ``statusMessage`` of the ``message`` entry of new credentials
+        self.status_messages = tuple(
+            StatusMessage(status=i, message=text) for i, text in enumerate(config.status_messages)
+        )
         self._keys = _KeyCache(ring=self._load_keyring(), version=None, checked=0.0)
         self._keys.version = store.get_meta("keys_version")
         self._keys.checked = time.monotonic()
@@ -613,7 +626,7 @@ class Issuer:
                         (p.purpose, p.list_id, p.index, self.list_url(list_name, p.list_id))
                         for p in places
                     ],
-                    status_size=self.config.status_size,
+                    messages=self.config.status_messages,
                     at=at,
                     actor=actor,
                     keep=self.config.store_credentials,
@@ -678,11 +691,6 @@ class Issuer:
             "status_reference": self.config.status_reference,
         }
 
-    def message_of(self, value: int) -> str | None:
-        """The configured meaning of a ``message`` status value (None: none configured)."""
-        found = [m.message for m in self.status_messages if m.status == value]
-        return found[0] if found else None
-
     # -- status ------------------------------------------------------------------------------
 
     def change_status(
@@ -694,18 +702,6 @@ class Issuer:
         Raises ProblemError 404 for an unknown credential, 400 for a change that is not
         allowed (a revoked credential stays revoked; a message value past the statusSize).
         """
-        if isinstance(status, MessageStatus) and self.message_of(status.value) in (
-            None,
-            UNDEFINED_MESSAGE,
-        ):
-            # a verifier cannot act on a value without a meaning: never publish one
-            raise ProblemError(
-                400,
-                "Bad request",
-                f"status {hex(status.value)} has no defined message on this issuer",
-                code="STATUS_CHANGE_REFUSED",
-                pointer="/status",
-            )
         store = self.store
         with store.engine.begin() as conn:
             row = store.record_for_update(conn, credential_id) if storable(credential_id) else None
@@ -713,6 +709,9 @@ class Issuer:
                 raise ProblemError(
                     404, "Not Found", f"no credential {credential_id[:200]!r} was issued here"
                 )
+            issued = _issued_messages(row)
+            if isinstance(status, MessageStatus):
+                _check_message_value(status.value, issued)
             bound = store.index.bound(conn)
             before = _current_status(bound, row.record_id)
             message_before = _message_value(bound, row.record_id)
@@ -758,17 +757,17 @@ class Issuer:
                 _entry_summary(entry) for entry in load_json_list(row.status_entries)
             ],
         }
-        if message_after is not None:
-            answer["statusMessage"] = {
-                "status": hex(message_after),
-                "message": self.message_of(message_after),
-            }
+        if message_after is not None and issued is not None:
+            state = MessageState(value=message_after, messages=issued)
+            answer["statusMessage"] = {"status": hex(state.value), "message": state.message}
         return answer
 
-    def message_status(self, record_id: str) -> tuple[int, str | None] | None:
-        """The value of a credential's ``message`` status and its meaning (None: it has none)."""
+    def message_state(self, record_id: str) -> MessageState | None:
+        """A credential's ``message`` status (None: it has none)."""
+        row = self.record(record_id)
+        issued = None if row is None else _issued_messages(row)
         value = _message_value(self.store.index, record_id)
-        return None if value is None else (value, self.message_of(value))
+        return None if issued is None or value is None else MessageState(value, issued)
 
     def status_list(self, signer_name: str, list_id: str) -> Published | None:
         """The signed list ``list_id`` as published under ``signer_name`` (None: no such list).
@@ -805,7 +804,6 @@ class Issuer:
             issuer=issuer,
             valid_from=now,
             ttl=self.config.status_list_ttl,
-            status_messages=self._list_messages(info.purpose, info.status_size),
         )
         secured = secure(unsigned, signer, format=fmt, now=now, **self._loader_for(fmt))
         document = secured if isinstance(secured, str) else dump_json(secured)
@@ -827,12 +825,6 @@ class Issuer:
             }
         )
         return published
-
-    def _list_messages(self, purpose: str, status_size: int) -> tuple[StatusMessage, ...]:
-        """§2.2: a ``message`` list defines its messages — those its entries were issued with."""
-        if purpose != MESSAGE_PURPOSE or len(self.status_messages) != 1 << status_size:
-            return ()
-        return self.status_messages
 
     # -- records -----------------------------------------------------------------------------
 
@@ -1092,7 +1084,7 @@ def _record(
     at: str,
     actor: str,
     keep: bool,
-    status_size: int = 1,
+    messages: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     document = prepared.document
     types = model.types_of(document)
@@ -1121,7 +1113,11 @@ def _record(
         "status_entries": dump_json(
             [
                 {"purpose": p, "list": list_id, "index": i, "url": url}
-                | ({"size": status_size} if p == MESSAGE_PURPOSE else {})
+                | (
+                    {"size": max(len(messages).bit_length() - 1, 1), "messages": list(messages)}
+                    if p == MESSAGE_PURPOSE
+                    else {}
+                )
                 for p, list_id, i, url in places
             ]
         ),
@@ -1163,27 +1159,32 @@ def _entry_summary(entry: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _status_messages(config: IssuerConfig, store: IssuerStore) -> tuple[StatusMessage, ...]:
-    """The ``message`` purpose's messages, kept in the database: credentials issued carry
-    them, so a restart may not give their values another meaning — only define a value that
-    was "undefined" (§2.1). Without configured messages, the kept ones (lists still publish
-    them). Raises UsageError for a configuration that would change what was issued."""
-    kept = store.get_meta(STATUS_MESSAGES_META)
-    before: list[str] = json.loads(kept) if kept else []
-    now = list(config.status_messages)
-    if now and before and now != before:
-        changed = len(now) != len(before) or any(
-            old != new and old != UNDEFINED_MESSAGE for old, new in zip(before, now, strict=True)
+def _issued_messages(row: Row[Any]) -> tuple[str, ...] | None:
+    """The messages a credential's ``message`` entry was issued with (None: it has none)."""
+    for entry in load_json_list(row.status_entries):
+        if entry.get("purpose") == MESSAGE_PURPOSE:
+            return tuple(entry.get("messages", ()))
+    return None
+
+
+def _check_message_value(value: int, issued: tuple[str, ...] | None) -> None:
+    """A value its credential gives a meaning: a verifier cannot act on any other."""
+    if issued is None:
+        raise ProblemError(
+            400,
+            "Bad request",
+            "this credential has no message status entry",
+            code="STATUS_CHANGE_REFUSED",
+            pointer="/credentialStatus",
         )
-        if changed:
-            raise UsageError(
-                f"status_messages were {before} when credentials were issued; only a message "
-                f'"{UNDEFINED_MESSAGE}" may be defined later, none changed, none added'
-            )
-    if now and now != before:
-        with store.engine.begin() as conn:
-            store.set_meta(conn, STATUS_MESSAGES_META, json.dumps(now))
-    return tuple(StatusMessage(status=i, message=m) for i, m in enumerate(now or before))
+    if value >= len(issued) or issued[value] == UNDEFINED_MESSAGE:
+        raise ProblemError(
+            400,
+            "Bad request",
+            f"status {hex(value)} has no defined message in this credential",
+            code="STATUS_CHANGE_REFUSED",
+            pointer="/status",
+        )
 
 
 def _current_status(store: IndexStore, record_id: str) -> Status:

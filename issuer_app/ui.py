@@ -170,8 +170,7 @@ def credential(record_id: str) -> str:
         qr_note=qr_note,
         history=service.store.recent_audit(row.credential_id or row.record_id),
         actions=_available_actions(row.status),
-        message=service.message_status(row.record_id),
-        messages=service.status_messages,
+        message=service.message_state(row.record_id),
     )
 
 
@@ -204,7 +203,7 @@ def change_status(record_id: str) -> BaseResponse:
         if not value.isdigit() or len(value) > 3:
             raise ProblemError(400, "Bad request", "choose a status message", code="MALFORMED")
         status = MessageStatus(int(value))
-        done = f"set to “{issuer().message_of(status.value)}”"
+        done = "given its new status message"
     elif action in _ACTIONS:
         status, done = _ACTIONS[action]
     else:

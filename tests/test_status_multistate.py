@@ -13,7 +13,6 @@ import pytest
 
 from tests.conftest import credential
 from tests.test_status import (
-    ISSUER,
     MESSAGE_ENTRY,
     MESSAGE_URL,
     MESSAGES,
@@ -28,7 +27,6 @@ from vcred.errors import (
     MalformedError,
     StatusMessageError,
     StatusRangeError,
-    StatusVerificationError,
     UsageError,
 )
 from vcred.keys import KeyPair
@@ -151,47 +149,26 @@ def test_a_value_whose_message_is_undefined_fails_closed(
     assert entry.message is None
 
 
-def test_an_entry_without_messages_takes_the_lists(
+def test_only_the_entry_says_what_a_value_means(
     checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer
 ) -> None:
-    # §2.2: a message list defines its messages; a 1-bit entry need not repeat them
-    serve(
-        fetcher,
-        securer,
-        message_list(status_size=1, set_bits={7: 1}, list_messages=messages(("ok", "held"))),
-    )
+    # §2.1 (since April 2024): messages are committed to at issuance, in the credential; a
+    # list that claims other meanings later (as drafts had lists do) does not change them
+    swapped = messages(("cleared", "released", "under review", "held for inspection"))
+    serve(fetcher, securer, message_list(set_bits={7: 1, 8: 3}, list_messages=swapped))
+    (status,) = checker.check(credential_with(message_entry(7)), now=NOW).entries
+    assert (status.value, status.message, status.error) == (1, "under review", None)
+    (status,) = checker.check(credential_with(message_entry(8)), now=NOW).entries
+    assert isinstance(status.error, StatusMessageError)  # "undefined" stays undefined
+
+
+def test_a_one_bit_message_entry_without_messages_reads_set_and_unset(
+    checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer
+) -> None:
+    serve(fetcher, securer, message_list(status_size=1, set_bits={7: 1}))
     entry = message_entry(7, statusSize=None, statusMessage=None)
     (status,) = checker.check(credential_with(entry), now=NOW).entries
-    assert (status.value, status.message, status.error) == (1, "held", None)
-
-
-def test_an_undefined_message_may_be_defined_later_by_the_list(
-    checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer
-) -> None:
-    later = messages(("cleared", "under review", "held for inspection", "released"))
-    serve(fetcher, securer, message_list(set_bits={7: 3}, list_messages=later))
-    (status,) = checker.check(credential_with(message_entry(7)), now=NOW).entries
-    assert (status.message, status.error) == ("released", None)
-
-
-def test_entry_and_list_disagreeing_on_a_message_is_refused(
-    checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer
-) -> None:
-    swapped = messages(("cleared", "held for inspection", "under review", "undefined"))
-    serve(fetcher, securer, message_list(set_bits={7: 1}, list_messages=swapped))
-    (status,) = checker.check(credential_with(message_entry(7)), now=NOW).entries
-    assert isinstance(status.error, StatusVerificationError)
-    assert status.error.pointer == "/credentialStatus/statusMessage"
-    assert status.message is None
-
-
-def test_a_list_with_the_wrong_number_of_messages_does_not_verify(
-    checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer
-) -> None:
-    serve(fetcher, securer, message_list(list_messages=messages(("a", "b"))))
-    (status,) = checker.check(credential_with(message_entry(7)), now=NOW).entries
-    assert isinstance(status.error, StatusVerificationError)
-    assert "statusMessage" in status.error.message
+    assert (status.value, status.message, status.error) == (1, "set", None)
 
 
 def test_index_times_size_past_the_list_is_a_range_error(
@@ -282,39 +259,24 @@ def test_a_malformed_multi_state_entry_does_not_make_verify_raise() -> None:
 # --- list credentials (§2.2) ------------------------------------------------------------------
 
 
-def test_a_message_list_states_its_size_and_messages() -> None:
-    # §2.2: "credentialSubject.statusSize MUST be specified when this statusPurpose is used"
-    bits = MutableBitstring(131_072, status_size=1)
+def test_a_multi_bit_list_states_neither_size_nor_messages() -> None:
+    # the entries carry them (§2.1); the v2 context defines neither on BitstringStatusList,
+    # so a Data Integrity proof in safe mode could not cover them there
+    key = KeyPair.generate()
     document = build_status_list_credential(
         list_url=MESSAGE_URL,
-        issuer=ISSUER,
+        issuer=did_key(key.public),
         purpose="message",
-        bitstring=bits,
+        bitstring=MutableBitstring(131_072, status_size=2),
         valid_from=NOW,
-        status_size=1,
-        status_messages=[
-            StatusMessage(status=0, message="ok"),
-            StatusMessage(status=1, message="held"),
-        ],
+        status_size=2,
     )
-    subject = document["credentialSubject"]
-    assert subject["statusSize"] == 1
-    assert subject["statusMessage"] == messages(("ok", "held"))
+    assert set(document["credentialSubject"]) == {"id", "type", "statusPurpose", "encodedList"}
+    secured = issue(document, key, format="eddsa-rdfc-2022")
+    assert isinstance(secured, dict) and secured["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
     parsed = parse_status_list_credential(document, url=MESSAGE_URL)
-    assert [(m.status, m.message) for m in parsed.status_messages] == [(0, "ok"), (1, "held")]
-
-
-def test_an_issuer_cannot_publish_messages_that_do_not_fit() -> None:
-    with pytest.raises(UsageError):
-        build_status_list_credential(
-            list_url=MESSAGE_URL,
-            issuer=ISSUER,
-            purpose="message",
-            bitstring=MutableBitstring(ENTRIES, status_size=2),
-            valid_from=NOW,
-            status_size=2,
-            status_messages=[StatusMessage(status=0, message="ok")],
-        )
+    assert parsed.status_size is None
+    assert parsed.bits.entry_count(2) == 131_072
 
 
 def test_spec_example_entry_checks_against_a_list() -> None:

@@ -93,13 +93,12 @@ def test_a_message_value_set_over_the_vc_api_reaches_verifiers(
     assert (message.value, message.message) == (2, "held for inspection")
     assert message.status_reference == (REFERENCE,)
 
-    # §2.2: the list states its statusSize and the messages of the message purpose
+    # the list holds the bits; what they mean the entries say (§2.1)
     url = message_entry(issued)["statusListCredential"]
     listed = api.get(url.removeprefix(PUBLIC_URL)).get_data(as_text=True)
     subject = jose.unverified_payload(listed)["credentialSubject"]
     assert subject["statusPurpose"] == "message"
-    assert subject["statusSize"] == 2
-    assert [m["message"] for m in subject["statusMessage"]] == list(CLEARANCE)
+    assert "statusSize" not in subject and "statusMessage" not in subject
     parsed = parse_status_list_credential(jose.unverified_payload(listed), url=url)
     assert parsed.bits.value(int(message_entry(issued)["statusListIndex"]), 2) == 2
 
@@ -189,23 +188,30 @@ def test_messages_from_the_environment(tmp_path: Path) -> None:
     assert config.status_size == 1
 
 
-def test_a_restart_may_define_an_undefined_message_but_change_none(
-    make_app: Callable[..., Flask], tmp_path: Path
+def test_new_messages_apply_to_new_credentials_only(
+    make_app: Callable[..., Flask], tmp_path: Path, clock: Clock
 ) -> None:
+    # an entry commits to its messages at issuance (§2.1): a restart with other messages
+    # changes what new credentials say, never what issued ones mean
     data_dir = tmp_path / "kept"
-    make_app(data_dir=data_dir, status_messages=CLEARANCE)
-    defined = (*CLEARANCE[:3], "released")
-    assert issuer_of(make_app(data_dir=data_dir, status_messages=defined)).message_of(3) == (
-        "released"
-    )
-    for changed in (
-        ("cleared", "held for inspection", "under review", "released"),  # meanings swapped
-        ("cleared", "under review"),  # another statusSize
-    ):
-        with pytest.raises(UsageError, match="status_messages were"):
-            make_app(data_dir=data_dir, status_messages=changed)
-    # without the setting, the lists keep publishing the messages credentials carry
-    assert issuer_of(make_app(data_dir=data_dir)).message_of(1) == "under review"
+    first = make_app(data_dir=data_dir, status_messages=CLEARANCE)
+    old = issuer_of(first).issue_credential(credential(), actor="test")
+    later = ("cleared", "released", "under review", "held for inspection")
+    app = make_app(data_dir=data_dir, status_messages=later)
+    new = issuer_of(app).issue_credential(credential(), actor="test")
+    api = ApiClient(app)
+    for answer, meaning in ((old, "under review"), (new, "released")):
+        assert answer.record_id is not None
+        record = issuer_of(app).record(answer.record_id)
+        assert record is not None
+        changed = set_message(api, app, answer.record_id, "0x1")
+        assert changed.get_json()["statusMessage"]["message"] == meaning
+        state = issuer_of(app).message_state(answer.record_id)
+        assert state is not None and state.message == meaning
+        assert verifier(app, clock).verify(record.secured).status[-1].message == meaning
+    # "undefined" in the old credential stays unsettable, whatever the new messages say
+    assert old.record_id is not None
+    assert set_message(api, app, old.record_id, "0x3").status_code == 400
 
 
 # -- the officer UI ------------------------------------------------------------------------------

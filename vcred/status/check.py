@@ -263,7 +263,7 @@ class StatusChecker:
         result = replace(result, fetched_at=cached.fetched_at, age=cached.age(now), stale=stale)
         try:
             value = self._read(entry, cached, issuer=issuer, now=now, pointer=pointer)
-            message = status_message(entry, cached.status_list, value, pointer=pointer)
+            message = status_message(entry, value, pointer=pointer)
         except StatusError as exc:
             return replace(result, error=exc)
         error: StatusError | None = None
@@ -357,33 +357,21 @@ class StatusChecker:
             raise StatusVerificationError(f"the status list {url} is malformed: {exc}") from exc
 
 
-def status_message(
-    entry: BitstringStatusListEntry, status_list: StatusList, value: int, *, pointer: str
-) -> str:
-    """What ``value`` means (§3.2 step 14): the entry's ``statusMessage``, else the list's.
+def status_message(entry: BitstringStatusListEntry, value: int, *, pointer: str) -> str:
+    """What ``value`` means (§3.2 step 14): its ``statusMessage`` in the entry, else "set" /
+    "unset" for one bit.
 
-    The entry's message stands, unless it is "undefined" (§2.1: "may be defined in the
-    future") and the list, signed later by the same issuer, defines it. Where both define
-    the value they must agree (StatusVerificationError otherwise). A value left without a
-    meaning — no message, or "undefined" — raises StatusMessageError: nobody can act on it.
+    Only the entry says: its messages are committed to at issuance, signed with the
+    credential (§2.1), so an issuer cannot give a value another meaning later. A value left
+    without one — no message, or "undefined" (§2.1) — raises StatusMessageError: nobody
+    can act on it.
     """
-    listed = next((m.message for m in status_list.status_messages if m.status == value), None)
-    stated = entry.message_for(value)
-    if entry.status_messages and stated != UNDEFINED_MESSAGE:
-        if listed not in (None, UNDEFINED_MESSAGE, stated):
-            raise StatusVerificationError(
-                f"the status list says status {hex(value)} means {listed!r}, "
-                f"the credential says {stated!r}",
-                pointer=f"{pointer}/statusMessage",
-            )
-        message = stated
-    else:
-        message = listed if listed is not None else stated
+    message = entry.message_for(value)
     if message is None or message == UNDEFINED_MESSAGE:
         at = [i for i, m in enumerate(entry.status_messages) if m.status == value]
-        where = f"{pointer}/statusMessage/{at[0]}" if at else f"{pointer}/statusListCredential"
         raise StatusMessageError(
-            f"status {hex(value)} has no defined message: its meaning is unknown", pointer=where
+            f"status {hex(value)} has no defined message: its meaning is unknown",
+            pointer=f"{pointer}/statusMessage/{at[0]}" if at else f"{pointer}/statusMessage",
         )
     return message
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from vcred.errors import MalformedError, UsageError, VcredError
+from vcred.errors import MalformedError, UsageError
 from vcred.status.codec import MAX_STATUS_SIZE
 
 ENTRY_TYPE: Final = "BitstringStatusListEntry"
@@ -97,9 +97,7 @@ class BitstringStatusListEntry:
                 f"statusSize above {MAX_STATUS_SIZE} is not supported",
                 pointer=f"{pointer}/statusSize",
             )
-        messages = parse_status_messages(
-            value.get("statusMessage"), pointer=f"{pointer}/statusMessage"
-        )
+        messages = _parse_messages(value.get("statusMessage"), pointer=f"{pointer}/statusMessage")
         references = _parse_references(
             value.get("statusReference"), pointer=f"{pointer}/statusReference"
         )
@@ -183,12 +181,9 @@ def status_entries(credential: Mapping[str, Any]) -> tuple[list[tuple[str, Any]]
     return entries, notes
 
 
-def parse_status_messages(value: object, *, pointer: str) -> tuple[StatusMessage, ...]:
-    """A ``statusMessage`` array (of an entry or of a list's subject); () when absent.
-
-    Raises MalformedError at the faulty element. How many there must be is checked by
-    ``check_status_messages``, once ``statusSize`` is known.
-    """
+def _parse_messages(value: object, *, pointer: str) -> tuple[StatusMessage, ...]:
+    """A ``statusMessage`` array; () when absent. Raises MalformedError at the faulty element;
+    how many there must be is checked by ``_check_messages``, once ``statusSize`` is known."""
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -245,7 +240,7 @@ def _check_entry(entry: BitstringStatusListEntry, *, pointer: str, error: type[U
             "statusMessage is required when statusSize is greater than 1",
             pointer=f"{pointer}/statusMessage",
         )
-    check_status_messages(
+    _check_messages(
         entry.status_messages,
         entry.status_size,
         pointer=f"{pointer}/statusMessage",
@@ -253,12 +248,12 @@ def _check_entry(entry: BitstringStatusListEntry, *, pointer: str, error: type[U
     )
 
 
-def check_status_messages(
+def _check_messages(
     messages: tuple[StatusMessage, ...],
     status_size: int,
     *,
     pointer: str,
-    error: type[VcredError],
+    error: type[UsageError],
 ) -> None:
     """§2.1: present messages number 2**statusSize, one per possible value, none repeated."""
     if not messages:

@@ -218,7 +218,6 @@ def status_list_credential_for(
     valid_until: datetime | None = None,
     ttl: timedelta | None = None,
     min_entries: int = MIN_ENTRIES,
-    status_messages: Sequence[StatusMessage] = (),
 ) -> dict[str, Any]:
     """The unsigned ``BitstringStatusListCredential`` of one stored list, ready to secure.
 
@@ -236,6 +235,5 @@ def status_list_credential_for(
         valid_until=valid_until,
         ttl=ttl,
         status_size=info.status_size,
-        status_messages=status_messages,
         min_entries=min_entries,
     )

@@ -21,7 +21,6 @@ from vcred.status.codec import (
     decode_bitstring,
     encode_bitstring,
 )
-from vcred.status.entry import StatusMessage, check_status_messages, parse_status_messages
 
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 LIST_CREDENTIAL_TYPE: Final = "BitstringStatusListCredential"
@@ -48,10 +47,9 @@ class StatusList:
     valid_until: datetime | None = None
     #: ``credentialSubject.ttl``: how long to use it before fetching again (§2.2).
     ttl: timedelta | None = None
-    #: ``credentialSubject.statusSize`` when the list states one.
+    #: ``credentialSubject.statusSize`` when the list states one (drafts before April 2024 did;
+    #: the entry states it now), which must then be the entry's.
     status_size: int | None = None
-    #: ``credentialSubject.statusMessage``: what each value means, when the list says (§2.2).
-    status_messages: tuple[StatusMessage, ...] = ()
 
 
 def format_datetime(moment: datetime) -> str:
@@ -92,7 +90,6 @@ def build_status_list_credential(
     valid_until: datetime | None = None,
     ttl: timedelta | None = None,
     status_size: int = 1,
-    status_messages: Sequence[StatusMessage] = (),
     min_entries: int = MIN_ENTRIES,
 ) -> dict[str, Any]:
     """An unsigned ``BitstringStatusListCredential`` (VCDM 2.0) ready to be secured (§3.1).
@@ -100,10 +97,12 @@ def build_status_list_credential(
     https://www.w3.org/TR/vc-bitstring-status-list/#generate-algorithm
 
     The v2 context alone defines every status term. ``credentialSubject.id`` is
-    ``list_url#list``. ``statusSize`` is stated on the subject for multi-bit lists and for the
-    ``message`` purpose (§2.2 requires it there), ``statusMessage`` when given. Raises
-    UsageError for a list shorter than ``min_entries`` entries, a validity period that ends
-    before it starts, or messages that do not fit ``status_size`` (§2.1).
+    ``list_url#list``. ``status_size`` is how many bits an entry takes in ``bitstring``; it is
+    not stated on the list, nor are status messages: each ``BitstringStatusListEntry`` states
+    its ``statusSize`` and ``statusMessage``, committed to at issuance (§2.1; the v2 context
+    defines neither term on ``BitstringStatusList``, so a Data Integrity proof could not
+    cover them there). Raises UsageError for a list shorter than ``min_entries`` entries or a
+    validity period that ends before it starts.
     """
     if valid_until is not None and valid_until <= valid_from:
         raise UsageError("validUntil must be after validFrom")
@@ -126,13 +125,6 @@ def build_status_list_credential(
         if not timedelta(0) <= ttl <= timedelta(milliseconds=MAX_TTL_MS):
             raise UsageError(f"ttl must be from 0 to {MAX_TTL_MS} ms")
         subject["ttl"] = int(ttl / timedelta(milliseconds=1))
-    if status_size != 1 or "message" in purposes:
-        subject["statusSize"] = status_size
-    if status_messages:
-        check_status_messages(
-            tuple(status_messages), status_size, pointer="/statusMessage", error=UsageError
-        )
-        subject["statusMessage"] = [m.to_json() for m in status_messages]
     credential: dict[str, Any] = {
         "@context": [VC_V2_CONTEXT],
         "id": list_url,
@@ -179,15 +171,6 @@ def parse_status_list_credential(
     purposes = _purposes(subject.get("statusPurpose"))
     ttl_ms = _optional_int(subject, "ttl", low=0, high=MAX_TTL_MS, what="ttl (milliseconds)")
     size = _optional_int(subject, "statusSize", low=1, high=MAX_STATUS_SIZE, what="statusSize")
-    messages = parse_status_messages(
-        subject.get("statusMessage"), pointer="/credentialSubject/statusMessage"
-    )
-    check_status_messages(
-        messages,
-        1 if size is None else size,
-        pointer="/credentialSubject/statusMessage",
-        error=MalformedError,
-    )
     encoded = subject.get("encodedList")
     if not isinstance(encoded, str):
         raise MalformedError(
@@ -203,7 +186,6 @@ def parse_status_list_credential(
         valid_until=_optional_datetime(credential, "validUntil"),
         ttl=None if ttl_ms is None else timedelta(milliseconds=ttl_ms),
         status_size=size,
-        status_messages=messages,
     )
 
 
