@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
 from issuer_app import IssuerConfig, issuer_of
@@ -26,6 +27,7 @@ from tests.issuer.conftest import (
 from tests.issuer.test_api import payload_of, secured_of
 from tests.issuer.test_ui import csrf_of, logged_in
 from vcred import jose
+from vcred.cli import main
 from vcred.errors import UsageError
 from vcred.status import parse_status_list_credential
 
@@ -242,3 +244,26 @@ def test_officers_see_and_set_the_message(make_app: Callable[..., Flask], clock:
     result = verifier(app, clock).verify(row.secured)
     assert result.verified, result.errors
     assert result.status[-1].message == "under review"
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("via", ["options", "config file"])
+def test_serve_issuer_names_bad_messages_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    monkeypatch.setenv("VCRED_ISSUER_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    args = ["serve", "issuer", "--data-dir", str(tmp_path / "data")]
+    if via == "options":
+        args += ["--status-message", "cleared", "--status-message", "under review"]
+        args += ["--status-message", "held"]
+    else:
+        config = tmp_path / "issuer.toml"
+        config.write_text('status-message = ["cleared", "under review", "held"]\n')
+        args += ["--config", str(config)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0
+    assert "power of two" in result.output and "not 3" in result.output
+    assert "Traceback" not in result.output
