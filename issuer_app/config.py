@@ -151,8 +151,8 @@ class IssuerConfig:
 
     @property
     def status_size(self) -> int:
-        """Bits per ``message`` status entry: log2 of the number of messages (0: none)."""
-        return max(len(self.status_messages).bit_length() - 1, 0)
+        """Bits per ``message`` status entry (0: no message status)."""
+        return status_size_for(len(self.status_messages))
 
     @property
     def did_web(self) -> str | None:
@@ -250,6 +250,11 @@ class IssuerConfig:
                 generate=embedded or bool(values.get("dev")),
             )
         return cls(**values)
+
+
+def status_size_for(count: int) -> int:
+    """The statusSize of ``count`` messages, one per value (§2.1): log2; 0 for none."""
+    return max(count.bit_length() - 1, 0)
 
 
 def _check_status_messages(messages: tuple[str, ...], references: tuple[str, ...]) -> None:

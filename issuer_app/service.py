@@ -29,7 +29,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from issuer_app import formats, hashing
-from issuer_app.config import IssuerConfig
+from issuer_app.config import IssuerConfig, status_size_for
 from issuer_app.keyring import IssuerKey, KeyRing, key_tag
 from issuer_app.store.records import (
     IssuerStore,
@@ -721,12 +721,9 @@ class Issuer:
                 else:
                     set_credential_status(bound, row.record_id, status)
             except UsageError as exc:
+                where = {"pointer": "/status"} if isinstance(status, MessageStatus) else {}
                 raise ProblemError(
-                    400,
-                    "Bad request",
-                    exc.message,
-                    code="STATUS_CHANGE_REFUSED",
-                    pointer="/status",
+                    400, "Bad request", exc.message, code="STATUS_CHANGE_REFUSED", **where
                 ) from exc
             after = _current_status(bound, row.record_id)
             message_after = _message_value(bound, row.record_id)
@@ -1113,11 +1110,7 @@ def _record(
         "status_entries": dump_json(
             [
                 {"purpose": p, "list": list_id, "index": i, "url": url}
-                | (
-                    {"size": max(len(messages).bit_length() - 1, 1), "messages": list(messages)}
-                    if p == MESSAGE_PURPOSE
-                    else {}
-                )
+                | ({"messages": list(messages)} if p == MESSAGE_PURPOSE else {})
                 for p, list_id, i, url in places
             ]
         ),
@@ -1154,8 +1147,9 @@ def _entry_summary(entry: Mapping[str, Any]) -> dict[str, Any]:
         "statusListIndex": str(entry["index"]),
         "statusListCredential": entry["url"],
     }
-    if entry.get("size", 1) != 1:
-        out["statusSize"] = entry["size"]
+    size = status_size_for(len(entry.get("messages", ())))
+    if size > 1:
+        out["statusSize"] = size
     return out
 
 
