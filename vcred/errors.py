@@ -29,6 +29,7 @@ Pointer to it::
     │   ├── RevokedError           REVOKED
     │   ├── SuspendedError         SUSPENDED
     │   └── StatusUnavailableError STATUS_UNAVAILABLE status unknown: list not retrieved/unusable
+    │       ├── StatusMessageError       STATUS_MESSAGE_UNDEFINED  the value read means "undefined"
     │       ├── StatusVerificationError  STATUS_VERIFICATION  list fails verification or mismatches
     │       ├── StatusListLengthError    STATUS_LIST_LENGTH   list under the minimum / over the cap
     │       └── StatusRangeError         STATUS_RANGE         statusListIndex past the list end
