@@ -867,7 +867,12 @@ def test_status_size_two_reports_the_message(
 def test_status_size_disagreeing_with_the_list_is_refused(
     checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer
 ) -> None:
-    publish(fetcher, securer, url=MESSAGE_URL, purpose="message", status_size=2, entries=524_288)
+    # a list that states its statusSize, as drafts before April 2024 had lists do
+    listed = status_list_credential(
+        url=MESSAGE_URL, purpose="message", status_size=2, entries=524_288
+    )
+    listed["credentialSubject"]["statusSize"] = 2
+    fetcher.documents[MESSAGE_URL] = securer.secure(listed)
     one_bit = {**MESSAGE_ENTRY, "statusSize": 1, "statusMessage": MESSAGES[:2]}
     (entry,) = checker.check(credential_with(one_bit), now=NOW).entries
     assert isinstance(entry.error, StatusVerificationError)

@@ -564,7 +564,7 @@ class Verifier:
         elif not entries:
             report.ok("status", "no status entry")
         else:
-            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value}" for e in entries)
+            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value} ({e.message})" for e in entries)
             report.ok("status", f"not revoked or suspended ({purposes})")
         return entries
 

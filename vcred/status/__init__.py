@@ -27,6 +27,7 @@ from vcred.status.check import (
     VerifyList,
     check_status,
     parse_fetched,
+    status_message,
 )
 from vcred.status.codec import (
     DEFAULT_MAX_BITSTRING_BYTES,
@@ -54,6 +55,7 @@ from vcred.status.index import (
     StatusListInfo,
     pick_free_index,
     set_credential_status,
+    set_status_value,
     status_list_credential_for,
 )
 from vcred.status.listcred import (
@@ -103,6 +105,8 @@ __all__ = [
     "parse_status_list_credential",
     "pick_free_index",
     "set_credential_status",
+    "set_status_value",
     "status_entries",
     "status_list_credential_for",
+    "status_message",
 ]

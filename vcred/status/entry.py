@@ -19,6 +19,8 @@ ENTRY_TYPE: Final = "BitstringStatusListEntry"
 PURPOSES: Final = ("refresh", "revocation", "suspension", "message")
 #: §2.1: once set, these cannot be cleared.
 IRREVERSIBLE_PURPOSES: Final = frozenset({"revocation", "refresh"})
+#: §2.1: the message of a status value that is "not defined … but may be defined in the future".
+UNDEFINED_MESSAGE: Final = "undefined"
 
 _INDEX: Final = re.compile(r"[0-9]{1,20}")  # base-10; 20 digits is past any list we accept
 _HEX_STATUS: Final = re.compile(r"0x[0-9a-fA-F]{1,16}")
@@ -180,6 +182,8 @@ def status_entries(credential: Mapping[str, Any]) -> tuple[list[tuple[str, Any]]
 
 
 def _parse_messages(value: object, *, pointer: str) -> tuple[StatusMessage, ...]:
+    """A ``statusMessage`` array; () when absent. Raises MalformedError at the faulty element;
+    how many there must be is checked by ``_check_messages``, once ``statusSize`` is known."""
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -189,15 +193,21 @@ def _parse_messages(value: object, *, pointer: str) -> tuple[StatusMessage, ...]
         where = f"{pointer}/{i}"
         if not isinstance(item, Mapping):
             raise MalformedError("a statusMessage element must be an object", pointer=where)
-        status, message = item.get("status"), item.get("message")
-        if not isinstance(status, str) or not _HEX_STATUS.fullmatch(status):
-            raise MalformedError(
-                "status must be a hexadecimal string prefixed with 0x", pointer=f"{where}/status"
-            )
+        status = parse_hex_status(item.get("status"), pointer=f"{where}/status")
+        message = item.get("message")
         if not isinstance(message, str):
             raise MalformedError("message must be a string", pointer=f"{where}/message")
-        messages.append(StatusMessage(status=int(status, 16), message=message))
+        messages.append(StatusMessage(status=status, message=message))
     return tuple(messages)
+
+
+def parse_hex_status(value: object, *, pointer: str) -> int:
+    """A status value written as ``statusMessage`` writes it: hexadecimal, prefixed with 0x."""
+    if not isinstance(value, str) or not _HEX_STATUS.fullmatch(value):
+        raise MalformedError(
+            "status must be a hexadecimal string prefixed with 0x", pointer=pointer
+        )
+    return int(value, 16)
 
 
 def _parse_references(value: object, *, pointer: str) -> tuple[str, ...]:
@@ -225,23 +235,40 @@ def _check_entry(entry: BitstringStatusListEntry, *, pointer: str, error: type[U
         )
     if entry.id is not None and entry.id == entry.list_url:
         raise error("id must not be the URL of the status list", pointer=f"{pointer}/id")
-    possible = 1 << entry.status_size
     if entry.status_size > 1 and not entry.status_messages:
         raise error(
             "statusMessage is required when statusSize is greater than 1",
             pointer=f"{pointer}/statusMessage",
         )
-    if entry.status_messages:
-        if len(entry.status_messages) != possible:
+    _check_messages(
+        entry.status_messages,
+        entry.status_size,
+        pointer=f"{pointer}/statusMessage",
+        error=error,
+    )
+
+
+def _check_messages(
+    messages: tuple[StatusMessage, ...],
+    status_size: int,
+    *,
+    pointer: str,
+    error: type[UsageError],
+) -> None:
+    """§2.1: present messages number 2**statusSize, one per possible value, none repeated."""
+    if not messages:
+        return
+    possible = 1 << status_size
+    if len(messages) != possible:
+        raise error(
+            f"statusMessage must have {possible} elements for statusSize {status_size}",
+            pointer=pointer,
+        )
+    seen: set[int] = set()
+    for i, item in enumerate(messages):
+        if item.status >= possible or item.status in seen:
             raise error(
-                f"statusMessage must have {possible} elements for statusSize {entry.status_size}",
-                pointer=f"{pointer}/statusMessage",
+                f"status {hex(item.status)} is out of range or repeated",
+                pointer=f"{pointer}/{i}/status",
             )
-        seen: set[int] = set()
-        for i, item in enumerate(entry.status_messages):
-            if item.status >= possible or item.status in seen:
-                raise error(
-                    f"status {hex(item.status)} is out of range or repeated",
-                    pointer=f"{pointer}/statusMessage/{i}/status",
-                )
-            seen.add(item.status)
+        seen.add(item.status)

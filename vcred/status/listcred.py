@@ -21,7 +21,6 @@ from vcred.status.codec import (
     decode_bitstring,
     encode_bitstring,
 )
-from vcred.status.entry import StatusMessage
 
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 LIST_CREDENTIAL_TYPE: Final = "BitstringStatusListCredential"
@@ -48,7 +47,8 @@ class StatusList:
     valid_until: datetime | None = None
     #: ``credentialSubject.ttl``: how long to use it before fetching again (§2.2).
     ttl: timedelta | None = None
-    #: ``credentialSubject.statusSize`` when the list states one.
+    #: ``credentialSubject.statusSize`` when the list states one (drafts before April 2024 did;
+    #: the entry states it now), which must then be the entry's.
     status_size: int | None = None
 
 
@@ -90,7 +90,6 @@ def build_status_list_credential(
     valid_until: datetime | None = None,
     ttl: timedelta | None = None,
     status_size: int = 1,
-    status_messages: Sequence[StatusMessage] = (),
     min_entries: int = MIN_ENTRIES,
 ) -> dict[str, Any]:
     """An unsigned ``BitstringStatusListCredential`` (VCDM 2.0) ready to be secured (§3.1).
@@ -98,8 +97,11 @@ def build_status_list_credential(
     https://www.w3.org/TR/vc-bitstring-status-list/#generate-algorithm
 
     The v2 context alone defines every status term. ``credentialSubject.id`` is
-    ``list_url#list``. ``status_size``/``status_messages`` are stated on the subject only for
-    multi-bit lists. Raises UsageError for a list shorter than ``min_entries`` entries or a
+    ``list_url#list``. ``status_size`` is how many bits an entry takes in ``bitstring``; it is
+    not stated on the list, nor are status messages: each ``BitstringStatusListEntry`` states
+    its ``statusSize`` and ``statusMessage``, committed to at issuance (§2.1; the v2 context
+    defines neither term on ``BitstringStatusList``, so a Data Integrity proof could not
+    cover them there). Raises UsageError for a list shorter than ``min_entries`` entries or a
     validity period that ends before it starts.
     """
     if valid_until is not None and valid_until <= valid_from:
@@ -123,10 +125,6 @@ def build_status_list_credential(
         if not timedelta(0) <= ttl <= timedelta(milliseconds=MAX_TTL_MS):
             raise UsageError(f"ttl must be from 0 to {MAX_TTL_MS} ms")
         subject["ttl"] = int(ttl / timedelta(milliseconds=1))
-    if status_size != 1:
-        subject["statusSize"] = status_size
-    if status_messages:
-        subject["statusMessage"] = [m.to_json() for m in status_messages]
     credential: dict[str, Any] = {
         "@context": [VC_V2_CONTEXT],
         "id": list_url,
