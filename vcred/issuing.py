@@ -22,11 +22,18 @@ Secured = str | dict[str, Any]
 FormatIssuer = Callable[..., Secured]
 
 FORMATS: Final[dict[str, FormatIssuer]] = {}
+#: Formats vcred verifies but will not make, with the reason given to whoever asks.
+VERIFY_ONLY: Final[dict[str, str]] = {}
 
 
 def register_issue_format(name: str, issuer: FormatIssuer) -> None:
     """Plug a securing format into :func:`issue` (used by vcred.integrity and vcred.sdjwt)."""
     FORMATS[name] = issuer
+
+
+def refuse_issue_format(name: str, reason: str) -> None:
+    """Name a format :func:`issue` refuses with ``reason`` (one vcred verifies only)."""
+    VERIFY_ONLY[name] = reason
 
 
 def signer_for(key: KeyPair, *, did: str | None = None) -> LocalSigner:
@@ -82,7 +89,9 @@ def issue(
     """Secure ``credential`` as ``format``: a compact string for JOSE formats, a dict otherwise.
 
     The credential is checked against VCDM first (MalformedError with a pointer); its issuer
-    must be the signer's DID (filled in when absent). Raises UsageError for an unknown format.
+    must be the signer's DID (filled in when absent). Raises UsageError for an unknown format
+    or one vcred only verifies (:data:`VERIFY_ONLY`: the proof types that predate Data
+    Integrity).
     """
     signer = as_signer(signer)
     document = with_issuer(credential, signer)
@@ -90,6 +99,8 @@ def issue(
     if format == "vc+jwt":
         return jose.issue_vc_jwt(document, signer)
     issuer = FORMATS.get(format)
+    if format in VERIFY_ONLY:
+        raise UsageError(f"{format} is verified but never issued: {VERIFY_ONLY[format]}")
     if issuer is None:
         known = ", ".join(["vc+jwt", *sorted(FORMATS)])
         raise UsageError(f"unknown format {format!r}; known: {known}")
