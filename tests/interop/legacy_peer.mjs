@@ -2,11 +2,13 @@
 // @digitalbazaar/vc (VC 1.1) with @digitalbazaar/ed25519-signature-2018 and -2020,
 // @transmute/json-web-signature (JsonWebSignature2020: Ed25519, P-256, P-384) and
 // @digitalbazaar/vc-status-list (StatusList2021Credential).
-// stdin:  {"requests": [{"suite", "credential", "privateJwk", "did", "kid"}, ...],
-//          "statusLists": [{"id", "length", "set": [index, ...], "statusPurpose"}]}
-//         (a status list with "kind": "RevocationList2020" is built by hand: no maintained
-//          package makes them any more; its encodedList is the same GZIP bitstring)
-// stdout: {"documents": [VC, ...], "statusLists": [unsigned list credential, ...]}
+// stdin:  {"requests": [{"suite", "privateJwk", "did", "kid",
+//                        "credential" | "statusList": {"id", "length", "set": [index, ...],
+//                                                      "statusPurpose", "kind"?}}, ...]}
+//         A "statusList" request builds the list credential (issued by "did") and signs it.
+//         A list of "kind": "RevocationList2020" is built by hand (no maintained package makes
+//         them any more; its encodedList is the same GZIP bitstring, from StatusList).
+// stdout: {"documents": [VC, ...]}
 // The document loader is loader.mjs (../shared/contexts) plus the suites' and status lists'
 // contexts as their npm packages publish them; it never fetches anything.
 import { readFileSync } from "node:fs";
@@ -88,11 +90,15 @@ const input = JSON.parse(
   }),
 );
 
-const statusLists = [];
-for (const request of input.statusLists || []) statusLists.push(await buildList(request));
 const documents = [];
-for (const request of input.requests || []) {
+for (const request of input.requests) {
   const suite = await suiteFor(request);
-  documents.push(await vc.issue({ credential: request.credential, suite, documentLoader }));
+  let credential = request.credential;
+  if (request.statusList) {
+    credential = await buildList(request.statusList);
+    credential.issuer = request.did;
+    credential.issuanceDate = request.statusList.issuanceDate;
+  }
+  documents.push(await vc.issue({ credential, suite, documentLoader }));
 }
-process.stdout.write(JSON.stringify({ documents, statusLists }));
+process.stdout.write(JSON.stringify({ documents }));
