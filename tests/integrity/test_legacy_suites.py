@@ -417,3 +417,18 @@ def test_every_legacy_suite_is_known_to_the_verifier_only() -> None:
 
     assert not set(LEGACY_SUITES) & set(SUITES)
     assert all(isinstance(s, LegacySuite) for s in LEGACY_SUITES.values())
+
+
+@pytest.mark.parametrize(("suite", "kind"), CASES)
+def test_vcred_verify_on_the_command_line(suite: str, kind: str) -> None:
+    from click.testing import CliRunner
+
+    from vcred.cli import main
+
+    document = signed(suite, kind)
+    result = CliRunner().invoke(main, ["verify", "-"], input=json.dumps(document))
+    assert result.exit_code == 0, result.output
+    document["proof"]["created"] = "2024-05-02T00:00:00Z"
+    result = CliRunner().invoke(main, ["verify", "-"], input=json.dumps(document))
+    assert result.exit_code == 1
+    assert json.loads(result.output)["errors"][0]["code"] == "INVALID_SIGNATURE"
