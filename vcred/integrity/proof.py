@@ -269,9 +269,12 @@ def verify_document(
     Verify Proof (§4.4, https://www.w3.org/TR/vc-data-integrity/#verify-proof) with
     ``purpose`` as the expected proof purpose. A proof naming a ``previousProof`` is verified
     over the document with those proofs. When ``challenge`` / ``domain`` are given, each proof
-    must carry them. Raises at the first proof that fails: ParsingError / InvalidProofError /
-    UnsupportedError (malformed), UnknownKeyError / ResolutionError (the key), CryptographicError
-    (signature), NotYetValidError / ExpiredError (``created`` in the future, ``expires`` past),
+    must carry them. Proofs of the legacy types (:data:`LEGACY_SUITES`) verify too, by
+    :func:`vcred.integrity.legacy.verify_legacy_proof`, in sets but never in chains.
+
+    Raises at the first proof that fails: ParsingError / InvalidProofError / UnsupportedError
+    (malformed), UnknownKeyError / ResolutionError (the key), CryptographicError (signature),
+    NotYetValidError / ExpiredError (``created`` in the future, ``expires`` past),
     ChallengeError / DomainError.
     """
     if not isinstance(secured, Mapping):
