@@ -5,7 +5,8 @@
 // stdin:  {"requests": [{"suite", "privateJwk", "did", "kid",
 //                        "credential" | "statusList": {"id", "length", "set": [index, ...],
 //                                                      "statusPurpose", "kind"?}}, ...]}
-//         A "statusList" request builds the list credential (issued by "did") and signs it.
+//         A "statusList" request builds the list credential (issued by "did") and signs it;
+//         a "presentation" request (with "challenge") signs it for authentication.
 //         A list of "kind": "RevocationList2020" is built by hand (no maintained package makes
 //         them any more; its encodedList is the same GZIP bitstring, from StatusList).
 // stdout: {"documents": [VC, ...]}
@@ -93,6 +94,11 @@ const input = JSON.parse(
 const documents = [];
 for (const request of input.requests) {
   const suite = await suiteFor(request);
+  if (request.presentation) {
+    const { presentation, challenge } = request;
+    documents.push(await vc.signPresentation({ presentation, suite, challenge, documentLoader }));
+    continue;
+  }
   let credential = request.credential;
   if (request.statusList) {
     credential = await buildList(request.statusList);

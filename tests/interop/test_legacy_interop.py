@@ -43,6 +43,7 @@ WEB_DID = "did:web:pilot.customs.example"
 LIST_URL = "https://pilot.customs.example/status/"
 ISSUED = "2026-01-01T00:00:00Z"
 REVOKED_INDEX, CLEAR_INDEX = 94_567, 1_234
+CHALLENGE = "c0ffee-legacy-7"
 CASES = [
     ("Ed25519Signature2018", "ed25519", "did:key"),
     ("Ed25519Signature2018", "ed25519", "did:web"),
@@ -179,9 +180,27 @@ def signed() -> dict[str, Any]:
     for _, _, status in status_cases(lister):
         credential = aeo_credential(lister.did, "Ed25519Signature2018", status)
         requests.append(request("Ed25519Signature2018", lister, credential=credential))
+    holder = identity("ed25519", "did:key")
+    issuer = identity("p256", "did:key")
+    held = aeo_credential(issuer.did, "JsonWebSignature2020")
+    held["credentialSubject"]["id"] = holder.did  # the holder presents a credential about itself
+    requests.append(request("JsonWebSignature2020", issuer, credential=held))
     documents = run_peer("legacy_peer.mjs", {"requests": requests})["documents"]
+    held = documents.pop()
     n = len(CASES)
+    presentations = []
+    for suite in ("Ed25519Signature2018", "Ed25519Signature2020", "JsonWebSignature2020"):
+        contexts = [V1, *([SUITE_CONTEXT[suite]] if SUITE_CONTEXT[suite] else [])]
+        presentation = {
+            "@context": contexts,
+            "type": ["VerifiablePresentation"],
+            "holder": holder.did,
+            "verifiableCredential": [held],
+        }
+        presentations.append(request(suite, holder, presentation=presentation, challenge=CHALLENGE))
+    vps = run_peer("legacy_peer.mjs", {"requests": presentations})["documents"]
     return {
+        "presentations": vps,
         "credentials": dict(zip(CASES, documents[:n], strict=True)),
         "lists": dict(zip(lists, documents[n : n + len(lists)], strict=True)),
         "status": dict(
@@ -266,3 +285,14 @@ def test_a_legacy_list_with_a_tampered_bitstring_is_not_believed(signed: dict[st
         fetcher.publish(url, json.dumps(forged))
     result = verifier(fetcher).verify(signed["status"][f"StatusList2021-{CLEAR_INDEX}"])
     assert result.codes == ("STATUS_VERIFICATION",)
+
+
+@pytest.mark.parametrize("index", range(3), ids=["2018", "2020", "jws2020"])
+def test_vcred_verifies_legacy_presentations_bound_to_the_challenge(
+    signed: dict[str, Any], index: int
+) -> None:
+    presentation = signed["presentations"][index]
+    result = verifier().verify_presentation(presentation, challenge=CHALLENGE)
+    assert result.verified, result.errors
+    replayed = verifier().verify_presentation(presentation, challenge="another-challenge")
+    assert "INVALID_CHALLENGE" in replayed.codes
