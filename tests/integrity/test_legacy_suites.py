@@ -432,3 +432,67 @@ def test_vcred_verify_on_the_command_line(suite: str, kind: str) -> None:
     result = CliRunner().invoke(main, ["verify", "-"], input=json.dumps(document))
     assert result.exit_code == 1
     assert json.loads(result.output)["errors"][0]["code"] == "INVALID_SIGNATURE"
+
+
+def test_proof_options_under_security_v2_canonicalize_as_under_the_document_context() -> None:
+    """jsonld-signatures before v8 canonicalized the options under security/v2, not the
+    document's context: the same N-Quads, so proofs of either era verify alike."""
+    document = signed("Ed25519Signature2018", "ed25519")
+    options = {k: v for k, v in document["proof"].items() if k != "jws"}
+    options["challenge"], options["domain"] = "c-1", "customs.example"
+    ours = canonicalize_document({**options, "@context": document["@context"]})
+    older = canonicalize_document({**options, "@context": "https://w3id.org/security/v2"})
+    assert ours == older
+
+
+HOSTILE = [None, True, 7, -1.5, "", "x" * 5000, [], [None], {}, {"@id": "x"}, "..", "a.b.c", "z"]
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "type",
+        "jws",
+        "proofValue",
+        "verificationMethod",
+        "proofPurpose",
+        "created",
+        "expires",
+        "challenge",
+        "domain",
+        "id",
+        "@context",
+        "previousProof",
+    ],
+)
+def test_verify_never_raises_for_a_hostile_legacy_proof_member(member: str) -> None:
+    for suite, kind in (("Ed25519Signature2018", "ed25519"), ("Ed25519Signature2020", "ed25519")):
+        for value in HOSTILE:
+            document = signed(suite, kind)
+            document["proof"][member] = value
+            result = VERIFIER.verify(document)
+            assert not result.verified
+            assert result.codes and result.check("proof") is not None
+
+
+def test_verify_never_raises_for_hostile_jws_text() -> None:
+    good = signed("JsonWebSignature2020", "p256")
+    head, _, signature = good["proof"]["jws"].partition("..")
+    for jws in (
+        "..",
+        f"{head}..",
+        f"..{signature}",
+        f"{head}...{signature}",
+        f"{head}..{signature}=",
+        f"{head}..{signature[:-2]}",
+        f"{jws_header({'alg': 'ES256'})[:-1]}..{signature}",
+        f"{b64url_encode(b'[1]')}..{signature}",
+        f"{b64url_encode(b'{')}..{signature}",
+        f"{head}..{b64url_encode(bytes(64))}",
+        f"{head}..{b64url_encode(bytes(200))}",
+        "\u00e9..\u00e9",
+    ):
+        document = copy.deepcopy(good)
+        document["proof"]["jws"] = jws
+        result = VERIFIER.verify(document)
+        assert result.codes in (("INVALID_PROOF",), ("INVALID_SIGNATURE",)), jws

@@ -50,7 +50,6 @@ class LegacySuite:
     """
 
     name: str
-    context: str
     signature: Signature
     key_kinds: frozenset[KeyKind]
     transformation: Literal["rdfc"] = "rdfc"
@@ -58,20 +57,17 @@ class LegacySuite:
 
 
 ED25519_SIGNATURE_2018: Final = LegacySuite(
-    "Ed25519Signature2018",
-    "https://w3id.org/security/suites/ed25519-2018/v1",
+    "Ed25519Signature2018",  # defined by credentials/v1 and suites/ed25519-2018/v1
     "jws",
     frozenset({"ed25519"}),
 )
 ED25519_SIGNATURE_2020: Final = LegacySuite(
-    "Ed25519Signature2020",
-    "https://w3id.org/security/suites/ed25519-2020/v1",
+    "Ed25519Signature2020",  # defined by suites/ed25519-2020/v1
     "proofValue",
     frozenset({"ed25519"}),
 )
 JSON_WEB_SIGNATURE_2020: Final = LegacySuite(
-    "JsonWebSignature2020",
-    "https://w3id.org/security/suites/jws-2020/v1",
+    "JsonWebSignature2020",  # defined by suites/jws-2020/v1
     "jws",
     frozenset({"ed25519", "p256", "p384"}),
 )
