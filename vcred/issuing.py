@@ -22,7 +22,7 @@ Secured = str | dict[str, Any]
 FormatIssuer = Callable[..., Secured]
 
 FORMATS: Final[dict[str, FormatIssuer]] = {}
-#: Formats vcred verifies but will not make, with the reason given to whoever asks.
+#: Formats vcred verifies but will not make → the refusal (with the reason) whoever asks gets.
 VERIFY_ONLY: Final[dict[str, str]] = {}
 
 
@@ -32,7 +32,7 @@ def register_issue_format(name: str, issuer: FormatIssuer) -> None:
 
 
 def refuse_issue_format(name: str, reason: str) -> None:
-    """Name a format :func:`issue` refuses with ``reason`` (one vcred verifies only)."""
+    """Name a format :func:`issue` refuses, with the message ``reason`` (verify-only formats)."""
     VERIFY_ONLY[name] = reason
 
 
@@ -100,7 +100,7 @@ def issue(
         return jose.issue_vc_jwt(document, signer)
     issuer = FORMATS.get(format)
     if format in VERIFY_ONLY:
-        raise UsageError(f"{format} is verified but never issued: {VERIFY_ONLY[format]}")
+        raise UsageError(VERIFY_ONLY[format])
     if issuer is None:
         known = ", ".join(["vc+jwt", *sorted(FORMATS)])
         raise UsageError(f"unknown format {format!r}; known: {known}")

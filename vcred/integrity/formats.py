@@ -18,9 +18,9 @@ from typing import Any, Final
 from vcred import model
 from vcred.customs import builders
 from vcred.errors import ParsingError, UnknownKeyError, UsageError
+from vcred.integrity.legacy import LEGACY_SUITES, LegacySuite
 from vcred.integrity.proof import add_base_proof, add_proof, verify_document
 from vcred.integrity.suites import ECDSA_SD_2023, SUITES, Cryptosuite
-from vcred.integrity.legacy import LEGACY_SUITES, LegacySuite
 from vcred.issuing import refuse_issue_format, register_issue_format
 from vcred.jsonld import ContextLoader
 from vcred.keys import Signer
@@ -264,8 +264,8 @@ def _legacy_refusal(suite: LegacySuite) -> str:
     # suites has a Data Integrity successor that verifiers everywhere accept
     successor = "eddsa-rdfc-2022" if suite.key_kinds == {"ed25519"} else "data-integrity"
     return (
-        f"{suite.name} predates Data Integrity 1.0; credentials already carrying it still "
-        f"verify, new ones are issued with format={successor!r}"
+        f"{suite.name} is verified, never issued: it predates Data Integrity 1.0; issue new "
+        f"credentials with format={successor!r}"
     )
 
 
