@@ -496,3 +496,20 @@ def test_verify_never_raises_for_hostile_jws_text() -> None:
         document["proof"]["jws"] = jws
         result = VERIFIER.verify(document)
         assert result.codes in (("INVALID_PROOF",), ("INVALID_SIGNATURE",)), jws
+
+
+def test_a_proof_naming_its_key_by_creator_is_refused() -> None:
+    """jsonld-signatures before 2020 wrote ``creator``; the verifier needs verificationMethod."""
+    document = signed("Ed25519Signature2018", "ed25519")
+    document["proof"]["creator"] = document["proof"].pop("verificationMethod")
+    result = VERIFIER.verify(document)
+    assert result.codes == ("INVALID_PROOF",)
+    assert result.errors[0].path == "/proof/verificationMethod"
+
+
+def test_a_jws_2020_key_vcred_cannot_read_is_an_unknown_key() -> None:
+    secp256k1 = {"kty": "EC", "crv": "secp256k1", "x": "A" * 43, "y": "A" * 43}
+    document = did_document(
+        {"id": f"{DID}#k1", "type": "JsonWebKey2020", "controller": DID, "publicKeyJwk": secp256k1}
+    )
+    assert f"{DID}#k1" not in document.methods
