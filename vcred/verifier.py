@@ -45,7 +45,7 @@ from vcred.keys import PublicKey
 from vcred.net import Fetcher, time_budget
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
-from vcred.status.entry import is_bitstring_entry
+from vcred.status.entry import is_status_entry
 from vcred.trust import TrustDecision, TrustList
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
@@ -914,7 +914,8 @@ def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableE
     """Status information the credential carries that no status check here can read.
 
     The ``status`` claim (IETF Token Status List, SD-JWT VC and JWT) and ``credentialStatus``
-    entries of a type other than BitstringStatusListEntry: the issuer said where to look, the
+    entries of a type the status check does not read (not BitstringStatusListEntry,
+    StatusList2021Entry or RevocationList2020Status): the issuer said where to look, the
     verifier cannot, so the status is unknown.
     """
     unreadable = []
@@ -928,7 +929,7 @@ def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableE
     entries = credential.get("credentialStatus")
     listed = isinstance(entries, list)
     for i, entry in enumerate(model.as_list(entries)):
-        if isinstance(entry, Mapping) and not is_bitstring_entry(entry):
+        if isinstance(entry, Mapping) and not is_status_entry(entry):
             kind = json.dumps(entry.get("type"))[:80]
             unreadable.append(
                 StatusUnavailableError(

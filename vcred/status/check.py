@@ -36,7 +36,12 @@ from vcred.errors import (
 from vcred.net import Fetcher, budget_left
 from vcred.status.cache import CachedList, StatusListCache
 from vcred.status.codec import DEFAULT_MAX_BITSTRING_BYTES, MIN_ENTRIES
-from vcred.status.entry import UNDEFINED_MESSAGE, BitstringStatusListEntry, status_entries
+from vcred.status.entry import (
+    UNDEFINED_MESSAGE,
+    BitstringStatusListEntry,
+    parse_entry,
+    status_entries,
+)
 from vcred.status.listcred import (
     StatusList,
     format_datetime,
@@ -190,10 +195,7 @@ class StatusChecker:
         if not raw_entries:
             return StatusReport(notes=tuple(notes))
         issuer = issuer_id(credential)
-        parsed = [
-            (pointer, BitstringStatusListEntry.parse(raw, pointer=pointer))
-            for pointer, raw in raw_entries
-        ]
+        parsed = [(pointer, parse_entry(raw, pointer=pointer)) for pointer, raw in raw_entries]
         if len({entry.list_url for _, entry in parsed}) > self.max_lists:
             # each list is a fetch: a credential must not make the verifier crawl the web
             raise UnsupportedError(
@@ -285,6 +287,13 @@ class StatusChecker:
         """§3.2 steps 5–10, after the list itself was fetched and verified."""
         status_list = cached.status_list
         where = f"{pointer}/statusListCredential"
+        if status_list.entry_type != entry.entry_type:
+            # a list of another kind reads its bits another way (purpose, size): never mixed
+            raise StatusVerificationError(
+                f"a {entry.entry_type} needs a list of its own kind, not one for "
+                f"{status_list.entry_type}",
+                pointer=where,
+            )
         if status_list.issuer != issuer:
             raise StatusVerificationError(
                 f"the status list is issued by {status_list.issuer}, not by the credential's "
