@@ -14,9 +14,10 @@ from werkzeug.http import http_date
 
 from issuer_app.hashing import ADMIN_INCLUDES
 from issuer_app.openapi import openapi_document
-from issuer_app.service import Issuer, Principal, Status, problem
+from issuer_app.service import MESSAGE_PURPOSE, Issuer, MessageStatus, Principal, Status, problem
 from vcred.errors import VcredError
 from vcred.integrity import derive
+from vcred.status.entry import parse_hex_status
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import RateLimiter, too_many_requests
 from vcred_service.requests import read_json
@@ -171,14 +172,16 @@ def update_status() -> Response:
     return jsonify(issuer().change_status(credential_id, status, actor=principal.actor))
 
 
-def parse_status_request(body: dict[str, Any]) -> tuple[str, Status]:
+def parse_status_request(body: dict[str, Any]) -> tuple[str, Status | MessageStatus]:
     """The credential and its new status, from either shape clients send:
 
     - DESIGN §6: ``{"credentialId", "credentialStatus": [{"type": "BitstringStatusListEntry",
       "status": "revoked" | "suspended" | "active"}]}``;
     - VC API / the Bitstring Status List test suite: ``{"credentialId", "credentialStatus":
       {"type": "BitstringStatusListEntry", "statusPurpose": "revocation" | "suspension"},
-      "status": true | false}`` (``status`` defaults to true: set the status).
+      "status": true | false}`` (``status`` defaults to true: set the status);
+    - a multi-state status, which the VC API's boolean cannot say: ``"statusPurpose":
+      "message"`` with ``"status": "0x1"`` — the value, written as ``statusMessage`` writes it.
     """
     credential_id = body.get("credentialId")
     if not isinstance(credential_id, str) or not credential_id:
@@ -201,9 +204,16 @@ def parse_status_request(body: dict[str, Any]) -> tuple[str, Status]:
             raise _bad("status must be revoked, suspended or active", f"{where}/status")
         return credential_id, status  # type: ignore[return-value]
     purpose = entry.get("statusPurpose")
+    if purpose == MESSAGE_PURPOSE:
+        try:
+            value = parse_hex_status(body.get("status"), pointer="/status")
+        except VcredError as exc:
+            raise problem(exc) from exc
+        return credential_id, MessageStatus(value)
     if purpose not in ("revocation", "suspension"):
         raise _bad(
-            "give status (revoked, suspended, active) or statusPurpose (revocation, suspension)",
+            "give status (revoked, suspended, active) or statusPurpose "
+            "(revocation, suspension, message)",
             f"{where}/statusPurpose",
         )
     flag = body.get("status", True if status is None else status)

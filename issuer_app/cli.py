@@ -67,6 +67,18 @@ def _show_warnings() -> None:
 @click.option("--format", "formats", multiple=True, help="offer only these formats (repeat)")
 @click.option("--default-format", help="format when a request names none (default vc+jwt)")
 @click.option("--status-list-format", help="vc+jwt (default) or a Data Integrity format")
+@click.option(
+    "--status-message",
+    "status_messages",
+    multiple=True,
+    help="a message status state, 0x0 first (repeat: 2, 4, 8 … of them)",
+)
+@click.option(
+    "--status-reference",
+    "status_reference",
+    multiple=True,
+    help="URL documenting the status messages (repeat for several)",
+)
 @click.option("--database-url", envvar="DATABASE_URL", help="PostgreSQL URL (default: SQLite)")
 @click.option("--no-store-credentials", is_flag=True, help="keep only digests of what is issued")
 @click.option("--insecure-no-auth", is_flag=True, help="no API token needed (local tests only)")
@@ -98,6 +110,8 @@ def command(
     formats: tuple[str, ...],
     default_format: str | None,
     status_list_format: str | None,
+    status_messages: tuple[str, ...],
+    status_reference: tuple[str, ...],
     database_url: str | None,
     no_store_credentials: bool,
     insecure_no_auth: bool,
@@ -126,6 +140,8 @@ def command(
         "formats": formats or None,
         "default_format": default_format,
         "status_list_format": status_list_format,
+        "status_messages": status_messages or None,
+        "status_reference": status_reference or None,
         "database_url": database_url,
         "store_credentials": False if no_store_credentials else None,
         "insecure_no_auth": insecure_no_auth or None,

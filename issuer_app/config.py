@@ -23,6 +23,7 @@ from vcred.did.web import did_web
 from vcred.errors import UsageError
 from vcred.keys import KEY_KINDS, KeyKind
 from vcred.status import MAX_TTL_MS, MIN_ENTRIES
+from vcred.urls import is_url, parse_url
 from vcred_service.app import database_url
 from vcred_service.config_file import duration
 
@@ -33,6 +34,8 @@ PASSPHRASE_FILE: Final = "passphrase"  # noqa: S105 - a file name
 ENV_PREFIX: Final = "VCRED_ISSUER_"
 _PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}|")
 _COUNTRY: Final = re.compile(r"[A-Z]{2}")
+#: Most ``message`` states an issuer may define: statusSize 8.
+MAX_STATUS_MESSAGES: Final = 256
 
 
 def utc_now() -> datetime:
@@ -82,6 +85,12 @@ class IssuerConfig:
     status_list_format: str = "vc+jwt"
     status_list_ttl: timedelta = timedelta(minutes=5)
     status_list_capacity: int = MIN_ENTRIES
+    #: The ``message`` status purpose (Bitstring Status List §2.1): the meaning of each value,
+    #: 0x0 first; their number (a power of two, 2 to 256) sets the statusSize. Given, every
+    #: credential also gets a ``message`` entry, set with POST /credentials/status.
+    status_messages: tuple[str, ...] = ()
+    #: Where those messages are documented (``statusReference``, URLs); needs status_messages.
+    status_reference: tuple[str, ...] = ()
     #: How often a worker looks for keys added or retired by the CLI.
     key_refresh_seconds: float = 5.0
     #: An officer's session ends this long after sign-in, however active (absolute lifetime)…
@@ -137,12 +146,18 @@ class IssuerConfig:
         if not timedelta(0) <= self.status_list_ttl <= timedelta(milliseconds=MAX_TTL_MS):
             # the lists' ttl: what a verifier would refuse is never signed
             raise UsageError(f"status_list_ttl must be from 0 to {MAX_TTL_MS // 1000} seconds")
+        _check_status_messages(self.status_messages, self.status_reference)
         if self.api_rate < 0 or self.api_burst < 1 or self.auth_failure_burst < 1:
             raise UsageError("rate limits must not be negative, bursts at least 1")
         if self.auth_failure_rate <= 0:
             raise UsageError("auth_failure_rate must be positive")
         if self.session_lifetime <= timedelta(0) or self.session_idle_timeout <= timedelta(0):
             raise UsageError("session_lifetime and session_idle_timeout must be positive")
+
+    @property
+    def status_size(self) -> int:
+        """Bits per ``message`` status entry (0: no message status)."""
+        return status_size_for(len(self.status_messages))
 
     @property
     def did_web(self) -> str | None:
@@ -205,6 +220,12 @@ class IssuerConfig:
         if get("KEY_TYPES"):
             values["key_types"] = _split(get("KEY_TYPES"))
         for name, key in (
+            ("STATUS_MESSAGES", "status_messages"),
+            ("STATUS_REFERENCE", "status_reference"),
+        ):
+            if get(name):
+                values[key] = _split(get(name))
+        for name, key in (
             ("INSECURE_NO_AUTH", "insecure_no_auth"),
             ("DEV", "dev"),
             ("STORE_CREDENTIALS", "store_credentials"),
@@ -235,6 +256,31 @@ class IssuerConfig:
                 generate=embedded or bool(values.get("dev")),
             )
         return cls(**values)
+
+
+def status_size_for(count: int) -> int:
+    """The statusSize of ``count`` messages, one per value (§2.1): log2; 0 for none."""
+    return max(count.bit_length() - 1, 0)
+
+
+def _check_status_messages(messages: tuple[str, ...], references: tuple[str, ...]) -> None:
+    """2, 4, … 256 non-empty messages (§2.1: one per value of statusSize bits); http(s) URLs."""
+    if references and not messages:
+        raise UsageError("status_reference documents status_messages: give those too")
+    if not messages:
+        return
+    count = len(messages)
+    if not 2 <= count <= MAX_STATUS_MESSAGES or count & (count - 1):
+        raise UsageError(
+            f"status_messages must number a power of two from 2 to {MAX_STATUS_MESSAGES} "
+            f"(one per value of the statusSize bits), not {count}"
+        )
+    if not all(isinstance(m, str) and m.strip() for m in messages):
+        raise UsageError("status_messages must be non-empty strings")
+    for url in references:  # the one strict URL reading (vcred.urls), http(s) with a host
+        parsed = parse_url(url) if is_url(url) else None
+        if parsed is None or parsed.scheme not in ("http", "https") or parsed.host is None:
+            raise UsageError(f"status_reference must be http(s) URLs, not {url!r}")
 
 
 def load_passphrase(data_dir: Path, environ: Mapping[str, str], *, generate: bool) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from vcred.errors import MalformedError, UnsupportedError
 from vcred.integrity.suites import DEFAULT_SUITE_FOR, SUITES
-from vcred.issuing import FORMATS
+from vcred.issuing import FORMATS, VERIFY_ONLY
 from vcred.keys import KEY_KINDS, KeyKind
 
 VC_JWT: Final = "vc+jwt"
@@ -134,6 +134,10 @@ def choose(options: Any, *, offered: tuple[str, ...], default: str) -> str:
         if value is not None and not isinstance(value, str):
             raise MalformedError(f"options.{key} must be a string", pointer=f"/options/{key}")
     fmt = None if named is None else ALIASES.get(named, named)
+    for value in (proof_type, fmt):
+        if value in VERIFY_ONLY:  # Ed25519Signature2020 & co: docs/legacy.md
+            where = "/options/type" if value == proof_type else "/options/format"
+            raise UnsupportedError(VERIFY_ONLY[value], pointer=where)
     if proof_type is not None and proof_type != DATA_INTEGRITY_PROOF:
         raise UnsupportedError(
             f"proof type {proof_type!r} is not supported; use {DATA_INTEGRITY_PROOF} or "

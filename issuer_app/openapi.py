@@ -96,7 +96,18 @@ SCHEMAS: Final[dict[str, Any]] = {
                         "statusPurpose": {"type": "string"},
                         "statusListIndex": {"type": "string"},
                         "statusListCredential": {"type": "string"},
+                        "statusSize": {"type": "integer"},
                     },
+                },
+            },
+            "statusMessage": {
+                "description": "The value of the credential's message status and its meaning "
+                "(when it has one)",
+                "type": "object",
+                "required": ["status", "message"],
+                "properties": {
+                    "status": {"type": "string"},
+                    "message": {"type": ["string", "null"]},
                 },
             },
         },
@@ -278,6 +289,14 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
             "status": {"type": "boolean"},
         },
     }
+    by_message = {
+        "type": "object",
+        "required": ["type", "statusPurpose"],
+        "properties": {
+            "type": {"enum": ["BitstringStatusListEntry", "BitstringStatusList"]},
+            "statusPurpose": {"const": "message"},
+        },
+    }
     revocation = {"properties": {"statusPurpose": {"const": "revocation"}}}
     purpose_is_revocation = {
         "anyOf": [
@@ -294,7 +313,8 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
     status_request = {
         "type": "object",
         "description": "DESIGN §6 ({status: revoked|suspended|active} in a one-element array), "
-        "or the VC API ({statusPurpose} and a boolean status: set, the default, or clear). "
+        "or the VC API ({statusPurpose} and a boolean status: set, the default, or clear), "
+        "or a message status (statusPurpose message and the value as a 0x hex string). "
         "A revocation cannot be cleared (400).",
         "required": ["credentialId", "credentialStatus"],
         "properties": {"credentialId": {"type": "string", "minLength": 1}},
@@ -332,6 +352,18 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
                         },
                         {"properties": {"credentialStatus": revocation_cleared}},
                     ]
+                },
+            },
+            {
+                "required": ["status"],
+                "properties": {
+                    "credentialStatus": {
+                        "oneOf": [
+                            by_message,
+                            {"type": "array", "minItems": 1, "maxItems": 1, "items": by_message},
+                        ]
+                    },
+                    "status": {"type": "string", "pattern": "^0x[0-9a-fA-F]{1,16}$"},
                 },
             },
         ],

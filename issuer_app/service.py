@@ -29,7 +29,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from issuer_app import formats, hashing
-from issuer_app.config import IssuerConfig
+from issuer_app.config import IssuerConfig, status_size_for
 from issuer_app.keyring import WEB, IssuerKey, KeyRing, key_tag
 from issuer_app.store.records import (
     IssuerStore,
@@ -60,10 +60,12 @@ from vcred.schema import bundled_registry, check_schema
 from vcred.status import (
     BitstringStatusListEntry,
     IndexStore,
+    StatusMessage,
     set_credential_status,
+    set_status_value,
     status_list_credential_for,
 )
-from vcred.status.entry import is_bitstring_entry
+from vcred.status.entry import UNDEFINED_MESSAGE, is_bitstring_entry
 from vcred.status.listcred import format_datetime
 from vcred.urls import parse_url
 from vcred_service.contexts import load_context_folder
@@ -73,6 +75,9 @@ from vcred_service.problems import ProblemError
 _log = logging.getLogger("issuer_app")
 
 PURPOSES: Final = ("revocation", "suspension")
+#: The status purpose whose values carry a configured message (IssuerConfig.status_messages).
+MESSAGE_PURPOSE: Final = "message"
+STATUS_V1_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
 #: The JSON Schema every credential of our types must satisfy, listed or not.
 TYPE_SCHEMAS: Final = {
     AEO_CERTIFICATE_TYPE: AEO_CERTIFICATE_SCHEMA,
@@ -89,6 +94,26 @@ MAX_CREDENTIAL_ID: Final = 1000
 Status = Literal["active", "suspended", "revoked"]
 #: Status list ids and signer names (key ids, "web") as they appear in URLs.
 _LIST_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStatus:
+    """A value of the ``message`` status purpose, as POST /credentials/status sets it."""
+
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageState:
+    """A credential's ``message`` status: its value, and the messages it was issued with
+    (its entry commits to them, §2.1: the configuration of the day does not change them)."""
+
+    value: int
+    messages: tuple[str, ...]
+
+    @property
+    def message(self) -> str | None:
+        return self.messages[self.value] if self.value < len(self.messages) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +224,10 @@ class Issuer:
             idle=config.session_idle_timeout,
             lifetime=config.session_lifetime,
             clock=config.clock,
+        )
+        #: the ``statusMessage`` of the ``message`` entry of new credentials
+        self.status_messages = tuple(
+            StatusMessage(status=i, message=text) for i, text in enumerate(config.status_messages)
         )
         self._keys = _KeyCache(ring=self._load_keyring(), version=None, checked=0.0)
         self._keys.version = store.get_meta("keys_version")
@@ -646,9 +675,20 @@ class Issuer:
                 places = []
                 if not prepared.caller_status:
                     places = [bound.allocate(p, credential_id=record_id) for p in purposes]
+                    if places and self.config.status_messages:
+                        places.append(
+                            bound.allocate(
+                                MESSAGE_PURPOSE,
+                                status_size=self.config.status_size,
+                                credential_id=record_id,
+                            )
+                        )
                 if places:
                     document["credentialStatus"] = [
-                        place.entry(self.list_url(list_name, place.list_id)).to_json()
+                        place.entry(
+                            self.list_url(list_name, place.list_id),
+                            **self._entry_messages(place.purpose),
+                        ).to_json()
                         for place in places
                     ]
                 if store.key_retired(conn, prepared.key.tag) is not None:
@@ -673,6 +713,7 @@ class Issuer:
                         (p.purpose, p.list_id, p.index, self.list_url(list_name, p.list_id))
                         for p in places
                     ],
+                    messages=self.config.status_messages,
                     at=at,
                     actor=actor,
                     keep=self.config.store_credentials,
@@ -728,13 +769,25 @@ class Issuer:
     def list_url(self, signer: str, list_id: str) -> str:
         return f"{self.config.public_url}/status/{signer}/{list_id}"
 
+    def _entry_messages(self, purpose: str) -> dict[str, Any]:
+        """The ``statusMessage`` / ``statusReference`` of a new entry of ``purpose``."""
+        if purpose != MESSAGE_PURPOSE:
+            return {}
+        return {
+            "status_messages": self.status_messages,
+            "status_reference": self.config.status_reference,
+        }
+
     # -- status ------------------------------------------------------------------------------
 
-    def change_status(self, credential_id: str, status: Status, *, actor: str) -> dict[str, Any]:
-        """Suspend, reinstate (``active``) or revoke a credential, by its id or record id.
+    def change_status(
+        self, credential_id: str, status: Status | MessageStatus, *, actor: str
+    ) -> dict[str, Any]:
+        """Suspend, reinstate (``active``) or revoke a credential, by its id or record id; or
+        set the value of its ``message`` status.
 
         Raises ProblemError 404 for an unknown credential, 400 for a change that is not
-        allowed (a revoked credential stays revoked).
+        allowed (a revoked credential stays revoked; a message value past the statusSize).
         """
         store = self.store
         with store.engine.begin() as conn:
@@ -743,43 +796,62 @@ class Issuer:
                 raise ProblemError(
                     404, "Not Found", f"no credential {credential_id[:200]!r} was issued here"
                 )
+            issued = _issued_messages(row)
+            if isinstance(status, MessageStatus):
+                _check_message_value(status.value, issued)
             bound = store.index.bound(conn)
             before = _current_status(bound, row.record_id)
+            message_before = _message_value(bound, row.record_id)
             try:
-                set_credential_status(bound, row.record_id, status)
+                if isinstance(status, MessageStatus):
+                    set_status_value(bound, row.record_id, MESSAGE_PURPOSE, status.value)
+                else:
+                    set_credential_status(bound, row.record_id, status)
             except UsageError as exc:
+                where = {"pointer": "/status"} if isinstance(status, MessageStatus) else {}
                 raise ProblemError(
-                    400, "Bad request", exc.message, code="STATUS_CHANGE_REFUSED"
+                    400, "Bad request", exc.message, code="STATUS_CHANGE_REFUSED", **where
                 ) from exc
             after = _current_status(bound, row.record_id)
+            message_after = _message_value(bound, row.record_id)
             store.set_record_status(conn, row.record_id, after)
             store.append_audit(
                 conn,
                 at=self.stamp(),
                 actor=actor,
-                action=f"status-{status}",
+                action=_audit_action(status),
                 target=row.credential_id or row.record_id,
                 details={
                     "recordId": row.record_id,
                     "credentialId": row.credential_id,
-                    "requested": status,
+                    "requested": status if isinstance(status, str) else hex(status.value),
                     "before": before,
                     "after": after,
+                    **(
+                        {"messageBefore": hex(message_before), "messageAfter": hex(message_after)}
+                        if message_after is not None and message_before is not None
+                        else {}
+                    ),
                 },
             )
-        return {
+        answer: dict[str, Any] = {
             "credentialId": row.credential_id or row.record_id,
             "status": after,
             "credentialStatus": [
-                {
-                    "type": "BitstringStatusListEntry",
-                    "statusPurpose": entry["purpose"],
-                    "statusListIndex": str(entry["index"]),
-                    "statusListCredential": entry["url"],
-                }
-                for entry in load_json_list(row.status_entries)
+                _entry_summary(entry) for entry in load_json_list(row.status_entries)
             ],
         }
+        if message_after is not None and issued is not None:
+            state = MessageState(value=message_after, messages=issued)
+            answer["statusMessage"] = {"status": hex(state.value), "message": state.message}
+        return answer
+
+    def message_state(self, record_id: str) -> MessageState | None:
+        """A credential's ``message`` status (None: it has none)."""
+        row = self.record(record_id)
+        issued = None if row is None else _issued_messages(row)
+        value = _message_value(self.store.index, record_id)
+        return None if issued is None or value is None else MessageState(value, issued)
 
     def status_list(self, signer_name: str, list_id: str) -> Published | None:
         """The signed list ``list_id`` as published under ``signer_name`` (None: no such list).
@@ -1156,6 +1228,7 @@ def _record(
     at: str,
     actor: str,
     keep: bool,
+    messages: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     document = prepared.document
     types = model.types_of(document)
@@ -1184,6 +1257,7 @@ def _record(
         "status_entries": dump_json(
             [
                 {"purpose": p, "list": list_id, "index": i, "url": url}
+                | ({"messages": list(messages)} if p == MESSAGE_PURPOSE else {})
                 for p, list_id, i, url in places
             ]
         ),
@@ -1198,6 +1272,60 @@ def _record(
 def _text(value: Any, limit: int) -> str | None:
     """A string kept for search: cut to ``limit`` characters, without U+0000."""
     return value.replace("\x00", "")[:limit] if isinstance(value, str) else None
+
+
+def _message_value(store: IndexStore, record_id: str) -> int | None:
+    """The value of a credential's ``message`` status; None when it has no such entry."""
+    for place in store.allocations(record_id):
+        if place.purpose == MESSAGE_PURPOSE:
+            return store.get_status(place.list_id, place.index)
+    return None
+
+
+def _audit_action(status: Status | MessageStatus) -> str:
+    return f"status-{status}" if isinstance(status, str) else f"status-message-{hex(status.value)}"
+
+
+def _entry_summary(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored status entry as the VC API answers it (without the messages)."""
+    out: dict[str, Any] = {
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": entry["purpose"],
+        "statusListIndex": str(entry["index"]),
+        "statusListCredential": entry["url"],
+    }
+    size = status_size_for(len(entry.get("messages", ())))
+    if size > 1:
+        out["statusSize"] = size
+    return out
+
+
+def _issued_messages(row: Row[Any]) -> tuple[str, ...] | None:
+    """The messages a credential's ``message`` entry was issued with (None: it has none)."""
+    for entry in load_json_list(row.status_entries):
+        if entry.get("purpose") == MESSAGE_PURPOSE:
+            return tuple(entry.get("messages", ()))
+    return None
+
+
+def _check_message_value(value: int, issued: tuple[str, ...] | None) -> None:
+    """A value its credential gives a meaning: a verifier cannot act on any other."""
+    if issued is None:
+        raise ProblemError(
+            400,
+            "Bad request",
+            "this credential has no message status entry",
+            code="STATUS_CHANGE_REFUSED",
+            pointer="/credentialStatus",
+        )
+    if value >= len(issued) or issued[value] == UNDEFINED_MESSAGE:
+        raise ProblemError(
+            400,
+            "Bad request",
+            f"status {hex(value)} has no defined message in this credential",
+            code="STATUS_CHANGE_REFUSED",
+            pointer="/status",
+        )
 
 
 def _current_status(store: IndexStore, record_id: str) -> Status:

@@ -28,7 +28,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from issuer_app import formats
-from issuer_app.service import Issuer, Status
+from issuer_app.service import Issuer, MessageStatus, Status
 from issuer_app.store.records import RecordQuery, load_json_list
 from vcred.customs.builders import build_aeo_certificate, build_export_billing_attestation
 from vcred.customs.programmes import PROGRAMMES, TRADE_ROLES
@@ -170,6 +170,7 @@ def credential(record_id: str) -> str:
         qr_note=qr_note,
         history=service.store.recent_audit(row.credential_id or row.record_id),
         actions=_available_actions(row.status),
+        message=service.message_state(row.record_id),
     )
 
 
@@ -196,9 +197,17 @@ def _qr(secured: str | None) -> tuple[Markup | None, str | None]:
 @login_required
 def change_status(record_id: str) -> BaseResponse:
     action = request.form.get("action", "")
-    if action not in _ACTIONS:
+    status: Status | MessageStatus
+    if action == "message":  # the message status: the value chosen among the configured ones
+        value = request.form.get("value", "")
+        if not value.isdigit() or len(value) > 3:
+            raise ProblemError(400, "Bad request", "choose a status message", code="MALFORMED")
+        status = MessageStatus(int(value))
+        done = "given its new status message"
+    elif action in _ACTIONS:
+        status, done = _ACTIONS[action]
+    else:
         raise ProblemError(400, "Bad request", "unknown action", code="MALFORMED")
-    status, done = _ACTIONS[action]
     try:
         issuer().change_status(record_id, status, actor=_officer_actor())
     except ProblemError as exc:

@@ -491,12 +491,14 @@ def test_malformed_entries_say_where(change: dict[str, Any], pointer: str) -> No
 
 def test_entries_of_other_types_are_ignored_with_a_note() -> None:
     credential = credential_with(
-        {"id": "https://example.com/s#1", "type": "StatusList2021Entry"}, revocation_entry()
+        # StatusList2021Entry was the example here; it is read since issue 18 (docs/legacy.md)
+        {"id": "https://example.com/s#1", "type": "CredentialStatusList2017"},
+        revocation_entry(),
     )
     raw, notes = status_entries(credential)
     assert [p for p, _ in raw] == ["/credentialStatus/1"]
     assert notes
-    assert "StatusList2021Entry" in notes[0]
+    assert "CredentialStatusList2017" in notes[0]
 
 
 def test_credential_status_must_be_an_object_or_array() -> None:
@@ -867,7 +869,12 @@ def test_status_size_two_reports_the_message(
 def test_status_size_disagreeing_with_the_list_is_refused(
     checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer
 ) -> None:
-    publish(fetcher, securer, url=MESSAGE_URL, purpose="message", status_size=2, entries=524_288)
+    # a list that states its statusSize, as drafts before April 2024 had lists do
+    listed = status_list_credential(
+        url=MESSAGE_URL, purpose="message", status_size=2, entries=524_288
+    )
+    listed["credentialSubject"]["statusSize"] = 2
+    fetcher.documents[MESSAGE_URL] = securer.secure(listed)
     one_bit = {**MESSAGE_ENTRY, "statusSize": 1, "statusMessage": MESSAGES[:2]}
     (entry,) = checker.check(credential_with(one_bit), now=NOW).entries
     assert isinstance(entry.error, StatusVerificationError)

@@ -32,6 +32,7 @@ Pointer to it::
     │   ├── RevokedError           REVOKED
     │   ├── SuspendedError         SUSPENDED
     │   └── StatusUnavailableError STATUS_UNAVAILABLE status unknown: list not retrieved/unusable
+    │       ├── StatusMessageError       STATUS_MESSAGE_UNDEFINED  the value read means "undefined"
     │       ├── StatusVerificationError  STATUS_VERIFICATION  list fails verification or mismatches
     │       ├── StatusListLengthError    STATUS_LIST_LENGTH   list under the minimum / over the cap
     │       └── StatusRangeError         STATUS_RANGE         statusListIndex past the list end
@@ -267,6 +268,14 @@ class StatusUnavailableError(StatusError):
     code = "STATUS_UNAVAILABLE"
     problem_type = STATUS_RETRIEVAL_ERROR
     title = "Credential status unavailable"
+
+
+class StatusMessageError(StatusUnavailableError):
+    """The status value read has no message, or its message is "undefined" (§2.1)."""
+
+    code = "STATUS_MESSAGE_UNDEFINED"
+    problem_type = STATUS_VERIFICATION_ERROR
+    title = "Status value without a meaning"
 
 
 class StatusUnreachableError(StatusUnavailableError):

@@ -24,11 +24,18 @@ Secured = str | dict[str, Any]
 FormatIssuer = Callable[..., Secured]
 
 FORMATS: Final[dict[str, FormatIssuer]] = {}
+#: Formats vcred verifies but will not make → the refusal (with the reason) whoever asks gets.
+VERIFY_ONLY: Final[dict[str, str]] = {}
 
 
 def register_issue_format(name: str, issuer: FormatIssuer) -> None:
     """Plug a securing format into :func:`issue` (used by vcred.integrity and vcred.sdjwt)."""
     FORMATS[name] = issuer
+
+
+def refuse_issue_format(name: str, reason: str) -> None:
+    """Name a format :func:`issue` refuses, with the message ``reason`` (verify-only formats)."""
+    VERIFY_ONLY[name] = reason
 
 
 def signer_for(key: KeyPair, *, did: str | None = None, key_id: str | None = None) -> LocalSigner:
@@ -111,7 +118,9 @@ def issue(
     must be the signer's DID (filled in when absent); a relatedResource digest of a known
     JSON-LD context must match it (DigestMismatchError). JOSE formats (vc+jwt, SD-JWT) carry
     ``iat`` = ``now`` (default: the clock): the signing time a verifier compares with the
-    key's ``revoked`` / ``expires`` (CID 1.0 §2.2). Raises UsageError for an unknown format.
+    key's ``revoked`` / ``expires`` (CID 1.0 §2.2). Raises UsageError for an unknown format
+    or one vcred only verifies (:data:`VERIFY_ONLY`: the proof types that predate Data
+    Integrity).
     """
     signer = as_signer(signer)
     document = with_issuer(credential, signer)
@@ -124,6 +133,8 @@ def issue(
     if format == "vc+jwt":
         return jose.issue_vc_jwt(document, signer)
     issuer = FORMATS.get(format)
+    if format in VERIFY_ONLY:
+        raise UsageError(VERIFY_ONLY[format])
     if issuer is None:
         known = ", ".join(["vc+jwt", *sorted(FORMATS)])
         raise UsageError(f"unknown format {format!r}; known: {known}")

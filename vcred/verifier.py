@@ -47,7 +47,7 @@ from vcred.net import Fetcher, time_budget
 from vcred.related import check_related_resources
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
-from vcred.status.entry import is_bitstring_entry
+from vcred.status.entry import is_status_entry
 from vcred.trust import TrustDecision, TrustList
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
@@ -584,7 +584,7 @@ class Verifier:
         elif not entries:
             report.ok("status", "no status entry")
         else:
-            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value}" for e in entries)
+            purposes = ", ".join(f"{e.purpose} {e.index}: {e.value} ({e.message})" for e in entries)
             report.ok("status", f"not revoked or suspended ({purposes})")
         return entries
 
@@ -957,7 +957,8 @@ def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableE
     """Status information the credential carries that no status check here can read.
 
     The ``status`` claim (IETF Token Status List, SD-JWT VC and JWT) and ``credentialStatus``
-    entries of a type other than BitstringStatusListEntry: the issuer said where to look, the
+    entries of a type the status check does not read (not BitstringStatusListEntry,
+    StatusList2021Entry or RevocationList2020Status): the issuer said where to look, the
     verifier cannot, so the status is unknown.
     """
     unreadable = []
@@ -971,7 +972,7 @@ def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableE
     entries = credential.get("credentialStatus")
     listed = isinstance(entries, list)
     for i, entry in enumerate(model.as_list(entries)):
-        if isinstance(entry, Mapping) and not is_bitstring_entry(entry):
+        if isinstance(entry, Mapping) and not is_status_entry(entry):
             kind = json.dumps(entry.get("type"))[:80]
             unreadable.append(
                 StatusUnavailableError(

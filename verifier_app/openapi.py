@@ -119,7 +119,16 @@ SCHEMAS: Final[dict[str, Any]] = {
             "statusListCredential": {"type": "string"},
             "statusSize": {"type": "integer"},
             "value": {"type": ["integer", "null"]},
-            "message": _NULLABLE_STRING,
+            "message": {
+                "type": ["string", "null"],
+                "description": "What the value means: the statusMessage of the value "
+                "(Bitstring Status List §2.1), else set / unset",
+            },
+            "statusReference": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Where the issuer documents its status messages (when given)",
+            },
             "valid": {"type": "boolean"},
             "fetchedAt": _NULLABLE_STRING,
             "ageSeconds": {"type": ["integer", "null"]},

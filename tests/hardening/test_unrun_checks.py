@@ -27,9 +27,11 @@ from vcred.verifier import CHECKS, PresentationResult, VerificationResult
 AT = Verifier(clock=lambda: NOW)
 TOKEN_STATUS = {"status_list": {"idx": 7, "uri": "https://issuer.example/statuslists/1"}}
 
+# StatusList2021Entry and RevocationList2020Status are read now (docs/legacy.md): they are
+# checked like a BitstringStatusListEntry, see test_a_legacy_status_entry_is_read_not_passed.
 UNREADABLE_ENTRIES: list[Any] = [
-    {"id": "https://issuer.example/s/1#7", "type": "StatusList2021Entry"},
-    {"id": "https://issuer.example/s/1#7", "type": "RevocationList2020Status"},
+    {"id": "https://issuer.example/s/1#7", "type": "CredentialStatusList2017"},
+    {"id": "https://issuer.example/s/1#7", "type": "1EdTechRevocationList"},
     {"id": "https://issuer.example/s/1#7", "type": ["TokenStatusListEntry"]},
     {"id": "https://issuer.example/s/1#7", "type": "bitstringstatuslistentry"},  # not the type
 ]
@@ -116,6 +118,26 @@ def test_a_credential_status_of_another_type_fails_the_status_check(
         issue(credential(credentialStatus=[entry, entry]), agency_key, format=fmt, now=NOW)
     )
     assert [p.path for p in listed.errors] == ["/credentialStatus/0", "/credentialStatus/1"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "pointer"),
+    [
+        ("StatusList2021Entry", "/credentialStatus/statusPurpose"),
+        ("RevocationList2020Status", "/credentialStatus/revocationListIndex"),
+    ],
+)
+def test_a_legacy_status_entry_is_read_not_passed(
+    agency_key: KeyPair, kind: str, pointer: str
+) -> None:
+    """A legacy entry is no longer "another type": it is parsed, and an incomplete one fails
+    the status check at the member it lacks."""
+    entry = {"id": "https://issuer.example/s/1#7", "type": kind}
+    result = AT.verify(issue(credential(credentialStatus=entry), agency_key, now=NOW))
+    assert not result.verified
+    assert result.codes == ("MALFORMED",)
+    assert result.errors[0].path == pointer
+    assert result.check("status").passed is False  # type: ignore[union-attr]
 
 
 def test_a_credential_schema_of_another_type_fails_the_schema_check(agency_key: KeyPair) -> None:

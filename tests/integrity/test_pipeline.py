@@ -112,10 +112,14 @@ def test_without_the_citizenship_context_the_employ_vectors_fail_cleanly() -> No
     assert "https://w3id.org/citizenship/v4rc1" in result.errors[0].message
 
 
-def test_the_legacy_ed25519signature2020_suite_is_unsupported() -> None:
+def test_the_legacy_ed25519signature2020_vector_verifies_its_proof() -> None:
+    """Verify-only since issue 18 (docs/legacy.md); it pinned UNSUPPORTED before."""
     result = verify(read_json(W3C / "eddsa/Ed25519Signature2020/signedEdSig.json"))
-    assert result.codes == ("UNSUPPORTED",)
-    assert result.errors[0].path == "/proof/type"
+    proof = result.check("proof")
+    assert proof is not None and proof.passed is True
+    # the vector's issuer is an https URL, not the did:key that signed it
+    assert result.codes == ("UNKNOWN_KEY",)
+    assert result.errors[0].path == "/issuer"
 
 
 # -- issuing and verifying our own -----------------------------------------------------------
@@ -366,7 +370,7 @@ def test_json_that_expansion_would_drop_is_refused(
 
 def test_an_unknown_proof_type_is_unsupported(keys: dict[str, KeyPair]) -> None:
     secured = _di(keys)
-    secured["proof"]["type"] = "Ed25519Signature2020"
+    secured["proof"]["type"] = "RsaSignature2018"  # Ed25519Signature2020 verifies since issue 18
     result = AT.verify(secured)
     assert result.codes == ("UNSUPPORTED",)
     assert result.errors[0].path == "/proof/type"

@@ -26,6 +26,7 @@ from vcred.errors import (
     VcredError,
 )
 from vcred.keys import PublicKey
+from vcred.multibase import multibase_decode, multibase_encode
 from vcred.urls import parse_url
 
 RELATIONSHIPS: Final = (
@@ -45,6 +46,12 @@ _DID: Final = re.compile(
 )
 _MULTIBASE_TYPES: Final = frozenset({"Multikey", "Ed25519VerificationKey2020"})
 _JWK_TYPES: Final = frozenset({"JsonWebKey", "JsonWebKey2020"})
+#: https://w3c-ccg.github.io/lds-ed25519-2018/#the-ed25519-key-format: the raw 32-byte key in
+#: base58btc, without a multibase prefix.
+_BASE58_TYPES: Final = frozenset({"Ed25519VerificationKey2018"})
+_ED25519_TYPES: Final = frozenset({"Ed25519VerificationKey2018", "Ed25519VerificationKey2020"})
+#: A method states its key in exactly one of these members (CID 1.0 §2.2).
+_KEY_MEMBERS: Final = ("publicKeyMultibase", "publicKeyJwk", "publicKeyBase58")
 
 
 def is_did(value: object) -> bool:
@@ -268,16 +275,20 @@ def _add_method(
             "a verification method needs a type and a controller", pointer=pointer
         )
     revoked, expires = (_lifetime(entry, name, pointer) for name in LIFETIME_PROPERTIES)
+    if sum(name in entry for name in _KEY_MEMBERS) != 1:
+        return None  # no key, or two that could differ: which one was meant is not ours to pick
     try:
         if vm_type in _MULTIBASE_TYPES and "publicKeyMultibase" in entry:
             key = PublicKey.from_multikey(entry["publicKeyMultibase"])
         elif vm_type in _JWK_TYPES and "publicKeyJwk" in entry:
             key = PublicKey.from_jwk(entry["publicKeyJwk"])
+        elif vm_type in _BASE58_TYPES and "publicKeyBase58" in entry:
+            key = _ed25519_from_base58(entry["publicKeyBase58"])
         else:
             return None  # a key type we do not use (e.g. X25519 key agreement)
     except VcredError:
         return None
-    if vm_type == "Ed25519VerificationKey2020" and key.kind != "ed25519":
+    if vm_type in _ED25519_TYPES and key.kind != "ed25519":
         return None
     if vm_id in methods:  # a second entry would replace the first, and could lift its revoked
         raise ResolutionError(f"verification method {vm_id!r} is defined twice", pointer=pointer)
@@ -306,3 +317,16 @@ def _lifetime(entry: Mapping[str, Any], name: str, pointer: str) -> datetime | N
         raise ResolutionError(
             f"the verification method's {name} {exc.message}", pointer=exc.pointer
         ) from exc
+
+
+def _ed25519_from_base58(value: object) -> PublicKey:
+    """An Ed25519VerificationKey2018 ``publicKeyBase58``: 32 bytes, one encoding only.
+
+    Raises MalformedError (ParsingError) for anything else.
+    """
+    if not isinstance(value, str):
+        raise MalformedError("publicKeyBase58 must be a string")
+    raw = multibase_decode("z" + value)
+    if multibase_encode(raw, "z")[1:] != value:
+        raise MalformedError("publicKeyBase58 is not in its canonical form")
+    return PublicKey.from_raw("ed25519", raw)

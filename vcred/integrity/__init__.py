@@ -12,11 +12,15 @@ holder's :func:`derive`, the verifier's :func:`verify_document` as for any proof
 are in :mod:`vcred.integrity.ecdsa_sd` and :mod:`vcred.integrity.selective`. Importing this
 package registers the formats ``eddsa-rdfc-2022``, ``eddsa-jcs-2022``, ``ecdsa-rdfc-2019``,
 ``ecdsa-jcs-2019``, ``ecdsa-sd-2023`` and ``data-integrity`` with issuing, verification and
-presentations.
+presentations. Credentials already carrying the proof types that predate Data Integrity
+(``Ed25519Signature2018``, ``Ed25519Signature2020``, ``JsonWebSignature2020``) verify through
+:func:`verify_document` as well (:mod:`vcred.integrity.legacy`, ``LEGACY_SUITES``); they are
+never issued (docs/legacy.md).
 """
 
 from vcred.integrity import formats
 from vcred.integrity.ecdsa_sd import derive
+from vcred.integrity.legacy import LEGACY_SUITES, LegacySuite
 from vcred.integrity.proof import (
     PURPOSES,
     VerifiedDocument,
@@ -48,9 +52,11 @@ __all__ = [
     "ECDSA_SD_2023",
     "EDDSA_JCS_2022",
     "EDDSA_RDFC_2022",
+    "LEGACY_SUITES",
     "PURPOSES",
     "SUITES",
     "Cryptosuite",
+    "LegacySuite",
     "VerifiedDocument",
     "VerifiedProof",
     "add_base_proof",

@@ -18,9 +18,10 @@ from typing import Any, Final
 from vcred import model
 from vcred.customs import builders
 from vcred.errors import ParsingError, UnknownKeyError, UsageError
+from vcred.integrity.legacy import LEGACY_SUITES, LegacySuite
 from vcred.integrity.proof import VerifiedDocument, add_base_proof, add_proof, verify_document
 from vcred.integrity.suites import ECDSA_SD_2023, SUITES, Cryptosuite
-from vcred.issuing import register_issue_format
+from vcred.issuing import refuse_issue_format, register_issue_format
 from vcred.jsonld import ContextLoader
 from vcred.keys import Signer
 from vcred.presentation import PRESENTATION_LIFETIME, register_present_format
@@ -273,6 +274,16 @@ def _agreed(values: list[Any]) -> Any:
     return values[0] if all(v == values[0] for v in values) else None
 
 
+def _legacy_refusal(suite: LegacySuite) -> str:
+    # docs/legacy.md: a legacy signature is not bound to a cryptosuite name, and each of these
+    # suites has a Data Integrity successor that verifiers everywhere accept
+    successor = "eddsa-rdfc-2022" if suite.key_kinds == {"ed25519"} else "data-integrity"
+    return (
+        f"{suite.name} is verified, never issued: it predates Data Integrity 1.0; issue new "
+        f"credentials with format={successor!r}"
+    )
+
+
 def register() -> None:
     """Plug Data Integrity into issue(), verify(), present() and verify_presentation()."""
     for name, suite in SUITES.items():
@@ -281,6 +292,8 @@ def register() -> None:
             continue
         register_issue_format(name, _issuer(suite))
         register_present_format(name, _presenter(suite))
+    for legacy in LEGACY_SUITES.values():
+        refuse_issue_format(legacy.name, _legacy_refusal(legacy))
     register_issue_format(FORMAT, _issuer(None))
     register_present_format(FORMAT, _presenter(None))
     register_format(FORMAT, prove_credential)

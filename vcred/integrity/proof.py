@@ -34,6 +34,13 @@ from vcred.errors import (
     VcredError,
 )
 from vcred.integrity import ecdsa_sd
+from vcred.integrity.legacy import (
+    LEGACY_SUITES,
+    LegacySuite,
+    check_legacy_shape,
+    legacy_suite,
+    verify_legacy_proof,
+)
 from vcred.integrity.suites import (
     DEFAULT_SUITE_FOR,
     ECDSA_SD_2023,
@@ -70,7 +77,7 @@ class VerifiedProof:
     """One proof that verified, with the method (and so the controller) that signed it."""
 
     proof: Mapping[str, Any]
-    suite: Cryptosuite
+    suite: Cryptosuite | LegacySuite
     method: VerificationMethod
     pointer: str
 
@@ -262,9 +269,12 @@ def verify_document(
     Verify Proof (§4.4, https://www.w3.org/TR/vc-data-integrity/#verify-proof) with
     ``purpose`` as the expected proof purpose. A proof naming a ``previousProof`` is verified
     over the document with those proofs. When ``challenge`` / ``domain`` are given, each proof
-    must carry them. Raises at the first proof that fails: ParsingError / InvalidProofError /
-    UnsupportedError (malformed), UnknownKeyError / ResolutionError (the key), CryptographicError
-    (signature), NotYetValidError / ExpiredError (``created`` in the future, ``expires`` past),
+    must carry them. Proofs of the legacy types (:data:`LEGACY_SUITES`) verify too, by
+    :func:`vcred.integrity.legacy.verify_legacy_proof`, in sets but never in chains.
+
+    Raises at the first proof that fails: ParsingError / InvalidProofError / UnsupportedError
+    (malformed), UnknownKeyError / ResolutionError (the key), CryptographicError (signature),
+    NotYetValidError / ExpiredError (``created`` in the future, ``expires`` past),
     ChallengeError / DomainError.
     """
     if not isinstance(secured, Mapping):
@@ -331,7 +341,16 @@ def _verify_one(
     previous = previous_proofs(proof, all_proofs, pointer=pointer)
     if previous:  # §4.5 step 3.3: a chain signs the proofs it follows
         input_document["proof"] = previous
-    if suite.selective:  # ecdsa-sd-2023: only derived proofs are for verifiers
+    if isinstance(suite, LegacySuite):
+        if previous:  # Linked Data Signatures have no chains: previousProof would go unsigned
+            raise InvalidProofError(
+                f"a {suite.name} proof cannot follow other proofs",
+                pointer=f"{pointer}/previousProof",
+            )
+        verify_legacy_proof(
+            suite, unsecured, proof, method.public_key, pointer=pointer, loader=loader
+        )
+    elif suite.selective:  # ecdsa-sd-2023: only derived proofs are for verifiers
         ecdsa_sd.verify_derived_proof(
             unsecured, proof, method.public_key, pointer=pointer, loader=loader
         )
@@ -349,23 +368,41 @@ def _verify_one(
     return VerifiedProof(proof=proof, suite=suite, method=method, pointer=pointer)
 
 
-def check_proof_shape(proof: Mapping[str, Any], *, pointer: str = "/proof") -> Cryptosuite:
+def check_proof_shape(
+    proof: Mapping[str, Any], *, pointer: str = "/proof"
+) -> Cryptosuite | LegacySuite:
     """Check a proof's members (§2.1 Proofs, §4.4 step 3) and return its cryptosuite.
 
-    https://www.w3.org/TR/vc-data-integrity/#proofs — raises InvalidProofError for a missing or
-    malformed member, UnsupportedError for a proof type or cryptosuite we do not implement.
+    https://www.w3.org/TR/vc-data-integrity/#proofs — a proof of a legacy type
+    (:mod:`vcred.integrity.legacy`) returns its :class:`LegacySuite`. Raises
+    InvalidProofError for a missing or malformed member, UnsupportedError for a proof type or
+    cryptosuite we do not implement.
     """
     proof_type = proof.get("type")
     if proof_type is None:
         raise InvalidProofError("the proof has no type", pointer=f"{pointer}/type")
+    legacy = legacy_suite(proof_type)
+    if legacy is not None:
+        _check_shared_members(proof, pointer=pointer)
+        check_legacy_shape(legacy, proof, pointer=pointer)
+        return legacy
     if proof_type != PROOF_TYPE:
+        known = ", ".join([PROOF_TYPE, *sorted(LEGACY_SUITES)])
         raise UnsupportedError(
-            f"proof type {str(proof_type)[:60]!r} is not supported; use {PROOF_TYPE}",
+            f"proof type {str(proof_type)[:60]!r} is not supported; known: {known}",
             pointer=f"{pointer}/type",
         )
     if "cryptosuite" not in proof:
         raise InvalidProofError("the proof has no cryptosuite", pointer=f"{pointer}/cryptosuite")
     suite = cryptosuite(proof["cryptosuite"], pointer=f"{pointer}/cryptosuite")
+    _check_shared_members(proof, pointer=pointer)
+    if not isinstance(proof.get("proofValue"), str):
+        raise InvalidProofError("the proof has no proofValue", pointer=f"{pointer}/proofValue")
+    return suite
+
+
+def _check_shared_members(proof: Mapping[str, Any], *, pointer: str) -> None:
+    """The members every proof type shares: purpose, method, times, id, challenge, domain."""
     purpose = proof.get("proofPurpose")
     if not isinstance(purpose, str) or purpose not in PURPOSES:
         raise InvalidProofError(
@@ -378,8 +415,6 @@ def check_proof_shape(proof: Mapping[str, Any], *, pointer: str = "/proof") -> C
             "verificationMethod must be the URL of a verification method",
             pointer=f"{pointer}/verificationMethod",
         )
-    if not isinstance(proof.get("proofValue"), str):
-        raise InvalidProofError("the proof has no proofValue", pointer=f"{pointer}/proofValue")
     for name in ("created", "expires"):
         if name in proof:
             _proof_time(proof, name, pointer=pointer)
@@ -393,7 +428,6 @@ def check_proof_shape(proof: Mapping[str, Any], *, pointer: str = "/proof") -> C
             raise InvalidProofError(
                 f"{name} must be a string or an array of strings", pointer=f"{pointer}/{name}"
             )
-    return suite
 
 
 def previous_proofs(

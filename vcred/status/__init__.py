@@ -7,7 +7,8 @@ The lower layer behind ``vcred.verify``'s ``status`` check and the issuer's stat
 - the bitstring (``codec``): ``encode_bitstring`` / ``decode_bitstring``, ``Bitstring``
   (immutable lookups), ``MutableBitstring`` (an issuer writing one);
 - the data model: ``BitstringStatusListEntry`` (``entry``), building and reading a
-  ``BitstringStatusListCredential`` (``listcred``);
+  ``BitstringStatusListCredential`` (``listcred``); the legacy ``StatusList2021Entry`` and
+  ``RevocationList2020Status`` and their lists are read (``parse_entry``), never issued;
 - the verifier side: ``StatusChecker`` / ``check_status`` → ``StatusReport`` of
   ``EntryStatus`` (``check``), over a ``StatusListCache`` (``cache``);
 - the issuer side: the ``IndexStore`` protocol and random index allocation (``index``).
@@ -27,6 +28,7 @@ from vcred.status.check import (
     VerifyList,
     check_status,
     parse_fetched,
+    status_message,
 )
 from vcred.status.codec import (
     DEFAULT_MAX_BITSTRING_BYTES,
@@ -40,10 +42,12 @@ from vcred.status.codec import (
 )
 from vcred.status.entry import (
     ENTRY_TYPE,
+    ENTRY_TYPES,
     IRREVERSIBLE_PURPOSES,
     PURPOSES,
     BitstringStatusListEntry,
     StatusMessage,
+    parse_entry,
     status_entries,
 )
 from vcred.status.index import (
@@ -54,6 +58,7 @@ from vcred.status.index import (
     StatusListInfo,
     pick_free_index,
     set_credential_status,
+    set_status_value,
     status_list_credential_for,
 )
 from vcred.status.listcred import (
@@ -70,6 +75,7 @@ __all__ = [
     "DEFAULT_MAX_FETCH_BYTES",
     "DEFAULT_STATUS_MAX_AGE",
     "ENTRY_TYPE",
+    "ENTRY_TYPES",
     "IRREVERSIBLE_PURPOSES",
     "LIST_CREDENTIAL_TYPE",
     "LIST_SUBJECT_TYPE",
@@ -99,10 +105,13 @@ __all__ = [
     "check_status",
     "decode_bitstring",
     "encode_bitstring",
+    "parse_entry",
     "parse_fetched",
     "parse_status_list_credential",
     "pick_free_index",
     "set_credential_status",
+    "set_status_value",
     "status_entries",
     "status_list_credential_for",
+    "status_message",
 ]

@@ -23,6 +23,7 @@ from vcred.errors import (
     RevokedError,
     StatusError,
     StatusListLengthError,
+    StatusMessageError,
     StatusUnavailableError,
     StatusUnreachableError,
     StatusVerificationError,
@@ -35,7 +36,12 @@ from vcred.errors import (
 from vcred.net import Fetcher, budget_left
 from vcred.status.cache import CachedList, StatusListCache
 from vcred.status.codec import DEFAULT_MAX_BITSTRING_BYTES, MIN_ENTRIES
-from vcred.status.entry import BitstringStatusListEntry, status_entries
+from vcred.status.entry import (
+    UNDEFINED_MESSAGE,
+    BitstringStatusListEntry,
+    parse_entry,
+    status_entries,
+)
 from vcred.status.listcred import (
     StatusList,
     format_datetime,
@@ -66,6 +72,8 @@ class EntryStatus:
     """The outcome for one ``credentialStatus`` entry.
 
     ``value`` is None when the status could not be determined (then ``error`` says why);
+    ``message`` is what the value means (§2.1 ``statusMessage``, else "set"/"unset");
+    ``status_reference`` where the issuer documents the messages (the entry's URLs);
     ``fetched_at``/``age``/``stale`` say how fresh the list behind the answer is.
     """
 
@@ -76,6 +84,7 @@ class EntryStatus:
     status_size: int = 1
     value: int | None = None
     message: str | None = None
+    status_reference: tuple[str, ...] = ()
     fetched_at: datetime | None = None
     age: timedelta | None = None
     stale: bool = False
@@ -87,8 +96,11 @@ class EntryStatus:
         return self.error is None and self.value == 0
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON form for verification results: what the list said, and how fresh it was."""
-        return {
+        """JSON form for verification results: what the list said, and how fresh it was.
+
+        ``statusReference`` appears when the entry names where its messages are documented.
+        """
+        out: dict[str, Any] = {
             "path": self.pointer,
             "purpose": self.purpose,
             "index": self.index,
@@ -102,6 +114,9 @@ class EntryStatus:
             "stale": self.stale,
             "error": None if self.error is None else self.error.as_dict(),
         }
+        if self.status_reference:
+            out["statusReference"] = list(self.status_reference)
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,10 +195,7 @@ class StatusChecker:
         if not raw_entries:
             return StatusReport(notes=tuple(notes))
         issuer = issuer_id(credential)
-        parsed = [
-            (pointer, BitstringStatusListEntry.parse(raw, pointer=pointer))
-            for pointer, raw in raw_entries
-        ]
+        parsed = [(pointer, parse_entry(raw, pointer=pointer)) for pointer, raw in raw_entries]
         if len({entry.list_url for _, entry in parsed}) > self.max_lists:
             # each list is a fetch: a credential must not make the verifier crawl the web
             raise UnsupportedError(
@@ -244,6 +256,7 @@ class StatusChecker:
             index=entry.index,
             list_url=entry.list_url,
             status_size=entry.status_size,
+            status_reference=entry.status_reference,
         )
         try:
             cached, stale = self.list_for(entry.list_url, now=now)
@@ -252,6 +265,7 @@ class StatusChecker:
         result = replace(result, fetched_at=cached.fetched_at, age=cached.age(now), stale=stale)
         try:
             value = self._read(entry, cached, issuer=issuer, now=now, pointer=pointer)
+            message = status_message(entry, value, pointer=pointer)
         except StatusError as exc:
             return replace(result, error=exc)
         error: StatusError | None = None
@@ -259,7 +273,7 @@ class StatusChecker:
             error = RevokedError("the credential has been revoked", pointer=pointer)
         elif value and entry.purpose == "suspension":
             error = SuspendedError("the credential is suspended", pointer=pointer)
-        return replace(result, value=value, message=entry.message_for(value), error=error)
+        return replace(result, value=value, message=message, error=error)
 
     def _read(
         self,
@@ -273,6 +287,13 @@ class StatusChecker:
         """§3.2 steps 5–10, after the list itself was fetched and verified."""
         status_list = cached.status_list
         where = f"{pointer}/statusListCredential"
+        if status_list.entry_type != entry.entry_type:
+            # a list of another kind reads its bits another way (purpose, size): never mixed
+            raise StatusVerificationError(
+                f"a {entry.entry_type} needs a list of its own kind, not one for "
+                f"{status_list.entry_type}",
+                pointer=where,
+            )
         if status_list.issuer != issuer:
             raise StatusVerificationError(
                 f"the status list is issued by {status_list.issuer}, not by the credential's "
@@ -344,6 +365,25 @@ class StatusChecker:
             raise type(exc)(f"the status list {url}: {exc}") from exc
         except MalformedError as exc:
             raise StatusVerificationError(f"the status list {url} is malformed: {exc}") from exc
+
+
+def status_message(entry: BitstringStatusListEntry, value: int, *, pointer: str) -> str:
+    """What ``value`` means (§3.2 step 14): its ``statusMessage`` in the entry, else "set" /
+    "unset" for one bit.
+
+    Only the entry says: its messages are committed to at issuance, signed with the
+    credential (§2.1), so an issuer cannot give a value another meaning later. A value left
+    without one — no message, or "undefined" (§2.1) — raises StatusMessageError: nobody
+    can act on it.
+    """
+    message = entry.message_for(value)
+    if message is None or message == UNDEFINED_MESSAGE:
+        at = [i for i, m in enumerate(entry.status_messages) if m.status == value]
+        raise StatusMessageError(
+            f"status {hex(value)} has no defined message: its meaning is unknown",
+            pointer=f"{pointer}/statusMessage/{at[0]}" if at else f"{pointer}/statusMessage",
+        )
+    return message
 
 
 def check_status(

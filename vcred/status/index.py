@@ -39,7 +39,11 @@ class Allocation:
     status_size: int = 1
 
     def entry(
-        self, list_url: str, *, status_messages: Sequence[StatusMessage] = ()
+        self,
+        list_url: str,
+        *,
+        status_messages: Sequence[StatusMessage] = (),
+        status_reference: Sequence[str] = (),
     ) -> BitstringStatusListEntry:
         """The ``credentialStatus`` entry for this place, the list being published at
         ``list_url`` (its ``id`` is ``list_url#index``, never the list URL itself, §2.1)."""
@@ -50,6 +54,7 @@ class Allocation:
             list_url=list_url,
             status_size=self.status_size,
             status_messages=tuple(status_messages),
+            status_reference=tuple(status_reference),
         )
 
 
@@ -176,9 +181,6 @@ def set_credential_status(
     )
     if purpose is None:
         raise UsageError(f"unknown status {status!r}; expected revoked, suspended or active")
-    places = [a for a in store.allocations(credential_id) if a.purpose == purpose]
-    if not places:
-        raise UsageError(f"credential {credential_id!r} has no {purpose} status entry")
     if status == "active":
         revoked = [
             a
@@ -187,7 +189,20 @@ def set_credential_status(
         ]
         if revoked:
             raise UsageError(f"credential {credential_id!r} is revoked; that cannot be undone")
-    value = 0 if status == "active" else 1
+    return set_status_value(store, credential_id, purpose, 0 if status == "active" else 1)
+
+
+def set_status_value(
+    store: IndexStore, credential_id: str, purpose: str, value: int
+) -> list[Allocation]:
+    """Set a credential's status of ``purpose`` to ``value`` (a ``message`` status, §2.1).
+
+    Raises UsageError when the credential has no entry of that purpose, or the value does
+    not fit its ``statusSize`` (the store checks that, and that revocation stays final).
+    """
+    places = [a for a in store.allocations(credential_id) if a.purpose == purpose]
+    if not places:
+        raise UsageError(f"credential {credential_id!r} has no {purpose} status entry")
     for place in places:
         store.set_status(place.list_id, place.index, value)
     return places

@@ -1,6 +1,10 @@
 """``BitstringStatusListCredential``: build one (issuer) and read one (verifier) (§2.2).
 
 https://www.w3.org/TR/vc-bitstring-status-list/#bitstringstatuslistcredential
+
+The verifier also reads the lists that preceded it, ``StatusList2021Credential`` and
+``RevocationList2020Credential`` (never built here, docs/legacy.md): the same GZIP bitstring,
+base64url without the multibase prefix, one bit per entry.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from vcred.status.codec import (
     decode_bitstring,
     encode_bitstring,
 )
-from vcred.status.entry import StatusMessage
+from vcred.status.entry import (
+    ENTRY_TYPE,
+    REVOCATION_LIST_2020_STATUS,
+    STATUS_LIST_2021_ENTRY,
+)
 
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 LIST_CREDENTIAL_TYPE: Final = "BitstringStatusListCredential"
@@ -29,6 +37,16 @@ LIST_SUBJECT_TYPE: Final = "BitstringStatusList"
 #: Largest ``ttl`` we read: the largest integer JSON carries exactly (RFC 7493 §2.2), some
 #: 285,000 years. Larger values are refused, not clamped; a verifier caps the TTL anyway.
 MAX_TTL_MS: Final = 2**53 - 1
+#: List credential type → (its subject's type, the entry type it answers, its fixed purpose).
+_LIST_KINDS: Final[dict[str, tuple[str, str, str | None]]] = {
+    LIST_CREDENTIAL_TYPE: (LIST_SUBJECT_TYPE, ENTRY_TYPE, None),
+    "StatusList2021Credential": ("StatusList2021", STATUS_LIST_2021_ENTRY, None),
+    "RevocationList2020Credential": (
+        "RevocationList2020",
+        REVOCATION_LIST_2020_STATUS,
+        "revocation",
+    ),
+}
 
 # XML Schema dateTimeStamp (VCDM 2.0 §4.6): a date-time that always carries its offset.
 _DATETIME_STAMP: Final = re.compile(
@@ -48,8 +66,11 @@ class StatusList:
     valid_until: datetime | None = None
     #: ``credentialSubject.ttl``: how long to use it before fetching again (§2.2).
     ttl: timedelta | None = None
-    #: ``credentialSubject.statusSize`` when the list states one.
+    #: ``credentialSubject.statusSize`` when the list states one (drafts before April 2024 did;
+    #: the entry states it now), which must then be the entry's.
     status_size: int | None = None
+    #: The entry type this list answers (a legacy list answers only its own entries).
+    entry_type: str = ENTRY_TYPE
 
 
 def format_datetime(moment: datetime) -> str:
@@ -90,7 +111,6 @@ def build_status_list_credential(
     valid_until: datetime | None = None,
     ttl: timedelta | None = None,
     status_size: int = 1,
-    status_messages: Sequence[StatusMessage] = (),
     min_entries: int = MIN_ENTRIES,
 ) -> dict[str, Any]:
     """An unsigned ``BitstringStatusListCredential`` (VCDM 2.0) ready to be secured (§3.1).
@@ -98,8 +118,11 @@ def build_status_list_credential(
     https://www.w3.org/TR/vc-bitstring-status-list/#generate-algorithm
 
     The v2 context alone defines every status term. ``credentialSubject.id`` is
-    ``list_url#list``. ``status_size``/``status_messages`` are stated on the subject only for
-    multi-bit lists. Raises UsageError for a list shorter than ``min_entries`` entries or a
+    ``list_url#list``. ``status_size`` is how many bits an entry takes in ``bitstring``; it is
+    not stated on the list, nor are status messages: each ``BitstringStatusListEntry`` states
+    its ``statusSize`` and ``statusMessage``, committed to at issuance (§2.1; the v2 context
+    defines neither term on ``BitstringStatusList``, so a Data Integrity proof could not
+    cover them there). Raises UsageError for a list shorter than ``min_entries`` entries or a
     validity period that ends before it starts.
     """
     if valid_until is not None and valid_until <= valid_from:
@@ -123,10 +146,6 @@ def build_status_list_credential(
         if not timedelta(0) <= ttl <= timedelta(milliseconds=MAX_TTL_MS):
             raise UsageError(f"ttl must be from 0 to {MAX_TTL_MS} ms")
         subject["ttl"] = int(ttl / timedelta(milliseconds=1))
-    if status_size != 1:
-        subject["statusSize"] = status_size
-    if status_messages:
-        subject["statusMessage"] = [m.to_json() for m in status_messages]
     credential: dict[str, Any] = {
         "@context": [VC_V2_CONTEXT],
         "id": list_url,
@@ -148,12 +167,22 @@ def parse_status_list_credential(
     https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm
 
     Checks the types, that an ``id`` (when given) is ``url`` (a list must not be replayed under
-    another list's URL), and expands ``encodedList``. Raises MalformedError for a structural
-    fault and StatusListLengthError when the list expands past ``max_bytes``.
+    another list's URL), and expands ``encodedList``. A ``StatusList2021Credential`` or
+    ``RevocationList2020Credential`` is read the same way (a VC 1.1 list's ``issuanceDate`` /
+    ``expirationDate`` bound it as ``validFrom`` / ``validUntil`` do). Raises MalformedError
+    for a structural fault and StatusListLengthError when the list expands past ``max_bytes``.
     """
     types = credential.get("type")
-    if not isinstance(types, list) or LIST_CREDENTIAL_TYPE not in types:
-        raise MalformedError(f"type must include {LIST_CREDENTIAL_TYPE}", pointer="/type")
+    kinds = (
+        [t for t in types if isinstance(t, str) and t in _LIST_KINDS]
+        if isinstance(types, list)
+        else []
+    )
+    if len(kinds) != 1:
+        raise MalformedError(
+            "type must include exactly one of " + ", ".join(sorted(_LIST_KINDS)), pointer="/type"
+        )
+    subject_type, entry_type, fixed_purpose = _LIST_KINDS[kinds[0]]
     if "id" in credential and credential["id"] != url:
         raise MalformedError(
             f"the status list credential's id is not the URL it was fetched from ({url})",
@@ -162,15 +191,17 @@ def parse_status_list_credential(
     subject = credential.get("credentialSubject")
     if not isinstance(subject, Mapping):
         raise MalformedError(
-            "credentialSubject must be one BitstringStatusList object",
+            f"credentialSubject must be one {subject_type} object",
             pointer="/credentialSubject",
         )
     kind = subject.get("type")
-    if kind != LIST_SUBJECT_TYPE and not (isinstance(kind, list) and LIST_SUBJECT_TYPE in kind):
+    if kind != subject_type and not (isinstance(kind, list) and subject_type in kind):
         raise MalformedError(
-            f"credentialSubject.type must be {LIST_SUBJECT_TYPE}", pointer="/credentialSubject/type"
+            f"credentialSubject.type must be {subject_type}", pointer="/credentialSubject/type"
         )
-    purposes = _purposes(subject.get("statusPurpose"))
+    purposes = (
+        (fixed_purpose,) if fixed_purpose is not None else _purposes(subject.get("statusPurpose"))
+    )
     ttl_ms = _optional_int(subject, "ttl", low=0, high=MAX_TTL_MS, what="ttl (milliseconds)")
     size = _optional_int(subject, "statusSize", low=1, high=MAX_STATUS_SIZE, what="statusSize")
     encoded = subject.get("encodedList")
@@ -178,16 +209,21 @@ def parse_status_list_credential(
         raise MalformedError(
             "encodedList must be a string", pointer="/credentialSubject/encodedList"
         )
+    if entry_type != ENTRY_TYPE:
+        # the legacy lists are base64url without a multibase prefix; the codec reads 'u' + it.
+        # Any text that already starts with 'u' stays one character longer: never ambiguous.
+        encoded = "u" + encoded
     bits = decode_bitstring(encoded, max_bytes=max_bytes, pointer="/credentialSubject/encodedList")
     return StatusList(
         url=url,
         issuer=issuer_id(credential),
         purposes=purposes,
         bits=bits,
-        valid_from=_optional_datetime(credential, "validFrom"),
-        valid_until=_optional_datetime(credential, "validUntil"),
+        valid_from=_optional_datetime(credential, "validFrom", "issuanceDate"),
+        valid_until=_optional_datetime(credential, "validUntil", "expirationDate"),
         ttl=None if ttl_ms is None else timedelta(milliseconds=ttl_ms),
         status_size=size,
+        entry_type=entry_type,
     )
 
 
@@ -220,7 +256,9 @@ def _purposes(value: object) -> tuple[str, ...]:
     return tuple(items)
 
 
-def _optional_datetime(credential: Mapping[str, Any], name: str) -> datetime | None:
-    if name not in credential:
-        return None
-    return parse_datetime(credential[name], pointer=f"/{name}")
+def _optional_datetime(credential: Mapping[str, Any], *names: str) -> datetime | None:
+    """The first of ``names`` the credential has (VCDM 2.0's name, then VC 1.1's), or None."""
+    for name in names:
+        if name in credential:
+            return parse_datetime(credential[name], pointer=f"/{name}")
+    return None
