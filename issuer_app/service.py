@@ -172,6 +172,9 @@ class Issuer:
             raise UsageError(
                 f"the default format {config.default_format!r} is not among the offered ones"
             )
+        if config.status_list_format in formats.BINARY_FORMATS:
+            # verifiers fetch status lists as JSON or a compact JWT (vcred.status)
+            raise UsageError(f"status lists cannot be published as {config.status_list_format}")
         self._keys = _KeyCache(ring=self._load_keyring(), version=None, checked=0.0)
         self._keys.version = store.get_meta("keys_version")
         self._keys.checked = time.monotonic()
@@ -437,13 +440,15 @@ class Issuer:
                     for place in places
                 ]
                 try:
-                    secured = secure(
-                        document,
-                        prepared.signer,
-                        format=prepared.format,
-                        now=self.now(),
-                        **prepared.extra,
-                        **self._loader_for(prepared.format),
+                    secured = formats.as_text(
+                        secure(
+                            document,
+                            prepared.signer,
+                            format=prepared.format,
+                            now=self.now(),
+                            **prepared.extra,
+                            **self._loader_for(prepared.format),
+                        )
                     )
                 except VcredError as exc:
                     raise problem(exc, base="/credential") from exc

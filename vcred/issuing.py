@@ -18,7 +18,7 @@ from vcred.did.web import method_id as did_web_method_id
 from vcred.errors import UsageError
 from vcred.keys import KeyPair, LocalSigner, Signer
 
-Secured = str | dict[str, Any]
+Secured = str | bytes | dict[str, Any]
 FormatIssuer = Callable[..., Secured]
 
 FORMATS: Final[dict[str, FormatIssuer]] = {}
@@ -79,7 +79,8 @@ def issue(
     now: datetime | None = None,
     **options: Any,
 ) -> Secured:
-    """Secure ``credential`` as ``format``: a compact string for JOSE formats, a dict otherwise.
+    """Secure ``credential`` as ``format``: a compact string for JOSE formats, the COSE_Sign1
+    bytes for ``vc+cose``, a dict otherwise.
 
     The credential is checked against VCDM first (MalformedError with a pointer); its issuer
     must be the signer's DID (filled in when absent). Raises UsageError for an unknown format.

@@ -73,7 +73,8 @@ def _no_constant(name: str) -> Any:
 _STRICT_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
 
 
-def _compact_json(value: Mapping[str, Any]) -> bytes:
+def compact_json(value: Mapping[str, Any]) -> bytes:
+    """UTF-8 JSON without whitespace: the payload bytes of vc+jwt and vc+cose."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -84,9 +85,7 @@ def sign_compact(
     header = {"alg": signer.algorithm, "kid": signer.key_id, "typ": typ}
     if cty is not None:
         header["cty"] = cty
-    signing_input = (
-        b64url_encode(_compact_json(header)) + "." + b64url_encode(_compact_json(payload))
-    )
+    signing_input = b64url_encode(compact_json(header)) + "." + b64url_encode(compact_json(payload))
     return signing_input + "." + b64url_encode(signer.sign(signing_input.encode("ascii")))
 
 
@@ -209,15 +208,22 @@ def _check_header(
 
 
 def _method_id(kid: Any, did: str) -> str:
-    """The absolute method id named by ``kid``; it must belong to ``did``."""
     if kid is None:
         raise UnknownKeyError("the JWS header has no kid", pointer="/header/kid")
     if not isinstance(kid, str):
         raise MalformedError("kid must be a string", pointer="/header/kid")
+    return method_id_for_kid(kid, did, pointer="/header/kid")
+
+
+def method_id_for_kid(kid: str, did: str, *, pointer: str) -> str:
+    """The absolute method id a JOSE or COSE ``kid`` names; it must belong to ``did``.
+
+    A relative ``#fragment`` is resolved against ``did``. Raises UnknownKeyError.
+    """
     method_id = did + kid if kid.startswith("#") else kid
     kid_did, fragment = split_did_url(method_id) if is_did(method_id.split("#")[0]) else ("", "")
     if kid_did != did or not fragment:
-        raise UnknownKeyError(f"kid {kid[:200]!r} is not a key of {did}", pointer="/header/kid")
+        raise UnknownKeyError(f"kid {kid[:200]!r} is not a key of {did}", pointer=pointer)
     return method_id
 
 
@@ -345,15 +351,18 @@ def verify_vp_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
 
 
 def _credential_issuer(payload: Mapping[str, Any]) -> str:
-    return _did_of(payload, "issuer", "a vc+jwt issuer must be a DID to find its key")
+    return did_of(payload, "issuer", "a vc+jwt issuer must be a DID to find its key")
 
 
 def _holder(payload: Mapping[str, Any]) -> str:
-    return _did_of(payload, "holder", "a vp+jwt holder must be a DID to find its key")
+    return did_of(payload, "holder", "a vp+jwt holder must be a DID to find its key")
 
 
-def _did_of(payload: Mapping[str, Any], member: str, refusal: str) -> str:
-    """The DID of ``member`` (a URL, or an object with an ``id``), whose key signed."""
+def did_of(payload: Mapping[str, Any], member: str, refusal: str) -> str:
+    """The DID of ``member`` (a URL, or an object with an ``id``), whose key signed.
+
+    Raises UnknownKeyError (``refusal``) when it is not a DID.
+    """
     value = payload.get(member)
     if isinstance(value, dict):
         value = value.get("id")

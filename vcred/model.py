@@ -29,14 +29,23 @@ Version = Literal["2.0", "1.1"]
 # Media types an EnvelopedVerifiableCredential may carry: VC-JOSE-COSE §3.1.1 and §3.2.1, an
 # unsecured credential, and an IETF SD-JWT VC (draft-ietf-oauth-sd-jwt-vc, dc+sd-jwt).
 _ENVELOPED_MEDIA_TYPES: Final = frozenset(
-    {"application/vc+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt", "application/vc"}
+    {
+        "application/vc+jwt",
+        "application/vc+sd-jwt",
+        "application/dc+sd-jwt",
+        "application/vc",
+        "application/vc+cose",
+    }
 )
 
-# ... and an EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2): a vp+jwt, or an SD-JWT with its
-# key-binding JWT (RFC 9901 §4.3).
+# ... and an EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2): a vp+jwt or vp+cose, or an
+# SD-JWT with its key-binding JWT (RFC 9901 §4.3).
 ENVELOPED_PRESENTATION_MEDIA_TYPES: Final = frozenset(
-    {"application/vp+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt"}
+    {"application/vp+jwt", "application/vp+cose", "application/vc+sd-jwt", "application/dc+sd-jwt"}
 )
+
+# Binary media types: their data: URL is base64 (VC-JOSE-COSE §3.3.1) and carries bytes.
+BINARY_MEDIA_TYPES: Final = frozenset({"application/vc+cose", "application/vp+cose"})
 
 # RFC 3986 §3.1 scheme, then anything without whitespace: "URL" in VCDM 2.0 means an absolute URL.
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
@@ -252,11 +261,13 @@ def enveloped_payload(
     *,
     pointer: str = "",
     media_types: frozenset[str] = _ENVELOPED_MEDIA_TYPES,
-) -> tuple[str, str]:
+) -> tuple[str, str | bytes]:
     """The (media type, data) carried by an enveloped credential's (or presentation's)
     ``data:`` URL; ``media_types`` are those accepted.
 
-    VCDM 2.0 §4.13; RFC 2397. Raises MalformedError / UnsupportedError.
+    The data is text, or bytes for a binary media type (``BINARY_MEDIA_TYPES``: COSE, which
+    must be base64-encoded). VCDM 2.0 §4.13; RFC 2397. Raises MalformedError /
+    UnsupportedError.
     """
     value = document.get("id")
     if not isinstance(value, str) or not value.startswith("data:") or "," not in value:
@@ -265,6 +276,21 @@ def enveloped_payload(
         )
     header, _, data = value[5:].partition(",")
     media_type, *params = header.split(";")
+    binary = media_type in BINARY_MEDIA_TYPES
+    if binary and media_type not in media_types:
+        raise UnsupportedError(
+            f"unsupported enveloped media type {media_type!r}", pointer=f"{pointer}/id"
+        )
+    if binary and "base64" not in params:
+        raise MalformedError(
+            f"a {media_type} data: URL must be base64-encoded (VC-JOSE-COSE §3.3.1)",
+            pointer=f"{pointer}/id",
+        )
+    if binary:
+        try:
+            return media_type, base64.b64decode(data, validate=True)
+        except ValueError as exc:
+            raise MalformedError("invalid base64 in data: URL", pointer=f"{pointer}/id") from exc
     if "base64" in params:
         try:
             data = base64.b64decode(data, validate=True).decode("utf-8")

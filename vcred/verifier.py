@@ -37,6 +37,7 @@ from vcred.errors import (
     VcredError,
 )
 from vcred.jsonld import ContextLoader, default_loader, signed_view
+from vcred.multibase import b64url_decode
 from vcred.net import Fetcher
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import EntryStatus, StatusChecker, StatusListCache
@@ -693,16 +694,38 @@ _ENVELOPED_FORMATS: Final = {
     "application/vc+jwt": "vc+jwt",
     "application/vc+sd-jwt": "vc+sd-jwt",
     "application/dc+sd-jwt": "vc+sd-jwt",
+    "application/vc+cose": "vc+cose",
 }
+# ... and EnvelopedVerifiablePresentation media types (VCDM 2.0 §4.13.2).
+_ENVELOPED_PRESENTATION_FORMATS: Final = {
+    "application/vp+jwt": "vp+jwt",
+    "application/vp+cose": "vp+cose",
+    "application/vc+sd-jwt": "vc+sd-jwt",
+    "application/dc+sd-jwt": "vc+sd-jwt",
+}
+#: A tagged COSE_Sign1 starts with tag 18 and an array of four (RFC 9052 §4.2; vcred.cose).
+_COSE_SIGN1_PREFIX: Final = b"\xd2\x84"
+
+
+def _cose_bytes(text: str) -> bytes | None:
+    """The COSE_Sign1 a base64url string carries (the CLI's text form of vc+cose), or None."""
+    try:
+        data = b64url_decode(text)
+    except VcredError:
+        return None
+    return data if data.startswith(_COSE_SIGN1_PREFIX) else None
 
 
 def detect(secured: Any) -> tuple[str, Any]:
     """Tell a secured credential's format and return the object to verify.
 
-    ``vc+jwt`` (compact JWS), ``vc+sd-jwt`` (SD-JWT), ``data-integrity`` (a JSON object with a
-    proof); an EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError
-    (also for a JSON document nested deeper than ``model.MAX_DEPTH``).
+    ``vc+jwt`` (compact JWS), ``vc+sd-jwt`` (SD-JWT), ``vc+cose`` (COSE_Sign1 bytes, or their
+    base64url text), ``data-integrity`` (a JSON object with a proof); an
+    EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError (also for a
+    JSON document nested deeper than ``model.MAX_DEPTH``).
     """
+    if isinstance(secured, bytes) and secured.startswith(_COSE_SIGN1_PREFIX):
+        return "vc+cose", secured
     if isinstance(secured, bytes):
         try:
             secured = secured.decode("utf-8")
@@ -716,7 +739,12 @@ def detect(secured: Any) -> tuple[str, Any]:
             return "vc+sd-jwt", text
         if text.count(".") == 2:
             return "vc+jwt", text
-        raise ParsingError("not a credential: expected JSON, a compact JWS or an SD-JWT")
+        cose = _cose_bytes(text)
+        if cose is not None:
+            return "vc+cose", cose
+        raise ParsingError(
+            "not a credential: expected JSON, a compact JWS, an SD-JWT or a COSE_Sign1"
+        )
     if isinstance(secured, dict):
         model.check_depth(secured)  # before anything recursive (copying, JSON-LD, JCS) sees it
         if model.is_enveloped(secured):
@@ -734,8 +762,11 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
     An EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2) is opened.
 
     ``vc+sd-jwt`` is an SD-JWT presented on its own, bound to the holder by its key-binding
-    JWT (RFC 9901 §4.3; both application/vc+sd-jwt and SD-JWT VC). Raises like :func:`detect`.
+    JWT (RFC 9901 §4.3; both application/vc+sd-jwt and SD-JWT VC). ``vp+cose``: COSE_Sign1
+    bytes or their base64url text. Raises like :func:`detect`.
     """
+    if isinstance(secured, bytes) and secured.startswith(_COSE_SIGN1_PREFIX):
+        return "vp+cose", secured
     if isinstance(secured, bytes):
         secured = secured.decode("utf-8", errors="replace")
     if isinstance(secured, str):
@@ -746,14 +777,19 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             return "vc+sd-jwt", text
         if text.count(".") == 2:
             return "vp+jwt", text
-        raise ParsingError("not a presentation: expected JSON, a compact JWS or an SD-JWT")
+        cose = _cose_bytes(text)
+        if cose is not None:
+            return "vp+cose", cose
+        raise ParsingError(
+            "not a presentation: expected JSON, a compact JWS, an SD-JWT or a COSE_Sign1"
+        )
     if isinstance(secured, dict):
         model.check_depth(secured)
         if model.is_enveloped(secured, "EnvelopedVerifiablePresentation"):
             media_type, data = model.enveloped_payload(
                 secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES
             )
-            return ("vp+jwt" if media_type == "application/vp+jwt" else "vc+sd-jwt"), data
+            return _ENVELOPED_PRESENTATION_FORMATS[media_type], data
         if "proof" in secured:
             return "data-integrity", secured
         raise MalformedError("the presentation is not secured: it has no proof", pointer="/proof")
