@@ -9,13 +9,16 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import cbor2
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import NOW, credential
 from vcred import cose
+from vcred.cli import main
 from vcred.did import Resolver, did_key
 from vcred.did.key import did_key_method_id
 from vcred.errors import (
@@ -28,7 +31,7 @@ from vcred.errors import (
 )
 from vcred.issuing import issue
 from vcred.keys import KeyPair
-from vcred.multibase import b64url_encode
+from vcred.multibase import b64url_decode, b64url_encode
 from vcred.presentation import envelope, present
 from vcred.verifier import Verifier, detect, detect_presentation
 
@@ -655,3 +658,78 @@ def test_cose_credential_inside_a_vp_jwt(trader: KeyPair, issuer: KeyPair) -> No
     result = AT.verify_presentation(vp, challenge="c-1")
     assert result.verified, result.errors
     assert [r.format for r in result.credentials] == ["vc+cose"]
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def cli(*args: str, stdin: str | bytes | None = None) -> Any:
+    return CliRunner().invoke(main, list(args), input=stdin)
+
+
+@pytest.fixture
+def cli_dir(tmp_path: Path) -> Path:
+    (tmp_path / "cred.json").write_text(json.dumps(credential()))
+    (tmp_path / "k.json").write_text(cli("key", "generate", "--type", "p256").output)
+    return tmp_path
+
+
+def test_cli_prints_base64url_and_verifies_text_and_raw_files(cli_dir: Path) -> None:
+    issued = cli(
+        "issue",
+        "--key",
+        str(cli_dir / "k.json"),
+        "--format",
+        "vc+cose",
+        "-",
+        stdin=(cli_dir / "cred.json").read_text(),
+    )
+    assert issued.exit_code == 0, issued.output
+    text = issued.output.strip()
+    data = b64url_decode(text)  # one line of unpadded base64url: the tagged COSE_Sign1
+    assert cbor2.loads(data).tag == 18
+    verified = cli("verify", "--no-status", "-", stdin=text)
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.output)["format"] == "vc+cose"
+    (cli_dir / "cred.cose").write_bytes(data)
+    assert cli("verify", "--no-status", str(cli_dir / "cred.cose")).exit_code == 0
+    (cli_dir / "bad.cose").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    rejected = cli("verify", "--no-status", str(cli_dir / "bad.cose"))
+    assert rejected.exit_code == 1
+    assert [e["code"] for e in json.loads(rejected.output)["errors"]] == ["INVALID_SIGNATURE"]
+
+
+def test_cli_presents_a_cose_credential_as_vp_cose(cli_dir: Path) -> None:
+    holder = KeyPair.generate("ed25519")
+    subject = {"id": did_key(holder.public)}
+    (cli_dir / "cred.json").write_text(json.dumps(credential(credentialSubject=subject)))
+    (cli_dir / "h.json").write_text(json.dumps(holder.private_jwk()))
+    issued = cli(
+        "issue", "--key", str(cli_dir / "k.json"), "--format", "vc+cose", str(cli_dir / "cred.json")
+    )
+    (cli_dir / "cred.cose").write_bytes(b64url_decode(issued.output.strip()))
+    presented = cli(
+        "present",
+        "--key",
+        str(cli_dir / "h.json"),
+        "--format",
+        "vp+cose",
+        "--challenge",
+        "c-1",
+        "--domain",
+        DOMAIN,
+        str(cli_dir / "cred.cose"),
+    )
+    assert presented.exit_code == 0, presented.output
+    verified = cli("verify", "--challenge", "c-1", "--domain", DOMAIN, "-", stdin=presented.output)
+    assert verified.exit_code == 0, verified.output
+    answer = json.loads(verified.output)
+    assert answer["format"] == "vp+cose"
+    assert [c["format"] for c in answer["credentials"]] == ["vc+cose"]
+
+
+def test_cli_binary_that_is_no_cose_is_a_one_line_error(cli_dir: Path) -> None:
+    (cli_dir / "junk.bin").write_bytes(b"\xff\xfe\x00")
+    result = CliRunner().invoke(main, ["verify", str(cli_dir / "junk.bin")])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output

@@ -20,12 +20,14 @@ import click
 from vcred import did as dids
 from vcred import jose, sdjwt
 from vcred.audit import parse_lines, verify_chain
+from vcred.cose import TAGGED_SIGN1_PREFIX as COSE_SIGN1_PREFIX
 from vcred.errors import VcredError
 from vcred.integrity import derive
 from vcred.integrity.suites import ECDSA_SD_2023
 from vcred.issuing import issue, signer_for
 from vcred.jsonld import ContextLoader
 from vcred.keys import KEY_KINDS, KeyPair, load_key
+from vcred.multibase import b64url_encode
 from vcred.net import GuardedFetcher
 from vcred.presentation import present
 from vcred.trust import TrustList, load_signed_trust_list
@@ -46,6 +48,23 @@ def _read_input(source: str) -> str:
         return Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read {source}: {exc}")
+
+
+def _read_secured(source: str) -> str | bytes:
+    """A secured credential or presentation: text, or the raw bytes of a COSE_Sign1 file."""
+    if source == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            _fail(f"cannot read {source}: {exc}")
+    if data.startswith(COSE_SIGN1_PREFIX):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        _fail(f"{source} is neither UTF-8 text nor a COSE_Sign1")
 
 
 def _load_key_file(path: str) -> KeyPair:
@@ -69,7 +88,9 @@ def _fetcher(dev: bool, host_map: tuple[str, ...]) -> GuardedFetcher:
 
 
 def _emit(value: Any) -> None:
-    if isinstance(value, str):
+    if isinstance(value, bytes):  # vc+cose / vp+cose: the COSE_Sign1 as unpadded base64url
+        click.echo(b64url_encode(value))
+    elif isinstance(value, str):
         click.echo(value)
     else:
         click.echo(json.dumps(value, indent=2, ensure_ascii=False))
@@ -242,11 +263,11 @@ def verify_command(
         list_verifier = replace(verifier, checks=("proof", "issuer", "validity"))
         trust = _load_trust_list(trust_list, trust_issuer, list_verifier)
         verifier = replace(verifier, trust=trust)
-    text = _read_input(source)
+    secured = _read_secured(source)
     if presentation or challenge is not None or domain is not None:
-        result: Any = verifier.verify_presentation(text, challenge=challenge, domain=domain)
+        result: Any = verifier.verify_presentation(secured, challenge=challenge, domain=domain)
     else:
-        result = verifier.verify(text)
+        result = verifier.verify(secured)
     _emit(result.to_dict())
     sys.exit(0 if result.verified else 1)
 
@@ -329,9 +350,10 @@ def present_command(
     """
     items: list[Any] = []
     for source in credentials:
-        text = _read_input(source).strip()
+        secured = _read_secured(source)
+        text = secured.strip() if isinstance(secured, str) else ""
         try:
-            items.append(json.loads(text) if text.startswith("{") else text)
+            items.append(json.loads(text) if text.startswith("{") else _cose_or(secured))
         except ValueError as exc:
             _fail(f"{source} is not JSON: {exc}")
     selective = [item for item in items if isinstance(item, str) and "~" in item]
@@ -359,6 +381,16 @@ def present_command(
         _emit(sdjwt.present(selective[0], signer, disclose=disclose, nonce=challenge, aud=domain))
     except VcredError as exc:
         _fail(f"{exc.code}: {exc}")
+
+
+def _cose_or(secured: str | bytes) -> str | bytes:
+    """A vc+cose credential as its bytes (also given as base64url text); anything else as is."""
+    as_is = secured.strip() if isinstance(secured, str) else secured
+    try:
+        fmt, document = detect(secured)
+    except VcredError:
+        return as_is
+    return bytes(document) if fmt == "vc+cose" else as_is
 
 
 def _has_base_proof(item: Any) -> bool:
