@@ -1,0 +1,140 @@
+"""The verifier service and COSE: enveloped vc+cose credentials, vp+cose presentations bound
+to our challenge and domain, and broken COSE answered with 4xx problem details, never 5xx."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.verifier.conftest import DOMAIN, NOW, Agency
+from vcred import did_key, present
+from vcred.keys import KeyPair
+from vcred.multibase import b64url_encode
+from vcred.presentation import envelope
+
+
+@pytest.fixture(scope="module")
+def trader() -> KeyPair:
+    return KeyPair.generate("ed25519")
+
+
+def post(client: FlaskClient, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = client.post(path, json=body)
+    assert response.mimetype == "application/json", response.get_data(as_text=True)
+    return response.status_code, response.get_json()
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [problem["code"] for problem in body.get("problemDetails", [])]
+
+
+def cose_credential(agency: Agency, trader: KeyPair) -> bytes:
+    secured = agency.issue(agency.aeo_certificate(holder=did_key(trader.public)), fmt="vc+cose")
+    assert isinstance(secured, bytes)
+    return secured
+
+
+def challenge(client: FlaskClient) -> str:
+    value: str = client.post("/challenges").get_json()["challenge"]
+    return value
+
+
+def test_an_enveloped_vc_cose_is_verified_with_trust_and_status(
+    client: FlaskClient, agency: Agency, trader: KeyPair
+) -> None:
+    status, body = post(
+        client,
+        "/credentials/verify",
+        {"verifiableCredential": envelope(cose_credential(agency, trader))},
+    )
+    assert status == 200, body
+    assert body["verified"] is True and body["format"] == "vc+cose"
+    assert all(c["passed"] is True for c in body["checks"])
+    assert body["trust"]["trusted"] is True
+    assert [s["purpose"] for s in body["status"]] == ["revocation", "suspension"]
+
+
+def test_a_tampered_vc_cose_is_an_invalid_signature(
+    client: FlaskClient, agency: Agency, trader: KeyPair
+) -> None:
+    data = bytearray(cose_credential(agency, trader))
+    data[-1] ^= 1
+    status, body = post(
+        client, "/credentials/verify", {"verifiableCredential": envelope(bytes(data))}
+    )
+    assert status == 400
+    assert body["verified"] is False and codes(body) == ["INVALID_SIGNATURE"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "data:application/vc+cose;base64,0oQ=",  # tag 18, array of four, then nothing
+        "data:application/vc+cose;base64,****",
+        "data:application/vc+cose,0oRDoQEmoEA",  # not base64: VC-JOSE-COSE §3.3.1
+        "data:application/vc+cose;base64," + base64.b64encode(b"\xd2\x84" + b"\xff" * 64).decode(),
+    ],
+)
+def test_broken_cose_is_a_problem_not_a_crash(client: FlaskClient, url: str) -> None:
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiableCredential",
+        "id": url,
+    }
+    status, body = post(client, "/credentials/verify", {"verifiableCredential": enveloped})
+    assert 400 <= status < 500, body
+    assert body["verified"] is False and codes(body)
+
+
+def test_a_vp_cose_with_our_challenge_and_domain_is_verified(
+    client: FlaskClient, agency: Agency, trader: KeyPair
+) -> None:
+    nonce = challenge(client)
+    vp = present(
+        [cose_credential(agency, trader)],
+        trader,
+        challenge=nonce,
+        domain=DOMAIN,
+        format="vp+cose",
+        now=NOW,
+    )
+    assert isinstance(vp, bytes)
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiablePresentation",
+        "id": "data:application/vp+cose;base64," + base64.b64encode(vp).decode(),
+    }
+    status, body = post(
+        client,
+        "/presentations/verify",
+        {"verifiablePresentation": enveloped, "options": {"challenge": nonce, "domain": DOMAIN}},
+    )
+    assert status == 200, body
+    assert body["verified"] is True and body["format"] == "vp+cose"
+    assert body["holder"] == did_key(trader.public)
+    assert [c["format"] for c in body["credentials"]] == ["vc+cose"]
+
+
+def test_a_vp_cose_for_another_domain_is_refused(
+    client: FlaskClient, agency: Agency, trader: KeyPair
+) -> None:
+    nonce = challenge(client)
+    vp = present(
+        [cose_credential(agency, trader)],
+        trader,
+        challenge=nonce,
+        domain="https://elsewhere.example",
+        format="vp+cose",
+        now=NOW,
+    )
+    assert isinstance(vp, bytes)
+    status, body = post(
+        client,
+        "/presentations/verify",
+        {"verifiablePresentation": b64url_encode(vp), "options": {"challenge": nonce}},
+    )
+    assert status == 400, body
+    assert "INVALID_DOMAIN" in codes(body)
