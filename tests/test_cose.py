@@ -733,3 +733,26 @@ def test_cli_binary_that_is_no_cose_is_a_one_line_error(cli_dir: Path) -> None:
     result = CliRunner().invoke(main, ["verify", str(cli_dir / "junk.bin")])
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+# -- credentials in the wild ---------------------------------------------------------------------
+
+SPEC_VP_EXAMPLE = Path(__file__).parent / "data" / "cose" / "vc-jose-cose-vp-example.txt"
+
+
+def test_the_specification_example_decodes_and_is_refused_for_its_missing_typ() -> None:
+    url = SPEC_VP_EXAMPLE.read_text().strip()
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiablePresentation",
+        "id": url,
+    }
+    fmt, data = detect_presentation(enveloped)
+    assert fmt == "vp+cose"
+    message = cose.parse_unverified(data)  # our strict decoder reads the published bytes
+    assert message.protected == {1: -35} and message.unprotected == {}
+    assert json.loads(message.payload)["type"] == "VerifiablePresentation"
+    result = AT.verify_presentation(enveloped)
+    assert not result.verified
+    assert result.codes[0] == "MALFORMED"
+    assert result.errors[0].path == "/protected/16"
