@@ -7,6 +7,7 @@ so each attack test fails only for the reason it names.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 import cbor2
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import NOW, credential
 from vcred import cose
@@ -756,3 +759,11 @@ def test_the_specification_example_decodes_and_is_refused_for_its_missing_typ() 
     assert not result.verified
     assert result.codes[0] == "MALFORMED"
     assert result.errors[0].path == "/protected/16"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_after_the_prefix_are_a_vcred_error_or_nothing(tail: bytes) -> None:
+    with contextlib.suppress(VcredError):  # a clean refusal; anything else fails the test
+        verify(cose.TAGGED_SIGN1_PREFIX + tail)
+    assert not AT.verify(cose.TAGGED_SIGN1_PREFIX + tail).verified
