@@ -1,5 +1,6 @@
-"""vc+cose / vp+cose against pycose (an independent RFC 9052 implementation, PyPI): it
-verifies what we sign, we verify what it signs, and a tampered message is refused by both.
+"""vc+cose / vp+cose against two independent RFC 9052 implementations — pycose (PyPI) and
+@transmute/cose (npm, ECDSA only): each verifies what we sign, we verify what each signs, and a
+tampered message is refused by both sides.
 
 pycose 1.1's own ``CoseMessage.decode`` predates cbor2 6 (which decodes a tag's content as an
 immutable tuple of frozendicts), so the outer CBOR item is decoded here with plain cbor2 and
@@ -9,6 +10,7 @@ Sig_structure and checks the signature itself.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +24,7 @@ from pycose.keys.curves import P256, P384, Ed25519
 from pycose.messages import Sign1Message
 
 from tests.conftest import NOW, credential
+from tests.interop.node import run_peer
 from vcred import Verifier, issue, present
 from vcred.did import did_key
 from vcred.did.key import did_key_method_id
@@ -173,3 +176,93 @@ def test_a_kid_pycose_leaves_unprotected_is_refused() -> None:
     result = AT.verify(moved)
     assert result.codes == ("MALFORMED",)
     assert result.errors[0].path == "/unprotected/4"
+
+
+# -- @transmute/cose (node; an editor of VC-JOSE-COSE; ECDSA only) --------------------------------
+
+ECDSA = {"p256": "ES256", "p384": "ES384"}
+
+
+def transmute_verifies(data: bytes, key: KeyPair) -> Any:
+    jwk = {**key.public.jwk(), "alg": ECDSA[key.kind]}
+    message = {"action": "verify", "cose": base64.b64encode(data).decode(), "jwk": jwk}
+    return run_peer("cose_peer.mjs", message)
+
+
+def transmute_sign(key: KeyPair, payload: Any, **options: Any) -> bytes:
+    message = {
+        "action": "sign",
+        "jwk": {**key.private_jwk(), "alg": ECDSA[key.kind]},
+        "kid": did_key_method_id(key.public),
+        "typ": "application/vc+cose",
+        "contentType": "application/vc",
+        "payload": payload,
+        **options,
+    }
+    return base64.b64decode(run_peer("cose_peer.mjs", message)["cose"])
+
+
+@pytest.mark.parametrize("kind", ECDSA)
+def test_transmute_verifies_our_vc_cose(kind: str) -> None:
+    key = KeyPair.generate(kind)
+    data = issue(credential(), key, format="vc+cose")
+    assert isinstance(data, bytes)
+    answer = transmute_verifies(data, key)
+    assert answer["verified"], answer
+    assert answer["payload"]["issuer"] == did_key(key.public)
+
+
+@pytest.mark.parametrize("kind", ECDSA)
+def test_transmute_verifies_our_vp_cose(kind: str) -> None:
+    holder = KeyPair.generate(kind)
+    vp = present([], holder, challenge="c-1", domain=DOMAIN, format="vp+cose", now=NOW)
+    assert isinstance(vp, bytes)
+    answer = transmute_verifies(vp, holder)
+    assert answer["verified"], answer
+    assert answer["payload"]["holder"] == did_key(holder.public)
+
+
+@pytest.mark.parametrize("kind", ECDSA)
+def test_transmute_rejects_our_tampered_credential(kind: str) -> None:
+    key = KeyPair.generate(kind)
+    data = issue(credential(), key, format="vc+cose")
+    assert isinstance(data, bytes)
+    tampered = data.replace(b"Harbour Lights", b"Harbour Nights", 1)
+    assert tampered != data
+    assert not transmute_verifies(tampered, key)["verified"]
+
+
+@pytest.mark.parametrize("kind", ECDSA)
+def test_we_verify_a_vc_cose_transmute_signed(kind: str) -> None:
+    key = KeyPair.generate(kind)
+    payload = credential(issuer=did_key(key.public))
+    data = transmute_sign(key, payload)
+    assert cbor2.loads(data).tag == 18
+    result = AT.verify(data)
+    assert result.verified, result.errors
+    assert result.credential == payload
+    tampered = data.replace(b"Harbour Lights", b"Harbour Nights", 1)
+    assert tampered != data
+    assert AT.verify(tampered).codes == ("INVALID_SIGNATURE",)
+    assert not transmute_verifies(tampered, key)["verified"]
+
+
+def test_we_verify_a_vp_cose_transmute_signed() -> None:
+    holder, agency = KeyPair.generate("p384"), KeyPair.generate("p256")
+    inner = issue(
+        credential(credentialSubject={"id": did_key(holder.public)}), agency, format="vc+cose"
+    )
+    assert isinstance(inner, bytes)
+    data = transmute_sign(
+        holder,
+        build_presentation([inner], holder=did_key(holder.public)),
+        typ="application/vp+cose",
+        contentType="application/vp",
+        challenge="c-9",
+        domain=DOMAIN,
+    )
+    result = AT.verify_presentation(data, challenge="c-9", domain=DOMAIN)
+    assert result.verified, result.errors
+    assert AT.verify_presentation(data, challenge="c-9", domain="https://x.example").codes == (
+        "INVALID_DOMAIN",
+    )
