@@ -4,6 +4,7 @@ to our challenge and domain, and broken COSE answered with 4xx problem details, 
 from __future__ import annotations
 
 import base64
+import io
 from typing import Any
 
 import pytest
@@ -138,3 +139,21 @@ def test_a_vp_cose_for_another_domain_is_refused(
     )
     assert status == 400, body
     assert "INVALID_DOMAIN" in codes(body)
+
+
+def test_an_officer_uploads_a_binary_vc_cose_file(
+    client: FlaskClient, agency: Agency, trader: KeyPair
+) -> None:
+    data = {"file": (io.BytesIO(cose_credential(agency, trader)), "credential.cose")}
+    response = client.post("/verify", data=data, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'class="verdict ok"' in html and "From: uploaded file" in html
+
+
+def test_an_officer_pastes_a_base64url_vc_cose(
+    client: FlaskClient, agency: Agency, trader: KeyPair
+) -> None:
+    pasted = b64url_encode(cose_credential(agency, trader))
+    response = client.post("/verify", data={"credential": pasted})
+    assert 'class="verdict ok"' in response.get_data(as_text=True)
