@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from vcred.errors import (
     ParsingError,
     UnknownKeyError,
     UnsupportedError,
+    UsageError,
     VcredError,
 )
 from vcred.issuing import issue
@@ -767,3 +769,16 @@ def test_arbitrary_bytes_after_the_prefix_are_a_vcred_error_or_nothing(tail: byt
     with contextlib.suppress(VcredError):  # a clean refusal; anything else fails the test
         verify(cose.TAGGED_SIGN1_PREFIX + tail)
     assert not AT.verify(cose.TAGGED_SIGN1_PREFIX + tail).verified
+
+
+def test_a_signer_with_an_algorithm_cose_cannot_name_is_a_usage_error(issuer: KeyPair) -> None:
+    @dataclasses.dataclass
+    class RsaSigner:  # a KMS signer for an algorithm we do not sign COSE with
+        algorithm: str = "RS256"
+        key_id: str = did_key_method_id(issuer.public)
+
+        def sign(self, data: bytes) -> bytes:
+            return b"\x00" * 256
+
+    with pytest.raises(UsageError):
+        cose.issue_vc_cose(payload_for(issuer), RsaSigner())

@@ -36,6 +36,7 @@ from vcred.errors import (
     ParsingError,
     UnknownKeyError,
     UnsupportedError,
+    UsageError,
 )
 from vcred.issuing import register_issue_format
 from vcred.keys import KIND_FOR_JWS_ALG, KeyKind, Signer
@@ -147,10 +148,14 @@ def sign1(
     """A tagged COSE_Sign1 over ``payload``; every header parameter is protected.
 
     ``kid`` is the signer's method id (a byte string, RFC 9052 §3.1); ``alg`` follows from
-    the signer's key; ``claims`` (CWT claims, RFC 9597) are left out when empty.
+    the signer's key; ``claims`` (CWT claims, RFC 9597) are left out when empty. Raises
+    UsageError for a signer whose algorithm is not EdDSA, ES256 or ES384.
     """
+    kind = KIND_FOR_JWS_ALG.get(signer.algorithm)
+    if kind is None:
+        raise UsageError(f"cannot sign COSE with the algorithm {signer.algorithm!r}")
     header: dict[int, Any] = {
-        ALG: COSE_ALG_FOR[KIND_FOR_JWS_ALG[signer.algorithm]],
+        ALG: COSE_ALG_FOR[kind],
         CONTENT_TYPE: content_type,
         KID: signer.key_id.encode("utf-8"),
         TYP: typ,
