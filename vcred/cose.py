@@ -28,7 +28,7 @@ from typing import Any, Final
 
 import cbor2
 
-from vcred import jose
+from vcred import jose, model
 from vcred.did.document import VerificationMethod
 from vcred.errors import (
     CryptographicError,
@@ -56,7 +56,7 @@ VP_MEDIA_TYPE: Final = "application/vp+cose"
 MAX_COSE_BYTES: Final = 1024 * 1024
 COSE_SIGN1_TAG: Final = 18
 #: Tag 18 in its one-byte (preferred) encoding, then an array of four (RFC 9052 §4.2).
-TAGGED_SIGN1_PREFIX: Final = b"\xd2\x84"
+TAGGED_SIGN1_PREFIX: Final = model.COSE_SIGN1_PREFIX
 
 # Header parameter labels (RFC 9052 §3.1, RFC 9596 §2, RFC 9597 §2).
 ALG: Final = 1

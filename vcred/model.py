@@ -46,6 +46,9 @@ ENVELOPED_PRESENTATION_MEDIA_TYPES: Final = frozenset(
 
 # Binary media types: their data: URL is base64 (VC-JOSE-COSE §3.3.1) and carries bytes.
 BINARY_MEDIA_TYPES: Final = frozenset({"application/vc+cose", "application/vp+cose"})
+#: How such bytes start: a tagged COSE_Sign1 is tag 18 (one byte) and an array of four
+#: (RFC 9052 §4.2). Format detection and vcred.cose use it.
+COSE_SIGN1_PREFIX: Final = b"\xd2\x84"
 
 # RFC 3986 §3.1 scheme, then anything without whitespace: "URL" in VCDM 2.0 means an absolute URL.
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")

@@ -703,8 +703,6 @@ _ENVELOPED_PRESENTATION_FORMATS: Final = {
     "application/vc+sd-jwt": "vc+sd-jwt",
     "application/dc+sd-jwt": "vc+sd-jwt",
 }
-#: A tagged COSE_Sign1 starts with tag 18 and an array of four (RFC 9052 §4.2; vcred.cose).
-_COSE_SIGN1_PREFIX: Final = b"\xd2\x84"
 
 
 def _cose_bytes(text: str) -> bytes | None:
@@ -713,7 +711,7 @@ def _cose_bytes(text: str) -> bytes | None:
         data = b64url_decode(text)
     except VcredError:
         return None
-    return data if data.startswith(_COSE_SIGN1_PREFIX) else None
+    return data if data.startswith(model.COSE_SIGN1_PREFIX) else None
 
 
 def detect(secured: Any) -> tuple[str, Any]:
@@ -724,7 +722,7 @@ def detect(secured: Any) -> tuple[str, Any]:
     EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError (also for a
     JSON document nested deeper than ``model.MAX_DEPTH``).
     """
-    if isinstance(secured, bytes) and secured.startswith(_COSE_SIGN1_PREFIX):
+    if isinstance(secured, bytes) and secured.startswith(model.COSE_SIGN1_PREFIX):
         return "vc+cose", secured
     if isinstance(secured, bytes):
         try:
@@ -765,7 +763,7 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
     JWT (RFC 9901 §4.3; both application/vc+sd-jwt and SD-JWT VC). ``vp+cose``: COSE_Sign1
     bytes or their base64url text. Raises like :func:`detect`.
     """
-    if isinstance(secured, bytes) and secured.startswith(_COSE_SIGN1_PREFIX):
+    if isinstance(secured, bytes) and secured.startswith(model.COSE_SIGN1_PREFIX):
         return "vp+cose", secured
     if isinstance(secured, bytes):
         secured = secured.decode("utf-8", errors="replace")
