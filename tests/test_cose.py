@@ -10,7 +10,7 @@ import base64
 import contextlib
 import dataclasses
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from vcred.issuing import issue
 from vcred.keys import KeyPair
 from vcred.multibase import b64url_decode, b64url_encode
 from vcred.presentation import envelope, present
+from vcred.trust import build_trust_list
 from vcred.verifier import Verifier, detect, detect_presentation
 
 RESOLVER = Resolver()
@@ -782,3 +783,38 @@ def test_a_signer_with_an_algorithm_cose_cannot_name_is_a_usage_error(issuer: Ke
 
     with pytest.raises(UsageError):
         cose.issue_vc_cose(payload_for(issuer), RsaSigner())
+
+
+def test_cli_takes_a_trust_list_secured_as_vc_cose(cli_dir: Path) -> None:
+    agency = KeyPair.generate("ed25519")
+    now = datetime.now(UTC)
+    trust_list = build_trust_list(
+        [
+            {
+                "issuer": "did:web:customs.jp.example",
+                "programme": "JP-AEO",
+                "country": "JP",
+                "acceptedCredentialTypes": ["AEOCertificateCredential"],
+            }
+        ],
+        issuer=did_key(agency.public),
+        programme="EU-AEO",
+        authority_country="DE",
+        valid_from=now - timedelta(days=1),
+        valid_until=now + timedelta(days=30),
+        allow_unverified=True,
+    )
+    secured = issue(trust_list, agency, format="vc+cose")
+    assert isinstance(secured, bytes)
+    (cli_dir / "trust.txt").write_text(b64url_encode(secured))
+    issued = cli("issue", "--key", str(cli_dir / "k.json"), str(cli_dir / "cred.json"))
+    checked = cli(
+        "verify", "--no-status", "--trust-list", str(cli_dir / "trust.txt"), "-",
+        stdin=issued.output,
+    )  # fmt: skip
+    assert checked.exit_code == 1, checked.output  # the list loads; this issuer is not on it
+    assert json.loads(checked.output)["trust"]["code"] == "UNTRUSTED_ISSUER"
+    (cli_dir / "bad.txt").write_text(b64url_encode(secured[:-1] + bytes([secured[-1] ^ 1])))
+    refused = cli("verify", "--trust-list", str(cli_dir / "bad.txt"), "-", stdin=issued.output)
+    assert refused.exit_code == 2 and "INVALID_SIGNATURE" in refused.output
+    assert "Traceback" not in refused.output

@@ -17,10 +17,9 @@ from typing import Any, ClassVar, NoReturn
 
 import click
 
+from vcred import cose, jose, sdjwt
 from vcred import did as dids
-from vcred import jose, sdjwt
 from vcred.audit import parse_lines, verify_chain
-from vcred.cose import TAGGED_SIGN1_PREFIX as COSE_SIGN1_PREFIX
 from vcred.errors import VcredError
 from vcred.integrity import derive
 from vcred.integrity.suites import ECDSA_SD_2023
@@ -59,7 +58,7 @@ def _read_secured(source: str) -> str | bytes:
             data = Path(source).read_bytes()
         except OSError as exc:
             _fail(f"cannot read {source}: {exc}")
-    if data.startswith(COSE_SIGN1_PREFIX):
+    if data.startswith(cose.TAGGED_SIGN1_PREFIX):
         return data
     try:
         return data.decode("utf-8")
@@ -305,7 +304,10 @@ def _load_trust_list(path: str, expected_issuer: str | None, verifier: Verifier)
 def _claimed_issuer(text: str) -> str:
     """The issuer a secured document names (NOT verified: the signature is checked next)."""
     _, document = detect(text)
-    payload = jose.unverified_payload(document) if isinstance(document, str) else document
+    if isinstance(document, bytes):
+        payload = cose.unverified_payload(document)
+    else:
+        payload = jose.unverified_payload(document) if isinstance(document, str) else document
     issuer = payload.get("issuer")
     return str(issuer.get("id") if isinstance(issuer, dict) else issuer)
 

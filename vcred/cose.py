@@ -220,6 +220,18 @@ def parse_unverified(data: bytes) -> UnverifiedSign1:
     return UnverifiedSign1(protected, protected_bytes, unprotected, payload, signature)
 
 
+def unverified_payload(data: bytes) -> dict[str, Any]:
+    """The JSON payload of a COSE_Sign1, NOT verified. Raises ParsingError / UnsupportedError."""
+    return _json_object(parse_unverified(data).payload)
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
+    document = jose.loads_strict(payload, what="the COSE payload")
+    if not isinstance(document, dict):
+        raise ParsingError("the COSE payload must be a JSON object", pointer="/payload")
+    return document
+
+
 def check_headers(
     message: UnverifiedSign1,
     *,
@@ -292,9 +304,7 @@ def verify_sign1(
     """
     message = parse_unverified(data)
     alg = check_headers(message, typs=typs, content_types=content_types)
-    payload = jose.loads_strict(message.payload, what="the COSE payload")
-    if not isinstance(payload, dict):
-        raise ParsingError("the COSE payload must be a JSON object", pointer="/payload")
+    payload = _json_object(message.payload)
     method = lookup(_method_id(message.protected.get(KID), controller(payload)), relationship)
     # RFC 9052 §8 / RFC 8725 §3.1: the algorithm follows from the key we resolved.
     if alg not in ACCEPTED_ALGS_FOR[method.public_key.kind]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from vcred import jose
+from vcred import cose, jose
 from vcred.did.document import split_did_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
@@ -334,7 +334,11 @@ def _claimed_issuer(text: str) -> str:
     """The issuer a secured trust list names — NOT verified: its signature is checked next."""
     _, document = detect(text)
     payload: Mapping[str, Any] = (
-        jose.unverified_payload(document) if isinstance(document, str) else document
+        cose.unverified_payload(document)
+        if isinstance(document, bytes)  # a vc+cose list, as base64url text
+        else jose.unverified_payload(document)
+        if isinstance(document, str)
+        else document
     )
     issuer = payload.get("issuer")
     if isinstance(issuer, dict):

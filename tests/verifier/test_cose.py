@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from tests.verifier.conftest import DOMAIN, NOW, Agency
-from vcred import did_key, present
+from tests.verifier.conftest import DOMAIN, NOW, Agency, MakeApp
+from vcred import did_key, issue, jose, present
 from vcred.keys import KeyPair
 from vcred.multibase import b64url_encode
 from vcred.presentation import envelope
@@ -157,3 +158,24 @@ def test_an_officer_pastes_a_base64url_vc_cose(
     pasted = b64url_encode(cose_credential(agency, trader))
     response = client.post("/verify", data={"credential": pasted})
     assert 'class="verdict ok"' in response.get_data(as_text=True)
+
+
+def test_a_trust_list_secured_as_vc_cose_is_loaded(
+    make_app: MakeApp, trust_list_file: Path, eu_key: KeyPair, agency: Agency, trader: KeyPair
+) -> None:
+    # the same list, secured as vc+cose and stored as base64url text; its signer not pinned
+    listed = jose.unverified_payload(trust_list_file.read_text().strip())
+    for claim in ("iss", "jti", "nbf", "exp", "iat"):
+        listed.pop(claim, None)
+    secured = issue(listed, eu_key, format="vc+cose")
+    assert isinstance(secured, bytes)
+    path = trust_list_file.with_name("eu-trust-list.cose.txt")
+    path.write_text(b64url_encode(secured))
+    client = make_app(trust_list=path, trust_issuer=None).test_client()
+    status, body = post(
+        client,
+        "/credentials/verify",
+        {"verifiableCredential": envelope(cose_credential(agency, trader))},
+    )
+    assert status == 200, body
+    assert body["trust"]["trusted"] is True
