@@ -225,6 +225,12 @@ def test_other_content_types_are_rejected(issuer: KeyPair, content_type: Any) ->
     assert caught.value.pointer == "/protected/3"
 
 
+def test_the_media_types_before_2024_are_still_read(issuer: KeyPair) -> None:
+    # VC-JOSE-COSE Revision History: application/vc+ld+json+cose became application/vc+cose
+    verified = verify(good(issuer, h16="application/vc+ld+json+cose", h3="application/vc+ld+json"))
+    assert verified.method.controller == did_key(issuer.public)
+
+
 def test_content_type_is_optional(issuer: KeyPair) -> None:
     assert verify(good(issuer, h3=None)).payload["issuer"] == did_key(issuer.public)
 

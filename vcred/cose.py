@@ -91,9 +91,11 @@ ACCEPTED_ALGS_FOR: Final[dict[KeyKind, frozenset[int]]] = {
 }
 _ACCEPTED_ALGS: Final = frozenset[int]().union(*ACCEPTED_ALGS_FOR.values())
 
-_VC_TYPS: Final = frozenset({VC_MEDIA_TYPE})
+# The media types before the 2024 Candidate Recommendation (application/vc+ld+json+cose …) are
+# still read, as vcred.jose reads vc+ld+json+jwt (VC-JOSE-COSE, Revision History).
+_VC_TYPS: Final = frozenset({VC_MEDIA_TYPE, "application/vc+ld+json+cose"})
 _VC_CONTENT_TYPES: Final = frozenset({None, "application/vc", "application/vc+ld+json"})
-_VP_TYPS: Final = frozenset({VP_MEDIA_TYPE})
+_VP_TYPS: Final = frozenset({VP_MEDIA_TYPE, "application/vp+ld+json+cose"})
 _VP_CONTENT_TYPES: Final = frozenset({None, "application/vp", "application/vp+ld+json"})
 
 #: The tags cbor2 would otherwise decode itself (dates, bignums, shared values that can make a
