@@ -35,11 +35,14 @@ def seeds(name: str) -> list[bytes]:
         nonce="n-0S6_WzA2Mj",
         aud="verifier.example",
     )
+    cose_credential = issue(credential, key, format="vc+cose")
+    assert isinstance(cose_credential, bytes)
     bits = MutableBitstring()
     bits.set(7, 1)
     by_target = {
         "jwt": [token.encode()],
         "sd-jwt": [sd.encode()],
+        "cose": [cose_credential[len(b"\xd2\x84") :]],  # the target adds the prefix back
         "multibase": [key.public.multikey().encode()],
         "did": [did_key(key.public)[8:].encode(), did_jwk(key.public)[8:].encode()],
         "status-list": [bits.encode().encode()],

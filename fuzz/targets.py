@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from vcred import Verifier, jose, sdjwt
+from vcred import Verifier, cose, jose, sdjwt
 from vcred.did import Resolver, did_web_url
 from vcred.errors import VcredError
 from vcred.integrity import ecdsa_sd
@@ -37,6 +37,14 @@ def _json(data: bytes) -> Any:
 
 def jwt(data: bytes) -> None:
     jose.verify_vc_jwt(_text(data), lookup=lambda m, r: _RESOLVER.resolve_method(m, relationship=r))
+
+
+def cose_sign1(data: bytes) -> None:
+    """vc+cose: the strict CBOR decoding of a COSE_Sign1 and its header rules."""
+    cose.verify_vc_cose(
+        cose.TAGGED_SIGN1_PREFIX + data,
+        lookup=lambda m, r: _RESOLVER.resolve_method(m, relationship=r),
+    )
 
 
 def sd_jwt(data: bytes) -> None:
@@ -131,6 +139,7 @@ def verify(data: bytes) -> None:
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "jwt": jwt,
     "sd-jwt": sd_jwt,
+    "cose": cose_sign1,
     "multibase": multibase,
     "did": did,
     "status-list": status_list,

@@ -9,6 +9,7 @@ The formats come from the library: ``vc+jwt`` plus every format registered with
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -28,7 +29,10 @@ COMPACT_MEDIA_TYPES: Final[dict[str, str]] = {
     "vc+jwt": "application/vc+jwt",
     "vc+sd-jwt": "application/vc+sd-jwt",
     "sd-jwt": "application/vc+sd-jwt",
+    "vc+cose": "application/vc+cose",
 }
+#: Formats whose secured form is bytes: they travel base64-encoded (VC-JOSE-COSE §3.3.1).
+BINARY_FORMATS: Final = frozenset({"vc+cose"})
 #: Other names clients use for the same formats.
 ALIASES: Final[dict[str, str]] = {
     "jwt": "vc+jwt",
@@ -36,6 +40,7 @@ ALIASES: Final[dict[str, str]] = {
     "application/vc+jwt": "vc+jwt",
     "application/vc+sd-jwt": "vc+sd-jwt",
     "vc-sd-jwt": "vc+sd-jwt",
+    "application/vc+cose": "vc+cose",
 }
 
 
@@ -171,12 +176,21 @@ def choose(options: Any, *, offered: tuple[str, ...], default: str) -> str:
     return fmt
 
 
+def as_text(secured: str | bytes | dict[str, Any]) -> str | dict[str, Any]:
+    """A secured credential as the service keeps and sends it: bytes (vc+cose) as base64,
+    the text of their ``data:`` URL; every other form unchanged."""
+    return base64.b64encode(secured).decode("ascii") if isinstance(secured, bytes) else secured
+
+
 def wrap(secured: str | dict[str, Any], fmt: str) -> dict[str, Any]:
     """The ``verifiableCredential`` of the answer: a Data Integrity credential as is, a compact
-    one as an ``EnvelopedVerifiableCredential`` (VCDM 2.0 §4.13, VC-JOSE-COSE §3)."""
+    (or base64 COSE, see :func:`as_text`) one as an ``EnvelopedVerifiableCredential``
+    (VCDM 2.0 §4.13, VC-JOSE-COSE §3)."""
     if isinstance(secured, dict):
         return secured
     media = COMPACT_MEDIA_TYPES.get(fmt, "application/vc+jwt")
+    if fmt in BINARY_FORMATS:
+        media += ";base64"
     return {"@context": [VC_V2_CONTEXT], "id": f"data:{media},{secured}", "type": ENVELOPED_TYPE}
 
 

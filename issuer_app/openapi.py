@@ -69,7 +69,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "verifiableCredential": {
                 "description": "A Data Integrity secured credential, or an "
                 "EnvelopedVerifiableCredential whose id is data:application/vc+jwt,<token> "
-                "(or vc+sd-jwt)",
+                "(or vc+sd-jwt), or data:application/vc+cose;base64,<COSE_Sign1> for vc+cose",
                 "type": "object",
                 "required": ["@context", "type"],
             }

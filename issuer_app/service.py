@@ -217,6 +217,9 @@ class Issuer:
             raise UsageError(
                 f"the default format {config.default_format!r} is not among the offered ones"
             )
+        if config.status_list_format in formats.BINARY_FORMATS:
+            # verifiers fetch status lists as JSON or a compact JWT (vcred.status)
+            raise UsageError(f"status lists cannot be published as {config.status_list_format}")
         self.officers = OfficerAccounts(store.engine, store.t.officers)
         self.sessions = OfficerSessions(
             store.engine,
@@ -486,7 +489,7 @@ class Issuer:
             raise problem(exc) from exc
         try:
             document = _trust_list_document(credential, issuer)
-            secured = secure(document, signer, format=fmt, now=self.now())
+            secured = formats.as_text(secure(document, signer, format=fmt, now=self.now()))
         except VcredError as exc:
             raise problem(exc, base="/credential") from exc
         with self.store.engine.begin() as conn:
@@ -694,13 +697,15 @@ class Issuer:
                 if store.key_retired(conn, prepared.key.tag) is not None:
                     raise _KeyRetiredMeanwhileError(prepared.key.tag)
                 try:
-                    secured = secure(  # dated after the check: before any retirement
-                        document,
-                        prepared.signer,
-                        format=prepared.format,
-                        now=self.now(),
-                        **prepared.extra,
-                        **self._loader_for(prepared.format),
+                    secured = formats.as_text(
+                        secure(  # dated after the check: before any retirement
+                            document,
+                            prepared.signer,
+                            format=prepared.format,
+                            now=self.now(),
+                            **prepared.extra,
+                            **self._loader_for(prepared.format),
+                        )
                     )
                 except VcredError as exc:
                     raise problem(exc, base="/credential") from exc

@@ -6,8 +6,8 @@ The small surface: :func:`generate_key`, :func:`issue`, :func:`verify`, :func:`p
 or ``issue(..., format="ecdsa-sd-2023", mandatory_pointers=[...])`` and :func:`derive`.
 No cryptographic choice is needed: the algorithm follows from the key, the key from the DID.
 The documented lower layer is :mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.jose`,
-:mod:`vcred.integrity`, :mod:`vcred.sdjwt`, :mod:`vcred.model`, :mod:`vcred.errors` and
-:mod:`vcred.net`.
+:mod:`vcred.integrity`, :mod:`vcred.sdjwt`, :mod:`vcred.cose`, :mod:`vcred.model`,
+:mod:`vcred.errors` and :mod:`vcred.net`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from vcred import cose as cose  # registers vc+cose and vp+cose
 from vcred import integrity as integrity  # registers the Data Integrity formats
 from vcred import sdjwt
 from vcred.batch import verify_many

@@ -17,8 +17,8 @@ from typing import Any, ClassVar, NoReturn
 
 import click
 
+from vcred import cose, jose, sdjwt
 from vcred import did as dids
-from vcred import jose, sdjwt
 from vcred.audit import parse_lines, verify_chain
 from vcred.errors import AuditLineError, UsageError, VcredError
 from vcred.integrity import derive
@@ -26,6 +26,7 @@ from vcred.integrity.suites import ECDSA_SD_2023
 from vcred.issuing import issue, signer_for
 from vcred.jsonld import ContextLoader
 from vcred.keys import KEY_KINDS, KeyPair, PublicKey, load_key, load_public_key
+from vcred.multibase import b64url_encode
 from vcred.net import GuardedFetcher
 from vcred.presentation import present
 from vcred.trust import TrustAnchor, TrustList, load_signed_trust_list
@@ -56,6 +57,17 @@ def _read_bytes(source: str) -> bytes:
         return Path(source).read_bytes()
     except OSError as exc:
         _fail(f"cannot read {source}: {exc}")
+
+
+def _read_secured(source: str) -> str | bytes:
+    """A secured credential or presentation: text, or the raw bytes of a COSE_Sign1 file."""
+    data = _read_bytes(source)
+    if data.startswith(cose.TAGGED_SIGN1_PREFIX):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        _fail(f"{source} is neither UTF-8 text nor a COSE_Sign1")
 
 
 def _load_key_file(path: str) -> KeyPair:
@@ -89,7 +101,9 @@ def _fetcher(dev: bool, host_map: tuple[str, ...]) -> GuardedFetcher:
 
 
 def _emit(value: Any) -> None:
-    if isinstance(value, str):
+    if isinstance(value, bytes):  # vc+cose / vp+cose: the COSE_Sign1 as unpadded base64url
+        click.echo(b64url_encode(value))
+    elif isinstance(value, str):
         click.echo(value)
     else:
         click.echo(json.dumps(value, indent=2, ensure_ascii=False))
@@ -292,7 +306,10 @@ def verify_command(
         list_verifier = replace(verifier, checks=("proof", "issuer", "validity"))
         trust = _load_trust_list(trust_list, trust_issuer, trust_method, list_verifier)
         verifier = replace(verifier, trust=trust)
-    secured, answer_of_presentation = _unwrap_vc_api_body(_read_input(source))
+    raw = _read_secured(source)
+    secured, answer_of_presentation = (
+        _unwrap_vc_api_body(raw) if isinstance(raw, str) else (raw, False)
+    )
     if presentation or answer_of_presentation or challenge is not None or domain is not None:
         result: Any = verifier.verify_presentation(secured, challenge=challenge, domain=domain)
     elif _looks_like_presentation(secured):
@@ -386,7 +403,10 @@ def _load_trust_list(
 def _claimed_issuer(text: str) -> str:
     """The issuer a secured document names (NOT verified: the signature is checked next)."""
     _, document = detect(text)
-    payload = jose.unverified_payload(document) if isinstance(document, str) else document
+    if isinstance(document, bytes):
+        payload = cose.unverified_payload(document)
+    else:
+        payload = jose.unverified_payload(document) if isinstance(document, str) else document
     issuer = payload.get("issuer")
     return str(issuer.get("id") if isinstance(issuer, dict) else issuer)
 
@@ -436,9 +456,10 @@ def present_command(
     """
     items: list[Any] = []
     for source in credentials:
-        text = _read_input(source).strip()
+        secured = _read_secured(source)
+        text = secured.strip() if isinstance(secured, str) else ""
         try:
-            items.append(json.loads(text) if text.startswith("{") else text)
+            items.append(json.loads(text) if text.startswith("{") else _cose_or(secured))
         except ValueError as exc:
             _fail(f"{source} is not JSON: {exc}")
     selective = [item for item in items if isinstance(item, str) and "~" in item]
@@ -466,6 +487,16 @@ def present_command(
         _emit(sdjwt.present(selective[0], signer, disclose=disclose, nonce=challenge, aud=domain))
     except VcredError as exc:
         _fail(f"{exc.code}: {exc}")
+
+
+def _cose_or(secured: str | bytes) -> str | bytes:
+    """A vc+cose credential as its bytes (also given as base64url text); anything else as is."""
+    as_is = secured.strip() if isinstance(secured, str) else secured
+    try:
+        fmt, document = detect(secured)
+    except VcredError:
+        return as_is
+    return bytes(document) if fmt == "vc+cose" else as_is
 
 
 def _has_base_proof(item: Any) -> bool:

@@ -20,7 +20,7 @@ from vcred.jsonld import default_loader
 from vcred.keys import KeyPair, LocalSigner, Signer
 from vcred.related import check_related_resources
 
-Secured = str | dict[str, Any]
+Secured = str | bytes | dict[str, Any]
 FormatIssuer = Callable[..., Secured]
 
 FORMATS: Final[dict[str, FormatIssuer]] = {}
@@ -112,7 +112,8 @@ def issue(
     now: datetime | None = None,
     **options: Any,
 ) -> Secured:
-    """Secure ``credential`` as ``format``: a compact string for JOSE formats, a dict otherwise.
+    """Secure ``credential`` as ``format``: a compact string for JOSE formats, the COSE_Sign1
+    bytes for ``vc+cose``, a dict otherwise.
 
     The credential is checked against VCDM first (MalformedError with a pointer); its issuer
     must be the signer's DID (filled in when absent); a relatedResource digest of a known

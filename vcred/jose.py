@@ -136,7 +136,8 @@ _STRICT_DECODER = json.JSONDecoder(
 )
 
 
-def _compact_json(value: Mapping[str, Any]) -> bytes:
+def compact_json(value: Mapping[str, Any]) -> bytes:
+    """UTF-8 JSON without whitespace: the payload bytes of vc+jwt and vc+cose."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -147,9 +148,7 @@ def sign_compact(
     header = {"alg": signer.algorithm, "kid": signer.key_id, "typ": typ}
     if cty is not None:
         header["cty"] = cty
-    signing_input = (
-        b64url_encode(_compact_json(header)) + "." + b64url_encode(_compact_json(payload))
-    )
+    signing_input = b64url_encode(compact_json(header)) + "." + b64url_encode(compact_json(payload))
     return signing_input + "." + b64url_encode(signer.sign(signing_input.encode("ascii")))
 
 
@@ -288,13 +287,21 @@ def _method_id(kid: Any, did: str) -> str:
         raise UnknownKeyError("the JWS header has no kid", pointer="/header/kid")
     if not isinstance(kid, str):
         raise MalformedError("kid must be a string", pointer="/header/kid")
+    return method_id_for_kid(kid, did, pointer="/header/kid")
+
+
+def method_id_for_kid(kid: str, did: str, *, pointer: str) -> str:
+    """The absolute method id a JOSE or COSE ``kid`` names; it must belong to ``did``.
+
+    A relative ``#fragment`` is resolved against ``did``. Raises UnknownKeyError.
+    """
     method_id = did + kid if kid.startswith("#") else kid
     try:
         owner = controller_of(method_id)
     except MalformedError:
         owner = ""
     if owner != did or not method_id.partition("#")[2]:
-        raise UnknownKeyError(f"kid {kid[:200]!r} is not a key of {did}", pointer="/header/kid")
+        raise UnknownKeyError(f"kid {kid[:200]!r} is not a key of {did}", pointer=pointer)
     return method_id
 
 
@@ -423,17 +430,20 @@ def verify_vp_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
 
 
 def _credential_issuer(payload: Mapping[str, Any]) -> str:
-    return _did_of(payload, "issuer", "a vc+jwt issuer must be a DID or an https URL")
+    return did_of(payload, "issuer", "a vc+jwt issuer must be a DID or an https URL")
 
 
 def _holder(payload: Mapping[str, Any]) -> str:
-    return _did_of(payload, "holder", "a vp+jwt holder must be a DID or an https URL")
+    return did_of(payload, "holder", "a vp+jwt holder must be a DID or an https URL")
 
 
-def _did_of(payload: Mapping[str, Any], member: str, refusal: str) -> str:
+def did_of(payload: Mapping[str, Any], member: str, refusal: str) -> str:
     """The DID (or https URL) of ``member`` (a URL, or an object with an ``id``), whose key
     signed. An https URL's key is never looked up on the web: only a verifier given that key
-    (:class:`vcred.did.KeyResolver`) finds it."""
+    (:class:`vcred.did.KeyResolver`) finds it.
+
+    Raises UnknownKeyError (``refusal``) when it is neither.
+    """
     value = payload.get(member)
     if isinstance(value, dict):
         value = value.get("id")

@@ -39,15 +39,28 @@ _ENVELOPED_MEDIA_TYPES: Final = frozenset(
         "application/vc+sd-jwt",
         "application/dc+sd-jwt",
         "application/vc",
+        "application/vc+cose",
     }
 )
 
-# ... and an EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2): a vp+jwt (or application/jwt),
-# or an SD-JWT with its key-binding JWT (RFC 9901 §4.3). Others (vp+sd-jwt, vp+cose) are
+# ... and an EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2): a vp+jwt (or application/jwt)
+# or vp+cose, or an SD-JWT with its key-binding JWT (RFC 9901 §4.3). Others (vp+sd-jwt) are
 # UNSUPPORTED until a proof stage for them is registered.
 ENVELOPED_PRESENTATION_MEDIA_TYPES: Final = frozenset(
-    {"application/vp+jwt", "application/jwt", "application/vc+sd-jwt", "application/dc+sd-jwt"}
+    {
+        "application/vp+jwt",
+        "application/jwt",
+        "application/vp+cose",
+        "application/vc+sd-jwt",
+        "application/dc+sd-jwt",
+    }
 )
+
+# Binary media types: their data: URL is base64 (VC-JOSE-COSE §3.3.1) and carries bytes.
+BINARY_MEDIA_TYPES: Final = frozenset({"application/vc+cose", "application/vp+cose"})
+#: How such bytes start: a tagged COSE_Sign1 is tag 18 (one byte) and an array of four
+#: (RFC 9052 §4.2). Format detection and vcred.cose use it.
+COSE_SIGN1_PREFIX: Final = b"\xd2\x84"
 
 # XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset.
 _DATE_TIME_STAMP: Final = re.compile(
@@ -302,11 +315,13 @@ def enveloped_payload(
     *,
     pointer: str = "",
     media_types: frozenset[str] = _ENVELOPED_MEDIA_TYPES,
-) -> tuple[str, str]:
+) -> tuple[str, str | bytes]:
     """The (media type, data) carried by an enveloped credential's (or presentation's)
     ``data:`` URL; ``media_types`` are those accepted.
 
-    VCDM 2.0 §4.13; RFC 2397. Raises MalformedError / UnsupportedError.
+    The data is text, or bytes for a binary media type (``BINARY_MEDIA_TYPES``: COSE, which
+    must be base64-encoded). VCDM 2.0 §4.13; RFC 2397. Raises MalformedError /
+    UnsupportedError.
     """
     _check_envelope_context(document, pointer)
     where = f"{pointer}/id"
@@ -314,6 +329,14 @@ def enveloped_payload(
     if not isinstance(value, str) or not value.startswith("data:"):
         raise MalformedError("an enveloped credential's id must be a data: URL", pointer=where)
     parsed = urls.parse_data_url(value, pointer=where)
+    binary = parsed.media_type in BINARY_MEDIA_TYPES
+    if binary and parsed.media_type in media_types:
+        if parsed.parameters[-1:] != ("base64",):
+            raise MalformedError(
+                f"a {parsed.media_type} data: URL must be base64-encoded (VC-JOSE-COSE §3.3.1)",
+                pointer=where,
+            )
+        return parsed.media_type, parsed.data
     if parsed.media_type not in media_types:
         raise UnsupportedError(
             f"unsupported enveloped media type {parsed.media_type!r}", pointer=where

@@ -6,6 +6,7 @@ and binds it to the verifier's challenge and domain.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -18,7 +19,7 @@ from vcred.keys import KeyPair, Signer
 from vcred.verifier import utc_now
 
 PRESENTATION_LIFETIME: Final = timedelta(minutes=5)
-PresentationIssuer = Callable[..., dict[str, Any]]
+PresentationIssuer = Callable[..., str | bytes | dict[str, Any]]
 FORMATS: Final[dict[str, PresentationIssuer]] = {}
 
 
@@ -27,26 +28,30 @@ def register_present_format(name: str, issuer: PresentationIssuer) -> None:
     FORMATS[name] = issuer
 
 
-def envelope(secured: str) -> dict[str, Any]:
-    """An EnvelopedVerifiableCredential for a compact vc+jwt or SD-JWT (VCDM 2.0 §4.13.1)."""
-    media_type = "application/vc+sd-jwt" if "~" in secured else "application/vc+jwt"
-    return {
-        "@context": [model.V2_CONTEXT],
-        "id": f"data:{media_type},{secured}",
-        "type": "EnvelopedVerifiableCredential",
-    }
+def envelope(secured: str | bytes) -> dict[str, Any]:
+    """An EnvelopedVerifiableCredential for a compact vc+jwt or SD-JWT, or a vc+cose
+    COSE_Sign1 (bytes, base64-encoded: VC-JOSE-COSE §3.3.1) (VCDM 2.0 §4.13.1)."""
+    if isinstance(secured, bytes):
+        url = "data:application/vc+cose;base64," + base64.b64encode(secured).decode("ascii")
+    else:
+        media_type = "application/vc+sd-jwt" if "~" in secured else "application/vc+jwt"
+        url = f"data:{media_type},{secured}"
+    return {"@context": [model.V2_CONTEXT], "id": url, "type": "EnvelopedVerifiableCredential"}
 
 
 def build_presentation(
-    credentials: Sequence[str | Mapping[str, Any]],
+    credentials: Sequence[str | bytes | Mapping[str, Any]],
     *,
     holder: str,
     id: str | None = None,
 ) -> dict[str, Any]:
-    """An unsecured presentation: compact credentials enveloped, embedded ones as they are."""
+    """An unsecured presentation: compact (and COSE) credentials enveloped, embedded ones as
+    they are."""
     items: list[Any] = []
     for credential in credentials:
-        if isinstance(credential, str):
+        if isinstance(credential, bytes):
+            items.append(envelope(credential))
+        elif isinstance(credential, str):
             items.append(envelope(credential.strip()))
         elif isinstance(credential, Mapping):
             items.append(dict(credential))
@@ -64,7 +69,7 @@ def build_presentation(
 
 
 def present(
-    credentials: Sequence[str | Mapping[str, Any]],
+    credentials: Sequence[str | bytes | Mapping[str, Any]],
     holder: Signer | KeyPair,
     *,
     challenge: str | None = None,
@@ -72,11 +77,12 @@ def present(
     format: str = "vp+jwt",
     now: datetime | None = None,
     lifetime: timedelta = PRESENTATION_LIFETIME,
-) -> str | dict[str, Any]:
+) -> str | bytes | dict[str, Any]:
     """Present ``credentials`` as the holder, bound to ``challenge`` and ``domain``.
 
-    ``vp+jwt`` (default) returns a compact token valid for ``lifetime``; Data Integrity
-    formats return a presentation with an authentication proof.
+    ``vp+jwt`` (default) returns a compact token valid for ``lifetime``; ``vp+cose`` a
+    COSE_Sign1 (bytes) valid for ``PRESENTATION_LIFETIME``; Data Integrity formats return a
+    presentation with an authentication proof. A vc+cose credential is passed as bytes.
     """
     signer = as_signer(holder)
     did = controller_of(signer.key_id)

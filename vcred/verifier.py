@@ -43,6 +43,7 @@ from vcred.errors import (
 )
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import PublicKey
+from vcred.multibase import b64url_decode
 from vcred.net import Fetcher, time_budget
 from vcred.related import check_related_resources
 from vcred.schema import SchemaRegistry, check_schema
@@ -803,24 +804,38 @@ _ENVELOPED_FORMATS: Final = {
     "application/jwt": "vc+jwt",
     "application/vc+sd-jwt": "vc+sd-jwt",
     "application/dc+sd-jwt": "vc+sd-jwt",
+    "application/vc+cose": "vc+cose",
 }
 
 # EnvelopedVerifiablePresentation media types (VCDM 2.0 §4.13.2) → presentation format.
 _ENVELOPED_PRESENTATION_FORMATS: Final = {
     "application/vp+jwt": "vp+jwt",
     "application/jwt": "vp+jwt",
+    "application/vp+cose": "vp+cose",
     "application/vc+sd-jwt": "vc+sd-jwt",
     "application/dc+sd-jwt": "vc+sd-jwt",
 }
 
 
+def _cose_bytes(text: str) -> bytes | None:
+    """The COSE_Sign1 a base64url string carries (the CLI's text form of vc+cose), or None."""
+    try:
+        data = b64url_decode(text)
+    except VcredError:
+        return None
+    return data if data.startswith(model.COSE_SIGN1_PREFIX) else None
+
+
 def detect(secured: Any) -> tuple[str, Any]:
     """Tell a secured credential's format and return the object to verify.
 
-    ``vc+jwt`` (compact JWS), ``vc+sd-jwt`` (SD-JWT), ``data-integrity`` (a JSON object with a
-    proof); an EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError
-    (also for a JSON document nested deeper than ``model.MAX_DEPTH``).
+    ``vc+jwt`` (compact JWS), ``vc+sd-jwt`` (SD-JWT), ``vc+cose`` (COSE_Sign1 bytes, or their
+    base64url text), ``data-integrity`` (a JSON object with a proof); an
+    EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError (also for a
+    JSON document nested deeper than ``model.MAX_DEPTH``).
     """
+    if isinstance(secured, bytes) and secured.startswith(model.COSE_SIGN1_PREFIX):
+        return "vc+cose", secured
     if isinstance(secured, bytes):
         try:
             secured = secured.decode("utf-8")
@@ -834,7 +849,12 @@ def detect(secured: Any) -> tuple[str, Any]:
             return "vc+sd-jwt", text
         if text.count(".") == 2:
             return "vc+jwt", text
-        raise ParsingError("not a credential: expected JSON, a compact JWS or an SD-JWT")
+        cose = _cose_bytes(text)
+        if cose is not None:
+            return "vc+cose", cose
+        raise ParsingError(
+            "not a credential: expected JSON, a compact JWS, an SD-JWT or a COSE_Sign1"
+        )
     if isinstance(secured, dict):
         model.check_depth(secured)  # before anything recursive (copying, JSON-LD, JCS) sees it
         model.check_numbers(secured)  # before anything turns a number into a float or a date
@@ -853,8 +873,11 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
     An EnvelopedVerifiablePresentation (VCDM 2.0 §4.13.2) is opened.
 
     ``vc+sd-jwt`` is an SD-JWT presented on its own, bound to the holder by its key-binding
-    JWT (RFC 9901 §4.3; both application/vc+sd-jwt and SD-JWT VC). Raises like :func:`detect`.
+    JWT (RFC 9901 §4.3; both application/vc+sd-jwt and SD-JWT VC). ``vp+cose``: COSE_Sign1
+    bytes or their base64url text. Raises like :func:`detect`.
     """
+    if isinstance(secured, bytes) and secured.startswith(model.COSE_SIGN1_PREFIX):
+        return "vp+cose", secured
     if isinstance(secured, bytes):
         secured = secured.decode("utf-8", errors="replace")
     if isinstance(secured, str):
@@ -865,7 +888,12 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             return "vc+sd-jwt", text
         if text.count(".") == 2:
             return "vp+jwt", text
-        raise ParsingError("not a presentation: expected JSON, a compact JWS or an SD-JWT")
+        cose = _cose_bytes(text)
+        if cose is not None:
+            return "vp+cose", cose
+        raise ParsingError(
+            "not a presentation: expected JSON, a compact JWS, an SD-JWT or a COSE_Sign1"
+        )
     if isinstance(secured, dict):
         model.check_depth(secured)
         model.check_numbers(secured)

@@ -30,8 +30,9 @@ _NULLABLE_STRING: Final = {"type": ["string", "null"]}
 SCHEMAS: Final[dict[str, Any]] = {
     "Secured": {
         "description": "A secured credential or presentation: a JSON object (Data Integrity, "
-        "or Enveloped…) or a compact string (vc+jwt / vp+jwt, SD-JWT, SD-JWT+KB); a string "
-        "holding JSON is a PARSING_ERROR.",
+        "or Enveloped…, e.g. data:application/vc+cose;base64,…) or a compact string (vc+jwt / "
+        "vp+jwt, SD-JWT, SD-JWT+KB, or a vc+cose / vp+cose COSE_Sign1 as unpadded base64url); "
+        "a string holding JSON is a PARSING_ERROR.",
         "anyOf": [
             {"type": "object"},
             {"type": "string", "pattern": f"^\\s*(?:{COMPACT_SECURED.pattern})\\s*$"},
@@ -279,7 +280,8 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
             "title": "vcred verifier — VC API",
             "version": "1.0.0",
             "description": "Verifies W3C Verifiable Credentials and Presentations (vc+jwt / "
-            "vp+jwt, SD-JWT and SD-JWT+KB, Enveloped…, Data Integrity eddsa/ecdsa × rdfc/jcs) "
+            "vp+jwt, vc+cose / vp+cose, SD-JWT and SD-JWT+KB, Enveloped…, Data Integrity "
+            "eddsa/ecdsa × rdfc/jcs) "
             "against the agency's MRA trust list. Limits: body "
             f"{config.max_body_bytes} bytes, JSON depth {config.max_json_depth}, "
             f"{config.max_presented_credentials} credentials per presentation; "

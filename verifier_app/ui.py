@@ -17,7 +17,9 @@ from flask import Blueprint, current_app, render_template, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
+from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, VcredError
+from vcred.multibase import b64url_encode
 from vcred_service.ratelimit import RateLimiter
 from vcred_service.signin import (
     SignIn,
@@ -108,10 +110,14 @@ def _submitted_credential() -> tuple[str, str]:
         return read_qr(image), "QR code"
     document = _read_upload(request.files.get("file"), limits.max_body_bytes)
     if document is not None:
+        if document.startswith(TAGGED_SIGN1_PREFIX):  # a binary vc+cose file: its text form
+            return b64url_encode(document), "uploaded file"
         try:
             return document.decode("utf-8-sig").strip(), "uploaded file"
         except UnicodeDecodeError as exc:
-            raise MalformedError("the file is not UTF-8 text (a JSON or JWT file)") from exc
+            raise MalformedError(
+                "the file is not UTF-8 text (a JSON or JWT file) nor a COSE_Sign1"
+            ) from exc
     pasted = request.form.get("credential", "").strip()
     if len(pasted) > limits.max_body_bytes:
         raise MalformedError(f"the pasted text is longer than {limits.max_body_bytes} bytes")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
+from tests.hardening.cose_corpus import cose_hostile
 from tests.httpserver import LocalServer
 from tests.verifier.conftest import LIST_BASE, NOW, US_DID, US_HOST, Agency
 from vcred import derive, did_key, issue, present
@@ -151,7 +152,18 @@ def build(keys: Keys, agency: Agency, server: LocalServer) -> list[Hostile]:
     corpus += _ssrf(keys)
     corpus += _presentations(keys)
     corpus += _time(keys)
+    corpus += _cose(keys)
     return corpus
+
+
+def _cose(keys: Keys) -> list[Hostile]:
+    items = cose_hostile(
+        keys.issuer, keys.attacker, keys.holder, challenge=CHALLENGE, domain=DOMAIN
+    )
+    return [
+        Hostile("cose", name, "credential" if kind == "credential" else "presentation", value, code)
+        for name, kind, value, code in items
+    ]
 
 
 def _jwt(keys: Keys) -> list[Hostile]:

@@ -3,10 +3,12 @@ auth, error shapes — each answer checked against the app's own OpenAPI documen
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
 
+import cbor2
 import pytest
 from flask import Flask
 
@@ -30,10 +32,12 @@ ENVELOPED_PREFIX = "data:application/vc+jwt,"
 
 
 def secured_of(answer: dict[str, Any]) -> Any:
-    """The secured credential in an answer: the compact token of an enveloped one."""
+    """The secured credential in an answer: the compact token of an enveloped one (the
+    COSE_Sign1 bytes of a base64 vc+cose one)."""
     vc = answer["verifiableCredential"]
     if vc.get("type") == "EnvelopedVerifiableCredential":
-        return vc["id"].split(",", 1)[1]
+        header, data = vc["id"].split(",", 1)
+        return base64.b64decode(data) if header.endswith(";base64") else data
     return vc
 
 
@@ -48,6 +52,9 @@ def presentable(answer: dict[str, Any], fmt: str) -> Any:
 
 def payload_of(answer: dict[str, Any]) -> dict[str, Any]:
     secured = secured_of(answer)
+    if isinstance(secured, bytes):  # COSE_Sign1: [protected, unprotected, payload, signature]
+        payload: dict[str, Any] = json.loads(cbor2.loads(secured).value[2])
+        return payload
     if isinstance(secured, str):
         return jose.unverified_payload(secured.split("~")[0])
     return {k: v for k, v in secured.items() if k != "proof"}
