@@ -81,13 +81,20 @@ CWT_CNONCE: Final = 39
 _TIME_CLAIMS: Final = {CWT_NBF: "nbf", CWT_EXP: "exp", CWT_IAT: "iat"}
 
 #: The algorithm our signatures carry for each key type (RFC 9053 §2.1, §2.2).
-COSE_ALG_FOR: Final[dict[KeyKind, int]] = {"ed25519": -8, "p256": -7, "p384": -35}
+COSE_ALG_FOR: Final[dict[KeyKind, int]] = {
+    "ed25519": -8,
+    "p256": -7,
+    "p384": -35,
+    "p521": -36,
+}
 #: What a verifier accepts for a resolved key: the polymorphic identifiers above and their
-#: fully specified replacements (RFC 9864 §2.1, §2.2: ESP256 -9, ESP384 -51, Ed25519 -19).
+#: fully specified replacements (RFC 9864 §2.1, §2.2: ESP256 -9, ESP384 -51, ESP512 -52,
+#: Ed25519 -19).
 ACCEPTED_ALGS_FOR: Final[dict[KeyKind, frozenset[int]]] = {
     "ed25519": frozenset({-8, -19}),
     "p256": frozenset({-7, -9}),
     "p384": frozenset({-35, -51}),
+    "p521": frozenset({-36, -52}),
 }
 _ACCEPTED_ALGS: Final = frozenset[int]().union(*ACCEPTED_ALGS_FOR.values())
 
@@ -154,7 +161,7 @@ def sign1(
 
     ``kid`` is the signer's method id (a byte string, RFC 9052 §3.1); ``alg`` follows from
     the signer's key; ``claims`` (CWT claims, RFC 9597) are left out when empty. Raises
-    UsageError for a signer whose algorithm is not EdDSA, ES256 or ES384.
+    UsageError for a signer whose algorithm is not EdDSA, ES256, ES384 or ES512.
     """
     kind = KIND_FOR_JWS_ALG.get(signer.algorithm)
     if kind is None:

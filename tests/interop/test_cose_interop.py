@@ -17,10 +17,10 @@ from typing import Any
 
 import cbor2
 import pytest
-from pycose.algorithms import EdDSA, Es256, Es384
+from pycose.algorithms import EdDSA, Es256, Es384, Es512
 from pycose.headers import KID, Algorithm
 from pycose.keys import EC2Key, OKPKey
-from pycose.keys.curves import P256, P384, Ed25519
+from pycose.keys.curves import P256, P384, P521, Ed25519
 from pycose.messages import Sign1Message
 
 from tests.conftest import NOW, credential
@@ -34,8 +34,8 @@ from vcred.presentation import build_presentation
 
 pytestmark = pytest.mark.interop
 
-KINDS = ["ed25519", "p256", "p384"]
-PYCOSE_ALG = {"ed25519": EdDSA, "p256": Es256, "p384": Es384}
+KINDS = ["ed25519", "p256", "p384", "p521"]
+PYCOSE_ALG = {"ed25519": EdDSA, "p256": Es256, "p384": Es384, "p521": Es512}
 AT = Verifier(clock=lambda: NOW)
 DOMAIN = "https://customs.eu.example"
 
@@ -45,7 +45,7 @@ def pycose_key(key: KeyPair) -> Any:
     if key.kind == "ed25519":
         return OKPKey(crv=Ed25519, x=b64url_decode(jwk["x"]), d=b64url_decode(jwk["d"]))
     return EC2Key(
-        crv=P256 if key.kind == "p256" else P384,
+        crv={"p256": P256, "p384": P384, "p521": P521}[key.kind],
         x=b64url_decode(jwk["x"]),
         y=b64url_decode(jwk["y"]),
         d=b64url_decode(jwk["d"]),
