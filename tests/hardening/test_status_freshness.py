@@ -333,7 +333,13 @@ def test_an_unusable_bound_in_the_environment_is_named(value: str) -> None:
 def started(monkeypatch: pytest.MonkeyPatch) -> list[Flask]:
     """Apps `vcred serve verifier` would serve (it returns instead of serving)."""
     apps: list[Flask] = []
-    monkeypatch.setattr("verifier_app.cli.serve_forever", lambda app, **_: apps.append(app))
+
+    def serve(app: Flask, *, sock: Any = None, **_: Any) -> None:
+        apps.append(app)
+        if sock is not None:
+            sock.close()  # the listening socket `serve` opened: closed, not left to the GC
+
+    monkeypatch.setattr("verifier_app.cli.serve_forever", serve)
     monkeypatch.delenv("VCRED_VERIFIER_STATUS_MAX_AGE", raising=False)
     return apps
 
