@@ -17,7 +17,7 @@ RUNTIME_READERS = [
     "tests/test_keys.py::test_w3c_vector_key_pairs",
     "tests/customs/test_context.py",
     "tests/integrity/test_proof_sets.py",
-    "tests/integrity/test_pipeline.py::test_the_legacy_ed25519signature2020_suite_is_unsupported",
+    "tests/integrity/test_pipeline.py::test_the_legacy_ed25519signature2020_vector_verifies_its_proof",
 ]
 
 

@@ -334,10 +334,11 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[Flask]:
     """Apps `vcred serve verifier` would serve (it returns instead of serving)."""
     apps: list[Flask] = []
 
-    def serve(app: Flask, *, sock: Any = None, **_: Any) -> None:
-        apps.append(app)
+    def serve(app: Flask, **options: Any) -> None:
+        sock = options.get("sock")
         if sock is not None:
-            sock.close()  # the listening socket `serve` opened: closed, not left to the GC
+            sock.close()  # the port is taken before serving: give it back
+        apps.append(app)
 
     monkeypatch.setattr("verifier_app.cli.serve_forever", serve)
     monkeypatch.delenv("VCRED_VERIFIER_STATUS_MAX_AGE", raising=False)
@@ -345,7 +346,9 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[Flask]:
 
 
 def _serve(tmp_path: Path, *args: str) -> Any:
-    return CliRunner().invoke(main, ["serve", "verifier", "--data-dir", str(tmp_path), *args])
+    return CliRunner().invoke(
+        main, ["serve", "verifier", "--port", "0", "--data-dir", str(tmp_path), *args]
+    )
 
 
 def test_the_command_line_and_a_toml_file_set_the_bound(
