@@ -7,7 +7,7 @@ NODE_STAMP := tests/interop/node_modules/.installed
 CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all venv test demo lint typecheck bench fuzz clean node
+.PHONY: all venv test demo lint typecheck bench fuzz clean node softhsm
 
 all: test
 
@@ -17,7 +17,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[server,dev]'
+	$(BIN)/pip install --quiet -e '.[server,dev,hsm]'
 	touch $(STAMP)
 
 $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
@@ -31,6 +31,14 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver \
 	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver)
 
+# The HSM tests sign in a SoftHSM2 token (PKCS#11), Debian's package.
+SOFTHSM := /usr/lib/softhsm/libsofthsm2.so
+$(SOFTHSM):
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends softhsm2 \
+	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends softhsm2)
+
+softhsm: $(SOFTHSM)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -38,7 +46,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(SOFTHSM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

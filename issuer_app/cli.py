@@ -171,8 +171,9 @@ def command(
         made = issuer.create_token(
             ("issue", "status", "admin"), label="first start", actor="cli:serve"
         )
+        kept = "in the HSM" if config.hsm_only else "and encrypted at rest"
         click.echo(
-            "First start: keys generated and encrypted at rest.\n"
+            f"First start: keys generated {kept}.\n"
             f"Admin API token (shown once, never again — keep it safe):\n\n    {made.token}\n\n"
             f"Officers log in after: vcred issuer officer add NAME --data-dir {data_dir}"
         )
@@ -299,15 +300,23 @@ def key() -> None:
 
 @key.command("add")
 @click.option("--type", "kind", type=click.Choice(KEY_KINDS), default="ed25519", show_default=True)
+@click.option(
+    "--hsm",
+    is_flag=True,
+    help="make it in the HSM (VCRED_ISSUER_HSM_*); the default in HSM-only mode",
+)
 @_admin_options
-def key_add(kind: str, data_dir: Path, database_url: str | None) -> None:
-    """Generate a key (encrypted at rest); it signs from the next request on."""
+def key_add(kind: str, hsm: bool, data_dir: Path, database_url: str | None) -> None:
+    """Generate a key (encrypted at rest, or in the HSM); it signs from the next request on."""
     issuer = _open(data_dir, database_url)
     try:
-        made = issuer.add_key(kind, actor=_actor())
+        made = issuer.add_key(kind, actor=_actor(), hsm=True if hsm else None)
+    except VcredError as exc:
+        _fail(exc.message)
     finally:
         issuer.close()
-    click.echo(f"key {made.tag} ({made.kind}) added: {made.did_key}")
+    where = f" in the HSM ({made.describe()['hsm']})" if made.describe()["hsm"] else ""
+    click.echo(f"key {made.tag} ({made.kind}) added{where}: {made.did_key}")
 
 
 @key.command("list")
@@ -319,7 +328,8 @@ def key_list(data_dir: Path, database_url: str | None) -> None:
         ring = issuer.keyring()
         for item in ring.keys:
             state = f"retired {item.retired}" if item.retired else "current"
-            click.echo(f"{item.tag}  {item.kind:<8} {state:<30} {item.did_key}")
+            where = "  (HSM)" if item.describe()["hsm"] else ""
+            click.echo(f"{item.tag}  {item.kind:<8} {state:<30} {item.did_key}{where}")
         if ring.trust_list is not None:
             _, signer = ring.trust_list_signer()
             click.echo(

@@ -63,7 +63,17 @@ class IssuerConfig:
     database_url: str | None = None
     #: Table name prefix (several issuers, or test runs, in one database).
     table_prefix: str = ""
-    passphrase: str = field(repr=False)
+    #: Encrypts the keys kept in the database; None only in HSM-only mode (no such keys).
+    passphrase: str | None = field(default=None, repr=False)
+    #: A PKCS#11 module (the token's .so): keys can then be made in that HSM
+    #: (``vcred issuer key add --hsm``) and sign there; see docs/hsm.md.
+    hsm_module: str | None = None
+    #: The label of the token in that module, and its user PIN.
+    hsm_token: str | None = None
+    hsm_pin: str | None = field(default=None, repr=False)
+    #: Every key in the HSM: first-start and added keys are made there, a key kept in the
+    #: database is refused, and no passphrase is needed (nor accepted).
+    hsm_only: bool = False
     #: Keys generated at first start, in this order of preference.
     key_types: tuple[KeyKind, ...] = ("ed25519", "p256", "p384")
     insecure_no_auth: bool = False
@@ -117,8 +127,7 @@ class IssuerConfig:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         if self.contexts_dir is not None:
             object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
-        if not self.passphrase:
-            raise UsageError("the key passphrase must not be empty")
+        _check_hsm(self)
         if not self.public_url.startswith(("http://", "https://")):
             raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
@@ -249,13 +258,63 @@ class IssuerConfig:
             if value:
                 values[key] = duration(ENV_PREFIX + name, value)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "passphrase" not in values:
+        values.update(_hsm_values(get))
+        if "passphrase" not in values and env.get(PASSPHRASE_ENV):
+            values["passphrase"] = env[PASSPHRASE_ENV]
+        if "passphrase" not in values and not values.get("hsm_only"):
             values["passphrase"] = load_passphrase(
                 Path(values["data_dir"]),
                 env,
                 generate=embedded or bool(values.get("dev")),
             )
         return cls(**values)
+
+
+def _check_hsm(config: IssuerConfig) -> None:
+    """The key settings agree: a passphrase unless HSM-only (and none then), a module with
+    its token and PIN. Raises UsageError."""
+    if config.hsm_only:
+        if config.hsm_module is None:
+            raise UsageError("HSM-only mode needs the PKCS#11 module (VCRED_ISSUER_HSM_MODULE)")
+        if config.passphrase is not None:
+            raise UsageError(
+                "in HSM-only mode no key is kept outside the HSM: a passphrase is not used "
+                f"(unset {PASSPHRASE_ENV})"
+            )
+    elif not config.passphrase:
+        raise UsageError("the key passphrase must not be empty")
+    if config.hsm_module is None:
+        if config.hsm_token is not None or config.hsm_pin is not None:
+            raise UsageError("a PKCS#11 token and PIN need the module (VCRED_ISSUER_HSM_MODULE)")
+        return
+    if not config.hsm_token:
+        raise UsageError("name the PKCS#11 token's label (VCRED_ISSUER_HSM_TOKEN)")
+    if not config.hsm_pin:
+        raise UsageError(
+            "give the PKCS#11 token's PIN (VCRED_ISSUER_HSM_PIN or VCRED_ISSUER_HSM_PIN_FILE)"
+        )
+
+
+def _hsm_values(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The HSM settings from ``VCRED_ISSUER_HSM_*``; the PIN from the variable or a file
+    (never both). Raises UsageError."""
+    values: dict[str, Any] = {}
+    for name, key in (("HSM_MODULE", "hsm_module"), ("HSM_TOKEN", "hsm_token")):
+        if get(name) is not None:
+            values[key] = get(name)
+    pin, pin_file = get("HSM_PIN"), get("HSM_PIN_FILE")
+    if pin is not None and pin_file is not None:
+        raise UsageError(f"set {ENV_PREFIX}HSM_PIN or {ENV_PREFIX}HSM_PIN_FILE, not both")
+    if pin_file is not None:
+        try:
+            pin = Path(pin_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the PKCS#11 PIN file {pin_file}: {exc}") from exc
+    if pin is not None:
+        values["hsm_pin"] = pin
+    if get("HSM_ONLY") is not None:
+        values["hsm_only"] = _flag("HSM_ONLY", get("HSM_ONLY"))
+    return values
 
 
 def status_size_for(count: int) -> int:

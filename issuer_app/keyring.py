@@ -26,8 +26,9 @@ from vcred.did.document import VerificationMethod, method_entry
 from vcred.did.key import did_key
 from vcred.did.web import did_web_document
 from vcred.errors import MalformedError, UsageError
+from vcred.hsm import HsmKey
 from vcred.issuing import signer_for
-from vcred.keys import KeyKind, KeyPair, LocalSigner, PublicKey
+from vcred.keys import KeyKind, LocalSigner, PublicKey, SigningKey
 from vcred.model import parse_datetime
 from vcred.multibase import b64url_decode
 from vcred.trust import TRUST_LIST_KEY_PREFIX
@@ -50,7 +51,8 @@ class IssuerKey:
     kind: KeyKind
     created: str
     retired: str | None
-    pair: KeyPair = field(repr=False)
+    #: a key pair decrypted from the database, or a key in the HSM (vcred.hsm.HsmKey)
+    pair: SigningKey = field(repr=False)
 
     @property
     def public(self) -> PublicKey:
@@ -78,6 +80,8 @@ class IssuerKey:
             "publicKeyMultibase": self.public.multikey(),
             "created": self.created,
             "retired": self.retired,
+            # where the private key is: its RFC 7512 URI in the HSM, None in the database
+            "hsm": self.pair.uri if isinstance(self.pair, HsmKey) else None,
         }
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from issuer_app import formats, hashing
 from issuer_app.config import IssuerConfig, status_size_for
 from issuer_app.keyring import WEB, IssuerKey, KeyRing, key_tag
+from issuer_app.keystore import KeyStore
 from issuer_app.store.records import (
     IssuerStore,
     RecordQuery,
@@ -55,7 +56,7 @@ from vcred.errors import (
 )
 from vcred.issuing import issue as secure
 from vcred.jsonld import ContextLoader, default_loader, signed_view
-from vcred.keys import KEY_KINDS, KeyPair
+from vcred.keys import KEY_KINDS
 from vcred.schema import bundled_registry, check_schema
 from vcred.status import (
     BitstringStatusListEntry,
@@ -204,9 +205,17 @@ def secured_digest(secured: str | dict[str, Any]) -> str:
 class Issuer:
     """One agency's issuer over its store; thread-safe; one per app (no module state)."""
 
-    def __init__(self, config: IssuerConfig, store: IssuerStore, *, first_start: bool) -> None:
+    def __init__(
+        self,
+        config: IssuerConfig,
+        store: IssuerStore,
+        *,
+        first_start: bool,
+        keystore: KeyStore | None = None,
+    ) -> None:
         self.config = config
         self.store = store
+        self.keystore = keystore or KeyStore(config)
         self.first_start = first_start
         #: the JSON-LD contexts this issuer knows (signs with, and accepts in a credential)
         self.contexts: ContextLoader = (
@@ -232,7 +241,12 @@ class Issuer:
         self.status_messages = tuple(
             StatusMessage(status=i, message=text) for i, text in enumerate(config.status_messages)
         )
-        self._keys = _KeyCache(ring=self._load_keyring(), version=None, checked=0.0)
+        try:
+            ring = self._load_keyring()
+        except VcredError:
+            self.keystore.close()  # the token's login is the process's: not left behind
+            raise
+        self._keys = _KeyCache(ring=ring, version=None, checked=0.0)
         self._keys.version = store.get_meta("keys_version")
         self._keys.checked = time.monotonic()
         self._purged = 0.0
@@ -253,12 +267,20 @@ class Issuer:
             prefix=config.table_prefix,
             capacity=config.status_list_capacity,
         )
-        first = False
-        if not store.initialised():
-            first = store.bootstrap(lambda conn: _first_start(config, store, conn))
-        if not first:
-            _warn_if_moved(config, store)
-        return cls(config, store, first_start=first)
+        keystore: KeyStore | None = None
+        try:
+            keystore = KeyStore(config)
+            first = False
+            if not store.initialised():
+                first = store.bootstrap(lambda conn: _first_start(config, store, keystore, conn))
+            if not first:
+                _warn_if_moved(config, store)
+            return cls(config, store, first_start=first, keystore=keystore)
+        except VcredError:  # a start that cannot serve leaves nothing open
+            store.close()
+            if keystore is not None:
+                keystore.close()
+            raise
 
     @classmethod
     def open_existing(cls, config: IssuerConfig) -> Issuer:
@@ -283,10 +305,15 @@ class Issuer:
         domain = store.get_meta("domain")
         if config.domain is None and domain:
             config = dataclasses.replace(config, domain=domain)
-        return cls(config, store, first_start=False)
+        try:
+            return cls(config, store, first_start=False)
+        except VcredError:
+            store.close()
+            raise
 
     def close(self) -> None:
         self.store.close()
+        self.keystore.close()
 
     def now(self) -> datetime:
         return self.config.clock()
@@ -315,39 +342,32 @@ class Issuer:
         self._keys.version = None
 
     def _load_keyring(self) -> KeyRing:
-        password = self.config.passphrase.encode()
-        keys = []
-        for row in self.store.key_rows():
-            try:
-                pair = KeyPair.from_pem(row.pem.encode(), password=password)
-            except VcredError as exc:
-                raise UsageError(
-                    "cannot decrypt the issuer's keys: is VCRED_ISSUER_PASSPHRASE the one they "
-                    "were created with?"
-                ) from exc
-            keys.append(
-                IssuerKey(
-                    tag=row.tag, kind=row.kind, created=row.created, retired=row.retired, pair=pair
-                )
+        keys = [
+            IssuerKey(
+                tag=row.tag,
+                kind=row.kind,
+                created=row.created,
+                retired=row.retired,
+                pair=self.keystore.open(row.kind, row.pem, tag=row.tag),
             )
+            for row in self.store.key_rows()
+        ]
         if not any(k.current for k in keys):
             raise UsageError("the issuer has no current key")
         return KeyRing.of(
             keys,
             did_web=self.config.did_web,
             preference=self.config.key_types,
-            trust_list=self._load_trust_list_key(password),
+            trust_list=self._load_trust_list_key(),
         )
 
-    def _load_trust_list_key(self, password: bytes) -> IssuerKey | None:
+    def _load_trust_list_key(self) -> IssuerKey | None:
         stored = self.store.get_meta(TRUST_LIST_KEY)
         if stored is None:
             return None
         row = json.loads(stored)
-        try:
-            pair = KeyPair.from_pem(row["pem"].encode(), password=password)
-        except VcredError as exc:
-            raise UsageError("cannot decrypt the issuer's trust-list key") from exc
+        kind = row.get("kind", "ed25519")
+        pair = self.keystore.open(kind, row["pem"], tag=row["tag"])
         return IssuerKey(
             tag=row["tag"], kind=pair.kind, created=row["created"], retired=None, pair=pair
         )
@@ -358,7 +378,7 @@ class Issuer:
         if found is not None:
             return found
         with self.store.engine.begin() as conn:
-            made = _insert_trust_list_key(self.config, self.store, conn, created=self.stamp())
+            made = _insert_trust_list_key(self.keystore, self.store, conn, created=self.stamp())
             if made is not None:
                 self.store.append_audit(
                     conn,
@@ -374,11 +394,15 @@ class Issuer:
             raise UsageError("the trust-list key could not be created")
         return found
 
-    def add_key(self, kind: str, *, actor: str) -> IssuerKey:
+    def add_key(self, kind: str, *, actor: str, hsm: bool | None = None) -> IssuerKey:
+        """Make a key (``hsm``: in the HSM; None: there in HSM-only mode, else in the
+        database); it signs from the next keyring refresh on. Raises UsageError."""
         if kind not in KEY_KINDS:
             raise UsageError(f"unknown key type {kind!r}; expected one of {', '.join(KEY_KINDS)}")
         with self.store.engine.begin() as conn:
-            key = _insert_new_key(self.config, self.store, conn, kind, created=self.stamp())
+            key = _insert_new_key(
+                self.keystore, self.store, conn, kind, created=self.stamp(), hsm=hsm
+            )
             self.store.append_audit(
                 conn,
                 at=self.stamp(),
@@ -1053,10 +1077,12 @@ def _signed_by(document: str) -> str | None:
     return method if isinstance(method, str) else None
 
 
-def _first_start(config: IssuerConfig, store: IssuerStore, conn: Connection) -> None:
+def _first_start(
+    config: IssuerConfig, store: IssuerStore, keystore: KeyStore, conn: Connection
+) -> None:
     at = format_datetime(config.clock())
-    made = [_insert_new_key(config, store, conn, kind, created=at) for kind in config.key_types]
-    trust_list_key = _insert_trust_list_key(config, store, conn, created=at)
+    made = [_insert_new_key(keystore, store, conn, kind, created=at) for kind in config.key_types]
+    trust_list_key = _insert_trust_list_key(keystore, store, conn, created=at)
     store.set_meta(conn, "session_secret", secrets.token_hex(32))
     store.set_meta(conn, "public_url", config.public_url)
     if config.domain is not None:
@@ -1125,13 +1151,15 @@ def _trust_list_document(credential: Mapping[str, Any], issuer: str) -> dict[str
 
 
 def _insert_trust_list_key(
-    config: IssuerConfig, store: IssuerStore, conn: Connection, *, created: str
+    keystore: KeyStore, store: IssuerStore, conn: Connection, *, created: str
 ) -> IssuerKey | None:
-    """Make the Ed25519 trust-list key unless there is one; the key made, or None."""
-    pair = KeyPair.generate("ed25519")
+    """Make the Ed25519 trust-list key unless there is one (in the HSM in HSM-only mode);
+    the key made, or None."""
+    if store.get_meta(TRUST_LIST_KEY, conn) is not None:
+        return None  # not made for nothing (an HSM keeps what it makes)
+    pair, stored = keystore.make("ed25519")
     tag = key_tag(pair.public)
-    pem = pair.to_pem(password=config.passphrase.encode()).decode()
-    row = json.dumps({"tag": tag, "pem": pem, "created": created})
+    row = json.dumps({"tag": tag, "kind": pair.kind, "pem": stored, "created": created})
     if not store.add_meta(conn, TRUST_LIST_KEY, row):
         return None
     store.bump_keys_version(conn)
@@ -1157,12 +1185,17 @@ def _warn_if_moved(config: IssuerConfig, store: IssuerStore) -> None:
 
 
 def _insert_new_key(
-    config: IssuerConfig, store: IssuerStore, conn: Connection, kind: str, *, created: str
+    keystore: KeyStore,
+    store: IssuerStore,
+    conn: Connection,
+    kind: str,
+    *,
+    created: str,
+    hsm: bool | None = None,
 ) -> IssuerKey:
-    pair = KeyPair.generate(kind)
+    pair, stored = keystore.make(kind, hsm=hsm)
     tag = key_tag(pair.public)
-    pem = pair.to_pem(password=config.passphrase.encode()).decode()
-    store.insert_key(conn, tag=tag, kind=kind, pem=pem, created=created)
+    store.insert_key(conn, tag=tag, kind=kind, pem=stored, created=created)
     return IssuerKey(tag=tag, kind=pair.kind, created=created, retired=None, pair=pair)
 
 

@@ -117,3 +117,11 @@ def billing_attestation(**extra: Any) -> dict[str, Any]:
     }
     document.update(extra)
     return document
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """SoftHSM2 tokens for this test process (tests/softhsm.py)."""
+    from tests.softhsm import make_softhsm
+
+    return make_softhsm(tmp_path_factory.mktemp("softhsm"))

@@ -17,7 +17,7 @@ from vcred.did.key import did_key, did_key_method_id
 from vcred.did.web import method_id as did_web_method_id
 from vcred.errors import UsageError
 from vcred.jsonld import default_loader
-from vcred.keys import KeyPair, LocalSigner, Signer
+from vcred.keys import KeyPair, LocalSigner, Signer, SigningKey
 from vcred.related import check_related_resources
 
 Secured = str | bytes | dict[str, Any]
@@ -38,7 +38,9 @@ def refuse_issue_format(name: str, reason: str) -> None:
     VERIFY_ONLY[name] = reason
 
 
-def signer_for(key: KeyPair, *, did: str | None = None, key_id: str | None = None) -> LocalSigner:
+def signer_for(
+    key: SigningKey, *, did: str | None = None, key_id: str | None = None
+) -> LocalSigner:
     """A signer for ``key`` acting as ``did`` (default: the key's did:key).
 
     Method ids: did:key → ``did#<multikey>``; did:jwk → ``did#0``; did:web → ``did#<multikey>``

@@ -491,6 +491,20 @@ def _jwk_member(jwk: dict[str, Any], name: str, size: int) -> bytes:
     return raw
 
 
+class SigningKey(Protocol):
+    """A private key that signs: a :class:`KeyPair` in memory, or a key that never leaves a
+    token (:class:`vcred.hsm.HsmKey`)."""
+
+    @property
+    def kind(self) -> KeyKind: ...
+
+    @property
+    def public(self) -> PublicKey: ...
+
+    def sign(self, data: bytes, *, deterministic: bool = False) -> bytes:
+        """A raw signature (Ed25519, or ECDSA r‖s); ``deterministic``: RFC 6979 nonces."""
+
+
 @runtime_checkable
 class Signer(Protocol):
     """What issuing needs from a key: sign bytes, say the algorithm and the method id.
@@ -515,9 +529,10 @@ class Signer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class LocalSigner:
-    """A :class:`Signer` over an in-memory key pair (``deterministic``: RFC 6979 ECDSA)."""
+    """A :class:`Signer` over a :class:`SigningKey` — a key pair in memory or a key in an HSM
+    (``deterministic``: RFC 6979 ECDSA, local keys only)."""
 
-    key: KeyPair = field(repr=False)
+    key: SigningKey = field(repr=False)
     key_id: str
     deterministic: bool = False
 
