@@ -41,8 +41,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.officers import officer_table, session_table
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
@@ -98,6 +99,7 @@ class Storage:
 
     def __init__(self, url: str, *, prefix: str = "verifier_", history_size: int = 1000) -> None:
         self.url = url
+        self.prefix = prefix
         self.history_size = history_size
         # only the latest history_size entries can survive a flush: buffer no more
         self._pending: deque[HistoryEntry] = deque(maxlen=history_size)
@@ -145,12 +147,11 @@ class Storage:
         )
 
     def create(self) -> None:
-        """Create the tables if they do not exist (safe when several workers start at once)."""
-        try:
+        """Create the tables and the session secret if they do not exist: under the
+        first-start lock, so that workers starting at once do it once."""
+        with bootstrap_lock(self.engine, f"verifier:{self.prefix}"):
             self.metadata.create_all(self.engine)
-        except (IntegrityError, ProgrammingError):
-            # another worker created them between our check and our CREATE
-            self.metadata.create_all(self.engine)
+            self.session_secret()
 
     def session_secret(self) -> str:
         """The key of the UI's signed cookie, made once per database and shared by every

@@ -33,7 +33,6 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Row
@@ -44,12 +43,11 @@ from issuer_app.store.status import SqlIndexStore, _insert_ignore
 from vcred import audit
 from vcred.errors import UsageError
 from vcred.status import MIN_ENTRIES
+from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.officers import officer_table, session_table
 
 #: 2: Idempotency-Keys scoped per principal (table ``idempotency_keys``), officer sessions.
 SCHEMA_VERSION: Final = "2"
-#: PostgreSQL advisory lock taken while creating tables and first keys (any constant will do).
-_BOOTSTRAP_LOCK: Final = 0x76637265  # "vcre"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,12 +212,10 @@ class IssuerStore:
         """Create the tables and run ``first_start`` once per database; whether it ran here.
 
         A database of an older schema version is upgraded (:meth:`_upgrade`). Safe when
-        several processes start at once: PostgreSQL takes an advisory lock, and SQLite's
-        ``BEGIN IMMEDIATE`` lets one writer in at a time.
+        several processes start at once: they take the first-start lock
+        (:func:`vcred_service.bootstrap.bootstrap_lock`) one after the other.
         """
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _BOOTSTRAP_LOCK})
+        with bootstrap_lock(self.engine, f"issuer:{self.prefix}"), self.engine.begin() as conn:
             self.metadata.create_all(conn)
             _insert_ignore(conn, self.t.audit_head, {"id": 1, "seq": 0, "hash": audit.GENESIS})
             done = conn.execute(

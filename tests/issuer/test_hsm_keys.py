@@ -69,7 +69,7 @@ def test_hsm_only_keeps_no_key_outside_the_token(hsm_app: Flask) -> None:
     assert all(key.describe()["hsm"] for key in service.keyring().keys)
     # no passphrase file, no key file: only the database lives in the data folder
     files = {path.name for path in Path(service.config.data_dir).iterdir()}
-    assert files <= {"service.db", "service.db-wal", "service.db-shm"}
+    assert files <= {"service.db", "service.db-wal", "service.db-shm", "service.db.bootstrap-lock"}
     assert "BEGIN" not in json.dumps([row.pem for row in rows])
 
 
