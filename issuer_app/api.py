@@ -12,6 +12,7 @@ from typing import Any, Final
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.http import http_date
 
+from issuer_app.config import IssuerConfig
 from issuer_app.hashing import ADMIN_INCLUDES
 from issuer_app.openapi import openapi_document
 from issuer_app.service import MESSAGE_PURPOSE, Issuer, MessageStatus, Principal, Status, problem
@@ -19,7 +20,7 @@ from vcred.errors import VcredError
 from vcred.integrity import derive
 from vcred.status.entry import parse_hex_status
 from vcred_service.problems import ProblemError
-from vcred_service.ratelimit import RateLimiter, too_many_requests
+from vcred_service.ratelimit import Limiter, make_limiter, too_many_requests
 from vcred_service.requests import read_json
 
 blueprint = Blueprint("issuer_api", __name__)
@@ -40,23 +41,34 @@ AUTH_LIMITER: Final = "vcred_issuer_auth_failure_limiter"
 @blueprint.record_once
 def _setup(state: Any) -> None:
     config = state.app.extensions["vcred_issuer"].config
-    state.app.extensions[AUTH_LIMITER] = RateLimiter(
-        rate=config.auth_failure_rate, burst=config.auth_failure_burst
+    state.app.extensions[AUTH_LIMITER] = limiter(
+        config, "auth-failures", config.auth_failure_rate, config.auth_failure_burst
     )
     if config.api_rate > 0:
-        state.app.extensions[API_LIMITER] = RateLimiter(
-            rate=config.api_rate, burst=config.api_burst
+        state.app.extensions[API_LIMITER] = limiter(
+            config, "api", config.api_rate, config.api_burst
         )
-    state.app.extensions[DERIVE_LIMITER] = RateLimiter(
-        rate=config.derive_rate, burst=config.derive_burst
+    state.app.extensions[DERIVE_LIMITER] = limiter(
+        config, "derive", config.derive_rate, config.derive_burst
+    )
+
+
+def limiter(config: IssuerConfig, name: str, rate: float, burst: int) -> Limiter:
+    """The limiter ``name``: shared by every worker through Redis when one is configured."""
+    return make_limiter(
+        rate,
+        burst,
+        url=config.rate_limit_url,
+        deployment=("issuer", config.public_url, config.table_prefix),
+        name=name,
     )
 
 
 @blueprint.before_request
 def _rate_limit() -> None:
-    limiter: RateLimiter | None = current_app.extensions.get(API_LIMITER)
-    if limiter is not None and request.method == "POST":
-        limiter.check(request.remote_addr or "unknown")
+    api_limiter: Limiter | None = current_app.extensions.get(API_LIMITER)
+    if api_limiter is not None and request.method == "POST":
+        api_limiter.check(request.remote_addr or "unknown")
 
 
 def issuer() -> Issuer:
@@ -76,7 +88,7 @@ def require(scope: str) -> Principal:
         return Principal(actor="anonymous (insecure-no-auth)", scopes=("admin",))
     # an address that keeps sending bad tokens gets 429s, before any token is looked up, until
     # it has waited (one failure is forgiven per second): its flood costs no database work
-    failures: RateLimiter = current_app.extensions[AUTH_LIMITER]
+    failures: Limiter = current_app.extensions[AUTH_LIMITER]
     address = request.remote_addr or "unknown"
     wait = failures.peek(address)
     if wait > 0:
@@ -137,8 +149,8 @@ def derive_credential() -> Response:
 
     Public and rate limited: it uses no secret of the issuer, only what the holder sends.
     """
-    limiter: RateLimiter = current_app.extensions[DERIVE_LIMITER]
-    limiter.check(request.remote_addr or "unknown")
+    derive_limiter: Limiter = current_app.extensions[DERIVE_LIMITER]
+    derive_limiter.check(request.remote_addr or "unknown")
     body = read_json()
     credential = body.get("verifiableCredential")
     if not isinstance(credential, dict):

@@ -26,6 +26,7 @@ from vcred.status import MAX_TTL_MS, MIN_ENTRIES
 from vcred.urls import is_url, parse_url
 from vcred_service.app import database_url
 from vcred_service.config_file import duration
+from vcred_service.shared_limits import check_url
 
 _log = logging.getLogger("issuer_app")
 
@@ -117,6 +118,8 @@ class IssuerConfig:
     #: every such request carries an API token, and an agency's own systems issue in batches).
     api_rate: float = 0.0
     api_burst: int = 60
+    #: Redis URL whose rate-limit counters every worker and machine share (None: per worker)
+    rate_limit_url: str | None = None
     #: Requests with a missing, unknown or revoked token, per second per client address: past
     #: the budget every request from that address gets a 429 before any token is looked up.
     auth_failure_rate: float = 1.0
@@ -158,6 +161,8 @@ class IssuerConfig:
         _check_status_messages(self.status_messages, self.status_reference)
         if self.api_rate < 0 or self.api_burst < 1 or self.auth_failure_burst < 1:
             raise UsageError("rate limits must not be negative, bursts at least 1")
+        if self.rate_limit_url is not None:
+            check_url(self.rate_limit_url, setting=ENV_PREFIX + "RATE_LIMIT_URL")
         if self.auth_failure_rate <= 0:
             raise UsageError("auth_failure_rate must be positive")
         if self.session_lifetime <= timedelta(0) or self.session_idle_timeout <= timedelta(0):
@@ -219,6 +224,7 @@ class IssuerConfig:
             ("TABLE_PREFIX", "table_prefix"),
             ("STATUS_LIST_FORMAT", "status_list_format"),
             ("CONTEXTS_DIR", "contexts_dir"),
+            ("RATE_LIMIT_URL", "rate_limit_url"),
         ):
             if get(name) is not None:
                 values[key] = get(name)

@@ -28,13 +28,13 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from issuer_app import formats
+from issuer_app.api import limiter
 from issuer_app.service import Issuer, MessageStatus, Status
 from issuer_app.store.records import RecordQuery, load_json_list
 from vcred.customs.builders import build_aeo_certificate, build_export_billing_attestation
 from vcred.customs.programmes import PROGRAMMES, TRADE_ROLES
 from vcred.errors import MalformedError
 from vcred_service.problems import ProblemError
-from vcred_service.ratelimit import RateLimiter
 from vcred_service.signin import (
     SignIn,
     check_csrf,
@@ -75,7 +75,7 @@ def _setup(state: Any) -> None:
     SignIn(
         accounts=service.officers,
         sessions=service.sessions,
-        limiter=RateLimiter(rate=config.login_rate, burst=config.login_burst),
+        limiter=limiter(config, "login", config.login_rate, config.login_burst),
         login_endpoint="officer.login",
         home_endpoint="officer.credentials",
     ).install(state.app)

@@ -1,16 +1,20 @@
 """A token-bucket rate limiter per client address, in process memory.
 
 Each worker process limits on its own; behind several workers the effective limit is the
-per-process rate times the worker count (documented in the services' README section).
+per-process rate times the worker count (documented in the services' README section) —
+unless a Redis URL is configured: :func:`make_limiter` then shares the counters of every
+worker and machine (:mod:`vcred_service.shared_limits`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from vcred_service.problems import ProblemError
 
@@ -66,3 +70,27 @@ def too_many_requests(wait: float) -> ProblemError:
         f"rate limit exceeded; retry in {wait:.1f} s",
         retry_after=max(1, int(wait + 0.999)),
     )
+
+
+class Limiter(Protocol):
+    """What the services ask of a rate limiter (in process, or shared through Redis)."""
+
+    def allow(self, key: str) -> float: ...
+
+    def peek(self, key: str) -> float: ...
+
+    def check(self, key: str) -> None: ...
+
+
+def make_limiter(
+    rate: float, burst: int, *, url: str | None, deployment: tuple[str, ...], name: str
+) -> Limiter:
+    """An in-process limiter, or with ``url`` (Redis) one whose counters every worker and
+    machine of ``deployment`` (the service, its public name, its table prefix) share."""
+    if url is None:
+        return RateLimiter(rate=rate, burst=burst)
+    from vcred_service.shared_limits import RedisRateLimiter
+
+    digest = hashlib.sha256("\n".join(deployment).encode()).hexdigest()[:16]
+    namespace = f"vcred:{deployment[0]}:{digest}:{name}"
+    return RedisRateLimiter(rate=rate, burst=burst, url=url, namespace=namespace)

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.problems import ProblemError
-from vcred_service.ratelimit import RateLimiter
+from vcred_service.ratelimit import Limiter
 
 EXTENSION: Final = "vcred_signin"
 COOKIE_SUFFIX: Final = "_officer"
@@ -43,7 +43,7 @@ class SignIn:
 
     accounts: OfficerAccounts
     sessions: OfficerSessions
-    limiter: RateLimiter
+    limiter: Limiter
     login_endpoint: str
     home_endpoint: str
 

@@ -10,7 +10,7 @@ from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vcred_service import create_base_app
-from vcred_service.ratelimit import RateLimiter
+from vcred_service.ratelimit import make_limiter
 from verifier_app.api import api
 from verifier_app.config import VerifierConfig
 from verifier_app.service import VerifierService
@@ -61,7 +61,13 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
             app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops
         )
     if config.rate_per_second > 0:
-        limiter = RateLimiter(rate=config.rate_per_second, burst=config.rate_burst)
+        limiter = make_limiter(
+            config.rate_per_second,
+            config.rate_burst,
+            url=config.rate_limit_url,
+            deployment=("verifier", config.domain, config.table_prefix),
+            name="api",
+        )
         app.extensions[LIMITER] = limiter
 
         @app.before_request

@@ -22,6 +22,7 @@ from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.trust import TrustAnchor
 from vcred.verifier import DEFAULT_TIME_BUDGET, check_bearer_types, utc_now
 from vcred_service.config_file import duration
+from vcred_service.shared_limits import check_url
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
@@ -99,6 +100,8 @@ class VerifierConfig:
     # rate limiting of the public endpoints, per client address (0 turns it off)
     rate_per_second: float = 5.0
     rate_burst: int = 30
+    #: Redis URL whose counters every worker and machine share (None: per worker)
+    rate_limit_url: str | None = None
     proxy_hops: int = 0
     # presentations
     challenge_ttl: timedelta = timedelta(minutes=5)
@@ -155,6 +158,8 @@ class VerifierConfig:
             raise UsageError("session_idle_timeout and session_lifetime must be positive")
         if self.login_rate <= 0:
             raise UsageError("login_rate must be positive")
+        if self.rate_limit_url is not None:
+            check_url(self.rate_limit_url, setting=ENV_PREFIX + "RATE_LIMIT_URL")
         if self.time_budget <= timedelta(0):
             raise UsageError("time_budget must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
@@ -207,6 +212,7 @@ class VerifierConfig:
             ("NAME", "service_name"),
             ("TABLE_PREFIX", "table_prefix"),
             ("CONTEXTS_DIR", "contexts_dir"),
+            ("RATE_LIMIT_URL", "rate_limit_url"),
         ):
             value = get(name)
             if value is not None:

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, VcredError
 from vcred.multibase import b64url_encode
-from vcred_service.ratelimit import RateLimiter
+from vcred_service.ratelimit import make_limiter
 from vcred_service.signin import (
     SignIn,
     csrf_token,
@@ -55,7 +55,13 @@ def _setup(state: Any) -> None:
     SignIn(
         accounts=current.officers,
         sessions=current.sessions,
-        limiter=RateLimiter(rate=config.login_rate, burst=config.login_burst),
+        limiter=make_limiter(
+            config.login_rate,
+            config.login_burst,
+            url=config.rate_limit_url,
+            deployment=("verifier", config.domain, config.table_prefix),
+            name="login",
+        ),
         login_endpoint="ui.login",
         home_endpoint="ui.recent",
     ).install(state.app)
