@@ -17,8 +17,9 @@ from typing import Final
 import pytest
 
 MODULE: Final = Path("/usr/lib/softhsm/libsofthsm2.so")
-#: The tokens of a test run: the library's, the issuer's, and one nobody else logs in to.
-TOKENS: Final = ("vcred-lib", "vcred-issuer", "vcred-other")
+#: The tokens of a test run: the library's, the issuer's, one for gunicorn's workers (none of
+#: this process's keys in it), and one nobody logs in to.
+TOKENS: Final = ("vcred-lib", "vcred-issuer", "vcred-workers", "vcred-other")
 PIN: Final = "246813"  # a test PIN, not a secret
 SO_PIN: Final = "135724"
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from pkcs11 import Attribute
 from sqlalchemy import update
 
 from issuer_app import IssuerConfig, create_app, issuer_of
@@ -254,3 +255,81 @@ def test_hsm_only_from_the_environment_needs_no_passphrase(
         IssuerConfig.from_env(
             {**environ, "VCRED_ISSUER_HSM_PIN_FILE": str(tmp_path / "absent")}, data_dir=tmp_path
         )
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_start_an_hsm_only_issuer_once(tmp_path: Path, softhsm: SoftHsm) -> None:
+    """Three workers start at once on a fresh folder: one makes the keys in the token (under
+    the first-start lock), none makes a key for nothing, and each signs in the token."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from pkcs11 import ObjectClass
+
+    from issuer_app.service import Issuer
+    from vcred.hsm import Pkcs11Token
+
+    token = "vcred-workers"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("VCRED_") and k != "DATABASE_URL"
+    }
+    env.update(
+        softhsm.environ(token),
+        VCRED_ISSUER_HSM_ONLY="1",
+        VCRED_ISSUER_DATA_DIR=str(tmp_path / "data"),
+        VCRED_ISSUER_DOMAIN="customs.example",
+        VCRED_ISSUER_PUBLIC_URL="https://customs.example",
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+    )
+    log = tmp_path / "gunicorn.log"
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(gunicorn), "-w", "3", "-b", f"127.0.0.1:{port}", "issuer_app:create_app()"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.25)
+        config = IssuerConfig.from_env(env, data_dir=tmp_path / "data")
+        admin = Issuer.open_existing(config)
+        try:
+            bearer = admin.create_token(("issue",), actor="test").token
+            assert len(admin.store.key_rows()) == 3
+        finally:
+            admin.close()
+        body = json.dumps({"credential": {**credential(), "issuer": DID_WEB}}).encode()
+        for _ in range(6):  # whichever workers answer, each signs in the token
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/credentials/issue",
+                data=body,
+                headers={"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - http
+                assert answer.status == 201
+            body = json.dumps({"credential": {**credential(), "issuer": DID_WEB}}).encode()
+        assert server.poll() is None, log.read_text()
+    finally:
+        server.terminate()  # our own child, by handle
+        server.wait(timeout=30)
+    text = log.read_text()
+    assert text.count("Booting worker") == 3 and "Traceback" not in text, text
+    opened = Pkcs11Token(softhsm.module, token=token, pin=PIN)
+    try:
+        keys = list(opened._session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY}))
+    finally:
+        opened.close()
+    assert len(keys) == 4  # three issuing keys and the trust-list key: made once
