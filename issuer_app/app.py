@@ -12,7 +12,7 @@ import hashlib
 
 from flask import Flask, Response
 
-from issuer_app import api, oid4vci_api, ui
+from issuer_app import api, oid4vci_api, oid4vci_ui, ui
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
 from vcred_service.app import create_base_app
@@ -41,6 +41,7 @@ def create_app(config: IssuerConfig | None = None) -> Flask:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(ui.blueprint)
     app.register_blueprint(oid4vci_api.blueprint)
+    app.register_blueprint(oid4vci_ui.blueprint)
     app.after_request(_security_headers)
     return app
 
