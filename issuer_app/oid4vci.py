@@ -215,8 +215,19 @@ class Offers:
         made = self.configurations().get(configuration)
         if made is None:
             raise UsageError(f"unknown credential configuration {configuration!r}")
+        subject = credential.get("credentialSubject")
+        if isinstance(subject, Mapping) and "id" in subject:
+            raise ProblemError(
+                400,
+                "Bad request",
+                "an offered credential has no credentialSubject.id: the holder's key is bound "
+                "to it when the wallet collects it",
+                code="MALFORMED",
+                pointer="/credential/credentialSubject/id",
+            )
         document = json.loads(json.dumps(dict(credential)))
-        trial = _bound(document, "did:example:holder")
+        sd_jwt = made.vcred_format == "vc+sd-jwt"
+        trial = document if sd_jwt else _bound(document, "did:example:holder")
         self.issuer._prepare({"credential": trial, "options": {"format": made.vcred_format}})
         offer_id = secrets.token_urlsafe(24)
         now = self.issuer.now()
@@ -393,10 +404,13 @@ class Offers:
         request = _credential_request(body, row.configuration, self.configurations())
         possession = self._possession(request)
         made = self.configurations()[row.configuration]
-        document = _bound(load_credential(row), possession.holder)
         options: dict[str, Any] = {"format": made.vcred_format}
         if made.vcred_format == "vc+sd-jwt":
+            # cnf binds an SD-JWT to the key (RFC 9901 §4.1.2); its subject stays what it is
+            document = load_credential(row)
             options["holder"] = possession.holder
+        else:
+            document = _bound(load_credential(row), possession.holder)
         try:
             answer = self.issuer.issue_request(
                 {"credential": document, "options": options},
@@ -481,7 +495,7 @@ def _digest(value: str) -> str:
 
 def _bound(credential: Mapping[str, Any], holder: str) -> dict[str, Any]:
     """The credential about its holder: ``credentialSubject.id`` is the holder's DID (the
-    binding of jwt_vc_json and ldp_vc, and the subject an SD-JWT's ``cnf`` key speaks for)."""
+    binding of jwt_vc_json and ldp_vc: a presentation's holder must be that subject)."""
     document: dict[str, Any] = json.loads(json.dumps(dict(credential)))
     subject = document.get("credentialSubject")
     if isinstance(subject, dict):

@@ -10,11 +10,13 @@ from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from issuer_app.api import require
 from issuer_app.oid4vci import CREDENTIAL_PATH, NONCE_PATH, OFFER_PATH, TOKEN_PATH, Offers
 from vcred.errors import VcredError
 from vcred.jose import loads_strict
 from vcred.oid4vci import ProtocolError
-from vcred_service.requests import DEFAULT_MAX_DEPTH, json_depth_exceeds
+from vcred_service.problems import ProblemError
+from vcred_service.requests import DEFAULT_MAX_DEPTH, json_depth_exceeds, read_json
 
 blueprint = Blueprint("oid4vci", __name__)
 
@@ -45,6 +47,49 @@ def _protocol_error(error: ProtocolError) -> Response:
 def _no_store(value: dict[str, Any], status: int = 200) -> Response:
     response = jsonify(value)
     response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post("/oid4vci/offers")
+def make_offer() -> Response:
+    """An offer for the agency's own systems (scope ``issue``): the officer form's, as JSON.
+
+    Body: ``credential`` (unsigned, without ``credentialSubject.id``: the wallet's key
+    becomes it) and ``credential_configuration_id``. 201 with the offer link (for a QR
+    code), its transaction code (to send the trader another way) and its expiry.
+    """
+    principal = require("issue")
+    body = read_json()
+    credential, configuration = body.get("credential"), body.get("credential_configuration_id")
+    if not isinstance(credential, dict) or not isinstance(configuration, str):
+        raise ProblemError(
+            400,
+            "Bad request",
+            "send a credential (an object) and a credential_configuration_id",
+            code="MALFORMED",
+        )
+    service = offers()
+    if configuration not in service.configurations():
+        raise ProblemError(
+            400,
+            "Bad request",
+            f"unknown credential_configuration_id; offered: {', '.join(service.configurations())}",
+            code="MALFORMED",
+            pointer="/credential_configuration_id",
+        )
+    view = service.create(credential, configuration, actor=principal.actor)
+    response = jsonify(
+        {
+            "offerId": view.offer_id,
+            "credential_offer_uri": view.offer_uri,
+            "offerUrl": view.url,
+            "tx_code": view.tx_code,
+            "expires": view.expires,
+            "credential_configuration_id": view.configuration,
+        }
+    )
+    response.status_code = 201
     response.headers["Cache-Control"] = "no-store"
     return response
 

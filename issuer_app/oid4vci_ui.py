@@ -43,14 +43,9 @@ def offer_from_form(
 ) -> BaseResponse | None:
     """Offer a credential built from an officer form (None: ``errors`` says why not).
 
-    Raises ProblemError for a credential that cannot be issued (the form shows it).
+    Raises ProblemError for a credential that cannot be issued, or that names its subject
+    (the form shows it: the key the wallet proves becomes the subject's id).
     """
-    subject = credential.get("credentialSubject")
-    if isinstance(subject, dict) and "id" in subject:
-        errors["traderId"] = (
-            "Leave the trader's DID empty for a wallet: the key the wallet proves becomes it."
-        )
-        return None
     kind = [t for t in credential.get("type", []) if t != "VerifiableCredential"]
     try:
         made = _offers().configuration_for(kind[-1] if kind else "", fmt)

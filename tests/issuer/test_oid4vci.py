@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,14 @@ from flask import Flask
 from issuer_app import issuer_of
 from issuer_app.oid4vci import MAX_TX_FAILURES, OfferView
 from issuer_app.oid4vci_api import EXTENSION
-from tests.issuer.conftest import PUBLIC_URL, Clock, verifier
-from tests.oid4vci_helpers import AppTransport, offer
-from vcred import audit, jose, sdjwt
-from vcred.did.jwk import did_jwk
+from tests.issuer.conftest import PUBLIC_URL, Clock, auth, verifier
+from tests.oid4vci_helpers import AppTransport, aeo_certificate, offer
+from vcred import audit, jose
 from vcred.keys import KeyPair, PublicKey
 from vcred.multibase import b64url_encode
 from vcred.oid4vci import GRANT_PRE_AUTHORIZED, PROOF_TYP, ProtocolError, proof_jwt
 from vcred.wallet import Wallet
+from vcred_service.problems import ProblemError
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 CONFIGURATIONS = [
@@ -104,7 +103,11 @@ def test_wallet_receives_a_credential_bound_to_its_key(
     assert held.format == fmt
     result = verifier(app, clock).verify(held.credential)
     assert result.verified, result.errors
-    assert result.credential["credentialSubject"]["id"] == wallet.did
+    subject = result.credential["credentialSubject"]
+    if fmt != "vc+sd-jwt":
+        assert subject["id"] == wallet.did
+    else:  # cnf binds an SD-JWT; its subject (an export, a trader) stays unnamed
+        assert "id" not in subject
     if fmt == "vc+sd-jwt":
         cnf = jose.unverified_payload(held.credential.split("~")[0])["cnf"]["jwk"]
         assert PublicKey.from_jwk({k: v for k, v in cnf.items() if k != "kid"}) == wallet.public_key
@@ -420,14 +423,45 @@ def test_wallet_reports_the_issuers_refusal(app: Flask, clock: Clock, wallet: Wa
     assert wallet.credentials() == []
 
 
-def test_the_holder_is_the_proofs_key_not_the_subject_the_officer_typed(
+def test_an_offer_naming_its_subject_is_refused(app: Flask) -> None:
+    document = aeo_certificate(issuer_of(app).config.did_web)
+    document["credentialSubject"]["id"] = "did:web:trader.example"
+    with pytest.raises(ProblemError) as caught:
+        app.extensions[EXTENSION].create(
+            document, "AEOCertificateCredential_jwt_vc_json", actor="test"
+        )
+    assert caught.value.extra["pointer"] == "/credential/credentialSubject/id"
+
+
+def test_offer_api_needs_the_issue_scope_and_answers_the_link(
     app: Flask, clock: Clock, wallet: Wallet
 ) -> None:
-    made = offer(app, "aeo", "jwt_vc_json")
-    stored = json.loads(app.extensions[EXTENSION].store.by_id(made.offer_id).credential)
-    assert "id" not in stored["credentialSubject"]
-    [held] = receive(app, wallet, made, clock)
-    assert jose.unverified_payload(held.credential)["credentialSubject"]["id"] == did_jwk(
-        wallet.public_key
+    body = {
+        "credential": aeo_certificate(issuer_of(app).config.did_web),
+        "credential_configuration_id": "AEOCertificateCredential_vc+sd-jwt",
+    }
+    client = app.test_client()
+    assert client.post("/oid4vci/offers", json=body).status_code == 401
+    refused = client.post("/oid4vci/offers", json=body, headers=auth(app, "status"))
+    assert refused.status_code == 403
+    unknown = client.post(
+        "/oid4vci/offers",
+        json={**body, "credential_configuration_id": "x"},
+        headers=auth(app, "issue"),
     )
-    assert sdjwt.DC_SD_JWT  # the SD-JWT VC type is known to the verifier; issued as vc+sd-jwt
+    assert (unknown.status_code, unknown.json["pointer"]) == (400, "/credential_configuration_id")
+    made = client.post("/oid4vci/offers", json=body, headers=auth(app, "issue"))
+    assert made.status_code == 201
+    answer = made.json
+    assert answer["offerUrl"].startswith("openid-credential-offer://?credential_offer_uri=")
+    [held] = wallet.receive(
+        answer["offerUrl"],
+        tx_code=answer["tx_code"],
+        transport=AppTransport(app, PUBLIC_URL),
+        now=clock,
+    )
+    assert held.configuration_id == "AEOCertificateCredential_vc+sd-jwt"
+    offered = next(
+        e for e in issuer_of(app).store.audit_entries() if e["action"] == "oid4vci-offer"
+    )
+    assert offered["actor"].startswith("token:")

@@ -142,7 +142,7 @@ def test_cli_receives_lists_shows_presents_and_exports(
 
     exported = run("wallet", "export", credential_id, env=env).output.strip()
     payload = jose.unverified_payload(exported.split("~")[0])
-    assert payload["credentialSubject"]["id"] == did
+    assert payload["cnf"]["jwk"]["kid"] == did + "#0"  # bound to the wallet's key
 
     result = Verifier(fetcher=None, clock=Clock()).verify(exported, checks=["proof"])
     # the issuer's did:web is not resolvable without a fetcher: the library fails closed

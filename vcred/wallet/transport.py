@@ -13,7 +13,7 @@ import http.client
 import ipaddress
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from vcred.errors import FetchRefusedError, MalformedError, UnreachableError
@@ -40,9 +40,15 @@ class Transport(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpTransport:
-    """HTTP(S) with the SSRF guard; ``allow_private`` admits http and loopback issuers."""
+    """HTTP(S) with the SSRF guard; ``allow_private`` admits http and loopback issuers.
+
+    ``host_map`` sends an exact host to a local origin (``{"us.customs.example":
+    "http://127.0.0.1:8001"}``), as :class:`vcred.net.GuardedFetcher` does: the explicit
+    mapping of development and the demo; mapped origins may be http and loopback.
+    """
 
     allow_private: bool = False
+    host_map: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 10.0
 
     def request(
@@ -54,22 +60,26 @@ class HttpTransport:
             raise FetchRefusedError(f"not a URL: {url[:200]!r}") from exc
         if target.scheme not in ("https", "http") or target.host is None:
             raise FetchRefusedError(f"only http(s) URLs are followed, not {url[:200]!r}")
-        if target.scheme == "http" and not self.allow_private:
-            raise FetchRefusedError(f"only https URLs are followed, not {url[:200]!r}")
         if target.userinfo is not None:
             raise FetchRefusedError("URLs with credentials are refused")
-        port = target.effective_port or 443
-        address = self._address(target.host, port)
+        origin = self.host_map.get(target.authority if target.port else target.host)
+        location = parse_url(origin) if origin is not None else target
+        private = origin is not None or self.allow_private
+        if location.scheme == "http" and not private:
+            raise FetchRefusedError(f"only https URLs are followed, not {url[:200]!r}")
+        host = location.host or ""
+        port = location.effective_port or 443
+        address = self._address(host, port, allow_private=private)
         connection: http.client.HTTPConnection
-        if target.scheme == "https":
-            connection = http.client.HTTPSConnection(target.host, port, timeout=self.timeout)
+        if location.scheme == "https":
+            connection = http.client.HTTPSConnection(host, port, timeout=self.timeout)
         else:
-            connection = http.client.HTTPConnection(target.host, port, timeout=self.timeout)
+            connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
         # connect to the address that was checked, not to whatever DNS answers next
         connection.sock = socket.create_connection((address, port), timeout=self.timeout)
         if isinstance(connection, http.client.HTTPSConnection):
             connection.sock = connection._context.wrap_socket(  # type: ignore[attr-defined]
-                connection.sock, server_hostname=target.host
+                connection.sock, server_hostname=host
             )
         try:
             connection.request(method, target.request_target, body=body, headers=dict(headers))
@@ -84,7 +94,7 @@ class HttpTransport:
         finally:
             connection.close()
 
-    def _address(self, host: str, port: int) -> str:
+    def _address(self, host: str, port: int, *, allow_private: bool) -> str:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
@@ -92,7 +102,7 @@ class HttpTransport:
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         if not addresses:
             raise UnreachableError(f"no address for host {host!r}")
-        if not self.allow_private:
+        if not allow_private:
             for address in addresses:
                 reason = address_refusal(address)
                 if reason is not None:
