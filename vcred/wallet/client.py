@@ -63,7 +63,14 @@ def redeem(
     """
     uri, offer = parse_offer_url(link)
     if offer is None:
-        offer = parse_offer(_json(transport.request("GET", str(uri), headers=_ACCEPT), uri))
+        answer = transport.request("GET", str(uri), headers=_ACCEPT)
+        if answer.status != 200:
+            raise ProtocolError(
+                "invalid_request",
+                f"the offer is no longer open: GET {uri} answered {answer.status} "
+                "(an offer is collected once, before it expires)",
+            )
+        offer = parse_offer(_json(answer, uri))
     if offer.tx_code is not None and not tx_code:
         raise UsageError("this offer needs the transaction code the issuer gave you (--tx-code)")
     issuer = offer.credential_issuer
