@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
+from sqlalchemy import Connection
+
 from issuer_app import formats
 from issuer_app.oid4vci_store import OfferStore, load_credential
 from issuer_app.service import Issuer
@@ -228,7 +230,7 @@ class Offers:
         document = json.loads(json.dumps(dict(credential)))
         sd_jwt = made.vcred_format == "vc+sd-jwt"
         trial = document if sd_jwt else _bound(document, "did:example:holder")
-        self.issuer._prepare({"credential": trial, "options": {"format": made.vcred_format}})
+        self.issuer.check_request({"credential": trial, "options": {"format": made.vcred_format}})
         offer_id = secrets.token_urlsafe(24)
         now = self.issuer.now()
         with self.issuer.store.engine.begin() as conn:
@@ -324,28 +326,16 @@ class Offers:
             row = self.store.by_code(conn, _digest(code)) if len(code) <= 256 else None
             if row is None:
                 raise ProtocolError("invalid_grant", "the pre-authorized code is not known")
-            if row.state != "offered":
-                raise ProtocolError(
-                    "invalid_grant", f"the pre-authorized code was used already ({row.state})"
-                )
-            if row.expires <= at:
-                raise ProtocolError("invalid_grant", "the pre-authorized code has expired")
-            if not tx_code:
-                raise ProtocolError("invalid_request", "this offer needs its tx_code")
-            expected = row.tx_digest or ""
-            if not hmac.compare_digest(_digest(row.offer_id + ":" + tx_code[:64]), expected):
-                failures = self.store.count_failure(conn, row.offer_id, limit=MAX_TX_FAILURES)
+            refusal, details = self._check_grant(conn, row, tx_code, at=at)
+            if details is not None:  # a replayed, expired or guessed code: kept in the chain
                 self.issuer.store.append_audit(
                     conn,
                     at=at,
                     actor="oid4vci",
-                    action="oid4vci-tx-code-refused",
+                    action="oid4vci-code-refused",
                     target=row.credential_id or row.offer_id,
-                    details={"offerId": row.offer_id, "failures": failures},
+                    details={"offerId": row.offer_id, **details},
                 )
-                refusal = ProtocolError("invalid_grant", "the tx_code is wrong")
-            else:
-                refusal = None
         if refusal is not None:  # the failure count is committed, the answer refused
             raise refusal
         access_token = secrets.token_urlsafe(32)
@@ -372,6 +362,28 @@ class Offers:
             "token_type": "Bearer",
             "expires_in": int(TOKEN_TTL.total_seconds()),
         }
+
+    def _check_grant(
+        self, conn: Connection, row: Any, tx_code: str | None, *, at: str
+    ) -> tuple[ProtocolError | None, dict[str, Any] | None]:
+        """(the refusal, what the audit entry says of it) of a known code; (None, None) for
+        a code that may be redeemed. A wrong tx_code counts toward blocking the offer."""
+        if row.state != "offered":
+            used = ProtocolError(
+                "invalid_grant", f"the pre-authorized code was used already ({row.state})"
+            )
+            return used, {"reason": f"code presented again ({row.state})"}
+        if row.expires <= at:
+            expired = ProtocolError("invalid_grant", "the pre-authorized code has expired")
+            return expired, {"reason": "expired"}
+        if not tx_code:
+            return ProtocolError("invalid_request", "this offer needs its tx_code"), None
+        expected = row.tx_digest or ""
+        if hmac.compare_digest(_digest(row.offer_id + ":" + tx_code[:64]), expected):
+            return None, None
+        failures = self.store.count_failure(conn, row.offer_id, limit=MAX_TX_FAILURES)
+        wrong = ProtocolError("invalid_grant", "the tx_code is wrong")
+        return wrong, {"reason": "wrong tx_code", "failures": failures}
 
     # -- nonce endpoint (§7) -------------------------------------------------------------------
 

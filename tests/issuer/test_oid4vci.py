@@ -174,6 +174,12 @@ def test_replayed_pre_authorized_code_is_refused(app: Flask) -> None:
     )
     assert (again.status_code, again.json["error"]) == (400, "invalid_grant")
     assert again.headers["Cache-Control"] == "no-store"
+    refused = [
+        e["details"]
+        for e in issuer_of(app).store.audit_entries()
+        if e["action"] == "oid4vci-code-refused"
+    ]
+    assert refused == [{"offerId": made.offer_id, "reason": "code presented again (redeemed)"}]
     # the offer is single use: its URI no longer serves the code
     assert app.test_client().get(made.offer_uri.removeprefix(PUBLIC_URL)).status_code == 404
 
@@ -199,6 +205,12 @@ def test_tx_code_guessing_blocks_the_offer(app: Flask) -> None:
     for _ in range(MAX_TX_FAILURES):
         token(app, made, tx_code=wrong)
     assert app.extensions[EXTENSION].view(made.offer_id).state == "blocked"
+    counted = [
+        e["details"]["failures"]
+        for e in issuer_of(app).store.audit_entries()
+        if e["action"] == "oid4vci-code-refused"
+    ]
+    assert counted == list(range(1, MAX_TX_FAILURES + 1))
     code = app.extensions[EXTENSION]._code(made.offer_id)
     answer = app.test_client().post(
         "/oid4vci/token",

@@ -150,3 +150,24 @@ def test_cli_receives_lists_shows_presents_and_exports(
 
     wrong = run("wallet", "list", env={**env, "VCRED_WALLET_PASSPHRASE": "nope"})
     assert wrong.exit_code == 2 and "wrong passphrase" in wrong.output
+
+
+def test_present_refuses_disclosure_choices_for_a_vc_jwt(tmp_path: Path) -> None:
+    from tests.issuer.conftest import PUBLIC_URL
+    from tests.oid4vci_helpers import AppTransport
+
+    clock = Clock()
+    app = create_app(make_config(tmp_path / "issuer", "sqlite", clock=clock))
+    try:
+        wallet = Wallet.create(tmp_path / "w.db", PASSPHRASE)
+        made = offer(app, "aeo", "jwt_vc_json")
+        [held] = wallet.receive(
+            made.url, tx_code=made.tx_code, transport=AppTransport(app, PUBLIC_URL), now=clock
+        )
+        with pytest.raises(UsageError, match="reveals all its claims"):
+            wallet.present(held.id, audience="a", nonce="n", disclose=["/credentialSubject"])
+        with pytest.raises(UsageError, match="no credential"):
+            wallet.get("ffff" if not held.id.startswith("ffff") else "0000")
+        assert wallet.get(held.id[:4]).id == held.id
+    finally:
+        dispose(app, drop=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -77,8 +78,8 @@ class HttpTransport:
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
         # connect to the address that was checked, not to whatever DNS answers next
         connection.sock = socket.create_connection((address, port), timeout=self.timeout)
-        if isinstance(connection, http.client.HTTPSConnection):
-            connection.sock = connection._context.wrap_socket(  # type: ignore[attr-defined]
+        if location.scheme == "https":
+            connection.sock = ssl.create_default_context().wrap_socket(
                 connection.sock, server_hostname=host
             )
         try:
