@@ -233,10 +233,20 @@ class Offers:
         self.issuer.check_request({"credential": trial, "options": {"format": made.vcred_format}})
         offer_id = secrets.token_urlsafe(24)
         now = self.issuer.now()
+        credential_id = document.get("id")
         with self.issuer.store.engine.begin() as conn:
+            if isinstance(credential_id, str) and self.issuer.store.credential_id_taken(
+                conn, credential_id
+            ):
+                raise ProblemError(
+                    409,
+                    "Conflict",
+                    f"a credential with id {credential_id[:200]!r} was already issued",
+                    code="DUPLICATE_CREDENTIAL_ID",
+                    pointer="/credential/id",
+                )
             at = format_datetime(now)
             expires = format_datetime(now + ttl)
-            credential_id = document.get("id")
             self.store.insert(
                 conn,
                 {

@@ -12,7 +12,7 @@ from flask import Flask
 from issuer_app import issuer_of
 from issuer_app.oid4vci import MAX_TX_FAILURES, OfferView
 from issuer_app.oid4vci_api import EXTENSION
-from tests.issuer.conftest import PUBLIC_URL, Clock, auth, verifier
+from tests.issuer.conftest import PUBLIC_URL, ApiClient, Clock, auth, verifier
 from tests.oid4vci_helpers import AppTransport, aeo_certificate, offer
 from vcred import audit, jose
 from vcred.keys import KeyPair, PublicKey
@@ -452,7 +452,7 @@ def test_offer_api_needs_the_issue_scope_and_answers_the_link(
         "credential": aeo_certificate(issuer_of(app).config.did_web),
         "credential_configuration_id": "AEOCertificateCredential_vc+sd-jwt",
     }
-    client = app.test_client()
+    client = ApiClient(app)  # every answer checked against the OpenAPI document
     assert client.post("/oid4vci/offers", json=body).status_code == 401
     refused = client.post("/oid4vci/offers", json=body, headers=auth(app, "status"))
     assert refused.status_code == 403
@@ -477,3 +477,5 @@ def test_offer_api_needs_the_issue_scope_and_answers_the_link(
         e for e in issuer_of(app).store.audit_entries() if e["action"] == "oid4vci-offer"
     )
     assert offered["actor"].startswith("token:")
+    again = client.post("/oid4vci/offers", json=body, headers=auth(app, "issue"))
+    assert (again.status_code, again.json["code"]) == (409, "DUPLICATE_CREDENTIAL_ID")
