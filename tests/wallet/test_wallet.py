@@ -171,3 +171,46 @@ def test_present_refuses_disclosure_choices_for_a_vc_jwt(tmp_path: Path) -> None
         assert wallet.get(held.id[:4]).id == held.id
     finally:
         dispose(app, drop=False)
+
+
+def test_wallet_refuses_a_credential_bound_to_another_key(tmp_path: Path) -> None:
+    """An issuer (or a man in the middle) answering with a credential for someone else: the
+    wallet keeps nothing."""
+    from tests.issuer.conftest import PUBLIC_URL
+    from tests.oid4vci_helpers import AppTransport
+    from vcred import issue
+    from vcred.errors import HolderMismatchError
+    from vcred.wallet.transport import Answer
+
+    other = KeyPair.generate("p256")
+
+    class Swapping(AppTransport):
+        def request(self, method: str, url: str, **kw: Any) -> Answer:
+            answer = super().request(method, url, **kw)
+            if url.endswith("/oid4vci/credential") and answer.status == 200:
+                sd_jwt = issue(
+                    {
+                        "@context": ["https://www.w3.org/ns/credentials/v2"],
+                        "type": ["VerifiableCredential"],
+                        "credentialSubject": {"name": "someone else"},
+                    },
+                    KeyPair.generate(),
+                    format="vc+sd-jwt",
+                    holder=other,
+                )
+                body = json.dumps({"credentials": [{"credential": sd_jwt}]}).encode()
+                return Answer(status=200, content_type="application/json", body=body)
+            return answer
+
+    clock = Clock()
+    app = create_app(make_config(tmp_path / "issuer", "sqlite", clock=clock))
+    try:
+        wallet = Wallet.create(tmp_path / "w.db", PASSPHRASE)
+        made = offer(app, "billing", "vc+sd-jwt")
+        with pytest.raises(HolderMismatchError, match="another key"):
+            wallet.receive(
+                made.url, tx_code=made.tx_code, transport=Swapping(app, PUBLIC_URL), now=clock
+            )
+        assert wallet.credentials() == []
+    finally:
+        dispose(app, drop=False)

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from vcred import jose, sdjwt
 from vcred.did.jwk import did_jwk
-from vcred.errors import UsageError, VcredError
+from vcred.errors import HolderMismatchError, UsageError, VcredError
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair, LocalSigner, PublicKey
 from vcred.presentation import present as present_vp
@@ -128,7 +128,8 @@ class Wallet:
     ) -> list[Held]:
         """Redeem an OpenID4VCI offer and keep the credentials, bound to this wallet's key.
 
-        Raises UsageError, ProtocolError (the issuer refused), and the transport's errors.
+        Raises UsageError, ProtocolError (the issuer refused), HolderMismatchError (a
+        credential not bound to this wallet's key: none is kept), the transport's errors.
         """
         issued = redeem(
             link,
@@ -138,6 +139,8 @@ class Wallet:
             now=now,
         )
         held = []
+        for item in issued:
+            _check_bound(item.credential, item.format, did=self.did, key=self._key.public)
         for item in issued:
             entry = Held(
                 id=secrets.token_hex(6),
@@ -204,6 +207,32 @@ class Wallet:
         if isinstance(presented, bytes):  # pragma: no cover - vp+cose is not chosen here
             raise UsageError("unexpected binary presentation")
         return presented
+
+
+def _check_bound(credential: str | dict[str, Any], fmt: str, *, did: str, key: PublicKey) -> None:
+    """A credential the wallet keeps must be bound to its key: an SD-JWT by ``cnf``, any
+    other by naming the wallet's DID as its subject. Raises HolderMismatchError."""
+    if isinstance(credential, str) and (fmt in SD_JWT_FORMATS or "~" in credential):
+        try:
+            cnf = jose.unverified_payload(credential.split("~", 1)[0]).get("cnf")
+            jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+            if not isinstance(jwk, dict):
+                raise HolderMismatchError("the SD-JWT received has no cnf key")
+            bound = PublicKey.from_jwk({k: v for k, v in jwk.items() if k != "kid"})
+        except VcredError as exc:
+            raise HolderMismatchError(f"the SD-JWT received has no usable cnf key: {exc}") from exc
+        if bound != key:
+            raise HolderMismatchError("the SD-JWT received is bound to another key (cnf)")
+        return
+    try:
+        claims = jose.unverified_payload(credential) if isinstance(credential, str) else credential
+    except VcredError as exc:
+        raise HolderMismatchError("the credential received cannot be read") from exc
+    subjects = claims.get("credentialSubject") or claims.get("vc", {}).get("credentialSubject")
+    listed = subjects if isinstance(subjects, list) else [subjects]
+    named = {s.get("id") for s in listed if isinstance(s, dict)} | {claims.get("sub")}
+    if did not in named:
+        raise HolderMismatchError("the credential received names another subject than this wallet")
 
 
 def _to_json(held: Held) -> dict[str, Any]:
