@@ -296,6 +296,11 @@ class Offers:
         row = self.store.by_record(record_id)
         return None if row is None else self.view(row.offer_id)
 
+    def recent(self, *, limit: int = 50) -> list[OfferView]:
+        """The latest offers, newest first."""
+        found = (self.view(row.offer_id) for row in self.store.recent(limit=limit))
+        return [view for view in found if view is not None]
+
     def offer_document(self, offer_id: str) -> dict[str, Any]:
         """The credential offer behind an offer URI (§4.1.3). Only an offer still to be
         redeemed is served. Raises ProblemError 404."""

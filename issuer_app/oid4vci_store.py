@@ -88,6 +88,13 @@ class OfferStore:
     def by_record(self, record_id: str) -> Row[Any] | None:
         return self._one(self.table.c.record_id == record_id, None)
 
+    def recent(self, *, limit: int = 50) -> list[Row[Any]]:
+        """The latest offers, newest first (the officer's list)."""
+        t = self.table
+        query = select(t).order_by(t.c.created.desc(), t.c.offer_id).limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
     def _one(self, where: Any, conn: Connection | None) -> Row[Any] | None:
         query = select(self.table).where(where)
         if conn is not None:

@@ -57,6 +57,14 @@ def offer_from_form(
     return redirect(url_for("oid4vci_officer.offer", offer_id=view.offer_id))
 
 
+@blueprint.get("/officer/offers")
+@login_required
+def offers() -> str:
+    """The latest offers: collected or not, to find an open one (and its code) again."""
+    listed = _offers().recent()
+    return render_template("issuer/offers.html", offers=listed)
+
+
 @blueprint.get("/officer/offers/<offer_id>")
 @login_required
 def offer(offer_id: str) -> str:

@@ -68,3 +68,20 @@ def test_offering_refuses_a_typed_trader_did(sqlite_app: Flask) -> None:
 def test_offer_page_needs_a_login_and_a_known_offer(sqlite_app: Flask) -> None:
     assert sqlite_app.test_client().get("/officer/offers/x").status_code == 302
     assert logged_in(sqlite_app).get("/officer/offers/nope").status_code == 404
+
+
+def test_offers_list_shows_open_and_collected_offers(
+    sqlite_app: Flask, clock: Clock, tmp_path: Path
+) -> None:
+    from tests.oid4vci_helpers import offer
+
+    client = logged_in(sqlite_app)
+    assert "No offers yet" in client.get("/officer/offers").get_data(as_text=True)
+    first, second = offer(sqlite_app, "aeo", "jwt_vc_json"), offer(sqlite_app, "billing", "ldp_vc")
+    wallet = Wallet.create(tmp_path / "w.db", "a trader's passphrase")
+    wallet.receive(
+        first.url, tx_code=first.tx_code, transport=AppTransport(sqlite_app, PUBLIC_URL), now=clock
+    )
+    page = client.get("/officer/offers").get_data(as_text=True)
+    rows = re.findall(r'href="/officer/offers/([^"]+)".*?class="badge (\w+)"', page, re.S)
+    assert dict(rows) == {first.offer_id: "collected", second.offer_id: "offered"}
