@@ -442,8 +442,9 @@ class Offers:
             answer = self.issuer.issue_request(
                 {"credential": document, "options": options},
                 actor=f"oid4vci:{row.offer_id}",
-                # one credential per offer, whatever the retries: a second request with
-                # another proof is refused, the same one answered again (nothing duplicated)
+                # one credential per offer: of two racing requests one is signed (the other,
+                # with another proof, refused); after a crash between signing and "collected"
+                # the same request gets the same credential back (nothing lost or duplicated)
                 idempotency_key=f"oid4vci:{row.offer_id}",
             )
         except ProblemError as exc:
