@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -479,3 +481,28 @@ def test_offer_api_needs_the_issue_scope_and_answers_the_link(
     assert offered["actor"].startswith("token:")
     again = client.post("/oid4vci/offers", json=body, headers=auth(app, "issue"))
     assert (again.status_code, again.json["code"]) == (409, "DUPLICATE_CREDENTIAL_ID")
+
+
+def test_racing_credential_requests_sign_one_credential(app: Flask, clock: Clock) -> None:
+    """Two wallets' requests with the same access token at once: one credential, one record."""
+    made, access = redeemed(app)
+    proofs = [
+        proof_jwt(KeyPair.generate("p256"), audience=PUBLIC_URL, nonce=nonce(app), now=clock())
+        for _ in range(4)
+    ]
+    barrier = threading.Barrier(len(proofs))
+
+    def send(proof: str) -> int:
+        barrier.wait()
+        return int(ask(app, access, request_body(made, proof)).status_code)
+
+    with ThreadPoolExecutor(len(proofs)) as pool:
+        statuses = sorted(pool.map(send, proofs))
+    assert statuses.count(200) == 1
+    assert set(statuses) - {200} <= {400, 401}
+    issued = [e for e in issuer_of(app).store.audit_entries() if e["action"] == "issue"]
+    collected = [
+        e for e in issuer_of(app).store.audit_entries() if e["action"] == "oid4vci-collect"
+    ]
+    assert len(issued) == len(collected) == 1
+    assert issued[0]["details"]["recordId"] == collected[0]["details"]["recordId"]
