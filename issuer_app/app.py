@@ -12,7 +12,7 @@ import hashlib
 
 from flask import Flask, Response
 
-from issuer_app import api, ui
+from issuer_app import api, oid4vci_api, oid4vci_ui, ui
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
 from vcred_service.app import create_base_app
@@ -40,6 +40,8 @@ def create_app(config: IssuerConfig | None = None) -> Flask:
     app.extensions[EXTENSION] = issuer
     app.register_blueprint(api.blueprint)
     app.register_blueprint(ui.blueprint)
+    app.register_blueprint(oid4vci_api.blueprint)
+    app.register_blueprint(oid4vci_ui.blueprint)
     app.after_request(_security_headers)
     return app
 

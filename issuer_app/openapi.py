@@ -62,6 +62,39 @@ SCHEMAS: Final[dict[str, Any]] = {
             },
         },
     },
+    "CredentialOfferRequest": {
+        "type": "object",
+        "required": ["credential", "credential_configuration_id"],
+        "properties": {
+            "credential": {"$ref": "#/components/schemas/Credential"},
+            "credential_configuration_id": {
+                "type": "string",
+                "description": "one of the issuer metadata's credential_configurations_supported",
+            },
+        },
+    },
+    "CredentialOffer": {
+        "type": "object",
+        "required": [
+            "offerId",
+            "credential_offer_uri",
+            "offerUrl",
+            "tx_code",
+            "expires",
+            "credential_configuration_id",
+        ],
+        "properties": {
+            "offerId": {"type": "string"},
+            "credential_offer_uri": {"type": "string", "format": "uri"},
+            "offerUrl": {
+                "type": "string",
+                "description": "openid-credential-offer://?credential_offer_uri=…",
+            },
+            "tx_code": {"type": "string", "pattern": "^[0-9]{6}$"},
+            "expires": {"type": "string", "format": "date-time"},
+            "credential_configuration_id": {"type": "string"},
+        },
+    },
     "IssueCredentialResponse": {
         "type": "object",
         "required": ["verifiableCredential"],
@@ -539,6 +572,49 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         "404": _problem("no credential with this id was issued here"),
                         "413": _problem("body too large"),
                         "415": _problem("not application/json"),
+                        "429": _TOO_MANY,
+                        "default": _REF_PROBLEM,
+                    },
+                }
+            },
+            "/oid4vci/offers": {
+                "post": {
+                    "operationId": "makeCredentialOffer",
+                    "summary": "Offer a credential to a trader's wallet over OpenID4VCI (201)",
+                    "description": "Scope issue. The credential is checked now and signed when "
+                    "the wallet collects it, bound to the key its proof names (docs/wallet.md). "
+                    "Show the trader offerUrl (a QR code); send the tx_code another way.",
+                    "security": secured,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/CredentialOfferRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "the offer",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/CredentialOffer"}
+                                }
+                            },
+                        },
+                        "400": _problem(
+                            "malformed request or credential, an unknown configuration, or a "
+                            "credential naming its subject (the wallet's key becomes it)"
+                        ),
+                        "401": _auth_problem("no API token, or an unknown one"),
+                        "403": _auth_problem(
+                            "the token lacks the issue scope, or the credential is an MRA "
+                            "trust list"
+                        ),
+                        "409": _problem("a credential with this id was already issued"),
+                        "413": _problem("body too large"),
+                        "415": _problem("not application/json"),
+                        "422": _problem("the credential breaks its JSON Schema"),
                         "429": _TOO_MANY,
                         "default": _REF_PROBLEM,
                     },

@@ -537,6 +537,11 @@ class Issuer:
             )
         return Answer(status=201, body={"verifiableCredential": formats.wrap(secured, fmt)})
 
+    def check_request(self, body: Mapping[str, Any]) -> None:
+        """Check a ``POST /credentials/issue`` body as :meth:`issue_request` would, without
+        signing (an OpenID4VCI offer is checked when made). Raises ProblemError."""
+        self._prepare(body)
+
     def _stored_answer(self, principal: str, key: str, digest: str) -> Answer | None:
         with self.store.engine.connect() as conn:
             row = self.store.claim_idempotency(conn, principal, key)

@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from issuer_app import formats
 from issuer_app.api import limiter
+from issuer_app.oid4vci_ui import OFFER, offer_from_form
 from issuer_app.service import Issuer, MessageStatus, Status
 from issuer_app.store.records import RecordQuery, load_json_list
 from vcred.customs.builders import build_aeo_certificate, build_export_billing_attestation
@@ -296,6 +297,8 @@ def _issue_from_form(
         credential = build(form, fmt, errors)
         if credential is None or errors:
             return None
+        if form.get("delivery") == OFFER:
+            return offer_from_form(credential, fmt, errors)
         answer = service.issue_credential(credential, actor=_officer_actor(), fmt=fmt)
     except MalformedError as exc:
         errors[_field_of(exc.pointer, fields)] = exc.message

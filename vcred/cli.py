@@ -660,5 +660,14 @@ def demo_command(check: bool, base_port: int, data_dir: Path | None, library: bo
     sys.exit(0 if ok else 1)
 
 
+def _add_wallet() -> None:
+    from vcred.wallet.cli import wallet
+
+    main.add_command(wallet)
+
+
+_add_wallet()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

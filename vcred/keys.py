@@ -19,19 +19,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from vcred.errors import MalformedError, ParsingError, UnsupportedError, UsageError
+from vcred.errors import (
+    CryptographicError,
+    MalformedError,
+    ParsingError,
+    UnsupportedError,
+    UsageError,
+)
 from vcred.multibase import (
     b64url_decode,
     b64url_encode,
@@ -546,3 +555,39 @@ class LocalSigner:
 
     def sign(self, data: bytes) -> bytes:
         return self.key.sign(data, deterministic=self.deterministic)
+
+
+# -- sealing data at rest under a passphrase (the wallet's store) ------------------------------
+
+#: scrypt cost (RFC 7914 §2): N = 2**15, r = 8, p = 1 (about 32 MiB, as RFC 7914 §12 suggests
+#: for interactive logins); kept with the salt so a store made with other costs still opens.
+SCRYPT_COST: Final = {"n": 2**15, "r": 8, "p": 1}
+_SEAL_NONCE_BYTES: Final = 12
+
+
+def derive_sealing_key(
+    passphrase: str, salt: bytes, *, n: int = 2**15, r: int = 8, p: int = 1
+) -> bytes:
+    """A 256-bit AES key from ``passphrase`` with scrypt (RFC 7914). Raises UsageError for an
+    empty passphrase or a salt under 16 bytes."""
+    if not passphrase:
+        raise UsageError("the passphrase must not be empty")
+    if len(salt) < 16:
+        raise UsageError("the salt must be at least 16 bytes")
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
+
+
+def seal(key: bytes, plaintext: bytes, *, aad: bytes) -> bytes:
+    """AES-256-GCM: a random 96-bit nonce, then the ciphertext and its tag. ``aad`` binds
+    the sealed value to where it is kept (a row cannot be moved to another)."""
+    nonce = os.urandom(_SEAL_NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def unseal(key: bytes, sealed: bytes, *, aad: bytes) -> bytes:
+    """The plaintext of :func:`seal`. Raises CryptographicError for a wrong key (a wrong
+    passphrase), altered data or another ``aad``."""
+    try:
+        return AESGCM(key).decrypt(sealed[:_SEAL_NONCE_BYTES], sealed[_SEAL_NONCE_BYTES:], aad)
+    except (InvalidTag, ValueError) as exc:
+        raise CryptographicError("the sealed data does not open with this key") from exc

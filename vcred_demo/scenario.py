@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vcred import present, sdjwt
 from vcred.customs import samples
-from vcred.did import did_key
-from vcred.keys import KeyPair
+from vcred.wallet import Wallet
+from vcred.wallet.transport import HttpTransport
 from vcred_demo.cluster import STATUS_TTL, Cluster
 from vcred_demo.http import Reply, post
 
 Outcome = tuple[bool, str]
+WALLET_PASSPHRASE = "demo wallet passphrase"  # noqa: S105 - the demo's own, not a secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +30,19 @@ class Step:
 
 @dataclass(slots=True)
 class Story:
-    """What the steps share: the cluster, the traders' keys, what was issued."""
+    """What the steps share: the cluster, the traders' wallets, what was issued."""
 
     cluster: Cluster
-    trader: KeyPair = field(default_factory=lambda: KeyPair.generate("p256"))
-    exporter: KeyPair = field(default_factory=lambda: KeyPair.generate("p256"))
+    #: the US trader's wallet (`vcred wallet`): it receives its certificate over OpenID4VCI
+    trader: Wallet = field(init=False)
+    #: the US exporter's wallet: it receives the export billing attestation
+    exporter: Wallet = field(init=False)
     issued: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        folder = self.cluster.data_dir / f"wallets-{uuid.uuid4().hex[:8]}"
+        self.trader = Wallet.create(folder / "trader.db", WALLET_PASSPHRASE)
+        self.exporter = Wallet.create(folder / "exporter.db", WALLET_PASSPHRASE)
 
     # -- talking to the services ------------------------------------------------------------
 
@@ -51,6 +58,29 @@ class Story:
             raise RuntimeError(f"{programme} refused to issue: {reply.body}")
         secured: dict[str, Any] = reply.body["verifiableCredential"]
         return {"id": credential["id"], "secured": secured}
+
+    def deliver(
+        self, programme: str, credential: dict[str, Any], configuration: str, wallet: Wallet
+    ) -> dict[str, Any]:
+        """Offer a credential (OpenID4VCI) and let ``wallet`` collect it with the transaction
+        code, as a trader does from the officer's QR code."""
+        issuer = self.cluster.issuers[programme]
+        credential = {**credential, "id": f"urn:uuid:{uuid.uuid4()}"}
+        body = {"credential": credential, "credential_configuration_id": configuration}
+        reply = post(f"{issuer.url}/oid4vci/offers", body, token=issuer.token)
+        if reply.status != 201:
+            raise RuntimeError(f"{programme} refused to make an offer: {reply.body}")
+        transport = HttpTransport(host_map=dict(self.cluster.host_map))
+        [held] = wallet.receive(
+            reply.body["offerUrl"], tx_code=reply.body["tx_code"], transport=transport
+        )
+        media = "application/vc+sd-jwt" if held.format == "vc+sd-jwt" else "application/vc+jwt"
+        enveloped = {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": f"data:{media},{held.credential}",
+            "type": "EnvelopedVerifiableCredential",
+        }
+        return {"id": credential["id"], "secured": enveloped, "held": held.id}
 
     def verify(self, programme: str, secured: Any) -> Reply:
         verifier = self.cluster.verifiers[programme]
@@ -101,9 +131,16 @@ def steps(story: Story) -> list[Step]:
     """The scenario of DESIGN §9, in order."""
 
     def seed() -> Outcome:
+        # the trader's wallet collects its certificate from an offer: the key it proves
+        # becomes the subject's id (the sample's own DID is left out)
         us = samples.aeo_certificate("us-prairie")
-        us["credentialSubject"]["id"] = did_key(story.trader.public)  # the trader presents it
-        story.issued["us"] = story.issue("US-CTPAT", us, format="vc+jwt")
+        us["credentialSubject"].pop("id", None)
+        story.issued["us"] = story.deliver(
+            "US-CTPAT",
+            us,
+            "AEOCertificateCredential_jwt_vc_json",
+            story.trader,
+        )
         story.issued["de"] = story.issue(
             "EU-AEO", samples.aeo_certificate("de-beispiel"), format="vc+jwt"
         )
@@ -113,7 +150,10 @@ def steps(story: Story) -> list[Step]:
         story.issued["mx"] = story.issue(
             "MX-OEA", samples.aeo_certificate("mx-ejemplo"), format="vc+jwt"
         )
-        return True, "4 AEO certificates: US CTPAT, EU AEO (Germany), Japan AEO, Mexico OEA"
+        return True, (
+            "4 AEO certificates: US CTPAT (collected by the trader's wallet over OpenID4VCI), "
+            "EU AEO (Germany), Japan AEO, Mexico OEA"
+        )
 
     def trusted_at(programme: str, key: str) -> Callable[[], Outcome]:
         def step() -> Outcome:
@@ -125,12 +165,7 @@ def steps(story: Story) -> list[Step]:
 
     def presentation() -> Outcome:
         challenge, domain = story.challenge("JP-AEO")
-        vp = present(
-            [token_of(story.issued["us"]["secured"])],
-            story.trader,
-            challenge=challenge,
-            domain=domain,
-        )
+        vp = story.trader.present(story.issued["us"]["held"], audience=domain, nonce=challenge)
         reply = story.verify_presentation("JP-AEO", vp, challenge, domain)
         story.issued["vp"] = {"vp": vp, "challenge": challenge, "domain": domain}
         return reply.status == 200, f"challenge {challenge[:10]}… for {domain}: " + (
@@ -143,14 +178,15 @@ def steps(story: Story) -> list[Step]:
         return "INVALID_CHALLENGE" in codes(reply), _verdict(reply)
 
     def billing() -> Outcome:
-        attestation = samples.export_billing_attestation("us-to-jp")
-        issued = story.issue(
-            "US-CTPAT", attestation, format="sd-jwt", holder=did_key(story.exporter.public)
+        issued = story.deliver(
+            "US-CTPAT",
+            samples.export_billing_attestation("us-to-jp"),
+            "ExportBillingAttestation_vc+sd-jwt",
+            story.exporter,
         )
         challenge, domain = story.challenge("JP-AEO")
-        presented = sdjwt.present(
-            token_of(issued["secured"]), story.exporter, nonce=challenge, aud=domain
-        )
+        # the exporter's wallet discloses nothing optional: amounts and prices stay withheld
+        presented = story.exporter.present(issued["held"], audience=domain, nonce=challenge)
         reply = story.verify_presentation("JP-AEO", presented, challenge, domain)
         if reply.status != 200:
             return False, _verdict(reply)

@@ -76,6 +76,9 @@ def make_config(
 def dispose(app: Flask, *, drop: bool) -> None:
     issuer = issuer_of(app)
     if drop:
+        offers = app.extensions.get("vcred_oid4vci")
+        if offers is not None:
+            offers.store.drop()
         issuer.store.drop_tables()
     issuer.close()
 

@@ -23,6 +23,7 @@ def test_every_operation_conforms_under_fuzzing(make_app: Any) -> None:
         "POST /credentials/derive",
         "POST /credentials/issue",
         "POST /credentials/status",
+        "POST /oid4vci/offers",
         "POST /status/{signer}/{listId}/publish",
         "POST /trust-lists/issue",
     ]

@@ -1,0 +1,216 @@
+"""`vcred wallet`: the sealed store (passphrase, tampering) and the CLI end to end against a
+served issuer over HTTP on loopback (receive, list, show, present, export)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from issuer_app import create_app
+from tests.issuer.conftest import Clock, dispose, make_config
+from tests.oid4vci_helpers import offer
+from vcred import Verifier, jose
+from vcred.cli import main
+from vcred.errors import FetchRefusedError, UsageError
+from vcred.keys import KeyPair
+from vcred.verifier import utc_now
+from vcred.wallet import Wallet
+from vcred.wallet.transport import HttpTransport
+from vcred_service.runner import serving
+
+PASSPHRASE = "a trader's passphrase"
+
+
+def test_wrong_passphrase_is_refused(tmp_path: Path) -> None:
+    Wallet.create(tmp_path / "w.db", PASSPHRASE)
+    with pytest.raises(UsageError, match="wrong passphrase"):
+        Wallet.open(tmp_path / "w.db", "not it")
+
+
+def test_the_file_holds_no_key_or_claim_in_the_clear(tmp_path: Path) -> None:
+    made = Wallet.create(tmp_path / "w.db", PASSPHRASE)
+    data = (tmp_path / "w.db").read_bytes()
+    secret = made._key.private_jwk()["d"]
+    assert secret.encode() not in data
+    assert (tmp_path / "w.db").stat().st_mode & 0o077 == 0
+    assert Wallet.open(tmp_path / "w.db", PASSPHRASE).did == made.did
+
+
+def test_a_swapped_row_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    made = Wallet.create(path, PASSPHRASE)
+    made._store.put("key", "spare", KeyPair.generate("p256").private_jwk(), created="2026")
+    with sqlite3.connect(path) as db:  # the spare key's sealed bytes moved to the holder's row
+        db.execute(
+            "UPDATE sealed SET data = (SELECT data FROM sealed WHERE name = 'spare') "
+            "WHERE name = 'holder'"
+        )
+    with pytest.raises(UsageError, match="altered"):
+        Wallet.open(path, PASSPHRASE)
+
+
+def test_an_existing_file_is_not_overwritten(tmp_path: Path) -> None:
+    Wallet.create(tmp_path / "w.db", PASSPHRASE)
+    with pytest.raises(UsageError, match="exists"):
+        Wallet.create(tmp_path / "w.db", PASSPHRASE)
+
+
+def test_transport_refuses_loopback_unless_dev() -> None:
+    with pytest.raises(FetchRefusedError):
+        HttpTransport().request("GET", "https://127.0.0.1:9/x", headers={})
+    with pytest.raises(FetchRefusedError):
+        HttpTransport().request("GET", "http://example.com/x", headers={})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(make_config(tmp_path / "issuer", "sqlite", public_url=base, clock=utc_now))
+    try:
+        with serving(app, port=port):
+            yield app, base
+    finally:
+        dispose(app, drop=False)
+
+
+def run(*args: str, env: dict[str, str]) -> Any:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_cli_receives_lists_shows_presents_and_exports(
+    served: tuple[Flask, str], tmp_path: Path
+) -> None:
+    app, base = served
+    env = {"VCRED_WALLET": str(tmp_path / "trader.db"), "VCRED_WALLET_PASSPHRASE": PASSPHRASE}
+    made = run("wallet", "init", env=env)
+    assert made.exit_code == 0, made.output
+    did = made.output.strip()
+    assert did.startswith("did:jwk:")
+
+    first = offer(app, "billing", "vc+sd-jwt")
+    guarded = run("wallet", "receive", first.url, "--tx-code", first.tx_code, env=env)
+    assert guarded.exit_code == 2
+    assert "only https" in guarded.output  # a loopback issuer needs --dev
+    refused = run("wallet", "receive", first.url, "--dev", env=env)
+    assert refused.exit_code == 2
+    assert refused.output.count("\n") == 1 and "transaction code" in refused.output
+
+    billing = offer(app, "billing", "vc+sd-jwt")
+    received = run("wallet", "receive", billing.url, "--tx-code", billing.tx_code, "--dev", env=env)
+    assert received.exit_code == 0, received.output
+    credential_id = received.output.split()[0]
+    assert "ExportBillingAttestation" in received.output
+
+    listed = run("wallet", "list", env=env)
+    assert credential_id in listed.output and base in listed.output
+
+    shown = json.loads(run("wallet", "show", credential_id, env=env).output)
+    assert "/credentialSubject/invoice/totalAmount" in shown["disclosable"]
+
+    presented = run(
+        "wallet",
+        "present",
+        credential_id,
+        "--audience",
+        "https://verifier.example",
+        "--nonce",
+        "n-7",
+        "--disclose",
+        "/credentialSubject/invoice/totalAmount",
+        env=env,
+    )
+    assert presented.exit_code == 0, presented.output
+    token = presented.output.strip()
+    assert token.count("~") >= 2  # SD-JWT ~ disclosure ~ KB-JWT
+    kb = token.rsplit("~", 1)[1]
+    assert jose.unverified_payload(kb)["nonce"] == "n-7"
+
+    exported = run("wallet", "export", credential_id, env=env).output.strip()
+    payload = jose.unverified_payload(exported.split("~")[0])
+    assert payload["cnf"]["jwk"]["kid"] == did + "#0"  # bound to the wallet's key
+
+    result = Verifier(fetcher=None, clock=Clock()).verify(exported, checks=["proof"])
+    # the issuer's did:web is not resolvable without a fetcher: the library fails closed
+    assert not result.verified
+
+    wrong = run("wallet", "list", env={**env, "VCRED_WALLET_PASSPHRASE": "nope"})
+    assert wrong.exit_code == 2 and "wrong passphrase" in wrong.output
+
+
+def test_present_refuses_disclosure_choices_for_a_vc_jwt(tmp_path: Path) -> None:
+    from tests.issuer.conftest import PUBLIC_URL
+    from tests.oid4vci_helpers import AppTransport
+
+    clock = Clock()
+    app = create_app(make_config(tmp_path / "issuer", "sqlite", clock=clock))
+    try:
+        wallet = Wallet.create(tmp_path / "w.db", PASSPHRASE)
+        made = offer(app, "aeo", "jwt_vc_json")
+        [held] = wallet.receive(
+            made.url, tx_code=made.tx_code, transport=AppTransport(app, PUBLIC_URL), now=clock
+        )
+        with pytest.raises(UsageError, match="reveals all its claims"):
+            wallet.present(held.id, audience="a", nonce="n", disclose=["/credentialSubject"])
+        with pytest.raises(UsageError, match="no credential"):
+            wallet.get("ffff" if not held.id.startswith("ffff") else "0000")
+        assert wallet.get(held.id[:4]).id == held.id
+    finally:
+        dispose(app, drop=False)
+
+
+def test_wallet_refuses_a_credential_bound_to_another_key(tmp_path: Path) -> None:
+    """An issuer (or a man in the middle) answering with a credential for someone else: the
+    wallet keeps nothing."""
+    from tests.issuer.conftest import PUBLIC_URL
+    from tests.oid4vci_helpers import AppTransport
+    from vcred import issue
+    from vcred.errors import HolderMismatchError
+    from vcred.wallet.transport import Answer
+
+    other = KeyPair.generate("p256")
+
+    class Swapping(AppTransport):
+        def request(self, method: str, url: str, **kw: Any) -> Answer:
+            answer = super().request(method, url, **kw)
+            if url.endswith("/oid4vci/credential") and answer.status == 200:
+                sd_jwt = issue(
+                    {
+                        "@context": ["https://www.w3.org/ns/credentials/v2"],
+                        "type": ["VerifiableCredential"],
+                        "credentialSubject": {"name": "someone else"},
+                    },
+                    KeyPair.generate(),
+                    format="vc+sd-jwt",
+                    holder=other,
+                )
+                body = json.dumps({"credentials": [{"credential": sd_jwt}]}).encode()
+                return Answer(status=200, content_type="application/json", body=body)
+            return answer
+
+    clock = Clock()
+    app = create_app(make_config(tmp_path / "issuer", "sqlite", clock=clock))
+    try:
+        wallet = Wallet.create(tmp_path / "w.db", PASSPHRASE)
+        made = offer(app, "billing", "vc+sd-jwt")
+        with pytest.raises(HolderMismatchError, match="another key"):
+            wallet.receive(
+                made.url, tx_code=made.tx_code, transport=Swapping(app, PUBLIC_URL), now=clock
+            )
+        assert wallet.credentials() == []
+    finally:
+        dispose(app, drop=False)

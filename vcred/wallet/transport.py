@@ -1,0 +1,111 @@
+"""How the wallet talks to issuers: a :class:`Transport` (tests hand in one over a Flask test
+client), and :class:`HttpTransport`, the guarded HTTP(S) client the CLI uses.
+
+The URLs come from offers, that is from strangers: like :class:`vcred.net.GuardedFetcher`,
+only https is used and non-public addresses are refused (the one address policy,
+:func:`vcred.net.address_refusal`), redirects are not followed and answers are capped —
+unless ``allow_private`` (a development issuer on loopback).
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from vcred.errors import FetchRefusedError, MalformedError, UnreachableError
+from vcred.net import address_refusal
+from vcred.urls import parse_url
+
+MAX_ANSWER_BYTES: Final = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+
+
+class Transport(Protocol):
+    """One HTTP exchange; raises ResolutionError / FetchRefusedError when there is none."""
+
+    def request(
+        self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str]
+    ) -> Answer: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpTransport:
+    """HTTP(S) with the SSRF guard; ``allow_private`` admits http and loopback issuers.
+
+    ``host_map`` sends an exact host to a local origin (``{"us.customs.example":
+    "http://127.0.0.1:8001"}``), as :class:`vcred.net.GuardedFetcher` does: the explicit
+    mapping of development and the demo; mapped origins may be http and loopback.
+    """
+
+    allow_private: bool = False
+    host_map: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 10.0
+
+    def request(
+        self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str]
+    ) -> Answer:
+        try:
+            target = parse_url(url)
+        except MalformedError as exc:
+            raise FetchRefusedError(f"not a URL: {url[:200]!r}") from exc
+        if target.scheme not in ("https", "http") or target.host is None:
+            raise FetchRefusedError(f"only http(s) URLs are followed, not {url[:200]!r}")
+        if target.userinfo is not None:
+            raise FetchRefusedError("URLs with credentials are refused")
+        origin = self.host_map.get(target.authority if target.port else target.host)
+        location = parse_url(origin) if origin is not None else target
+        private = origin is not None or self.allow_private
+        if location.scheme == "http" and not private:
+            raise FetchRefusedError(f"only https URLs are followed, not {url[:200]!r}")
+        host = location.host or ""
+        port = location.effective_port or 443
+        address = self._address(host, port, allow_private=private)
+        connection: http.client.HTTPConnection
+        if location.scheme == "https":
+            connection = http.client.HTTPSConnection(host, port, timeout=self.timeout)
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        # connect to the address that was checked, not to whatever DNS answers next
+        connection.sock = socket.create_connection((address, port), timeout=self.timeout)
+        if location.scheme == "https":
+            connection.sock = ssl.create_default_context().wrap_socket(
+                connection.sock, server_hostname=host
+            )
+        try:
+            connection.request(method, target.request_target, body=body, headers=dict(headers))
+            response = connection.getresponse()
+            data = response.read(MAX_ANSWER_BYTES + 1)
+            if len(data) > MAX_ANSWER_BYTES:
+                raise FetchRefusedError(f"answer larger than {MAX_ANSWER_BYTES} bytes")
+            content_type = response.getheader("Content-Type", "") or ""
+            return Answer(status=response.status, content_type=content_type, body=data)
+        except (OSError, http.client.HTTPException) as exc:
+            raise UnreachableError(f"{method} {url[:200]} failed: {type(exc).__name__}") from exc
+        finally:
+            connection.close()
+
+    def _address(self, host: str, port: int, *, allow_private: bool) -> str:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise UnreachableError(f"cannot resolve host {host!r}") from exc
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+        if not addresses:
+            raise UnreachableError(f"no address for host {host!r}")
+        if not allow_private:
+            for address in addresses:
+                reason = address_refusal(address)
+                if reason is not None:
+                    raise FetchRefusedError(f"{host!r} is a non-public address ({reason})")
+        return str(addresses[0])
