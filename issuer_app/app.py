@@ -12,9 +12,11 @@ import hashlib
 
 from flask import Flask, Response
 
-from issuer_app import api, ui
+from issuer_app import api, hashing, ui
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
+from vcred.net import GuardedFetcher
+from vcred_service import oauth_http
 from vcred_service.app import create_base_app
 
 EXTENSION = "vcred_issuer"
@@ -40,6 +42,17 @@ def create_app(config: IssuerConfig | None = None) -> Flask:
     app.extensions[EXTENSION] = issuer
     app.register_blueprint(api.blueprint)
     app.register_blueprint(ui.blueprint)
+    oauth_http.install(
+        app,
+        config.oauth,
+        engine=issuer.store.engine,
+        prefix=config.table_prefix,
+        secret=issuer.session_secret(),
+        fetcher=GuardedFetcher(allow_private=config.dev),
+        realm=api.REALM,
+        scopes=hashing.SCOPES,
+        clock=config.clock,
+    )
     app.after_request(_security_headers)
     return app
 

@@ -26,6 +26,8 @@ from vcred.status import MAX_TTL_MS, MIN_ENTRIES
 from vcred.urls import is_url, parse_url
 from vcred_service.app import database_url
 from vcred_service.config_file import duration
+from vcred_service.oauth import OAuthConfig
+from vcred_service.oauth import config_from_env as oauth_config_from_env
 
 _log = logging.getLogger("issuer_app")
 
@@ -36,6 +38,9 @@ _PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}|")
 _COUNTRY: Final = re.compile(r"[A-Z]{2}")
 #: Most ``message`` states an issuer may define: statusSize 8.
 MAX_STATUS_MESSAGES: Final = 256
+
+
+_DEFAULT_PUBLIC_URL: Final = "http://127.0.0.1:8000"
 
 
 def utc_now() -> datetime:
@@ -49,7 +54,7 @@ class IssuerConfig:
     data_dir: Path
     #: The base URL clients reach this service at: status list ids and credentialStatus
     #: entries are built from it, so it must not change once credentials are issued.
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = _DEFAULT_PUBLIC_URL
     #: A code of vcred.customs.programmes (US-CTPAT, EU-AEO, …); None: officers pick one.
     programme: str | None = None
     country: str | None = None
@@ -111,6 +116,9 @@ class IssuerConfig:
     #: the budget every request from that address gets a 429 before any token is looked up.
     auth_failure_rate: float = 1.0
     auth_failure_burst: int = 20
+    #: OAuth 2.0 access tokens accepted beside API tokens, and the built-in token endpoint
+    #: (``vcred_service.oauth``); None: API tokens only.
+    oauth: OAuthConfig | None = None
     clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -249,6 +257,11 @@ class IssuerConfig:
             if value:
                 values[key] = duration(ENV_PREFIX + name, value)
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "oauth" not in values:
+            public_url = values.get("public_url") or _DEFAULT_PUBLIC_URL
+            values["oauth"] = oauth_config_from_env(
+                get, prefix=ENV_PREFIX, default_audience=public_url
+            )
         if "passphrase" not in values:
             values["passphrase"] = load_passphrase(
                 Path(values["data_dir"]),

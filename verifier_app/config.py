@@ -22,6 +22,8 @@ from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.trust import TrustAnchor
 from vcred.verifier import DEFAULT_TIME_BUDGET, check_bearer_types, utc_now
 from vcred_service.config_file import duration
+from vcred_service.oauth import OAuthConfig
+from vcred_service.oauth import config_from_env as oauth_config_from_env
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
@@ -120,6 +122,9 @@ class VerifierConfig:
     session_lifetime: timedelta = timedelta(hours=8)
     login_rate: float = 0.2
     login_burst: int = 5
+    # OAuth 2.0 (vcred_service.oauth): with it, the VC API needs an access token with the
+    # verify scope; None: the VC API is open (DESIGN §6)
+    oauth: OAuthConfig | None = None
     clock: Callable[[], datetime] = utc_now
 
     def __post_init__(self) -> None:
@@ -255,6 +260,7 @@ class VerifierConfig:
             options["bearer_types"] = frozenset(t.strip() for t in value.split(",") if t.strip())
         if env.get("DATABASE_URL"):
             options["database_url"] = env["DATABASE_URL"]
+        options["oauth"] = oauth_config_from_env(get, prefix=ENV_PREFIX, default_audience=None)
         return cls(**options)  # type: ignore[arg-type]
 
 

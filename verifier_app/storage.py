@@ -98,6 +98,7 @@ class Storage:
 
     def __init__(self, url: str, *, prefix: str = "verifier_", history_size: int = 1000) -> None:
         self.url = url
+        self.prefix = prefix
         self.history_size = history_size
         # only the latest history_size entries can survive a flush: buffer no more
         self._pending: deque[HistoryEntry] = deque(maxlen=history_size)
