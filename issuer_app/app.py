@@ -9,6 +9,7 @@ blueprints.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from flask import Flask, Response
 
@@ -16,7 +17,7 @@ from issuer_app import api, hashing, ui
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
 from vcred.net import GuardedFetcher
-from vcred_service import oauth_http
+from vcred_service import identifiers, oauth_http
 from vcred_service.app import create_base_app
 
 EXTENSION = "vcred_issuer"
@@ -42,6 +43,7 @@ def create_app(config: IssuerConfig | None = None) -> Flask:
     app.extensions[EXTENSION] = issuer
     app.register_blueprint(api.blueprint)
     app.register_blueprint(ui.blueprint)
+    identifiers.install(app, lambda: _own_documents(issuer))
     oauth_http.install(
         app,
         config.oauth,
@@ -61,6 +63,12 @@ def issuer_of(app: Flask) -> Issuer:
     """The :class:`Issuer` behind an app (tokens, records, closing it)."""
     found: Issuer = app.extensions[EXTENSION]
     return found
+
+
+def _own_documents(issuer: Issuer) -> dict[str, dict[str, Any]]:
+    """The issuer's did:web document by its DID (GET /identifiers/{did})."""
+    document = issuer.did_document()
+    return {document["id"]: document} if document is not None else {}
 
 
 def _security_headers(response: Response) -> Response:

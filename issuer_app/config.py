@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from vcred.customs.programmes import PROGRAMMES
@@ -26,6 +27,7 @@ from vcred.status import MAX_TTL_MS, MIN_ENTRIES
 from vcred.urls import is_url, parse_url
 from vcred_service.app import database_url
 from vcred_service.config_file import duration
+from vcred_service.discovery import parse_services
 from vcred_service.oauth import OAuthConfig
 from vcred_service.oauth import config_from_env as oauth_config_from_env
 
@@ -119,6 +121,10 @@ class IssuerConfig:
     #: OAuth 2.0 access tokens accepted beside API tokens, and the built-in token endpoint
     #: (``vcred_service.oauth``); None: API tokens only.
     oauth: OAuthConfig | None = None
+    #: Service endpoints the did:web document lists besides the VC API (``KIND: URL``, kinds
+    #: in ``vcred_service.discovery.SERVICE_TYPES``: oid4vci, oid4vp, vc-api-verifier,
+    #: trust-list); needs a domain.
+    did_services: Mapping[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -130,6 +136,10 @@ class IssuerConfig:
         if not self.public_url.startswith(("http://", "https://")):
             raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        services = parse_services([f"{k}={v}" for k, v in self.did_services.items()])
+        if services and self.domain is None:
+            raise UsageError("DID services are listed in the did:web document: set a domain")
+        object.__setattr__(self, "did_services", MappingProxyType(services))
         if self.domain is not None:
             # did:web writes the port as %3A; take the domain either way
             object.__setattr__(self, "domain", self.domain.replace("%3A", ":").replace("%3a", ":"))
@@ -223,6 +233,8 @@ class IssuerConfig:
                 values[key] = get(name)
         if env.get("DATABASE_URL"):
             values["database_url"] = env["DATABASE_URL"]
+        if get("DID_SERVICES"):
+            values["did_services"] = parse_services(get("DID_SERVICES") or "")
         if get("FORMATS"):
             values["formats"] = _split(get("FORMATS"))
         if get("KEY_TYPES"):

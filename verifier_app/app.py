@@ -9,7 +9,7 @@ from typing import Final
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from vcred_service import create_base_app, oauth_http
+from vcred_service import create_base_app, identifiers, oauth_http
 from vcred_service.ratelimit import RateLimiter
 from verifier_app.api import REALM, VERIFY_SCOPE, api
 from verifier_app.config import VerifierConfig
@@ -81,6 +81,7 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
 
     app.register_blueprint(api)
     app.register_blueprint(ui)
+    identifiers.install(app, dict)  # did:key and did:jwk: the verifier has no DID of its own
     oauth_http.install(
         app,
         config.oauth,
