@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import unquote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -58,6 +59,7 @@ def install(app: Any, own_documents: OwnDocuments) -> None:
 
 @blueprint.get("/identifiers/<path:did>")
 def resolve(did: str) -> Response:
+    did = _requested_did(did)
     wants_result = _wants_result()
     if wants_result is None:
         return _refused(
@@ -87,6 +89,22 @@ def resolve(did: str) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _requested_did(decoded: str) -> str:
+    """The DID as the client sent it: appended as is (``did:web:host%3A8443``), or URL-encoded
+    as a whole (``did%3Aweb%3Ahost%253A8443``, RFC 3986 §2.1) — the binding allows both.
+
+    The router has percent-decoded the path once, which turns the first form's ``%3A`` into a
+    colon: another DID. So the undecoded path is read where the server keeps it.
+    """
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not isinstance(raw, str):
+        return decoded
+    _, found, tail = raw.split("?", 1)[0].partition("/identifiers/")
+    if not found:
+        return decoded
+    return tail if tail.startswith("did:") else unquote(tail)
 
 
 def _wants_result() -> bool | None:

@@ -113,6 +113,19 @@ def test_its_own_did_web_resolves_with_its_services(discovery_app: Flask) -> Non
     assert body["didDocumentMetadata"] == {}
 
 
+def test_a_did_web_with_a_port_resolves_appended_or_url_encoded(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app("sqlite", domain="customs.example:8443")
+    did = "did:web:customs.example%3A8443"
+    for path in (did, quote(did, safe="")):
+        answer = app.test_client().get(f"/identifiers/{path}")
+        assert answer.status_code == 200, path
+        assert body_of(answer)["didDocument"]["id"] == did
+    # the port read as a path: another did:web, not this one
+    assert app.test_client().get("/identifiers/did:web:customs.example:8443").status_code == 404
+
+
 def test_the_document_alone_when_asked_for(discovery_app: Flask) -> None:
     for accept in ("application/did+json", "application/did", "application/json"):
         answer = resolve(discovery_app, DID_WEB, accept)
