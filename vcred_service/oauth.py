@@ -155,12 +155,17 @@ def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
-def builtin_signing_key(secret: str) -> KeyPair:
-    """The key the built-in token endpoint signs with, derived from the service's own secret
-    (kept in its database and shared by every worker): no extra key to store or rotate
-    apart from that secret."""
-    seed = hmac.new(secret.encode("utf-8"), _BUILTIN_KEY_INFO, hashlib.sha256).digest()
+def derived_key(secret: str, purpose: bytes) -> KeyPair:
+    """An Ed25519 key derived from the service's own secret (kept in its database and shared
+    by every worker) for one ``purpose``: no extra key to store or rotate apart from that
+    secret, and a different key for each purpose (HMAC-SHA-256 as the KDF)."""
+    seed = hmac.new(secret.encode("utf-8"), purpose, hashlib.sha256).digest()
     return KeyPair.from_secret("ed25519", seed)
+
+
+def builtin_signing_key(secret: str) -> KeyPair:
+    """The key the built-in token endpoint signs with (:func:`derived_key`)."""
+    return derived_key(secret, _BUILTIN_KEY_INFO)
 
 
 def builtin_key_id(key: PublicKey) -> str:

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vcred_service import create_base_app, identifiers, oauth_http
 from vcred_service.ratelimit import RateLimiter
+from verifier_app import oid4vp
 from verifier_app.api import REALM, VERIFY_SCOPE, api
 from verifier_app.config import VerifierConfig
 from verifier_app.service import VerifierService
@@ -81,6 +82,7 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
 
     app.register_blueprint(api)
     app.register_blueprint(ui)
+    oid4vp.install(app, service)
     identifiers.install(app, dict)  # did:key and did:jwk: the verifier has no DID of its own
     oauth_http.install(
         app,

@@ -125,6 +125,9 @@ class VerifierConfig:
     # OAuth 2.0 (vcred_service.oauth): with it, the VC API needs an access token with the
     # verify scope; None: the VC API is open (DESIGN §6)
     oauth: OAuthConfig | None = None
+    # the base URL wallets reach the verifier at (OpenID4VP request and response URIs);
+    # None: https://DOMAIN (http for localhost and 127.0.0.1)
+    public_url: str | None = None
     clock: Callable[[], datetime] = utc_now
 
     def __post_init__(self) -> None:
@@ -134,6 +137,10 @@ class VerifierConfig:
         if self.contexts_dir is not None:
             object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
         object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
+        if self.public_url is not None:
+            if not self.public_url.startswith(("https://", "http://")):
+                raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")
+            object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         self.trust_anchor()  # refuse an unusable anchor now, not at the first start
         object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
         if not _TABLE_PREFIX.fullmatch(self.table_prefix):
@@ -164,6 +171,15 @@ class VerifierConfig:
             raise UsageError("time_budget must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
             raise UsageError("domain must be a non-empty string without spaces")
+
+    @property
+    def base_url(self) -> str:
+        """Where wallets reach this verifier: public_url, else https://DOMAIN (http on
+        localhost, for development)."""
+        if self.public_url is not None:
+            return self.public_url
+        local = self.domain.split(":")[0] in ("localhost", "127.0.0.1")
+        return f"{'http' if local else 'https'}://{self.domain}"
 
     def trust_anchor(self) -> TrustAnchor | None:
         """Who must have signed the trust list (None without one). Raises UsageError for a
@@ -212,6 +228,7 @@ class VerifierConfig:
             ("NAME", "service_name"),
             ("TABLE_PREFIX", "table_prefix"),
             ("CONTEXTS_DIR", "contexts_dir"),
+            ("PUBLIC_URL", "public_url"),
         ):
             value = get(name)
             if value is not None:
