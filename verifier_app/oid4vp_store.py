@@ -47,25 +47,30 @@ class Transaction:
     result: Mapping[str, Any] | None
 
 
+def transaction_table(metadata: MetaData, prefix: str = "") -> Table:
+    """The table, for the verifier storage's ``MetaData`` too (its ``drop`` removes it)."""
+    return Table(
+        f"{prefix}oid4vp_transactions",
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column("nonce", String(64), nullable=False),
+        Column("state", String(64), nullable=False),
+        Column("dcql_query", Text, nullable=False),
+        Column("created", DateTime(timezone=True), nullable=False),
+        Column("expires", DateTime(timezone=True), nullable=False, index=True),
+        Column("responded", DateTime(timezone=True), nullable=True),
+        Column("verified", Boolean, nullable=True),
+        Column("result", Text, nullable=True),
+    )
+
+
 class Transactions:
     """The verifier's OpenID4VP transactions."""
 
     def __init__(self, engine: Engine, *, prefix: str = "") -> None:
         self.engine = engine
         self.metadata = MetaData()
-        self.table = Table(
-            f"{prefix}oid4vp_transactions",
-            self.metadata,
-            Column("id", String(64), primary_key=True),
-            Column("nonce", String(64), nullable=False),
-            Column("state", String(64), nullable=False),
-            Column("dcql_query", Text, nullable=False),
-            Column("created", DateTime(timezone=True), nullable=False),
-            Column("expires", DateTime(timezone=True), nullable=False, index=True),
-            Column("responded", DateTime(timezone=True), nullable=True),
-            Column("verified", Boolean, nullable=True),
-            Column("result", Text, nullable=True),
-        )
+        self.table = transaction_table(self.metadata, prefix)
         self._created = False
 
     def create(self) -> None:
