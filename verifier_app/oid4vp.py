@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -34,7 +34,7 @@ from vcred_service import oauth_http
 from vcred_service.oauth import derived_key
 from vcred_service.problems import ProblemError
 from vcred_service.requests import read_json
-from verifier_app.oid4vp_store import Transactions
+from verifier_app.oid4vp_store import Transaction, Transactions
 from verifier_app.results import presentation_body, problem_detail
 from verifier_app.service import VerifierService
 
@@ -269,20 +269,22 @@ def _selected(document: Any, path: Any) -> list[Any]:
 # -- the outcome --------------------------------------------------------------------------------
 
 
+def status_of(found: Transaction, *, now: datetime) -> str:
+    """pending, verifying, verified, refused or expired."""
+    if found.result is not None:
+        return "verified" if found.verified else "refused"
+    if found.responded is not None:
+        return "verifying"
+    return "expired" if found.expires <= now else "pending"
+
+
 @oid4vp.get("/oid4vp/requests/<transaction_id>")
 def outcome(transaction_id: str) -> Response:
     _authorize()
     found = state().transactions.get(transaction_id)
     if found is None:
         raise ProblemError(404, "Not Found", "no OpenID4VP request here")
-    if found.result is not None:
-        status = "verified" if found.verified else "refused"
-    elif found.responded is not None:
-        status = "verifying"
-    elif found.expires <= _service().config.clock():
-        status = "expired"
-    else:
-        status = "pending"
+    status = status_of(found, now=_service().config.clock())
     response = jsonify({"status": status, "result": found.result})
     response.headers.update(_NO_STORE)
     return response

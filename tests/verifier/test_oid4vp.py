@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ import pytest
 from flask import Flask
 
 from tests.conftest import billing_attestation
-from tests.verifier.conftest import NOW, PG_URL, Agency, MakeApp
+from tests.verifier.conftest import NOW, PG_URL, Agency, MakeApp, csrf_of, signed_in
 from vcred import did_key, openid4vp, sdjwt
 from vcred.did import Resolver
 from vcred.errors import MalformedError
@@ -357,3 +358,42 @@ def test_the_request_object_verifies_only_with_its_typ(app: Flask) -> None:
     )
     with pytest.raises(MalformedError, match="typ"):
         openid4vp.read_request(token, resolver=Resolver(), now=NOW)
+
+
+# -- the officer's page -------------------------------------------------------------------------
+
+
+def test_the_page_shows_the_request_as_a_qr_code_and_link_and_then_the_answer(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    officer = signed_in(app)
+    page = officer.get("/present").get_data(as_text=True)
+    token = csrf_of(page)
+    shown = officer.post("/present", data={"query": "aeo-certificate", "csrf_token": token})
+    assert shown.status_code == 200
+    html = shown.get_data(as_text=True)
+    assert "<svg" in html
+    link = re.search(r'id="wallet-link" href="([^"]+)"', html)
+    assert link is not None
+    href = link.group(1).replace("&amp;", "&")
+    assert href.startswith("openid4vp://?client_id=decentralized_identifier")
+    request_uri = parse_qs(urlsplit(href).query)["request_uri"][0]
+    transaction = urlsplit(request_uri).path.split("/")[-2]
+    opened = {
+        "transaction": transaction,
+        "client_id": parse_qs(urlsplit(href).query)["client_id"][0],
+        "authorization_request": href,
+    }
+    status_page = f"/present/{transaction}"
+    assert "PENDING" in officer.get(status_page).get_data(as_text=True)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    answered = officer.get(status_page).get_data(as_text=True)
+    assert "VERIFIED" in answered
+    assert "Example Prairie Gadgets" in answered  # the legalName claim asked for
+
+
+def test_the_page_needs_an_officer_and_a_csrf_token(app: Flask) -> None:
+    assert app.test_client().get("/present").status_code in (302, 303)
+    officer = signed_in(app)
+    assert officer.post("/present", data={"query": "aeo-certificate"}).status_code == 400
