@@ -234,6 +234,7 @@ def _verify(
             result = service.verifier.verify_presentation(
                 presentation, challenge=nonce, domain=client_id
             )
+            service.record_presentation(result, channel="oid4vp")
             body = presentation_body(result)
             if result.verified:
                 for credential in result.credentials:

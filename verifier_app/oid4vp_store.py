@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import (
     Boolean,
@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     insert,
     select,
     update,
@@ -32,6 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 Claim = Literal["ok", "unknown", "expired", "used"]
+#: How long after it expired a transaction (and its outcome) is kept.
+KEPT_FOR: Final = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +112,8 @@ class Transactions:
                     expires=now + ttl,
                 )
             )
+            # outcomes are read soon after; a day later nobody asks: forget them
+            conn.execute(delete(self.table).where(self.table.c.expires < now - KEPT_FOR))
         return transaction_id
 
     def get(self, transaction_id: str) -> Transaction | None:

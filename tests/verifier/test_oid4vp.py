@@ -26,7 +26,6 @@ from vcred.issuing import signer_for
 from vcred.jose import sign_compact, unverified_header, unverified_payload
 from vcred.keys import KeyPair
 from vcred_service.oauth import OAuthConfig
-from verifier_app.oid4vp import EXTENSION
 
 BASE = "https://verifier.eu-customs.example"
 
@@ -71,7 +70,8 @@ def make(make_app: MakeApp, clock: Clock, backend: str) -> Iterator[MakeApp]:
 
     yield build
     if backend == "postgres" and made:
-        made[0].extensions[EXTENSION].transactions.drop()
+        for app in made:  # the history is written before the tables go
+            app.extensions["vcred_verifier"].storage.flush()
         made[0].extensions["vcred_verifier"].storage.drop()
 
 
@@ -154,6 +154,21 @@ def test_an_aeo_certificate_sd_jwt_is_presented_and_verified(
     # answered: the request object is no longer served
     path = urlsplit(opened["request_uri"]).path
     assert app.test_client().get(path).status_code == 404
+
+
+def test_old_transactions_are_forgotten_and_answers_are_in_the_history(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    service = app.extensions["vcred_verifier"]
+    service.storage.flush()
+    (entry,) = service.storage.recent(10)
+    assert (entry.kind, entry.channel, entry.verified) == ("presentation", "oid4vp", True)
+    clock.now = NOW + timedelta(days=1, minutes=6)
+    open_request(app)  # a day after it expired, the first one is gone
+    assert app.test_client().get(f"/oid4vp/requests/{opened['transaction']}").status_code == 404
 
 
 def test_an_aeo_certificate_jwt_is_presented_as_a_vp_jwt(
@@ -332,7 +347,8 @@ def test_two_verifier_apps_share_the_transactions(
         assert outcome(first, opened)["status"] == "verified"
         assert first.test_client().post(response_uri, data=form).get_json()["code"] == "REPLAYED"
     finally:
-        first.extensions[EXTENSION].transactions.drop()
+        for app in (first, second):
+            app.extensions["vcred_verifier"].storage.flush()
         first.extensions["vcred_verifier"].storage.drop()
 
 
