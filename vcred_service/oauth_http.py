@@ -110,6 +110,21 @@ def install(
     app.after_request(_challenge)
 
 
+def openapi_scheme(config: OAuthConfig, scopes: tuple[str, ...]) -> dict[str, Any]:
+    """The OpenAPI security scheme of JWT access tokens (the bearer token form of
+    RFC 9068: the same for the built-in token endpoint and an external server)."""
+    servers = [t.issuer for t in config.issuers]
+    if config.token_endpoint:
+        servers.insert(0, f"{config.audience} (POST {config.audience}{TOKEN_PATH})")
+    return {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": f"an OAuth 2.0 access token (RFC 9068) for {config.audience} from "
+        f"{', '.join(servers)}; scopes: {', '.join(scopes)}",
+    }
+
+
 def oauth_service() -> OAuthService | None:
     found: OAuthService | None = current_app.extensions.get(EXTENSION)
     return found

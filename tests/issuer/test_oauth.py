@@ -468,3 +468,10 @@ def test_cli_creates_lists_and_revokes_clients(
     )
     assert unknown.exit_code == 2
     assert "unknown scope 'verify'" in unknown.stderr
+
+
+def test_the_api_description_names_both_token_kinds(sqlite_oauth_app: Flask) -> None:
+    document = sqlite_oauth_app.test_client().get("/openapi.json").get_json()
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "oauth"}
+    issue = document["paths"]["/credentials/issue"]["post"]
+    assert issue["security"] == [{"bearer": []}, {"oauth": []}]

@@ -188,3 +188,15 @@ def test_config_from_env_needs_the_audience(tmp_path: Path) -> None:
     env["VCRED_VERIFIER_OAUTH_AUDIENCE"] = AUDIENCE
     config = VerifierConfig.from_env(env)
     assert config.oauth is not None and config.oauth.audience == AUDIENCE
+
+
+def test_the_api_description_says_which_calls_need_a_token(oauth_app: Flask) -> None:
+    document = oauth_app.test_client().get("/openapi.json").get_json()
+    scheme = document["components"]["securitySchemes"]["oauth"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    assert f"{AUDIENCE}/oauth/token" in scheme["description"]
+    for path in ("/credentials/verify", "/presentations/verify", "/challenges"):
+        operation = document["paths"][path]["post"]
+        assert operation["security"] == [{"oauth": []}]
+        assert {"401", "403"} <= set(operation["responses"])
+    assert "security" not in document["paths"]["/health"]["get"]
