@@ -137,6 +137,9 @@ class VerifierConfig:
         if self.contexts_dir is not None:
             object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
         object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
+        fetched_jwks = self.oauth is not None and any(t.jwks_is_url for t in self.oauth.issuers)
+        if self.offline and fetched_jwks:
+            raise UsageError("offline, an OAuth issuer's JWKS must be a file, not a URL")
         if self.public_url is not None:
             if not self.public_url.startswith(("https://", "http://")):
                 raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")

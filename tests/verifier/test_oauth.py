@@ -200,3 +200,11 @@ def test_the_api_description_says_which_calls_need_a_token(oauth_app: Flask) -> 
         assert operation["security"] == [{"oauth": []}]
         assert {"401", "403"} <= set(operation["responses"])
     assert "security" not in document["paths"]["/health"]["get"]
+
+
+def test_offline_a_jwks_url_is_refused(tmp_path: Path) -> None:
+    fetched = OAuthConfig(
+        audience=AUDIENCE, issuers=(TrustedIssuer(issuer=AS, jwks=f"{AS}/jwks.json"),)
+    )
+    with pytest.raises(UsageError, match="offline"):
+        VerifierConfig(data_dir=tmp_path, offline=True, oauth=fetched)
