@@ -451,6 +451,11 @@ def read_vp_token(raw: Any, query: Mapping[str, Any]) -> dict[str, list[Any]]:
             raise MalformedError("each entry is a non-empty array of Presentations", pointer=where)
         if len(presentations) > 1 and not queries[cid].get("multiple", False):
             raise PresentationError("one Presentation was asked for, not several", pointer=where)
+        for i, presentation in enumerate(presentations):
+            if not isinstance(presentation, str | dict):  # §8.1: a string or an object
+                raise MalformedError(
+                    "a Presentation is a string or an object", pointer=f"{where}/{i}"
+                )
     if _chosen_ids(query, set(token)) is None:
         raise PresentationError("the Presentations do not satisfy the query", pointer="/vp_token")
     return token

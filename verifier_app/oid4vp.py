@@ -231,9 +231,15 @@ def _verify(
     for cid, presentations in vp_token.items():
         answers[cid] = []
         for presentation in presentations:
-            result = service.verifier.verify_presentation(
-                presentation, challenge=nonce, domain=client_id
-            )
+            try:
+                result = service.verifier.verify_presentation(
+                    presentation, challenge=nonce, domain=client_id
+                )
+            except VcredError as error:  # misuse-level input (UsageError): refused all the same
+                problem = problem_detail(Problem.of(error))
+                answers[cid].append({"verified": False, "problemDetails": [problem]})
+                problems.append(problem)
+                continue
             service.record_presentation(result, channel="oid4vp")
             body = presentation_body(result)
             if result.verified:

@@ -413,3 +413,16 @@ def test_the_page_needs_an_officer_and_a_csrf_token(app: Flask) -> None:
     assert app.test_client().get("/present").status_code in (302, 303)
     officer = signed_in(app)
     assert officer.post("/present", data={"query": "aeo-certificate"}).status_code == 400
+
+
+@pytest.mark.parametrize("presentation", [123, None, {"type": "VerifiablePresentation"}, "x" * 10])
+def test_a_presentation_that_is_not_one_is_refused_without_a_server_error(
+    app: Flask, presentation: Any
+) -> None:
+    opened = open_request(app)
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    form = {"vp_token": json.dumps({"aeo_jwt": [presentation]}), "state": request.state}
+    answer = app.test_client().post(urlsplit(request.response_uri).path, data=form)
+    assert answer.status_code == 400
+    assert answer.get_json()["code"] == "PRESENTATION_REFUSED"
+    assert outcome(app, opened)["status"] == "refused"
