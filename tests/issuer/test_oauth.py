@@ -5,6 +5,8 @@ Every refusal has its test, on SQLite and PostgreSQL where clients are stored.""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -475,3 +477,16 @@ def test_the_api_description_names_both_token_kinds(sqlite_oauth_app: Flask) -> 
     assert set(document["components"]["securitySchemes"]) == {"bearer", "oauth"}
     issue = document["paths"]["/credentials/issue"]["post"]
     assert issue["security"] == [{"bearer": []}, {"oauth": []}]
+
+
+def test_external_hs256_with_the_public_key_is_refused(
+    external_app: Flask, as_key: KeyPair, clock: Clock
+) -> None:
+    """The public key (as published in the JWKS) used as an HMAC secret."""
+    _, payload, _ = as_token(as_key, clock).split(".")
+    header = b64url_encode(compact_json({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}))
+    secret = json.dumps({**as_key.public.jwk(), "kid": "k1"}).encode()
+    mac = hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    answer = issue(external_app.test_client(), bearer(f"{header}.{payload}.{b64url_encode(mac)}"))
+    assert_refused(answer, 401, "invalid_token")
+    assert answer.get_json()["code"] == "UNSUPPORTED"
