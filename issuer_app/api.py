@@ -19,6 +19,7 @@ from issuer_app.service import MESSAGE_PURPOSE, Issuer, MessageStatus, Principal
 from vcred.errors import VcredError
 from vcred.integrity import derive
 from vcred.status.entry import parse_hex_status
+from vcred_service import oauth, oauth_http
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import Limiter, make_limiter, too_many_requests
 from vcred_service.requests import read_json
@@ -98,7 +99,7 @@ def require(scope: str) -> Principal:
         failures.allow(address)
         g.auth_challenge = f'Bearer realm="{REALM}"'
         raise ProblemError(401, "Unauthorized", "send an API token: Authorization: Bearer <token>")
-    principal = service.authenticate(token.strip())
+    principal = _principal(service, token.strip())
     if principal is None:
         failures.allow(address)
         g.auth_challenge = f'Bearer realm="{REALM}", error="invalid_token"'
@@ -107,6 +108,21 @@ def require(scope: str) -> Principal:
         g.auth_challenge = f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
         raise ProblemError(403, "Forbidden", f"this API token does not have the scope {scope!r}")
     return principal
+
+
+def _principal(service: Issuer, token: str) -> Principal | None:
+    """The principal of an API token, or of an OAuth access token (a JWT: its scopes are
+    the API token scopes); None for an unknown API token. Raises a 401 problem for a
+    refused access token."""
+    if not oauth.looks_like_jwt(token):
+        return service.authenticate(token)
+    try:
+        access = oauth_http.access_token(token, realm=REALM)
+    except ProblemError:
+        failures: RateLimiter = current_app.extensions[AUTH_LIMITER]
+        failures.allow(request.remote_addr or "unknown")
+        raise
+    return Principal(actor=access.actor, scopes=access.scopes)
 
 
 @blueprint.after_request

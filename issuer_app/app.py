@@ -9,12 +9,15 @@ blueprints.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from flask import Flask, Response
 
-from issuer_app import api, oid4vci_api, oid4vci_ui, ui
+from issuer_app import api, hashing, oid4vci_api, oid4vci_ui, ui
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
+from vcred.net import GuardedFetcher
+from vcred_service import identifiers, oauth_http
 from vcred_service.app import create_base_app
 
 EXTENSION = "vcred_issuer"
@@ -42,6 +45,18 @@ def create_app(config: IssuerConfig | None = None) -> Flask:
     app.register_blueprint(ui.blueprint)
     app.register_blueprint(oid4vci_api.blueprint)
     app.register_blueprint(oid4vci_ui.blueprint)
+    identifiers.install(app, lambda: _own_documents(issuer))
+    oauth_http.install(
+        app,
+        config.oauth,
+        engine=issuer.store.engine,
+        prefix=config.table_prefix,
+        secret=issuer.session_secret(),
+        fetcher=GuardedFetcher(allow_private=config.dev),
+        realm=api.REALM,
+        scopes=hashing.SCOPES,
+        clock=config.clock,
+    )
     app.after_request(_security_headers)
     return app
 
@@ -50,6 +65,12 @@ def issuer_of(app: Flask) -> Issuer:
     """The :class:`Issuer` behind an app (tokens, records, closing it)."""
     found: Issuer = app.extensions[EXTENSION]
     return found
+
+
+def _own_documents(issuer: Issuer) -> dict[str, dict[str, Any]]:
+    """The issuer's did:web document by its DID (GET /identifiers/{did})."""
+    document = issuer.did_document()
+    return {document["id"]: document} if document is not None else {}
 
 
 def _security_headers(response: Response) -> Response:

@@ -11,12 +11,15 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from sqlalchemy import Connection
 
+from issuer_app import hashing
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
 from vcred import audit
@@ -24,6 +27,8 @@ from vcred.errors import VcredError
 from vcred.keys import KEY_KINDS
 from vcred_service.app import database_url as sqlite_url
 from vcred_service.config_file import config_file_option
+from vcred_service.oauth_cli import client_group
+from vcred_service.oauth_clients import OAuthClients, Recorder
 from vcred_service.passwords import read_new_password
 from vcred_service.problems import ProblemError
 
@@ -291,6 +296,39 @@ def token_revoke(token_id: str, data_dir: Path, database_url: str | None) -> Non
     finally:
         issuer.close()
     click.echo(f"token {token_id} revoked")
+
+
+@contextmanager
+def _clients(data_dir: Path, database_url: str | None) -> Iterator[tuple[OAuthClients, Recorder]]:
+    """The issuer's OAuth clients; each change goes into its audit log."""
+    issuer = _open(data_dir, database_url)
+    actor = _actor()
+
+    def record(conn: Connection, action: str, client_id: str, details: dict[str, Any]) -> None:
+        issuer.store.append_audit(
+            conn,
+            at=issuer.stamp(),
+            actor=actor,
+            action=action,
+            target=client_id,
+            details={"client_id": client_id, **details},
+        )
+
+    try:
+        yield OAuthClients(issuer.store.engine, prefix=issuer.config.table_prefix), record
+    finally:
+        issuer.close()
+
+
+admin.add_command(
+    client_group(
+        service="issuer",
+        opener=_clients,
+        options=_admin_options,
+        scopes=hashing.SCOPES,
+        default_scopes="issue,status",
+    )
+)
 
 
 @admin.group()

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 from vcred.customs.programmes import PROGRAMMES
@@ -27,6 +28,9 @@ from vcred.urls import is_url, parse_url
 from vcred_service.app import database_url
 from vcred_service.config_file import duration
 from vcred_service.shared_limits import check_url
+from vcred_service.discovery import parse_services
+from vcred_service.oauth import OAuthConfig
+from vcred_service.oauth import config_from_env as oauth_config_from_env
 
 _log = logging.getLogger("issuer_app")
 
@@ -37,6 +41,9 @@ _PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}|")
 _COUNTRY: Final = re.compile(r"[A-Z]{2}")
 #: Most ``message`` states an issuer may define: statusSize 8.
 MAX_STATUS_MESSAGES: Final = 256
+
+
+_DEFAULT_PUBLIC_URL: Final = "http://127.0.0.1:8000"
 
 
 def utc_now() -> datetime:
@@ -50,7 +57,7 @@ class IssuerConfig:
     data_dir: Path
     #: The base URL clients reach this service at: status list ids and credentialStatus
     #: entries are built from it, so it must not change once credentials are issued.
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = _DEFAULT_PUBLIC_URL
     #: A code of vcred.customs.programmes (US-CTPAT, EU-AEO, …); None: officers pick one.
     programme: str | None = None
     country: str | None = None
@@ -124,6 +131,13 @@ class IssuerConfig:
     #: the budget every request from that address gets a 429 before any token is looked up.
     auth_failure_rate: float = 1.0
     auth_failure_burst: int = 20
+    #: OAuth 2.0 access tokens accepted beside API tokens, and the built-in token endpoint
+    #: (``vcred_service.oauth``); None: API tokens only.
+    oauth: OAuthConfig | None = None
+    #: Service endpoints the did:web document lists besides the VC API (``KIND: URL``, kinds
+    #: in ``vcred_service.discovery.SERVICE_TYPES``: oid4vci, oid4vp, vc-api-verifier,
+    #: trust-list); needs a domain.
+    did_services: Mapping[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=utc_now, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -134,6 +148,10 @@ class IssuerConfig:
         if not self.public_url.startswith(("http://", "https://")):
             raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        services = parse_services([f"{k}={v}" for k, v in self.did_services.items()])
+        if services and self.domain is None:
+            raise UsageError("DID services are listed in the did:web document: set a domain")
+        object.__setattr__(self, "did_services", MappingProxyType(services))
         if self.domain is not None:
             # did:web writes the port as %3A; take the domain either way
             object.__setattr__(self, "domain", self.domain.replace("%3A", ":").replace("%3a", ":"))
@@ -230,6 +248,8 @@ class IssuerConfig:
                 values[key] = get(name)
         if env.get("DATABASE_URL"):
             values["database_url"] = env["DATABASE_URL"]
+        if get("DID_SERVICES"):
+            values["did_services"] = parse_services(get("DID_SERVICES") or "")
         if get("FORMATS"):
             values["formats"] = _split(get("FORMATS"))
         if get("KEY_TYPES"):
@@ -265,6 +285,11 @@ class IssuerConfig:
                 values[key] = duration(ENV_PREFIX + name, value)
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.update(_hsm_values(get))
+        if "oauth" not in values:
+            public_url = values.get("public_url") or _DEFAULT_PUBLIC_URL
+            values["oauth"] = oauth_config_from_env(
+                get, prefix=ENV_PREFIX, default_audience=public_url
+            )
         if "passphrase" not in values and env.get(PASSPHRASE_ENV):
             values["passphrase"] = env[PASSPHRASE_ENV]
         if "passphrase" not in values and not values.get("hsm_only"):

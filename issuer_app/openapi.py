@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from issuer_app import hashing
 from vcred.integrity.suites import SUITES
+from vcred_service.oauth_http import openapi_scheme
 from vcred_service.openapi import PROBLEM_SCHEMA, problem_response
 
 if TYPE_CHECKING:
@@ -412,6 +414,16 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
     """The OpenAPI 3.1 document for this issuer (its URL, formats and auth mode)."""
     config = issuer.config
     secured: list[dict[str, list[str]]] = [] if config.insecure_no_auth else [{"bearer": []}]
+    schemes: dict[str, Any] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "an API token from `vcred issuer token create --scope …`",
+        }
+    }
+    if config.oauth is not None and config.oauth.enabled and not config.insecure_no_auth:
+        secured = [*secured, {"oauth": []}]
+        schemes["oauth"] = openapi_scheme(config.oauth, hashing.SCOPES)
     formats = ", ".join(issuer.offered)
     list_params = [
         {
@@ -777,12 +789,6 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
         "components": {
             "schemas": {**SCHEMAS, **request_schemas(issuer)},
             "responses": {"Problem": _problem("an error (problem details)")},
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "an API token from `vcred issuer token create --scope …`",
-                }
-            },
+            "securitySchemes": schemes,
         },
     }

@@ -70,6 +70,7 @@ from vcred.status.entry import UNDEFINED_MESSAGE, is_bitstring_entry
 from vcred.status.listcred import format_datetime
 from vcred.urls import parse_url
 from vcred_service.contexts import load_context_folder
+from vcred_service.discovery import did_services
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.problems import ProblemError
 
@@ -442,7 +443,15 @@ class Issuer:
         return dataclasses.replace(found, retired=at)
 
     def did_document(self) -> dict[str, Any] | None:
-        return self.keyring().did_document()
+        """The did:web document with the agency's service endpoints (None: no domain)."""
+        document = self.keyring().did_document()
+        if document is not None:
+            document["service"] = did_services(
+                document["id"],
+                public_url=self.config.public_url,
+                endpoints=self.config.did_services,
+            )
+        return document
 
     # -- issuing -----------------------------------------------------------------------------
 

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from vcred.errors import MalformedError, ParsingError
-from vcred_service import read_json
+from vcred_service import oauth_http, read_json
 from verifier_app.openapi import openapi_document
 from verifier_app.service import COMPACT_SECURED, VerifierService, requested_checks
 
 api = Blueprint("api", __name__)
+
+REALM: Final = "vcred-verifier"
+#: The OAuth scope of the VC API's verification calls (when the service accepts tokens).
+VERIFY_SCOPE: Final = "verify"
+_NEEDS_TOKEN: Final = frozenset(
+    {"api.verify_credential", "api.verify_presentation", "api.challenges"}
+)
+
+
+@api.before_request
+def _authorize() -> None:
+    """With OAuth configured, the verification calls need an access token with ``verify``;
+    without it they stay public (DESIGN §6). Health and the API description stay public."""
+    if oauth_http.oauth_service() is not None and request.endpoint in _NEEDS_TOKEN:
+        oauth_http.require_scope(VERIFY_SCOPE)
 
 
 def service() -> VerifierService:

@@ -9,9 +9,10 @@ from typing import Final
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from vcred_service import create_base_app
+from vcred_service import create_base_app, identifiers, oauth_http
 from vcred_service.ratelimit import make_limiter
-from verifier_app.api import api
+from verifier_app import oid4vp
+from verifier_app.api import REALM, VERIFY_SCOPE, api
 from verifier_app.config import VerifierConfig
 from verifier_app.service import VerifierService
 from verifier_app.ui import ui
@@ -87,4 +88,17 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
 
     app.register_blueprint(api)
     app.register_blueprint(ui)
+    oid4vp.install(app, service)
+    identifiers.install(app, dict)  # did:key and did:jwk: the verifier has no DID of its own
+    oauth_http.install(
+        app,
+        config.oauth,
+        engine=service.storage.engine,
+        prefix=config.table_prefix,
+        secret=service.storage.session_secret(),
+        fetcher=service.fetcher,
+        realm=REALM,
+        scopes=(VERIFY_SCOPE,),
+        clock=config.clock,
+    )
     return app

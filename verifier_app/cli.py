@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -22,9 +23,12 @@ from vcred.errors import VcredError
 from vcred.status.listcred import format_datetime as stamp
 from vcred.verifier import utc_now
 from vcred_service.config_file import config_file_option, duration
+from vcred_service.oauth_cli import client_group
+from vcred_service.oauth_clients import OAuthClients, Recorder
 from vcred_service.officers import OfficerAccounts
 from vcred_service.passwords import read_new_password
 from vcred_service.runner import listen, serve_forever, writable_folder
+from verifier_app.api import VERIFY_SCOPE
 from verifier_app.app import DEV_WARNING, create_app
 from verifier_app.config import (
     DEFAULT_DATA_DIR,
@@ -238,6 +242,28 @@ def _storage(data_dir: Path | None, database_url: str | None) -> Storage:
 @click.group("verifier")
 def admin() -> None:
     """Administer a verifier: the officer accounts that may read its history."""
+
+
+@contextmanager
+def _clients(
+    data_dir: Path | None, database_url: str | None
+) -> Iterator[tuple[OAuthClients, Recorder | None]]:
+    storage = _storage(data_dir, database_url)
+    try:
+        yield OAuthClients(storage.engine, prefix=storage.prefix), None
+    finally:
+        storage.close()
+
+
+admin.add_command(
+    client_group(
+        service="verifier",
+        opener=_clients,
+        options=_admin_options,
+        scopes=(VERIFY_SCOPE,),
+        default_scopes=VERIFY_SCOPE,
+    )
+)
 
 
 @admin.group()

@@ -23,6 +23,8 @@ from vcred.trust import TrustAnchor
 from vcred.verifier import DEFAULT_TIME_BUDGET, check_bearer_types, utc_now
 from vcred_service.config_file import duration
 from vcred_service.shared_limits import check_url
+from vcred_service.oauth import OAuthConfig
+from vcred_service.oauth import config_from_env as oauth_config_from_env
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
@@ -123,6 +125,12 @@ class VerifierConfig:
     session_lifetime: timedelta = timedelta(hours=8)
     login_rate: float = 0.2
     login_burst: int = 5
+    # OAuth 2.0 (vcred_service.oauth): with it, the VC API needs an access token with the
+    # verify scope; None: the VC API is open (DESIGN §6)
+    oauth: OAuthConfig | None = None
+    # the base URL wallets reach the verifier at (OpenID4VP request and response URIs);
+    # None: https://DOMAIN (http for localhost and 127.0.0.1)
+    public_url: str | None = None
     clock: Callable[[], datetime] = utc_now
 
     def __post_init__(self) -> None:
@@ -132,6 +140,13 @@ class VerifierConfig:
         if self.contexts_dir is not None:
             object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
         object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
+        fetched_jwks = self.oauth is not None and any(t.jwks_is_url for t in self.oauth.issuers)
+        if self.offline and fetched_jwks:
+            raise UsageError("offline, an OAuth issuer's JWKS must be a file, not a URL")
+        if self.public_url is not None:
+            if not self.public_url.startswith(("https://", "http://")):
+                raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")
+            object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         self.trust_anchor()  # refuse an unusable anchor now, not at the first start
         object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
         if not _TABLE_PREFIX.fullmatch(self.table_prefix):
@@ -164,6 +179,15 @@ class VerifierConfig:
             raise UsageError("time_budget must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
             raise UsageError("domain must be a non-empty string without spaces")
+
+    @property
+    def base_url(self) -> str:
+        """Where wallets reach this verifier: public_url, else https://DOMAIN (http on
+        localhost, for development)."""
+        if self.public_url is not None:
+            return self.public_url
+        local = self.domain.split(":")[0] in ("localhost", "127.0.0.1")
+        return f"{'http' if local else 'https'}://{self.domain}"
 
     def trust_anchor(self) -> TrustAnchor | None:
         """Who must have signed the trust list (None without one). Raises UsageError for a
@@ -213,6 +237,7 @@ class VerifierConfig:
             ("TABLE_PREFIX", "table_prefix"),
             ("CONTEXTS_DIR", "contexts_dir"),
             ("RATE_LIMIT_URL", "rate_limit_url"),
+            ("PUBLIC_URL", "public_url"),
         ):
             value = get(name)
             if value is not None:
@@ -261,6 +286,7 @@ class VerifierConfig:
             options["bearer_types"] = frozenset(t.strip() for t in value.split(",") if t.strip())
         if env.get("DATABASE_URL"):
             options["database_url"] = env["DATABASE_URL"]
+        options["oauth"] = oauth_config_from_env(get, prefix=ENV_PREFIX, default_audience=None)
         return cls(**options)  # type: ignore[arg-type]
 
 

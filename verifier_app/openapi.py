@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from vcred.verifier import CHECKS
+from vcred_service.oauth import OAuthConfig
+from vcred_service.oauth_http import openapi_scheme
 from vcred_service.openapi import PROBLEM_SCHEMA, problem_response
 from vcred_service.problems import PROBLEM_JSON
 from verifier_app.config import VerifierConfig
@@ -274,7 +276,7 @@ def _verify_operation(
 def openapi_document(config: VerifierConfig) -> dict[str, Any]:
     """The OpenAPI 3.1 document of a verifier configured with ``config``."""
     check_names = sorted({*CHECKS, *CHECK_ALIASES})
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "vcred verifier — VC API",
@@ -375,3 +377,16 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
         },
         "components": {"schemas": SCHEMAS},
     }
+    if config.oauth is not None and config.oauth.enabled:
+        _require_token(document, config.oauth)
+    return document
+
+
+def _require_token(document: dict[str, Any], oauth: OAuthConfig) -> None:
+    """With OAuth configured the verification calls need an access token with verify."""
+    document["components"]["securitySchemes"] = {"oauth": openapi_scheme(oauth, ("verify",))}
+    for path in ("/credentials/verify", "/presentations/verify", "/challenges"):
+        operation = document["paths"][path]["post"]
+        operation["security"] = [{"oauth": []}]
+        operation["responses"]["401"] = _problem("no access token, or a refused one")
+        operation["responses"]["403"] = _problem("the access token lacks the verify scope")

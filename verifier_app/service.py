@@ -313,6 +313,11 @@ class VerifierService:
         self._record("presentation", channel, result.verified, result.format, first, codes)
         return Outcome(body=body, verified=result.verified)
 
+    def record_presentation(self, result: PresentationResult, *, channel: str) -> None:
+        """Put a presentation verified elsewhere (OpenID4VP) in the history."""
+        first = result.credentials[0] if result.credentials else None
+        self._record("presentation", channel, result.verified, result.format, first, result.codes)
+
     def issue_challenge(self) -> IssuedChallenge:
         issued = self.storage.issue_challenge(
             now=self.config.clock(), ttl=self.config.challenge_ttl

@@ -44,7 +44,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from vcred_service.bootstrap import bootstrap_lock
+from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
+from verifier_app.oid4vp_store import transaction_table
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
 FLUSH_SECONDS: Final = 2.0  # how stale the shared history page may be
@@ -139,6 +141,10 @@ class Storage:
         # who may read the history (vcred_service.officers), and the secret of the forms' cookie
         self.officers = officer_table(self.metadata, prefix)
         self.sessions = session_table(self.metadata, prefix)
+        # OAuth clients and OpenID4VP transactions (their own modules use them; declared here
+        # so that drop() removes them with the rest)
+        client_table(self.metadata, prefix)
+        transaction_table(self.metadata, prefix)
         self.meta = Table(
             f"{prefix}meta",
             self.metadata,

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import segno
 from flask import Blueprint, current_app, render_template, request
+from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -23,12 +25,14 @@ from vcred.multibase import b64url_encode
 from vcred_service.ratelimit import make_limiter
 from vcred_service.signin import (
     SignIn,
+    check_csrf,
     csrf_token,
     current_officer,
     login_page,
     login_required,
 )
 from vcred_service.signin import logout as end_session
+from verifier_app import oid4vp
 from verifier_app.qr import read_qr
 from verifier_app.service import VerifierService
 
@@ -151,6 +155,32 @@ def verify() -> tuple[str, int]:
 @login_required
 def recent() -> tuple[str, int]:
     return _page("verifier/recent.html", entries=service().storage.recent(100))
+
+
+@ui.route("/present", methods=["GET", "POST"])
+@login_required
+def present() -> tuple[str, int]:
+    """An OpenID4VP request for the trader's wallet, shown as a QR code and a link."""
+    if request.method == "GET":
+        return _page("verifier/present.html", opened=None)
+    check_csrf()
+    opened = oid4vp.open_request(oid4vp.query_of({"query": request.form.get("query", "")}))
+    code = segno.make(opened["authorization_request"], error="m")
+    qr = Markup(code.svg_inline(scale=4, omitsize=False))  # noqa: S704 - segno's own SVG
+    return _page("verifier/present.html", opened=opened, qr=qr)
+
+
+@ui.get("/present/<transaction_id>")
+@login_required
+def presentation(transaction_id: str) -> tuple[str, int]:
+    found = oid4vp.state().transactions.get(transaction_id)
+    if found is None:
+        return _page("verifier/presentation.html", status=404, result=None, outcome="unknown")
+    return _page(
+        "verifier/presentation.html",
+        result=found.result,
+        outcome=oid4vp.status_of(found, now=service().config.clock()),
+    )
 
 
 @ui.route("/login", methods=["GET", "POST"])

@@ -1,0 +1,249 @@
+"""vcred.openid4vp: DCQL (§6), claims path pointers (§7), the signed request object (§5) as a
+wallet reads it, and the VP Token checked against the query (§8.1) — each refusal named."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from vcred import did_key, openid4vp
+from vcred.did import Resolver
+from vcred.errors import (
+    CryptographicError,
+    MalformedError,
+    PresentationError,
+    UnknownKeyError,
+    UnsupportedError,
+    UsageError,
+)
+from vcred.issuing import signer_for
+from vcred.jose import sign_compact
+from vcred.keys import KeyPair
+from vcred.multibase import b64url_encode
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+RESPONSE_URI = "https://verifier.example/oid4vp/responses/1"
+
+
+@pytest.fixture(scope="module")
+def verifier_key() -> KeyPair:
+    return KeyPair.generate("ed25519")
+
+
+def new_request(key: KeyPair) -> openid4vp.AuthorizationRequest:
+    return openid4vp.AuthorizationRequest.new(
+        did=did_key(key.public),
+        response_uri=RESPONSE_URI,
+        dcql_query=openid4vp.aeo_certificate_query(),
+    )
+
+
+def signed(key: KeyPair, payload: dict[str, Any], *, typ: str = openid4vp.REQUEST_TYP) -> str:
+    return sign_compact(payload, signer_for(key, did=did_key(key.public)), typ=typ)
+
+
+# -- DCQL ---------------------------------------------------------------------------------------
+
+
+def test_the_built_in_queries_are_valid_dcql() -> None:
+    openid4vp.check_dcql(openid4vp.aeo_certificate_query())
+    query = openid4vp.billing_attestation_query(
+        [["credentialSubject", "lineItems", None, "hsCode"]]
+    )
+    openid4vp.check_dcql(query)
+    assert query["credentials"][0]["claims"] == [
+        {"path": ["credentialSubject", "lineItems", None, "hsCode"]}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "pointer"),
+    [
+        ({}, "/credentials"),
+        ({"credentials": []}, "/credentials"),
+        ({"credentials": [{"id": "a b", "format": "vc+sd-jwt", "meta": {}}]}, "/credentials/0/id"),
+        (
+            {
+                "credentials": [
+                    {"id": "a", "format": "vc+sd-jwt", "meta": {}},
+                    {"id": "a", "format": "vc+sd-jwt", "meta": {}},
+                ]
+            },
+            "/credentials/1/id",
+        ),
+        ({"credentials": [{"id": "a", "format": "vc+sd-jwt"}]}, "/credentials/0/meta"),
+        (
+            {
+                "credentials": [
+                    {"id": "a", "format": "vc+sd-jwt", "meta": {}, "claims": [{"path": []}]}
+                ]
+            },
+            "/credentials/0/claims/0/path",
+        ),
+        (
+            {
+                "credentials": [
+                    {"id": "a", "format": "vc+sd-jwt", "meta": {}, "claims": [{"path": [-1]}]}
+                ]
+            },
+            "/credentials/0/claims/0/path",
+        ),
+        (
+            {
+                "credentials": [{"id": "a", "format": "vc+sd-jwt", "meta": {}}],
+                "credential_sets": [{"options": [["b"]]}],
+            },
+            "/credential_sets/0/options",
+        ),
+    ],
+)
+def test_malformed_dcql_is_refused_where_it_breaks(query: Any, pointer: str) -> None:
+    with pytest.raises(MalformedError) as caught:
+        openid4vp.check_dcql(query)
+    assert caught.value.pointer == pointer
+
+
+def test_a_format_not_handled_is_refused() -> None:
+    with pytest.raises(UnsupportedError):
+        openid4vp.check_dcql({"credentials": [{"id": "a", "format": "mso_mdoc", "meta": {}}]})
+
+
+def test_claims_path_pointers_select_as_section_7_says() -> None:
+    document = {"a": {"b": [{"c": 1}, {"c": 2}, {"d": 3}]}, "n": None}
+    assert openid4vp.select_claims(document, ["a", "b", None, "c"]) == [1, 2]
+    assert openid4vp.select_claims(document, ["a", "b", 1]) == [{"c": 2}]
+    assert openid4vp.select_claims(document, ["a", "b", 7]) == []
+    assert openid4vp.select_claims(document, ["missing"]) == []
+    for wrong in (["a", None], ["a", "b", "c"], ["a", 0]):
+        with pytest.raises(MalformedError):
+            openid4vp.select_claims(document, wrong)
+
+
+# -- the request object, as the wallet reads it ---------------------------------------------
+
+
+def test_a_signed_request_reads_back(verifier_key: KeyPair) -> None:
+    request = new_request(verifier_key)
+    token = openid4vp.sign_request(
+        request, signer_for(verifier_key, did=did_key(verifier_key.public)), now=NOW
+    )
+    read = openid4vp.read_request(token, resolver=Resolver(), now=NOW)
+    assert read == request
+    assert read.client_id == "decentralized_identifier:" + did_key(verifier_key.public)
+
+
+def test_a_request_signed_by_another_key_of_no_such_did_is_refused(verifier_key: KeyPair) -> None:
+    other = KeyPair.generate("ed25519")
+    claims = {**new_request(verifier_key).claims(), "exp": int(NOW.timestamp()) + 60}
+    # signed by another DID's key but naming the verifier as client: the kid is not its
+    with pytest.raises(UnknownKeyError):
+        openid4vp.read_request(signed(other, claims), resolver=Resolver(), now=NOW)
+    token = signed(verifier_key, claims)
+    head, _, signature = token.split(".")
+    tampered = {**claims, "response_uri": "https://attacker.example/collect"}
+    forged = f"{head}.{b64url_encode(json.dumps(tampered).encode())}.{signature}"
+    with pytest.raises(CryptographicError):
+        openid4vp.read_request(forged, resolver=Resolver(), now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"client_id": "redirect_uri:https://verifier.example/cb"}, UnsupportedError),
+        ({"response_mode": "fragment"}, UnsupportedError),
+        ({"response_type": "code"}, UnsupportedError),
+        ({"nonce": ""}, MalformedError),
+        ({"redirect_uri": "https://verifier.example/cb"}, MalformedError),
+        ({"exp": int(NOW.timestamp()) - 1}, MalformedError),
+        ({"dcql_query": {"credentials": []}}, MalformedError),
+    ],
+)
+def test_a_request_the_wallet_must_not_process_is_refused(
+    verifier_key: KeyPair, change: dict[str, Any], error: type[Exception]
+) -> None:
+    claims = {**new_request(verifier_key).claims(), "exp": int(NOW.timestamp()) + 60, **change}
+    with pytest.raises(error):
+        openid4vp.read_request(signed(verifier_key, claims), resolver=Resolver(), now=NOW)
+
+
+def test_a_request_object_without_its_typ_is_refused(verifier_key: KeyPair) -> None:
+    claims = {**new_request(verifier_key).claims(), "exp": int(NOW.timestamp()) + 60}
+    with pytest.raises(MalformedError, match="typ"):
+        openid4vp.read_request(
+            signed(verifier_key, claims, typ="JWT"), resolver=Resolver(), now=NOW
+        )
+
+
+def test_sign_request_refuses_a_key_of_another_did(verifier_key: KeyPair) -> None:
+    other = KeyPair.generate("ed25519")
+    with pytest.raises(UsageError, match="client's DID"):
+        openid4vp.sign_request(
+            new_request(verifier_key), signer_for(other, did=did_key(other.public)), now=NOW
+        )
+
+
+# -- the VP Token against the query -----------------------------------------------------------
+
+
+def test_the_vp_token_must_match_the_query() -> None:
+    query = openid4vp.aeo_certificate_query()
+    assert openid4vp.read_vp_token('{"aeo_jwt": ["x.y.z"]}', query) == {"aeo_jwt": ["x.y.z"]}
+    refusals = {
+        "": MalformedError,
+        "[]": MalformedError,
+        "{}": MalformedError,
+        '{"aeo_jwt": "x.y.z"}': MalformedError,
+        '{"aeo_jwt": ["a.b.c", "d.e.f"]}': PresentationError,  # multiple is false
+        '{"other": ["a.b.c"]}': PresentationError,
+        '{"aeo_jwt": ["a.b.c"], "aeo_jwt": ["d.e.f"]}': MalformedError,  # duplicate members
+    }
+    for raw, error in refusals.items():
+        with pytest.raises(error):
+            openid4vp.read_vp_token(raw, query)
+
+
+def test_a_required_query_left_unanswered_is_refused() -> None:
+    query = openid4vp.billing_attestation_query([["credentialSubject", "exporter"]])
+    query["credentials"].append({"id": "aeo", "format": "vc+sd-jwt", "meta": {"type_values": []}})
+    with pytest.raises(PresentationError, match="do not satisfy"):
+        openid4vp.read_vp_token('{"billing": ["a~b~"]}', query)
+
+
+def test_a_credential_of_another_type_or_without_a_claim_is_refused() -> None:
+    entry = openid4vp.aeo_certificate_query()["credentials"][0]
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://vcred.dev/ns/customs/v1"],
+        "type": ["VerifiableCredential", "AEOCertificateCredential"],
+        "credentialSubject": {
+            "legalName": "Example Prairie Gadgets, Inc.",
+            "identifier": [{"scheme": "CTPAT", "value": "48120"}],
+            "certification": {"programme": "US-CTPAT", "tier": "TIER3"},
+        },
+    }
+    openid4vp.check_credential(credential, entry)
+    with pytest.raises(PresentationError, match="type"):
+        openid4vp.check_credential({**credential, "type": ["VerifiableCredential"]}, entry)
+    # the customs type without the customs context is another (relative) type
+    with pytest.raises(PresentationError, match="type"):
+        openid4vp.check_credential(
+            {**credential, "@context": ["https://www.w3.org/ns/credentials/v2"]}, entry
+        )
+    partial = json.loads(json.dumps(credential))
+    del partial["credentialSubject"]["certification"]["tier"]
+    with pytest.raises(PresentationError, match="tier"):
+        openid4vp.check_credential(partial, entry)
+
+
+def test_the_request_lifetime_bounds_the_request_object(verifier_key: KeyPair) -> None:
+    token = openid4vp.sign_request(
+        new_request(verifier_key),
+        signer_for(verifier_key, did=did_key(verifier_key.public)),
+        now=NOW,
+        lifetime=timedelta(minutes=2),
+    )
+    openid4vp.read_request(token, resolver=Resolver(), now=NOW + timedelta(minutes=1))
+    with pytest.raises(MalformedError, match="expired"):
+        openid4vp.read_request(token, resolver=Resolver(), now=NOW + timedelta(minutes=2))

@@ -1,0 +1,428 @@
+"""OpenID4VP 1.0 on the verifier service, with vcred's library as the Wallet: a signed request
+by reference, a direct_post response, and every refusal — wrong nonce, wrong audience, wrong
+state, replayed response, expired request — on SQLite and PostgreSQL (two verifier apps
+sharing one database)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+
+from tests.conftest import billing_attestation
+from tests.verifier.conftest import NOW, PG_URL, Agency, MakeApp, csrf_of, signed_in
+from vcred import did_key, openid4vp, sdjwt
+from vcred.did import Resolver
+from vcred.errors import MalformedError
+from vcred.issuing import signer_for
+from vcred.jose import sign_compact, unverified_header, unverified_payload
+from vcred.keys import KeyPair
+from vcred_service.oauth import OAuthConfig
+
+BASE = "https://verifier.eu-customs.example"
+
+
+@dataclasses.dataclass
+class Clock:
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def trader() -> KeyPair:
+    return KeyPair.generate("p256")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make(make_app: MakeApp, clock: Clock, backend: str) -> Iterator[MakeApp]:
+    """Verifier apps on the backend; on PostgreSQL every app shares one set of tables."""
+    prefix = f"o{secrets.token_hex(5)}_"
+    made: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        options: dict[str, Any] = {"clock": clock}
+        if backend == "postgres":
+            options.update(database_url=PG_URL, table_prefix=prefix)
+        options.update(overrides)
+        app = make_app(**options)
+        made.append(app)
+        return app
+
+    yield build
+    if backend == "postgres" and made:
+        for app in made:  # the history is written before the tables go
+            app.extensions["vcred_verifier"].storage.flush()
+        made[0].extensions["vcred_verifier"].storage.drop()
+
+
+@pytest.fixture
+def app(make: MakeApp) -> Flask:
+    return make()
+
+
+def open_request(app: Flask, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer = app.test_client().post("/oid4vp/requests", json=body or {"query": "aeo-certificate"})
+    assert answer.status_code == 201, answer.get_json()
+    opened: dict[str, Any] = answer.get_json()
+    return opened
+
+
+def fetch_request(app: Flask, opened: dict[str, Any]) -> str:
+    """What a wallet does with the link: fetch the request object at request_uri."""
+    link = urlsplit(opened["authorization_request"])
+    params = {k: v[0] for k, v in parse_qs(link.query).items()}
+    assert params["client_id"] == opened["client_id"]
+    answer = app.test_client().get(urlsplit(params["request_uri"]).path)
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/oauth-authz-req+jwt"
+    return answer.get_data(as_text=True)
+
+
+def wallet_answer(
+    app: Flask, opened: dict[str, Any], held: list[str], trader: KeyPair, **tamper: str
+) -> tuple[dict[str, str], str]:
+    """The wallet (vcred's library): read the signed request, answer it; ``tamper`` changes
+    what the presentation is bound to."""
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    bound = dataclasses.replace(request, **tamper) if tamper else request
+    form = openid4vp.answer(bound, held, trader, now=NOW)
+    form["state"] = request.state
+    return form, urlsplit(request.response_uri).path
+
+
+def aeo_sd_jwt(agency: Agency, trader: KeyPair) -> str:
+    holder = did_key(trader.public)
+    return str(agency.issue(agency.aeo_certificate(holder=holder), fmt="vc+sd-jwt", holder=trader))
+
+
+def outcome(app: Flask, opened: dict[str, Any]) -> dict[str, Any]:
+    answer = app.test_client().get(f"/oid4vp/requests/{opened['transaction']}")
+    body: dict[str, Any] = answer.get_json()
+    return body
+
+
+def test_the_request_object_is_signed_by_the_verifiers_did(app: Flask) -> None:
+    opened = open_request(app)
+    token = fetch_request(app, opened)
+    header, claims = unverified_header(token), unverified_payload(token)
+    assert header["typ"] == "oauth-authz-req+jwt"
+    assert header["kid"].startswith(opened["client_id"].removeprefix("decentralized_identifier:"))
+    assert opened["client_id"].startswith("decentralized_identifier:did:key:")
+    assert (claims["response_type"], claims["response_mode"]) == ("vp_token", "direct_post")
+    assert claims["aud"] == "https://self-issued.me/v2"
+    assert claims["response_uri"] == f"{BASE}/oid4vp/responses/{opened['transaction']}"
+    assert len(claims["nonce"]) >= 43
+    assert claims["dcql_query"] == openid4vp.aeo_certificate_query()
+    assert opened["request_uri"] == f"{BASE}/oid4vp/requests/{opened['transaction']}/object"
+
+
+def test_an_aeo_certificate_sd_jwt_is_presented_and_verified(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    opened = open_request(app)
+    assert outcome(app, opened)["status"] == "pending"
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    assert list(json.loads(form["vp_token"])) == ["aeo_sd_jwt"]
+    answer = app.test_client().post(response_uri, data=form)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {}
+    done = outcome(app, opened)
+    assert done["status"] == "verified"
+    (presented,) = done["result"]["presentations"]["aeo_sd_jwt"]
+    assert presented["format"] == "vc+sd-jwt"
+    assert presented["credentials"][0]["verified"]
+    # answered: the request object is no longer served
+    path = urlsplit(opened["request_uri"]).path
+    assert app.test_client().get(path).status_code == 404
+
+
+def test_old_transactions_are_forgotten_and_answers_are_in_the_history(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    service = app.extensions["vcred_verifier"]
+    service.storage.flush()
+    (entry,) = service.storage.recent(10)
+    assert (entry.kind, entry.channel, entry.verified) == ("presentation", "oid4vp", True)
+    clock.now = NOW + timedelta(days=1, minutes=6)
+    open_request(app)  # a day after it expired, the first one is gone
+    assert app.test_client().get(f"/oid4vp/requests/{opened['transaction']}").status_code == 404
+
+
+def test_an_aeo_certificate_jwt_is_presented_as_a_vp_jwt(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    opened = open_request(app)
+    credential = str(agency.issue(agency.aeo_certificate(holder=did_key(trader.public))))
+    form, response_uri = wallet_answer(app, opened, [credential], trader)
+    assert list(json.loads(form["vp_token"])) == ["aeo_jwt"]
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    assert outcome(app, opened)["status"] == "verified"
+
+
+def test_a_replayed_response_is_refused(app: Flask, agency: Agency, trader: KeyPair) -> None:
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    again = app.test_client().post(response_uri, data=form)
+    assert again.status_code == 400
+    assert again.get_json()["code"] == "REPLAYED"
+
+
+def test_a_presentation_for_another_request_is_refused(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """A response made for one request, posted to another's response URI (with its state)."""
+    first, second = open_request(app), open_request(app)
+    form, _ = wallet_answer(app, first, [aeo_sd_jwt(agency, trader)], trader)
+    other, response_uri = wallet_answer(app, second, [aeo_sd_jwt(agency, trader)], trader)
+    answer = app.test_client().post(
+        response_uri, data={"vp_token": form["vp_token"], "state": other["state"]}
+    )
+    assert answer.status_code == 400
+    codes = [p["code"] for p in answer.get_json()["problemDetails"]]
+    assert "INVALID_CHALLENGE" in codes
+    assert outcome(app, second)["status"] == "refused"
+
+
+def test_wrong_nonce_is_refused(app: Flask, agency: Agency, trader: KeyPair) -> None:
+    opened = open_request(app)
+    form, response_uri = wallet_answer(
+        app, opened, [aeo_sd_jwt(agency, trader)], trader, nonce=secrets.token_urlsafe(32)
+    )
+    answer = app.test_client().post(response_uri, data=form)
+    assert answer.status_code == 400
+    assert answer.get_json()["code"] == "PRESENTATION_REFUSED"
+    assert "INVALID_CHALLENGE" in [p["code"] for p in answer.get_json()["problemDetails"]]
+
+
+def test_wrong_audience_is_refused(app: Flask, agency: Agency, trader: KeyPair) -> None:
+    opened = open_request(app)
+    form, response_uri = wallet_answer(
+        app,
+        opened,
+        [aeo_sd_jwt(agency, trader)],
+        trader,
+        client_id="decentralized_identifier:" + did_key(KeyPair.generate().public),
+    )
+    answer = app.test_client().post(response_uri, data=form)
+    assert answer.status_code == 400
+    assert "INVALID_DOMAIN" in [p["code"] for p in answer.get_json()["problemDetails"]]
+
+
+def test_wrong_state_is_refused_and_the_request_stays_open(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    wrong = app.test_client().post(response_uri, data={**form, "state": "not-the-state"})
+    assert (wrong.status_code, wrong.get_json()["code"]) == (400, "INVALID_STATE")
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+
+
+def test_an_expired_request_is_refused(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    clock.now = NOW + timedelta(minutes=5)
+    answer = app.test_client().post(response_uri, data=form)
+    assert (answer.status_code, answer.get_json()["code"]) == (400, "EXPIRED")
+    assert outcome(app, opened)["status"] == "expired"
+
+
+def test_a_credential_query_id_not_asked_for_is_refused(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    token = json.loads(form["vp_token"])
+    form["vp_token"] = json.dumps({"something_else": token["aeo_sd_jwt"]})
+    answer = app.test_client().post(response_uri, data=form)
+    assert answer.status_code == 400
+    assert answer.get_json()["problemDetails"][0]["code"] == "INVALID_PRESENTATION"
+
+
+def test_an_unknown_transaction_and_a_json_response_are_refused(app: Flask) -> None:
+    http = app.test_client()
+    assert http.post("/oid4vp/responses/nope", data={"state": "x"}).status_code == 404
+    opened = open_request(app)
+    answer = http.post(f"/oid4vp/responses/{opened['transaction']}", json={"vp_token": "{}"})
+    assert answer.status_code == 400
+    assert http.get("/oid4vp/requests/nope/object").status_code == 404
+    assert http.post("/oid4vp/requests", json={"query": "passport"}).status_code == 400
+
+
+def test_a_wallet_error_response_ends_the_request(app: Flask) -> None:
+    opened = open_request(app)
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    answer = app.test_client().post(
+        urlsplit(request.response_uri).path,
+        data={"error": "access_denied", "state": request.state},
+    )
+    assert answer.status_code == 200
+    done = outcome(app, opened)
+    assert (done["status"], done["result"]["error"]) == ("refused", "access_denied")
+
+
+def test_a_billing_attestation_reveals_only_the_chosen_claims(
+    make: MakeApp, agency: Agency, trader: KeyPair
+) -> None:
+    app = make(trust_list=None, trust_issuer=None)  # the trust list recognises AEO certificates
+    claims = [["credentialSubject", "invoice", "totalAmount"], ["credentialSubject", "exporter"]]
+    opened = open_request(app, {"query": "billing-attestation", "claims": claims})
+    document = billing_attestation(issuer=agency.signer.key_id.split("#")[0])
+    held = str(agency.issue(document, fmt="vc+sd-jwt", holder=trader))
+    form, response_uri = wallet_answer(app, opened, [held], trader)
+    answer = app.test_client().post(response_uri, data=form)
+    assert answer.status_code == 200, answer.get_json()
+    (presented,) = outcome(app, opened)["result"]["presentations"]["billing"]
+    subject = document["credentialSubject"]
+    assert presented["claims"] == [
+        {"path": claims[0], "values": [subject["invoice"]["totalAmount"]]},
+        {"path": claims[1], "values": [subject["exporter"]]},
+    ]
+    disclosed = presented["credentials"][0]["disclosed"]
+    assert "/credentialSubject/invoice/totalAmount" in disclosed
+    assert not any("unitPrice" in path for path in disclosed)  # not asked for: withheld
+
+
+def test_a_claim_the_wallet_withholds_is_refused(
+    make: MakeApp, agency: Agency, trader: KeyPair
+) -> None:
+    app = make(trust_list=None, trust_issuer=None)
+    opened = open_request(
+        app,
+        {
+            "query": "billing-attestation",
+            "claims": [["credentialSubject", "invoice", "totalAmount"]],
+        },
+    )
+    document = billing_attestation(issuer=agency.signer.key_id.split("#")[0])
+    held = str(agency.issue(document, fmt="vc+sd-jwt", holder=trader))
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    # a wallet that discloses nothing of what was asked: the claim is not in the presentation
+    presentation = sdjwt.present(held, trader, nonce=request.nonce, aud=request.client_id, now=NOW)
+    form = {"vp_token": json.dumps({"billing": [presentation]}), "state": request.state}
+    answer = app.test_client().post(urlsplit(request.response_uri).path, data=form)
+    assert answer.status_code == 400
+    codes = [p["code"] for p in answer.get_json()["problemDetails"]]
+    assert codes == ["INVALID_PRESENTATION"]
+
+
+@pytest.mark.postgres
+def test_two_verifier_apps_share_the_transactions(
+    make_app: MakeApp, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    """Opened through one process, answered through the other, replayed at the first."""
+    prefix = f"o{secrets.token_hex(5)}_"
+    options = {"clock": clock, "database_url": PG_URL, "table_prefix": prefix}
+    first, second = make_app(**options), make_app(**options)
+    try:
+        opened = open_request(first)
+        form, response_uri = wallet_answer(second, opened, [aeo_sd_jwt(agency, trader)], trader)
+        assert second.test_client().post(response_uri, data=form).status_code == 200
+        assert outcome(first, opened)["status"] == "verified"
+        assert first.test_client().post(response_uri, data=form).get_json()["code"] == "REPLAYED"
+    finally:
+        for app in (first, second):
+            app.extensions["vcred_verifier"].storage.flush()
+        first.extensions["vcred_verifier"].storage.drop()
+
+
+def test_with_oauth_opening_a_request_needs_the_verify_scope(make: MakeApp) -> None:
+    app = make(oauth=OAuthConfig(audience=BASE, token_endpoint=True))
+    answer = app.test_client().post("/oid4vp/requests", json={"query": "aeo-certificate"})
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="vcred-verifier"')
+
+
+def test_the_request_object_verifies_only_with_its_typ(app: Flask) -> None:
+    """The wallet side refuses a request object whose typ is not oauth-authz-req+jwt."""
+    key = KeyPair.generate("ed25519")
+    request = openid4vp.AuthorizationRequest.new(
+        did=did_key(key.public),
+        response_uri=BASE + "/r",
+        dcql_query=openid4vp.aeo_certificate_query(),
+    )
+    token = sign_compact(
+        {**request.claims(), "exp": int(NOW.timestamp()) + 60},
+        signer_for(key, did=did_key(key.public)),
+        typ="JWT",
+    )
+    with pytest.raises(MalformedError, match="typ"):
+        openid4vp.read_request(token, resolver=Resolver(), now=NOW)
+
+
+# -- the officer's page -------------------------------------------------------------------------
+
+
+def test_the_page_shows_the_request_as_a_qr_code_and_link_and_then_the_answer(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    officer = signed_in(app)
+    page = officer.get("/present").get_data(as_text=True)
+    token = csrf_of(page)
+    shown = officer.post("/present", data={"query": "aeo-certificate", "csrf_token": token})
+    assert shown.status_code == 200
+    html = shown.get_data(as_text=True)
+    assert "<svg" in html
+    link = re.search(r'id="wallet-link" href="([^"]+)"', html)
+    assert link is not None
+    href = link.group(1).replace("&amp;", "&")
+    assert href.startswith("openid4vp://?client_id=decentralized_identifier")
+    request_uri = parse_qs(urlsplit(href).query)["request_uri"][0]
+    transaction = urlsplit(request_uri).path.split("/")[-2]
+    opened = {
+        "transaction": transaction,
+        "client_id": parse_qs(urlsplit(href).query)["client_id"][0],
+        "authorization_request": href,
+    }
+    status_page = f"/present/{transaction}"
+    assert "PENDING" in officer.get(status_page).get_data(as_text=True)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    answered = officer.get(status_page).get_data(as_text=True)
+    assert "VERIFIED" in answered
+    assert "Example Prairie Gadgets" in answered  # the legalName claim asked for
+
+
+def test_the_page_needs_an_officer_and_a_csrf_token(app: Flask) -> None:
+    assert app.test_client().get("/present").status_code in (302, 303)
+    officer = signed_in(app)
+    assert officer.post("/present", data={"query": "aeo-certificate"}).status_code == 400
+
+
+@pytest.mark.parametrize("presentation", [123, None, {"type": "VerifiablePresentation"}, "x" * 10])
+def test_a_presentation_that_is_not_one_is_refused_without_a_server_error(
+    app: Flask, presentation: Any
+) -> None:
+    opened = open_request(app)
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    form = {"vp_token": json.dumps({"aeo_jwt": [presentation]}), "state": request.state}
+    answer = app.test_client().post(urlsplit(request.response_uri).path, data=form)
+    assert answer.status_code == 400
+    assert answer.get_json()["code"] == "PRESENTATION_REFUSED"
+    assert outcome(app, opened)["status"] == "refused"

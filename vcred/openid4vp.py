@@ -1,0 +1,509 @@
+"""OpenID for Verifiable Presentations 1.0: DCQL queries, signed request objects, VP Tokens.
+
+https://openid.net/specs/openid-4-verifiable-presentations-1_0.html
+
+The verifier signs its Authorization Request as a Request Object (JAR, RFC 9101; ``typ``
+``oauth-authz-req+jwt``, §5) passed by reference (``request_uri``); its Client Identifier uses
+the ``decentralized_identifier`` prefix (§5.9.3): the request is signed with a key of that DID,
+named by ``kid``. The Wallet answers with ``response_mode=direct_post`` (§8.2): a form with the
+``vp_token`` — a JSON object from each DCQL Credential Query id to its Presentations (§8.1) —
+and the ``state``. Every Presentation must be bound to the request's ``nonce`` and to the
+Client Identifier as audience (§14.1.2): the key-binding JWT of an SD-JWT, the ``nonce`` and
+``aud`` of a VP JWT.
+
+Formats: ``vc+sd-jwt`` (VC-JOSE-COSE SD-JWT, what vcred issues; its ``meta`` is the W3C
+``type_values``), ``dc+sd-jwt`` (SD-JWT VC, ``vct_values``) and ``jwt_vc_json`` (a VP JWT of
+a JWT credential, ``type_values``).
+
+This module is pure: the holder side (:func:`read_request`, :func:`answer`) gets its DID
+lookups from a handed-in :class:`vcred.did.Resolver`; the verifier side checks the VP Token's
+shape against the query (:func:`read_vp_token`) and each verified credential against its
+Credential Query (:func:`check_credential`), and verifies Presentations with
+:meth:`vcred.Verifier.verify_presentation` (``challenge`` = nonce, ``domain`` = client id).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from vcred import jose, model, sdjwt
+from vcred.customs.builders import AEO_CERTIFICATE_TYPE, CUSTOMS_CONTEXT, EXPORT_BILLING_TYPE
+from vcred.did.document import is_did, split_did_url
+from vcred.did.resolver import Resolver
+from vcred.errors import (
+    MalformedError,
+    PresentationError,
+    UnsupportedError,
+    UsageError,
+)
+from vcred.keys import KeyPair, Signer
+from vcred.presentation import present
+
+#: §5: the typ of a Request Object (RFC 9101 §10.8).
+REQUEST_TYP: Final = "oauth-authz-req+jwt"
+#: §5.8: the aud of a Request Object when the Wallet's metadata is not discovered.
+STATIC_AUDIENCE: Final = "https://self-issued.me/v2"
+#: §5.9.3: the Client Identifier Prefix of a Verifier named by its DID.
+DID_PREFIX: Final = "decentralized_identifier:"
+VC_SD_JWT: Final = "vc+sd-jwt"
+DC_SD_JWT: Final = "dc+sd-jwt"
+JWT_VC_JSON: Final = "jwt_vc_json"
+FORMATS: Final = (VC_SD_JWT, DC_SD_JWT, JWT_VC_JSON)
+#: How long a Request Object may be used (its exp).
+REQUEST_LIFETIME: Final = timedelta(minutes=5)
+_ID: Final = re.compile(r"[A-Za-z0-9_-]+")
+_NONCE: Final = re.compile(r"[A-Za-z0-9._~-]{22,}")  # §5.2: URL-safe, at least 128 bits
+_VC_IRI: Final = "https://www.w3.org/2018/credentials#VerifiableCredential"
+_CUSTOMS_IRI: Final = "https://vcred.dev/ns/customs#"
+_VC_V2: Final = "https://www.w3.org/ns/credentials/v2"
+
+ClaimPath = Sequence[str | int | None]
+
+#: The claims an AEO certificate is asked for: who, under which programme, at which level.
+AEO_CLAIMS: Final[tuple[tuple[str, ...], ...]] = (
+    ("credentialSubject", "legalName"),
+    ("credentialSubject", "identifier"),
+    ("credentialSubject", "certification", "programme"),
+    ("credentialSubject", "certification", "tier"),
+)
+
+
+# -- DCQL (§6) ------------------------------------------------------------------------------------
+
+
+def _type_values(credential_type: str) -> list[list[str]]:
+    return [[_VC_IRI, _CUSTOMS_IRI + credential_type]]
+
+
+def aeo_certificate_query() -> dict[str, Any]:
+    """A DCQL query for one AEO certificate, as an SD-JWT or a JWT credential (§6.2, §6.4)."""
+    claims = [{"path": list(path)} for path in AEO_CLAIMS]
+    meta = {"type_values": _type_values(AEO_CERTIFICATE_TYPE)}
+    return {
+        "credentials": [
+            {"id": "aeo_sd_jwt", "format": VC_SD_JWT, "meta": meta, "claims": claims},
+            {"id": "aeo_jwt", "format": JWT_VC_JSON, "meta": meta, "claims": claims},
+        ],
+        "credential_sets": [{"options": [["aeo_sd_jwt"], ["aeo_jwt"]]}],
+    }
+
+
+def billing_attestation_query(claims: Sequence[ClaimPath]) -> dict[str, Any]:
+    """A DCQL query for an export billing attestation revealing only ``claims`` (SD-JWT)."""
+    if not claims:
+        raise UsageError("ask for at least one claim of the billing attestation")
+    return {
+        "credentials": [
+            {
+                "id": "billing",
+                "format": VC_SD_JWT,
+                "meta": {"type_values": _type_values(EXPORT_BILLING_TYPE)},
+                "claims": [{"path": list(path)} for path in claims],
+            }
+        ]
+    }
+
+
+def check_dcql(query: Any) -> None:
+    """Raises MalformedError (with a pointer) unless ``query`` is a DCQL query this module
+    handles (§6.1–§6.3, formats of FORMATS)."""
+    if not isinstance(query, dict) or not isinstance(query.get("credentials"), list):
+        raise MalformedError("a DCQL query has a credentials array", pointer="/credentials")
+    if not query["credentials"]:
+        raise MalformedError("credentials must not be empty", pointer="/credentials")
+    ids: set[str] = set()
+    for i, entry in enumerate(query["credentials"]):
+        where = f"/credentials/{i}"
+        if not isinstance(entry, dict):
+            raise MalformedError("a Credential Query is an object", pointer=where)
+        cid = entry.get("id")
+        if not isinstance(cid, str) or not _ID.fullmatch(cid) or cid in ids:
+            raise MalformedError("id: unique, alphanumeric, _ or -", pointer=where + "/id")
+        ids.add(cid)
+        if entry.get("format") not in FORMATS:
+            raise UnsupportedError(
+                f"format {str(entry.get('format'))[:40]!r} is not requested here",
+                pointer=where + "/format",
+            )
+        if not isinstance(entry.get("meta"), dict):
+            raise MalformedError("meta is a required object", pointer=where + "/meta")
+        for j, claim in enumerate(entry.get("claims", [])):
+            path = claim.get("path") if isinstance(claim, dict) else None
+            if not _is_claim_path(path):
+                raise MalformedError(
+                    "a claims path pointer is a non-empty array of strings, null and indexes",
+                    pointer=f"{where}/claims/{j}/path",
+                )
+    for i, entry in enumerate(query.get("credential_sets", [])):
+        options = entry.get("options") if isinstance(entry, dict) else None
+        if (
+            not isinstance(options, list)
+            or not options
+            or not all(isinstance(o, list) and o and all(x in ids for x in o) for o in options)
+        ):
+            raise MalformedError(
+                "options: non-empty lists of Credential Query ids",
+                pointer=f"/credential_sets/{i}/options",
+            )
+
+
+def _is_claim_path(path: Any) -> bool:
+    return (
+        isinstance(path, list)
+        and bool(path)
+        and all(
+            p is None
+            or isinstance(p, str)
+            or (isinstance(p, int) and not isinstance(p, bool) and p >= 0)
+            for p in path
+        )
+    )
+
+
+def select_claims(document: Any, path: ClaimPath) -> list[Any]:
+    """The claims a claims path pointer selects (§7.1.1); empty when it selects none.
+
+    Raises MalformedError where the path meets a value of the wrong kind.
+    """
+    selected = [document]
+    for component in path:
+        following: list[Any] = []
+        for node in selected:
+            if isinstance(component, str):
+                if not isinstance(node, dict):
+                    raise MalformedError(f"{component!r} is looked up in a non-object")
+                if component in node:
+                    following.append(node[component])
+            elif component is None:
+                if not isinstance(node, list):
+                    raise MalformedError("null selects the elements of a non-array")
+                following.extend(node)
+            else:
+                if not isinstance(node, list):
+                    raise MalformedError(f"index {component} of a non-array")
+                if component < len(node):
+                    following.append(node[component])
+        selected = following
+    return selected
+
+
+# -- the request (§5) ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorizationRequest:
+    """What the verifier asks: the Request Object's parameters (§5.1, §5.2, §8.2)."""
+
+    client_id: str
+    response_uri: str
+    nonce: str
+    state: str
+    dcql_query: Mapping[str, Any]
+    client_metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def new(
+        cls, *, did: str, response_uri: str, dcql_query: Mapping[str, Any]
+    ) -> AuthorizationRequest:
+        """A request with a fresh nonce and state (each 256 random bits)."""
+        check_dcql(dcql_query)
+        return cls(
+            client_id=DID_PREFIX + did,
+            response_uri=response_uri,
+            nonce=secrets.token_urlsafe(32),
+            state=secrets.token_urlsafe(32),
+            dcql_query=dcql_query,
+            client_metadata={"vp_formats_supported": vp_formats_supported()},
+        )
+
+    def claims(self) -> dict[str, Any]:
+        return {
+            "response_type": "vp_token",
+            "response_mode": "direct_post",
+            "client_id": self.client_id,
+            "response_uri": self.response_uri,
+            "nonce": self.nonce,
+            "state": self.state,
+            "dcql_query": dict(self.dcql_query),
+            "client_metadata": dict(self.client_metadata),
+        }
+
+
+def vp_formats_supported() -> dict[str, Any]:
+    """The verifier's ``vp_formats_supported`` (§11.1): the algorithms vcred verifies."""
+    algs = ["EdDSA", "ES256", "ES384", "ES512"]
+    return {
+        VC_SD_JWT: {"sd-jwt_alg_values": algs, "kb-jwt_alg_values": algs},
+        DC_SD_JWT: {"sd-jwt_alg_values": algs, "kb-jwt_alg_values": algs},
+        JWT_VC_JSON: {"alg_values": algs},
+    }
+
+
+def sign_request(
+    request: AuthorizationRequest,
+    signer: Signer,
+    *,
+    now: datetime,
+    lifetime: timedelta = REQUEST_LIFETIME,
+) -> str:
+    """The signed Request Object (§5, JAR): ``typ`` oauth-authz-req+jwt, ``kid`` a method of
+    the client's DID (§5.9.3), ``aud`` the static one (§5.8), ``iat`` and ``exp``."""
+    did = request.client_id.removeprefix(DID_PREFIX)
+    if not request.client_id.startswith(DID_PREFIX) or split_did_url(signer.key_id)[0] != did:
+        raise UsageError("the request is signed with a key of the client's DID")
+    issued = int(now.timestamp())
+    payload = {
+        **request.claims(),
+        "aud": STATIC_AUDIENCE,
+        "iat": issued,
+        "exp": issued + int(lifetime.total_seconds()),
+    }
+    return jose.sign_compact(payload, signer, typ=REQUEST_TYP)
+
+
+def read_request(token: str, *, resolver: Resolver, now: datetime) -> AuthorizationRequest:
+    """The holder's view of a signed Request Object, verified (§5, §5.9.3).
+
+    Its ``typ`` must be oauth-authz-req+jwt, its Client Identifier a DID with the
+    ``decentralized_identifier`` prefix, and its signature by the method ``kid`` names, which
+    that DID authorises for authentication; it must be unexpired, for ``direct_post`` with a
+    ``response_uri``, a nonce and a DCQL query.
+    Raises MalformedError, UnsupportedError, UnknownKeyError, CryptographicError,
+    ResolutionError.
+    """
+    payload = jose.unverified_payload(token)
+    client_id = payload.get("client_id")
+    if not isinstance(client_id, str) or not client_id.startswith(DID_PREFIX):
+        raise UnsupportedError(
+            "only the decentralized_identifier client id prefix is supported",
+            pointer="/payload/client_id",
+        )
+    did = client_id.removeprefix(DID_PREFIX)
+    if not is_did(did):
+        raise MalformedError("the client id is not a DID", pointer="/payload/client_id")
+    verified = jose.verify_compact(
+        token,
+        typs=frozenset({REQUEST_TYP}),
+        ctys=frozenset({None}),
+        controller=lambda _: did,
+        lookup=lambda method_id, relationship: resolver.resolve_method(
+            method_id, relationship=relationship
+        ),
+        relationship="authentication",
+    )
+    claims = verified.payload
+    if jose.numeric_date(claims.get("exp"), pointer="/payload/exp") <= now:
+        raise MalformedError("the request object has expired", pointer="/payload/exp")
+    for name, expected in (("response_type", "vp_token"), ("response_mode", "direct_post")):
+        if claims.get(name) != expected:
+            raise UnsupportedError(f"{name} must be {expected}", pointer=f"/payload/{name}")
+    for name in ("response_uri", "nonce", "state"):
+        if not isinstance(claims.get(name), str) or not claims[name]:
+            raise MalformedError(f"the request has no {name}", pointer=f"/payload/{name}")
+    if "redirect_uri" in claims:  # §8.2: with direct_post, invalid_request
+        raise MalformedError("redirect_uri is not allowed with direct_post", pointer="/payload")
+    check_dcql(claims.get("dcql_query"))
+    return AuthorizationRequest(
+        client_id=client_id,
+        response_uri=claims["response_uri"],
+        nonce=claims["nonce"],
+        state=claims["state"],
+        dcql_query=claims["dcql_query"],
+        client_metadata=claims.get("client_metadata") or {},
+    )
+
+
+# -- the holder's answer -------------------------------------------------------------------------
+
+
+def answer(
+    request: AuthorizationRequest,
+    held: Sequence[str],
+    holder: KeyPair | Signer,
+    *,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """The direct_post form (§8.2): ``vp_token`` and ``state``, presenting from ``held``
+    (compact vc+jwt and vc+sd-jwt credentials) what the DCQL query asks, with only the
+    claims it names disclosed, bound to the nonce and the client id.
+
+    Raises UsageError when the query cannot be satisfied from ``held``.
+    """
+    query = request.dcql_query
+    found: dict[str, str] = {}
+    for entry in query["credentials"]:
+        credential = next((c for c in held if _matches_query(c, entry)), None)
+        if credential is not None:
+            found[entry["id"]] = credential
+    chosen = _chosen_ids(query, set(found))
+    if chosen is None:
+        raise UsageError("no held credential satisfies the query")
+    vp_token: dict[str, list[Any]] = {}
+    for entry in query["credentials"]:
+        if entry["id"] not in chosen:
+            continue
+        vp_token[entry["id"]] = [_presentation(found[entry["id"]], entry, holder, request, now)]
+    return {"vp_token": json.dumps(vp_token), "state": request.state}
+
+
+def _chosen_ids(query: Mapping[str, Any], available: set[str]) -> set[str] | None:
+    """The Credential Query ids to answer: the first satisfiable option of every set (§6.3);
+    without sets, every query."""
+    sets = query.get("credential_sets")
+    if not sets:
+        wanted = {entry["id"] for entry in query["credentials"]}
+        return wanted if wanted <= available else None
+    chosen: set[str] = set()
+    for entry in sets:
+        option = next((set(o) for o in entry["options"] if set(o) <= available), None)
+        if option is None:
+            if entry.get("required", True):
+                return None
+            continue
+        chosen |= option
+    return chosen
+
+
+def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
+    fmt = entry["format"]
+    try:
+        if "~" in credential:
+            token = sdjwt.parse(credential).jwt
+            typ = jose.unverified_header(token).get("typ")
+            payload = jose.unverified_payload(token)
+            if fmt == VC_SD_JWT and typ == sdjwt.VC_SD_JWT:
+                return _has_types(payload, entry["meta"])
+            if fmt == DC_SD_JWT and typ == sdjwt.DC_SD_JWT:
+                return payload.get("vct") in entry["meta"].get("vct_values", [])
+            return False
+        if fmt == JWT_VC_JSON and credential.count(".") == 2:
+            return _has_types(jose.unverified_payload(credential), entry["meta"])
+    except MalformedError:
+        return False
+    return False
+
+
+def _presentation(
+    credential: str,
+    entry: Mapping[str, Any],
+    holder: KeyPair | Signer,
+    request: AuthorizationRequest,
+    now: datetime | None,
+) -> Any:
+    if "~" in credential:
+        disclose = [_pointer(claim["path"]) for claim in entry.get("claims", [])]
+        return sdjwt.present(
+            credential,
+            holder,
+            disclose=[p for p in disclose if _names_a_claim(credential, p, holder)],
+            nonce=request.nonce,
+            aud=request.client_id,
+            now=now,
+        )
+    return present([credential], holder, challenge=request.nonce, domain=request.client_id, now=now)
+
+
+def _names_a_claim(credential: str, pointer: str, holder: KeyPair | Signer) -> bool:
+    """Whether the credential has the claim (else the verifier learns it is missing)."""
+    try:
+        sdjwt.present(credential, holder, disclose=[pointer], nonce="probe", aud="probe")
+    except UsageError:
+        return False
+    return True
+
+
+def _pointer(path: ClaimPath) -> str:
+    return "".join(
+        "/*" if p is None else "/" + str(p).replace("~", "~0").replace("/", "~1") for p in path
+    )
+
+
+# -- the verifier's side of the response --------------------------------------------------------
+
+
+def read_vp_token(raw: Any, query: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The VP Token of a direct_post response, checked against the query (§8.1, §8.6 step 1):
+    a JSON object of Credential Query ids (no other), each an array of Presentations (one
+    unless ``multiple``), together satisfying the query's credential sets.
+
+    Raises MalformedError / PresentationError.
+    """
+    if not isinstance(raw, str) or not raw:
+        raise MalformedError("the response has no vp_token", pointer="/vp_token")
+    token = jose.loads_strict(raw, what="vp_token", pointer="/vp_token")
+    if not isinstance(token, dict) or not token:
+        raise MalformedError("vp_token is a non-empty JSON object", pointer="/vp_token")
+    model.check_depth(token)
+    queries = {entry["id"]: entry for entry in query["credentials"]}
+    for cid, presentations in token.items():
+        where = f"/vp_token/{cid}"
+        if cid not in queries:
+            raise PresentationError(
+                f"{cid[:60]!r} is no Credential Query of the request", pointer=where
+            )
+        if not isinstance(presentations, list) or not presentations:
+            raise MalformedError("each entry is a non-empty array of Presentations", pointer=where)
+        if len(presentations) > 1 and not queries[cid].get("multiple", False):
+            raise PresentationError("one Presentation was asked for, not several", pointer=where)
+        for i, presentation in enumerate(presentations):
+            if not isinstance(presentation, str | dict):  # §8.1: a string or an object
+                raise MalformedError(
+                    "a Presentation is a string or an object", pointer=f"{where}/{i}"
+                )
+    if _chosen_ids(query, set(token)) is None:
+        raise PresentationError("the Presentations do not satisfy the query", pointer="/vp_token")
+    return token
+
+
+def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
+    """A verified, presented credential against its Credential Query (§8.6 step 2.2): its
+    types (``type_values`` / ``vct_values``) and every claim asked for, present.
+
+    Raises PresentationError naming what is missing.
+    """
+    meta = entry.get("meta", {})
+    if entry.get("format") == DC_SD_JWT:
+        if credential.get("vct") not in meta.get("vct_values", []):
+            raise PresentationError("the credential is not of a requested vct", pointer="/vct")
+    elif not _has_types(credential, meta):
+        raise PresentationError("the credential is not of a requested type", pointer="/type")
+    for claim in entry.get("claims", []):
+        try:
+            selected = select_claims(credential, claim["path"])
+        except MalformedError:
+            selected = []
+        if not selected:
+            raise PresentationError(
+                f"the claim {json.dumps(claim['path'])} is not presented",
+                pointer=_pointer(claim["path"]),
+            )
+
+
+def _has_types(credential: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:
+    """W3C ``type_values`` (§B.1.1): one alternative's expanded types all present."""
+    present_types = _expanded_types(credential)
+    alternatives = meta.get("type_values", [])
+    return any(isinstance(a, list) and set(a) <= present_types for a in alternatives)
+
+
+def _expanded_types(credential: Mapping[str, Any]) -> set[str]:
+    """The credential's types as IRIs under the contexts vcred's credentials use (the base
+    context and the customs one); any other term stays relative, as §B.1.1 allows."""
+    contexts = model.as_list(credential.get("@context"))
+    found: set[str] = set()
+    for name in model.as_list(credential.get("type")):
+        if not isinstance(name, str):
+            continue
+        if name == "VerifiableCredential" and _VC_V2 in contexts:
+            found.add(_VC_IRI)
+        elif name in (AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE) and CUSTOMS_CONTEXT in contexts:
+            found.add(_CUSTOMS_IRI + name)
+        else:
+            found.add(name)
+    return found
