@@ -12,7 +12,11 @@ import hashlib
 
 from flask import Flask, Response
 
-from issuer_app import api, ui
+from issuer_app import (
+    api,
+    ui,
+    ui_admin,  # noqa: F401 - registers its views on ui.blueprint
+)
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
 from vcred_service.app import create_base_app

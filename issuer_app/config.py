@@ -97,6 +97,9 @@ class IssuerConfig:
     session_lifetime: timedelta = timedelta(hours=8)
     #: …or after this long without a request (idle timeout).
     session_idle_timeout: timedelta = timedelta(minutes=30)
+    #: The four-eyes rule: a revocation or a trust list an officer asks for happens only when
+    #: a second officer (a supervisor; an administrator for trust lists) approves it.
+    four_eyes: bool = False
     idempotency_ttl: timedelta = timedelta(hours=24)
     login_rate: float = 0.2
     login_burst: int = 5
@@ -231,6 +234,7 @@ class IssuerConfig:
             ("STORE_CREDENTIALS", "store_credentials"),
             ("ALLOW_INLINE_CONTEXTS", "allow_inline_contexts"),
             ("FILL_ISSUER", "fill_issuer"),
+            ("FOUR_EYES", "four_eyes"),
         ):
             if get(name) is not None:
                 values[key] = _flag(name, get(name))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -42,6 +43,19 @@ from vcred.errors import UsageError
 from vcred_service import passwords
 
 SESSION_ID_BYTES: Final = 32
+#: A listed session is named by the first hex digits of its id's digest: enough to tell
+#: sessions apart, and nothing that opens one (the digest is not the cookie).
+HANDLE_LENGTH: Final = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveSession:
+    """A session as an administrator sees it (never its id)."""
+
+    handle: str
+    officer: str
+    created: datetime
+    last_seen: datetime
 
 
 def officer_table(metadata: MetaData, prefix: str = "") -> Table:
@@ -184,6 +198,41 @@ class OfficerSessions:
         with self.engine.begin() as conn:
             ended = conn.execute(delete(self.table).where(self.table.c.officer == officer))
         return int(ended.rowcount)
+
+    def live(self) -> list[LiveSession]:
+        """Every session that has not ended, newest activity first (an administrator's list)."""
+        now = self.clock()
+        table = self.table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table).where(~self._ended(now)).order_by(table.c.last_seen.desc())
+            ).all()
+        return [
+            LiveSession(
+                handle=str(row.id_digest)[:HANDLE_LENGTH],
+                officer=str(row.officer),
+                created=_utc(row.created),
+                last_seen=_utc(row.last_seen),
+            )
+            for row in rows
+        ]
+
+    def end_by_handle(self, handle: str) -> str | None:
+        """End the session listed as ``handle`` (by an administrator); the officer whose it
+        was, or None when no session has that handle."""
+        if len(handle) != HANDLE_LENGTH or any(c not in "0123456789abcdef" for c in handle):
+            return None
+        table = self.table
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(table.c.id_digest, table.c.officer).where(
+                    table.c.id_digest.startswith(handle, autoescape=True)
+                )
+            ).first()
+            if row is None:
+                return None
+            conn.execute(delete(table).where(table.c.id_digest == row.id_digest))
+        return str(row.officer)
 
     def _ended(self, now: datetime) -> Any:
         table = self.table
