@@ -40,6 +40,7 @@ from issuer_app.store.records import RecordQuery, load_json_list
 from vcred.customs.builders import build_aeo_certificate, build_export_billing_attestation
 from vcred.customs.programmes import PROGRAMMES, TRADE_ROLES
 from vcred.errors import MalformedError
+from vcred_service.oidc import OidcClient
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import RateLimiter
 from vcred_service.roles import Permission, Role, allows
@@ -50,6 +51,8 @@ from vcred_service.signin import (
     current_officer,
     login_page,
     login_required,
+    oidc_callback,
+    oidc_start,
 )
 from vcred_service.signin import logout as end_session
 
@@ -78,15 +81,28 @@ def issuer() -> Issuer:
 
 @blueprint.record_once
 def _setup(state: Any) -> None:
-    service = state.app.extensions["vcred_issuer"]
+    service: Issuer = state.app.extensions["vcred_issuer"]
     config = service.config
+    settings = config.oidc()
     SignIn(
         accounts=service.officers,
         sessions=service.sessions,
         limiter=RateLimiter(rate=config.login_rate, burst=config.login_burst),
         login_endpoint="officer.login",
         home_endpoint="officer.credentials",
+        oidc=None
+        if settings is None
+        else OidcClient(
+            settings, redirect_uri=f"{config.public_url}/login/oidc/callback", clock=config.clock
+        ),
+        assign_role=lambda name, role: _role_from_groups(service, name, role),
     ).install(state.app)
+
+
+def _role_from_groups(service: Issuer, name: str, role: Role) -> None:
+    """The provider's groups decide the role: stored (and audited) when it changes."""
+    if service.roles.role(name) != role:
+        service.set_officer_role(name, role, actor="oidc")
 
 
 # -- session, CSRF, login (vcred_service.signin) -------------------------------------------------
@@ -119,7 +135,23 @@ def home() -> BaseResponse:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> str | BaseResponse:
-    return login_page("issuer/login.html")
+    return login_page("issuer/login.html", oidc_url=_oidc_url())
+
+
+@blueprint.get("/login/oidc")
+def login_oidc() -> BaseResponse:
+    return oidc_start()
+
+
+@blueprint.get("/login/oidc/callback")
+def login_oidc_callback() -> tuple[str, int] | BaseResponse:
+    return oidc_callback("issuer/login.html", oidc_url=_oidc_url())
+
+
+def _oidc_url() -> str | None:
+    if issuer().config.oidc_issuer is None:
+        return None
+    return url_for("officer.login_oidc", next=request.values.get("next") or None)
 
 
 @blueprint.post("/logout")
