@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,12 +53,19 @@ class Provider:
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[Provider]:
+    with oidc_provider([CALLBACK]) as running:
+        yield running
+
+
+@contextmanager
+def oidc_provider(redirect_uris: list[str]) -> Iterator[Provider]:
+    """panva's oidc-provider on a free loopback port, with this client and ACCOUNTS."""
     if shutil.which("node") is None or not (INTEROP / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("node and tests/interop/node_modules (oidc-provider) are required: make test")
     settings = {
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
-        "redirect_uris": [CALLBACK],
+        "redirect_uris": redirect_uris,
         "accounts": ACCOUNTS,
     }
     process = subprocess.Popen(
