@@ -42,7 +42,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
@@ -321,7 +321,7 @@ class OidcClient:
         try:
             try:
                 decoded = jwt.decode(id_token, self.jwks(), registry=registry)
-            except JoseError:
+            except InvalidKeyIdError:
                 # a key the provider rotated in since the JWKS was read: read it once more
                 decoded = jwt.decode(id_token, self.jwks(refresh=True), registry=registry)
             claims = CodeIDToken(

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from issuer_app import issuer_of
 from tests.hardening.test_trust_list_authority import unsigned_list
-from tests.issuer.conftest import Clock, auth, credential, verifier
+from tests.issuer.conftest import ApiClient, Clock, auth, credential, verifier
 from tests.issuer.test_ui import csrf_of, logged_in
 from vcred.audit import verify_chain
 
@@ -172,7 +172,7 @@ def test_the_api_cannot_revoke_alone(app: Flask) -> None:
     service = issuer_of(app)
     document = credential()
     answer = service.issue_credential(document, actor="test")
-    client = app.test_client()
+    client = ApiClient(app)  # the refusal is a documented answer
     headers = auth(app, "status")
     body = {"credentialId": document["id"]}
     refused = client.post(
@@ -222,7 +222,7 @@ def test_a_trust_list_is_signed_when_a_second_administrator_approves(app: Flask)
 
 
 def test_the_api_cannot_sign_a_trust_list_alone(app: Flask) -> None:
-    refused = app.test_client().post(
+    refused = ApiClient(app).post(
         "/trust-lists/issue",
         json={"credential": unsigned_list()},
         headers=auth(app, "trust-list"),
