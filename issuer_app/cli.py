@@ -399,14 +399,26 @@ def officer() -> None:
     help="officer: issue; supervisor: also suspend, revoke, approve; administrator: all",
 )
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin")
+@click.option(
+    "--no-password",
+    is_flag=True,
+    help="the officer signs in through the agency's identity provider only",
+)
 @_admin_options
 def officer_add(
-    name: str, role: Role, password_stdin: bool, data_dir: Path, database_url: str | None
+    name: str,
+    role: Role,
+    password_stdin: bool,
+    no_password: bool,
+    data_dir: Path,
+    database_url: str | None,
 ) -> None:
     """Create an officer account (the password is hashed with scrypt)."""
+    if no_password and password_stdin:
+        _fail("--no-password and --password-stdin exclude each other")
     issuer = _open(data_dir, database_url)  # first: no prompts for an issuer that is not there
     try:
-        password = read_new_password(from_stdin=password_stdin)
+        password = None if no_password else read_new_password(from_stdin=password_stdin)
         issuer.add_officer(name, password, role=role, actor=_actor())
     except VcredError as exc:
         _fail(exc.message)

@@ -1006,16 +1006,22 @@ class Issuer:
         return Principal(actor=f"token:{token_id}", scopes=tuple(row.scopes.split(",")))
 
     def add_officer(
-        self, name: str, password: str, *, role: Role = DEFAULT_ROLE, actor: str
+        self, name: str, password: str | None, *, role: Role = DEFAULT_ROLE, actor: str
     ) -> None:
-        """Create an officer account with its role (audited). Raises UsageError for a bad
-        name, a weak password or a name already taken."""
+        """Create an officer account with its role (audited); ``password`` None: it signs in
+        through the agency's identity provider only. Raises UsageError for a bad name, a weak
+        password or a name already taken."""
         with self.store.engine.begin() as conn:
             at = self.stamp()
             self.officers.insert(conn, name=name, password=password, created=at)
             self.roles.set(conn, name, role)
             self.store.append_audit(
-                conn, at=at, actor=actor, action="officer-add", target=name, details={"role": role}
+                conn,
+                at=at,
+                actor=actor,
+                action="officer-add",
+                target=name,
+                details={"role": role, "password": password is not None},
             )
 
     def set_officer_role(self, name: str, role: Role, *, actor: str) -> Role | None:

@@ -43,6 +43,8 @@ from vcred.errors import UsageError
 from vcred_service import passwords
 
 SESSION_ID_BYTES: Final = 32
+#: The stored "hash" of an account without a password (no scrypt string is ever equal).
+NO_PASSWORD: Final = "!"  # noqa: S105 - a marker, not a password
 #: A listed session is named by the first hex digits of its id's digest: enough to tell
 #: sessions apart, and nothing that opens one (the digest is not the cookie).
 HANDLE_LENGTH: Final = 16
@@ -87,12 +89,14 @@ class OfficerAccounts:
         self.engine = engine
         self.table = table
 
-    def insert(self, conn: Connection, *, name: str, password: str, created: str) -> None:
-        """Add an account inside the caller's transaction. Raises UsageError for a bad
-        name, a weak password or a name already taken."""
+    def insert(self, conn: Connection, *, name: str, password: str | None, created: str) -> None:
+        """Add an account inside the caller's transaction; ``password`` None: an account
+        that signs in only through the agency's identity provider. Raises UsageError for a
+        bad name, a weak password or a name already taken."""
         try:
             passwords.check_officer_name(name)
-            passwords.check_password_strength(password)
+            if password is not None:
+                passwords.check_password_strength(password)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         table = self.table
@@ -101,13 +105,13 @@ class OfficerAccounts:
         conn.execute(
             insert(table).values(
                 name=name,
-                password=passwords.hash_password(password),
+                password=NO_PASSWORD if password is None else passwords.hash_password(password),
                 created=created,
                 disabled=False,
             )
         )
 
-    def add(self, *, name: str, password: str, created: str) -> None:
+    def add(self, *, name: str, password: str | None, created: str) -> None:
         """:meth:`insert` in a transaction of its own."""
         with self.engine.begin() as conn:
             self.insert(conn, name=name, password=password, created=created)
@@ -125,8 +129,9 @@ class OfficerAccounts:
     def check(self, name: str, password: str) -> bool:
         """Whether ``name`` is an active officer with this password (same work either way)."""
         row = self.row(name)
-        stored = None if row is None or row.disabled else str(row.password)
-        return passwords.verify_password(password, stored)
+        # no row, a disabled account and one without a password take the same work
+        usable = row is not None and not row.disabled and row.password != NO_PASSWORD
+        return passwords.verify_password(password, str(row.password) if usable else None)
 
     def active(self, name: str) -> bool:
         row = self.row(name)

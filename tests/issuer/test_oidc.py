@@ -420,3 +420,24 @@ def test_without_a_provider_there_is_no_provider_sign_in(sqlite_app: Flask) -> N
     assert 'id="oidc-sign-in"' not in client.get("/login").get_data(as_text=True)
     assert client.get("/login/oidc").status_code == 404
     assert client.get("/login/oidc/callback?state=x&code=y").status_code == 404
+
+
+def test_an_account_without_a_password_signs_in_only_through_the_provider(
+    make_app: Callable[..., Flask], provider: Provider
+) -> None:
+    app = make_app(
+        "sqlite",
+        oidc_issuer=provider.issuer,
+        oidc_client_id=CLIENT_ID,
+        oidc_client_secret=CLIENT_SECRET,
+    )
+    issuer_of(app).add_officer(OFFICER, None, actor="test")
+    client = app.test_client()
+    for guess in ("!", "", PASSWORD):
+        token = csrf_of(client.get("/login").get_data(as_text=True))
+        answer = client.post(
+            "/login", data={"name": OFFICER, "password": guess, "csrf_token": token}
+        )
+        assert answer.status_code == 200 and "wrong password" in answer.get_data(as_text=True)
+    assert callback(client, at_provider(start(client), "ana")).status_code == 302
+    assert client.get("/officer/credentials").status_code == 200

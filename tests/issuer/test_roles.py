@@ -237,6 +237,9 @@ def test_the_cli_adds_officers_with_a_role_and_changes_it(data_dir: Any) -> None
     assert "officer sam added (supervisor)" in added.output
     plain = _cli(folder, "officer", "add", "olga", "--password-stdin", stdin=PASSWORD + "\n")
     assert "(officer)" in plain.output
+    federated = _cli(folder, "officer", "add", "ana@customs.example", "--no-password")
+    assert federated.exit_code == 0, federated.output
+    assert not issuer_of(app).officers.check("ana@customs.example", "!")
     changed = _cli(folder, "officer", "role", "olga", "administrator")
     assert changed.exit_code == 0 and "olga: officer -> administrator" in changed.output
     listed = _cli(folder, "officer", "list").output
@@ -252,6 +255,10 @@ def test_the_cli_adds_officers_with_a_role_and_changes_it(data_dir: Any) -> None
         (("officer", "role", "sam", "root"), "'root' is not one of"),
         (("session", "end", "0123456789abcdef"), "no live session"),
         (("session", "end"), "give a session handle or --officer NAME"),
+        (
+            ("officer", "add", "x", "--no-password", "--password-stdin"),
+            "--no-password and --password-stdin exclude each other",
+        ),
     ],
 )
 def test_cli_refusals_are_one_line(data_dir: Any, args: tuple[str, ...], message: str) -> None:
