@@ -130,8 +130,10 @@ class OfficerAccounts:
         """Whether ``name`` is an active officer with this password (same work either way)."""
         row = self.row(name)
         # no row, a disabled account and one without a password take the same work
-        usable = row is not None and not row.disabled and row.password != NO_PASSWORD
-        return passwords.verify_password(password, str(row.password) if usable else None)
+        stored = None
+        if row is not None and not row.disabled and row.password != NO_PASSWORD:
+            stored = str(row.password)
+        return passwords.verify_password(password, stored)
 
     def active(self, name: str) -> bool:
         row = self.row(name)
