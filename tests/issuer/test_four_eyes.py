@@ -243,3 +243,19 @@ def test_without_the_rule_a_supervisor_revokes_at_once(make_app: Callable[..., F
     )
     assert issuer_of(app).record(record_id).status == "revoked"  # type: ignore[union-attr]
     assert issuer_of(app).approvals.listed(pending=True) == []
+
+
+def test_a_second_request_for_the_same_revocation_is_refused(app: Flask) -> None:
+    sam = logged_in(app, "sam", role="supervisor")
+    sue = logged_in(app, "sue", role="supervisor")
+    record_id = issuer_of(app).issue_credential(credential(), actor="test").record_id
+    request_revocation(sam, record_id)
+    html = sue.get("/officer/credentials").get_data(as_text=True)
+    again = sue.post(
+        f"/officer/credentials/{record_id}/status",
+        data={"action": "revoke", "csrf_token": csrf_of(html)},
+    )
+    assert "already waiting" in sue.get(again.headers["Location"]).get_data(as_text=True)
+    assert len(issuer_of(app).approvals.listed(pending=True)) == 1
+    asked = [e for e in chain(app) if e["action"] == "approval-request"]
+    assert len(asked) == 1
