@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, VcredError
 from vcred.multibase import b64url_encode
+from vcred_service.oidc import OidcClient
 from vcred_service.ratelimit import RateLimiter
 from vcred_service.signin import (
     SignIn,
@@ -27,6 +28,8 @@ from vcred_service.signin import (
     current_officer,
     login_page,
     login_required,
+    oidc_callback,
+    oidc_start,
 )
 from vcred_service.signin import logout as end_session
 from verifier_app.qr import read_qr
@@ -58,6 +61,9 @@ def _setup(state: Any) -> None:
         limiter=RateLimiter(rate=config.login_rate, burst=config.login_burst),
         login_endpoint="ui.login",
         home_endpoint="ui.recent",
+        oidc=None
+        if config.oidc is None or config.oidc_redirect_uri is None
+        else OidcClient(config.oidc, redirect_uri=config.oidc_redirect_uri, clock=config.clock),
     ).install(state.app)
 
 
@@ -149,7 +155,23 @@ def recent() -> tuple[str, int]:
 
 @ui.route("/login", methods=["GET", "POST"])
 def login() -> str | BaseResponse:
-    return login_page("verifier/login.html")
+    return login_page("verifier/login.html", oidc_url=_oidc_url())
+
+
+@ui.get("/login/oidc")
+def login_oidc() -> BaseResponse:
+    return oidc_start()
+
+
+@ui.get("/login/oidc/callback")
+def login_oidc_callback() -> tuple[str, int] | BaseResponse:
+    return oidc_callback("verifier/login.html", oidc_url=_oidc_url())
+
+
+def _oidc_url() -> str | None:
+    if service().config.oidc is None:
+        return None
+    return url_for("ui.login_oidc", next=request.values.get("next") or None)
 
 
 @ui.post("/logout")
