@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Row
 
+from vcred.errors import VcredError
 from vcred_service.problems import ProblemError
 from vcred_service.roles import Permission
 
@@ -180,13 +181,14 @@ class Approvals:
             else:
                 signed = self.issuer.issue_trust_list(payload["body"], actor=actor)
                 outcome = json.dumps(signed.body, ensure_ascii=False)
-        except ProblemError as exc:
-            self._end(row, "failed", exc.detail)
+        except (ProblemError, VcredError) as exc:
+            reason = exc.detail if isinstance(exc, ProblemError) else exc.message
+            self._end(row, "failed", reason)
             self.issuer.audit_event(
                 actor,
                 "approval-failed",
                 _audit_target(row),
-                {"request": row.id, "action": row.action, "reason": exc.detail[:512]},
+                {"request": row.id, "action": row.action, "reason": reason[:512]},
             )
             return
         self._end(row, "approved", outcome)

@@ -139,8 +139,8 @@ def login() -> str | BaseResponse:
 
 
 @blueprint.get("/login/oidc")
-def login_oidc() -> BaseResponse:
-    return oidc_start()
+def login_oidc() -> tuple[str, int] | BaseResponse:
+    return oidc_start("issuer/login.html", oidc_url=_oidc_url())
 
 
 @blueprint.get("/login/oidc/callback")

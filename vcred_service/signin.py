@@ -158,13 +158,19 @@ def login_page(template: str, **context: Any) -> str | BaseResponse:
     return render_template(template, error=error, next=target, **context)
 
 
-def oidc_start() -> BaseResponse:
+def oidc_start(template: str, **context: Any) -> tuple[str, int] | BaseResponse:
     """GET: off to the agency's identity provider (state, nonce and PKCE verifier kept in
-    this browser's signed session until it comes back)."""
-    client = signin().oidc
+    this browser's signed session until it comes back); the login page with the reason (502)
+    when the provider cannot be reached or publishes an unusable discovery document."""
+    current = signin()
+    client = current.oidc
     if client is None:
         raise ProblemError(404, "Not Found", "officers sign in with a password here")
-    url, pending = client.begin(safe_next(request.args.get("next")))
+    target = safe_next(request.args.get("next"))
+    try:
+        url, pending = client.begin(target)
+    except OidcRefusedError as exc:
+        return render_template(template, error=exc.message, next=target, **context), exc.status
     session[PENDING_KEY] = pending.as_dict()
     return redirect(url)
 

@@ -159,8 +159,8 @@ def login() -> str | BaseResponse:
 
 
 @ui.get("/login/oidc")
-def login_oidc() -> BaseResponse:
-    return oidc_start()
+def login_oidc() -> tuple[str, int] | BaseResponse:
+    return oidc_start("verifier/login.html", oidc_url=_oidc_url())
 
 
 @ui.get("/login/oidc/callback")

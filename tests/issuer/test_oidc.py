@@ -29,6 +29,7 @@ from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
 from issuer_app import issuer_of
+from tests.httpserver import local_server
 from tests.interop.node import HERE as INTEROP
 from tests.issuer.conftest import PUBLIC_URL, Clock
 from tests.issuer.test_ui import PASSWORD, csrf_of
@@ -441,3 +442,50 @@ def test_an_account_without_a_password_signs_in_only_through_the_provider(
         assert answer.status_code == 200 and "wrong password" in answer.get_data(as_text=True)
     assert callback(client, at_provider(start(client), "ana")).status_code == 302
     assert client.get("/officer/credentials").status_code == 200
+
+
+def test_an_unreachable_provider_is_said_not_crashed(make_app: Callable[..., Flask]) -> None:
+    app = make_app(
+        "sqlite",
+        oidc_issuer=f"http://127.0.0.1:{closed_port()}",
+        oidc_client_id=CLIENT_ID,
+        oidc_client_secret=CLIENT_SECRET,
+    )
+    answer = app.test_client().get("/login/oidc")
+    assert answer.status_code == 502
+    assert "cannot be reached" in answer.get_data(as_text=True)
+
+
+def test_a_discovery_document_of_another_issuer_is_refused(
+    make_app: Callable[..., Flask],
+) -> None:
+    with local_server() as server:
+        server.routes["/.well-known/openid-configuration"] = (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps(
+                {
+                    "issuer": "https://evil.example",
+                    "authorization_endpoint": f"{server.origin}/auth",
+                    "token_endpoint": f"{server.origin}/token",
+                    "jwks_uri": f"{server.origin}/jwks",
+                }
+            ).encode(),
+        )
+        app = make_app(
+            "sqlite",
+            oidc_issuer=server.origin,
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+        )
+        answer = app.test_client().get("/login/oidc")
+    assert answer.status_code == 502
+    assert "names another issuer" in answer.get_data(as_text=True)
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # closed again when the block ends
