@@ -152,6 +152,7 @@ def issue_trust_list() -> Response:
     """Sign the agency's MRA trust list with its trust-list key (scope ``trust-list`` only:
     neither ``issue`` nor ``admin`` includes it)."""
     principal = require(TRUST_LIST_SCOPE)
+    _no_second_officer("signing a trust list")
     answer = issuer().issue_trust_list(read_json(), actor=principal.actor)
     response = jsonify(answer.body)
     response.status_code = answer.status
@@ -197,7 +198,21 @@ def derive_credential() -> Response:
 def update_status() -> Response:
     principal = require("status")
     credential_id, status = parse_status_request(read_json())
+    if status == "revoked":
+        _no_second_officer("a revocation")
     return jsonify(issuer().change_status(credential_id, status, actor=principal.actor))
+
+
+def _no_second_officer(what: str) -> None:
+    """Under the four-eyes rule a token is one party: what needs two is refused here (403)
+    and done on the officer pages, where a second officer approves it."""
+    if issuer().config.four_eyes:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"the four-eyes rule is on: {what} is requested and approved on the officer pages",
+            code="FOUR_EYES",
+        )
 
 
 def parse_status_request(body: dict[str, Any]) -> tuple[str, Status | MessageStatus]:

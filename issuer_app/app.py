@@ -13,7 +13,14 @@ from typing import Any
 
 from flask import Flask, Response
 
-from issuer_app import api, hashing, oid4vci_api, oid4vci_ui, ui
+from issuer_app import (
+    api,
+    hashing,
+    oid4vci_api,
+    oid4vci_ui,
+    ui,
+    ui_admin,  # noqa: F401 - registers its views on ui.blueprint
+)
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
 from vcred.net import GuardedFetcher

@@ -31,6 +31,7 @@ from vcred_service.oauth_cli import client_group
 from vcred_service.oauth_clients import OAuthClients, Recorder
 from vcred_service.passwords import read_new_password
 from vcred_service.problems import ProblemError
+from vcred_service.roles import DEFAULT_ROLE, ROLES, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,6 +104,11 @@ def _show_warnings() -> None:
     is_flag=True,
     help="fill in a missing credential issuer with this service's DID (else: 400)",
 )
+@click.option(
+    "--four-eyes",
+    is_flag=True,
+    help="revocations and trust lists need a second officer's approval",
+)
 def command(
     port: int,
     host: str,
@@ -124,6 +130,7 @@ def command(
     contexts_dir: Path | None,
     allow_inline_contexts: bool,
     fill_issuer: bool,
+    four_eyes: bool,
 ) -> None:
     """Run an agency's issuer (VC API, status lists, did:web, officer UI) on PORT."""
     from issuer_app.app import create_app, issuer_of
@@ -154,6 +161,7 @@ def command(
         "contexts_dir": contexts_dir,
         "allow_inline_contexts": allow_inline_contexts or None,
         "fill_issuer": fill_issuer or None,
+        "four_eyes": four_eyes or None,
     }
     try:
         writable_folder(data_dir)
@@ -431,31 +439,116 @@ def officer() -> None:
 
 @officer.command("add")
 @click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default=DEFAULT_ROLE,
+    show_default=True,
+    help="officer: issue; supervisor: also suspend, revoke, approve; administrator: all",
+)
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin")
+@click.option(
+    "--no-password",
+    is_flag=True,
+    help="the officer signs in through the agency's identity provider only",
+)
 @_admin_options
-def officer_add(name: str, password_stdin: bool, data_dir: Path, database_url: str | None) -> None:
+def officer_add(
+    name: str,
+    role: Role,
+    password_stdin: bool,
+    no_password: bool,
+    data_dir: Path,
+    database_url: str | None,
+) -> None:
     """Create an officer account (the password is hashed with scrypt)."""
+    if no_password and password_stdin:
+        _fail("--no-password and --password-stdin exclude each other")
     issuer = _open(data_dir, database_url)  # first: no prompts for an issuer that is not there
     try:
-        password = read_new_password(from_stdin=password_stdin)
-        issuer.add_officer(name, password, actor=_actor())
+        password = None if no_password else read_new_password(from_stdin=password_stdin)
+        issuer.add_officer(name, password, role=role, actor=_actor())
     except VcredError as exc:
         _fail(exc.message)
     finally:
         issuer.close()
-    click.echo(f"officer {name} added")
+    click.echo(f"officer {name} added ({role})")
+
+
+@officer.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+@_admin_options
+def officer_role(name: str, role: Role, data_dir: Path, database_url: str | None) -> None:
+    """Give an officer another role (it applies from their next request)."""
+    issuer = _open(data_dir, database_url)
+    try:
+        before = issuer.set_officer_role(name, role, actor=_actor())
+    except VcredError as exc:
+        _fail(exc.message)
+    finally:
+        issuer.close()
+    click.echo(f"officer {name}: {before or DEFAULT_ROLE} -> {role}")
 
 
 @officer.command("list")
 @_admin_options
 def officer_list(data_dir: Path, database_url: str | None) -> None:
-    """List officer accounts."""
+    """List officer accounts and their roles."""
     issuer = _open(data_dir, database_url)
     try:
+        roles = issuer.roles.roles()
         for row in issuer.officers.rows():
-            click.echo(f"{row.name}  {'disabled' if row.disabled else 'active':<9} {row.created}")
+            state = "disabled" if row.disabled else "active"
+            role = roles.get(row.name, DEFAULT_ROLE)
+            click.echo(f"{row.name}  {state:<9} {role:<14} {row.created}")
     finally:
         issuer.close()
+
+
+@admin.group()
+def session() -> None:
+    """Officers' sessions of the web UI: list them, end them (server-side)."""
+
+
+@session.command("list")
+@_admin_options
+def session_list(data_dir: Path, database_url: str | None) -> None:
+    """List live sessions: handle, officer, since, last request (never the session id)."""
+    issuer = _open(data_dir, database_url)
+    try:
+        for live in issuer.sessions.live():
+            click.echo(
+                f"{live.handle}  {live.officer:<20} {live.created.isoformat(timespec='seconds')}"
+                f"  {live.last_seen.isoformat(timespec='seconds')}"
+            )
+    finally:
+        issuer.close()
+
+
+@session.command("end")
+@click.argument("handle", required=False)
+@click.option("--officer", "officer_name", help="end every session of this officer")
+@_admin_options
+def session_end(
+    handle: str | None, officer_name: str | None, data_dir: Path, database_url: str | None
+) -> None:
+    """End a session by its listed handle, or every session of --officer NAME."""
+    if (handle is None) == (officer_name is None):
+        _fail("give a session handle or --officer NAME (one of them)")
+    issuer = _open(data_dir, database_url)
+    try:
+        if handle is not None:
+            whose = issuer.end_session(handle, actor=_actor())
+            message = f"session {handle} of {whose} ended"
+        else:
+            ended = issuer.end_sessions_of(str(officer_name), actor=_actor())
+            message = f"{ended} session(s) of {officer_name} ended"
+    except VcredError as exc:
+        _fail(exc.message)
+    finally:
+        issuer.close()
+    click.echo(message)
 
 
 @admin.group("audit")

@@ -31,6 +31,7 @@ from vcred_service.shared_limits import check_url
 from vcred_service.discovery import parse_services
 from vcred_service.oauth import OAuthConfig
 from vcred_service.oauth import config_from_env as oauth_config_from_env
+from vcred_service.oidc import OidcSettings
 
 _log = logging.getLogger("issuer_app")
 
@@ -115,6 +116,19 @@ class IssuerConfig:
     session_lifetime: timedelta = timedelta(hours=8)
     #: …or after this long without a request (idle timeout).
     session_idle_timeout: timedelta = timedelta(minutes=30)
+    #: The four-eyes rule: a revocation or a trust list an officer asks for happens only when
+    #: a second officer (a supervisor; an administrator for trust lists) approves it.
+    four_eyes: bool = False
+    #: Officers may also sign in through the agency's OpenID Connect provider (its issuer
+    #: URL; None: local passwords only), as this client, matched on this claim (email or
+    #: sub) to an existing account; with a groups claim, "group=role" items give the role.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    oidc_claim: str = "email"
+    oidc_scopes: str = "openid email profile"
+    oidc_groups_claim: str | None = None
+    oidc_group_roles: tuple[str, ...] = ()
     idempotency_ttl: timedelta = timedelta(hours=24)
     login_rate: float = 0.2
     login_burst: int = 5
@@ -185,6 +199,28 @@ class IssuerConfig:
             raise UsageError("auth_failure_rate must be positive")
         if self.session_lifetime <= timedelta(0) or self.session_idle_timeout <= timedelta(0):
             raise UsageError("session_lifetime and session_idle_timeout must be positive")
+        self.oidc()  # raises UsageError for an incomplete or unsafe provider setting
+
+    def oidc(self) -> OidcSettings | None:
+        """The OpenID Connect provider's settings (None: not configured)."""
+        given = (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret)
+        if not any(given) and not self.oidc_groups_claim and not self.oidc_group_roles:
+            return None
+        if not all(given):
+            raise UsageError(
+                "OpenID Connect sign-in needs the issuer, the client id and the client secret"
+            )
+        if self.oidc_claim not in ("email", "sub"):
+            raise UsageError(f"the officer claim is email or sub, not {self.oidc_claim!r}")
+        return OidcSettings(
+            issuer=str(self.oidc_issuer),
+            client_id=str(self.oidc_client_id),
+            client_secret=str(self.oidc_client_secret),
+            claim="email" if self.oidc_claim == "email" else "sub",
+            scopes=self.oidc_scopes,
+            groups_claim=self.oidc_groups_claim,
+            group_roles=self.oidc_group_roles,
+        )
 
     @property
     def status_size(self) -> int:
@@ -243,6 +279,12 @@ class IssuerConfig:
             ("STATUS_LIST_FORMAT", "status_list_format"),
             ("CONTEXTS_DIR", "contexts_dir"),
             ("RATE_LIMIT_URL", "rate_limit_url"),
+            ("OIDC_ISSUER", "oidc_issuer"),
+            ("OIDC_CLIENT_ID", "oidc_client_id"),
+            ("OIDC_CLIENT_SECRET", "oidc_client_secret"),
+            ("OIDC_CLAIM", "oidc_claim"),
+            ("OIDC_SCOPES", "oidc_scopes"),
+            ("OIDC_GROUPS_CLAIM", "oidc_groups_claim"),
         ):
             if get(name) is not None:
                 values[key] = get(name)
@@ -254,6 +296,8 @@ class IssuerConfig:
             values["formats"] = _split(get("FORMATS"))
         if get("KEY_TYPES"):
             values["key_types"] = _split(get("KEY_TYPES"))
+        if get("OIDC_GROUP_ROLES"):
+            values["oidc_group_roles"] = _split(get("OIDC_GROUP_ROLES"))
         for name, key in (
             ("STATUS_MESSAGES", "status_messages"),
             ("STATUS_REFERENCE", "status_reference"),
@@ -266,6 +310,7 @@ class IssuerConfig:
             ("STORE_CREDENTIALS", "store_credentials"),
             ("ALLOW_INLINE_CONTEXTS", "allow_inline_contexts"),
             ("FILL_ISSUER", "fill_issuer"),
+            ("FOUR_EYES", "four_eyes"),
         ):
             if get(name) is not None:
                 values[key] = _flag(name, get(name))

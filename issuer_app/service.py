@@ -29,6 +29,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from issuer_app import formats, hashing
+from issuer_app.approvals import Approvals
 from issuer_app.config import IssuerConfig, status_size_for
 from issuer_app.keyring import WEB, IssuerKey, KeyRing, key_tag
 from issuer_app.keystore import KeyStore
@@ -73,6 +74,7 @@ from vcred_service.contexts import load_context_folder
 from vcred_service.discovery import did_services
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.problems import ProblemError
+from vcred_service.roles import DEFAULT_ROLE, OfficerRoles, Role
 
 _log = logging.getLogger("issuer_app")
 
@@ -231,6 +233,8 @@ class Issuer:
             # verifiers fetch status lists as JSON or a compact JWT (vcred.status)
             raise UsageError(f"status lists cannot be published as {config.status_list_format}")
         self.officers = OfficerAccounts(store.engine, store.t.officers)
+        self.roles = OfficerRoles(store.engine, store.t.roles)
+        self.approvals = Approvals(self)
         self.sessions = OfficerSessions(
             store.engine,
             store.t.sessions,
@@ -1039,14 +1043,73 @@ class Issuer:
             return None
         return Principal(actor=f"token:{token_id}", scopes=tuple(row.scopes.split(",")))
 
-    def add_officer(self, name: str, password: str, *, actor: str) -> None:
-        """Create an officer account (audited). Raises UsageError for a bad name, a weak
+    def add_officer(
+        self, name: str, password: str | None, *, role: Role = DEFAULT_ROLE, actor: str
+    ) -> None:
+        """Create an officer account with its role (audited); ``password`` None: it signs in
+        through the agency's identity provider only. Raises UsageError for a bad name, a weak
         password or a name already taken."""
         with self.store.engine.begin() as conn:
             at = self.stamp()
             self.officers.insert(conn, name=name, password=password, created=at)
+            self.roles.set(conn, name, role)
             self.store.append_audit(
-                conn, at=at, actor=actor, action="officer-add", target=name, details={}
+                conn,
+                at=at,
+                actor=actor,
+                action="officer-add",
+                target=name,
+                details={"role": role, "password": password is not None},
+            )
+
+    def set_officer_role(self, name: str, role: Role, *, actor: str) -> Role | None:
+        """Give an officer another role (audited); the role it had. Raises UsageError for an
+        unknown officer. The officer's sessions carry on: each request reads the role."""
+        if self.officers.row(name) is None:
+            raise UsageError(f"there is no officer {name!r}")
+        with self.store.engine.begin() as conn:
+            before = self.roles.set(conn, name, role)
+            self.store.append_audit(
+                conn,
+                at=self.stamp(),
+                actor=actor,
+                action="officer-role",
+                target=name,
+                details={"before": before, "after": role},
+            )
+        return before
+
+    def end_session(self, handle: str, *, actor: str) -> str:
+        """End another officer's session by its listed handle (audited); whose it was.
+        Raises UsageError for a handle of no live session."""
+        officer = self.sessions.end_by_handle(handle)
+        if officer is None:
+            raise UsageError(f"no live session {handle[:40]!r}")
+        self.audit_event(actor, "session-end", officer, {"session": handle})
+        return officer
+
+    def end_sessions_of(self, officer: str, *, actor: str) -> int:
+        """End every session of an officer (audited); how many there were."""
+        ended = self.sessions.end_all(officer)
+        self.audit_event(actor, "session-end", officer, {"sessions": ended})
+        return ended
+
+    def record_refusal(self, officer: str, permission: str, path: str) -> None:
+        """An officer tried what their role does not allow: recorded in the audit chain."""
+        self.audit_event(
+            f"officer:{officer}",
+            "officer-refused",
+            officer,
+            {"permission": permission, "role": self.roles.role(officer), "path": path[:512]},
+        )
+
+    def audit_event(
+        self, actor: str, action: str, target: str | None, details: Mapping[str, Any]
+    ) -> None:
+        """Append one entry to the audit chain in a transaction of its own."""
+        with self.store.engine.begin() as conn:
+            self.store.append_audit(
+                conn, at=self.stamp(), actor=actor, action=action, target=target, details=details
             )
 
     def check_officer(self, name: str, password: str) -> bool:

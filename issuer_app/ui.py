@@ -4,6 +4,11 @@ Officers (created with ``vcred issuer officer add``) sign in with a password (sc
 a server-side session (:mod:`vcred_service.signin`: HttpOnly, SameSite=Lax, Secure behind
 https; it ends on sign-out, after the idle timeout and at its absolute lifetime); every form
 carries a CSRF token, and a POST without the right one is refused (400).
+
+Each view names the permission it needs (:func:`requires`, :mod:`vcred_service.roles`); the
+officer's role is read from the database at every request, an action the role does not allow
+is a 403 page and an ``officer-refused`` entry in the audit chain, and the pages offer only
+what the role allows. The administration pages are in :mod:`issuer_app.ui_admin`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from functools import wraps
 from typing import Any, Final
 
 import segno
@@ -19,6 +25,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -35,7 +42,9 @@ from issuer_app.store.records import RecordQuery, load_json_list
 from vcred.customs.builders import build_aeo_certificate, build_export_billing_attestation
 from vcred.customs.programmes import PROGRAMMES, TRADE_ROLES
 from vcred.errors import MalformedError
+from vcred_service.oidc import OidcClient
 from vcred_service.problems import ProblemError
+from vcred_service.roles import Permission, Role, allows
 from vcred_service.signin import (
     SignIn,
     check_csrf,
@@ -43,6 +52,8 @@ from vcred_service.signin import (
     current_officer,
     login_page,
     login_required,
+    oidc_callback,
+    oidc_start,
 )
 from vcred_service.signin import logout as end_session
 
@@ -71,15 +82,28 @@ def issuer() -> Issuer:
 
 @blueprint.record_once
 def _setup(state: Any) -> None:
-    service = state.app.extensions["vcred_issuer"]
+    service: Issuer = state.app.extensions["vcred_issuer"]
     config = service.config
+    settings = config.oidc()
     SignIn(
         accounts=service.officers,
         sessions=service.sessions,
         limiter=limiter(config, "login", config.login_rate, config.login_burst),
         login_endpoint="officer.login",
         home_endpoint="officer.credentials",
+        oidc=None
+        if settings is None
+        else OidcClient(
+            settings, redirect_uri=f"{config.public_url}/login/oidc/callback", clock=config.clock
+        ),
+        assign_role=lambda name, role: _role_from_groups(service, name, role),
     ).install(state.app)
+
+
+def _role_from_groups(service: Issuer, name: str, role: Role) -> None:
+    """The provider's groups decide the role: stored (and audited) when it changes."""
+    if service.roles.role(name) != role:
+        service.set_officer_role(name, role, actor="oidc")
 
 
 # -- session, CSRF, login (vcred_service.signin) -------------------------------------------------
@@ -92,6 +116,9 @@ def _template_globals() -> dict[str, Any]:
         "csrf_token": csrf_token,
         "service_name": f"{service.config.authority} — issuer",
         "officer": current_officer(),
+        "officer_role": officer_role(),
+        "can": can,
+        "four_eyes": service.config.four_eyes,
     }
 
 
@@ -109,7 +136,23 @@ def home() -> BaseResponse:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> str | BaseResponse:
-    return login_page("issuer/login.html")
+    return login_page("issuer/login.html", oidc_url=_oidc_url())
+
+
+@blueprint.get("/login/oidc")
+def login_oidc() -> tuple[str, int] | BaseResponse:
+    return oidc_start("issuer/login.html", oidc_url=_oidc_url())
+
+
+@blueprint.get("/login/oidc/callback")
+def login_oidc_callback() -> tuple[str, int] | BaseResponse:
+    return oidc_callback("issuer/login.html", oidc_url=_oidc_url())
+
+
+def _oidc_url() -> str | None:
+    if issuer().config.oidc_issuer is None:
+        return None
+    return url_for("officer.login_oidc", next=request.values.get("next") or None)
 
 
 @blueprint.post("/logout")
@@ -119,6 +162,48 @@ def logout() -> BaseResponse:
 
 def _officer_actor() -> str:
     return f"officer:{current_officer()}"
+
+
+# -- roles -----------------------------------------------------------------------------------
+
+
+def officer_role() -> Role | None:
+    """The signed-in officer's role, read once per request (a changed role applies at the
+    next request); None without a session."""
+    if "vcred_role" not in g:
+        name = current_officer()
+        g.vcred_role = None if name is None else issuer().roles.role(name)
+    role: Role | None = g.vcred_role
+    return role
+
+
+def can(permission: Permission) -> bool:
+    role = officer_role()
+    return role is not None and allows(role, permission)
+
+
+def refused(permission: Permission) -> tuple[str, int]:
+    """The 403 page for an action the officer's role does not allow, recorded in the audit
+    chain (who, which permission, which page)."""
+    name = current_officer() or ""
+    issuer().record_refusal(name, permission, request.path)
+    page = render_template("issuer/refused.html", permission=permission, role=officer_role())
+    return page, 403
+
+
+def requires(permission: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Only for a signed-in officer whose role allows ``permission`` (else the 403 page)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if not can(permission):
+                return refused(permission)
+            return view(*args, **kwargs)
+
+        return login_required(checked)
+
+    return decorate
 
 
 # -- issued credentials ----------------------------------------------------------------------------
@@ -170,8 +255,9 @@ def credential(record_id: str) -> str:
         qr=qr,
         qr_note=qr_note,
         history=service.store.recent_audit(row.credential_id or row.record_id),
-        actions=_available_actions(row.status),
-        message=service.message_state(row.record_id),
+        actions=[a for a in _available_actions(row.status) if can(_PERMISSION_OF[a])],
+        message=service.message_state(row.record_id) if can("message") else None,
+        awaiting=service.approvals.pending_for(row.record_id),
     )
 
 
@@ -181,6 +267,14 @@ def _available_actions(status: str) -> list[str]:
     if status == "suspended":
         return ["reinstate", "revoke"]
     return []
+
+
+_PERMISSION_OF: Final[dict[str, Permission]] = {
+    "suspend": "suspend",
+    "reinstate": "reinstate",
+    "revoke": "revoke",
+    "message": "message",
+}
 
 
 def _qr(secured: str | None) -> tuple[Markup | None, str | None]:
@@ -196,7 +290,7 @@ def _qr(secured: str | None) -> tuple[Markup | None, str | None]:
 
 @blueprint.post("/officer/credentials/<record_id>/status")
 @login_required
-def change_status(record_id: str) -> BaseResponse:
+def change_status(record_id: str) -> BaseResponse | tuple[str, int]:
     action = request.form.get("action", "")
     status: Status | MessageStatus
     if action == "message":  # the message status: the value chosen among the configured ones
@@ -209,6 +303,10 @@ def change_status(record_id: str) -> BaseResponse:
         status, done = _ACTIONS[action]
     else:
         raise ProblemError(400, "Bad request", "unknown action", code="MALFORMED")
+    if not can(_PERMISSION_OF[action]):
+        return refused(_PERMISSION_OF[action])
+    if action == "revoke" and issuer().config.four_eyes:
+        return _request_revocation(record_id)
     try:
         issuer().change_status(record_id, status, actor=_officer_actor())
     except ProblemError as exc:
@@ -220,11 +318,38 @@ def change_status(record_id: str) -> BaseResponse:
     return redirect(url_for("officer.credential", record_id=record_id))
 
 
+def _request_revocation(record_id: str) -> BaseResponse:
+    """Four-eyes: the revocation waits for a second officer's approval."""
+    service = issuer()
+    row = service.record(record_id)
+    if row is None:
+        raise ProblemError(404, "Not Found", "no such credential record")
+    if row.status == "revoked":
+        flash("The credential is revoked already.", "error")
+        return redirect(url_for("officer.credential", record_id=record_id))
+    try:
+        service.approvals.request(
+            "revoke",
+            officer=current_officer() or "",
+            target=row.record_id,
+            audit_target=row.credential_id or row.record_id,
+            payload={},
+            summary=f"revoke {row.main_type} of {row.subject_name or row.subject_id or '—'}",
+        )
+    except ProblemError as exc:
+        if exc.status != 409:
+            raise
+        flash(exc.detail, "error")
+    else:
+        flash("Revocation requested: it takes effect when a second officer approves it.", "ok")
+    return redirect(url_for("officer.credential", record_id=record_id))
+
+
 # -- issuing from forms ------------------------------------------------------------------------
 
 
 @blueprint.route("/officer/issue/aeo", methods=["GET", "POST"])
-@login_required
+@requires("issue")
 def issue_aeo() -> str | BaseResponse:
     service = issuer()
     today = service.now().date()
@@ -259,7 +384,7 @@ def issue_aeo() -> str | BaseResponse:
 
 
 @blueprint.route("/officer/issue/billing", methods=["GET", "POST"])
-@login_required
+@requires("issue")
 def issue_billing() -> str | BaseResponse:
     service = issuer()
     today = service.now().date()

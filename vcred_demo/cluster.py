@@ -96,7 +96,7 @@ class Cluster:
         service = issuer_of(app)
         token = service.create_token(["issue", "status", "admin"], label="demo", actor="demo").token
         password = "demo-" + secrets.token_urlsafe(12)
-        service.add_officer(OFFICER, password, actor="demo")
+        service.add_officer(OFFICER, password, role="administrator", actor="demo")
         handle = IssuerHandle(agency, url, token, password, app)
         self.issuers[agency.programme] = handle
         return handle

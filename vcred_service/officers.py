@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -42,6 +43,21 @@ from vcred.errors import UsageError
 from vcred_service import passwords
 
 SESSION_ID_BYTES: Final = 32
+#: The stored "hash" of an account without a password (no scrypt string is ever equal).
+NO_PASSWORD: Final = "!"  # noqa: S105 - a marker, not a password
+#: A listed session is named by the first hex digits of its id's digest: enough to tell
+#: sessions apart, and nothing that opens one (the digest is not the cookie).
+HANDLE_LENGTH: Final = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveSession:
+    """A session as an administrator sees it (never its id)."""
+
+    handle: str
+    officer: str
+    created: datetime
+    last_seen: datetime
 
 
 def officer_table(metadata: MetaData, prefix: str = "") -> Table:
@@ -73,12 +89,14 @@ class OfficerAccounts:
         self.engine = engine
         self.table = table
 
-    def insert(self, conn: Connection, *, name: str, password: str, created: str) -> None:
-        """Add an account inside the caller's transaction. Raises UsageError for a bad
-        name, a weak password or a name already taken."""
+    def insert(self, conn: Connection, *, name: str, password: str | None, created: str) -> None:
+        """Add an account inside the caller's transaction; ``password`` None: an account
+        that signs in only through the agency's identity provider. Raises UsageError for a
+        bad name, a weak password or a name already taken."""
         try:
             passwords.check_officer_name(name)
-            passwords.check_password_strength(password)
+            if password is not None:
+                passwords.check_password_strength(password)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
         table = self.table
@@ -87,13 +105,13 @@ class OfficerAccounts:
         conn.execute(
             insert(table).values(
                 name=name,
-                password=passwords.hash_password(password),
+                password=NO_PASSWORD if password is None else passwords.hash_password(password),
                 created=created,
                 disabled=False,
             )
         )
 
-    def add(self, *, name: str, password: str, created: str) -> None:
+    def add(self, *, name: str, password: str | None, created: str) -> None:
         """:meth:`insert` in a transaction of its own."""
         with self.engine.begin() as conn:
             self.insert(conn, name=name, password=password, created=created)
@@ -111,7 +129,10 @@ class OfficerAccounts:
     def check(self, name: str, password: str) -> bool:
         """Whether ``name`` is an active officer with this password (same work either way)."""
         row = self.row(name)
-        stored = None if row is None or row.disabled else str(row.password)
+        # no row, a disabled account and one without a password take the same work
+        stored = None
+        if row is not None and not row.disabled and row.password != NO_PASSWORD:
+            stored = str(row.password)
         return passwords.verify_password(password, stored)
 
     def active(self, name: str) -> bool:
@@ -184,6 +205,41 @@ class OfficerSessions:
         with self.engine.begin() as conn:
             ended = conn.execute(delete(self.table).where(self.table.c.officer == officer))
         return int(ended.rowcount)
+
+    def live(self) -> list[LiveSession]:
+        """Every session that has not ended, newest activity first (an administrator's list)."""
+        now = self.clock()
+        table = self.table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table).where(~self._ended(now)).order_by(table.c.last_seen.desc())
+            ).all()
+        return [
+            LiveSession(
+                handle=str(row.id_digest)[:HANDLE_LENGTH],
+                officer=str(row.officer),
+                created=_utc(row.created),
+                last_seen=_utc(row.last_seen),
+            )
+            for row in rows
+        ]
+
+    def end_by_handle(self, handle: str) -> str | None:
+        """End the session listed as ``handle`` (by an administrator); the officer whose it
+        was, or None when no session has that handle."""
+        if len(handle) != HANDLE_LENGTH or any(c not in "0123456789abcdef" for c in handle):
+            return None
+        table = self.table
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(table.c.id_digest, table.c.officer).where(
+                    table.c.id_digest.startswith(handle, autoescape=True)
+                )
+            ).first()
+            if row is None:
+                return None
+            conn.execute(delete(table).where(table.c.id_digest == row.id_digest))
+        return str(row.officer)
 
     def _ended(self, now: datetime) -> Any:
         table = self.table

@@ -27,8 +27,10 @@ from flask import Flask, current_app, g, redirect, render_template, request, ses
 from werkzeug.wrappers import Response as BaseResponse
 
 from vcred_service.officers import OfficerAccounts, OfficerSessions
+from vcred_service.oidc import PENDING_KEY, OidcClient, OidcRefusedError, Pending
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import Limiter
+from vcred_service.roles import Role
 
 EXTENSION: Final = "vcred_signin"
 COOKIE_SUFFIX: Final = "_officer"
@@ -46,6 +48,10 @@ class SignIn:
     limiter: Limiter
     login_endpoint: str
     home_endpoint: str
+    #: The agency's OpenID Connect provider (None: local passwords only).
+    oidc: OidcClient | None = None
+    #: Stores the role a provider's groups grant (None: roles come from the accounts).
+    assign_role: Callable[[str, Role], None] | None = None
 
     def install(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
@@ -150,6 +156,55 @@ def login_page(template: str, **context: Any) -> str | BaseResponse:
             return response
         error = WRONG
     return render_template(template, error=error, next=target, **context)
+
+
+def oidc_start(template: str, **context: Any) -> tuple[str, int] | BaseResponse:
+    """GET: off to the agency's identity provider (state, nonce and PKCE verifier kept in
+    this browser's signed session until it comes back); the login page with the reason (502)
+    when the provider cannot be reached or publishes an unusable discovery document."""
+    current = signin()
+    client = current.oidc
+    if client is None:
+        raise ProblemError(404, "Not Found", "officers sign in with a password here")
+    target = safe_next(request.args.get("next"))
+    try:
+        url, pending = client.begin(target)
+    except OidcRefusedError as exc:
+        return render_template(template, error=exc.message, next=target, **context), exc.status
+    session[PENDING_KEY] = pending.as_dict()
+    return redirect(url)
+
+
+def oidc_callback(template: str, **context: Any) -> tuple[str, int] | BaseResponse:
+    """GET: the provider's answer. A verified id_token naming an active officer account
+    starts a session, as a password would; anything else is the login page with the reason
+    (400 or 403, never a session). The pending flow is used once, whatever the outcome."""
+    current = signin()
+    client = current.oidc
+    if client is None:
+        raise ProblemError(404, "Not Found", "officers sign in with a password here")
+    pending = Pending.from_dict(session.pop(PENDING_KEY, None))
+    try:
+        who = client.officer_of(client.finish(pending, request.args))
+        if not current.accounts.active(who.name):
+            raise OidcRefusedError(
+                "OIDC_UNKNOWN_OFFICER",
+                "the identity provider vouched for someone with no officer account here",
+                status=403,
+            )
+    except OidcRefusedError as exc:
+        page = render_template(
+            template, error=exc.message, next=url_for(current.home_endpoint), **context
+        )
+        return page, exc.status
+    if who.role_from_groups is not None and current.assign_role is not None:
+        current.assign_role(who.name, who.role_from_groups)
+    _end_presented_session()
+    session.clear()  # as for a password: nothing from before the sign-in carries on
+    csrf_token()
+    response = redirect(pending.next if pending else url_for(current.home_endpoint))
+    _set_cookie(response, current.sessions.start(who.name))
+    return response
 
 
 def logout() -> BaseResponse:

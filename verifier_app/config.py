@@ -25,6 +25,7 @@ from vcred_service.config_file import duration
 from vcred_service.shared_limits import check_url
 from vcred_service.oauth import OAuthConfig
 from vcred_service.oauth import config_from_env as oauth_config_from_env
+from vcred_service.oidc import OidcSettings
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
@@ -131,6 +132,10 @@ class VerifierConfig:
     # the base URL wallets reach the verifier at (OpenID4VP request and response URIs);
     # None: https://DOMAIN (http for localhost and 127.0.0.1)
     public_url: str | None = None
+    # officers may also sign in through the agency's OpenID Connect provider, which sends
+    # them back to oidc_redirect_uri (this service's /login/oidc/callback, as they reach it)
+    oidc: OidcSettings | None = None
+    oidc_redirect_uri: str | None = None
     clock: Callable[[], datetime] = utc_now
 
     def __post_init__(self) -> None:
@@ -175,6 +180,14 @@ class VerifierConfig:
             raise UsageError("login_rate must be positive")
         if self.rate_limit_url is not None:
             check_url(self.rate_limit_url, setting=ENV_PREFIX + "RATE_LIMIT_URL")
+        if (self.oidc is None) != (self.oidc_redirect_uri is None):
+            raise UsageError("OpenID Connect sign-in needs its settings and its redirect URI")
+        if self.oidc_redirect_uri is not None and not self.oidc_redirect_uri.startswith(
+            ("https://", "http://")
+        ):
+            raise UsageError("the OpenID Connect redirect URI must be an http(s) URL")
+        if self.oidc is not None and self.oidc.groups_claim:
+            raise UsageError("the verifier's officers have no roles: no groups claim")
         if self.time_budget <= timedelta(0):
             raise UsageError("time_budget must be positive")
         if not self.domain or any(c.isspace() for c in self.domain):
@@ -287,6 +300,25 @@ class VerifierConfig:
         if env.get("DATABASE_URL"):
             options["database_url"] = env["DATABASE_URL"]
         options["oauth"] = oauth_config_from_env(get, prefix=ENV_PREFIX, default_audience=None)
+        issuer, client_id, secret = (
+            get(f"OIDC_{n}") for n in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET")
+        )
+        if issuer or client_id or secret or get("OIDC_REDIRECT_URI"):
+            if not (issuer and client_id and secret):
+                raise UsageError(
+                    f"{ENV_PREFIX}OIDC_ISSUER, _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET go together"
+                )
+            claim = get("OIDC_CLAIM") or "email"
+            if claim not in ("email", "sub"):
+                raise UsageError(f"{ENV_PREFIX}OIDC_CLAIM is email or sub, not {claim!r}")
+            options["oidc"] = OidcSettings(
+                issuer=issuer,
+                client_id=client_id,
+                client_secret=secret,
+                claim="email" if claim == "email" else "sub",
+                scopes=get("OIDC_SCOPES") or "openid email profile",
+            )
+            options["oidc_redirect_uri"] = get("OIDC_REDIRECT_URI")
         return cls(**options)  # type: ignore[arg-type]
 
 

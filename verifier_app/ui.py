@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 import segno
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, VcredError
 from vcred.multibase import b64url_encode
+from vcred_service.oidc import OidcClient
 from vcred_service.ratelimit import make_limiter
 from vcred_service.signin import (
     SignIn,
@@ -30,6 +31,8 @@ from vcred_service.signin import (
     current_officer,
     login_page,
     login_required,
+    oidc_callback,
+    oidc_start,
 )
 from vcred_service.signin import logout as end_session
 from verifier_app import oid4vp
@@ -68,6 +71,9 @@ def _setup(state: Any) -> None:
         ),
         login_endpoint="ui.login",
         home_endpoint="ui.recent",
+        oidc=None
+        if config.oidc is None or config.oidc_redirect_uri is None
+        else OidcClient(config.oidc, redirect_uri=config.oidc_redirect_uri, clock=config.clock),
     ).install(state.app)
 
 
@@ -185,7 +191,23 @@ def presentation(transaction_id: str) -> tuple[str, int]:
 
 @ui.route("/login", methods=["GET", "POST"])
 def login() -> str | BaseResponse:
-    return login_page("verifier/login.html")
+    return login_page("verifier/login.html", oidc_url=_oidc_url())
+
+
+@ui.get("/login/oidc")
+def login_oidc() -> tuple[str, int] | BaseResponse:
+    return oidc_start("verifier/login.html", oidc_url=_oidc_url())
+
+
+@ui.get("/login/oidc/callback")
+def login_oidc_callback() -> tuple[str, int] | BaseResponse:
+    return oidc_callback("verifier/login.html", oidc_url=_oidc_url())
+
+
+def _oidc_url() -> str | None:
+    if service().config.oidc is None:
+        return None
+    return url_for("ui.login_oidc", next=request.values.get("next") or None)
 
 
 @ui.post("/logout")

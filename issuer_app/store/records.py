@@ -45,9 +45,14 @@ from vcred.errors import UsageError
 from vcred.status import MIN_ENTRIES
 from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.officers import officer_table, session_table
+from vcred_service.roles import role_table
 
 #: 2: Idempotency-Keys scoped per principal (table ``idempotency_keys``), officer sessions.
-SCHEMA_VERSION: Final = "2"
+#: 3: officer roles (``officer_roles``) and four-eyes requests (``approvals``).
+SCHEMA_VERSION: Final = "3"
+#: The role officers made before roles existed get at the upgrade to schema 3: what they
+#: could do on the officer pages then (issue, suspend, reinstate, revoke), nothing more.
+UPGRADED_OFFICER_ROLE: Final = "supervisor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,8 @@ class Tables:
     tokens: Table
     officers: Table
     sessions: Table
+    roles: Table
+    approvals: Table
     idempotency: Table
     audit: Table
     audit_head: Table
@@ -117,6 +124,24 @@ def issuer_tables(metadata: MetaData, prefix: str = "") -> Tables:
         ),
         officers=officer_table(metadata, p),
         sessions=session_table(metadata, p),
+        roles=role_table(metadata, p),
+        # four-eyes requests (issuer_app.approvals): one officer asks, another decides
+        approvals=Table(
+            f"{p}approvals",
+            metadata,
+            Column("id", String(36), primary_key=True),
+            Column("action", String(32), nullable=False),  # revoke | trust-list
+            Column("target", String(2048), nullable=True),  # the record id (revoke)
+            Column("payload", Text, nullable=False),  # JSON: what the approval will do
+            Column("summary", String(512), nullable=False),
+            Column("requested_by", String(100), nullable=False),
+            Column("requested_at", String(32), nullable=False),
+            Column("state", String(16), nullable=False),  # pending|approved|rejected|failed
+            Column("decided_by", String(100), nullable=True),
+            Column("decided_at", String(32), nullable=True),
+            Column("outcome", Text, nullable=True),  # what approving produced, or why not
+            Index(f"{p}ix_approvals_state", "state"),
+        ),
         # one key space per principal (the API token's actor): a key is the client's own
         idempotency=Table(
             f"{p}idempotency_keys",
@@ -237,9 +262,19 @@ class IssuerStore:
         1 → 2: the answers of the shared ``idempotency`` table move to ``idempotency_keys``
         under the principal that issued them (the record's actor); placeholders of requests
         that never finished are dropped.
+
+        2 → 3: every existing officer gets :data:`UPGRADED_OFFICER_ROLE`, so that the officers
+        of an upgraded issuer keep doing what they did (new accounts get the least role).
         """
-        if version != "1":
+        if version not in ("1", "2"):
             raise UsageError(f"unknown issuer schema version {version!r}")
+        if version == "1":
+            self._upgrade_idempotency(conn)
+        officers, roles = self.t.officers, self.t.roles
+        for name in conn.execute(select(officers.c.name)).scalars():
+            _insert_ignore(conn, roles, {"name": name, "role": UPGRADED_OFFICER_ROLE})
+
+    def _upgrade_idempotency(self, conn: Connection) -> None:
         old = Table(
             f"{self.prefix}idempotency",
             MetaData(),

@@ -24,7 +24,7 @@ def base_url(tmp_path: Path, browser: Any) -> Iterator[str]:
     browser.clear_cookies()
     # http: the session cookie is Secure only behind an https public URL
     app = create_app(make_config(tmp_path, "sqlite", public_url="http://127.0.0.1"))
-    issuer_of(app).add_officer("ana", PASSWORD, actor="test")
+    issuer_of(app).add_officer("ana", PASSWORD, role="supervisor", actor="test")
     try:
         with serving(app) as server:
             yield f"http://127.0.0.1:{server.server_port}"

@@ -120,3 +120,27 @@ def test_several_issuers_in_one_process(tmp_path: Path) -> None:
     finally:
         for app in apps:
             dispose(app, drop=False)
+
+
+def test_officer_settings_from_env(tmp_path: Path) -> None:
+    secret = "the provider's client secret"  # a test value
+    config = IssuerConfig.from_env(
+        {
+            **ENV,
+            "VCRED_ISSUER_DATA_DIR": str(tmp_path),
+            "VCRED_ISSUER_FOUR_EYES": "1",
+            "VCRED_ISSUER_OIDC_ISSUER": "https://login.customs.example/realms/officers",
+            "VCRED_ISSUER_OIDC_CLIENT_ID": "vcred-issuer",
+            "VCRED_ISSUER_OIDC_CLIENT_SECRET": secret,
+            "VCRED_ISSUER_OIDC_CLAIM": "sub",
+            "VCRED_ISSUER_OIDC_SCOPES": "openid groups",
+            "VCRED_ISSUER_OIDC_GROUPS_CLAIM": "groups",
+            "VCRED_ISSUER_OIDC_GROUP_ROLES": "officers=officer, chiefs=supervisor",
+        }
+    )
+    assert config.four_eyes is True
+    settings = config.oidc()
+    assert settings is not None and settings.claim == "sub"
+    assert settings.role_of_group() == {"officers": "officer", "chiefs": "supervisor"}
+    assert secret not in repr(config) and secret not in repr(settings)
+    assert IssuerConfig.from_env({**ENV, "VCRED_ISSUER_DATA_DIR": str(tmp_path)}).oidc() is None

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from issuer_app import issuer_of
 from issuer_app.store.records import RecordQuery
 from tests.issuer.conftest import Clock, credential, verifier
+from vcred_service.roles import Role
 
 PASSWORD = "a long officer password"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -24,8 +25,8 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def logged_in(app: Flask, name: str = "ana") -> FlaskClient:
-    issuer_of(app).add_officer(name, PASSWORD, actor="test")
+def logged_in(app: Flask, name: str = "ana", role: Role = "supervisor") -> FlaskClient:
+    issuer_of(app).add_officer(name, PASSWORD, role=role, actor="test")
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     answer = client.post(

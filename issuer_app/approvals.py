@@ -1,0 +1,208 @@
+"""The four-eyes rule (``IssuerConfig.four_eyes``): one officer asks, a second one decides.
+
+Under the rule a revocation and the signing of a trust list are *requests*: a row in the
+``approvals`` table and an ``approval-request`` entry in the audit chain. Nothing happens
+until another officer with the right role approves it (``approval-grant``, then the action
+itself, audited as usual under the approver's name) or rejects it (``approval-reject``). The
+officer who asked can never decide their own request.
+
+A request is claimed (``pending`` → ``approving``) in one conditional UPDATE, so two approvers
+clicking at once act once; when the action then fails (the credential was revoked meanwhile,
+the trust list no longer passes its schema) the request ends ``failed`` with the reason,
+recorded too.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Row
+
+from vcred.errors import VcredError
+from vcred_service.problems import ProblemError
+from vcred_service.roles import Permission
+
+if TYPE_CHECKING:
+    from issuer_app.service import Issuer
+
+Action = Literal["revoke", "trust-list"]
+#: What the approver's role must allow, per action (the requester's needs the same).
+APPROVER_PERMISSION: Final[dict[Action, Permission]] = {
+    "revoke": "approve",
+    "trust-list": "trust-list",
+}
+PENDING: Final = "pending"
+
+
+class Approvals:
+    """The four-eyes requests of one issuer."""
+
+    def __init__(self, issuer: Issuer) -> None:
+        self.issuer = issuer
+        self.table = issuer.store.t.approvals
+
+    def request(
+        self,
+        action: Action,
+        *,
+        officer: str,
+        target: str | None,
+        audit_target: str | None,
+        payload: Mapping[str, Any],
+        summary: str,
+    ) -> str:
+        """Record ``officer``'s request (audited); its id. Raises ProblemError 409 when the
+        same action on the same target is already waiting."""
+        table = self.table
+        request_id = str(uuid.uuid4())
+        store = self.issuer.store
+        with store.engine.begin() as conn:
+            if (
+                target is not None
+                and conn.execute(
+                    select(table.c.id).where(
+                        table.c.action == action, table.c.target == target, table.c.state == PENDING
+                    )
+                ).first()
+            ):
+                raise ProblemError(
+                    409,
+                    "Conflict",
+                    "this is already waiting for a second officer's approval",
+                    code="APPROVAL_PENDING",
+                )
+            at = self.issuer.stamp()
+            conn.execute(
+                insert(table).values(
+                    id=request_id,
+                    action=action,
+                    target=target,
+                    payload=json.dumps(
+                        {**payload, "auditTarget": audit_target},
+                        ensure_ascii=False,
+                        sort_keys=True,
+                    ),
+                    summary=summary[:512],
+                    requested_by=officer,
+                    requested_at=at,
+                    state=PENDING,
+                )
+            )
+            store.append_audit(
+                conn,
+                at=at,
+                actor=f"officer:{officer}",
+                action="approval-request",
+                target=audit_target,
+                details={"request": request_id, "action": action, "summary": summary[:512]},
+            )
+        return request_id
+
+    def get(self, request_id: str) -> Row[Any] | None:
+        if len(request_id) > 36:
+            return None
+        with self.issuer.store.engine.connect() as conn:
+            return conn.execute(select(self.table).where(self.table.c.id == request_id)).first()
+
+    def listed(self, *, pending: bool = True, limit: int = 100) -> list[Row[Any]]:
+        """Requests waiting (or, with ``pending`` False, decided), the latest first."""
+        table = self.table
+        where = table.c.state == PENDING if pending else table.c.state != PENDING
+        with self.issuer.store.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(table).where(where).order_by(table.c.requested_at.desc()).limit(limit)
+                )
+            )
+
+    def pending_for(self, target: str) -> Row[Any] | None:
+        table = self.table
+        with self.issuer.store.engine.connect() as conn:
+            return conn.execute(
+                select(table).where(table.c.target == target, table.c.state == PENDING)
+            ).first()
+
+    def decide(self, request_id: str, *, officer: str, approve: bool) -> Row[Any]:
+        """Approve (then carry out) or reject a request; the request as it ends.
+
+        The caller has checked ``officer``'s role (:data:`APPROVER_PERMISSION`). Raises
+        ProblemError 404 (no such request), 403 ``SELF_APPROVAL`` (the requester's own), 409
+        (decided already).
+        """
+        row = self.get(request_id)
+        if row is None:
+            raise ProblemError(404, "Not Found", "no such request")
+        if row.requested_by == officer:
+            raise ProblemError(
+                403,
+                "Forbidden",
+                "a request needs a second officer: you cannot decide your own",
+                code="SELF_APPROVAL",
+            )
+        table = self.table
+        store = self.issuer.store
+        with store.engine.begin() as conn:
+            at = self.issuer.stamp()
+            claimed = conn.execute(
+                update(table)
+                .where(table.c.id == request_id, table.c.state == PENDING)
+                .values(
+                    state="approving" if approve else "rejected", decided_by=officer, decided_at=at
+                )
+            )
+            if claimed.rowcount != 1:
+                raise ProblemError(409, "Conflict", "this request was decided already")
+            store.append_audit(
+                conn,
+                at=at,
+                actor=f"officer:{officer}",
+                action="approval-grant" if approve else "approval-reject",
+                target=_audit_target(row),
+                details={"request": row.id, "action": row.action, "requestedBy": row.requested_by},
+            )
+        if approve:
+            self._carry_out(row, officer)
+        found = self.get(request_id)
+        if found is None:  # decided requests are never deleted
+            raise ProblemError(404, "Not Found", "no such request")
+        return found
+
+    def _carry_out(self, row: Row[Any], officer: str) -> None:
+        payload = json.loads(row.payload)
+        actor = f"officer:{officer}"
+        try:
+            if row.action == "revoke":
+                answer = self.issuer.change_status(row.target, "revoked", actor=actor)
+                outcome = json.dumps({"status": answer["status"]})
+            else:
+                signed = self.issuer.issue_trust_list(payload["body"], actor=actor)
+                outcome = json.dumps(signed.body, ensure_ascii=False)
+        except (ProblemError, VcredError) as exc:
+            reason = exc.detail if isinstance(exc, ProblemError) else exc.message
+            self._end(row, "failed", reason)
+            self.issuer.audit_event(
+                actor,
+                "approval-failed",
+                _audit_target(row),
+                {"request": row.id, "action": row.action, "reason": reason[:512]},
+            )
+            return
+        self._end(row, "approved", outcome)
+
+    def _end(self, row: Row[Any], state: str, outcome: str) -> None:
+        with self.issuer.store.engine.begin() as conn:
+            conn.execute(
+                update(self.table)
+                .where(self.table.c.id == row.id)
+                .values(state=state, outcome=outcome)
+            )
+
+
+def _audit_target(row: Row[Any]) -> str | None:
+    summary = json.loads(row.payload)
+    target = summary.get("auditTarget")
+    return str(target) if target else None

@@ -1,0 +1,261 @@
+"""The four-eyes rule (``four_eyes=True``): a revocation or a trust list an officer asks for
+happens only when a second officer with the right role approves it; the request and the
+decision are both in the audit chain; nobody decides their own request (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from issuer_app import issuer_of
+from tests.hardening.test_trust_list_authority import unsigned_list
+from tests.issuer.conftest import ApiClient, Clock, auth, credential, verifier
+from tests.issuer.test_ui import csrf_of, logged_in
+from vcred.audit import verify_chain
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], backend: str) -> Flask:
+    return make_app(backend, four_eyes=True)
+
+
+def chain(app: Flask) -> list[dict[str, Any]]:
+    store = issuer_of(app).store
+    entries = list(store.audit_entries())
+    assert verify_chain(entries, expect_head=store.audit_head()[1]).intact
+    return entries
+
+
+def request_revocation(client: FlaskClient, record_id: str) -> str:
+    path = f"/officer/credentials/{record_id}"
+    html = client.get(path).get_data(as_text=True)
+    assert "Request revocation" in html
+    answer = client.post(f"{path}/status", data={"action": "revoke", "csrf_token": csrf_of(html)})
+    assert answer.status_code == 302
+    return client.get(answer.headers["Location"]).get_data(as_text=True)
+
+
+def decide(client: FlaskClient, request_id: str, decision: str) -> Any:
+    html = client.get("/officer/credentials").get_data(as_text=True)
+    return client.post(
+        f"/officer/approvals/{request_id}",
+        data={"decision": decision, "csrf_token": csrf_of(html)},
+    )
+
+
+def only_pending(app: Flask) -> Any:
+    (row,) = issuer_of(app).approvals.listed(pending=True)
+    return row
+
+
+def test_a_revocation_waits_for_a_second_supervisor(app: Flask, clock: Clock) -> None:
+    sam = logged_in(app, "sam", role="supervisor")
+    sue = logged_in(app, "sue", role="supervisor")
+    document = credential()
+    record_id = issuer_of(app).issue_credential(document, actor="test").record_id
+    html = request_revocation(sam, record_id)
+    assert "Revocation requested" in html and 'id="awaiting"' in html
+    assert 'value="revoke"' not in html  # no second request while one waits
+    row = issuer_of(app).record(record_id)
+    assert row is not None and row.status == "active"
+    assert verifier(app, clock).verify(row.secured).verified  # nothing happened yet
+
+    request = only_pending(app)
+    listing = sue.get("/officer/approvals").get_data(as_text=True)
+    assert request.summary in listing and "Approve" in listing
+    approved = decide(sue, request.id, "approve")
+    assert approved.status_code == 302
+    row = issuer_of(app).record(record_id)
+    assert row is not None and row.status == "revoked"
+    assert verifier(app, clock).verify(row.secured).codes == ("REVOKED",)
+
+    entries = chain(app)
+    asked, granted, revoked = (
+        next(e for e in entries if e["action"] == name)
+        for name in ("approval-request", "approval-grant", "status-revoked")
+    )
+    assert asked["actor"] == "officer:sam" and asked["target"] == document["id"]
+    assert granted["actor"] == "officer:sue"
+    assert granted["details"] == {
+        "request": request.id,
+        "action": "revoke",
+        "requestedBy": "sam",
+    }
+    assert revoked["actor"] == "officer:sue"
+    assert asked["seq"] < granted["seq"] < revoked["seq"]
+    decided = issuer_of(app).approvals.get(request.id)
+    assert decided is not None and (decided.state, decided.decided_by) == ("approved", "sue")
+
+
+def test_self_approval_is_refused_and_recorded(app: Flask) -> None:
+    sam = logged_in(app, "sam", role="supervisor")
+    record_id = issuer_of(app).issue_credential(credential(), actor="test").record_id
+    request_revocation(sam, record_id)
+    request = only_pending(app)
+    listing = sam.get("/officer/approvals").get_data(as_text=True)
+    assert "yours: another officer decides" in listing
+    assert f'action="/officer/approvals/{request.id}"' not in listing
+    refused = decide(sam, request.id, "approve")
+    assert refused.status_code == 403
+    assert "cannot decide your own" in refused.get_data(as_text=True)
+    assert decide(sam, request.id, "reject").status_code == 403
+    assert only_pending(app).state == "pending"
+    assert issuer_of(app).record(record_id).status == "active"  # type: ignore[union-attr]
+    refusals = [e for e in chain(app) if e["action"] == "officer-refused"]
+    assert len(refusals) == 2 and all(e["actor"] == "officer:sam" for e in refusals)
+
+
+def test_an_officer_can_neither_request_nor_approve(app: Flask) -> None:
+    sam = logged_in(app, "sam", role="supervisor")
+    olga = logged_in(app, "olga", role="officer")
+    record_id = issuer_of(app).issue_credential(credential(), actor="test").record_id
+    html = olga.get(f"/officer/credentials/{record_id}").get_data(as_text=True)
+    forced = olga.post(
+        f"/officer/credentials/{record_id}/status",
+        data={"action": "revoke", "csrf_token": csrf_of(html)},
+    )
+    assert forced.status_code == 403
+    assert issuer_of(app).approvals.listed(pending=True) == []
+    request_revocation(sam, record_id)
+    assert decide(olga, only_pending(app).id, "approve").status_code == 403
+    assert only_pending(app).state == "pending"
+
+
+def test_a_rejected_revocation_never_happens(app: Flask) -> None:
+    sam = logged_in(app, "sam", role="supervisor")
+    sue = logged_in(app, "sue", role="supervisor")
+    record_id = issuer_of(app).issue_credential(credential(), actor="test").record_id
+    request_revocation(sam, record_id)
+    request = only_pending(app)
+    assert decide(sue, request.id, "reject").status_code == 302
+    assert issuer_of(app).record(record_id).status == "active"  # type: ignore[union-attr]
+    again = decide(sue, request.id, "approve")  # decided already: nothing more happens
+    assert "decided already" in sue.get(again.headers["Location"]).get_data(as_text=True)
+    assert issuer_of(app).record(record_id).status == "active"  # type: ignore[union-attr]
+    actions = [e["action"] for e in chain(app)]
+    assert "approval-reject" in actions
+    assert "approval-grant" not in actions and "status-revoked" not in actions
+
+
+def test_an_approval_that_cannot_be_done_ends_failed(app: Flask) -> None:
+    """The second administrator approves a list that cannot be signed: nothing is signed,
+    the request ends ``failed`` with the reason, and that is recorded too."""
+    ada = logged_in(app, "ada", role="administrator")
+    bob = logged_in(app, "bob", role="administrator")
+    submit_trust_list(ada, credential())  # not an MRATrustListCredential
+    request = only_pending(app)
+    decide(bob, request.id, "approve")
+    ended = issuer_of(app).approvals.get(request.id)
+    assert ended is not None and ended.state == "failed"
+    assert "MRATrustListCredential" in ended.outcome
+    actions = [e["action"] for e in chain(app)]
+    assert "approval-failed" in actions and "trust-list-issue" not in actions
+
+
+def submit_trust_list(client: FlaskClient, document: dict[str, Any]) -> Any:
+    html = client.get("/officer/trust-lists").get_data(as_text=True)
+    assert "Submit for approval" in html
+    return client.post(
+        "/officer/trust-lists",
+        data={"credential": json.dumps(document), "format": "vc+jwt", "csrf_token": csrf_of(html)},
+    )
+
+
+def test_the_api_cannot_revoke_alone(app: Flask) -> None:
+    service = issuer_of(app)
+    document = credential()
+    answer = service.issue_credential(document, actor="test")
+    client = ApiClient(app)  # the refusal is a documented answer
+    headers = auth(app, "status")
+    body = {"credentialId": document["id"]}
+    refused = client.post(
+        "/credentials/status",
+        json={
+            **body,
+            "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "revoked"}],
+        },
+        headers=headers,
+    )
+    assert refused.status_code == 403, refused.get_json()
+    assert refused.get_json()["code"] == "FOUR_EYES"
+    assert service.record(answer.record_id).status == "active"  # type: ignore[union-attr]
+    suspended = client.post(
+        "/credentials/status",
+        json={
+            **body,
+            "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "suspended"}],
+        },
+        headers=headers,
+    )
+    assert suspended.status_code == 200, suspended.get_json()
+
+
+def test_a_trust_list_is_signed_when_a_second_administrator_approves(app: Flask) -> None:
+    ada = logged_in(app, "ada", role="administrator")
+    bob = logged_in(app, "bob", role="administrator")
+    sue = logged_in(app, "sue", role="supervisor")
+    submitted = submit_trust_list(ada, unsigned_list())
+    assert submitted.status_code == 302
+    request = only_pending(app)
+    assert "trust-list-issue" not in [e["action"] for e in chain(app)]
+    listing = sue.get("/officer/approvals").get_data(as_text=True)
+    assert "needs an administrator" in listing
+    assert decide(sue, request.id, "approve").status_code == 403  # a supervisor may not
+    assert decide(ada, request.id, "approve").status_code == 403  # nor the requester
+    approved = decide(bob, request.id, "approve")
+    assert approved.status_code == 302
+    shown = bob.get(approved.headers["Location"]).get_data(as_text=True)
+    signed = re.search(r'<textarea id="signed"[^>]*>([^<]+)</textarea>', shown)
+    assert signed is not None
+    entries = chain(app)
+    issued = next(e for e in entries if e["action"] == "trust-list-issue")
+    assert issued["actor"] == "officer:bob"
+    granted = next(e for e in entries if e["action"] == "approval-grant")
+    assert granted["details"]["requestedBy"] == "ada"
+
+
+def test_the_api_cannot_sign_a_trust_list_alone(app: Flask) -> None:
+    refused = ApiClient(app).post(
+        "/trust-lists/issue",
+        json={"credential": unsigned_list()},
+        headers=auth(app, "trust-list"),
+    )
+    assert refused.status_code == 403
+    assert refused.get_json()["code"] == "FOUR_EYES"
+
+
+def test_without_the_rule_a_supervisor_revokes_at_once(make_app: Callable[..., Flask]) -> None:
+    app = make_app("sqlite")
+    sam = logged_in(app, "sam", role="supervisor")
+    record_id = issuer_of(app).issue_credential(credential(), actor="test").record_id
+    html = sam.get(f"/officer/credentials/{record_id}").get_data(as_text=True)
+    assert "Request revocation" not in html
+    sam.post(
+        f"/officer/credentials/{record_id}/status",
+        data={"action": "revoke", "csrf_token": csrf_of(html)},
+    )
+    assert issuer_of(app).record(record_id).status == "revoked"  # type: ignore[union-attr]
+    assert issuer_of(app).approvals.listed(pending=True) == []
+
+
+def test_a_second_request_for_the_same_revocation_is_refused(app: Flask) -> None:
+    sam = logged_in(app, "sam", role="supervisor")
+    sue = logged_in(app, "sue", role="supervisor")
+    record_id = issuer_of(app).issue_credential(credential(), actor="test").record_id
+    request_revocation(sam, record_id)
+    html = sue.get("/officer/credentials").get_data(as_text=True)
+    again = sue.post(
+        f"/officer/credentials/{record_id}/status",
+        data={"action": "revoke", "csrf_token": csrf_of(html)},
+    )
+    assert "already waiting" in sue.get(again.headers["Location"]).get_data(as_text=True)
+    assert len(issuer_of(app).approvals.listed(pending=True)) == 1
+    asked = [e for e in chain(app) if e["action"] == "approval-request"]
+    assert len(asked) == 1
