@@ -119,7 +119,7 @@ def _principal(service: Issuer, token: str) -> Principal | None:
     try:
         access = oauth_http.access_token(token, realm=REALM)
     except ProblemError:
-        failures: RateLimiter = current_app.extensions[AUTH_LIMITER]
+        failures: Limiter = current_app.extensions[AUTH_LIMITER]
         failures.allow(request.remote_addr or "unknown")
         raise
     return Principal(actor=access.actor, scopes=access.scopes)

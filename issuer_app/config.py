@@ -27,11 +27,11 @@ from vcred.status import MAX_TTL_MS, MIN_ENTRIES
 from vcred.urls import is_url, parse_url
 from vcred_service.app import database_url
 from vcred_service.config_file import duration
-from vcred_service.shared_limits import check_url
 from vcred_service.discovery import parse_services
 from vcred_service.oauth import OAuthConfig
 from vcred_service.oauth import config_from_env as oauth_config_from_env
 from vcred_service.oidc import OidcSettings
+from vcred_service.shared_limits import check_url
 
 _log = logging.getLogger("issuer_app")
 

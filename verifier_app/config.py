@@ -22,10 +22,10 @@ from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.trust import TrustAnchor
 from vcred.verifier import DEFAULT_TIME_BUDGET, check_bearer_types, utc_now
 from vcred_service.config_file import duration
-from vcred_service.shared_limits import check_url
 from vcred_service.oauth import OAuthConfig
 from vcred_service.oauth import config_from_env as oauth_config_from_env
 from vcred_service.oidc import OidcSettings
+from vcred_service.shared_limits import check_url
 
 ENV_PREFIX: Final = "VCRED_VERIFIER_"
 DEFAULT_DATA_DIR: Final = "vcred-verifier"
