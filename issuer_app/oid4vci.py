@@ -61,6 +61,10 @@ TOKEN_PATH: Final = "/oid4vci/token"  # noqa: S105 - a path, not a token
 NONCE_PATH: Final = "/oid4vci/nonce"
 CREDENTIAL_PATH: Final = "/oid4vci/credential"
 OFFER_PATH: Final = "/oid4vci/offers/"
+#: The pre-authorized code flow's authorization server is named apart from the service's own
+#: (its client-credentials token endpoint, vcred_service.oauth_http, answers at the root's
+#: metadata): RFC 8414 §3.1 puts this one's metadata at the well-known URL plus this path.
+AUTHORIZATION_SERVER_PATH: Final = "/oid4vci"
 
 #: OpenID4VCI format identifier → the vcred format that secures it (Appendix A).
 FORMAT_FOR: Final[dict[str, str]] = {
@@ -125,6 +129,11 @@ class Offers:
         """The Credential Issuer Identifier (§12.2.1): the public URL."""
         return self.issuer.config.public_url
 
+    @property
+    def authorization_server_id(self) -> str:
+        """The issuer of the pre-authorized code flow's tokens (§12.2.4 authorization_servers)."""
+        return self.issuer_id + AUTHORIZATION_SERVER_PATH
+
     def configurations(self) -> dict[str, Configuration]:
         """The offered configurations: each credential type in each format the issuer offers."""
         found = {}
@@ -179,6 +188,7 @@ class Offers:
             configurations[made.id] = entry
         return {
             "credential_issuer": base,
+            "authorization_servers": [self.authorization_server_id],
             "credential_endpoint": base + CREDENTIAL_PATH,
             "nonce_endpoint": base + NONCE_PATH,
             "display": [{"name": self.issuer.config.authority, "locale": "en"}],
@@ -186,10 +196,10 @@ class Offers:
         }
 
     def authorization_server_metadata(self) -> dict[str, Any]:
-        """RFC 8414 metadata: the issuer is its own authorization server (§12.3)."""
+        """RFC 8414 metadata of the pre-authorized code flow's authorization server (§12.3)."""
         base = self.issuer_id
         return {
-            "issuer": base,
+            "issuer": self.authorization_server_id,
             "token_endpoint": base + TOKEN_PATH,
             "grant_types_supported": [GRANT_PRE_AUTHORIZED],
             "token_endpoint_auth_methods_supported": ["none"],

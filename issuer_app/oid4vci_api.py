@@ -11,7 +11,14 @@ from typing import Any, Final
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from issuer_app.api import require
-from issuer_app.oid4vci import CREDENTIAL_PATH, NONCE_PATH, OFFER_PATH, TOKEN_PATH, Offers
+from issuer_app.oid4vci import (
+    AUTHORIZATION_SERVER_PATH,
+    CREDENTIAL_PATH,
+    NONCE_PATH,
+    OFFER_PATH,
+    TOKEN_PATH,
+    Offers,
+)
 from vcred.errors import VcredError
 from vcred.jose import loads_strict
 from vcred.oid4vci import ProtocolError
@@ -99,7 +106,7 @@ def issuer_metadata() -> Response:
     return jsonify(offers().metadata())
 
 
-@blueprint.get("/.well-known/oauth-authorization-server")
+@blueprint.get("/.well-known/oauth-authorization-server" + AUTHORIZATION_SERVER_PATH)
 def authorization_server_metadata() -> Response:
     return jsonify(offers().authorization_server_metadata())
 

@@ -100,7 +100,12 @@ def test_each_role_is_offered_and_allowed_only_its_actions(
 
     with chromium(playwright) as context:  # an officer: issues, nothing more
         page = sign_in(context, base, "olga")
-        assert nav(page) == {"Credentials", "Issue AEO certificate", "Issue export attestation"}
+        assert nav(page) == {
+            "Credentials",
+            "Issue AEO certificate",
+            "Issue export attestation",
+            "Offers",
+        }
         page.goto(record)
         assert page.locator("button:has-text('Suspend')").count() == 0
         assert page.locator("button:has-text('Revoke')").count() == 0

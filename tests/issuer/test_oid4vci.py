@@ -90,8 +90,9 @@ def test_metadata_lists_both_types_in_every_format(app: Flask) -> None:
     }
     for entry in listed.values():
         assert entry["proof_types_supported"]["jwt"]["proof_signing_alg_values_supported"]
-    server = client.get("/.well-known/oauth-authorization-server").json
-    assert server["issuer"] == PUBLIC_URL
+    assert metadata["authorization_servers"] == [PUBLIC_URL + "/oid4vci"]
+    server = client.get("/.well-known/oauth-authorization-server/oid4vci").json
+    assert server["issuer"] == PUBLIC_URL + "/oid4vci"
     assert server["token_endpoint"] == PUBLIC_URL + "/oid4vci/token"
     assert server["pre-authorized_grant_anonymous_access_supported"] is True
 
