@@ -12,12 +12,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from vcred_service import create_base_app
 from vcred_service.ratelimit import RateLimiter
 from verifier_app.api import api
+from verifier_app.batch import PRICED_BY_ITEM, batch
 from verifier_app.config import VerifierConfig
-from verifier_app.service import VerifierService
+from verifier_app.service import LIMITER, VerifierService
 from verifier_app.ui import ui
 
 _log = logging.getLogger("verifier_app")
-LIMITER: Final = "vcred_verifier_limiter"
 
 DEV_WARNING: Final = (
     "DEVELOPMENT MODE: DID documents and status lists may be fetched over plain http and "
@@ -67,7 +67,7 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
         @app.before_request
         def _rate_limit() -> None:
             # verifying is public (DESIGN §6): every POST costs work, some of it network
-            if request.method == "POST":
+            if request.method == "POST" and request.endpoint not in PRICED_BY_ITEM:
                 limiter.check(request.remote_addr or "unknown")
 
     @app.after_request
@@ -80,5 +80,6 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
         return response
 
     app.register_blueprint(api)
+    app.register_blueprint(batch)
     app.register_blueprint(ui)
     return app

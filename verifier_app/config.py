@@ -77,6 +77,9 @@ class VerifierConfig:
     ``time_budget``: what all fetches of one verification share (``Verifier.time_budget``).
     ``bearer_types``: credential types anyone may present without holder binding (never a
     customs type: refused).
+    ``max_batch_size`` / ``max_batch_body_bytes``: the most items, and bytes, one batch
+    verification may carry; ``batch_processes``: the processes a batch is spread over
+    (:func:`vcred.verify_many`; 1 verifies in the request's own thread).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -96,6 +99,10 @@ class VerifierConfig:
     max_json_depth: int = 64
     max_presented_credentials: int = 16
     max_image_bytes: int = 4 * 1024 * 1024
+    # batch verification (POST /credentials/verify-batch): items, body size, worker processes
+    max_batch_size: int = 1000
+    max_batch_body_bytes: int = 8 * 1024 * 1024
+    batch_processes: int = 1
     # rate limiting of the public endpoints, per client address (0 turns it off)
     rate_per_second: float = 5.0
     rate_burst: int = 30
@@ -138,6 +145,9 @@ class VerifierConfig:
             "max_json_depth": self.max_json_depth,
             "max_presented_credentials": self.max_presented_credentials,
             "max_image_bytes": self.max_image_bytes,
+            "max_batch_size": self.max_batch_size,
+            "max_batch_body_bytes": self.max_batch_body_bytes,
+            "batch_processes": self.batch_processes,
             "rate_burst": self.rate_burst,
             "history_size": self.history_size,
             "login_burst": self.login_burst,
@@ -227,6 +237,9 @@ class VerifierConfig:
             ("RATE_BURST", "rate_burst"),
             ("PROXY_HOPS", "proxy_hops"),
             ("HISTORY_SIZE", "history_size"),
+            ("MAX_BATCH_SIZE", "max_batch_size"),
+            ("MAX_BATCH_BODY_BYTES", "max_batch_body_bytes"),
+            ("BATCH_PROCESSES", "batch_processes"),
         ):
             value = get(name)
             if value is not None:

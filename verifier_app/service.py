@@ -24,6 +24,7 @@ from vcred.errors import (
     ChallengeError,
     DomainError,
     MalformedError,
+    ParsingError,
     UnreachableError,
     UsageError,
     VcredError,
@@ -49,6 +50,8 @@ from verifier_app.storage import HistoryEntry, IssuedChallenge, Storage
 from verifier_app.summary import subject_name, summarise
 
 _log = logging.getLogger("verifier_app")
+#: Where the app keeps its per-address rate limiter (``app.extensions``), if it has one.
+LIMITER: Final = "vcred_verifier_limiter"
 
 #: Always run: nothing is read from a credential whose proof did not verify. The others run
 #: only when asked for (and what they rest on: ``trust`` runs ``issuer``).
@@ -108,6 +111,28 @@ class _OfflineFetcher:
 
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         raise UnreachableError(f"offline mode: {url} is not fetched")
+
+
+def secured_input(value: Any, pointer: str) -> Any:
+    """``value`` where the VC API takes a secured document: a JSON object (a secured document,
+    or an Enveloped* object for JOSE / SD-JWT), or — our extension — a bare compact JWS or
+    SD-JWT. Raises MalformedError for anything else.
+
+    A string holding JSON is not a credential but a client's encoding mistake: PARSING_ERROR.
+    """
+    member = pointer.rsplit("/", 1)[-1]
+    if isinstance(value, str):
+        if not COMPACT_SECURED.fullmatch(value.strip()):
+            raise ParsingError(
+                f"{member} must be a JSON object (or a compact JWS / SD-JWT), not a string "
+                "holding other text",
+                pointer=pointer,
+            )
+    elif not isinstance(value, dict):
+        raise MalformedError(
+            f"{member} must be a JSON object or a compact JWS / SD-JWT string", pointer=pointer
+        )
+    return value
 
 
 def challenge_is_ours(challenge: str | None) -> bool:
@@ -239,6 +264,10 @@ class VerifierService:
                 pointer="/verifiableCredential",
             )
         result = self.verifier.verify(credential, checks=checks)
+        return self.answer_credential(result, channel=channel)
+
+    def answer_credential(self, result: VerificationResult, *, channel: str = "api") -> Outcome:
+        """A credential's verification as answered and recorded (batches verify elsewhere)."""
         body = credential_body(result, extra_warnings=self._freshness_warnings(result))
         self._record(
             "credential",
