@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from vcred.errors import MalformedError
 from vcred_service import read_json
 from verifier_app.openapi import openapi_document
+from verifier_app.receipts import receipt_requested
 from verifier_app.service import VerifierService, requested_checks, secured_input
 
 api = Blueprint("api", __name__)
@@ -50,7 +51,8 @@ def _answer(body: dict[str, Any], status: int) -> Response:
 def verify_credential() -> Response:
     credential, options = _request("verifiableCredential")
     checks = requested_checks(options.get("checks"))
-    outcome = service().verify_credential(credential, checks=checks)
+    receipt = receipt_requested(options)
+    outcome = service().verify_credential(credential, checks=checks, receipt=receipt)
     return _answer(outcome.body, outcome.http_status)
 
 

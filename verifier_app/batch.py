@@ -28,6 +28,7 @@ from vcred.verifier import Problem, VerificationResult, Verifier
 from vcred_service import read_json
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import RateLimiter, too_many_requests
+from verifier_app.receipts import receipt_requested
 from verifier_app.service import (
     LIMITER,
     Outcome,
@@ -46,12 +47,22 @@ batch = Blueprint("batch", __name__)
 PRICED_BY_ITEM: Final = frozenset({"batch.verify_credentials"})
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Refused:
+    """An item that is not a secured credential, and why."""
+
+    value: Any
+    error: VcredError
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class BatchRequest:
     """A batch as read from the request: each item, or why it cannot be verified."""
 
-    items: tuple[Any | VcredError, ...]
+    items: tuple[Any, ...]
+    """Each item as sent, or a :class:`Refused` for one that is no secured credential."""
     checks: tuple[str, ...]
+    receipt: bool = False
 
 
 def _service() -> VerifierService:
@@ -86,23 +97,32 @@ def read_batch(service: VerifierService) -> BatchRequest:
     return BatchRequest(
         items=tuple(_item(value, index) for index, value in enumerate(raw)),
         checks=requested_checks(options.get("checks")),
+        receipt=_receipt(service, options),
     )
 
 
-def _item(value: Any, index: int) -> Any | VcredError:
+def _receipt(service: VerifierService, options: dict[str, Any]) -> bool:
+    """``options.receipt``, refused before anything is verified when there are none."""
+    wanted = receipt_requested(options)
+    if wanted:
+        service.require_receipts()
+    return wanted
+
+
+def _item(value: Any, index: int) -> Any:
     try:
         return secured_input(value, f"/{MEMBER}/{index}")
     except VcredError as error:
-        return error
+        return Refused(value, error)
 
 
-def _refused(error: VcredError) -> VerificationResult:
+def _refused(item: Refused) -> VerificationResult:
     """The result of an item that is not a secured credential: nothing was verified."""
     return VerificationResult(
         verified=False,
         format=None,
         checks=(),
-        errors=(Problem.of(error),),
+        errors=(Problem.of(item.error),),
     )
 
 
@@ -143,14 +163,21 @@ def verify_batch(
     verifier: Verifier = service.verifier
     if tuple(batch_request.checks) != tuple(verifier.checks):
         verifier = dataclasses.replace(verifier, checks=batch_request.checks)
-    wanted = [item for item in items if not isinstance(item, VcredError)]
+    wanted = [item for item in items if not isinstance(item, Refused)]
     verified = iter(
         verify_many(wanted, verifier=verifier, processes=service.config.batch_processes)
     )
     results: list[VerificationResult] = [
-        _refused(item) if isinstance(item, VcredError) else next(verified) for item in items
+        _refused(item) if isinstance(item, Refused) else next(verified) for item in items
     ]
-    return [service.answer_credential(result) for result in results]
+    return [
+        service.answer_credential(
+            result,
+            secured=item.value if isinstance(item, Refused) else item,
+            receipt=batch_request.receipt,
+        )
+        for item, result in zip(items, results, strict=True)
+    ]
 
 
 def _line(index: int, outcome: Outcome) -> str:

@@ -80,6 +80,9 @@ class VerifierConfig:
     ``max_batch_size`` / ``max_batch_body_bytes``: the most items, and bytes, one batch
     verification may carry; ``batch_processes``: the processes a batch is spread over
     (:func:`vcred.verify_many`; 1 verifies in the request's own thread).
+    ``receipt_key``: a private key file (JWK, Multikey or PEM) that signs verification
+    receipts (``options.receipt``; without it they are refused); ``receipt_issuer``: the DID
+    it signs as (default: its did:key; a did:web must publish the key).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -103,6 +106,9 @@ class VerifierConfig:
     max_batch_size: int = 1000
     max_batch_body_bytes: int = 8 * 1024 * 1024
     batch_processes: int = 1
+    # verification receipts (options.receipt): the signing key, and whom it signs as
+    receipt_key: Path | None = None
+    receipt_issuer: str | None = None
     # rate limiting of the public endpoints, per client address (0 turns it off)
     rate_per_second: float = 5.0
     rate_burst: int = 30
@@ -135,6 +141,10 @@ class VerifierConfig:
             object.__setattr__(self, "trust_list", Path(self.trust_list))
         if self.contexts_dir is not None:
             object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
+        if self.receipt_key is not None:
+            object.__setattr__(self, "receipt_key", Path(self.receipt_key))
+        elif self.receipt_issuer is not None:
+            raise UsageError("receipt_issuer needs a receipt_key")
         object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
         self.trust_anchor()  # refuse an unusable anchor now, not at the first start
         object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
@@ -217,6 +227,8 @@ class VerifierConfig:
             ("NAME", "service_name"),
             ("TABLE_PREFIX", "table_prefix"),
             ("CONTEXTS_DIR", "contexts_dir"),
+            ("RECEIPT_KEY", "receipt_key"),
+            ("RECEIPT_ISSUER", "receipt_issuer"),
         ):
             value = get(name)
             if value is not None:

@@ -168,6 +168,11 @@ SCHEMAS: Final[dict[str, Any]] = {
             "status": {"type": "array", "items": _ref("StatusEntry")},
             "credential": _ref("CredentialSummary"),
             "disclosed": {"type": "array", "items": {"type": "string"}},
+            "receipt": {
+                "type": "string",
+                "description": "with options.receipt: the decision as a vc+jwt this verifier "
+                "signed (a VerificationReceipt naming its audit-chain entry)",
+            },
         },
     },
     "PresentationVerification": {
@@ -271,7 +276,7 @@ def _verify_operation(
     }
 
 
-def _batch_operation(config: VerifierConfig, checks: dict[str, Any]) -> dict[str, Any]:
+def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[str, Any]:
     """POST /credentials/verify-batch (our extension; verifier_app.batch)."""
     item = {
         "allOf": [
@@ -307,7 +312,7 @@ def _batch_operation(config: VerifierConfig, checks: dict[str, Any]) -> dict[str
                             "options": {
                                 "type": "object",
                                 "description": "unknown options are ignored",
-                                "properties": {"checks": checks},
+                                "properties": options,
                             },
                         },
                     }
@@ -362,6 +367,11 @@ def _batch_operation(config: VerifierConfig, checks: dict[str, Any]) -> dict[str
 def openapi_document(config: VerifierConfig) -> dict[str, Any]:
     """The OpenAPI 3.1 document of a verifier configured with ``config``."""
     check_names = sorted({*CHECKS, *CHECK_ALIASES})
+    receipt_option = {
+        "type": "boolean",
+        "description": "also answer with a signed receipt of the decision (422 "
+        "RECEIPTS_NOT_CONFIGURED when this verifier has no receipt key)",
+    }
     checks_option = {
         "type": "array",
         "items": {"enum": check_names},
@@ -387,12 +397,16 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                 "post": _verify_operation(
                     summary="Verify a credential",
                     member="verifiableCredential",
-                    options={"checks": checks_option},
+                    options={"checks": checks_option, "receipt": receipt_option},
                     result="CredentialVerification",
                     config=config,
                 )
             },
-            "/credentials/verify-batch": {"post": _batch_operation(config, checks_option)},
+            "/credentials/verify-batch": {
+                "post": _batch_operation(
+                    config, {"checks": checks_option, "receipt": receipt_option}
+                )
+            },
             "/presentations/verify": {
                 "post": _verify_operation(
                     summary="Verify a presentation and every credential in it",

@@ -45,6 +45,13 @@ from vcred.verifier import (
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from verifier_app.config import VerifierConfig
+from verifier_app.receipts import (
+    ReceiptIssuer,
+    ReceiptsNotConfiguredError,
+    digest_sri,
+    input_digest,
+    new_receipt_id,
+)
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import HistoryEntry, IssuedChallenge, Storage
 from verifier_app.summary import subject_name, summarise
@@ -189,7 +196,13 @@ class VerifierService:
             time_budget=config.time_budget,
             bearer_types=config.bearer_types,
         )
+        self.trust_digest: str | None = None
         self.trust = self._load_trust(base)
+        self.receipts = (
+            ReceiptIssuer.load(config.receipt_key, did=config.receipt_issuer)
+            if config.receipt_key is not None
+            else None
+        )
         self.verifier = dataclasses.replace(base, trust=self.trust)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.storage = Storage(
@@ -216,6 +229,7 @@ class VerifierService:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise MalformedError(f"cannot read the trust list {path}: {exc}") from exc
+        self.trust_digest = digest_sri(text.encode("utf-8"))  # the version receipts name
         list_verifier = dataclasses.replace(verifier, checks=("proof", "issuer", "validity"))
         return load_signed_trust_list(
             text, now=self.config.clock(), anchor=anchor, verifier=list_verifier
@@ -255,21 +269,53 @@ class VerifierService:
     # -- verifying -------------------------------------------------------------------------
 
     def verify_credential(
-        self, credential: Any, *, checks: Sequence[str] = CHECKS, channel: str = "api"
+        self,
+        credential: Any,
+        *,
+        checks: Sequence[str] = CHECKS,
+        channel: str = "api",
+        receipt: bool = False,
     ) -> Outcome:
-        """Verify one credential in any format; never raises for a bad credential."""
+        """Verify one credential in any format; never raises for a bad credential.
+
+        ``receipt``: also answer with a signed receipt of the decision (raises
+        ReceiptsNotConfiguredError without a receipt key, before verifying).
+        """
         if not isinstance(credential, dict | str):
             raise MalformedError(
                 "verifiableCredential must be a JSON object or a compact JWS / SD-JWT string",
                 pointer="/verifiableCredential",
             )
+        if receipt:
+            self.require_receipts()
         result = self.verifier.verify(credential, checks=checks)
-        return self.answer_credential(result, channel=channel)
+        return self.answer_credential(result, channel=channel, secured=credential, receipt=receipt)
 
-    def answer_credential(self, result: VerificationResult, *, channel: str = "api") -> Outcome:
-        """A credential's verification as answered and recorded (batches verify elsewhere)."""
-        body = credential_body(result, extra_warnings=self._freshness_warnings(result))
-        self._record(
+    def require_receipts(self) -> ReceiptIssuer:
+        """The receipt issuer; raises ReceiptsNotConfiguredError when there is none."""
+        if self.receipts is None:
+            raise ReceiptsNotConfiguredError(
+                "this verifier gives no receipts (it has no receipt key)",
+                pointer="/options/receipt",
+            )
+        return self.receipts
+
+    def answer_credential(
+        self,
+        result: VerificationResult,
+        *,
+        channel: str = "api",
+        secured: Any = None,
+        receipt: bool = False,
+    ) -> Outcome:
+        """A credential's verification as answered and recorded (batches verify elsewhere).
+
+        ``secured``: what was verified, as sent (the audit chain keeps its digest);
+        ``receipt``: record it at once and answer with a signed receipt naming that record.
+        """
+        extra = self._freshness_warnings(result)
+        body = credential_body(result, extra_warnings=extra)
+        entry = self._entry(
             "credential",
             channel,
             result.verified,
@@ -277,6 +323,23 @@ class VerifierService:
             result,
             result.codes,
             summary=body["credential"],
+            target=input_digest(secured) if secured is not None else None,
+        )
+        if not receipt:
+            self.storage.record(entry)
+            return Outcome(body=body, verified=result.verified)
+        issuer = self.require_receipts()
+        entry = dataclasses.replace(entry, receipt=new_receipt_id())
+        sealed = self.storage.record_sealed(entry)
+        body["receipt"] = issuer.issue(
+            result,
+            receipt_id=str(entry.receipt),
+            target=entry.target,
+            at=entry.at,
+            trust=self.trust,
+            trust_digest=self.trust_digest,
+            audit_entry=sealed,
+            warnings=[warning.code for warning in extra],
         )
         return Outcome(body=body, verified=result.verified)
 
@@ -339,7 +402,15 @@ class VerifierService:
         body = presentation_body(result, extra_warnings=warnings)
         first = result.credentials[0] if result.credentials else None
         codes = (*result.codes, _CALLER_CHALLENGE_WARNING.code) if callers else result.codes
-        self._record("presentation", channel, result.verified, result.format, first, codes)
+        self._record(
+            "presentation",
+            channel,
+            result.verified,
+            result.format,
+            first,
+            codes,
+            target=input_digest(presentation),
+        )
         return Outcome(body=body, verified=result.verified)
 
     def issue_challenge(self) -> IssuedChallenge:
@@ -375,7 +446,26 @@ class VerifierService:
         codes: Sequence[str],
         *,
         summary: Mapping[str, Any] | None = None,
+        target: str | None = None,
     ) -> None:
+        entry = self._entry(
+            kind, channel, verified, fmt, result, codes, summary=summary, target=target
+        )
+        self.storage.record(entry)
+
+    def _entry(
+        self,
+        kind: str,
+        channel: str,
+        verified: bool,
+        fmt: str | None,
+        result: VerificationResult | None,
+        codes: Sequence[str],
+        *,
+        summary: Mapping[str, Any] | None = None,
+        target: str | None = None,
+    ) -> HistoryEntry:
+        """The history entry of one verification (logged as it is made)."""
         if summary is None and result is not None:
             summary = summarise(result.credential)
         entry = HistoryEntry(
@@ -387,6 +477,7 @@ class VerifierService:
             issuer=result.issuer if result is not None else None,
             subject=subject_name(summary),
             codes=tuple(dict.fromkeys(codes)),
+            target=target,
         )
         # no credential, no claims beyond the name: a verdict and where it came from
         _log.info(
@@ -397,7 +488,7 @@ class VerifierService:
             fmt,
             ",".join(entry.codes) or "-",
         )
-        self.storage.record(entry)
+        return entry
 
 
 def _with_failures(

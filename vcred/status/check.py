@@ -86,6 +86,8 @@ class EntryStatus:
     message: str | None = None
     status_reference: tuple[str, ...] = ()
     fetched_at: datetime | None = None
+    #: The ``validFrom`` of the list credential that answered: which version of the list.
+    list_valid_from: datetime | None = None
     age: timedelta | None = None
     stale: bool = False
     error: StatusError | None = None
@@ -262,7 +264,13 @@ class StatusChecker:
             cached, stale = self.list_for(entry.list_url, now=now)
         except StatusError as exc:
             return replace(result, error=_located(exc, f"{pointer}/statusListCredential"))
-        result = replace(result, fetched_at=cached.fetched_at, age=cached.age(now), stale=stale)
+        result = replace(
+            result,
+            fetched_at=cached.fetched_at,
+            list_valid_from=cached.status_list.valid_from,
+            age=cached.age(now),
+            stale=stale,
+        )
         try:
             value = self._read(entry, cached, issuer=issuer, now=now, pointer=pointer)
             message = status_message(entry, value, pointer=pointer)
