@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from vcred.errors import MalformedError
 from vcred_service import read_json
+from verifier_app.as_of import requested_moment
 from verifier_app.openapi import openapi_document
 from verifier_app.receipts import receipt_requested
 from verifier_app.service import VerifierService, requested_checks, secured_input
@@ -52,7 +53,8 @@ def verify_credential() -> Response:
     credential, options = _request("verifiableCredential")
     checks = requested_checks(options.get("checks"))
     receipt = receipt_requested(options)
-    outcome = service().verify_credential(credential, checks=checks, receipt=receipt)
+    at = requested_moment(options, now=service().config.clock())
+    outcome = service().verify_credential(credential, checks=checks, receipt=receipt, at=at)
     return _answer(outcome.body, outcome.http_status)
 
 

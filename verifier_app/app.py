@@ -9,6 +9,7 @@ from typing import Final
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from vcred.net import Fetcher
 from vcred_service import create_base_app
 from vcred_service.ratelimit import RateLimiter
 from verifier_app.api import api
@@ -30,9 +31,10 @@ _CSP: Final = (
 )
 
 
-def create_app(config: VerifierConfig | None = None) -> Flask:
+def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None = None) -> Flask:
     """A verifier service for ``config`` (default: from the environment, see
-    :meth:`VerifierConfig.from_env`).
+    :meth:`VerifierConfig.from_env`); ``fetcher``: fetch DID documents and status lists
+    through it instead of the SSRF-guarded network fetcher (tests, a custom transport).
 
     Loads and verifies the trust list, opens the storage and builds the verifier whose
     resolver and status-list cache live as long as the app. Raises VcredError when the
@@ -41,7 +43,7 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
     config = config or VerifierConfig.from_env()
     if config.dev:
         _log.warning(DEV_WARNING)
-    service = VerifierService(config)
+    service = VerifierService(config, fetcher=fetcher)
     # cookies are per host, not per port: verifiers side by side on localhost need their own
     cookie = "vcred_verifier_" + hashlib.sha256(config.domain.encode()).hexdigest()[:10]
     app = create_base_app(

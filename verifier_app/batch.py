@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, request
@@ -28,6 +29,7 @@ from vcred.verifier import Problem, VerificationResult, Verifier
 from vcred_service import read_json
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import RateLimiter, too_many_requests
+from verifier_app.as_of import requested_moment
 from verifier_app.receipts import receipt_requested
 from verifier_app.service import (
     LIMITER,
@@ -63,6 +65,7 @@ class BatchRequest:
     """Each item as sent, or a :class:`Refused` for one that is no secured credential."""
     checks: tuple[str, ...]
     receipt: bool = False
+    at: datetime | None = None
 
 
 def _service() -> VerifierService:
@@ -98,6 +101,7 @@ def read_batch(service: VerifierService) -> BatchRequest:
         items=tuple(_item(value, index) for index, value in enumerate(raw)),
         checks=requested_checks(options.get("checks")),
         receipt=_receipt(service, options),
+        at=requested_moment(options, now=config.clock()),
     )
 
 
@@ -160,7 +164,7 @@ def verify_batch(
 ) -> list[Outcome]:
     """Verify items ``start:stop`` of the batch, in order; never raises for a bad item."""
     items = batch_request.items[start:stop]
-    verifier: Verifier = service.verifier
+    verifier: Verifier = service.verifier_at(batch_request.at)
     if tuple(batch_request.checks) != tuple(verifier.checks):
         verifier = dataclasses.replace(verifier, checks=batch_request.checks)
     wanted = [item for item in items if not isinstance(item, Refused)]
@@ -175,6 +179,7 @@ def verify_batch(
             result,
             secured=item.value if isinstance(item, Refused) else item,
             receipt=batch_request.receipt,
+            at=batch_request.at,
         )
         for item, result in zip(items, results, strict=True)
     ]

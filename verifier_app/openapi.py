@@ -372,6 +372,12 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
         "description": "also answer with a signed receipt of the decision (422 "
         "RECEIPTS_NOT_CONFIGURED when this verifier has no receipt key)",
     }
+    as_of_option = {
+        "type": "string",
+        "description": "verify as of this past moment (an XML Schema dateTimeStamp): validity, "
+        "trust and each status list as the version in force then (warning TRUST_LIST_CURRENT: "
+        "trust is decided by the trust list loaded now)",
+    }
     checks_option = {
         "type": "array",
         "items": {"enum": check_names},
@@ -397,14 +403,19 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                 "post": _verify_operation(
                     summary="Verify a credential",
                     member="verifiableCredential",
-                    options={"checks": checks_option, "receipt": receipt_option},
+                    options={
+                        "checks": checks_option,
+                        "receipt": receipt_option,
+                        "asOf": as_of_option,
+                    },
                     result="CredentialVerification",
                     config=config,
                 )
             },
             "/credentials/verify-batch": {
                 "post": _batch_operation(
-                    config, {"checks": checks_option, "receipt": receipt_option}
+                    config,
+                    {"checks": checks_option, "receipt": receipt_option, "asOf": as_of_option},
                 )
             },
             "/presentations/verify": {

@@ -110,8 +110,10 @@ class ReceiptIssuer:
         trust_digest: str | None,
         audit_entry: Mapping[str, Any],
         warnings: Sequence[str] = (),
+        as_of: datetime | None = None,
     ) -> str:
-        """The signed receipt (compact vc+jwt) of ``result``."""
+        """The signed receipt (compact vc+jwt) of ``result`` (``as_of``: the past moment it
+        was verified as of)."""
         stamp = format_datetime(at)
         credential: dict[str, Any] = {"format": result.format}
         if target is not None:
@@ -131,6 +133,8 @@ class ReceiptIssuer:
             "statusLists": [_status_version(entry) for entry in result.status],
             "auditEntry": {"seq": audit_entry["seq"], "hash": audit_entry["hash"]},
         }
+        if as_of is not None:
+            subject["verifiedAsOf"] = format_datetime(as_of)
         if trust is not None:
             version: dict[str, Any] = {"authority": trust.authority}
             if trust.id is not None:

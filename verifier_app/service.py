@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -44,6 +45,7 @@ from vcred.verifier import (
 )
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
+from verifier_app.as_of import as_of_warnings
 from verifier_app.config import VerifierConfig
 from verifier_app.receipts import (
     ReceiptIssuer,
@@ -275,11 +277,13 @@ class VerifierService:
         checks: Sequence[str] = CHECKS,
         channel: str = "api",
         receipt: bool = False,
+        at: datetime | None = None,
     ) -> Outcome:
         """Verify one credential in any format; never raises for a bad credential.
 
         ``receipt``: also answer with a signed receipt of the decision (raises
-        ReceiptsNotConfiguredError without a receipt key, before verifying).
+        ReceiptsNotConfiguredError without a receipt key, before verifying). ``at``: verify
+        as of that past moment (:mod:`verifier_app.as_of`).
         """
         if not isinstance(credential, dict | str):
             raise MalformedError(
@@ -288,8 +292,15 @@ class VerifierService:
             )
         if receipt:
             self.require_receipts()
-        result = self.verifier.verify(credential, checks=checks)
-        return self.answer_credential(result, channel=channel, secured=credential, receipt=receipt)
+        result = self.verifier_at(at).verify(credential, checks=checks)
+        return self.answer_credential(
+            result, channel=channel, secured=credential, receipt=receipt, at=at
+        )
+
+    def verifier_at(self, at: datetime | None) -> Verifier:
+        """The verifier, or one judging as of ``at`` (sharing the caches: an as-of status
+        list is held under its own URL)."""
+        return self.verifier if at is None else dataclasses.replace(self.verifier, at=at)
 
     def require_receipts(self) -> ReceiptIssuer:
         """The receipt issuer; raises ReceiptsNotConfiguredError when there is none."""
@@ -307,13 +318,17 @@ class VerifierService:
         channel: str = "api",
         secured: Any = None,
         receipt: bool = False,
+        at: datetime | None = None,
     ) -> Outcome:
         """A credential's verification as answered and recorded (batches verify elsewhere).
 
         ``secured``: what was verified, as sent (the audit chain keeps its digest);
         ``receipt``: record it at once and answer with a signed receipt naming that record.
+        ``at``: the past moment it was verified as of.
         """
         extra = self._freshness_warnings(result)
+        if at is not None:
+            extra = [*extra, *as_of_warnings(result)]
         body = credential_body(result, extra_warnings=extra)
         entry = self._entry(
             "credential",
@@ -340,6 +355,7 @@ class VerifierService:
             trust_digest=self.trust_digest,
             audit_entry=sealed,
             warnings=[warning.code for warning in extra],
+            as_of=at,
         )
         return Outcome(body=body, verified=result.verified)
 

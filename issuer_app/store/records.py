@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -40,6 +41,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError
 
 from issuer_app.store.db import make_engine
+from issuer_app.store.list_versions import ListVersions
 from issuer_app.store.status import SqlIndexStore, _insert_ignore
 from vcred import audit
 from vcred.errors import UsageError
@@ -47,7 +49,10 @@ from vcred.status import MIN_ENTRIES
 from vcred_service.officers import officer_table, session_table
 
 #: 2: Idempotency-Keys scoped per principal (table ``idempotency_keys``), officer sessions.
-SCHEMA_VERSION: Final = "2"
+#: 3: every signed status list version (``status_list_versions``).
+SCHEMA_VERSION: Final = "3"
+#: How long a status list version is kept after it went out of force (issuer config).
+DEFAULT_LIST_RETENTION: Final = timedelta(days=400)
 #: PostgreSQL advisory lock taken while creating tables and first keys (any constant will do).
 _BOOTSTRAP_LOCK: Final = 0x76637265  # "vcre"
 
@@ -184,6 +189,7 @@ class IssuerStore:
         *,
         prefix: str = "",
         capacity: int = MIN_ENTRIES,
+        list_retention: timedelta = DEFAULT_LIST_RETENTION,
     ) -> None:
         self.engine = make_engine(engine) if isinstance(engine, str) else engine
         self.prefix = prefix
@@ -192,6 +198,9 @@ class IssuerStore:
             self.engine, prefix=prefix, capacity=capacity, metadata=self.metadata
         )
         self.t = issuer_tables(self.metadata, prefix)
+        self.list_versions = ListVersions(self.engine, self.metadata, prefix)
+        #: How long a status list version stays kept after it went out of force.
+        self.list_retention = list_retention
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -240,10 +249,16 @@ class IssuerStore:
 
         1 → 2: the answers of the shared ``idempotency`` table move to ``idempotency_keys``
         under the principal that issued them (the record's actor); placeholders of requests
-        that never finished are dropped.
+        that never finished are dropped. 2 → 3: ``status_list_versions`` is new (no rows:
+        the lists signed from now on are kept).
         """
-        if version != "1":
+        if version not in ("1", "2"):
             raise UsageError(f"unknown issuer schema version {version!r}")
+        if version == "1":
+            self._move_idempotency(conn)
+
+    def _move_idempotency(self, conn: Connection) -> None:
+        """Schema 1 → 2 (see :meth:`_upgrade`)."""
         old = Table(
             f"{self.prefix}idempotency",
             MetaData(),
@@ -611,6 +626,8 @@ class IssuerStore:
             )
             if not changed.rowcount:
                 _insert_ignore(conn, table, dict(values))
+            # every signed version, for the lists as of a moment
+            self.list_versions.keep(conn, dict(values), retention=self.list_retention)
 
 
 def _escape_like(value: str) -> str:
