@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, request
 
-from vcred.batch import verify_many
+from vcred.batch import MIN_PARALLEL_BATCH, verify_many
 from vcred.errors import MalformedError, VcredError
 from vcred.verifier import Problem, VerificationResult, Verifier
 from vcred_service import read_json
@@ -168,9 +168,13 @@ def verify_batch(
     if tuple(batch_request.checks) != tuple(verifier.checks):
         verifier = dataclasses.replace(verifier, checks=batch_request.checks)
     wanted = [item for item in items if not isinstance(item, Refused)]
-    verified = iter(
-        verify_many(wanted, verifier=verifier, processes=service.config.batch_processes)
-    )
+    processes = service.config.batch_processes
+    first: list[VerificationResult] = []
+    if processes > 1 and len(wanted) > MIN_PARALLEL_BATCH:
+        # verified here first: its issuer's DID document and status lists are then in the
+        # caches every forked worker inherits (a batch rarely has many issuers)
+        first, wanted = [verifier.verify(wanted[0])], wanted[1:]
+    verified = iter([*first, *verify_many(wanted, verifier=verifier, processes=processes)])
     results: list[VerificationResult] = [
         _refused(item) if isinstance(item, Refused) else next(verified) for item in items
     ]

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.httpserver import LocalServer
 from tests.verifier.conftest import Agency, MakeApp, tamper
 from vcred.errors import UsageError
 from vcred_service.ratelimit import RateLimiter
@@ -223,6 +224,20 @@ def test_a_batch_larger_than_the_burst_goes_ahead_on_a_full_bucket_and_leaves_de
     assert client.post("/credentials/verify", json={"verifiableCredential": token}).status_code == (
         200
     )
+
+
+def test_a_batch_over_several_processes_fetches_each_list_once(
+    make_app: MakeApp, agency: Agency, us_server: LocalServer
+) -> None:
+    token = agency.issue(agency.aeo_certificate())
+    app = make_app(batch_processes=2)
+    before = len(us_server.hits)
+    body = post_batch(app.test_client(), [token] * 100).get_json()
+    assert body["summary"]["verified"] == 100
+    fetched = us_server.hits[before:]
+    # the first item, verified before forking, filled the caches both workers inherit
+    assert sorted(fetched) == sorted(set(fetched))
+    assert len([path for path in fetched if path.startswith("/status/")]) == 2
 
 
 def test_a_batch_over_several_processes_answers_like_one(make_app: MakeApp, agency: Agency) -> None:
