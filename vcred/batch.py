@@ -68,6 +68,7 @@ def verify_many(
     finally:
         gc.unfreeze()
     results: list[VerificationResult | None] = [None] * len(credentials)
+    checks_seen: dict[tuple[Any, ...], Check] = {}
     done: set[int] = set()
     while len(done) < chunks:
         try:
@@ -76,7 +77,7 @@ def verify_many(
             if any(worker.is_alive() for worker in workers):
                 continue
             break  # every worker is gone: what they did not send is verified below
-        _fill_compact(results, chunk, verified)
+        _fill_compact(results, chunk, verified, checks_seen)
         done.add(chunk)
     for chunk in set(range(chunks)) - done:
         _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
@@ -160,14 +161,22 @@ class _LazyResult(VerificationResult):
         return repr(self._plain())
 
 
-def _expand(values: _Compact) -> VerificationResult:
-    """The result a worker sent as :func:`_compact` (the collector's side)."""
+def _expand(values: _Compact, checks_seen: dict[tuple[Any, ...], Check]) -> VerificationResult:
+    """The result a worker sent as :func:`_compact` (the collector's side). ``checks_seen``:
+    the checks already built in this batch — immutable, so results that passed the same check
+    the same way share one (a batch repeats a few issuers' checks many times)."""
     verified, fmt, checks, errors, warnings, text, *rest = values
     issuer, method, trust, status, disclosed, confirmation = rest
+    built = []
+    for key in checks:
+        check = checks_seen.get(key)
+        if check is None:
+            check = checks_seen[key] = Check(name=key[0], passed=key[1], detail=key[2])
+        built.append(check)
     values_of: dict[str, Any] = {
         "verified": verified,
         "format": fmt,
-        "checks": tuple(Check(name=n, passed=p, detail=d) for n, p, d in checks),
+        "checks": tuple(built),
         "errors": errors,
         "warnings": warnings,
         "issuer": issuer,
@@ -204,9 +213,12 @@ def _fill(
 
 
 def _fill_compact(
-    results: list[VerificationResult | None], chunk: int, sent: list[_Compact]
+    results: list[VerificationResult | None],
+    chunk: int,
+    sent: list[_Compact],
+    checks_seen: dict[tuple[Any, ...], Check],
 ) -> None:
-    _fill(results, chunk, [_expand(values) for values in sent])
+    _fill(results, chunk, [_expand(values, checks_seen) for values in sent])
 
 
 def _can_fork() -> bool:
