@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.http import http_date
 
 from issuer_app.config import IssuerConfig
+from issuer_app.as_of import status_list_as_of
 from issuer_app.hashing import ADMIN_INCLUDES
 from issuer_app.openapi import openapi_document
 from issuer_app.service import MESSAGE_PURPOSE, Issuer, MessageStatus, Principal, Status, problem
@@ -280,6 +281,8 @@ def _bad(detail: str, pointer: str) -> ProblemError:
 
 @blueprint.get("/status/<signer>/<list_id>")
 def status_list(signer: str, list_id: str) -> Response:
+    if "timestamp" in request.args:
+        return status_list_as_of(signer, list_id, request.args["timestamp"])
     published = issuer().status_list(signer, list_id)
     if published is None:
         raise ProblemError(404, "Not Found", "no such status list")

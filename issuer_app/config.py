@@ -103,6 +103,9 @@ class IssuerConfig:
     #: "vc+jwt" or a Data Integrity format ("data-integrity", "eddsa-rdfc-2022", …).
     status_list_format: str = "vc+jwt"
     status_list_ttl: timedelta = timedelta(minutes=5)
+    #: How long each signed status list version is kept after a newer one replaced it, for
+    #: GET /status/…?timestamp= (verification as of a past moment).
+    status_history_retention: timedelta = timedelta(days=400)
     status_list_capacity: int = MIN_ENTRIES
     #: The ``message`` status purpose (Bitstring Status List §2.1): the meaning of each value,
     #: 0x0 first; their number (a power of two, 2 to 256) sets the statusSize. Given, every
@@ -187,6 +190,8 @@ class IssuerConfig:
             raise UsageError(f"key_types must be some of {', '.join(KEY_KINDS)}")
         if self.status_list_capacity < 1:
             raise UsageError("status_list_capacity must be positive")
+        if self.status_history_retention < timedelta(0):
+            raise UsageError("status_history_retention must not be negative")
         if not timedelta(0) <= self.status_list_ttl <= timedelta(milliseconds=MAX_TTL_MS):
             # the lists' ttl: what a verifier would refuse is never signed
             raise UsageError(f"status_list_ttl must be from 0 to {MAX_TTL_MS // 1000} seconds")
@@ -321,6 +326,11 @@ class IssuerConfig:
         status_ttl = get("STATUS_TTL")
         if status_ttl is not None:
             values["status_list_ttl"] = duration(ENV_PREFIX + "STATUS_TTL", status_ttl)
+        retention = get("STATUS_HISTORY_RETENTION")
+        if retention is not None:
+            values["status_history_retention"] = duration(
+                ENV_PREFIX + "STATUS_HISTORY_RETENTION", retention
+            )
         for name, key in (
             ("SESSION_LIFETIME", "session_lifetime"),
             ("SESSION_IDLE_TIMEOUT", "session_idle_timeout"),

@@ -684,13 +684,30 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                 "get": {
                     "operationId": "getStatusList",
                     "summary": "A signed BitstringStatusListCredential (its id is this URL)",
-                    "parameters": list_params,
+                    "parameters": [
+                        *list_params,
+                        {
+                            "name": "timestamp",
+                            "in": "query",
+                            "required": False,
+                            "description": "the version in force at this moment (an XML "
+                            "Schema dateTimeStamp, e.g. 2026-06-01T12:00:00Z), kept for "
+                            f"{config.status_history_retention.days} days after it was "
+                            "replaced; its validFrom is when it came into force",
+                            "schema": {"type": "string"},
+                        },
+                    ],
                     "responses": {
                         "200": {
                             "description": "the list, as vc+jwt or Data Integrity JSON",
                             "headers": {
                                 "Cache-Control": {"schema": {"type": "string"}},
                                 "ETag": {"schema": {"type": "string"}},
+                                "Status-List-Valid-Until": {
+                                    "description": "with timestamp: when the version served "
+                                    "was replaced (absent: still in force)",
+                                    "schema": {"type": "string"},
+                                },
                             },
                             "content": {
                                 "application/vc+jwt": {"schema": {"type": "string"}},
@@ -706,7 +723,11 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                             },
                         },
                         "304": {"description": "not modified (If-None-Match)"},
-                        "404": _problem("no such list"),
+                        "400": _problem("a timestamp that is no dateTimeStamp, or in the future"),
+                        "404": _problem(
+                            "no such list; or no version of it kept for the timestamp "
+                            "(code STATUS_VERSION_UNAVAILABLE)"
+                        ),
                         "default": _REF_PROBLEM,
                     },
                 }

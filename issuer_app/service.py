@@ -33,6 +33,7 @@ from issuer_app.approvals import Approvals
 from issuer_app.config import IssuerConfig, status_size_for
 from issuer_app.keyring import WEB, IssuerKey, KeyRing, key_tag
 from issuer_app.keystore import KeyStore
+from issuer_app.store.list_versions import ListVersion
 from issuer_app.store.records import (
     IssuerStore,
     RecordQuery,
@@ -255,6 +256,8 @@ class Issuer:
         self._keys.version = store.get_meta("keys_version")
         self._keys.checked = time.monotonic()
         self._purged = 0.0
+        #: Lists known to have a signed (kept) version: their first is signed at issuance.
+        self._lists_kept: set[tuple[str, str]] = set()
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -271,6 +274,7 @@ class Issuer:
             config.sqlalchemy_url,
             prefix=config.table_prefix,
             capacity=config.status_list_capacity,
+            list_retention=config.status_history_retention,
         )
         keystore: KeyStore | None = None
         try:
@@ -298,6 +302,7 @@ class Issuer:
             config.sqlalchemy_url,
             prefix=config.table_prefix,
             capacity=config.status_list_capacity,
+            list_retention=config.status_history_retention,
         )
         if store.schema_version() is None:
             store.close()
@@ -800,7 +805,18 @@ class Issuer:
             index.forget_open_lists()  # a list opened in the rolled-back transaction is gone
             raise
         self._maybe_purge()
+        self._keep_first_versions(list_name, [place.list_id for place in places])
         return Answer(status=201, body=body, record_id=record_id)
+
+    def _keep_first_versions(self, signer_name: str, list_ids: Sequence[str]) -> None:
+        """Sign (and keep) a list's first version as soon as a credential names it, so that
+        the version in force from that issuance on is known (GET /status/…?timestamp=)."""
+        for list_id in list_ids:
+            if (signer_name, list_id) in self._lists_kept:
+                continue
+            if self.store.published(signer_name, list_id) is None:
+                self.status_list(signer_name, list_id)
+            self._lists_kept.add((signer_name, list_id))
 
     def _id_taken(self, credential_id: str) -> bool:
         with self.store.engine.connect() as conn:
@@ -891,7 +907,28 @@ class Issuer:
         if message_after is not None and issued is not None:
             state = MessageState(value=message_after, messages=issued)
             answer["statusMessage"] = {"status": hex(state.value), "message": state.message}
+        # signed now, so that the version in force from this moment is kept as such
+        self._publish_lists_of(load_json_list(row.status_entries))
         return answer
+
+    def _publish_lists_of(self, entries: Sequence[Any]) -> None:
+        """Sign (and keep) the current version of each of our lists a record's
+        ``status_entries`` name."""
+        base = f"{self.config.public_url}/status/"
+        for entry in entries:
+            url = entry.get("url") if isinstance(entry, dict) else None
+            if isinstance(url, str) and url.startswith(base):
+                signer_name, _, list_id = url[len(base) :].partition("/")
+                self.status_list(signer_name, list_id)
+
+    def status_list_at(
+        self, signer_name: str, list_id: str, moment: datetime
+    ) -> ListVersion | None:
+        """The version of list ``list_id`` that was in force at ``moment`` (None: no such
+        list, or no version of it then — not yet published, or past the retention)."""
+        if self.status_list(signer_name, list_id) is None:  # the current one kept too
+            return None
+        return self.store.list_versions.in_force(signer_name, list_id, moment)
 
     def message_state(self, record_id: str) -> MessageState | None:
         """A credential's ``message`` status (None: it has none)."""

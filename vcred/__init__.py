@@ -12,6 +12,7 @@ The documented lower layer is :mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.j
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -97,12 +98,17 @@ def verify(
     trust: Any = None,
     now: datetime | None = None,
     checks: Sequence[str] | None = None,
+    at: datetime | None = None,
 ) -> VerificationResult:
     """Verify a secured credential (any supported format). Never raises for a bad credential.
 
-    Pass a configured :class:`Verifier` to reuse its caches across calls.
+    Pass a configured :class:`Verifier` to reuse its caches across calls. ``at``: verify as
+    of that moment instead (validity then, each status list as the version in force then;
+    see :attr:`Verifier.at`), with ``verifier`` too.
     """
     chosen = _verifier(verifier, fetcher=fetcher, trust=trust, now=now, checks=checks)
+    if at is not None:
+        chosen = dataclasses.replace(chosen, at=at)
     return chosen.verify(secured)
 
 

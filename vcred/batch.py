@@ -4,20 +4,27 @@ Signature checks are CPU-bound and hold the GIL, so a batch is spread over one f
 worker per core while the caller's process collects. Workers inherit the caller's configured
 :class:`Verifier` (clock, resolver, trust list, caches) through fork, without pickling it;
 chunks of the batch are handed out from a shared counter, so a slower worker simply takes
-fewer. Only the results cross process boundaries, pickled as plain tuples (see
-``VerificationResult.__reduce__``). Where fork is unavailable, the batch runs in this process.
+fewer. Where fork is unavailable, the batch runs in this process.
+
+Only the results cross process boundaries, and compactly: the collecting process shares the
+cores with the workers, so every microsecond it spends per result is taken from them. A
+result travels as a tuple of plain values with its credential as JSON text (one string, not
+a tree of objects to pickle and rebuild); the collector builds the result around that text
+and decodes it only when ``result.credential`` is first read.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import multiprocessing
 import os
 import queue
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import Any, Final, cast
 
-from vcred.verifier import VerificationResult, Verifier
+from vcred.verifier import Check, VerificationResult, Verifier
 
 # Small batches are not worth starting processes for.
 MIN_PARALLEL_BATCH = 64
@@ -61,6 +68,7 @@ def verify_many(
     finally:
         gc.unfreeze()
     results: list[VerificationResult | None] = [None] * len(credentials)
+    checks_seen: dict[tuple[Any, ...], Check] = {}
     done: set[int] = set()
     while len(done) < chunks:
         try:
@@ -69,7 +77,7 @@ def verify_many(
             if any(worker.is_alive() for worker in workers):
                 continue
             break  # every worker is gone: what they did not send is verified below
-        _fill(results, chunk, verified)
+        _fill_compact(results, chunk, verified, checks_seen)
         done.add(chunk)
     for chunk in set(range(chunks)) - done:
         _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
@@ -85,9 +93,104 @@ def _work(
 ) -> None:
     """A worker: take chunks until none is left, send back each chunk's results."""
     while (chunk := _take(counter, chunks)) is not None:
-        answers.put((chunk, [verifier.verify(item) for item in _slice(credentials, chunk)]))
+        verified = [_compact(verifier.verify(item)) for item in _slice(credentials, chunk)]
+        answers.put((chunk, verified))
     answers.close()
     answers.join_thread()
+
+
+_Compact = tuple[Any, ...]
+#: Marks a credential not decoded yet (a result's credential slot holds it until first read).
+_PENDING: Final = object()
+# the dataclass's own storage for ``credential`` (a slot), under the lazy property below
+_CREDENTIAL_SLOT: Final = VerificationResult.__dict__["credential"]
+
+
+def _compact(result: VerificationResult) -> _Compact:
+    """``result`` as plain values, its credential as JSON text (a worker's side)."""
+    credential = result.credential
+    text = None if credential is None else json.dumps(credential, separators=(",", ":"))
+    checks = tuple((check.name, check.passed, check.detail) for check in result.checks)
+    return (
+        result.verified,
+        result.format,
+        checks,
+        result.errors,
+        result.warnings,
+        text,
+        result.issuer,
+        result.method,
+        result.trust,
+        result.status,
+        result.disclosed,
+        result.confirmation,
+    )
+
+
+class _LazyResult(VerificationResult):
+    """A result whose credential is decoded from its JSON text when first read."""
+
+    __slots__ = ("_credential_json",)
+    _credential_json: str
+
+    @property
+    def credential(self) -> Mapping[str, Any] | None:
+        value = _CREDENTIAL_SLOT.__get__(self, VerificationResult)
+        if value is _PENDING:
+            value = json.loads(self._credential_json)
+            _CREDENTIAL_SLOT.__set__(self, value)
+        return cast(Mapping[str, Any] | None, value)
+
+    @credential.setter
+    def credential(self, value: Mapping[str, Any] | None) -> None:
+        # only the dataclass's __init__ sets it (through object.__setattr__): it stays frozen
+        _CREDENTIAL_SLOT.__set__(self, value)
+
+    def _plain(self) -> VerificationResult:
+        return VerificationResult(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+    # the dataclass's own methods compare and show results of exactly its class
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VerificationResult):
+            return NotImplemented
+        return self._plain() == (other._plain() if isinstance(other, _LazyResult) else other)
+
+    __hash__ = VerificationResult.__hash__
+
+    def __repr__(self) -> str:
+        return repr(self._plain())
+
+
+def _expand(values: _Compact, checks_seen: dict[tuple[Any, ...], Check]) -> VerificationResult:
+    """The result a worker sent as :func:`_compact` (the collector's side). ``checks_seen``:
+    the checks already built in this batch — immutable, so results that passed the same check
+    the same way share one (a batch repeats a few issuers' checks many times)."""
+    verified, fmt, checks, errors, warnings, text, *rest = values
+    issuer, method, trust, status, disclosed, confirmation = rest
+    built = []
+    for key in checks:
+        check = checks_seen.get(key)
+        if check is None:
+            check = checks_seen[key] = Check(name=key[0], passed=key[1], detail=key[2])
+        built.append(check)
+    values_of: dict[str, Any] = {
+        "verified": verified,
+        "format": fmt,
+        "checks": tuple(built),
+        "errors": errors,
+        "warnings": warnings,
+        "issuer": issuer,
+        "method": method,
+        "trust": trust,
+        "status": status,
+        "disclosed": disclosed,
+        "confirmation": confirmation,
+    }
+    if text is None:
+        return VerificationResult(credential=None, **values_of)
+    result = _LazyResult(credential=cast(Mapping[str, Any], _PENDING), **values_of)
+    object.__setattr__(result, "_credential_json", text)
+    return result
 
 
 def _take(counter: Any, chunks: int) -> int | None:
@@ -107,6 +210,15 @@ def _fill(
     results: list[VerificationResult | None], chunk: int, verified: list[VerificationResult]
 ) -> None:
     results[chunk * _CHUNK : chunk * _CHUNK + len(verified)] = verified
+
+
+def _fill_compact(
+    results: list[VerificationResult | None],
+    chunk: int,
+    sent: list[_Compact],
+    checks_seen: dict[tuple[Any, ...], Check],
+) -> None:
+    _fill(results, chunk, [_expand(values, checks_seen) for values in sent])
 
 
 def _can_fork() -> bool:

@@ -326,6 +326,10 @@ class Verifier:
     ``time_budget``: what every fetch of one ``verify()`` / ``verify_presentation()`` shares
     (DID documents, status lists); once spent, the rest fail fast (DID_RESOLUTION,
     STATUS_UNAVAILABLE) instead of each taking the fetcher's own deadline.
+    ``at``: verify as of that moment, not now — validity windows, key windows and trust at
+    ``at``, and each status list as the version its issuer says was in force then (fetched
+    from :func:`vcred.status.as_of_url`; one that was not yet valid then is refused). What
+    a did:web document said then is not known: its current keys are used.
     ``fetch_related_resources``: also retrieve (through ``fetcher``) and check every https
     ``relatedResource``, failing when one cannot be retrieved; by default only those that are
     JSON-LD contexts are checked, against the contexts as published (:mod:`vcred.related`).
@@ -349,6 +353,7 @@ class Verifier:
     time_budget: timedelta = DEFAULT_TIME_BUDGET
     bearer_types: frozenset[str] = frozenset()
     fetch_related_resources: bool = False
+    at: datetime | None = None
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -371,7 +376,10 @@ class Verifier:
         # The status cache is kept in the field, so dataclasses.replace() shares it.
         cache = self.status_cache if self.status_cache is not None else StatusListCache()
         object.__setattr__(self, "status_cache", cache)
+        if self.at is not None and self.at.tzinfo is None:
+            raise UsageError("at must be timezone-aware")
         checker = StatusChecker(
+            as_of=self.at,
             fetcher=self.fetcher,
             verify_list=self._verify_status_list,
             cache=cache,
@@ -380,6 +388,10 @@ class Verifier:
             max_age=self.status_max_age,
         )
         object.__setattr__(self, "_status", checker)
+
+    def now(self) -> datetime:
+        """The moment verified against: ``at``, else the clock's time."""
+        return self.at if self.at is not None else self.clock()
 
     # -- credentials ------------------------------------------------------------------------
 
@@ -513,7 +525,7 @@ class Verifier:
             return
         try:
             verifier(self, document, state)
-            _check_key_windows(state, now=self.clock())
+            _check_key_windows(state, now=self.now())
             state.proof_passed = True
         except VcredError as error:
             state.problems.append(Problem.of(error))
@@ -541,7 +553,7 @@ class Verifier:
 
     def _check_validity(self, verified: Verified, claims: Mapping[str, Any]) -> str:
         credential = verified.document
-        now = self.clock()
+        now = self.now()
         start, end = _validity_window(credential, claims)
         if start is not None and now + self.clock_skew < start:
             raise NotYetValidError(
@@ -563,7 +575,7 @@ class Verifier:
         entries: tuple[EntryStatus, ...] = ()
         if "credentialStatus" in credential:
             try:
-                outcome = self._status.check(credential, now=self.clock())
+                outcome = self._status.check(credential, now=self.now())
             except VcredError as error:
                 errors.insert(0, error)
             else:
@@ -627,7 +639,7 @@ class Verifier:
                 code="TRUST_NOT_EVALUATED",
             )
             return None
-        decision = self.trust.evaluate_credential(verified.document, now=self.clock())
+        decision = self.trust.evaluate_credential(verified.document, now=self.now())
         error = decision.error()
         if error is None:
             report.ok("trust", decision.reason)
@@ -684,7 +696,7 @@ class Verifier:
                 # a compact format (an SD-JWT with key binding) describes its presentation itself
                 state.claimed = document if isinstance(document, dict) else None
                 signed_challenge, signed_domain = _verify_presentation_proof(self, document, state)
-            _check_key_windows(state, now=self.clock())
+            _check_key_windows(state, now=self.now())
             state.proof_passed = True
         except VcredError as error:
             report.fail("proof", error)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from vcred.errors import UsageError
 from vcred_service.problems import ProblemError
 
 
@@ -30,18 +31,26 @@ class RateLimiter:
     _buckets: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def allow(self, key: str) -> float:
-        """0.0 if the request may go ahead, else the seconds to wait before the next one."""
+    def allow(self, key: str, *, cost: float = 1.0) -> float:
+        """0.0 if the request may go ahead, else the seconds to wait before the next one.
+
+        ``cost``: what the request is worth in requests (a batch of N items costs N). One
+        larger than ``burst`` goes ahead on a full bucket and leaves it in debt, so that over
+        time a client never gets more than ``rate`` items per second, however it groups them.
+        """
+        if cost <= 0:
+            raise UsageError("a request costs more than nothing")
+        needed = min(cost, float(self.burst))
         now = self.clock()
         with self._lock:
             tokens, last = self._buckets.get(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+            if tokens >= needed:
+                self._buckets[key] = (tokens - cost, now)
                 wait = 0.0
             else:
                 self._buckets[key] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
+                wait = (needed - tokens) / self.rate
             self._buckets.move_to_end(key)
             while len(self._buckets) > self.max_keys:
                 self._buckets.popitem(last=False)
@@ -55,9 +64,9 @@ class RateLimiter:
         tokens = min(float(self.burst), tokens + (now - last) * self.rate)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
-    def check(self, key: str) -> None:
-        """Raise a 429 problem if ``key`` is over its rate."""
-        wait = self.allow(key)
+    def check(self, key: str, *, cost: float = 1.0) -> None:
+        """Raise a 429 problem if ``key`` is over its rate (``cost``: see :meth:`allow`)."""
+        wait = self.allow(key, cost=cost)
         if wait > 0:
             raise too_many_requests(wait)
 
@@ -75,11 +84,11 @@ def too_many_requests(wait: float) -> ProblemError:
 class Limiter(Protocol):
     """What the services ask of a rate limiter (in process, or shared through Redis)."""
 
-    def allow(self, key: str) -> float: ...
+    def allow(self, key: str, *, cost: float = 1.0) -> float: ...
 
     def peek(self, key: str) -> float: ...
 
-    def check(self, key: str) -> None: ...
+    def check(self, key: str, *, cost: float = 1.0) -> None: ...
 
 
 def make_limiter(

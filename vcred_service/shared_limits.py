@@ -27,7 +27,8 @@ _log = logging.getLogger("vcred_service")
 SCHEMES: Final = ("redis://", "rediss://", "unix://")
 _WARN_EVERY_S: Final = 60.0
 
-# KEYS[1]: the bucket; ARGV: rate (per second), burst, tokens to spend (1, or 0 to peek).
+# KEYS[1]: the bucket; ARGV: rate (per second), burst, tokens to spend (the request's cost,
+# or 0 to peek). A cost above the burst goes ahead on a full bucket and leaves it in debt.
 # Returns the seconds to wait (as a string: Lua numbers become integers in replies).
 _BUCKET: Final = """
 local clock = redis.call('TIME')
@@ -37,15 +38,17 @@ local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local needed = math.max(1, math.min(spend, burst))
 local wait = 0
-if tokens >= 1 then
+if tokens >= needed then
   tokens = tokens - spend
 else
-  wait = (1 - tokens) / rate
+  wait = (needed - tokens) / rate
 end
 if spend > 0 then
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-  redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+  -- kept until it would be full again (a batch's debt included)
+  redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
 end
 return tostring(wait)
 """
@@ -83,24 +86,27 @@ class RedisRateLimiter:
         )
         self._script = self._client.register_script(_BUCKET)
 
-    def allow(self, key: str) -> float:
-        """0.0 if the request may go ahead, else the seconds to wait before the next one."""
-        return self._run(key, spend=1)
+    def allow(self, key: str, *, cost: float = 1.0) -> float:
+        """0.0 if the request may go ahead, else the seconds to wait before the next one
+        (``cost``: as :meth:`RateLimiter.allow`)."""
+        if cost <= 0:
+            raise UsageError("a request costs more than nothing")
+        return self._run(key, spend=cost)
 
     def peek(self, key: str) -> float:
         """Like :meth:`allow`, without spending a token."""
         return self._run(key, spend=0)
 
-    def check(self, key: str) -> None:
+    def check(self, key: str, *, cost: float = 1.0) -> None:
         """Raise a 429 problem if ``key`` is over its rate."""
-        wait = self.allow(key)
+        wait = self.allow(key, cost=cost)
         if wait > 0:
             raise too_many_requests(wait)
 
     def close(self) -> None:
         self._client.close()
 
-    def _run(self, key: str, *, spend: int) -> float:
+    def _run(self, key: str, *, spend: float) -> float:
         import redis
 
         try:
@@ -113,4 +119,4 @@ class RedisRateLimiter:
             if now - self._warned >= _WARN_EVERY_S:
                 self._warned = now
                 _log.warning("Redis at %s cannot be reached: rate limits are per worker", self.url)
-            return self.local.allow(key) if spend else self.local.peek(key)
+            return self.local.allow(key, cost=spend) if spend else self.local.peek(key)

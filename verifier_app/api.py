@@ -9,8 +9,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from vcred.errors import MalformedError, ParsingError
 from vcred_service import oauth_http, read_json
+from verifier_app.as_of import requested_moment
 from verifier_app.openapi import openapi_document
-from verifier_app.service import COMPACT_SECURED, VerifierService, requested_checks
+from verifier_app.receipts import receipt_requested
+from verifier_app.service import VerifierService, requested_checks, secured_input
 
 api = Blueprint("api", __name__)
 
@@ -45,22 +47,7 @@ def _request(member: str) -> tuple[Any, dict[str, Any]]:
         options = {}
     if not isinstance(options, dict):
         raise MalformedError("options must be a JSON object", pointer="/options")
-    return _secured(body[member], member), options
-
-
-def _secured(value: Any, member: str) -> Any:
-    """The member as the VC API sends it: a JSON object (a secured document, or an Enveloped*
-    object for JOSE / SD-JWT), or — our extension — a bare compact JWS or SD-JWT.
-
-    A string holding JSON is not a credential but a client's encoding mistake: PARSING_ERROR.
-    """
-    if isinstance(value, str) and not COMPACT_SECURED.fullmatch(value.strip()):
-        raise ParsingError(
-            f"{member} must be a JSON object (or a compact JWS / SD-JWT), not a string "
-            "holding other text",
-            pointer=f"/{member}",
-        )
-    return value
+    return secured_input(body[member], f"/{member}"), options
 
 
 def _optional_string(options: dict[str, Any], name: str) -> str | None:
@@ -80,7 +67,9 @@ def _answer(body: dict[str, Any], status: int) -> Response:
 def verify_credential() -> Response:
     credential, options = _request("verifiableCredential")
     checks = requested_checks(options.get("checks"))
-    outcome = service().verify_credential(credential, checks=checks)
+    receipt = receipt_requested(options)
+    at = requested_moment(options, now=service().config.clock())
+    outcome = service().verify_credential(credential, checks=checks, receipt=receipt, at=at)
     return _answer(outcome.body, outcome.http_status)
 
 

@@ -9,16 +9,17 @@ from typing import Final
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from vcred.net import Fetcher
 from vcred_service import create_base_app, identifiers, oauth_http
 from vcred_service.ratelimit import make_limiter
 from verifier_app import oid4vp
 from verifier_app.api import REALM, VERIFY_SCOPE, api
+from verifier_app.batch import PRICED_BY_ITEM, batch
 from verifier_app.config import VerifierConfig
-from verifier_app.service import VerifierService
+from verifier_app.service import LIMITER, VerifierService
 from verifier_app.ui import ui
 
 _log = logging.getLogger("verifier_app")
-LIMITER: Final = "vcred_verifier_limiter"
 
 DEV_WARNING: Final = (
     "DEVELOPMENT MODE: DID documents and status lists may be fetched over plain http and "
@@ -31,9 +32,10 @@ _CSP: Final = (
 )
 
 
-def create_app(config: VerifierConfig | None = None) -> Flask:
+def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None = None) -> Flask:
     """A verifier service for ``config`` (default: from the environment, see
-    :meth:`VerifierConfig.from_env`).
+    :meth:`VerifierConfig.from_env`); ``fetcher``: fetch DID documents and status lists
+    through it instead of the SSRF-guarded network fetcher (tests, a custom transport).
 
     Loads and verifies the trust list, opens the storage and builds the verifier whose
     resolver and status-list cache live as long as the app. Raises VcredError when the
@@ -42,7 +44,7 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
     config = config or VerifierConfig.from_env()
     if config.dev:
         _log.warning(DEV_WARNING)
-    service = VerifierService(config)
+    service = VerifierService(config, fetcher=fetcher)
     # cookies are per host, not per port: verifiers side by side on localhost need their own
     cookie = "vcred_verifier_" + hashlib.sha256(config.domain.encode()).hexdigest()[:10]
     app = create_base_app(
@@ -74,7 +76,7 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
         @app.before_request
         def _rate_limit() -> None:
             # verifying is public (DESIGN §6): every POST costs work, some of it network
-            if request.method == "POST":
+            if request.method == "POST" and request.endpoint not in PRICED_BY_ITEM:
                 limiter.check(request.remote_addr or "unknown")
 
     @app.after_request
@@ -87,6 +89,7 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
         return response
 
     app.register_blueprint(api)
+    app.register_blueprint(batch)
     app.register_blueprint(ui)
     oid4vp.install(app, service)
     identifiers.install(app, dict)  # did:key and did:jwk: the verifier has no DID of its own

@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from vcred import audit
 from vcred.errors import VcredError
 from vcred.status.listcred import format_datetime as stamp
 from vcred.verifier import utc_now
@@ -302,3 +303,31 @@ def officer_list(data_dir: Path | None, database_url: str | None) -> None:
             click.echo(f"{row.name}  {'disabled' if row.disabled else 'active':<9} {row.created}")
     finally:
         storage.close()
+
+
+@admin.group("audit")
+def audit_group() -> None:
+    """The tamper-evident chain of every verification (`vcred audit verify FILE` checks it)."""
+
+
+@audit_group.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="default: stdout")
+@_admin_options
+def audit_export(out: Path | None, data_dir: Path | None, database_url: str | None) -> None:
+    """Write the whole chain as JSON lines; the head hash goes to stderr."""
+    storage = _storage(data_dir, database_url)
+    try:
+        storage.flush()
+        head_seq, head = storage.audit.head()
+        handle = out.open("w", encoding="utf-8") if out else sys.stdout
+        try:
+            for entry in storage.audit.entries():
+                if entry["seq"] > head_seq:  # appended while exporting: the next export's
+                    break
+                handle.write(audit.to_line(entry) + "\n")
+        finally:
+            if out:
+                handle.close()
+    finally:
+        storage.close()
+    click.echo(f"{head_seq} entries; head {head}", err=True)

@@ -81,6 +81,12 @@ class VerifierConfig:
     ``time_budget``: what all fetches of one verification share (``Verifier.time_budget``).
     ``bearer_types``: credential types anyone may present without holder binding (never a
     customs type: refused).
+    ``max_batch_size`` / ``max_batch_body_bytes``: the most items, and bytes, one batch
+    verification may carry; ``batch_processes``: the processes a batch is spread over
+    (:func:`vcred.verify_many`; 1 verifies in the request's own thread).
+    ``receipt_key``: a private key file (JWK, Multikey or PEM) that signs verification
+    receipts (``options.receipt``; without it they are refused); ``receipt_issuer``: the DID
+    it signs as (default: its did:key; a did:web must publish the key).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
@@ -100,6 +106,13 @@ class VerifierConfig:
     max_json_depth: int = 64
     max_presented_credentials: int = 16
     max_image_bytes: int = 4 * 1024 * 1024
+    # batch verification (POST /credentials/verify-batch): items, body size, worker processes
+    max_batch_size: int = 1000
+    max_batch_body_bytes: int = 8 * 1024 * 1024
+    batch_processes: int = 1
+    # verification receipts (options.receipt): the signing key, and whom it signs as
+    receipt_key: Path | None = None
+    receipt_issuer: str | None = None
     # rate limiting of the public endpoints, per client address (0 turns it off)
     rate_per_second: float = 5.0
     rate_burst: int = 30
@@ -144,6 +157,10 @@ class VerifierConfig:
             object.__setattr__(self, "trust_list", Path(self.trust_list))
         if self.contexts_dir is not None:
             object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
+        if self.receipt_key is not None:
+            object.__setattr__(self, "receipt_key", Path(self.receipt_key))
+        elif self.receipt_issuer is not None:
+            raise UsageError("receipt_issuer needs a receipt_key")
         object.__setattr__(self, "host_map", MappingProxyType(dict(self.host_map)))
         fetched_jwks = self.oauth is not None and any(t.jwks_is_url for t in self.oauth.issuers)
         if self.offline and fetched_jwks:
@@ -161,6 +178,9 @@ class VerifierConfig:
             "max_json_depth": self.max_json_depth,
             "max_presented_credentials": self.max_presented_credentials,
             "max_image_bytes": self.max_image_bytes,
+            "max_batch_size": self.max_batch_size,
+            "max_batch_body_bytes": self.max_batch_body_bytes,
+            "batch_processes": self.batch_processes,
             "rate_burst": self.rate_burst,
             "history_size": self.history_size,
             "login_burst": self.login_burst,
@@ -251,6 +271,8 @@ class VerifierConfig:
             ("CONTEXTS_DIR", "contexts_dir"),
             ("RATE_LIMIT_URL", "rate_limit_url"),
             ("PUBLIC_URL", "public_url"),
+            ("RECEIPT_KEY", "receipt_key"),
+            ("RECEIPT_ISSUER", "receipt_issuer"),
         ):
             value = get(name)
             if value is not None:
@@ -271,6 +293,9 @@ class VerifierConfig:
             ("RATE_BURST", "rate_burst"),
             ("PROXY_HOPS", "proxy_hops"),
             ("HISTORY_SIZE", "history_size"),
+            ("MAX_BATCH_SIZE", "max_batch_size"),
+            ("MAX_BATCH_BODY_BYTES", "max_batch_body_bytes"),
+            ("BATCH_PROCESSES", "batch_processes"),
         ):
             value = get(name)
             if value is not None:

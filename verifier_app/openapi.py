@@ -170,6 +170,11 @@ SCHEMAS: Final[dict[str, Any]] = {
             "status": {"type": "array", "items": _ref("StatusEntry")},
             "credential": _ref("CredentialSummary"),
             "disclosed": {"type": "array", "items": {"type": "string"}},
+            "receipt": {
+                "type": "string",
+                "description": "with options.receipt: the decision as a vc+jwt this verifier "
+                "signed (a VerificationReceipt naming its audit-chain entry)",
+            },
         },
     },
     "PresentationVerification": {
@@ -273,9 +278,115 @@ def _verify_operation(
     }
 
 
+def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[str, Any]:
+    """POST /credentials/verify-batch (our extension; verifier_app.batch)."""
+    item = {
+        "allOf": [
+            {
+                "type": "object",
+                "required": ["index"],
+                "properties": {"index": {"type": "integer", "minimum": 0}},
+            },
+            _ref("CredentialVerification"),
+        ]
+    }
+    return {
+        "summary": "Verify many credentials: one result per item, in order",
+        "description": "Each item is verified as POST /credentials/verify would (same checks, "
+        "caches, history) and answered with that body plus its index. An item that is not a "
+        "secured credential fails alone (MALFORMED / PARSING_ERROR). Accept: "
+        "application/x-ndjson streams one JSON line per item. The rate limit counts items: a "
+        f"batch of N costs N requests. At most {config.max_batch_size} items and "
+        f"{config.max_batch_body_bytes} bytes.",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["verifiableCredentials"],
+                        "properties": {
+                            "verifiableCredentials": {
+                                "type": "array",
+                                "maxItems": config.max_batch_size,
+                                "items": {},
+                            },
+                            "options": {
+                                "type": "object",
+                                "description": "unknown options are ignored",
+                                "properties": options,
+                            },
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "every item verified or not (each result says which)",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["summary", "results"],
+                            "properties": {
+                                "summary": {
+                                    "type": "object",
+                                    "required": ["total", "verified", "notVerified"],
+                                    "properties": {
+                                        "total": {"type": "integer"},
+                                        "verified": {"type": "integer"},
+                                        "notVerified": {"type": "integer"},
+                                    },
+                                },
+                                "results": {"type": "array", "items": item},
+                            },
+                        }
+                    },
+                    "application/x-ndjson": {
+                        "schema": {
+                            "type": "string",
+                            "description": "one result per line, each as an item of results",
+                        }
+                    },
+                },
+            },
+            "400": _problem("the body is not of this shape"),
+            "413": _problem(
+                f"more than {config.max_batch_size} items (code BATCH_TOO_LARGE, maxItems) or "
+                f"more than {config.max_batch_body_bytes} bytes"
+            ),
+            "415": _problem("the body is not application/json"),
+            "422": _problem("options ask for something this verifier cannot do"),
+            "429": _problem(
+                "the batch's items exceed this address's rate",
+                headers={"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+            ),
+        },
+    }
+
+
 def openapi_document(config: VerifierConfig) -> dict[str, Any]:
     """The OpenAPI 3.1 document of a verifier configured with ``config``."""
     check_names = sorted({*CHECKS, *CHECK_ALIASES})
+    receipt_option = {
+        "type": "boolean",
+        "description": "also answer with a signed receipt of the decision (422 "
+        "RECEIPTS_NOT_CONFIGURED when this verifier has no receipt key)",
+    }
+    as_of_option = {
+        "type": "string",
+        "description": "verify as of this past moment (an XML Schema dateTimeStamp): validity, "
+        "trust and each status list as the version in force then (warning TRUST_LIST_CURRENT: "
+        "trust is decided by the trust list loaded now)",
+    }
+    checks_option = {
+        "type": "array",
+        "items": {"enum": check_names},
+        "description": "the checks to run (default: all); "
+        f"{' and '.join(ALWAYS_CHECKED)} always runs, trust also runs "
+        "issuer; the data model's structure rules always apply",
+    }
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -295,16 +406,18 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                     summary="Verify a credential",
                     member="verifiableCredential",
                     options={
-                        "checks": {
-                            "type": "array",
-                            "items": {"enum": check_names},
-                            "description": "the checks to run (default: all); "
-                            f"{' and '.join(ALWAYS_CHECKED)} always runs, trust also runs "
-                            "issuer; the data model's structure rules always apply",
-                        }
+                        "checks": checks_option,
+                        "receipt": receipt_option,
+                        "asOf": as_of_option,
                     },
                     result="CredentialVerification",
                     config=config,
+                )
+            },
+            "/credentials/verify-batch": {
+                "post": _batch_operation(
+                    config,
+                    {"checks": checks_option, "receipt": receipt_option, "asOf": as_of_option},
                 )
             },
             "/presentations/verify": {

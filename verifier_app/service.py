@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ from vcred.errors import (
     ChallengeError,
     DomainError,
     MalformedError,
+    ParsingError,
     UnreachableError,
     UsageError,
     VcredError,
@@ -43,12 +45,22 @@ from vcred.verifier import (
 )
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
+from verifier_app.as_of import as_of_warnings
 from verifier_app.config import VerifierConfig
+from verifier_app.receipts import (
+    ReceiptIssuer,
+    ReceiptsNotConfiguredError,
+    digest_sri,
+    input_digest,
+    new_receipt_id,
+)
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import HistoryEntry, IssuedChallenge, Storage
 from verifier_app.summary import subject_name, summarise
 
 _log = logging.getLogger("verifier_app")
+#: Where the app keeps its per-address rate limiter (``app.extensions``), if it has one.
+LIMITER: Final = "vcred_verifier_limiter"
 
 #: Always run: nothing is read from a credential whose proof did not verify. The others run
 #: only when asked for (and what they rest on: ``trust`` runs ``issuer``).
@@ -110,6 +122,28 @@ class _OfflineFetcher:
         raise UnreachableError(f"offline mode: {url} is not fetched")
 
 
+def secured_input(value: Any, pointer: str) -> Any:
+    """``value`` where the VC API takes a secured document: a JSON object (a secured document,
+    or an Enveloped* object for JOSE / SD-JWT), or — our extension — a bare compact JWS or
+    SD-JWT. Raises MalformedError for anything else.
+
+    A string holding JSON is not a credential but a client's encoding mistake: PARSING_ERROR.
+    """
+    member = pointer.rsplit("/", 1)[-1]
+    if isinstance(value, str):
+        if not COMPACT_SECURED.fullmatch(value.strip()):
+            raise ParsingError(
+                f"{member} must be a JSON object (or a compact JWS / SD-JWT), not a string "
+                "holding other text",
+                pointer=pointer,
+            )
+    elif not isinstance(value, dict):
+        raise MalformedError(
+            f"{member} must be a JSON object or a compact JWS / SD-JWT string", pointer=pointer
+        )
+    return value
+
+
 def challenge_is_ours(challenge: str | None) -> bool:
     """Whether ``challenge`` has the form of the ones this verifier issues."""
     return challenge is not None and challenge.startswith(OWN_CHALLENGE_PREFIX)
@@ -164,7 +198,13 @@ class VerifierService:
             time_budget=config.time_budget,
             bearer_types=config.bearer_types,
         )
+        self.trust_digest: str | None = None
         self.trust = self._load_trust(base)
+        self.receipts = (
+            ReceiptIssuer.load(config.receipt_key, did=config.receipt_issuer)
+            if config.receipt_key is not None
+            else None
+        )
         self.verifier = dataclasses.replace(base, trust=self.trust)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.storage = Storage(
@@ -191,6 +231,7 @@ class VerifierService:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise MalformedError(f"cannot read the trust list {path}: {exc}") from exc
+        self.trust_digest = digest_sri(text.encode("utf-8"))  # the version receipts name
         list_verifier = dataclasses.replace(verifier, checks=("proof", "issuer", "validity"))
         return load_signed_trust_list(
             text, now=self.config.clock(), anchor=anchor, verifier=list_verifier
@@ -230,17 +271,66 @@ class VerifierService:
     # -- verifying -------------------------------------------------------------------------
 
     def verify_credential(
-        self, credential: Any, *, checks: Sequence[str] = CHECKS, channel: str = "api"
+        self,
+        credential: Any,
+        *,
+        checks: Sequence[str] = CHECKS,
+        channel: str = "api",
+        receipt: bool = False,
+        at: datetime | None = None,
     ) -> Outcome:
-        """Verify one credential in any format; never raises for a bad credential."""
+        """Verify one credential in any format; never raises for a bad credential.
+
+        ``receipt``: also answer with a signed receipt of the decision (raises
+        ReceiptsNotConfiguredError without a receipt key, before verifying). ``at``: verify
+        as of that past moment (:mod:`verifier_app.as_of`).
+        """
         if not isinstance(credential, dict | str):
             raise MalformedError(
                 "verifiableCredential must be a JSON object or a compact JWS / SD-JWT string",
                 pointer="/verifiableCredential",
             )
-        result = self.verifier.verify(credential, checks=checks)
-        body = credential_body(result, extra_warnings=self._freshness_warnings(result))
-        self._record(
+        if receipt:
+            self.require_receipts()
+        result = self.verifier_at(at).verify(credential, checks=checks)
+        return self.answer_credential(
+            result, channel=channel, secured=credential, receipt=receipt, at=at
+        )
+
+    def verifier_at(self, at: datetime | None) -> Verifier:
+        """The verifier, or one judging as of ``at`` (sharing the caches: an as-of status
+        list is held under its own URL)."""
+        return self.verifier if at is None else dataclasses.replace(self.verifier, at=at)
+
+    def require_receipts(self) -> ReceiptIssuer:
+        """The receipt issuer; raises ReceiptsNotConfiguredError when there is none."""
+        if self.receipts is None:
+            raise ReceiptsNotConfiguredError(
+                "this verifier gives no receipts (it has no receipt key)",
+                pointer="/options/receipt",
+            )
+        return self.receipts
+
+    def answer_credential(
+        self,
+        result: VerificationResult,
+        *,
+        channel: str = "api",
+        secured: Any = None,
+        receipt: bool = False,
+        at: datetime | None = None,
+    ) -> Outcome:
+        """A credential's verification as answered and recorded (batches verify elsewhere).
+
+        ``secured``: what was verified, as sent (the audit chain keeps its digest);
+        ``receipt``: record it at once and answer with a signed receipt naming that record.
+        ``at``: the past moment it was verified as of.
+        """
+        extra = self._freshness_warnings(result)
+        if at is not None:
+            extra = [*extra, *as_of_warnings(result)]
+        body = credential_body(result, extra_warnings=extra)
+        entry = self._entry(
             "credential",
             channel,
             result.verified,
@@ -248,6 +338,24 @@ class VerifierService:
             result,
             result.codes,
             summary=body["credential"],
+            target=input_digest(secured) if secured is not None else None,
+        )
+        if not receipt:
+            self.storage.record(entry)
+            return Outcome(body=body, verified=result.verified)
+        issuer = self.require_receipts()
+        entry = dataclasses.replace(entry, receipt=new_receipt_id())
+        sealed = self.storage.record_sealed(entry)
+        body["receipt"] = issuer.issue(
+            result,
+            receipt_id=str(entry.receipt),
+            target=entry.target,
+            at=entry.at,
+            trust=self.trust,
+            trust_digest=self.trust_digest,
+            audit_entry=sealed,
+            warnings=[warning.code for warning in extra],
+            as_of=at,
         )
         return Outcome(body=body, verified=result.verified)
 
@@ -310,7 +418,15 @@ class VerifierService:
         body = presentation_body(result, extra_warnings=warnings)
         first = result.credentials[0] if result.credentials else None
         codes = (*result.codes, _CALLER_CHALLENGE_WARNING.code) if callers else result.codes
-        self._record("presentation", channel, result.verified, result.format, first, codes)
+        self._record(
+            "presentation",
+            channel,
+            result.verified,
+            result.format,
+            first,
+            codes,
+            target=input_digest(presentation),
+        )
         return Outcome(body=body, verified=result.verified)
 
     def record_presentation(self, result: PresentationResult, *, channel: str) -> None:
@@ -351,7 +467,26 @@ class VerifierService:
         codes: Sequence[str],
         *,
         summary: Mapping[str, Any] | None = None,
+        target: str | None = None,
     ) -> None:
+        entry = self._entry(
+            kind, channel, verified, fmt, result, codes, summary=summary, target=target
+        )
+        self.storage.record(entry)
+
+    def _entry(
+        self,
+        kind: str,
+        channel: str,
+        verified: bool,
+        fmt: str | None,
+        result: VerificationResult | None,
+        codes: Sequence[str],
+        *,
+        summary: Mapping[str, Any] | None = None,
+        target: str | None = None,
+    ) -> HistoryEntry:
+        """The history entry of one verification (logged as it is made)."""
         if summary is None and result is not None:
             summary = summarise(result.credential)
         entry = HistoryEntry(
@@ -363,6 +498,7 @@ class VerifierService:
             issuer=result.issuer if result is not None else None,
             subject=subject_name(summary),
             codes=tuple(dict.fromkeys(codes)),
+            target=target,
         )
         # no credential, no claims beyond the name: a verdict and where it came from
         _log.info(
@@ -373,7 +509,7 @@ class VerifierService:
             fmt,
             ",".join(entry.codes) or "-",
         )
-        self.storage.record(entry)
+        return entry
 
 
 def _with_failures(

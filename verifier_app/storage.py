@@ -45,6 +45,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.oauth_clients import client_table
+from vcred_service.audit_chain import AuditChain
 from vcred_service.officers import officer_table, session_table
 from verifier_app.oid4vp_store import transaction_table
 
@@ -75,6 +76,10 @@ class HistoryEntry:
     issuer: str | None = None
     subject: str | None = None
     codes: tuple[str, ...] = ()
+    #: What was verified, as ``sha256-<base64>`` of what was sent (audit chain only).
+    target: str | None = None
+    #: The id of the receipt given for it (audit chain only).
+    receipt: str | None = None
 
 
 def _digest(challenge: str) -> str:
@@ -151,6 +156,8 @@ class Storage:
             Column("name", String(64), primary_key=True),
             Column("value", String(_TEXT), nullable=False),
         )
+        # every verification, kept whole and chained: the history above is trimmed
+        self.audit = AuditChain(self.engine, self.metadata, prefix)
 
     def create(self) -> None:
         """Create the tables and the session secret if they do not exist: under the
@@ -158,6 +165,7 @@ class Storage:
         with bootstrap_lock(self.engine, f"verifier:{self.prefix}"):
             self.metadata.create_all(self.engine)
             self.session_secret()
+            self.audit.start()
 
     def session_secret(self) -> str:
         """The key of the UI's signed cookie, made once per database and shared by every
@@ -256,15 +264,43 @@ class Storage:
                 )
                 self._flusher.start()
 
+    def record_sealed(self, entry: HistoryEntry) -> dict[str, Any]:
+        """Add one verification now (with whatever is buffered, written first); its sealed
+        audit entry. A receipt names that entry, so it is written before the receipt is
+        given."""
+        with self._pending_lock:
+            entries = [*self._pending, entry]
+            self._pending.clear()
+        return self._write(entries)[-1]
+
     def flush(self) -> None:
         """Write the buffered history entries now."""
         with self._pending_lock:
             entries = list(self._pending)
             self._pending.clear()
-        if not entries:
-            return
+        if entries:
+            self._write(entries)
+
+    def _write(self, entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
+        """Insert ``entries`` into the history and append each to the audit chain, in one
+        transaction; the sealed audit entries."""
         table = self.verifications
         with self.engine.begin() as connection:
+            # the chain first: its head is locked until the commit, so that concurrent
+            # flushes (workers, machines) append one after the other
+            sealed = self.audit.append_all(
+                connection,
+                [
+                    {
+                        "at": _stamp(entry.at),
+                        "actor": entry.channel,
+                        "action": f"verify-{entry.kind}",
+                        "target": entry.target,
+                        "details": _audit_details(entry),
+                    }
+                    for entry in entries
+                ],
+            )
             connection.execute(
                 insert(table),
                 [
@@ -283,6 +319,7 @@ class Storage:
             )
             newest = select(func.max(table.c.id)).scalar_subquery()
             connection.execute(delete(table).where(table.c.id <= newest - self.history_size))
+        return sealed
 
     def _flush_periodically(self) -> None:
         while not self._closed:
@@ -314,6 +351,24 @@ class Storage:
             )
             for row in rows
         ]
+
+
+def _stamp(moment: datetime) -> str:
+    return _utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def _audit_details(entry: HistoryEntry) -> dict[str, Any]:
+    """What the chain keeps of a verification: the verdict and where it came from."""
+    details: dict[str, Any] = {
+        "verified": entry.verified,
+        "format": _clip(entry.format),
+        "issuer": _clip(entry.issuer),
+        "subject": _clip(entry.subject),
+        "codes": list(entry.codes),
+    }
+    if entry.receipt is not None:
+        details["receipt"] = entry.receipt
+    return details
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -39,6 +40,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError
 
 from issuer_app.store.db import make_engine
+from issuer_app.store.list_versions import ListVersions
 from issuer_app.store.status import SqlIndexStore, _insert_ignore
 from vcred import audit
 from vcred.errors import UsageError
@@ -48,11 +50,14 @@ from vcred_service.officers import officer_table, session_table
 from vcred_service.roles import role_table
 
 #: 2: Idempotency-Keys scoped per principal (table ``idempotency_keys``), officer sessions.
-#: 3: officer roles (``officer_roles``) and four-eyes requests (``approvals``).
+#: 3: officer roles (``officer_roles``), four-eyes requests (``approvals``) and every signed
+#: status list version (``status_list_versions``).
 SCHEMA_VERSION: Final = "3"
 #: The role officers made before roles existed get at the upgrade to schema 3: what they
 #: could do on the officer pages then (issue, suspend, reinstate, revoke), nothing more.
 UPGRADED_OFFICER_ROLE: Final = "supervisor"
+#: How long a status list version is kept after it went out of force (issuer config).
+DEFAULT_LIST_RETENTION: Final = timedelta(days=400)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +212,7 @@ class IssuerStore:
         *,
         prefix: str = "",
         capacity: int = MIN_ENTRIES,
+        list_retention: timedelta = DEFAULT_LIST_RETENTION,
     ) -> None:
         self.engine = make_engine(engine) if isinstance(engine, str) else engine
         self.prefix = prefix
@@ -215,6 +221,9 @@ class IssuerStore:
             self.engine, prefix=prefix, capacity=capacity, metadata=self.metadata
         )
         self.t = issuer_tables(self.metadata, prefix)
+        self.list_versions = ListVersions(self.engine, self.metadata, prefix)
+        #: How long a status list version stays kept after it went out of force.
+        self.list_retention = list_retention
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -264,17 +273,19 @@ class IssuerStore:
         that never finished are dropped.
 
         2 → 3: every existing officer gets :data:`UPGRADED_OFFICER_ROLE`, so that the officers
-        of an upgraded issuer keep doing what they did (new accounts get the least role).
+        of an upgraded issuer keep doing what they did (new accounts get the least role);
+        ``status_list_versions`` is new (no rows: the lists signed from now on are kept).
         """
         if version not in ("1", "2"):
             raise UsageError(f"unknown issuer schema version {version!r}")
         if version == "1":
-            self._upgrade_idempotency(conn)
+            self._move_idempotency(conn)
         officers, roles = self.t.officers, self.t.roles
         for name in conn.execute(select(officers.c.name)).scalars():
             _insert_ignore(conn, roles, {"name": name, "role": UPGRADED_OFFICER_ROLE})
 
-    def _upgrade_idempotency(self, conn: Connection) -> None:
+    def _move_idempotency(self, conn: Connection) -> None:
+        """Schema 1 → 2 (see :meth:`_upgrade`)."""
         old = Table(
             f"{self.prefix}idempotency",
             MetaData(),
@@ -642,6 +653,8 @@ class IssuerStore:
             )
             if not changed.rowcount:
                 _insert_ignore(conn, table, dict(values))
+            # every signed version, for the lists as of a moment
+            self.list_versions.keep(conn, dict(values), retention=self.list_retention)
 
 
 def _escape_like(value: str) -> str:

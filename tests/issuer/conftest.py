@@ -141,7 +141,8 @@ class AppFetcher:
         if f"{parts.scheme}://{parts.netloc}" != self.base:
             raise FetchRefusedError(f"not this issuer: {url}")
         self.hits.append(url)
-        response = self.client.get(parts.path, headers={"Accept": accept})
+        target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        response = self.client.get(target, headers={"Accept": accept})
         if response.status_code != 200:
             raise ResolutionError(f"GET {url} answered {response.status_code}")
         return response.data

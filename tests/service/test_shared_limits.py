@@ -53,6 +53,27 @@ def test_two_workers_spend_from_one_bucket(deployment: tuple[str, ...]) -> None:
 
 
 @needs_redis
+def test_a_batch_costs_its_items_in_the_shared_bucket(deployment: tuple[str, ...]) -> None:
+    first, second = _worker(deployment, burst=5), _worker(deployment, burst=5)
+    assert first.allow("a", cost=4) == 0.0
+    assert second.allow("a", cost=2) > 0  # one token left across both workers: refused
+    assert second.allow("a") == 0.0  # and refused batches cost nothing
+    assert first.allow("a") > 0
+    with pytest.raises(UsageError):
+        first.allow("a", cost=0)
+
+
+@needs_redis
+def test_a_batch_larger_than_the_burst_goes_ahead_on_a_full_bucket_and_leaves_debt(
+    deployment: tuple[str, ...],
+) -> None:
+    limiter = _worker(deployment, burst=3)
+    assert limiter.allow("a", cost=10) == 0.0
+    assert limiter.peek("a") > 0
+    assert limiter.allow("a") > 0
+
+
+@needs_redis
 def test_peeking_spends_nothing(deployment: tuple[str, ...]) -> None:
     limiter = _worker(deployment, burst=1)
     assert [limiter.peek("a") for _ in range(3)] == [0.0, 0.0, 0.0]

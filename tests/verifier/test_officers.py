@@ -16,6 +16,7 @@ from vcred.cli import main
 API_PATHS = [
     "/challenges",
     "/credentials/verify",
+    "/credentials/verify-batch",
     "/health",
     "/openapi.json",
     "/presentations/verify",

@@ -23,6 +23,7 @@ def test_every_operation_conforms_under_fuzzing(make_app: MakeApp) -> None:
         "GET /health",
         "POST /challenges",
         "POST /credentials/verify",
+        "POST /credentials/verify-batch",
         "POST /presentations/verify",
     ]
 
@@ -107,3 +108,20 @@ def test_every_documented_answer_matches_its_schema(
         "429",
         "503",
     }
+
+
+def test_every_batch_answer_matches_its_schema(make_app: MakeApp, agency: Agency) -> None:
+    app = make_app(max_batch_size=3, rate_per_second=1, rate_burst=9)
+    contract, client = Contract(app), app.test_client()
+    batch = "/credentials/verify-batch"
+    token = agency.issue(agency.aeo_certificate())
+    items = [token, tamper(token), 7]
+    contract.check(batch, "post", client.post(batch, json={"verifiableCredentials": items}))
+    too_many = {"verifiableCredentials": [token] * 4}
+    contract.check(batch, "post", client.post(batch, json=too_many))
+    contract.check(batch, "post", client.post(batch, json={"verifiableCredentials": 1}))
+    unknown = {"verifiableCredentials": items, "options": {"checks": ["x"]}}
+    contract.check(batch, "post", client.post(batch, json=unknown))
+    contract.check(batch, "post", client.post(batch, data=b"{}", content_type="text/plain"))
+    contract.check(batch, "post", client.post(batch, json={"verifiableCredentials": items}))
+    assert {status for _, status, _ in contract.seen} == {"200", "400", "413", "415", "422", "429"}

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from vcred.errors import (
     MalformedError,
@@ -86,6 +87,8 @@ class EntryStatus:
     message: str | None = None
     status_reference: tuple[str, ...] = ()
     fetched_at: datetime | None = None
+    #: The ``validFrom`` of the list credential that answered: which version of the list.
+    list_valid_from: datetime | None = None
     age: timedelta | None = None
     stale: bool = False
     error: StatusError | None = None
@@ -173,10 +176,15 @@ class StatusChecker:
     #: Tolerance on the list's validFrom / validUntil (the issuer's clock is not ours).
     clock_skew: timedelta = timedelta(0)
     max_age: timedelta = DEFAULT_STATUS_MAX_AGE
+    #: Check the status as of this moment: each list is fetched as the version in force then
+    #: (:func:`as_of_url`), which must have been valid then (``now`` is that moment too).
+    as_of: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.max_age <= timedelta(0):
             raise UsageError("max_age must be positive")
+        if self.as_of is not None and self.as_of.tzinfo is None:
+            raise UsageError("as_of must be timezone-aware")
 
     def check(self, credential: Mapping[str, Any], *, now: datetime) -> StatusReport:
         """Check every ``BitstringStatusListEntry`` of a (verified) credential at ``now``.
@@ -209,8 +217,12 @@ class StatusChecker:
         """The verified list at ``url`` and whether it is stale: from the cache or fetched.
 
         Raises StatusUnavailableError (or a subclass) when it cannot be had, including when
-        the only copy held was fetched more than ``max_age`` ago.
+        the only copy held was fetched more than ``max_age`` ago. With ``as_of``, the version
+        in force then, cached under its own URL (never taken for the current list).
         """
+        base = url
+        if self.as_of is not None:
+            url = as_of_url(base, self.as_of)
         if self.offline:
             held = self.cache.get_stale(url, now=now)
             if held is None:
@@ -219,7 +231,7 @@ class StatusChecker:
             return cached, not cached.is_fresh(now)
         try:
             loaded = self.cache.get_or_load(
-                url, lambda: self._load(url), now=now, max_age=self.max_age
+                url, lambda: self._load(url, base=base), now=now, max_age=self.max_age
             )
             return loaded, False
         except StatusUnavailableError as exc:
@@ -262,7 +274,13 @@ class StatusChecker:
             cached, stale = self.list_for(entry.list_url, now=now)
         except StatusError as exc:
             return replace(result, error=_located(exc, f"{pointer}/statusListCredential"))
-        result = replace(result, fetched_at=cached.fetched_at, age=cached.age(now), stale=stale)
+        result = replace(
+            result,
+            fetched_at=cached.fetched_at,
+            list_valid_from=cached.status_list.valid_from,
+            age=cached.age(now),
+            stale=stale,
+        )
         try:
             value = self._read(entry, cached, issuer=issuer, now=now, pointer=pointer)
             message = status_message(entry, value, pointer=pointer)
@@ -329,8 +347,14 @@ class StatusChecker:
         except StatusError as exc:
             raise _located(exc, f"{pointer}/statusListIndex") from None
 
-    def _load(self, url: str) -> StatusList:
-        """Fetch, verify and read the list at ``url`` (§3.2 step 4)."""
+    def _load(self, url: str, *, base: str) -> StatusList:
+        """Fetch, verify and read the list at ``url`` (§3.2 step 4), whose id must be
+        ``base``: the entry's URL, which an as-of ``url`` adds its query to (the list is then
+        held under ``url``, never taken for the current one)."""
+        status_list = self._load_from(url, base)
+        return status_list if base == url else replace(status_list, url=url)
+
+    def _load_from(self, url: str, base: str) -> StatusList:
         if self.fetcher is None:
             raise StatusUnavailableError(
                 f"no fetcher configured: the status list {url} cannot be retrieved"
@@ -359,12 +383,20 @@ class StatusChecker:
         if not isinstance(verified, Mapping):
             raise UsageError("verify_list must return the verified credential as a mapping")
         try:
-            return parse_status_list_credential(verified, url=url, max_bytes=self.max_list_bytes)
+            return parse_status_list_credential(verified, url=base, max_bytes=self.max_list_bytes)
         except StatusError as exc:
             # its pointer is into the list; the caller points into the credential instead
             raise type(exc)(f"the status list {url}: {exc}") from exc
         except MalformedError as exc:
             raise StatusVerificationError(f"the status list {url} is malformed: {exc}") from exc
+
+
+def as_of_url(list_url: str, moment: datetime) -> str:
+    """Where an issuer serves the version of ``list_url`` in force at ``moment``: the URL with
+    ``timestamp=<dateTimeStamp>`` added to its query (vcred's issuer answers it; see
+    docs/services.md, "Status lists as of a moment")."""
+    separator = "&" if "?" in list_url else "?"
+    return f"{list_url}{separator}{urlencode({'timestamp': format_datetime(moment)})}"
 
 
 def status_message(entry: BitstringStatusListEntry, value: int, *, pointer: str) -> str:

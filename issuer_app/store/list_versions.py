@@ -1,0 +1,123 @@
+"""Every signed version of every status list, with the moment it came into force.
+
+A status list is signed again whenever it changed (on a status change, and on demand when
+fetched); each signed document is kept here under its ``validFrom``. A version is in force
+from its ``validFrom`` until the next version's, so the version in force at a moment is the
+latest one whose ``validFrom`` is not after it. Versions that went out of force more than the
+retention period ago are deleted as new ones are kept (the latest is always kept).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    select,
+)
+
+from vcred.status.listcred import format_datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListVersion:
+    """One signed version: the document as served, and the interval it was in force."""
+
+    version: int
+    media_type: str
+    document: str
+    valid_from: str
+    valid_until: str | None
+    """When the next version replaced it (None: still in force)."""
+
+
+class ListVersions:
+    """The ``<prefix>status_list_versions`` table in ``metadata`` over ``engine``."""
+
+    def __init__(self, engine: Engine, metadata: MetaData, prefix: str) -> None:
+        self.engine = engine
+        self.table = Table(
+            f"{prefix}status_list_versions",
+            metadata,
+            Column("signer", String(32), primary_key=True),
+            Column("list_id", String(64), primary_key=True),
+            # the UTC dateTimeStamp of the document's validFrom: sorts as it reads
+            Column("valid_from", String(32), primary_key=True),
+            Column("version", Integer, nullable=False),
+            Column("format", String(64), nullable=False),
+            Column("media_type", String(64), nullable=False),
+            Column("document", Text, nullable=False),
+        )
+
+    def keep(self, conn: Connection, values: dict[str, object], *, retention: timedelta) -> None:
+        """Keep a newly signed version (``values`` as the published-lists row, with
+        ``signed_at`` its validFrom), inside the caller's transaction; prune what went out of
+        force more than ``retention`` before it."""
+        table = self.table
+        signer, list_id, signed_at = values["signer"], values["list_id"], str(values["signed_at"])
+        where = (table.c.signer == signer, table.c.list_id == list_id)
+        same_moment = conn.execute(
+            select(table.c.version).where(*where, table.c.valid_from == signed_at)
+        ).first()
+        row = {
+            "signer": signer,
+            "list_id": list_id,
+            "valid_from": signed_at,
+            "version": values["version"],
+            "format": values["format"],
+            "media_type": values["media_type"],
+            "document": values["document"],
+        }
+        if same_moment is not None:
+            # signed twice within one second: the later signing is what was served after it
+            conn.execute(delete(table).where(*where, table.c.valid_from == signed_at))
+        conn.execute(table.insert().values(**row))
+        cutoff = format_datetime(datetime.fromisoformat(signed_at) - retention)
+        # a version went out of force when the next one came in: keep every version whose
+        # successor came in after the cutoff (the one in force at the cutoff included)
+        in_force_at_cutoff = (
+            select(table.c.valid_from)
+            .where(*where, table.c.valid_from <= cutoff)
+            .order_by(table.c.valid_from.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        conn.execute(delete(table).where(*where, table.c.valid_from < in_force_at_cutoff))
+
+    def in_force(self, signer: str, list_id: str, moment: datetime) -> ListVersion | None:
+        """The version in force at ``moment`` (None: none was published by then, or it has
+        been pruned)."""
+        table = self.table
+        stamp = format_datetime(moment)
+        where = (table.c.signer == signer, table.c.list_id == list_id)
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(table)
+                .where(*where, table.c.valid_from <= stamp)
+                .order_by(table.c.valid_from.desc())
+                .limit(1)
+            ).first()
+            if found is None:
+                return None
+            successor = conn.execute(
+                select(table.c.valid_from)
+                .where(*where, table.c.valid_from > found.valid_from)
+                .order_by(table.c.valid_from)
+                .limit(1)
+            ).scalar_one_or_none()
+        return ListVersion(
+            version=found.version,
+            media_type=found.media_type,
+            document=found.document,
+            valid_from=found.valid_from,
+            valid_until=successor,
+        )

@@ -1,0 +1,285 @@
+"""POST /credentials/verify-batch: one result per item, in order, through the single pipeline;
+limits; NDJSON streaming; rate limits that count items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.httpserver import LocalServer
+from tests.verifier.conftest import Agency, MakeApp, tamper
+from vcred.errors import UsageError
+from vcred_service.ratelimit import RateLimiter
+from verifier_app import VerifierConfig
+from verifier_app import batch as batch_module
+from verifier_app.service import LIMITER
+
+NDJSON = "application/x-ndjson"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def post_batch(
+    client: FlaskClient, items: list[Any], *, accept: str | None = None, **options: Any
+) -> Any:
+    body: dict[str, Any] = {"verifiableCredentials": items}
+    if options:
+        body["options"] = options
+    headers = {"Accept": accept} if accept else {}
+    return client.post("/credentials/verify-batch", json=body, headers=headers)
+
+
+def codes(result: dict[str, Any]) -> list[str]:
+    return [problem["code"] for problem in result.get("problemDetails", [])]
+
+
+@pytest.fixture
+def mixed(agency: Agency) -> list[Any]:
+    """A valid credential, a forged one, a number, a string holding JSON, a revoked one."""
+    revoked = agency.aeo_certificate()
+    revoked_token = agency.issue(revoked)
+    agency.set(revoked, "revoked")
+    good = agency.issue(agency.aeo_certificate())
+    return [good, tamper(good), 42, '{"not": "a credential"}', revoked_token]
+
+
+def test_a_mixed_batch_answers_every_item_in_order_with_its_own_verdict(
+    client: FlaskClient, mixed: list[Any]
+) -> None:
+    response = post_batch(client, mixed)
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["summary"] == {"total": 5, "verified": 1, "notVerified": 4}
+    results = body["results"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
+    assert [r["verified"] for r in results] == [True, False, False, False, False]
+    assert codes(results[1]) == ["INVALID_SIGNATURE"]
+    assert codes(results[2]) == ["MALFORMED"]
+    assert results[2]["problemDetails"][0]["pointer"] == "/verifiableCredentials/2"
+    assert codes(results[3]) == ["PARSING_ERROR"]
+    assert codes(results[4]) == ["REVOKED"]
+
+
+def test_each_batch_result_is_the_single_verification_answer_plus_its_index(
+    client: FlaskClient, mixed: list[Any]
+) -> None:
+    results = post_batch(client, mixed).get_json()["results"]
+    for index in (0, 1, 4):  # the items a single request accepts
+        single = client.post("/credentials/verify", json={"verifiableCredential": mixed[index]})
+        assert {k: v for k, v in results[index].items() if k != "index"} == single.get_json()
+
+
+def test_every_item_of_a_batch_is_recorded_in_the_history(app: Flask, mixed: list[Any]) -> None:
+    post_batch(app.test_client(), mixed)
+    recent = app.extensions["vcred_verifier"].storage.recent()
+    assert [entry.verified for entry in reversed(recent)] == [True, False, False, False, False]
+    assert recent[0].codes == ("REVOKED",)
+
+
+def test_options_checks_apply_to_every_item(client: FlaskClient, mixed: list[Any]) -> None:
+    results = post_batch(client, mixed, checks=["proof"]).get_json()["results"]
+    # status not asked for: the revoked credential's proof is all that is checked
+    assert [r["verified"] for r in results] == [True, False, False, False, True]
+    assert [c["check"] for c in results[0]["checks"]] == ["proof"]
+
+
+def test_an_unknown_check_refuses_the_whole_batch(client: FlaskClient, mixed: list[Any]) -> None:
+    response = post_batch(client, mixed, checks=["astrology"])
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "UNKNOWN_CHECK"
+
+
+def test_an_empty_batch_is_answered_with_no_results(client: FlaskClient) -> None:
+    body = post_batch(client, []).get_json()
+    assert body == {"summary": {"total": 0, "verified": 0, "notVerified": 0}, "results": []}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"verifiableCredentials": "eyJ"}, {"verifiableCredentials": {"a": 1}}],
+    ids=["missing", "a-string", "an-object"],
+)
+def test_a_body_without_an_array_of_credentials_is_malformed(
+    client: FlaskClient, body: dict[str, Any]
+) -> None:
+    response = client.post("/credentials/verify-batch", json=body)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "MALFORMED"
+
+
+def test_options_that_are_not_an_object_are_malformed(client: FlaskClient) -> None:
+    response = client.post(
+        "/credentials/verify-batch", json={"verifiableCredentials": [], "options": [1]}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["pointer"] == "/options"
+
+
+def test_a_batch_over_the_configured_size_is_refused_with_413(
+    make_app: MakeApp, agency: Agency
+) -> None:
+    app = make_app(max_batch_size=3)
+    token = agency.issue(agency.aeo_certificate())
+    assert post_batch(app.test_client(), [token] * 3).status_code == 200
+    response = post_batch(app.test_client(), [token] * 4)
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["code"] == "BATCH_TOO_LARGE" and problem["maxItems"] == 3
+    # nothing of a refused batch was verified
+    assert len(app.extensions["vcred_verifier"].storage.recent()) == 3
+
+
+def test_a_batch_body_over_its_byte_limit_is_refused_with_413(
+    make_app: MakeApp, agency: Agency
+) -> None:
+    token = agency.issue(agency.aeo_certificate())
+    app = make_app(max_batch_body_bytes=len(token) * 3)
+    response = post_batch(app.test_client(), [token] * 4)
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_batch_may_be_larger_than_one_credential_request(
+    make_app: MakeApp, agency: Agency
+) -> None:
+    token = agency.issue(agency.aeo_certificate())
+    app = make_app(max_body_bytes=len(token) * 2)
+    assert post_batch(app.test_client(), [token] * 5).status_code == 200
+    single = app.test_client().post(
+        "/credentials/verify", json={"verifiableCredential": token, "pad": token * 2}
+    )
+    assert single.status_code == 413  # the single route keeps its own cap
+
+
+def test_ndjson_streams_one_line_per_item_in_order(
+    client: FlaskClient, mixed: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_module, "STREAM_CHUNK", 2)
+    response = post_batch(client, mixed, accept=NDJSON)
+    assert response.status_code == 200
+    assert response.mimetype == NDJSON
+    assert response.is_streamed
+    chunks = [chunk.decode() for chunk in response.response]
+    assert [chunk.count("\n") for chunk in chunks] == [2, 2, 1]  # written chunk by chunk
+    lines = [json.loads(line) for line in "".join(chunks).splitlines()]
+    assert [line["index"] for line in lines] == [0, 1, 2, 3, 4]
+    assert [line["verified"] for line in lines] == [True, False, False, False, False]
+    as_document = post_batch(client, mixed).get_json()["results"]
+    assert lines == as_document
+
+
+def test_json_is_answered_when_the_client_prefers_it(client: FlaskClient, mixed: list[Any]) -> None:
+    response = post_batch(client, mixed, accept=f"application/json, {NDJSON};q=0.5")
+    assert response.mimetype == "application/json"
+
+
+def test_a_batch_costs_one_request_per_item(make_app: MakeApp, agency: Agency) -> None:
+    app = make_app(rate_per_second=1, rate_burst=10)
+    clock = FakeClock()
+    app.extensions[LIMITER].clock = clock
+    client = app.test_client()
+    token = agency.issue(agency.aeo_certificate())
+    assert post_batch(client, [token] * 8).status_code == 200
+    # two requests' worth left: a batch of three waits for one more
+    refused = post_batch(client, [token] * 3)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "1"
+    clock.now += 1.0
+    assert post_batch(client, [token] * 3).status_code == 200
+    # the refused batch cost nothing: three were there, three are spent
+    assert client.post("/credentials/verify", json={"verifiableCredential": token}).status_code == (
+        429
+    )
+
+
+def test_a_batch_larger_than_the_burst_goes_ahead_on_a_full_bucket_and_leaves_debt(
+    make_app: MakeApp, agency: Agency
+) -> None:
+    app = make_app(rate_per_second=5, rate_burst=30)
+    clock = FakeClock()
+    app.extensions[LIMITER].clock = clock
+    client = app.test_client()
+    token = agency.issue(agency.aeo_certificate())
+    assert post_batch(client, [token] * 100).status_code == 200
+    # 100 items cost 100 requests: 70 in debt, 14 s at 5/s before the next one
+    clock.now += 14.0
+    assert client.post("/credentials/verify", json={"verifiableCredential": token}).status_code == (
+        429
+    )
+    clock.now += 0.2
+    assert client.post("/credentials/verify", json={"verifiableCredential": token}).status_code == (
+        200
+    )
+
+
+def test_a_batch_over_several_processes_fetches_each_list_once(
+    make_app: MakeApp, agency: Agency, us_server: LocalServer
+) -> None:
+    token = agency.issue(agency.aeo_certificate())
+    app = make_app(batch_processes=2)
+    before = len(us_server.hits)
+    body = post_batch(app.test_client(), [token] * 100).get_json()
+    assert body["summary"]["verified"] == 100
+    fetched = us_server.hits[before:]
+    # the first item, verified before forking, filled the caches both workers inherit
+    assert sorted(fetched) == sorted(set(fetched))
+    assert len([path for path in fetched if path.startswith("/status/")]) == 2
+
+
+def test_a_batch_over_several_processes_answers_like_one(make_app: MakeApp, agency: Agency) -> None:
+    good = agency.issue(agency.aeo_certificate())
+    items = [good, tamper(good), 7] * 40  # 80 to verify: past vcred.batch.MIN_PARALLEL_BATCH
+    forked = post_batch(make_app(batch_processes=2).test_client(), items).get_json()
+    alone = post_batch(make_app(batch_processes=1).test_client(), items).get_json()
+    assert forked == alone
+    assert forked["summary"] == {"total": 120, "verified": 40, "notVerified": 80}
+
+
+def test_an_unreadable_batch_costs_one_request(make_app: MakeApp) -> None:
+    app = make_app(rate_per_second=1, rate_burst=2)
+    app.extensions[LIMITER].clock = FakeClock()
+    client = app.test_client()
+    statuses = [client.post("/credentials/verify-batch", json={}).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+
+
+def test_a_request_costing_nothing_is_refused() -> None:
+    limiter = RateLimiter(rate=1.0, burst=2)
+    with pytest.raises(UsageError):
+        limiter.allow("client", cost=0)
+
+
+def test_the_batch_limits_are_read_from_the_environment(tmp_path: Path) -> None:
+    config = VerifierConfig.from_env(
+        {
+            "VCRED_VERIFIER_DATA_DIR": str(tmp_path),
+            "VCRED_VERIFIER_MAX_BATCH_SIZE": "50",
+            "VCRED_VERIFIER_MAX_BATCH_BODY_BYTES": "100000",
+            "VCRED_VERIFIER_BATCH_PROCESSES": "2",
+        }
+    )
+    assert (config.max_batch_size, config.max_batch_body_bytes, config.batch_processes) == (
+        50,
+        100000,
+        2,
+    )
+
+
+@pytest.mark.parametrize("name", ["max_batch_size", "max_batch_body_bytes", "batch_processes"])
+def test_a_batch_limit_below_one_is_refused(name: str) -> None:
+    with pytest.raises(UsageError, match=name):
+        VerifierConfig(**{name: 0})

@@ -1,0 +1,305 @@
+"""Verification receipts (options.receipt) and the verifier's audit chain."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import delete, update
+
+from tests.interop.node import run_peer
+from tests.verifier.conftest import NOW, PG_URL, US_DID, Agency, MakeApp, tamper
+from vcred import Verifier, did_key
+from vcred.audit import parse_lines, verify_chain
+from vcred.cli import main
+from vcred.errors import UsageError
+from vcred.jose import unverified_payload
+from vcred.keys import KeyPair
+from verifier_app.cli import admin
+
+DATABASE_URL = os.environ.get("VCRED_TEST_DATABASE_URL", PG_URL)
+
+
+@pytest.fixture(scope="module")
+def receipt_key() -> KeyPair:
+    return KeyPair.generate("ed25519")
+
+
+@pytest.fixture
+def receipt_app(make_app: MakeApp, tmp_path: Path, receipt_key: KeyPair) -> Flask:
+    key_file = tmp_path / "receipt-key.jwk"
+    key_file.write_text(json.dumps(receipt_key.private_jwk()))
+    return make_app(receipt_key=key_file)
+
+
+def sri(data: bytes) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def verify_with_receipt(app: Flask, credential: Any, **options: Any) -> dict[str, Any]:
+    response = app.test_client().post(
+        "/credentials/verify",
+        json={"verifiableCredential": credential, "options": {"receipt": True, **options}},
+    )
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def receipt_claims(token: str) -> dict[str, Any]:
+    """The receipt's claims, verified by vcred (its did:key issuer resolves offline)."""
+    result = Verifier(clock=lambda: NOW).verify(token)
+    assert result.verified, result.to_dict()
+    assert result.credential is not None
+    return dict(result.credential)
+
+
+def test_a_receipt_states_the_decision_and_what_it_rests_on(
+    receipt_app: Flask, agency: Agency, receipt_key: KeyPair
+) -> None:
+    token = agency.issue(agency.aeo_certificate())
+    body = verify_with_receipt(receipt_app, token)
+    assert body["verified"] is True
+    claims = receipt_claims(body["receipt"])
+    assert claims["type"] == ["VerifiableCredential", "VerificationReceipt"]
+    assert claims["issuer"] == did_key(receipt_key.public)
+    assert claims["validFrom"] == "2026-06-01T12:00:00Z"
+    subject = claims["credentialSubject"]
+    assert subject["verified"] is True and subject["verifiedAt"] == "2026-06-01T12:00:00Z"
+    assert subject["verifiedCredential"]["digestSRI"] == sri(token.encode())
+    assert subject["verifiedCredential"]["issuer"] == US_DID
+    assert [(c["check"], c["outcome"]) for c in subject["checks"]] == [
+        (c["check"], "passed") for c in body["checks"]
+    ]
+    assert subject["errors"] == []
+    service = receipt_app.extensions["vcred_verifier"]
+    assert subject["trustList"]["digestSRI"] == sri(service.config.trust_list.read_bytes())
+    assert subject["trustList"]["validFrom"] == "2026-01-01T00:00:00Z"
+    purposes = [(s["statusPurpose"], s["value"]) for s in subject["statusLists"]]
+    assert purposes == [("revocation", 0), ("suspension", 0)]
+    assert all(s["validFrom"] == "2026-05-31T12:00:00Z" for s in subject["statusLists"])
+    # the receipt names its entry in the verifier's audit chain, which names the receipt
+    entries = list(service.storage.audit.entries())
+    named = [e for e in entries if e["details"].get("receipt") == claims["id"]]
+    assert len(named) == 1
+    assert subject["auditEntry"] == {"seq": named[0]["seq"], "hash": named[0]["hash"]}
+    assert named[0]["target"] == sri(token.encode())
+
+
+def test_a_receipt_of_a_refusal_says_why(receipt_app: Flask, agency: Agency) -> None:
+    credential = agency.aeo_certificate()
+    token = agency.issue(credential)
+    agency.set(credential, "revoked")
+    body = verify_with_receipt(receipt_app, token)
+    assert body["verified"] is False
+    subject = receipt_claims(body["receipt"])["credentialSubject"]
+    assert subject["verified"] is False and subject["errors"] == ["REVOKED"]
+    assert ("status", "failed") in [(c["check"], c["outcome"]) for c in subject["checks"]]
+    assert subject["statusLists"][0]["value"] == 1
+
+
+def test_a_forged_credential_gets_a_receipt_without_its_claims(
+    receipt_app: Flask, agency: Agency
+) -> None:
+    forged = tamper(agency.issue(agency.aeo_certificate()))
+    subject = receipt_claims(verify_with_receipt(receipt_app, forged)["receipt"])[
+        "credentialSubject"
+    ]
+    assert subject["verified"] is False and subject["errors"] == ["INVALID_SIGNATURE"]
+    assert subject["verifiedCredential"] == {"format": "vc+jwt", "digestSRI": sri(forged.encode())}
+
+
+def test_a_receipt_with_unevaluated_checks_says_so_in_words(
+    receipt_app: Flask, agency: Agency
+) -> None:
+    token = agency.issue(agency.aeo_certificate())
+    subject = receipt_claims(verify_with_receipt(receipt_app, token, checks=["proof"])["receipt"])[
+        "credentialSubject"
+    ]
+    assert [c["check"] for c in subject["checks"]] == ["proof"]
+    assert subject["statusLists"] == []
+
+
+def test_receipts_without_a_receipt_key_are_refused_before_verifying(
+    app: Flask, agency: Agency
+) -> None:
+    token = agency.issue(agency.aeo_certificate())
+    response = app.test_client().post(
+        "/credentials/verify",
+        json={"verifiableCredential": token, "options": {"receipt": True}},
+    )
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "RECEIPTS_NOT_CONFIGURED"
+    assert app.extensions["vcred_verifier"].storage.recent() == []
+    batch = app.test_client().post(
+        "/credentials/verify-batch",
+        json={"verifiableCredentials": [token], "options": {"receipt": True}},
+    )
+    assert batch.status_code == 422
+
+
+def test_a_receipt_option_that_is_not_a_boolean_is_malformed(receipt_app: Flask) -> None:
+    response = receipt_app.test_client().post(
+        "/credentials/verify", json={"verifiableCredential": "a.b.c", "options": {"receipt": 1}}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["pointer"] == "/options/receipt"
+
+
+def test_no_receipt_unless_asked(receipt_app: Flask, agency: Agency) -> None:
+    token = agency.issue(agency.aeo_certificate())
+    body = receipt_app.test_client().post(
+        "/credentials/verify", json={"verifiableCredential": token}
+    )
+    assert "receipt" not in body.get_json()
+
+
+def test_a_receipt_issuer_without_a_key_is_refused(make_app: MakeApp) -> None:
+    with pytest.raises(UsageError, match="receipt_key"):
+        make_app(receipt_issuer="did:web:verifier.example")
+
+
+def test_every_item_of_a_batch_gets_its_own_receipt(receipt_app: Flask, agency: Agency) -> None:
+    token = agency.issue(agency.aeo_certificate())
+    response = receipt_app.test_client().post(
+        "/credentials/verify-batch",
+        json={"verifiableCredentials": [token, tamper(token), 5], "options": {"receipt": True}},
+    )
+    results = response.get_json()["results"]
+    subjects = [receipt_claims(r["receipt"])["credentialSubject"] for r in results]
+    assert [s["verified"] for s in subjects] == [True, False, False]
+    assert subjects[2]["errors"] == ["MALFORMED"]
+    assert len({s["auditEntry"]["seq"] for s in subjects}) == 3
+
+
+def test_vcred_verify_checks_a_receipt_on_the_command_line(
+    receipt_app: Flask, agency: Agency, tmp_path: Path
+) -> None:
+    receipt = verify_with_receipt(receipt_app, agency.issue(agency.aeo_certificate()))["receipt"]
+    path = tmp_path / "receipt.jwt"
+    path.write_text(receipt)
+    done = CliRunner().invoke(main, ["verify", str(path)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["verified"] is True
+    path.write_text(tamper(receipt))
+    assert CliRunner().invoke(main, ["verify", str(path)]).exit_code != 0
+
+
+@pytest.mark.interop
+def test_jose_verifies_a_receipt_with_the_verifier_key(
+    receipt_app: Flask, agency: Agency, receipt_key: KeyPair
+) -> None:
+    receipt = verify_with_receipt(receipt_app, agency.issue(agency.aeo_certificate()))["receipt"]
+    answer = run_peer(
+        "jose_peer.mjs",
+        {"action": "verify", "token": receipt, "jwk": receipt_key.public.jwk(), "alg": "EdDSA"},
+    )
+    assert answer["verified"], answer
+    assert answer["header"]["typ"] == "vc+jwt"
+    assert answer["payload"] == unverified_payload(receipt)
+    assert answer["payload"]["credentialSubject"]["verified"] is True
+    other = KeyPair.generate().public.jwk()
+    refused = run_peer(
+        "jose_peer.mjs", {"action": "verify", "token": receipt, "jwk": other, "alg": "EdDSA"}
+    )
+    assert not refused["verified"]
+
+
+# -- the audit chain -----------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def chained_app(
+    request: pytest.FixtureRequest, receipt_app: Flask, make_app: MakeApp
+) -> Iterator[Flask]:
+    if request.param == "sqlite":
+        yield receipt_app
+        return
+    app = make_app(
+        database_url=DATABASE_URL,
+        table_prefix=f"t{secrets.token_hex(4)}_",
+        receipt_key=receipt_app.extensions["vcred_verifier"].config.receipt_key,
+    )
+    yield app
+    app.extensions["vcred_verifier"].storage.drop()
+
+
+def _verify_a_few(app: Flask, agency: Agency) -> None:
+    client = app.test_client()
+    token = agency.issue(agency.aeo_certificate())
+    client.post("/credentials/verify", json={"verifiableCredential": token})
+    client.post(
+        "/credentials/verify",
+        json={"verifiableCredential": token, "options": {"receipt": True}},
+    )
+    client.post("/credentials/verify", json={"verifiableCredential": tamper(token)})
+    client.post("/credentials/verify-batch", json={"verifiableCredentials": [token, 3]})
+
+
+def test_every_verification_is_chained_and_the_chain_verifies(
+    chained_app: Flask, agency: Agency
+) -> None:
+    _verify_a_few(chained_app, agency)
+    storage = chained_app.extensions["vcred_verifier"].storage
+    storage.flush()
+    entries = list(storage.audit.entries())
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5]
+    assert [e["details"]["verified"] for e in entries] == [True, True, False, True, False]
+    assert all(e["action"] == "verify-credential" and e["actor"] == "api" for e in entries)
+    report = verify_chain(entries, expect_head=storage.audit.head()[1])
+    assert report.intact, report.as_dict()
+
+
+def test_an_altered_verification_breaks_the_chain_there(chained_app: Flask, agency: Agency) -> None:
+    _verify_a_few(chained_app, agency)
+    storage = chained_app.extensions["vcred_verifier"].storage
+    storage.flush()
+    table = storage.audit.entries_table
+    with storage.engine.begin() as conn:
+        # a refusal rewritten as a success
+        conn.execute(
+            update(table)
+            .where(table.c.seq == 3)
+            .values(details=json.dumps({"verified": True, "codes": []}))
+        )
+    report = verify_chain(storage.audit.entries())
+    assert [(b.seq, b.message) for b in report.breaks] == [
+        (3, "hash does not match the entry: it was altered")
+    ]
+
+
+def test_a_removed_verification_breaks_the_chain_there(chained_app: Flask, agency: Agency) -> None:
+    _verify_a_few(chained_app, agency)
+    storage = chained_app.extensions["vcred_verifier"].storage
+    storage.flush()
+    table = storage.audit.entries_table
+    with storage.engine.begin() as conn:
+        conn.execute(delete(table).where(table.c.seq == 2))
+    report = verify_chain(storage.audit.entries())
+    assert not report.intact
+    assert {b.seq for b in report.breaks} == {3}
+
+
+def test_the_chain_is_exported_for_vcred_audit_verify(
+    receipt_app: Flask, agency: Agency, tmp_path: Path
+) -> None:
+    _verify_a_few(receipt_app, agency)
+    service = receipt_app.extensions["vcred_verifier"]
+    service.storage.flush()  # what this worker still holds (written every few seconds)
+    out = tmp_path / "chain.jsonl"
+    result = CliRunner().invoke(
+        admin,
+        ["audit", "export", "--out", str(out), "--data-dir", str(service.config.data_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "5 entries; head" in result.output
+    entries = parse_lines(out.read_bytes())
+    assert verify_chain(entries, expect_head=service.storage.audit.head()[1]).intact

@@ -1,0 +1,221 @@
+"""Batch verification, our VC API extension: ``POST /credentials/verify-batch``.
+
+A border system checks every party of an entry at once: ``{"verifiableCredentials": [...],
+"options": {...}}`` with up to ``max_batch_size`` items. Each item goes through the same
+pipeline as ``POST /credentials/verify`` (the service's verifier, so its DID and status-list
+caches serve the whole batch, and :func:`vcred.verify_many` spreads it over
+``batch_processes``), is recorded in the history like a single verification, and is answered
+with the same body plus its ``index``, in order. An item that is not a secured credential
+(a number, a string holding JSON) fails on its own; the others are still verified.
+
+``Accept: application/x-ndjson`` streams one JSON line per item as its chunk is verified;
+otherwise one JSON document holds every result and a summary. The per-address rate limit
+counts items: a batch of N costs N requests (:meth:`RateLimiter.allow`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from flask import Blueprint, Response, current_app, request
+
+from vcred.batch import MIN_PARALLEL_BATCH, verify_many
+from vcred.errors import MalformedError, VcredError
+from vcred.verifier import Problem, VerificationResult, Verifier
+from vcred_service import read_json
+from vcred_service.problems import ProblemError
+from vcred_service.ratelimit import RateLimiter, too_many_requests
+from verifier_app.as_of import requested_moment
+from verifier_app.receipts import receipt_requested
+from verifier_app.service import (
+    LIMITER,
+    Outcome,
+    VerifierService,
+    requested_checks,
+    secured_input,
+)
+
+NDJSON: Final = "application/x-ndjson"
+MEMBER: Final = "verifiableCredentials"
+#: Items verified between two flushes of a streamed answer.
+STREAM_CHUNK: Final = 256
+
+batch = Blueprint("batch", __name__)
+#: Endpoints that charge the rate limit themselves (by item), not the app's per-POST hook.
+PRICED_BY_ITEM: Final = frozenset({"batch.verify_credentials"})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Refused:
+    """An item that is not a secured credential, and why."""
+
+    value: Any
+    error: VcredError
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BatchRequest:
+    """A batch as read from the request: each item, or why it cannot be verified."""
+
+    items: tuple[Any, ...]
+    """Each item as sent, or a :class:`Refused` for one that is no secured credential."""
+    checks: tuple[str, ...]
+    receipt: bool = False
+    at: datetime | None = None
+
+
+def _service() -> VerifierService:
+    found: VerifierService = current_app.extensions["vcred_verifier"]
+    return found
+
+
+def read_batch(service: VerifierService) -> BatchRequest:
+    """The batch in the request body. Raises MalformedError for a body of the wrong shape,
+    a 413 problem for more items than ``max_batch_size``."""
+    config = service.config
+    # a batch may be larger than one credential's request; still bounded (413 past it)
+    request.max_content_length = config.max_batch_body_bytes
+    body = read_json(max_depth=config.max_json_depth + 1)
+    raw = body.get(MEMBER)
+    if not isinstance(raw, list):
+        raise MalformedError(
+            f"the request body needs {MEMBER}, an array of secured credentials",
+            pointer=f"/{MEMBER}",
+        )
+    if len(raw) > config.max_batch_size:
+        raise ProblemError(
+            413,
+            "Content Too Large",
+            f"a batch holds at most {config.max_batch_size} credentials, not {len(raw)}",
+            code="BATCH_TOO_LARGE",
+            maxItems=config.max_batch_size,
+        )
+    options = body.get("options") or {}
+    if not isinstance(options, dict):
+        raise MalformedError("options must be a JSON object", pointer="/options")
+    return BatchRequest(
+        items=tuple(_item(value, index) for index, value in enumerate(raw)),
+        checks=requested_checks(options.get("checks")),
+        receipt=_receipt(service, options),
+        at=requested_moment(options, now=config.clock()),
+    )
+
+
+def _receipt(service: VerifierService, options: dict[str, Any]) -> bool:
+    """``options.receipt``, refused before anything is verified when there are none."""
+    wanted = receipt_requested(options)
+    if wanted:
+        service.require_receipts()
+    return wanted
+
+
+def _item(value: Any, index: int) -> Any:
+    try:
+        return secured_input(value, f"/{MEMBER}/{index}")
+    except VcredError as error:
+        return Refused(value, error)
+
+
+def _refused(item: Refused) -> VerificationResult:
+    """The result of an item that is not a secured credential: nothing was verified."""
+    return VerificationResult(
+        verified=False,
+        format=None,
+        checks=(),
+        errors=(Problem.of(item.error),),
+    )
+
+
+def _limiter() -> RateLimiter | None:
+    found: RateLimiter | None = current_app.extensions.get(LIMITER)
+    return found
+
+
+def _read_priced(service: VerifierService) -> BatchRequest:
+    """The batch, its items charged to the caller's rate in one decision: N items cost N
+    requests (a batch the rate refuses costs nothing; a body that cannot be read costs one,
+    as any request). Raises the 429 problem, or what :func:`read_batch` raises."""
+    limiter = _limiter()
+    if limiter is None:
+        return read_batch(service)
+    key = request.remote_addr or "unknown"
+    wait = limiter.peek(key)
+    if wait > 0:  # refused before the body is read, like every other POST
+        raise too_many_requests(wait)
+    try:
+        batch_request = read_batch(service)
+    except Exception:
+        limiter.allow(key)
+        raise
+    limiter.check(key, cost=max(1, len(batch_request.items)))
+    return batch_request
+
+
+def verify_batch(
+    service: VerifierService,
+    batch_request: BatchRequest,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+) -> list[Outcome]:
+    """Verify items ``start:stop`` of the batch, in order; never raises for a bad item."""
+    items = batch_request.items[start:stop]
+    verifier: Verifier = service.verifier_at(batch_request.at)
+    if tuple(batch_request.checks) != tuple(verifier.checks):
+        verifier = dataclasses.replace(verifier, checks=batch_request.checks)
+    wanted = [item for item in items if not isinstance(item, Refused)]
+    processes = service.config.batch_processes
+    first: list[VerificationResult] = []
+    if processes > 1 and len(wanted) > MIN_PARALLEL_BATCH:
+        # verified here first: its issuer's DID document and status lists are then in the
+        # caches every forked worker inherits (a batch rarely has many issuers)
+        first, wanted = [verifier.verify(wanted[0])], wanted[1:]
+    verified = iter([*first, *verify_many(wanted, verifier=verifier, processes=processes)])
+    results: list[VerificationResult] = [
+        _refused(item) if isinstance(item, Refused) else next(verified) for item in items
+    ]
+    return [
+        service.answer_credential(
+            result,
+            secured=item.value if isinstance(item, Refused) else item,
+            receipt=batch_request.receipt,
+            at=batch_request.at,
+        )
+        for item, result in zip(items, results, strict=True)
+    ]
+
+
+def _line(index: int, outcome: Outcome) -> str:
+    return json.dumps({"index": index, **outcome.body}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _stream(service: VerifierService, batch_request: BatchRequest) -> Iterator[str]:
+    total = len(batch_request.items)
+    for start in range(0, total, STREAM_CHUNK):
+        outcomes = verify_batch(service, batch_request, start=start, stop=start + STREAM_CHUNK)
+        yield "".join(_line(start + i, outcome) + "\n" for i, outcome in enumerate(outcomes))
+
+
+def _document(outcomes: Sequence[Outcome]) -> str:
+    verified = sum(outcome.verified for outcome in outcomes)
+    parts = ",".join(_line(index, outcome) for index, outcome in enumerate(outcomes))
+    summary = {
+        "total": len(outcomes),
+        "verified": verified,
+        "notVerified": len(outcomes) - verified,
+    }
+    return f'{{"summary":{json.dumps(summary)},"results":[{parts}]}}'
+
+
+@batch.post("/credentials/verify-batch")
+def verify_credentials() -> Response:
+    service = _service()
+    batch_request = _read_priced(service)
+    if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON:
+        return Response(_stream(service, batch_request), mimetype=NDJSON)
+    outcomes = verify_batch(service, batch_request)
+    return Response(_document(outcomes), status=200, mimetype="application/json")
