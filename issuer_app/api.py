@@ -12,8 +12,8 @@ from typing import Any, Final
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.http import http_date
 
-from issuer_app.config import IssuerConfig
 from issuer_app.as_of import status_list_as_of
+from issuer_app.config import IssuerConfig
 from issuer_app.hashing import ADMIN_INCLUDES
 from issuer_app.openapi import openapi_document
 from issuer_app.service import MESSAGE_PURPOSE, Issuer, MessageStatus, Principal, Status, problem

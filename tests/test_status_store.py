@@ -183,6 +183,22 @@ def test_bitstring_publishes_as_a_status_list(make_store: MakeStore) -> None:
     assert status_list.bits.bit(kept.index) == 0
 
 
+def test_a_small_list_is_published_at_the_minimum_length() -> None:
+    # an issuer configured with a small capacity hands out only the first indexes, but the
+    # list it publishes keeps the specification's minimum length (herd privacy, §6.1)
+    store = MemoryIndexStore(capacity=40)
+    place = store.allocate("suspension")
+    store.set_status(place.list_id, place.index, 1)
+    url = f"https://customs.example/status/{place.list_id}"
+    credential = status_list_credential_for(
+        store, place.list_id, list_url=url, issuer="did:web:customs.example", valid_from=NOW
+    )
+    status_list = parse_status_list_credential(credential, url=url)
+    assert len(status_list.bits.data) == MIN_ENTRIES // 8
+    assert status_list.bits.bit(place.index) == 1
+    assert place.index < 40
+
+
 def test_multi_bit_statuses_are_packed(make_store: MakeStore) -> None:
     store = make_store(capacity=MIN_ENTRIES)
     place = store.allocate("message", status_size=2)

@@ -23,8 +23,10 @@ from sqlalchemy import (
     Text,
     delete,
     select,
+    update,
 )
 
+from issuer_app.store.status import _insert_ignore
 from vcred.status.listcred import format_datetime
 
 
@@ -65,9 +67,6 @@ class ListVersions:
         table = self.table
         signer, list_id, signed_at = values["signer"], values["list_id"], str(values["signed_at"])
         where = (table.c.signer == signer, table.c.list_id == list_id)
-        same_moment = conn.execute(
-            select(table.c.version).where(*where, table.c.valid_from == signed_at)
-        ).first()
         row = {
             "signer": signer,
             "list_id": list_id,
@@ -77,10 +76,15 @@ class ListVersions:
             "media_type": values["media_type"],
             "document": values["document"],
         }
-        if same_moment is not None:
-            # signed twice within one second: the later signing is what was served after it
-            conn.execute(delete(table).where(*where, table.c.valid_from == signed_at))
-        conn.execute(table.insert().values(**row))
+        if not _insert_ignore(conn, table, row):
+            # signed twice within one second, here or by another process: the later signing
+            # (the higher version) is what was served after it; an insert that would race
+            # another's waits for it, so neither is lost and no duplicate is an error
+            conn.execute(
+                update(table)
+                .where(*where, table.c.valid_from == signed_at, table.c.version <= row["version"])
+                .values(**row)
+            )
         cutoff = format_datetime(datetime.fromisoformat(signed_at) - retention)
         # a version went out of force when the next one came in: keep every version whose
         # successor came in after the cutoff (the one in force at the cutoff included)

@@ -223,14 +223,21 @@ def status_list_credential_for(
 
     https://www.w3.org/TR/vc-bitstring-status-list/#generate-algorithm
 
-    Raises UsageError for an unknown list or one shorter than ``min_entries``.
+    A list stored with fewer than ``min_entries`` entries (an issuer configured with a small
+    capacity hands out only the first indexes) is published at ``min_entries``, the rest
+    zero: the herd privacy of §6.1 comes from the published length. Raises UsageError for an
+    unknown list.
     """
     info = store.list_info(list_id)
+    bitstring = store.bitstring(list_id)
+    needed = -(-min_entries * info.status_size // 8)
+    if len(bitstring) < needed:
+        bitstring = bitstring + bytes(needed - len(bitstring))
     return build_status_list_credential(
         list_url=list_url,
         issuer=issuer,
         purpose=info.purpose,
-        bitstring=store.bitstring(list_id),
+        bitstring=bitstring,
         valid_from=valid_from,
         valid_until=valid_until,
         ttl=ttl,
