@@ -41,12 +41,12 @@ from vcred.verifier import (
     Verifier,
     with_prerequisites,
 )
+from vcred_service.claims import subject_name, summarise
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from verifier_app.config import VerifierConfig
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import HistoryEntry, IssuedChallenge, Storage
-from verifier_app.summary import subject_name, summarise
 
 _log = logging.getLogger("verifier_app")
 
@@ -203,6 +203,11 @@ class VerifierService:
         if self.trust is not None:
             return f"{self.trust.authority} — credential verifier"
         return "vcred credential verifier"
+
+    def issuer_name(self, issuer: str) -> str | None:
+        """The agency name the trust list records for ``issuer`` (None when not listed)."""
+        entry = self.trust.recognised(issuer) if self.trust is not None else None
+        return entry.name if entry is not None else None
 
     def trust_summary(self) -> dict[str, Any] | None:
         trust = self.trust

@@ -11,6 +11,7 @@ verdict) is for signed-in officers only (``vcred verifier officer add``;
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from flask import Blueprint, current_app, render_template, request
@@ -19,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, VcredError
+from vcred.integrity.ecdsa_sd import has_base_proof
 from vcred.multibase import b64url_encode
 from vcred_service.ratelimit import RateLimiter
 from vcred_service.signin import (
@@ -31,6 +33,7 @@ from vcred_service.signin import (
 from vcred_service.signin import logout as end_session
 from verifier_app.qr import read_qr
 from verifier_app.service import VerifierService
+from verifier_app.summary import verdict
 
 _READ_CHUNK: Final = 128 * 1024
 
@@ -137,8 +140,22 @@ def verify() -> tuple[str, int]:
             error=error.message,
             error_code=error.code,
         )
-    outcome = service().verify_credential(text, channel="ui")
-    return _page("verifier/result.html", result=outcome.body, source=source)
+    current = service()
+    outcome = current.verify_credential(text, channel="ui")
+    summary = verdict(
+        outcome.body, issuer_name=current.issuer_name, base_proof=_has_base_proof(text)
+    )
+    return _page("verifier/result.html", result=outcome.body, verdict=summary, source=source)
+
+
+def _has_base_proof(text: str) -> bool:
+    """Whether the pasted JSON is an ecdsa-sd-2023 credential still with its base proof."""
+    if not text.startswith("{"):
+        return False
+    try:
+        return has_base_proof(json.loads(text))
+    except ValueError:
+        return False
 
 
 @ui.get("/recent")
