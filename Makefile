@@ -7,7 +7,7 @@ NODE_STAMP := tests/interop/node_modules/.installed
 CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all venv test demo lint typecheck bench fuzz clean node
+.PHONY: all venv test demo lint typecheck bench fuzz clean node messages
 
 all: test
 
@@ -46,6 +46,16 @@ test: $(STAMP) $(NODE_STAMP) $(CHROMIUM)
 
 demo: $(STAMP)
 	$(BIN)/vcred demo
+
+# The officer pages' catalogs: extract every message (babel.cfg), merge new ones into each
+# vcred_service/translations/<locale>.po for translators. The .po files are the only form
+# kept: vcred_service/i18n.py compiles them when the services start.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -o messages.pot .
+	for locale in de fr es ja; do \
+	  $(BIN)/pybabel update --no-fuzzy-matching -l $$locale -i messages.pot \
+	    -o vcred_service/translations/$$locale.po || exit 1; done
+	rm messages.pot
 
 WRK := /usr/bin/wrk
 $(WRK):

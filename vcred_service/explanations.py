@@ -89,7 +89,40 @@ OFFICER_SENTENCES: Final[dict[str, str]] = {
     "DID_DOCUMENT_STALE": N_("The issuer's key information is older than it should be."),
     "CHALLENGE_NOT_TRACKED": N_("The challenge was not issued by this verifier."),
     "HOLDER_NOT_EVALUATED": N_("Whether the presenter is the holder was not checked."),
+    "STATUS_CHANGE_REFUSED": N_(
+        "This status change is not allowed for this credential: a revoked credential stays "
+        "revoked, and a status message must be one the credential defines."
+    ),
 }
+
+#: The customs terms the pages show (vcred.customs.programmes: trade roles, MRA benefits),
+#: marked here for the catalogs; tests/service/test_i18n.py checks they follow that data.
+#: Programme and tier names are official names and stay as the programmes write them.
+CUSTOMS_TERMS: Final = (
+    N_("Importer"),
+    N_("Exporter"),
+    N_("Manufacturer"),
+    N_("Carrier"),
+    N_("Customs broker / agent"),
+    N_("Freight forwarder"),
+    N_("Consolidator"),
+    N_("Warehouse keeper"),
+    N_("Port or terminal operator"),
+    N_("Third-party logistics provider"),
+    N_(
+        "Fewer physical and documentary security controls: the partner's customs takes the "
+        "operator's status into account in its risk assessment"
+    ),
+    N_("Priority (front-of-the-line) treatment of consignments selected for control"),
+    N_(
+        "Priority when trade resumes after a disruption such as a port closure or a security "
+        "incident (joint business continuity mechanism)"
+    ),
+    N_(
+        "Recognised as a secure business partner when operators assess the security of their "
+        "suppliers and customers"
+    ),
+)
 
 #: The INVALID_PROOF of a credential that still has its ecdsa-sd-2023 base proof.
 BASE_PROOF_SENTENCE: Final = N_(

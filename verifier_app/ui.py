@@ -15,6 +15,7 @@ import json
 from typing import Any, Final
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -22,6 +23,7 @@ from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, VcredError
 from vcred.integrity.ecdsa_sd import has_base_proof
 from vcred.multibase import b64url_encode
+from vcred_service.explanations import officer_sentence
 from vcred_service.ratelimit import RateLimiter
 from vcred_service.signin import (
     SignIn,
@@ -73,6 +75,7 @@ def _template_globals() -> dict[str, Any]:
         "config": current.config,
         "csrf_token": csrf_token,
         "officer": current_officer(),
+        "officer_sentence": officer_sentence,
     }
 
 
@@ -101,7 +104,7 @@ def _read_upload(upload: FileStorage | None, limit: int) -> bytes | None:
         return None
     data: bytes = upload.read(limit + 1)
     if len(data) > limit:
-        raise MalformedError(f"the file is larger than {limit} bytes")
+        raise MalformedError(gettext("The file is larger than %(limit)s bytes.", limit=limit))
     return data
 
 
@@ -119,14 +122,16 @@ def _submitted_credential() -> tuple[str, str]:
             return document.decode("utf-8-sig").strip(), "uploaded file"
         except UnicodeDecodeError as exc:
             raise MalformedError(
-                "the file is not UTF-8 text (a JSON or JWT file) nor a COSE_Sign1"
+                gettext("The file is neither text (a JSON or JWT file) nor a COSE credential.")
             ) from exc
     pasted = request.form.get("credential", "").strip()
     if len(pasted) > limits.max_body_bytes:
-        raise MalformedError(f"the pasted text is longer than {limits.max_body_bytes} bytes")
+        raise MalformedError(
+            gettext("The pasted text is longer than %(limit)s bytes.", limit=limits.max_body_bytes)
+        )
     if pasted:
         return pasted, "pasted"
-    raise MalformedError("paste a credential, choose a file, or scan a QR code")
+    raise MalformedError(gettext("Paste a credential, choose a file, or scan a QR code."))
 
 
 @ui.post("/verify")
@@ -134,10 +139,13 @@ def verify() -> tuple[str, int]:
     try:
         text, source = _submitted_credential()
     except VcredError as error:
+        # this page's own messages are translated where raised; the QR reader's errors are
+        # told in their officer sentence
+        own = error.code == MalformedError.code
         return _page(
             "verifier/index.html",
             status=error.http_status,
-            error=error.message,
+            error=error.message if own else gettext(officer_sentence(error.code)),
             error_code=error.code,
         )
     current = service()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from html import unescape
 
 from flask.testing import FlaskClient
 
@@ -67,7 +68,7 @@ def test_a_tampered_credential_shows_no_claims_and_every_check(
     checks = _section(page, "checks")
     for name in ("proof", "issuer", "validity", "status", "schema", "trust"):
         assert f'data-check="{name}"' in checks  # the issuer row included
-    assert re.search(r'data-check="trust">\s*<td>trust</td>\s*<td class="skip">', checks)
+    assert re.search(r'data-check="trust">\s*<td>[^<]*</td>\s*<td class="skip">', checks)
     assert OFFICER_SENTENCES["INVALID_SIGNATURE"] in page
 
 
@@ -88,7 +89,7 @@ def test_a_base_proof_from_the_officer_form_reads_as_the_traders_copy(
     html = page.get_data(as_text=True)
     assert 'class="verdict bad"' in html
     headline = re.search(r'<p id="headline">(.*?)</p>', html, re.S)
-    assert headline and BASE_PROOF_SENTENCE.replace("'", "&#39;") in headline.group(1)
+    assert headline and BASE_PROOF_SENTENCE in unescape(headline.group(1))
     assert "vcred.derive" not in html
     checks = _section(html, "checks")
     assert 'data-check="issuer"' in checks
