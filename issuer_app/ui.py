@@ -320,12 +320,14 @@ def issue_aeo() -> str | BaseResponse:
 def issue_billing() -> str | BaseResponse:
     service = issuer()
     today = service.now().date()
+    examples = form_examples(service.config.country)
     form: dict[str, Any] = {
         "validFrom": today.isoformat(),
         "exitDate": today.isoformat(),
         "exitCountry": service.config.country or "",
         "exporterCountry": service.config.country or "",
-        "currency": form_examples(service.config.country).currency,
+        "currency": examples.currency,
+        "declarationScheme": examples.declaration_scheme,
         "format": "vc+sd-jwt" if "vc+sd-jwt" in service.offered else service.config.default_format,
     }
     errors: dict[str, str] = {}
@@ -340,7 +342,7 @@ def issue_billing() -> str | BaseResponse:
         errors=errors,
         offered=service.offered,
         format_guide=formats.FORMAT_GUIDE,
-        examples=form_examples(service.config.country),
+        examples=examples,
     )
 
 

@@ -70,13 +70,24 @@ def _setup(state: Any) -> None:
 def _template_globals() -> dict[str, Any]:
     current = service()
     return {
-        "service_name": current.service_name,
+        "service_name": _service_name(current),
         "trust_list": current.trust_summary(),
         "config": current.config,
         "csrf_token": csrf_token,
         "officer": current_officer(),
         "officer_sentence": officer_sentence,
     }
+
+
+def _service_name(current: VerifierService) -> str:
+    """The page header's name: the configured one as it is, else in the officer's language."""
+    if current.config.service_name:
+        return current.config.service_name
+    if current.trust is not None:
+        return str(
+            gettext("%(authority)s — credential verifier", authority=current.trust.authority)
+        )
+    return str(gettext("vcred credential verifier"))
 
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:

@@ -38,7 +38,7 @@ def test_the_page_says_what_was_certified_for_whom_and_until_when(sqlite_app: Fl
     assert "Tier 3 — validated" in certified and "(TIER3)" in certified
     assert "Importer, Exporter" in certified
     assert "CTPAT 48120" in certified and "US-EIN 98-7654321" in certified
-    assert "Jun 1, 2029" in certified  # valid until, in the officer's locale
+    assert "Jun 1, 2026 – Jun 1, 2029" in certified  # valid from – until, in the locale's form
     assert 'id="kind">AEO certificate<' in html
     assert "(no id)" not in html and "Subject" not in certified
     # the technical ids are folded away, and no status list URL is a link
@@ -88,6 +88,7 @@ def test_a_us_agency_suggests_us_examples_and_dollars(sqlite_app: Flask) -> None
     billing = unescape(client.get("/officer/issue/billing").text)
     assert 'name="currency" type="text" value="USD"' in billing
     assert 'placeholder="e.g. X20260415123456"' in billing
+    assert '<option value="ITN" selected>' in billing
     assert "26DE" not in billing and "EUR" not in billing and "DE004851" not in billing
 
 
