@@ -62,7 +62,7 @@ def verdict(
         ),
         "claims": body.get("credential") if authentic else None,
         "reasons": _reasons(body, base_proof=base_proof),
-        "checks": _all_checks(checks),
+        "checks": _all_checks(checks, verified=verified),
     }
 
 
@@ -97,18 +97,21 @@ def _reasons(body: Mapping[str, Any], *, base_proof: bool) -> list[dict[str, Any
     return reasons
 
 
-def _all_checks(checks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _all_checks(checks: list[Mapping[str, Any]], *, verified: bool) -> list[dict[str, Any]]:
     """Every check of the verifier in its order: a check that was not run (the proof
-    failed, so nothing signed was there to read) is listed as not evaluated."""
+    failed, so nothing signed was there to read) is listed as not evaluated; a trust check
+    that passed for a credential that is not valid is listed as not applied (the issuer is
+    recognised, but nothing follows from it for this credential)."""
     by_name = {str(c.get("check")): c for c in checks}
     foundation_failed = any(by_name.get(n, {}).get("passed") is False for n in _FOUNDATION)
     out: list[dict[str, Any]] = []
     for name in (*CHECKS, *(n for n in by_name if n not in CHECKS)):
         found = by_name.get(name)
         if found is not None:
-            out.append(
-                {"check": name, "passed": found.get("passed"), "detail": found.get("detail")}
-            )
+            row = {"check": name, "passed": found.get("passed"), "detail": found.get("detail")}
+            if name == "trust" and row["passed"] is True and not verified:
+                row.update(passed=None, notApplied=True)
+            out.append(row)
         elif foundation_failed:
             out.append({"check": name, "passed": None, "detail": None, "notRun": True})
     return out

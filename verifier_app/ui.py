@@ -76,6 +76,7 @@ def _template_globals() -> dict[str, Any]:
         "csrf_token": csrf_token,
         "officer": current_officer(),
         "officer_sentence": officer_sentence,
+        "issuer_name": current.issuer_name,
     }
 
 

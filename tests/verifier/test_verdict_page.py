@@ -8,9 +8,10 @@ import re
 from datetime import UTC, datetime
 from html import unescape
 
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.verifier.conftest import Agency, tamper
+from tests.verifier.conftest import Agency, signed_in, tamper
 from vcred import did_key, issue
 from vcred.customs.builders import build_aeo_certificate
 from vcred.customs.samples import TRADERS
@@ -53,6 +54,8 @@ def test_a_suspended_credential_shows_no_trust_benefits_or_verified_claims(
     assert 'id="benefits"' not in trust and "Fewer physical" not in page
     assert "no MRA benefits apply" in trust
     assert "U.S. Customs and Border Protection (test) is on the trust list" in trust
+    checks = _section(page, "checks")  # no green trust row either: it is not applied
+    assert re.search(r'data-check="trust">\s*<td>[^<]*</td>\s*<td class="skip">not applied', checks)
     trader = _section(page, "trader")
     # the signature verified, so the claims are the issuer's: shown, and labelled not valid
     assert "Example Prairie Gadgets, Inc." in trader
@@ -112,6 +115,8 @@ def test_the_summary_is_the_single_source_of_trust_and_claims() -> None:
     }
     seen = verdict(body, issuer_name={"did:web:a.example": "Agency A"}.get)
     assert seen["trust"] == "listed" and seen["benefits"] == [] and seen["mra"] is None
+    trust_row = next(c for c in seen["checks"] if c["check"] == "trust")
+    assert trust_row["passed"] is None and trust_row["notApplied"]
     assert seen["claims"] == {"subject": {"name": "T"}}
     assert seen["issuer"] == {"id": "did:web:a.example", "name": "Agency A"}
     assert seen["reasons"][0]["sentence"] == OFFICER_SENTENCES["REVOKED"]
@@ -132,3 +137,10 @@ def test_every_error_code_has_an_officer_sentence() -> None:
         codes.add(cls.code)
         pending.extend(cls.__subclasses__())
     assert codes - set(OFFICER_SENTENCES) == set()
+
+
+def test_the_history_names_the_issuing_agency(app: Flask, agency: Agency) -> None:
+    client = signed_in(app)
+    client.post("/verify", data={"credential": agency.issue(agency.aeo_certificate())})
+    html = client.get("/recent").get_data(as_text=True)
+    assert "U.S. Customs and Border Protection (test)" in html
