@@ -130,3 +130,16 @@ def test_every_format_is_read_back_for_the_page(sqlite_app: Flask, fmt: str) -> 
     assert "Example Prairie Gadgets, Inc." in certified and "CTPAT 48120" in certified
     suffix = ".sd-jwt" if fmt == "vc+sd-jwt" else ".json"
     assert client.get(f"{path}/file").headers["Content-Disposition"].endswith(f'{suffix}"')
+
+
+def test_a_refused_status_change_is_explained_in_the_officers_language(
+    sqlite_app: Flask,
+) -> None:
+    client, path = _issue(sqlite_app)
+    token = csrf_of(client.get(path).text)
+    client.post(f"{path}/status", data={"action": "revoke", "csrf_token": token})
+    client.get("/_language/es")
+    answer = client.post(f"{path}/status", data={"action": "reinstate", "csrf_token": token})
+    html = unescape(client.get(answer.headers["Location"]).text)
+    assert 'class="flash error"' in html
+    assert "una credencial revocada sigue revocada" in html

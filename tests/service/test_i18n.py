@@ -177,3 +177,17 @@ def test_dates_and_amounts_are_written_as_the_locale_writes_them(
         assert i18n.local_amount("48250.00", "EUR") == amount
         assert i18n.local_date("2026-06-01") == day
         assert i18n.local_date("not a date") == "not a date"
+
+
+def test_the_sign_in_error_is_in_the_officers_language(verifier: Flask) -> None:
+    client = verifier.test_client()
+    german = {"Accept-Language": "de"}
+    page = client.get("/login", headers=german).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    answer = client.post(
+        "/login",
+        data={"name": "nobody", "password": "wrong password", "csrf_token": token.group(1)},
+        headers=german,
+    )
+    assert "Unbekannte Person oder falsches Passwort." in answer.text
