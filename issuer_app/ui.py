@@ -33,6 +33,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from issuer_app import formats
 from issuer_app.examples import form_examples
+from issuer_app.form_hints import field_hint
 from issuer_app.reading import unverified_issued
 from issuer_app.service import Issuer, MessageStatus, Status
 from issuer_app.store.records import RecordQuery, load_json_list
@@ -364,17 +365,25 @@ def _issue_from_form(
             return None
         answer = service.issue_credential(credential, actor=_officer_actor(), fmt=fmt)
     except MalformedError as exc:
-        errors[_field_of(exc.pointer, fields)] = exc.message
+        field = _field_of(exc.pointer, fields)
+        errors[field] = _refusal(field, exc.message)
         return None
     except ProblemError as exc:
         pointer = exc.extra.get("pointer")
         listed = exc.extra.get("errors") or [{"detail": exc.detail, "pointer": pointer}]
         for item in listed:
             where = str(item.get("pointer") or "").removeprefix("/credential")
-            errors.setdefault(_field_of(where, fields), str(item.get("detail")))
+            field = _field_of(where, fields)
+            errors.setdefault(field, _refusal(field, str(item.get("detail"))))
         return None
     flash(gettext("Credential issued."), "ok")
     return redirect(url_for("officer.credential", record_id=answer.record_id))
+
+
+def _refusal(field: str, detail: str) -> str:
+    """What the officer reads beside a refused field: what it accepts, in their language,
+    then the builder's own words (English, as the API gives them)."""
+    return f"{gettext(field_hint(field))} ({detail})"
 
 
 def _field_of(pointer: str | None, fields: tuple[tuple[str, str], ...]) -> str:

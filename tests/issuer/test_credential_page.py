@@ -143,3 +143,19 @@ def test_a_refused_status_change_is_explained_in_the_officers_language(
     html = unescape(client.get(answer.headers["Location"]).text)
     assert 'class="flash error"' in html
     assert "una credencial revocada sigue revocada" in html
+
+
+def test_a_refused_field_says_what_it_accepts_in_the_officers_language(
+    sqlite_app: Flask,
+) -> None:
+    client = logged_in(sqlite_app)
+    client.get("/_language/de")
+    token = csrf_of(client.get("/officer/issue/aeo").text)
+    answer = client.post(
+        "/officer/issue/aeo", data={**aeo_form(certifiedSince="2027-01-01"), "csrf_token": token}
+    )
+    error = re.search(r'id="certifiedSince-error" role="alert">([^<]*)<', answer.text)
+    assert error is not None
+    text = unescape(error.group(1))
+    assert text.startswith("Ein Datum, nicht nach dem Beginn der Gültigkeit. (")
+    assert "certifiedSince is after validFrom" in text  # the builder's detail kept after it
