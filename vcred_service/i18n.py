@@ -114,6 +114,17 @@ def local_amount(amount: Any, currency: Any) -> str:
     return str(format_currency(number, currency.upper()))
 
 
+def return_path() -> str:
+    """Where the picker brings the officer back: this page, if it can be asked for again
+    with GET (not the answer to a POST such as a verification: that goes home)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    rule = request.url_rule
+    if rule is not None and "GET" in (rule.methods or ()):
+        return request.path
+    return "/"
+
+
 language = Blueprint("language", __name__)
 
 
@@ -132,7 +143,10 @@ def install(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     babel.domain_instance = _CatalogDomain()
     app.jinja_env.globals.update(
-        current_locale=current_locale, language_names=language_names(), locales=LOCALES
+        current_locale=current_locale,
+        language_names=language_names(),
+        locales=LOCALES,
+        language_return_path=return_path,
     )
     app.jinja_env.filters.update(local_date=local_date, local_amount=local_amount)
     app.register_blueprint(language)

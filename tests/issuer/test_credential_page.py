@@ -159,3 +159,5 @@ def test_a_refused_field_says_what_it_accepts_in_the_officers_language(
     text = unescape(error.group(1))
     assert text.startswith("Ein Datum, nicht nach dem Beginn der Gültigkeit. (")
     assert "certifiedSince is after validFrom" in text  # the builder's detail kept after it
+    # the language picker of the refused form comes back to the form
+    assert "/_language/fr?next=/officer/issue/aeo" in answer.text

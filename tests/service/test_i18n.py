@@ -191,3 +191,12 @@ def test_the_sign_in_error_is_in_the_officers_language(verifier: Flask) -> None:
         headers=german,
     )
     assert "Unbekannte Person oder falsches Passwort." in answer.text
+
+
+def test_the_picker_on_a_verdict_goes_home_not_to_a_post_only_url(verifier: Flask) -> None:
+    client = verifier.test_client()
+    html = client.post("/verify", data={"credential": "not a credential"}).text
+    links = re.findall(r'href="(/_language/\w+\?next=[^"]*)"', html)
+    assert links and all(link.endswith("next=/") for link in links)
+    on_index = client.get("/?x=1").text
+    assert "/_language/de?next=/?x%3D1" in unescape(on_index)
