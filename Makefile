@@ -7,7 +7,7 @@ NODE_STAMP := tests/interop/node_modules/.installed
 CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all venv test demo lint typecheck bench fuzz clean node softhsm
+.PHONY: all venv test demo lint typecheck bench fuzz clean node softhsm messages
 
 all: test
 
@@ -26,7 +26,8 @@ $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
 
 node: $(NODE_STAMP)
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here),
+# with a Japanese font so the screenshots of the Japanese officer pages show their text.
 $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver \
 	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver)
@@ -39,6 +40,12 @@ $(SOFTHSM):
 
 softhsm: $(SOFTHSM)
 
+# Japanese screenshots in the browser tests need a font with its glyphs.
+JA_FONT := /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf
+$(JA_FONT):
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends fonts-ipafont-gothic \
+	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends fonts-ipafont-gothic)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -46,7 +53,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(SOFTHSM)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(SOFTHSM) $(JA_FONT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -54,6 +61,16 @@ test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(SOFTHSM)
 
 demo: $(STAMP)
 	$(BIN)/vcred demo
+
+# The officer pages' catalogs: extract every message (babel.cfg), merge new ones into each
+# vcred_service/translations/<locale>.po for translators. The .po files are the only form
+# kept: vcred_service/i18n.py compiles them when the services start.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -o messages.pot .
+	for locale in de fr es ja; do \
+	  $(BIN)/pybabel update --no-fuzzy-matching -l $$locale -i messages.pot \
+	    -o vcred_service/translations/$$locale.po || exit 1; done
+	rm messages.pot
 
 WRK := /usr/bin/wrk
 $(WRK):

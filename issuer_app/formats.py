@@ -17,6 +17,7 @@ from vcred.errors import MalformedError, UnsupportedError
 from vcred.integrity.suites import DEFAULT_SUITE_FOR, SUITES
 from vcred.issuing import FORMATS, VERIFY_ONLY
 from vcred.keys import KEY_KINDS, KeyKind
+from vcred_service.explanations import N_
 
 VC_JWT: Final = "vc+jwt"
 DATA_INTEGRITY: Final = "data-integrity"
@@ -41,6 +42,55 @@ ALIASES: Final[dict[str, str]] = {
     "application/vc+sd-jwt": "vc+sd-jwt",
     "vc-sd-jwt": "vc+sd-jwt",
     "application/vc+cose": "vc+cose",
+}
+
+
+#: What the officer form says of each format: a human name and when to choose it (the
+#: technical name follows in brackets). Marked for translation; translated where shown.
+FORMAT_GUIDE: Final[dict[str, tuple[str, str]]] = {
+    "vc+jwt": (
+        N_("Signed JSON Web Token"),
+        N_("Compact and widely supported; fits a QR code. The usual choice."),
+    ),
+    "vc+sd-jwt": (
+        N_("Selective disclosure JWT"),
+        N_("The trader can withhold fields (such as invoice amounts) when presenting it."),
+    ),
+    "sd-jwt": (
+        N_("Selective disclosure JWT (older media type)"),
+        N_("As above, for verifiers that still expect the older name."),
+    ),
+    "vc+cose": (
+        N_("Signed CBOR (COSE)"),
+        N_("Binary and compact, for systems that read COSE; handed over as a file."),
+    ),
+    "data-integrity": (
+        N_("JSON with an embedded proof"),
+        N_("Readable JSON-LD with the default proof for the issuer's key."),
+    ),
+    "eddsa-rdfc-2022": (
+        N_("JSON with an Ed25519 proof"),
+        N_("Readable JSON-LD; for verifiers that ask for this suite."),
+    ),
+    "eddsa-jcs-2022": (
+        N_("JSON with an Ed25519 proof (JCS)"),
+        N_("Readable JSON; for verifiers that ask for this suite."),
+    ),
+    "ecdsa-rdfc-2019": (
+        N_("JSON with an ECDSA proof"),
+        N_("Readable JSON-LD; for verifiers that ask for this suite."),
+    ),
+    "ecdsa-jcs-2019": (
+        N_("JSON with an ECDSA proof (JCS)"),
+        N_("Readable JSON; for verifiers that ask for this suite."),
+    ),
+    "ecdsa-sd-2023": (
+        N_("JSON with selective disclosure"),
+        N_(
+            "The trader's wallet makes the copy shown to customs; this copy itself cannot be "
+            "verified as it is."
+        ),
+    ),
 }
 
 

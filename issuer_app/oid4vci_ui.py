@@ -1,7 +1,7 @@
 """The officer's side of OpenID4VCI: a credential built from the form is offered to the
 trader's wallet instead of being signed at once; the offer page shows a small QR code (the
 offer by reference, §4.1.3), the link, the transaction code to give the trader out of band,
-and whether the credential was collected. Signed credentials download as files.
+and whether the credential was collected (the credential page offers the signed file).
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 import segno
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from issuer_app import formats
 from issuer_app.oid4vci import Offers
 from issuer_app.oid4vci_api import EXTENSION
 from issuer_app.service import Issuer
@@ -25,7 +24,6 @@ blueprint = Blueprint("oid4vci_officer", __name__, template_folder="templates")
 
 #: The form's ``delivery`` value that makes an offer (anything else signs at once).
 OFFER: Final = "offer"
-_FILE_SUFFIX: Final = {"vc+jwt": ".jwt", "vc+sd-jwt": ".sd-jwt", "vc+cose": ".cose.b64"}
 
 
 def _offers() -> Offers:
@@ -76,16 +74,3 @@ def offer(offer_id: str) -> str:
     qr = Markup(code.svg_inline(scale=4, dark="#12314f", omitsize=False))  # noqa: S704 - segno's SVG
     state = "expired" if view.expired else view.state
     return render_template("issuer/offer.html", view=view, qr=qr, state=state)
-
-
-@blueprint.get("/officer/credentials/<record_id>/download")
-@login_required
-def download(record_id: str) -> Response:
-    """The signed credential as a file (a compact token, or JSON)."""
-    row = _issuer().record(record_id)
-    if row is None or row.secured is None:
-        raise ProblemError(404, "Not Found", "this issuer keeps no signed copy of it")
-    suffix = _FILE_SUFFIX.get(row.format, ".json")
-    response = Response(row.secured, mimetype=formats.media_type(row.format))
-    response.headers["Content-Disposition"] = f'attachment; filename="{record_id}{suffix}"'
-    return response

@@ -13,6 +13,7 @@ what the role allows. The administration pages are in :mod:`issuer_app.ui_admin`
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ from typing import Any, Final
 import segno
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     g,
@@ -31,17 +33,29 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from markupsafe import Markup
+from sqlalchemy import Row
 from werkzeug.wrappers import Response as BaseResponse
 
 from issuer_app import formats
 from issuer_app.api import limiter
+from issuer_app.examples import form_examples
+from issuer_app.form_hints import field_hint
 from issuer_app.oid4vci_ui import OFFER, offer_from_form
+from issuer_app.reading import unverified_issued
 from issuer_app.service import Issuer, MessageStatus, Status
 from issuer_app.store.records import RecordQuery, load_json_list
-from vcred.customs.builders import build_aeo_certificate, build_export_billing_attestation
+from vcred.customs.builders import (
+    AEO_CERTIFICATE_TYPE,
+    EXPORT_BILLING_TYPE,
+    build_aeo_certificate,
+    build_export_billing_attestation,
+)
 from vcred.customs.programmes import PROGRAMMES, TRADE_ROLES
 from vcred.errors import MalformedError
+from vcred_service.claims import summarise
+from vcred_service.explanations import N_, officer_sentence
 from vcred_service.oidc import OidcClient
 from vcred_service.problems import ProblemError
 from vcred_service.roles import Permission, Role, allows
@@ -69,9 +83,9 @@ PAGE_SIZE: Final = 50
 AEO_VALIDITY: Final = timedelta(days=3 * 365)
 STATUSES: Final = ("active", "suspended", "revoked")
 _ACTIONS: Final[dict[str, tuple[Status, str]]] = {
-    "suspend": ("suspended", "suspended"),
-    "reinstate": ("active", "reinstated"),
-    "revoke": ("revoked", "revoked"),
+    "suspend": ("suspended", N_("The credential was suspended.")),
+    "reinstate": ("active", N_("The credential was reinstated.")),
+    "revoke": ("revoked", N_("The credential was revoked.")),
 }
 
 
@@ -114,11 +128,16 @@ def _template_globals() -> dict[str, Any]:
     service = issuer()
     return {
         "csrf_token": csrf_token,
-        "service_name": f"{service.config.authority} — issuer",
+        "service_name": gettext("%(authority)s — issuer", authority=service.config.authority),
         "officer": current_officer(),
         "officer_role": officer_role(),
         "can": can,
         "four_eyes": service.config.four_eyes,
+        "type_names": {
+            AEO_CERTIFICATE_TYPE: gettext("AEO certificate"),
+            EXPORT_BILLING_TYPE: gettext("Export billing attestation"),
+        },
+        "format_names": {f: gettext(name) for f, (name, _) in formats.FORMAT_GUIDE.items()},
     }
 
 
@@ -238,27 +257,65 @@ def credentials() -> str:
     )
 
 
-@blueprint.get("/officer/credentials/<record_id>")
-@login_required
-def credential(record_id: str) -> str:
+def _record(record_id: str) -> Row[Any]:
     row = issuer().record(record_id)
     if row is None:
         raise ProblemError(404, "Not Found", "no such credential record")
+    return row
+
+
+@blueprint.get("/officer/credentials/<record_id>")
+@login_required
+def credential(record_id: str) -> str:
+    """What was certified, for whom, until when, its status, and what to hand the trader."""
+    row = _record(record_id)
     service = issuer()
     entries = load_json_list(row.status_entries)  # each with the list URL it was issued with
     qr, qr_note = _qr(row.secured)
+    # the history of this credential, oldest first and numbered from 1 (not the audit
+    # chain's sequence numbers, which count every action of the issuer)
+    history = list(reversed(service.store.recent_audit(row.credential_id or row.record_id)))
     return render_template(
         "issuer/credential.html",
         row=row,
+        claims=summarise(unverified_issued(row.secured, row.format)),
         types=load_json_list(row.types),
         entries=entries,
         qr=qr,
         qr_note=qr_note,
-        history=service.store.recent_audit(row.credential_id or row.record_id),
+        history=history,
         actions=[a for a in _available_actions(row.status) if can(_PERMISSION_OF[a])],
         message=service.message_state(row.record_id) if can("message") else None,
         awaiting=service.approvals.pending_for(row.record_id),
     )
+
+
+@blueprint.get("/officer/credentials/<record_id>/file")
+@login_required
+def credential_file(record_id: str) -> BaseResponse:
+    """The signed credential as a file to hand to the trader (e-mail, portal, USB stick)."""
+    row = _record(record_id)
+    if row.secured is None:
+        raise ProblemError(404, "Not Found", "this issuer keeps only the credential's digest")
+    if row.format in formats.BINARY_FORMATS:  # kept as base64: the file is the COSE bytes
+        body: str | bytes = base64.b64decode(row.secured)
+    else:
+        body = row.secured
+    name = f"credential-{row.record_id}{_FILE_SUFFIX.get(row.format, '.json')}"
+    return Response(
+        body,
+        mimetype=formats.media_type(row.format),
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+#: File name endings by format: what the verifier's upload form and wallets expect.
+_FILE_SUFFIX: Final = {
+    "vc+jwt": ".jwt",
+    "vc+sd-jwt": ".sd-jwt",
+    "sd-jwt": ".sd-jwt",
+    "vc+cose": ".cose",
+}
 
 
 def _available_actions(status: str) -> list[str]:
@@ -279,11 +336,11 @@ _PERMISSION_OF: Final[dict[str, Permission]] = {
 
 def _qr(secured: str | None) -> tuple[Markup | None, str | None]:
     if secured is None:
-        return None, "The signed credential is not kept by this issuer (only its digest)."
+        return None, gettext("The signed credential is not kept by this issuer (only its digest).")
     try:
         code = segno.make(secured, error="l", boost_error=False)
     except ValueError:
-        return None, "The credential is too large for one QR code; hand it over as a file."
+        return None, gettext("The credential is too large for one QR code; hand it over as a file.")
     svg = code.svg_inline(scale=2, dark="#12314f", omitsize=False)
     return Markup(svg), None  # noqa: S704 - segno's own SVG markup, nothing from a user
 
@@ -298,7 +355,7 @@ def change_status(record_id: str) -> BaseResponse | tuple[str, int]:
         if not value.isdigit() or len(value) > 3:
             raise ProblemError(400, "Bad request", "choose a status message", code="MALFORMED")
         status = MessageStatus(int(value))
-        done = "given its new status message"
+        done = N_("The credential was given its new status message.")
     elif action in _ACTIONS:
         status, done = _ACTIONS[action]
     else:
@@ -312,9 +369,9 @@ def change_status(record_id: str) -> BaseResponse | tuple[str, int]:
     except ProblemError as exc:
         if exc.status != 400:
             raise
-        flash(exc.detail, "error")
+        flash(gettext(officer_sentence(str(exc.extra.get("code", "ERROR")))), "error")
     else:
-        flash(f"The credential was {done}.", "ok")
+        flash(gettext(done), "ok")
     return redirect(url_for("officer.credential", record_id=record_id))
 
 
@@ -380,6 +437,8 @@ def issue_aeo() -> str | BaseResponse:
         tiers=programme.tiers if programme else {},
         roles=TRADE_ROLES,
         offered=service.offered,
+        format_guide=formats.FORMAT_GUIDE,
+        examples=form_examples(service.config.country),
     )
 
 
@@ -388,11 +447,14 @@ def issue_aeo() -> str | BaseResponse:
 def issue_billing() -> str | BaseResponse:
     service = issuer()
     today = service.now().date()
+    examples = form_examples(service.config.country)
     form: dict[str, Any] = {
         "validFrom": today.isoformat(),
         "exitDate": today.isoformat(),
         "exitCountry": service.config.country or "",
         "exporterCountry": service.config.country or "",
+        "currency": examples.currency,
+        "declarationScheme": examples.declaration_scheme,
         "format": "vc+sd-jwt" if "vc+sd-jwt" in service.offered else service.config.default_format,
     }
     errors: dict[str, str] = {}
@@ -402,7 +464,12 @@ def issue_billing() -> str | BaseResponse:
         if answer is not None:
             return answer
     return render_template(
-        "issuer/issue_billing.html", form=form, errors=errors, offered=service.offered
+        "issuer/issue_billing.html",
+        form=form,
+        errors=errors,
+        offered=service.offered,
+        format_guide=formats.FORMAT_GUIDE,
+        examples=examples,
     )
 
 
@@ -416,7 +483,7 @@ def _issue_from_form(
     service = issuer()
     fmt = form.get("format") or service.config.default_format
     if fmt not in service.offered:
-        errors["format"] = "This issuer does not offer that format."
+        errors["format"] = gettext("This issuer does not offer that format.")
         return None
     try:
         credential = build(form, fmt, errors)
@@ -426,17 +493,25 @@ def _issue_from_form(
             return offer_from_form(credential, fmt, errors)
         answer = service.issue_credential(credential, actor=_officer_actor(), fmt=fmt)
     except MalformedError as exc:
-        errors[_field_of(exc.pointer, fields)] = exc.message
+        field = _field_of(exc.pointer, fields)
+        errors[field] = _refusal(field, exc.message)
         return None
     except ProblemError as exc:
         pointer = exc.extra.get("pointer")
         listed = exc.extra.get("errors") or [{"detail": exc.detail, "pointer": pointer}]
         for item in listed:
             where = str(item.get("pointer") or "").removeprefix("/credential")
-            errors.setdefault(_field_of(where, fields), str(item.get("detail")))
+            field = _field_of(where, fields)
+            errors.setdefault(field, _refusal(field, str(item.get("detail"))))
         return None
-    flash("Credential issued.", "ok")
+    flash(gettext("Credential issued."), "ok")
     return redirect(url_for("officer.credential", record_id=answer.record_id))
+
+
+def _refusal(field: str, detail: str) -> str:
+    """What the officer reads beside a refused field: what it accepts, in their language,
+    then the builder's own words (English, as the API gives them)."""
+    return f"{gettext(field_hint(field))} ({detail})"
 
 
 def _field_of(pointer: str | None, fields: tuple[tuple[str, str], ...]) -> str:
@@ -494,7 +569,7 @@ BILLING_FIELDS: Final = (
 def _required(form: Mapping[str, Any], errors: dict[str, str], *names: str) -> None:
     for name in names:
         if not form.get(name):
-            errors.setdefault(name, "Required.")
+            errors.setdefault(name, gettext("Required."))
 
 
 def _day(
@@ -506,7 +581,7 @@ def _day(
     try:
         return datetime.combine(date.fromisoformat(value), moment, tzinfo=UTC)
     except ValueError:
-        errors.setdefault(name, "A date, YYYY-MM-DD.")
+        errors.setdefault(name, gettext("A date, YYYY-MM-DD."))
         return None
 
 
@@ -526,7 +601,9 @@ def _identifiers(text: str, errors: dict[str, str], field: str) -> list[dict[str
         if not sep:
             scheme, sep, value = line.strip().partition(":")
         if not sep or not value.strip():
-            errors.setdefault(field, f"Write each identifier as 'SCHEME VALUE', not {line!r}.")
+            errors.setdefault(
+                field, gettext("Write each identifier as SCHEME VALUE, not %(line)s.", line=line)
+            )
             continue
         found.append({"scheme": scheme.strip().upper(), "value": value.strip()})
     return found
@@ -548,7 +625,7 @@ def _aeo_credential(
         "validUntil",
     )
     if not form.get("tradeRoles"):
-        errors.setdefault("tradeRoles", "Pick at least one trade role.")
+        errors.setdefault("tradeRoles", gettext("Pick at least one trade role."))
     identifiers = _identifiers(form.get("identifiers", ""), errors, "identifiers")
     valid_from = _day(form, "validFrom", errors)
     valid_until = _day(form, "validUntil", errors, end=True)
@@ -618,8 +695,11 @@ def _billing_credential(
         if len(parts) != 7:
             errors.setdefault(
                 "lineItems",
-                f"Line {number}: HS code | description | quantity | unit | unit price | "
-                "amount | origin — seven fields separated by |.",
+                gettext(
+                    "Line %(number)s: HS code | description | quantity | unit | unit price | "
+                    "amount | origin — seven fields separated by |.",
+                    number=number,
+                ),
             )
             continue
         hs, description, quantity, unit, price, amount, origin = parts

@@ -109,7 +109,7 @@ def test_packages_are_installed_without_recommends() -> None:
     # Chromium's recommends pull in hundreds of MB the headless browser tests never use.
     installs = [
         part
-        for target in ("$(CHROMIUM)", "$(WRK)")
+        for target in ("$(CHROMIUM)", "$(JA_FONT)", "$(WRK)")
         for line in _make_recipe(target)
         for part in line.split("||")
         if "apt-get install" in part

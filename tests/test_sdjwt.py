@@ -156,6 +156,18 @@ def test_export_billing_amounts_are_disclosable_by_default(issued: str) -> None:
     ]
 
 
+def test_unverified_claims_read_back_every_disclosure(issued: str) -> None:
+    claims = sdjwt.unverified_claims(issued)
+    expected = billing_attestation()["credentialSubject"]
+    assert claims["credentialSubject"]["invoice"] == expected["invoice"]
+    assert claims["credentialSubject"]["lineItems"] == expected["lineItems"]
+    assert "_sd" not in json.dumps(claims)
+    head, _, rest = issued.partition("~")
+    forged = b64url_encode(json.dumps(["c2FsdA", "x", 1]).encode())
+    with pytest.raises(DigestMismatchError):  # a disclosure the issuer never made
+        sdjwt.unverified_claims(f"{head}~{forged}~{rest}")
+
+
 def test_other_credentials_have_nothing_disclosable_by_default(agency: KeyPair) -> None:
     token = str(issue(credential(), agency, format="vc+sd-jwt"))
     assert token.endswith("~") and token.count("~") == 1

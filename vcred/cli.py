@@ -22,6 +22,7 @@ from vcred import did as dids
 from vcred.audit import parse_lines, verify_chain
 from vcred.errors import AuditLineError, UsageError, VcredError
 from vcred.integrity import derive
+from vcred.integrity.ecdsa_sd import has_base_proof
 from vcred.integrity.suites import ECDSA_SD_2023
 from vcred.issuing import issue, signer_for
 from vcred.jsonld import ContextLoader
@@ -463,7 +464,7 @@ def present_command(
         except ValueError as exc:
             _fail(f"{source} is not JSON: {exc}")
     selective = [item for item in items if isinstance(item, str) and "~" in item]
-    bases = [i for i, item in enumerate(items) if _has_base_proof(item)]
+    bases = [i for i, item in enumerate(items) if has_base_proof(item)]
     if disclose and not selective and not bases:
         _fail(f"--disclose applies to SD-JWT and {ECDSA_SD_2023.name} credentials only")
     if bases and (selective or (disclose and len(items) != 1)):
@@ -497,20 +498,6 @@ def _cose_or(secured: str | bytes) -> str | bytes:
     except VcredError:
         return as_is
     return bytes(document) if fmt == "vc+cose" else as_is
-
-
-def _has_base_proof(item: Any) -> bool:
-    """Whether ``item`` is a credential with an ecdsa-sd-2023 proof (for the holder to derive)."""
-    if not isinstance(item, dict):
-        return False
-    proofs = item.get("proof")
-    proofs = proofs if isinstance(proofs, list) else [proofs]
-    return any(
-        isinstance(p, dict)
-        and p.get("cryptosuite") == ECDSA_SD_2023.name
-        and str(p.get("proofValue", "")).startswith("u2V0A")  # 0xd9 0x5d 0x00: a base proof
-        for p in proofs
-    )
 
 
 class _ServiceGroup(click.Group):

@@ -684,6 +684,18 @@ def unverified_disclosable(sd_jwt: str) -> list[str]:
     return list(unfolder.disclosed)
 
 
+def unverified_claims(sd_jwt: str) -> dict[str, Any]:
+    """The claims of an SD-JWT with every disclosure it carries applied, NOT verified: for an
+    issuer reading back what it issued. Raises ParsingError / MalformedError /
+    DigestMismatchError.
+    """
+    parts = parse(sd_jwt)
+    claims, _ = _process(
+        jose.unverified_payload(parts.jwt), _decode_all(parts), always_visible=frozenset()
+    )
+    return claims
+
+
 def present(
     sd_jwt: str,
     holder: Signer | KeyPair,

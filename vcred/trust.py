@@ -226,6 +226,11 @@ class TrustList:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_issuer", {e.issuer: e for e in self.entries})
 
+    def recognised(self, issuer: str) -> RecognisedIssuer | None:
+        """The list's entry for ``issuer`` (None when it is not on the list): its name,
+        country and programme, to show an officer who the issuer is. Not a trust decision."""
+        return self._by_issuer.get(issuer)
+
     def evaluate(
         self,
         issuer: str | Mapping[str, Any],

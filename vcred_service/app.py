@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
+from vcred_service import i18n
 from vcred_service.problems import register_problem_handlers
 
 DEFAULT_MAX_BODY = 512 * 1024
@@ -22,7 +23,8 @@ def create_base_app(
     data_dir: str | Path | None = None,
     settings: Mapping[str, Any] | None = None,
 ) -> Flask:
-    """A Flask app with problem-details errors, a body-size cap and the shared templates.
+    """A Flask app with problem-details errors, a body-size cap, the shared templates and
+    the officer pages' languages (:mod:`vcred_service.i18n`).
 
     ``data_dir`` is the service's instance folder (SQLite database, keys, secrets).
     """
@@ -45,6 +47,7 @@ def create_base_app(
     app.session_interface = _CachedSerializerSessions()
     register_problem_handlers(app)
     app.register_blueprint(shared)
+    i18n.install(app)
     return app
 
 

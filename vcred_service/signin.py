@@ -24,8 +24,10 @@ from functools import wraps
 from typing import Any, Final, TypeVar
 
 from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
+from vcred_service.explanations import N_
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.oidc import PENDING_KEY, OidcClient, OidcRefusedError, Pending
 from vcred_service.problems import ProblemError
@@ -34,7 +36,7 @@ from vcred_service.roles import Role
 
 EXTENSION: Final = "vcred_signin"
 COOKIE_SUFFIX: Final = "_officer"
-WRONG: Final = "Unknown officer or wrong password."
+WRONG: Final = N_("Unknown officer or wrong password.")
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -154,7 +156,7 @@ def login_page(template: str, **context: Any) -> str | BaseResponse:
             response = redirect(target)
             _set_cookie(response, current.sessions.start(name))
             return response
-        error = WRONG
+        error = gettext(WRONG)
     return render_template(template, error=error, next=target, **context)
 
 
@@ -218,7 +220,12 @@ def logout() -> BaseResponse:
 
 
 def safe_next(value: str | None) -> str:
-    """Only a path on this site, else the home page.
+    """Only a path on this site, else the home page (:func:`safe_path`)."""
+    return safe_path(value, fallback=url_for(signin().home_endpoint))
+
+
+def safe_path(value: str | None, *, fallback: str) -> str:
+    """``value`` if it is a path on this site, else ``fallback``.
 
     Browsers read ``//host`` and ``/\\host`` as another host and drop tabs and newlines
     (``/<tab>/evil.example`` is ``//evil.example``): a backslash, whitespace or control
@@ -230,7 +237,7 @@ def safe_next(value: str | None) -> str:
         or value.startswith("//")
         or any(c == "\\" or c.isspace() or not c.isprintable() for c in value)
     ):
-        return url_for(signin().home_endpoint)
+        return fallback
     return value
 
 

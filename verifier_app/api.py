@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from vcred.errors import MalformedError, ParsingError
+from vcred.errors import MalformedError
 from vcred_service import oauth_http, read_json
 from verifier_app.as_of import requested_moment
 from verifier_app.openapi import openapi_document

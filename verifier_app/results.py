@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from vcred.errors import VcredError, error_class
 from vcred.verifier import PresentationResult, Problem, VerificationResult
-from verifier_app.summary import summarise
+from vcred_service.claims import summarise
 
 # Warnings are not errors: they have no class in vcred.errors, so they get a type of ours.
 WARNING_TYPE: Final = "https://vcred.dev/problems#"

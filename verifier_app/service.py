@@ -43,6 +43,7 @@ from vcred.verifier import (
     Verifier,
     with_prerequisites,
 )
+from vcred_service.claims import subject_name, summarise
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from verifier_app.as_of import as_of_warnings
@@ -56,7 +57,6 @@ from verifier_app.receipts import (
 )
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import HistoryEntry, IssuedChallenge, Storage
-from verifier_app.summary import subject_name, summarise
 
 _log = logging.getLogger("verifier_app")
 #: Where the app keeps its per-address rate limiter (``app.extensions``), if it has one.
@@ -244,6 +244,11 @@ class VerifierService:
         if self.trust is not None:
             return f"{self.trust.authority} — credential verifier"
         return "vcred credential verifier"
+
+    def issuer_name(self, issuer: str) -> str | None:
+        """The agency name the trust list records for ``issuer`` (None when not listed)."""
+        entry = self.trust.recognised(issuer) if self.trust is not None else None
+        return entry.name if entry is not None else None
 
     def trust_summary(self) -> dict[str, Any] | None:
         trust = self.trust

@@ -43,9 +43,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.oauth_clients import client_table
-from vcred_service.audit_chain import AuditChain
 from vcred_service.officers import officer_table, session_table
 from verifier_app.oid4vp_store import transaction_table
 

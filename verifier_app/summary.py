@@ -1,150 +1,117 @@
-"""What a credential says, in the few fields an officer looks at first.
+"""The verdict page's one computed summary: every section of the page renders from it.
 
-An AEO certificate: the trader (legal name, country, identifiers, roles) and its programme
-and tier. An export billing attestation: the declaration, exporter, consignee and route.
-Anything else: its types and subject name or id. Read from the credential the verifier
-returns, which for a credential that failed verification is what it *claims* (the UI says so).
+The VC API body (:mod:`verifier_app.results`) lists checks, problems, a trust decision and
+the claims side by side; read section by section they can seem to contradict the verdict (a
+suspended credential whose issuer is on the trust list). :func:`verdict` decides once:
+
+- ``verified``: the verdict itself;
+- ``authentic``: the proof and the issuer binding passed, so the claims are what the issuer
+  signed (shown, and labelled "not valid" when the verdict is no);
+- ``trust``: ``benefits`` only for a verified credential of an authenticated, recognised
+  issuer; ``listed`` for a recognised issuer whose credential is not valid (no benefits);
+  ``impersonated``, ``untrusted`` or ``unevaluated`` otherwise;
+- ``reasons``: one officer sentence per problem (:mod:`vcred_service.explanations`), with
+  the technical detail kept beside it;
+- ``checks``: every check in order, those not run because an earlier one failed included;
+- the issuer's agency name from the trust list rather than a bare DID.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from vcred.customs.builders import AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE
-from vcred.customs.programmes import PROGRAMMES, TRADE_ROLES
+from vcred.verifier import CHECKS
+from vcred_service.explanations import BASE_PROOF_SENTENCE, officer_sentence
 
-_BASE_TYPE: Final = "VerifiableCredential"
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+#: Checks whose failure leaves nothing signed to read (the later ones are not run).
+_FOUNDATION: Final = ("proof", "issuer")
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+def _passed(checks: list[Mapping[str, Any]], name: str) -> bool:
+    return any(c.get("check") == name and c.get("passed") is True for c in checks)
 
 
-def _first_subject(credential: Mapping[str, Any]) -> Mapping[str, Any]:
-    subject = credential.get("credentialSubject")
-    if isinstance(subject, list):
-        subject = subject[0] if subject else None
-    return _mapping(subject)
+def verdict(
+    body: Mapping[str, Any],
+    *,
+    issuer_name: Callable[[str], str | None] = lambda _: None,
+    base_proof: bool = False,
+) -> dict[str, Any]:
+    """The officer's reading of one credential's verification ``body`` (VC API form).
+
+    ``issuer_name`` gives the agency name the trust list records for a DID; ``base_proof``
+    says the submitted document still has its ecdsa-sd-2023 base proof (the issuer's copy
+    for the holder), so its proof failure is explained as such.
+    """
+    verified = bool(body.get("verified"))
+    checks = list(body.get("checks") or [])
+    authentic = _passed(checks, "proof") and _passed(checks, "issuer")
+    trust = dict(body.get("trust") or {})
+    issuer = body.get("issuer") or trust.get("issuer")
+    name = issuer_name(issuer) if isinstance(issuer, str) else None
+    return {
+        "verified": verified,
+        "authentic": authentic,
+        "issuer": {"id": issuer, "name": name} if issuer else None,
+        "trust": _trust_state(verified, authentic, trust),
+        "trustReason": trust.get("reason"),
+        "mra": trust.get("mra") if verified and authentic and trust.get("trusted") else None,
+        "benefits": (
+            trust.get("benefits") or [] if verified and authentic and trust.get("trusted") else []
+        ),
+        "claims": body.get("credential") if authentic else None,
+        "reasons": _reasons(body, base_proof=base_proof),
+        "checks": _all_checks(checks, verified=verified),
+    }
 
 
-def _identifiers(value: Any) -> list[dict[str, str]]:
-    items = value if isinstance(value, list) else [value]
-    out = []
-    for item in items[:20]:
-        item = _mapping(item)
-        scheme, number = _text(item.get("scheme")), _text(item.get("value"))
-        if scheme and number:
-            out.append({"scheme": scheme, "value": number})
+def _trust_state(verified: bool, authentic: bool, trust: Mapping[str, Any]) -> str:
+    if not trust.get("evaluated"):
+        return "unevaluated"
+    if trust.get("trusted") and not authentic:
+        return "impersonated"
+    if trust.get("trusted"):
+        return "benefits" if verified else "listed"
+    return "untrusted"
+
+
+def _reasons(body: Mapping[str, Any], *, base_proof: bool) -> list[dict[str, Any]]:
+    reasons = []
+    for problem in body.get("problemDetails") or []:
+        code = str(problem.get("code", "ERROR"))
+        sentence = (
+            BASE_PROOF_SENTENCE
+            if base_proof and code == "INVALID_PROOF"
+            else officer_sentence(code)
+        )
+        reasons.append(
+            {
+                "code": code,
+                "sentence": sentence,
+                "title": problem.get("title"),
+                "detail": problem.get("detail"),
+                "pointer": problem.get("pointer"),
+            }
+        )
+    return reasons
+
+
+def _all_checks(checks: list[Mapping[str, Any]], *, verified: bool) -> list[dict[str, Any]]:
+    """Every check of the verifier in its order: a check that was not run (the proof
+    failed, so nothing signed was there to read) is listed as not evaluated; a trust check
+    that passed for a credential that is not valid is listed as not applied (the issuer is
+    recognised, but nothing follows from it for this credential)."""
+    by_name = {str(c.get("check")): c for c in checks}
+    foundation_failed = any(by_name.get(n, {}).get("passed") is False for n in _FOUNDATION)
+    out: list[dict[str, Any]] = []
+    for name in (*CHECKS, *(n for n in by_name if n not in CHECKS)):
+        found = by_name.get(name)
+        if found is not None:
+            row = {"check": name, "passed": found.get("passed"), "detail": found.get("detail")}
+            if name == "trust" and row["passed"] is True and not verified:
+                row.update(passed=None, notApplied=True)
+            out.append(row)
+        elif foundation_failed:
+            out.append({"check": name, "passed": None, "detail": None, "notRun": True})
     return out
-
-
-def _party(value: Any) -> dict[str, Any] | None:
-    party = _mapping(value)
-    name = _text(party.get("legalName")) or _text(party.get("name"))
-    if name is None:
-        return None
-    out: dict[str, Any] = {"name": name}
-    if _text(party.get("country")):
-        out["country"] = party["country"]
-    identifiers = _identifiers(party.get("identifier", []))
-    if identifiers:
-        out["identifiers"] = identifiers
-    return out
-
-
-def summarise(credential: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The officer's view of ``credential`` (None when there is nothing to show)."""
-    if not credential:
-        return None
-    raw_types = credential.get("type", [])
-    types = [t for t in (raw_types if isinstance(raw_types, list) else [raw_types]) if _text(t)]
-    out: dict[str, Any] = {"types": [t for t in types if t != _BASE_TYPE] or types}
-    for key in ("id", "validFrom", "validUntil"):
-        if _text(credential.get(key)):
-            out[key] = credential[key]
-    subject = _first_subject(credential)
-    if AEO_CERTIFICATE_TYPE in types:
-        out.update(_aeo(subject))
-    elif EXPORT_BILLING_TYPE in types:
-        out.update(_export(subject))
-    else:
-        name = _text(subject.get("legalName")) or _text(subject.get("name"))
-        if name or _text(subject.get("id")):
-            out["subject"] = {"name": name or subject["id"]}
-    return out
-
-
-def _aeo(subject: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    trader = _party(subject)
-    if trader is not None:
-        if _text(subject.get("id")):
-            trader["id"] = subject["id"]
-        locality = _text(_mapping(subject.get("address")).get("addressLocality"))
-        if locality:
-            trader["locality"] = locality
-        out["subject"] = trader
-    certification = _mapping(subject.get("certification"))
-    code = _text(certification.get("programme"))
-    if code:
-        programme = PROGRAMMES.get(code)
-        tier = _text(certification.get("tier"))
-        out["programme"] = {
-            "code": code,
-            "name": programme.name if programme else code,
-            "tier": tier,
-            "tierName": programme.tiers.get(tier, tier) if programme and tier else tier,
-        }
-        roles = certification.get("tradeRoles")
-        if isinstance(roles, list):
-            out["programme"]["tradeRoles"] = [
-                TRADE_ROLES.get(r, r) for r in roles[:20] if isinstance(r, str)
-            ]
-        for key in ("certifiedSince", "lastValidated", "certificateNumber"):
-            if _text(certification.get(key)):
-                out["programme"][key] = certification[key]
-    return out
-
-
-def _export(subject: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    exporter = _party(subject.get("exporter"))
-    if exporter is not None:
-        out["subject"] = exporter
-    consignee = _party(subject.get("consignee"))
-    if consignee is not None:
-        out["consignee"] = consignee
-    declaration = _mapping(subject.get("exportDeclaration"))
-    if _text(declaration.get("value")):
-        out["declaration"] = {
-            "scheme": _text(declaration.get("scheme")),
-            "value": declaration["value"],
-        }
-    for key in ("exitDate", "destinationCountry"):
-        if _text(subject.get(key)):
-            out[key] = subject[key]
-    invoice = _mapping(subject.get("invoice"))
-    if invoice:
-        # what the holder disclosed of the invoice: amounts may have been withheld (SD-JWT)
-        shown = ("invoiceNumber", "currency", "totalAmount", "incoterms")
-        out["invoice"] = {k: invoice[k] for k in shown if _text(invoice.get(k))}
-    lines = subject.get("lineItems")
-    if isinstance(lines, list):
-        fields = ("lineNumber", "hsCode", "description", "quantity", "unitCode", "amount")
-        out["lineItems"] = [
-            {k: line[k] for k in fields if k in line} for line in lines if isinstance(line, dict)
-        ]
-    return out
-
-
-def subject_name(summary: Mapping[str, Any] | None) -> str | None:
-    """The name the history records for a verification."""
-    if not summary:
-        return None
-    name = _mapping(summary.get("subject")).get("name")
-    return name if isinstance(name, str) else None

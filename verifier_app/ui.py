@@ -11,17 +11,21 @@ verdict) is for signed-in officers only (``vcred verifier officer add``;
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 import segno
 from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, VcredError
+from vcred.integrity.ecdsa_sd import has_base_proof
 from vcred.multibase import b64url_encode
+from vcred_service.explanations import officer_sentence
 from vcred_service.oidc import OidcClient
 from vcred_service.ratelimit import make_limiter
 from vcred_service.signin import (
@@ -38,6 +42,7 @@ from vcred_service.signin import logout as end_session
 from verifier_app import oid4vp
 from verifier_app.qr import read_qr
 from verifier_app.service import VerifierService
+from verifier_app.summary import verdict
 
 _READ_CHUNK: Final = 128 * 1024
 
@@ -81,12 +86,25 @@ def _setup(state: Any) -> None:
 def _template_globals() -> dict[str, Any]:
     current = service()
     return {
-        "service_name": current.service_name,
+        "service_name": _service_name(current),
         "trust_list": current.trust_summary(),
         "config": current.config,
         "csrf_token": csrf_token,
         "officer": current_officer(),
+        "officer_sentence": officer_sentence,
+        "issuer_name": current.issuer_name,
     }
+
+
+def _service_name(current: VerifierService) -> str:
+    """The page header's name: the configured one as it is, else in the officer's language."""
+    if current.config.service_name:
+        return current.config.service_name
+    if current.trust is not None:
+        return str(
+            gettext("%(authority)s — credential verifier", authority=current.trust.authority)
+        )
+    return str(gettext("vcred credential verifier"))
 
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -114,7 +132,7 @@ def _read_upload(upload: FileStorage | None, limit: int) -> bytes | None:
         return None
     data: bytes = upload.read(limit + 1)
     if len(data) > limit:
-        raise MalformedError(f"the file is larger than {limit} bytes")
+        raise MalformedError(gettext("The file is larger than %(limit)s bytes.", limit=limit))
     return data
 
 
@@ -132,14 +150,16 @@ def _submitted_credential() -> tuple[str, str]:
             return document.decode("utf-8-sig").strip(), "uploaded file"
         except UnicodeDecodeError as exc:
             raise MalformedError(
-                "the file is not UTF-8 text (a JSON or JWT file) nor a COSE_Sign1"
+                gettext("The file is neither text (a JSON or JWT file) nor a COSE credential.")
             ) from exc
     pasted = request.form.get("credential", "").strip()
     if len(pasted) > limits.max_body_bytes:
-        raise MalformedError(f"the pasted text is longer than {limits.max_body_bytes} bytes")
+        raise MalformedError(
+            gettext("The pasted text is longer than %(limit)s bytes.", limit=limits.max_body_bytes)
+        )
     if pasted:
         return pasted, "pasted"
-    raise MalformedError("paste a credential, choose a file, or scan a QR code")
+    raise MalformedError(gettext("Paste a credential, choose a file, or scan a QR code."))
 
 
 @ui.post("/verify")
@@ -147,14 +167,31 @@ def verify() -> tuple[str, int]:
     try:
         text, source = _submitted_credential()
     except VcredError as error:
+        # this page's own messages are translated where raised; the QR reader's errors are
+        # told in their officer sentence
+        own = error.code == MalformedError.code
         return _page(
             "verifier/index.html",
             status=error.http_status,
-            error=error.message,
+            error=error.message if own else gettext(officer_sentence(error.code)),
             error_code=error.code,
         )
-    outcome = service().verify_credential(text, channel="ui")
-    return _page("verifier/result.html", result=outcome.body, source=source)
+    current = service()
+    outcome = current.verify_credential(text, channel="ui")
+    summary = verdict(
+        outcome.body, issuer_name=current.issuer_name, base_proof=_has_base_proof(text)
+    )
+    return _page("verifier/result.html", result=outcome.body, verdict=summary, source=source)
+
+
+def _has_base_proof(text: str) -> bool:
+    """Whether the pasted JSON is an ecdsa-sd-2023 credential still with its base proof."""
+    if not text.startswith("{"):
+        return False
+    try:
+        return has_base_proof(json.loads(text))
+    except ValueError:
+        return False
 
 
 @ui.get("/recent")

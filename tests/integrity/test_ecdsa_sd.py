@@ -125,6 +125,16 @@ def test_a_base_proof_is_not_verified_as_a_derived_one(base: dict[str, Any]) -> 
     assert "holder only" in result.errors[0].message
 
 
+def test_has_base_proof_tells_the_issuers_copy_from_the_derived_one(
+    base: dict[str, Any], derived: dict[str, Any]
+) -> None:
+    assert ecdsa_sd.has_base_proof(base)
+    assert ecdsa_sd.has_base_proof({**base, "proof": [base["proof"]]})  # in a proof set
+    assert not ecdsa_sd.has_base_proof(derived)
+    assert not ecdsa_sd.has_base_proof({**base, "proof": {**base["proof"], "cryptosuite": "x"}})
+    assert not ecdsa_sd.has_base_proof("not a document")
+
+
 def test_deriving_from_a_derived_credential_is_refused(derived: dict[str, Any]) -> None:
     with pytest.raises(InvalidProofError, match="only a base proof"):
         derive(derived, ["/validFrom"])

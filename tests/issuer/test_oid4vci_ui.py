@@ -51,7 +51,7 @@ def test_officer_offers_an_aeo_certificate_and_sees_it_collected(
     record = re.search(r'id="credential-link" href="(/officer/credentials/[0-9a-f]{32})"', after)
     credential_page = client.get(record.group(1)).get_data(as_text=True)
     assert 'id="download"' in credential_page
-    download = client.get(record.group(1) + "/download")
+    download = client.get(record.group(1) + "/file")
     assert download.status_code == 200
     assert "attachment" in download.headers["Content-Disposition"]
     assert download.get_data(as_text=True) == held.credential

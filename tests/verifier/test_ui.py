@@ -79,13 +79,13 @@ def test_an_image_without_a_code_is_explained(client: FlaskClient) -> None:
     data = {"image": (io.BytesIO(blank.getvalue()), "blank.png")}
     response = client.post("/verify", data=data, content_type="multipart/form-data")
     assert response.status_code == 422
-    assert "no QR code could be read" in response.get_data(as_text=True)
+    assert "No QR code could be read" in response.get_data(as_text=True)
 
 
 def test_nothing_submitted_is_explained(client: FlaskClient) -> None:
     response = client.post("/verify", data={"credential": "  "})
     assert response.status_code == 400
-    assert "paste a credential" in response.get_data(as_text=True)
+    assert "Paste a credential" in response.get_data(as_text=True)
 
 
 def test_photos_may_be_larger_than_api_bodies(make_app: MakeApp, agency: Agency) -> None:

@@ -317,7 +317,7 @@ def parse_derived_proof_value(proof_value: object, *, pointer: str = "/proof") -
     if data.startswith(BASE_HEADER):
         raise InvalidProofError(
             "this is an ecdsa-sd-2023 base proof: it is for the holder only, who derives a "
-            "credential from it (vcred.derive) for a verifier",
+            "credential from it to show a verifier",
             pointer=where,
         )
     if not data.startswith(DERIVED_HEADER):
@@ -635,6 +635,22 @@ def derive(
         selective_pointers,
         loader=loader,
         pointer=proof_pointer,
+    )
+
+
+def has_base_proof(document: Any) -> bool:
+    """Whether ``document`` carries an ecdsa-sd-2023 base proof: the issuer's copy for the
+    holder, who derives what a verifier sees (a verifier refuses it; a UI says so plainly)."""
+    if not isinstance(document, Mapping):
+        return False
+    raw = document.get("proof")
+    proofs = raw if isinstance(raw, list) else [raw]
+    return any(
+        isinstance(p, Mapping)
+        and p.get("cryptosuite") == NAME
+        # "u" + base64url of the 0xd9 0x5d 0x00 header (§3.5.2)
+        and str(p.get("proofValue", "")).startswith("u2V0A")
+        for p in proofs
     )
 
 

@@ -1,5 +1,6 @@
 // The camera: show the back camera, grab one frame to a canvas, send it as the QR image of
-// the form. Decoding happens on the server (no barcode library in the browser).
+// the form. Decoding happens on the server (no barcode library in the browser). The notes are
+// the page's, in the officer's language (data-* attributes of #camera-note).
 (function () {
   "use strict";
   const start = document.getElementById("start-camera");
@@ -14,7 +15,7 @@
 
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     start.disabled = true;
-    note.textContent = "No camera access here (it needs https or localhost); upload a photo instead.";
+    note.textContent = note.dataset.noCamera;
     return;
   }
 
@@ -28,9 +29,9 @@
       await video.play();
       document.getElementById("camera").hidden = false;
       start.hidden = true;
-      note.textContent = "Hold the QR code flat in the picture, then capture.";
+      note.textContent = note.dataset.hold;
     } catch (error) {
-      note.textContent = "The camera could not be opened (" + error.name + "); upload a photo instead.";
+      note.textContent = note.dataset.failed + " (" + error.name + ")";
     }
   });
 
@@ -40,12 +41,12 @@
     canvas.height = Math.round(video.videoHeight * scale);
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     canvas.toBlob(function (blob) {
-      if (!blob) { note.textContent = "No picture was captured; try again."; return; }
+      if (!blob) { note.textContent = note.dataset.nothing; return; }
       const files = new DataTransfer();
       files.items.add(new File([blob], "camera.jpg", { type: "image/jpeg" }));
       input.files = files.files;
       if (video.srcObject) video.srcObject.getTracks().forEach(function (t) { t.stop(); });
-      note.textContent = "Verifying…";
+      note.textContent = note.dataset.verifying;
       form.submit();
     }, "image/jpeg", 0.9);
   });
