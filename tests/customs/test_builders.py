@@ -290,6 +290,14 @@ def test_bad_export_declaration(scheme: str, value: str, where: str) -> None:
     assert caught.value.pointer == f"{S}/exportDeclaration/{where}"
 
 
+def test_mrn_with_a_wrong_check_character_is_refused() -> None:
+    subject = shipment()
+    subject["exportDeclaration"] = {"scheme": "MRN", "value": "25DE3105EX00417364"}
+    refused(export, subject, f"{S}/exportDeclaration/value", "check character")
+    subject["exportDeclaration"] = {"scheme": "MRN", "value": "25DE3105EX00417363"}
+    assert export(subject)["credentialSubject"]["exportDeclaration"]["value"].endswith("3")
+
+
 def test_transport_mode_is_a_rec_19_code() -> None:
     subject = shipment()
     subject["modeOfTransport"] = "sea"

@@ -19,7 +19,7 @@ from typing import Any, Final
 from ..errors import MalformedError
 from . import _fields as f
 from ._codes import COUNTRIES, EU_MEMBER_STATES
-from .identifiers import check_identifier
+from .identifiers import check_identifier, mrn_check, mrn_check_character
 from .programmes import PROGRAMMES, TRADE_ROLES
 
 __all__ = [
@@ -65,8 +65,8 @@ DISCLOSABLE_BILLING_PATHS: Final[tuple[str, ...]] = (
 DECLARATION_SCHEMES: Final[dict[str, tuple[re.Pattern[str], str]]] = {
     "ITN": (re.compile(r"X[0-9]{14}"), "US AES Internal Transaction Number, e.g. X20250114000123"),
     "MRN": (
-        re.compile(r"[0-9]{2}[A-Z]{2}[A-Z0-9]{14}"),
-        "Movement Reference Number, e.g. 25DE1234567890ABC1",
+        re.compile(r"[0-9]{2}[A-Z]{2}[A-Z0-9]{13}[0-9]"),
+        "Movement Reference Number, e.g. 25DE3105EX00417363",
     ),
     "NATIONAL": (
         re.compile(r"[A-Z0-9][A-Z0-9/-]{0,34}"),
@@ -376,6 +376,12 @@ def _declaration(value: Any) -> dict[str, str]:
     if scheme == "MRN" and number[2:4] not in COUNTRIES and number[2:4] != "XI":
         raise MalformedError(
             f"an MRN carries the country of the declaring office; {number[2:4]!r} is not one",
+            pointer=f"{p}/value",
+        )
+    if scheme == "MRN" and not mrn_check(number):
+        raise MalformedError(
+            f"the MRN's check character is {number[17]!r}; its first 17 characters give "
+            f"{mrn_check_character(number)!r} (ISO 6346-based, UCC data element 12 03 002 000)",
             pointer=f"{p}/value",
         )
     return {"scheme": scheme, "value": number}

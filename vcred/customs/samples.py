@@ -130,7 +130,7 @@ TRADERS: Final[dict[str, dict[str, Any]]] = {
     "kr-yesi": {
         "legalName": "Yesi Trading Co., Ltd.",
         "country": "KR",
-        "identifier": [{"scheme": "KR-BRN", "value": "999-88-77777"}],
+        "identifier": [{"scheme": "KR-BRN", "value": "999-88-77774"}],
         "certification": {
             "programme": "KR-AEO",
             "tier": "AA",
@@ -141,7 +141,7 @@ TRADERS: Final[dict[str, dict[str, Any]]] = {
     "ca-sample": {
         "legalName": "Sample Maple Freight Ltd.",
         "country": "CA",
-        "identifier": [{"scheme": "CA-BN", "value": "999999999RM0001"}],
+        "identifier": [{"scheme": "CA-BN", "value": "999999998RM0001"}],
         "certification": {
             "programme": "CA-PIP",
             "tier": "PIP",
@@ -152,7 +152,7 @@ TRADERS: Final[dict[str, dict[str, Any]]] = {
     "mx-ejemplo": {
         "legalName": "Ejemplo Autopartes, S.A. de C.V.",
         "country": "MX",
-        "identifier": [{"scheme": "MX-RFC", "value": "EAU150101AB9"}],
+        "identifier": [{"scheme": "MX-RFC", "value": "EAU150101AB8"}],
         "certification": {
             "programme": "MX-OEA",
             "tier": "OEA",
@@ -176,7 +176,7 @@ TRADERS: Final[dict[str, dict[str, Any]]] = {
 # credentialSubject inputs for build_export_billing_attestation.
 EXPORTS: Final[dict[str, dict[str, Any]]] = {
     "de-to-us": {
-        "exportDeclaration": {"scheme": "MRN", "value": "25DE471100001234E5"},
+        "exportDeclaration": {"scheme": "MRN", "value": "25DE471100001234E9"},
         "exporter": {
             "legalName": "Beispiel Maschinenbau GmbH",
             "country": "DE",
