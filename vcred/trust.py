@@ -573,8 +573,8 @@ def _entry(item: Any, own: str, p: str, allow_unverified: bool) -> dict[str, Any
         )
     if not mra.verified and not allow_unverified:
         raise MalformedError(
-            f"{mra.name} is not confirmed by a source ({mra.note}); pass allow_unverified=True "
-            "to list it anyway",
+            f"{mra.name} is not confirmed by a source ({mra.note or 'unconfirmed'}); pass "
+            "allow_unverified=True to list it anyway",
             pointer=f"{p}/programme",
         )
     types = f.sequence(
@@ -601,7 +601,13 @@ def _arrangement(
     since = mra.since
     until = mra.until
     if d.get("since") is not None:
-        since = max(since, date.fromisoformat(f.iso_date(d["since"], f"{p}/since")))
+        given = date.fromisoformat(f.iso_date(d["since"], f"{p}/since"))
+        since = given if since is None else max(since, given)
+    if since is None:
+        raise MalformedError(
+            f"no source gives the day {mra.name} took effect: state it as 'since'",
+            pointer=f"{p}/since",
+        )
     if d.get("until") is not None:
         narrowed = date.fromisoformat(f.iso_date(d["until"], f"{p}/until"))
         until = narrowed if until is None else min(until, narrowed)

@@ -386,6 +386,13 @@ _PRIVATE_SCHEME: Final = re.compile(r"X-[A-Z0-9-]{1,29}")
 _PRIVATE_VALUE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._-]{0,63}")
 
 
+def _registered_scheme(code: str) -> IdentifierScheme | None:
+    """A scheme a registry file added (docs/trust-fabric.md)."""
+    from .programmes import active_registry  # the registry loads this module
+
+    return active_registry().schemes.get(code)
+
+
 def check_identifier(value: Any, pointer: str) -> dict[str, str]:
     """Check one ``{scheme, value}`` identifier and return it as a new dict.
 
@@ -406,10 +413,11 @@ def check_identifier(value: Any, pointer: str) -> dict[str, str]:
                 pointer=child(pointer, "value"),
             )
         return {"scheme": scheme, "value": number}
-    known = SCHEMES.get(scheme)
+    known = SCHEMES.get(scheme) or _registered_scheme(scheme)
     if known is None:
         raise MalformedError(
-            f"unknown identifier scheme {scheme!r}; known: {', '.join(SCHEMES)} "
+            f"unknown identifier scheme {scheme!r}; known: {', '.join(SCHEMES)} (and any a "
+            "registry file adds) "
             "(or a private scheme starting with 'X-')",
             pointer=child(pointer, "scheme"),
         )
