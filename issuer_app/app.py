@@ -16,6 +16,7 @@ from issuer_app import api, ui
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
 from vcred_service.app import create_base_app
+from vcred_service.registry import use_registry_from_env
 
 EXTENSION = "vcred_issuer"
 
@@ -23,6 +24,7 @@ EXTENSION = "vcred_issuer"
 def create_app(config: IssuerConfig | None = None) -> Flask:
     """An issuer app for ``config`` (default: from the environment, for gunicorn)."""
     if config is None:
+        use_registry_from_env()  # before the configuration names its programme
         config = IssuerConfig.from_env()
     issuer = Issuer.open(config)
     # cookies are per host, not per port: issuers side by side on localhost need their own

@@ -47,6 +47,7 @@ from vcred.customs.builders import (
     MRA_TRUST_LIST_SCHEMA,
     MRA_TRUST_LIST_TYPE,
 )
+from vcred.customs.registry_schema import schema_registry
 from vcred.errors import (
     MalformedError,
     SchemaViolationsError,
@@ -1206,7 +1207,8 @@ def _check_our_schemas(document: Mapping[str, Any]) -> None:
     A schema this service does not hold is not fetched (nor refused): issuing is not the
     place to enforce a third party's schema.
     """
-    registry = bundled_registry()
+    # the bundled schemas, with the AEO programmes and levels of the registry in use
+    registry = schema_registry(bundled_registry())
     entries: list[dict[str, Any]] = []
     listed = document.get("credentialSchema")
     for entry in listed if isinstance(listed, list) else [listed] if listed else []:

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vcred_service import create_base_app
 from vcred_service.ratelimit import RateLimiter
+from vcred_service.registry import use_registry_from_env
 from verifier_app.api import api
 from verifier_app.config import VerifierConfig
 from verifier_app.service import VerifierService
@@ -38,7 +39,9 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
     resolver and status-list cache live as long as the app. Raises VcredError when the
     trust list is refused, UsageError for an unusable configuration.
     """
-    config = config or VerifierConfig.from_env()
+    if config is None:
+        use_registry_from_env()  # before the trust list names its programmes
+        config = VerifierConfig.from_env()
     if config.dev:
         _log.warning(DEV_WARNING)
     service = VerifierService(config)

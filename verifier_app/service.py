@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from vcred.customs.registry_schema import schema_registry
 from vcred.did.document import split_did_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
@@ -163,6 +164,8 @@ class VerifierService:
             allow_inline_contexts=config.allow_inline_contexts,
             time_budget=config.time_budget,
             bearer_types=config.bearer_types,
+            # the AEO certificate schema completed with the programmes of the registry in use
+            schemas=schema_registry(),
         )
         self.trust = self._load_trust(base)
         self.verifier = dataclasses.replace(base, trust=self.trust)

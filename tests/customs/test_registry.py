@@ -17,8 +17,10 @@ from vcred.customs._registry import bundled_registry, load_registry_file
 from vcred.customs.builders import build_aeo_certificate
 from vcred.customs.identifiers import check_identifier
 from vcred.customs.programmes import PROGRAMMES, mra_between, registry_in_use, registry_paths
-from vcred.errors import MalformedError, UsageError
+from vcred.customs.registry_schema import schema_registry
+from vcred.errors import MalformedError, SchemaMismatchError, UsageError
 from vcred.keys import KeyPair
+from vcred.schema import check_schema
 from vcred.trust import build_trust_list, load_signed_trust_list
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -241,3 +243,34 @@ def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(MalformedError, match="not a readable JSON registry file"):
         load_registry_file(path)
+
+
+def test_the_completed_schema_checks_programme_and_tier_against_the_registry(
+    kenya: Path,
+) -> None:
+    certificate = build_aeo_certificate(
+        {
+            "legalName": "Mfano Exporters Ltd",
+            "country": "KE",
+            "identifier": [{"scheme": "KE-PIN", "value": "P051234567Q"}],
+            "certification": {
+                "programme": "KE-AEO",
+                "tier": "AEO",
+                "tradeRoles": ["exporter"],
+                "certifiedSince": "2025-11-03",
+            },
+        },
+        issuer="did:web:kra.example",
+        valid_from=NOW,
+        valid_until=NOW.replace(year=2029),
+    )
+    schemas = schema_registry()
+    assert check_schema(certificate, registry=schemas)
+    certificate["credentialSubject"]["certification"]["tier"] = "AEOS"
+    with pytest.raises(SchemaMismatchError) as caught:
+        check_schema(certificate, registry=schemas)
+    assert caught.value.pointer == "/credentialSubject/certification/tier"
+    certificate["credentialSubject"]["certification"]["programme"] = "XX-AEO"
+    with pytest.raises(SchemaMismatchError) as caught:
+        check_schema(certificate, registry=schemas)
+    assert caught.value.pointer == "/credentialSubject/certification/programme"
