@@ -68,6 +68,7 @@ from vcred.status import (
 )
 from vcred.status.entry import UNDEFINED_MESSAGE, is_bitstring_entry
 from vcred.status.listcred import format_datetime
+from vcred.trust import list_digest
 from vcred.urls import parse_url
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
@@ -87,6 +88,8 @@ TYPE_SCHEMAS: Final = {
 }
 #: The meta row holding the trust-list key (encrypted PKCS#8 PEM, JSON).
 TRUST_LIST_KEY: Final = "trust_list_key"
+#: The meta row holding the trust list this agency publishes (GET /trust-lists/current).
+PUBLISHED_TRUST_LIST: Final = "published_trust_list"
 #: The type names (last segment of a term or IRI) that make a document a trust list.
 _TRUST_LIST_NAMES: Final = frozenset({MRA_TRUST_LIST_TYPE, "MRATrustList"})
 MAX_IDEMPOTENCY_KEY: Final = 255
@@ -493,7 +496,32 @@ class Issuer:
             secured = formats.as_text(secure(document, signer, format=fmt, now=self.now()))
         except VcredError as exc:
             raise problem(exc, base="/credential") from exc
+        sequence = document["credentialSubject"].get("sequenceNumber")
         with self.store.engine.begin() as conn:
+            published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST, conn))
+            held = published.get("sequenceNumber") if published else None
+            if held is not None and (sequence is None or sequence <= held):
+                # verifiers refuse a list whose number does not grow: never publish one
+                raise ProblemError(
+                    409,
+                    "Trust list out of sequence",
+                    f"the published trust list has sequence number {held}; a new one needs a "
+                    "higher sequenceNumber (and replaces naming the published one)",
+                    code="TRUST_LIST_SEQUENCE",
+                    pointer="/credential/credentialSubject/sequenceNumber",
+                )
+            self.store.set_meta(
+                conn,
+                PUBLISHED_TRUST_LIST,
+                json.dumps(
+                    {
+                        "secured": secured,
+                        "format": fmt,
+                        "sequenceNumber": sequence,
+                        "digest": list_digest(secured) if isinstance(secured, str) else None,
+                    }
+                ),
+            )
             self.store.append_audit(
                 conn,
                 at=self.stamp(),
@@ -513,6 +541,13 @@ class Issuer:
                 },
             )
         return Answer(status=201, body={"verifiableCredential": formats.wrap(secured, fmt)})
+
+    def published_trust_list(self) -> tuple[str | dict[str, Any], str] | None:
+        """The trust list this agency publishes (the last one signed), and its format."""
+        published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST))
+        if published is None:
+            return None
+        return published["secured"], published["format"]
 
     def _stored_answer(self, principal: str, key: str, digest: str) -> Answer | None:
         with self.store.engine.connect() as conn:
@@ -1106,6 +1141,10 @@ def names_a_trust_list(credential: Mapping[str, Any]) -> bool:
         isinstance(entry, Mapping) and entry.get("id") == MRA_TRUST_LIST_SCHEMA
         for entry in values.values(credential.get("credentialSchema"))
     )
+
+
+def _published(stored: str | None) -> dict[str, Any] | None:
+    return None if stored is None else dict(json.loads(stored))
 
 
 def _trust_list_document(credential: Mapping[str, Any], issuer: str) -> dict[str, Any]:

@@ -677,3 +677,10 @@ def demo_command(check: bool, base_port: int, data_dir: Path | None, library: bo
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# -- trust lists (vcred/cli_trust.py; imported last: it uses the helpers above) -------------------
+
+from vcred.cli_trust import trust_list as _trust_list  # noqa: E402
+
+main.add_command(_trust_list)

@@ -39,7 +39,7 @@ Pointer to it::
     ├── UntrustedIssuerError       UNTRUSTED_ISSUER
     │   ├── TrustInputError        TRUST_INPUT_UNESTABLISHED  a trust rule cannot read its input
     │   ├── TrustAnchorError       TRUST_ANCHOR       a trust list not signed by its anchor
-    │   └── TrustListSequenceError TRUST_LIST_SEQUENCE a trust list older than, or forking, the held one
+    │   └── TrustListSequenceError TRUST_LIST_SEQUENCE a trust list rolled back or forked
     ├── PresentationError          INVALID_PRESENTATION  holder binding, embedded credentials
     │   ├── HolderMismatchError    HOLDER_MISMATCH    a credential is not the presenter's
     │   ├── ChallengeError         INVALID_CHALLENGE  missing, wrong or replayed challenge / nonce

@@ -26,6 +26,7 @@ from vcred.errors import (
     DomainError,
     MalformedError,
     UnreachableError,
+    UntrustedIssuerError,
     UsageError,
     VcredError,
 )
@@ -33,6 +34,7 @@ from vcred.net import DEFAULT_MAX_BYTES, Fetcher, GuardedFetcher
 from vcred.status import StatusListCache
 from vcred.status.listcred import format_datetime
 from vcred.trust import TrustList, load_signed_trust_list
+from vcred.trustfeed import RefreshReport, TrustListFeed
 from vcred.verifier import (
     CHECKS,
     Check,
@@ -167,8 +169,9 @@ class VerifierService:
             # the AEO certificate schema completed with the programmes of the registry in use
             schemas=schema_registry(),
         )
-        self.trust = self._load_trust(base)
-        self.verifier = dataclasses.replace(base, trust=self.trust)
+        self.feed = self._trust_feed(base)
+        self.trust = self._load_trust(base) if self.feed is None else self._first_list()
+        self._verifier = dataclasses.replace(base, trust=self.trust)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.storage = Storage(
             config.storage_url, prefix=config.table_prefix, history_size=config.history_size
@@ -199,6 +202,58 @@ class VerifierService:
             text, now=self.config.clock(), anchor=anchor, verifier=list_verifier
         )
 
+    def _trust_feed(self, verifier: Verifier) -> TrustListFeed | None:
+        """The feed of the trust list's URLs (None without them)."""
+        anchor = self.config.trust_anchor()
+        if not self.config.trust_list_urls or anchor is None:
+            return None
+        return TrustListFeed(
+            anchor=anchor,
+            urls=self.config.trust_list_urls,
+            # the SSRF-guarded fetcher, never the offline one: a list is fetched to be current
+            fetcher=self.fetcher,
+            verifier=dataclasses.replace(verifier, checks=("proof", "issuer", "validity")),
+            grace=self.config.trust_grace,
+            refresh_before=self.config.trust_refresh_before,
+            clock=self.config.clock,
+        )
+
+    def _first_list(self) -> TrustList:
+        """The list fetched at start: without one the service does not start (fail closed).
+        Raises UntrustedIssuerError naming what each URL answered."""
+        feed = self.feed
+        if feed is None:
+            raise UsageError("no trust list URL configured")
+        report = feed.refresh(force=True)
+        if feed.current is None:
+            raise UntrustedIssuerError(
+                "no acceptable trust list at " + "; ".join(report.errors or feed.urls)
+            )
+        return feed.current
+
+    @property
+    def verifier(self) -> Verifier:
+        """The verifier of this moment: with the trust list the feed holds, refreshed first
+        when it is due (a rotated key or a new partner is picked up without a restart)."""
+        if self.feed is not None:
+            if self.feed.due():
+                report = self.feed.refresh()
+                for error in report.errors:
+                    _log.warning("trust list refresh: %s", error)
+            current = self.feed.current
+            if current is not None and current is not self._verifier.trust:
+                self._verifier = dataclasses.replace(self._verifier, trust=current)
+                self.trust = current
+        return self._verifier
+
+    def refresh_trust(self) -> RefreshReport:
+        """Fetch the trust list now (the admin endpoint). Raises UsageError without URLs."""
+        if self.feed is None:
+            raise UsageError("this verifier has no trust list URL to refresh from")
+        report = self.feed.refresh(force=True)
+        self.verifier  # noqa: B018 - swaps the list in
+        return report
+
     @property
     def service_name(self) -> str:
         if self.config.service_name:
@@ -218,6 +273,8 @@ class VerifierService:
             "programme": trust.programme,
             "issuer": trust.issuer,
             "validUntil": trust.valid_until.isoformat() if trust.valid_until else None,
+            "sequenceNumber": trust.sequence,
+            "nextUpdate": trust.next_update.isoformat() if trust.next_update else None,
             "recognisedIssuers": len(trust.entries),
         }
 

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from vcred.cose import TAGGED_SIGN1_PREFIX
-from vcred.errors import MalformedError, VcredError
+from vcred.errors import MalformedError, UsageError, VcredError
 from vcred.multibase import b64url_encode
+from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import RateLimiter
 from vcred_service.signin import (
     SignIn,
+    check_csrf,
     csrf_token,
     current_officer,
     login_page,
@@ -145,6 +147,18 @@ def verify() -> tuple[str, int]:
 @login_required
 def recent() -> tuple[str, int]:
     return _page("verifier/recent.html", entries=service().storage.recent(100))
+
+
+@ui.post("/trust-lists/refresh")
+@login_required
+def refresh_trust_list() -> Response:
+    """Fetch the trust list now (an officer, after a partner announced a new key)."""
+    check_csrf()
+    try:
+        report = service().refresh_trust()
+    except UsageError as error:
+        raise ProblemError(409, "Conflict", error.message, code="NO_TRUST_LIST_URL") from error
+    return jsonify(report.as_dict())
 
 
 @ui.route("/login", methods=["GET", "POST"])

@@ -24,5 +24,6 @@ def test_every_operation_conforms_under_fuzzing(make_app: Any) -> None:
         "POST /credentials/issue",
         "POST /credentials/status",
         "POST /status/{signer}/{listId}/publish",
+        "GET /trust-lists/current",
         "POST /trust-lists/issue",
     ]
