@@ -162,8 +162,11 @@ def test_refresh_over_http_picks_up_a_rotated_key_and_refuses_a_rollback(
     after = verify_under(feed, clock, did_documents, rotated)
     assert after.verified, after.errors
     assert after.trust.sequence == 2
-    # K1 signed inside its window: still trusted under list 2
+    # K1 signed inside its window (its iat, not the time of verification): still trusted
+    clock.now = ROTATION + timedelta(hours=1)
     assert verify_under(feed, clock, did_documents, eu_certificate(K1, T0)).verified
+    late = verify_under(feed, clock, did_documents, eu_certificate(K1, clock.now))
+    assert not late.verified and "is not pinned" in late.trust.reason
 
     # a rolled-back list (sequence 1 again) is refused; list 2 stays
     server.serve("/trust-lists/current", first.encode(), Content_Type="application/vc+jwt")

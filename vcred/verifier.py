@@ -976,7 +976,7 @@ def with_prerequisites(checks: Sequence[str]) -> tuple[str, ...]:
 def _signing_keys(state: _Secured) -> tuple[tuple[str, datetime | None], ...]:
     """(JWK thumbprint, signing time) of each key whose proof verified."""
     return tuple(
-        (method.public_key.thumbprint(), state.signed_at.get(method.id, (None, ""))[0])
+        (method.public_key.thumbprint(), _signing_time(method, state)[0])
         for method in state.methods
     )
 
