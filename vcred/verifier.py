@@ -974,11 +974,16 @@ def with_prerequisites(checks: Sequence[str]) -> tuple[str, ...]:
 
 
 def _signing_keys(state: _Secured) -> tuple[tuple[str, datetime | None], ...]:
-    """(JWK thumbprint, signing time) of each key whose proof verified."""
-    return tuple(
-        (method.public_key.thumbprint(), _signing_time(method, state)[0])
-        for method in state.methods
-    )
+    """(JWK thumbprint, signing time) of each key whose proof verified; a signing time that
+    cannot be read (the validity check reports it) is None: the trust rule then uses now."""
+    found = []
+    for method in state.methods:
+        try:
+            signed_at = _signing_time(method, state)[0]
+        except MalformedError:
+            signed_at = None
+        found.append((method.public_key.thumbprint(), signed_at))
+    return tuple(found)
 
 
 def _issuer_or_none(credential: Mapping[str, Any] | None) -> str | None:
