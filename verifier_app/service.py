@@ -198,9 +198,11 @@ class VerifierService:
         except (OSError, UnicodeDecodeError) as exc:
             raise MalformedError(f"cannot read the trust list {path}: {exc}") from exc
         list_verifier = dataclasses.replace(verifier, checks=("proof", "issuer", "validity"))
-        return load_signed_trust_list(
+        loaded = load_signed_trust_list(
             text, now=self.config.clock(), anchor=anchor, verifier=list_verifier
         )
+        # a file is not refreshed: past its nextUpdate and the grace it decides nothing
+        return dataclasses.replace(loaded, grace=self.config.trust_grace)
 
     def _trust_feed(self, verifier: Verifier) -> TrustListFeed | None:
         """The feed of the trust list's URLs (None without them)."""
