@@ -20,7 +20,8 @@ from .programmes import Programme, active_registry
 __all__ = ["certification_rules", "schema_registry"]
 
 _DRAFT: Final = "https://json-schema.org/draft/2020-12/schema"
-_memo: dict[int, tuple[object, SchemaRegistry]] = {}
+# base id → (registry, base, extended): holding the base keeps its id from being reused
+_memo: dict[int, tuple[object, SchemaRegistry, SchemaRegistry]] = {}
 
 
 def certification_rules(programmes: dict[str, Programme] | None = None) -> dict[str, Any]:
@@ -46,8 +47,8 @@ def schema_registry(base: SchemaRegistry | None = None) -> SchemaRegistry:
     start = bundled_registry() if base is None else base
     key = id(start)
     cached = _memo.get(key)
-    if cached is not None and cached[0] is registry:
-        return cached[1]
+    if cached is not None and cached[0] is registry and cached[1] is start:
+        return cached[2]
     schema = copy.deepcopy(dict(start.schema(AEO_CERTIFICATE_SCHEMA)))
     schema.setdefault("$schema", _DRAFT)
     schema["allOf"] = [
@@ -61,5 +62,5 @@ def schema_registry(base: SchemaRegistry | None = None) -> SchemaRegistry:
         },
     ]
     extended = start.with_schemas([schema])
-    _memo[key] = (registry, extended)
+    _memo[key] = (registry, start, extended)
     return extended
