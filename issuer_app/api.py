@@ -14,6 +14,7 @@ from werkzeug.http import http_date
 
 from issuer_app.as_of import status_list_as_of
 from issuer_app.config import IssuerConfig
+from issuer_app.formats import COMPACT_MEDIA_TYPES
 from issuer_app.hashing import ADMIN_INCLUDES
 from issuer_app.openapi import openapi_document
 from issuer_app.service import MESSAGE_PURPOSE, Issuer, MessageStatus, Principal, Status, problem
@@ -157,6 +158,25 @@ def issue_trust_list() -> Response:
     answer = issuer().issue_trust_list(read_json(), actor=principal.actor)
     response = jsonify(answer.body)
     response.status_code = answer.status
+    return response
+
+
+@blueprint.get("/trust-lists/current")
+def current_trust_list() -> Response:
+    """The agency's MRA trust list, as last signed: the stable URL verifiers refresh from
+    (public: a trust list is published, its signature is what a verifier trusts)."""
+    published = issuer().published_trust_list()
+    if published is None:
+        raise ProblemError(
+            404, "Not found", "this agency has published no trust list yet", code="NOT_FOUND"
+        )
+    secured, fmt = published
+    if isinstance(secured, str):
+        media = COMPACT_MEDIA_TYPES.get(fmt, "application/json")
+        response = Response(secured, mimetype=media)
+    else:
+        response = jsonify(secured)
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 

@@ -26,6 +26,7 @@ from issuer_app.service import Issuer
 from vcred.net import GuardedFetcher
 from vcred_service import identifiers, oauth_http
 from vcred_service.app import create_base_app
+from vcred_service.registry import use_registry_from_env
 
 EXTENSION = "vcred_issuer"
 
@@ -33,6 +34,7 @@ EXTENSION = "vcred_issuer"
 def create_app(config: IssuerConfig | None = None) -> Flask:
     """An issuer app for ``config`` (default: from the environment, for gunicorn)."""
     if config is None:
+        use_registry_from_env()  # before the configuration names its programme
         config = IssuerConfig.from_env()
     issuer = Issuer.open(config)
     # cookies are per host, not per port: issuers side by side on localhost need their own

@@ -545,8 +545,27 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         "403": _auth_problem("the token lacks the trust-list scope"),
                         "413": _problem("body too large"),
                         "415": _problem("not application/json"),
+                        "409": _problem("its sequenceNumber does not exceed the published list's"),
                         "422": _problem("the trust list breaks its JSON Schema"),
                         "429": _TOO_MANY,
+                        "default": _REF_PROBLEM,
+                    },
+                }
+            },
+            "/trust-lists/current": {
+                "get": {
+                    "operationId": "getCurrentTrustList",
+                    "summary": "The agency's published MRA trust list (the last one signed)",
+                    "description": "The stable URL verifiers refresh the list from; public.",
+                    "responses": {
+                        "200": {
+                            "description": "the signed trust list",
+                            "content": {
+                                "application/vc+jwt": {"schema": {"type": "string"}},
+                                "application/json": {"schema": {"type": "object"}},
+                            },
+                        },
+                        "404": _problem("no trust list published yet"),
                         "default": _REF_PROBLEM,
                     },
                 }

@@ -50,6 +50,7 @@ from vcred.customs.builders import (
     MRA_TRUST_LIST_SCHEMA,
     MRA_TRUST_LIST_TYPE,
 )
+from vcred.customs.registry_schema import schema_registry
 from vcred.errors import (
     MalformedError,
     SchemaViolationsError,
@@ -70,6 +71,7 @@ from vcred.status import (
 )
 from vcred.status.entry import UNDEFINED_MESSAGE, is_bitstring_entry
 from vcred.status.listcred import format_datetime
+from vcred.trust import list_digest
 from vcred.urls import parse_url
 from vcred_service.contexts import load_context_folder
 from vcred_service.discovery import did_services
@@ -91,6 +93,8 @@ TYPE_SCHEMAS: Final = {
 }
 #: The meta row holding the trust-list key (encrypted PKCS#8 PEM, JSON).
 TRUST_LIST_KEY: Final = "trust_list_key"
+#: The meta row holding the trust list this agency publishes (GET /trust-lists/current).
+PUBLISHED_TRUST_LIST: Final = "published_trust_list"
 #: The type names (last segment of a term or IRI) that make a document a trust list.
 _TRUST_LIST_NAMES: Final = frozenset({MRA_TRUST_LIST_TYPE, "MRATrustList"})
 MAX_IDEMPOTENCY_KEY: Final = 255
@@ -534,7 +538,32 @@ class Issuer:
             secured = formats.as_text(secure(document, signer, format=fmt, now=self.now()))
         except VcredError as exc:
             raise problem(exc, base="/credential") from exc
+        sequence = document["credentialSubject"].get("sequenceNumber")
         with self.store.engine.begin() as conn:
+            published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST, conn))
+            held = published.get("sequenceNumber") if published else None
+            if held is not None and (sequence is None or sequence <= held):
+                # verifiers refuse a list whose number does not grow: never publish one
+                raise ProblemError(
+                    409,
+                    "Trust list out of sequence",
+                    f"the published trust list has sequence number {held}; a new one needs a "
+                    "higher sequenceNumber (and replaces naming the published one)",
+                    code="TRUST_LIST_SEQUENCE",
+                    pointer="/credential/credentialSubject/sequenceNumber",
+                )
+            self.store.set_meta(
+                conn,
+                PUBLISHED_TRUST_LIST,
+                json.dumps(
+                    {
+                        "secured": secured,
+                        "format": fmt,
+                        "sequenceNumber": sequence,
+                        "digest": list_digest(secured) if isinstance(secured, str) else None,
+                    }
+                ),
+            )
             self.store.append_audit(
                 conn,
                 at=self.stamp(),
@@ -559,6 +588,13 @@ class Issuer:
         """Check a ``POST /credentials/issue`` body as :meth:`issue_request` would, without
         signing (an OpenID4VCI offer is checked when made). Raises ProblemError."""
         self._prepare(body)
+
+    def published_trust_list(self) -> tuple[str | dict[str, Any], str] | None:
+        """The trust list this agency publishes (the last one signed), and its format."""
+        published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST))
+        if published is None:
+            return None
+        return published["secured"], published["format"]
 
     def _stored_answer(self, principal: str, key: str, digest: str) -> Answer | None:
         with self.store.engine.connect() as conn:
@@ -1247,6 +1283,10 @@ def names_a_trust_list(credential: Mapping[str, Any]) -> bool:
     )
 
 
+def _published(stored: str | None) -> dict[str, Any] | None:
+    return None if stored is None else dict(json.loads(stored))
+
+
 def _trust_list_document(credential: Mapping[str, Any], issuer: str) -> dict[str, Any]:
     """The trust list to sign, checked: its type, its issuer (this agency), no status or
     proof, VCDM and its schema. Raises MalformedError / SchemaViolationsError."""
@@ -1353,7 +1393,8 @@ def _check_our_schemas(document: Mapping[str, Any]) -> None:
     A schema this service does not hold is not fetched (nor refused): issuing is not the
     place to enforce a third party's schema.
     """
-    registry = bundled_registry()
+    # the bundled schemas, with the AEO programmes and levels of the registry in use
+    registry = schema_registry(bundled_registry())
     entries: list[dict[str, Any]] = []
     listed = document.get("credentialSchema")
     for entry in listed if isinstance(listed, list) else [listed] if listed else []:

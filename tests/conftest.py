@@ -68,7 +68,7 @@ def billing_attestation(**extra: Any) -> dict[str, Any]:
         "validUntil": "2031-05-24T00:00:00Z",
         "credentialSubject": {
             "type": "Export",
-            "exportDeclaration": {"scheme": "MRN", "value": "26DE5B7C3A1F9E2D01"},
+            "exportDeclaration": {"scheme": "MRN", "value": "26DE5B7C3A1F9E2D06"},
             "exporter": {
                 "type": "Organization",
                 "legalName": "Elbe Maschinenbau GmbH",

@@ -211,7 +211,8 @@ def test_sd_jwt_issue_present_with_disclose_and_verify(workdir: Path) -> None:
         ],
     )
     assert issued.exit_code == 0, issued.output
-    assert issued.output.count("~") == 6  # five amounts, disclosable by default
+    # five amounts, the consignee and two goods descriptions: disclosable by default
+    assert issued.output.count("~") == 9
     (workdir / "bill.sd-jwt").write_text(issued.output)
     presented = runner.invoke(
         main,

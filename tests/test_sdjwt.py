@@ -136,8 +136,10 @@ def test_payload_hides_amounts_behind_sorted_digests_with_decoys(
     assert len(invoice["_sd"]) >= 2  # the total and at least one decoy
     real = {d.digest for d in map(sdjwt.decode_disclosure, parts.disclosures)}
     all_digests = [d for item in payload["credentialSubject"]["lineItems"] for d in item["_sd"]]
-    assert len(all_digests) > len(real & set(all_digests)) == 4  # decoys besides 2 × 2 real
-    assert len(parts.disclosures) == 5 and parts.kb_jwt is None
+    # decoys besides 2 × 3 real (description, unit price, amount)
+    assert len(all_digests) > len(real & set(all_digests)) == 6
+    # those, the total and the consignee
+    assert len(parts.disclosures) == 8 and parts.kb_jwt is None
 
 
 def test_salts_are_random_128_bit_strings(issued: str) -> None:
@@ -148,10 +150,13 @@ def test_salts_are_random_128_bit_strings(issued: str) -> None:
 
 def test_export_billing_amounts_are_disclosable_by_default(issued: str) -> None:
     assert sorted(sdjwt.unverified_disclosable(issued)) == [
+        "/credentialSubject/consignee",
         "/credentialSubject/invoice/totalAmount",
         "/credentialSubject/lineItems/0/amount",
+        "/credentialSubject/lineItems/0/description",
         "/credentialSubject/lineItems/0/unitPrice",
         "/credentialSubject/lineItems/1/amount",
+        "/credentialSubject/lineItems/1/description",
         "/credentialSubject/lineItems/1/unitPrice",
     ]
 
@@ -315,14 +320,14 @@ def test_holder_reveals_declaration_and_hs_codes_but_no_amounts(
     assert result.verified, result.errors
     (vc,) = result.credentials
     subject = subject_of(vc)
-    assert subject["exportDeclaration"] == {"scheme": "MRN", "value": "26DE5B7C3A1F9E2D01"}
+    assert subject["exportDeclaration"] == {"scheme": "MRN", "value": "26DE5B7C3A1F9E2D06"}
     assert [item["hsCode"] for item in subject["lineItems"]] == ["847130", "852852"]
     assert not walk_keys(vc.credential) & {*AMOUNTS, "_sd", "_sd_alg", "...", "cnf"}
     assert vc.disclosed == ()
     expected = billing_attestation()["credentialSubject"]
-    del expected["invoice"]["totalAmount"]
+    del expected["invoice"]["totalAmount"], expected["consignee"]
     for item in expected["lineItems"]:
-        del item["unitPrice"], item["amount"]
+        del item["unitPrice"], item["amount"], item["description"]
     assert subject == expected  # exactly the always-visible claims, nothing else
 
 
@@ -396,7 +401,7 @@ def test_issued_sd_jwt_verifies_with_every_claim(agency: KeyPair, issued: str) -
     # the issuer stamps iat, the signing time a key's `revoked` is compared with
     assert isinstance(result.credential, dict) and isinstance(result.credential["iat"], int)
     assert {k: v for k, v in result.credential.items() if k != "iat"} == expected
-    assert len(result.disclosed) == 5
+    assert len(result.disclosed) == 8
     assert result.to_dict()["disclosed"] == list(result.disclosed)
 
 
@@ -712,7 +717,8 @@ def test_malformed_disclosures_are_rejected(issued: str, raw: str, error: type[V
     parts = sdjwt.parse(issued)
     result = AT.verify(str(SdJwtParts(parts.jwt, (*parts.disclosures, raw))))
     assert result.codes == (error.code,)
-    assert result.errors[0].path is not None and result.errors[0].path.startswith("/disclosures/5")
+    # the malformed one comes after the issued eight
+    assert result.errors[0].path is not None and result.errors[0].path.startswith("/disclosures/8")
 
 
 @pytest.mark.parametrize("token_suffix", ["~~", "~a.b~", "~a.b.c.d"])

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 import vcred
+from vcred.customs._registry import bundled_registry
+from vcred.customs.programmes import registry_in_use
 from vcred.customs.samples import ISSUERS, aeo_certificate, sample_trust_list
 from vcred.errors import (
     CryptographicError,
@@ -155,6 +157,26 @@ def test_no_mra_no_entry() -> None:
 
 
 def test_unverified_mra_needs_consent() -> None:
+    # UK-Japan is reported as a UK continuity arrangement that no public source confirms: an
+    # agency that lists it anyway adds it to its registry as unconfirmed.
+    reported = {
+        "arrangements": [
+            {
+                "id": "urn:vcred:mra:jp-aeo:uk-aeo",
+                "name": "Japan-UK AEO mutual recognition (reported)",
+                "parties": ["JP-AEO", "UK-AEO"],
+                "signed": "2020-10-23",
+                "sources": [
+                    {
+                        "url": "https://www.gov.uk/government/collections/uk-japan-comprehensive-economic-partnership-agreement",
+                        "confirms": "UK-Japan CEPA signed 23 October 2020",
+                        "facts": ["signed"],
+                    }
+                ],
+                "unconfirmed": ["parties"],
+            }
+        ]
+    }
     jp_entry = {
         "issuer": ISSUERS["UK-AEO"]["id"],
         "programme": "UK-AEO",
@@ -167,9 +189,12 @@ def test_unverified_mra_needs_consent() -> None:
         "valid_from": datetime(2025, 1, 1, tzinfo=UTC),
         "valid_until": datetime(2026, 1, 1, tzinfo=UTC),
     }
-    with pytest.raises(MalformedError, match="allow_unverified"):
+    with pytest.raises(MalformedError, match="no mutual recognition arrangement"):
         build_trust_list([jp_entry], **options)
-    built = build_trust_list([jp_entry], allow_unverified=True, **options)
+    with registry_in_use(bundled_registry().with_data(reported, name="reported.json")):
+        with pytest.raises(MalformedError, match="allow_unverified"):
+            build_trust_list([jp_entry], **options)
+        built = build_trust_list([jp_entry], allow_unverified=True, **options)
     assert built["credentialSubject"]["recognisedIssuers"][0]["programme"] == "UK-AEO"
 
 

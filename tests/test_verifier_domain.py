@@ -63,11 +63,11 @@ def eu_trust() -> TrustList:
 def uk_trust() -> TrustList:
     entry = {
         **US_ENTRY,
-        "issuer": "did:web:jp-customs.example",
-        "programme": "JP-AEO",
-        "country": "JP",
+        "issuer": "did:web:nz-customs.example",
+        "programme": "NZ-SES",
+        "country": "NZ",
     }
-    token = signed_list(UK_KEY, "UK-AEO", [entry], allow_unverified=True)
+    token = signed_list(UK_KEY, "UK-AEO", [entry])
     return load_signed_trust_list(token, now=NOW, expected_issuer=UK)
 
 

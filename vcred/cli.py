@@ -20,6 +20,7 @@ import click
 from vcred import cose, jose, sdjwt
 from vcred import did as dids
 from vcred.audit import parse_lines, verify_chain
+from vcred.customs.programmes import registry_paths, use_registry
 from vcred.errors import AuditLineError, UsageError, VcredError
 from vcred.integrity import derive
 from vcred.integrity.ecdsa_sd import has_base_proof
@@ -112,8 +113,22 @@ def _emit(value: Any) -> None:
 
 @click.group()
 @click.version_option(package_name="vcred")
-def main() -> None:
+@click.option(
+    "--registry",
+    "registry",
+    multiple=True,
+    type=click.Path(exists=True),
+    envvar="VCRED_REGISTRY",
+    help="a registry file (or folder of *.json) adding programmes and arrangements; repeat "
+    "(docs/trust-fabric.md)",
+)
+def main(registry: tuple[str, ...]) -> None:
     """W3C Verifiable Credentials for customs agencies."""
+    if registry:
+        try:
+            use_registry(registry_paths(registry))
+        except VcredError as exc:
+            _fail(f"the registry is refused: {exc}")
 
 
 # -- keys and DIDs -------------------------------------------------------------------------------
@@ -658,3 +673,10 @@ _add_wallet()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# -- trust lists (vcred/cli_trust.py; imported last: it uses the helpers above) -------------------
+
+from vcred.cli_trust import trust_list as _trust_list  # noqa: E402
+
+main.add_command(_trust_list)

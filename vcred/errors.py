@@ -38,7 +38,8 @@ Pointer to it::
     │       └── StatusRangeError         STATUS_RANGE         statusListIndex past the list end
     ├── UntrustedIssuerError       UNTRUSTED_ISSUER
     │   ├── TrustInputError        TRUST_INPUT_UNESTABLISHED  a trust rule cannot read its input
-    │   └── TrustAnchorError       TRUST_ANCHOR       a trust list not signed by its anchor
+    │   ├── TrustAnchorError       TRUST_ANCHOR       a trust list not signed by its anchor
+    │   └── TrustListSequenceError TRUST_LIST_SEQUENCE a trust list rolled back or forked
     ├── PresentationError          INVALID_PRESENTATION  holder binding, embedded credentials
     │   ├── HolderMismatchError    HOLDER_MISMATCH    a credential is not the presenter's
     │   ├── ChallengeError         INVALID_CHALLENGE  missing, wrong or replayed challenge / nonce
@@ -323,6 +324,14 @@ class TrustAnchorError(UntrustedIssuerError):
 
     code = "TRUST_ANCHOR"
     title = "Trust list not signed by its anchor"
+
+
+class TrustListSequenceError(UntrustedIssuerError):
+    """A trust list whose sequence number goes backwards, or that forks the list held (same
+    number, other content; or a successor naming another predecessor): a rollback."""
+
+    code = "TRUST_LIST_SEQUENCE"
+    title = "Trust list out of sequence"
 
 
 class PresentationError(VcredError):

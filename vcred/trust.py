@@ -15,11 +15,15 @@ unreadable shape, several different values — is untrusted too (``TRUST_INPUT_U
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -54,12 +58,14 @@ from .schema import check_schema
 
 __all__ = [
     "TRUST_LIST_KEY_PREFIX",
+    "PinnedKey",
     "RecognisedIssuer",
     "TrustAnchor",
     "TrustDecision",
     "TrustList",
     "TrustedArrangement",
     "build_trust_list",
+    "list_digest",
     "load_signed_trust_list",
     "load_trust_list",
 ]
@@ -73,6 +79,8 @@ _NO_ISSUER: Final = "(none)"
 #: The fragment prefix of a trust-list key's verification method (the key role).
 TRUST_LIST_KEY_PREFIX: Final = "trust-list-"
 _SINGLE_KEY_DIDS: Final = ("did:key:", "did:jwk:")
+_DIGEST: Final = re.compile(r"sha256-[A-Za-z0-9+/]{43}=")
+_THUMBPRINT: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,8 +114,34 @@ class TrustedArrangement:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PinnedKey:
+    """A key a recognised issuer signs with (RFC 7638 JWK thumbprint), and when it may sign.
+
+    A rotated key keeps its window: credentials it signed inside it stay trusted.
+    """
+
+    thumbprint: str
+    not_before: datetime
+    not_after: datetime | None = None
+
+    def admits(self, thumbprint: str, signed_at: datetime) -> bool:
+        return (
+            hmac.compare_digest(self.thumbprint, thumbprint)
+            and self.not_before <= signed_at
+            and (self.not_after is None or signed_at <= self.not_after)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"jwkThumbprint": self.thumbprint, "notBefore": _stamp(self.not_before)}
+        if self.not_after is not None:
+            out["notAfter"] = _stamp(self.not_after)
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecognisedIssuer:
-    """One foreign issuer on the list."""
+    """One foreign issuer on the list: its DIDs, its pinned keys (none: any key its DID
+    document holds), the credential types accepted from it and the arrangement."""
 
     issuer: str
     country: str
@@ -115,6 +149,8 @@ class RecognisedIssuer:
     accepted_types: frozenset[str]
     mra: TrustedArrangement
     name: str | None = None
+    dids: frozenset[str] = frozenset()
+    pinned_keys: tuple[PinnedKey, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +166,10 @@ class TrustDecision:
     code: str | None = None
     pointer: str | None = None
     """Where the input the decision could not establish sits (None: the issuer)."""
+    trust_list: str | None = None
+    """The trust list the decision was made under (its id, else its issuer)."""
+    sequence: int | None = None
+    """That list's sequence number (None: a list without one)."""
 
     def error(self) -> UntrustedIssuerError | None:
         """The error a verifier reports for an untrusted decision (None when trusted)."""
@@ -156,6 +196,8 @@ class TrustDecision:
             out["benefits"] = [
                 {"code": code, "description": BENEFITS.get(code, code)} for code in self.benefits
             ]
+        if self.trust_list is not None:
+            out["trustList"] = {"id": self.trust_list, "sequenceNumber": self.sequence}
         return out
 
 
@@ -221,10 +263,37 @@ class TrustList:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     id: str | None = None
+    sequence: int | None = None
+    next_update: datetime | None = None
+    replaces: tuple[int, str] | None = None
+    """(sequence number, digest) of the list this one replaces, as it states them."""
+    digest: str | None = None
+    """SHA-256 of the secured form it was loaded from (sha256-<base64>), when known."""
+    grace: timedelta = timedelta(0)
+    """How long past ``next_update`` it may still decide (the verifier's setting)."""
     _by_issuer: dict[str, RecognisedIssuer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_issuer", {e.issuer: e for e in self.entries})
+        by_issuer: dict[str, RecognisedIssuer] = {}
+        for entry in self.entries:
+            for did in (entry.issuer, *sorted(entry.dids)):
+                by_issuer.setdefault(did, entry)
+        object.__setattr__(self, "_by_issuer", by_issuer)
+
+    @property
+    def label(self) -> str:
+        """How a verdict names this list: its id (else its issuer) and sequence number."""
+        name = self.id or self.issuer
+        return name if self.sequence is None else f"{name} #{self.sequence}"
+
+    def stale_at(self) -> datetime | None:
+        """When it stops deciding: ``next_update`` plus the grace (None: no next update)."""
+        return None if self.next_update is None else self.next_update + self.grace
+
+    def _named(self, decision: TrustDecision) -> TrustDecision:
+        return dataclasses.replace(
+            decision, trust_list=self.id or self.issuer, sequence=self.sequence
+        )
 
     def recognised(self, issuer: str) -> RecognisedIssuer | None:
         """The list's entry for ``issuer`` (None when it is not on the list): its name,
@@ -253,25 +322,43 @@ class TrustList:
         try:
             issuer_id = values.identifier(issuer, "/issuer")
         except MalformedError as exc:
-            return _unestablished(_NO_ISSUER, exc)
+            return self._named(_unestablished(_NO_ISSUER, exc))
         types = frozenset(credential_types)
         refused = self._screen(issuer_id, types, now)
         if refused is not None:
-            return refused
+            return self._named(refused)
         stated = None if tier is None else _Certification(tier=tier)
-        return self._certified(self._by_issuer[issuer_id], types, stated)
+        return self._named(self._certified(self._by_issuer[issuer_id], types, stated))
 
-    def evaluate_credential(self, credential: Mapping[str, Any], *, now: datetime) -> TrustDecision:
+    def evaluate_credential(
+        self,
+        credential: Mapping[str, Any],
+        *,
+        now: datetime,
+        signing_keys: Sequence[tuple[str, datetime | None]] | None = None,
+    ) -> TrustDecision:
         """:meth:`evaluate` a verified credential: its issuer, types and, for a credential
         stating an AEO certification, its programme, tier and trade roles.
 
         Every input is read through :mod:`vcred.values` (a value or an array of one, a
         literal or ``{"@value": …}``, an id or ``{"id": …}``); an input a rule needs that is
         absent, unreadable or several different values makes the credential untrusted (code
-        TRUST_INPUT_UNESTABLISHED, pointer to the value). Raises UsageError for a naive
-        ``now``.
+        TRUST_INPUT_UNESTABLISHED, pointer to the value).
+
+        ``signing_keys``: (JWK thumbprint, signing time or None) of each key whose proof
+        verified; an issuer with pinned keys is trusted only when every one is pinned and
+        signed inside its window (the signing time, else ``now``). Not given, such an issuer
+        is untrusted: the keys cannot be checked. Raises UsageError for a naive ``now``.
         """
         _require_aware(now)
+        return self._named(self._evaluate_credential(credential, now, signing_keys))
+
+    def _evaluate_credential(
+        self,
+        credential: Mapping[str, Any],
+        now: datetime,
+        signing_keys: Sequence[tuple[str, datetime | None]] | None,
+    ) -> TrustDecision:
         try:
             issuer_id = values.identifier(credential.get("issuer"), "/issuer")
         except MalformedError as exc:
@@ -284,6 +371,9 @@ class TrustList:
         if refused is not None:
             return refused
         entry = self._by_issuer[issuer_id]
+        refused = _refuse_keys(entry, issuer_id, signing_keys, now)
+        if refused is not None:
+            return refused
         try:
             stated = _read_certification(credential, types)
         except MalformedError as exc:
@@ -300,6 +390,15 @@ class TrustList:
                 issuer_id,
                 f"the MRA trust list of {self.authority} expired at "
                 f"{self.valid_until.isoformat()}; no issuer is trusted until it is renewed",
+            )
+        stale = self.stale_at()
+        if stale is not None and now > stale:
+            # fail closed: a list past its next update may hide a revoked issuer or key
+            return _untrusted(
+                issuer_id,
+                f"the MRA trust list {self.label} of {self.authority} was due to be replaced "
+                f"at {_stamp(self.next_update or stale)} and no newer list has been loaded; "
+                "no issuer is trusted until one is",
             )
         entry = self._by_issuer.get(issuer_id)
         if entry is None:
@@ -451,6 +550,38 @@ def _refuse_certification(entry: RecognisedIssuer, stated: _Certification) -> Tr
     return None
 
 
+def _refuse_keys(
+    entry: RecognisedIssuer,
+    issuer_id: str,
+    signing_keys: Sequence[tuple[str, datetime | None]] | None,
+    now: datetime,
+) -> TrustDecision | None:
+    """The decision when the issuer pins its keys and a signing key is not one of them, or
+    signed outside its window; None when it pins none or every key is admitted."""
+    if not entry.pinned_keys:
+        return None
+    if not signing_keys:
+        return _untrusted(
+            issuer_id,
+            f"{issuer_id} signs only with pinned keys and the signing key was not given: "
+            "it cannot be checked",
+            entry,
+        )
+    for thumbprint, signed_at in signing_keys:
+        at = signed_at or now
+        if not any(pinned.admits(thumbprint, at) for pinned in entry.pinned_keys):
+            return _untrusted(
+                issuer_id,
+                f"the key {thumbprint} is not pinned for {issuer_id} on {_stamp(at)}",
+                entry,
+            )
+    return None
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _require_aware(now: datetime) -> None:
     if now.utcoffset() is None:
         raise UsageError("now must be a timezone-aware datetime")
@@ -499,6 +630,9 @@ def build_trust_list(
     authority_country: str | None = None,
     credential_id: str | None = None,
     allow_unverified: bool = False,
+    sequence: int | None = None,
+    next_update: datetime | None = None,
+    replaces: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
     """An unsigned ``MRATrustListCredential`` of the verifying agency ``issuer`` (its DID).
 
@@ -508,7 +642,14 @@ def build_trust_list(
     ``acceptedCredentialTypes``, optional ``name`` and ``since`` / ``until`` (ISO dates that
     narrow the MRA's own dates, for an arrangement suspended or ending). The MRA is looked
     up in :data:`vcred.customs.programmes.MRAS`; one marked unverified needs
-    ``allow_unverified=True``. Sign the result with :func:`vcred.issue`.
+    ``allow_unverified=True``. An item may also give ``dids`` (further DIDs of the same
+    issuer) and ``pinnedKeys`` (``jwkThumbprint``, ``notBefore``, optional ``notAfter``: the
+    only keys trusted for it, each in its window).
+
+    The lifecycle (docs/trust-fabric.md): ``sequence`` grows with each list published;
+    ``next_update`` (between ``valid_from`` and ``valid_until``) is when the next list is
+    due; ``replaces`` is (sequence number, digest) of the list this one replaces
+    (:func:`vcred.trustfeed.list_digest`). Sign the result with :func:`vcred.issue`.
 
     Raises MalformedError (pointer into the trust list) for a bad entry, UsageError for an
     unknown programme.
@@ -540,12 +681,13 @@ def build_trust_list(
                 pointer=f"{_S}/recognisedIssuers/{i}/id",
             )
         seen.add(entry["id"])
-    subject = {
+    subject: dict[str, Any] = {
         "type": "MRATrustList",
         "verifyingAuthority": authority,
         "programme": programme,
         "recognisedIssuers": entries,
     }
+    subject.update(_lifecycle(sequence, next_update, replaces, valid_from, valid_until))
     return envelope(
         MRA_TRUST_LIST_TYPE,
         MRA_TRUST_LIST_SCHEMA,
@@ -558,11 +700,105 @@ def build_trust_list(
     )
 
 
+def _lifecycle(
+    sequence: int | None,
+    next_update: datetime | None,
+    replaces: tuple[int, str] | None,
+    valid_from: datetime,
+    valid_until: datetime,
+) -> dict[str, Any]:
+    """The lifecycle members of a trust list. Raises MalformedError."""
+    out: dict[str, Any] = {}
+    if sequence is None:
+        if next_update is not None or replaces is not None:
+            raise MalformedError(
+                "a list with a next update or a predecessor needs a sequence number",
+                pointer=f"{_S}/sequenceNumber",
+            )
+        return out
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
+        raise MalformedError(
+            "the sequence number is a positive integer", pointer=f"{_S}/sequenceNumber"
+        )
+    out["sequenceNumber"] = sequence
+    if next_update is not None:
+        if not valid_from < next_update <= valid_until:
+            raise MalformedError(
+                "nextUpdate must fall after validFrom and no later than validUntil",
+                pointer=f"{_S}/nextUpdate",
+            )
+        out["nextUpdate"] = f.date_time_stamp(next_update, f"{_S}/nextUpdate")
+    if replaces is not None:
+        previous, digest = replaces
+        if not isinstance(previous, int) or not 1 <= previous < sequence:
+            raise MalformedError(
+                f"the replaced list's sequence number must be below {sequence}",
+                pointer=f"{_S}/replaces/sequenceNumber",
+            )
+        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+            raise MalformedError(
+                "the replaced list's digest is sha256-<base64 of 32 bytes>",
+                pointer=f"{_S}/replaces/digest",
+            )
+        out["replaces"] = {"sequenceNumber": previous, "digest": digest}
+    return out
+
+
+def _pinned_keys(value: Any, p: str) -> list[dict[str, str]]:
+    keys = f.sequence(value, p, min_items=1)
+    out: list[dict[str, str]] = []
+    for i, item in enumerate(keys):
+        where = f"{p}/{i}"
+        d = f.mapping(item, where)
+        f.no_extra(d, {"jwkThumbprint", "notBefore", "notAfter"}, where)
+        thumbprint = f.required(d, "jwkThumbprint", where)
+        if not isinstance(thumbprint, str) or not _THUMBPRINT.fullmatch(thumbprint):
+            raise MalformedError(
+                "a JWK thumbprint (RFC 7638) is 43 base64url characters",
+                pointer=f"{where}/jwkThumbprint",
+            )
+        pinned = {"jwkThumbprint": thumbprint}
+        if "notBefore" not in d:
+            raise MalformedError("notBefore is required", pointer=f"{where}/notBefore")
+        start = _parse_stamp(d["notBefore"], f"{where}/notBefore")
+        pinned["notBefore"] = f.date_time_stamp(start, f"{where}/notBefore")
+        if d.get("notAfter") is not None:
+            end = _parse_stamp(d["notAfter"], f"{where}/notAfter")
+            if end < start:
+                raise MalformedError("notAfter is before notBefore", pointer=f"{where}/notAfter")
+            pinned["notAfter"] = f.date_time_stamp(end, f"{where}/notAfter")
+        out.append(pinned)
+    return out
+
+
+def _parse_stamp(value: Any, pointer: str) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer) from exc
+    if moment.utcoffset() is None:
+        raise MalformedError("a time needs its time zone", pointer=pointer)
+    return moment
+
+
 def _entry(item: Any, own: str, p: str, allow_unverified: bool) -> dict[str, Any]:
     d = f.mapping(item, p)
     f.no_extra(
         d,
-        {"issuer", "name", "country", "programme", "acceptedCredentialTypes", "since", "until"},
+        {
+            "issuer",
+            "name",
+            "country",
+            "programme",
+            "acceptedCredentialTypes",
+            "since",
+            "until",
+            "dids",
+            "pinnedKeys",
+        },
         p,
     )
     issuer = f.uri(f.required(d, "issuer", p), f"{p}/id")
@@ -578,8 +814,8 @@ def _entry(item: Any, own: str, p: str, allow_unverified: bool) -> dict[str, Any
         )
     if not mra.verified and not allow_unverified:
         raise MalformedError(
-            f"{mra.name} is not confirmed by a source ({mra.note}); pass allow_unverified=True "
-            "to list it anyway",
+            f"{mra.name} is not confirmed by a source ({mra.note or 'unconfirmed'}); pass "
+            "allow_unverified=True to list it anyway",
             pointer=f"{p}/programme",
         )
     types = f.sequence(
@@ -597,6 +833,11 @@ def _entry(item: Any, own: str, p: str, allow_unverified: bool) -> dict[str, Any
             "mutualRecognition": _arrangement(mra, code, d, f"{p}/mutualRecognition"),
         }
     )
+    if d.get("dids") is not None:
+        dids = f.sequence(d["dids"], f"{p}/dids", min_items=1)
+        entry["dids"] = [f.uri(did, f"{p}/dids/{i}") for i, did in enumerate(dids)]
+    if d.get("pinnedKeys") is not None:
+        entry["pinnedKeys"] = _pinned_keys(d["pinnedKeys"], f"{p}/pinnedKeys")
     return entry
 
 
@@ -606,7 +847,13 @@ def _arrangement(
     since = mra.since
     until = mra.until
     if d.get("since") is not None:
-        since = max(since, date.fromisoformat(f.iso_date(d["since"], f"{p}/since")))
+        given = date.fromisoformat(f.iso_date(d["since"], f"{p}/since"))
+        since = given if since is None else max(since, given)
+    if since is None:
+        raise MalformedError(
+            f"no source gives the day {mra.name} took effect: state it as 'since'",
+            pointer=f"{p}/since",
+        )
     if d.get("until") is not None:
         narrowed = date.fromisoformat(f.iso_date(d["until"], f"{p}/until"))
         until = narrowed if until is None else min(until, narrowed)
@@ -720,7 +967,17 @@ def load_signed_trust_list(
             f"{pinned.describe()}: an issuing key does not sign trust lists",
             pointer="/proof",
         )
-    return load_trust_list(result.credential, now=now, expected_issuer=pinned.did)
+    loaded = load_trust_list(result.credential, now=now, expected_issuer=pinned.did)
+    if isinstance(secured, str | bytes):
+        loaded = dataclasses.replace(loaded, digest=list_digest(secured))
+    return loaded
+
+
+def list_digest(secured: str | bytes) -> str:
+    """The digest that names a secured trust list in its successor's ``replaces``: SHA-256
+    of its bytes as published (a compact JWS as ASCII), written as an SRI string."""
+    data = secured.encode("utf-8") if isinstance(secured, str) else secured
+    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
 
 
 def _anchor(anchor: TrustAnchor | str | None, expected_issuer: str | None) -> TrustAnchor:
@@ -765,6 +1022,17 @@ def _parse(
                 country=item["country"],
                 programme=item["programme"],
                 accepted_types=frozenset(item["acceptedCredentialTypes"]),
+                dids=frozenset(item.get("dids", ())),
+                pinned_keys=tuple(
+                    PinnedKey(
+                        thumbprint=key["jwkThumbprint"],
+                        not_before=_parse_stamp(key["notBefore"], "/notBefore"),
+                        not_after=_parse_stamp(key["notAfter"], "/notAfter")
+                        if "notAfter" in key
+                        else None,
+                    )
+                    for key in item.get("pinnedKeys", ())
+                ),
                 mra=TrustedArrangement(
                     id=arrangement["id"],
                     name=arrangement["name"],
@@ -779,6 +1047,7 @@ def _parse(
                 ),
             )
         )
+    replaces = subject.get("replaces")
     return TrustList(
         id=credential.get("id"),
         issuer=issuer,
@@ -788,4 +1057,7 @@ def _parse(
         entries=tuple(entries),
         valid_from=valid_from,
         valid_until=valid_until,
+        sequence=subject.get("sequenceNumber"),
+        next_update=_timestamp(subject.get("nextUpdate")),
+        replaces=(replaces["sequenceNumber"], replaces["digest"]) if replaces else None,
     )

@@ -458,7 +458,7 @@ class Verifier:
             self._check_schema(verified, report)
         trust = None
         if "trust" in checks:
-            trust = self._check_trust(verified, issuer, report)
+            trust = self._check_trust(verified, report, _signing_keys(state))
         return self._result(report, state, trust=trust, status=status)
 
     def _establish(
@@ -630,7 +630,10 @@ class Verifier:
         report.ok("schema", f"valid against {', '.join(checked)}")
 
     def _check_trust(
-        self, verified: Verified, issuer: str | None, report: _Report
+        self,
+        verified: Verified,
+        report: _Report,
+        signing_keys: tuple[tuple[str, datetime | None], ...],
     ) -> TrustDecision | None:
         if self.trust is None:
             report.skip(
@@ -639,7 +642,10 @@ class Verifier:
                 code="TRUST_NOT_EVALUATED",
             )
             return None
-        decision = self.trust.evaluate_credential(verified.document, now=self.now())
+        # the keys whose proofs verified: a trust list may pin an issuer's keys
+        decision = self.trust.evaluate_credential(
+            verified.document, now=self.now(), signing_keys=signing_keys
+        )
         error = decision.error()
         if error is None:
             report.ok("trust", decision.reason)
@@ -977,6 +983,19 @@ def with_prerequisites(checks: Sequence[str]) -> tuple[str, ...]:
     (trusting the named issuer of a credential someone else signed would be steerable)."""
     wanted = set(checks) | ({"issuer"} if "trust" in checks else set())
     return tuple(name for name in CHECKS if name in wanted)
+
+
+def _signing_keys(state: _Secured) -> tuple[tuple[str, datetime | None], ...]:
+    """(JWK thumbprint, signing time) of each key whose proof verified; a signing time that
+    cannot be read (the validity check reports it) is None: the trust rule then uses now."""
+    found = []
+    for method in state.methods:
+        try:
+            signed_at = _signing_time(method, state)[0]
+        except MalformedError:
+            signed_at = None
+        found.append((method.public_key.thumbprint(), signed_at))
+    return tuple(found)
 
 
 def _issuer_or_none(credential: Mapping[str, Any] | None) -> str | None:

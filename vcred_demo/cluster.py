@@ -1,10 +1,13 @@
 """Starting the demo's services in this process: an issuer per agency, a verifier per MRA
 partner, each on its own port and data folder, did:web names mapped to those ports.
+
+Each verifying agency publishes its signed MRA trust list at its issuer's stable URL
+(``/trust-lists/current``), pinning its partners' signing keys; its verifier fetches the list
+from there and refreshes it without a restart.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import socket
@@ -21,15 +24,19 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from issuer_app import create_app as create_issuer
 from issuer_app.app import issuer_of
 from issuer_app.config import IssuerConfig
-from vcred.trust import build_trust_list
+from vcred.customs.programmes import registry_paths, use_registry
+from vcred.trust import build_trust_list, list_digest
+from vcred.trustfeed import RefreshReport
 from vcred_demo.http import post
-from vcred_demo.topology import AGENCIES, Agency
+from vcred_demo.topology import AGENCIES, Agency, demo_registry
 from verifier_app import create_app as create_verifier
 from verifier_app.config import VerifierConfig
 
 OFFICER = "officer"
 # Status lists are re-fetched after this long: short, so a partner sees a change at once.
 STATUS_TTL = timedelta(seconds=1)
+# So are DID documents (a partner's new key).
+DID_CACHE_TTL = timedelta(seconds=1)
 
 
 @dataclass(slots=True)
@@ -57,6 +64,8 @@ class Cluster:
     issuers: dict[str, IssuerHandle] = field(default_factory=dict)
     verifiers: dict[str, VerifierHandle] = field(default_factory=dict)
     host_map: dict[str, str] = field(default_factory=dict)
+    #: per verifying agency: the sequence number and secured form of its published list
+    published: dict[str, tuple[int, str]] = field(default_factory=dict)
     #: What had to move: one sentence per service whose port was taken (said, not silent).
     moved: list[str] = field(default_factory=list)
     progress: Callable[[str], None] = lambda _: None
@@ -101,9 +110,22 @@ class Cluster:
         self.issuers[agency.programme] = handle
         return handle
 
-    def sign_trust_list(self, agency: Agency, now: datetime) -> Path:
-        """The agency's MRA trust list, signed with its issuer service's trust-list key (a
-        vc+jwt file)."""
+    def pinned_keys(self, programme: str) -> list[dict[str, str]]:
+        """The partner's signing keys as a trust list pins them: each from its creation (to
+        the second) until its retirement, if retired."""
+        keys = issuer_of(self.issuers[programme].app).keyring().keys
+        pins = []
+        for key in keys:
+            created = _moment(key.created).replace(microsecond=0)
+            pin = {"jwkThumbprint": key.public.thumbprint(), "notBefore": _stamp(created)}
+            if key.retired is not None:
+                pin["notAfter"] = _stamp(_moment(key.retired))
+            pins.append(pin)
+        return pins
+
+    def publish_trust_list(self, agency: Agency, now: datetime) -> str:
+        """Sign the agency's next MRA trust list with its issuer service's trust-list key and
+        publish it at the issuer's /trust-lists/current; the secured list (a vc+jwt)."""
         recognised = [
             {
                 "issuer": _agency(programme).did,
@@ -114,9 +136,12 @@ class Cluster:
                     "AEOCertificateCredential",
                     "ExportBillingAttestation",
                 ],
+                "pinnedKeys": self.pinned_keys(programme),
             }
             for programme, country in agency.partners
         ]
+        previous = self.published.get(agency.programme)
+        sequence = 1 if previous is None else previous[0] + 1
         unsigned = build_trust_list(
             recognised,
             issuer=agency.did,
@@ -124,6 +149,10 @@ class Cluster:
             authority_country=agency.country if agency.programme == "EU-AEO" else None,
             valid_from=now - timedelta(days=1),
             valid_until=now + timedelta(days=365),
+            credential_id=f"urn:vcred:demo:trust-list:{agency.programme.lower()}",
+            sequence=sequence,
+            next_update=now + timedelta(days=1),
+            replaces=None if previous is None else (previous[0], list_digest(previous[1])),
         )
         issuer = self.issuers[agency.programme]
         # Trust lists have their own authority: a token of the trust-list scope, and the
@@ -140,15 +169,32 @@ class Cluster:
         )
         if reply.status != 201:
             raise RuntimeError(f"signing the {agency.programme} trust list: {reply.body}")
-        path = self.data_dir / f"trust-list-{agency.programme.lower()}.json"
-        path.write_text(json.dumps(reply.body["verifiableCredential"]))
-        return path
+        secured = str(reply.body["verifiableCredential"]["id"]).split(",", 1)[1]
+        self.published[agency.programme] = (sequence, secured)
+        return secured
 
-    def start_verifier(self, agency: Agency, port: int, trust_list: Path) -> VerifierHandle:
+    def rotate_key(self, programme: str) -> tuple[str, str]:
+        """The agency replaces its Ed25519 signing key: a new one, the old one retired (it
+        still verifies what it signed). The (old, new) key tags."""
+        service = issuer_of(self.issuers[programme].app)
+        old = next(k for k in service.keyring().current if k.kind == "ed25519")
+        new = service.add_key("ed25519", actor="demo")
+        service.retire_key(old.tag, actor="demo")
+        return old.tag, new.tag
+
+    def refresh_trust(self, programme: str) -> RefreshReport:
+        """What an officer's "refresh the trust list" does: fetch it now, no restart."""
+        service = self.verifiers[programme].app.extensions["vcred_verifier"]
+        report: RefreshReport = service.refresh_trust()
+        return report
+
+    def start_verifier(self, agency: Agency, port: int) -> VerifierHandle:
         config = VerifierConfig(
             data_dir=self.data_dir / f"verifier-{agency.programme.lower()}",
-            trust_list=trust_list,
+            trust_list_urls=(f"https://{agency.domain}/trust-lists/current",),
             trust_issuer=agency.did,
+            # a partner's rotated key is seen at once (production keeps minutes)
+            did_cache_ttl=DID_CACHE_TTL,
             domain=agency.verifier_domain,
             service_name=f"{agency.label} — verifier",
             host_map=dict(self.host_map),
@@ -170,6 +216,14 @@ class Cluster:
 
 def _agency(programme: str) -> Agency:
     return next(a for a in AGENCIES if a.programme == programme)
+
+
+def _moment(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _usable(port: int) -> int:
@@ -202,6 +256,10 @@ def started(
     def port(default: int) -> int:
         return 0 if base_port == 0 else default - 8100 + base_port
 
+    data_dir.mkdir(parents=True, exist_ok=True)
+    extension = demo_registry(data_dir, moment.date())
+    progress(f"registry: the bundled programmes and arrangements, and {extension.name}")
+    previous = use_registry(registry_paths([extension]))
     try:
         for agency in AGENCIES:
             progress(f"starting the {agency.label} issuer ({agency.did})")
@@ -209,9 +267,10 @@ def started(
         for agency in AGENCIES:
             if agency.verifier_port is None:
                 continue
-            progress(f"{agency.label}: signing its MRA trust list, starting its verifier")
-            trust_list = cluster.sign_trust_list(agency, moment)
-            cluster.start_verifier(agency, port(agency.verifier_port), trust_list)
+            progress(f"{agency.label}: publishing its MRA trust list, starting its verifier")
+            cluster.publish_trust_list(agency, moment)
+            cluster.start_verifier(agency, port(agency.verifier_port))
         yield cluster
     finally:
         cluster.stop()
+        use_registry(previous)

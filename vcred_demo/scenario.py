@@ -10,13 +10,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from vcred.customs import samples
 from vcred.wallet import Wallet
 from vcred.wallet.transport import HttpTransport
-from vcred_demo.cluster import STATUS_TTL, Cluster
+from vcred_demo.cluster import DID_CACHE_TTL, STATUS_TTL, Cluster
 from vcred_demo.http import Reply, post
+from vcred_demo.topology import agency
 
 Outcome = tuple[bool, str]
 WALLET_PASSPHRASE = "demo wallet passphrase"  # noqa: S105 - the demo's own, not a secret
@@ -150,9 +152,12 @@ def steps(story: Story) -> list[Step]:
         story.issued["mx"] = story.issue(
             "MX-OEA", samples.aeo_certificate("mx-ejemplo"), format="vc+jwt"
         )
+        story.issued["ca"] = story.issue(
+            "CA-PIP", samples.aeo_certificate("ca-sample"), format="vc+jwt"
+        )
         return True, (
-            "4 AEO certificates: US CTPAT (collected by the trader's wallet over OpenID4VCI), "
-            "EU AEO (Germany), Japan AEO, Mexico OEA"
+            "5 AEO certificates: US CTPAT (collected by the trader's wallet over OpenID4VCI), "
+            "EU AEO (Germany), Japan AEO, Mexico OEA, Canada PIP"
         )
 
     def trusted_at(programme: str, key: str) -> Callable[[], Outcome]:
@@ -220,9 +225,51 @@ def steps(story: Story) -> list[Step]:
         reply = story.verify("JP-AEO", forged)
         return "INVALID_SIGNATURE" in codes(reply), _verdict(reply)
 
-    def outside_mras() -> Outcome:
-        reply = story.verify("EU-AEO", story.issued["mx"]["secured"])
-        return "UNTRUSTED_ISSUER" in codes(reply), _verdict(reply)
+    def refused_because(programme: str, key: str, reason: str) -> Callable[[], Outcome]:
+        def step() -> Outcome:
+            reply = story.verify(programme, story.issued[key]["secured"])
+            said = (reply.body.get("trust") or {}).get("reason", "")
+            return "UNTRUSTED_ISSUER" in codes(reply) and reason in said, (
+                f"{_verdict(reply)}: {said}"
+            )
+
+        return step
+
+    def under_list(programme: str, key: str, sequence: int) -> Callable[[], Outcome]:
+        def step() -> Outcome:
+            reply = story.verify(programme, story.issued[key]["secured"])
+            trust = reply.body.get("trust") or {}
+            named = (trust.get("trustList") or {}).get("sequenceNumber")
+            return reply.status == 200 and named == sequence, (
+                f"{_verdict(reply)} · trust list #{named}"
+            )
+
+        return step
+
+    def rotation() -> Outcome:
+        old, new = story.cluster.rotate_key("CA-PIP")
+        time.sleep(DID_CACHE_TTL.total_seconds() + 0.2)  # the partner's DID document is re-read
+        fresh = samples.aeo_certificate("ca-sample")
+        story.issued["ca-new"] = story.issue("CA-PIP", fresh, format="vc+jwt")
+        reply = story.verify("US-CTPAT", story.issued["ca-new"]["secured"])
+        said = (reply.body.get("trust") or {}).get("reason", "")
+        return "UNTRUSTED_ISSUER" in codes(reply) and "not pinned" in said, (
+            f"key {old} retired, {new} signs: {_verdict(reply)}: {said}"
+        )
+
+    def refresh() -> Outcome:
+        us = agency("US-CTPAT")
+        story.cluster.publish_trust_list(us, datetime.now(UTC))
+        report = story.cluster.refresh_trust("US-CTPAT")
+        if report.sequence != 2 or report.errors:
+            return False, f"refresh: {report.as_dict()}"
+        new = story.verify("US-CTPAT", story.issued["ca-new"]["secured"])
+        old = story.verify("US-CTPAT", story.issued["ca"]["secured"])
+        named = ((new.body.get("trust") or {}).get("trustList") or {}).get("sequenceNumber")
+        return new.status == 200 and old.status == 200 and named == 2, (
+            f"list #{report.sequence} fetched from {report.source}; new key: {_verdict(new)}; "
+            f"the retired key's earlier credential: {_verdict(old)}"
+        )
 
     return [
         Step("Agencies certify traders (AEO credentials over the VC API)", seed),
@@ -238,5 +285,25 @@ def steps(story: Story) -> list[Step]:
         Step("Reinstated: the EU verifies it again", status("active", "VERIFIED")),
         Step("Revoked: the EU sees it", status("revoked", "REVOKED")),
         Step("A credential with one changed character is refused", tampered),
-        Step("A Mexican OEA credential is untrusted in the EU (no EU–Mexico MRA)", outside_mras),
+        Step(
+            "A Mexican OEA credential is untrusted in the EU: the EU–Mexico arrangement "
+            "(demo data) is signed, not yet in force",
+            refused_because("EU-AEO", "mx", "takes effect on"),
+        ),
+        Step(
+            "… and in Japan: the Japan–Mexico arrangement (demo data) has ended",
+            refused_because("JP-AEO", "mx", "ended on"),
+        ),
+        Step(
+            "A Canadian PIP credential is trusted in the US (US–Canada MRA), under list #1",
+            under_list("US-CTPAT", "ca", 1),
+        ),
+        Step(
+            "Canada rotates its signing key: the new key is not pinned in the US list #1",
+            rotation,
+        ),
+        Step(
+            "The US publishes list #2 pinning it; its verifier refreshes without a restart",
+            refresh,
+        ),
     ]

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from vcred.net import Fetcher
 from vcred_service import create_base_app, identifiers, oauth_http
 from vcred_service.ratelimit import make_limiter
+from vcred_service.registry import use_registry_from_env
 from verifier_app import oid4vp
 from verifier_app.api import REALM, VERIFY_SCOPE, api
 from verifier_app.batch import PRICED_BY_ITEM, batch
@@ -41,7 +42,9 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
     resolver and status-list cache live as long as the app. Raises VcredError when the
     trust list is refused, UsageError for an unusable configuration.
     """
-    config = config or VerifierConfig.from_env()
+    if config is None:
+        use_registry_from_env()  # before the trust list names its programmes
+        config = VerifierConfig.from_env()
     if config.dev:
         _log.warning(DEV_WARNING)
     service = VerifierService(config, fetcher=fetcher)

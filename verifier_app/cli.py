@@ -59,6 +59,19 @@ F = TypeVar("F", bound=Callable[..., Any])
     help="the anchor's trust-list key (a DID URL or #fragment) [default: its #trust-list-… key]",
 )
 @click.option(
+    "--trust-list-url",
+    "trust_list_urls",
+    multiple=True,
+    metavar="URL",
+    help="where the anchor's agency publishes its trust list (refreshed before nextUpdate); "
+    "repeat for mirrors",
+)
+@click.option(
+    "--trust-grace",
+    metavar="SECONDS",
+    help="how long past nextUpdate a list still decides [default: 3600]",
+)
+@click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help=f"SQLite database and instance files [default: ./{DEFAULT_DATA_DIR}]",
@@ -113,6 +126,8 @@ def command(
     trust_list: Path | None,
     trust_issuer: str | None,
     trust_method: str | None,
+    trust_list_urls: tuple[str, ...],
+    trust_grace: str | None,
     data_dir: Path | None,
     domain: str | None,
     name: str | None,
@@ -159,6 +174,10 @@ def command(
             changes["host_map"] = {**config.host_map, **parse_host_map(host_map)}
         if bearer_types:
             changes["bearer_types"] = frozenset(bearer_types)
+        if trust_list_urls:
+            changes["trust_list_urls"] = trust_list_urls
+        if trust_grace is not None:
+            changes["trust_grace"] = duration("--trust-grace", trust_grace)
         if domain is None and config.domain == DEFAULT_DOMAIN:
             changes["domain"] = f"localhost:{port}"  # what this server is reached as
         config = dataclasses.replace(config, **changes)

@@ -93,6 +93,13 @@ class VerifierConfig:
     trust_list: Path | None = None
     trust_issuer: str | None = None
     trust_method: str | None = None
+    #: Where the anchor's agency publishes its trust list (mirrors, tried in order): the list
+    #: is fetched at start, refreshed before its nextUpdate and on demand (docs/trust-fabric.md).
+    trust_list_urls: tuple[str, ...] = ()
+    #: How long past a list's nextUpdate it still decides, when no newer one could be fetched.
+    trust_grace: timedelta = timedelta(hours=1)
+    #: How long before nextUpdate the next list is fetched.
+    trust_refresh_before: timedelta = timedelta(minutes=10)
     domain: str = DEFAULT_DOMAIN
     service_name: str | None = None
     dev: bool = False
@@ -169,6 +176,7 @@ class VerifierConfig:
             if not self.public_url.startswith(("https://", "http://")):
                 raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")
             object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        object.__setattr__(self, "trust_list_urls", tuple(self.trust_list_urls))
         self.trust_anchor()  # refuse an unusable anchor now, not at the first start
         object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
         if not _TABLE_PREFIX.fullmatch(self.table_prefix):
@@ -226,7 +234,16 @@ class VerifierConfig:
         """Who must have signed the trust list (None without one). Raises UsageError for a
         trust list without ``trust_issuer``, or ``trust_issuer`` / ``trust_method`` without a
         trust list (an option that would do nothing is refused)."""
-        if self.trust_list is None:
+        if self.trust_list is not None and self.trust_list_urls:
+            raise UsageError("give a trust_list file or trust_list_urls, not both")
+        for url in self.trust_list_urls:
+            if not url.startswith(("https://", "http://")):
+                raise UsageError(f"a trust list URL is http(s), not {url[:100]!r}")
+            if url.startswith("http://") and not self.dev:
+                raise UsageError(f"{url[:100]} is not https: only with dev")
+        if self.trust_grace < timedelta(0) or self.trust_refresh_before < timedelta(0):
+            raise UsageError("trust_grace and trust_refresh_before must not be negative")
+        if self.trust_list is None and not self.trust_list_urls:
             if self.trust_issuer is not None or self.trust_method is not None:
                 raise UsageError("trust_issuer and trust_method need a trust_list")
             return None
@@ -312,6 +329,8 @@ class VerifierConfig:
             ("SESSION_IDLE_TIMEOUT", "session_idle_timeout"),
             ("SESSION_LIFETIME", "session_lifetime"),
             ("TIME_BUDGET", "time_budget"),
+            ("TRUST_GRACE", "trust_grace"),
+            ("TRUST_REFRESH_BEFORE", "trust_refresh_before"),
         ):
             value = get(name)
             if value is not None:
@@ -319,6 +338,9 @@ class VerifierConfig:
         value = get("HOST_MAP")
         if value is not None:
             options["host_map"] = parse_host_map(value)
+        value = get("TRUST_LIST_URLS")
+        if value is not None:
+            options["trust_list_urls"] = tuple(u.strip() for u in value.split(",") if u.strip())
         value = get("BEARER_TYPES")
         if value is not None:
             options["bearer_types"] = frozenset(t.strip() for t in value.split(",") if t.strip())

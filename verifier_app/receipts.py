@@ -107,7 +107,6 @@ class ReceiptIssuer:
         target: str | None,
         at: datetime,
         trust: TrustList | None,
-        trust_digest: str | None,
         audit_entry: Mapping[str, Any],
         warnings: Sequence[str] = (),
         as_of: datetime | None = None,
@@ -141,8 +140,10 @@ class ReceiptIssuer:
                 version["id"] = trust.id
             if trust.valid_from is not None:
                 version["validFrom"] = format_datetime(trust.valid_from)
-            if trust_digest is not None:
-                version["digestSRI"] = trust_digest
+            if trust.sequence is not None:
+                version["sequenceNumber"] = trust.sequence
+            if trust.digest is not None:  # of the list as published (a compact JWS)
+                version["digestSRI"] = trust.digest
             subject["trustList"] = version
         unsigned = {
             "@context": [V2_CONTEXT],

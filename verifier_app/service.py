@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from vcred.customs.registry_schema import schema_registry
 from vcred.did.document import split_did_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
@@ -27,6 +28,7 @@ from vcred.errors import (
     MalformedError,
     ParsingError,
     UnreachableError,
+    UntrustedIssuerError,
     UsageError,
     VcredError,
 )
@@ -34,6 +36,7 @@ from vcred.net import DEFAULT_MAX_BYTES, Fetcher, GuardedFetcher
 from vcred.status import StatusListCache
 from vcred.status.listcred import format_datetime
 from vcred.trust import TrustList, load_signed_trust_list
+from vcred.trustfeed import RefreshReport, TrustListFeed
 from vcred.verifier import (
     CHECKS,
     Check,
@@ -51,7 +54,6 @@ from verifier_app.config import VerifierConfig
 from verifier_app.receipts import (
     ReceiptIssuer,
     ReceiptsNotConfiguredError,
-    digest_sri,
     input_digest,
     new_receipt_id,
 )
@@ -197,15 +199,17 @@ class VerifierService:
             allow_inline_contexts=config.allow_inline_contexts,
             time_budget=config.time_budget,
             bearer_types=config.bearer_types,
+            # the AEO certificate schema completed with the programmes of the registry in use
+            schemas=schema_registry(),
         )
-        self.trust_digest: str | None = None
-        self.trust = self._load_trust(base)
+        self.feed = self._trust_feed(base)
+        self.trust = self._load_trust(base) if self.feed is None else self._first_list()
         self.receipts = (
             ReceiptIssuer.load(config.receipt_key, did=config.receipt_issuer)
             if config.receipt_key is not None
             else None
         )
-        self.verifier = dataclasses.replace(base, trust=self.trust)
+        self._verifier = dataclasses.replace(base, trust=self.trust)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.storage = Storage(
             config.storage_url, prefix=config.table_prefix, history_size=config.history_size
@@ -231,11 +235,64 @@ class VerifierService:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise MalformedError(f"cannot read the trust list {path}: {exc}") from exc
-        self.trust_digest = digest_sri(text.encode("utf-8"))  # the version receipts name
         list_verifier = dataclasses.replace(verifier, checks=("proof", "issuer", "validity"))
-        return load_signed_trust_list(
+        loaded = load_signed_trust_list(
             text, now=self.config.clock(), anchor=anchor, verifier=list_verifier
         )
+        # a file is not refreshed: past its nextUpdate and the grace it decides nothing
+        return dataclasses.replace(loaded, grace=self.config.trust_grace)
+
+    def _trust_feed(self, verifier: Verifier) -> TrustListFeed | None:
+        """The feed of the trust list's URLs (None without them)."""
+        anchor = self.config.trust_anchor()
+        if not self.config.trust_list_urls or anchor is None:
+            return None
+        return TrustListFeed(
+            anchor=anchor,
+            urls=self.config.trust_list_urls,
+            # the SSRF-guarded fetcher, never the offline one: a list is fetched to be current
+            fetcher=self.fetcher,
+            verifier=dataclasses.replace(verifier, checks=("proof", "issuer", "validity")),
+            grace=self.config.trust_grace,
+            refresh_before=self.config.trust_refresh_before,
+            clock=self.config.clock,
+        )
+
+    def _first_list(self) -> TrustList:
+        """The list fetched at start: without one the service does not start (fail closed).
+        Raises UntrustedIssuerError naming what each URL answered."""
+        feed = self.feed
+        if feed is None:
+            raise UsageError("no trust list URL configured")
+        report = feed.refresh(force=True)
+        if feed.current is None:
+            raise UntrustedIssuerError(
+                "no acceptable trust list at " + "; ".join(report.errors or feed.urls)
+            )
+        return feed.current
+
+    @property
+    def verifier(self) -> Verifier:
+        """The verifier of this moment: with the trust list the feed holds, refreshed first
+        when it is due (a rotated key or a new partner is picked up without a restart)."""
+        if self.feed is not None:
+            if self.feed.due():
+                report = self.feed.refresh()
+                for error in report.errors:
+                    _log.warning("trust list refresh: %s", error)
+            current = self.feed.current
+            if current is not None and current is not self._verifier.trust:
+                self._verifier = dataclasses.replace(self._verifier, trust=current)
+                self.trust = current
+        return self._verifier
+
+    def refresh_trust(self) -> RefreshReport:
+        """Fetch the trust list now (the admin endpoint). Raises UsageError without URLs."""
+        if self.feed is None:
+            raise UsageError("this verifier has no trust list URL to refresh from")
+        report = self.feed.refresh(force=True)
+        self.verifier  # noqa: B018 - swaps the list in
+        return report
 
     @property
     def service_name(self) -> str:
@@ -261,6 +318,8 @@ class VerifierService:
             "programme": trust.programme,
             "issuer": trust.issuer,
             "validUntil": trust.valid_until.isoformat() if trust.valid_until else None,
+            "sequenceNumber": trust.sequence,
+            "nextUpdate": trust.next_update.isoformat() if trust.next_update else None,
             "recognisedIssuers": len(trust.entries),
         }
 
@@ -357,7 +416,6 @@ class VerifierService:
             target=entry.target,
             at=entry.at,
             trust=self.trust,
-            trust_digest=self.trust_digest,
             audit_entry=sealed,
             warnings=[warning.code for warning in extra],
             as_of=at,

@@ -15,18 +15,19 @@ import json
 from typing import Any, Final
 
 import segno
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from vcred.cose import TAGGED_SIGN1_PREFIX
-from vcred.errors import MalformedError, VcredError
+from vcred.errors import MalformedError, UsageError, VcredError
 from vcred.integrity.ecdsa_sd import has_base_proof
 from vcred.multibase import b64url_encode
 from vcred_service.explanations import officer_sentence
 from vcred_service.oidc import OidcClient
+from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import make_limiter
 from vcred_service.signin import (
     SignIn,
@@ -224,6 +225,18 @@ def presentation(transaction_id: str) -> tuple[str, int]:
         result=found.result,
         outcome=oid4vp.status_of(found, now=service().config.clock()),
     )
+
+
+@ui.post("/trust-lists/refresh")
+@login_required
+def refresh_trust_list() -> Response:
+    """Fetch the trust list now (an officer, after a partner announced a new key)."""
+    check_csrf()
+    try:
+        report = service().refresh_trust()
+    except UsageError as error:
+        raise ProblemError(409, "Conflict", error.message, code="NO_TRUST_LIST_URL") from error
+    return jsonify(report.as_dict())
 
 
 @ui.route("/login", methods=["GET", "POST"])

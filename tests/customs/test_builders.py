@@ -104,20 +104,128 @@ def test_export_billing_attestation_envelope() -> None:
     assert [i["type"] for i in vc["credentialSubject"]["lineItems"]] == ["ExportLineItem"] * 2
 
 
-def test_disclosable_claims_are_the_amounts() -> None:
+def test_disclosable_claims_are_the_amounts_the_consignee_and_the_goods() -> None:
     vc = export(shipment())
     assert disclosable_billing_claims(vc) == (
+        f"{S}/consignee",
         f"{S}/invoice/totalAmount",
+        f"{S}/lineItems/0/description",
         f"{S}/lineItems/0/unitPrice",
         f"{S}/lineItems/0/amount",
+        f"{S}/lineItems/1/description",
         f"{S}/lineItems/1/unitPrice",
         f"{S}/lineItems/1/amount",
     )
     assert DISCLOSABLE_BILLING_PATHS == (
+        "$.credentialSubject.consignee",
         "$.credentialSubject.invoice.totalAmount",
+        "$.credentialSubject.invoice.freightAmount",
+        "$.credentialSubject.invoice.insuranceAmount",
+        "$.credentialSubject.lineItems[*].description",
         "$.credentialSubject.lineItems[*].unitPrice",
         "$.credentialSubject.lineItems[*].amount",
     )
+
+
+# -- the amounts add up (ISO 4217 minor units) ------------------------------------------------
+
+
+def test_freight_and_insurance_count_in_the_total() -> None:
+    subject = shipment()
+    subject["invoice"].update(
+        {"freightAmount": "3150.00", "insuranceAmount": "420.50", "totalAmount": "187820.50"}
+    )
+    invoice = export(subject)["credentialSubject"]["invoice"]
+    assert (invoice["freightAmount"], invoice["insuranceAmount"]) == ("3150.00", "420.50")
+    assert f"{S}/invoice/freightAmount" in disclosable_billing_claims(export(subject))
+    subject["invoice"]["totalAmount"] = "184250.00"
+    refused(export, subject, f"{S}/invoice/totalAmount", "187820.50 EUR, not 184250.00")
+
+
+def test_a_line_amount_must_be_quantity_times_unit_price() -> None:
+    subject = shipment()
+    subject["lineItems"][1]["amount"] = "11250.01"
+    subject["invoice"]["totalAmount"] = "184250.01"
+    refused(export, subject, f"{S}/lineItems/1/amount", "11250.00 EUR, not 11250.01")
+
+
+def test_the_total_must_be_the_sum_of_the_lines() -> None:
+    subject = shipment()
+    subject["invoice"]["totalAmount"] = "184250.10"
+    refused(export, subject, f"{S}/invoice/totalAmount", "sum of the lines")
+
+
+def test_a_line_amount_is_rounded_half_up_to_the_minor_unit() -> None:
+    subject = shipment()
+    subject["lineItems"][1].update({"quantity": "3", "unitPrice": "0.125", "amount": "0.38"})
+    subject["invoice"]["totalAmount"] = "173000.38"
+    assert export(subject)["credentialSubject"]["lineItems"][1]["amount"] == "0.38"
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "ok"),
+    [
+        ("JPY", "100", True),
+        ("JPY", "100.0", False),
+        ("KWD", "1.125", True),
+        ("EUR", "1.125", False),
+    ],
+)
+def test_amounts_respect_the_currency_minor_unit(currency: str, amount: str, ok: bool) -> None:
+    subject = shipment()
+    subject["invoice"]["currency"] = currency
+    subject["lineItems"] = [
+        {**subject["lineItems"][0], "quantity": "1", "unitPrice": amount, "amount": amount}
+    ]
+    subject["invoice"]["totalAmount"] = amount
+    if ok:
+        assert export(subject)["credentialSubject"]["invoice"]["totalAmount"] == amount
+    else:
+        refused(export, subject, f"{S}/invoice/totalAmount", "ISO 4217 minor unit")
+
+
+# -- the export declaration ---------------------------------------------------------------------
+
+
+def test_office_of_export_and_acceptance_date() -> None:
+    subject = shipment()
+    subject["exportDeclaration"] = {
+        "scheme": "MRN",
+        "value": "25DE3105EX00417363",
+        "officeOfExport": {"officeCode": "DE003105", "country": "DE"},
+        "acceptanceDate": "2025-02-25",
+    }
+    declared = export(subject)["credentialSubject"]["exportDeclaration"]
+    assert declared["officeOfExport"] == {
+        "type": "Place",
+        "officeCode": "DE003105",
+        "country": "DE",
+    }
+    assert declared["acceptanceDate"] == "2025-02-25"
+    subject["exportDeclaration"]["acceptanceDate"] = "2025-02-28"
+    refused(export, subject, f"{S}/exportDeclaration/acceptanceDate", "accepted after")
+
+
+def test_no_export_declaration_required_states_why() -> None:
+    subject = shipment()
+    del subject["exportDeclaration"]
+    subject["exportDeclarationNotRequired"] = {
+        "reason": "crude oil by pipeline under a periodic summary declaration",
+        "legalBasis": "a national exemption (example)",
+    }
+    vc = export(subject)
+    assert "exportDeclaration" not in vc["credentialSubject"]
+    assert vc["credentialSubject"]["exportDeclarationNotRequired"]["reason"].startswith("crude")
+
+
+def test_a_declaration_or_its_absence_but_not_both() -> None:
+    subject = shipment()
+    subject["exportDeclarationNotRequired"] = {"reason": "exempt"}
+    refused(export, subject, f"{S}/exportDeclaration", "one of the two")
+    del subject["exportDeclaration"], subject["exportDeclarationNotRequired"]
+    refused(export, subject, f"{S}/exportDeclaration", "one of the two")
+    subject["exportDeclarationNotRequired"] = {}
+    refused(export, subject, f"{S}/exportDeclarationNotRequired/reason", "required")
 
 
 # -- bad AEO input -------------------------------------------------------------------------
@@ -288,6 +396,14 @@ def test_bad_export_declaration(scheme: str, value: str, where: str) -> None:
     with pytest.raises(MalformedError) as caught:
         export(subject)
     assert caught.value.pointer == f"{S}/exportDeclaration/{where}"
+
+
+def test_mrn_with_a_wrong_check_character_is_refused() -> None:
+    subject = shipment()
+    subject["exportDeclaration"] = {"scheme": "MRN", "value": "25DE3105EX00417364"}
+    refused(export, subject, f"{S}/exportDeclaration/value", "check character")
+    subject["exportDeclaration"] = {"scheme": "MRN", "value": "25DE3105EX00417363"}
+    assert export(subject)["credentialSubject"]["exportDeclaration"]["value"].endswith("3")
 
 
 def test_transport_mode_is_a_rec_19_code() -> None:

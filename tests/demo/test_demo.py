@@ -39,8 +39,18 @@ def test_demo_steps_report_what_they_saw(tmp_path: object) -> None:
     details = {title: detail for title, _, detail in outcomes}
     assert "REVOKED" in details["Revoked: the EU sees it"]
     assert (
-        "UNTRUSTED_ISSUER"
-        in details["A Mexican OEA credential is untrusted in the EU (no EU–Mexico MRA)"]
+        "takes effect on"
+        in details[
+            "A Mexican OEA credential is untrusted in the EU: the EU–Mexico arrangement "
+            "(demo data) is signed, not yet in force"
+        ]
+    )
+    assert (
+        "ended on" in details["… and in Japan: the Japan–Mexico arrangement (demo data) has ended"]
+    )
+    assert (
+        "list #2"
+        in details["The US publishes list #2 pinning it; its verifier refreshes without a restart"]
     )
     assert (
         "withheld" in details["An export billing attestation, amounts withheld, verified in Japan"]

@@ -42,7 +42,13 @@ from vcred.errors import (
 )
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
-from vcred.trust import TrustAnchor, TrustList, build_trust_list, load_signed_trust_list
+from vcred.trust import (
+    TrustAnchor,
+    TrustList,
+    build_trust_list,
+    list_digest,
+    load_signed_trust_list,
+)
 from vcred_service.problems import ProblemError
 from verifier_app import VerifierConfig
 
@@ -533,3 +539,122 @@ def test_vcred_verify_refuses_a_list_from_another_method_in_one_line(tmp_path: P
     assert "refused: TRUST_ANCHOR" in refused.output and "Traceback" not in refused.output
     bad_anchor = CliRunner().invoke(main, [*base, "--trust-method", "did:web:x#k", "-"], input="x")
     assert bad_anchor.exit_code == 2 and "USAGE" in bad_anchor.output
+
+
+# -- the published list: a stable URL at the issuer, refreshed by the verifier ----------------
+
+LIST_URL = f"https://{DOMAIN}/trust-lists/current"
+
+
+def sequenced_list(sequence: int, previous: str | None = None) -> dict[str, Any]:
+    return build_trust_list(
+        [
+            {
+                "issuer": PARTNER,
+                "programme": "EU-AEO",
+                "country": "DE",
+                "acceptedCredentialTypes": ["AEOCertificateCredential"],
+            }
+        ],
+        issuer=DID_WEB,
+        programme="US-CTPAT",
+        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+        credential_id=f"urn:example:cbp-list:{sequence}",
+        sequence=sequence,
+        next_update=datetime(2026, 12, 1, tzinfo=UTC),
+        replaces=(sequence - 1, list_digest(previous)) if previous else None,
+    )
+
+
+def publish(issuer_app: Flask, api: ApiClient, document: dict[str, Any]) -> Any:
+    return api.post(
+        "/trust-lists/issue",
+        json={"credential": document},
+        headers=bearer(issuer_app, "trust-list"),
+    )
+
+
+def test_the_issuer_publishes_its_list_at_a_stable_url(issuer_app: Flask, api: ApiClient) -> None:
+    assert api.get("/trust-lists/current").status_code == 404
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    current = api.get("/trust-lists/current")
+    assert current.status_code == 200
+    assert current.mimetype == "application/vc+jwt"
+    assert load(issuer_app, current.get_data(as_text=True)).sequence == 1
+
+
+def test_the_issuer_refuses_to_publish_a_list_out_of_sequence(
+    issuer_app: Flask, api: ApiClient
+) -> None:
+    assert publish(issuer_app, api, sequenced_list(2)).status_code == 201
+    again = publish(issuer_app, api, sequenced_list(2))
+    assert again.status_code == 409
+    assert again.get_json()["code"] == "TRUST_LIST_SEQUENCE"
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 409
+    unsequenced = publish(issuer_app, api, unsigned_list())
+    assert unsequenced.status_code == 409
+
+
+def test_the_verifier_refreshes_the_published_list_and_refuses_a_rollback(
+    make_app: MakeApp, did_host: LocalServer, issuer_app: Flask, api: ApiClient
+) -> None:
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    first = api.get("/trust-lists/current").get_data(as_text=True)
+    did_host.serve("/trust-lists/current", first.encode(), Content_Type="application/vc+jwt")
+    app = make_app(
+        trust_list=None,
+        trust_list_urls=(LIST_URL,),
+        trust_issuer=DID_WEB,
+        host_map={DOMAIN: did_host.origin},
+    )
+    assert app.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 1
+
+    assert publish(issuer_app, api, sequenced_list(2, previous=first)).status_code == 201
+    second = api.get("/trust-lists/current").get_data(as_text=True)
+    did_host.serve("/trust-lists/current", second.encode(), Content_Type="application/vc+jwt")
+    service = app.extensions["vcred_verifier"]
+    report = service.refresh_trust()
+    assert report.sequence == 2 and report.changed, report.errors
+    assert app.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 2
+
+    did_host.serve("/trust-lists/current", first.encode(), Content_Type="application/vc+jwt")
+    report = service.refresh_trust()
+    assert "TRUST_LIST_SEQUENCE" in report.errors[0]
+    assert app.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 2
+
+
+def test_the_refresh_endpoint_is_for_signed_in_officers(
+    make_app: MakeApp, did_host: LocalServer, issuer_app: Flask, api: ApiClient
+) -> None:
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    did_host.serve("/trust-lists/current", api.get("/trust-lists/current").data)
+    app = make_app(
+        trust_list=None,
+        trust_list_urls=(LIST_URL,),
+        trust_issuer=DID_WEB,
+        host_map={DOMAIN: did_host.origin},
+    )
+    answer = app.test_client().post("/trust-lists/refresh")
+    assert answer.status_code == 302
+    assert "/login" in answer.headers["Location"]
+
+
+def test_the_verifier_does_not_start_without_an_acceptable_list(
+    make_app: MakeApp, did_host: LocalServer
+) -> None:
+    did_host.serve("/trust-lists/current", b"not a list")
+    with pytest.raises(UntrustedIssuerError, match="no acceptable trust list"):
+        make_app(
+            trust_list=None,
+            trust_list_urls=(LIST_URL,),
+            trust_issuer=DID_WEB,
+            host_map={DOMAIN: did_host.origin},
+        )
+
+
+def test_a_trust_list_url_must_be_https_unless_dev() -> None:
+    with pytest.raises(UsageError, match="not https"):
+        VerifierConfig(trust_list_urls=("http://x.example/l",), trust_issuer=DID_WEB)
+    with pytest.raises(UsageError, match="not both"):
+        VerifierConfig(trust_list=Path("l.json"), trust_list_urls=(LIST_URL,), trust_issuer=DID_WEB)

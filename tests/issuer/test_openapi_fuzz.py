@@ -20,6 +20,7 @@ def test_every_operation_conforms_under_fuzzing(make_app: Any) -> None:
         "GET /.well-known/did.json",
         "GET /health",
         "GET /status/{signer}/{listId}",
+        "GET /trust-lists/current",
         "POST /credentials/derive",
         "POST /credentials/issue",
         "POST /credentials/status",

@@ -465,6 +465,26 @@ INCOTERMS_2020: Final[dict[str, str]] = {
     "CIF": "Cost, Insurance and Freight",
 }
 
+# ISO 4217 minor units (decimal places of an amount) where they are not 2, from the
+# maintenance agency's list one (https://www.six-group.com/en/products-services/
+# financial-information/data-standards.html). Codes with no minor unit ("N.A.": precious
+# metals, SDR, bond-market and settlement units) are listed as None: amounts in them are not
+# checked against one.
+_NO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_NO_MINOR_UNIT = "XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XUA"
+MINOR_UNITS: Final[dict[str, int | None]] = {
+    **dict.fromkeys(_NO_DECIMALS.split(" "), 0),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
+    **dict.fromkeys(_NO_MINOR_UNIT.split(" "), None),
+}
+
+
+def minor_unit(currency: str) -> int | None:
+    """The decimal places of an amount in ``currency`` (ISO 4217; None: not defined)."""
+    return MINOR_UNITS.get(currency, 2)
+
+
 # UN/ECE Recommendation No 19, Codes for Modes of Transport (code 6 is not used).
 # https://unece.org/trade/uncefact/cl-recommendations
 TRANSPORT_MODES: Final[dict[str, str]] = {

@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 from ..errors import MalformedError
 from . import _fields as f
-from ._codes import COUNTRIES, EU_MEMBER_STATES
-from .identifiers import check_identifier
+from ._codes import COUNTRIES, EU_MEMBER_STATES, minor_unit
+from .identifiers import check_identifier, mrn_check, mrn_check_character
 from .programmes import PROGRAMMES, TRADE_ROLES
 
 __all__ = [
@@ -52,9 +53,14 @@ EXPORT_BILLING_SCHEMA: Final = "https://vcred.dev/schemas/export-billing-attesta
 MRA_TRUST_LIST_SCHEMA: Final = "https://vcred.dev/schemas/mra-trust-list/v1.json"
 
 # The claims of an ExportBillingAttestation a holder may withhold (SD-JWT, RFC 9901): the
-# commercially sensitive amounts. Everything else is always disclosed. JSONPath (RFC 9535).
+# commercially sensitive amounts, who the buyer is and what exactly was sold. Everything else
+# is always disclosed. JSONPath (RFC 9535).
 DISCLOSABLE_BILLING_PATHS: Final[tuple[str, ...]] = (
+    "$.credentialSubject.consignee",
     "$.credentialSubject.invoice.totalAmount",
+    "$.credentialSubject.invoice.freightAmount",
+    "$.credentialSubject.invoice.insuranceAmount",
+    "$.credentialSubject.lineItems[*].description",
     "$.credentialSubject.lineItems[*].unitPrice",
     "$.credentialSubject.lineItems[*].amount",
 )
@@ -65,8 +71,8 @@ DISCLOSABLE_BILLING_PATHS: Final[tuple[str, ...]] = (
 DECLARATION_SCHEMES: Final[dict[str, tuple[re.Pattern[str], str]]] = {
     "ITN": (re.compile(r"X[0-9]{14}"), "US AES Internal Transaction Number, e.g. X20250114000123"),
     "MRN": (
-        re.compile(r"[0-9]{2}[A-Z]{2}[A-Z0-9]{14}"),
-        "Movement Reference Number, e.g. 25DE1234567890ABC1",
+        re.compile(r"[0-9]{2}[A-Z]{2}[A-Z0-9]{13}[0-9]"),
+        "Movement Reference Number, e.g. 25DE3105EX00417363",
     ),
     "NATIONAL": (
         re.compile(r"[A-Z0-9][A-Z0-9/-]{0,34}"),
@@ -272,14 +278,21 @@ def build_export_billing_attestation(
 ) -> dict[str, Any]:
     """An unsigned ``ExportBillingAttestation``: these goods, on this invoice, left on this date.
 
-    ``subject``: ``exportDeclaration`` (``{scheme: ITN|MRN|NATIONAL, value}``), ``exporter``
-    and ``consignee`` (``legalName``, ``country``, optional ``identifier``, ``address``,
-    ``id``), ``invoice`` (``invoiceNumber``, ``invoiceDate``, ``currency``, ``totalAmount``,
-    ``incoterms``, optional ``incotermsPlace``), ``lineItems`` (``hsCode``, ``description``,
-    ``quantity``, ``unitCode``, ``unitPrice``, ``amount``, ``originCountry``), optional
-    ``transportDocument`` (``{scheme: BL|AWB|…, value}``), ``modeOfTransport`` (UN/ECE
-    Rec. 19), ``exitOffice`` (``officeCode``, ``country``, optional ``name``), ``exitDate``,
-    ``destinationCountry``. Amounts are decimal strings. See DISCLOSABLE_BILLING_PATHS.
+    ``subject``: ``exportDeclaration`` (``{scheme: ITN|MRN|NATIONAL, value}``, optional
+    ``officeOfExport`` (a Place) and ``acceptanceDate``) or, when none was required,
+    ``exportDeclarationNotRequired`` (``reason``, optional ``legalBasis``); ``exporter`` and
+    ``consignee`` (``legalName``, ``country``, optional ``identifier``, ``address``, ``id``),
+    ``invoice`` (``invoiceNumber``, ``invoiceDate``, ``currency``, ``totalAmount``,
+    ``incoterms``, optional ``incotermsPlace``, ``freightAmount``, ``insuranceAmount``),
+    ``lineItems`` (``hsCode``, ``description``, ``quantity``, ``unitCode``, ``unitPrice``,
+    ``amount``, ``originCountry``), optional ``transportDocument`` (``{scheme: BL|AWB|…,
+    value}``), ``modeOfTransport`` (UN/ECE Rec. 19), ``exitOffice`` (``officeCode``,
+    ``country``, optional ``name``), ``exitDate``, ``destinationCountry``.
+
+    Amounts are decimal strings and add up: each line's ``amount`` is ``quantity`` ×
+    ``unitPrice`` rounded half-up to the currency's minor unit (ISO 4217); the invoice total
+    is the sum of the lines plus freight and insurance; no amount has more decimals than the
+    currency's minor unit. See DISCLOSABLE_BILLING_PATHS.
 
     Raises MalformedError with the pointer of the faulty value.
     """
@@ -290,6 +303,7 @@ def build_export_billing_attestation(
             "id",
             "type",
             "exportDeclaration",
+            "exportDeclarationNotRequired",
             "exporter",
             "consignee",
             "invoice",
@@ -307,7 +321,17 @@ def build_export_billing_attestation(
     if s.get("id") is not None:
         out["id"] = f.uri(s["id"], f"{_S}/id")
     out["type"] = "Export"
-    out["exportDeclaration"] = _declaration(f.required(s, "exportDeclaration", _S))
+    declared, exempt = s.get("exportDeclaration"), s.get("exportDeclarationNotRequired")
+    if (declared is None) == (exempt is None):
+        raise MalformedError(
+            "give exportDeclaration, or exportDeclarationNotRequired (with its reason) when no "
+            "export declaration was required: one of the two",
+            pointer=f"{_S}/exportDeclaration",
+        )
+    if declared is not None:
+        out["exportDeclaration"] = _declaration(declared)
+    else:
+        out["exportDeclarationNotRequired"] = _no_declaration(exempt)
     out["exporter"] = _party(f.required(s, "exporter", _S), f"{_S}/exporter")
     out["consignee"] = _party(f.required(s, "consignee", _S), f"{_S}/consignee")
     out["invoice"] = _invoice(f.required(s, "invoice", _S))
@@ -321,6 +345,7 @@ def build_export_billing_attestation(
             raise MalformedError(
                 f"line number {number} is used twice", pointer=f"{_S}/lineItems/{i}/lineNumber"
             )
+    _check_amounts(out["invoice"], out["lineItems"])
     if s.get("transportDocument") is not None:
         out["transportDocument"] = _transport_document(s["transportDocument"])
     out["modeOfTransport"] = f.transport_mode(
@@ -334,6 +359,12 @@ def build_export_billing_attestation(
             pointer=f"{_S}/exitDate",
         )
     out["exitDate"] = exit_date
+    accepted = out.get("exportDeclaration", {}).get("acceptanceDate")
+    if accepted is not None and accepted > exit_date:
+        raise MalformedError(
+            "the export declaration was accepted after the goods exited",
+            pointer=f"{_S}/exportDeclaration/acceptanceDate",
+        )
     destination = f.country(f.required(s, "destinationCountry", _S), f"{_S}/destinationCountry")
     _check_leaves_territory(out["exitOffice"]["country"], destination)
     out["destinationCountry"] = destination
@@ -359,10 +390,72 @@ def _check_leaves_territory(exit_country: str, destination: str) -> None:
         )
 
 
-def _declaration(value: Any) -> dict[str, str]:
+def _check_amounts(invoice: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """Line amounts are quantity × unit price, the total is the lines plus freight and
+    insurance, and no amount has more decimals than the currency's minor unit (ISO 4217)."""
+    currency = invoice["currency"]
+    places = minor_unit(currency)
+    amounts = [
+        (invoice[name], f"{_S}/invoice/{name}")
+        for name in ("totalAmount", "freightAmount", "insuranceAmount")
+        if name in invoice
+    ]
+    amounts += [(line["amount"], f"{_S}/lineItems/{i}/amount") for i, line in enumerate(lines)]
+    if places is not None:
+        for amount, pointer in amounts:
+            if _decimals(amount) > places:
+                raise MalformedError(
+                    f"{currency} amounts have at most {places} decimals (ISO 4217 minor unit), "
+                    f"not {amount!r}",
+                    pointer=pointer,
+                )
+    step = Decimal(1).scaleb(-(places if places is not None else 6))
+    for i, line in enumerate(lines):
+        expected = (Decimal(line["quantity"]) * Decimal(line["unitPrice"])).quantize(
+            step, rounding=ROUND_HALF_UP
+        )
+        if Decimal(line["amount"]) != expected:
+            raise MalformedError(
+                f"line {line['lineNumber']}: quantity {line['quantity']} × unit price "
+                f"{line['unitPrice']} is {expected} {currency}, not {line['amount']}",
+                pointer=f"{_S}/lineItems/{i}/amount",
+            )
+    extra = sum(
+        (
+            Decimal(invoice[name])
+            for name in ("freightAmount", "insuranceAmount")
+            if name in invoice
+        ),
+        Decimal(0),
+    )
+    expected_total = sum((Decimal(line["amount"]) for line in lines), Decimal(0)) + extra
+    if Decimal(invoice["totalAmount"]) != expected_total:
+        raise MalformedError(
+            f"the invoice total is the sum of the lines plus freight and insurance: "
+            f"{expected_total} {currency}, not {invoice['totalAmount']}",
+            pointer=f"{_S}/invoice/totalAmount",
+        )
+
+
+def _decimals(amount: str) -> int:
+    """The decimals an amount is written with ("12.50": 2)."""
+    return len(amount.partition(".")[2])
+
+
+def _no_declaration(value: Any) -> dict[str, str]:
+    p = f"{_S}/exportDeclarationNotRequired"
+    d = f.mapping(value, p)
+    f.no_extra(d, {"reason", "legalBasis"}, p)
+    out = {"reason": f.text(f.required(d, "reason", p), f"{p}/reason")}
+    if d.get("legalBasis") is not None:
+        out["legalBasis"] = f.text(d["legalBasis"], f"{p}/legalBasis")
+    return out
+
+
+def _declaration(value: Any) -> dict[str, Any]:
     p = f"{_S}/exportDeclaration"
     d = f.mapping(value, p)
-    f.no_extra(d, {"scheme", "value"}, p)
+    f.no_extra(d, {"scheme", "value", "officeOfExport", "acceptanceDate"}, p)
     scheme = f.one_of(
         f.required(d, "scheme", p),
         {k: v[1] for k, v in DECLARATION_SCHEMES.items()},
@@ -378,7 +471,18 @@ def _declaration(value: Any) -> dict[str, str]:
             f"an MRN carries the country of the declaring office; {number[2:4]!r} is not one",
             pointer=f"{p}/value",
         )
-    return {"scheme": scheme, "value": number}
+    if scheme == "MRN" and not mrn_check(number):
+        raise MalformedError(
+            f"the MRN's check character is {number[17]!r}; its first 17 characters give "
+            f"{mrn_check_character(number)!r} (ISO 6346-based, UCC data element 12 03 002 000)",
+            pointer=f"{p}/value",
+        )
+    out: dict[str, Any] = {"scheme": scheme, "value": number}
+    if d.get("officeOfExport") is not None:
+        out["officeOfExport"] = _office(d["officeOfExport"], f"{p}/officeOfExport")
+    if d.get("acceptanceDate") is not None:
+        out["acceptanceDate"] = f.iso_date(d["acceptanceDate"], f"{p}/acceptanceDate")
+    return out
 
 
 def _party(value: Any, p: str) -> dict[str, Any]:
@@ -411,6 +515,8 @@ def _invoice(value: Any) -> dict[str, Any]:
             "invoiceDate",
             "currency",
             "totalAmount",
+            "freightAmount",
+            "insuranceAmount",
             "incoterms",
             "incotermsPlace",
         },
@@ -427,6 +533,9 @@ def _invoice(value: Any) -> dict[str, Any]:
     out["invoiceDate"] = f.iso_date(f.required(d, "invoiceDate", p), f"{p}/invoiceDate")
     out["currency"] = f.currency(f.required(d, "currency", p), f"{p}/currency")
     out["totalAmount"] = f.decimal(f.required(d, "totalAmount", p), f"{p}/totalAmount")
+    for name in ("freightAmount", "insuranceAmount"):
+        if d.get(name) is not None:
+            out[name] = f.decimal(d[name], f"{p}/{name}")
     out["incoterms"] = f.incoterms(f.required(d, "incoterms", p), f"{p}/incoterms")
     if d.get("incotermsPlace") is not None:
         out["incotermsPlace"] = f.text(d["incotermsPlace"], f"{p}/incotermsPlace")
@@ -553,22 +662,30 @@ def _expect_type(value: Mapping[str, Any], expected: str, pointer: str) -> None:
 def disclosable_billing_claims(credential: Mapping[str, Any]) -> tuple[str, ...]:
     """JSON Pointers of the selectively disclosable claims present in this attestation.
 
-    The concrete form of DISCLOSABLE_BILLING_PATHS, for an SD-JWT issuer: the invoice total
-    and each line's unit price and amount.
+    The concrete form of DISCLOSABLE_BILLING_PATHS, for an SD-JWT issuer: the consignee, the
+    invoice total, freight and insurance, and each line's description, unit price and amount.
     """
     subject = credential.get("credentialSubject")
     if not isinstance(subject, Mapping):
         return ()
     found: list[str] = []
+    if "consignee" in subject:
+        found.append(f"{_S}/consignee")
     invoice = subject.get("invoice")
-    if isinstance(invoice, Mapping) and "totalAmount" in invoice:
-        found.append(f"{_S}/invoice/totalAmount")
+    if isinstance(invoice, Mapping):
+        found.extend(
+            f"{_S}/invoice/{k}"
+            for k in ("totalAmount", "freightAmount", "insuranceAmount")
+            if k in invoice
+        )
     items = subject.get("lineItems")
     if isinstance(items, list):
         for i, item in enumerate(items):
             if isinstance(item, Mapping):
                 found.extend(
-                    f"{_S}/lineItems/{i}/{k}" for k in ("unitPrice", "amount") if k in item
+                    f"{_S}/lineItems/{i}/{k}"
+                    for k in ("description", "unitPrice", "amount")
+                    if k in item
                 )
     return tuple(found)
 

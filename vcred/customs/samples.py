@@ -130,7 +130,7 @@ TRADERS: Final[dict[str, dict[str, Any]]] = {
     "kr-yesi": {
         "legalName": "Yesi Trading Co., Ltd.",
         "country": "KR",
-        "identifier": [{"scheme": "KR-BRN", "value": "999-88-77777"}],
+        "identifier": [{"scheme": "KR-BRN", "value": "999-88-77774"}],
         "certification": {
             "programme": "KR-AEO",
             "tier": "AA",
@@ -141,7 +141,7 @@ TRADERS: Final[dict[str, dict[str, Any]]] = {
     "ca-sample": {
         "legalName": "Sample Maple Freight Ltd.",
         "country": "CA",
-        "identifier": [{"scheme": "CA-BN", "value": "999999999RM0001"}],
+        "identifier": [{"scheme": "CA-BN", "value": "999999998RM0001"}],
         "certification": {
             "programme": "CA-PIP",
             "tier": "PIP",
@@ -152,7 +152,7 @@ TRADERS: Final[dict[str, dict[str, Any]]] = {
     "mx-ejemplo": {
         "legalName": "Ejemplo Autopartes, S.A. de C.V.",
         "country": "MX",
-        "identifier": [{"scheme": "MX-RFC", "value": "EAU150101AB9"}],
+        "identifier": [{"scheme": "MX-RFC", "value": "EAU150101AB8"}],
         "certification": {
             "programme": "MX-OEA",
             "tier": "OEA",
@@ -176,7 +176,7 @@ TRADERS: Final[dict[str, dict[str, Any]]] = {
 # credentialSubject inputs for build_export_billing_attestation.
 EXPORTS: Final[dict[str, dict[str, Any]]] = {
     "de-to-us": {
-        "exportDeclaration": {"scheme": "MRN", "value": "25DE471100001234E5"},
+        "exportDeclaration": {"scheme": "MRN", "value": "25DE471100001234E9"},
         "exporter": {
             "legalName": "Beispiel Maschinenbau GmbH",
             "country": "DE",
@@ -283,6 +283,46 @@ EXPORTS: Final[dict[str, dict[str, Any]]] = {
         "exitDate": "2025-02-25",
         "destinationCountry": "JP",
     },
+    # Crude oil by pipeline, Canada to the US: no export declaration was lodged for it (the
+    # edge case of ../shared/domain/sample-export-billing.json, record B4), delivered CFR with
+    # freight and insurance invoiced on top of the goods.
+    "ca-to-us": {
+        "exportDeclarationNotRequired": {
+            "reason": "pipeline crude reported under a periodic summary programme; no "
+            "declaration per shipment (example)",
+        },
+        "exporter": {
+            "legalName": "Sample Muskeg Petroleum Ltd.",
+            "country": "CA",
+            "identifier": [{"scheme": "CA-BN", "value": "999999998RM0001"}],
+        },
+        "consignee": {"legalName": "Example Gulf Refining Co.", "country": "US"},
+        "invoice": {
+            "invoiceNumber": "SMP-2025-02-CR-044",
+            "invoiceDate": "2025-02-27",
+            "currency": "USD",
+            "freightAmount": "41250.00",
+            "insuranceAmount": "3502.50",
+            "totalAmount": "7049752.50",
+            "incoterms": "CIF",
+            "incotermsPlace": "Houston",
+        },
+        "lineItems": [
+            {
+                "hsCode": "270900",
+                "description": "Crude petroleum oil, heavy sour blend (monthly pipeline batch)",
+                "quantity": "100000",
+                "unitCode": "BLL",
+                "unitPrice": "70.05",
+                "amount": "7005000.00",
+                "originCountry": "CA",
+            }
+        ],
+        "modeOfTransport": "7",
+        "exitOffice": {"officeCode": "0701", "name": "Emerson meter station", "country": "CA"},
+        "exitDate": "2025-02-28",
+        "destinationCountry": "US",
+    },
 }
 
 
@@ -302,7 +342,9 @@ def aeo_certificate(name: str) -> dict[str, Any]:
 def export_billing_attestation(name: str) -> dict[str, Any]:
     """The sample ExportBillingAttestation (unsigned) of the export ``name`` in EXPORTS."""
     subject = deepcopy(EXPORTS[name])
-    issuer = {"DE": "EU-AEO", "JP": "JP-AEO", "US": "US-CTPAT"}[subject["exitOffice"]["country"]]
+    issuer = {"DE": "EU-AEO", "JP": "JP-AEO", "US": "US-CTPAT", "CA": "CA-PIP"}[
+        subject["exitOffice"]["country"]
+    ]
     return build_export_billing_attestation(
         subject,
         issuer=ISSUERS[issuer]["id"],

@@ -1,0 +1,310 @@
+"""Trust lists with a lifecycle: sequence, successor digest, pinned keys, refresh over HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+import vcred
+from tests.httpserver import LocalServer, local_server
+from vcred.customs.samples import aeo_certificate
+from vcred.did.web import did_web_document
+from vcred.errors import MalformedError, TrustListSequenceError, UntrustedIssuerError, UsageError
+from vcred.issuing import signer_for
+from vcred.keys import KeyPair
+from vcred.net import GuardedFetcher
+from vcred.testing import StaticFetcher
+from vcred.trust import TrustAnchor, TrustList, build_trust_list, list_digest
+from vcred.trustfeed import TrustListFeed, check_succession, describe, diff
+
+T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+ROTATION = T0 + timedelta(days=3)
+EU = "did:web:eu-partner.example"
+EU_DOC_URL = "https://eu-partner.example/.well-known/did.json"
+US_KEY = KeyPair.generate("ed25519")
+US = vcred.did_key(US_KEY.public)
+ATTACKER = KeyPair.generate("ed25519")
+K1 = KeyPair.generate("ed25519")
+K2 = KeyPair.generate("ed25519")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def entry(*pins: dict[str, str]) -> dict[str, Any]:
+    return {
+        "issuer": EU,
+        "programme": "EU-AEO",
+        "country": "DE",
+        "acceptedCredentialTypes": ["AEOCertificateCredential"],
+        "pinnedKeys": list(pins),
+    }
+
+
+def pin(key: KeyPair, start: datetime, end: datetime | None = None) -> dict[str, str]:
+    found = {"jwkThumbprint": key.public.thumbprint(), "notBefore": start.isoformat()}
+    if end is not None:
+        found["notAfter"] = end.isoformat()
+    return found
+
+
+def signed_list(
+    sequence: int,
+    *pins: dict[str, str],
+    previous: str | None = None,
+    key: KeyPair = US_KEY,
+    valid_from: datetime = T0,
+    days: int = 7,
+) -> str:
+    credential = build_trust_list(
+        [entry(*pins)],
+        issuer=vcred.did_key(key.public),
+        programme="US-CTPAT",
+        valid_from=valid_from,
+        valid_until=valid_from + timedelta(days=30),
+        credential_id=f"urn:example:us-trust-list:{sequence}",
+        sequence=sequence,
+        next_update=valid_from + timedelta(days=days),
+        replaces=(sequence - 1, list_digest(previous)) if previous else None,
+    )
+    return str(vcred.issue(credential, key, now=valid_from))
+
+
+def eu_certificate(key: KeyPair, at: datetime) -> str:
+    credential = aeo_certificate("de-beispiel")
+    credential["issuer"] = EU
+    credential["validFrom"] = at.isoformat().replace("+00:00", "Z")
+    return str(vcred.issue(credential, signer_for(key, did=EU), now=at))
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with local_server() as found:
+        yield found
+
+
+@pytest.fixture
+def did_documents() -> StaticFetcher:
+    fetcher = StaticFetcher()
+    fetcher.publish(EU_DOC_URL, json.dumps(did_web_document(EU, [K1.public])))
+    return fetcher
+
+
+def feed_for(server: LocalServer, clock: Clock, **options: Any) -> TrustListFeed:
+    return TrustListFeed(
+        anchor=TrustAnchor(did=US),
+        urls=[f"{server.origin}/trust-lists/current"],
+        # the SSRF-guarded fetcher; the test server is on 127.0.0.1, allowed here only
+        fetcher=GuardedFetcher(allow_private=True),
+        clock=clock,
+        **options,
+    )
+
+
+def verify_under(feed: TrustListFeed, clock: Clock, fetcher: StaticFetcher, token: str) -> Any:
+    # what the verifier service does on each request: the feed's list of the moment
+    verifier = vcred.Verifier(fetcher=fetcher, clock=clock)
+    return dataclasses.replace(verifier, trust=feed.current).verify(token)
+
+
+def test_refresh_over_http_picks_up_a_rotated_key_and_refuses_a_rollback(
+    server: LocalServer, did_documents: StaticFetcher
+) -> None:
+    clock = Clock()
+    first = signed_list(1, pin(K1, T0 - timedelta(days=365)))
+    server.serve("/trust-lists/current", first.encode(), Content_Type="application/vc+jwt")
+    feed = feed_for(server, clock)
+    report = feed.refresh()
+    assert report.sequence == 1 and report.changed and not report.errors
+
+    before = verify_under(feed, clock, did_documents, eu_certificate(K1, T0))
+    assert before.verified, before.errors
+    assert before.trust.trust_list == "urn:example:us-trust-list:1"
+    assert before.trust.sequence == 1
+    assert before.to_dict()["trust"]["trustList"] == {
+        "id": "urn:example:us-trust-list:1",
+        "sequenceNumber": 1,
+    }
+
+    # the partner rotates: K2 current, K1 retired (still verifies what it signed)
+    clock.now = ROTATION
+    did_documents.publish(
+        EU_DOC_URL, json.dumps(did_web_document(EU, [K2.public], retired=[K1.public]))
+    )
+    rotated = eu_certificate(K2, ROTATION)
+    refused = verify_under(feed, clock, did_documents, rotated)
+    assert not refused.verified
+    assert refused.codes == ("UNTRUSTED_ISSUER",)
+    assert "is not pinned" in refused.trust.reason
+
+    # the agency publishes list 2: K1 until the rotation, K2 from it
+    second = signed_list(
+        2,
+        pin(K1, T0 - timedelta(days=365), ROTATION),
+        pin(K2, ROTATION),
+        previous=first,
+        valid_from=ROTATION,
+    )
+    server.serve("/trust-lists/current", second.encode(), Content_Type="application/vc+jwt")
+    assert not feed.due()  # nextUpdate is days away: refreshed on demand
+    report = feed.refresh(force=True)
+    assert report.sequence == 2 and report.changed and not report.errors
+    after = verify_under(feed, clock, did_documents, rotated)
+    assert after.verified, after.errors
+    assert after.trust.sequence == 2
+    # K1 signed inside its window (its iat, not the time of verification): still trusted
+    clock.now = ROTATION + timedelta(hours=1)
+    assert verify_under(feed, clock, did_documents, eu_certificate(K1, T0)).verified
+    late = verify_under(feed, clock, did_documents, eu_certificate(K1, clock.now))
+    assert not late.verified and "is not pinned" in late.trust.reason
+
+    # a rolled-back list (sequence 1 again) is refused; list 2 stays
+    server.serve("/trust-lists/current", first.encode(), Content_Type="application/vc+jwt")
+    report = feed.refresh(force=True)
+    assert report.sequence == 2 and not report.changed
+    assert "TRUST_LIST_SEQUENCE" in report.errors[0]
+    assert feed.current is not None and feed.current.sequence == 2
+
+
+def test_a_list_signed_by_another_key_than_the_anchor_is_refused(server: LocalServer) -> None:
+    clock = Clock()
+    forged = signed_list(5, pin(K1, T0), key=ATTACKER)
+    server.serve("/trust-lists/current", forged.encode())
+    feed = feed_for(server, clock)
+    report = feed.refresh()
+    assert feed.current is None
+    assert report.errors and "UNTRUSTED_ISSUER" in report.errors[0]
+
+
+def test_refresh_is_due_before_next_update_and_waits_after_a_failure(
+    server: LocalServer,
+) -> None:
+    clock = Clock()
+    server.serve("/trust-lists/current", signed_list(1, pin(K1, T0), days=2).encode())
+    feed = feed_for(server, clock, refresh_before=timedelta(hours=6), retry=timedelta(minutes=5))
+    feed.refresh()
+    assert not feed.due()
+    clock.now = T0 + timedelta(days=2) - timedelta(hours=6)
+    assert feed.due()
+    server.serve("/trust-lists/current", b"gone", status=503)
+    report = feed.refresh()
+    assert report.errors and report.sequence == 1
+    assert not feed.due()  # retry later
+    clock.now += timedelta(minutes=5)
+    assert feed.due()
+
+
+def test_past_next_update_and_grace_nobody_is_trusted(
+    server: LocalServer, did_documents: StaticFetcher
+) -> None:
+    clock = Clock()
+    server.serve("/trust-lists/current", signed_list(1, pin(K1, T0), days=2).encode())
+    feed = feed_for(server, clock, grace=timedelta(hours=1))
+    feed.refresh()
+    token = eu_certificate(K1, T0)
+    clock.now = T0 + timedelta(days=2, minutes=59)
+    assert verify_under(feed, clock, did_documents, token).verified
+    clock.now = T0 + timedelta(days=2, hours=1, seconds=1)
+    stale = verify_under(feed, clock, did_documents, token)
+    assert not stale.verified
+    assert "was due to be replaced" in stale.trust.reason
+    assert stale.trust.sequence == 1
+
+
+def loaded(sequence: int, *, digest: str, replaces: tuple[int, str] | None = None) -> TrustList:
+    return TrustList(
+        issuer=US,
+        authority="CBP",
+        country="US",
+        programme="US-CTPAT",
+        entries=(),
+        sequence=sequence,
+        digest=digest,
+        replaces=replaces,
+    )
+
+
+D1 = "sha256-" + "A" * 43 + "="
+D2 = "sha256-" + "B" * 43 + "="
+
+
+def test_same_sequence_with_other_content_is_a_fork() -> None:
+    with pytest.raises(TrustListSequenceError, match="fork"):
+        check_succession(loaded(3, digest=D1), loaded(3, digest=D2))
+    check_succession(loaded(3, digest=D1), loaded(3, digest=D1))
+
+
+def test_a_successor_naming_another_predecessor_is_a_fork() -> None:
+    with pytest.raises(TrustListSequenceError, match="fork") as caught:
+        check_succession(loaded(3, digest=D1), loaded(4, digest=D2, replaces=(3, D2)))
+    assert caught.value.pointer == "/credentialSubject/replaces"
+    check_succession(loaded(3, digest=D1), loaded(4, digest=D2, replaces=(3, D1)))
+
+
+def test_a_list_without_a_sequence_cannot_replace_one_with_it() -> None:
+    unsequenced = dataclasses.replace(loaded(1, digest=D2), sequence=None)
+    with pytest.raises(TrustListSequenceError):
+        check_succession(loaded(3, digest=D1), unsequenced)
+
+
+def test_a_rollback_is_refused() -> None:
+    with pytest.raises(TrustListSequenceError, match="rollback") as caught:
+        check_succession(loaded(3, digest=D1), loaded(2, digest=D2))
+    assert isinstance(caught.value, UntrustedIssuerError)
+
+
+def test_show_and_diff() -> None:
+    first = signed_list(1, pin(K1, T0))
+    second = signed_list(2, pin(K1, T0, ROTATION), pin(K2, ROTATION), previous=first)
+    old = vcred.trust.load_signed_trust_list(first, now=T0, anchor=US)
+    new = vcred.trust.load_signed_trust_list(second, now=T0, anchor=US)
+    shown = describe(new)
+    assert shown["sequenceNumber"] == 2
+    assert shown["replaces"] == {"sequenceNumber": 1, "digest": list_digest(first)}
+    assert shown["digest"] == list_digest(second)
+    changes = diff(old, new)
+    assert changes["sequenceNumber"] == {"from": 1, "to": 2}
+    assert list(changes["changed"][EU]) == ["pinnedKeys"]
+    assert changes["added"] == [] and changes["removed"] == []
+
+
+def test_lifecycle_members_are_checked_when_built() -> None:
+    options: dict[str, Any] = {
+        "issuer": US,
+        "programme": "US-CTPAT",
+        "valid_from": T0,
+        "valid_until": T0 + timedelta(days=30),
+    }
+    with pytest.raises(MalformedError) as caught:
+        build_trust_list([entry(pin(K1, T0))], sequence=0, **options)
+    assert caught.value.pointer == "/credentialSubject/sequenceNumber"
+    with pytest.raises(MalformedError) as caught:
+        build_trust_list(
+            [entry(pin(K1, T0))], sequence=2, next_update=T0 + timedelta(days=31), **options
+        )
+    assert caught.value.pointer == "/credentialSubject/nextUpdate"
+    with pytest.raises(MalformedError) as caught:
+        build_trust_list([entry(pin(K1, T0))], sequence=2, replaces=(2, D1), **options)
+    assert caught.value.pointer == "/credentialSubject/replaces/sequenceNumber"
+    with pytest.raises(MalformedError) as caught:
+        build_trust_list(
+            [entry({"jwkThumbprint": "short", "notBefore": T0.isoformat()})], **options
+        )
+    assert (
+        caught.value.pointer == "/credentialSubject/recognisedIssuers/0/pinnedKeys/0/jwkThumbprint"
+    )
+
+
+def test_a_feed_needs_a_url() -> None:
+    with pytest.raises(UsageError):
+        TrustListFeed(anchor=TrustAnchor(did=US), urls=[], fetcher=StaticFetcher(), clock=Clock())

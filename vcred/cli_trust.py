@@ -1,0 +1,248 @@
+"""``vcred trust-list build | sign | show | diff | verify``: an agency's MRA trust list over
+its lifecycle (docs/trust-fabric.md).
+
+``build`` makes the unsigned list from a specification file, numbering it after the list it
+replaces; ``sign`` secures it with the trust-list key; ``show`` and ``diff`` read verified
+lists; ``verify`` checks a list under its trust anchor and, given the list held, that it may
+replace it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import click
+
+from vcred.cli import _emit, _fail, _fetcher, _load_key_file, _read_input
+from vcred.errors import UsageError, VcredError
+from vcred.issuing import issue, signer_for
+from vcred.jose import unverified_payload
+from vcred.keys import LocalSigner
+from vcred.trust import (
+    TRUST_LIST_KEY_PREFIX,
+    TrustAnchor,
+    TrustList,
+    build_trust_list,
+    list_digest,
+    load_signed_trust_list,
+)
+from vcred.trustfeed import check_succession, describe, diff
+from vcred.verifier import Verifier, utc_now
+
+_SPEC_MEMBERS = {
+    "issuer",
+    "programme",
+    "id",
+    "authorityName",
+    "authorityCountry",
+    "validFrom",
+    "nextUpdate",
+    "validUntil",
+    "sequenceNumber",
+    "recognisedIssuers",
+    "allowUnverified",
+}
+
+
+@click.group("trust-list")
+def trust_list() -> None:
+    """MRA trust lists: build, sign, show, diff, verify."""
+
+
+@trust_list.command("build")
+@click.argument("spec", default="-")
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, dir_okay=False),
+    help="the signed list this one replaces: numbered after it, naming its digest",
+)
+def build_command(spec: str, previous: str | None) -> None:
+    """Print the unsigned trust list described by SPEC.json (or - for stdin).
+
+    SPEC: issuer (the agency's DID), programme, validFrom, nextUpdate, validUntil,
+    recognisedIssuers (issuer, programme, country, acceptedCredentialTypes, optional dids,
+    pinnedKeys, since, until), optional id, sequenceNumber, authorityName, authorityCountry.
+    """
+    try:
+        d = json.loads(_read_input(spec))
+    except ValueError as exc:
+        _fail(f"the specification is not JSON: {exc}")
+    if not isinstance(d, dict):
+        _fail("the specification is a JSON object")
+    extra = sorted(set(d) - _SPEC_MEMBERS)
+    if extra:
+        _fail(f"unknown specification members: {', '.join(extra)}")
+    sequence = d.get("sequenceNumber")
+    replaces = None
+    if previous is not None:
+        text = _read_input(previous).strip()
+        before = _previous_sequence(text, previous)
+        if sequence is None:
+            sequence = before + 1
+        replaces = (before, list_digest(text))
+    try:
+        built = build_trust_list(
+            d.get("recognisedIssuers", []),
+            issuer=_required(d, "issuer"),
+            programme=_required(d, "programme"),
+            valid_from=_moment(d, "validFrom"),
+            valid_until=_moment(d, "validUntil"),
+            authority_name=d.get("authorityName"),
+            authority_country=d.get("authorityCountry"),
+            credential_id=d.get("id"),
+            allow_unverified=bool(d.get("allowUnverified", False)),
+            sequence=sequence if sequence is not None else 1,
+            next_update=_moment(d, "nextUpdate") if "nextUpdate" in d else None,
+            replaces=replaces,
+        )
+    except VcredError as exc:
+        _fail(f"{exc.code}: {exc}")
+    _emit(built)
+
+
+@trust_list.command("sign")
+@click.argument("source", default="-")
+@click.option("--key", "key_file", required=True, help="the trust-list key (JWK, PEM, Multikey)")
+@click.option(
+    "--method",
+    help="a did:web agency's trust-list key method (DID URL, #trust-list-…); default: the "
+    "key's did:key",
+)
+@click.option("--format", "fmt", default="vc+jwt", show_default=True, help="securing format")
+def sign_command(source: str, key_file: str, method: str | None, fmt: str) -> None:
+    """Sign the trust list SOURCE.json with the trust-list key and print it."""
+    try:
+        document = json.loads(_read_input(source))
+    except ValueError as exc:
+        _fail(f"the trust list is not JSON: {exc}")
+    key = _load_key_file(key_file)
+    try:
+        if method is None:
+            signer: Any = signer_for(key)
+        else:
+            did, _, fragment = method.partition("#")
+            if not did.startswith("did:web:") or not fragment.startswith(TRUST_LIST_KEY_PREFIX):
+                raise UsageError(
+                    f"--method is a did:web key named #{TRUST_LIST_KEY_PREFIX}…, not {method!r}"
+                )
+            signer = LocalSigner(key=key, key_id=method)
+        _emit(issue(document, signer, format=fmt))
+    except VcredError as exc:
+        _fail(f"{exc.code}: {exc}")
+
+
+def _anchor_options(command: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--anchor", required=True, help="the DID that must have signed it"),
+            click.option("--method", help="its trust-list key (DID URL or #fragment)"),
+            click.option("--dev", is_flag=True, help="allow http and private addresses"),
+            click.option("--host-map", multiple=True, help="HOST=ORIGIN for a local did:web"),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+@trust_list.command("show")
+@click.argument("source", default="-")
+@_anchor_options
+def show_command(
+    source: str, anchor: str, method: str | None, dev: bool, host_map: tuple[str, ...]
+) -> None:
+    """Verify a signed trust list under its anchor and print its summary."""
+    _emit(describe(_load(source, anchor, method, dev, host_map)))
+
+
+@trust_list.command("diff")
+@click.argument("old")
+@click.argument("new")
+@_anchor_options
+def diff_command(
+    old: str, new: str, anchor: str, method: str | None, dev: bool, host_map: tuple[str, ...]
+) -> None:
+    """Print what changed from the signed list OLD to NEW (both verified under the anchor)."""
+    before = _load(old, anchor, method, dev, host_map)
+    after = _load(new, anchor, method, dev, host_map)
+    _emit(diff(before, after))
+
+
+@trust_list.command("verify")
+@click.argument("source", default="-")
+@_anchor_options
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, dir_okay=False),
+    help="the list held: SOURCE must be allowed to replace it (no rollback, no fork)",
+)
+def verify_command(
+    source: str,
+    anchor: str,
+    method: str | None,
+    dev: bool,
+    host_map: tuple[str, ...],
+    previous: str | None,
+) -> None:
+    """Verify a signed trust list; exit 0 when it is acceptable, 1 when refused."""
+    loaded = _load(source, anchor, method, dev, host_map, refused_code=1)
+    if previous is not None:
+        held = _load(previous, anchor, method, dev, host_map)
+        try:
+            check_succession(held, loaded)
+        except VcredError as exc:
+            _fail(f"refused: {exc.code}: {exc}", code=1)
+    click.echo(f"verified: {loaded.label}, signed by {loaded.issuer}")
+
+
+def _load(
+    source: str,
+    anchor: str,
+    method: str | None,
+    dev: bool,
+    host_map: tuple[str, ...],
+    *,
+    refused_code: int = 2,
+) -> TrustList:
+    try:
+        pinned = TrustAnchor(did=anchor, method=method)
+    except UsageError as exc:
+        _fail(str(exc))
+    text = _read_input(source).strip()
+    verifier = Verifier(fetcher=_fetcher(dev, host_map), checks=("proof", "issuer", "validity"))
+    try:
+        return load_signed_trust_list(text, now=utc_now(), anchor=pinned, verifier=verifier)
+    except VcredError as exc:
+        _fail(f"{source} refused: {exc.code}: {exc}", code=refused_code)
+
+
+def _previous_sequence(text: str, path: str) -> int:
+    """The sequence number the previous list states (the agency's own file: read, not
+    verified; ``verify --previous`` checks it)."""
+    try:
+        payload = unverified_payload(text)
+    except VcredError as exc:
+        _fail(f"{path} is not a signed vc+jwt trust list: {exc}")
+    subject = payload.get("credentialSubject")
+    number = subject.get("sequenceNumber") if isinstance(subject, dict) else None
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        _fail(f"{path} states no sequence number: pass sequenceNumber in the specification")
+    return number
+
+
+def _required(d: dict[str, Any], name: str) -> Any:
+    if d.get(name) is None:
+        _fail(f"the specification needs {name}")
+    return d[name]
+
+
+def _moment(d: dict[str, Any], name: str) -> datetime:
+    value = _required(d, name)
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        _fail(f"{name} is an ISO 8601 date-time with its time zone, not {value!r}")
+    return moment

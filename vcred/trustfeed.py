@@ -1,0 +1,287 @@
+"""Trust lists over time: which list may replace which, what changed, and a refreshing feed.
+
+An agency publishes its MRA trust list at a stable URL and replaces it before its
+``nextUpdate``; each list carries a ``sequenceNumber`` and names the list it replaces by
+sequence number and digest (docs/trust-fabric.md). A verifier holds one list per anchor and:
+
+- accepts a new list only when it verifies under the trust anchor and succeeds the held one
+  (:func:`check_succession`): a lower sequence number is a rollback, the same number with
+  other content or a successor naming another predecessor is a fork — both refused;
+- refreshes it before ``nextUpdate`` (:class:`TrustListFeed`), and on demand;
+- stops trusting anyone under it after ``nextUpdate`` plus a grace it configures
+  (:attr:`vcred.trust.TrustList.grace`), should no newer list arrive.
+
+Fetching goes through a :class:`~vcred.net.Fetcher` handed in (the SSRF-guarded
+:class:`~vcred.net.GuardedFetcher` in the services); nothing here opens a socket itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from .errors import TrustListSequenceError, UsageError, VcredError
+from .net import Fetcher
+from .trust import RecognisedIssuer, TrustAnchor, TrustList, load_signed_trust_list
+
+__all__ = [
+    "RefreshReport",
+    "TrustListFeed",
+    "check_succession",
+    "describe",
+    "diff",
+]
+
+#: What a trust-list URL is asked for: the VC-JOSE-COSE media type, or JSON (Data Integrity).
+ACCEPT: Final = "application/vc+jwt, application/vc+ld+json;q=0.9, application/json;q=0.5"
+MAX_LIST_BYTES: Final = 2 * 1024 * 1024
+
+
+def check_succession(held: TrustList | None, new: TrustList) -> None:
+    """Whether ``new`` may replace ``held`` (both already verified under the same anchor).
+
+    Raises TrustListSequenceError for a list without a sequence number replacing one with
+    it, a lower sequence number (rollback), the same number with other content, or a direct
+    successor (number + 1) whose ``replaces`` names another list (fork). A successor that
+    skips numbers is accepted: the lists in between were missed, not forged.
+    """
+    if held is None or held.sequence is None:
+        return
+    if new.sequence is None:
+        raise TrustListSequenceError(
+            f"the trust list held is {held.label}; a list without a sequence number cannot "
+            "replace it",
+            pointer="/credentialSubject/sequenceNumber",
+        )
+    if new.sequence < held.sequence:
+        raise TrustListSequenceError(
+            f"trust list sequence {new.sequence} is older than the {held.sequence} held "
+            f"({held.label}): refused as a rollback",
+            pointer="/credentialSubject/sequenceNumber",
+        )
+    if new.sequence == held.sequence:
+        if held.digest and new.digest and not hmac.compare_digest(held.digest, new.digest):
+            raise TrustListSequenceError(
+                f"another list with the sequence number {new.sequence} of the one held: "
+                "refused as a fork",
+                pointer="/credentialSubject/sequenceNumber",
+            )
+        return
+    if new.sequence == held.sequence + 1 and held.digest and new.replaces is not None:
+        number, digest = new.replaces
+        if number != held.sequence or not hmac.compare_digest(digest, held.digest):
+            raise TrustListSequenceError(
+                f"trust list {new.sequence} replaces list {number} ({digest}), not the one "
+                f"held ({held.sequence}, {held.digest}): refused as a fork",
+                pointer="/credentialSubject/replaces",
+            )
+
+
+def describe(trust_list: TrustList) -> dict[str, Any]:
+    """A summary of a verified trust list (``vcred trust-list show``)."""
+    return {
+        "id": trust_list.id,
+        "issuer": trust_list.issuer,
+        "authority": trust_list.authority,
+        "programme": trust_list.programme,
+        "sequenceNumber": trust_list.sequence,
+        "validFrom": _iso(trust_list.valid_from),
+        "nextUpdate": _iso(trust_list.next_update),
+        "validUntil": _iso(trust_list.valid_until),
+        "replaces": (
+            None
+            if trust_list.replaces is None
+            else {"sequenceNumber": trust_list.replaces[0], "digest": trust_list.replaces[1]}
+        ),
+        "digest": trust_list.digest,
+        "recognisedIssuers": [_describe_entry(entry) for entry in trust_list.entries],
+    }
+
+
+def diff(old: TrustList, new: TrustList) -> dict[str, Any]:
+    """What changed from ``old`` to ``new``: issuers added, removed, and per issuer kept the
+    members that differ (``vcred trust-list diff``)."""
+    before = {entry.issuer: _describe_entry(entry) for entry in old.entries}
+    after = {entry.issuer: _describe_entry(entry) for entry in new.entries}
+    changed: dict[str, dict[str, Any]] = {}
+    for issuer in sorted(before.keys() & after.keys()):
+        members = {
+            name: {"from": before[issuer].get(name), "to": after[issuer].get(name)}
+            for name in sorted(before[issuer].keys() | after[issuer].keys())
+            if before[issuer].get(name) != after[issuer].get(name)
+        }
+        if members:
+            changed[issuer] = members
+    return {
+        "sequenceNumber": {"from": old.sequence, "to": new.sequence},
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": changed,
+    }
+
+
+def _describe_entry(entry: RecognisedIssuer) -> dict[str, Any]:
+    mra = entry.mra
+    return {
+        "id": entry.issuer,
+        "dids": sorted(entry.dids),
+        "country": entry.country,
+        "programme": entry.programme,
+        "acceptedCredentialTypes": sorted(entry.accepted_types),
+        "pinnedKeys": [key.as_dict() for key in entry.pinned_keys],
+        "mutualRecognition": {
+            "id": mra.id,
+            "since": mra.since.isoformat(),
+            "until": mra.until.isoformat() if mra.until else None,
+            "recognisedTiers": sorted(mra.recognised_tiers) if mra.recognised_tiers else None,
+        },
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshReport:
+    """What one refresh did: the list held after it, and what went wrong, if anything."""
+
+    at: datetime
+    sequence: int | None
+    changed: bool
+    source: str | None = None
+    errors: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "at": _iso(self.at),
+            "sequenceNumber": self.sequence,
+            "changed": self.changed,
+            "source": self.source,
+            "errors": list(self.errors),
+        }
+
+
+class TrustListFeed:
+    """The trust list of one anchor, refreshed from its published URLs (thread-safe).
+
+    ``urls``: where the agency publishes the list (mirrors, tried in order until one gives
+    an acceptable list). ``verifier``: checks the lists' proofs (a :class:`vcred.Verifier`,
+    for did:web resolution). ``grace``: how long past ``nextUpdate`` a list still decides.
+    ``refresh_before``: how long before ``nextUpdate`` to fetch the next one; ``retry``: how
+    long to wait after a failed refresh. Raises UsageError for no URL or a naive clock.
+    """
+
+    def __init__(
+        self,
+        *,
+        anchor: TrustAnchor,
+        urls: Sequence[str],
+        fetcher: Fetcher,
+        verifier: Any = None,
+        grace: timedelta = timedelta(hours=1),
+        refresh_before: timedelta = timedelta(minutes=10),
+        retry: timedelta = timedelta(minutes=1),
+        clock: Callable[[], datetime],
+    ) -> None:
+        if not urls:
+            raise UsageError("a trust list feed needs at least one URL")
+        if grace < timedelta(0) or refresh_before < timedelta(0) or retry < timedelta(0):
+            raise UsageError("grace, refresh_before and retry are not negative")
+        self.anchor = anchor
+        self.urls = tuple(urls)
+        self.grace = grace
+        self.refresh_before = refresh_before
+        self.retry = retry
+        self._fetcher = fetcher
+        self._verifier = verifier
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current: TrustList | None = None
+        self._last_failure: datetime | None = None
+        self._last: RefreshReport | None = None
+
+    @property
+    def current(self) -> TrustList | None:
+        """The list held (None before the first one was accepted)."""
+        return self._current
+
+    @property
+    def last_report(self) -> RefreshReport | None:
+        return self._last
+
+    def accept(self, secured: str, *, source: str) -> TrustList:
+        """Verify ``secured`` under the anchor and hold it if it succeeds the list held.
+
+        Raises what :func:`vcred.trust.load_signed_trust_list` raises (bad proof, another
+        issuer, not the anchor's key, expired …) and TrustListSequenceError (rollback, fork).
+        """
+        now = self._clock()
+        loaded = load_signed_trust_list(
+            secured, now=now, anchor=self.anchor, verifier=self._verifier
+        )
+        loaded = dataclasses.replace(loaded, grace=self.grace)
+        with self._lock:
+            check_succession(self._current, loaded)
+            changed = self._current is None or self._current.digest != loaded.digest
+            self._current = loaded
+            self._last_failure = None
+            self._last = RefreshReport(
+                at=now, sequence=loaded.sequence, changed=changed, source=source
+            )
+        return loaded
+
+    def due(self, now: datetime | None = None) -> bool:
+        """Whether a refresh is due: no list yet, or within ``refresh_before`` of its
+        ``nextUpdate`` (or past it) — but not sooner than ``retry`` after a failure."""
+        moment = now or self._clock()
+        if self._last_failure is not None and moment < self._last_failure + self.retry:
+            return False
+        held = self._current
+        if held is None:
+            return True
+        if held.next_update is None:
+            return False
+        return moment >= held.next_update - self.refresh_before
+
+    def refresh(self, *, force: bool = False) -> RefreshReport:
+        """Fetch the list from its URLs (in order) if due, or always when ``force``; hold
+        the first acceptable one. Never raises for a bad or unreachable list: the report
+        says what each URL answered, and the list held stays (until it goes stale)."""
+        now = self._clock()
+        if not force and not self.due(now):
+            held = self._current
+            return RefreshReport(at=now, sequence=held.sequence if held else None, changed=False)
+        errors: list[str] = []
+        for url in self.urls:
+            try:
+                body = self._fetcher.fetch(url, accept=ACCEPT, max_bytes=MAX_LIST_BYTES)
+                text = body.decode("utf-8").strip()
+                self.accept(text, source=url)
+            except UnicodeDecodeError:
+                errors.append(f"{url}: MALFORMED: the trust list is not UTF-8 text")
+            except VcredError as exc:
+                errors.append(f"{url}: {exc.code}: {exc.message}")
+            else:
+                report = dataclasses.replace(self._last or _empty(now), errors=tuple(errors))
+                self._last = report
+                return report
+        with self._lock:
+            self._last_failure = now
+            held = self._current
+            self._last = RefreshReport(
+                at=now,
+                sequence=held.sequence if held else None,
+                changed=False,
+                errors=tuple(errors),
+            )
+        return self._last
+
+
+def _empty(now: datetime) -> RefreshReport:
+    return RefreshReport(at=now, sequence=None, changed=False)
