@@ -13,6 +13,7 @@ from typing import Final
 
 from babel.numbers import get_territory_currencies
 
+from vcred.customs.identifiers import mrn_check_character
 from vcred.customs.programmes import PROGRAMMES
 
 
@@ -43,24 +44,29 @@ _BY_COUNTRY: Final[dict[str, FormExamples]] = {
     "GB": FormExamples(
         identifier="EORI GB123456789000",
         declaration_scheme="MRN",
-        declaration="26GB5B7C3A1F9E2D01",
+        declaration="26GB5B7C3A1F9E2D05",
         exit_office="GB000060",
     ),
-    "JP": FormExamples(identifier="JP-CORP 1234567890123", declaration="1234567890"),
-    "CA": FormExamples(identifier="CA-BN 123456789RM0001", declaration="20261234567890"),
+    "JP": FormExamples(identifier="JP-CORP 9234567890123", declaration="1234567890"),
+    "CA": FormExamples(identifier="CA-BN 123456782RM0001", declaration="20261234567890"),
     "MX": FormExamples(identifier="RFC ABC010101AB1", declaration="26 47 3807 6001234"),
-    "KR": FormExamples(identifier="KR-BRN 1234567890", declaration="12345-26-123456X"),
+    "KR": FormExamples(identifier="KR-BRN 1234567891", declaration="12345-26-123456X"),
     "SG": FormExamples(identifier="UEN 201912345K", declaration="20261234567"),
     "CN": FormExamples(identifier="USCC 91310000MA1FL1234X", declaration="222020261234567890"),
     "NZ": FormExamples(identifier="NZBN 9429041234567", declaration="2026123456"),
 }
 
 
+def _mrn(first17: str) -> str:
+    """An MRN example whose 18th character is the check character it must have."""
+    return first17 + mrn_check_character(first17)
+
+
 def _eu(country: str) -> FormExamples:
     return FormExamples(
         identifier=f"EORI {country}4711000000815",
         declaration_scheme="MRN",
-        declaration=f"26{country}5B7C3A1F9E2D01",
+        declaration=_mrn(f"26{country}5B7C3A1F9E2D0"),
         exit_office=f"{country}004851",
     )
 

@@ -14,6 +14,13 @@ from issuer_app.examples import form_examples
 from tests.issuer.conftest import Clock, verifier
 from tests.issuer.test_ui import aeo_form, csrf_of, logged_in
 from vcred import cose
+from vcred.customs.identifiers import (
+    canada_bn_check,
+    japan_corporate_number_check,
+    korea_brn_check,
+    mexico_rfc_check,
+    mrn_check,
+)
 
 
 def _issue(app: Flask, **changes: object) -> tuple[FlaskClient, str]:
@@ -96,7 +103,24 @@ def test_a_german_agency_suggests_eori_mrn_and_euros(make_app: Callable[..., Fla
     app = make_app("sqlite", programme="EU-AEO", country="DE")
     billing = unescape(logged_in(app).get("/officer/issue/billing").text)
     assert 'value="EUR"' in billing and 'placeholder="e.g. EORI DE4711000000815"' in billing
-    assert 'placeholder="e.g. 26DE5B7C3A1F9E2D01"' in billing
+    assert 'placeholder="e.g. 26DE5B7C3A1F9E2D06"' in billing
+
+
+@pytest.mark.parametrize("country", ["US", "GB", "JP", "CA", "KR", "MX", "DE", "FR", "NL"])
+def test_the_examples_pass_their_schemes_checks(country: str) -> None:
+    # an example that its own scheme refuses would teach the officer a wrong number
+    examples = form_examples(country)
+    if examples.declaration_scheme == "MRN":
+        assert mrn_check(examples.declaration)
+    scheme, _, value = examples.identifier.partition(" ")
+    checks = {
+        "JP-CORP": japan_corporate_number_check,
+        "CA-BN": canada_bn_check,
+        "KR-BRN": korea_brn_check,
+        "RFC": mexico_rfc_check,
+    }
+    if scheme in checks:
+        assert checks[scheme](value), examples.identifier
 
 
 def test_examples_follow_the_country() -> None:
