@@ -38,16 +38,9 @@ from vcred.errors import (
     UnsupportedError,
     UsageError,
 )
-from vcred.issuing import register_issue_format
+from vcred.formats import PRESENTATION_LIFETIME, Format, registry
 from vcred.keys import KIND_FOR_JWS_ALG, KeyKind, Signer
-from vcred.presentation import PRESENTATION_LIFETIME, register_present_format
-from vcred.verifier import (
-    Verifier,
-    _Secured,
-    register_format,
-    register_presentation_format,
-    utc_now,
-)
+from vcred.verifier import ProofState, Verifier
 
 VC_COSE: Final = "vc+cose"
 VP_COSE: Final = "vp+cose"
@@ -466,7 +459,7 @@ def _challenge(claims: Mapping[Any, Any]) -> str | None:
 # --- the pipeline ------------------------------------------------------------------------------
 
 
-def _prove(verifier: Verifier, data: Any, state: _Secured) -> None:
+def _prove(verifier: Verifier, data: Any, state: ProofState) -> None:
     """The proof stage for ``vc+cose`` credentials."""
     verified = verify_vc_cose(data, lookup=verifier.method_lookup)
     state.claimed = dict(verified.payload)
@@ -474,7 +467,7 @@ def _prove(verifier: Verifier, data: Any, state: _Secured) -> None:
     state.methods = [verified.method]
 
 
-def _prove_presentation(verifier: Verifier, data: Any, state: _Secured) -> tuple[Any, Any]:
+def _prove_presentation(verifier: Verifier, data: Any, state: ProofState) -> tuple[Any, Any]:
     """The proof stage for ``vp+cose``: returns the signed (challenge, domain)."""
     verified = verify_vp_cose(data, lookup=verifier.method_lookup)
     state.claimed = dict(verified.payload)
@@ -483,9 +476,7 @@ def _prove_presentation(verifier: Verifier, data: Any, state: _Secured) -> tuple
     return _challenge(verified.claims), verified.claims.get(CWT_AUD)
 
 
-def _issue_format(
-    credential: Mapping[str, Any], signer: Signer, *, now: datetime | None = None
-) -> bytes:
+def _issue_format(credential: Mapping[str, Any], signer: Signer) -> bytes:
     return issue_vc_cose(credential, signer)
 
 
@@ -495,9 +486,9 @@ def _present_format(
     *,
     challenge: str | None = None,
     domain: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> bytes:
-    issued = int((now or utc_now()).timestamp())
+    issued = int(now.timestamp())
     return issue_vp_cose(
         presentation,
         signer,
@@ -508,7 +499,7 @@ def _present_format(
     )
 
 
-register_format(VC_COSE, _prove)
-register_presentation_format(VP_COSE, _prove_presentation)
-register_issue_format(VC_COSE, _issue_format)
-register_present_format(VP_COSE, _present_format)
+registry.register(Format(name=VC_COSE, issue=_issue_format, verify=_prove))
+registry.register(
+    Format(name=VP_COSE, present=_present_format, verify_presentation=_prove_presentation)
+)

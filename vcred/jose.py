@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from math import isfinite
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from vcred import model
 from vcred.did.document import (
@@ -33,8 +33,12 @@ from vcred.errors import (
     UnsupportedError,
     VcredError,
 )
+from vcred.formats import PRESENTATION_LIFETIME, Format, registry
 from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, PublicKey, Signer
 from vcred.multibase import b64url_decode, b64url_encode
+
+if TYPE_CHECKING:  # types only: the pipeline imports this module
+    from vcred.verifier import ProofState, Verifier
 
 VC_JWT: Final = "vc+jwt"
 VP_JWT: Final = "vp+jwt"
@@ -517,3 +521,63 @@ def _numeric_date_to_xsd(value: Any, *, pointer: str) -> str:
     if moment.microsecond:
         return moment.isoformat(timespec="microseconds").rstrip("0") + "Z"
     return moment.isoformat(timespec="seconds") + "Z"
+
+
+# -- the pipeline: vc+jwt and vp+jwt in the format registry --------------------------------------
+
+
+def _issue_format(credential: Mapping[str, Any], signer: Signer) -> str:
+    return issue_vc_jwt(credential, signer)
+
+
+def _present_format(
+    presentation: Mapping[str, Any],
+    signer: Signer,
+    *,
+    challenge: str | None = None,
+    domain: str | None = None,
+    now: datetime,
+    lifetime: timedelta | None = None,
+) -> str:
+    issued = int(now.timestamp())
+    valid_for = lifetime if lifetime is not None else PRESENTATION_LIFETIME
+    return issue_vp_jwt(
+        presentation,
+        signer,
+        challenge=challenge,
+        domain=domain,
+        issued_at=issued,
+        expires_at=issued + int(valid_for.total_seconds()),
+    )
+
+
+def _prove(verifier: Verifier, token: Any, state: ProofState) -> None:
+    """The proof stage for ``vc+jwt`` credentials (the issuer's assertionMethod key)."""
+    verified = verify_vc_jwt(token, lookup=verifier.method_lookup)
+    payload = dict(verified.payload)
+    state.jwt_claims = {k: payload[k] for k in ("nbf", "exp", "iat") if k in payload}
+    state.claimed = payload
+    state.methods = [verified.method]
+
+
+def _prove_presentation(verifier: Verifier, token: Any, state: ProofState) -> tuple[Any, Any]:
+    """The proof stage for ``vp+jwt``: the holder's authentication key; the signed challenge
+    and domain are the ``nonce`` and ``aud`` claims."""
+    verified = verify_vp_jwt(token, lookup=verifier.method_lookup)
+    vp = dict(verified.payload)
+    signed = vp.pop("nonce", None), vp.pop("aud", None)
+    state.jwt_claims = {k: vp.pop(k) for k in ("iat", "exp", "nbf") if k in vp}
+    state.methods = [verified.method]
+    state.claimed = vp
+    return signed
+
+
+registry.register(Format(name=VC_JWT, issue=_issue_format, verify=_prove))
+registry.register(
+    Format(
+        name=VP_JWT,
+        present=_present_format,
+        present_options=frozenset({"lifetime"}),
+        verify_presentation=_prove_presentation,
+    )
+)

@@ -52,15 +52,14 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
-from vcred.issuing import as_signer, register_issue_format
+from vcred.formats import Format, registry
+from vcred.issuing import as_signer
 from vcred.keys import KeyPair, PublicKey, Signer
 from vcred.multibase import b64url_decode, b64url_encode
 from vcred.verifier import (
     DEFAULT_KEY_BINDING_MAX_AGE,
+    ProofState,
     Verifier,
-    _Secured,
-    register_format,
-    register_presentation_format,
     utc_now,
 )
 
@@ -501,7 +500,6 @@ def _issue_format(
     document: dict[str, Any],
     signer: Signer,
     *,
-    now: datetime | None = None,
     disclosable: Iterable[str] | None = None,
     holder: PublicKey | KeyPair | Signer | str | None = None,
     resolver: Resolver | None = None,
@@ -942,7 +940,7 @@ def check_key_binding(
 # -- the pipeline ----------------------------------------------------------------------------------
 
 
-def _prove(verifier: Verifier, token: Any, state: _Secured) -> None:
+def _prove(verifier: Verifier, token: Any, state: ProofState) -> None:
     """The proof stage for SD-JWTs (``vc+sd-jwt`` and ``dc+sd-jwt``)."""
     state.vcdm = _unverified_typ(token) != DC_SD_JWT
     if not state.vcdm:
@@ -967,7 +965,7 @@ def _unverified_typ(token: Any) -> Any:
         return None
 
 
-def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tuple[Any, Any]:
+def _prove_presentation(verifier: Verifier, token: Any, state: ProofState) -> tuple[Any, Any]:
     """An SD-JWT+KB as a presentation (RFC 9901 §7.3): returns the signed (nonce, aud).
 
     The presentation seen by the rest of the pipeline holds the SD-JWT (without its key
@@ -1040,7 +1038,15 @@ def _presenting_method(verifier: Verifier, verified: VerifiedSdJwt) -> Verificat
     return VerificationMethod(id=own[owner], type=kind, controller=owner, public_key=key)
 
 
-register_format(VC_SD_JWT, _prove)
-register_presentation_format(VC_SD_JWT, _prove_presentation)
-register_issue_format(VC_SD_JWT, _issue_format)
-register_issue_format("sd-jwt", _issue_format)  # the name VC API clients send in options.format
+_ISSUE_OPTIONS: Final = frozenset({"disclosable", "holder", "resolver"})
+registry.register(
+    Format(
+        name=VC_SD_JWT,
+        issue=_issue_format,
+        issue_options=_ISSUE_OPTIONS,
+        verify=_prove,
+        verify_presentation=_prove_presentation,
+    )
+)
+# the name VC API clients send in options.format
+registry.register(Format(name="sd-jwt", issue=_issue_format, issue_options=_ISSUE_OPTIONS))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -41,6 +42,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
+from vcred.formats import Format, PresentationProofVerifier, ProofVerifier, registry
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import PublicKey
 from vcred.multibase import b64url_decode
@@ -240,7 +242,7 @@ class Verified:
 
 
 @dataclass(slots=True)
-class _Secured:
+class ProofState:
     """A credential after the proof stage: what it claims, and what signed it (if anything).
 
     ``claimed`` is what the proof stage read — NOT verified, even when ``proof_passed``;
@@ -269,6 +271,9 @@ class _Secured:
     confirmation: Mapping[str, Any] | None = None
 
 
+_Secured = ProofState  # its former name, kept for plugins written against it
+
+
 @dataclass(slots=True)
 class _Report:
     checks: list[Check] = field(default_factory=list)
@@ -294,10 +299,6 @@ class _Report:
             return False
         self.ok(name, detail or "")
         return True
-
-
-ProofVerifier = Callable[["Verifier", Any, _Secured], None]
-"""Verifies one securing format, filling in the credential and the methods that signed it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -349,6 +350,7 @@ class Verifier:
     time_budget: timedelta = DEFAULT_TIME_BUDGET
     bearer_types: frozenset[str] = frozenset()
     fetch_related_resources: bool = False
+    formats: AbstractSet[str] | None = None
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -365,6 +367,7 @@ class Verifier:
                 f"key_binding_max_age must be more than 0, at most {MAX_KEY_BINDING_AGE}"
             )
         object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
+        object.__setattr__(self, "formats", accepted_formats(self.formats))
         if self.fetch_related_resources and self.fetcher is None:
             raise UsageError("fetch_related_resources needs a fetcher")
         object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
@@ -505,11 +508,15 @@ class Verifier:
         )
 
     def _prove(self, document: Any, state: _Secured) -> None:
-        verifier = _PROOF_VERIFIERS.get(state.format)
+        entry = registry.get(state.format)
+        verifier = entry.verify if entry is not None else None
         if verifier is None:
             state.problems.append(
                 Problem(code="UNSUPPORTED", message=f"format {state.format} is not supported")
             )
+            return
+        if state.format not in (self.formats or ()):
+            state.problems.append(Problem.of(_not_accepted(state.format)))
             return
         try:
             verifier(self, document, state)
@@ -673,17 +680,10 @@ class Verifier:
         signed_challenge: Any = None
         signed_domain: Any = None
         try:
-            if fmt == "vp+jwt":
-                verified = jose.verify_vp_jwt(document, lookup=self.method_lookup)
-                vp = dict(verified.payload)
-                signed_challenge, signed_domain = vp.pop("nonce", None), vp.pop("aud", None)
-                state.jwt_claims = {k: vp.pop(k) for k in ("iat", "exp", "nbf") if k in vp}
-                state.methods = [verified.method]
-                state.claimed = vp
-            else:
+            if fmt != "vp+jwt":
                 # a compact format (an SD-JWT with key binding) describes its presentation itself
                 state.claimed = document if isinstance(document, dict) else None
-                signed_challenge, signed_domain = _verify_presentation_proof(self, document, state)
+            signed_challenge, signed_domain = _verify_presentation_proof(self, document, state)
             _check_key_windows(state, now=self.clock())
             state.proof_passed = True
         except VcredError as error:
@@ -916,14 +916,6 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
 # -- the proof stage per format ----------------------------------------------------------------
 
 
-def _prove_vc_jwt(verifier: Verifier, token: Any, state: _Secured) -> None:
-    verified = jose.verify_vc_jwt(token, lookup=verifier.method_lookup)
-    payload = dict(verified.payload)
-    state.jwt_claims = {k: payload[k] for k in ("nbf", "exp", "iat") if k in payload}
-    state.claimed = payload
-    state.methods = [verified.method]
-
-
 def _unverified_json(token: str) -> dict[str, Any] | None:
     try:
         return jose.unverified_payload(token)
@@ -931,30 +923,50 @@ def _unverified_json(token: str) -> dict[str, Any] | None:
         return None
 
 
-_PROOF_VERIFIERS: dict[str, ProofVerifier] = {"vc+jwt": _prove_vc_jwt}
-
-
 def register_format(name: str, verifier: ProofVerifier) -> None:
-    """Plug a securing format into the pipeline (used by vcred.integrity and vcred.sdjwt)."""
-    _PROOF_VERIFIERS[name] = verifier
+    """Plug a credential proof stage in (prefer ``vcred.formats.registry.register``)."""
+    registry.register(Format(name=name, verify=verifier))
 
 
 def _verify_presentation_proof(
-    verifier: Verifier, document: dict[str, Any], state: _Secured
+    verifier: Verifier, document: Any, state: ProofState
 ) -> tuple[Any, Any]:
-    prover = _PRESENTATION_PROOFS.get(state.format)
+    entry = registry.get(state.format)
+    prover = entry.verify_presentation if entry is not None else None
     if prover is None:
         raise PresentationError(f"presentations secured as {state.format} are not supported")
+    if state.format not in (verifier.formats or ()):
+        raise _not_accepted(state.format)
     return prover(verifier, document, state)
 
 
-PresentationProofVerifier = Callable[[Verifier, Any, _Secured], tuple[Any, Any]]
-_PRESENTATION_PROOFS: dict[str, PresentationProofVerifier] = {}
-
-
 def register_presentation_format(name: str, verifier: PresentationProofVerifier) -> None:
-    """Plug a presentation securing format in; it returns the signed (challenge, domain)."""
-    _PRESENTATION_PROOFS[name] = verifier
+    """Plug a presentation proof stage in; it returns the signed (challenge, domain)
+    (prefer ``vcred.formats.registry.register``)."""
+    registry.register(Format(name=name, verify_presentation=verifier))
+
+
+def accepted_formats(formats: Iterable[str] | None) -> frozenset[str]:
+    """The formats a verifier accepts: ``formats``, or every one that can be verified.
+
+    Raises UsageError for a name no registered format verifies.
+    """
+    verifiable = {*registry.names("verify"), *registry.names("verify_presentation")}
+    if formats is None:
+        return frozenset(verifiable)
+    if isinstance(formats, str):
+        raise UsageError("formats is a set of format names, not one string")
+    chosen = frozenset(formats)
+    unknown = chosen - verifiable
+    if unknown:
+        raise UsageError(
+            f"unknown formats {sorted(unknown)}; known: {', '.join(sorted(verifiable))}"
+        )
+    return chosen
+
+
+def _not_accepted(fmt: str) -> UnsupportedError:
+    return UnsupportedError(f"this verifier does not accept the format {fmt}")
 
 
 # -- individual checks -------------------------------------------------------------------------
