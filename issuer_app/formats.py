@@ -140,7 +140,8 @@ def choose(options: Any, *, offered: tuple[str, ...], default: str) -> str:
             raise MalformedError(f"options.{key} must be a string", pointer=f"/options/{key}")
     fmt = None if named is None else ALIASES.get(named, named)
     for value in (proof_type, fmt):
-        if isinstance(value, str) and value in VERIFY_ONLY:  # Ed25519Signature2020 & co: docs/legacy.md
+        # Ed25519Signature2020 & co: docs/legacy.md
+        if isinstance(value, str) and value in VERIFY_ONLY:
             where = "/options/type" if value == proof_type else "/options/format"
             raise UnsupportedError(VERIFY_ONLY[value], pointer=where)
     if proof_type is not None and proof_type != DATA_INTEGRITY_PROOF:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from vcred import cose as cose  # registers vc+cose and vp+cose
+from vcred import customs as customs  # the bundled domain: registers its context, schemas …
 from vcred import integrity as integrity  # registers the Data Integrity formats
 from vcred import sdjwt
 from vcred.batch import verify_many

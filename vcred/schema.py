@@ -97,17 +97,32 @@ class SchemaRegistry:
         return validator
 
 
+#: Packages whose ``*.json`` files are bundled schemas (:func:`register_schema_package`).
+SCHEMA_PACKAGES: Final[list[str]] = []
+
+
+def register_schema_package(package: str) -> None:
+    """Bundle the JSON Schemas (``*.json``) a domain ships in ``package``.
+
+    The customs domain registers ``vcred.schemas``; :func:`bundled_registry` holds them all.
+    """
+    if package not in SCHEMA_PACKAGES:
+        SCHEMA_PACKAGES.append(package)
+        bundled_registry.cache_clear()
+
+
 @cache
 def bundled_registry() -> SchemaRegistry:
-    """The registry of the JSON Schemas shipped in ``vcred.schemas``."""
+    """The registry of the JSON Schemas shipped in the registered schema packages."""
     return SchemaRegistry(_bundled_schemas())
 
 
 def _bundled_schemas() -> Iterator[dict[str, Any]]:
-    for entry in sorted(files("vcred.schemas").iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            loaded: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
-            yield loaded
+    for package in SCHEMA_PACKAGES:
+        for entry in sorted(files(package).iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".json"):
+                loaded: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
+                yield loaded
 
 
 def check_schema(

@@ -33,7 +33,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from vcred import jose, model
-from vcred.customs.builders import DISCLOSABLE_BILLING_PATHS, EXPORT_BILLING_TYPE
 from vcred.did.document import VerificationMethod, is_did, split_did_url
 from vcred.did.jwk import did_jwk
 from vcred.did.key import did_key, did_key_method_id
@@ -134,12 +133,10 @@ _ALWAYS_VISIBLE_DC: Final = frozenset(
     {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "_sd_alg"}
 )
 
-DEFAULT_DISCLOSABLE: Final[dict[str, tuple[str, ...]]] = {
-    # DESIGN §7: an export billing attestation's amounts and prices are the commercially
-    # sensitive part; everything else stays visible.
-    EXPORT_BILLING_TYPE: DISCLOSABLE_BILLING_PATHS,
-}
-"""Credential type → the paths disclosable when the issuer names none (see :func:`issue`)."""
+DEFAULT_DISCLOSABLE: Final[dict[str, tuple[str, ...]]] = {}
+"""Credential type → the paths disclosable when the issuer names none (see :func:`issue`);
+a domain fills it with :func:`register_default_disclosable` (customs: an export billing
+attestation's amounts and prices, DESIGN §7)."""
 
 
 def register_default_disclosable(credential_type: str, paths: Iterable[str]) -> None:

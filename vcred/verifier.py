@@ -19,10 +19,9 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from vcred import jose, model
-from vcred.customs.builders import AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE
 from vcred.did.document import VerificationMethod, is_did, is_https_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
@@ -51,7 +50,6 @@ from vcred.related import check_related_resources
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
 from vcred.status.entry import is_status_entry
-from vcred.trust import TrustDecision, TrustList
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
 _STATUS_LIST_CHECKS: Final = ("proof", "issuer", "validity")
@@ -67,10 +65,37 @@ DEFAULT_TIME_BUDGET: Final = timedelta(seconds=10)
 MAX_CLOCK_SKEW: Final = timedelta(days=1)
 MAX_KEY_BINDING_AGE: Final = timedelta(days=1)
 #: Credential types a verifier never accepts as bearer credentials (shown by anyone who holds
-#: a copy): customs officers act on them, so only the party they are bound to may present them.
-NEVER_BEARER_TYPES: Final = frozenset(
-    {AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE}
-)
+#: a copy), by their term: a domain names those acted on (:func:`register_never_bearer_type`;
+#: customs: officers act on its credentials, so only the party they are bound to may present
+#: them).
+NEVER_BEARER_TYPES: Final[set[str]] = set()
+
+
+def register_never_bearer_type(credential_type: str) -> None:
+    """Refuse ``credential_type`` (a term, or an IRI ending in it) as a bearer credential."""
+    NEVER_BEARER_TYPES.add(_type_name(credential_type))
+
+
+class TrustDecisionLike(Protocol):
+    """What the ``trust`` check reads of a policy's answer (:class:`vcred.trust.TrustDecision`)."""
+
+    @property
+    def reason(self) -> str: ...
+
+    def error(self) -> VcredError | None:
+        """The error to report (None: trusted)."""
+        ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class TrustPolicy(Protocol):
+    """Decides whether a verified credential's issuer is trusted (:class:`vcred.trust.TrustList`,
+    the MRA trust list, is one; a domain plugs in its own)."""
+
+    def evaluate_credential(
+        self, credential: Mapping[str, Any], *, now: datetime
+    ) -> TrustDecisionLike: ...
 
 
 def utc_now() -> datetime:
@@ -127,7 +152,7 @@ class VerificationResult:
     credential: Mapping[str, Any] | None = None
     issuer: str | None = None
     method: str | None = None
-    trust: TrustDecision | None = None
+    trust: TrustDecisionLike | None = None
     status: tuple[EntryStatus, ...] = ()
     disclosed: tuple[str, ...] = ()
     """JSON Pointers of the claims the holder chose to disclose (selective disclosure only)."""
@@ -334,7 +359,7 @@ class Verifier:
 
     fetcher: Fetcher | None = None
     resolver: Resolver | None = None
-    trust: TrustList | None = None
+    trust: TrustPolicy | None = None
     schemas: SchemaRegistry | None = None
     clock: Callable[[], datetime] = utc_now
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW
@@ -487,7 +512,7 @@ class Verifier:
         report: _Report,
         state: _Secured,
         *,
-        trust: TrustDecision | None = None,
+        trust: TrustDecisionLike | None = None,
         status: tuple[EntryStatus, ...] = (),
     ) -> VerificationResult:
         verified = not report.errors and all(c.passed is not False for c in report.checks)
@@ -626,7 +651,7 @@ class Verifier:
 
     def _check_trust(
         self, verified: Verified, issuer: str | None, report: _Report
-    ) -> TrustDecision | None:
+    ) -> TrustDecisionLike | None:
         if self.trust is None:
             report.skip(
                 "trust",
@@ -1213,8 +1238,8 @@ def check_bearer_types(types: Any) -> frozenset[str]:
     refused = sorted(t for t in names if _type_name(t) in NEVER_BEARER_TYPES)
     if refused:
         raise UsageError(
-            f"{', '.join(refused)} can never be a bearer credential: customs credentials are "
-            "accepted only from the party they are bound to"
+            f"{', '.join(refused)} can never be a bearer credential: it is accepted only from "
+            "the party it is bound to"
         )
     return frozenset(names)
 

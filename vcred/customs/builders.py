@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from ..errors import MalformedError
+from ..integrity.selective import pointers_except
 from . import _fields as f
 from ._codes import COUNTRIES, EU_MEMBER_STATES
 from .identifiers import check_identifier
@@ -580,7 +581,4 @@ def mandatory_billing_pointers(credential: Mapping[str, Any]) -> tuple[str, ...]
     member of the credential is mandatory whole, except the invoice and line items, whose
     members are mandatory one by one but for the total, unit prices and amounts.
     """
-    # imported here: vcred.integrity imports vcred.jsonld, which imports this module
-    from vcred.integrity.selective import pointers_except
-
     return pointers_except(credential, disclosable_billing_claims(credential))

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any, Final
 
 from vcred import model
-from vcred.customs import builders
 from vcred.errors import ParsingError, UnknownKeyError, UsageError
 from vcred.formats import PRESENTATION_LIFETIME, Format, registry
 from vcred.integrity.legacy import LEGACY_SUITES, LegacySuite
@@ -42,15 +41,28 @@ DEFAULT_MANDATORY: Final = (
 )
 
 
+MandatoryPointers = Callable[[Mapping[str, Any]], tuple[str, ...]]
+#: Credential type → its mandatory pointers when the issuer names none
+#: (:func:`register_default_mandatory`).
+DEFAULT_MANDATORY_FOR: Final[dict[str, MandatoryPointers]] = {}
+
+
+def register_default_mandatory(credential_type: str, pointers: MandatoryPointers) -> None:
+    """Set what an ecdsa-sd-2023 credential of ``credential_type`` always reveals when issued
+    without mandatory pointers (``pointers(credential)``: JSON Pointers)."""
+    DEFAULT_MANDATORY_FOR[credential_type] = pointers
+
+
 def default_mandatory_pointers(credential: Mapping[str, Any]) -> tuple[str, ...]:
     """The mandatory pointers of an ecdsa-sd-2023 credential issued without any.
 
-    An ExportBillingAttestation reveals everything but its amounts (the invoice total, each
-    line's unit price and amount: ``builders.DISCLOSABLE_BILLING_PATHS``); any other
-    credential the members of DEFAULT_MANDATORY it has.
+    Those registered for one of its types (customs: an ExportBillingAttestation reveals
+    everything but its amounts); for any other credential the members of DEFAULT_MANDATORY
+    it has.
     """
-    if builders.EXPORT_BILLING_TYPE in model.as_list(credential.get("type", [])):
-        return builders.mandatory_billing_pointers(credential)
+    for credential_type in model.as_list(credential.get("type", [])):
+        if isinstance(credential_type, str) and credential_type in DEFAULT_MANDATORY_FOR:
+            return DEFAULT_MANDATORY_FOR[credential_type](credential)
     return tuple(p for p in DEFAULT_MANDATORY if p[1:] in credential)
 
 
