@@ -1,0 +1,62 @@
+"""The one-call verification functions of the small surface (``vcred.verify``,
+``vcred.verify_presentation``): a :class:`~vcred.verifier.Verifier` made from keywords, or
+the one given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from vcred.net import Fetcher
+from vcred.verifier import PresentationResult, VerificationResult, Verifier
+
+
+def _verifier(
+    verifier: Verifier | None,
+    *,
+    fetcher: Fetcher | None,
+    trust: Any,
+    now: datetime | None,
+    checks: Sequence[str] | None,
+) -> Verifier:
+    if verifier is not None:
+        return verifier
+    options: dict[str, Any] = {"fetcher": fetcher, "trust": trust}
+    if now is not None:
+        options["clock"] = lambda: now
+    if checks is not None:
+        options["checks"] = tuple(checks)
+    return Verifier(**options)
+
+
+def verify(
+    secured: Any,
+    *,
+    verifier: Verifier | None = None,
+    fetcher: Fetcher | None = None,
+    trust: Any = None,
+    now: datetime | None = None,
+    checks: Sequence[str] | None = None,
+) -> VerificationResult:
+    """Verify a secured credential (any supported format). Never raises for a bad credential.
+
+    Pass a configured :class:`Verifier` to reuse its caches across calls.
+    """
+    chosen = _verifier(verifier, fetcher=fetcher, trust=trust, now=now, checks=checks)
+    return chosen.verify(secured)
+
+
+def verify_presentation(
+    presentation: Any,
+    *,
+    challenge: str | None = None,
+    domain: str | None = None,
+    verifier: Verifier | None = None,
+    fetcher: Fetcher | None = None,
+    trust: Any = None,
+    now: datetime | None = None,
+) -> PresentationResult:
+    """Verify a presentation bound to ``challenge`` / ``domain`` and every credential in it."""
+    chosen = _verifier(verifier, fetcher=fetcher, trust=trust, now=now, checks=None)
+    return chosen.verify_presentation(presentation, challenge=challenge, domain=domain)
