@@ -52,7 +52,10 @@ def layer_of() -> dict[str, int]:
     listed = {m: depth for depth, (_, ms) in enumerate(reversed(diagram())) for m in ms}
     found = {}
     for module in MODULES:
-        prefixes = [m for m in listed if module == m or module.startswith(m + ".")]
+        # "vcred" is the package's __init__ alone; any other name covers its submodules
+        prefixes = [
+            m for m in listed if module == m or (m != "vcred" and module.startswith(m + "."))
+        ]
         if prefixes:
             found[module] = listed[max(prefixes, key=len)]
     return found

@@ -67,14 +67,22 @@ def test_the_package_exposes_only_all_and_the_expert_modules() -> None:
     assert stray == [], "make these private (_name), or document them in docs/api.md"
 
 
-def test_in_this_process_too_nothing_public_is_undocumented() -> None:
+#: Internal modules not yet renamed to _private (see docs/api.md).
+NOT_YET_PRIVATE = {"values", "demo"}
+
+
+def test_every_public_submodule_is_documented_or_private() -> None:
+    """With every module of vcred/ imported, each public attribute of the package is in
+    __all__ or a documented module."""
+    for path in sorted(Path(vcred.__file__).parent.rglob("*.py")):
+        parts = path.relative_to(Path(vcred.__file__).parent.parent).with_suffix("").parts
+        importlib.import_module(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     modules = {m.removeprefix("vcred.") for m in documented_modules()}
     for name, value in vars(vcred).items():
         if name.startswith("_") or name in vcred.__all__:
             continue
         assert isinstance(value, types.ModuleType), f"vcred.{name} is not in __all__"
-        # other tests import more submodules: each must be documented or private
-        assert name in modules or name in {"values", "demo"}, name
+        assert name in modules or name in NOT_YET_PRIVATE, f"document vcred.{name} or rename it"
 
 
 @pytest.mark.parametrize("module", documented_modules())

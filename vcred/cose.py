@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 import cbor2
@@ -38,7 +37,7 @@ from vcred.errors import (
     UnsupportedError,
     UsageError,
 )
-from vcred.formats import PRESENTATION_LIFETIME, Format, registry
+from vcred.formats import Format, registry, timed_presenter
 from vcred.keys import KIND_FOR_JWS_ALG, KeyKind, Signer
 from vcred.verifier import ProofState, Verifier
 
@@ -480,26 +479,12 @@ def _issue_format(credential: Mapping[str, Any], signer: Signer) -> bytes:
     return issue_vc_cose(credential, signer)
 
 
-def _present_format(
-    presentation: Mapping[str, Any],
-    signer: Signer,
-    *,
-    challenge: str | None = None,
-    domain: str | None = None,
-    now: datetime,
-) -> bytes:
-    issued = int(now.timestamp())
-    return issue_vp_cose(
-        presentation,
-        signer,
-        challenge=challenge,
-        domain=domain,
-        issued_at=issued,
-        expires_at=issued + int(PRESENTATION_LIFETIME.total_seconds()),
-    )
-
-
 registry.register(Format(name=VC_COSE, issue=_issue_format, verify=_prove))
 registry.register(
-    Format(name=VP_COSE, present=_present_format, verify_presentation=_prove_presentation)
+    Format(
+        name=VP_COSE,
+        present=timed_presenter(issue_vp_cose),
+        present_options=frozenset({"lifetime"}),
+        verify_presentation=_prove_presentation,
+    )
 )

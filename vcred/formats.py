@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from vcred.errors import UsageError
@@ -143,6 +143,34 @@ class FormatRegistry:
 
 #: The one registry: filled when vcred is imported (jose, SD-JWT, COSE, Data Integrity).
 registry: Final = FormatRegistry()
+
+
+def timed_presenter(secure: Callable[..., Secured]) -> PresentationIssuer:
+    """The present function of a format whose ``secure(presentation, signer, *, challenge,
+    domain, issued_at, expires_at)`` takes its validity as NumericDates (vp+jwt, vp+cose):
+    valid from ``now`` for ``lifetime`` (default :data:`PRESENTATION_LIFETIME`)."""
+
+    def present_timed(
+        presentation: Mapping[str, Any],
+        signer: Any,
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        now: datetime,
+        lifetime: timedelta | None = None,
+    ) -> Secured:
+        issued = int(now.timestamp())
+        valid_for = PRESENTATION_LIFETIME if lifetime is None else lifetime
+        return secure(
+            presentation,
+            signer,
+            challenge=challenge,
+            domain=domain,
+            issued_at=issued,
+            expires_at=issued + int(valid_for.total_seconds()),
+        )
+
+    return present_timed
 
 
 def refuse_unused(fmt: str, given: Mapping[str, Any], used: frozenset[str], what: str) -> None:

@@ -47,6 +47,7 @@ from pyld.context_resolver import ContextResolver
 from vcred import _jsonld_fast
 from vcred._jsonld_fast import from_pyld_error, is_absolute_iri
 from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal, serialize
+from vcred._pointer import escape
 from vcred.errors import ContextError, MalformedError, UsageError
 from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
 
@@ -192,12 +193,8 @@ def check_local_context(context: Any, *, pointer: str) -> None:
     for term, definition in context.items():
         if isinstance(definition, Mapping) and "@context" in definition:
             check_local_context(
-                definition["@context"], pointer=f"{pointer}/{_escape_pointer(term)}/@context"
+                definition["@context"], pointer=f"{pointer}/{escape(term)}/@context"
             )
-
-
-def _escape_pointer(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 class ContextLoader:
@@ -369,7 +366,7 @@ def register_context(url: str, document: ContextContent, *, sha256: str) -> None
 def _find_key(document: Any, key: str, pointer: str = "") -> str | None:
     if isinstance(document, Mapping):
         for name, value in document.items():
-            here = f"{pointer}/{_escape_pointer(str(name))}"
+            here = f"{pointer}/{escape(str(name))}"
             if name == key:
                 return here
             if name != "@context":
@@ -675,7 +672,7 @@ def _check_context_entries(
         if name != "@context" and name not in opaque:
             inline += _check_context_entries(
                 value,
-                f"{pointer}/{_escape_pointer(str(name))}",
+                f"{pointer}/{escape(str(name))}",
                 loader,
                 allow_inline=allow_inline,
                 opaque=frozenset(),

@@ -93,9 +93,9 @@ def present(
 ) -> str | bytes | dict[str, Any]:
     """Present ``credentials`` as the holder, bound to ``challenge`` and ``domain``.
 
-    ``vp+jwt`` (default) returns a compact token valid for ``lifetime`` (default
-    ``PRESENTATION_LIFETIME``); ``vp+cose`` a COSE_Sign1 (bytes) and Data Integrity formats a
-    presentation with an authentication proof, both valid for ``PRESENTATION_LIFETIME``
+    ``vp+jwt`` (default) returns a compact token and ``vp+cose`` a COSE_Sign1 (bytes), valid
+    for ``lifetime`` (default ``PRESENTATION_LIFETIME``); Data Integrity formats a
+    presentation with an authentication proof valid for ``PRESENTATION_LIFETIME``
     (``lifetime`` is refused: UsageError). A vc+cose credential is passed as bytes.
     """
     entry = registry.get(format)

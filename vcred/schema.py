@@ -24,6 +24,8 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from vcred._pointer import escape
+
 from .errors import (
     SchemaMismatchError,
     SchemaViolationsError,
@@ -276,16 +278,11 @@ def _short(value: Any) -> str:
 
 
 def _pointer(path: Iterable[str | int]) -> str:
-    return "".join(f"/{_escape(part)}" for part in path)
+    return "".join(f"/{escape(part)}" for part in path)
 
 
 def _join(pointer: str, name: str) -> str:
-    return f"{pointer}/{_escape(name)}"
-
-
-def _escape(part: str | int) -> str:
-    # RFC 6901 §3: "~" is written "~0" and "/" is written "~1".
-    return str(part).replace("~", "~0").replace("/", "~1")
+    return f"{pointer}/{escape(name)}"
 
 
 def _schema_id(schema: Mapping[str, Any]) -> str:

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from vcred import jose, model
+from vcred._pointer import from_path, unescape
 from vcred.did.document import VerificationMethod, is_did, split_did_url
 from vcred.did.jwk import did_jwk
 from vcred.did.key import did_key, did_key_method_id
@@ -298,14 +299,7 @@ def _parse_path(path: str) -> tuple[Token, ...]:
         return tuple(tokens)
     if not path.startswith("/"):
         raise UsageError(f"a path is a JSON Pointer (/a/b) or a JSONPath ($.a.b), not {path!r}")
-    return tuple(
-        WILDCARD if raw == "*" else raw.replace("~1", "/").replace("~0", "~")
-        for raw in path[1:].split("/")
-    )
-
-
-def _pointer(path: Path) -> str:
-    return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in path)
+    return tuple(WILDCARD if raw == "*" else unescape(raw) for raw in path[1:].split("/"))
 
 
 def _expand(node: Any, tokens: Sequence[Token], prefix: Path = ()) -> list[Path]:
@@ -388,7 +382,7 @@ def _refuse_reserved(value: Any, where: str) -> None:
         for name, item in value.items():
             if name in ("_sd", "..."):
                 raise UsageError(f"{name} is reserved by SD-JWT (at {where}/{name})")
-            _refuse_reserved(item, f"{where}/{_pointer((name,))[1:]}")
+            _refuse_reserved(item, f"{where}/{from_path((name,))[1:]}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _refuse_reserved(item, f"{where}/{i}")
@@ -414,7 +408,7 @@ def _selected_paths(document: Mapping[str, Any], disclosable: Iterable[str] | No
                 raise UsageError("the whole credential cannot be selectively disclosable")
             if concrete[0] in _ALWAYS_VISIBLE_VC or concrete == ("credentialSubject",):
                 raise UsageError(
-                    f"{_pointer(concrete)} must always be disclosed: it is needed to validate "
+                    f"{from_path(concrete)} must always be disclosed: it is needed to validate "
                     "the credential (VC-JOSE-COSE §3.2.1, RFC 9901 §9.7)"
                 )
             selected.add(concrete)
@@ -560,7 +554,7 @@ class _Unfolder:
                 pointer=f"{where}/...",
             )
         result = {
-            name: self.unfold(item, (*path, name), f"{where}/{_pointer((name,))[1:]}", depth + 1)
+            name: self.unfold(item, (*path, name), f"{where}/{from_path((name,))[1:]}", depth + 1)
             for name, item in obj.items()
             if name != "_sd"
         }
@@ -610,7 +604,7 @@ class _Unfolder:
 
     def _disclosed(self, index: int, path: Path, depth: int) -> Any:
         self.placements[index] = (path, self._inside)
-        self.disclosed.append(_pointer(path))
+        self.disclosed.append(from_path(path))
         outer, self._inside = self._inside, index
         position = 2 if self.disclosures[index].name is not None else 1
         try:
@@ -659,8 +653,8 @@ def _process(
     for path, _ in unfolder.placements.values():
         if len(path) >= 1 and path[0] in always_visible:
             raise MalformedError(
-                f"{_pointer(path)} was selectively disclosable, but it must always be disclosed",
-                pointer=_pointer(path),
+                f"{from_path(path)} was selectively disclosable, but it must always be disclosed",
+                pointer=from_path(path),
             )
     return claims, unfolder
 
