@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Flask, Response
+from flask import Flask
 
 from issuer_app import api, ui
 from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
-from vcred_service.app import create_base_app
+from vcred_service.app import add_security_headers, create_base_app
 
 EXTENSION = "vcred_issuer"
+# The officer UI loads nothing from elsewhere.
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def create_app(config: IssuerConfig | None = None) -> Flask:
@@ -40,7 +45,7 @@ def create_app(config: IssuerConfig | None = None) -> Flask:
     app.extensions[EXTENSION] = issuer
     app.register_blueprint(api.blueprint)
     app.register_blueprint(ui.blueprint)
-    app.after_request(_security_headers)
+    add_security_headers(app, csp=_CSP, referrer_policy="same-origin")
     return app
 
 
@@ -48,18 +53,3 @@ def issuer_of(app: Flask) -> Issuer:
     """The :class:`Issuer` behind an app (tokens, records, closing it)."""
     found: Issuer = app.extensions[EXTENSION]
     return found
-
-
-def _security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.mimetype == "text/html":
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        )
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cache-Control", "no-store")
-    return response

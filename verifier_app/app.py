@@ -6,10 +6,11 @@ import hashlib
 import logging
 from typing import Final
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vcred_service import create_base_app
+from vcred_service.app import add_security_headers
 from vcred_service.ratelimit import RateLimiter
 from verifier_app.api import api
 from verifier_app.config import VerifierConfig
@@ -70,15 +71,7 @@ def create_app(config: VerifierConfig | None = None) -> Flask:
             if request.method == "POST":
                 limiter.check(request.remote_addr or "unknown")
 
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", _CSP)
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    add_security_headers(app, csp=_CSP, referrer_policy="no-referrer")
     app.register_blueprint(api)
     app.register_blueprint(ui)
     return app
