@@ -15,6 +15,10 @@ Anything else (``@list``, ``@reverse``, ``@nest``, index/language/id/type maps, 
 language, ``@propagate``, ``@graph`` and ``@included`` keys, nested arrays …) raises
 :class:`Unsupported`, and ``vcred.jsonld`` takes the general pyld path. Both apply the same
 safe-mode rules; ``tests/test_jsonld.py`` checks that both give the same dataset.
+
+The context processing calls pyld's private ``JsonLdProcessor`` methods (``_expand_iri``,
+``_process_context``, ``_get_initial_context``): pyproject.toml pins pyld to the major version
+this was tested against, and ``tests/test_packaging.py`` checks the installed one fits.
 """
 
 from __future__ import annotations
