@@ -14,18 +14,13 @@ from typing import Any
 
 from vcred import present, sdjwt
 from vcred.customs import samples
+from vcred.demo import Step
 from vcred.did import did_key
 from vcred.keys import KeyPair
 from vcred_demo.cluster import STATUS_TTL, Cluster
 from vcred_demo.http import Reply, post
 
-Outcome = tuple[bool, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    title: str
-    run: Callable[[], Outcome]
+Outcome = tuple[bool, str]  # what a step's run returns
 
 
 @dataclass(slots=True)
