@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import credential
-from tests.test_status import (
+from tests.status.support import (
     MESSAGE_ENTRY,
     MESSAGE_URL,
     MESSAGES,
