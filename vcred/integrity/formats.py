@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from vcred import model
 from vcred.errors import ParsingError, UnknownKeyError, UsageError
+from vcred.formats import ISSUE_OPTIONS as ALL_ISSUE_OPTIONS
 from vcred.formats import PRESENTATION_LIFETIME, Format, registry
 from vcred.integrity.legacy import LEGACY_SUITES, LegacySuite
 from vcred.integrity.proof import VerifiedDocument, add_base_proof, add_proof, verify_document
@@ -289,19 +290,8 @@ def _legacy_refusal(suite: LegacySuite) -> str:
     )
 
 
-#: The options of :func:`vcred.issue` each Data Integrity format uses.
-ISSUE_OPTIONS: Final = frozenset(
-    {
-        "now",
-        "loader",
-        "created",
-        "expires",
-        "proof_id",
-        "previous_proof",
-        "cryptosuite",
-        "mandatory_pointers",
-    }
-)
+#: The options of :func:`vcred.issue` Data Integrity uses: all but the SD-JWT ones.
+ISSUE_OPTIONS: Final = frozenset(ALL_ISSUE_OPTIONS) - {"disclosable", "holder", "resolver"}
 #: ecdsa-sd-2023 base proofs do not chain; the other suites have no mandatory pointers.
 SELECTIVE_ISSUE_OPTIONS: Final = ISSUE_OPTIONS - {"previous_proof"}
 SUITE_ISSUE_OPTIONS: Final = ISSUE_OPTIONS - {"mandatory_pointers"}
