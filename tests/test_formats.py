@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import vcred
 from tests.conftest import NOW, billing_attestation, credential
 from vcred import Verifier, issue, present
 from vcred.errors import UsageError, VcredError
@@ -21,6 +22,7 @@ from vcred.formats import (
 )
 from vcred.jsonld import default_loader
 from vcred.keys import KeyPair
+from vcred.testing import StaticFetcher
 
 AT = Verifier(clock=lambda: NOW)
 #: A value of the right type for each option (whether it makes sense is not the point).
@@ -146,3 +148,18 @@ def test_registering_again_completes_the_entry() -> None:
     own.register(Format(name="x", verify=lambda verifier, document, state: None))
     assert own["x"].issue_refusal == "never" and own["x"].verify is not None
     assert list(own) == ["x"] and own.names("verify") == ("x",)
+
+
+@pytest.mark.parametrize("option", ["fetcher", "trust", "now"])
+def test_verify_refuses_options_a_given_verifier_would_ignore(p256: KeyPair, option: str) -> None:
+    vc = issue(credential(), p256)
+    value = {"fetcher": StaticFetcher({}), "trust": object(), "now": NOW}[option]
+    with pytest.raises(UsageError, match=f"{option} cannot be given with a verifier"):
+        vcred.verify(vc, verifier=AT, **{option: value})
+    with pytest.raises(UsageError, match=f"{option} cannot be given with a verifier"):
+        vcred.verify_presentation(vc, verifier=AT, **{option: value})
+
+
+def test_checks_given_with_a_verifier_are_the_ones_run(p256: KeyPair) -> None:
+    result = vcred.verify(issue(credential(), p256), verifier=AT, checks=["validity"])
+    assert [c.name for c in result.checks] == ["validity"] and result.verified

@@ -8,19 +8,32 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from vcred.errors import UsageError
 from vcred.net import Fetcher
-from vcred.verifier import PresentationResult, VerificationResult, Verifier
+from vcred.verifier import PresentationResult, TrustPolicy, VerificationResult, Verifier
 
 
 def _verifier(
     verifier: Verifier | None,
     *,
     fetcher: Fetcher | None,
-    trust: Any,
+    trust: TrustPolicy | None,
     now: datetime | None,
     checks: Sequence[str] | None,
 ) -> Verifier:
+    """The verifier given, or one made from the keywords; UsageError for keywords beside a
+    verifier (it carries its own fetcher, trust and clock: they would be ignored)."""
     if verifier is not None:
+        given = [
+            name
+            for name, value in (("fetcher", fetcher), ("trust", trust), ("now", now))
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} cannot be given with a verifier: configure the verifier "
+                "(dataclasses.replace(verifier, …))"
+            )
         return verifier
     options: dict[str, Any] = {"fetcher": fetcher, "trust": trust}
     if now is not None:
@@ -35,16 +48,17 @@ def verify(
     *,
     verifier: Verifier | None = None,
     fetcher: Fetcher | None = None,
-    trust: Any = None,
+    trust: TrustPolicy | None = None,
     now: datetime | None = None,
     checks: Sequence[str] | None = None,
 ) -> VerificationResult:
     """Verify a secured credential (any supported format). Never raises for a bad credential.
 
-    Pass a configured :class:`Verifier` to reuse its caches across calls.
+    Pass a configured :class:`Verifier` to reuse its caches across calls (``checks`` then
+    chooses among its checks; ``fetcher``, ``trust`` and ``now`` are its own: UsageError).
     """
     chosen = _verifier(verifier, fetcher=fetcher, trust=trust, now=now, checks=checks)
-    return chosen.verify(secured)
+    return chosen.verify(secured, checks=checks if verifier is not None else None)
 
 
 def verify_presentation(
@@ -54,7 +68,7 @@ def verify_presentation(
     domain: str | None = None,
     verifier: Verifier | None = None,
     fetcher: Fetcher | None = None,
-    trust: Any = None,
+    trust: TrustPolicy | None = None,
     now: datetime | None = None,
 ) -> PresentationResult:
     """Verify a presentation bound to ``challenge`` / ``domain`` and every credential in it."""
