@@ -1,8 +1,7 @@
 """Which securing format a VC API request asks for, and how the answer is wrapped.
 
-The formats come from the library: ``vc+jwt`` plus every format registered with
-``vcred.issuing.register_issue_format`` (SD-JWT, and the Data Integrity suites once
-``vcred.integrity`` is installed). A request names one with ``options.format``, or with
+The formats come from the library: every format ``vcred.formats.registry`` can issue
+(vc+jwt, SD-JWT, vc+cose and the Data Integrity suites, registered when vcred is imported). A request names one with ``options.format``, or with
 ``options.type = "DataIntegrityProof"`` and ``options.cryptosuite``
 (https://w3c-ccg.github.io/vc-api/#issue-credential); without either, the configured default.
 """
