@@ -1,9 +1,10 @@
 """Which securing format a VC API request asks for, and how the answer is wrapped.
 
 The formats come from the library: every format ``vcred.formats.registry`` can issue
-(vc+jwt, SD-JWT, vc+cose and the Data Integrity suites, registered when vcred is imported). A request names one with ``options.format``, or with
-``options.type = "DataIntegrityProof"`` and ``options.cryptosuite``
-(https://w3c-ccg.github.io/vc-api/#issue-credential); without either, the configured default.
+(vc+jwt, SD-JWT, vc+cose and the Data Integrity suites, registered when vcred is imported).
+A request names one with ``options.format``, or with ``options.type = "DataIntegrityProof"``
+and ``options.cryptosuite`` (https://w3c-ccg.github.io/vc-api/#issue-credential); without
+either, the configured default.
 """
 
 from __future__ import annotations

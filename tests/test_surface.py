@@ -77,6 +77,7 @@ def test_every_public_submodule_is_documented_or_private() -> None:
     for path in sorted(Path(vcred.__file__).parent.rglob("*.py")):
         parts = path.relative_to(Path(vcred.__file__).parent.parent).with_suffix("").parts
         importlib.import_module(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    importlib.import_module("vcred.schemas")  # package data from the top-level schemas/
     modules = {m.removeprefix("vcred.") for m in documented_modules()}
     for name, value in vars(vcred).items():
         if name.startswith("_") or name in vcred.__all__:
