@@ -6,7 +6,7 @@ from the DID. ``issue(credential, key)`` with a bare key pair signs as its did:k
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -34,36 +34,26 @@ from vcred.related import check_related_resources
 FormatIssuer = CredentialIssuer
 
 
-class _IssuerView(Mapping[str, CredentialIssuer]):
-    """Name → issue function, read live from :data:`vcred.formats.registry`."""
+class _RegistryView(Mapping[str, Any]):
+    """A read-only mapping computed live from :data:`vcred.formats.registry`."""
 
-    def __getitem__(self, name: str) -> CredentialIssuer:
-        return registry.issuers()[name]
+    def __init__(self, read: Callable[[], Mapping[str, Any]]) -> None:
+        self._read = read
 
-    def __iter__(self) -> Any:
-        return iter(registry.issuers())
+    def __getitem__(self, name: str) -> Any:
+        return self._read()[name]
 
-    def __len__(self) -> int:
-        return len(registry.issuers())
-
-
-class _RefusalView(Mapping[str, str]):
-    """Name → refusal of the verify-only formats, read live from the registry."""
-
-    def __getitem__(self, name: str) -> str:
-        return registry.issue_refusals()[name]
-
-    def __iter__(self) -> Any:
-        return iter(registry.issue_refusals())
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
 
     def __len__(self) -> int:
-        return len(registry.issue_refusals())
+        return len(self._read())
 
 
 #: Every format :func:`issue` makes (a view of :data:`vcred.formats.registry`).
-FORMATS: Final[Mapping[str, CredentialIssuer]] = _IssuerView()
+FORMATS: Final[Mapping[str, CredentialIssuer]] = _RegistryView(registry.issuers)
 #: Formats vcred verifies but will not make → the refusal (with the reason) whoever asks gets.
-VERIFY_ONLY: Final[Mapping[str, str]] = _RefusalView()
+VERIFY_ONLY: Final[Mapping[str, str]] = _RegistryView(registry.issue_refusals)
 
 
 def register_issue_format(name: str, issuer: CredentialIssuer) -> None:

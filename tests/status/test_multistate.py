@@ -88,21 +88,6 @@ def message_entry(index: int = 7, **change: Any) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if v is not None}
 
 
-@pytest.fixture
-def securer() -> FakeSecurer:
-    return FakeSecurer()
-
-
-@pytest.fixture
-def fetcher() -> DictFetcher:
-    return DictFetcher()
-
-
-@pytest.fixture
-def checker(securer: FakeSecurer, fetcher: DictFetcher) -> StatusChecker:
-    return StatusChecker(fetcher=fetcher, verify_list=securer.verify)
-
-
 def serve(fetcher: DictFetcher, securer: FakeSecurer, document: dict[str, Any]) -> None:
     fetcher.documents[document["id"]] = securer.secure(document)
 
