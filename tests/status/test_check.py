@@ -492,3 +492,16 @@ def test_a_list_nested_past_the_recursion_limit_is_a_parsing_error() -> None:
     # json.loads raises RecursionError for deep nesting, which is not a ValueError
     with pytest.raises(ParsingError, match="not valid JSON"):
         parse_fetched(b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity"])
+def test_a_list_with_nan_or_infinity_is_a_parsing_error(number: bytes) -> None:
+    """The one strict JSON parser: a status list reads NaN as every other input does."""
+    with pytest.raises(ParsingError, match="not valid JSON"):
+        parse_fetched(b'{"ttl": ' + number + b"}")
+
+
+def test_a_list_with_a_number_past_a_double_is_malformed() -> None:
+    with pytest.raises(MalformedError) as refused:
+        parse_fetched(b'{"credentialSubject": {"ttl": 1e400}}')
+    assert refused.value.pointer == "/credentialSubject/ttl"
