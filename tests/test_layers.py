@@ -21,7 +21,7 @@ PACKAGE = ROOT / "vcred"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 #: (importer, imported) allowed inside a function, and why.
 DEFERRED = {
-    ("vcred.cli", "vcred.demo"): "vcred demo --library needs rich, the demo extra's",
+    ("vcred.cli", "vcred._demo"): "vcred demo --library needs rich, the demo extra's",
 }
 
 

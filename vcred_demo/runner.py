@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vcred.demo import Outcome, play
+from vcred._demo import Outcome, play
 from vcred_demo.cluster import OFFICER, Cluster, started
 from vcred_demo.scenario import Story, steps
 

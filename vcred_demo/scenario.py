@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vcred import present, sdjwt
+from vcred._demo import Step
 from vcred.customs import samples
-from vcred.demo import Step
 from vcred.did import did_key
 from vcred.keys import KeyPair
 from vcred_demo.cluster import STATUS_TTL, Cluster
