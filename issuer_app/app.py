@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 
 from issuer_app import (
     api,
@@ -25,10 +25,15 @@ from issuer_app.config import IssuerConfig
 from issuer_app.service import Issuer
 from vcred.net import GuardedFetcher
 from vcred_service import identifiers, oauth_http
-from vcred_service.app import create_base_app
+from vcred_service.app import add_security_headers, create_base_app
 from vcred_service.registry import use_registry_from_env
 
 EXTENSION = "vcred_issuer"
+# The officer UI loads nothing from elsewhere.
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def create_app(config: IssuerConfig | None = None) -> Flask:
@@ -66,7 +71,7 @@ def create_app(config: IssuerConfig | None = None) -> Flask:
         scopes=hashing.SCOPES,
         clock=config.clock,
     )
-    app.after_request(_security_headers)
+    add_security_headers(app, csp=_CSP, referrer_policy="same-origin")
     return app
 
 
@@ -80,18 +85,3 @@ def _own_documents(issuer: Issuer) -> dict[str, dict[str, Any]]:
     """The issuer's did:web document by its DID (GET /identifiers/{did})."""
     document = issuer.did_document()
     return {document["id"]: document} if document is not None else {}
-
-
-def _security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.mimetype == "text/html":
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        )
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cache-Control", "no-store")
-    return response

@@ -1,10 +1,10 @@
 """Which securing format a VC API request asks for, and how the answer is wrapped.
 
-The formats come from the library: ``vc+jwt`` plus every format registered with
-``vcred.issuing.register_issue_format`` (SD-JWT, and the Data Integrity suites once
-``vcred.integrity`` is installed). A request names one with ``options.format``, or with
-``options.type = "DataIntegrityProof"`` and ``options.cryptosuite``
-(https://w3c-ccg.github.io/vc-api/#issue-credential); without either, the configured default.
+The formats come from the library: every format ``vcred.formats.registry`` can issue
+(vc+jwt, SD-JWT, vc+cose and the Data Integrity suites, registered when vcred is imported).
+A request names one with ``options.format``, or with ``options.type = "DataIntegrityProof"``
+and ``options.cryptosuite`` (https://w3c-ccg.github.io/vc-api/#issue-credential); without
+either, the configured default.
 """
 
 from __future__ import annotations
@@ -190,7 +190,8 @@ def choose(options: Any, *, offered: tuple[str, ...], default: str) -> str:
             raise MalformedError(f"options.{key} must be a string", pointer=f"/options/{key}")
     fmt = None if named is None else ALIASES.get(named, named)
     for value in (proof_type, fmt):
-        if value in VERIFY_ONLY:  # Ed25519Signature2020 & co: docs/legacy.md
+        # Ed25519Signature2020 & co: docs/legacy.md
+        if isinstance(value, str) and value in VERIFY_ONLY:
             where = "/options/type" if value == proof_type else "/options/format"
             raise UnsupportedError(VERIFY_ONLY[value], pointer=where)
     if proof_type is not None and proof_type != DATA_INTEGRITY_PROOF:

@@ -21,9 +21,10 @@ from issuer_app.oid4vci import (
 )
 from vcred.errors import VcredError
 from vcred.jose import loads_strict
+from vcred.model import check_depth
 from vcred.oid4vci import ProtocolError
 from vcred_service.problems import ProblemError
-from vcred_service.requests import DEFAULT_MAX_DEPTH, json_depth_exceeds, read_json
+from vcred_service.requests import DEFAULT_MAX_DEPTH, read_json
 
 blueprint = Blueprint("oid4vci", __name__)
 
@@ -141,8 +142,7 @@ def credential() -> Response:
         raise ProtocolError("invalid_credential_request", "the credential request is JSON")
     try:
         body = loads_strict(request.get_data(cache=False), what="the credential request")
+        check_depth(body, limit=DEFAULT_MAX_DEPTH)
     except VcredError as exc:
         raise ProtocolError("invalid_credential_request", exc.message) from exc
-    if json_depth_exceeds(body, DEFAULT_MAX_DEPTH):
-        raise ProtocolError("invalid_credential_request", "the request is nested too deeply")
     return _no_store(service.credential(authorization, body))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
 
@@ -117,3 +118,23 @@ def test_packages_are_installed_without_recommends() -> None:
     assert installs
     for command in installs:
         assert "--no-install-recommends" in command, command
+
+
+def test_pyld_is_pinned_to_the_major_version_the_fast_path_was_tested_on() -> None:
+    """vcred._jsonld_fast calls pyld's private functions: a new major must be tested first."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (pin,) = [d for d in config["project"]["dependencies"] if d.lower().startswith("pyld")]
+    floor, ceiling = (part.strip() for part in pin[len("pyld") :].split(","))
+    assert floor.startswith(">=") and ceiling.startswith("<"), pin
+    installed = version("pyld")
+    major = int(ceiling[1:])
+    assert int(installed.split(".")[0]) == major - 1, (installed, pin)
+    assert tuple(map(int, installed.split(".")[:2])) >= tuple(map(int, floor[2:].split(".")[:2]))
+
+
+def test_rich_is_an_extra_only_the_demo_uses() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert not [d for d in config["project"]["dependencies"] if d.startswith("rich")]
+    extras = config["project"]["optional-dependencies"]
+    assert any(d.startswith("rich") for d in extras["demo"])
+    assert any(d.startswith("rich") for d in extras["server"])  # make venv: '.[server,dev]'

@@ -5,21 +5,16 @@ The small surface: :func:`generate_key`, :func:`issue`, :func:`verify`, :func:`p
 ``issue(..., format="vc+sd-jwt", disclosable=[...], holder=...)`` and :func:`present_sd_jwt`,
 or ``issue(..., format="ecdsa-sd-2023", mandatory_pointers=[...])`` and :func:`derive`.
 No cryptographic choice is needed: the algorithm follows from the key, the key from the DID.
-The documented lower layer is :mod:`vcred.keys`, :mod:`vcred.did`, :mod:`vcred.jose`,
-:mod:`vcred.integrity`, :mod:`vcred.sdjwt`, :mod:`vcred.cose`, :mod:`vcred.model`,
-:mod:`vcred.errors` and :mod:`vcred.net`.
+The expert layer below it (:mod:`vcred.formats`, :mod:`vcred.keys`, :mod:`vcred.did`,
+:mod:`vcred.jose`, :mod:`vcred.integrity`, :mod:`vcred.sdjwt`, :mod:`vcred.cose` …) is listed
+in docs/api.md; importing this package also registers the bundled customs domain.
 """
 
-from __future__ import annotations
-
-import dataclasses
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
-
 from vcred import cose as cose  # registers vc+cose and vp+cose
+from vcred import customs as customs  # the bundled domain: registers its context, schemas …
 from vcred import integrity as integrity  # registers the Data Integrity formats
 from vcred import sdjwt
+from vcred._surface import verify, verify_presentation
 from vcred.batch import verify_many
 from vcred.did import Resolver, did_jwk, did_key, did_web_document
 from vcred.errors import VcredError
@@ -70,58 +65,3 @@ __all__ = [
     "verify_many",
     "verify_presentation",
 ]
-
-
-def _verifier(
-    verifier: Verifier | None,
-    *,
-    fetcher: Fetcher | None,
-    trust: Any,
-    now: datetime | None,
-    checks: Sequence[str] | None,
-) -> Verifier:
-    if verifier is not None:
-        return verifier
-    options: dict[str, Any] = {"fetcher": fetcher, "trust": trust}
-    if now is not None:
-        options["clock"] = lambda: now
-    if checks is not None:
-        options["checks"] = tuple(checks)
-    return Verifier(**options)
-
-
-def verify(
-    secured: Any,
-    *,
-    verifier: Verifier | None = None,
-    fetcher: Fetcher | None = None,
-    trust: Any = None,
-    now: datetime | None = None,
-    checks: Sequence[str] | None = None,
-    at: datetime | None = None,
-) -> VerificationResult:
-    """Verify a secured credential (any supported format). Never raises for a bad credential.
-
-    Pass a configured :class:`Verifier` to reuse its caches across calls. ``at``: verify as
-    of that moment instead (validity then, each status list as the version in force then;
-    see :attr:`Verifier.at`), with ``verifier`` too.
-    """
-    chosen = _verifier(verifier, fetcher=fetcher, trust=trust, now=now, checks=checks)
-    if at is not None:
-        chosen = dataclasses.replace(chosen, at=at)
-    return chosen.verify(secured)
-
-
-def verify_presentation(
-    presentation: Any,
-    *,
-    challenge: str | None = None,
-    domain: str | None = None,
-    verifier: Verifier | None = None,
-    fetcher: Fetcher | None = None,
-    trust: Any = None,
-    now: datetime | None = None,
-) -> PresentationResult:
-    """Verify a presentation bound to ``challenge`` / ``domain`` and every credential in it."""
-    chosen = _verifier(verifier, fetcher=fetcher, trust=trust, now=now, checks=None)
-    return chosen.verify_presentation(presentation, challenge=challenge, domain=domain)

@@ -15,6 +15,10 @@ Anything else (``@list``, ``@reverse``, ``@nest``, index/language/id/type maps, 
 language, ``@propagate``, ``@graph`` and ``@included`` keys, nested arrays …) raises
 :class:`Unsupported`, and ``vcred.jsonld`` takes the general pyld path. Both apply the same
 safe-mode rules; ``tests/test_jsonld.py`` checks that both give the same dataset.
+
+The context processing calls pyld's private ``JsonLdProcessor`` methods (``_expand_iri``,
+``_process_context``, ``_get_initial_context``): pyproject.toml pins pyld to the major version
+this was tested against, and ``tests/test_packaging.py`` checks the installed one fits.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import rfc8785
 from pyld import jsonld as _pyld
 
 from vcred._nquads import Quad, escape_iri, literal
+from vcred._pointer import child
 from vcred.errors import ContextError, MalformedError, VcredError
 
 XSD: Final = "http://www.w3.org/2001/XMLSchema#"
@@ -108,10 +113,6 @@ def direction_datatype(language: Any, direction: Any, *, pointer: str | None = N
             f"@language {str(language)[:40]!r} is not a well-formed language tag", pointer=pointer
         )
     return f"{I18N}{language.lower()}_{direction}"
-
-
-def _pointer(parent: str, token: str | int) -> str:
-    return f"{parent}/{str(token).replace('~', '~0').replace('/', '~1')}"
 
 
 class _TermDef:
@@ -340,10 +341,10 @@ class _Walker:
             for index, item in enumerate(values):
                 if not isinstance(item, str):
                     raise MalformedError(
-                        "@type values must be strings", pointer=_pointer(pointer, key)
+                        "@type values must be strings", pointer=child(pointer, key)
                     )
-                where = _pointer(pointer, key)
-                types.append((item, _pointer(where, index) if isinstance(value, list) else where))
+                where = child(pointer, key)
+                types.append((item, child(where, index) if isinstance(value, list) else where))
         for item in sorted({item for item, _ in types}):
             definition = type_ctx.term(item)
             if definition is not None and definition.scoped is not _MISSING:
@@ -359,7 +360,7 @@ class _Walker:
             if expanded is None or not (expanded.startswith("@") or is_absolute_iri(expanded)):
                 raise ContextError(
                     f"term {key!r} is not defined by the @context (safe mode: no data is dropped)",
-                    pointer=_pointer(pointer, key),
+                    pointer=child(pointer, key),
                 )
             if expanded == "@id":
                 if id_value is not _MISSING or not isinstance(value, str):
@@ -376,7 +377,7 @@ class _Walker:
                 raise Unsupported(expanded)
             elif expanded.startswith("_:"):
                 raise ContextError(
-                    f"term {key!r} expands to a blank node", pointer=_pointer(pointer, key)
+                    f"term {key!r} expands to a blank node", pointer=child(pointer, key)
                 )
             else:
                 properties.append((key, expanded, value))
@@ -391,7 +392,7 @@ class _Walker:
         if id_value is _MISSING:
             subject = self.new_blank()
         else:
-            subject = self.resource(ctx.document_iri(id_value), id_value, _pointer(pointer, "id"))
+            subject = self.resource(ctx.document_iri(id_value), id_value, child(pointer, "id"))
         quads = self.quads
         for item, where in types:
             quads.append(
@@ -405,7 +406,7 @@ class _Walker:
                 value,
                 ctx,
                 graph,
-                _pointer(pointer, key),
+                child(pointer, key),
             )
         return subject
 
@@ -461,7 +462,7 @@ class _Walker:
         is_graph = definition is not None and "@graph" in definition.container
         items = value if isinstance(value, list) else [value]
         for index, item in enumerate(items):
-            where = _pointer(pointer, index) if isinstance(value, list) else pointer
+            where = child(pointer, index) if isinstance(value, list) else pointer
             if item is None:
                 continue
             if isinstance(item, list):

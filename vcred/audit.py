@@ -28,8 +28,8 @@ from typing import Any, Final
 
 import rfc8785
 
+from vcred._json import loads_strict
 from vcred.errors import AuditLineError, MalformedError, UsageError
-from vcred.jose import loads_strict
 
 GENESIS: Final = "0" * 64
 FIELDS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")

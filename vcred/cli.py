@@ -651,8 +651,10 @@ def demo_command(check: bool, base_port: int, data_dir: Path | None, library: bo
     """The cross-border demo: US, EU and Japanese agencies issue, present, verify, suspend,
     revoke — then the services stay up for you to try (Ctrl-C stops them)."""
     if library:
-        from vcred.demo import run_walkthrough
-
+        try:  # the walkthrough's output needs rich, an extra's (the demo or server extra)
+            from vcred._demo import run_walkthrough
+        except ModuleNotFoundError as exc:
+            _fail(f"the walkthrough needs {exc.name}: pip install 'vcred[demo]'")
         sys.exit(0 if run_walkthrough(quiet=check) else 1)
     try:
         demo = importlib.import_module("vcred_demo")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 import cbor2
@@ -38,16 +37,9 @@ from vcred.errors import (
     UnsupportedError,
     UsageError,
 )
-from vcred.issuing import register_issue_format
+from vcred.formats import Format, registry, timed_presenter
 from vcred.keys import KIND_FOR_JWS_ALG, KeyKind, Signer
-from vcred.presentation import PRESENTATION_LIFETIME, register_present_format
-from vcred.verifier import (
-    Verifier,
-    _Secured,
-    register_format,
-    register_presentation_format,
-    utc_now,
-)
+from vcred.verifier import ProofState, Verifier
 
 VC_COSE: Final = "vc+cose"
 VP_COSE: Final = "vp+cose"
@@ -466,7 +458,7 @@ def _challenge(claims: Mapping[Any, Any]) -> str | None:
 # --- the pipeline ------------------------------------------------------------------------------
 
 
-def _prove(verifier: Verifier, data: Any, state: _Secured) -> None:
+def _prove(verifier: Verifier, data: Any, state: ProofState) -> None:
     """The proof stage for ``vc+cose`` credentials."""
     verified = verify_vc_cose(data, lookup=verifier.method_lookup)
     state.claimed = dict(verified.payload)
@@ -474,7 +466,7 @@ def _prove(verifier: Verifier, data: Any, state: _Secured) -> None:
     state.methods = [verified.method]
 
 
-def _prove_presentation(verifier: Verifier, data: Any, state: _Secured) -> tuple[Any, Any]:
+def _prove_presentation(verifier: Verifier, data: Any, state: ProofState) -> tuple[Any, Any]:
     """The proof stage for ``vp+cose``: returns the signed (challenge, domain)."""
     verified = verify_vp_cose(data, lookup=verifier.method_lookup)
     state.claimed = dict(verified.payload)
@@ -483,32 +475,16 @@ def _prove_presentation(verifier: Verifier, data: Any, state: _Secured) -> tuple
     return _challenge(verified.claims), verified.claims.get(CWT_AUD)
 
 
-def _issue_format(
-    credential: Mapping[str, Any], signer: Signer, *, now: datetime | None = None
-) -> bytes:
+def _issue_format(credential: Mapping[str, Any], signer: Signer) -> bytes:
     return issue_vc_cose(credential, signer)
 
 
-def _present_format(
-    presentation: Mapping[str, Any],
-    signer: Signer,
-    *,
-    challenge: str | None = None,
-    domain: str | None = None,
-    now: datetime | None = None,
-) -> bytes:
-    issued = int((now or utc_now()).timestamp())
-    return issue_vp_cose(
-        presentation,
-        signer,
-        challenge=challenge,
-        domain=domain,
-        issued_at=issued,
-        expires_at=issued + int(PRESENTATION_LIFETIME.total_seconds()),
+registry.register(Format(name=VC_COSE, issue=_issue_format, verify=_prove))
+registry.register(
+    Format(
+        name=VP_COSE,
+        present=timed_presenter(issue_vp_cose),
+        present_options=frozenset({"lifetime"}),
+        verify_presentation=_prove_presentation,
     )
-
-
-register_format(VC_COSE, _prove)
-register_presentation_format(VP_COSE, _prove_presentation)
-register_issue_format(VC_COSE, _issue_format)
-register_present_format(VP_COSE, _present_format)
+)

@@ -6,36 +6,67 @@ from the DID. ``issue(credential, key)`` with a bare key pair signs as its did:k
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from vcred import jose, model
+from vcred import model
 from vcred.did.document import controller_of, is_https_url
 from vcred.did.jwk import did_jwk
 from vcred.did.key import did_key, did_key_method_id
+from vcred.did.resolver import Resolver
 from vcred.did.web import method_id as did_web_method_id
 from vcred.errors import UsageError
-from vcred.jsonld import default_loader
-from vcred.keys import KeyPair, LocalSigner, Signer, SigningKey
+from vcred.formats import (
+    COMMON_ISSUE_OPTIONS,
+    CredentialIssuer,
+    Format,
+    Secured,
+    given_options,
+    keyword_options,
+    refuse_unused,
+    registry,
+)
+from vcred.jsonld import ContextLoader, default_loader
+from vcred.keys import KeyPair, LocalSigner, PublicKey, Signer, SigningKey
 from vcred.related import check_related_resources
 
-Secured = str | bytes | dict[str, Any]
-FormatIssuer = Callable[..., Secured]
+FormatIssuer = CredentialIssuer
 
-FORMATS: Final[dict[str, FormatIssuer]] = {}
+
+class _RegistryView(Mapping[str, Any]):
+    """A read-only mapping computed live from :data:`vcred.formats.registry`."""
+
+    def __init__(self, read: Callable[[], Mapping[str, Any]]) -> None:
+        self._read = read
+
+    def __getitem__(self, name: str) -> Any:
+        return self._read()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+
+#: Every format :func:`issue` makes (a view of :data:`vcred.formats.registry`).
+FORMATS: Final[Mapping[str, CredentialIssuer]] = _RegistryView(registry.issuers)
 #: Formats vcred verifies but will not make → the refusal (with the reason) whoever asks gets.
-VERIFY_ONLY: Final[dict[str, str]] = {}
+VERIFY_ONLY: Final[Mapping[str, str]] = _RegistryView(registry.issue_refusals)
 
 
-def register_issue_format(name: str, issuer: FormatIssuer) -> None:
-    """Plug a securing format into :func:`issue` (used by vcred.integrity and vcred.sdjwt)."""
-    FORMATS[name] = issuer
+def register_issue_format(name: str, issuer: CredentialIssuer) -> None:
+    """Plug a securing format into :func:`issue`; its options are its keyword-only parameters.
+
+    Prefer ``vcred.formats.registry.register(Format(...))``, which names them.
+    """
+    registry.register(Format(name=name, issue=issuer, issue_options=keyword_options(issuer)))
 
 
 def refuse_issue_format(name: str, reason: str) -> None:
     """Name a format :func:`issue` refuses, with the message ``reason`` (verify-only formats)."""
-    VERIFY_ONLY[name] = reason
+    registry.register(Format(name=name, issue_refusal=reason))
 
 
 def signer_for(
@@ -112,7 +143,16 @@ def issue(
     *,
     format: str = "vc+jwt",
     now: datetime | None = None,
-    **options: Any,
+    loader: ContextLoader | None = None,
+    disclosable: Iterable[str] | None = None,
+    holder: PublicKey | KeyPair | Signer | str | None = None,
+    resolver: Resolver | None = None,
+    created: datetime | None = None,
+    expires: datetime | None = None,
+    proof_id: str | None = None,
+    previous_proof: str | Sequence[str] | None = None,
+    cryptosuite: str | None = None,
+    mandatory_pointers: Sequence[str] | None = None,
 ) -> Secured:
     """Secure ``credential`` as ``format``: a compact string for JOSE formats, the COSE_Sign1
     bytes for ``vc+cose``, a dict otherwise.
@@ -123,8 +163,23 @@ def issue(
     ``iat`` = ``now`` (default: the clock): the signing time a verifier compares with the
     key's ``revoked`` / ``expires`` (CID 1.0 §2.2). Raises UsageError for an unknown format
     or one vcred only verifies (:data:`VERIFY_ONLY`: the proof types that predate Data
-    Integrity).
+    Integrity), and for an option the format does not use (``disclosable`` is SD-JWT's,
+    ``mandatory_pointers`` ecdsa-sd-2023's, ``created`` … Data Integrity's): an option is
+    never ignored.
     """
+    options = given_options(
+        now=now,
+        loader=loader,
+        disclosable=disclosable,
+        holder=holder,
+        resolver=resolver,
+        created=created,
+        expires=expires,
+        proof_id=proof_id,
+        previous_proof=previous_proof,
+        cryptosuite=cryptosuite,
+        mandatory_pointers=mandatory_pointers,
+    )
     signer = as_signer(signer)
     document = with_issuer(credential, signer)
     model.validate_credential(document)
@@ -132,13 +187,13 @@ def issue(
         document = with_issued_at(document, now)
     # VCDM 2.0 §5.3: never sign a digest of a context that does not match the context as
     # published (what the issuer can compute; other resources are not fetched here)
-    check_related_resources(document, contexts=options.get("loader") or default_loader())
-    if format == "vc+jwt":
-        return jose.issue_vc_jwt(document, signer)
-    issuer = FORMATS.get(format)
-    if format in VERIFY_ONLY:
-        raise UsageError(VERIFY_ONLY[format])
-    if issuer is None:
-        known = ", ".join(["vc+jwt", *sorted(FORMATS)])
+    check_related_resources(document, contexts=loader or default_loader())
+    entry = registry.get(format)
+    if entry is not None and entry.issue_refusal is not None:
+        raise UsageError(entry.issue_refusal)
+    if entry is None or entry.issue is None:
+        known = ", ".join(["vc+jwt", *(n for n in registry.issuers() if n != "vc+jwt")])
         raise UsageError(f"unknown format {format!r}; known: {known}")
-    return issuer(document, signer, now=now, **options)
+    refuse_unused(format, options, entry.issue_options | COMMON_ISSUE_OPTIONS, "issue")
+    passed = {name: value for name, value in options.items() if name in entry.issue_options}
+    return entry.issue(document, signer, **passed)

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import isfinite
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from vcred import model
+from vcred._json import loads_strict as loads_strict  # its former home: keep the name
 from vcred.did.document import (
     VerificationMethod,
     controller_of,
@@ -33,8 +33,12 @@ from vcred.errors import (
     UnsupportedError,
     VcredError,
 )
+from vcred.formats import Format, registry, timed_presenter
 from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, PublicKey, Signer
 from vcred.multibase import b64url_decode, b64url_encode
+
+if TYPE_CHECKING:  # types only: the pipeline imports this module
+    from vcred.verifier import ProofState, Verifier
 
 VC_JWT: Final = "vc+jwt"
 VP_JWT: Final = "vp+jwt"
@@ -55,85 +59,6 @@ class VerifiedJws:
     header: Mapping[str, Any]
     payload: Mapping[str, Any]
     method: VerificationMethod
-
-
-def loads_strict(data: bytes | str, *, what: str = "JSON", pointer: str = "") -> Any:
-    """Parse JSON, refusing invalid UTF-8, duplicate member names, NaN/Infinity and numbers
-    no double can hold (``1e400`` would become ``inf``; ``model.MAX_JSON_NUMBER``).
-
-    RFC 8725 §3.2 / RFC 7515 §5.2: a JOSE header or claim set with duplicate members is invalid.
-    Raises ParsingError; MalformedError (MALFORMED) with the pointer of a number out of range,
-    prefixed with ``pointer``.
-    """
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return _STRICT_DECODER.decode(text)
-    except _NumberOutOfRangeError as exc:
-        raise _located_number_error(text, what, pointer) from exc
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate member name")
-    return result
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-class _NumberOutOfRangeError(ValueError):
-    """A JSON number no double can hold (found while parsing; located afterwards)."""
-
-
-# Python refuses integers longer than this many digits (sys.int_info.default_max_str_digits)
-# with a bare ValueError; far shorter ones are already past any double.
-_MAX_NUMBER_DIGITS: Final = len(str(int(model.MAX_JSON_NUMBER)))
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_NUMBER_DIGITS:
-        raise _NumberOutOfRangeError(text[:40])
-    value = int(text)
-    if not model.number_in_range(value):
-        raise _NumberOutOfRangeError(text[:40])
-    return value
-
-
-def _bounded_float(text: str) -> float:
-    value = float(text)
-    if not model.number_in_range(value):
-        raise _NumberOutOfRangeError(text[:40])
-    return value
-
-
-def _located_number_error(text: str, what: str, pointer: str) -> MalformedError:
-    """The out-of-range number of ``text``, with its pointer; a ParsingError when the rest of
-    ``text`` is not JSON either (the parser stopped at the number, before the fault)."""
-    huge = float("inf")  # what an integer too long to parse stands for, to be located
-    lenient = json.JSONDecoder(
-        object_pairs_hook=_no_duplicates,
-        parse_constant=_no_constant,
-        parse_int=lambda digits: huge if len(digits) > _MAX_NUMBER_DIGITS else int(digits),
-    )
-    try:
-        model.check_numbers(lenient.decode(text), pointer=pointer)
-    except (ValueError, RecursionError) as exc:
-        return ParsingError(f"{what} is not valid JSON: {exc}")
-    except MalformedError as located:
-        return MalformedError(f"{what}: {located.message}", pointer=located.pointer)
-    return MalformedError(f"{what}: a number out of range", pointer=pointer or None)
-
-
-_STRICT_DECODER = json.JSONDecoder(
-    object_pairs_hook=_no_duplicates,
-    parse_constant=_no_constant,
-    parse_int=_bounded_int,
-    parse_float=_bounded_float,
-)
 
 
 def compact_json(value: Mapping[str, Any]) -> bytes:
@@ -517,3 +442,42 @@ def _numeric_date_to_xsd(value: Any, *, pointer: str) -> str:
     if moment.microsecond:
         return moment.isoformat(timespec="microseconds").rstrip("0") + "Z"
     return moment.isoformat(timespec="seconds") + "Z"
+
+
+# -- the pipeline: vc+jwt and vp+jwt in the format registry --------------------------------------
+
+
+def _issue_format(credential: Mapping[str, Any], signer: Signer) -> str:
+    return issue_vc_jwt(credential, signer)
+
+
+def _prove(verifier: Verifier, token: Any, state: ProofState) -> None:
+    """The proof stage for ``vc+jwt`` credentials (the issuer's assertionMethod key)."""
+    verified = verify_vc_jwt(token, lookup=verifier.method_lookup)
+    payload = dict(verified.payload)
+    state.jwt_claims = {k: payload[k] for k in ("nbf", "exp", "iat") if k in payload}
+    state.claimed = payload
+    state.methods = [verified.method]
+
+
+def _prove_presentation(verifier: Verifier, token: Any, state: ProofState) -> tuple[Any, Any]:
+    """The proof stage for ``vp+jwt``: the holder's authentication key; the signed challenge
+    and domain are the ``nonce`` and ``aud`` claims."""
+    verified = verify_vp_jwt(token, lookup=verifier.method_lookup)
+    vp = dict(verified.payload)
+    signed = vp.pop("nonce", None), vp.pop("aud", None)
+    state.jwt_claims = {k: vp.pop(k) for k in ("iat", "exp", "nbf") if k in vp}
+    state.methods = [verified.method]
+    state.claimed = vp
+    return signed
+
+
+registry.register(Format(name=VC_JWT, issue=_issue_format, verify=_prove))
+registry.register(
+    Format(
+        name=VP_JWT,
+        present=timed_presenter(issue_vp_jwt),
+        present_options=frozenset({"lifetime"}),
+        verify_presentation=_prove_presentation,
+    )
+)

@@ -47,8 +47,8 @@ from pyld.context_resolver import ContextResolver
 from vcred import _jsonld_fast
 from vcred._jsonld_fast import from_pyld_error, is_absolute_iri
 from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal, serialize
-from vcred.customs.builders import CUSTOMS_CONTEXT
-from vcred.errors import ContextError, MalformedError
+from vcred._pointer import escape
+from vcred.errors import ContextError, MalformedError, UsageError
 from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
 
 #: How a base direction becomes RDF (JSON-LD 1.1 API, JsonLdOptions.rdfDirection).
@@ -64,6 +64,7 @@ __all__ = [
     "context_digest",
     "default_loader",
     "expand",
+    "register_bundled_context",
     "register_context",
     "signed_view",
     "to_nquads",
@@ -93,8 +94,9 @@ BUNDLED_CONTEXTS: Final[Mapping[str, str]] = {
     "https://www.w3.org/ns/did/v1": "did-v1.jsonld",
 }
 
-#: Our own vocabulary's contexts, shipped in ``vcred.schemas`` (the top-level schemas/ folder).
-OWN_CONTEXTS: Final[Mapping[str, str]] = {CUSTOMS_CONTEXT: "customs-v1.jsonld"}
+#: Contexts a domain ships in its own package (:func:`register_bundled_context`): URL →
+#: (package, file name). The customs domain adds its vocabulary (``vcred.schemas``).
+OWN_CONTEXTS: Final[dict[str, tuple[str, str]]] = {}
 
 ContextContent = bytes | str | Mapping[str, Any]
 """A context document as registered: its bytes as published (a str is UTF-8), or parsed JSON."""
@@ -191,12 +193,8 @@ def check_local_context(context: Any, *, pointer: str) -> None:
     for term, definition in context.items():
         if isinstance(definition, Mapping) and "@context" in definition:
             check_local_context(
-                definition["@context"], pointer=f"{pointer}/{_escape_pointer(term)}/@context"
+                definition["@context"], pointer=f"{pointer}/{escape(term)}/@context"
             )
-
-
-def _escape_pointer(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 class ContextLoader:
@@ -222,7 +220,7 @@ class ContextLoader:
         self._bundled: dict[str, tuple[str, str]] = {}
         if bundled:
             self._bundled.update((u, ("vcred.contexts", f)) for u, f in BUNDLED_CONTEXTS.items())
-            self._bundled.update((u, ("vcred.schemas", f)) for u, f in OWN_CONTEXTS.items())
+            self._bundled.update(OWN_CONTEXTS)
         for url, (content, sha256) in (documents or {}).items():
             self._documents[url] = _pinned_document(url, content, sha256)
             self._registered_bytes[url] = _as_bytes(content)
@@ -242,6 +240,12 @@ class ContextLoader:
         with self._lock:
             self._documents[url] = pinned
             self._registered_bytes[url] = _as_bytes(document)
+            self._reset_caches()
+
+    def bundle(self, url: str, package: str, filename: str) -> None:
+        """Serve the context ``url`` from ``filename`` in ``package`` (installed code)."""
+        with self._lock:
+            self._bundled[url] = (package, filename)
             self._reset_caches()
 
     def urls(self) -> frozenset[str]:
@@ -331,6 +335,20 @@ def default_loader() -> ContextLoader:
     return _DEFAULT_LOADER
 
 
+def register_bundled_context(url: str, package: str, filename: str) -> None:
+    """Make a context a domain ships in ``package`` (as ``filename``) known to every loader
+    built with the bundled contexts from now on, and to the default one.
+
+    The domain's own vocabulary, trusted as vcred's own contexts are (no SHA-256 pin: it is
+    installed code). Raises UsageError for a URL already bundled as another file.
+    """
+    location = (package, filename)
+    if OWN_CONTEXTS.get(url, location) != location or url in BUNDLED_CONTEXTS:
+        raise UsageError(f"the context {url} is already bundled")
+    OWN_CONTEXTS[url] = location
+    _DEFAULT_LOADER.bundle(url, package, filename)
+
+
 def register_context(url: str, document: ContextContent, *, sha256: str) -> None:
     """Serve ``document`` for the context ``url`` from the default loader, pinned by its SHA-256.
 
@@ -348,7 +366,7 @@ def register_context(url: str, document: ContextContent, *, sha256: str) -> None
 def _find_key(document: Any, key: str, pointer: str = "") -> str | None:
     if isinstance(document, Mapping):
         for name, value in document.items():
-            here = f"{pointer}/{_escape_pointer(str(name))}"
+            here = f"{pointer}/{escape(str(name))}"
             if name == key:
                 return here
             if name != "@context":
@@ -654,7 +672,7 @@ def _check_context_entries(
         if name != "@context" and name not in opaque:
             inline += _check_context_entries(
                 value,
-                f"{pointer}/{_escape_pointer(str(name))}",
+                f"{pointer}/{escape(str(name))}",
                 loader,
                 allow_inline=allow_inline,
                 opaque=frozenset(),

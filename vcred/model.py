@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any, Final, Literal
 
 from vcred import urls
+from vcred._pointer import child as child_pointer
 from vcred.errors import DigestMismatchError, MalformedError, UnsupportedError
 from vcred.multibase import multibase_decode
 
@@ -253,8 +254,7 @@ def check_depth(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> Non
             raise MalformedError(f"nested deeper than {limit} levels", pointer=where or "/")
         for name, child in children:
             if isinstance(child, dict | list):
-                escaped = name.replace("~", "~0").replace("/", "~1")
-                stack.append((child, depth + 1, f"{where}/{escaped}"))
+                stack.append((child, depth + 1, child_pointer(where, name)))
 
 
 #: The largest magnitude a JSON number may have: what an IEEE 754 double holds (RFC 8259 §6,
@@ -296,7 +296,7 @@ def check_numbers(value: Any, *, pointer: str = "") -> None:
                 )
             continue
         for name, child in reversed(children):
-            stack.append((child, f"{where}/{name.replace('~', '~0').replace('/', '~1')}"))
+            stack.append((child, child_pointer(where, name)))
 
 
 def as_list(value: Any) -> list[Any]:

@@ -7,25 +7,38 @@ and binds it to the verifier's challenge and domain.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
-from vcred import jose, model
+from vcred import model
 from vcred.did.document import controller_of
 from vcred.errors import UsageError
+from vcred.formats import (
+    COMMON_PRESENT_OPTIONS,
+    PRESENTATION_LIFETIME,
+    Format,
+    PresentationIssuer,
+    given_options,
+    keyword_options,
+    refuse_unused,
+    registry,
+)
 from vcred.issuing import as_signer
 from vcred.keys import KeyPair, Signer
 from vcred.verifier import utc_now
 
-PRESENTATION_LIFETIME: Final = timedelta(minutes=5)
-PresentationIssuer = Callable[..., str | bytes | dict[str, Any]]
-FORMATS: Final[dict[str, PresentationIssuer]] = {}
+__all__ = ["PRESENTATION_LIFETIME", "build_presentation", "envelope", "present"]
 
 
 def register_present_format(name: str, issuer: PresentationIssuer) -> None:
-    """Plug a presentation securing format in (used by vcred.integrity)."""
-    FORMATS[name] = issuer
+    """Plug a presentation securing format in; its options are its keyword-only parameters
+    beyond challenge, domain and now.
+
+    Prefer ``vcred.formats.registry.register(Format(...))``, which names them.
+    """
+    options = keyword_options(issuer) - COMMON_PRESENT_OPTIONS
+    registry.register(Format(name=name, present=issuer, present_options=options))
 
 
 def envelope(secured: str | bytes) -> dict[str, Any]:
@@ -76,29 +89,23 @@ def present(
     domain: str | None = None,
     format: str = "vp+jwt",
     now: datetime | None = None,
-    lifetime: timedelta = PRESENTATION_LIFETIME,
+    lifetime: timedelta | None = None,
 ) -> str | bytes | dict[str, Any]:
     """Present ``credentials`` as the holder, bound to ``challenge`` and ``domain``.
 
-    ``vp+jwt`` (default) returns a compact token valid for ``lifetime``; ``vp+cose`` a
-    COSE_Sign1 (bytes) valid for ``PRESENTATION_LIFETIME``; Data Integrity formats return a
-    presentation with an authentication proof. A vc+cose credential is passed as bytes.
+    ``vp+jwt`` (default) returns a compact token and ``vp+cose`` a COSE_Sign1 (bytes), valid
+    for ``lifetime`` (default ``PRESENTATION_LIFETIME``); Data Integrity formats a
+    presentation with an authentication proof valid for ``PRESENTATION_LIFETIME``
+    (``lifetime`` is refused: UsageError). A vc+cose credential is passed as bytes.
     """
+    entry = registry.get(format)
+    if entry is None or entry.present is None:
+        raise UsageError(f"unknown presentation format {format!r}")
+    extra = given_options(lifetime=lifetime)
+    refuse_unused(format, extra, entry.present_options, "present")
     signer = as_signer(holder)
     did = controller_of(signer.key_id)
     presentation = build_presentation(credentials, holder=did)
-    now = now or utc_now()
-    if format == "vp+jwt":
-        issued = int(now.timestamp())
-        return jose.issue_vp_jwt(
-            presentation,
-            signer,
-            challenge=challenge,
-            domain=domain,
-            issued_at=issued,
-            expires_at=issued + int(lifetime.total_seconds()),
-        )
-    issuer = FORMATS.get(format)
-    if issuer is None:
-        raise UsageError(f"unknown presentation format {format!r}")
-    return issuer(presentation, signer, challenge=challenge, domain=domain, now=now)
+    return entry.present(
+        presentation, signer, challenge=challenge, domain=domain, now=now or utc_now(), **extra
+    )

@@ -24,6 +24,8 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from vcred._pointer import escape
+
 from .errors import (
     SchemaMismatchError,
     SchemaViolationsError,
@@ -97,17 +99,32 @@ class SchemaRegistry:
         return validator
 
 
+#: Packages whose ``*.json`` files are bundled schemas (:func:`register_schema_package`).
+SCHEMA_PACKAGES: Final[list[str]] = []
+
+
+def register_schema_package(package: str) -> None:
+    """Bundle the JSON Schemas (``*.json``) a domain ships in ``package``.
+
+    The customs domain registers ``vcred.schemas``; :func:`bundled_registry` holds them all.
+    """
+    if package not in SCHEMA_PACKAGES:
+        SCHEMA_PACKAGES.append(package)
+        bundled_registry.cache_clear()
+
+
 @cache
 def bundled_registry() -> SchemaRegistry:
-    """The registry of the JSON Schemas shipped in ``vcred.schemas``."""
+    """The registry of the JSON Schemas shipped in the registered schema packages."""
     return SchemaRegistry(_bundled_schemas())
 
 
 def _bundled_schemas() -> Iterator[dict[str, Any]]:
-    for entry in sorted(files("vcred.schemas").iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            loaded: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
-            yield loaded
+    for package in SCHEMA_PACKAGES:
+        for entry in sorted(files(package).iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".json"):
+                loaded: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
+                yield loaded
 
 
 def check_schema(
@@ -261,16 +278,11 @@ def _short(value: Any) -> str:
 
 
 def _pointer(path: Iterable[str | int]) -> str:
-    return "".join(f"/{_escape(part)}" for part in path)
+    return "".join(f"/{escape(part)}" for part in path)
 
 
 def _join(pointer: str, name: str) -> str:
-    return f"{pointer}/{_escape(name)}"
-
-
-def _escape(part: str | int) -> str:
-    # RFC 6901 §3: "~" is written "~0" and "/" is written "~1".
-    return str(part).replace("~", "~0").replace("/", "~1")
+    return f"{pointer}/{escape(name)}"
 
 
 def _schema_id(schema: Mapping[str, Any]) -> str:

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from vcred import jose, model
-from vcred.customs.builders import DISCLOSABLE_BILLING_PATHS, EXPORT_BILLING_TYPE
+from vcred._pointer import from_path, unescape
 from vcred.did.document import VerificationMethod, is_did, split_did_url
 from vcred.did.jwk import did_jwk
 from vcred.did.key import did_key, did_key_method_id
@@ -52,15 +52,14 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
-from vcred.issuing import as_signer, register_issue_format
+from vcred.formats import Format, registry
+from vcred.issuing import as_signer
 from vcred.keys import KeyPair, PublicKey, Signer
 from vcred.multibase import b64url_decode, b64url_encode
 from vcred.verifier import (
     DEFAULT_KEY_BINDING_MAX_AGE,
+    ProofState,
     Verifier,
-    _Secured,
-    register_format,
-    register_presentation_format,
     utc_now,
 )
 
@@ -135,12 +134,10 @@ _ALWAYS_VISIBLE_DC: Final = frozenset(
     {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "_sd_alg"}
 )
 
-DEFAULT_DISCLOSABLE: Final[dict[str, tuple[str, ...]]] = {
-    # DESIGN §7: an export billing attestation's amounts and prices are the commercially
-    # sensitive part; everything else stays visible.
-    EXPORT_BILLING_TYPE: DISCLOSABLE_BILLING_PATHS,
-}
-"""Credential type → the paths disclosable when the issuer names none (see :func:`issue`)."""
+DEFAULT_DISCLOSABLE: Final[dict[str, tuple[str, ...]]] = {}
+"""Credential type → the paths disclosable when the issuer names none (see :func:`issue`);
+a domain fills it with :func:`register_default_disclosable` (customs: an export billing
+attestation's amounts and prices, DESIGN §7)."""
 
 
 def register_default_disclosable(credential_type: str, paths: Iterable[str]) -> None:
@@ -302,14 +299,7 @@ def _parse_path(path: str) -> tuple[Token, ...]:
         return tuple(tokens)
     if not path.startswith("/"):
         raise UsageError(f"a path is a JSON Pointer (/a/b) or a JSONPath ($.a.b), not {path!r}")
-    return tuple(
-        WILDCARD if raw == "*" else raw.replace("~1", "/").replace("~0", "~")
-        for raw in path[1:].split("/")
-    )
-
-
-def _pointer(path: Path) -> str:
-    return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in path)
+    return tuple(WILDCARD if raw == "*" else unescape(raw) for raw in path[1:].split("/"))
 
 
 def _expand(node: Any, tokens: Sequence[Token], prefix: Path = ()) -> list[Path]:
@@ -392,7 +382,7 @@ def _refuse_reserved(value: Any, where: str) -> None:
         for name, item in value.items():
             if name in ("_sd", "..."):
                 raise UsageError(f"{name} is reserved by SD-JWT (at {where}/{name})")
-            _refuse_reserved(item, f"{where}/{_pointer((name,))[1:]}")
+            _refuse_reserved(item, f"{where}/{from_path((name,))[1:]}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _refuse_reserved(item, f"{where}/{i}")
@@ -418,7 +408,7 @@ def _selected_paths(document: Mapping[str, Any], disclosable: Iterable[str] | No
                 raise UsageError("the whole credential cannot be selectively disclosable")
             if concrete[0] in _ALWAYS_VISIBLE_VC or concrete == ("credentialSubject",):
                 raise UsageError(
-                    f"{_pointer(concrete)} must always be disclosed: it is needed to validate "
+                    f"{from_path(concrete)} must always be disclosed: it is needed to validate "
                     "the credential (VC-JOSE-COSE §3.2.1, RFC 9901 §9.7)"
                 )
             selected.add(concrete)
@@ -501,7 +491,6 @@ def _issue_format(
     document: dict[str, Any],
     signer: Signer,
     *,
-    now: datetime | None = None,
     disclosable: Iterable[str] | None = None,
     holder: PublicKey | KeyPair | Signer | str | None = None,
     resolver: Resolver | None = None,
@@ -565,7 +554,7 @@ class _Unfolder:
                 pointer=f"{where}/...",
             )
         result = {
-            name: self.unfold(item, (*path, name), f"{where}/{_pointer((name,))[1:]}", depth + 1)
+            name: self.unfold(item, (*path, name), f"{where}/{from_path((name,))[1:]}", depth + 1)
             for name, item in obj.items()
             if name != "_sd"
         }
@@ -615,7 +604,7 @@ class _Unfolder:
 
     def _disclosed(self, index: int, path: Path, depth: int) -> Any:
         self.placements[index] = (path, self._inside)
-        self.disclosed.append(_pointer(path))
+        self.disclosed.append(from_path(path))
         outer, self._inside = self._inside, index
         position = 2 if self.disclosures[index].name is not None else 1
         try:
@@ -664,8 +653,8 @@ def _process(
     for path, _ in unfolder.placements.values():
         if len(path) >= 1 and path[0] in always_visible:
             raise MalformedError(
-                f"{_pointer(path)} was selectively disclosable, but it must always be disclosed",
-                pointer=_pointer(path),
+                f"{from_path(path)} was selectively disclosable, but it must always be disclosed",
+                pointer=from_path(path),
             )
     return claims, unfolder
 
@@ -954,7 +943,7 @@ def check_key_binding(
 # -- the pipeline ----------------------------------------------------------------------------------
 
 
-def _prove(verifier: Verifier, token: Any, state: _Secured) -> None:
+def _prove(verifier: Verifier, token: Any, state: ProofState) -> None:
     """The proof stage for SD-JWTs (``vc+sd-jwt`` and ``dc+sd-jwt``)."""
     state.vcdm = _unverified_typ(token) != DC_SD_JWT
     if not state.vcdm:
@@ -979,7 +968,7 @@ def _unverified_typ(token: Any) -> Any:
         return None
 
 
-def _prove_presentation(verifier: Verifier, token: Any, state: _Secured) -> tuple[Any, Any]:
+def _prove_presentation(verifier: Verifier, token: Any, state: ProofState) -> tuple[Any, Any]:
     """An SD-JWT+KB as a presentation (RFC 9901 §7.3): returns the signed (nonce, aud).
 
     The presentation seen by the rest of the pipeline holds the SD-JWT (without its key
@@ -1052,7 +1041,15 @@ def _presenting_method(verifier: Verifier, verified: VerifiedSdJwt) -> Verificat
     return VerificationMethod(id=own[owner], type=kind, controller=owner, public_key=key)
 
 
-register_format(VC_SD_JWT, _prove)
-register_presentation_format(VC_SD_JWT, _prove_presentation)
-register_issue_format(VC_SD_JWT, _issue_format)
-register_issue_format("sd-jwt", _issue_format)  # the name VC API clients send in options.format
+_ISSUE_OPTIONS: Final = frozenset({"disclosable", "holder", "resolver"})
+registry.register(
+    Format(
+        name=VC_SD_JWT,
+        issue=_issue_format,
+        issue_options=_ISSUE_OPTIONS,
+        verify=_prove,
+        verify_presentation=_prove_presentation,
+    )
+)
+# the name VC API clients send in options.format
+registry.register(Format(name="sd-jwt", issue=_issue_format, issue_options=_ISSUE_OPTIONS))

@@ -55,6 +55,7 @@ from .errors import (
     error_class,
 )
 from .schema import check_schema
+from .verifier import Verifier
 
 __all__ = [
     "TRUST_LIST_KEY_PREFIX",
@@ -925,7 +926,7 @@ def load_signed_trust_list(
     now: datetime,
     anchor: TrustAnchor | str | None = None,
     expected_issuer: str | None = None,
-    verifier: Any = None,
+    verifier: Verifier | None = None,
 ) -> TrustList:
     """Verify a secured trust list (any format :func:`vcred.verify` takes), then load it.
 
@@ -940,10 +941,11 @@ def load_signed_trust_list(
     TrustAnchorError (not the anchor's trust-list key), then as :func:`load_trust_list`;
     UsageError without an anchor.
     """
-    from . import verify  # here, not at import time: vcred/__init__ imports the pipeline
-
     pinned = _anchor(anchor, expected_issuer)
-    result = verify(secured, verifier=verifier, now=now, checks=_TRUST_LIST_CHECKS)
+    chosen = (
+        verifier if verifier is not None else Verifier(clock=lambda: now, checks=_TRUST_LIST_CHECKS)
+    )
+    result = chosen.verify(secured)
     if verifier is not None:
         # A caller's verifier keeps its own clock and checks; insist on the proof anyway.
         proof = result.check("proof")

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from vcred import jose, model
-from vcred.customs.builders import AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE
 from vcred.did.document import VerificationMethod, is_did, is_https_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
@@ -41,6 +41,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
+from vcred.formats import Format, PresentationProofVerifier, ProofVerifier, registry
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import PublicKey
 from vcred.multibase import b64url_decode
@@ -49,7 +50,6 @@ from vcred.related import check_related_resources
 from vcred.schema import SchemaRegistry, check_schema
 from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
 from vcred.status.entry import is_status_entry
-from vcred.trust import TrustDecision, TrustList
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
 _STATUS_LIST_CHECKS: Final = ("proof", "issuer", "validity")
@@ -65,10 +65,41 @@ DEFAULT_TIME_BUDGET: Final = timedelta(seconds=10)
 MAX_CLOCK_SKEW: Final = timedelta(days=1)
 MAX_KEY_BINDING_AGE: Final = timedelta(days=1)
 #: Credential types a verifier never accepts as bearer credentials (shown by anyone who holds
-#: a copy): customs officers act on them, so only the party they are bound to may present them.
-NEVER_BEARER_TYPES: Final = frozenset(
-    {AEO_CERTIFICATE_TYPE, EXPORT_BILLING_TYPE, MRA_TRUST_LIST_TYPE}
-)
+#: a copy), by their term: a domain names those acted on (:func:`register_never_bearer_type`;
+#: customs: officers act on its credentials, so only the party they are bound to may present
+#: them).
+NEVER_BEARER_TYPES: Final[set[str]] = set()
+
+
+def register_never_bearer_type(credential_type: str) -> None:
+    """Refuse ``credential_type`` (a term, or an IRI ending in it) as a bearer credential."""
+    NEVER_BEARER_TYPES.add(_type_name(credential_type))
+
+
+class TrustDecisionLike(Protocol):
+    """What the ``trust`` check reads of a policy's answer (:class:`vcred.trust.TrustDecision`)."""
+
+    @property
+    def reason(self) -> str: ...
+
+    def error(self) -> VcredError | None:
+        """The error to report (None: trusted)."""
+        ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class TrustPolicy(Protocol):
+    """Decides whether a verified credential's issuer is trusted (:class:`vcred.trust.TrustList`,
+    the MRA trust list, is one; a domain plugs in its own)."""
+
+    def evaluate_credential(
+        self,
+        credential: Mapping[str, Any],
+        *,
+        now: datetime,
+        signing_keys: Sequence[tuple[str, datetime | None]] | None = None,
+    ) -> TrustDecisionLike: ...
 
 
 def utc_now() -> datetime:
@@ -125,7 +156,7 @@ class VerificationResult:
     credential: Mapping[str, Any] | None = None
     issuer: str | None = None
     method: str | None = None
-    trust: TrustDecision | None = None
+    trust: TrustDecisionLike | None = None
     status: tuple[EntryStatus, ...] = ()
     disclosed: tuple[str, ...] = ()
     """JSON Pointers of the claims the holder chose to disclose (selective disclosure only)."""
@@ -240,7 +271,7 @@ class Verified:
 
 
 @dataclass(slots=True)
-class _Secured:
+class ProofState:
     """A credential after the proof stage: what it claims, and what signed it (if anything).
 
     ``claimed`` is what the proof stage read — NOT verified, even when ``proof_passed``;
@@ -269,6 +300,9 @@ class _Secured:
     confirmation: Mapping[str, Any] | None = None
 
 
+_Secured = ProofState  # its former name, kept for plugins written against it
+
+
 @dataclass(slots=True)
 class _Report:
     checks: list[Check] = field(default_factory=list)
@@ -294,10 +328,6 @@ class _Report:
             return False
         self.ok(name, detail or "")
         return True
-
-
-ProofVerifier = Callable[["Verifier", Any, _Secured], None]
-"""Verifies one securing format, filling in the credential and the methods that signed it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -337,7 +367,7 @@ class Verifier:
 
     fetcher: Fetcher | None = None
     resolver: Resolver | None = None
-    trust: TrustList | None = None
+    trust: TrustPolicy | None = None
     schemas: SchemaRegistry | None = None
     clock: Callable[[], datetime] = utc_now
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW
@@ -354,6 +384,7 @@ class Verifier:
     bearer_types: frozenset[str] = frozenset()
     fetch_related_resources: bool = False
     at: datetime | None = None
+    formats: AbstractSet[str] | None = None
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
 
@@ -370,6 +401,7 @@ class Verifier:
                 f"key_binding_max_age must be more than 0, at most {MAX_KEY_BINDING_AGE}"
             )
         object.__setattr__(self, "bearer_types", check_bearer_types(self.bearer_types))
+        object.__setattr__(self, "formats", accepted_formats(self.formats))
         if self.fetch_related_resources and self.fetcher is None:
             raise UsageError("fetch_related_resources needs a fetcher")
         object.__setattr__(self, "_resolver", self.resolver or Resolver(fetcher=self.fetcher))
@@ -496,7 +528,7 @@ class Verifier:
         report: _Report,
         state: _Secured,
         *,
-        trust: TrustDecision | None = None,
+        trust: TrustDecisionLike | None = None,
         status: tuple[EntryStatus, ...] = (),
     ) -> VerificationResult:
         verified = not report.errors and all(c.passed is not False for c in report.checks)
@@ -517,11 +549,15 @@ class Verifier:
         )
 
     def _prove(self, document: Any, state: _Secured) -> None:
-        verifier = _PROOF_VERIFIERS.get(state.format)
+        entry = registry.get(state.format)
+        verifier = entry.verify if entry is not None else None
         if verifier is None:
             state.problems.append(
                 Problem(code="UNSUPPORTED", message=f"format {state.format} is not supported")
             )
+            return
+        if state.format not in (self.formats or ()):
+            state.problems.append(Problem.of(_not_accepted(state.format)))
             return
         try:
             verifier(self, document, state)
@@ -634,7 +670,7 @@ class Verifier:
         verified: Verified,
         report: _Report,
         signing_keys: tuple[tuple[str, datetime | None], ...],
-    ) -> TrustDecision | None:
+    ) -> TrustDecisionLike | None:
         if self.trust is None:
             report.skip(
                 "trust",
@@ -691,17 +727,10 @@ class Verifier:
         signed_challenge: Any = None
         signed_domain: Any = None
         try:
-            if fmt == "vp+jwt":
-                verified = jose.verify_vp_jwt(document, lookup=self.method_lookup)
-                vp = dict(verified.payload)
-                signed_challenge, signed_domain = vp.pop("nonce", None), vp.pop("aud", None)
-                state.jwt_claims = {k: vp.pop(k) for k in ("iat", "exp", "nbf") if k in vp}
-                state.methods = [verified.method]
-                state.claimed = vp
-            else:
+            if fmt != "vp+jwt":
                 # a compact format (an SD-JWT with key binding) describes its presentation itself
                 state.claimed = document if isinstance(document, dict) else None
-                signed_challenge, signed_domain = _verify_presentation_proof(self, document, state)
+            signed_challenge, signed_domain = _verify_presentation_proof(self, document, state)
             _check_key_windows(state, now=self.now())
             state.proof_passed = True
         except VcredError as error:
@@ -934,14 +963,6 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
 # -- the proof stage per format ----------------------------------------------------------------
 
 
-def _prove_vc_jwt(verifier: Verifier, token: Any, state: _Secured) -> None:
-    verified = jose.verify_vc_jwt(token, lookup=verifier.method_lookup)
-    payload = dict(verified.payload)
-    state.jwt_claims = {k: payload[k] for k in ("nbf", "exp", "iat") if k in payload}
-    state.claimed = payload
-    state.methods = [verified.method]
-
-
 def _unverified_json(token: str) -> dict[str, Any] | None:
     try:
         return jose.unverified_payload(token)
@@ -949,30 +970,50 @@ def _unverified_json(token: str) -> dict[str, Any] | None:
         return None
 
 
-_PROOF_VERIFIERS: dict[str, ProofVerifier] = {"vc+jwt": _prove_vc_jwt}
-
-
 def register_format(name: str, verifier: ProofVerifier) -> None:
-    """Plug a securing format into the pipeline (used by vcred.integrity and vcred.sdjwt)."""
-    _PROOF_VERIFIERS[name] = verifier
+    """Plug a credential proof stage in (prefer ``vcred.formats.registry.register``)."""
+    registry.register(Format(name=name, verify=verifier))
 
 
 def _verify_presentation_proof(
-    verifier: Verifier, document: dict[str, Any], state: _Secured
+    verifier: Verifier, document: Any, state: ProofState
 ) -> tuple[Any, Any]:
-    prover = _PRESENTATION_PROOFS.get(state.format)
+    entry = registry.get(state.format)
+    prover = entry.verify_presentation if entry is not None else None
     if prover is None:
         raise PresentationError(f"presentations secured as {state.format} are not supported")
+    if state.format not in (verifier.formats or ()):
+        raise _not_accepted(state.format)
     return prover(verifier, document, state)
 
 
-PresentationProofVerifier = Callable[[Verifier, Any, _Secured], tuple[Any, Any]]
-_PRESENTATION_PROOFS: dict[str, PresentationProofVerifier] = {}
-
-
 def register_presentation_format(name: str, verifier: PresentationProofVerifier) -> None:
-    """Plug a presentation securing format in; it returns the signed (challenge, domain)."""
-    _PRESENTATION_PROOFS[name] = verifier
+    """Plug a presentation proof stage in; it returns the signed (challenge, domain)
+    (prefer ``vcred.formats.registry.register``)."""
+    registry.register(Format(name=name, verify_presentation=verifier))
+
+
+def accepted_formats(formats: Iterable[str] | None) -> frozenset[str]:
+    """The formats a verifier accepts: ``formats``, or every one that can be verified.
+
+    Raises UsageError for a name no registered format verifies.
+    """
+    verifiable = {*registry.names("verify"), *registry.names("verify_presentation")}
+    if formats is None:
+        return frozenset(verifiable)
+    if isinstance(formats, str):
+        raise UsageError("formats is a set of format names, not one string")
+    chosen = frozenset(formats)
+    unknown = chosen - verifiable
+    if unknown:
+        raise UsageError(
+            f"unknown formats {sorted(unknown)}; known: {', '.join(sorted(verifiable))}"
+        )
+    return chosen
+
+
+def _not_accepted(fmt: str) -> UnsupportedError:
+    return UnsupportedError(f"this verifier does not accept the format {fmt}")
 
 
 # -- individual checks -------------------------------------------------------------------------
@@ -1232,8 +1273,8 @@ def check_bearer_types(types: Any) -> frozenset[str]:
     refused = sorted(t for t in names if _type_name(t) in NEVER_BEARER_TYPES)
     if refused:
         raise UsageError(
-            f"{', '.join(refused)} can never be a bearer credential: customs credentials are "
-            "accepted only from the party they are bound to"
+            f"{', '.join(refused)} can never be a bearer credential: it is accepted only from "
+            "the party it is bound to"
         )
     return frozenset(names)
 

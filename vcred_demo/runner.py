@@ -12,27 +12,17 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from vcred._demo import Outcome, play
 from vcred_demo.cluster import OFFICER, Cluster, started
 from vcred_demo.scenario import Story, steps
 
 DEFAULT_BASE_PORT = 8100
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One step as it went."""
-
-    number: int
-    title: str
-    expected: bool
-    detail: str
 
 
 def run(
@@ -83,26 +73,7 @@ def _summarise(outcomes: list[Outcome], seconds: float) -> None:
 
 
 def _play(console: Console, cluster: Cluster) -> list[Outcome]:
-    story = Story(cluster)
-    scenario = steps(story)
-    outcomes = []
-    for number, step in enumerate(scenario, start=1):
-        with console.status(f"[{number}/{len(scenario)}] {escape(step.title)}"):
-            started_at = time.perf_counter()
-            try:
-                expected, detail = step.run()
-            except Exception as exc:
-                expected, detail = False, f"{type(exc).__name__}: {exc}"
-            took = time.perf_counter() - started_at
-        outcomes.append(Outcome(number, step.title, expected, detail))
-        mark = "[green]✔[/]" if expected else "[red]✘[/]"
-        console.print(f"{mark} {number:>2}. {escape(step.title)} [dim]({took:.1f} s)[/]")
-        console.print(f"      [dim]{escape(detail)}[/]")
-    if all(outcome.expected for outcome in outcomes):
-        console.print("[bold green]all steps as expected[/]")
-    else:
-        console.print("[bold red]some steps did not go as expected[/]")
-    return outcomes
+    return play(console, steps(Story(cluster)), timed=True)
 
 
 def _print_urls(console: Console, cluster: Cluster) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from vcred._demo import Step
 from vcred.customs import samples
 from vcred.wallet import Wallet
 from vcred.wallet.transport import HttpTransport
@@ -20,14 +21,8 @@ from vcred_demo.cluster import DID_CACHE_TTL, STATUS_TTL, Cluster
 from vcred_demo.http import Reply, post
 from vcred_demo.topology import agency
 
-Outcome = tuple[bool, str]
+Outcome = tuple[bool, str]  # what a step's run returns
 WALLET_PASSPHRASE = "demo wallet passphrase"  # noqa: S105 - the demo's own, not a secret
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    title: str
-    run: Callable[[], Outcome]
 
 
 @dataclass(slots=True)

@@ -51,6 +51,25 @@ def create_base_app(
     return app
 
 
+def add_security_headers(app: Flask, *, csp: str, referrer_policy: str) -> None:
+    """Every answer: ``nosniff`` and ``referrer_policy``; an HTML page also its Content
+    Security Policy ``csp``, no framing (X-Frame-Options) and no caching (officer data).
+
+    A header a view set itself is kept.
+    """
+
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", referrer_policy)
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", csp)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.after_request(headers)
+
+
 # The officer UI's base template and stylesheet, as a blueprint both apps register.
 shared = Blueprint(
     "shared",

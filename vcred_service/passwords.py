@@ -1,7 +1,8 @@
 """Officer passwords and account names, for both services.
 
-Passwords are hashed with scrypt (memory-hard, RFC 7914, ``hashlib.scrypt``), with a random
-salt and the parameters stored beside the hash so they can be raised later.
+Passwords are hashed with scrypt (memory-hard, RFC 7914) by werkzeug's
+``generate_password_hash``, a random salt and the parameters stored beside the hash so they
+can be raised later. Hashes stored before (``scrypt$N$r$p$salt$hash``) still verify.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 import sys
 from typing import Final
 
 import click
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from vcred.errors import UsageError
 
@@ -23,31 +24,42 @@ SCRYPT_N: Final = 2**15
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
 _SCRYPT_MAXMEM: Final = 64 * 1024 * 1024
+#: werkzeug's method string: scrypt with the parameters above.
+METHOD: Final = f"scrypt:{SCRYPT_N}:{SCRYPT_R}:{SCRYPT_P}"
+#: What a name no officer has is checked against (its password was random and thrown away;
+#: the answer is False whatever it is): the same work as checking a real officer's.
+_UNKNOWN_OFFICER: Final = (
+    "scrypt:32768:8:1$BTzNQcME4YIwWCMe$"
+    "78725cdabb8734784a3170a691ab33099d58f4460e90e6cf0c70dd0bef50e19a"
+    "5001a8efb896edbfc6c048c832c9a848175f26e18e48e050478a52afb3960f91"
+)
+#: The scheme of the hashes stored before werkzeug made them.
+_LEGACY_SCHEME: Final = "scrypt$"
 MIN_PASSWORD_LENGTH: Final = 10
 MAX_NAME_LENGTH: Final = 100
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    derived = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    return "$".join(
-        ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(derived)]
-    )
+    return generate_password_hash(password, method=METHOD, salt_length=16)
 
 
 def verify_password(password: str, stored: str | None) -> bool:
     """Whether ``password`` matches ``stored``; with ``stored`` None (no such officer) a
     hash is still computed, so that the answer takes as long either way."""
-    if stored is None:
-        _scrypt(password, b"\0" * 16, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-        return False
     try:
-        scheme, n, r, p, salt, expected = stored.split("$")
-        if scheme != "scrypt":
+        if stored is None:
+            check_password_hash(_UNKNOWN_OFFICER, password)
             return False
-        derived = _scrypt(password, _unb64(salt), int(n), int(r), int(p))
-    except ValueError:
+        if stored.startswith(_LEGACY_SCHEME):
+            return _verify_legacy(password, stored)
+        return check_password_hash(stored, password)
+    except (ValueError, UnicodeError):  # an unknown method; a password that is not text
         return False
+
+
+def _verify_legacy(password: str, stored: str) -> bool:
+    _, n, r, p, salt, expected = stored.split("$")
+    derived = _scrypt(password, _unb64(salt), int(n), int(r), int(p))
     return hmac.compare_digest(derived, _unb64(expected))
 
 
@@ -89,10 +101,6 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
         maxmem=_SCRYPT_MAXMEM,
         dklen=32,
     )
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _unb64(text: str) -> bytes:

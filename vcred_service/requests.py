@@ -13,28 +13,12 @@ from typing import Any
 
 from flask import request
 
-from vcred.errors import ParsingError
-from vcred.jose import loads_strict
+from vcred._json import loads_strict
+from vcred.errors import MalformedError, ParsingError
+from vcred.model import check_depth
 from vcred_service.problems import ProblemError
 
 DEFAULT_MAX_DEPTH = 64
-
-
-def json_depth_exceeds(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests containers deeper than ``limit`` (iterative: no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def read_json(*, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True) -> Any:
@@ -59,8 +43,10 @@ def read_json(*, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True)
         if "recursion" in exc.message:
             raise _too_deep(max_depth) from exc
         raise ProblemError(400, "Bad Request", exc.message, code="PARSING_ERROR") from exc
-    if json_depth_exceeds(body, max_depth):
-        raise _too_deep(max_depth)
+    try:
+        check_depth(body, limit=max_depth)
+    except MalformedError as exc:
+        raise _too_deep(max_depth) from exc
     if expect_object and not isinstance(body, dict):
         raise ProblemError(400, "Bad Request", "the body must be a JSON object", code="MALFORMED")
     return body

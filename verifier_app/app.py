@@ -6,11 +6,12 @@ import hashlib
 import logging
 from typing import Final
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vcred.net import Fetcher
 from vcred_service import create_base_app, identifiers, oauth_http
+from vcred_service.app import add_security_headers
 from vcred_service.ratelimit import make_limiter
 from vcred_service.registry import use_registry_from_env
 from verifier_app import oid4vp
@@ -82,15 +83,7 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
             if request.method == "POST" and request.endpoint not in PRICED_BY_ITEM:
                 limiter.check(request.remote_addr or "unknown")
 
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", _CSP)
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    add_security_headers(app, csp=_CSP, referrer_policy="no-referrer")
     app.register_blueprint(api)
     app.register_blueprint(batch)
     app.register_blueprint(ui)

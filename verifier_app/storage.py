@@ -33,9 +33,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     select,
@@ -45,6 +43,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
+from vcred_service.db import make_engine
 from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
 from verifier_app.oid4vp_store import transaction_table
@@ -115,12 +114,12 @@ class Storage:
         self._flusher: threading.Thread | None = None
         self._closed = False
         atexit.register(self.flush)
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        # SQLite as the issuer has it (WAL, busy timeout, BEGIN IMMEDIATE); the history flusher
+        # is a thread of its own
+        options: dict[str, Any] = {}
         if url.startswith("sqlite"):
-            options["connect_args"] = {"check_same_thread": False, "timeout": 15}
-        self.engine: Engine = create_engine(url, **options)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            options["connect_args"] = {"check_same_thread": False}
+        self.engine: Engine = make_engine(url, **options)
         self.metadata = MetaData()
         self.challenges = Table(
             f"{prefix}challenges",
@@ -369,11 +368,3 @@ def _audit_details(entry: HistoryEntry) -> dict[str, Any]:
     if entry.receipt is not None:
         details["receipt"] = entry.receipt
     return details
-
-
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    # several workers may share the file: WAL lets readers and one writer work together
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
-    cursor.close()

@@ -23,12 +23,13 @@ from tests.verifier.conftest import DOMAIN, Agency, MakeApp, signed_in
 from vcred import Verifier, did_key, issue, jose, present, sdjwt
 from vcred.cli import main
 from vcred.errors import UsageError
+from vcred.formats import Format, registry
 from vcred.integrity import add_proof
 from vcred.integrity.proof import verify_document
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from vcred.presentation import build_presentation
-from vcred.verifier import _PRESENTATION_PROOFS, PresentationResult, _Secured
+from vcred.verifier import PresentationResult, ProofState
 from verifier_app import VerifierConfig
 
 AT = Verifier(clock=lambda: NOW)
@@ -182,11 +183,11 @@ def test_naming_the_trader_as_holder_but_signing_with_another_key_is_refused(
 
 
 def test_a_presentation_format_that_forgets_the_holder_is_still_caught(
-    monkeypatch: pytest.MonkeyPatch, agency_key: KeyPair, trader: KeyPair, thief: KeyPair
+    agency_key: KeyPair, trader: KeyPair, thief: KeyPair
 ) -> None:
     """Defence in depth: the pipeline itself requires the named holder to be the signer."""
 
-    def lenient(verifier: Verifier, document: Any, state: _Secured) -> tuple[Any, Any]:
+    def lenient(verifier: Verifier, document: Any, state: ProofState) -> tuple[Any, Any]:
         verified = verify_document(
             document,
             purpose="authentication",
@@ -197,9 +198,13 @@ def test_a_presentation_format_that_forgets_the_holder_is_still_caught(
         state.claimed, state.methods = verified.document, verified.methods
         return verified.proofs[0].proof.get("challenge"), None
 
-    monkeypatch.setitem(_PRESENTATION_PROOFS, "data-integrity", lenient)
-    vp = signed_by(thief, [issue(about(trader), agency_key)], holder=did_key(trader.public))
-    result = AT.verify_presentation(vp, challenge=CHALLENGE)
+    original = registry["data-integrity"]
+    registry.register(Format(name="data-integrity", verify_presentation=lenient))
+    try:
+        vp = signed_by(thief, [issue(about(trader), agency_key)], holder=did_key(trader.public))
+        result = AT.verify_presentation(vp, challenge=CHALLENGE)
+    finally:
+        registry.register(original)
     only(result, "HOLDER_MISMATCH", "/holder")
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+from .._pointer import child as child_pointer
 from ..errors import MalformedError
 from ._codes import COUNTRIES, CURRENCIES, INCOTERMS_2020, TRANSPORT_MODES
 
@@ -175,4 +176,4 @@ def required(value: Mapping[str, Any], key: str, pointer: str) -> Any:
 
 def child(pointer: str, key: str | int) -> str:
     """``pointer`` extended by one step (RFC 6901 escaping)."""
-    return f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+    return child_pointer(pointer, key)

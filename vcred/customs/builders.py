@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 from ..errors import MalformedError
+from ..integrity.selective import pointers_except
 from . import _fields as f
 from ._codes import COUNTRIES, EU_MEMBER_STATES, minor_unit
 from .identifiers import check_identifier, mrn_check, mrn_check_character
@@ -697,7 +698,4 @@ def mandatory_billing_pointers(credential: Mapping[str, Any]) -> tuple[str, ...]
     member of the credential is mandatory whole, except the invoice and line items, whose
     members are mandatory one by one but for the total, unit prices and amounts.
     """
-    # imported here: vcred.integrity imports vcred.jsonld, which imports this module
-    from vcred.integrity.selective import pointers_except
-
     return pointers_except(credential, disclosable_billing_claims(credential))

@@ -11,6 +11,7 @@ from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from ..trust import build_trust_list
 from .builders import build_aeo_certificate, build_export_billing_attestation
 
 # One fixed moment for every sample, so the data are the same on every run.
@@ -372,8 +373,6 @@ TRUST_LIST_VALID_UNTIL: Final = datetime(2026, 3, 2, 23, 59, 59, tzinfo=UTC)
 
 def sample_trust_list(programme: str) -> dict[str, Any]:
     """The (unsigned) MRA trust list of the demo agency running ``programme``."""
-    from ..trust import build_trust_list  # trust builds on the customs package
-
     recognised = [
         {
             "issuer": ISSUERS[partner]["id"],

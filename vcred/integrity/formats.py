@@ -16,22 +16,15 @@ from datetime import datetime
 from typing import Any, Final
 
 from vcred import model
-from vcred.customs import builders
 from vcred.errors import ParsingError, UnknownKeyError, UsageError
+from vcred.formats import ISSUE_OPTIONS as ALL_ISSUE_OPTIONS
+from vcred.formats import PRESENTATION_LIFETIME, Format, registry
 from vcred.integrity.legacy import LEGACY_SUITES, LegacySuite
 from vcred.integrity.proof import VerifiedDocument, add_base_proof, add_proof, verify_document
 from vcred.integrity.suites import ECDSA_SD_2023, SUITES, Cryptosuite
-from vcred.issuing import refuse_issue_format, register_issue_format
 from vcred.jsonld import ContextLoader
 from vcred.keys import Signer
-from vcred.presentation import PRESENTATION_LIFETIME, register_present_format
-from vcred.verifier import (
-    Verifier,
-    _Secured,
-    register_format,
-    register_presentation_format,
-    utc_now,
-)
+from vcred.verifier import ProofState, Verifier, utc_now
 
 FORMAT: Final = "data-integrity"
 CREDENTIAL_PURPOSE: Final = "assertionMethod"
@@ -49,15 +42,28 @@ DEFAULT_MANDATORY: Final = (
 )
 
 
+MandatoryPointers = Callable[[Mapping[str, Any]], tuple[str, ...]]
+#: Credential type → its mandatory pointers when the issuer names none
+#: (:func:`register_default_mandatory`).
+DEFAULT_MANDATORY_FOR: Final[dict[str, MandatoryPointers]] = {}
+
+
+def register_default_mandatory(credential_type: str, pointers: MandatoryPointers) -> None:
+    """Set what an ecdsa-sd-2023 credential of ``credential_type`` always reveals when issued
+    without mandatory pointers (``pointers(credential)``: JSON Pointers)."""
+    DEFAULT_MANDATORY_FOR[credential_type] = pointers
+
+
 def default_mandatory_pointers(credential: Mapping[str, Any]) -> tuple[str, ...]:
     """The mandatory pointers of an ecdsa-sd-2023 credential issued without any.
 
-    An ExportBillingAttestation reveals everything but its amounts (the invoice total, each
-    line's unit price and amount: ``builders.DISCLOSABLE_BILLING_PATHS``); any other
-    credential the members of DEFAULT_MANDATORY it has.
+    Those registered for one of its types (customs: an ExportBillingAttestation reveals
+    everything but its amounts); for any other credential the members of DEFAULT_MANDATORY
+    it has.
     """
-    if builders.EXPORT_BILLING_TYPE in model.as_list(credential.get("type", [])):
-        return builders.mandatory_billing_pointers(credential)
+    for credential_type in model.as_list(credential.get("type", [])):
+        if isinstance(credential_type, str) and credential_type in DEFAULT_MANDATORY_FOR:
+            return DEFAULT_MANDATORY_FOR[credential_type](credential)
     return tuple(p for p in DEFAULT_MANDATORY if p[1:] in credential)
 
 
@@ -202,7 +208,7 @@ def _presenter(suite: Cryptosuite | None) -> Callable[..., dict[str, Any]]:
     return present_data_integrity
 
 
-def prove_credential(verifier: Verifier, document: Any, state: _Secured) -> None:
+def prove_credential(verifier: Verifier, document: Any, state: ProofState) -> None:
     """The proof stage for a credential with Data Integrity proofs (all of them must verify).
 
     Fills in the document without its proofs and the methods that signed it (the pipeline's
@@ -223,7 +229,7 @@ def prove_credential(verifier: Verifier, document: Any, state: _Secured) -> None
     _record_signing_times(verified, state)
 
 
-def _record_signing_times(verified: VerifiedDocument, state: _Secured) -> None:
+def _record_signing_times(verified: VerifiedDocument, state: ProofState) -> None:
     """Each method's signing time is its proof's ``created`` (the latest, if it signed twice);
     the pipeline refuses a method used at or after its ``revoked`` / ``expires`` time."""
     for proof in verified.proofs:
@@ -236,7 +242,7 @@ def _record_signing_times(verified: VerifiedDocument, state: _Secured) -> None:
             state.signed_at[proof.method.id] = (created, pointer)
 
 
-def prove_presentation(verifier: Verifier, document: Any, state: _Secured) -> tuple[Any, Any]:
+def prove_presentation(verifier: Verifier, document: Any, state: ProofState) -> tuple[Any, Any]:
     """The proof stage for a presentation: authentication proofs by the holder.
 
     Returns the (challenge, domain) every proof was made for (None where they differ); the
@@ -284,17 +290,38 @@ def _legacy_refusal(suite: LegacySuite) -> str:
     )
 
 
+#: The options of :func:`vcred.issue` Data Integrity uses: all but the SD-JWT ones.
+ISSUE_OPTIONS: Final = frozenset(ALL_ISSUE_OPTIONS) - {"disclosable", "holder", "resolver"}
+#: ecdsa-sd-2023 base proofs do not chain; the other suites have no mandatory pointers.
+SELECTIVE_ISSUE_OPTIONS: Final = ISSUE_OPTIONS - {"previous_proof"}
+SUITE_ISSUE_OPTIONS: Final = ISSUE_OPTIONS - {"mandatory_pointers"}
+
+
 def register() -> None:
     """Plug Data Integrity into issue(), verify(), present() and verify_presentation()."""
     for name, suite in SUITES.items():
         if suite.selective:  # base proofs for holders; presentations are never selective
-            register_issue_format(name, issue_ecdsa_sd)
+            registry.register(
+                Format(name=name, issue=issue_ecdsa_sd, issue_options=SELECTIVE_ISSUE_OPTIONS)
+            )
             continue
-        register_issue_format(name, _issuer(suite))
-        register_present_format(name, _presenter(suite))
+        registry.register(
+            Format(
+                name=name,
+                issue=_issuer(suite),
+                issue_options=SUITE_ISSUE_OPTIONS,
+                present=_presenter(suite),
+            )
+        )
     for legacy in LEGACY_SUITES.values():
-        refuse_issue_format(legacy.name, _legacy_refusal(legacy))
-    register_issue_format(FORMAT, _issuer(None))
-    register_present_format(FORMAT, _presenter(None))
-    register_format(FORMAT, prove_credential)
-    register_presentation_format(FORMAT, prove_presentation)
+        registry.register(Format(name=legacy.name, issue_refusal=_legacy_refusal(legacy)))
+    registry.register(
+        Format(
+            name=FORMAT,
+            issue=_issuer(None),
+            issue_options=ISSUE_OPTIONS,
+            present=_presenter(None),
+            verify=prove_credential,
+            verify_presentation=prove_presentation,
+        )
+    )

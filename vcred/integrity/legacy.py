@@ -26,9 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from vcred._json import loads_strict
 from vcred.errors import CryptographicError, InvalidProofError, MalformedError, VcredError
 from vcred.integrity.suites import canonical_nquads, decode_proof_value
-from vcred.jose import loads_strict
 from vcred.jsonld import ContextLoader
 from vcred.keys import JWS_ALG_FOR, KeyKind, PublicKey
 from vcred.multibase import b64url_decode

@@ -38,6 +38,7 @@ from pyld import jsonld as _pyld
 from vcred import jsonld
 from vcred._jsonld_fast import from_pyld_error
 from vcred._nquads import Quad, serialize
+from vcred._pointer import from_path, unescape
 from vcred.errors import MalformedError
 from vcred.jsonld import ContextLoader, default_loader
 from vcred.multibase import b64url_encode
@@ -81,7 +82,7 @@ def json_pointer_to_paths(pointer: object) -> list[Path]:
             raise MalformedError(
                 f"{pointer[:100]!r} is not a JSON Pointer: '~' must be followed by 0 or 1"
             )
-        paths.append(token.replace("~1", "/").replace("~0", "~"))
+        paths.append(unescape(token))
     return paths
 
 
@@ -604,7 +605,7 @@ def pointers_except(document: Mapping[str, Any], excluded: Iterable[str]) -> tup
             if here in inside:
                 visit(child, here)
             else:
-                out.append("".join("/" + k.replace("~", "~0").replace("/", "~1") for k in here))
+                out.append(from_path(here))
 
     visit(document, ())
     return tuple(out)

@@ -10,7 +10,6 @@ says.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -18,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from vcred._json import loads_strict
 from vcred.errors import (
     MalformedError,
     ParsingError,
@@ -452,23 +452,10 @@ def parse_fetched(raw: bytes) -> object:
     except UnicodeDecodeError as exc:
         raise ParsingError("the status list is not UTF-8") from exc
     if text.startswith("{"):
-        try:
-            document = json.loads(text, object_pairs_hook=_no_duplicates)
-        except (ValueError, RecursionError) as exc:  # nested past the interpreter's limit
-            raise ParsingError(f"the status list is not valid JSON: {exc}") from exc
-        return document
+        return loads_strict(text, what="the status list")
     if _COMPACT.fullmatch(text):
         return text
     raise ParsingError("the status list is neither a JSON object nor a compact JWT")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate member {key!r}")
-        out[key] = value
-    return out
 
 
 def _located(error: StatusError, pointer: str) -> StatusError:

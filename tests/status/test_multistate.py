@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import credential
-from tests.test_status import (
+from tests.status.support import (
     MESSAGE_ENTRY,
     MESSAGE_URL,
     MESSAGES,
@@ -86,21 +86,6 @@ def message_entry(index: int = 7, **change: Any) -> dict[str, Any]:
     }
     entry.update(change)
     return {k: v for k, v in entry.items() if v is not None}
-
-
-@pytest.fixture
-def securer() -> FakeSecurer:
-    return FakeSecurer()
-
-
-@pytest.fixture
-def fetcher() -> DictFetcher:
-    return DictFetcher()
-
-
-@pytest.fixture
-def checker(securer: FakeSecurer, fetcher: DictFetcher) -> StatusChecker:
-    return StatusChecker(fetcher=fetcher, verify_list=securer.verify)
 
 
 def serve(fetcher: DictFetcher, securer: FakeSecurer, document: dict[str, Any]) -> None:

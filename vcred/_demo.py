@@ -1,12 +1,15 @@
 """The library walkthrough: an agency issues, a trader presents, a partner verifies, a forger fails.
 
 Each step states the outcome it expects; the walkthrough succeeds only if every step had it.
+:func:`play` runs such steps and prints how each went: this walkthrough's and the services'
+cross-border demo's (``vcred_demo``).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +25,44 @@ from vcred.verifier import Verifier
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """A step of a demo: ``run`` says whether it had its expected outcome, and what it saw."""
+
     title: str
     run: Callable[[], tuple[bool, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One step as it went."""
+
+    number: int
+    title: str
+    expected: bool
+    detail: str
+
+
+def play(console: Console, steps: Sequence[Step], *, timed: bool = False) -> list[Outcome]:
+    """Run ``steps`` in order, printing each outcome (with how long it took if ``timed``, and
+    a spinner meanwhile), then whether all went as expected. A step that raises did not."""
+    outcomes = []
+    for number, step in enumerate(steps, start=1):
+        with console.status(f"[{number}/{len(steps)}] {escape(step.title)}"):
+            started_at = time.perf_counter()
+            try:
+                expected, detail = step.run()
+            except Exception as exc:
+                expected, detail = False, f"{type(exc).__name__}: {exc}"
+            took = time.perf_counter() - started_at
+        outcomes.append(Outcome(number, step.title, expected, detail))
+        mark = "[green]✔[/]" if expected else "[red]✘[/]"
+        timing = f" [dim]({took:.1f} s)[/]" if timed else ""
+        console.print(f"{mark} {number:>2}. {escape(step.title)}{timing}")
+        console.print(f"      [dim]{escape(detail)}[/]")
+    if all(outcome.expected for outcome in outcomes):
+        console.print("[bold green]all steps as expected[/]")
+    else:
+        console.print("[bold red]some steps did not go as expected[/]")
+    return outcomes
 
 
 def _tamper(token: str) -> str:
@@ -85,18 +124,4 @@ def walkthrough_steps() -> list[Step]:
 def run_walkthrough(*, quiet: bool = False) -> bool:
     """Run every step; print each outcome unless ``quiet``; True if all went as expected."""
     console = Console(quiet=quiet, emoji=False, highlight=False)
-    all_expected = True
-    for number, step in enumerate(walkthrough_steps(), start=1):
-        try:
-            expected, detail = step.run()
-        except Exception as exc:
-            expected, detail = False, f"{type(exc).__name__}: {exc}"
-        all_expected &= expected
-        mark = "[green]✔[/green]" if expected else "[red]✘[/red]"
-        console.print(f"{mark} {number}. {escape(step.title)}\n    [dim]{escape(detail)}[/dim]")
-    console.print(
-        "[bold green]all steps as expected[/]"
-        if all_expected
-        else "[bold red]unexpected outcome[/]"
-    )
-    return all_expected
+    return all(outcome.expected for outcome in play(console, walkthrough_steps()))

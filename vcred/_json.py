@@ -1,0 +1,95 @@
+"""Strict JSON: the one parser for every JSON text vcred reads from outside.
+
+Invalid UTF-8, duplicate member names (RFC 8725 §3.2 / RFC 7515 §5.2: two parsers could read
+two different documents out of one), NaN / Infinity and numbers no double can hold are all
+refused while parsing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from vcred import model
+from vcred.errors import MalformedError, ParsingError
+
+__all__ = ["loads_strict"]
+
+
+def loads_strict(data: bytes | str, *, what: str = "JSON", pointer: str = "") -> Any:
+    """Parse JSON, refusing invalid UTF-8, duplicate member names, NaN/Infinity and numbers
+    no double can hold (``1e400`` would become ``inf``; ``model.MAX_JSON_NUMBER``).
+
+    RFC 8725 §3.2 / RFC 7515 §5.2: a JOSE header or claim set with duplicate members is invalid.
+    Raises ParsingError; MalformedError (MALFORMED) with the pointer of a number out of range,
+    prefixed with ``pointer``.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return _STRICT_DECODER.decode(text)
+    except _NumberOutOfRangeError as exc:
+        raise _located_number_error(text, what, pointer) from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate member name")
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+class _NumberOutOfRangeError(ValueError):
+    """A JSON number no double can hold (found while parsing; located afterwards)."""
+
+
+# Python refuses integers longer than this many digits (sys.int_info.default_max_str_digits)
+# with a bare ValueError; far shorter ones are already past any double.
+_MAX_NUMBER_DIGITS: Final = len(str(int(model.MAX_JSON_NUMBER)))
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_NUMBER_DIGITS:
+        raise _NumberOutOfRangeError(text[:40])
+    value = int(text)
+    if not model.number_in_range(value):
+        raise _NumberOutOfRangeError(text[:40])
+    return value
+
+
+def _bounded_float(text: str) -> float:
+    value = float(text)
+    if not model.number_in_range(value):
+        raise _NumberOutOfRangeError(text[:40])
+    return value
+
+
+def _located_number_error(text: str, what: str, pointer: str) -> MalformedError:
+    """The out-of-range number of ``text``, with its pointer; a ParsingError when the rest of
+    ``text`` is not JSON either (the parser stopped at the number, before the fault)."""
+    huge = float("inf")  # what an integer too long to parse stands for, to be located
+    lenient = json.JSONDecoder(
+        object_pairs_hook=_no_duplicates,
+        parse_constant=_no_constant,
+        parse_int=lambda digits: huge if len(digits) > _MAX_NUMBER_DIGITS else int(digits),
+    )
+    try:
+        model.check_numbers(lenient.decode(text), pointer=pointer)
+    except (ValueError, RecursionError) as exc:
+        return ParsingError(f"{what} is not valid JSON: {exc}")
+    except MalformedError as located:
+        return MalformedError(f"{what}: {located.message}", pointer=located.pointer)
+    return MalformedError(f"{what}: a number out of range", pointer=pointer or None)
+
+
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_no_constant,
+    parse_int=_bounded_int,
+    parse_float=_bounded_float,
+)
