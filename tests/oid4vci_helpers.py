@@ -80,7 +80,7 @@ def aeo_certificate(issuer: str) -> dict[str, Any]:
 def billing(issuer: str) -> dict[str, Any]:
     return build_export_billing_attestation(
         {
-            "exportDeclaration": {"scheme": "MRN", "value": "26DE5B7C3A1F9E2D01"},
+            "exportDeclaration": {"scheme": "MRN", "value": "26DE5B7C3A1F9E2D06"},
             "exporter": {"legalName": "Prairie Grain Exports LLC", "country": "US"},
             "consignee": {"legalName": "Kobe Precision K.K.", "country": "JP"},
             "invoice": {

@@ -33,6 +33,7 @@ from vcred.net import GuardedFetcher
 from vcred.presentation import present
 from vcred.trust import TrustAnchor, TrustList, load_signed_trust_list
 from vcred.verifier import CHECKS, Verifier, detect, utc_now
+from vcred.wallet.cli import wallet
 
 PASSPHRASE_ENV = "VCRED_KEY_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
 
@@ -664,13 +665,7 @@ def demo_command(check: bool, base_port: int, data_dir: Path | None, library: bo
     sys.exit(0 if ok else 1)
 
 
-def _add_wallet() -> None:
-    from vcred.wallet.cli import wallet
-
-    main.add_command(wallet)
-
-
-_add_wallet()
+main.add_command(wallet)
 
 
 if __name__ == "__main__":  # pragma: no cover

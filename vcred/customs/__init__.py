@@ -17,6 +17,7 @@ from vcred.schema import register_schema_package
 from vcred.sdjwt import register_default_disclosable
 from vcred.verifier import register_never_bearer_type
 
+from . import _registry  # noqa: F401 - installs the reader of the bundled registry files
 from .builders import (
     AEO_CERTIFICATE_TYPE,
     CUSTOMS_CONTEXT,

@@ -24,7 +24,7 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from ..errors import MalformedError
+from ..errors import MalformedError, UsageError
 from ._codes import COUNTRIES
 from .identifiers import SCHEMES, IdentifierScheme, lei_check, luhn_check
 from .programmes import (
@@ -36,6 +36,7 @@ from .programmes import (
     Source,
     first_day,
     last_day,
+    set_bundled_loader,
 )
 
 __all__ = ["Registry", "bundled_registry", "load_registry_file"]
@@ -133,8 +134,6 @@ def load_registry_file(path: str | Path) -> Registry:
 
 
 def _expand(paths: Iterable[str | Path]) -> list[Path]:
-    from ..errors import UsageError
-
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -311,3 +310,6 @@ def _scheme(item: Mapping[str, Any], name: str, p: str) -> IdentifierScheme:
             pointer=f"{p}/example",
         )
     return scheme
+
+
+set_bundled_loader(bundled_registry)

@@ -16,6 +16,7 @@ from typing import Any, Final
 from ..errors import MalformedError
 from ._codes import COUNTRIES
 from ._fields import child, mapping, no_extra, required
+from .programmes import active_registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,8 +389,6 @@ _PRIVATE_VALUE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._-]{0,63}")
 
 def _registered_scheme(code: str) -> IdentifierScheme | None:
     """A scheme a registry file added (docs/trust-fabric.md)."""
-    from .programmes import active_registry  # the registry loads this module
-
     return active_registry().schemes.get(code)
 
 

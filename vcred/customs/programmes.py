@@ -20,7 +20,7 @@ force until a registry file gives one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -187,14 +187,29 @@ def last_day(partial: str) -> date:
 # -- the registry in use -----------------------------------------------------------------------
 
 _active: list[Registry] = []
+#: Reads the bundled registry files. The loader (``_registry``) builds this module's classes,
+#: so it imports this module and hands its reader in (:func:`set_bundled_loader`) rather than
+#: being imported from here: no import cycle, none hidden in a function.
+_bundled: list[Callable[[], Registry]] = []
+
+
+def set_bundled_loader(load: Callable[[], Registry]) -> None:
+    """Install the reader of the bundled registry (called once, by ``_registry``)."""
+    _bundled[:] = [load]
+
+
+def bundled() -> Registry:
+    """The registry of the bundled files. Raises UsageError before the loader is installed
+    (importing :mod:`vcred.customs` installs it)."""
+    if not _bundled:
+        raise UsageError("the customs registry loader is not installed: import vcred.customs")
+    return _bundled[0]()
 
 
 def active_registry() -> Registry:
     """The registry every lookup uses: the bundled files, or what :func:`use_registry` set."""
     if not _active:
-        from ._registry import bundled_registry  # the loader builds this module's classes
-
-        _active.append(bundled_registry())
+        _active.append(bundled())
     return _active[-1]
 
 
@@ -277,6 +292,4 @@ def mra_by_id(mra_id: str) -> MutualRecognition | None:
 def registry_paths(paths: Sequence[str | Path]) -> Registry:
     """The bundled registry extended with these files or directories (``*.json`` in name
     order), in order. Raises RegistryError (pointer into the faulty file) for a bad one."""
-    from ._registry import bundled_registry
-
-    return bundled_registry().with_files(paths)
+    return bundled().with_files(paths)
