@@ -54,7 +54,7 @@ def test_offer_qr_code_on_the_page_is_redeemed_by_a_wallet(
         page.click("button:has-text('Log in')")
     page.wait_for_url(re.compile(r".*/officer/issue/billing$"))
     page.select_option("#declarationScheme", "MRN")
-    page.fill("#declarationValue", "26US5B7C3A1F9E2D06")
+    page.fill("#declarationValue", "26US5B7C3A1F9E2D00")
     page.fill("#exporterName", "Prairie Grain Exports LLC")
     page.fill("#exporterCountry", "US")
     page.fill("#consigneeName", "Kobe Precision K.K.")
