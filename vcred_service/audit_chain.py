@@ -31,30 +31,44 @@ from sqlalchemy.exc import IntegrityError
 from vcred import audit
 
 
-class AuditChain:
-    """The chain's tables in ``metadata`` (created with it) over ``engine``."""
+def chain_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table]:
+    """The chain's two tables in ``metadata``: the entries and the head."""
+    entries = Table(
+        f"{prefix}audit",
+        metadata,
+        Column("seq", Integer, primary_key=True, autoincrement=False),
+        Column("at", String(32), nullable=False),
+        Column("actor", String(256), nullable=False),
+        Column("action", String(64), nullable=False),
+        Column("target", String(2048), nullable=True),
+        Column("details", Text, nullable=False),
+        Column("prev", String(64), nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    head = Table(
+        f"{prefix}audit_head",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("seq", Integer, nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    return entries, head
 
-    def __init__(self, engine: Engine, metadata: MetaData, prefix: str) -> None:
+
+class AuditChain:
+    """The chain's tables in ``metadata`` (created with it) over ``engine``; ``tables``: the
+    two of :func:`chain_tables` when the caller's metadata holds them already."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        metadata: MetaData,
+        prefix: str,
+        *,
+        tables: tuple[Table, Table] | None = None,
+    ) -> None:
         self.engine = engine
-        self.entries_table = Table(
-            f"{prefix}audit",
-            metadata,
-            Column("seq", Integer, primary_key=True, autoincrement=False),
-            Column("at", String(32), nullable=False),
-            Column("actor", String(256), nullable=False),
-            Column("action", String(64), nullable=False),
-            Column("target", String(2048), nullable=True),
-            Column("details", Text, nullable=False),
-            Column("prev", String(64), nullable=False),
-            Column("hash", String(64), nullable=False),
-        )
-        self.head_table = Table(
-            f"{prefix}audit_head",
-            metadata,
-            Column("id", Integer, primary_key=True, autoincrement=False),
-            Column("seq", Integer, nullable=False),
-            Column("hash", String(64), nullable=False),
-        )
+        self.entries_table, self.head_table = tables or chain_tables(metadata, prefix)
 
     def start(self) -> None:
         """Write the head of an empty chain, once (after the tables were created)."""

@@ -45,6 +45,7 @@ from issuer_app.store.status import SqlIndexStore, _insert_ignore
 from vcred import audit
 from vcred.errors import UsageError
 from vcred.status import MIN_ENTRIES
+from vcred_service.audit_chain import AuditChain, chain_tables
 from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.officers import officer_table, session_table
 from vcred_service.roles import role_table
@@ -78,6 +79,7 @@ class Tables:
 
 def issuer_tables(metadata: MetaData, prefix: str = "") -> Tables:
     p = prefix
+    audit_entries, audit_head = chain_tables(metadata, p)
     return Tables(
         meta=Table(
             f"{p}meta",
@@ -159,25 +161,8 @@ def issuer_tables(metadata: MetaData, prefix: str = "") -> Tables:
             Column("record_id", String(36), nullable=True),
             Column("created", String(32), nullable=False),
         ),
-        audit=Table(
-            f"{p}audit",
-            metadata,
-            Column("seq", Integer, primary_key=True, autoincrement=False),
-            Column("at", String(32), nullable=False),
-            Column("actor", String(256), nullable=False),
-            Column("action", String(64), nullable=False),
-            Column("target", String(2048), nullable=True),
-            Column("details", Text, nullable=False),
-            Column("prev", String(64), nullable=False),
-            Column("hash", String(64), nullable=False),
-        ),
-        audit_head=Table(
-            f"{p}audit_head",
-            metadata,
-            Column("id", Integer, primary_key=True, autoincrement=False),
-            Column("seq", Integer, nullable=False),
-            Column("hash", String(64), nullable=False),
-        ),
+        audit=audit_entries,
+        audit_head=audit_head,
         published=Table(
             f"{p}published_lists",
             metadata,
@@ -222,6 +207,9 @@ class IssuerStore:
         )
         self.t = issuer_tables(self.metadata, prefix)
         self.list_versions = ListVersions(self.engine, self.metadata, prefix)
+        self.chain = AuditChain(
+            self.engine, self.metadata, prefix, tables=(self.t.audit, self.t.audit_head)
+        )
         #: How long a status list version stays kept after it went out of force.
         self.list_retention = list_retention
 
@@ -556,71 +544,18 @@ class IssuerStore:
         target: str | None,
         details: Mapping[str, Any],
     ) -> dict[str, Any]:
-        """Append an entry to the chain, inside the caller's transaction.
-
-        The head row is locked (PostgreSQL ``FOR UPDATE``; SQLite writers are serialised), so
-        concurrent issuers append one after the other; the caller should append last, just
-        before committing, to hold the lock briefly.
-        """
-        head = self.t.audit_head
-        row = conn.execute(select(head).where(head.c.id == 1).with_for_update()).one()
-        entry = audit.seal(
-            seq=row.seq + 1,
-            prev=row.hash,
-            at=at,
-            actor=actor,
-            action=action,
-            target=target,
-            details=details,
+        """Append an entry to the chain, inside the caller's transaction (the head row is
+        locked until the commit: the caller should append last, to hold it briefly)."""
+        return self.chain.append(
+            conn, at=at, actor=actor, action=action, target=target, details=details
         )
-        conn.execute(
-            insert(self.t.audit).values(
-                seq=entry["seq"],
-                at=at,
-                actor=actor,
-                action=action,
-                target=target,
-                details=json.dumps(entry["details"], ensure_ascii=False, sort_keys=True),
-                prev=entry["prev"],
-                hash=entry["hash"],
-            )
-        )
-        conn.execute(
-            update(head).where(head.c.id == 1).values(seq=entry["seq"], hash=entry["hash"])
-        )
-        return entry
 
     def audit_entries(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """The whole chain, oldest first, as entries ready to export."""
-        table = self.t.audit
-        last = 0
-        while True:
-            with self.engine.connect() as conn:
-                rows = list(
-                    conn.execute(
-                        select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)
-                    )
-                )
-            if not rows:
-                return
-            for row in rows:
-                yield {
-                    "seq": row.seq,
-                    "at": row.at,
-                    "actor": row.actor,
-                    "action": row.action,
-                    "target": row.target,
-                    "details": json.loads(row.details),
-                    "prev": row.prev,
-                    "hash": row.hash,
-                }
-                last = row.seq
+        return self.chain.entries(batch=batch)
 
     def audit_head(self) -> tuple[int, str]:
-        head = self.t.audit_head
-        with self.engine.connect() as conn:
-            row = conn.execute(select(head.c.seq, head.c.hash).where(head.c.id == 1)).one()
-        return int(row.seq), str(row.hash)
+        return self.chain.head()
 
     def recent_audit(self, target: str, *, limit: int = 20) -> list[Row[Any]]:
         table = self.t.audit
