@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import segno
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -48,10 +49,15 @@ def offer_from_form(
     try:
         made = _offers().configuration_for(kind[-1] if kind else "", fmt)
     except UsageError:
-        errors["format"] = f"{fmt} cannot be offered to a wallet; choose another format."
+        errors["format"] = gettext(
+            "%(format)s cannot be offered to a wallet; choose another format.", format=fmt
+        )
         return None
     view = _offers().create(credential, made.id, actor=f"officer:{current_officer()}")
-    flash("Offer made: show the trader the QR code, and give them the transaction code.", "ok")
+    flash(
+        gettext("Offer made: show the trader the QR code, and give them the transaction code."),
+        "ok",
+    )
     return redirect(url_for("oid4vci_officer.offer", offer_id=view.offer_id))
 
 

@@ -382,7 +382,7 @@ def _request_revocation(record_id: str) -> BaseResponse:
     if row is None:
         raise ProblemError(404, "Not Found", "no such credential record")
     if row.status == "revoked":
-        flash("The credential is revoked already.", "error")
+        flash(gettext("The credential is revoked already."), "error")
         return redirect(url_for("officer.credential", record_id=record_id))
     try:
         service.approvals.request(
@@ -396,9 +396,12 @@ def _request_revocation(record_id: str) -> BaseResponse:
     except ProblemError as exc:
         if exc.status != 409:
             raise
-        flash(exc.detail, "error")
+        flash(gettext(officer_sentence(str(exc.extra.get("code", "ERROR")))), "error")
     else:
-        flash("Revocation requested: it takes effect when a second officer approves it.", "ok")
+        flash(
+            gettext("Revocation requested: it takes effect when a second officer approves it."),
+            "ok",
+        )
     return redirect(url_for("officer.credential", record_id=record_id))
 
 

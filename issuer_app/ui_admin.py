@@ -12,21 +12,31 @@ import json
 from typing import Final
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from issuer_app.approvals import APPROVER_PERMISSION, Action
 from issuer_app.hashing import NewToken, parse_scopes
 from issuer_app.ui import blueprint, can, issuer, refused, requires
 from vcred.errors import UsageError
+from vcred_service.explanations import N_, officer_sentence
 from vcred_service.problems import ProblemError
 from vcred_service.roles import ROLES, parse_role
 from vcred_service.signin import current_officer
 
 _TRUST_LIST_FORMATS: Final = ("vc+jwt", "eddsa-rdfc-2022", "eddsa-jcs-2022")
+#: The only refusal of a decision without a code: another approver was first (409).
+_DECIDED_ALREADY: Final = N_("This request was decided already.")
 
 
 def _actor() -> str:
     return f"officer:{current_officer()}"
+
+
+def _refusal(exc: ProblemError) -> str:
+    """The officer's sentence for a refused request or decision (the API keeps its detail)."""
+    code = exc.extra.get("code")
+    return str(gettext(officer_sentence(str(code)) if code else _DECIDED_ALREADY))
 
 
 # -- four-eyes approvals ---------------------------------------------------------------------
@@ -65,15 +75,16 @@ def decide(request_id: str) -> BaseResponse | tuple[str, int]:
     except ProblemError as exc:
         if exc.extra.get("code") == "SELF_APPROVAL":
             service.record_refusal(current_officer() or "", "approve", request.path)
-            return render_template("issuer/refused.html", reason=exc.detail), 403
+            return render_template("issuer/refused.html", reason=_refusal(exc)), 403
         if exc.status != 409:
             raise
-        flash(exc.detail, "error")
+        flash(_refusal(exc), "error")
         return redirect(url_for("officer.approvals"))
     if ended.state == "failed":
-        flash(f"Approved, but it could not be done: {ended.outcome}", "error")
+        flash(gettext("Approved, but it could not be done: %(why)s", why=ended.outcome), "error")
     else:
-        flash(f"Request {ended.state}.", "ok")
+        rejected = ended.state == "rejected"
+        flash(gettext("Request rejected.") if rejected else gettext("Request approved."), "ok")
     if ended.action == "trust-list" and ended.state == "approved":
         return redirect(url_for("officer.approval", request_id=request_id))
     return redirect(url_for("officer.approvals"))
@@ -117,9 +128,9 @@ def trust_lists() -> str | BaseResponse:
         except ValueError:
             credential = None
         if not isinstance(credential, dict):
-            error = "Paste the unsigned MRATrustListCredential as a JSON object."
+            error = gettext("Paste the unsigned MRATrustListCredential as a JSON object.")
         elif form["format"] not in _TRUST_LIST_FORMATS:
-            error = "Choose one of the formats offered."
+            error = gettext("Choose one of the formats offered.")
         else:
             body = {"credential": credential, "options": {"format": form["format"]}}
             if service.config.four_eyes:
@@ -132,7 +143,10 @@ def trust_lists() -> str | BaseResponse:
                     summary=f"sign trust list {credential.get('id') or '(no id)'}",
                 )
                 flash(
-                    "Trust list submitted: it is signed when a second administrator approves it.",
+                    gettext(
+                        "Trust list submitted: it is signed when a second administrator "
+                        "approves it."
+                    ),
                     "ok",
                 )
                 return redirect(url_for("officer.trust_lists"))
@@ -184,7 +198,7 @@ def set_role(name: str) -> BaseResponse:
     except UsageError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"{name} is now {role}.", "ok")
+        flash(gettext("%(name)s is now %(role)s.", name=name, role=role), "ok")
     return redirect(url_for("officer.admin"))
 
 
@@ -196,7 +210,7 @@ def end_session(handle: str) -> BaseResponse:
     except UsageError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"The session of {whose} was ended.", "ok")
+        flash(gettext("The session of %(name)s was ended.", name=whose), "ok")
     return redirect(url_for("officer.admin"))
 
 
@@ -220,8 +234,8 @@ def create_token() -> str | BaseResponse:
 def revoke_token(token_id: str) -> BaseResponse:
     service = issuer()
     if service.store.token(token_id) is None:
-        flash("No such token.", "error")
+        flash(gettext("No such token."), "error")
     else:
         service.revoke_token(token_id, actor=_actor())
-        flash(f"Token {token_id} revoked.", "ok")
+        flash(gettext("Token %(id)s revoked.", id=token_id), "ok")
     return redirect(url_for("officer.admin"))

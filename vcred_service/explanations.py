@@ -70,6 +70,10 @@ OFFICER_SENTENCES: Final[dict[str, str]] = {
         "The issuer, programme or tier the trust rules need could not be read."
     ),
     "TRUST_ANCHOR": N_("The trust list is not signed by the agency that should sign it."),
+    # TrustListSequenceError (branch i17): a dict entry only, harmless before that code exists
+    "TRUST_LIST_SEQUENCE": N_(
+        "The trust list is older than, or contradicts, the one already held: it was refused."
+    ),
     "INVALID_PRESENTATION": N_("The presentation is not valid."),
     "HOLDER_MISMATCH": N_("The credential was presented by someone other than its holder."),
     "INVALID_CHALLENGE": N_(
@@ -77,6 +81,7 @@ OFFICER_SENTENCES: Final[dict[str, str]] = {
     ),
     "INVALID_DOMAIN": N_("The presentation was made for another verifier."),
     "UNSUPPORTED": N_("The credential uses a format or algorithm this verifier does not support."),
+    "OID4VCI": N_("The wallet's request to collect the credential was refused."),
     # the services' own errors, warnings and refusals
     "NO_QR_CODE": N_("No QR code could be read in the picture; take a sharper, closer photo."),
     "UNKNOWN_CHECK": N_("The request asked for a check this verifier does not know."),
@@ -92,6 +97,24 @@ OFFICER_SENTENCES: Final[dict[str, str]] = {
     "STATUS_CHANGE_REFUSED": N_(
         "This status change is not allowed for this credential: a revoked credential stays "
         "revoked, and a status message must be one the credential defines."
+    ),
+    "RECEIPTS_NOT_CONFIGURED": N_("This verifier is not set up to sign receipts."),
+    "BATCH_TOO_LARGE": N_("Too many credentials at once: send them in smaller batches."),
+    "PRESENTATION_REFUSED": N_("The wallet's presentation was refused: see the reasons below."),
+    "FOUR_EYES": N_(
+        "The four-eyes rule is on: this is requested and approved on the officer pages."
+    ),
+    "APPROVAL_PENDING": N_("This is already waiting for a second officer's approval."),
+    "SELF_APPROVAL": N_("A request needs a second officer: you cannot decide your own."),
+    # signing in through the agency's identity provider (vcred_service.oidc)
+    "OIDC_PROVIDER": N_("The agency's identity provider cannot be reached or answered wrongly."),
+    "OIDC_STATE": N_("This sign-in was not started here, or has expired: sign in again."),
+    "OIDC_DENIED": N_("The identity provider refused the sign-in."),
+    "OIDC_TOKEN": N_("The identity provider did not confirm the sign-in."),
+    "OIDC_ID_TOKEN": N_("The identity provider's confirmation of the sign-in is not valid."),
+    "OIDC_CLAIM": N_("The identity provider did not give what this service needs to sign you in."),
+    "OIDC_UNKNOWN_OFFICER": N_(
+        "The identity provider vouched for someone with no officer account here."
     ),
 }
 

@@ -27,7 +27,7 @@ from flask import Flask, current_app, g, redirect, render_template, request, ses
 from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from vcred_service.explanations import N_
+from vcred_service.explanations import N_, officer_sentence
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.oidc import PENDING_KEY, OidcClient, OidcRefusedError, Pending
 from vcred_service.problems import ProblemError
@@ -160,6 +160,11 @@ def login_page(template: str, **context: Any) -> str | BaseResponse:
     return render_template(template, error=error, next=target, **context)
 
 
+def _oidc_refusal(exc: OidcRefusedError) -> str:
+    """The officer's sentence for a refused provider sign-in, then the technical reason."""
+    return f"{gettext(officer_sentence(exc.code))} ({exc.message})"
+
+
 def oidc_start(template: str, **context: Any) -> tuple[str, int] | BaseResponse:
     """GET: off to the agency's identity provider (state, nonce and PKCE verifier kept in
     this browser's signed session until it comes back); the login page with the reason (502)
@@ -172,7 +177,9 @@ def oidc_start(template: str, **context: Any) -> tuple[str, int] | BaseResponse:
     try:
         url, pending = client.begin(target)
     except OidcRefusedError as exc:
-        return render_template(template, error=exc.message, next=target, **context), exc.status
+        return render_template(
+            template, error=_oidc_refusal(exc), next=target, **context
+        ), exc.status
     session[PENDING_KEY] = pending.as_dict()
     return redirect(url)
 
@@ -196,7 +203,7 @@ def oidc_callback(template: str, **context: Any) -> tuple[str, int] | BaseRespon
             )
     except OidcRefusedError as exc:
         page = render_template(
-            template, error=exc.message, next=url_for(current.home_endpoint), **context
+            template, error=_oidc_refusal(exc), next=url_for(current.home_endpoint), **context
         )
         return page, exc.status
     if who.role_from_groups is not None and current.assign_role is not None:
