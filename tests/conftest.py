@@ -8,8 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from vcred.keys import KEY_KINDS, KeyPair
+
+# Property tests check behaviour, never speed: Hypothesis's per-example deadline would be a
+# timing assert, and fails on a busy machine (two xdist workers, browsers, node peers).
+settings.register_profile("vcred", deadline=None)
+settings.load_profile("vcred")
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The workplace's shared folder (W3C vectors, published contexts) beside the checkout, or
