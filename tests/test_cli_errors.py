@@ -252,3 +252,28 @@ def test_the_demo_says_when_a_port_was_taken(busy_port: int, tmp_path: Path) -> 
         assert len(said) == 1
     finally:
         cluster.stop()
+
+
+def test_python_dash_m_vcred_is_the_vcred_command(tmp_path: Path) -> None:
+    # where the script is not on PATH (a venv not activated), python -m vcred does the same
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-m", "vcred", "verify", str(tmp_path / "missing.jwt")],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert one_line_error(run, "missing.jwt").startswith("vcred: ")
+    helped = subprocess.run(
+        [sys.executable, "-m", "vcred", "--help"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert helped.returncode == 0 and helped.stdout.startswith("Usage: vcred ")
