@@ -2,4 +2,5 @@
 
 from vcred.cli import main
 
-main(prog_name="vcred")
+if __name__ == "__main__":
+    main(prog_name="vcred")
