@@ -5,19 +5,25 @@ SQLite and PostgreSQL (two verifier apps sharing one database)."""
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
+from tests.httpserver import LocalServer
 from tests.verifier import test_oauth, test_oid4vp
-from tests.verifier.conftest import NOW, Agency, MakeApp, csrf_of, signed_in
+from tests.verifier.conftest import NOW, US_HOST, Agency, MakeApp, csrf_of, signed_in
 from tests.verifier.test_oauth import clients_of, token_for
 from tests.verifier.test_oid4vp import Clock, open_request, outcome, wallet_answer
+from tests.verifier.test_openapi import Contract
 from vcred import did_key, present
+from vcred.cli import main
 from vcred.customs.identifiers import construct_mid
 from vcred.errors import UsageError
 from vcred.keys import KeyPair
@@ -344,3 +350,89 @@ def test_one_refresher_holds_the_lease_at_a_time(app: Flask) -> None:
 def test_an_unusable_refresh_interval_is_refused(make: MakeApp) -> None:
     with pytest.raises(UsageError, match="recognition_refresh"):
         make(recognition_refresh=timedelta(seconds=-1))
+
+
+def test_every_recognition_answer_matches_the_api_description(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    contract = Contract(app)
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    contract.check("/recognitions", "get", ask(app, scheme="US-MID", id=MID))
+    contract.check("/recognitions", "get", ask(app, scheme="EORI", id="DE123456789012345"))
+    contract.check("/recognitions", "get", ask(app, scheme="NOPE", id="1"))
+    batch = app.test_client().post(
+        "/recognitions/query", json={"parties": [{"scheme": "US-MID", "id": MID}]}
+    )
+    contract.check("/recognitions/query", "post", batch)
+    contract.check(
+        "/recognitions/query", "post", app.test_client().post("/recognitions/query", json={})
+    )
+    assert {status for _, status, _ in contract.seen} == {"200", "400"}
+
+
+def test_the_refresh_command_rechecks_for_cron(
+    make: MakeApp,
+    agency: Agency,
+    trader: KeyPair,
+    tmp_path: Path,
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+    trust_list_file: Path,
+    eu_key: KeyPair,
+    us_server: LocalServer,
+) -> None:
+    """``vcred verifier recognitions refresh`` (cron) notices a suspension at home."""
+    app = make(recognition_refresh=timedelta(0), data_dir=tmp_path / "cron")
+    document = certificate(agency, trader)
+    present_oid4vp(app, agency, trader, document)
+    agency.set(document, "suspended")
+    config = app.extensions["vcred_verifier"].config
+    environ = {
+        "VCRED_VERIFIER_DATA_DIR": str(tmp_path / "cron"),
+        "VCRED_VERIFIER_TRUST_LIST": str(trust_list_file),
+        "VCRED_VERIFIER_TRUST_ISSUER": did_key(eu_key.public),
+        "VCRED_VERIFIER_HOST_MAP": f"{US_HOST}={us_server.origin}",
+        "VCRED_VERIFIER_DEV": "true",
+        "VCRED_VERIFIER_TABLE_PREFIX": config.table_prefix,
+    }
+    if config.database_url:
+        environ["DATABASE_URL"] = config.database_url
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["verifier", "recognitions", "refresh"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["leased"], report["checked"], len(report["changed"])) == (True, 1, 1)
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+
+
+def test_the_refresh_command_says_in_one_line_what_is_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VCRED_VERIFIER_TRUST_ISSUER", "did:key:z6Mk")  # without a trust list
+    result = CliRunner().invoke(
+        main, ["verifier", "recognitions", "refresh", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and "trust_list" in result.output
+
+
+def test_the_apps_refresher_thread_ends_a_suspended_recognition(
+    make: MakeApp, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    app = make(recognition_refresh=timedelta(milliseconds=50))
+    document = certificate(agency, trader)
+    present_oid4vp(app, agency, trader, document)
+    agency.set(document, "suspended")
+    clock.now = NOW + timedelta(minutes=10)  # past the status list's cache time
+    reason = None
+    for _ in range(400):  # the thread's next rounds (not a timing assertion: up to 20 s)
+        reason = ask(app, scheme="US-MID", id=MID).get_json().get("reason")
+        if reason == "SUSPENDED_BY_HOME_AGENCY":
+            break
+        threading.Event().wait(0.05)
+    assert reason == "SUSPENDED_BY_HOME_AGENCY"
+    history = app.extensions["vcred_verifier"].storage.recognitions.latest()[0]
+    events = app.extensions["vcred_verifier"].storage.recognitions.history(history.id)
+    assert events[-1].actor == "refresher"
