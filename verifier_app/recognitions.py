@@ -46,6 +46,7 @@ from vcred.customs.builders import AEO_CERTIFICATE_TYPE
 from vcred.customs.identifiers import SCHEMES, check_identifier
 from vcred.customs.programmes import BENEFITS, active_registry
 from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredError
+from vcred.status import EntryStatus
 from vcred.trust import TrustDecision
 from vcred.verifier import VerificationResult, Verifier
 
@@ -308,9 +309,9 @@ class Recognitions:
         status = document.get("credentialStatus", [])
         entries = status if isinstance(status, list) else [status]
         found = self._by_digest(digest)
-        checked = _status_of(result)
+        checked = _checked(result.status, now=now)
         if found is not None:
-            self._set_status(found, checked, now=now, actor=channel, action="presented")
+            self.record_check(found, checked, now=now, actor=channel, action="presented")
             return self.get(found.id)
         recognition_id = "rec-" + secrets.token_urlsafe(12)
         row = {
@@ -330,9 +331,9 @@ class Recognitions:
             "status_entries": json.dumps(entries),
             "trust_list": decision.trust_list,
             "trust_sequence": decision.sequence,
-            "status": checked[0],
-            "status_checked": now,
-            "status_detail": checked[1],
+            "status": checked.state,
+            "status_checked": checked.observed,
+            "status_detail": checked.detail,
         }
         identifiers = _identifiers(subject.get("identifier"))
         try:
@@ -346,7 +347,7 @@ class Recognitions:
                             for s, v in identifiers
                         ],
                     )
-                self._event(conn, recognition_id, now, channel, "recognised", checked[1] or "")
+                self._event(conn, recognition_id, now, channel, "recognised", checked.detail or "")
         except IntegrityError:  # the same certificate, presented at once through another worker
             return self._by_digest(digest)
         return self.get(recognition_id)
@@ -484,10 +485,10 @@ class Recognitions:
             found = self.get(str(recognition_id))
             if found is None:
                 continue
-            checked = _checked_now(verifier, found.issuer, found.status_entries)
-            if checked[0] == "unknown":
-                errors.append(f"{found.id}: {checked[1]}")
-            if self._set_status(found, checked, now=now, actor="refresher", action="status"):
+            checked = _checked_now(verifier, found.issuer, found.status_entries, now=now)
+            if checked.state == "unknown":
+                errors.append(f"{found.id}: {checked.detail}")
+            if self.record_check(found, checked, now=now, actor="refresher", action="status"):
                 changed.append(found.id)
         self.release_lease(holder)
         return RefreshReport(checked=len(ids), changed=tuple(changed), errors=tuple(errors))
@@ -521,26 +522,43 @@ class Recognitions:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _set_status(
+    def record_check(
         self,
         found: Recognition,
-        checked: tuple[StatusState, str | None],
+        checked: Checked,
         *,
         now: datetime,
         actor: str,
         action: str,
     ) -> bool:
         """Record a status check; whether the status changed (that goes in the history).
-        An undetermined status keeps the last known one and its time: it ages out."""
-        state, detail = checked
-        values: dict[str, Any] = {"status_detail": (detail or "")[:_TEXT] or None}
-        if state != "unknown":
-            values.update(status=state, status_checked=now)
-        changed = state != "unknown" and state != found.status
+
+        The check counts from when its lists were fetched, and an older observation never
+        replaces a newer one (another process's cache may hold the list from before a
+        suspension). An undetermined status keeps the last known one and its time: it ages
+        out (STATUS_UNKNOWN past the freshness bound).
+        """
+        table = self.table
         with self.engine.begin() as conn:
-            conn.execute(update(self.table).where(self.table.c.id == found.id).values(**values))
+            # locked until the commit (SQLite: BEGIN IMMEDIATE), so processes take turns
+            current = conn.execute(
+                select(table.c.status, table.c.status_checked)
+                .where(table.c.id == found.id)
+                .with_for_update()
+            ).one()
+            last = None if current.status_checked is None else _utc(current.status_checked)
+            newer = checked.state != "unknown" and (last is None or checked.observed >= last)
+            values: dict[str, Any] = {"status_detail": (checked.detail or "")[:_TEXT] or None}
+            if newer:
+                values.update(status=checked.state, status_checked=checked.observed)
+            elif checked.state != "unknown":
+                values = {}  # an older list than the one already seen: nothing learnt
+            if values:
+                conn.execute(update(table).where(table.c.id == found.id).values(**values))
+            changed = newer and checked.state != current.status
             if changed or action == "presented":
-                self._event(conn, found.id, now, actor, action, f"{state}: {detail or ''}")
+                detail = f"{checked.state}: {checked.detail or ''}"
+                self._event(conn, found.id, now, actor, action, detail)
         return changed
 
     def _event(
@@ -557,34 +575,43 @@ class Recognitions:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One status check: what it found, and when the lists behind it were fetched."""
+
+    state: StatusState
+    detail: str | None
+    observed: datetime
+
+
 def _checked_now(
-    verifier: Verifier, issuer: str, entries: Sequence[Mapping[str, Any]]
-) -> tuple[StatusState, str | None]:
+    verifier: Verifier, issuer: str, entries: Sequence[Mapping[str, Any]], *, now: datetime
+) -> Checked:
     """The status of a recognition's entries, fetched now (through the verifier's cache);
     the lists must be the credential issuer's, as when it was verified."""
     if not entries:
-        return "active", "no status entry"
+        return Checked("active", "no status entry", now)
     try:
         report = verifier.check_status({"issuer": issuer, "credentialStatus": list(entries)})
     except VcredError as error:
-        return "unknown", f"{error.code}: {error.message}"
-    return _state(report.errors)
+        return Checked("unknown", f"{error.code}: {error.message}", now)
+    return _checked(report.entries, now=now)
 
 
-def _status_of(result: VerificationResult) -> tuple[StatusState, str | None]:
-    """The status a verification found (its status check passed: active)."""
-    return _state(tuple(e.error for e in result.status if e.error is not None))
-
-
-def _state(errors: Iterable[VcredError]) -> tuple[StatusState, str | None]:
-    found = list(errors)
+def _checked(entries: Iterable[EntryStatus], *, now: datetime) -> Checked:
+    """The state of checked entries: revoked, then suspended, then undetermined, else
+    active; observed when the least recent list behind them was fetched."""
+    found = list(entries)
+    errors = [e.error for e in found if e.error is not None]
+    fetched = [_utc(e.fetched_at) for e in found if e.fetched_at is not None]
+    observed = min(fetched) if fetched else now
     for kind, state in ((RevokedError, "revoked"), (SuspendedError, "suspended")):
-        for error in found:
+        for error in errors:
             if isinstance(error, kind):
-                return state, f"{error.code}: {error.message}"  # type: ignore[return-value]
-    if found:
-        return "unknown", f"{found[0].code}: {found[0].message}"
-    return "active", None
+                return Checked(state, f"{error.code}: {error.message}", observed)  # type: ignore[arg-type]
+    if errors:
+        return Checked("unknown", f"{errors[0].code}: {errors[0].message}", observed)
+    return Checked("active", None, observed)
 
 
 def _in_force(arrangement: Mapping[str, Any], at: datetime) -> bool:

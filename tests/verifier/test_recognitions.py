@@ -28,6 +28,7 @@ from vcred.customs.identifiers import construct_mid
 from vcred.errors import UsageError
 from vcred.keys import KeyPair
 from vcred_service.oauth import OAuthConfig
+from verifier_app.recognitions import Checked
 
 # the fixtures of the OpenID4VP and OAuth tests: apps on SQLite and PostgreSQL, a trader's key
 backend, clock, make, trader = (
@@ -436,3 +437,21 @@ def test_the_apps_refresher_thread_ends_a_suspended_recognition(
     history = app.extensions["vcred_verifier"].storage.recognitions.latest()[0]
     events = app.extensions["vcred_verifier"].storage.recognitions.history(history.id)
     assert events[-1].actor == "refresher"
+
+
+def test_an_older_status_observation_never_replaces_a_newer_one(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """Another process's cache may hold the list from before a suspension: its round must
+    not bring the recognition back."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    recognitions = app.extensions["vcred_verifier"].storage.recognitions
+    (found,) = recognitions.latest()
+    later = NOW + timedelta(minutes=10)
+    suspended = Checked("suspended", "SUSPENDED: suspended", later)
+    assert recognitions.record_check(found, suspended, now=later, actor="a", action="status")
+    stale = Checked("active", None, later - timedelta(minutes=1))
+    assert not recognitions.record_check(found, stale, now=later, actor="b", action="status")
+    (found,) = recognitions.latest()
+    assert (found.status, found.status_checked) == ("suspended", later)
+    assert [e.actor for e in recognitions.history(found.id)] == ["oid4vp", "a"]
