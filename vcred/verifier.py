@@ -48,7 +48,13 @@ from vcred.multibase import b64url_decode
 from vcred.net import Fetcher, time_budget
 from vcred.related import check_related_resources
 from vcred.schema import SchemaRegistry, check_schema
-from vcred.status import DEFAULT_STATUS_MAX_AGE, EntryStatus, StatusChecker, StatusListCache
+from vcred.status import (
+    DEFAULT_STATUS_MAX_AGE,
+    EntryStatus,
+    StatusChecker,
+    StatusListCache,
+    StatusReport,
+)
 from vcred.status.entry import is_status_entry
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
@@ -424,6 +430,15 @@ class Verifier:
     def now(self) -> datetime:
         """The moment verified against: ``at``, else the clock's time."""
         return self.at if self.at is not None else self.clock()
+
+    def check_status(self, credential: Mapping[str, Any]) -> StatusReport:
+        """The ``credentialStatus`` entries of an already verified ``credential``, checked now
+        (a recognition kept after its verification is re-checked this way). Raises
+        StatusError when the entries cannot be read.
+
+        https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm
+        """
+        return self._status.check(credential, now=self.now())
 
     # -- credentials ------------------------------------------------------------------------
 

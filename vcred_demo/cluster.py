@@ -37,6 +37,7 @@ OFFICER = "officer"
 STATUS_TTL = timedelta(seconds=1)
 # So are DID documents (a partner's new key).
 DID_CACHE_TTL = timedelta(seconds=1)
+RECOGNITION_REFRESH = timedelta(seconds=1)
 
 
 @dataclass(slots=True)
@@ -199,11 +200,15 @@ class Cluster:
             service_name=f"{agency.label} — verifier",
             host_map=dict(self.host_map),
             rate_per_second=0,  # the demo sends bursts; production keeps the limit
+            # recognitions re-checked every second (production: minutes, under the bound)
+            recognition_refresh=RECOGNITION_REFRESH,
         )
         app = create_verifier(config)
         password = "demo-" + secrets.token_urlsafe(12)
         app.extensions["vcred_verifier"].add_officer(OFFICER, password)
         url = self.serve(app, port, name=f"{agency.label} verifier")
+        # wallets reach its OpenID4VP request and response URIs (https://verify.…) here
+        self.host_map[agency.verifier_domain] = url
         handle = VerifierHandle(agency, url, password, app)
         self.verifiers[agency.programme] = handle
         return handle

@@ -39,3 +39,7 @@ def _decode(raw: bytes) -> Any:
 
 def post(url: str, body: Any, *, token: str | None = None) -> Reply:
     return call("POST", url, body, token=token)
+
+
+def get(url: str, *, token: str | None = None) -> Reply:
+    return call("GET", url, token=token)

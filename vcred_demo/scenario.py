@@ -15,14 +15,19 @@ from typing import Any
 
 from vcred._demo import Step
 from vcred.customs import samples
+from vcred.customs.identifiers import construct_mid
 from vcred.wallet import Wallet
 from vcred.wallet.transport import HttpTransport
-from vcred_demo.cluster import DID_CACHE_TTL, STATUS_TTL, Cluster
-from vcred_demo.http import Reply, post
+from vcred_demo.cluster import DID_CACHE_TTL, RECOGNITION_REFRESH, STATUS_TTL, Cluster
+from vcred_demo.http import Reply, get, post
 from vcred_demo.topology import agency
 
 Outcome = tuple[bool, str]  # what a step's run returns
 WALLET_PASSPHRASE = "demo wallet passphrase"  # noqa: S105 - the demo's own, not a secret
+#: The US trader's manufacturer ID (19 CFR 102.23 construction from the sample's name and address).
+MID = construct_mid(
+    country="US", name="Example Prairie Gadgets, Inc.", street="100 Sample Avenue", city="Omaha"
+)
 
 
 @dataclass(slots=True)
@@ -113,6 +118,11 @@ def token_of(enveloped: dict[str, Any]) -> str:
     return str(enveloped["id"]).split(",", 1)[1]
 
 
+def _recognition(answer: dict[str, Any]) -> str:
+    """``recognised``, or the reason it is not."""
+    return "recognised" if answer.get("recognised") else str(answer.get("reason"))
+
+
 def codes(reply: Reply) -> list[str]:
     return [p.get("code", "") for p in reply.body.get("problemDetails", [])]
 
@@ -132,6 +142,9 @@ def steps(story: Story) -> list[Step]:
         # becomes the subject's id (the sample's own DID is left out)
         us = samples.aeo_certificate("us-prairie")
         us["credentialSubject"].pop("id", None)
+        # the manufacturer ID the partners' border systems see on its entries
+        identifiers = us["credentialSubject"]["identifier"]
+        us["credentialSubject"]["identifier"] = [*identifiers, {"scheme": "US-MID", "value": MID}]
         story.issued["us"] = story.deliver(
             "US-CTPAT",
             us,
@@ -200,6 +213,44 @@ def steps(story: Story) -> list[Step]:
         return withheld and bool(hs), (
             f"declaration {declaration}, HS {hs}; invoice total and prices withheld"
         )
+
+    def benefits() -> Outcome:
+        said = []
+        for programme in ("EU-AEO", "JP-AEO"):
+            verifier = story.cluster.verifiers[programme]
+            opened = post(f"{verifier.url}/oid4vp/requests", {"query": "aeo-certificate"})
+            if opened.status != 201:
+                return False, f"{programme}: no request ({opened.status})"
+            transport = HttpTransport(host_map=dict(story.cluster.host_map))
+            story.trader.respond(opened.body["authorization_request"], transport=transport)
+            outcome = get(f"{verifier.url}/oid4vp/requests/{opened.body['transaction']}")
+            presented = outcome.body.get("result", {}).get("presentations", {})
+            made = [
+                r
+                for bodies in presented.values()
+                for b in bodies
+                for r in b.get("recognitions", [])
+            ]
+            if not made:
+                return False, f"{programme}: no recognition ({outcome.body.get('status')})"
+            said.append(f"{programme} {made[0]}")
+        return True, "recognised once, from the wallet: " + ", ".join(said)
+
+    def border(expected: str) -> Callable[[], Outcome]:
+        def step() -> Outcome:
+            url = f"{story.cluster.verifiers['EU-AEO'].url}/recognitions?scheme=US-MID&id={MID}"
+            answer = get(url).body
+            deadline = time.monotonic() + RECOGNITION_REFRESH.total_seconds() * 10
+            while _recognition(answer) != expected and time.monotonic() < deadline:
+                time.sleep(RECOGNITION_REFRESH.total_seconds() / 2)  # the refresher's next round
+                answer = get(url).body
+            arrangement = (answer.get("arrangement") or {}).get("id", "?")
+            return _recognition(answer) == expected, (
+                f"US-MID {MID}: {_recognition(answer)} · {answer.get('programme')} "
+                f"{answer.get('level')} under {arrangement}"
+            )
+
+        return step
 
     def status(change: str, expected: str) -> Callable[[], Outcome]:
         def step() -> Outcome:
@@ -276,7 +327,16 @@ def steps(story: Story) -> list[Step]:
         Step("The US trader answers a Japanese verifier's challenge", presentation),
         Step("The same presentation replayed is refused", replay),
         Step("An export billing attestation, amounts withheld, verified in Japan", billing),
+        Step(
+            "The US trader requests benefits in the EU and Japan from its wallet (OpenID4VP)",
+            benefits,
+        ),
+        Step("The EU border asks about the trader's MID: recognised", border("recognised")),
         Step("US Customs suspends the trader: the EU sees it", status("suspended", "SUSPENDED")),
+        Step(
+            "Within the freshness bound the EU border hears: not recognised, suspended at home",
+            border("SUSPENDED_BY_HOME_AGENCY"),
+        ),
         Step("Reinstated: the EU verifies it again", status("active", "VERIFIED")),
         Step("Revoked: the EU sees it", status("revoked", "REVOKED")),
         Step("A credential with one changed character is refused", tampered),

@@ -85,6 +85,7 @@ OFFICER_SENTENCES: Final[dict[str, str]] = {
     # the services' own errors, warnings and refusals
     "NO_QR_CODE": N_("No QR code could be read in the picture; take a sharper, closer photo."),
     "UNKNOWN_CHECK": N_("The request asked for a check this verifier does not know."),
+    "UNKNOWN_SCHEME": N_("The query named an identifier scheme this verifier does not know."),
     "TRUST_NOT_EVALUATED": N_(
         "No trust list is configured: whether the issuer is recognised was not checked."
     ),

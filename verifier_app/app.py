@@ -18,6 +18,7 @@ from verifier_app import oid4vp
 from verifier_app.api import REALM, VERIFY_SCOPE, api
 from verifier_app.batch import PRICED_BY_ITEM, batch
 from verifier_app.config import VerifierConfig
+from verifier_app.recognition_views import RECOGNITIONS_SCOPE, recognitions
 from verifier_app.service import LIMITER, VerifierService
 from verifier_app.ui import ui
 
@@ -87,6 +88,7 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
     app.register_blueprint(api)
     app.register_blueprint(batch)
     app.register_blueprint(ui)
+    app.register_blueprint(recognitions)
     oid4vp.install(app, service)
     identifiers.install(app, dict)  # did:key and did:jwk: the verifier has no DID of its own
     oauth_http.install(
@@ -97,7 +99,8 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
         secret=service.storage.session_secret(),
         fetcher=service.fetcher,
         realm=REALM,
-        scopes=(VERIFY_SCOPE,),
+        scopes=(VERIFY_SCOPE, RECOGNITIONS_SCOPE),
         clock=config.clock,
     )
+    service.start_refresher()
     return app

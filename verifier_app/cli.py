@@ -10,6 +10,7 @@ same app under gunicorn (see docs/services.md).
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from vcred_service.oauth_cli import client_group
 from vcred_service.oauth_clients import OAuthClients, Recorder
 from vcred_service.officers import OfficerAccounts
 from vcred_service.passwords import read_new_password
+from vcred_service.registry import use_registry_from_env
 from vcred_service.runner import listen, serve_forever, writable_folder
 from verifier_app.api import VERIFY_SCOPE
 from verifier_app.app import DEV_WARNING, create_app
@@ -37,6 +39,8 @@ from verifier_app.config import (
     VerifierConfig,
     parse_host_map,
 )
+from verifier_app.recognition_views import RECOGNITIONS_SCOPE
+from verifier_app.service import VerifierService
 from verifier_app.storage import Storage
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -280,7 +284,7 @@ admin.add_command(
         service="verifier",
         opener=_clients,
         options=_admin_options,
-        scopes=(VERIFY_SCOPE,),
+        scopes=(VERIFY_SCOPE, RECOGNITIONS_SCOPE),
         default_scopes=VERIFY_SCOPE,
     )
 )
@@ -350,3 +354,37 @@ def audit_export(out: Path | None, data_dir: Path | None, database_url: str | No
     finally:
         storage.close()
     click.echo(f"{head_seq} entries; head {head}", err=True)
+
+
+@admin.group("recognitions")
+def recognitions_group() -> None:
+    """Recognitions of foreign AEO traders (docs/recognition.md)."""
+
+
+@recognitions_group.command("refresh")
+@_admin_options
+def recognitions_refresh(data_dir: Path | None, database_url: str | None) -> None:
+    """Re-check the status of every live recognition now (for cron; the service's own
+    refresher and other runs share a lease: one works at a time). Prints what it did as
+    JSON; exit 1 when a status could not be determined."""
+    try:
+        use_registry_from_env()
+        config = VerifierConfig.from_env()
+        given: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
+        config = dataclasses.replace(config, **{k: v for k, v in given.items() if v is not None})
+        service = VerifierService(config)
+    except VcredError as exc:
+        click.echo(f"vcred verifier: {exc.message}", err=True)
+        sys.exit(2)
+    except SQLAlchemyError as exc:
+        click.echo(
+            f"vcred verifier: the database cannot be used: {exc.__class__.__name__}", err=True
+        )
+        sys.exit(2)
+    try:
+        report = service.refresh_recognitions()
+    finally:
+        service.close()
+    click.echo(json.dumps(report.as_dict()))
+    if report.errors:
+        sys.exit(1)

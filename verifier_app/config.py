@@ -135,6 +135,10 @@ class VerifierConfig:
     status_cache_ttl: timedelta = timedelta(minutes=5)
     max_stale: timedelta = timedelta(days=7)
     status_max_age: timedelta = DEFAULT_STATUS_MAX_AGE
+    #: How often a background thread re-checks the status of every live recognition (0: no
+    #: thread; run ``vcred verifier recognitions refresh`` from cron instead). Keep it well
+    #: under status_max_age: a recognition whose last check is older answers STATUS_UNKNOWN.
+    recognition_refresh: timedelta = timedelta(minutes=15)
     # what every fetch of one verification shares (DID documents, status lists)
     time_budget: timedelta = DEFAULT_TIME_BUDGET
     # storage
@@ -202,6 +206,8 @@ class VerifierConfig:
             raise UsageError("challenge_ttl must be positive")
         if self.status_max_age <= timedelta(0):
             raise UsageError("status_max_age must be positive")
+        if self.recognition_refresh < timedelta(0):
+            raise UsageError("recognition_refresh must not be negative")
         if self.session_idle_timeout <= timedelta(0) or self.session_lifetime <= timedelta(0):
             raise UsageError("session_idle_timeout and session_lifetime must be positive")
         if self.login_rate <= 0:
@@ -326,6 +332,7 @@ class VerifierConfig:
             ("STATUS_CACHE_TTL", "status_cache_ttl"),
             ("MAX_STALE", "max_stale"),
             ("STATUS_MAX_AGE", "status_max_age"),
+            ("RECOGNITION_REFRESH", "recognition_refresh"),
             ("SESSION_IDLE_TIMEOUT", "session_idle_timeout"),
             ("SESSION_LIFETIME", "session_lifetime"),
             ("TIME_BUDGET", "time_budget"),

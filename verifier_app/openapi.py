@@ -14,6 +14,7 @@ from vcred_service.oauth_http import openapi_scheme
 from vcred_service.openapi import PROBLEM_SCHEMA, problem_response
 from vcred_service.problems import PROBLEM_JSON
 from verifier_app.config import VerifierConfig
+from verifier_app.recognitions import REASONS
 from verifier_app.service import ALWAYS_CHECKED, CHECK_ALIASES, COMPACT_SECURED
 
 _REF: Final = "#/components/schemas/"
@@ -188,7 +189,73 @@ SCHEMAS: Final[dict[str, Any]] = {
             "warnings": {"type": "array", "items": _ref("ProblemDetail")},
             "problemDetails": {"type": "array", "minItems": 1, "items": _ref("ProblemDetail")},
             "credentials": {"type": "array", "items": _ref("CredentialVerification")},
+            "recognitions": {
+                "description": "the recognitions its trusted AEO certificates made "
+                "(GET /recognitions answers for them)",
+                "type": "array",
+                "items": {"type": "string"},
+            },
         },
+    },
+    "RecognitionAnswer": {
+        "description": "Whether a party is recognised here at a moment; when not, why: "
+        + ", ".join(REASONS)
+        + " (STATUS_UNKNOWN: no status check within the freshness bound).",
+        "type": "object",
+        "required": ["scheme", "id", "at", "recognised"],
+        "properties": {
+            "scheme": {"type": "string"},
+            "id": {"type": "string"},
+            "at": {"type": "string", "format": "date-time"},
+            "recognised": {"type": "boolean"},
+            "reason": {"enum": list(REASONS)},
+            "trader": _NULLABLE_STRING,
+            "programme": {"type": "string"},
+            "level": _NULLABLE_STRING,
+            "arrangement": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "since": {"type": "string", "format": "date"},
+                    "until": {"type": "string", "format": "date"},
+                },
+            },
+            "benefits": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["code", "description"],
+                    "properties": {"code": {"type": "string"}, "description": {"type": "string"}},
+                },
+            },
+            "validUntil": _NULLABLE_STRING,
+            "evidence": {
+                "type": "object",
+                "required": ["recognition", "credentialDigest", "trustList", "lastStatusCheck"],
+                "properties": {
+                    "recognition": {"type": "string"},
+                    "credentialDigest": {"type": "string"},
+                    "issuer": {"type": "string"},
+                    "trustList": {"type": "object"},
+                    "statusEntries": {"type": "array", "items": {"type": "object"}},
+                    "lastStatusCheck": {
+                        "type": "object",
+                        "required": ["at", "result"],
+                        "properties": {
+                            "at": _NULLABLE_STRING,
+                            "result": {"enum": ["active", "suspended", "revoked", "unknown"]},
+                            "detail": _NULLABLE_STRING,
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "RecognitionBatch": {
+        "type": "object",
+        "required": ["results"],
+        "properties": {"results": {"type": "array", "items": _ref("RecognitionAnswer")}},
     },
     "Challenge": {
         "type": "object",
@@ -366,6 +433,83 @@ def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[st
     }
 
 
+_AT: Final = {
+    "type": "string",
+    "description": "as of: a date (that day from 00:00 UTC) or a dateTime with its offset; "
+    "default: now",
+}
+
+
+def _recognition_query() -> dict[str, Any]:
+    return {
+        "summary": "Is this party a recognised AEO here, as of a moment? (border systems)",
+        "parameters": [
+            {
+                "name": "scheme",
+                "in": "query",
+                "required": True,
+                "description": "an identifier scheme (EORI, US-MID, CTPAT, JP-CN, …; X-… private)",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "id",
+                "in": "query",
+                "required": True,
+                "description": "the party's identifier in that scheme",
+                "schema": {"type": "string"},
+            },
+            {"name": "at", "in": "query", "required": False, "schema": _AT},
+        ],
+        "responses": {
+            "200": {
+                "description": "recognised, or not and why",
+                "content": {"application/json": {"schema": _ref("RecognitionAnswer")}},
+            },
+            "400": _problem("an unknown scheme (UNKNOWN_SCHEME), a malformed id or at"),
+        },
+    }
+
+
+def _recognition_batch(config: VerifierConfig) -> dict[str, Any]:
+    party = {
+        "type": "object",
+        "required": ["scheme", "id"],
+        "properties": {"scheme": {"type": "string"}, "id": {"type": "string"}, "at": _AT},
+    }
+    return {
+        "summary": "The recognition query for many parties at once",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["parties"],
+                        "properties": {
+                            "at": _AT,
+                            "parties": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": config.max_batch_size,
+                                "items": party,
+                            },
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "one answer per party, in order",
+                "content": {"application/json": {"schema": _ref("RecognitionBatch")}},
+            },
+            "400": _problem("a malformed body, an unknown scheme, a malformed id or at"),
+            "413": _problem("the body is larger than this verifier accepts"),
+            "415": _problem("the body is not JSON"),
+        },
+    }
+
+
 def openapi_document(config: VerifierConfig) -> dict[str, Any]:
     """The OpenAPI 3.1 document of a verifier configured with ``config``."""
     check_names = sorted({*CHECKS, *CHECK_ALIASES})
@@ -461,6 +605,8 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                     },
                 }
             },
+            "/recognitions": {"get": _recognition_query()},
+            "/recognitions/query": {"post": _recognition_batch(config)},
             "/health": {
                 "get": {
                     "summary": "Liveness and readiness",
@@ -497,9 +643,17 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
 
 def _require_token(document: dict[str, Any], oauth: OAuthConfig) -> None:
     """With OAuth configured the verification calls need an access token with verify."""
-    document["components"]["securitySchemes"] = {"oauth": openapi_scheme(oauth, ("verify",))}
-    for path in ("/credentials/verify", "/presentations/verify", "/challenges"):
-        operation = document["paths"][path]["post"]
-        operation["security"] = [{"oauth": []}]
+    document["components"]["securitySchemes"] = {
+        "oauth": openapi_scheme(oauth, ("verify", "recognitions"))
+    }
+    for path, method, scope in (
+        ("/credentials/verify", "post", "verify"),
+        ("/presentations/verify", "post", "verify"),
+        ("/challenges", "post", "verify"),
+        ("/recognitions", "get", "recognitions"),
+        ("/recognitions/query", "post", "recognitions"),
+    ):
+        operation = document["paths"][path][method]
+        operation["security"] = [{"oauth": [scope]}]
         operation["responses"]["401"] = _problem("no access token, or a refused one")
-        operation["responses"]["403"] = _problem("the access token lacks the verify scope")
+        operation["responses"]["403"] = _problem(f"the access token lacks the {scope} scope")

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
+import secrets
+import socket
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
+
+from sqlalchemy.exc import DBAPIError
 
 from vcred.customs.registry_schema import schema_registry
 from vcred.did.document import split_did_url
@@ -57,12 +63,17 @@ from verifier_app.receipts import (
     input_digest,
     new_receipt_id,
 )
+from verifier_app.recognitions import Recognition
+from verifier_app.recognitions import RefreshReport as RecognitionRefresh
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import HistoryEntry, IssuedChallenge, Storage
 
 _log = logging.getLogger("verifier_app")
 #: Where the app keeps its per-address rate limiter (``app.extensions``), if it has one.
 LIMITER: Final = "vcred_verifier_limiter"
+
+#: The least time a refresher holds its lease (a round longer than that may be doubled).
+REFRESH_LEASE: Final = timedelta(minutes=5)
 
 #: Always run: nothing is read from a credential whose proof did not verify. The others run
 #: only when asked for (and what they rest on: ``trust`` runs ``issuer``).
@@ -215,6 +226,10 @@ class VerifierService:
             config.storage_url, prefix=config.table_prefix, history_size=config.history_size
         )
         self.storage.create()
+        # the refresher's name in the lease table: this process
+        self._holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._stopping = threading.Event()
+        self._refresher: threading.Thread | None = None
         self.officers = OfficerAccounts(self.storage.engine, self.storage.officers)
         self.sessions = OfficerSessions(
             self.storage.engine,
@@ -330,6 +345,7 @@ class VerifierService:
         )
 
     def close(self) -> None:
+        self._stopping.set()
         self.storage.close()
 
     # -- verifying -------------------------------------------------------------------------
@@ -490,7 +506,57 @@ class VerifierService:
             codes,
             target=input_digest(presentation),
         )
+        recognised = self.recognise(result, channel=channel)
+        if recognised:
+            body["recognitions"] = [r.id for r in recognised]
         return Outcome(body=body, verified=result.verified)
+
+    def recognise(self, result: PresentationResult, *, channel: str) -> list[Recognition]:
+        """The recognitions a verified presentation's trusted AEO certificates make
+        (:mod:`verifier_app.recognitions`); none for anything else."""
+        if not result.verified:
+            return []
+        made = []
+        for credential in result.credentials:
+            digest = input_digest(dict(credential.credential or {}))
+            if digest is None:
+                continue
+            found = self.storage.recognitions.recognise(
+                credential, digest=digest, channel=channel, now=self.config.clock()
+            )
+            if found is not None:
+                made.append(found)
+        return made
+
+    def refresh_recognitions(self, *, holder: str | None = None) -> RecognitionRefresh:
+        """Re-check the status of every live recognition now (the refresher's one round);
+        with another process holding the lease, nothing is done here."""
+        return self.storage.recognitions.refresh(
+            self.verifier,
+            holder=holder or self._holder,
+            now=self.config.clock(),
+            lease=max(self.config.recognition_refresh, REFRESH_LEASE),
+        )
+
+    def start_refresher(self) -> None:
+        """The background refresher: a round every ``recognition_refresh`` (0: none)."""
+        interval = self.config.recognition_refresh.total_seconds()
+        if interval <= 0 or self._refresher is not None:
+            return
+        self._refresher = threading.Thread(
+            target=self._refresh_periodically, args=(interval,), name="recognitions", daemon=True
+        )
+        self._refresher.start()
+
+    def _refresh_periodically(self, interval: float) -> None:
+        while not self._stopping.wait(interval):
+            try:
+                report = self.refresh_recognitions()
+            except (VcredError, DBAPIError):
+                _log.exception("the recognitions could not be refreshed")
+                continue
+            for error in report.errors:
+                _log.warning("recognition status: %s", error)
 
     def record_presentation(self, result: PresentationResult, *, channel: str) -> None:
         """Put a presentation verified elsewhere (OpenID4VP) in the history."""

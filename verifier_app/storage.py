@@ -47,6 +47,7 @@ from vcred_service.db import make_engine
 from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
 from verifier_app.oid4vp_store import transaction_table
+from verifier_app.recognitions import Recognitions
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
 FLUSH_SECONDS: Final = 2.0  # how stale the shared history page may be
@@ -155,6 +156,8 @@ class Storage:
             Column("name", String(64), primary_key=True),
             Column("value", String(_TEXT), nullable=False),
         )
+        # what accepted AEO certificates leave behind (verifier_app.recognitions)
+        self.recognitions = Recognitions(self.engine, self.metadata, prefix)
         # every verification, kept whole and chained: the history above is trimmed
         self.audit = AuditChain(self.engine, self.metadata, prefix)
 

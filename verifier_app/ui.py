@@ -84,7 +84,8 @@ def _setup(state: Any) -> None:
 
 
 @ui.context_processor
-def _template_globals() -> dict[str, Any]:
+def template_globals() -> dict[str, Any]:
+    """What every officer page's template reads (the recognition pages too)."""
     current = service()
     return {
         "service_name": _service_name(current),

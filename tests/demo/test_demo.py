@@ -55,6 +55,20 @@ def test_demo_steps_report_what_they_saw(tmp_path: object) -> None:
     assert (
         "withheld" in details["An export billing attestation, amounts withheld, verified in Japan"]
     )
+    assert (
+        "EU-AEO rec-"
+        in details[
+            "The US trader requests benefits in the EU and Japan from its wallet (OpenID4VP)"
+        ]
+    )
+    said = details["The EU border asks about the trader's MID: recognised"]
+    assert ": recognised · US-CTPAT TIER3 under urn:vcred:mra:eu-aeo:us-ctpat" in said
+    assert (
+        "SUSPENDED_BY_HOME_AGENCY"
+        in details[
+            "Within the freshness bound the EU border hears: not recognised, suspended at home"
+        ]
+    )
 
 
 def test_the_demo_prints_every_sign_in_whole(tmp_path: object) -> None:

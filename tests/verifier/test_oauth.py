@@ -195,9 +195,16 @@ def test_the_api_description_says_which_calls_need_a_token(oauth_app: Flask) -> 
     scheme = document["components"]["securitySchemes"]["oauth"]
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
     assert f"{AUDIENCE}/oauth/token" in scheme["description"]
-    for path in ("/credentials/verify", "/presentations/verify", "/challenges"):
-        operation = document["paths"][path]["post"]
-        assert operation["security"] == [{"oauth": []}]
+    for path, method, scope in (
+        ("/credentials/verify", "post", "verify"),
+        ("/presentations/verify", "post", "verify"),
+        ("/challenges", "post", "verify"),
+        ("/recognitions", "get", "recognitions"),
+        ("/recognitions/query", "post", "recognitions"),
+    ):
+        operation = document["paths"][path][method]
+        # OpenAPI 3.1 §4.8.30: a non-OAuth2 scheme's array may name the roles (our scopes)
+        assert operation["security"] == [{"oauth": [scope]}]
         assert {"401", "403"} <= set(operation["responses"])
     assert "security" not in document["paths"]["/health"]["get"]
 

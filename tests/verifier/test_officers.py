@@ -20,6 +20,9 @@ API_PATHS = [
     "/health",
     "/openapi.json",
     "/presentations/verify",
+    # answers for one named party (scheme and id), never a list: test_recognitions.py
+    "/recognitions",
+    "/recognitions/query",
 ]
 
 

@@ -21,10 +21,12 @@ def test_every_operation_conforms_under_fuzzing(make_app: MakeApp) -> None:
     labels = fuzz_every_operation(make_app(), examples=25)
     assert labels == [
         "GET /health",
+        "GET /recognitions",
         "POST /challenges",
         "POST /credentials/verify",
         "POST /credentials/verify-batch",
         "POST /presentations/verify",
+        "POST /recognitions/query",
     ]
 
 

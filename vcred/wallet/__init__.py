@@ -5,6 +5,11 @@ OpenID4VCI (:mod:`vcred.wallet.client`), keeps them sealed (:mod:`vcred.wallet.s
 presents them: an SD-JWT as SD-JWT+KB revealing only the chosen claims, a vc+jwt or Data
 Integrity credential in a presentation bound to the verifier's nonce and audience.
 
+It also answers an OpenID4VP 1.0 request (:meth:`Wallet.respond`): the request object is
+fetched from its ``request_uri``, verified (:func:`vcred.openid4vp.read_request`), answered
+from the held credentials with only the claims the DCQL query names, and posted to the
+verifier's ``response_uri`` (``direct_post``).
+
 This package does file and network I/O: it is an application on top of the library, as
 the CLI is (the network only through the :class:`~vcred.wallet.transport.Transport` handed in).
 """
@@ -18,10 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from vcred import jose, sdjwt
+from vcred import jose, openid4vp, sdjwt
 from vcred.did.jwk import did_jwk
-from vcred.errors import HolderMismatchError, UsageError, VcredError
+from vcred.did.resolver import Resolver
+from vcred.errors import (
+    HolderMismatchError,
+    MalformedError,
+    PresentationError,
+    UsageError,
+    VcredError,
+)
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair, LocalSigner, PublicKey
 from vcred.presentation import present as present_vp
@@ -29,15 +42,17 @@ from vcred.status.listcred import format_datetime
 from vcred.verifier import utc_now
 from vcred.wallet.client import redeem
 from vcred.wallet.store import SealedStore
-from vcred.wallet.transport import HttpTransport, Transport
+from vcred.wallet.transport import Answer, HttpTransport, Transport
 
-__all__ = ["Held", "Wallet"]
+__all__ = ["Held", "Responded", "Wallet", "request_uri_of"]
 
 _KEY: Final = "key"
 _CREDENTIAL: Final = "credential"
 _HOLDER: Final = "holder"
 #: OpenID4VCI formats whose credentials are key-bound SD-JWTs (presented with SD-JWT+KB).
 SD_JWT_FORMATS: Final = frozenset({"vc+sd-jwt", "dc+sd-jwt"})
+#: How a wallet is handed an OpenID4VP request (§13.1 openid4vp://; haip-vp:// in HAIP).
+_REQUEST_SCHEMES: Final = ("openid4vp", "haip-vp")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,21 +153,41 @@ class Wallet:
             transport=transport or HttpTransport(),
             now=now,
         )
-        held = []
-        for item in issued:
+        for item in issued:  # all bound, or none kept
             _check_bound(item.credential, item.format, did=self.did, key=self._key.public)
-        for item in issued:
-            entry = Held(
-                id=secrets.token_hex(6),
+        return [
+            self.keep(
+                item.credential,
                 format=item.format,
                 configuration_id=item.configuration_id,
                 credential_issuer=item.credential_issuer,
-                received=format_datetime(now()),
-                credential=item.credential,
+                now=now,
             )
-            self._store.put(_CREDENTIAL, entry.id, _to_json(entry), created=entry.received)
-            held.append(entry)
-        return held
+            for item in issued
+        ]
+
+    def keep(
+        self,
+        credential: str | dict[str, Any],
+        *,
+        format: str,
+        credential_issuer: str,
+        configuration_id: str = "",
+        now: Callable[[], datetime] = utc_now,
+    ) -> Held:
+        """Keep a credential handed over otherwise (a file): it must be bound to this
+        wallet's key, as a received one is. Raises HolderMismatchError."""
+        _check_bound(credential, format, did=self.did, key=self._key.public)
+        entry = Held(
+            id=secrets.token_hex(6),
+            format=format,
+            configuration_id=configuration_id,
+            credential_issuer=credential_issuer,
+            received=format_datetime(now()),
+            credential=credential,
+        )
+        self._store.put(_CREDENTIAL, entry.id, _to_json(entry), created=entry.received)
+        return entry
 
     def credentials(self) -> list[Held]:
         return [_from_json(value) for _, _, value in self._store.items(_CREDENTIAL)]
@@ -208,6 +243,84 @@ class Wallet:
             raise UsageError("unexpected binary presentation")
         return presented
 
+    def respond(
+        self,
+        link: str,
+        *,
+        transport: Transport | None = None,
+        resolver: Resolver | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> Responded:
+        """Answer an OpenID4VP request (a link or its request URI): fetch and verify the
+        signed request object, present what its DCQL query asks from the held credentials
+        (SD-JWT+KB disclosing only the claims it names) and post it to the response URI.
+
+        ``resolver`` resolves the verifier's DID (default: did:key and did:jwk, no network).
+        Raises MalformedError, UsageError (nothing held satisfies the query),
+        PresentationError (the verifier refused the answer), the transport's errors.
+        https://openid.net/specs/openid-4-verifiable-presentations-1_0.html#section-8.2
+        """
+        transport = transport or HttpTransport()
+        request_uri, link_client = request_uri_of(link)
+        fetched = transport.request(
+            "GET", request_uri, headers={"Accept": f"application/{openid4vp.REQUEST_TYP}"}
+        )
+        if fetched.status != 200:
+            raise PresentationError(f"the request object could not be fetched ({fetched.status})")
+        try:
+            token = fetched.body.decode("ascii").strip()
+        except UnicodeDecodeError as exc:
+            raise MalformedError("the request object is not a compact JWS") from exc
+        request = openid4vp.read_request(token, resolver=resolver or Resolver(), now=now())
+        if link_client is not None and link_client != request.client_id:
+            # §5.10: the signed request must be the one the link's client asked for
+            raise MalformedError("the request object is signed for another client_id")
+        held = {c.id: c.credential for c in self.credentials() if isinstance(c.credential, str)}
+        form = openid4vp.answer(request, list(held.values()), self.signer, now=now())
+        answered = transport.request(
+            "POST",
+            request.response_uri,
+            body=urlencode(form).encode("ascii"),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if answered.status != 200:
+            raise PresentationError(f"the verifier refused the presentation: {_why(answered)}")
+        presented = json.loads(form["vp_token"])
+        return Responded(
+            client_id=request.client_id,
+            response_uri=request.response_uri,
+            presented=tuple(
+                cid
+                for cid, credential in held.items()
+                if any(_presents(p, credential) for ps in presented.values() for p in ps)
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Responded:
+    """An OpenID4VP request answered: to whom, with which held credentials."""
+
+    client_id: str
+    response_uri: str
+    presented: tuple[str, ...]
+
+
+def request_uri_of(link: str) -> tuple[str, str | None]:
+    """The request URI of an ``openid4vp://?client_id=…&request_uri=…`` link (and its client
+    id), or the link itself when it is the https(s) request URI. Raises MalformedError."""
+    if link.startswith(("https://", "http://")):
+        return link, None
+    parts = urlsplit(link)
+    if parts.scheme not in _REQUEST_SCHEMES:
+        raise MalformedError("an OpenID4VP request is an openid4vp:// link or its request_uri")
+    params = parse_qs(parts.query)
+    uris, clients = params.get("request_uri", []), params.get("client_id", [])
+    if len(uris) != 1 or len(clients) != 1:
+        # §5: by reference only; one request_uri and the client_id it is signed as
+        raise MalformedError("the link needs exactly one request_uri and one client_id")
+    return uris[0], clients[0]
+
 
 def _check_bound(credential: str | dict[str, Any], fmt: str, *, did: str, key: PublicKey) -> None:
     """A credential the wallet keeps must be bound to its key: an SD-JWT by ``cnf``, any
@@ -233,6 +346,34 @@ def _check_bound(credential: str | dict[str, Any], fmt: str, *, did: str, key: P
     named = {s.get("id") for s in listed if isinstance(s, dict)} | {claims.get("sub")}
     if did not in named:
         raise HolderMismatchError("the credential received names another subject than this wallet")
+
+
+def _presents(presentation: Any, credential: str) -> bool:
+    """Whether ``presentation`` (SD-JWT+KB or a vp+jwt) carries ``credential``."""
+    if not isinstance(presentation, str):
+        return False
+    if "~" in credential:
+        return presentation.split("~", 1)[0] == credential.split("~", 1)[0]
+    try:
+        carried = jose.unverified_payload(presentation).get("vp", {}).get("verifiableCredential")
+    except VcredError:
+        return False
+    return isinstance(carried, list) and credential in carried
+
+
+def _why(answer: Answer) -> str:
+    """The verifier's reason (problem details: code and detail) in one line."""
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        return f"HTTP {answer.status}"
+    if not isinstance(body, dict):
+        return f"HTTP {answer.status}"
+    codes = [p.get("code") for p in body.get("problemDetails", []) if isinstance(p, dict)]
+    detail = str(body.get("detail") or body.get("error_description") or "")[:300]
+    return f"{body.get('code') or body.get('error') or answer.status}: {detail}" + (
+        f" ({', '.join(str(c) for c in codes)})" if codes else ""
+    )
 
 
 def _to_json(held: Held) -> dict[str, Any]:

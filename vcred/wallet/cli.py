@@ -129,18 +129,38 @@ def show_command(path: Path, credential_id: str) -> None:
 
 
 @wallet.command("present")
-@click.argument("credential_id")
-@click.option("--audience", required=True, help="the verifier (its client id / domain)")
-@click.option("--nonce", required=True, help="the verifier's nonce (challenge)")
+@click.argument("credential_or_request")
+@click.option("--audience", help="the verifier (its client id / domain); not for a request")
+@click.option("--nonce", help="the verifier's nonce (challenge); not for a request")
 @click.option("--disclose", multiple=True, help="SD-JWT: a claim to reveal (a JSON Pointer)")
+@click.option("--dev", is_flag=True, help="allow http and loopback verifiers (development only)")
 @click.pass_obj
 def present_command(
-    path: Path, credential_id: str, audience: str, nonce: str, disclose: tuple[str, ...]
+    path: Path,
+    credential_or_request: str,
+    audience: str | None,
+    nonce: str | None,
+    disclose: tuple[str, ...],
+    dev: bool,
 ) -> None:
-    """A presentation for a verifier: SD-JWT+KB revealing only --disclose, or a VP."""
+    """Answer a verifier: an OpenID4VP request (an openid4vp:// link or its request_uri) is
+    fetched, verified and answered from the wallet, disclosing only the claims it asks for;
+    or one credential is presented for --audience and --nonce (SD-JWT+KB revealing only
+    --disclose, or a VP), printed."""
+    if credential_or_request.startswith(("openid4vp://", "haip-vp://", "https://", "http://")):
+        if audience or nonce or disclose:
+            _fail("an OpenID4VP request names its verifier, nonce and claims: no options")
+        with _errors():
+            done = _open(path).respond(
+                credential_or_request, transport=HttpTransport(allow_private=dev)
+            )
+        click.echo(f"presented {', '.join(done.presented)} to {done.client_id}")
+        return
+    if audience is None or nonce is None:
+        _fail("presenting one credential needs --audience and --nonce")
     with _errors():
         presented = _open(path).present(
-            credential_id, audience=audience, nonce=nonce, disclose=disclose
+            credential_or_request, audience=audience, nonce=nonce, disclose=disclose
         )
     click.echo(presented if isinstance(presented, str) else json.dumps(presented, indent=2))
 

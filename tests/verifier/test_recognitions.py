@@ -1,0 +1,457 @@
+"""Recognition abroad: a trader's accepted AEO certificate (OpenID4VP, or the VC API challenge
+path) leaves a recognition; border systems query it by any of the trader's identifiers; the
+refresher notices a suspension at home; officers see the requests and note decisions. On
+SQLite and PostgreSQL (two verifier apps sharing one database)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from tests.httpserver import LocalServer
+from tests.verifier import test_oauth, test_oid4vp
+from tests.verifier.conftest import NOW, US_HOST, Agency, MakeApp, csrf_of, signed_in
+from tests.verifier.test_oauth import clients_of, token_for
+from tests.verifier.test_oid4vp import Clock, open_request, outcome, wallet_answer
+from tests.verifier.test_openapi import Contract
+from vcred import did_key, present
+from vcred.cli import main
+from vcred.customs.identifiers import construct_mid
+from vcred.errors import UsageError
+from vcred.keys import KeyPair
+from vcred_service.oauth import OAuthConfig
+from verifier_app.recognitions import Checked
+
+# the fixtures of the OpenID4VP and OAuth tests: apps on SQLite and PostgreSQL, a trader's key
+backend, clock, make, trader = (
+    test_oid4vp.backend,
+    test_oid4vp.clock,
+    test_oid4vp.make,
+    test_oid4vp.trader,
+)
+as_key, oauth_config = test_oauth.as_key, test_oauth.oauth_config
+
+MID = construct_mid(
+    country="US", name="Example Prairie Gadgets, Inc.", street="100 Sample Avenue", city="Omaha"
+)
+
+
+def certificate(agency: Agency, trader: KeyPair, **options: Any) -> dict[str, Any]:
+    document = agency.aeo_certificate(holder=did_key(trader.public), **options)
+    document["credentialSubject"]["identifier"].append({"scheme": "US-MID", "value": MID})
+    return document
+
+
+def present_oid4vp(app: Flask, agency: Agency, trader: KeyPair, document: dict[str, Any]) -> str:
+    """The trader's wallet answers the verifier's request; the recognition's id."""
+    held = str(agency.issue(document, fmt="vc+sd-jwt", holder=trader))
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [held], trader)
+    answer = app.test_client().post(response_uri, data=form)
+    assert answer.status_code == 200, answer.get_json()
+    (presented,) = outcome(app, opened)["result"]["presentations"]["aeo_sd_jwt"]
+    (recognition,) = presented["recognitions"]
+    return str(recognition)
+
+
+def ask(app: Flask, **params: str) -> Any:
+    return app.test_client().get("/recognitions?" + urlencode(params))
+
+
+@pytest.fixture
+def app(make: MakeApp) -> Flask:
+    return make(recognition_refresh=timedelta(0))
+
+
+def test_a_presentation_makes_a_recognition_the_border_can_query(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    made = present_oid4vp(app, agency, trader, certificate(agency, trader))
+    answer = ask(app, scheme="US-MID", id=MID, at="2026-12-01")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["recognised"] is True
+    assert (body["programme"], body["level"]) == ("US-CTPAT", "TIER3")
+    assert body["arrangement"]["id"] == "urn:vcred:mra:eu-aeo:us-ctpat"
+    assert "until" not in body["arrangement"]  # in force without an end: the credential's
+    assert body["validUntil"] == "2029-01-01T00:00:00Z"
+    assert "PRIORITY_PROCESSING" in [b["code"] for b in body["benefits"]]
+    evidence = body["evidence"]
+    assert evidence["recognition"] == made
+    assert evidence["credentialDigest"].startswith("sha256-")
+    assert evidence["lastStatusCheck"]["result"] == "active"
+    assert [e["statusPurpose"] for e in evidence["statusEntries"]] == ["revocation", "suspension"]
+    # every identifier of the certificate finds it
+    for scheme, value in (("CTPAT", "48120"), ("US-EIN", "98-7654321"), ("SVI", "US7Q4K2M9T")):
+        assert ask(app, scheme=scheme, id=value).get_json()["recognised"] is True
+
+
+def test_an_unknown_party_is_not_found(app: Flask) -> None:
+    body = ask(app, scheme="EORI", id="DE123456789012345").get_json()
+    assert (body["recognised"], body["reason"]) == (False, "NOT_FOUND")
+
+
+def test_past_the_credential_it_is_expired_and_before_it_not_yet_valid(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    late = ask(app, scheme="US-MID", id=MID, at="2029-06-01").get_json()
+    assert (late["recognised"], late["reason"]) == (False, "EXPIRED")
+    early = ask(app, scheme="US-MID", id=MID, at="2025-06-01").get_json()
+    assert (early["recognised"], early["reason"]) == (False, "NOT_YET_VALID")
+
+
+def test_a_suspension_at_home_ends_the_recognition_after_a_refresh(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    document = certificate(agency, trader)
+    present_oid4vp(app, agency, trader, document)
+    agency.set(document, "suspended")
+    clock.now = NOW + timedelta(minutes=10)  # past the status list's cache time
+    service = app.extensions["vcred_verifier"]
+    report = service.refresh_recognitions()
+    assert report.checked == 1 and len(report.changed) == 1
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+    assert body["evidence"]["lastStatusCheck"]["result"] == "suspended"
+    agency.set(document, "active")  # lifted at home: recognised again at the next round
+    clock.now = NOW + timedelta(minutes=20)
+    service.refresh_recognitions()
+    assert ask(app, scheme="US-MID", id=MID).get_json()["recognised"] is True
+
+
+def test_a_revocation_at_home_is_final(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    document = certificate(agency, trader)
+    present_oid4vp(app, agency, trader, document)
+    agency.set(document, "revoked")
+    clock.now = NOW + timedelta(minutes=10)
+    app.extensions["vcred_verifier"].refresh_recognitions()
+    body = ask(app, scheme="CTPAT", id="48120").get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REVOKED")
+
+
+def test_a_status_not_checked_within_the_bound_is_unknown(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    clock.now = NOW + timedelta(hours=25)  # status_max_age is 24 h; no refresh ran
+    body = ask(app, scheme="US-MID", id=MID, at="2026-06-02").get_json()
+    assert (body["recognised"], body["reason"]) == (False, "STATUS_UNKNOWN")
+
+
+def test_outside_the_arrangement_it_is_not_in_force(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    body = ask(app, scheme="US-MID", id=MID, at="2000-01-01").get_json()
+    # before the certificate too: the earlier reason (NOT_YET_VALID) is the one told
+    assert body["reason"] == "NOT_YET_VALID"
+    service = app.extensions["vcred_verifier"]
+    (found,) = service.storage.recognitions.latest()
+    arrangement = found.arrangement
+    assert found.reason_at(
+        NOW.replace(year=int(arrangement["since"][:4]) - 1),
+        now=NOW,
+        max_age=timedelta(days=1),
+    ) in ("ARRANGEMENT_NOT_IN_FORCE", "NOT_YET_VALID")
+
+
+def test_the_same_certificate_presented_twice_is_one_recognition(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    document = certificate(agency, trader)
+    held = str(agency.issue(document, fmt="vc+jwt"))
+    service = app.extensions["vcred_verifier"]
+    made = set()
+    for _ in range(2):
+        challenge = service.issue_challenge().challenge
+        vp = present([held], trader, challenge=challenge, domain=service.config.domain)
+        answer = app.test_client().post(
+            "/presentations/verify",
+            json={
+                "verifiablePresentation": str(vp),
+                "options": {"challenge": challenge, "domain": service.config.domain},
+            },
+        )
+        assert answer.status_code == 200, answer.get_json()
+        made.update(answer.get_json()["recognitions"])
+    assert len(made) == 1
+    history = service.storage.recognitions.history(made.pop())
+    assert [e.action for e in history] == ["recognised", "presented"]
+
+
+def test_a_credential_of_an_untrusted_issuer_makes_no_recognition(
+    make: MakeApp, agency: Agency, trader: KeyPair
+) -> None:
+    app = make(trust_list=None, trust_issuer=None, recognition_refresh=timedelta(0))
+    held = str(agency.issue(certificate(agency, trader), fmt="vc+sd-jwt", holder=trader))
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [held], trader)
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    (presented,) = outcome(app, opened)["result"]["presentations"]["aeo_sd_jwt"]
+    assert "recognitions" not in presented
+    assert ask(app, scheme="US-MID", id=MID).get_json()["reason"] == "NOT_FOUND"
+
+
+def test_a_batch_query_answers_each_party(app: Flask, agency: Agency, trader: KeyPair) -> None:
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    answer = app.test_client().post(
+        "/recognitions/query",
+        json={
+            "at": "2026-12-01",
+            "parties": [
+                {"scheme": "US-MID", "id": MID},
+                {"scheme": "EORI", "id": "DE123456789012345"},
+                {"scheme": "CTPAT", "id": "48120", "at": "2030-01-01"},
+            ],
+        },
+    )
+    assert answer.status_code == 200
+    results = answer.get_json()["results"]
+    assert [r["recognised"] for r in results] == [True, False, False]
+    assert [r.get("reason") for r in results] == [None, "NOT_FOUND", "EXPIRED"]
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "pointer"),
+    [
+        ({"scheme": "NO-SUCH", "id": "1"}, "UNKNOWN_SCHEME", "/scheme"),
+        ({"scheme": "EORI", "id": "not an eori"}, "MALFORMED", "/id"),
+        ({"scheme": "EORI"}, "MALFORMED", "/id"),
+        ({"id": "DE123456789012345"}, "MALFORMED", "/scheme"),
+        ({"scheme": "EORI", "id": "DE123456789012345", "at": "1 Dec"}, "MALFORMED", "/at"),
+        (
+            {"scheme": "EORI", "id": "DE123456789012345", "at": "2026-12-01T00:00"},
+            "MALFORMED",
+            "/at",
+        ),
+    ],
+)
+def test_a_malformed_query_is_refused(
+    app: Flask, params: dict[str, str], code: str, pointer: str
+) -> None:
+    answer = ask(app, **params)
+    assert answer.status_code == 400
+    body = answer.get_json()
+    assert (body["code"], body["pointer"]) == (code, pointer)
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({}, "/parties"),
+        ({"parties": []}, "/parties"),
+        ({"parties": ["x"]}, "/parties/0"),
+        ({"parties": [{"scheme": "NO-SUCH", "id": "1"}]}, "/parties/0/scheme"),
+        ({"parties": [{"scheme": "EORI", "id": "DE123456789012345", "at": 5}]}, "/parties/0/at"),
+    ],
+)
+def test_a_malformed_batch_query_is_refused(app: Flask, body: dict[str, Any], pointer: str) -> None:
+    answer = app.test_client().post("/recognitions/query", json=body)
+    assert answer.status_code == 400
+    assert answer.get_json()["pointer"] == pointer
+
+
+def test_a_batch_larger_than_the_limit_is_refused(make: MakeApp) -> None:
+    app = make(max_batch_size=2, recognition_refresh=timedelta(0))
+    party = {"scheme": "EORI", "id": "DE123456789012345"}
+    answer = app.test_client().post("/recognitions/query", json={"parties": [party] * 3})
+    assert answer.status_code == 400
+
+
+def test_with_oauth_the_query_needs_the_recognitions_scope(
+    make: MakeApp, oauth_config: OAuthConfig
+) -> None:
+    app = make(oauth=oauth_config, recognition_refresh=timedelta(0))
+    assert ask(app, scheme="EORI", id="DE123456789012345").status_code == 401
+    clients = clients_of(app)
+    border = token_for(app, clients.register(["recognitions"], label="border", created="t"))
+    other = token_for(app, clients.register(["verify"], label="other", created="t"))
+    query = "/recognitions?scheme=EORI&id=DE123456789012345"
+    http = app.test_client()
+    wrong = http.get(query, headers={"Authorization": f"Bearer {other}"})
+    assert (wrong.status_code, wrong.get_json()["code"]) == (403, "INSUFFICIENT_SCOPE")
+    assert 'scope="recognitions"' in wrong.headers["WWW-Authenticate"]
+    batch = http.post(
+        "/recognitions/query",
+        json={"parties": [{"scheme": "EORI", "id": "DE123456789012345"}]},
+        headers={"Authorization": f"Bearer {other}"},
+    )
+    assert batch.status_code == 403
+    right = http.get(query, headers={"Authorization": f"Bearer {border}"})
+    assert right.status_code == 200
+    assert right.get_json()["reason"] == "NOT_FOUND"
+
+
+def test_officers_list_the_requests_read_the_history_and_note_a_decision(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    made = present_oid4vp(app, agency, trader, certificate(agency, trader))
+    assert app.test_client().get("/benefit-requests").status_code == 302  # sign-in first
+    officer = signed_in(app, "otto")
+    listing = officer.get("/benefit-requests").get_data(as_text=True)
+    assert "Example Prairie Gadgets, Inc." in listing and made in listing
+    page = officer.get(f"/benefit-requests/{made}").get_data(as_text=True)
+    assert MID in page and "TIER3" in page
+    answer = officer.post(
+        f"/benefit-requests/{made}/decision",
+        data={"decision": "refused", "note": "false declaration", "csrf_token": csrf_of(page)},
+    )
+    assert answer.status_code == 303
+    history = app.extensions["vcred_verifier"].storage.recognitions.history(made)
+    assert [(e.actor, e.action, e.detail) for e in history][-1] == (
+        "otto",
+        "refused",
+        "false declaration",
+    )
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER")
+    page = officer.get(f"/benefit-requests/{made}").get_data(as_text=True)
+    assert "false declaration" in page
+    bad = officer.post(
+        f"/benefit-requests/{made}/decision",
+        data={"decision": "maybe", "csrf_token": csrf_of(page)},
+    )
+    assert bad.status_code == 400
+    assert officer.get("/benefit-requests/rec-nope").status_code == 404
+
+
+def test_two_verifier_apps_share_the_recognitions(
+    make: MakeApp, agency: Agency, trader: KeyPair, tmp_path: Path
+) -> None:
+    """Two apps on one database (PostgreSQL: the same tables; SQLite: the same file)."""
+    shared = tmp_path / "shared"
+    first, second = (make(recognition_refresh=timedelta(0), data_dir=shared) for _ in range(2))
+    present_oid4vp(first, agency, trader, certificate(agency, trader))
+    assert ask(second, scheme="US-MID", id=MID).get_json()["recognised"] is True
+
+
+def test_one_refresher_holds_the_lease_at_a_time(app: Flask) -> None:
+    recognitions = app.extensions["vcred_verifier"].storage.recognitions
+    assert recognitions.take_lease("a", now=NOW, lease=timedelta(minutes=5))
+    assert not recognitions.take_lease("b", now=NOW, lease=timedelta(minutes=5))
+    assert recognitions.take_lease("a", now=NOW, lease=timedelta(minutes=5))  # its own
+    assert recognitions.take_lease("b", now=NOW + timedelta(minutes=6), lease=timedelta(1))
+    service = app.extensions["vcred_verifier"]
+    assert service.refresh_recognitions(holder="c").checked is None  # b holds it
+    recognitions.release_lease("b")
+    assert service.refresh_recognitions(holder="c").checked == 0
+
+
+def test_an_unusable_refresh_interval_is_refused(make: MakeApp) -> None:
+    with pytest.raises(UsageError, match="recognition_refresh"):
+        make(recognition_refresh=timedelta(seconds=-1))
+
+
+def test_every_recognition_answer_matches_the_api_description(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    contract = Contract(app)
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    contract.check("/recognitions", "get", ask(app, scheme="US-MID", id=MID))
+    contract.check("/recognitions", "get", ask(app, scheme="EORI", id="DE123456789012345"))
+    contract.check("/recognitions", "get", ask(app, scheme="NOPE", id="1"))
+    batch = app.test_client().post(
+        "/recognitions/query", json={"parties": [{"scheme": "US-MID", "id": MID}]}
+    )
+    contract.check("/recognitions/query", "post", batch)
+    contract.check(
+        "/recognitions/query", "post", app.test_client().post("/recognitions/query", json={})
+    )
+    assert {status for _, status, _ in contract.seen} == {"200", "400"}
+
+
+def test_the_refresh_command_rechecks_for_cron(
+    make: MakeApp,
+    agency: Agency,
+    trader: KeyPair,
+    tmp_path: Path,
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
+    trust_list_file: Path,
+    eu_key: KeyPair,
+    us_server: LocalServer,
+) -> None:
+    """``vcred verifier recognitions refresh`` (cron) notices a suspension at home."""
+    app = make(recognition_refresh=timedelta(0), data_dir=tmp_path / "cron")
+    document = certificate(agency, trader)
+    present_oid4vp(app, agency, trader, document)
+    agency.set(document, "suspended")
+    config = app.extensions["vcred_verifier"].config
+    environ = {
+        "VCRED_VERIFIER_DATA_DIR": str(tmp_path / "cron"),
+        "VCRED_VERIFIER_TRUST_LIST": str(trust_list_file),
+        "VCRED_VERIFIER_TRUST_ISSUER": did_key(eu_key.public),
+        "VCRED_VERIFIER_HOST_MAP": f"{US_HOST}={us_server.origin}",
+        "VCRED_VERIFIER_DEV": "true",
+        "VCRED_VERIFIER_TABLE_PREFIX": config.table_prefix,
+    }
+    if config.database_url:
+        environ["DATABASE_URL"] = config.database_url
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["verifier", "recognitions", "refresh"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["leased"], report["checked"], len(report["changed"])) == (True, 1, 1)
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+
+
+def test_the_refresh_command_says_in_one_line_what_is_wrong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VCRED_VERIFIER_TRUST_ISSUER", "did:key:z6Mk")  # without a trust list
+    result = CliRunner().invoke(
+        main, ["verifier", "recognitions", "refresh", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and "trust_list" in result.output
+
+
+def test_the_apps_refresher_thread_ends_a_suspended_recognition(
+    make: MakeApp, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    app = make(recognition_refresh=timedelta(milliseconds=50))
+    document = certificate(agency, trader)
+    present_oid4vp(app, agency, trader, document)
+    agency.set(document, "suspended")
+    clock.now = NOW + timedelta(minutes=10)  # past the status list's cache time
+    reason = None
+    for _ in range(400):  # the thread's next rounds (not a timing assertion: up to 20 s)
+        reason = ask(app, scheme="US-MID", id=MID).get_json().get("reason")
+        if reason == "SUSPENDED_BY_HOME_AGENCY":
+            break
+        threading.Event().wait(0.05)
+    assert reason == "SUSPENDED_BY_HOME_AGENCY"
+    history = app.extensions["vcred_verifier"].storage.recognitions.latest()[0]
+    events = app.extensions["vcred_verifier"].storage.recognitions.history(history.id)
+    assert events[-1].actor == "refresher"
+
+
+def test_an_older_status_observation_never_replaces_a_newer_one(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """Another process's cache may hold the list from before a suspension: its round must
+    not bring the recognition back."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    recognitions = app.extensions["vcred_verifier"].storage.recognitions
+    (found,) = recognitions.latest()
+    later = NOW + timedelta(minutes=10)
+    suspended = Checked("suspended", "SUSPENDED: suspended", later)
+    assert recognitions.record_check(found, suspended, now=later, actor="a", action="status")
+    stale = Checked("active", None, later - timedelta(minutes=1))
+    assert not recognitions.record_check(found, stale, now=later, actor="b", action="status")
+    (found,) = recognitions.latest()
+    assert (found.status, found.status_checked) == ("suspended", later)
+    assert [e.actor for e in recognitions.history(found.id)] == ["oid4vp", "a"]

@@ -1,0 +1,692 @@
+"""Recognitions: what a trader's accepted AEO certificate leaves behind at this verifier.
+
+A trader that presents its home programme's AEO certificate (OpenID4VP, or the VC API's
+challenge path) and is trusted under a mutual recognition arrangement gets a *recognition*:
+which trader (every identifier the certificate states), its home programme and level, the
+arrangement and its benefits, until when (the earlier of the certificate's ``validUntil`` and
+the arrangement's end), the certificate's digest and status entries, and the trust list
+(id and sequence) the decision was made under. Border systems ask about a party by one of its
+identifiers (:meth:`Recognitions.answer`); a refresher re-checks the status entries of every
+live recognition (:meth:`Recognitions.refresh`), so a suspension at home ends the
+recognition here within the status freshness bound. Officers note decisions; every change
+is an event of the recognition's history.
+
+Kept in the verifier's database (SQLite or PostgreSQL, tables declared on its ``MetaData``).
+Several processes may refresh: a lease row lets one of them work at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from vcred.customs.builders import AEO_CERTIFICATE_TYPE
+from vcred.customs.identifiers import SCHEMES, check_identifier
+from vcred.customs.programmes import BENEFITS, active_registry
+from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredError
+from vcred.status import EntryStatus
+from vcred.trust import TrustDecision
+from vcred.verifier import VerificationResult, Verifier
+
+#: Why a party is not recognised at a moment (the query's ``reason``).
+Reason = Literal[
+    "NOT_FOUND",
+    "REFUSED_BY_OFFICER",
+    "REVOKED",
+    "NOT_YET_VALID",
+    "EXPIRED",
+    "ARRANGEMENT_NOT_IN_FORCE",
+    "SUSPENDED_BY_HOME_AGENCY",
+    "STATUS_UNKNOWN",
+]
+REASONS: Final[tuple[str, ...]] = Reason.__args__  # type: ignore[attr-defined]
+#: What the last status check found.
+StatusState = Literal["active", "suspended", "revoked", "unknown"]
+#: An officer's word on a recognition.
+DECISIONS: Final = ("confirmed", "refused", "note")
+LEASE: Final = "recognition-refresh"
+_TEXT: Final = 512
+_PRIVATE_SCHEME: Final = "X-"
+
+
+class UnknownSchemeError(MalformedError):
+    """The query names an identifier scheme this verifier does not know (answered 400)."""
+
+    code = "UNKNOWN_SCHEME"
+    title = "Unknown identifier scheme"
+
+
+def recognition_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table, Table, Table]:
+    """The recognitions, their identifiers, their history and the refresher's lease."""
+    recognitions = Table(
+        f"{prefix}recognitions",
+        metadata,
+        Column("id", String(40), primary_key=True),
+        Column("digest", String(64), nullable=False, unique=True),
+        Column("created", DateTime(timezone=True), nullable=False),
+        Column("channel", String(16), nullable=False),
+        Column("trader", String(_TEXT)),
+        Column("issuer", String(_TEXT), nullable=False),
+        Column("programme", String(64), nullable=False),
+        Column("level", String(64)),
+        Column("arrangement", Text, nullable=False),  # JSON: the TrustedArrangement
+        Column("benefits", Text, nullable=False),  # JSON array of benefit codes
+        Column("valid_from", DateTime(timezone=True)),
+        Column("credential_until", DateTime(timezone=True)),
+        Column("valid_until", DateTime(timezone=True)),
+        Column("status_entries", Text, nullable=False),  # JSON: the credentialStatus
+        Column("trust_list", String(_TEXT)),
+        Column("trust_sequence", BigInteger),
+        Column("status", String(16), nullable=False),
+        Column("status_checked", DateTime(timezone=True)),
+        Column("status_detail", String(_TEXT)),
+        Column("decision", String(16)),
+        Column("decided_by", String(128)),
+    )
+    identifiers = Table(
+        f"{prefix}recognition_ids",
+        metadata,
+        Column("recognition", String(40), ForeignKey(recognitions.c.id), primary_key=True),
+        Column("scheme", String(64), primary_key=True),
+        Column("value", String(128), primary_key=True, index=True),
+    )
+    events = Table(
+        f"{prefix}recognition_events",
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+        Column("recognition", String(40), ForeignKey(recognitions.c.id), index=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("actor", String(128), nullable=False),
+        Column("action", String(32), nullable=False),
+        Column("detail", String(_TEXT), nullable=False, default=""),
+    )
+    leases = Table(
+        f"{prefix}leases",
+        metadata,
+        Column("name", String(64), primary_key=True),
+        Column("holder", String(64), nullable=False),
+        Column("until", DateTime(timezone=True), nullable=False),
+    )
+    return recognitions, identifiers, events, leases
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recognition:
+    """One recognition as kept (dates in UTC)."""
+
+    id: str
+    digest: str
+    created: datetime
+    channel: str
+    trader: str | None
+    issuer: str
+    programme: str
+    level: str | None
+    arrangement: Mapping[str, Any]
+    benefits: tuple[str, ...]
+    valid_from: datetime | None
+    credential_until: datetime | None
+    valid_until: datetime | None
+    status_entries: Sequence[Mapping[str, Any]]
+    trust_list: str | None
+    trust_sequence: int | None
+    status: str
+    status_checked: datetime | None
+    status_detail: str | None
+    decision: str | None
+    decided_by: str | None
+    identifiers: tuple[tuple[str, str], ...] = ()
+
+    def reason_at(self, at: datetime, *, now: datetime, max_age: timedelta) -> Reason | None:
+        """Why this recognition does not hold at ``at`` (None: it does), as known ``now``.
+
+        The status is the last one checked: older than ``max_age`` it vouches for nothing.
+        """
+        if self.decision == "refused":
+            return "REFUSED_BY_OFFICER"
+        if self.status == "revoked":
+            return "REVOKED"
+        if self.valid_from is not None and at < self.valid_from:
+            return "NOT_YET_VALID"
+        if self.credential_until is not None and at > self.credential_until:
+            return "EXPIRED"
+        if not _in_force(self.arrangement, at):
+            return "ARRANGEMENT_NOT_IN_FORCE"
+        if self.status == "suspended":
+            return "SUSPENDED_BY_HOME_AGENCY"
+        if self.status != "active" or self.status_checked is None:
+            return "STATUS_UNKNOWN"
+        if now - self.status_checked > max_age:
+            return "STATUS_UNKNOWN"
+        return None
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "recognition": self.id,
+            "credentialDigest": self.digest,
+            "issuer": self.issuer,
+            "trustList": {"id": self.trust_list, "sequenceNumber": self.trust_sequence},
+            "statusEntries": list(self.status_entries),
+            "lastStatusCheck": {
+                "at": _stamp(self.status_checked),
+                "result": self.status,
+                "detail": self.status_detail,
+            },
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "trader": self.trader,
+            "identifiers": [{"scheme": s, "value": v} for s, v in self.identifiers],
+            "programme": self.programme,
+            "level": self.level,
+            "arrangement": dict(self.arrangement),
+            "benefits": [{"code": c, "description": BENEFITS.get(c, c)} for c in self.benefits],
+            "validUntil": _stamp(self.valid_until),
+            "created": _stamp(self.created),
+            "decision": self.decision,
+            "decidedBy": self.decided_by,
+            **self.evidence(),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    at: datetime
+    actor: str
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshReport:
+    """What one refresh did: ``None`` checked when another process held the lease."""
+
+    checked: int | None
+    changed: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "leased": self.checked is not None,
+            "checked": self.checked or 0,
+            "changed": list(self.changed),
+            "errors": list(self.errors),
+        }
+
+
+def parse_moment(value: str | None, *, pointer: str, now: datetime) -> datetime:
+    """A query's ``at``: a date (that day, from 00:00 UTC) or a dateTime with its offset;
+    none: ``now``. Raises MalformedError."""
+    if value is None or value == "":
+        return now
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MalformedError(
+            "at is a date (2026-12-01) or a dateTime with its offset", pointer=pointer
+        ) from exc
+    if moment.tzinfo is None:
+        raise MalformedError("at needs its UTC offset (or Z)", pointer=pointer)
+    return moment.astimezone(UTC)
+
+
+def party(scheme: Any, value: Any, *, pointer: str) -> tuple[str, str]:
+    """A queried identifier, checked against its scheme. Raises UnknownSchemeError for a scheme
+    not known here, MalformedError for a value its scheme does not allow."""
+    if not isinstance(scheme, str) or not scheme:
+        raise MalformedError("scheme is a non-empty string", pointer=f"{pointer}/scheme")
+    if not isinstance(value, str) or not value:
+        raise MalformedError("id is a non-empty string", pointer=f"{pointer}/id")
+    private = scheme.startswith(_PRIVATE_SCHEME)
+    if not private and scheme not in SCHEMES and active_registry().scheme(scheme) is None:
+        raise UnknownSchemeError(
+            f"unknown identifier scheme {scheme[:64]!r}", pointer=f"{pointer}/scheme"
+        )
+    try:
+        checked = check_identifier({"scheme": scheme, "value": value}, pointer)
+    except MalformedError as error:
+        raise MalformedError(error.message, pointer=f"{pointer}/id") from error
+    return checked["scheme"], checked["value"]
+
+
+class Recognitions:
+    """The recognitions of one verifier database."""
+
+    def __init__(self, engine: Engine, metadata: MetaData, prefix: str) -> None:
+        self.engine = engine
+        self.table, self.ids, self.events, self.leases = recognition_tables(metadata, prefix)
+
+    # -- made by a presentation ------------------------------------------------------------
+
+    def recognise(
+        self, result: VerificationResult, *, digest: str, channel: str, now: datetime
+    ) -> Recognition | None:
+        """The recognition a verified, trusted AEO certificate makes (None for anything
+        else). Presented again, the same certificate refreshes its recognition's status."""
+        decision = result.trust
+        document = result.credential or {}
+        if not (result.verified and isinstance(decision, TrustDecision) and decision.trusted):
+            return None
+        if decision.mra is None or AEO_CERTIFICATE_TYPE not in _types(document):
+            return None
+        subject = document.get("credentialSubject")
+        subject = subject if isinstance(subject, dict) else {}
+        certification = subject.get("certification")
+        certification = certification if isinstance(certification, dict) else {}
+        credential_until = _moment(document.get("validUntil"))
+        arrangement_end = (
+            datetime.combine(decision.mra.until, time.max, tzinfo=UTC)
+            if decision.mra.until is not None
+            else None
+        )
+        ends = [m for m in (credential_until, arrangement_end) if m is not None]
+        status = document.get("credentialStatus", [])
+        entries = status if isinstance(status, list) else [status]
+        found = self._by_digest(digest)
+        checked = _checked(result.status, now=now)
+        if found is not None:
+            self.record_check(found, checked, now=now, actor=channel, action="presented")
+            return self.get(found.id)
+        recognition_id = "rec-" + secrets.token_urlsafe(12)
+        row = {
+            "id": recognition_id,
+            "digest": digest[:64],
+            "created": now,
+            "channel": channel,
+            "trader": _text(subject.get("legalName")),
+            "issuer": result.issuer or "",
+            "programme": decision.programme or _text(certification.get("programme")) or "",
+            "level": _text(certification.get("tier")),
+            "arrangement": json.dumps(decision.mra.as_dict()),
+            "benefits": json.dumps(list(decision.benefits or decision.mra.benefits)),
+            "valid_from": _moment(document.get("validFrom")),
+            "credential_until": credential_until,
+            "valid_until": min(ends) if ends else None,
+            "status_entries": json.dumps(entries),
+            "trust_list": decision.trust_list,
+            "trust_sequence": decision.sequence,
+            "status": checked.state,
+            "status_checked": checked.observed,
+            "status_detail": checked.detail,
+        }
+        identifiers = _identifiers(subject.get("identifier"))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(self.table).values(**row))
+                if identifiers:
+                    conn.execute(
+                        insert(self.ids),
+                        [
+                            {"recognition": recognition_id, "scheme": s, "value": v}
+                            for s, v in identifiers
+                        ],
+                    )
+                self._event(conn, recognition_id, now, channel, "recognised", checked.detail or "")
+        except IntegrityError:  # the same certificate, presented at once through another worker
+            return self._by_digest(digest)
+        return self.get(recognition_id)
+
+    # -- read --------------------------------------------------------------------------------
+
+    def get(self, recognition_id: str) -> Recognition | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(self.table).where(self.table.c.id == recognition_id)
+            ).one_or_none()
+            if row is None:
+                return None
+            ids = conn.execute(
+                select(self.ids.c.scheme, self.ids.c.value)
+                .where(self.ids.c.recognition == recognition_id)
+                .order_by(self.ids.c.scheme, self.ids.c.value)
+            ).fetchall()
+        return _recognition(row, tuple((i.scheme, i.value) for i in ids))
+
+    def _by_digest(self, digest: str) -> Recognition | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(self.table.c.id).where(self.table.c.digest == digest[:64])
+            ).scalar_one_or_none()
+        return None if found is None else self.get(str(found))
+
+    def latest(self, limit: int = 200) -> list[Recognition]:
+        """The newest recognitions first."""
+        with self.engine.connect() as conn:
+            ids = list(
+                conn.execute(
+                    select(self.table.c.id).order_by(self.table.c.created.desc()).limit(limit)
+                ).scalars()
+            )
+        # one connection at a time: SQLite's transactions are taken BEGIN IMMEDIATE
+        found = [self.get(str(i)) for i in ids]
+        return [r for r in found if r is not None]
+
+    def history(self, recognition_id: str) -> list[Event]:
+        table = self.events
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(table).where(table.c.recognition == recognition_id).order_by(table.c.id)
+            ).fetchall()
+        return [Event(at=_utc(r.at), actor=r.actor, action=r.action, detail=r.detail) for r in rows]
+
+    def of_party(self, scheme: str, value: str) -> list[Recognition]:
+        """Every recognition naming ``scheme``/``value``, newest first."""
+        with self.engine.connect() as conn:
+            ids = list(
+                conn.execute(
+                    select(self.ids.c.recognition)
+                    .join(self.table, self.table.c.id == self.ids.c.recognition)
+                    .where(self.ids.c.scheme == scheme, self.ids.c.value == value)
+                    .order_by(self.table.c.created.desc())
+                ).scalars()
+            )
+        found = [self.get(str(i)) for i in ids]
+        return [r for r in found if r is not None]
+
+    def answer(
+        self, scheme: str, value: str, *, at: datetime, now: datetime, max_age: timedelta
+    ) -> dict[str, Any]:
+        """The recognition query's answer for one party: the recognition holding at ``at``,
+        else why not (the newest recognition's reason)."""
+        asked = {"scheme": scheme, "id": value, "at": _stamp(at)}
+        found = self.of_party(scheme, value)
+        if not found:
+            return {**asked, "recognised": False, "reason": "NOT_FOUND"}
+        reasons = [(r, r.reason_at(at, now=now, max_age=max_age)) for r in found]
+        holding = next((r for r, reason in reasons if reason is None), None)
+        chosen, reason = (holding, None) if holding is not None else reasons[0]
+        body: dict[str, Any] = {**asked, "recognised": reason is None}
+        if reason is not None:
+            body["reason"] = reason
+        arrangement = chosen.arrangement
+        body.update(
+            {
+                "trader": chosen.trader,
+                "programme": chosen.programme,
+                "level": chosen.level,
+                "arrangement": {
+                    k: arrangement[k] for k in ("id", "name", "since", "until") if k in arrangement
+                },
+                "benefits": [
+                    {"code": c, "description": BENEFITS.get(c, c)} for c in chosen.benefits
+                ],
+                "validUntil": _stamp(chosen.valid_until),
+                "evidence": chosen.evidence(),
+            }
+        )
+        return body
+
+    # -- officers ----------------------------------------------------------------------------
+
+    def decide(
+        self, recognition_id: str, *, decision: str, officer: str, note: str, now: datetime
+    ) -> None:
+        """An officer's decision (``confirmed``, ``refused``) or a ``note``, in the history.
+        Raises MalformedError for another word."""
+        if decision not in DECISIONS:
+            raise MalformedError(f"decision is one of {', '.join(DECISIONS)}", pointer="/decision")
+        with self.engine.begin() as conn:
+            if decision != "note":
+                conn.execute(
+                    update(self.table)
+                    .where(self.table.c.id == recognition_id)
+                    .values(decision=decision, decided_by=officer[:128])
+                )
+            self._event(conn, recognition_id, now, officer, decision, note)
+
+    # -- the refresher -----------------------------------------------------------------------
+
+    def refresh(
+        self, verifier: Verifier, *, holder: str, now: datetime, lease: timedelta
+    ) -> RefreshReport:
+        """Re-check the status of every live recognition (not revoked, not past its end),
+        if this ``holder`` gets the lease; another process holding it does the work."""
+        if not self.take_lease(holder, now=now, lease=lease):
+            return RefreshReport(checked=None)
+        table = self.table
+        with self.engine.connect() as conn:
+            ids = list(
+                conn.execute(
+                    select(table.c.id).where(
+                        table.c.status != "revoked",
+                        or_(table.c.valid_until.is_(None), table.c.valid_until > now),
+                    )
+                ).scalars()
+            )
+        changed: list[str] = []
+        errors: list[str] = []
+        for recognition_id in ids:
+            found = self.get(str(recognition_id))
+            if found is None:
+                continue
+            checked = _checked_now(verifier, found.issuer, found.status_entries, now=now)
+            if checked.state == "unknown":
+                errors.append(f"{found.id}: {checked.detail}")
+            if self.record_check(found, checked, now=now, actor="refresher", action="status"):
+                changed.append(found.id)
+        self.release_lease(holder)
+        return RefreshReport(checked=len(ids), changed=tuple(changed), errors=tuple(errors))
+
+    def take_lease(self, holder: str, *, now: datetime, lease: timedelta) -> bool:
+        """Hold the refresher's lease until ``now + lease`` (free, expired, or already ours)."""
+        table = self.leases
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(table)
+                .where(table.c.name == LEASE, or_(table.c.until <= now, table.c.holder == holder))
+                .values(holder=holder, until=now + lease)
+            ).rowcount
+        if taken:
+            return True
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(table).values(name=LEASE, holder=holder, until=now + lease))
+        except IntegrityError:
+            return False  # held by another process
+        return True
+
+    def release_lease(self, holder: str) -> None:
+        table = self.leases
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(table)
+                .where(table.c.name == LEASE, table.c.holder == holder)
+                .values(until=datetime(1970, 1, 1, tzinfo=UTC))
+            )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def record_check(
+        self,
+        found: Recognition,
+        checked: Checked,
+        *,
+        now: datetime,
+        actor: str,
+        action: str,
+    ) -> bool:
+        """Record a status check; whether the status changed (that goes in the history).
+
+        The check counts from when its lists were fetched, and an older observation never
+        replaces a newer one (another process's cache may hold the list from before a
+        suspension). An undetermined status keeps the last known one and its time: it ages
+        out (STATUS_UNKNOWN past the freshness bound).
+        """
+        table = self.table
+        with self.engine.begin() as conn:
+            # locked until the commit (SQLite: BEGIN IMMEDIATE), so processes take turns
+            current = conn.execute(
+                select(table.c.status, table.c.status_checked)
+                .where(table.c.id == found.id)
+                .with_for_update()
+            ).one()
+            last = None if current.status_checked is None else _utc(current.status_checked)
+            newer = checked.state != "unknown" and (last is None or checked.observed >= last)
+            values: dict[str, Any] = {"status_detail": (checked.detail or "")[:_TEXT] or None}
+            if newer:
+                values.update(status=checked.state, status_checked=checked.observed)
+            elif checked.state != "unknown":
+                values = {}  # an older list than the one already seen: nothing learnt
+            if values:
+                conn.execute(update(table).where(table.c.id == found.id).values(**values))
+            changed = newer and checked.state != current.status
+            if changed or action == "presented":
+                detail = f"{checked.state}: {checked.detail or ''}"
+                self._event(conn, found.id, now, actor, action, detail)
+        return changed
+
+    def _event(
+        self, conn: Any, recognition_id: str, at: datetime, actor: str, action: str, detail: str
+    ) -> None:
+        conn.execute(
+            insert(self.events).values(
+                recognition=recognition_id,
+                at=at,
+                actor=actor[:128],
+                action=action,
+                detail=detail[:_TEXT].replace("\x00", "\ufffd"),
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One status check: what it found, and when the lists behind it were fetched."""
+
+    state: StatusState
+    detail: str | None
+    observed: datetime
+
+
+def _checked_now(
+    verifier: Verifier, issuer: str, entries: Sequence[Mapping[str, Any]], *, now: datetime
+) -> Checked:
+    """The status of a recognition's entries, fetched now (through the verifier's cache);
+    the lists must be the credential issuer's, as when it was verified."""
+    if not entries:
+        return Checked("active", "no status entry", now)
+    try:
+        report = verifier.check_status({"issuer": issuer, "credentialStatus": list(entries)})
+    except VcredError as error:
+        return Checked("unknown", f"{error.code}: {error.message}", now)
+    return _checked(report.entries, now=now)
+
+
+def _checked(entries: Iterable[EntryStatus], *, now: datetime) -> Checked:
+    """The state of checked entries: revoked, then suspended, then undetermined, else
+    active; observed when the least recent list behind them was fetched."""
+    found = list(entries)
+    errors = [e.error for e in found if e.error is not None]
+    fetched = [_utc(e.fetched_at) for e in found if e.fetched_at is not None]
+    observed = min(fetched) if fetched else now
+    for kind, state in ((RevokedError, "revoked"), (SuspendedError, "suspended")):
+        for error in errors:
+            if isinstance(error, kind):
+                return Checked(state, f"{error.code}: {error.message}", observed)  # type: ignore[arg-type]
+    if errors:
+        return Checked("unknown", f"{errors[0].code}: {errors[0].message}", observed)
+    return Checked("active", None, observed)
+
+
+def _in_force(arrangement: Mapping[str, Any], at: datetime) -> bool:
+    since, until = arrangement.get("since"), arrangement.get("until")
+    day = at.date()
+    if isinstance(since, str) and day < date.fromisoformat(since):
+        return False
+    return not (isinstance(until, str) and day > date.fromisoformat(until))
+
+
+def _identifiers(value: Any) -> list[tuple[str, str]]:
+    """The certificate's identifiers (verified with it), each once."""
+    items = value if isinstance(value, list) else [value] if value is not None else []
+    found: dict[tuple[str, str], None] = {}
+    for item in items:
+        if isinstance(item, dict):
+            scheme, number = item.get("scheme"), item.get("value")
+            if isinstance(scheme, str) and isinstance(number, str):
+                found[(scheme[:64], number[:128])] = None
+    return list(found)
+
+
+def _types(document: Mapping[str, Any]) -> set[str]:
+    kind = document.get("type", [])
+    return {kind} if isinstance(kind, str) else {t for t in kind if isinstance(t, str)}
+
+
+def _text(value: Any) -> str | None:
+    return value[:_TEXT].replace("\x00", "\ufffd") if isinstance(value, str) else None
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return _utc(moment)
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their offset; everything stored is UTC
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return None if moment is None else _utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def _recognition(row: Any, identifiers: tuple[tuple[str, str], ...]) -> Recognition:
+    def when(value: datetime | None) -> datetime | None:
+        return None if value is None else _utc(value)
+
+    return Recognition(
+        id=row.id,
+        digest=row.digest,
+        created=_utc(row.created),
+        channel=row.channel,
+        trader=row.trader,
+        issuer=row.issuer,
+        programme=row.programme,
+        level=row.level,
+        arrangement=json.loads(row.arrangement),
+        benefits=tuple(json.loads(row.benefits)),
+        valid_from=when(row.valid_from),
+        credential_until=when(row.credential_until),
+        valid_until=when(row.valid_until),
+        status_entries=json.loads(row.status_entries),
+        trust_list=row.trust_list,
+        trust_sequence=row.trust_sequence,
+        status=row.status,
+        status_checked=when(row.status_checked),
+        status_detail=row.status_detail,
+        decision=row.decision,
+        decided_by=row.decided_by,
+        identifiers=identifiers,
+    )
