@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from vcred import jose, model
-from vcred._pointer import from_path, unescape
+from vcred._pointer import escape, from_path, unescape
 from vcred.did.document import VerificationMethod, is_did, split_did_url
 from vcred.did.jwk import did_jwk
 from vcred.did.key import did_key, did_key_method_id
@@ -554,7 +554,7 @@ class _Unfolder:
                 pointer=f"{where}/...",
             )
         result = {
-            name: self.unfold(item, (*path, name), f"{where}/{from_path((name,))[1:]}", depth + 1)
+            name: self.unfold(item, (*path, name), f"{where}/{escape(name)}", depth + 1)
             for name, item in obj.items()
             if name != "_sd"
         }
