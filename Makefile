@@ -53,7 +53,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(SOFTHSM) $(JA_FONT)
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) $(SOFTHSM) $(JA_FONT) $(WRK)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -11,7 +11,10 @@ import pytest
 from tests.conftest import credential
 from vcred.errors import DigestMismatchError, MalformedError, UnsupportedError
 from vcred.model import (
+    check_depth,
+    check_numbers,
     check_related_resource,
+    copy_json,
     enveloped_payload,
     validate_credential,
     validate_presentation,
@@ -181,3 +184,24 @@ def test_related_resource_digests() -> None:
     assert error.value.pointer == "/digestSRI"
     with pytest.raises(DigestMismatchError):
         check_related_resource({"digestMultibase": multihash}, b"other")
+
+
+def test_copy_json_copies_every_object_and_array_and_keeps_the_values() -> None:
+    document = credential(credentialSubject={"id": "did:example:s", "scores": [1, 2.5, None, True]})
+    copied = copy_json(document)
+    assert copied == document
+    copied["credentialSubject"]["scores"].append(3)
+    copied["type"].append("Other")
+    assert document["credentialSubject"]["scores"] == [1, 2.5, None, True]
+    assert "Other" not in document["type"]
+
+
+def test_check_depth_and_check_numbers_still_point_at_the_first_offender() -> None:
+    nested: Any = {"a": [1, {"b": 10**400}]}
+    with pytest.raises(MalformedError) as caught:
+        check_numbers(nested)
+    assert caught.value.pointer == "/a/1/b"
+    deep: Any = {"x": {"y": {"z": {}}}}
+    with pytest.raises(MalformedError) as caught:
+        check_depth(deep, limit=3)
+    assert caught.value.pointer == "/x/y/z"

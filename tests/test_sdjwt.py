@@ -937,3 +937,21 @@ def test_the_public_surface_offers_selective_disclosure() -> None:
     assert {"present_sd_jwt", "sdjwt"} <= set(vcred.__all__)
     assert vcred.__all__ == sorted(vcred.__all__)
     assert all(hasattr(sdjwt, name) for name in sdjwt.__all__)
+
+
+@pytest.mark.parametrize("leaf", ["deep", 7, None, {}])
+def test_a_claim_past_the_depth_limit_is_refused_even_a_plain_value(
+    agency: KeyPair, leaf: Any
+) -> None:
+    """RFC 9901 §7.1 processing recurses: a plain value one level past sdjwt.MAX_DEPTH is
+    refused like an object there, with its pointer."""
+    nested: Any = {"x": leaf}
+    for _ in range(sdjwt.MAX_DEPTH - 1):
+        nested = {"n": nested}
+    payload = signed_payload(agency, {"id": "did:example:trader"}) | {"nested": nested}
+    with pytest.raises(MalformedError, match="nested deeper") as caught:
+        sdjwt.verify(forge(payload, [], agency), lookup=AT.method_lookup)
+    assert caught.value.pointer == "/nested" + "/n" * (sdjwt.MAX_DEPTH - 1) + "/x"
+    within = signed_payload(agency, {"id": "did:example:trader"}) | {"nested": nested["n"]}
+    verified = sdjwt.verify(forge(within, [], agency), lookup=AT.method_lookup)
+    assert verified.claims["nested"] == nested["n"]

@@ -72,10 +72,14 @@ def serialize(quad: Quad) -> str:
 # -- parsing ------------------------------------------------------------------------------
 
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
-_IRI = rf"<((?:[^\x00-\x20<>\"{{}}|^`\\]|{_UCHAR})*)>"
+# Each body is "unrolled" (a run of plain characters, then escapes each followed by a run):
+# the same language as (plain|escape)*, without trying the alternation at every character.
+_IRI_PLAIN = r"[^\x00-\x20<>\"{}|^`\\]*"
+_IRI = rf"<({_IRI_PLAIN}(?:(?:{_UCHAR}){_IRI_PLAIN})*)>"
 _PN_CHARS = r"A-Za-z0-9_\-\u00B7\u00C0-\U000EFFFF"
 _BNODE = rf"(_:[A-Za-z0-9_\u00C0-\U000EFFFF](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)"
-_STRING = rf'"((?:[^"\\\n\r]|\\[tbnrf"\'\\]|{_UCHAR})*)"'
+_STRING_PLAIN = r'[^"\\\n\r]*'
+_STRING = rf'"({_STRING_PLAIN}(?:(?:\\[tbnrf"\'\\]|{_UCHAR}){_STRING_PLAIN})*)"'
 _LANG = r"@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*)"
 _WS = r"[ \t]*"
 _STATEMENT: Final = re.compile(
@@ -106,6 +110,8 @@ def _unescape(text: str) -> str:
 
 
 def _iri(text: str) -> str:
+    if "\\" not in text:  # IRIREF's plain characters are exactly those escape_iri keeps
+        return "<" + text + ">"
     return "<" + escape_iri(_unescape(text)) + ">"
 
 

@@ -584,6 +584,8 @@ def signed_view(
     ContextError with the pointer of the offending ``@context`` entry.
     """
     loader = loader or _DEFAULT_LOADER
+    if _only_known_contexts(document, loader, opaque):
+        return dict(document)
     inline = _check_context_entries(document, "", loader, allow_inline=allow_inline, opaque=opaque)
     if not inline:
         return dict(document)
@@ -629,6 +631,33 @@ def _compact_to_known(document: Mapping[str, Any], loader: ContextLoader) -> dic
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _only_known_contexts(
+    document: Mapping[str, Any], loader: ContextLoader, opaque: frozenset[str]
+) -> bool:
+    """Whether every ``@context`` entry at any depth (``opaque`` members of ``document``
+    aside) is a URL ``loader`` knows: the common case, told without building a pointer per
+    member. Otherwise :func:`_check_context_entries` walks again to refuse or to point."""
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict | Mapping):
+            continue
+        for name, value in node.items():
+            if name == "@context":
+                for entry in value if isinstance(value, list) else [value]:
+                    if not isinstance(entry, str) or entry not in loader:
+                        return False
+            elif type(value) not in _JSON_LEAVES and (node is not document or name not in opaque):
+                stack.append(value)
+    return True
+
+
+_JSON_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _check_context_entries(

@@ -8,6 +8,7 @@ checks are shape-only; signatures, time windows and status are checked elsewhere
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import math
@@ -239,8 +240,24 @@ MAX_DEPTH: Final = 64
 def check_depth(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> None:
     """Refuse a JSON value nesting objects and arrays deeper than ``limit`` (iteratively).
 
-    Raises MalformedError with the pointer of the first container past the limit.
+    Raises MalformedError with the pointer of the first container past the limit. Every
+    verification walks its input once without pointers; only a refusal walks it again.
     """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            _locate_depth(value, limit, pointer)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def _locate_depth(value: Any, limit: int, pointer: str) -> None:
     stack: list[tuple[Any, int, str]] = [(value, 1, pointer)]
     while stack:
         item, depth, where = stack.pop()
@@ -279,7 +296,20 @@ def check_numbers(value: Any, *, pointer: str = "") -> None:
     """Refuse a JSON value holding a number no double can hold (``1e400``, ``10**400``, NaN).
 
     Raises MalformedError with the pointer of the first such number, in document order.
+    Every verification walks its input once without pointers; only a refusal walks it again.
     """
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float | int) and not number_in_range(item):
+            _locate_number(value, pointer)
+
+
+def _locate_number(value: Any, pointer: str) -> None:
     stack: list[tuple[Any, str]] = [(value, pointer)]
     while stack:
         item, where = stack.pop()
@@ -297,6 +327,22 @@ def check_numbers(value: Any, *, pointer: str = "") -> None:
             continue
         for name, child in reversed(children):
             stack.append((child, child_pointer(where, name)))
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value: new objects and arrays, the immutable leaves shared.
+
+    What ``copy.deepcopy`` gives for JSON, in a fraction of its time (no memo, no dispatch);
+    anything else below is handed to ``copy.deepcopy``. The value's depth must have been
+    checked (:func:`check_depth`): the copy recurses.
+    """
+    if isinstance(value, dict):
+        return {name: copy_json(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return copy.deepcopy(value)
 
 
 def as_list(value: Any) -> list[Any]:

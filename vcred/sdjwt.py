@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from vcred import jose, model
-from vcred._pointer import from_path, unescape
+from vcred._pointer import escape, from_path, unescape
 from vcred.did.document import VerificationMethod, is_did, split_did_url
 from vcred.did.jwk import did_jwk
 from vcred.did.key import did_key, did_key_method_id
@@ -553,11 +553,16 @@ class _Unfolder:
                 "... is reserved for array element digests ({'...': digest})",
                 pointer=f"{where}/...",
             )
-        result = {
-            name: self.unfold(item, (*path, name), f"{where}/{from_path((name,))[1:]}", depth + 1)
-            for name, item in obj.items()
-            if name != "_sd"
-        }
+        result: dict[str, Any] = {}
+        for name, item in obj.items():
+            if name == "_sd":
+                continue
+            if depth < MAX_DEPTH and not isinstance(item, dict | list):
+                result[name] = item  # a leaf within the depth: what unfold would return
+            else:
+                result[name] = self.unfold(
+                    item, (*path, name), f"{where}/{escape(name)}", depth + 1
+                )
         digests = obj.get("_sd", [])
         if not isinstance(digests, list):
             raise MalformedError("_sd must be an array of digests", pointer=f"{where}/_sd")
@@ -598,6 +603,8 @@ class _Unfolder:
                         pointer=f"/disclosures/{index}",
                     )
                 result.append(self._disclosed(index, (*path, len(result)), depth))
+            elif depth < MAX_DEPTH and not isinstance(item, dict | list):
+                result.append(item)  # a leaf within the depth: what unfold would return
             else:
                 result.append(self.unfold(item, (*path, len(result)), f"{where}/{j}", depth + 1))
         return result

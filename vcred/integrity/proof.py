@@ -308,7 +308,7 @@ def verify_document(
                 loader=loader,
             )
         )
-    document = copy.deepcopy(unsecured)
+    document = model.copy_json(unsecured)
     covered = _covered_context(unsecured.get("@context"), verified)
     if covered is not None:
         document["@context"] = covered

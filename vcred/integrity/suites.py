@@ -17,8 +17,10 @@ never from the proof alone.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -334,10 +336,43 @@ def canonical_json(value: Any) -> bytes:
 
     Raises MalformedError for values JCS cannot represent (NaN, integers beyond 2^53 …).
     """
+    if _plain_json(value):
+        # No floats, keys in the Basic Multilingual Plane: JCS is json.dumps with sorted
+        # keys (code point order is UTF-16 order there), no whitespace and the same escapes
+        # (§3.2.2.2: the short forms, other controls as lower-case \u00xx); a lone surrogate
+        # fails to encode and goes to rfc8785, which refuses it.
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        with contextlib.suppress(UnicodeEncodeError):
+            return text.encode("utf-8")
     try:
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise MalformedError(f"cannot canonicalize as JCS (RFC 8785): {exc}") from exc
+
+
+_JCS_INT_MAX: Final = 2**53 - 1
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether ``value`` holds only objects with BMP string keys, arrays, strings, booleans,
+    null and integers JCS represents exactly: what json.dumps writes as JCS does."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str or (key and max(key) > "\uffff"):
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is int:
+            if not -_JCS_INT_MAX <= item <= _JCS_INT_MAX:
+                return False
+        elif kind not in (str, bool, type(None)):
+            return False
+    return True
 
 
 def canonical_nquads(
