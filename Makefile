@@ -46,6 +46,12 @@ $(JA_FONT):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends fonts-ipafont-gothic \
 	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends fonts-ipafont-gothic)
 
+# The load generator of the services' bench rows (make bench, and tests/test_bench.py).
+WRK := /usr/bin/wrk
+$(WRK):
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends wrk \
+	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends wrk)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -71,11 +77,6 @@ messages: $(STAMP)
 	  $(BIN)/pybabel update --no-fuzzy-matching -l $$locale -i messages.pot \
 	    -o vcred_service/translations/$$locale.po || exit 1; done
 	rm messages.pot
-
-WRK := /usr/bin/wrk
-$(WRK):
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends wrk \
-	  || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends wrk)
 
 # One process run: every operation beside its floor; the load tests need PostgreSQL up.
 bench: $(STAMP) $(NODE_STAMP) $(WRK)
