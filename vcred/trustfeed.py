@@ -174,7 +174,9 @@ class TrustListFeed:
     an acceptable list). ``verifier``: checks the lists' proofs (a :class:`vcred.Verifier`,
     for did:web resolution). ``grace``: how long past ``nextUpdate`` a list still decides.
     ``refresh_before``: how long before ``nextUpdate`` to fetch the next one; ``retry``: how
-    long to wait after a failed refresh. Raises UsageError for no URL or a naive clock.
+    long to wait after a failed refresh. ``on_accept``: called with each list accepted and
+    its secured text (the verifier keeps them, :mod:`verifier_app.trust_history`). Raises
+    UsageError for no URL or a naive clock.
     """
 
     def __init__(
@@ -188,6 +190,7 @@ class TrustListFeed:
         refresh_before: timedelta = timedelta(minutes=10),
         retry: timedelta = timedelta(minutes=1),
         clock: Callable[[], datetime],
+        on_accept: Callable[[TrustList, str], None] | None = None,
     ) -> None:
         if not urls:
             raise UsageError("a trust list feed needs at least one URL")
@@ -201,6 +204,7 @@ class TrustListFeed:
         self._fetcher = fetcher
         self._verifier = verifier
         self._clock = clock
+        self._on_accept = on_accept
         self._lock = threading.Lock()
         self._current: TrustList | None = None
         self._last_failure: datetime | None = None
@@ -234,6 +238,8 @@ class TrustListFeed:
             self._last = RefreshReport(
                 at=now, sequence=loaded.sequence, changed=changed, source=source
             )
+        if self._on_accept is not None:
+            self._on_accept(loaded, secured)
         return loaded
 
     def due(self, now: datetime | None = None) -> bool:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 #: How long a SQLite writer waits for another process's write lock before failing.
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -25,6 +29,26 @@ def make_engine(url: str, **options: Any) -> Engine:
         return engine
     options.setdefault("pool_pre_ping", True)
     return create_engine(url, **options)
+
+
+def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
+    """Insert a row unless it would break a unique constraint; whether it was inserted (safe when
+    several processes insert the same row at once)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql_insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    else:  # any other database: a savepoint around a plain insert
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(table).values(**values))
+        except IntegrityError:
+            return False
+        return True
+    # rowcount of an INSERT is reported only when asked for (SQLAlchemy 2)
+    result = conn.execute(stmt, execution_options={"preserve_rowcount": True})
+    return bool(result.rowcount == 1)
 
 
 def _configure_sqlite(engine: Engine) -> None:

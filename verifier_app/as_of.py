@@ -2,27 +2,26 @@
 
 The credential's validity, its issuer's key windows and the trust decision are judged at that
 moment, and each status list is fetched as the version its issuer kept as in force then
-(:attr:`vcred.Verifier.at`). This verifier keeps no history of trust lists: the trust
-decision uses the list loaded now, and the answer says so (warning ``TRUST_LIST_CURRENT``).
+(:attr:`vcred.Verifier.at`). Trust is decided under the trust list that was in force then
+(:mod:`verifier_app.trust_history`), re-loaded from its kept text and verified as of that
+moment; the decision names it (id and sequence number). When no accepted list was in force
+then, no issuer is trusted as of that moment (``TRUST_INPUT_UNESTABLISHED``): the current list
+never stands in for a past one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from vcred.errors import MalformedError
-from vcred.status.listcred import parse_datetime
-from vcred.verifier import Problem, VerificationResult
+from vcred import values
+from vcred.errors import MalformedError, TrustInputError
+from vcred.status.listcred import format_datetime, parse_datetime
+from vcred.trust import TrustDecision
 
 OPTION: Final = "asOf"
-TRUST_LIST_CURRENT: Final = Problem(
-    code="TRUST_LIST_CURRENT",
-    message="verified as of a past moment, but trust was decided with the trust list in "
-    "force now: this verifier keeps no history of trust lists",
-    path="/options/asOf",
-)
 
 
 def requested_moment(options: Mapping[str, Any], *, now: datetime) -> datetime | None:
@@ -39,6 +38,28 @@ def requested_moment(options: Mapping[str, Any], *, now: datetime) -> datetime |
     return moment
 
 
-def as_of_warnings(result: VerificationResult) -> list[Problem]:
-    """The warnings of a verification as of a past moment."""
-    return [TRUST_LIST_CURRENT] if result.trust is not None else []
+@dataclass(frozen=True, slots=True)
+class NoTrustListInForce:
+    """The trust policy as of a moment at which no accepted trust list was in force: every
+    issuer is untrusted, its input (the list) not established (fail closed)."""
+
+    at: datetime
+
+    def evaluate_credential(
+        self,
+        credential: Mapping[str, Any],
+        *,
+        now: datetime,
+        signing_keys: Sequence[tuple[str, datetime | None]] | None = None,
+    ) -> TrustDecision:
+        try:
+            issuer = values.identifier(credential.get("issuer"), "/issuer")
+        except MalformedError:
+            issuer = ""
+        return TrustDecision(
+            trusted=False,
+            issuer=issuer,
+            reason=f"no trust list accepted by this verifier was in force at "
+            f"{format_datetime(self.at)}: trust as of then is not established",
+            code=TrustInputError.code,
+        )

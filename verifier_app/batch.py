@@ -184,6 +184,7 @@ def verify_batch(
             secured=item.value if isinstance(item, Refused) else item,
             receipt=batch_request.receipt,
             at=batch_request.at,
+            trust=verifier.trust,
         )
         for item, result in zip(items, results, strict=True)
     ]

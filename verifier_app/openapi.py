@@ -521,8 +521,9 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
     as_of_option = {
         "type": "string",
         "description": "verify as of this past moment (an XML Schema dateTimeStamp): validity, "
-        "trust and each status list as the version in force then (warning TRUST_LIST_CURRENT: "
-        "trust is decided by the trust list loaded now)",
+        "trust and each status list as the version in force then (trust under the trust list "
+        "this verifier had accepted and was in force then, named in trust.trustList; with none, "
+        "TRUST_INPUT_UNESTABLISHED)",
     }
     checks_option = {
         "type": "array",

@@ -48,6 +48,7 @@ from vcred.verifier import (
     Check,
     PresentationResult,
     Problem,
+    TrustPolicy,
     VerificationResult,
     Verifier,
     with_prerequisites,
@@ -55,7 +56,7 @@ from vcred.verifier import (
 from vcred_service.claims import subject_name, summarise
 from vcred_service.contexts import load_context_folder
 from vcred_service.officers import OfficerAccounts, OfficerSessions
-from verifier_app.as_of import as_of_warnings
+from verifier_app.as_of import NoTrustListInForce
 from verifier_app.config import VerifierConfig
 from verifier_app.receipts import (
     ReceiptIssuer,
@@ -213,6 +214,12 @@ class VerifierService:
             # the AEO certificate schema completed with the programmes of the registry in use
             schemas=schema_registry(),
         )
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        # first: every trust list accepted below is kept (verifier_app.trust_history)
+        self.storage = Storage(
+            config.storage_url, prefix=config.table_prefix, history_size=config.history_size
+        )
+        self.storage.create()
         self.feed = self._trust_feed(base)
         self.trust = self._load_trust(base) if self.feed is None else self._first_list()
         self.receipts = (
@@ -221,11 +228,6 @@ class VerifierService:
             else None
         )
         self._verifier = dataclasses.replace(base, trust=self.trust)
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.storage = Storage(
-            config.storage_url, prefix=config.table_prefix, history_size=config.history_size
-        )
-        self.storage.create()
         # the refresher's name in the lease table: this process
         self._holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._stopping = threading.Event()
@@ -250,12 +252,17 @@ class VerifierService:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise MalformedError(f"cannot read the trust list {path}: {exc}") from exc
-        list_verifier = dataclasses.replace(verifier, checks=("proof", "issuer", "validity"))
         loaded = load_signed_trust_list(
-            text, now=self.config.clock(), anchor=anchor, verifier=list_verifier
+            text, now=self.config.clock(), anchor=anchor, verifier=_list_verifier(verifier)
         )
         # a file is not refreshed: past its nextUpdate and the grace it decides nothing
-        return dataclasses.replace(loaded, grace=self.config.trust_grace)
+        loaded = dataclasses.replace(loaded, grace=self.config.trust_grace)
+        self._keep_trust_list(loaded, text)
+        return loaded
+
+    def _keep_trust_list(self, trust_list: TrustList, secured: str) -> None:
+        """Keep an accepted list for verifying as of a later past moment."""
+        self.storage.trust_lists.keep(trust_list, secured, accepted_at=self.config.clock())
 
     def _trust_feed(self, verifier: Verifier) -> TrustListFeed | None:
         """The feed of the trust list's URLs (None without them)."""
@@ -267,10 +274,11 @@ class VerifierService:
             urls=self.config.trust_list_urls,
             # the SSRF-guarded fetcher, never the offline one: a list is fetched to be current
             fetcher=self.fetcher,
-            verifier=dataclasses.replace(verifier, checks=("proof", "issuer", "validity")),
+            verifier=_list_verifier(verifier),
             grace=self.config.trust_grace,
             refresh_before=self.config.trust_refresh_before,
             clock=self.config.clock,
+            on_accept=self._keep_trust_list,
         )
 
     def _first_list(self) -> TrustList:
@@ -372,15 +380,42 @@ class VerifierService:
             )
         if receipt:
             self.require_receipts()
-        result = self.verifier_at(at).verify(credential, checks=checks)
+        verifier = self.verifier_at(at)
+        result = verifier.verify(credential, checks=checks)
         return self.answer_credential(
-            result, channel=channel, secured=credential, receipt=receipt, at=at
+            result,
+            channel=channel,
+            secured=credential,
+            receipt=receipt,
+            at=at,
+            trust=verifier.trust,
         )
 
     def verifier_at(self, at: datetime | None) -> Verifier:
-        """The verifier, or one judging as of ``at`` (sharing the caches: an as-of status
-        list is held under its own URL)."""
-        return self.verifier if at is None else dataclasses.replace(self.verifier, at=at)
+        """The verifier, or one judging as of ``at`` under the trust list in force then
+        (sharing the caches: an as-of status list is held under its own URL)."""
+        current = self.verifier
+        if at is None:
+            return current
+        trust = current.trust if self.trust is None else self.trust_at(at)
+        return dataclasses.replace(current, at=at, trust=trust)
+
+    def trust_at(self, at: datetime) -> TrustList | NoTrustListInForce:
+        """The trust list in force at ``at`` (:mod:`verifier_app.trust_history`), re-loaded
+        from its kept text and verified as of ``at``; a policy trusting no one when none was
+        or it no longer verifies (fail closed)."""
+        grace = self.config.trust_grace
+        kept = self.storage.trust_lists.in_force(at, grace=grace)
+        anchor = self.config.trust_anchor()
+        if kept is None or anchor is None:
+            return NoTrustListInForce(at)
+        as_of = dataclasses.replace(_list_verifier(self._verifier), at=at, trust=None)
+        try:
+            loaded = load_signed_trust_list(kept.secured, now=at, anchor=anchor, verifier=as_of)
+        except VcredError as error:
+            _log.warning("the trust list in force at %s does not load: %s", at, error)
+            return NoTrustListInForce(at)
+        return dataclasses.replace(loaded, grace=grace)
 
     def require_receipts(self) -> ReceiptIssuer:
         """The receipt issuer; raises ReceiptsNotConfiguredError when there is none."""
@@ -399,16 +434,18 @@ class VerifierService:
         secured: Any = None,
         receipt: bool = False,
         at: datetime | None = None,
+        trust: TrustPolicy | None = None,
     ) -> Outcome:
         """A credential's verification as answered and recorded (batches verify elsewhere).
 
         ``secured``: what was verified, as sent (the audit chain keeps its digest);
         ``receipt``: record it at once and answer with a signed receipt naming that record.
-        ``at``: the past moment it was verified as of.
+        ``at``: the past moment it was verified as of; ``trust``: the trust policy it was
+        verified under (the receipt names it when it is a trust list; default: the current).
         """
         extra = self._freshness_warnings(result)
-        if at is not None:
-            extra = [*extra, *as_of_warnings(result)]
+        decided_under = trust if at is not None else self.trust
+        trust_list = decided_under if isinstance(decided_under, TrustList) else None
         body = credential_body(result, extra_warnings=extra)
         entry = self._entry(
             "credential",
@@ -431,7 +468,7 @@ class VerifierService:
             receipt_id=str(entry.receipt),
             target=entry.target,
             at=entry.at,
-            trust=self.trust,
+            trust=trust_list,
             audit_entry=sealed,
             warnings=[warning.code for warning in extra],
             as_of=at,
@@ -659,3 +696,8 @@ def _with_failures(
     return dataclasses.replace(
         result, verified=False, checks=tuple(checks), errors=tuple(errors), warnings=warnings
     )
+
+
+def _list_verifier(verifier: Verifier) -> Verifier:
+    """What verifies a trust list: its proof, its issuer's key and its validity period."""
+    return dataclasses.replace(verifier, checks=("proof", "issuer", "validity"))

@@ -48,6 +48,7 @@ from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
 from verifier_app.oid4vp_store import transaction_table
 from verifier_app.recognitions import Recognitions
+from verifier_app.trust_history import TrustListHistory
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
 FLUSH_SECONDS: Final = 2.0  # how stale the shared history page may be
@@ -160,6 +161,8 @@ class Storage:
         self.recognitions = Recognitions(self.engine, self.metadata, prefix)
         # every verification, kept whole and chained: the history above is trimmed
         self.audit = AuditChain(self.engine, self.metadata, prefix)
+        # every trust list accepted, for verifying as of a past moment
+        self.trust_lists = TrustListHistory(self.engine, self.metadata, prefix)
 
     def create(self) -> None:
         """Create the tables and the session secret if they do not exist: under the

@@ -26,8 +26,8 @@ from sqlalchemy import (
     update,
 )
 
-from issuer_app.store.status import _insert_ignore
 from vcred.status.listcred import format_datetime
+from vcred_service.db import insert_ignore as _insert_ignore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

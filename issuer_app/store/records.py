@@ -41,12 +41,13 @@ from sqlalchemy.exc import DBAPIError
 
 from issuer_app.store.db import make_engine
 from issuer_app.store.list_versions import ListVersions
-from issuer_app.store.status import SqlIndexStore, _insert_ignore
+from issuer_app.store.status import SqlIndexStore
 from vcred import audit
 from vcred.errors import UsageError
 from vcred.status import MIN_ENTRIES
 from vcred_service.audit_chain import AuditChain, chain_tables
 from vcred_service.bootstrap import bootstrap_lock
+from vcred_service.db import insert_ignore as _insert_ignore
 from vcred_service.officers import officer_table, session_table
 from vcred_service.roles import role_table
 

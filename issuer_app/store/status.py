@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from typing import Any, Final
@@ -45,14 +45,10 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     func,
-    insert,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
 
 from issuer_app.store.db import make_engine
 from vcred.errors import UsageError, VcredError
@@ -63,6 +59,7 @@ from vcred.status.index import (
     check_capacity,
     check_status_change,
 )
+from vcred_service.db import insert_ignore as _insert_ignore
 
 _PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}|")
 #: Lists tried in one allocation before giving up (each full one rolls over to the next).
@@ -358,25 +355,6 @@ class SqlIndexStore:
         if row is None:
             raise UsageError(f"no status list {list_id!r}")
         return _info(row)
-
-
-def _insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
-    """Insert a row unless it would break a unique constraint; whether it was inserted."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql_insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-    else:  # any other database: a savepoint around a plain insert
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(table).values(**values))
-        except IntegrityError:
-            return False
-        return True
-    # rowcount of an INSERT is reported only when asked for (SQLAlchemy 2)
-    result = conn.execute(stmt, execution_options={"preserve_rowcount": True})
-    return bool(result.rowcount == 1)
 
 
 def _info(row: Row[Any]) -> StatusListInfo:

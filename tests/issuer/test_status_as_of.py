@@ -19,11 +19,8 @@ from vcred import Verifier, jose
 from vcred.keys import KeyPair
 from vcred.status import as_of_url
 from vcred.status.listcred import format_datetime, parse_status_list_credential
-from vcred.trust import TrustDecision
-from vcred.verifier import VerificationResult
 from verifier_app import VerifierConfig
 from verifier_app import create_app as create_verifier_app
-from verifier_app.as_of import as_of_warnings
 
 
 def _issue(app: Flask, api: ApiClient, *, entry: int = 0) -> tuple[dict[str, Any], Any, str]:
@@ -199,18 +196,6 @@ def test_the_vc_api_verifies_as_of_a_moment(
         assert refused.get_json()["pointer"] == "/options/asOf"
     finally:
         verifier_app.extensions["vcred_verifier"].close()
-
-
-def test_as_of_trust_says_the_current_trust_list_decided() -> None:
-    with_trust = VerificationResult(
-        verified=True,
-        format="vc+jwt",
-        checks=(),
-        trust=TrustDecision(issuer="did:x", trusted=True, reason="listed"),
-    )
-    assert [w.code for w in as_of_warnings(with_trust)] == ["TRUST_LIST_CURRENT"]
-    without = VerificationResult(verified=True, format="vc+jwt", checks=())
-    assert as_of_warnings(without) == []
 
 
 def test_a_database_of_schema_2_gets_the_versions_table(tmp_path: Path) -> None:

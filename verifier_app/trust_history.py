@@ -1,0 +1,123 @@
+"""Every trust list this verifier accepted, kept to decide trust as of a past moment.
+
+A list is kept once (by its digest) with the moment it was first accepted — read from the
+configured file at start, or fetched by the trust list feed — and its secured text, so that
+an as-of verification re-loads and re-verifies it under the configured anchor.
+
+The list *in force* at a moment T is the one accepted last, among those accepted at or before
+T whose ``validFrom`` is at or before T and whose ``nextUpdate`` plus the verifier's grace is
+at or after T (a list without ``nextUpdate`` qualifies until its ``validUntil``). A list
+accepted after T cannot have decided anything at T; with none in force, trust as of T is not
+established (:mod:`verifier_app.as_of`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Text,
+    or_,
+    select,
+)
+
+from vcred.trust import TrustList
+from vcred_service.db import insert_ignore
+
+_NAME = 512
+
+
+@dataclass(frozen=True, slots=True)
+class KeptTrustList:
+    """A trust list as this verifier keeps it."""
+
+    digest: str
+    list_id: str | None
+    sequence: int | None
+    accepted_at: datetime
+    secured: str
+
+
+class TrustListHistory:
+    """The accepted trust lists of one verifier database."""
+
+    def __init__(self, engine: Engine, metadata: MetaData, prefix: str) -> None:
+        self.engine = engine
+        self.table = Table(
+            f"{prefix}trust_lists",
+            metadata,
+            Column("digest", String(128), primary_key=True),
+            Column("list_id", String(_NAME)),
+            Column("sequence", BigInteger),
+            Column("valid_from", DateTime(timezone=True)),
+            Column("valid_until", DateTime(timezone=True)),
+            Column("next_update", DateTime(timezone=True)),
+            Column("accepted_at", DateTime(timezone=True), nullable=False, index=True),
+            Column("secured", Text, nullable=False),
+        )
+
+    def keep(self, trust_list: TrustList, secured: str, *, accepted_at: datetime) -> bool:
+        """Keep an accepted list unless it is kept already (by digest, by any process);
+        whether this call kept it. The first acceptance's moment stays."""
+        if trust_list.digest is None:
+            raise ValueError("a trust list is kept by its digest: load it from its secured form")
+        row = {
+            "digest": trust_list.digest,
+            "list_id": trust_list.id,
+            "sequence": trust_list.sequence,
+            "valid_from": _utc_or_none(trust_list.valid_from),
+            "valid_until": _utc_or_none(trust_list.valid_until),
+            "next_update": _utc_or_none(trust_list.next_update),
+            "accepted_at": _utc(accepted_at),
+            "secured": secured,
+        }
+        with self.engine.begin() as connection:
+            return insert_ignore(connection, self.table, row)
+
+    def in_force(self, at: datetime, *, grace: timedelta) -> KeptTrustList | None:
+        """The list in force at ``at`` (module docstring), None when there was none."""
+        t, at = self.table, _utc(at)
+        query = (
+            select(t.c.digest, t.c.list_id, t.c.sequence, t.c.accepted_at, t.c.secured)
+            .where(
+                t.c.accepted_at <= at,
+                or_(t.c.valid_from.is_(None), t.c.valid_from <= at),
+                or_(t.c.valid_until.is_(None), t.c.valid_until >= at),
+                # nextUpdate + grace >= at, without date arithmetic in SQL
+                or_(t.c.next_update.is_(None), t.c.next_update >= at - grace),
+            )
+            .order_by(t.c.accepted_at.desc(), t.c.sequence.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            return None
+        return KeptTrustList(
+            digest=row.digest,
+            list_id=row.list_id,
+            sequence=row.sequence,
+            accepted_at=_utc(row.accepted_at),
+            secured=row.secured,
+        )
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return len(connection.execute(select(self.table.c.digest)).all())
+
+
+def _utc(moment: datetime) -> datetime:
+    # everything is stored in UTC (SQLite compares the text and hands it back without offset)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _utc(moment)
