@@ -6,7 +6,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CONTEXTS = join(ROOT, "..", "shared", "contexts");
+// where the Python tests look too: VCRED_SHARED, else the folder beside the repository
+const CONTEXTS = join(process.env.VCRED_SHARED || join(ROOT, "..", "shared"), "contexts");
 
 const contexts = new Map();
 for (const line of readFileSync(join(CONTEXTS, "README.md"), "utf8").split("\n")) {
