@@ -13,7 +13,7 @@ from typing import Any, Final
 from vcred import model
 from vcred.errors import MalformedError, ParsingError
 
-__all__ = ["loads_strict"]
+__all__ = ["loads_strict", "names_at_most_once"]
 
 
 def loads_strict(data: bytes | str, *, what: str = "JSON", pointer: str = "") -> Any:
@@ -31,6 +31,20 @@ def loads_strict(data: bytes | str, *, what: str = "JSON", pointer: str = "") ->
         raise _located_number_error(text, what, pointer) from exc
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
+
+
+def names_at_most_once(data: bytes, name: bytes) -> bool:
+    """Whether at most one object of the JSON text ``data`` has a member called ``name``,
+    told from the text alone: True is exact, False only means "cannot tell".
+
+    ``name`` (UTF-8) must hold no character JSON escapes in short form (``"``, backslash,
+    ``/``, controls). Then, without ``\\u`` escapes in ``data``, a string that decodes to
+    ``name`` is written ``"name"`` in the text: a member called ``name`` per occurrence, at
+    most.
+    """
+    # most texts hold no backslash at all: one memchr tells
+    no_escape = b"\\" not in data or b"\\u" not in data
+    return no_escape and data.count(b'"' + name + b'"') <= 1
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -54,6 +68,8 @@ _MAX_NUMBER_DIGITS: Final = len(str(int(model.MAX_JSON_NUMBER)))
 
 
 def _bounded_int(text: str) -> int:
+    if len(text) < _MAX_NUMBER_DIGITS:  # below 10 ** 308: in range
+        return int(text)
     if len(text.lstrip("-")) > _MAX_NUMBER_DIGITS:
         raise _NumberOutOfRangeError(text[:40])
     value = int(text)

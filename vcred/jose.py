@@ -15,10 +15,12 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from math import isfinite
 from typing import TYPE_CHECKING, Any, Final
 
 from vcred._json import loads_strict as loads_strict  # its former home: keep the name
+from vcred._json import names_at_most_once
 from vcred.did.document import (
     VerificationMethod,
     controller_of,
@@ -44,6 +46,10 @@ VC_JWT: Final = "vc+jwt"
 VP_JWT: Final = "vp+jwt"
 _KEY_CARRYING_HEADERS: Final = ("jwk", "jku", "x5u", "x5c")
 _MAX_TOKEN_LENGTH: Final = 1024 * 1024
+#: Protected headers up to this length are parsed once (each issuer key signs with one
+#: header); longer ones, which only a hostile token holds, are parsed every time.
+_CACHED_HEADER_LENGTH: Final = 1024
+_JSON_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 #: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59Z: what a datetime (and a four-digit year) holds.
 _MIN_NUMERIC_DATE: Final = -62135596800
 _END_NUMERIC_DATE: Final = 253402300800
@@ -59,6 +65,8 @@ class VerifiedJws:
     header: Mapping[str, Any]
     payload: Mapping[str, Any]
     method: VerificationMethod
+    #: at most one object of ``payload`` has an ``@context`` member (as in UnverifiedJws)
+    one_context: bool = False
 
 
 def compact_json(value: Mapping[str, Any]) -> bytes:
@@ -95,6 +103,9 @@ class UnverifiedJws:
     payload: dict[str, Any]
     signing_input: bytes
     signature_b64: str
+    #: At most one object of ``payload`` has an ``@context`` member (told from its JSON text:
+    #: :func:`vcred._json.names_at_most_once`), so the context stage may read the top's alone.
+    one_context: bool = False
 
 
 def parse_unverified(token: str) -> UnverifiedJws:
@@ -103,24 +114,52 @@ def parse_unverified(token: str) -> UnverifiedJws:
     Raises ParsingError unless both are JSON objects (strict: no duplicate members).
     """
     header_b64, payload_b64, signature_b64 = split_compact(token)
-    header = loads_strict(
-        b64url_decode(header_b64, pointer="/header"), what="JWS header", pointer="/header"
-    )
-    if not isinstance(header, dict):
-        raise ParsingError("the JWS header must be a JSON object")
-    payload = loads_strict(b64url_decode(payload_b64, pointer="/payload"), what="JWS payload")
+    header = _parse_header(header_b64)
+    payload, one_context = _parse_payload(payload_b64)
+    signing_input = token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
+    return UnverifiedJws(header, payload, signing_input, signature_b64, one_context)
+
+
+def _parse_payload(payload_b64: str) -> tuple[dict[str, Any], bool]:
+    """The payload, parsed strictly, and whether at most one of its objects has an
+    ``@context`` member. Raises ParsingError."""
+    text = b64url_decode(payload_b64, pointer="/payload")
+    payload = loads_strict(text, what="JWS payload")
     if not isinstance(payload, dict):
         raise ParsingError("the JWS payload must be a JSON object")
-    signing_input = token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")
-    return UnverifiedJws(header, payload, signing_input, signature_b64)
+    return payload, names_at_most_once(text, b"@context")
 
 
 def unverified_header(token: str) -> dict[str, Any]:
     """The protected header of a compact JWS, NOT verified. Raises ParsingError."""
+    return _parse_header(split_compact(token)[0])
+
+
+def _parse_header(header_b64: str) -> dict[str, Any]:
+    """A protected header, parsed strictly (a new dict each time). Raises ParsingError.
+
+    Tokens repeat their headers (one per signing key): a header whose members are all plain
+    values is parsed once (``_header_items``); any other is parsed every time.
+    """
+    if len(header_b64) <= _CACHED_HEADER_LENGTH:
+        items = _header_items(header_b64)
+        if items is not None:
+            return dict(items)
+    return _read_header(header_b64)
+
+
+@lru_cache(maxsize=1024)
+def _header_items(header_b64: str) -> tuple[tuple[str, Any], ...] | None:
+    """The members of a header holding plain values only (None for any other header)."""
+    header = _read_header(header_b64)
+    if all(type(value) in _JSON_LEAVES for value in header.values()):
+        return tuple(header.items())
+    return None
+
+
+def _read_header(header_b64: str) -> dict[str, Any]:
     header = loads_strict(
-        b64url_decode(split_compact(token)[0], pointer="/header"),
-        what="JWS header",
-        pointer="/header",
+        b64url_decode(header_b64, pointer="/header"), what="JWS header", pointer="/header"
     )
     if not isinstance(header, dict):
         raise ParsingError("the JWS header must be a JSON object")
@@ -171,7 +210,7 @@ def verify_compact(
         )
     if not method.public_key.verify(signature, jws.signing_input):
         raise CryptographicError("the JWS signature does not verify", pointer="/signature")
-    return VerifiedJws(header=header, payload=payload, method=method)
+    return VerifiedJws(header=header, payload=payload, method=method, one_context=jws.one_context)
 
 
 def _check_header(
@@ -245,9 +284,9 @@ def verify_with_key(
     Raises ParsingError / MalformedError / UnsupportedError / CryptographicError.
     """
     header_b64, payload_b64, signature_b64 = split_compact(token)
-    header = unverified_header(token)
+    header = _parse_header(header_b64)
     _check_header(header, typs=typs, ctys=ctys)
-    payload = unverified_payload(token)
+    payload = _parse_payload(payload_b64)[0]
     # RFC 8725 §3.1: the algorithm follows from the key we hold, not from the token.
     if header["alg"] != JWS_ALG_FOR[key.kind]:
         raise CryptographicError(
@@ -259,7 +298,7 @@ def verify_with_key(
         raise CryptographicError(
             f"the JWS signature is {exc.message}", pointer="/signature"
         ) from exc
-    if not key.verify(signature, f"{header_b64}.{payload_b64}".encode("ascii")):
+    if not key.verify(signature, token[: len(header_b64) + 1 + len(payload_b64)].encode("ascii")):
         raise CryptographicError("the JWS signature does not verify", pointer="/signature")
     return header, payload
 
@@ -457,6 +496,7 @@ def _prove(verifier: Verifier, token: Any, state: ProofState) -> None:
     payload = dict(verified.payload)
     state.jwt_claims = {k: payload[k] for k in ("nbf", "exp", "iat") if k in payload}
     state.claimed = payload
+    state.one_context = verified.one_context
     state.methods = [verified.method]
 
 
@@ -469,6 +509,7 @@ def _prove_presentation(verifier: Verifier, token: Any, state: ProofState) -> tu
     state.jwt_claims = {k: vp.pop(k) for k in ("iat", "exp", "nbf") if k in vp}
     state.methods = [verified.method]
     state.claimed = vp
+    state.one_context = verified.one_context
     return signed
 
 

@@ -568,6 +568,7 @@ def signed_view(
     loader: ContextLoader | None = None,
     allow_inline: bool = False,
     opaque: frozenset[str] = frozenset(),
+    one_context: bool = False,
 ) -> dict[str, Any]:
     """The JSON a verifier may read once a proof over ``document`` verified.
 
@@ -580,11 +581,16 @@ def signed_view(
     the view is the signed dataset compacted against the known URLs alone, accepted only if it
     canonicalizes to the same dataset. Members named in ``opaque`` (a presentation's
     ``verifiableCredential``) are left to their own verification (and are never compacted).
-    The view shares nested values with ``document`` when nothing is inline. Raises
+    The view shares nested values with ``document`` when nothing is inline. ``one_context``:
+    the caller knows that at most one object of ``document`` has an ``@context`` member (from
+    the JSON text it parsed), so when the top level has one, no other is looked for. Raises
     ContextError with the pointer of the offending ``@context`` entry.
     """
     loader = loader or _DEFAULT_LOADER
-    if _only_known_contexts(document, loader, opaque):
+    if one_context and "@context" in document:
+        if _known_entries(document["@context"], loader):
+            return dict(document)
+    elif _only_known_contexts(document, loader, opaque):
         return dict(document)
     inline = _check_context_entries(document, "", loader, allow_inline=allow_inline, opaque=opaque)
     if not inline:
@@ -643,17 +649,24 @@ def _only_known_contexts(
     while stack:
         node = stack.pop()
         if isinstance(node, list):
-            stack.extend(node)
+            stack.extend([item for item in node if type(item) not in _JSON_LEAVES])
             continue
         if not isinstance(node, dict | Mapping):
             continue
         for name, value in node.items():
             if name == "@context":
-                for entry in value if isinstance(value, list) else [value]:
-                    if not isinstance(entry, str) or entry not in loader:
-                        return False
+                if not _known_entries(value, loader):
+                    return False
             elif type(value) not in _JSON_LEAVES and (node is not document or name not in opaque):
                 stack.append(value)
+    return True
+
+
+def _known_entries(context: Any, loader: ContextLoader) -> bool:
+    """Whether an ``@context`` value is a URL ``loader`` knows, or a list of such URLs."""
+    for entry in context if isinstance(context, list) else (context,):
+        if not isinstance(entry, str) or entry not in loader:
+            return False
     return True
 
 

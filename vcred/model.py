@@ -121,28 +121,27 @@ def context_version(document: Mapping[str, Any], *, pointer: str = "") -> Versio
     objects. A v1.1 document starts with the 2018 URL instead.
     """
     context = document.get("@context")
-    where = f"{pointer}/@context"
     if context is None:
-        raise MalformedError("@context is required", pointer=where)
+        raise MalformedError("@context is required", pointer=f"{pointer}/@context")
     items = [context] if isinstance(context, str) else context
     if not isinstance(items, list) or not items:
-        raise MalformedError("@context must be an ordered set (a JSON array)", pointer=where)
+        raise MalformedError(
+            "@context must be an ordered set (a JSON array)", pointer=f"{pointer}/@context"
+        )
     first = items[0]
     if first == V2_CONTEXT:
         version: Version = "2.0"
     elif first == V1_CONTEXT:
         version = "1.1"
     else:
-        raise MalformedError(f"the first @context item must be {V2_CONTEXT}", pointer=f"{where}/0")
-    for i, item in enumerate(items[1:], start=1):
-        if isinstance(item, str):
-            if not is_url(item):
-                raise MalformedError(
-                    "a @context item must be a URL or an object", pointer=f"{where}/{i}"
-                )
-        elif not isinstance(item, dict):
+        raise MalformedError(
+            f"the first @context item must be {V2_CONTEXT}", pointer=f"{pointer}/@context/0"
+        )
+    for i in range(1, len(items)):
+        item = items[i]
+        if not (is_url(item) if isinstance(item, str) else isinstance(item, dict)):
             raise MalformedError(
-                "a @context item must be a URL or an object", pointer=f"{where}/{i}"
+                "a @context item must be a URL or an object", pointer=f"{pointer}/@context/{i}"
             )
     return version
 
@@ -150,15 +149,18 @@ def context_version(document: Mapping[str, Any], *, pointer: str = "") -> Versio
 def types_of(document: Mapping[str, Any], *, pointer: str = "") -> list[str]:
     """The ``type`` values (a string or an array of strings). Raises MalformedError."""
     value = document.get("type")
-    where = f"{pointer}/type"
     if value is None:
-        raise MalformedError("type is required", pointer=where)
+        raise MalformedError("type is required", pointer=f"{pointer}/type")
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not values:
-        raise MalformedError("type must be a string or a non-empty array of strings", pointer=where)
+        raise MalformedError(
+            "type must be a string or a non-empty array of strings", pointer=f"{pointer}/type"
+        )
     for i, item in enumerate(values):
         if not isinstance(item, str) or not item:
-            raise MalformedError("each type must be a non-empty string", pointer=f"{where}/{i}")
+            raise MalformedError(
+                "each type must be a non-empty string", pointer=f"{pointer}/type/{i}"
+            )
     return values
 
 
@@ -184,11 +186,11 @@ def validate_credential(credential: Any, *, pointer: str = "") -> Version:
     if "VerifiableCredential" not in types_of(credential, pointer=pointer):
         raise MalformedError("type must include VerifiableCredential", pointer=f"{pointer}/type")
     _check_issuer(credential, pointer)
-    _check_subjects(credential.get("credentialSubject"), f"{pointer}/credentialSubject")
+    _check_subjects(credential.get("credentialSubject"), pointer)
     _check_validity(credential, version, pointer)
     for name in ("name", "description"):
         if name in credential:
-            _check_language_value(credential[name], f"{pointer}/{name}")
+            _check_language_value(credential[name], pointer, name)
     for name in _TYPED_OBJECT_PROPERTIES:
         if name in credential:
             _check_typed_objects(
@@ -470,31 +472,47 @@ def _check_id(document: Mapping[str, Any], pointer: str) -> None:
 
 def _check_issuer(credential: Mapping[str, Any], pointer: str) -> None:
     issuer = credential.get("issuer")
-    where = f"{pointer}/issuer"
     if issuer is None:
-        raise MalformedError("issuer is required", pointer=where)
+        raise MalformedError("issuer is required", pointer=f"{pointer}/issuer")
     if isinstance(issuer, dict):
         if not is_url(issuer.get("id")):
-            raise MalformedError("issuer.id must be a URL", pointer=f"{where}/id")
+            raise MalformedError("issuer.id must be a URL", pointer=f"{pointer}/issuer/id")
         for name in ("name", "description"):
             if name in issuer:
-                _check_language_value(issuer[name], f"{where}/{name}")
+                _check_language_value(issuer[name], f"{pointer}/issuer", name)
     elif not is_url(issuer):
-        raise MalformedError("issuer must be a URL or an object with a URL id", pointer=where)
+        raise MalformedError(
+            "issuer must be a URL or an object with a URL id", pointer=f"{pointer}/issuer"
+        )
 
 
 def _check_subjects(subjects: Any, pointer: str) -> None:
+    """``credentialSubject`` of the credential at ``pointer``."""
     if subjects is None:
-        raise MalformedError("credentialSubject is required", pointer=pointer)
+        raise MalformedError(
+            "credentialSubject is required", pointer=f"{pointer}/credentialSubject"
+        )
     items = as_list(subjects)
     if not items:
-        raise MalformedError("credentialSubject must not be empty", pointer=pointer)
+        raise MalformedError(
+            "credentialSubject must not be empty", pointer=f"{pointer}/credentialSubject"
+        )
     for i, subject in enumerate(items):
-        where = pointer if not isinstance(subjects, list) else f"{pointer}/{i}"
         if not isinstance(subject, dict) or not subject:
-            raise MalformedError("each credentialSubject must be a non-empty object", pointer=where)
+            raise MalformedError(
+                "each credentialSubject must be a non-empty object",
+                pointer=_item_pointer(pointer, "credentialSubject", subjects, i),
+            )
         if "id" in subject and not is_url(subject["id"]):
-            raise MalformedError("credentialSubject.id must be a URL", pointer=f"{where}/id")
+            raise MalformedError(
+                "credentialSubject.id must be a URL",
+                pointer=_item_pointer(pointer, "credentialSubject", subjects, i) + "/id",
+            )
+
+
+def _item_pointer(pointer: str, name: str, value: Any, index: int) -> str:
+    """Where item ``index`` of member ``name`` is: the member itself when it is one value."""
+    return f"{pointer}/{name}/{index}" if isinstance(value, list) else f"{pointer}/{name}"
 
 
 def _check_validity(credential: Mapping[str, Any], version: Version, pointer: str) -> None:
@@ -506,20 +524,32 @@ def _check_validity(credential: Mapping[str, Any], version: Version, pointer: st
         )
     start = end = None
     if start_name in credential:
-        start = parse_datetime(credential[start_name], pointer=f"{pointer}/{start_name}")
+        start = _datetime_member(credential, start_name, pointer)
     if end_name in credential:
-        end = parse_datetime(credential[end_name], pointer=f"{pointer}/{end_name}")
+        end = _datetime_member(credential, end_name, pointer)
     if start and end and end < start:
         raise MalformedError(
             f"{end_name} must not be earlier than {start_name}", pointer=f"{pointer}/{end_name}"
         )
 
 
-def _check_language_value(value: Any, pointer: str) -> None:
+def _datetime_member(document: Mapping[str, Any], name: str, pointer: str) -> datetime:
+    """``document[name]`` as a dateTimeStamp (``pointer`` is the document's)."""
+    value = document[name]
+    parsed = _parse_date_time_stamp(value) if isinstance(value, str) else None
+    if isinstance(parsed, datetime):
+        return parsed
+    return parse_datetime(value, pointer=f"{pointer}/{name}")  # raises, saying why
+
+
+def _check_language_value(value: Any, pointer: str, name: str) -> None:
+    """Member ``name`` of the object at ``pointer``: a string or language value object(s)."""
+    if isinstance(value, str):
+        return
     for i, item in enumerate(as_list(value)):
-        where = pointer if not isinstance(value, list) else f"{pointer}/{i}"
         if isinstance(item, str):
             continue
+        where = _item_pointer(pointer, name, value, i)
         if not isinstance(item, dict) or not isinstance(item.get("@value"), str):
             raise MalformedError("must be a string or a language value object", pointer=where)
         extra = set(item) - {"@value", "@language", "@direction"}

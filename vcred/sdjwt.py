@@ -794,10 +794,11 @@ def verify(token: str, *, lookup: jose.MethodLookup) -> VerifiedSdJwt:
     (:func:`check_key_binding`). Raises VcredError subclasses.
     """
     parts = parse(token)
-    typ = jose.unverified_header(parts.jwt).get("typ")
+    jws = jose.parse_unverified(parts.jwt)
+    typ = jws.header.get("typ")
     if typ == DC_SD_JWT:
         verified = jose.verify_compact(
-            parts.jwt,
+            jws,
             typs=frozenset({DC_SD_JWT}),
             ctys=frozenset({None}),
             controller=_sd_jwt_vc_issuer,
@@ -809,7 +810,7 @@ def verify(token: str, *, lookup: jose.MethodLookup) -> VerifiedSdJwt:
         always_visible = _ALWAYS_VISIBLE_DC
     else:
         verified = jose.verify_compact(
-            parts.jwt,
+            jws,
             typs=frozenset({VC_SD_JWT}),
             ctys=frozenset({None, "vc"}),
             controller=_credential_issuer,

@@ -304,6 +304,10 @@ class ProofState:
     #: ``created``; otherwise the signing time is the JWT ``iat``, else ``validFrom``.
     signed_at: dict[str, tuple[datetime, str]] = field(default_factory=dict)
     confirmation: Mapping[str, Any] | None = None
+    #: At most one object of ``claimed`` has an ``@context`` member, as the proof stage knows
+    #: from the JSON text it parsed (:func:`vcred._json.names_at_most_once`): the context stage
+    #: then reads the top level's alone, when it has one.
+    one_context: bool = False
 
 
 _Secured = ProofState  # its former name, kept for plugins written against it
@@ -326,14 +330,19 @@ class _Report:
         self.checks.append(Check(name=name, passed=None, detail=detail))
         self.warnings.append(Problem(code=code, message=detail))
 
-    def run(self, name: str, step: Callable[[], str | None]) -> bool:
+    def run(self, name: str, step: Callable[..., str | None], *args: Any) -> bool:
+        """Record ``step(*args)``: passed with the detail it returns, or failed with its error."""
         try:
-            detail = step()
+            detail = step(*args)
         except VcredError as error:
             self.fail(name, error)
             return False
         self.ok(name, detail or "")
         return True
+
+    def verified(self) -> bool:
+        """No error, and no check failed."""
+        return not self.errors and all(check.passed is not False for check in self.checks)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -393,13 +402,18 @@ class Verifier:
     formats: AbstractSet[str] | None = None
     _resolver: Resolver = field(init=False, repr=False, compare=False)
     _status: StatusChecker = field(init=False, repr=False, compare=False)
+    #: ``checks`` with their prerequisites, and the budget in seconds: read by every verify()
+    _checks_run: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _budget_seconds: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unknown = set(self.checks) - set(CHECKS)
         if unknown:
             raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+        object.__setattr__(self, "_checks_run", with_prerequisites(self.checks))
         if self.time_budget <= timedelta(0):
             raise UsageError("time_budget must be positive")
+        object.__setattr__(self, "_budget_seconds", self.time_budget.total_seconds())
         if not timedelta(0) <= self.clock_skew <= MAX_CLOCK_SKEW:
             raise UsageError(f"clock_skew must be between 0 and {MAX_CLOCK_SKEW}")
         if not timedelta(0) < self.key_binding_max_age <= MAX_KEY_BINDING_AGE:
@@ -451,12 +465,16 @@ class Verifier:
         those they rest on (``trust`` runs ``issuer``: a trust decision is about the issuer
         that signed). The proof is always verified and the structure rules always apply.
         """
-        named = self.checks if checks is None else tuple(checks)
-        unknown = set(named) - set(CHECKS)
-        if unknown:
-            raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
-        with time_budget(self.time_budget.total_seconds()):
-            return self._verify(secured, with_prerequisites(named))
+        if checks is None:
+            run = self._checks_run  # checked and completed once, in __post_init__
+        else:
+            named = tuple(checks)
+            unknown = set(named) - set(CHECKS)
+            if unknown:
+                raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+            run = with_prerequisites(named)
+        with time_budget(self._budget_seconds):
+            return self._verify(secured, run)
 
     def _verify(self, secured: Any, checks: Sequence[str]) -> VerificationResult:
         report = _Report()
@@ -495,9 +513,9 @@ class Verifier:
             report.run("relatedResource", lambda: self._check_related(verified))
         issuer = state.issuer or _issuer_or_none(credential)
         if "issuer" in checks:
-            report.run("issuer", lambda: _check_issuer_binding(issuer, state.methods))
+            report.run("issuer", _check_issuer_binding, issuer, state.methods)
         if "validity" in checks:
-            report.run("validity", lambda: self._check_validity(verified, state.jwt_claims))
+            report.run("validity", self._check_validity, verified, state.jwt_claims)
         status: tuple[EntryStatus, ...] = ()
         if "status" in checks:
             status = self._check_status(verified, report)
@@ -506,7 +524,7 @@ class Verifier:
         trust = None
         if "trust" in checks:
             trust = self._check_trust(verified, report, _signing_keys(state))
-        return self._result(report, state, trust=trust, status=status)
+        return self._result(report, state, trust=trust, status=status, issuer=issuer)
 
     def _establish(
         self, state: _Secured, *, opaque: frozenset[str] = frozenset()
@@ -530,6 +548,7 @@ class Verifier:
                 loader=self.context_loader,
                 allow_inline=self.allow_inline_contexts,
                 opaque=opaque,
+                one_context=state.one_context,
             )
         except VcredError as error:
             state.proof_passed = False
@@ -545,17 +564,20 @@ class Verifier:
         *,
         trust: TrustDecisionLike | None = None,
         status: tuple[EntryStatus, ...] = (),
+        issuer: str | None = None,
     ) -> VerificationResult:
-        verified = not report.errors and all(c.passed is not False for c in report.checks)
+        """The result; ``issuer``: the credential's, when already read (else read here)."""
         credential = state.verified.document if state.verified is not None else None
+        if credential and issuer is None:
+            issuer = state.issuer or _issuer_or_none(credential)
         return VerificationResult(
-            verified=verified,
+            verified=report.verified(),
             format=state.format,
             checks=tuple(report.checks),
             errors=tuple(report.errors),
             warnings=tuple(report.warnings),
             credential=credential,
-            issuer=(state.issuer or _issuer_or_none(credential)) if credential else None,
+            issuer=issuer if credential else None,
             method=state.methods[0].id if state.methods else None,
             trust=trust,
             status=status,
@@ -576,7 +598,7 @@ class Verifier:
             return
         try:
             verifier(self, document, state)
-            _check_key_windows(state, now=self.now())
+            _check_key_windows(state, now=self.now)
             state.proof_passed = True
         except VcredError as error:
             state.problems.append(Problem.of(error))
@@ -719,7 +741,7 @@ class Verifier:
         exactly that value: a missing or different one fails with INVALID_CHALLENGE
         (INVALID_DOMAIN).
         """
-        with time_budget(self.time_budget.total_seconds()):
+        with time_budget(self._budget_seconds):
             return self._verify_presentation(presentation, challenge=challenge, domain=domain)
 
     def _verify_presentation(
@@ -746,7 +768,7 @@ class Verifier:
                 # a compact format (an SD-JWT with key binding) describes its presentation itself
                 state.claimed = document if isinstance(document, dict) else None
             signed_challenge, signed_domain = _verify_presentation_proof(self, document, state)
-            _check_key_windows(state, now=self.now())
+            _check_key_windows(state, now=self.now)
             state.proof_passed = True
         except VcredError as error:
             report.fail("proof", error)
@@ -785,7 +807,7 @@ class Verifier:
         self._check_holder(report, holder, state, results)
         verified_all = not report.errors and all(r.verified for r in results)
         return PresentationResult(
-            verified=verified_all and all(c.passed is not False for c in report.checks),
+            verified=verified_all and report.verified(),
             format=fmt,
             checks=tuple(report.checks),
             errors=tuple(report.errors),
@@ -1076,7 +1098,9 @@ def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableE
     StatusList2021Entry or RevocationList2020Status): the issuer said where to look, the
     verifier cannot, so the status is unknown.
     """
-    unreadable = []
+    unreadable: list[StatusUnavailableError] = []
+    if "credentialStatus" not in credential and "status" not in credential:
+        return unreadable
     if "status" in credential:
         unreadable.append(
             StatusUnavailableError(
@@ -1112,7 +1136,7 @@ def _check_issuer_binding(issuer: str | None, methods: Sequence[VerificationMeth
     return f"signed by {issuer}" if is_did(issuer) else f"signed for {issuer}"
 
 
-def _check_key_windows(state: _Secured, *, now: datetime) -> None:
+def _check_key_windows(state: _Secured, *, now: Callable[[], datetime]) -> None:
     """No method signed at or after its ``revoked`` / ``expires`` time (CID 1.0 §2.2).
 
     The one place every format, presentation, status list and trust list passes: the proof
@@ -1123,7 +1147,7 @@ def _check_key_windows(state: _Secured, *, now: datetime) -> None:
         if vm.revoked is None and vm.expires is None:
             continue
         signed_at, pointer = _signing_time(vm, state)
-        vm.check_signed_at(signed_at, now=now, pointer=pointer)
+        vm.check_signed_at(signed_at, now=now(), pointer=pointer)
 
 
 def _signing_time(vm: VerificationMethod, state: _Secured) -> tuple[datetime | None, str]:

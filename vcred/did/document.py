@@ -105,7 +105,7 @@ def controller_of(method_id: str) -> str:
     Raises MalformedError for anything else (no fragment on an https method id).
     """
     base, sep, fragment = method_id.partition("#")
-    if is_https_url(base):
+    if not base.startswith("did:") and is_https_url(base):  # a DID is never an https URL
         if not sep or not fragment:
             raise MalformedError(f"a key of {base[:200]!r} is named by a #fragment")
         return base

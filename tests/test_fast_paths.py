@@ -1,0 +1,62 @@
+"""Fast paths of the verification (issue 21) against the slow paths they stand in for."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vcred._json import loads_strict, names_at_most_once
+from vcred.errors import ContextError
+from vcred.jsonld import signed_view
+
+V2 = "https://www.w3.org/ns/credentials/v2"
+
+
+def _members_named(value: object, name: str) -> int:
+    if isinstance(value, dict):
+        return (name in value) + sum(_members_named(v, name) for v in value.values())
+    if isinstance(value, list):
+        return sum(_members_named(v, name) for v in value)
+    return 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"@context":[1],"a":{"@context":2}}',
+        '{"@context":[1],"a":{"\\u0040context":2}}',
+        '{"@context":[1],"a":{"@cont\\u0065xt":2}}',
+        '{"@context":[1],"a":"\\\\u","b":{"@context":2}}',
+        '{"@context":[1],"a":"x\\"@context\\"y"}',
+        '{"a":{"@context":1}}',
+        '{"@context" :1, "b" : [ {"c":"@context"} ]}',
+        "{}",
+    ],
+)
+def test_names_at_most_once_is_never_wrong_when_true(text: str) -> None:
+    data = text.encode()
+    if names_at_most_once(data, b"@context"):
+        assert _members_named(loads_strict(data), "@context") <= 1
+
+
+def test_an_escaped_context_member_is_not_told_once() -> None:
+    assert not names_at_most_once(b'{"@context":[1],"a":{"\\u0040context":2}}', b"@context")
+    assert names_at_most_once(b'{"@context":[1],"a":{"b":"c"}}', b"@context")
+
+
+def test_one_context_still_refuses_an_unknown_top_context() -> None:
+    document = json.loads('{"@context":["https://unknown.example/ctx"],"a":1}')
+    with pytest.raises(ContextError):
+        signed_view(document, one_context=True)
+
+
+def test_one_context_without_a_top_context_walks_the_document() -> None:
+    document = {"a": {"@context": "https://unknown.example/ctx"}}
+    with pytest.raises(ContextError):
+        signed_view(document, one_context=True)
+
+
+def test_one_context_matches_the_walk_for_known_contexts() -> None:
+    document = {"@context": [V2], "type": ["VerifiableCredential"]}
+    assert signed_view(document, one_context=True) == signed_view(document)
