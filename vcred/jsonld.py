@@ -49,6 +49,7 @@ from vcred._jsonld_fast import from_pyld_error, is_absolute_iri
 from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal, serialize
 from vcred._pointer import escape
 from vcred.errors import ContextError, MalformedError, UsageError
+from vcred.model import JSON_LEAVES
 from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
 
 #: How a base direction becomes RDF (JSON-LD 1.1 API, JsonLdOptions.rdfDirection).
@@ -652,12 +653,9 @@ def _only_known_contexts(
                 for entry in value if isinstance(value, list) else [value]:
                     if not isinstance(entry, str) or entry not in loader:
                         return False
-            elif type(value) not in _JSON_LEAVES and (node is not document or name not in opaque):
+            elif type(value) not in JSON_LEAVES and (node is not document or name not in opaque):
                 stack.append(value)
     return True
-
-
-_JSON_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _check_context_entries(
