@@ -440,7 +440,12 @@ class _Walker:
         path: _Path,
     ) -> str:
         if ctx.previous is not None:
-            keys = [ctx.member(key).expanded for key in element if key != "@context"]
+            members = ctx._members
+            keys = [
+                (members.get(key) or ctx.member(key)).expanded
+                for key in element
+                if key != "@context"
+            ]
             if "@value" not in keys and keys != ["@id"]:
                 ctx = ctx.previous
         if prop is not None and prop.scoped is not _MISSING:
@@ -455,8 +460,11 @@ class _Walker:
         # values themselves expand with the context from before (``type_ctx``).
         type_ctx = ctx
         types: list[tuple[str, _Path]] = []
+        members = type_ctx._members
         type_keys = [
-            key for key in element if key != "@context" and type_ctx.member(key).kind == _TYPE
+            key
+            for key in element
+            if key != "@context" and (members.get(key) or type_ctx.member(key)).kind == _TYPE
         ]
         if type_keys:
             for key in sorted(type_keys):
@@ -592,7 +600,13 @@ class _Walker:
                 continue
             where = (path, index) if listed else path
             if isinstance(item, str) and not is_graph:
-                obj = self.string(item, member, ctx, definition, where)
+                scalar = member.scalar or self.scalar(member, ctx, definition)
+                if scalar.coercion == "@id":
+                    obj = self.iri(scalar.ctx, item, where, vocab=False)
+                elif scalar.coercion == "@vocab":
+                    obj = self.iri(scalar.ctx, item, where, vocab=True)
+                else:
+                    obj = _string_literal(item, scalar.suffix)
             elif isinstance(item, list):
                 raise Unsupported("nested array")
             elif isinstance(item, Mapping):
@@ -617,17 +631,6 @@ class _Walker:
     def scalar(self, member: _Member, ctx: Context, definition: _TermDef | None) -> _Scalar:
         scalar = member.scalar = _Scalar(ctx, member.key, definition)
         return scalar
-
-    def string(
-        self, item: str, member: _Member, ctx: Context, definition: _TermDef | None, path: _Path
-    ) -> str:
-        scalar = member.scalar or self.scalar(member, ctx, definition)
-        coercion = scalar.coercion
-        if coercion == "@id":
-            return self.iri(scalar.ctx, item, path, vocab=False)
-        if coercion == "@vocab":
-            return self.iri(scalar.ctx, item, path, vocab=True)
-        return _string_literal(item, scalar.suffix)
 
 
 def to_quads(document: Mapping[str, Any], loader: LoaderLike) -> list[Quad]:
