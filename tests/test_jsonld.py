@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import rfc8785
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyld import jsonld as pyld_jsonld
 
 from vcred import _jsonld_fast, jsonld, rdfc
@@ -368,6 +370,57 @@ def test_other_json_ld_goes_through_pyld(name: str) -> None:
         _jsonld_fast.to_quads(GENERAL_ONLY[name], loader)
     quads = to_quads(GENERAL_ONLY[name], loader=loader)
     assert canonical(quads) == canonical(jsonld._quads_generic(GENERAL_ONLY[name], loader))
+
+
+# Member names and values the direct path memoizes per context (terms, keyword aliases,
+# @id/@vocab coercion, type-scoped contexts, literals that do and do not need escaping).
+_TERMS = ["name", "description", "legalName", "issuer", "validFrom", "id", "type", "ref", "kind"]
+_STRINGS = [
+    "did:example:a",
+    "urn:uuid:1",
+    "VerifiableCredential",
+    "ExampleAEOCredential",
+    'q"uote',
+    "back\\slash",
+    "ctl\x01\n\t",
+    "\u2028 é 😀",
+    "",
+    "_:b1",
+]
+_EXTRA_CONTEXT = {
+    "ref": {"@id": "https://customs.example/vocab#ref", "@type": "@id"},
+    "kind": {"@id": "https://customs.example/vocab#kind", "@type": "@vocab"},
+}
+
+
+def _nodes(depth: int) -> st.SearchStrategy[Any]:
+    leaf = st.sampled_from(_STRINGS) | st.integers(-(2**60), 2**60) | st.booleans()
+    value = leaf if depth == 0 else leaf | st.lists(leaf, max_size=3) | _nodes(depth - 1)
+    return st.dictionaries(st.sampled_from(_TERMS), value, max_size=5)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(subject=_nodes(2), types=st.lists(st.sampled_from(_STRINGS[2:4]), max_size=2))
+def test_direct_path_gives_the_same_dataset_as_pyld_for_generated_documents(
+    subject: dict[str, Any], types: list[str]
+) -> None:
+    document = {
+        "@context": [V2, EXAMPLES, _EXTRA_CONTEXT],
+        "type": ["VerifiableCredential", *types],
+        "credentialSubject": subject,
+    }
+    loader = ContextLoader()
+    try:
+        fast = _jsonld_fast.to_quads(document, loader)
+    except _jsonld_fast.Unsupported:  # outside the direct path (an @id that is not a string)
+        return
+    except VcredError:
+        with pytest.raises(VcredError):  # refused here: the general path refuses it too
+            jsonld._quads_generic(document, loader)
+        return
+    twice = _jsonld_fast.to_quads(document, loader)  # over the memoized context
+    assert twice == fast
+    assert canonical(fast) == canonical(jsonld._quads_generic(document, loader))
 
 
 def test_native_literals_follow_json_ld_to_rdf() -> None:

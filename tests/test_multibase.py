@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 
+import base58
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,3 +59,8 @@ def test_varint_must_be_minimal_and_terminated() -> None:
         varint_decode(b"\x80\x00")
     with pytest.raises(ParsingError):
         varint_decode(b"\x80\x80")
+
+
+@given(st.text(alphabet="123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", min_size=1))
+def test_base58btc_decoding_is_the_base58_librarys(body: str) -> None:
+    assert multibase_decode("z" + body) == base58.b58decode(body)

@@ -33,8 +33,8 @@ from typing import Any, Final, Protocol
 import rfc8785
 from pyld import jsonld as _pyld
 
-from vcred._nquads import Quad, escape_iri, literal
-from vcred._pointer import child
+from vcred._nquads import XSD_STRING, Quad, escape_iri, escape_literal, literal
+from vcred._pointer import from_path
 from vcred.errors import ContextError, MalformedError, VcredError
 
 XSD: Final = "http://www.w3.org/2001/XMLSchema#"
@@ -140,7 +140,17 @@ class _TermDef:
 class Context:
     """A processed (pyld) active context with memoized lookups and child contexts."""
 
-    __slots__ = ("_children", "_iris", "_keys", "_terms", "loader", "previous", "raw")
+    __slots__ = (
+        "_children",
+        "_iris",
+        "_keys",
+        "_members",
+        "_resources",
+        "_terms",
+        "loader",
+        "previous",
+        "raw",
+    )
 
     def __init__(self, raw: dict[str, Any], loader: LoaderLike, previous: Context | None) -> None:
         if raw.get("@language") is not None or raw.get("@direction") is not None:
@@ -152,6 +162,9 @@ class Context:
         self._iris: dict[str, str | None] = {}
         self._terms: dict[str, _TermDef | None] = {}
         self._children: dict[Any, tuple[Any, Context]] = {}
+        self._members: dict[str, _Member] = {}
+        #: (vocab, value) → its IRI term (``<…>``), for ``@id`` / ``@type`` / coerced values
+        self._resources: dict[tuple[bool, str], str] = {}
 
     def vocab_iri(self, key: str) -> str | None:
         """IRI expansion with ``vocab = true`` (keys, ``@type`` values, ``@vocab`` coercion)."""
@@ -176,6 +189,18 @@ class Context:
             self._iris.clear()
         self._iris[value] = expanded
         return expanded  # type: ignore[no-any-return]
+
+    def member(self, key: str) -> _Member:
+        """What the member name ``key`` means here (memoized)."""
+        try:
+            return self._members[key]
+        except KeyError:
+            pass
+        member = _Member(self, key)
+        if len(self._members) > _MEMO_LIMIT:
+            self._members.clear()
+        self._members[key] = member
+        return member
 
     def term(self, key: str) -> _TermDef | None:
         try:
@@ -279,6 +304,87 @@ def native_literal(value: bool | int | float, datatype: str | None, pointer: str
     return literal(str(int(value)), datatype or XSD_INTEGER)
 
 
+# What a member name expands to (Expansion algorithm step 13.2-13.4), see _Member.kind.
+_UNDEFINED: Final = 0
+_ID: Final = 1
+_TYPE: Final = 2
+_VALUE: Final = 3
+_KEYWORD: Final = 4
+_BLANK: Final = 5
+_PROPERTY: Final = 6
+
+#: A JSON Pointer not yet written: ``(parent, token)`` links from the root ``()``, rendered by
+#: :func:`_pointer` only when an error or a literal that can fail needs it.
+_Path = tuple[Any, ...]
+
+
+def _pointer(path: _Path) -> str:
+    tokens: list[str | int] = []
+    while path:
+        path, token = path
+        tokens.append(token)
+    return from_path(reversed(tokens))
+
+
+def _string_literal(value: str, suffix: str) -> str:
+    """``literal(value, datatype)`` for the ``suffix`` of that datatype (``""`` for xsd:string),
+    without the escaping pass when no character needs an escape (the usual case)."""
+    if '"' in value or "\\" in value or not value.isprintable():  # printable: no control char
+        return '"' + escape_literal(value) + '"' + suffix
+    return '"' + value + '"' + suffix
+
+
+def _datatype_suffix(datatype: str) -> str:
+    return "" if datatype == XSD_STRING else "^^<" + escape_iri(datatype) + ">"
+
+
+class _Scalar:
+    """How a property's string, boolean and number values become RDF under one context."""
+
+    __slots__ = ("coercion", "ctx", "suffix")
+
+    def __init__(self, ctx: Context, key: str, definition: _TermDef | None) -> None:
+        if definition is not None and definition.scoped is not _MISSING:
+            ctx = ctx.scoped(definition)
+            definition = ctx.term(key)
+        self.ctx = ctx
+        coercion = definition.type if definition is not None else None
+        self.coercion = coercion
+        plain = coercion is None or coercion in ("@none", "@id", "@vocab")
+        self.suffix = "" if coercion is None or plain else _datatype_suffix(coercion)
+
+
+class _Member:
+    """What one member name of a node object means under one active context (memoized per
+    context): the expanded IRI, what kind of entry it makes, the predicate term of a property;
+    its term definition and scalar conversion are looked up on first use."""
+
+    __slots__ = ("definition", "expanded", "key", "kind", "predicate", "scalar")
+
+    def __init__(self, ctx: Context, key: str) -> None:
+        expanded = ctx.vocab_iri(key)
+        self.key = key
+        self.expanded = expanded or ""  # None (no IRI) is _UNDEFINED
+        self.predicate = ""
+        self.definition: Any = _MISSING
+        self.scalar: _Scalar | None = None
+        if expanded is None or not (expanded.startswith("@") or is_absolute_iri(expanded)):
+            self.kind = _UNDEFINED
+        elif expanded == "@id":
+            self.kind = _ID
+        elif expanded == "@type":
+            self.kind = _TYPE
+        elif expanded in _VALUE_KEYS:
+            self.kind = _VALUE
+        elif expanded.startswith("@"):
+            self.kind = _KEYWORD
+        elif expanded.startswith("_:"):
+            self.kind = _BLANK
+        else:
+            self.kind = _PROPERTY
+            self.predicate = "<" + escape_iri(expanded) + ">"
+
+
 class _Walker:
     """One document's conversion: the quads and the blank node labels issued so far."""
 
@@ -293,10 +399,10 @@ class _Walker:
         self.counter += 1
         return f"_:b{self.counter - 1}"
 
-    def resource(self, expanded: str | None, original: Any, pointer: str) -> str:
+    def resource(self, expanded: str | None, original: Any, path: _Path) -> str:
         """An IRI or blank node term for an expanded ``@id`` / ``@type`` / coerced value."""
         if expanded is None or expanded.startswith("@"):
-            raise ContextError(f"{original!r} does not expand to an IRI", pointer=pointer)
+            raise ContextError(f"{original!r} does not expand to an IRI", pointer=_pointer(path))
         if expanded.startswith("_:"):
             label = self.blank.get(expanded)
             if label is None:
@@ -304,9 +410,25 @@ class _Walker:
             return label
         if not is_absolute_iri(expanded):
             raise ContextError(
-                f"relative IRI reference {original!r} would be dropped (safe mode)", pointer=pointer
+                f"relative IRI reference {original!r} would be dropped (safe mode)",
+                pointer=_pointer(path),
             )
         return "<" + escape_iri(expanded) + ">"
+
+    def iri(self, ctx: Context, value: str, path: _Path, *, vocab: bool) -> str:
+        """:meth:`resource` of ``value`` expanded in ``ctx``; IRI terms are memoized there
+        (blank node labels belong to this document)."""
+        memo = ctx._resources
+        term = memo.get((vocab, value))
+        if term is not None:
+            return term
+        expanded = ctx.vocab_iri(value) if vocab else ctx.document_iri(value)
+        term = self.resource(expanded, value, path)
+        if term[0] == "<":
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+            memo[(vocab, value)] = term
+        return term
 
     # Expansion algorithm steps 7-13 for a map, then node map + RDF in one go.
     def map(
@@ -315,10 +437,15 @@ class _Walker:
         ctx: Context,
         prop: _TermDef | None,
         graph: str,
-        pointer: str,
+        path: _Path,
     ) -> str:
         if ctx.previous is not None:
-            keys = [ctx.vocab_iri(key) for key in element if key != "@context"]
+            members = ctx._members
+            keys = [
+                (members.get(key) or ctx.member(key)).expanded
+                for key in element
+                if key != "@context"
+            ]
             if "@value" not in keys and keys != ["@id"]:
                 ctx = ctx.previous
         if prop is not None and prop.scoped is not _MISSING:
@@ -332,86 +459,91 @@ class _Walker:
         # Step 11: type-scoped contexts, from the types in lexicographical order; the type
         # values themselves expand with the context from before (``type_ctx``).
         type_ctx = ctx
-        types: list[tuple[str, str]] = []
-        for key in sorted(element):
-            if key == "@context" or type_ctx.vocab_iri(key) != "@type":
-                continue
-            value = element[key]
-            values = value if isinstance(value, list) else [value]
-            for index, item in enumerate(values):
-                if not isinstance(item, str):
-                    raise MalformedError(
-                        "@type values must be strings", pointer=child(pointer, key)
-                    )
-                where = child(pointer, key)
-                types.append((item, child(where, index) if isinstance(value, list) else where))
-        for item in sorted({item for item, _ in types}):
-            definition = type_ctx.term(item)
-            if definition is not None and definition.scoped is not _MISSING:
-                ctx = ctx.scoped(definition, propagate=False)
+        types: list[tuple[str, _Path]] = []
+        members = type_ctx._members
+        type_keys = [
+            key
+            for key in element
+            if key != "@context" and (members.get(key) or type_ctx.member(key)).kind == _TYPE
+        ]
+        if type_keys:
+            for key in sorted(type_keys):
+                value = element[key]
+                where = (path, key)
+                if isinstance(value, list):
+                    for index, item in enumerate(value):
+                        if not isinstance(item, str):
+                            raise MalformedError(
+                                "@type values must be strings", pointer=_pointer(where)
+                            )
+                        types.append((item, (where, index)))
+                elif isinstance(value, str):
+                    types.append((value, where))
+                else:
+                    raise MalformedError("@type values must be strings", pointer=_pointer(where))
+            for item in sorted({item for item, _ in types}):
+                definition = type_ctx.term(item)
+                if definition is not None and definition.scoped is not _MISSING:
+                    ctx = ctx.scoped(definition, propagate=False)
 
-        properties: list[tuple[str, str, Any]] = []
+        properties: list[tuple[_Member, Any]] = []
         id_value: Any = _MISSING
         value_entries: dict[str, Any] = {}
+        members = ctx._members
         for key, value in element.items():
             if key == "@context":
                 continue
-            expanded = ctx.vocab_iri(key)
-            if expanded is None or not (expanded.startswith("@") or is_absolute_iri(expanded)):
+            member = members.get(key) or ctx.member(key)
+            kind = member.kind
+            if kind == _PROPERTY:
+                properties.append((member, value))
+            elif kind == _UNDEFINED:
                 raise ContextError(
                     f"term {key!r} is not defined by the @context (safe mode: no data is dropped)",
-                    pointer=child(pointer, key),
+                    pointer=_pointer((path, key)),
                 )
-            if expanded == "@id":
+            elif kind == _ID:
                 if id_value is not _MISSING or not isinstance(value, str):
                     raise Unsupported("@id form")
                 id_value = value
-            elif expanded == "@type":
-                if type_ctx.vocab_iri(key) != "@type":
+            elif kind == _TYPE:
+                if type_ctx.member(key).kind != _TYPE:
                     raise Unsupported("@type alias from a type-scoped context")
-            elif expanded in _VALUE_KEYS:
-                if expanded in value_entries:
+            elif kind == _VALUE:
+                if member.expanded in value_entries:
                     raise Unsupported("repeated keyword")
-                value_entries[expanded] = value
-            elif expanded.startswith("@"):
-                raise Unsupported(expanded)
-            elif expanded.startswith("_:"):
-                raise ContextError(
-                    f"term {key!r} expands to a blank node", pointer=child(pointer, key)
-                )
+                value_entries[member.expanded] = value
+            elif kind == _KEYWORD:
+                raise Unsupported(member.expanded)
             else:
-                properties.append((key, expanded, value))
+                raise ContextError(
+                    f"term {key!r} expands to a blank node", pointer=_pointer((path, key))
+                )
 
         if "@value" in value_entries:
             if properties or id_value is not _MISSING or len(types) > 1:
                 raise Unsupported("invalid value object")
-            return self.value_object(value_entries, types, type_ctx, pointer)
+            return self.value_object(value_entries, types, type_ctx, _pointer(path))
         if value_entries:
             raise Unsupported("@index/@language outside a value object")
 
         if id_value is _MISSING:
             subject = self.new_blank()
         else:
-            subject = self.resource(ctx.document_iri(id_value), id_value, child(pointer, "id"))
+            subject = self.iri(ctx, id_value, (path, "id"), vocab=False)
         quads = self.quads
         for item, where in types:
-            quads.append(
-                (subject, RDF_TYPE, self.resource(type_ctx.vocab_iri(item), item, where), graph)
-            )
-        for key, expanded, value in properties:
-            self.values(
-                subject,
-                "<" + escape_iri(expanded) + ">",
-                key,
-                value,
-                ctx,
-                graph,
-                child(pointer, key),
-            )
+            quads.append((subject, RDF_TYPE, self.iri(type_ctx, item, where, vocab=True), graph))
+        for member, value in properties:
+            self.values(subject, member, value, ctx, graph, (path, member.key))
         return subject
 
     def value_object(
-        self, entries: Mapping[str, Any], types: list[tuple[str, str]], ctx: Context, pointer: str
+        self,
+        entries: Mapping[str, Any],
+        types: list[tuple[str, _Path]],
+        ctx: Context,
+        pointer: str,
     ) -> str:
         value = entries["@value"]
         datatype: str | None = None
@@ -448,26 +580,36 @@ class _Walker:
     def values(
         self,
         subject: str,
-        predicate: str,
-        key: str,
+        member: _Member,
         value: Any,
         ctx: Context,
         graph: str,
-        pointer: str,
+        path: _Path,
     ) -> None:
-        definition = ctx.term(key)
+        definition = member.definition
+        if definition is _MISSING:
+            definition = member.definition = ctx.term(member.key)
+        predicate = member.predicate
         if definition is not None and definition.type == "@json":
-            self.quads.append((subject, predicate, json_literal(value, pointer), graph))
+            self.quads.append((subject, predicate, json_literal(value, _pointer(path)), graph))
             return
         is_graph = definition is not None and "@graph" in definition.container
-        items = value if isinstance(value, list) else [value]
-        for index, item in enumerate(items):
-            where = child(pointer, index) if isinstance(value, list) else pointer
+        listed = isinstance(value, list)
+        for index, item in enumerate(value if listed else (value,)):
             if item is None:
                 continue
-            if isinstance(item, list):
+            where = (path, index) if listed else path
+            if isinstance(item, str) and not is_graph:
+                scalar = member.scalar or self.scalar(member, ctx, definition)
+                if scalar.coercion == "@id":
+                    obj = self.iri(scalar.ctx, item, where, vocab=False)
+                elif scalar.coercion == "@vocab":
+                    obj = self.iri(scalar.ctx, item, where, vocab=True)
+                else:
+                    obj = _string_literal(item, scalar.suffix)
+            elif isinstance(item, list):
                 raise Unsupported("nested array")
-            if isinstance(item, Mapping):
+            elif isinstance(item, Mapping):
                 if is_graph:
                     name = self.new_blank()
                     self.quads.append((subject, predicate, name, graph))
@@ -476,29 +618,19 @@ class _Walker:
                 obj = self.map(item, ctx, definition, graph, where)
             elif is_graph:
                 raise Unsupported("scalar in a @graph container")
+            elif isinstance(item, bool | int | float):
+                scalar = member.scalar or self.scalar(member, ctx, definition)
+                coercion = scalar.coercion
+                datatype = coercion if coercion not in (None, "@id", "@vocab", "@none") else None
+                obj = native_literal(item, datatype, _pointer(where))
             else:
-                obj = self.scalar(item, key, ctx, definition, where)
+                self.scalar(member, ctx, definition)
+                raise MalformedError("not a JSON value", pointer=_pointer(where))
             self.quads.append((subject, predicate, obj, graph))
 
-    def scalar(
-        self, item: Any, key: str, ctx: Context, definition: _TermDef | None, pointer: str
-    ) -> str:
-        if definition is not None and definition.scoped is not _MISSING:
-            ctx = ctx.scoped(definition)
-            definition = ctx.term(key)
-        coercion = definition.type if definition is not None else None
-        if isinstance(item, str):
-            if coercion == "@id":
-                return self.resource(ctx.document_iri(item), item, pointer)
-            if coercion == "@vocab":
-                return self.resource(ctx.vocab_iri(item), item, pointer)
-            if coercion is not None and coercion != "@none":
-                return literal(item, coercion)
-            return literal(item)
-        if isinstance(item, bool | int | float):
-            datatype = coercion if coercion not in (None, "@id", "@vocab", "@none") else None
-            return native_literal(item, datatype, pointer)
-        raise MalformedError("not a JSON value", pointer=pointer)
+    def scalar(self, member: _Member, ctx: Context, definition: _TermDef | None) -> _Scalar:
+        scalar = member.scalar = _Scalar(ctx, member.key, definition)
+        return scalar
 
 
 def to_quads(document: Mapping[str, Any], loader: LoaderLike) -> list[Quad]:
@@ -507,7 +639,7 @@ def to_quads(document: Mapping[str, Any], loader: LoaderLike) -> list[Quad]:
     Raises ContextError for what safe mode refuses and MalformedError for invalid JSON-LD.
     """
     walker = _Walker()
-    walker.map(document, root_context(loader), None, "", "")
+    walker.map(document, root_context(loader), None, "", ())
     if not walker.quads:
         raise ContextError("the document expands to nothing (safe mode: no data is dropped)")
     return walker.quads

@@ -49,6 +49,7 @@ from vcred._jsonld_fast import from_pyld_error, is_absolute_iri
 from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal, serialize
 from vcred._pointer import escape
 from vcred.errors import ContextError, MalformedError, UsageError
+from vcred.model import JSON_LEAVES
 from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
 
 #: How a base direction becomes RDF (JSON-LD 1.1 API, JsonLdOptions.rdfDirection).
@@ -649,7 +650,7 @@ def _only_known_contexts(
     while stack:
         node = stack.pop()
         if isinstance(node, list):
-            stack.extend([item for item in node if type(item) not in _JSON_LEAVES])
+            stack.extend([item for item in node if type(item) not in JSON_LEAVES])
             continue
         if not isinstance(node, dict | Mapping):
             continue
@@ -657,7 +658,7 @@ def _only_known_contexts(
             if name == "@context":
                 if not _known_entries(value, loader):
                     return False
-            elif type(value) not in _JSON_LEAVES and (node is not document or name not in opaque):
+            elif type(value) not in JSON_LEAVES and (node is not document or name not in opaque):
                 stack.append(value)
     return True
 
@@ -668,9 +669,6 @@ def _known_entries(context: Any, loader: ContextLoader) -> bool:
         if not isinstance(entry, str) or entry not in loader:
             return False
     return True
-
-
-_JSON_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _check_context_entries(

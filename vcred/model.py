@@ -256,7 +256,9 @@ def check_depth(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> Non
             continue
         if depth > limit:
             _locate_depth(value, limit, pointer)
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        for child in children:
+            if type(child) is not str and isinstance(child, dict | list):  # str: most leaves
+                stack.append((child, depth + 1))
 
 
 def _locate_depth(value: Any, limit: int, pointer: str) -> None:
@@ -304,11 +306,18 @@ def check_numbers(value: Any, *, pointer: str = "") -> None:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            stack.extend(item.values())
+            children: Any = item.values()
         elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, float | int) and not number_in_range(item):
-            _locate_number(value, pointer)
+            children = item
+        else:
+            children = (item,)
+        for child in children:
+            if type(child) is str:  # most leaves: nothing to check
+                continue
+            if isinstance(child, dict | list):
+                stack.append(child)
+            elif isinstance(child, float | int) and not number_in_range(child):
+                _locate_number(value, pointer)
 
 
 def _locate_number(value: Any, pointer: str) -> None:
@@ -331,6 +340,10 @@ def _locate_number(value: Any, pointer: str) -> None:
             stack.append((child, child_pointer(where, name)))
 
 
+#: The types of the immutable JSON leaves (walks skip them without a call or a push each).
+JSON_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def copy_json(value: Any) -> Any:
     """A deep copy of a JSON value: new objects and arrays, the immutable leaves shared.
 
@@ -339,9 +352,12 @@ def copy_json(value: Any) -> Any:
     checked (:func:`check_depth`): the copy recurses.
     """
     if isinstance(value, dict):
-        return {name: copy_json(item) for name, item in value.items()}
+        return {
+            name: item if type(item) in JSON_LEAVES else copy_json(item)
+            for name, item in value.items()
+        }
     if isinstance(value, list):
-        return [copy_json(item) for item in value]
+        return [item if type(item) in JSON_LEAVES else copy_json(item) for item in value]
     if value is None or isinstance(value, str | int | float):
         return value
     return copy.deepcopy(value)

@@ -15,6 +15,7 @@ import base58
 from vcred.errors import ParsingError
 
 _B58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+_B58_DIGITS = {char: value for value, char in enumerate(base58.BITCOIN_ALPHABET.decode("ascii"))}
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _ALPHABET_INDEX = {char: index for index, char in enumerate(_ALPHABET)}
 # the low bits of the last character that carry no data: 4 bits after 2 chars, 2 after 3
@@ -75,10 +76,22 @@ def multibase_decode(text: str, *, pointer: str | None = None) -> bytes:
     if prefix == "z":
         if not _B58.fullmatch(body):
             raise ParsingError("invalid base58btc", pointer=pointer)
-        return bytes(base58.b58decode(body))
+        return _b58decode(body)
     if prefix == "u":
         return b64url_decode(body, pointer=pointer)
     raise ParsingError(f"unsupported multibase prefix {prefix!r}", pointer=pointer)
+
+
+def _b58decode(body: str) -> bytes:
+    """base58btc of a body :data:`_B58` matched: what ``base58.b58decode`` returns (a zero byte
+    per leading ``1``, then the number big-endian), with the bytes from ``int.to_bytes``
+    rather than a division per byte (a proofValue is decoded on every verification)."""
+    digits = body.lstrip("1")
+    value = 0
+    for char in digits:
+        value = value * 58 + _B58_DIGITS[char]
+    zeros = len(body) - len(digits)
+    return b"\0" * zeros + value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
 def varint_encode(value: int) -> bytes:
