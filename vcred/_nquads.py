@@ -77,10 +77,12 @@ _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 _IRI_PLAIN = r"[^\x00-\x20<>\"{}|^`\\]*"
 _IRI = rf"<({_IRI_PLAIN}(?:(?:{_UCHAR}){_IRI_PLAIN})*)>"
 _PN_CHARS = r"A-Za-z0-9_\-\u00B7\u00C0-\U000EFFFF"
-_BNODE = rf"(_:[A-Za-z0-9_\u00C0-\U000EFFFF](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)"
+_BNODE_LABEL = rf"_:[A-Za-z0-9_\u00C0-\U000EFFFF](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+_BNODE = rf"({_BNODE_LABEL})"
 _STRING_PLAIN = r'[^"\\\n\r]*'
 _STRING = rf'"({_STRING_PLAIN}(?:(?:\\[tbnrf"\'\\]|{_UCHAR}){_STRING_PLAIN})*)"'
-_LANG = r"@([a-zA-Z]+(?:-[a-zA-Z0-9]+)*)"
+_LANG_TAG = r"[a-zA-Z]+(?:-[a-zA-Z0-9]+)*"
+_LANG = rf"@({_LANG_TAG})"
 _WS = r"[ \t]*"
 _STATEMENT: Final = re.compile(
     rf"{_WS}(?:{_IRI}|{_BNODE}){_WS}{_IRI}{_WS}"
@@ -98,6 +100,31 @@ _ECHAR_VALUE: Final = {
     "'": "'",
     "\\": "\\",
 }
+
+
+# The statements `parse` reads in one go: terms already in canonical form — IRIs without
+# escapes, literals with only the escapes `escape_literal` writes and no character it would
+# escape (controls, DEL), no xsd:string datatype (canonical form drops it) — so that each
+# captured term is what the reference reader builds from it. No part matches LF or another
+# ASCII character str.splitlines takes for a line end (CR, VT, FF, FS, GS, RS), so a match lies
+# within one line and spans it: with one match per line, every line is a statement the
+# reference reader accepts, with the same terms.
+_CANONICAL_IRI = f"<{_IRI_PLAIN}>"
+_CANONICAL_STRING_PLAIN = r'[^"\\\x00-\x1f\x7f]*'
+# escape_literal's escapes: ECHAR for BS TAB LF FF CR " \, upper-case \u00XX for the rest
+_CANONICAL_ESCAPE = r'\\[btnfr"\\]|\\u00(?:0[0-7BEF]|1[0-9A-F]|7F)'
+_CANONICAL_LITERAL = (
+    rf'"{_CANONICAL_STRING_PLAIN}(?:(?:{_CANONICAL_ESCAPE}){_CANONICAL_STRING_PLAIN})*"'
+    rf"(?:\^\^(?!<{re.escape(XSD_STRING)}>){_CANONICAL_IRI}|@{_LANG_TAG})?"
+)
+_CANONICAL_STATEMENT: Final = re.compile(
+    rf"^{_WS}({_CANONICAL_IRI}|{_BNODE_LABEL}){_WS}({_CANONICAL_IRI}){_WS}"
+    rf"({_CANONICAL_IRI}|{_BNODE_LABEL}|{_CANONICAL_LITERAL}){_WS}"
+    rf"(?:({_CANONICAL_IRI}|{_BNODE_LABEL}){_WS})?\.{_WS}(?:#[^\n\r\x0b\x0c\x1c-\x1e]*)?$",
+    re.MULTILINE,
+)
+#: the line ends str.splitlines knows beyond ASCII (NEL, LS, PS)
+_UNICODE_LINE_ENDS: Final = ("\x85", "\u2028", "\u2029")
 
 
 def _unescape(text: str) -> str:
@@ -121,6 +148,23 @@ def parse(text: str) -> list[Quad]:
     Raises ParsingError (pointer ``/line/N``) for a statement that is not N-Quads.
     https://www.w3.org/TR/n-quads/#sec-grammar
     """
+    quads = _read_canonical(text)
+    return _parse_lines(text) if quads is None else quads
+
+
+def _read_canonical(text: str) -> list[Quad] | None:
+    """The quads of a document whose every line is a statement in canonical form (what a
+    serializer writes), read with one ``findall``; None for any other document."""
+    if not text.isascii() and any(end in text for end in _UNICODE_LINE_ENDS):
+        return None
+    quads: list[Quad] = _CANONICAL_STATEMENT.findall(text)
+    if len(quads) != text.count("\n") + (not text.endswith("\n")):
+        return None  # a line that is no canonical statement (or an empty document)
+    return quads
+
+
+def _parse_lines(text: str) -> list[Quad]:
+    """The reference reader: one statement per line of ``str.splitlines``, any term syntax."""
     quads: list[Quad] = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip(" \t")

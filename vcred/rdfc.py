@@ -125,11 +125,15 @@ class _Canonicalizer:
     __slots__ = ("blank_quads", "budget", "canonical", "first_degree", "hash")
 
     def __init__(
-        self, blank_quads: dict[str, list[Quad]], budget: _Budget, hash: _Hash = hashlib.sha256
+        self,
+        blank_quads: dict[str, list[Quad]],
+        first_degree: dict[str, str],
+        budget: _Budget,
+        hash: _Hash = hashlib.sha256,
     ) -> None:
         self.hash = hash
         self.blank_quads = blank_quads
-        self.first_degree: dict[str, str] = {}
+        self.first_degree = first_degree
         self.canonical: dict[str, str] = {}  # "_:b0" -> "_:c14n0", insertion order = issue order
         self.budget = budget
 
@@ -138,22 +142,6 @@ class _Canonicalizer:
         if issued is None:
             issued = self.canonical[label] = f"_:c14n{len(self.canonical)}"
         return issued
-
-    # §4.6 Hash First Degree Quads
-    def hash_first_degree(self, label: str) -> str:
-        lines = []
-        for s, p, o, g in self.blank_quads[label]:
-            if s[0] == "_":
-                s = "_:a" if s == label else "_:z"
-            if o[0] == "_":
-                o = "_:a" if o == label else "_:z"
-            if g and g[0] == "_":
-                g = "_:a" if g == label else "_:z"
-            lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
-        lines.sort()
-        digest = self.hash("".join(lines).encode()).hexdigest()
-        self.first_degree[label] = digest
-        return digest
 
     # §4.7 Hash Related Blank Node
     def hash_related(
@@ -223,17 +211,47 @@ class _Canonicalizer:
         return data.hexdigest(), issuer
 
 
-def _blank_node_quads(quads: list[Quad]) -> dict[str, list[Quad]]:
+def _by_blank_node(
+    quads: Iterable[Quad],
+) -> tuple[dict[str, list[Quad]], list[Quad], dict[str, Quad]]:
+    """The quads each blank node occurs in, the quads with one, the others by N-Quads line."""
     blank_quads: dict[str, list[Quad]] = {}
+    with_blank: list[Quad] = []
+    ground: dict[str, Quad] = {}
     for quad in quads:
-        s, _, o, g = quad
+        s, p, o, g = quad
         if s[0] == "_":
             blank_quads.setdefault(s, []).append(quad)
+        elif o[0] != "_" and not (g and g[0] == "_"):
+            ground[f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"] = quad
+            continue
+        with_blank.append(quad)
         if o[0] == "_" and o != s:
             blank_quads.setdefault(o, []).append(quad)
         if g and g[0] == "_" and g != s and g != o:
             blank_quads.setdefault(g, []).append(quad)
-    return blank_quads
+    return blank_quads, with_blank, ground
+
+
+def _first_degree_hashes(blank_quads: dict[str, list[Quad]], hash: _Hash) -> dict[str, str]:
+    """Hash First Degree Quads (RDFC-1.0 §4.6) of every blank node.
+
+    https://www.w3.org/TR/rdf-canon/#hash-1d-quads
+    """
+    hashes: dict[str, str] = {}
+    for label, label_quads in blank_quads.items():
+        lines = []
+        for s, p, o, g in label_quads:
+            if s[0] == "_":
+                s = "_:a" if s == label else "_:z"
+            if o[0] == "_":
+                o = "_:a" if o == label else "_:z"
+            if g and g[0] == "_":
+                g = "_:a" if g == label else "_:z"
+            lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
+        lines.sort()
+        hashes[label] = hash("".join(lines).encode()).hexdigest()
+    return hashes
 
 
 def canonicalize(
@@ -251,23 +269,20 @@ def canonicalize(
     hash = _HASHES.get(hash_algorithm)
     if hash is None:
         raise UsageError(f"RDFC-1.0 hash algorithm must be one of {sorted(_HASHES)}")
-    unique = list(dict.fromkeys(quads))
+    unique = dict.fromkeys(quads)
     if len(unique) > limits.max_quads:
         raise _exceeded(f"more than {limits.max_quads} quads")
-    blank_quads = _blank_node_quads(unique)
-    if not blank_quads:
-        lines = sorted(map(serialize, unique))
-        return CanonicalDataset(
-            tuple(sorted(unique, key=serialize)), tuple(lines), MappingProxyType({})
-        )
+    # The quads without blank nodes keep their terms: serialized once, here.
+    blank_quads, with_blank, by_line = _by_blank_node(unique)
     if len(blank_quads) > limits.max_blank_nodes:
         raise _exceeded(f"more than {limits.max_blank_nodes} blank nodes")
 
-    state = _Canonicalizer(blank_quads, _Budget(0, limits.max_permutations), hash)
-    # §4.4.3 steps 3-4: first-degree hashes; unique hashes are issued in hash order.
+    first_degree = _first_degree_hashes(blank_quads, hash)
+    state = _Canonicalizer(blank_quads, first_degree, _Budget(0, limits.max_permutations), hash)
+    # §4.4.3 steps 3-4: unique first-degree hashes are issued in hash order.
     by_hash: dict[str, list[str]] = {}
-    for label in blank_quads:
-        by_hash.setdefault(state.hash_first_degree(label), []).append(label)
+    for label, digest in first_degree.items():
+        by_hash.setdefault(digest, []).append(label)
     shared: list[list[str]] = []
     for digest in sorted(by_hash):
         labels = by_hash[digest]
@@ -298,23 +313,21 @@ def canonicalize(
                 for existing in issuer:
                     state.issue(existing)
 
-    # §4.4.3 step 6: relabel and sort.
+    # §4.4.3 step 6: relabel the quads with blank nodes, sort all by their N-Quads line.
     canonical = state.canonical
-    relabelled = []
-    for s, p, o, g in unique:
+    for s, p, o, g in with_blank:
         if s[0] == "_":
             s = canonical[s]
         if o[0] == "_":
             o = canonical[o]
         if g and g[0] == "_":
             g = canonical[g]
-        relabelled.append((serialize((s, p, o, g)), (s, p, o, g)))
-    relabelled.sort()
-    issued = {old[2:]: new[2:] for old, new in canonical.items()}
+        by_line[f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"] = (s, p, o, g)
+    lines = sorted(by_line)
     return CanonicalDataset(
-        tuple(quad for _, quad in relabelled),
-        tuple(line for line, _ in relabelled),
-        MappingProxyType(issued),
+        tuple(map(by_line.__getitem__, lines)),
+        tuple(lines),
+        MappingProxyType({old[2:]: new[2:] for old, new in canonical.items()}),
     )
 
 
