@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vcred.audit import GENESIS, entry_hash, parse_lines, seal, to_line, verify_chain
 from vcred.cli import main
-from vcred.errors import AuditLineError
+from vcred.errors import AuditLineError, UsageError
 
 
 def chain(n: int) -> list[dict[str, Any]]:
@@ -119,3 +123,30 @@ def test_cli_audit_verify_checks_the_head(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     assert CliRunner().invoke(main, ["audit", "verify", str(empty)]).exit_code == 2
     assert json.loads(to_line(entries[0]))["seq"] == 1
+
+
+# JSON values JCS must canonicalize, the plain ones (json.dumps' fast path) and the others:
+# floats, keys outside the Basic Multilingual Plane, integers beyond 2^53 (refused by both)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(details=st.dictionaries(st.text(), _json_values, max_size=5), target=st.text() | st.none())
+def test_an_entry_hash_is_the_sha256_of_its_rfc8785_form(
+    details: dict[str, Any], target: str | None
+) -> None:
+    entry = {"seq": 1, "at": "2026-06-01T12:00:00Z", "actor": "api", "action": "verify"}
+    entry |= {"target": target, "details": details, "prev": GENESIS}
+    try:
+        expected: str | None = hashlib.sha256(rfc8785.dumps(entry)).hexdigest()
+    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+        expected = None
+    if expected is None:
+        with pytest.raises(UsageError):
+            entry_hash(entry)
+    else:
+        assert entry_hash(entry) == expected

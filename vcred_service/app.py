@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response
-from flask.sessions import SecureCookieSessionInterface
+from flask import Blueprint, Flask, Request, Response
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from itsdangerous import URLSafeTimedSerializer
 
 from vcred_service import i18n
@@ -92,11 +92,23 @@ def favicon() -> Response:
 
 
 class _CachedSerializerSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, with the signing serializer built once per app.
+    """Flask's signed-cookie sessions, with the signing serializer built once per app, and
+    nothing parsed or written for a request that sent no cookie and left the session alone.
 
-    Flask opens the session of every request, API calls included, and builds a new
-    serializer (deriving its key) each time; the secret does not change while the app runs.
+    Flask opens and saves the session of every request, API calls included: it builds a new
+    serializer (deriving its key) each time — the secret does not change while the app runs
+    — parses the Cookie header, and reads seven cookie settings to save an empty session.
     """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.environ.get("HTTP_COOKIE") or not app.secret_key:
+            return super().open_session(app, request)
+        return self.session_class()  # what Flask opens when the request has no cookie
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        # untouched and empty: Flask would add no Vary and set or delete no cookie
+        if session.accessed or session.modified or session:
+            super().save_session(app, session, response)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         cached: URLSafeTimedSerializer | None = app.extensions.get("vcred_session_serializer")

@@ -15,9 +15,9 @@ from __future__ import annotations
 import atexit
 import hashlib
 import logging
+import re
 import secrets
 import threading
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,8 +52,12 @@ from verifier_app.trust_history import TrustListHistory
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
 FLUSH_SECONDS: Final = 2.0  # how stale the shared history page may be
+#: Buffered entries past which a verification writes them itself (the database is slow or
+#: down: the buffer does not grow without bound, and nothing buffered is dropped).
+MAX_PENDING: Final = 20_000
 _log = logging.getLogger("verifier_app")
 _TEXT: Final = 512
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 ChallengeOutcome = Literal["ok", "unknown", "used", "expired"]
 
@@ -89,8 +93,12 @@ def _digest(challenge: str) -> str:
 
 def _clip(value: str | None) -> str | None:
     # U+0000 comes from the credential (an issuer, a subject name): PostgreSQL text cannot
-    # hold it, and a hostile credential must not turn its verification into a 500
-    return None if value is None else value[:_TEXT].replace("\x00", "\ufffd")
+    # hold it, and a hostile credential must not turn its verification into a 500; nor can
+    # UTF-8 hold a lone surrogate (a JSON "\ud800" escape), which no database takes either
+    if value is None:
+        return None
+    clipped = value[:_TEXT].replace("\x00", "\ufffd")
+    return clipped if clipped.isascii() else _SURROGATE.sub("\ufffd", clipped)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -109,8 +117,9 @@ class Storage:
         self.url = url
         self.prefix = prefix
         self.history_size = history_size
-        # only the latest history_size entries can survive a flush: buffer no more
-        self._pending: deque[HistoryEntry] = deque(maxlen=history_size)
+        # every buffered entry goes to the audit chain (never trimmed), so none is dropped
+        # here; past MAX_PENDING a verification waits for the write instead (back-pressure)
+        self._pending: list[HistoryEntry] = []
         self._pending_lock = threading.Lock()
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -253,38 +262,55 @@ class Storage:
     # -- history ---------------------------------------------------------------------------
 
     def record(self, entry: HistoryEntry) -> None:
-        """Add one verification to the history (written in batches, off the request path).
+        """Add one verification to the history and the audit chain (written in batches, off
+        the request path): :meth:`record_all` of one entry."""
+        self.record_all((entry,))
+
+    def record_all(self, entries: Sequence[HistoryEntry]) -> None:
+        """Add verifications, in order, to the history and the audit chain.
 
         A verification must not wait for a disk flush: entries are buffered and written by a
-        background thread every ``FLUSH_SECONDS``, in one transaction that also trims the
-        history to ``history_size`` — so the buffer never holds more than that either. A
-        crash loses at most the last few seconds of history, never a challenge (those are
-        written at once).
+        background thread every ``FLUSH_SECONDS``, in one transaction (the audit chain keeps
+        every entry; the history is trimmed to ``history_size``). A process killed before the
+        write loses those seconds (docs/services.md); a failed write keeps its entries
+        buffered for the next one. Past ``MAX_PENDING`` buffered entries the caller writes
+        them itself, and a database that cannot take them fails its request (DBAPIError).
         """
         with self._pending_lock:
-            self._pending.append(entry)
+            self._pending.extend(entries)
+            backlog = len(self._pending) >= MAX_PENDING
             if self._flusher is None or not self._flusher.is_alive():
                 self._flusher = threading.Thread(
                     target=self._flush_periodically, name="history-flush", daemon=True
                 )
                 self._flusher.start()
+        if backlog:
+            self.flush()
 
     def record_sealed(self, entry: HistoryEntry) -> dict[str, Any]:
         """Add one verification now (with whatever is buffered, written first); its sealed
         audit entry. A receipt names that entry, so it is written before the receipt is
         given."""
-        with self._pending_lock:
-            entries = [*self._pending, entry]
-            self._pending.clear()
-        return self._write(entries)[-1]
+        return self._write_pending(entry)[-1]
 
     def flush(self) -> None:
         """Write the buffered history entries now."""
+        self._write_pending()
+
+    def _write_pending(self, *also: HistoryEntry) -> list[dict[str, Any]]:
+        """Write the buffered entries, then ``also``; the sealed audit entries. When the write
+        fails, the buffered ones are put back in front of any buffered since (and raised)."""
         with self._pending_lock:
-            entries = list(self._pending)
-            self._pending.clear()
-        if entries:
-            self._write(entries)
+            entries = self._pending
+            self._pending = []
+        if not entries and not also:
+            return []
+        try:
+            return self._write([*entries, *also])
+        except BaseException:
+            with self._pending_lock:
+                self._pending[:0] = entries
+            raise
 
     def _write(self, entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
         """Insert ``entries`` into the history and append each to the audit chain, in one
@@ -306,6 +332,7 @@ class Storage:
                     for entry in entries
                 ],
             )
+            # the history page keeps the latest history_size: older rows would be trimmed below
             connection.execute(
                 insert(table),
                 [
@@ -319,7 +346,7 @@ class Storage:
                         "subject": _clip(entry.subject),
                         "codes": _clip(",".join(entry.codes)) or "",
                     }
-                    for entry in entries
+                    for entry in entries[-self.history_size :]
                 ],
             )
             newest = select(func.max(table.c.id)).scalar_subquery()

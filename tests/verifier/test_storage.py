@@ -6,15 +6,19 @@ import multiprocessing
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from tests.verifier.conftest import DOMAIN, NOW, PG_URL, Agency, MakeApp
 from vcred import did_key, present
+from vcred.audit import verify_chain
 from vcred.keys import KeyPair
+from verifier_app import storage as storage_module
 from verifier_app.storage import HistoryEntry, Storage
 
 DATABASE_URL = os.environ.get("VCRED_TEST_DATABASE_URL", PG_URL)
@@ -199,3 +203,68 @@ def test_nul_characters_from_a_credential_never_reach_the_database(storage: Stor
     )
     (entry,) = storage.recent()
     assert (entry.issuer, entry.subject) == ("did:example:x\ufffdy", "Harbour\ufffdLights")
+
+
+def _entry(i: int) -> HistoryEntry:
+    return HistoryEntry(
+        at=NOW + timedelta(seconds=i), kind="credential", channel="api", verified=True,
+        subject=f"Trader {i}",
+    )  # fmt: skip
+
+
+def test_every_buffered_entry_reaches_the_audit_chain(storage: Storage) -> None:
+    # more verifications between two flushes than the history page keeps (5 here): the page
+    # keeps the latest, the chain (never trimmed) every one of them, in order
+    storage.record_all([_entry(i) for i in range(12)])
+    storage.record(_entry(12))
+    storage.flush()
+    chained = [e["details"]["subject"] for e in storage.audit.entries()]
+    assert chained == [f"Trader {i}" for i in range(13)]
+    assert [e.subject for e in storage.recent()] == [f"Trader {i}" for i in (12, 11, 10, 9, 8)]
+    assert verify_chain(storage.audit.entries(), expect_head=storage.audit.head()[1]).intact
+
+
+def test_a_failed_write_keeps_its_entries_for_the_next(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage.record_all([_entry(0), _entry(1)])
+    written = storage._write
+
+    def unavailable(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
+        raise OperationalError("INSERT", {}, Exception("the database is down"))
+
+    monkeypatch.setattr(storage, "_write", unavailable)
+    with pytest.raises(OperationalError):
+        storage.flush()
+    storage.record(_entry(2))  # recorded while the first write failed: after those
+    monkeypatch.setattr(storage, "_write", written)
+    storage.flush()
+    chained = [e["details"]["subject"] for e in storage.audit.entries()]
+    assert chained == ["Trader 0", "Trader 1", "Trader 2"]
+
+
+def test_a_backlog_is_written_by_the_request_that_reaches_it(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage_module, "MAX_PENDING", 3)
+    storage.record_all([_entry(0), _entry(1)])
+    assert storage.audit.head()[0] == 0  # buffered
+    storage.record(_entry(2))
+    assert storage.audit.head()[0] == 3  # written before record() returned
+
+
+def test_lone_surrogates_from_a_credential_never_stop_the_history(storage: Storage) -> None:
+    # a JSON "\ud800" escape in a subject name: UTF-8 cannot hold it, so no database can; the
+    # flush failed and took the whole buffer with it
+    storage.record(
+        HistoryEntry(
+            at=NOW, kind="credential", channel="api", verified=True, subject="Harbour\ud800Lights"
+        )
+    )
+    storage.record(_entry(1))
+    (*_, entry) = storage.recent()
+    assert entry.subject == "Harbour\ufffdLights"
+    assert [e["details"]["subject"] for e in storage.audit.entries()] == [
+        "Harbour\ufffdLights",
+        "Trader 1",
+    ]
