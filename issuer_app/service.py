@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-import rfc8785
 from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -57,6 +56,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
+from vcred.integrity.suites import canonical_json
 from vcred.issuing import issue as secure
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import KEY_KINDS
@@ -201,14 +201,14 @@ def problem(error: VcredError, *, base: str = "") -> ProblemError:
 def request_digest(body: Mapping[str, Any]) -> str:
     """SHA-256 of a request body in its JCS form (RFC 8785): equal JSON, equal digest."""
     try:
-        canonical = rfc8785.dumps(dict(body))
-    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+        canonical = canonical_json(dict(body))
+    except MalformedError:
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(canonical).hexdigest()
 
 
 def secured_digest(secured: str | dict[str, Any]) -> str:
-    data = secured.encode() if isinstance(secured, str) else rfc8785.dumps(secured)
+    data = secured.encode() if isinstance(secured, str) else canonical_json(secured)
     return hashlib.sha256(data).hexdigest()
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vcred.audit import GENESIS, entry_hash, parse_lines, seal, to_line, verify_chain
 from vcred.cli import main
-from vcred.errors import AuditLineError
+from vcred.errors import AuditLineError, UsageError
 
 
 def chain(n: int) -> list[dict[str, Any]]:
@@ -119,3 +123,28 @@ def test_cli_audit_verify_checks_the_head(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     assert CliRunner().invoke(main, ["audit", "verify", str(empty)]).exit_code == 2
     assert json.loads(to_line(entries[0]))["seq"] == 1
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(details=st.dictionaries(st.text(max_size=6), _JSON, max_size=5), target=st.text())
+def test_the_entry_hash_is_the_sha256_of_rfc8785(details: dict[str, Any], target: str) -> None:
+    """entry_hash takes the plain-JSON fast path of canonical_json where it can: the same
+    hash as rfc8785 everywhere, and the same refusal where rfc8785 refuses."""
+    entry = {"seq": 1, "at": "t", "actor": "a", "action": "x", "target": target}
+    entry |= {"details": details, "prev": GENESIS}
+    try:
+        expected = hashlib.sha256(rfc8785.dumps(entry)).hexdigest()
+    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+        with pytest.raises(UsageError):
+            entry_hash(entry)
+        return
+    assert entry_hash(entry) == expected

@@ -26,10 +26,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import rfc8785
-
 from vcred._json import loads_strict
 from vcred.errors import AuditLineError, MalformedError, UsageError
+from vcred.integrity.suites import canonical_json
 
 GENESIS: Final = "0" * 64
 FIELDS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
@@ -42,8 +41,8 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
     """
     body = {name: value for name, value in entry.items() if name != "hash"}
     try:
-        canonical = rfc8785.dumps(body)
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        canonical = canonical_json(body)
+    except MalformedError as exc:
         raise UsageError(f"an audit entry must be plain JSON: {exc}") from exc
     return hashlib.sha256(canonical).hexdigest()
 
