@@ -38,7 +38,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -161,22 +160,20 @@ class AuditChain:
             raise UsageError("this audit chain keeps no pending entries")
         record = {"at": at, "actor": actor, "action": action, "target": target}
         head = self.head_table
-        # the head and what is pending, in one statement; no row when another transaction
-        # holds the head (SKIP LOCKED; SQLite: BEGIN IMMEDIATE holds the whole database)
-        rows = conn.execute(
-            select(head.c.seq, head.c.hash, pending)
-            .select_from(head.outerjoin(pending, true()))
-            .where(head.c.id == 1)
-            .order_by(pending.c.id)
-            .limit(_SEAL_BATCH)
-            .with_for_update(of=head, skip_locked=True)
-        ).all()
-        if not rows:
+        # no row when another transaction holds the head (SKIP LOCKED; SQLite: BEGIN IMMEDIATE
+        # holds the whole database)
+        row = conn.execute(
+            select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
             conn.execute(insert(pending).values(**record, details=_dump(details)))
             return
-        waiting = [_pending_record(row) for row in rows if row.id is not None]
+        # the pending entries in a statement of its own, after the lock: read in the same
+        # statement, they would come from a snapshot taken before the previous holder's commit
+        # and be sealed a second time
+        waiting = self._pending(conn)
         new = {**record, "details": details}
-        self._seal(conn, int(rows[0].seq), str(rows[0].hash), waiting, [new])
+        self._seal(conn, int(row.seq), str(row.hash), waiting, [new])
 
     def seal(self) -> int:
         """Link every entry pending now into the chain, waiting for the head; how many.

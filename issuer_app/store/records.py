@@ -576,6 +576,7 @@ class IssuerStore:
         return self.chain.head()
 
     def recent_audit(self, target: str, *, limit: int = 20) -> list[Row[Any]]:
+        self.chain.seal()  # what is pending shows too
         table = self.t.audit
         with self.engine.connect() as conn:
             return list(

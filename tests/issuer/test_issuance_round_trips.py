@@ -99,8 +99,9 @@ def test_reading_the_chain_seals_what_is_pending(pg_store: IssuerStore) -> None:
         with store.engine.begin() as conn:
             _record(store, conn, "second")
         holder.commit()
-    assert store.audit_head()[0] == 2
+    assert [row.target for row in store.recent_audit("second")] == ["second"]  # an officer's page
     assert _pending(store) == 0
+    assert store.audit_head()[0] == 2
     assert _sealed_targets(store) == ["first", "second"]
 
 
