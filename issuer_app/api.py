@@ -17,7 +17,15 @@ from issuer_app.config import IssuerConfig
 from issuer_app.formats import COMPACT_MEDIA_TYPES
 from issuer_app.hashing import ADMIN_INCLUDES
 from issuer_app.openapi import openapi_document
-from issuer_app.service import MESSAGE_PURPOSE, Issuer, MessageStatus, Principal, Status, problem
+from issuer_app.service import (
+    MESSAGE_PURPOSE,
+    Issuer,
+    MessageStatus,
+    Principal,
+    RevokedTokenError,
+    Status,
+    problem,
+)
 from vcred.errors import VcredError
 from vcred.integrity import derive
 from vcred.status.entry import parse_hex_status
@@ -79,11 +87,15 @@ def issuer() -> Issuer:
     return found
 
 
-def require(scope: str) -> Principal:
+def require(scope: str, *, revocation_checked_later: bool = False) -> Principal:
     """The caller's principal if its bearer token carries ``scope`` (or ``admin``).
 
     401 without a token or with an unknown or revoked one, 403 with a token lacking the
     scope; each with a ``WWW-Authenticate`` challenge (RFC 6750 §3).
+    ``revocation_checked_later``: the view passes the principal's ``token_id`` to a service
+    call that checks, in its transaction, that the token is not revoked (then raises
+    RevokedTokenError: see :func:`refused_token`); an API token found valid before is not
+    looked up again here.
     """
     service = issuer()
     # --insecure-no-auth stands for an admin token: trust lists still need a token of their own
@@ -101,23 +113,29 @@ def require(scope: str) -> Principal:
         failures.allow(address)
         g.auth_challenge = f'Bearer realm="{REALM}"'
         raise ProblemError(401, "Unauthorized", "send an API token: Authorization: Bearer <token>")
-    principal = _principal(service, token.strip())
+    principal = _principal(service, token.strip(), revocation_checked_later)
     if principal is None:
-        failures.allow(address)
-        g.auth_challenge = f'Bearer realm="{REALM}", error="invalid_token"'
-        raise ProblemError(401, "Unauthorized", "the API token is unknown or revoked")
+        raise refused_token()
     if not principal.allows(scope):
         g.auth_challenge = f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
         raise ProblemError(403, "Forbidden", f"this API token does not have the scope {scope!r}")
     return principal
 
 
-def _principal(service: Issuer, token: str) -> Principal | None:
+def refused_token() -> ProblemError:
+    """The 401 for an unknown or revoked API token (counted against the caller's address)."""
+    failures: Limiter = current_app.extensions[AUTH_LIMITER]
+    failures.allow(request.remote_addr or "unknown")
+    g.auth_challenge = f'Bearer realm="{REALM}", error="invalid_token"'
+    return ProblemError(401, "Unauthorized", "the API token is unknown or revoked")
+
+
+def _principal(service: Issuer, token: str, revocation_checked_later: bool) -> Principal | None:
     """The principal of an API token, or of an OAuth access token (a JWT: its scopes are
     the API token scopes); None for an unknown API token. Raises a 401 problem for a
     refused access token."""
     if not oauth.looks_like_jwt(token):
-        return service.authenticate(token)
+        return service.authenticate(token, revocation_checked_later=revocation_checked_later)
     try:
         access = oauth_http.access_token(token, realm=REALM)
     except ProblemError:
@@ -137,11 +155,17 @@ def _challenge(response: Response) -> Response:
 
 @blueprint.post("/credentials/issue")
 def issue_credential() -> Response:
-    principal = require("issue")
+    principal = require("issue", revocation_checked_later=True)
     body = read_json()
-    answer = issuer().issue_request(
-        body, actor=principal.actor, idempotency_key=request.headers.get("Idempotency-Key")
-    )
+    try:
+        answer = issuer().issue_request(
+            body,
+            actor=principal.actor,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            token_id=principal.token_id,
+        )
+    except RevokedTokenError as exc:
+        raise refused_token() from exc
     response = jsonify(answer.body)
     response.status_code = answer.status
     if answer.replayed:

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-import rfc8785
 from sqlalchemy import Connection
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from issuer_app import formats, hashing
 from issuer_app.approvals import Approvals
@@ -57,6 +56,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
+from vcred.integrity.suites import canonical_json
 from vcred.issuing import issue as secure
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import KEY_KINDS
@@ -151,6 +151,8 @@ class Principal:
 
     actor: str
     scopes: tuple[str, ...]
+    #: The API token's id (None: not an API token).
+    token_id: str | None = None
 
     def allows(self, scope: str) -> bool:
         if scope in self.scopes:
@@ -199,14 +201,14 @@ def problem(error: VcredError, *, base: str = "") -> ProblemError:
 def request_digest(body: Mapping[str, Any]) -> str:
     """SHA-256 of a request body in its JCS form (RFC 8785): equal JSON, equal digest."""
     try:
-        canonical = rfc8785.dumps(dict(body))
-    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+        canonical = canonical_json(dict(body))
+    except MalformedError:
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(canonical).hexdigest()
 
 
 def secured_digest(secured: str | dict[str, Any]) -> str:
-    data = secured.encode() if isinstance(secured, str) else rfc8785.dumps(secured)
+    data = secured.encode() if isinstance(secured, str) else canonical_json(secured)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -262,6 +264,9 @@ class Issuer:
         self._purged = 0.0
         #: Lists known to have a signed (kept) version: their first is signed at issuance.
         self._lists_kept: set[tuple[str, str]] = set()
+        #: API tokens found valid here: id → (digest, scopes), which never change once made
+        #: (revocation is what changes: see :meth:`authenticate`).
+        self._tokens: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -469,23 +474,39 @@ class Issuer:
     # -- issuing -----------------------------------------------------------------------------
 
     def issue_request(
-        self, body: Mapping[str, Any], *, actor: str, idempotency_key: str | None = None
+        self,
+        body: Mapping[str, Any],
+        *,
+        actor: str,
+        idempotency_key: str | None = None,
+        token_id: str | None = None,
     ) -> Answer:
         """``POST /credentials/issue``: validate, then issue once (per Idempotency-Key).
 
         Keys are scoped to ``actor`` (the API token): another client's key is not this one's.
-        Raises ProblemError (400/409/422) for what cannot be issued.
+        ``token_id``: the API token the request came with, checked not revoked in the
+        transaction that issues (or reads the stored answer). Raises ProblemError
+        (400/409/422) for what cannot be issued, RevokedTokenError for a revoked token.
         """
         digest = request_digest(body)
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
-            stored = self._stored_answer(actor, idempotency_key, digest)
+            stored = self._stored_answer(actor, idempotency_key, digest, token_id)
             if stored is not None:
                 return stored
+        reconnected = False
         for _ in range(_KEY_CHOICES):
             prepared = self._prepare(body)
             try:
-                return self._issue(prepared, actor=actor, key=idempotency_key, digest=digest)
+                return self._issue(
+                    prepared, actor=actor, key=idempotency_key, digest=digest, token_id=token_id
+                )
+            except _ConnectionLostError as exc:
+                # the pooled connection was dead before anything was committed: once more,
+                # on a new one (the pool has dropped every connection as old as it)
+                if reconnected:
+                    raise exc.error from None
+                reconnected = True
             except _KeyRetiredMeanwhileError:
                 # another process retired the key this worker's cached keyring chose: again
                 self._forget_keyring()
@@ -596,10 +617,19 @@ class Issuer:
             return None
         return published["secured"], published["format"]
 
-    def _stored_answer(self, principal: str, key: str, digest: str) -> Answer | None:
+    def _stored_answer(
+        self, principal: str, key: str, digest: str, token_id: str | None
+    ) -> Answer | None:
         with self.store.engine.connect() as conn:
+            self._check_token(conn, token_id)
             row = self.store.claim_idempotency(conn, principal, key)
         return None if row is None else _replay(row, digest)
+
+    def _check_token(self, conn: Connection, token_id: str | None) -> None:
+        """Raise RevokedTokenError if the API token ``token_id`` is revoked (None: no token)."""
+        if token_id is not None and self.store.token_revoked(conn, token_id):
+            self._tokens.pop(token_id, None)
+            raise RevokedTokenError(token_id)
 
     def _loader_for(self, fmt: str) -> dict[str, Any]:
         """The ``loader`` keyword for a Data Integrity format (JOSE formats take none)."""
@@ -641,7 +671,7 @@ class Issuer:
         return prepared
 
     def _prepare_credential(self, credential: dict[str, Any], options: Any, fmt: str) -> _Prepared:
-        document = copy.deepcopy(credential)
+        document = model.copy_json(credential)  # deepcopy for JSON, faster
         named = document.get("issuer")
         if isinstance(named, dict):
             named = named.get("id")
@@ -736,14 +766,24 @@ class Issuer:
                     pointer=f"{pointer}/statusListCredential",
                 )
 
-    def _issue(self, prepared: _Prepared, *, actor: str, key: str | None, digest: str) -> Answer:
+    def _issue(
+        self,
+        prepared: _Prepared,
+        *,
+        actor: str,
+        key: str | None,
+        digest: str,
+        token_id: str | None,
+    ) -> Answer:
         store, index = self.store, self.store.index
         record_id = uuid.uuid4().hex
         keyring = self.keyring()
         list_name = keyring.list_name(prepared.issuer)
         at = self.stamp()
+        committing = False
         try:
             with store.engine.begin() as conn:
+                self._check_token(conn, token_id)
                 if key is not None and not store.lock_idempotency(
                     conn, actor, key, digest=digest, at=at
                 ):
@@ -760,15 +800,10 @@ class Issuer:
                 document = prepared.document
                 places = []
                 if not prepared.caller_status:
-                    places = [bound.allocate(p, credential_id=record_id) for p in purposes]
-                    if places and self.config.status_messages:
-                        places.append(
-                            bound.allocate(
-                                MESSAGE_PURPOSE,
-                                status_size=self.config.status_size,
-                                credential_id=record_id,
-                            )
-                        )
+                    kinds = [(purpose, 1) for purpose in purposes]
+                    if kinds and self.config.status_messages:
+                        kinds.append((MESSAGE_PURPOSE, self.config.status_size))
+                    places = bound.allocate_all(kinds, credential_id=record_id)
                 if places:
                     document["credentialStatus"] = [
                         place.entry(
@@ -828,14 +863,21 @@ class Issuer:
                         "status": json.loads(record["status_entries"]),
                     },
                 )
+                committing = True
         except IntegrityError as exc:
             index.forget_open_lists()
             if prepared.credential_id is not None and self._id_taken(prepared.credential_id):
                 raise _duplicate(prepared.credential_id) from exc
             if key is not None:
-                stored = self._stored_answer(actor, key, digest)
+                stored = self._stored_answer(actor, key, digest, token_id)
                 if stored is not None:
                     return stored
+            raise
+        except DBAPIError as exc:
+            index.forget_open_lists()
+            if exc.connection_invalidated and not committing:
+                # lost before the commit was sent: nothing of this issuance was kept
+                raise _ConnectionLostError(exc) from exc
             raise
         except BaseException:
             index.forget_open_lists()  # a list opened in the rolled-back transaction is gone
@@ -1094,6 +1136,7 @@ class Issuer:
         with self.store.engine.begin() as conn:
             at = self.stamp()
             self.store.revoke_token(conn, token_id, at=at)
+            self._tokens.pop(token_id, None)
             self.store.append_audit(
                 conn,
                 at=at,
@@ -1103,18 +1146,35 @@ class Issuer:
                 details={"id": token_id},
             )
 
-    def authenticate(self, presented: str) -> Principal | None:
-        """The principal of a presented API token, or None for an unknown / revoked one."""
+    def authenticate(
+        self, presented: str, *, revocation_checked_later: bool = False
+    ) -> Principal | None:
+        """The principal of a presented API token, or None for an unknown / revoked one.
+
+        ``revocation_checked_later``: the caller checks in its own transaction that the token
+        is not revoked (:meth:`issue_request` with ``token_id``), so a token this process
+        found valid before is not looked up again — its digest and scopes never change.
+        """
         token_id = hashing.token_id_of(presented)
         if token_id is None:
             return None
+        known = self._tokens.get(token_id) if revocation_checked_later else None
+        if known is not None:
+            digest, scopes = known
+            if not hashing.token_matches(presented, digest):
+                return None
+            return Principal(actor=f"token:{token_id}", scopes=scopes, token_id=token_id)
         row = self.store.token(token_id)
         if row is None or row.revoked is not None:
             hashing.token_matches(presented, "0" * 64)  # same work either way
             return None
         if not hashing.token_matches(presented, row.digest):
             return None
-        return Principal(actor=f"token:{token_id}", scopes=tuple(row.scopes.split(",")))
+        scopes = tuple(row.scopes.split(","))
+        if len(self._tokens) >= _TOKENS_KEPT:
+            self._tokens.clear()  # a bound, never reached by an agency's few clients
+        self._tokens[token_id] = (row.digest, scopes)
+        return Principal(actor=f"token:{token_id}", scopes=scopes, token_id=token_id)
 
     def add_officer(
         self, name: str, password: str | None, *, role: Role = DEFAULT_ROLE, actor: str
@@ -1207,6 +1267,24 @@ def model_problem_type() -> str:
 
 #: How often issuance chooses a key again when the chosen one was retired meanwhile.
 _KEY_CHOICES: Final = 3
+#: API tokens remembered as valid at most (see Issuer.authenticate).
+_TOKENS_KEPT: Final = 1024
+
+
+class RevokedTokenError(ProblemError):
+    """The API token of a request was revoked (or is unknown) when its transaction ran."""
+
+    def __init__(self, token_id: str) -> None:
+        super().__init__(401, "Unauthorized", "the API token is unknown or revoked")
+        self.token_id = token_id
+
+
+class _ConnectionLostError(Exception):
+    """The database connection was lost before an issuance's commit was sent (issue again)."""
+
+    def __init__(self, error: DBAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _KeyRetiredMeanwhileError(Exception):

@@ -5,13 +5,24 @@ row: the last ``seq`` and its hash). Appending locks the head row first — its 
 is a write, so PostgreSQL holds the row lock and SQLite the database's write lock until the
 commit, whichever process or machine appends — then seals the entry over the head's hash.
 ``vcred audit verify FILE`` checks an export (:meth:`AuditChain.entries`) without the service.
+
+A chain made with a ``pending`` table (:func:`pending_table`) can also take entries without
+waiting for the head (:meth:`AuditChain.record`, the issuer's hot path): an entry is sealed at
+once when the head is free, and otherwise written, in the caller's transaction, to
+``<prefix>audit_pending``; whoever holds the head next — the next entry recorded, an
+:meth:`~AuditChain.append_all`, or :meth:`~AuditChain.seal`, which every read of the chain
+runs first — links the pending entries into the chain, oldest first, and deletes them in the
+same transaction. So no writer waits on the head across another's commit, an entry commits (or
+rolls back) with what it records, a killed process leaves nothing unrecorded (its committed
+pending entries are sealed by the next), and the chain read is always complete and gap-free.
+An entry waits unsealed (not yet tamper-evident) only until the next entry or read.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Column,
@@ -19,9 +30,12 @@ from sqlalchemy import (
     Engine,
     Integer,
     MetaData,
+    Row,
     String,
     Table,
     Text,
+    delete,
+    func,
     insert,
     select,
     update,
@@ -29,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from vcred import audit
+from vcred.errors import UsageError
 
 
 def chain_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table]:
@@ -55,9 +70,27 @@ def chain_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table]:
     return entries, head
 
 
+def pending_table(metadata: MetaData, prefix: str) -> Table:
+    """Entries recorded while another transaction held the head, waiting to be sealed (in
+    ``id`` order: the order they were recorded in, near enough; the chain's order is the
+    sealing's)."""
+    return Table(
+        f"{prefix}audit_pending",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", String(32), nullable=False),
+        Column("actor", String(256), nullable=False),
+        Column("action", String(64), nullable=False),
+        Column("target", String(2048), nullable=True),
+        Column("details", Text, nullable=False),
+    )
+
+
 class AuditChain:
     """The chain's tables in ``metadata`` (created with it) over ``engine``; ``tables``: the
-    two of :func:`chain_tables` when the caller's metadata holds them already."""
+    two of :func:`chain_tables` when the caller's metadata holds them already; ``pending``:
+    the :func:`pending_table` that :meth:`record` writes to (None: :meth:`record` is not
+    available and nothing is ever pending)."""
 
     def __init__(
         self,
@@ -66,9 +99,11 @@ class AuditChain:
         prefix: str,
         *,
         tables: tuple[Table, Table] | None = None,
+        pending: Table | None = None,
     ) -> None:
         self.engine = engine
         self.entries_table, self.head_table = tables or chain_tables(metadata, prefix)
+        self.pending_table = pending
 
     def start(self) -> None:
         """Write the head of an empty chain, once (after the tables were created)."""
@@ -100,17 +135,100 @@ class AuditChain:
         self, conn: Connection, records: Sequence[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
         """Append entries (each with ``at``, ``actor``, ``action``, ``target``, ``details``)
-        in order, inside the caller's transaction; the sealed entries."""
+        in order, inside the caller's transaction, after any pending ones; the sealed
+        entries."""
         if not records:
             return []
+        seq, prev = self._lock_head(conn)
+        return self._seal(conn, seq, prev, self._pending(conn), records)
+
+    def record(
+        self,
+        conn: Connection,
+        *,
+        at: str,
+        actor: str,
+        action: str,
+        target: str | None,
+        details: Mapping[str, Any],
+    ) -> None:
+        """Add one entry inside the caller's transaction without waiting for the head: sealed
+        now (after every pending entry) when no other transaction holds the head, else left
+        pending for the next to seal. Raises UsageError without a pending table."""
+        pending = self.pending_table
+        if pending is None:
+            raise UsageError("this audit chain keeps no pending entries")
+        record = {"at": at, "actor": actor, "action": action, "target": target}
+        head = self.head_table
+        # no row when another transaction holds the head (SKIP LOCKED; SQLite: BEGIN IMMEDIATE
+        # holds the whole database)
+        row = conn.execute(
+            select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update(skip_locked=True)
+        ).first()
+        if row is None:
+            conn.execute(insert(pending).values(**record, details=_dump(details)))
+            return
+        # the pending entries in a statement of its own, after the lock: read in the same
+        # statement, they would come from a snapshot taken before the previous holder's commit
+        # and be sealed a second time
+        waiting = self._pending(conn)
+        new = {**record, "details": details}
+        self._seal(conn, int(row.seq), str(row.hash), waiting, [new])
+
+    def seal(self) -> int:
+        """Link every entry pending now into the chain, waiting for the head; how many.
+
+        Entries recorded meanwhile (while this holds the head) are left to the next.
+        """
+        pending = self.pending_table
+        if pending is None:
+            return 0
+        with self.engine.connect() as conn:
+            last = conn.execute(select(func.max(pending.c.id))).scalar_one_or_none()
+        sealed = 0
+        while last is not None:
+            with self.engine.begin() as conn:
+                seq, prev = self._lock_head(conn)
+                waiting = self._pending(conn, up_to=last)
+                self._seal(conn, seq, prev, waiting, [])
+            if len(waiting) < _SEAL_BATCH:
+                return sealed + len(waiting)
+            sealed += len(waiting)
+        return sealed
+
+    def _lock_head(self, conn: Connection) -> tuple[int, str]:
+        """The head's ``seq`` and hash, locked until ``conn``'s transaction ends."""
         head = self.head_table
         # lock first: a write (no change) takes the row lock / SQLite's write lock before the
         # head is read, so no other appender can read the same head
         conn.execute(update(head).where(head.c.id == 1).values(seq=head.c.seq))
         row = conn.execute(select(head.c.seq, head.c.hash).where(head.c.id == 1)).one()
-        seq, prev = int(row.seq), str(row.hash)
+        return int(row.seq), str(row.hash)
+
+    def _pending(
+        self, conn: Connection, *, up_to: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The oldest pending entries (at most a batch), with their ids."""
+        pending = self.pending_table
+        if pending is None:
+            return []
+        query = select(pending).order_by(pending.c.id).limit(_SEAL_BATCH)
+        if up_to is not None:
+            query = query.where(pending.c.id <= up_to)
+        return [_pending_record(row) for row in conn.execute(query)]
+
+    def _seal(
+        self,
+        conn: Connection,
+        seq: int,
+        prev: str,
+        waiting: Sequence[tuple[int, Mapping[str, Any]]],
+        records: Sequence[Mapping[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Seal the ``waiting`` pending entries, then ``records``, after the head (``seq``,
+        ``prev``) that ``conn``'s transaction holds; the sealed ``records``."""
         sealed = []
-        for record in records:
+        for record in [*(found for _, found in waiting), *records]:
             seq += 1
             entry = audit.seal(
                 seq=seq,
@@ -123,21 +241,23 @@ class AuditChain:
             )
             sealed.append(entry)
             prev = entry["hash"]
+        if not sealed:
+            return []
         conn.execute(
             insert(self.entries_table),
-            [
-                {
-                    **entry,
-                    "details": json.dumps(entry["details"], ensure_ascii=False, sort_keys=True),
-                }
-                for entry in sealed
-            ],
+            [{**entry, "details": _dump(entry["details"])} for entry in sealed],
         )
+        if waiting and self.pending_table is not None:
+            ids = [pending_id for pending_id, _ in waiting]
+            conn.execute(delete(self.pending_table).where(self.pending_table.c.id.in_(ids)))
+        head = self.head_table
         conn.execute(update(head).where(head.c.id == 1).values(seq=seq, hash=prev))
-        return sealed
+        return sealed[len(waiting) :]
 
     def entries(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
-        """The whole chain, oldest first, as entries ready to export."""
+        """The whole chain, oldest first, as entries ready to export (pending ones sealed
+        first)."""
+        self.seal()
         table = self.entries_table
         last = 0
         while True:
@@ -163,8 +283,28 @@ class AuditChain:
                 last = row.seq
 
     def head(self) -> tuple[int, str]:
-        """The last entry's ``seq`` and hash (0 and :data:`vcred.audit.GENESIS` when empty)."""
+        """The last entry's ``seq`` and hash (0 and :data:`vcred.audit.GENESIS` when empty),
+        pending entries sealed first."""
+        self.seal()
         head = self.head_table
         with self.engine.connect() as conn:
             row = conn.execute(select(head.c.seq, head.c.hash).where(head.c.id == 1)).one()
         return int(row.seq), str(row.hash)
+
+
+#: Pending entries sealed in one transaction at most (a backlog takes several).
+_SEAL_BATCH: Final = 500
+
+
+def _dump(details: Mapping[str, Any]) -> str:
+    return json.dumps(details, ensure_ascii=False, sort_keys=True)
+
+
+def _pending_record(row: Row[Any]) -> tuple[int, dict[str, Any]]:
+    return int(row.id), {
+        "at": row.at,
+        "actor": row.actor,
+        "action": row.action,
+        "target": row.target,
+        "details": json.loads(row.details),
+    }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import select as _select
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
+from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, insert, make_url
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 
 #: How long a SQLite writer waits for another process's write lock before failing.
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -21,14 +22,45 @@ def make_engine(url: str, **options: Any) -> Engine:
     every transaction opened with ``BEGIN IMMEDIATE`` — a deferred transaction that reads and
     then writes can fail at once with "database is locked" when another process wrote in
     between, instead of waiting its turn.
+
+    A pooled PostgreSQL connection (psycopg) is checked at checkout without a round trip
+    (:func:`_closed_by_server`) instead of with ``pool_pre_ping``'s ``SELECT 1``; other
+    drivers keep the pre-ping.
     """
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         engine = create_engine(url, **options)
         _configure_sqlite(engine)
         return engine
-    options.setdefault("pool_pre_ping", True)
-    return create_engine(url, **options)
+    if "pool_pre_ping" in options or make_url(url).get_dialect().driver != "psycopg":
+        options.setdefault("pool_pre_ping", True)
+        return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    event.listen(engine, "checkout", _check_idle_connection)
+    return engine
+
+
+def _check_idle_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection the server closed (the pool then opens another)."""
+    if _closed_by_server(dbapi_connection):
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether an idle psycopg connection is dead, without a round trip.
+
+    An idle connection has nothing to read: a server that shut down, restarted or ended the
+    session sent its last message and closed the socket, which is then readable. (A peer
+    gone without closing is not seen: a statement on that connection fails, and the pool
+    drops every connection as old as it.)
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    try:
+        readable, _, _ = _select.select([dbapi_connection.pgconn.socket], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
@@ -49,6 +81,26 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
     # rowcount of an INSERT is reported only when asked for (SQLAlchemy 2)
     result = conn.execute(stmt, execution_options={"preserve_rowcount": True})
     return bool(result.rowcount == 1)
+
+
+def insert_all_ignore(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[Column[Any]],
+) -> set[tuple[Any, ...]] | None:
+    """Insert ``rows`` in one statement, skipping each that would break a unique constraint
+    (as :func:`insert_ignore`); the ``key`` values of the rows inserted. None on a database
+    where that is not one statement (nothing was inserted: insert them one by one)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql_insert(table).values(list(rows)).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(table).values(list(rows)).on_conflict_do_nothing()
+    else:
+        return None
+    return {tuple(row) for row in conn.execute(stmt.returning(*key))}
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -45,7 +45,7 @@ from issuer_app.store.status import SqlIndexStore
 from vcred import audit
 from vcred.errors import UsageError
 from vcred.status import MIN_ENTRIES
-from vcred_service.audit_chain import AuditChain, chain_tables
+from vcred_service.audit_chain import AuditChain, chain_tables, pending_table
 from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.db import insert_ignore as _insert_ignore
 from vcred_service.officers import officer_table, session_table
@@ -54,7 +54,9 @@ from vcred_service.roles import role_table
 #: 2: Idempotency-Keys scoped per principal (table ``idempotency_keys``), officer sessions.
 #: 3: officer roles (``officer_roles``), four-eyes requests (``approvals``) and every signed
 #: status list version (``status_list_versions``).
-SCHEMA_VERSION: Final = "3"
+#: 4: audit entries recorded while another transaction held the chain's head wait in
+#: ``audit_pending`` (:meth:`vcred_service.audit_chain.AuditChain.record`).
+SCHEMA_VERSION: Final = "4"
 #: The role officers made before roles existed get at the upgrade to schema 3: what they
 #: could do on the officer pages then (issue, suspend, reinstate, revoke), nothing more.
 UPGRADED_OFFICER_ROLE: Final = "supervisor"
@@ -75,6 +77,7 @@ class Tables:
     idempotency: Table
     audit: Table
     audit_head: Table
+    audit_pending: Table
     published: Table
 
 
@@ -164,6 +167,7 @@ def issuer_tables(metadata: MetaData, prefix: str = "") -> Tables:
         ),
         audit=audit_entries,
         audit_head=audit_head,
+        audit_pending=pending_table(metadata, p),
         published=Table(
             f"{p}published_lists",
             metadata,
@@ -209,7 +213,11 @@ class IssuerStore:
         self.t = issuer_tables(self.metadata, prefix)
         self.list_versions = ListVersions(self.engine, self.metadata, prefix)
         self.chain = AuditChain(
-            self.engine, self.metadata, prefix, tables=(self.t.audit, self.t.audit_head)
+            self.engine,
+            self.metadata,
+            prefix,
+            tables=(self.t.audit, self.t.audit_head),
+            pending=self.t.audit_pending,
         )
         #: How long a status list version stays kept after it went out of force.
         self.list_retention = list_retention
@@ -264,9 +272,13 @@ class IssuerStore:
         2 → 3: every existing officer gets :data:`UPGRADED_OFFICER_ROLE`, so that the officers
         of an upgraded issuer keep doing what they did (new accounts get the least role);
         ``status_list_versions`` is new (no rows: the lists signed from now on are kept).
+
+        3 → 4: ``audit_pending`` is new (empty).
         """
-        if version not in ("1", "2"):
+        if version not in ("1", "2", "3"):
             raise UsageError(f"unknown issuer schema version {version!r}")
+        if version == "3":
+            return
         if version == "1":
             self._move_idempotency(conn)
         officers, roles = self.t.officers, self.t.roles
@@ -393,6 +405,13 @@ class IssuerStore:
     def token(self, token_id: str) -> Row[Any] | None:
         with self.engine.connect() as conn:
             return conn.execute(select(self.t.tokens).where(self.t.tokens.c.id == token_id)).first()
+
+    def token_revoked(self, conn: Connection, token_id: str) -> bool:
+        """Whether the token ``token_id`` is revoked (or unknown), inside ``conn``'s
+        transaction."""
+        tokens = self.t.tokens
+        row = conn.execute(select(tokens.c.revoked).where(tokens.c.id == token_id)).first()
+        return row is None or row.revoked is not None
 
     def tokens(self) -> list[Row[Any]]:
         with self.engine.connect() as conn:
@@ -544,12 +563,10 @@ class IssuerStore:
         action: str,
         target: str | None,
         details: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        """Append an entry to the chain, inside the caller's transaction (the head row is
-        locked until the commit: the caller should append last, to hold it briefly)."""
-        return self.chain.append(
-            conn, at=at, actor=actor, action=action, target=target, details=details
-        )
+    ) -> None:
+        """Add an entry to the chain inside the caller's transaction, without waiting for
+        another transaction's (:meth:`vcred_service.audit_chain.AuditChain.record`)."""
+        self.chain.record(conn, at=at, actor=actor, action=action, target=target, details=details)
 
     def audit_entries(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """The whole chain, oldest first, as entries ready to export."""
@@ -559,6 +576,7 @@ class IssuerStore:
         return self.chain.head()
 
     def recent_audit(self, target: str, *, limit: int = 20) -> list[Row[Any]]:
+        self.chain.seal()  # what is pending shows too
         table = self.t.audit
         with self.engine.connect() as conn:
             return list(

@@ -59,6 +59,7 @@ from vcred.status.index import (
     check_capacity,
     check_status_change,
 )
+from vcred_service.db import insert_all_ignore as _insert_all_ignore
 from vcred_service.db import insert_ignore as _insert_ignore
 
 _PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}|")
@@ -153,6 +154,14 @@ class SqlIndexStore:
     ) -> Allocation:
         return self._allocate(None, purpose, status_size, credential_id)
 
+    def allocate_all(
+        self, kinds: Sequence[tuple[str, int]], *, credential_id: str | None = None
+    ) -> list[Allocation]:
+        """An allocation of each ``(purpose, status_size)`` of ``kinds``, in one transaction
+        (see :meth:`BoundIndexStore.allocate_all`)."""
+        with self.engine.begin() as conn:
+            return self._allocate_all(conn, kinds, credential_id)
+
     def set_status(self, list_id: str, index: int, value: int) -> None:
         with self.engine.begin() as conn:
             self._set_status(conn, list_id, index, value)
@@ -210,6 +219,42 @@ class SqlIndexStore:
                 if self._open.get((purpose, status_size), (None, 0))[0] == list_id:
                     del self._open[(purpose, status_size)]
         raise VcredError(f"no free status index after {_MAX_ROLLOVERS} lists")
+
+    def _allocate_all(
+        self, conn: Connection, kinds: Sequence[tuple[str, int]], credential_id: str | None
+    ) -> list[Allocation]:
+        """One allocation per kind: each kind's first random draw (as :func:`pick_free_index`
+        makes it) claimed together in one statement; a draw that was taken already, and any
+        kind on a database without such a statement, goes the way of :meth:`_allocate`."""
+        for purpose, status_size in kinds:
+            check_allocation_args(purpose, status_size)
+        draws = []
+        for purpose, status_size in kinds:
+            list_id, capacity = self._open_list(conn, purpose, status_size)
+            draws.append((list_id, self._randbelow(capacity)))
+        rows = [
+            {"list_id": list_id, "idx": index, "value": 0, "credential_id": credential_id}
+            for list_id, index in draws
+        ]
+        entries = self._entries
+        taken = (
+            _insert_all_ignore(conn, entries, rows, key=(entries.c.list_id, entries.c.idx))
+            if rows
+            else set()
+        )
+        allocations = []
+        for (purpose, status_size), draw in zip(kinds, draws, strict=True):
+            if taken is not None and draw in taken:
+                taken.discard(draw)  # the same place drawn twice was claimed once
+                list_id, index = draw
+                allocations.append(
+                    Allocation(
+                        list_id=list_id, index=index, purpose=purpose, status_size=status_size
+                    )
+                )
+            else:
+                allocations.append(self._allocate(conn, purpose, status_size, credential_id))
+        return allocations
 
     def _set_status(self, conn: Connection, list_id: str, index: int, value: int) -> None:
         lists, entries = self._lists, self._entries
@@ -380,6 +425,13 @@ class BoundIndexStore:
         self, purpose: str, *, status_size: int = 1, credential_id: str | None = None
     ) -> Allocation:
         return self.store._allocate(self.conn, purpose, status_size, credential_id)
+
+    def allocate_all(
+        self, kinds: Sequence[tuple[str, int]], *, credential_id: str | None = None
+    ) -> list[Allocation]:
+        """An allocation of each ``(purpose, status_size)`` of ``kinds``, as :meth:`allocate`
+        would make them one after the other, in fewer statements."""
+        return self.store._allocate_all(self.conn, kinds, credential_id)
 
     def set_status(self, list_id: str, index: int, value: int) -> None:
         self.store._set_status(self.conn, list_id, index, value)

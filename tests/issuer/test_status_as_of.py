@@ -209,7 +209,7 @@ def test_a_database_of_schema_2_gets_the_versions_table(tmp_path: Path) -> None:
     reopened = IssuerStore(url)
     assert not reopened.initialised()
     reopened.bootstrap(lambda conn: None)
-    assert reopened.schema_version() == SCHEMA_VERSION == "3"
+    assert reopened.schema_version() == SCHEMA_VERSION == "4"
     with reopened.engine.connect() as conn:
         assert inspect(conn).has_table(reopened.list_versions.table.name)
     reopened.close()
