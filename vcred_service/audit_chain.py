@@ -46,17 +46,25 @@ from vcred import audit
 from vcred.errors import UsageError
 
 
+def _entry_columns() -> list[Column[Any]]:
+    """What an entry says, in the chain and while it waits to be sealed (new objects each
+    call: a column belongs to one table)."""
+    return [
+        Column("at", String(32), nullable=False),
+        Column("actor", String(256), nullable=False),
+        Column("action", String(64), nullable=False),
+        Column("target", String(2048), nullable=True),
+        Column("details", Text, nullable=False),
+    ]
+
+
 def chain_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table]:
     """The chain's two tables in ``metadata``: the entries and the head."""
     entries = Table(
         f"{prefix}audit",
         metadata,
         Column("seq", Integer, primary_key=True, autoincrement=False),
-        Column("at", String(32), nullable=False),
-        Column("actor", String(256), nullable=False),
-        Column("action", String(64), nullable=False),
-        Column("target", String(2048), nullable=True),
-        Column("details", Text, nullable=False),
+        *_entry_columns(),
         Column("prev", String(64), nullable=False),
         Column("hash", String(64), nullable=False),
     )
@@ -78,11 +86,7 @@ def pending_table(metadata: MetaData, prefix: str) -> Table:
         f"{prefix}audit_pending",
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("at", String(32), nullable=False),
-        Column("actor", String(256), nullable=False),
-        Column("action", String(64), nullable=False),
-        Column("target", String(2048), nullable=True),
-        Column("details", Text, nullable=False),
+        *_entry_columns(),
     )
 
 
