@@ -37,6 +37,7 @@ from vcred.errors import (
 )
 from vcred.formats import Format, registry, timed_presenter
 from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, PublicKey, Signer
+from vcred.model import JSON_LEAVES
 from vcred.multibase import b64url_decode, b64url_encode
 
 if TYPE_CHECKING:  # types only: the pipeline imports this module
@@ -49,7 +50,6 @@ _MAX_TOKEN_LENGTH: Final = 1024 * 1024
 #: Protected headers up to this length are parsed once (each issuer key signs with one
 #: header); longer ones, which only a hostile token holds, are parsed every time.
 _CACHED_HEADER_LENGTH: Final = 1024
-_JSON_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 #: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59Z: what a datetime (and a four-digit year) holds.
 _MIN_NUMERIC_DATE: Final = -62135596800
 _END_NUMERIC_DATE: Final = 253402300800
@@ -152,7 +152,7 @@ def _parse_header(header_b64: str) -> dict[str, Any]:
 def _header_items(header_b64: str) -> tuple[tuple[str, Any], ...] | None:
     """The members of a header holding plain values only (None for any other header)."""
     header = _read_header(header_b64)
-    if all(type(value) in _JSON_LEAVES for value in header.values()):
+    if all(type(value) in JSON_LEAVES for value in header.values()):
         return tuple(header.items())
     return None
 
