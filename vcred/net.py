@@ -318,7 +318,10 @@ class GuardedFetcher:
                 raise too_slow
             return bytes(body)
         except (OSError, http.client.HTTPException) as exc:
-            if connection.aborted:
+            # the socket's own timeout may fire at the deadline before the watchdog does
+            if connection.aborted or (
+                isinstance(exc, TimeoutError) and time.monotonic() - started >= deadline
+            ):
                 raise too_slow from exc
             raise UnreachableError(f"GET {host}{path} failed: {exc.__class__.__name__}") from exc
         finally:

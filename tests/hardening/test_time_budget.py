@@ -94,6 +94,36 @@ def test_while_the_budget_lasts_each_fetch_keeps_its_own_deadline(
     assert sum("time budget of 0.75 s" in m for m in messages) == LISTS - own
 
 
+class NoWatchdog:
+    """A watchdog that never fires: the socket's own timeout is then what ends a silent read."""
+
+    def __init__(self, interval: float, function: Any) -> None:
+        self.daemon = True
+
+    def start(self) -> None:
+        pass
+
+    def cancel(self) -> None:
+        pass
+
+
+def test_a_socket_timeout_at_the_deadline_is_the_deadline(
+    slow_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the watchdog and the socket's timeout both fire at the deadline; whichever comes first,
+    # the fetch took too long (the host's fault) — not "failed: TimeoutError"
+    monkeypatch.setattr("vcred.net.threading.Timer", NoWatchdog)
+    slow_server.serve("/silent", SLOW_BODY)
+    slow_server.slow["/silent"] = 1.0  # one chunk, then a second of silence
+    fetcher = GuardedFetcher(host_map={SLOW_HOST: slow_server.origin}, deadline=0.3)
+    with pytest.raises(UnreachableError, match=r"took longer than 0\.3s"):
+        fetcher.fetch(f"https://{SLOW_HOST}/silent", accept="application/json")
+    with time_budget(0.3), pytest.raises(TimeBudgetError, match="was cut short"):
+        GuardedFetcher(host_map={SLOW_HOST: slow_server.origin}).fetch(
+            f"https://{SLOW_HOST}/silent", accept="application/json"
+        )
+
+
 class SleepyFetcher:
     """Any Fetcher (not only GuardedFetcher): each fetch takes ``delay`` seconds, then fails."""
 
