@@ -481,16 +481,18 @@ class Recognitions:
             )
         changed: list[str] = []
         errors: list[str] = []
-        for recognition_id in ids:
-            found = self.get(str(recognition_id))
-            if found is None:
-                continue
-            checked = _checked_now(verifier, found.issuer, found.status_entries, now=now)
-            if checked.state == "unknown":
-                errors.append(f"{found.id}: {checked.detail}")
-            if self.record_check(found, checked, now=now, actor="refresher", action="status"):
-                changed.append(found.id)
-        self.release_lease(holder)
+        try:
+            for recognition_id in ids:
+                found = self.get(str(recognition_id))
+                if found is None:
+                    continue
+                checked = _checked_now(verifier, found.issuer, found.status_entries, now=now)
+                if checked.state == "unknown":
+                    errors.append(f"{found.id}: {checked.detail}")
+                if self.record_check(found, checked, now=now, actor="refresher", action="status"):
+                    changed.append(found.id)
+        finally:  # a failed round must not keep the other processes waiting for the lease
+            self.release_lease(holder)
         return RefreshReport(checked=len(ids), changed=tuple(changed), errors=tuple(errors))
 
     def take_lease(self, holder: str, *, now: datetime, lease: timedelta) -> bool:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from vcred.customs.registry_schema import schema_registry
 from vcred.did.document import split_did_url
@@ -589,7 +589,7 @@ class VerifierService:
         while not self._stopping.wait(interval):
             try:
                 report = self.refresh_recognitions()
-            except (VcredError, DBAPIError):
+            except (VcredError, SQLAlchemyError):  # a pool timeout too: the thread lives on
                 _log.exception("the recognitions could not be refreshed")
                 continue
             for error in report.errors:

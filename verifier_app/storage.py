@@ -39,7 +39,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
@@ -359,7 +359,7 @@ class Storage:
             self._wake.clear()
             try:
                 self.flush()
-            except DBAPIError:
+            except SQLAlchemyError:  # a pool timeout too: the thread lives on
                 _log.exception("the verification history could not be written")
 
     def recent(self, limit: int = 100) -> Sequence[HistoryEntry]:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from tests.httpserver import LocalServer
 from tests.verifier import test_oauth, test_oid4vp
@@ -346,6 +347,24 @@ def test_one_refresher_holds_the_lease_at_a_time(app: Flask) -> None:
     assert service.refresh_recognitions(holder="c").checked is None  # b holds it
     recognitions.release_lease("b")
     assert service.refresh_recognitions(holder="c").checked == 0
+
+
+def test_a_round_that_fails_gives_the_lease_back(
+    app: Flask, agency: Agency, trader: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    service = app.extensions["vcred_verifier"]
+    recognitions = service.storage.recognitions
+
+    def broken(*args: Any, **kwargs: Any) -> bool:
+        raise OperationalError("UPDATE", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(recognitions, "record_check", broken)
+    with pytest.raises(OperationalError):
+        service.refresh_recognitions(holder="a")
+    monkeypatch.undo()
+    # another process's refresher need not wait for the lease to expire
+    assert service.refresh_recognitions(holder="b").checked == 1
 
 
 def test_an_unusable_refresh_interval_is_refused(make: MakeApp) -> None:
