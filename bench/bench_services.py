@@ -46,6 +46,9 @@ CONNECTIONS = 8
 #: the worker count of the production commands in docs/services.md
 WORKERS = int(os.environ.get("VCRED_BENCH_WORKERS", "4"))
 BATCH_ITEMS = 100
+#: a request slower than this is a socket error for wrk (its default, 2 s, is less than a cold
+#: issuer worker's first answer on a loaded machine: it decrypts its keys)
+WRK_TIMEOUT = 10
 #: issues/s on PostgreSQL before issue 21 (4 workers, docs/performance.md of 2026-11-25)
 PG_ISSUES_BEFORE = 317.0
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -88,6 +91,10 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+class WrkTimeoutError(RuntimeError):
+    """Only wrk's own timeouts went wrong: the workers may still have been starting."""
+
+
 def wrk(url: str, body: Any, *, headers: dict[str, str] | None = None) -> tuple[float, float]:
     """Requests/s and p99 latency (ms) of POSTing ``body`` for a few seconds with wrk.
 
@@ -95,10 +102,14 @@ def wrk(url: str, body: Any, *, headers: dict[str, str] | None = None) -> tuple[
     """
     if not quick():
         _wrk(url, body, headers=headers, seconds=1)
-    rps, p99 = _wrk(url, body, headers=headers, seconds=_seconds())
+    try:
+        rps, p99 = _wrk(url, body, headers=headers, seconds=_seconds())
+    except WrkTimeoutError:
+        rps = 0
     if rps == 0:
         # a quick run has no warm-up: on a busy machine cold workers (the issuer decrypts its
-        # keys) may answer nothing in it; that run warmed them, so measure again, longer
+        # keys) may answer nothing, or not within wrk's timeout; that run warmed them, so
+        # measure again, longer (a timeout then is an error)
         rps, p99 = _wrk(url, body, headers=headers, seconds=max(3, 3 * _seconds()))
     if rps == 0:
         raise RuntimeError(f"no request to {url} completed under load")
@@ -127,6 +138,7 @@ def _wrk(
                 "-t1",
                 f"-c{CONNECTIONS}",
                 f"-d{seconds}s",
+                f"--timeout={WRK_TIMEOUT}s",
                 "--latency",
                 "-s",
                 script.name,
@@ -143,6 +155,8 @@ def _wrk(
 
 
 def _parse_wrk(output: str) -> tuple[float, float]:
+    if "Non-2xx" not in output and re.search(r"Socket errors: connect 0, read 0, write 0,", output):
+        raise WrkTimeoutError(f"requests timed out under load:\n{output}")
     if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"the service answered errors under load:\n{output}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.bench_services import WrkTimeoutError, _parse_wrk
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: (a row's operation, its target) for every ratio issue 21 asks `make bench` to print
@@ -69,3 +71,27 @@ def test_unknown_arguments_are_refused() -> None:
     )
     assert completed.returncode == 2
     assert completed.stderr.strip() == "usage: python -m bench [--quick]"
+
+
+WRK_OUTPUT = """Running 1s test @ http://127.0.0.1:1/credentials/issue
+  1 threads and 8 connections
+  Latency Distribution
+     50%  430.21ms
+     99%  477.16ms
+  10 requests in 1.00s, 26.95KB read
+{errors}Requests/sec:      10.00
+"""
+
+
+def test_wrk_timeouts_alone_are_told_apart_from_errors() -> None:
+    timeouts = "  Socket errors: connect 0, read 0, write 0, timeout 7\n"
+    assert _parse_wrk(WRK_OUTPUT.format(errors="")) == (10.0, 477.16)
+    with pytest.raises(WrkTimeoutError):  # cold workers: the runner measures again, longer
+        _parse_wrk(WRK_OUTPUT.format(errors=timeouts))
+    for errors in (
+        "  Socket errors: connect 0, read 3, write 0, timeout 0\n",
+        "  Non-2xx or 3xx responses: 4\n" + timeouts,
+    ):
+        with pytest.raises(RuntimeError, match="errors under load") as raised:
+            _parse_wrk(WRK_OUTPUT.format(errors=errors))
+        assert raised.type is RuntimeError
