@@ -105,10 +105,9 @@ _ECHAR_VALUE: Final = {
 # The statements `parse` reads in one go: terms already in canonical form — IRIs without
 # escapes, literals with only the escapes `escape_literal` writes and no character it would
 # escape (controls, DEL), no xsd:string datatype (canonical form drops it) — so that each
-# captured term is what the reference reader builds from it. No part matches LF or another
-# ASCII character str.splitlines takes for a line end (CR, VT, FF, FS, GS, RS), so a match lies
-# within one line and spans it: with one match per line, every line is a statement the
-# reference reader accepts, with the same terms.
+# captured term is what the reference reader builds from it. No part matches LF or CR (the
+# only line ends of N-Quads), so a match lies within one line and spans it: with one match per
+# line, every line is a statement the reference reader accepts, with the same terms.
 _CANONICAL_IRI = f"<{_IRI_PLAIN}>"
 _CANONICAL_STRING_PLAIN = r'[^"\\\x00-\x1f\x7f]*'
 # escape_literal's escapes: ECHAR for BS TAB LF FF CR " \, upper-case \u00XX for the rest
@@ -120,11 +119,12 @@ _CANONICAL_LITERAL = (
 _CANONICAL_STATEMENT: Final = re.compile(
     rf"^{_WS}({_CANONICAL_IRI}|{_BNODE_LABEL}){_WS}({_CANONICAL_IRI}){_WS}"
     rf"({_CANONICAL_IRI}|{_BNODE_LABEL}|{_CANONICAL_LITERAL}){_WS}"
-    rf"(?:({_CANONICAL_IRI}|{_BNODE_LABEL}){_WS})?\.{_WS}(?:#[^\n\r\x0b\x0c\x1c-\x1e]*)?$",
+    rf"(?:({_CANONICAL_IRI}|{_BNODE_LABEL}){_WS})?\.{_WS}(?:#[^\n\r]*)?$",
     re.MULTILINE,
 )
-#: the line ends str.splitlines knows beyond ASCII (NEL, LS, PS)
-_UNICODE_LINE_ENDS: Final = ("\x85", "\u2028", "\u2029")
+#: N-Quads' EOL is CR and LF only: VT, FF, NEL, LS and PS may stand raw inside a literal
+#: (https://www.w3.org/TR/n-quads/#grammar-production-EOL), where str.splitlines would cut
+_LINE_END: Final = re.compile(r"\r\n?|\n")
 
 
 def _unescape(text: str) -> str:
@@ -155,8 +155,6 @@ def parse(text: str) -> list[Quad]:
 def _read_canonical(text: str) -> list[Quad] | None:
     """The quads of a document whose every line is a statement in canonical form (what a
     serializer writes), read with one ``findall``; None for any other document."""
-    if not text.isascii() and any(end in text for end in _UNICODE_LINE_ENDS):
-        return None
     quads: list[Quad] = _CANONICAL_STATEMENT.findall(text)
     if len(quads) != text.count("\n") + (not text.endswith("\n")):
         return None  # a line that is no canonical statement (or an empty document)
@@ -164,9 +162,9 @@ def _read_canonical(text: str) -> list[Quad] | None:
 
 
 def _parse_lines(text: str) -> list[Quad]:
-    """The reference reader: one statement per line of ``str.splitlines``, any term syntax."""
+    """The reference reader: one statement per line (CR, LF or CRLF ends it), any term syntax."""
     quads: list[Quad] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_LINE_END.split(text), start=1):
         stripped = line.strip(" \t")
         if not stripped or stripped.startswith("#"):
             continue
