@@ -95,12 +95,15 @@ def insert_all_ignore(
     where that is not one statement (nothing was inserted: insert them one by one)."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        stmt: Any = postgresql_insert(table).values(list(rows)).on_conflict_do_nothing()
+        stmt: Any = postgresql_insert(table).on_conflict_do_nothing()
     elif dialect == "sqlite":
-        stmt = sqlite_insert(table).values(list(rows)).on_conflict_do_nothing()
+        stmt = sqlite_insert(table).on_conflict_do_nothing()
     else:
         return None
-    return {tuple(row) for row in conn.execute(stmt.returning(*key))}
+    # the rows as parameters, not as values of the statement: SQLAlchemy then sends them as
+    # one multi-row INSERT ("insertmanyvalues") compiled once, where a statement with the rows
+    # in it is compiled again on every call
+    return {tuple(row) for row in conn.execute(stmt.returning(*key), list(rows))}
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -11,14 +11,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from issuer_app import issuer_of
 from issuer_app.store.records import IssuerStore
 from issuer_app.store.status import SqlIndexStore
-from tests.issuer.conftest import BACKENDS, PG_URL, ApiClient, auth, credential, table_prefix
+from tests.issuer.conftest import (
+    BACKENDS,
+    PG_URL,
+    ApiClient,
+    assert_consistent,
+    auth,
+    credential,
+    table_prefix,
+)
 from vcred.audit import verify_chain
 from vcred_service.db import make_engine
 
@@ -351,3 +361,46 @@ def test_an_issuance_on_a_connection_dropped_unseen_is_made_once_on_a_new_one(
     other.dispose()
     assert api.issue(credential(), headers).status_code == 201
     assert service.search(_all())[1] == 2
+
+
+# -- a transaction PostgreSQL ended to break a deadlock -----------------------------------------
+
+
+def _deadlocked() -> OperationalError:
+    """What SQLAlchemy raises for a transaction PostgreSQL ended to break a deadlock (two
+    issuances whose random status places crossed)."""
+    return OperationalError("INSERT …", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+
+
+def test_an_issuance_ended_by_a_deadlock_is_issued_again_once(
+    make_app: Callable[..., Flask], backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(backend)
+    service = issuer_of(app)
+    real = service.store.key_retired_or_token_revoked
+    calls: list[str] = []
+
+    def deadlocked_once(conn: Any, tag: str, token_id: str) -> tuple[str | None, bool]:
+        calls.append(tag)
+        if len(calls) == 1:
+            raise _deadlocked()
+        return real(conn, tag, token_id)
+
+    monkeypatch.setattr(service.store, "key_retired_or_token_revoked", deadlocked_once)
+    answer = ApiClient(app).issue(credential(), auth(app))
+    assert answer.status_code == 201
+    assert len(calls) == 2
+    assert assert_consistent(service) == 1  # one record, its places, one audit entry
+
+
+def test_an_issuance_deadlocked_twice_fails_and_keeps_nothing(
+    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = issuer_of(sqlite_app)
+
+    def always_deadlocked(conn: Any, tag: str, token_id: str) -> tuple[str | None, bool]:
+        raise _deadlocked()
+
+    monkeypatch.setattr(service.store, "key_retired_or_token_revoked", always_deadlocked)
+    assert ApiClient(sqlite_app).issue(credential(), auth(sqlite_app)).status_code == 500
+    assert assert_consistent(service) == 0
