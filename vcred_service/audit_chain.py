@@ -20,6 +20,7 @@ An entry waits unsealed (not yet tamper-evident) only until the next entry or re
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
@@ -117,6 +118,8 @@ class AuditChain:
         self._try_head = (
             select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update(skip_locked=True)
         )
+        if pending is not None:
+            self._oldest_pending = select(pending).order_by(pending.c.id).limit(_SEAL_BATCH)
         #: PostgreSQL's one statement that writes what :meth:`_seal` sealed
         self._write_sealed = _write_sealed(self.entries_table, self.head_table, pending)
 
@@ -186,7 +189,7 @@ class AuditChain:
         parameters: Mapping[str, Any] = {}
         if alongside is not None and conn.dialect.name == "postgresql":
             write, parameters = alongside
-            try_head = try_head.add_cte(write.cte("alongside"))
+            try_head = _with_write(try_head, write)
         elif alongside is not None:
             conn.execute(*alongside)
         row = conn.execute(try_head, parameters).first()
@@ -237,7 +240,7 @@ class AuditChain:
         pending = self.pending_table
         if pending is None:
             return []
-        query = select(pending).order_by(pending.c.id).limit(_SEAL_BATCH)
+        query = self._oldest_pending
         if up_to is not None:
             query = query.where(pending.c.id <= up_to)
         return [_pending_record(row) for row in conn.execute(query)]
@@ -325,6 +328,13 @@ _SEAL_BATCH: Final = 500
 #: A sealed entry's columns, in the order of :meth:`AuditChain._write_sealed`'s arrays.
 _SEALED_COLUMNS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
 _ARRAY_PARAM: Final = "sealed_"
+
+
+@functools.lru_cache(maxsize=16)
+def _with_write(query: Select[Any], write: Insert) -> Select[Any]:
+    """``query`` with ``write`` in a data-modifying WITH (built once per pair: the pair is
+    the issuance's, and both are built once)."""
+    return query.add_cte(write.cte("alongside"))
 
 
 def _write_sealed(entries: Table, head: Table, pending: Table | None) -> Update:

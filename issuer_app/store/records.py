@@ -225,6 +225,18 @@ class IssuerStore:
         self._insert_record = insert(credentials).values(
             {column.name: bindparam(column.name) for column in credentials.c}
         )
+        keys, tokens = self.t.keys, self.t.tokens
+        current = (
+            select(tokens.c.revoked.is_(None))
+            .where(tokens.c.id == bindparam("token_id"))
+            .scalar_subquery()
+        )
+        #: :meth:`key_retired_or_token_revoked`'s statement (built once: the issuance's path)
+        self._key_and_token = (
+            select(keys.c.retired, current.label("token_current"))
+            .where(keys.c.tag == bindparam("tag"))
+            .with_for_update(read=True, of=keys)
+        )
         #: How long a status list version stays kept after it went out of force.
         self.list_retention = list_retention
 
@@ -388,12 +400,7 @@ class IssuerStore:
         """:meth:`key_retired` (shared lock) and :meth:`token_revoked` in one statement: when
         the key ``tag`` was retired, and whether the token ``token_id`` is revoked (or
         unknown). Raises UsageError for an unknown key."""
-        keys, tokens = self.t.keys, self.t.tokens
-        current = (
-            select(tokens.c.revoked.is_(None)).where(tokens.c.id == token_id).scalar_subquery()
-        )
-        query = select(keys.c.retired, current.label("token_current")).where(keys.c.tag == tag)
-        row = conn.execute(query.with_for_update(read=True, of=keys)).first()
+        row = conn.execute(self._key_and_token, {"tag": tag, "token_id": token_id}).first()
         if row is None:
             raise UsageError(f"no key {tag!r}")
         return row.retired, row.token_current is not True
