@@ -120,6 +120,7 @@ class AuditChain:
         )
         if pending is not None:
             self._oldest_pending = select(pending).order_by(pending.c.id).limit(_SEAL_BATCH)
+            self._try_head_or_wait = _try_head_or_wait(head, pending)
         #: PostgreSQL's one statement that writes what :meth:`_seal` sealed
         self._write_sealed = _write_sealed(self.entries_table, self.head_table, pending)
 
@@ -183,24 +184,42 @@ class AuditChain:
         if pending is None:
             raise UsageError("this audit chain keeps no pending entries")
         record = {"at": at, "actor": actor, "action": action, "target": target}
-        # no row when another transaction holds the head (SKIP LOCKED; SQLite: BEGIN IMMEDIATE
-        # holds the whole database)
-        try_head: Select[Any] = self._try_head
-        parameters: Mapping[str, Any] = {}
-        if alongside is not None and conn.dialect.name == "postgresql":
-            write, parameters = alongside
-            try_head = _with_write(try_head, write)
-        elif alongside is not None:
+        new = {**record, "details": details}
+        if conn.dialect.name == "postgresql":
+            self._record_postgresql(conn, record | {"details": _dump(details)}, new, alongside)
+            return
+        if alongside is not None:
             conn.execute(*alongside)
-        row = conn.execute(try_head, parameters).first()
+        # SQLite: BEGIN IMMEDIATE holds the whole database, the head is free
+        row = conn.execute(self._try_head).first()
         if row is None:
             conn.execute(insert(pending).values(**record, details=_dump(details)))
             return
-        # the pending entries in a statement of its own, after the lock: read in the same
-        # statement, they would come from a snapshot taken before the previous holder's commit
-        # and be sealed a second time
-        waiting = self._pending(conn)
-        new = {**record, "details": details}
+        self._seal(conn, int(row.seq), str(row.hash), self._pending(conn), [new])
+
+    def _record_postgresql(
+        self,
+        conn: Connection,
+        dumped: Mapping[str, Any],
+        new: Mapping[str, Any],
+        alongside: tuple[Insert, Mapping[str, Any]] | None,
+    ) -> None:
+        """:meth:`record` on PostgreSQL: one statement takes the head if no other transaction
+        holds it (SKIP LOCKED), else writes the entry (``dumped``) to the pending table — and
+        makes the caller's ``alongside`` INSERT — then, with the head, the entry is sealed."""
+        statement, parameters = self._try_head_or_wait, {}
+        if alongside is not None:
+            statement = _with_write(statement, alongside[0])
+            parameters = dict(alongside[1])
+        parameters |= {_ENTRY_PARAM + name: value for name, value in dumped.items()}
+        row = conn.execute(statement, parameters).first()
+        if row is None:
+            return  # pending, for the next holder of the head to seal
+        # Pending entries are read in a statement of their own, after the lock: read in the
+        # statement that took it, they come from a snapshot that may predate the previous
+        # holder's commit, and would be sealed a second time. That snapshot saw none: there
+        # is nothing to seal before this entry (what was left pending since is concurrent).
+        waiting = self._pending(conn) if row.any_pending else []
         self._seal(conn, int(row.seq), str(row.hash), waiting, [new])
 
     def seal(self) -> int:
@@ -328,6 +347,27 @@ _SEAL_BATCH: Final = 500
 #: A sealed entry's columns, in the order of :meth:`AuditChain._write_sealed`'s arrays.
 _SEALED_COLUMNS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
 _ARRAY_PARAM: Final = "sealed_"
+#: What an entry says (:func:`_entry_columns`), and the prefix of their parameters.
+_ENTRY_COLUMNS: Final = ("at", "actor", "action", "target", "details")
+_ENTRY_PARAM: Final = "entry_"
+
+
+def _try_head_or_wait(head: Table, pending: Table) -> Select[Any]:
+    """PostgreSQL: the head's ``seq`` and hash, locked, and whether any entry is pending (in
+    the statement's snapshot) — or, when another transaction holds the head, no row and the
+    entry (parameters ``entry_<column>``) written to ``pending``; in one statement."""
+    free = (
+        select(head.c.seq, head.c.hash)
+        .where(head.c.id == 1)
+        .with_for_update(skip_locked=True)
+        .cte("head_free")
+    )
+    # text parameters: the INSERT's assignment checks each column's length
+    entry = select(*[bindparam(_ENTRY_PARAM + name, type_=Text) for name in _ENTRY_COLUMNS])
+    waits = insert(pending).from_select(_ENTRY_COLUMNS, entry.where(~select(free.c.seq).exists()))
+    return select(
+        free.c.seq, free.c.hash, select(pending.c.id).exists().label("any_pending")
+    ).add_cte(waits.cte("waits"))
 
 
 @functools.lru_cache(maxsize=16)

@@ -166,6 +166,63 @@ def test_entries_recorded_at_once_are_all_sealed_once_in_one_unbroken_chain(
         assert own == [f"{worker}-{n}" for n in range(30)]
 
 
+def _credential_row(store: IssuerStore, record_id: str) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(store.t.credentials.c.keys())
+    return row | {
+        "record_id": record_id,
+        "issuer": "did:example:issuer",
+        "key_tag": "k",
+        "types": "[]",
+        "main_type": "VerifiableCredential",
+        "format": "vc+jwt",
+        "digest": "0" * 64,
+        "status": "active",
+        "status_entries": "[]",
+        "created": "2026-06-01T12:00:00Z",
+        "actor": "test",
+    }
+
+
+def _append_with_record(store: IssuerStore, record_id: str) -> None:
+    with store.engine.begin() as conn:
+        store.append_audit(
+            conn,
+            at="2026-06-01T12:00:00Z",
+            actor="test",
+            action="issue",
+            target=record_id,
+            details={},
+            record=_credential_row(store, record_id),
+        )
+
+
+def _record_ids(store: IssuerStore) -> list[str]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(store.t.credentials.c.record_id)).scalars())
+
+
+def test_the_record_goes_in_with_its_entry_sealed(store: IssuerStore) -> None:
+    """The issuance's record rides in the statement that tries the head (PostgreSQL)."""
+    _append_with_record(store, "r1")
+    assert _pending(store) == 0
+    assert _record_ids(store) == ["r1"]
+    assert _sealed_targets(store) == ["r1"]
+
+
+@pytest.mark.postgres
+def test_the_record_goes_in_with_its_entry_pending(pg_store: IssuerStore) -> None:
+    """…and is written, once, when the head is held and the entry is left pending."""
+    store = pg_store
+    with store.engine.connect() as holder:
+        holder.begin()
+        _record(store, holder, "rolled back")
+        _append_with_record(store, "r1")
+        assert _pending(store) == 1
+        holder.rollback()
+    assert _record_ids(store) == ["r1"]
+    assert _sealed_targets(store) == ["r1"]
+
+
 def test_a_chain_without_a_pending_table_cannot_record(tmp_path: Path) -> None:
     from sqlalchemy import MetaData
 
