@@ -12,10 +12,11 @@ once when the head is free, and otherwise written, in the caller's transaction, 
 ``<prefix>audit_pending``; whoever holds the head next — the next entry recorded, an
 :meth:`~AuditChain.append_all`, or :meth:`~AuditChain.seal`, which every read of the chain
 runs first — links the pending entries into the chain, oldest first, and deletes them in the
-same transaction. So no writer waits on the head across another's commit, an entry commits (or
+same transaction (an entry recorded on PostgreSQL links those its statement's snapshot saw:
+one committed after that is the next holder's). So no writer waits on the head across another's commit, an entry commits (or
 rolls back) with what it records, a killed process leaves nothing unrecorded (its committed
 pending entries are sealed by the next), and the chain read is always complete and gap-free.
-An entry waits unsealed (not yet tamper-evident) only until the next entry or read.
+An entry waits unsealed (not yet tamper-evident) only until the next entries or read.
 """
 
 from __future__ import annotations
@@ -173,8 +174,9 @@ class AuditChain:
         alongside: tuple[Insert, Mapping[str, Any]] | None = None,
     ) -> None:
         """Add one entry inside the caller's transaction without waiting for the head: sealed
-        now (after every pending entry) when no other transaction holds the head, else left
-        pending for the next to seal. Raises UsageError without a pending table.
+        now (after the pending entries committed before it tried the head) when no other
+        transaction holds the head, else left pending for the next to seal. Raises UsageError
+        without a pending table.
 
         ``alongside``: an INSERT of the caller's and its parameters, made in the statement
         that tries the head (PostgreSQL: a data-modifying WITH, which runs whether or not the
