@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NoReturn
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Row
@@ -494,19 +494,20 @@ class Issuer:
             stored = self._stored_answer(actor, idempotency_key, digest, token_id)
             if stored is not None:
                 return stored
-        reconnected = False
+        retried = False
         for _ in range(_KEY_CHOICES):
             prepared = self._prepare(body)
             try:
                 return self._issue(
                     prepared, actor=actor, key=idempotency_key, digest=digest, token_id=token_id
                 )
-            except _ConnectionLostError as exc:
-                # the pooled connection was dead before anything was committed: once more,
-                # on a new one (the pool has dropped every connection as old as it)
-                if reconnected:
+            except _RolledBackError as exc:
+                # nothing was committed — the pooled connection was dead (the pool has dropped
+                # every connection as old as it), or PostgreSQL broke a deadlock with another
+                # issuance whose random status places crossed this one's: once more
+                if retried:
                     raise exc.error from None
-                reconnected = True
+                retried = True
             except _KeyRetiredMeanwhileError:
                 # another process retired the key this worker's cached keyring chose: again
                 self._forget_keyring()
@@ -628,8 +629,24 @@ class Issuer:
     def _check_token(self, conn: Connection, token_id: str | None) -> None:
         """Raise RevokedTokenError if the API token ``token_id`` is revoked (None: no token)."""
         if token_id is not None and self.store.token_revoked(conn, token_id):
-            self._tokens.pop(token_id, None)
-            raise RevokedTokenError(token_id)
+            self._refuse_token(token_id)
+
+    def _check_key_and_token(self, conn: Connection, tag: str, token_id: str | None) -> None:
+        """:meth:`_check_token`, and raise _KeyRetiredMeanwhileError if the key ``tag`` was
+        retired — in one statement when there is a token — with the key row share-locked
+        until ``conn``'s transaction ends."""
+        if token_id is None:
+            retired = self.store.key_retired(conn, tag)
+        else:
+            retired, revoked = self.store.key_retired_or_token_revoked(conn, tag, token_id)
+            if revoked:
+                self._refuse_token(token_id)
+        if retired is not None:
+            raise _KeyRetiredMeanwhileError(tag)
+
+    def _refuse_token(self, token_id: str) -> NoReturn:
+        self._tokens.pop(token_id, None)
+        raise RevokedTokenError(token_id)
 
     def _loader_for(self, fmt: str) -> dict[str, Any]:
         """The ``loader`` keyword for a Data Integrity format (JOSE formats take none)."""
@@ -783,7 +800,8 @@ class Issuer:
         committing = False
         try:
             with store.engine.begin() as conn:
-                self._check_token(conn, token_id)
+                # the key row stays share-locked to the commit: it signs before any retirement
+                self._check_key_and_token(conn, prepared.key.tag, token_id)
                 if key is not None and not store.lock_idempotency(
                     conn, actor, key, digest=digest, at=at
                 ):
@@ -812,8 +830,6 @@ class Issuer:
                         ).to_json()
                         for place in places
                     ]
-                if store.key_retired(conn, prepared.key.tag) is not None:
-                    raise _KeyRetiredMeanwhileError(prepared.key.tag)
                 try:
                     secured = formats.as_text(
                         secure(  # dated after the check: before any retirement
@@ -841,7 +857,6 @@ class Issuer:
                     actor=actor,
                     keep=self.config.store_credentials,
                 )
-                store.insert_record(conn, record)
                 if key is not None:
                     store.store_answer(
                         conn, actor, key, status=201, body=dump_json(body), record_id=record_id
@@ -862,6 +877,7 @@ class Issuer:
                         "digest": record["digest"],
                         "status": json.loads(record["status_entries"]),
                     },
+                    record=record,
                 )
                 committing = True
         except IntegrityError as exc:
@@ -875,9 +891,9 @@ class Issuer:
             raise
         except DBAPIError as exc:
             index.forget_open_lists()
-            if exc.connection_invalidated and not committing:
-                # lost before the commit was sent: nothing of this issuance was kept
-                raise _ConnectionLostError(exc) from exc
+            if not committing and (exc.connection_invalidated or _deadlock(exc)):
+                # lost or ended before the commit was sent: nothing of this issuance was kept
+                raise _RolledBackError(exc) from exc
             raise
         except BaseException:
             index.forget_open_lists()  # a list opened in the rolled-back transaction is gone
@@ -1279,12 +1295,21 @@ class RevokedTokenError(ProblemError):
         self.token_id = token_id
 
 
-class _ConnectionLostError(Exception):
-    """The database connection was lost before an issuance's commit was sent (issue again)."""
+class _RolledBackError(Exception):
+    """The database connection was lost, or the transaction ended by a deadlock, before an
+    issuance's commit was sent: nothing of it was kept (issue again)."""
 
     def __init__(self, error: DBAPIError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _deadlock(error: DBAPIError) -> bool:
+    """Whether PostgreSQL ended the transaction to break a deadlock (SQLSTATE 40P01)."""
+    return getattr(error.orig, "sqlstate", None) == _DEADLOCK_DETECTED
+
+
+_DEADLOCK_DETECTED: Final = "40P01"
 
 
 class _KeyRetiredMeanwhileError(Exception):

@@ -12,14 +12,16 @@ once when the head is free, and otherwise written, in the caller's transaction, 
 ``<prefix>audit_pending``; whoever holds the head next — the next entry recorded, an
 :meth:`~AuditChain.append_all`, or :meth:`~AuditChain.seal`, which every read of the chain
 runs first — links the pending entries into the chain, oldest first, and deletes them in the
-same transaction. So no writer waits on the head across another's commit, an entry commits (or
+same transaction (an entry recorded on PostgreSQL links those its statement's snapshot saw:
+one committed after that is the next holder's). So no writer waits on the head across another's commit, an entry commits (or
 rolls back) with what it records, a killed process leaves nothing unrecorded (its committed
 pending entries are sealed by the next), and the chain read is always complete and gap-free.
-An entry waits unsealed (not yet tamper-evident) only until the next entry or read.
+An entry waits unsealed (not yet tamper-evident) only until the next entries or read.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
@@ -28,18 +30,23 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Insert,
     Integer,
     MetaData,
     Row,
+    Select,
     String,
     Table,
     Text,
+    Update,
+    bindparam,
     delete,
     func,
     insert,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from vcred import audit
@@ -108,6 +115,15 @@ class AuditChain:
         self.engine = engine
         self.entries_table, self.head_table = tables or chain_tables(metadata, prefix)
         self.pending_table = pending
+        head = self.head_table
+        self._try_head = (
+            select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update(skip_locked=True)
+        )
+        if pending is not None:
+            self._oldest_pending = select(pending).order_by(pending.c.id).limit(_SEAL_BATCH)
+            self._try_head_or_wait = _try_head_or_wait(head, pending)
+        #: PostgreSQL's one statement that writes what :meth:`_seal` sealed
+        self._write_sealed = _write_sealed(self.entries_table, self.head_table, pending)
 
     def start(self) -> None:
         """Write the head of an empty chain, once (after the tables were created)."""
@@ -155,28 +171,57 @@ class AuditChain:
         action: str,
         target: str | None,
         details: Mapping[str, Any],
+        alongside: tuple[Insert, Mapping[str, Any]] | None = None,
     ) -> None:
         """Add one entry inside the caller's transaction without waiting for the head: sealed
-        now (after every pending entry) when no other transaction holds the head, else left
-        pending for the next to seal. Raises UsageError without a pending table."""
+        now (after the pending entries committed before it tried the head) when no other
+        transaction holds the head, else left pending for the next to seal. Raises UsageError
+        without a pending table.
+
+        ``alongside``: an INSERT of the caller's and its parameters, made in the statement
+        that tries the head (PostgreSQL: a data-modifying WITH, which runs whether or not the
+        head is free; elsewhere a statement of its own, just before) — a round trip saved.
+        """
         pending = self.pending_table
         if pending is None:
             raise UsageError("this audit chain keeps no pending entries")
         record = {"at": at, "actor": actor, "action": action, "target": target}
-        head = self.head_table
-        # no row when another transaction holds the head (SKIP LOCKED; SQLite: BEGIN IMMEDIATE
-        # holds the whole database)
-        row = conn.execute(
-            select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update(skip_locked=True)
-        ).first()
+        new = {**record, "details": details}
+        if conn.dialect.name == "postgresql":
+            self._record_postgresql(conn, record | {"details": _dump(details)}, new, alongside)
+            return
+        if alongside is not None:
+            conn.execute(*alongside)
+        # SQLite: BEGIN IMMEDIATE holds the whole database, the head is free
+        row = conn.execute(self._try_head).first()
         if row is None:
             conn.execute(insert(pending).values(**record, details=_dump(details)))
             return
-        # the pending entries in a statement of its own, after the lock: read in the same
-        # statement, they would come from a snapshot taken before the previous holder's commit
-        # and be sealed a second time
-        waiting = self._pending(conn)
-        new = {**record, "details": details}
+        self._seal(conn, int(row.seq), str(row.hash), self._pending(conn), [new])
+
+    def _record_postgresql(
+        self,
+        conn: Connection,
+        dumped: Mapping[str, Any],
+        new: Mapping[str, Any],
+        alongside: tuple[Insert, Mapping[str, Any]] | None,
+    ) -> None:
+        """:meth:`record` on PostgreSQL: one statement takes the head if no other transaction
+        holds it (SKIP LOCKED), else writes the entry (``dumped``) to the pending table — and
+        makes the caller's ``alongside`` INSERT — then, with the head, the entry is sealed."""
+        statement, parameters = self._try_head_or_wait, {}
+        if alongside is not None:
+            statement = _with_write(statement, alongside[0])
+            parameters = dict(alongside[1])
+        parameters |= {_ENTRY_PARAM + name: value for name, value in dumped.items()}
+        row = conn.execute(statement, parameters).first()
+        if row is None:
+            return  # pending, for the next holder of the head to seal
+        # Pending entries are read in a statement of their own, after the lock: read in the
+        # statement that took it, they come from a snapshot that may predate the previous
+        # holder's commit, and would be sealed a second time. That snapshot saw none: there
+        # is nothing to seal before this entry (what was left pending since is concurrent).
+        waiting = self._pending(conn) if row.any_pending else []
         self._seal(conn, int(row.seq), str(row.hash), waiting, [new])
 
     def seal(self) -> int:
@@ -216,7 +261,7 @@ class AuditChain:
         pending = self.pending_table
         if pending is None:
             return []
-        query = select(pending).order_by(pending.c.id).limit(_SEAL_BATCH)
+        query = self._oldest_pending
         if up_to is not None:
             query = query.where(pending.c.id <= up_to)
         return [_pending_record(row) for row in conn.execute(query)]
@@ -247,12 +292,15 @@ class AuditChain:
             prev = entry["hash"]
         if not sealed:
             return []
-        conn.execute(
-            insert(self.entries_table),
-            [{**entry, "details": _dump(entry["details"])} for entry in sealed],
-        )
-        if waiting and self.pending_table is not None:
-            ids = [pending_id for pending_id, _ in waiting]
+        rows = [{**entry, "details": _dump(entry["details"])} for entry in sealed]
+        ids = [pending_id for pending_id, _ in waiting]
+        if conn.dialect.name == "postgresql":
+            # one round trip instead of three (the issuer's hot path)
+            moved = {"ids": ids, "head_seq": seq, "head_hash": prev}
+            conn.execute(self._write_sealed, _columns(rows) | moved)
+            return sealed[len(waiting) :]
+        conn.execute(insert(self.entries_table), rows)
+        if ids and self.pending_table is not None:
             conn.execute(delete(self.pending_table).where(self.pending_table.c.id.in_(ids)))
         head = self.head_table
         conn.execute(update(head).where(head.c.id == 1).values(seq=seq, hash=prev))
@@ -298,6 +346,63 @@ class AuditChain:
 
 #: Pending entries sealed in one transaction at most (a backlog takes several).
 _SEAL_BATCH: Final = 500
+#: A sealed entry's columns, in the order of :meth:`AuditChain._write_sealed`'s arrays.
+_SEALED_COLUMNS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
+_ARRAY_PARAM: Final = "sealed_"
+#: What an entry says (:func:`_entry_columns`), and the prefix of their parameters.
+_ENTRY_COLUMNS: Final = ("at", "actor", "action", "target", "details")
+_ENTRY_PARAM: Final = "entry_"
+
+
+def _try_head_or_wait(head: Table, pending: Table) -> Select[Any]:
+    """PostgreSQL: the head's ``seq`` and hash, locked, and whether any entry is pending (in
+    the statement's snapshot) — or, when another transaction holds the head, no row and the
+    entry (parameters ``entry_<column>``) written to ``pending``; in one statement."""
+    free = (
+        select(head.c.seq, head.c.hash)
+        .where(head.c.id == 1)
+        .with_for_update(skip_locked=True)
+        .cte("head_free")
+    )
+    # text parameters: the INSERT's assignment checks each column's length
+    entry = select(*[bindparam(_ENTRY_PARAM + name, type_=Text) for name in _ENTRY_COLUMNS])
+    waits = insert(pending).from_select(_ENTRY_COLUMNS, entry.where(~select(free.c.seq).exists()))
+    return select(
+        free.c.seq, free.c.hash, select(pending.c.id).exists().label("any_pending")
+    ).add_cte(waits.cte("waits"))
+
+
+@functools.lru_cache(maxsize=16)
+def _with_write(query: Select[Any], write: Insert) -> Select[Any]:
+    """``query`` with ``write`` in a data-modifying WITH (built once per pair: the pair is
+    the issuance's, and both are built once)."""
+    return query.add_cte(write.cte("alongside"))
+
+
+def _write_sealed(entries: Table, head: Table, pending: Table | None) -> Update:
+    """PostgreSQL: the sealed entries inserted (from one array per column), the pending ones
+    they include deleted (``ids``) and the head moved, in one statement."""
+    # arrays of text, not of the columns' varchar(n): an explicit cast to varchar(n) would cut
+    # a long value where the INSERT's own assignment refuses it
+    arrays = [
+        func.unnest(bindparam(_ARRAY_PARAM + name, type_=ARRAY(Integer if name == "seq" else Text)))
+        for name in _SEALED_COLUMNS
+    ]
+    statement = (
+        update(head)
+        .where(head.c.id == 1)
+        .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+        .add_cte(insert(entries).from_select(_SEALED_COLUMNS, select(*arrays)).cte("sealed"))
+    )
+    if pending is None:
+        return statement
+    ids = bindparam("ids", type_=ARRAY(Integer))
+    return statement.add_cte(delete(pending).where(pending.c.id == func.any(ids)).cte("unpended"))
+
+
+def _columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """The rows as one array parameter per column (for :meth:`AuditChain._write_sealed`)."""
+    return {_ARRAY_PARAM + name: [row[name] for row in rows] for name in _SEALED_COLUMNS}
 
 
 def _dump(details: Mapping[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import select as _select
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -93,14 +94,23 @@ def insert_all_ignore(
     """Insert ``rows`` in one statement, skipping each that would break a unique constraint
     (as :func:`insert_ignore`); the ``key`` values of the rows inserted. None on a database
     where that is not one statement (nothing was inserted: insert them one by one)."""
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql_insert(table).values(list(rows)).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(table).values(list(rows)).on_conflict_do_nothing()
-    else:
+    stmt = _insert_all_ignore(conn.dialect.name, table, tuple(key))
+    if stmt is None:
         return None
-    return {tuple(row) for row in conn.execute(stmt.returning(*key))}
+    # the rows as parameters, not as values of the statement: SQLAlchemy then sends them as
+    # one multi-row INSERT ("insertmanyvalues") compiled once, where a statement with the rows
+    # in it is compiled again on every call
+    return {tuple(row) for row in conn.execute(stmt, list(rows))}
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_all_ignore(dialect: str, table: Table, key: tuple[Column[Any], ...]) -> Any:
+    """:func:`insert_all_ignore`'s statement, built once (a hot path: status allocation)."""
+    if dialect == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing().returning(*key)
+    if dialect == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing().returning(*key)
+    return None
 
 
 def _configure_sqlite(engine: Engine) -> None:

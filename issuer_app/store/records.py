@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -219,6 +220,23 @@ class IssuerStore:
             tables=(self.t.audit, self.t.audit_head),
             pending=self.t.audit_pending,
         )
+        credentials = self.t.credentials
+        #: an issued credential's row, every column named (it runs inside a WITH too)
+        self._insert_record = insert(credentials).values(
+            {column.name: bindparam(column.name) for column in credentials.c}
+        )
+        keys, tokens = self.t.keys, self.t.tokens
+        current = (
+            select(tokens.c.revoked.is_(None))
+            .where(tokens.c.id == bindparam("token_id"))
+            .scalar_subquery()
+        )
+        #: :meth:`key_retired_or_token_revoked`'s statement (built once: the issuance's path)
+        self._key_and_token = (
+            select(keys.c.retired, current.label("token_current"))
+            .where(keys.c.tag == bindparam("tag"))
+            .with_for_update(read=True, of=keys)
+        )
         #: How long a status list version stays kept after it went out of force.
         self.list_retention = list_retention
 
@@ -376,6 +394,17 @@ class IssuerStore:
         retired: str | None = row.retired
         return retired
 
+    def key_retired_or_token_revoked(
+        self, conn: Connection, tag: str, token_id: str
+    ) -> tuple[str | None, bool]:
+        """:meth:`key_retired` (shared lock) and :meth:`token_revoked` in one statement: when
+        the key ``tag`` was retired, and whether the token ``token_id`` is revoked (or
+        unknown). Raises UsageError for an unknown key."""
+        row = conn.execute(self._key_and_token, {"tag": tag, "token_id": token_id}).first()
+        if row is None:
+            raise UsageError(f"no key {tag!r}")
+        return row.retired, row.token_current is not True
+
     def retire_key(self, conn: Connection, tag: str, *, at: str) -> None:
         keys = self.t.keys
         current = conn.execute(
@@ -486,9 +515,6 @@ class IssuerStore:
 
     # -- issued credentials ------------------------------------------------------------------
 
-    def insert_record(self, conn: Connection, record: Mapping[str, Any]) -> None:
-        conn.execute(insert(self.t.credentials).values(**record))
-
     def credential_id_taken(self, conn: Connection, credential_id: str) -> bool:
         creds = self.t.credentials
         found = conn.execute(
@@ -563,10 +589,21 @@ class IssuerStore:
         action: str,
         target: str | None,
         details: Mapping[str, Any],
+        record: Mapping[str, Any] | None = None,
     ) -> None:
         """Add an entry to the chain inside the caller's transaction, without waiting for
-        another transaction's (:meth:`vcred_service.audit_chain.AuditChain.record`)."""
-        self.chain.record(conn, at=at, actor=actor, action=action, target=target, details=details)
+        another transaction's (:meth:`vcred_service.audit_chain.AuditChain.record`);
+        ``record``: an issued credential's row (every column), inserted in the same round
+        trip."""
+        self.chain.record(
+            conn,
+            at=at,
+            actor=actor,
+            action=action,
+            target=target,
+            details=details,
+            alongside=None if record is None else (self._insert_record, record),
+        )
 
     def audit_entries(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """The whole chain, oldest first, as entries ready to export."""

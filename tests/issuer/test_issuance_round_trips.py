@@ -11,14 +11,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from issuer_app import issuer_of
 from issuer_app.store.records import IssuerStore
 from issuer_app.store.status import SqlIndexStore
-from tests.issuer.conftest import BACKENDS, PG_URL, ApiClient, auth, credential, table_prefix
+from tests.issuer.conftest import (
+    BACKENDS,
+    PG_URL,
+    ApiClient,
+    assert_consistent,
+    auth,
+    credential,
+    table_prefix,
+)
 from vcred.audit import verify_chain
 from vcred_service.db import make_engine
 
@@ -154,6 +164,63 @@ def test_entries_recorded_at_once_are_all_sealed_once_in_one_unbroken_chain(
     for worker in range(6):  # each worker's entries in the order it recorded them
         own = [t for t in targets if t.startswith(f"{worker}-")]
         assert own == [f"{worker}-{n}" for n in range(30)]
+
+
+def _credential_row(store: IssuerStore, record_id: str) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(store.t.credentials.c.keys())
+    return row | {
+        "record_id": record_id,
+        "issuer": "did:example:issuer",
+        "key_tag": "k",
+        "types": "[]",
+        "main_type": "VerifiableCredential",
+        "format": "vc+jwt",
+        "digest": "0" * 64,
+        "status": "active",
+        "status_entries": "[]",
+        "created": "2026-06-01T12:00:00Z",
+        "actor": "test",
+    }
+
+
+def _append_with_record(store: IssuerStore, record_id: str) -> None:
+    with store.engine.begin() as conn:
+        store.append_audit(
+            conn,
+            at="2026-06-01T12:00:00Z",
+            actor="test",
+            action="issue",
+            target=record_id,
+            details={},
+            record=_credential_row(store, record_id),
+        )
+
+
+def _record_ids(store: IssuerStore) -> list[str]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(store.t.credentials.c.record_id)).scalars())
+
+
+def test_the_record_goes_in_with_its_entry_sealed(store: IssuerStore) -> None:
+    """The issuance's record rides in the statement that tries the head (PostgreSQL)."""
+    _append_with_record(store, "r1")
+    assert _pending(store) == 0
+    assert _record_ids(store) == ["r1"]
+    assert _sealed_targets(store) == ["r1"]
+
+
+@pytest.mark.postgres
+def test_the_record_goes_in_with_its_entry_pending(pg_store: IssuerStore) -> None:
+    """…and is written, once, when the head is held and the entry is left pending."""
+    store = pg_store
+    with store.engine.connect() as holder:
+        holder.begin()
+        _record(store, holder, "rolled back")
+        _append_with_record(store, "r1")
+        assert _pending(store) == 1
+        holder.rollback()
+    assert _record_ids(store) == ["r1"]
+    assert _sealed_targets(store) == ["r1"]
 
 
 def test_a_chain_without_a_pending_table_cannot_record(tmp_path: Path) -> None:
@@ -351,3 +418,46 @@ def test_an_issuance_on_a_connection_dropped_unseen_is_made_once_on_a_new_one(
     other.dispose()
     assert api.issue(credential(), headers).status_code == 201
     assert service.search(_all())[1] == 2
+
+
+# -- a transaction PostgreSQL ended to break a deadlock -----------------------------------------
+
+
+def _deadlocked() -> OperationalError:
+    """What SQLAlchemy raises for a transaction PostgreSQL ended to break a deadlock (two
+    issuances whose random status places crossed)."""
+    return OperationalError("INSERT …", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+
+
+def test_an_issuance_ended_by_a_deadlock_is_issued_again_once(
+    make_app: Callable[..., Flask], backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(backend)
+    service = issuer_of(app)
+    real = service.store.key_retired_or_token_revoked
+    calls: list[str] = []
+
+    def deadlocked_once(conn: Any, tag: str, token_id: str) -> tuple[str | None, bool]:
+        calls.append(tag)
+        if len(calls) == 1:
+            raise _deadlocked()
+        return real(conn, tag, token_id)
+
+    monkeypatch.setattr(service.store, "key_retired_or_token_revoked", deadlocked_once)
+    answer = ApiClient(app).issue(credential(), auth(app))
+    assert answer.status_code == 201
+    assert len(calls) == 2
+    assert assert_consistent(service) == 1  # one record, its places, one audit entry
+
+
+def test_an_issuance_deadlocked_twice_fails_and_keeps_nothing(
+    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = issuer_of(sqlite_app)
+
+    def always_deadlocked(conn: Any, tag: str, token_id: str) -> tuple[str | None, bool]:
+        raise _deadlocked()
+
+    monkeypatch.setattr(service.store, "key_retired_or_token_revoked", always_deadlocked)
+    assert ApiClient(sqlite_app).issue(credential(), auth(sqlite_app)).status_code == 500
+    assert assert_consistent(service) == 0

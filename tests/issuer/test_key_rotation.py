@@ -168,7 +168,12 @@ def test_keys_retired_at_every_attempt_give_a_409_not_a_500(
         attempts.append(tag)
         return "2026-06-01T12:00:00Z"
 
+    def always_retired_token_current(conn: Any, tag: str, token_id: str) -> tuple[str, bool]:
+        return always_retired(conn, tag), False
+
     monkeypatch.setattr(service.store, "key_retired", always_retired)
+    # with an API token, the key and the token are read in one statement
+    monkeypatch.setattr(service.store, "key_retired_or_token_revoked", always_retired_token_current)
     answer = ApiClient(sqlite_app).issue(credential(), auth(sqlite_app))
     assert answer.status_code == 409
     assert answer.get_json()["code"] == "KEYS_CHANGING"
