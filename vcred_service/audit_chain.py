@@ -13,9 +13,10 @@ once when the head is free, and otherwise written, in the caller's transaction, 
 :meth:`~AuditChain.append_all`, or :meth:`~AuditChain.seal`, which every read of the chain
 runs first — links the pending entries into the chain, oldest first, and deletes them in the
 same transaction (an entry recorded on PostgreSQL links those its statement's snapshot saw:
-one committed after that is the next holder's). So no writer waits on the head across another's commit, an entry commits (or
-rolls back) with what it records, a killed process leaves nothing unrecorded (its committed
-pending entries are sealed by the next), and the chain read is always complete and gap-free.
+one committed after that is the next holder's). So no writer waits on the head across
+another's commit, an entry commits (or rolls back) with what it records, a killed process
+leaves nothing unrecorded (its committed pending entries are sealed by the next), and the
+chain read is always complete and gap-free.
 An entry waits unsealed (not yet tamper-evident) only until the next entries or read.
 """
 
