@@ -14,7 +14,7 @@ from vcred_service import create_base_app, identifiers, oauth_http
 from vcred_service.app import add_security_headers
 from vcred_service.ratelimit import make_limiter
 from vcred_service.registry import use_registry_from_env
-from verifier_app import oid4vp
+from verifier_app import fast_path, oid4vp
 from verifier_app.api import REALM, VERIFY_SCOPE, api
 from verifier_app.batch import PRICED_BY_ITEM, batch
 from verifier_app.config import VerifierConfig
@@ -84,7 +84,7 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
             if request.method == "POST" and request.endpoint not in PRICED_BY_ITEM:
                 limiter.check(request.remote_addr or "unknown")
 
-    add_security_headers(app, csp=_CSP, referrer_policy="no-referrer")
+    secure = add_security_headers(app, csp=_CSP, referrer_policy="no-referrer")
     app.register_blueprint(api)
     app.register_blueprint(batch)
     app.register_blueprint(ui)
@@ -102,5 +102,6 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
         scopes=(VERIFY_SCOPE, RECOGNITIONS_SCOPE),
         clock=config.clock,
     )
+    fast_path.install(app, secure=secure)
     service.start_refresher()
     return app
