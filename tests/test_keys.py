@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -18,7 +19,7 @@ from vcred.keys import (
     ecdsa_signature_is_low_s,
     load_key,
 )
-from vcred.multibase import multibase_encode, varint_encode
+from vcred.multibase import b64url_encode, multibase_encode, varint_encode
 
 ED_L = 2**252 + 27742317777372353535851937790883648493
 P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -200,6 +201,18 @@ def test_thumbprint_matches_rfc7638_example() -> None:
     # RFC 8037 appendix A.3: the thumbprint of the Ed25519 example key.
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
     assert PublicKey.from_jwk(jwk).thumbprint() == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+
+
+def test_a_remembered_thumbprint_is_the_key_own(any_key: KeyPair) -> None:
+    # thumbprints are remembered by (kind, raw key): a fresh object of the same key gets the
+    # same one, another key its own, and each is what RFC 7638 computes
+    again = PublicKey.from_jwk(any_key.public.jwk())
+    other = KeyPair.generate(any_key.kind).public
+    for key in (any_key.public, again, other, any_key.public):
+        canonical = json.dumps(key.jwk(), separators=(",", ":"), sort_keys=True).encode()
+        expected = b64url_encode(hashlib.sha256(canonical).digest())
+        assert key.thumbprint() == expected
+    assert any_key.public.thumbprint() == again.thumbprint() != other.thumbprint()
 
 
 @pytest.mark.parametrize("kind", ["p256", "p384"])

@@ -113,6 +113,11 @@ _EC_ORDER: Final[dict[str, int]] = {
 # Ed25519 (RFC 8032 §5.1): field prime and group order.
 _ED_P: Final = 2**255 - 19
 _ED_L: Final = 2**252 + 27742317777372353535851937790883648493
+#: RFC 7638 thumbprints computed so far, by (kind, raw key): a verifier meets the same few
+#: issuer keys again and again, and the trust rule asks for one per verified proof (a JSON
+#: serialisation and a hash each time). Bounded: emptied when full.
+_THUMBPRINTS: dict[tuple[str, bytes], str] = {}
+_THUMBPRINTS_MAX: Final = 4096
 # y-coordinates of the eight small-order points (orders 1, 2, 4 and 8); a public key on one of
 # them lets a forged signature verify for every message ("Taming the many EdDSAs", 2020).
 _ED_ORDER8_Y: Final = 0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7
@@ -243,8 +248,14 @@ class PublicKey:
 
     def thumbprint(self) -> str:
         """RFC 7638 JWK thumbprint (SHA-256, base64url)."""
-        canonical = json.dumps(self.jwk(), separators=(",", ":"), sort_keys=True)
-        return b64url_encode(hashlib.sha256(canonical.encode()).digest())
+        known = _THUMBPRINTS.get((self.kind, self.raw))
+        if known is None:
+            canonical = json.dumps(self.jwk(), separators=(",", ":"), sort_keys=True)
+            known = b64url_encode(hashlib.sha256(canonical.encode()).digest())
+            if len(_THUMBPRINTS) >= _THUMBPRINTS_MAX:
+                _THUMBPRINTS.clear()
+            _THUMBPRINTS[(self.kind, self.raw)] = known
+        return known
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Check a raw signature over ``data``. Returns False for any invalid signature.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +51,14 @@ def create_base_app(
     return app
 
 
-def add_security_headers(app: Flask, *, csp: str, referrer_policy: str) -> None:
+def add_security_headers(
+    app: Flask, *, csp: str, referrer_policy: str
+) -> Callable[[Response], Response]:
     """Every answer: ``nosniff`` and ``referrer_policy``; an HTML page also its Content
     Security Policy ``csp``, no framing (X-Frame-Options) and no caching (officer data).
 
-    A header a view set itself is kept.
+    A header a view set itself is kept. Returns the hook (an answer made outside Flask
+    passes through it too: :mod:`verifier_app.fast_path`).
     """
 
     def headers(response: Response) -> Response:
@@ -68,6 +71,7 @@ def add_security_headers(app: Flask, *, csp: str, referrer_policy: str) -> None:
         return response
 
     app.after_request(headers)
+    return headers
 
 
 # The officer UI's base template and stylesheet, as a blueprint both apps register.

@@ -30,7 +30,16 @@ def read_json(*, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True)
         raise ProblemError(
             415, "Unsupported Media Type", "send the body as application/json", code="UNSUPPORTED"
         )
-    raw = request.get_data(cache=True)
+    return parse_json_body(
+        request.get_data(cache=True), max_depth=max_depth, expect_object=expect_object
+    )
+
+
+def parse_json_body(
+    raw: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True
+) -> Any:
+    """``raw`` as :func:`read_json` reads a body (its checks past the content type), for a
+    caller holding the bytes without Flask's request. Raises ProblemError (400)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

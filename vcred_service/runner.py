@@ -9,6 +9,7 @@ documented production command is gunicorn with the app factory, e.g.::
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import socket
 import tempfile
@@ -23,6 +24,19 @@ from werkzeug.serving import BaseWSGIServer, get_sockaddr, make_server, select_a
 from vcred.errors import UsageError
 
 _LAST_PORT = 65535
+
+
+def freeze_startup_heap() -> None:
+    """Keep what a worker process built at start out of the cyclic garbage collector's full
+    passes: the app, its schemas, contexts, keys and imported modules (about 110,000 objects
+    for the verifier) are never garbage while it serves, yet every full pass walks them all —
+    one every few batches of 100 verifications, some 80 ms each. Garbage made at start is
+    collected first; what is frozen stays for the life of the process.
+
+    https://docs.python.org/3/library/gc.html#gc.freeze
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def listen(host: str, port: int) -> socket.socket:

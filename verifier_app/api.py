@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from vcred.errors import MalformedError
 from vcred_service import oauth_http, read_json
+from vcred_service.requests import dumps
 from verifier_app.as_of import requested_moment
 from verifier_app.openapi import openapi_document
 from verifier_app.receipts import receipt_requested
@@ -37,9 +40,32 @@ def service() -> VerifierService:
     return found
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialRequest:
+    """A ``POST /credentials/verify`` body as read: what to verify, and how."""
+
+    credential: Any
+    checks: tuple[str, ...]
+    receipt: bool
+    at: datetime | None
+
+
+def credential_request(body: Mapping[str, Any], current: VerifierService) -> CredentialRequest:
+    """The verify call ``body`` asks for (the view's, and :mod:`verifier_app.fast_path`'s).
+    Raises MalformedError / UnknownCheckError for a body of the wrong shape."""
+    credential, options = _parts(body, "verifiableCredential")
+    checks = requested_checks(options.get("checks"))
+    receipt = receipt_requested(options)
+    at = requested_moment(options, now=current.config.clock())
+    return CredentialRequest(credential=credential, checks=checks, receipt=receipt, at=at)
+
+
 def _request(member: str) -> tuple[Any, dict[str, Any]]:
     """The secured document and the options of a VC API verify request."""
-    body = read_json(max_depth=service().config.max_json_depth)
+    return _parts(read_json(max_depth=service().config.max_json_depth), member)
+
+
+def _parts(body: Mapping[str, Any], member: str) -> tuple[Any, dict[str, Any]]:
     if member not in body:
         raise MalformedError(f"the request body needs {member}", pointer=f"/{member}")
     options = body.get("options", {})
@@ -59,17 +85,16 @@ def _optional_string(options: dict[str, Any], name: str) -> str | None:
 
 def _answer(body: dict[str, Any], status: int) -> Response:
     # the hot path of every verification: one compact dumps, no provider indirection
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, mimetype="application/json")
+    return Response(dumps(body), status=status, mimetype="application/json")
 
 
 @api.post("/credentials/verify")
 def verify_credential() -> Response:
-    credential, options = _request("verifiableCredential")
-    checks = requested_checks(options.get("checks"))
-    receipt = receipt_requested(options)
-    at = requested_moment(options, now=service().config.clock())
-    outcome = service().verify_credential(credential, checks=checks, receipt=receipt, at=at)
+    current = service()
+    asked = credential_request(read_json(max_depth=current.config.max_json_depth), current)
+    outcome = current.verify_credential(
+        asked.credential, checks=asked.checks, receipt=asked.receipt, at=asked.at
+    )
     return _answer(outcome.body, outcome.http_status)
 
 

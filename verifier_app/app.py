@@ -14,7 +14,8 @@ from vcred_service import create_base_app, identifiers, oauth_http
 from vcred_service.app import add_security_headers
 from vcred_service.ratelimit import make_limiter
 from vcred_service.registry import use_registry_from_env
-from verifier_app import oid4vp
+from vcred_service.runner import freeze_startup_heap
+from verifier_app import fast_path, oid4vp
 from verifier_app.api import REALM, VERIFY_SCOPE, api
 from verifier_app.batch import PRICED_BY_ITEM, batch
 from verifier_app.config import VerifierConfig
@@ -41,9 +42,13 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
     through it instead of the SSRF-guarded network fetcher (tests, a custom transport).
 
     Loads and verifies the trust list, opens the storage and builds the verifier whose
-    resolver and status-list cache live as long as the app. Raises VcredError when the
-    trust list is refused, UsageError for an unusable configuration.
+    resolver and status-list cache live as long as the app. Without ``config`` the process
+    is taken to serve this app alone: its heap so far is frozen for the garbage collector
+    (:func:`vcred_service.runner.freeze_startup_heap`). Raises VcredError when the trust list
+    is refused, UsageError for an unusable configuration.
     """
+    # from the environment: a process serving this one app (gunicorn's worker)
+    serving = config is None
     if config is None:
         use_registry_from_env()  # before the trust list names its programmes
         config = VerifierConfig.from_env()
@@ -84,7 +89,7 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
             if request.method == "POST" and request.endpoint not in PRICED_BY_ITEM:
                 limiter.check(request.remote_addr or "unknown")
 
-    add_security_headers(app, csp=_CSP, referrer_policy="no-referrer")
+    secure = add_security_headers(app, csp=_CSP, referrer_policy="no-referrer")
     app.register_blueprint(api)
     app.register_blueprint(batch)
     app.register_blueprint(ui)
@@ -102,5 +107,8 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
         scopes=(VERIFY_SCOPE, RECOGNITIONS_SCOPE),
         clock=config.clock,
     )
+    fast_path.install(app, secure=secure)
     service.start_refresher()
+    if serving:
+        freeze_startup_heap()
     return app

@@ -362,7 +362,8 @@ def _plain_json(value: Any) -> bool:
         kind = type(item)
         if kind is dict:
             for key in item:
-                if type(key) is not str or (key and max(key) > "\uffff"):
+                # an ASCII key (most) is in the BMP without looking at each character
+                if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
                     return False
             stack.extend(item.values())
         elif kind is list:
