@@ -6,6 +6,7 @@ issue 21), eddsa-rdfc-2022 (warm contexts) against a raw Ed25519 verify of its s
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,11 +17,18 @@ from vcred import Verifier, issue
 from vcred.keys import KeyPair
 
 NODE_SCRIPT = Path(__file__).with_name("node_rdfc_verify.mjs")
+#: the published contexts its document loader (tests/interop/loader.mjs) serves, read in place
+SHARED_CONTEXTS = (
+    Path(os.environ.get("VCRED_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+    / "contexts"
+)
 CHECKS = ("proof", "issuer", "validity", "status", "schema")
 
 
 def _node_median_us(credential: dict[str, object], seconds: float = 4.0) -> float | None:
     if shutil.which("node") is None or not (NODE_SCRIPT.parent / "node_modules").exists():
+        return None
+    if not SHARED_CONTEXTS.is_dir():
         return None
     completed = subprocess.run(
         ["node", str(NODE_SCRIPT)],
@@ -86,6 +94,8 @@ def rows() -> list[Row]:
             node_us,
             "< node",
             None if node_us is None else timings["rdfc"] < node_us,
-            note="" if node_us is not None else "node peer unavailable: run `make node`",
+            note=""
+            if node_us is not None
+            else f"node peer unavailable: it needs node (`make node`) and {SHARED_CONTEXTS}",
         ),
     ]

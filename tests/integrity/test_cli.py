@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import credential
+from tests.conftest import credential, require_shared
 from tests.integrity.test_pipeline import SIGNED
 from tests.integrity.vectors import W3C, read_json
 from vcred.cli import main
@@ -64,7 +64,7 @@ def _vcred(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[
 
 
 def test_the_command_verifies_a_vector_from_a_pipe() -> None:
-    text = (W3C / "ecdsa/ecdsa-rdfc-2019-p384/signedECDSAP384.json").read_text()
+    text = (require_shared(W3C) / "ecdsa/ecdsa-rdfc-2019-p384/signedECDSAP384.json").read_text()
     ok = _vcred("verify", "--checks", "proof", "-", stdin=text)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     bad = _vcred(
