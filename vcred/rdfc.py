@@ -219,11 +219,11 @@ def _by_blank_node(
     with_blank: list[Quad] = []
     ground: dict[str, Quad] = {}
     for quad in quads:
-        s, p, o, g = quad
+        s, _, o, g = quad
         if s[0] == "_":
             blank_quads.setdefault(s, []).append(quad)
         elif o[0] != "_" and not (g and g[0] == "_"):
-            ground[f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"] = quad
+            ground[serialize(quad)] = quad
             continue
         with_blank.append(quad)
         if o[0] == "_" and o != s:
@@ -248,7 +248,7 @@ def _first_degree_hashes(blank_quads: dict[str, list[Quad]], hash: _Hash) -> dic
                 o = "_:a" if o == label else "_:z"
             if g and g[0] == "_":
                 g = "_:a" if g == label else "_:z"
-            lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
+            lines.append(serialize((s, p, o, g)))
         lines.sort()
         hashes[label] = hash("".join(lines).encode()).hexdigest()
     return hashes
@@ -322,7 +322,8 @@ def canonicalize(
             o = canonical[o]
         if g and g[0] == "_":
             g = canonical[g]
-        by_line[f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"] = (s, p, o, g)
+        quad = (s, p, o, g)
+        by_line[serialize(quad)] = quad
     lines = sorted(by_line)
     return CanonicalDataset(
         tuple(map(by_line.__getitem__, lines)),
