@@ -407,10 +407,7 @@ class Verifier:
     _budget_seconds: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unknown = set(self.checks) - set(CHECKS)
-        if unknown:
-            raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
-        object.__setattr__(self, "_checks_run", with_prerequisites(self.checks))
+        object.__setattr__(self, "_checks_run", _checks_to_run(self.checks))
         if self.time_budget <= timedelta(0):
             raise UsageError("time_budget must be positive")
         object.__setattr__(self, "_budget_seconds", self.time_budget.total_seconds())
@@ -465,14 +462,8 @@ class Verifier:
         those they rest on (``trust`` runs ``issuer``: a trust decision is about the issuer
         that signed). The proof is always verified and the structure rules always apply.
         """
-        if checks is None:
-            run = self._checks_run  # checked and completed once, in __post_init__
-        else:
-            named = tuple(checks)
-            unknown = set(named) - set(CHECKS)
-            if unknown:
-                raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
-            run = with_prerequisites(named)
+        # the verifier's own: checked and completed once, in __post_init__
+        run = self._checks_run if checks is None else _checks_to_run(tuple(checks))
         with time_budget(self._budget_seconds):
             return self._verify(secured, run)
 
@@ -1054,6 +1045,15 @@ def _not_accepted(fmt: str) -> UnsupportedError:
 
 
 # -- individual checks -------------------------------------------------------------------------
+
+
+def _checks_to_run(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` with their prerequisites (:func:`with_prerequisites`). Raises UsageError
+    for a name that is not a check."""
+    unknown = set(names) - set(CHECKS)
+    if unknown:
+        raise UsageError(f"unknown checks {sorted(unknown)}; known: {', '.join(CHECKS)}")
+    return with_prerequisites(names)
 
 
 def with_prerequisites(checks: Sequence[str]) -> tuple[str, ...]:
