@@ -347,11 +347,11 @@ class AuditChain:
 
 #: Pending entries sealed in one transaction at most (a backlog takes several).
 _SEAL_BATCH: Final = 500
-#: A sealed entry's columns, in the order of :meth:`AuditChain._write_sealed`'s arrays.
-_SEALED_COLUMNS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
+#: A sealed entry's columns (an audit entry's fields), in the order of the sealing arrays.
+_SEALED_COLUMNS: Final = audit.FIELDS
 _ARRAY_PARAM: Final = "sealed_"
 #: What an entry says (:func:`_entry_columns`), and the prefix of their parameters.
-_ENTRY_COLUMNS: Final = ("at", "actor", "action", "target", "details")
+_ENTRY_COLUMNS: Final = tuple(column.name for column in _entry_columns())
 _ENTRY_PARAM: Final = "entry_"
 
 

@@ -94,6 +94,8 @@ def insert_all_ignore(
     """Insert ``rows`` in one statement, skipping each that would break a unique constraint
     (as :func:`insert_ignore`); the ``key`` values of the rows inserted. None on a database
     where that is not one statement (nothing was inserted: insert them one by one)."""
+    if not rows:
+        return set()
     stmt = _insert_all_ignore(conn.dialect.name, table, tuple(key))
     if stmt is None:
         return None

@@ -232,16 +232,14 @@ class SqlIndexStore:
         for purpose, status_size in kinds:
             list_id, capacity = self._open_list(conn, purpose, status_size)
             draws.append((list_id, self._randbelow(capacity)))
+        # in one order for every issuance (list, then place): two whose draws cross take their
+        # row locks in the same order, so neither waits on the other's second row
         rows = [
             {"list_id": list_id, "idx": index, "value": 0, "credential_id": credential_id}
-            for list_id, index in draws
+            for list_id, index in sorted(draws)
         ]
         entries = self._entries
-        taken = (
-            _insert_all_ignore(conn, entries, rows, key=(entries.c.list_id, entries.c.idx))
-            if rows
-            else set()
-        )
+        taken = _insert_all_ignore(conn, entries, rows, key=(entries.c.list_id, entries.c.idx))
         allocations = []
         for (purpose, status_size), draw in zip(kinds, draws, strict=True):
             if taken is not None and draw in taken:

@@ -319,3 +319,28 @@ def test_generated_requests_are_answered_alike(
 @given(body=st.binary(max_size=64), terminated=st.booleans())
 def test_generated_bytes_are_answered_alike(app: Flask, body: bytes, terminated: bool) -> None:
     assert_same(app, _environ(body, terminated=terminated))
+
+
+def _names(functions: dict[Any, list[Any]], scopes: tuple[str | None, ...]) -> set[str]:
+    return {f"{f.__module__}.{f.__qualname__}" for s in scopes for f in functions.get(s, [])}
+
+
+def test_the_fast_path_knows_every_hook_of_the_verify_route(app: Flask) -> None:
+    """The fast path answers without Flask's hooks: it stands for exactly these (the OAuth
+    check, which it leaves to Flask when configured; the app's security headers, which it
+    adds itself). A hook added later must be weighed here, and in fast_path.py."""
+    scopes = (None, "api")
+    assert _names(app.before_request_funcs, scopes) == {
+        "verifier_app.api._authorize",
+        "verifier_app.fast_path._raise_handed_over",
+    }
+    assert _names(app.after_request_funcs, scopes) == {
+        "vcred_service.app.add_security_headers.<locals>.headers"
+    }
+    for hooks in (
+        app.teardown_request_funcs,
+        app.url_value_preprocessors,
+        app.url_default_functions,
+    ):
+        assert not _names(hooks, scopes)
+    assert not app.config.get("TRUSTED_HOSTS")
