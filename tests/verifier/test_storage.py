@@ -122,7 +122,7 @@ def _consume_in_a_process(url: str, prefix: str, challenge: str, barrier: object
 
 def test_concurrent_processes_consume_a_challenge_once(storage: Storage, prefix: str) -> None:
     issued = storage.issue_challenge(now=NOW, ttl=TTL)
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")  # not fork: this process has threads
     with context.Manager() as manager:
         barrier = manager.Barrier(4)
         with context.Pool(4) as pool:
