@@ -273,19 +273,23 @@ class Storage:
         background thread every ``FLUSH_SECONDS``, in one transaction (the audit chain keeps
         every entry; the history is trimmed to ``history_size``). A process killed before the
         write loses those seconds (docs/services.md); a failed write keeps its entries
-        buffered for the next one. Past ``MAX_PENDING`` buffered entries the caller writes
-        them itself, and a database that cannot take them fails its request (DBAPIError).
+        buffered for the next one. A call that would bring the buffer to ``MAX_PENDING``
+        writes it, its own entries last, itself; a database that cannot take them fails the
+        call (DBAPIError, a 503) with its own entries not buffered: a verification whose
+        answer is refused is not recorded.
         """
         with self._pending_lock:
+            backlog = len(self._pending) + len(entries) >= MAX_PENDING
+        if backlog:
+            self._write_pending(*entries)
+            return
+        with self._pending_lock:
             self._pending.extend(entries)
-            backlog = len(self._pending) >= MAX_PENDING
             if self._flusher is None or not self._flusher.is_alive():
                 self._flusher = threading.Thread(
                     target=self._flush_periodically, name="history-flush", daemon=True
                 )
                 self._flusher.start()
-        if backlog:
-            self.flush()
 
     def record_sealed(self, entry: HistoryEntry) -> dict[str, Any]:
         """Add one verification now (with whatever is buffered, written first); its sealed

@@ -224,16 +224,16 @@ def test_every_buffered_entry_reaches_the_audit_chain(storage: Storage) -> None:
     assert verify_chain(storage.audit.entries(), expect_head=storage.audit.head()[1]).intact
 
 
+def _database_down(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
+    raise OperationalError("INSERT", {}, Exception("the database is down"))
+
+
 def test_a_failed_write_keeps_its_entries_for_the_next(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage.record_all([_entry(0), _entry(1)])
     written = storage._write
-
-    def unavailable(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
-        raise OperationalError("INSERT", {}, Exception("the database is down"))
-
-    monkeypatch.setattr(storage, "_write", unavailable)
+    monkeypatch.setattr(storage, "_write", _database_down)
     with pytest.raises(OperationalError):
         storage.flush()
     storage.record(_entry(2))  # recorded while the first write failed: after those
@@ -251,6 +251,23 @@ def test_a_backlog_is_written_by_the_request_that_reaches_it(
     assert storage.audit.head()[0] == 0  # buffered
     storage.record(_entry(2))
     assert storage.audit.head()[0] == 3  # written before record() returned
+
+
+def test_a_backlog_the_database_refuses_does_not_record_the_refused_request(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the request that reaches the backlog is answered 503: its verification is not recorded
+    # (a verdict nobody received), those buffered before it stay buffered
+    monkeypatch.setattr(storage_module, "MAX_PENDING", 3)
+    storage.record_all([_entry(0), _entry(1)])
+    written = storage._write
+    monkeypatch.setattr(storage, "_write", _database_down)
+    with pytest.raises(OperationalError):
+        storage.record(_entry(2))
+    monkeypatch.setattr(storage, "_write", written)
+    storage.record(_entry(3))
+    chained = [e["details"]["subject"] for e in storage.audit.entries()]
+    assert chained == ["Trader 0", "Trader 1", "Trader 3"]
 
 
 def test_lone_surrogates_from_a_credential_never_stop_the_history(storage: Storage) -> None:
