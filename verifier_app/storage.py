@@ -320,10 +320,10 @@ class Storage:
         if it failed once its entries were sealed, whether its commit happened anyway is
         asked before they are written again (:class:`_Unconfirmed`): none is written twice."""
         with self._pending_lock:
+            if not self._pending and not also:
+                return []  # (an unconfirmed write's entries are buffered again with it)
             entries, self._pending = self._pending, []
             unconfirmed, self._unconfirmed = self._unconfirmed, []
-        if not entries and not also:
-            return []
         sealed: list[dict[str, Any]] = []
         try:
             return self._write(entries, also, unconfirmed=unconfirmed, sealed=sealed)
