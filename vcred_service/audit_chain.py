@@ -335,6 +335,15 @@ class AuditChain:
                 }
                 last = row.seq
 
+    def holds(self, conn: Connection, seq: int, entry_hash: str) -> bool:
+        """Whether entry ``seq`` of the chain has ``entry_hash``, asked under the head's lock
+        (held until ``conn``'s transaction ends): a transaction still appending — one whose
+        commit had not answered — has committed or rolled back first."""
+        self._lock_head(conn)
+        table = self.entries_table
+        found = conn.execute(select(table.c.hash).where(table.c.seq == seq)).scalar()
+        return found == entry_hash
+
     def head(self) -> tuple[int, str]:
         """The last entry's ``seq`` and hash (0 and :data:`vcred.audit.GENESIS` when empty),
         pending entries sealed first."""

@@ -27,7 +27,11 @@ def make_engine(url: str, **options: Any) -> Engine:
     A pooled PostgreSQL connection (psycopg) is checked at checkout without a round trip
     (:func:`_closed_by_server`) instead of with ``pool_pre_ping``'s ``SELECT 1``; other
     drivers keep the pre-ping.
+
+    A failed statement's error (and so the log) names the statement, never its parameters:
+    they can be a credential's personal data or a secret being stored.
     """
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         engine = create_engine(url, **options)

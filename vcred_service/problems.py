@@ -1,22 +1,28 @@
 """RFC 9457 problem details for every error a service answers with.
 
 One handler turns :class:`vcred.errors.VcredError` into problem details (status from the error
-class); HTTP errors (404, 405, 413, 415, 429 …) get the same shape; anything unexpected is a
-500 whose body says nothing about the internals (the traceback goes to the log only).
+class); HTTP errors (404, 405, 413, 415, 429 …) get the same shape; a database that cannot be
+reached or cannot take work now is a 503 with ``Retry-After`` (:func:`storage_unavailable`);
+anything unexpected is a 500 whose body says nothing about the internals (the traceback goes
+to the log only).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from vcred.errors import VcredError
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("vcred_service")
+#: What a client is told to wait when the database is unavailable.
+STORAGE_RETRY_AFTER_S: Final = 5
 
 
 class ProblemError(Exception):
@@ -43,6 +49,15 @@ def problem_response(
     response.status_code = status
     response.mimetype = PROBLEM_JSON
     return response
+
+
+def storage_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached or cannot take work now (an
+    outage, a lost connection, a pool with no connection free, a lock waited out) rather than
+    that a statement was wrong: the one is a 503 to retry, the other a 500 to fix."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def register_problem_handlers(app: Flask) -> None:
@@ -81,3 +96,17 @@ def register_problem_handlers(app: Flask) -> None:
     def _unexpected(error: Exception) -> Response:
         _log.exception("unhandled error", exc_info=error)
         return problem_response(500, "Internal Server Error", "the service failed; see its log")
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeoutError)
+    def _storage(error: Exception) -> Response:
+        if not storage_unavailable(error):
+            return _unexpected(error)
+        # one line, not a traceback per request through an outage (the engine hides the
+        # statement's parameters: vcred_service.db.make_engine)
+        _log.error("the database is unavailable, answered 503: %s", error)
+        response = problem_response(
+            503, "Service Unavailable", "the service's database is unavailable; retry later"
+        )
+        response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
+        return response

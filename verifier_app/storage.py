@@ -87,6 +87,18 @@ class HistoryEntry:
     receipt: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Unconfirmed:
+    """A history write whose transaction failed at or after sealing its entries: its commit
+    may have happened (its answer lost with the connection). ``entries``, the buffered ones
+    it wrote, were buffered again; the chain holding ``seq`` with ``hash`` says they are
+    written already."""
+
+    seq: int
+    hash: str
+    entries: tuple[HistoryEntry, ...]
+
+
 def _digest(challenge: str) -> str:
     return hashlib.sha256(challenge.encode("utf-8")).hexdigest()
 
@@ -121,6 +133,7 @@ class Storage:
         # here; past MAX_PENDING a verification waits for the write instead (back-pressure)
         self._pending: list[HistoryEntry] = []
         self._pending_lock = threading.Lock()
+        self._unconfirmed: list[_Unconfirmed] = []
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
         self._closed = False
@@ -273,19 +286,23 @@ class Storage:
         background thread every ``FLUSH_SECONDS``, in one transaction (the audit chain keeps
         every entry; the history is trimmed to ``history_size``). A process killed before the
         write loses those seconds (docs/services.md); a failed write keeps its entries
-        buffered for the next one. Past ``MAX_PENDING`` buffered entries the caller writes
-        them itself, and a database that cannot take them fails its request (DBAPIError).
+        buffered for the next one. A call that would bring the buffer to ``MAX_PENDING``
+        writes it, its own entries last, itself; a database that cannot take them fails the
+        call (DBAPIError, a 503) with its own entries not buffered: a verification whose
+        answer is refused is not recorded.
         """
         with self._pending_lock:
+            backlog = len(self._pending) + len(entries) >= MAX_PENDING
+        if backlog:
+            self._write_pending(*entries)
+            return
+        with self._pending_lock:
             self._pending.extend(entries)
-            backlog = len(self._pending) >= MAX_PENDING
             if self._flusher is None or not self._flusher.is_alive():
                 self._flusher = threading.Thread(
                     target=self._flush_periodically, name="history-flush", daemon=True
                 )
                 self._flusher.start()
-        if backlog:
-            self.flush()
 
     def record_sealed(self, entry: HistoryEntry) -> dict[str, Any]:
         """Add one verification now (with whatever is buffered, written first); its sealed
@@ -299,27 +316,51 @@ class Storage:
 
     def _write_pending(self, *also: HistoryEntry) -> list[dict[str, Any]]:
         """Write the buffered entries, then ``also``; the sealed audit entries. When the write
-        fails, the buffered ones are put back in front of any buffered since (and raised)."""
+        fails, the buffered ones are put back in front of any buffered since (and raised);
+        if it failed once its entries were sealed, whether its commit happened anyway is
+        asked before they are written again (:class:`_Unconfirmed`): none is written twice."""
         with self._pending_lock:
-            entries = self._pending
-            self._pending = []
-        if not entries and not also:
-            return []
+            if not self._pending and not also:
+                return []  # (an unconfirmed write's entries are buffered again with it)
+            entries, self._pending = self._pending, []
+            unconfirmed, self._unconfirmed = self._unconfirmed, []
+        sealed: list[dict[str, Any]] = []
         try:
-            return self._write([*entries, *also])
+            return self._write(entries, also, unconfirmed=unconfirmed, sealed=sealed)
         except BaseException:
             with self._pending_lock:
                 self._pending[:0] = entries
+                self._unconfirmed[:0] = unconfirmed
+                if sealed and entries:
+                    last = sealed[-1]
+                    self._unconfirmed.append(_Unconfirmed(last["seq"], last["hash"], (*entries,)))
             raise
 
-    def _write(self, entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
-        """Insert ``entries`` into the history and append each to the audit chain, in one
-        transaction; the sealed audit entries."""
+    def _write(
+        self,
+        buffered: Sequence[HistoryEntry],
+        also: Sequence[HistoryEntry],
+        *,
+        unconfirmed: Sequence[_Unconfirmed],
+        sealed: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Insert the ``buffered`` entries no earlier write (``unconfirmed``) wrote, then
+        ``also``, into the history and append each to the audit chain, in one transaction;
+        the sealed audit entries (also put in ``sealed`` as soon as they are sealed)."""
         table = self.verifications
         with self.engine.begin() as connection:
+            written = {
+                id(entry)
+                for earlier in unconfirmed
+                if self.audit.holds(connection, earlier.seq, earlier.hash)
+                for entry in earlier.entries
+            }
+            entries = [entry for entry in buffered if id(entry) not in written] + [*also]
+            if not entries:
+                return []
             # the chain first: its head is locked until the commit, so that concurrent
             # flushes (workers, machines) append one after the other
-            sealed = self.audit.append_all(
+            sealed[:] = self.audit.append_all(
                 connection,
                 [
                     {

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -224,16 +224,16 @@ def test_every_buffered_entry_reaches_the_audit_chain(storage: Storage) -> None:
     assert verify_chain(storage.audit.entries(), expect_head=storage.audit.head()[1]).intact
 
 
+def _database_down(*_: Any, **__: Any) -> Any:
+    raise OperationalError("INSERT", {}, Exception("the database is down"))
+
+
 def test_a_failed_write_keeps_its_entries_for_the_next(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     storage.record_all([_entry(0), _entry(1)])
     written = storage._write
-
-    def unavailable(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
-        raise OperationalError("INSERT", {}, Exception("the database is down"))
-
-    monkeypatch.setattr(storage, "_write", unavailable)
+    monkeypatch.setattr(storage, "_write", _database_down)
     with pytest.raises(OperationalError):
         storage.flush()
     storage.record(_entry(2))  # recorded while the first write failed: after those
@@ -251,6 +251,75 @@ def test_a_backlog_is_written_by_the_request_that_reaches_it(
     assert storage.audit.head()[0] == 0  # buffered
     storage.record(_entry(2))
     assert storage.audit.head()[0] == 3  # written before record() returned
+
+
+def test_a_backlog_the_database_refuses_does_not_record_the_refused_request(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the request that reaches the backlog is answered 503: its verification is not recorded
+    # (a verdict nobody received), those buffered before it stay buffered
+    monkeypatch.setattr(storage_module, "MAX_PENDING", 3)
+    storage.record_all([_entry(0), _entry(1)])
+    written = storage._write
+    monkeypatch.setattr(storage, "_write", _database_down)
+    with pytest.raises(OperationalError):
+        storage.record(_entry(2))
+    monkeypatch.setattr(storage, "_write", written)
+    storage.record(_entry(3))
+    chained = [e["details"]["subject"] for e in storage.audit.entries()]
+    assert chained == ["Trader 0", "Trader 1", "Trader 3"]
+
+
+def _commit_failing_once(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch, *, after_committing: bool
+) -> None:
+    """The next commit fails as a lost connection does: before the database committed, or
+    after (its answer lost on the way back)."""
+    dialect = storage.engine.dialect
+    commit = dialect.do_commit
+    lost = dialect.loaded_dbapi.OperationalError
+
+    def failing(dbapi_connection: Any) -> None:
+        monkeypatch.setattr(dialect, "do_commit", commit)
+        if after_committing:
+            commit(dbapi_connection)
+        raise lost("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(dialect, "do_commit", failing)
+
+
+@pytest.mark.parametrize("after_committing", [True, False], ids=["answer-lost", "not-committed"])
+def test_a_write_whose_commit_failed_is_in_the_chain_exactly_once(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch, after_committing: bool
+) -> None:
+    storage.record_all([_entry(0), _entry(1), _entry(2)])
+    _commit_failing_once(storage, monkeypatch, after_committing=after_committing)
+    with pytest.raises(OperationalError):
+        storage.flush()
+    storage.record(_entry(3))
+    storage.flush()
+    chained = [e["details"]["subject"] for e in storage.audit.entries()]
+    assert chained == [f"Trader {i}" for i in range(4)]
+    assert verify_chain(storage.audit.entries()).intact
+    assert [e.subject for e in storage.recent()] == [f"Trader {i}" for i in (3, 2, 1, 0)]
+
+
+def test_a_lost_commit_answer_is_still_asked_about_after_another_failed_write(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage.record_all([_entry(0), _entry(1)])
+    _commit_failing_once(storage, monkeypatch, after_committing=True)
+    with pytest.raises(OperationalError):
+        storage.flush()
+    holds = storage.audit.holds
+    monkeypatch.setattr(storage.audit, "holds", _database_down)  # the database went away
+    storage.record(_entry(2))
+    with pytest.raises(OperationalError):
+        storage.flush()
+    monkeypatch.setattr(storage.audit, "holds", holds)
+    storage.flush()
+    chained = [e["details"]["subject"] for e in storage.audit.entries()]
+    assert chained == ["Trader 0", "Trader 1", "Trader 2"]
 
 
 def test_lone_surrogates_from_a_credential_never_stop_the_history(storage: Storage) -> None:
