@@ -198,3 +198,28 @@ def test_the_did_resolvers_lock_held_by_another_thread_does_not_hang_the_workers
     with verifier._resolver._web_cache._lock:  # held by this thread; the fork is another's
         results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
     assert results == expected
+
+
+def test_a_worker_that_never_answers_is_stopped_and_its_chunks_verified_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vcred import batch
+
+    working = batch._work
+
+    def stuck_on_the_first_chunk(
+        verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any
+    ) -> None:
+        if batch._take(counter, chunks) == 0:
+            threading.Event().wait()  # deadlocked for a reason no lock renewal reaches
+        working(verifier, credentials, chunks, counter, answers)
+
+    monkeypatch.setattr(batch, "_work", stuck_on_the_first_chunk)
+    monkeypatch.setattr(batch, "_RESULT_WAIT", 0.1)
+    monkeypatch.setattr(batch, "STALL_SECONDS", 1.0)
+    key = KeyPair.generate()
+    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
+    verifier = Verifier(clock=lambda: NOW)
+    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
+    assert results == [verifier.verify(token) for token in tokens]
+    assert not multiprocessing.active_children()
