@@ -5,8 +5,9 @@ the thread that would release it does not exist there. :func:`vcred.verify_many`
 workers from processes that run other threads (a service's history flusher, its status
 refresher, a status list fetch in progress), so every long-lived vcred object whose locks a
 verification may take registers here, and each forked child gives it new, unheld locks before
-it runs anything else. Its data is whole at the fork (the interpreter forks between two
-bytecodes), only the lock is stale.
+it runs anything else. The data those locks guard needs nothing: each dictionary operation
+is whole at the fork, and what a lock orders (look up, fetch, store) is a cache's, which the
+child at worst does again.
 
 CPython does the same for its own: logging reinitialises its module lock and every handler's
 in the child (its at-fork hooks, read in 3.11's ``logging/__init__.py``), the interpreter its
