@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import multiprocessing
 import pickle
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.conftest import NOW, credential
-from vcred import Verifier, issue, verify_many
+from vcred import Verifier, did_key, issue, verify_many
+from vcred.did.web import did_web_document, did_web_url
+from vcred.issuing import signer_for
 from vcred.keys import KeyPair
+from vcred.net import DEFAULT_MAX_BYTES
+from vcred.status import status_list_credential_for
+from vcred.testing import MemoryIndexStore, StaticFetcher
 from vcred.verifier import VerificationResult
 
 
@@ -97,3 +106,120 @@ def test_a_workers_result_behaves_as_a_verification_result() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.credential = {}  # type: ignore[misc]
     assert result.to_dict() == expected.to_dict()
+
+
+# --- forking from a process whose other threads hold locks --------------------------------
+# A lock another thread holds at the moment of a fork stays held forever in the child. A
+# service forks its batch workers from a gunicorn worker running a history flusher, a status
+# refresher and fetches in progress: a worker must still answer, and verify_many must end.
+
+_HANG = 20.0  # seconds after which verify_many counts as hung (a passing run takes < 2 s)
+LIST_URL = "https://customs.example/status/1"
+WEB_ISSUER = "did:web:customs.example"
+
+
+def _finishes(call: Callable[[], list[VerificationResult]]) -> list[VerificationResult]:
+    """``call()``'s answer, run in another thread (so the one that holds locks is not the
+    forking one); fails the test when it hangs, after terminating the forked workers so that
+    the call ends by itself once the test lets its locks go."""
+    answers: list[list[VerificationResult]] = []
+    thread = threading.Thread(target=lambda: answers.append(call()), daemon=True)
+    thread.start()
+    thread.join(_HANG)
+    if thread.is_alive():
+        for child in multiprocessing.active_children():
+            child.terminate()
+        pytest.fail(f"verify_many hung: no answer within {_HANG} s")
+    return answers[0]
+
+
+class _FirstFetchWaits:
+    """A fetcher whose first fetch waits until ``release`` (a slow network); later ones,
+    and every one in a process forked after it began, answer at once."""
+
+    def __init__(self, inner: StaticFetcher) -> None:
+        self.inner = inner
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self._first = True
+
+    def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+        if self._first:
+            self._first = False
+            self.started.set()
+            self.release.wait()
+        return self.inner.fetch(url, accept=accept, max_bytes=max_bytes)
+
+
+def _with_status(key: KeyPair, fetcher: StaticFetcher) -> str:
+    """A credential with a revocation entry in a list published through ``fetcher``."""
+    store = MemoryIndexStore()
+    allocation = store.allocate("revocation")
+    issuer = did_key(key.public)
+    unsigned = status_list_credential_for(
+        store, allocation.list_id, list_url=LIST_URL, issuer=issuer, valid_from=NOW
+    )
+    fetcher.publish(LIST_URL, str(issue(unsigned, key)))
+    entry = allocation.entry(LIST_URL).to_json()
+    return str(issue(credential(credentialStatus=[entry]), key))
+
+
+def test_a_status_list_fetch_in_progress_in_another_thread_does_not_hang_the_workers() -> None:
+    key = KeyPair.generate()
+    fetcher = _FirstFetchWaits(StaticFetcher())
+    token = _with_status(key, fetcher.inner)
+    verifier = Verifier(fetcher=fetcher, clock=lambda: NOW)
+    # the refresher's fetch of the list: it holds the cache's load lock of LIST_URL meanwhile
+    refresher = threading.Thread(target=verifier.verify, args=(token,), daemon=True)
+    refresher.start()
+    assert fetcher.started.wait(_HANG)
+    try:
+        results = _finishes(lambda: verify_many([token] * 100, verifier=verifier, processes=2))
+    finally:
+        fetcher.release.set()
+        refresher.join()
+    assert results[0].verified, results[0].errors
+    assert results[0].status[0].value == 0
+    assert results == [verifier.verify(token)] * 100
+
+
+def test_the_did_resolvers_lock_held_by_another_thread_does_not_hang_the_workers() -> None:
+    key = KeyPair.generate()
+    fetcher = StaticFetcher()
+    fetcher.publish(did_web_url(WEB_ISSUER), json.dumps(did_web_document(WEB_ISSUER, [key.public])))
+    signer = signer_for(key, did=WEB_ISSUER)
+    tokens = [
+        str(issue(credential(issuer=WEB_ISSUER, id=f"urn:uuid:{i:032x}"), signer))
+        for i in range(100)
+    ]
+    verifier = Verifier(fetcher=fetcher, clock=lambda: NOW)
+    expected = [verifier.verify(token) for token in tokens]  # the document is cached now
+    assert all(result.verified for result in expected), expected[0].errors
+    with verifier._resolver._web_cache._lock:  # held by this thread; the fork is another's
+        results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
+    assert results == expected
+
+
+def test_a_worker_that_never_answers_is_stopped_and_its_chunks_verified_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vcred import batch
+
+    working = batch._work
+
+    def stuck_on_the_first_chunk(
+        verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any
+    ) -> None:
+        if batch._take(counter, chunks) == 0:
+            threading.Event().wait()  # deadlocked for a reason no lock renewal reaches
+        working(verifier, credentials, chunks, counter, answers)
+
+    monkeypatch.setattr(batch, "_work", stuck_on_the_first_chunk)
+    monkeypatch.setattr(batch, "_RESULT_WAIT", 0.1)
+    monkeypatch.setattr(batch, "STALL_SECONDS", 1.0)
+    key = KeyPair.generate()
+    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
+    verifier = Verifier(clock=lambda: NOW)
+    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
+    assert results == [verifier.verify(token) for token in tokens]
+    assert not multiprocessing.active_children()

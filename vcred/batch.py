@@ -6,6 +6,20 @@ worker per core while the caller's process collects. Workers inherit the caller'
 chunks of the batch are handed out from a shared counter, so a slower worker simply takes
 fewer. Where fork is unavailable, the batch runs in this process.
 
+Forking a process that runs other threads (a service's history flusher, its refreshers, a
+fetch in progress) copies their locks as they are, held ones included: a worker that takes
+one held at the fork waits forever. Two layers keep that from hanging a batch. Every
+long-lived vcred object a verification locks (status-list cache, did:web cache, context
+loader, trust feed) gets new locks in each forked child (:mod:`vcred._forksafe`). Whatever
+else blocks a worker for good, the collector stops waiting after :data:`STALL_SECONDS`
+without an answer, terminates the workers and verifies what they did not answer itself, as
+it does for a worker that dies.
+
+Fork, not forkserver or spawn: a worker started afresh would need the Verifier pickled, which
+it cannot be (a lambda clock, caches holding locks), and would start with empty caches,
+fetching every DID document and status list again; it measured slower too
+(docs/performance.md, "Batches").
+
 Only the results cross process boundaries, and compactly: the collecting process shares the
 cores with the workers, so every microsecond it spends per result is taken from them. A
 result travels as a tuple of plain values with its credential as JSON text (one string, not
@@ -20,6 +34,7 @@ import json
 import multiprocessing
 import os
 import queue
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any, Final, cast
@@ -30,6 +45,10 @@ from vcred.verifier import Check, VerificationResult, Verifier
 MIN_PARALLEL_BATCH = 64
 _CHUNK = 64
 _RESULT_WAIT = 5.0  # seconds between checks that the workers are still alive
+#: Seconds without any chunk's answer, workers alive, after which they count as stuck: they
+#: are stopped and what they did not answer is verified in the calling process. A chunk takes
+#: milliseconds (64 credentials, shared caches); one that fetches takes seconds.
+STALL_SECONDS = 60.0
 
 
 def verify_many(
@@ -41,7 +60,8 @@ def verify_many(
     """Verify every credential, in order, on ``processes`` cores (default: all of them).
 
     Never raises for a bad credential; each result says what failed. A worker that dies
-    (killed, out of memory) costs time, not results: its chunks are verified here.
+    (killed, out of memory) or answers nothing for :data:`STALL_SECONDS` costs time, not
+    results: the chunks it did not answer are verified here.
     """
     chosen = verifier or Verifier()
     count = processes or os.cpu_count() or 1
@@ -68,24 +88,48 @@ def verify_many(
     finally:
         gc.unfreeze()
     results: list[VerificationResult | None] = [None] * len(credentials)
+    done = _collect(results, answers, workers, chunks)
+    _stop(workers, stuck=len(done) < chunks)
+    for chunk in set(range(chunks)) - done:
+        _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
+    return [result for result in results if result is not None]
+
+
+def _collect(
+    results: list[VerificationResult | None],
+    answers: Any,
+    workers: Sequence[multiprocessing.process.BaseProcess],
+    chunks: int,
+) -> set[int]:
+    """Fill in the chunks the workers answer until all are, every worker is gone, or none
+    answered for :data:`STALL_SECONDS` (a worker blocked for good); the chunks filled in."""
     checks_seen: dict[tuple[Any, ...], Check] = {}
     done: set[int] = set()
+    last_answer = time.monotonic()
     while len(done) < chunks:
         try:
             chunk, verified = answers.get(timeout=_RESULT_WAIT)
         except queue.Empty:
+            if time.monotonic() - last_answer >= STALL_SECONDS:
+                break
             if any(worker.is_alive() for worker in workers):
                 continue
-            break  # every worker is gone: what they did not send is verified below
+            break  # every worker is gone: what they did not send is verified here
         _fill_compact(results, chunk, verified, checks_seen)
         done.add(chunk)
-    for chunk in set(range(chunks)) - done:
-        _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
+        last_answer = time.monotonic()
+    return done
+
+
+def _stop(workers: Sequence[multiprocessing.process.BaseProcess], *, stuck: bool) -> None:
+    """End the workers: given time to exit when they are done, terminated when ``stuck``
+    (not answering) or when they overstay; either way their answers are no longer read."""
     for worker in workers:
-        worker.join(timeout=_RESULT_WAIT)
+        if not stuck:
+            worker.join(timeout=_RESULT_WAIT)
         if worker.is_alive():
             worker.terminate()
-    return [result for result in results if result is not None]
+            worker.join(timeout=_RESULT_WAIT)
 
 
 def _work(

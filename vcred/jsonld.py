@@ -45,6 +45,7 @@ from pyld import jsonld as _pyld
 from pyld.context_resolver import ContextResolver
 
 from vcred import _jsonld_fast
+from vcred._forksafe import renew_locks_in_children
 from vcred._jsonld_fast import from_pyld_error, is_absolute_iri
 from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal, serialize
 from vcred._pointer import escape
@@ -214,7 +215,7 @@ class ContextLoader:
         *,
         bundled: bool = True,
     ) -> None:
-        self._lock = threading.Lock()
+        renew_locks_in_children(self)
         self._documents: dict[str, Mapping[str, Any]] = {}
         #: the bytes a context was registered with (None: registered as a parsed document)
         self._registered_bytes: dict[str, bytes | None] = {}
@@ -226,6 +227,10 @@ class ContextLoader:
             self._documents[url] = _pinned_document(url, content, sha256)
             self._registered_bytes[url] = _as_bytes(content)
         self._reset_caches()
+
+    def _new_locks(self) -> None:
+        # here and in every forked child (vcred._forksafe)
+        self._lock = threading.Lock()
 
     def _reset_caches(self) -> None:
         self._resolver_cache: dict[str, Any] = _BoundedCache()

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from ._forksafe import renew_locks_in_children
 from .errors import TrustListSequenceError, UsageError, VcredError
 from .net import Fetcher
 from .trust import RecognisedIssuer, TrustAnchor, TrustList, load_signed_trust_list
@@ -205,10 +206,14 @@ class TrustListFeed:
         self._verifier = verifier
         self._clock = clock
         self._on_accept = on_accept
-        self._lock = threading.Lock()
+        renew_locks_in_children(self)
         self._current: TrustList | None = None
         self._last_failure: datetime | None = None
         self._last: RefreshReport | None = None
+
+    def _new_locks(self) -> None:
+        # here and in every forked child (vcred._forksafe)
+        self._lock = threading.Lock()
 
     @property
     def current(self) -> TrustList | None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from vcred._forksafe import renew_locks_in_children
 from vcred.did.document import (
     DidDocument,
     VerificationMethod,
@@ -69,14 +70,23 @@ class Freshness:
     stale: bool
 
 
-@dataclass(slots=True)
+# eq=False: hashable (a weak set holds it, vcred._forksafe) and equal only to itself, as
+# before, when its own lock was compared
+@dataclass(slots=True, weakref_slot=True, eq=False)
 class _TtlCache:
     ttl: float
     size: int = 1024
     clock: Callable[[], float] = time.monotonic
     # key -> (expires at, fetched at, value), by the monotonic clock
     _items: OrderedDict[str, tuple[float, float, DidDocument]] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Lock = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        renew_locks_in_children(self)
+
+    def _new_locks(self) -> None:
+        # here and in every forked child (vcred._forksafe)
+        self._lock = threading.Lock()
 
     def get(self, key: str) -> DidDocument | None:
         with self._lock:

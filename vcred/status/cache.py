@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from vcred._forksafe import renew_locks_in_children
 from vcred.errors import UsageError
 from vcred.status.listcred import StatusList
 
@@ -62,6 +63,11 @@ class StatusListCache:
         self.default_ttl = default_ttl
         self.max_ttl = max_ttl
         self._entries: OrderedDict[str, CachedList] = OrderedDict()
+        renew_locks_in_children(self)
+
+    def _new_locks(self) -> None:
+        # here and in every forked child (vcred._forksafe): a load lock is held for a whole
+        # fetch, so a fork during one would leave it held forever in the child
         self._lock = threading.Lock()
         self._load_locks = tuple(threading.Lock() for _ in range(_STRIPES))
 
