@@ -31,6 +31,7 @@ from tests.issuer.conftest import (
 )
 from vcred.audit import verify_chain
 from vcred_service.db import make_engine
+from vcred_service.problems import STORAGE_RETRY_AFTER_S
 
 # -- the audit chain: pending entries -----------------------------------------------------------
 
@@ -459,5 +460,8 @@ def test_an_issuance_deadlocked_twice_fails_and_keeps_nothing(
         raise _deadlocked()
 
     monkeypatch.setattr(service.store, "key_retired_or_token_revoked", always_deadlocked)
-    assert ApiClient(sqlite_app).issue(credential(), auth(sqlite_app)).status_code == 500
+    answer = ApiClient(sqlite_app).issue(credential(), auth(sqlite_app))
+    # a deadlock is the database unable to take the work now: sent again, it can be issued
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == str(STORAGE_RETRY_AFTER_S)
     assert assert_consistent(service) == 0
