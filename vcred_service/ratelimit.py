@@ -12,9 +12,9 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from vcred.errors import UsageError
 from vcred_service.problems import ProblemError
@@ -69,6 +69,13 @@ class RateLimiter:
         wait = self.allow(key, cost=cost)
         if wait > 0:
             raise too_many_requests(wait)
+
+
+def client_key(environ: Mapping[str, Any]) -> str:
+    """The key a request is limited by: its client address (``REMOTE_ADDR``, as any ProxyFix
+    in front left it; Flask's ``request.remote_addr``)."""
+    address: str | None = environ.get("REMOTE_ADDR")
+    return address or "unknown"
 
 
 def too_many_requests(wait: float) -> ProblemError:

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from vcred.net import Fetcher
 from vcred_service import create_base_app, identifiers, oauth_http
 from vcred_service.app import add_security_headers
-from vcred_service.ratelimit import make_limiter
+from vcred_service.ratelimit import client_key, make_limiter
 from vcred_service.registry import use_registry_from_env
 from vcred_service.runner import freeze_startup_heap
 from verifier_app import fast_path, oid4vp
@@ -68,11 +68,6 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
         },
     )
     app.extensions["vcred_verifier"] = service
-    if config.proxy_hops:
-        # behind N reverse proxies the client address is the N-th from the right
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops
-        )
     if config.rate_per_second > 0:
         limiter = make_limiter(
             config.rate_per_second,
@@ -85,9 +80,12 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
 
         @app.before_request
         def _rate_limit() -> None:
-            # verifying is public (DESIGN §6): every POST costs work, some of it network
+            # verifying is public (DESIGN §6): every POST costs work, some of it network;
+            # one the fast path handed over has been charged there
+            if fast_path.CHARGED in request.environ:
+                return
             if request.method == "POST" and request.endpoint not in PRICED_BY_ITEM:
-                limiter.check(request.remote_addr or "unknown")
+                limiter.check(client_key(request.environ))
 
     secure = add_security_headers(app, csp=_CSP, referrer_policy="no-referrer")
     app.register_blueprint(api)
@@ -108,6 +106,12 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
         clock=config.clock,
     )
     fast_path.install(app, secure=secure)
+    if config.proxy_hops:
+        # behind N reverse proxies the client address is the N-th from the right; in front of
+        # the fast path too, which charges the rate limit by that address
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops
+        )
     service.start_refresher()
     if serving:
         freeze_startup_heap()

@@ -28,7 +28,7 @@ from vcred.errors import MalformedError, VcredError
 from vcred.verifier import Problem, VerificationResult, Verifier
 from vcred_service import read_json
 from vcred_service.problems import ProblemError
-from vcred_service.ratelimit import RateLimiter, too_many_requests
+from vcred_service.ratelimit import RateLimiter, client_key, too_many_requests
 from verifier_app.as_of import requested_moment
 from verifier_app.receipts import receipt_requested
 from verifier_app.service import (
@@ -142,7 +142,7 @@ def _read_priced(service: VerifierService) -> BatchRequest:
     limiter = _limiter()
     if limiter is None:
         return read_batch(service)
-    key = request.remote_addr or "unknown"
+    key = client_key(request.environ)
     wait = limiter.peek(key)
     if wait > 0:  # refused before the body is read, like every other POST
         raise too_many_requests(wait)

@@ -4,15 +4,22 @@ The VC API's hot call spent about as much in Flask's request machinery (request 
 contexts, routing, hooks, session, Response objects) as in everything of ours but the
 signature check. This WSGI layer answers exactly that call itself in its plain case — no
 cookie, ``Content-Type: application/json``, a declared ``Content-Length`` within the limit, no
-rate limiter, no OAuth, no receipt asked for — and hands everything else to Flask.
+OAuth, no receipt asked for — and hands everything else to Flask.
+
+With a rate limiter (the verifier's default) the plain case is charged here, before its body
+is read, by the key Flask's hook uses (:func:`vcred_service.ratelimit.client_key`: the client
+address after any ProxyFix, which is why ProxyFix is in front of the fast path, not behind).
+A refusal is handed over with its 429 problem for Flask's error handler to answer.
 
 Its answers are the Flask path's byte for byte (status, every header, body): the view's own
 functions read the request and build the body (:func:`verifier_app.api.credential_request`),
 the app's own security-header hook adds the headers, and tests/verifier/test_fast_path.py
 sends a corpus through both paths and compares. Nothing with a side effect happens before
 the request is known to be the plain case, so a hand-over to Flask repeats nothing anyone can
-see (a body already read is replayed to Flask); an exception from verifying is re-raised
-inside Flask (:func:`_raise_handed_over`) for its one error handler to answer.
+see: a body already read is replayed to Flask, and a request already charged carries
+:data:`CHARGED` in its environ (a key no client can set) for the rate-limit hook to charge it
+no more. An exception from verifying is re-raised inside Flask (:func:`_raise_handed_over`)
+for its one error handler to answer.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 from flask import Flask, Response, request
 
 from vcred_service.oauth_http import EXTENSION as OAUTH
+from vcred_service.ratelimit import Limiter, client_key
 from vcred_service.requests import dumps, parse_json_body
 from verifier_app.api import credential_request
 from verifier_app.service import LIMITER, VerifierService
@@ -34,6 +42,8 @@ if TYPE_CHECKING:
 PATH: Final = "/credentials/verify"
 #: The environ key of an exception the fast path hands to Flask to answer.
 HANDED_OVER: Final = "vcred.fast_path.error"
+#: The environ key of a request the fast path has charged to its client's rate.
+CHARGED: Final = "vcred.fast_path.charged"
 _JSON: Final = "application/json"
 
 
@@ -69,7 +79,7 @@ def _declared_length(environ: WSGIEnvironment, limit: int | None) -> int | None:
 
 class VerifyFastPath:
     """The WSGI application in front of ``app``'s own: the plain verify call answered here,
-    every other request by ``inner`` (Flask, behind any ProxyFix)."""
+    every other request by ``inner`` (Flask); any ProxyFix is in front of both."""
 
     def __init__(
         self, app: Flask, inner: WSGIApplication, *, secure: Callable[[Response], Response]
@@ -83,6 +93,10 @@ class VerifyFastPath:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         length = self._plain(environ)
         if length is None:
+            return self.inner(environ, start_response)
+        refused = self._charge(environ)
+        if refused is not None:
+            environ[HANDED_OVER] = refused
             return self.inner(environ, start_response)
         stream = environ["wsgi.input"]
         raw = stream.read(length)
@@ -119,11 +133,23 @@ class VerifyFastPath:
             or environ.get("CONTENT_TYPE") != _JSON
             or environ.get("HTTP_COOKIE")  # a session is opened and may be saved
             or "HTTP_TRANSFER_ENCODING" in environ
-            or LIMITER in self.app.extensions
             or OAUTH in self.app.extensions
         ):
             return None
         return _declared_length(environ, self.app.config["MAX_CONTENT_LENGTH"])
+
+    def _charge(self, environ: WSGIEnvironment) -> Exception | None:
+        """Charge the request to its client's rate as Flask's hook would, and mark it charged;
+        what refused it (the 429 problem, or the limiter's own failure), else None."""
+        limiter: Limiter | None = self.app.extensions.get(LIMITER)
+        if limiter is None:
+            return None
+        environ[CHARGED] = True  # tried once, whatever comes of it
+        try:
+            limiter.check(client_key(environ))
+        except Exception as error:
+            return error
+        return None
 
     def _hand_over(
         self, environ: WSGIEnvironment, start_response: StartResponse, body: io.IOBase
@@ -141,7 +167,8 @@ def _raise_handed_over() -> None:
 
 
 def install(app: Flask, *, secure: Callable[[Response], Response]) -> None:
-    """Put the fast path in front of ``app`` (after its ProxyFix, if any, is in place).
+    """Put the fast path in front of ``app`` (before any ProxyFix is put in front of both, so
+    that the fast path sees the client address Flask sees).
 
     ``secure``: the app's security-header hook (:func:`vcred_service.app.add_security_headers`).
     """

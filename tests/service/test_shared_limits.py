@@ -11,24 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.redis_server import REDIS_URL, SLOW, needs_redis
 from vcred.errors import UsageError
 from vcred_service.ratelimit import RateLimiter, make_limiter
 from vcred_service.shared_limits import RedisRateLimiter
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-SLOW = 0.001  # tokens per second: nothing comes back while a test runs
-
-
-def _redis_up() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-needs_redis = pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
 
 
 @pytest.fixture

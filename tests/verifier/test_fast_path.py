@@ -4,25 +4,36 @@ Every request is sent twice to one app: through the WSGI application gunicorn se
 fast path, which answers or hands over) and through Flask's own behind it. Status, every
 header in order, and the body must be the same bytes — for valid, invalid and hostile
 requests, wrong content types, bad lengths, and with the stream ended by the server as
-gunicorn ends it.
+gunicorn ends it — without a rate limiter and with one (the default), where the fast path
+charges each request exactly once, by the address Flask would charge.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import json
-from collections.abc import Iterable
-from typing import Any
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import EnvironBuilder
 
+from tests.redis_server import REDIS_URL, SLOW, needs_redis
 from tests.verifier.conftest import Agency, MakeApp, tamper
 from vcred_service.oauth_http import EXTENSION as OAUTH
+from vcred_service.ratelimit import RateLimiter
 from verifier_app.fast_path import PATH, VerifyFastPath
+from verifier_app.service import LIMITER
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 Answer = tuple[str, list[tuple[str, str]], bytes]
 
@@ -62,14 +73,46 @@ def _call(application: Any, environ: dict[str, Any]) -> Answer:
     return started[0][0], started[0][1], body
 
 
+def _fast_path(app: Flask) -> VerifyFastPath:
+    served = app.wsgi_app
+    fast = served.app if isinstance(served, ProxyFix) else served
+    assert isinstance(fast, VerifyFastPath)
+    return fast
+
+
+def _flask_path(app: Flask) -> WSGIApplication:
+    """The served application with the fast path taken out: Flask's own, behind any ProxyFix."""
+    served = app.wsgi_app
+    inner = _fast_path(app).inner
+    if not isinstance(served, ProxyFix):
+        return inner
+    without = copy.copy(served)
+    without.app = inner
+    return without
+
+
+@contextmanager
+def _flask_refused(app: Flask) -> Iterator[None]:
+    """Within: a request the fast path hands to Flask fails the test."""
+    fast = _fast_path(app)
+    inner = fast.inner
+
+    def not_flask(environ: Any, start_response: Any) -> Iterable[bytes]:
+        raise AssertionError("handed to Flask")
+
+    fast.inner = not_flask
+    try:
+        yield
+    finally:
+        fast.inner = inner
+
+
 def _both(app: Flask, environ: dict[str, Any]) -> tuple[Answer, Answer]:
     """The answer of the served application and of Flask's own, to copies of ``environ``."""
-    fast = app.wsgi_app
-    assert isinstance(fast, VerifyFastPath)
     body = environ["wsgi.input"].read()
     first = {**environ, "wsgi.input": io.BytesIO(body)}
     second = {**environ, "wsgi.input": io.BytesIO(body)}
-    return _call(fast, first), _call(fast.inner, second)
+    return _call(app.wsgi_app, first), _call(_flask_path(app), second)
 
 
 def assert_same(app: Flask, environ: dict[str, Any]) -> Answer:
@@ -78,9 +121,32 @@ def assert_same(app: Flask, environ: dict[str, Any]) -> Answer:
     return fast
 
 
-@pytest.fixture
-def app(make_app: MakeApp) -> Flask:
-    return make_app()
+def _stopped_clock(app: Flask) -> RateLimiter:
+    """The app's in-process limiter with its clock stopped: no token comes back while a test
+    runs, and a refusal's wait (in its detail and Retry-After) is the same on both paths."""
+    limiter = app.extensions[LIMITER]
+    assert isinstance(limiter, RateLimiter)
+    limiter.clock = lambda: 0.0
+    return limiter
+
+
+@pytest.fixture(params=[0.0, 5.0], ids=["unlimited", "rate-limited"])
+def app(make_app: MakeApp, request: pytest.FixtureRequest) -> Flask:
+    """A verifier without a rate limiter, and one with (each request sent to both paths of
+    it spends two of its many tokens)."""
+    app = make_app(rate_per_second=request.param, rate_burst=100_000)
+    if request.param:
+        _stopped_clock(app)
+    return app
+
+
+def _limited_twins(make_app: MakeApp, **overrides: Any) -> tuple[Flask, Flask]:
+    """Two apps of one rate-limited configuration, clocks stopped, each with its own buckets:
+    one to serve through the fast path, one through Flask's."""
+    twins = (make_app(rate_per_second=1, **overrides), make_app(rate_per_second=1, **overrides))
+    for app in twins:
+        _stopped_clock(app)
+    return twins
 
 
 def _valid(agency: Agency) -> str:
@@ -151,14 +217,8 @@ def test_a_verified_credential_is_answered_by_the_fast_path(app: Flask, agency: 
     body = json.dumps({"verifiableCredential": _valid(agency)}).encode()
     status, headers, answer = assert_same(app, _environ(body))
     assert status == "200 OK"
-    fast = app.wsgi_app
-    assert isinstance(fast, VerifyFastPath)
-
-    def not_flask(environ: Any, start_response: Any) -> Iterable[bytes]:
-        raise AssertionError("handed to Flask")
-
-    fast.inner = not_flask
-    assert _call(fast, _environ(body)) == (status, headers, answer)
+    with _flask_refused(app):
+        assert _call(app.wsgi_app, _environ(body)) == (status, headers, answer)
     assert json.loads(answer)["verified"] is True
     assert ("X-Content-Type-Options", "nosniff") in headers
 
@@ -251,13 +311,116 @@ def test_an_exception_while_verifying_is_answered_alike(
     assert status.startswith("500")
 
 
-def test_a_rate_limited_verifier_is_answered_by_flask(make_app: MakeApp, agency: Agency) -> None:
+def test_a_refused_request_is_answered_alike(make_app: MakeApp, agency: Agency) -> None:
+    fast_app, flask_app = _limited_twins(make_app, rate_burst=1)
     body = json.dumps({"verifiableCredential": _valid(agency)}).encode()
-    one, two = (make_app(rate_per_second=1, rate_burst=1) for _ in range(2))
-    fast = [_call(one.wsgi_app, _environ(body)) for _ in range(2)]
-    flask = [_call(two.wsgi_app.inner, _environ(body)) for _ in range(2)]  # type: ignore[attr-defined]
+    with _flask_refused(fast_app):
+        first = _call(fast_app.wsgi_app, _environ(body))
+    fast = [first, _call(fast_app.wsgi_app, _environ(body))]
+    flask = [_call(_flask_path(flask_app), _environ(body)) for _ in range(2)]
     assert [answer[0] for answer in fast] == ["200 OK", "429 TOO MANY REQUESTS"]
+    assert ("Retry-After", "1") in fast[1][1]
+    assert json.loads(fast[1][2])["title"] == "Too Many Requests"
     assert fast == flask
+
+
+def _costly_requests(agency: Agency, *, breaking: str) -> list[dict[str, Any]]:
+    """Requests the fast path answers, hands over after charging (bad JSON, a receipt, a body
+    shorter than declared, an exception while verifying ``breaking``) or leaves to Flask
+    (another content type)."""
+    valid = json.dumps({"verifiableCredential": _valid(agency)}).encode()
+    receipt = {"verifiableCredential": _valid(agency), "options": {"receipt": True}}
+    short = _environ(valid)
+    short["CONTENT_LENGTH"] = str(len(valid) + 3)
+    return [
+        _environ(valid),
+        _environ(b"{"),
+        _environ(json.dumps(receipt).encode()),
+        short,
+        _environ(json.dumps({"verifiableCredential": breaking}).encode()),
+        _environ(valid, content_type="text/plain"),
+    ]
+
+
+def _break_verifying(app: Flask, credential: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verifying ``credential`` raises, on either path."""
+    service = app.extensions["vcred_verifier"]
+    verify = service.verify_credential
+
+    def broken_for_one(given: Any, **options: Any) -> Any:
+        if str(given) == credential:
+            raise RuntimeError("the storage is gone")
+        return verify(given, **options)
+
+    monkeypatch.setattr(service, "verify_credential", broken_for_one)
+
+
+def _spend(application: WSGIApplication, requests: list[dict[str, Any]]) -> list[Answer]:
+    """The answers to fresh copies of ``requests``, in order."""
+    return [
+        _call(application, {**environ, "wsgi.input": io.BytesIO(environ["wsgi.input"].getvalue())})
+        for environ in requests
+    ]
+
+
+def _one_over_the_burst(
+    make_twins: Callable[[int], tuple[Flask, Flask]],
+    agency: Agency,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[list[Answer], list[Answer]]:
+    """The answers of the fast path and of Flask's (of the first and the second of two twin
+    apps whose burst is given) to as many costly requests as the burst, then one more."""
+    breaking = _valid(agency)
+    costly = _costly_requests(agency, breaking=breaking)
+    requests = [*costly, _environ(json.dumps({"verifiableCredential": _valid(agency)}).encode())]
+    fast_app, flask_app = make_twins(len(costly))
+    for app in (fast_app, flask_app):
+        app.config["TESTING"] = False  # the exception answered as in production
+        _break_verifying(app, breaking, monkeypatch)
+    with _flask_refused(fast_app):  # the first is the fast path's own answer
+        fast = _spend(fast_app.wsgi_app, requests[:1])
+    fast += _spend(fast_app.wsgi_app, requests[1:])
+    flask = _spend(_flask_path(flask_app), requests)
+    statuses = [answer[0] for answer in fast]
+    # the burst is the number of costly requests: the one after them is refused, and it
+    # would be earlier if any were charged twice, later if any went uncharged
+    assert "429 TOO MANY REQUESTS" not in statuses[:-1], statuses
+    assert statuses[-1] == "429 TOO MANY REQUESTS"
+    assert "500 INTERNAL SERVER ERROR" in statuses
+    return fast, flask
+
+
+def test_each_request_costs_one_token_on_either_path(
+    make_app: MakeApp, agency: Agency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, flask = _one_over_the_burst(
+        lambda burst: _limited_twins(make_app, rate_burst=burst), agency, monkeypatch
+    )
+    assert fast == flask
+
+
+def _but_the_wait(answer: Answer) -> tuple[str, list[str], dict[str, Any]]:
+    """A 429 answer without the seconds to wait (Redis's clock runs on between two runs)."""
+    status, headers, body = answer
+    problem = {k: v for k, v in json.loads(body).items() if k not in {"detail", "retry_after"}}
+    return status, [name for name, _ in headers], problem
+
+
+@needs_redis
+def test_with_a_shared_limiter_each_request_costs_one_token(
+    make_app: MakeApp, agency: Agency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def shared_twins(burst: int) -> tuple[Flask, Flask]:
+        options = {"rate_per_second": SLOW, "rate_burst": burst, "rate_limit_url": REDIS_URL}
+        # each app a deployment with buckets of its own in Redis
+        first, second = (
+            make_app(table_prefix=f"v{secrets.token_hex(4)}_", **options) for _ in range(2)
+        )
+        return first, second
+
+    fast, flask = _one_over_the_burst(shared_twins, agency, monkeypatch)
+    assert fast[:-1] == flask[:-1]
+    assert _but_the_wait(fast[-1]) == _but_the_wait(flask[-1])
 
 
 def test_with_oauth_the_request_is_left_to_flask(app: Flask, agency: Agency) -> None:
@@ -278,6 +441,28 @@ def test_behind_a_proxy_the_answers_are_alike(make_app: MakeApp, agency: Agency)
     headers = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
     status, _, _ = assert_same(app, _environ(body, headers=headers))
     assert status == "200 OK"
+
+
+def _forwarded(body: bytes, client: str) -> dict[str, Any]:
+    """``body`` as the proxy at 192.0.2.1 forwards it for ``client``."""
+    environ = _environ(body, headers={"X-Forwarded-For": client})
+    environ["REMOTE_ADDR"] = "192.0.2.1"
+    return environ
+
+
+def test_behind_a_proxy_each_forwarded_client_has_its_own_bucket(
+    make_app: MakeApp, agency: Agency
+) -> None:
+    body = json.dumps({"verifiableCredential": _valid(agency)}).encode()
+    clients = ["203.0.113.9", "203.0.113.9", "198.51.100.7"]
+    fast_app, flask_app = _limited_twins(make_app, proxy_hops=1, rate_burst=1)
+    fast = [_call(fast_app.wsgi_app, _forwarded(body, client)) for client in clients]
+    flask = [_call(_flask_path(flask_app), _forwarded(body, client)) for client in clients]
+    assert [answer[0] for answer in fast] == ["200 OK", "429 TOO MANY REQUESTS", "200 OK"]
+    assert fast == flask
+    limiter = fast_app.extensions[LIMITER]
+    assert limiter.peek("192.0.2.1") == 0.0  # the proxy's own address spent nothing
+    assert limiter.peek("203.0.113.9") > 0
 
 
 def test_the_history_records_a_fast_verification_once(app: Flask, agency: Agency) -> None:
@@ -325,12 +510,15 @@ def _names(functions: dict[Any, list[Any]], scopes: tuple[str | None, ...]) -> s
     return {f"{f.__module__}.{f.__qualname__}" for s in scopes for f in functions.get(s, [])}
 
 
-def test_the_fast_path_knows_every_hook_of_the_verify_route(app: Flask) -> None:
-    """The fast path answers without Flask's hooks: it stands for exactly these (the OAuth
-    check, which it leaves to Flask when configured; the app's security headers, which it
-    adds itself). A hook added later must be weighed here, and in fast_path.py."""
+def test_the_fast_path_knows_every_hook_of_the_verify_route(make_app: MakeApp) -> None:
+    """The fast path answers without Flask's hooks: it stands for exactly these (the rate
+    limit, which it charges itself and marks charged for the hook; the OAuth check, which it
+    leaves to Flask when configured; the app's security headers, which it adds itself). A hook
+    added later must be weighed here, and in fast_path.py."""
+    app = make_app(rate_per_second=5.0)  # the default configuration: every hook there is
     scopes = (None, "api")
     assert _names(app.before_request_funcs, scopes) == {
+        "verifier_app.app.create_app.<locals>._rate_limit",
         "verifier_app.api._authorize",
         "verifier_app.fast_path._raise_handed_over",
     }
