@@ -399,6 +399,24 @@ def test_each_request_costs_one_token_on_either_path(
     assert fast == flask
 
 
+@pytest.mark.parametrize(
+    "header", ["vcred.fast_path.charged", "Vcred-Fast-Path-Charged", "vcred_fast_path_charged"]
+)
+def test_a_client_cannot_claim_its_request_was_charged(
+    make_app: MakeApp, agency: Agency, header: str
+) -> None:
+    # a header reaches the environ as HTTP_…, never as the fast path's own key: a request
+    # the fast path does not take (text/plain) is charged by Flask's hook all the same
+    (app, _) = _limited_twins(make_app, rate_burst=1)
+    body = json.dumps({"verifiableCredential": _valid(agency)}).encode()
+    claimed = _environ(body, content_type="text/plain", headers={header: "1"})
+    answers = _spend(app.wsgi_app, [claimed, claimed])
+    assert [status for status, _, _ in answers] == [
+        "415 UNSUPPORTED MEDIA TYPE",
+        "429 TOO MANY REQUESTS",
+    ]
+
+
 def _but_the_wait(answer: Answer) -> tuple[str, list[str], dict[str, Any]]:
     """A 429 answer without the seconds to wait (Redis's clock runs on between two runs)."""
     status, headers, body = answer
