@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import os
 import pickle
+import struct
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -49,8 +51,6 @@ def test_small_batches_run_in_process() -> None:
 
 
 def test_a_worker_that_dies_costs_time_not_results(monkeypatch: Any) -> None:
-    import os
-
     from vcred import batch
 
     def dying(verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any) -> None:
@@ -223,3 +223,27 @@ def test_a_worker_that_never_answers_is_stopped_and_its_chunks_verified_here(
     results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
     assert results == [verifier.verify(token) for token in tokens]
     assert not multiprocessing.active_children()
+
+
+def test_a_worker_killed_halfway_through_an_answer_costs_time_not_results(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from vcred import batch
+
+    working = batch._work
+
+    def killed_while_answering(
+        verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any
+    ) -> None:
+        if batch._take(counter, chunks) == 0:
+            # an answer's length, then less than a tenth of a block of it: the rest never comes
+            os.write(answers.fileno(), struct.pack("!i", 1 << 20) + b"\x80\x04\x95")
+            os._exit(1)
+        working(verifier, credentials, chunks, counter, answers)
+
+    monkeypatch.setattr(batch, "_work", killed_while_answering)
+    key = KeyPair.generate()
+    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
+    verifier = Verifier(clock=lambda: NOW)
+    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
+    assert results == [verifier.verify(token) for token in tokens]

@@ -15,6 +15,10 @@ else blocks a worker for good, the collector stops waiting after :data:`STALL_SE
 without an answer, terminates the workers and verifies what they did not answer itself, as
 it does for a worker that dies.
 
+Each worker answers through a pipe of its own, whose write end only it holds: a worker that
+dies, even halfway through writing an answer, ends its pipe, and the collector verifies what
+it did not send whole (on one shared queue, half an answer would block the collector for good).
+
 Fork, not forkserver or spawn: a worker started afresh would need the Verifier pickled, which
 it cannot be (a lambda clock, caches holding locks), and would start with empty caches,
 fetching every DID document and status list again; it measured slower too
@@ -33,10 +37,10 @@ import gc
 import json
 import multiprocessing
 import os
-import queue
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from multiprocessing.connection import Connection, wait
 from typing import Any, Final, cast
 
 from vcred.verifier import Check, VerificationResult, Verifier
@@ -70,14 +74,15 @@ def verify_many(
     context = multiprocessing.get_context("fork")
     chunks = -(-len(credentials) // _CHUNK)
     counter = context.Value("q", 0)
-    answers: Any = context.Queue()
+    pipes = [context.Pipe(duplex=False) for _ in range(count)]
+    writers = [writer for _, writer in pipes]
     workers = [
         context.Process(
-            target=_work,
-            args=(chosen, credentials, chunks, counter, answers),
+            target=_start_worker,
+            args=(writers, index, chosen, credentials, chunks, counter),
             daemon=True,
         )
-        for _ in range(count)
+        for index in range(count)
     ]
     # Objects that exist now are inherited by every worker: keep the workers' collector off
     # them, or its first pass touches every page and copy-on-write copies the whole heap.
@@ -87,8 +92,15 @@ def verify_many(
             worker.start()
     finally:
         gc.unfreeze()
+    for writer in writers:
+        writer.close()  # each worker's pipe ends when that worker does, even mid-answer
     results: list[VerificationResult | None] = [None] * len(credentials)
-    done = _collect(results, answers, workers, chunks)
+    readers = [reader for reader, _ in pipes]
+    try:
+        done = _collect(results, readers, chunks)
+    finally:
+        for reader in readers:
+            reader.close()
     _stop(workers, stuck=len(done) < chunks)
     for chunk in set(range(chunks)) - done:
         _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
@@ -96,28 +108,30 @@ def verify_many(
 
 
 def _collect(
-    results: list[VerificationResult | None],
-    answers: Any,
-    workers: Sequence[multiprocessing.process.BaseProcess],
-    chunks: int,
+    results: list[VerificationResult | None], readers: Sequence[Connection], chunks: int
 ) -> set[int]:
-    """Fill in the chunks the workers answer until all are, every worker is gone, or none
-    answered for :data:`STALL_SECONDS` (a worker blocked for good); the chunks filled in."""
+    """Fill in the chunks the workers answer (one pipe each) until all are, every pipe has
+    ended, or none answered for :data:`STALL_SECONDS` (a worker blocked for good); the chunks
+    filled in."""
     checks_seen: dict[tuple[Any, ...], Check] = {}
     done: set[int] = set()
+    open_readers = list(readers)
     last_answer = time.monotonic()
-    while len(done) < chunks:
-        try:
-            chunk, verified = answers.get(timeout=_RESULT_WAIT)
-        except queue.Empty:
-            if time.monotonic() - last_answer >= STALL_SECONDS:
-                break
-            if any(worker.is_alive() for worker in workers):
+    while open_readers and len(done) < chunks:
+        ready = cast(list[Connection], wait(open_readers, timeout=_RESULT_WAIT))
+        if not ready and time.monotonic() - last_answer >= STALL_SECONDS:
+            break
+        for reader in ready:
+            try:
+                chunk, verified = reader.recv()
+            except (EOFError, OSError):
+                # the worker is gone (done, or killed, maybe halfway through an answer):
+                # what it did not send whole is verified here
+                open_readers.remove(reader)
                 continue
-            break  # every worker is gone: what they did not send is verified here
-        _fill_compact(results, chunk, verified, checks_seen)
-        done.add(chunk)
-        last_answer = time.monotonic()
+            _fill_compact(results, chunk, verified, checks_seen)
+            done.add(chunk)
+            last_answer = time.monotonic()
     return done
 
 
@@ -132,15 +146,30 @@ def _stop(workers: Sequence[multiprocessing.process.BaseProcess], *, stuck: bool
             worker.join(timeout=_RESULT_WAIT)
 
 
+def _start_worker(
+    writers: Sequence[Connection],
+    index: int,
+    verifier: Verifier,
+    credentials: Sequence[Any],
+    chunks: int,
+    counter: Any,
+) -> None:
+    """A worker's first step: keep the write end of its own pipe only (a pipe ends when the
+    one process holding its write end does), then work."""
+    for other, writer in enumerate(writers):
+        if other != index:
+            writer.close()
+    _work(verifier, credentials, chunks, counter, writers[index])
+
+
 def _work(
-    verifier: Verifier, credentials: Sequence[Any], chunks: int, counter: Any, answers: Any
+    verifier: Verifier, credentials: Sequence[Any], chunks: int, counter: Any, answers: Connection
 ) -> None:
     """A worker: take chunks until none is left, send back each chunk's results."""
     while (chunk := _take(counter, chunks)) is not None:
         verified = [_compact(verifier.verify(item)) for item in _slice(credentials, chunk)]
-        answers.put((chunk, verified))
+        answers.send((chunk, verified))
     answers.close()
-    answers.join_thread()
 
 
 _Compact = tuple[Any, ...]
