@@ -28,6 +28,18 @@ def _problem(description: str, *, headers: dict[str, Any] | None = None) -> dict
     return problem_response(description, schema_ref=_REF + "HttpProblem", headers=headers)
 
 
+_RETRY_AFTER: Final = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+}
+#: What every call that writes or reads the verifier's database may answer during an outage.
+_UNAVAILABLE: Final = {
+    "503": _problem(
+        "the verifier's database is unavailable (nothing was recorded): send it again after "
+        "Retry-After seconds",
+        headers=_RETRY_AFTER,
+    )
+}
+
 _NULLABLE_STRING: Final = {"type": ["string", "null"]}
 
 SCHEMAS: Final[dict[str, Any]] = {
@@ -297,12 +309,6 @@ def _not_verified(schema: str) -> dict[str, Any]:
 def _verify_operation(
     *, summary: str, member: str, options: dict[str, Any], result: str, config: VerifierConfig
 ) -> dict[str, Any]:
-    limited = {
-        "Retry-After": {
-            "description": "seconds to wait",
-            "schema": {"type": "integer"},
-        }
-    }
     return {
         "summary": summary,
         "requestBody": {
@@ -340,7 +346,8 @@ def _verify_operation(
             "413": _problem(f"the body is larger than {config.max_body_bytes} bytes"),
             "415": _problem("the body is not application/json"),
             "422": _problem("options ask for something this verifier cannot do"),
-            "429": _problem("too many requests from this address", headers=limited),
+            "429": _problem("too many requests from this address", headers=_RETRY_AFTER),
+            **_UNAVAILABLE,
         },
     }
 
@@ -425,10 +432,8 @@ def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[st
             ),
             "415": _problem("the body is not application/json"),
             "422": _problem("options ask for something this verifier cannot do"),
-            "429": _problem(
-                "the batch's items exceed this address's rate",
-                headers={"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
-            ),
+            "429": _problem("the batch's items exceed this address's rate", headers=_RETRY_AFTER),
+            **_UNAVAILABLE,
         },
     }
 
@@ -603,6 +608,7 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                             "content": {"application/json": {"schema": _ref("Challenge")}},
                         },
                         "429": _problem("too many requests from this address"),
+                        **_UNAVAILABLE,
                     },
                 }
             },

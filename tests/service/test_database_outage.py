@@ -39,6 +39,7 @@ from tests.verifier.conftest import (  # noqa: F401 — the verifier's fixtures
     trust_list_file,
     us_server,
 )
+from tests.verifier.test_openapi import Contract
 from vcred.audit import verify_chain
 from vcred_service import create_base_app
 from vcred_service.db import make_engine
@@ -165,10 +166,12 @@ def test_the_verifier_answers_503_through_an_outage_and_records_each_answer_once
     monkeypatch.setattr(storage_module, "MAX_PENDING", 4)
     app = make_app(database_url=database.url)
     client = app.test_client()
+    contract = Contract(app)
     token = str(agency.issue(agency.aeo_certificate()))
 
     def verify() -> int:
         answer = client.post("/credentials/verify", json={"verifiableCredential": token})
+        contract.check("/credentials/verify", "post", answer)  # 503 too, as documented
         if answer.status_code == 503:
             assert answer.headers["Retry-After"] == str(STORAGE_RETRY_AFTER_S)
             assert answer.mimetype == "application/problem+json"
