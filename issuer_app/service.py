@@ -176,6 +176,15 @@ class _Prepared:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class _IdempotencyKey:
+    """A request's Idempotency-Key and the digest of its body: the digest is computed only
+    for a request with a key (nothing else uses it)."""
+
+    key: str
+    digest: str
+
+
 @dataclass(slots=True)
 class _KeyCache:
     ring: KeyRing
@@ -488,10 +497,11 @@ class Issuer:
         transaction that issues (or reads the stored answer). Raises ProblemError
         (400/409/422) for what cannot be issued, RevokedTokenError for a revoked token.
         """
-        digest = request_digest(body)
+        idempotency = None
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
-            stored = self._stored_answer(actor, idempotency_key, digest, token_id)
+            idempotency = _IdempotencyKey(idempotency_key, request_digest(body))
+            stored = self._stored_answer(actor, idempotency, token_id)
             if stored is not None:
                 return stored
         retried = False
@@ -499,7 +509,7 @@ class Issuer:
             prepared = self._prepare(body)
             try:
                 return self._issue(
-                    prepared, actor=actor, key=idempotency_key, digest=digest, token_id=token_id
+                    prepared, actor=actor, idempotency=idempotency, token_id=token_id
                 )
             except _RolledBackError as exc:
                 # nothing was committed — the pooled connection was dead (the pool has dropped
@@ -619,12 +629,12 @@ class Issuer:
         return published["secured"], published["format"]
 
     def _stored_answer(
-        self, principal: str, key: str, digest: str, token_id: str | None
+        self, principal: str, idempotency: _IdempotencyKey, token_id: str | None
     ) -> Answer | None:
         with self.store.engine.connect() as conn:
             self._check_token(conn, token_id)
-            row = self.store.claim_idempotency(conn, principal, key)
-        return None if row is None else _replay(row, digest)
+            row = self.store.claim_idempotency(conn, principal, idempotency.key)
+        return None if row is None else _replay(row, idempotency.digest)
 
     def _check_token(self, conn: Connection, token_id: str | None) -> None:
         """Raise RevokedTokenError if the API token ``token_id`` is revoked (None: no token)."""
@@ -788,8 +798,7 @@ class Issuer:
         prepared: _Prepared,
         *,
         actor: str,
-        key: str | None,
-        digest: str,
+        idempotency: _IdempotencyKey | None,
         token_id: str | None,
     ) -> Answer:
         store, index = self.store, self.store.index
@@ -802,13 +811,13 @@ class Issuer:
             with store.engine.begin() as conn:
                 # the key row stays share-locked to the commit: it signs before any retirement
                 self._check_key_and_token(conn, prepared.key.tag, token_id)
-                if key is not None and not store.lock_idempotency(
-                    conn, actor, key, digest=digest, at=at
+                if idempotency is not None and not store.lock_idempotency(
+                    conn, actor, idempotency.key, digest=idempotency.digest, at=at
                 ):
                     # answered in between (or by a racing request that just committed)
-                    row = store.claim_idempotency(conn, actor, key)
+                    row = store.claim_idempotency(conn, actor, idempotency.key)
                     if row is not None:
-                        return _replay(row, digest)
+                        return _replay(row, idempotency.digest)
                 if prepared.credential_id is not None and store.credential_id_taken(
                     conn, prepared.credential_id
                 ):
@@ -857,9 +866,14 @@ class Issuer:
                     actor=actor,
                     keep=self.config.store_credentials,
                 )
-                if key is not None:
+                if idempotency is not None:
                     store.store_answer(
-                        conn, actor, key, status=201, body=dump_json(body), record_id=record_id
+                        conn,
+                        actor,
+                        idempotency.key,
+                        status=201,
+                        body=dump_json(body),
+                        record_id=record_id,
                     )
                 store.append_audit(
                     conn,
@@ -884,8 +898,8 @@ class Issuer:
             index.forget_open_lists()
             if prepared.credential_id is not None and self._id_taken(prepared.credential_id):
                 raise _duplicate(prepared.credential_id) from exc
-            if key is not None:
-                stored = self._stored_answer(actor, key, digest, token_id)
+            if idempotency is not None:
+                stored = self._stored_answer(actor, idempotency, token_id)
                 if stored is not None:
                     return stored
             raise
