@@ -5,6 +5,7 @@ together, and pooled PostgreSQL connections checked without a round trip."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,8 +14,9 @@ from typing import Any
 
 import psycopg
 import pytest
+import rfc8785
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from issuer_app import issuer_of
@@ -29,7 +31,7 @@ from tests.issuer.conftest import (
     credential,
     table_prefix,
 )
-from vcred.audit import verify_chain
+from vcred.audit import GENESIS, entry_hash, verify_chain
 from vcred_service.db import make_engine
 
 # -- the audit chain: pending entries -----------------------------------------------------------
@@ -221,6 +223,52 @@ def test_the_record_goes_in_with_its_entry_pending(pg_store: IssuerStore) -> Non
         holder.rollback()
     assert _record_ids(store) == ["r1"]
     assert _sealed_targets(store) == ["r1"]
+
+
+#: details a JSON encoder may write in more than one way: non-ASCII, a control character, a
+#: key outside the Basic Multilingual Plane, a float, nesting
+_AWKWARD_DETAILS = {"name": "Bäckerei\u0001", "\U0001f600": [1.5, {"b": None, "a": True}], "n": 3}
+
+
+def test_an_entry_is_stored_in_the_text_its_hash_covers(store: IssuerStore) -> None:
+    """The details are encoded once: stored as their JCS text (RFC 8785), the text the
+    entry's hash covers."""
+    with store.engine.begin() as conn:
+        store.append_audit(
+            conn, at="2026-06-01T12:00:00Z", actor="test", action="issue", target="t",
+            details=_AWKWARD_DETAILS,
+        )  # fmt: skip
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(store.t.audit.c.details)).scalar_one()
+    assert stored == rfc8785.dumps(_AWKWARD_DETAILS).decode()
+    [entry] = store.audit_entries()
+    assert entry["details"] == _AWKWARD_DETAILS
+    assert verify_chain([entry], expect_head=store.audit_head()[1]).intact
+
+
+def test_entries_stored_in_the_earlier_json_form_still_verify_and_are_sealed_after(
+    store: IssuerStore,
+) -> None:
+    """A chain written before the details were stored as JCS (spaced, in code point order):
+    its sealed entries verify as they did, and an entry left pending in that form is sealed
+    under the chain's one hash definition."""
+    earlier = {"at": "2026-06-01T11:00:00Z", "actor": "old", "action": "issue", "target": "a"}
+    first = {"seq": 1, **earlier, "details": _AWKWARD_DETAILS, "prev": GENESIS}
+    first["hash"] = entry_hash(first)
+    old_form = json.dumps(_AWKWARD_DETAILS, ensure_ascii=False, sort_keys=True)
+    assert old_form != rfc8785.dumps(_AWKWARD_DETAILS).decode()
+    with store.engine.begin() as conn:
+        conn.execute(insert(store.t.audit).values({**first, "details": old_form}))
+        conn.execute(update(store.t.audit_head).values(seq=1, hash=first["hash"]))
+        conn.execute(
+            insert(store.t.audit_pending).values({**earlier, "target": "b", "details": old_form})
+        )
+    with store.engine.begin() as conn:
+        _record(store, conn, "c")
+    chain = list(store.audit_entries())
+    assert [entry["target"] for entry in chain] == ["a", "b", "c"]
+    assert chain[1]["details"] == _AWKWARD_DETAILS
+    assert verify_chain(chain, expect_head=store.audit_head()[1]).intact
 
 
 def test_a_chain_without_a_pending_table_cannot_record(tmp_path: Path) -> None:
