@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Final, Literal, NoReturn
 
 from sqlalchemy import Connection
@@ -646,11 +647,29 @@ class Issuer:
         retired — in one statement when there is a token — with the key row share-locked
         until ``conn``'s transaction ends."""
         if token_id is None:
-            retired = self.store.key_retired(conn, tag)
+            retired, revoked = self.store.key_retired(conn, tag), False
         else:
             retired, revoked = self.store.key_retired_or_token_revoked(conn, tag, token_id)
-            if revoked:
-                self._refuse_token(token_id)
+        self._refuse_if(tag, token_id, retired=retired, revoked=revoked)
+
+    def _claim_places_checked(
+        self, conn: Connection, tag: str, token_id: str, rows: Sequence[Mapping[str, Any]]
+    ) -> set[tuple[Any, ...]] | None:
+        """The status places ``rows`` claimed (:data:`issuer_app.store.status.ClaimPlaces`) in
+        the statement that makes :meth:`_check_key_and_token`'s checks, with its refusals."""
+        retired, revoked, claimed = self.store.claim_places_checked(
+            conn, rows, tag=tag, token_id=token_id
+        )
+        self._refuse_if(tag, token_id, retired=retired, revoked=revoked)
+        return claimed
+
+    def _refuse_if(
+        self, tag: str, token_id: str | None, *, retired: str | None, revoked: bool
+    ) -> None:
+        """RevokedTokenError for a revoked token, then _KeyRetiredMeanwhileError for a retired
+        key."""
+        if token_id is not None and revoked:
+            self._refuse_token(token_id)
         if retired is not None:
             raise _KeyRetiredMeanwhileError(tag)
 
@@ -806,11 +825,17 @@ class Issuer:
         keyring = self.keyring()
         list_name = keyring.list_name(prepared.issuer)
         at = self.stamp()
+        kinds = self._status_kinds(prepared)
+        # Without an Idempotency-Key the key and the token are checked in the statement that
+        # claims the status places, the transaction's first: a refused token learns nothing
+        # before its 401. With one, they are checked before its stored answer is looked up.
+        checks_with_places = idempotency is None and token_id is not None and bool(kinds)
         committing = False
         try:
             with store.engine.begin() as conn:
                 # the key row stays share-locked to the commit: it signs before any retirement
-                self._check_key_and_token(conn, prepared.key.tag, token_id)
+                if not checks_with_places:
+                    self._check_key_and_token(conn, prepared.key.tag, token_id)
                 if idempotency is not None and not store.lock_idempotency(
                     conn, actor, idempotency.key, digest=idempotency.digest, at=at
                 ):
@@ -818,19 +843,19 @@ class Issuer:
                     row = store.claim_idempotency(conn, actor, idempotency.key)
                     if row is not None:
                         return _replay(row, idempotency.digest)
+                claim = None
+                if checks_with_places and token_id is not None:
+                    claim = partial(self._claim_places_checked, conn, prepared.key.tag, token_id)
+                places = (
+                    index.bound(conn).allocate_all(kinds, credential_id=record_id, claim=claim)
+                    if kinds
+                    else []
+                )
                 if prepared.credential_id is not None and store.credential_id_taken(
                     conn, prepared.credential_id
                 ):
                     raise _duplicate(prepared.credential_id)
-                bound = index.bound(conn)
-                purposes = PURPOSES if prepared.with_status else ()
                 document = prepared.document
-                places = []
-                if not prepared.caller_status:
-                    kinds = [(purpose, 1) for purpose in purposes]
-                    if kinds and self.config.status_messages:
-                        kinds.append((MESSAGE_PURPOSE, self.config.status_size))
-                    places = bound.allocate_all(kinds, credential_id=record_id)
                 if places:
                     document["credentialStatus"] = [
                         place.entry(
@@ -915,6 +940,16 @@ class Issuer:
         self._maybe_purge()
         self._keep_first_versions(list_name, [place.list_id for place in places])
         return Answer(status=201, body=body, record_id=record_id)
+
+    def _status_kinds(self, prepared: _Prepared) -> list[tuple[str, int]]:
+        """The status places a credential gets, as ``(purpose, status_size)``: none for one
+        with the caller's own status or without status (VC 1.1)."""
+        if prepared.caller_status or not prepared.with_status:
+            return []
+        kinds = [(purpose, 1) for purpose in PURPOSES]
+        if self.config.status_messages:
+            kinds.append((MESSAGE_PURPOSE, self.config.status_size))
+        return kinds
 
     def _keep_first_versions(self, signer_name: str, list_ids: Sequence[str]) -> None:
         """Sign (and keep) a list's first version as soon as a credential names it, so that

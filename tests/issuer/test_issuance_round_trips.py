@@ -16,7 +16,7 @@ import psycopg
 import pytest
 import rfc8785
 from flask import Flask
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from issuer_app import issuer_of
@@ -290,18 +290,24 @@ def test_a_chain_without_a_pending_table_cannot_record(tmp_path: Path) -> None:
 # -- the API token, checked in the issuance's transaction ---------------------------------------
 
 
-def test_a_token_revoked_by_another_process_stops_issuing_at_once(
-    make_app: Callable[..., Flask], backend: str, tmp_path: Path
-) -> None:
+def _two_processes(make_app: Callable[..., Flask], backend: str) -> tuple[Flask, Flask]:
+    """Two apps on one database, as two processes are (each its own Issuer, its own remembered
+    tokens)."""
     first = make_app(backend)
     config = issuer_of(first).config
-    # a second process on the same database (its own Issuer, its own remembered tokens)
     second = make_app(
         backend,
         data_dir=config.data_dir,
         table_prefix=config.table_prefix,
         **({"database_url": config.database_url} if config.database_url else {}),
     )
+    return first, second
+
+
+def test_a_token_revoked_by_another_process_stops_issuing_at_once(
+    make_app: Callable[..., Flask], backend: str, tmp_path: Path
+) -> None:
+    first, second = _two_processes(make_app, backend)
     made = issuer_of(first).create_token(("issue",), actor="test")
     headers = {"Authorization": f"Bearer {made.token}"}
     api = ApiClient(first)
@@ -314,6 +320,53 @@ def test_a_token_revoked_by_another_process_stops_issuing_at_once(
     assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
     assert api.issue(body, keyed).status_code == 401  # not even the stored answer
     assert issuer_of(first).search(_all())[1] == 1  # nothing issued by the refused requests
+
+
+def test_a_revoked_token_gets_its_401_before_a_taken_id_and_keeps_no_place(
+    make_app: Callable[..., Flask], backend: str
+) -> None:
+    """Without an Idempotency-Key the token is checked in the statement that claims the status
+    places: still before anything else is answered (not the 409 of a taken id), and the places
+    claimed go with the refused transaction."""
+    first, second = _two_processes(make_app, backend)
+    made = issuer_of(first).create_token(("issue",), actor="test")
+    headers = {"Authorization": f"Bearer {made.token}"}
+    api = ApiClient(first)
+    body = credential()
+    assert api.issue(body, headers).status_code == 201  # the token is remembered by the first
+    assert api.issue(body, headers).status_code == 409  # its id is taken
+    issuer_of(second).revoke_token(made.id, actor="test")
+    for document in (body, credential()):
+        refused = api.issue(document, headers)
+        assert refused.status_code == 401
+        assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    assert assert_consistent(issuer_of(first)) == 1  # no place left without its record
+
+
+@pytest.mark.postgres
+def test_without_an_idempotency_key_the_key_token_and_places_are_one_statement_on_postgresql(
+    make_app: Callable[..., Flask],
+) -> None:
+    """The round trip saved: the key's and the token's check claims the status places too."""
+    app = make_app("postgres")
+    api, headers = ApiClient(app), auth(app)
+    assert api.issue(credential(), headers).status_code == 201  # lists opened, token known
+    statements: list[str] = []
+    engine = issuer_of(app).store.engine
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert api.issue(credential(), headers).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    places = f"INSERT INTO {issuer_of(app).config.table_prefix}status_entries "
+    claims = [s for s in statements if places in s]
+    checks = [s for s in statements if "FOR SHARE" in s]
+    assert len(claims) == 1, statements
+    assert checks == claims
 
 
 def test_a_remembered_token_is_still_compared_whole(app: Flask) -> None:
@@ -482,16 +535,17 @@ def test_an_issuance_ended_by_a_deadlock_is_issued_again_once(
 ) -> None:
     app = make_app(backend)
     service = issuer_of(app)
-    real = service.store.key_retired_or_token_revoked
+    # the issuance's first statement (no Idempotency-Key: the key, the token and the places)
+    real = service.store.claim_places_checked
     calls: list[str] = []
 
-    def deadlocked_once(conn: Any, tag: str, token_id: str) -> tuple[str | None, bool]:
+    def deadlocked_once(conn: Any, rows: Any, *, tag: str, token_id: str) -> Any:
         calls.append(tag)
         if len(calls) == 1:
             raise _deadlocked()
-        return real(conn, tag, token_id)
+        return real(conn, rows, tag=tag, token_id=token_id)
 
-    monkeypatch.setattr(service.store, "key_retired_or_token_revoked", deadlocked_once)
+    monkeypatch.setattr(service.store, "claim_places_checked", deadlocked_once)
     answer = ApiClient(app).issue(credential(), auth(app))
     assert answer.status_code == 201
     assert len(calls) == 2
@@ -503,9 +557,9 @@ def test_an_issuance_deadlocked_twice_fails_and_keeps_nothing(
 ) -> None:
     service = issuer_of(sqlite_app)
 
-    def always_deadlocked(conn: Any, tag: str, token_id: str) -> tuple[str | None, bool]:
+    def always_deadlocked(conn: Any, rows: Any, *, tag: str, token_id: str) -> Any:
         raise _deadlocked()
 
-    monkeypatch.setattr(service.store, "key_retired_or_token_revoked", always_deadlocked)
+    monkeypatch.setattr(service.store, "claim_places_checked", always_deadlocked)
     assert ApiClient(sqlite_app).issue(credential(), auth(sqlite_app)).status_code == 500
     assert assert_consistent(service) == 0
