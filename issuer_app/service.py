@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Final, Literal, NoReturn
 
 from sqlalchemy import Connection
@@ -174,6 +175,15 @@ class _Prepared:
     caller_status: bool = False
     #: extra keywords for the format (ecdsa-sd-2023's mandatory pointers)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _IdempotencyKey:
+    """A request's Idempotency-Key and the digest of its body: the digest is computed only
+    for a request with a key (nothing else uses it)."""
+
+    key: str
+    digest: str
 
 
 @dataclass(slots=True)
@@ -488,10 +498,11 @@ class Issuer:
         transaction that issues (or reads the stored answer). Raises ProblemError
         (400/409/422) for what cannot be issued, RevokedTokenError for a revoked token.
         """
-        digest = request_digest(body)
+        idempotency = None
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
-            stored = self._stored_answer(actor, idempotency_key, digest, token_id)
+            idempotency = _IdempotencyKey(idempotency_key, request_digest(body))
+            stored = self._stored_answer(actor, idempotency, token_id)
             if stored is not None:
                 return stored
         retried = False
@@ -499,7 +510,7 @@ class Issuer:
             prepared = self._prepare(body)
             try:
                 return self._issue(
-                    prepared, actor=actor, key=idempotency_key, digest=digest, token_id=token_id
+                    prepared, actor=actor, idempotency=idempotency, token_id=token_id
                 )
             except _RolledBackError as exc:
                 # nothing was committed — the pooled connection was dead (the pool has dropped
@@ -619,12 +630,12 @@ class Issuer:
         return published["secured"], published["format"]
 
     def _stored_answer(
-        self, principal: str, key: str, digest: str, token_id: str | None
+        self, principal: str, idempotency: _IdempotencyKey, token_id: str | None
     ) -> Answer | None:
         with self.store.engine.connect() as conn:
             self._check_token(conn, token_id)
-            row = self.store.claim_idempotency(conn, principal, key)
-        return None if row is None else _replay(row, digest)
+            row = self.store.claim_idempotency(conn, principal, idempotency.key)
+        return None if row is None else _replay(row, idempotency.digest)
 
     def _check_token(self, conn: Connection, token_id: str | None) -> None:
         """Raise RevokedTokenError if the API token ``token_id`` is revoked (None: no token)."""
@@ -636,11 +647,29 @@ class Issuer:
         retired — in one statement when there is a token — with the key row share-locked
         until ``conn``'s transaction ends."""
         if token_id is None:
-            retired = self.store.key_retired(conn, tag)
+            retired, revoked = self.store.key_retired(conn, tag), False
         else:
             retired, revoked = self.store.key_retired_or_token_revoked(conn, tag, token_id)
-            if revoked:
-                self._refuse_token(token_id)
+        self._refuse_if(tag, token_id, retired=retired, revoked=revoked)
+
+    def _claim_places_checked(
+        self, conn: Connection, tag: str, token_id: str, rows: Sequence[Mapping[str, Any]]
+    ) -> set[tuple[Any, ...]] | None:
+        """The status places ``rows`` claimed (:data:`issuer_app.store.status.ClaimPlaces`) in
+        the statement that makes :meth:`_check_key_and_token`'s checks, with its refusals."""
+        retired, revoked, claimed = self.store.claim_places_checked(
+            conn, rows, tag=tag, token_id=token_id
+        )
+        self._refuse_if(tag, token_id, retired=retired, revoked=revoked)
+        return claimed
+
+    def _refuse_if(
+        self, tag: str, token_id: str | None, *, retired: str | None, revoked: bool
+    ) -> None:
+        """RevokedTokenError for a revoked token, then _KeyRetiredMeanwhileError for a retired
+        key."""
+        if token_id is not None and revoked:
+            self._refuse_token(token_id)
         if retired is not None:
             raise _KeyRetiredMeanwhileError(tag)
 
@@ -788,8 +817,7 @@ class Issuer:
         prepared: _Prepared,
         *,
         actor: str,
-        key: str | None,
-        digest: str,
+        idempotency: _IdempotencyKey | None,
         token_id: str | None,
     ) -> Answer:
         store, index = self.store, self.store.index
@@ -797,31 +825,37 @@ class Issuer:
         keyring = self.keyring()
         list_name = keyring.list_name(prepared.issuer)
         at = self.stamp()
+        kinds = self._status_kinds(prepared)
+        # Without an Idempotency-Key the key and the token are checked in the statement that
+        # claims the status places, the transaction's first: a refused token learns nothing
+        # before its 401. With one, they are checked before its stored answer is looked up.
+        checks_with_places = idempotency is None and token_id is not None and bool(kinds)
         committing = False
         try:
             with store.engine.begin() as conn:
                 # the key row stays share-locked to the commit: it signs before any retirement
-                self._check_key_and_token(conn, prepared.key.tag, token_id)
-                if key is not None and not store.lock_idempotency(
-                    conn, actor, key, digest=digest, at=at
+                if not checks_with_places:
+                    self._check_key_and_token(conn, prepared.key.tag, token_id)
+                if idempotency is not None and not store.lock_idempotency(
+                    conn, actor, idempotency.key, digest=idempotency.digest, at=at
                 ):
                     # answered in between (or by a racing request that just committed)
-                    row = store.claim_idempotency(conn, actor, key)
+                    row = store.claim_idempotency(conn, actor, idempotency.key)
                     if row is not None:
-                        return _replay(row, digest)
+                        return _replay(row, idempotency.digest)
+                claim = None
+                if checks_with_places and token_id is not None:
+                    claim = partial(self._claim_places_checked, conn, prepared.key.tag, token_id)
+                places = (
+                    index.bound(conn).allocate_all(kinds, credential_id=record_id, claim=claim)
+                    if kinds
+                    else []
+                )
                 if prepared.credential_id is not None and store.credential_id_taken(
                     conn, prepared.credential_id
                 ):
                     raise _duplicate(prepared.credential_id)
-                bound = index.bound(conn)
-                purposes = PURPOSES if prepared.with_status else ()
                 document = prepared.document
-                places = []
-                if not prepared.caller_status:
-                    kinds = [(purpose, 1) for purpose in purposes]
-                    if kinds and self.config.status_messages:
-                        kinds.append((MESSAGE_PURPOSE, self.config.status_size))
-                    places = bound.allocate_all(kinds, credential_id=record_id)
                 if places:
                     document["credentialStatus"] = [
                         place.entry(
@@ -857,9 +891,14 @@ class Issuer:
                     actor=actor,
                     keep=self.config.store_credentials,
                 )
-                if key is not None:
+                if idempotency is not None:
                     store.store_answer(
-                        conn, actor, key, status=201, body=dump_json(body), record_id=record_id
+                        conn,
+                        actor,
+                        idempotency.key,
+                        status=201,
+                        body=dump_json(body),
+                        record_id=record_id,
                     )
                 store.append_audit(
                     conn,
@@ -884,8 +923,8 @@ class Issuer:
             index.forget_open_lists()
             if prepared.credential_id is not None and self._id_taken(prepared.credential_id):
                 raise _duplicate(prepared.credential_id) from exc
-            if key is not None:
-                stored = self._stored_answer(actor, key, digest, token_id)
+            if idempotency is not None:
+                stored = self._stored_answer(actor, idempotency, token_id)
                 if stored is not None:
                     return stored
             raise
@@ -901,6 +940,16 @@ class Issuer:
         self._maybe_purge()
         self._keep_first_versions(list_name, [place.list_id for place in places])
         return Answer(status=201, body=body, record_id=record_id)
+
+    def _status_kinds(self, prepared: _Prepared) -> list[tuple[str, int]]:
+        """The status places a credential gets, as ``(purpose, status_size)``: none for one
+        with the caller's own status or without status (VC 1.1)."""
+        if prepared.caller_status or not prepared.with_status:
+            return []
+        kinds = [(purpose, 1) for purpose in PURPOSES]
+        if self.config.status_messages:
+            kinds.append((MESSAGE_PURPOSE, self.config.status_size))
+        return kinds
 
     def _keep_first_versions(self, signer_name: str, list_ids: Sequence[str]) -> None:
         """Sign (and keep) a list's first version as soon as a credential names it, so that

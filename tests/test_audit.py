@@ -13,7 +13,16 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vcred.audit import GENESIS, entry_hash, parse_lines, seal, to_line, verify_chain
+from vcred.audit import (
+    GENESIS,
+    canonical_details,
+    entry_hash,
+    parse_lines,
+    seal,
+    stored_entry_hash,
+    to_line,
+    verify_chain,
+)
 from vcred.cli import main
 from vcred.errors import AuditLineError, UsageError
 
@@ -150,3 +159,35 @@ def test_an_entry_hash_is_the_sha256_of_its_rfc8785_form(
             entry_hash(entry)
     else:
         assert entry_hash(entry) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    details=st.dictionaries(st.text(), _json_values, max_size=5),
+    target=st.text() | st.none(),
+    actor=st.text(),
+)
+def test_an_entry_stored_with_its_details_as_text_hashes_as_the_entry(
+    details: dict[str, Any], target: str | None, actor: str
+) -> None:
+    """The chain hashes the details' text it stores, spliced into the other members' JCS
+    form: the same hash as the whole entry's JCS form (the chain's definition), or the same
+    refusal."""
+    entry = {"seq": 7, "at": "2026-06-01T12:00:00Z", "actor": actor, "action": "issue"}
+    entry |= {"target": target, "details": details, "prev": GENESIS}
+    try:
+        expected: str | None = entry_hash(entry)
+    except UsageError:
+        expected = None
+    if expected is None:
+        with pytest.raises(UsageError):
+            stored_entry_hash(entry | {"details": canonical_details(details)})
+    else:
+        assert stored_entry_hash(entry | {"details": canonical_details(details)}) == expected
+        assert canonical_details(details).encode() == rfc8785.dumps(details)
+
+
+def test_a_sealed_entry_carries_the_hash_of_its_whole_jcs_form() -> None:
+    entry = chain(1)[0]
+    body = {name: value for name, value in entry.items() if name != "hash"}
+    assert entry["hash"] == hashlib.sha256(rfc8785.dumps(body)).hexdigest()

@@ -34,18 +34,48 @@ GENESIS: Final = "0" * 64
 FIELDS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
 
 
+#: The members of an entry whose names sort before ``details`` in JCS, and those after.
+_BEFORE_DETAILS: Final = ("action", "actor", "at")
+_AFTER_DETAILS: Final = ("prev", "seq", "target")
+
+
 def entry_hash(entry: Mapping[str, Any]) -> str:
     """The hash an entry must carry: SHA-256 of its JCS form without ``hash``.
 
     Raises UsageError for values JCS cannot represent (non-finite floats, non-string keys).
     """
     body = {name: value for name, value in entry.items() if name != "hash"}
+    return hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def canonical_details(details: Mapping[str, Any]) -> str:
+    """An entry's ``details`` in their JCS form: the text a chain stores, and the one its hash
+    covers (:func:`stored_entry_hash`). Raises UsageError as :func:`entry_hash` does."""
+    return _canonical(dict(details)).decode()
+
+
+def stored_entry_hash(stored: Mapping[str, Any]) -> str:
+    """:func:`entry_hash` of an entry held as a chain stores it: its ``details`` the text of
+    :func:`canonical_details` (and no ``hash``), hashed as it is, not encoded again.
+
+    JCS writes an object's members in the order of their names (RFC 8785 §3.2.3), each
+    member's text its own; ``details`` sorts between ``at`` and ``prev``, so the entry's JCS
+    form is that of the members before it, ``"details":`` and the text, then the members after.
+    """
+    before = _canonical({name: stored[name] for name in _BEFORE_DETAILS})
+    after = _canonical({name: stored[name] for name in _AFTER_DETAILS})
+    details = stored["details"].encode()
+    return hashlib.sha256(
+        b"".join((before[:-1], b',"details":', details, b",", after[1:]))
+    ).hexdigest()
+
+
+def _canonical(value: dict[str, Any]) -> bytes:
     try:
         # json.dumps where that is JCS (every entry the services write), else rfc8785
-        canonical = canonical_json(body)
+        return canonical_json(value)
     except MalformedError as exc:
         raise UsageError(f"an audit entry must be plain JSON: {exc.message}") from exc
-    return hashlib.sha256(canonical).hexdigest()
 
 
 def seal(
@@ -68,7 +98,7 @@ def seal(
         "details": dict(details),
         "prev": prev,
     }
-    entry["hash"] = entry_hash(entry)
+    entry["hash"] = stored_entry_hash(entry | {"details": canonical_details(details)})
     return entry
 
 

@@ -160,8 +160,13 @@ class AuditChain:
         entries."""
         if not records:
             return []
+        stored = [_stored(record) for record in records]  # before the head is locked
         seq, prev = self._lock_head(conn)
-        return self._seal(conn, seq, prev, self._pending(conn), records)
+        sealed = self._seal(conn, seq, prev, self._pending(conn), stored)
+        return [
+            {**entry, "details": dict(record["details"])}
+            for entry, record in zip(sealed, records, strict=True)
+        ]
 
     def record(
         self,
@@ -186,35 +191,36 @@ class AuditChain:
         pending = self.pending_table
         if pending is None:
             raise UsageError("this audit chain keeps no pending entries")
-        record = {"at": at, "actor": actor, "action": action, "target": target}
-        new = {**record, "details": details}
+        record = _stored(
+            {"at": at, "actor": actor, "action": action, "target": target, "details": details}
+        )
         if conn.dialect.name == "postgresql":
-            self._record_postgresql(conn, record | {"details": _dump(details)}, new, alongside)
+            self._record_postgresql(conn, record, alongside)
             return
         if alongside is not None:
             conn.execute(*alongside)
         # SQLite: BEGIN IMMEDIATE holds the whole database, the head is free
         row = conn.execute(self._try_head).first()
         if row is None:
-            conn.execute(insert(pending).values(**record, details=_dump(details)))
+            conn.execute(insert(pending).values(**record))
             return
-        self._seal(conn, int(row.seq), str(row.hash), self._pending(conn), [new])
+        self._seal(conn, int(row.seq), str(row.hash), self._pending(conn), [record])
 
     def _record_postgresql(
         self,
         conn: Connection,
-        dumped: Mapping[str, Any],
-        new: Mapping[str, Any],
+        record: Mapping[str, Any],
         alongside: tuple[Insert, Mapping[str, Any]] | None,
     ) -> None:
         """:meth:`record` on PostgreSQL: one statement takes the head if no other transaction
-        holds it (SKIP LOCKED), else writes the entry (``dumped``) to the pending table — and
-        makes the caller's ``alongside`` INSERT — then, with the head, the entry is sealed."""
+        holds it (SKIP LOCKED), else writes the entry (``record``, as stored) to the pending
+        table — and makes the caller's ``alongside`` INSERT — then, with the head, the entry
+        is sealed."""
         statement, parameters = self._try_head_or_wait, {}
         if alongside is not None:
             statement = _with_write(statement, alongside[0])
             parameters = dict(alongside[1])
-        parameters |= {_ENTRY_PARAM + name: value for name, value in dumped.items()}
+        parameters |= {_ENTRY_PARAM + name: value for name, value in record.items()}
         row = conn.execute(statement, parameters).first()
         if row is None:
             return  # pending, for the next holder of the head to seal
@@ -223,7 +229,7 @@ class AuditChain:
         # holder's commit, and would be sealed a second time. That snapshot saw none: there
         # is nothing to seal before this entry (what was left pending since is concurrent).
         waiting = self._pending(conn) if row.any_pending else []
-        self._seal(conn, int(row.seq), str(row.hash), waiting, [new])
+        self._seal(conn, int(row.seq), str(row.hash), waiting, [record])
 
     def seal(self) -> int:
         """Link every entry pending now into the chain, waiting for the head; how many.
@@ -275,37 +281,30 @@ class AuditChain:
         waiting: Sequence[tuple[int, Mapping[str, Any]]],
         records: Sequence[Mapping[str, Any]],
     ) -> list[dict[str, Any]]:
-        """Seal the ``waiting`` pending entries, then ``records``, after the head (``seq``,
-        ``prev``) that ``conn``'s transaction holds; the sealed ``records``."""
-        sealed = []
+        """Seal the ``waiting`` pending entries, then ``records`` (each as stored:
+        :func:`_stored`), after the head (``seq``, ``prev``) that ``conn``'s transaction holds;
+        the sealed ``records``, as stored."""
+        rows = []
         for record in [*(found for _, found in waiting), *records]:
             seq += 1
-            entry = audit.seal(
-                seq=seq,
-                prev=prev,
-                at=record["at"],
-                actor=record["actor"],
-                action=record["action"],
-                target=record["target"],
-                details=record["details"],
-            )
-            sealed.append(entry)
-            prev = entry["hash"]
-        if not sealed:
+            row = {"seq": seq, **record, "prev": prev}
+            # the hash covers the details' text as it is stored (vcred.audit.seal's)
+            row["hash"] = prev = audit.stored_entry_hash(row)
+            rows.append(row)
+        if not rows:
             return []
-        rows = [{**entry, "details": _dump(entry["details"])} for entry in sealed]
         ids = [pending_id for pending_id, _ in waiting]
         if conn.dialect.name == "postgresql":
             # one round trip instead of three (the issuer's hot path)
             moved = {"ids": ids, "head_seq": seq, "head_hash": prev}
             conn.execute(self._write_sealed, _columns(rows) | moved)
-            return sealed[len(waiting) :]
+            return rows[len(waiting) :]
         conn.execute(insert(self.entries_table), rows)
         if ids and self.pending_table is not None:
             conn.execute(delete(self.pending_table).where(self.pending_table.c.id.in_(ids)))
         head = self.head_table
         conn.execute(update(head).where(head.c.id == 1).values(seq=seq, hash=prev))
-        return sealed[len(waiting) :]
+        return rows[len(waiting) :]
 
     def entries(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """The whole chain, oldest first, as entries ready to export (pending ones sealed
@@ -415,15 +414,23 @@ def _columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     return {_ARRAY_PARAM + name: [row[name] for row in rows] for name in _SEALED_COLUMNS}
 
 
-def _dump(details: Mapping[str, Any]) -> str:
-    return json.dumps(details, ensure_ascii=False, sort_keys=True)
+def _stored(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry to seal (``at``, ``actor``, ``action``, ``target``, ``details``) as the chain
+    stores it: its details in their JCS text, which the entry's hash covers as it is."""
+    stored = {name: record[name] for name in _ENTRY_COLUMNS}
+    stored["details"] = audit.canonical_details(record["details"])
+    return stored
 
 
 def _pending_record(row: Row[Any]) -> tuple[int, dict[str, Any]]:
-    return int(row.id), {
-        "at": row.at,
-        "actor": row.actor,
-        "action": row.action,
-        "target": row.target,
-        "details": json.loads(row.details),
-    }
+    """A pending entry, as stored; its details written again as JCS (an entry left pending
+    before they were stored so holds them in another JSON form)."""
+    return int(row.id), _stored(
+        {
+            "at": row.at,
+            "actor": row.actor,
+            "action": row.action,
+            "target": row.target,
+            "details": json.loads(row.details),
+        }
+    )

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from functools import partial
 from typing import Any, Final
@@ -61,6 +61,12 @@ from vcred.status.index import (
 )
 from vcred_service.db import insert_all_ignore as _insert_all_ignore
 from vcred_service.db import insert_ignore as _insert_ignore
+
+#: How drawn status places are written: given their rows (``list_id``, ``idx``, ``value``,
+#: ``credential_id``, in the order to insert them), inserts those still free and returns their
+#: ``(list_id, idx)``; None where that is not one statement (nothing was inserted). The
+#: store's own is :func:`vcred_service.db.insert_all_ignore`.
+ClaimPlaces = Callable[[Sequence[Mapping[str, Any]]], set[tuple[Any, ...]] | None]
 
 _PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}|")
 #: Lists tried in one allocation before giving up (each full one rolls over to the next).
@@ -123,6 +129,11 @@ class SqlIndexStore:
         self._new_list_id = new_list_id
         self._open: dict[tuple[str, int], tuple[str, int]] = {}  # → (list id, capacity)
         self._open_lock = threading.Lock()
+
+    @property
+    def entries_table(self) -> Table:
+        """The table of allocated places (for a :data:`ClaimPlaces` of the caller's)."""
+        return self._entries
 
     def create_tables(self) -> None:
         self.metadata.create_all(self.engine)
@@ -221,11 +232,16 @@ class SqlIndexStore:
         raise VcredError(f"no free status index after {_MAX_ROLLOVERS} lists")
 
     def _allocate_all(
-        self, conn: Connection, kinds: Sequence[tuple[str, int]], credential_id: str | None
+        self,
+        conn: Connection,
+        kinds: Sequence[tuple[str, int]],
+        credential_id: str | None,
+        claim: ClaimPlaces | None = None,
     ) -> list[Allocation]:
         """One allocation per kind: each kind's first random draw (as :func:`pick_free_index`
-        makes it) claimed together in one statement; a draw that was taken already, and any
-        kind on a database without such a statement, goes the way of :meth:`_allocate`."""
+        makes it) claimed together in one statement (``claim``'s, when given); a draw that was
+        taken already, and any kind on a database without such a statement, goes the way of
+        :meth:`_allocate`."""
         for purpose, status_size in kinds:
             check_allocation_args(purpose, status_size)
         draws = []
@@ -239,7 +255,10 @@ class SqlIndexStore:
             for list_id, index in sorted(draws)
         ]
         entries = self._entries
-        taken = _insert_all_ignore(conn, entries, rows, key=(entries.c.list_id, entries.c.idx))
+        if claim is not None:
+            taken = claim(rows)
+        else:
+            taken = _insert_all_ignore(conn, entries, rows, key=(entries.c.list_id, entries.c.idx))
         allocations = []
         for (purpose, status_size), draw in zip(kinds, draws, strict=True):
             if taken is not None and draw in taken:
@@ -425,11 +444,17 @@ class BoundIndexStore:
         return self.store._allocate(self.conn, purpose, status_size, credential_id)
 
     def allocate_all(
-        self, kinds: Sequence[tuple[str, int]], *, credential_id: str | None = None
+        self,
+        kinds: Sequence[tuple[str, int]],
+        *,
+        credential_id: str | None = None,
+        claim: ClaimPlaces | None = None,
     ) -> list[Allocation]:
         """An allocation of each ``(purpose, status_size)`` of ``kinds``, as :meth:`allocate`
-        would make them one after the other, in fewer statements."""
-        return self.store._allocate_all(self.conn, kinds, credential_id)
+        would make them one after the other, in fewer statements. ``claim``: writes the
+        places drawn instead of the store's own statement (:data:`ClaimPlaces`; the issuer's
+        checks its key and API token in the same statement)."""
+        return self.store._allocate_all(self.conn, kinds, credential_id, claim)
 
     def set_status(self, list_id: str, index: int, value: int) -> None:
         self.store._set_status(self.conn, list_id, index, value)

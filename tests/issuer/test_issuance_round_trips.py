@@ -5,6 +5,7 @@ together, and pooled PostgreSQL connections checked without a round trip."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,8 +14,9 @@ from typing import Any
 
 import psycopg
 import pytest
+import rfc8785
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from issuer_app import issuer_of
@@ -29,7 +31,7 @@ from tests.issuer.conftest import (
     credential,
     table_prefix,
 )
-from vcred.audit import verify_chain
+from vcred.audit import GENESIS, entry_hash, verify_chain
 from vcred_service.db import make_engine
 from vcred_service.problems import STORAGE_RETRY_AFTER_S
 
@@ -224,6 +226,52 @@ def test_the_record_goes_in_with_its_entry_pending(pg_store: IssuerStore) -> Non
     assert _sealed_targets(store) == ["r1"]
 
 
+#: details a JSON encoder may write in more than one way: non-ASCII, a control character, a
+#: key outside the Basic Multilingual Plane, a float, nesting
+_AWKWARD_DETAILS = {"name": "Bäckerei\u0001", "\U0001f600": [1.5, {"b": None, "a": True}], "n": 3}
+
+
+def test_an_entry_is_stored_in_the_text_its_hash_covers(store: IssuerStore) -> None:
+    """The details are encoded once: stored as their JCS text (RFC 8785), the text the
+    entry's hash covers."""
+    with store.engine.begin() as conn:
+        store.append_audit(
+            conn, at="2026-06-01T12:00:00Z", actor="test", action="issue", target="t",
+            details=_AWKWARD_DETAILS,
+        )  # fmt: skip
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(store.t.audit.c.details)).scalar_one()
+    assert stored == rfc8785.dumps(_AWKWARD_DETAILS).decode()
+    [entry] = store.audit_entries()
+    assert entry["details"] == _AWKWARD_DETAILS
+    assert verify_chain([entry], expect_head=store.audit_head()[1]).intact
+
+
+def test_entries_stored_in_the_earlier_json_form_still_verify_and_are_sealed_after(
+    store: IssuerStore,
+) -> None:
+    """A chain written before the details were stored as JCS (spaced, in code point order):
+    its sealed entries verify as they did, and an entry left pending in that form is sealed
+    under the chain's one hash definition."""
+    earlier = {"at": "2026-06-01T11:00:00Z", "actor": "old", "action": "issue", "target": "a"}
+    first = {"seq": 1, **earlier, "details": _AWKWARD_DETAILS, "prev": GENESIS}
+    first["hash"] = entry_hash(first)
+    old_form = json.dumps(_AWKWARD_DETAILS, ensure_ascii=False, sort_keys=True)
+    assert old_form != rfc8785.dumps(_AWKWARD_DETAILS).decode()
+    with store.engine.begin() as conn:
+        conn.execute(insert(store.t.audit).values({**first, "details": old_form}))
+        conn.execute(update(store.t.audit_head).values(seq=1, hash=first["hash"]))
+        conn.execute(
+            insert(store.t.audit_pending).values({**earlier, "target": "b", "details": old_form})
+        )
+    with store.engine.begin() as conn:
+        _record(store, conn, "c")
+    chain = list(store.audit_entries())
+    assert [entry["target"] for entry in chain] == ["a", "b", "c"]
+    assert chain[1]["details"] == _AWKWARD_DETAILS
+    assert verify_chain(chain, expect_head=store.audit_head()[1]).intact
+
+
 def test_a_chain_without_a_pending_table_cannot_record(tmp_path: Path) -> None:
     from sqlalchemy import MetaData
 
@@ -243,18 +291,24 @@ def test_a_chain_without_a_pending_table_cannot_record(tmp_path: Path) -> None:
 # -- the API token, checked in the issuance's transaction ---------------------------------------
 
 
-def test_a_token_revoked_by_another_process_stops_issuing_at_once(
-    make_app: Callable[..., Flask], backend: str, tmp_path: Path
-) -> None:
+def _two_processes(make_app: Callable[..., Flask], backend: str) -> tuple[Flask, Flask]:
+    """Two apps on one database, as two processes are (each its own Issuer, its own remembered
+    tokens)."""
     first = make_app(backend)
     config = issuer_of(first).config
-    # a second process on the same database (its own Issuer, its own remembered tokens)
     second = make_app(
         backend,
         data_dir=config.data_dir,
         table_prefix=config.table_prefix,
         **({"database_url": config.database_url} if config.database_url else {}),
     )
+    return first, second
+
+
+def test_a_token_revoked_by_another_process_stops_issuing_at_once(
+    make_app: Callable[..., Flask], backend: str, tmp_path: Path
+) -> None:
+    first, second = _two_processes(make_app, backend)
     made = issuer_of(first).create_token(("issue",), actor="test")
     headers = {"Authorization": f"Bearer {made.token}"}
     api = ApiClient(first)
@@ -267,6 +321,53 @@ def test_a_token_revoked_by_another_process_stops_issuing_at_once(
     assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
     assert api.issue(body, keyed).status_code == 401  # not even the stored answer
     assert issuer_of(first).search(_all())[1] == 1  # nothing issued by the refused requests
+
+
+def test_a_revoked_token_gets_its_401_before_a_taken_id_and_keeps_no_place(
+    make_app: Callable[..., Flask], backend: str
+) -> None:
+    """Without an Idempotency-Key the token is checked in the statement that claims the status
+    places: still before anything else is answered (not the 409 of a taken id), and the places
+    claimed go with the refused transaction."""
+    first, second = _two_processes(make_app, backend)
+    made = issuer_of(first).create_token(("issue",), actor="test")
+    headers = {"Authorization": f"Bearer {made.token}"}
+    api = ApiClient(first)
+    body = credential()
+    assert api.issue(body, headers).status_code == 201  # the token is remembered by the first
+    assert api.issue(body, headers).status_code == 409  # its id is taken
+    issuer_of(second).revoke_token(made.id, actor="test")
+    for document in (body, credential()):
+        refused = api.issue(document, headers)
+        assert refused.status_code == 401
+        assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    assert assert_consistent(issuer_of(first)) == 1  # no place left without its record
+
+
+@pytest.mark.postgres
+def test_without_an_idempotency_key_the_key_token_and_places_are_one_statement_on_postgresql(
+    make_app: Callable[..., Flask],
+) -> None:
+    """The round trip saved: the key's and the token's check claims the status places too."""
+    app = make_app("postgres")
+    api, headers = ApiClient(app), auth(app)
+    assert api.issue(credential(), headers).status_code == 201  # lists opened, token known
+    statements: list[str] = []
+    engine = issuer_of(app).store.engine
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert api.issue(credential(), headers).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    places = f"INSERT INTO {issuer_of(app).config.table_prefix}status_entries "
+    claims = [s for s in statements if places in s]
+    checks = [s for s in statements if "FOR SHARE" in s]
+    assert len(claims) == 1, statements
+    assert checks == claims
 
 
 def test_a_remembered_token_is_still_compared_whole(app: Flask) -> None:
@@ -435,16 +536,17 @@ def test_an_issuance_ended_by_a_deadlock_is_issued_again_once(
 ) -> None:
     app = make_app(backend)
     service = issuer_of(app)
-    real = service.store.key_retired_or_token_revoked
+    # the issuance's first statement (no Idempotency-Key: the key, the token and the places)
+    real = service.store.claim_places_checked
     calls: list[str] = []
 
-    def deadlocked_once(conn: Any, tag: str, token_id: str) -> tuple[str | None, bool]:
+    def deadlocked_once(conn: Any, rows: Any, *, tag: str, token_id: str) -> Any:
         calls.append(tag)
         if len(calls) == 1:
             raise _deadlocked()
-        return real(conn, tag, token_id)
+        return real(conn, rows, tag=tag, token_id=token_id)
 
-    monkeypatch.setattr(service.store, "key_retired_or_token_revoked", deadlocked_once)
+    monkeypatch.setattr(service.store, "claim_places_checked", deadlocked_once)
     answer = ApiClient(app).issue(credential(), auth(app))
     assert answer.status_code == 201
     assert len(calls) == 2
@@ -456,10 +558,10 @@ def test_an_issuance_deadlocked_twice_fails_and_keeps_nothing(
 ) -> None:
     service = issuer_of(sqlite_app)
 
-    def always_deadlocked(conn: Any, tag: str, token_id: str) -> tuple[str | None, bool]:
+    def always_deadlocked(conn: Any, rows: Any, *, tag: str, token_id: str) -> Any:
         raise _deadlocked()
 
-    monkeypatch.setattr(service.store, "key_retired_or_token_revoked", always_deadlocked)
+    monkeypatch.setattr(service.store, "claim_places_checked", always_deadlocked)
     answer = ApiClient(sqlite_app).issue(credential(), auth(sqlite_app))
     # a deadlock is the database unable to take the work now: sent again, it can be issued
     assert answer.status_code == 503
