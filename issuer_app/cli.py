@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from issuer_app import hashing
 from issuer_app.config import IssuerConfig
@@ -27,6 +28,7 @@ from vcred.errors import VcredError
 from vcred.keys import KEY_KINDS
 from vcred_service.app import database_url as sqlite_url
 from vcred_service.config_file import config_file_option
+from vcred_service.db import describe_failure
 from vcred_service.oauth_cli import client_group
 from vcred_service.oauth_clients import OAuthClients, Recorder
 from vcred_service.passwords import read_new_password
@@ -170,6 +172,9 @@ def command(
     except VcredError as exc:
         sock.close()
         _fail(exc.message)
+    except SQLAlchemyError as exc:
+        sock.close()
+        _fail(describe_failure(exc))
     issuer = issuer_of(app)
     if config.insecure_no_auth:
         _loud(
@@ -235,6 +240,8 @@ def _open(data_dir: Path, database_url: str | None) -> Issuer:
         issuer = Issuer.open_existing(config)
     except VcredError as exc:
         _fail(exc.message)
+    except SQLAlchemyError as exc:
+        _fail(describe_failure(exc))
     return issuer
 
 

@@ -10,10 +10,38 @@ from typing import Any
 from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, insert, make_url
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 #: How long a SQLite writer waits for another process's write lock before failing.
 SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def storage_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached or cannot take work now (an
+    outage, a lost connection, a pool with no connection free, a lock waited out) rather than
+    that a statement was wrong: the one is a 503 to retry, the other a 500 to fix."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def describe_failure(error: SQLAlchemyError) -> str:
+    """``error`` in one line for a person (a command that cannot go on): what the driver said
+    when the database cannot be reached, else the kind of failure; never the statement."""
+    if not storage_unavailable(error):
+        return f"the database cannot be used: {type(error).__name__}"
+    said = str(getattr(error, "orig", None) or error).strip()
+    return (
+        f"the database cannot be reached: {said.splitlines()[0] if said else type(error).__name__}"
+    )
 
 
 def make_engine(url: str, **options: Any) -> Engine:

@@ -2,9 +2,9 @@
 
 One handler turns :class:`vcred.errors.VcredError` into problem details (status from the error
 class); HTTP errors (404, 405, 413, 415, 429 …) get the same shape; a database that cannot be
-reached or cannot take work now is a 503 with ``Retry-After`` (:func:`storage_unavailable`);
-anything unexpected is a 500 whose body says nothing about the internals (the traceback goes
-to the log only).
+reached or cannot take work now is a 503 with ``Retry-After``
+(:func:`vcred_service.db.storage_unavailable`); anything unexpected is a 500 whose body says
+nothing about the internals (the traceback goes to the log only).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import logging
 from typing import Any, Final
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from vcred.errors import VcredError
+from vcred_service.db import storage_unavailable
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("vcred_service")
@@ -49,15 +50,6 @@ def problem_response(
     response.status_code = status
     response.mimetype = PROBLEM_JSON
     return response
-
-
-def storage_unavailable(error: BaseException) -> bool:
-    """Whether ``error`` says the database cannot be reached or cannot take work now (an
-    outage, a lost connection, a pool with no connection free, a lock waited out) rather than
-    that a statement was wrong: the one is a 503 to retry, the other a 500 to fix."""
-    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def register_problem_handlers(app: Flask) -> None:

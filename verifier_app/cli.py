@@ -25,6 +25,7 @@ from vcred.errors import VcredError
 from vcred.status.listcred import format_datetime as stamp
 from vcred.verifier import utc_now
 from vcred_service.config_file import config_file_option, duration
+from vcred_service.db import describe_failure
 from vcred_service.oauth_cli import client_group
 from vcred_service.oauth_clients import OAuthClients, Recorder
 from vcred_service.officers import OfficerAccounts
@@ -192,6 +193,10 @@ def command(
     except VcredError as exc:
         sock.close()
         _cannot_start(exc)
+    except SQLAlchemyError as exc:
+        sock.close()
+        click.echo(f"vcred: the verifier cannot start: {describe_failure(exc)}", err=True)
+        sys.exit(2)
     service = app.extensions["vcred_verifier"]
     trust = service.trust_summary()
     click.echo(f"{service.service_name}")
@@ -256,9 +261,7 @@ def _storage(data_dir: Path | None, database_url: str | None) -> Storage:
         click.echo(f"vcred verifier: {exc.message}", err=True)
         sys.exit(2)
     except SQLAlchemyError as exc:  # an unreachable or unusable database: said in one line
-        click.echo(
-            f"vcred verifier: the database cannot be used: {exc.__class__.__name__}", err=True
-        )
+        click.echo(f"vcred verifier: {describe_failure(exc)}", err=True)
         sys.exit(2)
     return storage
 
@@ -377,9 +380,7 @@ def recognitions_refresh(data_dir: Path | None, database_url: str | None) -> Non
         click.echo(f"vcred verifier: {exc.message}", err=True)
         sys.exit(2)
     except SQLAlchemyError as exc:
-        click.echo(
-            f"vcred verifier: the database cannot be used: {exc.__class__.__name__}", err=True
-        )
+        click.echo(f"vcred verifier: {describe_failure(exc)}", err=True)
         sys.exit(2)
     try:
         report = service.refresh_recognitions()

@@ -41,7 +41,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import DBAPIError
 
 from issuer_app.store.db import make_engine
 from issuer_app.store.list_versions import ListVersions
@@ -255,14 +254,14 @@ class IssuerStore:
         return self.schema_version() == SCHEMA_VERSION
 
     def schema_version(self) -> str | None:
-        """The schema version the database was set up (or last upgraded) with; None: none."""
-        try:
-            with self.engine.connect() as conn:
-                value: str | None = conn.execute(
-                    select(self.t.meta.c.value).where(self.t.meta.c.name == "schema")
-                ).scalar_one_or_none()
-        except DBAPIError:
-            return None
+        """The schema version the database was set up (or last upgraded) with; None: none.
+        Raises DBAPIError when the database cannot be reached (that is not "none")."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table(self.t.meta.name):
+                return None
+            value: str | None = conn.execute(
+                select(self.t.meta.c.value).where(self.t.meta.c.name == "schema")
+            ).scalar_one_or_none()
         return value
 
     def bootstrap(self, first_start: Callable[[Connection], None]) -> bool:

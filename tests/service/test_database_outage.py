@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import (
@@ -41,6 +43,7 @@ from tests.verifier.conftest import (  # noqa: F401 — the verifier's fixtures
 )
 from tests.verifier.test_openapi import Contract
 from vcred.audit import verify_chain
+from vcred.cli import main
 from vcred_service import create_base_app
 from vcred_service.db import make_engine
 from vcred_service.problems import STORAGE_RETRY_AFTER_S
@@ -217,3 +220,41 @@ def test_the_issuer_answers_503_through_an_outage_and_issues_once_after(
     assert again.get_data() == issued.get_data()
     assert assert_consistent(issuer_of(app)) == 1
     issuer_of(app).close()
+
+
+# -- on the command line ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def nowhere() -> str:
+    """A PostgreSQL URL, with a password, of a port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"postgresql+psycopg://postgres:{_PASSWORD}@127.0.0.1:{port}/test"
+
+
+_PASSWORD = "not-a-real-password-42"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve", "issuer", "--port", "0"],
+        ["serve", "verifier", "--port", "0"],
+        ["issuer", "token", "list"],
+        ["verifier", "officer", "list"],
+    ],
+    ids=" ".join,
+)
+def test_a_command_whose_database_cannot_be_reached_says_so_in_one_line(
+    command: list[str], nowhere: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", nowhere)
+    monkeypatch.setenv("VCRED_ISSUER_PASSPHRASE", "correct horse battery staple")
+    result = CliRunner().invoke(main, [*command, "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # said, not raised
+    (line,) = result.output.strip().splitlines()
+    assert "the database cannot be reached: " in line and "Connection refused" in line
+    assert _PASSWORD not in result.output
