@@ -827,8 +827,10 @@ class Issuer:
         at = self.stamp()
         kinds = self._status_kinds(prepared)
         # Without an Idempotency-Key the key and the token are checked in the statement that
-        # claims the status places, the transaction's first: a refused token learns nothing
-        # before its 401. With one, they are checked before its stored answer is looked up.
+        # claims the status places (the transaction's first write; only a worker with no open
+        # list cached looks one up before it): a refused token gets its 401 before any other
+        # answer, and its transaction keeps nothing. With a key, they are checked before its
+        # stored answer is looked up.
         checks_with_places = idempotency is None and token_id is not None and bool(kinds)
         committing = False
         try:

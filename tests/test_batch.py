@@ -247,3 +247,26 @@ def test_a_worker_killed_halfway_through_an_answer_costs_time_not_results(
     verifier = Verifier(clock=lambda: NOW)
     results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
     assert results == [verifier.verify(token) for token in tokens]
+
+
+@pytest.mark.parametrize("refused_from", [0, 1], ids=["no-worker", "second-worker"])
+def test_workers_the_system_cannot_start_cost_time_not_results(
+    monkeypatch: pytest.MonkeyPatch, refused_from: int
+) -> None:
+    process = multiprocessing.get_context("fork").Process
+    start = process.start
+    starts: list[int] = []
+
+    def start_while_allowed(self: Any) -> None:
+        starts.append(1)
+        if len(starts) > refused_from:
+            raise BlockingIOError(11, "Resource temporarily unavailable")  # EAGAIN
+        start(self)
+
+    monkeypatch.setattr(process, "start", start_while_allowed)
+    key = KeyPair.generate()
+    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
+    verifier = Verifier(clock=lambda: NOW)
+    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=3))
+    assert results == [verifier.verify(token) for token in tokens]
+    assert not multiprocessing.active_children()

@@ -63,9 +63,9 @@ def verify_many(
 ) -> list[VerificationResult]:
     """Verify every credential, in order, on ``processes`` cores (default: all of them).
 
-    Never raises for a bad credential; each result says what failed. A worker that dies
-    (killed, out of memory) or answers nothing for :data:`STALL_SECONDS` costs time, not
-    results: the chunks it did not answer are verified here.
+    Never raises for a bad credential; each result says what failed. A worker that cannot
+    be started, dies (killed, out of memory) or answers nothing for :data:`STALL_SECONDS`
+    costs time, not results: the chunks it did not answer are verified here.
     """
     chosen = verifier or Verifier()
     count = processes or os.cpu_count() or 1
@@ -88,12 +88,13 @@ def verify_many(
     # them, or its first pass touches every page and copy-on-write copies the whole heap.
     gc.freeze()
     try:
-        for worker in workers:
-            worker.start()
+        started = _start(workers)
     finally:
         gc.unfreeze()
     for writer in writers:
-        writer.close()  # each worker's pipe ends when that worker does, even mid-answer
+        # each worker's pipe ends when that worker does, even mid-answer (at once for one
+        # that never started)
+        writer.close()
     results: list[VerificationResult | None] = [None] * len(credentials)
     readers = [reader for reader, _ in pipes]
     try:
@@ -101,10 +102,25 @@ def verify_many(
     finally:
         for reader in readers:
             reader.close()
-    _stop(workers, stuck=len(done) < chunks)
+    _stop(started, stuck=len(done) < chunks)
     for chunk in set(range(chunks)) - done:
         _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
     return [result for result in results if result is not None]
+
+
+def _start(
+    workers: Sequence[multiprocessing.process.BaseProcess],
+) -> list[multiprocessing.process.BaseProcess]:
+    """Start the workers while the system gives processes; those started. One that cannot
+    be (EAGAIN, ENOMEM) is like one that died: the others, or this process, do its share."""
+    started = []
+    for worker in workers:
+        try:
+            worker.start()
+        except OSError:
+            break
+        started.append(worker)
+    return started
 
 
 def _collect(

@@ -289,7 +289,8 @@ class Storage:
         buffered for the next one. A call that would bring the buffer to ``MAX_PENDING``
         writes it, its own entries last, itself; a database that cannot take them fails the
         call (DBAPIError, a 503) with its own entries not buffered: a verification whose
-        answer is refused is not recorded.
+        answer is refused is not recorded (unless the write did commit and only its answer
+        was lost: then it is recorded, once).
         """
         with self._pending_lock:
             backlog = len(self._pending) + len(entries) >= MAX_PENDING
