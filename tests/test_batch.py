@@ -133,6 +133,15 @@ def _finishes(call: Callable[[], list[VerificationResult]]) -> list[Verification
     return answers[0]
 
 
+def _assert_complete_and_in_order(*, processes: int) -> None:
+    """verify_many of 300 credentials ends and gives each one's own result, in order."""
+    key = KeyPair.generate()
+    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
+    verifier = Verifier(clock=lambda: NOW)
+    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=processes))
+    assert results == [verifier.verify(token) for token in tokens]
+
+
 class _FirstFetchWaits:
     """A fetcher whose first fetch waits until ``release`` (a slow network); later ones,
     and every one in a process forked after it began, answer at once."""
@@ -217,11 +226,7 @@ def test_a_worker_that_never_answers_is_stopped_and_its_chunks_verified_here(
     monkeypatch.setattr(batch, "_work", stuck_on_the_first_chunk)
     monkeypatch.setattr(batch, "_RESULT_WAIT", 0.1)
     monkeypatch.setattr(batch, "STALL_SECONDS", 1.0)
-    key = KeyPair.generate()
-    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
-    verifier = Verifier(clock=lambda: NOW)
-    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
-    assert results == [verifier.verify(token) for token in tokens]
+    _assert_complete_and_in_order(processes=2)
     assert not multiprocessing.active_children()
 
 
@@ -242,11 +247,7 @@ def test_a_worker_killed_halfway_through_an_answer_costs_time_not_results(
         working(verifier, credentials, chunks, counter, answers)
 
     monkeypatch.setattr(batch, "_work", killed_while_answering)
-    key = KeyPair.generate()
-    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
-    verifier = Verifier(clock=lambda: NOW)
-    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
-    assert results == [verifier.verify(token) for token in tokens]
+    _assert_complete_and_in_order(processes=2)
 
 
 @pytest.mark.parametrize("refused_from", [0, 1], ids=["no-worker", "second-worker"])
@@ -264,9 +265,5 @@ def test_workers_the_system_cannot_start_cost_time_not_results(
         start(self)
 
     monkeypatch.setattr(process, "start", start_while_allowed)
-    key = KeyPair.generate()
-    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
-    verifier = Verifier(clock=lambda: NOW)
-    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=3))
-    assert results == [verifier.verify(token) for token in tokens]
+    _assert_complete_and_in_order(processes=3)
     assert not multiprocessing.active_children()
