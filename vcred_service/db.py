@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import select as _select
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, insert, make_url
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -24,13 +24,39 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
+#: PostgreSQL error classes (SQLSTATE's first two characters) of a database that cannot take
+#: the work now: connection exception, transaction rollback (deadlock, serialization),
+#: insufficient resources, operator intervention (shutdown, statement timeout), system error.
+_UNAVAILABLE_CLASSES: Final = frozenset({"08", "40", "53", "57", "58"})
+_LOCK_NOT_AVAILABLE: Final = "55P03"
+#: SQLite primary result codes of the same: BUSY, LOCKED, NOMEM, IOERR, FULL, CANTOPEN, PROTOCOL.
+_SQLITE_UNAVAILABLE: Final = frozenset({5, 6, 7, 10, 13, 14, 15})
+
+
 def storage_unavailable(error: BaseException) -> bool:
     """Whether ``error`` says the database cannot be reached or cannot take work now (an
-    outage, a lost connection, a pool with no connection free, a lock waited out) rather than
-    that a statement was wrong: the one is a 503 to retry, the other a 500 to fix."""
-    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError):
+    outage, a lost connection, a pool with no connection free, a lock or a deadlock, a
+    statement timeout) rather than that a statement was wrong (a missing table, a syntax
+    error, a program limit): the one is a 503 to retry, the other a 500 to fix.
+
+    Read off the driver's error where it says (PostgreSQL's SQLSTATE, SQLite's result code);
+    any other operational or interface error counts as the database being unavailable."""
+    if isinstance(error, PoolTimeoutError):
         return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    cause = error.orig
+    sqlstate = getattr(cause, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _UNAVAILABLE_CLASSES or sqlstate == _LOCK_NOT_AVAILABLE
+    code = getattr(cause, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _SQLITE_UNAVAILABLE  # (an extended code's low byte is primary)
+    return True
 
 
 def describe_failure(error: SQLAlchemyError) -> str:
