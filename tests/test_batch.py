@@ -209,21 +209,28 @@ def test_the_did_resolvers_lock_held_by_another_thread_does_not_hang_the_workers
     assert results == expected
 
 
+def _first_chunk_goes_wrong(monkeypatch: pytest.MonkeyPatch, wrong: Callable[[Any], None]) -> None:
+    """Workers that work as usual, except that the one taking the first chunk does
+    ``wrong(answers)`` with it (its pipe) instead of answering."""
+    from vcred import batch
+
+    working = batch._work
+
+    def work(verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any) -> None:
+        if batch._take(counter, chunks) == 0:
+            wrong(answers)
+        working(verifier, credentials, chunks, counter, answers)
+
+    monkeypatch.setattr(batch, "_work", work)
+
+
 def test_a_worker_that_never_answers_is_stopped_and_its_chunks_verified_here(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from vcred import batch
 
-    working = batch._work
-
-    def stuck_on_the_first_chunk(
-        verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any
-    ) -> None:
-        if batch._take(counter, chunks) == 0:
-            threading.Event().wait()  # deadlocked for a reason no lock renewal reaches
-        working(verifier, credentials, chunks, counter, answers)
-
-    monkeypatch.setattr(batch, "_work", stuck_on_the_first_chunk)
+    # deadlocked for a reason no lock renewal reaches
+    _first_chunk_goes_wrong(monkeypatch, lambda _: threading.Event().wait())
     monkeypatch.setattr(batch, "_RESULT_WAIT", 0.1)
     monkeypatch.setattr(batch, "STALL_SECONDS", 1.0)
     _assert_complete_and_in_order(processes=2)
@@ -233,20 +240,12 @@ def test_a_worker_that_never_answers_is_stopped_and_its_chunks_verified_here(
 def test_a_worker_killed_halfway_through_an_answer_costs_time_not_results(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from vcred import batch
+    def killed_while_answering(answers: Any) -> None:
+        # an answer's length, then less than a tenth of a block of it: the rest never comes
+        os.write(answers.fileno(), struct.pack("!i", 1 << 20) + b"\x80\x04\x95")
+        os._exit(1)
 
-    working = batch._work
-
-    def killed_while_answering(
-        verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any
-    ) -> None:
-        if batch._take(counter, chunks) == 0:
-            # an answer's length, then less than a tenth of a block of it: the rest never comes
-            os.write(answers.fileno(), struct.pack("!i", 1 << 20) + b"\x80\x04\x95")
-            os._exit(1)
-        working(verifier, credentials, chunks, counter, answers)
-
-    monkeypatch.setattr(batch, "_work", killed_while_answering)
+    _first_chunk_goes_wrong(monkeypatch, killed_while_answering)
     _assert_complete_and_in_order(processes=2)
 
 
