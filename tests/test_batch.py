@@ -9,7 +9,7 @@ import os
 import pickle
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -209,15 +209,20 @@ def test_the_did_resolvers_lock_held_by_another_thread_does_not_hang_the_workers
     assert results == expected
 
 
-def _first_chunk_goes_wrong(monkeypatch: pytest.MonkeyPatch, wrong: Callable[[Any], None]) -> None:
-    """Workers that work as usual, except that the one taking the first chunk does
-    ``wrong(answers)`` with it (its pipe) instead of answering."""
+def _first_chunk_goes_wrong(
+    monkeypatch: pytest.MonkeyPatch,
+    wrong: Callable[[Any], None],
+    *,
+    of: Sequence[Any] | None = None,
+) -> None:
+    """Workers that work as usual, except that the one taking the first chunk (of the batch
+    ``of`` only, when given) does ``wrong(answers)`` with it (its pipe) instead of answering."""
     from vcred import batch
 
     working = batch._work
 
     def work(verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any) -> None:
-        if batch._take(counter, chunks) == 0:
+        if (of is None or credentials is of) and batch._take(counter, chunks) == 0:
             wrong(answers)
         working(verifier, credentials, chunks, counter, answers)
 
@@ -265,4 +270,61 @@ def test_workers_the_system_cannot_start_cost_time_not_results(
 
     monkeypatch.setattr(process, "start", start_while_allowed)
     _assert_complete_and_in_order(processes=3)
+    assert not multiprocessing.active_children()
+
+
+def test_a_dead_worker_is_seen_at_once_while_another_batch_is_forked_and_working(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two batches at once in one process (a threaded service): the second forks its workers
+    while the first is starting its own, and its first chunk's worker then works for long.
+    The first batch's dead worker must still end its pipe at once, not when the other
+    batch's workers exit (fork copies every descriptor) nor after STALL_SECONDS."""
+    from vcred import batch
+
+    monkeypatch.setattr(batch, "STALL_SECONDS", 600.0)  # only a pipe's end can be prompt
+    key = KeyPair.generate()
+    first = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
+    second = [str(issue(credential(id=f"urn:uuid:{i + 300:032x}"), key)) for i in range(200)]
+    held = multiprocessing.get_context("fork").Event()  # the second batch's slow worker
+    _first_chunk_goes_wrong(monkeypatch, lambda _: os._exit(1), of=first)
+    _first_chunk_goes_wrong(monkeypatch, lambda _: held.wait(_HANG), of=second)
+    first_starting, second_started = threading.Event(), threading.Event()
+    start = batch._start
+
+    def start_interleaved(workers: Any) -> Any:
+        if first_starting.is_set():
+            started = start(workers)
+            second_started.set()
+            return started
+        first_starting.set()
+        started = start(workers)
+        second_started.wait(1.0)  # the other call may fork now, while this one starts
+        return started
+
+    monkeypatch.setattr(batch, "_start", start_interleaved)
+    verifier = Verifier(clock=lambda: NOW)
+    answers: dict[str, list[VerificationResult]] = {}
+    calls = [
+        threading.Thread(
+            target=lambda name=name, batch_of=items: answers.update(
+                {name: verify_many(batch_of, verifier=verifier, processes=2)}
+            ),
+            daemon=True,
+        )
+        for name, items in (("first", first), ("second", second))
+    ]
+    calls[0].start()
+    assert first_starting.wait(_HANG)
+    calls[1].start()
+    try:
+        calls[0].join(_HANG / 2)
+        assert "first" in answers, "the dead worker's pipe stayed open in the other batch"
+        assert not held.is_set() and calls[1].is_alive()  # its slow worker was still working
+    finally:
+        held.set()
+        for call in calls:
+            call.join(_HANG)
+    assert answers["first"] == [verifier.verify(token) for token in first]
+    assert answers["second"] == [verifier.verify(token) for token in second]
     assert not multiprocessing.active_children()

@@ -18,6 +18,11 @@ it does for a worker that dies.
 Each worker answers through a pipe of its own, whose write end only it holds: a worker that
 dies, even halfway through writing an answer, ends its pipe, and the collector verifies what
 it did not send whole (on one shared queue, half an answer would block the collector for good).
+Only it, across concurrent calls too: fork copies every descriptor, so the pipes of all calls
+in progress are registered (:class:`_OpenEnds`), created and forked from under one lock, and
+each worker closes every registered end but its own write end before it works. Otherwise a
+worker of another call (a threaded service verifying two batches at once) would keep a dead
+worker's pipe open until it exited itself, and the collector would wait for it.
 
 Fork, not forkserver or spawn: a worker started afresh would need the Verifier pickled, which
 it cannot be (a lambda clock, caches holding locks), and would start with empty caches,
@@ -37,12 +42,15 @@ import gc
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import BaseContext
 from typing import Any, Final, cast
 
+from vcred._forksafe import renew_locks_in_children
 from vcred.verifier import Check, VerificationResult, Verifier
 
 # Small batches are not worth starting processes for.
@@ -74,34 +82,38 @@ def verify_many(
     context = multiprocessing.get_context("fork")
     chunks = -(-len(credentials) // _CHUNK)
     counter = context.Value("q", 0)
-    pipes = [context.Pipe(duplex=False) for _ in range(count)]
-    writers = [writer for _, writer in pipes]
-    workers = [
-        context.Process(
-            target=_start_worker,
-            args=(writers, index, chosen, credentials, chunks, counter),
-            daemon=True,
-        )
-        for index in range(count)
-    ]
-    # Objects that exist now are inherited by every worker: keep the workers' collector off
-    # them, or its first pass touches every page and copy-on-write copies the whole heap.
-    gc.freeze()
-    try:
-        started = _start(workers)
-    finally:
-        gc.unfreeze()
-    for writer in writers:
-        # each worker's pipe ends when that worker does, even mid-answer (at once for one
-        # that never started)
-        writer.close()
+    readers: list[Connection] = []
+    writers: list[Connection] = []
     results: list[VerificationResult | None] = [None] * len(credentials)
-    readers = [reader for reader, _ in pipes]
     try:
+        with _OPEN_ENDS.lock:
+            for _ in range(count):
+                reader, writer = _OPEN_ENDS.pipe(context)
+                readers.append(reader)
+                writers.append(writer)
+            workers = [
+                context.Process(
+                    target=_start_worker,
+                    args=(writer, chosen, credentials, chunks, counter),
+                    daemon=True,
+                )
+                for writer in writers
+            ]
+            # Objects that exist now are inherited by every worker: keep the workers'
+            # collector off them, or its first pass touches every page and copy-on-write
+            # copies the whole heap.
+            gc.freeze()
+            try:
+                started = _start(workers)
+            finally:
+                gc.unfreeze()
+                # each worker's pipe ends when that worker does, even mid-answer (at once for
+                # one that never started)
+                _OPEN_ENDS.close(writers)
         done = _collect(results, readers, chunks)
     finally:
-        for reader in readers:
-            reader.close()
+        with _OPEN_ENDS.lock:
+            _OPEN_ENDS.close(readers + writers)
     _stop(started, stuck=len(done) < chunks)
     for chunk in set(range(chunks)) - done:
         _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
@@ -163,19 +175,50 @@ def _stop(workers: Sequence[multiprocessing.process.BaseProcess], *, stuck: bool
 
 
 def _start_worker(
-    writers: Sequence[Connection],
-    index: int,
-    verifier: Verifier,
-    credentials: Sequence[Any],
-    chunks: int,
-    counter: Any,
+    answers: Connection, verifier: Verifier, credentials: Sequence[Any], chunks: int, counter: Any
 ) -> None:
-    """A worker's first step: keep the write end of its own pipe only (a pipe ends when the
-    one process holding its write end does), then work."""
-    for other, writer in enumerate(writers):
-        if other != index:
-            writer.close()
-    _work(verifier, credentials, chunks, counter, writers[index])
+    """A worker's first step: keep the write end of its own pipe only, of every batch pipe
+    open at the fork (a pipe ends when the one process holding its write end does), then work."""
+    _OPEN_ENDS.close_all_but(answers)
+    _work(verifier, credentials, chunks, counter, answers)
+
+
+class _OpenEnds:
+    """Both ends of every batch pipe open in this process, whichever call made it.
+
+    Fork copies every descriptor: a worker closes what this names, but its own write end, when
+    it starts. The name must be true at each fork, so that pipes are made and registered,
+    workers forked, and ends closed and unregistered, all under :attr:`lock` (a pipe made while
+    another call forked would be in its worker unnamed; an end closed but still named could
+    have its number reused by then, and the worker would close what is not a pipe).
+    """
+
+    def __init__(self) -> None:
+        self._ends: set[Connection] = set()
+        renew_locks_in_children(self)
+
+    def _new_locks(self) -> None:
+        # here and in every forked child (vcred._forksafe): a worker is forked holding it
+        self.lock = threading.Lock()
+
+    def pipe(self, context: BaseContext) -> tuple[Connection, Connection]:
+        """A new pipe (reader, writer), registered; under :attr:`lock`."""
+        reader, writer = context.Pipe(duplex=False)
+        self._ends.update((reader, writer))
+        return reader, writer
+
+    def close(self, ends: Sequence[Connection]) -> None:
+        """Close ``ends`` and forget them; under :attr:`lock`."""
+        for end in ends:
+            self._ends.discard(end)
+            end.close()
+
+    def close_all_but(self, own: Connection) -> None:
+        """Close every registered end but ``own`` (in a worker, the one thread there is)."""
+        self.close([end for end in self._ends if end is not own])
+
+
+_OPEN_ENDS: Final = _OpenEnds()
 
 
 def _work(
