@@ -9,6 +9,7 @@ import os
 import pickle
 import struct
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -53,7 +54,9 @@ def test_small_batches_run_in_process() -> None:
 def test_a_worker_that_dies_costs_time_not_results(monkeypatch: Any) -> None:
     from vcred import batch
 
-    def dying(verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any) -> None:
+    def dying(
+        verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any, progress: Any
+    ) -> None:
         batch._take(counter, chunks)  # takes a chunk, then is killed before answering
         os._exit(1)
 
@@ -221,10 +224,12 @@ def _first_chunk_goes_wrong(
 
     working = batch._work
 
-    def work(verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any) -> None:
+    def work(
+        verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any, progress: Any
+    ) -> None:
         if (of is None or credentials is of) and batch._take(counter, chunks) == 0:
             wrong(answers)
-        working(verifier, credentials, chunks, counter, answers)
+        working(verifier, credentials, chunks, counter, answers, progress)
 
     monkeypatch.setattr(batch, "_work", work)
 
@@ -252,6 +257,36 @@ def test_a_worker_killed_halfway_through_an_answer_costs_time_not_results(
 
     _first_chunk_goes_wrong(monkeypatch, killed_while_answering)
     _assert_complete_and_in_order(processes=2)
+
+
+def test_a_chunk_slower_than_the_stall_bound_is_not_taken_for_stuck(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each credential takes a while (slow status-list fetches), a whole chunk longer than
+    STALL_SECONDS: the workers are verifying, so they are left to finish, and the calling
+    process verifies none of the batch again."""
+    from vcred import batch
+
+    monkeypatch.setattr(batch, "_RESULT_WAIT", 0.1)
+    monkeypatch.setattr(batch, "STALL_SECONDS", 0.5)  # a chunk takes 64 x 0.03 s here
+    verify = Verifier.verify
+    here = os.getpid()
+    verified_here: list[Any] = []
+
+    def slowly(self: Verifier, secured: Any) -> VerificationResult:
+        time.sleep(0.03)
+        if os.getpid() == here:
+            verified_here.append(secured)
+        return verify(self, secured)
+
+    key = KeyPair.generate()
+    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(128)]
+    verifier = Verifier(clock=lambda: NOW)
+    expected = [verifier.verify(token) for token in tokens]
+    monkeypatch.setattr(Verifier, "verify", slowly)
+    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
+    assert not verified_here, "the workers were taken for stuck"
+    assert results == expected
 
 
 @pytest.mark.parametrize("refused_from", [0, 1], ids=["no-worker", "second-worker"])
