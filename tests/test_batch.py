@@ -9,7 +9,8 @@ import os
 import pickle
 import struct
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -53,7 +54,9 @@ def test_small_batches_run_in_process() -> None:
 def test_a_worker_that_dies_costs_time_not_results(monkeypatch: Any) -> None:
     from vcred import batch
 
-    def dying(verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any) -> None:
+    def dying(
+        verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any, progress: Any
+    ) -> None:
         batch._take(counter, chunks)  # takes a chunk, then is killed before answering
         os._exit(1)
 
@@ -209,17 +212,24 @@ def test_the_did_resolvers_lock_held_by_another_thread_does_not_hang_the_workers
     assert results == expected
 
 
-def _first_chunk_goes_wrong(monkeypatch: pytest.MonkeyPatch, wrong: Callable[[Any], None]) -> None:
-    """Workers that work as usual, except that the one taking the first chunk does
-    ``wrong(answers)`` with it (its pipe) instead of answering."""
+def _first_chunk_goes_wrong(
+    monkeypatch: pytest.MonkeyPatch,
+    wrong: Callable[[Any], None],
+    *,
+    of: Sequence[Any] | None = None,
+) -> None:
+    """Workers that work as usual, except that the one taking the first chunk (of the batch
+    ``of`` only, when given) does ``wrong(answers)`` with it (its pipe) instead of answering."""
     from vcred import batch
 
     working = batch._work
 
-    def work(verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any) -> None:
-        if batch._take(counter, chunks) == 0:
+    def work(
+        verifier: Any, credentials: Any, chunks: int, counter: Any, answers: Any, progress: Any
+    ) -> None:
+        if (of is None or credentials is of) and batch._take(counter, chunks) == 0:
             wrong(answers)
-        working(verifier, credentials, chunks, counter, answers)
+        working(verifier, credentials, chunks, counter, answers, progress)
 
     monkeypatch.setattr(batch, "_work", work)
 
@@ -249,6 +259,36 @@ def test_a_worker_killed_halfway_through_an_answer_costs_time_not_results(
     _assert_complete_and_in_order(processes=2)
 
 
+def test_a_chunk_slower_than_the_stall_bound_is_not_taken_for_stuck(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each credential takes a while (slow status-list fetches), a whole chunk longer than
+    STALL_SECONDS: the workers are verifying, so they are left to finish, and the calling
+    process verifies none of the batch again."""
+    from vcred import batch
+
+    monkeypatch.setattr(batch, "_RESULT_WAIT", 0.1)
+    monkeypatch.setattr(batch, "STALL_SECONDS", 0.5)  # a chunk takes 64 x 0.03 s here
+    verify = Verifier.verify
+    here = os.getpid()
+    verified_here: list[Any] = []
+
+    def slowly(self: Verifier, secured: Any) -> VerificationResult:
+        time.sleep(0.03)
+        if os.getpid() == here:
+            verified_here.append(secured)
+        return verify(self, secured)
+
+    key = KeyPair.generate()
+    tokens = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(128)]
+    verifier = Verifier(clock=lambda: NOW)
+    expected = [verifier.verify(token) for token in tokens]
+    monkeypatch.setattr(Verifier, "verify", slowly)
+    results = _finishes(lambda: verify_many(tokens, verifier=verifier, processes=2))
+    assert not verified_here, "the workers were taken for stuck"
+    assert results == expected
+
+
 @pytest.mark.parametrize("refused_from", [0, 1], ids=["no-worker", "second-worker"])
 def test_workers_the_system_cannot_start_cost_time_not_results(
     monkeypatch: pytest.MonkeyPatch, refused_from: int
@@ -265,4 +305,61 @@ def test_workers_the_system_cannot_start_cost_time_not_results(
 
     monkeypatch.setattr(process, "start", start_while_allowed)
     _assert_complete_and_in_order(processes=3)
+    assert not multiprocessing.active_children()
+
+
+def test_a_dead_worker_is_seen_at_once_while_another_batch_is_forked_and_working(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two batches at once in one process (a threaded service): the second forks its workers
+    while the first is starting its own, and its first chunk's worker then works for long.
+    The first batch's dead worker must still end its pipe at once, not when the other
+    batch's workers exit (fork copies every descriptor) nor after STALL_SECONDS."""
+    from vcred import batch
+
+    monkeypatch.setattr(batch, "STALL_SECONDS", 600.0)  # only a pipe's end can be prompt
+    key = KeyPair.generate()
+    first = [str(issue(credential(id=f"urn:uuid:{i:032x}"), key)) for i in range(300)]
+    second = [str(issue(credential(id=f"urn:uuid:{i + 300:032x}"), key)) for i in range(200)]
+    held = multiprocessing.get_context("fork").Event()  # the second batch's slow worker
+    _first_chunk_goes_wrong(monkeypatch, lambda _: os._exit(1), of=first)
+    _first_chunk_goes_wrong(monkeypatch, lambda _: held.wait(_HANG), of=second)
+    first_starting, second_started = threading.Event(), threading.Event()
+    start = batch._start
+
+    def start_interleaved(workers: Any) -> Any:
+        if first_starting.is_set():
+            started = start(workers)
+            second_started.set()
+            return started
+        first_starting.set()
+        started = start(workers)
+        second_started.wait(1.0)  # the other call may fork now, while this one starts
+        return started
+
+    monkeypatch.setattr(batch, "_start", start_interleaved)
+    verifier = Verifier(clock=lambda: NOW)
+    answers: dict[str, list[VerificationResult]] = {}
+    calls = [
+        threading.Thread(
+            target=lambda name=name, batch_of=items: answers.update(
+                {name: verify_many(batch_of, verifier=verifier, processes=2)}
+            ),
+            daemon=True,
+        )
+        for name, items in (("first", first), ("second", second))
+    ]
+    calls[0].start()
+    assert first_starting.wait(_HANG)
+    calls[1].start()
+    try:
+        calls[0].join(_HANG / 2)
+        assert "first" in answers, "the dead worker's pipe stayed open in the other batch"
+        assert not held.is_set() and calls[1].is_alive()  # its slow worker was still working
+    finally:
+        held.set()
+        for call in calls:
+            call.join(_HANG)
+    assert answers["first"] == [verifier.verify(token) for token in first]
+    assert answers["second"] == [verifier.verify(token) for token in second]
     assert not multiprocessing.active_children()

@@ -12,12 +12,18 @@ one held at the fork waits forever. Two layers keep that from hanging a batch. E
 long-lived vcred object a verification locks (status-list cache, did:web cache, context
 loader, trust feed) gets new locks in each forked child (:mod:`vcred._forksafe`). Whatever
 else blocks a worker for good, the collector stops waiting after :data:`STALL_SECONDS`
-without an answer, terminates the workers and verifies what they did not answer itself, as
-it does for a worker that dies.
+in which no worker verified a credential (each counts them, in shared memory: a chunk of
+slow fetches may take longer than that, and is not stuck), terminates the workers and
+verifies what they did not answer itself, as it does for a worker that dies.
 
 Each worker answers through a pipe of its own, whose write end only it holds: a worker that
 dies, even halfway through writing an answer, ends its pipe, and the collector verifies what
 it did not send whole (on one shared queue, half an answer would block the collector for good).
+Only it, across concurrent calls too: fork copies every descriptor, so the pipes of all calls
+in progress are registered (:class:`_OpenEnds`), created and forked from under one lock, and
+each worker closes every registered end but its own write end before it works. Otherwise a
+worker of another call (a threaded service verifying two batches at once) would keep a dead
+worker's pipe open until it exited itself, and the collector would wait for it.
 
 Fork, not forkserver or spawn: a worker started afresh would need the Verifier pickled, which
 it cannot be (a lambda clock, caches holding locks), and would start with empty caches,
@@ -37,21 +43,26 @@ import gc
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import BaseContext
 from typing import Any, Final, cast
 
+from vcred._forksafe import renew_locks_in_children
 from vcred.verifier import Check, VerificationResult, Verifier
 
 # Small batches are not worth starting processes for.
 MIN_PARALLEL_BATCH = 64
 _CHUNK = 64
 _RESULT_WAIT = 5.0  # seconds between checks that the workers are still alive
-#: Seconds without any chunk's answer, workers alive, after which they count as stuck: they
-#: are stopped and what they did not answer is verified in the calling process. A chunk takes
-#: milliseconds (64 credentials, shared caches); one that fetches takes seconds.
+#: Seconds in which no worker verified a credential, workers alive, after which they count as
+#: stuck: they are stopped and what they did not answer is verified in the calling process. A
+#: credential takes microseconds; one that fetches, at most its verifier's ``time_budget``
+#: (10 s by default) for its fetches. A verifier given a longer budget may meet this bound
+#: with a slow enough network: that costs time (its chunks verified again here), not results.
 STALL_SECONDS = 60.0
 
 
@@ -64,7 +75,7 @@ def verify_many(
     """Verify every credential, in order, on ``processes`` cores (default: all of them).
 
     Never raises for a bad credential; each result says what failed. A worker that cannot
-    be started, dies (killed, out of memory) or answers nothing for :data:`STALL_SECONDS`
+    be started, dies (killed, out of memory) or verifies nothing for :data:`STALL_SECONDS`
     costs time, not results: the chunks it did not answer are verified here.
     """
     chosen = verifier or Verifier()
@@ -74,34 +85,39 @@ def verify_many(
     context = multiprocessing.get_context("fork")
     chunks = -(-len(credentials) // _CHUNK)
     counter = context.Value("q", 0)
-    pipes = [context.Pipe(duplex=False) for _ in range(count)]
-    writers = [writer for _, writer in pipes]
-    workers = [
-        context.Process(
-            target=_start_worker,
-            args=(writers, index, chosen, credentials, chunks, counter),
-            daemon=True,
-        )
-        for index in range(count)
-    ]
-    # Objects that exist now are inherited by every worker: keep the workers' collector off
-    # them, or its first pass touches every page and copy-on-write copies the whole heap.
-    gc.freeze()
-    try:
-        started = _start(workers)
-    finally:
-        gc.unfreeze()
-    for writer in writers:
-        # each worker's pipe ends when that worker does, even mid-answer (at once for one
-        # that never started)
-        writer.close()
+    progress = [context.RawValue("q", 0) for _ in range(count)]
+    readers: list[Connection] = []
+    writers: list[Connection] = []
     results: list[VerificationResult | None] = [None] * len(credentials)
-    readers = [reader for reader, _ in pipes]
     try:
-        done = _collect(results, readers, chunks)
+        with _OPEN_ENDS.lock:
+            for _ in range(count):
+                reader, writer = _OPEN_ENDS.pipe(context)
+                readers.append(reader)
+                writers.append(writer)
+            workers = [
+                context.Process(
+                    target=_start_worker,
+                    args=(writer, chosen, credentials, chunks, counter, counted),
+                    daemon=True,
+                )
+                for writer, counted in zip(writers, progress, strict=True)
+            ]
+            # Objects that exist now are inherited by every worker: keep the workers'
+            # collector off them, or its first pass touches every page and copy-on-write
+            # copies the whole heap.
+            gc.freeze()
+            try:
+                started = _start(workers)
+            finally:
+                gc.unfreeze()
+                # each worker's pipe ends when that worker does, even mid-answer (at once for
+                # one that never started)
+                _OPEN_ENDS.close(writers)
+        done = _collect(results, readers, chunks, progress)
     finally:
-        for reader in readers:
-            reader.close()
+        with _OPEN_ENDS.lock:
+            _OPEN_ENDS.close(readers + writers)
     _stop(started, stuck=len(done) < chunks)
     for chunk in set(range(chunks)) - done:
         _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
@@ -124,19 +140,26 @@ def _start(
 
 
 def _collect(
-    results: list[VerificationResult | None], readers: Sequence[Connection], chunks: int
+    results: list[VerificationResult | None],
+    readers: Sequence[Connection],
+    chunks: int,
+    progress: Sequence[Any],
 ) -> set[int]:
     """Fill in the chunks the workers answer (one pipe each) until all are, every pipe has
-    ended, or none answered for :data:`STALL_SECONDS` (a worker blocked for good); the chunks
-    filled in."""
+    ended, or none verified a credential for :data:`STALL_SECONDS` (``progress``: each one's
+    count; a worker blocked for good); the chunks filled in."""
     checks_seen: dict[tuple[Any, ...], Check] = {}
     done: set[int] = set()
     open_readers = list(readers)
-    last_answer = time.monotonic()
+    last_progress, progressed = time.monotonic(), 0
     while open_readers and len(done) < chunks:
         ready = cast(list[Connection], wait(open_readers, timeout=_RESULT_WAIT))
-        if not ready and time.monotonic() - last_answer >= STALL_SECONDS:
-            break
+        if not ready:
+            counted = sum(count.value for count in progress)
+            if counted != progressed:
+                last_progress, progressed = time.monotonic(), counted
+            elif time.monotonic() - last_progress >= STALL_SECONDS:
+                break
         for reader in ready:
             try:
                 chunk, verified = reader.recv()
@@ -147,7 +170,7 @@ def _collect(
                 continue
             _fill_compact(results, chunk, verified, checks_seen)
             done.add(chunk)
-            last_answer = time.monotonic()
+            last_progress = time.monotonic()
     return done
 
 
@@ -163,27 +186,72 @@ def _stop(workers: Sequence[multiprocessing.process.BaseProcess], *, stuck: bool
 
 
 def _start_worker(
-    writers: Sequence[Connection],
-    index: int,
+    answers: Connection,
     verifier: Verifier,
     credentials: Sequence[Any],
     chunks: int,
     counter: Any,
+    progress: Any,
 ) -> None:
-    """A worker's first step: keep the write end of its own pipe only (a pipe ends when the
-    one process holding its write end does), then work."""
-    for other, writer in enumerate(writers):
-        if other != index:
-            writer.close()
-    _work(verifier, credentials, chunks, counter, writers[index])
+    """A worker's first step: keep the write end of its own pipe only, of every batch pipe
+    open at the fork (a pipe ends when the one process holding its write end does), then work."""
+    _OPEN_ENDS.close_all_but(answers)
+    _work(verifier, credentials, chunks, counter, answers, progress)
+
+
+class _OpenEnds:
+    """Both ends of every batch pipe open in this process, whichever call made it.
+
+    Fork copies every descriptor: a worker closes what this names, but its own write end, when
+    it starts. The name must be true at each fork, so that pipes are made and registered,
+    workers forked, and ends closed and unregistered, all under :attr:`lock` (a pipe made while
+    another call forked would be in its worker unnamed; an end closed but still named could
+    have its number reused by then, and the worker would close what is not a pipe).
+    """
+
+    def __init__(self) -> None:
+        self._ends: set[Connection] = set()
+        renew_locks_in_children(self)
+
+    def _new_locks(self) -> None:
+        # here and in every forked child (vcred._forksafe): a worker is forked holding it
+        self.lock = threading.Lock()
+
+    def pipe(self, context: BaseContext) -> tuple[Connection, Connection]:
+        """A new pipe (reader, writer), registered; under :attr:`lock`."""
+        reader, writer = context.Pipe(duplex=False)
+        self._ends.update((reader, writer))
+        return reader, writer
+
+    def close(self, ends: Sequence[Connection]) -> None:
+        """Close ``ends`` and forget them; under :attr:`lock`."""
+        for end in ends:
+            self._ends.discard(end)
+            end.close()
+
+    def close_all_but(self, own: Connection) -> None:
+        """Close every registered end but ``own`` (in a worker, the one thread there is)."""
+        self.close([end for end in self._ends if end is not own])
+
+
+_OPEN_ENDS: Final = _OpenEnds()
 
 
 def _work(
-    verifier: Verifier, credentials: Sequence[Any], chunks: int, counter: Any, answers: Connection
+    verifier: Verifier,
+    credentials: Sequence[Any],
+    chunks: int,
+    counter: Any,
+    answers: Connection,
+    progress: Any,
 ) -> None:
-    """A worker: take chunks until none is left, send back each chunk's results."""
+    """A worker: take chunks until none is left, send back each chunk's results. Counts each
+    credential verified in ``progress`` (its own): the collector's sign that it is not stuck."""
     while (chunk := _take(counter, chunks)) is not None:
-        verified = [_compact(verifier.verify(item)) for item in _slice(credentials, chunk)]
+        verified = []
+        for item in _slice(credentials, chunk):
+            verified.append(_compact(verifier.verify(item)))
+            progress.value += 1
         answers.send((chunk, verified))
     answers.close()
 
