@@ -27,7 +27,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final, Protocol
 
 import rfc8785
@@ -36,6 +36,7 @@ from pyld import jsonld as _pyld
 from vcred._nquads import XSD_STRING, Quad, escape_iri, escape_literal, literal
 from vcred._pointer import from_path
 from vcred.errors import ContextError, MalformedError, VcredError
+from vcred.model import JSON_LEAVES
 
 XSD: Final = "http://www.w3.org/2001/XMLSchema#"
 XSD_BOOLEAN: Final = XSD + "boolean"
@@ -643,3 +644,162 @@ def to_quads(document: Mapping[str, Any], loader: LoaderLike) -> list[Quad]:
     if not walker.quads:
         raise ContextError("the document expands to nothing (safe mode: no data is dropped)")
     return walker.quads
+
+
+# -- what a verifier reading members by their terms would miss ------------------------------
+
+#: Keywords that move data without changing its RDF: what they wrap (``@set``, ``@nest``) or
+#: state from another node (``@included``, ``@reverse``) is where no check reading the JSON
+#: by its terms looks.
+_RESHAPING: Final = frozenset({"@set", "@nest", "@included", "@reverse"})
+
+
+class _Terms:
+    """What the contexts of one document define, at any depth of their scoped contexts: the
+    IRIs of their terms, and the names standing for ``@type`` or a reshaping keyword."""
+
+    __slots__ = ("iris", "reshaping", "types")
+
+    def __init__(self, raw: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+        self.iris: set[str] = set()
+        self.reshaping: set[str] = set(_RESHAPING)
+        self.types: set[str] = {"@type"}
+        pending, seen = [raw], set()
+        while pending:
+            active = pending.pop()
+            for name, mapping in active["mappings"].items():
+                iri = mapping.get("@id") if mapping else None
+                if iri == "@type":
+                    self.types.add(name)
+                elif iri in _RESHAPING:
+                    self.reshaping.add(name)
+                elif iri and is_absolute_iri(iri):
+                    self.iris.add(iri)
+                scoped = mapping.get("@context") if mapping else None
+                if scoped is not None and id(scoped) not in seen:
+                    seen.add(id(scoped))
+                    pending.append(_process(active, scoped, options, override_protected=True))
+
+
+def _process(
+    raw: Mapping[str, Any], local: Any, options: Mapping[str, Any], *, override_protected: bool
+) -> Mapping[str, Any]:
+    try:
+        processed: Mapping[str, Any] = _PROCESSOR._process_context(
+            raw, local, options, override_protected=override_protected, propagate=True
+        )
+    except Exception as exc:  # pyld raises JsonLdError and plain exceptions alike
+        raise from_pyld_error(exc) from exc
+    return processed
+
+
+def check_read_by_terms(
+    document: Mapping[str, Any], loader: LoaderLike, opaque: frozenset[str] = frozenset()
+) -> None:
+    """Refuse a document whose JSON states signed data where a verifier reading its members
+    by their terms would not see it.
+
+    The rdfc suites sign the RDF dataset, not the JSON: the same dataset can be written with
+    ``https://www.w3.org/2018/credentials#validUntil`` instead of ``validUntil``, inside
+    ``@set``/``@nest``, from another node (``@included``, ``@reverse``) or in a second node
+    object with the credential's ``id`` — the signature still verifies, and a check reading
+    ``validUntil`` would find none. So a member name or ``@type`` value that is a compact or
+    absolute IRI of a term the document's contexts define (scoped ones included), a reshaping
+    keyword, or a nested node object describing the document's own ``id`` is a ContextError
+    with its pointer. Compact IRIs are expanded with the top-level context (a prefix defined
+    only in a scoped context is not expanded: it names no term's IRI). ``opaque`` members of
+    the top level are left to their own verification.
+    """
+    local = document.get("@context")
+    key = ("terms", _context_key(local))
+    cached: tuple[Mapping[str, Any], _Terms] | None = loader.processed.get(key)
+    if cached is None:
+        options = loader.pyld_options()
+        top: Mapping[str, Any] = root_context(loader).raw
+        if local is not None:
+            top = _process(top, local, options, override_protected=False)
+        cached = (top, _Terms(top, options))
+        loader.cache_processed(key, cached)
+    top, terms = cached
+    own_id = document.get("id", document.get("@id"))
+    type_names = tuple(terms.types)
+    stack: list[tuple[Any, _Path]] = [(document, ())]
+    while stack:
+        node, path = stack.pop()
+        if type(node) is list:
+            for index, item in enumerate(node):
+                if type(item) not in JSON_LEAVES:
+                    stack.append((item, (path, index)))
+            continue
+        if type(node) is not dict and not isinstance(node, Mapping):
+            continue
+        # the common node has nothing to look at: a scan of its names and a set test, in C,
+        # and its type names (terms, not IRIs)
+        if ":" in "".join(node) or not node.keys().isdisjoint(terms.reshaping):
+            _check_names(node, path, top, terms, skip=opaque if node is document else ())
+        else:
+            for name in type_names:
+                types = node.get(name)
+                if types is not None and _iri_like(types):
+                    _check_names(node, path, top, terms, skip=opaque if node is document else ())
+        if (
+            own_id is not None
+            and node is not document
+            and len(node) > 1
+            and (node.get("id") == own_id or node.get("@id") == own_id)
+        ):
+            raise ContextError(
+                "a second node object describes the document's own id: its members "
+                "belong in the document, where a verifier reads them",
+                pointer=_pointer(path),
+            )
+        for name, value in node.items():
+            if type(value) not in JSON_LEAVES and (node is not document or name not in opaque):
+                stack.append((value, (path, name)))
+
+
+def _check_names(
+    node: Mapping[str, Any],
+    path: _Path,
+    top: Mapping[str, Any],
+    terms: _Terms,
+    *,
+    skip: Collection[str],
+) -> None:
+    """:func:`check_read_by_terms` for the members of one node object."""
+    for name, value in node.items():
+        if name == "@context" or name in skip:
+            continue
+        if name in terms.reshaping:
+            raise ContextError(
+                f"{name!r} moves data where a verifier reading the members by their "
+                "terms does not look: not accepted in a secured document",
+                pointer=_pointer((path, name)),
+            )
+        if ":" in name and _expand(top, name) in terms.iris:
+            raise ContextError(
+                f"the member {name!r} is the IRI of a term of the document's contexts: "
+                "write it as the term (the same RDF, but a verifier reads the term)",
+                pointer=_pointer((path, name)),
+            )
+        if name in terms.types:
+            listed = isinstance(value, list)
+            for index, item in enumerate(value if listed else (value,)):
+                if isinstance(item, str) and ":" in item and _expand(top, item) in terms.iris:
+                    raise ContextError(
+                        f"the type {item!r} is the IRI of a term of the document's "
+                        "contexts: write it as the term, which a verifier reads",
+                        pointer=_pointer(((path, name), index) if listed else (path, name)),
+                    )
+
+
+def _iri_like(types: Any) -> bool:
+    """Whether a ``@type`` value holds a name with a colon (an IRI or compact IRI)."""
+    if type(types) is str:
+        return ":" in types
+    return isinstance(types, list) and any(type(item) is str and ":" in item for item in types)
+
+
+def _expand(raw: Mapping[str, Any], name: str) -> str | None:
+    expanded: str | None = _PROCESSOR._expand_iri(raw, name, vocab=True, base=None)
+    return expanded

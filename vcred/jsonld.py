@@ -575,6 +575,7 @@ def signed_view(
     allow_inline: bool = False,
     opaque: frozenset[str] = frozenset(),
     one_context: bool = False,
+    rdf_signed: bool = False,
 ) -> dict[str, Any]:
     """The JSON a verifier may read once a proof over ``document`` verified.
 
@@ -589,10 +590,39 @@ def signed_view(
     ``verifiableCredential``) are left to their own verification (and are never compacted).
     The view shares nested values with ``document`` when nothing is inline. ``one_context``:
     the caller knows that at most one object of ``document`` has an ``@context`` member (from
-    the JSON text it parsed), so when the top level has one, no other is looked for. Raises
-    ContextError with the pointer of the offending ``@context`` entry.
+    the JSON text it parsed), so when the top level has one, no other is looked for.
+    ``rdf_signed``: the proof signed the document's RDF dataset, which other JSON says too —
+    the view must say all of it where a verifier reading members by their terms looks
+    (:func:`check_read_by_terms`). Raises ContextError with the pointer of
+    the offending ``@context`` entry or member.
     """
     loader = loader or _DEFAULT_LOADER
+    view = _known_view(document, loader, allow_inline, opaque, one_context)
+    if rdf_signed:
+        check_read_by_terms(view, loader=loader, opaque=opaque)
+    return view
+
+
+def check_read_by_terms(
+    document: Mapping[str, Any],
+    *,
+    loader: ContextLoader | None = None,
+    opaque: frozenset[str] = frozenset(),
+) -> None:
+    """Refuse (ContextError) a document whose JSON states part of its RDF dataset where a
+    verifier reading members by their terms does not look: a term written as its IRI, a
+    reshaping keyword, its own id described twice (``_jsonld_fast.check_read_by_terms``)."""
+    _jsonld_fast.check_read_by_terms(document, loader or _DEFAULT_LOADER, opaque)
+
+
+def _known_view(
+    document: Mapping[str, Any],
+    loader: ContextLoader,
+    allow_inline: bool,
+    opaque: frozenset[str],
+    one_context: bool,
+) -> dict[str, Any]:
+    """:func:`signed_view` but the ``rdf_signed`` check."""
     if one_context and "@context" in document:
         if _known_entries(document["@context"], loader):
             return dict(document)

@@ -540,6 +540,7 @@ class Verifier:
                 allow_inline=self.allow_inline_contexts,
                 opaque=opaque,
                 one_context=state.one_context,
+                rdf_signed=state.format == "data-integrity",
             )
         except VcredError as error:
             state.proof_passed = False

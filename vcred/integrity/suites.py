@@ -176,6 +176,8 @@ def configure_proof(
         config["@context"] = document["@context"]
     else:
         config.pop("@context", None)
+    # what the proof stage reads of the options (created, expires, …) must be what was signed
+    jsonld.check_read_by_terms(config, loader=loader)
     return canonical_nquads(config, hash_name=HASH_FOR[kind], loader=loader)
 
 
