@@ -27,6 +27,7 @@ from vcred import audit
 from vcred.errors import VcredError
 from vcred.keys import KEY_KINDS
 from vcred_service.app import database_url as sqlite_url
+from vcred_service.commands import StorageCommands, storage_failure_said
 from vcred_service.config_file import config_file_option
 from vcred_service.db import describe_failure
 from vcred_service.oauth_cli import client_group
@@ -111,6 +112,7 @@ def _show_warnings() -> None:
     is_flag=True,
     help="revocations and trust lists need a second officer's approval",
 )
+@storage_failure_said("vcred issuer")  # lost after the start (first token, keys): one line
 def command(
     port: int,
     host: str,
@@ -257,7 +259,13 @@ def _actor() -> str:
         return "cli"
 
 
-@click.group("issuer")
+class _Commands(StorageCommands):
+    """``vcred issuer …``: a database lost midway is one line (``vcred issuer: …``)."""
+
+    said_as = "vcred issuer"
+
+
+@click.group("issuer", cls=_Commands)
 def admin() -> None:
     """Administer an issuer: API tokens, keys, officers, the audit log."""
 
@@ -338,6 +346,7 @@ def _clients(data_dir: Path, database_url: str | None) -> Iterator[tuple[OAuthCl
 admin.add_command(
     client_group(
         service="issuer",
+        commands=_Commands,
         opener=_clients,
         options=_admin_options,
         scopes=hashing.SCOPES,
