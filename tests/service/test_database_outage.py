@@ -419,6 +419,8 @@ _ISSUER_COMMANDS = [
     (["officer", "role", "ana", "supervisor"], "audit"),
     (["officer", "list"], "officers"),
     (["session", "list"], "sessions"),
+    (["session", "end", "{session}"], "audit"),
+    (["session", "end", "--officer", "ana"], "audit"),
     (["audit", "export"], "audit"),
     (["trust-list", "issue", "{list}"], "audit"),
     (["client", "create", "--scope", "issue"], "audit"),
