@@ -178,6 +178,18 @@ def command(
         sock.close()
         _fail(describe_failure(exc))
     issuer = issuer_of(app)
+    try:  # a start stopped before serving (a database lost too) closes what it opened
+        _announce(config, issuer, data_dir)
+        serve_forever(app, host=host, port=port, sock=sock)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+        issuer.close()
+
+
+def _announce(config: IssuerConfig, issuer: Issuer, data_dir: Path) -> None:
+    """What the operator reads as the issuer starts (the first start's admin token once)."""
     if config.insecure_no_auth:
         _loud(
             [
@@ -203,12 +215,6 @@ def command(
         click.echo(f"  issues as {did}")
     click.echo(f"  formats: {', '.join(issuer.offered)}")
     click.echo(f"  officer UI: {config.public_url}/login · API: {config.public_url}/openapi.json")
-    try:
-        serve_forever(app, host=host, port=port, sock=sock)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        issuer.close()
 
 
 # -- administration: vcred issuer … --------------------------------------------------------------
