@@ -27,6 +27,7 @@ from vcred import audit
 from vcred.errors import VcredError
 from vcred.keys import KEY_KINDS
 from vcred_service.app import database_url as sqlite_url
+from vcred_service.commands import StorageCommands, storage_failure_said
 from vcred_service.config_file import config_file_option
 from vcred_service.db import describe_failure
 from vcred_service.oauth_cli import client_group
@@ -111,6 +112,7 @@ def _show_warnings() -> None:
     is_flag=True,
     help="revocations and trust lists need a second officer's approval",
 )
+@storage_failure_said("vcred issuer")  # lost after the start (first token, keys): one line
 def command(
     port: int,
     host: str,
@@ -176,6 +178,18 @@ def command(
         sock.close()
         _fail(describe_failure(exc))
     issuer = issuer_of(app)
+    try:  # a start stopped before serving (a database lost too) closes what it opened
+        _announce(config, issuer, data_dir)
+        serve_forever(app, host=host, port=port, sock=sock)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+        issuer.close()
+
+
+def _announce(config: IssuerConfig, issuer: Issuer, data_dir: Path) -> None:
+    """What the operator reads as the issuer starts (the first start's admin token once)."""
     if config.insecure_no_auth:
         _loud(
             [
@@ -201,12 +215,6 @@ def command(
         click.echo(f"  issues as {did}")
     click.echo(f"  formats: {', '.join(issuer.offered)}")
     click.echo(f"  officer UI: {config.public_url}/login · API: {config.public_url}/openapi.json")
-    try:
-        serve_forever(app, host=host, port=port, sock=sock)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        issuer.close()
 
 
 # -- administration: vcred issuer … --------------------------------------------------------------
@@ -257,7 +265,13 @@ def _actor() -> str:
         return "cli"
 
 
-@click.group("issuer")
+class _Commands(StorageCommands):
+    """``vcred issuer …``: a database lost midway is one line (``vcred issuer: …``)."""
+
+    said_as = "vcred issuer"
+
+
+@click.group("issuer", cls=_Commands)
 def admin() -> None:
     """Administer an issuer: API tokens, keys, officers, the audit log."""
 
@@ -338,6 +352,7 @@ def _clients(data_dir: Path, database_url: str | None) -> Iterator[tuple[OAuthCl
 admin.add_command(
     client_group(
         service="issuer",
+        commands=_Commands,
         opener=_clients,
         options=_admin_options,
         scopes=hashing.SCOPES,

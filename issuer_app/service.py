@@ -1282,16 +1282,18 @@ class Issuer:
     def end_session(self, handle: str, *, actor: str) -> str:
         """End another officer's session by its listed handle (audited); whose it was.
         Raises UsageError for a handle of no live session."""
-        officer = self.sessions.end_by_handle(handle)
-        if officer is None:
-            raise UsageError(f"no live session {handle[:40]!r}")
-        self.audit_event(actor, "session-end", officer, {"session": handle})
+        with self.store.engine.begin() as conn:  # ended and audited together, or neither
+            officer = self.sessions.end_by_handle(handle, conn=conn)
+            if officer is None:
+                raise UsageError(f"no live session {handle[:40]!r}")
+            self.audit_event(actor, "session-end", officer, {"session": handle}, conn=conn)
         return officer
 
     def end_sessions_of(self, officer: str, *, actor: str) -> int:
         """End every session of an officer (audited); how many there were."""
-        ended = self.sessions.end_all(officer)
-        self.audit_event(actor, "session-end", officer, {"sessions": ended})
+        with self.store.engine.begin() as conn:
+            ended = self.sessions.end_all(officer, conn=conn)
+            self.audit_event(actor, "session-end", officer, {"sessions": ended}, conn=conn)
         return ended
 
     def record_refusal(self, officer: str, permission: str, path: str) -> None:
@@ -1304,13 +1306,23 @@ class Issuer:
         )
 
     def audit_event(
-        self, actor: str, action: str, target: str | None, details: Mapping[str, Any]
+        self,
+        actor: str,
+        action: str,
+        target: str | None,
+        details: Mapping[str, Any],
+        *,
+        conn: Connection | None = None,
     ) -> None:
-        """Append one entry to the audit chain in a transaction of its own."""
-        with self.store.engine.begin() as conn:
-            self.store.append_audit(
-                conn, at=self.stamp(), actor=actor, action=action, target=target, details=details
-            )
+        """Append one entry to the audit chain: in the caller's transaction ``conn`` (what it
+        records commits with it, or neither), else in a transaction of its own."""
+        if conn is None:
+            with self.store.engine.begin() as own:
+                self.audit_event(actor, action, target, details, conn=own)
+            return
+        self.store.append_audit(
+            conn, at=self.stamp(), actor=actor, action=action, target=target, details=details
+        )
 
     def check_officer(self, name: str, password: str) -> bool:
         return self.officers.check(name, password)

@@ -13,6 +13,7 @@ import click
 from vcred.errors import VcredError
 from vcred.status.listcred import format_datetime
 from vcred.verifier import utc_now
+from vcred_service.commands import StorageCommands
 from vcred_service.oauth_clients import OAuthClients, Recorder
 
 #: Opens a service's client store from the admin options; (clients, audit recorder or None).
@@ -22,19 +23,23 @@ Opener = Callable[..., AbstractContextManager[tuple[OAuthClients, Recorder | Non
 def client_group(
     *,
     service: str,
+    commands: type[StorageCommands],
     opener: Opener,
     options: Callable[[Any], Any],
     scopes: tuple[str, ...],
     default_scopes: str,
 ) -> click.Group:
-    """The ``client`` command group of a service whose API knows ``scopes``."""
+    """The ``client`` command group of a service whose API knows ``scopes``; ``commands``:
+    the service's group class (a storage failure midway said as its other commands say it)."""
 
     def fail(message: str) -> NoReturn:
         click.echo(f"vcred {service}: {message}", err=True)
         sys.exit(2)
 
     @click.group(
-        "client", help=f"OAuth 2.0 clients of the token endpoint (scopes: {', '.join(scopes)})."
+        "client",
+        cls=commands,
+        help=f"OAuth 2.0 clients of the token endpoint (scopes: {', '.join(scopes)}).",
     )
     def group() -> None:
         pass

@@ -200,10 +200,13 @@ class OfficerSessions:
         with self.engine.begin() as conn:
             conn.execute(delete(self.table).where(self.table.c.id_digest == _digest(session_id)))
 
-    def end_all(self, officer: str) -> int:
-        """End every session of ``officer`` (a disabled account); how many there were."""
-        with self.engine.begin() as conn:
-            ended = conn.execute(delete(self.table).where(self.table.c.officer == officer))
+    def end_all(self, officer: str, *, conn: Connection | None = None) -> int:
+        """End every session of ``officer`` (a disabled account); how many there were. With
+        ``conn``: in the caller's transaction (its audit entry commits with it, or neither)."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.end_all(officer, conn=own)
+        ended = conn.execute(delete(self.table).where(self.table.c.officer == officer))
         return int(ended.rowcount)
 
     def live(self) -> list[LiveSession]:
@@ -224,21 +227,23 @@ class OfficerSessions:
             for row in rows
         ]
 
-    def end_by_handle(self, handle: str) -> str | None:
+    def end_by_handle(self, handle: str, *, conn: Connection | None = None) -> str | None:
         """End the session listed as ``handle`` (by an administrator); the officer whose it
-        was, or None when no session has that handle."""
+        was, or None when no session has that handle. With ``conn``: as :meth:`end_all`."""
         if len(handle) != HANDLE_LENGTH or any(c not in "0123456789abcdef" for c in handle):
             return None
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.end_by_handle(handle, conn=own)
         table = self.table
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                select(table.c.id_digest, table.c.officer).where(
-                    table.c.id_digest.startswith(handle, autoescape=True)
-                )
-            ).first()
-            if row is None:
-                return None
-            conn.execute(delete(table).where(table.c.id_digest == row.id_digest))
+        row = conn.execute(
+            select(table.c.id_digest, table.c.officer).where(
+                table.c.id_digest.startswith(handle, autoescape=True)
+            )
+        ).first()
+        if row is None:
+            return None
+        conn.execute(delete(table).where(table.c.id_digest == row.id_digest))
         return str(row.officer)
 
     def _ended(self, now: datetime) -> Any:

@@ -24,6 +24,7 @@ from vcred import audit
 from vcred.errors import VcredError
 from vcred.status.listcred import format_datetime as stamp
 from vcred.verifier import utc_now
+from vcred_service.commands import StorageCommands, storage_failure_said
 from vcred_service.config_file import config_file_option, duration
 from vcred_service.db import describe_failure
 from vcred_service.oauth_cli import client_group
@@ -125,6 +126,7 @@ F = TypeVar("F", bound=Callable[..., Any])
     envvar="DATABASE_URL",
     help="SQLAlchemy URL, e.g. postgresql://user@host/db [env: DATABASE_URL]",
 )
+@storage_failure_said("vcred: the verifier cannot start")  # as when it cannot be opened
 def command(
     port: int,
     host: str,
@@ -266,7 +268,13 @@ def _storage(data_dir: Path | None, database_url: str | None) -> Storage:
     return storage
 
 
-@click.group("verifier")
+class _Commands(StorageCommands):
+    """``vcred verifier …``: a database lost midway is one line (``vcred verifier: …``)."""
+
+    said_as = "vcred verifier"
+
+
+@click.group("verifier", cls=_Commands)
 def admin() -> None:
     """Administer a verifier: the officer accounts that may read its history."""
 
@@ -285,6 +293,7 @@ def _clients(
 admin.add_command(
     client_group(
         service="verifier",
+        commands=_Commands,
         opener=_clients,
         options=_admin_options,
         scopes=(VERIFY_SCOPE, RECOGNITIONS_SCOPE),
