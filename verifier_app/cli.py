@@ -43,7 +43,7 @@ from verifier_app.config import (
 )
 from verifier_app.recognition_views import RECOGNITIONS_SCOPE
 from verifier_app.service import VerifierService
-from verifier_app.storage import Storage
+from verifier_app.storage import HISTORY_SPOOL, Storage
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -257,7 +257,12 @@ def _storage(data_dir: Path | None, database_url: str | None) -> Storage:
         given: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
         config = dataclasses.replace(config, **{k: v for k, v in given.items() if v is not None})
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        storage = Storage(config.storage_url, prefix=config.table_prefix)
+        # the spool too: an export includes what a killed worker had not written
+        storage = Storage(
+            config.storage_url,
+            prefix=config.table_prefix,
+            spool=config.data_dir / HISTORY_SPOOL,
+        )
         storage.create()
     except VcredError as exc:
         click.echo(f"vcred verifier: {exc.message}", err=True)

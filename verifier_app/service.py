@@ -67,7 +67,7 @@ from verifier_app.receipts import (
 from verifier_app.recognitions import Recognition
 from verifier_app.recognitions import RefreshReport as RecognitionRefresh
 from verifier_app.results import credential_body, presentation_body
-from verifier_app.storage import HistoryEntry, IssuedChallenge, Storage
+from verifier_app.storage import HISTORY_SPOOL, HistoryEntry, IssuedChallenge, Storage
 
 _log = logging.getLogger("verifier_app")
 #: Where the app keeps its per-address rate limiter (``app.extensions``), if it has one.
@@ -217,7 +217,10 @@ class VerifierService:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         # first: every trust list accepted below is kept (verifier_app.trust_history)
         self.storage = Storage(
-            config.storage_url, prefix=config.table_prefix, history_size=config.history_size
+            config.storage_url,
+            prefix=config.table_prefix,
+            history_size=config.history_size,
+            spool=config.data_dir / HISTORY_SPOOL,
         )
         self.storage.create()
         self.feed = self._trust_feed(base)

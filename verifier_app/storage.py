@@ -21,6 +21,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Final, Literal
 
 from sqlalchemy import (
@@ -39,6 +40,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from vcred_service.audit_chain import AuditChain
@@ -46,6 +48,7 @@ from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.db import make_engine
 from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
+from verifier_app.history_spool import HistorySpool, Sealing, SpoolFile
 from verifier_app.oid4vp_store import transaction_table
 from verifier_app.recognitions import Recognitions
 from verifier_app.trust_history import TrustListHistory
@@ -55,6 +58,8 @@ FLUSH_SECONDS: Final = 2.0  # how stale the shared history page may be
 #: Buffered entries past which a verification writes them itself (the database is slow or
 #: down: the buffer does not grow without bound, and nothing buffered is dropped).
 MAX_PENDING: Final = 20_000
+#: The spool's folder in the service's data folder (verifier_app.history_spool).
+HISTORY_SPOOL: Final = "history-spool"
 _log = logging.getLogger("verifier_app")
 _TEXT: Final = 512
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -87,16 +92,8 @@ class HistoryEntry:
     receipt: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Unconfirmed:
-    """A history write whose transaction failed at or after sealing its entries: its commit
-    may have happened (its answer lost with the connection). ``entries``, the buffered ones
-    it wrote, were buffered again; the chain holding ``seq`` with ``hash`` says they are
-    written already."""
-
-    seq: int
-    hash: str
-    entries: tuple[HistoryEntry, ...]
+#: A buffered entry and its number in this process's spool (verifier_app.history_spool).
+_Numbered = tuple[int, HistoryEntry]
 
 
 def _digest(challenge: str) -> str:
@@ -122,18 +119,33 @@ class Storage:
     """Challenges and verification history over one SQLAlchemy engine.
 
     ``prefix`` names the tables (``<prefix>challenges``, ``<prefix>verifications``) so that
-    several services, or test runs, can share a database.
+    several services, or test runs, can share a database. ``spool``: the folder where
+    verifications wait, journaled, until they are written (:mod:`verifier_app.history_spool`;
+    the service's ``<data dir>/history-spool``): a killed process loses none of them. Without
+    it they wait in memory only.
     """
 
-    def __init__(self, url: str, *, prefix: str = "verifier_", history_size: int = 1000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "verifier_",
+        history_size: int = 1000,
+        spool: Path | None = None,
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self.history_size = history_size
         # every buffered entry goes to the audit chain (never trimmed), so none is dropped
         # here; past MAX_PENDING a verification waits for the write instead (back-pressure)
-        self._pending: list[HistoryEntry] = []
+        self._pending: list[_Numbered] = []
+        self._numbered = 0  # entries buffered so far: the next one's number
+        self._writing = 0  # writes of buffered entries under way
         self._pending_lock = threading.Lock()
-        self._unconfirmed: list[_Unconfirmed] = []
+        # writes whose commit's answer was lost: the chain says whether they committed
+        self._unconfirmed: list[Sealing] = []
+        # one folder per database and prefix: a spooled entry is written where it belonged
+        self.spool = HistorySpool(spool / _spool_name(url, prefix)) if spool is not None else None
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
         self._closed = False
@@ -193,6 +205,7 @@ class Storage:
             self.metadata.create_all(self.engine)
             self.session_secret()
             self.audit.start()
+        self.replay_orphans()
 
     def session_secret(self) -> str:
         """The key of the UI's signed cookie, made once per database and shared by every
@@ -220,8 +233,16 @@ class Storage:
     def close(self) -> None:
         self._closed = True
         self._wake.set()
-        self.flush()
-        self.engine.dispose()
+        try:
+            self.flush()
+        finally:
+            if self.spool is not None:
+                with self._pending_lock:
+                    # what could not be written stays journaled, no longer this storage's:
+                    # the next start (or another worker) writes it
+                    self.spool.close(remove=not self._pending and not self._unconfirmed)
+                    self._pending, self._unconfirmed = [], []
+            self.engine.dispose()
 
     def ping(self) -> bool:
         try:
@@ -282,15 +303,17 @@ class Storage:
     def record_all(self, entries: Sequence[HistoryEntry]) -> None:
         """Add verifications, in order, to the history and the audit chain.
 
-        A verification must not wait for a disk flush: entries are buffered and written by a
-        background thread every ``FLUSH_SECONDS``, in one transaction (the audit chain keeps
-        every entry; the history is trimmed to ``history_size``). A process killed before the
-        write loses those seconds (docs/services.md); a failed write keeps its entries
-        buffered for the next one. A call that would bring the buffer to ``MAX_PENDING``
-        writes it, its own entries last, itself; a database that cannot take them fails the
-        call (DBAPIError, a 503) with its own entries not buffered: a verification whose
-        answer is refused is not recorded (unless the write did commit and only its answer
-        was lost: then it is recorded, once).
+        A verification must not wait for the database: entries are buffered — and journaled
+        in the spool, one file append, before this returns — and written by a background
+        thread every ``FLUSH_SECONDS``, in one transaction (the audit chain keeps every entry;
+        the history is trimmed to ``history_size``). A process killed before the write leaves
+        them in its spool file, which the next start (or another worker) writes
+        (:meth:`replay_orphans`); a failed write keeps its entries buffered for the next one.
+        A call that would bring the buffer to ``MAX_PENDING`` writes it, its own entries last,
+        itself; a database that cannot take them fails the call (DBAPIError, a 503) with its
+        own entries not buffered: a verification whose answer is refused is not recorded
+        (unless the write did commit and only its answer was lost: then it is recorded,
+        once). Raises OSError when the spool cannot be written (the disk full).
         """
         with self._pending_lock:
             backlog = len(self._pending) + len(entries) >= MAX_PENDING
@@ -298,7 +321,11 @@ class Storage:
             self._write_pending(*entries)
             return
         with self._pending_lock:
-            self._pending.extend(entries)
+            first = self._numbered
+            if self.spool is not None:
+                self.spool.own().append_entries(first, [_spooled(entry) for entry in entries])
+            self._numbered += len(entries)
+            self._pending.extend(enumerate(entries, start=first))
             if self._flusher is None or not self._flusher.is_alive():
                 self._flusher = threading.Thread(
                     target=self._flush_periodically, name="history-flush", daemon=True
@@ -315,48 +342,112 @@ class Storage:
         """Write the buffered history entries now."""
         self._write_pending()
 
+    def replay_orphans(self) -> int:
+        """Write what dead processes' spool files hold and they had not written, each file's
+        entries in order, then delete the file; how many entries were written. A write that
+        fails leaves its file for the next replay (logged, never raised: a start goes on)."""
+        if self.spool is None:
+            return 0
+        replayed = 0
+        for orphan in self.spool.orphans():
+            try:
+                replayed += self._replay(orphan)
+            except (SQLAlchemyError, OSError):
+                _log.exception("the verifications journaled in %s are not written", orphan.path)
+        return replayed
+
+    def _replay(self, orphan: SpoolFile) -> int:
+        """Write an orphan's unwritten entries (asking the chain about its writes whose
+        outcome is unknown: none is written twice), then delete it."""
+        journal = orphan.read()
+        entries = [
+            (number, entry)
+            for number, record in journal.unwritten()
+            if (entry := _from_spool(record, orphan.path)) is not None
+        ]
+        written = 0
+        if entries:
+            numbers = {number for number, _ in entries}
+            # the dead process's writes (or a replayer's, killed too) that may have committed
+            unconfirmed = [sealing for sealing in journal.sealings if sealing.numbers & numbers]
+            sealed = self._write(entries, (), unconfirmed=unconfirmed, sealed=[], spool=orphan)
+            written = len(sealed)
+            _log.warning(
+                "%d verifications journaled in %s by a process that ended before writing them "
+                "are written now (%d were written already)",
+                written,
+                orphan.path.name,
+                len(entries) - written,
+            )
+        orphan.remove()
+        return written
+
     def _write_pending(self, *also: HistoryEntry) -> list[dict[str, Any]]:
         """Write the buffered entries, then ``also``; the sealed audit entries. When the write
         fails, the buffered ones are put back in front of any buffered since (and raised);
         if it failed once its entries were sealed, whether its commit happened anyway is
-        asked before they are written again (:class:`_Unconfirmed`): none is written twice."""
+        asked before they are written again (:data:`_unconfirmed`): none is written twice."""
         with self._pending_lock:
             if not self._pending and not also:
                 return []  # (an unconfirmed write's entries are buffered again with it)
+            own = self.spool.own() if self.spool is not None and self._pending else None
             entries, self._pending = self._pending, []
             unconfirmed, self._unconfirmed = self._unconfirmed, []
+            self._writing += 1
         sealed: list[dict[str, Any]] = []
         try:
-            return self._write(entries, also, unconfirmed=unconfirmed, sealed=sealed)
+            written = self._write(entries, also, unconfirmed=unconfirmed, sealed=sealed, spool=own)
         except BaseException:
             with self._pending_lock:
+                self._writing -= 1
                 self._pending[:0] = entries
                 self._unconfirmed[:0] = unconfirmed
                 if sealed and entries:
                     last = sealed[-1]
-                    self._unconfirmed.append(_Unconfirmed(last["seq"], last["hash"], (*entries,)))
+                    numbers = frozenset(number for number, _ in entries)
+                    self._unconfirmed.append(Sealing(last["seq"], last["hash"], numbers))
             raise
+        with self._pending_lock:
+            self._writing -= 1
+            if own is not None:
+                self._mark_written(own, entries)
+        return written
+
+    def _mark_written(self, own: SpoolFile, entries: Sequence[_Numbered]) -> None:
+        """Tell this process's spool that ``entries`` are written (under the pending lock).
+        Only a shortcut: a replay would find them written in the chain (the write's sealing
+        was journaled before its commit), so a spool that cannot take it fails nothing."""
+        try:
+            if not self._pending and not self._unconfirmed and not self._writing:
+                own.clear()  # everything journaled is written
+            else:
+                own.done(number for number, _ in entries)
+        except OSError:
+            _log.exception("the verification history's spool could not be written")
 
     def _write(
         self,
-        buffered: Sequence[HistoryEntry],
+        buffered: Sequence[_Numbered],
         also: Sequence[HistoryEntry],
         *,
-        unconfirmed: Sequence[_Unconfirmed],
+        unconfirmed: Sequence[Sealing],
         sealed: list[dict[str, Any]],
+        spool: SpoolFile | None,
     ) -> list[dict[str, Any]]:
         """Insert the ``buffered`` entries no earlier write (``unconfirmed``) wrote, then
         ``also``, into the history and append each to the audit chain, in one transaction;
-        the sealed audit entries (also put in ``sealed`` as soon as they are sealed)."""
+        the sealed audit entries (also put in ``sealed`` as soon as they are sealed). The
+        ``spool`` the buffered ones are journaled in is told of the write before its commit
+        (a process killed meanwhile leaves the chain to say whether it committed)."""
         table = self.verifications
         with self.engine.begin() as connection:
             written = {
-                id(entry)
+                number
                 for earlier in unconfirmed
                 if self.audit.holds(connection, earlier.seq, earlier.hash)
-                for entry in earlier.entries
+                for number in earlier.numbers
             }
-            entries = [entry for entry in buffered if id(entry) not in written] + [*also]
+            entries = [entry for number, entry in buffered if number not in written] + [*also]
             if not entries:
                 return []
             # the chain first: its head is locked until the commit, so that concurrent
@@ -393,6 +484,9 @@ class Storage:
             )
             newest = select(func.max(table.c.id)).scalar_subquery()
             connection.execute(delete(table).where(table.c.id <= newest - self.history_size))
+            if spool is not None and buffered:
+                last = sealed[-1]
+                spool.sealing((number for number, _ in buffered), last["seq"], last["hash"])
         return sealed
 
     def _flush_periodically(self) -> None:
@@ -401,8 +495,11 @@ class Storage:
             self._wake.clear()
             try:
                 self.flush()
+                self.replay_orphans()  # a worker that died and was not replaced
             except SQLAlchemyError:  # a pool timeout too: the thread lives on
                 _log.exception("the verification history could not be written")
+            except OSError:  # the spool's folder (the disk full): tried again next time
+                _log.exception("the verification history's spool could not be written")
 
     def recent(self, limit: int = 100) -> Sequence[HistoryEntry]:
         """The latest verifications, newest first (this worker's buffered ones included)."""
@@ -425,6 +522,59 @@ class Storage:
             )
             for row in rows
         ]
+
+
+def _spool_name(url: str, prefix: str) -> str:
+    """The spool folder's name for one database and prefix (its password left out: a
+    changed password finds the same folder)."""
+    where = make_url(url).render_as_string(hide_password=True)
+    return hashlib.sha256(f"{where}\n{prefix}".encode()).hexdigest()[:16]
+
+
+def _spooled(entry: HistoryEntry) -> list[Any]:
+    """An entry as its spool journals it, on the request path: its fields in order, a JSON
+    array (read back by :func:`_from_spool`)."""
+    return [
+        entry.at.isoformat(),
+        entry.kind,
+        entry.channel,
+        entry.verified,
+        entry.format,
+        entry.issuer,
+        entry.subject,
+        entry.codes,
+        entry.target,
+        entry.receipt,
+    ]
+
+
+def _from_spool(record: Any, path: Path) -> HistoryEntry | None:
+    """A journaled entry (:func:`_spooled`); None, logged, for one that is not."""
+    try:
+        if not isinstance(record, list):
+            raise TypeError("not an array")
+        at, kind, channel, verified, fmt, issuer, subject, codes, target, receipt = record
+        return HistoryEntry(
+            at=_utc(datetime.fromisoformat(at)),
+            kind=str(kind),
+            channel=str(channel),
+            verified=verified is True,
+            format=_optional_text(fmt),
+            issuer=_optional_text(issuer),
+            subject=_optional_text(subject),
+            codes=tuple(str(code) for code in codes),
+            target=_optional_text(target),
+            receipt=_optional_text(receipt),
+        )
+    except (TypeError, ValueError):
+        _log.warning("%s: an entry that is not a verification, skipped: %.200r", path, record)
+        return None
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
 
 
 def _stamp(moment: datetime) -> str:

@@ -5,9 +5,11 @@ recognises it."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from vcred.status import set_credential_status, status_list_credential_for
 from vcred.testing import MemoryIndexStore
 from vcred.trust import build_trust_list
 from verifier_app import VerifierConfig, create_app
+from verifier_app.storage import Storage
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 US_HOST = "us-customs.example"
@@ -34,6 +37,7 @@ US_DID = f"did:web:{US_HOST}"
 LIST_BASE = f"https://{US_HOST}/status/"
 DOMAIN = "verifier.eu-customs.example"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DATABASE_URL = os.environ.get("VCRED_TEST_DATABASE_URL", PG_URL)
 
 
 class Agency:
@@ -95,6 +99,30 @@ class Agency:
             )
             token = str(issue(unsigned, self.signer))
             self.server.serve(f"/status/{info.list_id}", token.encode())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The verifier's database: SQLite in the test's folder, or the test PostgreSQL."""
+    return f"sqlite:///{tmp_path / 'verifier.db'}" if request.param == "sqlite" else DATABASE_URL
+
+
+@pytest.fixture
+def prefix() -> str:
+    # tables of their own per test: parallel runs and workers never meet
+    return f"t{secrets.token_hex(5)}_"
+
+
+@contextmanager
+def created_storage(url: str, **options: Any) -> Iterator[Storage]:
+    """A verifier storage with its tables made; dropped and closed afterwards."""
+    store = Storage(url, **options)
+    store.create()
+    try:
+        yield store
+    finally:
+        store.drop()
+        store.close()
 
 
 @pytest.fixture(scope="session")

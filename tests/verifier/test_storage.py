@@ -3,52 +3,28 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tests.verifier.conftest import DOMAIN, NOW, PG_URL, Agency, MakeApp
+from tests.verifier.conftest import DATABASE_URL, DOMAIN, NOW, Agency, MakeApp, created_storage
 from vcred import did_key, present
 from vcred.audit import verify_chain
 from vcred.keys import KeyPair
 from verifier_app import storage as storage_module
 from verifier_app.storage import HistoryEntry, Storage
 
-DATABASE_URL = os.environ.get("VCRED_TEST_DATABASE_URL", PG_URL)
 TTL = timedelta(minutes=5)
-
-
-def _url(kind: str, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'verifier.db'}" if kind == "sqlite" else DATABASE_URL
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return _url(request.param, tmp_path)
-
-
-@pytest.fixture
-def prefix() -> str:
-    # tables of their own per test: parallel runs and workers never meet
-    return f"t{secrets.token_hex(5)}_"
 
 
 @pytest.fixture
 def storage(url: str, prefix: str) -> Iterator[Storage]:
-    store = Storage(url, prefix=prefix, history_size=5)
-    store.create()
-    try:
+    with created_storage(url, prefix=prefix, history_size=5) as store:
         yield store
-    finally:
-        store.drop()
-        store.close()
 
 
 def test_a_challenge_is_good_exactly_once(storage: Storage) -> None:
