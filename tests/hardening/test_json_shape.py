@@ -151,7 +151,9 @@ def test_the_proofs_expiry_written_as_its_iri_is_refused(keys: dict[str, KeyPair
     credential, _ = _expired_revoked(key)
     del credential["credentialStatus"], credential["validUntil"]
     made = NOW - timedelta(days=10)
-    secured = issue(credential, key, format="eddsa-rdfc-2022", now=made, expires=made + timedelta(1))
+    secured = issue(
+        credential, key, format="eddsa-rdfc-2022", now=made, expires=made + timedelta(1)
+    )
     assert isinstance(secured, dict)
     verifier = Verifier(clock=lambda: NOW)
     assert verifier.verify(secured).codes == ("EXPIRED",)
