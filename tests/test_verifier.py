@@ -333,6 +333,16 @@ def test_legacy_vc_jwt_time_claim_out_of_range_is_malformed_not_a_crash(
     assert unsigned.credential is None  # what cannot be read is not reported
 
 
+def _presenting(document: Any, proof: Any) -> dict[str, Any]:
+    """A presentation of ``document`` under ``proof`` (a credential's: it cannot verify)."""
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [document],
+        "proof": proof,
+    }
+
+
 def _nested(depth: int) -> Any:
     value: Any = "x"
     for _ in range(depth):
@@ -355,13 +365,7 @@ def test_data_integrity_document_nested_600_deep_is_malformed_not_a_recursion_er
     assert result.codes == ("MALFORMED",)
     assert result.errors[0].path is not None
     assert result.errors[0].path.startswith("/credentialSubject/description/name/name")
-    presentation = {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "type": ["VerifiablePresentation"],
-        "verifiableCredential": [deep],
-        "proof": secured["proof"],
-    }
-    assert AT.verify_presentation(presentation).codes == ("MALFORMED",)
+    assert AT.verify_presentation(_presenting(deep, secured["proof"])).codes == ("MALFORMED",)
 
 
 def test_documents_up_to_the_depth_limit_are_verified(agency: KeyPair) -> None:
@@ -432,13 +436,7 @@ def test_a_lone_surrogate_in_a_data_integrity_credential_is_malformed_not_a_cras
         )
         assert "lone surrogate" in result.errors[0].message
         json.dumps(result.to_dict()).encode("utf-8")  # what a service answers is UTF-8
-    presentation = {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "type": ["VerifiablePresentation"],
-        "verifiableCredential": [forged],
-        "proof": secured["proof"],
-    }
-    assert AT.verify_presentation(presentation).codes == ("MALFORMED",)
+    assert AT.verify_presentation(_presenting(forged, secured["proof"])).codes == ("MALFORMED",)
 
 
 def test_a_signed_vc_jwt_holding_a_lone_surrogate_is_malformed(agency: KeyPair) -> None:
