@@ -363,3 +363,21 @@ def test_a_dead_worker_is_seen_at_once_while_another_batch_is_forked_and_working
     assert answers["first"] == [verifier.verify(token) for token in first]
     assert answers["second"] == [verifier.verify(token) for token in second]
     assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_an_item_that_is_no_credential_or_not_unicode_fails_alone(processes: int) -> None:
+    # verify_many never raises for a bad item: a number raised UsageError (verify()'s word for
+    # misuse), a lone surrogate UnicodeEncodeError from RDF canonicalization, and the whole
+    # batch was lost
+    key = KeyPair.generate()
+    good = issue(credential(), key, format="eddsa-rdfc-2022", created=NOW)
+    assert isinstance(good, dict)
+    surrogate = json.loads(json.dumps(good))
+    surrogate["credentialSubject"]["name"] = "\ud800"
+    items: list[Any] = [good] * 70 + [5, surrogate, None]
+    results = verify_many(items, verifier=Verifier(clock=lambda: NOW), processes=processes)
+    assert len(results) == len(items)
+    assert all(r.verified for r in results[:70])
+    assert [r.codes for r in results[70:]] == [("MALFORMED",)] * 3
+    assert results[71].errors[0].path == "/credentialSubject/name"

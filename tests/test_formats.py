@@ -10,7 +10,7 @@ import pytest
 import vcred
 from tests.conftest import NOW, billing_attestation, credential
 from vcred import Verifier, issue, present
-from vcred.errors import UsageError, VcredError
+from vcred.errors import MalformedError, UsageError, VcredError
 from vcred.formats import (
     COMMON_ISSUE_OPTIONS,
     COMMON_PRESENT_OPTIONS,
@@ -163,3 +163,14 @@ def test_verify_refuses_options_a_given_verifier_would_ignore(p256: KeyPair, opt
 def test_checks_given_with_a_verifier_are_the_ones_run(p256: KeyPair) -> None:
     result = vcred.verify(issue(credential(), p256), verifier=AT, checks=["validity"])
     assert [c.name for c in result.checks] == ["validity"] and result.verified
+
+
+@pytest.mark.parametrize("fmt", ["vc+jwt", "vc+sd-jwt", "vc+cose", "eddsa-rdfc-2022"])
+def test_issuing_a_lone_surrogate_is_malformed_with_its_pointer(fmt: str) -> None:
+    # UTF-8 cannot carry it: signing raised UnicodeEncodeError (a 500 at the issuer service
+    # for a caller other than its JSON body)
+    document = credential()
+    document["credentialSubject"]["name"] = "\ud800"
+    with pytest.raises(MalformedError) as caught:
+        issue(document, KeyPair.generate("ed25519"), format=fmt, now=NOW)
+    assert caught.value.pointer == "/credentialSubject/name"

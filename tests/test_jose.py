@@ -247,6 +247,28 @@ def test_invalid_utf8_and_nan_are_parsing_errors() -> None:
         jose.loads_strict('{"a": NaN}')
 
 
+@pytest.mark.parametrize(
+    ("text", "pointer"),
+    [
+        (b'{"a": ["x", "\\ud800"]}', "/a/1"),  # a lone high surrogate, escaped
+        (b'{"a": {"b": "\\udc00\\ud800"}}', "/a/b"),  # low before high: no pair
+        (b'{"\\ud83d": 1}', ""),  # a member name
+        ('{"a": "\ud800"}', "/a"),  # a str holding one (no UTF-8 bytes could)
+    ],
+)
+def test_lone_surrogates_are_malformed_with_their_pointer(text: bytes | str, pointer: str) -> None:
+    # not Unicode text, so not I-JSON (RFC 7493 §2.1): hashing or answering it fails later
+    with pytest.raises(MalformedError) as caught:
+        jose.loads_strict(text, what="payload", pointer="/p")
+    assert caught.value.pointer == "/p" + pointer
+    assert caught.value.message.startswith("payload: ")
+
+
+def test_paired_surrogate_escapes_and_escaped_backslashes_are_text() -> None:
+    assert jose.loads_strict(b'{"a": "\\ud83d\\udea2"}') == {"a": "\U0001f6a2"}
+    assert jose.loads_strict(b'{"a": "\\\\ud800"}') == {"a": "\\ud800"}  # a backslash, then text
+
+
 def test_tampered_payload_fails(issuer: KeyPair) -> None:
     token = issue(credential(), issuer)
     head, _, signature = str(token).split(".")

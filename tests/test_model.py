@@ -12,8 +12,10 @@ from tests.conftest import credential
 from vcred.errors import DigestMismatchError, MalformedError, UnsupportedError
 from vcred.model import (
     check_depth,
+    check_json,
     check_numbers,
     check_related_resource,
+    check_text,
     copy_json,
     enveloped_payload,
     validate_credential,
@@ -205,3 +207,37 @@ def test_check_depth_and_check_numbers_still_point_at_the_first_offender() -> No
     with pytest.raises(MalformedError) as caught:
         check_depth(deep, limit=3)
     assert caught.value.pointer == "/x/y/z"
+
+
+@pytest.mark.parametrize(
+    ("value", "pointer"),
+    [
+        ({"a": [1, {"b": "ok \ud800"}]}, "/a/1/b"),
+        ({"a": {"\udc00": 1}}, "/a"),  # a member name: the object holding it
+        (["\udfff"], "/0"),
+    ],
+)
+def test_check_text_points_at_the_first_lone_surrogate(value: Any, pointer: str) -> None:
+    with pytest.raises(MalformedError) as caught:
+        check_text(value)
+    assert caught.value.pointer == pointer
+    assert "lone surrogate" in caught.value.message
+    with pytest.raises(MalformedError) as fused:
+        check_json(value)
+    assert fused.value.pointer == pointer
+
+
+def test_check_json_refuses_what_its_three_checks_refuse_in_their_order() -> None:
+    fine: Any = {"name": "Jöhn Dœ \U0001f6a2", "n": [1, 2.5, 10**300], 3: "a non-string name"}
+    check_json(fine)
+    deep: Any = {"x": {"y": {"z": {"n": 10**400, "s": "\ud800"}}}}
+    with pytest.raises(MalformedError) as caught:
+        check_json(deep, limit=3)
+    assert caught.value.pointer == "/x/y/z"  # depth first, as check_depth tells
+    with pytest.raises(MalformedError) as caught:
+        check_json(deep)
+    assert caught.value.pointer == "/x/y/z/n"  # then numbers
+    del deep["x"]["y"]["z"]["n"]
+    with pytest.raises(MalformedError) as caught:
+        check_json(deep)
+    assert caught.value.pointer == "/x/y/z/s"

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import NOW, credential
+from tests.test_jose import forge, header_for
 from vcred import Verifier, issue, present, verify, verify_presentation
 from vcred.did import did_key
 from vcred.errors import UsageError
 from vcred.keys import KeyPair
+from vcred.multibase import b64url_encode
 from vcred.presentation import envelope
 from vcred.verifier import CHECKS, detect
 
@@ -331,6 +333,16 @@ def test_legacy_vc_jwt_time_claim_out_of_range_is_malformed_not_a_crash(
     assert unsigned.credential is None  # what cannot be read is not reported
 
 
+def _presenting(document: Any, proof: Any) -> dict[str, Any]:
+    """A presentation of ``document`` under ``proof`` (a credential's: it cannot verify)."""
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [document],
+        "proof": proof,
+    }
+
+
 def _nested(depth: int) -> Any:
     value: Any = "x"
     for _ in range(depth):
@@ -353,13 +365,7 @@ def test_data_integrity_document_nested_600_deep_is_malformed_not_a_recursion_er
     assert result.codes == ("MALFORMED",)
     assert result.errors[0].path is not None
     assert result.errors[0].path.startswith("/credentialSubject/description/name/name")
-    presentation = {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "type": ["VerifiablePresentation"],
-        "verifiableCredential": [deep],
-        "proof": secured["proof"],
-    }
-    assert AT.verify_presentation(presentation).codes == ("MALFORMED",)
+    assert AT.verify_presentation(_presenting(deep, secured["proof"])).codes == ("MALFORMED",)
 
 
 def test_documents_up_to_the_depth_limit_are_verified(agency: KeyPair) -> None:
@@ -397,3 +403,118 @@ def test_enveloped_credential_whose_data_url_is_not_utf8_is_malformed_not_a_cras
     result = verify_presentation(presentation)
     assert not result.verified
     assert "MALFORMED" in result.codes
+
+
+# -- lone surrogates: not Unicode text, so not I-JSON (RFC 7493 §2.1) --------------------------
+
+
+def _with_lone_surrogate(secured: dict[str, Any], where: str) -> dict[str, Any]:
+    forged = json.loads(json.dumps(secured))
+    if where == "value":
+        forged["credentialSubject"]["name"] = "\ud800"
+    else:
+        forged["credentialSubject"]["\udfff"] = "x"
+    return forged
+
+
+@pytest.mark.parametrize("where", ["value", "member name"])
+@pytest.mark.parametrize("suite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+def test_a_lone_surrogate_in_a_data_integrity_credential_is_malformed_not_a_crash(
+    agency: KeyPair, suite: str, where: str
+) -> None:
+    # UTF-8 cannot carry a lone surrogate: RDF canonicalization raised UnicodeEncodeError out
+    # of verify(), verify_presentation() and verify_many() — a 500 at the service
+    secured = issue(credential(), agency, format=suite)
+    assert isinstance(secured, dict)
+    forged = _with_lone_surrogate(secured, where)
+    # as an object, and as the JSON text of one (where it is the escape \ud800)
+    for given in (forged, json.dumps(forged)):
+        result = AT.verify(given)
+        assert result.codes == ("MALFORMED",)
+        assert result.errors[0].path == (
+            "/credentialSubject/name" if where == "value" else "/credentialSubject"
+        )
+        assert "lone surrogate" in result.errors[0].message
+        json.dumps(result.to_dict()).encode("utf-8")  # what a service answers is UTF-8
+    assert AT.verify_presentation(_presenting(forged, secured["proof"])).codes == ("MALFORMED",)
+
+
+def test_a_signed_vc_jwt_holding_a_lone_surrogate_is_malformed(agency: KeyPair) -> None:
+    # signed by the sender's own did:key, it verified: the service then failed to encode the
+    # answer (its credential) as UTF-8
+    document = credential(issuer=did_key(agency.public))
+    document["type"] = ["VerifiableCredential", "\udfff"]
+    result = AT.verify(forge(header_for(agency), document, agency))
+    assert not result.verified
+    assert result.codes == ("MALFORMED",)
+    assert result.errors[0].path == "/type/1"
+    assert result.credential is None
+
+
+def test_paired_surrogate_escapes_are_one_character_and_verify(agency: KeyPair) -> None:
+    document = credential(issuer=did_key(agency.public))
+    document["credentialSubject"]["name"] = "Harbour Lights \U0001f6a2"  # \ud83d\udea2 in JSON
+    token = forge(header_for(agency), document, agency)
+    result = AT.verify(token)
+    assert result.verified, result.errors
+    assert result.credential is not None
+    assert result.credential["credentialSubject"]["name"].endswith("\U0001f6a2")
+
+
+# -- items of a presentation that are no credential ------------------------------------------
+
+
+def _unsigned_vp_jwt(presentation: dict[str, Any]) -> str:
+    return forge({"alg": "EdDSA", "typ": "vp+jwt"}, presentation, None) + "AAAA"
+
+
+@pytest.mark.parametrize("item", [5, None, [], True])
+def test_a_presented_item_that_is_no_credential_fails_it_and_raises_nothing(item: Any) -> None:
+    # verify() refuses a number as misuse (UsageError): inside a presentation it is data, and
+    # escaped verify_presentation() (a 400 USAGE at the service, with no result)
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [item],
+    }
+    for presentation in ({**vp, "proof": {}}, _unsigned_vp_jwt(vp)):
+        result = AT.verify_presentation(presentation)
+        assert not result.verified
+        assert not result.credentials[0].verified
+        assert result.credentials[0].codes == ("MALFORMED",)
+        assert any(
+            p.code == "MALFORMED" and p.path == "/verifiableCredential/0" for p in result.errors
+        )
+
+
+# -- nothing unsigned is reported ---------------------------------------------------------------
+
+
+def test_a_presentation_whose_proof_fails_reports_no_holder_and_no_presentation(
+    trader: KeyPair,
+) -> None:
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": "did:example:someone-else",
+        "verifiableCredential": [],
+    }
+    unsigned_di = {
+        **vp,
+        "proof": {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "proofPurpose": "authentication",
+            "verificationMethod": "did:example:someone-else#k",
+            "proofValue": "z1",
+        },
+    }
+    key = did_key(trader.public)
+    jwt_header = {"alg": "ES256", "typ": "vp+jwt", "kid": f"{key}#{key[8:]}"}
+    junk_signature = forge(jwt_header, vp, None) + b64url_encode(bytes(64))
+    for presentation in (_unsigned_vp_jwt(vp), unsigned_di, junk_signature):
+        result = AT.verify_presentation(presentation)
+        assert not result.verified
+        # as verify() reports no credential and no issuer its proof did not establish
+        assert result.holder is None and result.presentation is None
+        assert result.to_dict()["holder"] is None

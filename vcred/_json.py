@@ -1,13 +1,14 @@
 """Strict JSON: the one parser for every JSON text vcred reads from outside.
 
 Invalid UTF-8, duplicate member names (RFC 8725 §3.2 / RFC 7515 §5.2: two parsers could read
-two different documents out of one), NaN / Infinity and numbers no double can hold are all
-refused while parsing.
+two different documents out of one), NaN / Infinity, numbers no double can hold and lone
+surrogates (not Unicode text, I-JSON RFC 7493 §2.1) are all refused while parsing.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 from vcred import model
@@ -21,16 +22,27 @@ def loads_strict(data: bytes | str, *, what: str = "JSON", pointer: str = "") ->
     no double can hold (``1e400`` would become ``inf``; ``model.MAX_JSON_NUMBER``).
 
     RFC 8725 §3.2 / RFC 7515 §5.2: a JOSE header or claim set with duplicate members is invalid.
-    Raises ParsingError; MalformedError (MALFORMED) with the pointer of a number out of range,
-    prefixed with ``pointer``.
+    Raises ParsingError; MalformedError (MALFORMED) with the pointer of a number out of range
+    or of a string that is not Unicode text (a lone surrogate, written ``\\ud800``: not
+    I-JSON, RFC 7493 §2.1), prefixed with ``pointer``.
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return _STRICT_DECODER.decode(text)
+        value = _STRICT_DECODER.decode(text)
     except _NumberOutOfRangeError as exc:
         raise _located_number_error(text, what, pointer) from exc
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
+    # the parser turns the escape \ud800 into a lone surrogate and keeps one a str holds:
+    # only a text with either is walked (valid UTF-8 bytes decode to none). Most texts hold
+    # no backslash at all: one memchr tells.
+    escaped = "\\" in text and _SURROGATE_ESCAPE.search(text) is not None
+    if escaped or not (isinstance(data, bytes) or model.is_unicode(text)):
+        try:
+            model.check_text(value, pointer=pointer)
+        except MalformedError as located:
+            raise MalformedError(f"{what}: {located.message}", pointer=located.pointer) from located
+    return value
 
 
 def names_at_most_once(data: bytes, name: bytes) -> bool:
@@ -102,6 +114,10 @@ def _located_number_error(text: str, what: str, pointer: str) -> MalformedError:
         return MalformedError(f"{what}: {located.message}", pointer=located.pointer)
     return MalformedError(f"{what}: a number out of range", pointer=pointer or None)
 
+
+#: The escape of a surrogate code point (paired or not: the parsed value tells), or a
+#: backslash-escaped text that only looks like one.
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
 _STRICT_DECODER = json.JSONDecoder(
     object_pairs_hook=_no_duplicates,

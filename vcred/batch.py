@@ -52,7 +52,7 @@ from multiprocessing.context import BaseContext
 from typing import Any, Final, cast
 
 from vcred._forksafe import renew_locks_in_children
-from vcred.verifier import Check, VerificationResult, Verifier
+from vcred.verifier import Check, VerificationResult, Verifier, not_a_credential
 
 # Small batches are not worth starting processes for.
 MIN_PARALLEL_BATCH = 64
@@ -74,14 +74,15 @@ def verify_many(
 ) -> list[VerificationResult]:
     """Verify every credential, in order, on ``processes`` cores (default: all of them).
 
-    Never raises for a bad credential; each result says what failed. A worker that cannot
+    Never raises for a bad credential, nor for an item that is none (a number, null: its
+    result fails, MALFORMED); each result says what failed. A worker that cannot
     be started, dies (killed, out of memory) or verifies nothing for :data:`STALL_SECONDS`
     costs time, not results: the chunks it did not answer are verified here.
     """
     chosen = verifier or Verifier()
     count = processes or os.cpu_count() or 1
     if count <= 1 or len(credentials) < MIN_PARALLEL_BATCH or not _can_fork():
-        return [chosen.verify(item) for item in credentials]
+        return [_verify_one(chosen, item) for item in credentials]
     context = multiprocessing.get_context("fork")
     chunks = -(-len(credentials) // _CHUNK)
     counter = context.Value("q", 0)
@@ -120,8 +121,13 @@ def verify_many(
             _OPEN_ENDS.close(readers + writers)
     _stop(started, stuck=len(done) < chunks)
     for chunk in set(range(chunks)) - done:
-        _fill(results, chunk, [chosen.verify(item) for item in _slice(credentials, chunk)])
+        _fill(results, chunk, [_verify_one(chosen, item) for item in _slice(credentials, chunk)])
     return [result for result in results if result is not None]
+
+
+def _verify_one(verifier: Verifier, item: Any) -> VerificationResult:
+    """An item's result; one no format reads (a number, null) fails alone, MALFORMED."""
+    return not_a_credential(item) or verifier.verify(item)
 
 
 def _start(
@@ -250,7 +256,7 @@ def _work(
     while (chunk := _take(counter, chunks)) is not None:
         verified = []
         for item in _slice(credentials, chunk):
-            verified.append(_compact(verifier.verify(item)))
+            verified.append(_compact(_verify_one(verifier, item)))
             progress.value += 1
         answers.send((chunk, verified))
     answers.close()

@@ -157,7 +157,8 @@ def issue(
     """Secure ``credential`` as ``format``: a compact string for JOSE formats, the COSE_Sign1
     bytes for ``vc+cose``, a dict otherwise.
 
-    The credential is checked against VCDM first (MalformedError with a pointer); its issuer
+    The credential is checked against VCDM first (MalformedError with a pointer; also for a
+    string holding a lone surrogate, which is not Unicode text); its issuer
     must be the signer's DID (filled in when absent); a relatedResource digest of a known
     JSON-LD context must match it (DigestMismatchError). JOSE formats (vc+jwt, SD-JWT) carry
     ``iat`` = ``now`` (default: the clock): the signing time a verifier compares with the
@@ -182,6 +183,7 @@ def issue(
     )
     signer = as_signer(signer)
     document = with_issuer(credential, signer)
+    model.check_text(document)  # UTF-8 carries no lone surrogate: nothing could sign it
     model.validate_credential(document)
     if format in JOSE_FORMATS:
         document = with_issued_at(document, now)

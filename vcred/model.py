@@ -14,7 +14,7 @@ import hmac
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final, Literal
@@ -245,20 +245,8 @@ def check_depth(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> Non
     Raises MalformedError with the pointer of the first container past the limit. Every
     verification walks its input once without pointers; only a refusal walks it again.
     """
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            _locate_depth(value, limit, pointer)
-        for child in children:
-            if type(child) is not str and isinstance(child, dict | list):  # str: most leaves
-                stack.append((child, depth + 1))
+    if not _carried_by_json(value, limit):  # or another fault: not this check's
+        _locate_depth(value, limit, pointer)
 
 
 def _locate_depth(value: Any, limit: int, pointer: str) -> None:
@@ -302,42 +290,130 @@ def check_numbers(value: Any, *, pointer: str = "") -> None:
     Raises MalformedError with the pointer of the first such number, in document order.
     Every verification walks its input once without pointers; only a refusal walks it again.
     """
-    stack: list[Any] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            children = (item,)
-        for child in children:
-            if type(child) is str:  # most leaves: nothing to check
-                continue
-            if isinstance(child, dict | list):
-                stack.append(child)
-            elif isinstance(child, float | int) and not number_in_range(child):
-                _locate_number(value, pointer)
+    if not _carried_by_json(value, sys.maxsize):  # or a lone surrogate: not this check's
+        _locate_number(value, pointer)
 
 
 def _locate_number(value: Any, pointer: str) -> None:
+    _locate(value, pointer, _number_fault)
+
+
+def _number_fault(item: Any) -> str | None:
+    if number_in_range(item):
+        return None
+    return (
+        "a number out of range: JSON numbers must be finite doubles "
+        f"(at most {MAX_JSON_NUMBER:.3e} in magnitude)"
+    )
+
+
+def _locate(value: Any, pointer: str, fault: Callable[[Any], str | None]) -> None:
+    """Raise MalformedError at the first value, in document order, of which ``fault`` tells
+    a fault (an object is asked before its members: its member names are its own)."""
     stack: list[tuple[Any, str]] = [(value, pointer)]
     while stack:
         item, where = stack.pop()
+        problem = fault(item)
+        if problem is not None:
+            raise MalformedError(problem, pointer=where or "/")
         if isinstance(item, dict):
             children: list[tuple[str, Any]] = [(str(k), v) for k, v in item.items()]
         elif isinstance(item, list):
             children = [(str(i), v) for i, v in enumerate(item)]
         else:
-            if not number_in_range(item):
-                raise MalformedError(
-                    "a number out of range: JSON numbers must be finite doubles "
-                    f"(at most {MAX_JSON_NUMBER:.3e} in magnitude)",
-                    pointer=where or "/",
-                )
             continue
         for name, child in reversed(children):
             stack.append((child, child_pointer(where, name)))
+
+
+#: A surrogate code point: half of a UTF-16 pair, never a character. A Python string holds one
+#: alone (JSON's ``\ud800`` escape decodes to it); UTF-8 cannot carry it.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` is Unicode text: no lone surrogate (I-JSON, RFC 7493 §2.1; RFC 8259
+    §8.2). ASCII is told by one call; only other text is searched."""
+    return text.isascii() or _SURROGATE.search(text) is None
+
+
+def check_text(value: Any, *, pointer: str = "") -> None:
+    """Refuse a JSON value holding a member name or string that is not Unicode text.
+
+    A lone surrogate is not I-JSON (RFC 7493 §2.1): no UTF-8 carries it, so hashing, signing
+    or answering it would fail. Raises MalformedError with the pointer of the first such
+    string in document order (for a member name: the object holding it). Most values are
+    walked once, without pointers.
+    """
+    if not _carried_by_json(value, sys.maxsize):  # or a number out of range: not ours
+        _locate_text(value, pointer)
+
+
+def _locate_text(value: Any, pointer: str) -> None:
+    _locate(value, pointer, _text_fault)
+
+
+def _text_fault(item: Any) -> str | None:
+    if isinstance(item, str) and not is_unicode(item):
+        return _NOT_UNICODE.format("a string")
+    if isinstance(item, dict) and not all(
+        is_unicode(name) for name in item if isinstance(name, str)
+    ):
+        return _NOT_UNICODE.format("a member name")
+    return None
+
+
+_NOT_UNICODE: Final = "{} holds a lone surrogate: not Unicode text (I-JSON, RFC 7493 §2.1)"
+
+
+def check_json(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> None:
+    """Refuse a JSON object or array handed over as Python values that no JSON text could
+    carry: :func:`check_depth`, :func:`check_numbers` and :func:`check_text` in one walk.
+
+    Raises MalformedError as the first of those three that refuses it would. The walk has
+    no pointers: only a refusal walks again, to locate the offender.
+    """
+    if not _carried_by_json(value, limit):
+        _locate_depth(value, limit, pointer)
+        _locate_number(value, pointer)
+        _locate_text(value, pointer)
+
+
+def _carried_by_json(value: Any, limit: int) -> bool:
+    """The one walk of :func:`check_json` (and of each of its checks): False at the first
+    fault of any of their kinds, told without pointers."""
+    # ``value`` as the member of a list above it: a number or string on its own is checked too
+    stack: list[tuple[Any, int]] = [([value], 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            if not _names_are_text(item):
+                return False
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        for child in children:
+            if type(child) is str:  # most leaves: ASCII, told by one call
+                if not child.isascii() and _SURROGATE.search(child):
+                    return False
+            elif isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+            elif isinstance(child, float | int) and not number_in_range(child):
+                return False
+    return True
+
+
+def _names_are_text(names: dict[Any, Any]) -> bool:
+    """Whether an object's member names are Unicode text, told by one join for most."""
+    try:
+        joined = "".join(names)
+    except TypeError:  # a name that is no string: not this check's to refuse
+        return all(is_unicode(name) for name in names if isinstance(name, str))
+    return is_unicode(joined)
 
 
 #: The types of the immutable JSON leaves (walks skip them without a call or a push each).

@@ -309,6 +309,12 @@ class ProofState:
     #: then reads the top level's alone, when it has one.
     one_context: bool = False
 
+    @property
+    def signed(self) -> dict[str, Any] | None:
+        """The document as the context stage established it, else None: all a result may
+        report (what failed its proof was signed by nobody)."""
+        return self.verified.document if self.verified is not None else None
+
 
 _Secured = ProofState  # its former name, kept for plugins written against it
 
@@ -474,13 +480,7 @@ class Verifier:
         except UsageError:
             raise
         except VcredError as error:
-            report.fail("proof", error)
-            return VerificationResult(
-                verified=False,
-                format=None,
-                checks=tuple(report.checks),
-                errors=tuple(report.errors),
-            )
+            return unreadable(error)
         state = _Secured(format=fmt)
         self._prove(document, state)
         verified = self._establish(state)
@@ -559,7 +559,7 @@ class Verifier:
         issuer: str | None = None,
     ) -> VerificationResult:
         """The result; ``issuer``: the credential's, when already read (else read here)."""
-        credential = state.verified.document if state.verified is not None else None
+        credential = state.signed
         if credential and issuer is None:
             issuer = state.issuer or _issuer_or_none(credential)
         return VerificationResult(
@@ -804,8 +804,8 @@ class Verifier:
             checks=tuple(report.checks),
             errors=tuple(report.errors),
             warnings=tuple(report.warnings),
-            presentation=vp,
-            holder=holder,
+            presentation=state.signed,
+            holder=holder if state.signed is not None else None,
             credentials=tuple(results),
         )
 
@@ -848,7 +848,7 @@ class Verifier:
                 ),
             )
             return []
-        results = [self.verify(item) for item in items]
+        results = [not_a_credential(item) or self.verify(item) for item in items]
         failed = [i for i, r in enumerate(results) if not r.verified]
         if failed:
             report.checks.append(
@@ -869,6 +869,29 @@ class Verifier:
         else:
             report.ok("credentials", f"{len(results)} credential(s) verified")
         return results
+
+
+def unreadable(error: VcredError) -> VerificationResult:
+    """The result of an input no format reads (``error`` says why): its proof fails."""
+    return VerificationResult(
+        verified=False,
+        format=None,
+        checks=(Check(name="proof", passed=False, detail=str(error)),),
+        errors=(Problem.of(error),),
+    )
+
+
+def not_a_credential(item: Any) -> VerificationResult | None:
+    """The failed result of an item no format could read (a number, null, an array), or None.
+
+    :meth:`Verifier.verify` refuses such an argument as misuse (UsageError); as an item of
+    data — a presentation's ``verifiableCredential``, a batch — it is the sender's fault.
+    """
+    if isinstance(item, str | bytes | dict):
+        return None
+    return unreadable(
+        MalformedError("not a secured credential: expected a JSON object or a compact string")
+    )
 
 
 # -- format detection --------------------------------------------------------------------------
@@ -932,8 +955,9 @@ def detect(secured: Any) -> tuple[str, Any]:
             "not a credential: expected JSON, a compact JWS, an SD-JWT or a COSE_Sign1"
         )
     if isinstance(secured, dict):
-        model.check_depth(secured)  # before anything recursive (copying, JSON-LD, JCS) sees it
-        model.check_numbers(secured)  # before anything turns a number into a float or a date
+        # before anything recursive (copying, JSON-LD, JCS) sees it, turns a number into a
+        # float or a date, or hashes a string as UTF-8
+        model.check_json(secured)
         if model.is_enveloped(secured):
             media_type, data = model.enveloped_payload(secured)
             return _ENVELOPED_FORMATS.get(media_type, "vc"), data
@@ -971,8 +995,7 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             "not a presentation: expected JSON, a compact JWS, an SD-JWT or a COSE_Sign1"
         )
     if isinstance(secured, dict):
-        model.check_depth(secured)
-        model.check_numbers(secured)
+        model.check_json(secured)
         if model.is_enveloped(secured, "EnvelopedVerifiablePresentation"):
             media_type, data = model.enveloped_payload(
                 secured, media_types=model.ENVELOPED_PRESENTATION_MEDIA_TYPES

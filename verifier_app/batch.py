@@ -25,7 +25,7 @@ from flask import Blueprint, Response, current_app, request
 
 from vcred.batch import MIN_PARALLEL_BATCH, verify_many
 from vcred.errors import MalformedError, VcredError
-from vcred.verifier import Problem, VerificationResult, Verifier
+from vcred.verifier import VerificationResult, Verifier, unreadable
 from vcred_service import read_json
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import RateLimiter, client_key, too_many_requests
@@ -120,16 +120,6 @@ def _item(value: Any, index: int) -> Any:
         return Refused(value, error)
 
 
-def _refused(item: Refused) -> VerificationResult:
-    """The result of an item that is not a secured credential: nothing was verified."""
-    return VerificationResult(
-        verified=False,
-        format=None,
-        checks=(),
-        errors=(Problem.of(item.error),),
-    )
-
-
 def _limiter() -> RateLimiter | None:
     found: RateLimiter | None = current_app.extensions.get(LIMITER)
     return found
@@ -176,7 +166,7 @@ def verify_batch(
         first, wanted = [verifier.verify(wanted[0])], wanted[1:]
     verified = iter([*first, *verify_many(wanted, verifier=verifier, processes=processes)])
     results: list[VerificationResult] = [
-        _refused(item) if isinstance(item, Refused) else next(verified) for item in items
+        unreadable(item.error) if isinstance(item, Refused) else next(verified) for item in items
     ]
     return [
         service.answer_credential(

@@ -3,6 +3,7 @@ credentials sent to the issuer, secrets in logs. Every answer is a 4xx problem, 
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -22,9 +23,10 @@ from tests.hardening.corpus import base_credential
 from tests.httpserver import LocalServer, local_server
 from tests.issuer.conftest import credential, make_config
 from tests.verifier.conftest import NOW, Agency, MakeApp
-from vcred import issue
+from vcred import did_key, issue
 from vcred.jose import sign_compact
 from vcred.keys import KeyPair, LocalSigner
+from vcred.multibase import b64url_encode
 from vcred.net import GuardedFetcher
 from verifier_app.app import LIMITER
 
@@ -251,6 +253,115 @@ def test_a_secured_credential_sent_to_the_issuer_is_a_clean_400(
     )
     assert response.status_code == 400, response.get_json()
     assert response.mimetype == "application/problem+json"
+
+
+# -- lone surrogates: not I-JSON (RFC 7493 §2.1), refused where JSON comes in ----------------
+
+
+def _self_signed(payload: dict[str, Any], typ: str) -> str:
+    """A token signed by a key of the sender's own (any did:key may sign), the payload written
+    by json.dumps: a lone surrogate as the escape \\ud800."""
+    key = KeyPair.generate("ed25519")
+    did = did_key(key.public)
+    header = {"alg": "EdDSA", "kid": f"{did}#{did[8:]}", "typ": typ}
+    signing_input = f"{b64url_encode(json.dumps(header).encode())}." + b64url_encode(
+        json.dumps({**payload, "issuer": did} if typ == "vc+jwt" else payload).encode()
+    )
+    return f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
+
+
+def _post(client: FlaskClient, path: str, body: Any) -> Any:
+    # ensure_ascii: the lone surrogate travels as the escape \ud800, in valid UTF-8
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.parametrize("route", ["/credentials/verify", "/credentials/verify-batch"])
+def test_a_data_integrity_credential_holding_a_lone_surrogate_is_a_400_not_a_500(
+    make_app: MakeApp, route: str
+) -> None:
+    # RDF canonicalization hashed it as UTF-8 and raised UnicodeEncodeError: a 500
+    key = KeyPair.generate("ed25519")
+    secured = issue(base_credential(did_key(key.public)), key, format="eddsa-rdfc-2022", now=NOW)
+    assert isinstance(secured, dict)
+    secured["credentialSubject"]["name"] = "\ud800"
+    if route.endswith("batch"):
+        body: dict[str, Any] = {"verifiableCredentials": [secured]}
+        where = "/verifiableCredentials/0/credentialSubject/name"
+    else:
+        body, where = (
+            {"verifiableCredential": secured},
+            "/verifiableCredential/credentialSubject/name",
+        )
+    response = _post(make_app().test_client(), route, body)
+    # the request body itself is not I-JSON: refused whole, as a number no double holds is
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["code"] == "MALFORMED"
+    assert response.get_json()["pointer"] == where
+
+
+def test_a_self_signed_vc_jwt_holding_a_lone_surrogate_is_answered_not_a_crash(
+    make_app: MakeApp,
+) -> None:
+    # it verified, and encoding the answer (holding the credential) as UTF-8 then raised out
+    # of the WSGI application
+    token = _self_signed(
+        base_credential(None) | {"type": ["VerifiableCredential", "\udfff"]}, "vc+jwt"
+    )
+    response = _post(
+        make_app().test_client(), "/credentials/verify", {"verifiableCredential": token}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["verified"] is False
+    assert codes(response) == ["MALFORMED"]
+
+
+@pytest.mark.parametrize("item", ["surrogate holder", 5, None])
+def test_a_presentation_with_a_lone_surrogate_or_no_credential_is_answered_with_a_result(
+    make_app: MakeApp, item: Any
+) -> None:
+    # an unsigned vp+jwt naming the holder "did:example:\ud800": a 500 (its unsigned holder
+    # was echoed, and could not be encoded); one carrying [5] or [null]: a 400 USAGE problem
+    # (verify()'s misuse error) with no result
+    vp: dict[str, Any] = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+    }
+    if item == "surrogate holder":
+        vp["holder"] = "did:example:\ud800"
+    else:
+        vp["verifiableCredential"] = [item]
+    header = b64url_encode(json.dumps({"alg": "EdDSA", "typ": "vp+jwt"}).encode())
+    token = f"{header}.{b64url_encode(json.dumps(vp).encode())}.AAAA"
+    client = make_app().test_client()
+    for presented in (token, {**vp, "proof": {}}):
+        response = _post(client, "/presentations/verify", {"verifiablePresentation": presented})
+        if item == "surrogate holder" and isinstance(presented, dict):
+            assert response.status_code == 400  # the request body: refused whole
+            assert response.get_json()["pointer"] == "/verifiablePresentation/holder"
+            continue
+        assert response.status_code == 400, response.get_data(as_text=True)
+        body = response.get_json()
+        assert body["verified"] is False and body["holder"] is None
+        assert "USAGE" not in codes(response)
+        if item != "surrogate holder":
+            assert any(
+                p["code"] == "MALFORMED" and p.get("pointer") == "/verifiableCredential/0"
+                for p in body["problemDetails"]
+            )
+
+
+def test_issuing_a_credential_holding_a_lone_surrogate_is_a_400(issuer_app: Flask) -> None:
+    token = issuer_of(issuer_app).create_token(("issue",), actor="t").token
+    credential = base_credential(None)
+    credential["credentialSubject"]["name"] = "\ud800"
+    response = issuer_app.test_client().post(
+        "/credentials/issue",
+        data=json.dumps({"credential": credential}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["code"] == "MALFORMED"
 
 
 # -- secrets never logged ----------------------------------------------------------------------
