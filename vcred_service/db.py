@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import select as _select
+import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -173,6 +175,30 @@ def _insert_all_ignore(dialect: str, table: Table, key: tuple[Column[Any], ...])
     return None
 
 
+#: SQLite's result code for a lock held by another connection.
+_SQLITE_BUSY: Final = 5
+
+
+def use_wal(cursor: Any) -> None:
+    """Put a SQLite connection's database in WAL mode, waiting out another connection doing
+    the same: on a fresh database, ``PRAGMA journal_mode = WAL`` answers "database is
+    locked" at once while another process switches it, without calling the busy handler
+    (workers starting together failed their first start, about 1 round in 30 under load).
+    Retried, backing off, for up to :data:`SQLITE_BUSY_TIMEOUT_S`."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    pause = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", None) == _SQLITE_BUSY
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
     @event.listens_for(engine, "connect")
@@ -181,7 +207,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            use_wal(cursor)
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()

@@ -8,18 +8,22 @@ import multiprocessing
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from tests.service.first_start_workers import start_rounds
+from vcred_service import db
 from vcred_service.bootstrap import LOCK_SUFFIX, advisory_key, bootstrap_lock
+from vcred_service.db import make_engine, use_wal
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -216,3 +220,75 @@ def test_advisory_keys_are_signed_64_bit_and_differ_by_name() -> None:
     keys = {advisory_key(f"issuer:p{n}_") for n in range(100)}
     assert len(keys) == 100
     assert all(-(2**63) <= key < 2**63 for key in keys)
+
+
+class _Cursor:
+    """A cursor whose ``PRAGMA journal_mode = WAL`` meets ``failures`` errors first."""
+
+    def __init__(self, failures: list[sqlite3.OperationalError]) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def execute(self, statement: str) -> None:
+        assert statement == "PRAGMA journal_mode = WAL"
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+
+
+def _sqlite_error(message: str, code: int) -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    return error
+
+
+def test_switching_to_wal_waits_out_another_connection_switching() -> None:
+    cursor = _Cursor([_sqlite_error("database is locked", 5) for _ in range(3)])
+    use_wal(cursor)
+    assert cursor.calls == 4
+
+
+def test_switching_to_wal_gives_up_after_the_busy_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.05)
+    cursor = _Cursor([_sqlite_error("database is locked", 5) for _ in range(10_000)])
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        use_wal(cursor)
+    assert 1 < cursor.calls < 10_000
+
+
+def test_switching_to_wal_does_not_retry_other_errors() -> None:
+    cursor = _Cursor([_sqlite_error("disk I/O error", 10)])
+    with pytest.raises(sqlite3.OperationalError, match="disk"):
+        use_wal(cursor)
+    assert cursor.calls == 1
+
+
+def _connect_at_once(path: str, gate: Any, results: Any) -> None:
+    gate.wait()
+    try:
+        with make_engine(f"sqlite:///{path}").connect() as connection:
+            connection.execute(text("SELECT 1"))
+        results.put(None)
+    except Exception as exc:  # what stopped this process, for the test to show
+        results.put(repr(exc))
+
+
+@pytest.mark.slow
+def test_processes_opening_a_fresh_sqlite_database_at_once_all_connect(tmp_path: Path) -> None:
+    """The race of the WAL switch, many rounds (it failed about 1 round in 30 under load)."""
+    ctx = multiprocessing.get_context("fork")
+    errors: list[str] = []
+    for round_ in range(30):
+        gate, results = ctx.Barrier(6), ctx.Queue()
+        path = str(tmp_path / f"round{round_}.db")
+        processes = [
+            ctx.Process(target=_connect_at_once, args=(path, gate, results)) for _ in range(6)
+        ]
+        for process in processes:
+            process.start()
+        errors += [e for e in (results.get(timeout=60) for _ in processes) if e is not None]
+        for process in processes:
+            process.join(timeout=30)
+    assert errors == []
