@@ -35,6 +35,12 @@ _LOCK_NOT_AVAILABLE: Final = "55P03"
 _SQLITE_UNAVAILABLE: Final = frozenset({5, 6, 7, 10, 13, 14, 15})
 
 
+class LocalStorageError(Exception):
+    """A file the service must write before it answers (the verifier's history spool) cannot
+    be written now: the disk is full, or failing. Answered like an unavailable database (503
+    with Retry-After), not as a bug."""
+
+
 def storage_unavailable(error: BaseException) -> bool:
     """Whether ``error`` says the database cannot be reached or cannot take work now (an
     outage, a lost connection, a pool with no connection free, a lock or a deadlock, a

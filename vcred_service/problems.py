@@ -18,7 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from vcred.errors import VcredError
-from vcred_service.db import storage_unavailable
+from vcred_service.db import LocalStorageError, storage_unavailable
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("vcred_service")
@@ -97,8 +97,15 @@ def register_problem_handlers(app: Flask) -> None:
         # one line, not a traceback per request through an outage (the engine hides the
         # statement's parameters: vcred_service.db.make_engine)
         _log.error("the database is unavailable, answered 503: %s", error)
-        response = problem_response(
-            503, "Service Unavailable", "the service's database is unavailable; retry later"
-        )
-        response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
-        return response
+        return _unavailable("the service's database is unavailable; retry later")
+
+    @app.errorhandler(LocalStorageError)
+    def _local_storage(error: LocalStorageError) -> Response:
+        _log.error("the service's own files cannot be written, answered 503: %s", error)
+        return _unavailable("the service cannot record its work now; retry later")
+
+
+def _unavailable(detail: str) -> Response:
+    response = problem_response(503, "Service Unavailable", detail)
+    response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
+    return response

@@ -45,7 +45,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
-from vcred_service.db import make_engine
+from vcred_service.db import LocalStorageError, make_engine
 from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
 from verifier_app.history_spool import HistorySpool, Sealing, SpoolFile
@@ -313,7 +313,8 @@ class Storage:
         itself; a database that cannot take them fails the call (DBAPIError, a 503) with its
         own entries not buffered: a verification whose answer is refused is not recorded
         (unless the write did commit and only its answer was lost: then it is recorded,
-        once). Raises OSError when the spool cannot be written (the disk full).
+        once). Raises LocalStorageError (a 503) when the spool cannot be written (the disk full):
+        then its entries are not recorded.
         """
         with self._pending_lock:
             backlog = len(self._pending) + len(entries) >= MAX_PENDING
@@ -323,7 +324,10 @@ class Storage:
         with self._pending_lock:
             first = self._numbered
             if self.spool is not None:
-                self.spool.own().append_entries(first, [_spooled(entry) for entry in entries])
+                try:
+                    self.spool.own().append_entries(first, [_spooled(entry) for entry in entries])
+                except OSError as exc:  # not journaled, so not recorded: not to be answered
+                    raise LocalStorageError(f"the history spool: {exc}") from exc
             self._numbered += len(entries)
             self._pending.extend(enumerate(entries, start=first))
             if self._flusher is None or not self._flusher.is_alive():

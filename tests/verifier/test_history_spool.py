@@ -5,6 +5,7 @@ killed themselves, and whatever the dead process had begun to write."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import multiprocessing
@@ -17,9 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tests.verifier.conftest import created_storage
+from tests.verifier.conftest import Agency, MakeApp, created_storage
 from tests.verifier.test_storage import _commit_failing_once, _entry
 from vcred.audit import verify_chain
+from verifier_app import history_spool
 from verifier_app.history_spool import SpoolFile
 from verifier_app.storage import Storage
 
@@ -237,3 +239,27 @@ def test_an_orphan_another_replayer_wrote_and_deleted_meanwhile_is_skipped(
         other.close()
     assert _subjects(storage) == ["Trader 0", "Trader 1", "Trader 2"]
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_a_verification_the_spool_cannot_take_is_a_503_and_not_recorded(
+    make_app: MakeApp, agency: Agency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    client = app.test_client()
+    body = {"verifiableCredential": str(agency.issue(agency.aeo_certificate()))}
+
+    def disk_full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(history_spool.os, "write", disk_full)
+        refused = client.post("/credentials/verify", json=body)
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert refused.mimetype == "application/problem+json"
+    assert refused.get_json()["detail"] == "the service cannot record its work now; retry later"
+    answered = client.post("/credentials/verify", json=body)
+    assert answered.status_code == 200
+    storage = app.extensions["vcred_verifier"].storage
+    storage.flush()
+    assert [entry["action"] for entry in storage.audit.entries()] == ["verify-credential"]
