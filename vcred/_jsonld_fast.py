@@ -221,18 +221,13 @@ class Context:
             return cached[1]
         if isinstance(local, Mapping) and "@propagate" in local:
             raise Unsupported("@propagate")
-        try:
-            raw = _PROCESSOR._process_context(
-                self.raw,
-                local,
-                self.loader.pyld_options(),
-                override_protected=override_protected,
-                propagate=propagate,
-            )
-        except Unsupported:
-            raise
-        except Exception as exc:  # pyld raises JsonLdError and plain exceptions alike
-            raise from_pyld_error(exc) from exc
+        raw = _process(
+            self.raw,
+            local,
+            self.loader.pyld_options(),
+            override_protected=override_protected,
+            propagate=propagate,
+        )
         previous = self.previous
         if not propagate and previous is None:
             previous = self
@@ -682,12 +677,20 @@ class _Terms:
 
 
 def _process(
-    raw: Mapping[str, Any], local: Any, options: Mapping[str, Any], *, override_protected: bool
-) -> Mapping[str, Any]:
+    raw: Mapping[str, Any],
+    local: Any,
+    options: Mapping[str, Any],
+    *,
+    override_protected: bool,
+    propagate: bool = True,
+) -> dict[str, Any]:
+    """The active context ``raw`` after processing ``local`` (pyld), or a VcredError."""
     try:
-        processed: Mapping[str, Any] = _PROCESSOR._process_context(
-            raw, local, options, override_protected=override_protected, propagate=True
+        processed: dict[str, Any] = _PROCESSOR._process_context(
+            raw, local, options, override_protected=override_protected, propagate=propagate
         )
+    except Unsupported:
+        raise
     except Exception as exc:  # pyld raises JsonLdError and plain exceptions alike
         raise from_pyld_error(exc) from exc
     return processed
