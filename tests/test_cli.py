@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import credential
+from vcred import KeyPair, did_jwk, did_key
 from vcred.cli import main
 
 VCRED = [sys.executable, "-m", "vcred.cli"]
@@ -92,6 +93,26 @@ def test_did_create_and_resolve(workdir: Path) -> None:
         main, ["did", "create", "jwk", "--key", str(workdir / "k.json")]
     ).output.strip()
     assert json.loads(runner.invoke(main, ["did", "resolve", jwk_did]).output)["id"] == jwk_did
+
+
+def test_key_thumbprint_of_a_key_file_its_public_half_and_its_dids(workdir: Path) -> None:
+    """What a trust list's pinnedKeys name (RFC 7638), from whatever the partner hands over."""
+    runner = CliRunner()
+    key = KeyPair.generate("p256")
+    (workdir / "k.json").write_text(json.dumps(key.private_jwk()))
+    (workdir / "pub.json").write_text(json.dumps(key.public.jwk()))
+    did = did_key(key.public)
+    method = f"{did}#{did.removeprefix('did:key:')}"
+    given = [str(workdir / "k.json"), str(workdir / "pub.json"), did, did_jwk(key.public), method]
+    result = runner.invoke(main, ["key", "thumbprint", *given])
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == [key.public.thumbprint()] * len(given)
+
+
+def test_key_thumbprint_of_an_unknown_key_says_why_in_one_line() -> None:
+    result = CliRunner().invoke(main, ["key", "thumbprint", "did:key:zBAD"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "DID_RESOLUTION" in result.output
 
 
 def test_did_resolve_failure_exits_1() -> None:

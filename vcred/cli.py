@@ -154,6 +154,38 @@ def key_generate(kind: str, out: str | None) -> None:
         handle.write(text + "\n")
 
 
+@key.command("thumbprint")
+@click.argument("keys", nargs=-1, required=True, metavar="KEY_OR_DID...")
+@click.option("--dev", is_flag=True, help="allow http and private addresses (development only)")
+@click.option(
+    "--host-map", multiple=True, help="HOST=ORIGIN, e.g. us.example=http://127.0.0.1:8001"
+)
+def key_thumbprint(keys: tuple[str, ...], dev: bool, host_map: tuple[str, ...]) -> None:
+    """Print the RFC 7638 JWK thumbprint of each key, as a trust list's pinnedKeys name it.
+
+    KEY_OR_DID: a key file (public or private JWK, Multikey, PEM), a did:key or did:jwk, or a
+    partner's verification method, DID#fragment (a did:web is resolved, as `did resolve`).
+    """
+    resolver = dids.Resolver(fetcher=_fetcher(dev, host_map))
+    for key_or_did in keys:
+        click.echo(_public_key(key_or_did, resolver).thumbprint())
+
+
+def _public_key(key_or_did: str, resolver: dids.Resolver) -> PublicKey:
+    """A key file's public key, or the key of a DID URL (a did:key or did:jwk: its one key)."""
+    if not key_or_did.startswith("did:"):
+        try:
+            return load_public_key(_read_input(key_or_did))
+        except VcredError:  # a private key file: its public half
+            return _load_key_file(key_or_did).public
+    try:
+        if "#" in key_or_did or not key_or_did.startswith(("did:key:", "did:jwk:")):
+            return resolver.resolve_method(key_or_did, relationship="assertionMethod").public_key
+        return resolver.resolve(key_or_did).methods_for("assertionMethod")[0].public_key
+    except VcredError as exc:
+        _fail(f"{exc.code}: {exc}", code=1)
+
+
 @main.group()
 def did() -> None:
     """Decentralized identifiers."""

@@ -194,6 +194,12 @@ def budget_left(what: str) -> float | None:
     return left
 
 
+def mapped_origin(host_map: Mapping[str, str], url: str | Url) -> str | None:
+    """The local origin ``host_map`` sends ``url``'s host (``host`` or ``host:port``) to."""
+    target = _fetched_url(url) if isinstance(url, str) else url
+    return host_map.get(target.authority if target.port else target.host or "")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GuardedFetcher:
     """An SSRF-guarded HTTP(S) client for DID documents and status lists.
@@ -225,7 +231,7 @@ class GuardedFetcher:
         target = _fetched_url(url)
         if target.userinfo is not None:
             raise FetchRefusedError("URLs with credentials are refused")
-        origin = self.host_map.get(target.authority if target.port else target.host or "")
+        origin = mapped_origin(self.host_map, target)
         mapped = origin is not None
         location = _fetched_url(origin) if origin is not None else target
         scheme = location.scheme

@@ -380,7 +380,15 @@ def recognitions_group() -> None:
 
 @recognitions_group.command("refresh")
 @_admin_options
-def recognitions_refresh(data_dir: Path | None, database_url: str | None) -> None:
+@click.option(
+    "--host-map",
+    multiple=True,
+    metavar="HOST=ORIGIN",
+    help="as the service's: send a status list host to a local origin (repeat)",
+)
+def recognitions_refresh(
+    data_dir: Path | None, database_url: str | None, host_map: tuple[str, ...]
+) -> None:
     """Re-check the status of every live recognition now (for cron; the service's own
     refresher and other runs share a lease: one works at a time). Prints what it did as
     JSON; exit 1 when a status could not be determined."""
@@ -388,6 +396,8 @@ def recognitions_refresh(data_dir: Path | None, database_url: str | None) -> Non
         use_registry_from_env()
         config = VerifierConfig.from_env()
         given: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
+        if host_map:
+            given["host_map"] = {**config.host_map, **parse_host_map(host_map)}
         config = dataclasses.replace(config, **{k: v for k, v in given.items() if v is not None})
         service = VerifierService(config)
     except VcredError as exc:

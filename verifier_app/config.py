@@ -17,7 +17,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from vcred.errors import UsageError
+from vcred.errors import UsageError, VcredError
+from vcred.net import mapped_origin
 from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.trust import TrustAnchor
 from vcred.verifier import DEFAULT_TIME_BUDGET, check_bearer_types, utc_now
@@ -236,6 +237,13 @@ class VerifierConfig:
         local = self.domain.split(":")[0] in ("localhost", "127.0.0.1")
         return f"{'http' if local else 'https'}://{self.domain}"
 
+    def _mapped(self, url: str) -> bool:
+        """Whether ``host_map`` sends ``url``'s host to a local origin (http allowed there)."""
+        try:
+            return mapped_origin(self.host_map, url) is not None
+        except VcredError:  # unreadable: not fetched at all, refused below as not https
+            return False
+
     def trust_anchor(self) -> TrustAnchor | None:
         """Who must have signed the trust list (None without one). Raises UsageError for a
         trust list without ``trust_issuer``, or ``trust_issuer`` / ``trust_method`` without a
@@ -245,8 +253,11 @@ class VerifierConfig:
         for url in self.trust_list_urls:
             if not url.startswith(("https://", "http://")):
                 raise UsageError(f"a trust list URL is http(s), not {url[:100]!r}")
-            if url.startswith("http://") and not self.dev:
-                raise UsageError(f"{url[:100]} is not https: only with dev")
+            if url.startswith("http://") and not self.dev and not self._mapped(url):
+                raise UsageError(
+                    f"{url[:100]} is not https: only for a host in host_map (a local "
+                    "issuer: --host-map HOST=ORIGIN) or with dev"
+                )
         if self.trust_grace < timedelta(0) or self.trust_refresh_before < timedelta(0):
             raise UsageError("trust_grace and trust_refresh_before must not be negative")
         if self.trust_list is None and not self.trust_list_urls:

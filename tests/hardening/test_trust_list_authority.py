@@ -653,8 +653,21 @@ def test_the_verifier_does_not_start_without_an_acceptable_list(
         )
 
 
-def test_a_trust_list_url_must_be_https_unless_dev() -> None:
-    with pytest.raises(UsageError, match="not https"):
+def test_a_trust_list_url_must_be_https_unless_dev_or_a_mapped_host() -> None:
+    with pytest.raises(UsageError, match=r"not https.*--host-map"):
         VerifierConfig(trust_list_urls=("http://x.example/l",), trust_issuer=DID_WEB)
+    with pytest.raises(UsageError, match="not https"):  # another host is mapped
+        VerifierConfig(
+            trust_list_urls=("http://x.example/l",),
+            trust_issuer=DID_WEB,
+            host_map={"y.example": "http://127.0.0.1:8120"},
+        )
+    # a local agency's issuer, as status lists at http://127.0.0.1:PORT are reached
+    mapped = VerifierConfig(
+        trust_list_urls=("http://127.0.0.1:8120/trust-lists/current",),
+        trust_issuer=DID_WEB,
+        host_map={"127.0.0.1:8120": "http://127.0.0.1:8120"},
+    )
+    assert mapped.trust_anchor() is not None
     with pytest.raises(UsageError, match="not both"):
         VerifierConfig(trust_list=Path("l.json"), trust_list_urls=(LIST_URL,), trust_issuer=DID_WEB)

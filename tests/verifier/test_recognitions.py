@@ -390,7 +390,9 @@ def test_every_recognition_answer_matches_the_api_description(
     assert {status for _, status, _ in contract.seen} == {"200", "400"}
 
 
+@pytest.mark.parametrize("host_map_by", ["environment", "option"])
 def test_the_refresh_command_rechecks_for_cron(
+    host_map_by: str,
     make: MakeApp,
     agency: Agency,
     trader: KeyPair,
@@ -401,7 +403,8 @@ def test_the_refresh_command_rechecks_for_cron(
     eu_key: KeyPair,
     us_server: LocalServer,
 ) -> None:
-    """``vcred verifier recognitions refresh`` (cron) notices a suspension at home."""
+    """``vcred verifier recognitions refresh`` (cron) notices a suspension at home, with the
+    host map of the service's environment or, as `vcred serve verifier` takes it, an option."""
     app = make(recognition_refresh=timedelta(0), data_dir=tmp_path / "cron")
     document = certificate(agency, trader)
     present_oid4vp(app, agency, trader, document)
@@ -411,15 +414,19 @@ def test_the_refresh_command_rechecks_for_cron(
         "VCRED_VERIFIER_DATA_DIR": str(tmp_path / "cron"),
         "VCRED_VERIFIER_TRUST_LIST": str(trust_list_file),
         "VCRED_VERIFIER_TRUST_ISSUER": did_key(eu_key.public),
-        "VCRED_VERIFIER_HOST_MAP": f"{US_HOST}={us_server.origin}",
         "VCRED_VERIFIER_DEV": "true",
         "VCRED_VERIFIER_TABLE_PREFIX": config.table_prefix,
     }
+    options = []
+    if host_map_by == "environment":
+        environ["VCRED_VERIFIER_HOST_MAP"] = f"{US_HOST}={us_server.origin}"
+    else:
+        options = ["--host-map", f"{US_HOST}={us_server.origin}"]
     if config.database_url:
         environ["DATABASE_URL"] = config.database_url
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    result = CliRunner().invoke(main, ["verifier", "recognitions", "refresh"])
+    result = CliRunner().invoke(main, ["verifier", "recognitions", "refresh", *options])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert (report["leased"], report["checked"], len(report["changed"])) == (True, 1, 1)
