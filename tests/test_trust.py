@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from copy import deepcopy
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,8 @@ def test_wrong_credential_type_is_untrusted() -> None:
 
 
 def test_mra_not_yet_begun_is_untrusted(us: TrustList) -> None:
+    # a list valid back then (the sample one is valid from 2025: it trusts nobody in 2012)
+    us = dataclasses.replace(us, valid_from=datetime(2012, 1, 1, tzinfo=UTC))
     decision = us.evaluate(EU, AEO, now=datetime(2012, 6, 30, 23, 0, tzinfo=UTC))
     assert not decision.trusted
     assert "takes effect on 2012-07-01" in decision.reason
