@@ -3,8 +3,9 @@
 A trader that presents its home programme's AEO certificate (OpenID4VP, or the VC API's
 challenge path) and is trusted under a mutual recognition arrangement gets a *recognition*:
 which trader (every identifier the certificate states), its home programme and level, the
-arrangement and its benefits, until when (the earlier of the certificate's ``validUntil`` and
-the arrangement's end), the certificate's digest and status entries, and the trust list
+arrangement and its benefits, until when (the earlier of the certificate's end — its validity
+as verified, ``validUntil`` or an earlier JWT / CWT ``exp`` — and the arrangement's end),
+the certificate's digest and status entries, and the trust list
 (id and sequence) the decision was made under. Border systems ask about a party by one of its
 identifiers (:meth:`Recognitions.answer`); a refresher re-checks the status entries of every
 live recognition (:meth:`Recognitions.refresh`), so a suspension at home ends the
@@ -288,10 +289,16 @@ class Recognitions:
         self, result: VerificationResult, *, digest: str, channel: str, now: datetime
     ) -> Recognition | None:
         """The recognition a verified, trusted AEO certificate makes (None for anything
-        else). Presented again, the same certificate refreshes its recognition's status."""
+        else). Presented again, the same certificate refreshes its recognition's status.
+
+        It holds within the certificate's validity as the verification read it
+        (``result.validity``: ``validFrom`` / ``validUntil`` narrowed by a JWT's or CWT's
+        ``nbf`` / ``exp``); a verification that did not establish it makes none."""
         decision = result.trust
         document = result.credential or {}
         if not (result.verified and isinstance(decision, TrustDecision) and decision.trusted):
+            return None
+        if result.validity is None:
             return None
         if decision.mra is None or AEO_CERTIFICATE_TYPE not in _types(document):
             return None
@@ -299,7 +306,7 @@ class Recognitions:
         subject = subject if isinstance(subject, dict) else {}
         certification = subject.get("certification")
         certification = certification if isinstance(certification, dict) else {}
-        credential_until = _moment(document.get("validUntil"))
+        credential_from, credential_until = (_utc_or_none(m) for m in result.validity)
         arrangement_end = (
             datetime.combine(decision.mra.until, time.max, tzinfo=UTC)
             if decision.mra.until is not None
@@ -325,7 +332,7 @@ class Recognitions:
             "level": _text(certification.get("tier")),
             "arrangement": json.dumps(decision.mra.as_dict()),
             "benefits": json.dumps(list(decision.benefits or decision.mra.benefits)),
-            "valid_from": _moment(document.get("validFrom")),
+            "valid_from": credential_from,
             "credential_until": credential_until,
             "valid_until": min(ends) if ends else None,
             "status_entries": json.dumps(entries),
@@ -645,14 +652,8 @@ def _text(value: Any) -> str | None:
     return value[:_TEXT].replace("\x00", "\ufffd") if isinstance(value, str) else None
 
 
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return _utc(moment)
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _utc(moment)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -665,9 +666,6 @@ def _stamp(moment: datetime | None) -> str | None:
 
 
 def _recognition(row: Any, identifiers: tuple[tuple[str, str], ...]) -> Recognition:
-    def when(value: datetime | None) -> datetime | None:
-        return None if value is None else _utc(value)
-
     return Recognition(
         id=row.id,
         digest=row.digest,
@@ -679,14 +677,14 @@ def _recognition(row: Any, identifiers: tuple[tuple[str, str], ...]) -> Recognit
         level=row.level,
         arrangement=json.loads(row.arrangement),
         benefits=tuple(json.loads(row.benefits)),
-        valid_from=when(row.valid_from),
-        credential_until=when(row.credential_until),
-        valid_until=when(row.valid_until),
+        valid_from=_utc_or_none(row.valid_from),
+        credential_until=_utc_or_none(row.credential_until),
+        valid_until=_utc_or_none(row.valid_until),
         status_entries=json.loads(row.status_entries),
         trust_list=row.trust_list,
         trust_sequence=row.trust_sequence,
         status=row.status,
-        status_checked=when(row.status_checked),
+        status_checked=_utc_or_none(row.status_checked),
         status_detail=row.status_detail,
         decision=row.decision,
         decided_by=row.decided_by,

@@ -57,7 +57,7 @@ def present_oid4vp(app: Flask, agency: Agency, trader: KeyPair, document: dict[s
     opened = open_request(app)
     form, response_uri = wallet_answer(app, opened, [held], trader)
     answer = app.test_client().post(response_uri, data=form)
-    assert answer.status_code == 200, answer.get_json()
+    assert answer.status_code == 200, answer.get_json()["problemDetails"]
     (presented,) = outcome(app, opened)["result"]["presentations"]["aeo_sd_jwt"]
     (recognition,) = presented["recognitions"]
     return str(recognition)
@@ -474,3 +474,20 @@ def test_an_older_status_observation_never_replaces_a_newer_one(
     (found,) = recognitions.latest()
     assert (found.status, found.status_checked) == ("suspended", later)
     assert [e.actor for e in recognitions.history(found.id)] == ["oid4vp", "a"]
+
+
+def test_a_certificate_that_ends_by_its_jwt_exp_ends_its_recognition(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The verifier takes a JWT's ``exp`` as the end of a credential's validity (VC-JOSE-COSE;
+    no ``validUntil`` needed; the certificate's schema asks for one, and a credential may name
+    no schema). The recognition must end there too: it lasted until the arrangement's end
+    (none: for ever) because only ``validUntil`` was read."""
+    document = certificate(agency, trader)
+    del document["validUntil"], document["credentialSchema"]
+    document["exp"] = 1830297600  # 2028-01-01T00:00:00Z
+    present_oid4vp(app, agency, trader, document)
+    held = ask(app, scheme="US-MID", id=MID, at="2027-12-31").get_json()
+    assert held["recognised"] is True and held["validUntil"] == "2028-01-01T00:00:00Z"
+    late = ask(app, scheme="US-MID", id=MID, at="2028-01-02").get_json()
+    assert (late["recognised"], late["reason"]) == (False, "EXPIRED")
