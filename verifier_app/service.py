@@ -444,10 +444,11 @@ class VerifierService:
         ``secured``: what was verified, as sent (the audit chain keeps its digest);
         ``receipt``: record it at once and answer with a signed receipt naming that record.
         ``at``: the past moment it was verified as of; ``trust``: the trust policy it was
-        verified under (the receipt names it when it is a trust list; default: the current).
+        verified under (the receipt names it when it is a trust list; default: the current —
+        which the feed may have replaced since the verification: pass it).
         """
         extra = self._freshness_warnings(result)
-        decided_under = trust if at is not None else self.trust
+        decided_under = trust if trust is not None or at is not None else self.trust
         trust_list = decided_under if isinstance(decided_under, TrustList) else None
         body = credential_body(result, extra_warnings=extra)
         entry = self._entry(
