@@ -48,7 +48,7 @@ from vcred.customs.identifiers import SCHEMES, check_identifier
 from vcred.customs.programmes import BENEFITS, active_registry
 from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredError
 from vcred.status import EntryStatus
-from vcred.trust import TrustDecision
+from vcred.trust import RecognisedIssuer, TrustDecision, TrustList
 from vcred.verifier import VerificationResult, Verifier
 
 #: Why a party is not recognised at a moment (the query's ``reason``).
@@ -59,6 +59,7 @@ Reason = Literal[
     "NOT_YET_VALID",
     "EXPIRED",
     "ARRANGEMENT_NOT_IN_FORCE",
+    "ISSUER_NO_LONGER_TRUSTED",
     "SUSPENDED_BY_HOME_AGENCY",
     "STATUS_UNKNOWN",
 ]
@@ -160,10 +161,16 @@ class Recognition:
     decided_by: str | None
     identifiers: tuple[tuple[str, str], ...] = ()
 
-    def reason_at(self, at: datetime, *, now: datetime, max_age: timedelta) -> Reason | None:
+    def reason_at(
+        self, at: datetime, *, now: datetime, max_age: timedelta, trust: TrustList | None
+    ) -> Reason | None:
         """Why this recognition does not hold at ``at`` (None: it does), as known ``now``.
 
         The status is the last one checked: older than ``max_age`` it vouches for nothing.
+        ``trust``: the trust list held now (None: none). The recognition holds only while it
+        still recognises the issuer under the same arrangement — a partner removed from the
+        list, or a list that no longer decides, ends it — and at ``at`` inside that
+        arrangement's window as the list states it now (narrowed when it was suspended).
         """
         if self.decision == "refused":
             return "REFUSED_BY_OFFICER"
@@ -173,7 +180,10 @@ class Recognition:
             return "NOT_YET_VALID"
         if self.credential_until is not None and at > self.credential_until:
             return "EXPIRED"
-        if not _in_force(self.arrangement, at):
+        entry = _still_recognised(trust, self.issuer, self.arrangement, now=now)
+        if entry is None:
+            return "ISSUER_NO_LONGER_TRUSTED"
+        if not _in_force(self.arrangement, at) or not _in_force(entry.mra.as_dict(), at):
             return "ARRANGEMENT_NOT_IN_FORCE"
         if self.status == "suspended":
             return "SUSPENDED_BY_HOME_AGENCY"
@@ -417,15 +427,22 @@ class Recognitions:
         return [r for r in found if r is not None]
 
     def answer(
-        self, scheme: str, value: str, *, at: datetime, now: datetime, max_age: timedelta
+        self,
+        scheme: str,
+        value: str,
+        *,
+        at: datetime,
+        now: datetime,
+        max_age: timedelta,
+        trust: TrustList | None,
     ) -> dict[str, Any]:
         """The recognition query's answer for one party: the recognition holding at ``at``,
-        else why not (the newest recognition's reason)."""
+        else why not (the newest recognition's reason). ``trust``: the trust list held now."""
         asked = {"scheme": scheme, "id": value, "at": _stamp(at)}
         found = self.of_party(scheme, value)
         if not found:
             return {**asked, "recognised": False, "reason": "NOT_FOUND"}
-        reasons = [(r, r.reason_at(at, now=now, max_age=max_age)) for r in found]
+        reasons = [(r, r.reason_at(at, now=now, max_age=max_age, trust=trust)) for r in found]
         holding = next((r for r, reason in reasons if reason is None), None)
         chosen, reason = (holding, None) if holding is not None else reasons[0]
         body: dict[str, Any] = {**asked, "recognised": reason is None}
@@ -621,6 +638,25 @@ def _checked(entries: Iterable[EntryStatus], *, now: datetime) -> Checked:
     if errors:
         return Checked("unknown", f"{errors[0].code}: {errors[0].message}", observed)
     return Checked("active", None, observed)
+
+
+def _still_recognised(
+    trust: TrustList | None, issuer: str, arrangement: Mapping[str, Any], *, now: datetime
+) -> RecognisedIssuer | None:
+    """The entry of the trust list held now that still recognises ``issuer`` under the same
+    arrangement, None when there is none or the list no longer decides (expired, or past its
+    next update and grace): fail closed."""
+    if trust is None:
+        return None
+    stale = trust.stale_at()
+    if (trust.valid_until is not None and now > trust.valid_until) or (
+        stale is not None and now > stale
+    ):
+        return None
+    entry = trust.recognised(issuer)
+    if entry is None or entry.mra.id != arrangement.get("id"):
+        return None
+    return entry
 
 
 def _in_force(arrangement: Mapping[str, Any], at: datetime) -> bool:

@@ -312,6 +312,12 @@ class VerifierService:
                 self.trust = current
         return self._verifier
 
+    @property
+    def trust_held(self) -> TrustList | None:
+        """The trust list held now, refreshed first when due (as :attr:`verifier`)."""
+        self.verifier  # noqa: B018 - swaps a refreshed list in
+        return self.trust
+
     def refresh_trust(self) -> RefreshReport:
         """Fetch the trust list now (the admin endpoint). Raises UsageError without URLs."""
         if self.feed is None:

@@ -5,9 +5,10 @@ SQLite and PostgreSQL (two verifier apps sharing one database)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -164,6 +165,7 @@ def test_outside_the_arrangement_it_is_not_in_force(
         NOW.replace(year=int(arrangement["since"][:4]) - 1),
         now=NOW,
         max_age=timedelta(days=1),
+        trust=service.trust,
     ) in ("ARRANGEMENT_NOT_IN_FORCE", "NOT_YET_VALID")
 
 
@@ -491,3 +493,32 @@ def test_a_certificate_that_ends_by_its_jwt_exp_ends_its_recognition(
     assert held["recognised"] is True and held["validUntil"] == "2028-01-01T00:00:00Z"
     late = ask(app, scheme="US-MID", id=MID, at="2028-01-02").get_json()
     assert (late["recognised"], late["reason"]) == (False, "EXPIRED")
+
+
+def test_a_partner_dropped_from_the_trust_list_is_no_longer_recognised(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The trust decision was made once, when the certificate was presented; a recognition
+    made then held for the certificate's life although the verifier's list later dropped the
+    issuer, suspended the arrangement, or stopped deciding."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    service = app.extensions["vcred_verifier"]
+    held = service.trust
+    assert ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()["recognised"] is True
+    (entry,) = held.entries
+    # the arrangement suspended from October on (the list narrows its window)
+    narrowed = dataclasses.replace(entry.mra, until=date(2026, 9, 30))
+    service.trust = dataclasses.replace(held, entries=(dataclasses.replace(entry, mra=narrowed),))
+    late = ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()
+    assert (late["recognised"], late["reason"]) == (False, "ARRANGEMENT_NOT_IN_FORCE")
+    assert ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()["recognised"] is True
+    # the partner dropped
+    service.trust = dataclasses.replace(held, entries=())
+    dropped = ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()
+    assert (dropped["recognised"], dropped["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
+    # a list that no longer decides (expired) vouches for no one
+    service.trust = dataclasses.replace(held, valid_until=NOW - timedelta(seconds=1))
+    expired = ask(app, scheme="US-MID", id=MID, at="2026-05-01").get_json()
+    assert (expired["recognised"], expired["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
+    service.trust = held
+    assert ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()["recognised"] is True
