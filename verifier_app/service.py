@@ -553,7 +553,9 @@ class VerifierService:
             codes,
             target=input_digest(presentation),
         )
-        recognised = self.recognise(result, channel=channel)
+        # a benefit request is a presentation made to this agency: bound to a challenge it
+        # issued (single-use here), not a caller's (replayable, made for someone else)
+        recognised = [] if callers else self.recognise(result, channel=channel)
         if recognised:
             body["recognitions"] = [r.id for r in recognised]
         return Outcome(body=body, verified=result.verified)

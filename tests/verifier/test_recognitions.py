@@ -522,3 +522,27 @@ def test_a_partner_dropped_from_the_trust_list_is_no_longer_recognised(
     assert (expired["recognised"], expired["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
     service.trust = held
     assert ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()["recognised"] is True
+
+
+def test_a_presentation_bound_to_another_relying_party_makes_no_recognition(
+    make: MakeApp, agency: Agency, trader: KeyPair
+) -> None:
+    """With caller challenges allowed, a presentation the trader made for another relying
+    party (its challenge and domain, which this verifier does not track: replayable here)
+    verifies with CHALLENGE_NOT_TRACKED — it is not a benefit request to this agency, so it
+    must make no recognition (it made one)."""
+    app = make(allow_caller_challenges=True, recognition_refresh=timedelta(0))
+    held = str(agency.issue(certificate(agency, trader)))
+    vp = present([held], trader, challenge="rp-nonce-1", domain="rp.example", now=NOW)
+    answer = app.test_client().post(
+        "/presentations/verify",
+        json={
+            "verifiablePresentation": str(vp),
+            "options": {"challenge": "rp-nonce-1", "domain": "rp.example"},
+        },
+    )
+    body = answer.get_json()
+    assert answer.status_code == 200, body
+    assert [w["code"] for w in body["warnings"]] == ["CHALLENGE_NOT_TRACKED"]
+    assert "recognitions" not in body
+    assert ask(app, scheme="US-MID", id=MID).get_json()["reason"] == "NOT_FOUND"
