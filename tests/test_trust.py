@@ -212,6 +212,22 @@ def test_an_issuer_appears_once() -> None:
         us_list(entry(), entry(acceptedCredentialTypes=["ExportBillingAttestation"]))
 
 
+def test_a_did_names_one_entry_only() -> None:
+    """A DID listed for two recognised issuers (one's ``dids`` naming the other) made the
+    list's lookup take whichever came first: the other issuer's programme, MRA, accepted
+    types and pinned keys decided its credentials. Ambiguous, so refused."""
+    japan = entry(issuer=JP, programme="JP-AEO", country="JP", dids=[EU])
+    with pytest.raises(MalformedError, match="only once") as caught:
+        us_list(japan, entry())
+    assert caught.value.pointer == "/credentialSubject/recognisedIssuers/1/id"
+    # a signed list built otherwise is refused when loaded
+    built = us_list(entry(issuer=JP, programme="JP-AEO", country="JP"), entry())
+    built["credentialSubject"]["recognisedIssuers"][0]["dids"] = [EU]
+    with pytest.raises(MalformedError, match="only once") as loaded:
+        load_trust_list(built, now=datetime(2025, 6, 1, tzinfo=UTC))
+    assert loaded.value.pointer == "/credentialSubject/recognisedIssuers/1/id"
+
+
 def test_eu_verifier_names_its_member_state() -> None:
     options: dict[str, Any] = {
         "issuer": EU,

@@ -682,14 +682,7 @@ def build_trust_list(
         _entry(item, programme, f"{_S}/recognisedIssuers/{i}", allow_unverified)
         for i, item in enumerate(items)
     ]
-    seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        if entry["id"] in seen:
-            raise MalformedError(
-                "an issuer may appear only once on a trust list",
-                pointer=f"{_S}/recognisedIssuers/{i}/id",
-            )
-        seen.add(entry["id"])
+    _one_entry_per_did(entries)
     subject: dict[str, Any] = {
         "type": "MRATrustList",
         "verifyingAuthority": authority,
@@ -707,6 +700,23 @@ def build_trust_list(
         credential_id=credential_id,
         credential_status=(),
     )
+
+
+def _one_entry_per_did(entries: Sequence[Mapping[str, Any]]) -> None:
+    """Every DID (an entry's ``id`` or one of its ``dids``) names one entry only: a DID two
+    entries claim would be decided under whichever came first. Raises MalformedError."""
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        where = f"{_S}/recognisedIssuers/{i}"
+        named = [(entry["id"], f"{where}/id")]
+        named += [(did, f"{where}/dids/{j}") for j, did in enumerate(entry.get("dids", ()))]
+        for did, pointer in named:
+            if did in seen:
+                raise MalformedError(
+                    "an issuer may appear only once on a trust list (by its id or its dids)",
+                    pointer=pointer,
+                )
+            seen.add(did)
 
 
 def _lifecycle(
@@ -1020,6 +1030,7 @@ def _parse(
 ) -> TrustList:
     # The schema check has passed: the shapes below are known to hold.
     subject = credential["credentialSubject"]
+    _one_entry_per_did(subject["recognisedIssuers"])
     authority = subject["verifyingAuthority"]
     entries = []
     for item in subject["recognisedIssuers"]:
