@@ -235,6 +235,14 @@ def test_a_credential_of_another_type_or_without_a_claim_is_refused() -> None:
     del partial["credentialSubject"]["certification"]["tier"]
     with pytest.raises(PresentationError, match="tier"):
         openid4vp.check_credential(partial, entry)
+    # a Presentation: at least one credential, every one as asked
+    openid4vp.check_presented([credential], entry)
+    with pytest.raises(PresentationError, match="no credential") as empty:
+        openid4vp.check_presented([], entry)
+    assert empty.value.pointer == "/verifiableCredential"
+    with pytest.raises(PresentationError, match="tier") as second:
+        openid4vp.check_presented([credential, partial], entry)
+    assert second.value.pointer == "/verifiableCredential/1/credentialSubject/certification/tier"
 
 
 def test_the_request_lifetime_bounds_the_request_object(verifier_key: KeyPair) -> None:

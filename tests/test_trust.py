@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from copy import deepcopy
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,8 @@ def test_wrong_credential_type_is_untrusted() -> None:
 
 
 def test_mra_not_yet_begun_is_untrusted(us: TrustList) -> None:
+    # a list valid back then (the sample one is valid from 2025: it trusts nobody in 2012)
+    us = dataclasses.replace(us, valid_from=datetime(2012, 1, 1, tzinfo=UTC))
     decision = us.evaluate(EU, AEO, now=datetime(2012, 6, 30, 23, 0, tzinfo=UTC))
     assert not decision.trusted
     assert "takes effect on 2012-07-01" in decision.reason
@@ -207,6 +210,22 @@ def test_country_must_run_the_programme() -> None:
 def test_an_issuer_appears_once() -> None:
     with pytest.raises(MalformedError, match="only once"):
         us_list(entry(), entry(acceptedCredentialTypes=["ExportBillingAttestation"]))
+
+
+def test_a_did_names_one_entry_only() -> None:
+    """A DID listed for two recognised issuers (one's ``dids`` naming the other) made the
+    list's lookup take whichever came first: the other issuer's programme, MRA, accepted
+    types and pinned keys decided its credentials. Ambiguous, so refused."""
+    japan = entry(issuer=JP, programme="JP-AEO", country="JP", dids=[EU])
+    with pytest.raises(MalformedError, match="only once") as caught:
+        us_list(japan, entry())
+    assert caught.value.pointer == "/credentialSubject/recognisedIssuers/1/id"
+    # a signed list built otherwise is refused when loaded
+    built = us_list(entry(issuer=JP, programme="JP-AEO", country="JP"), entry())
+    built["credentialSubject"]["recognisedIssuers"][0]["dids"] = [EU]
+    with pytest.raises(MalformedError, match="only once") as loaded:
+        load_trust_list(built, now=datetime(2025, 6, 1, tzinfo=UTC))
+    assert loaded.value.pointer == "/credentialSubject/recognisedIssuers/1/id"
 
 
 def test_eu_verifier_names_its_member_state() -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import timedelta
+import pickle
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.conftest import NOW, credential
 from tests.test_jose import forge, header_for
-from vcred import Verifier, issue, present, verify, verify_presentation
+from vcred import Verifier, batch, issue, present, verify, verify_presentation
 from vcred.did import did_key
 from vcred.errors import UsageError
 from vcred.keys import KeyPair
@@ -103,6 +104,29 @@ def test_jwt_exp_alone_bounds_the_window(agency: KeyPair) -> None:
     del document["validUntil"]
     document["exp"] = int(NOW.timestamp()) - 3600
     assert AT.verify(forge(header_for(agency), document, agency)).codes == ("EXPIRED",)
+
+
+def test_the_result_carries_the_validity_window_the_check_read(agency: KeyPair) -> None:
+    """What outlives a verification (a recognition) ends where the credential does: the
+    window is validFrom / validUntil narrowed by exp, which the document alone may not say."""
+    exp = int(NOW.timestamp()) + 3600
+    document = credential(issuer=did_key(agency.public), exp=exp)
+    del document["validUntil"]
+    result = AT.verify(forge(header_for(agency), document, agency))
+    assert result.verified, result.errors
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert result.validity == (start, datetime.fromtimestamp(exp, UTC))
+    # verify_many sends it from its workers
+    assert pickle.loads(pickle.dumps(result)).validity == result.validity  # noqa: S301
+    assert batch._expand(batch._compact(result), {}).validity == result.validity
+    open_ended = credential()
+    del open_ended["validUntil"]
+    unbounded = AT.verify(issue(open_ended, agency))
+    assert unbounded.validity == (start, None)
+    # not established (the check failed, or did not run): no window
+    assert AT.verify(issue(credential(validUntil="2026-02-01T00:00:00Z"), agency)).validity is None
+    proof_only = dataclasses.replace(AT, checks=("proof",))
+    assert proof_only.verify(issue(credential(), agency)).validity is None
 
 
 def test_checks_can_be_chosen(agency: KeyPair) -> None:

@@ -287,6 +287,7 @@ def _compact(result: VerificationResult) -> _Compact:
         result.status,
         result.disclosed,
         result.confirmation,
+        result.validity,
     )
 
 
@@ -329,7 +330,7 @@ def _expand(values: _Compact, checks_seen: dict[tuple[Any, ...], Check]) -> Veri
     the checks already built in this batch — immutable, so results that passed the same check
     the same way share one (a batch repeats a few issuers' checks many times)."""
     verified, fmt, checks, errors, warnings, text, *rest = values
-    issuer, method, trust, status, disclosed, confirmation = rest
+    issuer, method, trust, status, disclosed, confirmation, validity = rest
     built = []
     for key in checks:
         check = checks_seen.get(key)
@@ -348,6 +349,7 @@ def _expand(values: _Compact, checks_seen: dict[tuple[Any, ...], Check]) -> Veri
         "status": status,
         "disclosed": disclosed,
         "confirmation": confirmation,
+        "validity": validity,
     }
     if text is None:
         return VerificationResult(credential=None, **values_of)

@@ -17,8 +17,9 @@ a JWT credential, ``type_values``).
 
 This module is pure: the holder side (:func:`read_request`, :func:`answer`) gets its DID
 lookups from a handed-in :class:`vcred.did.Resolver`; the verifier side checks the VP Token's
-shape against the query (:func:`read_vp_token`) and each verified credential against its
-Credential Query (:func:`check_credential`), and verifies Presentations with
+shape against the query (:func:`read_vp_token`) and each Presentation's verified credentials
+against its Credential Query (:func:`check_presented`: at least one, each of the type and with
+the claims asked for), and verifies Presentations with
 :meth:`vcred.Verifier.verify_presentation` (``challenge`` = nonce, ``domain`` = client id).
 """
 
@@ -459,6 +460,25 @@ def read_vp_token(raw: Any, query: Mapping[str, Any]) -> dict[str, list[Any]]:
     if _chosen_ids(query, set(token)) is None:
         raise PresentationError("the Presentations do not satisfy the query", pointer="/vp_token")
     return token
+
+
+def check_presented(credentials: Sequence[Mapping[str, Any]], entry: Mapping[str, Any]) -> None:
+    """The verified credentials of one Presentation against its Credential Query: at least
+    one (a Presentation of nothing answers no query, §8.6), each as :func:`check_credential`.
+
+    Raises PresentationError, its pointer into the presentation.
+    """
+    if not credentials:
+        raise PresentationError(
+            "the Presentation presents no credential", pointer="/verifiableCredential"
+        )
+    for i, credential in enumerate(credentials):
+        try:
+            check_credential(credential, entry)
+        except PresentationError as error:
+            raise PresentationError(
+                error.message, pointer=f"/verifiableCredential/{i}{error.pointer or ''}"
+            ) from error
 
 
 def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) -> None:

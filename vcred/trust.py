@@ -313,8 +313,9 @@ class TrustList:
 
         ``tier``: the certification tier the credential states (AEO certificates), checked
         against the tiers the MRA recognises; an AEO certificate without one is untrusted
-        where the MRA recognises only some tiers. After the list's own ``validUntil`` nobody
-        is trusted (a list is loaded once and consulted for as long as it is held). Never
+        where the MRA recognises only some tiers. Before the list's own ``validFrom`` and
+        after its ``validUntil`` nobody is trusted (a list is loaded once and consulted for
+        as long as it is held, and ``now`` may be a past moment). Never
         raises for an untrusted issuer: the decision says why (code UNTRUSTED_ISSUER, or
         TRUST_INPUT_UNESTABLISHED for an input that cannot be read). Raises UsageError for a
         naive ``now``.
@@ -385,7 +386,14 @@ class TrustList:
         """The rules on the list, the issuer, the types and the MRA's dates: the decision
         when one refuses, None when they all pass (the issuer is then on the list)."""
         # A long-running verifier loads its list once: the list's own validity period must
-        # still bound every decision made with it.
+        # still bound every decision made with it — at both ends (a decision as of a moment
+        # before the list took effect, Verifier.at, is not the list's to make).
+        if self.valid_from is not None and now < self.valid_from:
+            return _untrusted(
+                issuer_id,
+                f"the MRA trust list of {self.authority} is not valid before "
+                f"{_stamp(self.valid_from)}; it trusts no issuer before then",
+            )
         if self.valid_until is not None and now > self.valid_until:
             return _untrusted(
                 issuer_id,
@@ -674,14 +682,7 @@ def build_trust_list(
         _entry(item, programme, f"{_S}/recognisedIssuers/{i}", allow_unverified)
         for i, item in enumerate(items)
     ]
-    seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        if entry["id"] in seen:
-            raise MalformedError(
-                "an issuer may appear only once on a trust list",
-                pointer=f"{_S}/recognisedIssuers/{i}/id",
-            )
-        seen.add(entry["id"])
+    _one_entry_per_did(entries)
     subject: dict[str, Any] = {
         "type": "MRATrustList",
         "verifyingAuthority": authority,
@@ -699,6 +700,23 @@ def build_trust_list(
         credential_id=credential_id,
         credential_status=(),
     )
+
+
+def _one_entry_per_did(entries: Sequence[Mapping[str, Any]]) -> None:
+    """Every DID (an entry's ``id`` or one of its ``dids``) names one entry only: a DID two
+    entries claim would be decided under whichever came first. Raises MalformedError."""
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        where = f"{_S}/recognisedIssuers/{i}"
+        named = [(entry["id"], f"{where}/id")]
+        named += [(did, f"{where}/dids/{j}") for j, did in enumerate(entry.get("dids", ()))]
+        for did, pointer in named:
+            if did in seen:
+                raise MalformedError(
+                    "an issuer may appear only once on a trust list (by its id or its dids)",
+                    pointer=pointer,
+                )
+            seen.add(did)
 
 
 def _lifecycle(
@@ -1012,6 +1030,7 @@ def _parse(
 ) -> TrustList:
     # The schema check has passed: the shapes below are known to hold.
     subject = credential["credentialSubject"]
+    _one_entry_per_did(subject["recognisedIssuers"])
     authority = subject["verifyingAuthority"]
     entries = []
     for item in subject["recognisedIssuers"]:

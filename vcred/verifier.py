@@ -168,6 +168,11 @@ class VerificationResult:
     """JSON Pointers of the claims the holder chose to disclose (selective disclosure only)."""
     confirmation: Mapping[str, Any] | None = None
     """The public JWK the issuer bound the credential to (an SD-JWT's ``cnf``, RFC 7800)."""
+    validity: tuple[datetime | None, datetime | None] | None = None
+    """(start, end) of the credential's validity as the ``validity`` check read it — its
+    ``validFrom`` / ``validUntil`` narrowed by a JWT's or CWT's ``nbf`` / ``exp``, None where
+    unbounded — or None when that check did not pass. Whatever outlives the verification (a
+    recognition) ends there: ``credential`` alone does not carry a COSE ``exp``."""
 
     def check(self, name: str) -> Check | None:
         return next((c for c in self.checks if c.name == name), None)
@@ -179,7 +184,8 @@ class VerificationResult:
     def __reduce__(self) -> tuple[Any, ...]:
         fields = (self.verified, self.format, self.checks, self.errors, self.warnings)
         more = (self.credential, self.issuer, self.method, self.trust, self.status)
-        return (_verification_result, (*fields, *more, self.disclosed, self.confirmation))
+        last = (self.disclosed, self.confirmation, self.validity)
+        return (_verification_result, (*fields, *more, *last))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form the CLI prints and the VC API returns."""
@@ -256,6 +262,7 @@ _RESULT_FIELDS: Final = (
     "status",
     "disclosed",
     "confirmation",
+    "validity",
 )
 
 
@@ -505,8 +512,11 @@ class Verifier:
         issuer = state.issuer or _issuer_or_none(credential)
         if "issuer" in checks:
             report.run("issuer", _check_issuer_binding, issuer, state.methods)
-        if "validity" in checks:
-            report.run("validity", self._check_validity, verified, state.jwt_claims)
+        window = None
+        if "validity" in checks and report.run(
+            "validity", self._check_validity, verified, state.jwt_claims
+        ):
+            window = _validity_window(credential, state.jwt_claims)
         status: tuple[EntryStatus, ...] = ()
         if "status" in checks:
             status = self._check_status(verified, report)
@@ -515,7 +525,9 @@ class Verifier:
         trust = None
         if "trust" in checks:
             trust = self._check_trust(verified, report, _signing_keys(state))
-        return self._result(report, state, trust=trust, status=status, issuer=issuer)
+        return self._result(
+            report, state, trust=trust, status=status, issuer=issuer, validity=window
+        )
 
     def _establish(
         self, state: _Secured, *, opaque: frozenset[str] = frozenset()
@@ -557,6 +569,7 @@ class Verifier:
         trust: TrustDecisionLike | None = None,
         status: tuple[EntryStatus, ...] = (),
         issuer: str | None = None,
+        validity: tuple[datetime | None, datetime | None] | None = None,
     ) -> VerificationResult:
         """The result; ``issuer``: the credential's, when already read (else read here)."""
         credential = state.signed
@@ -575,6 +588,7 @@ class Verifier:
             status=status,
             disclosed=state.disclosed,
             confirmation=state.confirmation,
+            validity=validity,
         )
 
     def _prove(self, document: Any, state: _Secured) -> None:

@@ -17,7 +17,6 @@ client. https://openid.net/specs/openid-4-verifiable-presentations-1_0.html
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -30,7 +29,7 @@ from vcred.did.key import did_key
 from vcred.errors import MalformedError, PresentationError, VcredError
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
-from vcred.verifier import PresentationResult, Problem
+from vcred.verifier import Problem
 from vcred_service import oauth_http
 from vcred_service.oauth import derived_key
 from vcred_service.problems import ProblemError
@@ -244,18 +243,17 @@ def _verify(
             service.record_presentation(result, channel="oid4vp")
             body = presentation_body(result)
             if result.verified:
-                recognised = _recognised(service, result, queries[cid])
-                if recognised:
-                    body["recognitions"] = recognised
-                for credential in result.credentials:
-                    document = credential.credential or {}
-                    try:
-                        openid4vp.check_credential(document, queries[cid])
-                    except PresentationError as error:
-                        body["verified"] = False
-                        body.setdefault("problemDetails", []).append(
-                            problem_detail(Problem.of(error))
-                        )
+                documents = [credential.credential or {} for credential in result.credentials]
+                try:
+                    openid4vp.check_presented(documents, queries[cid])
+                except PresentationError as error:
+                    body["verified"] = False
+                    body.setdefault("problemDetails", []).append(problem_detail(Problem.of(error)))
+                else:
+                    recognised = [r.id for r in service.recognise(result, channel="oid4vp")]
+                    if recognised:
+                        body["recognitions"] = recognised
+                for document in documents:
                     # what the query asked for, as presented and verified
                     body["claims"] = [
                         {"path": c["path"], "values": _selected(document, c["path"])}
@@ -268,19 +266,6 @@ def _verify(
     if not verified:
         outcome["problemDetails"] = problems
     return verified, outcome
-
-
-def _recognised(
-    service: VerifierService, result: PresentationResult, query: Mapping[str, Any]
-) -> list[str]:
-    """A benefit request: the recognitions a presentation of AEO certificates makes, each
-    certificate matching its query first."""
-    for credential in result.credentials:
-        try:
-            openid4vp.check_credential(credential.credential or {}, query)
-        except PresentationError:
-            return []
-    return [r.id for r in service.recognise(result, channel="oid4vp")]
 
 
 def _selected(document: Any, path: Any) -> list[Any]:

@@ -50,7 +50,7 @@ def _answer(scheme: Any, value: Any, at: Any, pointer: str) -> dict[str, Any]:
         raise MalformedError("at is a string", pointer=f"{pointer}/at")
     moment = parse_moment(at, pointer=f"{pointer}/at", now=now)
     return current.storage.recognitions.answer(
-        *asked, at=moment, now=now, max_age=current.config.status_max_age
+        *asked, at=moment, now=now, max_age=current.config.status_max_age, trust=current.trust_held
     )
 
 
@@ -97,7 +97,8 @@ def listing() -> str:
     current = _service()
     found = current.storage.recognitions.latest()
     now = current.config.clock()
-    rows = [(r, r.reason_at(now, now=now, max_age=current.config.status_max_age)) for r in found]
+    max_age, trust = current.config.status_max_age, current.trust_held
+    rows = [(r, r.reason_at(now, now=now, max_age=max_age, trust=trust)) for r in found]
     return render_template("verifier/recognitions.html", rows=rows)
 
 
@@ -112,7 +113,9 @@ def detail(recognition_id: str) -> tuple[str, int]:
     return render_template(
         "verifier/recognition.html",
         recognition=found,
-        reason=found.reason_at(now, now=now, max_age=current.config.status_max_age),
+        reason=found.reason_at(
+            now, now=now, max_age=current.config.status_max_age, trust=current.trust_held
+        ),
         events=current.storage.recognitions.history(recognition_id),
         decisions=DECISIONS,
     ), 200

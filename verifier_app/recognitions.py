@@ -3,8 +3,9 @@
 A trader that presents its home programme's AEO certificate (OpenID4VP, or the VC API's
 challenge path) and is trusted under a mutual recognition arrangement gets a *recognition*:
 which trader (every identifier the certificate states), its home programme and level, the
-arrangement and its benefits, until when (the earlier of the certificate's ``validUntil`` and
-the arrangement's end), the certificate's digest and status entries, and the trust list
+arrangement and its benefits, until when (the earlier of the certificate's end — its validity
+as verified, ``validUntil`` or an earlier JWT / CWT ``exp`` — and the arrangement's end),
+the certificate's digest and status entries, and the trust list
 (id and sequence) the decision was made under. Border systems ask about a party by one of its
 identifiers (:meth:`Recognitions.answer`); a refresher re-checks the status entries of every
 live recognition (:meth:`Recognitions.refresh`), so a suspension at home ends the
@@ -47,7 +48,7 @@ from vcred.customs.identifiers import SCHEMES, check_identifier
 from vcred.customs.programmes import BENEFITS, active_registry
 from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredError
 from vcred.status import EntryStatus
-from vcred.trust import TrustDecision
+from vcred.trust import RecognisedIssuer, TrustDecision, TrustList
 from vcred.verifier import VerificationResult, Verifier
 
 #: Why a party is not recognised at a moment (the query's ``reason``).
@@ -58,6 +59,7 @@ Reason = Literal[
     "NOT_YET_VALID",
     "EXPIRED",
     "ARRANGEMENT_NOT_IN_FORCE",
+    "ISSUER_NO_LONGER_TRUSTED",
     "SUSPENDED_BY_HOME_AGENCY",
     "STATUS_UNKNOWN",
 ]
@@ -159,10 +161,16 @@ class Recognition:
     decided_by: str | None
     identifiers: tuple[tuple[str, str], ...] = ()
 
-    def reason_at(self, at: datetime, *, now: datetime, max_age: timedelta) -> Reason | None:
+    def reason_at(
+        self, at: datetime, *, now: datetime, max_age: timedelta, trust: TrustList | None
+    ) -> Reason | None:
         """Why this recognition does not hold at ``at`` (None: it does), as known ``now``.
 
         The status is the last one checked: older than ``max_age`` it vouches for nothing.
+        ``trust``: the trust list held now (None: none). The recognition holds only while it
+        still recognises the issuer under the same arrangement — a partner removed from the
+        list, or a list that no longer decides, ends it — and at ``at`` inside that
+        arrangement's window as the list states it now (narrowed when it was suspended).
         """
         if self.decision == "refused":
             return "REFUSED_BY_OFFICER"
@@ -172,7 +180,10 @@ class Recognition:
             return "NOT_YET_VALID"
         if self.credential_until is not None and at > self.credential_until:
             return "EXPIRED"
-        if not _in_force(self.arrangement, at):
+        entry = _still_recognised(trust, self.issuer, self.arrangement, now=now)
+        if entry is None:
+            return "ISSUER_NO_LONGER_TRUSTED"
+        if not _in_force(self.arrangement, at) or not _in_force(entry.mra.as_dict(), at):
             return "ARRANGEMENT_NOT_IN_FORCE"
         if self.status == "suspended":
             return "SUSPENDED_BY_HOME_AGENCY"
@@ -288,10 +299,16 @@ class Recognitions:
         self, result: VerificationResult, *, digest: str, channel: str, now: datetime
     ) -> Recognition | None:
         """The recognition a verified, trusted AEO certificate makes (None for anything
-        else). Presented again, the same certificate refreshes its recognition's status."""
+        else). Presented again, the same certificate refreshes its recognition's status.
+
+        It holds within the certificate's validity as the verification read it
+        (``result.validity``: ``validFrom`` / ``validUntil`` narrowed by a JWT's or CWT's
+        ``nbf`` / ``exp``); a verification that did not establish it makes none."""
         decision = result.trust
         document = result.credential or {}
         if not (result.verified and isinstance(decision, TrustDecision) and decision.trusted):
+            return None
+        if result.validity is None:
             return None
         if decision.mra is None or AEO_CERTIFICATE_TYPE not in _types(document):
             return None
@@ -299,7 +316,7 @@ class Recognitions:
         subject = subject if isinstance(subject, dict) else {}
         certification = subject.get("certification")
         certification = certification if isinstance(certification, dict) else {}
-        credential_until = _moment(document.get("validUntil"))
+        credential_from, credential_until = (_utc_or_none(m) for m in result.validity)
         arrangement_end = (
             datetime.combine(decision.mra.until, time.max, tzinfo=UTC)
             if decision.mra.until is not None
@@ -325,7 +342,7 @@ class Recognitions:
             "level": _text(certification.get("tier")),
             "arrangement": json.dumps(decision.mra.as_dict()),
             "benefits": json.dumps(list(decision.benefits or decision.mra.benefits)),
-            "valid_from": _moment(document.get("validFrom")),
+            "valid_from": credential_from,
             "credential_until": credential_until,
             "valid_until": min(ends) if ends else None,
             "status_entries": json.dumps(entries),
@@ -410,15 +427,22 @@ class Recognitions:
         return [r for r in found if r is not None]
 
     def answer(
-        self, scheme: str, value: str, *, at: datetime, now: datetime, max_age: timedelta
+        self,
+        scheme: str,
+        value: str,
+        *,
+        at: datetime,
+        now: datetime,
+        max_age: timedelta,
+        trust: TrustList | None,
     ) -> dict[str, Any]:
         """The recognition query's answer for one party: the recognition holding at ``at``,
-        else why not (the newest recognition's reason)."""
+        else why not (the newest recognition's reason). ``trust``: the trust list held now."""
         asked = {"scheme": scheme, "id": value, "at": _stamp(at)}
         found = self.of_party(scheme, value)
         if not found:
             return {**asked, "recognised": False, "reason": "NOT_FOUND"}
-        reasons = [(r, r.reason_at(at, now=now, max_age=max_age)) for r in found]
+        reasons = [(r, r.reason_at(at, now=now, max_age=max_age, trust=trust)) for r in found]
         holding = next((r for r, reason in reasons if reason is None), None)
         chosen, reason = (holding, None) if holding is not None else reasons[0]
         body: dict[str, Any] = {**asked, "recognised": reason is None}
@@ -616,6 +640,25 @@ def _checked(entries: Iterable[EntryStatus], *, now: datetime) -> Checked:
     return Checked("active", None, observed)
 
 
+def _still_recognised(
+    trust: TrustList | None, issuer: str, arrangement: Mapping[str, Any], *, now: datetime
+) -> RecognisedIssuer | None:
+    """The entry of the trust list held now that still recognises ``issuer`` under the same
+    arrangement, None when there is none or the list no longer decides (expired, or past its
+    next update and grace): fail closed."""
+    if trust is None:
+        return None
+    stale = trust.stale_at()
+    if (trust.valid_until is not None and now > trust.valid_until) or (
+        stale is not None and now > stale
+    ):
+        return None
+    entry = trust.recognised(issuer)
+    if entry is None or entry.mra.id != arrangement.get("id"):
+        return None
+    return entry
+
+
 def _in_force(arrangement: Mapping[str, Any], at: datetime) -> bool:
     since, until = arrangement.get("since"), arrangement.get("until")
     day = at.date()
@@ -645,14 +688,8 @@ def _text(value: Any) -> str | None:
     return value[:_TEXT].replace("\x00", "\ufffd") if isinstance(value, str) else None
 
 
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return _utc(moment)
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _utc(moment)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -665,9 +702,6 @@ def _stamp(moment: datetime | None) -> str | None:
 
 
 def _recognition(row: Any, identifiers: tuple[tuple[str, str], ...]) -> Recognition:
-    def when(value: datetime | None) -> datetime | None:
-        return None if value is None else _utc(value)
-
     return Recognition(
         id=row.id,
         digest=row.digest,
@@ -679,14 +713,14 @@ def _recognition(row: Any, identifiers: tuple[tuple[str, str], ...]) -> Recognit
         level=row.level,
         arrangement=json.loads(row.arrangement),
         benefits=tuple(json.loads(row.benefits)),
-        valid_from=when(row.valid_from),
-        credential_until=when(row.credential_until),
-        valid_until=when(row.valid_until),
+        valid_from=_utc_or_none(row.valid_from),
+        credential_until=_utc_or_none(row.credential_until),
+        valid_until=_utc_or_none(row.valid_until),
         status_entries=json.loads(row.status_entries),
         trust_list=row.trust_list,
         trust_sequence=row.trust_sequence,
         status=row.status,
-        status_checked=when(row.status_checked),
+        status_checked=_utc_or_none(row.status_checked),
         status_detail=row.status_detail,
         decision=row.decision,
         decided_by=row.decided_by,

@@ -312,6 +312,12 @@ class VerifierService:
                 self.trust = current
         return self._verifier
 
+    @property
+    def trust_held(self) -> TrustList | None:
+        """The trust list held now, refreshed first when due (as :attr:`verifier`)."""
+        self.verifier  # noqa: B018 - swaps a refreshed list in
+        return self.trust
+
     def refresh_trust(self) -> RefreshReport:
         """Fetch the trust list now (the admin endpoint). Raises UsageError without URLs."""
         if self.feed is None:
@@ -444,10 +450,11 @@ class VerifierService:
         ``secured``: what was verified, as sent (the audit chain keeps its digest);
         ``receipt``: record it at once and answer with a signed receipt naming that record.
         ``at``: the past moment it was verified as of; ``trust``: the trust policy it was
-        verified under (the receipt names it when it is a trust list; default: the current).
+        verified under (the receipt names it when it is a trust list; default: the current —
+        which the feed may have replaced since the verification: pass it).
         """
         extra = self._freshness_warnings(result)
-        decided_under = trust if at is not None else self.trust
+        decided_under = trust if trust is not None or at is not None else self.trust
         trust_list = decided_under if isinstance(decided_under, TrustList) else None
         body = credential_body(result, extra_warnings=extra)
         entry = self._entry(
@@ -546,7 +553,9 @@ class VerifierService:
             codes,
             target=input_digest(presentation),
         )
-        recognised = self.recognise(result, channel=channel)
+        # a benefit request is a presentation made to this agency: bound to a challenge it
+        # issued (single-use here), not a caller's (replayable, made for someone else)
+        recognised = [] if callers else self.recognise(result, channel=channel)
         if recognised:
             body["recognitions"] = [r.id for r in recognised]
         return Outcome(body=body, verified=result.verified)

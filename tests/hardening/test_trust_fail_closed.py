@@ -524,3 +524,23 @@ def test_evaluate_states_the_tier_or_fails_closed() -> None:
     assert TRUST.evaluate(EU_DID, types, now=NOW).code == UNESTABLISHED
     billing = ["VerifiableCredential", "ExportBillingAttestation"]
     assert TRUST.evaluate(EU_DID, billing, now=NOW).trusted  # no certification: no tier rule
+
+
+def test_a_list_not_yet_valid_trusts_nobody() -> None:
+    """The list's own validity period bounds every decision made with it, at both ends: as of
+    a moment before its validFrom (``Verifier.at``, an audit of an earlier entry) the list
+    did not decide anything yet, so it must not trust (it did before)."""
+    before = datetime(2025, 12, 1, tzinfo=UTC)
+    decision = TRUST.evaluate_credential(certificate(), now=before)
+    assert not decision.trusted and decision.code == UNTRUSTED
+    assert "not valid before" in decision.reason
+    types = ["VerifiableCredential", "ExportBillingAttestation"]
+    assert TRUST.evaluate(EU_DID, types, now=before).code == UNTRUSTED
+    credential = certificate()
+    credential["validFrom"] = "2025-01-01T00:00:00Z"
+    result = Verifier(trust=TRUST, at=before).verify(str(issue(credential, EU_KEY)))
+    assert result.check("validity").passed is True  # the certificate was valid then
+    assert result.codes == (UNTRUSTED,)
+    assert result.check("trust").passed is False
+    # on its validFrom it decides
+    assert TRUST.evaluate_credential(certificate(), now=datetime(2026, 1, 1, tzinfo=UTC)).trusted

@@ -25,6 +25,7 @@ from vcred.errors import MalformedError
 from vcred.issuing import signer_for
 from vcred.jose import sign_compact, unverified_header, unverified_payload
 from vcred.keys import KeyPair
+from vcred.presentation import present
 from vcred_service.oauth import OAuthConfig
 
 BASE = "https://verifier.eu-customs.example"
@@ -425,4 +426,19 @@ def test_a_presentation_that_is_not_one_is_refused_without_a_server_error(
     answer = app.test_client().post(urlsplit(request.response_uri).path, data=form)
     assert answer.status_code == 400
     assert answer.get_json()["code"] == "PRESENTATION_REFUSED"
+    assert outcome(app, opened)["status"] == "refused"
+
+
+def test_a_presentation_of_no_credential_answers_no_query(app: Flask) -> None:
+    """Anyone with a key signs an empty VP JWT for the request's nonce and client id: it
+    presents nothing, so it satisfies no Credential Query (it was "verified" before)."""
+    opened = open_request(app)
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    anyone = KeyPair.generate("p256")
+    empty = present([], anyone, challenge=request.nonce, domain=request.client_id, now=NOW)
+    form = {"vp_token": json.dumps({"aeo_jwt": [empty]}), "state": request.state}
+    answer = app.test_client().post(f"/oid4vp/responses/{opened['transaction']}", data=form)
+    assert answer.status_code == 400, answer.get_json()
+    problems = answer.get_json()["problemDetails"]
+    assert [p["code"] for p in problems] == ["INVALID_PRESENTATION"]
     assert outcome(app, opened)["status"] == "refused"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -92,6 +93,27 @@ def test_a_receipt_states_the_decision_and_what_it_rests_on(
     assert len(named) == 1
     assert subject["auditEntry"] == {"seq": named[0]["seq"], "hash": named[0]["hash"]}
     assert named[0]["target"] == sri(token.encode())
+
+
+def test_a_receipt_names_the_trust_list_the_decision_was_made_under(
+    receipt_app: Flask, agency: Agency
+) -> None:
+    """The trust list feed may swap the list between a verification and its receipt: the
+    receipt names the list the verifier decided under, not the one held when it is signed."""
+    service = receipt_app.extensions["vcred_verifier"]
+    verifier = service.verifier
+    result = verifier.verify(agency.issue(agency.aeo_certificate()))
+    assert result.verified, result.errors
+    decided = verifier.trust
+    newer = dataclasses.replace(
+        decided, id="urn:vcred:test:newer-list", sequence=8, digest=sri(b"the newer list")
+    )
+    service.trust = newer
+    outcome = service.answer_credential(result, receipt=True, trust=decided)
+    named = receipt_claims(outcome.body["receipt"])["credentialSubject"]["trustList"]
+    assert named.get("id") == decided.id and named.get("sequenceNumber") == decided.sequence
+    assert named["digestSRI"] == decided.digest != newer.digest
+    assert result.trust is not None and result.trust.trust_list == (decided.id or decided.issuer)
 
 
 def test_a_receipt_of_a_refusal_says_why(receipt_app: Flask, agency: Agency) -> None:

@@ -5,9 +5,10 @@ SQLite and PostgreSQL (two verifier apps sharing one database)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -57,7 +58,7 @@ def present_oid4vp(app: Flask, agency: Agency, trader: KeyPair, document: dict[s
     opened = open_request(app)
     form, response_uri = wallet_answer(app, opened, [held], trader)
     answer = app.test_client().post(response_uri, data=form)
-    assert answer.status_code == 200, answer.get_json()
+    assert answer.status_code == 200, answer.get_json()["problemDetails"]
     (presented,) = outcome(app, opened)["result"]["presentations"]["aeo_sd_jwt"]
     (recognition,) = presented["recognitions"]
     return str(recognition)
@@ -164,6 +165,7 @@ def test_outside_the_arrangement_it_is_not_in_force(
         NOW.replace(year=int(arrangement["since"][:4]) - 1),
         now=NOW,
         max_age=timedelta(days=1),
+        trust=service.trust,
     ) in ("ARRANGEMENT_NOT_IN_FORCE", "NOT_YET_VALID")
 
 
@@ -481,3 +483,73 @@ def test_an_older_status_observation_never_replaces_a_newer_one(
     (found,) = recognitions.latest()
     assert (found.status, found.status_checked) == ("suspended", later)
     assert [e.actor for e in recognitions.history(found.id)] == ["oid4vp", "a"]
+
+
+def test_a_certificate_that_ends_by_its_jwt_exp_ends_its_recognition(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The verifier takes a JWT's ``exp`` as the end of a credential's validity (VC-JOSE-COSE;
+    no ``validUntil`` needed; the certificate's schema asks for one, and a credential may name
+    no schema). The recognition must end there too: it lasted until the arrangement's end
+    (none: for ever) because only ``validUntil`` was read."""
+    document = certificate(agency, trader)
+    del document["validUntil"], document["credentialSchema"]
+    document["exp"] = 1830297600  # 2028-01-01T00:00:00Z
+    present_oid4vp(app, agency, trader, document)
+    held = ask(app, scheme="US-MID", id=MID, at="2027-12-31").get_json()
+    assert held["recognised"] is True and held["validUntil"] == "2028-01-01T00:00:00Z"
+    late = ask(app, scheme="US-MID", id=MID, at="2028-01-02").get_json()
+    assert (late["recognised"], late["reason"]) == (False, "EXPIRED")
+
+
+def test_a_partner_dropped_from_the_trust_list_is_no_longer_recognised(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The trust decision was made once, when the certificate was presented; a recognition
+    made then held for the certificate's life although the verifier's list later dropped the
+    issuer, suspended the arrangement, or stopped deciding."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    service = app.extensions["vcred_verifier"]
+    held = service.trust
+    assert ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()["recognised"] is True
+    (entry,) = held.entries
+    # the arrangement suspended from October on (the list narrows its window)
+    narrowed = dataclasses.replace(entry.mra, until=date(2026, 9, 30))
+    service.trust = dataclasses.replace(held, entries=(dataclasses.replace(entry, mra=narrowed),))
+    late = ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()
+    assert (late["recognised"], late["reason"]) == (False, "ARRANGEMENT_NOT_IN_FORCE")
+    assert ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()["recognised"] is True
+    # the partner dropped
+    service.trust = dataclasses.replace(held, entries=())
+    dropped = ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()
+    assert (dropped["recognised"], dropped["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
+    # a list that no longer decides (expired) vouches for no one
+    service.trust = dataclasses.replace(held, valid_until=NOW - timedelta(seconds=1))
+    expired = ask(app, scheme="US-MID", id=MID, at="2026-05-01").get_json()
+    assert (expired["recognised"], expired["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
+    service.trust = held
+    assert ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()["recognised"] is True
+
+
+def test_a_presentation_bound_to_another_relying_party_makes_no_recognition(
+    make: MakeApp, agency: Agency, trader: KeyPair
+) -> None:
+    """With caller challenges allowed, a presentation the trader made for another relying
+    party (its challenge and domain, which this verifier does not track: replayable here)
+    verifies with CHALLENGE_NOT_TRACKED — it is not a benefit request to this agency, so it
+    must make no recognition (it made one)."""
+    app = make(allow_caller_challenges=True, recognition_refresh=timedelta(0))
+    held = str(agency.issue(certificate(agency, trader)))
+    vp = present([held], trader, challenge="rp-nonce-1", domain="rp.example", now=NOW)
+    answer = app.test_client().post(
+        "/presentations/verify",
+        json={
+            "verifiablePresentation": str(vp),
+            "options": {"challenge": "rp-nonce-1", "domain": "rp.example"},
+        },
+    )
+    body = answer.get_json()
+    assert answer.status_code == 200, body
+    assert [w["code"] for w in body["warnings"]] == ["CHALLENGE_NOT_TRACKED"]
+    assert "recognitions" not in body
+    assert ask(app, scheme="US-MID", id=MID).get_json()["reason"] == "NOT_FOUND"
