@@ -9,7 +9,9 @@ import dataclasses
 import json
 import re
 import secrets
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -426,3 +428,23 @@ def test_a_presentation_that_is_not_one_is_refused_without_a_server_error(
     assert answer.status_code == 400
     assert answer.get_json()["code"] == "PRESENTATION_REFUSED"
     assert outcome(app, opened)["status"] == "refused"
+
+
+def test_racing_responses_to_one_request_are_accepted_once(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The same wallet response posted eight times at once (state and nonce single use):
+    exactly one is verified, the others are refused as replayed."""
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    barrier = threading.Barrier(8)
+
+    def respond(_: int) -> tuple[int, str | None]:
+        barrier.wait()
+        answer = app.test_client().post(response_uri, data=form)
+        return answer.status_code, (answer.get_json() or {}).get("code")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(respond, range(8)))
+    assert sorted(status for status, _ in answers) == [200] + [400] * 7, answers
+    assert {code for status, code in answers if status == 400} == {"REPLAYED"}
