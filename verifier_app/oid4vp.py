@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from vcred import openid4vp
+from vcred._pointer import child
 from vcred.did.key import did_key
 from vcred.errors import MalformedError, PresentationError, VcredError
 from vcred.issuing import signer_for
@@ -92,9 +93,22 @@ def _authorize() -> None:
 
 
 def query_of(body: dict[str, Any]) -> dict[str, Any]:
-    """The DCQL query a request body names. Raises MalformedError."""
+    """The DCQL query a request body names. Raises MalformedError, also for a member the
+    query would not use (it would be silently dropped: refused instead)."""
+    for name in body:
+        if name not in ("query", "claims"):
+            raise MalformedError(
+                f"unknown member {name!r}: a request takes query and claims",
+                pointer=child("", name),
+            )
     kind = body.get("query")
     if kind == "aeo-certificate":
+        if "claims" in body:
+            raise MalformedError(
+                "claims choose what a billing attestation reveals; an AEO certificate query "
+                "takes none",
+                pointer="/claims",
+            )
         return openid4vp.aeo_certificate_query()
     if kind == "billing-attestation":
         claims = body.get("claims", [["credentialSubject", "invoice", "totalAmount"]])

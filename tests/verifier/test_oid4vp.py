@@ -448,3 +448,20 @@ def test_racing_responses_to_one_request_are_accepted_once(
         answers = list(pool.map(respond, range(8)))
     assert sorted(status for status, _ in answers) == [200] + [400] * 7, answers
     assert {code for status, code in answers if status == 400} == {"REPLAYED"}
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        # claims choose what a billing attestation reveals; an AEO certificate query has none
+        ({"query": "aeo-certificate", "claims": [["credentialSubject", "name"]]}, "/claims"),
+        ({"query": "billing-attestation", "claim": [["credentialSubject"]]}, "/claim"),
+    ],
+)
+def test_a_request_member_that_would_not_be_used_is_refused(
+    app: Flask, body: dict[str, Any], pointer: str
+) -> None:
+    answer = app.test_client().post("/oid4vp/requests", json=body)
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.mimetype == "application/problem+json"
+    assert answer.get_json()["pointer"] == pointer
