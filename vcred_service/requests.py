@@ -75,14 +75,21 @@ def request_options(body: Mapping[str, Any], known: Collection[str]) -> dict[str
         return {}
     if not isinstance(options, dict):
         raise MalformedError("options must be a JSON object", pointer="/options")
-    for name in options:
-        if name not in known:
-            takes = ", ".join(sorted(known)) if known else "no options"
-            raise MalformedError(
-                f"unknown option {name!r}: this route takes {takes}",
-                pointer=child("/options", name),
-            )
+    refuse_unknown(options, known, at="/options", what="option")
     return options
+
+
+def refuse_unknown(
+    members: Mapping[str, Any], known: Collection[str], *, at: str = "", what: str = "member"
+) -> None:
+    """Raise MalformedError (400) naming the first of ``members`` (the object at pointer
+    ``at``) that is not one of ``known``: what a route would not use is refused."""
+    for name in members:
+        if name not in known:
+            takes = ", ".join(sorted(known)) if known else f"no {what}s"
+            raise MalformedError(
+                f"unknown {what} {name!r}: this route takes {takes}", pointer=child(at, name)
+            )
 
 
 def _too_deep(max_depth: int) -> ProblemError:

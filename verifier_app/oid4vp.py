@@ -26,7 +26,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from vcred import openid4vp
-from vcred._pointer import child
 from vcred.did.key import did_key
 from vcred.errors import MalformedError, PresentationError, VcredError
 from vcred.issuing import signer_for
@@ -35,7 +34,7 @@ from vcred.verifier import PresentationResult, Problem
 from vcred_service import oauth_http
 from vcred_service.oauth import derived_key
 from vcred_service.problems import ProblemError
-from vcred_service.requests import read_json
+from vcred_service.requests import read_json, refuse_unknown
 from verifier_app.oid4vp_store import Transaction, Transactions
 from verifier_app.results import presentation_body, problem_detail
 from verifier_app.service import VerifierService
@@ -95,12 +94,7 @@ def _authorize() -> None:
 def query_of(body: dict[str, Any]) -> dict[str, Any]:
     """The DCQL query a request body names. Raises MalformedError, also for a member the
     query would not use (it would be silently dropped: refused instead)."""
-    for name in body:
-        if name not in ("query", "claims"):
-            raise MalformedError(
-                f"unknown member {name!r}: a request takes query and claims",
-                pointer=child("", name),
-            )
+    refuse_unknown(body, ("query", "claims"))
     kind = body.get("query")
     if kind == "aeo-certificate":
         if "claims" in body:

@@ -465,6 +465,11 @@ def test_offer_api_needs_the_issue_scope_and_answers_the_link(
         headers=auth(app, "issue"),
     )
     assert (unknown.status_code, unknown.json["pointer"]) == (400, "/credential_configuration_id")
+    # a member the offer would not use (no tx code, a longer life) is refused, not dropped
+    unused = client.client.post(
+        "/oid4vci/offers", json={**body, "tx_code": False}, headers=auth(app, "issue")
+    )
+    assert (unused.status_code, unused.json["pointer"]) == (400, "/tx_code")
     made = client.post("/oid4vci/offers", json=body, headers=auth(app, "issue"))
     assert made.status_code == 201
     answer = made.json
