@@ -32,7 +32,7 @@ from vcred.status.entry import parse_hex_status
 from vcred_service import oauth, oauth_http
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import Limiter, make_limiter, too_many_requests
-from vcred_service.requests import read_json
+from vcred_service.requests import read_json, request_options
 
 blueprint = Blueprint("issuer_api", __name__)
 
@@ -220,11 +220,7 @@ def derive_credential() -> Response:
             "verifiableCredential must be a base credential (a JSON object)",
             "/verifiableCredential",
         )
-    options = body.get("options", {})
-    if options is None:
-        options = {}
-    if not isinstance(options, dict):
-        raise _bad("options must be an object", "/options")
+    options = request_options(body, ("selectivePointers",))
     pointers = options.get("selectivePointers", [])
     if not isinstance(pointers, list) or not all(isinstance(p, str) for p in pointers):
         raise _bad(
@@ -271,6 +267,7 @@ def parse_status_request(body: dict[str, Any]) -> tuple[str, Status | MessageSta
     - a multi-state status, which the VC API's boolean cannot say: ``"statusPurpose":
       "message"`` with ``"status": "0x1"`` — the value, written as ``statusMessage`` writes it.
     """
+    request_options(body, ())  # the VC API defines none here
     credential_id = body.get("credentialId")
     if not isinstance(credential_id, str) or not credential_id:
         raise _bad("credentialId must be a non-empty string", "/credentialId")

@@ -10,7 +10,7 @@ either, the configured default.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from vcred.errors import MalformedError, UnsupportedError
@@ -24,6 +24,18 @@ DATA_INTEGRITY: Final = "data-integrity"
 DATA_INTEGRITY_PROOF: Final = "DataIntegrityProof"
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 ENVELOPED_TYPE: Final = "EnvelopedVerifiableCredential"
+
+#: The options that choose the format (:func:`choose`).
+FORMAT_OPTIONS: Final = ("format", "type", "cryptosuite")
+#: Every option POST /credentials/issue takes; any other is refused (the VC API's
+#: IssueCredentialOptions has additionalProperties: false).
+ISSUE_OPTIONS: Final = (
+    *FORMAT_OPTIONS,
+    "mandatoryPointers",
+    "credentialId",
+    "credentialStatus",
+    "holder",
+)
 
 #: Media types of the compact (enveloping) formats (VC-JOSE-COSE §3.1.1, §3.2.1).
 COMPACT_MEDIA_TYPES: Final[dict[str, str]] = {
@@ -105,14 +117,19 @@ def is_selective(fmt: str) -> bool:
     return suite is not None and suite.selective
 
 
-def mandatory_pointers(options: Any, fmt: str) -> dict[str, Any]:
-    """The issue() keywords ``options.mandatoryPointers`` gives a selective suite (ignored by
-    every other format). Raises MalformedError when it is not a list of strings."""
-    if not is_selective(fmt) or not isinstance(options, dict):
-        return {}
+def mandatory_pointers(options: Mapping[str, Any], fmt: str) -> dict[str, Any]:
+    """The issue() keywords ``options.mandatoryPointers`` gives a selective suite. Raises
+    MalformedError when it is not a list of strings, or sent for a format that reveals the
+    whole credential (it would do nothing there)."""
     pointers = options.get("mandatoryPointers")
     if pointers is None:
         return {}
+    if not is_selective(fmt):
+        raise MalformedError(
+            f"mandatoryPointers is for a selective cryptosuite (ecdsa-sd-2023); {fmt} "
+            "reveals the whole credential",
+            pointer="/options/mandatoryPointers",
+        )
     if not isinstance(pointers, list) or not all(isinstance(p, str) for p in pointers):
         raise MalformedError(
             "mandatoryPointers must be an array of JSON Pointers",
@@ -121,16 +138,22 @@ def mandatory_pointers(options: Any, fmt: str) -> dict[str, Any]:
     return {"mandatory_pointers": tuple(pointers)}
 
 
-def holder_binding(options: Any, fmt: str, credential: Any) -> dict[str, Any]:
+def holder_binding(options: Mapping[str, Any], fmt: str, credential: Any) -> dict[str, Any]:
     """The issue() keyword that binds an SD-JWT to its holder's key (the ``cnf`` claim).
 
     ``options.holder`` names the holder's DID (did:key or did:jwk: resolved without the
     network); without it, a subject identified by such a DID is the holder. Other formats
-    ignore it. Raises MalformedError for a holder that is not a string.
+    bind no holder: for them the option is refused. Raises MalformedError for a holder that
+    is not such a DID.
     """
+    holder = options.get("holder")
     if COMPACT_MEDIA_TYPES.get(fmt) != "application/vc+sd-jwt":
+        if holder is not None:
+            raise MalformedError(
+                f"options.holder binds an SD-JWT to its holder; {fmt} binds none",
+                pointer="/options/holder",
+            )
         return {}
-    holder = options.get("holder") if isinstance(options, dict) else None
     if holder is None and isinstance(credential, dict):
         subject = credential.get("credentialSubject")
         candidate = subject.get("id") if isinstance(subject, dict) else None
@@ -171,17 +194,13 @@ def check_offered(formats: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
-def choose(options: Any, *, offered: tuple[str, ...], default: str) -> str:
+def choose(options: Mapping[str, Any], *, offered: tuple[str, ...], default: str) -> str:
     """The format a request's ``options`` ask for (``format``, or ``type`` + ``cryptosuite``).
 
-    Unknown option members are ignored (VC API). Raises MalformedError for ``options`` that is
-    not an object or a member of the wrong type, UnsupportedError for a format or proof type
+    ``options`` is as :func:`vcred_service.requests.request_options` reads it. Raises
+    MalformedError for a member of the wrong type, UnsupportedError for a format or proof type
     this issuer does not offer. Pointers are relative to the request body.
     """
-    if options is None:
-        options = {}
-    if not isinstance(options, dict):
-        raise MalformedError("options must be an object", pointer="/options")
     named = options.get("format")
     proof_type = options.get("type")
     suite = options.get("cryptosuite")

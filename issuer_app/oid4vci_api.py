@@ -24,7 +24,7 @@ from vcred.jose import loads_strict
 from vcred.model import check_depth
 from vcred.oid4vci import ProtocolError
 from vcred_service.problems import ProblemError
-from vcred_service.requests import DEFAULT_MAX_DEPTH, read_json
+from vcred_service.requests import DEFAULT_MAX_DEPTH, read_json, refuse_unknown
 
 blueprint = Blueprint("oid4vci", __name__)
 
@@ -69,6 +69,7 @@ def make_offer() -> Response:
     """
     principal = require("issue")
     body = read_json()
+    refuse_unknown(body, ("credential", "credential_configuration_id"))
     credential, configuration = body.get("credential"), body.get("credential_configuration_id")
     if not isinstance(credential, dict) or not isinstance(configuration, str):
         raise ProblemError(

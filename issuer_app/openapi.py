@@ -268,13 +268,23 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
     options = {
         "type": "object",
         "description": "How to secure the credential: a format, or DataIntegrityProof with a "
-        "cryptosuite (both must agree); unknown members are ignored.",
+        "cryptosuite (both must agree); any other member is refused (400), as is an option "
+        "the chosen format does not use.",
+        "additionalProperties": False,
         "properties": {
             "format": {"enum": list(issuer.offered)},
             "type": {"const": "DataIntegrityProof"},
             "cryptosuite": {"enum": suites},
-            "mandatoryPointers": {"type": "array", "items": {"type": "string"}},
-            "credentialId": {"type": "string"},
+            "mandatoryPointers": {
+                "description": "ecdsa-sd-2023 only: what every holder must reveal",
+                "type": "array",
+                "items": {"type": "string"},
+            },
+            "credentialId": {
+                "description": "the id of a credential without one (with one: the same value)",
+                "type": "string",
+                "minLength": 1,
+            },
             "credentialStatus": {
                 "description": "the status the service adds (its default); not with a "
                 "credentialStatus of the caller",
@@ -352,7 +362,14 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
         "or a message status (statusPurpose message and the value as a 0x hex string). "
         "A revocation cannot be cleared (400).",
         "required": ["credentialId", "credentialStatus"],
-        "properties": {"credentialId": {"type": "string", "minLength": 1}},
+        "properties": {
+            "credentialId": {"type": "string", "minLength": 1},
+            "options": {
+                "description": "none are defined here: any member is refused (400)",
+                "type": ["object", "null"],
+                "maxProperties": 0,
+            },
+        },
         "oneOf": [
             {
                 "properties": {
@@ -666,6 +683,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                                         "verifiableCredential": {"type": "object"},
                                         "options": {
                                             "type": ["object", "null"],
+                                            "additionalProperties": False,
                                             "properties": {
                                                 "selectivePointers": {
                                                     "type": "array",

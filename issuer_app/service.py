@@ -78,6 +78,7 @@ from vcred_service.contexts import load_context_folder
 from vcred_service.discovery import did_services
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.problems import ProblemError
+from vcred_service.requests import request_options
 from vcred_service.roles import DEFAULT_ROLE, OfficerRoles, Role
 
 _log = logging.getLogger("issuer_app")
@@ -556,8 +557,8 @@ class Issuer:
             )
         key = self.trust_list_key(actor=actor)
         issuer, signer = self.keyring().trust_list_signer()
-        options = body.get("options")
         try:
+            options = request_options(body, formats.FORMAT_OPTIONS)
             fmt = formats.choose(options, offered=self.offered, default=formats.VC_JWT)
             if key.kind not in formats.key_kinds(fmt):
                 raise MalformedError(
@@ -701,22 +702,29 @@ class Issuer:
                 code="TRUST_LIST_REFUSED",
                 pointer="/credential/type",
             )
-        options = body.get("options")
         try:
+            options = request_options(body, formats.ISSUE_OPTIONS)
             fmt = formats.choose(options, offered=self.offered, default=self.config.default_format)
             extra = formats.mandatory_pointers(options, fmt)
             extra |= formats.holder_binding(options, fmt, credential)
             _check_status_request(options)
+            credential_id = _credential_id(options, credential)
         except VcredError as exc:
             raise problem(exc) from exc
         try:
-            prepared = self._prepare_credential(credential, options, fmt)
+            prepared = self._prepare_credential(credential, options, fmt, credential_id)
         except VcredError as exc:
             raise problem(exc, base="/credential") from exc
         prepared.extra = extra
         return prepared
 
-    def _prepare_credential(self, credential: dict[str, Any], options: Any, fmt: str) -> _Prepared:
+    def _prepare_credential(
+        self,
+        credential: dict[str, Any],
+        options: Mapping[str, Any],
+        fmt: str,
+        credential_id: str | None,
+    ) -> _Prepared:
         document = model.copy_json(credential)  # deepcopy for JSON, faster
         named = document.get("issuer")
         if isinstance(named, dict):
@@ -743,9 +751,7 @@ class Issuer:
         # the issuer signs only JSON that means, under known contexts, what it says
         signed_view(document, loader=self.contexts, allow_inline=self.config.allow_inline_contexts)
         _check_our_schemas(document)
-        credential_id = document.get("id")
-        if isinstance(options, dict) and isinstance(options.get("credentialId"), str):
-            credential_id = credential_id or options["credentialId"]
+        credential_id = document.get("id", credential_id)
         if credential_id is not None and (not isinstance(credential_id, str) or not credential_id):
             raise MalformedError("id must be a URL", pointer="/id")
         if credential_id is not None and (
@@ -771,14 +777,14 @@ class Issuer:
             caller_status=caller_status,
         )
 
-    def _check_caller_status(self, document: Mapping[str, Any], options: Any) -> None:
+    def _check_caller_status(self, document: Mapping[str, Any], options: Mapping[str, Any]) -> None:
         """A ``credentialStatus`` the caller manages (VC API): then this service manages none
         for the credential. Its Bitstring Status List entries must be well formed (§2.1) and
         not in this service's own lists (their places are allocated here, one per
         credential); a status the service is asked for too (``options.credentialStatus``)
         is refused. Raises MalformedError.
         """
-        if isinstance(options, dict) and options.get("credentialStatus") is not None:
+        if options.get("credentialStatus") is not None:
             raise MalformedError(
                 "credentialStatus comes from the caller or from this service "
                 "(options.credentialStatus), not both",
@@ -1417,10 +1423,28 @@ def _first_start(
     )
 
 
-def _check_status_request(options: Any) -> None:
+def _credential_id(options: Mapping[str, Any], credential: Mapping[str, Any]) -> str | None:
+    """``options.credentialId`` (VC API): the identifier of a credential that has no ``id``;
+    for one that has, the same value or a 400 (two identifiers for one credential). Raises
+    MalformedError."""
+    wanted = options.get("credentialId")
+    if wanted is None:
+        return None
+    if not isinstance(wanted, str) or not wanted:
+        raise MalformedError("options.credentialId must be a URL", pointer="/options/credentialId")
+    if "id" in credential and credential["id"] != wanted:
+        raise MalformedError(
+            "options.credentialId names a credential without an id; this one has "
+            "credential.id, and another",
+            pointer="/options/credentialId",
+        )
+    return wanted
+
+
+def _check_status_request(options: Mapping[str, Any]) -> None:
     """``options.credentialStatus`` (VC API: the status the service is asked to add) names
     the one kind this service manages. Raises MalformedError."""
-    requested = options.get("credentialStatus") if isinstance(options, dict) else None
+    requested = options.get("credentialStatus")
     if requested is not None and not (
         isinstance(requested, dict) and is_bitstring_entry(requested)
     ):

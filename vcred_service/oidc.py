@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +49,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from vcred.errors import UsageError
+from vcred.net import DEFAULT_MAX_BYTES
 from vcred_service.roles import ROLES, Role, parse_role
 
 #: Asymmetric algorithms only: an HMAC id_token would be keyed with the client secret.
@@ -54,6 +57,7 @@ DEFAULT_ALGORITHMS: Final = ("RS256", "PS256", "ES256", "ES384", "EdDSA")
 #: Clock skew allowed on ``exp``/``iat`` (seconds).
 LEEWAY: Final = 60
 _TIMEOUT: Final = 10.0
+_CHUNK: Final = 16 * 1024
 PENDING_KEY: Final = "vcred_oidc"
 
 Claim = Literal["email", "sub"]
@@ -215,10 +219,27 @@ class OidcClient:
             ) from exc
 
     def _get_json(self, url: str) -> dict[str, Any]:
+        """The JSON object at ``url``, read within the limits of every fetch (vcred.net): at
+        most DEFAULT_MAX_BYTES, within _TIMEOUT in all (not per read: a provider dripping
+        bytes holds no sign-in longer)."""
+        started = time.monotonic()
         try:
-            response = self.http.get(url, timeout=_TIMEOUT, allow_redirects=False)
-            response.raise_for_status()
-            found = response.json()
+            with self.http.get(
+                url, timeout=_TIMEOUT, allow_redirects=False, stream=True
+            ) as response:
+                response.raise_for_status()
+                body = bytearray()
+                for chunk in response.iter_content(_CHUNK):
+                    body += chunk
+                    if len(body) > DEFAULT_MAX_BYTES:
+                        raise OidcRefusedError(
+                            "OIDC_PROVIDER",
+                            f"the provider's document is larger than {DEFAULT_MAX_BYTES} bytes",
+                            status=502,
+                        )
+                    if time.monotonic() - started > _TIMEOUT:
+                        raise requests.Timeout(f"no whole document within {_TIMEOUT} s")
+            found = json.loads(body)
         except (requests.RequestException, ValueError) as exc:
             raise OidcRefusedError(
                 "OIDC_PROVIDER", "the identity provider cannot be reached", status=502

@@ -3,17 +3,20 @@
 The size cap is Flask's ``MAX_CONTENT_LENGTH`` (413); this module adds the rest, each refused
 with a 4xx problem carrying a vcred code: a wrong content type (415, ``UNSUPPORTED``), invalid
 UTF-8, invalid JSON or duplicate members (400, ``PARSING_ERROR``), JSON nested deeper than
-``max_depth`` or not an object (400, ``MALFORMED``).
+``max_depth`` or not an object (400, ``MALFORMED``). :func:`request_options` reads a VC API
+body's ``options``: one a route does not use is a 400 ``MALFORMED`` naming it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from flask import request
 
 from vcred._json import loads_strict
+from vcred._pointer import child
 from vcred.errors import MalformedError, ParsingError
 from vcred.model import check_depth
 from vcred_service.problems import ProblemError
@@ -59,6 +62,34 @@ def parse_json_body(
     if expect_object and not isinstance(body, dict):
         raise ProblemError(400, "Bad Request", "the body must be a JSON object", code="MALFORMED")
     return body
+
+
+def request_options(body: Mapping[str, Any], known: Collection[str]) -> dict[str, Any]:
+    """A VC API body's ``options`` (absent or null: none), each member one of ``known``.
+
+    An option the route does not use is refused, never silently ignored: the caller asked for
+    something the answer would not do. Raises MalformedError (400) naming the option.
+    """
+    options = body.get("options")
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise MalformedError("options must be a JSON object", pointer="/options")
+    refuse_unknown(options, known, at="/options", what="option")
+    return options
+
+
+def refuse_unknown(
+    members: Mapping[str, Any], known: Collection[str], *, at: str = "", what: str = "member"
+) -> None:
+    """Raise MalformedError (400) naming the first of ``members`` (the object at pointer
+    ``at``) that is not one of ``known``: what a route would not use is refused."""
+    for name in members:
+        if name not in known:
+            takes = ", ".join(sorted(known)) if known else f"no {what}s"
+            raise MalformedError(
+                f"unknown {what} {name!r}: this route takes {takes}", pointer=child(at, name)
+            )
 
 
 def _too_deep(max_depth: int) -> ProblemError:

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from vcred.errors import MalformedError
 from vcred_service import oauth_http, read_json
-from vcred_service.requests import dumps
+from vcred_service.requests import dumps, request_options
 from verifier_app.as_of import requested_moment
 from verifier_app.openapi import openapi_document
 from verifier_app.receipts import receipt_requested
@@ -50,29 +50,29 @@ class CredentialRequest:
     at: datetime | None
 
 
+#: The options of POST /credentials/verify and /credentials/verify-batch; any other is refused.
+CREDENTIAL_OPTIONS: Final = ("checks", "receipt", "asOf")
+#: The options of POST /presentations/verify (the VC API's VerifyPresentationOptions).
+PRESENTATION_OPTIONS: Final = ("challenge", "domain", "returnPresentation")
+
+
 def credential_request(body: Mapping[str, Any], current: VerifierService) -> CredentialRequest:
     """The verify call ``body`` asks for (the view's, and :mod:`verifier_app.fast_path`'s).
     Raises MalformedError / UnknownCheckError for a body of the wrong shape."""
-    credential, options = _parts(body, "verifiableCredential")
+    credential, options = _parts(body, "verifiableCredential", CREDENTIAL_OPTIONS)
     checks = requested_checks(options.get("checks"))
     receipt = receipt_requested(options)
     at = requested_moment(options, now=current.config.clock())
     return CredentialRequest(credential=credential, checks=checks, receipt=receipt, at=at)
 
 
-def _request(member: str) -> tuple[Any, dict[str, Any]]:
+def _parts(
+    body: Mapping[str, Any], member: str, known: tuple[str, ...]
+) -> tuple[Any, dict[str, Any]]:
     """The secured document and the options of a VC API verify request."""
-    return _parts(read_json(max_depth=service().config.max_json_depth), member)
-
-
-def _parts(body: Mapping[str, Any], member: str) -> tuple[Any, dict[str, Any]]:
     if member not in body:
         raise MalformedError(f"the request body needs {member}", pointer=f"/{member}")
-    options = body.get("options", {})
-    if options is None:
-        options = {}
-    if not isinstance(options, dict):
-        raise MalformedError("options must be a JSON object", pointer="/options")
+    options = request_options(body, known)
     return secured_input(body[member], f"/{member}"), options
 
 
@@ -100,13 +100,23 @@ def verify_credential() -> Response:
 
 @api.post("/presentations/verify")
 def verify_presentation() -> Response:
-    presentation, options = _request("verifiablePresentation")
+    body = read_json(max_depth=service().config.max_json_depth)
+    presentation, options = _parts(body, "verifiablePresentation", PRESENTATION_OPTIONS)
+    returned = options.get("returnPresentation", False)
+    if not isinstance(returned, bool):
+        raise MalformedError(
+            "options.returnPresentation must be true or false",
+            pointer="/options/returnPresentation",
+        )
     outcome = service().verify_presentation(
         presentation,
         challenge=_optional_string(options, "challenge"),
         domain=_optional_string(options, "domain"),
     )
-    return _answer(outcome.body, outcome.http_status)
+    answer = outcome.body
+    if returned:  # VC API: true MUST return the presentation verified, as it was sent
+        answer = {**answer, "verifiablePresentation": body["verifiablePresentation"]}
+    return _answer(answer, outcome.http_status)
 
 
 @api.post("/challenges")

@@ -29,6 +29,8 @@ from vcred.verifier import VerificationResult, Verifier, unreadable
 from vcred_service import read_json
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import RateLimiter, client_key, too_many_requests
+from vcred_service.requests import request_options
+from verifier_app.api import CREDENTIAL_OPTIONS
 from verifier_app.as_of import requested_moment
 from verifier_app.receipts import receipt_requested
 from verifier_app.service import (
@@ -94,9 +96,7 @@ def read_batch(service: VerifierService) -> BatchRequest:
             code="BATCH_TOO_LARGE",
             maxItems=config.max_batch_size,
         )
-    options = body.get("options") or {}
-    if not isinstance(options, dict):
-        raise MalformedError("options must be a JSON object", pointer="/options")
+    options = request_options(body, CREDENTIAL_OPTIONS)
     return BatchRequest(
         items=tuple(_item(value, index) for index, value in enumerate(raw)),
         checks=requested_checks(options.get("checks")),

@@ -33,7 +33,7 @@ from vcred.verifier import Problem
 from vcred_service import oauth_http
 from vcred_service.oauth import derived_key
 from vcred_service.problems import ProblemError
-from vcred_service.requests import read_json
+from vcred_service.requests import read_json, refuse_unknown
 from verifier_app.oid4vp_store import Transaction, Transactions
 from verifier_app.results import presentation_body, problem_detail
 from verifier_app.service import VerifierService
@@ -91,9 +91,17 @@ def _authorize() -> None:
 
 
 def query_of(body: dict[str, Any]) -> dict[str, Any]:
-    """The DCQL query a request body names. Raises MalformedError."""
+    """The DCQL query a request body names. Raises MalformedError, also for a member the
+    query would not use (it would be silently dropped: refused instead)."""
+    refuse_unknown(body, ("query", "claims"))
     kind = body.get("query")
     if kind == "aeo-certificate":
+        if "claims" in body:
+            raise MalformedError(
+                "claims choose what a billing attestation reveals; an AEO certificate query "
+                "takes none",
+                pointer="/claims",
+            )
         return openid4vp.aeo_certificate_query()
     if kind == "billing-attestation":
         claims = body.get("claims", [["credentialSubject", "invoice", "totalAmount"]])

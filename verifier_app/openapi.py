@@ -201,6 +201,9 @@ SCHEMAS: Final[dict[str, Any]] = {
             "warnings": {"type": "array", "items": _ref("ProblemDetail")},
             "problemDetails": {"type": "array", "minItems": 1, "items": _ref("ProblemDetail")},
             "credentials": {"type": "array", "items": _ref("CredentialVerification")},
+            "verifiablePresentation": {
+                "description": "the presentation as sent, on options.returnPresentation"
+            },
             "recognitions": {
                 "description": "the recognitions its trusted AEO certificates made "
                 "(GET /recognitions answers for them)",
@@ -322,7 +325,8 @@ def _verify_operation(
                             member: _ref("Secured"),
                             "options": {
                                 "type": "object",
-                                "description": "unknown options are ignored",
+                                "description": "any other option is refused (400)",
+                                "additionalProperties": False,
                                 "properties": options,
                             },
                         },
@@ -387,7 +391,8 @@ def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[st
                             },
                             "options": {
                                 "type": "object",
-                                "description": "unknown options are ignored",
+                                "description": "any other option is refused (400)",
+                                "additionalProperties": False,
                                 "properties": options,
                             },
                         },
@@ -593,6 +598,11 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                                 if config.allow_caller_challenges
                                 else ""
                             ),
+                        },
+                        "returnPresentation": {
+                            "type": "boolean",
+                            "description": "true: the answer holds verifiablePresentation, "
+                            "the presentation as sent (VC API)",
                         },
                     },
                     result="PresentationVerification",

@@ -238,14 +238,54 @@ def test_our_types_are_checked_against_their_schema_even_when_not_listed(
     assert api.issue(document, auth(sqlite_app)).status_code == 422
 
 
-def test_unknown_options_are_ignored(sqlite_app: Flask) -> None:
-    api = ApiClient(sqlite_app)
-    answer = api.issue(
-        credential(),
-        auth(sqlite_app),
-        options={"mandatoryPointers": ["/issuer"], "whatever": {"x": 1}, "credentialId": "y"},
+@pytest.mark.parametrize(
+    ("options", "refused"),
+    [
+        ({"whatever": {"x": 1}}, "whatever"),
+        ({"format": "vc+jwt", "proofPurpose": "assertionMethod"}, "proofPurpose"),
+        # options only a selective suite / an SD-JWT uses, sent for vc+jwt: refused, not ignored
+        ({"format": "vc+jwt", "mandatoryPointers": ["/issuer"]}, "mandatoryPointers"),
+        (
+            {
+                "format": "vc+jwt",
+                "holder": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+            },
+            "holder",
+        ),
+        ({"credentialId": 5}, "credentialId"),
+        # credential.id is the credential's identifier: another credentialId contradicts it
+        ({"credentialId": "urn:uuid:another"}, "credentialId"),
+    ],
+)
+def test_an_option_the_issuer_does_not_use_is_refused_by_name(
+    sqlite_app: Flask, options: dict[str, Any], refused: str
+) -> None:
+    answer = ApiClient(sqlite_app).client.post(
+        "/credentials/issue",
+        json={"credential": credential(), "options": options},
+        headers=auth(sqlite_app),
     )
-    assert answer.status_code == 201
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.mimetype == "application/problem+json"
+    problem = answer.get_json()
+    assert problem["pointer"] == f"/options/{refused}"
+    assert refused in problem["detail"]
+
+
+def test_credential_id_names_a_credential_without_an_id(sqlite_app: Flask) -> None:
+    api = ApiClient(sqlite_app)
+    document = credential()
+    same = api.issue(document, auth(sqlite_app), options={"credentialId": document["id"]})
+    assert same.status_code == 201, same.get_json()
+    del document["id"]
+    named = api.issue(document, auth(sqlite_app), options={"credentialId": "urn:uuid:named"})
+    assert named.status_code == 201, named.get_json()
+    changed = {
+        "credentialId": "urn:uuid:named",
+        "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
+    }
+    answer = api.post("/credentials/status", json=changed, headers=auth(sqlite_app))
+    assert answer.status_code == 200, answer.get_json()
 
 
 def test_a_vc_1_1_credential_is_issued_without_status(
@@ -713,13 +753,14 @@ def test_mandatory_pointers_shape_an_ecdsa_sd_base_credential(
     )
     assert bad.status_code == 400
     assert bad.get_json()["pointer"] == "/options/mandatoryPointers"
-    # not a selective format: the option is ignored (sent past the schema-checking client)
-    ignored = api.client.post(
+    # not a selective format: the option is refused, not ignored (past the schema-checking client)
+    refused = api.client.post(
         "/credentials/issue",
-        json={"credential": credential(), "options": {"mandatoryPointers": 5}},
+        json={"credential": credential(), "options": {"mandatoryPointers": []}},
         headers=auth(sqlite_app),
     )
-    assert ignored.status_code == 201
+    assert refused.status_code == 400
+    assert refused.get_json()["pointer"] == "/options/mandatoryPointers"
 
 
 def test_what_a_database_cannot_hold_is_refused_not_a_500(app: Flask, api: ApiClient) -> None:
@@ -862,3 +903,34 @@ def test_derive_is_rate_limited(make_app: Any) -> None:
     api = ApiClient(app)
     statuses = [api.post("/credentials/derive", json={}).status_code for _ in range(3)]
     assert statuses == [400, 400, 429]
+
+
+@pytest.mark.parametrize(
+    ("path", "scope", "body"),
+    [
+        (
+            "/credentials/derive",
+            None,
+            {"verifiableCredential": {}, "options": {"selectivePointers": [], "nonce": "n"}},
+        ),
+        (
+            "/credentials/status",
+            "status",
+            {
+                "credentialId": "urn:uuid:0d2b8f4e-3f5a-4bd6-9a7c-7f1e4a2b9c10",
+                "credentialStatus": {"type": "BitstringStatusListEntry", "status": "revoked"},
+                "options": {"nonce": "n"},
+            },
+        ),
+        ("/trust-lists/issue", "trust-list", {"credential": {}, "options": {"nonce": "n"}}),
+    ],
+)
+def test_every_route_that_takes_options_refuses_one_it_does_not_use(
+    sqlite_app: Flask, path: str, scope: str | None, body: dict[str, Any]
+) -> None:
+    headers = auth(sqlite_app, scope) if scope else {}
+    answer = sqlite_app.test_client().post(path, json=body, headers=headers)
+    assert answer.status_code == 400, answer.get_json()
+    problem = answer.get_json()
+    assert problem["pointer"] == "/options/nonce"
+    assert "nonce" in problem["detail"]

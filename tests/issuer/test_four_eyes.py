@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -259,3 +261,29 @@ def test_a_second_request_for_the_same_revocation_is_refused(app: Flask) -> None
     assert len(issuer_of(app).approvals.listed(pending=True)) == 1
     asked = [e for e in chain(app) if e["action"] == "approval-request"]
     assert len(asked) == 1
+
+
+def test_two_administrators_approving_at_once_sign_one_trust_list(app: Flask) -> None:
+    """Two second officers approve the same request at the same moment (SQLite file and
+    PostgreSQL): one decision, one signature; the other is told it was decided already."""
+    ada = logged_in(app, "ada", role="administrator")
+    deciders = [logged_in(app, name, role="administrator") for name in ("bob", "cyd")]
+    assert submit_trust_list(ada, unsigned_list()).status_code == 302
+    request = only_pending(app)
+    barrier = threading.Barrier(len(deciders))
+
+    def approve(client: FlaskClient) -> tuple[int, str]:
+        barrier.wait()
+        answer = decide(client, request.id, "approve")
+        return answer.status_code, answer.headers.get("Location", "")
+
+    with ThreadPoolExecutor(len(deciders)) as pool:
+        answers = list(pool.map(approve, deciders))
+    # the later one is sent back to the list, told it was decided already (a 409 inside)
+    assert sorted(location.endswith("/officer/approvals") for _, location in answers) == [
+        False,
+        True,
+    ], answers
+    entries = chain(app)
+    assert [e["action"] for e in entries].count("approval-grant") == 1
+    assert [e["action"] for e in entries].count("trust-list-issue") == 1

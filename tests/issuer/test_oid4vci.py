@@ -465,6 +465,11 @@ def test_offer_api_needs_the_issue_scope_and_answers_the_link(
         headers=auth(app, "issue"),
     )
     assert (unknown.status_code, unknown.json["pointer"]) == (400, "/credential_configuration_id")
+    # a member the offer would not use (no tx code, a longer life) is refused, not dropped
+    unused = client.client.post(
+        "/oid4vci/offers", json={**body, "tx_code": False}, headers=auth(app, "issue")
+    )
+    assert (unused.status_code, unused.json["pointer"]) == (400, "/tx_code")
     made = client.post("/oid4vci/offers", json=body, headers=auth(app, "issue"))
     assert made.status_code == 201
     answer = made.json
@@ -507,3 +512,28 @@ def test_racing_credential_requests_sign_one_credential(app: Flask, clock: Clock
     ]
     assert len(issued) == len(collected) == 1
     assert issued[0]["details"]["recordId"] == collected[0]["details"]["recordId"]
+
+
+def test_racing_redemptions_of_one_pre_authorized_code_issue_one_access_token(
+    app: Flask,
+) -> None:
+    """Eight token requests with the same code and tx_code at once: exactly one access token."""
+    made = offer(app, "billing", "vc+sd-jwt")
+    code = (
+        app.test_client()
+        .get(made.offer_uri.removeprefix(PUBLIC_URL))
+        .json["grants"][GRANT_PRE_AUTHORIZED]["pre-authorized_code"]
+    )
+    form = {"grant_type": GRANT_PRE_AUTHORIZED, "pre-authorized_code": code}
+    form["tx_code"] = made.tx_code
+    barrier = threading.Barrier(8)
+
+    def redeem(_: int) -> tuple[int, str]:
+        barrier.wait()
+        answer = app.test_client().post("/oid4vci/token", data=form, headers=FORM)
+        return answer.status_code, answer.json.get("access_token") or answer.json["error"]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(redeem, range(8)))
+    assert sorted(status for status, _ in answers) == [200] + [400] * 7, answers
+    assert {what for status, what in answers if status == 400} == {"invalid_grant"}

@@ -34,6 +34,7 @@ from tests.interop.node import HERE as INTEROP
 from tests.issuer.conftest import PUBLIC_URL, Clock
 from tests.issuer.test_ui import PASSWORD, csrf_of
 from vcred.errors import UsageError
+from vcred.net import DEFAULT_MAX_BYTES
 from vcred_service.oidc import OidcClient, OidcRefusedError, OidcSettings, Pending
 
 CLIENT_ID = "vcred-issuer"
@@ -456,21 +457,13 @@ def test_an_unreachable_provider_is_said_not_crashed(make_app: Callable[..., Fla
     assert "cannot be reached" in answer.get_data(as_text=True)
 
 
-def test_a_discovery_document_of_another_issuer_is_refused(
-    make_app: Callable[..., Flask],
-) -> None:
+def sign_in_against(make_app: Callable[..., Flask], discovery: Callable[[str], Any]) -> Any:
+    """GET /login/oidc of an issuer whose provider on loopback answers ``discovery(origin)``."""
     with local_server() as server:
         server.routes["/.well-known/openid-configuration"] = (
             200,
             {"Content-Type": "application/json"},
-            json.dumps(
-                {
-                    "issuer": "https://evil.example",
-                    "authorization_endpoint": f"{server.origin}/auth",
-                    "token_endpoint": f"{server.origin}/token",
-                    "jwks_uri": f"{server.origin}/jwks",
-                }
-            ).encode(),
+            json.dumps(discovery(server.origin)).encode(),
         )
         app = make_app(
             "sqlite",
@@ -478,9 +471,34 @@ def test_a_discovery_document_of_another_issuer_is_refused(
             oidc_client_id=CLIENT_ID,
             oidc_client_secret=CLIENT_SECRET,
         )
-        answer = app.test_client().get("/login/oidc")
+        return app.test_client().get("/login/oidc")
+
+
+def test_a_discovery_document_of_another_issuer_is_refused(
+    make_app: Callable[..., Flask],
+) -> None:
+    answer = sign_in_against(
+        make_app,
+        lambda origin: {
+            "issuer": "https://evil.example",
+            "authorization_endpoint": f"{origin}/auth",
+            "token_endpoint": f"{origin}/token",
+            "jwks_uri": f"{origin}/jwks",
+        },
+    )
     assert answer.status_code == 502
     assert "names another issuer" in answer.get_data(as_text=True)
+
+
+def test_an_oversized_discovery_document_is_refused_unread(
+    make_app: Callable[..., Flask],
+) -> None:
+    """The provider's documents are read up to the fetch limit (vcred.net), not to the end."""
+    answer = sign_in_against(
+        make_app, lambda origin: {"issuer": origin, "pad": "x" * (DEFAULT_MAX_BYTES * 20)}
+    )
+    assert answer.status_code == 502
+    assert "larger than" in answer.get_data(as_text=True)
 
 
 def closed_port() -> int:

@@ -219,10 +219,28 @@ def test_unknown_checks_are_refused_with_422(client: FlaskClient, agency: Agency
     assert problem["code"] == "UNKNOWN_CHECK" and "magic" in problem["detail"]
 
 
-def test_unknown_options_are_ignored(client: FlaskClient, agency: Agency) -> None:
+@pytest.mark.parametrize(
+    ("path", "member"),
+    [
+        ("/credentials/verify", "verifiableCredential"),
+        ("/credentials/verify-batch", "verifiableCredentials"),
+        ("/presentations/verify", "verifiablePresentation"),
+    ],
+)
+@pytest.mark.parametrize("option", ["format", "challenge/x", "returnCredential"])
+def test_an_option_the_verifier_does_not_use_is_refused_by_name(
+    client: FlaskClient, agency: Agency, path: str, member: str, option: str
+) -> None:
     token = agency.issue(agency.aeo_certificate())
-    status, _ = verify(client, token, challenge="x", format="whatever", checks=None)
-    assert status == 200
+    value = [token] if member == "verifiableCredentials" else token
+    if member == "verifiablePresentation" and option == "challenge/x":
+        option = "checks"  # a credential's option, not a presentation's
+    response = client.post(path, json={member: value, "options": {option: "whatever"}})
+    assert response.status_code == 400, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["pointer"] == "/options/" + option.replace("/", "~1")
+    assert repr(option) in problem["detail"]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,9 @@ import dataclasses
 import json
 import re
 import secrets
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -442,3 +444,40 @@ def test_a_presentation_of_no_credential_answers_no_query(app: Flask) -> None:
     problems = answer.get_json()["problemDetails"]
     assert [p["code"] for p in problems] == ["INVALID_PRESENTATION"]
     assert outcome(app, opened)["status"] == "refused"
+
+
+def test_racing_responses_to_one_request_are_accepted_once(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The same wallet response posted eight times at once (state and nonce single use):
+    exactly one is verified, the others are refused as replayed."""
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    barrier = threading.Barrier(8)
+
+    def respond(_: int) -> tuple[int, str | None]:
+        barrier.wait()
+        answer = app.test_client().post(response_uri, data=form)
+        return answer.status_code, (answer.get_json() or {}).get("code")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(respond, range(8)))
+    assert sorted(status for status, _ in answers) == [200] + [400] * 7, answers
+    assert {code for status, code in answers if status == 400} == {"REPLAYED"}
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        # claims choose what a billing attestation reveals; an AEO certificate query has none
+        ({"query": "aeo-certificate", "claims": [["credentialSubject", "name"]]}, "/claims"),
+        ({"query": "billing-attestation", "claim": [["credentialSubject"]]}, "/claim"),
+    ],
+)
+def test_a_request_member_that_would_not_be_used_is_refused(
+    app: Flask, body: dict[str, Any], pointer: str
+) -> None:
+    answer = app.test_client().post("/oid4vp/requests", json=body)
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.mimetype == "application/problem+json"
+    assert answer.get_json()["pointer"] == pointer

@@ -71,6 +71,18 @@ def test_a_vp_jwt_with_our_challenge_and_domain_is_verified(
     assert inner["credential"]["subject"]["name"] == "Example Prairie Gadgets, Inc."
 
 
+@pytest.mark.parametrize("returned", [True, False])
+def test_return_presentation_returns_the_presentation_verified(
+    client: FlaskClient, credential: str, trader: KeyPair, returned: bool
+) -> None:
+    nonce = challenge(client)
+    vp = present([credential], trader, challenge=nonce, domain=DOMAIN, now=NOW)
+    status, body = verify(client, vp, challenge=nonce, domain=DOMAIN, returnPresentation=returned)
+    assert status == 200, body
+    # VC API: true MUST return it, false or absent MUST NOT
+    assert body.get("verifiablePresentation") == (vp if returned else None)
+
+
 def test_an_enveloped_presentation_is_opened(
     client: FlaskClient, credential: str, trader: KeyPair
 ) -> None:
@@ -232,7 +244,11 @@ def test_a_tampered_presentation_is_refused(
 
 @pytest.mark.parametrize(
     ("options", "words"),
-    [({"challenge": 5}, "options.challenge"), ({"domain": ["a"]}, "options.domain")],
+    [
+        ({"challenge": 5}, "options.challenge"),
+        ({"domain": ["a"]}, "options.domain"),
+        ({"returnPresentation": "yes"}, "options.returnPresentation"),
+    ],
 )
 def test_options_of_the_wrong_type_are_400_problems(
     client: FlaskClient, options: dict[str, Any], words: str
