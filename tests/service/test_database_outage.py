@@ -552,10 +552,14 @@ def test_vcred_says_a_database_lost_during_an_export_in_one_line(
         stderr=subprocess.PIPE,
         text=True,
     ) as process:
-        _wait_opening_fifo(process.pid)
-        database.cut_off()
-        exported = out.read_text(encoding="utf-8")
-        stdout, stderr = process.communicate(timeout=60)
+        try:
+            _wait_opening_fifo(process)
+            database.cut_off()
+            exported = out.read_text(encoding="utf-8")
+            stdout, stderr = process.communicate(timeout=60)
+        except BaseException:
+            process.kill()  # else leaving the block waits for it, blocked on its FIFO forever
+            raise
     assert process.returncode == 2, stderr
     assert exported == "" and stdout == ""
     (line,) = stderr.strip().splitlines()
@@ -563,13 +567,17 @@ def test_vcred_says_a_database_lost_during_an_export_in_one_line(
     assert _PASSWORD not in stderr
 
 
-def _wait_opening_fifo(pid: int) -> None:
-    """Return once process ``pid`` waits for a reader of the FIFO it opens (Linux)."""
-    wchan = Path(f"/proc/{pid}/wchan")
-    for _ in range(600):
+def _wait_opening_fifo(process: subprocess.Popen[str]) -> None:
+    """Return once ``process`` waits for a reader of the FIFO it opens (Linux). A loaded
+    machine may take a while to start the command: up to two minutes."""
+    wchan = Path(f"/proc/{process.pid}/wchan")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
         if wchan.read_text() == "wait_for_partner":
             return
         time.sleep(0.05)
+    if process.poll() is not None:
+        pytest.fail(f"the command ended ({process.returncode}) before opening its FIFO")
     pytest.fail(f"the command never opened its FIFO (it waits in {wchan.read_text()!r})")
 
 
