@@ -14,6 +14,7 @@ use their ECHAR forms besides BS, TAB and FF; other control characters use ``\\u
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Final
 
 from vcred.errors import ParsingError
@@ -84,7 +85,7 @@ _STRING = rf'"({_STRING_PLAIN}(?:(?:\\[tbnrf"\'\\]|{_UCHAR}){_STRING_PLAIN})*)"'
 _LANG_TAG = r"[a-zA-Z]+(?:-[a-zA-Z0-9]+)*"
 _LANG = rf"@({_LANG_TAG})"
 _WS = r"[ \t]*"
-_STATEMENT: Final = re.compile(
+_STATEMENT_PATTERN: Final = (
     rf"{_WS}(?:{_IRI}|{_BNODE}){_WS}{_IRI}{_WS}"
     rf"(?:{_IRI}|{_BNODE}|{_STRING}(?:\^\^{_IRI}|{_LANG})?){_WS}"
     rf"(?:(?:{_IRI}|{_BNODE}){_WS})?\.{_WS}(?:#.*)?"
@@ -116,12 +117,26 @@ _CANONICAL_LITERAL = (
     rf'"{_CANONICAL_STRING_PLAIN}(?:(?:{_CANONICAL_ESCAPE}){_CANONICAL_STRING_PLAIN})*"'
     rf"(?:\^\^(?!<{re.escape(XSD_STRING)}>){_CANONICAL_IRI}|@{_LANG_TAG})?"
 )
-_CANONICAL_STATEMENT: Final = re.compile(
+_CANONICAL_STATEMENT_PATTERN: Final = (
     rf"^{_WS}({_CANONICAL_IRI}|{_BNODE_LABEL}){_WS}({_CANONICAL_IRI}){_WS}"
     rf"({_CANONICAL_IRI}|{_BNODE_LABEL}|{_CANONICAL_LITERAL}){_WS}"
-    rf"(?:({_CANONICAL_IRI}|{_BNODE_LABEL}){_WS})?\.{_WS}(?:#[^\n\r]*)?$",
-    re.MULTILINE,
+    rf"(?:({_CANONICAL_IRI}|{_BNODE_LABEL}){_WS})?\.{_WS}(?:#[^\n\r]*)?$"
 )
+
+
+@cache
+def _statement() -> re.Pattern[str]:
+    """One statement (compiled on first use: the blank node labels' character class, up to
+    U+EFFFF, takes sre tens of milliseconds per occurrence — every import of vcred paid it)."""
+    return re.compile(_STATEMENT_PATTERN)
+
+
+@cache
+def _canonical_statement() -> re.Pattern[str]:
+    """A statement already in canonical form, anchored to its line (compiled on first use)."""
+    return re.compile(_CANONICAL_STATEMENT_PATTERN, re.MULTILINE)
+
+
 #: N-Quads' EOL is CR and LF only: VT, FF, NEL, LS and PS may stand raw inside a literal
 #: (https://www.w3.org/TR/n-quads/#grammar-production-EOL), where str.splitlines would cut
 _LINE_END: Final = re.compile(r"\r\n?|\n")
@@ -155,7 +170,7 @@ def parse(text: str) -> list[Quad]:
 def _read_canonical(text: str) -> list[Quad] | None:
     """The quads of a document whose every line is a statement in canonical form (what a
     serializer writes), read with one ``findall``; None for any other document."""
-    quads: list[Quad] = _CANONICAL_STATEMENT.findall(text)
+    quads: list[Quad] = _canonical_statement().findall(text)
     if len(quads) != text.count("\n") + (not text.endswith("\n")):
         return None  # a line that is no canonical statement (or an empty document)
     return quads
@@ -168,7 +183,7 @@ def _parse_lines(text: str) -> list[Quad]:
         stripped = line.strip(" \t")
         if not stripped or stripped.startswith("#"):
             continue
-        match = _STATEMENT.fullmatch(line)
+        match = _statement().fullmatch(line)
         if match is None:
             raise ParsingError("not an N-Quads statement", pointer=f"/line/{number}")
         (s_iri, s_bn, p_iri, o_iri, o_bn, o_str, o_dt, o_lang, g_iri, g_bn) = match.groups()
