@@ -382,33 +382,39 @@ class TrustList:
             return _unestablished(issuer_id, exc, entry)
         return self._certified(entry, types, stated)
 
-    def _screen(self, issuer_id: str, types: frozenset[str], now: datetime) -> TrustDecision | None:
-        """The rules on the list, the issuer, the types and the MRA's dates: the decision
-        when one refuses, None when they all pass (the issuer is then on the list)."""
-        # A long-running verifier loads its list once: the list's own validity period must
-        # still bound every decision made with it — at both ends (a decision as of a moment
-        # before the list took effect, Verifier.at, is not the list's to make).
+    def refusal_at(self, now: datetime) -> str | None:
+        """Why this list decides nothing at ``now`` — before its ``validFrom``, after its
+        ``validUntil``, or past its next update and grace (fail closed: a list due to be
+        replaced may hide a revoked issuer or key) — or None when it decides.
+
+        A long-running verifier loads its list once: the list's own validity must still bound
+        every decision made with it, and ``now`` may be a past moment (Verifier.at).
+        """
         if self.valid_from is not None and now < self.valid_from:
-            return _untrusted(
-                issuer_id,
+            return (
                 f"the MRA trust list of {self.authority} is not valid before "
-                f"{_stamp(self.valid_from)}; it trusts no issuer before then",
+                f"{_stamp(self.valid_from)}; it trusts no issuer before then"
             )
         if self.valid_until is not None and now > self.valid_until:
-            return _untrusted(
-                issuer_id,
+            return (
                 f"the MRA trust list of {self.authority} expired at "
-                f"{self.valid_until.isoformat()}; no issuer is trusted until it is renewed",
+                f"{self.valid_until.isoformat()}; no issuer is trusted until it is renewed"
             )
         stale = self.stale_at()
         if stale is not None and now > stale:
-            # fail closed: a list past its next update may hide a revoked issuer or key
-            return _untrusted(
-                issuer_id,
+            return (
                 f"the MRA trust list {self.label} of {self.authority} was due to be replaced "
                 f"at {_stamp(self.next_update or stale)} and no newer list has been loaded; "
-                "no issuer is trusted until one is",
+                "no issuer is trusted until one is"
             )
+        return None
+
+    def _screen(self, issuer_id: str, types: frozenset[str], now: datetime) -> TrustDecision | None:
+        """The rules on the list, the issuer, the types and the MRA's dates: the decision
+        when one refuses, None when they all pass (the issuer is then on the list)."""
+        refusal = self.refusal_at(now)
+        if refusal is not None:
+            return _untrusted(issuer_id, refusal)
         entry = self._by_issuer.get(issuer_id)
         if entry is None:
             return _untrusted(

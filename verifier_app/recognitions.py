@@ -644,14 +644,9 @@ def _still_recognised(
     trust: TrustList | None, issuer: str, arrangement: Mapping[str, Any], *, now: datetime
 ) -> RecognisedIssuer | None:
     """The entry of the trust list held now that still recognises ``issuer`` under the same
-    arrangement, None when there is none or the list no longer decides (expired, or past its
-    next update and grace): fail closed."""
-    if trust is None:
-        return None
-    stale = trust.stale_at()
-    if (trust.valid_until is not None and now > trust.valid_until) or (
-        stale is not None and now > stale
-    ):
+    arrangement, None when there is none or the list decides nothing now
+    (:meth:`TrustList.refusal_at`): fail closed."""
+    if trust is None or trust.refusal_at(now) is not None:
         return None
     entry = trust.recognised(issuer)
     if entry is None or entry.mra.id != arrangement.get("id"):

@@ -531,6 +531,44 @@ def test_a_partner_dropped_from_the_trust_list_is_no_longer_recognised(
     assert ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()["recognised"] is True
 
 
+@pytest.mark.parametrize(
+    "undecided",
+    [
+        pytest.param(lambda held: None, id="no list held"),
+        pytest.param(
+            lambda held: dataclasses.replace(held, valid_from=NOW + timedelta(seconds=1)),
+            id="not yet valid",
+        ),
+        pytest.param(
+            lambda held: dataclasses.replace(held, valid_until=NOW - timedelta(seconds=1)),
+            id="expired",
+        ),
+        pytest.param(
+            lambda held: dataclasses.replace(
+                held, next_update=NOW - timedelta(days=1), grace=timedelta(hours=1)
+            ),
+            id="past its next update and grace",
+        ),
+    ],
+)
+def test_a_held_list_that_decides_nothing_now_recognises_no_one(
+    app: Flask, agency: Agency, trader: KeyPair, undecided: Any
+) -> None:
+    """Every way the list held now cannot establish trust (TrustList.refusal_at, or no list
+    at all) ends every recognition made under it, at any moment asked about: fail closed."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    service = app.extensions["vcred_verifier"]
+    held = service.trust
+    assert ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()["recognised"] is True
+    service.trust = undecided(held)
+    try:
+        for at in ("2026-05-01", "2026-12-01"):
+            answer = ask(app, scheme="US-MID", id=MID, at=at).get_json()
+            assert (answer["recognised"], answer["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
+    finally:
+        service.trust = held
+
+
 def test_a_presentation_bound_to_another_relying_party_makes_no_recognition(
     make: MakeApp, agency: Agency, trader: KeyPair
 ) -> None:
