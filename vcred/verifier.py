@@ -513,10 +513,8 @@ class Verifier:
         if "issuer" in checks:
             report.run("issuer", _check_issuer_binding, issuer, state.methods)
         window = None
-        if "validity" in checks and report.run(
-            "validity", self._check_validity, verified, state.jwt_claims
-        ):
-            window = _validity_window(credential, state.jwt_claims)
+        if "validity" in checks:
+            window = self._validity(report, credential, state.jwt_claims)
         status: tuple[EntryStatus, ...] = ()
         if "status" in checks:
             status = self._check_status(verified, report)
@@ -630,10 +628,22 @@ class Verifier:
             fetcher=self.fetcher if fetch else None,
         ).describe()
 
-    def _check_validity(self, verified: Verified, claims: Mapping[str, Any]) -> str:
-        credential = verified.document
+    def _validity(
+        self, report: _Report, credential: Mapping[str, Any], claims: Mapping[str, Any]
+    ) -> tuple[datetime | None, datetime | None] | None:
+        """Run the validity check: the window it read when it passed, else None."""
+        try:
+            window = _validity_window(credential, claims)
+        except VcredError as error:
+            report.fail("validity", error)
+            return None
+        return window if report.run("validity", self._check_validity, window, credential) else None
+
+    def _check_validity(
+        self, window: tuple[datetime | None, datetime | None], credential: Mapping[str, Any]
+    ) -> str:
+        start, end = window
         now = self.now()
-        start, end = _validity_window(credential, claims)
         if start is not None and now + self.clock_skew < start:
             raise NotYetValidError(
                 f"not valid before {start.isoformat()}", pointer=_start_pointer(credential)
@@ -806,7 +816,7 @@ class Verifier:
                 report.run(name, partial(_expect, name, expected, signed))
         if state.jwt_claims:
             # a presentation's validity is its signed JWT claims alone
-            report.run("validity", lambda: self._check_validity(Verified({}), state.jwt_claims))
+            self._validity(report, {}, state.jwt_claims)
         for name, step in state.extra_checks:
             report.run(name, step)
         results = self._verify_embedded(vp, report)
