@@ -4,6 +4,7 @@ wallet reads it, and the VP Token checked against the query (§8.1) — each ref
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from vcred.issuing import signer_for
 from vcred.jose import sign_compact
 from vcred.keys import KeyPair
 from vcred.multibase import b64url_encode
+from vcred.verifier import PresentationResult, VerificationResult
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 RESPONSE_URI = "https://verifier.example/oid4vp/responses/1"
@@ -236,13 +238,49 @@ def test_a_credential_of_another_type_or_without_a_claim_is_refused() -> None:
     with pytest.raises(PresentationError, match="tier"):
         openid4vp.check_credential(partial, entry)
     # a Presentation: at least one credential, every one as asked
-    openid4vp.check_presented([credential], entry)
+    openid4vp.check_presented(presented("vc+sd-jwt", credential), entry)
     with pytest.raises(PresentationError, match="no credential") as empty:
-        openid4vp.check_presented([], entry)
+        openid4vp.check_presented(presented("vc+sd-jwt"), entry)
     assert empty.value.pointer == "/verifiableCredential"
     with pytest.raises(PresentationError, match="tier") as second:
-        openid4vp.check_presented([credential, partial], entry)
+        openid4vp.check_presented(presented("vc+sd-jwt", credential, partial), entry)
     assert second.value.pointer == "/verifiableCredential/1/credentialSubject/certification/tier"
+
+
+def presented(
+    fmt: str, *credentials: dict[str, Any], inner: str | None = None
+) -> PresentationResult:
+    """A verified Presentation of ``fmt`` presenting ``credentials`` (each of ``inner``, by
+    default the format a Presentation of ``fmt`` carries)."""
+    inner = inner or {"vp+jwt": "vc+jwt"}.get(fmt, fmt)
+    return PresentationResult(
+        verified=True,
+        format=fmt,
+        checks=(),
+        credentials=tuple(
+            VerificationResult(verified=True, format=inner, checks=(), credential=c)
+            for c in credentials
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("query_id", "fmt", "inner"),
+    [
+        ("aeo_sd_jwt", "vp+jwt", "vc+jwt"),  # a whole credential where a selective one was asked
+        ("aeo_sd_jwt", "dc+sd-jwt", "dc+sd-jwt"),
+        ("aeo_jwt", "vc+sd-jwt", "vc+sd-jwt"),
+        ("aeo_jwt", "data-integrity", "data-integrity"),
+        ("aeo_jwt", "vp+jwt", "vc+sd-jwt"),  # the VP JWT as asked, a credential inside not
+    ],
+)
+def test_a_presentation_in_another_format_than_asked_is_refused(
+    query_id: str, fmt: str, inner: str
+) -> None:
+    """§6.1: a Credential Query's ``format`` is the format of what is presented."""
+    entry = next(e for e in openid4vp.aeo_certificate_query()["credentials"] if e["id"] == query_id)
+    with pytest.raises(PresentationError, match=re.escape(entry["format"])):
+        openid4vp.check_presented(presented(fmt, {}, inner=inner), entry)
 
 
 def test_the_request_lifetime_bounds_the_request_object(verifier_key: KeyPair) -> None:

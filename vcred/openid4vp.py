@@ -18,8 +18,8 @@ a JWT credential, ``type_values``).
 This module is pure: the holder side (:func:`read_request`, :func:`answer`) gets its DID
 lookups from a handed-in :class:`vcred.did.Resolver`; the verifier side checks the VP Token's
 shape against the query (:func:`read_vp_token`) and each Presentation's verified credentials
-against its Credential Query (:func:`check_presented`: at least one, each of the type and with
-the claims asked for), and verifies Presentations with
+against its Credential Query (:func:`check_presented`: in the format asked for, at least one,
+each of the type and with the claims asked for), and verifies Presentations with
 :meth:`vcred.Verifier.verify_presentation` (``challenge`` = nonce, ``domain`` = client id).
 """
 
@@ -45,6 +45,7 @@ from vcred.errors import (
 )
 from vcred.keys import KeyPair, Signer
 from vcred.presentation import present
+from vcred.verifier import PresentationResult
 
 #: §5: the typ of a Request Object (RFC 9101 §10.8).
 REQUEST_TYP: Final = "oauth-authz-req+jwt"
@@ -55,7 +56,14 @@ DID_PREFIX: Final = "decentralized_identifier:"
 VC_SD_JWT: Final = "vc+sd-jwt"
 DC_SD_JWT: Final = "dc+sd-jwt"
 JWT_VC_JSON: Final = "jwt_vc_json"
-FORMATS: Final = (VC_SD_JWT, DC_SD_JWT, JWT_VC_JSON)
+#: What a verified Presentation answering a Credential Query of each format is: the
+#: Presentation's format and its credentials' (as ``vcred.Verifier`` names them).
+PRESENTED_AS: Final[Mapping[str, tuple[str, str]]] = {
+    VC_SD_JWT: (VC_SD_JWT, VC_SD_JWT),
+    DC_SD_JWT: (DC_SD_JWT, DC_SD_JWT),
+    JWT_VC_JSON: (jose.VP_JWT, jose.VC_JWT),
+}
+FORMATS: Final = tuple(PRESENTED_AS)
 #: How long a Request Object may be used (its exp).
 REQUEST_LIFETIME: Final = timedelta(minutes=5)
 _ID: Final = re.compile(r"[A-Za-z0-9_-]+")
@@ -462,23 +470,34 @@ def read_vp_token(raw: Any, query: Mapping[str, Any]) -> dict[str, list[Any]]:
     return token
 
 
-def check_presented(credentials: Sequence[Mapping[str, Any]], entry: Mapping[str, Any]) -> None:
-    """The verified credentials of one Presentation against its Credential Query: at least
-    one (a Presentation of nothing answers no query, §8.6), each as :func:`check_credential`.
+def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> None:
+    """A verified Presentation against its Credential Query: in the format the query asked for
+    (§6.1: ``format`` names the format of what is presented), presenting at least one
+    credential (a Presentation of nothing answers no query, §8.6), each of that format and
+    as :func:`check_credential`.
 
     Raises PresentationError, its pointer into the presentation.
     """
-    if not credentials:
+    presentation_format, credential_format = PRESENTED_AS[entry["format"]]
+    if result.format != presentation_format:
+        raise PresentationError(
+            f"the Credential Query asks for {entry['format']}, presented as {result.format}"
+        )
+    if not result.credentials:
         raise PresentationError(
             "the Presentation presents no credential", pointer="/verifiableCredential"
         )
-    for i, credential in enumerate(credentials):
-        try:
-            check_credential(credential, entry)
-        except PresentationError as error:
+    for i, credential in enumerate(result.credentials):
+        where = f"/verifiableCredential/{i}"
+        if credential.format != credential_format:
             raise PresentationError(
-                error.message, pointer=f"/verifiableCredential/{i}{error.pointer or ''}"
-            ) from error
+                f"the Credential Query asks for {entry['format']}, not {credential.format}",
+                pointer=where,
+            )
+        try:
+            check_credential(credential.credential or {}, entry)
+        except PresentationError as error:
+            raise PresentationError(error.message, pointer=where + (error.pointer or "")) from error
 
 
 def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) -> None:

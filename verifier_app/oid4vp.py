@@ -29,7 +29,7 @@ from vcred.did.key import did_key
 from vcred.errors import MalformedError, PresentationError, VcredError
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
-from vcred.verifier import Problem
+from vcred.verifier import PresentationResult, Problem
 from vcred_service import oauth_http
 from vcred_service.oauth import derived_key
 from vcred_service.problems import ProblemError
@@ -251,9 +251,8 @@ def _verify(
             service.record_presentation(result, channel="oid4vp")
             body = presentation_body(result)
             if result.verified:
-                documents = [credential.credential or {} for credential in result.credentials]
                 try:
-                    openid4vp.check_presented(documents, queries[cid])
+                    openid4vp.check_presented(result, queries[cid])
                 except PresentationError as error:
                     body["verified"] = False
                     body.setdefault("problemDetails", []).append(problem_detail(Problem.of(error)))
@@ -261,12 +260,7 @@ def _verify(
                     recognised = [r.id for r in service.recognise(result, channel="oid4vp")]
                     if recognised:
                         body["recognitions"] = recognised
-                for document in documents:
-                    # what the query asked for, as presented and verified
-                    body["claims"] = [
-                        {"path": c["path"], "values": _selected(document, c["path"])}
-                        for c in queries[cid].get("claims", [])
-                    ]
+                _add_claims(body, result, queries[cid].get("claims", []))
             problems.extend(body.get("problemDetails", []))
             answers[cid].append(body)
     verified = not problems and all(b["verified"] for bs in answers.values() for b in bs)
@@ -274,6 +268,24 @@ def _verify(
     if not verified:
         outcome["problemDetails"] = problems
     return verified, outcome
+
+
+def _add_claims(body: dict[str, Any], result: PresentationResult, claims: list[Any]) -> None:
+    """What the query asked for, as presented and verified: each credential's values under
+    its entry in ``credentials``, and all of them, in that order, under ``claims``."""
+    selected = [
+        [_selected(credential.credential or {}, claim["path"]) for claim in claims]
+        for credential in result.credentials
+    ]
+    for entry, values in zip(body["credentials"], selected, strict=True):
+        entry["claims"] = [
+            {"path": claim["path"], "values": found}
+            for claim, found in zip(claims, values, strict=True)
+        ]
+    body["claims"] = [
+        {"path": claim["path"], "values": [v for values in selected for v in values[i]]}
+        for i, claim in enumerate(claims)
+    ]
 
 
 def _selected(document: Any, path: Any) -> list[Any]:

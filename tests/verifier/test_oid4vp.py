@@ -446,6 +446,52 @@ def test_a_presentation_of_no_credential_answers_no_query(app: Flask) -> None:
     assert outcome(app, opened)["status"] == "refused"
 
 
+def test_a_presentation_in_another_format_than_asked_is_refused(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """§6.1: a VP JWT of a whole credential, posted for the query that asks for a selective
+    SD-JWT (it was "verified" before): the query's format is what must be presented."""
+    opened = open_request(app)
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    credential = str(agency.issue(agency.aeo_certificate(holder=did_key(trader.public))))
+    whole = present([credential], trader, challenge=request.nonce, domain=request.client_id)
+    form = {"vp_token": json.dumps({"aeo_sd_jwt": [whole]}), "state": request.state}
+    answer = app.test_client().post(urlsplit(request.response_uri).path, data=form)
+    assert answer.status_code == 400, answer.get_json()
+    (problem,) = answer.get_json()["problemDetails"]
+    assert problem["code"] == "INVALID_PRESENTATION"
+    assert "vc+sd-jwt" in problem["detail"]
+    assert outcome(app, opened)["status"] == "refused"
+
+
+def test_the_claims_of_every_presented_credential_are_reported(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """A VP JWT of two certificates: each credential's values under its own entry, all of
+    them under ``claims`` (only the last credential's were reported before)."""
+    opened = open_request(app)
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    tiers = ["TIER2", "TIER3"]
+    held = []
+    for tier in tiers:
+        document = agency.aeo_certificate(holder=did_key(trader.public))
+        document["credentialSubject"]["certification"]["tier"] = tier
+        held.append(str(agency.issue(document)))
+    both = present(held, trader, challenge=request.nonce, domain=request.client_id)
+    form = {"vp_token": json.dumps({"aeo_jwt": [both]}), "state": request.state}
+    answer = app.test_client().post(urlsplit(request.response_uri).path, data=form)
+    assert answer.status_code == 200, answer.get_json()
+    (presented,) = outcome(app, opened)["result"]["presentations"]["aeo_jwt"]
+    tier_path = ["credentialSubject", "certification", "tier"]
+    reported = {tuple(c["path"]): c["values"] for c in presented["claims"]}
+    assert reported[tuple(tier_path)] == tiers
+    per_credential = [
+        next(c["values"] for c in entry["claims"] if c["path"] == tier_path)
+        for entry in presented["credentials"]
+    ]
+    assert per_credential == [["TIER2"], ["TIER3"]]
+
+
 def test_racing_responses_to_one_request_are_accepted_once(
     app: Flask, agency: Agency, trader: KeyPair
 ) -> None:
