@@ -1396,8 +1396,12 @@ def _validity_window(
 ) -> tuple[datetime | None, datetime | None]:
     """The effective window: the credential's own dates, narrowed by JWT nbf / exp.
 
-    A JWT time claim that contradicts the credential's date is an error, not a silent choice.
+    A JWT time claim that contradicts the credential's date is an error, not a silent choice;
+    one that is no NumericDate (``iat`` too, which bounds nothing here but dates the
+    signature for a key's revocation) is malformed.
     """
+    if "iat" in claims:
+        jose.numeric_date(claims["iat"], pointer="/iat")
     start = end = None
     for name in ("validFrom", "issuanceDate"):
         if name in credential and (name == "validFrom" or "validFrom" not in credential):

@@ -11,7 +11,10 @@ import pytest
 
 from tests.hardening.test_trust_fail_closed import EU_DID, EU_KEY, TRUST, VERIFIER, certificate
 from vcred import issue
-from vcred.presentation import envelope
+from vcred.issuing import signer_for
+from vcred.jose import sign_compact, unverified_payload
+from vcred.keys import KeyPair
+from vcred.presentation import envelope, present
 
 
 def test_an_envelopes_outer_members_are_not_read() -> None:
@@ -74,3 +77,34 @@ def test_another_spelling_of_a_trusted_issuer_is_not_trusted(spelling: Any) -> N
     decision = TRUST.evaluate_credential(credential, now=VERIFIER.now())
     assert not decision.trusted
     assert decision.code in ("UNTRUSTED_ISSUER", "TRUST_INPUT_UNESTABLISHED")
+
+
+MALFORMED_DATES = {
+    "text": "yesterday",
+    "huge float": 1e300,
+    "huge integer": 10**20,
+    "boolean": True,
+    "null": None,
+    "array": [1],
+}
+
+
+@pytest.mark.parametrize("value", MALFORMED_DATES.values(), ids=MALFORMED_DATES.keys())
+def test_a_jwt_whose_iat_is_no_numeric_date_is_refused(value: Any) -> None:
+    """RFC 7519 §4.1.6: ``iat`` is a NumericDate. It dates the signature when a key's
+    revocation is weighed, so one nobody can read is malformed, not passed over (such a
+    vc+jwt and VP JWT verified before)."""
+    signer = signer_for(EU_KEY)
+    token = sign_compact({**certificate(), "iat": value}, signer, typ="vc+jwt", cty="vc")
+    result = VERIFIER.verify(token)
+    assert not result.verified
+    assert result.codes == ("MALFORMED",)
+    assert result.check("validity") is not None and result.check("validity").passed is False
+
+    holder = KeyPair.generate("ed25519")
+    vp = present([], holder, challenge="c" * 22, domain="d")
+    claims = {**unverified_payload(vp), "iat": value}
+    forged = sign_compact(claims, signer_for(holder), typ="vp+jwt", cty="vp")
+    presented = VERIFIER.verify_presentation(forged, challenge="c" * 22, domain="d")
+    assert not presented.verified
+    assert "MALFORMED" in presented.codes
