@@ -651,14 +651,16 @@ _RESHAPING: Final = frozenset({"@set", "@nest", "@included", "@reverse"})
 
 class _Terms:
     """What the contexts of one document define, at any depth of their scoped contexts: the
-    IRIs of their terms, and the names standing for ``@type`` or a reshaping keyword."""
+    IRIs of their terms, the names standing for ``@type`` or a reshaping keyword, and the
+    IRIs of their prefixes."""
 
-    __slots__ = ("iris", "reshaping", "types")
+    __slots__ = ("iris", "prefixes", "reshaping", "types")
 
     def __init__(self, raw: Mapping[str, Any], options: Mapping[str, Any]) -> None:
         self.iris: set[str] = set()
         self.reshaping: set[str] = set(_RESHAPING)
         self.types: set[str] = {"@type"}
+        self.prefixes: dict[str, set[str]] = {}
         pending, seen = [raw], set()
         while pending:
             active = pending.pop()
@@ -670,10 +672,22 @@ class _Terms:
                     self.reshaping.add(name)
                 elif iri and is_absolute_iri(iri):
                     self.iris.add(iri)
+                    if mapping.get("_prefix"):
+                        self.prefixes.setdefault(name, set()).add(iri)
                 scoped = mapping.get("@context") if mapping else None
                 if scoped is not None and id(scoped) not in seen:
                     seen.add(id(scoped))
                     pending.append(_process(active, scoped, options, override_protected=True))
+
+    def names_a_term(self, top: Mapping[str, Any], name: str) -> bool:
+        """Whether ``name`` (with a colon) is the IRI of a term: expanded with the top-level
+        context, or as a compact IRI with a prefix any scoped context defines (VCDM 1.1's
+        ``cred:`` and ``xsd:`` are defined only in the VerifiableCredential type's context,
+        where they are in effect for the credential's own members)."""
+        if _expand(top, name) in self.iris:
+            return True
+        prefix, _, suffix = name.partition(":")
+        return any(base + suffix in self.iris for base in self.prefixes.get(prefix, ()))
 
 
 def _process(
@@ -709,8 +723,8 @@ def check_read_by_terms(
     ``validUntil`` would find none. So a member name or ``@type`` value that is a compact or
     absolute IRI of a term the document's contexts define (scoped ones included), a reshaping
     keyword, or a nested node object describing the document's own ``id`` is a ContextError
-    with its pointer. Compact IRIs are expanded with the top-level context (a prefix defined
-    only in a scoped context is not expanded: it names no term's IRI). ``opaque`` members of
+    with its pointer. Compact IRIs are expanded with the top-level context and with the
+    prefixes of every scoped context (:meth:`_Terms.names_a_term`). ``opaque`` members of
     the top level are left to their own verification.
     """
     local = document.get("@context")
@@ -779,7 +793,7 @@ def _check_names(
                 "terms does not look: not accepted in a secured document",
                 pointer=_pointer((path, name)),
             )
-        if ":" in name and _expand(top, name) in terms.iris:
+        if ":" in name and terms.names_a_term(top, name):
             raise ContextError(
                 f"the member {name!r} is the IRI of a term of the document's contexts: "
                 "write it as the term (the same RDF, but a verifier reads the term)",
@@ -788,7 +802,7 @@ def _check_names(
         if name in terms.types:
             listed = isinstance(value, list)
             for index, item in enumerate(value if listed else (value,)):
-                if isinstance(item, str) and ":" in item and _expand(top, item) in terms.iris:
+                if isinstance(item, str) and ":" in item and terms.names_a_term(top, item):
                     raise ContextError(
                         f"the type {item!r} is the IRI of a term of the document's "
                         "contexts: write it as the term, which a verifier reads",

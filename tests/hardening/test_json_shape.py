@@ -185,6 +185,45 @@ def test_a_credential_hidden_that_way_in_a_presentation_is_refused(
     assert "INVALID_CONTEXT" in result.codes
 
 
+@pytest.mark.parametrize("suite", RDFC_SUITES)
+def test_a_vcdm_1_1_term_written_with_its_scoped_prefix_is_refused(
+    keys: dict[str, KeyPair], suite: str
+) -> None:
+    """VCDM 1.1's context defines ``cred:`` and ``xsd:`` only in the VerifiableCredential
+    type's scoped context, which is in effect for the credential's members: an expired
+    credential rewritten with ``cred:expirationDate`` keeps its dataset, and a check reading
+    ``expirationDate`` found none — it verified as valid (the check expanded compact IRIs
+    with the top-level context only)."""
+    key = keys[suite]
+    credential = {
+        "@context": [
+            "https://www.w3.org/2018/credentials/v1",
+            "https://w3id.org/security/data-integrity/v2",
+        ],
+        "id": CREDENTIAL_ID,
+        "type": ["VerifiableCredential"],
+        "issuer": did_key(key.public),
+        "issuanceDate": "2025-01-01T00:00:00Z",
+        "expirationDate": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:trader"},
+    }
+    secured = issue(credential, key, format=suite, now=NOW - timedelta(days=200))
+    assert isinstance(secured, dict)
+    verifier = Verifier(clock=lambda: NOW)
+    assert verifier.verify(secured).codes == ("EXPIRED",)
+    forged = copy.deepcopy(secured)
+    forged["cred:expirationDate"] = {
+        "@value": forged.pop("expirationDate"),
+        "@type": "xsd:dateTime",
+    }
+    assert _same_dataset(secured, forged), "the rewrite must keep what was signed"
+    result = verifier.verify(forged)
+    assert not result.verified
+    assert [(p.code, p.path) for p in result.errors] == [
+        ("INVALID_CONTEXT", "/cred:expirationDate")
+    ]
+
+
 def test_a_second_node_object_with_the_documents_id_is_refused() -> None:
     document = {
         "@context": [V2],
