@@ -647,20 +647,26 @@ def to_quads(document: Mapping[str, Any], loader: LoaderLike) -> list[Quad]:
 #: state from another node (``@included``, ``@reverse``) is where no check reading the JSON
 #: by its terms looks.
 _RESHAPING: Final = frozenset({"@set", "@nest", "@included", "@reverse"})
+#: The names VCDM 2.0 and Data Integrity give the IRIs another known context also names
+#: (security v1's ``expiration`` for ``expires``, Ed25519Signature2020's ``signature`` for
+#: ``proofValue``): the verifier reads these, so another term for their IRI is refused.
+READ_NAMES: Final = frozenset({"expires", "proofValue"})
 
 
 class _Terms:
     """What the contexts of one document define, at any depth of their scoped contexts: the
-    IRIs of their terms, the names standing for ``@type`` or a reshaping keyword, and the
-    IRIs of their prefixes."""
+    IRIs of their terms, the names standing for ``@type`` or a reshaping keyword, the IRIs of
+    their prefixes, and the names that are another term for an IRI the verifier reads under
+    one of :data:`READ_NAMES` (``aliases``)."""
 
-    __slots__ = ("iris", "prefixes", "reshaping", "types")
+    __slots__ = ("aliases", "flagged", "iris", "names_by_iri", "prefixes", "reshaping", "types")
 
     def __init__(self, raw: Mapping[str, Any], options: Mapping[str, Any]) -> None:
         self.iris: set[str] = set()
         self.reshaping: set[str] = set(_RESHAPING)
         self.types: set[str] = {"@type"}
         self.prefixes: dict[str, set[str]] = {}
+        self.names_by_iri: dict[str, set[str]] = {}
         pending, seen = [raw], set()
         while pending:
             active = pending.pop()
@@ -672,12 +678,21 @@ class _Terms:
                     self.reshaping.add(name)
                 elif iri and is_absolute_iri(iri):
                     self.iris.add(iri)
+                    self.names_by_iri.setdefault(iri, set()).add(name)
                     if mapping.get("_prefix"):
                         self.prefixes.setdefault(name, set()).add(iri)
                 scoped = mapping.get("@context") if mapping else None
                 if scoped is not None and id(scoped) not in seen:
                     seen.add(id(scoped))
                     pending.append(_process(active, scoped, options, override_protected=True))
+        self.aliases: set[str] = {
+            name
+            for same in self.names_by_iri.values()
+            if not same.isdisjoint(READ_NAMES)
+            for name in same - READ_NAMES
+        }
+        #: the member names that send a node object to :func:`_check_names`
+        self.flagged: frozenset[str] = frozenset(self.reshaping | self.aliases)
 
     def names_a_term(self, top: Mapping[str, Any], name: str) -> bool:
         """Whether ``name`` (with a colon) is the IRI of a term: expanded with the top-level
@@ -721,8 +736,10 @@ def check_read_by_terms(
     ``@set``/``@nest``, from another node (``@included``, ``@reverse``) or in a second node
     object with the credential's ``id`` — the signature still verifies, and a check reading
     ``validUntil`` would find none. So a member name or ``@type`` value that is a compact or
-    absolute IRI of a term the document's contexts define (scoped ones included), a reshaping
-    keyword, or a nested node object describing the document's own ``id`` is a ContextError
+    absolute IRI of a term the document's contexts define (scoped ones included), another term
+    for the IRI of one the verifier reads (security v1's ``expiration`` for a proof's
+    ``expires``: :data:`READ_NAMES`), a reshaping keyword, or a nested node object describing
+    the document's own ``id`` is a ContextError
     with its pointer. Compact IRIs are expanded with the top-level context and with the
     prefixes of every scoped context (:meth:`_Terms.names_a_term`). ``opaque`` members of
     the top level are left to their own verification.
@@ -752,7 +769,7 @@ def check_read_by_terms(
             continue
         # the common node has nothing to look at: a scan of its names and a set test, in C,
         # and its type names (terms, not IRIs)
-        if ":" in "".join(node) or not node.keys().isdisjoint(terms.reshaping):
+        if ":" in "".join(node) or not node.keys().isdisjoint(terms.flagged):
             _check_names(node, path, top, terms, skip=opaque if node is document else ())
         else:
             for name in type_names:
@@ -791,6 +808,12 @@ def _check_names(
             raise ContextError(
                 f"{name!r} moves data where a verifier reading the members by their "
                 "terms does not look: not accepted in a secured document",
+                pointer=_pointer((path, name)),
+            )
+        if name in terms.aliases:
+            raise ContextError(
+                f"the member {name!r} is another term for the IRI of one a verifier reads "
+                f"({', '.join(sorted(READ_NAMES))}): write it as that term",
                 pointer=_pointer((path, name)),
             )
         if ":" in name and terms.names_a_term(top, name):

@@ -18,9 +18,15 @@ from typing import Any, Final
 
 import pytest
 
-from vcred import Verifier, did_key, issue
+from vcred import Verifier, _jsonld_fast, did_key, issue
+from vcred._jsonld_fast import READ_NAMES
 from vcred.errors import ContextError
-from vcred.jsonld import canonicalize_document, check_read_by_terms
+from vcred.jsonld import (
+    BUNDLED_CONTEXTS,
+    canonicalize_document,
+    check_read_by_terms,
+    default_loader,
+)
 from vcred.keys import KeyPair
 from vcred.presentation import present
 from vcred.status import MutableBitstring, build_status_list_credential
@@ -166,6 +172,33 @@ def test_the_proofs_expiry_written_as_its_iri_is_refused(keys: dict[str, KeyPair
     assert result.errors[0].path == "/proof/https:~1~1w3id.org~1security#expiration"
 
 
+@pytest.mark.parametrize("added", ["https://w3id.org/security/v1", "https://w3id.org/security/v2"])
+def test_the_proofs_expiry_written_as_another_term_for_it_is_refused(
+    keys: dict[str, KeyPair], added: str
+) -> None:
+    """Anyone appends a known context that keeps the dataset (security v1, or v2 which
+    imports it) and brings ``expiration``, another term for ``expires``' IRI: the proof's
+    expiry moved there kept the dataset, and the expired proof verified."""
+    key = keys["eddsa-rdfc-2022"]
+    credential, _ = _expired_revoked(key)
+    del credential["credentialStatus"], credential["validUntil"]
+    made = NOW - timedelta(days=10)
+    secured = issue(
+        credential, key, format="eddsa-rdfc-2022", now=made, expires=made + timedelta(1)
+    )
+    assert isinstance(secured, dict)
+    verifier = Verifier(clock=lambda: NOW)
+    forged = copy.deepcopy(secured)
+    forged["@context"] = [*forged["@context"], added]
+    assert verifier.verify(forged).codes == ("EXPIRED",)  # the context alone changes nothing
+    forged["proof"]["expiration"] = forged["proof"].pop("expires")
+    assert _same_dataset(secured, forged), "the rewrite must keep what was signed"
+    result = verifier.verify(forged)
+    assert not result.verified
+    assert result.codes == ("INVALID_CONTEXT",)
+    assert result.errors[0].path == "/proof/expiration"
+
+
 def test_a_credential_hidden_that_way_in_a_presentation_is_refused(
     keys: dict[str, KeyPair],
 ) -> None:
@@ -271,3 +304,19 @@ def test_names_and_iris_no_term_stands_for_are_read_as_they_are() -> None:
         "credentialSubject": {"https://customs.example/ns#name": "A", "ex:thing": "B", "name": "C"},
     }
     check_read_by_terms(document)
+
+
+def test_every_iri_two_known_terms_stand_for_has_one_name_the_verifier_reads() -> None:
+    """The alias rule refuses every other name for an IRI read under one of READ_NAMES: each
+    known context (all its scoped contexts) giving an IRI two names gives one of them, so
+    a new context bringing another alias must be decided on here."""
+    loader = default_loader()
+    others: set[str] = set()
+    for url in sorted(BUNDLED_CONTEXTS):
+        check_read_by_terms({"@context": [url]}, loader=loader)  # builds the terms
+        _, terms = loader.processed[("terms", _jsonld_fast._context_key([url]))]
+        for iri, names in terms.names_by_iri.items():
+            if len(names) > 1:
+                assert len(names & READ_NAMES) == 1, (url, iri, names)
+                others |= names - READ_NAMES
+    assert others == {"expiration", "signature"}  # security v1, Ed25519Signature2020
