@@ -152,8 +152,8 @@ def test_a_rewrite_that_keeps_the_signed_dataset_is_refused(
     assert [(p.code, p.path) for p in result.errors] == [("INVALID_CONTEXT", pointer)]
 
 
-def test_the_proofs_expiry_written_as_its_iri_is_refused(keys: dict[str, KeyPair]) -> None:
-    key = keys["eddsa-rdfc-2022"]
+def _expired_proof(key: KeyPair) -> dict[str, Any]:
+    """A credential valid at NOW whose eddsa-rdfc-2022 proof expired nine days before."""
     credential, _ = _expired_revoked(key)
     del credential["credentialStatus"], credential["validUntil"]
     made = NOW - timedelta(days=10)
@@ -161,6 +161,11 @@ def test_the_proofs_expiry_written_as_its_iri_is_refused(keys: dict[str, KeyPair
         credential, key, format="eddsa-rdfc-2022", now=made, expires=made + timedelta(1)
     )
     assert isinstance(secured, dict)
+    return secured
+
+
+def test_the_proofs_expiry_written_as_its_iri_is_refused(keys: dict[str, KeyPair]) -> None:
+    secured = _expired_proof(keys["eddsa-rdfc-2022"])
     verifier = Verifier(clock=lambda: NOW)
     assert verifier.verify(secured).codes == ("EXPIRED",)
     forged = copy.deepcopy(secured)
@@ -179,14 +184,7 @@ def test_the_proofs_expiry_written_as_another_term_for_it_is_refused(
     """Anyone appends a known context that keeps the dataset (security v1, or v2 which
     imports it) and brings ``expiration``, another term for ``expires``' IRI: the proof's
     expiry moved there kept the dataset, and the expired proof verified."""
-    key = keys["eddsa-rdfc-2022"]
-    credential, _ = _expired_revoked(key)
-    del credential["credentialStatus"], credential["validUntil"]
-    made = NOW - timedelta(days=10)
-    secured = issue(
-        credential, key, format="eddsa-rdfc-2022", now=made, expires=made + timedelta(1)
-    )
-    assert isinstance(secured, dict)
+    secured = _expired_proof(keys["eddsa-rdfc-2022"])
     verifier = Verifier(clock=lambda: NOW)
     forged = copy.deepcopy(secured)
     forged["@context"] = [*forged["@context"], added]
