@@ -15,12 +15,17 @@ from fuzz.targets import TARGETS
 CORPUS = Path(__file__).parent / "corpus"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("targets", nargs="*", default=sorted(TARGETS))
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fuzz")
+    known = sorted(TARGETS)
+    parser.add_argument("targets", nargs="*", default=known, help="one of: " + ", ".join(known))
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--one", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--one", choices=known, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    # not `choices` on the positional: argparse 3.11 checks a nargs="*" default list against them
+    unknown = [name for name in args.targets if name not in TARGETS]
+    if unknown:
+        parser.error(f"unknown target {', '.join(unknown)} (choose from {', '.join(known)})")
     if args.one:
         return _run_one(args.one, args.seconds)
     failed = []

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from issuer_app import hashing
 from issuer_app.config import IssuerConfig
+from issuer_app.keyring import IssuerKey
 from issuer_app.service import Issuer
 from vcred import audit
 from vcred.errors import VcredError
@@ -390,22 +391,29 @@ def key_add(kind: str, hsm: bool, data_dir: Path, database_url: str | None) -> N
 @key.command("list")
 @_admin_options
 def key_list(data_dir: Path, database_url: str | None) -> None:
-    """List the keys, current and retired."""
+    """List the keys, current and retired, then the trust-list key: one line each, its id,
+    type, creation time, RFC 7638 thumbprint (as a trust list's pinnedKeys name it), state,
+    and DID (the trust-list key: its verification method); (HSM) when it is in the token."""
     issuer = _open(data_dir, database_url)
     try:
         ring = issuer.keyring()
         for item in ring.keys:
             state = f"retired {item.retired}" if item.retired else "current"
-            where = "  (HSM)" if item.describe()["hsm"] else ""
-            click.echo(f"{item.tag}  {item.kind:<8} {state:<30} {item.did_key}{where}")
+            click.echo(_key_line(item, state, item.did_key))
         if ring.trust_list is not None:
             _, signer = ring.trust_list_signer()
-            click.echo(
-                f"{ring.trust_list.tag}  {ring.trust_list.kind:<8} {'trust lists only':<30} "
-                f"{signer.key_id}"
-            )
+            click.echo(_key_line(ring.trust_list, "trust lists only", signer.key_id))
     finally:
         issuer.close()
+
+
+def _key_line(item: IssuerKey, state: str, named: str) -> str:
+    # the columns without spaces first: scripts read them by position (docs/services.md)
+    where = "  (HSM)" if item.describe()["hsm"] else ""
+    return (
+        f"{item.tag}  {item.kind:<8} {item.created}  {item.public.thumbprint()}  "
+        f"{state:<30} {named}{where}"
+    )
 
 
 @key.command("retire")

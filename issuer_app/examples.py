@@ -13,7 +13,7 @@ from typing import Final
 
 from babel.numbers import get_territory_currencies
 
-from vcred.customs.identifiers import mrn_check_character
+from vcred.customs.identifiers import gs1_check_digit, mrn_check_character
 from vcred.customs.programmes import PROGRAMMES
 
 
@@ -32,8 +32,15 @@ class FormExamples:
 
 _EU_COUNTRIES: Final = PROGRAMMES["EU-AEO"].countries
 
-#: Per country: an operator identifier, the export declaration's scheme and a number in its
-#: shape, an office of exit code. Numbers are made up, in each scheme's published format.
+
+def _nzbn(first12: str) -> str:
+    """An NZBN example ending in the GS1 check digit it must have."""
+    return first12 + gs1_check_digit(first12)
+
+
+#: Per country: an operator identifier (a scheme code of vcred.customs.identifiers and a
+#: value), the export declaration's scheme and a number in its shape, an office of exit code.
+#: Numbers are made up, in each scheme's published format (and check digit).
 _BY_COUNTRY: Final[dict[str, FormExamples]] = {
     "US": FormExamples(
         identifier="CTPAT 48120",
@@ -47,13 +54,13 @@ _BY_COUNTRY: Final[dict[str, FormExamples]] = {
         declaration="26GB5B7C3A1F9E2D05",
         exit_office="GB000060",
     ),
-    "JP": FormExamples(identifier="JP-CORP 9234567890123", declaration="1234567890"),
+    "JP": FormExamples(identifier="JP-CN 9234567890123", declaration="1234567890"),
     "CA": FormExamples(identifier="CA-BN 123456782RM0001", declaration="20261234567890"),
-    "MX": FormExamples(identifier="RFC ABC010101AB1", declaration="26 47 3807 6001234"),
-    "KR": FormExamples(identifier="KR-BRN 1234567891", declaration="12345-26-123456X"),
-    "SG": FormExamples(identifier="UEN 201912345K", declaration="20261234567"),
-    "CN": FormExamples(identifier="USCC 91310000MA1FL1234X", declaration="222020261234567890"),
-    "NZ": FormExamples(identifier="NZBN 9429041234567", declaration="2026123456"),
+    "MX": FormExamples(identifier="MX-RFC ABC010101AB1", declaration="26 47 3807 6001234"),
+    "KR": FormExamples(identifier="KR-BRN 123-45-67891", declaration="12345-26-123456X"),
+    "SG": FormExamples(identifier="SG-UEN 201912345K", declaration="20261234567"),
+    "CN": FormExamples(identifier="CN-USCC 91310000MA1FL1234X", declaration="222020261234567890"),
+    "NZ": FormExamples(identifier=f"NZBN {_nzbn('942900004711')}", declaration="2026123456"),
 }
 
 

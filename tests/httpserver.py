@@ -1,4 +1,5 @@
-"""A tiny local HTTP server for tests: routes map a path to (status, headers, body)."""
+"""A tiny local HTTP server for tests: routes map a path to (status, headers, body), for GET
+and POST alike."""
 
 from __future__ import annotations
 
@@ -50,6 +51,11 @@ class LocalServer:
                     self.wfile.write(body[i : i + 16])
                     self.wfile.flush()
                     time.sleep(delay)
+
+            def do_POST(self) -> None:
+                # the request body is read and dropped: a POST is answered as a GET would be
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.do_GET()
 
             def _trickle(self, where: str, until: threading.Event) -> None:
                 self.close_connection = True

@@ -167,3 +167,28 @@ def test_slow_loris_is_cut_at_the_deadline(server: LocalServer, where: str) -> N
     finally:
         released.set()
         safety.cancel()
+
+
+def test_a_form_post_is_read_under_the_same_rules(server: LocalServer) -> None:
+    # post_form (a service's token request) shares fetch's one capped reader
+    fetcher = GuardedFetcher(host_map={"idp.example": server.origin}, deadline=0.3)
+    server.serve("/token", b'{"ok": true}', Content_Type="application/json")
+    assert fetcher.post_form("https://idp.example/token", {"a": "b"}, accept="*/*") == (
+        b'{"ok": true}'
+    )
+    server.serve("/big", b"x" * 2048)
+    with pytest.raises(FetchRefusedError, match="larger than 1024 bytes"):
+        fetcher.post_form("https://idp.example/big", {}, accept="*/*", max_bytes=1024)
+    server.serve("/moved", b"", status=302, Location="https://elsewhere.example/")
+    with pytest.raises(FetchRefusedError, match="redirects"):
+        fetcher.post_form("https://idp.example/moved", {}, accept="*/*")
+    released = threading.Event()
+    server.trickle["/loris"] = ("body", released)
+    try:
+        with pytest.raises(UnreachableError, match=r"POST 127\.0\.0\.1/loris took longer"):
+            fetcher.post_form("https://idp.example/loris", {}, accept="*/*")
+        assert not released.is_set()
+    finally:
+        released.set()
+    with pytest.raises(FetchRefusedError, match="non-public"):
+        GuardedFetcher().post_form("https://127.0.0.1/token", {}, accept="*/*")

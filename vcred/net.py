@@ -16,6 +16,7 @@ import socket
 import ssl
 import threading
 import time
+import urllib.parse
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -202,7 +203,8 @@ def mapped_origin(host_map: Mapping[str, str], url: str | Url) -> str | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GuardedFetcher:
-    """An SSRF-guarded HTTP(S) client for DID documents and status lists.
+    """An SSRF-guarded HTTP(S) client for DID documents and status lists (and, with
+    :meth:`post_form`, a service's requests to an authorization server's token endpoint).
 
     ``host_map`` sends an exact host to a local origin (``{"us.customs.example":
     "http://127.0.0.1:8001"}``) — the explicit mapping that development and the demo use;
@@ -228,6 +230,34 @@ class GuardedFetcher:
                 raise UsageError(f"host_map: the origin for {host!r} must be an http(s) URL")
 
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+        return self._send("GET", url, accept=accept, cap=max_bytes)
+
+    def post_form(
+        self,
+        url: str,
+        form: Mapping[str, str],
+        *,
+        accept: str,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> bytes:
+        """The body of a 200 answer to ``form`` POSTed (application/x-www-form-urlencoded),
+        under the rules of :meth:`fetch`: the same address checks, no redirects, the size cap
+        and the deadline. Raises as :meth:`fetch`."""
+        body = urllib.parse.urlencode(form).encode("ascii")
+        sent = {**(headers or {}), "Content-Type": "application/x-www-form-urlencoded"}
+        return self._send("POST", url, accept=accept, cap=max_bytes, headers=sent, body=body)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        accept: str,
+        cap: int,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> bytes:
         target = _fetched_url(url)
         if target.userinfo is not None:
             raise FetchRefusedError("URLs with credentials are refused")
@@ -239,7 +269,8 @@ class GuardedFetcher:
             raise FetchRefusedError(f"only https URLs are fetched, not {url[:200]!r}")
         host, port = location.host or "", location.effective_port or 443
         address = self._checked_address(location, allow_private=mapped or self.allow_private)
-        return self._get(scheme, host, address, port, target.request_target, accept, max_bytes)
+        request = _Request(method, target.request_target, accept, headers or {}, body)
+        return self._exchange(scheme, host, address, port, request, cap)
 
     def _checked_address(self, location: Url, *, allow_private: bool) -> str:
         """The address to connect to: the literal host, or the first DNS answer; every one
@@ -273,11 +304,14 @@ class GuardedFetcher:
             return str(chosen.ipv4_mapped)
         return str(chosen)
 
-    def _get(
-        self, scheme: str, host: str, address: str, port: int, path: str, accept: str, cap: int
+    def _exchange(
+        self, scheme: str, host: str, address: str, port: int, request: _Request, cap: int
     ) -> bytes:
+        """The one capped read: the body of a 200 answer, at most ``cap`` bytes, within the
+        deadline for the whole exchange."""
         started = time.monotonic()
-        left = budget_left(f"GET {host}{path} was not sent")
+        what = f"{request.method} {host}{request.path}"
+        left = budget_left(f"{what} was not sent")
         deadline = self.deadline if left is None else min(self.deadline, left)
         timeout = min(self.connect_timeout, deadline)
         connection: _PinnedHTTPConnection | _PinnedHTTPSConnection
@@ -291,25 +325,30 @@ class GuardedFetcher:
         watchdog = threading.Timer(deadline, connection.abort)
         watchdog.daemon = True
         watchdog.start()
-        too_slow: ResolutionError = UnreachableError(
-            f"GET {host}{path} took longer than {self.deadline}s"
-        )
+        too_slow: ResolutionError = UnreachableError(f"{what} took longer than {self.deadline}s")
         budget = _BUDGET.get()
         if budget is not None and deadline < self.deadline:
             # cut short by the verification's budget, not by the host: no stale copy stands in
-            too_slow = budget.spent(f"GET {host}{path} was cut short")
+            too_slow = budget.spent(f"{what} was cut short")
         response: http.client.HTTPResponse | None = None
         try:
             connection.request(
-                "GET", path, headers={"Accept": accept, "User-Agent": self.user_agent}
+                request.method,
+                request.path,
+                body=request.body,
+                headers={
+                    **request.headers,
+                    "Accept": request.accept,
+                    "User-Agent": self.user_agent,
+                },
             )
             response = connection.getresponse()
             if 300 <= response.status < 400:
                 raise FetchRefusedError(f"redirects are not followed ({response.status})")
             if response.status >= 500:
-                raise UnreachableError(f"GET {host}{path} answered {response.status}")
+                raise UnreachableError(f"{what} answered {response.status}")
             if response.status != 200:
-                raise ResolutionError(f"GET {host}{path} answered {response.status}")
+                raise ResolutionError(f"{what} answered {response.status}")
             declared = response.getheader("Content-Length")
             if declared and declared.isdigit() and int(declared) > cap:
                 raise FetchRefusedError(f"response larger than {cap} bytes")
@@ -329,13 +368,22 @@ class GuardedFetcher:
                 isinstance(exc, TimeoutError) and time.monotonic() - started >= deadline
             ):
                 raise too_slow from exc
-            raise UnreachableError(f"GET {host}{path} failed: {exc.__class__.__name__}") from exc
+            raise UnreachableError(f"{what} failed: {exc.__class__.__name__}") from exc
         finally:
             watchdog.cancel()
             # an unread response keeps the socket open past connection.close()
             if response is not None:
                 response.close()
             connection.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    method: str
+    path: str
+    accept: str
+    headers: Mapping[str, str]
+    body: bytes | None
 
 
 class _Abortable:

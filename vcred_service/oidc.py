@@ -20,44 +20,44 @@ officer's groups maps to (no mapped group: refused).
 
 The provider's URL is configuration, not input: its discovery document and JWKS are fetched
 from it (https, or http on a loopback address for tests) and its ``issuer`` must equal it
-(OpenID Connect Discovery §4.3).
+(OpenID Connect Discovery §4.3). Every answer of the provider — those two and the token
+endpoint's — is read by vcred.net's one capped reader (:func:`provider_fetcher`): no
+redirects, at most DEFAULT_MAX_BYTES, one deadline for the whole answer.
 
 https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 import ipaddress
-import json
 import secrets
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
-import requests
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from vcred.errors import UsageError
-from vcred.net import DEFAULT_MAX_BYTES
+from vcred.errors import ParsingError, UnreachableError, UsageError, VcredError
+from vcred.jose import loads_strict
+from vcred.net import GuardedFetcher
 from vcred_service.roles import ROLES, Role, parse_role
 
 #: Asymmetric algorithms only: an HMAC id_token would be keyed with the client secret.
 DEFAULT_ALGORITHMS: Final = ("RS256", "PS256", "ES256", "ES384", "EdDSA")
 #: Clock skew allowed on ``exp``/``iat`` (seconds).
 LEEWAY: Final = 60
+#: Seconds for the whole of one exchange with the provider (connecting, sending, the answer).
 _TIMEOUT: Final = 10.0
-_CHUNK: Final = 16 * 1024
 PENDING_KEY: Final = "vcred_oidc"
 
 Claim = Literal["email", "sub"]
@@ -128,6 +128,13 @@ def check_provider_url(url: str) -> None:
     raise UsageError(f"the OpenID Connect issuer must be an https URL, not {url!r}")
 
 
+def provider_fetcher(*, deadline: float = _TIMEOUT) -> GuardedFetcher:
+    """What reads the provider's answers: vcred.net's capped reader, without its public-address
+    rule — the provider's URLs are configuration checked by :func:`check_provider_url`, and an
+    agency's provider is often on its own network."""
+    return GuardedFetcher(allow_private=True, connect_timeout=deadline, deadline=deadline)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pending:
     """What the browser carries between the redirect to the provider and its return."""
@@ -172,12 +179,12 @@ class OidcClient:
         *,
         redirect_uri: str,
         clock: Callable[[], datetime],
-        http: requests.Session | None = None,
+        fetcher: GuardedFetcher | None = None,
     ) -> None:
         self.settings = settings
         self.redirect_uri = redirect_uri
         self.clock = clock
-        self.http = http or requests.Session()
+        self.fetcher = fetcher or provider_fetcher()
         self._metadata: dict[str, Any] | None = None
         self._jwks: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -219,43 +226,42 @@ class OidcClient:
             ) from exc
 
     def _get_json(self, url: str) -> dict[str, Any]:
-        """The JSON object at ``url``, read within the limits of every fetch (vcred.net): at
-        most DEFAULT_MAX_BYTES, within _TIMEOUT in all (not per read: a provider dripping
-        bytes holds no sign-in longer)."""
-        started = time.monotonic()
+        """The provider's JSON object at ``url``; raises OidcRefusedError ``OIDC_PROVIDER``
+        (502) for an answer that cannot be had or read."""
         try:
-            with self.http.get(
-                url, timeout=_TIMEOUT, allow_redirects=False, stream=True
-            ) as response:
-                response.raise_for_status()
-                body = bytearray()
-                for chunk in response.iter_content(_CHUNK):
-                    body += chunk
-                    if len(body) > DEFAULT_MAX_BYTES:
-                        raise OidcRefusedError(
-                            "OIDC_PROVIDER",
-                            f"the provider's document is larger than {DEFAULT_MAX_BYTES} bytes",
-                            status=502,
-                        )
-                    if time.monotonic() - started > _TIMEOUT:
-                        raise requests.Timeout(f"no whole document within {_TIMEOUT} s")
-            found = json.loads(body)
-        except (requests.RequestException, ValueError) as exc:
+            return self._answer(url)
+        except VcredError as exc:
+            said = "cannot be reached" if isinstance(exc, UnreachableError) else "is refused"
             raise OidcRefusedError(
-                "OIDC_PROVIDER", "the identity provider cannot be reached", status=502
+                "OIDC_PROVIDER", f"the identity provider {said}: {exc.message}", status=502
             ) from exc
+
+    def _answer(self, url: str, form: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The JSON object the provider answers at ``url`` (``form`` POSTed with this client's
+        credentials, else a GET), read by the fetcher within its size cap and deadline.
+        Raises VcredError (vcred.net's, ParsingError)."""
+        if form is None:
+            body = self.fetcher.fetch(url, accept="application/json")
+        else:
+            auth = self._client_auth()
+            body = self.fetcher.post_form(url, form, accept="application/json", headers=auth)
+        found = loads_strict(body, what="the identity provider's answer")
         if not isinstance(found, dict):
-            raise OidcRefusedError("OIDC_PROVIDER", "the provider answered no object", status=502)
+            raise ParsingError("the identity provider's answer is not a JSON object")
         return found
 
+    def _client_auth(self) -> dict[str, str]:
+        """client_secret_basic: id and secret form-encoded, then Basic (RFC 6749 §2.3.1)."""
+        pair = f"{quote_plus(self.settings.client_id)}:{quote_plus(self.settings.client_secret)}"
+        return {"Authorization": "Basic " + base64.b64encode(pair.encode("ascii")).decode()}
+
     def _session(self) -> OAuth2Session:
+        """Authlib's client, for the authorization URL only (it sends nothing itself)."""
         return OAuth2Session(
             client_id=self.settings.client_id,
-            client_secret=self.settings.client_secret,
             scope=self.settings.scopes,
             redirect_uri=self.redirect_uri,
             code_challenge_method="S256",
-            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method's name
         )
 
     # -- the flow ----------------------------------------------------------------------------
@@ -314,20 +320,27 @@ class OidcClient:
         code = args.get("code")
         if not code:
             raise OidcRefusedError("OIDC_STATE", "the provider sent no authorization code")
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": pending.code_verifier,
+        }
         try:
-            with self._session() as session:
-                token = session.fetch_token(
-                    self.metadata()["token_endpoint"],
-                    grant_type="authorization_code",
-                    code=code,
-                    code_verifier=pending.code_verifier,
-                    timeout=_TIMEOUT,
-                )
-        except (OAuth2Error, requests.RequestException, ValueError) as exc:
+            token = self._answer(self.metadata()["token_endpoint"], form)
+        except VcredError as exc:
             raise OidcRefusedError(
-                "OIDC_TOKEN", "the identity provider did not exchange the code", status=403
+                "OIDC_TOKEN",
+                f"the identity provider did not exchange the code: {exc.message}",
+                status=403,
             ) from exc
-        return dict(token)
+        if "error" in token:
+            raise OidcRefusedError(
+                "OIDC_TOKEN",
+                f"the identity provider did not exchange the code: {str(token['error'])[:100]}",
+                status=403,
+            )
+        return token
 
     def verify_id_token(
         self, id_token: str, *, nonce: str, access_token: str | None = None

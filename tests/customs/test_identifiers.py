@@ -8,6 +8,7 @@ from vcred.customs.identifiers import (
     SCHEMES,
     check_identifier,
     construct_mid,
+    gs1_check_digit,
     japan_corporate_number_check,
     lei_check,
     luhn_check,
@@ -112,6 +113,7 @@ VALID: dict[str, tuple[str, ...]] = {
     "MX-RFC": ("OME910101TA3", "EAU150101AB8"),
     "KR-BRN": ("214-87-07132", "116-82-00276", "134-86-72683"),
     "LEI": ("506700GE1G29325QX363",),
+    "NZBN": ("9429000000000", "9429000000017", "9429000047111"),
 }
 INVALID: dict[str, tuple[tuple[str, str], ...]] = {
     "EORI": (
@@ -157,6 +159,12 @@ INVALID: dict[str, tuple[tuple[str, str], ...]] = {
         ("100-82-00276", "construction: the tax office part is at least 101"),
     ),
     "LEI": (("506700GE1G29325QX364", "check digits"),),
+    "NZBN": (
+        ("9429041234567", "GS1 check digit: 3 expected"),
+        ("9429000000001", "GS1 check digit: 0 expected"),
+        ("942900000000", "format: 12 digits"),
+        ("9529000000007", "format: an NZBN starts with 94"),
+    ),
 }
 
 
@@ -248,6 +256,15 @@ def test_iso6346_letter_values_skip_multiples_of_eleven() -> None:
     # Z=38. One letter at position 0 (weight 1), zeros elsewhere: the value mod 11 mod 10.
     for letter, value in {"A": 10, "B": 12, "K": 21, "L": 23, "U": 32, "V": 34, "Z": 38}.items():
         assert mrn_check_character(letter + "0" * 16) == str(value % 11 % 10), letter
+
+
+@pytest.mark.parametrize(
+    "key",
+    # GTIN-13 and EAN-8 numbers of published check digit examples, and a GLN (an NZBN)
+    ["6291041500213", "5901234123457", "96385074", "9429000000000"],
+)
+def test_gs1_check_digit(key: str) -> None:
+    assert gs1_check_digit(key[:-1]) == key[-1]
 
 
 def test_luhn() -> None:

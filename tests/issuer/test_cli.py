@@ -100,6 +100,31 @@ def test_tokens_keys_officers_and_the_audit_log(sqlite_app: Flask, tmp_path: Pat
 
 
 @pytest.mark.usefixtures("admin_env")
+def test_key_list_names_each_keys_creation_time_and_thumbprint(sqlite_app: Flask) -> None:
+    service = issuer_of(sqlite_app)
+    data = ["--data-dir", str(service.config.data_dir)]
+    tag = run("issuer", "key", "add", "--type", "p384", *data).stdout.split()[1]
+    assert run("issuer", "key", "retire", tag, *data).exit_code == 0
+    listed = run("issuer", "key", "list", *data)
+    assert listed.exit_code == 0, listed.output
+    ring = service.keyring()
+    assert ring.trust_list is not None
+    _, trust_list_signer = ring.trust_list_signer()
+    expected = [
+        *((key, "retired " + key.retired if key.retired else "current", key.did_key)
+          for key in ring.keys),
+        (ring.trust_list, "trust lists only", trust_list_signer.key_id),
+    ]  # fmt: skip
+    lines = listed.stdout.splitlines()
+    assert len(lines) == len(expected)
+    for line, (key, state, named) in zip(lines, expected, strict=True):
+        # the columns: id, type, created, RFC 7638 thumbprint, state, DID (or method)
+        thumbprint = run("key", "thumbprint", key.did_key).stdout.strip()
+        assert line.split()[:4] == [key.tag, key.kind, key.created, thumbprint], line
+        assert line.split()[4:] == [*state.split(), named], line
+
+
+@pytest.mark.usefixtures("admin_env")
 def test_admin_commands_need_an_issuer(tmp_path: Path) -> None:
     result = run("issuer", "token", "list", "--data-dir", str(tmp_path / "nothing"))
     assert result.exit_code == 2

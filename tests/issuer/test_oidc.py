@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,13 +30,19 @@ from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
 from issuer_app import issuer_of
-from tests.httpserver import local_server
+from tests.httpserver import LocalServer, local_server
 from tests.interop.node import HERE as INTEROP
 from tests.issuer.conftest import PUBLIC_URL, Clock
 from tests.issuer.test_ui import PASSWORD, csrf_of
 from vcred.errors import UsageError
 from vcred.net import DEFAULT_MAX_BYTES
-from vcred_service.oidc import OidcClient, OidcRefusedError, OidcSettings, Pending
+from vcred_service.oidc import (
+    OidcClient,
+    OidcRefusedError,
+    OidcSettings,
+    Pending,
+    provider_fetcher,
+)
 
 CLIENT_ID = "vcred-issuer"
 CLIENT_SECRET = "a test client secret, long enough for HS256"  # not a secret: a test value
@@ -499,6 +506,101 @@ def test_an_oversized_discovery_document_is_refused_unread(
     )
     assert answer.status_code == 502
     assert "larger than" in answer.get_data(as_text=True)
+
+
+# -- the token endpoint's answer, read within the limits of every fetch ----------------------
+
+
+@contextmanager
+def provider_at_loopback(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, LocalServer]]:
+    """An issuer whose provider is a local server publishing its discovery document (its
+    endpoints at /auth, /token and /jwks, which the test serves as it likes)."""
+    with local_server() as server:
+        server.serve(
+            "/.well-known/openid-configuration",
+            json.dumps(
+                {
+                    "issuer": server.origin,
+                    "authorization_endpoint": f"{server.origin}/auth",
+                    "token_endpoint": f"{server.origin}/token",
+                    "jwks_uri": f"{server.origin}/jwks",
+                }
+            ).encode(),
+            Content_Type="application/json",
+        )
+        app = make_app(
+            "sqlite",
+            oidc_issuer=server.origin,
+            oidc_client_id=CLIENT_ID,
+            oidc_client_secret=CLIENT_SECRET,
+        )
+        yield app, server
+
+
+def returned_with_a_code(client: FlaskClient) -> Any:
+    """The callback as the provider would send the officer back: this sign-in's state, a code."""
+    state = dict(parse_qsl(urlsplit(start(client)).query))["state"]
+    return callback(client, {"state": state, "code": "a-code"})
+
+
+def test_a_token_endpoint_sending_a_huge_body_is_refused(
+    make_app: Callable[..., Flask],
+) -> None:
+    with provider_at_loopback(make_app) as (app, server):
+        server.serve("/token", b'{"pad": "' + b"x" * (DEFAULT_MAX_BYTES * 20) + b'"}')
+        client = app.test_client()
+        answer = returned_with_a_code(client)
+        refused(answer, 403, "did not exchange the code", app, client)
+        assert "larger than" in answer.get_data(as_text=True)
+        assert "/token" in server.hits
+
+
+@pytest.mark.slow  # the service's own deadline for the exchange: 10 s
+def test_a_token_endpoint_dripping_bytes_is_cut_at_the_deadline(
+    make_app: Callable[..., Flask],
+) -> None:
+    # one byte every 20 ms never trips a per-read timeout: read without a deadline for the
+    # whole answer, such a provider held the officer's request (and a worker) for as long as
+    # it liked. It stops on its own after two minutes; the sign-in must have ended before.
+    released = threading.Event()
+    safety = threading.Timer(120.0, released.set)
+    safety.start()
+    try:
+        with provider_at_loopback(make_app) as (app, server):
+            server.trickle["/token"] = ("body", released)
+            client = app.test_client()
+            answer = returned_with_a_code(client)
+            assert not released.is_set()  # it gave up while the provider was still dripping
+            refused(answer, 403, "did not exchange the code", app, client)
+            assert "took longer than" in answer.get_data(as_text=True)
+    finally:
+        released.set()
+        safety.cancel()
+
+
+def test_a_dripping_discovery_document_is_cut_at_the_deadline() -> None:
+    released = threading.Event()
+    safety = threading.Timer(60.0, released.set)
+    safety.start()
+    try:
+        with local_server() as server:
+            server.trickle["/.well-known/openid-configuration"] = ("body", released)
+            settings = OidcSettings(
+                issuer=server.origin, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
+            )
+            client = OidcClient(
+                settings,
+                redirect_uri=CALLBACK,
+                clock=lambda: datetime.now(UTC),
+                fetcher=provider_fetcher(deadline=0.5),
+            )
+            with pytest.raises(OidcRefusedError, match="took longer than") as caught:
+                client.metadata()
+            assert not released.is_set()
+            assert caught.value.code == "OIDC_PROVIDER"
+    finally:
+        released.set()
+        safety.cancel()
 
 
 def closed_port() -> int:

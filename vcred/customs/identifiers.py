@@ -2,7 +2,7 @@
 
 An identifier in a credential is ``{"scheme": "EORI", "value": "DE123456789012345"}``.
 Schemes whose issuing body publishes a check digit are checked (LEI, Japan Corporate
-Number); the others are checked for form only. Private schemes start with ``X-``.
+Number, NZBN …); the others are checked for form only. Private schemes start with ``X-``.
 """
 
 from __future__ import annotations
@@ -60,6 +60,20 @@ def luhn_check(digits: str) -> bool:
         value = int(d) * (2 if n % 2 else 1)
         total += value - 9 if value > 9 else value
     return total % 10 == 0
+
+
+def gs1_check_digit(digits: str) -> str:
+    """The check digit of a GS1 key (GTIN, GLN …) whose other digits are ``digits``: from the
+    right, weights 3, 1, 3 …; the digit that brings the sum to a multiple of 10 (GS1 General
+    Specifications, "Check digit calculation").
+    """
+    total = sum(int(d) * (1 if n % 2 else 3) for n, d in enumerate(reversed(digits)))
+    return str(-total % 10)
+
+
+def nzbn_check(value: str) -> bool:
+    """An NZBN is a GS1 Global Location Number: 13 digits, the last its GS1 check digit."""
+    return value[-1] == gs1_check_digit(value[:-1])
 
 
 def canada_bn_check(value: str) -> bool:
@@ -367,6 +381,8 @@ SCHEMES: Final[dict[str, IdentifierScheme]] = {
             "New Zealand Business Number",
             re.compile(r"94[0-9]{11}"),
             "9429000000000",
+            nzbn_check,
+            "https://www.nzbn.govt.nz/",
         ),
         IdentifierScheme(
             "EU-VAT",
