@@ -247,6 +247,28 @@ class TrustListFeed:
             self._on_accept(loaded, secured)
         return loaded
 
+    def resume(self, secured: str, *, accepted_at: datetime) -> TrustList:
+        """Hold again the list an earlier run accepted at ``accepted_at`` (the newest its
+        caller kept), so that no older list replaces it after a restart: the feed would start
+        empty and take whatever list its URLs answered first, one the kept list had replaced.
+
+        Verified under the anchor as of ``accepted_at`` (a list that has expired since still
+        bounds what may follow it; it decides nothing now, :meth:`TrustList.refusal_at`).
+        Raises what :func:`vcred.trust.load_signed_trust_list` raises; UsageError when a list
+        is held already.
+        """
+        verifier = self._verifier
+        if verifier is not None:
+            verifier = dataclasses.replace(verifier, at=accepted_at)
+        loaded = load_signed_trust_list(
+            secured, now=accepted_at, anchor=self.anchor, verifier=verifier
+        )
+        with self._lock:
+            if self._current is not None:
+                raise UsageError("a feed resumes before it holds a list")
+            self._current = dataclasses.replace(loaded, grace=self.grace)
+            return self._current
+
     def due(self, now: datetime | None = None) -> bool:
         """Whether a refresh is due: no list yet, or within ``refresh_before`` of its
         ``nextUpdate`` (or past it) — but not sooner than ``retry`` after a failure."""
