@@ -8,8 +8,13 @@ process.
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
+
+from tests.httpserver import LocalServer, local_server
 from tests.status.support import (
     LIST_URL,
     NOW,
@@ -20,8 +25,9 @@ from tests.status.support import (
     revocation_entry,
     status_list_credential,
 )
-from vcred.errors import RevokedError, StatusVerificationError
+from vcred.errors import RevokedError, StatusVerificationError, UnreachableError
 from vcred.status import StatusChecker
+from vcred.wallet.transport import HttpTransport
 
 # --- status lists ----------------------------------------------------------------------------
 
@@ -59,3 +65,31 @@ def test_a_status_list_that_names_no_url_answers_for_none() -> None:
     (entry,) = checker.check(credential_with(revocation_entry()), now=NOW).entries
     assert isinstance(entry.error, StatusVerificationError)
     assert entry.value is None
+
+
+# --- the wallet's transport (offers, issuer metadata, request objects: strangers' URLs) ------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with local_server() as running:
+        yield running
+
+
+def test_a_wallet_request_to_a_closed_port_or_a_failed_handshake_is_unreachable(
+    server: LocalServer,
+) -> None:
+    # Attack: an offer whose issuer refuses connections, or speaks no TLS on its https port
+    # (or shows a certificate for another name); before: the socket's and the handshake's
+    # OSError left the transport untyped — a traceback from `vcred wallet receive`
+    transport = HttpTransport(allow_private=True)
+    with pytest.raises(UnreachableError):
+        transport.request("GET", f"http://127.0.0.1:{_closed_port()}/offer", headers={})
+    with pytest.raises(UnreachableError):
+        transport.request("GET", f"https://127.0.0.1:{server.port}/offer", headers={})

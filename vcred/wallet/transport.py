@@ -76,13 +76,14 @@ class HttpTransport:
             connection = http.client.HTTPSConnection(host, port, timeout=self.timeout)
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        # connect to the address that was checked, not to whatever DNS answers next
-        connection.sock = socket.create_connection((address, port), timeout=self.timeout)
-        if location.scheme == "https":
-            connection.sock = ssl.create_default_context().wrap_socket(
-                connection.sock, server_hostname=host
-            )
         try:
+            # connect to the address that was checked, not to whatever DNS answers next; a
+            # refused connection or a failed handshake is the host's failure, typed as such
+            connection.sock = socket.create_connection((address, port), timeout=self.timeout)
+            if location.scheme == "https":
+                connection.sock = ssl.create_default_context().wrap_socket(
+                    connection.sock, server_hostname=host
+                )
             connection.request(method, target.request_target, body=body, headers=dict(headers))
             response = connection.getresponse()
             data = response.read(MAX_ANSWER_BYTES + 1)
