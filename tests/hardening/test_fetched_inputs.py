@@ -9,6 +9,7 @@ process.
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -93,3 +94,25 @@ def test_a_wallet_request_to_a_closed_port_or_a_failed_handshake_is_unreachable(
         transport.request("GET", f"http://127.0.0.1:{_closed_port()}/offer", headers={})
     with pytest.raises(UnreachableError):
         transport.request("GET", f"https://127.0.0.1:{server.port}/offer", headers={})
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_a_wallet_request_to_a_dripping_host_ends_at_its_timeout(
+    server: LocalServer, where: str
+) -> None:
+    # Attack: an issuer (or a verifier's request_uri) sends one byte every 20 ms: each read
+    # returns within the socket timeout, so the wallet waited for the whole answer — for as
+    # long as the host cared to drip. The server stops on its own after 10 s; the request
+    # must have given up long before.
+    released = threading.Event()
+    server.trickle["/offer"] = (where, released)
+    safety = threading.Timer(10.0, released.set)
+    safety.start()
+    transport = HttpTransport(allow_private=True, timeout=0.3)
+    try:
+        with pytest.raises(UnreachableError, match=r"longer than 0\.3 s"):
+            transport.request("GET", f"{server.origin}/offer", headers={})
+        assert not released.is_set()  # it gave up while the host was still dripping
+    finally:
+        released.set()
+        safety.cancel()
