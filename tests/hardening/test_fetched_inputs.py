@@ -8,6 +8,7 @@ process.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -26,8 +27,17 @@ from tests.status.support import (
     revocation_entry,
     status_list_credential,
 )
-from vcred.errors import RevokedError, StatusVerificationError, UnreachableError
+from vcred.did import Resolver
+from vcred.did.web import did_web_document, did_web_url, method_id
+from vcred.errors import (
+    ResolutionError,
+    RevokedError,
+    StatusVerificationError,
+    UnreachableError,
+)
+from vcred.keys import KeyPair
 from vcred.status import StatusChecker
+from vcred.testing import StaticFetcher
 from vcred.wallet.transport import HttpTransport
 
 # --- status lists ----------------------------------------------------------------------------
@@ -66,6 +76,27 @@ def test_a_status_list_that_names_no_url_answers_for_none() -> None:
     (entry,) = checker.check(credential_with(revocation_entry()), now=NOW).entries
     assert isinstance(entry.error, StatusVerificationError)
     assert entry.value is None
+
+
+# --- did:web documents ------------------------------------------------------------------------
+
+
+def test_a_did_document_with_a_member_named_twice_is_refused() -> None:
+    # Attack: a did:web document names its assertion keys twice, key A first and key B last:
+    # Python's json kept the last, most other parsers the first, so the controller could
+    # show one verifier one key set and another verifier another (RFC 8259 §4: names SHOULD
+    # be unique; vcred's one strict parser refuses duplicates everywhere else).
+    did = "did:web:issuer.example"
+    first, last = KeyPair.generate("ed25519").public, KeyPair.generate("ed25519").public
+    document = json.dumps(did_web_document(did, [first]))
+    twice = document[:-1] + ', "assertionMethod": ["' + method_id(did, last) + '"]}'
+    fetcher = StaticFetcher()
+    fetcher.publish(did_web_url(did), twice)
+    with pytest.raises(ResolutionError, match="is not JSON"):
+        Resolver(fetcher=fetcher).resolve(did)
+    fetcher.publish(did_web_url(did), '{"id": "' + did + '", "n": NaN}')
+    with pytest.raises(ResolutionError, match="is not JSON"):
+        Resolver(fetcher=fetcher).resolve(did)
 
 
 # --- the wallet's transport (offers, issuer metadata, request objects: strangers' URLs) ------
