@@ -720,5 +720,6 @@ def _with_failures(
 
 
 def _list_verifier(verifier: Verifier) -> Verifier:
-    """What verifies a trust list: its proof, its issuer's key and its validity period."""
-    return dataclasses.replace(verifier, checks=("proof", "issuer", "validity"))
+    """What verifies a trust list: its proof, its issuer's key, its validity period and the
+    status it states (an agency may revoke a list it signed)."""
+    return dataclasses.replace(verifier, checks=("proof", "issuer", "validity", "status"))

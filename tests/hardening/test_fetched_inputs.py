@@ -13,6 +13,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -27,17 +28,22 @@ from tests.status.support import (
     revocation_entry,
     status_list_credential,
 )
+from tests.verifier.conftest import NOW as TRUST_NOW
+from tests.verifier.conftest import US_HOST, MakeApp, eu_trust_list
+from vcred import did_key, issue
 from vcred.did import Resolver
 from vcred.did.web import did_web_document, did_web_url, method_id
 from vcred.errors import (
     ResolutionError,
     RevokedError,
+    StatusUnavailableError,
     StatusVerificationError,
     UnreachableError,
 )
 from vcred.keys import KeyPair
 from vcred.status import StatusChecker
 from vcred.testing import StaticFetcher
+from vcred.trust import load_signed_trust_list
 from vcred.wallet.transport import HttpTransport
 
 # --- status lists ----------------------------------------------------------------------------
@@ -76,6 +82,63 @@ def test_a_status_list_that_names_no_url_answers_for_none() -> None:
     (entry,) = checker.check(credential_with(revocation_entry()), now=NOW).entries
     assert isinstance(entry.error, StatusVerificationError)
     assert entry.value is None
+
+
+# --- trust lists ------------------------------------------------------------------------------
+
+TRUST_STATUS_PATH = "/status/eu-trust-lists"
+
+
+def _trust_list_with_status(anchor: KeyPair, *, revoked: bool) -> tuple[str, bytes]:
+    """The EU agency's trust list (signed by ``anchor``, a did:key) stating a revocation
+    entry on a list of its own served by the US test host, and that list (bit 7 set when
+    ``revoked``)."""
+    did = did_key(anchor.public)
+    url = f"https://{US_HOST}{TRUST_STATUS_PATH}"
+    unsigned = eu_trust_list(did)
+    unsigned["credentialStatus"] = {
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "7",
+        "statusListCredential": url,
+    }
+    status = status_list_credential(
+        url=url,
+        issuer=did,
+        set_bits={7: 1} if revoked else {},
+        valid_from=TRUST_NOW - timedelta(days=1),
+        valid_until=None,
+    )
+    return str(issue(unsigned, anchor)), str(issue(status, anchor)).encode()
+
+
+def test_a_trust_list_whose_status_cannot_be_checked_is_not_loaded() -> None:
+    # Attack: an agency revokes a trust list it signed (a partner listed by mistake, a
+    # compromised trust-list key) through the status entry the list states; before: trust
+    # lists were verified without the status check, so the revoked list loaded anywhere its
+    # signed text was replayed. Without a fetcher the status cannot be established: refused.
+    anchor = KeyPair.generate("ed25519")
+    token, _ = _trust_list_with_status(anchor, revoked=False)
+    with pytest.raises(StatusUnavailableError):
+        load_signed_trust_list(token, now=TRUST_NOW, anchor=did_key(anchor.public))
+
+
+def test_the_verifier_service_refuses_a_revoked_trust_list(
+    make_app: MakeApp, us_server: LocalServer, tmp_path: Path
+) -> None:
+    anchor = KeyPair.generate("ed25519")
+    token, status = _trust_list_with_status(anchor, revoked=True)
+    us_server.serve(TRUST_STATUS_PATH, status)
+    revoked = tmp_path / "revoked.jwt"
+    revoked.write_text(token)
+    with pytest.raises(RevokedError):
+        make_app(trust_list=revoked, trust_issuer=did_key(anchor.public))
+    token, status = _trust_list_with_status(anchor, revoked=False)
+    us_server.serve(TRUST_STATUS_PATH, status)
+    current = tmp_path / "current.jwt"
+    current.write_text(token)
+    app = make_app(trust_list=current, trust_issuer=did_key(anchor.public))
+    assert app.extensions["vcred_verifier"].trust is not None
 
 
 # --- did:web documents ------------------------------------------------------------------------
