@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -30,21 +32,28 @@ from tests.status.support import (
 )
 from tests.verifier.conftest import NOW as TRUST_NOW
 from tests.verifier.conftest import US_HOST, MakeApp, eu_trust_list
-from vcred import did_key, issue
+from vcred import Verifier, did_key, issue
 from vcred.did import Resolver
 from vcred.did.web import did_web_document, did_web_url, method_id
 from vcred.errors import (
+    FetchRefusedError,
     ResolutionError,
     RevokedError,
     StatusUnavailableError,
     StatusVerificationError,
     UnreachableError,
 )
+from vcred.issuing import signer_for
 from vcred.keys import KeyPair
+from vcred.oid4vci import GRANT_PRE_AUTHORIZED, ProtocolError
+from vcred.openid4vp import AuthorizationRequest, sign_request
 from vcred.status import StatusChecker
+from vcred.status.listcred import VC_V2_CONTEXT
 from vcred.testing import StaticFetcher
 from vcred.trust import load_signed_trust_list
-from vcred.wallet.transport import HttpTransport
+from vcred.verifier import utc_now
+from vcred.wallet import Wallet
+from vcred.wallet.transport import Answer, HttpTransport, Transport
 
 # --- status lists ----------------------------------------------------------------------------
 
@@ -210,3 +219,158 @@ def test_a_wallet_request_to_a_dripping_host_ends_at_its_timeout(
     finally:
         released.set()
         safety.cancel()
+
+
+# --- a malicious issuer's offer, a malicious verifier's request (pinned: refused) ------------
+
+
+class ScriptedTransport:
+    """A wallet transport answering GETs from a dict of URL → JSON; POSTs are recorded and
+    handed to ``post`` (by default refused as a test failure: nothing may be sent)."""
+
+    def __init__(self, answers: dict[str, Any], post: Transport | None = None) -> None:
+        self.answers, self.post = answers, post
+        self.sent: list[tuple[str, str, bytes | None]] = []
+
+    def request(
+        self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str]
+    ) -> Answer:
+        if method == "GET" and url in self.answers:
+            answer = self.answers[url]
+            data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+            return Answer(status=200, content_type="application/json", body=data)
+        self.sent.append((method, url, body))
+        if self.post is None:
+            raise AssertionError(f"the wallet sent {method} {url}")
+        return self.post.request(method, url, body=body, headers=headers)
+
+
+ISSUER_URL = "https://issuer.example"
+EXAMPLE_TYPE = "ExampleDegreeCredential"
+OFFER = "openid-credential-offer://?" + urlencode(
+    {
+        "credential_offer": json.dumps(
+            {
+                "credential_issuer": ISSUER_URL,
+                "credential_configuration_ids": ["aeo"],
+                "grants": {GRANT_PRE_AUTHORIZED: {"pre-authorized_code": "the-code"}},
+            }
+        )
+    }
+)
+ISSUER_METADATA = f"{ISSUER_URL}/.well-known/openid-credential-issuer"
+SERVER_METADATA = f"{ISSUER_URL}/.well-known/oauth-authorization-server"
+
+
+@pytest.mark.parametrize(
+    ("issuer_names", "server_names"),
+    [
+        ("https://other.example", ISSUER_URL),  # the metadata is another issuer's
+        (ISSUER_URL, "https://as.other.example"),  # the token endpoint's server is another
+        (ISSUER_URL.upper(), ISSUER_URL),  # another spelling is another issuer
+    ],
+)
+def test_an_offer_whose_metadata_names_another_party_sends_no_code(
+    tmp_path: Path, issuer_names: str, server_names: str
+) -> None:
+    # the pre-authorized code is a bearer secret: it goes to no token endpoint before the
+    # issuer's metadata and its authorization server's both name the party the offer named
+    transport = ScriptedTransport(
+        {
+            ISSUER_METADATA: {
+                "credential_issuer": issuer_names,
+                "credential_configurations_supported": {"aeo": {"format": "vc+sd-jwt"}},
+                "credential_endpoint": f"{ISSUER_URL}/credential",
+            },
+            SERVER_METADATA: {
+                "issuer": server_names,
+                "token_endpoint": "https://collector.example/token",
+            },
+        }
+    )
+    wallet = Wallet.create(tmp_path / "w.db", "a passphrase for a test wallet")
+    with pytest.raises(ProtocolError, match="names another"):
+        wallet.receive(OFFER, transport=transport)
+    assert transport.sent == []
+    assert wallet.credentials() == []
+
+
+def test_a_verifier_request_answered_to_a_private_address_is_never_posted(
+    tmp_path: Path,
+) -> None:
+    # a request signed by a valid DID names the cloud metadata address as its response_uri:
+    # the guarded transport refuses it before connecting, and the wallet says so
+    key = KeyPair.generate("p256")
+    did = did_key(key.public)
+    request = AuthorizationRequest.new(
+        did=did,
+        response_uri="https://169.254.169.254/latest/meta-data",
+        dcql_query={
+            "credentials": [
+                {"id": "c", "format": "jwt_vc_json", "meta": {"type_values": [[EXAMPLE_TYPE]]}}
+            ]
+        },
+    )
+    token = sign_request(request, signer_for(key, did=did), now=utc_now())
+    request_uri = "https://verifier.example/request/1"
+    transport = ScriptedTransport({request_uri: token.encode()}, post=HttpTransport())
+    holder = Wallet.create(tmp_path / "w.db", "a passphrase for a test wallet")
+    issuer_key = KeyPair.generate("ed25519")
+    held = issue(
+        {
+            "@context": [VC_V2_CONTEXT, "https://www.w3.org/ns/credentials/examples/v2"],
+            "type": ["VerifiableCredential", EXAMPLE_TYPE],
+            "issuer": did_key(issuer_key.public),
+            "validFrom": "2026-01-01T00:00:00Z",
+            "credentialSubject": {"id": holder.did},
+        },
+        issuer_key,
+    )
+    holder.keep(str(held), format="jwt_vc_json", credential_issuer="https://issuer.example")
+    with pytest.raises(FetchRefusedError, match="non-public"):
+        holder.respond(request_uri, transport=transport)
+    assert [(m, u) for m, u, _ in transport.sent] == [("POST", request.response_uri)]
+
+
+@pytest.mark.parametrize("answer", ["169.254.169.254", "::ffff:127.0.0.1", "fd00::1"])
+def test_a_request_uri_whose_name_resolves_privately_is_refused_before_connecting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, answer: str
+) -> None:
+    family = socket.AF_INET6 if ":" in answer else socket.AF_INET
+
+    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        return [(family, socket.SOCK_STREAM, 6, "", (answer, port))]
+
+    def connect(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the wallet connected")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    holder = Wallet.create(tmp_path / "w.db", "a passphrase for a test wallet")
+    with pytest.raises(FetchRefusedError, match="non-public"):
+        holder.respond("https://verifier.example/request/1", transport=HttpTransport())
+
+
+# --- JSON-LD contexts: never fetched ----------------------------------------------------------
+
+
+def test_an_unknown_context_is_refused_and_never_fetched() -> None:
+    # a credential naming a context on the attacker's host (or the metadata address) makes
+    # the verifier fetch nothing, even with a fetcher at hand: only bundled or pinned ones
+    key = KeyPair.generate("ed25519")
+    fetcher = StaticFetcher()
+    for context in ("https://evil.example/ctx.jsonld", "https://169.254.169.254/ctx"):
+        token = issue(
+            {
+                "@context": [VC_V2_CONTEXT, context],
+                "type": ["VerifiableCredential"],
+                "issuer": did_key(key.public),
+                "validFrom": "2026-01-01T00:00:00Z",
+                "credentialSubject": {"id": "did:example:subject"},
+            },
+            key,
+        )
+        result = Verifier(fetcher=fetcher).verify(token)
+        assert not result.verified
+        assert "INVALID_CONTEXT" in [p.code for p in result.errors]
+    assert fetcher.hits == []
