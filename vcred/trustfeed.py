@@ -48,10 +48,23 @@ def check_succession(held: TrustList | None, new: TrustList) -> None:
 
     Raises TrustListSequenceError for a list without a sequence number replacing one with
     it, a lower sequence number (rollback), the same number with other content, or a direct
-    successor (number + 1) whose ``replaces`` names another list (fork). A successor that
-    skips numbers is accepted: the lists in between were missed, not forged.
+    successor (number + 1) whose ``replaces`` names another list (fork); when the held list
+    has no number, for one that took effect before it (an earlier ``validFrom``: rollback).
+    A successor that skips numbers is accepted: the lists in between were missed, not forged.
     """
-    if held is None or held.sequence is None:
+    if held is None:
+        return
+    if held.sequence is None:
+        # no numbers to compare: a list that took effect before the held one is older
+        if held.valid_from is not None and (
+            new.valid_from is None or new.valid_from < held.valid_from
+        ):
+            raise TrustListSequenceError(
+                f"the trust list held ({held.label}) took effect at "
+                f"{_iso(held.valid_from)}; one that took effect before is older: refused as "
+                "a rollback",
+                pointer="/validFrom",
+            )
         return
     if new.sequence is None:
         raise TrustListSequenceError(

@@ -8,11 +8,12 @@ process.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -30,6 +31,7 @@ from tests.status.support import (
     revocation_entry,
     status_list_credential,
 )
+from tests.test_trustfeed import D1, D2, loaded
 from tests.verifier.conftest import NOW as TRUST_NOW
 from tests.verifier.conftest import US_HOST, MakeApp, eu_trust_list
 from vcred import Verifier, did_key, issue
@@ -41,6 +43,7 @@ from vcred.errors import (
     RevokedError,
     StatusUnavailableError,
     StatusVerificationError,
+    TrustListSequenceError,
     UnreachableError,
 )
 from vcred.issuing import signer_for
@@ -50,7 +53,8 @@ from vcred.openid4vp import AuthorizationRequest, sign_request
 from vcred.status import StatusChecker
 from vcred.status.listcred import VC_V2_CONTEXT
 from vcred.testing import StaticFetcher
-from vcred.trust import load_signed_trust_list
+from vcred.trust import TrustList, load_signed_trust_list
+from vcred.trustfeed import check_succession
 from vcred.verifier import utc_now
 from vcred.wallet import Wallet
 from vcred.wallet.transport import Answer, HttpTransport, Transport
@@ -374,3 +378,23 @@ def test_an_unknown_context_is_refused_and_never_fetched() -> None:
         assert not result.verified
         assert "INVALID_CONTEXT" in [p.code for p in result.errors]
     assert fetcher.hits == []
+
+
+# --- trust lists without sequence numbers --------------------------------------------------------
+
+
+def _unsequenced(valid_from: datetime, digest: str) -> TrustList:
+    return dataclasses.replace(loaded(1, digest=digest), sequence=None, valid_from=valid_from)
+
+
+def test_an_older_unsequenced_trust_list_does_not_replace_a_newer_one() -> None:
+    # Attack: an agency whose lists carry no sequenceNumber (a foreign one: vcred's issuer
+    # refuses to publish those) drops a partner in its new list; the old list, signed and
+    # still valid, is served again. before: a held list without a sequence number could be
+    # replaced by any list, so the partner came back.
+    newer = _unsequenced(datetime(2026, 3, 1, tzinfo=UTC), D2)
+    older = _unsequenced(datetime(2026, 1, 1, tzinfo=UTC), D1)
+    with pytest.raises(TrustListSequenceError, match="older"):
+        check_succession(newer, older)
+    check_succession(older, newer)  # a newer one still replaces it
+    check_succession(newer, newer)
