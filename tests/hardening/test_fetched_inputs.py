@@ -39,6 +39,7 @@ from vcred.did import Resolver
 from vcred.did.web import did_web_document, did_web_url, method_id
 from vcred.errors import (
     FetchRefusedError,
+    MalformedError,
     ResolutionError,
     RevokedError,
     StatusUnavailableError,
@@ -53,7 +54,7 @@ from vcred.openid4vp import AuthorizationRequest, sign_request
 from vcred.status import StatusChecker
 from vcred.status.listcred import VC_V2_CONTEXT
 from vcred.testing import StaticFetcher
-from vcred.trust import TrustList, load_signed_trust_list
+from vcred.trust import TrustList, build_trust_list, load_signed_trust_list, load_trust_list
 from vcred.trustfeed import check_succession
 from vcred.verifier import utc_now
 from vcred.wallet import Wallet
@@ -398,3 +399,31 @@ def test_an_older_unsequenced_trust_list_does_not_replace_a_newer_one() -> None:
         check_succession(newer, older)
     check_succession(older, newer)  # a newer one still replaces it
     check_succession(newer, newer)
+
+
+def test_a_wildcard_entry_names_no_issuer_and_no_list_recognises_its_own_agency() -> None:
+    # identifiers are compared whole: "*" is a character, not a pattern
+    wildcard = eu_trust_list("did:web:zoll.example")
+    wildcard["credentialSubject"]["recognisedIssuers"][0]["id"] = "did:web:*.example"
+    held = load_trust_list(wildcard, now=TRUST_NOW)
+    for issuer in ("did:web:cbp.example", "did:web:*.example.evil.example"):
+        decision = held.evaluate(issuer, ["AEOCertificateCredential"], now=TRUST_NOW)
+        assert not decision.trusted
+    # an agency recognising its own programme: there is no arrangement of a programme with
+    # itself, so no such list is built (a verifier trusts its own issuers otherwise)
+    with pytest.raises(MalformedError, match="no mutual recognition arrangement"):
+        build_trust_list(
+            [
+                {
+                    "issuer": "did:web:zoll.example",
+                    "programme": "EU-AEO",
+                    "country": "DE",
+                    "acceptedCredentialTypes": ["AEOCertificateCredential"],
+                }
+            ],
+            issuer="did:web:zoll.example",
+            programme="EU-AEO",
+            authority_country="DE",
+            valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+            valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+        )
