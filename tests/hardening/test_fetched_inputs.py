@@ -82,6 +82,12 @@ def test_an_older_version_of_a_status_list_served_after_a_newer_one_is_refused()
     publish(fetcher, securer, valid_from=NOW, set_bits={94567: 1})
     (entry,) = checker.check(credential, now=NOW + timedelta(minutes=12)).entries
     assert isinstance(entry.error, RevokedError)
+    # an earlier signature of the same bits (two issuer machines signing one version a
+    # second apart) rolls nothing back: taken
+    publish(fetcher, securer, valid_from=NOW - timedelta(seconds=1), set_bits={94567: 1})
+    (entry,) = checker.check(credential, now=NOW + timedelta(minutes=23)).entries
+    assert isinstance(entry.error, RevokedError)
+    assert entry.list_valid_from == NOW - timedelta(seconds=1)
 
 
 def test_a_status_list_that_names_no_url_answers_for_none() -> None:

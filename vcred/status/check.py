@@ -396,23 +396,27 @@ class StatusChecker:
 
 
 def _refuse_older(held: StatusList, fetched: StatusList, *, url: str) -> None:
-    """Raises StatusVerificationError when ``fetched`` is an older version of the list held.
+    """Raises StatusVerificationError when ``fetched`` is an older version of the list held
+    that says something else.
 
     Every version an issuer signed still verifies (a list need not state validUntil), so
     whoever serves the URL — a stale cache, a mirror, the web host — could answer with one
     signed before a revocation. A version is told by its ``validFrom``: one earlier than the
-    held list's, or none where the held list states one, cannot replace it.
+    held list's, or none where the held list states one, cannot replace it — unless its bits
+    and purposes are the held list's (two issuer machines may sign one version a second
+    apart; nothing is rolled back then).
     """
     if held.valid_from is None:
         return
-    if fetched.valid_from is None or fetched.valid_from < held.valid_from:
-        stated = (
-            "no validFrom" if fetched.valid_from is None else format_datetime(fetched.valid_from)
-        )
-        raise StatusVerificationError(
-            f"the status list {url} served is older ({stated}) than the version held "
-            f"(validFrom {format_datetime(held.valid_from)}): refused as a rollback"
-        )
+    if fetched.valid_from is not None and fetched.valid_from >= held.valid_from:
+        return
+    if fetched.bits.data == held.bits.data and fetched.purposes == held.purposes:
+        return
+    stated = "no validFrom" if fetched.valid_from is None else format_datetime(fetched.valid_from)
+    raise StatusVerificationError(
+        f"the status list {url} served is older ({stated}) than the version held "
+        f"(validFrom {format_datetime(held.valid_from)}): refused as a rollback"
+    )
 
 
 def as_of_url(list_url: str, moment: datetime) -> str:
