@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.conftest import billing_attestation
 from tests.httpserver import LocalServer, local_server
 from tests.status.support import (
     LIST_URL,
@@ -34,12 +35,13 @@ from tests.status.support import (
 from tests.test_trustfeed import D1, D2, loaded
 from tests.verifier.conftest import NOW as TRUST_NOW
 from tests.verifier.conftest import US_HOST, MakeApp, eu_trust_list
-from vcred import Verifier, did_key, issue
+from vcred import Verifier, did_key, issue, openid4vp, sdjwt
 from vcred.did import Resolver
 from vcred.did.web import did_web_document, did_web_url, method_id
 from vcred.errors import (
     FetchRefusedError,
     MalformedError,
+    PresentationError,
     ResolutionError,
     RevokedError,
     StatusUnavailableError,
@@ -433,3 +435,42 @@ def test_a_wildcard_entry_names_no_issuer_and_no_list_recognises_its_own_agency(
             valid_from=datetime(2026, 1, 1, tzinfo=UTC),
             valid_until=datetime(2027, 1, 1, tzinfo=UTC),
         )
+
+
+def _disclosed(presented: str) -> set[str]:
+    """The claim names an SD-JWT+KB presentation discloses."""
+    parts = sdjwt.parse(presented)
+    return {str(sdjwt.decode_disclosure(d).name) for d in parts.disclosures}
+
+
+def test_a_query_with_claim_sets_gets_one_option_not_every_claim(tmp_path: Path) -> None:
+    # Attack (minimisation): a verifier lists claims a and b with claim_sets [[a], [b]] —
+    # "one of them" (DCQL §6.4.1: the Wallet returns the first option it can satisfy);
+    # before: the wallet disclosed every claim listed, a and b
+    issuer_key = KeyPair.generate("ed25519")
+    holder = Wallet.create(tmp_path / "w.db", "a passphrase for a test wallet")
+    document = billing_attestation(issuer=did_key(issuer_key.public))
+    document["credentialSubject"]["id"] = holder.did
+    held = str(issue(document, issuer_key, format="vc+sd-jwt", holder=holder.public_key))
+    query = openid4vp.billing_attestation_query(
+        [["credentialSubject", "consignee"], ["credentialSubject", "invoice", "totalAmount"]]
+    )
+    entry = query["credentials"][0]
+    entry["claims"][0]["id"], entry["claims"][1]["id"] = "consignee", "total"
+    entry["claim_sets"] = [["total"], ["consignee"]]
+    request = AuthorizationRequest.new(
+        did=did_key(issuer_key.public), response_uri="https://v.example/r", dcql_query=query
+    )
+    form = openid4vp.answer(request, [held], holder.signer)
+    (presented,) = json.loads(form["vp_token"])["billing"]
+    assert _disclosed(presented) == {"totalAmount"}
+    # and a verifier asking so takes one option as the answer
+    verified = sdjwt.unverified_claims(presented)
+    openid4vp.check_credential(verified, entry)
+    del verified["credentialSubject"]["invoice"]["totalAmount"]
+    with pytest.raises(PresentationError, match="not presented"):
+        openid4vp.check_credential(verified, entry)
+    entry["claim_sets"] = [["total"], ["no such claim"]]
+    with pytest.raises(MalformedError) as refused:
+        openid4vp.check_dcql(query)
+    assert refused.value.pointer == "/credentials/0/claim_sets"
