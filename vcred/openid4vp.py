@@ -149,6 +149,7 @@ def check_dcql(query: Any) -> None:
                     "a claims path pointer is a non-empty array of strings, null and indexes",
                     pointer=f"{where}/claims/{j}/path",
                 )
+        _check_claim_sets(entry, where)
     for i, entry in enumerate(query.get("credential_sets", [])):
         options = entry.get("options") if isinstance(entry, dict) else None
         if (
@@ -160,6 +161,25 @@ def check_dcql(query: Any) -> None:
                 "options: non-empty lists of Credential Query ids",
                 pointer=f"/credential_sets/{i}/options",
             )
+
+
+def _check_claim_sets(entry: Mapping[str, Any], where: str) -> None:
+    """§6.4.1: ``claim_sets`` are non-empty arrays of the ids of the entry's ``claims``."""
+    if "claim_sets" not in entry:
+        return
+    claims = entry.get("claims")
+    ids = [c.get("id") for c in claims if isinstance(c, dict)] if isinstance(claims, list) else []
+    sets = entry["claim_sets"]
+    if (
+        not isinstance(sets, list)
+        or not sets
+        or not all(isinstance(o, list) and o and all(x in ids for x in o) for o in sets)
+        or len(set(ids)) != len(ids)
+    ):
+        raise MalformedError(
+            "claim_sets: non-empty arrays of the ids of the claims (each named once)",
+            pointer=f"{where}/claim_sets",
+        )
 
 
 def _is_claim_path(path: Any) -> bool:
@@ -406,16 +426,32 @@ def _presentation(
     now: datetime | None,
 ) -> Any:
     if "~" in credential:
-        disclose = [_pointer(claim["path"]) for claim in entry.get("claims", [])]
         return sdjwt.present(
             credential,
             holder,
-            disclose=[p for p in disclose if _names_a_claim(credential, p, holder)],
+            disclose=_requested(credential, entry, holder),
             nonce=request.nonce,
             aud=request.client_id,
             now=now,
         )
     return present([credential], holder, challenge=request.nonce, domain=request.client_id, now=now)
+
+
+def _requested(credential: str, entry: Mapping[str, Any], holder: KeyPair | Signer) -> list[str]:
+    """The pointers of the claims to disclose: those the Credential Query names that the
+    credential has — with ``claim_sets``, those of the first option it has all of (§6.4.1:
+    one option, not every claim listed; none when no option is satisfied)."""
+    claims = entry.get("claims", [])
+    pointers = [_pointer(claim["path"]) for claim in claims]
+    sets = entry.get("claim_sets")
+    if not sets:
+        return [p for p in pointers if _names_a_claim(credential, p, holder)]
+    by_id = {claim.get("id"): pointer for claim, pointer in zip(claims, pointers, strict=True)}
+    for option in sets:
+        chosen = [by_id[name] for name in option]
+        if all(_names_a_claim(credential, p, holder) for p in chosen):
+            return chosen
+    return []
 
 
 def _names_a_claim(credential: str, pointer: str, holder: KeyPair | Signer) -> bool:
@@ -502,7 +538,8 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
 
 def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
     """A verified, presented credential against its Credential Query (§8.6 step 2.2): its
-    types (``type_values`` / ``vct_values``) and every claim asked for, present.
+    types (``type_values`` / ``vct_values``) and every claim asked for, present (with
+    ``claim_sets``: every claim of one option).
 
     Raises PresentationError naming what is missing.
     """
@@ -512,16 +549,26 @@ def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) ->
             raise PresentationError("the credential is not of a requested vct", pointer="/vct")
     elif not _has_types(credential, meta):
         raise PresentationError("the credential is not of a requested type", pointer="/type")
-    for claim in entry.get("claims", []):
-        try:
-            selected = select_claims(credential, claim["path"])
-        except MalformedError:
-            selected = []
-        if not selected:
-            raise PresentationError(
-                f"the claim {json.dumps(claim['path'])} is not presented",
-                pointer=_pointer(claim["path"]),
-            )
+    claims = entry.get("claims", [])
+    missing = [claim for claim in claims if not _presented(credential, claim["path"])]
+    sets = entry.get("claim_sets")
+    if sets:  # §6.4.1: every claim of one option
+        absent = {claim.get("id") for claim in missing}
+        if any(not absent & set(option) for option in sets):
+            return
+        missing = missing[:1]
+    if missing:
+        raise PresentationError(
+            f"the claim {json.dumps(missing[0]['path'])} is not presented",
+            pointer=_pointer(missing[0]["path"]),
+        )
+
+
+def _presented(credential: Mapping[str, Any], path: ClaimPath) -> bool:
+    try:
+        return bool(select_claims(credential, path))
+    except MalformedError:
+        return False
 
 
 def _has_types(credential: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:

@@ -47,6 +47,7 @@ from .errors import (
     ExpiredError,
     MalformedError,
     NotYetValidError,
+    StatusUnavailableError,
     TrustAnchorError,
     TrustInputError,
     UntrustedIssuerError,
@@ -72,7 +73,8 @@ __all__ = [
 ]
 
 _BASE_TYPES: Final = frozenset({"VerifiableCredential"})
-_TRUST_LIST_CHECKS: Final = ("proof", "issuer", "validity")
+#: what verifies a trust list: its status too — an agency may revoke a list it signed
+_TRUST_LIST_CHECKS: Final = ("proof", "issuer", "validity", "status")
 _S: Final = "/credentialSubject"
 _CERT: Final = f"{_S}/certification"
 _TIER: Final = f"{_CERT}/tier"
@@ -956,7 +958,9 @@ def load_signed_trust_list(
 
     ``anchor``: who may sign the list — a :class:`TrustAnchor`, or a DID (its trust-list
     key role); ``expected_issuer`` is the same as ``anchor=DID``. A list whose proof does not
-    verify, that another DID issued, or that the anchor's DID signed with a key other than
+    verify, that its agency revoked (the status a list states is checked through
+    ``verifier``'s fetcher; without one it cannot be, and the list is refused), that another
+    DID issued, or that the anchor's DID signed with a key other than
     its trust-list key (an ordinary issuing key) is refused. ``verifier``: a configured
     :class:`vcred.Verifier` (for did:web resolution); by default one with no network access.
 
@@ -981,6 +985,14 @@ def load_signed_trust_list(
         raise (MalformedError if cls is VcredError else cls)(
             f"trust list refused: {problem.message if problem else 'not verified'}",
             pointer=problem.path if problem else None,
+        )
+    status = result.check("status")
+    if "credentialStatus" in result.credential and (status is None or status.passed is not True):
+        # a list its agency may have revoked is not loaded on a verifier's word that did not
+        # look: the status it states must have been checked
+        raise StatusUnavailableError(
+            "trust list refused: it states a credentialStatus the verifier did not check",
+            pointer="/credentialStatus",
         )
     issuer = _issuer_id(result.credential.get("issuer"))
     if issuer != pinned.did:

@@ -48,10 +48,23 @@ def check_succession(held: TrustList | None, new: TrustList) -> None:
 
     Raises TrustListSequenceError for a list without a sequence number replacing one with
     it, a lower sequence number (rollback), the same number with other content, or a direct
-    successor (number + 1) whose ``replaces`` names another list (fork). A successor that
-    skips numbers is accepted: the lists in between were missed, not forged.
+    successor (number + 1) whose ``replaces`` names another list (fork); when the held list
+    has no number, for one that took effect before it (an earlier ``validFrom``: rollback).
+    A successor that skips numbers is accepted: the lists in between were missed, not forged.
     """
-    if held is None or held.sequence is None:
+    if held is None:
+        return
+    if held.sequence is None:
+        # no numbers to compare: a list that took effect before the held one is older
+        if held.valid_from is not None and (
+            new.valid_from is None or new.valid_from < held.valid_from
+        ):
+            raise TrustListSequenceError(
+                f"the trust list held ({held.label}) took effect at "
+                f"{_iso(held.valid_from)}; one that took effect before is older: refused as "
+                "a rollback",
+                pointer="/validFrom",
+            )
         return
     if new.sequence is None:
         raise TrustListSequenceError(
@@ -246,6 +259,28 @@ class TrustListFeed:
         if self._on_accept is not None:
             self._on_accept(loaded, secured)
         return loaded
+
+    def resume(self, secured: str, *, accepted_at: datetime) -> TrustList:
+        """Hold again the list an earlier run accepted at ``accepted_at`` (the newest its
+        caller kept), so that no older list replaces it after a restart: the feed would start
+        empty and take whatever list its URLs answered first, one the kept list had replaced.
+
+        Verified under the anchor as of ``accepted_at`` (a list that has expired since still
+        bounds what may follow it; it decides nothing now, :meth:`TrustList.refusal_at`).
+        Raises what :func:`vcred.trust.load_signed_trust_list` raises; UsageError when a list
+        is held already.
+        """
+        verifier = self._verifier
+        if verifier is not None:
+            verifier = dataclasses.replace(verifier, at=accepted_at)
+        loaded = load_signed_trust_list(
+            secured, now=accepted_at, anchor=self.anchor, verifier=verifier
+        )
+        with self._lock:
+            if self._current is not None:
+                raise UsageError("a feed resumes before it holds a list")
+            self._current = dataclasses.replace(loaded, grace=self.grace)
+            return self._current
 
     def due(self, now: datetime | None = None) -> bool:
         """Whether a refresh is due: no list yet, or within ``refresh_before`` of its

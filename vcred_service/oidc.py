@@ -186,7 +186,7 @@ class OidcClient:
         self.clock = clock
         self.fetcher = fetcher or provider_fetcher()
         self._metadata: dict[str, Any] | None = None
-        self._jwks: dict[str, Any] | None = None
+        self._jwks: KeySet | None = None
         self._lock = threading.Lock()
 
     # -- the provider's documents ------------------------------------------------------------
@@ -213,17 +213,21 @@ class OidcClient:
             return self._metadata
 
     def jwks(self, *, refresh: bool = False) -> KeySet:
+        """The provider's keys, read once (again with ``refresh``). Only keys that could be
+        read are kept: an unreadable answer is fetched again at the next sign-in."""
         metadata = self.metadata()
         with self._lock:
-            if self._jwks is None or refresh:
-                self._jwks = self._get_json(metadata["jwks_uri"])
-            keys = self._jwks
-        try:
-            return KeySet.import_key_set(keys)  # type: ignore[arg-type]
-        except (JoseError, ValueError, TypeError) as exc:
-            raise OidcRefusedError(
-                "OIDC_PROVIDER", "the provider's JWKS cannot be read", status=502
-            ) from exc
+            if self._jwks is not None and not refresh:
+                return self._jwks
+            found = self._get_json(metadata["jwks_uri"])
+            try:
+                keys = KeySet.import_key_set(found)  # type: ignore[arg-type]
+            except (JoseError, ValueError, TypeError) as exc:
+                raise OidcRefusedError(
+                    "OIDC_PROVIDER", "the provider's JWKS cannot be read", status=502
+                ) from exc
+            self._jwks = keys
+            return keys
 
     def _get_json(self, url: str) -> dict[str, Any]:
         """The provider's JSON object at ``url``; raises OidcRefusedError ``OIDC_PROVIDER``

@@ -285,11 +285,20 @@ class VerifierService:
         )
 
     def _first_list(self) -> TrustList:
-        """The list fetched at start: without one the service does not start (fail closed).
-        Raises UntrustedIssuerError naming what each URL answered."""
+        """The list fetched at start, never one older than the newest kept (accepted by an
+        earlier run or another process: held again first, it stays when the URLs answer
+        nothing newer). Without any the service does not start (fail closed). Raises
+        UntrustedIssuerError naming what each URL answered."""
         feed = self.feed
         if feed is None:
             raise UsageError("no trust list URL configured")
+        # the newest list an earlier run (or another process) accepted: nothing older follows
+        kept = self.storage.trust_lists.newest()
+        if kept is not None:
+            try:
+                feed.resume(kept.secured, accepted_at=kept.accepted_at)
+            except VcredError as error:  # another anchor configured since, a key removed
+                _log.warning("the trust list kept (%s) is not resumed: %s", kept.digest, error)
         report = feed.refresh(force=True)
         if feed.current is None:
             raise UntrustedIssuerError(
@@ -711,5 +720,6 @@ def _with_failures(
 
 
 def _list_verifier(verifier: Verifier) -> Verifier:
-    """What verifies a trust list: its proof, its issuer's key and its validity period."""
-    return dataclasses.replace(verifier, checks=("proof", "issuer", "validity"))
+    """What verifies a trust list: its proof, its issuer's key, its validity period and the
+    status it states (an agency may revoke a list it signed)."""
+    return dataclasses.replace(verifier, checks=("proof", "issuer", "validity", "status"))

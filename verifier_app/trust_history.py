@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -86,7 +88,7 @@ class TrustListHistory:
         """The list in force at ``at`` (module docstring), None when there was none."""
         t, at = self.table, _utc(at)
         query = (
-            select(t.c.digest, t.c.list_id, t.c.sequence, t.c.accepted_at, t.c.secured)
+            self._select()
             .where(
                 t.c.accepted_at <= at,
                 or_(t.c.valid_from.is_(None), t.c.valid_from <= at),
@@ -97,6 +99,25 @@ class TrustListHistory:
             .order_by(t.c.accepted_at.desc(), t.c.sequence.desc())
             .limit(1)
         )
+        return self._first(query)
+
+    def newest(self) -> KeptTrustList | None:
+        """The list of the highest sequence number kept (the latest accepted among equals):
+        what a feed started afresh must not be rolled back below."""
+        t = self.table
+        query = (
+            self._select()
+            .where(t.c.sequence.is_not(None))
+            .order_by(t.c.sequence.desc(), t.c.accepted_at.desc())
+            .limit(1)
+        )
+        return self._first(query)
+
+    def _select(self) -> Select[Any]:
+        t = self.table
+        return select(t.c.digest, t.c.list_id, t.c.sequence, t.c.accepted_at, t.c.secured)
+
+    def _first(self, query: Select[Any]) -> KeptTrustList | None:
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
         if row is None:

@@ -181,6 +181,7 @@ def test_hostile_encoded_lists_are_refused_inside_a_presentation(agency: Agency,
 
 def _list_credential(encoded: object) -> dict[str, Any]:
     return {
+        "id": "https://x.example/1",
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": "did:example:issuer",
         "credentialSubject": {

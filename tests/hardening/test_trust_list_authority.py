@@ -624,6 +624,44 @@ def test_the_verifier_refreshes_the_published_list_and_refuses_a_rollback(
     assert app.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 2
 
 
+def test_a_restarted_verifier_refuses_the_list_it_had_replaced(
+    make_app: MakeApp,
+    did_host: LocalServer,
+    issuer_app: Flask,
+    api: ApiClient,
+    tmp_path: Path,
+) -> None:
+    # Attack: a mirror, a stale cache or the web host serves list 1 again — signed, still
+    # valid — and waits for the verifier to restart (a deploy, a crash, a new worker): its
+    # feed started empty, so list 1, which list 2 had replaced, was taken again.
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    first = api.get("/trust-lists/current").get_data(as_text=True)
+    assert publish(issuer_app, api, sequenced_list(2, previous=first)).status_code == 201
+    second = api.get("/trust-lists/current").get_data(as_text=True)
+    options: dict[str, Any] = {
+        "data_dir": tmp_path / "verifier",
+        "trust_list": None,
+        "trust_list_urls": (LIST_URL,),
+        "trust_issuer": DID_WEB,
+        "host_map": {DOMAIN: did_host.origin},
+    }
+    did_host.serve("/trust-lists/current", second.encode(), Content_Type="application/vc+jwt")
+    before = make_app(**options)
+    assert before.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 2
+    before.extensions["vcred_verifier"].close()
+
+    did_host.serve("/trust-lists/current", first.encode(), Content_Type="application/vc+jwt")
+    after = make_app(**options)  # the same database: a restart
+    service = after.extensions["vcred_verifier"]
+    assert after.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 2
+    assert "TRUST_LIST_SEQUENCE" in service.feed.last_report.errors[0]
+    # the next list is still taken
+    assert publish(issuer_app, api, sequenced_list(3, previous=second)).status_code == 201
+    third = api.get("/trust-lists/current").get_data(as_text=True)
+    did_host.serve("/trust-lists/current", third.encode(), Content_Type="application/vc+jwt")
+    assert service.refresh_trust().sequence == 3
+
+
 def test_the_refresh_endpoint_is_for_signed_in_officers(
     make_app: MakeApp, did_host: LocalServer, issuer_app: Flask, api: ApiClient
 ) -> None:

@@ -609,3 +609,31 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])  # closed again when the block ends
+
+
+def test_an_unreadable_jwks_answer_is_not_kept(clock: Clock) -> None:
+    """Attack: one unreadable JWKS answer (a provider mid-deploy, a proxy's error page in
+    JSON) was kept as the provider's keys: every sign-in failed until the service restarted."""
+    with local_server() as server:
+        server.serve(
+            "/.well-known/openid-configuration",
+            json.dumps(
+                {
+                    "issuer": server.origin,
+                    "authorization_endpoint": f"{server.origin}/auth",
+                    "token_endpoint": f"{server.origin}/token",
+                    "jwks_uri": f"{server.origin}/jwks",
+                }
+            ).encode(),
+        )
+        server.serve("/jwks", json.dumps({"keys": "temporarily unavailable"}).encode())
+        client = OidcClient(
+            OidcSettings(issuer=server.origin, client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
+            redirect_uri=CALLBACK,
+            clock=clock,
+        )
+        with pytest.raises(OidcRefusedError, match="JWKS cannot be read"):
+            client.jwks()
+        key = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+        server.serve("/jwks", json.dumps({"keys": [key.as_dict(private=False)]}).encode())
+        assert [k.kid for k in client.jwks().keys] == ["k1"]

@@ -141,9 +141,9 @@ def eu_key() -> KeyPair:
     return KeyPair.generate("ed25519")
 
 
-@pytest.fixture(scope="session")
-def trust_list_file(tmp_path_factory: pytest.TempPathFactory, eu_key: KeyPair) -> Path:
-    unsigned = build_trust_list(
+def eu_trust_list(issuer: str) -> dict[str, Any]:
+    """The EU agency's unsigned trust list (``issuer``: its DID), recognising the US one."""
+    return build_trust_list(
         [
             {
                 "issuer": US_DID,
@@ -153,15 +153,19 @@ def trust_list_file(tmp_path_factory: pytest.TempPathFactory, eu_key: KeyPair) -
                 "acceptedCredentialTypes": ["AEOCertificateCredential"],
             }
         ],
-        issuer=did_key(eu_key.public),
+        issuer=issuer,
         programme="EU-AEO",
         authority_country="DE",
         authority_name="Zoll (test)",
         valid_from=datetime(2026, 1, 1, tzinfo=UTC),
         valid_until=datetime(2027, 1, 1, tzinfo=UTC),
     )
+
+
+@pytest.fixture(scope="session")
+def trust_list_file(tmp_path_factory: pytest.TempPathFactory, eu_key: KeyPair) -> Path:
     path = tmp_path_factory.mktemp("trust") / "eu-trust-list.jwt"
-    path.write_text(str(issue(unsigned, eu_key)))
+    path.write_text(str(issue(eu_trust_list(did_key(eu_key.public)), eu_key)))
     return path
 
 

@@ -13,7 +13,6 @@ redirect, an oversized answer) never does.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from vcred._forksafe import renew_locks_in_children
+from vcred._json import loads_strict
 from vcred.did.document import (
     DidDocument,
     VerificationMethod,
@@ -38,6 +38,7 @@ from vcred.errors import (
     UnreachableError,
     UnsupportedError,
     UsageError,
+    VcredError,
 )
 from vcred.keys import PublicKey
 from vcred.net import Fetcher, budget_left
@@ -190,9 +191,10 @@ class Resolver:
                 raise
             return stale
         try:
-            document = json.loads(body)
-        except (ValueError, RecursionError) as exc:  # nested past the interpreter's limit
-            raise ResolutionError(f"the DID document of {did} is not JSON") from exc
+            # the one strict parser: a member named twice is two documents to two parsers
+            document = loads_strict(body, what="its text")
+        except VcredError as exc:
+            raise ResolutionError(f"the DID document of {did} is not JSON: {exc.message}") from exc
         parsed = DidDocument.parse(document, expected_id=did)
         self._web_cache.put(did, parsed)
         return parsed

@@ -231,7 +231,7 @@ class StatusChecker:
             return cached, not cached.is_fresh(now)
         try:
             loaded = self.cache.get_or_load(
-                url, lambda: self._load(url, base=base), now=now, max_age=self.max_age
+                url, lambda: self._load(url, base=base, now=now), now=now, max_age=self.max_age
             )
             return loaded, False
         except StatusUnavailableError as exc:
@@ -347,11 +347,15 @@ class StatusChecker:
         except StatusError as exc:
             raise _located(exc, f"{pointer}/statusListIndex") from None
 
-    def _load(self, url: str, *, base: str) -> StatusList:
+    def _load(self, url: str, *, base: str, now: datetime) -> StatusList:
         """Fetch, verify and read the list at ``url`` (§3.2 step 4), whose id must be
         ``base``: the entry's URL, which an as-of ``url`` adds its query to (the list is then
-        held under ``url``, never taken for the current one)."""
+        held under ``url``, never taken for the current one). Never an older version than
+        the one held (:func:`_refuse_older`)."""
         status_list = self._load_from(url, base)
+        held = self.cache.get_stale(url, now=now)
+        if held is not None:
+            _refuse_older(held[0].status_list, status_list, url=url)
         return status_list if base == url else replace(status_list, url=url)
 
     def _load_from(self, url: str, base: str) -> StatusList:
@@ -389,6 +393,30 @@ class StatusChecker:
             raise type(exc)(f"the status list {url}: {exc}") from exc
         except MalformedError as exc:
             raise StatusVerificationError(f"the status list {url} is malformed: {exc}") from exc
+
+
+def _refuse_older(held: StatusList, fetched: StatusList, *, url: str) -> None:
+    """Raises StatusVerificationError when ``fetched`` is an older version of the list held
+    that says something else.
+
+    Every version an issuer signed still verifies (a list need not state validUntil), so
+    whoever serves the URL — a stale cache, a mirror, the web host — could answer with one
+    signed before a revocation. A version is told by its ``validFrom``: one earlier than the
+    held list's, or none where the held list states one, cannot replace it — unless its bits
+    and purposes are the held list's (two issuer machines may sign one version a second
+    apart; nothing is rolled back then).
+    """
+    if held.valid_from is None:
+        return
+    if fetched.valid_from is not None and fetched.valid_from >= held.valid_from:
+        return
+    if fetched.bits.data == held.bits.data and fetched.purposes == held.purposes:
+        return
+    stated = "no validFrom" if fetched.valid_from is None else format_datetime(fetched.valid_from)
+    raise StatusVerificationError(
+        f"the status list {url} served is older ({stated}) than the version held "
+        f"(validFrom {format_datetime(held.valid_from)}): refused as a rollback"
+    )
 
 
 def as_of_url(list_url: str, moment: datetime) -> str:

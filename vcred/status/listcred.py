@@ -166,7 +166,7 @@ def parse_status_list_credential(
 
     https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm
 
-    Checks the types, that an ``id`` (when given) is ``url`` (a list must not be replayed under
+    Checks the types, that its ``id`` is ``url`` (§2.2: a list must not be replayed under
     another list's URL), and expands ``encodedList``. A ``StatusList2021Credential`` or
     ``RevocationList2020Credential`` is read the same way (a VC 1.1 list's ``issuanceDate`` /
     ``expirationDate`` bound it as ``validFrom`` / ``validUntil`` do). Raises MalformedError
@@ -183,7 +183,9 @@ def parse_status_list_credential(
             "type must include exactly one of " + ", ".join(sorted(_LIST_KINDS)), pointer="/type"
         )
     subject_type, entry_type, fixed_purpose = _LIST_KINDS[kinds[0]]
-    if "id" in credential and credential["id"] != url:
+    # §2.2: the list's id MUST be the entry's statusListCredential — the signature binds the
+    # list to its URL, so a list naming none cannot be replayed at another list's URL
+    if credential.get("id") != url:
         raise MalformedError(
             f"the status list credential's id is not the URL it was fetched from ({url})",
             pointer="/id",

@@ -9,10 +9,12 @@ unless ``allow_private`` (a development issuer on loopback).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -42,6 +44,7 @@ class Transport(Protocol):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpTransport:
     """HTTP(S) with the SSRF guard; ``allow_private`` admits http and loopback issuers.
+    ``timeout`` bounds a whole exchange (connecting, the handshake, the answer to its end).
 
     ``host_map`` sends an exact host to a local origin (``{"us.customs.example":
     "http://127.0.0.1:8001"}``), as :class:`vcred.net.GuardedFetcher` does: the explicit
@@ -76,23 +79,40 @@ class HttpTransport:
             connection = http.client.HTTPSConnection(host, port, timeout=self.timeout)
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        # connect to the address that was checked, not to whatever DNS answers next
-        connection.sock = socket.create_connection((address, port), timeout=self.timeout)
-        if location.scheme == "https":
-            connection.sock = ssl.create_default_context().wrap_socket(
-                connection.sock, server_hostname=host
-            )
+        # the socket timeout bounds each read, not the answer: a host dripping a byte at a
+        # time would hold the wallet for as long as it liked; at ``timeout`` the watchdog
+        # shuts the socket, which ends whatever read is blocked
+        watchdog = _Watchdog(self.timeout)
+        too_slow = UnreachableError(f"{method} {url[:200]} took longer than {self.timeout:g} s")
+        response: http.client.HTTPResponse | None = None
         try:
+            # connect to the address that was checked, not to whatever DNS answers next; a
+            # refused connection or a failed handshake is the host's failure, typed as such
+            connection.sock = watchdog.watch(
+                socket.create_connection((address, port), timeout=self.timeout)
+            )
+            if location.scheme == "https":
+                connection.sock = ssl.create_default_context().wrap_socket(
+                    connection.sock, server_hostname=host
+                )
             connection.request(method, target.request_target, body=body, headers=dict(headers))
             response = connection.getresponse()
             data = response.read(MAX_ANSWER_BYTES + 1)
+            if watchdog.fired:  # the end of the answer was the watchdog's, not the host's
+                raise too_slow
             if len(data) > MAX_ANSWER_BYTES:
                 raise FetchRefusedError(f"answer larger than {MAX_ANSWER_BYTES} bytes")
             content_type = response.getheader("Content-Type", "") or ""
             return Answer(status=response.status, content_type=content_type, body=data)
         except (OSError, http.client.HTTPException) as exc:
+            if watchdog.fired:
+                raise too_slow from exc
             raise UnreachableError(f"{method} {url[:200]} failed: {type(exc).__name__}") from exc
         finally:
+            watchdog.cancel()
+            # an unread response keeps the socket open past connection.close()
+            if response is not None:
+                response.close()
             connection.close()
 
     def _address(self, host: str, port: int, *, allow_private: bool) -> str:
@@ -109,3 +129,32 @@ class HttpTransport:
                 if reason is not None:
                     raise FetchRefusedError(f"{host!r} is a non-public address ({reason})")
         return str(addresses[0])
+
+
+class _Watchdog:
+    """Shuts the socket it watches once ``seconds`` have passed (started at once)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._socket: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        self._socket = sock
+        if self.fired:  # the time ran out while connecting
+            self._shut()
+        return sock
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._shut()
+
+    def _shut(self) -> None:
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
