@@ -483,7 +483,9 @@ class _Walker:
         # values themselves expand with the context from before (``type_ctx``).
         type_ctx = ctx
         types: list[tuple[str, _Path]] = []
-        type_keys = type_ctx.type_keys(names)
+        type_keys = type_ctx._type_keys.get(names)
+        if type_keys is None:
+            type_keys = type_ctx.type_keys(names)
         if type_keys:
             for key in type_keys:
                 value = element[key]
@@ -632,7 +634,7 @@ class _Walker:
                     obj = _string_literal(item, scalar.suffix)
             elif isinstance(item, list):
                 raise Unsupported("nested array")
-            elif isinstance(item, Mapping):
+            elif type(item) is dict or isinstance(item, Mapping):
                 if is_graph:
                     name = self.new_blank()
                     self.quads.append((subject, predicate, name, graph))
