@@ -423,6 +423,64 @@ def test_direct_path_gives_the_same_dataset_as_pyld_for_generated_documents(
     assert canonical(fast) == canonical(jsonld._quads_generic(document, loader))
 
 
+def _revalued(node: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Nodes with ``node``'s member names (and so its shape), their values drawn again."""
+    leaf = st.sampled_from(_STRINGS) | st.integers(-(2**60), 2**60) | st.booleans()
+    value = leaf | st.lists(leaf, max_size=3) | _nodes(1)
+    return st.fixed_dictionaries(dict.fromkeys(node, value))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), types=st.lists(st.sampled_from(_STRINGS[2:4]), max_size=2))
+def test_what_one_document_memoized_serves_the_next_as_pyld_would(
+    data: st.DataObject, types: list[str]
+) -> None:
+    # documents one after another over one loader, the same member names with other values:
+    # what the direct path memoizes per context and per node shape (member names, how a
+    # member's string becomes a literal) while converting one is read for the next
+    first = data.draw(_nodes(2))
+    subjects = [first, *data.draw(st.lists(_revalued(first), min_size=1, max_size=3))]
+    loader = ContextLoader()
+    for subject in subjects:
+        document = {
+            "@context": [V2, EXAMPLES, _EXTRA_CONTEXT],
+            "type": ["VerifiableCredential", *types],
+            "credentialSubject": subject,
+        }
+        try:
+            fast = _jsonld_fast.to_quads(document, loader)
+        except _jsonld_fast.Unsupported:
+            continue
+        except VcredError:
+            with pytest.raises(VcredError):
+                jsonld._quads_generic(document, ContextLoader())
+            continue
+        assert canonical(fast) == canonical(jsonld._quads_generic(document, ContextLoader()))
+
+
+@pytest.mark.parametrize(
+    "name", ["ref", "kind", "name", "validFrom", "issuer"], ids=lambda name: name
+)
+def test_a_member_seen_before_converts_each_kind_of_value_as_pyld_does(name: str) -> None:
+    # one loader: the first document teaches the direct path how the member's string
+    # becomes RDF (an IRI for ref / issuer / kind, a typed literal for validFrom …), the
+    # next ones give the same member another string, an object, a list and a number
+    loader = ContextLoader()
+    for value in ["did:example:a", "urn:uuid:1", {"id": "did:example:b"}, ["did:example:c"], 7]:
+        document = {
+            "@context": [V2, EXAMPLES, _EXTRA_CONTEXT],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": {name: value},
+        }
+        try:
+            fast = _jsonld_fast.to_quads(document, loader)
+        except VcredError:
+            with pytest.raises(VcredError):
+                jsonld._quads_generic(document, ContextLoader())
+            continue
+        assert canonical(fast) == canonical(jsonld._quads_generic(document, ContextLoader()))
+
+
 def test_native_literals_follow_json_ld_to_rdf() -> None:
     nquads = to_nquads(CORPUS["natives"])
     ex = "<https://www.w3.org/ns/credentials/examples#"

@@ -78,6 +78,18 @@ def test_agrees_with_pyld_urdna2015_on_random_datasets() -> None:
         ), text
 
 
+def test_canonical_nquads_is_the_canonical_datasets_text() -> None:
+    """The rdfc suites hash ``canonical_nquads``; ``canonicalize`` gives the quads and map."""
+    rng = random.Random(20261204)
+    limits = rdfc.Limits(max_work_factor=6)
+    for _ in range(300):
+        quads = rdfc.parse_nquads(_random_dataset(rng, self_loops=True))
+        quads += quads[: rng.randint(0, 2)]  # repeated quads count once
+        expected = rdfc.canonicalize(quads, limits=limits)
+        assert rdfc.canonical_nquads(quads, limits=limits) == expected.nquads
+        assert "".join(map(rdfc.serialize_quad, expected.quads)) == expected.nquads
+
+
 def test_result_does_not_depend_on_labels_or_order() -> None:
     rng = random.Random(7)
     for _ in range(200):

@@ -147,7 +147,9 @@ class Context:
         "_keys",
         "_members",
         "_resources",
+        "_reverts",
         "_terms",
+        "_type_keys",
         "loader",
         "previous",
         "raw",
@@ -166,6 +168,10 @@ class Context:
         self._members: dict[str, _Member] = {}
         #: (vocab, value) → its IRI term (``<…>``), for ``@id`` / ``@type`` / coerced values
         self._resources: dict[tuple[bool, str], str] = {}
+        #: a node object's member names → whether a type-scoped context reverts for it
+        self._reverts: dict[tuple[str, ...], bool] = {}
+        #: a node object's member names → those standing for ``@type`` here, sorted
+        self._type_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def vocab_iri(self, key: str) -> str | None:
         """IRI expansion with ``vocab = true`` (keys, ``@type`` values, ``@vocab`` coercion)."""
@@ -202,6 +208,30 @@ class Context:
             self._members.clear()
         self._members[key] = member
         return member
+
+    def reverts(self, names: tuple[str, ...]) -> bool:
+        """Whether a type-scoped context gives way to the previous one in a node object with
+        these member names (Expansion step 7: not in a value object or an ``@id``-only map)."""
+        revert = self._reverts.get(names)
+        if revert is None:
+            keys = [self.member(key).expanded for key in names if key != "@context"]
+            revert = "@value" not in keys and keys != ["@id"]
+            if len(self._reverts) > _MEMO_LIMIT:
+                self._reverts.clear()
+            self._reverts[names] = revert
+        return revert
+
+    def type_keys(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The member names, of ``names``, that stand for ``@type`` here, sorted."""
+        found = self._type_keys.get(names)
+        if found is None:
+            found = tuple(
+                sorted(key for key in names if key != "@context" and self.member(key).kind == _TYPE)
+            )
+            if len(self._type_keys) > _MEMO_LIMIT:
+                self._type_keys.clear()
+            self._type_keys[names] = found
+        return found
 
     def term(self, key: str) -> _TermDef | None:
         try:
@@ -355,7 +385,7 @@ class _Member:
     context): the expanded IRI, what kind of entry it makes, the predicate term of a property;
     its term definition and scalar conversion are looked up on first use."""
 
-    __slots__ = ("definition", "expanded", "key", "kind", "predicate", "scalar")
+    __slots__ = ("definition", "expanded", "key", "kind", "literal", "predicate", "scalar")
 
     def __init__(self, ctx: Context, key: str) -> None:
         expanded = ctx.vocab_iri(key)
@@ -364,6 +394,9 @@ class _Member:
         self.predicate = ""
         self.definition: Any = _MISSING
         self.scalar: _Scalar | None = None
+        #: the datatype suffix of the literal a string value makes, once :meth:`_Walker.values`
+        #: has found that one does (no ``@json``, ``@graph``, ``@id`` / ``@vocab`` coercion)
+        self.literal: str | None = None
         if expanded is None or not (expanded.startswith("@") or is_absolute_iri(expanded)):
             self.kind = _UNDEFINED
         elif expanded == "@id":
@@ -435,15 +468,9 @@ class _Walker:
         graph: str,
         path: _Path,
     ) -> str:
-        if ctx.previous is not None:
-            members = ctx._members
-            keys = [
-                (members.get(key) or ctx.member(key)).expanded
-                for key in element
-                if key != "@context"
-            ]
-            if "@value" not in keys and keys != ["@id"]:
-                ctx = ctx.previous
+        names = tuple(element)
+        if ctx.previous is not None and ctx.reverts(names):
+            ctx = ctx.previous
         if prop is not None and prop.scoped is not _MISSING:
             ctx = ctx.scoped(prop)
         local = element.get("@context", _MISSING)
@@ -456,14 +483,11 @@ class _Walker:
         # values themselves expand with the context from before (``type_ctx``).
         type_ctx = ctx
         types: list[tuple[str, _Path]] = []
-        members = type_ctx._members
-        type_keys = [
-            key
-            for key in element
-            if key != "@context" and (members.get(key) or type_ctx.member(key)).kind == _TYPE
-        ]
+        type_keys = type_ctx._type_keys.get(names)
+        if type_keys is None:
+            type_keys = type_ctx.type_keys(names)
         if type_keys:
-            for key in sorted(type_keys):
+            for key in type_keys:
                 value = element[key]
                 where = (path, key)
                 if isinstance(value, list):
@@ -531,7 +555,12 @@ class _Walker:
         for item, where in types:
             quads.append((subject, RDF_TYPE, self.iri(type_ctx, item, where, vocab=True), graph))
         for member, value in properties:
-            self.values(subject, member, value, ctx, graph, (path, member.key))
+            suffix = member.literal
+            if suffix is not None and type(value) is str:
+                # the common member: one string, a plain or typed literal (see _Member.literal)
+                quads.append((subject, member.predicate, _string_literal(value, suffix), graph))
+            else:
+                self.values(subject, member, value, ctx, graph, (path, member.key))
         return subject
 
     def value_object(
@@ -605,7 +634,7 @@ class _Walker:
                     obj = _string_literal(item, scalar.suffix)
             elif isinstance(item, list):
                 raise Unsupported("nested array")
-            elif isinstance(item, Mapping):
+            elif type(item) is dict or isinstance(item, Mapping):
                 if is_graph:
                     name = self.new_blank()
                     self.quads.append((subject, predicate, name, graph))
@@ -626,6 +655,11 @@ class _Walker:
 
     def scalar(self, member: _Member, ctx: Context, definition: _TermDef | None) -> _Scalar:
         scalar = member.scalar = _Scalar(ctx, member.key, definition)
+        plain = definition is None or (
+            definition.type != "@json" and "@graph" not in definition.container
+        )
+        if plain and scalar.coercion not in ("@id", "@vocab"):
+            member.literal = scalar.suffix
         return scalar
 
 

@@ -51,7 +51,13 @@ from vcred._nquads import RDF_LANGSTRING, XSD_STRING, Quad, escape_iri, literal,
 from vcred._pointer import escape
 from vcred.errors import ContextError, MalformedError, UsageError
 from vcred.model import JSON_LEAVES
-from vcred.rdfc import DEFAULT_LIMITS, CanonicalDataset, Limits, canonicalize
+from vcred.rdfc import (
+    DEFAULT_LIMITS,
+    CanonicalDataset,
+    Limits,
+    canonical_nquads,
+    canonicalize,
+)
 
 #: How a base direction becomes RDF (JSON-LD 1.1 API, JsonLdOptions.rdfDirection).
 RDF_DIRECTION: Final = "i18n-datatype"
@@ -559,10 +565,8 @@ def canonicalize_document(
     Raises ContextError / MalformedError as :func:`expand` and :func:`vcred.rdfc.canonicalize` do.
     https://www.w3.org/TR/vc-di-eddsa/#transformation-eddsa-rdfc-2022
     """
-    dataset = canonical_dataset(
-        document, loader=loader, limits=limits, hash_algorithm=hash_algorithm
-    )
-    return dataset.nquads
+    quads = to_quads(document, loader=loader)
+    return canonical_nquads(quads, limits=limits, hash_algorithm=hash_algorithm)
 
 
 # -- what a verifier reads -------------------------------------------------------------------

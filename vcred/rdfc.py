@@ -29,6 +29,7 @@ __all__ = [
     "CanonicalDataset",
     "Limits",
     "Quad",
+    "canonical_nquads",
     "canonicalize",
     "canonicalize_nquads",
     "parse_nquads",
@@ -219,11 +220,11 @@ def _by_blank_node(
     with_blank: list[Quad] = []
     ground: dict[str, Quad] = {}
     for quad in quads:
-        s, _, o, g = quad
+        s, p, o, g = quad
         if s[0] == "_":
             blank_quads.setdefault(s, []).append(quad)
         elif o[0] != "_" and not (g and g[0] == "_"):
-            ground[serialize(quad)] = quad
+            ground[f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"] = quad
             continue
         with_blank.append(quad)
         if o[0] == "_" and o != s:
@@ -246,9 +247,12 @@ def _first_degree_hashes(blank_quads: dict[str, list[Quad]], hash: _Hash) -> dic
                 s = "_:a" if s == label else "_:z"
             if o[0] == "_":
                 o = "_:a" if o == label else "_:z"
-            if g and g[0] == "_":
-                g = "_:a" if g == label else "_:z"
-            lines.append(serialize((s, p, o, g)))
+            if g:
+                if g[0] == "_":
+                    g = "_:a" if g == label else "_:z"
+                lines.append(f"{s} {p} {o} {g} .\n")
+            else:
+                lines.append(f"{s} {p} {o} .\n")
         lines.sort()
         hashes[label] = hash("".join(lines).encode()).hexdigest()
     return hashes
@@ -266,6 +270,32 @@ def canonicalize(
     UsageError for another hash algorithm.
     https://www.w3.org/TR/rdf-canon/#canon-algorithm
     """
+    by_line, canonical = _canonical_lines(quads, limits, hash_algorithm)
+    lines = sorted(by_line)
+    return CanonicalDataset(
+        tuple(map(by_line.__getitem__, lines)),
+        tuple(lines),
+        MappingProxyType({old[2:]: new[2:] for old, new in canonical.items()}),
+    )
+
+
+def canonical_nquads(
+    quads: Iterable[Quad], *, limits: Limits = DEFAULT_LIMITS, hash_algorithm: str = "sha256"
+) -> str:
+    """The canonical N-Quads document of :func:`canonicalize` alone (what the rdfc suites
+    hash), without building the canonical quads and the issued identifiers map.
+
+    Raises as :func:`canonicalize` does.
+    https://www.w3.org/TR/rdf-canon/#canon-algorithm
+    """
+    return "".join(sorted(_canonical_lines(quads, limits, hash_algorithm)[0]))
+
+
+def _canonical_lines(
+    quads: Iterable[Quad], limits: Limits, hash_algorithm: str
+) -> tuple[dict[str, Quad], dict[str, str]]:
+    """RDFC-1.0 (§4.4.3): the canonical quads by N-Quads line (unsorted) and the issued
+    identifiers (``"_:b0"`` → ``"_:c14n0"``, in issuing order)."""
     hash = _HASHES.get(hash_algorithm)
     if hash is None:
         raise UsageError(f"RDFC-1.0 hash algorithm must be one of {sorted(_HASHES)}")
@@ -276,7 +306,30 @@ def canonicalize(
     blank_quads, with_blank, by_line = _by_blank_node(unique)
     if len(blank_quads) > limits.max_blank_nodes:
         raise _exceeded(f"more than {limits.max_blank_nodes} blank nodes")
+    if len(blank_quads) == 1:
+        # §4.4.3 steps 3-4 with one blank node: its first-degree hash is unique, whatever it
+        # is, so it is issued the first identifier without being hashed.
+        canonical = dict.fromkeys(blank_quads, "_:c14n0")
+    else:
+        canonical = _issue(blank_quads, limits, hash)
 
+    # §4.4.3 step 6: relabel the quads with blank nodes (the caller sorts the lines).
+    for s, p, o, g in with_blank:
+        if s[0] == "_":
+            s = canonical[s]
+        if o[0] == "_":
+            o = canonical[o]
+        if g:
+            if g[0] == "_":
+                g = canonical[g]
+            by_line[f"{s} {p} {o} {g} .\n"] = (s, p, o, g)
+        else:
+            by_line[f"{s} {p} {o} .\n"] = (s, p, o, g)
+    return by_line, canonical
+
+
+def _issue(blank_quads: dict[str, list[Quad]], limits: Limits, hash: _Hash) -> dict[str, str]:
+    """§4.4.3 steps 3-5: the canonical identifiers of the blank nodes, in issuing order."""
     first_degree = _first_degree_hashes(blank_quads, hash)
     state = _Canonicalizer(blank_quads, first_degree, _Budget(0, limits.max_permutations), hash)
     # §4.4.3 steps 3-4: unique first-degree hashes are issued in hash order.
@@ -312,24 +365,7 @@ def canonicalize(
             for _, issuer in sorted(results, key=lambda result: result[0]):
                 for existing in issuer:
                     state.issue(existing)
-
-    # §4.4.3 step 6: relabel the quads with blank nodes, sort all by their N-Quads line.
-    canonical = state.canonical
-    for s, p, o, g in with_blank:
-        if s[0] == "_":
-            s = canonical[s]
-        if o[0] == "_":
-            o = canonical[o]
-        if g and g[0] == "_":
-            g = canonical[g]
-        quad = (s, p, o, g)
-        by_line[serialize(quad)] = quad
-    lines = sorted(by_line)
-    return CanonicalDataset(
-        tuple(map(by_line.__getitem__, lines)),
-        tuple(lines),
-        MappingProxyType({old[2:]: new[2:] for old, new in canonical.items()}),
-    )
+    return state.canonical
 
 
 def canonicalize_nquads(
