@@ -511,23 +511,28 @@ def test_an_oversized_discovery_document_is_refused_unread(
 # -- the token endpoint's answer, read within the limits of every fetch ----------------------
 
 
+def serve_discovery(server: LocalServer) -> None:
+    """The provider's discovery document, its endpoints at /auth, /token and /jwks."""
+    server.serve(
+        "/.well-known/openid-configuration",
+        json.dumps(
+            {
+                "issuer": server.origin,
+                "authorization_endpoint": f"{server.origin}/auth",
+                "token_endpoint": f"{server.origin}/token",
+                "jwks_uri": f"{server.origin}/jwks",
+            }
+        ).encode(),
+        Content_Type="application/json",
+    )
+
+
 @contextmanager
 def provider_at_loopback(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, LocalServer]]:
     """An issuer whose provider is a local server publishing its discovery document (its
     endpoints at /auth, /token and /jwks, which the test serves as it likes)."""
     with local_server() as server:
-        server.serve(
-            "/.well-known/openid-configuration",
-            json.dumps(
-                {
-                    "issuer": server.origin,
-                    "authorization_endpoint": f"{server.origin}/auth",
-                    "token_endpoint": f"{server.origin}/token",
-                    "jwks_uri": f"{server.origin}/jwks",
-                }
-            ).encode(),
-            Content_Type="application/json",
-        )
+        serve_discovery(server)
         app = make_app(
             "sqlite",
             oidc_issuer=server.origin,
@@ -615,17 +620,7 @@ def test_an_unreadable_jwks_answer_is_not_kept(clock: Clock) -> None:
     """Attack: one unreadable JWKS answer (a provider mid-deploy, a proxy's error page in
     JSON) was kept as the provider's keys: every sign-in failed until the service restarted."""
     with local_server() as server:
-        server.serve(
-            "/.well-known/openid-configuration",
-            json.dumps(
-                {
-                    "issuer": server.origin,
-                    "authorization_endpoint": f"{server.origin}/auth",
-                    "token_endpoint": f"{server.origin}/token",
-                    "jwks_uri": f"{server.origin}/jwks",
-                }
-            ).encode(),
-        )
+        serve_discovery(server)
         server.serve("/jwks", json.dumps({"keys": "temporarily unavailable"}).encode())
         client = OidcClient(
             OidcSettings(issuer=server.origin, client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
