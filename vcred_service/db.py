@@ -7,6 +7,7 @@ import select as _select
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, insert, make_url
@@ -76,6 +77,12 @@ def describe_failure(error: SQLAlchemyError) -> str:
     return (
         f"the database cannot be reached: {said.splitlines()[0] if said else type(error).__name__}"
     )
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A moment as stored and read back: in UTC. Everything is stored in UTC, and SQLite
+    (which compares the text) hands it back without its offset."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def make_engine(url: str, **options: Any) -> Engine:

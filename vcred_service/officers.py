@@ -18,7 +18,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -41,6 +41,7 @@ from sqlalchemy.engine import Row
 
 from vcred.errors import UsageError
 from vcred_service import passwords
+from vcred_service.db import as_utc
 
 SESSION_ID_BYTES: Final = 32
 #: The stored "hash" of an account without a password (no scrypt string is ever equal).
@@ -189,7 +190,10 @@ class OfficerSessions:
             row = conn.execute(select(table).where(table.c.id_digest == digest)).first()
             if row is None:
                 return None
-            if _utc(row.last_seen) + self.idle <= now or _utc(row.created) + self.lifetime <= now:
+            if (
+                as_utc(row.last_seen) + self.idle <= now
+                or as_utc(row.created) + self.lifetime <= now
+            ):
                 conn.execute(delete(table).where(table.c.id_digest == digest))
                 return None
             conn.execute(update(table).where(table.c.id_digest == digest).values(last_seen=now))
@@ -221,8 +225,8 @@ class OfficerSessions:
             LiveSession(
                 handle=str(row.id_digest)[:HANDLE_LENGTH],
                 officer=str(row.officer),
-                created=_utc(row.created),
-                last_seen=_utc(row.last_seen),
+                created=as_utc(row.created),
+                last_seen=as_utc(row.last_seen),
             )
             for row in rows
         ]
@@ -253,8 +257,3 @@ class OfficerSessions:
 
 def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their offset; everything stored is UTC
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

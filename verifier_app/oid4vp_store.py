@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from sqlalchemy import (
@@ -31,6 +31,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+from vcred_service.db import as_utc
 
 Claim = Literal["ok", "unknown", "expired", "used"]
 #: How long after it expired a transaction (and its outcome) is kept.
@@ -129,9 +131,9 @@ class Transactions:
             nonce=row.nonce,
             state=row.state,
             dcql_query=json.loads(row.dcql_query),
-            created=_utc(row.created),
-            expires=_utc(row.expires),
-            responded=_utc(row.responded) if row.responded is not None else None,
+            created=as_utc(row.created),
+            expires=as_utc(row.expires),
+            responded=as_utc(row.responded) if row.responded is not None else None,
             verified=row.verified,
             result=json.loads(row.result) if row.result is not None else None,
         )
@@ -164,8 +166,3 @@ class Transactions:
                 .where(self.table.c.id == transaction_id)
                 .values(verified=verified, result=json.dumps(result))
             )
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes: they were stored in UTC
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -50,6 +50,7 @@ from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredErro
 from vcred.status import EntryStatus
 from vcred.trust import RecognisedIssuer, TrustDecision, TrustList
 from vcred.verifier import VerificationResult, Verifier
+from vcred_service.db import as_utc
 
 #: Why a party is not recognised at a moment (the query's ``reason``).
 Reason = Literal[
@@ -410,7 +411,9 @@ class Recognitions:
             rows = conn.execute(
                 select(table).where(table.c.recognition == recognition_id).order_by(table.c.id)
             ).fetchall()
-        return [Event(at=_utc(r.at), actor=r.actor, action=r.action, detail=r.detail) for r in rows]
+        return [
+            Event(at=as_utc(r.at), actor=r.actor, action=r.action, detail=r.detail) for r in rows
+        ]
 
     def of_party(self, scheme: str, value: str) -> list[Recognition]:
         """Every recognition naming ``scheme``/``value``, newest first."""
@@ -572,7 +575,7 @@ class Recognitions:
                 .where(table.c.id == found.id)
                 .with_for_update()
             ).one()
-            last = None if current.status_checked is None else _utc(current.status_checked)
+            last = None if current.status_checked is None else as_utc(current.status_checked)
             newer = checked.state != "unknown" and (last is None or checked.observed >= last)
             values: dict[str, Any] = {"status_detail": (checked.detail or "")[:_TEXT] or None}
             if newer:
@@ -629,7 +632,7 @@ def _checked(entries: Iterable[EntryStatus], *, now: datetime) -> Checked:
     active; observed when the least recent list behind them was fetched."""
     found = list(entries)
     errors = [e.error for e in found if e.error is not None]
-    fetched = [_utc(e.fetched_at) for e in found if e.fetched_at is not None]
+    fetched = [as_utc(e.fetched_at) for e in found if e.fetched_at is not None]
     observed = min(fetched) if fetched else now
     for kind, state in ((RevokedError, "revoked"), (SuspendedError, "suspended")):
         for error in errors:
@@ -684,23 +687,18 @@ def _text(value: Any) -> str | None:
 
 
 def _utc_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else _utc(moment)
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their offset; everything stored is UTC
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else as_utc(moment)
 
 
 def _stamp(moment: datetime | None) -> str | None:
-    return None if moment is None else _utc(moment).isoformat().replace("+00:00", "Z")
+    return None if moment is None else as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def _recognition(row: Any, identifiers: tuple[tuple[str, str], ...]) -> Recognition:
     return Recognition(
         id=row.id,
         digest=row.digest,
-        created=_utc(row.created),
+        created=as_utc(row.created),
         channel=row.channel,
         trader=row.trader,
         issuer=row.issuer,

@@ -14,7 +14,7 @@ established (:mod:`verifier_app.as_of`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 
 from vcred.trust import TrustList
-from vcred_service.db import insert_ignore
+from vcred_service.db import as_utc, insert_ignore
 
 _NAME = 512
 
@@ -78,7 +78,7 @@ class TrustListHistory:
             "valid_from": _utc_or_none(trust_list.valid_from),
             "valid_until": _utc_or_none(trust_list.valid_until),
             "next_update": _utc_or_none(trust_list.next_update),
-            "accepted_at": _utc(accepted_at),
+            "accepted_at": as_utc(accepted_at),
             "secured": secured,
         }
         with self.engine.begin() as connection:
@@ -86,7 +86,7 @@ class TrustListHistory:
 
     def in_force(self, at: datetime, *, grace: timedelta) -> KeptTrustList | None:
         """The list in force at ``at`` (module docstring), None when there was none."""
-        t, at = self.table, _utc(at)
+        t, at = self.table, as_utc(at)
         query = (
             self._select()
             .where(
@@ -126,7 +126,7 @@ class TrustListHistory:
             digest=row.digest,
             list_id=row.list_id,
             sequence=row.sequence,
-            accepted_at=_utc(row.accepted_at),
+            accepted_at=as_utc(row.accepted_at),
             secured=row.secured,
         )
 
@@ -135,10 +135,5 @@ class TrustListHistory:
             return len(connection.execute(select(self.table.c.digest)).all())
 
 
-def _utc(moment: datetime) -> datetime:
-    # everything is stored in UTC (SQLite compares the text and hands it back without offset)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _utc_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else _utc(moment)
+    return None if moment is None else as_utc(moment)
