@@ -197,8 +197,20 @@ class VerifierService:
             # the configured clock, so that cache ages agree with the rest of the result
             clock=lambda: config.clock().timestamp(),
         )
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        # first: every trust list accepted below is kept (verifier_app.trust_history), and the
+        # status cache's floor against rollback is shared by every worker
+        self.storage = Storage(
+            config.storage_url,
+            prefix=config.table_prefix,
+            history_size=config.history_size,
+            spool=config.data_dir / HISTORY_SPOOL,
+        )
+        self.storage.create()
         # lists past their TTL stay held: with the network down they still answer (as stale)
-        self.status_cache = StatusListCache(default_ttl=config.status_cache_ttl)
+        self.status_cache = StatusListCache(
+            default_ttl=config.status_cache_ttl, versions=self.storage.status_versions
+        )
         base = Verifier(
             fetcher=network,
             resolver=self.resolver,
@@ -214,15 +226,6 @@ class VerifierService:
             # the AEO certificate schema completed with the programmes of the registry in use
             schemas=schema_registry(),
         )
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        # first: every trust list accepted below is kept (verifier_app.trust_history)
-        self.storage = Storage(
-            config.storage_url,
-            prefix=config.table_prefix,
-            history_size=config.history_size,
-            spool=config.data_dir / HISTORY_SPOOL,
-        )
-        self.storage.create()
         self.feed = self._trust_feed(base)
         self.trust = self._load_trust(base) if self.feed is None else self._first_list()
         self.receipts = (
@@ -312,6 +315,7 @@ class VerifierService:
         when it is due (a rotated key or a new partner is picked up without a restart)."""
         if self.feed is not None:
             if self.feed.due():
+                self._catch_up(self.feed)
                 report = self.feed.refresh()
                 for error in report.errors:
                     _log.warning("trust list refresh: %s", error)
@@ -331,9 +335,31 @@ class VerifierService:
         """Fetch the trust list now (the admin endpoint). Raises UsageError without URLs."""
         if self.feed is None:
             raise UsageError("this verifier has no trust list URL to refresh from")
+        self._catch_up(self.feed)
         report = self.feed.refresh(force=True)
         self.verifier  # noqa: B018 - swaps the list in
         return report
+
+    def _catch_up(self, feed: TrustListFeed) -> None:
+        """Hold the newest list another worker (or machine) accepted, kept in the database,
+        when it succeeds the one held: a worker whose URLs answer an older list (a stale
+        mirror, an attacker in its path) does not go on deciding under a list another has
+        seen replaced. A kept list that no longer verifies, or a database that cannot be
+        read, leaves the list held (the URLs are asked next)."""
+        held = feed.current
+        try:
+            kept = self.storage.trust_lists.newest()
+        except SQLAlchemyError as error:
+            _log.warning("the trust lists kept cannot be read: %s", type(error).__name__)
+            return
+        if held is None or kept is None or kept.sequence is None:
+            return
+        if held.sequence is not None and kept.sequence <= held.sequence:
+            return
+        try:
+            feed.accept(kept.secured, source="the trust lists kept")
+        except VcredError as error:
+            _log.warning("the trust list kept (%s) is not held: %s", kept.digest, error)
 
     @property
     def service_name(self) -> str:

@@ -20,7 +20,7 @@ import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -45,12 +45,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
-from vcred_service.db import LocalStorageError, make_engine
+from vcred_service.db import LocalStorageError, as_utc, make_engine
 from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
 from verifier_app.history_spool import HistorySpool, Sealing, SpoolFile
 from verifier_app.oid4vp_store import transaction_table
 from verifier_app.recognitions import Recognitions
+from verifier_app.status_versions import StatusListVersions
 from verifier_app.trust_history import TrustListHistory
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
@@ -108,11 +109,6 @@ def _clip(value: str | None) -> str | None:
         return None
     clipped = value[:_TEXT].replace("\x00", "\ufffd")
     return clipped if clipped.isascii() else _SURROGATE.sub("\ufffd", clipped)
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their offset; everything stored is UTC
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Storage:
@@ -197,6 +193,8 @@ class Storage:
         self.audit = AuditChain(self.engine, self.metadata, prefix)
         # every trust list accepted, for verifying as of a past moment
         self.trust_lists = TrustListHistory(self.engine, self.metadata, prefix)
+        # the newest version of each status list accepted: the floor of every worker's cache
+        self.status_versions = StatusListVersions(self.engine, self.metadata, prefix)
 
     def create(self) -> None:
         """Create the tables and the session secret if they do not exist: under the
@@ -515,7 +513,7 @@ class Storage:
             ).fetchall()
         return [
             HistoryEntry(
-                at=_utc(row.at),
+                at=as_utc(row.at),
                 kind=row.kind,
                 channel=row.channel,
                 verified=bool(row.verified),
@@ -559,7 +557,7 @@ def _from_spool(record: Any, path: Path) -> HistoryEntry | None:
             raise TypeError("not an array")
         at, kind, channel, verified, fmt, issuer, subject, codes, target, receipt = record
         return HistoryEntry(
-            at=_utc(datetime.fromisoformat(at)),
+            at=as_utc(datetime.fromisoformat(at)),
             kind=str(kind),
             channel=str(channel),
             verified=verified is True,
@@ -582,7 +580,7 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _stamp(moment: datetime) -> str:
-    return _utc(moment).isoformat().replace("+00:00", "Z")
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def _audit_details(entry: HistoryEntry) -> dict[str, Any]:

@@ -53,7 +53,7 @@ from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from vcred.oid4vci import GRANT_PRE_AUTHORIZED, ProtocolError
 from vcred.openid4vp import AuthorizationRequest, sign_request
-from vcred.status import StatusChecker
+from vcred.status import ListVersion, MemoryListVersions, StatusChecker, StatusListCache
 from vcred.status.listcred import VC_V2_CONTEXT
 from vcred.testing import StaticFetcher
 from vcred.trust import TrustList, build_trust_list, load_signed_trust_list, load_trust_list
@@ -90,6 +90,53 @@ def test_an_older_version_of_a_status_list_served_after_a_newer_one_is_refused()
     (entry,) = checker.check(credential, now=NOW + timedelta(minutes=23)).entries
     assert isinstance(entry.error, RevokedError)
     assert entry.list_valid_from == NOW - timedelta(seconds=1)
+
+
+def test_a_rollback_is_refused_by_a_cache_that_never_held_the_newer_list() -> None:
+    # Attack: the older version is served to another worker of the same verifier (its own
+    # cache never held the newer list), or to this one once the newer list was evicted from
+    # its cache. The newest version accepted is remembered apart from the cache, and workers
+    # that share that memory share the floor.
+    fetcher, securer = DictFetcher(), FakeSecurer()
+    credential = credential_with(revocation_entry())
+    publish(fetcher, securer, valid_from=NOW - timedelta(days=2))
+    older = fetcher.documents[LIST_URL]
+    publish(fetcher, securer, valid_from=NOW - timedelta(hours=1), set_bits={94567: 1})
+    versions = MemoryListVersions()
+    first = StatusChecker(
+        fetcher=fetcher, verify_list=securer.verify, cache=StatusListCache(versions=versions)
+    )
+    assert isinstance(first.check(credential, now=NOW).entries[0].error, RevokedError)
+    fetcher.documents[LIST_URL] = older
+    second = StatusChecker(
+        fetcher=fetcher, verify_list=securer.verify, cache=StatusListCache(versions=versions)
+    )
+    (entry,) = second.check(credential, now=NOW).entries
+    assert isinstance(entry.error, StatusVerificationError)
+    assert "older" in entry.error.message
+    # this worker's cache loses the newer list (evicted): the floor stays
+    first.cache.clear()
+    (entry,) = first.check(credential, now=NOW).entries
+    assert isinstance(entry.error, StatusVerificationError)
+    # a cache with a memory of its own (another verifier) has no floor: it takes the list
+    alone = StatusChecker(fetcher=fetcher, verify_list=securer.verify)
+    (entry,) = alone.check(credential, now=NOW).entries
+    assert entry.error is None and entry.valid
+
+
+def test_a_memory_of_list_versions_keeps_the_newest_and_its_most_recent_urls() -> None:
+    versions = MemoryListVersions(max_entries=2)
+    newer = ListVersion(valid_from=NOW, digest="b")
+    assert versions.advance("https://a.example/1", newer) == newer
+    older = ListVersion(valid_from=NOW - timedelta(days=1), digest="a")
+    assert versions.advance("https://a.example/1", older) == newer  # never lowered
+    undated = ListVersion(valid_from=None, digest="c")
+    assert versions.advance("https://a.example/2", undated) is None  # nothing to remember
+    assert versions.advance("https://a.example/2", older) == older
+    versions.advance("https://a.example/3", older)
+    assert len(versions) == 2
+    # the least recently used URL went: its floor with it (a shared memory keeps every one)
+    assert versions.advance("https://a.example/1", older) == older
 
 
 def test_a_status_list_that_names_no_url_answers_for_none() -> None:

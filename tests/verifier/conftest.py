@@ -83,18 +83,22 @@ class Agency:
         self.publish()
         return secured
 
-    def set(self, credential: dict[str, Any], status: str) -> None:
+    def set(
+        self, credential: dict[str, Any], status: str, *, valid_from: datetime | None = None
+    ) -> None:
         set_credential_status(self.store, credential["id"], status)  # type: ignore[arg-type]
-        self.publish()
+        self.publish(valid_from=valid_from)
 
-    def publish(self) -> None:
+    def publish(self, *, valid_from: datetime | None = None) -> None:
+        """Sign and serve every list, as a version in force from ``valid_from`` (a day
+        before NOW unless given)."""
         for info in self.store.lists():
             unsigned = status_list_credential_for(
                 self.store,
                 info.list_id,
                 list_url=LIST_BASE + info.list_id,
                 issuer=US_DID,
-                valid_from=NOW - timedelta(days=1),
+                valid_from=valid_from or NOW - timedelta(days=1),
                 ttl=timedelta(minutes=5),
             )
             token = str(issue(unsigned, self.signer))

@@ -70,6 +70,7 @@ from vcred.status.listcred import (
     build_status_list_credential,
     parse_status_list_credential,
 )
+from vcred.status.versions import ListVersion, ListVersions, MemoryListVersions
 
 __all__ = [
     "DEFAULT_MAX_BITSTRING_BYTES",
@@ -94,6 +95,9 @@ __all__ = [
     "CredentialStatus",
     "EntryStatus",
     "IndexStore",
+    "ListVersion",
+    "ListVersions",
+    "MemoryListVersions",
     "MutableBitstring",
     "StatusChecker",
     "StatusList",

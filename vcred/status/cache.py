@@ -19,6 +19,7 @@ from typing import Final
 from vcred._forksafe import renew_locks_in_children
 from vcred.errors import UsageError
 from vcred.status.listcred import StatusList
+from vcred.status.versions import ListVersions, MemoryListVersions
 
 _STRIPES: Final = 64  # per-URL load locks, striped so the table never grows
 
@@ -46,6 +47,10 @@ class StatusListCache:
     ``max_ttl``) and never past its ``validUntil``. ``get`` returns fresh lists only (and,
     with ``max_age``, none fetched longer ago); ``get_stale`` returns whatever is held, with
     its age, for offline use: the caller bounds that age (``StatusChecker.max_age``).
+
+    ``versions``: the newest version of each list accepted, which no older one replaces
+    (:mod:`vcred.status.versions`): this process's own unless one shared by several is given.
+    It outlives the lists held here (evicted, cleared).
     """
 
     def __init__(
@@ -54,6 +59,7 @@ class StatusListCache:
         max_entries: int = 1024,
         default_ttl: timedelta = timedelta(minutes=5),
         max_ttl: timedelta = timedelta(days=1),
+        versions: ListVersions | None = None,
     ) -> None:
         if max_entries < 1:
             raise UsageError("max_entries must be at least 1")
@@ -62,6 +68,7 @@ class StatusListCache:
         self.max_entries = max_entries
         self.default_ttl = default_ttl
         self.max_ttl = max_ttl
+        self.versions: ListVersions = MemoryListVersions() if versions is None else versions
         self._entries: OrderedDict[str, CachedList] = OrderedDict()
         renew_locks_in_children(self)
 

@@ -10,6 +10,7 @@ says.
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,7 @@ from vcred.status.listcred import (
     issuer_id,
     parse_status_list_credential,
 )
+from vcred.status.versions import ListVersion, ListVersions
 
 #: §4: a list may come in any media type for a secured credential; JSON and JWT forms here.
 STATUS_LIST_ACCEPT: Final = (
@@ -350,12 +352,10 @@ class StatusChecker:
     def _load(self, url: str, *, base: str, now: datetime) -> StatusList:
         """Fetch, verify and read the list at ``url`` (§3.2 step 4), whose id must be
         ``base``: the entry's URL, which an as-of ``url`` adds its query to (the list is then
-        held under ``url``, never taken for the current one). Never an older version than
-        the one held (:func:`_refuse_older`)."""
+        held under ``url``, never taken for the current one). Never a version older than the
+        newest this verifier accepted (:func:`refuse_older`), which it then becomes."""
         status_list = self._load_from(url, base)
-        held = self.cache.get_stale(url, now=now)
-        if held is not None:
-            _refuse_older(held[0].status_list, status_list, url=url)
+        refuse_older(self.cache.versions, status_list, url=url)
         return status_list if base == url else replace(status_list, url=url)
 
     def _load_from(self, url: str, base: str) -> StatusList:
@@ -395,27 +395,27 @@ class StatusChecker:
             raise StatusVerificationError(f"the status list {url} is malformed: {exc}") from exc
 
 
-def _refuse_older(held: StatusList, fetched: StatusList, *, url: str) -> None:
-    """Raises StatusVerificationError when ``fetched`` is an older version of the list held
-    that says something else.
+def refuse_older(versions: ListVersions, fetched: StatusList, *, url: str) -> None:
+    """Record ``fetched`` as the newest version of the list at ``url`` in ``versions``, or
+    raise StatusVerificationError when a newer one that says something else is recorded.
 
-    Every version an issuer signed still verifies (a list need not state validUntil), so
-    whoever serves the URL — a stale cache, a mirror, the web host — could answer with one
-    signed before a revocation. A version is told by its ``validFrom``: one earlier than the
-    held list's, or none where the held list states one, cannot replace it — unless its bits
-    and purposes are the held list's (two issuer machines may sign one version a second
+    A version is told by its ``validFrom`` (:mod:`vcred.status.versions`): one earlier than
+    the newest accepted, or none where that one states one, cannot replace it — unless its
+    bits and purposes are the newest's (two issuer machines may sign one version a second
     apart; nothing is rolled back then).
     """
-    if held.valid_from is None:
+    version = ListVersion.of(fetched)
+    newest = versions.advance(url, version)
+    if newest is None or newest.valid_from is None or newest == version:
         return
-    if fetched.valid_from is not None and fetched.valid_from >= held.valid_from:
+    if version.valid_from is not None and version.valid_from >= newest.valid_from:
         return
-    if fetched.bits.data == held.bits.data and fetched.purposes == held.purposes:
+    if hmac.compare_digest(version.digest, newest.digest):
         return
-    stated = "no validFrom" if fetched.valid_from is None else format_datetime(fetched.valid_from)
+    stated = "no validFrom" if version.valid_from is None else format_datetime(version.valid_from)
     raise StatusVerificationError(
         f"the status list {url} served is older ({stated}) than the version held "
-        f"(validFrom {format_datetime(held.valid_from)}): refused as a rollback"
+        f"(validFrom {format_datetime(newest.valid_from)}): refused as a rollback"
     )
 
 
