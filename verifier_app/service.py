@@ -68,6 +68,7 @@ from verifier_app.recognitions import Recognition
 from verifier_app.recognitions import RefreshReport as RecognitionRefresh
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import HISTORY_SPOOL, HistoryEntry, IssuedChallenge, Storage
+from verifier_app.trust_history import KeptTrustList
 
 _log = logging.getLogger("verifier_app")
 #: Where the app keeps its per-address rate limiter (``app.extensions``), if it has one.
@@ -134,6 +135,16 @@ class _OfflineFetcher:
 
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         raise UnreachableError(f"offline mode: {url} is not fetched")
+
+
+def _succeeds(kept: KeptTrustList, held: TrustList) -> bool:
+    """Whether the kept list is newer than the one held: a higher sequence number or, where
+    neither states one, a later ``validFrom`` (the feed's succession rules decide the rest)."""
+    if kept.sequence is not None:
+        return held.sequence is None or kept.sequence > held.sequence
+    if held.sequence is not None or kept.valid_from is None:
+        return False
+    return held.valid_from is None or kept.valid_from > held.valid_from
 
 
 def secured_input(value: Any, pointer: str) -> Any:
@@ -352,9 +363,7 @@ class VerifierService:
         except SQLAlchemyError as error:
             _log.warning("the trust lists kept cannot be read: %s", type(error).__name__)
             return
-        if held is None or kept is None or kept.sequence is None:
-            return
-        if held.sequence is not None and kept.sequence <= held.sequence:
+        if held is None or kept is None or not _succeeds(kept, held):
             return
         try:
             feed.accept(kept.secured, source="the trust lists kept")

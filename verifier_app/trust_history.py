@@ -44,6 +44,7 @@ class KeptTrustList:
     digest: str
     list_id: str | None
     sequence: int | None
+    valid_from: datetime | None
     accepted_at: datetime
     secured: str
 
@@ -102,20 +103,29 @@ class TrustListHistory:
         return self._first(query)
 
     def newest(self) -> KeptTrustList | None:
-        """The list of the highest sequence number kept (the latest accepted among equals):
+        """The list of the highest sequence number kept (the latest accepted among equals)
+        or, when none states one (a foreign agency's lists), the one that took effect last:
         what a feed started afresh must not be rolled back below."""
         t = self.table
-        query = (
+        sequenced = (
             self._select()
             .where(t.c.sequence.is_not(None))
             .order_by(t.c.sequence.desc(), t.c.accepted_at.desc())
             .limit(1)
         )
-        return self._first(query)
+        unsequenced = (
+            self._select()
+            .where(t.c.valid_from.is_not(None))
+            .order_by(t.c.valid_from.desc(), t.c.accepted_at.desc())
+            .limit(1)
+        )
+        return self._first(sequenced) or self._first(unsequenced)
 
     def _select(self) -> Select[Any]:
         t = self.table
-        return select(t.c.digest, t.c.list_id, t.c.sequence, t.c.accepted_at, t.c.secured)
+        return select(
+            t.c.digest, t.c.list_id, t.c.sequence, t.c.valid_from, t.c.accepted_at, t.c.secured
+        )
 
     def _first(self, query: Select[Any]) -> KeptTrustList | None:
         with self.engine.connect() as connection:
@@ -126,6 +136,7 @@ class TrustListHistory:
             digest=row.digest,
             list_id=row.list_id,
             sequence=row.sequence,
+            valid_from=_utc_or_none(row.valid_from),
             accepted_at=as_utc(row.accepted_at),
             secured=row.secured,
         )
