@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import select as _select
 import sqlite3
 import time
@@ -99,19 +100,42 @@ def make_engine(url: str, **options: Any) -> Engine:
 
     A failed statement's error (and so the log) names the statement, never its parameters:
     they can be a credential's personal data or a secret being stored.
+
+    A process forked from this one (``vcred.verify_many``'s workers) never uses a pooled
+    connection of its parent, nor closes one (:func:`_own_process_only`).
     """
     options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         engine = create_engine(url, **options)
         _configure_sqlite(engine)
-        return engine
-    if "pool_pre_ping" in options or make_url(url).get_dialect().driver != "psycopg":
+    elif "pool_pre_ping" in options or make_url(url).get_dialect().driver != "psycopg":
         options.setdefault("pool_pre_ping", True)
-        return create_engine(url, **options)
-    engine = create_engine(url, **options)
-    event.listen(engine, "checkout", _check_idle_connection)
+        engine = create_engine(url, **options)
+    else:
+        engine = create_engine(url, **options)
+        _own_process_only(engine)  # first: the parent's connection is never checked, nor closed
+        event.listen(engine, "checkout", _check_idle_connection)
+        return engine
+    _own_process_only(engine)
     return engine
+
+
+def _own_process_only(engine: Engine) -> None:
+    """SQLAlchemy's recipe for a pool used across fork ("Using Connection Pools with
+    Multiprocessing or os.fork()"): a connection is marked with the process that opened it,
+    and one checked out in another process is dropped from the pool without being closed
+    (closing it would end the parent's session) — the pool opens a new one instead."""
+
+    @event.listens_for(engine, "connect")
+    def _mark(_dbapi_connection: Any, record: Any) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _check_process(_dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise DisconnectionError("a connection of the parent process, left to it")
 
 
 def _check_idle_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
