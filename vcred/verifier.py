@@ -458,6 +458,7 @@ class Verifier:
             _check_moment(self.at)
         checker = StatusChecker(
             as_of=self.at,
+            clock=self.clock,
             fetcher=self.fetcher,
             verify_list=self._verify_status_list,
             cache=cache,

@@ -475,6 +475,7 @@ class VerifierService:
             result.codes,
             summary=body["credential"],
             target=input_digest(secured) if secured is not None else None,
+            as_of=at,
         )
         if not receipt:
             self.storage.record(entry)
@@ -672,8 +673,10 @@ class VerifierService:
         *,
         summary: Mapping[str, Any] | None = None,
         target: str | None = None,
+        as_of: datetime | None = None,
     ) -> HistoryEntry:
-        """The history entry of one verification (logged as it is made)."""
+        """The history entry of one verification (logged as it is made; ``as_of``: the past
+        moment it was verified as of)."""
         if summary is None and result is not None:
             summary = summarise(result.credential)
         entry = HistoryEntry(
@@ -686,6 +689,7 @@ class VerifierService:
             subject=subject_name(summary),
             codes=tuple(dict.fromkeys(codes)),
             target=target,
+            as_of=as_of,
         )
         # no credential, no claims beyond the name: a verdict and where it came from
         _log.info(

@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
+from vcred.status.listcred import format_datetime
 from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.db import LocalStorageError, make_engine
@@ -90,6 +91,8 @@ class HistoryEntry:
     target: str | None = None
     #: The id of the receipt given for it (audit chain only).
     receipt: str | None = None
+    #: The past moment it was verified as of (``options.asOf``; audit chain only).
+    as_of: datetime | None = None
 
 
 #: A buffered entry and its number in this process's spool (verifier_app.history_spool).
@@ -549,6 +552,7 @@ def _spooled(entry: HistoryEntry) -> list[Any]:
         entry.codes,
         entry.target,
         entry.receipt,
+        None if entry.as_of is None else entry.as_of.isoformat(),
     ]
 
 
@@ -557,7 +561,11 @@ def _from_spool(record: Any, path: Path) -> HistoryEntry | None:
     try:
         if not isinstance(record, list):
             raise TypeError("not an array")
-        at, kind, channel, verified, fmt, issuer, subject, codes, target, receipt = record
+        # a spool written before as_of was journaled holds ten fields
+        at, kind, channel, verified, fmt, issuer, subject, codes, target, receipt, *rest = record
+        as_of = _optional_text(rest[0]) if len(rest) == 1 else None
+        if len(rest) > 1:
+            raise ValueError("too many fields")
         return HistoryEntry(
             at=_utc(datetime.fromisoformat(at)),
             kind=str(kind),
@@ -569,6 +577,7 @@ def _from_spool(record: Any, path: Path) -> HistoryEntry | None:
             codes=tuple(str(code) for code in codes),
             target=_optional_text(target),
             receipt=_optional_text(receipt),
+            as_of=None if as_of is None else _utc(datetime.fromisoformat(as_of)),
         )
     except (TypeError, ValueError):
         _log.warning("%s: an entry that is not a verification, skipped: %.200r", path, record)
@@ -596,4 +605,6 @@ def _audit_details(entry: HistoryEntry) -> dict[str, Any]:
     }
     if entry.receipt is not None:
         details["receipt"] = entry.receipt
+    if entry.as_of is not None:  # decided as of then, not at ``at``: read the verdict so
+        details["asOf"] = format_datetime(entry.as_of)
     return details

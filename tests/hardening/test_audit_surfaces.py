@@ -9,9 +9,12 @@ of tests/verifier (a US issuer on did:web served by a local server, an EU trust 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,16 +24,21 @@ from issuer_app import issuer_of
 from tests.issuer.conftest import (
     PUBLIC_URL,
     ApiClient,
+    AppFetcher,
     Clock,
     auth,
     credential,
     make_config,
 )
-from tests.issuer.test_api import payload_of
-from tests.verifier.conftest import Agency, MakeApp
+from tests.issuer.test_api import payload_of, secured_of
+from tests.verifier.conftest import NOW, Agency, MakeApp
 from vcred import Verifier
 from vcred.errors import MalformedError, UsageError
+from vcred.keys import KeyPair
 from vcred.status.listcred import format_datetime, parse_datetime
+from verifier_app import VerifierConfig
+from verifier_app import create_app as create_verifier_app
+from verifier_app.storage import HistoryEntry, _from_spool, _spooled
 
 # moments a dateTimeStamp can write that no UTC datetime holds, or that sit at its edges
 CALENDAR_EDGES = [
@@ -129,3 +137,118 @@ def test_a_moment_before_the_year_1000_is_written_as_a_datetime_stamp() -> None:
     written = format_datetime(datetime(999, 6, 1, tzinfo=UTC))
     assert written == "0999-06-01T00:00:00Z"
     assert parse_datetime(written, pointer="") == datetime(999, 6, 1, tzinfo=UTC)
+
+
+# --- as of a moment: what the verifier records and signs ------------------------------------
+
+
+def _revoked_after(issuer_app: Flask, clock: Clock) -> tuple[str, datetime, str]:
+    """A credential of the issuer app, revoked two hours after it was issued; the secured
+    credential, a moment an hour after issuance (good then) and its revocation list URL.
+    The clock is left 30 days after the revocation."""
+    api = ApiClient(issuer_app)
+    document = credential()
+    issued = api.issue(document, auth(issuer_app)).get_json()
+    list_url = str(payload_of(issued)["credentialStatus"][0]["statusListCredential"])
+    assert issuer_app.test_client().get(list_url.removeprefix(PUBLIC_URL)).status_code == 200
+    good_then = clock.now + timedelta(hours=1)
+    clock.advance(hours=2)
+    revoked = api.post(
+        "/credentials/status",
+        json={
+            "credentialId": document["id"],
+            "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "revoked"}],
+        },
+        headers=auth(issuer_app),
+    )
+    assert revoked.status_code == 200, revoked.get_json()
+    clock.advance(days=30)
+    return str(secured_of(issued)), good_then, list_url
+
+
+@pytest.fixture
+def verifier_app(issuer_app: Flask, issuer_clock: Clock, tmp_path: Path) -> Iterator[Flask]:
+    """A verifier of the issuer app's credentials (no trust list), giving receipts."""
+    key_file = tmp_path / "receipt.jwk"
+    key_file.write_text(json.dumps(KeyPair.generate().private_jwk()))
+    config = VerifierConfig(
+        data_dir=tmp_path / "verifier",
+        clock=issuer_clock,
+        rate_per_second=0,
+        receipt_key=key_file,
+    )
+    app = create_verifier_app(config, fetcher=AppFetcher(issuer_app))
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["vcred_verifier"].close()
+
+
+def _receipt_subject(token: str, clock: Clock) -> dict[str, Any]:
+    result = Verifier(clock=clock).verify(token)
+    assert result.verified and result.credential is not None, result.to_dict()
+    subject: dict[str, Any] = result.credential["credentialSubject"]
+    return subject
+
+
+def _verified_as_of_with_receipt(
+    issuer_app: Flask, clock: Clock, verifier_app: Flask
+) -> tuple[str, datetime, dict[str, Any]]:
+    """A credential revoked today, verified as of a moment it was good, with a receipt: the
+    credential, the moment and the receipt's subject."""
+    token, good_then, _ = _revoked_after(issuer_app, clock)
+    options = {"asOf": format_datetime(good_then), "receipt": True}
+    answer = verifier_app.test_client().post(
+        "/credentials/verify", json={"verifiableCredential": token, "options": options}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return token, good_then, _receipt_subject(answer.get_json()["receipt"], clock)
+
+
+def test_the_audit_chain_says_a_verification_was_as_of_a_past_moment(
+    issuer_app: Flask, issuer_clock: Clock, verifier_app: Flask
+) -> None:
+    # Attack: verify a credential revoked today as of a moment it was good: the answer (and
+    # its receipt) say "as of T", but the audit chain entry the receipt names recorded a plain
+    # verify-credential, verified, at today's date — read later as "valid on that day". The
+    # chain must keep what was decided: as of which moment.
+    token, good_then, subject = _verified_as_of_with_receipt(issuer_app, issuer_clock, verifier_app)
+    assert subject["verifiedAsOf"] == format_datetime(good_then)
+    service = verifier_app.extensions["vcred_verifier"]
+    (entry,) = [
+        e for e in service.storage.audit.entries() if e["seq"] == subject["auditEntry"]["seq"]
+    ]
+    assert entry["details"]["verified"] is True
+    assert entry["details"].get("asOf") == format_datetime(good_then)
+    # a batch as of a moment records it too, and a verification of now says no moment
+    verifier_app.test_client().post(
+        "/credentials/verify-batch",
+        json={"verifiableCredentials": [token], "options": {"asOf": format_datetime(good_then)}},
+    )
+    verifier_app.test_client().post("/credentials/verify", json={"verifiableCredential": token})
+    service.storage.flush()
+    *_, batched, current = service.storage.audit.entries()
+    assert batched["details"].get("asOf") == format_datetime(good_then)
+    assert current["details"]["verified"] is False and "asOf" not in current["details"]
+
+
+def test_a_receipt_as_of_a_moment_says_when_each_list_was_fetched(
+    issuer_app: Flask, issuer_clock: Clock, verifier_app: Flask
+) -> None:
+    # Attack on the receipt's word: a status list fetched today for a moment a month ago was
+    # held as fetched *at that moment* (the cache was given the as-of moment as the time), so
+    # the receipt said fetchedAt = a month ago — a fetch that never happened — and the list,
+    # "fetched" at the only moment it is ever asked about, was never fetched again.
+    _, good_then, subject = _verified_as_of_with_receipt(issuer_app, issuer_clock, verifier_app)
+    (revocation,) = [s for s in subject["statusLists"] if s["statusPurpose"] == "revocation"]
+    assert revocation["fetchedAt"] == format_datetime(issuer_clock.now)
+    assert revocation["validFrom"] <= format_datetime(good_then)
+
+
+def test_a_journaled_as_of_moment_is_written_after_a_crash_and_old_journals_still_read() -> None:
+    # the moment is journaled with the entry (a process killed before its write leaves it to
+    # the next start); a journal written before it was kept holds ten fields
+    entry = HistoryEntry(
+        at=NOW, kind="credential", channel="api", verified=True, as_of=NOW - timedelta(days=30)
+    )
+    assert _from_spool(_spooled(entry), Path("spool")) == entry
+    assert _from_spool(_spooled(entry)[:10], Path("spool")) == replace(entry, as_of=None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -179,6 +179,9 @@ class StatusChecker:
     #: Check the status as of this moment: each list is fetched as the version in force then
     #: (:func:`as_of_url`), which must have been valid then (``now`` is that moment too).
     as_of: datetime | None = None
+    #: The time a list is fetched and held at, with ``as_of`` (else ``now`` is that time):
+    #: a list fetched today for a past moment was fetched today, and ages from today.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         if self.max_age <= timedelta(0):
@@ -270,15 +273,17 @@ class StatusChecker:
             status_size=entry.status_size,
             status_reference=entry.status_reference,
         )
+        # the list is fetched (and held, and ages) now; it is read as of ``now``
+        fetching = now if self.as_of is None else self.clock()
         try:
-            cached, stale = self.list_for(entry.list_url, now=now)
+            cached, stale = self.list_for(entry.list_url, now=fetching)
         except StatusError as exc:
             return replace(result, error=_located(exc, f"{pointer}/statusListCredential"))
         result = replace(
             result,
             fetched_at=cached.fetched_at,
             list_valid_from=cached.status_list.valid_from,
-            age=cached.age(now),
+            age=cached.age(fetching),
             stale=stale,
         )
         try:
