@@ -35,6 +35,8 @@ from tests.verifier.conftest import NOW, Agency, MakeApp
 from vcred import Verifier
 from vcred.errors import MalformedError, UsageError
 from vcred.keys import KeyPair
+from vcred.net import DEFAULT_MAX_BYTES
+from vcred.status import StatusListCache, as_of_url
 from vcred.status.listcred import format_datetime, parse_datetime
 from verifier_app import VerifierConfig
 from verifier_app import create_app as create_verifier_app
@@ -252,3 +254,43 @@ def test_a_journaled_as_of_moment_is_written_after_a_crash_and_old_journals_stil
     )
     assert _from_spool(_spooled(entry), Path("spool")) == entry
     assert _from_spool(_spooled(entry)[:10], Path("spool")) == replace(entry, as_of=None)
+
+
+class ReplayingFetcher:
+    """The issuer app, except at the URLs given: there it answers with the bytes given (a
+    mirror, a CDN or the web host serving another version)."""
+
+    def __init__(self, app: Flask, replayed: dict[str, bytes]) -> None:
+        self.inner = AppFetcher(app)
+        self.replayed = replayed
+
+    def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+        if url in self.replayed:
+            return self.replayed[url]
+        return self.inner.fetch(url, accept=accept, max_bytes=max_bytes)
+
+
+def test_a_version_served_as_of_a_moment_older_than_one_known_in_force_then_is_refused(
+    issuer_app: Flask, issuer_clock: Clock
+) -> None:
+    # Attack: the host serving ?timestamp=T answers with the version signed before the
+    # revocation, though T is after it. The version's signature and its validFrom (before T)
+    # are fine; only the successor's validFrom, which the issuer sends in an unsigned header,
+    # says it was out of force at T. But the verifier holds the current version, in force
+    # since before T: at T the version in force was that one (or a later one), never an
+    # older one saying something else — refused as a rollback, as §13.8 refuses one now.
+    token, good_then, list_url = _revoked_after(issuer_app, issuer_clock)
+    after_revocation = good_then + timedelta(hours=2)
+    before = AppFetcher(issuer_app).fetch(as_of_url(list_url, good_then), accept="*/*")
+    fetcher = ReplayingFetcher(issuer_app, {as_of_url(list_url, after_revocation): before})
+    cache = StatusListCache()
+
+    def verifier(at: datetime | None = None) -> Verifier:
+        return Verifier(fetcher=fetcher, clock=issuer_clock, status_cache=cache, at=at)
+
+    assert verifier().verify(token).codes == ("REVOKED",)  # the current version, held
+    replayed = verifier(after_revocation).verify(token)
+    assert not replayed.verified
+    assert replayed.codes == ("STATUS_VERIFICATION",)
+    # as of a moment before the revocation the honest answer still verifies
+    assert verifier(good_then).verify(token).verified

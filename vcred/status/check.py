@@ -356,12 +356,20 @@ class StatusChecker:
         """Fetch, verify and read the list at ``url`` (§3.2 step 4), whose id must be
         ``base``: the entry's URL, which an as-of ``url`` adds its query to (the list is then
         held under ``url``, never taken for the current one). Never an older version than
-        the one held (:func:`_refuse_older`)."""
+        the one held (:func:`_refuse_older`); as of a moment, never one older than a version
+        held for ``base`` that was in force by then (so it, or a later one, was in force
+        then: the version served for that moment cannot be older)."""
         status_list = self._load_from(url, base)
         held = self.cache.get_stale(url, now=now)
         if held is not None:
             _refuse_older(held[0].status_list, status_list, url=url)
-        return status_list if base == url else replace(status_list, url=url)
+        if base == url:
+            return status_list
+        current = self.cache.get_stale(base, now=now)
+        since = None if current is None else current[0].status_list.valid_from
+        if current is not None and since is not None and self.as_of and since <= self.as_of:
+            _refuse_older(current[0].status_list, status_list, url=url)
+        return replace(status_list, url=url)
 
     def _load_from(self, url: str, base: str) -> StatusList:
         if self.fetcher is None:
