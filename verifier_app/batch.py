@@ -175,6 +175,7 @@ def verify_batch(
             receipt=batch_request.receipt,
             at=batch_request.at,
             trust=verifier.trust,
+            checks=batch_request.checks,
         )
         for item, result in zip(items, results, strict=True)
     ]

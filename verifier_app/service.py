@@ -407,6 +407,7 @@ class VerifierService:
             receipt=receipt,
             at=at,
             trust=verifier.trust,
+            checks=checks,
         )
 
     def verifier_at(self, at: datetime | None) -> Verifier:
@@ -453,6 +454,7 @@ class VerifierService:
         receipt: bool = False,
         at: datetime | None = None,
         trust: TrustPolicy | None = None,
+        checks: Sequence[str] = CHECKS,
     ) -> Outcome:
         """A credential's verification as answered and recorded (batches verify elsewhere).
 
@@ -460,7 +462,8 @@ class VerifierService:
         ``receipt``: record it at once and answer with a signed receipt naming that record.
         ``at``: the past moment it was verified as of; ``trust``: the trust policy it was
         verified under (the receipt names it when it is a trust list; default: the current —
-        which the feed may have replaced since the verification: pass it).
+        which the feed may have replaced since the verification: pass it). ``checks``: those
+        asked for; the audit chain names them when they are not all (a verdict on fewer).
         """
         extra = self._freshness_warnings(result)
         decided_under = trust if trust is not None or at is not None else self.trust
@@ -476,6 +479,7 @@ class VerifierService:
             summary=body["credential"],
             target=input_digest(secured) if secured is not None else None,
             as_of=at,
+            checks=None if set(checks) >= set(CHECKS) else with_prerequisites(checks),
         )
         if not receipt:
             self.storage.record(entry)
@@ -674,9 +678,10 @@ class VerifierService:
         summary: Mapping[str, Any] | None = None,
         target: str | None = None,
         as_of: datetime | None = None,
+        checks: tuple[str, ...] | None = None,
     ) -> HistoryEntry:
         """The history entry of one verification (logged as it is made; ``as_of``: the past
-        moment it was verified as of)."""
+        moment it was verified as of; ``checks``: those run, when not all)."""
         if summary is None and result is not None:
             summary = summarise(result.credential)
         entry = HistoryEntry(
@@ -690,6 +695,7 @@ class VerifierService:
             codes=tuple(dict.fromkeys(codes)),
             target=target,
             as_of=as_of,
+            checks=checks,
         )
         # no credential, no claims beyond the name: a verdict and where it came from
         _log.info(

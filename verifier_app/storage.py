@@ -93,6 +93,8 @@ class HistoryEntry:
     receipt: str | None = None
     #: The past moment it was verified as of (``options.asOf``; audit chain only).
     as_of: datetime | None = None
+    #: The checks run, when a request asked for fewer than all (audit chain only).
+    checks: tuple[str, ...] | None = None
 
 
 #: A buffered entry and its number in this process's spool (verifier_app.history_spool).
@@ -553,6 +555,7 @@ def _spooled(entry: HistoryEntry) -> list[Any]:
         entry.target,
         entry.receipt,
         None if entry.as_of is None else entry.as_of.isoformat(),
+        entry.checks,
     ]
 
 
@@ -561,11 +564,11 @@ def _from_spool(record: Any, path: Path) -> HistoryEntry | None:
     try:
         if not isinstance(record, list):
             raise TypeError("not an array")
-        # a spool written before as_of was journaled holds ten fields
+        # a spool written before as_of and checks were journaled holds ten fields
         at, kind, channel, verified, fmt, issuer, subject, codes, target, receipt, *rest = record
-        as_of = _optional_text(rest[0]) if len(rest) == 1 else None
-        if len(rest) > 1:
+        if len(rest) > 2:
             raise ValueError("too many fields")
+        as_of, checks = [*rest, None, None][:2]
         return HistoryEntry(
             at=_utc(datetime.fromisoformat(at)),
             kind=str(kind),
@@ -578,6 +581,7 @@ def _from_spool(record: Any, path: Path) -> HistoryEntry | None:
             target=_optional_text(target),
             receipt=_optional_text(receipt),
             as_of=None if as_of is None else _utc(datetime.fromisoformat(as_of)),
+            checks=None if checks is None else tuple(str(name) for name in checks),
         )
     except (TypeError, ValueError):
         _log.warning("%s: an entry that is not a verification, skipped: %.200r", path, record)
@@ -607,4 +611,6 @@ def _audit_details(entry: HistoryEntry) -> dict[str, Any]:
         details["receipt"] = entry.receipt
     if entry.as_of is not None:  # decided as of then, not at ``at``: read the verdict so
         details["asOf"] = format_datetime(entry.as_of)
+    if entry.checks is not None:  # a verdict on these checks only
+        details["checks"] = list(entry.checks)
     return details

@@ -32,6 +32,7 @@ from tests.issuer.conftest import (
 )
 from tests.issuer.test_api import payload_of, secured_of
 from tests.verifier.conftest import NOW, Agency, MakeApp
+from tests.verifier.test_receipts import receipt_claims, verify_with_receipt
 from vcred import Verifier
 from vcred.errors import MalformedError, UsageError
 from vcred.keys import KeyPair
@@ -246,14 +247,20 @@ def test_a_receipt_as_of_a_moment_says_when_each_list_was_fetched(
     assert revocation["validFrom"] <= format_datetime(good_then)
 
 
-def test_a_journaled_as_of_moment_is_written_after_a_crash_and_old_journals_still_read() -> None:
-    # the moment is journaled with the entry (a process killed before its write leaves it to
-    # the next start); a journal written before it was kept holds ten fields
+def test_a_journaled_moment_and_checks_are_written_after_a_crash_and_old_journals_read() -> None:
+    # the moment and the checks are journaled with the entry (a process killed before its
+    # write leaves it to the next start); a journal written before they were holds ten fields
     entry = HistoryEntry(
-        at=NOW, kind="credential", channel="api", verified=True, as_of=NOW - timedelta(days=30)
+        at=NOW,
+        kind="credential",
+        channel="api",
+        verified=True,
+        as_of=NOW - timedelta(days=30),
+        checks=("proof",),
     )
-    assert _from_spool(_spooled(entry), Path("spool")) == entry
-    assert _from_spool(_spooled(entry)[:10], Path("spool")) == replace(entry, as_of=None)
+    assert _from_spool(json.loads(json.dumps(_spooled(entry))), Path("spool")) == entry
+    older = replace(entry, as_of=None, checks=None)
+    assert _from_spool(_spooled(entry)[:10], Path("spool")) == older
 
 
 class ReplayingFetcher:
@@ -294,3 +301,35 @@ def test_a_version_served_as_of_a_moment_older_than_one_known_in_force_then_is_r
     assert replayed.codes == ("STATUS_VERIFICATION",)
     # as of a moment before the revocation the honest answer still verifies
     assert verifier(good_then).verify(token).verified
+
+
+# --- receipts: what was checked, and nothing else -------------------------------------------
+
+
+def test_a_receipt_names_no_trust_list_the_decision_did_not_consult(
+    receipt_app: Flask, agency: Agency
+) -> None:
+    # Attack: options.checks ["proof"] on a revoked credential of a partner: verified (only
+    # the proof was asked for), and the receipt named the verifier's trust list as a version
+    # the decision rests on — read as "checked against the MRA list" — while the audit chain
+    # entry said verified, with nothing of what was left out. A receipt names the trust list
+    # only when the trust check ran, and the chain keeps which checks a narrowed request ran.
+    certificate = agency.aeo_certificate()
+    token = agency.issue(certificate)
+    agency.set(certificate, "revoked")
+    proof_only = verify_with_receipt(receipt_app, token, checks=["proof"])
+    assert proof_only["verified"] is True
+    subject = receipt_claims(proof_only["receipt"])["credentialSubject"]
+    assert [c["check"] for c in subject["checks"]] == ["proof"]
+    assert "trustList" not in subject and subject["statusLists"] == []
+    trusted = verify_with_receipt(receipt_app, token, checks=["trust"])
+    assert "trustList" in receipt_claims(trusted["receipt"])["credentialSubject"]
+    service = receipt_app.extensions["vcred_verifier"]
+    *_, narrowed, with_trust = service.storage.audit.entries()
+    assert narrowed["details"]["verified"] is True
+    assert narrowed["details"].get("checks") == ["proof"]
+    assert with_trust["details"].get("checks") == ["proof", "issuer", "trust"]
+    everything = verify_with_receipt(receipt_app, token)
+    assert everything["verified"] is False
+    *_, full = service.storage.audit.entries()
+    assert "checks" not in full["details"]  # all of them: the chain says so by saying nothing
