@@ -156,17 +156,21 @@ def _revoked_after(issuer_app: Flask, clock: Clock) -> tuple[str, datetime, str]
     assert issuer_app.test_client().get(list_url.removeprefix(PUBLIC_URL)).status_code == 200
     good_then = clock.now + timedelta(hours=1)
     clock.advance(hours=2)
-    revoked = api.post(
+    _set_status(issuer_app, document["id"], "revoked")
+    clock.advance(days=30)
+    return str(secured_of(issued)), good_then, list_url
+
+
+def _set_status(issuer_app: Flask, credential_id: str, status: str) -> None:
+    changed = ApiClient(issuer_app).post(
         "/credentials/status",
         json={
-            "credentialId": document["id"],
-            "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "revoked"}],
+            "credentialId": credential_id,
+            "credentialStatus": [{"type": "BitstringStatusListEntry", "status": status}],
         },
         headers=auth(issuer_app),
     )
-    assert revoked.status_code == 200, revoked.get_json()
-    clock.advance(days=30)
-    return str(secured_of(issued)), good_then, list_url
+    assert changed.status_code == 200, changed.get_json()
 
 
 @pytest.fixture
@@ -333,3 +337,30 @@ def test_a_receipt_names_no_trust_list_the_decision_did_not_consult(
     assert everything["verified"] is False
     *_, full = service.storage.audit.entries()
     assert "checks" not in full["details"]  # all of them: the chain says so by saying nothing
+
+
+def test_a_version_that_came_into_force_after_the_moment_does_not_answer_for_it(
+    issuer_app: Flask, issuer_clock: Clock
+) -> None:
+    # Attack: the tolerance for the issuer's clock (60 s), meant for a list signed in the
+    # very second it is fetched, let a version that came into force up to a minute *after* T
+    # answer for T. A credential suspended at S and reinstated 30 s later, verified as of
+    # S + 10 s with the reinstated version served for that moment: not suspended. No honest
+    # issuer serves for T a version from after T: as of a moment, no tolerance.
+    api = ApiClient(issuer_app)
+    document = credential()
+    issued = api.issue(document, auth(issuer_app)).get_json()
+    token = str(secured_of(issued))
+    suspension = str(payload_of(issued)["credentialStatus"][1]["statusListCredential"])
+    _set_status(issuer_app, document["id"], "suspended")
+    suspended_at = issuer_clock.now
+    issuer_clock.advance(seconds=30)
+    _set_status(issuer_app, document["id"], "active")
+    reinstated = AppFetcher(issuer_app).fetch(suspension, accept="*/*")
+    issuer_clock.advance(days=1)
+    moment = suspended_at + timedelta(seconds=10)
+    honest = Verifier(fetcher=AppFetcher(issuer_app), clock=issuer_clock, at=moment)
+    assert honest.verify(token).codes == ("SUSPENDED",)
+    fetcher = ReplayingFetcher(issuer_app, {as_of_url(suspension, moment): reinstated})
+    replayed = Verifier(fetcher=fetcher, clock=issuer_clock, at=moment).verify(token)
+    assert replayed.codes == ("STATUS_VERIFICATION",)

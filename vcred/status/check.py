@@ -324,10 +324,13 @@ class StatusChecker:
                 pointer=where,
             )
         # the list's issuer stamps validFrom with its own clock, often in the very second
-        # this verifier fetched it: tolerate the same skew as for credentials
-        if status_list.valid_from is not None and now + self.clock_skew < status_list.valid_from:
+        # this verifier fetched it: tolerate the same skew as for credentials — but not as of
+        # a past moment, for which the issuer serves a version by its own stamps: one that
+        # came into force after it (a reinstatement a few seconds later) never answers for it
+        skew = self.clock_skew if self.as_of is None else timedelta(0)
+        if status_list.valid_from is not None and now + skew < status_list.valid_from:
             raise StatusVerificationError("the status list is not valid yet", pointer=where)
-        if status_list.valid_until is not None and now - self.clock_skew >= status_list.valid_until:
+        if status_list.valid_until is not None and now - skew >= status_list.valid_until:
             raise StatusVerificationError("the status list has expired", pointer=where)
         if entry.purpose not in status_list.purposes:
             raise StatusVerificationError(
