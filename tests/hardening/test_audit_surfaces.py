@@ -32,6 +32,7 @@ from tests.issuer.conftest import (
 )
 from tests.issuer.test_api import payload_of, secured_of
 from tests.verifier.conftest import NOW, Agency, MakeApp
+from tests.verifier.test_batch import FakeClock, post_batch
 from tests.verifier.test_receipts import receipt_claims, verify_with_receipt
 from vcred import Verifier
 from vcred.errors import MalformedError, UsageError
@@ -41,6 +42,7 @@ from vcred.status import StatusListCache, as_of_url
 from vcred.status.listcred import format_datetime, parse_datetime
 from verifier_app import VerifierConfig
 from verifier_app import create_app as create_verifier_app
+from verifier_app.service import LIMITER
 from verifier_app.storage import HistoryEntry, _from_spool, _spooled
 
 # moments a dateTimeStamp can write that no UTC datetime holds, or that sit at its edges
@@ -364,3 +366,24 @@ def test_a_version_that_came_into_force_after_the_moment_does_not_answer_for_it(
     fetcher = ReplayingFetcher(issuer_app, {as_of_url(suspension, moment): reinstated})
     replayed = Verifier(fetcher=fetcher, clock=issuer_clock, at=moment).verify(token)
     assert replayed.codes == ("STATUS_VERIFICATION",)
+
+
+# --- batches: the rate counts what was read -------------------------------------------------
+
+
+def test_a_batch_the_rate_refuses_still_costs_the_request_it_was(
+    make_app: MakeApp, agency: Agency
+) -> None:
+    # Attack: with two requests' worth left in the bucket, send batches of three, each as
+    # large as the batch body limit allows: each body was read and parsed, then refused
+    # (429) at no cost, so the bucket never emptied — unlimited parsing for the price of
+    # none. A refused batch now costs one request, as an unreadable one does; once the
+    # bucket is empty the 429 comes before any body is read.
+    app = make_app(rate_per_second=1, rate_burst=10)
+    app.extensions[LIMITER].clock = FakeClock()
+    client = app.test_client()
+    token = agency.issue(agency.aeo_certificate())
+    assert post_batch(client, [token] * 8).status_code == 200
+    assert [post_batch(client, [token] * 3).status_code for _ in range(5)] == [429] * 5
+    single = client.post("/credentials/verify", json={"verifiableCredential": token})
+    assert single.status_code == 429
