@@ -387,3 +387,24 @@ def test_a_batch_the_rate_refuses_still_costs_the_request_it_was(
     assert [post_batch(client, [token] * 3).status_code for _ in range(5)] == [429] * 5
     single = client.post("/credentials/verify", json={"verifiableCredential": token})
     assert single.status_code == 429
+
+
+def test_lists_held_as_of_past_moments_never_push_the_current_ones_out(
+    issuer_app: Flask, issuer_clock: Clock
+) -> None:
+    # Attack: the cache is a bounded LRU shared by current and as-of lists, and every
+    # distinct asOf (to the second: the caller picks it) holds one more list. Enough of them
+    # pushed the current lists out — and with them the versions the rollback checks compare
+    # with (§13.8, and the one above): then an older version served now, or for a moment, was
+    # taken again. Lists as of past moments are held apart, in a bounded room of their own.
+    token, good_then, list_url = _revoked_after(issuer_app, issuer_clock)
+    cache = StatusListCache(max_entries=4)
+    fetcher = AppFetcher(issuer_app)
+    assert Verifier(fetcher=fetcher, clock=issuer_clock, status_cache=cache).verify(token).codes
+    assert list_url in cache._entries
+    for second in range(12):
+        at = good_then + timedelta(seconds=second)
+        as_of = Verifier(fetcher=fetcher, clock=issuer_clock, status_cache=cache, at=at)
+        assert as_of.verify(token).verified
+    assert list_url in cache._entries
+    assert len(cache) <= 4

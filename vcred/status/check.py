@@ -223,17 +223,17 @@ class StatusChecker:
         the only copy held was fetched more than ``max_age`` ago. With ``as_of``, the version
         in force then, cached under its own URL (never taken for the current list).
         """
-        base = url
+        base, cache = url, self._cache()
         if self.as_of is not None:
             url = as_of_url(base, self.as_of)
         if self.offline:
-            held = self.cache.get_stale(url, now=now)
+            held = cache.get_stale(url, now=now)
             if held is None:
                 raise StatusUnavailableError(f"offline, and the status list {url} is not cached")
             cached = self._young_enough(held[0], now=now)
             return cached, not cached.is_fresh(now)
         try:
-            loaded = self.cache.get_or_load(
+            loaded = cache.get_or_load(
                 url, lambda: self._load(url, base=base, now=now), now=now, max_age=self.max_age
             )
             return loaded, False
@@ -241,13 +241,16 @@ class StatusChecker:
             # The host is unreachable (not a 404, not a list that failed verification): fall
             # back on the last list seen, reported as stale (RFC 5861 stale-if-error).
             held = (
-                self.cache.get_stale(url, now=now)
-                if isinstance(exc, StatusUnreachableError)
-                else None
+                cache.get_stale(url, now=now) if isinstance(exc, StatusUnreachableError) else None
             )
             if held is None:
                 raise
             return self._young_enough(held[0], now=now, cause=exc), True
+
+    def _cache(self) -> StatusListCache:
+        """Where this checker's lists are held: as of a past moment, apart from the current
+        ones (:meth:`StatusListCache.past`)."""
+        return self.cache if self.as_of is None else self.cache.past()
 
     def _young_enough(
         self, cached: CachedList, *, now: datetime, cause: StatusError | None = None
@@ -363,7 +366,7 @@ class StatusChecker:
         held for ``base`` that was in force by then (so it, or a later one, was in force
         then: the version served for that moment cannot be older)."""
         status_list = self._load_from(url, base)
-        held = self.cache.get_stale(url, now=now)
+        held = self._cache().get_stale(url, now=now)
         if held is not None:
             _refuse_older(held[0].status_list, status_list, url=url)
         if base == url:
