@@ -408,3 +408,19 @@ def test_lists_held_as_of_past_moments_never_push_the_current_ones_out(
         assert as_of.verify(token).verified
     assert list_url in cache._entries
     assert len(cache) <= 4
+
+
+def test_as_of_a_moment_before_the_list_existed_the_status_is_not_established(
+    issuer_app: Flask, issuer_clock: Clock
+) -> None:
+    # pinned: the credential was valid then (validFrom 2026-01-01), its list had no version
+    # yet (first signed at issuance, 2026-06-01): the issuer answers 404, and the status as
+    # of then is not established — never the current list standing in for it
+    api = ApiClient(issuer_app)
+    issued = api.issue(credential(), auth(issuer_app)).get_json()
+    before = issuer_clock.now - timedelta(days=30)
+    fetcher = AppFetcher(issuer_app)
+    result = Verifier(fetcher=fetcher, clock=issuer_clock, at=before).verify(secured_of(issued))
+    assert not result.verified
+    assert set(result.codes) == {"STATUS_UNAVAILABLE"}
+    assert all("timestamp=" in url for url in fetcher.hits if "/status/" in url)
