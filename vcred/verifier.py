@@ -358,6 +358,22 @@ class _Report:
         return not self.errors and all(check.passed is not False for check in self.checks)
 
 
+def _check_moment(at: datetime) -> None:
+    """Raises UsageError for an ``at`` no window can be judged at: naive, or so near the
+    calendar's ends that it minus (or plus) a tolerance is no datetime (an OverflowError)."""
+    if at.tzinfo is None:
+        raise UsageError("at must be timezone-aware")
+    margin = MAX_CLOCK_SKEW + MAX_KEY_BINDING_AGE
+    try:
+        utc = at.astimezone(UTC)
+        inside = datetime.min.replace(tzinfo=UTC) + margin <= utc
+        inside = inside and utc <= datetime.max.replace(tzinfo=UTC) - margin
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise UsageError(f"at must be more than {margin.days} days inside the years 1 to 9999")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Verifier:
     """Verification configuration. Change with ``dataclasses.replace(verifier, trust=...)``.
@@ -438,10 +454,11 @@ class Verifier:
         # The status cache is kept in the field, so dataclasses.replace() shares it.
         cache = self.status_cache if self.status_cache is not None else StatusListCache()
         object.__setattr__(self, "status_cache", cache)
-        if self.at is not None and self.at.tzinfo is None:
-            raise UsageError("at must be timezone-aware")
+        if self.at is not None:
+            _check_moment(self.at)
         checker = StatusChecker(
             as_of=self.at,
+            clock=self.clock,
             fetcher=self.fetcher,
             verify_list=self._verify_status_list,
             cache=cache,

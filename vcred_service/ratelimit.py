@@ -91,6 +91,9 @@ def too_many_requests(wait: float) -> ProblemError:
 class Limiter(Protocol):
     """What the services ask of a rate limiter (in process, or shared through Redis)."""
 
+    #: Requests per second (what one more request adds to a wait: ``1 / rate``).
+    rate: float
+
     def allow(self, key: str, *, cost: float = 1.0) -> float: ...
 
     def peek(self, key: str) -> float: ...

@@ -22,18 +22,28 @@ from vcred.status.listcred import format_datetime, parse_datetime
 from vcred.trust import TrustDecision
 
 OPTION: Final = "asOf"
+#: The earliest moment verified as of: the Unix epoch, where JWT dates (RFC 7519 §2) begin. No
+#: credential was verifiable before it, and the year 1 minus a grace is no datetime at all.
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def requested_moment(options: Mapping[str, Any], *, now: datetime) -> datetime | None:
     """``options.asOf`` as a moment (None: verify now). Raises MalformedError for a value
-    that is not an XML Schema dateTimeStamp, or one after ``now``."""
+    that is not an XML Schema dateTimeStamp, one after ``now``, or one before
+    :data:`EARLIEST`."""
     raw = options.get(OPTION)
     if raw is None:
         return None
-    moment = parse_datetime(raw, pointer=f"/options/{OPTION}").astimezone(UTC)
+    pointer = f"/options/{OPTION}"
+    moment = parse_datetime(raw, pointer=pointer).astimezone(UTC)
     if moment > now:
         raise MalformedError(
-            f"options.{OPTION} is in the future: verify now instead", pointer=f"/options/{OPTION}"
+            f"options.{OPTION} is in the future: verify now instead", pointer=pointer
+        )
+    if moment < EARLIEST:
+        raise MalformedError(
+            f"options.{OPTION} is before {format_datetime(EARLIEST)}: nothing was verifiable then",
+            pointer=pointer,
         )
     return moment
 

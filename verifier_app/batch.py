@@ -127,8 +127,8 @@ def _limiter() -> RateLimiter | None:
 
 def _read_priced(service: VerifierService) -> BatchRequest:
     """The batch, its items charged to the caller's rate in one decision: N items cost N
-    requests (a batch the rate refuses costs nothing; a body that cannot be read costs one,
-    as any request). Raises the 429 problem, or what :func:`read_batch` raises."""
+    requests (a batch the rate refuses, or a body that cannot be read, costs one, as any
+    request: its body was read). Raises the 429 problem, or what :func:`read_batch` raises."""
     limiter = _limiter()
     if limiter is None:
         return read_batch(service)
@@ -141,7 +141,12 @@ def _read_priced(service: VerifierService) -> BatchRequest:
     except Exception:
         limiter.allow(key)
         raise
-    limiter.check(key, cost=max(1, len(batch_request.items)))
+    wait = limiter.allow(key, cost=max(1, len(batch_request.items)))
+    if wait > 0:
+        # refused for free, a batch a little too large for the bucket was a body parsed
+        # again and again at no cost: it is one request, as any other
+        limiter.allow(key)
+        raise too_many_requests(wait + 1 / limiter.rate)
     return batch_request
 
 
@@ -175,6 +180,7 @@ def verify_batch(
             receipt=batch_request.receipt,
             at=batch_request.at,
             trust=verifier.trust,
+            checks=batch_request.checks,
         )
         for item, result in zip(items, results, strict=True)
     ]

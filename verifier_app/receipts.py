@@ -134,7 +134,10 @@ class ReceiptIssuer:
         }
         if as_of is not None:
             subject["verifiedAsOf"] = format_datetime(as_of)
-        if trust is not None:
+        # the list the trust check read, never one a decision without that check did not
+        if trust is not None and any(
+            c.name == "trust" and c.passed is not None for c in result.checks
+        ):
             version: dict[str, Any] = {"authority": trust.authority}
             if trust.id is not None:
                 version["id"] = trust.id

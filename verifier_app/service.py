@@ -442,6 +442,7 @@ class VerifierService:
             receipt=receipt,
             at=at,
             trust=verifier.trust,
+            checks=checks,
         )
 
     def verifier_at(self, at: datetime | None) -> Verifier:
@@ -488,6 +489,7 @@ class VerifierService:
         receipt: bool = False,
         at: datetime | None = None,
         trust: TrustPolicy | None = None,
+        checks: Sequence[str] = CHECKS,
     ) -> Outcome:
         """A credential's verification as answered and recorded (batches verify elsewhere).
 
@@ -495,7 +497,8 @@ class VerifierService:
         ``receipt``: record it at once and answer with a signed receipt naming that record.
         ``at``: the past moment it was verified as of; ``trust``: the trust policy it was
         verified under (the receipt names it when it is a trust list; default: the current —
-        which the feed may have replaced since the verification: pass it).
+        which the feed may have replaced since the verification: pass it). ``checks``: those
+        asked for; the audit chain names them when they are not all (a verdict on fewer).
         """
         extra = self._freshness_warnings(result)
         decided_under = trust if trust is not None or at is not None else self.trust
@@ -510,6 +513,8 @@ class VerifierService:
             result.codes,
             summary=body["credential"],
             target=input_digest(secured) if secured is not None else None,
+            as_of=at,
+            checks=None if set(checks) >= set(CHECKS) else with_prerequisites(checks),
         )
         if not receipt:
             self.storage.record(entry)
@@ -707,8 +712,11 @@ class VerifierService:
         *,
         summary: Mapping[str, Any] | None = None,
         target: str | None = None,
+        as_of: datetime | None = None,
+        checks: tuple[str, ...] | None = None,
     ) -> HistoryEntry:
-        """The history entry of one verification (logged as it is made)."""
+        """The history entry of one verification (logged as it is made; ``as_of``: the past
+        moment it was verified as of; ``checks``: those run, when not all)."""
         if summary is None and result is not None:
             summary = summarise(result.credential)
         entry = HistoryEntry(
@@ -721,6 +729,8 @@ class VerifierService:
             subject=subject_name(summary),
             codes=tuple(dict.fromkeys(codes)),
             target=target,
+            as_of=as_of,
+            checks=checks,
         )
         # no credential, no claims beyond the name: a verdict and where it came from
         _log.info(

@@ -37,11 +37,18 @@ class StatusListVersions:
         )
 
     def advance(self, url: str, version: ListVersion) -> ListVersion | None:
+        return self._newest(url, version)
+
+    def newest(self, url: str) -> ListVersion | None:
+        return self._newest(url, None)
+
+    def _newest(self, url: str, version: ListVersion | None) -> ListVersion | None:
+        """The newest version of ``url`` recorded, once ``version`` (if any) is."""
         t = self.table
         key = hashlib.sha256(url.encode()).hexdigest()
         try:
             with self.engine.begin() as connection:
-                if version.valid_from is not None:
+                if version is not None and version.valid_from is not None:
                     valid_from = version.valid_from.astimezone(UTC)
                     row = {
                         "key": key,

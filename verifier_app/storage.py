@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
+from vcred.status.listcred import format_datetime
 from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.db import LocalStorageError, as_utc, make_engine
@@ -91,6 +92,10 @@ class HistoryEntry:
     target: str | None = None
     #: The id of the receipt given for it (audit chain only).
     receipt: str | None = None
+    #: The past moment it was verified as of (``options.asOf``; audit chain only).
+    as_of: datetime | None = None
+    #: The checks run, when a request asked for fewer than all (audit chain only).
+    checks: tuple[str, ...] | None = None
 
 
 #: A buffered entry and its number in this process's spool (verifier_app.history_spool).
@@ -547,6 +552,8 @@ def _spooled(entry: HistoryEntry) -> list[Any]:
         entry.codes,
         entry.target,
         entry.receipt,
+        None if entry.as_of is None else entry.as_of.isoformat(),
+        entry.checks,
     ]
 
 
@@ -555,7 +562,11 @@ def _from_spool(record: Any, path: Path) -> HistoryEntry | None:
     try:
         if not isinstance(record, list):
             raise TypeError("not an array")
-        at, kind, channel, verified, fmt, issuer, subject, codes, target, receipt = record
+        # a spool written before as_of and checks were journaled holds ten fields
+        at, kind, channel, verified, fmt, issuer, subject, codes, target, receipt, *rest = record
+        if len(rest) > 2:
+            raise ValueError("too many fields")
+        as_of, checks = [*rest, None, None][:2]
         return HistoryEntry(
             at=as_utc(datetime.fromisoformat(at)),
             kind=str(kind),
@@ -567,6 +578,8 @@ def _from_spool(record: Any, path: Path) -> HistoryEntry | None:
             codes=tuple(str(code) for code in codes),
             target=_optional_text(target),
             receipt=_optional_text(receipt),
+            as_of=None if as_of is None else as_utc(datetime.fromisoformat(as_of)),
+            checks=None if checks is None else tuple(str(name) for name in checks),
         )
     except (TypeError, ValueError):
         _log.warning("%s: an entry that is not a verification, skipped: %.200r", path, record)
@@ -594,4 +607,8 @@ def _audit_details(entry: HistoryEntry) -> dict[str, Any]:
     }
     if entry.receipt is not None:
         details["receipt"] = entry.receipt
+    if entry.as_of is not None:  # decided as of then, not at ``at``: read the verdict so
+        details["asOf"] = format_datetime(entry.as_of)
+    if entry.checks is not None:  # a verdict on these checks only
+        details["checks"] = list(entry.checks)
     return details

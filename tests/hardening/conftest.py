@@ -22,6 +22,7 @@ from tests.verifier.conftest import (  # noqa: F401 - fixtures used by the tests
     trust_list_file,
     us_server,
 )
+from tests.verifier.test_receipts import receipt_app, receipt_key  # noqa: F401 - fixtures
 
 
 @pytest.fixture

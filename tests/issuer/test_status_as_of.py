@@ -147,7 +147,9 @@ def test_an_as_of_list_is_never_taken_for_the_current_one(
     assert shared.verify(token).verified  # fills the shared cache with the old version …
     assert current.verify(token).codes == ("REVOKED",)  # … under its as-of URL only
     assert as_of.verify(token).verified
-    assert as_of_url(list_url, entry_date) in {url for url in _cached_urls(current.status_cache)}
+    # held apart from the current lists (StatusListCache.past)
+    assert as_of_url(list_url, entry_date) in _cached_urls(current.status_cache.past())
+    assert as_of_url(list_url, entry_date) not in _cached_urls(current.status_cache)
 
 
 def _cached_urls(cache: Any) -> list[str]:

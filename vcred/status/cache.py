@@ -70,6 +70,7 @@ class StatusListCache:
         self.max_ttl = max_ttl
         self.versions: ListVersions = MemoryListVersions() if versions is None else versions
         self._entries: OrderedDict[str, CachedList] = OrderedDict()
+        self._past: StatusListCache | None = None
         renew_locks_in_children(self)
 
     def _new_locks(self) -> None:
@@ -139,6 +140,20 @@ class StatusListCache:
                 raise UsageError("load() returned the list of another URL")
             return self.put(status_list, fetched_at=now)
 
+    def past(self) -> StatusListCache:
+        """Where lists as of past moments are held (:func:`vcred.status.as_of_url`): apart,
+        in a quarter of this cache's room. Every moment a caller names is one more list: held
+        here, however many, they never push out the current lists — nor the versions a
+        rollback is told by (``StatusChecker``)."""
+        with self._lock:
+            if self._past is None:
+                self._past = StatusListCache(
+                    max_entries=max(1, self.max_entries // 4),
+                    default_ttl=self.default_ttl,
+                    max_ttl=self.max_ttl,
+                )
+            return self._past
+
     def invalidate(self, url: str) -> None:
         with self._lock:
             self._entries.pop(url, None)
@@ -146,3 +161,6 @@ class StatusListCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            past = self._past
+        if past is not None:
+            past.clear()

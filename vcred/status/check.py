@@ -14,7 +14,7 @@ import hmac
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -181,6 +181,9 @@ class StatusChecker:
     #: Check the status as of this moment: each list is fetched as the version in force then
     #: (:func:`as_of_url`), which must have been valid then (``now`` is that moment too).
     as_of: datetime | None = None
+    #: The time a list is fetched and held at, with ``as_of`` (else ``now`` is that time):
+    #: a list fetched today for a past moment was fetched today, and ages from today.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         if self.max_age <= timedelta(0):
@@ -222,17 +225,17 @@ class StatusChecker:
         the only copy held was fetched more than ``max_age`` ago. With ``as_of``, the version
         in force then, cached under its own URL (never taken for the current list).
         """
-        base = url
+        base, cache = url, self._cache()
         if self.as_of is not None:
             url = as_of_url(base, self.as_of)
         if self.offline:
-            held = self.cache.get_stale(url, now=now)
+            held = cache.get_stale(url, now=now)
             if held is None:
                 raise StatusUnavailableError(f"offline, and the status list {url} is not cached")
             cached = self._young_enough(held[0], now=now)
             return cached, not cached.is_fresh(now)
         try:
-            loaded = self.cache.get_or_load(
+            loaded = cache.get_or_load(
                 url, lambda: self._load(url, base=base, now=now), now=now, max_age=self.max_age
             )
             return loaded, False
@@ -240,13 +243,16 @@ class StatusChecker:
             # The host is unreachable (not a 404, not a list that failed verification): fall
             # back on the last list seen, reported as stale (RFC 5861 stale-if-error).
             held = (
-                self.cache.get_stale(url, now=now)
-                if isinstance(exc, StatusUnreachableError)
-                else None
+                cache.get_stale(url, now=now) if isinstance(exc, StatusUnreachableError) else None
             )
             if held is None:
                 raise
             return self._young_enough(held[0], now=now, cause=exc), True
+
+    def _cache(self) -> StatusListCache:
+        """Where this checker's lists are held: as of a past moment, apart from the current
+        ones (:meth:`StatusListCache.past`)."""
+        return self.cache if self.as_of is None else self.cache.past()
 
     def _young_enough(
         self, cached: CachedList, *, now: datetime, cause: StatusError | None = None
@@ -272,15 +278,17 @@ class StatusChecker:
             status_size=entry.status_size,
             status_reference=entry.status_reference,
         )
+        # the list is fetched (and held, and ages) now; it is read as of ``now``
+        fetching = now if self.as_of is None else self.clock()
         try:
-            cached, stale = self.list_for(entry.list_url, now=now)
+            cached, stale = self.list_for(entry.list_url, now=fetching)
         except StatusError as exc:
             return replace(result, error=_located(exc, f"{pointer}/statusListCredential"))
         result = replace(
             result,
             fetched_at=cached.fetched_at,
             list_valid_from=cached.status_list.valid_from,
-            age=cached.age(now),
+            age=cached.age(fetching),
             stale=stale,
         )
         try:
@@ -321,10 +329,13 @@ class StatusChecker:
                 pointer=where,
             )
         # the list's issuer stamps validFrom with its own clock, often in the very second
-        # this verifier fetched it: tolerate the same skew as for credentials
-        if status_list.valid_from is not None and now + self.clock_skew < status_list.valid_from:
+        # this verifier fetched it: tolerate the same skew as for credentials — but not as of
+        # a past moment, for which the issuer serves a version by its own stamps: one that
+        # came into force after it (a reinstatement a few seconds later) never answers for it
+        skew = self.clock_skew if self.as_of is None else timedelta(0)
+        if status_list.valid_from is not None and now + skew < status_list.valid_from:
             raise StatusVerificationError("the status list is not valid yet", pointer=where)
-        if status_list.valid_until is not None and now - self.clock_skew >= status_list.valid_until:
+        if status_list.valid_until is not None and now - skew >= status_list.valid_until:
             raise StatusVerificationError("the status list has expired", pointer=where)
         if entry.purpose not in status_list.purposes:
             raise StatusVerificationError(
@@ -353,10 +364,19 @@ class StatusChecker:
         """Fetch, verify and read the list at ``url`` (§3.2 step 4), whose id must be
         ``base``: the entry's URL, which an as-of ``url`` adds its query to (the list is then
         held under ``url``, never taken for the current one). Never a version older than the
-        newest this verifier accepted (:func:`refuse_older`), which it then becomes."""
+        newest this verifier accepted (:func:`refuse_older`), which it then becomes; as of a
+        moment, never one older than the newest version known of ``base`` when that was in
+        force by then (so it, or a later one, was in force then: the version served for that
+        moment cannot be older)."""
         status_list = self._load_from(url, base)
-        refuse_older(self.cache.versions, status_list, url=url)
-        return status_list if base == url else replace(status_list, url=url)
+        refuse_older(self._cache().versions, status_list, url=url)
+        if base == url:
+            return status_list
+        known = self.cache.versions.newest(base)
+        since = None if known is None else known.valid_from
+        if since is not None and self.as_of is not None and since <= self.as_of:
+            _refuse_below(known, ListVersion.of(status_list), url=url)
+        return replace(status_list, url=url)
 
     def _load_from(self, url: str, base: str) -> StatusList:
         if self.fetcher is None:
@@ -405,7 +425,12 @@ def refuse_older(versions: ListVersions, fetched: StatusList, *, url: str) -> No
     apart; nothing is rolled back then).
     """
     version = ListVersion.of(fetched)
-    newest = versions.advance(url, version)
+    _refuse_below(versions.advance(url, version), version, url=url)
+
+
+def _refuse_below(newest: ListVersion | None, version: ListVersion, *, url: str) -> None:
+    """StatusVerificationError when ``version`` is older than ``newest`` and says something
+    else (:func:`refuse_older`)."""
     if newest is None or newest.valid_from is None or newest == version:
         return
     if version.valid_from is not None and version.valid_from >= newest.valid_from:

@@ -77,7 +77,9 @@ def format_datetime(moment: datetime) -> str:
     """An XML Schema dateTimeStamp in UTC, to the second (``2025-05-15T12:00:00Z``)."""
     if moment.tzinfo is None:
         raise UsageError("datetimes must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC)
+    # strftime writes the year 999 as "999": no dateTimeStamp, and it sorts after "2026"
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%SZ")
 
 
 def parse_datetime(value: object, *, pointer: str) -> datetime:
@@ -85,9 +87,12 @@ def parse_datetime(value: object, *, pointer: str) -> datetime:
     if not isinstance(value, str) or not _DATETIME_STAMP.fullmatch(value):
         raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer)
     try:
-        return datetime.fromisoformat(value)
-    except ValueError as exc:
+        moment = datetime.fromisoformat(value)
+        # its offset may carry it past the year 1 or 9999 in UTC, which no datetime holds
+        moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer) from exc
+    return moment
 
 
 def issuer_id(credential: Mapping[str, Any], *, pointer: str = "/issuer") -> str:

@@ -56,6 +56,11 @@ class ListVersions(Protocol):
         answer then rests on nothing: fail closed)."""
         ...
 
+    def newest(self, url: str) -> ListVersion | None:
+        """The newest version recorded of the list at ``url``, recording nothing (None:
+        none). Raises StatusUnavailableError as :meth:`advance` does."""
+        ...
+
 
 class MemoryListVersions:
     """A process's memory of list versions: thread-safe, the ``max_entries`` most recently
@@ -83,6 +88,10 @@ class MemoryListVersions:
                 while len(self._newest) > self.max_entries:
                     self._newest.popitem(last=False)
             return held
+
+    def newest(self, url: str) -> ListVersion | None:
+        with self._lock:
+            return self._newest.get(url)
 
     def __len__(self) -> int:
         with self._lock:
