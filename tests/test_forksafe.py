@@ -14,6 +14,7 @@ from vcred import _forksafe
 from vcred.did import Resolver
 from vcred.jsonld import ContextLoader
 from vcred.status.cache import StatusListCache
+from vcred.status.versions import MemoryListVersions
 from vcred.testing import StaticFetcher
 from vcred.trust import TrustAnchor
 from vcred.trustfeed import TrustListFeed
@@ -24,6 +25,11 @@ _Locks = Callable[[], Sequence[threading.Lock]]
 def _status_cache() -> _Locks:
     cache = StatusListCache()
     return lambda: [cache._lock, *cache._load_locks]
+
+
+def _list_versions() -> _Locks:
+    versions = MemoryListVersions()
+    return lambda: [versions._lock]
 
 
 def _resolver() -> _Locks:
@@ -56,7 +62,9 @@ def _free_in_a_forked_child(locks: _Locks) -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
-@pytest.mark.parametrize("owner", [_status_cache, _resolver, _context_loader, _trust_feed])
+@pytest.mark.parametrize(
+    "owner", [_status_cache, _list_versions, _resolver, _context_loader, _trust_feed]
+)
 def test_locks_held_in_the_parent_are_free_in_a_forked_child(owner: Callable[[], _Locks]) -> None:
     locks = owner()
     held = locks()
@@ -74,7 +82,7 @@ def test_the_registry_keeps_no_object_alive() -> None:
     gc.collect()  # earlier tests' garbage, which would leave the registry meanwhile
     before = len(_forksafe._OWNERS)
     cache = StatusListCache()
-    assert len(_forksafe._OWNERS) == before + 1
+    assert len(_forksafe._OWNERS) == before + 2  # the cache and its memory of versions
     del cache
     gc.collect()
     assert len(_forksafe._OWNERS) == before
