@@ -467,6 +467,34 @@ def test_the_apps_refresher_thread_ends_a_suspended_recognition(
     assert events[-1].actor == "refresher"
 
 
+def test_closing_waits_for_the_refreshers_round_under_way(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for the history flusher (test_storage.py::test_closing_waits_for_the_history_write_
+    under_way): closing the service disposed of the engine under a refresher round, whose
+    pooled connection was left to the garbage collector, or opened on the closed engine."""
+    service = make_app(recognition_refresh=timedelta(milliseconds=10)).extensions["vcred_verifier"]
+    in_round, go_on, rounds = threading.Event(), threading.Event(), []
+    refresh = service.storage.recognitions.refresh
+
+    def held_round(*args: Any, **kwargs: Any) -> Any:
+        in_round.set()
+        go_on.wait(30)
+        rounds.append(refresh(*args, **kwargs))
+        return rounds[-1]
+
+    monkeypatch.setattr(service.storage.recognitions, "refresh", held_round)
+    assert in_round.wait(30)
+    closer = threading.Thread(target=service.close)
+    closer.start()
+    closer.join(0.5)
+    closed_under_the_round = not closer.is_alive()
+    go_on.set()
+    closer.join(30)
+    assert not closed_under_the_round, "close() returned while a refresher round ran"
+    assert len(rounds) == 1  # the round ended; none began after closing
+
+
 def test_an_older_status_observation_never_replaces_a_newer_one(
     app: Flask, agency: Agency, trader: KeyPair
 ) -> None:
