@@ -20,7 +20,15 @@ from sqlalchemy.exc import OperationalError
 
 from tests.httpserver import LocalServer
 from tests.verifier import test_oauth, test_oid4vp
-from tests.verifier.conftest import NOW, US_HOST, Agency, MakeApp, csrf_of, signed_in
+from tests.verifier.conftest import (
+    NOW,
+    US_HOST,
+    Agency,
+    MakeApp,
+    csrf_of,
+    returned_while_held,
+    signed_in,
+)
 from tests.verifier.test_oauth import clients_of, token_for
 from tests.verifier.test_oid4vp import Clock, open_request, outcome, wallet_answer
 from tests.verifier.test_openapi import Contract
@@ -485,12 +493,7 @@ def test_closing_waits_for_the_refreshers_round_under_way(
 
     monkeypatch.setattr(service.storage.recognitions, "refresh", held_round)
     assert in_round.wait(30)
-    closer = threading.Thread(target=service.close)
-    closer.start()
-    closer.join(0.5)
-    closed_under_the_round = not closer.is_alive()
-    go_on.set()
-    closer.join(30)
+    closed_under_the_round = returned_while_held(service.close, go_on)
     assert not closed_under_the_round, "close() returned while a refresher round ran"
     assert len(rounds) == 1  # the round ended; none began after closing
 

@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tests.verifier.conftest import DATABASE_URL, DOMAIN, NOW, Agency, MakeApp, created_storage
+from tests.verifier.conftest import (
+    DATABASE_URL,
+    DOMAIN,
+    NOW,
+    Agency,
+    MakeApp,
+    created_storage,
+    returned_while_held,
+)
 from vcred import did_key, present
 from vcred.audit import verify_chain
 from vcred.keys import KeyPair
@@ -136,12 +144,7 @@ def test_closing_waits_for_the_history_write_under_way(
         HistoryEntry(at=NOW, kind="credential", channel="api", verified=True, format="vc+jwt")
     )
     assert writing.wait(30)
-    closer = threading.Thread(target=store.close)
-    closer.start()
-    closer.join(0.5)
-    closed_under_the_write = not closer.is_alive()
-    go_on.set()
-    closer.join(30)
+    closed_under_the_write = returned_while_held(store.close, go_on)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gc.collect()
