@@ -14,6 +14,7 @@ from vcred import did_key, openid4vp
 from vcred.did import Resolver
 from vcred.errors import (
     CryptographicError,
+    DomainError,
     MalformedError,
     PresentationError,
     UnknownKeyError,
@@ -45,6 +46,19 @@ def new_request(key: KeyPair) -> openid4vp.AuthorizationRequest:
 
 def signed(key: KeyPair, payload: dict[str, Any], *, typ: str = openid4vp.REQUEST_TYP) -> str:
     return sign_compact(payload, signer_for(key, did=did_key(key.public)), typ=typ)
+
+
+def valid_claims(key: KeyPair, **change: Any) -> dict[str, Any]:
+    """A request object's claims as sign_request writes them (aud, iat, exp), changed."""
+    issued = int(NOW.timestamp())
+    claims = {
+        **new_request(key).claims(),
+        "aud": openid4vp.STATIC_AUDIENCE,
+        "iat": issued,
+        "exp": issued + 60,
+        **change,
+    }
+    return {name: value for name, value in claims.items() if value is not None}
 
 
 # -- DCQL ---------------------------------------------------------------------------------------
@@ -139,7 +153,7 @@ def test_a_signed_request_reads_back(verifier_key: KeyPair) -> None:
 
 def test_a_request_signed_by_another_key_of_no_such_did_is_refused(verifier_key: KeyPair) -> None:
     other = KeyPair.generate("ed25519")
-    claims = {**new_request(verifier_key).claims(), "exp": int(NOW.timestamp()) + 60}
+    claims = valid_claims(verifier_key)
     # signed by another DID's key but naming the verifier as client: the kid is not its
     with pytest.raises(UnknownKeyError):
         openid4vp.read_request(signed(other, claims), resolver=Resolver(), now=NOW)
@@ -166,13 +180,13 @@ def test_a_request_signed_by_another_key_of_no_such_did_is_refused(verifier_key:
 def test_a_request_the_wallet_must_not_process_is_refused(
     verifier_key: KeyPair, change: dict[str, Any], error: type[Exception]
 ) -> None:
-    claims = {**new_request(verifier_key).claims(), "exp": int(NOW.timestamp()) + 60, **change}
+    claims = valid_claims(verifier_key, **change)
     with pytest.raises(error):
         openid4vp.read_request(signed(verifier_key, claims), resolver=Resolver(), now=NOW)
 
 
 def test_a_request_object_without_its_typ_is_refused(verifier_key: KeyPair) -> None:
-    claims = {**new_request(verifier_key).claims(), "exp": int(NOW.timestamp()) + 60}
+    claims = valid_claims(verifier_key)
     with pytest.raises(MalformedError, match="typ"):
         openid4vp.read_request(
             signed(verifier_key, claims, typ="JWT"), resolver=Resolver(), now=NOW
@@ -281,6 +295,80 @@ def test_a_presentation_in_another_format_than_asked_is_refused(
     entry = next(e for e in openid4vp.aeo_certificate_query()["credentials"] if e["id"] == query_id)
     with pytest.raises(PresentationError, match=re.escape(entry["format"])):
         openid4vp.check_presented(presented(fmt, {}, inner=inner), entry)
+
+
+@pytest.mark.parametrize(
+    "aud",
+    [
+        "https://verifier.example/request/1",  # the request URI (a JS library's default)
+        "https://wallet.example",  # another wallet's issuer identifier
+        ["https://verifier.example", "https://wallet.example"],
+        [],
+        42,
+    ],
+    ids=["request-uri", "another-wallet", "a-list-without-ours", "an-empty-list", "a-number"],
+)
+def test_a_request_object_for_another_audience_is_refused(verifier_key: KeyPair, aud: Any) -> None:
+    """Attack: a request object signed for another wallet (JAR, RFC 9101 §10.2; RFC 7519
+    §4.1.3: a JWT whose aud does not name its reader is rejected) was answered here."""
+    token = signed(verifier_key, valid_claims(verifier_key, aud=aud))
+    with pytest.raises((DomainError, MalformedError)) as refused:
+        openid4vp.read_request(token, resolver=Resolver(), now=NOW)
+    assert refused.value.pointer == "/payload/aud"
+
+
+@pytest.mark.parametrize(
+    "aud",
+    [
+        openid4vp.STATIC_AUDIENCE,
+        [openid4vp.STATIC_AUDIENCE, "https://verifier.example"],
+        None,  # RFC 9101 §4: aud is a SHOULD; absent, it names no other reader either
+    ],
+    ids=["static", "a-list-with-it", "absent"],
+)
+def test_a_request_object_for_this_wallet_reads(verifier_key: KeyPair, aud: Any) -> None:
+    token = signed(verifier_key, valid_claims(verifier_key, aud=aud))
+    assert openid4vp.read_request(token, resolver=Resolver(), now=NOW).nonce
+
+
+def test_a_wallet_that_published_metadata_takes_its_issuer_identifier_as_aud(
+    verifier_key: KeyPair,
+) -> None:
+    """§5.8: with the Wallet's metadata discovered, aud is the Wallet's issuer identifier."""
+    ours = "https://wallet.trader.example"
+    token = signed(verifier_key, valid_claims(verifier_key, aud=ours))
+    assert openid4vp.read_request(token, resolver=Resolver(), now=NOW, wallet_issuer=ours).nonce
+    with pytest.raises(DomainError):
+        openid4vp.read_request(token, resolver=Resolver(), now=NOW)
+    other = signed(verifier_key, valid_claims(verifier_key, aud="https://wallet.other.example"))
+    with pytest.raises(DomainError):
+        openid4vp.read_request(other, resolver=Resolver(), now=NOW, wallet_issuer=ours)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"iat": int(NOW.timestamp()) + 3600}, "issued in the future"),
+        ({"iat": "yesterday"}, "iat must be a NumericDate"),
+        ({"exp": None}, "exp must be a NumericDate"),
+        ({"exp": int(NOW.timestamp())}, "expired"),
+    ],
+    ids=["iat-an-hour-ahead", "iat-not-a-date", "no-exp", "exp-now"],
+)
+def test_a_request_object_out_of_its_time_is_refused(
+    verifier_key: KeyPair, change: dict[str, Any], words: str
+) -> None:
+    """A request object issued far in the future (a verifier's clock, or one minted to be
+    replayed later) or expired is not answered."""
+    token = signed(verifier_key, valid_claims(verifier_key, **change))
+    with pytest.raises(MalformedError, match=words) as refused:
+        openid4vp.read_request(token, resolver=Resolver(), now=NOW)
+    assert refused.value.pointer == "/payload/" + next(iter(change))
+
+
+def test_a_request_object_issued_within_the_clock_skew_reads(verifier_key: KeyPair) -> None:
+    token = signed(verifier_key, valid_claims(verifier_key, iat=int(NOW.timestamp()) + 60))
+    assert openid4vp.read_request(token, resolver=Resolver(), now=NOW).nonce
 
 
 def test_the_request_lifetime_bounds_the_request_object(verifier_key: KeyPair) -> None:

@@ -14,17 +14,21 @@ from typing import Any, Final
 from vcred import model
 from vcred.errors import MalformedError, ParsingError
 
-__all__ = ["loads_strict", "names_at_most_once"]
+__all__ = ["escapes_a_surrogate", "loads_strict", "names_at_most_once"]
 
 
-def loads_strict(data: bytes | str, *, what: str = "JSON", pointer: str = "") -> Any:
+def loads_strict(
+    data: bytes | str, *, what: str = "JSON", pointer: str = "", check_text: bool = True
+) -> Any:
     """Parse JSON, refusing invalid UTF-8, duplicate member names, NaN/Infinity and numbers
     no double can hold (``1e400`` would become ``inf``; ``model.MAX_JSON_NUMBER``).
 
     RFC 8725 §3.2 / RFC 7515 §5.2: a JOSE header or claim set with duplicate members is invalid.
     Raises ParsingError; MalformedError (MALFORMED) with the pointer of a number out of range
     or of a string that is not Unicode text (a lone surrogate, written ``\\ud800``: not
-    I-JSON, RFC 7493 §2.1), prefixed with ``pointer``.
+    I-JSON, RFC 7493 §2.1), prefixed with ``pointer``. With ``check_text=False`` a lone
+    surrogate is kept, for a caller that refuses it part by part with
+    :func:`vcred.model.check_text` (a batch refuses the item holding one, not the request).
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
@@ -33,16 +37,28 @@ def loads_strict(data: bytes | str, *, what: str = "JSON", pointer: str = "") ->
         raise _located_number_error(text, what, pointer) from exc
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
+    if not check_text:
+        return value
     # the parser turns the escape \ud800 into a lone surrogate and keeps one a str holds:
-    # only a text with either is walked (valid UTF-8 bytes decode to none). Most texts hold
-    # no backslash at all: one memchr tells.
-    escaped = "\\" in text and _SURROGATE_ESCAPE.search(text) is not None
-    if escaped or not (isinstance(data, bytes) or model.is_unicode(text)):
+    # only a text with either is walked (valid UTF-8 bytes decode to none)
+    if escapes_a_surrogate(text) or not (isinstance(data, bytes) or model.is_unicode(text)):
         try:
             model.check_text(value, pointer=pointer)
         except MalformedError as located:
             raise MalformedError(f"{what}: {located.message}", pointer=located.pointer) from located
     return value
+
+
+def escapes_a_surrogate(text: str | bytes) -> bool:
+    """Whether the JSON text ``text`` writes a surrogate code point as an escape (``\\ud800``;
+    paired or not: the parsed value tells), or holds a backslash-escaped text that only looks
+    like one. False: parsed, it holds no lone surrogate but those a str ``text`` holds
+    itself (UTF-8 bytes hold none).
+    """
+    # most texts hold no backslash at all: one memchr tells
+    if isinstance(text, bytes):
+        return b"\\" in text and _SURROGATE_ESCAPE_BYTES.search(text) is not None
+    return "\\" in text and _SURROGATE_ESCAPE.search(text) is not None
 
 
 def names_at_most_once(data: bytes, name: bytes) -> bool:
@@ -118,6 +134,7 @@ def _located_number_error(text: str, what: str, pointer: str) -> MalformedError:
 #: The escape of a surrogate code point (paired or not: the parsed value tells), or a
 #: backslash-escaped text that only looks like one.
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 
 _STRICT_DECODER = json.JSONDecoder(
     object_pairs_hook=_no_duplicates,

@@ -24,6 +24,7 @@ Pointer to it::
     ├── ResolutionError            DID_RESOLUTION     a DID cannot be resolved
     │   ├── TimeBudgetError        DID_RESOLUTION     … because the verification's time ran out
     │   ├── UnreachableError       DID_RESOLUTION     … because the host could not be reached
+    │   ├── ErrorResponseError     DID_RESOLUTION     … an error answer, body read (RFC 6749 §5.2)
     │   └── FetchRefusedError      FETCH_REFUSED      a guarded fetch was refused (SSRF guard)
     ├── ValidityError              (base of the time-window failures)
     │   ├── ExpiredError           EXPIRED
@@ -226,6 +227,18 @@ class UnreachableError(ResolutionError):
     Unlike a 404 or a refused fetch, this says nothing about the document itself: a caller
     working offline may fall back on a cached copy (RFC 5861 stale-if-error).
     """
+
+
+class ErrorResponseError(ResolutionError):
+    """An error answer whose body the caller asked to read (vcred.net's ``post_form`` with
+    ``error_statuses``: a token endpoint's error response, RFC 6749 §5.2), capped as any.
+
+    ``body`` is the peer's, unverified and unsanitized: read it, never show it as it is.
+    """
+
+    def __init__(self, message: str, *, status: int = 0, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.status, self.body = status, body
 
 
 class FetchRefusedError(ResolutionError):

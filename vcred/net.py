@@ -17,12 +17,13 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Final, Protocol, runtime_checkable
 
 from vcred.errors import (
+    ErrorResponseError,
     FetchRefusedError,
     MalformedError,
     ResolutionError,
@@ -240,13 +241,24 @@ class GuardedFetcher:
         accept: str,
         headers: Mapping[str, str] | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        error_statuses: Collection[int] = (),
     ) -> bytes:
         """The body of a 200 answer to ``form`` POSTed (application/x-www-form-urlencoded),
         under the rules of :meth:`fetch`: the same address checks, no redirects, the size cap
-        and the deadline. Raises as :meth:`fetch`."""
+        and the deadline. Raises as :meth:`fetch`; for an answer of one of ``error_statuses``
+        (a token endpoint's 400 and 401, RFC 6749 §5.2), ErrorResponseError holding its body,
+        read by the same capped reader."""
         body = urllib.parse.urlencode(form).encode("ascii")
         sent = {**(headers or {}), "Content-Type": "application/x-www-form-urlencoded"}
-        return self._send("POST", url, accept=accept, cap=max_bytes, headers=sent, body=body)
+        return self._send(
+            "POST",
+            url,
+            accept=accept,
+            cap=max_bytes,
+            headers=sent,
+            body=body,
+            error_statuses=frozenset(error_statuses),
+        )
 
     def _send(
         self,
@@ -257,6 +269,7 @@ class GuardedFetcher:
         cap: int,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        error_statuses: frozenset[int] = frozenset(),
     ) -> bytes:
         target = _fetched_url(url)
         if target.userinfo is not None:
@@ -270,7 +283,7 @@ class GuardedFetcher:
         host, port = location.host or "", location.effective_port or 443
         address = self._checked_address(location, allow_private=mapped or self.allow_private)
         request = _Request(method, target.request_target, accept, headers or {}, body)
-        return self._exchange(scheme, host, address, port, request, cap)
+        return self._exchange(scheme, host, address, port, request, cap, error_statuses)
 
     def _checked_address(self, location: Url, *, allow_private: bool) -> str:
         """The address to connect to: the literal host, or the first DNS answer; every one
@@ -305,10 +318,18 @@ class GuardedFetcher:
         return str(chosen)
 
     def _exchange(
-        self, scheme: str, host: str, address: str, port: int, request: _Request, cap: int
+        self,
+        scheme: str,
+        host: str,
+        address: str,
+        port: int,
+        request: _Request,
+        cap: int,
+        error_statuses: frozenset[int] = frozenset(),
     ) -> bytes:
         """The one capped read: the body of a 200 answer, at most ``cap`` bytes, within the
-        deadline for the whole exchange."""
+        deadline for the whole exchange; that of an answer of ``error_statuses`` is read alike
+        and raised in an ErrorResponseError."""
         started = time.monotonic()
         what = f"{request.method} {host}{request.path}"
         left = budget_left(f"{what} was not sent")
@@ -347,7 +368,7 @@ class GuardedFetcher:
                 raise FetchRefusedError(f"redirects are not followed ({response.status})")
             if response.status >= 500:
                 raise UnreachableError(f"{what} answered {response.status}")
-            if response.status != 200:
+            if response.status != 200 and response.status not in error_statuses:
                 raise ResolutionError(f"{what} answered {response.status}")
             declared = response.getheader("Content-Length")
             if declared and declared.isdigit() and int(declared) > cap:
@@ -361,6 +382,10 @@ class GuardedFetcher:
                     raise too_slow
             if connection.aborted:  # the end of the body was the watchdog's, not the host's
                 raise too_slow
+            if response.status != 200:
+                raise ErrorResponseError(
+                    f"{what} answered {response.status}", status=response.status, body=bytes(body)
+                )
             return bytes(body)
         except (OSError, http.client.HTTPException) as exc:
             # the socket's own timeout may fire at the deadline before the watchdog does

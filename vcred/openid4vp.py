@@ -38,6 +38,7 @@ from vcred.customs.builders import AEO_CERTIFICATE_TYPE, CUSTOMS_CONTEXT, EXPORT
 from vcred.did.document import is_did, split_did_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
+    DomainError,
     MalformedError,
     PresentationError,
     UnsupportedError,
@@ -66,6 +67,8 @@ PRESENTED_AS: Final[Mapping[str, tuple[str, str]]] = {
 FORMATS: Final = tuple(PRESENTED_AS)
 #: How long a Request Object may be used (its exp).
 REQUEST_LIFETIME: Final = timedelta(minutes=5)
+#: How far ahead of the Wallet's clock a Request Object's ``iat`` may be.
+CLOCK_SKEW: Final = timedelta(seconds=60)
 _ID: Final = re.compile(r"[A-Za-z0-9_-]+")
 _NONCE: Final = re.compile(r"[A-Za-z0-9._~-]{22,}")  # §5.2: URL-safe, at least 128 bits
 _VC_IRI: Final = "https://www.w3.org/2018/credentials#VerifiableCredential"
@@ -296,14 +299,18 @@ def sign_request(
     return jose.sign_compact(payload, signer, typ=REQUEST_TYP)
 
 
-def read_request(token: str, *, resolver: Resolver, now: datetime) -> AuthorizationRequest:
+def read_request(
+    token: str, *, resolver: Resolver, now: datetime, wallet_issuer: str | None = None
+) -> AuthorizationRequest:
     """The holder's view of a signed Request Object, verified (§5, §5.9.3).
 
     Its ``typ`` must be oauth-authz-req+jwt, its Client Identifier a DID with the
     ``decentralized_identifier`` prefix, and its signature by the method ``kid`` names, which
-    that DID authorises for authentication; it must be unexpired, for ``direct_post`` with a
+    that DID authorises for authentication; it must be unexpired (``exp``), not issued ahead
+    of ``now`` by more than :data:`CLOCK_SKEW` (``iat``, when present), for this Wallet
+    (``aud``, when present: :func:`check_request_audience`), for ``direct_post`` with a
     ``response_uri``, a nonce and a DCQL query.
-    Raises MalformedError, UnsupportedError, UnknownKeyError, CryptographicError,
+    Raises MalformedError, DomainError, UnsupportedError, UnknownKeyError, CryptographicError,
     ResolutionError.
     """
     payload = jose.unverified_payload(token)
@@ -329,6 +336,12 @@ def read_request(token: str, *, resolver: Resolver, now: datetime) -> Authorizat
     claims = verified.payload
     if jose.numeric_date(claims.get("exp"), pointer="/payload/exp") <= now:
         raise MalformedError("the request object has expired", pointer="/payload/exp")
+    # RFC 9101 §10.2 leaves iat optional; one ahead of the clock is a request minted for later
+    if "iat" in claims and jose.numeric_date(claims["iat"], pointer="/payload/iat") > (
+        now + CLOCK_SKEW
+    ):
+        raise MalformedError("the request object is issued in the future", pointer="/payload/iat")
+    check_request_audience(claims, wallet_issuer=wallet_issuer)
     for name, expected in (("response_type", "vp_token"), ("response_mode", "direct_post")):
         if claims.get(name) != expected:
             raise UnsupportedError(f"{name} must be {expected}", pointer=f"/payload/{name}")
@@ -346,6 +359,31 @@ def read_request(token: str, *, resolver: Resolver, now: datetime) -> Authorizat
         dcql_query=claims["dcql_query"],
         client_metadata=claims.get("client_metadata") or {},
     )
+
+
+def check_request_audience(claims: Mapping[str, Any], *, wallet_issuer: str | None = None) -> None:
+    """A Request Object's ``aud`` must name this Wallet (§5.8): the static
+    ``https://self-issued.me/v2``, or ``wallet_issuer`` — the Wallet's issuer identifier,
+    when it published metadata a Verifier discovered. RFC 7519 §4.1.3: a JWT whose ``aud``
+    (a string or an array of them) does not name its reader is rejected; RFC 9101 makes
+    ``aud`` a SHOULD, so a Request Object without one is read.
+    Raises DomainError (another audience), MalformedError (not a string or strings).
+
+    https://openid.net/specs/openid-4-verifiable-presentations-1_0.html#section-5.8
+    """
+    if "aud" not in claims:
+        return
+    aud = claims["aud"]
+    named = [aud] if isinstance(aud, str) else aud
+    if not isinstance(named, list) or not all(isinstance(item, str) for item in named):
+        raise MalformedError("aud must be a string or an array of strings", pointer="/payload/aud")
+    ours = {STATIC_AUDIENCE} if wallet_issuer is None else {STATIC_AUDIENCE, wallet_issuer}
+    if ours.isdisjoint(named):
+        raise DomainError(
+            "the request object is for another audience: its aud must name "
+            + " or ".join(sorted(ours)),
+            pointer="/payload/aud",
+        )
 
 
 # -- the holder's answer -------------------------------------------------------------------------

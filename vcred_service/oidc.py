@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import hmac
 import ipaddress
+import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -47,7 +48,13 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from vcred.errors import ParsingError, UnreachableError, UsageError, VcredError
+from vcred.errors import (
+    ErrorResponseError,
+    ParsingError,
+    UnreachableError,
+    UsageError,
+    VcredError,
+)
 from vcred.jose import loads_strict
 from vcred.net import GuardedFetcher
 from vcred_service.roles import ROLES, Role, parse_role
@@ -59,6 +66,11 @@ LEEWAY: Final = 60
 #: Seconds for the whole of one exchange with the provider (connecting, sending, the answer).
 _TIMEOUT: Final = 10.0
 PENDING_KEY: Final = "vcred_oidc"
+#: What of a token endpoint's error response (RFC 6749 §5.2) an operator is shown: the
+#: characters its ``error`` and ``error_description`` may hold, at most so many of each.
+_NOT_IN_AN_ERROR: Final = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+_ERROR_CAP: Final = 100
+_DESCRIPTION_CAP: Final = 300
 
 Claim = Literal["email", "sub"]
 
@@ -109,6 +121,14 @@ class OidcSettings:
                 raise UsageError(f"a group role is GROUP=ROLE, not {item!r}")
             found[group] = parse_role(role)
         return found
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The provider's answer, a JSON object. Raises ParsingError."""
+    found = loads_strict(body, what="the identity provider's answer")
+    if not isinstance(found, dict):
+        raise ParsingError("the identity provider's answer is not a JSON object")
+    return found
 
 
 def check_provider_url(url: str) -> None:
@@ -243,16 +263,17 @@ class OidcClient:
     def _answer(self, url: str, form: Mapping[str, str] | None = None) -> dict[str, Any]:
         """The JSON object the provider answers at ``url`` (``form`` POSTed with this client's
         credentials, else a GET), read by the fetcher within its size cap and deadline.
-        Raises VcredError (vcred.net's, ParsingError)."""
+        Raises VcredError (vcred.net's, ParsingError); for a POST answered with an error
+        response (RFC 6749 §5.2: 400, or 401 for the client's authentication), vcred.net's
+        ErrorResponseError holding its body."""
         if form is None:
             body = self.fetcher.fetch(url, accept="application/json")
         else:
             auth = self._client_auth()
-            body = self.fetcher.post_form(url, form, accept="application/json", headers=auth)
-        found = loads_strict(body, what="the identity provider's answer")
-        if not isinstance(found, dict):
-            raise ParsingError("the identity provider's answer is not a JSON object")
-        return found
+            body = self.fetcher.post_form(
+                url, form, accept="application/json", headers=auth, error_statuses=(400, 401)
+            )
+        return _json_object(body)
 
     def _client_auth(self) -> dict[str, str]:
         """client_secret_basic: id and secret form-encoded, then Basic (RFC 6749 §2.3.1)."""
@@ -333,18 +354,45 @@ class OidcClient:
         try:
             token = self._answer(self.metadata()["token_endpoint"], form)
         except VcredError as exc:
+            said = exc.message
+            if isinstance(exc, ErrorResponseError) and (why := self._error_said(exc.body, form)):
+                said = f"{said}: {why}"
             raise OidcRefusedError(
-                "OIDC_TOKEN",
-                f"the identity provider did not exchange the code: {exc.message}",
-                status=403,
+                "OIDC_TOKEN", f"the identity provider did not exchange the code: {said}", status=403
             ) from exc
         if "error" in token:
             raise OidcRefusedError(
                 "OIDC_TOKEN",
-                f"the identity provider did not exchange the code: {str(token['error'])[:100]}",
+                "the identity provider did not exchange the code: " + self._error_said(token, form),
                 status=403,
             )
         return token
+
+    def _error_said(self, answer: bytes | Mapping[str, Any], sent: Mapping[str, str]) -> str:
+        """``error: error_description`` of the token endpoint's error response (RFC 6749
+        §5.2), for the operator: each capped, in the characters §5.2 allows them (any other
+        one is a ``?``), with what this client sent (its secret, the code, the PKCE verifier)
+        blanked should the provider echo it. Empty for an answer holding no ``error``."""
+        if isinstance(answer, bytes):
+            try:
+                answer = _json_object(answer)
+            except VcredError:
+                return ""
+        if "error" not in answer:
+            return ""
+        basic = self._client_auth()["Authorization"].removeprefix("Basic ")
+        said = [self.settings.client_secret, sent.get("code"), sent.get("code_verifier"), basic]
+        secret = {value for value in said if value} | {quote_plus(v) for v in said if v}
+        parts = []
+        for name, cap in (("error", _ERROR_CAP), ("error_description", _DESCRIPTION_CAP)):
+            if answer.get(name) is None:
+                continue
+            text = str(answer[name])
+            for value in sorted(secret, key=len, reverse=True):  # the longest first
+                text = text.replace(value, "[redacted]")
+            text = _NOT_IN_AN_ERROR.sub("?", text)
+            parts.append(text if len(text) <= cap else text[:cap] + "…")
+        return ": ".join(parts)
 
     def verify_id_token(
         self, id_token: str, *, nonce: str, access_token: str | None = None

@@ -24,8 +24,13 @@ from vcred_service.problems import ProblemError
 DEFAULT_MAX_DEPTH = 64
 
 
-def read_json(*, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True) -> Any:
-    """The request's JSON body, or a ProblemError (415 / 400) saying what is wrong with it."""
+def read_json(
+    *, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True, check_text: bool = True
+) -> Any:
+    """The request's JSON body, or a ProblemError (415 / 400) saying what is wrong with it.
+
+    ``check_text=False`` keeps a lone surrogate (:func:`vcred._json.loads_strict`): the
+    caller refuses the part holding it (a batch, the one item)."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not (
         mimetype.startswith("application/") and mimetype.endswith("+json")
@@ -34,12 +39,19 @@ def read_json(*, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True)
             415, "Unsupported Media Type", "send the body as application/json", code="UNSUPPORTED"
         )
     return parse_json_body(
-        request.get_data(cache=True), max_depth=max_depth, expect_object=expect_object
+        request.get_data(cache=True),
+        max_depth=max_depth,
+        expect_object=expect_object,
+        check_text=check_text,
     )
 
 
 def parse_json_body(
-    raw: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True
+    raw: bytes,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    expect_object: bool = True,
+    check_text: bool = True,
 ) -> Any:
     """``raw`` as :func:`read_json` reads a body (its checks past the content type), for a
     caller holding the bytes without Flask's request. Raises ProblemError (400)."""
@@ -50,7 +62,7 @@ def parse_json_body(
             400, "Bad Request", "the body is not valid UTF-8", code="PARSING_ERROR"
         ) from exc
     try:
-        body = loads_strict(text, what="the request body")
+        body = loads_strict(text, what="the request body", check_text=check_text)
     except ParsingError as exc:
         if "recursion" in exc.message:
             raise _too_deep(max_depth) from exc

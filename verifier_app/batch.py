@@ -6,7 +6,8 @@ pipeline as ``POST /credentials/verify`` (the service's verifier, so its DID and
 caches serve the whole batch, and :func:`vcred.verify_many` spreads it over
 ``batch_processes``), is recorded in the history like a single verification, and is answered
 with the same body plus its ``index``, in order. An item that is not a secured credential
-(a number, a string holding JSON) fails on its own; the others are still verified.
+(a number, a string holding JSON, one holding a lone surrogate: not I-JSON, RFC 7493 §2.1)
+fails on its own; the others are still verified.
 
 ``Accept: application/x-ndjson`` streams one JSON line per item as its chunk is verified;
 otherwise one JSON document holds every result and a summary. The per-address rate limit
@@ -23,8 +24,10 @@ from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, request
 
+from vcred._json import escapes_a_surrogate
 from vcred.batch import MIN_PARALLEL_BATCH, verify_many
 from vcred.errors import MalformedError, VcredError
+from vcred.model import check_text
 from vcred.verifier import VerificationResult, Verifier, unreadable
 from vcred_service import read_json
 from vcred_service.problems import ProblemError
@@ -81,7 +84,12 @@ def read_batch(service: VerifierService) -> BatchRequest:
     config = service.config
     # a batch may be larger than one credential's request; still bounded (413 past it)
     request.max_content_length = config.max_batch_body_bytes
-    body = read_json(max_depth=config.max_json_depth + 1)
+    # a lone surrogate (not I-JSON) in an item refuses that item; anywhere else, the request.
+    # Only an escape writes one in UTF-8 text: most bodies hold none, and are not walked.
+    body = read_json(max_depth=config.max_json_depth + 1, check_text=False)
+    escaped = escapes_a_surrogate(request.get_data(cache=True))
+    if escaped:
+        check_text({k: v for k, v in body.items() if not (k == MEMBER and isinstance(v, list))})
     raw = body.get(MEMBER)
     if not isinstance(raw, list):
         raise MalformedError(
@@ -98,7 +106,7 @@ def read_batch(service: VerifierService) -> BatchRequest:
         )
     options = request_options(body, CREDENTIAL_OPTIONS)
     return BatchRequest(
-        items=tuple(_item(value, index) for index, value in enumerate(raw)),
+        items=tuple(_item(value, index, escaped=escaped) for index, value in enumerate(raw)),
         checks=requested_checks(options.get("checks")),
         receipt=_receipt(service, options),
         at=requested_moment(options, now=config.clock()),
@@ -113,9 +121,14 @@ def _receipt(service: VerifierService, options: dict[str, Any]) -> bool:
     return wanted
 
 
-def _item(value: Any, index: int) -> Any:
+def _item(value: Any, index: int, *, escaped: bool) -> Any:
+    """The item as sent, or a :class:`Refused` (``escaped``: the body escapes a surrogate,
+    so its text is checked)."""
+    pointer = f"/{MEMBER}/{index}"
     try:
-        return secured_input(value, f"/{MEMBER}/{index}")
+        if escaped:
+            check_text(value, pointer=pointer)
+        return secured_input(value, pointer)
     except VcredError as error:
         return Refused(value, error)
 

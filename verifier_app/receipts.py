@@ -9,7 +9,8 @@ status list versions the decision rests on, when, and the audit-chain entry that
 
 The digest of what was sent: of the string's UTF-8 bytes for a compact credential; of the
 JSON object's RFC 8785 (JCS) form otherwise (https://www.rfc-editor.org/rfc/rfc8785). A JSON
-value JCS cannot represent (an integer beyond 2^53) has no digest; the receipt then names the
+value JCS cannot represent (an integer beyond 2^53), or a string that is not Unicode text (a
+lone surrogate, refused alone in a batch), has no digest; the receipt then names the
 credential by its id only.
 """
 
@@ -30,7 +31,7 @@ from vcred.did import did_key
 from vcred.errors import MalformedError, UsageError
 from vcred.issuing import issue, signer_for
 from vcred.keys import LocalSigner, load_key
-from vcred.model import V2_CONTEXT
+from vcred.model import V2_CONTEXT, is_unicode
 from vcred.status.check import EntryStatus
 from vcred.status.listcred import format_datetime
 from vcred.trust import TrustList
@@ -59,6 +60,8 @@ def digest_sri(data: bytes) -> str:
 def input_digest(secured: Any) -> str | None:
     """The digest of a secured credential as sent (see the module docstring)."""
     if isinstance(secured, str):
+        if not is_unicode(secured):  # a lone surrogate: no UTF-8 bytes carry it
+            return None
         return digest_sri(secured.encode("utf-8"))
     try:
         return digest_sri(rfc8785.dumps(secured))

@@ -67,7 +67,13 @@ from verifier_app.receipts import (
 from verifier_app.recognitions import Recognition
 from verifier_app.recognitions import RefreshReport as RecognitionRefresh
 from verifier_app.results import credential_body, presentation_body
-from verifier_app.storage import HISTORY_SPOOL, HistoryEntry, IssuedChallenge, Storage
+from verifier_app.storage import (
+    CLOSE_WAIT_SECONDS,
+    HISTORY_SPOOL,
+    HistoryEntry,
+    IssuedChallenge,
+    Storage,
+)
 from verifier_app.trust_history import KeptTrustList
 
 _log = logging.getLogger("verifier_app")
@@ -406,7 +412,13 @@ class VerifierService:
         )
 
     def close(self) -> None:
+        """Stop the refresher — a round under way ended first (up to CLOSE_WAIT_SECONDS):
+        closed under it, its pooled connection would be left to the garbage collector — and
+        close the storage."""
         self._stopping.set()
+        refresher = self._refresher
+        if refresher is not None and refresher is not threading.current_thread():
+            refresher.join(CLOSE_WAIT_SECONDS)
         self.storage.close()
 
     # -- verifying -------------------------------------------------------------------------

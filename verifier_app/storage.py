@@ -57,6 +57,8 @@ from verifier_app.trust_history import TrustListHistory
 
 CHALLENGE_BYTES: Final = 24  # 192 bits: unguessable, and short enough to type
 FLUSH_SECONDS: Final = 2.0  # how stale the shared history page may be
+#: How long closing waits for a history write under way (a pool timeout is 30 s).
+CLOSE_WAIT_SECONDS: Final = 60.0
 #: Buffered entries past which a verification writes them itself (the database is slow or
 #: down: the buffer does not grow without bound, and nothing buffered is dropped).
 MAX_PENDING: Final = 20_000
@@ -234,8 +236,14 @@ class Storage:
         self.metadata.drop_all(self.engine)
 
     def close(self) -> None:
+        """Write what is buffered and close the engine. A write the flusher has under way is
+        waited for first (up to :data:`CLOSE_WAIT_SECONDS`): closed under it, its pooled
+        connection would go back to the discarded pool, open, for the garbage collector."""
         self._closed = True
         self._wake.set()
+        flusher = self._flusher
+        if flusher is not None and flusher is not threading.current_thread():
+            flusher.join(CLOSE_WAIT_SECONDS)
         try:
             self.flush()
         finally:

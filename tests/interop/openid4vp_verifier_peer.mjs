@@ -3,7 +3,7 @@
 // a DCQL query) that vcred's wallet answers, then validates the wallet's response against it
 // (state, the DCQL query's ids); @sd-jwt/core verifies the presented SD-JWT's key binding
 // (nonce and audience) with the holder key its cnf names.
-// stdin:  {"mode": "request", "privateJwk", "did", "requestUri", "responseUri", "dcql", "nonce", "state"}
+// stdin:  {"mode": "request", "privateJwk", "did", "requestUri", "responseUri", "dcql", "nonce", "state", "aud"?}
 //      or {"mode": "response", "request" (the payload made), "form", "issuerJwk"}
 // stdout: {"link", "requestObject", "request"} | {"presented", "kb"} | {"error"}
 import { createHash, createPrivateKey, randomBytes, sign } from "node:crypto";
@@ -49,6 +49,8 @@ try {
         requestUri: input.requestUri,
         jwtSigner: { method: "did", didUrl: `${input.did}#${input.did.slice("did:key:".length)}`, alg: "EdDSA" },
         expiresInSeconds: 300,
+        // OpenID4VP 1.0 §5.8's aud when given; else the library's own (the request URI)
+        ...(input.aud ? { additionalJwtPayload: { aud: input.aud } } : {}),
       },
     });
     process.stdout.write(JSON.stringify({

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -21,7 +22,7 @@ from tests.interop.node import run_peer
 from vcred import KeyPair, did_key, issue, openid4vp
 from vcred.customs.builders import build_aeo_certificate
 from vcred.customs.samples import TRADERS
-from vcred.errors import CryptographicError
+from vcred.errors import CryptographicError, DomainError
 from vcred.wallet import Wallet
 from vcred.wallet.transport import Answer
 
@@ -50,6 +51,33 @@ class PartnerVerifier:
         return Answer(404, "text/plain", b"")
 
 
+def partner_request(
+    partner: KeyPair,
+    *,
+    dcql: dict[str, Any] | None = None,
+    aud: str | None = openid4vp.STATIC_AUDIENCE,
+) -> dict[str, Any]:
+    """The independent verifier's request (its link, request object and payload), signed
+    with ``partner``'s did:key. ``aud``: the request object's; None leaves the library's own
+    choice (the request URI)."""
+    made = run_peer(
+        "openid4vp_verifier_peer.mjs",
+        {
+            "mode": "request",
+            "privateJwk": partner.private_jwk(),
+            "did": did_key(partner.public),
+            "requestUri": f"{VERIFIER}/request.jwt",
+            "responseUri": f"{VERIFIER}/response",
+            "dcql": dcql or openid4vp.aeo_certificate_query(),
+            "nonce": secrets.token_urlsafe(32),
+            "state": secrets.token_urlsafe(16),
+            **({"aud": aud} if aud is not None else {}),
+        },
+    )
+    assert "error" not in made, made.get("error")
+    return made
+
+
 def test_vcreds_wallet_answers_an_independent_verifiers_request(tmp_path: Path) -> None:
     agency, partner = KeyPair.generate("ed25519"), KeyPair.generate("ed25519")
     wallet = Wallet.create(tmp_path / "trader.db", "a trader's passphrase")
@@ -63,20 +91,7 @@ def test_vcreds_wallet_answers_an_independent_verifiers_request(tmp_path: Path) 
     held = issue(certificate, agency, format="vc+sd-jwt", holder=wallet.public_key)
     wallet.keep(str(held), format="vc+sd-jwt", credential_issuer=did_key(agency.public))
     query = openid4vp.aeo_certificate_query()
-    made = run_peer(
-        "openid4vp_verifier_peer.mjs",
-        {
-            "mode": "request",
-            "privateJwk": partner.private_jwk(),
-            "did": did_key(partner.public),
-            "requestUri": f"{VERIFIER}/request.jwt",
-            "responseUri": f"{VERIFIER}/response",
-            "dcql": query,
-            "nonce": secrets.token_urlsafe(32),
-            "state": secrets.token_urlsafe(16),
-        },
-    )
-    assert "error" not in made, made.get("error")
+    made = partner_request(partner, dcql=query)
     server = PartnerVerifier(made["requestObject"])
     done = wallet.respond(made["link"], transport=server)
     assert done.client_id == f"decentralized_identifier:{did_key(partner.public)}"
@@ -96,23 +111,22 @@ def test_vcreds_wallet_answers_an_independent_verifiers_request(tmp_path: Path) 
     assert checked["kb"]["aud"] == done.client_id
 
 
+def test_a_request_object_for_another_audience_is_refused(tmp_path: Path) -> None:
+    """OpenID4VP 1.0 §5.8: a request object's aud is https://self-issued.me/v2 (or the
+    wallet's issuer identifier). @openid4vc/openid4vp, left to itself, writes its request URI
+    there: such a request is refused, and nothing is posted."""
+    wallet = Wallet.create(tmp_path / "trader.db", "a trader's passphrase")
+    made = partner_request(KeyPair.generate("ed25519"), aud=None)
+    server = PartnerVerifier(made["requestObject"])
+    with pytest.raises(DomainError, match="another audience"):
+        wallet.respond(made["link"], transport=server)
+    assert not server.posted
+
+
 def test_a_request_object_tampered_on_the_way_is_refused(tmp_path: Path) -> None:
     partner = KeyPair.generate("ed25519")
     wallet = Wallet.create(tmp_path / "trader.db", "a trader's passphrase")
-    made = run_peer(
-        "openid4vp_verifier_peer.mjs",
-        {
-            "mode": "request",
-            "privateJwk": partner.private_jwk(),
-            "did": did_key(partner.public),
-            "requestUri": f"{VERIFIER}/request.jwt",
-            "responseUri": f"{VERIFIER}/response",
-            "dcql": openid4vp.aeo_certificate_query(),
-            "nonce": secrets.token_urlsafe(32),
-            "state": secrets.token_urlsafe(16),
-        },
-    )
-    assert "error" not in made, made.get("error")
+    made = partner_request(partner)
     header, payload, signature = made["requestObject"].split(".")
     changed = json.loads(base64.urlsafe_b64decode(payload + "=="))
     changed["response_uri"] = "https://attacker.example/response"
@@ -135,19 +149,7 @@ def test_the_peer_refuses_a_presentation_under_another_issuer_key(tmp_path: Path
     )
     held = issue(certificate, agency, format="vc+sd-jwt", holder=wallet.public_key)
     wallet.keep(str(held), format="vc+sd-jwt", credential_issuer=did_key(agency.public))
-    made = run_peer(
-        "openid4vp_verifier_peer.mjs",
-        {
-            "mode": "request",
-            "privateJwk": partner.private_jwk(),
-            "did": did_key(partner.public),
-            "requestUri": f"{VERIFIER}/request.jwt",
-            "responseUri": f"{VERIFIER}/response",
-            "dcql": openid4vp.aeo_certificate_query(),
-            "nonce": secrets.token_urlsafe(32),
-            "state": secrets.token_urlsafe(16),
-        },
-    )
+    made = partner_request(partner)
     server = PartnerVerifier(made["requestObject"])
     wallet.respond(made["link"], transport=server)
     checked = run_peer(

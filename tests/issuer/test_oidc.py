@@ -560,6 +560,55 @@ def test_a_token_endpoint_sending_a_huge_body_is_refused(
         assert "/token" in server.hits
 
 
+@pytest.mark.parametrize("status", [400, 401])
+def test_a_token_endpoint_error_is_shown_to_the_operator(
+    make_app: Callable[..., Flask], status: int
+) -> None:
+    """RFC 6749 §5.2: a refused exchange is a 400 (401 for the client's authentication) whose
+    JSON body says why; the operator read only "answered 400" and had to ask the provider."""
+    with provider_at_loopback(make_app) as (app, server):
+        error = {"error": "invalid_grant", "error_description": "grant request is invalid"}
+        server.serve("/token", json.dumps(error).encode(), status=status)
+        client = app.test_client()
+        answer = returned_with_a_code(client)
+        refused(answer, 403, "did not exchange the code", app, client)
+        page = answer.get_data(as_text=True)
+        assert "invalid_grant" in page
+        assert "grant request is invalid" in page
+
+
+def test_a_token_endpoint_error_is_capped_sanitized_and_never_says_a_secret(
+    make_app: Callable[..., Flask],
+) -> None:
+    """A provider's error text is the provider's words: it may echo what it was sent (the
+    client secret, the code, the PKCE verifier), hold controls or a novel."""
+    with provider_at_loopback(make_app) as (app, server):
+        error = {
+            "error": "invalid_client\u0007",
+            "error_description": f"secret {CLIENT_SECRET!r} for code a-code\nrefused " + "x" * 5000,
+        }
+        server.serve("/token", json.dumps(error).encode(), status=401)
+        client = app.test_client()
+        answer = returned_with_a_code(client)  # the code: "a-code"
+        refused(answer, 403, "did not exchange the code", app, client)
+        page = answer.get_data(as_text=True)
+        assert CLIENT_SECRET not in page and "code a-code" not in page
+        # the newline and the bell are outside RFC 6749 §5.2's characters
+        assert "invalid_client?: secret" in page and "code [redacted]?refused" in page
+        assert "x" * 200 in page and "x" * 400 not in page
+
+
+def test_a_token_endpoint_error_that_is_not_json_says_its_status(
+    make_app: Callable[..., Flask],
+) -> None:
+    with provider_at_loopback(make_app) as (app, server):
+        server.serve("/token", b"<html>Bad Request</html>", status=400)
+        client = app.test_client()
+        answer = returned_with_a_code(client)
+        refused(answer, 403, "did not exchange the code", app, client)
+        assert "answered 400" in answer.get_data(as_text=True)
+
+
 @pytest.mark.slow  # the service's own deadline for the exchange: 10 s
 def test_a_token_endpoint_dripping_bytes_is_cut_at_the_deadline(
     make_app: Callable[..., Flask],

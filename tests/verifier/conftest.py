@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -236,6 +237,19 @@ def signed_in(app: Flask, name: str = "vera", *, client: FlaskClient | None = No
     )
     assert answer.status_code == 302, answer.get_data(as_text=True)
     return client
+
+
+def returned_while_held(call: Callable[[], object], release: threading.Event) -> bool:
+    """Whether ``call``, run in a thread while a background write or round is held, returned
+    before ``release`` let that go on (given half a second: one waiting for it never does);
+    then released, and ``call`` waited for."""
+    caller = threading.Thread(target=call)
+    caller.start()
+    caller.join(0.5)
+    returned = not caller.is_alive()
+    release.set()
+    caller.join(30)
+    return returned
 
 
 def tamper(token: str) -> str:

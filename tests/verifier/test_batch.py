@@ -101,6 +101,82 @@ def test_an_unknown_check_refuses_the_whole_batch(client: FlaskClient, mixed: li
     assert response.get_json()["code"] == "UNKNOWN_CHECK"
 
 
+def post_text(client: FlaskClient, body: Any, *, accept: str | None = None) -> Any:
+    """POST ``body`` as JSON text with every non-ASCII character escaped: a lone surrogate
+    is sent as the escape ``\\ud800``, as a client's JSON encoder writes it."""
+    headers = {"Accept": accept} if accept else {}
+    return client.post(
+        "/credentials/verify-batch",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@pytest.fixture
+def with_lone_surrogates(agency: Agency) -> list[Any]:
+    """Two good credentials around three items each holding a lone surrogate: in a nested
+    string, in a member name, in a compact JWS string."""
+    good = agency.issue(agency.aeo_certificate())
+    return [
+        good,
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "credentialSubject": {"n": "\ud800"},
+        },
+        {"@context": ["https://www.w3.org/ns/credentials/v2"], "\udfff": 1},
+        "eyJ\ud800",
+        good,
+    ]
+
+
+@pytest.mark.parametrize("accept", [None, NDJSON], ids=["json", "ndjson"])
+def test_a_lone_surrogate_in_one_item_refuses_that_item_alone(
+    app: Flask, with_lone_surrogates: list[Any], accept: str | None
+) -> None:
+    """Attack: one item that is not Unicode text (I-JSON, RFC 7493 §2.1) refused the whole
+    batch; it now fails alone (MALFORMED, located) and the others are verified."""
+    response = post_text(
+        app.test_client(), {"verifiableCredentials": with_lone_surrogates}, accept=accept
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    results = (
+        [json.loads(line) for line in text.splitlines()] if accept else json.loads(text)["results"]
+    )
+    assert [r["index"] for r in results] == [0, 1, 2, 3, 4]
+    assert [r["verified"] for r in results] == [True, False, False, False, True]
+    for result in results[1:4]:
+        assert codes(result) == ["MALFORMED"]
+        assert "lone surrogate" in result["problemDetails"][0]["detail"]
+    pointers = [r["problemDetails"][0]["pointer"] for r in results[1:4]]
+    assert pointers == [
+        "/verifiableCredentials/1/credentialSubject/n",
+        "/verifiableCredentials/2",
+        "/verifiableCredentials/3",
+    ]
+    # every item is in the history, the refused ones too
+    recent = app.extensions["vcred_verifier"].storage.recent()
+    assert [entry.verified for entry in reversed(recent)] == [True, False, False, False, True]
+
+
+def test_a_lone_surrogate_outside_the_items_still_refuses_the_batch(
+    client: FlaskClient, agency: Agency
+) -> None:
+    good = agency.issue(agency.aeo_certificate())
+    for body, pointer in (
+        ({"verifiableCredentials": [good], "options": {"checks": ["\ud800"]}}, "/options/checks/0"),
+        ({"verifiableCredentials": "\ud800"}, "/verifiableCredentials"),
+        ({"verifiableCredentials": [good], "\ud800": 1}, "/"),  # the root, as vcred points at it
+    ):
+        response = post_text(client, body)
+        assert response.status_code == 400, body
+        problem = response.get_json()
+        assert problem["code"] == "MALFORMED"
+        assert problem["pointer"] == pointer
+        assert "lone surrogate" in problem["detail"]
+
+
 def test_an_empty_batch_is_answered_with_no_results(client: FlaskClient) -> None:
     body = post_batch(client, []).get_json()
     assert body == {"summary": {"total": 0, "verified": 0, "notVerified": 0}, "results": []}

@@ -20,7 +20,15 @@ from sqlalchemy.exc import OperationalError
 
 from tests.httpserver import LocalServer
 from tests.verifier import test_oauth, test_oid4vp
-from tests.verifier.conftest import NOW, US_HOST, Agency, MakeApp, csrf_of, signed_in
+from tests.verifier.conftest import (
+    NOW,
+    US_HOST,
+    Agency,
+    MakeApp,
+    csrf_of,
+    returned_while_held,
+    signed_in,
+)
 from tests.verifier.test_oauth import clients_of, token_for
 from tests.verifier.test_oid4vp import Clock, open_request, outcome, wallet_answer
 from tests.verifier.test_openapi import Contract
@@ -465,6 +473,29 @@ def test_the_apps_refresher_thread_ends_a_suspended_recognition(
     history = app.extensions["vcred_verifier"].storage.recognitions.latest()[0]
     events = app.extensions["vcred_verifier"].storage.recognitions.history(history.id)
     assert events[-1].actor == "refresher"
+
+
+def test_closing_waits_for_the_refreshers_round_under_way(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for the history flusher (test_storage.py::test_closing_waits_for_the_history_write_
+    under_way): closing the service disposed of the engine under a refresher round, whose
+    pooled connection was left to the garbage collector, or opened on the closed engine."""
+    service = make_app(recognition_refresh=timedelta(milliseconds=10)).extensions["vcred_verifier"]
+    in_round, go_on, rounds = threading.Event(), threading.Event(), []
+    refresh = service.storage.recognitions.refresh
+
+    def held_round(*args: Any, **kwargs: Any) -> Any:
+        in_round.set()
+        go_on.wait(30)
+        rounds.append(refresh(*args, **kwargs))
+        return rounds[-1]
+
+    monkeypatch.setattr(service.storage.recognitions, "refresh", held_round)
+    assert in_round.wait(30)
+    closed_under_the_round = returned_while_held(service.close, go_on)
+    assert not closed_under_the_round, "close() returned while a refresher round ran"
+    assert len(rounds) == 1  # the round ended; none began after closing
 
 
 def test_an_older_status_observation_never_replaces_a_newer_one(

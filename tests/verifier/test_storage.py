@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import threading
+import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -11,7 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tests.verifier.conftest import DATABASE_URL, DOMAIN, NOW, Agency, MakeApp, created_storage
+from tests.verifier.conftest import (
+    DATABASE_URL,
+    DOMAIN,
+    NOW,
+    Agency,
+    MakeApp,
+    created_storage,
+    returned_while_held,
+)
 from vcred import did_key, present
 from vcred.audit import verify_chain
 from vcred.keys import KeyPair
@@ -107,6 +117,41 @@ def test_concurrent_processes_consume_a_challenge_once(storage: Storage, prefix:
                 [(storage.url, prefix, issued.challenge, barrier)] * 4,
             )
     assert sorted(outcomes) == ["ok", "used", "used", "used"]
+
+
+def test_closing_waits_for_the_history_write_under_way(
+    url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """close() disposed of the engine while the history flusher was writing (close wakes it,
+    and it may take the buffered entries before close's own flush does): its pooled
+    connection went back to the discarded pool, open, for the garbage collector to find — a
+    ResourceWarning in whichever later test collected (in the full suite:
+    tests/verifier/test_startup_heap.py, whose create_app() collects)."""
+    monkeypatch.setattr(storage_module, "FLUSH_SECONDS", 0.01)  # the flusher writes at once
+    store = Storage(url, prefix=prefix)
+    store.create()
+    writing, go_on = threading.Event(), threading.Event()
+    append_all = store.audit.append_all
+
+    def held_write(connection: Any, rows: Any) -> Any:
+        if threading.current_thread().name == "history-flush":
+            writing.set()
+            go_on.wait(30)  # holding its pooled connection
+        return append_all(connection, rows)
+
+    monkeypatch.setattr(store.audit, "append_all", held_write)
+    store.record(
+        HistoryEntry(at=NOW, kind="credential", channel="api", verified=True, format="vc+jwt")
+    )
+    assert writing.wait(30)
+    closed_under_the_write = returned_while_held(store.close, go_on)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    assert not closed_under_the_write, "close() returned while a write held a connection"
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    with created_storage(url, prefix=prefix) as reopened:
+        assert [entry.format for entry in reopened.recent()] == ["vc+jwt"]  # it was written
 
 
 def test_the_history_keeps_the_latest_entries(storage: Storage) -> None:
