@@ -254,6 +254,8 @@ class Storage:
                     self.spool.close(remove=not self._pending and not self._unconfirmed)
                     self._pending, self._unconfirmed = [], []
             self.engine.dispose()
+            # flushed: nothing left for the exit to write (and the storage need not live on)
+            atexit.unregister(self.flush)
 
     def ping(self) -> bool:
         try:

@@ -6,6 +6,7 @@ import gc
 import multiprocessing
 import threading
 import warnings
+import weakref
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -358,3 +359,13 @@ def test_lone_surrogates_from_a_credential_never_stop_the_history(storage: Stora
         "Harbour\ufffdLights",
         "Trader 1",
     ]
+
+
+def test_a_closed_storage_is_not_kept_alive_by_its_exit_flush(url: str, prefix: str) -> None:
+    # every Storage registered its flush to run at exit and none unregistered it: each one a
+    # process opened (a test, a CLI command, a worker re-created) lived until the exit
+    with created_storage(url, prefix=prefix) as storage:
+        alive = weakref.ref(storage)
+    del storage
+    gc.collect()
+    assert alive() is None
