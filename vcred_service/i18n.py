@@ -114,10 +114,18 @@ def local_amount(amount: Any, currency: Any) -> str:
     return str(format_currency(number, currency.upper()))
 
 
+#: Query parameters of an authorization response (RFC 6749 §4.1.2, OpenID Connect): one-time
+#: secrets that a page must not repeat in its links.
+_AUTHORIZATION_RESPONSE: Final = frozenset({"code", "state", "id_token", "session_state"})
+
+
 def return_path() -> str:
     """Where the picker brings the officer back: this page, if it can be asked for again
-    with GET (not the answer to a POST such as a verification: that goes home)."""
+    with GET (not the answer to a POST such as a verification, nor a sign-in's callback,
+    whose code and state are used up and must not stand in the page: those go home)."""
     if request.method == "GET":
+        if not _AUTHORIZATION_RESPONSE.isdisjoint(request.args):
+            return "/"
         return request.full_path.rstrip("?")
     rule = request.url_rule
     if rule is not None and "GET" in (rule.methods or ()):

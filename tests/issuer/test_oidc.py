@@ -231,6 +231,20 @@ def test_a_callback_nobody_started_is_refused(app: Flask) -> None:
     refused(callback(stranger, args), 400, "not started here", app, stranger)
 
 
+def test_a_refused_callback_page_does_not_repeat_the_authorization_code(app: Flask) -> None:
+    # the page's language links led back to the page itself, query included: the provider's
+    # code and state stood in the HTML (for a proxy's log, a screenshot, the next Referer)
+    starter = app.test_client()
+    args = at_provider(start(starter), "ana")
+    stranger = app.test_client()
+    answer = callback(stranger, args)
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert args["code"] not in page
+    assert args["state"] not in page
+    assert 'href="/_language/' in page  # the picker is still there, leading home
+
+
 def test_an_answer_from_another_issuer_is_refused(app: Flask) -> None:
     client = app.test_client()
     args = at_provider(start(client), "ana")
