@@ -39,6 +39,20 @@ class Clock:
 def signed_list(key: KeyPair, sequence: int, issuers: list[str], previous: str | None) -> str:
     """The EU list #``sequence`` recognising ``issuers``, in force from its acceptance."""
     valid_from = FIRST_ACCEPTED - timedelta(hours=1) + timedelta(days=sequence - 1)
+    return eu_list(key, issuers, valid_from=valid_from, sequence=sequence, previous=previous)
+
+
+def eu_list(
+    key: KeyPair,
+    issuers: list[str],
+    *,
+    valid_from: datetime,
+    sequence: int | None = None,
+    previous: str | None = None,
+) -> str:
+    """An EU list recognising ``issuers`` from ``valid_from``, due for its successor two days
+    later; without ``sequence`` (a foreign agency's list numbering none) it names no next
+    update either."""
     unsigned = build_trust_list(
         [
             {
@@ -55,10 +69,10 @@ def signed_list(key: KeyPair, sequence: int, issuers: list[str], previous: str |
         authority_name="Zoll (test)",
         valid_from=valid_from,
         valid_until=valid_from + timedelta(days=30),
-        credential_id=f"urn:example:eu-trust-list:{sequence}",
+        credential_id=f"urn:example:eu-trust-list:{sequence or valid_from.isoformat()}",
         sequence=sequence,
-        next_update=valid_from + timedelta(days=2),
-        replaces=(sequence - 1, list_digest(previous)) if previous else None,
+        next_update=valid_from + timedelta(days=2) if sequence else None,
+        replaces=(sequence - 1, list_digest(previous)) if sequence and previous else None,
     )
     return str(issue(unsigned, key, now=valid_from))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,13 @@ from tests.verifier.test_as_of_trust import (
     LIST_URL,
     OTHER,
     codes,
+    eu_list,
     serve,
     signed_list,
     verify,
 )
 from tests.verifier.test_as_of_trust import Clock as MovableClock
-from vcred import did_key, issue
 from vcred.keys import KeyPair
-from vcred.trust import build_trust_list
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -115,37 +114,14 @@ def test_a_trust_list_rolled_back_for_one_worker_is_caught_up_from_the_others(
         assert body["trust"]["trustList"]["sequenceNumber"] == 2
 
 
-def unsequenced_list(key: KeyPair, valid_from: datetime, issuers: list[str]) -> str:
-    """A foreign agency's list without sequence numbers, in force from ``valid_from``."""
-    unsigned = build_trust_list(
-        [
-            {
-                "issuer": issuer,
-                "programme": "US-CTPAT",
-                "country": "US",
-                "acceptedCredentialTypes": ["AEOCertificateCredential"],
-            }
-            for issuer in issuers
-        ],
-        issuer=did_key(key.public),
-        programme="EU-AEO",
-        authority_country="DE",
-        authority_name="Zoll (test)",
-        valid_from=valid_from,
-        valid_until=valid_from + timedelta(days=30),
-        credential_id=f"urn:example:eu-trust-list:{valid_from.date()}",
-    )
-    return str(issue(unsigned, key, now=valid_from))
-
-
 def test_a_restarted_verifier_resumes_the_newest_unsequenced_list(
     workers: MakeApp, us_server: LocalServer, agency: Agency, eu_key: KeyPair
 ) -> None:
     # Attack: an agency numbering no list drops a partner; its earlier list (signed, still
     # valid) is served to a verifier restarting. The newest kept list was resumed only when
     # it had a sequence number: the restart took the earlier list back.
-    earlier = unsequenced_list(eu_key, NOW - timedelta(days=2), [US_DID, OTHER])
-    later = unsequenced_list(eu_key, NOW - timedelta(days=1), [OTHER])
+    earlier = eu_list(eu_key, [US_DID, OTHER], valid_from=NOW - timedelta(days=2))
+    later = eu_list(eu_key, [OTHER], valid_from=NOW - timedelta(days=1))
     token = str(agency.issue(agency.aeo_certificate(status=False)))
     with local_server() as publisher:
         options: dict[str, Any] = {
