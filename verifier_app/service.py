@@ -223,7 +223,17 @@ class VerifierService:
             history_size=config.history_size,
             spool=config.data_dir / HISTORY_SPOOL,
         )
-        self.storage.create()
+        try:
+            self.storage.create()
+            self._set_up(config, network)
+        except BaseException:
+            # a service that does not start (no acceptable trust list: fail closed) leaves
+            # nothing open: its database connections, its history spool
+            self.storage.close()
+            raise
+
+    def _set_up(self, config: VerifierConfig, network: Fetcher) -> None:
+        """Everything the service holds beside its storage."""
         # lists past their TTL stay held: with the network down they still answer (as stale)
         self.status_cache = StatusListCache(
             default_ttl=config.status_cache_ttl, versions=self.storage.status_versions

@@ -25,7 +25,9 @@ from tests.verifier.conftest import (
 )
 from vcred import did_key, present
 from vcred.audit import verify_chain
+from vcred.errors import MalformedError
 from vcred.keys import KeyPair
+from verifier_app import service as service_module
 from verifier_app import storage as storage_module
 from verifier_app.storage import HistoryEntry, Storage
 
@@ -369,3 +371,30 @@ def test_a_closed_storage_is_not_kept_alive_by_its_exit_flush(url: str, prefix: 
     del storage
     gc.collect()
     assert alive() is None
+
+
+def test_a_service_that_does_not_start_closes_its_storage(
+    make_app: Any, url: str, prefix: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the trust list cannot be read: the service does not start (fail closed) — and its
+    # database connections and history spool, opened first, were left open until the exit
+    opened: list[Storage] = []
+
+    class Recorded(Storage):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(service_module, "Storage", Recorded)
+    with pytest.raises(MalformedError, match="cannot read the trust list"):
+        make_app(database_url=url, table_prefix=prefix, trust_list=tmp_path / "missing.jwt")
+    (storage,) = opened
+    assert storage._closed
+    alive = weakref.ref(storage)
+    del storage
+    opened.clear()
+    gc.collect()
+    assert alive() is None
+    if url.startswith("postgresql"):
+        with created_storage(url, prefix=prefix) as cleanup:
+            cleanup.drop()
