@@ -30,7 +30,7 @@ def test_multibase_round_trip(data: bytes, base: str) -> None:
     assert multibase_decode(multibase_encode(data, base)) == data
 
 
-@pytest.mark.parametrize("text", ["YQ==", "YQ=", "Y Q", "Y+/Q", "Y", "YR"])
+@pytest.mark.parametrize("text", ["YQ==", "YQ=", "Y Q", "Y+/Q", "Y+Qa", "Y/Qa", "YQa=", "Y", "YR"])
 def test_padded_or_non_canonical_base64url_is_refused(text: str) -> None:
     with pytest.raises(ParsingError):
         b64url_decode(text)

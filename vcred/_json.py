@@ -70,8 +70,9 @@ def names_at_most_once(data: bytes, name: bytes) -> bool:
     ``name`` is written ``"name"`` in the text: a member called ``name`` per occurrence, at
     most.
     """
-    # most texts hold no backslash at all: one memchr tells
-    no_escape = b"\\" not in data or b"\\u" not in data
+    # most texts hold no backslash at all: one memchr tells (find, not `in`: `bytes in bytes`
+    # first tries the needle as an integer and raises and clears a TypeError, CPython 3.11)
+    no_escape = data.find(b"\\") < 0 or data.find(b"\\u") < 0
     return no_escape and data.count(b'"' + name + b'"') <= 1
 
 

@@ -42,8 +42,9 @@ def b64url_decode(text: str, *, pointer: str | None = None) -> bytes:
     except UnicodeEncodeError as exc:
         raise ParsingError("not unpadded base64url", pointer=pointer) from exc
     # the standard alphabet's + and / and padding are not base64url; strict decoding below
-    # refuses every other stray character
-    if b"+" in data or b"/" in data or b"=" in data:
+    # refuses every other stray character. Searched in the str: `bytes in bytes` first tries
+    # the needle as an integer and raises and clears a TypeError each time (CPython 3.11)
+    if "+" in text or "/" in text or "=" in text:
         raise ParsingError("not unpadded base64url", pointer=pointer)
     remainder = len(data) % 4
     if remainder and _ALPHABET_INDEX.get(text[-1], 0) & _UNUSED_BITS[remainder]:
