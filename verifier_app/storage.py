@@ -232,8 +232,11 @@ class Storage:
             return str(connection.execute(query).scalar_one())
 
     def drop(self) -> None:
-        """Drop this storage's tables (tests and uninstalling)."""
+        """Drop this storage's tables (tests and uninstalling). Dropped after it was closed,
+        the storage leaves no connection open again."""
         self.metadata.drop_all(self.engine)
+        if self._closed:
+            self.engine.dispose()
 
     def close(self) -> None:
         """Write what is buffered and close the engine. A write the flusher has under way is

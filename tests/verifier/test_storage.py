@@ -398,3 +398,16 @@ def test_a_service_that_does_not_start_closes_its_storage(
     if url.startswith("postgresql"):
         with created_storage(url, prefix=prefix) as cleanup:
             cleanup.drop()
+
+
+def test_a_storage_dropped_after_closing_leaves_no_connection_open(url: str, prefix: str) -> None:
+    # dropping reconnected a closed storage's engine and left the connection in its pool:
+    # the garbage collector found it open (a ResourceWarning in whatever test ran next)
+    store = Storage(url, prefix=prefix)
+    store.create()
+    store.close()
+    store.drop()
+    del store
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        gc.collect()
