@@ -42,6 +42,15 @@ def create_app(config: IssuerConfig | None = None) -> Flask:
         use_registry_from_env()  # before the configuration names its programme
         config = IssuerConfig.from_env()
     issuer = Issuer.open(config)
+    try:
+        return _app_of(issuer)
+    except BaseException:  # an app that is not built leaves nothing open
+        issuer.close()
+        raise
+
+
+def _app_of(issuer: Issuer) -> Flask:
+    config = issuer.config
     # cookies are per host, not per port: issuers side by side on localhost need their own
     cookie = "vcred_issuer_" + hashlib.sha256(config.public_url.encode()).hexdigest()[:10]
     app = create_base_app(

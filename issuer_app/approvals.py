@@ -9,12 +9,15 @@ officer who asked can never decide their own request.
 A request is claimed (``pending`` → ``approving``) in one conditional UPDATE, so two approvers
 clicking at once act once; when the action then fails (the credential was revoked meanwhile,
 the trust list no longer passes its schema) the request ends ``failed`` with the reason,
-recorded too.
+recorded too. When it fails without an answer about the action (the database went away, a
+bug) the request is ``pending`` again (``approval-interrupted``), for an approver to decide
+once more, rather than left ``approving`` with nobody able to touch it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -36,6 +39,7 @@ APPROVER_PERMISSION: Final[dict[Action, Permission]] = {
     "trust-list": "trust-list",
 }
 PENDING: Final = "pending"
+_log = logging.getLogger("issuer_app")
 
 
 class Approvals:
@@ -191,7 +195,34 @@ class Approvals:
                 {"request": row.id, "action": row.action, "reason": reason[:512]},
             )
             return
+        except BaseException:
+            self._reopen(row, actor)
+            raise
         self._end(row, "approved", outcome)
+
+    def _reopen(self, row: Row[Any], actor: str) -> None:
+        """Put a claimed request back to ``pending``: carrying it out was interrupted. Best
+        effort: when this fails too (the database is away), the first error is the one told."""
+        table = self.table
+        store = self.issuer.store
+        try:
+            with store.engine.begin() as conn:
+                reopened = conn.execute(
+                    update(table)
+                    .where(table.c.id == row.id, table.c.state == "approving")
+                    .values(state=PENDING, decided_by=None, decided_at=None)
+                )
+                if reopened.rowcount == 1:
+                    store.append_audit(
+                        conn,
+                        at=self.issuer.stamp(),
+                        actor=actor,
+                        action="approval-interrupted",
+                        target=_audit_target(row),
+                        details={"request": row.id, "action": row.action},
+                    )
+        except Exception:  # the interruption's own error goes on instead
+            _log.exception("approval request %s stays approving: it could not be reopened", row.id)
 
     def _end(self, row: Row[Any], state: str, outcome: str) -> None:
         with self.issuer.store.engine.begin() as conn:

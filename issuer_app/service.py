@@ -305,7 +305,7 @@ class Issuer:
             if not first:
                 _warn_if_moved(config, store)
             return cls(config, store, first_start=first, keystore=keystore)
-        except VcredError:  # a start that cannot serve leaves nothing open
+        except BaseException:  # a start that cannot serve, for whatever reason, leaves nothing open
             store.close()
             if keystore is not None:
                 keystore.close()
@@ -324,20 +324,19 @@ class Issuer:
             capacity=config.status_list_capacity,
             list_retention=config.status_history_retention,
         )
-        if store.schema_version() is None:
-            store.close()
-            raise UsageError(
-                f"no issuer is set up for {config.data_dir} (or its DATABASE_URL): "
-                "start it once with `vcred serve issuer`"
-            )
-        if not store.initialised():
-            store.bootstrap(_already_set_up)  # an older schema: upgraded here
-        domain = store.get_meta("domain")
-        if config.domain is None and domain:
-            config = dataclasses.replace(config, domain=domain)
         try:
+            if store.schema_version() is None:
+                raise UsageError(
+                    f"no issuer is set up for {config.data_dir} (or its DATABASE_URL): "
+                    "start it once with `vcred serve issuer`"
+                )
+            if not store.initialised():
+                store.bootstrap(_already_set_up)  # an older schema: upgraded here
+            domain = store.get_meta("domain")
+            if config.domain is None and domain:
+                config = dataclasses.replace(config, domain=domain)
             return cls(config, store, first_start=False)
-        except VcredError:
+        except BaseException:  # as open(): nothing is left open
             store.close()
             raise
 

@@ -18,7 +18,12 @@ __all__ = ["escapes_a_surrogate", "loads_strict", "names_at_most_once"]
 
 
 def loads_strict(
-    data: bytes | str, *, what: str = "JSON", pointer: str = "", check_text: bool = True
+    data: bytes | str,
+    *,
+    what: str = "JSON",
+    pointer: str = "",
+    check_text: bool = True,
+    check_numbers: bool = True,
 ) -> Any:
     """Parse JSON, refusing invalid UTF-8, duplicate member names, NaN/Infinity and numbers
     no double can hold (``1e400`` would become ``inf``; ``model.MAX_JSON_NUMBER``).
@@ -28,13 +33,18 @@ def loads_strict(
     or of a string that is not Unicode text (a lone surrogate, written ``\\ud800``: not
     I-JSON, RFC 7493 §2.1), prefixed with ``pointer``. With ``check_text=False`` a lone
     surrogate is kept, for a caller that refuses it part by part with
-    :func:`vcred.model.check_text` (a batch refuses the item holding one, not the request).
+    :func:`vcred.model.check_text` (a batch refuses the item holding one, not the request);
+    with ``check_numbers=False`` likewise a number out of range (an integer too long to
+    parse stands as infinity), for :func:`vcred.model.check_numbers`.
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value = _STRICT_DECODER.decode(text)
-    except _NumberOutOfRangeError as exc:
-        raise _located_number_error(text, what, pointer) from exc
+        try:
+            value = _STRICT_DECODER.decode(text)
+        except _NumberOutOfRangeError as exc:
+            if check_numbers:
+                raise _located_number_error(text, what, pointer) from exc
+            value = _UNBOUNDED_DECODER.decode(text)  # only a text holding such a number
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
     if not check_text:
@@ -117,14 +127,8 @@ def _bounded_float(text: str) -> float:
 def _located_number_error(text: str, what: str, pointer: str) -> MalformedError:
     """The out-of-range number of ``text``, with its pointer; a ParsingError when the rest of
     ``text`` is not JSON either (the parser stopped at the number, before the fault)."""
-    huge = float("inf")  # what an integer too long to parse stands for, to be located
-    lenient = json.JSONDecoder(
-        object_pairs_hook=_no_duplicates,
-        parse_constant=_no_constant,
-        parse_int=lambda digits: huge if len(digits) > _MAX_NUMBER_DIGITS else int(digits),
-    )
     try:
-        model.check_numbers(lenient.decode(text), pointer=pointer)
+        model.check_numbers(_UNBOUNDED_DECODER.decode(text), pointer=pointer)
     except (ValueError, RecursionError) as exc:
         return ParsingError(f"{what} is not valid JSON: {exc}")
     except MalformedError as located:
@@ -136,6 +140,20 @@ def _located_number_error(text: str, what: str, pointer: str) -> MalformedError:
 #: backslash-escaped text that only looks like one.
 _SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_ESCAPE_BYTES: Final = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _unbounded_int(digits: str) -> int | float:
+    """An integer as it is written; one too long to parse stands as infinity (out of range
+    either way, and refused where it is checked)."""
+    if len(digits.lstrip("-")) > _MAX_NUMBER_DIGITS:
+        return float("-inf") if digits.startswith("-") else float("inf")
+    return int(digits)
+
+
+#: numbers kept as read, for the text :data:`_STRICT_DECODER` refused a number of
+_UNBOUNDED_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_int=_unbounded_int
+)
 
 _STRICT_DECODER = json.JSONDecoder(
     object_pairs_hook=_no_duplicates,

@@ -339,8 +339,11 @@ class OidcClient:
             # RFC 9207 §2.4: an answer from another provider (a mix-up) goes no further
             raise OidcRefusedError("OIDC_STATE", "the answer comes from another provider")
         if "error" in args:
+            # RFC 6749 §4.1.2.1: error and error_description, shown as the token endpoint's are
             raise OidcRefusedError(
-                "OIDC_DENIED", f"the identity provider refused: {args['error'][:100]}", status=403
+                "OIDC_DENIED",
+                "the identity provider refused: " + self._error_said(args, {}),
+                status=403,
             )
         code = args.get("code")
         if not code:

@@ -25,12 +25,17 @@ DEFAULT_MAX_DEPTH = 64
 
 
 def read_json(
-    *, max_depth: int = DEFAULT_MAX_DEPTH, expect_object: bool = True, check_text: bool = True
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    expect_object: bool = True,
+    check_text: bool = True,
+    check_numbers: bool = True,
 ) -> Any:
     """The request's JSON body, or a ProblemError (415 / 400) saying what is wrong with it.
 
-    ``check_text=False`` keeps a lone surrogate (:func:`vcred._json.loads_strict`): the
-    caller refuses the part holding it (a batch, the one item)."""
+    ``check_text=False`` keeps a lone surrogate, ``check_numbers=False`` a number out of
+    range (:func:`vcred._json.loads_strict`): the caller refuses the part holding it (a
+    batch, the one item)."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not (
         mimetype.startswith("application/") and mimetype.endswith("+json")
@@ -43,6 +48,7 @@ def read_json(
         max_depth=max_depth,
         expect_object=expect_object,
         check_text=check_text,
+        check_numbers=check_numbers,
     )
 
 
@@ -52,6 +58,7 @@ def parse_json_body(
     max_depth: int = DEFAULT_MAX_DEPTH,
     expect_object: bool = True,
     check_text: bool = True,
+    check_numbers: bool = True,
 ) -> Any:
     """``raw`` as :func:`read_json` reads a body (its checks past the content type), for a
     caller holding the bytes without Flask's request. Raises ProblemError (400)."""
@@ -62,7 +69,9 @@ def parse_json_body(
             400, "Bad Request", "the body is not valid UTF-8", code="PARSING_ERROR"
         ) from exc
     try:
-        body = loads_strict(text, what="the request body", check_text=check_text)
+        body = loads_strict(
+            text, what="the request body", check_text=check_text, check_numbers=check_numbers
+        )
     except ParsingError as exc:
         if "recursion" in exc.message:
             raise _too_deep(max_depth) from exc

@@ -11,10 +11,17 @@ write transaction (on SQLite, one at a time).
 
 If Redis cannot be reached the limiter falls back to its in-process bucket (logged, at most
 once a minute): a lost Redis weakens the limit to per-worker, it does not stop the service.
+
+Every limiter of a process that names one URL (an app has several: API, sign-in, derive …;
+a test process builds many apps) shares one client and its connection pool, which lives as
+long as the process: a limiter has no close of its own to forget, and a worker holds one
+connection per thread at most rather than one per limiter. redis-py's pool notices a fork and
+opens new connections in the child.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -76,14 +83,9 @@ class RedisRateLimiter:
     _warned: float = field(default=float("-inf"), init=False)
 
     def __post_init__(self) -> None:
-        import redis
-
         check_url(self.url, setting="the rate-limit URL")
         self.local = RateLimiter(rate=self.rate, burst=self.burst)
-        # short timeouts: a request waits at most this long for a slow Redis, then falls back
-        self._client = redis.Redis.from_url(
-            self.url, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
+        self._client = _client(self.url)
         self._script = self._client.register_script(_BUCKET)
 
     def allow(self, key: str, *, cost: float = 1.0) -> float:
@@ -103,9 +105,6 @@ class RedisRateLimiter:
         if wait > 0:
             raise too_many_requests(wait)
 
-    def close(self) -> None:
-        self._client.close()
-
     def _run(self, key: str, *, spend: float) -> float:
         import redis
 
@@ -120,3 +119,12 @@ class RedisRateLimiter:
                 self._warned = now
                 _log.warning("Redis at %s cannot be reached: rate limits are per worker", self.url)
             return self.local.allow(key, cost=spend) if spend else self.local.peek(key)
+
+
+@functools.lru_cache(maxsize=16)  # the C cache takes no lock: nothing to renew after a fork
+def _client(url: str) -> Any:
+    """The process's client of the Redis at ``url`` (connecting at its first command)."""
+    import redis
+
+    # short timeouts: a request waits at most this long for a slow Redis, then falls back
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)

@@ -55,6 +55,19 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
     if config.dev:
         _log.warning(DEV_WARNING)
     service = VerifierService(config, fetcher=fetcher)
+    try:
+        app = _app_of(service)
+        service.start_refresher()
+    except BaseException:  # an app that is not built leaves nothing open
+        service.close()
+        raise
+    if serving:
+        freeze_startup_heap()
+    return app
+
+
+def _app_of(service: VerifierService) -> Flask:
+    config = service.config
     # cookies are per host, not per port: verifiers side by side on localhost need their own
     cookie = "vcred_verifier_" + hashlib.sha256(config.domain.encode()).hexdigest()[:10]
     app = create_base_app(
@@ -112,7 +125,4 @@ def create_app(config: VerifierConfig | None = None, *, fetcher: Fetcher | None 
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops
         )
-    service.start_refresher()
-    if serving:
-        freeze_startup_heap()
     return app

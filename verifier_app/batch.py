@@ -27,7 +27,7 @@ from flask import Blueprint, Response, current_app, request
 from vcred._json import escapes_a_surrogate
 from vcred.batch import MIN_PARALLEL_BATCH, verify_many
 from vcred.errors import MalformedError, VcredError
-from vcred.model import check_text
+from vcred.model import check_numbers, check_text
 from vcred.verifier import VerificationResult, Verifier, unreadable
 from vcred_service import read_json
 from vcred_service.problems import ProblemError
@@ -84,12 +84,15 @@ def read_batch(service: VerifierService) -> BatchRequest:
     config = service.config
     # a batch may be larger than one credential's request; still bounded (413 past it)
     request.max_content_length = config.max_batch_body_bytes
-    # a lone surrogate (not I-JSON) in an item refuses that item; anywhere else, the request.
-    # Only an escape writes one in UTF-8 text: most bodies hold none, and are not walked.
-    body = read_json(max_depth=config.max_json_depth + 1, check_text=False)
+    # a lone surrogate (not I-JSON) or a number out of range in an item refuses that item;
+    # anywhere else, the request. Only an escape writes a lone surrogate in UTF-8 text: most
+    # bodies hold none, and are not walked for one.
+    body = read_json(max_depth=config.max_json_depth + 1, check_text=False, check_numbers=False)
     escaped = escapes_a_surrogate(request.get_data(cache=True))
+    rest = {k: v for k, v in body.items() if not (k == MEMBER and isinstance(v, list))}
+    check_numbers(rest)
     if escaped:
-        check_text({k: v for k, v in body.items() if not (k == MEMBER and isinstance(v, list))})
+        check_text(rest)
     raw = body.get(MEMBER)
     if not isinstance(raw, list):
         raise MalformedError(
@@ -126,6 +129,7 @@ def _item(value: Any, index: int, *, escaped: bool) -> Any:
     so its text is checked)."""
     pointer = f"/{MEMBER}/{index}"
     try:
+        check_numbers(value, pointer=pointer)
         if escaped:
             check_text(value, pointer=pointer)
         return secured_input(value, pointer)

@@ -287,3 +287,31 @@ def test_two_administrators_approving_at_once_sign_one_trust_list(app: Flask) ->
     entries = chain(app)
     assert [e["action"] for e in entries].count("approval-grant") == 1
     assert [e["action"] for e in entries].count("trust-list-issue") == 1
+
+
+def test_an_approval_interrupted_without_an_answer_is_pending_again(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Carrying out the approved action failed with no answer about it (the database went
+    away): the request was left ``approving`` for good, nobody able to decide it again."""
+    sam = logged_in(app, "sam", role="supervisor")
+    sue = logged_in(app, "sue", role="supervisor")
+    issuer = issuer_of(app)
+    record_id = issuer.issue_credential(credential(), actor="test").record_id
+    request_revocation(sam, record_id)
+    request = only_pending(app)
+
+    def interrupted(*_: Any, **__: Any) -> Any:
+        raise ConnectionError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(issuer, "change_status", interrupted)
+        with pytest.raises(ConnectionError):
+            issuer.approvals.decide(request.id, officer="sue", approve=True)
+    again = issuer.approvals.get(request.id)
+    assert again is not None and again.state == "pending" and again.decided_by is None
+    assert decide(sue, request.id, "approve").status_code == 302  # decided once more: done
+    row = issuer.record(record_id)
+    assert row is not None and row.status == "revoked"
+    actions = [e["action"] for e in chain(app)]
+    assert actions.count("approval-grant") == 2 and "approval-interrupted" in actions

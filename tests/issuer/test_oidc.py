@@ -245,6 +245,23 @@ def test_a_refused_callback_page_does_not_repeat_the_authorization_code(app: Fla
     assert 'href="/_language/' in page  # the picker is still there, leading home
 
 
+def test_the_providers_refusal_is_shown_capped_and_sanitized(app: Flask) -> None:
+    # RFC 6749 §4.1.2.1: the provider sends the officer back with error (and a description)
+    # instead of a code; its words were shown without their description, unsanitized
+    client = app.test_client()
+    args = at_provider(start(client), "ana")
+    denied = {
+        "state": args["state"],
+        "error": "access_denied\u0007",
+        "error_description": "the officer said no\n" + "x" * 5000,
+    }
+    answer = callback(client, denied)
+    refused(answer, 403, "the identity provider refused", app, client)
+    page = answer.get_data(as_text=True)
+    assert "access_denied?: the officer said no?" in page  # outside §5.2's characters: ?
+    assert "x" * 200 in page and "x" * 400 not in page
+
+
 def test_an_answer_from_another_issuer_is_refused(app: Flask) -> None:
     client = app.test_client()
     args = at_provider(start(client), "ana")

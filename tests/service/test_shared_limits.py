@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,30 @@ def test_other_deployments_and_limits_do_not_share(deployment: tuple[str, ...]) 
     assert ours.allow("a") == 0.0 and ours.allow("a") > 0
     assert theirs.allow("a") == 0.0
     assert login.allow("a") == 0.0
+
+
+def _connections_to_redis() -> int:
+    """This process's open TCP connections to the test Redis's port."""
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            with socket.fromfd(int(fd.name), socket.AF_INET, socket.SOCK_STREAM) as sock:
+                count += sock.getpeername()[1] == 6379
+        except (OSError, IndexError):
+            continue  # not a socket, or not a TCP one
+    return count
+
+
+@needs_redis
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc (Linux)")
+def test_the_limiters_of_one_url_share_one_connection(deployment: tuple[str, ...]) -> None:
+    # an app builds several limiters (API, sign-in, derive …) and closes none of them: each
+    # had its own pool, one connection per limiter, left to the garbage collector
+    before = _connections_to_redis()
+    names = ("api", "login", "derive", "auth")
+    app = [make_limiter(SLOW, 3, url=REDIS_URL, deployment=deployment, name=n) for n in names]
+    assert [limiter.allow("a") for limiter in app] == [0.0] * 4
+    assert _connections_to_redis() - before <= 1
 
 
 def test_without_redis_the_limit_falls_back_to_the_worker(

@@ -177,6 +177,63 @@ def test_a_lone_surrogate_outside_the_items_still_refuses_the_batch(
         assert "lone surrogate" in problem["detail"]
 
 
+#: where the tests below put a number no double holds, in the JSON text
+HUGE = 987654321
+
+
+def post_huge(client: FlaskClient, body: Any, huge: str, *, accept: str | None = None) -> Any:
+    """POST ``body`` with every :data:`HUGE` written as ``huge`` (no JSON encoder writes one)."""
+    headers = {"Accept": accept} if accept else {}
+    return client.post(
+        "/credentials/verify-batch",
+        data=json.dumps(body).replace(str(HUGE), huge),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@pytest.mark.parametrize("huge", ["1e400", "-1" + "0" * 5000], ids=["exponent", "digits"])
+@pytest.mark.parametrize("accept", [None, NDJSON], ids=["json", "ndjson"])
+def test_a_number_out_of_range_in_one_item_refuses_that_item_alone(
+    app: Flask, agency: Agency, huge: str, accept: str | None
+) -> None:
+    """Attack: one item holding a number no double can hold refused the whole batch, as a
+    lone surrogate did; it now fails alone (MALFORMED, located) and the others are verified."""
+    good = agency.issue(agency.aeo_certificate())
+    bad = {"@context": ["https://www.w3.org/ns/credentials/v2"], "credentialSubject": {"n": HUGE}}
+    response = post_huge(
+        app.test_client(), {"verifiableCredentials": [good, bad, good]}, huge, accept=accept
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    results = (
+        [json.loads(line) for line in text.splitlines()] if accept else json.loads(text)["results"]
+    )
+    assert [r["verified"] for r in results] == [True, False, True]
+    assert codes(results[1]) == ["MALFORMED"]
+    problem = results[1]["problemDetails"][0]
+    assert problem["pointer"] == "/verifiableCredentials/1/credentialSubject/n"
+    assert "out of range" in problem["detail"]
+    recent = app.extensions["vcred_verifier"].storage.recent()
+    assert [entry.verified for entry in reversed(recent)] == [True, False, True]
+
+
+def test_a_number_out_of_range_outside_the_items_still_refuses_the_batch(
+    client: FlaskClient, agency: Agency
+) -> None:
+    good = agency.issue(agency.aeo_certificate())
+    for body, pointer in (
+        ({"verifiableCredentials": [good], "options": {"x": HUGE}}, "/options/x"),
+        ({"verifiableCredentials": HUGE}, "/verifiableCredentials"),
+    ):
+        response = post_huge(client, body, "1e400")
+        assert response.status_code == 400, body
+        problem = response.get_json()
+        assert problem["code"] == "MALFORMED"
+        assert problem["pointer"] == pointer
+        assert "out of range" in problem["detail"]
+
+
 def test_an_empty_batch_is_answered_with_no_results(client: FlaskClient) -> None:
     body = post_batch(client, []).get_json()
     assert body == {"summary": {"total": 0, "verified": 0, "notVerified": 0}, "results": []}

@@ -27,6 +27,7 @@ from vcred import did_key, present
 from vcred.audit import verify_chain
 from vcred.errors import MalformedError
 from vcred.keys import KeyPair
+from verifier_app import app as app_module
 from verifier_app import service as service_module
 from verifier_app import storage as storage_module
 from verifier_app.storage import HistoryEntry, Storage
@@ -411,3 +412,24 @@ def test_a_storage_dropped_after_closing_leaves_no_connection_open(url: str, pre
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
         gc.collect()
+
+
+def test_an_app_that_is_not_built_closes_its_service(
+    make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the service started (storage open, trust list held), then building its app failed
+    closed: list[object] = []
+    close = service_module.VerifierService.close
+
+    def recorded(service: service_module.VerifierService) -> None:
+        closed.append(service)
+        close(service)
+
+    def fails(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("a blueprint could not be registered")
+
+    monkeypatch.setattr(service_module.VerifierService, "close", recorded)
+    monkeypatch.setattr(app_module.fast_path, "install", fails)
+    with pytest.raises(RuntimeError, match="blueprint"):
+        make_app()
+    assert len(closed) == 1
