@@ -69,20 +69,34 @@ class VerifiedJws:
     one_context: bool = False
 
 
+#: One encoder for every call (``json.dumps`` with options builds a new one each time).
+_COMPACT_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def compact_json(value: Mapping[str, Any]) -> bytes:
     """UTF-8 JSON without whitespace: the payload bytes of vc+jwt and vc+cose."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _COMPACT_ENCODER.encode(value).encode("utf-8")
 
 
 def sign_compact(
     payload: Mapping[str, Any], signer: Signer, *, typ: str, cty: str | None = None
 ) -> str:
     """Sign ``payload`` as a compact JWS with ``signer``'s algorithm and key id."""
-    header = {"alg": signer.algorithm, "kid": signer.key_id, "typ": typ}
+    signing_input = (
+        _encoded_header(signer.algorithm, signer.key_id, typ, cty)
+        + "."
+        + b64url_encode(compact_json(payload))
+    )
+    return signing_input + "." + b64url_encode(signer.sign(signing_input.encode("ascii")))
+
+
+@lru_cache(maxsize=1024)
+def _encoded_header(alg: str, kid: str, typ: str, cty: str | None) -> str:
+    """The base64url protected header: one per signer and media type, encoded once."""
+    header = {"alg": alg, "kid": kid, "typ": typ}
     if cty is not None:
         header["cty"] = cty
-    signing_input = b64url_encode(compact_json(header)) + "." + b64url_encode(compact_json(payload))
-    return signing_input + "." + b64url_encode(signer.sign(signing_input.encode("ascii")))
+    return b64url_encode(compact_json(header))
 
 
 def split_compact(token: str) -> tuple[str, str, str]:
