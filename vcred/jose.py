@@ -37,7 +37,7 @@ from vcred.errors import (
 )
 from vcred.formats import Format, registry, timed_presenter
 from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, PublicKey, Signer
-from vcred.model import JSON_LEAVES
+from vcred.model import JSON_LEAVES, check_text
 from vcred.multibase import b64url_decode, b64url_encode
 
 if TYPE_CHECKING:  # types only: the pipeline imports this module
@@ -74,8 +74,17 @@ _COMPACT_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=F
 
 
 def compact_json(value: Mapping[str, Any]) -> bytes:
-    """UTF-8 JSON without whitespace: the payload bytes of vc+jwt and vc+cose."""
-    return _COMPACT_ENCODER.encode(value).encode("utf-8")
+    """UTF-8 JSON without whitespace: the payload bytes of vc+jwt and vc+cose.
+
+    Raises MalformedError, with its pointer, for a value holding a lone surrogate: the UTF-8
+    encoding is the check (RFC 7493 §2.1), so nothing walks the value for one beforehand.
+    """
+    text = _COMPACT_ENCODER.encode(value)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        check_text(value)  # raises MalformedError with the pointer of the first one
+        raise  # one the walk does not reach (in a tuple, say): the encoding's own error
 
 
 def sign_compact(
@@ -527,7 +536,7 @@ def _prove_presentation(verifier: Verifier, token: Any, state: ProofState) -> tu
     return signed
 
 
-registry.register(Format(name=VC_JWT, issue=_issue_format, verify=_prove))
+registry.register(Format(name=VC_JWT, issue=_issue_format, issue_checks_text=True, verify=_prove))
 registry.register(
     Format(
         name=VP_JWT,
