@@ -150,6 +150,17 @@ def test_registering_again_completes_the_entry() -> None:
     assert list(own) == ["x"] and own.names("verify") == ("x",)
 
 
+def test_a_replaced_issuer_does_not_inherit_that_its_predecessor_checked_text() -> None:
+    # issue() walks the document for lone surrogates unless the format's issuer says it
+    # refuses them itself: a new issuer must say so again
+    own = FormatRegistry()
+    own.register(Format(name="x", issue=lambda document, signer: "", issue_checks_text=True))
+    own.register(Format(name="x", verify=lambda verifier, document, state: None))
+    assert own["x"].issue_checks_text
+    own.register(Format(name="x", issue=lambda document, signer: ""))
+    assert not own["x"].issue_checks_text
+
+
 @pytest.mark.parametrize("option", ["fetcher", "trust", "now"])
 def test_verify_refuses_options_a_given_verifier_would_ignore(p256: KeyPair, option: str) -> None:
     vc = issue(credential(), p256)

@@ -269,6 +269,20 @@ def test_paired_surrogate_escapes_and_escaped_backslashes_are_text() -> None:
     assert jose.loads_strict(b'{"a": "\\\\ud800"}') == {"a": "\\ud800"}  # a backslash, then text
 
 
+@pytest.mark.parametrize(
+    ("payload", "pointer"),
+    [({"a": ["x", "\ud800"]}, "/a/1"), ({"a": {"\udc00": 1}}, "/a")],  # a string; a name
+)
+def test_signing_a_lone_surrogate_is_malformed_with_its_pointer(
+    issuer: KeyPair, payload: dict[str, Any], pointer: str
+) -> None:
+    # the UTF-8 encoding of the payload is the check (issue() no longer walks it first for
+    # vc+jwt): it must say where, not raise UnicodeEncodeError
+    with pytest.raises(MalformedError) as caught:
+        jose.sign_compact(payload, signer_for(issuer), typ="JWT")
+    assert caught.value.pointer == pointer
+
+
 def test_tampered_payload_fails(issuer: KeyPair) -> None:
     token = issue(credential(), issuer)
     head, _, signature = str(token).split(".")

@@ -70,12 +70,16 @@ class Format:
     """One securing format and what vcred does with it (None: that operation is refused).
 
     ``issue_refusal``: the message :func:`vcred.issue` answers for a format vcred verifies but
-    never makes (the proof types that predate Data Integrity).
+    never makes (the proof types that predate Data Integrity). ``issue_checks_text``: its
+    ``issue`` refuses a lone surrogate itself (MalformedError with the pointer, as the UTF-8
+    encoding of :func:`vcred.jose.compact_json` does), so :func:`vcred.issue` does not walk the
+    document for one first.
     """
 
     name: str
     issue: CredentialIssuer | None = None
     issue_options: frozenset[str] = field(default_factory=frozenset)
+    issue_checks_text: bool = False
     issue_refusal: str | None = None
     present: PresentationIssuer | None = None
     present_options: frozenset[str] = field(default_factory=frozenset)
@@ -110,8 +114,9 @@ class FormatRegistry:
             for name in ("issue", "issue_refusal", "present", "verify", "verify_presentation")
             if getattr(fmt, name) is not None
         }
-        if fmt.issue is not None:
+        if fmt.issue is not None:  # what is said of an issuer is replaced with it
             parts["issue_options"] = fmt.issue_options
+            parts["issue_checks_text"] = fmt.issue_checks_text
         if fmt.present is not None:
             parts["present_options"] = fmt.present_options
         self._formats[fmt.name] = replace(current, **parts)

@@ -183,14 +183,15 @@ def issue(
     )
     signer = as_signer(signer)
     document = with_issuer(credential, signer)
-    model.check_text(document)  # UTF-8 carries no lone surrogate: nothing could sign it
+    entry = registry.get(format)
+    if entry is None or not entry.issue_checks_text:  # else its UTF-8 encoding is the check
+        model.check_text(document)  # UTF-8 carries no lone surrogate: nothing could sign it
     model.validate_credential(document)
     if format in JOSE_FORMATS:
         document = with_issued_at(document, now)
     # VCDM 2.0 §5.3: never sign a digest of a context that does not match the context as
     # published (what the issuer can compute; other resources are not fetched here)
     check_related_resources(document, contexts=loader or default_loader())
-    entry = registry.get(format)
     if entry is not None and entry.issue_refusal is not None:
         raise UsageError(entry.issue_refusal)
     if entry is None or entry.issue is None:

@@ -37,7 +37,7 @@ from vcred.errors import (
 )
 from vcred.formats import Format, registry, timed_presenter
 from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, PublicKey, Signer
-from vcred.model import JSON_LEAVES
+from vcred.model import JSON_LEAVES, check_text
 from vcred.multibase import b64url_decode, b64url_encode
 
 if TYPE_CHECKING:  # types only: the pipeline imports this module
@@ -69,20 +69,43 @@ class VerifiedJws:
     one_context: bool = False
 
 
+#: One encoder for every call (``json.dumps`` with options builds a new one each time).
+_COMPACT_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def compact_json(value: Mapping[str, Any]) -> bytes:
-    """UTF-8 JSON without whitespace: the payload bytes of vc+jwt and vc+cose."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """UTF-8 JSON without whitespace: the payload bytes of vc+jwt and vc+cose.
+
+    Raises MalformedError, with its pointer, for a value holding a lone surrogate: the UTF-8
+    encoding is the check (RFC 7493 §2.1), so nothing walks the value for one beforehand.
+    """
+    text = _COMPACT_ENCODER.encode(value)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        check_text(value)  # raises MalformedError with the pointer of the first one
+        raise  # one the walk does not reach (in a tuple, say): the encoding's own error
 
 
 def sign_compact(
     payload: Mapping[str, Any], signer: Signer, *, typ: str, cty: str | None = None
 ) -> str:
     """Sign ``payload`` as a compact JWS with ``signer``'s algorithm and key id."""
-    header = {"alg": signer.algorithm, "kid": signer.key_id, "typ": typ}
+    signing_input = (
+        _encoded_header(signer.algorithm, signer.key_id, typ, cty)
+        + "."
+        + b64url_encode(compact_json(payload))
+    )
+    return signing_input + "." + b64url_encode(signer.sign(signing_input.encode("ascii")))
+
+
+@lru_cache(maxsize=1024)
+def _encoded_header(alg: str, kid: str, typ: str, cty: str | None) -> str:
+    """The base64url protected header: one per signer and media type, encoded once."""
+    header = {"alg": alg, "kid": kid, "typ": typ}
     if cty is not None:
         header["cty"] = cty
-    signing_input = b64url_encode(compact_json(header)) + "." + b64url_encode(compact_json(payload))
-    return signing_input + "." + b64url_encode(signer.sign(signing_input.encode("ascii")))
+    return b64url_encode(compact_json(header))
 
 
 def split_compact(token: str) -> tuple[str, str, str]:
@@ -513,7 +536,7 @@ def _prove_presentation(verifier: Verifier, token: Any, state: ProofState) -> tu
     return signed
 
 
-registry.register(Format(name=VC_JWT, issue=_issue_format, verify=_prove))
+registry.register(Format(name=VC_JWT, issue=_issue_format, issue_checks_text=True, verify=_prove))
 registry.register(
     Format(
         name=VP_JWT,
