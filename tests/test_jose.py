@@ -283,6 +283,28 @@ def test_signing_a_lone_surrogate_is_malformed_with_its_pointer(
     assert caught.value.pointer == pointer
 
 
+class _Text(str):
+    """A str subclass, as a caller's own string type may be."""
+
+
+@pytest.mark.parametrize(
+    ("payload", "pointer"),
+    [({"a": [_Text("\ud800")]}, "/a/0"), ({"a": ("x", "\ud800")}, None)],  # a subclass; a tuple
+)
+def test_a_lone_surrogate_where_no_walk_reads_it_is_still_malformed(
+    issuer: KeyPair, payload: dict[str, Any], pointer: str | None
+) -> None:
+    # a str subclass was not read as text by the walk, nor is a tuple walked: issue() raised
+    # UnicodeEncodeError out of vc+jwt, vc+sd-jwt and vc+cose
+    with pytest.raises(MalformedError) as caught:
+        jose.sign_compact(payload, signer_for(issuer), typ="JWT")
+    assert caught.value.pointer == pointer
+    for fmt in ("vc+jwt", "vc+sd-jwt", "vc+cose"):
+        document = {**credential(), "credentialSubject": {"id": "did:example:1", **payload}}
+        with pytest.raises(MalformedError, match="lone surrogate"):
+            issue(document, issuer, format=fmt)
+
+
 def test_tampered_payload_fails(issuer: KeyPair) -> None:
     token = issue(credential(), issuer)
     head, _, signature = str(token).split(".")

@@ -82,9 +82,12 @@ def compact_json(value: Mapping[str, Any]) -> bytes:
     text = _COMPACT_ENCODER.encode(value)
     try:
         return text.encode("utf-8")
-    except UnicodeEncodeError:
+    except UnicodeEncodeError as exc:
         check_text(value)  # raises MalformedError with the pointer of the first one
-        raise  # one the walk does not reach (in a tuple, say): the encoding's own error
+        # one the walk does not reach (in a tuple, say): refused all the same, unlocated
+        raise MalformedError(
+            "the document holds a lone surrogate: not Unicode text (I-JSON, RFC 7493 §2.1)"
+        ) from exc
 
 
 def sign_compact(

@@ -400,6 +400,9 @@ def _carried_by_json(value: Any, limit: int) -> bool:
             if type(child) is str:  # most leaves: ASCII, told by one call
                 if not child.isascii() and _SURROGATE.search(child):
                     return False
+            elif isinstance(child, str):  # a str subclass a caller built: text all the same
+                if not is_unicode(child):
+                    return False
             elif isinstance(child, dict | list):
                 stack.append((child, depth + 1))
             elif isinstance(child, float | int) and not number_in_range(child):
