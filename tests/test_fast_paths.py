@@ -10,9 +10,10 @@ from tests.conftest import NOW, credential
 from vcred import Verifier, issue
 from vcred._json import loads_strict, names_at_most_once
 from vcred.errors import ContextError
+from vcred.jose import split_compact, two_dots
 from vcred.jsonld import signed_view
 from vcred.keys import KeyPair
-from vcred.verifier import Check, _has_two_dots
+from vcred.verifier import Check
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 
@@ -70,8 +71,11 @@ def test_one_context_matches_the_walk_for_known_contexts() -> None:
     "text",
     ["", ".", "..", "...", "a.b", "a.b.c", "a.b.c.d", "a..b", ".a.b", "a.b.", "..a", "a~b.c.d"],
 )
-def test_two_dots_is_the_count_of_dots(text: str) -> None:
-    assert _has_two_dots(text) is (text.count(".") == 2)
+def test_two_dots_are_the_dots_split_finds(text: str) -> None:
+    parts = text.split(".")
+    assert (two_dots(text) is not None) is (len(parts) == 3)
+    if len(parts) == 3:
+        assert split_compact(text) == tuple(parts)
 
 
 def test_shared_passed_checks_say_what_a_fresh_check_would() -> None:
