@@ -6,9 +6,14 @@ import json
 
 import pytest
 
+from tests.conftest import NOW, credential
+from vcred import Verifier, issue
 from vcred._json import loads_strict, names_at_most_once
 from vcred.errors import ContextError
+from vcred.jose import split_compact, two_dots
 from vcred.jsonld import signed_view
+from vcred.keys import KeyPair
+from vcred.verifier import Check
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 
@@ -60,3 +65,22 @@ def test_one_context_without_a_top_context_walks_the_document() -> None:
 def test_one_context_matches_the_walk_for_known_contexts() -> None:
     document = {"@context": [V2], "type": ["VerifiableCredential"]}
     assert signed_view(document, one_context=True) == signed_view(document)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", ".", "..", "...", "a.b", "a.b.c", "a.b.c.d", "a..b", ".a.b", "a.b.", "..a", "a~b.c.d"],
+)
+def test_two_dots_are_the_dots_split_finds(text: str) -> None:
+    parts = text.split(".")
+    assert (two_dots(text) is not None) is (len(parts) == 3)
+    if len(parts) == 3:
+        assert split_compact(text) == tuple(parts)
+
+
+def test_shared_passed_checks_say_what_a_fresh_check_would() -> None:
+    result = Verifier(clock=lambda: NOW).verify(issue(credential(), KeyPair.generate("ed25519")))
+    assert result.verified
+    assert result.checks[0] == Check(name="proof", passed=True, detail="vc+jwt proof verified")
+    assert result.check("status") == Check(name="status", passed=True, detail="no credentialStatus")
+    assert result.check("schema") == Check(name="schema", passed=True, detail="no credentialSchema")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Final, Protocol
 
 from vcred import jose, model
@@ -239,6 +239,19 @@ class PresentationResult:
             "warnings": [p.as_dict() for p in self.warnings],
             "credentials": [r.to_dict() for r in self.credentials],
         }
+
+
+#: Passed checks whose detail says nothing about the credential but that it has no such
+#: member: immutable, so one object serves every result (built after the check ran).
+_NO_STATUS: Final = Check(name="status", passed=True, detail="no credentialStatus")
+_NO_SCHEMA: Final = Check(name="schema", passed=True, detail="no credentialSchema")
+
+
+@lru_cache(maxsize=64)
+def _proof_verified(fmt: str) -> Check:
+    """The passed proof check of format ``fmt``: one immutable object per format name, all it
+    says (building a frozen dataclass costs thousands of instructions; every verify needs it)."""
+    return Check(name="proof", passed=True, detail=f"{fmt} proof verified")
 
 
 def _check(name: str, passed: bool | None, detail: str) -> Check:
@@ -523,7 +536,7 @@ class Verifier:
             except VcredError as error:
                 report.fail("structure", error)
         if "proof" in checks:
-            report.ok("proof", f"{fmt} proof verified")
+            report.checks.append(_proof_verified(fmt))
         if state.vcdm and "relatedResource" in credential:  # VCDM 2.0 §5.3: always run
             report.run("relatedResource", lambda: self._check_related(verified))
         issuer = state.issuer or _issuer_or_none(credential)
@@ -676,7 +689,7 @@ class Verifier:
         credential = verified.document
         errors: list[VcredError] = list(_unreadable_status(credential))
         if "credentialStatus" not in credential and not errors:
-            report.ok("status", "no credentialStatus")
+            report.checks.append(_NO_STATUS)
             return ()
         entries: tuple[EntryStatus, ...] = ()
         if "credentialStatus" in credential:
@@ -722,7 +735,7 @@ class Verifier:
     def _check_schema(self, verified: Verified, report: _Report) -> None:
         credential = verified.document
         if "credentialSchema" not in credential:
-            report.ok("schema", "no credentialSchema")
+            report.checks.append(_NO_SCHEMA)
             return
         try:
             checked = check_schema(credential, registry=self.schemas)
@@ -815,7 +828,7 @@ class Verifier:
                 )
                 report.errors.extend(state.problems)
             else:
-                report.ok("proof", f"{fmt} proof verified")
+                report.checks.append(_proof_verified(fmt))
         vp = state.verified.document if state.verified is not None else (state.claimed or {})
         try:
             model.validate_presentation(vp)
@@ -987,7 +1000,7 @@ def detect(secured: Any) -> tuple[str, Any]:
             return detect(jose.loads_strict(text, what="credential"))
         if "~" in text:
             return "vc+sd-jwt", text
-        if text.count(".") == 2:
+        if jose.two_dots(text) is not None:
             return "vc+jwt", text
         cose = _cose_bytes(text)
         if cose is not None:
@@ -1027,7 +1040,7 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
             return detect_presentation(jose.loads_strict(text, what="presentation"))
         if "~" in text:
             return "vc+sd-jwt", text
-        if text.count(".") == 2:
+        if jose.two_dots(text) is not None:
             return "vp+jwt", text
         cose = _cose_bytes(text)
         if cose is not None:
