@@ -278,7 +278,10 @@ def _connect_at_once(path: str, gate: Any, results: Any) -> None:
 @pytest.mark.slow
 def test_processes_opening_a_fresh_sqlite_database_at_once_all_connect(tmp_path: Path) -> None:
     """The race of the WAL switch, many rounds (it failed about 1 round in 30 under load)."""
-    ctx = multiprocessing.get_context("fork")
+    # forked from a clean server process: a child forked from this test process inherits
+    # whatever lock another of its threads held (SQLite's own, a browser test's driver), and
+    # one stuck in sqlite3.connect kept the session from ending
+    ctx = multiprocessing.get_context("forkserver")
     errors: list[str] = []
     for round_ in range(30):
         gate, results = ctx.Barrier(6), ctx.Queue()
@@ -288,7 +291,12 @@ def test_processes_opening_a_fresh_sqlite_database_at_once_all_connect(tmp_path:
         ]
         for process in processes:
             process.start()
-        errors += [e for e in (results.get(timeout=60) for _ in processes) if e is not None]
-        for process in processes:
-            process.join(timeout=30)
+        try:
+            errors += [e for e in (results.get(timeout=60) for _ in processes) if e is not None]
+        finally:
+            for process in processes:
+                process.join(timeout=30)
+                if process.is_alive():  # never left behind, whatever the round's outcome
+                    process.kill()
+                    process.join()
     assert errors == []
