@@ -417,3 +417,52 @@ def test_the_batch_limits_are_read_from_the_environment(tmp_path: Path) -> None:
 def test_a_batch_limit_below_one_is_refused(name: str) -> None:
     with pytest.raises(UsageError, match=name):
         VerifierConfig(**{name: 0})
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every string and number of a JSON value."""
+    if isinstance(value, dict):
+        return [p for key, child in value.items() for p in _leaves(child, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, child in enumerate(value) for p in _leaves(child, (*path, index))]
+    return [path]
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def test_no_value_out_of_i_json_anywhere_makes_the_batch_fail_on_the_server(
+    client: FlaskClient, agency: Agency
+) -> None:
+    """The invariant behind the two attacks above, at every string and number of a body: a
+    number no double holds or a lone surrogate is a 200 with that item refused, or a 400 with
+    its pointer — never a 5xx, never an item lost."""
+    body = {
+        "verifiableCredentials": [
+            agency.issue(agency.aeo_certificate()),
+            {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential"],
+                "credentialSubject": {"n": 1, "m": ["a", 2.5]},
+            },
+        ],
+        "options": {"checks": ["proof"]},
+    }
+    for path in _leaves(body):
+        for answer in (
+            post_huge(client, _replaced(body, path, HUGE), "1e400"),
+            post_text(client, _replaced(body, path, "\ud800")),
+        ):
+            assert answer.status_code in (200, 400), (path, answer.get_data(as_text=True))
+            if answer.status_code == 200:
+                results = answer.get_json()["results"]
+                assert [r["index"] for r in results] == [0, 1]
+                assert results[path[1]]["verified"] is False  # the item holding it
+            else:
+                assert answer.get_json()["code"] == "MALFORMED"
+                assert path[0] == "options"
