@@ -85,12 +85,18 @@ def read_batch(service: VerifierService) -> BatchRequest:
     # a batch may be larger than one credential's request; still bounded (413 past it)
     request.max_content_length = config.max_batch_body_bytes
     # a lone surrogate (not I-JSON) or a number out of range in an item refuses that item;
-    # anywhere else, the request. Only an escape writes a lone surrogate in UTF-8 text: most
-    # bodies hold none, and are not walked for one.
-    body = read_json(max_depth=config.max_json_depth + 1, check_text=False, check_numbers=False)
+    # anywhere else, the request. Most bodies hold neither, and are not walked for them: only
+    # an escape writes a lone surrogate in UTF-8 text, and the strict parse tells of a number.
+    depth = config.max_json_depth + 1
+    try:
+        body, huge = read_json(max_depth=depth, check_text=False), False
+    except MalformedError:  # a number no double holds (the only fault read_json says so)
+        body = read_json(max_depth=depth, check_text=False, check_numbers=False)
+        huge = True
     escaped = escapes_a_surrogate(request.get_data(cache=True))
     rest = {k: v for k, v in body.items() if not (k == MEMBER and isinstance(v, list))}
-    check_numbers(rest)
+    if huge:
+        check_numbers(rest)
     if escaped:
         check_text(rest)
     raw = body.get(MEMBER)
@@ -109,7 +115,9 @@ def read_batch(service: VerifierService) -> BatchRequest:
         )
     options = request_options(body, CREDENTIAL_OPTIONS)
     return BatchRequest(
-        items=tuple(_item(value, index, escaped=escaped) for index, value in enumerate(raw)),
+        items=tuple(
+            _item(value, index, escaped=escaped, huge=huge) for index, value in enumerate(raw)
+        ),
         checks=requested_checks(options.get("checks")),
         receipt=_receipt(service, options),
         at=requested_moment(options, now=config.clock()),
@@ -124,12 +132,13 @@ def _receipt(service: VerifierService, options: dict[str, Any]) -> bool:
     return wanted
 
 
-def _item(value: Any, index: int, *, escaped: bool) -> Any:
+def _item(value: Any, index: int, *, escaped: bool, huge: bool) -> Any:
     """The item as sent, or a :class:`Refused` (``escaped``: the body escapes a surrogate,
-    so its text is checked)."""
+    so its text is checked; ``huge``: it holds a number out of range, so its numbers are)."""
     pointer = f"/{MEMBER}/{index}"
     try:
-        check_numbers(value, pointer=pointer)
+        if huge:
+            check_numbers(value, pointer=pointer)
         if escaped:
             check_text(value, pointer=pointer)
         return secured_input(value, pointer)
