@@ -5,6 +5,7 @@ lost Redis degrades to per-worker limits instead of stopping the service."""
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import socket
 from collections.abc import Iterator
@@ -79,14 +80,32 @@ def test_other_deployments_and_limits_do_not_share(deployment: tuple[str, ...]) 
 
 
 def _connections_to_redis() -> int:
-    """This process's open TCP connections to the test Redis's port."""
+    """This process's open TCP connections to the test Redis's port.
+
+    Each socket is read through a duplicate of its descriptor, closed whatever happens: a
+    duplicate left open of another descriptor (the browser driver's pipe, say) keeps its
+    other end from ever seeing the end of it.
+    """
     count = 0
     for fd in Path("/proc/self/fd").iterdir():
         try:
-            with socket.fromfd(int(fd.name), socket.AF_INET, socket.SOCK_STREAM) as sock:
-                count += sock.getpeername()[1] == 6379
-        except (OSError, IndexError):
-            continue  # not a socket, or not a TCP one
+            if not str(fd.readlink()).startswith("socket:"):
+                continue
+            duplicate = os.dup(int(fd.name))
+        except OSError:
+            continue  # closed meanwhile (the listing's own descriptor)
+        try:
+            sock = socket.socket(fileno=duplicate)
+        except OSError:
+            os.close(duplicate)
+            continue
+        with sock:
+            try:
+                count += sock.family in (socket.AF_INET, socket.AF_INET6) and (
+                    sock.getpeername()[1] == 6379
+                )
+            except OSError:
+                continue  # not connected
     return count
 
 
