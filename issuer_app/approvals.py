@@ -7,11 +7,14 @@ itself, audited as usual under the approver's name) or rejects it (``approval-re
 officer who asked can never decide their own request.
 
 A request is claimed (``pending`` → ``approving``) in one conditional UPDATE, so two approvers
-clicking at once act once; when the action then fails (the credential was revoked meanwhile,
-the trust list no longer passes its schema) the request ends ``failed`` with the reason,
-recorded too. When it fails without an answer about the action (the database went away, a
-bug) the request is ``pending`` again (``approval-interrupted``), for an approver to decide
-once more, rather than left ``approving`` with nobody able to touch it.
+clicking at once act once. The action and the request's end (``approved`` with the outcome)
+commit in one transaction, and only while the claim still holds: an approval happens entirely
+or not at all. When the action fails (the credential was revoked meanwhile, the trust list no
+longer passes its schema) the request ends ``failed`` with the reason, recorded in the same
+transaction. When it fails without an answer about the action (the database went away, a bug)
+the request is ``pending`` again (``approval-interrupted``), for an approver to decide once
+more; a claim whose process died (nobody left to reopen it) lapses after
+:data:`APPROVING_LEASE` and is reopened the same way, so no request stays ``approving`` for good.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.engine import Row
 
 from vcred.errors import VcredError
+from vcred.status.listcred import format_datetime
 from vcred_service.problems import ProblemError
 from vcred_service.roles import Permission
 
@@ -39,6 +45,10 @@ APPROVER_PERMISSION: Final[dict[Action, Permission]] = {
     "trust-list": "trust-list",
 }
 PENDING: Final = "pending"
+APPROVING: Final = "approving"
+#: How long a claim (``approving``) holds: carrying out an approval takes well under a second,
+#: so a claim this old belongs to a process that died, and its request is decided again.
+APPROVING_LEASE: Final = timedelta(minutes=5)
 _log = logging.getLogger("issuer_app")
 
 
@@ -64,12 +74,15 @@ class Approvals:
         table = self.table
         request_id = str(uuid.uuid4())
         store = self.issuer.store
+        self.reopen_abandoned()
         with store.engine.begin() as conn:
             if (
                 target is not None
                 and conn.execute(
                     select(table.c.id).where(
-                        table.c.action == action, table.c.target == target, table.c.state == PENDING
+                        table.c.action == action,
+                        table.c.target == target,
+                        table.c.state.in_((PENDING, APPROVING)),
                     )
                 ).first()
             ):
@@ -109,6 +122,7 @@ class Approvals:
     def get(self, request_id: str) -> Row[Any] | None:
         if len(request_id) > 36:
             return None
+        self.reopen_abandoned()
         with self.issuer.store.engine.connect() as conn:
             return conn.execute(select(self.table).where(self.table.c.id == request_id)).first()
 
@@ -116,6 +130,7 @@ class Approvals:
         """Requests waiting (or, with ``pending`` False, decided), the latest first."""
         table = self.table
         where = table.c.state == PENDING if pending else table.c.state != PENDING
+        self.reopen_abandoned()
         with self.issuer.store.engine.connect() as conn:
             return list(
                 conn.execute(
@@ -125,6 +140,7 @@ class Approvals:
 
     def pending_for(self, target: str) -> Row[Any] | None:
         table = self.table
+        self.reopen_abandoned()
         with self.issuer.store.engine.connect() as conn:
             return conn.execute(
                 select(table).where(table.c.target == target, table.c.state == PENDING)
@@ -155,7 +171,7 @@ class Approvals:
                 update(table)
                 .where(table.c.id == request_id, table.c.state == PENDING)
                 .values(
-                    state="approving" if approve else "rejected", decided_by=officer, decided_at=at
+                    state=APPROVING if approve else "rejected", decided_by=officer, decided_at=at
                 )
             )
             if claimed.rowcount != 1:
@@ -169,68 +185,139 @@ class Approvals:
                 details={"request": row.id, "action": row.action, "requestedBy": row.requested_by},
             )
         if approve:
-            self._carry_out(row, officer)
+            self._carry_out(_Claim(row, officer, at))
         found = self.get(request_id)
         if found is None:  # decided requests are never deleted
             raise ProblemError(404, "Not Found", "no such request")
         return found
 
-    def _carry_out(self, row: Row[Any], officer: str) -> None:
-        payload = json.loads(row.payload)
-        actor = f"officer:{officer}"
-        try:
-            if row.action == "revoke":
-                answer = self.issuer.change_status(row.target, "revoked", actor=actor)
-                outcome = json.dumps({"status": answer["status"]})
-            else:
-                signed = self.issuer.issue_trust_list(payload["body"], actor=actor)
-                outcome = json.dumps(signed.body, ensure_ascii=False)
-        except (ProblemError, VcredError) as exc:
-            reason = exc.detail if isinstance(exc, ProblemError) else exc.message
-            self._end(row, "failed", reason)
-            self.issuer.audit_event(
-                actor,
-                "approval-failed",
-                _audit_target(row),
-                {"request": row.id, "action": row.action, "reason": reason[:512]},
-            )
-            return
-        except BaseException:
-            self._reopen(row, actor)
-            raise
-        self._end(row, "approved", outcome)
-
-    def _reopen(self, row: Row[Any], actor: str) -> None:
-        """Put a claimed request back to ``pending``: carrying it out was interrupted. Best
-        effort: when this fails too (the database is away), the first error is the one told."""
+    def reopen_abandoned(self) -> None:
+        """Reopen every claim older than :data:`APPROVING_LEASE` (its process died between
+        the claim and the action's commit), audited as ``approval-interrupted``."""
         table = self.table
         store = self.issuer.store
-        try:
-            with store.engine.begin() as conn:
-                reopened = conn.execute(
-                    update(table)
-                    .where(table.c.id == row.id, table.c.state == "approving")
-                    .values(state=PENDING, decided_by=None, decided_at=None)
-                )
-                if reopened.rowcount == 1:
-                    store.append_audit(
-                        conn,
-                        at=self.issuer.stamp(),
-                        actor=actor,
-                        action="approval-interrupted",
-                        target=_audit_target(row),
-                        details={"request": row.id, "action": row.action},
-                    )
-        except Exception:  # the interruption's own error goes on instead
-            _log.exception("approval request %s stays approving: it could not be reopened", row.id)
+        lapsed = format_datetime(self.issuer.now() - APPROVING_LEASE)
+        stale = table.c.state == APPROVING, table.c.decided_at < lapsed
+        with store.engine.connect() as conn:  # the common case: nothing to reopen, no write
+            if conn.execute(select(table.c.id).where(*stale).limit(1)).first() is None:
+                return
+        with store.engine.begin() as conn:
+            for row in conn.execute(select(table).where(*stale)).all():
+                self._reopen_in(conn, row, "system", reason="abandoned")
 
-    def _end(self, row: Row[Any], state: str, outcome: str) -> None:
-        with self.issuer.store.engine.begin() as conn:
-            conn.execute(
-                update(self.table)
-                .where(self.table.c.id == row.id)
-                .values(state=state, outcome=outcome)
+    def _carry_out(self, claim: _Claim) -> None:
+        row = claim.row
+        payload = json.loads(row.payload)
+        actor = f"officer:{claim.officer}"
+
+        def approved(conn: Connection, answer: Mapping[str, Any]) -> None:
+            outcome = (
+                json.dumps({"status": answer["status"]})
+                if row.action == "revoke"
+                else json.dumps(answer, ensure_ascii=False)
             )
+            if not self._end_in(conn, claim, "approved", outcome):
+                raise _ClaimLostError  # the action rolls back with it
+
+        try:
+            if row.action == "revoke":
+                self.issuer.change_status(row.target, "revoked", actor=actor, within=approved)
+            else:
+                self.issuer.issue_trust_list(payload["body"], actor=actor, within=approved)
+        except _ClaimLostError:
+            raise ProblemError(
+                409,
+                "Conflict",
+                "this request was reopened while it was carried out: nothing was done; "
+                "decide it again",
+                code="APPROVAL_REOPENED",
+            ) from None
+        except (ProblemError, VcredError) as exc:
+            reason = exc.detail if isinstance(exc, ProblemError) else exc.message
+            with self.issuer.store.engine.begin() as conn:  # ended and recorded together
+                if self._end_in(conn, claim, "failed", reason):
+                    self.issuer.audit_event(
+                        actor,
+                        "approval-failed",
+                        _audit_target(row),
+                        {"request": row.id, "action": row.action, "reason": reason[:512]},
+                        conn=conn,
+                    )
+            return
+        except BaseException:
+            self._reopen(claim, actor)
+            raise
+
+    def _reopen(self, claim: _Claim, actor: str) -> None:
+        """Put a claimed request back to ``pending``: carrying it out was interrupted. Best
+        effort: when this fails too (the database is away), the first error is the one told,
+        and the claim lapses after :data:`APPROVING_LEASE`."""
+        try:
+            with self.issuer.store.engine.begin() as conn:
+                self._reopen_in(conn, claim.row, actor, claimed_at=claim.at)
+        except Exception:  # the interruption's own error goes on instead
+            _log.exception(
+                "approval request %s stays approving: it could not be reopened", claim.row.id
+            )
+
+    def _reopen_in(
+        self,
+        conn: Connection,
+        row: Row[Any],
+        actor: str,
+        *,
+        claimed_at: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        table = self.table
+        claim = [table.c.id == row.id, table.c.state == APPROVING]
+        if claimed_at is not None:
+            claim.append(table.c.decided_at == claimed_at)
+        reopened = conn.execute(
+            update(table).where(*claim).values(state=PENDING, decided_by=None, decided_at=None)
+        )
+        if reopened.rowcount == 1:
+            self.issuer.store.append_audit(
+                conn,
+                at=self.issuer.stamp(),
+                actor=actor,
+                action="approval-interrupted",
+                target=_audit_target(row),
+                details={
+                    "request": row.id,
+                    "action": row.action,
+                    **({"reason": reason} if reason else {}),
+                },
+            )
+
+    def _end_in(self, conn: Connection, claim: _Claim, state: str, outcome: str) -> bool:
+        """End the claimed request in ``conn``; False when the claim no longer holds (it
+        lapsed and was reopened, perhaps decided again)."""
+        table = self.table
+        ended = conn.execute(
+            update(table)
+            .where(
+                table.c.id == claim.row.id,
+                table.c.state == APPROVING,
+                table.c.decided_by == claim.officer,
+                table.c.decided_at == claim.at,
+            )
+            .values(state=state, outcome=outcome)
+        )
+        return bool(ended.rowcount == 1)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A request this process claimed: the row, who claimed it and when (the claim's key)."""
+
+    row: Row[Any]
+    officer: str
+    at: str
+
+
+class _ClaimLostError(Exception):
+    """The claim lapsed before the action committed: roll the action back."""
 
 
 def _audit_target(row: Row[Any]) -> str | None:

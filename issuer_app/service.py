@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -103,6 +103,9 @@ MAX_IDEMPOTENCY_KEY: Final = 255
 #: Credential ids are a unique index: PostgreSQL's B-tree rows hold about 2.7 KB.
 MAX_CREDENTIAL_ID: Final = 1000
 Status = Literal["active", "suspended", "revoked"]
+#: What a caller adds to an action's own transaction (the action's answer at hand): the
+#: four-eyes rule ends its request there, so that action and request commit together.
+InTransaction = Callable[[Connection, Mapping[str, Any]], None]
 #: Status list ids and signer names (key ids, "web") as they appear in URLs.
 _LIST_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -538,12 +541,15 @@ class Issuer:
             body["options"] = {"format": fmt}
         return self.issue_request(body, actor=actor)
 
-    def issue_trust_list(self, body: Mapping[str, Any], *, actor: str) -> Answer:
+    def issue_trust_list(
+        self, body: Mapping[str, Any], *, actor: str, within: InTransaction | None = None
+    ) -> Answer:
         """``POST /trust-lists/issue``: sign the agency's MRA trust list with its trust-list key.
 
         The credential must be an ``MRATrustListCredential`` that passes its schema, issued
         as the agency's did:web (or, without a domain, the trust-list key's did:key). Raises
-        ProblemError 400/422 for what cannot be signed.
+        ProblemError 400/422 for what cannot be signed. ``within`` runs in the transaction
+        that publishes the list, with the answer's body.
         """
         credential = body.get("credential")
         if not isinstance(credential, dict):
@@ -615,7 +621,10 @@ class Issuer:
                     ],
                 },
             )
-        return Answer(status=201, body={"verifiableCredential": formats.wrap(secured, fmt)})
+            answer = Answer(status=201, body={"verifiableCredential": formats.wrap(secured, fmt)})
+            if within is not None:
+                within(conn, answer.body)
+        return answer
 
     def check_request(self, body: Mapping[str, Any]) -> None:
         """Check a ``POST /credentials/issue`` body as :meth:`issue_request` would, without
@@ -994,13 +1003,19 @@ class Issuer:
     # -- status ------------------------------------------------------------------------------
 
     def change_status(
-        self, credential_id: str, status: Status | MessageStatus, *, actor: str
+        self,
+        credential_id: str,
+        status: Status | MessageStatus,
+        *,
+        actor: str,
+        within: InTransaction | None = None,
     ) -> dict[str, Any]:
         """Suspend, reinstate (``active``) or revoke a credential, by its id or record id; or
         set the value of its ``message`` status.
 
         Raises ProblemError 404 for an unknown credential, 400 for a change that is not
         allowed (a revoked credential stays revoked; a message value past the statusSize).
+        ``within`` runs in the transaction that changes the status, with ``{"status": …}``.
         """
         store = self.store
         with store.engine.begin() as conn:
@@ -1047,6 +1062,8 @@ class Issuer:
                     ),
                 },
             )
+            if within is not None:
+                within(conn, {"status": after})
         answer: dict[str, Any] = {
             "credentialId": row.credential_id or row.record_id,
             "status": after,

@@ -107,6 +107,10 @@ OFFICER_SENTENCES: Final[dict[str, str]] = {
     ),
     "APPROVAL_PENDING": N_("This is already waiting for a second officer's approval."),
     "SELF_APPROVAL": N_("A request needs a second officer: you cannot decide your own."),
+    "APPROVAL_REOPENED": N_(
+        "This request was reopened while it was being carried out: nothing was done. "
+        "Decide it again."
+    ),
     # signing in through the agency's identity provider (vcred_service.oidc)
     "OIDC_PROVIDER": N_("The agency's identity provider cannot be reached or answered wrongly."),
     "OIDC_STATE": N_("This sign-in was not started here, or has expired: sign in again."),

@@ -17,10 +17,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from issuer_app import issuer_of
+from issuer_app.approvals import APPROVING_LEASE
+from issuer_app.service import PUBLISHED_TRUST_LIST
 from tests.hardening.test_trust_list_authority import unsigned_list
 from tests.issuer.conftest import ApiClient, Clock, auth, credential, verifier
 from tests.issuer.test_ui import csrf_of, logged_in
 from vcred.audit import verify_chain
+from vcred_service.problems import ProblemError
 
 
 @pytest.fixture
@@ -315,3 +318,100 @@ def test_an_approval_interrupted_without_an_answer_is_pending_again(
     assert row is not None and row.status == "revoked"
     actions = [e["action"] for e in chain(app)]
     assert actions.count("approval-grant") == 2 and "approval-interrupted" in actions
+
+
+def waiting(app: Flask, action: str) -> tuple[Any, Callable[[], bool]]:
+    """A request for ``action`` by a first officer: the request, and whether its action is done."""
+    issuer = issuer_of(app)
+    if action == "revoke":
+        record_id = issuer.issue_credential(credential(), actor="test").record_id
+        request_revocation(logged_in(app, "sam", role="supervisor"), record_id)
+        return only_pending(app), lambda: issuer.record(record_id).status == "revoked"
+    assert (
+        submit_trust_list(logged_in(app, "ada", role="administrator"), unsigned_list()).status_code
+        == 302
+    )
+    return only_pending(app), lambda: issuer.store.get_meta(PUBLISHED_TRUST_LIST) is not None
+
+
+ACTIONS = ["revoke", "trust-list"]
+DONE_AUDITED = {"revoke": "status-revoked", "trust-list": "trust-list-issue"}
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_an_approval_happens_entirely_or_not_at_all(
+    app: Flask, action: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ending the request fails after the action's own statements ran (the database went
+    away): the action is rolled back with it, and the request is pending again, for a second
+    approver to decide. Before, the credential stayed revoked (the list signed) while the
+    request was reopened: a second approval acted twice, or failed on its own first act."""
+    request, done = waiting(app, action)
+    issuer = issuer_of(app)
+
+    def away(*_: Any, **__: Any) -> bool:
+        raise ConnectionError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(issuer.approvals, "_end_in", away)
+        with pytest.raises(ConnectionError):
+            issuer.approvals.decide(request.id, officer="bob", approve=True)
+    assert not done()
+    again = issuer.approvals.get(request.id)
+    assert again is not None and again.state == "pending"
+    assert DONE_AUDITED[action] not in [e["action"] for e in chain(app)]
+    ended = issuer.approvals.decide(request.id, officer="bob", approve=True)
+    assert ended.state == "approved" and done()
+    assert [e["action"] for e in chain(app)].count(DONE_AUDITED[action]) == 1
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_claim_whose_process_died_is_decided_again(
+    app: Flask, action: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The approver's process died between claiming the request and carrying it out: nobody
+    reopened it. After the lease the request is pending again (audited, reason
+    ``abandoned``) and a second approval carries it out once."""
+    request, done = waiting(app, action)
+    issuer = issuer_of(app)
+    with monkeypatch.context() as patched:
+        patched.setattr(issuer.approvals, "_carry_out", lambda _claim: None)  # died here
+        issuer.approvals.decide(request.id, officer="bob", approve=True)
+    held = issuer.approvals.get(request.id)
+    assert held is not None and held.state == "approving"
+    clock.advance(seconds=APPROVING_LEASE.total_seconds() - 1)
+    assert issuer.approvals.listed(pending=True) == []  # the claim still holds
+    clock.advance(seconds=2)
+    (reopened,) = issuer.approvals.listed(pending=True)
+    assert reopened.id == request.id and reopened.decided_by is None
+    (interrupted,) = [e for e in chain(app) if e["action"] == "approval-interrupted"]
+    assert interrupted["details"]["reason"] == "abandoned" and interrupted["actor"] == "system"
+    assert issuer.approvals.decide(request.id, officer="cyd", approve=True).state == "approved"
+    assert done() and [e["action"] for e in chain(app)].count(DONE_AUDITED[action]) == 1
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_lapsed_claim_does_not_act(
+    app: Flask, action: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The approver was so slow that the claim lapsed and another officer decided the
+    request meanwhile: the slow approval is rolled back (409 ``APPROVAL_REOPENED``), so the
+    action happens once, under the second decision."""
+    request, done = waiting(app, action)
+    issuer = issuer_of(app)
+    method = "change_status" if action == "revoke" else "issue_trust_list"
+    original = getattr(issuer, method)
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(issuer, method, original)  # only bob's is slow
+        clock.advance(seconds=APPROVING_LEASE.total_seconds() + 1)
+        assert issuer.approvals.decide(request.id, officer="cyd", approve=True).state == "approved"
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(issuer, method, slow)
+    with pytest.raises(ProblemError) as refused:
+        issuer.approvals.decide(request.id, officer="bob", approve=True)
+    assert refused.value.status == 409 and refused.value.extra["code"] == "APPROVAL_REOPENED"
+    ended = issuer.approvals.get(request.id)
+    assert ended is not None and ended.state == "approved" and ended.decided_by == "cyd"
+    assert done() and [e["action"] for e in chain(app)].count(DONE_AUDITED[action]) == 1
