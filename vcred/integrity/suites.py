@@ -358,24 +358,28 @@ _JCS_INT_MAX: Final = 2**53 - 1
 def _plain_json(value: Any) -> bool:
     """Whether ``value`` holds only objects with BMP string keys, arrays, strings, booleans,
     null and integers JCS represents exactly: what json.dumps writes as JCS does."""
-    stack = [value]
+    # strings, booleans and null (most members) are told by one set lookup each, unpushed
+    stack = [[value]]
     while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            for key in item:
-                # an ASCII key (most) is in the BMP without looking at each character
-                if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
-                    return False
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        elif kind is int:
-            if not -_JCS_INT_MAX <= item <= _JCS_INT_MAX:
+        for item in stack.pop():
+            kind = type(item)
+            if kind in _JCS_TEXT_LEAVES:
+                continue
+            if kind is dict:
+                for key in item:
+                    # an ASCII key (most) is in the BMP without looking at each character
+                    if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
+                        return False
+                stack.append(item.values())
+            elif kind is list:
+                stack.append(item)
+            elif kind is not int or not -_JCS_INT_MAX <= item <= _JCS_INT_MAX:
                 return False
-        elif kind not in (str, bool, type(None)):
-            return False
     return True
+
+
+#: The leaves json.dumps writes as JCS does, whatever their value.
+_JCS_TEXT_LEAVES: Final = frozenset({str, bool, type(None)})
 
 
 def canonical_nquads(
