@@ -266,9 +266,9 @@ class PublicKey:
         if self.kind == "ed25519":
             if len(signature) != 64 or int.from_bytes(signature[32:], "little") >= _ED_L:
                 return False
-            # libsodium's crypto_sign_open is RFC 8032 §5.1.7 cofactorless verification, and
-            # stricter than OpenSSL: it also refuses an R of small order (the identity among
-            # them) and a non-canonical R, which RFC 8032 does not forbid (docs/security.md §2).
+            # libsodium's crypto_sign_open checks RFC 8032 §5.1.7's cofactorless equation and
+            # is stricter than RFC 8032 and OpenSSL: it refuses an R of small order (the
+            # identity among them) too (docs/security.md §2).
             try:
                 crypto_sign_open(bytes(signature) + bytes(data), self.raw)
             except BadSignatureError:
