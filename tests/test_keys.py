@@ -6,6 +6,8 @@ import hashlib
 import json
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from tests.conftest import VECTORS, require_shared
@@ -149,6 +151,53 @@ def test_ed25519_non_canonical_s_is_rejected(ed_key: KeyPair) -> None:
     s = int.from_bytes(signature[32:], "little")
     malleated = signature[:32] + (s + ED_L).to_bytes(32, "little")
     assert not ed_key.public.verify(malleated, b"m")
+
+
+# Ed25519 verification is libsodium's (crypto_sign_open): besides RFC 8032 §5.1.7 it refuses an
+# R of small order, which RFC 8032's cofactorless equation [S]B = R + [k]A lets through and
+# OpenSSL accepts. Such a signature can only come from a signer who wants it to be odd (one
+# R for many messages, or batch and single verification disagreeing, "Taming the many
+# EdDSAs", 2020); refusing it costs honest signers nothing, since their R = [r]B is never small.
+IDENTITY = bytes([1]) + bytes(31)  # the neutral point (0, 1), order 1
+
+
+def _openssl_accepts(public: bytes, signature: bytes, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def test_ed25519_identity_r_is_rejected() -> None:
+    # with R the identity, [S]B = [k]A holds for S = k·a mod L: a valid RFC 8032 signature
+    # that any key holder can make, the same R for every message
+    seed = bytes(range(32))
+    key = KeyPair.from_secret("ed25519", seed)
+    digest = bytearray(hashlib.sha512(seed).digest()[:32])
+    digest[0] &= 248
+    digest[31] = (digest[31] & 127) | 64  # RFC 8032 §5.1.5 clamping: the secret scalar a
+    a = int.from_bytes(digest, "little")
+    message = b"m"
+    k = int.from_bytes(hashlib.sha512(IDENTITY + key.public.raw + message).digest(), "little")
+    signature = IDENTITY + (k * a % ED_L).to_bytes(32, "little")
+    assert _openssl_accepts(key.public.raw, signature, message)
+    assert not key.public.verify(signature, message)
+
+
+def test_ed25519_small_order_r_under_mixed_order_key_is_rejected() -> None:
+    # ed25519-speccheck case 2 ("Taming the many EdDSAs", Chalkias et al. 2020, table 6.1):
+    # A = a full-order point plus a point of order 8, R of order 8, 0 < S < L; valid under
+    # the cofactorless equation, so OpenSSL accepts it
+    public = bytes.fromhex("f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43")
+    message = bytes.fromhex("aebf3f2601a0c8c5d39cc7d8911642f740b78168218da8471772b35f9d35b9ab")
+    signature = bytes.fromhex(
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"  # R, order 8
+        "8c4bd45aecaca5b24fb97bc10ac27ac8751a7dfe1baff8b953ec9f5833ca260e"  # S
+    )
+    key = PublicKey.from_raw("ed25519", public)  # mixed order: not one of the eight refused
+    assert _openssl_accepts(public, signature, message)
+    assert not key.verify(signature, message)
 
 
 @pytest.mark.parametrize("kind", ["p256", "p384"])
