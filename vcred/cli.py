@@ -29,7 +29,7 @@ from vcred.issuing import issue, signer_for
 from vcred.jsonld import ContextLoader
 from vcred.keys import KEY_KINDS, KeyPair, PublicKey, load_key, load_public_key
 from vcred.multibase import b64url_encode
-from vcred.net import GuardedFetcher
+from vcred.net import GuardedFetcher, host_map_of
 from vcred.presentation import present
 from vcred.trust import TrustAnchor, TrustList, load_signed_trust_list
 from vcred.verifier import CHECKS, Verifier, detect, utc_now
@@ -89,18 +89,13 @@ def _load_public_key_file(path: str) -> PublicKey:
 
 
 def _fetcher(dev: bool, host_map: tuple[str, ...]) -> GuardedFetcher:
-    mapping: dict[str, str] = {}
-    for entry in host_map:
-        host, sep, origin = entry.partition("=")
-        if not sep:
-            _fail(f"--host-map takes HOST=ORIGIN, not {entry!r}")
-        mapping[host] = origin
-    if dev:
-        click.echo("vcred: --dev: http and private addresses are allowed for fetching", err=True)
     try:
-        return GuardedFetcher(host_map=mapping, allow_private=dev)
+        mapping = host_map_of(host_map)
     except UsageError as exc:
         _fail(f"--host-map: {exc}")
+    if dev:
+        click.echo("vcred: --dev: http and private addresses are allowed for fetching", err=True)
+    return GuardedFetcher(host_map=mapping, allow_private=dev)
 
 
 def _emit(value: Any) -> None:

@@ -202,6 +202,38 @@ def mapped_origin(host_map: Mapping[str, str], url: str | Url) -> str | None:
     return host_map.get(target.authority if target.port else target.host or "")
 
 
+def check_host_map(host_map: Mapping[str, str]) -> None:
+    """Raises UsageError unless every origin of ``host_map`` is an http(s) URL: a mapping is
+    checked when a client is made, not at its first fetch."""
+    for host, origin in host_map.items():
+        try:
+            parsed = parse_url(origin)
+        except MalformedError as exc:
+            raise UsageError(f"host_map: the origin for {host!r}: {exc.message}") from exc
+        if parsed.scheme not in ("http", "https") or parsed.host is None:
+            raise UsageError(f"host_map: the origin for {host!r} must be an http(s) URL")
+
+
+def host_map_of(entries: str | Collection[str]) -> dict[str, str]:
+    """``HOST=ORIGIN`` pairs (``--host-map`` options, or one comma-separated string from the
+    environment) as a host map, checked by :func:`check_host_map`.
+
+    Raises UsageError for an entry without ``=`` or an origin that is not http(s).
+    """
+    items = entries.split(",") if isinstance(entries, str) else list(entries)
+    mapping: dict[str, str] = {}
+    for raw in items:
+        entry = raw.strip()
+        if not entry:
+            continue
+        host, sep, origin = entry.partition("=")
+        if not sep or not host.strip() or not origin.startswith(("http://", "https://")):
+            raise UsageError(f"a host map entry is HOST=http(s)://ORIGIN, not {entry!r}")
+        mapping[host.strip()] = origin.strip().rstrip("/")
+    check_host_map(mapping)
+    return mapping
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GuardedFetcher:
     """An SSRF-guarded HTTP(S) client for DID documents and status lists (and, with
@@ -222,13 +254,7 @@ class GuardedFetcher:
     user_agent: str = "vcred"
 
     def __post_init__(self) -> None:
-        for host, origin in self.host_map.items():
-            try:
-                parsed = parse_url(origin)
-            except MalformedError as exc:
-                raise UsageError(f"host_map: the origin for {host!r}: {exc.message}") from exc
-            if parsed.scheme not in ("http", "https") or parsed.host is None:
-                raise UsageError(f"host_map: the origin for {host!r} must be an http(s) URL")
+        check_host_map(self.host_map)
 
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         return self._send("GET", url, accept=accept, cap=max_bytes)

@@ -52,8 +52,6 @@ from .errors import (
     TrustInputError,
     UntrustedIssuerError,
     UsageError,
-    VcredError,
-    error_class,
 )
 from .schema import check_schema
 from .verifier import Verifier
@@ -980,12 +978,9 @@ def load_signed_trust_list(
         if proof is None or proof.passed is None:
             raise UsageError("the verifier given must run the proof check")
     if not result.verified or result.credential is None:
-        problem = result.errors[0] if result.errors else None
-        cls = error_class(problem.code) if problem else MalformedError
-        raise (MalformedError if cls is VcredError else cls)(
-            f"trust list refused: {problem.message if problem else 'not verified'}",
-            pointer=problem.path if problem else None,
-        )
+        if not result.errors:
+            raise MalformedError("trust list refused: not verified")
+        raise result.errors[0].as_error("trust list refused")
     status = result.check("status")
     if "credentialStatus" in result.credential and (status is None or status.passed is not True):
         # a list its agency may have revoked is not loaded on a verifier's word that did not

@@ -40,6 +40,7 @@ from vcred.errors import (
     UnsupportedError,
     UsageError,
     VcredError,
+    error_class,
 )
 from vcred.formats import Format, PresentationProofVerifier, ProofVerifier, registry
 from vcred.jsonld import ContextLoader, default_loader, signed_view
@@ -129,6 +130,14 @@ class Problem:
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "path": self.path}
+
+    def as_error(self, context: str) -> VcredError:
+        """This problem as the typed error of its code (MalformedError for a code no class
+        has), its message after ``context``: for callers that refuse what did not verify."""
+        cls = error_class(self.code)
+        return (MalformedError if cls is VcredError else cls)(
+            f"{context}: {self.message}", pointer=self.path
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_problem, (self.code, self.message, self.path, self.type))

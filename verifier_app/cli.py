@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vcred import audit
 from vcred.errors import VcredError
+from vcred.net import host_map_of
 from vcred.status.listcred import format_datetime as stamp
 from vcred.verifier import utc_now
 from vcred_service.commands import StorageCommands, storage_failure_said
@@ -39,7 +40,6 @@ from verifier_app.config import (
     DEFAULT_DATA_DIR,
     DEFAULT_DOMAIN,
     VerifierConfig,
-    parse_host_map,
 )
 from verifier_app.recognition_views import RECOGNITIONS_SCOPE
 from verifier_app.service import VerifierService
@@ -178,7 +178,7 @@ def command(
         if status_max_age is not None:
             changes["status_max_age"] = duration("--status-max-age", status_max_age)
         if host_map:
-            changes["host_map"] = {**config.host_map, **parse_host_map(host_map)}
+            changes["host_map"] = {**config.host_map, **host_map_of(host_map)}
         if bearer_types:
             changes["bearer_types"] = frozenset(bearer_types)
         if trust_list_urls:
@@ -397,7 +397,7 @@ def recognitions_refresh(
         config = VerifierConfig.from_env()
         given: dict[str, Any] = {"data_dir": data_dir, "database_url": database_url}
         if host_map:
-            given["host_map"] = {**config.host_map, **parse_host_map(host_map)}
+            given["host_map"] = {**config.host_map, **host_map_of(host_map)}
         config = dataclasses.replace(config, **{k: v for k, v in given.items() if v is not None})
         service = VerifierService(config)
     except VcredError as exc:

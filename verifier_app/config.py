@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Final
 
 from vcred.errors import UsageError, VcredError
-from vcred.net import mapped_origin
+from vcred.net import host_map_of, mapped_origin
 from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.trust import TrustAnchor
 from vcred.verifier import DEFAULT_TIME_BUDGET, check_bearer_types, utc_now
@@ -33,24 +33,6 @@ DEFAULT_DATA_DIR: Final = "vcred-verifier"
 DEFAULT_DOMAIN: Final = "localhost"
 _TABLE_PREFIX: Final = re.compile(r"[a-z][a-z0-9_]{0,30}")
 #: The longest duration a variable may set (a TTL, a staleness bound): past it, a typo.
-
-
-def parse_host_map(entries: str | tuple[str, ...] | list[str]) -> dict[str, str]:
-    """``HOST=ORIGIN`` pairs (a list, or one comma-separated string) as a mapping.
-
-    Raises UsageError for an entry without ``=`` or an origin that is not http(s).
-    """
-    items = entries.split(",") if isinstance(entries, str) else list(entries)
-    mapping: dict[str, str] = {}
-    for raw in items:
-        entry = raw.strip()
-        if not entry:
-            continue
-        host, sep, origin = entry.partition("=")
-        if not sep or not host or not origin.startswith(("http://", "https://")):
-            raise UsageError(f"a host map entry is HOST=http(s)://ORIGIN, not {entry!r}")
-        mapping[host.strip()] = origin.strip().rstrip("/")
-    return mapping
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -355,7 +337,7 @@ class VerifierConfig:
                 options[key] = duration(ENV_PREFIX + name, value)
         value = get("HOST_MAP")
         if value is not None:
-            options["host_map"] = parse_host_map(value)
+            options["host_map"] = host_map_of(value)
         value = get("TRUST_LIST_URLS")
         if value is not None:
             options["trust_list_urls"] = tuple(u.strip() for u in value.split(",") if u.strip())

@@ -17,7 +17,7 @@ import zxingcpp
 from PIL import Image
 
 from issuer_app import create_app, issuer_of
-from tests.issuer.conftest import dispose, make_config
+from tests.issuer.conftest import DOMAIN, dispose, make_config
 from vcred.verifier import utc_now
 from vcred.wallet import Wallet
 from vcred.wallet.transport import HttpTransport
@@ -86,7 +86,9 @@ def test_offer_qr_code_on_the_page_is_redeemed_by_a_wallet(
     tx_code = page.locator("#tx-code").inner_text()
 
     wallet = Wallet.create(tmp_path / "trader.db", "a trader's passphrase")
-    [held] = wallet.receive(link, tx_code=tx_code, transport=HttpTransport(allow_private=True))
+    # the wallet verifies what it keeps: the issuer's did:web host is mapped to where it listens
+    transport = HttpTransport(allow_private=True, host_map={DOMAIN: base_url})
+    [held] = wallet.receive(link, tx_code=tx_code, transport=transport)
     assert "/credentialSubject/invoice/totalAmount" in held.disclosable
 
     page.reload()

@@ -69,7 +69,7 @@ curl -sS --fail-with-body -X POST localhost:8110/oid4vci/offers \\
 export VCRED_WALLET=$PWD/exporter-wallet.db VCRED_WALLET_PASSPHRASE='kiwifruit, picked 2026'
 vcred wallet init > holder.txt
 vcred wallet receive "$(jq -r .offerUrl offer.json)" --tx-code "$(jq -r .tx_code offer.json)" \\
-    --dev > received.txt
+    --dev --host-map localhost:8110=http://127.0.0.1:8110 > received.txt
 vcred wallet export "$(cut -d' ' -f1 received.txt)" > nz-certificate.txt
 """
 

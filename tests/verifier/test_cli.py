@@ -21,8 +21,9 @@ from vcred import issue
 from vcred.cli import main
 from vcred.errors import UsageError
 from vcred.keys import KeyPair
+from vcred.net import host_map_of
 from verifier_app.cli import _redacted
-from verifier_app.config import VerifierConfig, parse_host_map
+from verifier_app.config import VerifierConfig
 
 
 def test_help_lists_the_options() -> None:
@@ -180,5 +181,5 @@ def test_the_config_is_immutable() -> None:
         config.domain = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         config.host_map["b.example"] = "http://127.0.0.1:2"  # type: ignore[index]
-    assert parse_host_map(("a=http://x",)) == {"a": "http://x"}
+    assert host_map_of(("a=http://x",)) == {"a": "http://x"}
     assert VerifierConfig().storage_url.startswith("sqlite:///")

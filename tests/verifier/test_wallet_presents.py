@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from flask import Flask
 
 from tests.conftest import billing_attestation
-from tests.verifier.conftest import Agency, MakeApp
+from tests.verifier.conftest import US_HOST, Agency, MakeApp
 from vcred.cli import main
 from vcred.errors import FetchRefusedError, MalformedError, UsageError
-from vcred.verifier import utc_now
+from vcred.verifier import Verifier, utc_now
 from vcred.wallet import Wallet, request_uri_of
-from vcred.wallet.transport import HttpTransport
+from vcred.wallet.transport import HttpTransport, TransportFetcher
 from vcred_service.runner import serving
 
 PASSPHRASE = "a trader's passphrase"
@@ -51,13 +51,25 @@ def served(make_app: MakeApp) -> Iterator[tuple[Flask, str]]:
         yield found
 
 
+def resolving(agency: Agency) -> Verifier:
+    """A verifier for the wallet to keep the agency's credentials: its did:web is resolved
+    through a wallet transport mapped to the agency's server."""
+    transport = HttpTransport(host_map={US_HOST: agency.server.origin})
+    return Verifier(fetcher=TransportFetcher(transport))
+
+
 @pytest.fixture
 def wallet(tmp_path: Path, agency: Agency) -> Wallet:
     """A trader's wallet holding its AEO certificate (an SD-JWT bound to the wallet's key)."""
     made = Wallet.create(tmp_path / "trader.db", PASSPHRASE)
     document = agency.aeo_certificate(holder=made.did)
     held = agency.issue(document, fmt="vc+sd-jwt", holder=made.public_key)
-    made.keep(str(held), format="vc+sd-jwt", credential_issuer="https://us-customs.example")
+    made.keep(
+        str(held),
+        format="vc+sd-jwt",
+        credential_issuer="https://us-customs.example",
+        verifier=resolving(agency),
+    )
     return made
 
 
@@ -122,7 +134,12 @@ def _billing_request(app: Flask, tmp_path: Path, agency: Agency) -> tuple[dict[s
     document = billing_attestation(issuer=agency.signer.key_id.split("#")[0])
     document["credentialSubject"]["id"] = made.did
     held = agency.issue(document, fmt="vc+sd-jwt", holder=made.public_key)
-    made.keep(str(held), format="vc+sd-jwt", credential_issuer="https://us-customs.example")
+    made.keep(
+        str(held),
+        format="vc+sd-jwt",
+        credential_issuer="https://us-customs.example",
+        verifier=resolving(agency),
+    )
     claims = [["credentialSubject", "invoice", "totalAmount"]]
     return open_request(app, {"query": "billing-attestation", "claims": claims}), made
 

@@ -4,29 +4,22 @@ served issuer over HTTP on loopback (receive, list, show, present, export)."""
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from flask import Flask
 
 from issuer_app import create_app
-from tests.issuer.conftest import Clock, dispose, make_config
+from tests.issuer.conftest import DOMAIN, Clock, dispose, make_config
 from tests.oid4vci_helpers import offer
+from tests.wallet.conftest import PASSPHRASE, run
 from vcred import Verifier, jose
-from vcred.cli import main
 from vcred.errors import FetchRefusedError, UsageError
 from vcred.keys import KeyPair
-from vcred.verifier import utc_now
 from vcred.wallet import Wallet
 from vcred.wallet.transport import HttpTransport
-from vcred_service.runner import serving
-
-PASSPHRASE = "a trader's passphrase"
 
 
 def test_wrong_passphrase_is_refused(tmp_path: Path) -> None:
@@ -70,28 +63,6 @@ def test_transport_refuses_loopback_unless_dev() -> None:
         HttpTransport().request("GET", "http://example.com/x", headers={})
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = create_app(make_config(tmp_path / "issuer", "sqlite", public_url=base, clock=utc_now))
-    try:
-        with serving(app, port=port):
-            yield app, base
-    finally:
-        dispose(app, drop=False)
-
-
-def run(*args: str, env: dict[str, str]) -> Any:
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-
-
 def test_cli_receives_lists_shows_presents_and_exports(
     served: tuple[Flask, str], tmp_path: Path
 ) -> None:
@@ -111,7 +82,11 @@ def test_cli_receives_lists_shows_presents_and_exports(
     assert refused.output.count("\n") == 1 and "transaction code" in refused.output
 
     billing = offer(app, "billing", "vc+sd-jwt")
-    received = run("wallet", "receive", billing.url, "--tx-code", billing.tx_code, "--dev", env=env)
+    # the issuer's did:web names its public host: mapped to where it is served, as `vcred verify`
+    mapped = ("--host-map", f"{DOMAIN}={base}")
+    received = run(
+        "wallet", "receive", billing.url, "--tx-code", billing.tx_code, "--dev", *mapped, env=env
+    )
     assert received.exit_code == 0, received.output
     credential_id = received.output.split()[0]
     assert "ExportBillingAttestation" in received.output

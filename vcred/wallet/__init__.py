@@ -1,9 +1,11 @@
 """``vcred wallet``: the trader's wallet — keys and credentials in an encrypted file.
 
 The wallet holds one holder key (P-256 by default, as did:jwk), receives credentials over
-OpenID4VCI (:mod:`vcred.wallet.client`), keeps them sealed (:mod:`vcred.wallet.store`) and
-presents them: an SD-JWT as SD-JWT+KB revealing only the chosen claims, a vc+jwt or Data
-Integrity credential in a presentation bound to the verifier's nonce and audience.
+OpenID4VCI (:mod:`vcred.wallet.client`), verifies them with the library's :class:`Verifier`
+(proof, issuer, validity: what it could not show to anyone later is not kept), keeps them
+sealed (:mod:`vcred.wallet.store`) and presents them: an SD-JWT as SD-JWT+KB revealing only
+the chosen claims, a vc+jwt or Data Integrity credential in a presentation bound to the
+verifier's nonce and audience.
 
 It also answers an OpenID4VP 1.0 request (:meth:`Wallet.respond`): the request object is
 fetched from its ``request_uri``, verified (:func:`vcred.openid4vp.read_request`), answered
@@ -31,6 +33,7 @@ from vcred.did.resolver import Resolver
 from vcred.errors import (
     HolderMismatchError,
     MalformedError,
+    NotYetValidError,
     PresentationError,
     UsageError,
     VcredError,
@@ -39,10 +42,10 @@ from vcred.issuing import signer_for
 from vcred.keys import KeyPair, LocalSigner, PublicKey
 from vcred.presentation import present as present_vp
 from vcred.status.listcred import format_datetime
-from vcred.verifier import utc_now
+from vcred.verifier import Verifier, utc_now
 from vcred.wallet.client import redeem
 from vcred.wallet.store import SealedStore
-from vcred.wallet.transport import Answer, HttpTransport, Transport
+from vcred.wallet.transport import Answer, HttpTransport, Transport, TransportFetcher
 
 __all__ = ["Held", "Responded", "Wallet", "request_uri_of"]
 
@@ -53,11 +56,18 @@ _HOLDER: Final = "holder"
 SD_JWT_FORMATS: Final = frozenset({"vc+sd-jwt", "dc+sd-jwt"})
 #: How a wallet is handed an OpenID4VP request (§13.1 openid4vp://; haip-vp:// in HAIP).
 _REQUEST_SCHEMES: Final = ("openid4vp", "haip-vp")
+#: What a credential must pass to be kept. Status is not among them: a credential suspended
+#: today may be reinstated, and a verifier checks status when it is shown anyway.
+RECEIPT_CHECKS: Final = ("proof", "issuer", "validity")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Held:
-    """A credential in the wallet (as issued: its proof is the issuer's, unchanged)."""
+    """A credential in the wallet (as issued: its proof is the issuer's, unchanged).
+
+    ``pending``: why it was not valid yet when received (``not valid before …``), kept all
+    the same since it will be; empty when it was valid then.
+    """
 
     id: str
     format: str
@@ -65,6 +75,7 @@ class Held:
     credential_issuer: str
     received: str
     credential: str | dict[str, Any]
+    pending: str = ""
 
     @property
     def claims(self) -> dict[str, Any]:
@@ -141,29 +152,30 @@ class Wallet:
         transport: Transport | None = None,
         now: Callable[[], datetime] = utc_now,
     ) -> list[Held]:
-        """Redeem an OpenID4VCI offer and keep the credentials, bound to this wallet's key.
+        """Redeem an OpenID4VCI offer and keep the credentials, bound to this wallet's key
+        and verified (:meth:`keep`); the issuer's DID is resolved through ``transport``, under
+        its guard and host map.
 
         Raises UsageError, ProtocolError (the issuer refused), HolderMismatchError (a
-        credential not bound to this wallet's key: none is kept), the transport's errors.
+        credential not bound to this wallet's key), the error verification found (a proof
+        that fails, an issuer that cannot be resolved, an expired credential: none is kept),
+        the transport's errors.
         """
-        issued = redeem(
-            link,
-            holder=self.signer,
-            tx_code=tx_code,
-            transport=transport or HttpTransport(),
-            now=now,
-        )
-        for item in issued:  # all bound, or none kept
-            _check_bound(item.credential, item.format, did=self.did, key=self._key.public)
+        transport = transport or HttpTransport()
+        issued = redeem(link, holder=self.signer, tx_code=tx_code, transport=transport, now=now)
+        verifier = Verifier(fetcher=TransportFetcher(transport), clock=now, checks=RECEIPT_CHECKS)
+        # all accepted, or none kept
+        pending = [self._accept(item.credential, item.format, verifier) for item in issued]
         return [
-            self.keep(
+            self._store_held(
                 item.credential,
                 format=item.format,
                 configuration_id=item.configuration_id,
                 credential_issuer=item.credential_issuer,
+                pending=why,
                 now=now,
             )
-            for item in issued
+            for item, why in zip(issued, pending, strict=True)
         ]
 
     def keep(
@@ -173,11 +185,52 @@ class Wallet:
         format: str,
         credential_issuer: str,
         configuration_id: str = "",
+        verifier: Verifier | None = None,
         now: Callable[[], datetime] = utc_now,
     ) -> Held:
-        """Keep a credential handed over otherwise (a file): it must be bound to this
-        wallet's key, as a received one is. Raises HolderMismatchError."""
-        _check_bound(credential, format, did=self.did, key=self._key.public)
+        """Keep a credential handed over otherwise (a file), on the terms a received one is
+        kept: bound to this wallet's key, its proof, issuer and validity verified.
+
+        ``verifier`` resolves the issuer and reads the contexts (the wallet chooses the
+        checks, :data:`RECEIPT_CHECKS`); by default one without network, for did:key and
+        did:jwk issuers, on ``now``. A credential not valid yet is kept, with ``pending``
+        saying since when it will be. Raises HolderMismatchError, the error verification
+        found (CryptographicError, ResolutionError, ExpiredError, MalformedError …).
+        """
+        chosen = verifier or Verifier(clock=now, checks=RECEIPT_CHECKS)
+        pending = self._accept(credential, format, chosen)
+        return self._store_held(
+            credential,
+            format=format,
+            configuration_id=configuration_id,
+            credential_issuer=credential_issuer,
+            pending=pending,
+            now=now,
+        )
+
+    def _accept(self, credential: str | dict[str, Any], fmt: str, verifier: Verifier) -> str:
+        """Check a credential before it is kept: bound to this wallet, verified. Returns why
+        it is not valid yet ("" when it is). Raises as :meth:`keep`."""
+        _check_bound(credential, fmt, did=self.did, key=self._key.public)
+        result = verifier.verify(credential, checks=RECEIPT_CHECKS)
+        early = [p for p in result.errors if p.code == NotYetValidError.code]
+        refusals = [p for p in result.errors if p.code != NotYetValidError.code]
+        if refusals:
+            raise refusals[0].as_error("the credential received is refused")
+        if not result.verified and not early:  # not verified, and no error says why
+            raise MalformedError("the credential received is refused: not verified")
+        return early[0].message if early else ""
+
+    def _store_held(
+        self,
+        credential: str | dict[str, Any],
+        *,
+        format: str,
+        configuration_id: str,
+        credential_issuer: str,
+        pending: str,
+        now: Callable[[], datetime],
+    ) -> Held:
         entry = Held(
             id=secrets.token_hex(6),
             format=format,
@@ -185,6 +238,7 @@ class Wallet:
             credential_issuer=credential_issuer,
             received=format_datetime(now()),
             credential=credential,
+            pending=pending,
         )
         self._store.put(_CREDENTIAL, entry.id, _to_json(entry), created=entry.received)
         return entry
@@ -384,6 +438,7 @@ def _to_json(held: Held) -> dict[str, Any]:
         "credential_issuer": held.credential_issuer,
         "received": held.received,
         "credential": held.credential,
+        "pending": held.pending,
     }
 
 
@@ -395,4 +450,5 @@ def _from_json(value: Any) -> Held:
         credential_issuer=str(value["credential_issuer"]),
         received=str(value["received"]),
         credential=value["credential"],
+        pending=str(value.get("pending", "")),  # absent in wallets written before it
     )

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from vcred.errors import VcredError
+from vcred.net import host_map_of
 from vcred.oid4vci import ProtocolError
 from vcred.wallet import Held, Wallet
 from vcred.wallet.transport import HttpTransport
@@ -85,16 +86,26 @@ def init_command(path: Path, kind: str) -> None:
 @click.argument("offer_url")
 @click.option("--tx-code", help="the transaction code the issuer gave you with the offer")
 @click.option("--dev", is_flag=True, help="allow http and loopback issuers (development only)")
+@click.option(
+    "--host-map", multiple=True, help="HOST=ORIGIN, e.g. us.example=http://127.0.0.1:8001"
+)
 @click.pass_obj
-def receive_command(path: Path, offer_url: str, tx_code: str | None, dev: bool) -> None:
-    """Redeem a credential offer (openid-credential-offer://…) and keep the credential."""
+def receive_command(
+    path: Path, offer_url: str, tx_code: str | None, dev: bool, host_map: tuple[str, ...]
+) -> None:
+    """Redeem a credential offer (openid-credential-offer://…) and keep the credential once
+    verified (proof, issuer, validity); the issuer's DID is resolved as the offer is fetched:
+    https and public addresses only, but for --dev and --host-map."""
+    try:
+        transport = HttpTransport(allow_private=dev, host_map=host_map_of(host_map))
+    except VcredError as exc:
+        _fail(f"--host-map: {exc}")
     held = _open(path)
     with _errors():
-        received = held.receive(
-            offer_url, tx_code=tx_code, transport=HttpTransport(allow_private=dev)
-        )
+        received = held.receive(offer_url, tx_code=tx_code, transport=transport)
     for item in received:
-        click.echo(f"{item.id}  {_kind(item)}  {item.format}  from {item.credential_issuer}")
+        note = f"  ({item.pending}: kept, not valid yet)" if item.pending else ""
+        click.echo(f"{item.id}  {_kind(item)}  {item.format}  from {item.credential_issuer}{note}")
 
 
 @wallet.command("list")

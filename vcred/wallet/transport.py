@@ -1,5 +1,7 @@
 """How the wallet talks to issuers: a :class:`Transport` (tests hand in one over a Flask test
 client), and :class:`HttpTransport`, the guarded HTTP(S) client the CLI uses.
+:class:`TransportFetcher` lends a transport to the library's verifier, so the DID documents a
+received credential is checked against come through the same guard and host map.
 
 The URLs come from offers, that is from strangers: like :class:`vcred.net.GuardedFetcher`,
 only https is used and non-public addresses are refused (the one address policy,
@@ -19,8 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
-from vcred.errors import FetchRefusedError, MalformedError, UnreachableError
-from vcred.net import address_refusal
+from vcred.errors import FetchRefusedError, MalformedError, ResolutionError, UnreachableError
+from vcred.net import (
+    DEFAULT_MAX_BYTES,
+    address_refusal,
+    budget_left,
+    check_host_map,
+    mapped_origin,
+)
 from vcred.urls import parse_url
 
 MAX_ANSWER_BYTES: Final = 1024 * 1024
@@ -55,6 +63,9 @@ class HttpTransport:
     host_map: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 10.0
 
+    def __post_init__(self) -> None:
+        check_host_map(self.host_map)
+
     def request(
         self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str]
     ) -> Answer:
@@ -66,7 +77,7 @@ class HttpTransport:
             raise FetchRefusedError(f"only http(s) URLs are followed, not {url[:200]!r}")
         if target.userinfo is not None:
             raise FetchRefusedError("URLs with credentials are refused")
-        origin = self.host_map.get(target.authority if target.port else target.host)
+        origin = mapped_origin(self.host_map, target)
         location = parse_url(origin) if origin is not None else target
         private = origin is not None or self.allow_private
         if location.scheme == "http" and not private:
@@ -129,6 +140,34 @@ class HttpTransport:
                 if reason is not None:
                     raise FetchRefusedError(f"{host!r} is a non-public address ({reason})")
         return str(addresses[0])
+
+
+@dataclass(frozen=True, slots=True)
+class TransportFetcher:
+    """A :class:`vcred.net.Fetcher` over a wallet :class:`Transport`: one network policy for
+    the wallet, whether it talks OpenID4VCI or resolves an issuer's DID.
+
+    Only a 200 answer is a document, as for :class:`vcred.net.GuardedFetcher`: a redirect is
+    refused (not followed), a 5xx is the host's failure, anything else a resolution failure.
+    """
+
+    transport: Transport
+
+    def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+        """The body of a 200 answer. Raises FetchRefusedError, UnreachableError,
+        ResolutionError (and TimeBudgetError once the verification's time is spent)."""
+        what = f"GET {url[:200]}"
+        budget_left(f"{what} was not sent")
+        answer = self.transport.request("GET", url, headers={"Accept": accept})
+        if 300 <= answer.status < 400:
+            raise FetchRefusedError(f"redirects are not followed ({what}: {answer.status})")
+        if answer.status >= 500:
+            raise UnreachableError(f"{what} answered {answer.status}")
+        if answer.status != 200:
+            raise ResolutionError(f"{what} answered {answer.status}")
+        if len(answer.body) > max_bytes:
+            raise FetchRefusedError(f"{what}: answer larger than {max_bytes} bytes")
+        return answer.body
 
 
 class _Watchdog:
