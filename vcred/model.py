@@ -245,7 +245,7 @@ def check_depth(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> Non
     Raises MalformedError with the pointer of the first container past the limit. Every
     verification walks its input once without pointers; only a refusal walks it again.
     """
-    if not _carried_by_json(value, limit):  # or another fault: not this check's
+    if _carried_by_json(value, limit) < 0:  # or another fault: not this check's
         _locate_depth(value, limit, pointer)
 
 
@@ -290,7 +290,7 @@ def check_numbers(value: Any, *, pointer: str = "") -> None:
     Raises MalformedError with the pointer of the first such number, in document order.
     Every verification walks its input once without pointers; only a refusal walks it again.
     """
-    if not _carried_by_json(value, sys.maxsize):  # or a lone surrogate: not this check's
+    if _carried_by_json(value, sys.maxsize) < 0:  # or a lone surrogate: not this check's
         _locate_number(value, pointer)
 
 
@@ -345,7 +345,7 @@ def check_text(value: Any, *, pointer: str = "") -> None:
     string in document order (for a member name: the object holding it). Most values are
     walked once, without pointers.
     """
-    if not _carried_by_json(value, sys.maxsize):  # or a number out of range: not ours
+    if _carried_by_json(value, sys.maxsize) < 0:  # or a number out of range: not ours
         _locate_text(value, pointer)
 
 
@@ -366,48 +366,56 @@ def _text_fault(item: Any) -> str | None:
 _NOT_UNICODE: Final = "{} holds a lone surrogate: not Unicode text (I-JSON, RFC 7493 §2.1)"
 
 
-def check_json(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> None:
+def check_json(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> int:
     """Refuse a JSON object or array handed over as Python values that no JSON text could
     carry: :func:`check_depth`, :func:`check_numbers` and :func:`check_text` in one walk.
 
     Raises MalformedError as the first of those three that refuses it would. The walk has
-    no pointers: only a refusal walks again, to locate the offender.
+    no pointers: only a refusal walks again, to locate the offender. Returns how many objects
+    of ``value`` have an ``@context`` member, told by the same walk: when only the top level
+    has one, reading the contexts needs no walk of its own.
     """
-    if not _carried_by_json(value, limit):
+    holders = _carried_by_json(value, limit)
+    if holders < 0:
         _locate_depth(value, limit, pointer)
         _locate_number(value, pointer)
         _locate_text(value, pointer)
+    return holders
 
 
-def _carried_by_json(value: Any, limit: int) -> bool:
-    """The one walk of :func:`check_json` (and of each of its checks): False at the first
-    fault of any of their kinds, told without pointers."""
+def _carried_by_json(value: Any, limit: int) -> int:
+    """The one walk of :func:`check_json` (and of each of its checks): -1 at the first fault
+    of any of their kinds, told without pointers; else how many objects have an
+    ``@context`` member."""
+    holders = 0
     # ``value`` as the member of a list above it: a number or string on its own is checked too
     stack: list[tuple[Any, int]] = [([value], 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
             if not _names_are_text(item):
-                return False
+                return -1
+            if "@context" in item:
+                holders += 1
             children: Any = item.values()
         elif isinstance(item, list):
             children = item
         else:
             continue
         if depth > limit:
-            return False
+            return -1
         for child in children:
             if type(child) is str:  # most leaves: ASCII, told by one call
                 if not child.isascii() and _SURROGATE.search(child):
-                    return False
+                    return -1
             elif isinstance(child, str):  # a str subclass a caller built: text all the same
                 if not is_unicode(child):
-                    return False
+                    return -1
             elif isinstance(child, dict | list):
                 stack.append((child, depth + 1))
             elif isinstance(child, float | int) and not number_in_range(child):
-                return False
-    return True
+                return -1
+    return holders
 
 
 def _names_are_text(names: dict[Any, Any]) -> bool:

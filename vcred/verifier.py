@@ -334,8 +334,9 @@ class ProofState:
     signed_at: dict[str, tuple[datetime, str]] = field(default_factory=dict)
     confirmation: Mapping[str, Any] | None = None
     #: At most one object of ``claimed`` has an ``@context`` member, as the proof stage knows
-    #: from the JSON text it parsed (:func:`vcred._json.names_at_most_once`): the context stage
-    #: then reads the top level's alone, when it has one.
+    #: from the JSON text it parsed (:func:`vcred._json.names_at_most_once`), or the walk that
+    #: checked a JSON object (:func:`vcred.model.check_json`): the context stage then reads
+    #: the top level's alone, when it has one.
     one_context: bool = False
 
     @property
@@ -522,12 +523,12 @@ class Verifier:
     def _verify(self, secured: Any, checks: Sequence[str]) -> VerificationResult:
         report = _Report()
         try:
-            fmt, document = detect(secured)
+            fmt, document, one_context = _detect(secured)
         except UsageError:
             raise
         except VcredError as error:
             return unreadable(error)
-        state = _Secured(format=fmt)
+        state = _Secured(format=fmt, one_context=one_context)
         self._prove(document, state)
         verified = self._establish(state)
         if verified is None:
@@ -996,8 +997,15 @@ def detect(secured: Any) -> tuple[str, Any]:
     EnvelopedVerifiableCredential is opened. Raises ParsingError / MalformedError (also for a
     JSON document nested deeper than ``model.MAX_DEPTH``).
     """
+    fmt, document, _ = _detect(secured)
+    return fmt, document
+
+
+def _detect(secured: Any) -> tuple[str, Any, bool]:
+    """:func:`detect`, and whether at most the top level of the JSON object to verify has an
+    ``@context`` member (:attr:`_Secured.one_context`), told by the walk that checks it."""
     if isinstance(secured, bytes) and secured.startswith(model.COSE_SIGN1_PREFIX):
-        return "vc+cose", secured
+        return "vc+cose", secured, False
     if isinstance(secured, bytes):
         try:
             secured = secured.decode("utf-8")
@@ -1006,26 +1014,32 @@ def detect(secured: Any) -> tuple[str, Any]:
     if isinstance(secured, str):
         text = secured.strip()
         if text.startswith("{"):
-            return detect(jose.loads_strict(text, what="credential"))
+            return _detect(jose.loads_strict(text, what="credential"))
         if "~" in text:
-            return "vc+sd-jwt", text
+            return "vc+sd-jwt", text, False
         if jose.two_dots(text) is not None:
-            return "vc+jwt", text
+            return "vc+jwt", text, False
         cose = _cose_bytes(text)
         if cose is not None:
-            return "vc+cose", cose
+            return "vc+cose", cose, False
         raise ParsingError(
             "not a credential: expected JSON, a compact JWS, an SD-JWT or a COSE_Sign1"
         )
     if isinstance(secured, dict):
         # before anything recursive (copying, JSON-LD, JCS) sees it, turns a number into a
         # float or a date, or hashes a string as UTF-8
-        model.check_json(secured)
+        context_holders = model.check_json(secured)
         if model.is_enveloped(secured):
             media_type, data = model.enveloped_payload(secured)
-            return _ENVELOPED_FORMATS.get(media_type, "vc"), data
+            return _ENVELOPED_FORMATS.get(media_type, "vc"), data, False
         if "proof" in secured:
-            return "data-integrity", secured
+            # a proof's own @context (eddsa-jcs-2022 copies the document's) is not in what
+            # the context stage reads: the document without its proofs
+            in_proofs = sum(
+                isinstance(proof, dict) and "@context" in proof
+                for proof in model.as_list(secured["proof"])
+            )
+            return "data-integrity", secured, context_holders - in_proofs == 1
         raise MalformedError("the credential is not secured: it has no proof", pointer="/proof")
     raise UsageError(f"cannot verify a {type(secured).__name__}; pass a str, bytes or dict")
 

@@ -216,13 +216,25 @@ def test_an_inline_context_the_issuer_signed_is_refused_in_every_format(
         ),
     ],
 )
+@pytest.mark.parametrize("fmt", ["vc+jwt", "eddsa-jcs-2022", "eddsa-rdfc-2022"])
+@pytest.mark.parametrize("as_text", [False, True], ids=["object", "text"])
 def test_inline_contexts_anywhere_are_refused(
-    issuer_key: KeyPair, place: Callable[[dict[str, Any]], None], pointer: str
+    issuer_key: KeyPair,
+    place: Callable[[dict[str, Any]], None],
+    pointer: str,
+    fmt: str,
+    as_text: bool,
 ) -> None:
+    """Below the top level too, in every format, whether the credential is handed over as
+    JSON text or as an object (whose walk tells where ``@context`` members are: a Data
+    Integrity proof's own, which eddsa-jcs-2022 copies from the document, is not one of
+    the document's)."""
     document = warehouse_receipt(did_key(issuer_key.public))
     place(document)
-    token = secure(document, issuer_key, "vc+jwt")
-    only_context_error(verifier().verify(token), pointer)
+    secured = secure(document, issuer_key, fmt)
+    if as_text and isinstance(secured, dict):
+        secured = json.dumps(secured)
+    only_context_error(verifier().verify(secured), pointer)
 
 
 @pytest.mark.parametrize("fmt", ["vc+jwt", "eddsa-jcs-2022", "eddsa-rdfc-2022"])
