@@ -203,7 +203,7 @@ class Approvals:
                 return
         with store.engine.begin() as conn:
             for row in conn.execute(select(table).where(*stale)).all():
-                self._reopen_in(conn, row, "system", reason="abandoned")
+                self._reopen_in(conn, row, "system", claimed_at=row.decided_at, reason="abandoned")
 
     def _carry_out(self, claim: _Claim) -> None:
         row = claim.row
