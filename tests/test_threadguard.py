@@ -9,6 +9,7 @@ pytest_plugins = ["pytester"]
 
 # The runs' threads wait on STOP, set when their session ends: none outlives its run.
 CONFTEST = """
+import contextlib
 import threading
 
 import pytest
@@ -27,6 +28,17 @@ def run_until():
         thread.start()
         return thread
     return run
+
+@pytest.fixture(scope="session")
+def running(run_until):
+    @contextlib.contextmanager
+    def stopped_at_exit(name, daemon=True):
+        stop = threading.Event()
+        thread = run_until(name, stop, daemon)
+        yield
+        stop.set()
+        thread.join()
+    return stopped_at_exit
 """
 
 
@@ -81,21 +93,16 @@ import time
 import pytest
 
 @pytest.fixture
-def server(run_until):
-    stop = threading.Event()
-    thread = run_until("vcred-serve", stop)
-    yield
-    stop.set()
-    thread.join()
+def server(running):
+    with running("vcred-serve"):
+        yield
 
 def test_stopped_by_its_fixture(server):
     pass
 
-def test_joined(run_until):
-    stop = threading.Event()
-    thread = run_until("vcred-worker", stop, daemon=False)
-    stop.set()
-    thread.join()
+def test_joined(running):
+    with running("vcred-worker", daemon=False):
+        pass
 
 def test_ending_within_the_grace():
     threading.Thread(target=time.sleep, args=(0.2,), name="vcred-ending").start()
@@ -113,17 +120,12 @@ def test_a_wider_fixture_owns_its_threads_until_torn_down(pytester: pytest.Pytes
     result = _run(
         pytester,
         test_a="""
-import threading
-
 import pytest
 
 @pytest.fixture(scope="module")
-def server(run_until):
-    stop = threading.Event()
-    thread = run_until("vcred-serve", stop)
-    yield
-    stop.set()
-    thread.join()
+def server(running):
+    with running("vcred-serve"):
+        yield
 
 def test_first(server, run_until):
     run_until("vcred-history-flush")  # started by a request to the module's app
