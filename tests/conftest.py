@@ -12,6 +12,9 @@ from hypothesis import settings
 
 from vcred.keys import KEY_KINDS, KeyPair
 
+# a test that leaves a thread of the project (or any non-daemon one) running fails
+pytest_plugins = ["tests.threadguard"]
+
 # Property tests check behaviour, never speed: Hypothesis's per-example deadline would be a
 # timing assert, and fails on a busy machine (two xdist workers, browsers, node peers).
 settings.register_profile("vcred", deadline=None)

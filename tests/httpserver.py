@@ -83,7 +83,10 @@ class LocalServer:
 
     def start(self) -> None:
         threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="vcred-test-http",
+            daemon=True,
         ).start()
 
     def stop(self) -> None:

@@ -126,7 +126,9 @@ def _finishes(call: Callable[[], list[VerificationResult]]) -> list[Verification
     forking one); fails the test when it hangs, after terminating the forked workers so that
     the call ends by itself once the test lets its locks go."""
     answers: list[list[VerificationResult]] = []
-    thread = threading.Thread(target=lambda: answers.append(call()), daemon=True)
+    thread = threading.Thread(
+        target=lambda: answers.append(call()), name="vcred-test-batch", daemon=True
+    )
     thread.start()
     thread.join(_HANG)
     if thread.is_alive():
@@ -182,7 +184,9 @@ def test_a_status_list_fetch_in_progress_in_another_thread_does_not_hang_the_wor
     token = _with_status(key, fetcher.inner)
     verifier = Verifier(fetcher=fetcher, clock=lambda: NOW)
     # the refresher's fetch of the list: it holds the cache's load lock of LIST_URL meanwhile
-    refresher = threading.Thread(target=verifier.verify, args=(token,), daemon=True)
+    refresher = threading.Thread(
+        target=verifier.verify, args=(token,), name="vcred-test-refresh", daemon=True
+    )
     refresher.start()
     assert fetcher.started.wait(_HANG)
     try:
@@ -345,6 +349,7 @@ def test_a_dead_worker_is_seen_at_once_while_another_batch_is_forked_and_working
             target=lambda name=name, batch_of=items: answers.update(
                 {name: verify_many(batch_of, verifier=verifier, processes=2)}
             ),
+            name=f"vcred-test-batch-{name}",
             daemon=True,
         )
         for name, items in (("first", first), ("second", second))

@@ -371,6 +371,7 @@ class GuardedFetcher:
         # deadline a watchdog shuts the socket, which ends whatever read is blocked.
         watchdog = threading.Timer(deadline, connection.abort)
         watchdog.daemon = True
+        watchdog.name = "vcred-fetch-deadline"
         watchdog.start()
         too_slow: ResolutionError = UnreachableError(f"{what} took longer than {self.deadline}s")
         budget = _BUDGET.get()

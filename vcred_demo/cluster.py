@@ -11,15 +11,13 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from issuer_app import create_app as create_issuer
 from issuer_app.app import issuer_of
@@ -29,8 +27,10 @@ from vcred.trust import build_trust_list, list_digest
 from vcred.trustfeed import RefreshReport
 from vcred_demo.http import post
 from vcred_demo.topology import AGENCIES, Agency, demo_registry
+from vcred_service.runner import serving
 from verifier_app import create_app as create_verifier
 from verifier_app.config import VerifierConfig
+from verifier_app.service import VerifierService
 
 OFFICER = "officer"
 # Status lists are re-fetched after this long: short, so a partner sees a change at once.
@@ -70,14 +70,13 @@ class Cluster:
     #: What had to move: one sentence per service whose port was taken (said, not silent).
     moved: list[str] = field(default_factory=list)
     progress: Callable[[str], None] = lambda _: None
-    _servers: list[BaseWSGIServer] = field(default_factory=list)
+    #: what stop() undoes, last started first: each server, each service's close
+    _started: ExitStack = field(default_factory=ExitStack)
 
     def serve(self, app: Flask, port: int, *, name: str = "a service") -> str:
         """Serve ``app`` on loopback (``port``, or any free port when it is taken or 0)."""
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        server = make_server("127.0.0.1", _usable(port), app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._servers.append(server)
+        server = self._started.enter_context(serving(app, port=_usable(port)))
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the demo's screen stays clean
         if port and server.server_port != port:
             self.moved.append(
                 f"port {port} is taken (another demo still running?): "
@@ -99,6 +98,8 @@ class Cluster:
             status_list_ttl=STATUS_TTL,
         )
         app = create_issuer(config)
+        # closed after its server stopped: no request is under way in it then
+        self._started.callback(issuer_of(app).close)
         # The officer pages are served over plain http on loopback for the demo.
         app.config["SESSION_COOKIE_SECURE"] = False
         url = self.serve(app, port, name=f"{agency.label} issuer")
@@ -185,9 +186,7 @@ class Cluster:
 
     def refresh_trust(self, programme: str) -> RefreshReport:
         """What an officer's "refresh the trust list" does: fetch it now, no restart."""
-        service = self.verifiers[programme].app.extensions["vcred_verifier"]
-        report: RefreshReport = service.refresh_trust()
-        return report
+        return _verifier_service(self.verifiers[programme].app).refresh_trust()
 
     def start_verifier(self, agency: Agency, port: int) -> VerifierHandle:
         config = VerifierConfig(
@@ -204,6 +203,7 @@ class Cluster:
             recognition_refresh=RECOGNITION_REFRESH,
         )
         app = create_verifier(config)
+        self._started.callback(_verifier_service(app).close)
         password = "demo-" + secrets.token_urlsafe(12)
         app.extensions["vcred_verifier"].add_officer(OFFICER, password)
         url = self.serve(app, port, name=f"{agency.label} verifier")
@@ -214,13 +214,18 @@ class Cluster:
         return handle
 
     def stop(self) -> None:
-        for server in self._servers:
-            server.shutdown()
-            server.server_close()
+        """Stop every server, then close every service (their background threads, database
+        engines and history spools), the last started first."""
+        self._started.close()
 
 
 def _agency(programme: str) -> Agency:
     return next(a for a in AGENCIES if a.programme == programme)
+
+
+def _verifier_service(app: Flask) -> VerifierService:
+    found: VerifierService = app.extensions["vcred_verifier"]
+    return found
 
 
 def _moment(stamp: str) -> datetime:

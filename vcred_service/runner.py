@@ -94,10 +94,11 @@ def serving(app: Flask, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[B
     """Serve ``app`` in a background thread for the duration of the block (port 0: any)."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name="vcred-serve", daemon=True)
     thread.start()
     try:
         yield server
     finally:
         server.shutdown()
+        thread.join()  # shutdown() returns as serve_forever does: the thread is ending
         server.server_close()

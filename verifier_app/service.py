@@ -664,7 +664,10 @@ class VerifierService:
         if interval <= 0 or self._refresher is not None:
             return
         self._refresher = threading.Thread(
-            target=self._refresh_periodically, args=(interval,), name="recognitions", daemon=True
+            target=self._refresh_periodically,
+            args=(interval,),
+            name="vcred-recognitions",
+            daemon=True,
         )
         self._refresher.start()
 

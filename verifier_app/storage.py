@@ -348,7 +348,7 @@ class Storage:
             self._pending.extend(enumerate(entries, start=first))
             if self._flusher is None or not self._flusher.is_alive():
                 self._flusher = threading.Thread(
-                    target=self._flush_periodically, name="history-flush", daemon=True
+                    target=self._flush_periodically, name="vcred-history-flush", daemon=True
                 )
                 self._flusher.start()
 

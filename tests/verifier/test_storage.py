@@ -138,7 +138,7 @@ def test_closing_waits_for_the_history_write_under_way(
     append_all = store.audit.append_all
 
     def held_write(connection: Any, rows: Any) -> Any:
-        if threading.current_thread().name == "history-flush":
+        if threading.current_thread().name == "vcred-history-flush":
             writing.set()
             go_on.wait(30)  # holding its pooled connection
         return append_all(connection, rows)

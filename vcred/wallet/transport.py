@@ -178,6 +178,7 @@ class _Watchdog:
         self._socket: socket.socket | None = None
         self._timer = threading.Timer(seconds, self._fire)
         self._timer.daemon = True
+        self._timer.name = "vcred-wallet-deadline"
         self._timer.start()
 
     def watch(self, sock: socket.socket) -> socket.socket:
