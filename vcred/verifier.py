@@ -39,6 +39,7 @@ from vcred.errors import (
     UnknownKeyError,
     UnsupportedError,
     UsageError,
+    ValidityError,
     VcredError,
 )
 from vcred.formats import Format, PresentationProofVerifier, ProofVerifier, registry
@@ -371,20 +372,29 @@ class _Report:
         return not self.errors and all(check.passed is not False for check in self.checks)
 
 
+#: How far inside the calendar's ends a moment must be for every window to be judged at it:
+#: it plus or minus any tolerance a verifier allows is still a datetime.
+_MOMENT_MARGIN: Final = MAX_CLOCK_SKEW + MAX_KEY_BINDING_AGE
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC) + _MOMENT_MARGIN
+_LATEST: Final = datetime.max.replace(tzinfo=UTC) - _MOMENT_MARGIN
+_MOMENT_RULE: Final = f"more than {_MOMENT_MARGIN.days} days inside the years 1 to 9999"
+
+
+def _judgeable(at: object) -> bool:
+    """``at`` is a timezone-aware datetime far enough from the calendar's ends that window
+    arithmetic on it cannot overflow (aware datetimes compare without an overflow)."""
+    if not isinstance(at, datetime) or at.utcoffset() is None:
+        return False
+    return _EARLIEST <= at <= _LATEST
+
+
 def _check_moment(at: datetime) -> None:
     """Raises UsageError for an ``at`` no window can be judged at: naive, or so near the
     calendar's ends that it minus (or plus) a tolerance is no datetime (an OverflowError)."""
     if at.tzinfo is None:
         raise UsageError("at must be timezone-aware")
-    margin = MAX_CLOCK_SKEW + MAX_KEY_BINDING_AGE
-    try:
-        utc = at.astimezone(UTC)
-        inside = datetime.min.replace(tzinfo=UTC) + margin <= utc
-        inside = inside and utc <= datetime.max.replace(tzinfo=UTC) - margin
-    except OverflowError:
-        inside = False
-    if not inside:
-        raise UsageError(f"at must be more than {margin.days} days inside the years 1 to 9999")
+    if not _judgeable(at):
+        raise UsageError(f"at must be {_MOMENT_RULE}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -471,7 +481,7 @@ class Verifier:
             _check_moment(self.at)
         checker = StatusChecker(
             as_of=self.at,
-            clock=self.clock,
+            clock=self.clock_time,
             fetcher=self.fetcher,
             verify_list=self._verify_status_list,
             cache=cache,
@@ -482,8 +492,17 @@ class Verifier:
         object.__setattr__(self, "_status", checker)
 
     def now(self) -> datetime:
-        """The moment verified against: ``at``, else the clock's time."""
-        return self.at if self.at is not None else self.clock()
+        """The moment verified against: ``at``, else the clock's time (:meth:`clock_time`)."""
+        return self.at if self.at is not None else self.clock_time()
+
+    def clock_time(self) -> datetime:
+        """The clock's time; ValidityError — a failed check, never an exception out of
+        verify() — when it is no moment a window can be judged at (naive, or near the
+        calendar's ends, where adding the clock skew overflows)."""
+        moment = self.clock()
+        if not _judgeable(moment):
+            raise ValidityError(f"the verifier's clock reads {moment!r}: it must be {_MOMENT_RULE}")
+        return moment
 
     def check_status(self, credential: Mapping[str, Any]) -> StatusReport:
         """The ``credentialStatus`` entries of an already verified ``credential``, checked now
