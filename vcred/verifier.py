@@ -255,6 +255,13 @@ def _proof_verified(fmt: str) -> Check:
     return Check(name="proof", passed=True, detail=f"{fmt} proof verified")
 
 
+@lru_cache(maxsize=1024)
+def _passed(name: str, detail: str) -> Check:
+    """A passed check: immutable, so one object serves every result that says the same
+    (a frozen dataclass costs about as much to build as the rest of a check's bookkeeping)."""
+    return Check(name=name, passed=True, detail=detail)
+
+
 def _check(name: str, passed: bool | None, detail: str) -> Check:
     return Check(name=name, passed=passed, detail=detail)
 
@@ -351,7 +358,7 @@ class _Report:
         self.errors.append(Problem.of(error))
 
     def ok(self, name: str, detail: str = "") -> None:
-        self.checks.append(Check(name=name, passed=True, detail=detail))
+        self.checks.append(_passed(name, detail))
 
     def skip(self, name: str, detail: str, *, code: str) -> None:
         self.checks.append(Check(name=name, passed=None, detail=detail))
