@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any, Final, Protocol
@@ -270,25 +270,19 @@ def _problem(code: str, message: str, path: str | None, type_: str | None) -> Pr
     return Problem(code=code, message=message, path=path, type=type_)
 
 
-_RESULT_FIELDS: Final = (
-    "verified",
-    "format",
-    "checks",
-    "errors",
-    "warnings",
-    "credential",
-    "issuer",
-    "method",
-    "trust",
-    "status",
-    "disclosed",
-    "confirmation",
-    "validity",
+#: Each field's slot setter, in field order: a result is built by setting its slots (a frozen
+#: dataclass's __init__ goes through object.__setattr__ per field, twice the cost).
+_RESULT_SETTERS: Final = tuple(
+    getattr(VerificationResult, f.name).__set__ for f in fields(VerificationResult)
 )
 
 
 def _verification_result(*values: Any) -> VerificationResult:
-    return VerificationResult(**dict(zip(_RESULT_FIELDS, values, strict=True)))
+    """A VerificationResult of every field's value, in field order (``strict``: all of them)."""
+    result = object.__new__(VerificationResult)
+    for setter, value in zip(_RESULT_SETTERS, values, strict=True):
+        setter(result, value)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -629,20 +623,20 @@ class Verifier:
         credential = state.signed
         if credential and issuer is None:
             issuer = state.issuer or _issuer_or_none(credential)
-        return VerificationResult(
-            verified=report.verified(),
-            format=state.format,
-            checks=tuple(report.checks),
-            errors=tuple(report.errors),
-            warnings=tuple(report.warnings),
-            credential=credential,
-            issuer=issuer if credential else None,
-            method=state.methods[0].id if state.methods else None,
-            trust=trust,
-            status=status,
-            disclosed=state.disclosed,
-            confirmation=state.confirmation,
-            validity=validity,
+        return _verification_result(
+            report.verified(),  # verified, format, checks, errors, warnings
+            state.format,
+            tuple(report.checks),
+            tuple(report.errors),
+            tuple(report.warnings),
+            credential,  # credential, issuer, method, trust, status
+            issuer if credential else None,
+            state.methods[0].id if state.methods else None,
+            trust,
+            status,
+            state.disclosed,  # disclosed, confirmation, validity
+            state.confirmation,
+            validity,
         )
 
     def _prove(self, document: Any, state: _Secured) -> None:
