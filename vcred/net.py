@@ -20,7 +20,7 @@ import urllib.parse
 from collections.abc import Collection, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, NamedTuple, Protocol, runtime_checkable
 
 from vcred.errors import (
     ErrorResponseError,
@@ -127,9 +127,11 @@ def address_is_public(address: str) -> bool:
     return address_refusal(ip) is None
 
 
-@dataclass(frozen=True, slots=True)
-class TimeBudget:
-    """One overall deadline that every fetch of a verification shares (monotonic seconds)."""
+class TimeBudget(NamedTuple):
+    """One overall deadline that every fetch of a verification shares (monotonic seconds).
+
+    Immutable; a named tuple, not a frozen dataclass: every verify() makes one, and a frozen
+    dataclass's __init__ costs several times more."""
 
     seconds: float
     deadline: float

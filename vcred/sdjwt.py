@@ -1011,7 +1011,7 @@ def _prove_presentation(verifier: Verifier, token: Any, state: ProofState) -> tu
     presentation["holder"] = method.controller
     state.methods = [method]
     state.signed_at[method.id] = (jose.numeric_date(binding.iat, pointer="/kb/iat"), "/kb/iat")
-    now = verifier.clock()
+    now = verifier.clock_time()
     state.extra_checks.append(
         (
             "validity",

@@ -104,8 +104,16 @@ def parse_url(value: object, *, pointer: str | None = None, what: str = "URL") -
 
 
 def is_url(value: object) -> bool:
-    """Whether ``value`` is an absolute URL :func:`parse_url` accepts."""
-    return isinstance(value, str) and isinstance(_parse(value), Url)
+    """Whether ``value`` is an absolute URL :func:`parse_url` accepts (every verification
+    asks this of a few URLs: the answer for one up to CACHED_LENGTH is remembered)."""
+    if not isinstance(value, str):
+        return False
+    return _is_url_cached(value) if len(value) <= CACHED_LENGTH else isinstance(_read(value), Url)
+
+
+@lru_cache(maxsize=4096)
+def _is_url_cached(text: str) -> bool:
+    return isinstance(_parse_cached(text), Url)
 
 
 def parse_data_url(value: object, *, pointer: str | None = None) -> DataUrl:

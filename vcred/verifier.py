@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any, Final, Protocol
@@ -39,6 +39,7 @@ from vcred.errors import (
     UnknownKeyError,
     UnsupportedError,
     UsageError,
+    ValidityError,
     VcredError,
     error_class,
 )
@@ -263,6 +264,13 @@ def _proof_verified(fmt: str) -> Check:
     return Check(name="proof", passed=True, detail=f"{fmt} proof verified")
 
 
+@lru_cache(maxsize=1024)
+def _passed(name: str, detail: str) -> Check:
+    """A passed check: immutable, so one object serves every result that says the same
+    (a frozen dataclass costs about as much to build as the rest of a check's bookkeeping)."""
+    return Check(name=name, passed=True, detail=detail)
+
+
 def _check(name: str, passed: bool | None, detail: str) -> Check:
     return Check(name=name, passed=passed, detail=detail)
 
@@ -271,25 +279,19 @@ def _problem(code: str, message: str, path: str | None, type_: str | None) -> Pr
     return Problem(code=code, message=message, path=path, type=type_)
 
 
-_RESULT_FIELDS: Final = (
-    "verified",
-    "format",
-    "checks",
-    "errors",
-    "warnings",
-    "credential",
-    "issuer",
-    "method",
-    "trust",
-    "status",
-    "disclosed",
-    "confirmation",
-    "validity",
+#: Each field's slot setter, in field order: a result is built by setting its slots (a frozen
+#: dataclass's __init__ goes through object.__setattr__ per field, twice the cost).
+_RESULT_SETTERS: Final = tuple(
+    getattr(VerificationResult, f.name).__set__ for f in fields(VerificationResult)
 )
 
 
 def _verification_result(*values: Any) -> VerificationResult:
-    return VerificationResult(**dict(zip(_RESULT_FIELDS, values, strict=True)))
+    """A VerificationResult of every field's value, in field order (``strict``: all of them)."""
+    result = object.__new__(VerificationResult)
+    for setter, value in zip(_RESULT_SETTERS, values, strict=True):
+        setter(result, value)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +362,7 @@ class _Report:
         self.errors.append(Problem.of(error))
 
     def ok(self, name: str, detail: str = "") -> None:
-        self.checks.append(Check(name=name, passed=True, detail=detail))
+        self.checks.append(_passed(name, detail))
 
     def skip(self, name: str, detail: str, *, code: str) -> None:
         self.checks.append(Check(name=name, passed=None, detail=detail))
@@ -381,20 +383,29 @@ class _Report:
         return not self.errors and all(check.passed is not False for check in self.checks)
 
 
+#: How far inside the calendar's ends a moment must be for every window to be judged at it:
+#: it plus or minus any tolerance a verifier allows is still a datetime.
+_MOMENT_MARGIN: Final = MAX_CLOCK_SKEW + MAX_KEY_BINDING_AGE
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC) + _MOMENT_MARGIN
+_LATEST: Final = datetime.max.replace(tzinfo=UTC) - _MOMENT_MARGIN
+_MOMENT_RULE: Final = f"more than {_MOMENT_MARGIN.days} days inside the years 1 to 9999"
+
+
+def _judgeable(at: object) -> bool:
+    """``at`` is a timezone-aware datetime far enough from the calendar's ends that window
+    arithmetic on it cannot overflow (aware datetimes compare without an overflow)."""
+    if not isinstance(at, datetime) or at.utcoffset() is None:
+        return False
+    return _EARLIEST <= at <= _LATEST
+
+
 def _check_moment(at: datetime) -> None:
     """Raises UsageError for an ``at`` no window can be judged at: naive, or so near the
     calendar's ends that it minus (or plus) a tolerance is no datetime (an OverflowError)."""
     if at.tzinfo is None:
         raise UsageError("at must be timezone-aware")
-    margin = MAX_CLOCK_SKEW + MAX_KEY_BINDING_AGE
-    try:
-        utc = at.astimezone(UTC)
-        inside = datetime.min.replace(tzinfo=UTC) + margin <= utc
-        inside = inside and utc <= datetime.max.replace(tzinfo=UTC) - margin
-    except OverflowError:
-        inside = False
-    if not inside:
-        raise UsageError(f"at must be more than {margin.days} days inside the years 1 to 9999")
+    if not _judgeable(at):
+        raise UsageError(f"at must be {_MOMENT_RULE}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -481,7 +492,7 @@ class Verifier:
             _check_moment(self.at)
         checker = StatusChecker(
             as_of=self.at,
-            clock=self.clock,
+            clock=self.clock_time,
             fetcher=self.fetcher,
             verify_list=self._verify_status_list,
             cache=cache,
@@ -492,8 +503,17 @@ class Verifier:
         object.__setattr__(self, "_status", checker)
 
     def now(self) -> datetime:
-        """The moment verified against: ``at``, else the clock's time."""
-        return self.at if self.at is not None else self.clock()
+        """The moment verified against: ``at``, else the clock's time (:meth:`clock_time`)."""
+        return self.at if self.at is not None else self.clock_time()
+
+    def clock_time(self) -> datetime:
+        """The clock's time; ValidityError — a failed check, never an exception out of
+        verify() — when it is no moment a window can be judged at (naive, or near the
+        calendar's ends, where adding the clock skew overflows)."""
+        moment = self.clock()
+        if not _judgeable(moment):
+            raise ValidityError(f"the verifier's clock reads {moment!r}: it must be {_MOMENT_RULE}")
+        return moment
 
     def check_status(self, credential: Mapping[str, Any]) -> StatusReport:
         """The ``credentialStatus`` entries of an already verified ``credential``, checked now
@@ -613,20 +633,20 @@ class Verifier:
         credential = state.signed
         if credential and issuer is None:
             issuer = state.issuer or _issuer_or_none(credential)
-        return VerificationResult(
-            verified=report.verified(),
-            format=state.format,
-            checks=tuple(report.checks),
-            errors=tuple(report.errors),
-            warnings=tuple(report.warnings),
-            credential=credential,
-            issuer=issuer if credential else None,
-            method=state.methods[0].id if state.methods else None,
-            trust=trust,
-            status=status,
-            disclosed=state.disclosed,
-            confirmation=state.confirmation,
-            validity=validity,
+        return _verification_result(
+            report.verified(),  # verified, format, checks, errors, warnings
+            state.format,
+            tuple(report.checks),
+            tuple(report.errors),
+            tuple(report.warnings),
+            credential,  # credential, issuer, method, trust, status
+            issuer if credential else None,
+            state.methods[0].id if state.methods else None,
+            trust,
+            status,
+            state.disclosed,  # disclosed, confirmation, validity
+            state.confirmation,
+            validity,
         )
 
     def _prove(self, document: Any, state: _Secured) -> None:

@@ -220,7 +220,7 @@ def prove_credential(verifier: Verifier, document: Any, state: ProofState) -> No
         document,
         purpose=CREDENTIAL_PURPOSE,
         lookup=verifier.method_lookup,
-        now=verifier.clock(),
+        now=verifier.clock_time(),
         clock_skew=verifier.clock_skew,
         loader=verifier.context_loader,
     )
@@ -254,7 +254,7 @@ def prove_presentation(verifier: Verifier, document: Any, state: ProofState) -> 
         document,
         purpose=PRESENTATION_PURPOSE,
         lookup=verifier.method_lookup,
-        now=verifier.clock(),
+        now=verifier.clock_time(),
         clock_skew=verifier.clock_skew,
         loader=verifier.context_loader,
     )
