@@ -3,9 +3,13 @@ teardown; one whose threads end, or are not the project's daemons, passes."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
+ROOT = str(Path(__file__).resolve().parents[1])
 
 # The runs' threads wait on STOP, set when their session ends: none outlives its run.
 CONFTEST = """
@@ -171,7 +175,13 @@ def test_after(key):
 
 
 @pytest.mark.slow  # starting xdist's workers takes seconds
-def test_it_guards_the_tests_of_xdist_workers(pytester: pytest.Pytester) -> None:
+def test_it_guards_the_tests_of_xdist_workers(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the workers are new processes: they import the plugin from the project's folder
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
+    )
     result = _run(
         pytester,
         "-n",

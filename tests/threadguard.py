@@ -36,8 +36,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ThreadGuard(), "vcred-threadguard")
 
 
+#: asyncio's default executor names its workers ``asyncio_N``: they are an event loop's
+#: (Playwright's, in the browser tests, which lives as long as the session), ended when that
+#: loop closes, not by the test that first used it
+LOOP_WORKERS = "asyncio_"
+
+
 def _watched(thread: threading.Thread) -> bool:
-    return thread.name.startswith(PREFIX) or not thread.daemon
+    if thread.name.startswith(PREFIX):
+        return True
+    return not thread.daemon and not thread.name.startswith(LOOP_WORKERS)
 
 
 def _started_since(before: frozenset[threading.Thread]) -> list[threading.Thread]:
