@@ -46,10 +46,13 @@ def running(run_until):
 """
 
 
-def _run(pytester: pytest.Pytester, *args: str, **modules: str) -> pytest.RunResult:
+def _run(
+    pytester: pytest.Pytester, *args: str, subprocess: bool = False, **modules: str
+) -> pytest.RunResult:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(**modules)
-    return pytester.runpytest_inprocess("-p", "tests.threadguard", *args)
+    run = pytester.runpytest_subprocess if subprocess else pytester.runpytest_inprocess
+    return run("-p", "tests.threadguard", *args)
 
 
 def test_a_test_leaving_a_vcred_thread_fails_in_teardown(pytester: pytest.Pytester) -> None:
@@ -178,7 +181,9 @@ def test_after(key):
 def test_it_guards_the_tests_of_xdist_workers(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the workers are new processes: they import the plugin from the project's folder
+    # xdist's workers take the sys.path their controller had when it imported xdist: a run
+    # of its own, told by PYTHONPATH where the plugin is (an in-process run's workers would
+    # have this process's, which lacks the project's folder under the pytest script)
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
     )
@@ -199,5 +204,6 @@ def test_after():
 def test_elsewhere():
     pass
 """,
+        subprocess=True,
     )
     result.assert_outcomes(passed=3, errors=1)
