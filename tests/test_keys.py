@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from tests.conftest import VECTORS, require_shared
+from tests.hardening.corpus import identity_r_signature
 from vcred.errors import MalformedError, ParsingError, UnsupportedError, UsageError
 from vcred.keys import (
     JWS_ALG_FOR,
@@ -158,9 +159,6 @@ def test_ed25519_non_canonical_s_is_rejected(ed_key: KeyPair) -> None:
 # OpenSSL accepts. Such a signature can only come from a signer who wants it to be odd (one
 # R for many messages, or batch and single verification disagreeing, "Taming the many
 # EdDSAs", 2020); refusing it costs honest signers nothing, since their R = [r]B is never small.
-IDENTITY = bytes([1]) + bytes(31)  # the neutral point (0, 1), order 1
-
-
 def _openssl_accepts(public: bytes, signature: bytes, message: bytes) -> bool:
     try:
         Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
@@ -172,15 +170,9 @@ def _openssl_accepts(public: bytes, signature: bytes, message: bytes) -> bool:
 def test_ed25519_identity_r_is_rejected() -> None:
     # with R the identity, [S]B = [k]A holds for S = k·a mod L: a valid RFC 8032 signature
     # that any key holder can make, the same R for every message
-    seed = bytes(range(32))
-    key = KeyPair.from_secret("ed25519", seed)
-    digest = bytearray(hashlib.sha512(seed).digest()[:32])
-    digest[0] &= 248
-    digest[31] = (digest[31] & 127) | 64  # RFC 8032 §5.1.5 clamping: the secret scalar a
-    a = int.from_bytes(digest, "little")
+    key = KeyPair.from_secret("ed25519", bytes(range(32)))
     message = b"m"
-    k = int.from_bytes(hashlib.sha512(IDENTITY + key.public.raw + message).digest(), "little")
-    signature = IDENTITY + (k * a % ED_L).to_bytes(32, "little")
+    signature = identity_r_signature(key, message)
     assert _openssl_accepts(key.public.raw, signature, message)
     assert not key.public.verify(signature, message)
 

@@ -115,6 +115,22 @@ def non_canonical_s(signature: bytes) -> bytes:
     return signature[:32] + s.to_bytes(32, "little")
 
 
+#: The Ed25519 neutral point (0, 1), of order 1, encoded
+IDENTITY_POINT = bytes([1]) + bytes(31)
+
+
+def identity_r_signature(key: KeyPair, message: bytes) -> bytes:
+    """``key``'s Ed25519 signature of ``message`` with R the neutral point: [S]B = R + [k]A
+    holds for S = k·a mod L, so RFC 8032's cofactorless equation (OpenSSL's) accepts it; any
+    key holder can make one, with the same R for every message."""
+    digest = bytearray(hashlib.sha512(key.secret()).digest()[:32])
+    digest[0] &= 248
+    digest[31] = (digest[31] & 127) | 64  # RFC 8032 §5.1.5 clamping: the secret scalar a
+    a = int.from_bytes(digest, "little")
+    k = int.from_bytes(hashlib.sha512(IDENTITY_POINT + key.public.raw + message).digest(), "little")
+    return IDENTITY_POINT + (k * a % ED25519_L).to_bytes(32, "little")
+
+
 def small_order_did_key() -> str:
     """A did:key on the Ed25519 point of order 4 (y = 0): any signature would verify."""
     return "did:key:" + multibase_encode(b"\xed\x01" + bytes(32), "z")
@@ -253,8 +269,15 @@ def _signatures(keys: Keys) -> list[Hostile]:
     raw = multibase_decode(di["proof"]["proofValue"])
     di_der = copy.deepcopy(di)
     di_der["proof"]["proofValue"] = multibase_encode(der(raw), "z")
+    head, body, _ = token.split(".")
+    neutral_r = identity_r_signature(k, f"{head}.{body}".encode())
     items: list[tuple[str, Any, str]] = [
         ("Ed25519 S + L (non-canonical)", resign(token, k, non_canonical_s), "INVALID_SIGNATURE"),
+        (
+            "Ed25519 R the neutral point (small order)",
+            f"{head}.{body}.{b64url_encode(neutral_r)}",
+            "INVALID_SIGNATURE",
+        ),
         (
             "did:key on a small-order Ed25519 point",
             sign_compact(base_credential(small), small_signer, typ="vc+jwt"),
