@@ -518,7 +518,8 @@ class Verifier:
     def check_status(self, credential: Mapping[str, Any]) -> StatusReport:
         """The ``credentialStatus`` entries of an already verified ``credential``, checked now
         (a recognition kept after its verification is re-checked this way). Raises
-        StatusError when the entries cannot be read.
+        StatusError when the entries cannot be read, ValidityError when the clock reads no
+        moment they can be checked at (:meth:`clock_time`).
 
         https://www.w3.org/TR/vc-bitstring-status-list/#validate-algorithm
         """
