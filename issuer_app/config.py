@@ -24,7 +24,7 @@ from vcred.did.web import did_web
 from vcred.errors import UsageError
 from vcred.keys import KEY_KINDS, KeyKind
 from vcred.status import MAX_TTL_MS, MIN_ENTRIES
-from vcred.urls import is_url, parse_url
+from vcred.urls import http_url
 from vcred_service.app import database_url
 from vcred_service.config_file import duration
 from vcred_service.discovery import parse_services
@@ -162,7 +162,7 @@ class IssuerConfig:
         if self.contexts_dir is not None:
             object.__setattr__(self, "contexts_dir", Path(self.contexts_dir))
         _check_hsm(self)
-        if not self.public_url.startswith(("http://", "https://")):
+        if http_url(self.public_url) is None:
             raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         services = parse_services([f"{k}={v}" for k, v in self.did_services.items()])
@@ -422,9 +422,8 @@ def _check_status_messages(messages: tuple[str, ...], references: tuple[str, ...
         )
     if not all(isinstance(m, str) and m.strip() for m in messages):
         raise UsageError("status_messages must be non-empty strings")
-    for url in references:  # the one strict URL reading (vcred.urls), http(s) with a host
-        parsed = parse_url(url) if is_url(url) else None
-        if parsed is None or parsed.scheme not in ("http", "https") or parsed.host is None:
+    for url in references:
+        if http_url(url) is None:
             raise UsageError(f"status_reference must be http(s) URLs, not {url!r}")
 
 

@@ -31,7 +31,7 @@ from vcred.errors import (
     UnreachableError,
     UsageError,
 )
-from vcred.urls import IPAddress, Url, parse_url
+from vcred.urls import IPAddress, Url, http_url, parse_url
 
 DEFAULT_MAX_BYTES = 100 * 1024
 
@@ -208,11 +208,7 @@ def check_host_map(host_map: Mapping[str, str]) -> None:
     """Raises UsageError unless every origin of ``host_map`` is an http(s) URL: a mapping is
     checked when a client is made, not at its first fetch."""
     for host, origin in host_map.items():
-        try:
-            parsed = parse_url(origin)
-        except MalformedError as exc:
-            raise UsageError(f"host_map: the origin for {host!r}: {exc.message}") from exc
-        if parsed.scheme not in ("http", "https") or parsed.host is None:
+        if http_url(origin) is None:
             raise UsageError(f"host_map: the origin for {host!r} must be an http(s) URL")
 
 

@@ -111,6 +111,15 @@ def is_url(value: object) -> bool:
     return _is_url_cached(value) if len(value) <= CACHED_LENGTH else isinstance(_read(value), Url)
 
 
+def http_url(value: object) -> Url | None:
+    """``value`` as an absolute http(s) URL with a host (the reading of :func:`parse_url`),
+    else None: what a configured origin, endpoint or address to fetch must be."""
+    if not is_url(value):
+        return None
+    parsed = parse_url(value)
+    return parsed if parsed.scheme in ("http", "https") and parsed.host is not None else None
+
+
 @lru_cache(maxsize=4096)
 def _is_url_cached(text: str) -> bool:
     return isinstance(_parse_cached(text), Url)

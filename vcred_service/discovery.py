@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from vcred.errors import MalformedError, UsageError
-from vcred.urls import parse_url
+from vcred.errors import UsageError
+from vcred.urls import http_url
 
 #: kind (the fragment of the service id) → service type
 SERVICE_TYPES: Final[Mapping[str, str]] = MappingProxyType(
@@ -57,11 +57,7 @@ def parse_services(entries: str | tuple[str, ...] | list[str]) -> dict[str, str]
 
 def check_endpoint(url: str, kind: str) -> None:
     """Raises UsageError unless ``url`` is an absolute http(s) URL."""
-    try:
-        parsed = parse_url(url)
-    except MalformedError as exc:
-        raise UsageError(f"the {kind} endpoint: {exc.message}") from exc
-    if parsed.scheme not in ("https", "http") or parsed.host is None:
+    if http_url(url) is None:
         raise UsageError(f"the {kind} endpoint must be an http(s) URL, not {url[:200]!r}")
 
 

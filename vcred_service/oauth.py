@@ -41,6 +41,7 @@ from vcred.jose import loads_strict, numeric_date, sign_compact, unverified_head
 from vcred.jose import unverified_payload as _unverified_claims
 from vcred.keys import KeyPair, LocalSigner, PublicKey
 from vcred.net import Fetcher
+from vcred.urls import http_url
 from vcred_service.config_file import duration
 
 #: RFC 9068 §4: the typ of a JWT access token, short or as a full media type.
@@ -87,11 +88,11 @@ class OAuthConfig:
     jwks_ttl: timedelta = timedelta(minutes=5)
 
     def __post_init__(self) -> None:
-        if not self.audience.startswith(("https://", "http://")):
+        if http_url(self.audience) is None:
             raise UsageError(f"the OAuth audience must be an http(s) URL, not {self.audience!r}")
         seen: set[str] = set()
         for trusted in self.issuers:
-            if not trusted.issuer.startswith(("https://", "http://")):
+            if http_url(trusted.issuer) is None:
                 raise UsageError(f"an OAuth issuer must be an http(s) URL: {trusted.issuer!r}")
             if trusted.issuer in seen:
                 raise UsageError(f"the OAuth issuer {trusted.issuer!r} is configured twice")

@@ -21,6 +21,7 @@ from vcred.errors import UsageError, VcredError
 from vcred.net import host_map_of, mapped_origin
 from vcred.status import DEFAULT_STATUS_MAX_AGE
 from vcred.trust import TrustAnchor
+from vcred.urls import http_url
 from vcred.verifier import DEFAULT_TIME_BUDGET, check_bearer_types, utc_now
 from vcred_service.config_file import duration
 from vcred_service.oauth import OAuthConfig
@@ -160,7 +161,7 @@ class VerifierConfig:
         if self.offline and fetched_jwks:
             raise UsageError("offline, an OAuth issuer's JWKS must be a file, not a URL")
         if self.public_url is not None:
-            if not self.public_url.startswith(("https://", "http://")):
+            if http_url(self.public_url) is None:
                 raise UsageError(f"public_url must be an http(s) URL, not {self.public_url!r}")
             object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         object.__setattr__(self, "trust_list_urls", tuple(self.trust_list_urls))
@@ -199,9 +200,7 @@ class VerifierConfig:
             check_url(self.rate_limit_url, setting=ENV_PREFIX + "RATE_LIMIT_URL")
         if (self.oidc is None) != (self.oidc_redirect_uri is None):
             raise UsageError("OpenID Connect sign-in needs its settings and its redirect URI")
-        if self.oidc_redirect_uri is not None and not self.oidc_redirect_uri.startswith(
-            ("https://", "http://")
-        ):
+        if self.oidc_redirect_uri is not None and http_url(self.oidc_redirect_uri) is None:
             raise UsageError("the OpenID Connect redirect URI must be an http(s) URL")
         if self.oidc is not None and self.oidc.groups_claim:
             raise UsageError("the verifier's officers have no roles: no groups claim")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from vcred.issuing import signer_for
 from vcred.jose import sign_compact
 from vcred.keys import KeyPair, LocalSigner
 from vcred.net import GuardedFetcher
-from vcred.urls import parse_data_url, parse_url
+from vcred.urls import http_url, parse_data_url, parse_url
 
 #: URLs no two parsers read alike, or that no parser should read at all; each with why.
 HOSTILE = {
@@ -164,6 +165,42 @@ def test_well_formed_urls_are_read_into_typed_values(
 )
 def test_urls_without_an_authority_have_no_host(url: str) -> None:
     assert parse_url(url).host is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        *HOSTILE,
+        "https://",
+        "http://exa mple.org",
+        "ftp://example.org/x",
+        "urn:uuid:0d2b8f4e-3f5a-4bd6-9a7c-7f1e4a2b9c10",
+        "file:///etc/passwd",
+        "//example.org/x",
+        None,
+    ],
+)
+def test_a_setting_that_must_be_an_http_url_takes_no_other(value: Any) -> None:
+    """One reading for every origin, endpoint and address a service is configured with or a
+    wallet fetches (``vcred.urls.http_url``): the strict parser's, http(s), with a host —
+    a prefix check let "https://" and "http://exa mple.org" through."""
+    assert http_url(value) is None
+
+
+def test_an_http_url_is_the_parsed_url() -> None:
+    assert http_url("https://Customs.example:8443/x") == parse_url("https://Customs.example:8443/x")
+    assert http_url("http://127.0.0.1:8001") is not None
+
+
+@pytest.mark.parametrize("value", ["https://", "http://exa mple.org"])
+def test_the_services_refuse_a_url_setting_no_parser_reads(tmp_path: Path, value: str) -> None:
+    from issuer_app.config import IssuerConfig
+    from vcred_service.oauth import OAuthConfig
+
+    with pytest.raises(UsageError, match=r"http\(s\) URL"):
+        IssuerConfig(data_dir=tmp_path, passphrase="x" * 40, public_url=value)
+    with pytest.raises(UsageError, match=r"http\(s\) URL"):
+        OAuthConfig(audience=value)
 
 
 def test_long_urls_are_read_every_time_not_held_in_the_cache() -> None:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
-from vcred.errors import FetchRefusedError, MalformedError, ResolutionError, UnreachableError
+from vcred.errors import FetchRefusedError, ResolutionError, UnreachableError
 from vcred.net import (
     DEFAULT_MAX_BYTES,
     address_refusal,
@@ -29,7 +29,7 @@ from vcred.net import (
     check_host_map,
     mapped_origin,
 )
-from vcred.urls import parse_url
+from vcred.urls import http_url, parse_url
 
 MAX_ANSWER_BYTES: Final = 1024 * 1024
 
@@ -69,11 +69,8 @@ class HttpTransport:
     def request(
         self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str]
     ) -> Answer:
-        try:
-            target = parse_url(url)
-        except MalformedError as exc:
-            raise FetchRefusedError(f"not a URL: {url[:200]!r}") from exc
-        if target.scheme not in ("https", "http") or target.host is None:
+        target = http_url(url)
+        if target is None:
             raise FetchRefusedError(f"only http(s) URLs are followed, not {url[:200]!r}")
         if target.userinfo is not None:
             raise FetchRefusedError("URLs with credentials are refused")
