@@ -3,6 +3,7 @@ and POST alike."""
 
 from __future__ import annotations
 
+import socket
 import sys
 import threading
 import time
@@ -102,3 +103,10 @@ def local_server() -> Iterator[LocalServer]:
         yield server
     finally:
         server.stop()
+
+
+def free_port() -> int:
+    """A loopback port free now (the OS's pick), for a server a test starts as a process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

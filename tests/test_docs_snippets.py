@@ -27,7 +27,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,8 @@ from pathlib import Path
 from typing import TextIO
 
 import pytest
+
+from tests.httpserver import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -111,12 +112,6 @@ def console_commands(code: str) -> str:
     return "\n".join(commands) + "\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Session:
     """One document's run: its folder, its environment, its processes."""
 
@@ -139,7 +134,7 @@ class Session:
         """The documented ports → free ones (the same one each time), /tmp/ → this folder."""
 
         def port(match: re.Match[str]) -> str:
-            return self.ports.setdefault(match[0], str(_free_port()))
+            return self.ports.setdefault(match[0], str(free_port()))
 
         return _PORT.sub(port, code.replace("/tmp/", f"{self.folder}/"))
 

@@ -6,7 +6,6 @@ oidc-provider on loopback)."""
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from flask import Flask
 from issuer_app import create_app, issuer_of
 from issuer_app.config import utc_now
 from tests.browser.conftest import chromium
+from tests.httpserver import free_port
 from tests.issuer.conftest import credential, dispose, make_config
 from tests.issuer.test_oidc import CLIENT_ID, CLIENT_SECRET, OFFICER, oidc_provider
 from vcred_service.roles import Role
@@ -32,12 +32,6 @@ OFFICERS: dict[str, Role] = {
     "ada": "administrator",
 }
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Running:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from flask import Flask
 
 from issuer_app import create_app
+from tests.httpserver import free_port
 from tests.interop.node import HERE, run_peer
 from tests.issuer.conftest import DOMAIN, dispose, make_config
 from tests.oid4vci_helpers import offer
@@ -33,17 +33,11 @@ from vcred_service.runner import serving
 pytestmark = pytest.mark.interop
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Flask, Verifier]]:
     """vcred's issuer on loopback (its public URL is where it listens), and a verifier that
     resolves its did:web and status lists there."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app(make_config(tmp_path / "issuer", "sqlite", public_url=base, clock=utc_now))
     fetcher = GuardedFetcher(host_map={DOMAIN: base}, allow_private=True)

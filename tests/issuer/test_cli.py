@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from issuer_app import issuer_of
+from tests.httpserver import free_port
 from tests.issuer.conftest import PASSPHRASE, ApiClient, credential
 from vcred import GuardedFetcher, Verifier
 from vcred.audit import parse_lines, verify_chain
@@ -131,12 +131,6 @@ def test_admin_commands_need_an_issuer(tmp_path: Path) -> None:
     assert "start it once" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _start(data_dir: Path, port: int, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VCRED_ISSUER_")}
     env.pop("DATABASE_URL", None)
@@ -181,7 +175,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
 def test_serve_issuer_as_a_new_user_runs_it(tmp_path: Path) -> None:
     """`vcred serve issuer --port N --data-dir DIR --domain localhost:N`, then curl the API
     with the printed token, and verify over real sockets with the guarded fetcher."""
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "x"
     process, lines = _start(data_dir, port, "--domain", f"localhost:{port}", "--insecure-no-auth")
     try:

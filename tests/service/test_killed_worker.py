@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.test_several_machines import ROOT, _free_port
+from tests.httpserver import free_port
+from tests.service.test_several_machines import ROOT
 from tests.verifier.conftest import PG_URL
 from vcred import did_key, issue
 from vcred.audit import verify_chain
@@ -37,7 +38,7 @@ class Verifier:
     """``gunicorn -w 1 'verifier_app:create_app()'``: a master and its one worker."""
 
     def __init__(self, tmp: Path, database_url: str, prefix: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = tmp / "verifier.log"
         env = {
             name: value

@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from sqlalchemy import func, select
 
 from issuer_app import IssuerConfig
 from issuer_app.service import Issuer
+from tests.httpserver import free_port
 from tests.issuer.conftest import assert_consistent
 from vcred import did_key, present
 from vcred.keys import KeyPair
@@ -43,12 +43,6 @@ VERIFIER_DOMAIN = "verifier.customs.example"
 PASSPHRASE = "correct horse battery staple"  # a test passphrase, not a secret
 THREADS = 6
 ROUNDS = 8  # per thread: issue, verify, challenge at one verifier and answer at the other
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -102,7 +96,7 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
 
 
 def _start(name: str, app: str, env: dict[str, str], tmp: Path) -> Machine:
-    port = _free_port()
+    port = free_port()
     log = tmp / f"{name}.log"
     gunicorn = Path(sys.executable).parent / "gunicorn"
     command = [str(gunicorn), "-w", "1", "--threads", "4", "-b", f"127.0.0.1:{port}", app]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import credential
+from tests.httpserver import free_port
 from vcred import issue
 from vcred.cli import main
 from vcred.errors import UsageError
@@ -77,12 +77,6 @@ def test_a_trust_list_signed_by_someone_else_stops_the_start(
     assert "UNTRUSTED_ISSUER" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _call(port: int, method: str, path: str, body: bytes | None = None) -> Any:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
@@ -94,7 +88,7 @@ def _call(port: int, method: str, path: str, body: bytes | None = None) -> Any:
 
 def test_serve_starts_with_embedded_defaults(tmp_path: Path) -> None:
     # what a new user types: no trust list, SQLite in ./vcred-verifier, --dev warning
-    port = _free_port()
+    port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VCRED_VERIFIER_")}
     environment.pop("DATABASE_URL", None)
     process = subprocess.Popen(

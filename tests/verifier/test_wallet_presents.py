@@ -5,7 +5,6 @@ answer — and the benefit request leaving a recognition the border can query.""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from tests.conftest import billing_attestation
+from tests.httpserver import free_port
 from tests.verifier.conftest import US_HOST, Agency, MakeApp
 from vcred.cli import main
 from vcred.errors import FetchRefusedError, MalformedError, UsageError
@@ -29,16 +29,10 @@ from vcred_service.runner import serving
 PASSPHRASE = "a trader's passphrase"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def serve(make_app: MakeApp, **overrides: Any) -> Iterator[tuple[Flask, str]]:
     """A verifier on loopback, on the real clock (the wallet's requests are timed by it)."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = make_app(public_url=base, clock=utc_now, recognition_refresh=timedelta(0), **overrides)
     with serving(app, port=port):

@@ -3,7 +3,6 @@ its did:web names ``customs.example``), and the CLI runner."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from issuer_app import create_app
+from tests.httpserver import free_port
 from tests.issuer.conftest import dispose, make_config
 from vcred.cli import main
 from vcred.verifier import utc_now
@@ -21,15 +21,9 @@ from vcred_service.runner import serving
 PASSPHRASE = "a trader's passphrase"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app(make_config(tmp_path / "issuer", "sqlite", public_url=base, clock=utc_now))
     try:
