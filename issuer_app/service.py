@@ -508,8 +508,8 @@ class Issuer:
             stored = self._stored_answer(actor, idempotency, token_id)
             if stored is not None:
                 return stored
-        retried = False
-        for _ in range(_KEY_CHOICES):
+        rolled_back = 0
+        for _ in range(_KEY_CHOICES + _ROLLBACK_RETRIES):
             prepared = self._prepare(body)
             try:
                 return self._issue(
@@ -518,10 +518,13 @@ class Issuer:
             except _RolledBackError as exc:
                 # nothing was committed — the pooled connection was dead (the pool has dropped
                 # every connection as old as it), or PostgreSQL broke a deadlock with another
-                # issuance whose random status places crossed this one's: once more
-                if retried:
+                # issuance whose random status places crossed this one's (again and again
+                # when many issue into small lists): once more, after a random pause that
+                # keeps the two from crossing in step
+                rolled_back += 1
+                if rolled_back > _ROLLBACK_RETRIES:
                     raise exc.error from None
-                retried = True
+                time.sleep(secrets.randbelow(20 * rolled_back) / 1000)
             except _KeyRetiredMeanwhileError:
                 # another process retired the key this worker's cached keyring chose: again
                 self._forget_keyring()
@@ -1368,6 +1371,9 @@ def model_problem_type() -> str:
 
 #: How often issuance chooses a key again when the chosen one was retired meanwhile.
 _KEY_CHOICES: Final = 3
+#: How often an issuance rolled back before its commit (a deadlock, a dead connection) is
+#: tried again: each try draws new status places
+_ROLLBACK_RETRIES: Final = 4
 #: API tokens remembered as valid at most (see Issuer.authenticate).
 _TOKENS_KEPT: Final = 1024
 

@@ -20,6 +20,7 @@ from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from issuer_app import issuer_of
+from issuer_app.service import _ROLLBACK_RETRIES
 from issuer_app.store.records import IssuerStore
 from issuer_app.store.status import SqlIndexStore
 from tests.issuer.conftest import (
@@ -553,16 +554,41 @@ def test_an_issuance_ended_by_a_deadlock_is_issued_again_once(
     assert assert_consistent(service) == 1  # one record, its places, one audit entry
 
 
-def test_an_issuance_deadlocked_twice_fails_and_keeps_nothing(
+def test_an_issuance_deadlocked_again_and_again_is_issued_once(
+    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four processes issuing into small lists on PostgreSQL crossed twice in a row (a 503 in
+    `test_four_processes_issue_at_once_on_postgresql`): every retry draws new places."""
+    service = issuer_of(sqlite_app)
+    real = service.store.claim_places_checked
+    calls: list[str] = []
+
+    def deadlocked_until_the_last(conn: Any, rows: Any, *, tag: str, token_id: str) -> Any:
+        calls.append(tag)
+        if len(calls) <= _ROLLBACK_RETRIES:
+            raise _deadlocked()
+        return real(conn, rows, tag=tag, token_id=token_id)
+
+    monkeypatch.setattr(service.store, "claim_places_checked", deadlocked_until_the_last)
+    answer = ApiClient(sqlite_app).issue(credential(), auth(sqlite_app))
+    assert answer.status_code == 201
+    assert len(calls) == _ROLLBACK_RETRIES + 1
+    assert assert_consistent(service) == 1
+
+
+def test_an_issuance_always_deadlocked_fails_and_keeps_nothing(
     sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = issuer_of(sqlite_app)
+    calls: list[str] = []
 
     def always_deadlocked(conn: Any, rows: Any, *, tag: str, token_id: str) -> Any:
+        calls.append(tag)
         raise _deadlocked()
 
     monkeypatch.setattr(service.store, "claim_places_checked", always_deadlocked)
     answer = ApiClient(sqlite_app).issue(credential(), auth(sqlite_app))
+    assert len(calls) == _ROLLBACK_RETRIES + 1  # bounded: then the client is told to retry
     # a deadlock is the database unable to take the work now: sent again, it can be issued
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == str(STORAGE_RETRY_AFTER_S)
