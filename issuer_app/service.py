@@ -508,8 +508,8 @@ class Issuer:
             stored = self._stored_answer(actor, idempotency, token_id)
             if stored is not None:
                 return stored
-        rolled_back = 0
-        for _ in range(_KEY_CHOICES + _ROLLBACK_RETRIES):
+        rolled_back = key_choices = 0
+        while True:
             prepared = self._prepare(body)
             try:
                 return self._issue(
@@ -527,13 +527,16 @@ class Issuer:
                 time.sleep(secrets.randbelow(20 * rolled_back) / 1000)
             except _KeyRetiredMeanwhileError:
                 # another process retired the key this worker's cached keyring chose: again
+                key_choices += 1
+                if key_choices >= _KEY_CHOICES:
+                    raise ProblemError(
+                        409,
+                        "Conflict",
+                        "the issuer's keys kept changing while this credential was signed: "
+                        "send it again",
+                        code="KEYS_CHANGING",
+                    ) from None
                 self._forget_keyring()
-        raise ProblemError(
-            409,
-            "Conflict",
-            "the issuer's keys kept changing while this credential was signed: send it again",
-            code="KEYS_CHANGING",
-        )
 
     def issue_credential(
         self, credential: Mapping[str, Any], *, actor: str, fmt: str | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import shutil
 import subprocess
 import threading
@@ -77,21 +78,36 @@ def oidc_provider(redirect_uris: list[str]) -> Iterator[Provider]:
         "redirect_uris": redirect_uris,
         "accounts": ACCOUNTS,
     }
-    process = subprocess.Popen(
-        ["node", str(INTEROP / "oidc_provider.mjs"), json.dumps(settings)],
-        cwd=INTEROP,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None and process.stdin is not None
+    for _ in range(_PROVIDER_STARTS):
+        process = subprocess.Popen(
+            ["node", str(INTEROP / "oidc_provider.mjs"), json.dumps(settings)],
+            cwd=INTEROP,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert process.stdout is not None and process.stdin is not None
+        # a node that never says it listens (seen once: asleep before listening) would hold
+        # the test run for ever: it is stopped and started again
+        if select.select([process.stdout], [], [], _PROVIDER_START_SECONDS)[0]:
+            break
+        process.kill()
+        process.wait()
+        process.stdin.close()
+        process.stdout.close()
+    else:
+        pytest.fail(f"the OIDC provider did not start in {_PROVIDER_STARTS} tries")
     try:
         yield Provider(issuer=json.loads(process.stdout.readline())["issuer"])
     finally:
         process.stdin.close()
         process.wait(timeout=10)
         process.stdout.close()
+
+
+_PROVIDER_STARTS = 3
+_PROVIDER_START_SECONDS = 30.0
 
 
 @pytest.fixture(autouse=True)
