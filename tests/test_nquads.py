@@ -217,3 +217,13 @@ def test_only_cr_and_lf_end_a_line(char: str) -> None:
     with pytest.raises(ParsingError) as info:
         parse(f"{S} {P} <o> .{char}{S} {P} <o> .\n")  # not two statements
     assert info.value.pointer == "/line/1"
+
+
+@pytest.mark.parametrize("escape", ["\\U00110000", "\\UFFFFFFFF", "\\uD800", "\\uDFFF"])
+def test_an_escape_naming_no_character_is_refused_at_its_line(escape: str) -> None:
+    """Hypothesis found it: ``chr()`` raised ValueError out of the parser for ``\\U00110000``."""
+    statement = '<http://a.example/s> <http://a.example/p> "{}" .\n'
+    text = statement.format("x") + statement.format(escape)
+    with pytest.raises(ParsingError) as refused:
+        parse(text)
+    assert refused.value.pointer == "/line/2"

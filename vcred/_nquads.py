@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
 from vcred.errors import ParsingError
 
@@ -142,11 +142,18 @@ def _canonical_statement() -> re.Pattern[str]:
 _LINE_END: Final = re.compile(r"\r\n?|\n")
 
 
+class _NoCharacterError(ValueError):
+    """A \\u or \\U escape naming no Unicode scalar value (a surrogate, past U+10FFFF)."""
+
+
 def _unescape(text: str) -> str:
     def one(match: re.Match[str]) -> str:
         if match.group(1):
             return _ECHAR_VALUE[match.group(1)]
-        return chr(int(match.group()[2:], 16))
+        code = int(match.group()[2:], 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            raise _NoCharacterError
+        return chr(code)
 
     return _UNESCAPE.sub(one, text) if "\\" in text else text
 
@@ -186,18 +193,27 @@ def _parse_lines(text: str) -> list[Quad]:
         match = _statement().fullmatch(line)
         if match is None:
             raise ParsingError("not an N-Quads statement", pointer=f"/line/{number}")
-        (s_iri, s_bn, p_iri, o_iri, o_bn, o_str, o_dt, o_lang, g_iri, g_bn) = match.groups()
-        subject = _iri(s_iri) if s_iri is not None else s_bn
-        if o_iri is not None:
-            obj = _iri(o_iri)
-        elif o_bn is not None:
-            obj = o_bn
-        else:
-            value = _unescape(o_str)
-            if o_lang is not None:
-                obj = literal(value, RDF_LANGSTRING, o_lang)
-            else:
-                obj = literal(value, _unescape(o_dt) if o_dt is not None else XSD_STRING)
-        graph = _iri(g_iri) if g_iri is not None else (g_bn or "")
-        quads.append((subject, _iri(p_iri), obj, graph))
+        try:
+            quads.append(_quad(match.groups()))
+        except _NoCharacterError:
+            raise ParsingError(
+                "an escape names no Unicode character", pointer=f"/line/{number}"
+            ) from None
     return quads
+
+
+def _quad(groups: tuple[Any, ...]) -> Quad:
+    (s_iri, s_bn, p_iri, o_iri, o_bn, o_str, o_dt, o_lang, g_iri, g_bn) = groups
+    subject = _iri(s_iri) if s_iri is not None else s_bn
+    if o_iri is not None:
+        obj = _iri(o_iri)
+    elif o_bn is not None:
+        obj = o_bn
+    else:
+        value = _unescape(o_str)
+        if o_lang is not None:
+            obj = literal(value, RDF_LANGSTRING, o_lang)
+        else:
+            obj = literal(value, _unescape(o_dt) if o_dt is not None else XSD_STRING)
+    graph = _iri(g_iri) if g_iri is not None else (g_bn or "")
+    return (subject, _iri(p_iri), obj, graph)
