@@ -185,6 +185,8 @@ def check_local_context(context: Any, *, pointer: str) -> None:
     https://www.w3.org/TR/json-ld11/#base-iri
     """
     if isinstance(context, list):
+        if all(type(item) is str for item in context):  # URLs, the common case: nothing to see
+            return
         for index, item in enumerate(context):
             check_local_context(item, pointer=f"{pointer}/{index}")
         return
