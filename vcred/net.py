@@ -232,10 +232,20 @@ def host_map_of(entries: str | Collection[str]) -> dict[str, str]:
     return mapping
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One HTTP answer as :meth:`GuardedFetcher.exchange` read it (at most its cap)."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GuardedFetcher:
     """An SSRF-guarded HTTP(S) client for DID documents and status lists (and, with
-    :meth:`post_form`, a service's requests to an authorization server's token endpoint).
+    :meth:`post_form`, a service's requests to an authorization server's token endpoint;
+    with :meth:`exchange`, the wallet's requests, :class:`vcred.wallet.transport.HttpTransport`).
 
     ``host_map`` sends an exact host to a local origin (``{"us.customs.example":
     "http://127.0.0.1:8001"}``) — the explicit mapping that development and the demo use;
@@ -255,7 +265,10 @@ class GuardedFetcher:
         check_host_map(self.host_map)
 
     def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-        return self._send("GET", url, accept=accept, cap=max_bytes)
+        return self._send("GET", url, headers=self._headers(accept), cap=max_bytes).body
+
+    def _headers(self, accept: str, headers: Mapping[str, str] | None = None) -> dict[str, str]:
+        return {**(headers or {}), "Accept": accept, "User-Agent": self.user_agent}
 
     def post_form(
         self,
@@ -277,24 +290,42 @@ class GuardedFetcher:
         return self._send(
             "POST",
             url,
-            accept=accept,
+            headers=self._headers(accept, sent),
             cap=max_bytes,
-            headers=sent,
             body=body,
             error_statuses=frozenset(error_statuses),
-        )
+        ).body
+
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Answer:
+        """One request under the rules of :meth:`fetch` (the address checks, the size cap,
+        the deadline and the verification's time budget), answered whatever its status: a
+        redirect is handed back, not followed. ``headers`` are sent as given (with a
+        User-Agent unless they name one). Raises FetchRefusedError / UnreachableError /
+        TimeBudgetError when there is no answer to hand back."""
+        sent = {"User-Agent": self.user_agent, **headers}
+        return self._send(method, url, headers=sent, body=body, cap=max_bytes, any_status=True)
 
     def _send(
         self,
         method: str,
         url: str,
         *,
-        accept: str,
+        headers: Mapping[str, str],
         cap: int,
-        headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
         error_statuses: frozenset[int] = frozenset(),
-    ) -> bytes:
+        any_status: bool = False,
+    ) -> Answer:
+        """The checked exchange; unless ``any_status``, an answer other than 200 (or one of
+        ``error_statuses``, read and raised in an ErrorResponseError) is refused unread."""
         target = _fetched_url(url)
         if target.userinfo is not None:
             raise FetchRefusedError("URLs with credentials are refused")
@@ -306,8 +337,17 @@ class GuardedFetcher:
             raise FetchRefusedError(f"only https URLs are fetched, not {url[:200]!r}")
         host, port = location.host or "", location.effective_port or 443
         address = self._checked_address(location, allow_private=mapped or self.allow_private)
-        request = _Request(method, target.request_target, accept, headers or {}, body)
-        return self._exchange(scheme, host, address, port, request, cap, error_statuses)
+        request = _Request(method, target.request_target, headers, body)
+        answer = self._exchange(
+            scheme, host, address, port, request, cap, error_statuses, any_status=any_status
+        )
+        if answer.status != 200 and not any_status:
+            raise ErrorResponseError(
+                f"{method} {host}{request.path} answered {answer.status}",
+                status=answer.status,
+                body=answer.body,
+            )
+        return answer
 
     def _checked_address(self, location: Url, *, allow_private: bool) -> str:
         """The address to connect to: the literal host, or the first DNS answer; every one
@@ -350,10 +390,12 @@ class GuardedFetcher:
         request: _Request,
         cap: int,
         error_statuses: frozenset[int] = frozenset(),
-    ) -> bytes:
-        """The one capped read: the body of a 200 answer, at most ``cap`` bytes, within the
-        deadline for the whole exchange; that of an answer of ``error_statuses`` is read alike
-        and raised in an ErrorResponseError."""
+        *,
+        any_status: bool = False,
+    ) -> Answer:
+        """The one capped read: a 200 answer (or one of ``error_statuses``, or with
+        ``any_status`` any answer), its body at most ``cap`` bytes, within the deadline for
+        the whole exchange; another answer is refused before its body is read."""
         started = time.monotonic()
         what = f"{request.method} {host}{request.path}"
         left = budget_left(f"{what} was not sent")
@@ -379,22 +421,16 @@ class GuardedFetcher:
         response: http.client.HTTPResponse | None = None
         try:
             connection.request(
-                request.method,
-                request.path,
-                body=request.body,
-                headers={
-                    **request.headers,
-                    "Accept": request.accept,
-                    "User-Agent": self.user_agent,
-                },
+                request.method, request.path, body=request.body, headers=dict(request.headers)
             )
             response = connection.getresponse()
-            if 300 <= response.status < 400:
-                raise FetchRefusedError(f"redirects are not followed ({response.status})")
-            if response.status >= 500:
-                raise UnreachableError(f"{what} answered {response.status}")
-            if response.status != 200 and response.status not in error_statuses:
-                raise ResolutionError(f"{what} answered {response.status}")
+            status = response.status
+            if not any_status and status != 200 and status not in error_statuses:
+                if 300 <= status < 400:
+                    raise FetchRefusedError(f"redirects are not followed ({status})")
+                if status >= 500:
+                    raise UnreachableError(f"{what} answered {status}")
+                raise ResolutionError(f"{what} answered {status}")
             declared = response.getheader("Content-Length")
             if declared and declared.isdigit() and int(declared) > cap:
                 raise FetchRefusedError(f"response larger than {cap} bytes")
@@ -407,11 +443,8 @@ class GuardedFetcher:
                     raise too_slow
             if connection.aborted:  # the end of the body was the watchdog's, not the host's
                 raise too_slow
-            if response.status != 200:
-                raise ErrorResponseError(
-                    f"{what} answered {response.status}", status=response.status, body=bytes(body)
-                )
-            return bytes(body)
+            content_type = response.getheader("Content-Type", "") or ""
+            return Answer(status=status, content_type=content_type, body=bytes(body))
         except (OSError, http.client.HTTPException) as exc:
             # the socket's own timeout may fire at the deadline before the watchdog does
             if connection.aborted or (
@@ -431,7 +464,6 @@ class GuardedFetcher:
 class _Request:
     method: str
     path: str
-    accept: str
     headers: Mapping[str, str]
     body: bytes | None
 
@@ -479,9 +511,12 @@ class _PinnedHTTPSConnection(_Abortable, http.client.HTTPSConnection):
 def _fetched_url(url: str) -> Url:
     """``url`` read by :func:`vcred.urls.parse_url`; a URL it cannot read is not fetched."""
     try:
-        return parse_url(url)
+        parsed = parse_url(url)
     except MalformedError as exc:
         raise FetchRefusedError(f"not fetched: {exc.message}") from exc
+    if parsed.host is None:  # ``https:x``: no host to check, nothing to connect to
+        raise FetchRefusedError(f"not fetched: {url[:200]!r} names no host")
+    return parsed
 
 
 def _answer(host: str, address: object) -> IPAddress:

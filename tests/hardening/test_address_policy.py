@@ -16,6 +16,7 @@ from tests.verifier.conftest import NOW, MakeApp
 from vcred import Verifier
 from vcred.errors import FetchRefusedError, UnreachableError
 from vcred.net import GuardedFetcher, address_is_public, address_refusal
+from vcred.wallet.transport import HttpTransport
 
 #: address → the class of attack it stands for
 REFUSED = {
@@ -203,3 +204,26 @@ def test_every_special_form_through_the_verifier_service_is_a_clean_400(
         assert response.status_code == 400, (address, response.get_json())
         assert expected in codes(response), (address, codes(response))
     assert attempts == []
+
+
+def test_the_wallets_transport_keeps_the_fetchers_address_rules(
+    monkeypatch: pytest.MonkeyPatch, attempts: list[str]
+) -> None:
+    # The wallet had a guarded client of its own, which kept the policy but not every rule
+    # around it: a resolver's garbage answer was a raw ValueError out of `vcred wallet
+    # receive`, an IPv4-mapped answer was connected to as IPv6, and a host written as a
+    # number went to DNS. It is the fetcher's exchange now.
+    def get(url: str) -> None:
+        HttpTransport().request("GET", url, headers={"Accept": "application/json"})
+
+    answer_with(monkeypatch, "not-an-address")
+    with pytest.raises(FetchRefusedError, match="resolved to 'not-an-address'"):
+        get("https://issuer.example/offer")
+    answer_with(monkeypatch, "::ffff:8.8.8.8")
+    with pytest.raises(UnreachableError):
+        get("https://issuer.example/offer")
+    assert attempts == ["8.8.8.8"]
+    looked_up = answer_with(monkeypatch, "8.8.8.8")
+    with pytest.raises(FetchRefusedError, match="dotted quad"):
+        get("https://2130706433/offer")
+    assert looked_up == []

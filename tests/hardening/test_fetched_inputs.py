@@ -12,6 +12,7 @@ import dataclasses
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,11 +47,13 @@ from vcred.errors import (
     RevokedError,
     StatusUnavailableError,
     StatusVerificationError,
+    TimeBudgetError,
     TrustListSequenceError,
     UnreachableError,
 )
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
+from vcred.net import time_budget
 from vcred.oid4vci import GRANT_PRE_AUTHORIZED, ProtocolError
 from vcred.openid4vp import AuthorizationRequest, sign_request
 from vcred.status import ListVersion, MemoryListVersions, StatusChecker, StatusListCache
@@ -60,7 +63,7 @@ from vcred.trust import TrustList, build_trust_list, load_signed_trust_list, loa
 from vcred.trustfeed import check_succession
 from vcred.verifier import utc_now
 from vcred.wallet import Wallet
-from vcred.wallet.transport import Answer, HttpTransport, Transport
+from vcred.wallet.transport import Answer, HttpTransport, Transport, TransportFetcher
 
 # --- status lists ----------------------------------------------------------------------------
 
@@ -273,12 +276,32 @@ def test_a_wallet_request_to_a_dripping_host_ends_at_its_timeout(
     safety.start()
     transport = HttpTransport(allow_private=True, timeout=0.3)
     try:
-        with pytest.raises(UnreachableError, match=r"longer than 0\.3 s"):
+        with pytest.raises(UnreachableError, match=r"longer than 0\.3s"):
             transport.request("GET", f"{server.origin}/offer", headers={})
         assert not released.is_set()  # it gave up while the host was still dripping
     finally:
         released.set()
         safety.cancel()
+
+
+def test_a_wallet_request_inside_a_verification_ends_with_its_time_budget(
+    server: LocalServer,
+) -> None:
+    # The DID documents a received credential is checked against come through the wallet's
+    # transport (TransportFetcher); it checked the verification's time budget before sending
+    # but not during the exchange: a dripping host held the verification for the transport's
+    # own timeout (here 5 s) instead of what was left of the budget.
+    released = threading.Event()
+    server.trickle["/did.json"] = ("body", released)
+    fetcher = TransportFetcher(HttpTransport(allow_private=True, timeout=5.0))
+    started = time.monotonic()
+    try:
+        with time_budget(0.3), pytest.raises(TimeBudgetError):
+            fetcher.fetch(f"{server.origin}/did.json", accept="application/json")
+        assert time.monotonic() - started < 2.0
+        assert not released.is_set()
+    finally:
+        released.set()
 
 
 # --- a malicious issuer's offer, a malicious verifier's request (pinned: refused) ------------
