@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, insert, make_url
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -103,6 +104,9 @@ def make_engine(url: str, **options: Any) -> Engine:
 
     A process forked from this one (``vcred.verify_many``'s workers) never uses a pooled
     connection of its parent, nor closes one (:func:`_own_process_only`).
+
+    psycopg sends lists (the array parameters of the one-statement writes: status places,
+    sealed audit entries) in binary (:func:`_binary_arrays`).
     """
     options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
@@ -116,6 +120,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, **options)
         _own_process_only(engine)  # first: the parent's connection is never checked, nor closed
         event.listen(engine, "checkout", _check_idle_connection)
+        event.listen(engine, "connect", _binary_arrays)
         return engine
     _own_process_only(engine)
     return engine
@@ -136,6 +141,14 @@ def _own_process_only(engine: Engine) -> None:
         if record.info.get("pid") != os.getpid():
             record.dbapi_connection = proxy.dbapi_connection = None
             raise DisconnectionError("a connection of the parent process, left to it")
+
+
+def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    """Send a list parameter in PostgreSQL's binary array format, not as an array literal:
+    psycopg's text dumper escapes every quote of every element with a regular expression
+    substitution (28 µs for one audit entry's details, 36 quotes), half of the parameters'
+    cost in an issuance. Same values, same types; the server reads no text."""
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _check_idle_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
