@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import credential
+from tests.conftest import NOW, credential
 from vcred import jose
 from vcred.did import Resolver, did_key
 from vcred.did.key import did_key_method_id
@@ -339,6 +339,39 @@ def test_legacy_vc_jwt_11_is_read(issuer: KeyPair) -> None:
         "id": "did:example:trader",
     }
     assert verified.payload["id"] == "urn:uuid:1"
+
+
+@pytest.mark.parametrize("claim", ["vc", "vp"])
+def test_a_legacy_tokens_own_time_claims_are_checked(issuer: KeyPair, claim: str) -> None:
+    """VC-JWT 1.1 rebuilds the credential's dates from nbf / exp, but a credential that also
+    states validUntil was read by that alone: a token its issuer signed as expired an hour
+    ago verified until 2099. A legacy presentation's nbf was dropped, so one not valid for
+    another hour verified."""
+    from vcred import verify, verify_presentation
+
+    did = did_key(issuer.public)
+    now = int(NOW.timestamp())
+    inner: dict[str, Any] = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential" if claim == "vc" else "VerifiablePresentation"],
+    }
+    if claim == "vc":
+        inner |= {
+            "credentialSubject": {"id": "did:example:x"},
+            "validUntil": "2099-01-01T00:00:00Z",
+        }
+        times = {"nbf": now - 7200, "exp": now - 3600}
+    else:
+        times = {"nbf": now + 3600, "exp": now + 7200}
+    header = {"alg": "EdDSA", "kid": did_key_method_id(issuer.public), "typ": "JWT"}
+    token = forge(header, {"iss": did, **times, claim: inner}, issuer)
+    if claim == "vc":
+        result = verify(token, now=NOW)
+        assert not result.verified and result.codes == ("MALFORMED",)
+        assert result.errors[0].path == "/exp"
+    else:
+        shown = verify_presentation(token, now=NOW)
+        assert "NOT_YET_VALID" in shown.codes and shown.check("validity").passed is False
 
 
 def test_verify_with_key_takes_the_algorithm_from_the_key(issuer: KeyPair) -> None:

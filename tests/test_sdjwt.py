@@ -882,6 +882,54 @@ def test_sd_jwt_vc_rules(
     assert code in result.codes
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "code"),
+    [
+        ("validUntil", "2020-01-01T00:00:00Z", "EXPIRED"),
+        ("validFrom", "2099-01-01T00:00:00Z", "NOT_YET_VALID"),
+        ("credentialStatus", {"id": "https://x.example/s#1", "type": "X"}, "STATUS_UNAVAILABLE"),
+    ],
+)
+def test_an_sd_jwt_vc_disclosing_a_claim_a_check_reads_is_refused(
+    agency: KeyPair, trader: KeyPair, name: str, value: Any, code: str
+) -> None:
+    """The pipeline reads validFrom / validUntil, credentialStatus, credentialSchema, type and
+    issuer in an SD-JWT VC as in any credential: made disclosable, the holder chooses whether
+    a check sees them (withheld, the digest is a decoy to the verifier: an expired credential
+    verified). Refused when shown, as for vc+sd-jwt (RFC 9901 §9.7), so no such issuance
+    ever verifies."""
+    encoded, digest = disclosure("c2FsdA", name, value)
+    payload = {
+        "iss": did_key(agency.public),
+        "vct": "https://credentials.example/identity_credential",
+        "iat": int(NOW.timestamp()) - 60,
+        "_sd_alg": "sha-256",
+        "_sd": [digest],
+    }
+    jwt = jose.sign_compact(payload, signer_for(agency), typ="dc+sd-jwt")
+    assert AT.verify(str(SdJwtParts(jwt, ()))).verified  # withheld: nothing to see
+    shown = AT.verify(str(SdJwtParts(jwt, (encoded,))))
+    assert shown.codes == ("MALFORMED",) and shown.errors[0].path == f"/{name}"
+    assert code not in shown.codes
+
+
+@pytest.mark.parametrize("issuer", ["other", {"id": "other"}, ["other"], {"name": "Zoll"}])
+def test_an_sd_jwt_vc_naming_an_issuer_other_than_iss_is_refused(
+    agency: KeyPair, trader: KeyPair, issuer: Any
+) -> None:
+    """An SD-JWT VC is signed for its iss: an issuer claim naming anyone else is what the
+    signer says of another party, and trust read it (an untrusted signer got trusted)."""
+    other = did_key(KeyPair.generate("ed25519").public)
+    named = json.loads(json.dumps(issuer).replace('"other"', json.dumps(other)))
+    result = AT.verify(sd_jwt_vc(agency, trader, issuer=named))
+    assert not result.verified
+    assert result.codes == ("MALFORMED",) and result.errors[0].path == "/issuer"
+    assert result.credential is None and result.issuer is None
+    itself = did_key(agency.public)
+    for same in (itself, {"id": itself, "name": "Zoll"}):
+        assert AT.verify(sd_jwt_vc(agency, trader, issuer=same)).verified
+
+
 # -- the parser against arbitrary input ----------------------------------------------------------
 
 _TOKENISH = st.text(alphabet="AQgw_-~.eyJ9fQ", max_size=120)

@@ -67,6 +67,9 @@ class VerifiedJws:
     method: VerificationMethod
     #: at most one object of ``payload`` has an ``@context`` member (as in UnverifiedJws)
     one_context: bool = False
+    #: The token's own time claims (nbf, exp, iat) when ``payload`` is not the token's
+    #: payload but the credential or presentation rebuilt from it (VC-JWT 1.1); else None.
+    time_claims: Mapping[str, Any] | None = None
 
 
 #: One encoder for every call (``json.dumps`` with options builds a new one each time).
@@ -403,7 +406,10 @@ def verify_vc_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
     )
     if legacy:
         return VerifiedJws(
-            header=verified.header, payload=_from_legacy(verified.payload), method=verified.method
+            header=verified.header,
+            payload=_from_legacy(verified.payload),
+            method=verified.method,
+            time_claims=_time_claims(verified.payload),
         )
     iss = verified.payload.get("iss")
     if iss is not None and iss != _credential_issuer(verified.payload):
@@ -426,7 +432,7 @@ def verify_vp_jwt(token: str, *, lookup: MethodLookup) -> VerifiedJws:
     if not legacy:
         return verified
     mapped = {**_from_legacy(verified.payload)}
-    for claim in ("nonce", "aud", "iat", "exp"):
+    for claim in ("nonce", "aud", "iat", "exp", "nbf"):
         if claim in verified.payload:
             mapped[claim] = verified.payload[claim]
     return VerifiedJws(header=verified.header, payload=mapped, method=verified.method)
@@ -497,6 +503,11 @@ def _from_legacy(payload: Mapping[str, Any]) -> dict[str, Any]:
     return credential
 
 
+def _time_claims(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The JWT claims the validity check reads (nbf, exp) and the signing time (iat)."""
+    return {k: payload[k] for k in ("nbf", "exp", "iat") if k in payload}
+
+
 def numeric_date(value: Any, *, pointer: str) -> datetime:
     """A JWT NumericDate (RFC 7519 §2: seconds since the epoch, "non-integer values can be
     represented") as an aware UTC datetime.
@@ -533,7 +544,10 @@ def _prove(verifier: Verifier, token: Any, state: ProofState) -> None:
     """The proof stage for ``vc+jwt`` credentials (the issuer's assertionMethod key)."""
     verified = verify_vc_jwt(token, lookup=verifier.method_lookup)
     payload = dict(verified.payload)
-    state.jwt_claims = {k: payload[k] for k in ("nbf", "exp", "iat") if k in payload}
+    # a VC-JWT 1.1 token's own nbf / exp, not the dates rebuilt from them: a credential
+    # date that contradicts them is then refused, as in a vc+jwt, never silently preferred
+    claims = payload if verified.time_claims is None else verified.time_claims
+    state.jwt_claims = _time_claims(claims)
     state.claimed = payload
     state.one_context = verified.one_context
     state.methods = [verified.method]

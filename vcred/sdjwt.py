@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from vcred import jose, model
+from vcred import jose, model, values
 from vcred._pointer import escape, from_path, unescape
 from vcred.did.document import VerificationMethod, is_did, split_did_url
 from vcred.did.jwk import did_jwk
@@ -129,10 +129,12 @@ _ALWAYS_VISIBLE_VC: Final = frozenset(
         "iat",
     }
 )
-# SD-JWT VC, "Claims": iss, nbf, exp, cnf, vct, vct#integrity and status are never disclosable.
+# SD-JWT VC, "Claims": iss, nbf, exp, cnf, vct, vct#integrity and status are never disclosable;
+# nor the VCDM members the pipeline's checks read in any credential (a holder withholding one
+# would choose whether its check runs).
 _ALWAYS_VISIBLE_DC: Final = frozenset(
     {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "_sd_alg"}
-)
+) | (_ALWAYS_VISIBLE_VC - {"@context", "iat"})
 
 DEFAULT_DISCLOSABLE: Final[dict[str, tuple[str, ...]]] = {}
 """Credential type → the paths disclosable when the issuer names none (see :func:`issue`);
@@ -819,6 +821,8 @@ def verify(token: str, *, lookup: jose.MethodLookup) -> VerifiedSdJwt:
         )
         always_visible = _ALWAYS_VISIBLE_VC
     claims, unfolder = _process(verified.payload, _decode_all(parts), always_visible=always_visible)
+    if typ == DC_SD_JWT and "issuer" in claims:
+        _check_named_issuer(claims["issuer"], str(verified.payload["iss"]))
     cnf = claims.pop("cnf", None)
     holder_key = _cnf_key(verified.payload)
     kid = cnf["jwk"].get("kid") if holder_key is not None and isinstance(cnf, dict) else None
@@ -856,6 +860,20 @@ def _sd_jwt_vc_issuer(payload: Mapping[str, Any]) -> str:
             pointer="/iss",
         )
     return iss
+
+
+def _check_named_issuer(issuer: Any, iss: str) -> None:
+    """An SD-JWT VC is signed for its ``iss``: an ``issuer`` claim (which the trust check
+    reads, as in any credential) must name the same party. Raises MalformedError."""
+    try:
+        named = values.identifier(issuer, "/issuer")
+    except MalformedError as exc:
+        raise MalformedError(f"issuer: {exc.message}", pointer=exc.pointer) from exc
+    if named != iss:
+        raise MalformedError(
+            "the issuer claim names another party than iss, for whom it was signed",
+            pointer="/issuer",
+        )
 
 
 def _cnf_key(payload: Mapping[str, Any]) -> PublicKey | None:

@@ -24,9 +24,10 @@ import pytest
 from flask import Flask
 
 from tests.verifier.conftest import DOMAIN, NOW, MakeApp
-from vcred import Verifier, did_key, issue, present, verify_presentation
+from vcred import Verifier, did_key, issue, jose, present, verify_presentation
 from vcred.customs.builders import build_aeo_certificate
 from vcred.customs.samples import TRADERS
+from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from vcred.trust import TrustList, build_trust_list, load_signed_trust_list
 
@@ -544,3 +545,17 @@ def test_a_list_not_yet_valid_trusts_nobody() -> None:
     assert result.check("trust").passed is False
     # on its validFrom it decides
     assert TRUST.evaluate_credential(certificate(), now=datetime(2026, 1, 1, tzinfo=UTC)).trusted
+
+
+def test_an_sd_jwt_vc_naming_a_listed_issuer_it_was_not_signed_by_is_not_trusted() -> None:
+    """The issuer check binds an SD-JWT VC's key to its ``iss``; the trust rule reads the
+    credential's ``issuer``. A signer on no list put a listed issuer's DID there, and its own
+    in ``iss``: every check passed and the certificate was trusted as the listed issuer's."""
+    forger = KeyPair.generate("ed25519")
+    payload = {k: v for k, v in certificate(EU_DID).items() if k != "@context"}
+    payload |= {"iss": did_key(forger.public), "vct": "https://credentials.example/aeo"}
+    token = jose.sign_compact(payload, signer_for(forger), typ="dc+sd-jwt") + "~"
+    result = VERIFIER.verify(token)
+    assert not result.verified
+    assert result.codes == ("MALFORMED",) and result.errors[0].path == "/issuer"
+    assert result.trust is None
