@@ -541,3 +541,30 @@ def test_a_presentation_whose_proof_fails_reports_no_holder_and_no_presentation(
         # as verify() reports no credential and no issuer its proof did not establish
         assert result.holder is None and result.presentation is None
         assert result.to_dict()["holder"] is None
+
+
+def test_a_proof_stage_binding_another_issuer_than_the_credential_names_fails_the_issuer_check(
+    agency: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A format whose proof binds its own issuer (an SD-JWT VC's iss) while the credential
+    # names another: the issuer check bound the keys to the first, trust read the second —
+    # a signer on no trust list named a listed issuer and was trusted as it. The pipeline now
+    # refuses the mismatch for any format, a plugin's included.
+    from vcred.formats import registry
+
+    real = registry["vc+jwt"]
+    assert real.verify is not None
+    listed = "did:web:customs.example"
+
+    def binds_its_own(verifier: Verifier, secured: Any, state: Any) -> None:
+        real.verify(verifier, secured, state)  # type: ignore[misc]
+        state.issuer = did_key(agency.public)  # the signer, as the proof bound it
+        state.claimed = {**state.claimed, "issuer": listed}  # what the credential names
+
+    monkeypatch.setitem(
+        registry._formats, "vc+jwt", dataclasses.replace(real, verify=binds_its_own)
+    )
+    result = AT.verify(issue(credential(), agency))
+    assert not result.verified
+    assert result.check("issuer").passed is False
+    assert ("MALFORMED", "/issuer") in {(e.code, e.path) for e in result.errors}

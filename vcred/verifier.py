@@ -572,7 +572,7 @@ class Verifier:
             report.run("relatedResource", lambda: self._check_related(verified))
         issuer = state.issuer or _issuer_or_none(credential)
         if "issuer" in checks:
-            report.run("issuer", _check_issuer_binding, issuer, state.methods)
+            report.run("issuer", _check_issuer_binding, issuer, state.methods, credential)
         window = None
         if "validity" in checks:
             window = self._validity(report, credential, state.jwt_claims)
@@ -1244,10 +1244,25 @@ def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableE
     return unreadable
 
 
-def _check_issuer_binding(issuer: str | None, methods: Sequence[VerificationMethod]) -> str:
-    """Each key that signed must be controlled by the issuer (VC Data Integrity §4.5 step 6)."""
+def _check_issuer_binding(
+    issuer: str | None,
+    methods: Sequence[VerificationMethod],
+    credential: Mapping[str, Any] | None = None,
+) -> str:
+    """Each key that signed must be controlled by the issuer (VC Data Integrity §4.5 step 6).
+
+    ``issuer`` is the one the format's proof bound (an SD-JWT VC's ``iss``), else the
+    credential's; a ``credential`` naming another is refused, whatever the format: the
+    checks after this one (trust above all) read the credential's.
+    """
     if issuer is None:
         raise MalformedError("the credential has no issuer", pointer="/issuer")
+    stated = _issuer_or_none(credential)
+    if stated is not None and stated != issuer:
+        raise MalformedError(
+            f"the credential names the issuer {stated[:200]}, its proof binds {issuer[:200]}",
+            pointer="/issuer",
+        )
     for vm in methods:
         if vm.controller != issuer:
             raise UnknownKeyError(
