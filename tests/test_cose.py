@@ -844,3 +844,24 @@ def test_cli_takes_a_trust_list_secured_as_vc_cose(cli_dir: Path) -> None:
     refused = cli("verify", "--trust-list", str(cli_dir / "bad.txt"), "-", stdin=issued.output)
     assert refused.exit_code == 2 and "INVALID_SIGNATURE" in refused.output
     assert "Traceback" not in refused.output
+
+
+@pytest.mark.parametrize("label", [True, 4.0, b"\x01", None])
+@pytest.mark.parametrize("where", ["protected", "unprotected", "claims"])
+def test_a_label_that_is_no_integer_or_text_is_refused(
+    issuer: KeyPair, label: Any, where: str
+) -> None:
+    # Python's map reads `true` as 1 (alg, iss) and 4.0 as 4 (kid, exp); a decoder keeping
+    # CBOR's types sees other, unknown labels: one signed message, two meanings
+    protected = protected_for(issuer)
+    unprotected: dict[Any, Any] = {}
+    if where == "protected":  # in place of the label Python takes it for (alg, kid)
+        value = protected.pop(label, "x")
+        protected[label] = value
+    elif where == "unprotected":
+        unprotected[label] = "x"
+    else:
+        protected[15] = {label: "did:example:someone-else"}
+    data = forge(protected, payload_for(issuer), issuer, unprotected=unprotected)
+    with pytest.raises((ParsingError, MalformedError), match="integers or text strings"):
+        verify(data)

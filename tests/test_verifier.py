@@ -568,3 +568,23 @@ def test_a_proof_stage_binding_another_issuer_than_the_credential_names_fails_th
     assert not result.verified
     assert result.check("issuer").passed is False
     assert ("MALFORMED", "/issuer") in {(e.code, e.path) for e in result.errors}
+
+
+def test_a_presentation_in_bytes_that_are_not_utf8_is_refused_not_repaired(
+    agency: KeyPair,
+) -> None:
+    # detect_presentation decoded bytes with errors="replace": a holder could sign text with
+    # U+FFFD and send an invalid byte in its place — what was sent is not what verified
+    vp = present(
+        [issue(about(agency), agency)],
+        agency,
+        challenge="c-\ufffd",
+        format="eddsa-jcs-2022",
+        now=NOW,
+    )
+    text = json.dumps(vp, ensure_ascii=False).encode()
+    assert AT.verify_presentation(text, challenge="c-\ufffd").verified
+    sent = text.replace("\ufffd".encode(), b"\xff")
+    result = AT.verify_presentation(sent, challenge="c-\ufffd")
+    assert not result.verified
+    assert result.codes == ("PARSING_ERROR",)

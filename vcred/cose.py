@@ -215,9 +215,8 @@ def parse_unverified(data: bytes) -> UnverifiedSign1:
         if not isinstance(protected, dict):
             raise ParsingError("the protected header must be a map", pointer="/protected")
     for bucket, name in ((protected, "protected"), (unprotected, "unprotected")):
-        for label in bucket:
-            if isinstance(label, bool) or not isinstance(label, int | str):
-                raise ParsingError("header labels are integers or text strings", pointer=f"/{name}")
+        if not all(_is_label(label) for label in bucket):
+            raise ParsingError("header labels are integers or text strings", pointer=f"/{name}")
     return UnverifiedSign1(protected, protected_bytes, unprotected, payload, signature)
 
 
@@ -286,7 +285,15 @@ def check_headers(
     claims = protected.get(CWT_CLAIMS, {})
     if not isinstance(claims, dict):
         raise MalformedError("CWT claims must be a map", pointer="/protected/15")
+    if not all(_is_label(key) for key in claims):  # RFC 8392 §4: Claim Key is int / tstr
+        raise MalformedError("CWT claim keys are integers or text strings", pointer="/protected/15")
     return alg
+
+
+def _is_label(key: object) -> bool:
+    """A COSE header label or CWT claim key: an integer or a text string. Python reads
+    ``true`` as 1 and ``4.0`` as 4, where other decoders see other keys (RFC 9052 §3)."""
+    return isinstance(key, int | str) and not isinstance(key, bool)
 
 
 def verify_sign1(

@@ -1077,7 +1077,10 @@ def detect_presentation(secured: Any) -> tuple[str, Any]:
     if isinstance(secured, bytes) and secured.startswith(model.COSE_SIGN1_PREFIX):
         return "vp+cose", secured
     if isinstance(secured, bytes):
-        secured = secured.decode("utf-8", errors="replace")
+        try:
+            secured = secured.decode("utf-8")
+        except UnicodeDecodeError as exc:  # as detect(): replaced, the text is not what was sent
+            raise ParsingError("input is not UTF-8") from exc
     if isinstance(secured, str):
         text = secured.strip()
         if text.startswith("{"):
