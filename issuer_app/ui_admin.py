@@ -21,6 +21,7 @@ from issuer_app.ui import blueprint, can, issuer, refused, requires
 from vcred.errors import UsageError
 from vcred_service.explanations import N_, officer_sentence
 from vcred_service.problems import ProblemError
+from vcred_service.requests import parse_json_body
 from vcred_service.roles import ROLES, parse_role
 from vcred_service.signin import current_officer
 
@@ -124,8 +125,9 @@ def trust_lists() -> str | BaseResponse:
             "format": request.form.get("format", "vc+jwt"),
         }
         try:
-            credential = json.loads(form["credential"])
-        except ValueError:
+            # as the API reads it (/trust-lists/issue): strict, at most 64 levels deep
+            credential = parse_json_body(form["credential"].encode("utf-8", "surrogatepass"))
+        except ProblemError:
             credential = None
         if not isinstance(credential, dict):
             error = gettext("Paste the unsigned MRATrustListCredential as a JSON object.")

@@ -26,14 +26,18 @@ PASSPHRASE = "a passphrase long enough for tests"
 
 
 def vcred(
-    *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    module: str = "vcred.cli",
 ) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     for name in ("VCRED_ISSUER_PASSPHRASE", "DATABASE_URL", "VCRED_ISSUER_DATA_DIR"):
         if env is None or name not in env:
             environment.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "vcred.cli", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
         env=environment,
         input=stdin,
@@ -233,6 +237,26 @@ def test_what_a_vc_api_body_carries_is_verified_as_it_is(secured: Path) -> None:
     run = vcred("verify", "forged.json", cwd=secured)
     assert run.returncode == 1
     assert json.loads(run.stdout)["errors"][0]["code"] == "INVALID_SIGNATURE"
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (["issue", "--key", "key.jwk", "deep.json"], "the credential is not JSON"),
+        (["present", "deep.json"], "deep.json is not JSON"),
+        (["trust-list", "build", "deep.json"], "the specification is not JSON"),
+        (["trust-list", "sign", "--key", "key.jwk", "deep.json"], "the trust list is not JSON"),
+    ],
+    ids=["issue", "present", "trust-list-build", "trust-list-sign"],
+)
+def test_json_nested_past_the_parsers_recursion_is_one_line(
+    secured: Path, command: list[str], says: str
+) -> None:
+    # json.loads raised RecursionError, and the command printed a traceback
+    (secured / "deep.json").write_text('{"a": ' * 20_000 + "1" + "}" * 20_000)
+    (secured / "key.jwk").write_text(json.dumps(KeyPair.generate("ed25519").private_jwk()))
+    # python -m vcred: the trust-list commands join the group after vcred.cli's __main__ block
+    one_line_error(vcred(*command, cwd=secured, module="vcred"), says)
 
 
 # -- vcred demo ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -228,7 +229,7 @@ def test_check_text_points_at_the_first_lone_surrogate(value: Any, pointer: str)
 
 
 def test_check_json_refuses_what_its_three_checks_refuse_in_their_order() -> None:
-    fine: Any = {"name": "Jöhn Dœ \U0001f6a2", "n": [1, 2.5, 10**300], 3: "a non-string name"}
+    fine: Any = {"name": "Jöhn Dœ \U0001f6a2", "n": [1, 2.5, 10**300, True, None]}
     check_json(fine)
     deep: Any = {"x": {"y": {"z": {"n": 10**400, "s": "\ud800"}}}}
     with pytest.raises(MalformedError) as caught:
@@ -241,3 +242,23 @@ def test_check_json_refuses_what_its_three_checks_refuse_in_their_order() -> Non
     with pytest.raises(MalformedError) as caught:
         check_json(deep)
     assert caught.value.pointer == "/x/y/z/s"
+
+
+@pytest.mark.parametrize(
+    ("value", "pointer"),
+    [
+        ({"a": [{"b": 1, 3: "x"}]}, "/a/0"),  # a member name: the object holding it
+        ({"a": {b"k": 1}}, "/a"),
+        ({"a": [1, ("x", "y")]}, "/a/1"),
+        ({"a": {"b": Decimal("1.5")}}, "/a/b"),
+        ({"a": b"x"}, "/a"),
+        ({"a": {"x"}}, "/a"),
+        ({"a": {10**5000: 1}}, "/a"),  # str() of it raises ValueError
+    ],
+)
+def test_check_json_refuses_what_no_json_text_carries(value: Any, pointer: str) -> None:
+    # RDF canonicalization of a document handed over as a dict failed with AttributeError /
+    # TypeError on these: nothing refused them before it
+    with pytest.raises(MalformedError) as caught:
+        check_json(value)
+    assert caught.value.pointer == pointer

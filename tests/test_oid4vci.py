@@ -62,6 +62,26 @@ def test_offer_url_with_both_or_neither_is_refused() -> None:
         offer_url(offer_uri="x", offer=OFFER)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "openid-credential-offer://[?credential_offer_uri=x",  # urlsplit: ValueError
+        "openid-credential-offer://?credential_offer=" + "[" * 30_000 + "]" * 30_000,
+        # two issuers: json.loads kept the last (I-JSON, RFC 7493 §2.3: names are unique)
+        offer_url(offer=OFFER).replace(
+            "%7B", "%7B%22credential_issuer%22%3A%22https%3A%2F%2Fx%22%2C", 1
+        ),
+    ],
+    ids=["invalid-ipv6-host", "nested-past-recursion", "duplicate-member"],
+)
+def test_an_offer_url_no_wallet_could_read_is_a_protocol_error(url: str) -> None:
+    # a wallet reads a scanned link: ValueError (an invalid IPv6 host) and RecursionError
+    # (JSON nested past the parser's recursion) escaped parse_offer_url
+    with pytest.raises(ProtocolError) as refused:
+        parse_offer_url(url)
+    assert refused.value.error == "invalid_request"
+
+
 def test_offer_without_pre_authorized_code_is_refused() -> None:
     document = OFFER.to_json()
     document["grants"] = {"authorization_code": {"issuer_state": "s"}}

@@ -14,11 +14,11 @@ import cbor2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vcred import Verifier, jose, model
-from vcred.did import Resolver, did_web_url
+from vcred import Verifier, issue, jose, model
+from vcred.did import Resolver, did_key, did_web_url
 from vcred.errors import InvalidProofError, VcredError
 from vcred.integrity import ecdsa_sd
-from vcred.keys import PublicKey
+from vcred.keys import KeyPair, PublicKey
 from vcred.multibase import b64url_encode, multibase_decode
 from vcred.status import BitstringStatusListEntry, decode_bitstring
 
@@ -301,3 +301,69 @@ def test_status_list_credential_parser_raises_only_vcred_errors(credential: dict
 
     with contextlib.suppress(VcredError):
         parse_status_list_credential(credential, url="https://x.example/status/1")
+
+
+# -- Python values no JSON text carries, in signed credentials handed over as dicts -------------
+
+#: leaves and member names JSON has none of (a caller's dict may hold them all the same)
+not_json_leaves = st.one_of(
+    st.tuples(st.text(max_size=4)),
+    st.binary(max_size=4),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.frozensets(st.integers(), max_size=2),
+    st.dates(),
+)
+python_values = st.recursive(
+    json_values | not_json_leaves,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.text(max_size=6) | st.integers() | st.binary(max_size=3) | st.none(),
+            children,
+            max_size=3,
+        )
+    ),
+    max_leaves=12,
+)
+_SIGNED_WITH = [
+    ("eddsa-rdfc-2022", KeyPair.generate("ed25519")),
+    ("eddsa-jcs-2022", KeyPair.generate("ed25519")),
+]
+
+
+def _signed(suite: str, key: KeyPair) -> dict[str, Any]:
+    document = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": did_key(key.public),
+        "credentialSubject": {"id": "did:example:x", "name": "n"},
+    }
+    signed = issue(document, key, format=suite)
+    assert isinstance(signed, dict)
+    return signed
+
+
+_SIGNED = [_signed(suite, key) for suite, key in _SIGNED_WITH]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(range(len(_SIGNED))),
+    st.sampled_from(["issuer", "credentialSubject", "proof", "@context", "validFrom", "name"]),
+    python_values,
+)
+def test_a_signed_credential_holding_python_values_is_refused_not_a_crash(
+    which: int, member: str, value: Any
+) -> None:
+    # a member name that is an int reached RDF canonicalization (AttributeError), a Decimal
+    # or a tuple in a context json.dumps (TypeError): verify() raised
+    secured = dict(_SIGNED[which])
+    if member == "proof":
+        secured["proof"] = {**secured["proof"], "x": value}
+    elif member == "@context":
+        secured["@context"] = [*secured["@context"], {"x": value}]
+    else:
+        secured[member] = value
+    # (eddsa-jcs-2022 admits contexts appended after the signed ones: a result may verify)
+    json.dumps(VERIFIER.verify(secured).to_dict())  # a result a service can answer
+    json.dumps(VERIFIER.verify_presentation(secured).to_dict())

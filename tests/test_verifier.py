@@ -6,6 +6,7 @@ import dataclasses
 import json
 import pickle
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -460,6 +461,37 @@ def test_a_lone_surrogate_in_a_data_integrity_credential_is_malformed_not_a_cras
         assert "lone surrogate" in result.errors[0].message
         json.dumps(result.to_dict()).encode("utf-8")  # what a service answers is UTF-8
     assert AT.verify_presentation(_presenting(forged, secured["proof"])).codes == ("MALFORMED",)
+
+
+# -- Python values no JSON text carries, in a credential handed over as a dict ------------------
+
+#: a member name that is no string, and leaves JSON has no value for
+_NOT_JSON: list[Any] = [{1: "x"}, {b"k": "x"}, Decimal("1.5"), ("a", "b"), b"x", {"x"}]
+
+
+@pytest.mark.parametrize("value", _NOT_JSON, ids=repr)
+@pytest.mark.parametrize("suite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+def test_a_value_no_json_text_carries_is_malformed_not_a_crash(
+    agency: KeyPair, suite: str, value: Any
+) -> None:
+    # RDF canonicalization met a member name that is an int (AttributeError: no startswith),
+    # or a Decimal / tuple in a context (TypeError out of json.dumps): verify() and
+    # verify_presentation() raised instead of reporting
+    secured = issue(credential(), agency, format=suite)
+    assert isinstance(secured, dict)
+    for path, forged in (
+        ("/issuer", {**secured, "issuer": value}),
+        ("/proof/issuer", {**secured, "proof": {**secured["proof"], "issuer": value}}),
+        ("/credentialSubject/name", {**secured, "credentialSubject": {"name": value}}),
+        ("/@context/1/x", {**secured, "@context": [*secured["@context"], {"x": value}]}),
+    ):
+        result = AT.verify(forged)
+        assert result.codes == ("MALFORMED",)
+        assert result.errors[0].path == path
+        json.dumps(result.to_dict())
+        assert AT.verify_presentation(forged).codes == ("MALFORMED",)
+        presented = AT.verify_presentation(_presenting(forged, secured["proof"]))
+        assert presented.codes == ("MALFORMED",)
 
 
 def test_a_signed_vc_jwt_holding_a_lone_surrogate_is_malformed(agency: KeyPair) -> None:

@@ -253,7 +253,7 @@ def issue_command(
     """Secure CREDENTIAL.json (or - for stdin) and print it."""
     try:
         document = json.loads(_read_input(credential))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
         _fail(f"the credential is not JSON: {exc}")
     options: dict[str, Any] = {}
     if fmt in _SD_JWT_FORMATS:
@@ -504,7 +504,7 @@ def present_command(
         text = secured.strip() if isinstance(secured, str) else ""
         try:
             items.append(json.loads(text) if text.startswith("{") else _cose_or(secured))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
             _fail(f"{source} is not JSON: {exc}")
     selective = [item for item in items if isinstance(item, str) and "~" in item]
     bases = [i for i, item in enumerate(items) if has_base_proof(item)]

@@ -67,7 +67,7 @@ def build_command(spec: str, previous: str | None) -> None:
     """
     try:
         d = json.loads(_read_input(spec))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
         _fail(f"the specification is not JSON: {exc}")
     if not isinstance(d, dict):
         _fail("the specification is a JSON object")
@@ -115,7 +115,7 @@ def sign_command(source: str, key_file: str, method: str | None, fmt: str) -> No
     """Sign the trust list SOURCE.json with the trust-list key and print it."""
     try:
         document = json.loads(_read_input(source))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
         _fail(f"the trust list is not JSON: {exc}")
     key = _load_key_file(key_file)
     try:

@@ -254,7 +254,7 @@ def _locate_depth(value: Any, limit: int, pointer: str) -> None:
     while stack:
         item, depth, where = stack.pop()
         if isinstance(item, dict):
-            children: Any = ((str(k), v) for k, v in item.items())
+            children: Any = ((_member_name(k), v) for k, v in item.items())
         elif isinstance(item, list):
             children = ((str(i), v) for i, v in enumerate(item))
         else:
@@ -264,6 +264,12 @@ def _locate_depth(value: Any, limit: int, pointer: str) -> None:
         for name, child in children:
             if isinstance(child, dict | list):
                 stack.append((child, depth + 1, child_pointer(where, name)))
+
+
+def _member_name(name: Any) -> str:
+    """A member name as a pointer step; one that is no string by its type (str() of an int
+    past 4300 digits raises ValueError)."""
+    return name if isinstance(name, str) else f"<{type(name).__name__}>"
 
 
 #: The largest magnitude a JSON number may have: what an IEEE 754 double holds (RFC 8259 §6,
@@ -317,7 +323,7 @@ def _locate(value: Any, pointer: str, fault: Callable[[Any], str | None]) -> Non
         if problem is not None:
             raise MalformedError(problem, pointer=where or "/")
         if isinstance(item, dict):
-            children: list[tuple[str, Any]] = [(str(k), v) for k, v in item.items()]
+            children: list[tuple[str, Any]] = [(_member_name(k), v) for k, v in item.items()]
         elif isinstance(item, list):
             children = [(str(i), v) for i, v in enumerate(item)]
         else:
@@ -368,9 +374,11 @@ _NOT_UNICODE: Final = "{} holds a lone surrogate: not Unicode text (I-JSON, RFC 
 
 def check_json(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> int:
     """Refuse a JSON object or array handed over as Python values that no JSON text could
-    carry: :func:`check_depth`, :func:`check_numbers` and :func:`check_text` in one walk.
+    carry: :func:`check_depth`, :func:`check_numbers` and :func:`check_text` in one walk, and
+    any member name that is no string or value that is no JSON value (a tuple, bytes, a
+    Decimal …: JSON-LD and JCS would fail on them with TypeError, not refuse them).
 
-    Raises MalformedError as the first of those three that refuses it would. The walk has
+    Raises MalformedError as the first of those checks that refuses it would. The walk has
     no pointers: only a refusal walks again, to locate the offender. Returns how many objects
     of ``value`` have an ``@context`` member, told by the same walk: when only the top level
     has one, reading the contexts needs no walk of its own.
@@ -380,6 +388,7 @@ def check_json(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> int:
         _locate_depth(value, limit, pointer)
         _locate_number(value, pointer)
         _locate_text(value, pointer)
+        _locate(value, pointer, _type_fault)
     return holders
 
 
@@ -413,18 +422,32 @@ def _carried_by_json(value: Any, limit: int) -> int:
                     return -1
             elif isinstance(child, dict | list):
                 stack.append((child, depth + 1))
-            elif isinstance(child, float | int) and not number_in_range(child):
+            elif isinstance(child, float | int):
+                if not number_in_range(child):
+                    return -1
+            elif child is not None:  # no JSON value (a tuple, bytes, a Decimal …)
                 return -1
     return holders
 
 
 def _names_are_text(names: dict[Any, Any]) -> bool:
-    """Whether an object's member names are Unicode text, told by one join for most."""
+    """Whether an object's member names are strings of Unicode text, told by one join for
+    most."""
     try:
         joined = "".join(names)
-    except TypeError:  # a name that is no string: not this check's to refuse
-        return all(is_unicode(name) for name in names if isinstance(name, str))
+    except TypeError:  # a name that is no string: no JSON text writes one
+        return False
     return is_unicode(joined)
+
+
+def _type_fault(item: Any) -> str | None:
+    if isinstance(item, dict):
+        if not all(isinstance(name, str) for name in item):
+            return "a member name that is not a string: no JSON object has one"
+        return None
+    if item is None or isinstance(item, str | int | float | list):
+        return None
+    return f"a {type(item).__name__}: not a JSON value"
 
 
 #: The types of the immutable JSON leaves (walks skip them without a call or a push each).

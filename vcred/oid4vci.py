@@ -156,7 +156,10 @@ def parse_offer_url(url: str) -> tuple[str | None, CredentialOffer | None]:
     """(offer URI, None) or (None, offer) from an offer URL (§4.1.3): either
     ``credential_offer_uri`` or ``credential_offer``, exactly one. Any scheme is accepted (a
     wallet's own, or an https link). Raises ProtocolError ``invalid_request``."""
-    query = parse_qs(urlsplit(url.strip()).query, keep_blank_values=True)
+    try:
+        query = parse_qs(urlsplit(url.strip()).query, keep_blank_values=True)
+    except ValueError as exc:  # urlsplit: an invalid IPv6 host ("x://[")
+        raise ProtocolError("invalid_request", "the offer URL cannot be read") from exc
     by_value = query.get("credential_offer", [])
     by_reference = query.get("credential_offer_uri", [])
     if len(by_value) + len(by_reference) != 1:
@@ -167,9 +170,12 @@ def parse_offer_url(url: str) -> tuple[str | None, CredentialOffer | None]:
     if by_reference:
         return by_reference[0], None
     try:
-        return None, parse_offer(json.loads(by_value[0]))
-    except ValueError as exc:
-        raise ProtocolError("invalid_request", "credential_offer is not JSON") from exc
+        # strict: json.loads raised RecursionError past its nesting, and kept the last of
+        # two members of one name
+        offer = jose.loads_strict(by_value[0], what="credential_offer")
+    except VcredError as exc:
+        raise ProtocolError("invalid_request", f"credential_offer: {exc.message}") from exc
+    return None, parse_offer(offer)
 
 
 # -- the JWT proof of possession (Appendix F.1) ------------------------------------------------

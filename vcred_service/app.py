@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.routing import BaseConverter, PathConverter
 
 from vcred_service import i18n
 from vcred_service.problems import register_problem_handlers
@@ -32,6 +33,8 @@ def create_base_app(
     if data_dir is not None:
         kwargs["instance_path"] = str(Path(data_dir).resolve())
     app = Flask(import_name, **kwargs)
+    # before any route is added: a rule takes its converters when it is added
+    app.url_map.converters.update(default=_Segment, string=_Segment, path=_Path)
     app.config.update(
         MAX_CONTENT_LENGTH=DEFAULT_MAX_BODY,
         SECRET_KEY=secrets.token_hex(32),
@@ -49,6 +52,20 @@ def create_base_app(
     app.register_blueprint(shared)
     i18n.install(app)
     return app
+
+
+class _Segment(BaseConverter):
+    """A path segment (the default converter) without NUL: no identifier has one, and
+    PostgreSQL text cannot hold it (a lookup by one raised DataError, a 500); such a path is
+    not found (404)."""
+
+    regex = "[^/\x00]+"
+
+
+class _Path(PathConverter):
+    """A ``path`` value without NUL (see :class:`_Segment`)."""
+
+    regex = "[^/\x00][^\x00]*?"
 
 
 def add_security_headers(

@@ -11,7 +11,6 @@ verdict) is for signed-in officers only (``vcred verifier officer add``;
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 import segno
@@ -24,6 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, UsageError, VcredError
 from vcred.integrity.ecdsa_sd import has_base_proof
+from vcred.jose import loads_strict
 from vcred.multibase import b64url_encode
 from vcred_service.explanations import officer_sentence
 from vcred_service.oidc import OidcClient
@@ -191,8 +191,9 @@ def _has_base_proof(text: str) -> bool:
     if not text.startswith("{"):
         return False
     try:
-        return has_base_proof(json.loads(text))
-    except ValueError:
+        # strict: json.loads raised RecursionError (a 500) for text nested too deep
+        return has_base_proof(loads_strict(text, what="the pasted credential"))
+    except VcredError:  # not JSON at all: verification said why
         return False
 
 

@@ -173,6 +173,27 @@ def submit_trust_list(client: FlaskClient, document: dict[str, Any]) -> Any:
     )
 
 
+@pytest.mark.parametrize("depth", [500, 30_000])
+@pytest.mark.parametrize("four_eyes", [False, True])
+def test_a_trust_list_pasted_nested_too_deep_is_refused_on_the_page(
+    make_app: Callable[..., Flask], depth: int, four_eyes: bool
+) -> None:
+    # the page read the pasted text with json.loads and no depth bound: RecursionError out
+    # of the parser (30 000) or of copying the document to sign (500), a 500; the API's
+    # /trust-lists/issue refuses past 64 levels
+    app = make_app("sqlite", four_eyes=four_eyes)
+    ada = logged_in(app, "ada", role="administrator")
+    html = ada.get("/officer/trust-lists").get_data(as_text=True)
+    pasted = '{"credentialSubject": ' + "[" * depth + "]" * depth + "}"
+    answer = ada.post(
+        "/officer/trust-lists",
+        data={"credential": pasted, "format": "vc+jwt", "csrf_token": csrf_of(html)},
+    )
+    assert answer.status_code == 200
+    assert "as a JSON object" in answer.get_data(as_text=True)
+    assert issuer_of(app).approvals.listed() == []  # nothing asked for under four-eyes
+
+
 def test_the_api_cannot_revoke_alone(app: Flask) -> None:
     service = issuer_of(app)
     document = credential()

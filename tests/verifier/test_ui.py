@@ -55,6 +55,22 @@ def test_a_tampered_credential_is_not_verified_and_says_why(
     assert "no MRA benefits apply" in html
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['{"proof": ' + "[" * 30_000 + "]" * 30_000 + "}", '{"a": ' * 20_000 + "1" + "}" * 20_000],
+    ids=["arrays", "objects"],
+)
+def test_pasted_json_nested_past_the_parsers_recursion_is_not_verified(
+    client: FlaskClient, text: str
+) -> None:
+    # the page parsed the pasted text again to look for an ecdsa-sd-2023 base proof, with
+    # json.loads: RecursionError, a 500 (verification itself had refused it)
+    answer = client.post("/verify", data={"credential": text})
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert "NOT VERIFIED" in html and 'class="verdict bad"' in html
+
+
 def test_uploading_a_file(client: FlaskClient, agency: Agency) -> None:
     token = agency.issue(agency.aeo_certificate())
     data = {"file": (io.BytesIO(token.encode()), "credential.jwt")}

@@ -16,10 +16,11 @@ from tests.issuer.conftest import DOMAIN, Clock, dispose, make_config
 from tests.oid4vci_helpers import offer
 from tests.wallet.conftest import PASSPHRASE, run
 from vcred import Verifier, jose
-from vcred.errors import FetchRefusedError, UsageError
+from vcred.errors import FetchRefusedError, MalformedError, UsageError
 from vcred.keys import KeyPair
-from vcred.wallet import Wallet
-from vcred.wallet.transport import HttpTransport
+from vcred.oid4vci import ProtocolError
+from vcred.wallet import Wallet, _why
+from vcred.wallet.transport import Answer, HttpTransport
 
 
 def test_wrong_passphrase_is_refused(tmp_path: Path) -> None:
@@ -189,3 +190,43 @@ def test_wallet_refuses_a_credential_bound_to_another_key(tmp_path: Path) -> Non
         assert wallet.credentials() == []
     finally:
         dispose(app, drop=False)
+
+
+class _Answering:
+    """A transport answering every request with one answer (a hostile server's)."""
+
+    def __init__(self, body: bytes, status: int = 200) -> None:
+        self.answer = Answer(status=status, content_type="application/json", body=body)
+
+    def request(self, method: str, url: str, **kw: Any) -> Answer:
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 30_000 + b"]" * 30_000, b'{"a": ' * 20_000 + b"1" + b"}" * 20_000]
+)
+def test_an_answer_nested_past_the_parsers_recursion_is_a_protocol_error(
+    tmp_path: Path, body: bytes
+) -> None:
+    # the wallet read an issuer's answer with json.loads: RecursionError out of receive()
+    wallet = Wallet.create(tmp_path / "w.db", PASSPHRASE)
+    link = "openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fissuer.example%2Fo%2F1"
+    with pytest.raises(ProtocolError, match="not JSON"):
+        wallet.receive(link, tx_code=None, transport=_Answering(body), now=Clock())
+    assert wallet.credentials() == []
+
+
+def test_a_request_link_no_url_parser_reads_is_malformed(tmp_path: Path) -> None:
+    # urlsplit raised ValueError (an invalid IPv6 host) out of respond()
+    wallet = Wallet.create(tmp_path / "w.db", PASSPHRASE)
+    with pytest.raises(MalformedError):
+        wallet.respond("openid4vp://[?request_uri=x&client_id=y", transport=_Answering(b"{}"))
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"problemDetails": 5}', b'{"problemDetails": null, "detail": 7}', b"[" * 30_000]
+)
+def test_a_verifiers_refusal_of_any_shape_is_told(body: bytes) -> None:
+    # problemDetails that is no array: TypeError while telling why the verifier refused
+    why = _why(Answer(status=400, content_type="application/json", body=body))
+    assert why.startswith(("HTTP 400", "400"))

@@ -365,7 +365,10 @@ def request_uri_of(link: str) -> tuple[str, str | None]:
     id), or the link itself when it is the https(s) request URI. Raises MalformedError."""
     if link.startswith(("https://", "http://")):
         return link, None
-    parts = urlsplit(link)
+    try:
+        parts = urlsplit(link)
+    except ValueError as exc:  # an invalid IPv6 host ("openid4vp://[")
+        raise MalformedError("the OpenID4VP link cannot be read") from exc
     if parts.scheme not in _REQUEST_SCHEMES:
         raise MalformedError("an OpenID4VP request is an openid4vp:// link or its request_uri")
     params = parse_qs(parts.query)
@@ -418,12 +421,14 @@ def _presents(presentation: Any, credential: str) -> bool:
 def _why(answer: Answer) -> str:
     """The verifier's reason (problem details: code and detail) in one line."""
     try:
-        body = json.loads(answer.body)
-    except ValueError:
+        body = jose.loads_strict(answer.body, what="the answer")
+    except VcredError:  # not JSON (json.loads raised RecursionError past its nesting)
         return f"HTTP {answer.status}"
     if not isinstance(body, dict):
         return f"HTTP {answer.status}"
-    codes = [p.get("code") for p in body.get("problemDetails", []) if isinstance(p, dict)]
+    details = body.get("problemDetails")
+    details = details if isinstance(details, list) else []
+    codes = [p.get("code") for p in details if isinstance(p, dict)]
     detail = str(body.get("detail") or body.get("error_description") or "")[:300]
     return f"{body.get('code') or body.get('error') or answer.status}: {detail}" + (
         f" ({', '.join(str(c) for c in codes)})" if codes else ""

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
-from vcred.errors import UsageError
+from vcred.errors import UsageError, VcredError
+from vcred.jose import loads_strict
 from vcred.keys import Signer
 from vcred.oid4vci import (
     GRANT_PRE_AUTHORIZED,
@@ -108,8 +109,9 @@ _ACCEPT: Final = {"Accept": _JSON}
 
 def _json(answer: Answer, url: str | None) -> Any:
     try:
-        return json.loads(answer.body)
-    except ValueError as exc:
+        # strict: json.loads raised RecursionError for an answer nested past its recursion
+        return loads_strict(answer.body, what="the answer")
+    except VcredError as exc:
         raise ProtocolError(
             "invalid_request", f"{url or 'the issuer'} answered {answer.status}, not JSON"
         ) from exc
