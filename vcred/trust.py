@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -432,7 +432,9 @@ class TrustList:
                 f"{', '.join(sorted(specific)) or 'an untyped credential'}",
                 entry,
             )
-        today = now.date()
+        # the MRA's days are UTC days (as the recognition query reads them): the same instant
+        # written with another offset must not move a day into or out of force
+        today = now.astimezone(UTC).date()
         if today < mra.since:
             return _untrusted(
                 issuer_id, f"{mra.name} takes effect on {mra.since.isoformat()}", entry
