@@ -181,7 +181,7 @@ class Recognition:
             return "NOT_YET_VALID"
         if self.credential_until is not None and at > self.credential_until:
             return "EXPIRED"
-        entry = _still_recognised(trust, self.issuer, self.arrangement, now=now)
+        entry = _still_recognised(trust, self.issuer, self.arrangement, self.level, now=now)
         if entry is None:
             return "ISSUER_NO_LONGER_TRUSTED"
         if not _in_force(self.arrangement, at) or not _in_force(entry.mra.as_dict(), at):
@@ -644,15 +644,27 @@ def _checked(entries: Iterable[EntryStatus], *, now: datetime) -> Checked:
 
 
 def _still_recognised(
-    trust: TrustList | None, issuer: str, arrangement: Mapping[str, Any], *, now: datetime
+    trust: TrustList | None,
+    issuer: str,
+    arrangement: Mapping[str, Any],
+    level: str | None,
+    *,
+    now: datetime,
 ) -> RecognisedIssuer | None:
-    """The entry of the trust list held now that still recognises ``issuer`` under the same
-    arrangement, None when there is none or the list decides nothing now
+    """The entry of the trust list held now that still recognises ``issuer`` for an AEO
+    certificate of ``level`` under the same arrangement, None when there is none — the
+    certificate's type no longer accepted from it, its level (or a level not read) not one
+    the arrangement now recognises — or the list decides nothing now
     (:meth:`TrustList.refusal_at`): fail closed."""
     if trust is None or trust.refusal_at(now) is not None:
         return None
     entry = trust.recognised(issuer)
     if entry is None or entry.mra.id != arrangement.get("id"):
+        return None
+    if AEO_CERTIFICATE_TYPE not in entry.accepted_types:
+        return None
+    tiers = entry.mra.recognised_tiers
+    if tiers is not None and level not in tiers:
         return None
     return entry
 

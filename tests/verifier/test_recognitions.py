@@ -563,6 +563,42 @@ def test_a_partner_dropped_from_the_trust_list_is_no_longer_recognised(
 
 
 @pytest.mark.parametrize(
+    "narrowed",
+    [
+        pytest.param(
+            lambda entry: dataclasses.replace(
+                entry, accepted_types=frozenset({"ExportBillingAttestation"})
+            ),
+            id="AEO certificates no longer accepted",
+        ),
+        pytest.param(
+            lambda entry: dataclasses.replace(
+                entry, mra=dataclasses.replace(entry.mra, recognised_tiers=frozenset({"TIER2"}))
+            ),
+            id="its level no longer recognised",
+        ),
+    ],
+)
+def test_a_partner_the_list_no_longer_recognises_for_this_certificate_is_not_recognised(
+    app: Flask, agency: Agency, trader: KeyPair, narrowed: Any
+) -> None:
+    """The issuer is still on the list under the same arrangement, but the list held now no
+    longer trusts it for this certificate: an AEO certificate is no longer a type it accepts
+    from it, or its level (TIER3) no longer one the arrangement recognises."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    service = app.extensions["vcred_verifier"]
+    held = service.trust
+    assert ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()["recognised"] is True
+    (entry,) = held.entries
+    service.trust = dataclasses.replace(held, entries=(narrowed(entry),))
+    try:
+        answer = ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()
+        assert (answer["recognised"], answer["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
+    finally:
+        service.trust = held
+
+
+@pytest.mark.parametrize(
     "undecided",
     [
         pytest.param(lambda held: None, id="no list held"),
