@@ -345,6 +345,26 @@ def test_trust_list_signed_by_another_agency_is_refused(agency: tuple[KeyPair, s
         load_signed_trust_list(token, now=NOW, expected_issuer=did)
 
 
+def test_a_next_update_that_is_no_moment_is_malformed(agency: tuple[KeyPair, str]) -> None:
+    # 23:59:60 passes the schema (RFC 3339 allows a leap second) but is no datetime: the
+    # ValueError came out of the loader, past the feed's VcredError handling
+    key, did = agency
+    unsigned = build_trust_list(
+        [entry()],
+        issuer=did,
+        programme="US-CTPAT",
+        valid_from=datetime(2025, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2026, 1, 1, tzinfo=UTC),
+        sequence=1,
+        next_update=datetime(2025, 7, 1, tzinfo=UTC),
+    )
+    unsigned["credentialSubject"]["nextUpdate"] = "2025-06-30T23:59:60Z"
+    token = vcred.issue(unsigned, key)
+    with pytest.raises(MalformedError) as caught:
+        load_signed_trust_list(token, now=NOW, expected_issuer=did)
+    assert caught.value.pointer == "/credentialSubject/nextUpdate"
+
+
 def test_error_class_maps_codes_back_to_their_class() -> None:
     from vcred.errors import ResolutionError, VcredError, error_class
 

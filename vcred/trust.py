@@ -933,8 +933,8 @@ def load_trust_list(
         raise UntrustedIssuerError(
             f"the trust list is issued by {issuer}, not by {expected_issuer}", pointer="/issuer"
         )
-    valid_from = _timestamp(credential.get("validFrom"))
-    valid_until = _timestamp(credential.get("validUntil"))
+    valid_from = _timestamp(credential.get("validFrom"), "/validFrom")
+    valid_until = _timestamp(credential.get("validUntil"), "/validUntil")
     if valid_from is not None and now < valid_from:
         raise NotYetValidError(
             f"the trust list is valid from {credential['validFrom']}", pointer="/validFrom"
@@ -1031,10 +1031,12 @@ def _read(path: str | Path) -> Any:
         raise MalformedError(f"{path} is not JSON") from exc
 
 
-def _timestamp(value: Any) -> datetime | None:
+def _timestamp(value: Any, pointer: str) -> datetime | None:
+    """A schema-checked dateTimeStamp (None when absent). Raises MalformedError for one the
+    schema lets through that is no moment (a leap second, 23:59:60)."""
     if not isinstance(value, str):
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return _parse_stamp(value, pointer)
 
 
 def _parse(
@@ -1094,6 +1096,6 @@ def _parse(
         valid_from=valid_from,
         valid_until=valid_until,
         sequence=subject.get("sequenceNumber"),
-        next_update=_timestamp(subject.get("nextUpdate")),
+        next_update=_timestamp(subject.get("nextUpdate"), f"{_S}/nextUpdate"),
         replaces=(replaces["sequenceNumber"], replaces["digest"]) if replaces else None,
     )
