@@ -333,6 +333,14 @@ class StatusChecker:
         # a past moment, for which the issuer serves a version by its own stamps: one that
         # came into force after it (a reinstatement a few seconds later) never answers for it
         skew = self.clock_skew if self.as_of is None else timedelta(0)
+        if self.as_of is not None and status_list.valid_from is None:
+            # only its validFrom tells which version a list is: without one, the list served
+            # (the current one, by an issuer ignoring the timestamp) may postdate the moment
+            raise StatusVerificationError(
+                "the status list states no validFrom: it cannot be the version shown in force "
+                f"at {format_datetime(self.as_of)}",
+                pointer=where,
+            )
         if status_list.valid_from is not None and now + skew < status_list.valid_from:
             raise StatusVerificationError("the status list is not valid yet", pointer=where)
         if status_list.valid_until is not None and now - skew >= status_list.valid_until:
