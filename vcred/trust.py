@@ -349,7 +349,8 @@ class TrustList:
 
         ``signing_keys``: (JWK thumbprint, signing time or None) of each key whose proof
         verified; an issuer with pinned keys is trusted only when every one is pinned and
-        signed inside its window (the signing time, else ``now``). Not given, such an issuer
+        signed inside its window (the signing time, else — or when it is after ``now`` —
+        ``now``). Not given, such an issuer
         is untrusted: the keys cannot be checked. Raises UsageError for a naive ``now``.
         """
         _require_aware(now)
@@ -585,7 +586,9 @@ def _refuse_keys(
             entry,
         )
     for thumbprint, signed_at in signing_keys:
-        at = signed_at or now
+        # a signing time not yet come (a JWT iat nothing bounds) is none the key signed at:
+        # it must not open a key's window early, so the key is judged at now
+        at = signed_at if signed_at is not None and signed_at <= now else now
         if not any(pinned.admits(thumbprint, at) for pinned in entry.pinned_keys):
             return _untrusted(
                 issuer_id,
