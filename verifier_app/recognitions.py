@@ -305,6 +305,7 @@ class Recognitions:
         It holds within the certificate's validity as the verification read it
         (``result.validity``: ``validFrom`` / ``validUntil`` narrowed by a JWT's or CWT's
         ``nbf`` / ``exp``); a verification that did not establish it makes none."""
+        found = self.observe(result, digest=digest, channel=channel, now=now)
         decision = result.trust
         document = result.credential or {}
         if not (result.verified and isinstance(decision, TrustDecision) and decision.trusted):
@@ -326,11 +327,9 @@ class Recognitions:
         ends = [m for m in (credential_until, arrangement_end) if m is not None]
         status = document.get("credentialStatus", [])
         entries = status if isinstance(status, list) else [status]
-        found = self._by_digest(digest)
-        checked = _checked(result.status, now=now)
         if found is not None:
-            self.record_check(found, checked, now=now, actor=channel, action="presented")
             return self.get(found.id)
+        checked = _checked(result.status, now=now)
         recognition_id = "rec-" + secrets.token_urlsafe(12)
         row = {
             "id": recognition_id,
@@ -369,6 +368,22 @@ class Recognitions:
         except IntegrityError:  # the same certificate, presented at once through another worker
             return self._by_digest(digest)
         return self.get(recognition_id)
+
+    def observe(
+        self, result: VerificationResult, *, digest: str, channel: str, now: datetime
+    ) -> Recognition | None:
+        """The recognition this certificate made, with the status its verification found
+        noted (in its history: presented again), None when it made none. A verification
+        that failed counts too when its status check read entries — a suspension or a
+        revocation seen makes it fail — so the recognition does not hold on until the
+        refresher's next round; one whose status was not checked notes nothing."""
+        found = self._by_digest(digest)
+        if found is None:
+            return None
+        if result.verified or result.status:
+            checked = _checked(result.status, now=now)
+            self.record_check(found, checked, now=now, actor=channel, action="presented")
+        return found
 
     # -- read --------------------------------------------------------------------------------
 

@@ -201,6 +201,59 @@ def test_the_same_certificate_presented_twice_is_one_recognition(
     assert [e.action for e in history] == ["recognised", "presented"]
 
 
+def test_a_certificate_presented_again_after_a_suspension_ends_its_recognition_at_once(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    """Presented again, a certificate's status is checked again — also when what the check
+    finds (suspended at home) makes the presentation fail: the recognition held on as active
+    until the refresher's next round (never, with the refresher off and no cron job)."""
+    document = certificate(agency, trader)
+    held = str(agency.issue(document, fmt="vc+jwt"))
+    service = app.extensions["vcred_verifier"]
+
+    def presented() -> Any:
+        challenge = service.issue_challenge().challenge
+        vp = present([held], trader, challenge=challenge, domain=service.config.domain)
+        return app.test_client().post(
+            "/presentations/verify",
+            json={
+                "verifiablePresentation": str(vp),
+                "options": {"challenge": challenge, "domain": service.config.domain},
+            },
+        )
+
+    (made,) = presented().get_json()["recognitions"]
+    agency.set(document, "suspended")
+    clock.now = NOW + timedelta(minutes=10)  # past the status list's cache time
+    refused = presented().get_json()
+    assert refused["verified"] is False and "recognitions" not in refused
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+    history = service.storage.recognitions.history(made)
+    assert [e.action for e in history] == ["recognised", "presented"]
+    assert history[-1].detail.startswith("suspended")
+
+
+def test_a_wallet_answering_again_after_a_suspension_ends_its_recognition_at_once(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The same over OpenID4VP: the refused answer's status check is noted."""
+    document = certificate(agency, trader)
+    held = str(agency.issue(document, fmt="vc+sd-jwt", holder=trader))
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [held], trader)
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    agency.set(document, "suspended")
+    cache = app.extensions["vcred_verifier"].verifier.status_cache
+    cache.clear()  # the list fetched again (the wallet's clock stays put: the clock does too)
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [held], trader)
+    app.test_client().post(response_uri, data=form)
+    assert outcome(app, opened)["result"]["verified"] is False
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+
+
 def test_a_credential_of_an_untrusted_issuer_makes_no_recognition(
     make: MakeApp, agency: Agency, trader: KeyPair
 ) -> None:
