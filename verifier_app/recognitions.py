@@ -580,7 +580,8 @@ class Recognitions:
         The check counts from when its lists were fetched, and an older observation never
         replaces a newer one (another process's cache may hold the list from before a
         suspension). An undetermined status keeps the last known one and its time: it ages
-        out (STATUS_UNKNOWN past the freshness bound).
+        out (STATUS_UNKNOWN past the freshness bound). A revocation is final: nothing seen
+        after it (a list that cleared the bit) brings the recognition back.
         """
         table = self.table
         with self.engine.begin() as conn:
@@ -591,7 +592,11 @@ class Recognitions:
                 .with_for_update()
             ).one()
             last = None if current.status_checked is None else as_utc(current.status_checked)
-            newer = checked.state != "unknown" and (last is None or checked.observed >= last)
+            newer = (
+                checked.state != "unknown"
+                and current.status != "revoked"
+                and (last is None or checked.observed >= last)
+            )
             values: dict[str, Any] = {"status_detail": (checked.detail or "")[:_TEXT] or None}
             if newer:
                 values.update(status=checked.state, status_checked=checked.observed)

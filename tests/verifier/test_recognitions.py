@@ -569,6 +569,24 @@ def test_an_older_status_observation_never_replaces_a_newer_one(
     assert [e.actor for e in recognitions.history(found.id)] == ["oid4vp", "a"]
 
 
+def test_a_revocation_seen_stays_final(app: Flask, agency: Agency, trader: KeyPair) -> None:
+    """REVOKED is final: a later list of the home agency (one that cleared the bit, against
+    Bitstring Status List §2.1) or a presentation of the certificate verifying again must
+    not bring the recognition back."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    recognitions = app.extensions["vcred_verifier"].storage.recognitions
+    (found,) = recognitions.latest()
+    later = NOW + timedelta(minutes=10)
+    revoked = Checked("revoked", "REVOKED: revoked", later)
+    assert recognitions.record_check(found, revoked, now=later, actor="a", action="status")
+    cleared = Checked("active", None, later + timedelta(minutes=10))
+    recognitions.record_check(found, cleared, now=cleared.observed, actor="b", action="status")
+    (found,) = recognitions.latest()
+    assert found.status == "revoked"
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REVOKED")
+
+
 def test_a_certificate_that_ends_by_its_jwt_exp_ends_its_recognition(
     app: Flask, agency: Agency, trader: KeyPair
 ) -> None:
