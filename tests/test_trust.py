@@ -6,7 +6,7 @@ import base64
 import dataclasses
 import json
 from copy import deepcopy
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,20 @@ def test_mra_that_has_ended_is_untrusted() -> None:
     assert "ended on 2025-05-31" in decision.reason
     last_day = datetime(2025, 5, 31, 23, 59, tzinfo=UTC)
     assert trust.evaluate(EU, AEO, now=last_day, tier="AEOS").trusted
+
+
+def test_mra_days_are_utc_days_whatever_the_offset_of_now() -> None:
+    # the MRA's first and last days are UTC days (as the recognition query reads them): the
+    # same instant written with another offset must not move a day in or out of force
+    trust = load_trust_list(us_list(entry(since="2025-03-01", until="2025-05-31")), now=NOW)
+    tokyo, chicago = timezone(timedelta(hours=9)), timezone(timedelta(hours=-5))
+    before = datetime(2025, 3, 1, 8, 0, tzinfo=tokyo)  # 2025-02-28T23:00Z
+    after = datetime(2025, 5, 31, 20, 0, tzinfo=chicago)  # 2025-06-01T01:00Z
+    for moment in (before, after):
+        assert not trust.evaluate(EU, AEO, now=moment, tier="AEOS").trusted
+        assert not trust.evaluate(EU, AEO, now=moment.astimezone(UTC), tier="AEOS").trusted
+    inside = datetime(2025, 3, 1, 9, 0, tzinfo=tokyo)  # 2025-03-01T00:00Z
+    assert trust.evaluate(EU, AEO, now=inside, tier="AEOS").trusted
 
 
 def test_tier_outside_the_mra_is_untrusted(us: TrustList) -> None:
@@ -329,6 +343,26 @@ def test_trust_list_signed_by_another_agency_is_refused(agency: tuple[KeyPair, s
     token = vcred.issue(us_list(issuer=other_did), other)
     with pytest.raises(UntrustedIssuerError, match="not by"):
         load_signed_trust_list(token, now=NOW, expected_issuer=did)
+
+
+def test_a_next_update_that_is_no_moment_is_malformed(agency: tuple[KeyPair, str]) -> None:
+    # 23:59:60 passes the schema (RFC 3339 allows a leap second) but is no datetime: the
+    # ValueError came out of the loader, past the feed's VcredError handling
+    key, did = agency
+    unsigned = build_trust_list(
+        [entry()],
+        issuer=did,
+        programme="US-CTPAT",
+        valid_from=datetime(2025, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2026, 1, 1, tzinfo=UTC),
+        sequence=1,
+        next_update=datetime(2025, 7, 1, tzinfo=UTC),
+    )
+    unsigned["credentialSubject"]["nextUpdate"] = "2025-06-30T23:59:60Z"
+    token = vcred.issue(unsigned, key)
+    with pytest.raises(MalformedError) as caught:
+        load_signed_trust_list(token, now=NOW, expected_issuer=did)
+    assert caught.value.pointer == "/credentialSubject/nextUpdate"
 
 
 def test_error_class_maps_codes_back_to_their_class() -> None:

@@ -221,6 +221,30 @@ def test_past_next_update_and_grace_nobody_is_trusted(
     assert stale.trust.sequence == 1
 
 
+def test_a_signing_time_after_now_does_not_open_a_pinned_key_early(
+    server: LocalServer,
+) -> None:
+    # K2 is pinned from the rotation on; a credential it signs today claiming to be signed
+    # after the rotation (a JWT iat nothing bounds) was trusted today: a signing time not
+    # yet come is no time the key could have signed at, and the key is judged at now
+    clock = Clock()
+    server.serve("/trust-lists/current", signed_list(1, pin(K1, T0), pin(K2, ROTATION)).encode())
+    feed = feed_for(server, clock)
+    feed.refresh()
+    fetcher = StaticFetcher()
+    fetcher.publish(EU_DOC_URL, json.dumps(did_web_document(EU, [K1.public, K2.public])))
+    clock.now = T0 + timedelta(hours=1)
+    credential = aeo_certificate("de-beispiel")
+    credential["issuer"] = EU
+    credential["validFrom"] = T0.isoformat().replace("+00:00", "Z")
+    early = str(vcred.issue(credential, signer_for(K2, did=EU), now=ROTATION + timedelta(days=1)))
+    result = verify_under(feed, clock, fetcher, early)
+    assert not result.verified
+    assert not result.trust.trusted and "is not pinned" in result.trust.reason
+    clock.now = ROTATION + timedelta(days=1, hours=1)  # once its window opened, trusted
+    assert verify_under(feed, clock, fetcher, early).verified
+
+
 def loaded(sequence: int, *, digest: str, replaces: tuple[int, str] | None = None) -> TrustList:
     return TrustList(
         issuer=US,

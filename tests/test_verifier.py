@@ -89,6 +89,27 @@ def test_clock_skew_is_configurable(agency: KeyPair) -> None:
     assert strict.verify(token).codes == ("NOT_YET_VALID",)
 
 
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"validUntil": "2026-05-22T11:59:30Z"}, "EXPIRED"),
+        ({"validFrom": "2026-05-22T12:00:30Z", "validUntil": None}, "NOT_YET_VALID"),
+    ],
+)
+def test_as_of_a_moment_the_clock_skew_does_not_widen_the_window(
+    agency: KeyPair, changes: dict[str, Any], code: str
+) -> None:
+    # the skew is for this verifier's clock against the issuer's; a moment asked about is
+    # no clock reading: as of it, a credential 30 s past its validUntil had expired (as the
+    # status check already reads lists as of a moment, without the skew)
+    moment = NOW - timedelta(days=10)
+    document = {k: v for k, v in credential(**changes).items() if v is not None}
+    if "validFrom" not in changes:
+        document["validFrom"] = "2026-05-01T00:00:00Z"
+    token = issue(document, agency, now=moment - timedelta(days=30))
+    assert dataclasses.replace(AT, at=moment).verify(token).codes == (code,)
+
+
 def test_jwt_exp_disagreeing_with_valid_until_is_rejected(agency: KeyPair) -> None:
     from tests.test_jose import forge, header_for
 

@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -349,7 +349,8 @@ class TrustList:
 
         ``signing_keys``: (JWK thumbprint, signing time or None) of each key whose proof
         verified; an issuer with pinned keys is trusted only when every one is pinned and
-        signed inside its window (the signing time, else ``now``). Not given, such an issuer
+        signed inside its window (the signing time, else — or when it is after ``now`` —
+        ``now``). Not given, such an issuer
         is untrusted: the keys cannot be checked. Raises UsageError for a naive ``now``.
         """
         _require_aware(now)
@@ -432,7 +433,9 @@ class TrustList:
                 f"{', '.join(sorted(specific)) or 'an untyped credential'}",
                 entry,
             )
-        today = now.date()
+        # the MRA's days are UTC days (as the recognition query reads them): the same instant
+        # written with another offset must not move a day into or out of force
+        today = now.astimezone(UTC).date()
         if today < mra.since:
             return _untrusted(
                 issuer_id, f"{mra.name} takes effect on {mra.since.isoformat()}", entry
@@ -583,7 +586,9 @@ def _refuse_keys(
             entry,
         )
     for thumbprint, signed_at in signing_keys:
-        at = signed_at or now
+        # a signing time not yet come (a JWT iat nothing bounds) is none the key signed at:
+        # it must not open a key's window early, so the key is judged at now
+        at = signed_at if signed_at is not None and signed_at <= now else now
         if not any(pinned.admits(thumbprint, at) for pinned in entry.pinned_keys):
             return _untrusted(
                 issuer_id,
@@ -931,8 +936,8 @@ def load_trust_list(
         raise UntrustedIssuerError(
             f"the trust list is issued by {issuer}, not by {expected_issuer}", pointer="/issuer"
         )
-    valid_from = _timestamp(credential.get("validFrom"))
-    valid_until = _timestamp(credential.get("validUntil"))
+    valid_from = _timestamp(credential.get("validFrom"), "/validFrom")
+    valid_until = _timestamp(credential.get("validUntil"), "/validUntil")
     if valid_from is not None and now < valid_from:
         raise NotYetValidError(
             f"the trust list is valid from {credential['validFrom']}", pointer="/validFrom"
@@ -1029,10 +1034,12 @@ def _read(path: str | Path) -> Any:
         raise MalformedError(f"{path} is not JSON") from exc
 
 
-def _timestamp(value: Any) -> datetime | None:
+def _timestamp(value: Any, pointer: str) -> datetime | None:
+    """A schema-checked dateTimeStamp (None when absent). Raises MalformedError for one the
+    schema lets through that is no moment (a leap second, 23:59:60)."""
     if not isinstance(value, str):
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return _parse_stamp(value, pointer)
 
 
 def _parse(
@@ -1092,6 +1099,6 @@ def _parse(
         valid_from=valid_from,
         valid_until=valid_until,
         sequence=subject.get("sequenceNumber"),
-        next_update=_timestamp(subject.get("nextUpdate")),
+        next_update=_timestamp(subject.get("nextUpdate"), f"{_S}/nextUpdate"),
         replaces=(replaces["sequenceNumber"], replaces["digest"]) if replaces else None,
     )

@@ -434,10 +434,11 @@ class Verifier:
     ``time_budget``: what every fetch of one ``verify()`` / ``verify_presentation()`` shares
     (DID documents, status lists); once spent, the rest fail fast (DID_RESOLUTION,
     STATUS_UNAVAILABLE) instead of each taking the fetcher's own deadline.
-    ``at``: verify as of that moment, not now — validity windows, key windows and trust at
-    ``at``, and each status list as the version its issuer says was in force then (fetched
-    from :func:`vcred.status.as_of_url`; one that was not yet valid then is refused). What
-    a did:web document said then is not known: its current keys are used.
+    ``at``: verify as of that moment, not now — validity windows (without ``clock_skew``: a
+    moment asked about is no clock reading), key windows and trust at ``at``, and each
+    status list as the version its issuer says was in force then (fetched from
+    :func:`vcred.status.as_of_url`; one that was not yet valid then is refused). What a
+    did:web document said then is not known: its current keys are used.
     ``fetch_related_resources``: also retrieve (through ``fetcher``) and check every https
     ``relatedResource``, failing when one cannot be retrieved; by default only those that are
     JSON-LD contexts are checked, against the contexts as published (:mod:`vcred.related`).
@@ -705,11 +706,15 @@ class Verifier:
     ) -> str:
         start, end = window
         now = self.now()
-        if start is not None and now + self.clock_skew < start:
+        # the skew allows for this verifier's clock against the issuer's: a moment asked about
+        # (``at``) is no clock reading, and the window is judged exactly there (as the status
+        # check reads lists as of a moment)
+        skew = self.clock_skew if self.at is None else timedelta(0)
+        if start is not None and now + skew < start:
             raise NotYetValidError(
                 f"not valid before {start.isoformat()}", pointer=_start_pointer(credential)
             )
-        if end is not None and now - self.clock_skew > end:
+        if end is not None and now - skew > end:
             raise ExpiredError(f"expired at {end.isoformat()}", pointer=_end_pointer(credential))
         return f"valid at {now.isoformat(timespec='seconds')}"
 

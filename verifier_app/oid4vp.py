@@ -261,6 +261,8 @@ def _verify(
                     if recognised:
                         body["recognitions"] = recognised
                 _add_claims(body, result, queries[cid].get("claims", []))
+            else:  # makes none, but a suspension it found ends a recognition made before
+                service.recognise(result, channel="oid4vp")
             problems.extend(body.get("problemDetails", []))
             answers[cid].append(body)
     verified = not problems and all(b["verified"] for bs in answers.values() for b in bs)

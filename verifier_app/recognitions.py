@@ -181,7 +181,7 @@ class Recognition:
             return "NOT_YET_VALID"
         if self.credential_until is not None and at > self.credential_until:
             return "EXPIRED"
-        entry = _still_recognised(trust, self.issuer, self.arrangement, now=now)
+        entry = _still_recognised(trust, self.issuer, self.arrangement, self.level, now=now)
         if entry is None:
             return "ISSUER_NO_LONGER_TRUSTED"
         if not _in_force(self.arrangement, at) or not _in_force(entry.mra.as_dict(), at):
@@ -305,6 +305,7 @@ class Recognitions:
         It holds within the certificate's validity as the verification read it
         (``result.validity``: ``validFrom`` / ``validUntil`` narrowed by a JWT's or CWT's
         ``nbf`` / ``exp``); a verification that did not establish it makes none."""
+        found = self.observe(result, digest=digest, channel=channel, now=now)
         decision = result.trust
         document = result.credential or {}
         if not (result.verified and isinstance(decision, TrustDecision) and decision.trusted):
@@ -326,11 +327,9 @@ class Recognitions:
         ends = [m for m in (credential_until, arrangement_end) if m is not None]
         status = document.get("credentialStatus", [])
         entries = status if isinstance(status, list) else [status]
-        found = self._by_digest(digest)
-        checked = _checked(result.status, now=now)
         if found is not None:
-            self.record_check(found, checked, now=now, actor=channel, action="presented")
             return self.get(found.id)
+        checked = _checked(result.status, now=now)
         recognition_id = "rec-" + secrets.token_urlsafe(12)
         row = {
             "id": recognition_id,
@@ -369,6 +368,22 @@ class Recognitions:
         except IntegrityError:  # the same certificate, presented at once through another worker
             return self._by_digest(digest)
         return self.get(recognition_id)
+
+    def observe(
+        self, result: VerificationResult, *, digest: str, channel: str, now: datetime
+    ) -> Recognition | None:
+        """The recognition this certificate made, with the status its verification found
+        noted (in its history: presented again), None when it made none. A verification
+        that failed counts too when its status check read entries — a suspension or a
+        revocation seen makes it fail — so the recognition does not hold on until the
+        refresher's next round; one whose status was not checked notes nothing."""
+        found = self._by_digest(digest)
+        if found is None:
+            return None
+        if result.verified or result.status:
+            checked = _checked(result.status, now=now)
+            self.record_check(found, checked, now=now, actor=channel, action="presented")
+        return found
 
     # -- read --------------------------------------------------------------------------------
 
@@ -565,7 +580,8 @@ class Recognitions:
         The check counts from when its lists were fetched, and an older observation never
         replaces a newer one (another process's cache may hold the list from before a
         suspension). An undetermined status keeps the last known one and its time: it ages
-        out (STATUS_UNKNOWN past the freshness bound).
+        out (STATUS_UNKNOWN past the freshness bound). A revocation is final: nothing seen
+        after it (a list that cleared the bit) brings the recognition back.
         """
         table = self.table
         with self.engine.begin() as conn:
@@ -576,7 +592,11 @@ class Recognitions:
                 .with_for_update()
             ).one()
             last = None if current.status_checked is None else as_utc(current.status_checked)
-            newer = checked.state != "unknown" and (last is None or checked.observed >= last)
+            newer = (
+                checked.state != "unknown"
+                and current.status != "revoked"
+                and (last is None or checked.observed >= last)
+            )
             values: dict[str, Any] = {"status_detail": (checked.detail or "")[:_TEXT] or None}
             if newer:
                 values.update(status=checked.state, status_checked=checked.observed)
@@ -644,15 +664,27 @@ def _checked(entries: Iterable[EntryStatus], *, now: datetime) -> Checked:
 
 
 def _still_recognised(
-    trust: TrustList | None, issuer: str, arrangement: Mapping[str, Any], *, now: datetime
+    trust: TrustList | None,
+    issuer: str,
+    arrangement: Mapping[str, Any],
+    level: str | None,
+    *,
+    now: datetime,
 ) -> RecognisedIssuer | None:
-    """The entry of the trust list held now that still recognises ``issuer`` under the same
-    arrangement, None when there is none or the list decides nothing now
+    """The entry of the trust list held now that still recognises ``issuer`` for an AEO
+    certificate of ``level`` under the same arrangement, None when there is none — the
+    certificate's type no longer accepted from it, its level (or a level not read) not one
+    the arrangement now recognises — or the list decides nothing now
     (:meth:`TrustList.refusal_at`): fail closed."""
     if trust is None or trust.refusal_at(now) is not None:
         return None
     entry = trust.recognised(issuer)
     if entry is None or entry.mra.id != arrangement.get("id"):
+        return None
+    if AEO_CERTIFICATE_TYPE not in entry.accepted_types:
+        return None
+    tiers = entry.mra.recognised_tiers
+    if tiers is not None and level not in tiers:
         return None
     return entry
 

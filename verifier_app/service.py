@@ -633,17 +633,20 @@ class VerifierService:
 
     def recognise(self, result: PresentationResult, *, channel: str) -> list[Recognition]:
         """The recognitions a verified presentation's trusted AEO certificates make
-        (:mod:`verifier_app.recognitions`); none for anything else."""
-        if not result.verified:
-            return []
+        (:mod:`verifier_app.recognitions`); none for anything else — but a certificate that
+        made one before has what its status check found now noted on it (a suspension seen
+        ends the recognition at once, not at the refresher's next round)."""
         made = []
+        recognitions = self.storage.recognitions
         for credential in result.credentials:
             digest = input_digest(dict(credential.credential or {}))
             if digest is None:
                 continue
-            found = self.storage.recognitions.recognise(
-                credential, digest=digest, channel=channel, now=self.config.clock()
-            )
+            now = self.config.clock()
+            if not result.verified:
+                recognitions.observe(credential, digest=digest, channel=channel, now=now)
+                continue
+            found = recognitions.recognise(credential, digest=digest, channel=channel, now=now)
             if found is not None:
                 made.append(found)
         return made

@@ -4,11 +4,13 @@ A list is kept once (by its digest) with the moment it was first accepted — re
 configured file at start, or fetched by the trust list feed — and its secured text, so that
 an as-of verification re-loads and re-verifies it under the configured anchor.
 
-The list *in force* at a moment T is the one accepted last, among those accepted at or before
-T whose ``validFrom`` is at or before T and whose ``nextUpdate`` plus the verifier's grace is
-at or after T (a list without ``nextUpdate`` qualifies until its ``validUntil``). A list
-accepted after T cannot have decided anything at T; with none in force, trust as of T is not
-established (:mod:`verifier_app.as_of`).
+The list *in force* at a moment T is the one accepted last at or before T — the list held
+then — if its ``validFrom`` is at or before T, its ``validUntil`` at or after T and its
+``nextUpdate`` plus the verifier's grace at or after T (without ``nextUpdate``, until its
+``validUntil``). A list accepted after T cannot have decided anything at T, and one replaced by
+then no longer did, however long its own dates ran: when the list held at T no longer decided
+(stale, expired), the list it replaced does not come back. With none in force, trust as of T
+is not established (:mod:`verifier_app.as_of`).
 """
 
 from __future__ import annotations
@@ -88,17 +90,21 @@ class TrustListHistory:
     def in_force(self, at: datetime, *, grace: timedelta) -> KeptTrustList | None:
         """The list in force at ``at`` (module docstring), None when there was none."""
         t, at = self.table, as_utc(at)
-        query = (
-            self._select()
-            .where(
-                t.c.accepted_at <= at,
-                or_(t.c.valid_from.is_(None), t.c.valid_from <= at),
-                or_(t.c.valid_until.is_(None), t.c.valid_until >= at),
-                # nextUpdate + grace >= at, without date arithmetic in SQL
-                or_(t.c.next_update.is_(None), t.c.next_update >= at - grace),
-            )
+        # the list held at ``at`` (the last accepted by then), then whether it decided then:
+        # filtering first would bring back a list it had replaced, once it no longer decided
+        held = (
+            select(t.c.digest)
+            .where(t.c.accepted_at <= at)
             .order_by(t.c.accepted_at.desc(), t.c.sequence.desc())
             .limit(1)
+            .scalar_subquery()
+        )
+        query = self._select().where(
+            t.c.digest == held,
+            or_(t.c.valid_from.is_(None), t.c.valid_from <= at),
+            or_(t.c.valid_until.is_(None), t.c.valid_until >= at),
+            # nextUpdate + grace >= at, without date arithmetic in SQL
+            or_(t.c.next_update.is_(None), t.c.next_update >= at - grace),
         )
         return self._first(query)
 

@@ -217,6 +217,18 @@ def test_eu_recognises_only_security_certificates() -> None:
         assert not mra.recognises("EU-AEO", "AEOC")
 
 
+def test_recognises_fails_closed_on_a_tier_it_cannot_place() -> None:
+    # as TrustList.evaluate: no tier where the MRA recognises only some, or a tier that is
+    # none of the programme's, is not recognised (both were)
+    mra = mra_between("US-CTPAT", "EU-AEO")
+    assert mra is not None
+    assert not mra.recognises("EU-AEO", None)
+    assert not mra.recognises("US-CTPAT", "AEOS")
+    assert not mra.recognises("US-CTPAT", "tier3")
+    assert mra.recognises("US-CTPAT", "TIER3")
+    assert mra.recognises("US-CTPAT", None)  # every US tier: the programme is recognised
+
+
 def test_in_force_is_inclusive_of_both_ends() -> None:
     mra = mra_between("US-CTPAT", "EU-AEO")
     assert mra is not None

@@ -215,6 +215,25 @@ def test_in_force_before_signed_is_refused() -> None:
     _refused(data, "/arrangements/0/inForce", "before it was signed")
 
 
+def test_one_file_stating_an_arrangement_twice_is_refused() -> None:
+    # two records of one pair in one file (one ended, one not): the last silently won, so
+    # which of the file's contradictory answers applied hung on the order of its lines
+    data = deepcopy(NEW_COUNTRY)
+    ended = deepcopy(data["arrangements"][0])
+    ended["ended"] = "2026-02-28"
+    ended["sources"][0]["facts"].append("ended")
+    data["arrangements"] = [ended, data["arrangements"][0]]
+    _refused(data, "/arrangements/1/parties", "KE-AEO and US-CTPAT twice")
+
+
+def test_one_file_stating_a_programme_twice_is_refused() -> None:
+    data = deepcopy(NEW_COUNTRY)
+    other = deepcopy(data["programmes"][0])
+    other["levels"] = [{"code": "AEOS", "meaning": "AEO security"}]
+    data["programmes"].append(other)
+    _refused(data, "/programmes/1/id", "KE-AEO twice")
+
+
 def test_a_country_that_is_not_iso_3166_is_refused() -> None:
     data = deepcopy(NEW_COUNTRY)
     data["programmes"][0]["countries"] = ["ZZ"]

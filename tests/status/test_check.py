@@ -48,6 +48,7 @@ from vcred.status import (
     MutableBitstring,
     StatusChecker,
     StatusListCache,
+    as_of_url,
     check_status,
     parse_fetched,
 )
@@ -323,6 +324,29 @@ def test_expired_and_not_yet_valid_lists_are_refused(
     (entry,) = checker.check(credential_with(revocation_entry()), now=NOW).entries
     assert isinstance(entry.error, StatusVerificationError)
     assert "not valid yet" in entry.error.message
+
+
+def test_as_of_a_moment_a_list_without_valid_from_answers_nothing(
+    securer: FakeSecurer, fetcher: DictFetcher
+) -> None:
+    # an issuer that ignores ?timestamp= answers with its current list; stating no validFrom,
+    # it cannot say it was the version in force then (a suspension lifted since would read as
+    # never made): not established, as a version that came into force after the moment is
+    moment = NOW - timedelta(days=3)
+    checker = StatusChecker(
+        fetcher=fetcher, verify_list=securer.verify, as_of=moment, clock=lambda: NOW
+    )
+    current = status_list_credential(url=SUSPENSION_URL, purpose="suspension")
+    del current["validFrom"]
+    fetcher.documents[as_of_url(SUSPENSION_URL, moment)] = securer.secure(current)
+    (entry,) = checker.check(credential_with(suspension_entry()), now=moment).entries
+    assert isinstance(entry.error, StatusVerificationError), entry
+    assert "validFrom" in entry.error.message
+    # one that states its validFrom before the moment was the version in force then
+    dated = status_list_credential(url=SUSPENSION_URL, purpose="suspension", valid_from=moment)
+    fetcher.documents[as_of_url(SUSPENSION_URL, moment)] = securer.secure(dated)
+    checker.cache.clear()
+    assert checker.check(credential_with(suspension_entry()), now=moment).ok
 
 
 def test_unreachable_list_is_unavailable(

@@ -156,6 +156,29 @@ def test_a_one_bit_message_entry_without_messages_reads_set_and_unset(
     assert (status.value, status.message, status.error) == (1, "set", None)
 
 
+@pytest.mark.parametrize("purpose", ["Revocation", "revoked", "withdrawal"])
+def test_a_set_bit_of_a_purpose_nobody_defined_fails_closed(
+    purpose: str, checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer
+) -> None:
+    # §2.1 lets an issuer name any purpose; one this verifier does not know, whose entry
+    # gives no message, leaves a set bit without a meaning ("set"): it verified as valid
+    document = status_list_credential(url=MESSAGE_URL, purpose=purpose, set_bits={7: 1})
+    serve(fetcher, securer, document)
+    entry = message_entry(7, statusPurpose=purpose, statusSize=None, statusMessage=None)
+    (status,) = checker.check(credential_with(entry), now=NOW).entries
+    assert isinstance(status.error, StatusMessageError), status
+    assert status.error.pointer == "/credentialStatus/statusPurpose"
+    unset = message_entry(8, statusPurpose=purpose, statusSize=None, statusMessage=None)
+    (clear,) = checker.check(credential_with(unset), now=NOW).entries
+    assert (clear.value, clear.error) == (0, None)  # an unset bit says nothing happened
+    # the entry defining what its values mean is enough
+    defined = message_entry(
+        7, statusPurpose=purpose, statusSize=None, statusMessage=messages(("ok", "on hold"))
+    )
+    (status,) = checker.check(credential_with(defined), now=NOW).entries
+    assert (status.value, status.message, status.error) == (1, "on hold", None)
+
+
 def test_index_times_size_past_the_list_is_a_range_error(
     checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer
 ) -> None:

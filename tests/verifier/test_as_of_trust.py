@@ -49,10 +49,11 @@ def eu_list(
     valid_from: datetime,
     sequence: int | None = None,
     previous: str | None = None,
+    due: timedelta = timedelta(days=2),
 ) -> str:
-    """An EU list recognising ``issuers`` from ``valid_from``, due for its successor two days
-    later; without ``sequence`` (a foreign agency's list numbering none) it names no next
-    update either."""
+    """An EU list recognising ``issuers`` from ``valid_from``, due for its successor ``due``
+    (two days) later; without ``sequence`` (a foreign agency's list numbering none) it names
+    no next update either."""
     unsigned = build_trust_list(
         [
             {
@@ -71,7 +72,7 @@ def eu_list(
         valid_until=valid_from + timedelta(days=30),
         credential_id=f"urn:example:eu-trust-list:{sequence or valid_from.isoformat()}",
         sequence=sequence,
-        next_update=valid_from + timedelta(days=2) if sequence else None,
+        next_update=valid_from + due if sequence else None,
         replaces=(sequence - 1, list_digest(previous)) if sequence and previous else None,
     )
     return str(issue(unsigned, key, now=valid_from))
@@ -213,6 +214,37 @@ def test_a_list_past_its_next_update_and_grace_is_not_in_force(
     assert codes(body) == ["TRUST_INPUT_UNESTABLISHED"]
     in_grace = verify(client, token, asOf=format_datetime(stale - timedelta(hours=1, minutes=30)))
     assert in_grace["verified"], in_grace
+
+
+def test_a_list_replaced_before_its_next_update_does_not_come_back_for_later_moments(
+    make: MakeApp, list_host: LocalServer, agency: Agency, eu_key: KeyPair
+) -> None:
+    # #1 is due in 20 days, but the EU replaces it the next day (#2 drops the US partner,
+    # due two days later); no #3 arrives. Once #2 is past its next update and grace, the
+    # verifier trusts nobody: #1, replaced, was not in force then either
+    clock = Clock()
+    valid_from = FIRST_ACCEPTED - timedelta(hours=1)
+    first = eu_list(
+        eu_key, [US_DID, OTHER], valid_from=valid_from, sequence=1, due=timedelta(days=20)
+    )
+    serve(list_host, first)
+    app = make(clock=clock, trust_grace=timedelta(hours=1))
+    client = app.test_client()
+    token = str(agency.issue(agency.aeo_certificate(status=False)))
+    assert verify(client, token)["verified"]
+    clock.now = SECOND_ACCEPTED
+    serve(list_host, signed_list(eu_key, 2, [OTHER], first))
+    assert app.extensions["vcred_verifier"].refresh_trust().sequence == 2
+    clock.now = NOW + timedelta(days=5)
+    stale = SECOND_ACCEPTED - timedelta(hours=1) + timedelta(days=2, hours=2)
+    assert codes(verify(client, token)) == ["UNTRUSTED_ISSUER"]  # now: #2 decides nothing
+    body = verify(client, token, asOf=format_datetime(stale))
+    assert not body["verified"], body["trust"]
+    assert codes(body) == ["TRUST_INPUT_UNESTABLISHED"]
+    # while #2 was in force, it decided
+    held = verify(client, token, asOf=format_datetime(SECOND_ACCEPTED + timedelta(hours=1)))
+    assert codes(held) == ["UNTRUSTED_ISSUER"]
+    assert held["trust"]["trustList"]["sequenceNumber"] == 2
 
 
 def test_services_accepting_the_same_list_keep_one_row(

@@ -201,6 +201,59 @@ def test_the_same_certificate_presented_twice_is_one_recognition(
     assert [e.action for e in history] == ["recognised", "presented"]
 
 
+def test_a_certificate_presented_again_after_a_suspension_ends_its_recognition_at_once(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    """Presented again, a certificate's status is checked again — also when what the check
+    finds (suspended at home) makes the presentation fail: the recognition held on as active
+    until the refresher's next round (never, with the refresher off and no cron job)."""
+    document = certificate(agency, trader)
+    held = str(agency.issue(document, fmt="vc+jwt"))
+    service = app.extensions["vcred_verifier"]
+
+    def presented() -> Any:
+        challenge = service.issue_challenge().challenge
+        vp = present([held], trader, challenge=challenge, domain=service.config.domain)
+        return app.test_client().post(
+            "/presentations/verify",
+            json={
+                "verifiablePresentation": str(vp),
+                "options": {"challenge": challenge, "domain": service.config.domain},
+            },
+        )
+
+    (made,) = presented().get_json()["recognitions"]
+    agency.set(document, "suspended")
+    clock.now = NOW + timedelta(minutes=10)  # past the status list's cache time
+    refused = presented().get_json()
+    assert refused["verified"] is False and "recognitions" not in refused
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+    history = service.storage.recognitions.history(made)
+    assert [e.action for e in history] == ["recognised", "presented"]
+    assert history[-1].detail.startswith("suspended")
+
+
+def test_a_wallet_answering_again_after_a_suspension_ends_its_recognition_at_once(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The same over OpenID4VP: the refused answer's status check is noted."""
+    document = certificate(agency, trader)
+    held = str(agency.issue(document, fmt="vc+sd-jwt", holder=trader))
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [held], trader)
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    agency.set(document, "suspended")
+    cache = app.extensions["vcred_verifier"].verifier.status_cache
+    cache.clear()  # the list fetched again (the wallet's clock stays put: the clock does too)
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [held], trader)
+    app.test_client().post(response_uri, data=form)
+    assert outcome(app, opened)["result"]["verified"] is False
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+
+
 def test_a_credential_of_an_untrusted_issuer_makes_no_recognition(
     make: MakeApp, agency: Agency, trader: KeyPair
 ) -> None:
@@ -516,6 +569,24 @@ def test_an_older_status_observation_never_replaces_a_newer_one(
     assert [e.actor for e in recognitions.history(found.id)] == ["oid4vp", "a"]
 
 
+def test_a_revocation_seen_stays_final(app: Flask, agency: Agency, trader: KeyPair) -> None:
+    """REVOKED is final: a later list of the home agency (one that cleared the bit, against
+    Bitstring Status List §2.1) or a presentation of the certificate verifying again must
+    not bring the recognition back."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    recognitions = app.extensions["vcred_verifier"].storage.recognitions
+    (found,) = recognitions.latest()
+    later = NOW + timedelta(minutes=10)
+    revoked = Checked("revoked", "REVOKED: revoked", later)
+    assert recognitions.record_check(found, revoked, now=later, actor="a", action="status")
+    cleared = Checked("active", None, later + timedelta(minutes=10))
+    recognitions.record_check(found, cleared, now=cleared.observed, actor="b", action="status")
+    (found,) = recognitions.latest()
+    assert found.status == "revoked"
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REVOKED")
+
+
 def test_a_certificate_that_ends_by_its_jwt_exp_ends_its_recognition(
     app: Flask, agency: Agency, trader: KeyPair
 ) -> None:
@@ -560,6 +631,42 @@ def test_a_partner_dropped_from_the_trust_list_is_no_longer_recognised(
     assert (expired["recognised"], expired["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
     service.trust = held
     assert ask(app, scheme="US-MID", id=MID, at="2026-12-01").get_json()["recognised"] is True
+
+
+@pytest.mark.parametrize(
+    "narrowed",
+    [
+        pytest.param(
+            lambda entry: dataclasses.replace(
+                entry, accepted_types=frozenset({"ExportBillingAttestation"})
+            ),
+            id="AEO certificates no longer accepted",
+        ),
+        pytest.param(
+            lambda entry: dataclasses.replace(
+                entry, mra=dataclasses.replace(entry.mra, recognised_tiers=frozenset({"TIER2"}))
+            ),
+            id="its level no longer recognised",
+        ),
+    ],
+)
+def test_a_partner_the_list_no_longer_recognises_for_this_certificate_is_not_recognised(
+    app: Flask, agency: Agency, trader: KeyPair, narrowed: Any
+) -> None:
+    """The issuer is still on the list under the same arrangement, but the list held now no
+    longer trusts it for this certificate: an AEO certificate is no longer a type it accepts
+    from it, or its level (TIER3) no longer one the arrangement recognises."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    service = app.extensions["vcred_verifier"]
+    held = service.trust
+    assert ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()["recognised"] is True
+    (entry,) = held.entries
+    service.trust = dataclasses.replace(held, entries=(narrowed(entry),))
+    try:
+        answer = ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()
+        assert (answer["recognised"], answer["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
+    finally:
+        service.trust = held
 
 
 @pytest.mark.parametrize(

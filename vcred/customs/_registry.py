@@ -91,13 +91,20 @@ class Registry:
             schemes[scheme.code] = scheme
         known_schemes = SCHEMES.keys() | schemes.keys()
         programmes = dict(self.programmes)
+        # a later file replaces a record; one file states each once: of two contradictory
+        # records (one ended, one not) the order of its lines would choose
+        stated: set[object] = set()
         for i, item in enumerate(data.get("programmes", ())):
             found = _programme(item, name, f"/programmes/{i}", known_schemes)
+            _once(stated, found.code, f"{name}: {found.code} twice", f"/programmes/{i}/id")
             programmes[found.code] = found
         arrangements = {frozenset(m.programmes): m for m in self.arrangements}
         for i, item in enumerate(data.get("arrangements", ())):
             mra = _arrangement(item, name, f"/arrangements/{i}", programmes)
-            arrangements[frozenset(mra.programmes)] = mra
+            pair = frozenset(mra.programmes)
+            told = f"{name}: an arrangement between {' and '.join(mra.programmes)} twice"
+            _once(stated, pair, told, f"/arrangements/{i}/parties")
+            arrangements[pair] = mra
         ids: dict[str, MutualRecognition] = {}
         for mra in arrangements.values():
             if ids.setdefault(mra.id, mra) is not mra:
@@ -279,6 +286,13 @@ def _arrangement(
         unconfirmed=tuple(item.get("unconfirmed", ())),
         note=item.get("note", ""),
     )
+
+
+def _once(seen: set[object], key: object, message: str, pointer: str) -> None:
+    """Note ``key`` as stated by the file read; MalformedError when it was stated before."""
+    if key in seen:
+        raise MalformedError(message, pointer=pointer)
+    seen.add(key)
 
 
 def _check_dates(

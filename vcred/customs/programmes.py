@@ -154,11 +154,20 @@ class MutualRecognition:
         raise UsageError(f"{programme} is not a party to {self.id}")
 
     def recognises(self, programme: str, tier: str | None) -> bool:
-        """Whether a certificate of ``programme`` at ``tier`` falls under this arrangement."""
+        """Whether a certificate of ``programme`` at ``tier`` falls under this arrangement.
+
+        ``tier`` None: whether every tier does. Fails closed as the trust rule does
+        (:meth:`vcred.trust.TrustList.evaluate`): a tier that is none of the programme's, or
+        no tier where only some are recognised, is not recognised."""
         if programme not in self.programmes:
             return False
         allowed = self.recognised_tiers.get(programme)
-        return allowed is None or tier is None or tier in allowed
+        if tier is None:
+            return allowed is None
+        known = PROGRAMMES.get(programme)
+        if known is None or tier not in known.tiers:
+            return False
+        return allowed is None or tier in allowed
 
     def in_force(self, day: date) -> bool:
         """Whether recognition applies on ``day`` (``until`` is the last day, inclusive).

@@ -39,6 +39,7 @@ from vcred.net import Fetcher, budget_left
 from vcred.status.cache import CachedList, StatusListCache
 from vcred.status.codec import DEFAULT_MAX_BITSTRING_BYTES, MIN_ENTRIES
 from vcred.status.entry import (
+    PURPOSES,
     UNDEFINED_MESSAGE,
     BitstringStatusListEntry,
     parse_entry,
@@ -333,6 +334,14 @@ class StatusChecker:
         # a past moment, for which the issuer serves a version by its own stamps: one that
         # came into force after it (a reinstatement a few seconds later) never answers for it
         skew = self.clock_skew if self.as_of is None else timedelta(0)
+        if self.as_of is not None and status_list.valid_from is None:
+            # only its validFrom tells which version a list is: without one, the list served
+            # (the current one, by an issuer ignoring the timestamp) may postdate the moment
+            raise StatusVerificationError(
+                "the status list states no validFrom: it cannot be the version shown in force "
+                f"at {format_datetime(self.as_of)}",
+                pointer=where,
+            )
         if status_list.valid_from is not None and now + skew < status_list.valid_from:
             raise StatusVerificationError("the status list is not valid yet", pointer=where)
         if status_list.valid_until is not None and now - skew >= status_list.valid_until:
@@ -458,9 +467,17 @@ def status_message(entry: BitstringStatusListEntry, value: int, *, pointer: str)
 
     Only the entry says: its messages are committed to at issuance, signed with the
     credential (§2.1), so an issuer cannot give a value another meaning later. A value left
-    without one — no message, or "undefined" (§2.1) — raises StatusMessageError: nobody
-    can act on it.
+    without one — no message, "undefined" (§2.1), or a set value of a purpose §2.1 does not
+    define with no message from the entry — raises StatusMessageError: nobody can act on it.
     """
+    if value and entry.purpose not in PURPOSES and not entry.status_messages:
+        # a purpose §2.1 does not define, and no message from the entry: "set" tells nobody
+        # whether the credential still holds (a "Revocation" or "revoked" typo would pass)
+        raise StatusMessageError(
+            f"status {hex(value)} under the purpose {entry.purpose[:40]!r}, which this verifier "
+            "does not know and the entry gives no message for: its meaning is unknown",
+            pointer=f"{pointer}/statusPurpose",
+        )
     message = entry.message_for(value)
     if message is None or message == UNDEFINED_MESSAGE:
         at = [i for i, m in enumerate(entry.status_messages) if m.status == value]
