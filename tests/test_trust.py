@@ -280,6 +280,10 @@ def test_load_from_a_file(tmp_path: Path) -> None:
 def test_load_refuses_an_expired_or_early_list() -> None:
     with pytest.raises(ExpiredError):
         load_trust_list(sample_trust_list("US-CTPAT"), now=datetime(2027, 1, 1, tzinfo=UTC))
+    with pytest.raises(ExpiredError):  # at its validUntil it has ceased to be valid
+        load_trust_list(
+            sample_trust_list("US-CTPAT"), now=datetime(2026, 3, 2, 23, 59, 59, tzinfo=UTC)
+        )
     with pytest.raises(NotYetValidError):
         load_trust_list(sample_trust_list("US-CTPAT"), now=datetime(2024, 1, 1, tzinfo=UTC))
 
@@ -382,4 +386,7 @@ def test_an_expired_trust_list_trusts_nobody(us: TrustList) -> None:
     assert not decision.trusted
     assert decision.code == "UNTRUSTED_ISSUER"
     assert "expired" in decision.reason
-    assert us.evaluate(EU, AEO, now=us.valid_until, tier="AEOF").trusted
+    # it ceases to be valid at its validUntil (VCDM 2.0 §4.9), as every credential does
+    assert not us.evaluate(EU, AEO, now=us.valid_until, tier="AEOF").trusted
+    just_before = us.valid_until - timedelta(microseconds=1)
+    assert us.evaluate(EU, AEO, now=just_before, tier="AEOF").trusted

@@ -641,3 +641,22 @@ def test_a_presentation_in_bytes_that_are_not_utf8_is_refused_not_repaired(
     result = AT.verify_presentation(sent, challenge="c-\ufffd")
     assert not result.verified
     assert result.codes == ("PARSING_ERROR",)
+
+
+@pytest.mark.parametrize("offset", [timedelta(0), timedelta(microseconds=-1)])
+def test_at_its_valid_until_a_credential_has_ceased_to_be_valid(
+    agency: KeyPair, offset: timedelta
+) -> None:
+    # VCDM 2.0 §4.9: validUntil is when the credential ceases to be valid; RFC 7519 §4.1.4:
+    # a JWT is accepted only before its exp. The window's end was inclusive (valid at it).
+    end = datetime(2026, 6, 1, tzinfo=UTC)
+    token = issue(
+        credential(validFrom="2026-01-01T00:00:00Z", validUntil="2026-06-01T00:00:00Z"),
+        agency,
+        now=datetime(2026, 1, 2, tzinfo=UTC),
+    )
+    result = dataclasses.replace(AT, at=end + offset).verify(token)
+    if offset:
+        assert result.verified, result.errors
+    else:
+        assert result.codes == ("EXPIRED",)

@@ -396,7 +396,7 @@ class TrustList:
                 f"the MRA trust list of {self.authority} is not valid before "
                 f"{_stamp(self.valid_from)}; it trusts no issuer before then"
             )
-        if self.valid_until is not None and now > self.valid_until:
+        if self.valid_until is not None and now >= self.valid_until:
             return (
                 f"the MRA trust list of {self.authority} expired at "
                 f"{self.valid_until.isoformat()}; no issuer is trusted until it is renewed"
@@ -942,7 +942,7 @@ def load_trust_list(
         raise NotYetValidError(
             f"the trust list is valid from {credential['validFrom']}", pointer="/validFrom"
         )
-    if valid_until is not None and now > valid_until:
+    if valid_until is not None and now >= valid_until:
         raise ExpiredError(
             f"the trust list expired at {credential['validUntil']}", pointer="/validUntil"
         )

@@ -714,7 +714,9 @@ class Verifier:
             raise NotYetValidError(
                 f"not valid before {start.isoformat()}", pointer=_start_pointer(credential)
             )
-        if end is not None and now - skew > end:
+        # the end is not in the window: a credential "ceases to be valid" at its validUntil
+        # (VCDM 2.0 §4.9), a JWT is accepted only before its exp (RFC 7519 §4.1.4)
+        if end is not None and now - skew >= end:
             raise ExpiredError(f"expired at {end.isoformat()}", pointer=_end_pointer(credential))
         return f"valid at {now.isoformat(timespec='seconds')}"
 
