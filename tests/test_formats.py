@@ -185,3 +185,18 @@ def test_issuing_a_lone_surrogate_is_malformed_with_its_pointer(fmt: str) -> Non
     with pytest.raises(MalformedError) as caught:
         issue(document, KeyPair.generate("ed25519"), format=fmt, now=NOW)
     assert caught.value.pointer == "/credentialSubject/name"
+
+
+@pytest.mark.parametrize("fmt", sorted(registry.issuers()))
+def test_a_credential_nested_past_the_stack_is_malformed_in_every_format(fmt: str) -> None:
+    # JSON encoding, JCS and JSON-LD recurse once per level: 5,000 levels raised a bare
+    # RecursionError out of issue() (900 were enough for the Data Integrity suites)
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(5000):
+        inner["a"] = {}
+        inner = inner["a"]
+    document = credential(credentialSubject={"id": "did:example:trader", "deep": deep})
+    key = KeyPair.generate("p256" if fmt.startswith("ecdsa") else "ed25519")
+    with pytest.raises(MalformedError, match="too deeply"):
+        issue(document, key, format=fmt)

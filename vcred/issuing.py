@@ -16,7 +16,7 @@ from vcred.did.jwk import did_jwk
 from vcred.did.key import did_key, did_key_method_id
 from vcred.did.resolver import Resolver
 from vcred.did.web import method_id as did_web_method_id
-from vcred.errors import UsageError
+from vcred.errors import MalformedError, UsageError
 from vcred.formats import (
     COMMON_ISSUE_OPTIONS,
     CredentialIssuer,
@@ -199,4 +199,12 @@ def issue(
         raise UsageError(f"unknown format {format!r}; known: {known}")
     refuse_unused(format, options, entry.issue_options | COMMON_ISSUE_OPTIONS, "issue")
     passed = {name: value for name, value in options.items() if name in entry.issue_options}
-    return entry.issue(document, signer, **passed)
+    try:
+        return entry.issue(document, signer, **passed)
+    except RecursionError:
+        # JSON encoding, JCS and JSON-LD recurse once per level: a document nested past
+        # Python's stack is refused like any other document no format can carry (the
+        # walks before this one are iterative; the verifier refuses far less deep ones)
+        raise MalformedError(
+            "the credential nests objects and arrays too deeply to be secured"
+        ) from None
