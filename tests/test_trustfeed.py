@@ -332,3 +332,33 @@ def test_lifecycle_members_are_checked_when_built() -> None:
 def test_a_feed_needs_a_url() -> None:
     with pytest.raises(UsageError):
         TrustListFeed(anchor=TrustAnchor(did=US), urls=[], fetcher=StaticFetcher(), clock=Clock())
+
+
+def test_a_floor_from_a_list_no_longer_held_refuses_what_it_had_replaced(
+    server: LocalServer,
+) -> None:
+    # A verifier restarting after its trust-list key was rotated cannot hold again the list
+    # it had accepted (signed by the removed key); the feed used to start empty and take
+    # whatever its URLs answered — list 1, which list 3 had replaced. The kept list's number
+    # and digest now stay a floor until a list succeeds it.
+    clock = Clock()
+    first = signed_list(1, pin(K1, T0))
+    second = signed_list(2, pin(K1, T0), previous=first)
+    third = signed_list(3, pin(K1, T0), previous=second)
+    feed = feed_for(server, clock)
+    feed.hold_floor(3, "sha256-" + "C" * 43 + "=")  # list 3 as kept: another content
+    for older in (first, second):
+        server.serve("/trust-lists/current", older.encode(), Content_Type="application/vc+jwt")
+        report = feed.refresh(force=True)
+        assert feed.current is None
+        assert "TRUST_LIST_SEQUENCE" in report.errors[0] and "rollback" in report.errors[0]
+    server.serve("/trust-lists/current", third.encode(), Content_Type="application/vc+jwt")
+    report = feed.refresh(force=True)
+    assert feed.current is None and "fork" in report.errors[0]
+    fourth = signed_list(4, pin(K1, T0), previous=third)
+    server.serve("/trust-lists/current", fourth.encode(), Content_Type="application/vc+jwt")
+    assert feed.refresh(force=True).sequence == 4 and feed.current is not None
+    server.serve("/trust-lists/current", third.encode(), Content_Type="application/vc+jwt")
+    assert "rollback" in feed.refresh(force=True).errors[0]  # the list held bounds it now
+    with pytest.raises(UsageError):
+        feed.hold_floor(9, D1)

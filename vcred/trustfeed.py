@@ -221,6 +221,8 @@ class TrustListFeed:
         self._on_accept = on_accept
         renew_locks_in_children(self)
         self._current: TrustList | None = None
+        #: (sequence number, digest) of a list accepted before that can no longer be held
+        self._floor: tuple[int, str] | None = None
         self._last_failure: datetime | None = None
         self._last: RefreshReport | None = None
 
@@ -249,9 +251,12 @@ class TrustListFeed:
         )
         loaded = dataclasses.replace(loaded, grace=self.grace)
         with self._lock:
+            if self._current is None and self._floor is not None:
+                _check_floor(self._floor, loaded)
             check_succession(self._current, loaded)
             changed = self._current is None or self._current.digest != loaded.digest
             self._current = loaded
+            self._floor = None  # the list held bounds what follows from now on
             self._last_failure = None
             self._last = RefreshReport(
                 at=now, sequence=loaded.sequence, changed=changed, source=source
@@ -281,6 +286,18 @@ class TrustListFeed:
                 raise UsageError("a feed resumes before it holds a list")
             self._current = dataclasses.replace(loaded, grace=self.grace)
             return self._current
+
+    def hold_floor(self, sequence: int, digest: str) -> None:
+        """Accept no list older than ``sequence`` (nor another list numbered ``sequence``
+        than the one of ``digest``) while none is held: what an earlier run accepted, when
+        :meth:`resume` can no longer hold it (its key removed from the anchor since, another
+        anchor configured). Without it the feed would start empty and take whatever list its
+        URLs answered, one the kept list had replaced (fail closed). Raises UsageError when
+        a list is held already."""
+        with self._lock:
+            if self._current is not None:
+                raise UsageError("a feed takes a floor before it holds a list")
+            self._floor = (sequence, digest)
 
     def due(self, now: datetime | None = None) -> bool:
         """Whether a refresh is due: no list yet, or within ``refresh_before`` of its
@@ -327,6 +344,23 @@ class TrustListFeed:
                 errors=tuple(errors),
             )
         return self._last
+
+
+def _check_floor(floor: tuple[int, str], new: TrustList) -> None:
+    """:func:`check_succession` against a list known only by its number and digest."""
+    sequence, digest = floor
+    if new.sequence is None or new.sequence < sequence:
+        raise TrustListSequenceError(
+            f"trust list sequence {new.sequence} is older than the {sequence} an earlier run "
+            "accepted: refused as a rollback",
+            pointer="/credentialSubject/sequenceNumber",
+        )
+    if new.sequence == sequence and not hmac.compare_digest(new.digest or "", digest):
+        raise TrustListSequenceError(
+            f"another list with the sequence number {sequence} an earlier run accepted: "
+            "refused as a fork",
+            pointer="/credentialSubject/sequenceNumber",
+        )
 
 
 def _empty(now: datetime) -> RefreshReport:

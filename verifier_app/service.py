@@ -329,6 +329,8 @@ class VerifierService:
                 feed.resume(kept.secured, accepted_at=kept.accepted_at)
             except VcredError as error:  # another anchor configured since, a key removed
                 _log.warning("the trust list kept (%s) is not resumed: %s", kept.digest, error)
+                if kept.sequence is not None:  # what it had replaced stays replaced
+                    feed.hold_floor(kept.sequence, kept.digest)
         report = feed.refresh(force=True)
         if feed.current is None:
             raise UntrustedIssuerError(

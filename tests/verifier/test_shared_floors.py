@@ -32,6 +32,8 @@ from tests.verifier.test_as_of_trust import (
     verify,
 )
 from tests.verifier.test_as_of_trust import Clock as MovableClock
+from vcred.did import did_key
+from vcred.errors import UntrustedIssuerError
 from vcred.keys import KeyPair
 
 
@@ -139,3 +141,32 @@ def test_a_restarted_verifier_resumes_the_newest_unsequenced_list(
         assert codes(body) == ["UNTRUSTED_ISSUER"], body
         report = after.extensions["vcred_verifier"].feed.last_report
         assert "TRUST_LIST_SEQUENCE" in report.errors[0]
+
+
+def test_a_restart_under_another_anchor_keeps_the_kept_lists_number_as_a_floor(
+    workers: MakeApp, us_server: LocalServer, agency: Agency, eu_key: KeyPair
+) -> None:
+    # The kept list is resumed under the anchor configured now: after a change of anchor
+    # (or of its key) it no longer verifies, and the feed started empty — taking list #1,
+    # signed by the new key before #2 dropped the US partner. Its number stays a floor.
+    clock = MovableClock()
+    clock.now = FIRST_ACCEPTED + timedelta(days=1)
+    new_key = KeyPair.generate("ed25519")
+    first = signed_list(eu_key, 1, [US_DID, OTHER], None)
+    with local_server() as publisher:
+        options: dict[str, Any] = {
+            "clock": clock,
+            "trust_list": None,
+            "trust_list_urls": (LIST_URL,),
+            "host_map": {EU_HOST: publisher.origin, US_HOST: us_server.origin},
+        }
+        serve(publisher, signed_list(eu_key, 2, [OTHER], first))
+        before = workers(**options)
+        assert before.extensions["vcred_verifier"].feed.current.sequence == 2
+        serve(publisher, signed_list(new_key, 1, [US_DID, OTHER], None))
+        with pytest.raises(UntrustedIssuerError, match="TRUST_LIST_SEQUENCE"):
+            workers(trust_issuer=did_key(new_key.public), **options)
+        clock.now = FIRST_ACCEPTED + timedelta(days=2)  # when #3 is in force
+        serve(publisher, signed_list(new_key, 3, [US_DID, OTHER], None))
+        after = workers(trust_issuer=did_key(new_key.public), **options)
+        assert after.extensions["vcred_verifier"].feed.current.sequence == 3
