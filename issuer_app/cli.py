@@ -445,7 +445,7 @@ def trust_list_issue(source: Path, fmt: str, data_dir: Path, database_url: str |
     """Sign an unsigned MRATrustListCredential (JSON; `vcred.trust.build_trust_list`)."""
     try:
         credential = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         _fail(f"cannot read {source}: {exc}")
     issuer = _open(data_dir, database_url)
     try:

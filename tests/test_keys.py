@@ -297,3 +297,9 @@ _P384_N = int(
     "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
     16,
 )
+
+
+def test_a_key_file_nested_past_the_parser_is_a_parsing_error() -> None:
+    # json.loads's RecursionError came out of load_key (vcred keys, the services' key files)
+    with pytest.raises(ParsingError, match="not valid JSON"):
+        load_key("{" + '"a":[' * 100_000)

@@ -462,7 +462,7 @@ def load_key(data: str | bytes, *, password: bytes | None = None) -> KeyPair:
     if stripped.startswith("{"):
         try:
             jwk = json.loads(stripped)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
             raise ParsingError("the key file is not valid JSON") from exc
         return KeyPair.from_jwk(jwk)
     if stripped.startswith("z"):

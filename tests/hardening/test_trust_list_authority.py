@@ -525,6 +525,13 @@ def test_the_admin_cli_signs_with_the_trust_list_key(
     )
     assert refused.exit_code == 2
     assert "Traceback" not in refused.output and "MALFORMED" in refused.output
+    # a file nested past json.loads's recursion: one line, not a RecursionError traceback
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    nested = CliRunner().invoke(main, ["issuer", "trust-list", "issue", str(deep), *data])
+    assert nested.exit_code == 2
+    assert isinstance(nested.exception, SystemExit), nested.exception
+    assert "cannot read" in nested.output
 
 
 def test_vcred_verify_refuses_a_list_from_another_method_in_one_line(tmp_path: Path) -> None:
