@@ -660,3 +660,29 @@ def test_at_its_valid_until_a_credential_has_ceased_to_be_valid(
         assert result.verified, result.errors
     else:
         assert result.codes == ("EXPIRED",)
+
+
+def _verifiable_formats() -> list[str]:
+    from vcred.formats import registry
+
+    # an ecdsa-sd-2023 base proof is for the holder, who derives what a verifier sees
+    return sorted(set(registry.issuers()) - {"ecdsa-sd-2023"})
+
+
+@pytest.mark.parametrize("fmt", _verifiable_formats())
+def test_in_every_format_the_issuer_a_result_names_is_the_credentials_and_its_keys(
+    fmt: str,
+) -> None:
+    # The invariant behind the SD-JWT VC fix: the issuer the keys were bound to, the one the
+    # result reports and the one the credential names (what trust reads) are one party —
+    # and a proof stage binding another fails the issuer check, never passes it
+    from vcred import model
+    from vcred.formats import registry
+
+    key = KeyPair.generate("p256" if fmt.startswith("ecdsa") else "ed25519")
+    options: dict[str, Any] = {"created": NOW} if "created" in registry[fmt].issue_options else {}
+    result = AT.verify(issue(credential(), key, format=fmt, now=NOW, **options))
+    assert result.verified, (fmt, result.errors)
+    assert result.credential is not None
+    assert result.issuer == model.issuer_id(result.credential) == did_key(key.public)
+    assert result.check("issuer").passed is True

@@ -546,8 +546,8 @@ def _prove(verifier: Verifier, token: Any, state: ProofState) -> None:
     payload = dict(verified.payload)
     # a VC-JWT 1.1 token's own nbf / exp, not the dates rebuilt from them: a credential
     # date that contradicts them is then refused, as in a vc+jwt, never silently preferred
-    claims = payload if verified.time_claims is None else verified.time_claims
-    state.jwt_claims = _time_claims(claims)
+    time_claims = verified.time_claims
+    state.jwt_claims = _time_claims(payload) if time_claims is None else time_claims
     state.claimed = payload
     state.one_context = verified.one_context
     state.methods = [verified.method]

@@ -571,9 +571,10 @@ class Verifier:
             report.checks.append(_proof_verified(fmt))
         if state.vcdm and "relatedResource" in credential:  # VCDM 2.0 §5.3: always run
             report.run("relatedResource", lambda: self._check_related(verified))
-        issuer = state.issuer or _issuer_or_none(credential)
+        stated = _issuer_or_none(credential)
+        issuer = state.issuer or stated
         if "issuer" in checks:
-            report.run("issuer", _check_issuer_binding, issuer, state.methods, credential)
+            report.run("issuer", _check_issuer_binding, issuer, state.methods, stated)
         window = None
         if "validity" in checks:
             window = self._validity(report, credential, state.jwt_claims)
@@ -1255,19 +1256,16 @@ def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableE
 
 
 def _check_issuer_binding(
-    issuer: str | None,
-    methods: Sequence[VerificationMethod],
-    credential: Mapping[str, Any] | None = None,
+    issuer: str | None, methods: Sequence[VerificationMethod], stated: str | None = None
 ) -> str:
     """Each key that signed must be controlled by the issuer (VC Data Integrity §4.5 step 6).
 
     ``issuer`` is the one the format's proof bound (an SD-JWT VC's ``iss``), else the
-    credential's; a ``credential`` naming another is refused, whatever the format: the
-    checks after this one (trust above all) read the credential's.
+    credential's; a credential ``stated`` to be another's is refused, whatever the format:
+    the checks after this one (trust above all) read the credential's.
     """
     if issuer is None:
         raise MalformedError("the credential has no issuer", pointer="/issuer")
-    stated = _issuer_or_none(credential)
     if stated is not None and stated != issuer:
         raise MalformedError(
             f"the credential names the issuer {stated[:200]}, its proof binds {issuer[:200]}",

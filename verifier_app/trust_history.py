@@ -5,7 +5,7 @@ configured file at start, or fetched by the trust list feed — and its secured 
 an as-of verification re-loads and re-verifies it under the configured anchor.
 
 The list *in force* at a moment T is the one accepted last at or before T — the list held
-then — if its ``validFrom`` is at or before T, its ``validUntil`` at or after T and its
+then — if its ``validFrom`` is at or before T, its ``validUntil`` after T and its
 ``nextUpdate`` plus the verifier's grace at or after T (without ``nextUpdate``, until its
 ``validUntil``). A list accepted after T cannot have decided anything at T, and one replaced by
 then no longer did, however long its own dates ran: when the list held at T no longer decided
@@ -102,7 +102,7 @@ class TrustListHistory:
         query = self._select().where(
             t.c.digest == held,
             or_(t.c.valid_from.is_(None), t.c.valid_from <= at),
-            or_(t.c.valid_until.is_(None), t.c.valid_until >= at),
+            or_(t.c.valid_until.is_(None), t.c.valid_until > at),  # ceased at validUntil
             # nextUpdate + grace >= at, without date arithmetic in SQL
             or_(t.c.next_update.is_(None), t.c.next_update >= at - grace),
         )

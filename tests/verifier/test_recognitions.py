@@ -38,7 +38,7 @@ from vcred.customs.identifiers import construct_mid
 from vcred.errors import UsageError
 from vcred.keys import KeyPair
 from vcred_service.oauth import OAuthConfig
-from verifier_app.recognitions import Checked
+from verifier_app.recognitions import Checked, Recognition, Recognitions
 
 # the fixtures of the OpenID4VP and OAuth tests: apps on SQLite and PostgreSQL, a trader's key
 backend, clock, make, trader = (
@@ -551,14 +551,20 @@ def test_closing_waits_for_the_refreshers_round_under_way(
     assert len(rounds) == 1  # the round ended; none began after closing
 
 
+def _recognised(app: Flask, agency: Agency, trader: KeyPair) -> tuple[Recognitions, Recognition]:
+    """The recognitions store and the one recognition a presented certificate made."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    recognitions = app.extensions["vcred_verifier"].storage.recognitions
+    (found,) = recognitions.latest()
+    return recognitions, found
+
+
 def test_an_older_status_observation_never_replaces_a_newer_one(
     app: Flask, agency: Agency, trader: KeyPair
 ) -> None:
     """Another process's cache may hold the list from before a suspension: its round must
     not bring the recognition back."""
-    present_oid4vp(app, agency, trader, certificate(agency, trader))
-    recognitions = app.extensions["vcred_verifier"].storage.recognitions
-    (found,) = recognitions.latest()
+    recognitions, found = _recognised(app, agency, trader)
     later = NOW + timedelta(minutes=10)
     suspended = Checked("suspended", "SUSPENDED: suspended", later)
     assert recognitions.record_check(found, suspended, now=later, actor="a", action="status")
@@ -573,9 +579,7 @@ def test_a_revocation_seen_stays_final(app: Flask, agency: Agency, trader: KeyPa
     """REVOKED is final: a later list of the home agency (one that cleared the bit, against
     Bitstring Status List §2.1) or a presentation of the certificate verifying again must
     not bring the recognition back."""
-    present_oid4vp(app, agency, trader, certificate(agency, trader))
-    recognitions = app.extensions["vcred_verifier"].storage.recognitions
-    (found,) = recognitions.latest()
+    recognitions, found = _recognised(app, agency, trader)
     later = NOW + timedelta(minutes=10)
     revoked = Checked("revoked", "REVOKED: revoked", later)
     assert recognitions.record_check(found, revoked, now=later, actor="a", action="status")
