@@ -21,12 +21,14 @@ from vcred.did import did_key
 from vcred.errors import InvalidProofError, MalformedError, UsageError
 from vcred.integrity import add_base_proof, add_proof, ecdsa_sd
 from vcred.integrity.formats import default_mandatory_pointers
+from vcred.integrity.proof import proof_options
 from vcred.integrity.selective import (
     json_pointer_to_paths,
     name_list_nodes,
     pointers_except,
     select_json_ld,
 )
+from vcred.integrity.suites import ECDSA_SD_2023
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from vcred.multibase import b64url_decode, b64url_encode
@@ -619,3 +621,24 @@ def test_lists_of_lists_and_literal_lists(key: KeyPair) -> None:
         derive(secured, ["/credentialSubject/items/0"])  # the outer list loses an element
     whole = derive(secured, ["/credentialSubject/items"])
     assert INLINE.verify(whole).codes == ()
+
+
+def test_a_derived_proof_cannot_follow_other_proofs(key: KeyPair) -> None:
+    # a derived proof signs the revealed document, never the proofs it names as previous:
+    # here one made after the derivation, by the same key, which the chain would pass off
+    # as signed before it
+    signer = signer_for(key)
+    options = proof_options(
+        ECDSA_SD_2023, signer.key_id, created=NOW, previous_proof="urn:uuid:first"
+    )
+    document = credential(issuer=did_key(key.public))
+    base = {**document, "proof": ecdsa_sd.create_base_proof(dict(document), options, signer)}
+    derived = derive(base, ["/validFrom", "/credentialSubject/name"])
+    revealed = {name: value for name, value in derived.items() if name != "proof"}
+    first = add_proof(revealed, signer, suite="ecdsa-rdfc-2019", proof_id="urn:uuid:first")
+    chained = {**revealed, "proof": [first["proof"], derived["proof"]]}
+    result = AT.verify(chained)
+    assert not result.verified
+    assert [(e.code, e.path) for e in result.errors] == [
+        ("INVALID_PROOF", "/proof/1/previousProof")
+    ]

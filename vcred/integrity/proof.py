@@ -341,12 +341,14 @@ def _verify_one(
     previous = previous_proofs(proof, all_proofs, pointer=pointer)
     if previous:  # §4.5 step 3.3: a chain signs the proofs it follows
         input_document["proof"] = previous
+    # Linked Data Signatures have no chains, and a derived ecdsa-sd-2023 proof signs the
+    # revealed document only: for either, the proofs it names as previous would go unsigned
+    if previous and (isinstance(suite, LegacySuite) or suite.selective):
+        raise InvalidProofError(
+            f"a {suite.name} proof cannot follow other proofs",
+            pointer=f"{pointer}/previousProof",
+        )
     if isinstance(suite, LegacySuite):
-        if previous:  # Linked Data Signatures have no chains: previousProof would go unsigned
-            raise InvalidProofError(
-                f"a {suite.name} proof cannot follow other proofs",
-                pointer=f"{pointer}/previousProof",
-            )
         verify_legacy_proof(
             suite, unsecured, proof, method.public_key, pointer=pointer, loader=loader
         )
