@@ -114,6 +114,8 @@ VALID: dict[str, tuple[str, ...]] = {
     "KR-BRN": ("214-87-07132", "116-82-00276", "134-86-72683"),
     "LEI": ("506700GE1G29325QX363",),
     "NZBN": ("9429000000000", "9429000000017", "9429000047111"),
+    # a worked example of GB 32100-2015's check character, and one in published guides
+    "CN-USCC": ("91350100M000100Y43", "91420000737944946L"),
 }
 INVALID: dict[str, tuple[tuple[str, str], ...]] = {
     "EORI": (
@@ -164,6 +166,11 @@ INVALID: dict[str, tuple[tuple[str, str], ...]] = {
         ("9429000000001", "GS1 check digit: 0 expected"),
         ("942900000000", "format: 12 digits"),
         ("9529000000007", "format: an NZBN starts with 94"),
+    ),
+    "CN-USCC": (
+        ("91110000100000000X", "check character: R expected"),
+        ("91350100M000100Y44", "check character: 3 expected"),
+        ("91350100M000100I43", "format: I is not a GB 32100 character"),
     ),
 }
 

@@ -129,6 +129,18 @@ def mexico_rfc_check(value: str) -> bool:
     return value[-1] == ("A" if remainder == 10 else str(remainder))
 
 
+# GB 32100-2015's characters and their values: the index in this string (no I, O, S, V, Z).
+_USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def china_uscc_check(value: str) -> bool:
+    """China Unified Social Credit Code check character (GB 32100-2015): the 18th character
+    is the one whose value is (31 − Σ Cᵢ·Wᵢ mod 31) mod 31 over the first 17, Wᵢ = 3^(i−1)
+    mod 31 (1, 3, 9, 27, 19, 26, …)."""
+    total = sum(_USCC_ALPHABET.index(c) * pow(3, i, 31) for i, c in enumerate(value[:17]))
+    return value[17] == _USCC_ALPHABET[-total % 31]
+
+
 def _ein_prefix(value: str) -> bool:
     # The IRS assigns EINs only under these campus and Internet prefixes ("How EINs are
     # assigned and valid EIN prefixes"): 00, 07–09, 17–19, 28, 29, 49, 69, 70, 78, 79, 89,
@@ -374,7 +386,9 @@ SCHEMES: Final[dict[str, IdentifierScheme]] = {
             "CN-USCC",
             "China Unified Social Credit Code",
             re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}"),
-            "91110000100000000X",
+            "91350100M000100Y43",
+            china_uscc_check,
+            "https://www.chinesestandard.net/PDF/English.aspx/GB32100-2015",
         ),
         IdentifierScheme(
             "NZBN",
