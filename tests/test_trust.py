@@ -74,7 +74,7 @@ def test_trusted_issuer_comes_with_its_mra_and_benefits(us: TrustList) -> None:
     assert decision.programme == "EU-AEO"
     assert decision.mra is not None
     assert decision.mra.id == "urn:vcred:mra:eu-aeo:us-ctpat"
-    assert decision.mra.since.isoformat() == "2012-07-01"
+    assert decision.mra.since.isoformat() == "2012-07-31"  # "in force 2012-07": its last day
     assert "REDUCED_EXAMINATIONS" in decision.benefits
     assert decision.error() is None
     shown = decision.as_dict()
@@ -107,10 +107,10 @@ def test_wrong_credential_type_is_untrusted() -> None:
 def test_mra_not_yet_begun_is_untrusted(us: TrustList) -> None:
     # a list valid back then (the sample one is valid from 2025: it trusts nobody in 2012)
     us = dataclasses.replace(us, valid_from=datetime(2012, 1, 1, tzinfo=UTC))
-    decision = us.evaluate(EU, AEO, now=datetime(2012, 6, 30, 23, 0, tzinfo=UTC))
+    decision = us.evaluate(EU, AEO, now=datetime(2012, 7, 30, 23, 0, tzinfo=UTC))
     assert not decision.trusted
-    assert "takes effect on 2012-07-01" in decision.reason
-    assert us.evaluate(EU, AEO, now=datetime(2012, 7, 1, 0, 0, tzinfo=UTC), tier="AEOF").trusted
+    assert "takes effect on 2012-07-31" in decision.reason
+    assert us.evaluate(EU, AEO, now=datetime(2012, 7, 31, 0, 0, tzinfo=UTC), tier="AEOF").trusted
 
 
 def test_mra_that_has_ended_is_untrusted() -> None:
@@ -259,7 +259,7 @@ def test_eu_verifier_names_its_member_state() -> None:
 def test_narrowed_dates_cannot_widen_the_mra() -> None:
     built = us_list(entry(since="2001-01-01"))
     assert built["credentialSubject"]["recognisedIssuers"][0]["mutualRecognition"]["since"] == (
-        "2012-07-01"
+        "2012-07-31"
     )
     with pytest.raises(MalformedError, match="end before it begins"):
         us_list(entry(until="2011-01-01"))
