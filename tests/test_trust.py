@@ -242,6 +242,21 @@ def test_a_did_names_one_entry_only() -> None:
     assert loaded.value.pointer == "/credentialSubject/recognisedIssuers/1/id"
 
 
+def test_a_hand_built_list_naming_an_issuer_twice_is_refused() -> None:
+    """The constructor took the first of two entries for one DID silently: the order of the
+    entries chose the programme, MRA, accepted types and pinned keys. Refused, as the
+    loader and the builder refuse it."""
+    listed = load_trust_list(us_list(entry()), now=NOW)
+    japan = dataclasses.replace(listed.entries[0], programme="JP-AEO", dids=frozenset({EU}))
+    with pytest.raises(UsageError, match="only once"):
+        dataclasses.replace(listed, entries=(japan, *listed.entries))
+    with pytest.raises(UsageError, match="only once"):
+        dataclasses.replace(listed, entries=(*listed.entries, *listed.entries))
+    own = dataclasses.replace(listed.entries[0], dids=frozenset({EU}))
+    with pytest.raises(UsageError, match="only once"):
+        dataclasses.replace(listed, entries=(own,))
+
+
 def test_eu_verifier_names_its_member_state() -> None:
     options: dict[str, Any] = {
         "issuer": EU,

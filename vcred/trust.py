@@ -275,10 +275,18 @@ class TrustList:
     _by_issuer: dict[str, RecognisedIssuer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Raises UsageError for a DID named twice (an entry's ``issuer`` or one of its
+        ``dids``): the order of the entries would choose which decides — refused as the
+        loader refuses such a list (``_one_entry_per_did``)."""
         by_issuer: dict[str, RecognisedIssuer] = {}
         for entry in self.entries:
             for did in (entry.issuer, *sorted(entry.dids)):
-                by_issuer.setdefault(did, entry)
+                if did in by_issuer:
+                    raise UsageError(
+                        f"an issuer may appear only once on a trust list (by its id or its "
+                        f"dids): {did[:200]} is named twice"
+                    )
+                by_issuer[did] = entry
         object.__setattr__(self, "_by_issuer", by_issuer)
 
     @property
