@@ -303,6 +303,24 @@ def test_load_refuses_an_expired_or_early_list() -> None:
         load_trust_list(sample_trust_list("US-CTPAT"), now=datetime(2024, 1, 1, tzinfo=UTC))
 
 
+def test_a_list_that_states_no_end_is_refused(us: TrustList) -> None:
+    """A list with neither validUntil nor nextUpdate decided forever: an agency that never
+    publishes again (or a replayed old list) kept every partner it once listed trusted."""
+    endless = deepcopy(sample_trust_list("US-CTPAT"))
+    del endless["validUntil"]
+    assert "nextUpdate" not in endless["credentialSubject"]
+    with pytest.raises(MalformedError, match="until when") as caught:
+        load_trust_list(endless, now=NOW)
+    assert caught.value.pointer == "/validUntil"
+    # one built by hand decides nothing
+    forever = dataclasses.replace(us, valid_until=None, next_update=None)
+    decision = forever.evaluate(EU, AEO, now=NOW, tier="AEOF")
+    assert not decision.trusted and "until when" in decision.reason
+    assert forever.refusal_at(NOW) is not None
+    # a next update alone bounds it
+    assert dataclasses.replace(forever, next_update=NOW + timedelta(days=1)).refusal_at(NOW) is None
+
+
 def test_load_refuses_a_list_from_someone_else() -> None:
     with pytest.raises(UntrustedIssuerError):
         load_trust_list(sample_trust_list("US-CTPAT"), now=NOW, expected_issuer=EU)

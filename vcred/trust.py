@@ -392,13 +392,19 @@ class TrustList:
         return self._certified(entry, types, stated)
 
     def refusal_at(self, now: datetime) -> str | None:
-        """Why this list decides nothing at ``now`` — before its ``validFrom``, after its
-        ``validUntil``, or past its next update and grace (fail closed: a list due to be
-        replaced may hide a revoked issuer or key) — or None when it decides.
+        """Why this list decides nothing at ``now`` — stating neither ``validUntil`` nor
+        ``nextUpdate``, before its ``validFrom``, after its ``validUntil``, or past its next
+        update and grace (fail closed: a list due to be replaced may hide a revoked issuer or
+        key) — or None when it decides.
 
         A long-running verifier loads its list once: the list's own validity must still bound
         every decision made with it, and ``now`` may be a past moment (Verifier.at).
         """
+        if self.valid_until is None and self.next_update is None:
+            return (
+                f"the MRA trust list of {self.authority} states neither validUntil nor "
+                "nextUpdate: until when it holds is not established; it trusts no issuer"
+            )
         if self.valid_from is not None and now < self.valid_from:
             return (
                 f"the MRA trust list of {self.authority} is not valid before "
@@ -925,9 +931,10 @@ def load_trust_list(
 ) -> TrustList:
     """A :class:`TrustList` from an already-verified trust list credential (a dict or a file).
 
-    Checks its type, schema (:func:`vcred.schema.check_schema`), validity period at ``now``
-    and, when given, that ``expected_issuer`` signed it. The proof is NOT checked here: use
-    :func:`load_signed_trust_list` for a secured list.
+    Checks its type, schema (:func:`vcred.schema.check_schema`), validity period at ``now``,
+    that it states until when it holds (``validUntil`` or ``nextUpdate``: MalformedError
+    without either) and, when given, that ``expected_issuer`` signed it. The proof is NOT
+    checked here: use :func:`load_signed_trust_list` for a secured list.
 
     Raises MalformedError / SchemaMismatchError, ExpiredError / NotYetValidError,
     UntrustedIssuerError (issued by someone else).
@@ -954,7 +961,15 @@ def load_trust_list(
         raise ExpiredError(
             f"the trust list expired at {credential['validUntil']}", pointer="/validUntil"
         )
-    return _parse(credential, issuer, valid_from, valid_until)
+    loaded = _parse(credential, issuer, valid_from, valid_until)
+    if loaded.valid_until is None and loaded.next_update is None:
+        # fail closed: a list that says until when it holds neither by an end nor by a next
+        # update would decide forever (a replayed old list, an agency that stopped publishing)
+        raise MalformedError(
+            "a trust list states until when it holds: validUntil, or a nextUpdate",
+            pointer="/validUntil",
+        )
+    return loaded
 
 
 def load_signed_trust_list(
