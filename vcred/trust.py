@@ -171,6 +171,10 @@ class TrustDecision:
     """The trust list the decision was made under (its id, else its issuer)."""
     sequence: int | None = None
     """That list's sequence number (None: a list without one)."""
+    keys: tuple[tuple[str, datetime], ...] = ()
+    """(JWK thumbprint, moment judged at) of each signing key a trusted credential was
+    decided with (:meth:`TrustList.evaluate_credential` given ``signing_keys``): what a
+    decision kept for later must judge again against the pins of a later list."""
 
     def error(self) -> UntrustedIssuerError | None:
         """The error a verifier reports for an untrusted decision (None when trusted)."""
@@ -389,7 +393,11 @@ class TrustList:
             stated = _read_certification(credential, types)
         except MalformedError as exc:
             return _unestablished(issuer_id, exc, entry)
-        return self._certified(entry, types, stated)
+        decision = self._certified(entry, types, stated)
+        if not decision.trusted or not signing_keys:
+            return decision
+        judged = tuple((thumbprint, _judged_at(at, now)) for thumbprint, at in signing_keys)
+        return dataclasses.replace(decision, keys=judged)
 
     def refusal_at(self, now: datetime) -> str | None:
         """Why this list decides nothing at ``now`` — stating neither ``validUntil`` nor
@@ -600,9 +608,7 @@ def _refuse_keys(
             entry,
         )
     for thumbprint, signed_at in signing_keys:
-        # a signing time not yet come (a JWT iat nothing bounds) is none the key signed at:
-        # it must not open a key's window early, so the key is judged at now
-        at = signed_at if signed_at is not None and signed_at <= now else now
+        at = _judged_at(signed_at, now)
         if not any(pinned.admits(thumbprint, at) for pinned in entry.pinned_keys):
             return _untrusted(
                 issuer_id,
@@ -610,6 +616,13 @@ def _refuse_keys(
                 entry,
             )
     return None
+
+
+def _judged_at(signed_at: datetime | None, now: datetime) -> datetime:
+    """The moment a signing key is judged at against its pin's window: its signing time —
+    but a signing time not yet come (a JWT ``iat`` nothing bounds), or none, is no moment the
+    key signed at: it must not open a key's window early, so the key is judged at ``now``."""
+    return signed_at if signed_at is not None and signed_at <= now else now
 
 
 def _stamp(moment: datetime) -> str:
