@@ -1504,7 +1504,8 @@ def _published(stored: str | None) -> dict[str, Any] | None:
 
 def _trust_list_document(credential: Mapping[str, Any], issuer: str) -> dict[str, Any]:
     """The trust list to sign, checked: its type, its issuer (this agency), no status or
-    proof, VCDM and its schema. Raises MalformedError / SchemaViolationsError."""
+    proof, VCDM and its schema, an end (``validUntil`` or ``nextUpdate``). Raises
+    MalformedError / SchemaViolationsError."""
     document = copy.deepcopy(dict(credential))
     if MRA_TRUST_LIST_TYPE not in model.types_of(document):
         raise MalformedError(f"not an {MRA_TRUST_LIST_TYPE}", pointer="/type")
@@ -1516,6 +1517,12 @@ def _trust_list_document(credential: Mapping[str, Any], issuer: str) -> dict[str
             raise MalformedError(f"a trust list to sign has no {reserved}", pointer=f"/{reserved}")
     model.validate_credential(document)
     _check_our_schemas(document)
+    if "validUntil" not in document and "nextUpdate" not in document["credentialSubject"]:
+        # verifiers refuse such a list (vcred.trust.load_trust_list): it would decide forever
+        raise MalformedError(
+            "a trust list states until when it holds: validUntil, or a nextUpdate",
+            pointer="/validUntil",
+        )
     return document
 
 

@@ -74,7 +74,7 @@ def test_trusted_issuer_comes_with_its_mra_and_benefits(us: TrustList) -> None:
     assert decision.programme == "EU-AEO"
     assert decision.mra is not None
     assert decision.mra.id == "urn:vcred:mra:eu-aeo:us-ctpat"
-    assert decision.mra.since.isoformat() == "2012-07-01"
+    assert decision.mra.since.isoformat() == "2012-07-31"  # "in force 2012-07": its last day
     assert "REDUCED_EXAMINATIONS" in decision.benefits
     assert decision.error() is None
     shown = decision.as_dict()
@@ -107,10 +107,10 @@ def test_wrong_credential_type_is_untrusted() -> None:
 def test_mra_not_yet_begun_is_untrusted(us: TrustList) -> None:
     # a list valid back then (the sample one is valid from 2025: it trusts nobody in 2012)
     us = dataclasses.replace(us, valid_from=datetime(2012, 1, 1, tzinfo=UTC))
-    decision = us.evaluate(EU, AEO, now=datetime(2012, 6, 30, 23, 0, tzinfo=UTC))
+    decision = us.evaluate(EU, AEO, now=datetime(2012, 7, 30, 23, 0, tzinfo=UTC))
     assert not decision.trusted
-    assert "takes effect on 2012-07-01" in decision.reason
-    assert us.evaluate(EU, AEO, now=datetime(2012, 7, 1, 0, 0, tzinfo=UTC), tier="AEOF").trusted
+    assert "takes effect on 2012-07-31" in decision.reason
+    assert us.evaluate(EU, AEO, now=datetime(2012, 7, 31, 0, 0, tzinfo=UTC), tier="AEOF").trusted
 
 
 def test_mra_that_has_ended_is_untrusted() -> None:
@@ -242,6 +242,21 @@ def test_a_did_names_one_entry_only() -> None:
     assert loaded.value.pointer == "/credentialSubject/recognisedIssuers/1/id"
 
 
+def test_a_hand_built_list_naming_an_issuer_twice_is_refused() -> None:
+    """The constructor took the first of two entries for one DID silently: the order of the
+    entries chose the programme, MRA, accepted types and pinned keys. Refused, as the
+    loader and the builder refuse it."""
+    listed = load_trust_list(us_list(entry()), now=NOW)
+    japan = dataclasses.replace(listed.entries[0], programme="JP-AEO", dids=frozenset({EU}))
+    with pytest.raises(UsageError, match="only once"):
+        dataclasses.replace(listed, entries=(japan, *listed.entries))
+    with pytest.raises(UsageError, match="only once"):
+        dataclasses.replace(listed, entries=(*listed.entries, *listed.entries))
+    own = dataclasses.replace(listed.entries[0], dids=frozenset({EU}))
+    with pytest.raises(UsageError, match="only once"):
+        dataclasses.replace(listed, entries=(own,))
+
+
 def test_eu_verifier_names_its_member_state() -> None:
     options: dict[str, Any] = {
         "issuer": EU,
@@ -259,7 +274,7 @@ def test_eu_verifier_names_its_member_state() -> None:
 def test_narrowed_dates_cannot_widen_the_mra() -> None:
     built = us_list(entry(since="2001-01-01"))
     assert built["credentialSubject"]["recognisedIssuers"][0]["mutualRecognition"]["since"] == (
-        "2012-07-01"
+        "2012-07-31"
     )
     with pytest.raises(MalformedError, match="end before it begins"):
         us_list(entry(until="2011-01-01"))
@@ -286,6 +301,24 @@ def test_load_refuses_an_expired_or_early_list() -> None:
         )
     with pytest.raises(NotYetValidError):
         load_trust_list(sample_trust_list("US-CTPAT"), now=datetime(2024, 1, 1, tzinfo=UTC))
+
+
+def test_a_list_that_states_no_end_is_refused(us: TrustList) -> None:
+    """A list with neither validUntil nor nextUpdate decided forever: an agency that never
+    publishes again (or a replayed old list) kept every partner it once listed trusted."""
+    endless = deepcopy(sample_trust_list("US-CTPAT"))
+    del endless["validUntil"]
+    assert "nextUpdate" not in endless["credentialSubject"]
+    with pytest.raises(MalformedError, match="until when") as caught:
+        load_trust_list(endless, now=NOW)
+    assert caught.value.pointer == "/validUntil"
+    # one built by hand decides nothing
+    forever = dataclasses.replace(us, valid_until=None, next_update=None)
+    decision = forever.evaluate(EU, AEO, now=NOW, tier="AEOF")
+    assert not decision.trusted and "until when" in decision.reason
+    assert forever.refusal_at(NOW) is not None
+    # a next update alone bounds it
+    assert dataclasses.replace(forever, next_update=NOW + timedelta(days=1)).refusal_at(NOW) is None
 
 
 def test_load_refuses_a_list_from_someone_else() -> None:

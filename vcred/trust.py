@@ -171,6 +171,10 @@ class TrustDecision:
     """The trust list the decision was made under (its id, else its issuer)."""
     sequence: int | None = None
     """That list's sequence number (None: a list without one)."""
+    keys: tuple[tuple[str, datetime], ...] = ()
+    """(JWK thumbprint, moment judged at) of each signing key a trusted credential was
+    decided with (:meth:`TrustList.evaluate_credential` given ``signing_keys``): what a
+    decision kept for later must judge again against the pins of a later list."""
 
     def error(self) -> UntrustedIssuerError | None:
         """The error a verifier reports for an untrusted decision (None when trusted)."""
@@ -275,10 +279,18 @@ class TrustList:
     _by_issuer: dict[str, RecognisedIssuer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Raises UsageError for a DID named twice (an entry's ``issuer`` or one of its
+        ``dids``): the order of the entries would choose which decides — refused as the
+        loader refuses such a list (``_one_entry_per_did``)."""
         by_issuer: dict[str, RecognisedIssuer] = {}
         for entry in self.entries:
             for did in (entry.issuer, *sorted(entry.dids)):
-                by_issuer.setdefault(did, entry)
+                if did in by_issuer:
+                    raise UsageError(
+                        f"an issuer may appear only once on a trust list (by its id or its "
+                        f"dids): {did[:200]} is named twice"
+                    )
+                by_issuer[did] = entry
         object.__setattr__(self, "_by_issuer", by_issuer)
 
     @property
@@ -381,16 +393,26 @@ class TrustList:
             stated = _read_certification(credential, types)
         except MalformedError as exc:
             return _unestablished(issuer_id, exc, entry)
-        return self._certified(entry, types, stated)
+        decision = self._certified(entry, types, stated)
+        if not decision.trusted or not signing_keys:
+            return decision
+        judged = tuple((thumbprint, _judged_at(at, now)) for thumbprint, at in signing_keys)
+        return dataclasses.replace(decision, keys=judged)
 
     def refusal_at(self, now: datetime) -> str | None:
-        """Why this list decides nothing at ``now`` — before its ``validFrom``, after its
-        ``validUntil``, or past its next update and grace (fail closed: a list due to be
-        replaced may hide a revoked issuer or key) — or None when it decides.
+        """Why this list decides nothing at ``now`` — stating neither ``validUntil`` nor
+        ``nextUpdate``, before its ``validFrom``, after its ``validUntil``, or past its next
+        update and grace (fail closed: a list due to be replaced may hide a revoked issuer or
+        key) — or None when it decides.
 
         A long-running verifier loads its list once: the list's own validity must still bound
         every decision made with it, and ``now`` may be a past moment (Verifier.at).
         """
+        if self.valid_until is None and self.next_update is None:
+            return (
+                f"the MRA trust list of {self.authority} states neither validUntil nor "
+                "nextUpdate: until when it holds is not established; it trusts no issuer"
+            )
         if self.valid_from is not None and now < self.valid_from:
             return (
                 f"the MRA trust list of {self.authority} is not valid before "
@@ -586,9 +608,7 @@ def _refuse_keys(
             entry,
         )
     for thumbprint, signed_at in signing_keys:
-        # a signing time not yet come (a JWT iat nothing bounds) is none the key signed at:
-        # it must not open a key's window early, so the key is judged at now
-        at = signed_at if signed_at is not None and signed_at <= now else now
+        at = _judged_at(signed_at, now)
         if not any(pinned.admits(thumbprint, at) for pinned in entry.pinned_keys):
             return _untrusted(
                 issuer_id,
@@ -596,6 +616,13 @@ def _refuse_keys(
                 entry,
             )
     return None
+
+
+def _judged_at(signed_at: datetime | None, now: datetime) -> datetime:
+    """The moment a signing key is judged at against its pin's window: its signing time —
+    but a signing time not yet come (a JWT ``iat`` nothing bounds), or none, is no moment the
+    key signed at: it must not open a key's window early, so the key is judged at ``now``."""
+    return signed_at if signed_at is not None and signed_at <= now else now
 
 
 def _stamp(moment: datetime) -> str:
@@ -917,9 +944,10 @@ def load_trust_list(
 ) -> TrustList:
     """A :class:`TrustList` from an already-verified trust list credential (a dict or a file).
 
-    Checks its type, schema (:func:`vcred.schema.check_schema`), validity period at ``now``
-    and, when given, that ``expected_issuer`` signed it. The proof is NOT checked here: use
-    :func:`load_signed_trust_list` for a secured list.
+    Checks its type, schema (:func:`vcred.schema.check_schema`), validity period at ``now``,
+    that it states until when it holds (``validUntil`` or ``nextUpdate``: MalformedError
+    without either) and, when given, that ``expected_issuer`` signed it. The proof is NOT
+    checked here: use :func:`load_signed_trust_list` for a secured list.
 
     Raises MalformedError / SchemaMismatchError, ExpiredError / NotYetValidError,
     UntrustedIssuerError (issued by someone else).
@@ -946,7 +974,15 @@ def load_trust_list(
         raise ExpiredError(
             f"the trust list expired at {credential['validUntil']}", pointer="/validUntil"
         )
-    return _parse(credential, issuer, valid_from, valid_until)
+    loaded = _parse(credential, issuer, valid_from, valid_until)
+    if loaded.valid_until is None and loaded.next_update is None:
+        # fail closed: a list that says until when it holds neither by an end nor by a next
+        # update would decide forever (a replayed old list, an agency that stopped publishing)
+        raise MalformedError(
+            "a trust list states until when it holds: validUntil, or a nextUpdate",
+            pointer="/validUntil",
+        )
+    return loaded
 
 
 def load_signed_trust_list(

@@ -18,6 +18,7 @@ Several processes may refresh: a lease row lets one of them work at a time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -81,8 +82,9 @@ class UnknownSchemeError(MalformedError):
     title = "Unknown identifier scheme"
 
 
-def recognition_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table, Table, Table]:
-    """The recognitions, their identifiers, their history and the refresher's lease."""
+def recognition_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table, Table, Table, Table]:
+    """The recognitions, their identifiers, their history, the refresher's lease and the
+    keys each certificate was signed with."""
     recognitions = Table(
         f"{prefix}recognitions",
         metadata,
@@ -132,7 +134,15 @@ def recognition_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table, T
         Column("holder", String(64), nullable=False),
         Column("until", DateTime(timezone=True), nullable=False),
     )
-    return recognitions, identifiers, events, leases
+    # a table of its own, not a column: create_all adds it to an existing database
+    keys = Table(
+        f"{prefix}recognition_keys",
+        metadata,
+        Column("recognition", String(40), ForeignKey(recognitions.c.id), primary_key=True),
+        Column("thumbprint", String(64), primary_key=True),
+        Column("judged_at", DateTime(timezone=True), nullable=False),
+    )
+    return recognitions, identifiers, events, leases, keys
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +171,8 @@ class Recognition:
     decision: str | None
     decided_by: str | None
     identifiers: tuple[tuple[str, str], ...] = ()
+    signing_keys: tuple[tuple[str, datetime], ...] = ()
+    """(JWK thumbprint, moment judged at) of each key the certificate was trusted with."""
 
     def reason_at(
         self, at: datetime, *, now: datetime, max_age: timedelta, trust: TrustList | None
@@ -170,8 +182,9 @@ class Recognition:
         The status is the last one checked: older than ``max_age`` it vouches for nothing.
         ``trust``: the trust list held now (None: none). The recognition holds only while it
         still recognises the issuer under the same arrangement — a partner removed from the
-        list, or a list that no longer decides, ends it — and at ``at`` inside that
-        arrangement's window as the list states it now (narrowed when it was suspended).
+        list, a key it signed with no longer pinned for that moment, or a list that no
+        longer decides, ends it — and at ``at`` inside that arrangement's window as the list
+        states it now (narrowed when it was suspended).
         """
         if self.decision == "refused":
             return "REFUSED_BY_OFFICER"
@@ -181,7 +194,7 @@ class Recognition:
             return "NOT_YET_VALID"
         if self.credential_until is not None and at > self.credential_until:
             return "EXPIRED"
-        entry = _still_recognised(trust, self.issuer, self.arrangement, self.level, now=now)
+        entry = _still_recognised(trust, self, now=now)
         if entry is None:
             return "ISSUER_NO_LONGER_TRUSTED"
         if not _in_force(self.arrangement, at) or not _in_force(entry.mra.as_dict(), at):
@@ -292,7 +305,9 @@ class Recognitions:
 
     def __init__(self, engine: Engine, metadata: MetaData, prefix: str) -> None:
         self.engine = engine
-        self.table, self.ids, self.events, self.leases = recognition_tables(metadata, prefix)
+        self.table, self.ids, self.events, self.leases, self.keys = recognition_tables(
+            metadata, prefix
+        )
 
     # -- made by a presentation ------------------------------------------------------------
 
@@ -364,6 +379,14 @@ class Recognitions:
                             for s, v in identifiers
                         ],
                     )
+                if decision.keys:
+                    conn.execute(
+                        insert(self.keys),
+                        [
+                            {"recognition": recognition_id, "thumbprint": t, "judged_at": at}
+                            for t, at in dict(decision.keys).items()
+                        ],
+                    )
                 self._event(conn, recognition_id, now, channel, "recognised", checked.detail or "")
         except IntegrityError:  # the same certificate, presented at once through another worker
             return self._by_digest(digest)
@@ -399,7 +422,15 @@ class Recognitions:
                 .where(self.ids.c.recognition == recognition_id)
                 .order_by(self.ids.c.scheme, self.ids.c.value)
             ).fetchall()
-        return _recognition(row, tuple((i.scheme, i.value) for i in ids))
+            keys = conn.execute(
+                select(self.keys.c.thumbprint, self.keys.c.judged_at)
+                .where(self.keys.c.recognition == recognition_id)
+                .order_by(self.keys.c.thumbprint)
+            ).fetchall()
+        return dataclasses.replace(
+            _recognition(row, tuple((i.scheme, i.value) for i in ids)),
+            signing_keys=tuple((k.thumbprint, as_utc(k.judged_at)) for k in keys),
+        )
 
     def _by_digest(self, digest: str) -> Recognition | None:
         with self.engine.connect() as conn:
@@ -664,28 +695,29 @@ def _checked(entries: Iterable[EntryStatus], *, now: datetime) -> Checked:
 
 
 def _still_recognised(
-    trust: TrustList | None,
-    issuer: str,
-    arrangement: Mapping[str, Any],
-    level: str | None,
-    *,
-    now: datetime,
+    trust: TrustList | None, recognition: Recognition, *, now: datetime
 ) -> RecognisedIssuer | None:
-    """The entry of the trust list held now that still recognises ``issuer`` for an AEO
-    certificate of ``level`` under the same arrangement, None when there is none — the
-    certificate's type no longer accepted from it, its level (or a level not read) not one
-    the arrangement now recognises — or the list decides nothing now
-    (:meth:`TrustList.refusal_at`): fail closed."""
+    """The entry of the trust list held now that still recognises the recognition's issuer
+    for an AEO certificate of its level under the same arrangement, signed with keys it
+    pins, None when there is none — the certificate's type no longer accepted from it, its
+    level (or a level not read) not one the arrangement now recognises, a key not pinned for
+    the moment it was judged at (or no key kept: one made before keys were kept) — or the
+    list decides nothing now (:meth:`TrustList.refusal_at`): fail closed."""
     if trust is None or trust.refusal_at(now) is not None:
         return None
-    entry = trust.recognised(issuer)
-    if entry is None or entry.mra.id != arrangement.get("id"):
+    entry = trust.recognised(recognition.issuer)
+    if entry is None or entry.mra.id != recognition.arrangement.get("id"):
         return None
     if AEO_CERTIFICATE_TYPE not in entry.accepted_types:
         return None
     tiers = entry.mra.recognised_tiers
-    if tiers is not None and level not in tiers:
+    if tiers is not None and recognition.level not in tiers:
         return None
+    if entry.pinned_keys and not recognition.signing_keys:
+        return None
+    for thumbprint, at in recognition.signing_keys:
+        if entry.pinned_keys and not any(p.admits(thumbprint, at) for p in entry.pinned_keys):
+            return None
     return entry
 
 

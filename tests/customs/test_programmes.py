@@ -99,11 +99,11 @@ def test_lookups_are_symmetric() -> None:
 @pytest.mark.parametrize(
     ("a", "b", "since"),
     [
-        ("US-CTPAT", "EU-AEO", date(2012, 7, 1)),
-        ("US-CTPAT", "JP-AEO", date(2009, 6, 1)),
+        ("US-CTPAT", "EU-AEO", date(2012, 7, 31)),
+        ("US-CTPAT", "JP-AEO", date(2009, 6, 30)),
         ("EU-AEO", "JP-AEO", date(2011, 5, 24)),
-        ("US-CTPAT", "CA-PIP", date(2008, 6, 1)),
-        ("US-CTPAT", "KR-AEO", date(2010, 6, 1)),
+        ("US-CTPAT", "CA-PIP", date(2008, 6, 30)),
+        ("US-CTPAT", "KR-AEO", date(2010, 6, 30)),
         ("US-CTPAT", "MX-OEA", date(2014, 10, 17)),
         ("US-CTPAT", "SG-STP", date(2014, 12, 1)),
         ("EU-AEO", "CN-AEO", date(2015, 11, 1)),
@@ -115,23 +115,25 @@ def test_lookups_are_symmetric() -> None:
         ("EU-AEO", "MD-AEO", date(2022, 11, 1)),
         ("EU-AEO", "CH-AEO", date(2009, 7, 1)),
         ("EU-AEO", "NO-AEO", date(2009, 7, 1)),
-        ("US-CTPAT", "TW-AEO", date(2012, 11, 1)),
-        ("US-CTPAT", "IL-AEO", date(2014, 6, 1)),
-        ("US-CTPAT", "JO-GL", date(2008, 6, 1)),
+        ("US-CTPAT", "TW-AEO", date(2012, 11, 30)),
+        ("US-CTPAT", "IL-AEO", date(2014, 6, 30)),
+        ("US-CTPAT", "JO-GL", date(2008, 6, 30)),
         ("US-CTPAT", "DO-OEA", date(2015, 12, 7)),
-        ("US-CTPAT", "PE-OEA", date(2018, 9, 1)),
-        ("US-CTPAT", "IN-AEO", date(2021, 9, 1)),
-        ("US-CTPAT", "UY-OEC", date(2022, 7, 1)),
-        ("US-CTPAT", "BR-OEA", date(2022, 9, 1)),
+        ("US-CTPAT", "PE-OEA", date(2018, 9, 30)),
+        ("US-CTPAT", "IN-AEO", date(2021, 9, 30)),
+        ("US-CTPAT", "UY-OEC", date(2022, 7, 31)),
+        ("US-CTPAT", "BR-OEA", date(2022, 9, 30)),
         ("US-CTPAT", "GT-OEA", date(2023, 4, 17)),
         ("US-CTPAT", "CO-OEA", date(2023, 4, 17)),
-        ("CA-PIP", "JP-AEO", date(2010, 6, 1)),
-        ("CA-PIP", "KR-AEO", date(2010, 6, 1)),
-        ("JP-AEO", "KR-AEO", date(2011, 5, 1)),
+        ("CA-PIP", "JP-AEO", date(2010, 6, 30)),
+        ("CA-PIP", "KR-AEO", date(2010, 6, 30)),
+        ("JP-AEO", "KR-AEO", date(2011, 5, 31)),
         ("SG-STP", "IN-AEO", date(2025, 5, 20)),
     ],
 )
 def test_known_arrangements(a: str, b: str, since: date) -> None:
+    # a month or year the source gives is read as its last day (fail closed: before it, that
+    # recognition had begun is not certain)
     mra = mra_between(a, b)
     assert mra is not None
     assert mra.since == since
@@ -232,8 +234,8 @@ def test_recognises_fails_closed_on_a_tier_it_cannot_place() -> None:
 def test_in_force_is_inclusive_of_both_ends() -> None:
     mra = mra_between("US-CTPAT", "EU-AEO")
     assert mra is not None
-    assert not mra.in_force(date(2012, 6, 30))
-    assert mra.in_force(date(2012, 7, 1))
+    assert not mra.in_force(date(2012, 7, 30))  # "in force 2012-07": certain on its last day
+    assert mra.in_force(date(2012, 7, 31))
 
 
 def test_partner_of_a_stranger_is_a_usage_error() -> None:

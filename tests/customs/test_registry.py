@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from copy import deepcopy
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +293,42 @@ def test_the_completed_schema_checks_programme_and_tier_against_the_registry(
     with pytest.raises(SchemaMismatchError) as caught:
         check_schema(certificate, registry=schemas)
     assert caught.value.pointer == "/credentialSubject/certification/programme"
+
+
+def _arrangement_dated(**dates: str) -> Any:
+    """The test arrangement with only these dates (each confirmed by the source)."""
+    data = deepcopy(NEW_COUNTRY)
+    item = data["arrangements"][0]
+    for name in ("signed", "inForce"):
+        del item[name]
+    item.update(dates)
+    item["sources"][0]["facts"] = ["parties", *dates]
+    mra = bundled_registry().with_data(data, name="agency.json").between("US-CTPAT", "KE-AEO")
+    assert mra is not None
+    return mra
+
+
+@pytest.mark.parametrize("start", ["signed", "inForce", "listedSince"])
+def test_a_partial_start_date_begins_trust_at_the_end_of_its_period(start: str) -> None:
+    # "2026-02" says only that recognition began some day in February: before its last day
+    # it is not certain (it was read as 1 February, trusting up to four weeks early)
+    mra = _arrangement_dated(**{start: "2026-02"})
+    assert mra.since == date(2026, 2, 28)
+    assert not mra.in_force(date(2026, 2, 27))
+    assert mra.in_force(date(2026, 2, 28))
+    assert _arrangement_dated(**{start: "2025"}).since == date(2025, 12, 31)
+
+
+def test_a_partial_end_date_ends_trust_at_the_start_of_its_period() -> None:
+    # "ended 2026-05": its last day was some day in May; after 1 May it is not certain
+    mra = _arrangement_dated(inForce="2026-02-01", ended="2026-05")
+    assert mra.until == date(2026, 5, 1)
+    assert mra.in_force(date(2026, 5, 1))
+    assert not mra.in_force(date(2026, 5, 2))
+    assert _arrangement_dated(inForce="2026-02-01", ended="2027").until == date(2027, 1, 1)
+
+
+def test_dates_that_may_agree_are_not_refused_as_contradictory() -> None:
+    # started and ended in the same month: consistent (it is simply never certainly in force)
+    mra = _arrangement_dated(inForce="2026-02", ended="2026-02")
+    assert not any(mra.in_force(date(2026, 2, day)) for day in range(1, 29))

@@ -603,6 +603,20 @@ def test_the_issuer_refuses_to_publish_a_list_out_of_sequence(
     assert unsequenced.status_code == 409
 
 
+def test_the_issuer_refuses_to_sign_a_list_that_states_no_end(
+    issuer_app: Flask, api: ApiClient
+) -> None:
+    # verifiers refuse a list with neither validUntil nor nextUpdate (it would decide
+    # forever): the issuer does not sign one
+    endless = sequenced_list(1)
+    del endless["validUntil"], endless["credentialSubject"]["nextUpdate"]
+    refused = publish(issuer_app, api, endless)
+    assert refused.status_code == 400
+    assert refused.get_json()["code"] == "MALFORMED"
+    assert refused.get_json()["pointer"] == "/credential/validUntil"
+    assert api.get("/trust-lists/current").status_code == 404
+
+
 def test_the_verifier_refreshes_the_published_list_and_refuses_a_rollback(
     make_app: MakeApp, did_host: LocalServer, issuer_app: Flask, api: ApiClient
 ) -> None:

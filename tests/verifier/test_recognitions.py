@@ -37,6 +37,7 @@ from vcred.cli import main
 from vcred.customs.identifiers import construct_mid
 from vcred.errors import UsageError
 from vcred.keys import KeyPair
+from vcred.trust import PinnedKey, TrustList
 from vcred_service.oauth import OAuthConfig
 from verifier_app.recognitions import Checked, Recognition, Recognitions
 
@@ -671,6 +672,44 @@ def test_a_partner_the_list_no_longer_recognises_for_this_certificate_is_not_rec
         assert (answer["recognised"], answer["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
     finally:
         service.trust = held
+
+
+def test_a_key_the_list_no_longer_pins_ends_the_recognitions_it_signed(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """A partner's key withdrawn (its pin removed from the list: compromised) or its window
+    closed before the certificate was signed: the trust decision would now refuse the
+    certificate (``TrustList`` pinned keys), but a recognition made under that key held on,
+    since it re-checked the list's entry and not the key. It ends; a key rotated with its
+    window still covering the signing keeps it."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    service = app.extensions["vcred_verifier"]
+    held = service.trust
+    (entry,) = held.entries
+    ours = agency.key.public.thumbprint()
+
+    def pinning(*keys: PinnedKey) -> TrustList:
+        return dataclasses.replace(held, entries=(dataclasses.replace(entry, pinned_keys=keys),))
+
+    another = KeyPair.generate("ed25519").public.thumbprint()
+    try:
+        service.trust = pinning(PinnedKey(thumbprint=ours, not_before=NOW - timedelta(days=1)))
+        assert ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()["recognised"]
+        rotated = PinnedKey(
+            thumbprint=ours, not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(hours=1)
+        )
+        service.trust = pinning(rotated, PinnedKey(thumbprint=another, not_before=NOW))
+        assert ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()["recognised"]
+        for withdrawn in (
+            pinning(PinnedKey(thumbprint=another, not_before=NOW - timedelta(days=1))),
+            pinning(PinnedKey(thumbprint=ours, not_before=NOW + timedelta(hours=1))),
+        ):
+            service.trust = withdrawn
+            answer = ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()
+            assert (answer["recognised"], answer["reason"]) == (False, "ISSUER_NO_LONGER_TRUSTED")
+    finally:
+        service.trust = held
+    assert ask(app, scheme="US-MID", id=MID, at="2026-07-01").get_json()["recognised"] is True
 
 
 @pytest.mark.parametrize(

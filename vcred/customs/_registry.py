@@ -267,11 +267,13 @@ def _arrangement(
                 f"{name}: unknown benefit {benefit!r} ({', '.join(BENEFITS)})",
                 pointer=f"{p}/benefits/{i}",
             )
+    _check_dates(item, name, p)
+    # a date as precise as its source: fail closed, trust begins on the last day a partial
+    # start can mean and ends on the first day a partial end can mean (MutualRecognition.since)
     signed = item.get("signed")
-    effective = first_day(item["inForce"]) if "inForce" in item else None
-    listed = first_day(item["listedSince"]) if "listedSince" in item else None
-    until = last_day(item["ended"]) if "ended" in item else None
-    _check_dates(signed, effective, until, listed, name, p)
+    effective = last_day(item["inForce"]) if "inForce" in item else None
+    listed = last_day(item["listedSince"]) if "listedSince" in item else None
+    until = first_day(item["ended"]) if "ended" in item else None
     return MutualRecognition(
         id=item["id"],
         programmes=(first, second),
@@ -295,15 +297,16 @@ def _once(seen: set[object], key: object, message: str, pointer: str) -> None:
     seen.add(key)
 
 
-def _check_dates(
-    signed: str | None, effective: Any, until: Any, listed: Any, name: str, p: str
-) -> None:
-    if signed is not None and effective is not None and effective < first_day(signed):
+def _check_dates(item: Mapping[str, Any], name: str, p: str) -> None:
+    """Refuse dates that contradict each other whatever day each partial date means: in
+    force before it was signed, ended before it began (dates that may agree pass)."""
+    signed, in_force, ended = item.get("signed"), item.get("inForce"), item.get("ended")
+    if signed is not None and in_force is not None and last_day(in_force) < first_day(signed):
         raise MalformedError(f"{name}: in force before it was signed", pointer=f"{p}/inForce")
-    start = effective or (first_day(signed) if signed else None) or listed
-    if until is not None and (start is None or until < start):
+    start = in_force or signed or item.get("listedSince")
+    if ended is not None and (start is None or last_day(ended) < first_day(start)):
         raise MalformedError(
-            f"{name}: an arrangement ends after the day it took effect", pointer=f"{p}/ended"
+            f"{name}: an arrangement ends before the day it took effect", pointer=f"{p}/ended"
         )
 
 

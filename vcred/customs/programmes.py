@@ -14,6 +14,9 @@ Dates are as published: ``signed`` is ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a
 the source; ``effective`` is the day recognition took effect when a source says so;
 ``listed_since`` the day an authority listed the partner when that is all a source gives;
 ``until`` the last day of an arrangement that has ended (inclusive), None while in force.
+A partial date is read as what is certain (fail closed): a start (``signed``, ``inForce``,
+``listedSince``) as the last day of its period, an end (``ended``) as the first — "2012-07"
+starts recognition on 31 July, and ends it on 1 July.
 An arrangement with none of these dates has no day from which it applies: it is never in
 force until a registry file gives one.
 """
@@ -136,12 +139,13 @@ class MutualRecognition:
 
     @property
     def since(self) -> date | None:
-        """The first day of recognition: the day it took effect, else the (first day of the
-        period of the) signing, else the day the authority listed it; None when unknown."""
+        """The first day of recognition: the day it took effect, else the (last day of the
+        period of the) signing, else the day the authority listed it; None when unknown.
+        A partial date's last day: before it, that recognition had begun is not certain."""
         if self.effective is not None:
             return self.effective
         if self.signed is not None:
-            return first_day(self.signed)
+            return last_day(self.signed)
         return self.listed_since
 
     def partner_of(self, programme: str) -> str:
