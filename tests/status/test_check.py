@@ -326,29 +326,6 @@ def test_expired_and_not_yet_valid_lists_are_refused(
     assert "not valid yet" in entry.error.message
 
 
-def test_a_current_list_without_valid_from_answers_nothing(
-    securer: FakeSecurer, fetcher: DictFetcher
-) -> None:
-    # Attack: versions of a list that state no validFrom cannot be told apart, so no floor
-    # forms (vcred.status.versions): the version signed before a revocation, replayed by
-    # whoever serves the URL once the revoked one's ttl ran out, was taken and the revoked
-    # credential verified. A list that cannot say which version it is answers nothing.
-    checker = StatusChecker(fetcher=fetcher, verify_list=securer.verify)
-    undated = status_list_credential()
-    del undated["validFrom"]
-    revoked = status_list_credential(set_bits={94567: 1})
-    del revoked["validFrom"]
-    fetcher.documents[LIST_URL] = securer.secure(revoked)
-    (entry,) = checker.check(credential_with(revocation_entry()), now=NOW).entries
-    assert isinstance(entry.error, StatusVerificationError), entry
-    assert "validFrom" in entry.error.message
-    fetcher.documents[LIST_URL] = securer.secure(undated)  # the older version, replayed
-    checker.cache.clear()
-    (entry,) = checker.check(credential_with(revocation_entry()), now=NOW).entries
-    assert isinstance(entry.error, StatusVerificationError), entry
-    assert not entry.valid
-
-
 def test_as_of_a_moment_a_list_without_valid_from_answers_nothing(
     securer: FakeSecurer, fetcher: DictFetcher
 ) -> None:

@@ -334,14 +334,12 @@ class StatusChecker:
         # a past moment, for which the issuer serves a version by its own stamps: one that
         # came into force after it (a reinstatement a few seconds later) never answers for it
         skew = self.clock_skew if self.as_of is None else timedelta(0)
-        if status_list.valid_from is None:
-            # only its validFrom tells which version a list is: without one no floor forms
-            # (vcred.status.versions), so an older version replayed at the URL would be taken,
-            # and as of a moment the list served may postdate it — fail closed
-            when = "" if self.as_of is None else f" in force at {format_datetime(self.as_of)}"
+        if self.as_of is not None and status_list.valid_from is None:
+            # only its validFrom tells which version a list is: without one, the list served
+            # (the current one, by an issuer ignoring the timestamp) may postdate the moment
             raise StatusVerificationError(
-                "the status list states no validFrom: which version it is cannot be told, "
-                f"nor that it is the newest{when}",
+                "the status list states no validFrom: it cannot be the version shown in force "
+                f"at {format_datetime(self.as_of)}",
                 pointer=where,
             )
         if status_list.valid_from is not None and now + skew < status_list.valid_from:
