@@ -24,6 +24,7 @@ def loads_strict(
     pointer: str = "",
     check_text: bool = True,
     check_numbers: bool = True,
+    max_depth: int | None = None,
 ) -> Any:
     """Parse JSON, refusing invalid UTF-8, duplicate member names, NaN/Infinity and numbers
     no double can hold (``1e400`` would become ``inf``; ``model.MAX_JSON_NUMBER``).
@@ -35,7 +36,10 @@ def loads_strict(
     surrogate is kept, for a caller that refuses it part by part with
     :func:`vcred.model.check_text` (a batch refuses the item holding one, not the request);
     with ``check_numbers=False`` likewise a number out of range (an integer too long to
-    parse stands as infinity), for :func:`vcred.model.check_numbers`.
+    parse stands as infinity), for :func:`vcred.model.check_numbers`. With ``max_depth``
+    (``model.MAX_DEPTH`` for a document to verify, in every format) a value nesting objects
+    and arrays deeper is a MalformedError with the pointer of the first container past it, as
+    :func:`vcred.model.check_depth` counts.
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
@@ -47,6 +51,12 @@ def loads_strict(
             value = _UNBOUNDED_DECODER.decode(text)  # only a text holding such a number
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
+    # a text with at most max_depth brackets cannot nest deeper: most skip the walk
+    if max_depth is not None and text.count("{") + text.count("[") > max_depth:
+        try:
+            model.check_depth(value, limit=max_depth, pointer=pointer)
+        except MalformedError as located:
+            raise MalformedError(f"{what}: {located.message}", pointer=located.pointer) from None
     if not check_text:
         return value
     # the parser turns the escape \ud800 into a lone surrogate and keeps one a str holds:

@@ -37,7 +37,7 @@ from vcred.errors import (
 )
 from vcred.formats import Format, registry, timed_presenter
 from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, PublicKey, Signer
-from vcred.model import JSON_LEAVES, check_text
+from vcred.model import JSON_LEAVES, MAX_DEPTH, check_text
 from vcred.multibase import b64url_decode, b64url_encode
 
 if TYPE_CHECKING:  # types only: the pipeline imports this module
@@ -166,7 +166,9 @@ def _parse_payload(payload_b64: str) -> tuple[dict[str, Any], bool]:
     """The payload, parsed strictly, and whether at most one of its objects has an
     ``@context`` member. Raises ParsingError."""
     text = b64url_decode(payload_b64, pointer="/payload")
-    payload = loads_strict(text, what="JWS payload")
+    # one depth for a document in every format (a VC-JWT, an SD-JWT's issuer-signed part, a
+    # VP-JWT, a COSE payload, a Data Integrity document): model.MAX_DEPTH
+    payload = loads_strict(text, what="JWS payload", max_depth=MAX_DEPTH)
     if not isinstance(payload, dict):
         raise ParsingError("the JWS payload must be a JSON object")
     return payload, names_at_most_once(text, b"@context")
