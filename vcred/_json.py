@@ -18,7 +18,7 @@ __all__ = ["escapes_a_surrogate", "loads_strict", "names_at_most_once"]
 
 
 def loads_strict(
-    data: bytes | str,
+    data: str | bytes | bytearray | memoryview,
     *,
     what: str = "JSON",
     pointer: str = "",
@@ -30,17 +30,23 @@ def loads_strict(
     no double can hold (``1e400`` would become ``inf``; ``model.MAX_JSON_NUMBER``).
 
     RFC 8725 §3.2 / RFC 7515 §5.2: a JOSE header or claim set with duplicate members is invalid.
-    Raises ParsingError; MalformedError (MALFORMED) with the pointer of a number out of range
-    or of a string that is not Unicode text (a lone surrogate, written ``\\ud800``: not
-    I-JSON, RFC 7493 §2.1), prefixed with ``pointer``. With ``check_text=False`` a lone
-    surrogate is kept, for a caller that refuses it part by part with
-    :func:`vcred.model.check_text` (a batch refuses the item holding one, not the request);
-    with ``check_numbers=False`` likewise a number out of range (an integer too long to
-    parse stands as infinity), for :func:`vcred.model.check_numbers`. With ``max_depth``
-    (``model.MAX_DEPTH`` for a document to verify, in every format) a value nesting objects
-    and arrays deeper is a MalformedError with the pointer of the first container past it, as
-    :func:`vcred.model.check_depth` counts.
+    ``data``: str, or bytes-like (UTF-8). Raises ParsingError (also for data of any other
+    type); MalformedError (MALFORMED) with the pointer of a number out of range or of a
+    string that is not Unicode text (a lone surrogate, written ``\\ud800``: not I-JSON, RFC
+    7493 §2.1), prefixed with ``pointer``. With ``check_text=False`` a lone surrogate is kept,
+    for a caller that refuses it part by part with :func:`vcred.model.check_text` (a batch
+    refuses the item holding one, not the request); with ``check_numbers=False`` likewise a
+    number out of range (an integer too long to parse stands as infinity), for
+    :func:`vcred.model.check_numbers`. With ``max_depth`` (``model.MAX_DEPTH`` for a document
+    to verify, in every format) a value nesting objects and arrays deeper is a MalformedError
+    with the pointer of the first container past it, as :func:`vcred.model.check_depth`
+    counts.
     """
+    if isinstance(data, bytearray | memoryview):  # bytes-like: the same text
+        data = bytes(data)
+    elif not isinstance(data, str | bytes):
+        # a value taken from a parsed document or a caller's mistake: a refusal, not TypeError
+        raise ParsingError(f"{what} is not JSON text: a {type(data).__name__}")
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         try:

@@ -114,12 +114,16 @@ def _refuse_tag(value: Any, immutable: bool) -> Any:
 _NO_TAGS: Final = dict.fromkeys(_BUILTIN_TAGS, _refuse_tag)
 
 
-def loads_strict(data: bytes, *, what: str, pointer: str) -> Any:
+def loads_strict(data: bytes | bytearray | memoryview, *, what: str, pointer: str) -> Any:
     """Decode one CBOR data item, refusing what RFC 9052 §3 / RFC 8949 §5.6 make invalid.
 
     Duplicate map keys, indefinite lengths, tags, nesting deeper than 8 and bytes after the
-    item raise ParsingError.
+    item raise ParsingError, as does ``data`` that is not bytes-like.
     """
+    if isinstance(data, bytearray | memoryview):
+        data = bytes(data)
+    elif not isinstance(data, bytes):  # a refusal, not the TypeError of io.BytesIO / cbor2
+        raise ParsingError(f"{what} is not CBOR: a {type(data).__name__}", pointer=pointer)
     stream = io.BytesIO(data)
     try:
         decoder = cbor2.CBORDecoder(

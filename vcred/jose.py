@@ -126,11 +126,13 @@ def split_compact(token: str) -> tuple[str, str, str]:
 
 
 def two_dots(text: str) -> tuple[int, int] | None:
-    """Where the two dots of a ``text`` with exactly two are, else None.
+    """Where the two dots of a ``text`` with exactly two are, else None (also for a non-str).
 
     Three searches (memchr) rather than ``str.count`` or ``str.split``, which compare every
     character of a token of a few KB one at a time.
     """
+    if not isinstance(text, str):  # bytes and the rest: no compact serialization
+        return None
     first, last = text.find("."), text.rfind(".")
     if 0 <= first < last and text.find(".", first + 1) == last:
         return first, last

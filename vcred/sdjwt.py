@@ -202,7 +202,13 @@ def parse(token: str) -> SdJwtParts:
 
 
 def digest(text: str) -> str:
-    """base64url(SHA-256(ASCII(text))): a disclosure's digest, or ``sd_hash`` (RFC 9901 §4.2.3)."""
+    """base64url(SHA-256(ASCII(text))): a disclosure's digest, or ``sd_hash`` (RFC 9901 §4.2.3).
+
+    Raises ParsingError for ``text`` that is not a str of ASCII (no disclosure or SD-JWT is).
+    """
+    if not isinstance(text, str) or not text.isascii():
+        shown = "non-ASCII text" if isinstance(text, str) else f"a {type(text).__name__}"
+        raise ParsingError(f"an SD-JWT or disclosure is ASCII text, not {shown}")
     return b64url_encode(hashlib.sha256(text.encode("ascii")).digest())
 
 
