@@ -695,8 +695,14 @@ def demo_command(check: bool, base_port: int, data_dir: Path | None, library: bo
 main.add_command(wallet)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - python -m vcred.cli
+    # This file runs as __main__, a copy apart from the module vcred.cli, and the trust-list
+    # commands join the group below (vcred.cli_trust imports vcred.cli's helpers, so vcred.cli
+    # must be imported first: importing vcred.cli_trust from here would find vcred.cli half
+    # made). Run the group of vcred.cli itself, whole ("No such command 'trust-list'" before).
+    from vcred.cli import main as _whole
+
+    _whole()
 
 
 # -- trust lists (vcred/cli_trust.py; imported last: it uses the helpers above) -------------------
