@@ -14,7 +14,7 @@ from typing import Any, Final
 from vcred import model
 from vcred.errors import MalformedError, ParsingError
 
-__all__ = ["escapes_a_surrogate", "loads_strict", "names_at_most_once"]
+__all__ = ["escapes_a_surrogate", "loads_local", "loads_strict", "names_at_most_once"]
 
 
 def loads_strict(
@@ -73,6 +73,22 @@ def loads_strict(
         except MalformedError as located:
             raise MalformedError(f"{what}: {located.message}", pointer=located.pointer) from located
     return value
+
+
+def loads_local(text: str | bytes, *, what: str) -> Any:
+    """Parse the JSON text of a local file its operator gave (a key file, a trust list or its
+    specification, a registry file, a credential to sign): ``json.loads`` as it reads it,
+    with a typed error.
+
+    Not :func:`loads_strict`: these files are the operator's own, not a peer's, and read as
+    they always were (of duplicate member names the last counts). Raises ParsingError "``what``
+    is not JSON" for text that is not JSON, nested past the parser's recursion included (a
+    RecursionError, and a traceback on the command line, before).
+    """
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ParsingError(f"{what} is not JSON: {exc}") from exc
 
 
 def escapes_a_surrogate(text: str | bytes) -> bool:
