@@ -237,3 +237,36 @@ def test_a_credential_nested_one_past_the_depth_limit_is_malformed_in_every_form
     assert past.codes == ("MALFORMED",)
     assert "nested deeper than 64 levels" in past.errors[0].message
     assert past.errors[0].path == "/credentialSubject" + "/knows" * (model.MAX_DEPTH - 1)
+
+
+@pytest.mark.parametrize("secure", ["vp+jwt", "vp+cose"])
+def test_a_presentation_nested_one_past_the_depth_limit_is_malformed(secure: str) -> None:
+    # the payload of a VP-JWT or VP-COSE had no limit either (the credentials it carries
+    # are enveloped, each parsed on its own)
+    from vcred import cose, jose
+    from vcred.issuing import signer_for
+
+    holder = KeyPair.generate("ed25519")
+    signer = signer_for(holder)
+
+    def presentation(levels: int) -> dict[str, Any]:
+        deep: dict[str, Any] = {}
+        for _ in range(levels - 1):  # the presentation is level 1
+            deep = {"a": deep}
+        return {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "holder": signer.key_id.partition("#")[0],
+            "deep": deep["a"],
+        }
+
+    make = jose.issue_vp_jwt if secure == "vp+jwt" else cose.issue_vp_cose
+    past = AT.verify_presentation(
+        make(presentation(model.MAX_DEPTH + 1), signer, challenge="c"), challenge="c"
+    )
+    assert not past.verified and past.codes[0] == "MALFORMED", past.errors
+    assert "nested deeper than 64 levels" in past.errors[0].message
+    within = AT.verify_presentation(
+        make(presentation(model.MAX_DEPTH), signer, challenge="c"), challenge="c"
+    )
+    assert "MALFORMED" not in within.codes, within.errors
