@@ -25,7 +25,8 @@ from issuer_app.config import IssuerConfig
 from issuer_app.keyring import IssuerKey
 from issuer_app.service import Issuer
 from vcred import audit
-from vcred.errors import VcredError
+from vcred._json import loads_local
+from vcred.errors import ParsingError, VcredError
 from vcred.keys import KEY_KINDS
 from vcred_service.app import database_url as sqlite_url
 from vcred_service.commands import StorageCommands, storage_failure_said
@@ -444,9 +445,11 @@ def trust_list() -> None:
 def trust_list_issue(source: Path, fmt: str, data_dir: Path, database_url: str | None) -> None:
     """Sign an unsigned MRATrustListCredential (JSON; `vcred.trust.build_trust_list`)."""
     try:
-        credential = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        credential = loads_local(source.read_text(encoding="utf-8"), what=str(source))
+    except (OSError, UnicodeDecodeError) as exc:
         _fail(f"cannot read {source}: {exc}")
+    except ParsingError as exc:
+        _fail(exc.message)
     issuer = _open(data_dir, database_url)
     try:
         answer = issuer.issue_trust_list(

@@ -9,7 +9,7 @@ import pytest
 
 import vcred
 from tests.conftest import NOW, billing_attestation, credential
-from vcred import Verifier, issue, present
+from vcred import Verifier, issue, model, present
 from vcred.errors import MalformedError, UsageError, VcredError
 from vcred.formats import (
     COMMON_ISSUE_OPTIONS,
@@ -200,3 +200,73 @@ def test_a_credential_nested_past_the_stack_is_malformed_in_every_format(fmt: st
     key = KeyPair.generate("p256" if fmt.startswith("ecdsa") else "ed25519")
     with pytest.raises(MalformedError, match="too deeply"):
         issue(document, key, format=fmt)
+
+
+def _nested_credential(levels: int) -> dict[str, Any]:
+    """A credential whose objects nest ``levels`` deep as ``model.check_depth`` counts (the
+    credential is level 1), each with an id (no chain of blank nodes for RDFC to refuse)."""
+    subject: dict[str, Any] = {"id": "did:example:trader"}  # level 2
+    inner = subject
+    for i in range(levels - 3):
+        inner["knows"] = {"id": f"urn:example:{i}"}
+        inner = inner["knows"]
+    inner["knows"] = {}  # the innermost, empty: it counts all the same
+    return credential(
+        **{"@context": ["https://www.w3.org/ns/credentials/v2", EXAMPLES_CONTEXT]},
+        credentialSubject=subject,
+    )
+
+
+EXAMPLES_CONTEXT = "https://www.w3.org/ns/credentials/examples/v2"
+
+
+@pytest.mark.parametrize("fmt", sorted(registry.issuers()))
+def test_a_credential_nested_one_past_the_depth_limit_is_malformed_in_every_format(
+    fmt: str,
+) -> None:
+    """One limit, ``model.MAX_DEPTH``, in every format: a VC-JWT or COSE payload had none (600
+    levels verified), an SD-JWT's claims passed one level more when the innermost was empty."""
+    assert model.check_depth(_nested_credential(model.MAX_DEPTH)) is None
+    key = KeyPair.generate("p256" if fmt.startswith("ecdsa") else "ed25519")
+    within = AT.verify(issue(_nested_credential(model.MAX_DEPTH), key, format=fmt, now=NOW))
+    if fmt == "ecdsa-sd-2023":  # a base proof is for the holder: not verified, but not refused
+        assert within.codes == ("INVALID_PROOF",)
+    else:
+        assert within.verified, within.errors
+    past = AT.verify(issue(_nested_credential(model.MAX_DEPTH + 1), key, format=fmt, now=NOW))
+    assert past.codes == ("MALFORMED",)
+    assert "nested deeper than 64 levels" in past.errors[0].message
+    assert past.errors[0].path == "/credentialSubject" + "/knows" * (model.MAX_DEPTH - 1)
+
+
+@pytest.mark.parametrize("secure", ["vp+jwt", "vp+cose"])
+def test_a_presentation_nested_one_past_the_depth_limit_is_malformed(secure: str) -> None:
+    # the payload of a VP-JWT or VP-COSE had no limit either (the credentials it carries
+    # are enveloped, each parsed on its own)
+    from vcred import cose, jose
+    from vcred.issuing import signer_for
+
+    holder = KeyPair.generate("ed25519")
+    signer = signer_for(holder)
+
+    def presentation(levels: int) -> dict[str, Any]:
+        deep: dict[str, Any] = {}
+        for _ in range(levels - 1):  # the presentation is level 1
+            deep = {"a": deep}
+        return {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "holder": signer.key_id.partition("#")[0],
+            "deep": deep["a"],
+        }
+
+    make = jose.issue_vp_jwt if secure == "vp+jwt" else cose.issue_vp_cose
+    past = AT.verify_presentation(
+        make(presentation(model.MAX_DEPTH + 1), signer, challenge="c"), challenge="c"
+    )
+    assert not past.verified and past.codes[0] == "MALFORMED", past.errors
+    assert "nested deeper than 64 levels" in past.errors[0].message
+    within = AT.verify_presentation(
+        make(presentation(model.MAX_DEPTH), signer, challenge="c"), challenge="c"
+    )
+    assert "MALFORMED" not in within.codes, within.errors

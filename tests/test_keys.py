@@ -301,5 +301,5 @@ _P384_N = int(
 
 def test_a_key_file_nested_past_the_parser_is_a_parsing_error() -> None:
     # json.loads's RecursionError came out of load_key (vcred keys, the services' key files)
-    with pytest.raises(ParsingError, match="not valid JSON"):
+    with pytest.raises(ParsingError, match="the key file is not JSON"):
         load_key('{"a":' * 100_000)

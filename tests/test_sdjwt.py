@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW, billing_attestation, credential
-from vcred import Verifier, issue, jose, present, sdjwt
+from vcred import Verifier, issue, jose, model, present, sdjwt
 from vcred.did import did_jwk, did_key
 from vcred.did.key import did_key_method_id
 from vcred.errors import (
@@ -987,19 +987,36 @@ def test_the_public_surface_offers_selective_disclosure() -> None:
     assert all(hasattr(sdjwt, name) for name in sdjwt.__all__)
 
 
-@pytest.mark.parametrize("leaf", ["deep", 7, None, {}])
-def test_a_claim_past_the_depth_limit_is_refused_even_a_plain_value(
-    agency: KeyPair, leaf: Any
+@pytest.mark.parametrize("innermost", [{"x": "deep"}, {"x": 7}, {"x": None}, {}])
+def test_claims_past_the_depth_limit_are_refused_whatever_the_innermost_object_holds(
+    agency: KeyPair, innermost: dict[str, Any]
 ) -> None:
-    """RFC 9901 §7.1 processing recurses: a plain value one level past sdjwt.MAX_DEPTH is
-    refused like an object there, with its pointer."""
-    nested: Any = {"x": leaf}
-    for _ in range(sdjwt.MAX_DEPTH - 1):
+    """RFC 9901 §7.1 processing recurses: claims nest at most model.MAX_DEPTH levels, counted
+    as model.check_depth counts (the payload is level 1); an empty innermost object counts
+    (65 levels passed when it was empty: the limit counted values from 0)."""
+    nested: Any = innermost  # the payload (1), "nested" (2) … innermost (MAX_DEPTH + 1)
+    for _ in range(model.MAX_DEPTH - 1):
         nested = {"n": nested}
     payload = signed_payload(agency, {"id": "did:example:trader"}) | {"nested": nested}
-    with pytest.raises(MalformedError, match="nested deeper") as caught:
+    with pytest.raises(MalformedError, match="nested deeper than 64 levels") as caught:
         sdjwt.verify(forge(payload, [], agency), lookup=AT.method_lookup)
-    assert caught.value.pointer == "/nested" + "/n" * (sdjwt.MAX_DEPTH - 1) + "/x"
+    assert caught.value.pointer == "/nested" + "/n" * (model.MAX_DEPTH - 1)
     within = signed_payload(agency, {"id": "did:example:trader"}) | {"nested": nested["n"]}
     verified = sdjwt.verify(forge(within, [], agency), lookup=AT.method_lookup)
     assert verified.claims["nested"] == nested["n"]
+
+
+def test_a_disclosure_nesting_past_the_depth_limit_is_refused(agency: KeyPair) -> None:
+    """Each part within the limit, the claims past it once disclosed: refused where the
+    disclosure's value sits."""
+    inner: Any = {}
+    for _ in range(model.MAX_DEPTH - 1):
+        inner = {"n": inner}  # MAX_DEPTH levels below the payload: one too many
+    salt = "c2FsdHNhbHRzYWx0c2FsdA"
+    encoded = b64url_encode(json.dumps([salt, "deep", inner]).encode())
+    payload = signed_payload(agency, {"id": "did:example:trader"}) | {
+        "_sd": [sdjwt.digest(encoded)]
+    }
+    with pytest.raises(MalformedError, match="nested deeper than 64 levels") as caught:
+        sdjwt.verify(forge(payload, [encoded], agency), lookup=AT.method_lookup)
+    assert caught.value.pointer == "/disclosures/0/2" + "/n" * (model.MAX_DEPTH - 1)

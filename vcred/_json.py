@@ -14,29 +14,39 @@ from typing import Any, Final
 from vcred import model
 from vcred.errors import MalformedError, ParsingError
 
-__all__ = ["escapes_a_surrogate", "loads_strict", "names_at_most_once"]
+__all__ = ["escapes_a_surrogate", "loads_local", "loads_strict", "names_at_most_once"]
 
 
 def loads_strict(
-    data: bytes | str,
+    data: str | bytes | bytearray | memoryview,
     *,
     what: str = "JSON",
     pointer: str = "",
     check_text: bool = True,
     check_numbers: bool = True,
+    max_depth: int | None = None,
 ) -> Any:
     """Parse JSON, refusing invalid UTF-8, duplicate member names, NaN/Infinity and numbers
     no double can hold (``1e400`` would become ``inf``; ``model.MAX_JSON_NUMBER``).
 
     RFC 8725 §3.2 / RFC 7515 §5.2: a JOSE header or claim set with duplicate members is invalid.
-    Raises ParsingError; MalformedError (MALFORMED) with the pointer of a number out of range
-    or of a string that is not Unicode text (a lone surrogate, written ``\\ud800``: not
-    I-JSON, RFC 7493 §2.1), prefixed with ``pointer``. With ``check_text=False`` a lone
-    surrogate is kept, for a caller that refuses it part by part with
-    :func:`vcred.model.check_text` (a batch refuses the item holding one, not the request);
-    with ``check_numbers=False`` likewise a number out of range (an integer too long to
-    parse stands as infinity), for :func:`vcred.model.check_numbers`.
+    ``data``: str, or bytes-like (UTF-8). Raises ParsingError (also for data of any other
+    type); MalformedError (MALFORMED) with the pointer of a number out of range or of a
+    string that is not Unicode text (a lone surrogate, written ``\\ud800``: not I-JSON, RFC
+    7493 §2.1), prefixed with ``pointer``. With ``check_text=False`` a lone surrogate is kept,
+    for a caller that refuses it part by part with :func:`vcred.model.check_text` (a batch
+    refuses the item holding one, not the request); with ``check_numbers=False`` likewise a
+    number out of range (an integer too long to parse stands as infinity), for
+    :func:`vcred.model.check_numbers`. With ``max_depth`` (``model.MAX_DEPTH`` for a document
+    to verify, in every format) a value nesting objects and arrays deeper is a MalformedError
+    with the pointer of the first container past it, as :func:`vcred.model.check_depth`
+    counts.
     """
+    if isinstance(data, bytearray | memoryview):  # bytes-like: the same text
+        data = bytes(data)
+    elif not isinstance(data, str | bytes):
+        # a value taken from a parsed document or a caller's mistake: a refusal, not TypeError
+        raise ParsingError(f"{what} is not JSON text: a {type(data).__name__}")
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         try:
@@ -47,6 +57,12 @@ def loads_strict(
             value = _UNBOUNDED_DECODER.decode(text)  # only a text holding such a number
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ParsingError(f"{what} is not valid JSON: {exc}") from exc
+    # a text with at most max_depth brackets cannot nest deeper: most skip the walk
+    if max_depth is not None and text.count("{") + text.count("[") > max_depth:
+        try:
+            model.check_depth(value, limit=max_depth, pointer=pointer)
+        except MalformedError as located:
+            raise MalformedError(f"{what}: {located.message}", pointer=located.pointer) from None
     if not check_text:
         return value
     # the parser turns the escape \ud800 into a lone surrogate and keeps one a str holds:
@@ -57,6 +73,22 @@ def loads_strict(
         except MalformedError as located:
             raise MalformedError(f"{what}: {located.message}", pointer=located.pointer) from located
     return value
+
+
+def loads_local(text: str | bytes, *, what: str) -> Any:
+    """Parse the JSON text of a local file its operator gave (a key file, a trust list or its
+    specification, a registry file, a credential to sign): ``json.loads`` as it reads it,
+    with a typed error.
+
+    Not :func:`loads_strict`: these files are the operator's own, not a peer's, and read as
+    they always were (of duplicate member names the last counts). Raises ParsingError "``what``
+    is not JSON" for text that is not JSON, nested past the parser's recursion included (a
+    RecursionError, and a traceback on the command line, before).
+    """
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ParsingError(f"{what} is not JSON: {exc}") from exc
 
 
 def escapes_a_surrogate(text: str | bytes) -> bool:

@@ -19,9 +19,10 @@ import click
 
 from vcred import cose, jose, sdjwt
 from vcred import did as dids
+from vcred._json import loads_local
 from vcred.audit import parse_lines, verify_chain
 from vcred.customs.programmes import registry_paths, use_registry
-from vcred.errors import AuditLineError, UsageError, VcredError
+from vcred.errors import AuditLineError, ParsingError, UsageError, VcredError
 from vcred.integrity import derive
 from vcred.integrity.ecdsa_sd import has_base_proof
 from vcred.integrity.suites import ECDSA_SD_2023
@@ -252,9 +253,9 @@ def issue_command(
 ) -> None:
     """Secure CREDENTIAL.json (or - for stdin) and print it."""
     try:
-        document = json.loads(_read_input(credential))
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
-        _fail(f"the credential is not JSON: {exc}")
+        document = loads_local(_read_input(credential), what="the credential")
+    except ParsingError as exc:
+        _fail(exc.message)
     options: dict[str, Any] = {}
     if fmt in _SD_JWT_FORMATS:
         options = {"disclosable": disclosable or None, "holder": holder}
@@ -503,9 +504,11 @@ def present_command(
         secured = _read_secured(source)
         text = secured.strip() if isinstance(secured, str) else ""
         try:
-            items.append(json.loads(text) if text.startswith("{") else _cose_or(secured))
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
-            _fail(f"{source} is not JSON: {exc}")
+            items.append(
+                loads_local(text, what=source) if text.startswith("{") else _cose_or(secured)
+            )
+        except ParsingError as exc:
+            _fail(exc.message)
     selective = [item for item in items if isinstance(item, str) and "~" in item]
     bases = [i for i, item in enumerate(items) if has_base_proof(item)]
     if disclose and not selective and not bases:
@@ -695,8 +698,14 @@ def demo_command(check: bool, base_port: int, data_dir: Path | None, library: bo
 main.add_command(wallet)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - python -m vcred.cli
+    # This file runs as __main__, a copy apart from the module vcred.cli, and the trust-list
+    # commands join the group below (vcred.cli_trust imports vcred.cli's helpers, so vcred.cli
+    # must be imported first: importing vcred.cli_trust from here would find vcred.cli half
+    # made). Run the group of vcred.cli itself, whole ("No such command 'trust-list'" before).
+    from vcred.cli import main as _whole
+
+    _whole()
 
 
 # -- trust lists (vcred/cli_trust.py; imported last: it uses the helpers above) -------------------

@@ -9,14 +9,14 @@ replace it.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 import click
 
+from vcred._json import loads_local
 from vcred.cli import _emit, _fail, _fetcher, _load_key_file, _read_input
-from vcred.errors import UsageError, VcredError
+from vcred.errors import ParsingError, UsageError, VcredError
 from vcred.issuing import issue, signer_for
 from vcred.jose import unverified_payload
 from vcred.keys import LocalSigner
@@ -66,9 +66,9 @@ def build_command(spec: str, previous: str | None) -> None:
     pinnedKeys, since, until), optional id, sequenceNumber, authorityName, authorityCountry.
     """
     try:
-        d = json.loads(_read_input(spec))
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
-        _fail(f"the specification is not JSON: {exc}")
+        d = loads_local(_read_input(spec), what="the specification")
+    except ParsingError as exc:
+        _fail(exc.message)
     if not isinstance(d, dict):
         _fail("the specification is a JSON object")
     extra = sorted(set(d) - _SPEC_MEMBERS)
@@ -114,9 +114,9 @@ def build_command(spec: str, previous: str | None) -> None:
 def sign_command(source: str, key_file: str, method: str | None, fmt: str) -> None:
     """Sign the trust list SOURCE.json with the trust-list key and print it."""
     try:
-        document = json.loads(_read_input(source))
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
-        _fail(f"the trust list is not JSON: {exc}")
+        document = loads_local(_read_input(source), what="the trust list")
+    except ParsingError as exc:
+        _fail(exc.message)
     key = _load_key_file(key_file)
     try:
         if method is None:

@@ -104,7 +104,7 @@ _BUILTIN_TAGS: Final = (
     *(0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100),
     *(256, 258, 260, 261, 1004, 43000, 55799),
 )
-_MAX_DEPTH: Final = 8
+_MAX_CBOR_DEPTH: Final = 8
 
 
 def _refuse_tag(value: Any, immutable: bool) -> Any:
@@ -114,12 +114,16 @@ def _refuse_tag(value: Any, immutable: bool) -> Any:
 _NO_TAGS: Final = dict.fromkeys(_BUILTIN_TAGS, _refuse_tag)
 
 
-def loads_strict(data: bytes, *, what: str, pointer: str) -> Any:
+def loads_strict(data: bytes | bytearray | memoryview, *, what: str, pointer: str) -> Any:
     """Decode one CBOR data item, refusing what RFC 9052 §3 / RFC 8949 §5.6 make invalid.
 
     Duplicate map keys, indefinite lengths, tags, nesting deeper than 8 and bytes after the
-    item raise ParsingError.
+    item raise ParsingError, as does ``data`` that is not bytes-like.
     """
+    if isinstance(data, bytearray | memoryview):
+        data = bytes(data)
+    elif not isinstance(data, bytes):  # a refusal, not the TypeError of io.BytesIO / cbor2
+        raise ParsingError(f"{what} is not CBOR: a {type(data).__name__}", pointer=pointer)
     stream = io.BytesIO(data)
     try:
         decoder = cbor2.CBORDecoder(
@@ -128,7 +132,7 @@ def loads_strict(data: bytes, *, what: str, pointer: str) -> Any:
             semantic_decoders=_NO_TAGS,
             allow_indefinite=False,
             allow_duplicate_keys=False,
-            max_depth=_MAX_DEPTH,
+            max_depth=_MAX_CBOR_DEPTH,
         )
         value = decoder.decode()
     except (cbor2.CBORError, ValueError, TypeError, RecursionError, MemoryError) as exc:
@@ -226,7 +230,8 @@ def unverified_payload(data: bytes) -> dict[str, Any]:
 
 
 def _json_object(payload: bytes) -> dict[str, Any]:
-    document = jose.loads_strict(payload, what="the COSE payload")
+    # the depth a document may nest in every format (the CBOR message's own: _MAX_CBOR_DEPTH)
+    document = jose.loads_strict(payload, what="the COSE payload", max_depth=model.MAX_DEPTH)
     if not isinstance(document, dict):
         raise ParsingError("the COSE payload must be a JSON object", pointer="/payload")
     return document

@@ -37,7 +37,7 @@ from vcred.errors import (
 )
 from vcred.formats import Format, registry, timed_presenter
 from vcred.keys import JWS_ALG_FOR, KIND_FOR_JWS_ALG, PublicKey, Signer
-from vcred.model import JSON_LEAVES, check_text
+from vcred.model import JSON_LEAVES, MAX_DEPTH, check_text
 from vcred.multibase import b64url_decode, b64url_encode
 
 if TYPE_CHECKING:  # types only: the pipeline imports this module
@@ -126,11 +126,13 @@ def split_compact(token: str) -> tuple[str, str, str]:
 
 
 def two_dots(text: str) -> tuple[int, int] | None:
-    """Where the two dots of a ``text`` with exactly two are, else None.
+    """Where the two dots of a ``text`` with exactly two are, else None (also for a non-str).
 
     Three searches (memchr) rather than ``str.count`` or ``str.split``, which compare every
     character of a token of a few KB one at a time.
     """
+    if not isinstance(text, str):  # bytes and the rest: no compact serialization
+        return None
     first, last = text.find("."), text.rfind(".")
     if 0 <= first < last and text.find(".", first + 1) == last:
         return first, last
@@ -166,7 +168,9 @@ def _parse_payload(payload_b64: str) -> tuple[dict[str, Any], bool]:
     """The payload, parsed strictly, and whether at most one of its objects has an
     ``@context`` member. Raises ParsingError."""
     text = b64url_decode(payload_b64, pointer="/payload")
-    payload = loads_strict(text, what="JWS payload")
+    # one depth for a document in every format (a VC-JWT, an SD-JWT's issuer-signed part, a
+    # VP-JWT, a COSE payload, a Data Integrity document): model.MAX_DEPTH
+    payload = loads_strict(text, what="JWS payload", max_depth=MAX_DEPTH)
     if not isinstance(payload, dict):
         raise ParsingError("the JWS payload must be a JSON object")
     return payload, names_at_most_once(text, b"@context")

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 
+from vcred._json import loads_local
 from vcred.errors import (
     CryptographicError,
     MalformedError,
@@ -454,17 +455,21 @@ def generate_key(kind: str = "ed25519") -> KeyPair:
 
 
 def load_key(data: str | bytes, *, password: bytes | None = None) -> KeyPair:
-    """Load a private key from a JWK (JSON text), a Multikey secret or a PKCS#8 PEM."""
-    text = data.decode() if isinstance(data, bytes) else data
+    """Load a private key from a JWK (JSON text), a Multikey secret or a PKCS#8 PEM.
+
+    Raises ParsingError / MalformedError / UnsupportedError / CryptographicError.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:  # a ValueError came out (the bytes not said: they are a secret)
+        raise ParsingError("the key file is not UTF-8") from None
+    if not isinstance(text, str):  # an AttributeError came out
+        raise ParsingError(f"a key is text or bytes, not a {type(text).__name__}")
     stripped = text.strip()
     if stripped.startswith("-----BEGIN"):
         return KeyPair.from_pem(stripped.encode(), password=password)
     if stripped.startswith("{"):
-        try:
-            jwk = json.loads(stripped)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested past the parser
-            raise ParsingError("the key file is not valid JSON") from exc
-        return KeyPair.from_jwk(jwk)
+        return KeyPair.from_jwk(loads_local(stripped, what="the key file"))
     if stripped.startswith("z"):
         return KeyPair.from_multikey(stripped)
     raise ParsingError("unrecognised key format: expected a JWK, a Multikey or a PEM")
@@ -486,10 +491,7 @@ def load_public_key(data: str | bytes) -> PublicKey:
         return PublicKey.from_multikey(stripped)
     if not stripped.startswith("{"):
         raise ParsingError("unrecognised public key: expected a JWK or a Multikey")
-    try:
-        document = json.loads(stripped)
-    except (ValueError, RecursionError) as exc:
-        raise ParsingError("the public key file is not valid JSON") from exc
+    document = loads_local(stripped, what="the public key file")
     if not isinstance(document, dict):
         raise ParsingError("the public key file is not a JSON object")
     if "secretKeyMultibase" in document or "privateKeyJwk" in document:

@@ -156,6 +156,8 @@ def parse_offer_url(url: str) -> tuple[str | None, CredentialOffer | None]:
     """(offer URI, None) or (None, offer) from an offer URL (§4.1.3): either
     ``credential_offer_uri`` or ``credential_offer``, exactly one. Any scheme is accepted (a
     wallet's own, or an https link). Raises ProtocolError ``invalid_request``."""
+    if not isinstance(url, str):  # an AttributeError came out
+        raise ProtocolError("invalid_request", f"an offer URL is text, not a {type(url).__name__}")
     try:
         query = parse_qs(urlsplit(url.strip()).query, keep_blank_values=True)
     except ValueError as exc:  # urlsplit: an invalid IPv6 host ("x://[")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -116,7 +116,11 @@ def billing_attestation_query(claims: Sequence[ClaimPath]) -> dict[str, Any]:
                 "id": "billing",
                 "format": VC_SD_JWT,
                 "meta": {"type_values": _type_values(EXPORT_BILLING_TYPE)},
-                "claims": [{"path": list(path)} for path in claims],
+                # a path that is no array stays as it is: check_dcql refuses it, located
+                "claims": [
+                    {"path": list(path) if isinstance(path, list | tuple) else path}
+                    for path in claims
+                ],
             }
         ]
     }
@@ -124,7 +128,11 @@ def billing_attestation_query(claims: Sequence[ClaimPath]) -> dict[str, Any]:
 
 def check_dcql(query: Any) -> None:
     """Raises MalformedError (with a pointer) unless ``query`` is a DCQL query this module
-    handles (§6.1–§6.3, formats of FORMATS)."""
+    handles (§6.1–§6.3, formats of FORMATS).
+
+    Every member this module reads is checked for its type here (a Request Object's query is
+    the Verifier's, read by the Wallet; a wrong type was a TypeError out of the Wallet).
+    """
     if not isinstance(query, dict) or not isinstance(query.get("credentials"), list):
         raise MalformedError("a DCQL query has a credentials array", pointer="/credentials")
     if not query["credentials"]:
@@ -138,47 +146,83 @@ def check_dcql(query: Any) -> None:
         if not isinstance(cid, str) or not _ID.fullmatch(cid) or cid in ids:
             raise MalformedError("id: unique, alphanumeric, _ or -", pointer=where + "/id")
         ids.add(cid)
-        if entry.get("format") not in FORMATS:
+        if not isinstance(entry.get("format"), str) or entry["format"] not in FORMATS:
             raise UnsupportedError(
                 f"format {str(entry.get('format'))[:40]!r} is not requested here",
                 pointer=where + "/format",
             )
-        if not isinstance(entry.get("meta"), dict):
-            raise MalformedError("meta is a required object", pointer=where + "/meta")
-        for j, claim in enumerate(entry.get("claims", [])):
+        _check_meta(entry.get("meta"), where + "/meta")
+        if not isinstance(entry.get("multiple", False), bool):  # §6.1
+            raise MalformedError("multiple is a boolean", pointer=where + "/multiple")
+        claims = entry.get("claims", [])
+        if not isinstance(claims, list) or ("claims" in entry and not claims):  # §6.1
+            raise MalformedError("claims is a non-empty array", pointer=where + "/claims")
+        for j, claim in enumerate(claims):
             path = claim.get("path") if isinstance(claim, dict) else None
             if not _is_claim_path(path):
                 raise MalformedError(
                     "a claims path pointer is a non-empty array of strings, null and indexes",
                     pointer=f"{where}/claims/{j}/path",
                 )
+            claim_id = claim.get("id")
+            if claim_id is not None and not (isinstance(claim_id, str) and _ID.fullmatch(claim_id)):
+                raise MalformedError(  # §6.3
+                    "a claim's id: alphanumeric, _ or -", pointer=f"{where}/claims/{j}/id"
+                )
         _check_claim_sets(entry, where)
-    for i, entry in enumerate(query.get("credential_sets", [])):
+    sets = query.get("credential_sets", [])
+    if not isinstance(sets, list) or ("credential_sets" in query and not sets):  # §6.1
+        raise MalformedError("credential_sets is a non-empty array", pointer="/credential_sets")
+    for i, entry in enumerate(sets):
         options = entry.get("options") if isinstance(entry, dict) else None
-        if (
-            not isinstance(options, list)
-            or not options
-            or not all(isinstance(o, list) and o and all(x in ids for x in o) for o in options)
-        ):
+        if not _ids_options(options, ids):
             raise MalformedError(
                 "options: non-empty lists of Credential Query ids",
                 pointer=f"/credential_sets/{i}/options",
             )
+        if not isinstance(entry.get("required", True), bool):  # §6.2
+            raise MalformedError("required is a boolean", pointer=f"/credential_sets/{i}/required")
+
+
+def _check_meta(meta: Any, where: str) -> None:
+    """``meta`` (§6.1, required) and the members of it this module reads: ``type_values``,
+    arrays of type IRIs (§B.1.1); ``vct_values``, strings (§B.3.5)."""
+    if not isinstance(meta, dict):
+        raise MalformedError("meta is a required object", pointer=where)
+    types = meta.get("type_values", [])
+    if not isinstance(types, list) or not all(
+        isinstance(option, list) and all(isinstance(t, str) for t in option) for option in types
+    ):
+        raise MalformedError(
+            "type_values is an array of arrays of strings", pointer=where + "/type_values"
+        )
+    vcts = meta.get("vct_values", [])
+    if not isinstance(vcts, list) or not all(isinstance(v, str) for v in vcts):
+        raise MalformedError("vct_values is an array of strings", pointer=where + "/vct_values")
+
+
+def _ids_options(options: Any, ids: Collection[str]) -> bool:
+    """Whether ``options`` is a non-empty array of non-empty arrays of ``ids`` members."""
+    return (
+        isinstance(options, list)
+        and bool(options)
+        and all(
+            isinstance(option, list)
+            and bool(option)
+            and all(isinstance(x, str) and x in ids for x in option)
+            for option in options
+        )
+    )
 
 
 def _check_claim_sets(entry: Mapping[str, Any], where: str) -> None:
     """§6.4.1: ``claim_sets`` are non-empty arrays of the ids of the entry's ``claims``."""
     if "claim_sets" not in entry:
         return
-    claims = entry.get("claims")
-    ids = [c.get("id") for c in claims if isinstance(c, dict)] if isinstance(claims, list) else []
-    sets = entry["claim_sets"]
-    if (
-        not isinstance(sets, list)
-        or not sets
-        or not all(isinstance(o, list) and o and all(x in ids for x in o) for o in sets)
-        or len(set(ids)) != len(ids)
-    ):
+    claims = entry.get("claims", [])
+    ids = [c.get("id") for c in claims]  # checked: objects whose id is a string or absent
+    named = [i for i in ids if i is not None]
+    if not _ids_options(entry["claim_sets"], named) or len(set(named)) != len(ids):
         raise MalformedError(
             "claim_sets: non-empty arrays of the ids of the claims (each named once)",
             pointer=f"{where}/claim_sets",

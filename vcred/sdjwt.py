@@ -98,7 +98,6 @@ SD_ALG: Final = "sha-256"
 SALT_BYTES: Final = 16  # RFC 9901 §9.3: at least 128 bits of entropy per salt
 MAX_DISCLOSURES: Final = 1024
 MAX_DIGESTS: Final = 4096  # embedded digests (real and decoy) one SD-JWT may carry
-MAX_DEPTH: Final = 64
 _MAX_TOKEN_LENGTH: Final = 1024 * 1024
 
 _DIGEST: Final = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of a SHA-256 digest
@@ -203,7 +202,13 @@ def parse(token: str) -> SdJwtParts:
 
 
 def digest(text: str) -> str:
-    """base64url(SHA-256(ASCII(text))): a disclosure's digest, or ``sd_hash`` (RFC 9901 §4.2.3)."""
+    """base64url(SHA-256(ASCII(text))): a disclosure's digest, or ``sd_hash`` (RFC 9901 §4.2.3).
+
+    Raises ParsingError for ``text`` that is not a str of ASCII (no disclosure or SD-JWT is).
+    """
+    if not isinstance(text, str) or not text.isascii():
+        shown = "non-ASCII text" if isinstance(text, str) else f"a {type(text).__name__}"
+        raise ParsingError(f"an SD-JWT or disclosure is ASCII text, not {shown}")
     return b64url_encode(hashlib.sha256(text.encode("ascii")).digest())
 
 
@@ -540,14 +545,17 @@ class _Unfolder:
                 return i
         return None
 
-    def unfold(self, value: Any, path: Path, where: str, depth: int = 0) -> Any:
-        if depth > MAX_DEPTH:
-            raise MalformedError(f"nested deeper than {MAX_DEPTH} levels", pointer=where)
+    def unfold(self, value: Any, path: Path, where: str, depth: int = 1) -> Any:
+        """``value``, disclosed; ``depth``: its level as :func:`vcred.model.check_depth` counts
+        (the payload is level 1; only objects and arrays count): the claims nest at most
+        ``model.MAX_DEPTH`` deep, the limit of a document in every format."""
+        if not isinstance(value, dict | list):
+            return value
+        if depth > model.MAX_DEPTH:
+            raise MalformedError(f"nested deeper than {model.MAX_DEPTH} levels", pointer=where)
         if isinstance(value, dict):
             return self._object(value, path, where, depth)
-        if isinstance(value, list):
-            return self._array(value, path, where, depth)
-        return value
+        return self._array(value, path, where, depth)
 
     def _object(self, obj: dict[str, Any], path: Path, where: str, depth: int) -> dict[str, Any]:
         if "..." in obj:
@@ -559,8 +567,8 @@ class _Unfolder:
         for name, item in obj.items():
             if name == "_sd":
                 continue
-            if depth < MAX_DEPTH and not isinstance(item, dict | list):
-                result[name] = item  # a leaf within the depth: what unfold would return
+            if not isinstance(item, dict | list):
+                result[name] = item  # a leaf: what unfold would return
             else:
                 result[name] = self.unfold(
                     item, (*path, name), f"{where}/{escape(name)}", depth + 1
@@ -605,8 +613,8 @@ class _Unfolder:
                         pointer=f"/disclosures/{index}",
                     )
                 result.append(self._disclosed(index, (*path, len(result)), depth))
-            elif depth < MAX_DEPTH and not isinstance(item, dict | list):
-                result.append(item)  # a leaf within the depth: what unfold would return
+            elif not isinstance(item, dict | list):
+                result.append(item)  # a leaf: what unfold would return
             else:
                 result.append(self.unfold(item, (*path, len(result)), f"{where}/{j}", depth + 1))
         return result

@@ -19,7 +19,6 @@ import base64
 import dataclasses
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from . import values
+from ._json import loads_local
 from .customs import _fields as f
 from .customs.builders import (
     AEO_CERTIFICATE_TYPE,
@@ -1065,9 +1065,10 @@ def _anchor(anchor: TrustAnchor | str | None, expected_issuer: str | None) -> Tr
 
 def _read(path: str | Path) -> Any:
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise MalformedError(f"{path} is not JSON") from exc
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:  # a FileNotFoundError came out before
+        raise MalformedError(f"cannot read the trust list {path}: {exc}") from exc
+    return loads_local(text, what=str(path))
 
 
 def _timestamp(value: Any, pointer: str) -> datetime | None:

@@ -28,6 +28,8 @@ def _load(ctx: click.Context, _param: click.Parameter, value: str | None) -> str
         data = tomllib.loads(Path(value).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise click.BadParameter(f"cannot read {value}: {exc}") from exc
+    except RecursionError:  # tomllib recurses once per level (a traceback before)
+        raise click.BadParameter(f"cannot read {value}: nested too deeply") from None
     section = data.get(ctx.info_name or "", data) if isinstance(data, dict) else {}
     if not isinstance(section, dict):
         raise click.BadParameter(f"[{ctx.info_name}] in {value} must be a table")

@@ -12,11 +12,11 @@ shape stops the service from starting (docs/services.md).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Final
 
-from vcred.errors import ContextError
+from vcred._json import loads_local
+from vcred.errors import ContextError, ParsingError
 from vcred.jsonld import ContextLoader
 
 MANIFEST: Final = "contexts.json"
@@ -43,9 +43,13 @@ def load_context_folder(folder: Path) -> ContextLoader:
 
 def _read_manifest(path: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ContextError(f"cannot read the contexts manifest {path}: {exc}") from exc
+    try:
+        manifest = loads_local(data, what=f"the contexts manifest {path}")
+    except ParsingError as exc:  # nested past the parser's recursion too (a RecursionError)
+        raise ContextError(exc.message) from exc
     if not isinstance(manifest, dict):
         raise ContextError(f"{path} must map context URLs to their file and sha256")
     return manifest

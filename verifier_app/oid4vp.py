@@ -107,6 +107,12 @@ def query_of(body: dict[str, Any]) -> dict[str, Any]:
         claims = body.get("claims", [["credentialSubject", "invoice", "totalAmount"]])
         if not isinstance(claims, list) or not claims:
             raise MalformedError("claims is a non-empty array of claims paths", pointer="/claims")
+        for i, path in enumerate(claims):  # one that is no array was a TypeError: a 500
+            if not isinstance(path, list) or not path:
+                raise MalformedError(
+                    "a claims path is a non-empty array (strings, null and indexes)",
+                    pointer=f"/claims/{i}",
+                )
         query = openid4vp.billing_attestation_query(claims)
         openid4vp.check_dcql(query)
         return query

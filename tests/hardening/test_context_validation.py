@@ -459,7 +459,13 @@ def test_the_service_knows_the_contexts_of_its_folder(
 
 @pytest.mark.parametrize(
     "damage",
-    ["wrong digest", "file outside the folder", "no manifest", "manifest not an object"],
+    [
+        "wrong digest",
+        "file outside the folder",
+        "no manifest",
+        "manifest not an object",
+        "manifest nested past the parser",  # a RecursionError, a traceback at start, before
+    ],
 )
 def test_a_contexts_folder_that_does_not_match_stops_the_service(
     make_app: Callable[..., Flask], tmp_path: Path, damage: str
@@ -473,6 +479,8 @@ def test_a_contexts_folder_that_does_not_match_stops_the_service(
         manifest.unlink()
     elif damage == "manifest not an object":
         manifest.write_text("[]")
+    elif damage == "manifest nested past the parser":
+        manifest.write_text('{"a": ' * 20_000 + "1" + "}" * 20_000)
     with pytest.raises(ContextError):
         make_app(contexts_dir=folder)
 

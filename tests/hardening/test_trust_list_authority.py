@@ -531,7 +531,7 @@ def test_the_admin_cli_signs_with_the_trust_list_key(
     nested = CliRunner().invoke(main, ["issuer", "trust-list", "issue", str(deep), *data])
     assert nested.exit_code == 2
     assert isinstance(nested.exception, SystemExit), nested.exception
-    assert "cannot read" in nested.output
+    assert f"{deep} is not JSON" in nested.output
 
 
 def test_vcred_verify_refuses_a_list_from_another_method_in_one_line(tmp_path: Path) -> None:

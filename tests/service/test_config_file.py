@@ -50,6 +50,14 @@ def test_unknown_settings_and_bad_files_are_refused(tmp_path: Path) -> None:
     assert broken.exit_code == 2
 
 
+def test_a_file_nested_past_the_parser_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    # tomllib recurses once per level: a RecursionError came out of the option's callback
+    nested = run(tmp_path, "port = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert nested.exit_code == 2, nested.output
+    assert isinstance(nested.exception, SystemExit), nested.exception
+    assert "cannot read" in nested.output and "nested too deeply" in nested.output
+
+
 def test_the_services_take_a_config_file() -> None:
     from issuer_app.cli import command as issuer
     from verifier_app.cli import command as verifier

@@ -24,6 +24,7 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from .._json import loads_local
 from ..errors import MalformedError, UsageError
 from ._codes import COUNTRIES
 from .identifiers import SCHEMES, IdentifierScheme, lei_check, luhn_check
@@ -155,9 +156,11 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
 
 def _read(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise MalformedError(f"{path}: not a readable JSON registry file ({exc})") from exc
+    # nested past the parser's recursion: a RecursionError (vcred --registry: a traceback)
+    return loads_local(text, what=f"the registry file {path}")
 
 
 @cache

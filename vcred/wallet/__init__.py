@@ -363,6 +363,8 @@ class Responded:
 def request_uri_of(link: str) -> tuple[str, str | None]:
     """The request URI of an ``openid4vp://?client_id=…&request_uri=…`` link (and its client
     id), or the link itself when it is the https(s) request URI. Raises MalformedError."""
+    if not isinstance(link, str):  # an AttributeError or TypeError came out
+        raise MalformedError(f"an OpenID4VP link is text, not a {type(link).__name__}")
     if link.startswith(("https://", "http://")):
         return link, None
     try:
@@ -398,9 +400,16 @@ def _check_bound(credential: str | dict[str, Any], fmt: str, *, did: str, key: P
         claims = jose.unverified_payload(credential) if isinstance(credential, str) else credential
     except VcredError as exc:
         raise HolderMismatchError("the credential received cannot be read") from exc
-    subjects = claims.get("credentialSubject") or claims.get("vc", {}).get("credentialSubject")
+    if not isinstance(claims, dict):
+        raise HolderMismatchError("the credential received is not a JSON object")
+    # the issuer's word, of any type: a "vc" that is no object, an id or sub that is an array
+    # (unhashable) were an AttributeError / TypeError out of receive() and keep()
+    legacy = claims.get("vc")
+    subjects = claims.get("credentialSubject") or (
+        legacy.get("credentialSubject") if isinstance(legacy, dict) else None
+    )
     listed = subjects if isinstance(subjects, list) else [subjects]
-    named = {s.get("id") for s in listed if isinstance(s, dict)} | {claims.get("sub")}
+    named = [s.get("id") for s in listed if isinstance(s, dict)] + [claims.get("sub")]
     if did not in named:
         raise HolderMismatchError("the credential received names another subject than this wallet")
 
@@ -412,9 +421,10 @@ def _presents(presentation: Any, credential: str) -> bool:
     if "~" in credential:
         return presentation.split("~", 1)[0] == credential.split("~", 1)[0]
     try:
-        carried = jose.unverified_payload(presentation).get("vp", {}).get("verifiableCredential")
+        vp = jose.unverified_payload(presentation).get("vp")
     except VcredError:
         return False
+    carried = vp.get("verifiableCredential") if isinstance(vp, dict) else None
     return isinstance(carried, list) and credential in carried
 
 

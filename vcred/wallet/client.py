@@ -42,8 +42,14 @@ class Issued:
 
 def well_known(identifier: str, name: str) -> str:
     """The metadata URL of an identifier: ``/.well-known/<name>`` inserted between its host
-    and its path (OpenID4VCI §12.2.2, RFC 8414 §3.1)."""
-    parts = urlsplit(identifier)
+    and its path (OpenID4VCI §12.2.2, RFC 8414 §3.1). Raises ProtocolError for an identifier
+    no URL parser reads (the issuer's word: ``https://[`` was a ValueError)."""
+    try:
+        parts = urlsplit(identifier)
+    except ValueError as exc:
+        raise ProtocolError(
+            "invalid_request", f"{identifier[:100]!r} is not an issuer identifier URL"
+        ) from exc
     path = parts.path.rstrip("/")
     return f"{parts.scheme}://{parts.netloc}/.well-known/{name}{path}"
 

@@ -1,0 +1,100 @@
+"""The verifier's OpenID4VP routes, sent anything: a request body whose claims paths have any
+type, and a direct_post response whose vp_token or state is of any shape (NUL, non-UTF-8,
+deep nesting, a wrong type at each member). Every one is a 4xx problem, never a 5xx.
+
+Found: a billing-attestation request whose claims held a path that is no array (``[5]``,
+``[null]``) was a TypeError, a 500; one that was a string (``["abc"]``) was read as the
+path ``["a", "b", "c"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+
+from tests.verifier.conftest import NOW
+from tests.verifier.test_oid4vp import fetch_request, open_request
+from vcred import openid4vp
+from vcred.did import Resolver
+
+
+def _problem(answer: Any) -> dict[str, Any]:
+    assert 400 <= answer.status_code < 500, answer.get_data(as_text=True)
+    assert answer.mimetype == "application/problem+json", answer.get_data(as_text=True)
+    body: dict[str, Any] = answer.get_json()
+    return body
+
+
+@pytest.mark.parametrize(
+    ("claims", "pointer"),
+    [
+        ([5], "/claims/0"),
+        ([None], "/claims/0"),
+        (["abc"], "/claims/0"),
+        ([{"a": 1}], "/claims/0"),
+        ([["credentialSubject"], []], "/claims/1"),
+        ([[{"a": 1}]], "/credentials/0/claims/0/path"),
+        ([[-1]], "/credentials/0/claims/0/path"),
+    ],
+)
+def test_a_request_for_claims_paths_of_any_type_is_a_400(
+    app: Flask, claims: list[Any], pointer: str
+) -> None:
+    answer = app.test_client().post(
+        "/oid4vp/requests", json={"query": "billing-attestation", "claims": claims}
+    )
+    assert _problem(answer)["code"] == "MALFORMED"
+    assert answer.get_json()["pointer"] == pointer
+
+
+VP_TOKENS: list[Any] = [
+    "",
+    "\x00",
+    "null",
+    "[]",
+    "{}",
+    '{"aeo_sd_jwt": null}',
+    '{"aeo_sd_jwt": []}',
+    '{"aeo_sd_jwt": [null]}',
+    '{"aeo_sd_jwt": [5]}',
+    '{"aeo_sd_jwt": [[]]}',
+    '{"aeo_sd_jwt": ["\\u0000"]}',
+    '{"aeo_sd_jwt": ["a~b~"]}',
+    '{"aeo_sd_jwt": [{}]}',
+    '{"aeo_sd_jwt": [{"proof": 5, "verifiableCredential": 5}]}',
+    '{"aeo_sd_jwt": ["x", "y"]}',
+    '{"aeo_jwt": ["e30.e30.e30"], "aeo_sd_jwt": ["e30.e30.e30"]}',
+    '{"other": ["x"]}',
+    '{"aeo_sd_jwt": ["\\ud800"]}',
+    '{"aeo_sd_jwt": [' + "[" * 5000 + "]" * 5000 + "]}",
+    '{"aeo_sd_jwt": [' + '{"a":' * 70 + "1" + "}" * 70 + "]}",
+    '{"aeo_sd_jwt": ["' + "x" * 200_000 + '"]}',
+]
+
+
+@pytest.mark.parametrize("vp_token", VP_TOKENS, ids=range(len(VP_TOKENS)))
+def test_a_vp_token_of_any_shape_is_a_400(app: Flask, vp_token: str) -> None:
+    opened = open_request(app)
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    answer = app.test_client().post(
+        urlsplit(request.response_uri).path,
+        data={"vp_token": vp_token, "state": request.state},
+    )
+    _problem(answer)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"vp_token=%FF%FE&state=%FF", b"state=%00", b"\xff\xfe\x00", b"vp_token=" + b"%5B" * 5000],
+)
+def test_a_response_form_of_any_bytes_is_a_4xx(app: Flask, raw: bytes) -> None:
+    opened = open_request(app)
+    answer = app.test_client().post(
+        f"/oid4vp/responses/{opened['transaction']}",
+        data=raw,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    _problem(answer)
