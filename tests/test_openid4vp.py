@@ -256,9 +256,31 @@ def test_a_credential_of_another_type_or_without_a_claim_is_refused() -> None:
     with pytest.raises(PresentationError, match="no credential") as empty:
         openid4vp.check_presented(presented("vc+sd-jwt"), entry)
     assert empty.value.pointer == "/verifiableCredential"
+    several = {**entry, "multiple": True}
     with pytest.raises(PresentationError, match="tier") as second:
-        openid4vp.check_presented(presented("vc+sd-jwt", credential, partial), entry)
+        openid4vp.check_presented(presented("vc+sd-jwt", credential, partial), several)
     assert second.value.pointer == "/verifiableCredential/1/credentialSubject/certification/tier"
+
+
+def test_a_presentation_of_several_credentials_answers_only_a_multiple_query() -> None:
+    # §6.1 multiple (default false): one Credential for the query — a vp+jwt carrying two
+    # answered it with two, though read_vp_token allows only one Presentation
+    entry = openid4vp.aeo_certificate_query()["credentials"][1]
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://vcred.dev/ns/customs/v1"],
+        "type": ["VerifiableCredential", "AEOCertificateCredential"],
+        "credentialSubject": {
+            "legalName": "Example Prairie Gadgets, Inc.",
+            "identifier": [{"scheme": "CTPAT", "value": "48120"}],
+            "certification": {"programme": "US-CTPAT", "tier": "TIER3"},
+        },
+    }
+    two = presented("vp+jwt", credential, credential)
+    with pytest.raises(PresentationError, match="one credential") as refused:
+        openid4vp.check_presented(two, entry)
+    assert refused.value.pointer == "/verifiableCredential"
+    openid4vp.check_presented(presented("vp+jwt", credential), entry)
+    openid4vp.check_presented(two, {**entry, "multiple": True})
 
 
 def presented(

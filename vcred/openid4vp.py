@@ -591,8 +591,8 @@ def read_vp_token(raw: Any, query: Mapping[str, Any]) -> dict[str, list[Any]]:
 def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> None:
     """A verified Presentation against its Credential Query: in the format the query asked for
     (§6.1: ``format`` names the format of what is presented), presenting at least one
-    credential (a Presentation of nothing answers no query, §8.6), each of that format and
-    as :func:`check_credential`.
+    credential (a Presentation of nothing answers no query, §8.6) and only one unless the
+    query allows ``multiple``, each of that format and as :func:`check_credential`.
 
     Raises PresentationError, its pointer into the presentation.
     """
@@ -604,6 +604,12 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
     if not result.credentials:
         raise PresentationError(
             "the Presentation presents no credential", pointer="/verifiableCredential"
+        )
+    # §6.1 multiple (default false): one Credential answers the query, however it is wrapped
+    if len(result.credentials) > 1 and not entry.get("multiple", False):
+        raise PresentationError(
+            "the Credential Query asks for one credential, not several",
+            pointer="/verifiableCredential",
         )
     for i, credential in enumerate(result.credentials):
         where = f"/verifiableCredential/{i}"

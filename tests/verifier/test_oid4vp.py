@@ -468,7 +468,8 @@ def test_the_claims_of_every_presented_credential_are_reported(
     app: Flask, agency: Agency, trader: KeyPair
 ) -> None:
     """A VP JWT of two certificates: each credential's values under its own entry, all of
-    them under ``claims`` (only the last credential's were reported before)."""
+    them under ``claims`` (only the last credential's were reported before). The query asks
+    for one certificate (no ``multiple``), so two of different tiers are refused, reported."""
     opened = open_request(app)
     request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
     tiers = ["TIER2", "TIER3"]
@@ -480,7 +481,9 @@ def test_the_claims_of_every_presented_credential_are_reported(
     both = present(held, trader, challenge=request.nonce, domain=request.client_id)
     form = {"vp_token": json.dumps({"aeo_jwt": [both]}), "state": request.state}
     answer = app.test_client().post(urlsplit(request.response_uri).path, data=form)
-    assert answer.status_code == 200, answer.get_json()
+    assert answer.status_code == 400, answer.get_json()
+    assert "one credential, not several" in json.dumps(answer.get_json()["problemDetails"])
+    assert outcome(app, opened)["status"] == "refused"
     (presented,) = outcome(app, opened)["result"]["presentations"]["aeo_jwt"]
     tier_path = ["credentialSubject", "certification", "tier"]
     reported = {tuple(c["path"]): c["values"] for c in presented["claims"]}
