@@ -363,7 +363,7 @@ class Offers:
                 )
         if refusal is not None:  # the failure count is committed, the answer refused
             raise refusal
-        access_token = secrets.token_urlsafe(32)
+        access_token = self._access_token(form.get("client_id") or None)
         with self.issuer.store.engine.begin() as conn:
             if not self.store.move(
                 conn,
@@ -387,6 +387,21 @@ class Offers:
             "token_type": "Bearer",
             "expires_in": int(TOKEN_TTL.total_seconds()),
         }
+
+    def _access_token(self, client_id: str | None) -> str:
+        """A fresh access token. One asked for with a ``client_id`` carries a MAC of it, so a
+        key proof's ``iss`` is held to that client without storing it (F.1); one asked for
+        anonymously carries none, and a proof naming a client is refused."""
+        token = secrets.token_urlsafe(32)  # base64url: no "."
+        if client_id is None:
+            return token
+        return token + "." + self._mac("client_id", f"{token}\x00{client_id}")
+
+    def _issued_to(self, access_token: str, client_id: str) -> bool:
+        """Whether ``access_token`` was asked for by ``client_id`` (:meth:`_access_token`)."""
+        token, _, tag = access_token.partition(".")
+        expected = self._mac("client_id", f"{token}\x00{client_id}")
+        return hmac.compare_digest(tag.encode(), expected.encode())
 
     def _check_grant(
         self, conn: Connection, row: Any, tx_code: str | None, *, at: str
@@ -439,7 +454,7 @@ class Offers:
         """
         row = self.authorised(authorization)
         request = _credential_request(body, row.configuration, self.configurations())
-        possession = self._possession(request)
+        possession = self._possession(request, access_token=authorization.partition(" ")[2])
         made = self.configurations()[row.configuration]
         options: dict[str, Any] = {"format": made.vcred_format}
         if made.vcred_format == "vc+sd-jwt":
@@ -504,13 +519,18 @@ class Offers:
             raise ProtocolError("invalid_token", "the access token has expired", status=401)
         return row
 
-    def _possession(self, request: Mapping[str, Any]) -> Possession:
+    def _possession(self, request: Mapping[str, Any], *, access_token: str) -> Possession:
         proofs = request["proofs"]["jwt"]
+        token = access_token.strip()
         return verify_proof(
             proofs[0],
             audience=self.issuer_id,
             now=self.issuer.now(),
             nonce_valid=self.nonce_valid,
+            # a token without a client's MAC was asked for anonymously: no iss then (F.1)
+            client_valid=(
+                (lambda client_id: self._issued_to(token, client_id)) if "." in token else None
+            ),
         )
 
     # -- secrets derived per offer -------------------------------------------------------------

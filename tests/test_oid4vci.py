@@ -139,6 +139,21 @@ def test_proof_out_of_its_time_is_refused(when: datetime, reason: str) -> None:
         check(token)
 
 
+def test_a_proof_naming_a_client_is_held_to_the_client_the_token_was_issued_to() -> None:
+    # F.1: iss is the client_id of the Client; omitted after anonymous pre-authorized access
+    key = KeyPair.generate("p256")
+    named = proof_jwt(key, audience=AUD, nonce="n1", now=NOW, client_id="wallet-a")
+    with pytest.raises(ProtocolError, match="anonymous") as anonymous:
+        check(named)  # no client_valid: the token was obtained without a client_id
+    assert (anonymous.value.error, anonymous.value.pointer) == ("invalid_proof", "/iss")
+    with pytest.raises(ProtocolError, match="not the client") as other:
+        check(named, client_valid=lambda c: c == "wallet-b")
+    assert other.value.pointer == "/iss"
+    assert check(named, client_valid=lambda c: c == "wallet-a").key == key.public
+    # iss is optional: a proof without one stands for any client
+    check(proof_jwt(key, audience=AUD, nonce="n1", now=NOW), client_valid=lambda c: False)
+
+
 def test_proof_with_an_unknown_nonce_asks_for_a_new_one() -> None:
     token = proof_jwt(KeyPair.generate("p256"), audience=AUD, nonce="stale", now=NOW)
     with pytest.raises(ProtocolError) as caught:
