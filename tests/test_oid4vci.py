@@ -130,6 +130,32 @@ def test_proof_kid_naming_a_did_web_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
+    ("header_change", "claims_change", "reason"),
+    [
+        # F.1: kid MUST NOT be present with jwk; here it names another key than the jwk
+        ({"kid": "OTHER"}, {}, "exactly one of jwk or kid"),
+        ({"crit": ["exp"]}, {}, "crit"),  # RFC 7515 §4.1.11: an extension we do not know
+        ({"alg": "EdDSA"}, {}, "does not match"),  # the alg of another key type
+        ({}, {"aud": [AUD, "https://other-issuer.example"]}, "aud"),  # a token for two
+        ({}, {"aud": "https://other-issuer.example"}, "aud"),
+        ({}, {"iat": None}, "iat"),
+    ],
+)
+def test_proof_headers_and_claims_the_spec_rules_out_are_refused(
+    header_change: dict[str, Any], claims_change: dict[str, Any], reason: str
+) -> None:
+    key, other = KeyPair.generate("p256"), KeyPair.generate("ed25519")
+    header = {"alg": "ES256", "typ": PROOF_TYP, "jwk": key.public.jwk()}
+    if header_change.get("kid") == "OTHER":
+        header_change = {"kid": did_key_method_id(other.public)}
+    claims = {"aud": AUD, "iat": int(NOW.timestamp()), "nonce": "n1"} | claims_change
+    claims = {name: value for name, value in claims.items() if value is not None}
+    with pytest.raises(ProtocolError, match=reason) as caught:
+        check(signed(key, header | header_change, claims))
+    assert caught.value.error == "invalid_proof"
+
+
+@pytest.mark.parametrize(
     ("when", "reason"),
     [(NOW + timedelta(minutes=5), "future"), (NOW - timedelta(minutes=10), "too old")],
 )
