@@ -436,7 +436,8 @@ class Offers:
     def nonce_valid(self, nonce: str) -> bool:
         body, _, mac = nonce.rpartition(".")
         expiry, _, _ = body.partition(".")
-        if not expiry.isdigit() or len(nonce) > 200:
+        # ASCII first: isdigit takes other scripts' digits, compare_digest raises on non-ASCII
+        if not nonce.isascii() or not expiry.isdigit() or len(nonce) > 200:
             return False
         if not hmac.compare_digest(mac, self._mac("nonce", body)):
             return False

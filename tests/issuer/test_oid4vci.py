@@ -293,7 +293,8 @@ def test_stale_nonce_is_refused(app: Flask, clock: Clock) -> None:
 def test_missing_or_forged_nonce_is_refused(app: Flask, clock: Clock) -> None:
     made, access = redeemed(app)
     key = KeyPair.generate("p256")
-    for bad in (None, "9999999999.abc.def"):
+    # the last: a digit of another script passes isdigit, and compare_digest raised on é
+    for bad in (None, "9999999999.abc.def", "\u0669999999999.abc.d\u00e9f"):
         proof = proof_jwt(key, audience=PUBLIC_URL, nonce=bad, now=clock())
         answer = ask(app, access, request_body(made, proof))
         assert (answer.status_code, answer.json["error"]) == (400, "invalid_nonce")
