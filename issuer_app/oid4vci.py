@@ -418,12 +418,20 @@ class Offers:
             return expired, {"reason": "expired"}
         if not tx_code:
             return ProtocolError("invalid_request", "this offer needs its tx_code"), None
+        # the try is taken before the comparison (counting after it let every guess of a
+        # burst read the offer as open and be compared: the limit held only one at a time)
+        tries = self.store.take_try(conn, row.offer_id, limit=MAX_TX_FAILURES)
+        if tries is None:
+            closed = ProtocolError("invalid_grant", "the pre-authorized code is no longer open")
+            return closed, {"reason": "code presented again (no tries left)"}
         expected = row.tx_digest or ""
         if hmac.compare_digest(_digest(row.offer_id + ":" + tx_code[:64]), expected):
+            self.store.give_back_try(conn, row.offer_id)
             return None, None
-        failures = self.store.count_failure(conn, row.offer_id, limit=MAX_TX_FAILURES)
+        if tries >= MAX_TX_FAILURES:
+            self.store.move(conn, row.offer_id, frm="offered", to="blocked")
         wrong = ProtocolError("invalid_grant", "the tx_code is wrong")
-        return wrong, {"reason": "wrong tx_code", "failures": failures}
+        return wrong, {"reason": "wrong tx_code", "failures": tries}
 
     # -- nonce endpoint (§7) -------------------------------------------------------------------
 

@@ -231,6 +231,34 @@ def test_tx_code_guessing_blocks_the_offer(app: Flask) -> None:
     assert (answer.status_code, answer.json["error"]) == (400, "invalid_grant")
 
 
+def test_racing_tx_code_guesses_are_held_to_the_limit(app: Flask) -> None:
+    """Sixteen wrong tx_codes at once: no more than MAX_TX_FAILURES of them are compared
+    (each read the offer as open before any failure was counted, and was compared)."""
+    made = offer(app, "billing", "vc+sd-jwt")
+    code = (
+        app.test_client()
+        .get(made.offer_uri.removeprefix(PUBLIC_URL))
+        .json["grants"][GRANT_PRE_AUTHORIZED]["pre-authorized_code"]
+    )
+    guesses = [f"{n:06d}" for n in range(17) if f"{n:06d}" != made.tx_code][:16]
+    barrier = threading.Barrier(len(guesses))
+
+    def guess(tx_code: str) -> str:
+        form = {"grant_type": GRANT_PRE_AUTHORIZED, "pre-authorized_code": code}
+        barrier.wait()
+        answer = app.test_client().post(
+            "/oid4vci/token", data=form | {"tx_code": tx_code}, headers=FORM
+        )
+        assert answer.json["error"] == "invalid_grant", answer.json
+        return str(answer.json["error_description"])
+
+    with ThreadPoolExecutor(len(guesses)) as pool:
+        answers = list(pool.map(guess, guesses))
+    compared = [a for a in answers if "tx_code is wrong" in a]
+    assert len(compared) <= MAX_TX_FAILURES, answers
+    assert app.extensions[EXTENSION].view(made.offer_id).state == "blocked"
+
+
 def test_expired_offer_is_refused(app: Flask, clock: Clock) -> None:
     made = offer(app, "billing", "vc+sd-jwt")
     code = app.extensions[EXTENSION]._code(made.offer_id)
