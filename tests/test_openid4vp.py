@@ -221,6 +221,25 @@ def test_the_vp_token_must_match_the_query() -> None:
             openid4vp.read_vp_token(raw, query)
 
 
+def test_a_credential_set_is_answered_by_one_of_its_options() -> None:
+    # §6.4.2: a set is satisfied by the Credentials of one option; a certificate as an SD-JWT
+    # and another as a JWT (two certificates, perhaps of two tiers) answered "one of these"
+    query = openid4vp.aeo_certificate_query()
+    both = '{"aeo_sd_jwt": ["a~b~"], "aeo_jwt": ["x.y.z"]}'
+    with pytest.raises(PresentationError, match="more than one option") as caught:
+        openid4vp.read_vp_token(both, query)
+    assert caught.value.pointer == "/vp_token"
+    # the option the wallet can satisfy, not only the first
+    assert list(openid4vp.read_vp_token('{"aeo_jwt": ["x.y.z"]}', query)) == ["aeo_jwt"]
+    # an option holding another is answered whole
+    query["credential_sets"] = [{"options": [["aeo_jwt"], ["aeo_jwt", "aeo_sd_jwt"]]}]
+    assert len(openid4vp.read_vp_token(both, query)) == 2
+    # an optional set may be answered too
+    query["credentials"].append({"id": "extra", "format": "vc+sd-jwt", "meta": {}})
+    query["credential_sets"].append({"options": [["extra"]], "required": False})
+    assert len(openid4vp.read_vp_token('{"aeo_jwt": ["x.y.z"], "extra": ["e~"]}', query)) == 2
+
+
 def test_a_required_query_left_unanswered_is_refused() -> None:
     query = openid4vp.billing_attestation_query([["credentialSubject", "exporter"]])
     query["credentials"].append({"id": "aeo", "format": "vc+sd-jwt", "meta": {"type_values": []}})

@@ -25,6 +25,7 @@ each of the type and with the claims asked for), and verifies Presentations with
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import secrets
@@ -481,6 +482,22 @@ def _chosen_ids(query: Mapping[str, Any], available: set[str]) -> set[str] | Non
     return chosen
 
 
+def _one_option_each(query: Mapping[str, Any], answered: set[str]) -> bool:
+    """Whether the Credential Queries ``answered`` are one option of each required credential
+    set and at most one of each other (§6.4.2): Credentials of a second option — a second
+    certificate, perhaps of another tier — are more than was asked. Without sets, every
+    Credential Query is asked for."""
+    sets = query.get("credential_sets")
+    if not sets:
+        return answered == {entry["id"] for entry in query["credentials"]}
+    choices = [
+        [set(option) for option in entry["options"]]
+        + ([] if entry.get("required", True) else [set()])
+        for entry in sets
+    ]
+    return any(set().union(*picked) == answered for picked in itertools.product(*choices))
+
+
 def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
     fmt = entry["format"]
     try:
@@ -557,7 +574,7 @@ def _pointer(path: ClaimPath) -> str:
 def read_vp_token(raw: Any, query: Mapping[str, Any]) -> dict[str, list[Any]]:
     """The VP Token of a direct_post response, checked against the query (§8.1, §8.6 step 1):
     a JSON object of Credential Query ids (no other), each an array of Presentations (one
-    unless ``multiple``), together satisfying the query's credential sets.
+    unless ``multiple``), together satisfying the query's credential sets, each by one option.
 
     Raises MalformedError / PresentationError.
     """
@@ -585,6 +602,11 @@ def read_vp_token(raw: Any, query: Mapping[str, Any]) -> dict[str, list[Any]]:
                 )
     if _chosen_ids(query, set(token)) is None:
         raise PresentationError("the Presentations do not satisfy the query", pointer="/vp_token")
+    if not _one_option_each(query, set(token)):
+        raise PresentationError(
+            "the Presentations answer more than one option of a credential set",
+            pointer="/vp_token",
+        )
     return token
 
 
