@@ -363,7 +363,7 @@ class Offers:
                 )
         if refusal is not None:  # the failure count is committed, the answer refused
             raise refusal
-        access_token = secrets.token_urlsafe(32)
+        access_token = self._access_token(form.get("client_id") or None)
         with self.issuer.store.engine.begin() as conn:
             if not self.store.move(
                 conn,
@@ -388,6 +388,21 @@ class Offers:
             "expires_in": int(TOKEN_TTL.total_seconds()),
         }
 
+    def _access_token(self, client_id: str | None) -> str:
+        """A fresh access token. One asked for with a ``client_id`` carries a MAC of it, so a
+        key proof's ``iss`` is held to that client without storing it (F.1); one asked for
+        anonymously carries none, and a proof naming a client is refused."""
+        token = secrets.token_urlsafe(32)  # base64url: no "."
+        if client_id is None:
+            return token
+        return token + "." + self._mac("client_id", f"{token}\x00{client_id}")
+
+    def _issued_to(self, access_token: str, client_id: str) -> bool:
+        """Whether ``access_token`` was asked for by ``client_id`` (:meth:`_access_token`)."""
+        token, _, tag = access_token.partition(".")
+        expected = self._mac("client_id", f"{token}\x00{client_id}")
+        return hmac.compare_digest(tag.encode(), expected.encode())
+
     def _check_grant(
         self, conn: Connection, row: Any, tx_code: str | None, *, at: str
     ) -> tuple[ProtocolError | None, dict[str, Any] | None]:
@@ -403,12 +418,20 @@ class Offers:
             return expired, {"reason": "expired"}
         if not tx_code:
             return ProtocolError("invalid_request", "this offer needs its tx_code"), None
+        # the try is taken before the comparison (counting after it let every guess of a
+        # burst read the offer as open and be compared: the limit held only one at a time)
+        tries = self.store.take_try(conn, row.offer_id, limit=MAX_TX_FAILURES)
+        if tries is None:
+            closed = ProtocolError("invalid_grant", "the pre-authorized code is no longer open")
+            return closed, {"reason": "code presented again (no tries left)"}
         expected = row.tx_digest or ""
         if hmac.compare_digest(_digest(row.offer_id + ":" + tx_code[:64]), expected):
+            self.store.give_back_try(conn, row.offer_id)
             return None, None
-        failures = self.store.count_failure(conn, row.offer_id, limit=MAX_TX_FAILURES)
+        if tries >= MAX_TX_FAILURES:
+            self.store.move(conn, row.offer_id, frm="offered", to="blocked")
         wrong = ProtocolError("invalid_grant", "the tx_code is wrong")
-        return wrong, {"reason": "wrong tx_code", "failures": failures}
+        return wrong, {"reason": "wrong tx_code", "failures": tries}
 
     # -- nonce endpoint (§7) -------------------------------------------------------------------
 
@@ -421,7 +444,8 @@ class Offers:
     def nonce_valid(self, nonce: str) -> bool:
         body, _, mac = nonce.rpartition(".")
         expiry, _, _ = body.partition(".")
-        if not expiry.isdigit() or len(nonce) > 200:
+        # ASCII first: isdigit takes other scripts' digits, compare_digest raises on non-ASCII
+        if not nonce.isascii() or not expiry.isdigit() or len(nonce) > 200:
             return False
         if not hmac.compare_digest(mac, self._mac("nonce", body)):
             return False
@@ -439,7 +463,7 @@ class Offers:
         """
         row = self.authorised(authorization)
         request = _credential_request(body, row.configuration, self.configurations())
-        possession = self._possession(request)
+        possession = self._possession(request, access_token=authorization.partition(" ")[2])
         made = self.configurations()[row.configuration]
         options: dict[str, Any] = {"format": made.vcred_format}
         if made.vcred_format == "vc+sd-jwt":
@@ -504,13 +528,18 @@ class Offers:
             raise ProtocolError("invalid_token", "the access token has expired", status=401)
         return row
 
-    def _possession(self, request: Mapping[str, Any]) -> Possession:
+    def _possession(self, request: Mapping[str, Any], *, access_token: str) -> Possession:
         proofs = request["proofs"]["jwt"]
+        token = access_token.strip()
         return verify_proof(
             proofs[0],
             audience=self.issuer_id,
             now=self.issuer.now(),
             nonce_valid=self.nonce_valid,
+            # a token without a client's MAC was asked for anonymously: no iss then (F.1)
+            client_valid=(
+                (lambda client_id: self._issued_to(token, client_id)) if "." in token else None
+            ),
         )
 
     # -- secrets derived per offer -------------------------------------------------------------

@@ -111,20 +111,29 @@ class OfferStore:
         )
         return bool(changed.rowcount == 1)
 
-    def count_failure(self, conn: Connection, offer_id: str, *, limit: int) -> int:
-        """Count a wrong transaction code; at ``limit`` the offer is blocked. The count."""
+    def take_try(self, conn: Connection, offer_id: str, *, limit: int) -> int | None:
+        """Take one of an open offer's ``limit`` transaction code tries, before the code is
+        compared: one conditional UPDATE, whose row lock lasts until ``conn`` commits, so of
+        guesses racing at most ``limit`` are ever compared. The tries taken, this one
+        included; None when none is left or the offer is no longer open."""
+        t = self.table
+        taken = conn.execute(
+            update(t)
+            .where(t.c.offer_id == offer_id, t.c.state == "offered", t.c.tx_failures < limit)
+            .values(tx_failures=t.c.tx_failures + 1),
+            execution_options={"preserve_rowcount": True},
+        )
+        if taken.rowcount != 1:
+            return None
+        query = select(t.c.tx_failures).where(t.c.offer_id == offer_id)
+        return int(conn.execute(query).scalar_one())
+
+    def give_back_try(self, conn: Connection, offer_id: str) -> None:
+        """The try of the right code: ``tx_failures`` counts the wrong ones."""
         t = self.table
         conn.execute(
-            update(t)
-            .where(t.c.offer_id == offer_id, t.c.state == "offered")
-            .values(tx_failures=t.c.tx_failures + 1)
+            update(t).where(t.c.offer_id == offer_id).values(tx_failures=t.c.tx_failures - 1)
         )
-        failures = int(
-            conn.execute(select(t.c.tx_failures).where(t.c.offer_id == offer_id)).scalar_one()
-        )
-        if failures >= limit:
-            self.move(conn, offer_id, frm="offered", to="blocked")
-        return failures
 
 
 def load_credential(row: Row[Any]) -> dict[str, Any]:

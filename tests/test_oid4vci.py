@@ -130,6 +130,32 @@ def test_proof_kid_naming_a_did_web_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
+    ("header_change", "claims_change", "reason"),
+    [
+        # F.1: kid MUST NOT be present with jwk; here it names another key than the jwk
+        ({"kid": "OTHER"}, {}, "exactly one of jwk or kid"),
+        ({"crit": ["exp"]}, {}, "crit"),  # RFC 7515 §4.1.11: an extension we do not know
+        ({"alg": "EdDSA"}, {}, "does not match"),  # the alg of another key type
+        ({}, {"aud": [AUD, "https://other-issuer.example"]}, "aud"),  # a token for two
+        ({}, {"aud": "https://other-issuer.example"}, "aud"),
+        ({}, {"iat": None}, "iat"),
+    ],
+)
+def test_proof_headers_and_claims_the_spec_rules_out_are_refused(
+    header_change: dict[str, Any], claims_change: dict[str, Any], reason: str
+) -> None:
+    key, other = KeyPair.generate("p256"), KeyPair.generate("ed25519")
+    header = {"alg": "ES256", "typ": PROOF_TYP, "jwk": key.public.jwk()}
+    if header_change.get("kid") == "OTHER":
+        header_change = {"kid": did_key_method_id(other.public)}
+    claims = {"aud": AUD, "iat": int(NOW.timestamp()), "nonce": "n1"} | claims_change
+    claims = {name: value for name, value in claims.items() if value is not None}
+    with pytest.raises(ProtocolError, match=reason) as caught:
+        check(signed(key, header | header_change, claims))
+    assert caught.value.error == "invalid_proof"
+
+
+@pytest.mark.parametrize(
     ("when", "reason"),
     [(NOW + timedelta(minutes=5), "future"), (NOW - timedelta(minutes=10), "too old")],
 )
@@ -137,6 +163,21 @@ def test_proof_out_of_its_time_is_refused(when: datetime, reason: str) -> None:
     token = proof_jwt(KeyPair.generate("p256"), audience=AUD, nonce="n1", now=when)
     with pytest.raises(ProtocolError, match=reason):
         check(token)
+
+
+def test_a_proof_naming_a_client_is_held_to_the_client_the_token_was_issued_to() -> None:
+    # F.1: iss is the client_id of the Client; omitted after anonymous pre-authorized access
+    key = KeyPair.generate("p256")
+    named = proof_jwt(key, audience=AUD, nonce="n1", now=NOW, client_id="wallet-a")
+    with pytest.raises(ProtocolError, match="anonymous") as anonymous:
+        check(named)  # no client_valid: the token was obtained without a client_id
+    assert (anonymous.value.error, anonymous.value.pointer) == ("invalid_proof", "/iss")
+    with pytest.raises(ProtocolError, match="not the client") as other:
+        check(named, client_valid=lambda c: c == "wallet-b")
+    assert other.value.pointer == "/iss"
+    assert check(named, client_valid=lambda c: c == "wallet-a").key == key.public
+    # iss is optional: a proof without one stands for any client
+    check(proof_jwt(key, audience=AUD, nonce="n1", now=NOW), client_valid=lambda c: False)
 
 
 def test_proof_with_an_unknown_nonce_asks_for_a_new_one() -> None:

@@ -221,6 +221,25 @@ def test_the_vp_token_must_match_the_query() -> None:
             openid4vp.read_vp_token(raw, query)
 
 
+def test_a_credential_set_is_answered_by_one_of_its_options() -> None:
+    # §6.4.2: a set is satisfied by the Credentials of one option; a certificate as an SD-JWT
+    # and another as a JWT (two certificates, perhaps of two tiers) answered "one of these"
+    query = openid4vp.aeo_certificate_query()
+    both = '{"aeo_sd_jwt": ["a~b~"], "aeo_jwt": ["x.y.z"]}'
+    with pytest.raises(PresentationError, match="more than one option") as caught:
+        openid4vp.read_vp_token(both, query)
+    assert caught.value.pointer == "/vp_token"
+    # the option the wallet can satisfy, not only the first
+    assert list(openid4vp.read_vp_token('{"aeo_jwt": ["x.y.z"]}', query)) == ["aeo_jwt"]
+    # an option holding another is answered whole
+    query["credential_sets"] = [{"options": [["aeo_jwt"], ["aeo_jwt", "aeo_sd_jwt"]]}]
+    assert len(openid4vp.read_vp_token(both, query)) == 2
+    # an optional set may be answered too
+    query["credentials"].append({"id": "extra", "format": "vc+sd-jwt", "meta": {}})
+    query["credential_sets"].append({"options": [["extra"]], "required": False})
+    assert len(openid4vp.read_vp_token('{"aeo_jwt": ["x.y.z"], "extra": ["e~"]}', query)) == 2
+
+
 def test_a_required_query_left_unanswered_is_refused() -> None:
     query = openid4vp.billing_attestation_query([["credentialSubject", "exporter"]])
     query["credentials"].append({"id": "aeo", "format": "vc+sd-jwt", "meta": {"type_values": []}})
@@ -256,9 +275,31 @@ def test_a_credential_of_another_type_or_without_a_claim_is_refused() -> None:
     with pytest.raises(PresentationError, match="no credential") as empty:
         openid4vp.check_presented(presented("vc+sd-jwt"), entry)
     assert empty.value.pointer == "/verifiableCredential"
+    several = {**entry, "multiple": True}
     with pytest.raises(PresentationError, match="tier") as second:
-        openid4vp.check_presented(presented("vc+sd-jwt", credential, partial), entry)
+        openid4vp.check_presented(presented("vc+sd-jwt", credential, partial), several)
     assert second.value.pointer == "/verifiableCredential/1/credentialSubject/certification/tier"
+
+
+def test_a_presentation_of_several_credentials_answers_only_a_multiple_query() -> None:
+    # §6.1 multiple (default false): one Credential for the query — a vp+jwt carrying two
+    # answered it with two, though read_vp_token allows only one Presentation
+    entry = openid4vp.aeo_certificate_query()["credentials"][1]
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://vcred.dev/ns/customs/v1"],
+        "type": ["VerifiableCredential", "AEOCertificateCredential"],
+        "credentialSubject": {
+            "legalName": "Example Prairie Gadgets, Inc.",
+            "identifier": [{"scheme": "CTPAT", "value": "48120"}],
+            "certification": {"programme": "US-CTPAT", "tier": "TIER3"},
+        },
+    }
+    two = presented("vp+jwt", credential, credential)
+    with pytest.raises(PresentationError, match="one credential") as refused:
+        openid4vp.check_presented(two, entry)
+    assert refused.value.pointer == "/verifiableCredential"
+    openid4vp.check_presented(presented("vp+jwt", credential), entry)
+    openid4vp.check_presented(two, {**entry, "multiple": True})
 
 
 def presented(

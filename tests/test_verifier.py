@@ -16,9 +16,11 @@ from tests.test_jose import forge, header_for
 from vcred import Verifier, batch, issue, present, verify, verify_presentation
 from vcred.did import did_key
 from vcred.errors import UsageError
+from vcred.issuing import signer_for
+from vcred.jose import issue_vp_jwt
 from vcred.keys import KeyPair
 from vcred.multibase import b64url_encode
-from vcred.presentation import envelope
+from vcred.presentation import build_presentation, envelope
 from vcred.verifier import CHECKS, detect
 
 AT = Verifier(clock=lambda: NOW)
@@ -263,6 +265,20 @@ def test_replayed_challenge_is_rejected(agency: KeyPair, trader: KeyPair) -> Non
 def test_missing_challenge_is_rejected(agency: KeyPair, trader: KeyPair) -> None:
     vp = present([issue(about(trader), agency)], trader, now=NOW)
     assert "INVALID_CHALLENGE" in AT.verify_presentation(vp, challenge="c").codes
+
+
+def test_a_challenge_signed_in_an_array_of_nonces_is_rejected(
+    agency: KeyPair, trader: KeyPair
+) -> None:
+    # OpenID4VP §14.1.2: the nonce binds one transaction; a vp+jwt whose nonce is an array
+    # holding it would answer every request whose nonce it lists (a presentation made ahead)
+    vp = build_presentation([issue(about(trader), agency)], holder=did_key(trader.public))
+    token = issue_vp_jwt(
+        vp, signer_for(trader), challenge=["c-earlier", "c"], issued_at=int(NOW.timestamp())
+    )
+    result = AT.verify_presentation(token, challenge="c")
+    assert result.codes == ("INVALID_CHALLENGE",)
+    assert not result.verified
 
 
 def test_wrong_domain_is_rejected(agency: KeyPair, trader: KeyPair) -> None:

@@ -233,6 +233,7 @@ def verify_proof(
     audience: str,
     now: datetime,
     nonce_valid: Callable[[str], bool],
+    client_valid: Callable[[str], bool] | None = None,
     algorithms: frozenset[str] = frozenset(KIND_FOR_JWS_ALG),
 ) -> Possession:
     """Check a JWT key proof (Appendix F.4) and return the key it proves possession of.
@@ -240,7 +241,10 @@ def verify_proof(
     The key is the one the header names (``jwk``, or a did:key / did:jwk DID URL in ``kid``;
     ``x5c`` and others are refused): the signature must verify with it, with the algorithm
     that key implies (RFC 8725 §3.1). ``aud`` must be ``audience``, ``iat`` recent,
-    ``nonce`` one that ``nonce_valid`` accepts.
+    ``nonce`` one that ``nonce_valid`` accepts. ``iss``, when present, must be a client id
+    ``client_valid`` accepts: the client the access token was issued to; without
+    ``client_valid`` the token was obtained anonymously and the proof must name no client
+    (F.1).
     Raises ProtocolError ``invalid_proof``, or ``invalid_nonce`` for a missing, unknown or
     expired nonce (the wallet fetches a fresh one and tries again, §8.3.1.2).
     """
@@ -272,6 +276,7 @@ def verify_proof(
     if not key.verify(signature, f"{header_b64}.{payload_b64}".encode("ascii")):
         raise _invalid("the proof's signature does not verify with the key it names", "/signature")
     _check_claims(payload, audience=audience, now=now)
+    _check_client(payload, client_valid)
     nonce = payload.get("nonce")
     if not isinstance(nonce, str) or not nonce:
         raise ProtocolError("invalid_nonce", "the proof carries no c_nonce", pointer="/nonce")
@@ -308,6 +313,21 @@ def _proof_key(header: Mapping[str, Any]) -> tuple[PublicKey, str, str]:
     except VcredError as exc:
         raise _invalid(f"the proof's kid: {exc.message}", "/header/kid") from exc
     return method.public_key, split_did_url(kid)[0], method.id
+
+
+def _check_client(payload: Mapping[str, Any], client_valid: Callable[[str], bool] | None) -> None:
+    """F.1: ``iss`` is the client_id of the Client asking; it MUST be omitted when the access
+    token came from anonymous access to the token endpoint (pre-authorized code, no
+    client_id)."""
+    if "iss" not in payload:
+        return
+    iss = payload["iss"]
+    if client_valid is None:
+        raise _invalid(
+            "the access token was obtained anonymously: the proof must carry no iss", "/iss"
+        )
+    if not isinstance(iss, str) or not client_valid(iss):
+        raise _invalid("the proof's iss is not the client the access token was issued to", "/iss")
 
 
 def _check_claims(payload: Mapping[str, Any], *, audience: str, now: datetime) -> None:

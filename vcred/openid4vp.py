@@ -25,6 +25,7 @@ each of the type and with the claims asked for), and verifies Presentations with
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import secrets
@@ -481,6 +482,22 @@ def _chosen_ids(query: Mapping[str, Any], available: set[str]) -> set[str] | Non
     return chosen
 
 
+def _one_option_each(query: Mapping[str, Any], answered: set[str]) -> bool:
+    """Whether the Credential Queries ``answered`` are one option of each required credential
+    set and at most one of each other (§6.4.2): Credentials of a second option — a second
+    certificate, perhaps of another tier — are more than was asked. Without sets, every
+    Credential Query is asked for."""
+    sets = query.get("credential_sets")
+    if not sets:
+        return answered == {entry["id"] for entry in query["credentials"]}
+    choices = [
+        [set(option) for option in entry["options"]]
+        + ([] if entry.get("required", True) else [set()])
+        for entry in sets
+    ]
+    return any(set().union(*picked) == answered for picked in itertools.product(*choices))
+
+
 def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
     fmt = entry["format"]
     try:
@@ -557,7 +574,7 @@ def _pointer(path: ClaimPath) -> str:
 def read_vp_token(raw: Any, query: Mapping[str, Any]) -> dict[str, list[Any]]:
     """The VP Token of a direct_post response, checked against the query (§8.1, §8.6 step 1):
     a JSON object of Credential Query ids (no other), each an array of Presentations (one
-    unless ``multiple``), together satisfying the query's credential sets.
+    unless ``multiple``), together satisfying the query's credential sets, each by one option.
 
     Raises MalformedError / PresentationError.
     """
@@ -585,14 +602,19 @@ def read_vp_token(raw: Any, query: Mapping[str, Any]) -> dict[str, list[Any]]:
                 )
     if _chosen_ids(query, set(token)) is None:
         raise PresentationError("the Presentations do not satisfy the query", pointer="/vp_token")
+    if not _one_option_each(query, set(token)):
+        raise PresentationError(
+            "the Presentations answer more than one option of a credential set",
+            pointer="/vp_token",
+        )
     return token
 
 
 def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> None:
     """A verified Presentation against its Credential Query: in the format the query asked for
     (§6.1: ``format`` names the format of what is presented), presenting at least one
-    credential (a Presentation of nothing answers no query, §8.6), each of that format and
-    as :func:`check_credential`.
+    credential (a Presentation of nothing answers no query, §8.6) and only one unless the
+    query allows ``multiple``, each of that format and as :func:`check_credential`.
 
     Raises PresentationError, its pointer into the presentation.
     """
@@ -604,6 +626,12 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
     if not result.credentials:
         raise PresentationError(
             "the Presentation presents no credential", pointer="/verifiableCredential"
+        )
+    # §6.1 multiple (default false): one Credential answers the query, however it is wrapped
+    if len(result.credentials) > 1 and not entry.get("multiple", False):
+        raise PresentationError(
+            "the Credential Query asks for one credential, not several",
+            pointer="/verifiableCredential",
         )
     for i, credential in enumerate(result.credentials):
         where = f"/verifiableCredential/{i}"

@@ -1465,7 +1465,9 @@ def check_bearer_types(types: Any) -> frozenset[str]:
 
 def _expect(name: str, expected: str, signed: Any) -> str:
     error = ChallengeError if name == "challenge" else DomainError
-    values = signed if isinstance(signed, list) else [signed]
+    # a domain may be several (VC Data Integrity's domain, a JWT's aud); a challenge is one:
+    # a nonce array would bind one presentation to every transaction it lists
+    values = signed if isinstance(signed, list) and name == "domain" else [signed]
     if expected not in values:
         shown = "none" if signed is None else json.dumps(signed)[:100]
         raise error(f"the presentation was signed for {name} {shown}, expected {expected!r}")

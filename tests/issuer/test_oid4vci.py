@@ -41,7 +41,9 @@ def receive(app: Flask, wallet: Wallet, made: OfferView, clock: Clock, **kw: Any
     )
 
 
-def token(app: Flask, made: OfferView, *, tx_code: str | None = None) -> Any:
+def token(
+    app: Flask, made: OfferView, *, tx_code: str | None = None, client_id: str | None = None
+) -> Any:
     code = (
         app.test_client()
         .get(made.offer_uri.removeprefix(PUBLIC_URL))
@@ -49,6 +51,8 @@ def token(app: Flask, made: OfferView, *, tx_code: str | None = None) -> Any:
     )
     form = {"grant_type": GRANT_PRE_AUTHORIZED, "pre-authorized_code": code}
     form["tx_code"] = made.tx_code if tx_code is None else tx_code
+    if client_id is not None:
+        form["client_id"] = client_id
     return code, app.test_client().post("/oid4vci/token", data=form, headers=FORM)
 
 
@@ -227,6 +231,34 @@ def test_tx_code_guessing_blocks_the_offer(app: Flask) -> None:
     assert (answer.status_code, answer.json["error"]) == (400, "invalid_grant")
 
 
+def test_racing_tx_code_guesses_are_held_to_the_limit(app: Flask) -> None:
+    """Sixteen wrong tx_codes at once: no more than MAX_TX_FAILURES of them are compared
+    (each read the offer as open before any failure was counted, and was compared)."""
+    made = offer(app, "billing", "vc+sd-jwt")
+    code = (
+        app.test_client()
+        .get(made.offer_uri.removeprefix(PUBLIC_URL))
+        .json["grants"][GRANT_PRE_AUTHORIZED]["pre-authorized_code"]
+    )
+    guesses = [f"{n:06d}" for n in range(17) if f"{n:06d}" != made.tx_code][:16]
+    barrier = threading.Barrier(len(guesses))
+
+    def guess(tx_code: str) -> str:
+        form = {"grant_type": GRANT_PRE_AUTHORIZED, "pre-authorized_code": code}
+        barrier.wait()
+        answer = app.test_client().post(
+            "/oid4vci/token", data=form | {"tx_code": tx_code}, headers=FORM
+        )
+        assert answer.json["error"] == "invalid_grant", answer.json
+        return str(answer.json["error_description"])
+
+    with ThreadPoolExecutor(len(guesses)) as pool:
+        answers = list(pool.map(guess, guesses))
+    compared = [a for a in answers if "tx_code is wrong" in a]
+    assert len(compared) <= MAX_TX_FAILURES, answers
+    assert app.extensions[EXTENSION].view(made.offer_id).state == "blocked"
+
+
 def test_expired_offer_is_refused(app: Flask, clock: Clock) -> None:
     made = offer(app, "billing", "vc+sd-jwt")
     code = app.extensions[EXTENSION]._code(made.offer_id)
@@ -289,7 +321,8 @@ def test_stale_nonce_is_refused(app: Flask, clock: Clock) -> None:
 def test_missing_or_forged_nonce_is_refused(app: Flask, clock: Clock) -> None:
     made, access = redeemed(app)
     key = KeyPair.generate("p256")
-    for bad in (None, "9999999999.abc.def"):
+    # the last: a digit of another script passes isdigit, and compare_digest raised on é
+    for bad in (None, "9999999999.abc.def", "\u0669999999999.abc.d\u00e9f"):
         proof = proof_jwt(key, audience=PUBLIC_URL, nonce=bad, now=clock())
         answer = ask(app, access, request_body(made, proof))
         assert (answer.status_code, answer.json["error"]) == (400, "invalid_nonce")
@@ -302,6 +335,33 @@ def test_proof_for_another_audience_is_refused(app: Flask, clock: Clock) -> None
     )
     answer = ask(app, access, request_body(made, proof))
     assert answer.json["error"] == "invalid_proof"
+
+
+def test_a_proofs_iss_must_be_the_client_that_asked_for_the_token(app: Flask, clock: Clock) -> None:
+    """F.1: iss is the client_id of the Client; omitted when the token was asked for
+    anonymously (no client_id at the token endpoint). Both were taken unread before."""
+    key = KeyPair.generate("p256")
+
+    def proof(client_id: str | None) -> str:
+        return proof_jwt(
+            key, audience=PUBLIC_URL, nonce=nonce(app), now=clock(), client_id=client_id
+        )
+
+    made, anonymous = redeemed(app)
+    answer = ask(app, anonymous, request_body(made, proof("wallet-a")))
+    assert (answer.json["error"], answer.status_code) == ("invalid_proof", 400)
+    assert "anonymously" in answer.json["error_description"]
+    made = offer(app, "billing", "vc+sd-jwt")
+    _, answer = token(app, made, client_id="wallet-a")
+    access = str(answer.json["access_token"])
+    answer = ask(app, access, request_body(made, proof("wallet-b")))
+    assert answer.json["error"] == "invalid_proof"
+    assert "not the client" in answer.json["error_description"]
+    answer = ask(app, access, request_body(made, proof("wallet-a")))
+    assert answer.status_code == 200, answer.json
+    # iss is optional: the anonymous wallet's proof without one is the ordinary flow
+    made, anonymous = redeemed(app)
+    assert ask(app, anonymous, request_body(made, proof(None))).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,43 @@ def test_wrong_audience_is_refused(app: Flask, agency: Agency, trader: KeyPair) 
     assert "INVALID_DOMAIN" in [p["code"] for p in answer.get_json()["problemDetails"]]
 
 
+def test_a_certificate_of_an_issuer_the_trust_list_does_not_name_is_refused(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The query names a type, not an issuer (§8.6 step 2.5: the verifier's own trust
+    decision): the same certificate, signed by a key nobody recognised, answers nothing."""
+    rogue = KeyPair.generate("ed25519")
+    document = agency.aeo_certificate(holder=did_key(trader.public), status=False)
+    document["issuer"] = did_key(rogue.public)
+    forged = sdjwt.issue(document, signer_for(rogue), holder=trader)
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [str(forged)], trader)
+    answer = app.test_client().post(response_uri, data=form)
+    assert answer.status_code == 400
+    assert "UNTRUSTED_ISSUER" in [p["code"] for p in answer.get_json()["problemDetails"]]
+    assert outcome(app, opened)["status"] == "refused"
+
+
+def test_an_sd_jwt_without_its_key_binding_is_refused(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """§8.6 step 2.3: require_cryptographic_holder_binding defaults to true — the wallet's
+    presentation with its KB-JWT cut off (the credential alone, as a thief would have it)."""
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    token = json.loads(form["vp_token"])
+    presentation = token["aeo_sd_jwt"][0]
+    token["aeo_sd_jwt"] = [presentation[: presentation.rindex("~") + 1]]
+    answer = app.test_client().post(
+        response_uri, data={"vp_token": json.dumps(token), "state": form["state"]}
+    )
+    assert answer.status_code == 400
+    problems = answer.get_json()["problemDetails"]
+    assert {"INVALID_PRESENTATION", "INVALID_CHALLENGE"} <= {p["code"] for p in problems}
+    assert "requires key binding" in json.dumps(problems)
+    assert outcome(app, opened)["status"] == "refused"
+
+
 def test_wrong_state_is_refused_and_the_request_stays_open(
     app: Flask, agency: Agency, trader: KeyPair
 ) -> None:
@@ -468,7 +505,8 @@ def test_the_claims_of_every_presented_credential_are_reported(
     app: Flask, agency: Agency, trader: KeyPair
 ) -> None:
     """A VP JWT of two certificates: each credential's values under its own entry, all of
-    them under ``claims`` (only the last credential's were reported before)."""
+    them under ``claims`` (only the last credential's were reported before). The query asks
+    for one certificate (no ``multiple``), so two of different tiers are refused, reported."""
     opened = open_request(app)
     request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
     tiers = ["TIER2", "TIER3"]
@@ -480,7 +518,9 @@ def test_the_claims_of_every_presented_credential_are_reported(
     both = present(held, trader, challenge=request.nonce, domain=request.client_id)
     form = {"vp_token": json.dumps({"aeo_jwt": [both]}), "state": request.state}
     answer = app.test_client().post(urlsplit(request.response_uri).path, data=form)
-    assert answer.status_code == 200, answer.get_json()
+    assert answer.status_code == 400, answer.get_json()
+    assert "one credential, not several" in json.dumps(answer.get_json()["problemDetails"])
+    assert outcome(app, opened)["status"] == "refused"
     (presented,) = outcome(app, opened)["result"]["presentations"]["aeo_jwt"]
     tier_path = ["credentialSubject", "certification", "tier"]
     reported = {tuple(c["path"]): c["values"] for c in presented["claims"]}
