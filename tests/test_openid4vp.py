@@ -240,6 +240,22 @@ def test_a_credential_set_is_answered_by_one_of_its_options() -> None:
     assert len(openid4vp.read_vp_token('{"aeo_jwt": ["x.y.z"], "extra": ["e~"]}', query)) == 2
 
 
+def test_many_credential_sets_are_matched_without_trying_every_combination() -> None:
+    # 40 sets of the 15 non-empty choices among four queries: 15^40 combinations, where the
+    # unions reachable set by set are at most 16
+    ids = ["q0", "q1", "q2", "q3"]
+    options = [[i for n, i in enumerate(ids) if mask >> n & 1] for mask in range(1, 1 << len(ids))]
+    query = {
+        "credentials": [{"id": i, "format": "vc+sd-jwt", "meta": {}} for i in ids],
+        "credential_sets": [{"options": options} for _ in range(40)],
+    }
+    assert list(openid4vp.read_vp_token('{"q0": ["a~"], "q2": ["b~"]}', query)) == ["q0", "q2"]
+    # one option of one set only: every other set asks for an option (none is optional)
+    query["credential_sets"] = [{"options": [["q0"]]}, *[{"options": [["q1"]]}] * 39]
+    with pytest.raises(PresentationError, match="more than one option"):
+        openid4vp.read_vp_token('{"q0": ["a~"], "q1": ["b~"], "q2": ["c~"]}', query)
+
+
 def test_a_required_query_left_unanswered_is_refused() -> None:
     query = openid4vp.billing_attestation_query([["credentialSubject", "exporter"]])
     query["credentials"].append({"id": "aeo", "format": "vc+sd-jwt", "meta": {"type_values": []}})

@@ -25,7 +25,6 @@ each of the type and with the claims asked for), and verifies Presentations with
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import secrets
@@ -490,12 +489,19 @@ def _one_option_each(query: Mapping[str, Any], answered: set[str]) -> bool:
     sets = query.get("credential_sets")
     if not sets:
         return answered == {entry["id"] for entry in query["credentials"]}
-    choices = [
-        [set(option) for option in entry["options"]]
-        + ([] if entry.get("required", True) else [set()])
-        for entry in sets
-    ]
-    return any(set().union(*picked) == answered for picked in itertools.product(*choices))
+    # the unions one option of each set so far can make, of options inside ``answered`` only
+    # (one outside it cannot be part of the answer): at most 2^len(answered) of them, where
+    # every combination of the options would be exponential in the number of sets
+    reachable: set[frozenset[str]] = {frozenset()}
+    for entry in sets:
+        options = {frozenset(option) for option in entry["options"]}
+        inside = {option for option in options if option <= answered}
+        if not entry.get("required", True):
+            inside.add(frozenset())
+        reachable = {union | option for union in reachable for option in inside}
+        if not reachable:
+            return False
+    return frozenset(answered) in reachable
 
 
 def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
