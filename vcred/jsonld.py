@@ -641,9 +641,11 @@ def _known_view(
     view: dict[str, Any] = _without_inline_contexts(document, opaque)
     if _canonical_or_none(view, loader) == signed:
         return view
-    if not opaque:
-        # the signed dataset itself, in JSON that reads it through the known contexts alone
-        view = _compact_to_known(document, loader)
+    # the signed dataset itself, in JSON that reads it through the known contexts alone; the
+    # opaque members (a presentation's credentials) are left as they came, never compacted
+    view = _compact_to_known({k: v for k, v in document.items() if k not in opaque}, loader)
+    if not opaque.intersection(view):
+        view.update((name, copy.deepcopy(document[name])) for name in opaque if name in document)
         if _canonical_or_none(view, loader) == signed:
             return view
     raise ContextError(

@@ -29,6 +29,8 @@ from tests.verifier.conftest import DOMAIN, NOW, US_DID, Agency
 from vcred import Verifier, did_key, issue, jose
 from vcred.customs.samples import aeo_certificate
 from vcred.errors import ContextError, VcredError
+from vcred.integrity import add_proof
+from vcred.issuing import signer_for
 from vcred.jsonld import ContextLoader, context_digest
 from vcred.keys import KeyPair
 from vcred.presentation import build_presentation
@@ -337,6 +339,73 @@ def test_an_inline_context_in_a_credential_inside_a_presentation_is_refused(
         (p.code, p.path) for p in result.errors
     ]
     assert result.credentials[0].credential is None
+
+
+def test_with_inline_contexts_allowed_a_presentation_is_read_as_signed(
+    issuer_key: KeyPair,
+) -> None:
+    """VCDM 2.0 §4.3: later ``@context`` items may be objects. Allowed, a presentation's own
+    inline context is read as a credential's is: through the known contexts alone, a term it
+    defines as its signed IRI; the credentials inside stay as they came, left to their own
+    verification (the W3C VCDM 2.0 suite's "objects in the `@context` Array in a VP")."""
+    holder = KeyPair.generate("ed25519")
+    receipt = warehouse_receipt(did_key(issuer_key.public))
+    receipt["credentialSubject"]["id"] = did_key(holder.public)
+    inner = secure(receipt, issuer_key, "eddsa-rdfc-2022")
+    presentation = build_presentation([inner], holder=did_key(holder.public))
+    presentation["@context"] = [V2, {"CustomsPresentation": f"{EXTRA_URL}#CustomsPresentation"}]
+    presentation["type"] = ["VerifiablePresentation", "CustomsPresentation"]
+    signed = add_proof(
+        presentation, signer_for(holder), purpose="authentication", challenge="n-3", domain=DOMAIN
+    )
+    refused = Verifier(clock=lambda: NOW).verify_presentation(
+        signed, challenge="n-3", domain=DOMAIN
+    )
+    assert ("INVALID_CONTEXT", "/@context/1") in [(p.code, p.path) for p in refused.errors]
+
+    result = Verifier(clock=lambda: NOW, allow_inline_contexts=True).verify_presentation(
+        signed, challenge="n-3", domain=DOMAIN
+    )
+    assert result.verified, result.errors
+    assert result.presentation is not None
+    assert result.presentation["@context"] == [V2]
+    assert result.presentation["type"] == [
+        "VerifiablePresentation",
+        f"{EXTRA_URL}#CustomsPresentation",
+    ]
+    assert result.presentation["verifiableCredential"] == [inner]
+    assert result.credentials[0].verified, result.credentials[0].errors
+
+
+def test_credentials_under_another_term_are_refused_even_with_inline_contexts_allowed(
+    issuer_key: KeyPair,
+) -> None:
+    """A presentation's credentials are verified where ``verifiableCredential`` names them:
+    an inline term for the same IRI would move them out of the member left to their own
+    verification, so the view refuses rather than compact them."""
+    holder = KeyPair.generate("ed25519")
+    receipt = warehouse_receipt(did_key(issuer_key.public))
+    receipt["credentialSubject"]["id"] = did_key(holder.public)
+    presentation = build_presentation([], holder=did_key(holder.public))
+    presentation["@context"] = [
+        V2,
+        {
+            "credentials": {
+                "@id": "https://www.w3.org/2018/credentials#verifiableCredential",
+                "@type": "@id",
+                "@container": "@graph",
+            }
+        },
+    ]
+    presentation["credentials"] = [secure(receipt, issuer_key, "eddsa-rdfc-2022")]
+    signed = add_proof(
+        presentation, signer_for(holder), purpose="authentication", challenge="n-4", domain=DOMAIN
+    )
+    result = Verifier(clock=lambda: NOW, allow_inline_contexts=True).verify_presentation(
+        signed, challenge="n-4", domain=DOMAIN
+    )
+    assert not result.verified
+    assert ("INVALID_CONTEXT", "/@context/1") in [(p.code, p.path) for p in result.errors]
 
 
 def test_a_status_list_with_an_inline_context_is_refused(issuer_key: KeyPair) -> None:
