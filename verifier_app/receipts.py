@@ -35,7 +35,8 @@ from vcred.model import V2_CONTEXT, is_unicode
 from vcred.status.check import EntryStatus
 from vcred.status.listcred import format_datetime
 from vcred.trust import TrustList
-from vcred.verifier import Check, VerificationResult
+from vcred.verifier import CHECKS, Check, VerificationResult
+from verifier_app.as_of import format_moment
 
 RECEIPT_TYPE: Final = "VerificationReceipt"
 DECISION_TYPE: Final = "VerificationDecision"
@@ -113,9 +114,10 @@ class ReceiptIssuer:
         audit_entry: Mapping[str, Any],
         warnings: Sequence[str] = (),
         as_of: datetime | None = None,
+        checks: Sequence[str] = CHECKS,
     ) -> str:
         """The signed receipt (compact vc+jwt) of ``result`` (``as_of``: the past moment it
-        was verified as of)."""
+        was verified as of; ``checks``: those run, with their prerequisites)."""
         stamp = format_datetime(at)
         credential: dict[str, Any] = {"format": result.format}
         if target is not None:
@@ -136,7 +138,11 @@ class ReceiptIssuer:
             "auditEntry": {"seq": audit_entry["seq"], "hash": audit_entry["hash"]},
         }
         if as_of is not None:
-            subject["verifiedAsOf"] = format_datetime(as_of)
+            subject["verifiedAsOf"] = format_moment(as_of)
+        # a verdict on fewer checks says so itself: a receipt is read without the chain
+        left_out = [name for name in CHECKS if name not in checks]
+        if left_out:
+            subject["checksNotRequested"] = left_out
         # the list the trust check read, never one a decision without that check did not
         if trust is not None and any(
             c.name == "trust" and c.passed is not None for c in result.checks

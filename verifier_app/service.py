@@ -555,6 +555,7 @@ class VerifierService:
             audit_entry=sealed,
             warnings=[warning.code for warning in extra],
             as_of=at,
+            checks=entry.checks or CHECKS,
         )
         return Outcome(body=body, verified=result.verified)
 

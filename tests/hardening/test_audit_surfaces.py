@@ -424,3 +424,60 @@ def test_as_of_a_moment_before_the_list_existed_the_status_is_not_established(
     assert not result.verified
     assert set(result.codes) == {"STATUS_UNAVAILABLE"}
     assert all("timestamp=" in url for url in fetcher.hits if "/status/" in url)
+
+
+# --- receipts read without the chain (adversarial review of 2026-12-06) --------------------
+
+
+def test_a_receipt_of_a_narrowed_verdict_names_the_checks_left_out(
+    receipt_app: Flask, agency: Agency
+) -> None:
+    # Attack: options.checks ["proof"] on a revoked credential: verified, and the receipt —
+    # a credential anyone may be shown without the audit chain — said `verified: true` with
+    # one check listed and nothing saying status, validity and trust were not asked for
+    # (read as "the verifier found it good"). The receipt names the checks left out itself.
+    certificate = agency.aeo_certificate()
+    token = agency.issue(certificate)
+    agency.set(certificate, "revoked")
+    proof_only = receipt_claims(
+        verify_with_receipt(receipt_app, token, checks=["proof"])["receipt"]
+    )
+    subject = proof_only["credentialSubject"]
+    assert subject["verified"] is True
+    assert subject["checksNotRequested"] == ["issuer", "validity", "status", "schema", "trust"]
+    trusted = verify_with_receipt(receipt_app, token, checks=["trust"])
+    narrowed = receipt_claims(trusted["receipt"])["credentialSubject"]
+    assert narrowed["checksNotRequested"] == ["validity", "status", "schema"]
+    everything = receipt_claims(verify_with_receipt(receipt_app, token)["receipt"])
+    assert everything["credentialSubject"]["verified"] is False
+    assert "checksNotRequested" not in everything["credentialSubject"]
+
+
+def test_a_receipt_and_the_chain_state_a_sub_second_as_of_moment_exactly(
+    receipt_app: Flask, agency: Agency
+) -> None:
+    # Attack: a credential valid from 00:00:00.5, verified as of 00:00:00.7 — valid then —
+    # got a receipt (and an audit entry) saying "verified as of 00:00:00": a moment it was
+    # not valid yet. The moment judged is stated as judged, to the microsecond.
+    certificate = agency.aeo_certificate(status=False)
+    certificate["validFrom"] = "2026-05-01T00:00:00.5Z"
+    token = agency.issue(certificate)
+    body = verify_with_receipt(
+        receipt_app, token, checks=["validity"], asOf="2026-05-01T00:00:00.7Z"
+    )
+    assert body["verified"] is True
+    subject = receipt_claims(body["receipt"])["credentialSubject"]
+    assert subject["verifiedAsOf"] == "2026-05-01T00:00:00.700000Z"
+    # to the second, the moment named would be one the credential was not valid yet
+    assert parse_datetime(subject["verifiedAsOf"], pointer="") > parse_datetime(
+        certificate["validFrom"], pointer=""
+    )
+    service = receipt_app.extensions["vcred_verifier"]
+    (entry,) = [
+        e for e in service.storage.audit.entries() if e["seq"] == subject["auditEntry"]["seq"]
+    ]
+    assert entry["details"]["asOf"] == "2026-05-01T00:00:00.700000Z"
+    whole = verify_with_receipt(receipt_app, token, asOf="2026-05-01T00:00:01Z")
+    assert receipt_claims(whole["receipt"])["credentialSubject"]["verifiedAsOf"] == (
+        "2026-05-01T00:00:01Z"
+    )

@@ -275,3 +275,22 @@ def test_services_accepting_the_same_list_keep_one_row(
         writer.join()
     assert kept == [False] * 4  # the refresh kept it already
     assert histories[1].count() == 2
+
+
+def test_a_list_is_in_force_up_to_but_not_at_its_valid_until(
+    make: MakeApp, list_host: LocalServer, agency: Agency, eu_key: KeyPair
+) -> None:
+    # Boundary: a list "ceases to be valid" at its validUntil (exclusive, as a credential's);
+    # a list numbering none has no nextUpdate, so validUntil alone ends it
+    clock = Clock()
+    valid_from = FIRST_ACCEPTED - timedelta(hours=1)
+    serve(list_host, eu_list(eu_key, [US_DID], valid_from=valid_from))
+    client = make(clock=clock).test_client()
+    token = str(agency.issue(agency.aeo_certificate(status=False)))
+    clock.now = valid_from + timedelta(days=40)
+    end = valid_from + timedelta(days=30)
+    assert codes(verify(client, token, asOf=format_datetime(end))) == ["TRUST_INPUT_UNESTABLISHED"]
+    last = verify(client, token, asOf=format_datetime(end - timedelta(seconds=1)))
+    assert last["verified"], last
+    just_before = (end - timedelta(microseconds=1)).isoformat().replace("+00:00", "Z")
+    assert verify(client, token, asOf=just_before)["verified"]

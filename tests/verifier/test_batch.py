@@ -466,3 +466,26 @@ def test_no_value_out_of_i_json_anywhere_makes_the_batch_fail_on_the_server(
             else:
                 assert answer.get_json()["code"] == "MALFORMED"
                 assert path[0] == "options"
+
+
+def test_a_client_gone_mid_stream_leaves_each_verified_item_recorded_once(
+    app: Flask, mixed: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Attack: drop the connection after the first chunk of a streamed batch. What was verified
+    # (and answered) is in the audit chain once; what was never verified is not in it; the
+    # stream stops at a chunk's end, so no item is recorded without its line having been made.
+    monkeypatch.setattr(batch_module, "STREAM_CHUNK", 2)
+    service = app.extensions["vcred_verifier"]
+    response = app.test_client().post(
+        "/credentials/verify-batch",
+        json={"verifiableCredentials": mixed},
+        headers={"Accept": NDJSON},
+        buffered=False,
+    )
+    first = next(iter(response.response))
+    response.close()  # the server closes the generator when the client has gone
+    service.storage.flush()
+    entries = [e for e in service.storage.audit.entries() if e["action"] == "verify-credential"]
+    assert first.decode().count("\n") == len(entries) == 2
+    chained = [e["target"] for e in entries]
+    assert len(set(chained)) == 2  # the two first items, each once

@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,12 @@ from tests.verifier.conftest import NOW, PG_URL, US_DID, Agency, MakeApp, tamper
 from vcred import Verifier, did_key
 from vcred.audit import parse_lines, verify_chain
 from vcred.cli import main
+from vcred.did import did_web_document
 from vcred.errors import UsageError
 from vcred.jose import unverified_payload
 from vcred.keys import KeyPair
+from vcred.testing import StaticFetcher
+from vcred.verifier import VerificationResult
 from verifier_app.cli import admin
 
 DATABASE_URL = os.environ.get("VCRED_TEST_DATABASE_URL", PG_URL)
@@ -325,3 +329,40 @@ def test_the_chain_is_exported_for_vcred_audit_verify(
     assert "5 entries; head" in result.output
     entries = parse_lines(out.read_bytes())
     assert verify_chain(entries, expect_head=service.storage.audit.head()[1]).intact
+
+
+def test_receipts_signed_before_a_receipt_key_rotation_keep_verifying_and_later_ones_do_not(
+    make_app: MakeApp, agency: Agency, tmp_path: Path
+) -> None:
+    # A did:web receipt issuer rotates its receipt key: the old key stays in its DID document,
+    # retired with a CID `revoked` time. A receipt signed before verifies with vcred after the
+    # rotation; one the old key signs after it (the key leaked) is refused; with the old key
+    # dropped from the document, the receipts it signed no longer verify (docs/services.md).
+    did = "did:web:verifier.example"
+    url = "https://verifier.example/.well-known/did.json"
+    old, new = KeyPair.generate("ed25519"), KeyPair.generate("ed25519")
+    rotated = NOW + timedelta(days=1)
+    later = NOW + timedelta(days=2)
+
+    def receipt(key: KeyPair, at: datetime) -> str:
+        key_file = tmp_path / f"receipt-{secrets.token_hex(4)}.jwk"
+        key_file.write_text(json.dumps(key.private_jwk()))
+        app = make_app(receipt_key=key_file, receipt_issuer=did, clock=lambda: at)
+        token = agency.issue(agency.aeo_certificate(status=False))
+        return str(verify_with_receipt(app, token, checks=["proof"])["receipt"])
+
+    def verified(token: str, document: dict[str, Any]) -> VerificationResult:
+        fetcher = StaticFetcher()
+        fetcher.publish(url, json.dumps(document))
+        return Verifier(fetcher=fetcher, clock=lambda: later).verify(token)
+
+    before = receipt(old, NOW)
+    after_rotation = did_web_document(
+        did, [new.public], retired=[old.public], revoked={old.public: rotated}
+    )
+    assert verified(before, after_rotation).verified
+    assert verified(receipt(new, later), after_rotation).verified
+    forged = verified(receipt(old, later), after_rotation)
+    assert forged.codes == ("KEY_REVOKED",)
+    dropped = verified(before, did_web_document(did, [new.public]))
+    assert not dropped.verified
