@@ -59,7 +59,7 @@ _BY_COUNTRY: Final[dict[str, FormExamples]] = {
     "MX": FormExamples(identifier="MX-RFC ABC010101AB1", declaration="26 47 3807 6001234"),
     "KR": FormExamples(identifier="KR-BRN 123-45-67891", declaration="12345-26-123456X"),
     "SG": FormExamples(identifier="SG-UEN 201912345K", declaration="20261234567"),
-    "CN": FormExamples(identifier="CN-USCC 91310000MA1FL1234X", declaration="222020261234567890"),
+    "CN": FormExamples(identifier="CN-USCC 91310000MA1FL1234Q", declaration="222020261234567890"),
     "NZ": FormExamples(identifier=f"NZBN {_nzbn('942900004711')}", declaration="2026123456"),
 }
 
