@@ -73,7 +73,7 @@ from vcred.status import (
 from vcred.status.entry import UNDEFINED_MESSAGE, is_bitstring_entry
 from vcred.status.listcred import format_datetime
 from vcred.trust import list_digest
-from vcred.urls import parse_url
+from vcred.urls import is_url, parse_url
 from vcred_service.contexts import load_context_folder
 from vcred_service.discovery import did_services
 from vcred_service.officers import OfficerAccounts, OfficerSessions
@@ -1455,7 +1455,9 @@ def _credential_id(options: Mapping[str, Any], credential: Mapping[str, Any]) ->
     wanted = options.get("credentialId")
     if wanted is None:
         return None
-    if not isinstance(wanted, str) or not wanted:
+    # a URL, as credential.id must be: never a bare record id (32 hex digits), which would
+    # then name two records, and a status change by record id could land on the other one
+    if not isinstance(wanted, str) or not is_url(wanted):
         raise MalformedError("options.credentialId must be a URL", pointer="/options/credentialId")
     if "id" in credential and credential["id"] != wanted:
         raise MalformedError(

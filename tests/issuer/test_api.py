@@ -288,6 +288,31 @@ def test_credential_id_names_a_credential_without_an_id(sqlite_app: Flask) -> No
     assert answer.status_code == 200, answer.get_json()
 
 
+def test_a_credential_id_that_is_another_records_id_is_refused(
+    sqlite_app: Flask, clock: Clock
+) -> None:
+    """A status change by record id (the officer pages, four-eyes requests) reaches that record
+    only: no credential may be named with a string that is not a URL — a bare record id could
+    then name two credentials, and a suspension meant for one would land on the other."""
+    api = ApiClient(sqlite_app)
+    headers = auth(sqlite_app)
+    target = credential()
+    issued = api.issue(target, headers)
+    assert issued.status_code == 201, issued.get_json()
+    rows, _ = issuer_of(sqlite_app).search(_all())
+    (record,) = rows
+    decoy = credential()
+    del decoy["id"]
+    answer = api.issue(decoy, headers, options={"credentialId": record.record_id})
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.get_json()["pointer"] == "/options/credentialId"
+    suspended = issuer_of(sqlite_app).change_status(
+        record.record_id, "suspended", actor="officer:test"
+    )
+    assert suspended["credentialId"] == target["id"]
+    assert verifier(sqlite_app, clock).verify(secured_of(issued.get_json())).codes == ("SUSPENDED",)
+
+
 def test_a_vc_1_1_credential_is_issued_without_status(
     app: Flask, api: ApiClient, clock: Clock
 ) -> None:
