@@ -227,7 +227,9 @@ class Approvals:
         try:
             self._check_requester(row)
             if row.action == "revoke":
-                self.issuer.change_status(row.target, "revoked", actor=actor, within=approved)
+                self.issuer.change_status(
+                    row.target, "revoked", actor=actor, within=approved, by_record=True
+                )
             else:
                 self.issuer.issue_trust_list(payload["body"], actor=actor, within=approved)
         except _ClaimLostError:

@@ -1015,9 +1015,10 @@ class Issuer:
         *,
         actor: str,
         within: InTransaction | None = None,
+        by_record: bool = False,
     ) -> dict[str, Any]:
-        """Suspend, reinstate (``active``) or revoke a credential, by its id or record id; or
-        set the value of its ``message`` status.
+        """Suspend, reinstate (``active``) or revoke a credential, by its id or record id
+        (``by_record``: by its record id only); or set the value of its ``message`` status.
 
         Raises ProblemError 404 for an unknown credential, 400 for a change that is not
         allowed (a revoked credential stays revoked; a message value past the statusSize).
@@ -1025,7 +1026,11 @@ class Issuer:
         """
         store = self.store
         with store.engine.begin() as conn:
-            row = store.record_for_update(conn, credential_id) if storable(credential_id) else None
+            row = (
+                store.record_for_update(conn, credential_id, by_record=by_record)
+                if storable(credential_id)
+                else None
+            )
             if row is None:
                 raise ProblemError(
                     404, "Not Found", f"no credential {credential_id[:200]!r} was issued here"

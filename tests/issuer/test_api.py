@@ -961,3 +961,30 @@ def test_every_route_that_takes_options_refuses_one_it_does_not_use(
     problem = answer.get_json()
     assert problem["pointer"] == "/options/nonce"
     assert "nonce" in problem["detail"]
+
+
+@pytest.mark.parametrize("decoy_first", [True, False])
+def test_a_status_change_by_record_id_reaches_that_record_only(
+    app: Flask, clock: Clock, decoy_first: bool
+) -> None:
+    """A database written before credential ids had to be URLs may hold one equal to another
+    record's id: the officer pages (by record id) still change the record they show."""
+    from sqlalchemy import update
+
+    service = issuer_of(app)
+    made = [service.issue_credential(credential(), actor="test") for _ in range(2)]
+    decoy, target = made if decoy_first else made[::-1]
+    assert decoy.record_id is not None and target.record_id is not None
+    creds = service.store.t.credentials
+    with service.store.engine.begin() as conn:
+        conn.execute(
+            update(creds)
+            .where(creds.c.record_id == decoy.record_id)
+            .values(credential_id=target.record_id)
+        )
+    changed = service.change_status(
+        target.record_id, "suspended", actor="officer:test", by_record=True
+    )
+    assert changed["status"] == "suspended"
+    assert verifier(app, clock).verify(secured_of(target.body)).codes == ("SUSPENDED",)
+    assert verifier(app, clock).verify(secured_of(decoy.body)).verified
