@@ -33,7 +33,7 @@ from sqlalchemy.engine import Row
 from vcred.errors import VcredError
 from vcred.status.listcred import format_datetime
 from vcred_service.problems import ProblemError
-from vcred_service.roles import Permission
+from vcred_service.roles import Permission, allows
 
 if TYPE_CHECKING:
     from issuer_app.service import Issuer
@@ -42,6 +42,11 @@ Action = Literal["revoke", "trust-list"]
 #: What the approver's role must allow, per action (the requester's needs the same).
 APPROVER_PERMISSION: Final[dict[Action, Permission]] = {
     "revoke": "approve",
+    "trust-list": "trust-list",
+}
+#: What the requester's role must still allow when the request is carried out.
+REQUESTER_PERMISSION: Final[dict[Action, Permission]] = {
+    "revoke": "revoke",
     "trust-list": "trust-list",
 }
 PENDING: Final = "pending"
@@ -220,8 +225,11 @@ class Approvals:
                 raise _ClaimLostError  # the action rolls back with it
 
         try:
+            self._check_requester(row)
             if row.action == "revoke":
-                self.issuer.change_status(row.target, "revoked", actor=actor, within=approved)
+                self.issuer.change_status(
+                    row.target, "revoked", actor=actor, within=approved, by_record=True
+                )
             else:
                 self.issuer.issue_trust_list(payload["body"], actor=actor, within=approved)
         except _ClaimLostError:
@@ -247,6 +255,21 @@ class Approvals:
         except BaseException:
             self._reopen(claim, actor)
             raise
+
+    def _check_requester(self, row: Row[Any]) -> None:
+        """Four eyes are two officers allowed to act when it is done: raise ProblemError 409
+        ``REQUESTER_WITHDRAWN`` when the requester's account was disabled or their role no
+        longer allows what they asked for (the request then ends ``failed``)."""
+        name = row.requested_by
+        needed = REQUESTER_PERMISSION[row.action]
+        if not self.issuer.officer_active(name) or not allows(self.issuer.roles.role(name), needed):
+            raise ProblemError(
+                409,
+                "Conflict",
+                f"the requester {name!r} is no longer allowed to {needed}: a second officer "
+                "alone cannot carry this out; ask again",
+                code="REQUESTER_WITHDRAWN",
+            )
 
     def _reopen(self, claim: _Claim, actor: str) -> None:
         """Put a claimed request back to ``pending``: carrying it out was interrupted. Best

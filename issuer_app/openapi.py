@@ -281,8 +281,10 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
                 "items": {"type": "string"},
             },
             "credentialId": {
-                "description": "the id of a credential without one (with one: the same value)",
+                "description": "the id (a URL) of a credential without one (with one: the "
+                "same value)",
                 "type": "string",
+                "format": "uri",
                 "minLength": 1,
             },
             "credentialStatus": {

@@ -73,7 +73,7 @@ from vcred.status import (
 from vcred.status.entry import UNDEFINED_MESSAGE, is_bitstring_entry
 from vcred.status.listcred import format_datetime
 from vcred.trust import list_digest
-from vcred.urls import parse_url
+from vcred.urls import is_url, parse_url
 from vcred_service.contexts import load_context_folder
 from vcred_service.discovery import did_services
 from vcred_service.officers import OfficerAccounts, OfficerSessions
@@ -1015,9 +1015,10 @@ class Issuer:
         *,
         actor: str,
         within: InTransaction | None = None,
+        by_record: bool = False,
     ) -> dict[str, Any]:
-        """Suspend, reinstate (``active``) or revoke a credential, by its id or record id; or
-        set the value of its ``message`` status.
+        """Suspend, reinstate (``active``) or revoke a credential, by its id or record id
+        (``by_record``: by its record id only); or set the value of its ``message`` status.
 
         Raises ProblemError 404 for an unknown credential, 400 for a change that is not
         allowed (a revoked credential stays revoked; a message value past the statusSize).
@@ -1025,7 +1026,11 @@ class Issuer:
         """
         store = self.store
         with store.engine.begin() as conn:
-            row = store.record_for_update(conn, credential_id) if storable(credential_id) else None
+            row = (
+                store.record_for_update(conn, credential_id, by_record=by_record)
+                if storable(credential_id)
+                else None
+            )
             if row is None:
                 raise ProblemError(
                     404, "Not Found", f"no credential {credential_id[:200]!r} was issued here"
@@ -1455,7 +1460,9 @@ def _credential_id(options: Mapping[str, Any], credential: Mapping[str, Any]) ->
     wanted = options.get("credentialId")
     if wanted is None:
         return None
-    if not isinstance(wanted, str) or not wanted:
+    # a URL, as credential.id must be: never a bare record id (32 hex digits), which would
+    # then name two records, and a status change by record id could land on the other one
+    if not isinstance(wanted, str) or not is_url(wanted):
         raise MalformedError("options.credentialId must be a URL", pointer="/options/credentialId")
     if "id" in credential and credential["id"] != wanted:
         raise MalformedError(

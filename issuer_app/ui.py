@@ -365,7 +365,7 @@ def change_status(record_id: str) -> BaseResponse | tuple[str, int]:
     if action == "revoke" and issuer().config.four_eyes:
         return _request_revocation(record_id)
     try:
-        issuer().change_status(record_id, status, actor=_officer_actor())
+        issuer().change_status(record_id, status, actor=_officer_actor(), by_record=True)
     except ProblemError as exc:
         if exc.status != 400:
             raise

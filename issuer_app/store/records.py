@@ -563,14 +563,18 @@ class IssuerStore:
                 select(self.t.credentials).where(self.t.credentials.c.record_id == record_id)
             ).first()
 
-    def record_for_update(self, conn: Connection, credential_id: str) -> Row[Any] | None:
-        """The record of a credential by its id (or record id), locked for a status change."""
+    def record_for_update(
+        self, conn: Connection, credential_id: str, *, by_record: bool = False
+    ) -> Row[Any] | None:
+        """The record of a credential by its id (or record id), locked for a status change;
+        ``by_record``: by its record id only (the officer pages, four-eyes requests)."""
         creds = self.t.credentials
-        return conn.execute(
-            select(creds)
-            .where(or_(creds.c.credential_id == credential_id, creds.c.record_id == credential_id))
-            .with_for_update()
-        ).first()
+        where = (
+            creds.c.record_id == credential_id
+            if by_record
+            else or_(creds.c.credential_id == credential_id, creds.c.record_id == credential_id)
+        )
+        return conn.execute(select(creds).where(where).with_for_update()).first()
 
     def set_record_status(self, conn: Connection, record_id: str, status: str) -> None:
         creds = self.t.credentials

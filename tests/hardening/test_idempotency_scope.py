@@ -232,3 +232,22 @@ def _downgrade_to_schema_1(app: Flask) -> None:
         )
         store.t.idempotency.drop(conn)
         store.set_meta(conn, "schema", "1")
+
+
+@pytest.mark.parametrize("fmt", ["vc+jwt", "eddsa-rdfc-2022"])
+def test_a_replay_answers_the_same_bytes(open_issuer: Callable[[], Flask], fmt: str) -> None:
+    """A retry reads the very answer it missed, byte for byte (non-ASCII text included), not
+    an equal document serialised anew."""
+    app = open_issuer()
+    api = ApiClient(app)
+    alice = {**_bearer(app, "erp A"), "Idempotency-Key": KEY}
+    document = credential()
+    document["credentialSubject"] = {
+        **document["credentialSubject"],
+        "name": "Société Générale d'Exportation — 東京",
+    }
+    first = api.issue(document, alice, options={"format": fmt})
+    assert first.status_code == 201, first.get_json()
+    again = api.issue(document, alice, options={"format": fmt})
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_data() == first.get_data()

@@ -142,3 +142,20 @@ def test_openid4vci_logs_neither_codes_nor_tokens(
     text = recorded(app, caplog)
     assert made.offer_id in text  # the offer's steps are audited
     assert_absent(text, code=code, tx_code=made.tx_code, wrong_tx=wrong_tx, access_token=access)
+
+
+def test_an_unreachable_rate_limit_redis_logs_no_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The warning that Redis cannot be reached names where, never the password in the URL
+    (``redis://:PASSWORD@host`` is how redis-py takes one)."""
+    from vcred_service.ratelimit import make_limiter
+
+    secret = "s3cret-redis-passphrase"
+    url = f"redis://limits:{secret}@127.0.0.1:1/0?password={secret}"
+    limiter = make_limiter(0.001, 2, url=url, deployment=("secrets-test",), name="x")
+    with caplog.at_level(logging.DEBUG):
+        limiter.allow("a")
+    assert "cannot be reached" in caplog.text
+    assert "127.0.0.1:1" in caplog.text
+    assert_absent(caplog.text, redis_password=secret)

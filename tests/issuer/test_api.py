@@ -288,6 +288,31 @@ def test_credential_id_names_a_credential_without_an_id(sqlite_app: Flask) -> No
     assert answer.status_code == 200, answer.get_json()
 
 
+def test_a_credential_id_that_is_another_records_id_is_refused(
+    sqlite_app: Flask, clock: Clock
+) -> None:
+    """A status change by record id (the officer pages, four-eyes requests) reaches that record
+    only: no credential may be named with a string that is not a URL — a bare record id could
+    then name two credentials, and a suspension meant for one would land on the other."""
+    api = ApiClient(sqlite_app)
+    headers = auth(sqlite_app)
+    target = credential()
+    issued = api.issue(target, headers)
+    assert issued.status_code == 201, issued.get_json()
+    rows, _ = issuer_of(sqlite_app).search(_all())
+    (record,) = rows
+    decoy = credential()
+    del decoy["id"]
+    answer = api.issue(decoy, headers, options={"credentialId": record.record_id})
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.get_json()["pointer"] == "/options/credentialId"
+    suspended = issuer_of(sqlite_app).change_status(
+        record.record_id, "suspended", actor="officer:test"
+    )
+    assert suspended["credentialId"] == target["id"]
+    assert verifier(sqlite_app, clock).verify(secured_of(issued.get_json())).codes == ("SUSPENDED",)
+
+
 def test_a_vc_1_1_credential_is_issued_without_status(
     app: Flask, api: ApiClient, clock: Clock
 ) -> None:
@@ -936,3 +961,30 @@ def test_every_route_that_takes_options_refuses_one_it_does_not_use(
     problem = answer.get_json()
     assert problem["pointer"] == "/options/nonce"
     assert "nonce" in problem["detail"]
+
+
+@pytest.mark.parametrize("decoy_first", [True, False])
+def test_a_status_change_by_record_id_reaches_that_record_only(
+    app: Flask, clock: Clock, decoy_first: bool
+) -> None:
+    """A database written before credential ids had to be URLs may hold one equal to another
+    record's id: the officer pages (by record id) still change the record they show."""
+    from sqlalchemy import update
+
+    service = issuer_of(app)
+    made = [service.issue_credential(credential(), actor="test") for _ in range(2)]
+    decoy, target = made if decoy_first else made[::-1]
+    assert decoy.record_id is not None and target.record_id is not None
+    creds = service.store.t.credentials
+    with service.store.engine.begin() as conn:
+        conn.execute(
+            update(creds)
+            .where(creds.c.record_id == decoy.record_id)
+            .values(credential_id=target.record_id)
+        )
+    changed = service.change_status(
+        target.record_id, "suspended", actor="officer:test", by_record=True
+    )
+    assert changed["status"] == "suspended"
+    assert verifier(app, clock).verify(secured_of(target.body)).codes == ("SUSPENDED",)
+    assert verifier(app, clock).verify(secured_of(decoy.body)).verified

@@ -222,3 +222,45 @@ def test_search_by_subject_type_and_status(sqlite_app: Flask) -> None:
     service.change_status(ids[0], "suspended", actor="test")
     assert found(status="suspended") == ["Harbour Lights Trading"]
     assert found(status="active", text="harbour") == ["Harbour Freight"]
+
+
+def test_status_changes_racing_on_one_list_each_land_once(app: Flask, clock: Clock) -> None:
+    """Workers changing statuses in one list at once (and two suspending the same credential)
+    lose no change and record none twice: the served list shows every one, the audit chain
+    holds one entry per request and verifies."""
+    headers = auth(app)
+    client = app.test_client()
+    documents = [credential() for _ in range(6)]
+    tokens = []
+    for document in documents:
+        issued = client.post("/credentials/issue", json={"credential": document}, headers=headers)
+        assert issued.status_code == 201, issued.get_json()
+        tokens.append(_token(issued))
+    # the first credential is suspended by two workers; each other one by one
+    targets = [documents[0]["id"]] + [document["id"] for document in documents]
+    gate = threading.Barrier(len(targets))
+    statuses: list[int] = []
+
+    def suspend(credential_id: str) -> None:
+        mine = app.test_client()
+        gate.wait()
+        answer = mine.post(
+            "/credentials/status",
+            json={
+                "credentialId": credential_id,
+                "credentialStatus": [{"type": "BitstringStatusListEntry", "status": "suspended"}],
+            },
+            headers=headers,
+        )
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=suspend, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * len(targets)
+    assert all(verifier(app, clock).verify(token).codes == ("SUSPENDED",) for token in tokens)
+    assert assert_consistent(issuer_of(app)) == len(documents)
+    chain = list(issuer_of(app).store.audit_entries())
+    assert sum(entry["action"] == "status-suspended" for entry in chain) == len(targets)

@@ -436,3 +436,22 @@ def test_a_lapsed_claim_does_not_act(
     ended = issuer.approvals.get(request.id)
     assert ended is not None and ended.state == "approved" and ended.decided_by == "cyd"
     assert done() and [e["action"] for e in chain(app)].count(DONE_AUDITED[action]) == 1
+
+
+def test_a_request_whose_requester_lost_the_right_is_not_carried_out(app: Flask) -> None:
+    """Four eyes are two officers allowed to act *now*: a supervisor demoted (or disabled)
+    after asking leaves one, and the approval ends ``failed`` with nothing revoked."""
+    sam = logged_in(app, "sam", role="supervisor")
+    sue = logged_in(app, "sue", role="supervisor")
+    record_id = issuer_of(app).issue_credential(credential(), actor="test").record_id
+    assert record_id is not None
+    request_revocation(sam, record_id)
+    request = only_pending(app)
+    issuer_of(app).set_officer_role("sam", "officer", actor="test")
+    assert decide(sue, request.id, "approve").status_code == 302
+    ended = issuer_of(app).approvals.get(request.id)
+    assert ended is not None and ended.state == "failed"
+    assert "sam" in ended.outcome and "no longer" in ended.outcome
+    assert issuer_of(app).record(record_id).status == "active"  # type: ignore[union-attr]
+    failed = [e for e in chain(app) if e["action"] == "approval-failed"]
+    assert len(failed) == 1 and failed[0]["actor"] == "officer:sue"
