@@ -119,7 +119,10 @@ def test_a_dcql_query_of_any_shape_is_refused_typed_or_read_safely(
         _typed(openid4vp.check_credential, credential, entry)
     token = json.dumps({entry["id"]: [credential] for entry in query["credentials"]})
     _typed(openid4vp.read_vp_token, token, query)
-    jwt = sign_compact(credential, signer_for(HOLDER), typ="vc+jwt")
+    # a credential no holder can sign (a lone surrogate) is refused typed, and goes no further
+    jwt = _typed(sign_compact, credential, signer_for(HOLDER), typ="vc+jwt")
+    if jwt is None:
+        return
     request = openid4vp.AuthorizationRequest(
         client_id="decentralized_identifier:did:example:v",
         response_uri="https://verifier.example/r",

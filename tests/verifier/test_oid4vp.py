@@ -73,8 +73,10 @@ def make(make_app: MakeApp, clock: Clock, backend: str) -> Iterator[MakeApp]:
 
     yield build
     if backend == "postgres" and made:
-        for app in made:  # the history is written before the tables go
-            app.extensions["vcred_verifier"].storage.flush()
+        # each app closed first: its history written, its recognition refresher stopped (a
+        # round reading two tables while they are dropped one by one is a deadlock)
+        for app in made:
+            app.extensions["vcred_verifier"].close()
         made[0].extensions["vcred_verifier"].storage.drop()
 
 
