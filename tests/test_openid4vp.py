@@ -263,9 +263,9 @@ def test_a_required_query_left_unanswered_is_refused() -> None:
         openid4vp.read_vp_token('{"billing": ["a~b~"]}', query)
 
 
-def test_a_credential_of_another_type_or_without_a_claim_is_refused() -> None:
-    entry = openid4vp.aeo_certificate_query()["credentials"][0]
-    credential = {
+def _aeo_certificate() -> dict[str, Any]:
+    """An AEO certificate's claims as a query reads them (a new dict each call)."""
+    return {
         "@context": ["https://www.w3.org/ns/credentials/v2", "https://vcred.dev/ns/customs/v1"],
         "type": ["VerifiableCredential", "AEOCertificateCredential"],
         "credentialSubject": {
@@ -274,6 +274,11 @@ def test_a_credential_of_another_type_or_without_a_claim_is_refused() -> None:
             "certification": {"programme": "US-CTPAT", "tier": "TIER3"},
         },
     }
+
+
+def test_a_credential_of_another_type_or_without_a_claim_is_refused() -> None:
+    entry = openid4vp.aeo_certificate_query()["credentials"][0]
+    credential = _aeo_certificate()
     openid4vp.check_credential(credential, entry)
     with pytest.raises(PresentationError, match="type"):
         openid4vp.check_credential({**credential, "type": ["VerifiableCredential"]}, entry)
@@ -301,15 +306,7 @@ def test_a_presentation_of_several_credentials_answers_only_a_multiple_query() -
     # §6.1 multiple (default false): one Credential for the query — a vp+jwt carrying two
     # answered it with two, though read_vp_token allows only one Presentation
     entry = openid4vp.aeo_certificate_query()["credentials"][1]
-    credential = {
-        "@context": ["https://www.w3.org/ns/credentials/v2", "https://vcred.dev/ns/customs/v1"],
-        "type": ["VerifiableCredential", "AEOCertificateCredential"],
-        "credentialSubject": {
-            "legalName": "Example Prairie Gadgets, Inc.",
-            "identifier": [{"scheme": "CTPAT", "value": "48120"}],
-            "certification": {"programme": "US-CTPAT", "tier": "TIER3"},
-        },
-    }
+    credential = _aeo_certificate()
     two = presented("vp+jwt", credential, credential)
     with pytest.raises(PresentationError, match="one credential") as refused:
         openid4vp.check_presented(two, entry)
