@@ -36,6 +36,8 @@ from sqlalchemy.engine import Row
 #: PostgreSQL advisory lock taken while creating the offers table (any constant will do).
 _CREATE_LOCK: Final = 0x6F696434  # "oid4"
 STATES: Final = ("offered", "redeemed", "collected", "blocked")
+#: The offers table's name after the issuer's table prefix.
+OFFERS_TABLE: Final = "oid4vci_offers"
 
 
 class OfferStore:
@@ -45,7 +47,7 @@ class OfferStore:
         self.engine = engine
         metadata = MetaData()
         self.table = Table(
-            f"{prefix}oid4vci_offers",
+            f"{prefix}{OFFERS_TABLE}",
             metadata,
             Column("offer_id", String(64), primary_key=True),
             Column("code_digest", String(64), nullable=False, unique=True),

@@ -42,6 +42,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.engine import Row
 
+from issuer_app.oid4vci_store import OFFERS_TABLE
 from issuer_app.store.db import make_engine
 from issuer_app.store.list_versions import ListVersions
 from issuer_app.store.status import SqlIndexStore
@@ -345,7 +346,10 @@ class IssuerStore:
         old.drop(conn)
 
     def drop_tables(self) -> None:
+        """Drop the issuer's tables, and the OpenID4VCI offers table made beside them
+        (:class:`issuer_app.oid4vci_store.OfferStore`, same prefix) when there is one."""
         self.metadata.drop_all(self.engine)
+        Table(self.prefix + OFFERS_TABLE, MetaData()).drop(self.engine, checkfirst=True)
 
     def close(self) -> None:
         self.engine.dispose()
