@@ -81,6 +81,17 @@ def describe_failure(error: SQLAlchemyError) -> str:
     )
 
 
+def redacted_url(url: str) -> str:
+    """A database or Redis URL as a log or a console may show it: its password replaced
+    (``scheme://user:***@host``) and its query left out (``?password=`` is a password too)."""
+    scheme, sep, rest = url.partition("://")
+    rest = rest.partition("?")[0]
+    credentials, at, location = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return f"{scheme}{sep}{rest}"
+    return f"{scheme}{sep}{credentials.partition(':')[0]}:***@{location}"
+
+
 def as_utc(moment: datetime) -> datetime:
     """A moment as stored and read back: in UTC. Everything is stored in UTC, and SQLite
     (which compares the text) hands it back without its offset."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from vcred.errors import UsageError
+from vcred_service.db import redacted_url
 from vcred_service.ratelimit import RateLimiter, too_many_requests
 
 _log = logging.getLogger("vcred_service")
@@ -118,21 +119,10 @@ class RedisRateLimiter:
             if now - self._warned >= _WARN_EVERY_S:
                 self._warned = now
                 _log.warning(
-                    "Redis at %s cannot be reached: rate limits are per worker", _shown(self.url)
+                    "Redis at %s cannot be reached: rate limits are per worker",
+                    redacted_url(self.url),
                 )
             return self.local.allow(key, cost=spend) if spend else self.local.peek(key)
-
-
-def _shown(url: str) -> str:
-    """``url`` as a log may show it: without its password (``redis://user:PASSWORD@host``)
-    or its query (which may carry ``?password=``)."""
-    scheme, sep, rest = url.partition("://")
-    rest = rest.partition("?")[0]
-    credentials, at, location = rest.rpartition("@")
-    if not at:
-        return f"{scheme}{sep}{rest}"
-    user = credentials.partition(":")[0]
-    return f"{scheme}{sep}{user}:***@{location}"
 
 
 @functools.lru_cache(maxsize=16)  # the C cache takes no lock: nothing to renew after a fork

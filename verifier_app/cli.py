@@ -27,7 +27,7 @@ from vcred.status.listcred import format_datetime as stamp
 from vcred.verifier import utc_now
 from vcred_service.commands import StorageCommands, storage_failure_said
 from vcred_service.config_file import config_file_option, duration
-from vcred_service.db import describe_failure
+from vcred_service.db import describe_failure, redacted_url
 from vcred_service.oauth_cli import client_group
 from vcred_service.oauth_clients import OAuthClients, Recorder
 from vcred_service.officers import OfficerAccounts
@@ -213,7 +213,7 @@ def command(
             f"  trust list of {trust['authority']} ({trust['programme']}): "
             f"{trust['recognisedIssuers']} recognised issuers"
         )
-    click.echo(f"  storage: {_redacted(config.storage_url)}")
+    click.echo(f"  storage: {redacted_url(config.storage_url)}")
     if config.offline:
         click.echo("  OFFLINE: nothing is fetched; answers come from the caches")
     serve_forever(app, host=host, port=port, sock=sock)
@@ -222,16 +222,6 @@ def command(
 def _cannot_start(error: VcredError) -> NoReturn:
     click.echo(f"vcred: the verifier cannot start: {error.code}: {error}", err=True)
     sys.exit(2)
-
-
-def _redacted(url: str) -> str:
-    """A database URL without its password."""
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    credentials, _, location = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{location}" if ":" in credentials else url
 
 
 # -- administration: vcred verifier … ------------------------------------------------------------

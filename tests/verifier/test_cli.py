@@ -22,7 +22,7 @@ from vcred.cli import main
 from vcred.errors import UsageError
 from vcred.keys import KeyPair
 from vcred.net import host_map_of
-from verifier_app.cli import _redacted
+from vcred_service.db import redacted_url
 from verifier_app.config import VerifierConfig
 
 
@@ -151,7 +151,7 @@ def test_config_from_the_environment(tmp_path: Path) -> None:
     assert config.challenge_ttl == timedelta(seconds=120)
     assert config.max_body_bytes == 65536
     assert config.storage_url == "postgresql+psycopg://verifier:secret@db/vcred"
-    assert _redacted(config.storage_url) == "postgresql+psycopg://verifier:***@db/vcred"
+    assert redacted_url(config.storage_url) == "postgresql+psycopg://verifier:***@db/vcred"
 
 
 @pytest.mark.parametrize(
