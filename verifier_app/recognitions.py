@@ -24,6 +24,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any, Final, Literal
 
 from sqlalchemy import (
@@ -542,20 +543,30 @@ class Recognitions:
         if this ``holder`` gets the lease; another process holding it does the work."""
         if not self.take_lease(holder, now=now, lease=lease):
             return RefreshReport(checked=None)
+        started = renewed = monotonic()
         table = self.table
-        with self.engine.connect() as conn:
-            ids = list(
-                conn.execute(
-                    select(table.c.id).where(
-                        table.c.status != "revoked",
-                        or_(table.c.valid_until.is_(None), table.c.valid_until > now),
-                    )
-                ).scalars()
-            )
         changed: list[str] = []
         errors: list[str] = []
+        done = 0
         try:
+            with self.engine.connect() as conn:
+                ids = list(
+                    conn.execute(
+                        select(table.c.id).where(
+                            table.c.status != "revoked",
+                            or_(table.c.valid_until.is_(None), table.c.valid_until > now),
+                        )
+                    ).scalars()
+                )
             for recognition_id in ids:
+                if monotonic() - renewed > lease.total_seconds() / 3:
+                    # still working: hold the lease on (a round outlives any lease length);
+                    # lost — this round stalled past it and another took over — stop here
+                    renewed = monotonic()
+                    at = now + timedelta(seconds=renewed - started)
+                    if not self.take_lease(holder, now=at, lease=lease, renewing=True):
+                        break
+                done += 1
                 found = self.get(str(recognition_id))
                 if found is None:
                     continue
@@ -566,19 +577,23 @@ class Recognitions:
                     changed.append(found.id)
         finally:  # a failed round must not keep the other processes waiting for the lease
             self.release_lease(holder)
-        return RefreshReport(checked=len(ids), changed=tuple(changed), errors=tuple(errors))
+        return RefreshReport(checked=done, changed=tuple(changed), errors=tuple(errors))
 
-    def take_lease(self, holder: str, *, now: datetime, lease: timedelta) -> bool:
-        """Hold the refresher's lease until ``now + lease`` (free, expired, or already ours)."""
+    def take_lease(
+        self, holder: str, *, now: datetime, lease: timedelta, renewing: bool = False
+    ) -> bool:
+        """Hold the refresher's lease until ``now + lease`` (free, expired, or already ours);
+        ``renewing``: only if still ours (one that expired meanwhile may be another's work)."""
         table = self.leases
+        held = table.c.holder == holder
         with self.engine.begin() as conn:
             taken = conn.execute(
                 update(table)
-                .where(table.c.name == LEASE, or_(table.c.until <= now, table.c.holder == holder))
+                .where(table.c.name == LEASE, held if renewing else or_(table.c.until <= now, held))
                 .values(holder=holder, until=now + lease)
             ).rowcount
-        if taken:
-            return True
+        if taken or renewing:
+            return bool(taken)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(table).values(name=LEASE, holder=holder, until=now + lease))

@@ -80,8 +80,9 @@ _log = logging.getLogger("verifier_app")
 #: Where the app keeps its per-address rate limiter (``app.extensions``), if it has one.
 LIMITER: Final = "vcred_verifier_limiter"
 
-#: The least time a refresher holds its lease (a round longer than that may be doubled).
-REFRESH_LEASE: Final = timedelta(minutes=5)
+#: How long a recognition refresher's lease lasts unless renewed (a round renews it as it
+#: goes): a process that dies holding it keeps the others from refreshing at most this long.
+REFRESH_LEASE: Final = timedelta(seconds=30)
 
 #: Always run: nothing is read from a credential whose proof did not verify. The others run
 #: only when asked for (and what they rest on: ``trust`` runs ``issuer``).
@@ -661,7 +662,7 @@ class VerifierService:
             self.verifier,
             holder=holder or self._holder,
             now=self.config.clock(),
-            lease=max(self.config.recognition_refresh, REFRESH_LEASE),
+            lease=REFRESH_LEASE,
         )
 
     def start_refresher(self) -> None:
@@ -681,7 +682,7 @@ class VerifierService:
         while not self._stopping.wait(interval):
             try:
                 report = self.refresh_recognitions()
-            except (VcredError, SQLAlchemyError):  # a pool timeout too: the thread lives on
+            except Exception:  # whatever it was, the thread lives on: a dead one ends nothing
                 _log.exception("the recognitions could not be refreshed")
                 continue
             for error in report.errors:

@@ -115,7 +115,9 @@ def test_a_recognition_made_at_one_process_is_answered_and_ended_at_the_other(
             if reasons == {"SUSPENDED_BY_HOME_AGENCY"}:
                 break
             time.sleep(0.25)
-        assert reasons == {"SUSPENDED_BY_HOME_AGENCY"}
+        assert reasons == {"SUSPENDED_BY_HOME_AGENCY"}, "\n".join(
+            f"{m.name}: {m.call('GET', query)[1]}\n{m.log.read_text()[-4000:]}" for m in machines
+        )
     finally:
         for machine in machines:
             if machine.process.poll() is None:

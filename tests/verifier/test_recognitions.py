@@ -39,7 +39,9 @@ from vcred.errors import UsageError
 from vcred.keys import KeyPair
 from vcred.trust import PinnedKey, TrustList
 from vcred_service.oauth import OAuthConfig
+from verifier_app import recognitions as recognitions_module
 from verifier_app.recognitions import Checked, Recognition, Recognitions
+from verifier_app.service import REFRESH_LEASE
 
 # the fixtures of the OpenID4VP and OAuth tests: apps on SQLite and PostgreSQL, a trader's key
 backend, clock, make, trader = (
@@ -429,6 +431,87 @@ def test_a_round_that_fails_gives_the_lease_back(
     monkeypatch.undo()
     # another process's refresher need not wait for the lease to expire
     assert service.refresh_recognitions(holder="b").checked == 1
+
+
+def test_a_process_that_died_holding_the_lease_holds_up_the_others_only_for_its_length(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    service = app.extensions["vcred_verifier"]
+    recognitions = service.storage.recognitions
+    assert service.refresh_recognitions(holder="dead").checked == 1
+    # it took the lease for its next round, then was killed (nothing gives it back)
+    assert recognitions.take_lease("dead", now=clock.now, lease=REFRESH_LEASE)
+    assert service.refresh_recognitions(holder="alive").checked is None
+    clock.now += timedelta(seconds=30)  # the documented bound (docs/recognition.md)
+    assert service.refresh_recognitions(holder="alive").checked == 1
+
+
+def test_a_long_round_renews_its_lease_and_stops_once_another_took_it(
+    make: MakeApp, agency: Agency, trader: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make(recognition_refresh=timedelta(0))
+    for _ in range(3):
+        present_oid4vp(app, agency, trader, certificate(agency, trader))
+    service = app.extensions["vcred_verifier"]
+    recognitions = service.storage.recognitions
+    elapsed = [0.0]  # seconds of the round so far: each recognition takes a third of a lease
+    monkeypatch.setattr(recognitions_module, "monotonic", lambda: elapsed[0])
+    real_get = recognitions.get
+    seen: list[bool] = []
+
+    def slow_get(recognition_id: str) -> Recognition | None:
+        elapsed[0] += REFRESH_LEASE.total_seconds() / 2
+        # another process trying meanwhile finds the lease held, well past its first length
+        later = NOW + timedelta(seconds=elapsed[0])
+        seen.append(recognitions.take_lease("other", now=later, lease=REFRESH_LEASE))
+        return real_get(recognition_id)
+
+    monkeypatch.setattr(recognitions, "get", slow_get)
+    assert service.refresh_recognitions(holder="a").checked == 3
+    assert seen == [False, False, False]  # renewed as it went: never free to take
+
+    # a round that stalled past its lease while another took it over stops there
+    elapsed[0] = 0.0
+    seen.clear()
+
+    def stalled_get(recognition_id: str) -> Recognition | None:
+        elapsed[0] += REFRESH_LEASE.total_seconds() * 2
+        later = NOW + timedelta(seconds=elapsed[0])
+        seen.append(recognitions.take_lease("other", now=later, lease=REFRESH_LEASE))
+        return real_get(recognition_id)
+
+    monkeypatch.setattr(recognitions, "get", stalled_get)
+    assert service.refresh_recognitions(holder="a").checked == 1
+    assert seen == [True]
+    # and it left the other's lease alone
+    later = NOW + timedelta(seconds=elapsed[0])
+    assert not recognitions.take_lease("third", now=later, lease=REFRESH_LEASE)
+
+
+def test_the_refresher_lives_on_whatever_a_round_raises(
+    make: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make(recognition_refresh=timedelta(0))
+    service = app.extensions["vcred_verifier"]
+    rounds: list[int] = []
+    two = threading.Event()
+
+    def round_(*args: Any, **kwargs: Any) -> Any:
+        rounds.append(1)
+        if len(rounds) == 1:
+            raise RuntimeError("not a database error, not a vcred error")
+        two.set()
+        return Recognitions.refresh(service.storage.recognitions, *args, **kwargs)
+
+    monkeypatch.setattr(service.storage.recognitions, "refresh", round_)
+    every = dataclasses.replace(service.config, recognition_refresh=timedelta(milliseconds=20))
+    monkeypatch.setattr(service, "config", every)
+    service.start_refresher()
+    try:
+        assert two.wait(30), "the refresher died with its first round"
+    finally:
+        service._stopping.set()
 
 
 def test_an_unusable_refresh_interval_is_refused(make: MakeApp) -> None:
