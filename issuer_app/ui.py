@@ -60,6 +60,7 @@ from vcred_service.oidc import OidcClient
 from vcred_service.problems import ProblemError
 from vcred_service.roles import Permission, Role, allows
 from vcred_service.signin import (
+    ACCOUNT_FAILURES,
     SignIn,
     check_csrf,
     csrf_token,
@@ -103,6 +104,7 @@ def _setup(state: Any) -> None:
         accounts=service.officers,
         sessions=service.sessions,
         limiter=limiter(config, "login", config.login_rate, config.login_burst),
+        account_limiter=limiter(config, "login-account", *ACCOUNT_FAILURES),
         login_endpoint="officer.login",
         home_endpoint="officer.credentials",
         oidc=None

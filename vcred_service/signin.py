@@ -16,6 +16,7 @@ Two cookies, each with one job:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from vcred_service.explanations import N_, officer_sentence
 from vcred_service.officers import OfficerAccounts, OfficerSessions
 from vcred_service.oidc import PENDING_KEY, OidcClient, OidcRefusedError, Pending
 from vcred_service.problems import ProblemError
-from vcred_service.ratelimit import Limiter
+from vcred_service.ratelimit import Limiter, too_many_requests
 from vcred_service.roles import Role
 
 EXTENSION: Final = "vcred_signin"
@@ -40,14 +41,24 @@ WRONG: Final = N_("Unknown officer or wrong password.")
 
 View = TypeVar("View", bound=Callable[..., Any])
 
+#: Wrong passwords per officer account, whatever address they come from: a burst of 10, then
+#: one a minute (``(rate, burst)``, for :func:`vcred_service.ratelimit.make_limiter`). The
+#: per-address limit alone let guesses spread over many addresses reach one account at any
+#: rate (NIST SP 800-63B §5.2.2: limit failed attempts per account). While an account is
+#: held, its sign-in with a password answers 429 whoever tries — the right password too, or
+#: the limit would tell a guess from a miss; a provider sign-in (OpenID Connect) still works.
+ACCOUNT_FAILURES: Final = (1 / 60, 10)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignIn:
-    """What a service's sign-in needs: accounts, sessions, a login limiter, two endpoints."""
+    """What a service's sign-in needs: accounts, sessions, the login limiters (per address,
+    and per account for wrong passwords: :data:`ACCOUNT_FAILURES`), two endpoints."""
 
     accounts: OfficerAccounts
     sessions: OfficerSessions
     limiter: Limiter
+    account_limiter: Limiter
     login_endpoint: str
     home_endpoint: str
     #: The agency's OpenID Connect provider (None: local passwords only).
@@ -149,6 +160,10 @@ def login_page(template: str, **context: Any) -> str | BaseResponse:
         check_csrf()
         current.limiter.check(request.remote_addr or "unknown")
         name = request.form.get("name", "")
+        account = _account_key(name)
+        held = current.account_limiter.peek(account)
+        if held > 0:
+            raise too_many_requests(held)
         if current.accounts.check(name, request.form.get("password", "")):
             _end_presented_session()
             session.clear()  # a fresh CSRF token: nothing from before the sign-in carries on
@@ -156,8 +171,14 @@ def login_page(template: str, **context: Any) -> str | BaseResponse:
             response = redirect(target)
             _set_cookie(response, current.sessions.start(name))
             return response
+        current.account_limiter.allow(account)
         error = gettext(WRONG)
     return render_template(template, error=error, next=target, **context)
+
+
+def _account_key(name: str) -> str:
+    """The per-account limiter's key for the name typed (any length: a digest)."""
+    return "account:" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _oidc_refusal(exc: OidcRefusedError) -> str:

@@ -30,6 +30,7 @@ from vcred_service.oidc import OidcClient
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import make_limiter
 from vcred_service.signin import (
+    ACCOUNT_FAILURES,
     SignIn,
     check_csrf,
     csrf_token,
@@ -74,6 +75,12 @@ def _setup(state: Any) -> None:
             url=config.rate_limit_url,
             deployment=("verifier", config.domain, config.table_prefix),
             name="login",
+        ),
+        account_limiter=make_limiter(
+            *ACCOUNT_FAILURES,
+            url=config.rate_limit_url,
+            deployment=("verifier", config.domain, config.table_prefix),
+            name="login-account",
         ),
         login_endpoint="ui.login",
         home_endpoint="ui.recent",

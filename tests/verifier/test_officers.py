@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from tests.verifier.conftest import OFFICER_PASSWORD, Agency, MakeApp, csrf_of, signed_in
 from vcred.cli import main
+from vcred_service.signin import ACCOUNT_FAILURES
 
 #: Every path of the VC API: none of them lists the history (it is the officers' page).
 API_PATHS = [
@@ -47,6 +48,27 @@ def test_officer_add_creates_an_account_that_signs_in(make_app: MakeApp, tmp_pat
     assert client.get("/recent").status_code == 200
     listed = CliRunner().invoke(main, ["verifier", "officer", "list", "--data-dir", str(data_dir)])
     assert listed.exit_code == 0 and listed.stdout.startswith("vera  active")
+
+
+def test_wrong_passwords_for_one_account_are_limited_whatever_address_they_come_from(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "verifier"
+    for name in ("vera", "otto"):
+        assert _add(data_dir, name, OFFICER_PASSWORD)[0] == 0
+    client = make_app(data_dir=data_dir, login_burst=1000).test_client()
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+
+    def sign_in(name: str, password: str, address: str) -> int:
+        form = {"name": name, "password": password, "csrf_token": token}
+        answer = client.post("/login", data=form, environ_base={"REMOTE_ADDR": address})
+        return answer.status_code
+
+    _, burst = ACCOUNT_FAILURES
+    guesses = [sign_in("vera", f"guess {n}", f"203.0.113.{n}") for n in range(burst + 1)]
+    assert guesses == [200] * burst + [429]  # each from an address of its own
+    assert sign_in("vera", OFFICER_PASSWORD, "198.51.100.7") == 429  # held: guess or officer
+    assert sign_in("otto", OFFICER_PASSWORD, "203.0.113.1") == 302  # another account signs in
 
 
 def test_officer_add_refuses_bad_accounts_in_one_line(tmp_path: Path) -> None:
