@@ -435,3 +435,162 @@ def test_the_request_lifetime_bounds_the_request_object(verifier_key: KeyPair) -
     openid4vp.read_request(token, resolver=Resolver(), now=NOW + timedelta(minutes=1))
     with pytest.raises(MalformedError, match="expired"):
         openid4vp.read_request(token, resolver=Resolver(), now=NOW + timedelta(minutes=2))
+
+
+# -- values (§6.3) and trusted_authorities (§6.1.1) ------------------------------------------------
+
+TIER = ["credentialSubject", "certification", "tier"]
+
+
+def _with_values(entry: dict[str, Any], path: list[Any], values: list[Any]) -> dict[str, Any]:
+    """``entry`` whose claims query at ``path`` lists ``values`` (a copy)."""
+    changed = json.loads(json.dumps(entry))
+    for claim in changed["claims"]:
+        if claim["path"] == path:
+            claim["values"] = values
+    return changed
+
+
+@pytest.mark.parametrize("query_id", ["aeo_sd_jwt", "aeo_jwt"])
+def test_a_claim_of_another_value_than_asked_does_not_answer(query_id: str) -> None:
+    """§6.3: the claim answers when its type and value match one of ``values`` exactly; one
+    of another value is as one the credential does not have (§6.4.1). Both formats."""
+    entry = next(e for e in openid4vp.aeo_certificate_query()["credentials"] if e["id"] == query_id)
+    fmt = {"aeo_sd_jwt": "vc+sd-jwt", "aeo_jwt": "vp+jwt"}[query_id]
+    credential = _aeo_certificate()
+    openid4vp.check_presented(presented(fmt, credential), _with_values(entry, TIER, ["TIER3"]))
+    openid4vp.check_presented(
+        presented(fmt, credential), _with_values(entry, TIER, ["TIER2", "TIER3"])
+    )
+    asked_another = _with_values(entry, TIER, ["TIER2"])
+    with pytest.raises(PresentationError, match="value the query does not ask for") as refused:
+        openid4vp.check_presented(presented(fmt, credential), asked_another)
+    assert refused.value.pointer == "/verifiableCredential/0/credentialSubject/certification/tier"
+
+
+@pytest.mark.parametrize(
+    ("claim", "values", "answers"),
+    [
+        (1, [1], True),
+        (1, ["1"], False),
+        (1, [True], False),
+        (True, [1], False),
+        (True, [True], True),
+        (False, [0], False),
+        (0, [False], False),
+        ("true", [True], False),
+        ("1", [1], False),
+        (1.0, [1], True),  # JSON has one number type
+        (1.5, [1], False),
+        ("TIER3", ["tier3"], False),
+        (["TIER3"], ["TIER3"], False),  # an array is no string
+        ({"a": 1}, [1], False),
+        (None, ["null"], False),
+        (10**30, [10**30], True),
+    ],
+)
+def test_values_match_type_and_value_exactly(claim: Any, values: list[Any], answers: bool) -> None:
+    assert openid4vp.matches_values(claim, values) is answers
+    entry = {
+        "id": "q",
+        "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["https://credentials.example/x"]},
+        "claims": [{"path": ["x"], "values": values}],
+    }
+    credential = {"vct": "https://credentials.example/x", "x": claim}
+    if answers:
+        openid4vp.check_credential(credential, entry)
+    else:
+        with pytest.raises(PresentationError, match="value the query does not ask for"):
+            openid4vp.check_credential(credential, entry)
+
+
+def test_a_wildcard_path_answers_when_one_selected_claim_has_a_value_asked() -> None:
+    schemes = ["credentialSubject", "identifier", None, "scheme"]
+    entry = {
+        **openid4vp.aeo_certificate_query()["credentials"][1],
+        "claims": [{"path": schemes, "values": ["EORI"]}],
+    }
+    credential = _aeo_certificate()
+    with pytest.raises(PresentationError, match="value"):
+        openid4vp.check_credential(credential, entry)
+    credential["credentialSubject"]["identifier"].append({"scheme": "EORI", "value": "US1"})
+    openid4vp.check_credential(credential, entry)
+
+
+def test_with_claim_sets_a_claim_of_another_value_leaves_only_the_other_options() -> None:
+    """§6.4.1: one option whose every claim answers; a claim of a value not asked fails the
+    options naming it, not the others."""
+    entry = {
+        "id": "q",
+        "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["v"]},
+        "claims": [
+            {"id": "over18", "path": ["age_over_18"], "values": [True]},
+            {"id": "birth", "path": ["birthdate"]},
+        ],
+        "claim_sets": [["over18"], ["birth"]],
+    }
+    openid4vp.check_dcql({"credentials": [entry]})
+    openid4vp.check_credential({"vct": "v", "age_over_18": True}, entry)
+    openid4vp.check_credential({"vct": "v", "age_over_18": False, "birthdate": "2000-01-01"}, entry)
+    with pytest.raises(PresentationError, match="age_over_18") as refused:
+        openid4vp.check_credential({"vct": "v", "age_over_18": False}, entry)
+    assert refused.value.pointer == "/age_over_18"
+    with pytest.raises(PresentationError, match="age_over_18"):
+        openid4vp.check_credential({"vct": "v", "age_over_18": "true"}, entry)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], "TIER3", None, 5, {"a": 1}, [None], [1.5], [[]], [{}], ["a", None], [1.0]],
+)
+def test_values_of_a_wrong_type_are_malformed_where_they_are(values: Any) -> None:
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"][1] = _with_values(query["credentials"][1], TIER, values)
+    with pytest.raises(MalformedError) as caught:
+        openid4vp.check_dcql(query)
+    assert caught.value.pointer == "/credentials/1/claims/3/values"
+
+
+@pytest.mark.parametrize(
+    ("authorities", "pointer"),
+    [
+        ([], ""),
+        ({"type": "aki", "values": ["x"]}, ""),
+        ("aki", ""),
+        ([5], "/0"),
+        ([{"values": ["x"]}], "/0/type"),
+        ([{"type": 5, "values": ["x"]}], "/0/type"),
+        ([{"type": "aki"}], "/0/values"),
+        ([{"type": "aki", "values": []}], "/0/values"),
+        ([{"type": "aki", "values": "x"}], "/0/values"),
+        ([{"type": "aki", "values": [5]}], "/0/values"),
+    ],
+)
+def test_trusted_authorities_of_a_wrong_shape_are_malformed(authorities: Any, pointer: str) -> None:
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"][0]["trusted_authorities"] = authorities
+    with pytest.raises(MalformedError) as caught:
+        openid4vp.check_dcql(query)
+    assert caught.value.pointer == "/credentials/0/trusted_authorities" + pointer
+
+
+@pytest.mark.parametrize("kind", ["aki", "etsi_tl", "openid_federation", "vcred_trust_list"])
+def test_trusted_authorities_the_verifier_cannot_evaluate_are_refused_never_ignored(
+    verifier_key: KeyPair, kind: str
+) -> None:
+    """§6.1.1: no type is evaluated here (no X.509 chain in vcred's credentials, no ETSI list,
+    no federation): a verifier's request asking one is refused, and a response checked
+    against such a query fails closed. A wallet reads the request all the same."""
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"][0]["trusted_authorities"] = [{"type": kind, "values": ["x"]}]
+    openid4vp.check_dcql(query)  # well formed
+    with pytest.raises(UnsupportedError, match=kind) as refused:
+        openid4vp.AuthorizationRequest.new(
+            did=did_key(verifier_key.public), response_uri=RESPONSE_URI, dcql_query=query
+        )
+    assert refused.value.pointer == "/credentials/0/trusted_authorities/0/type"
+    entry = query["credentials"][0]
+    with pytest.raises(PresentationError, match="trusted_authorities"):
+        openid4vp.check_presented(presented("vc+sd-jwt", _aeo_certificate()), entry)

@@ -31,7 +31,7 @@ import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from vcred import jose, model, sdjwt
 from vcred.customs.builders import AEO_CERTIFICATE_TYPE, CUSTOMS_CONTEXT, EXPORT_BILLING_TYPE
@@ -43,6 +43,7 @@ from vcred.errors import (
     PresentationError,
     UnsupportedError,
     UsageError,
+    VcredError,
 )
 from vcred.keys import KeyPair, Signer
 from vcred.presentation import present
@@ -152,6 +153,8 @@ def check_dcql(query: Any) -> None:
                 pointer=where + "/format",
             )
         _check_meta(entry.get("meta"), where + "/meta")
+        if "trusted_authorities" in entry:
+            _check_trusted_authorities(entry["trusted_authorities"], where + "/trusted_authorities")
         if not isinstance(entry.get("multiple", False), bool):  # §6.1
             raise MalformedError("multiple is a boolean", pointer=where + "/multiple")
         claims = entry.get("claims", [])
@@ -169,6 +172,8 @@ def check_dcql(query: Any) -> None:
                 raise MalformedError(  # §6.3
                     "a claim's id: alphanumeric, _ or -", pointer=f"{where}/claims/{j}/id"
                 )
+            if "values" in claim:
+                check_claim_values(claim["values"], pointer=f"{where}/claims/{j}/values")
         _check_claim_sets(entry, where)
     sets = query.get("credential_sets", [])
     if not isinstance(sets, list) or ("credential_sets" in query and not sets):  # §6.1
@@ -199,6 +204,80 @@ def _check_meta(meta: Any, where: str) -> None:
     vcts = meta.get("vct_values", [])
     if not isinstance(vcts, list) or not all(isinstance(v, str) for v in vcts):
         raise MalformedError("vct_values is an array of strings", pointer=where + "/vct_values")
+
+
+def check_claim_values(values: Any, *, pointer: str) -> None:
+    """A claims query's ``values`` (§6.3): a non-empty array of strings, integers or booleans
+    (no other number, no null, array or object). Raises MalformedError at ``pointer``."""
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, str | int) for v in values)  # a bool is an int
+    ):
+        raise MalformedError(
+            "values is a non-empty array of strings, integers and booleans", pointer=pointer
+        )
+
+
+def _check_trusted_authorities(authorities: Any, where: str) -> None:
+    """§6.1.1: a non-empty array of objects, each a ``type`` string and ``values``, a
+    non-empty array of strings."""
+    if not isinstance(authorities, list) or not authorities:
+        raise MalformedError("trusted_authorities is a non-empty array", pointer=where)
+    for i, authority in enumerate(authorities):
+        if not isinstance(authority, dict) or not isinstance(authority.get("type"), str):
+            raise MalformedError(
+                "a Trusted Authorities Query is an object with a type string",
+                pointer=f"{where}/{i}/type" if isinstance(authority, dict) else f"{where}/{i}",
+            )
+        values = authority.get("values")
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) for v in values)
+        ):
+            raise MalformedError(
+                "a Trusted Authorities Query's values are a non-empty array of strings",
+                pointer=f"{where}/{i}/values",
+            )
+
+
+def refuse_trusted_authorities(authorities: Any, *, pointer: str = "") -> NoReturn:
+    """The verifier evaluates no ``trusted_authorities`` type (§6.1.1), so it refuses a
+    query carrying them rather than ignore them: ``aki`` names an X.509 certificate in the
+    Credential's chain (vcred's credentials are signed by DIDs; ``x5c`` is refused),
+    ``etsi_tl`` an ETSI TS 119 612 list and ``openid_federation`` a Trust Anchor (vcred reads
+    neither); any other type is defined by no specification vcred implements. The issuer is
+    the trust list's decision (``vcred.trust``) on every Presentation all the same.
+
+    Raises MalformedError (the query's shape), else UnsupportedError naming the first type.
+    """
+    _check_trusted_authorities(authorities, pointer)
+    kind = authorities[0]["type"]
+    raise UnsupportedError(
+        f"trusted_authorities of type {kind[:40]!r} cannot be evaluated by this verifier: "
+        + _UNEVALUATED.get(kind, "no type is, the issuer is the trust list's decision"),
+        pointer=f"{pointer}/0/type",
+    )
+
+
+#: Why each type of §6.1.1 is refused.
+_UNEVALUATED: Final = {
+    "aki": "its credentials carry no X.509 chain (x5c is refused)",
+    "etsi_tl": "it reads no ETSI trusted list",
+    "openid_federation": "it builds no OpenID Federation trust chain",
+}
+
+
+def check_evaluable(query: Mapping[str, Any]) -> None:
+    """Raises UnsupportedError for what :func:`check_presented` cannot evaluate in a DCQL
+    query :func:`check_dcql` accepted: ``trusted_authorities`` of any type (see
+    :func:`refuse_trusted_authorities`). What a verifier asks, it checks, or does not ask."""
+    for i, entry in enumerate(query["credentials"]):
+        if "trusted_authorities" in entry:
+            refuse_trusted_authorities(
+                entry["trusted_authorities"], pointer=f"/credentials/{i}/trusted_authorities"
+            )
 
 
 def _ids_options(options: Any, ids: Collection[str]) -> bool:
@@ -287,8 +366,10 @@ class AuthorizationRequest:
     def new(
         cls, *, did: str, response_uri: str, dcql_query: Mapping[str, Any]
     ) -> AuthorizationRequest:
-        """A request with a fresh nonce and state (each 256 random bits)."""
+        """A request with a fresh nonce and state (each 256 random bits), for a query the
+        verifier can check a response against (:func:`check_dcql`, :func:`check_evaluable`)."""
         check_dcql(dcql_query)
+        check_evaluable(dcql_query)
         return cls(
             client_id=DID_PREFIX + did,
             response_uri=response_uri,
@@ -624,6 +705,13 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
 
     Raises PresentationError, its pointer into the presentation.
     """
+    if "trusted_authorities" in entry:  # fail closed: asked for, never evaluated
+        try:
+            refuse_trusted_authorities(entry["trusted_authorities"])
+        except VcredError as error:
+            raise PresentationError(
+                f"the Credential Query's trusted_authorities are not evaluated: {error.message}"
+            ) from error
     presentation_format, credential_format = PRESENTED_AS[entry["format"]]
     if result.format != presentation_format:
         raise PresentationError(
@@ -654,10 +742,12 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
 
 def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
     """A verified, presented credential against its Credential Query (§8.6 step 2.2): its
-    types (``type_values`` / ``vct_values``) and every claim asked for, present (with
-    ``claim_sets``: every claim of one option).
+    types (``type_values`` / ``vct_values``) and every claim asked for, present and, where
+    the claims query lists ``values``, of one of them (§6.3, :func:`matches_values`; §6.4.1:
+    a claim of another value is as one the credential does not have); with ``claim_sets``,
+    every claim of one option.
 
-    Raises PresentationError naming what is missing.
+    Raises PresentationError naming the first claim that does not answer.
     """
     meta = entry.get("meta", {})
     if entry.get("format") == DC_SD_JWT:
@@ -666,25 +756,49 @@ def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) ->
     elif not _has_types(credential, meta):
         raise PresentationError("the credential is not of a requested type", pointer="/type")
     claims = entry.get("claims", [])
-    missing = [claim for claim in claims if not _presented(credential, claim["path"])]
+    unanswered = [(claim, why) for claim in claims if (why := _unanswered(credential, claim))]
     sets = entry.get("claim_sets")
     if sets:  # §6.4.1: every claim of one option
-        absent = {claim.get("id") for claim in missing}
+        absent = {claim.get("id") for claim, _ in unanswered}
         if any(not absent & set(option) for option in sets):
             return
-        missing = missing[:1]
-    if missing:
+    if unanswered:
+        claim, why = unanswered[0]
         raise PresentationError(
-            f"the claim {json.dumps(missing[0]['path'])} is not presented",
-            pointer=_pointer(missing[0]["path"]),
+            f"the claim {json.dumps(claim['path'])} {why}", pointer=_pointer(claim["path"])
         )
 
 
-def _presented(credential: Mapping[str, Any], path: ClaimPath) -> bool:
+def _unanswered(credential: Mapping[str, Any], claim: Mapping[str, Any]) -> str | None:
+    """Why the credential does not answer a claims query, or None when it does."""
     try:
-        return bool(select_claims(credential, path))
+        selected = select_claims(credential, claim["path"])
     except MalformedError:
-        return False
+        selected = []
+    if not selected:
+        return "is not presented"
+    if "values" in claim and not any(matches_values(v, claim["values"]) for v in selected):
+        return "is presented with a value the query does not ask for"
+    return None
+
+
+def matches_values(claim: Any, values: Sequence[Any]) -> bool:
+    """Whether a claim's value is one of a claims query's ``values`` (§6.3): "the type and
+    value of the claim both match exactly" — a string only a string, a boolean only a
+    boolean, a number only a number of that value (``1`` is neither ``"1"`` nor ``true``;
+    JSON has one number type, so ``1.0`` is ``1``). An array or object matches nothing.
+
+    https://openid.net/specs/openid-4-verifiable-presentations-1_0.html#section-6.3
+    """
+    return any(_same_value(claim, wanted) for wanted in values)
+
+
+def _same_value(claim: Any, wanted: Any) -> bool:
+    if isinstance(wanted, bool) or isinstance(claim, bool):
+        return isinstance(wanted, bool) and isinstance(claim, bool) and claim == wanted
+    if isinstance(wanted, int):
+        return isinstance(claim, int | float) and claim == wanted
+    return isinstance(wanted, str) and isinstance(claim, str) and claim == wanted
 
 
 def _has_types(credential: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:
