@@ -19,8 +19,10 @@ This module is pure: the holder side (:func:`read_request`, :func:`answer`) gets
 lookups from a handed-in :class:`vcred.did.Resolver`; the verifier side checks the VP Token's
 shape against the query (:func:`read_vp_token`) and each Presentation's verified credentials
 against its Credential Query (:func:`check_presented`: in the format asked for, at least one,
-each of the type and with the claims asked for), and verifies Presentations with
-:meth:`vcred.Verifier.verify_presentation` (``challenge`` = nonce, ``domain`` = client id).
+each of the type and with the claims asked for, of one of their ``values`` where listed), and
+verifies Presentations with :meth:`vcred.Verifier.verify_presentation` (``challenge`` =
+nonce, ``domain`` = client id). A query with ``trusted_authorities`` is refused
+(:func:`check_evaluable`): no type of them is evaluated.
 """
 
 from __future__ import annotations
@@ -242,6 +244,14 @@ def _check_trusted_authorities(authorities: Any, where: str) -> None:
             )
 
 
+#: Why each type of §6.1.1 is not evaluated.
+_UNEVALUATED: Final = {
+    "aki": "vcred's credentials carry no X.509 chain (x5c is refused)",
+    "etsi_tl": "no ETSI trusted list is read",
+    "openid_federation": "no OpenID Federation trust chain is built",
+}
+
+
 def refuse_trusted_authorities(authorities: Any, *, pointer: str = "") -> NoReturn:
     """The verifier evaluates no ``trusted_authorities`` type (§6.1.1), so it refuses a
     query carrying them rather than ignore them: ``aki`` names an X.509 certificate in the
@@ -250,23 +260,20 @@ def refuse_trusted_authorities(authorities: Any, *, pointer: str = "") -> NoRetu
     neither); any other type is defined by no specification vcred implements. The issuer is
     the trust list's decision (``vcred.trust``) on every Presentation all the same.
 
-    Raises MalformedError (the query's shape), else UnsupportedError naming the first type.
+    Raises MalformedError (the query's shape), else UnsupportedError naming each type (its
+    pointer at the first).
     """
     _check_trusted_authorities(authorities, pointer)
-    kind = authorities[0]["type"]
+    kinds = list(dict.fromkeys(authority["type"] for authority in authorities))
+    reasons = "; ".join(
+        f"{kind[:40]!r}: {_UNEVALUATED.get(kind, 'a type no specification vcred implements')}"
+        for kind in kinds[:5]
+    )
     raise UnsupportedError(
-        f"trusted_authorities of type {kind[:40]!r} cannot be evaluated by this verifier: "
-        + _UNEVALUATED.get(kind, "no type is, the issuer is the trust list's decision"),
+        f"this verifier evaluates no trusted_authorities type ({reasons}); which issuers are "
+        "trusted is its trust list's decision",
         pointer=f"{pointer}/0/type",
     )
-
-
-#: Why each type of §6.1.1 is refused.
-_UNEVALUATED: Final = {
-    "aki": "its credentials carry no X.509 chain (x5c is refused)",
-    "etsi_tl": "it reads no ETSI trusted list",
-    "openid_federation": "it builds no OpenID Federation trust chain",
-}
 
 
 def check_evaluable(query: Mapping[str, Any]) -> None:
@@ -709,9 +716,7 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
         try:
             refuse_trusted_authorities(entry["trusted_authorities"])
         except VcredError as error:
-            raise PresentationError(
-                f"the Credential Query's trusted_authorities are not evaluated: {error.message}"
-            ) from error
+            raise PresentationError(error.message) from error
     presentation_format, credential_format = PRESENTED_AS[entry["format"]]
     if result.format != presentation_format:
         raise PresentationError(

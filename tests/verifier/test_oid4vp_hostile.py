@@ -120,6 +120,21 @@ def test_trusted_authorities_are_refused_naming_the_type(app: Flask, kind: str) 
         assert repr(kind) in problem["detail"]
 
 
+def test_every_trusted_authorities_type_asked_is_named(app: Flask) -> None:
+    authorities = [
+        {"type": "etsi_tl", "values": ["https://lotl.example.com"]},
+        {"type": "openid_federation", "values": ["https://trustanchor.example.com"]},
+        {"type": "etsi_tl", "values": ["https://tl.example.com"]},
+    ]
+    answer = app.test_client().post(
+        "/oid4vp/requests", json={"query": "aeo-certificate", "trusted_authorities": authorities}
+    )
+    detail = _problem(answer)["detail"]
+    assert "'etsi_tl': no ETSI trusted list is read" in detail
+    assert "'openid_federation': no OpenID Federation trust chain is built" in detail
+    assert detail.count("etsi_tl") == 1
+
+
 @pytest.mark.parametrize(
     ("authorities", "pointer"),
     [
