@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from vcred import did_key, openid4vp
+from vcred import did_key, issue, openid4vp, sdjwt
+from vcred.customs.builders import build_aeo_certificate
+from vcred.customs.samples import TRADERS
 from vcred.did import Resolver
 from vcred.errors import (
     CryptographicError,
@@ -594,3 +596,72 @@ def test_trusted_authorities_the_verifier_cannot_evaluate_are_refused_never_igno
     entry = query["credentials"][0]
     with pytest.raises(PresentationError, match="trusted_authorities"):
         openid4vp.check_presented(presented("vc+sd-jwt", _aeo_certificate()), entry)
+
+
+# -- the wallet and values ----------------------------------------------------------------------
+
+
+def _held_certificate(fmt: str, holder: KeyPair, **options: Any) -> str:
+    """A TIER3 AEO certificate of Example Prairie Gadgets held by ``holder``, in ``fmt``."""
+    agency = KeyPair.generate("ed25519")
+    certificate = build_aeo_certificate(
+        {**TRADERS["us-prairie"], "id": did_key(holder.public)},
+        issuer=did_key(agency.public),
+        valid_from=NOW - timedelta(days=30),
+        valid_until=NOW + timedelta(days=300),
+    )
+    binding = {"holder": holder} if fmt == "vc+sd-jwt" else {}
+    return str(issue(certificate, agency, format=fmt, **binding, **options))
+
+
+def _asking(query: dict[str, Any]) -> openid4vp.AuthorizationRequest:
+    return openid4vp.AuthorizationRequest(
+        client_id="decentralized_identifier:did:example:verifier",
+        response_uri=RESPONSE_URI,
+        nonce="n" * 22,
+        state="s",
+        dcql_query=query,
+    )
+
+
+def _aeo_query_with_tier(values: list[Any]) -> dict[str, Any]:
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"] = [_with_values(e, TIER, values) for e in query["credentials"]]
+    return query
+
+
+@pytest.mark.parametrize("fmt", ["vc+sd-jwt", "vc+jwt"])
+def test_the_wallet_does_not_present_a_claim_of_a_value_not_asked(fmt: str) -> None:
+    """§6.4.1: a claim of a value the query does not ask is as one the credential lacks, and
+    the Wallet does not return it — the verifier asking "AEOF?" does not learn "TIER3"."""
+    holder = KeyPair.generate("p256")
+    held = _held_certificate(fmt, holder)
+    with pytest.raises(UsageError, match="no held credential"):
+        openid4vp.answer(_asking(_aeo_query_with_tier(["AEOF", 3])), [held], holder, now=NOW)
+    form = openid4vp.answer(_asking(_aeo_query_with_tier(["AEOF", "TIER3"])), [held], holder)
+    assert list(json.loads(form["vp_token"])) == [
+        {"vc+sd-jwt": "aeo_sd_jwt", "vc+jwt": "aeo_jwt"}[fmt]
+    ]
+
+
+def test_the_wallet_takes_the_claim_set_whose_values_it_meets() -> None:
+    """§6.4.1: with ``claim_sets``, an option naming a claim of a value not asked is passed
+    over for one the credential meets; the claim is not disclosed."""
+    holder = KeyPair.generate("p256")
+    certification = "/credentialSubject/certification"
+    held = _held_certificate(
+        "vc+sd-jwt", holder, disclosable=[f"{certification}/tier", f"{certification}/programme"]
+    )
+    query = openid4vp.aeo_certificate_query()
+    entry = query["credentials"][0]
+    query = {"credentials": [entry]}
+    entry["claims"] = [
+        {"id": "tier", "path": TIER, "values": ["AEOF"]},
+        {"id": "programme", "path": ["credentialSubject", "certification", "programme"]},
+    ]
+    entry["claim_sets"] = [["tier"], ["programme"]]
+    form = openid4vp.answer(_asking(query), [held], holder, now=NOW)
+    (presented,) = json.loads(form["vp_token"])["aeo_sd_jwt"]
+    disclosed = {str(sdjwt.decode_disclosure(d).name) for d in sdjwt.parse(presented).disclosures}
+    assert "programme" in disclosed
+    assert "tier" not in disclosed

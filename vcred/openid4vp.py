@@ -40,6 +40,7 @@ from vcred.customs.builders import AEO_CERTIFICATE_TYPE, CUSTOMS_CONTEXT, EXPORT
 from vcred.did.document import is_did, split_did_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
+    CryptographicError,
     DomainError,
     MalformedError,
     PresentationError,
@@ -593,6 +594,9 @@ def _one_option_each(query: Mapping[str, Any], answered: set[str]) -> bool:
 
 
 def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
+    """Whether a held credential answers a Credential Query, as far as its holder tells
+    before presenting: its format and type, and no claim of a value the query's ``values``
+    rule out (:func:`_ruled_out`)."""
     fmt = entry["format"]
     try:
         if "~" in credential:
@@ -600,15 +604,31 @@ def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
             typ = jose.unverified_header(token).get("typ")
             payload = jose.unverified_payload(token)
             if fmt == VC_SD_JWT and typ == sdjwt.VC_SD_JWT:
-                return _has_types(payload, entry["meta"])
-            if fmt == DC_SD_JWT and typ == sdjwt.DC_SD_JWT:
-                return payload.get("vct") in entry["meta"].get("vct_values", [])
-            return False
+                of_type = _has_types(payload, entry["meta"])
+            elif fmt == DC_SD_JWT and typ == sdjwt.DC_SD_JWT:
+                of_type = payload.get("vct") in entry["meta"].get("vct_values", [])
+            else:
+                return False
+            return of_type and not _ruled_out(sdjwt.unverified_claims(credential), entry)
         if fmt == JWT_VC_JSON and credential.count(".") == 2:
-            return _has_types(jose.unverified_payload(credential), entry["meta"])
-    except MalformedError:
+            payload = jose.unverified_payload(credential)
+            return _has_types(payload, entry["meta"]) and not _ruled_out(payload, entry)
+    except (MalformedError, CryptographicError):
         return False
     return False
+
+
+def _ruled_out(document: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
+    """Whether the claims query ``values`` rule a held credential out (§6.4.1): a claim it
+    has of another value is as one it lacks, and the Wallet "SHOULD NOT return" it — so a
+    credential whose claim's value the verifier did not ask is not presented, its value not
+    revealed; with ``claim_sets``, only when every option names such a claim."""
+    claims = entry.get("claims", [])
+    other = {claim.get("id") for claim in claims if _of_another_value(document, claim)}
+    if not other:
+        return False
+    sets = entry.get("claim_sets")
+    return not sets or all(other & set(option) for option in sets)
 
 
 def _presentation(
@@ -632,18 +652,23 @@ def _presentation(
 
 def _requested(credential: str, entry: Mapping[str, Any], holder: KeyPair | Signer) -> list[str]:
     """The pointers of the claims to disclose: those the Credential Query names that the
-    credential has — with ``claim_sets``, those of the first option it has all of (§6.4.1:
-    one option, not every claim listed; none when no option is satisfied)."""
+    credential has, of a value asked where ``values`` are listed — with ``claim_sets``, those
+    of the first option it has all of (§6.4.1: one option, not every claim listed; none when
+    no option is satisfied)."""
     claims = entry.get("claims", [])
-    pointers = [_pointer(claim["path"]) for claim in claims]
+    document = sdjwt.unverified_claims(credential)
+    usable = [
+        _names_a_claim(credential, _pointer(claim["path"]), holder)
+        and not _of_another_value(document, claim)
+        for claim in claims
+    ]
     sets = entry.get("claim_sets")
     if not sets:
-        return [p for p in pointers if _names_a_claim(credential, p, holder)]
-    by_id = {claim.get("id"): pointer for claim, pointer in zip(claims, pointers, strict=True)}
+        return [_pointer(claim["path"]) for claim, ok in zip(claims, usable, strict=True) if ok]
+    by_id = {claim.get("id"): (claim, ok) for claim, ok in zip(claims, usable, strict=True)}
     for option in sets:
-        chosen = [by_id[name] for name in option]
-        if all(_names_a_claim(credential, p, holder) for p in chosen):
-            return chosen
+        if all(by_id[name][1] for name in option):
+            return [_pointer(by_id[name][0]["path"]) for name in option]
     return []
 
 
@@ -776,15 +801,28 @@ def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) ->
 
 def _unanswered(credential: Mapping[str, Any], claim: Mapping[str, Any]) -> str | None:
     """Why the credential does not answer a claims query, or None when it does."""
-    try:
-        selected = select_claims(credential, claim["path"])
-    except MalformedError:
-        selected = []
-    if not selected:
+    if not _selected(credential, claim["path"]):
         return "is not presented"
-    if "values" in claim and not any(matches_values(v, claim["values"]) for v in selected):
+    if _of_another_value(credential, claim):
         return "is presented with a value the query does not ask for"
     return None
+
+
+def _of_another_value(credential: Mapping[str, Any], claim: Mapping[str, Any]) -> bool:
+    """Whether the credential has the claim, and none of what it selects is of the claims
+    query's ``values`` (False without ``values``)."""
+    if "values" not in claim:
+        return False
+    selected = _selected(credential, claim["path"])
+    return bool(selected) and not any(matches_values(v, claim["values"]) for v in selected)
+
+
+def _selected(document: Any, path: ClaimPath) -> list[Any]:
+    """:func:`select_claims`, a path meeting a value of the wrong kind selecting none."""
+    try:
+        return select_claims(document, path)
+    except MalformedError:
+        return []
 
 
 def matches_values(claim: Any, values: Sequence[Any]) -> bool:
