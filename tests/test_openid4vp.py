@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from vcred import did_key, openid4vp
+from vcred import did_key, issue, openid4vp, sdjwt
+from vcred.customs.builders import build_aeo_certificate
+from vcred.customs.samples import TRADERS
 from vcred.did import Resolver
 from vcred.errors import (
     CryptographicError,
@@ -435,3 +437,231 @@ def test_the_request_lifetime_bounds_the_request_object(verifier_key: KeyPair) -
     openid4vp.read_request(token, resolver=Resolver(), now=NOW + timedelta(minutes=1))
     with pytest.raises(MalformedError, match="expired"):
         openid4vp.read_request(token, resolver=Resolver(), now=NOW + timedelta(minutes=2))
+
+
+# -- values (§6.3) and trusted_authorities (§6.1.1) ------------------------------------------------
+
+TIER = ["credentialSubject", "certification", "tier"]
+
+
+def _with_values(entry: dict[str, Any], path: list[Any], values: list[Any]) -> dict[str, Any]:
+    """``entry`` whose claims query at ``path`` lists ``values`` (a copy)."""
+    changed = json.loads(json.dumps(entry))
+    for claim in changed["claims"]:
+        if claim["path"] == path:
+            claim["values"] = values
+    return changed
+
+
+@pytest.mark.parametrize("query_id", ["aeo_sd_jwt", "aeo_jwt"])
+def test_a_claim_of_another_value_than_asked_does_not_answer(query_id: str) -> None:
+    """§6.3: the claim answers when its type and value match one of ``values`` exactly; one
+    of another value is as one the credential does not have (§6.4.1). Both formats."""
+    entry = next(e for e in openid4vp.aeo_certificate_query()["credentials"] if e["id"] == query_id)
+    fmt = {"aeo_sd_jwt": "vc+sd-jwt", "aeo_jwt": "vp+jwt"}[query_id]
+    credential = _aeo_certificate()
+    openid4vp.check_presented(presented(fmt, credential), _with_values(entry, TIER, ["TIER3"]))
+    openid4vp.check_presented(
+        presented(fmt, credential), _with_values(entry, TIER, ["TIER2", "TIER3"])
+    )
+    asked_another = _with_values(entry, TIER, ["TIER2"])
+    with pytest.raises(PresentationError, match="value the query does not ask for") as refused:
+        openid4vp.check_presented(presented(fmt, credential), asked_another)
+    assert refused.value.pointer == "/verifiableCredential/0/credentialSubject/certification/tier"
+
+
+@pytest.mark.parametrize(
+    ("claim", "values", "answers"),
+    [
+        (1, [1], True),
+        (1, ["1"], False),
+        (1, [True], False),
+        (True, [1], False),
+        (True, [True], True),
+        (False, [0], False),
+        (0, [False], False),
+        ("true", [True], False),
+        ("1", [1], False),
+        (1.0, [1], True),  # JSON has one number type
+        (1.5, [1], False),
+        ("TIER3", ["tier3"], False),
+        (["TIER3"], ["TIER3"], False),  # an array is no string
+        ({"a": 1}, [1], False),
+        (None, ["null"], False),
+        (10**30, [10**30], True),
+    ],
+)
+def test_values_match_type_and_value_exactly(claim: Any, values: list[Any], answers: bool) -> None:
+    assert openid4vp.matches_values(claim, values) is answers
+    entry = {
+        "id": "q",
+        "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["https://credentials.example/x"]},
+        "claims": [{"path": ["x"], "values": values}],
+    }
+    credential = {"vct": "https://credentials.example/x", "x": claim}
+    if answers:
+        openid4vp.check_credential(credential, entry)
+    else:
+        with pytest.raises(PresentationError, match="value the query does not ask for"):
+            openid4vp.check_credential(credential, entry)
+
+
+def test_a_wildcard_path_answers_when_one_selected_claim_has_a_value_asked() -> None:
+    schemes = ["credentialSubject", "identifier", None, "scheme"]
+    entry = {
+        **openid4vp.aeo_certificate_query()["credentials"][1],
+        "claims": [{"path": schemes, "values": ["EORI"]}],
+    }
+    credential = _aeo_certificate()
+    with pytest.raises(PresentationError, match="value"):
+        openid4vp.check_credential(credential, entry)
+    credential["credentialSubject"]["identifier"].append({"scheme": "EORI", "value": "US1"})
+    openid4vp.check_credential(credential, entry)
+
+
+def test_with_claim_sets_a_claim_of_another_value_leaves_only_the_other_options() -> None:
+    """§6.4.1: one option whose every claim answers; a claim of a value not asked fails the
+    options naming it, not the others."""
+    entry = {
+        "id": "q",
+        "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["v"]},
+        "claims": [
+            {"id": "over18", "path": ["age_over_18"], "values": [True]},
+            {"id": "birth", "path": ["birthdate"]},
+        ],
+        "claim_sets": [["over18"], ["birth"]],
+    }
+    openid4vp.check_dcql({"credentials": [entry]})
+    openid4vp.check_credential({"vct": "v", "age_over_18": True}, entry)
+    openid4vp.check_credential({"vct": "v", "age_over_18": False, "birthdate": "2000-01-01"}, entry)
+    with pytest.raises(PresentationError, match="age_over_18") as refused:
+        openid4vp.check_credential({"vct": "v", "age_over_18": False}, entry)
+    assert refused.value.pointer == "/age_over_18"
+    with pytest.raises(PresentationError, match="age_over_18"):
+        openid4vp.check_credential({"vct": "v", "age_over_18": "true"}, entry)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], "TIER3", None, 5, {"a": 1}, [None], [1.5], [[]], [{}], ["a", None], [1.0]],
+)
+def test_values_of_a_wrong_type_are_malformed_where_they_are(values: Any) -> None:
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"][1] = _with_values(query["credentials"][1], TIER, values)
+    with pytest.raises(MalformedError) as caught:
+        openid4vp.check_dcql(query)
+    assert caught.value.pointer == "/credentials/1/claims/3/values"
+
+
+@pytest.mark.parametrize(
+    ("authorities", "pointer"),
+    [
+        ([], ""),
+        ({"type": "aki", "values": ["x"]}, ""),
+        ("aki", ""),
+        ([5], "/0"),
+        ([{"values": ["x"]}], "/0/type"),
+        ([{"type": 5, "values": ["x"]}], "/0/type"),
+        ([{"type": "aki"}], "/0/values"),
+        ([{"type": "aki", "values": []}], "/0/values"),
+        ([{"type": "aki", "values": "x"}], "/0/values"),
+        ([{"type": "aki", "values": [5]}], "/0/values"),
+    ],
+)
+def test_trusted_authorities_of_a_wrong_shape_are_malformed(authorities: Any, pointer: str) -> None:
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"][0]["trusted_authorities"] = authorities
+    with pytest.raises(MalformedError) as caught:
+        openid4vp.check_dcql(query)
+    assert caught.value.pointer == "/credentials/0/trusted_authorities" + pointer
+
+
+@pytest.mark.parametrize("kind", ["aki", "etsi_tl", "openid_federation", "vcred_trust_list"])
+def test_trusted_authorities_the_verifier_cannot_evaluate_are_refused_never_ignored(
+    verifier_key: KeyPair, kind: str
+) -> None:
+    """§6.1.1: no type is evaluated here (no X.509 chain in vcred's credentials, no ETSI list,
+    no federation): a verifier's request asking one is refused, and a response checked
+    against such a query fails closed. A wallet reads the request all the same."""
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"][0]["trusted_authorities"] = [{"type": kind, "values": ["x"]}]
+    openid4vp.check_dcql(query)  # well formed
+    with pytest.raises(UnsupportedError, match=kind) as refused:
+        openid4vp.AuthorizationRequest.new(
+            did=did_key(verifier_key.public), response_uri=RESPONSE_URI, dcql_query=query
+        )
+    assert refused.value.pointer == "/credentials/0/trusted_authorities/0/type"
+    entry = query["credentials"][0]
+    with pytest.raises(PresentationError, match="trusted_authorities"):
+        openid4vp.check_presented(presented("vc+sd-jwt", _aeo_certificate()), entry)
+
+
+# -- the wallet and values ----------------------------------------------------------------------
+
+
+def _held_certificate(fmt: str, holder: KeyPair, **options: Any) -> str:
+    """A TIER3 AEO certificate of Example Prairie Gadgets held by ``holder``, in ``fmt``."""
+    agency = KeyPair.generate("ed25519")
+    certificate = build_aeo_certificate(
+        {**TRADERS["us-prairie"], "id": did_key(holder.public)},
+        issuer=did_key(agency.public),
+        valid_from=NOW - timedelta(days=30),
+        valid_until=NOW + timedelta(days=300),
+    )
+    binding = {"holder": holder} if fmt == "vc+sd-jwt" else {}
+    return str(issue(certificate, agency, format=fmt, **binding, **options))
+
+
+def _asking(query: dict[str, Any]) -> openid4vp.AuthorizationRequest:
+    return openid4vp.AuthorizationRequest(
+        client_id="decentralized_identifier:did:example:verifier",
+        response_uri=RESPONSE_URI,
+        nonce="n" * 22,
+        state="s",
+        dcql_query=query,
+    )
+
+
+def _aeo_query_with_tier(values: list[Any]) -> dict[str, Any]:
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"] = [_with_values(e, TIER, values) for e in query["credentials"]]
+    return query
+
+
+@pytest.mark.parametrize("fmt", ["vc+sd-jwt", "vc+jwt"])
+def test_the_wallet_does_not_present_a_claim_of_a_value_not_asked(fmt: str) -> None:
+    """§6.4.1: a claim of a value the query does not ask is as one the credential lacks, and
+    the Wallet does not return it — the verifier asking "AEOF?" does not learn "TIER3"."""
+    holder = KeyPair.generate("p256")
+    held = _held_certificate(fmt, holder)
+    with pytest.raises(UsageError, match="no held credential"):
+        openid4vp.answer(_asking(_aeo_query_with_tier(["AEOF", 3])), [held], holder, now=NOW)
+    form = openid4vp.answer(_asking(_aeo_query_with_tier(["AEOF", "TIER3"])), [held], holder)
+    assert list(json.loads(form["vp_token"])) == [
+        {"vc+sd-jwt": "aeo_sd_jwt", "vc+jwt": "aeo_jwt"}[fmt]
+    ]
+
+
+def test_the_wallet_takes_the_claim_set_whose_values_it_meets() -> None:
+    """§6.4.1: with ``claim_sets``, an option naming a claim of a value not asked is passed
+    over for one the credential meets; the claim is not disclosed."""
+    holder = KeyPair.generate("p256")
+    certification = "/credentialSubject/certification"
+    held = _held_certificate(
+        "vc+sd-jwt", holder, disclosable=[f"{certification}/tier", f"{certification}/programme"]
+    )
+    query = openid4vp.aeo_certificate_query()
+    entry = query["credentials"][0]
+    query = {"credentials": [entry]}
+    entry["claims"] = [
+        {"id": "tier", "path": TIER, "values": ["AEOF"]},
+        {"id": "programme", "path": ["credentialSubject", "certification", "programme"]},
+    ]
+    entry["claim_sets"] = [["tier"], ["programme"]]
+    form = openid4vp.answer(_asking(query), [held], holder, now=NOW)
+    (presented,) = json.loads(form["vp_token"])["aeo_sd_jwt"]
+    disclosed = {str(sdjwt.decode_disclosure(d).name) for d in sdjwt.parse(presented).disclosures}
+    assert "programme" in disclosed
+    assert "tier" not in disclosed

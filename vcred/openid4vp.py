@@ -19,8 +19,10 @@ This module is pure: the holder side (:func:`read_request`, :func:`answer`) gets
 lookups from a handed-in :class:`vcred.did.Resolver`; the verifier side checks the VP Token's
 shape against the query (:func:`read_vp_token`) and each Presentation's verified credentials
 against its Credential Query (:func:`check_presented`: in the format asked for, at least one,
-each of the type and with the claims asked for), and verifies Presentations with
-:meth:`vcred.Verifier.verify_presentation` (``challenge`` = nonce, ``domain`` = client id).
+each of the type and with the claims asked for, of one of their ``values`` where listed), and
+verifies Presentations with :meth:`vcred.Verifier.verify_presentation` (``challenge`` =
+nonce, ``domain`` = client id). A query with ``trusted_authorities`` is refused
+(:func:`check_evaluable`): no type of them is evaluated.
 """
 
 from __future__ import annotations
@@ -31,18 +33,20 @@ import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from vcred import jose, model, sdjwt
 from vcred.customs.builders import AEO_CERTIFICATE_TYPE, CUSTOMS_CONTEXT, EXPORT_BILLING_TYPE
 from vcred.did.document import is_did, split_did_url
 from vcred.did.resolver import Resolver
 from vcred.errors import (
+    CryptographicError,
     DomainError,
     MalformedError,
     PresentationError,
     UnsupportedError,
     UsageError,
+    VcredError,
 )
 from vcred.keys import KeyPair, Signer
 from vcred.presentation import present
@@ -152,6 +156,8 @@ def check_dcql(query: Any) -> None:
                 pointer=where + "/format",
             )
         _check_meta(entry.get("meta"), where + "/meta")
+        if "trusted_authorities" in entry:
+            _check_trusted_authorities(entry["trusted_authorities"], where + "/trusted_authorities")
         if not isinstance(entry.get("multiple", False), bool):  # §6.1
             raise MalformedError("multiple is a boolean", pointer=where + "/multiple")
         claims = entry.get("claims", [])
@@ -169,6 +175,8 @@ def check_dcql(query: Any) -> None:
                 raise MalformedError(  # §6.3
                     "a claim's id: alphanumeric, _ or -", pointer=f"{where}/claims/{j}/id"
                 )
+            if "values" in claim:
+                check_claim_values(claim["values"], pointer=f"{where}/claims/{j}/values")
         _check_claim_sets(entry, where)
     sets = query.get("credential_sets", [])
     if not isinstance(sets, list) or ("credential_sets" in query and not sets):  # §6.1
@@ -199,6 +207,85 @@ def _check_meta(meta: Any, where: str) -> None:
     vcts = meta.get("vct_values", [])
     if not isinstance(vcts, list) or not all(isinstance(v, str) for v in vcts):
         raise MalformedError("vct_values is an array of strings", pointer=where + "/vct_values")
+
+
+def check_claim_values(values: Any, *, pointer: str) -> None:
+    """A claims query's ``values`` (§6.3): a non-empty array of strings, integers or booleans
+    (no other number, no null, array or object). Raises MalformedError at ``pointer``."""
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, str | int) for v in values)  # a bool is an int
+    ):
+        raise MalformedError(
+            "values is a non-empty array of strings, integers and booleans", pointer=pointer
+        )
+
+
+def _check_trusted_authorities(authorities: Any, where: str) -> None:
+    """§6.1.1: a non-empty array of objects, each a ``type`` string and ``values``, a
+    non-empty array of strings."""
+    if not isinstance(authorities, list) or not authorities:
+        raise MalformedError("trusted_authorities is a non-empty array", pointer=where)
+    for i, authority in enumerate(authorities):
+        if not isinstance(authority, dict) or not isinstance(authority.get("type"), str):
+            raise MalformedError(
+                "a Trusted Authorities Query is an object with a type string",
+                pointer=f"{where}/{i}/type" if isinstance(authority, dict) else f"{where}/{i}",
+            )
+        values = authority.get("values")
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) for v in values)
+        ):
+            raise MalformedError(
+                "a Trusted Authorities Query's values are a non-empty array of strings",
+                pointer=f"{where}/{i}/values",
+            )
+
+
+#: Why each type of §6.1.1 is not evaluated.
+_UNEVALUATED: Final = {
+    "aki": "vcred's credentials carry no X.509 chain (x5c is refused)",
+    "etsi_tl": "no ETSI trusted list is read",
+    "openid_federation": "no OpenID Federation trust chain is built",
+}
+
+
+def refuse_trusted_authorities(authorities: Any, *, pointer: str = "") -> NoReturn:
+    """The verifier evaluates no ``trusted_authorities`` type (§6.1.1), so it refuses a
+    query carrying them rather than ignore them: ``aki`` names an X.509 certificate in the
+    Credential's chain (vcred's credentials are signed by DIDs; ``x5c`` is refused),
+    ``etsi_tl`` an ETSI TS 119 612 list and ``openid_federation`` a Trust Anchor (vcred reads
+    neither); any other type is defined by no specification vcred implements. The issuer is
+    the trust list's decision (``vcred.trust``) on every Presentation all the same.
+
+    Raises MalformedError (the query's shape), else UnsupportedError naming each type (its
+    pointer at the first).
+    """
+    _check_trusted_authorities(authorities, pointer)
+    kinds = list(dict.fromkeys(authority["type"] for authority in authorities))
+    reasons = "; ".join(
+        f"{kind[:40]!r}: {_UNEVALUATED.get(kind, 'a type no specification vcred implements')}"
+        for kind in kinds[:5]
+    )
+    raise UnsupportedError(
+        f"this verifier evaluates no trusted_authorities type ({reasons}); which issuers are "
+        "trusted is its trust list's decision",
+        pointer=f"{pointer}/0/type",
+    )
+
+
+def check_evaluable(query: Mapping[str, Any]) -> None:
+    """Raises UnsupportedError for what :func:`check_presented` cannot evaluate in a DCQL
+    query :func:`check_dcql` accepted: ``trusted_authorities`` of any type (see
+    :func:`refuse_trusted_authorities`). What a verifier asks, it checks, or does not ask."""
+    for i, entry in enumerate(query["credentials"]):
+        if "trusted_authorities" in entry:
+            refuse_trusted_authorities(
+                entry["trusted_authorities"], pointer=f"/credentials/{i}/trusted_authorities"
+            )
 
 
 def _ids_options(options: Any, ids: Collection[str]) -> bool:
@@ -287,8 +374,10 @@ class AuthorizationRequest:
     def new(
         cls, *, did: str, response_uri: str, dcql_query: Mapping[str, Any]
     ) -> AuthorizationRequest:
-        """A request with a fresh nonce and state (each 256 random bits)."""
+        """A request with a fresh nonce and state (each 256 random bits), for a query the
+        verifier can check a response against (:func:`check_dcql`, :func:`check_evaluable`)."""
         check_dcql(dcql_query)
+        check_evaluable(dcql_query)
         return cls(
             client_id=DID_PREFIX + did,
             response_uri=response_uri,
@@ -505,6 +594,9 @@ def _one_option_each(query: Mapping[str, Any], answered: set[str]) -> bool:
 
 
 def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
+    """Whether a held credential answers a Credential Query, as far as its holder tells
+    before presenting: its format and type, and no claim of a value the query's ``values``
+    rule out (:func:`_ruled_out`)."""
     fmt = entry["format"]
     try:
         if "~" in credential:
@@ -512,15 +604,31 @@ def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
             typ = jose.unverified_header(token).get("typ")
             payload = jose.unverified_payload(token)
             if fmt == VC_SD_JWT and typ == sdjwt.VC_SD_JWT:
-                return _has_types(payload, entry["meta"])
-            if fmt == DC_SD_JWT and typ == sdjwt.DC_SD_JWT:
-                return payload.get("vct") in entry["meta"].get("vct_values", [])
-            return False
+                of_type = _has_types(payload, entry["meta"])
+            elif fmt == DC_SD_JWT and typ == sdjwt.DC_SD_JWT:
+                of_type = payload.get("vct") in entry["meta"].get("vct_values", [])
+            else:
+                return False
+            return of_type and not _ruled_out(sdjwt.unverified_claims(credential), entry)
         if fmt == JWT_VC_JSON and credential.count(".") == 2:
-            return _has_types(jose.unverified_payload(credential), entry["meta"])
-    except MalformedError:
+            payload = jose.unverified_payload(credential)
+            return _has_types(payload, entry["meta"]) and not _ruled_out(payload, entry)
+    except (MalformedError, CryptographicError):
         return False
     return False
+
+
+def _ruled_out(document: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
+    """Whether the claims query ``values`` rule a held credential out (§6.4.1): a claim it
+    has of another value is as one it lacks, and the Wallet "SHOULD NOT return" it — so a
+    credential whose claim's value the verifier did not ask is not presented, its value not
+    revealed; with ``claim_sets``, only when every option names such a claim."""
+    claims = entry.get("claims", [])
+    other = {claim.get("id") for claim in claims if _of_another_value(document, claim)}
+    if not other:
+        return False
+    sets = entry.get("claim_sets")
+    return not sets or all(other & set(option) for option in sets)
 
 
 def _presentation(
@@ -544,18 +652,23 @@ def _presentation(
 
 def _requested(credential: str, entry: Mapping[str, Any], holder: KeyPair | Signer) -> list[str]:
     """The pointers of the claims to disclose: those the Credential Query names that the
-    credential has — with ``claim_sets``, those of the first option it has all of (§6.4.1:
-    one option, not every claim listed; none when no option is satisfied)."""
+    credential has, of a value asked where ``values`` are listed — with ``claim_sets``, those
+    of the first option it has all of (§6.4.1: one option, not every claim listed; none when
+    no option is satisfied)."""
     claims = entry.get("claims", [])
-    pointers = [_pointer(claim["path"]) for claim in claims]
+    document = sdjwt.unverified_claims(credential)
+    usable = [
+        _names_a_claim(credential, _pointer(claim["path"]), holder)
+        and not _of_another_value(document, claim)
+        for claim in claims
+    ]
     sets = entry.get("claim_sets")
     if not sets:
-        return [p for p in pointers if _names_a_claim(credential, p, holder)]
-    by_id = {claim.get("id"): pointer for claim, pointer in zip(claims, pointers, strict=True)}
+        return [_pointer(claim["path"]) for claim, ok in zip(claims, usable, strict=True) if ok]
+    by_id = {claim.get("id"): (claim, ok) for claim, ok in zip(claims, usable, strict=True)}
     for option in sets:
-        chosen = [by_id[name] for name in option]
-        if all(_names_a_claim(credential, p, holder) for p in chosen):
-            return chosen
+        if all(by_id[name][1] for name in option):
+            return [_pointer(by_id[name][0]["path"]) for name in option]
     return []
 
 
@@ -624,6 +737,11 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
 
     Raises PresentationError, its pointer into the presentation.
     """
+    if "trusted_authorities" in entry:  # fail closed: asked for, never evaluated
+        try:
+            refuse_trusted_authorities(entry["trusted_authorities"])
+        except VcredError as error:
+            raise PresentationError(error.message) from error
     presentation_format, credential_format = PRESENTED_AS[entry["format"]]
     if result.format != presentation_format:
         raise PresentationError(
@@ -654,10 +772,12 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
 
 def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
     """A verified, presented credential against its Credential Query (§8.6 step 2.2): its
-    types (``type_values`` / ``vct_values``) and every claim asked for, present (with
-    ``claim_sets``: every claim of one option).
+    types (``type_values`` / ``vct_values``) and every claim asked for, present and, where
+    the claims query lists ``values``, of one of them (§6.3, :func:`matches_values`; §6.4.1:
+    a claim of another value is as one the credential does not have); with ``claim_sets``,
+    every claim of one option.
 
-    Raises PresentationError naming what is missing.
+    Raises PresentationError naming the first claim that does not answer.
     """
     meta = entry.get("meta", {})
     if entry.get("format") == DC_SD_JWT:
@@ -666,25 +786,62 @@ def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) ->
     elif not _has_types(credential, meta):
         raise PresentationError("the credential is not of a requested type", pointer="/type")
     claims = entry.get("claims", [])
-    missing = [claim for claim in claims if not _presented(credential, claim["path"])]
+    unanswered = [(claim, why) for claim in claims if (why := _unanswered(credential, claim))]
     sets = entry.get("claim_sets")
     if sets:  # §6.4.1: every claim of one option
-        absent = {claim.get("id") for claim in missing}
+        absent = {claim.get("id") for claim, _ in unanswered}
         if any(not absent & set(option) for option in sets):
             return
-        missing = missing[:1]
-    if missing:
+    if unanswered:
+        claim, why = unanswered[0]
         raise PresentationError(
-            f"the claim {json.dumps(missing[0]['path'])} is not presented",
-            pointer=_pointer(missing[0]["path"]),
+            f"the claim {json.dumps(claim['path'])} {why}", pointer=_pointer(claim["path"])
         )
 
 
-def _presented(credential: Mapping[str, Any], path: ClaimPath) -> bool:
-    try:
-        return bool(select_claims(credential, path))
-    except MalformedError:
+def _unanswered(credential: Mapping[str, Any], claim: Mapping[str, Any]) -> str | None:
+    """Why the credential does not answer a claims query, or None when it does."""
+    if not _selected(credential, claim["path"]):
+        return "is not presented"
+    if _of_another_value(credential, claim):
+        return "is presented with a value the query does not ask for"
+    return None
+
+
+def _of_another_value(credential: Mapping[str, Any], claim: Mapping[str, Any]) -> bool:
+    """Whether the credential has the claim, and none of what it selects is of the claims
+    query's ``values`` (False without ``values``)."""
+    if "values" not in claim:
         return False
+    selected = _selected(credential, claim["path"])
+    return bool(selected) and not any(matches_values(v, claim["values"]) for v in selected)
+
+
+def _selected(document: Any, path: ClaimPath) -> list[Any]:
+    """:func:`select_claims`, a path meeting a value of the wrong kind selecting none."""
+    try:
+        return select_claims(document, path)
+    except MalformedError:
+        return []
+
+
+def matches_values(claim: Any, values: Sequence[Any]) -> bool:
+    """Whether a claim's value is one of a claims query's ``values`` (§6.3): "the type and
+    value of the claim both match exactly" — a string only a string, a boolean only a
+    boolean, a number only a number of that value (``1`` is neither ``"1"`` nor ``true``;
+    JSON has one number type, so ``1.0`` is ``1``). An array or object matches nothing.
+
+    https://openid.net/specs/openid-4-verifiable-presentations-1_0.html#section-6.3
+    """
+    return any(_same_value(claim, wanted) for wanted in values)
+
+
+def _same_value(claim: Any, wanted: Any) -> bool:
+    if isinstance(wanted, bool) or isinstance(claim, bool):
+        return isinstance(wanted, bool) and isinstance(claim, bool) and claim == wanted
+    if isinstance(wanted, int):
+        return isinstance(claim, int | float) and claim == wanted
+    return isinstance(wanted, str) and isinstance(claim, str) and claim == wanted
 
 
 def _has_types(credential: Mapping[str, Any], meta: Mapping[str, Any]) -> bool:

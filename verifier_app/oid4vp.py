@@ -17,6 +17,7 @@ client. https://openid.net/specs/openid-4-verifiable-presentations-1_0.html
 from __future__ import annotations
 
 import hmac
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -92,8 +93,21 @@ def _authorize() -> None:
 
 def query_of(body: dict[str, Any]) -> dict[str, Any]:
     """The DCQL query a request body names. Raises MalformedError, also for a member the
-    query would not use (it would be silently dropped: refused instead)."""
-    refuse_unknown(body, ("query", "claims"))
+    query would not use (it would be silently dropped: refused instead), UnsupportedError
+    for ``trusted_authorities`` (no type of them is evaluated: refused, never ignored)."""
+    refuse_unknown(body, ("query", "claims", "claim_values", "trusted_authorities"))
+    if "trusted_authorities" in body:  # DCQL §6.1.1
+        openid4vp.refuse_trusted_authorities(
+            body["trusted_authorities"], pointer="/trusted_authorities"
+        )
+    query = _named_query(body)
+    if "claim_values" in body:
+        _restrict_values(query, body["claim_values"])
+    openid4vp.check_dcql(query)
+    return query
+
+
+def _named_query(body: dict[str, Any]) -> dict[str, Any]:
     kind = body.get("query")
     if kind == "aeo-certificate":
         if "claims" in body:
@@ -113,10 +127,38 @@ def query_of(body: dict[str, Any]) -> dict[str, Any]:
                     "a claims path is a non-empty array (strings, null and indexes)",
                     pointer=f"/claims/{i}",
                 )
-        query = openid4vp.billing_attestation_query(claims)
-        openid4vp.check_dcql(query)
-        return query
+        return openid4vp.billing_attestation_query(claims)
     raise MalformedError(f"query must be one of {', '.join(_QUERIES)}", pointer="/query")
+
+
+def _restrict_values(query: dict[str, Any], restrictions: Any) -> None:
+    """``claim_values``: ``[{"path": […], "values": […]}, …]``, each path one of the claims
+    the query asks for, which its Credential Queries then ask with those ``values`` (DCQL
+    §6.3: a credential whose claim has another value does not answer). A path the query does
+    not ask for is refused: it would restrict nothing."""
+    if not isinstance(restrictions, list) or not restrictions:
+        raise MalformedError(
+            "claim_values is a non-empty array of {path, values}", pointer="/claim_values"
+        )
+    for i, restriction in enumerate(restrictions):
+        where = f"/claim_values/{i}"
+        if not isinstance(restriction, dict):
+            raise MalformedError("a claim's values are {path, values}", pointer=where)
+        refuse_unknown(restriction, ("path", "values"), at=where)
+        openid4vp.check_claim_values(restriction.get("values"), pointer=where + "/values")
+        path = json.dumps(restriction.get("path"))  # as JSON: [1] is not [true]
+        found = [
+            claim
+            for entry in query["credentials"]
+            for claim in entry.get("claims", [])
+            if json.dumps(claim["path"]) == path
+        ]
+        if not found:
+            raise MalformedError("not a claim the query asks for", pointer=where + "/path")
+        if any("values" in claim for claim in found):
+            raise MalformedError("this claim's values are given twice", pointer=where + "/path")
+        for claim in found:
+            claim["values"] = restriction["values"]
 
 
 def open_request(dcql_query: dict[str, Any]) -> dict[str, Any]:

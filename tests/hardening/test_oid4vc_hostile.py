@@ -57,7 +57,16 @@ def maybe(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 ids = st.sampled_from(["a", "b", "c"])
 claim_paths = st.lists(st.text(max_size=3) | st.none() | st.integers(0, 3), min_size=1, max_size=3)
-claims = st.fixed_dictionaries({"path": maybe(claim_paths)}, optional={"id": maybe(ids)})
+claim_values = st.lists(st.text(max_size=3) | st.integers(-2, 2) | st.booleans(), max_size=3)
+claims = st.fixed_dictionaries(
+    {"path": maybe(claim_paths)}, optional={"id": maybe(ids), "values": maybe(claim_values)}
+)
+authorities = st.lists(
+    st.fixed_dictionaries(
+        {"type": maybe(st.sampled_from(["aki", "etsi_tl", "x"])), "values": maybe(st.lists(ids))}
+    ),
+    max_size=2,
+)
 metas = st.fixed_dictionaries(
     {},
     optional={
@@ -75,6 +84,7 @@ entries = st.fixed_dictionaries(
         "claims": maybe(st.lists(maybe(claims), max_size=3)),
         "claim_sets": maybe(st.lists(st.lists(maybe(ids), max_size=2), max_size=2)),
         "multiple": maybe(st.booleans()),
+        "trusted_authorities": maybe(authorities),
     },
 )
 queries = st.fixed_dictionaries(
@@ -115,6 +125,7 @@ def test_a_dcql_query_of_any_shape_is_refused_typed_or_read_safely(
     except VcredError:
         return
     # accepted: everything the wallet and the verifier do with it must hold
+    _typed(openid4vp.check_evaluable, query)
     for entry in query["credentials"]:
         _typed(openid4vp.check_credential, credential, entry)
     token = json.dumps({entry["id"]: [credential] for entry in query["credentials"]})

@@ -187,6 +187,49 @@ def test_an_aeo_certificate_jwt_is_presented_as_a_vp_jwt(
     assert outcome(app, opened)["status"] == "verified"
 
 
+TIER = ["credentialSubject", "certification", "tier"]
+
+
+@pytest.mark.parametrize("fmt", ["vc+sd-jwt", "vc+jwt"])
+def test_a_certificate_of_another_tier_than_asked_is_refused(
+    app: Flask, agency: Agency, trader: KeyPair, fmt: str
+) -> None:
+    """``claim_values`` asks the tier with DCQL ``values`` (§6.3); a wallet that ignores them
+    presents its TIER3 certificate all the same, and the verifier refuses it: the claim has a
+    value the query did not ask for. As asked, the same certificate is verified."""
+    certificate = agency.aeo_certificate(holder=did_key(trader.public))
+    binding = {"holder": trader} if fmt == "vc+sd-jwt" else {}
+    held = str(agency.issue(certificate, fmt=fmt, **binding))
+    opened = open_request(
+        app,
+        {"query": "aeo-certificate", "claim_values": [{"path": TIER, "values": ["AEOF", 3]}]},
+    )
+    asked = unverified_payload(fetch_request(app, opened))["dcql_query"]
+    assert all(
+        claim["values"] == ["AEOF", 3]
+        for entry in asked["credentials"]
+        for claim in entry["claims"]
+        if claim["path"] == TIER
+    )
+    unrestricted = openid4vp.aeo_certificate_query()  # what a wallet ignoring values answers
+    form, response_uri = wallet_answer(app, opened, [held], trader, dcql_query=unrestricted)
+    answer = app.test_client().post(response_uri, data=form)
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.get_json()["code"] == "PRESENTATION_REFUSED"
+    (problem,) = answer.get_json()["problemDetails"]
+    assert problem["code"] == "INVALID_PRESENTATION"
+    assert "value the query does not ask for" in problem["detail"]
+    assert problem["pointer"].endswith("/credentialSubject/certification/tier")
+    assert outcome(app, opened)["status"] == "refused"
+
+    opened = open_request(
+        app, {"query": "aeo-certificate", "claim_values": [{"path": TIER, "values": ["TIER3"]}]}
+    )
+    form, response_uri = wallet_answer(app, opened, [held], trader)
+    assert app.test_client().post(response_uri, data=form).status_code == 200
+    assert outcome(app, opened)["status"] == "verified"
+
+
 def test_a_replayed_response_is_refused(app: Flask, agency: Agency, trader: KeyPair) -> None:
     opened = open_request(app)
     form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)

@@ -50,6 +50,113 @@ def test_a_request_for_claims_paths_of_any_type_is_a_400(
     assert answer.get_json()["pointer"] == pointer
 
 
+TIER = ["credentialSubject", "certification", "tier"]
+
+
+@pytest.mark.parametrize(
+    ("claim_values", "pointer"),
+    [
+        ([], "/claim_values"),
+        ({"path": TIER, "values": ["AEOF"]}, "/claim_values"),
+        ("AEOF", "/claim_values"),
+        ([5], "/claim_values/0"),
+        ([{"path": TIER}], "/claim_values/0/values"),
+        ([{"path": TIER, "values": []}], "/claim_values/0/values"),
+        ([{"path": TIER, "values": "AEOF"}], "/claim_values/0/values"),
+        ([{"path": TIER, "values": [None]}], "/claim_values/0/values"),
+        ([{"path": TIER, "values": [1.5]}], "/claim_values/0/values"),
+        ([{"path": TIER, "values": [["AEOF"]]}], "/claim_values/0/values"),
+        ([{"path": TIER, "values": [{"a": 1}]}], "/claim_values/0/values"),
+        ([{"path": TIER, "values": ["AEOF"], "id": "t"}], "/claim_values/0/id"),
+        ([{"path": ["credentialSubject"], "values": ["x"]}], "/claim_values/0/path"),
+        ([{"path": "credentialSubject", "values": ["x"]}], "/claim_values/0/path"),
+        ([{"values": ["x"]}], "/claim_values/0/path"),
+        (
+            [{"path": TIER, "values": ["AEOF"]}, {"path": TIER, "values": ["AEOC"]}],
+            "/claim_values/1/path",
+        ),
+    ],
+)
+def test_claim_values_of_any_type_are_a_400_where_they_are(
+    app: Flask, claim_values: Any, pointer: str
+) -> None:
+    answer = app.test_client().post(
+        "/oid4vp/requests", json={"query": "aeo-certificate", "claim_values": claim_values}
+    )
+    assert _problem(answer)["code"] == "MALFORMED"
+    assert answer.get_json()["pointer"] == pointer
+
+
+def test_claim_values_restrict_a_billing_attestation_claim_asked_for(app: Flask) -> None:
+    path = ["credentialSubject", "invoice", "currency"]
+    body = {"query": "billing-attestation", "claims": [path]}
+    answer = app.test_client().post(
+        "/oid4vp/requests", json={**body, "claim_values": [{"path": path, "values": ["EUR"]}]}
+    )
+    assert answer.status_code == 201, answer.get_json()
+    answer = app.test_client().post(  # [true] is not the path [1]: compared as JSON
+        "/oid4vp/requests",
+        json={
+            "query": "billing-attestation",
+            "claims": [["credentialSubject", "lineItems", 1]],
+            "claim_values": [{"path": ["credentialSubject", "lineItems", True], "values": ["x"]}],
+        },
+    )
+    assert _problem(answer)["pointer"] == "/claim_values/0/path"
+
+
+@pytest.mark.parametrize("kind", ["aki", "etsi_tl", "openid_federation", "vcred"])
+def test_trusted_authorities_are_refused_naming_the_type(app: Flask, kind: str) -> None:
+    """DCQL §6.1.1: the verifier evaluates no type of them, so asking for one is a 400 that
+    names it — never a request whose wallet answer is then checked without it."""
+    authorities = [{"type": kind, "values": ["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]
+    for query in ("aeo-certificate", "billing-attestation"):
+        answer = app.test_client().post(
+            "/oid4vp/requests", json={"query": query, "trusted_authorities": authorities}
+        )
+        problem = _problem(answer)
+        assert problem["code"] == "UNSUPPORTED"
+        assert problem["pointer"] == "/trusted_authorities/0/type"
+        assert repr(kind) in problem["detail"]
+
+
+def test_every_trusted_authorities_type_asked_is_named(app: Flask) -> None:
+    authorities = [
+        {"type": "etsi_tl", "values": ["https://lotl.example.com"]},
+        {"type": "openid_federation", "values": ["https://trustanchor.example.com"]},
+        {"type": "etsi_tl", "values": ["https://tl.example.com"]},
+    ]
+    answer = app.test_client().post(
+        "/oid4vp/requests", json={"query": "aeo-certificate", "trusted_authorities": authorities}
+    )
+    detail = _problem(answer)["detail"]
+    assert "'etsi_tl': no ETSI trusted list is read" in detail
+    assert "'openid_federation': no OpenID Federation trust chain is built" in detail
+    assert detail.count("etsi_tl") == 1
+
+
+@pytest.mark.parametrize(
+    ("authorities", "pointer"),
+    [
+        ([], "/trusted_authorities"),
+        (None, "/trusted_authorities"),
+        ("aki", "/trusted_authorities"),
+        ([None], "/trusted_authorities/0"),
+        ([{"type": ["aki"], "values": ["x"]}], "/trusted_authorities/0/type"),
+        ([{"type": "aki", "values": []}], "/trusted_authorities/0/values"),
+        ([{"type": "aki", "values": [1]}], "/trusted_authorities/0/values"),
+    ],
+)
+def test_trusted_authorities_of_a_wrong_shape_are_a_400(
+    app: Flask, authorities: Any, pointer: str
+) -> None:
+    answer = app.test_client().post(
+        "/oid4vp/requests", json={"query": "aeo-certificate", "trusted_authorities": authorities}
+    )
+    assert _problem(answer)["code"] == "MALFORMED"
+    assert answer.get_json()["pointer"] == pointer
+
+
 VP_TOKENS: list[Any] = [
     "",
     "\x00",
