@@ -14,7 +14,6 @@ from werkzeug.http import http_date
 
 from issuer_app.as_of import status_list_as_of
 from issuer_app.config import IssuerConfig
-from issuer_app.formats import COMPACT_MEDIA_TYPES
 from issuer_app.hashing import ADMIN_INCLUDES
 from issuer_app.openapi import openapi_document
 from issuer_app.service import (
@@ -194,12 +193,8 @@ def current_trust_list() -> Response:
         raise ProblemError(
             404, "Not found", "this agency has published no trust list yet", code="NOT_FOUND"
         )
-    secured, fmt = published
-    if isinstance(secured, str):
-        media = COMPACT_MEDIA_TYPES.get(fmt, "application/json")
-        response = Response(secured, mimetype=media)
-    else:
-        response = jsonify(secured)
+    text, media = published
+    response = Response(text, mimetype=media)
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -564,7 +564,11 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         "403": _auth_problem("the token lacks the trust-list scope"),
                         "413": _problem("body too large"),
                         "415": _problem("not application/json"),
-                        "409": _problem("its sequenceNumber does not exceed the published list's"),
+                        "409": _problem(
+                            "its sequenceNumber does not exceed the published list's, its "
+                            "replaces names another list (left out, the issuer names the "
+                            "published one), or another list was published meanwhile"
+                        ),
                         "422": _problem("the trust list breaks its JSON Schema"),
                         "429": _TOO_MANY,
                         "default": _REF_PROBLEM,

@@ -578,22 +578,25 @@ class Issuer:
                 )
         except VcredError as exc:
             raise problem(exc) from exc
+        before = _published(self.store.get_meta(PUBLISHED_TRUST_LIST))
         try:
             document = _trust_list_document(credential, issuer)
+        except VcredError as exc:
+            raise problem(exc, base="/credential") from exc
+        _name_predecessor(document, before)
+        try:
             secured = formats.as_text(secure(document, signer, format=fmt, now=self.now()))
         except VcredError as exc:
             raise problem(exc, base="/credential") from exc
         sequence = document["credentialSubject"].get("sequenceNumber")
         with self.store.engine.begin() as conn:
             published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST, conn))
-            held = published.get("sequenceNumber") if published else None
-            if held is not None and (sequence is None or sequence <= held):
-                # verifiers refuse a list whose number does not grow: never publish one
+            if _published_digest(published) != _published_digest(before):
+                # the list signed names a predecessor that is no longer the one published
                 raise ProblemError(
                     409,
                     "Trust list out of sequence",
-                    f"the published trust list has sequence number {held}; a new one needs a "
-                    "higher sequenceNumber (and replaces naming the published one)",
+                    "another trust list was published while this one was signed: send it again",
                     code="TRUST_LIST_SEQUENCE",
                     pointer="/credential/credentialSubject/sequenceNumber",
                 )
@@ -605,7 +608,7 @@ class Issuer:
                         "secured": secured,
                         "format": fmt,
                         "sequenceNumber": sequence,
-                        "digest": list_digest(secured) if isinstance(secured, str) else None,
+                        "digest": list_digest(_served(secured)),
                     }
                 ),
             )
@@ -637,12 +640,14 @@ class Issuer:
         signing (an OpenID4VCI offer is checked when made). Raises ProblemError."""
         self._prepare(body)
 
-    def published_trust_list(self) -> tuple[str | dict[str, Any], str] | None:
-        """The trust list this agency publishes (the last one signed), and its format."""
+    def published_trust_list(self) -> tuple[str, str] | None:
+        """The trust list this agency publishes (the last one signed) as it is served: its
+        text (what its successor's ``replaces`` digests) and media type."""
         published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST))
         if published is None:
             return None
-        return published["secured"], published["format"]
+        media = formats.COMPACT_MEDIA_TYPES.get(published["format"], "application/json")
+        return _served(published["secured"]), media
 
     def _stored_answer(
         self, principal: str, idempotency: _IdempotencyKey, token_id: str | None
@@ -1507,6 +1512,59 @@ def names_a_trust_list(credential: Mapping[str, Any]) -> bool:
 
 def _published(stored: str | None) -> dict[str, Any] | None:
     return None if stored is None else dict(json.loads(stored))
+
+
+def _served(secured: str | dict[str, Any]) -> str:
+    """A published trust list as ``GET /trust-lists/current`` serves it: a compact one as
+    is, a Data Integrity one as JSON of fixed bytes, for the digest its successor names."""
+    if isinstance(secured, str):
+        return secured
+    # the bytes Flask's jsonify served before (outside debug mode), without its newline,
+    # which a verifier strips: a list fetched then keeps its digest
+    return json.dumps(secured, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+
+
+def _published_digest(published: Mapping[str, Any] | None) -> str | None:
+    """The digest (:func:`vcred.trust.list_digest`) of the list published, as served (one
+    published before it was stored: a Data Integrity list, computed)."""
+    if published is None:
+        return None
+    return str(published.get("digest") or list_digest(_served(published["secured"])))
+
+
+def _name_predecessor(document: dict[str, Any], published: Mapping[str, Any] | None) -> None:
+    """Make the trust list ``document`` (checked) the successor of the one ``published``:
+    a higher sequence number, and ``replaces`` naming the published list's number and digest
+    — set here when the document names none. Verifiers refuse a successor that does not name
+    the list they hold (:func:`vcred.trustfeed.check_succession`): never publish one. Raises
+    ProblemError 409 (TRUST_LIST_SEQUENCE) for a number that does not grow or another
+    predecessor named."""
+    held = published.get("sequenceNumber") if published else None
+    if published is None or held is None:
+        return  # the first list (or one after a list without a number): nothing to name
+    subject = document["credentialSubject"]
+    sequence = subject.get("sequenceNumber")
+    if sequence is None or sequence <= held:
+        raise ProblemError(
+            409,
+            "Trust list out of sequence",
+            f"the published trust list has sequence number {held}; a new one needs a "
+            "higher sequenceNumber",
+            code="TRUST_LIST_SEQUENCE",
+            pointer="/credential/credentialSubject/sequenceNumber",
+        )
+    predecessor = {"sequenceNumber": held, "digest": _published_digest(published)}
+    named = subject.setdefault("replaces", predecessor)
+    if named != predecessor:
+        raise ProblemError(
+            409,
+            "Trust list out of sequence",
+            f"the list replaces list {named.get('sequenceNumber')} "
+            f"({named.get('digest')}), not the one published (list {held}, "
+            f"{predecessor['digest']}): leave replaces out, the issuer names the published list",
+            code="TRUST_LIST_SEQUENCE",
+            pointer="/credential/credentialSubject/replaces",
+        )
 
 
 def _trust_list_document(credential: Mapping[str, Any], issuer: str) -> dict[str, Any]:

@@ -113,6 +113,23 @@ def test_verify_refuses_a_rollback_in_one_line(tmp_path: Path, agency: tuple[Pat
     assert len(refused.output.strip().splitlines()) == 1
 
 
+def test_verify_refuses_a_successor_that_names_no_predecessor_in_one_line(
+    tmp_path: Path, agency: tuple[Path, str]
+) -> None:
+    # list 2 built without --previous: numbered after list 1, signed by the right key, but
+    # nothing shows it replaces list 1
+    _, did = agency
+    first = build_and_sign(tmp_path, agency, "first")
+    second = build_and_sign(tmp_path, agency, "second", sequenceNumber=2)
+    refused = run("trust-list", "verify", str(second), "--anchor", did, "--previous", str(first))
+    assert refused.exit_code == 1
+    assert refused.output.startswith("vcred: refused: TRUST_LIST_SEQUENCE: ")
+    assert "does not name the list it replaces" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    # alone (nothing held), it is a good list
+    assert run("trust-list", "verify", str(second), "--anchor", did).exit_code == 0
+
+
 def test_verify_refuses_another_anchor(tmp_path: Path, agency: tuple[Path, str]) -> None:
     first = build_and_sign(tmp_path, agency, "first")
     other = vcred.did_key(KeyPair.generate("ed25519").public)

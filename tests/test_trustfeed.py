@@ -266,6 +266,10 @@ def test_same_sequence_with_other_content_is_a_fork() -> None:
     with pytest.raises(TrustListSequenceError, match="fork"):
         check_succession(loaded(3, digest=D1), loaded(3, digest=D2))
     check_succession(loaded(3, digest=D1), loaded(3, digest=D1))
+    with pytest.raises(TrustListSequenceError, match="fork"):  # content not known
+        check_succession(
+            loaded(3, digest=D1), dataclasses.replace(loaded(3, digest=D1), digest=None)
+        )
 
 
 def test_a_successor_naming_another_predecessor_is_a_fork() -> None:
@@ -273,6 +277,35 @@ def test_a_successor_naming_another_predecessor_is_a_fork() -> None:
         check_succession(loaded(3, digest=D1), loaded(4, digest=D2, replaces=(3, D2)))
     assert caught.value.pointer == "/credentialSubject/replaces"
     check_succession(loaded(3, digest=D1), loaded(4, digest=D2, replaces=(3, D1)))
+
+
+def test_a_successor_that_does_not_name_its_predecessor_is_refused() -> None:
+    # Attack: a list numbered after the held one, signed by the anchor's key, that names no
+    # predecessor (built without --previous, or by a process that never saw the held list)
+    # was taken: nothing showed it descends from the list held. The held list stays.
+    with pytest.raises(TrustListSequenceError, match="does not name the list it replaces") as c:
+        check_succession(loaded(3, digest=D1), loaded(4, digest=D2))
+    assert c.value.pointer == "/credentialSubject/replaces"
+    assert D1 in c.value.message  # what it should have named
+    with pytest.raises(TrustListSequenceError, match="does not name"):
+        check_succession(loaded(3, digest=D1), loaded(9, digest=D2))  # skipping, as well
+    check_succession(None, loaded(4, digest=D2))  # the first list ever loaded: nothing held
+
+
+def test_a_successor_may_skip_lists_the_verifier_never_saw_but_not_the_one_held() -> None:
+    # held 3; list 6 replaces list 5 (4 and 5 were missed): taken
+    check_succession(loaded(3, digest=D1), loaded(6, digest=D2, replaces=(5, D2)))
+    # list 6 replacing list 2 left list 3 out: a branch beside the held list
+    with pytest.raises(TrustListSequenceError, match="fork") as caught:
+        check_succession(loaded(3, digest=D1), loaded(6, digest=D2, replaces=(2, D1)))
+    assert caught.value.pointer == "/credentialSubject/replaces"
+    # naming the held number with another digest, however far ahead: a fork
+    with pytest.raises(TrustListSequenceError, match="fork"):
+        check_succession(loaded(3, digest=D1), loaded(6, digest=D2, replaces=(3, D2)))
+    # a list cannot replace itself or a later one (a builder other than vcred's)
+    with pytest.raises(TrustListSequenceError) as caught:
+        check_succession(loaded(3, digest=D1), loaded(6, digest=D2, replaces=(6, D1)))
+    assert caught.value.pointer == "/credentialSubject/replaces/sequenceNumber"
 
 
 def test_a_list_without_a_sequence_cannot_replace_one_with_it() -> None:
@@ -346,15 +379,22 @@ def test_a_floor_from_a_list_no_longer_held_refuses_what_it_had_replaced(
     second = signed_list(2, pin(K1, T0), previous=first)
     third = signed_list(3, pin(K1, T0), previous=second)
     feed = feed_for(server, clock)
-    feed.hold_floor(3, "sha256-" + "C" * 43 + "=")  # list 3 as kept: another content
+    feed.hold_floor(3, list_digest(third))  # list 3 as kept
     for older in (first, second):
         server.serve("/trust-lists/current", older.encode(), Content_Type="application/vc+jwt")
         report = feed.refresh(force=True)
         assert feed.current is None
         assert "TRUST_LIST_SEQUENCE" in report.errors[0] and "rollback" in report.errors[0]
-    server.serve("/trust-lists/current", third.encode(), Content_Type="application/vc+jwt")
+    forked = signed_list(3, pin(K2, T0), previous=second)  # another list 3
+    server.serve("/trust-lists/current", forked.encode(), Content_Type="application/vc+jwt")
     report = feed.refresh(force=True)
     assert feed.current is None and "fork" in report.errors[0]
+    # what follows the other list 3, or names no predecessor, does not succeed the kept one
+    for stray in (signed_list(4, pin(K1, T0), previous=forked), signed_list(4, pin(K1, T0))):
+        server.serve("/trust-lists/current", stray.encode(), Content_Type="application/vc+jwt")
+        report = feed.refresh(force=True)
+        assert feed.current is None and "TRUST_LIST_SEQUENCE" in report.errors[0]
+        assert "fork" in report.errors[0] or "does not name" in report.errors[0]
     fourth = signed_list(4, pin(K1, T0), previous=third)
     server.serve("/trust-lists/current", fourth.encode(), Content_Type="application/vc+jwt")
     assert feed.refresh(force=True).sequence == 4 and feed.current is not None

@@ -340,8 +340,9 @@ class TrustAnchorError(UntrustedIssuerError):
 
 
 class TrustListSequenceError(UntrustedIssuerError):
-    """A trust list whose sequence number goes backwards, or that forks the list held (same
-    number, other content; or a successor naming another predecessor): a rollback."""
+    """A trust list whose sequence number goes backwards, that forks the list held (same
+    number, other content; or a successor naming another predecessor), or a successor that
+    names no predecessor (``replaces``): it cannot be shown to follow the list held."""
 
     code = "TRUST_LIST_SEQUENCE"
     title = "Trust list out of sequence"

@@ -6,7 +6,8 @@ sequence number and digest (docs/trust-fabric.md). A verifier holds one list per
 
 - accepts a new list only when it verifies under the trust anchor and succeeds the held one
   (:func:`check_succession`): a lower sequence number is a rollback, the same number with
-  other content or a successor naming another predecessor is a fork — both refused;
+  other content or a successor naming another predecessor is a fork, a successor naming no
+  predecessor is not shown to succeed — all refused, the held list staying;
 - refreshes it before ``nextUpdate`` (:class:`TrustListFeed`), and on demand;
 - stops trusting anyone under it after ``nextUpdate`` plus a grace it configures
   (:attr:`vcred.trust.TrustList.grace`), should no newer list arrive.
@@ -46,11 +47,12 @@ MAX_LIST_BYTES: Final = 2 * 1024 * 1024
 def check_succession(held: TrustList | None, new: TrustList) -> None:
     """Whether ``new`` may replace ``held`` (both already verified under the same anchor).
 
-    Raises TrustListSequenceError for a list without a sequence number replacing one with
-    it, a lower sequence number (rollback), the same number with other content, or a direct
-    successor (number + 1) whose ``replaces`` names another list (fork); when the held list
-    has no number, for one that took effect before it (an earlier ``validFrom``: rollback).
-    A successor that skips numbers is accepted: the lists in between were missed, not forged.
+    Nothing held: any list is taken (the first one ever loaded). Raises
+    TrustListSequenceError for a list without a sequence number replacing one with it, a
+    lower sequence number (rollback), the same number with other content (fork), and a
+    higher number that cannot be shown to succeed the list held (:func:`_check_successor`);
+    when the held list has no number, for one that took effect before it (an earlier
+    ``validFrom``: rollback).
     """
     if held is None:
         return
@@ -66,34 +68,62 @@ def check_succession(held: TrustList | None, new: TrustList) -> None:
                 pointer="/validFrom",
             )
         return
+    _check_successor(held.sequence, held.digest, held.label, new)
+
+
+def _check_successor(sequence: int, digest: str | None, label: str, new: TrustList) -> None:
+    """Whether ``new`` may follow the list numbered ``sequence`` of ``digest`` (None: not
+    known), called ``label`` in what is raised: the held list, or one an earlier run
+    accepted (:meth:`TrustListFeed.hold_floor`).
+
+    A list numbered higher must name the list it replaces (``replaces``, docs/trust-fabric.md):
+    the one held — its number and digest — or a later one this verifier never saw (numbers
+    were skipped: the lists in between were missed, not forged). Without ``replaces``, or
+    naming a list before the one held (a branch that left it out), it is not shown to
+    succeed the held list and is refused (fail closed). Raises TrustListSequenceError.
+    """
     if new.sequence is None:
         raise TrustListSequenceError(
-            f"the trust list held is {held.label}; a list without a sequence number cannot "
-            "replace it",
+            f"the trust list held is {label}; a list without a sequence number cannot replace it",
             pointer="/credentialSubject/sequenceNumber",
         )
-    if new.sequence < held.sequence:
+    if new.sequence < sequence:
         raise TrustListSequenceError(
-            f"trust list sequence {new.sequence} is older than the {held.sequence} held "
-            f"({held.label}): refused as a rollback",
+            f"trust list sequence {new.sequence} is older than the {sequence} held "
+            f"({label}): refused as a rollback",
             pointer="/credentialSubject/sequenceNumber",
         )
-    if new.sequence == held.sequence:
-        if held.digest and new.digest and not hmac.compare_digest(held.digest, new.digest):
+    if new.sequence == sequence:
+        # a list of unknown content (no digest) cannot be shown to be the one held
+        if digest is not None and not hmac.compare_digest(digest, new.digest or ""):
             raise TrustListSequenceError(
-                f"another list with the sequence number {new.sequence} of the one held: "
-                "refused as a fork",
+                f"another list with the sequence number {new.sequence} of the one held "
+                f"({label}): refused as a fork",
                 pointer="/credentialSubject/sequenceNumber",
             )
         return
-    if new.sequence == held.sequence + 1 and held.digest and new.replaces is not None:
-        number, digest = new.replaces
-        if number != held.sequence or not hmac.compare_digest(digest, held.digest):
-            raise TrustListSequenceError(
-                f"trust list {new.sequence} replaces list {number} ({digest}), not the one "
-                f"held ({held.sequence}, {held.digest}): refused as a fork",
-                pointer="/credentialSubject/replaces",
-            )
+    if new.replaces is None:
+        raise TrustListSequenceError(
+            f"trust list {new.sequence} does not name the list it replaces, so it cannot be "
+            f"shown to succeed the one held ({label}): refused (its replaces must name list "
+            f"{sequence}{f' {digest}' if digest else ''})",
+            pointer="/credentialSubject/replaces",
+        )
+    number, named = new.replaces
+    if number >= new.sequence:
+        raise TrustListSequenceError(
+            f"trust list {new.sequence} claims to replace list {number}, not an earlier one: "
+            "refused",
+            pointer="/credentialSubject/replaces/sequenceNumber",
+        )
+    if number < sequence or (
+        number == sequence and digest is not None and not hmac.compare_digest(named, digest)
+    ):
+        raise TrustListSequenceError(
+            f"trust list {new.sequence} replaces list {number} ({named}), not the one held "
+            f"({label}{f', {digest}' if digest else ''}): refused as a fork",
+            pointer="/credentialSubject/replaces",
+        )
 
 
 def describe(trust_list: TrustList) -> dict[str, Any]:
@@ -349,18 +379,7 @@ class TrustListFeed:
 def _check_floor(floor: tuple[int, str], new: TrustList) -> None:
     """:func:`check_succession` against a list known only by its number and digest."""
     sequence, digest = floor
-    if new.sequence is None or new.sequence < sequence:
-        raise TrustListSequenceError(
-            f"trust list sequence {new.sequence} is older than the {sequence} an earlier run "
-            "accepted: refused as a rollback",
-            pointer="/credentialSubject/sequenceNumber",
-        )
-    if new.sequence == sequence and not hmac.compare_digest(new.digest or "", digest):
-        raise TrustListSequenceError(
-            f"another list with the sequence number {sequence} an earlier run accepted: "
-            "refused as a fork",
-            pointer="/credentialSubject/sequenceNumber",
-        )
+    _check_successor(sequence, digest, f"list {sequence} an earlier run accepted", new)
 
 
 def _empty(now: datetime) -> RefreshReport:

@@ -5,12 +5,14 @@ configured file at start, or fetched by the trust list feed — and its secured 
 an as-of verification re-loads and re-verifies it under the configured anchor.
 
 The list *in force* at a moment T is the one accepted last at or before T — the list held
-then — if its ``validFrom`` is at or before T, its ``validUntil`` after T and its
-``nextUpdate`` plus the verifier's grace at or after T (without ``nextUpdate``, until its
-``validUntil``). A list accepted after T cannot have decided anything at T, and one replaced by
-then no longer did, however long its own dates ran: when the list held at T no longer decided
-(stale, expired), the list it replaced does not come back. With none in force, trust as of T
-is not established (:mod:`verifier_app.as_of`).
+then; of several accepted at one moment, the highest numbered, one with a number before one
+without (on SQLite and PostgreSQL alike) — if its ``validFrom`` is at or before T, its
+``validUntil`` after T and its ``nextUpdate`` plus the verifier's grace at or after T
+(without ``nextUpdate``, until its ``validUntil``). A list accepted after T cannot have
+decided anything at T, and one replaced by then no longer did, however long its own dates
+ran: when the list held at T no longer decided (stale, expired), the list it replaced does
+not come back. With none in force, trust as of T is not established
+(:mod:`verifier_app.as_of`).
 """
 
 from __future__ import annotations
@@ -91,11 +93,14 @@ class TrustListHistory:
         """The list in force at ``at`` (module docstring), None when there was none."""
         t, at = self.table, as_utc(at)
         # the list held at ``at`` (the last accepted by then), then whether it decided then:
-        # filtering first would bring back a list it had replaced, once it no longer decided
+        # filtering first would bring back a list it had replaced, once it no longer decided.
+        # Of lists accepted at one moment, a numbered one is the later (no list without a
+        # number replaces one with it): NULLs last, said so — SQLite sorts them last in a
+        # descending order, PostgreSQL first
         held = (
             select(t.c.digest)
             .where(t.c.accepted_at <= at)
-            .order_by(t.c.accepted_at.desc(), t.c.sequence.desc())
+            .order_by(t.c.accepted_at.desc(), t.c.sequence.desc().nulls_last())
             .limit(1)
             .scalar_subquery()
         )

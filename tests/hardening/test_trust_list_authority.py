@@ -22,6 +22,7 @@ from flask import Flask
 
 from issuer_app import create_app as create_issuer_app
 from issuer_app import issuer_of
+from issuer_app import service as issuer_service
 from tests.httpserver import LocalServer, local_server
 from tests.issuer.conftest import (
     DID_WEB,
@@ -32,7 +33,7 @@ from tests.issuer.conftest import (
     credential,
     make_config,
 )
-from tests.verifier.conftest import NOW, MakeApp
+from tests.verifier.conftest import NOW, MakeApp, csrf_of, signed_in
 from vcred import Verifier, did_key, issue, jose
 from vcred.cli import main
 from vcred.errors import (
@@ -681,6 +682,110 @@ def test_a_restarted_verifier_refuses_the_list_it_had_replaced(
     third = api.get("/trust-lists/current").get_data(as_text=True)
     did_host.serve("/trust-lists/current", third.encode(), Content_Type="application/vc+jwt")
     assert service.refresh_trust().sequence == 3
+
+
+def test_the_issuer_names_the_list_a_successor_replaces(issuer_app: Flask, api: ApiClient) -> None:
+    # the agency sends list 2 without replaces: the issuer names the published list 1
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    first = api.get("/trust-lists/current").get_data(as_text=True)
+    assert publish(issuer_app, api, sequenced_list(2)).status_code == 201
+    second = load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True))
+    assert second.replaces == (1, list_digest(first))
+    # naming another list than the published one is refused, nothing published
+    stray = sequenced_list(3, previous=first)  # replaces (2, list 1's digest)
+    refused = publish(issuer_app, api, stray)
+    assert refused.status_code == 409
+    assert refused.get_json()["code"] == "TRUST_LIST_SEQUENCE"
+    assert refused.get_json()["pointer"] == "/credential/credentialSubject/replaces"
+    assert load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True)).sequence == 2
+
+
+def test_a_list_signed_while_another_was_published_is_not_published(
+    issuer_app: Flask, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # two agency tools publish at once: the list whose replaces named list 1 while another
+    # list 2 was published meanwhile would fork what verifiers hold — refused, send it again
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    signing = issuer_service.secure
+    meanwhile: list[int] = []
+
+    def publish_meanwhile(document: Any, *args: Any, **kwargs: Any) -> Any:
+        if document["credentialSubject"]["sequenceNumber"] == 3:  # list 2 signs as it is
+            meanwhile.append(publish(issuer_app, api, sequenced_list(2)).status_code)
+        return signing(document, *args, **kwargs)
+
+    monkeypatch.setattr(issuer_service, "secure", publish_meanwhile)
+    refused = publish(issuer_app, api, sequenced_list(3))
+    assert meanwhile == [201]
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["code"] == "TRUST_LIST_SEQUENCE"
+    assert "published while this one was signed" in refused.get_json()["detail"]
+    assert load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True)).sequence == 2
+
+
+def test_the_issuer_names_the_served_digest_of_a_data_integrity_list(
+    issuer_app: Flask, api: ApiClient
+) -> None:
+    # a Data Integrity list is served as canonical JSON: its successor names those bytes'
+    # digest, which a verifier computes from what it fetched (it had no digest at all)
+    body = {"credential": sequenced_list(1), "options": {"format": "data-integrity"}}
+    response = api.post("/trust-lists/issue", json=body, headers=bearer(issuer_app, "trust-list"))
+    assert response.status_code == 201, response.get_json()
+    current = api.get("/trust-lists/current")
+    assert current.mimetype == "application/json"
+    first = current.get_data(as_text=True)
+    assert publish(issuer_app, api, sequenced_list(2)).status_code == 201
+    second = load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True))
+    assert second.replaces == (1, list_digest(first))
+    assert load(issuer_app, first).digest == list_digest(first)
+
+
+def test_a_successor_that_names_no_predecessor_is_refused_and_the_list_held_stays(
+    make_app: MakeApp, did_host: LocalServer, issuer_app: Flask, api: ApiClient
+) -> None:
+    # Attack: a list numbered after the one held, signed by the agency's trust-list key (a
+    # tool that signs without the issuer's checks, a process that never saw the published
+    # list) names no predecessor; verifiers took it, though nothing showed it followed the
+    # list they held. Now refused, named why; the held list decides on.
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    first = api.get("/trust-lists/current").get_data(as_text=True)
+    did_host.serve("/trust-lists/current", first.encode(), Content_Type="application/vc+jwt")
+    app = make_app(
+        trust_list=None,
+        trust_list_urls=(LIST_URL,),
+        trust_issuer=DID_WEB,
+        host_map={DOMAIN: did_host.origin},
+    )
+    health = app.test_client()
+    assert health.get("/health").get_json()["trustList"]["sequenceNumber"] == 1
+
+    _, signer = issuer_of(issuer_app).keyring().trust_list_signer()
+    assert "#trust-list-" in signer.key_id
+    forged = str(issue(sequenced_list(2), signer))
+    assert load(issuer_app, forged).replaces is None  # the right key: it verifies alone
+    did_host.serve("/trust-lists/current", forged.encode(), Content_Type="application/vc+jwt")
+    service = app.extensions["vcred_verifier"]
+    report = service.refresh_trust()
+    assert report.sequence == 1 and not report.changed
+    assert (
+        "TRUST_LIST_SEQUENCE: trust list 2 does not name the list it replaces" in (report.errors[0])
+    )
+    assert health.get("/health").get_json()["trustList"]["sequenceNumber"] == 1
+    # an officer's refresh answers the same report
+    officer = signed_in(app)
+    token = csrf_of(officer.get("/").get_data(as_text=True))
+    answer = officer.post("/trust-lists/refresh", data={"csrf_token": token})
+    assert answer.status_code == 200
+    assert answer.get_json()["sequenceNumber"] == 1 and not answer.get_json()["changed"]
+    assert "does not name the list it replaces" in answer.get_json()["errors"][0]
+
+    # the list 2 the issuer publishes names list 1: taken
+    assert publish(issuer_app, api, sequenced_list(2)).status_code == 201
+    second = api.get("/trust-lists/current").get_data(as_text=True)
+    did_host.serve("/trust-lists/current", second.encode(), Content_Type="application/vc+jwt")
+    report = service.refresh_trust()
+    assert report.sequence == 2 and report.changed and not report.errors
+    assert health.get("/health").get_json()["trustList"]["sequenceNumber"] == 2
 
 
 def test_the_refresh_endpoint_is_for_signed_in_officers(

@@ -160,13 +160,15 @@ def test_a_restart_under_another_anchor_keeps_the_kept_lists_number_as_a_floor(
             "trust_list_urls": (LIST_URL,),
             "host_map": {EU_HOST: publisher.origin, US_HOST: us_server.origin},
         }
-        serve(publisher, signed_list(eu_key, 2, [OTHER], first))
+        second = signed_list(eu_key, 2, [OTHER], first)
+        serve(publisher, second)
         before = workers(**options)
         assert before.extensions["vcred_verifier"].feed.current.sequence == 2
         serve(publisher, signed_list(new_key, 1, [US_DID, OTHER], None))
         with pytest.raises(UntrustedIssuerError, match="TRUST_LIST_SEQUENCE"):
             workers(trust_issuer=did_key(new_key.public), **options)
         clock.now = FIRST_ACCEPTED + timedelta(days=2)  # when #3 is in force
-        serve(publisher, signed_list(new_key, 3, [US_DID, OTHER], None))
+        # the agency's next list names the one it replaces, signed by its old key
+        serve(publisher, signed_list(new_key, 3, [US_DID, OTHER], second))
         after = workers(trust_issuer=did_key(new_key.public), **options)
         assert after.extensions["vcred_verifier"].feed.current.sequence == 3
