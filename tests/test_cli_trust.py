@@ -67,7 +67,7 @@ def build_and_sign(
     built = run("trust-list", "build", str(source), *extra)
     assert built.exit_code == 0, built.output
     unsigned = tmp_path / f"{name}.json"
-    unsigned.write_text(built.output)
+    unsigned.write_text(built.stdout)
     signed = run("trust-list", "sign", str(unsigned), "--key", str(key))
     assert signed.exit_code == 0, signed.output
     path = tmp_path / f"{name}.jwt"
@@ -121,6 +121,13 @@ def test_verify_refuses_a_successor_that_names_no_predecessor_in_one_line(
     _, did = agency
     first = build_and_sign(tmp_path, agency, "first")
     second = build_and_sign(tmp_path, agency, "second", sequenceNumber=2)
+    source = tmp_path / "second-spec.json"
+    warned = run("trust-list", "build", str(source))
+    assert warned.stderr == (
+        "vcred: warning: list 2 names no list it replaces (give --previous): a verifier "
+        "holding an earlier list refuses it\n"
+    )
+    assert run("trust-list", "build", str(tmp_path / "first-spec.json")).stderr == ""
     refused = run("trust-list", "verify", str(second), "--anchor", did, "--previous", str(first))
     assert refused.exit_code == 1
     assert refused.output.startswith("vcred: refused: TRUST_LIST_SEQUENCE: ")

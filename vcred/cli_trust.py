@@ -82,6 +82,12 @@ def build_command(spec: str, previous: str | None) -> None:
         if sequence is None:
             sequence = before + 1
         replaces = (before, list_digest(text))
+    elif isinstance(sequence, int) and sequence > 1:
+        click.echo(
+            f"vcred: warning: list {sequence} names no list it replaces (give --previous): "
+            "a verifier holding an earlier list refuses it",
+            err=True,
+        )
     try:
         built = build_trust_list(
             d.get("recognisedIssuers", []),
