@@ -3,13 +3,18 @@ limits; NDJSON streaming; rate limits that count items."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from tests.httpserver import LocalServer
 from tests.verifier.conftest import Agency, MakeApp, tamper
@@ -489,3 +494,83 @@ def test_a_client_gone_mid_stream_leaves_each_verified_item_recorded_once(
     assert first.decode().count("\n") == len(entries) == 2
     chained = [e["target"] for e in entries]
     assert len(set(chained)) == 2  # the two first items, each once
+
+
+# -- a body over the byte limit sent chunked (no Content-Length) ------------------------------
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[int]:
+    """``app`` behind a real HTTP server (Werkzeug's, which reads a chunked body to its end
+    and tells the app so, as gunicorn does); yields its port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def post_over_http(port: int, path: str, body: bytes, *, chunked: bool) -> tuple[int, Any]:
+    """POST ``body`` as JSON, in chunks of 100 bytes without Content-Length or whole with it."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        if chunked:
+            parts = iter([body[i : i + 100] for i in range(0, len(body), 100)])
+            connection.request("POST", path, body=parts, headers=_JSON_TYPE, encode_chunked=True)
+        else:
+            connection.request("POST", path, body=body, headers=_JSON_TYPE)
+        answer = connection.getresponse()
+        return answer.status, (answer.getheader("Content-Type"), json.loads(answer.read()))
+    finally:
+        connection.close()
+
+
+_JSON_TYPE = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("path", "member", "limit"),
+    [
+        ("/credentials/verify-batch", "verifiableCredentials", "max_batch_body_bytes"),
+        ("/credentials/verify", "verifiableCredential", "max_body_bytes"),
+    ],
+    ids=["batch", "single"],
+)
+def test_a_chunked_body_over_the_byte_limit_is_refused_with_413(
+    make_app: MakeApp, agency: Agency, path: str, member: str, limit: str
+) -> None:
+    """Attack: Werkzeug stops reading a body without Content-Length at the cap and hands on
+    what it read as the body: one too large, sent chunked, was answered 400 (invalid JSON, cut
+    short) where a declared length over the cap is 413. It is now 413 alike, problem details
+    the same; a body of exactly the cap is still read; the refusal costs one request."""
+    token = agency.issue(agency.aeo_certificate())
+    items: Any = [token] if member.endswith("s") else token
+    body = json.dumps({member: items}).encode()
+    app = make_app(**{limit: len(body)}, rate_per_second=1, rate_burst=3)
+    clock = FakeClock()
+    app.extensions[LIMITER].clock = clock
+    seen: list[tuple[str | None, str | None]] = []
+
+    @app.before_request
+    def _how_sent() -> None:
+        seen.append(
+            (request.headers.get("Transfer-Encoding"), request.headers.get("Content-Length"))
+        )
+
+    over = body[:-1] + b" " * 200 + body[-1:]  # the same JSON, 200 bytes past the cap
+    with served(app) as port:
+        declared = post_over_http(port, path, over, chunked=False)
+        chunked = post_over_http(port, path, over, chunked=True)
+        at_the_cap = post_over_http(port, path, body, chunked=True)
+        refused = post_over_http(port, path, body, chunked=True)
+    assert seen[1:3] == [("chunked", None), ("chunked", None)]  # really sent chunked
+    assert declared[0] == chunked[0] == 413
+    assert chunked[1] == declared[1]
+    assert chunked[1][0] == "application/problem+json"
+    assert at_the_cap[0] == 200
+    # three requests' worth: the two refused bodies cost one each, the batch one item
+    assert refused[0] == 429
