@@ -7,6 +7,7 @@ surrogates (not Unicode text, I-JSON RFC 7493 §2.1) are all refused while parsi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any, Final
@@ -14,7 +15,14 @@ from typing import Any, Final
 from vcred import model
 from vcred.errors import MalformedError, ParsingError
 
-__all__ = ["escapes_a_surrogate", "loads_local", "loads_strict", "names_at_most_once"]
+__all__ = [
+    "MemberArray",
+    "escapes_a_surrogate",
+    "loads_local",
+    "loads_strict",
+    "names_at_most_once",
+    "split_member_array",
+]
 
 
 def loads_strict(
@@ -118,6 +126,91 @@ def names_at_most_once(data: bytes, name: bytes) -> bool:
     return no_escape and data.count(b'"' + name + b'"') <= 1
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MemberArray:
+    """A JSON object's text split at a member holding an array (:func:`split_member_array`)."""
+
+    rest: str
+    """The object's text with the array written ``[]``."""
+    items: tuple[str, ...]
+    """The text of each item, as sent (the whitespace around it left out); none when there
+    are more than ``max_items``."""
+    count: int
+    """How many items the array holds."""
+
+
+def split_member_array(text: str, name: str, *, max_items: int) -> MemberArray | None:
+    """Split the JSON text of an object at its member ``name``, an array, for a caller that
+    parses each part on its own: when a fault of one item should not make the whole text
+    unreadable (a batch: one result per item).
+
+    Each part is read by the JSON grammar (RFC 8259) alone: duplicate member names, numbers
+    out of range and lone surrogates are kept, for the caller's strict parse of the part
+    (:func:`loads_strict`) to refuse. None when the text is not shaped so: not JSON, nested
+    past the parser's own recursion (a few hundred levels), no object at the top, ``name``
+    no member of it holding an array, or held twice. Past ``max_items`` items it stops:
+    ``count`` is then ``max_items + 1`` and ``items`` empty.
+    """
+    try:
+        pos = _past_space(text, 0)
+        if text[pos : pos + 1] != "{":
+            return None
+        pos = _past_space(text, pos + 1)
+        opened = closed = -1
+        items: list[str] = []
+        while True:
+            if text[pos : pos + 1] != '"':
+                return None
+            key, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
+            pos = _past_space(text, pos)
+            if text[pos : pos + 1] != ":":
+                return None
+            pos = _past_space(text, pos + 1)
+            if key == name and text[pos : pos + 1] == "[":
+                if opened >= 0:  # the member twice
+                    return None
+                opened = pos
+                pos = _past_space(text, pos + 1)
+                while text[pos : pos + 1] != "]":
+                    if len(items) == max_items:
+                        return MemberArray(rest="", items=(), count=max_items + 1)
+                    end = _GRAMMAR.raw_decode(text, pos)[1]
+                    items.append(text[pos:end])
+                    pos = _past_space(text, end)
+                    if text[pos : pos + 1] == ",":
+                        pos = _past_space(text, pos + 1)
+                        if text[pos : pos + 1] == "]":  # [1,]
+                            return None
+                    elif text[pos : pos + 1] != "]":
+                        return None
+                closed = pos
+                pos += 1
+            else:
+                pos = _GRAMMAR.raw_decode(text, pos)[1]
+            pos = _past_space(text, pos)
+            if text[pos : pos + 1] == "}":
+                break
+            if text[pos : pos + 1] != ",":
+                return None
+            pos = _past_space(text, pos + 1)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        return None
+    if opened < 0 or _past_space(text, pos + 1) != len(text):
+        return None
+    rest = text[:opened] + "[]" + text[closed + 1 :]
+    return MemberArray(rest=rest, items=tuple(items), count=len(items))
+
+
+def _past_space(text: str, pos: int) -> int:
+    """``pos`` moved past the whitespace there."""
+    found = _SPACE.match(text, pos)
+    return found.end() if found else pos
+
+
+#: RFC 8259 §2: the only whitespace between tokens.
+_SPACE: Final = re.compile(r"[ \t\n\r]*")
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
@@ -193,3 +286,7 @@ _STRICT_DECODER = json.JSONDecoder(
     parse_int=_bounded_int,
     parse_float=_bounded_float,
 )
+
+#: the JSON grammar alone: duplicate member names and numbers out of range kept, for
+#: :func:`split_member_array`
+_GRAMMAR = json.JSONDecoder(parse_constant=_no_constant, parse_int=_unbounded_int)

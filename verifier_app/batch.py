@@ -6,8 +6,12 @@ pipeline as ``POST /credentials/verify`` (the service's verifier, so its DID and
 caches serve the whole batch, and :func:`vcred.verify_many` spreads it over
 ``batch_processes``), is recorded in the history like a single verification, and is answered
 with the same body plus its ``index``, in order. An item that is not a secured credential
-(a number, a string holding JSON, one holding a lone surrogate: not I-JSON, RFC 7493 §2.1)
-fails on its own; the others are still verified.
+(a number, a string holding JSON, one holding a lone surrogate: not I-JSON, RFC 7493 §2.1;
+one nested deeper than the single route takes a credential, or holding a member name twice,
+which stops the whole body's parse: the body is then read item by item,
+:func:`vcred._json.split_member_array`) fails on its own, answered as the single route
+answers it; the others are still verified. A body refused whole (not JSON, faulty outside
+its items, too many items or bytes — a chunked one too) costs one request.
 
 ``Accept: application/x-ndjson`` streams one JSON line per item as its chunk is verified;
 otherwise one JSON document holds every result and a summary. The per-address rate limit
@@ -24,17 +28,23 @@ from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, request
 
-from vcred._json import escapes_a_surrogate
+from vcred._json import escapes_a_surrogate, loads_strict, split_member_array
 from vcred.batch import MIN_PARALLEL_BATCH, verify_many
-from vcred.errors import MalformedError, VcredError
-from vcred.model import check_numbers, check_text
+from vcred.errors import MalformedError, ParsingError, VcredError
+from vcred.model import check_depth, check_numbers, check_text
 from vcred.verifier import VerificationResult, Verifier, unreadable
-from vcred_service import read_json
 from vcred_service.problems import ProblemError
 from vcred_service.ratelimit import RateLimiter, client_key, too_many_requests
-from vcred_service.requests import request_options
+from vcred_service.requests import (
+    body_problem,
+    read_json_text,
+    request_options,
+    require_object,
+    too_deep,
+)
 from verifier_app.api import CREDENTIAL_OPTIONS
 from verifier_app.as_of import requested_moment
+from verifier_app.config import VerifierConfig
 from verifier_app.receipts import receipt_requested
 from verifier_app.service import (
     LIMITER,
@@ -59,6 +69,7 @@ class Refused:
     """An item that is not a secured credential, and why."""
 
     value: Any
+    """The item as sent; None for one no parser read (duplicate member names)."""
     error: VcredError
 
 
@@ -79,48 +90,117 @@ def _service() -> VerifierService:
 
 
 def read_batch(service: VerifierService) -> BatchRequest:
-    """The batch in the request body. Raises MalformedError for a body of the wrong shape,
-    a 413 problem for more items than ``max_batch_size``."""
+    """The batch in the request body. Raises a 4xx problem for a body refused whole (413 past
+    ``max_batch_body_bytes`` or ``max_batch_size``, 400 not JSON or of the wrong shape)."""
     config = service.config
     # a batch may be larger than one credential's request; still bounded (413 past it)
     request.max_content_length = config.max_batch_body_bytes
+    text = read_json_text()
     # a lone surrogate (not I-JSON) or a number out of range in an item refuses that item;
     # anywhere else, the request. Most bodies hold neither, and are not walked for them: only
     # an escape writes a lone surrogate in UTF-8 text, and the strict parse tells of a number.
-    depth = config.max_json_depth + 1
-    try:
-        body, huge = read_json(max_depth=depth, check_text=False), False
-    except MalformedError:  # a number no double holds (the only fault read_json says so)
-        body = read_json(max_depth=depth, check_text=False, check_numbers=False)
-        huge = True
-    escaped = escapes_a_surrogate(request.get_data(cache=True))
+    escaped = escapes_a_surrogate(text)
+    # nested past the depth limit, likewise (an item as deep as the single route takes it):
+    # only a text with more brackets than the limit can be, and only such a text is walked
+    deep = text.count("{") + text.count("[") > _item_depth(config)
+    body, huge, read = _read_body(text, config)
     rest = {k: v for k, v in body.items() if not (k == MEMBER and isinstance(v, list))}
+    if deep:
+        try:
+            check_depth(rest, limit=config.max_json_depth)
+        except MalformedError as exc:
+            raise too_deep(config.max_json_depth, pointer=exc.pointer) from exc
     if huge:
         check_numbers(rest)
     if escaped:
         check_text(rest)
-    raw = body.get(MEMBER)
-    if not isinstance(raw, list):
-        raise MalformedError(
-            f"the request body needs {MEMBER}, an array of secured credentials",
-            pointer=f"/{MEMBER}",
-        )
-    if len(raw) > config.max_batch_size:
-        raise ProblemError(
-            413,
-            "Content Too Large",
-            f"a batch holds at most {config.max_batch_size} credentials, not {len(raw)}",
-            code="BATCH_TOO_LARGE",
-            maxItems=config.max_batch_size,
-        )
+    if read is None:
+        raw = body.get(MEMBER)
+        if not isinstance(raw, list):
+            raise MalformedError(
+                f"the request body needs {MEMBER}, an array of secured credentials",
+                pointer=f"/{MEMBER}",
+            )
+        _refuse_too_many(len(raw), config.max_batch_size, exact=True)
+        read = [(value, huge) for value in raw]
     options = request_options(body, CREDENTIAL_OPTIONS)
+    depth = _item_depth(config) if deep else None
     return BatchRequest(
         items=tuple(
-            _item(value, index, escaped=escaped, huge=huge) for index, value in enumerate(raw)
+            value
+            if isinstance(value, Refused)
+            else _item(value, index, escaped=escaped, huge=numbers, depth=depth)
+            for index, (value, numbers) in enumerate(read)
         ),
         checks=requested_checks(options.get("checks")),
         receipt=_receipt(service, options),
         at=requested_moment(options, now=config.clock()),
+    )
+
+
+def _item_depth(config: VerifierConfig) -> int:
+    """How deep an item may nest: as deep as ``POST /credentials/verify`` takes the same
+    credential, whose body nests it one level down (``max_json_depth`` counts the body)."""
+    return config.max_json_depth - 1
+
+
+def _read_body(
+    text: str, config: VerifierConfig
+) -> tuple[dict[str, Any], bool, list[tuple[Any, bool]] | None]:
+    """The body parsed (lone surrogates kept), whether it holds a number out of range (kept
+    too), and — when a fault of one item stopped the whole text's parse — each item read on
+    its own (its value or a :class:`Refused`, and whether it holds such a number); None when
+    the body parsed whole, its items in it. Raises the 400 / 413 problem of a body refused
+    whole."""
+    try:
+        body, huge = _loads(text)
+    except ParsingError as error:
+        split = split_member_array(text, MEMBER, max_items=config.max_batch_size)
+        if split is None:  # not JSON, or of no batch's shape: the request's fault
+            raise body_problem(error, max_depth=config.max_json_depth) from error
+        _refuse_too_many(split.count, config.max_batch_size, exact=False)
+        try:
+            body, huge = _loads(split.rest)
+        except ParsingError as fault:  # outside the items: the request's
+            raise body_problem(fault, max_depth=config.max_json_depth) from fault
+        items = [_item_text(item, index) for index, item in enumerate(split.items)]
+        return body, huge, items
+    return require_object(body), huge, None
+
+
+def _loads(text: str, *, what: str = "the request body") -> tuple[Any, bool]:
+    """``text`` parsed strictly but for lone surrogates (kept), and whether it holds a number
+    out of range (then kept too). Raises ParsingError."""
+    try:
+        return loads_strict(text, what=what, check_text=False), False
+    except ParsingError:
+        raise
+    except MalformedError:  # a number no double holds (the only fault loads_strict says so)
+        return loads_strict(text, what=what, check_text=False, check_numbers=False), True
+
+
+def _item_text(text: str, index: int) -> tuple[Any, bool]:
+    """An item's JSON text parsed as the whole body would have parsed it (and whether it
+    holds a number out of range), or a :class:`Refused` for what made that parse fail:
+    duplicate member names (PARSING_ERROR, as ``POST /credentials/verify`` answers for
+    them)."""
+    try:
+        return _loads(text, what="the credential")
+    except ParsingError as error:
+        return Refused(None, ParsingError(error.message, pointer=f"/{MEMBER}/{index}")), False
+
+
+def _refuse_too_many(count: int, most: int, *, exact: bool) -> None:
+    """The 413 problem of a batch of ``count`` items, more than ``most`` (``exact``: counted
+    to the end, else only to ``most + 1``)."""
+    if count <= most:
+        return
+    raise ProblemError(
+        413,
+        "Content Too Large",
+        f"a batch holds at most {most} credentials, not {count if exact else 'more'}",
+        code="BATCH_TOO_LARGE",
+        maxItems=most,
     )
 
 
@@ -132,11 +212,14 @@ def _receipt(service: VerifierService, options: dict[str, Any]) -> bool:
     return wanted
 
 
-def _item(value: Any, index: int, *, escaped: bool, huge: bool) -> Any:
+def _item(value: Any, index: int, *, escaped: bool, huge: bool, depth: int | None) -> Any:
     """The item as sent, or a :class:`Refused` (``escaped``: the body escapes a surrogate,
-    so its text is checked; ``huge``: it holds a number out of range, so its numbers are)."""
+    so its text is checked; ``huge``: it holds a number out of range, so its numbers are;
+    ``depth``: the body may nest past it, so the item's depth is)."""
     pointer = f"/{MEMBER}/{index}"
     try:
+        if depth is not None:
+            check_depth(value, limit=depth, pointer=pointer)
         if huge:
             check_numbers(value, pointer=pointer)
         if escaped:

@@ -372,7 +372,8 @@ def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[st
         "summary": "Verify many credentials: one result per item, in order",
         "description": "Each item is verified as POST /credentials/verify would (same checks, "
         "caches, history) and answered with that body plus its index. An item that is not a "
-        "secured credential fails alone (MALFORMED / PARSING_ERROR). Accept: "
+        "secured credential (or nested deeper than that route takes it, or holding a member "
+        "name twice) fails alone (MALFORMED / PARSING_ERROR), as that route answers it. Accept: "
         "application/x-ndjson streams one JSON line per item. The rate limit counts items: a "
         f"batch of N costs N requests. At most {config.max_batch_size} items and "
         f"{config.max_batch_body_bytes} bytes.",
@@ -433,7 +434,7 @@ def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[st
             "400": _problem("the body is not of this shape"),
             "413": _problem(
                 f"more than {config.max_batch_size} items (code BATCH_TOO_LARGE, maxItems) or "
-                f"more than {config.max_batch_body_bytes} bytes"
+                f"more than {config.max_batch_body_bytes} bytes (declared or chunked)"
             ),
             "415": _problem("the body is not application/json"),
             "422": _problem("options ask for something this verifier cannot do"),

@@ -9,9 +9,10 @@ status list versions the decision rests on, when, and the audit-chain entry that
 
 The digest of what was sent: of the string's UTF-8 bytes for a compact credential; of the
 JSON object's RFC 8785 (JCS) form otherwise (https://www.rfc-editor.org/rfc/rfc8785). A JSON
-value JCS cannot represent (an integer beyond 2^53), or a string that is not Unicode text (a
-lone surrogate, refused alone in a batch), has no digest; the receipt then names the
-credential by its id only.
+value JCS cannot represent (an integer beyond 2^53), a string that is not Unicode text (a
+lone surrogate, refused alone in a batch), or an item of a batch no parser read as a value
+(a member name twice, refused alone), has no digest; the receipt then names the credential
+by its id only.
 """
 
 from __future__ import annotations

@@ -3,16 +3,24 @@ limits; NDJSON streaming; rate limits that count items."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.serving import make_server
 
 from tests.httpserver import LocalServer
-from tests.verifier.conftest import Agency, MakeApp, tamper
+from tests.verifier.conftest import DATABASE_URL, Agency, MakeApp, tamper
 from vcred.errors import UsageError
 from vcred_service.ratelimit import RateLimiter
 from verifier_app import VerifierConfig
@@ -489,3 +497,333 @@ def test_a_client_gone_mid_stream_leaves_each_verified_item_recorded_once(
     assert first.decode().count("\n") == len(entries) == 2
     chained = [e["target"] for e in entries]
     assert len(set(chained)) == 2  # the two first items, each once
+
+
+# -- an item the whole body's parse cannot read: nested too deep, duplicate member names --
+
+#: how deep an item may nest: as deep as POST /credentials/verify takes it (its body nests
+#: the credential one level down, and the default max_json_depth counts the body)
+ITEM_DEPTH = VerifierConfig().max_json_depth - 1
+
+
+def nested(depth: int) -> str:
+    """A credential-shaped JSON object nesting ``depth`` levels (the object itself is one)."""
+    inner = "[" * (depth - 1) + "]" * (depth - 1)
+    return '{"@context":["https://www.w3.org/ns/credentials/v2"],"n":' + inner + "}"
+
+
+DUPLICATE = '{"@context":["https://www.w3.org/ns/credentials/v2"],"id":"urn:x:1","id":"urn:x:2"}'
+
+
+def post_items(client: FlaskClient, items: list[str], *, accept: str | None = None) -> Any:
+    """POST a batch of items each given as JSON text (which no encoder would write)."""
+    headers = {"Accept": accept} if accept else {}
+    return client.post(
+        "/credentials/verify-batch",
+        data='{"verifiableCredentials":[' + ",".join(items) + "]}",
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def results_of(response: Any) -> list[dict[str, Any]]:
+    text = response.get_data(as_text=True)
+    if response.mimetype == NDJSON:
+        return [json.loads(line) for line in text.splitlines()]
+    results: list[dict[str, Any]] = json.loads(text)["results"]
+    return results
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stored_app(request: pytest.FixtureRequest, make_app: MakeApp) -> Iterator[Flask]:
+    """A verifier app whose history is on SQLite or PostgreSQL (tables of its own)."""
+    options: dict[str, Any] = {}
+    if request.param == "postgres":
+        options = {"database_url": DATABASE_URL, "table_prefix": f"t{secrets.token_hex(5)}_"}
+    app = make_app(**options)
+    yield app
+    if request.param == "postgres":
+        storage = app.extensions["vcred_verifier"].storage
+        storage.flush()
+        storage.drop()
+
+
+@pytest.mark.parametrize("accept", [None, NDJSON], ids=["json", "ndjson"])
+def test_an_item_nested_too_deep_or_with_duplicate_names_fails_alone(
+    stored_app: Flask, agency: Agency, accept: str | None
+) -> None:
+    """Attack: one item nested past the depth limit, or holding a member name twice, made the
+    whole body's parse fail and refused the whole batch (400). Each now fails alone, as POST
+    /credentials/verify answers it (MALFORMED located / PARSING_ERROR at the item), every
+    item is in the history once, and the others are verified."""
+    good = json.dumps(agency.issue(agency.aeo_certificate()))
+    items = [good, nested(ITEM_DEPTH + 1), DUPLICATE, nested(600), "42", good]
+    response = post_items(stored_app.test_client(), items, accept=accept)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    results = results_of(response)
+    assert [r["index"] for r in results] == list(range(6))
+    assert [r["verified"] for r in results] == [True, False, False, False, False, True]
+    assert [codes(r) for r in results[1:5]] == [
+        ["MALFORMED"],
+        ["PARSING_ERROR"],
+        ["MALFORMED"],
+        ["MALFORMED"],
+    ]
+    pointers = [r["problemDetails"][0]["pointer"] for r in results[1:5]]
+    assert pointers == [
+        "/verifiableCredentials/1/n" + "/0" * (ITEM_DEPTH - 1),
+        "/verifiableCredentials/2",
+        "/verifiableCredentials/3/n" + "/0" * (ITEM_DEPTH - 1),
+        "/verifiableCredentials/4",
+    ]
+    assert f"nested deeper than {ITEM_DEPTH} levels" in results[1]["problemDetails"][0]["detail"]
+    assert "duplicate member name" in results[2]["problemDetails"][0]["detail"]
+    storage = stored_app.extensions["vcred_verifier"].storage
+    storage.flush()
+    recent = storage.recent()
+    assert [entry.verified for entry in reversed(recent)] == [r["verified"] for r in results]
+
+
+def test_an_item_within_the_depth_limit_is_not_refused_for_its_depth(client: FlaskClient) -> None:
+    results = post_items(client, [nested(ITEM_DEPTH), nested(ITEM_DEPTH + 1)]).get_json()
+    within, past = (r["problemDetails"][0]["detail"] for r in results["results"])
+    assert "nested deeper" not in within  # refused for what it lacks (a proof), not its depth
+    assert f"nested deeper than {ITEM_DEPTH} levels" in past
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ("hello", 400, "PARSING_ERROR"),
+        ('{"verifiableCredentials":[{"a":1,"a":2}', 400, "PARSING_ERROR"),  # cut short
+        ('{"verifiableCredentials":[{"a":1,"a":2} 42]}', 400, "PARSING_ERROR"),
+        ('{"verifiableCredentials":[{"a":1,"a":2},]}', 400, "PARSING_ERROR"),
+        ('{"verifiableCredentials":[{"a":1,"a":2},{"b":tru}]}', 400, "PARSING_ERROR"),
+        (
+            '{"verifiableCredentials":[{"a":1,"a":2}],"options":{},"options":{}}',
+            400,
+            "PARSING_ERROR",
+        ),
+        (
+            '{"verifiableCredentials":[{"a":1,"a":2}],"verifiableCredentials":[]}',
+            400,
+            "PARSING_ERROR",
+        ),
+        ('[{"a":1,"a":2}]', 400, "PARSING_ERROR"),
+        (
+            '{"verifiableCredentials":[{"a":1,"a":2}],"options":' + "[" * 70 + "]" * 70 + "}",
+            400,
+            "MALFORMED",
+        ),
+        ('{"verifiableCredentials":[' + "[" * 5000 + "]" * 5000 + "]}", 400, "MALFORMED"),
+        (
+            '{"verifiableCredentials":[' + ",".join(['{"a":1,"a":2}'] * 4) + "]}",
+            413,
+            "BATCH_TOO_LARGE",
+        ),
+    ],
+    ids=[
+        "not-json",
+        "cut-short",
+        "no-separator",
+        "trailing-comma",
+        "not-json-in-an-item",
+        "options-twice",
+        "items-twice",
+        "not-an-object",
+        "options-too-deep",
+        "past-the-parser",
+        "too-many",
+    ],
+)
+def test_a_body_refused_whole_stays_refused_whole(
+    make_app: MakeApp, body: str, status: int, code: str
+) -> None:
+    """Items are read one by one only in a JSON body of a batch's shape: a body that is no
+    JSON (an item holding no JSON either), or faulty outside its items, or with too many of
+    them, or nested past what the parser reads at all, is refused whole as before."""
+    app = make_app(max_batch_size=3)
+    response = app.test_client().post(
+        "/credentials/verify-batch", data=body, content_type="application/json"
+    )
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == code
+    assert app.extensions["vcred_verifier"].storage.recent() == []
+
+
+def test_a_too_deep_option_is_refused_with_its_pointer(client: FlaskClient) -> None:
+    body = '{"verifiableCredentials":[],"options":{"x":' + "[" * 70 + "]" * 70 + "}}"
+    response = client.post("/credentials/verify-batch", data=body, content_type="application/json")
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert problem["code"] == "MALFORMED"
+    # the body counts 64 levels, as the single route's does: the 65th is refused
+    assert problem["pointer"] == "/options/x" + "/0" * 62
+
+
+def test_refused_items_cost_one_request_each_and_a_refused_body_one(
+    make_app: MakeApp, agency: Agency
+) -> None:
+    app = make_app(rate_per_second=1, rate_burst=6)
+    clock = FakeClock()
+    app.extensions[LIMITER].clock = clock
+    client = app.test_client()
+    good = json.dumps(agency.issue(agency.aeo_certificate()))
+    # four items, three refused: four requests
+    assert post_items(client, [good, nested(ITEM_DEPTH + 1), DUPLICATE, "42"]).status_code == 200
+    # a body refused whole (not JSON): one
+    refused = client.post("/credentials/verify-batch", data="{", content_type="application/json")
+    assert refused.status_code == 400
+    # one left: a batch of two is refused, and costs one (as in the test above)
+    waiting = post_items(client, [DUPLICATE, DUPLICATE])
+    assert waiting.status_code == 429
+    assert waiting.headers["Retry-After"] == "2"
+    clock.now += 2.0
+    assert post_items(client, [DUPLICATE, DUPLICATE]).status_code == 200
+
+
+#: items whose answers the property below compares: JSON text, as sent
+_ITEMS = st.one_of(
+    st.sampled_from(["good", "forged"]),
+    st.sampled_from([ITEM_DEPTH - 1, ITEM_DEPTH, ITEM_DEPTH + 1, ITEM_DEPTH + 2, 300]).map(nested),
+    st.sampled_from(["42", "null", "true", "[1,2]", '"{\\"a\\":1}"', DUPLICATE, "{}"]),
+    st.from_regex(
+        r"eyJ[A-Za-z0-9_-]{0,12}\.[A-Za-z0-9_-]{0,12}\.[A-Za-z0-9_-]{0,8}", fullmatch=True
+    ).map(json.dumps),
+)
+
+
+def as_a_batch_item(single: Any, index: int) -> dict[str, Any]:
+    """What the batch answers for item ``index`` given the single route's answer for it:
+    the same body with its index, or — for a request the single route refuses with a problem
+    — a failed item with the problem's code, pointing at the same place in the item (at the
+    item itself when the problem points nowhere: the whole body)."""
+    if single.mimetype != "application/problem+json":
+        return {"index": index, **single.get_json()}
+    problem = single.get_json()
+    item = f"/verifiableCredentials/{index}"
+    pointer = problem.get("pointer")
+    return {
+        "verified": False,
+        "codes": [problem["code"]],
+        "pointer": item + pointer.removeprefix("/verifiableCredential") if pointer else item,
+    }
+
+
+def test_each_item_is_answered_in_the_batch_as_the_single_route_answers_it(
+    app: Flask, agency: Agency
+) -> None:
+    """The property behind the per-item refusals: whatever a batch holds (valid, forged,
+    nested around the depth limit, of the wrong type, a malformed JWT, duplicate names), each
+    item's answer is the one POST /credentials/verify gives that item alone — an item
+    verifies in the batch if and only if it verifies alone — in JSON and NDJSON alike."""
+    client = app.test_client()
+    token = agency.issue(agency.aeo_certificate())
+    named = {"good": json.dumps(token), "forged": json.dumps(tamper(token))}
+
+    @settings(max_examples=30, deadline=None)
+    @given(items=st.lists(_ITEMS, min_size=1, max_size=6), ndjson=st.booleans())
+    def check(items: list[str], ndjson: bool) -> None:
+        texts = [named.get(item, item) for item in items]
+        response = post_items(client, texts, accept=NDJSON if ndjson else None)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        results = results_of(response)
+        assert len(results) == len(texts)
+        for index, (text, result) in enumerate(zip(texts, results, strict=True)):
+            single = client.post(
+                "/credentials/verify",
+                data='{"verifiableCredential":' + text + "}",
+                content_type="application/json",
+            )
+            expected = as_a_batch_item(single, index)
+            if "codes" in expected:
+                assert {
+                    "verified": result["verified"],
+                    "codes": codes(result),
+                    "pointer": result["problemDetails"][0]["pointer"],
+                } == expected, text
+            else:
+                assert result == expected, text
+
+    check()
+
+
+# -- a body over the byte limit sent chunked (no Content-Length) ------------------------------
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[int]:
+    """``app`` behind a real HTTP server (Werkzeug's, which reads a chunked body to its end
+    and tells the app so, as gunicorn does); yields its port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def post_over_http(port: int, path: str, body: bytes, *, chunked: bool) -> tuple[int, Any]:
+    """POST ``body`` as JSON, in chunks of 100 bytes without Content-Length or whole with it."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        if chunked:
+            parts = iter([body[i : i + 100] for i in range(0, len(body), 100)])
+            connection.request("POST", path, body=parts, headers=_JSON_TYPE, encode_chunked=True)
+        else:
+            connection.request("POST", path, body=body, headers=_JSON_TYPE)
+        answer = connection.getresponse()
+        return answer.status, (answer.getheader("Content-Type"), json.loads(answer.read()))
+    finally:
+        connection.close()
+
+
+_JSON_TYPE = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("path", "member", "limit"),
+    [
+        ("/credentials/verify-batch", "verifiableCredentials", "max_batch_body_bytes"),
+        ("/credentials/verify", "verifiableCredential", "max_body_bytes"),
+    ],
+    ids=["batch", "single"],
+)
+def test_a_chunked_body_over_the_byte_limit_is_refused_with_413(
+    make_app: MakeApp, agency: Agency, path: str, member: str, limit: str
+) -> None:
+    """Attack: Werkzeug stops reading a body without Content-Length at the cap and hands on
+    what it read as the body: one too large, sent chunked, was answered 400 (invalid JSON, cut
+    short) where a declared length over the cap is 413. It is now 413 alike, problem details
+    the same; a body of exactly the cap is still read; the refusal costs one request."""
+    token = agency.issue(agency.aeo_certificate())
+    items: Any = [token] if member.endswith("s") else token
+    body = json.dumps({member: items}).encode()
+    app = make_app(**{limit: len(body)}, rate_per_second=1, rate_burst=3)
+    clock = FakeClock()
+    app.extensions[LIMITER].clock = clock
+    seen: list[tuple[str | None, str | None]] = []
+
+    @app.before_request
+    def _how_sent() -> None:
+        seen.append(
+            (request.headers.get("Transfer-Encoding"), request.headers.get("Content-Length"))
+        )
+
+    over = body[:-1] + b" " * 200 + body[-1:]  # the same JSON, 200 bytes past the cap
+    with served(app) as port:
+        declared = post_over_http(port, path, over, chunked=False)
+        chunked = post_over_http(port, path, over, chunked=True)
+        at_the_cap = post_over_http(port, path, body, chunked=True)
+        refused = post_over_http(port, path, body, chunked=True)
+    assert seen[1:3] == [("chunked", None), ("chunked", None)]  # really sent chunked
+    assert declared[0] == chunked[0] == 413
+    assert chunked[1] == declared[1]
+    assert chunked[1][0] == "application/problem+json"
+    assert at_the_cap[0] == 200
+    # three requests' worth: the two refused bodies cost one each, the batch one item
+    assert refused[0] == 429

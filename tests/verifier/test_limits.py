@@ -63,6 +63,16 @@ def test_deeply_nested_json_is_400(client: FlaskClient, endpoint: str, depth: in
     assert "deeper than 32" in problem(response, 400)["detail"]
 
 
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_json_nested_too_deep_is_refused_with_the_pointer_of_where(
+    client: FlaskClient, endpoint: str
+) -> None:
+    """Say where it broke: the first container past the limit (the body is level 1)."""
+    body = '{"verifiableCredential": {"a": [' + "[" * 40 + "]" * 40 + "]}}"
+    response = client.post(endpoint, data=body, content_type="application/json")
+    assert problem(response, 400)["pointer"] == "/verifiableCredential/a" + "/0" * 30
+
+
 def test_json_nested_10000_deep_within_the_size_limit_is_400(make_app: MakeApp) -> None:
     client = make_app(max_body_bytes=64 * 1024).test_client()
     body = b'{"verifiableCredential": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"

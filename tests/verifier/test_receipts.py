@@ -366,3 +366,30 @@ def test_receipts_signed_before_a_receipt_key_rotation_keep_verifying_and_later_
     assert forged.codes == ("KEY_REVOKED",)
     dropped = verified(before, did_web_document(did, [new.public]))
     assert not dropped.verified
+
+
+def test_items_refused_for_their_depth_or_duplicate_names_get_their_receipts(
+    receipt_app: Flask, agency: Agency
+) -> None:
+    """Items the whole body's parse could not read get their receipts too: one nested far
+    past the depth limit says MALFORMED (its digest kept: canonicalising it for the digest
+    took 900 levels), one with a member name twice PARSING_ERROR (no digest: no parser read
+    a value)."""
+    token = json.dumps(agency.issue(agency.aeo_certificate()))
+    deep = '{"n":' + "[" * 900 + "]" * 900 + "}"
+    duplicate = '{"id":"urn:x:1","id":"urn:x:2"}'
+    response = receipt_app.test_client().post(
+        "/credentials/verify-batch",
+        data='{"verifiableCredentials":[' + ",".join([token, deep, duplicate]) + "],"
+        '"options":{"receipt":true}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    subjects = [
+        receipt_claims(r["receipt"])["credentialSubject"] for r in response.get_json()["results"]
+    ]
+    assert [s["verified"] for s in subjects] == [True, False, False]
+    assert [s["errors"] for s in subjects[1:]] == [["MALFORMED"], ["PARSING_ERROR"]]
+    digests = ["digestSRI" in s["verifiedCredential"] for s in subjects]
+    assert digests == [True, True, False]
+    assert len({s["auditEntry"]["seq"] for s in subjects}) == 3
