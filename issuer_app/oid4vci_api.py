@@ -24,7 +24,7 @@ from vcred.jose import loads_strict
 from vcred.model import check_depth
 from vcred.oid4vci import ProtocolError
 from vcred_service.problems import ProblemError
-from vcred_service.requests import DEFAULT_MAX_DEPTH, read_json, refuse_unknown
+from vcred_service.requests import DEFAULT_MAX_DEPTH, read_body, read_json, refuse_unknown
 
 blueprint = Blueprint("oid4vci", __name__)
 
@@ -142,7 +142,7 @@ def credential() -> Response:
     if request.mimetype != "application/json":
         raise ProtocolError("invalid_credential_request", "the credential request is JSON")
     try:
-        body = loads_strict(request.get_data(cache=False), what="the credential request")
+        body = loads_strict(read_body(), what="the credential request")
         check_depth(body, limit=DEFAULT_MAX_DEPTH)
     except VcredError as exc:
         raise ProtocolError("invalid_credential_request", exc.message) from exc

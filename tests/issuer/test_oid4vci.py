@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +18,7 @@ from issuer_app.oid4vci import MAX_TX_FAILURES, OfferView
 from issuer_app.oid4vci_api import EXTENSION
 from tests.issuer.conftest import PUBLIC_URL, ApiClient, Clock, auth, verifier
 from tests.oid4vci_helpers import AppTransport, aeo_certificate, offer
+from tests.verifier.test_batch import served
 from vcred import audit, jose
 from vcred.keys import KeyPair, PublicKey
 from vcred.multibase import b64url_encode
@@ -482,6 +485,32 @@ def test_malformed_credential_requests_are_refused(
     _, access = redeemed(app)
     answer = ask(app, access, body)
     assert (answer.status_code, answer.json["error"]) == (400, expected)
+
+
+def test_a_chunked_credential_request_over_the_byte_limit_is_413(app: Flask) -> None:
+    """Werkzeug hands on a chunked body cut at the cap as if whole: a credential request too
+    large was a 400 invalid_credential_request (cut-short JSON); declared or chunked, 413."""
+    made, access = redeemed(app)
+    body = json.dumps(request_body(made, "x" * 300)).encode()
+    app.config["MAX_CONTENT_LENGTH"] = 200
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {access}"}
+    statuses = []
+    with served(app) as port:
+        for chunked in (False, True):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                sent = iter([body[i : i + 50] for i in range(0, len(body), 50)])
+                connection.request(
+                    "POST",
+                    "/oid4vci/credential",
+                    body=sent if chunked else body,
+                    headers=headers,
+                    encode_chunked=chunked,
+                )
+                statuses.append(connection.getresponse().status)
+            finally:
+                connection.close()
+    assert statuses == [413, 413]
 
 
 def test_wallet_without_tx_code_is_told_so(app: Flask, clock: Clock, wallet: Wallet) -> None:
