@@ -16,7 +16,7 @@ from typing import Final
 from flask import Response, current_app
 
 from issuer_app.service import Issuer
-from vcred.status.listcred import parse_datetime
+from vcred.model import parse_datetime
 from vcred_service.problems import ProblemError
 
 #: The header naming when the version served went out of force.

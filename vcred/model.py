@@ -15,7 +15,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final, Literal
 
@@ -64,7 +64,8 @@ BINARY_MEDIA_TYPES: Final = frozenset({"application/vc+cose", "application/vp+co
 #: (RFC 9052 §4.2). Format detection and vcred.cose use it.
 COSE_SIGN1_PREFIX: Final = b"\xd2\x84"
 
-# XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset.
+# XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset, -14:00..+14:00
+# (timezoneFrag; the regular expression of VCDM 2.0 §4.9).
 _DATE_TIME_STAMP: Final = re.compile(
     r"-?(?:[1-9][0-9]{3,}|0[0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     r"T(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?|24:00:00(?:\.0+)?)"
@@ -92,7 +93,13 @@ is_url: Final = urls.is_url
 
 
 def parse_datetime(value: object, *, pointer: str) -> datetime:
-    """Parse an XSD dateTimeStamp into an aware datetime. Raises MalformedError."""
+    """Parse an XSD dateTimeStamp into an aware datetime: the one reader of every
+    dateTimeStamp (credentials, status and trust lists, ``options.asOf``, ``?timestamp=``).
+    Raises MalformedError for anything else — an offset beyond ±14:00 (XML Schema's
+    ``timezoneFrag``), a moment no UTC datetime holds.
+
+    https://www.w3.org/TR/xmlschema11-2/#dateTimeStamp
+    """
     if not isinstance(value, str):
         raise MalformedError("must be an XML Schema dateTimeStamp string", pointer=pointer)
     parsed = _parse_date_time_stamp(value)
@@ -109,9 +116,14 @@ def _parse_date_time_stamp(value: str) -> datetime | str:
     if "T24:00:00" in value:
         return "24:00:00 is not supported; use 00:00:00 of the next day"
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # its offset may carry it past the year 1 or 9999 in UTC, which no datetime holds
+        moment.astimezone(UTC)
     except ValueError as exc:
         return f"invalid date-time: {exc}"
+    except OverflowError:
+        return "no UTC date-time: its offset carries it past the year 1 or 9999"
+    return moment
 
 
 def context_version(document: Mapping[str, Any], *, pointer: str = "") -> Version:

@@ -18,7 +18,8 @@ from typing import Any, Final
 
 from vcred import values
 from vcred.errors import MalformedError, TrustInputError
-from vcred.status.listcred import format_datetime, parse_datetime
+from vcred.model import parse_datetime
+from vcred.status.listcred import format_datetime
 from vcred.trust import TrustDecision
 
 OPTION: Final = "asOf"

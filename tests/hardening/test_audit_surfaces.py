@@ -37,9 +37,10 @@ from tests.verifier.test_receipts import receipt_claims, verify_with_receipt
 from vcred import Verifier
 from vcred.errors import MalformedError, UsageError
 from vcred.keys import KeyPair
+from vcred.model import parse_datetime
 from vcred.net import DEFAULT_MAX_BYTES
 from vcred.status import StatusListCache, as_of_url
-from vcred.status.listcred import format_datetime, parse_datetime
+from vcred.status.listcred import format_datetime
 from verifier_app import VerifierConfig
 from verifier_app import create_app as create_verifier_app
 from verifier_app.service import LIMITER

@@ -9,13 +9,13 @@ base64url without the multibase prefix, one bit per entry.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from vcred.errors import MalformedError, UsageError
+from vcred.model import parse_datetime
 from vcred.status.codec import (
     DEFAULT_MAX_BITSTRING_BYTES,
     MAX_STATUS_SIZE,
@@ -48,11 +48,6 @@ _LIST_KINDS: Final[dict[str, tuple[str, str, str | None]]] = {
     ),
 }
 
-# XML Schema dateTimeStamp (VCDM 2.0 §4.6): a date-time that always carries its offset.
-_DATETIME_STAMP: Final = re.compile(
-    r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
-)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StatusList:
@@ -80,19 +75,6 @@ def format_datetime(moment: datetime) -> str:
     utc = moment.astimezone(UTC)
     # strftime writes the year 999 as "999": no dateTimeStamp, and it sorts after "2026"
     return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%SZ")
-
-
-def parse_datetime(value: object, *, pointer: str) -> datetime:
-    """Read an XML Schema dateTimeStamp; raises MalformedError for anything else."""
-    if not isinstance(value, str) or not _DATETIME_STAMP.fullmatch(value):
-        raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer)
-    try:
-        moment = datetime.fromisoformat(value)
-        # its offset may carry it past the year 1 or 9999 in UTC, which no datetime holds
-        moment.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
-        raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer) from exc
-    return moment
 
 
 def issuer_id(credential: Mapping[str, Any], *, pointer: str = "/issuer") -> str:
