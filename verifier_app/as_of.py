@@ -49,17 +49,6 @@ def requested_moment(options: Mapping[str, Any], *, now: datetime) -> datetime |
     return moment
 
 
-def format_moment(moment: datetime) -> str:
-    """``moment`` as an XML Schema dateTimeStamp in UTC, exactly: to the second, or to the
-    microsecond when it has a fraction. The moment a verification was judged as of is stated
-    as it was judged — to the second only, ``12:00:00.7`` read as ``12:00:00``, a moment
-    at which a credential valid from ``12:00:00.5`` was not valid yet."""
-    stamp = format_datetime(moment)
-    if moment.microsecond == 0:
-        return stamp
-    return f"{stamp[:-1]}.{moment.microsecond:06d}Z"
-
-
 @dataclass(frozen=True, slots=True)
 class NoTrustListInForce:
     """The trust policy as of a moment at which no accepted trust list was in force: every

@@ -33,10 +33,9 @@ from vcred.issuing import issue, signer_for
 from vcred.keys import LocalSigner, load_key
 from vcred.model import V2_CONTEXT, is_unicode
 from vcred.status.check import EntryStatus
-from vcred.status.listcred import format_datetime
+from vcred.status.listcred import format_datetime, format_moment
 from vcred.trust import TrustList
 from vcred.verifier import CHECKS, Check, VerificationResult
-from verifier_app.as_of import format_moment
 
 RECEIPT_TYPE: Final = "VerificationReceipt"
 DECISION_TYPE: Final = "VerificationDecision"

@@ -43,12 +43,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
+from vcred.status.listcred import format_moment
 from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.db import LocalStorageError, as_utc, make_engine
 from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
-from verifier_app.as_of import format_moment
 from verifier_app.history_spool import HistorySpool, Sealing, SpoolFile
 from verifier_app.oid4vp_store import transaction_table
 from verifier_app.recognitions import Recognitions

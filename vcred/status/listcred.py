@@ -77,6 +77,18 @@ def format_datetime(moment: datetime) -> str:
     return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%SZ")
 
 
+def format_moment(moment: datetime) -> str:
+    """``moment`` as an XML Schema dateTimeStamp in UTC, exactly: to the second, or to the
+    microsecond when it has a fraction. A moment is stated as it was — to the second only,
+    ``12:00:00.7`` reads as ``12:00:00``, a moment at which something that came into force at
+    ``12:00:00.5`` was not in force yet (and two versions signed within one second had one
+    date)."""
+    stamp = format_datetime(moment)
+    if moment.microsecond == 0:
+        return stamp
+    return f"{stamp[:-1]}.{moment.microsecond:06d}Z"
+
+
 def issuer_id(credential: Mapping[str, Any], *, pointer: str = "/issuer") -> str:
     """The issuer's identifier: ``issuer`` itself or its ``id`` (VCDM 2.0 §4.7)."""
     issuer = credential.get("issuer")
@@ -138,10 +150,12 @@ def build_status_list_credential(
         "id": list_url,
         "type": ["VerifiableCredential", LIST_CREDENTIAL_TYPE],
         "issuer": dict(issuer) if isinstance(issuer, Mapping) else issuer,
-        "validFrom": format_datetime(valid_from),
+        # to the microsecond when signed within a second: versions signed within one second
+        # (a suspension lifted at once) are each told by their own validFrom
+        "validFrom": format_moment(valid_from),
     }
     if valid_until is not None:
-        credential["validUntil"] = format_datetime(valid_until)
+        credential["validUntil"] = format_moment(valid_until)
     credential["credentialSubject"] = subject
     return credential
 
