@@ -14,7 +14,16 @@ from sqlalchemy import inspect
 import vcred
 from issuer_app.as_of import VALID_UNTIL_HEADER as VALID_UNTIL
 from issuer_app.store.records import SCHEMA_VERSION, IssuerStore
-from tests.issuer.conftest import PUBLIC_URL, ApiClient, AppFetcher, Clock, auth, credential
+from tests.issuer.conftest import (
+    PG_URL,
+    PUBLIC_URL,
+    ApiClient,
+    AppFetcher,
+    Clock,
+    auth,
+    credential,
+    table_prefix,
+)
 from tests.issuer.test_api import _status, payload_of, secured_of
 from vcred import Verifier, jose
 from vcred.keys import KeyPair
@@ -268,12 +277,16 @@ def test_a_database_of_schema_2_gets_the_versions_table(tmp_path: Path) -> None:
     reopened.close()
 
 
-def test_a_database_of_schema_4_keeps_its_versions_to_the_microsecond(tmp_path: Path) -> None:
+def test_a_database_of_schema_4_keeps_its_versions_to_the_microsecond(
+    tmp_path: Path, backend: str
+) -> None:
     # versions kept to the second ("…T12:00:05Z") are rewritten as keys to the microsecond:
     # as text "…05Z" sorts after "…05.500000Z", and the version signed at :05 would not be
     # found in force at :05.5
-    url = f"sqlite:///{tmp_path / 'issuer.db'}"
-    store = IssuerStore(url)
+    url, prefix = f"sqlite:///{tmp_path / 'issuer.db'}", ""
+    if backend == "postgres":
+        url, prefix = PG_URL, table_prefix()
+    store = IssuerStore(url, prefix=prefix)
     store.bootstrap(lambda conn: None)
     table = store.list_versions.table
     row = {"signer": "web", "list_id": "l1", "version": 1, "format": "vc+jwt"}
@@ -289,7 +302,7 @@ def test_a_database_of_schema_4_keeps_its_versions_to_the_microsecond(tmp_path: 
                 )
             )
     store.close()
-    reopened = IssuerStore(url)
+    reopened = IssuerStore(url, prefix=prefix)
     reopened.bootstrap(lambda conn: None)
     assert reopened.schema_version() == "5"
     at = datetime.fromisoformat("2026-06-01T12:00:05.500000+00:00")
@@ -299,4 +312,6 @@ def test_a_database_of_schema_4_keeps_its_versions_to_the_microsecond(tmp_path: 
     earlier = reopened.list_versions.in_force("web", "l1", at.replace(second=4))
     assert earlier is not None
     assert (earlier.document, earlier.valid_until) == ("one", "2026-06-01T12:00:05Z")
+    if backend == "postgres":
+        reopened.drop_tables()
     reopened.close()
