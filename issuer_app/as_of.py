@@ -26,7 +26,7 @@ VALID_UNTIL_HEADER: Final = "Status-List-Valid-Until"
 def status_list_as_of(signer: str, list_id: str, raw: str) -> Response:
     """The version of a list in force at ``raw`` (an XML Schema dateTimeStamp)."""
     issuer: Issuer = current_app.extensions["vcred_issuer"]
-    moment = parse_datetime(raw, pointer="/timestamp").astimezone(UTC)
+    moment = parse_datetime(raw, pointer="/timestamp", in_utc=True).astimezone(UTC)
     if moment > issuer.now():
         raise ProblemError(
             400, "Bad Request", "timestamp is in the future: no version is known yet"

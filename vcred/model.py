@@ -92,11 +92,12 @@ Digest = tuple[str, bytes, str]
 is_url: Final = urls.is_url
 
 
-def parse_datetime(value: object, *, pointer: str) -> datetime:
+def parse_datetime(value: object, *, pointer: str, in_utc: bool = False) -> datetime:
     """Parse an XSD dateTimeStamp into an aware datetime: the one reader of every
     dateTimeStamp (credentials, status and trust lists, ``options.asOf``, ``?timestamp=``).
     Raises MalformedError for anything else — an offset beyond ±14:00 (XML Schema's
-    ``timezoneFrag``), a moment no UTC datetime holds.
+    ``timezoneFrag``) included. ``in_utc``: also for a stamp no UTC datetime holds (its offset
+    carries it past the year 1 or 9999), where the moment is taken in UTC.
 
     https://www.w3.org/TR/xmlschema11-2/#dateTimeStamp
     """
@@ -105,6 +106,13 @@ def parse_datetime(value: object, *, pointer: str) -> datetime:
     parsed = _parse_date_time_stamp(value)
     if isinstance(parsed, str):
         raise MalformedError(parsed, pointer=pointer)
+    if in_utc:
+        try:
+            parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise MalformedError(
+                "no UTC date-time: its offset carries it past the year 1 or 9999", pointer=pointer
+            ) from exc
     return parsed
 
 
@@ -116,14 +124,9 @@ def _parse_date_time_stamp(value: str) -> datetime | str:
     if "T24:00:00" in value:
         return "24:00:00 is not supported; use 00:00:00 of the next day"
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        # its offset may carry it past the year 1 or 9999 in UTC, which no datetime holds
-        moment.astimezone(UTC)
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         return f"invalid date-time: {exc}"
-    except OverflowError:
-        return "no UTC date-time: its offset carries it past the year 1 or 9999"
-    return moment
 
 
 def context_version(document: Mapping[str, Any], *, pointer: str = "") -> Version:

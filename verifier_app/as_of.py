@@ -36,7 +36,7 @@ def requested_moment(options: Mapping[str, Any], *, now: datetime) -> datetime |
     if raw is None:
         return None
     pointer = f"/options/{OPTION}"
-    moment = parse_datetime(raw, pointer=pointer).astimezone(UTC)
+    moment = parse_datetime(raw, pointer=pointer, in_utc=True).astimezone(UTC)
     if moment > now:
         raise MalformedError(
             f"options.{OPTION} is in the future: verify now instead", pointer=pointer

@@ -273,7 +273,7 @@ def parse_moment(value: str | None, *, pointer: str, now: datetime) -> datetime:
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
-        return parse_datetime(value, pointer=pointer).astimezone(UTC)
+        return parse_datetime(value, pointer=pointer, in_utc=True).astimezone(UTC)
     except (ValueError, MalformedError) as exc:
         raise MalformedError(
             "at is a date (2026-12-01) or a dateTime with its offset (2026-12-01T09:00:00Z)",

@@ -48,7 +48,7 @@ def moment_key(moment: datetime) -> str:
 
 def _shown(key: str) -> str:
     """A key as the document states its moment (:func:`format_moment`)."""
-    return format_moment(parse_datetime(key, pointer="/validFrom"))
+    return format_moment(parse_datetime(key, pointer="/validFrom", in_utc=True))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,7 +87,7 @@ class ListVersions:
         force more than ``retention`` before it."""
         table = self.table
         signer, list_id = values["signer"], values["list_id"]
-        signed = parse_datetime(values["signed_at"], pointer="/signed_at")
+        signed = parse_datetime(values["signed_at"], pointer="/signed_at", in_utc=True)
         signed_at = moment_key(signed)
         where = (table.c.signer == signer, table.c.list_id == list_id)
         row = {

@@ -105,7 +105,7 @@ def test_an_as_of_moment_at_the_calendars_edge_is_a_400_not_a_500(
 @pytest.mark.parametrize("moment", CALENDAR_EDGES[:2])
 def test_a_datetime_stamp_no_utc_datetime_holds_is_malformed(moment: str) -> None:
     with pytest.raises(MalformedError) as raised:
-        parse_datetime(moment, pointer="/validFrom")
+        parse_datetime(moment, pointer="/validFrom", in_utc=True)
     assert raised.value.pointer == "/validFrom"
 
 

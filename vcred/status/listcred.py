@@ -263,5 +263,5 @@ def _optional_datetime(credential: Mapping[str, Any], *names: str) -> datetime |
     """The first of ``names`` the credential has (VCDM 2.0's name, then VC 1.1's), or None."""
     for name in names:
         if name in credential:
-            return parse_datetime(credential[name], pointer=f"/{name}")
+            return parse_datetime(credential[name], pointer=f"/{name}", in_utc=True)
     return None
