@@ -16,7 +16,7 @@ from typing import Final
 from flask import Response, current_app
 
 from issuer_app.service import Issuer
-from vcred.status.listcred import parse_datetime
+from vcred.model import parse_datetime
 from vcred_service.problems import ProblemError
 
 #: The header naming when the version served went out of force.
@@ -26,7 +26,7 @@ VALID_UNTIL_HEADER: Final = "Status-List-Valid-Until"
 def status_list_as_of(signer: str, list_id: str, raw: str) -> Response:
     """The version of a list in force at ``raw`` (an XML Schema dateTimeStamp)."""
     issuer: Issuer = current_app.extensions["vcred_issuer"]
-    moment = parse_datetime(raw, pointer="/timestamp").astimezone(UTC)
+    moment = parse_datetime(raw, pointer="/timestamp", in_utc=True).astimezone(UTC)
     if moment > issuer.now():
         raise ProblemError(
             400, "Bad Request", "timestamp is in the future: no version is known yet"

@@ -71,7 +71,7 @@ from vcred.status import (
     status_list_credential_for,
 )
 from vcred.status.entry import UNDEFINED_MESSAGE, is_bitstring_entry
-from vcred.status.listcred import format_datetime
+from vcred.status.listcred import format_datetime, format_moment
 from vcred.trust import list_digest
 from vcred.urls import is_url, parse_url
 from vcred_service.contexts import load_context_folder
@@ -1177,7 +1177,7 @@ class Issuer:
             media_type=formats.media_type(fmt),
             body=document,
             version=info.version,
-            signed_at=format_datetime(now),
+            signed_at=format_moment(now),  # its validFrom, exactly
         )
         self.store.publish(
             {

@@ -15,7 +15,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final, Literal
 
@@ -64,7 +64,8 @@ BINARY_MEDIA_TYPES: Final = frozenset({"application/vc+cose", "application/vp+co
 #: (RFC 9052 §4.2). Format detection and vcred.cose use it.
 COSE_SIGN1_PREFIX: Final = b"\xd2\x84"
 
-# XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset.
+# XML Schema 1.1 dateTimeStamp: a dateTime with a mandatory time zone offset, -14:00..+14:00
+# (timezoneFrag; the regular expression of VCDM 2.0 §4.9).
 _DATE_TIME_STAMP: Final = re.compile(
     r"-?(?:[1-9][0-9]{3,}|0[0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     r"T(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?|24:00:00(?:\.0+)?)"
@@ -91,13 +92,27 @@ Digest = tuple[str, bytes, str]
 is_url: Final = urls.is_url
 
 
-def parse_datetime(value: object, *, pointer: str) -> datetime:
-    """Parse an XSD dateTimeStamp into an aware datetime. Raises MalformedError."""
+def parse_datetime(value: object, *, pointer: str, in_utc: bool = False) -> datetime:
+    """Parse an XSD dateTimeStamp into an aware datetime: the one reader of every
+    dateTimeStamp (credentials, status and trust lists, ``options.asOf``, ``?timestamp=``).
+    Raises MalformedError for anything else — an offset beyond ±14:00 (XML Schema's
+    ``timezoneFrag``) included. ``in_utc``: also for a stamp no UTC datetime holds (its offset
+    carries it past the year 1 or 9999), where the moment is taken in UTC.
+
+    https://www.w3.org/TR/xmlschema11-2/#dateTimeStamp
+    """
     if not isinstance(value, str):
         raise MalformedError("must be an XML Schema dateTimeStamp string", pointer=pointer)
     parsed = _parse_date_time_stamp(value)
     if isinstance(parsed, str):
         raise MalformedError(parsed, pointer=pointer)
+    if in_utc:
+        try:
+            parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise MalformedError(
+                "no UTC date-time: its offset carries it past the year 1 or 9999", pointer=pointer
+            ) from exc
     return parsed
 
 

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from . import values
+from . import model, values
 from ._json import loads_local
 from .customs import _fields as f
 from .customs.builders import (
@@ -829,13 +829,8 @@ def _pinned_keys(value: Any, p: str) -> list[dict[str, str]]:
 
 
 def _parse_stamp(value: Any, pointer: str) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer) from exc
+    # the one dateTimeStamp reader: an offset beyond ±14:00 is none (Python reads up to 24 h)
+    moment = value if isinstance(value, datetime) else model.parse_datetime(value, pointer=pointer)
     if moment.utcoffset() is None:
         raise MalformedError("a time needs its time zone", pointer=pointer)
     return moment

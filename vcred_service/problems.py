@@ -60,7 +60,7 @@ def register_problem_handlers(app: Flask) -> None:
         response = problem_response(
             error.status, error.title, error.detail, type_=error.type, **error.extra
         )
-        if error.status == 429 and "retry_after" in error.extra:
+        if error.status in (429, 503) and "retry_after" in error.extra:
             response.headers["Retry-After"] = str(error.extra["retry_after"])
         return response
 

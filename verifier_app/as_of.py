@@ -18,7 +18,8 @@ from typing import Any, Final
 
 from vcred import values
 from vcred.errors import MalformedError, TrustInputError
-from vcred.status.listcred import format_datetime, parse_datetime
+from vcred.model import parse_datetime
+from vcred.status.listcred import format_datetime
 from vcred.trust import TrustDecision
 
 OPTION: Final = "asOf"
@@ -35,7 +36,7 @@ def requested_moment(options: Mapping[str, Any], *, now: datetime) -> datetime |
     if raw is None:
         return None
     pointer = f"/options/{OPTION}"
-    moment = parse_datetime(raw, pointer=pointer).astimezone(UTC)
+    moment = parse_datetime(raw, pointer=pointer, in_utc=True).astimezone(UTC)
     if moment > now:
         raise MalformedError(
             f"options.{OPTION} is in the future: verify now instead", pointer=pointer
@@ -46,17 +47,6 @@ def requested_moment(options: Mapping[str, Any], *, now: datetime) -> datetime |
             pointer=pointer,
         )
     return moment
-
-
-def format_moment(moment: datetime) -> str:
-    """``moment`` as an XML Schema dateTimeStamp in UTC, exactly: to the second, or to the
-    microsecond when it has a fraction. The moment a verification was judged as of is stated
-    as it was judged — to the second only, ``12:00:00.7`` read as ``12:00:00``, a moment
-    at which a credential valid from ``12:00:00.5`` was not valid yet."""
-    stamp = format_datetime(moment)
-    if moment.microsecond == 0:
-        return stamp
-    return f"{stamp[:-1]}.{moment.microsecond:06d}Z"
 
 
 @dataclass(frozen=True, slots=True)

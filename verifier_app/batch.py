@@ -266,7 +266,8 @@ def verify_batch(
     start: int = 0,
     stop: int | None = None,
 ) -> list[Outcome]:
-    """Verify items ``start:stop`` of the batch, in order; never raises for a bad item."""
+    """Verify items ``start:stop`` of the batch, in order; never raises for a bad item (with
+    receipts, raises the 503 problem when one cannot be signed: none of them is recorded)."""
     items = batch_request.items[start:stop]
     verifier: Verifier = service.verifier_at(batch_request.at)
     if tuple(batch_request.checks) != tuple(verifier.checks):
@@ -282,28 +283,36 @@ def verify_batch(
     results: list[VerificationResult] = [
         unreadable(item.error) if isinstance(item, Refused) else next(verified) for item in items
     ]
-    return [
-        service.answer_credential(
-            result,
-            secured=item.value if isinstance(item, Refused) else item,
-            receipt=batch_request.receipt,
-            at=batch_request.at,
-            trust=verifier.trust,
-            checks=batch_request.checks,
-        )
-        for item, result in zip(items, results, strict=True)
-    ]
+    # recorded together: with receipts, one transaction with their signing (all or none)
+    return service.answer_credentials(
+        [
+            (result, item.value if isinstance(item, Refused) else item)
+            for item, result in zip(items, results, strict=True)
+        ],
+        receipt=batch_request.receipt,
+        at=batch_request.at,
+        trust=verifier.trust,
+        checks=batch_request.checks,
+    )
 
 
 def _line(index: int, outcome: Outcome) -> str:
     return json.dumps({"index": index, **outcome.body}, ensure_ascii=False, separators=(",", ":"))
 
 
-def _stream(service: VerifierService, batch_request: BatchRequest) -> Iterator[str]:
-    total = len(batch_request.items)
-    for start in range(0, total, STREAM_CHUNK):
-        outcomes = verify_batch(service, batch_request, start=start, stop=start + STREAM_CHUNK)
-        yield "".join(_line(start + i, outcome) + "\n" for i, outcome in enumerate(outcomes))
+def _chunk(service: VerifierService, batch_request: BatchRequest, start: int) -> str:
+    outcomes = verify_batch(service, batch_request, start=start, stop=start + STREAM_CHUNK)
+    return "".join(_line(start + i, outcome) + "\n" for i, outcome in enumerate(outcomes))
+
+
+def _stream(service: VerifierService, batch_request: BatchRequest, first: str) -> Iterator[str]:
+    """The streamed lines: the ``first`` chunk's, verified before the answer began (so that a
+    refusal of it — a receipt that cannot be signed, the history that cannot be written — is
+    a status, not a 200 cut short), then each further chunk's as it is verified (a refusal
+    then ends the stream: its chunk is neither answered nor recorded)."""
+    yield first
+    for start in range(STREAM_CHUNK, len(batch_request.items), STREAM_CHUNK):
+        yield _chunk(service, batch_request, start)
 
 
 def _document(outcomes: Sequence[Outcome]) -> str:
@@ -322,6 +331,7 @@ def verify_credentials() -> Response:
     service = _service()
     batch_request = _read_priced(service)
     if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON:
-        return Response(_stream(service, batch_request), mimetype=NDJSON)
+        first = _chunk(service, batch_request, 0)
+        return Response(_stream(service, batch_request, first), mimetype=NDJSON)
     outcomes = verify_batch(service, batch_request)
     return Response(_document(outcomes), status=200, mimetype="application/json")

@@ -40,6 +40,16 @@ _UNAVAILABLE: Final = {
     )
 }
 
+#: The credential routes: the same, and a receipt asked for that could not be signed.
+_UNAVAILABLE_OR_UNSIGNED: Final = {
+    "503": _problem(
+        "the verifier's database is unavailable, or a receipt asked for could not be signed "
+        "(code RECEIPT_NOT_SIGNED: the receipt key is unavailable); nothing was recorded: "
+        "send it again after Retry-After seconds",
+        headers=_RETRY_AFTER,
+    )
+}
+
 _NULLABLE_STRING: Final = {"type": ["string", "null"]}
 
 SCHEMAS: Final[dict[str, Any]] = {
@@ -351,7 +361,7 @@ def _verify_operation(
             "415": _problem("the body is not application/json"),
             "422": _problem("options ask for something this verifier cannot do"),
             "429": _problem("too many requests from this address", headers=_RETRY_AFTER),
-            **_UNAVAILABLE,
+            **_UNAVAILABLE_OR_UNSIGNED,
         },
     }
 
@@ -439,7 +449,7 @@ def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[st
             "415": _problem("the body is not application/json"),
             "422": _problem("options ask for something this verifier cannot do"),
             "429": _problem("the batch's items exceed this address's rate", headers=_RETRY_AFTER),
-            **_UNAVAILABLE,
+            **_UNAVAILABLE_OR_UNSIGNED,
         },
     }
 

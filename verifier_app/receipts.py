@@ -34,10 +34,10 @@ from vcred.issuing import issue, signer_for
 from vcred.keys import LocalSigner, load_key
 from vcred.model import V2_CONTEXT, is_unicode
 from vcred.status.check import EntryStatus
-from vcred.status.listcred import format_datetime
+from vcred.status.listcred import format_datetime, format_moment
 from vcred.trust import TrustList
 from vcred.verifier import CHECKS, Check, VerificationResult
-from verifier_app.as_of import format_moment
+from vcred_service.problems import STORAGE_RETRY_AFTER_S, ProblemError
 
 RECEIPT_TYPE: Final = "VerificationReceipt"
 DECISION_TYPE: Final = "VerificationDecision"
@@ -49,6 +49,24 @@ class ReceiptsNotConfiguredError(UsageError):
     code = "RECEIPTS_NOT_CONFIGURED"
     title = "Receipts not configured"
     http_status = 422
+
+
+#: The problem code of a receipt that could not be signed (a 503).
+RECEIPT_NOT_SIGNED: Final = "RECEIPT_NOT_SIGNED"
+
+
+def receipt_not_signed() -> ProblemError:
+    """The 503 answering a verification whose receipt could not be signed (its key
+    unavailable: an HSM token gone, a key file unreadable): nothing of it was recorded, and a
+    retry may succeed (``Retry-After``, as for an unavailable database)."""
+    return ProblemError(
+        503,
+        "Service Unavailable",
+        "the receipt could not be signed (the receipt key is unavailable); the verification "
+        "was not recorded: retry later",
+        code=RECEIPT_NOT_SIGNED,
+        retry_after=STORAGE_RETRY_AFTER_S,
+    )
 
 
 def digest_sri(data: bytes) -> str:

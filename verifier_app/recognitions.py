@@ -49,6 +49,7 @@ from vcred.customs.builders import AEO_CERTIFICATE_TYPE
 from vcred.customs.identifiers import SCHEMES, check_identifier
 from vcred.customs.programmes import BENEFITS, active_registry
 from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredError
+from vcred.model import parse_datetime
 from vcred.status import EntryStatus
 from vcred.trust import RecognisedIssuer, TrustDecision, TrustList
 from vcred.verifier import VerificationResult, Verifier
@@ -265,21 +266,20 @@ class RefreshReport:
 
 
 def parse_moment(value: str | None, *, pointer: str, now: datetime) -> datetime:
-    """A query's ``at``: a date (that day, from 00:00 UTC) or a dateTime with its offset;
-    none: ``now``. Raises MalformedError."""
+    """A query's ``at``: a date (that day, from 00:00 UTC) or a dateTime with its offset (an
+    XML Schema dateTimeStamp: the offset within ±14:00); none: ``now``. Raises
+    MalformedError."""
     if value is None or value == "":
         return now
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        return parse_datetime(value, pointer=pointer, in_utc=True).astimezone(UTC)
+    except (ValueError, MalformedError) as exc:
         raise MalformedError(
-            "at is a date (2026-12-01) or a dateTime with its offset", pointer=pointer
+            "at is a date (2026-12-01) or a dateTime with its offset (2026-12-01T09:00:00Z)",
+            pointer=pointer,
         ) from exc
-    if moment.tzinfo is None:
-        raise MalformedError("at needs its UTC offset (or Z)", pointer=pointer)
-    return moment.astimezone(UTC)
 
 
 def party(scheme: Any, value: Any, *, pointer: str) -> tuple[str, str]:

@@ -63,6 +63,7 @@ from verifier_app.receipts import (
     ReceiptsNotConfiguredError,
     input_digest,
     new_receipt_id,
+    receipt_not_signed,
 )
 from verifier_app.recognitions import Recognition
 from verifier_app.recognitions import RefreshReport as RecognitionRefresh
@@ -516,49 +517,93 @@ class VerifierService:
         trust: TrustPolicy | None = None,
         checks: Sequence[str] = CHECKS,
     ) -> Outcome:
-        """A credential's verification as answered and recorded (batches verify elsewhere).
+        """A credential's verification as answered and recorded (:meth:`answer_credentials`
+        of one)."""
+        return self.answer_credentials(
+            [(result, secured)], channel=channel, receipt=receipt, at=at, trust=trust, checks=checks
+        )[0]
 
-        ``secured``: what was verified, as sent (the audit chain keeps its digest);
-        ``receipt``: record it at once and answer with a signed receipt naming that record.
-        ``at``: the past moment it was verified as of; ``trust``: the trust policy it was
-        verified under (the receipt names it when it is a trust list; default: the current —
-        which the feed may have replaced since the verification: pass it). ``checks``: those
-        asked for; the audit chain names them when they are not all (a verdict on fewer).
+    def answer_credentials(
+        self,
+        verified: Sequence[tuple[VerificationResult, Any]],
+        *,
+        channel: str = "api",
+        receipt: bool = False,
+        at: datetime | None = None,
+        trust: TrustPolicy | None = None,
+        checks: Sequence[str] = CHECKS,
+    ) -> list[Outcome]:
+        """Credentials' verifications (each a result and what was verified, as sent: the
+        audit chain keeps its digest) as answered and recorded, in order.
+
+        ``receipt``: recorded at once, each answered with a signed receipt naming its record;
+        the records and the receipts are one transaction, so a receipt that cannot be signed
+        (its key unavailable) leaves none of them recorded and raises the 503 problem
+        ``RECEIPT_NOT_SIGNED``. ``at``: the past moment they were verified as of; ``trust``:
+        the trust policy they were verified under (a receipt names it when it is a trust list;
+        default: the current — which the feed may have replaced since the verification: pass
+        it). ``checks``: those asked for; the audit chain names them when they are not all (a
+        verdict on fewer).
         """
-        extra = self._freshness_warnings(result)
         decided_under = trust if trust is not None or at is not None else self.trust
         trust_list = decided_under if isinstance(decided_under, TrustList) else None
-        body = credential_body(result, extra_warnings=extra)
-        entry = self._entry(
-            "credential",
-            channel,
-            result.verified,
-            result.format,
-            result,
-            result.codes,
-            summary=body["credential"],
-            target=input_digest(secured) if secured is not None else None,
-            as_of=at,
-            checks=None if set(checks) >= set(CHECKS) else with_prerequisites(checks),
-        )
+        narrowed = None if set(checks) >= set(CHECKS) else with_prerequisites(checks)
+        extras, bodies, entries = [], [], []
+        for result, secured in verified:
+            extra = self._freshness_warnings(result)
+            body = credential_body(result, extra_warnings=extra)
+            extras.append(extra)
+            bodies.append(body)
+            entries.append(
+                self._entry(
+                    "credential",
+                    channel,
+                    result.verified,
+                    result.format,
+                    result,
+                    result.codes,
+                    summary=body["credential"],
+                    target=input_digest(secured) if secured is not None else None,
+                    as_of=at,
+                    checks=narrowed,
+                )
+            )
+        outcomes = [
+            Outcome(body=body, verified=result.verified)
+            for body, (result, _) in zip(bodies, verified, strict=True)
+        ]
         if not receipt:
-            self.storage.record(entry)
-            return Outcome(body=body, verified=result.verified)
+            self.storage.record_all(entries)
+            return outcomes
         issuer = self.require_receipts()
-        entry = dataclasses.replace(entry, receipt=new_receipt_id())
-        sealed = self.storage.record_sealed(entry)
-        body["receipt"] = issuer.issue(
-            result,
-            receipt_id=str(entry.receipt),
-            target=entry.target,
-            at=entry.at,
-            trust=trust_list,
-            audit_entry=sealed,
-            warnings=[warning.code for warning in extra],
-            as_of=at,
-            checks=entry.checks or CHECKS,
-        )
-        return Outcome(body=body, verified=result.verified)
+        entries = [dataclasses.replace(entry, receipt=new_receipt_id()) for entry in entries]
+
+        def sign(sealed: Sequence[Mapping[str, Any]]) -> list[str]:
+            # inside the transaction that records them: signed, or none of them recorded
+            try:
+                return [
+                    issuer.issue(
+                        result,
+                        receipt_id=str(entry.receipt),
+                        target=entry.target,
+                        at=entry.at,
+                        trust=trust_list,
+                        audit_entry=audit,
+                        warnings=[warning.code for warning in extra],
+                        as_of=at,
+                        checks=entry.checks or CHECKS,
+                    )
+                    for (result, _), entry, audit, extra in zip(
+                        verified, entries, sealed, extras, strict=True
+                    )
+                ]
+            except Exception as error:
+                _log.error("a receipt could not be signed, answered 503: %r", error)
+                raise receipt_not_signed() from error
+
+        for body, token in zip(bodies, self.storage.record_sealed(entries, sign), strict=True):
+            body["receipt"] = token
+        return outcomes
 
     def verify_presentation(
         self,

@@ -18,11 +18,11 @@ import logging
 import re
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -43,12 +43,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
+from vcred.status.listcred import format_moment
 from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
 from vcred_service.db import LocalStorageError, as_utc, make_engine
 from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
-from verifier_app.as_of import format_moment
 from verifier_app.history_spool import HistorySpool, Sealing, SpoolFile
 from verifier_app.oid4vp_store import transaction_table
 from verifier_app.recognitions import Recognitions
@@ -102,6 +102,10 @@ class HistoryEntry:
 
 #: A buffered entry and its number in this process's spool (verifier_app.history_spool).
 _Numbered = tuple[int, HistoryEntry]
+_T = TypeVar("_T")
+#: What a write calls with the sealed audit entries of the entries it must seal, before its
+#: commit (:meth:`Storage.record_sealed`).
+_Seal = Callable[[Sequence[dict[str, Any]]], object]
 
 
 def _digest(challenge: str) -> str:
@@ -352,11 +356,19 @@ class Storage:
                 )
                 self._flusher.start()
 
-    def record_sealed(self, entry: HistoryEntry) -> dict[str, Any]:
-        """Add one verification now (with whatever is buffered, written first); its sealed
-        audit entry. A receipt names that entry, so it is written before the receipt is
-        given."""
-        return self._write_pending(entry)[-1]
+    def record_sealed(
+        self, entries: Sequence[HistoryEntry], seal: Callable[[Sequence[dict[str, Any]]], _T]
+    ) -> _T:
+        """Add verifications now (with whatever is buffered, written first) and ``seal`` their
+        sealed audit entries, in order, inside the same transaction, before its commit; what
+        ``seal`` returned. A receipt names its entry and the entry names the receipt: signed
+        there, a receipt exists exactly when the entries naming it are written. When ``seal``
+        raises, nothing of the write is committed (the buffered entries stay buffered, for
+        the next write) and it is raised; so does a failed write (DBAPIError), its receipts
+        then never answered."""
+        sealed: list[_T] = []
+        self._write_pending(*entries, seal=lambda audit: sealed.append(seal(audit)))
+        return sealed[0]
 
     def flush(self) -> None:
         """Write the buffered history entries now."""
@@ -402,8 +414,11 @@ class Storage:
         orphan.remove()
         return written
 
-    def _write_pending(self, *also: HistoryEntry) -> list[dict[str, Any]]:
-        """Write the buffered entries, then ``also``; the sealed audit entries. When the write
+    def _write_pending(
+        self, *also: HistoryEntry, seal: _Seal | None = None
+    ) -> list[dict[str, Any]]:
+        """Write the buffered entries, then ``also`` (``seal``: called with the sealed audit
+        entries of ``also`` before the commit); the sealed audit entries. When the write
         fails, the buffered ones are put back in front of any buffered since (and raised);
         if it failed once its entries were sealed, whether its commit happened anyway is
         asked before they are written again (:data:`_unconfirmed`): none is written twice."""
@@ -416,7 +431,9 @@ class Storage:
             self._writing += 1
         sealed: list[dict[str, Any]] = []
         try:
-            written = self._write(entries, also, unconfirmed=unconfirmed, sealed=sealed, spool=own)
+            written = self._write(
+                entries, also, unconfirmed=unconfirmed, sealed=sealed, spool=own, seal=seal
+            )
         except BaseException:
             with self._pending_lock:
                 self._writing -= 1
@@ -453,12 +470,14 @@ class Storage:
         unconfirmed: Sequence[Sealing],
         sealed: list[dict[str, Any]],
         spool: SpoolFile | None,
+        seal: _Seal | None = None,
     ) -> list[dict[str, Any]]:
         """Insert the ``buffered`` entries no earlier write (``unconfirmed``) wrote, then
         ``also``, into the history and append each to the audit chain, in one transaction;
-        the sealed audit entries (also put in ``sealed`` as soon as they are sealed). The
-        ``spool`` the buffered ones are journaled in is told of the write before its commit
-        (a process killed meanwhile leaves the chain to say whether it committed)."""
+        the sealed audit entries (also put in ``sealed`` as soon as they are sealed). ``seal``
+        is given those of ``also`` before the commit; when it raises, the transaction rolls
+        back. The ``spool`` the buffered ones are journaled in is told of the write before its
+        commit (a process killed meanwhile leaves the chain to say whether it committed)."""
         table = self.verifications
         with self.engine.begin() as connection:
             written = {
@@ -504,6 +523,12 @@ class Storage:
             )
             newest = select(func.max(table.c.id)).scalar_subquery()
             connection.execute(delete(table).where(table.c.id <= newest - self.history_size))
+            if seal is not None:
+                try:
+                    seal(sealed[len(sealed) - len(also) :])
+                except BaseException:
+                    sealed.clear()  # rolled back, surely: nothing to ask the chain about
+                    raise
             if spool is not None and buffered:
                 last = sealed[-1]
                 spool.sealing((number for number, _ in buffered), last["seq"], last["hash"])

@@ -61,7 +61,9 @@ from vcred_service.roles import role_table
 #: status list version (``status_list_versions``).
 #: 4: audit entries recorded while another transaction held the chain's head wait in
 #: ``audit_pending`` (:meth:`vcred_service.audit_chain.AuditChain.record`).
-SCHEMA_VERSION: Final = "4"
+#: 5: status list versions kept under their ``validFrom`` to the microsecond
+#: (:func:`issuer_app.store.list_versions.moment_key`).
+SCHEMA_VERSION: Final = "5"
 #: The role officers made before roles existed get at the upgrade to schema 3: what they
 #: could do on the officer pages then (issue, suspend, reinstate, revoke), nothing more.
 UPGRADED_OFFICER_ROLE: Final = "supervisor"
@@ -300,10 +302,14 @@ class IssuerStore:
         ``status_list_versions`` is new (no rows: the lists signed from now on are kept).
 
         3 → 4: ``audit_pending`` is new (empty).
+
+        4 → 5: the status list versions' keys, kept to the second, are written to the
+        microsecond (:meth:`ListVersions.widen_keys`).
         """
-        if version not in ("1", "2", "3"):
+        if version not in ("1", "2", "3", "4"):
             raise UsageError(f"unknown issuer schema version {version!r}")
-        if version == "3":
+        self.list_versions.widen_keys(conn)
+        if version in ("3", "4"):
             return
         if version == "1":
             self._move_idempotency(conn)

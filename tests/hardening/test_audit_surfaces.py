@@ -37,9 +37,10 @@ from tests.verifier.test_receipts import receipt_claims, verify_with_receipt
 from vcred import Verifier
 from vcred.errors import MalformedError, UsageError
 from vcred.keys import KeyPair
+from vcred.model import parse_datetime
 from vcred.net import DEFAULT_MAX_BYTES
 from vcred.status import StatusListCache, as_of_url
-from vcred.status.listcred import format_datetime, parse_datetime
+from vcred.status.listcred import format_datetime
 from verifier_app import VerifierConfig
 from verifier_app import create_app as create_verifier_app
 from verifier_app.service import LIMITER
@@ -104,7 +105,7 @@ def test_an_as_of_moment_at_the_calendars_edge_is_a_400_not_a_500(
 @pytest.mark.parametrize("moment", CALENDAR_EDGES[:2])
 def test_a_datetime_stamp_no_utc_datetime_holds_is_malformed(moment: str) -> None:
     with pytest.raises(MalformedError) as raised:
-        parse_datetime(moment, pointer="/validFrom")
+        parse_datetime(moment, pointer="/validFrom", in_utc=True)
     assert raised.value.pointer == "/validFrom"
 
 

@@ -4,7 +4,7 @@ served at GET /status/…?timestamp=, and verification as of a moment (``Verifie
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,18 @@ from flask import Flask
 from sqlalchemy import inspect
 
 import vcred
+from issuer_app.as_of import VALID_UNTIL_HEADER as VALID_UNTIL
 from issuer_app.store.records import SCHEMA_VERSION, IssuerStore
-from tests.issuer.conftest import PUBLIC_URL, ApiClient, AppFetcher, Clock, auth, credential
+from tests.issuer.conftest import (
+    PG_URL,
+    PUBLIC_URL,
+    ApiClient,
+    AppFetcher,
+    Clock,
+    auth,
+    credential,
+    table_prefix,
+)
 from tests.issuer.test_api import _status, payload_of, secured_of
 from vcred import Verifier, jose
 from vcred.keys import KeyPair
@@ -132,6 +142,56 @@ def test_versions_out_of_force_longer_than_the_retention_are_pruned(
     assert _as_of(app, clock, clock.now - timedelta(days=10)).verify(token).codes == ("SUSPENDED",)
 
 
+def _stamp(moment: datetime) -> str:
+    """``moment`` to the microsecond (a sub-second ``?timestamp=``)."""
+    return f"{format_datetime(moment)[:-1]}.{moment.microsecond:06d}Z"
+
+
+def test_a_suspension_shorter_than_a_second_is_kept_and_served_exactly(
+    app: Flask, api: ApiClient, clock: Clock
+) -> None:
+    # A credential suspended at …:05.2 and reinstated at …:05.7: both versions were kept
+    # under their validFrom to the second, the reinstated one replaced the suspended one
+    # (same key), and as of …:05.4 the issuer answered "not suspended" — the suspension
+    # vanished from the history.
+    document, token, list_url = _issue(app, api, entry=1)
+    path = list_url.removeprefix(PUBLIC_URL)
+    client = app.test_client()
+    first = clock.now
+    assert client.get(path).status_code == 200  # version 1, in force from first
+    clock.advance(seconds=5.2)
+    suspended_at = clock.now
+    assert _status(api, auth(app), document["id"], "suspended").status_code == 200
+    assert client.get(path).status_code == 200
+    clock.advance(seconds=0.5)
+    reinstated_at = clock.now
+    assert _status(api, auth(app), document["id"], "active").status_code == 200
+    assert client.get(path).status_code == 200
+    clock.advance(hours=1)
+    index = document["_index"]
+
+    def served(moment: datetime) -> tuple[int, str, str | None]:
+        answer = api.get(f"{path}?timestamp={_stamp(moment)}")
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        payload = jose.unverified_payload(answer.get_data(as_text=True))
+        bits = parse_status_list_credential(payload, url=list_url).bits
+        return bits.value(index, 1), payload["validFrom"], answer.headers.get(VALID_UNTIL)
+
+    inside = suspended_at + timedelta(seconds=0.2)
+    assert served(inside) == (1, _stamp(suspended_at), _stamp(reinstated_at))
+    assert served(suspended_at) == (1, _stamp(suspended_at), _stamp(reinstated_at))
+    # just before it: version 1 (its second too); from the reinstatement on: the last one
+    assert served(suspended_at - timedelta(microseconds=1)) == (
+        0,
+        format_datetime(first),
+        _stamp(suspended_at),
+    )
+    assert served(reinstated_at) == (0, _stamp(reinstated_at), None)
+    # and a verifier as of a moment inside it finds the credential suspended then
+    assert _as_of(app, clock, inside).verify(token).codes == ("SUSPENDED",)
+    assert _as_of(app, clock, reinstated_at).verify(token).verified
+
+
 def test_an_as_of_list_is_never_taken_for_the_current_one(
     app: Flask, api: ApiClient, clock: Clock
 ) -> None:
@@ -211,7 +271,47 @@ def test_a_database_of_schema_2_gets_the_versions_table(tmp_path: Path) -> None:
     reopened = IssuerStore(url)
     assert not reopened.initialised()
     reopened.bootstrap(lambda conn: None)
-    assert reopened.schema_version() == SCHEMA_VERSION == "4"
+    assert reopened.schema_version() == SCHEMA_VERSION == "5"
     with reopened.engine.connect() as conn:
         assert inspect(conn).has_table(reopened.list_versions.table.name)
+    reopened.close()
+
+
+def test_a_database_of_schema_4_keeps_its_versions_to_the_microsecond(
+    tmp_path: Path, backend: str
+) -> None:
+    # versions kept to the second ("…T12:00:05Z") are rewritten as keys to the microsecond:
+    # as text "…05Z" sorts after "…05.500000Z", and the version signed at :05 would not be
+    # found in force at :05.5
+    url, prefix = f"sqlite:///{tmp_path / 'issuer.db'}", ""
+    if backend == "postgres":
+        url, prefix = PG_URL, table_prefix()
+    store = IssuerStore(url, prefix=prefix)
+    store.bootstrap(lambda conn: None)
+    table = store.list_versions.table
+    row = {"signer": "web", "list_id": "l1", "version": 1, "format": "vc+jwt"}
+    with store.engine.begin() as conn:
+        store.set_meta(conn, "schema", "4")
+        for second, document in ((0, "one"), (5, "two")):
+            conn.execute(
+                table.insert().values(
+                    **row,
+                    valid_from=f"2026-06-01T12:00:0{second}Z",
+                    media_type="application/vc+jwt",
+                    document=document,
+                )
+            )
+    store.close()
+    reopened = IssuerStore(url, prefix=prefix)
+    reopened.bootstrap(lambda conn: None)
+    assert reopened.schema_version() == "5"
+    at = datetime.fromisoformat("2026-06-01T12:00:05.500000+00:00")
+    found = reopened.list_versions.in_force("web", "l1", at)
+    assert found is not None
+    assert (found.document, found.valid_from) == ("two", "2026-06-01T12:00:05Z")
+    earlier = reopened.list_versions.in_force("web", "l1", at.replace(second=4))
+    assert earlier is not None
+    assert (earlier.document, earlier.valid_until) == ("one", "2026-06-01T12:00:05Z")
+    if backend == "postgres":
+        reopened.drop_tables()
     reopened.close()

@@ -29,6 +29,8 @@ from vcred.jose import unverified_payload
 from vcred.keys import KeyPair
 from vcred.testing import StaticFetcher
 from vcred.verifier import VerificationResult
+from vcred_service.problems import ProblemError
+from verifier_app import batch as batch_module
 from verifier_app.cli import admin
 
 DATABASE_URL = os.environ.get("VCRED_TEST_DATABASE_URL", PG_URL)
@@ -393,3 +395,136 @@ def test_items_refused_for_their_depth_or_duplicate_names_get_their_receipts(
     digests = ["digestSRI" in s["verifiedCredential"] for s in subjects]
     assert digests == [True, True, False]
     assert len({s["auditEntry"]["seq"] for s in subjects}) == 3
+
+
+# -- a receipt that cannot be signed ------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class UnavailableKey:
+    """A receipt key whose token went away (an HSM unplugged, a key file gone): signing raises
+    from the ``fail_from``-th signature on (0: every one)."""
+
+    inner: KeyPair
+    fail_from: int = 0
+    signed: int = 0
+
+    @property
+    def kind(self) -> Any:
+        return self.inner.kind
+
+    @property
+    def public(self) -> Any:
+        return self.inner.public
+
+    def sign(self, data: bytes, *, deterministic: bool = False) -> bytes:
+        if self.signed >= self.fail_from:
+            raise RuntimeError("CKR_DEVICE_REMOVED")
+        self.signed += 1
+        return self.inner.sign(data, deterministic=deterministic)
+
+
+def _unavailable(app: Flask, receipt_key: KeyPair, *, fail_from: int = 0) -> None:
+    """The app's receipt issuer signs with :class:`UnavailableKey` from now on."""
+    service = app.extensions["vcred_verifier"]
+    signer = dataclasses.replace(
+        service.receipts.signer, key=UnavailableKey(receipt_key, fail_from=fail_from)
+    )
+    service.receipts = dataclasses.replace(service.receipts, signer=signer)
+
+
+def _receipts_named(entries: list[dict[str, Any]]) -> list[str]:
+    return [e["details"]["receipt"] for e in entries if "receipt" in e["details"]]
+
+
+def test_a_receipt_that_cannot_be_signed_is_named_by_no_entry(
+    chained_app: Flask, agency: Agency, receipt_key: KeyPair
+) -> None:
+    # The verification was recorded (its entry naming the receipt's id) before the receipt was
+    # signed: a signer that raised left the audit chain naming a receipt never issued, and the
+    # client a 500. Now the entry and the receipt are one transaction: a 503 to retry, and
+    # nothing recorded names a receipt that does not exist (nor is a verification whose
+    # answer was refused recorded, as for any 503).
+    client = chained_app.test_client()
+    token = agency.issue(agency.aeo_certificate())
+    storage = chained_app.extensions["vcred_verifier"].storage
+    assert (
+        client.post("/credentials/verify", json={"verifiableCredential": token}).status_code == 200
+    )
+    healthy = chained_app.extensions["vcred_verifier"].receipts
+    _unavailable(chained_app, receipt_key)
+    refused = client.post(
+        "/credentials/verify", json={"verifiableCredential": token, "options": {"receipt": True}}
+    )
+    assert refused.status_code == 503, refused.get_data(as_text=True)
+    assert refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["code"] == "RECEIPT_NOT_SIGNED"
+    assert "receipt could not be signed" in problem["detail"]
+    assert "CKR_DEVICE_REMOVED" not in refused.get_data(as_text=True)
+    assert int(refused.headers["Retry-After"]) > 0
+    storage.flush()
+    entries = list(storage.audit.entries())
+    # the verification buffered before it is written (the failed write put it back), once
+    assert [e["details"]["verified"] for e in entries] == [True]
+    assert _receipts_named(entries) == []
+    assert len(storage.recent()) == 1
+    # the key back: the next receipt names the next entry, which names it
+    chained_app.extensions["vcred_verifier"].receipts = healthy
+    body = verify_with_receipt(chained_app, token)
+    subject = receipt_claims(body["receipt"])
+    storage.flush()
+    entries = list(storage.audit.entries())
+    assert [e["seq"] for e in entries] == [1, 2]
+    assert subject["credentialSubject"]["auditEntry"]["seq"] == 2
+    assert _receipts_named(entries) == [subject["id"]]
+    assert verify_chain(entries, expect_head=storage.audit.head()[1]).intact
+
+
+def test_a_batch_whose_receipts_cannot_all_be_signed_records_none_of_them(
+    chained_app: Flask, agency: Agency, receipt_key: KeyPair
+) -> None:
+    # the second item's receipt fails: the first's, signed, was recorded and never answered
+    token = agency.issue(agency.aeo_certificate())
+    _unavailable(chained_app, receipt_key, fail_from=1)
+    refused = chained_app.test_client().post(
+        "/credentials/verify-batch",
+        json={"verifiableCredentials": [token, tamper(token)], "options": {"receipt": True}},
+    )
+    assert refused.status_code == 503, refused.get_data(as_text=True)
+    assert refused.get_json()["code"] == "RECEIPT_NOT_SIGNED"
+    storage = chained_app.extensions["vcred_verifier"].storage
+    storage.flush()
+    assert list(storage.audit.entries()) == []
+    assert storage.recent() == []
+
+
+def test_a_streamed_batch_answers_the_chunks_whose_receipts_were_signed_and_records_only_them(
+    chained_app: Flask, agency: Agency, receipt_key: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_module, "STREAM_CHUNK", 1)
+    token = agency.issue(agency.aeo_certificate())
+    client = chained_app.test_client()
+    storage = chained_app.extensions["vcred_verifier"].storage
+    request = {"verifiableCredentials": [token, token], "options": {"receipt": True}}
+    ndjson = {"Accept": "application/x-ndjson"}
+    # the first chunk's receipt fails: a 503 before the stream begins, not a 200 cut short
+    _unavailable(chained_app, receipt_key)
+    refused = client.post("/credentials/verify-batch", json=request, headers=ndjson)
+    assert refused.status_code == 503, refused.get_data(as_text=True)
+    assert refused.get_json()["code"] == "RECEIPT_NOT_SIGNED"
+    # the second's fails: the first is answered with its receipt, the stream ends there
+    _unavailable(chained_app, receipt_key, fail_from=1)
+    streamed = client.post(
+        "/credentials/verify-batch", json=request, headers=ndjson, buffered=False
+    )
+    assert streamed.status_code == 200
+    lines = iter(streamed.response)
+    first = json.loads(next(lines))
+    with pytest.raises(ProblemError):
+        next(lines)
+    streamed.close()
+    storage.flush()
+    entries = list(storage.audit.entries())
+    assert [e["seq"] for e in entries] == [1]
+    assert _receipts_named(entries) == [receipt_claims(first["receipt"])["id"]]

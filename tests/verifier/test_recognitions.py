@@ -302,6 +302,18 @@ def test_a_batch_query_answers_each_party(app: Flask, agency: Agency, trader: Ke
             "MALFORMED",
             "/at",
         ),
+        # an offset beyond ±14:00 is no dateTimeStamp (docs/security.md §13.19)
+        (
+            {"scheme": "EORI", "id": "DE123456789012345", "at": "2026-12-01T00:00:00+23:59"},
+            "MALFORMED",
+            "/at",
+        ),
+        # nor a moment before the year 1 once in UTC (an OverflowError: a 500)
+        (
+            {"scheme": "EORI", "id": "DE123456789012345", "at": "0001-01-01T00:00:00+14:00"},
+            "MALFORMED",
+            "/at",
+        ),
     ],
 )
 def test_a_malformed_query_is_refused(

@@ -48,6 +48,7 @@ from vcred.status.entry import (
 from vcred.status.listcred import (
     StatusList,
     format_datetime,
+    format_moment,
     issuer_id,
     parse_status_list_credential,
 )
@@ -446,19 +447,21 @@ def _refuse_below(newest: ListVersion | None, version: ListVersion, *, url: str)
         return
     if hmac.compare_digest(version.digest, newest.digest):
         return
-    stated = "no validFrom" if version.valid_from is None else format_datetime(version.valid_from)
+    stated = "no validFrom" if version.valid_from is None else format_moment(version.valid_from)
     raise StatusVerificationError(
         f"the status list {url} served is older ({stated}) than the version held "
-        f"(validFrom {format_datetime(newest.valid_from)}): refused as a rollback"
+        f"(validFrom {format_moment(newest.valid_from)}): refused as a rollback"
     )
 
 
 def as_of_url(list_url: str, moment: datetime) -> str:
     """Where an issuer serves the version of ``list_url`` in force at ``moment``: the URL with
     ``timestamp=<dateTimeStamp>`` added to its query (vcred's issuer answers it; see
-    docs/services.md, "Status lists as of a moment")."""
+    docs/services.md, "Status lists as of a moment"). The moment exactly: to the second, or
+    to the microsecond when it has a fraction (a version may be in force for less than a
+    second)."""
     separator = "&" if "?" in list_url else "?"
-    return f"{list_url}{separator}{urlencode({'timestamp': format_datetime(moment)})}"
+    return f"{list_url}{separator}{urlencode({'timestamp': format_moment(moment)})}"
 
 
 def status_message(entry: BitstringStatusListEntry, value: int, *, pointer: str) -> str:

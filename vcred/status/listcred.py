@@ -9,13 +9,13 @@ base64url without the multibase prefix, one bit per entry.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from vcred.errors import MalformedError, UsageError
+from vcred.model import parse_datetime
 from vcred.status.codec import (
     DEFAULT_MAX_BITSTRING_BYTES,
     MAX_STATUS_SIZE,
@@ -48,11 +48,6 @@ _LIST_KINDS: Final[dict[str, tuple[str, str, str | None]]] = {
     ),
 }
 
-# XML Schema dateTimeStamp (VCDM 2.0 §4.6): a date-time that always carries its offset.
-_DATETIME_STAMP: Final = re.compile(
-    r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
-)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StatusList:
@@ -82,17 +77,16 @@ def format_datetime(moment: datetime) -> str:
     return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%SZ")
 
 
-def parse_datetime(value: object, *, pointer: str) -> datetime:
-    """Read an XML Schema dateTimeStamp; raises MalformedError for anything else."""
-    if not isinstance(value, str) or not _DATETIME_STAMP.fullmatch(value):
-        raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer)
-    try:
-        moment = datetime.fromisoformat(value)
-        # its offset may carry it past the year 1 or 9999 in UTC, which no datetime holds
-        moment.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
-        raise MalformedError("expected an XML Schema dateTimeStamp", pointer=pointer) from exc
-    return moment
+def format_moment(moment: datetime) -> str:
+    """``moment`` as an XML Schema dateTimeStamp in UTC, exactly: to the second, or to the
+    microsecond when it has a fraction. A moment is stated as it was — to the second only,
+    ``12:00:00.7`` reads as ``12:00:00``, a moment at which something that came into force at
+    ``12:00:00.5`` was not in force yet (and two versions signed within one second had one
+    date)."""
+    stamp = format_datetime(moment)
+    if moment.microsecond == 0:
+        return stamp
+    return f"{stamp[:-1]}.{moment.microsecond:06d}Z"
 
 
 def issuer_id(credential: Mapping[str, Any], *, pointer: str = "/issuer") -> str:
@@ -156,10 +150,12 @@ def build_status_list_credential(
         "id": list_url,
         "type": ["VerifiableCredential", LIST_CREDENTIAL_TYPE],
         "issuer": dict(issuer) if isinstance(issuer, Mapping) else issuer,
-        "validFrom": format_datetime(valid_from),
+        # to the microsecond when signed within a second: versions signed within one second
+        # (a suspension lifted at once) are each told by their own validFrom
+        "validFrom": format_moment(valid_from),
     }
     if valid_until is not None:
-        credential["validUntil"] = format_datetime(valid_until)
+        credential["validUntil"] = format_moment(valid_until)
     credential["credentialSubject"] = subject
     return credential
 
@@ -267,5 +263,5 @@ def _optional_datetime(credential: Mapping[str, Any], *names: str) -> datetime |
     """The first of ``names`` the credential has (VCDM 2.0's name, then VC 1.1's), or None."""
     for name in names:
         if name in credential:
-            return parse_datetime(credential[name], pointer=f"/{name}")
+            return parse_datetime(credential[name], pointer=f"/{name}", in_utc=True)
     return None
