@@ -589,29 +589,32 @@ class Issuer:
         except VcredError as exc:
             raise problem(exc, base="/credential") from exc
         sequence = document["credentialSubject"].get("sequenceNumber")
+        meanwhile = ProblemError(
+            409,
+            "Trust list out of sequence",
+            "another trust list was published while this one was signed: send it again",
+            code="TRUST_LIST_SEQUENCE",
+            pointer="/credential/credentialSubject/sequenceNumber",
+        )
+        stored = json.dumps(
+            {
+                "secured": secured,
+                "format": fmt,
+                "sequenceNumber": sequence,
+                "digest": list_digest(_served(secured)),
+            }
+        )
         with self.store.engine.begin() as conn:
-            published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST, conn))
+            # locked to the commit: a publication racing this one waits, then sees it
+            published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST, conn, lock=True))
             if _published_digest(published) != _published_digest(before):
                 # the list signed names a predecessor that is no longer the one published
-                raise ProblemError(
-                    409,
-                    "Trust list out of sequence",
-                    "another trust list was published while this one was signed: send it again",
-                    code="TRUST_LIST_SEQUENCE",
-                    pointer="/credential/credentialSubject/sequenceNumber",
-                )
-            self.store.set_meta(
-                conn,
-                PUBLISHED_TRUST_LIST,
-                json.dumps(
-                    {
-                        "secured": secured,
-                        "format": fmt,
-                        "sequenceNumber": sequence,
-                        "digest": list_digest(_served(secured)),
-                    }
-                ),
-            )
+                raise meanwhile
+            if published is None:  # no row to lock: of racing first lists, one is stored
+                if not self.store.add_meta(conn, PUBLISHED_TRUST_LIST, stored):
+                    raise meanwhile
+            else:
+                self.store.set_meta(conn, PUBLISHED_TRUST_LIST, stored)
             self.store.append_audit(
                 conn,
                 at=self.stamp(),

@@ -11,6 +11,8 @@ trust-list key signed it. Every refusal is a 4xx with its code, or a typed error
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from sqlalchemy import text
 
 from issuer_app import create_app as create_issuer_app
 from issuer_app import issuer_of
@@ -28,9 +31,11 @@ from tests.issuer.conftest import (
     DID_WEB,
     DOMAIN,
     PASSPHRASE,
+    PG_URL,
     ApiClient,
     AppFetcher,
     credential,
+    dispose,
     make_config,
 )
 from tests.verifier.conftest import NOW, MakeApp, csrf_of, signed_in
@@ -50,6 +55,7 @@ from vcred.trust import (
     list_digest,
     load_signed_trust_list,
 )
+from vcred_service.db import make_engine
 from vcred_service.problems import ProblemError
 from verifier_app import VerifierConfig
 
@@ -721,6 +727,69 @@ def test_a_list_signed_while_another_was_published_is_not_published(
     assert refused.get_json()["code"] == "TRUST_LIST_SEQUENCE"
     assert "published while this one was signed" in refused.get_json()["detail"]
     assert load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True)).sequence == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("held", [0, 1])
+def test_two_lists_published_at_once_on_postgresql_are_one_published_one_refused(
+    tmp_path: Path, held: int
+) -> None:
+    # Attack (a race, no forgery): two agency tools publish list 2 at once. Each read the
+    # published list 1 under READ COMMITTED, before the other committed; both named list 1
+    # and both were answered 201 — the first served, then overwritten by the second: two
+    # lists 2, and a verifier that took the first refuses every successor of the second as a
+    # fork. The published list is read locked now: the second waits, sees the first, 409
+    # (``held`` 0: no list yet, no row to lock — the second's insert finds the first's).
+    app = create_issuer_app(make_config(tmp_path / "issuer", "postgres"))
+    app.config["TESTING"] = True
+    try:
+        api = ApiClient(app)
+        if held:
+            assert publish(app, api, sequenced_list(1)).status_code == 201
+        store = issuer_of(app).store
+        appending = store.append_audit
+        holding, go = threading.Event(), threading.Event()
+
+        def append_audit(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("action") == "trust-list-issue" and not holding.is_set():
+                holding.set()  # the first publication, its transaction open
+                assert go.wait(30)
+            return appending(*args, **kwargs)
+
+        store.append_audit = append_audit  # type: ignore[method-assign]
+        headers = [bearer(app, "trust-list") for _ in range(2)]
+        answers: dict[int, int] = {}
+
+        def send(i: int) -> None:
+            body = {"credential": sequenced_list(held + 1)}
+            sent = app.test_client().post("/trust-lists/issue", json=body, headers=headers[i])
+            answers[i] = sent.status_code
+
+        first = threading.Thread(target=send, args=(0,))
+        first.start()
+        assert holding.wait(30)
+        second = threading.Thread(target=send, args=(1,))
+        second.start()
+        waiting = text("select count(*) from pg_stat_activity where wait_event_type = 'Lock'")
+        watcher = make_engine(PG_URL)
+        try:
+            for _ in range(600):  # until the second publication waits on the first's lock
+                with watcher.connect() as conn:
+                    if conn.execute(waiting).scalar_one():
+                        break
+                time.sleep(0.05)
+        finally:
+            watcher.dispose()
+        go.set()
+        first.join(30)
+        second.join(30)
+        assert answers == {0: 201, 1: 409}
+        served = api.get("/trust-lists/current").get_data(as_text=True)
+        assert load(app, served).sequence == held + 1
+        audit = issuer_of(app).store.audit_entries()
+        assert [e["action"] for e in audit].count("trust-list-issue") == held + 1  # once each
+    finally:
+        dispose(app, drop=True)
 
 
 def test_the_issuer_names_the_served_digest_of_a_data_integrity_list(
