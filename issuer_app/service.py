@@ -1522,17 +1522,19 @@ def _served(secured: str | dict[str, Any]) -> str:
     is, a Data Integrity one as JSON of fixed bytes, for the digest its successor names."""
     if isinstance(secured, str):
         return secured
-    # the bytes Flask's jsonify served before (outside debug mode), without its newline,
-    # which a verifier strips: a list fetched then keeps its digest
-    return json.dumps(secured, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    # the bytes Flask's jsonify served before (outside debug mode; the app sorts no keys:
+    # they stay in the order signed), without its newline, which a verifier strips: a list
+    # fetched then keeps its digest
+    return json.dumps(secured, ensure_ascii=True, separators=(",", ":"))
 
 
 def _published_digest(published: Mapping[str, Any] | None) -> str | None:
-    """The digest (:func:`vcred.trust.list_digest`) of the list published, as served (one
-    published before it was stored: a Data Integrity list, computed)."""
+    """The digest (:func:`vcred.trust.list_digest`) of the list published, of the bytes
+    served — computed, never the digest stored beside it (a Data Integrity list published
+    before has none, or that of bytes served otherwise)."""
     if published is None:
         return None
-    return str(published.get("digest") or list_digest(_served(published["secured"])))
+    return list_digest(_served(published["secured"]))
 
 
 def _name_predecessor(document: dict[str, Any], published: Mapping[str, Any] | None) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
+from flask import Flask, jsonify
 from sqlalchemy import text
 
 from issuer_app import create_app as create_issuer_app
@@ -807,6 +807,33 @@ def test_the_issuer_names_the_served_digest_of_a_data_integrity_list(
     second = load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True))
     assert second.replaces == (1, list_digest(first))
     assert load(issuer_app, first).digest == list_digest(first)
+
+
+def test_a_data_integrity_list_published_before_keeps_the_bytes_and_digest_verifiers_hold(
+    issuer_app: Flask, api: ApiClient
+) -> None:
+    # Upgrade path: a Data Integrity list published by an issuer before it named
+    # predecessors was stored without a digest and served by jsonify — compact, keys in the
+    # order signed (the app sorts none). Verifiers hold that list with the digest of those
+    # bytes. Served sorted instead, the same list 1 read as a fork at every refresh, and the
+    # list 2 the issuer then published named the digest of the sorted bytes: every verifier
+    # holding list 1 refused it as a fork, its list going stale.
+    body = {"credential": sequenced_list(1), "options": {"format": "data-integrity"}}
+    response = api.post("/trust-lists/issue", json=body, headers=bearer(issuer_app, "trust-list"))
+    assert response.status_code == 201, response.get_json()
+    service = issuer_of(issuer_app)
+    stored = json.loads(service.store.get_meta(issuer_service.PUBLISHED_TRUST_LIST) or "")
+    secured = stored["secured"]
+    assert list(secured) != sorted(secured)  # signed in an order of its own
+    with service.store.engine.begin() as conn:  # as the issuer before left it
+        old = {"secured": secured, "format": stored["format"], "sequenceNumber": 1, "digest": None}
+        service.store.set_meta(conn, issuer_service.PUBLISHED_TRUST_LIST, json.dumps(old))
+    with issuer_app.app_context():
+        fetched_before = jsonify(secured).get_data(as_text=True).strip()  # what verifiers hold
+    assert api.get("/trust-lists/current").get_data(as_text=True) == fetched_before
+    assert publish(issuer_app, api, sequenced_list(2)).status_code == 201
+    second = load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True))
+    assert second.replaces == (1, list_digest(fetched_before))
 
 
 def test_a_successor_that_names_no_predecessor_is_refused_and_the_list_held_stays(
