@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from flask import Blueprint, Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
@@ -62,9 +62,14 @@ class _Request(Request):
     parsed the form in what it read (:func:`vcred_service.requests.read_body`)."""
 
     def _load_form_data(self) -> None:
-        if self.content_length is None and "form" not in self.__dict__:
+        if self.content_length is None and self.mimetype in _FORMS and "form" not in self.__dict__:
             read_body(self)  # the form is then parsed from the body read (cached)
         super()._load_form_data()
+
+
+#: The bodies Werkzeug parses as a form (any other is left to the view: a JSON body is read
+#: by read_json, under the cap its route sets).
+_FORMS: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 class _Segment(BaseConverter):
