@@ -690,6 +690,43 @@ def test_a_restarted_verifier_refuses_the_list_it_had_replaced(
     assert service.refresh_trust().sequence == 3
 
 
+def test_a_list_kept_from_a_file_ending_in_a_newline_is_followed_by_its_successor(
+    make_app: MakeApp,
+    did_host: LocalServer,
+    issuer_app: Flask,
+    api: ApiClient,
+    tmp_path: Path,
+) -> None:
+    # The configured file was read as it is — its final newline too, which an editor or
+    # `vcred … > list.jwt` leaves — and its digest taken of that text, where the feed and
+    # `trust-list build --previous` strip it. Kept, that digest was the floor when the
+    # verifier moved to the agency's URL: list 1 again read as a fork, and list 2, naming
+    # list 1's digest as published, refused as one. The file is read as the feed reads a list.
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    first = api.get("/trust-lists/current").get_data(as_text=True)
+    path = tmp_path / "list.jwt"
+    path.write_text(first + "\n", encoding="utf-8")
+    data_dir = tmp_path / "verifier"
+    host_map = {DOMAIN: did_host.origin}
+    by_file = make_app(data_dir=data_dir, trust_list=path, trust_issuer=DID_WEB, host_map=host_map)
+    assert by_file.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 1
+    by_file.extensions["vcred_verifier"].close()
+
+    assert publish(issuer_app, api, sequenced_list(2)).status_code == 201
+    second = api.get("/trust-lists/current").get_data(as_text=True)
+    assert load(issuer_app, second).replaces == (1, list_digest(first))
+    did_host.serve("/trust-lists/current", second.encode(), Content_Type="application/vc+jwt")
+    by_url = make_app(
+        data_dir=data_dir,
+        trust_list=None,
+        trust_list_urls=(LIST_URL,),
+        trust_issuer=DID_WEB,
+        host_map=host_map,
+    )
+    service = by_url.extensions["vcred_verifier"]
+    assert service.feed.current.sequence == 2, service.feed.last_report.errors
+
+
 def test_the_issuer_names_the_list_a_successor_replaces(issuer_app: Flask, api: ApiClient) -> None:
     # the agency sends list 2 without replaces: the issuer names the published list 1
     assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
