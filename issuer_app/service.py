@@ -589,29 +589,32 @@ class Issuer:
         except VcredError as exc:
             raise problem(exc, base="/credential") from exc
         sequence = document["credentialSubject"].get("sequenceNumber")
+        meanwhile = ProblemError(
+            409,
+            "Trust list out of sequence",
+            "another trust list was published while this one was signed: send it again",
+            code="TRUST_LIST_SEQUENCE",
+            pointer="/credential/credentialSubject/sequenceNumber",
+        )
+        stored = json.dumps(
+            {
+                "secured": secured,
+                "format": fmt,
+                "sequenceNumber": sequence,
+                "digest": list_digest(_served(secured)),
+            }
+        )
         with self.store.engine.begin() as conn:
-            published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST, conn))
+            # locked to the commit: a publication racing this one waits, then sees it
+            published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST, conn, lock=True))
             if _published_digest(published) != _published_digest(before):
                 # the list signed names a predecessor that is no longer the one published
-                raise ProblemError(
-                    409,
-                    "Trust list out of sequence",
-                    "another trust list was published while this one was signed: send it again",
-                    code="TRUST_LIST_SEQUENCE",
-                    pointer="/credential/credentialSubject/sequenceNumber",
-                )
-            self.store.set_meta(
-                conn,
-                PUBLISHED_TRUST_LIST,
-                json.dumps(
-                    {
-                        "secured": secured,
-                        "format": fmt,
-                        "sequenceNumber": sequence,
-                        "digest": list_digest(_served(secured)),
-                    }
-                ),
-            )
+                raise meanwhile
+            if published is None:  # no row to lock: of racing first lists, one is stored
+                if not self.store.add_meta(conn, PUBLISHED_TRUST_LIST, stored):
+                    raise meanwhile
+            else:
+                self.store.set_meta(conn, PUBLISHED_TRUST_LIST, stored)
             self.store.append_audit(
                 conn,
                 at=self.stamp(),
@@ -1519,17 +1522,19 @@ def _served(secured: str | dict[str, Any]) -> str:
     is, a Data Integrity one as JSON of fixed bytes, for the digest its successor names."""
     if isinstance(secured, str):
         return secured
-    # the bytes Flask's jsonify served before (outside debug mode), without its newline,
-    # which a verifier strips: a list fetched then keeps its digest
-    return json.dumps(secured, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    # the bytes Flask's jsonify served before (outside debug mode; the app sorts no keys:
+    # they stay in the order signed), without its newline, which a verifier strips: a list
+    # fetched then keeps its digest
+    return json.dumps(secured, ensure_ascii=True, separators=(",", ":"))
 
 
 def _published_digest(published: Mapping[str, Any] | None) -> str | None:
-    """The digest (:func:`vcred.trust.list_digest`) of the list published, as served (one
-    published before it was stored: a Data Integrity list, computed)."""
+    """The digest (:func:`vcred.trust.list_digest`) of the list published, of the bytes
+    served — computed, never the digest stored beside it (a Data Integrity list published
+    before has none, or that of bytes served otherwise)."""
     if published is None:
         return None
-    return str(published.get("digest") or list_digest(_served(published["secured"])))
+    return list_digest(_served(published["secured"]))
 
 
 def _name_predecessor(document: dict[str, Any], published: Mapping[str, Any] | None) -> None:

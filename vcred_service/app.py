@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from flask import Blueprint, Flask, Request, Response
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
@@ -14,6 +14,7 @@ from werkzeug.routing import BaseConverter, PathConverter
 
 from vcred_service import i18n
 from vcred_service.problems import register_problem_handlers
+from vcred_service.requests import read_body
 
 DEFAULT_MAX_BODY = 512 * 1024
 
@@ -33,6 +34,7 @@ def create_base_app(
     if data_dir is not None:
         kwargs["instance_path"] = str(Path(data_dir).resolve())
     app = Flask(import_name, **kwargs)
+    app.request_class = _Request
     # before any route is added: a rule takes its converters when it is added
     app.url_map.converters.update(default=_Segment, string=_Segment, path=_Path)
     app.config.update(
@@ -52,6 +54,22 @@ def create_base_app(
     app.register_blueprint(shared)
     i18n.install(app)
     return app
+
+
+class _Request(Request):
+    """Flask's request, a form sent without Content-Length (chunked) past the cap refused
+    with 413 as one of a declared length is: Werkzeug read such a body only to the cap and
+    parsed the form in what it read (:func:`vcred_service.requests.read_body`)."""
+
+    def _load_form_data(self) -> None:
+        if self.content_length is None and self.mimetype in _FORMS and "form" not in self.__dict__:
+            read_body(self)  # the form is then parsed from the body read (cached)
+        super()._load_form_data()
+
+
+#: The bodies Werkzeug parses as a form (any other is left to the view: a JSON body is read
+#: by read_json, under the cap its route sets).
+_FORMS: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 class _Segment(BaseConverter):

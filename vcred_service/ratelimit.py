@@ -70,6 +70,16 @@ class RateLimiter:
         if wait > 0:
             raise too_many_requests(wait)
 
+    def refund(self, key: str) -> None:
+        """Give back the token one request took (:meth:`allow`), the bucket never past full:
+        for a limit on what a request turns out to be (a wrong password), taken before it is
+        known so that requests at once cannot all read the same last token."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate + 1.0)
+            self._buckets[key] = (tokens, now)
+
 
 def client_key(environ: Mapping[str, Any]) -> str:
     """The key a request is limited by: its client address (``REMOTE_ADDR``, as any ProxyFix
@@ -99,6 +109,8 @@ class Limiter(Protocol):
     def peek(self, key: str) -> float: ...
 
     def check(self, key: str, *, cost: float = 1.0) -> None: ...
+
+    def refund(self, key: str) -> None: ...
 
 
 def make_limiter(

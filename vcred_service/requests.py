@@ -15,7 +15,7 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from flask import request
+from flask import Request, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from vcred._json import loads_strict
@@ -62,21 +62,24 @@ def read_json_text() -> str:
     return _text(read_body())
 
 
-def read_body() -> bytes:
-    """The request's body, refused with 413 past ``request.max_content_length`` bytes whether
-    its length was declared (Content-Length) or not (chunked).
+def read_body(of: Request | None = None) -> bytes:
+    """The request's body (``of``: that request, not the current one), refused with 413
+    past ``request.max_content_length`` bytes whether its length was declared
+    (Content-Length) or not (chunked).
 
     A body without a declared length is read to the end the server tells
     (``wsgi.input_terminated``: gunicorn, Werkzeug), but Werkzeug stops at the cap and hands
     on what it read as the whole body; cut short there, a body too large was answered as
-    invalid JSON (400). One byte more from the server's stream tells.
+    invalid JSON (400) — or, a form, taken in what was read. One byte more from the server's
+    stream tells.
     """
-    data = request.get_data(cache=True)
-    cap = request.max_content_length
-    environ = request.environ
+    current = request if of is None else of
+    data = current.get_data(cache=True)
+    cap = current.max_content_length
+    environ = current.environ
     if (
         cap is not None
-        and request.content_length is None
+        and current.content_length is None
         and len(data) >= cap
         and "wsgi.input_terminated" in environ
         and environ["wsgi.input"].read(1)

@@ -36,7 +36,8 @@ SCHEMES: Final = ("redis://", "rediss://", "unix://")
 _WARN_EVERY_S: Final = 60.0
 
 # KEYS[1]: the bucket; ARGV: rate (per second), burst, tokens to spend (the request's cost,
-# or 0 to peek). A cost above the burst goes ahead on a full bucket and leaves it in debt.
+# 0 to peek, -1 to give one back, never past full). A cost above the burst goes ahead on a
+# full bucket and leaves it in debt.
 # Returns the seconds to wait (as a string: Lua numbers become integers in replies).
 _BUCKET: Final = """
 local clock = redis.call('TIME')
@@ -48,12 +49,14 @@ local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 local needed = math.max(1, math.min(spend, burst))
 local wait = 0
-if tokens >= needed then
+if spend < 0 then
+  tokens = math.min(burst, tokens - spend)
+elseif tokens >= needed then
   tokens = tokens - spend
 else
   wait = (needed - tokens) / rate
 end
-if spend > 0 then
+if spend ~= 0 then
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
   -- kept until it would be full again (a batch's debt included)
   redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
@@ -106,6 +109,10 @@ class RedisRateLimiter:
         if wait > 0:
             raise too_many_requests(wait)
 
+    def refund(self, key: str) -> None:
+        """Give back the token one request took (:meth:`RateLimiter.refund`)."""
+        self._run(key, spend=-1.0)
+
     def _run(self, key: str, *, spend: float) -> float:
         import redis
 
@@ -122,6 +129,9 @@ class RedisRateLimiter:
                     "Redis at %s cannot be reached: rate limits are per worker",
                     redacted_url(self.url),
                 )
+            if spend < 0:
+                self.local.refund(key)
+                return 0.0
             return self.local.allow(key, cost=spend) if spend else self.local.peek(key)
 
 

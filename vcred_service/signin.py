@@ -161,17 +161,19 @@ def login_page(template: str, **context: Any) -> str | BaseResponse:
         current.limiter.check(request.remote_addr or "unknown")
         name = request.form.get("name", "")
         account = _account_key(name)
-        held = current.account_limiter.peek(account)
+        # the token is taken before the password is checked, given back when it is right:
+        # a guess read beside another in flight (being hashed) does not see its token too
+        held = current.account_limiter.allow(account)
         if held > 0:
             raise too_many_requests(held)
         if current.accounts.check(name, request.form.get("password", "")):
+            current.account_limiter.refund(account)
             _end_presented_session()
             session.clear()  # a fresh CSRF token: nothing from before the sign-in carries on
             csrf_token()
             response = redirect(target)
             _set_cookie(response, current.sessions.start(name))
             return response
-        current.account_limiter.allow(account)
         error = gettext(WRONG)
     return render_template(template, error=error, next=target, **context)
 

@@ -284,7 +284,9 @@ class VerifierService:
         if path is None or anchor is None:  # the configuration has both or neither
             return None
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            # as the feed reads a fetched list (and `trust-list build --previous` its file):
+            # without the final newline, which would change its digest (``replaces``)
+            text = Path(path).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise MalformedError(f"cannot read the trust list {path}: {exc}") from exc
         loaded = load_signed_trust_list(

@@ -362,8 +362,15 @@ class IssuerStore:
 
     # -- meta --------------------------------------------------------------------------------
 
-    def get_meta(self, name: str, conn: Connection | None = None) -> str | None:
+    def get_meta(
+        self, name: str, conn: Connection | None = None, *, lock: bool = False
+    ) -> str | None:
+        """``name``'s value; ``lock``: its row locked to the end of ``conn``'s transaction, for
+        a writer whose value rests on the one read (PostgreSQL; SQLite's BEGIN IMMEDIATE
+        serialises the transactions anyway)."""
         query = select(self.t.meta.c.value).where(self.t.meta.c.name == name)
+        if lock:
+            query = query.with_for_update()
         if conn is not None:
             return conn.execute(query).scalar_one_or_none()
         with self.engine.connect() as own:

@@ -11,6 +11,8 @@ trust-list key signed it. Every refusal is a 4xx with its code, or a typed error
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
+from flask import Flask, jsonify
+from sqlalchemy import text
 
 from issuer_app import create_app as create_issuer_app
 from issuer_app import issuer_of
@@ -28,9 +31,11 @@ from tests.issuer.conftest import (
     DID_WEB,
     DOMAIN,
     PASSPHRASE,
+    PG_URL,
     ApiClient,
     AppFetcher,
     credential,
+    dispose,
     make_config,
 )
 from tests.verifier.conftest import NOW, MakeApp, csrf_of, signed_in
@@ -50,6 +55,7 @@ from vcred.trust import (
     list_digest,
     load_signed_trust_list,
 )
+from vcred_service.db import make_engine
 from vcred_service.problems import ProblemError
 from verifier_app import VerifierConfig
 
@@ -684,6 +690,43 @@ def test_a_restarted_verifier_refuses_the_list_it_had_replaced(
     assert service.refresh_trust().sequence == 3
 
 
+def test_a_list_kept_from_a_file_ending_in_a_newline_is_followed_by_its_successor(
+    make_app: MakeApp,
+    did_host: LocalServer,
+    issuer_app: Flask,
+    api: ApiClient,
+    tmp_path: Path,
+) -> None:
+    # The configured file was read as it is — its final newline too, which an editor or
+    # `vcred … > list.jwt` leaves — and its digest taken of that text, where the feed and
+    # `trust-list build --previous` strip it. Kept, that digest was the floor when the
+    # verifier moved to the agency's URL: list 1 again read as a fork, and list 2, naming
+    # list 1's digest as published, refused as one. The file is read as the feed reads a list.
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    first = api.get("/trust-lists/current").get_data(as_text=True)
+    path = tmp_path / "list.jwt"
+    path.write_text(first + "\n", encoding="utf-8")
+    data_dir = tmp_path / "verifier"
+    host_map = {DOMAIN: did_host.origin}
+    by_file = make_app(data_dir=data_dir, trust_list=path, trust_issuer=DID_WEB, host_map=host_map)
+    assert by_file.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 1
+    by_file.extensions["vcred_verifier"].close()
+
+    assert publish(issuer_app, api, sequenced_list(2)).status_code == 201
+    second = api.get("/trust-lists/current").get_data(as_text=True)
+    assert load(issuer_app, second).replaces == (1, list_digest(first))
+    did_host.serve("/trust-lists/current", second.encode(), Content_Type="application/vc+jwt")
+    by_url = make_app(
+        data_dir=data_dir,
+        trust_list=None,
+        trust_list_urls=(LIST_URL,),
+        trust_issuer=DID_WEB,
+        host_map=host_map,
+    )
+    service = by_url.extensions["vcred_verifier"]
+    assert service.feed.current.sequence == 2, service.feed.last_report.errors
+
+
 def test_the_issuer_names_the_list_a_successor_replaces(issuer_app: Flask, api: ApiClient) -> None:
     # the agency sends list 2 without replaces: the issuer names the published list 1
     assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
@@ -723,6 +766,69 @@ def test_a_list_signed_while_another_was_published_is_not_published(
     assert load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True)).sequence == 2
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("held", [0, 1])
+def test_two_lists_published_at_once_on_postgresql_are_one_published_one_refused(
+    tmp_path: Path, held: int
+) -> None:
+    # Attack (a race, no forgery): two agency tools publish list 2 at once. Each read the
+    # published list 1 under READ COMMITTED, before the other committed; both named list 1
+    # and both were answered 201 — the first served, then overwritten by the second: two
+    # lists 2, and a verifier that took the first refuses every successor of the second as a
+    # fork. The published list is read locked now: the second waits, sees the first, 409
+    # (``held`` 0: no list yet, no row to lock — the second's insert finds the first's).
+    app = create_issuer_app(make_config(tmp_path / "issuer", "postgres"))
+    app.config["TESTING"] = True
+    try:
+        api = ApiClient(app)
+        if held:
+            assert publish(app, api, sequenced_list(1)).status_code == 201
+        store = issuer_of(app).store
+        appending = store.append_audit
+        holding, go = threading.Event(), threading.Event()
+
+        def append_audit(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("action") == "trust-list-issue" and not holding.is_set():
+                holding.set()  # the first publication, its transaction open
+                assert go.wait(30)
+            return appending(*args, **kwargs)
+
+        store.append_audit = append_audit  # type: ignore[method-assign]
+        headers = [bearer(app, "trust-list") for _ in range(2)]
+        answers: dict[int, int] = {}
+
+        def send(i: int) -> None:
+            body = {"credential": sequenced_list(held + 1)}
+            sent = app.test_client().post("/trust-lists/issue", json=body, headers=headers[i])
+            answers[i] = sent.status_code
+
+        first = threading.Thread(target=send, args=(0,))
+        first.start()
+        assert holding.wait(30)
+        second = threading.Thread(target=send, args=(1,))
+        second.start()
+        waiting = text("select count(*) from pg_stat_activity where wait_event_type = 'Lock'")
+        watcher = make_engine(PG_URL)
+        try:
+            for _ in range(600):  # until the second publication waits on the first's lock
+                with watcher.connect() as conn:
+                    if conn.execute(waiting).scalar_one():
+                        break
+                time.sleep(0.05)
+        finally:
+            watcher.dispose()
+        go.set()
+        first.join(30)
+        second.join(30)
+        assert answers == {0: 201, 1: 409}
+        served = api.get("/trust-lists/current").get_data(as_text=True)
+        assert load(app, served).sequence == held + 1
+        audit = issuer_of(app).store.audit_entries()
+        assert [e["action"] for e in audit].count("trust-list-issue") == held + 1  # once each
+    finally:
+        dispose(app, drop=True)
+
+
 def test_the_issuer_names_the_served_digest_of_a_data_integrity_list(
     issuer_app: Flask, api: ApiClient
 ) -> None:
@@ -738,6 +844,33 @@ def test_the_issuer_names_the_served_digest_of_a_data_integrity_list(
     second = load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True))
     assert second.replaces == (1, list_digest(first))
     assert load(issuer_app, first).digest == list_digest(first)
+
+
+def test_a_data_integrity_list_published_before_keeps_the_bytes_and_digest_verifiers_hold(
+    issuer_app: Flask, api: ApiClient
+) -> None:
+    # Upgrade path: a Data Integrity list published by an issuer before it named
+    # predecessors was stored without a digest and served by jsonify — compact, keys in the
+    # order signed (the app sorts none). Verifiers hold that list with the digest of those
+    # bytes. Served sorted instead, the same list 1 read as a fork at every refresh, and the
+    # list 2 the issuer then published named the digest of the sorted bytes: every verifier
+    # holding list 1 refused it as a fork, its list going stale.
+    body = {"credential": sequenced_list(1), "options": {"format": "data-integrity"}}
+    response = api.post("/trust-lists/issue", json=body, headers=bearer(issuer_app, "trust-list"))
+    assert response.status_code == 201, response.get_json()
+    service = issuer_of(issuer_app)
+    stored = json.loads(service.store.get_meta(issuer_service.PUBLISHED_TRUST_LIST) or "")
+    secured = stored["secured"]
+    assert list(secured) != sorted(secured)  # signed in an order of its own
+    with service.store.engine.begin() as conn:  # as the issuer before left it
+        old = {"secured": secured, "format": stored["format"], "sequenceNumber": 1, "digest": None}
+        service.store.set_meta(conn, issuer_service.PUBLISHED_TRUST_LIST, json.dumps(old))
+    with issuer_app.app_context():
+        fetched_before = jsonify(secured).get_data(as_text=True).strip()  # what verifiers hold
+    assert api.get("/trust-lists/current").get_data(as_text=True) == fetched_before
+    assert publish(issuer_app, api, sequenced_list(2)).status_code == 201
+    second = load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True))
+    assert second.replaces == (1, list_digest(fetched_before))
 
 
 def test_a_successor_that_names_no_predecessor_is_refused_and_the_list_held_stays(

@@ -70,6 +70,29 @@ def test_peeking_spends_nothing(deployment: tuple[str, ...]) -> None:
 
 
 @needs_redis
+def test_a_token_given_back_is_spent_again_never_past_a_full_bucket(
+    deployment: tuple[str, ...],
+) -> None:
+    # a sign-in takes its account's token before the password check, gives it back if right
+    first, second = _worker(deployment, burst=2), _worker(deployment, burst=2)
+    assert [first.allow("a"), second.allow("a")] == [0.0, 0.0]
+    assert first.peek("a") > 0
+    second.refund("a")
+    assert first.allow("a") == 0.0 and second.peek("a") > 0
+    for _ in range(3):
+        first.refund("a")
+    assert [second.allow("a") for _ in range(3)][2] > 0  # full is two, not four
+
+
+def test_a_token_given_back_without_redis_is_the_workers() -> None:
+    limiter = make_limiter(SLOW, 1, url="redis://127.0.0.1:1/0", deployment=("x",), name="x")
+    assert limiter.allow("a") == 0.0 and limiter.peek("a") > 0
+    limiter.refund("a")
+    limiter.refund("a")
+    assert limiter.allow("a") == 0.0 and limiter.allow("a") > 0
+
+
+@needs_redis
 def test_other_deployments_and_limits_do_not_share(deployment: tuple[str, ...]) -> None:
     ours = _worker(deployment, burst=1)
     theirs = _worker((*deployment[:2], "other_"), burst=1)

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.verifier.conftest import OFFICER_PASSWORD, Agency, MakeApp, csrf_of, signed_in
 from vcred.cli import main
-from vcred_service.signin import ACCOUNT_FAILURES
+from vcred_service.signin import ACCOUNT_FAILURES, EXTENSION
 
 #: Every path of the VC API: none of them lists the history (it is the officers' page).
 API_PATHS = [
@@ -69,6 +71,70 @@ def test_wrong_passwords_for_one_account_are_limited_whatever_address_they_come_
     assert guesses == [200] * burst + [429]  # each from an address of its own
     assert sign_in("vera", OFFICER_PASSWORD, "198.51.100.7") == 429  # held: guess or officer
     assert sign_in("otto", OFFICER_PASSWORD, "203.0.113.1") == 302  # another account signs in
+
+
+def test_guesses_in_flight_at_once_do_not_pass_the_account_limit(
+    make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Attack: the account's limit was read (peek) before the password check and spent after
+    # it, so every guess sent while another was being hashed read the same last token — as
+    # many guesses a minute as the servers take requests at once, not one. A guess now takes
+    # its token before the check (given back when the password is right).
+    data_dir = tmp_path / "verifier"
+    assert _add(data_dir, "vera", OFFICER_PASSWORD)[0] == 0
+    app = make_app(data_dir=data_dir, login_burst=1000)
+    accounts = app.extensions[EXTENSION].accounts
+    checking = accounts.check
+    checked: list[str] = []
+    inside, go = threading.Event(), threading.Event()
+
+    def check(name: str, password: str) -> bool:
+        checked.append(password)
+        if password == "in flight":  # held in its hash until the other guess is answered
+            inside.set()
+            assert go.wait(30)
+        return bool(checking(name, password))
+
+    monkeypatch.setattr(accounts, "check", check)
+
+    def sign_in(password: str, address: str) -> int:
+        client = app.test_client()
+        token = csrf_of(client.get("/login").get_data(as_text=True))
+        form = {"name": "vera", "password": password, "csrf_token": token}
+        return client.post("/login", data=form, environ_base={"REMOTE_ADDR": address}).status_code
+
+    _, burst = ACCOUNT_FAILURES
+    assert [sign_in(f"guess {n}", f"203.0.113.{n}") for n in range(burst - 1)] == [200] * (
+        burst - 1
+    )
+    answers: list[int] = []
+    first = threading.Thread(target=lambda: answers.append(sign_in("in flight", "192.0.2.1")))
+    first.start()
+    assert inside.wait(30)
+    beside = sign_in("beside it", "192.0.2.2")
+    go.set()
+    first.join(30)
+    assert answers == [200]
+    assert beside == 429  # the last token was taken by the guess in flight
+    assert len(checked) == burst  # ten passwords tried, not eleven
+    assert sign_in(OFFICER_PASSWORD, "198.51.100.7") == 429
+
+
+def test_the_right_password_gives_its_token_back(make_app: MakeApp, tmp_path: Path) -> None:
+    data_dir = tmp_path / "verifier"
+    assert _add(data_dir, "vera", OFFICER_PASSWORD)[0] == 0
+    app = make_app(data_dir=data_dir, login_burst=1000)
+
+    def sign_in(password: str) -> int:
+        client = app.test_client()
+        token = csrf_of(client.get("/login").get_data(as_text=True))
+        form = {"name": "vera", "password": password, "csrf_token": token}
+        return client.post("/login", data=form).status_code
+
+    _, burst = ACCOUNT_FAILURES
+    # signing in is not a failure: however often the officer does, guesses still have ten
+    assert [sign_in(OFFICER_PASSWORD) for _ in range(burst + 2)] == [302] * (burst + 2)
+    assert [sign_in(f"guess {n}") for n in range(burst + 1)] == [200] * burst + [429]
 
 
 def test_officer_add_refuses_bad_accounts_in_one_line(tmp_path: Path) -> None:

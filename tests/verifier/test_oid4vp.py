@@ -6,6 +6,7 @@ sharing one database)."""
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
 import re
 import secrets
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -612,3 +613,42 @@ def test_a_request_member_that_would_not_be_used_is_refused(
     assert answer.status_code == 400, answer.get_json()
     assert answer.mimetype == "application/problem+json"
     assert answer.get_json()["pointer"] == pointer
+
+
+def test_a_form_over_the_cap_sent_chunked_is_413_as_a_declared_one(
+    make: MakeApp, agency: Agency, trader: KeyPair
+) -> None:
+    """Attack: Werkzeug reads a body without Content-Length only to the cap and parses the
+    form in what it read: a wallet's response padded past ``max_body_bytes`` and sent chunked
+    was taken whole (its fields came before the cut) where a declared length over the cap is
+    413 — and a field at the cut was read cut short. A form sent chunked past the cap is 413
+    now, the transaction still pending; at the cap it is read."""
+    from tests.verifier.test_batch import served
+
+    cap = 32 * 1024
+    app = make(max_body_bytes=cap)
+    opened = open_request(app)
+    form, response_uri = wallet_answer(app, opened, [aeo_sd_jwt(agency, trader)], trader)
+    body = urlencode(form).encode()
+    assert len(body) < cap
+    over = body + b"&padding=" + b"x" * cap
+
+    def post(data: bytes, *, chunked: bool) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        try:
+            if chunked:
+                parts = iter([data[i : i + 100] for i in range(0, len(data), 100)])
+                connection.request("POST", response_uri, body=parts, headers=headers)
+            else:
+                connection.request("POST", response_uri, body=data, headers=headers)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    with served(app) as port:
+        assert post(over, chunked=False) == 413
+        assert post(over, chunked=True) == 413
+        assert outcome(app, opened)["status"] == "pending"
+        assert post(body, chunked=True) == 200
+    assert outcome(app, opened)["status"] == "verified"
