@@ -665,3 +665,23 @@ def test_the_wallet_takes_the_claim_set_whose_values_it_meets() -> None:
     disclosed = {str(sdjwt.decode_disclosure(d).name) for d in sdjwt.parse(presented).disclosures}
     assert "programme" in disclosed
     assert "tier" not in disclosed
+
+
+@pytest.mark.parametrize("fmt", ["vc+sd-jwt", "vc+jwt"])
+def test_the_wallet_does_not_present_a_credential_lacking_a_claim_asked(fmt: str) -> None:
+    """§6.4.1: "If the Wallet cannot deliver all non-optional claims requested by the Verifier
+    according to these rules, it MUST NOT return the respective Credential" — it presented one
+    without the claim, which the verifier then refused, learning what was missing."""
+    holder = KeyPair.generate("p256")
+    held = _held_certificate(fmt, holder)
+    query = openid4vp.aeo_certificate_query()
+    for entry in query["credentials"]:
+        entry["claims"] = [*entry["claims"], {"path": ["credentialSubject", "notAClaim"]}]
+    with pytest.raises(UsageError, match="no held credential"):
+        openid4vp.answer(_asking(query), [held], holder, now=NOW)
+    # with claim_sets, one option it can deliver is enough
+    for entry in query["credentials"]:
+        ids = [f"c{i}" for i in range(len(entry["claims"]))]
+        entry["claims"] = [{**c, "id": i} for c, i in zip(entry["claims"], ids, strict=True)]
+        entry["claim_sets"] = [ids, ids[:-1]]
+    assert openid4vp.answer(_asking(query), [held], holder, now=NOW)["vp_token"]

@@ -595,8 +595,8 @@ def _one_option_each(query: Mapping[str, Any], answered: set[str]) -> bool:
 
 def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
     """Whether a held credential answers a Credential Query, as far as its holder tells
-    before presenting: its format and type, and no claim of a value the query's ``values``
-    rule out (:func:`_ruled_out`)."""
+    before presenting: its format and type, and the claims asked, each present and of a
+    value asked where ``values`` are listed (:func:`_delivers`)."""
     fmt = entry["format"]
     try:
         if "~" in credential:
@@ -609,26 +609,33 @@ def _matches_query(credential: str, entry: Mapping[str, Any]) -> bool:
                 of_type = payload.get("vct") in entry["meta"].get("vct_values", [])
             else:
                 return False
-            return of_type and not _ruled_out(sdjwt.unverified_claims(credential), entry)
+            return of_type and _delivers(sdjwt.unverified_claims(credential), entry)
         if fmt == JWT_VC_JSON and credential.count(".") == 2:
             payload = jose.unverified_payload(credential)
-            return _has_types(payload, entry["meta"]) and not _ruled_out(payload, entry)
+            return _has_types(payload, entry["meta"]) and _delivers(payload, entry)
     except (MalformedError, CryptographicError):
         return False
     return False
 
 
-def _ruled_out(document: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
-    """Whether the claims query ``values`` rule a held credential out (§6.4.1): a claim it
-    has of another value is as one it lacks, and the Wallet "SHOULD NOT return" it — so a
-    credential whose claim's value the verifier did not ask is not presented, its value not
-    revealed; with ``claim_sets``, only when every option names such a claim."""
+def _delivers(document: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
+    """Whether a held credential can deliver the claims a Credential Query asks (§6.4.1):
+    every claim listed, or with ``claim_sets`` every claim of one option — each present and,
+    where ``values`` are listed, of one of them (a claim of another value is as one it
+    lacks). "If the Wallet cannot deliver all non-optional claims requested by the Verifier
+    according to these rules, it MUST NOT return the respective Credential": it is not
+    presented, so the verifier learns neither the value it did not ask nor what is missing.
+    """
     claims = entry.get("claims", [])
-    other = {claim.get("id") for claim in claims if _of_another_value(document, claim)}
-    if not other:
-        return False
+    delivered = [
+        bool(_selected(document, claim["path"])) and not _of_another_value(document, claim)
+        for claim in claims
+    ]
     sets = entry.get("claim_sets")
-    return not sets or all(other & set(option) for option in sets)
+    if not sets:
+        return all(delivered)
+    by_id = {claim.get("id"): ok for claim, ok in zip(claims, delivered, strict=True)}
+    return any(all(by_id[name] for name in option) for option in sets)
 
 
 def _presentation(
