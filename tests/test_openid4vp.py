@@ -669,8 +669,8 @@ def test_the_wallet_takes_the_claim_set_whose_values_it_meets() -> None:
 
 @pytest.mark.parametrize("fmt", ["vc+sd-jwt", "vc+jwt"])
 def test_the_wallet_does_not_present_a_credential_lacking_a_claim_asked(fmt: str) -> None:
-    """§6.4.1: "If the Wallet cannot deliver all non-optional claims requested by the Verifier
-    according to these rules, it MUST NOT return the respective Credential" — it presented one
+    """§6.4.1: without claim_sets "the Verifier requests all claims listed in claims"; with
+    them, a wallet satisfying no option "MUST NOT return any claims". It presented a credential
     without the claim, which the verifier then refused, learning what was missing."""
     holder = KeyPair.generate("p256")
     held = _held_certificate(fmt, holder)

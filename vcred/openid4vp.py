@@ -622,9 +622,10 @@ def _delivers(document: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
     """Whether a held credential can deliver the claims a Credential Query asks (§6.4.1):
     every claim listed, or with ``claim_sets`` every claim of one option — each present and,
     where ``values`` are listed, of one of them (a claim of another value is as one it
-    lacks). "If the Wallet cannot deliver all non-optional claims requested by the Verifier
-    according to these rules, it MUST NOT return the respective Credential": it is not
-    presented, so the verifier learns neither the value it did not ask nor what is missing.
+    lacks). Without ``claim_sets`` "the Verifier requests all claims listed in claims"; with
+    them, "if the Wallet cannot satisfy any of the options, it MUST NOT return any claims".
+    A credential that cannot deliver them does not answer the query, and is not presented:
+    the verifier learns neither a value it did not ask nor what is missing.
     """
     claims = entry.get("claims", [])
     delivered = [
