@@ -52,6 +52,12 @@ def problem_response(
     return response
 
 
+def answer_to(app: Flask, error: Exception) -> Response:
+    """The problem details ``app``'s handlers answer ``error`` with (in a request context):
+    for an answer already begun — a stream whose later part failed — to end it with."""
+    return app.make_response(app.handle_user_exception(error))  # every Exception has one
+
+
 def register_problem_handlers(app: Flask) -> None:
     """Every error path of ``app`` answers with problem details."""
 

@@ -26,14 +26,14 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from vcred._json import escapes_a_surrogate, loads_strict, split_member_array
 from vcred.batch import MIN_PARALLEL_BATCH, verify_many
 from vcred.errors import MalformedError, ParsingError, VcredError
 from vcred.model import check_depth, check_numbers, check_text
 from vcred.verifier import VerificationResult, Verifier, unreadable
-from vcred_service.problems import ProblemError
+from vcred_service.problems import ProblemError, answer_to
 from vcred_service.ratelimit import RateLimiter, client_key, too_many_requests
 from vcred_service.requests import (
     body_problem,
@@ -308,11 +308,20 @@ def _chunk(service: VerifierService, batch_request: BatchRequest, start: int) ->
 def _stream(service: VerifierService, batch_request: BatchRequest, first: str) -> Iterator[str]:
     """The streamed lines: the ``first`` chunk's, verified before the answer began (so that a
     refusal of it — a receipt that cannot be signed, the history that cannot be written — is
-    a status, not a 200 cut short), then each further chunk's as it is verified (a refusal
-    then ends the stream: its chunk is neither answered nor recorded)."""
+    a status, not a 200 cut short), then each further chunk's as it is verified. A refusal
+    then ends the stream with a line saying so — ``{"problem": {…}, "unanswered": [i, n]}``,
+    the problem details the single route would answer and the items neither answered nor
+    recorded — not a stream cut short, which a client cannot tell from a network fault."""
     yield first
-    for start in range(STREAM_CHUNK, len(batch_request.items), STREAM_CHUNK):
-        yield _chunk(service, batch_request, start)
+    total = len(batch_request.items)
+    for start in range(STREAM_CHUNK, total, STREAM_CHUNK):
+        try:
+            chunk = _chunk(service, batch_request, start)
+        except Exception as error:  # whatever it is, answered as its problem details
+            problem = json.loads(answer_to(current_app, error).get_data())
+            yield json.dumps({"problem": problem, "unanswered": [start, total]}) + "\n"
+            return
+        yield chunk
 
 
 def _document(outcomes: Sequence[Outcome]) -> str:
@@ -332,6 +341,7 @@ def verify_credentials() -> Response:
     batch_request = _read_priced(service)
     if request.accept_mimetypes.best_match(["application/json", NDJSON]) == NDJSON:
         first = _chunk(service, batch_request, 0)
-        return Response(_stream(service, batch_request, first), mimetype=NDJSON)
+        lines = stream_with_context(_stream(service, batch_request, first))
+        return Response(lines, mimetype=NDJSON)
     outcomes = verify_batch(service, batch_request)
     return Response(_document(outcomes), status=200, mimetype="application/json")

@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from tests.httpserver import LocalServer
 from tests.verifier.conftest import DATABASE_URL, Agency, MakeApp, tamper
 from vcred.errors import UsageError
+from vcred_service.db import LocalStorageError
 from vcred_service.ratelimit import RateLimiter
 from verifier_app import VerifierConfig
 from verifier_app import batch as batch_module
@@ -497,6 +498,35 @@ def test_a_client_gone_mid_stream_leaves_each_verified_item_recorded_once(
     assert first.decode().count("\n") == len(entries) == 2
     chained = [e["target"] for e in entries]
     assert len(set(chained)) == 2  # the two first items, each once
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(LocalStorageError("the disk is full"), 503), (RuntimeError("a bug"), 500)],
+    ids=["storage", "unexpected"],
+)
+def test_a_stream_whose_later_chunk_fails_ends_with_a_line_saying_why(
+    app: Flask, mixed: list[Any], monkeypatch: pytest.MonkeyPatch, error: Exception, status: int
+) -> None:
+    """A chunk refused after the answer began (the history unwritable, a receipt unsigned, a
+    bug) cut the stream short, which a client cannot tell from a network fault: the stream
+    now ends with the problem the single route would answer and the items left unanswered."""
+    monkeypatch.setattr(batch_module, "STREAM_CHUNK", 2)
+    real = batch_module.verify_batch
+
+    def failing(service: Any, batch_request: Any, *, start: int = 0, stop: Any = None) -> Any:
+        if start >= 2:
+            raise error
+        return real(service, batch_request, start=start, stop=stop)
+
+    monkeypatch.setattr(batch_module, "verify_batch", failing)
+    response = post_batch(app.test_client(), mixed, accept=NDJSON)
+    assert response.status_code == 200
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert [line.get("index") for line in lines[:-1]] == [0, 1]
+    assert lines[-1]["unanswered"] == [2, len(mixed)]
+    assert lines[-1]["problem"]["status"] == status
+    assert "the disk is full" not in json.dumps(lines[-1])  # the log's, not the client's
 
 
 # -- an item the whole body's parse cannot read: nested too deep, duplicate member names --
