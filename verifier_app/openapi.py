@@ -436,7 +436,9 @@ def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[st
                     "application/x-ndjson": {
                         "schema": {
                             "type": "string",
-                            "description": "one result per line, each as an item of results",
+                            "description": "one result per line, each as an item of results; "
+                            "a chunk refused after the answer began ends it with a last line "
+                            '{"problem": <problem details>, "unanswered": [from, to)}',
                         }
                     },
                 },
