@@ -4,7 +4,7 @@ A service builds one :class:`SignIn` (its accounts, its sessions, the endpoints 
 page and landing page) and installs it on the app; its views then use :func:`login_page`,
 :func:`logout`, :func:`login_required` and :func:`current_officer`.
 
-Two cookies, each with one job:
+Three cookies, each with one job:
 
 - Flask's signed session cookie holds only browser state — the CSRF token of the forms and
   flashed messages — and grants nothing.
@@ -12,6 +12,10 @@ Two cookies, each with one job:
   behind https) holds a random id whose row in the database says who is signed in
   (:class:`vcred_service.officers.OfficerSessions`). Signing out deletes the row; the idle
   timeout and the absolute lifetime end it too. A copied cookie then leads to the login page.
+- The *device* cookie (``<SESSION_COOKIE_NAME>_device``: HttpOnly, SameSite=Strict, signed,
+  180 days), set when an officer signs in with a password, names that account and a random
+  id, and grants nothing but a limit of its own on that browser's password sign-ins to that
+  account (:data:`ACCOUNT_FAILURES`, :data:`DEVICE_COOKIE_SUFFIX`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any, Final, TypeVar
 
 from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
 from vcred_service.explanations import N_, officer_sentence
@@ -46,8 +51,17 @@ View = TypeVar("View", bound=Callable[..., Any])
 #: per-address limit alone let guesses spread over many addresses reach one account at any
 #: rate (NIST SP 800-63B §5.2.2: limit failed attempts per account). While an account is
 #: held, its sign-in with a password answers 429 whoever tries — the right password too, or
-#: the limit would tell a guess from a miss; a provider sign-in (OpenID Connect) still works.
+#: the limit would tell a guess from a miss — except from a browser its officer signed in
+#: with before (:data:`DEVICE_COOKIE_SUFFIX`); a provider sign-in (OpenID Connect) still works.
 ACCOUNT_FAILURES: Final = (1 / 60, 10)
+#: The cookie a browser gets when its officer signs in with a password (OWASP's "device
+#: cookie"): signed, naming the account and a random id, it lets that browser's later
+#: password sign-ins to that account be limited by a bucket of its own (as many failures, as
+#: fast), not the account's — so someone holding an officer's account with wrong passwords
+#: from elsewhere does not keep the officer out on the browser they use.
+DEVICE_COOKIE_SUFFIX: Final = "_device"
+DEVICE_COOKIE_DAYS: Final = 180
+_DEVICE_SALT: Final = "vcred-officer-device"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,7 +174,7 @@ def login_page(template: str, **context: Any) -> str | BaseResponse:
         check_csrf()
         current.limiter.check(request.remote_addr or "unknown")
         name = request.form.get("name", "")
-        account = _account_key(name)
+        account = _device_key(name) or _account_key(name)
         # the token is taken before the password is checked, given back when it is right:
         # a guess read beside another in flight (being hashed) does not see its token too
         held = current.account_limiter.allow(account)
@@ -173,9 +187,54 @@ def login_page(template: str, **context: Any) -> str | BaseResponse:
             csrf_token()
             response = redirect(target)
             _set_cookie(response, current.sessions.start(name))
+            _set_device_cookie(response, name)
             return response
         error = gettext(WRONG)
     return render_template(template, error=error, next=target, **context)
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt=_DEVICE_SALT)
+
+
+def _device_key(name: str) -> str | None:
+    """This browser's own key in the per-account limiter, when it holds a device cookie for
+    the account ``name`` (signed by this service, not older than its lifetime), else None."""
+    cookie = request.cookies.get(_device_cookie_name())
+    if not cookie:
+        return None
+    try:
+        device = _device_serializer().loads(cookie, max_age=DEVICE_COOKIE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(device, dict) or not isinstance(device.get("d"), str):
+        return None
+    account = device.get("n")
+    if not isinstance(account, str) or not hmac.compare_digest(
+        account.encode("utf-8", "surrogatepass"), name.encode("utf-8", "surrogatepass")
+    ):
+        return None
+    return "device:" + hashlib.sha256(device["d"].encode()).hexdigest()[:32]
+
+
+def _device_cookie_name() -> str:
+    return str(current_app.config["SESSION_COOKIE_NAME"]) + DEVICE_COOKIE_SUFFIX
+
+
+def _set_device_cookie(response: BaseResponse, name: str) -> None:
+    """A device cookie for ``name`` (:data:`DEVICE_COOKIE_SUFFIX`), kept if it has one."""
+    if _device_key(name) is not None:
+        return
+    value = _device_serializer().dumps({"n": name, "d": secrets.token_urlsafe(16)})
+    response.set_cookie(
+        _device_cookie_name(),
+        value,
+        max_age=DEVICE_COOKIE_DAYS * 86400,
+        httponly=True,
+        samesite="Strict",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure,
+        path="/",
+    )
 
 
 def _account_key(name: str) -> str:

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from issuer_app import issuer_of
 from issuer_app.store.records import RecordQuery
 from tests.issuer.conftest import Clock, credential, verifier
+from tests.signin_limits import check_the_account_limit
 from vcred_service.roles import Role
-from vcred_service.signin import ACCOUNT_FAILURES
 
 PASSWORD = "a long officer password"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -115,19 +115,7 @@ def test_wrong_passwords_for_one_account_are_limited_whatever_address_they_come_
     app = make_app("sqlite", login_burst=1000)
     issuer_of(app).add_officer("ana", PASSWORD, actor="test")
     issuer_of(app).add_officer("otto", PASSWORD, actor="test")
-    client = app.test_client()
-    token = csrf_of(client.get("/login").get_data(as_text=True))
-
-    def sign_in(name: str, password: str, address: str) -> int:
-        form = {"name": name, "password": password, "csrf_token": token}
-        answer = client.post("/login", data=form, environ_base={"REMOTE_ADDR": address})
-        return answer.status_code
-
-    _, burst = ACCOUNT_FAILURES
-    guesses = [sign_in("ana", f"guess {n}", f"203.0.113.{n}") for n in range(burst + 1)]
-    assert guesses == [200] * burst + [429]  # each from an address of its own
-    assert sign_in("ana", PASSWORD, "198.51.100.7") == 429  # held: a guess or the officer
-    assert sign_in("otto", PASSWORD, "203.0.113.1") == 302  # another account signs in
+    check_the_account_limit(app, "ana", "otto", PASSWORD)
 
 
 def test_the_aeo_form_shows_errors_next_to_their_fields(sqlite_app: Flask) -> None:

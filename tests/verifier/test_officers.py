@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.signin_limits import check_the_account_limit
 from tests.verifier.conftest import OFFICER_PASSWORD, Agency, MakeApp, csrf_of, signed_in
 from vcred.cli import main
 from vcred_service.signin import ACCOUNT_FAILURES, EXTENSION
@@ -58,19 +59,8 @@ def test_wrong_passwords_for_one_account_are_limited_whatever_address_they_come_
     data_dir = tmp_path / "verifier"
     for name in ("vera", "otto"):
         assert _add(data_dir, name, OFFICER_PASSWORD)[0] == 0
-    client = make_app(data_dir=data_dir, login_burst=1000).test_client()
-    token = csrf_of(client.get("/login").get_data(as_text=True))
-
-    def sign_in(name: str, password: str, address: str) -> int:
-        form = {"name": name, "password": password, "csrf_token": token}
-        answer = client.post("/login", data=form, environ_base={"REMOTE_ADDR": address})
-        return answer.status_code
-
-    _, burst = ACCOUNT_FAILURES
-    guesses = [sign_in("vera", f"guess {n}", f"203.0.113.{n}") for n in range(burst + 1)]
-    assert guesses == [200] * burst + [429]  # each from an address of its own
-    assert sign_in("vera", OFFICER_PASSWORD, "198.51.100.7") == 429  # held: guess or officer
-    assert sign_in("otto", OFFICER_PASSWORD, "203.0.113.1") == 302  # another account signs in
+    app = make_app(data_dir=data_dir, login_burst=1000)
+    check_the_account_limit(app, "vera", "otto", OFFICER_PASSWORD)
 
 
 def test_guesses_in_flight_at_once_do_not_pass_the_account_limit(
