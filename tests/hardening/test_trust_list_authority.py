@@ -624,9 +624,11 @@ def test_the_issuer_refuses_to_sign_a_list_that_states_no_end(
     assert api.get("/trust-lists/current").status_code == 404
 
 
-def test_the_verifier_refreshes_the_published_list_and_refuses_a_rollback(
+def _verifier_of_list_one(
     make_app: MakeApp, did_host: LocalServer, issuer_app: Flask, api: ApiClient
-) -> None:
+) -> tuple[str, Flask]:
+    """The issuer publishes list 1, served at the agency's URL; a verifier reading it there.
+    The list as served, and the verifier."""
     assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
     first = api.get("/trust-lists/current").get_data(as_text=True)
     did_host.serve("/trust-lists/current", first.encode(), Content_Type="application/vc+jwt")
@@ -636,6 +638,13 @@ def test_the_verifier_refreshes_the_published_list_and_refuses_a_rollback(
         trust_issuer=DID_WEB,
         host_map={DOMAIN: did_host.origin},
     )
+    return first, app
+
+
+def test_the_verifier_refreshes_the_published_list_and_refuses_a_rollback(
+    make_app: MakeApp, did_host: LocalServer, issuer_app: Flask, api: ApiClient
+) -> None:
+    first, app = _verifier_of_list_one(make_app, did_host, issuer_app, api)
     assert app.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 1
 
     assert publish(issuer_app, api, sequenced_list(2, previous=first)).status_code == 201
@@ -880,15 +889,7 @@ def test_a_successor_that_names_no_predecessor_is_refused_and_the_list_held_stay
     # tool that signs without the issuer's checks, a process that never saw the published
     # list) names no predecessor; verifiers took it, though nothing showed it followed the
     # list they held. Now refused, named why; the held list decides on.
-    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
-    first = api.get("/trust-lists/current").get_data(as_text=True)
-    did_host.serve("/trust-lists/current", first.encode(), Content_Type="application/vc+jwt")
-    app = make_app(
-        trust_list=None,
-        trust_list_urls=(LIST_URL,),
-        trust_issuer=DID_WEB,
-        host_map={DOMAIN: did_host.origin},
-    )
+    _, app = _verifier_of_list_one(make_app, did_host, issuer_app, api)
     health = app.test_client()
     assert health.get("/health").get_json()["trustList"]["sequenceNumber"] == 1
 
