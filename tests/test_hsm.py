@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pkcs11
 import pytest
 from pkcs11 import Attribute
 
 from tests.conftest import NOW, credential
 from tests.softhsm import PIN, SoftHsm
-from vcred import Verifier
+from vcred import Verifier, hsm
 from vcred.errors import UsageError
 from vcred.hsm import (
     HsmKey,
@@ -131,6 +132,44 @@ def test_empty_pin_is_refused(softhsm: SoftHsm) -> None:
 def test_unknown_token_is_refused(softhsm: SoftHsm) -> None:
     with pytest.raises(UsageError, match="no PKCS#11 token labelled 'absent'"):
         Pkcs11Token(softhsm.module, token="absent", pin=PIN)
+
+
+class _ListsLate:
+    """A module that lists the token only from its third load (another process was writing
+    it), counting its reloads."""
+
+    def __init__(self, token: Any) -> None:
+        self.token, self.reloads = token, 0
+
+    def get_token(self, *, token_label: str) -> Any:
+        if self.reloads < 2:
+            raise pkcs11.NoSuchToken(token_label)
+        return self.token
+
+    def reinitialize(self) -> None:
+        self.reloads += 1
+
+
+def test_a_token_the_module_did_not_list_is_looked_for_again_reloaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three gunicorn workers started at once: SoftHSM2, loaded in one while another wrote
+    the keys, did not list the token, and the worker failed to boot (taking the server)."""
+    monkeypatch.setattr(hsm, "TOKEN_LOOK_PAUSE_S", 0)
+    monkeypatch.setattr(hsm, "_LOGINS", {})
+    late = _ListsLate(token="the token")
+    assert hsm._token(late, "module.so", "vcred") == "the token"
+    assert late.reloads == 2
+    # with a login open in this process, a reload would end it: one look only
+    monkeypatch.setattr(hsm, "_LOGINS", {("module.so", "other"): object()})
+    with pytest.raises(UsageError, match="no PKCS#11 token labelled 'vcred'"):
+        hsm._token(_ListsLate(token="the token"), "module.so", "vcred")
+    # never listed: refused after its looks
+    monkeypatch.setattr(hsm, "_LOGINS", {})
+    never = _ListsLate(token="the token")
+    never.reinitialize = lambda: None  # type: ignore[method-assign]
+    with pytest.raises(UsageError, match="no PKCS#11 token labelled 'vcred'"):
+        hsm._token(never, "module.so", "vcred")
 
 
 def test_missing_module_is_refused(softhsm: SoftHsm, tmp_path: Any) -> None:

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -160,12 +161,7 @@ def _login(module: str, token: str, pin: str) -> _Login:
             login.users += 1
             return login
         library = _library(module)
-        try:
-            found = library.get_token(token_label=token)
-        except pkcs11.NoSuchToken as exc:
-            raise UsageError(f"no PKCS#11 token labelled {token!r} in {module}") from exc
-        except pkcs11.MultipleTokensReturned as exc:
-            raise UsageError(f"several PKCS#11 tokens are labelled {token!r}") from exc
+        found = _token(library, module, token)
         try:
             session = found.open(user_pin=pin, rw=True)
         except (pkcs11.PinIncorrect, pkcs11.PinInvalid, pkcs11.PinLenRange) as exc:
@@ -176,6 +172,37 @@ def _login(module: str, token: str, pin: str) -> _Login:
         login = _Login(session=session, pin_digest=digest, offered=offered, users=1)
         _LOGINS[(module, token)] = login
         return login
+
+
+#: How often, and how far apart, a token not listed is looked for again (no login open).
+TOKEN_LOOKS: Final = 8
+TOKEN_LOOK_PAUSE_S: Final = 0.25
+
+
+def _token(library: Any, module: str, token: str) -> Any:
+    """The token labelled ``token``. Raises UsageError.
+
+    A module may list its tokens once, when it is loaded, and leave out one another process
+    is writing at that moment: SoftHSM2 skips a token whose object file another process is
+    rewriting (seen when several workers start at once, one making the keys). Not listed, it
+    is looked for again, the module reloaded (C_Finalize, C_Initialize) — only while this
+    process holds no login, which a reload would end.
+    """
+    pkcs11 = _pkcs11()
+    for look in range(1 if _LOGINS else TOKEN_LOOKS):
+        if look:
+            time.sleep(TOKEN_LOOK_PAUSE_S)
+            try:
+                library.reinitialize()
+            except pkcs11.PKCS11Error as exc:
+                raise UsageError(f"cannot reload the PKCS#11 module {module}: {exc!r}") from exc
+        try:
+            return library.get_token(token_label=token)
+        except pkcs11.NoSuchToken:
+            continue
+        except pkcs11.MultipleTokensReturned as exc:
+            raise UsageError(f"several PKCS#11 tokens are labelled {token!r}") from exc
+    raise UsageError(f"no PKCS#11 token labelled {token!r} in {module}")
 
 
 class Pkcs11Token:
