@@ -62,15 +62,12 @@ from vcred_service.roles import Permission, Role, allows
 from vcred_service.signin import (
     ACCOUNT_FAILURES,
     SignIn,
+    add_sign_in_views,
     check_csrf,
     csrf_token,
     current_officer,
-    login_page,
     login_required,
-    oidc_callback,
-    oidc_start,
 )
-from vcred_service.signin import logout as end_session
 
 blueprint = Blueprint(
     "officer",
@@ -155,30 +152,7 @@ def home() -> BaseResponse:
     return redirect(url_for("officer.credentials"))
 
 
-@blueprint.route("/login", methods=["GET", "POST"])
-def login() -> str | BaseResponse:
-    return login_page("issuer/login.html", oidc_url=_oidc_url())
-
-
-@blueprint.get("/login/oidc")
-def login_oidc() -> tuple[str, int] | BaseResponse:
-    return oidc_start("issuer/login.html", oidc_url=_oidc_url())
-
-
-@blueprint.get("/login/oidc/callback")
-def login_oidc_callback() -> tuple[str, int] | BaseResponse:
-    return oidc_callback("issuer/login.html", oidc_url=_oidc_url())
-
-
-def _oidc_url() -> str | None:
-    if issuer().config.oidc_issuer is None:
-        return None
-    return url_for("officer.login_oidc", next=request.values.get("next") or None)
-
-
-@blueprint.post("/logout")
-def logout() -> BaseResponse:
-    return end_session()
+add_sign_in_views(blueprint, "issuer/login.html")
 
 
 def _officer_actor() -> str:

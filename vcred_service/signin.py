@@ -28,7 +28,17 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Final, TypeVar
 
-from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
@@ -306,6 +316,33 @@ def logout() -> BaseResponse:
     response = redirect(url_for(signin().login_endpoint))
     _forget_cookie(response)
     return response
+
+
+def add_sign_in_views(blueprint: Blueprint, template: str) -> None:
+    """The sign-in views of a service's officer pages, on ``blueprint``: ``login`` (the form,
+    :func:`login_page`), ``login_oidc`` and ``login_oidc_callback`` (the agency's identity
+    provider, :func:`oidc_start` / :func:`oidc_callback`) and ``logout``. ``template`` is the
+    login page; it links to the provider only when this service has one."""
+
+    def oidc_url() -> str | None:
+        if signin().oidc is None:
+            return None
+        next_page = request.values.get("next") or None
+        return url_for(f"{blueprint.name}.login_oidc", next=next_page)
+
+    def login() -> str | BaseResponse:
+        return login_page(template, oidc_url=oidc_url())
+
+    def login_oidc() -> tuple[str, int] | BaseResponse:
+        return oidc_start(template, oidc_url=oidc_url())
+
+    def login_oidc_callback() -> tuple[str, int] | BaseResponse:
+        return oidc_callback(template, oidc_url=oidc_url())
+
+    blueprint.add_url_rule("/login", view_func=login, methods=["GET", "POST"])
+    blueprint.add_url_rule("/login/oidc", view_func=login_oidc, methods=["GET"])
+    blueprint.add_url_rule("/login/oidc/callback", view_func=login_oidc_callback, methods=["GET"])
+    blueprint.add_url_rule("/logout", view_func=logout, methods=["POST"])
 
 
 def safe_next(value: str | None) -> str:

@@ -14,11 +14,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 import segno
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
-from werkzeug.wrappers import Response as BaseResponse
 
 from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, UsageError, VcredError
@@ -32,15 +31,12 @@ from vcred_service.ratelimit import make_limiter
 from vcred_service.signin import (
     ACCOUNT_FAILURES,
     SignIn,
+    add_sign_in_views,
     check_csrf,
     csrf_token,
     current_officer,
-    login_page,
     login_required,
-    oidc_callback,
-    oidc_start,
 )
-from vcred_service.signin import logout as end_session
 from verifier_app import oid4vp
 from verifier_app.qr import read_qr
 from verifier_app.service import VerifierService
@@ -248,27 +244,4 @@ def refresh_trust_list() -> Response:
     return jsonify(report.as_dict())
 
 
-@ui.route("/login", methods=["GET", "POST"])
-def login() -> str | BaseResponse:
-    return login_page("verifier/login.html", oidc_url=_oidc_url())
-
-
-@ui.get("/login/oidc")
-def login_oidc() -> tuple[str, int] | BaseResponse:
-    return oidc_start("verifier/login.html", oidc_url=_oidc_url())
-
-
-@ui.get("/login/oidc/callback")
-def login_oidc_callback() -> tuple[str, int] | BaseResponse:
-    return oidc_callback("verifier/login.html", oidc_url=_oidc_url())
-
-
-def _oidc_url() -> str | None:
-    if service().config.oidc is None:
-        return None
-    return url_for("ui.login_oidc", next=request.values.get("next") or None)
-
-
-@ui.post("/logout")
-def logout() -> BaseResponse:
-    return end_session()
+add_sign_in_views(ui, "verifier/login.html")
