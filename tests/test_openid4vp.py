@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import billing_attestation
 from vcred import did_key, issue, openid4vp, sdjwt
 from vcred.customs.builders import build_aeo_certificate
 from vcred.customs.samples import TRADERS
@@ -27,7 +28,7 @@ from vcred.issuing import signer_for
 from vcred.jose import sign_compact
 from vcred.keys import KeyPair
 from vcred.multibase import b64url_encode
-from vcred.verifier import PresentationResult, VerificationResult
+from vcred.verifier import Check, PresentationResult, VerificationResult, Verifier
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 RESPONSE_URI = "https://verifier.example/oid4vp/responses/1"
@@ -326,7 +327,11 @@ def presented(
     return PresentationResult(
         verified=True,
         format=fmt,
-        checks=(),
+        # bound to the request, as Verifier.verify_presentation reports it
+        checks=tuple(
+            Check(name=n, passed=True, detail="") for n in ("challenge", "domain", "holder")
+        ),
+        holder="did:example:holder",
         credentials=tuple(
             VerificationResult(verified=True, format=inner, checks=(), credential=c)
             for c in credentials
@@ -685,3 +690,178 @@ def test_the_wallet_does_not_present_a_credential_lacking_a_claim_asked(fmt: str
         entry["claims"] = [{**c, "id": i} for c, i in zip(entry["claims"], ids, strict=True)]
         entry["claim_sets"] = [ids, ids[:-1]]
     assert openid4vp.answer(_asking(query), [held], holder, now=NOW)["vp_token"]
+
+
+# -- require_cryptographic_holder_binding (§6.1) --------------------------------------------------
+
+BINDING = "require_cryptographic_holder_binding"
+
+
+@pytest.mark.parametrize("value", ["false", 0, 1, None, [], {}])
+def test_require_cryptographic_holder_binding_is_a_boolean(value: Any) -> None:
+    """§6.1: "OPTIONAL. A boolean" — as ``multiple``, another type is malformed where it is."""
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"][1][BINDING] = value
+    with pytest.raises(MalformedError) as caught:
+        openid4vp.check_dcql(query)
+    assert caught.value.pointer == f"/credentials/1/{BINDING}"
+
+
+def test_a_query_not_requiring_holder_binding_is_refused_by_the_verifier(
+    verifier_key: KeyPair,
+) -> None:
+    """The verifier requires key binding on every Presentation (a trader's credential without
+    it is a bearer token anyone who saw it may replay): it does not ask a wallet to leave it
+    out. A wallet reads such a request all the same; ``true`` is the default, asked as is."""
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"][0][BINDING] = True
+    openid4vp.AuthorizationRequest.new(
+        did=did_key(verifier_key.public), response_uri=RESPONSE_URI, dcql_query=query
+    )
+    query["credentials"][1][BINDING] = False
+    openid4vp.check_dcql(query)  # well formed
+    with pytest.raises(UnsupportedError, match=BINDING) as refused:
+        openid4vp.AuthorizationRequest.new(
+            did=did_key(verifier_key.public), response_uri=RESPONSE_URI, dcql_query=query
+        )
+    assert refused.value.pointer == f"/credentials/1/{BINDING}"
+
+
+def _unbound(fmt: str, *credentials: dict[str, Any], **changes: Any) -> PresentationResult:
+    bound = presented(fmt, *credentials)
+    return PresentationResult(
+        verified=True,
+        format=bound.format,
+        checks=changes.pop("checks", bound.checks),
+        holder=changes.pop("holder", bound.holder),
+        credentials=bound.credentials,
+    )
+
+
+@pytest.mark.parametrize("binding", [None, True, False])
+def test_an_unbound_presentation_answers_no_query_whatever_it_says(binding: bool | None) -> None:
+    """§6.1 require_cryptographic_holder_binding: whatever the query says, check_presented
+    takes only a Presentation a holder's key signed, bound to the nonce and the audience
+    (its challenge, domain and holder checks passed) — not one a Verifier configured with
+    bearer types or without a challenge let through."""
+    entry = openid4vp.aeo_certificate_query()["credentials"][0]
+    if binding is not None:
+        entry[BINDING] = binding
+    credential = _aeo_certificate()
+    openid4vp.check_presented(presented("vc+sd-jwt", credential), entry)
+    with pytest.raises(PresentationError, match="holder binding"):
+        openid4vp.check_presented(_unbound("vc+sd-jwt", credential, holder=None), entry)
+    for name in ("challenge", "domain", "holder"):
+        checks = tuple(
+            Check(name=c.name, passed=None if c.name == name else c.passed, detail="")
+            for c in presented("vc+sd-jwt").checks
+        )
+        with pytest.raises(PresentationError, match="holder binding"):
+            openid4vp.check_presented(_unbound("vc+sd-jwt", credential, checks=checks), entry)
+
+
+def test_a_key_bound_sd_jwt_verified_without_a_nonce_answers_no_query() -> None:
+    """A real SD-JWT+KB verified without the request's nonce and client id: the verifier
+    passes it (the caller's choice), check_presented does not — it could be a replay."""
+    holder = KeyPair.generate("p256")
+    held = _held_certificate("vc+sd-jwt", holder)
+    kb = sdjwt.present(held, holder, nonce="n" * 22, aud="elsewhere", now=NOW)
+    result = Verifier(clock=lambda: NOW).verify_presentation(kb)
+    assert result.verified
+    entry = openid4vp.aeo_certificate_query()["credentials"][0]
+    with pytest.raises(PresentationError, match="holder binding"):
+        openid4vp.check_presented(result, entry)
+    bound = Verifier(clock=lambda: NOW).verify_presentation(
+        kb, challenge="n" * 22, domain="elsewhere"
+    )
+    openid4vp.check_presented(bound, entry)
+
+
+@pytest.mark.parametrize("binding", [True, False])
+def test_the_wallet_binds_an_sd_jwt_whatever_the_query_says(binding: bool) -> None:
+    """§B.3: with false "an SD-JWT without the Key Binding JWT MAY be returned": the wallet
+    binds it all the same (its credential is no bearer token)."""
+    holder = KeyPair.generate("p256")
+    held = _held_certificate("vc+sd-jwt", holder)
+    query = openid4vp.aeo_certificate_query()
+    for entry in query["credentials"]:
+        entry[BINDING] = binding
+    form = openid4vp.answer(_asking(query), [held], holder, now=NOW)
+    (presentation,) = json.loads(form["vp_token"])["aeo_sd_jwt"]
+    assert sdjwt.parse(presentation).kb_jwt is not None
+
+
+def test_the_wallet_does_not_hand_out_a_jwt_credential_unbound() -> None:
+    """§B.1: with false "a Verifiable Credential without Holder Binding MUST be returned" for
+    jwt_vc_json — the bare credential, a bearer token for whoever receives it. The wallet
+    does not present it then (nor a VP the query says it must not return)."""
+    holder = KeyPair.generate("p256")
+    held = _held_certificate("vc+jwt", holder)
+    query = openid4vp.aeo_certificate_query()
+    query["credentials"][1][BINDING] = False
+    with pytest.raises(UsageError, match=BINDING):
+        openid4vp.answer(_asking(query), [held], holder, now=NOW)
+    query["credentials"][1][BINDING] = True
+    form = openid4vp.answer(_asking(query), [held], holder, now=NOW)
+    assert list(json.loads(form["vp_token"])) == ["aeo_jwt"]
+
+
+# -- values with a wildcard: only the matching elements disclosed -------------------------------
+
+
+def _held_billing(holder: KeyPair) -> tuple[dict[str, Any], str]:
+    """An export billing attestation (two line items) as an SD-JWT with the customs domain's
+    default disclosures (each line's description, unit price and amount)."""
+    agency = KeyPair.generate("ed25519")
+    document = billing_attestation(issuer=did_key(agency.public))
+    document["credentialSubject"]["id"] = did_key(holder.public)
+    return document, str(issue(document, agency, format="vc+sd-jwt", holder=holder))
+
+
+def test_a_wildcard_claim_with_values_discloses_only_the_elements_that_match() -> None:
+    """Data minimisation (§6.3, §6.4.1): asked for the line items' descriptions with
+    ``values``, the wallet discloses the matching line's description only — the others are
+    claims of a value not asked, treated as absent. The verifier's check still passes."""
+    holder = KeyPair.generate("p256")
+    _, held = _held_billing(holder)
+    descriptions = ["credentialSubject", "lineItems", None, "description"]
+    query = openid4vp.billing_attestation_query([descriptions])
+    query["credentials"][0]["claims"][0]["values"] = ["Monitors"]
+    request = _asking(query)
+    form = openid4vp.answer(request, [held], holder, now=NOW)
+    (presentation,) = json.loads(form["vp_token"])["billing"]
+    disclosed = [sdjwt.decode_disclosure(d) for d in sdjwt.parse(presentation).disclosures]
+    assert [(d.name, d.value) for d in disclosed] == [("description", "Monitors")]
+    result = Verifier(clock=lambda: NOW).verify_presentation(
+        presentation, challenge=request.nonce, domain=request.client_id
+    )
+    assert result.verified, result.errors
+    openid4vp.check_presented(result, query["credentials"][0])
+    items = result.credentials[0].credential["credentialSubject"]["lineItems"]
+    assert ["description" in item for item in items] == [False, True]
+    # without values, every description is asked for and disclosed
+    query["credentials"][0]["claims"][0].pop("values")
+    form = openid4vp.answer(_asking(query), [held], holder, now=NOW)
+    (presentation,) = json.loads(form["vp_token"])["billing"]
+    names = [sdjwt.decode_disclosure(d).name for d in sdjwt.parse(presentation).disclosures]
+    assert names == ["description", "description"]
+
+
+def test_a_wildcard_over_disclosable_array_elements_discloses_only_those_matching() -> None:
+    """Where the array elements themselves are disclosable (RFC 9901 §4.2.2), a null path
+    component with ``values`` discloses the matching elements alone."""
+    holder = KeyPair.generate("p256")
+    agency = KeyPair.generate("ed25519")
+    document = billing_attestation(issuer=did_key(agency.public))
+    document["credentialSubject"]["id"] = did_key(holder.public)
+    document["credentialSubject"]["exporter"]["tradeNames"] = ["Elbe", "EMB", "Elbe MB"]
+    paths = ["/credentialSubject/exporter/tradeNames/*"]
+    held = str(issue(document, agency, format="vc+sd-jwt", holder=holder, disclosable=paths))
+    names = ["credentialSubject", "exporter", "tradeNames", None]
+    query = openid4vp.billing_attestation_query([names])
+    query["credentials"][0]["claims"][0]["values"] = ["EMB", "not held"]
+    form = openid4vp.answer(_asking(query), [held], holder, now=NOW)
+    (presentation,) = json.loads(form["vp_token"])["billing"]
+    disclosed = [sdjwt.decode_disclosure(d).value for d in sdjwt.parse(presentation).disclosures]
+    assert disclosed == ["EMB"]
+    openid4vp.check_credential(sdjwt.unverified_claims(presentation), query["credentials"][0])

@@ -22,7 +22,9 @@ against its Credential Query (:func:`check_presented`: in the format asked for, 
 each of the type and with the claims asked for, of one of their ``values`` where listed), and
 verifies Presentations with :meth:`vcred.Verifier.verify_presentation` (``challenge`` =
 nonce, ``domain`` = client id). A query with ``trusted_authorities`` is refused
-(:func:`check_evaluable`): no type of them is evaluated.
+(:func:`check_evaluable`): no type of them is evaluated; so is one with
+``require_cryptographic_holder_binding`` false: every Presentation must be bound to its holder's
+key, the nonce and the client id, whatever the query says (:func:`refuse_unbound`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, NoReturn
 
 from vcred import jose, model, sdjwt
+from vcred._pointer import from_path
 from vcred.customs.builders import AEO_CERTIFICATE_TYPE, CUSTOMS_CONTEXT, EXPORT_BILLING_TYPE
 from vcred.did.document import is_did, split_did_url
 from vcred.did.resolver import Resolver
@@ -69,6 +72,8 @@ PRESENTED_AS: Final[Mapping[str, tuple[str, str]]] = {
     JWT_VC_JSON: (jose.VP_JWT, jose.VC_JWT),
 }
 FORMATS: Final = tuple(PRESENTED_AS)
+#: §6.1: the Credential Query member saying whether a holder binding proof is required.
+HOLDER_BINDING: Final = "require_cryptographic_holder_binding"
 #: How long a Request Object may be used (its exp).
 REQUEST_LIFETIME: Final = timedelta(minutes=5)
 #: How far ahead of the Wallet's clock a Request Object's ``iat`` may be.
@@ -160,6 +165,10 @@ def check_dcql(query: Any) -> None:
             _check_trusted_authorities(entry["trusted_authorities"], where + "/trusted_authorities")
         if not isinstance(entry.get("multiple", False), bool):  # §6.1
             raise MalformedError("multiple is a boolean", pointer=where + "/multiple")
+        if not isinstance(entry.get(HOLDER_BINDING, True), bool):  # §6.1
+            raise MalformedError(
+                f"{HOLDER_BINDING} is a boolean", pointer=f"{where}/{HOLDER_BINDING}"
+            )
         claims = entry.get("claims", [])
         if not isinstance(claims, list) or ("claims" in entry and not claims):  # §6.1
             raise MalformedError("claims is a non-empty array", pointer=where + "/claims")
@@ -277,15 +286,44 @@ def refuse_trusted_authorities(authorities: Any, *, pointer: str = "") -> NoRetu
     )
 
 
+def refuse_unbound(*, pointer: str = "") -> NoReturn:
+    """The verifier does not ask for a Credential without Cryptographic Holder Binding.
+
+    §6.1: "``require_cryptographic_holder_binding``: OPTIONAL. A boolean which indicates
+    whether the Verifier requires a Cryptographic Holder Binding proof. The default value is
+    ``true``, i.e., a Verifiable Presentation with Cryptographic Holder Binding is required.
+    If set to ``false``, the Verifier accepts a Credential without Cryptographic Holder
+    Binding proof." §5.3: "A Verifier that requests and accepts a Presentation of a
+    Credential without a proof of Holder Binding accepts that the presented Credential may
+    have been replayed." A trader's AEO certificate or billing attestation shown without its
+    holder's key is a bearer token: whoever saw it once could show it again. vcred's verifier
+    accepts none (:func:`check_presented`), so it does not ask for one (a wallet taking it at
+    its word would send what is then refused).
+
+    Raises UnsupportedError at ``pointer``.
+    https://openid.net/specs/openid-4-verifiable-presentations-1_0.html#section-6.1
+    """
+    raise UnsupportedError(
+        f"{HOLDER_BINDING} false is not asked by this verifier: every Presentation must be "
+        "bound to its holder's key, the nonce and the client id (a credential shown without "
+        "it may be a replay)",
+        pointer=pointer,
+    )
+
+
 def check_evaluable(query: Mapping[str, Any]) -> None:
     """Raises UnsupportedError for what :func:`check_presented` cannot evaluate in a DCQL
     query :func:`check_dcql` accepted: ``trusted_authorities`` of any type (see
-    :func:`refuse_trusted_authorities`). What a verifier asks, it checks, or does not ask."""
+    :func:`refuse_trusted_authorities`), and ``require_cryptographic_holder_binding`` false
+    (:func:`refuse_unbound`: every Presentation must be bound). What a verifier asks, it
+    checks, or does not ask."""
     for i, entry in enumerate(query["credentials"]):
         if "trusted_authorities" in entry:
             refuse_trusted_authorities(
                 entry["trusted_authorities"], pointer=f"/credentials/{i}/trusted_authorities"
             )
+        if entry.get(HOLDER_BINDING, True) is False:
+            refuse_unbound(pointer=f"/credentials/{i}/{HOLDER_BINDING}")
 
 
 def _ids_options(options: Any, ids: Collection[str]) -> bool:
@@ -334,24 +372,39 @@ def select_claims(document: Any, path: ClaimPath) -> list[Any]:
 
     Raises MalformedError where the path meets a value of the wrong kind.
     """
-    selected = [document]
+    return [value for _, value in _select_located(document, path)]
+
+
+def selected_claims(document: Any, path: ClaimPath) -> list[Any]:
+    """:func:`select_claims`, a path meeting a value of the wrong kind selecting none (as
+    §7.1.1 processing "abort[s] … and return[s] an error": no claim answers there)."""
+    try:
+        return select_claims(document, path)
+    except MalformedError:
+        return []
+
+
+def _select_located(document: Any, path: ClaimPath) -> list[tuple[tuple[str | int, ...], Any]]:
+    """Each claim a claims path pointer selects (§7.1.1) with its concrete path (a null
+    component made the index of each element). Raises MalformedError as select_claims."""
+    selected: list[tuple[tuple[str | int, ...], Any]] = [((), document)]
     for component in path:
-        following: list[Any] = []
-        for node in selected:
+        following: list[tuple[tuple[str | int, ...], Any]] = []
+        for where, node in selected:
             if isinstance(component, str):
                 if not isinstance(node, dict):
                     raise MalformedError(f"{component!r} is looked up in a non-object")
                 if component in node:
-                    following.append(node[component])
+                    following.append(((*where, component), node[component]))
             elif component is None:
                 if not isinstance(node, list):
                     raise MalformedError("null selects the elements of a non-array")
-                following.extend(node)
+                following.extend(((*where, i), item) for i, item in enumerate(node))
             else:
                 if not isinstance(node, list):
                     raise MalformedError(f"index {component} of a non-array")
                 if component < len(node):
-                    following.append(node[component])
+                    following.append(((*where, component), node[component]))
         selected = following
     return selected
 
@@ -533,16 +586,30 @@ def answer(
     (compact vc+jwt and vc+sd-jwt credentials) what the DCQL query asks, with only the
     claims it names disclosed, bound to the nonce and the client id.
 
+    Every Presentation is bound to the holder's key, whatever a Credential Query's
+    ``require_cryptographic_holder_binding`` says (:func:`_binds`): an SD-JWT always with its
+    key-binding JWT; a ``jwt_vc_json`` query that asks for none is not answered.
+
     Raises UsageError when the query cannot be satisfied from ``held``.
     """
     query = request.dcql_query
     found: dict[str, str] = {}
+    unbound: list[str] = []
     for entry in query["credentials"]:
+        if not _binds(entry):
+            unbound.append(entry["id"])
+            continue
         credential = next((c for c in held if _matches_query(c, entry)), None)
         if credential is not None:
             found[entry["id"]] = credential
     chosen = _chosen_ids(query, set(found))
     if chosen is None:
+        if unbound:
+            raise UsageError(
+                f"no held credential satisfies the query: {', '.join(unbound)[:200]} ask "
+                f"({HOLDER_BINDING} false) for a jwt_vc_json credential without holder "
+                "binding, which this wallet does not hand out"
+            )
         raise UsageError("no held credential satisfies the query")
     vp_token: dict[str, list[Any]] = {}
     for entry in query["credentials"]:
@@ -550,6 +617,24 @@ def answer(
             continue
         vp_token[entry["id"]] = [_presentation(found[entry["id"]], entry, holder, request, now)]
     return {"vp_token": json.dumps(vp_token), "state": request.state}
+
+
+def _binds(entry: Mapping[str, Any]) -> bool:
+    """Whether the wallet answers a Credential Query with a Presentation bound to its key.
+
+    With ``require_cryptographic_holder_binding`` true (the default) it must (§6.1). With
+    false, an SD-JWT is bound all the same — §B.3: "If
+    ``require_cryptographic_holder_binding`` is set to ``false``, an SD-JWT without the Key
+    Binding JWT MAY be returned" — but for W3C credentials §B.1 leaves no choice: "If
+    ``require_cryptographic_holder_binding`` is set to ``true`` in the Credential Query, the
+    Wallet MUST return a Verifiable Presentation of a Verifiable Credential. Otherwise, a
+    Verifiable Credential without Holder Binding MUST be returned." The bare credential is a
+    bearer token for whoever receives it, so a ``jwt_vc_json`` query asking for it is not
+    answered (as if no credential matched it, §6.4.2).
+
+    https://openid.net/specs/openid-4-verifiable-presentations-1_0.html#appendix-B.1
+    """
+    return entry.get(HOLDER_BINDING, True) is not False or entry["format"] != JWT_VC_JSON
 
 
 def _chosen_ids(query: Mapping[str, Any], available: set[str]) -> set[str] | None:
@@ -629,7 +714,7 @@ def _delivers(document: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
     """
     claims = entry.get("claims", [])
     delivered = [
-        bool(_selected(document, claim["path"])) and not _of_another_value(document, claim)
+        bool(selected_claims(document, claim["path"])) and not _of_another_value(document, claim)
         for claim in claims
     ]
     sets = entry.get("claim_sets")
@@ -662,7 +747,8 @@ def _requested(credential: str, entry: Mapping[str, Any], holder: KeyPair | Sign
     """The pointers of the claims to disclose: those the Credential Query names that the
     credential has, of a value asked where ``values`` are listed — with ``claim_sets``, those
     of the first option it has all of (§6.4.1: one option, not every claim listed; none when
-    no option is satisfied)."""
+    no option is satisfied). With ``values``, only the claims selected that match
+    (:func:`_disclosed_for`)."""
     claims = entry.get("claims", [])
     document = sdjwt.unverified_claims(credential)
     usable = [
@@ -672,12 +758,39 @@ def _requested(credential: str, entry: Mapping[str, Any], holder: KeyPair | Sign
     ]
     sets = entry.get("claim_sets")
     if not sets:
-        return [_pointer(claim["path"]) for claim, ok in zip(claims, usable, strict=True) if ok]
-    by_id = {claim.get("id"): (claim, ok) for claim, ok in zip(claims, usable, strict=True)}
-    for option in sets:
-        if all(by_id[name][1] for name in option):
-            return [_pointer(by_id[name][0]["path"]) for name in option]
-    return []
+        chosen = [claim for claim, ok in zip(claims, usable, strict=True) if ok]
+    else:
+        by_id = {claim.get("id"): (claim, ok) for claim, ok in zip(claims, usable, strict=True)}
+        option: list[str] = next((o for o in sets if all(by_id[name][1] for name in o)), [])
+        chosen = [by_id[name][0] for name in option]
+    return [pointer for claim in chosen for pointer in _disclosed_for(document, claim)]
+
+
+def _disclosed_for(document: Mapping[str, Any], claim: Mapping[str, Any]) -> list[str]:
+    """The pointers disclosing a claims query the credential answers: its path (a null
+    component: every element), or with ``values`` the claims it selects that match one of
+    them, each at its own index — the others are claims of a value not asked.
+
+    §6.3: "If the ``values`` property is present, the Wallet SHOULD return the claim only if
+    the type and value of the claim both match exactly for at least one of the elements in
+    the array"; §6.4.1: such a claim "should be treated the same as if it did not exist in
+    the Credential", and "Wallets MUST NOT send selectively disclosable claims that have not
+    been selected". A null component selects each element of an array (§7.1.1), so each is a
+    claim of its own: asked which line item is "Monitors", the wallet discloses that line's
+    description, not every line's. The verifier's check (:func:`check_credential`) needs
+    one selected claim of a value asked, which it then has.
+
+    Only an SD-JWT discloses claim by claim, and only where the issuer made each one
+    disclosable: an element that is always visible is shown whatever is asked, and a
+    ``jwt_vc_json`` credential shows every claim it has.
+    """
+    if "values" not in claim:
+        return [_pointer(claim["path"])]
+    return [
+        from_path(where)
+        for where, value in _select_located(document, claim["path"])
+        if matches_values(value, claim["values"])
+    ]
 
 
 def _names_a_claim(credential: str, pointer: str, holder: KeyPair | Signer) -> bool:
@@ -743,6 +856,10 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
     credential (a Presentation of nothing answers no query, §8.6) and only one unless the
     query allows ``multiple``, each of that format and as :func:`check_credential`.
 
+    Whatever the query's ``require_cryptographic_holder_binding`` says, the Presentation must
+    have Cryptographic Holder Binding (:func:`unbound_because`): false is never honoured
+    (:func:`refuse_unbound`), and a bound Presentation answers a query asking false too.
+
     Raises PresentationError, its pointer into the presentation.
     """
     if "trusted_authorities" in entry:  # fail closed: asked for, never evaluated
@@ -750,6 +867,9 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
             refuse_trusted_authorities(entry["trusted_authorities"])
         except VcredError as error:
             raise PresentationError(error.message) from error
+    why = unbound_because(result)
+    if why is not None:
+        raise PresentationError(f"the Presentation has no cryptographic holder binding: {why}")
     presentation_format, credential_format = PRESENTED_AS[entry["format"]]
     if result.format != presentation_format:
         raise PresentationError(
@@ -776,6 +896,35 @@ def check_presented(result: PresentationResult, entry: Mapping[str, Any]) -> Non
             check_credential(credential.credential or {}, entry)
         except PresentationError as error:
             raise PresentationError(error.message, pointer=where + (error.pointer or "")) from error
+
+
+#: The checks of Verifier.verify_presentation that together are holder binding (§14.1.2):
+#: the nonce and the client id signed by a key, every credential bound to that key's owner.
+_BINDING_CHECKS: Final = ("challenge", "domain", "holder")
+
+
+def unbound_because(result: PresentationResult) -> str | None:
+    """Why a verified Presentation lacks Cryptographic Holder Binding, or None when it has it:
+    a holder's key signed it (``holder``), over the request's nonce (``challenge``) and the
+    Client Identifier (``domain``), and every credential in it is bound to that holder
+    (``holder`` check). §8.6 steps 2.3 and 2.4: "Validate that all Presentations contain a
+    cryptographic proof of Holder Binding (i.e., that they are Verifiable Presentations),
+    unless specifically requested otherwise" — this verifier never requests otherwise — and
+    "For Verifiable Presentations, validate the Holder Binding, including the checks required
+    to prevent replay". A Verifier that was not given the nonce, or that takes a key-less
+    SD-JWT (``require_key_binding=False``), can pass a Presentation without it: this catches
+    it here, whatever the query says.
+
+    A credential of one of the Verifier's configured ``bearer_types`` passes its ``holder``
+    check unbound: the operator's explicit choice (the customs types are never bearer).
+    """
+    if result.holder is None:
+        return "no holder's key signed it"
+    for name in _BINDING_CHECKS:
+        check = result.check(name)
+        if check is None or check.passed is not True:
+            return f"its {name} was not verified"
+    return None
 
 
 def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
@@ -809,7 +958,7 @@ def check_credential(credential: Mapping[str, Any], entry: Mapping[str, Any]) ->
 
 def _unanswered(credential: Mapping[str, Any], claim: Mapping[str, Any]) -> str | None:
     """Why the credential does not answer a claims query, or None when it does."""
-    if not _selected(credential, claim["path"]):
+    if not selected_claims(credential, claim["path"]):
         return "is not presented"
     if _of_another_value(credential, claim):
         return "is presented with a value the query does not ask for"
@@ -821,16 +970,8 @@ def _of_another_value(credential: Mapping[str, Any], claim: Mapping[str, Any]) -
     query's ``values`` (False without ``values``)."""
     if "values" not in claim:
         return False
-    selected = _selected(credential, claim["path"])
+    selected = selected_claims(credential, claim["path"])
     return bool(selected) and not any(matches_values(v, claim["values"]) for v in selected)
-
-
-def _selected(document: Any, path: ClaimPath) -> list[Any]:
-    """:func:`select_claims`, a path meeting a value of the wrong kind selecting none."""
-    try:
-        return select_claims(document, path)
-    except MalformedError:
-        return []
 
 
 def matches_values(claim: Any, values: Sequence[Any]) -> bool:

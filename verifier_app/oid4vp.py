@@ -91,16 +91,39 @@ def _authorize() -> None:
 # -- opening a request ------------------------------------------------------------------------
 
 
+#: The members of a POST /oid4vp/requests body.
+BODY_MEMBERS: Final = (
+    "query",
+    "claims",
+    "claim_values",
+    "trusted_authorities",
+    openid4vp.HOLDER_BINDING,
+)
+
+
 def query_of(body: dict[str, Any]) -> dict[str, Any]:
     """The DCQL query a request body names. Raises MalformedError, also for a member the
     query would not use (it would be silently dropped: refused instead), UnsupportedError
-    for ``trusted_authorities`` (no type of them is evaluated: refused, never ignored)."""
-    refuse_unknown(body, ("query", "claims", "claim_values", "trusted_authorities"))
+    for ``trusted_authorities`` (no type of them is evaluated: refused, never ignored) and
+    for ``require_cryptographic_holder_binding`` false (every Presentation must be bound:
+    :func:`vcred.openid4vp.refuse_unbound`); true, the default, is written into each
+    Credential Query."""
+    refuse_unknown(body, BODY_MEMBERS)
     if "trusted_authorities" in body:  # DCQL §6.1.1
         openid4vp.refuse_trusted_authorities(
             body["trusted_authorities"], pointer="/trusted_authorities"
         )
+    binding = body.get(openid4vp.HOLDER_BINDING, True)
+    if not isinstance(binding, bool):  # DCQL §6.1: a boolean
+        raise MalformedError(
+            f"{openid4vp.HOLDER_BINDING} is a boolean", pointer=f"/{openid4vp.HOLDER_BINDING}"
+        )
+    if not binding:
+        openid4vp.refuse_unbound(pointer=f"/{openid4vp.HOLDER_BINDING}")
     query = _named_query(body)
+    if openid4vp.HOLDER_BINDING in body:
+        for entry in query["credentials"]:
+            entry[openid4vp.HOLDER_BINDING] = True
     if "claim_values" in body:
         _restrict_values(query, body["claim_values"])
     openid4vp.check_dcql(query)
@@ -324,7 +347,7 @@ def _add_claims(body: dict[str, Any], result: PresentationResult, claims: list[A
     """What the query asked for, as presented and verified: each credential's values under
     its entry in ``credentials``, and all of them, in that order, under ``claims``."""
     selected = [
-        [_selected(credential.credential or {}, claim["path"]) for claim in claims]
+        [openid4vp.selected_claims(credential.credential or {}, claim["path"]) for claim in claims]
         for credential in result.credentials
     ]
     for entry, values in zip(body["credentials"], selected, strict=True):
@@ -336,13 +359,6 @@ def _add_claims(body: dict[str, Any], result: PresentationResult, claims: list[A
         {"path": claim["path"], "values": [v for values in selected for v in values[i]]}
         for i, claim in enumerate(claims)
     ]
-
-
-def _selected(document: Any, path: Any) -> list[Any]:
-    try:
-        return openid4vp.select_claims(document, path)
-    except MalformedError:
-        return []
 
 
 # -- the outcome --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 
+from vcred._pointer import child
 from vcred.cose import TAGGED_SIGN1_PREFIX
 from vcred.errors import MalformedError, UsageError, VcredError
 from vcred.integrity.ecdsa_sd import has_base_proof
@@ -209,10 +210,26 @@ def recent() -> tuple[str, int]:
 @ui.route("/present", methods=["GET", "POST"])
 @login_required
 def present() -> tuple[str, int]:
-    """An OpenID4VP request for the trader's wallet, shown as a QR code and a link."""
+    """An OpenID4VP request for the trader's wallet, shown as a QR code and a link.
+
+    The page opens the queries it offers as they are. What ``POST /oid4vp/requests``
+    composes (``claims``, ``claim_values``, ``trusted_authorities``,
+    ``require_cryptographic_holder_binding``) is not read from its form: a form carries text,
+    where DCQL ``values`` match type and value exactly (§6.3: ``3`` is not ``"3"``), so it is
+    asked there in JSON. A form member the page does not take is refused by name (400
+    MALFORMED), never dropped: a request asked for AEOF only, opened for any tier, would
+    accept any tier.
+    """
     if request.method == "GET":
         return _page("verifier/present.html", opened=None)
     check_csrf()
+    for name in request.form:
+        if name in ("query", "csrf_token"):
+            continue
+        where = " (ask it with POST /oid4vp/requests)" if name in oid4vp.BODY_MEMBERS else ""
+        raise MalformedError(
+            f"unknown member {name[:40]!r}: this page takes query{where}", pointer=child("", name)
+        )
     opened = oid4vp.open_request(oid4vp.query_of({"query": request.form.get("query", "")}))
     code = segno.make(opened["authorization_request"], error="m")
     qr = Markup(code.svg_inline(scale=4, omitsize=False))  # noqa: S704 - segno's own SVG

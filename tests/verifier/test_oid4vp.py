@@ -395,6 +395,34 @@ def test_a_billing_attestation_reveals_only_the_chosen_claims(
     assert not any("unitPrice" in path for path in disclosed)  # not asked for: withheld
 
 
+def test_a_line_item_asked_by_its_description_is_the_only_one_disclosed(
+    make: MakeApp, agency: Agency, trader: KeyPair
+) -> None:
+    """Data minimisation: the importing country asks whether the attestation lists
+    "Monitors" (a null path component with claim_values): the wallet discloses that line's
+    description, not the other line's, and the verifier's check passes on it."""
+    app = make(trust_list=None, trust_issuer=None)
+    descriptions = ["credentialSubject", "lineItems", None, "description"]
+    opened = open_request(
+        app,
+        {
+            "query": "billing-attestation",
+            "claims": [descriptions],
+            "claim_values": [{"path": descriptions, "values": ["Monitors"]}],
+        },
+    )
+    document = billing_attestation(issuer=agency.signer.key_id.split("#")[0])
+    held = str(agency.issue(document, fmt="vc+sd-jwt", holder=trader))
+    form, response_uri = wallet_answer(app, opened, [held], trader)
+    answer = app.test_client().post(response_uri, data=form)
+    assert answer.status_code == 200, answer.get_json()
+    (presented,) = outcome(app, opened)["result"]["presentations"]["billing"]
+    assert presented["claims"] == [{"path": descriptions, "values": ["Monitors"]}]
+    assert presented["credentials"][0]["disclosed"] == [
+        "/credentialSubject/lineItems/1/description"
+    ]
+
+
 def test_a_claim_the_wallet_withholds_is_refused(
     make: MakeApp, agency: Agency, trader: KeyPair
 ) -> None:
@@ -493,6 +521,35 @@ def test_the_page_shows_the_request_as_a_qr_code_and_link_and_then_the_answer(
     answered = officer.get(status_page).get_data(as_text=True)
     assert "VERIFIED" in answered
     assert "Example Prairie Gadgets" in answered  # the legalName claim asked for
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        (
+            "claim_values",
+            '[{"path": ["credentialSubject", "certification", "tier"], "values": [3]}]',
+        ),
+        ("claims", '[["credentialSubject", "invoice", "totalAmount"]]'),
+        ("trusted_authorities", '[{"type": "aki", "values": ["x"]}]'),
+        ("require_cryptographic_holder_binding", "false"),
+        ("tier", "AEOF"),
+    ],
+)
+def test_the_page_refuses_a_member_it_does_not_take(app: Flask, member: str, value: str) -> None:
+    """The page opens the two queries it offers as they are; what POST /oid4vp/requests
+    composes (``claim_values`` among them) is refused by name, never silently dropped: a
+    request restricted to AEOF opened unrestricted would accept any tier."""
+    officer = signed_in(app)
+    token = csrf_of(officer.get("/present").get_data(as_text=True))
+    answer = officer.post(
+        "/present", data={"query": "aeo-certificate", "csrf_token": token, member: value}
+    )
+    assert answer.status_code == 400
+    problem = answer.get_json()
+    assert (problem["code"], problem["pointer"]) == ("MALFORMED", f"/{member}")
+    if member == "claim_values":
+        assert "POST /oid4vp/requests" in problem["detail"]
 
 
 def test_the_page_needs_an_officer_and_a_csrf_token(app: Flask) -> None:

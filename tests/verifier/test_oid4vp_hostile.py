@@ -205,3 +205,38 @@ def test_a_response_form_of_any_bytes_is_a_4xx(app: Flask, raw: bytes) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     _problem(answer)
+
+
+BINDING = "require_cryptographic_holder_binding"
+
+
+@pytest.mark.parametrize("query", ["aeo-certificate", "billing-attestation"])
+def test_a_request_not_requiring_holder_binding_is_refused(app: Flask, query: str) -> None:
+    """DCQL §6.1: false would let a wallet send a credential without its holder's key — a
+    bearer token anyone who saw it could replay. The verifier requires the binding on every
+    Presentation, so asking false is a 400 UNSUPPORTED, never a request it would not honour."""
+    answer = app.test_client().post("/oid4vp/requests", json={"query": query, BINDING: False})
+    problem = _problem(answer)
+    assert (problem["code"], problem["pointer"]) == ("UNSUPPORTED", f"/{BINDING}")
+    assert BINDING in problem["detail"]
+
+
+@pytest.mark.parametrize("value", ["false", 0, None, [], {}])
+def test_require_cryptographic_holder_binding_of_another_type_is_a_400(
+    app: Flask, value: Any
+) -> None:
+    answer = app.test_client().post(
+        "/oid4vp/requests", json={"query": "aeo-certificate", BINDING: value}
+    )
+    problem = _problem(answer)
+    assert (problem["code"], problem["pointer"]) == ("MALFORMED", f"/{BINDING}")
+
+
+def test_require_cryptographic_holder_binding_true_is_asked_of_every_credential_query(
+    app: Flask,
+) -> None:
+    """true (the default) is what the verifier requires: asked explicitly, the request object
+    carries it in each Credential Query."""
+    opened = open_request(app, {"query": "aeo-certificate", BINDING: True})
+    request = openid4vp.read_request(fetch_request(app, opened), resolver=Resolver(), now=NOW)
+    assert [entry[BINDING] for entry in request.dcql_query["credentials"]] == [True, True]

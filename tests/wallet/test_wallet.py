@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from flask import Flask
@@ -15,10 +17,14 @@ from issuer_app import create_app
 from tests.issuer.conftest import DOMAIN, Clock, dispose, make_config
 from tests.oid4vci_helpers import offer
 from tests.wallet.conftest import PASSPHRASE, run
-from vcred import Verifier, jose
+from vcred import Verifier, did_key, issue, jose, openid4vp, sdjwt
+from vcred.customs.builders import build_aeo_certificate
+from vcred.customs.samples import TRADERS
 from vcred.errors import FetchRefusedError, MalformedError, UsageError
+from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from vcred.oid4vci import ProtocolError
+from vcred.verifier import utc_now
 from vcred.wallet import Wallet, _why
 from vcred.wallet.transport import Answer, HttpTransport
 
@@ -230,3 +236,78 @@ def test_a_verifiers_refusal_of_any_shape_is_told(body: bytes) -> None:
     # problemDetails that is no array: TypeError while telling why the verifier refused
     why = _why(Answer(status=400, content_type="application/json", body=body))
     assert why.startswith(("HTTP 400", "400"))
+
+
+class _Verifier:
+    """A verifier's two endpoints for ``Wallet.respond``: the signed request object at its
+    request URI, and the response URI keeping what the wallet posts."""
+
+    def __init__(self, request_object: str) -> None:
+        self.request_object = request_object
+        self.posted: list[bytes] = []
+
+    def request(self, method: str, url: str, **kw: Any) -> Answer:
+        if method == "GET":
+            body = self.request_object.encode()
+            return Answer(status=200, content_type="application/oauth-authz-req+jwt", body=body)
+        self.posted.append(kw["body"])
+        return Answer(status=200, content_type="application/json", body=b"{}")
+
+
+def _asking_unbound(binding: bool) -> _Verifier:
+    """A verifier asking an AEO certificate with require_cryptographic_holder_binding."""
+    key = KeyPair.generate("ed25519")
+    query = openid4vp.aeo_certificate_query()
+    for entry in query["credentials"]:
+        entry[openid4vp.HOLDER_BINDING] = binding
+    request = openid4vp.AuthorizationRequest(
+        client_id=openid4vp.DID_PREFIX + did_key(key.public),
+        response_uri="https://verifier.example/oid4vp/responses/1",
+        nonce="n" * 32,
+        state="s" * 32,
+        dcql_query=query,
+    )
+    signer = signer_for(key, did=did_key(key.public))
+    return _Verifier(openid4vp.sign_request(request, signer, now=utc_now()))
+
+
+def _keep_certificate(wallet: Wallet, fmt: str) -> None:
+    agency = KeyPair.generate("ed25519")
+    now = utc_now()
+    certificate = build_aeo_certificate(
+        {**TRADERS["us-prairie"], "id": wallet.did},
+        issuer=did_key(agency.public),
+        valid_from=now - timedelta(days=30),
+        valid_until=now + timedelta(days=300),
+    )
+    binding = {"holder": wallet.public_key} if fmt == "vc+sd-jwt" else {}
+    held = issue(certificate, agency, format=fmt, **binding)
+    wallet.keep(str(held), format=fmt, credential_issuer="https://customs.example")
+
+
+@pytest.mark.parametrize("binding", [True, False])
+def test_the_wallet_binds_its_sd_jwt_whatever_the_request_says(
+    tmp_path: Path, binding: bool
+) -> None:
+    """OpenID4VP §6.1 require_cryptographic_holder_binding false: an SD-JWT "MAY" come without
+    its key-binding JWT (§B.3); the wallet binds it all the same (no bearer token)."""
+    wallet = Wallet.create(tmp_path / "w.db", PASSPHRASE)
+    _keep_certificate(wallet, "vc+sd-jwt")
+    verifier = _asking_unbound(binding)
+    done = wallet.respond("https://verifier.example/oid4vp/requests/1/object", transport=verifier)
+    assert done.presented == (wallet.credentials()[0].id,)
+    (posted,) = verifier.posted
+    (presentation,) = json.loads(parse_qs(posted.decode())["vp_token"][0])["aeo_sd_jwt"]
+    assert sdjwt.parse(presentation).kb_jwt is not None
+
+
+def test_the_wallet_does_not_hand_out_a_jwt_credential_as_a_bearer_token(tmp_path: Path) -> None:
+    """§B.1: false asks a bare jwt_vc_json credential ("a Verifiable Credential without Holder
+    Binding MUST be returned"), which whoever receives it could present again: the wallet
+    answers nothing (a usage error naming the member), and posts nothing."""
+    wallet = Wallet.create(tmp_path / "w.db", PASSPHRASE)
+    _keep_certificate(wallet, "vc+jwt")
+    verifier = _asking_unbound(False)
+    with pytest.raises(UsageError, match=openid4vp.HOLDER_BINDING):
+        wallet.respond("https://verifier.example/oid4vp/requests/1/object", transport=verifier)
+    assert verifier.posted == []
