@@ -36,6 +36,7 @@ from vcred.errors import (
     PresentationError,
     SchemaViolationsError,
     StatusUnavailableError,
+    StatusVerificationError,
     UnknownKeyError,
     UnsupportedError,
     UsageError,
@@ -769,6 +770,15 @@ class Verifier:
             # where in the list (e.g. a number out of range found while parsing its payload)
             where = f" (at {problem.path})" if problem.path else ""
             raise CryptographicError(f"{problem.message}{where}")
+        fmt, token = detect(secured)  # as _verify read it (an envelope opened)
+        if fmt == "vc+sd-jwt" and isinstance(token, str) and _conceals_claims(token):
+            # a list has no holder, and anyone serving it can drop a disclosure: a withheld
+            # ttl, purpose or statusSize would change what the status check reads, on an
+            # absence nobody signed (a withheld digest and a decoy look alike)
+            raise StatusVerificationError(
+                "the status list is an SD-JWT with claims that may be withheld "
+                "(selectively disclosable members or decoy digests): refused"
+            )
         return result.credential
 
     def _check_schema(self, verified: Verified, report: _Report) -> None:
@@ -1221,6 +1231,21 @@ def _holder_or_none(presentation: Mapping[str, Any]) -> str | None:
     if isinstance(holder, dict):
         holder = holder.get("id")
     return holder if isinstance(holder, str) else None
+
+
+def _conceals_claims(sd_jwt: str) -> bool:
+    """Whether the issuer-signed JWT of ``sd_jwt`` (whose signature has verified) carries a
+    digest — an ``_sd`` member or a ``...`` array element — anywhere (RFC 9901 §4.2.4)."""
+    pending: list[Any] = [jose.unverified_payload(sd_jwt.split("~", 1)[0])]
+    while pending:  # iterative: the depth was bounded by the proof stage, not trusted here
+        value = pending.pop()
+        if isinstance(value, Mapping):
+            if "_sd" in value or "..." in value:
+                return True
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableError]:
