@@ -10,9 +10,11 @@ import pytest
 
 from tests.conftest import credential
 from vcred import Verifier, did_key, issue
+from vcred.customs.samples import sample_trust_list
 from vcred.keys import KeyPair
 from vcred.status import set_credential_status, status_list_credential_for
 from vcred.testing import MemoryIndexStore, StaticFetcher
+from vcred.trust import PinnedKey, TrustList, load_trust_list
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LIST_BASE = "https://customs.example/status/"
@@ -251,3 +253,65 @@ def test_a_list_stating_a_status_of_its_own_is_refused(
     result = verifier_at(fetcher, T0).verify(vc)
     assert set(result.codes) == {"STATUS_VERIFICATION"}
     assert "a status of its own" in result.errors[0].message
+
+
+def pinning(agency: Agency, *keys: PinnedKey) -> TrustList:
+    """A trust list recognising ``agency`` (its DID in the sample list's first entry) and
+    trusting only ``keys`` for it."""
+    held = load_trust_list(sample_trust_list("US-CTPAT"), now=datetime(2025, 6, 1, tzinfo=UTC))
+    first = held.entries[0]
+    return dataclasses.replace(
+        held,
+        entries=(
+            dataclasses.replace(first, issuer=agency.did, dids=frozenset(), pinned_keys=keys),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("pins", "codes"),
+    [
+        pytest.param(
+            lambda ours, other: [PinnedKey(thumbprint=ours, not_before=T0 - timedelta(days=30))],
+            set(),
+            id="pinned",
+        ),
+        pytest.param(
+            lambda ours, other: [PinnedKey(thumbprint=other, not_before=T0 - timedelta(days=30))],
+            {"STATUS_VERIFICATION"},
+            id="another-key-pinned",
+        ),
+        pytest.param(
+            lambda ours, other: [
+                PinnedKey(
+                    thumbprint=ours,
+                    not_before=T0 - timedelta(days=30),
+                    not_after=T0 - timedelta(days=2),
+                ),
+                PinnedKey(thumbprint=other, not_before=T0 - timedelta(days=2)),
+            ],
+            {"STATUS_VERIFICATION"},
+            id="window-closed-before-the-list-was-signed",
+        ),
+    ],
+)
+def test_a_list_is_signed_with_a_key_the_trust_list_pins_for_its_issuer(
+    agency: Agency, fetcher: StaticFetcher, pins: Any, codes: set[str]
+) -> None:
+    # a partner's key withdrawn from the trust list (compromised, rotated out) no longer
+    # makes its certificates trusted; a list signed with it ("not suspended") was still
+    # believed: whoever holds the key undid a suspension at home, abroad
+    vc = agency.issue("urn:uuid:aeo-15")
+    republish(agency, "vc+jwt")  # signed a day before T0
+    other = KeyPair.generate().public.thumbprint()
+    trust = pinning(agency, *pins(agency.key.public.thumbprint(), other))
+    verifier = Verifier(
+        fetcher=fetcher,
+        clock=lambda: T0,
+        trust=trust,
+        checks=("proof", "issuer", "validity", "status"),  # the list's keys, not the type's
+    )
+    result = verifier.verify(vc)
+    assert set(result.codes) == codes
+    if codes:
+        assert "pinned" in result.errors[0].message
