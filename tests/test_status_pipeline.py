@@ -10,9 +10,11 @@ import pytest
 
 from tests.conftest import credential
 from vcred import Verifier, did_key, issue
+from vcred.customs.samples import sample_trust_list
 from vcred.keys import KeyPair
 from vcred.status import set_credential_status, status_list_credential_for
 from vcred.testing import MemoryIndexStore, StaticFetcher
+from vcred.trust import PinnedKey, TrustList, load_trust_list
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LIST_BASE = "https://customs.example/status/"
@@ -195,3 +197,121 @@ def test_a_list_signed_by_a_clock_slightly_ahead_is_accepted(
         )
         fetcher.publish(LIST_BASE + info.list_id, str(issue(unsigned, agency.key)))
     assert set(verifier_at(fetcher, T0).verify(vc).codes) == set(codes)  # default skew: 60 s
+
+
+def republish(agency: Agency, fmt: str, **changes: Any) -> None:
+    """Re-sign every list of ``agency`` in ``fmt``; ``changes`` are members added to each list
+    credential, ``disclosable`` the SD-JWT paths its issuer made disclosable."""
+    disclosable = changes.pop("disclosable", None)
+    for info in agency.store.lists():
+        url = LIST_BASE + info.list_id
+        unsigned = status_list_credential_for(
+            agency.store,
+            info.list_id,
+            list_url=url,
+            issuer=agency.did,
+            valid_from=T0 - timedelta(days=1),
+            ttl=timedelta(seconds=30),
+        )
+        options: dict[str, Any] = {"now": T0 - timedelta(days=1)}
+        if disclosable is not None:
+            options["disclosable"] = disclosable
+        agency.fetcher.publish(
+            url, str(issue({**unsigned, **changes}, agency.key, format=fmt, **options))
+        )
+
+
+def test_an_sd_jwt_list_disclosing_nothing_is_read(agency: Agency, fetcher: StaticFetcher) -> None:
+    vc = agency.issue("urn:uuid:aeo-12")
+    republish(agency, "vc+sd-jwt")
+    assert verifier_at(fetcher, T0).verify(vc).verified
+
+
+@pytest.mark.parametrize("withheld", [False, True], ids=["disclosed", "withheld"])
+def test_an_sd_jwt_list_with_a_claim_that_may_be_withheld_is_refused(
+    agency: Agency, fetcher: StaticFetcher, withheld: bool
+) -> None:
+    # a list has no holder: anyone serving it can drop a disclosure — its ttl (30 s), and the
+    # verifier would hold the list for its own default (5 min) on a member nobody signed away
+    vc = agency.issue("urn:uuid:aeo-13")
+    republish(agency, "vc+sd-jwt", disclosable=["/credentialSubject/ttl"])
+    if withheld:
+        for url, body in list(fetcher.documents.items()):
+            fetcher.publish(url, body.decode().split("~", 1)[0] + "~")
+    result = verifier_at(fetcher, T0).verify(vc)
+    assert set(result.codes) == {"STATUS_VERIFICATION"}
+    assert "withheld" in result.errors[0].message
+
+
+def test_a_list_stating_a_status_of_its_own_is_refused(
+    agency: Agency, fetcher: StaticFetcher
+) -> None:
+    vc = agency.issue("urn:uuid:aeo-14")
+    own = agency.store.allocate("revocation", credential_id="urn:uuid:the-lists")
+    set_credential_status(agency.store, "urn:uuid:the-lists", "revoked")
+    republish(agency, "vc+jwt", credentialStatus=own.entry(LIST_BASE + own.list_id).to_json())
+    result = verifier_at(fetcher, T0).verify(vc)
+    assert set(result.codes) == {"STATUS_VERIFICATION"}
+    assert "a status of its own" in result.errors[0].message
+
+
+def pinning(agency: Agency, *keys: PinnedKey) -> TrustList:
+    """A trust list recognising ``agency`` (its DID in the sample list's first entry) and
+    trusting only ``keys`` for it."""
+    held = load_trust_list(sample_trust_list("US-CTPAT"), now=datetime(2025, 6, 1, tzinfo=UTC))
+    first = held.entries[0]
+    return dataclasses.replace(
+        held,
+        entries=(
+            dataclasses.replace(first, issuer=agency.did, dids=frozenset(), pinned_keys=keys),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("pins", "codes"),
+    [
+        pytest.param(
+            lambda ours, other: [PinnedKey(thumbprint=ours, not_before=T0 - timedelta(days=30))],
+            set(),
+            id="pinned",
+        ),
+        pytest.param(
+            lambda ours, other: [PinnedKey(thumbprint=other, not_before=T0 - timedelta(days=30))],
+            {"STATUS_VERIFICATION"},
+            id="another-key-pinned",
+        ),
+        pytest.param(
+            lambda ours, other: [
+                PinnedKey(
+                    thumbprint=ours,
+                    not_before=T0 - timedelta(days=30),
+                    not_after=T0 - timedelta(days=2),
+                ),
+                PinnedKey(thumbprint=other, not_before=T0 - timedelta(days=2)),
+            ],
+            {"STATUS_VERIFICATION"},
+            id="window-closed-before-the-list-was-signed",
+        ),
+    ],
+)
+def test_a_list_is_signed_with_a_key_the_trust_list_pins_for_its_issuer(
+    agency: Agency, fetcher: StaticFetcher, pins: Any, codes: set[str]
+) -> None:
+    # a partner's key withdrawn from the trust list (compromised, rotated out) no longer
+    # makes its certificates trusted; a list signed with it ("not suspended") was still
+    # believed: whoever holds the key undid a suspension at home, abroad
+    vc = agency.issue("urn:uuid:aeo-15")
+    republish(agency, "vc+jwt")  # signed a day before T0
+    other = KeyPair.generate().public.thumbprint()
+    trust = pinning(agency, *pins(agency.key.public.thumbprint(), other))
+    verifier = Verifier(
+        fetcher=fetcher,
+        clock=lambda: T0,
+        trust=trust,
+        checks=("proof", "issuer", "validity", "status"),  # the list's keys, not the type's
+    )
+    result = verifier.verify(vc)
+    assert set(result.codes) == codes
+    if codes:
+        assert "pinned" in result.errors[0].message

@@ -313,6 +313,26 @@ class TrustList:
         country and programme, to show an officer who the issuer is. Not a trust decision."""
         return self._by_issuer.get(issuer)
 
+    def key_refusal(
+        self,
+        issuer: str,
+        signing_keys: Sequence[tuple[str, datetime | None]],
+        *,
+        now: datetime,
+    ) -> str | None:
+        """Why a document ``issuer`` signed with ``signing_keys`` — (JWK thumbprint, signing
+        time or None) — is not signed with the keys this list pins for it, each inside its
+        window (as :meth:`evaluate_credential` judges a credential's keys); None when it is,
+        or when the list pins none for ``issuer`` or does not name it. Not a trust decision:
+        what else an issuer signs (its status lists) is held to its credentials' keys.
+        Raises UsageError for a naive ``now``."""
+        _require_aware(now)
+        entry = self._by_issuer.get(issuer)
+        if entry is None:
+            return None
+        refused = _refuse_keys(entry, issuer, signing_keys, now)
+        return None if refused is None else refused.reason
+
     def evaluate(
         self,
         issuer: str | Mapping[str, Any],

@@ -19,7 +19,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache, partial
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 
 from vcred import jose, model
 from vcred.did.document import VerificationMethod, is_did, is_https_url
@@ -36,6 +36,7 @@ from vcred.errors import (
     PresentationError,
     SchemaViolationsError,
     StatusUnavailableError,
+    StatusVerificationError,
     UnknownKeyError,
     UnsupportedError,
     UsageError,
@@ -60,7 +61,8 @@ from vcred.status import (
 from vcred.status.entry import is_status_entry
 
 CHECKS: Final = ("proof", "issuer", "validity", "status", "schema", "trust")
-_STATUS_LIST_CHECKS: Final = ("proof", "issuer", "validity")
+#: A status list's checks: "keys" holds it to the keys the trust policy pins for its issuer.
+_STATUS_LIST_CHECKS: Final = ("proof", "issuer", "validity", "keys")
 PRESENTATION_CHECKS: Final = ("proof", "challenge", "domain", "holder", "credentials")
 DEFAULT_CLOCK_SKEW: Final = timedelta(seconds=60)
 DEFAULT_KEY_BINDING_MAX_AGE: Final = timedelta(minutes=5)
@@ -108,6 +110,20 @@ class TrustPolicy(Protocol):
         now: datetime,
         signing_keys: Sequence[tuple[str, datetime | None]] | None = None,
     ) -> TrustDecisionLike: ...
+
+
+@runtime_checkable
+class PinsKeys(Protocol):
+    """A trust policy that pins its issuers' keys (:class:`vcred.trust.TrustList`): what an
+    issuer signs beside its credentials — its status lists — is held to the same keys."""
+
+    def key_refusal(
+        self,
+        issuer: str,
+        signing_keys: Sequence[tuple[str, datetime | None]],
+        *,
+        now: datetime,
+    ) -> str | None: ...
 
 
 def utc_now() -> datetime:
@@ -575,6 +591,8 @@ class Verifier:
         issuer = state.issuer or stated
         if "issuer" in checks:
             report.run("issuer", _check_issuer_binding, issuer, state.methods, stated)
+        if "keys" in checks:
+            report.run("keys", self._check_pinned_keys, issuer, _signing_keys(state))
         window = None
         if "validity" in checks:
             window = self._validity(report, credential, state.jwt_claims)
@@ -721,6 +739,20 @@ class Verifier:
             raise ExpiredError(f"expired at {end.isoformat()}", pointer=_end_pointer(credential))
         return f"valid at {now.isoformat(timespec='seconds')}"
 
+    def _check_pinned_keys(
+        self, issuer: str | None, signing_keys: tuple[tuple[str, datetime | None], ...]
+    ) -> str:
+        """The keys that signed (a status list) are those the trust policy pins for its
+        issuer; raises UnknownKeyError when one is not, or signed outside its window. A
+        partner's key withdrawn from the trust list (compromised) must not sign the lists
+        that say whether its certificates still hold."""
+        if not isinstance(self.trust, PinsKeys) or issuer is None:
+            return "no keys pinned"
+        refusal = self.trust.key_refusal(issuer, signing_keys, now=self.now())
+        if refusal is not None:
+            raise UnknownKeyError(refusal, pointer="/issuer")
+        return "signed with keys the trust list admits"
+
     def _check_status(self, verified: Verified, report: _Report) -> tuple[EntryStatus, ...]:
         """Every status the credential carries is checked, or the check fails: a status this
         verifier cannot read (another entry type, a Token Status List claim) is
@@ -769,6 +801,15 @@ class Verifier:
             # where in the list (e.g. a number out of range found while parsing its payload)
             where = f" (at {problem.path})" if problem.path else ""
             raise CryptographicError(f"{problem.message}{where}")
+        fmt, token = detect(secured)  # as _verify read it (an envelope opened)
+        if fmt == "vc+sd-jwt" and isinstance(token, str) and _conceals_claims(token):
+            # a list has no holder, and anyone serving it can drop a disclosure: a withheld
+            # ttl, purpose or statusSize would change what the status check reads, on an
+            # absence nobody signed (a withheld digest and a decoy look alike)
+            raise StatusVerificationError(
+                "the status list is an SD-JWT with claims that may be withheld "
+                "(selectively disclosable members or decoy digests): refused"
+            )
         return result.credential
 
     def _check_schema(self, verified: Verified, report: _Report) -> None:
@@ -1221,6 +1262,21 @@ def _holder_or_none(presentation: Mapping[str, Any]) -> str | None:
     if isinstance(holder, dict):
         holder = holder.get("id")
     return holder if isinstance(holder, str) else None
+
+
+def _conceals_claims(sd_jwt: str) -> bool:
+    """Whether the issuer-signed JWT of ``sd_jwt`` (whose signature has verified) carries a
+    digest — an ``_sd`` member or a ``...`` array element — anywhere (RFC 9901 §4.2.4)."""
+    pending: list[Any] = [jose.unverified_payload(sd_jwt.split("~", 1)[0])]
+    while pending:  # iterative: the depth was bounded by the proof stage, not trusted here
+        value = pending.pop()
+        if isinstance(value, Mapping):
+            if "_sd" in value or "..." in value:
+                return True
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def _unreadable_status(credential: Mapping[str, Any]) -> list[StatusUnavailableError]:

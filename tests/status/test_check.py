@@ -7,6 +7,7 @@ import base64
 import json
 import zlib
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -215,6 +216,32 @@ def test_list_signed_by_another_issuer_is_refused(
     (entry,) = checker.check(credential_with(revocation_entry()), now=NOW).entries
     assert isinstance(entry.error, StatusVerificationError)
     assert "did:example:mallory" in entry.error.message
+
+
+@pytest.mark.parametrize(
+    "own_status",
+    [
+        # its own revocation entry, on a list that says it is revoked
+        {"credentialStatus": revocation_entry(7, url="https://example.com/credentials/status/9")},
+        # a status this checker cannot read at all (IETF Token Status List)
+        {"status": {"status_list": {"idx": 7, "uri": "https://example.com/tsl/1"}}},
+    ],
+    ids=["credentialStatus", "status-claim"],
+)
+def test_a_list_stating_a_status_of_its_own_is_refused(
+    checker: StatusChecker, fetcher: DictFetcher, securer: FakeSecurer, own_status: dict[str, Any]
+) -> None:
+    # a list's own status is never checked (a list answering for lists would recurse): a list
+    # its issuer may have revoked is not believed on the word of a check that did not look
+    fetcher.documents["https://example.com/credentials/status/9"] = securer.secure(
+        status_list_credential(url="https://example.com/credentials/status/9", set_bits={7: 1})
+    )
+    fetcher.documents[LIST_URL] = securer.secure({**status_list_credential(), **own_status})
+    (entry,) = checker.check(credential_with(revocation_entry()), now=NOW).entries
+    assert isinstance(entry.error, StatusVerificationError)
+    assert "a status of its own" in entry.error.message
+    assert entry.error.pointer == "/credentialStatus/statusListCredential"
+    assert checker.cache.get(LIST_URL, now=NOW) is None
 
 
 def test_list_issuer_may_be_an_object(

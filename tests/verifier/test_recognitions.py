@@ -21,7 +21,9 @@ from sqlalchemy.exc import OperationalError
 from tests.httpserver import LocalServer
 from tests.verifier import test_oauth, test_oid4vp
 from tests.verifier.conftest import (
+    LIST_BASE,
     NOW,
+    US_DID,
     US_HOST,
     Agency,
     MakeApp,
@@ -32,11 +34,14 @@ from tests.verifier.conftest import (
 from tests.verifier.test_oauth import clients_of, token_for
 from tests.verifier.test_oid4vp import Clock, open_request, outcome, wallet_answer
 from tests.verifier.test_openapi import Contract
-from vcred import did_key, present
+from vcred import did_key, issue, present
 from vcred.cli import main
 from vcred.customs.identifiers import construct_mid
+from vcred.did import did_web_document
 from vcred.errors import UsageError
+from vcred.issuing import signer_for
 from vcred.keys import KeyPair
+from vcred.status import set_credential_status, status_list_credential_for
 from vcred.trust import PinnedKey, TrustList
 from vcred_service.oauth import OAuthConfig
 from verifier_app import recognitions as recognitions_module
@@ -867,3 +872,46 @@ def test_a_presentation_bound_to_another_relying_party_makes_no_recognition(
     assert [w["code"] for w in body["warnings"]] == ["CHALLENGE_NOT_TRACKED"]
     assert "recognitions" not in body
     assert ask(app, scheme="US-MID", id=MID).get_json()["reason"] == "NOT_FOUND"
+
+
+def test_a_list_signed_with_a_key_the_trust_list_does_not_pin_lifts_no_suspension(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    """The home agency suspends; whoever holds its did:web host adds a key of their own to
+    its DID document and serves the lists again, signed with it and saying "active" (newer
+    than the suspension: no rollback). The trust list pins the agency's key: such a list
+    answers nothing, the suspension stands abroad (it lifted it before)."""
+    document = certificate(agency, trader)
+    present_oid4vp(app, agency, trader, document)
+    service = app.extensions["vcred_verifier"]
+    held = service.trust
+    (entry,) = held.entries
+    ours = PinnedKey(thumbprint=agency.key.public.thumbprint(), not_before=NOW - timedelta(days=1))
+    pinned = dataclasses.replace(held, entries=(dataclasses.replace(entry, pinned_keys=(ours,)),))
+    service.trust = pinned
+    service._verifier = dataclasses.replace(service._verifier, trust=pinned)
+    agency.set(document, "suspended")
+    clock.now = NOW + timedelta(minutes=10)
+    service.refresh_recognitions()
+    assert ask(app, scheme="US-MID", id=MID).get_json()["reason"] == "SUSPENDED_BY_HOME_AGENCY"
+
+    intruder = KeyPair.generate("ed25519")
+    did = did_web_document(US_DID, [agency.key.public, intruder.public])
+    agency.server.serve("/.well-known/did.json", json.dumps(did).encode())
+    set_credential_status(agency.store, document["id"], "active")  # the intruder's word only
+    for info in agency.store.lists():
+        unsigned = status_list_credential_for(
+            agency.store,
+            info.list_id,
+            list_url=LIST_BASE + info.list_id,
+            issuer=US_DID,
+            valid_from=NOW + timedelta(minutes=15),
+            ttl=timedelta(minutes=5),
+        )
+        token = str(issue(unsigned, signer_for(intruder, did=US_DID)))
+        agency.server.serve(f"/status/{info.list_id}", token.encode())
+    clock.now = NOW + timedelta(minutes=30)  # past the lists' and the DID document's cache
+    report = service.refresh_recognitions()
+    assert report.errors and "not pinned" in report.errors[0]
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")

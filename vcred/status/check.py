@@ -416,6 +416,14 @@ class StatusChecker:
             raise StatusVerificationError(f"the status list {url} does not verify: {exc}") from exc
         if not isinstance(verified, Mapping):
             raise UsageError("verify_list must return the verified credential as a mapping")
+        if "credentialStatus" in verified or "status" in verified:
+            # A list's own status is never checked (a list answering for lists would recurse,
+            # and a list pointing at itself would answer for itself): a list its issuer may
+            # have revoked is not believed on the word of a check that did not look
+            raise StatusVerificationError(
+                f"the status list {url} states a status of its own, which no status check "
+                "reads: refused"
+            )
         try:
             return parse_status_list_credential(verified, url=base, max_bytes=self.max_list_bytes)
         except StatusError as exc:
