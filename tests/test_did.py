@@ -67,6 +67,22 @@ def test_did_jwk_with_private_key_is_refused(ed_key: KeyPair) -> None:
         resolve_did_jwk(did)
 
 
+def test_did_jwk_of_an_encryption_key_cannot_sign(ed_key: KeyPair) -> None:
+    # did:jwk spec (Read): a JWK with "use": "enc" gets keyAgreement only, "sig" no
+    # keyAgreement; a key its owner marked for encryption must not verify assertions.
+    from vcred.multibase import b64url_encode
+
+    for use, signs, agrees in (("enc", False, True), ("sig", True, False)):
+        did = "did:jwk:" + b64url_encode(json.dumps({**ed_key.public.jwk(), "use": use}).encode())
+        document = resolve_did_jwk(did)
+        assert bool(document.methods_for("assertionMethod")) is signs
+        assert bool(document.methods_for("authentication")) is signs
+        assert bool(document.methods_for("keyAgreement")) is agrees
+        if not signs:
+            with pytest.raises(UnknownKeyError):
+                document.method(f"{did}#0", relationship="assertionMethod")
+
+
 @pytest.mark.parametrize(
     ("did", "url"),
     [

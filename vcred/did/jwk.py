@@ -6,6 +6,7 @@ https://github.com/quartzjer/did-jwk/blob/main/spec.md
 from __future__ import annotations
 
 import json
+from typing import Final
 
 from vcred.did.document import DID_CONTEXT, JWK_CONTEXT, DidDocument
 from vcred.errors import ResolutionError, VcredError
@@ -13,6 +14,14 @@ from vcred.keys import PublicKey
 from vcred.multibase import b64url_decode, b64url_encode
 
 PREFIX = "did:jwk:"
+
+#: The relationships of a did:jwk whose key is not marked for encryption.
+SIGNING_RELATIONSHIPS: Final = (
+    "authentication",
+    "assertionMethod",
+    "capabilityInvocation",
+    "capabilityDelegation",
+)
 
 
 def did_jwk(public_key: PublicKey) -> str:
@@ -31,15 +40,14 @@ def resolve_did_jwk(did: str) -> DidDocument:
         # RecursionError: JSON nested past the interpreter's limit is not a JWK either
         raise ResolutionError("malformed did:jwk") from exc
     vm_id = f"{did}#0"
+    # did:jwk spec (Read): a key marked "use": "enc" is for key agreement only; never signs.
+    signing = ("keyAgreement",) if jwk.get("use") == "enc" else SIGNING_RELATIONSHIPS
     document = {
         "@context": [DID_CONTEXT, JWK_CONTEXT],
         "id": did,
         "verificationMethod": [
             {"id": vm_id, "type": "JsonWebKey", "controller": did, "publicKeyJwk": key.jwk()}
         ],
-        "authentication": [vm_id],
-        "assertionMethod": [vm_id],
-        "capabilityInvocation": [vm_id],
-        "capabilityDelegation": [vm_id],
+        **{name: [vm_id] for name in signing},
     }
     return DidDocument.parse(document, expected_id=did)
