@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 
 from vcred.errors import MalformedError
-from vcred_service import oauth_http, read_json
+from vcred_service import read_json
 from vcred_service.requests import dumps, request_options
 from verifier_app.as_of import requested_moment
 from verifier_app.openapi import openapi_document
@@ -22,17 +22,6 @@ api = Blueprint("api", __name__)
 REALM: Final = "vcred-verifier"
 #: The OAuth scope of the VC API's verification calls (when the service accepts tokens).
 VERIFY_SCOPE: Final = "verify"
-_NEEDS_TOKEN: Final = frozenset(
-    {"api.verify_credential", "api.verify_presentation", "api.challenges"}
-)
-
-
-@api.before_request
-def _authorize() -> None:
-    """With OAuth configured, the verification calls need an access token with ``verify``;
-    without it they stay public (DESIGN §6). Health and the API description stay public."""
-    if oauth_http.oauth_service() is not None and request.endpoint in _NEEDS_TOKEN:
-        oauth_http.require_scope(VERIFY_SCOPE)
 
 
 def service() -> VerifierService:

@@ -25,6 +25,21 @@ from verifier_app.ui import ui
 
 _log = logging.getLogger("verifier_app")
 
+#: The calls that need an access token with OAuth configured, and the scope each needs. The
+#: rest stay public (DESIGN §6): health, the API description, the wallet's two OpenID4VP
+#: calls (bound by the request's nonce and state), identifier resolution, and the officer
+#: pages (their own sign-in).
+TOKEN_SCOPES: Final = {
+    "api.verify_credential": VERIFY_SCOPE,
+    "api.verify_presentation": VERIFY_SCOPE,
+    "api.challenges": VERIFY_SCOPE,
+    "batch.verify_credentials": VERIFY_SCOPE,
+    "oid4vp.create": VERIFY_SCOPE,
+    "oid4vp.outcome": VERIFY_SCOPE,
+    "recognitions.query": RECOGNITIONS_SCOPE,
+    "recognitions.query_batch": RECOGNITIONS_SCOPE,
+}
+
 DEV_WARNING: Final = (
     "DEVELOPMENT MODE: DID documents and status lists may be fetched over plain http and "
     "from loopback and private addresses. Never run a verifier like this in production."
@@ -99,6 +114,12 @@ def _app_of(service: VerifierService) -> Flask:
                 return
             if request.method == "POST" and request.endpoint not in PRICED_BY_ITEM:
                 limiter.check(client_key(request.environ))
+
+    @app.before_request
+    def _authorize() -> None:
+        scope = TOKEN_SCOPES.get(request.endpoint or "")
+        if scope is not None and oauth_http.oauth_service() is not None:
+            oauth_http.require_scope(scope)
 
     secure = add_security_headers(app, csp=_CSP, referrer_policy="no-referrer")
     app.register_blueprint(api)

@@ -31,7 +31,6 @@ from vcred.errors import MalformedError, PresentationError, VcredError
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
 from vcred.verifier import PresentationResult, Problem
-from vcred_service import oauth_http
 from vcred_service.oauth import derived_key
 from vcred_service.problems import ProblemError
 from vcred_service.requests import read_json, refuse_unknown
@@ -79,13 +78,6 @@ def state() -> Oid4vp:
 def _service() -> VerifierService:
     found: VerifierService = current_app.extensions["vcred_verifier"]
     return found
-
-
-def _authorize() -> None:
-    """Opening a request and reading its outcome are VC API calls: with OAuth configured
-    they need the ``verify`` scope (the wallet's two calls never do)."""
-    if oauth_http.oauth_service() is not None:
-        oauth_http.require_scope("verify")
 
 
 # -- opening a request ------------------------------------------------------------------------
@@ -212,7 +204,6 @@ def open_request(dcql_query: dict[str, Any]) -> dict[str, Any]:
 
 @oid4vp.post("/oid4vp/requests")
 def create() -> Response:
-    _authorize()
     body = read_json()
     response = jsonify(open_request(query_of(body)))
     response.status_code = 201
@@ -375,7 +366,6 @@ def status_of(found: Transaction, *, now: datetime) -> str:
 
 @oid4vp.get("/oid4vp/requests/<transaction_id>")
 def outcome(transaction_id: str) -> Response:
-    _authorize()
     found = state().transactions.get(transaction_id)
     if found is None:
         raise ProblemError(404, "Not Found", "no OpenID4VP request here")

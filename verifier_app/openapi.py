@@ -291,6 +291,42 @@ SCHEMAS: Final[dict[str, Any]] = {
             "expiresAt": {"type": "string", "format": "date-time"},
         },
     },
+    "Oid4vpRequest": {
+        "type": "object",
+        "required": [
+            "transaction",
+            "client_id",
+            "request_uri",
+            "authorization_request",
+            "expires_at",
+        ],
+        "properties": {
+            "transaction": {"type": "string"},
+            "client_id": {
+                "type": "string",
+                "description": "decentralized_identifier:did:key:… (the verifier's client key)",
+            },
+            "request_uri": {"type": "string", "format": "uri"},
+            "authorization_request": {
+                "type": "string",
+                "description": "openid4vp://?client_id=…&request_uri=…: the link or QR code",
+            },
+            "expires_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "Oid4vpOutcome": {
+        "type": "object",
+        "required": ["status", "result"],
+        "properties": {
+            "status": {"enum": ["pending", "verifying", "verified", "refused", "expired"]},
+            "result": {
+                "type": ["object", "null"],
+                "description": "null until answered: whether verified, each presentation's "
+                "result by credential query id with the claims asked for, or the wallet's "
+                "error",
+            },
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status", "storage", "domain", "offline", "dev", "trustList"],
@@ -533,6 +569,172 @@ def _recognition_batch(config: VerifierConfig) -> dict[str, Any]:
     }
 
 
+_TRANSACTION: Final = {
+    "name": "transaction",
+    "in": "path",
+    "required": True,
+    "description": "the transaction id POST /oid4vp/requests answered",
+    "schema": {"type": "string"},
+}
+
+
+def _not_stored(description: str, media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenID4VP answer: never cached (``Cache-Control: no-store``)."""
+    return {
+        "description": description,
+        "headers": {"Cache-Control": {"schema": {"const": "no-store"}}},
+        "content": {media_type: {"schema": schema}},
+    }
+
+
+def _oid4vp_paths() -> dict[str, Any]:
+    """OpenID4VP 1.0 (verifier_app/oid4vp.py): the API client's two calls (open a request,
+    read its outcome) and the wallet's two (fetch the signed Request Object, post the
+    direct_post response)."""
+    claims_path = {
+        "type": "array",
+        "minItems": 1,
+        "description": "a DCQL claims path: member names, null (every element) and indexes",
+        "items": {"type": ["string", "integer", "null"]},
+    }
+    return {
+        "/oid4vp/requests": {
+            "post": {
+                "summary": "Open an OpenID4VP request (a DCQL query) for a wallet to answer",
+                "description": "Answers the Authorization Request to show as a link or QR "
+                "code; the wallet fetches the signed Request Object at request_uri and posts "
+                "its response to the Response URI. Any member but these is refused (400).",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["query"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "query": {"enum": ["aeo-certificate", "billing-attestation"]},
+                                    "claims": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "items": claims_path,
+                                        "description": "billing-attestation only: the claims "
+                                        "to reveal (default: the invoice's totalAmount)",
+                                    },
+                                    "claim_values": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["path", "values"],
+                                            "additionalProperties": False,
+                                            "properties": {
+                                                "path": claims_path,
+                                                "values": {"type": "array", "minItems": 1},
+                                            },
+                                        },
+                                        "description": "DCQL values: a claim the query asks "
+                                        "for, answered only by a credential holding one of them",
+                                    },
+                                    "trusted_authorities": {
+                                        "description": "refused (400 UNSUPPORTED): no type of "
+                                        "trusted authority can be evaluated here"
+                                    },
+                                    "require_cryptographic_holder_binding": {
+                                        "type": "boolean",
+                                        "description": "true (the default); false is refused "
+                                        "(400 UNSUPPORTED): every presentation is bound",
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _not_stored(
+                        "the transaction and its Authorization Request",
+                        "application/json",
+                        _ref("Oid4vpRequest"),
+                    ),
+                    "400": _problem("a malformed body or query (MALFORMED, UNSUPPORTED)"),
+                    "413": _problem("the body is larger than this verifier accepts"),
+                    "415": _problem("the body is not application/json"),
+                    "429": _problem("too many requests from this address", headers=_RETRY_AFTER),
+                    **_UNAVAILABLE,
+                },
+            }
+        },
+        "/oid4vp/requests/{transaction}": {
+            "get": {
+                "summary": "How an OpenID4VP request ended (pending until the wallet answers)",
+                "parameters": [_TRANSACTION],
+                "responses": {
+                    "200": _not_stored(
+                        "its status, and the outcome once answered",
+                        "application/json",
+                        _ref("Oid4vpOutcome"),
+                    ),
+                    "404": _problem("no OpenID4VP request here"),
+                    **_UNAVAILABLE,
+                },
+            }
+        },
+        "/oid4vp/requests/{transaction}/object": {
+            "get": {
+                "summary": "The signed Request Object (the wallet's request_uri, RFC 9101)",
+                "parameters": [_TRANSACTION],
+                "responses": {
+                    "200": _not_stored(
+                        "a JWT signed by the verifier's client key",
+                        "application/oauth-authz-req+jwt",
+                        {"type": "string"},
+                    ),
+                    "404": _problem("no open request here (unknown, expired or answered)"),
+                    **_UNAVAILABLE,
+                },
+            }
+        },
+        "/oid4vp/responses/{transaction}": {
+            "post": {
+                "summary": "The Response URI: the wallet's direct_post answer, taken once",
+                "parameters": [_TRANSACTION],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "vp_token": {"type": "string"},
+                                    "state": {"type": "string"},
+                                    "error": {"type": "string"},
+                                    "error_description": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _not_stored(
+                        "taken (an empty object: no redirect, OpenID4VP §8.2)",
+                        "application/json",
+                        {"type": "object"},
+                    ),
+                    "400": _problem(
+                        "not a form, another state (INVALID_STATE), answered before "
+                        "(REPLAYED), expired (EXPIRED), or a presentation refused "
+                        "(PRESENTATION_REFUSED)"
+                    ),
+                    "404": _problem("no OpenID4VP request here (UNKNOWN_REQUEST)"),
+                    "413": _problem("the body is larger than this verifier accepts"),
+                    "429": _problem("too many requests from this address", headers=_RETRY_AFTER),
+                    **_UNAVAILABLE,
+                },
+            }
+        },
+    }
+
+
 def openapi_document(config: VerifierConfig) -> dict[str, Any]:
     """The OpenAPI 3.1 document of a verifier configured with ``config``."""
     check_names = sorted({*CHECKS, *CHECK_ALIASES})
@@ -635,6 +837,7 @@ def openapi_document(config: VerifierConfig) -> dict[str, Any]:
                     },
                 }
             },
+            **_oid4vp_paths(),
             "/recognitions": {"get": _recognition_query()},
             "/recognitions/query": {"post": _recognition_batch(config)},
             "/health": {
@@ -678,8 +881,11 @@ def _require_token(document: dict[str, Any], oauth: OAuthConfig) -> None:
     }
     for path, method, scope in (
         ("/credentials/verify", "post", "verify"),
+        ("/credentials/verify-batch", "post", "verify"),
         ("/presentations/verify", "post", "verify"),
         ("/challenges", "post", "verify"),
+        ("/oid4vp/requests", "post", "verify"),  # the wallet's two calls need none
+        ("/oid4vp/requests/{transaction}", "get", "verify"),
         ("/recognitions", "get", "recognitions"),
         ("/recognitions/query", "post", "recognitions"),
     ):

@@ -17,7 +17,6 @@ from flask import url_for as flask_url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from vcred.errors import MalformedError
-from vcred_service import oauth_http
 from vcred_service.problems import ProblemError
 from vcred_service.requests import read_json
 from vcred_service.signin import check_csrf, current_officer, login_required
@@ -35,11 +34,6 @@ recognitions.context_processor(template_globals)
 def _service() -> VerifierService:
     found: VerifierService = current_app.extensions["vcred_verifier"]
     return found
-
-
-def _authorize() -> None:
-    if oauth_http.oauth_service() is not None:
-        oauth_http.require_scope(RECOGNITIONS_SCOPE)
 
 
 def _answer(scheme: Any, value: Any, at: Any, pointer: str) -> dict[str, Any]:
@@ -62,7 +56,6 @@ def _json(body: Any) -> Response:
 
 @recognitions.get("/recognitions")
 def query() -> Response:
-    _authorize()
     args = request.args
     return _json(_answer(args.get("scheme"), args.get("id"), args.get("at"), ""))
 
@@ -70,7 +63,6 @@ def query() -> Response:
 @recognitions.post("/recognitions/query")
 def query_batch() -> Response:
     """Many parties at once: ``{"at": …, "parties": [{"scheme", "id", "at"?}, …]}``."""
-    _authorize()
     body = read_json(max_depth=_service().config.max_json_depth)
     parties = body.get("parties")
     if not isinstance(parties, list) or not parties:

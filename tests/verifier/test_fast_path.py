@@ -537,7 +537,7 @@ def test_the_fast_path_knows_every_hook_of_the_verify_route(make_app: MakeApp) -
     scopes = (None, "api")
     assert _names(app.before_request_funcs, scopes) == {
         "verifier_app.app._app_of.<locals>._rate_limit",
-        "verifier_app.api._authorize",
+        "verifier_app.app._app_of.<locals>._authorize",
         "verifier_app.fast_path._raise_handed_over",
     }
     assert _names(app.after_request_funcs, scopes) == {

@@ -190,6 +190,16 @@ def test_config_from_env_needs_the_audience(tmp_path: Path) -> None:
     assert config.oauth is not None and config.oauth.audience == AUDIENCE
 
 
+#: The documented operations that stay public with OAuth configured: health, this document,
+#: and the wallet's two OpenID4VP calls (bound by the request's nonce and state instead).
+PUBLIC_OPERATIONS = {
+    ("/health", "get"),
+    ("/oid4vp/requests/{transaction}/object", "get"),
+    ("/oid4vp/responses/{transaction}", "post"),
+    ("/openapi.json", "get"),
+}
+
+
 def test_the_api_description_says_which_calls_need_a_token(oauth_app: Flask) -> None:
     document = oauth_app.test_client().get("/openapi.json").get_json()
     scheme = document["components"]["securitySchemes"]["oauth"]
@@ -197,8 +207,11 @@ def test_the_api_description_says_which_calls_need_a_token(oauth_app: Flask) -> 
     assert f"{AUDIENCE}/oauth/token" in scheme["description"]
     for path, method, scope in (
         ("/credentials/verify", "post", "verify"),
+        ("/credentials/verify-batch", "post", "verify"),
         ("/presentations/verify", "post", "verify"),
         ("/challenges", "post", "verify"),
+        ("/oid4vp/requests", "post", "verify"),
+        ("/oid4vp/requests/{transaction}", "get", "verify"),
         ("/recognitions", "get", "recognitions"),
         ("/recognitions/query", "post", "recognitions"),
     ):
@@ -207,6 +220,26 @@ def test_the_api_description_says_which_calls_need_a_token(oauth_app: Flask) -> 
         assert operation["security"] == [{"oauth": [scope]}]
         assert {"401", "403"} <= set(operation["responses"])
     assert "security" not in document["paths"]["/health"]["get"]
+
+
+def test_every_documented_call_but_the_public_ones_needs_a_token(oauth_app: Flask) -> None:
+    # was: POST /credentials/verify-batch verified (and signed receipts) for anyone
+    client = oauth_app.test_client()
+    document = client.get("/openapi.json").get_json()
+    operations = [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+    for path, method, operation in operations:
+        if (path, method) in PUBLIC_OPERATIONS:
+            assert "security" not in operation, path
+            continue
+        assert "security" in operation, f"{method.upper()} {path} says no token is needed"
+        url = path.replace("{transaction}", "unknown")
+        answer = client.open(url, method=method.upper(), json={})
+        assert answer.status_code == 401, f"{method.upper()} {path}: {answer.status_code}"
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
 def test_offline_a_jwks_url_is_refused(tmp_path: Path) -> None:

@@ -12,8 +12,10 @@ from jsonschema import Draft202012Validator
 
 from tests.service.openapi_fuzz import fuzz_every_operation
 from tests.verifier.conftest import DOMAIN, NOW, Agency, MakeApp, tamper
+from tests.verifier.test_oid4vp import aeo_sd_jwt, wallet_answer
 from vcred import did_key, present
 from vcred.keys import KeyPair
+from verifier_app.oid4vp import REQUEST_MEDIA_TYPE
 
 
 def test_every_operation_conforms_under_fuzzing(make_app: MakeApp) -> None:
@@ -21,10 +23,14 @@ def test_every_operation_conforms_under_fuzzing(make_app: MakeApp) -> None:
     labels = fuzz_every_operation(make_app(), examples=25)
     assert labels == [
         "GET /health",
+        "GET /oid4vp/requests/{transaction}",
+        "GET /oid4vp/requests/{transaction}/object",
         "GET /recognitions",
         "POST /challenges",
         "POST /credentials/verify",
         "POST /credentials/verify-batch",
+        "POST /oid4vp/requests",
+        "POST /oid4vp/responses/{transaction}",
         "POST /presentations/verify",
         "POST /recognitions/query",
     ]
@@ -44,7 +50,9 @@ class Contract:
         schema = documented["content"][response.mimetype]["schema"]
         wrapper = {**schema, "components": self.document["components"]}
         # '#/components/…' refs resolve against the wrapper, which carries the components
-        Draft202012Validator(wrapper).validate(response.get_json())
+        # a JSON body as parsed; any other (a signed Request Object) as its text
+        body = response.get_json() if response.is_json else response.get_data(as_text=True)
+        Draft202012Validator(wrapper).validate(body)
         self.seen.add((path, str(response.status_code), response.mimetype))
 
 
@@ -127,3 +135,39 @@ def test_every_batch_answer_matches_its_schema(make_app: MakeApp, agency: Agency
     contract.check(batch, "post", client.post(batch, data=b"{}", content_type="text/plain"))
     contract.check(batch, "post", client.post(batch, json={"verifiableCredentials": items}))
     assert {status for _, status, _ in contract.seen} == {"200", "400", "413", "415", "422", "429"}
+
+
+def test_every_openid4vp_answer_matches_its_schema(make_app: MakeApp, agency: Agency) -> None:
+    app = make_app(rate_per_second=0.001, rate_burst=8)
+    contract, client = Contract(app), app.test_client()
+    opening, answering = "/oid4vp/requests", "/oid4vp/responses/{transaction}"
+    outcome, signed = "/oid4vp/requests/{transaction}", "/oid4vp/requests/{transaction}/object"
+
+    def check(path: str, method: str, response: Any, status: int) -> None:
+        assert response.status_code == status, response.get_data(as_text=True)
+        contract.check(path, method, response)
+
+    check(opening, "post", client.post(opening, json={"query": "x"}), 400)
+    untrusted = {"query": "aeo-certificate", "trusted_authorities": []}
+    check(opening, "post", client.post(opening, json=untrusted), 400)
+    check(opening, "post", client.post(opening, data=b"{}", content_type="text/plain"), 415)
+    opened = client.post(opening, json={"query": "aeo-certificate"})
+    check(opening, "post", opened, 201)
+    at = f"/oid4vp/requests/{opened.get_json()['transaction']}"
+    check(outcome, "get", client.get(at), 200)
+    assert client.get(at).get_json() == {"status": "pending", "result": None}
+    check(signed, "get", client.get(at + "/object"), 200)
+    assert client.get(at + "/object").mimetype == REQUEST_MEDIA_TYPE
+    trader = KeyPair.generate("p256")
+    form, response_uri = wallet_answer(app, opened.get_json(), [aeo_sd_jwt(agency, trader)], trader)
+    check(answering, "post", client.post(response_uri, data={**form, "state": "other"}), 400)
+    check(answering, "post", client.post(response_uri, data=form), 200)
+    check(outcome, "get", client.get(at), 200)
+    assert client.get(at).get_json()["status"] == "verified"
+    check(answering, "post", client.post(response_uri, data=form), 400)  # replayed
+    check(signed, "get", client.get(at + "/object"), 404)  # answered: no longer served
+    check(outcome, "get", client.get("/oid4vp/requests/unknown"), 404)
+    check(answering, "post", client.post("/oid4vp/responses/unknown", data=form), 404)
+    check(answering, "post", client.post(response_uri, data=form), 429)  # the ninth POST
+    check(opening, "post", client.post(opening, json={"query": "aeo-certificate"}), 429)
+    assert {status for _, status, _ in contract.seen} == {"200", "201", "400", "404", "415", "429"}
