@@ -14,7 +14,7 @@ from werkzeug.http import http_date
 
 from issuer_app.as_of import status_list_as_of
 from issuer_app.config import IssuerConfig
-from issuer_app.hashing import ADMIN_INCLUDES
+from issuer_app.hashing import open_without_token
 from issuer_app.openapi import openapi_document
 from issuer_app.service import (
     MESSAGE_PURPOSE,
@@ -97,8 +97,7 @@ def require(scope: str, *, revocation_checked_later: bool = False) -> Principal:
     looked up again here.
     """
     service = issuer()
-    # --insecure-no-auth stands for an admin token: trust lists still need a token of their own
-    if service.config.insecure_no_auth and scope in ADMIN_INCLUDES:
+    if open_without_token(scope, insecure_no_auth=service.config.insecure_no_auth):
         return Principal(actor="anonymous (insecure-no-auth)", scopes=("admin",))
     # an address that keeps sending bad tokens gets 429s, before any token is looked up, until
     # it has waited (one failure is forgiven per second): its flood costs no database work
