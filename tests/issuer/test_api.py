@@ -988,3 +988,71 @@ def test_a_status_change_by_record_id_reaches_that_record_only(
     assert changed["status"] == "suspended"
     assert verifier(app, clock).verify(secured_of(target.body)).codes == ("SUSPENDED",)
     assert verifier(app, clock).verify(secured_of(decoy.body)).verified
+
+
+def _forged_status_lists() -> list[Any]:
+    """Status lists an API client might ask the issuer to sign, under the URL of one of its
+    own lists: all zeros (nothing revoked), without a status of their own (VC 1.1)."""
+    url = f"{PUBLIC_URL}/status/web/forged"
+    encoded = "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA"
+    v2 = credential(
+        id=url,
+        type=["VerifiableCredential", "BitstringStatusListCredential"],
+        credentialSubject={
+            "id": f"{url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": encoded,
+        },
+    )
+    v2.pop("validUntil")
+    v11 = {
+        "@context": [
+            "https://www.w3.org/2018/credentials/v1",
+            "https://www.w3.org/ns/credentials/status/v1",
+        ],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuanceDate": "2026-01-01T00:00:00Z",
+        "credentialSubject": v2["credentialSubject"],
+    }
+    subject_iri = {
+        **v2,
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {
+            **v2["credentialSubject"],
+            "type": "https://www.w3.org/ns/credentials/status#BitstringStatusList",
+        },
+    }
+    legacy = {**v11, "type": ["VerifiableCredential", "StatusList2021Credential"]}
+    return [
+        pytest.param(v2, id="vcdm-2.0"),
+        pytest.param(v11, id="vc-1.1-without-status"),
+        pytest.param(subject_iri, id="subject-type-as-iri"),
+        pytest.param(legacy, id="status-list-2021"),
+    ]
+
+
+@pytest.mark.parametrize("document", _forged_status_lists())
+def test_an_issue_token_cannot_have_a_status_list_signed(
+    sqlite_app: Flask, document: dict[str, Any]
+) -> None:
+    # was: 201 — a token with the issue scope only got a status list of the issuer's own URL
+    # signed by its key (a VC 1.1 one without a status, which a verifier reads as a list):
+    # served in the real list's place it undoes every revocation, what the status scope guards
+    answer = ApiClient(sqlite_app).issue(document, auth(sqlite_app, "admin"))
+    assert answer.status_code == 403, answer.get_json()
+    assert answer.get_json()["code"] == "STATUS_LIST_REFUSED"
+    assert answer.get_json()["pointer"] == "/credential/type"
+    # an offer is signed when collected: refused when made
+    subject = {k: v for k, v in document["credentialSubject"].items() if k != "id"}
+    offer = sqlite_app.test_client().post(
+        "/oid4vci/offers",
+        json={
+            "credential": {**document, "credentialSubject": subject},
+            "credential_configuration_id": "AEOCertificateCredential_jwt_vc_json",
+        },
+        headers=auth(sqlite_app, "issue"),
+    )
+    assert offer.status_code == 403, offer.get_json()
+    assert issuer_of(sqlite_app).search(_all())[1] == 0
