@@ -281,6 +281,13 @@ def parse_status_request(body: dict[str, Any]) -> tuple[str, Status | MessageSta
     if isinstance(status, str):
         if status not in ("revoked", "suspended", "active"):
             raise _bad("status must be revoked, suspended or active", f"{where}/status")
+        # one shape or the other: what the other shape says beside it would be dropped
+        if "statusPurpose" in entry or "status" in body:
+            raise _bad(
+                "give the status in the entry (revoked, suspended, active) or statusPurpose "
+                "with the body's status, not both",
+                f"{where}/statusPurpose" if "statusPurpose" in entry else "/status",
+            )
         return credential_id, status  # type: ignore[return-value]
     purpose = entry.get("statusPurpose")
     if purpose == MESSAGE_PURPOSE:

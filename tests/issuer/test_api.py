@@ -556,6 +556,35 @@ def test_status_request_errors(
     assert answer.get_json().get("pointer") == pointer
 
 
+@pytest.mark.parametrize(
+    ("entry", "beside", "pointer"),
+    [
+        ({"status": "suspended", "statusPurpose": "revocation"}, {}, "/statusPurpose"),
+        ({"status": "active", "statusPurpose": "message"}, {"status": "0x1"}, "/statusPurpose"),
+        ({"status": "revoked"}, {"status": False}, "/status"),
+    ],
+)
+def test_a_status_request_saying_two_things_is_refused_not_half_read(
+    sqlite_app: Flask, entry: dict[str, Any], beside: dict[str, Any], pointer: str
+) -> None:
+    # was: the entry's status word won and the rest was dropped (a "revocation" request
+    # suspended; a message status request reinstated)
+    api = ApiClient(sqlite_app)
+    document = credential()
+    assert api.issue(document, auth(sqlite_app)).status_code == 201
+    body = {
+        "credentialId": document["id"],
+        "credentialStatus": {"type": "BitstringStatusListEntry", **entry},
+        **beside,
+    }
+    answer = api.post("/credentials/status", json=body, headers=auth(sqlite_app))
+    assert answer.status_code == 400, answer.get_json()
+    where = answer.get_json()["pointer"]
+    assert where == (pointer if pointer == "/status" else "/credentialStatus" + pointer)
+    (record,) = issuer_of(sqlite_app).search(_all())[0]
+    assert record.status == "active"
+
+
 def test_a_status_list_is_signed_once_per_change_and_cached(
     app: Flask, api: ApiClient, clock: Clock
 ) -> None:
