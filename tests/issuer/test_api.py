@@ -313,18 +313,22 @@ def test_a_credential_id_that_is_another_records_id_is_refused(
     assert verifier(sqlite_app, clock).verify(secured_of(issued.get_json())).codes == ("SUSPENDED",)
 
 
-def test_a_vc_1_1_credential_is_issued_without_status(
-    app: Flask, api: ApiClient, clock: Clock
-) -> None:
-    """VCDM 1.1 does not define BitstringStatusListEntry: no status, and no context other
-    verifiers do not bundle (the W3C Data Integrity suites verify with their own loaders)."""
-    document = {
+def vc_1_1_credential() -> dict[str, Any]:
+    return {
         "@context": ["https://www.w3.org/2018/credentials/v1"],
         "id": "urn:uuid:9d3c7f2e-1111-4aaa-8bbb-000000000011",
         "type": ["VerifiableCredential"],
         "issuanceDate": "2026-01-01T00:00:00Z",
         "credentialSubject": {"id": "did:example:trader"},
     }
+
+
+def test_a_vc_1_1_credential_is_issued_without_status(
+    app: Flask, api: ApiClient, clock: Clock
+) -> None:
+    """VCDM 1.1 does not define BitstringStatusListEntry: no status, and no context other
+    verifiers do not bundle (the W3C Data Integrity suites verify with their own loaders)."""
+    document = vc_1_1_credential()
     headers = auth(app)
     for number, fmt in enumerate(issuer_of(app).offered):
         document["id"] = f"urn:uuid:9d3c7f2e-1111-4aaa-8bbb-0000000000{number:02d}"
@@ -340,6 +344,16 @@ def test_a_vc_1_1_credential_is_issued_without_status(
     refused = _status(api, headers, document["id"], "revoked")
     assert refused.status_code == 400
     assert refused.get_json()["code"] == "STATUS_CHANGE_REFUSED"
+
+
+def test_a_status_asked_for_a_vc_1_1_credential_is_refused_not_dropped(sqlite_app: Flask) -> None:
+    # was: 201 without credentialStatus (VC 1.1 is issued without status): a caller that
+    # asked for one thought the credential revocable
+    options = {"credentialStatus": {"type": "BitstringStatusListEntry"}}
+    answer = ApiClient(sqlite_app).issue(vc_1_1_credential(), auth(sqlite_app), options)
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.get_json()["pointer"] == "/options/credentialStatus"
+    assert issuer_of(sqlite_app).search(_all())[1] == 0
 
 
 def test_a_p521_issuer_key_signs_es512_and_never_data_integrity(

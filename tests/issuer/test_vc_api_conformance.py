@@ -189,23 +189,6 @@ def test_a_caller_status_in_the_services_own_lists_is_refused(sqlite_app: Flask,
     assert answer.get_json()["pointer"] == "/credential/credentialStatus/statusListCredential"
 
 
-def test_a_status_asked_for_a_vc_1_1_credential_is_refused_not_dropped(sqlite_app: Flask) -> None:
-    # was: 201 without credentialStatus (VC 1.1 is issued without status): a caller that
-    # asked for one thought the credential revocable
-    document = {
-        "@context": ["https://www.w3.org/2018/credentials/v1"],
-        "id": "urn:uuid:9d3c7f2e-1111-4aaa-8bbb-000000000099",
-        "type": ["VerifiableCredential"],
-        "issuanceDate": "2026-01-01T00:00:00Z",
-        "credentialSubject": {"id": "did:example:trader"},
-    }
-    options = {"credentialStatus": {"type": "BitstringStatusListEntry"}}
-    answer = ApiClient(sqlite_app).issue(document, auth(sqlite_app), options)
-    assert answer.status_code == 400, answer.get_json()
-    assert answer.get_json()["pointer"] == "/options/credentialStatus"
-    assert recorded(sqlite_app) == 0
-
-
 def test_a_status_request_of_another_kind_is_refused(sqlite_app: Flask) -> None:
     options = {"credentialStatus": {"type": "StatusList2021Entry"}}
     answer = ApiClient(sqlite_app).issue(credential(), auth(sqlite_app), options)
