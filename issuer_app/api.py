@@ -14,7 +14,7 @@ from werkzeug.http import http_date
 
 from issuer_app.as_of import status_list_as_of
 from issuer_app.config import IssuerConfig
-from issuer_app.hashing import ADMIN_INCLUDES
+from issuer_app.hashing import open_without_token
 from issuer_app.openapi import openapi_document
 from issuer_app.service import (
     MESSAGE_PURPOSE,
@@ -97,8 +97,7 @@ def require(scope: str, *, revocation_checked_later: bool = False) -> Principal:
     looked up again here.
     """
     service = issuer()
-    # --insecure-no-auth stands for an admin token: trust lists still need a token of their own
-    if service.config.insecure_no_auth and scope in ADMIN_INCLUDES:
+    if open_without_token(scope, insecure_no_auth=service.config.insecure_no_auth):
         return Principal(actor="anonymous (insecure-no-auth)", scopes=("admin",))
     # an address that keeps sending bad tokens gets 429s, before any token is looked up, until
     # it has waited (one failure is forgiven per second): its flood costs no database work
@@ -282,6 +281,13 @@ def parse_status_request(body: dict[str, Any]) -> tuple[str, Status | MessageSta
     if isinstance(status, str):
         if status not in ("revoked", "suspended", "active"):
             raise _bad("status must be revoked, suspended or active", f"{where}/status")
+        # one shape or the other: what the other shape says beside it would be dropped
+        if "statusPurpose" in entry or "status" in body:
+            raise _bad(
+                "give the status in the entry (revoked, suspended, active) or statusPurpose "
+                "with the body's status, not both",
+                f"{where}/statusPurpose" if "statusPurpose" in entry else "/status",
+            )
         return credential_id, status  # type: ignore[return-value]
     purpose = entry.get("statusPurpose")
     if purpose == MESSAGE_PURPOSE:

@@ -45,6 +45,8 @@ MAX_STATUS_MESSAGES: Final = 256
 
 
 _DEFAULT_PUBLIC_URL: Final = "http://127.0.0.1:8000"
+_OIDC_CLAIM: Final = "email"
+_OIDC_SCOPES: Final = "openid email profile"
 
 
 def utc_now() -> datetime:
@@ -128,8 +130,8 @@ class IssuerConfig:
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = field(default=None, repr=False)
-    oidc_claim: str = "email"
-    oidc_scopes: str = "openid email profile"
+    oidc_claim: str = _OIDC_CLAIM
+    oidc_scopes: str = _OIDC_SCOPES
     oidc_groups_claim: str | None = None
     oidc_group_roles: tuple[str, ...] = ()
     idempotency_ttl: timedelta = timedelta(hours=24)
@@ -209,7 +211,14 @@ class IssuerConfig:
     def oidc(self) -> OidcSettings | None:
         """The OpenID Connect provider's settings (None: not configured)."""
         given = (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret)
-        if not any(given) and not self.oidc_groups_claim and not self.oidc_group_roles:
+        # a setting of the provider's is used or refused: alone, it would be ignored
+        tuned = (self.oidc_claim, self.oidc_scopes) != (_OIDC_CLAIM, _OIDC_SCOPES)
+        if (
+            not any(given)
+            and not tuned
+            and not self.oidc_groups_claim
+            and not self.oidc_group_roles
+        ):
             return None
         if not all(given):
             raise UsageError(

@@ -19,6 +19,14 @@ SCOPES: Final = ("issue", "status", "admin", "trust-list")
 #: What ``admin`` includes. Never ``trust-list``: a token signs trust lists only when it was
 #: made for that (docs/security.md §13.2).
 ADMIN_INCLUDES: Final = ("issue", "status")
+
+
+def open_without_token(scope: str, *, insecure_no_auth: bool) -> bool:
+    """Whether a call needing ``scope`` is answered without a token: only under
+    ``--insecure-no-auth``, which stands for an admin token — trust lists still need one."""
+    return insecure_no_auth and scope in ADMIN_INCLUDES
+
+
 _TOKEN: Final = re.compile(r"vci_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 
 

@@ -432,7 +432,7 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
 def openapi_document(issuer: Issuer) -> dict[str, Any]:
     """The OpenAPI 3.1 document for this issuer (its URL, formats and auth mode)."""
     config = issuer.config
-    secured: list[dict[str, list[str]]] = [] if config.insecure_no_auth else [{"bearer": []}]
+    names = ["bearer"]
     schemes: dict[str, Any] = {
         "bearer": {
             "type": "http",
@@ -440,9 +440,16 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
             "description": "an API token from `vcred issuer token create --scope …`",
         }
     }
-    if config.oauth is not None and config.oauth.enabled and not config.insecure_no_auth:
-        secured = [*secured, {"oauth": []}]
+    if config.oauth is not None and config.oauth.enabled:
+        names.append("oauth")
         schemes["oauth"] = openapi_scheme(config.oauth, hashing.SCOPES)
+
+    def security(scope: str) -> list[dict[str, list[str]]]:
+        """Either kind of token with ``scope`` (none: open, as api.require decides)."""
+        if hashing.open_without_token(scope, insecure_no_auth=config.insecure_no_auth):
+            return []
+        return [{name: [scope]} for name in names]
+
     formats = ", ".join(issuer.offered)
     list_params = [
         {
@@ -474,7 +481,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                 "post": {
                     "operationId": "issueCredential",
                     "summary": "Issue a credential (201); Idempotency-Key makes retries safe",
-                    "security": secured,
+                    "security": security("issue"),
                     "parameters": [
                         {
                             "name": "Idempotency-Key",
@@ -515,7 +522,8 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         "403": _auth_problem(
                             "the token lacks the issue scope, or the credential is an MRA "
                             "trust list (TRUST_LIST_REFUSED: those are signed at "
-                            "/trust-lists/issue)"
+                            "/trust-lists/issue) or a status list (STATUS_LIST_REFUSED: the "
+                            "issuer signs its own)"
                         ),
                         "409": _problem(
                             "a credential with this id was already issued, or the issuer's "
@@ -539,7 +547,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                     "description": "Scope trust-list (admin does not include it). The list is "
                     "signed as the did:web's #trust-list-… method, the key a verifier's trust "
                     "anchor names; ordinary issuance never uses that key.",
-                    "security": secured,
+                    "security": security("trust-list"),
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -597,7 +605,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                 "post": {
                     "operationId": "updateCredentialStatus",
                     "summary": "Suspend, reinstate or revoke an issued credential",
-                    "security": secured,
+                    "security": security("status"),
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -638,7 +646,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                     "description": "Scope issue. The credential is checked now and signed when "
                     "the wallet collects it, bound to the key its proof names (docs/wallet.md). "
                     "Show the trader offerUrl (a QR code); send the tx_code another way.",
-                    "security": secured,
+                    "security": security("issue"),
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -663,7 +671,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         "401": _auth_problem("no API token, or an unknown one"),
                         "403": _auth_problem(
                             "the token lacks the issue scope, or the credential is an MRA "
-                            "trust list"
+                            "trust list or a status list"
                         ),
                         "409": _problem("a credential with this id was already issued"),
                         "413": _problem("body too large"),
@@ -779,7 +787,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                 "post": {
                     "operationId": "publishStatusList",
                     "summary": "Sign the list now if it changed (it is also signed on demand)",
-                    "security": secured,
+                    "security": security("status"),
                     "parameters": list_params,
                     "responses": {
                         "204": {"description": "published"},

@@ -99,6 +99,18 @@ TRUST_LIST_KEY: Final = "trust_list_key"
 PUBLISHED_TRUST_LIST: Final = "published_trust_list"
 #: The type names (last segment of a term or IRI) that make a document a trust list.
 _TRUST_LIST_NAMES: Final = frozenset({MRA_TRUST_LIST_TYPE, "MRATrustList"})
+#: Status list credentials (and their subjects), of every kind a verifier reads: this issuer
+#: signs its own lists as statuses change, never one a caller brings.
+_STATUS_LIST_NAMES: Final = frozenset(
+    {
+        "BitstringStatusListCredential",
+        "BitstringStatusList",
+        "StatusList2021Credential",
+        "StatusList2021",
+        "RevocationList2020Credential",
+        "RevocationList2020",
+    }
+)
 MAX_IDEMPOTENCY_KEY: Final = 255
 #: Credential ids are a unique index: PostgreSQL's B-tree rows hold about 2.7 KB.
 MAX_CREDENTIAL_ID: Final = 1000
@@ -724,6 +736,17 @@ class Issuer:
                 code="TRUST_LIST_REFUSED",
                 pointer="/credential/type",
             )
+        if names_a_status_list(credential):
+            # a list signed by this issuer's key under one of its lists' URLs would undo
+            # revocations for whoever is served it: only the status machinery signs lists
+            raise ProblemError(
+                403,
+                "Forbidden",
+                "this route does not sign status lists: the issuer signs its own lists as "
+                "statuses change (POST /credentials/status, a token with the status scope)",
+                code="STATUS_LIST_REFUSED",
+                pointer="/credential/type",
+            )
         try:
             options = request_options(body, formats.ISSUE_OPTIONS)
             fmt = formats.choose(options, offered=self.offered, default=self.config.default_format)
@@ -737,6 +760,15 @@ class Issuer:
             prepared = self._prepare_credential(credential, options, fmt, credential_id)
         except VcredError as exc:
             raise problem(exc, base="/credential") from exc
+        if not prepared.with_status and options.get("credentialStatus") is not None:
+            # a status asked for by name is refused, never dropped: the caller would think
+            # the credential revocable
+            raise problem(
+                MalformedError(
+                    "a VC 1.1 credential is issued without status: issue VCDM 2.0 for one",
+                    pointer="/options/credentialStatus",
+                )
+            )
         prepared.extra = extra
         return prepared
 
@@ -1497,19 +1529,32 @@ def _check_status_request(options: Mapping[str, Any]) -> None:
 def names_a_trust_list(credential: Mapping[str, Any]) -> bool:
     """Whether a credential is (or claims to be) an MRA trust list: by its type, a subject's
     type (as a term or an IRI) or its schema — whatever the shape of those members."""
+    if _states_a_type(credential, _TRUST_LIST_NAMES):
+        return True
+    return any(
+        isinstance(entry, Mapping) and entry.get("id") == MRA_TRUST_LIST_SCHEMA
+        for entry in values.values(credential.get("credentialSchema"))
+    )
+
+
+def names_a_status_list(credential: Mapping[str, Any]) -> bool:
+    """Whether a credential is (or claims to be) a status list, by its type or a subject's."""
+    return _states_a_type(credential, _STATUS_LIST_NAMES)
+
+
+def _states_a_type(credential: Mapping[str, Any], names: frozenset[str]) -> bool:
+    """Whether the credential's type or a subject's type is one of ``names`` (as a term or an
+    IRI ending in it), whatever the shape of those members."""
     stated = [credential.get("type")]
     stated += [
         s.get("type")
         for s in values.values(credential.get("credentialSubject"))
         if isinstance(s, Mapping)
     ]
-    for member in stated:
-        for name in values.values(member):
-            if isinstance(name, str) and re.split(r"[#/:]", name)[-1] in _TRUST_LIST_NAMES:
-                return True
     return any(
-        isinstance(entry, Mapping) and entry.get("id") == MRA_TRUST_LIST_SCHEMA
-        for entry in values.values(credential.get("credentialSchema"))
+        isinstance(name, str) and re.split(r"[#/:]", name)[-1] in names
+        for member in stated
+        for name in values.values(member)
     )
 
 

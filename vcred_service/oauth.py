@@ -373,12 +373,14 @@ def config_from_env(
         if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
             raise UsageError(f"{prefix}OAUTH_TOKEN_ENDPOINT must be 1 or 0, not {endpoint_value!r}")
         token_endpoint = lowered in ("1", "true", "yes", "on")
+    # every option is used or refused: the lifetime is of the tokens the built-in endpoint
+    # issues (an external server's tokens live as their exp says)
+    if get("OAUTH_TOKEN_TTL") is not None and not token_endpoint:
+        raise UsageError(f"{prefix}OAUTH_TOKEN_TTL needs {prefix}OAUTH_TOKEN_ENDPOINT")
     if not issuers and not token_endpoint:
-        for name in ("OAUTH_AUDIENCE", "OAUTH_TOKEN_TTL"):
-            if get(name) is not None:  # every option is used or refused
-                raise UsageError(
-                    f"{prefix}{name} needs {prefix}OAUTH_ISSUERS or {prefix}OAUTH_TOKEN_ENDPOINT"
-                )
+        if get("OAUTH_AUDIENCE") is not None:
+            needs = f"{prefix}OAUTH_ISSUERS or {prefix}OAUTH_TOKEN_ENDPOINT"
+            raise UsageError(f"{prefix}OAUTH_AUDIENCE needs {needs}")
         return None
     audience = get("OAUTH_AUDIENCE") or default_audience
     if audience is None:

@@ -349,7 +349,11 @@ class VerifierConfig:
         issuer, client_id, secret = (
             get(f"OIDC_{n}") for n in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET")
         )
-        if issuer or client_id or secret or get("OIDC_REDIRECT_URI"):
+        # a setting of the provider's is used or refused: alone, it would be ignored
+        if any(
+            get(f"OIDC_{n}")
+            for n in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "REDIRECT_URI", "CLAIM", "SCOPES")
+        ):
             if not (issuer and client_id and secret):
                 raise UsageError(
                     f"{ENV_PREFIX}OIDC_ISSUER, _OIDC_CLIENT_ID and _OIDC_CLIENT_SECRET go together"

@@ -204,7 +204,7 @@ def open_request(dcql_query: dict[str, Any]) -> dict[str, Any]:
 
 @oid4vp.post("/oid4vp/requests")
 def create() -> Response:
-    body = read_json()
+    body = read_json(max_depth=_service().config.max_json_depth)
     response = jsonify(open_request(query_of(body)))
     response.status_code = 201
     response.headers.update(_NO_STORE)

@@ -313,18 +313,22 @@ def test_a_credential_id_that_is_another_records_id_is_refused(
     assert verifier(sqlite_app, clock).verify(secured_of(issued.get_json())).codes == ("SUSPENDED",)
 
 
-def test_a_vc_1_1_credential_is_issued_without_status(
-    app: Flask, api: ApiClient, clock: Clock
-) -> None:
-    """VCDM 1.1 does not define BitstringStatusListEntry: no status, and no context other
-    verifiers do not bundle (the W3C Data Integrity suites verify with their own loaders)."""
-    document = {
+def vc_1_1_credential() -> dict[str, Any]:
+    return {
         "@context": ["https://www.w3.org/2018/credentials/v1"],
         "id": "urn:uuid:9d3c7f2e-1111-4aaa-8bbb-000000000011",
         "type": ["VerifiableCredential"],
         "issuanceDate": "2026-01-01T00:00:00Z",
         "credentialSubject": {"id": "did:example:trader"},
     }
+
+
+def test_a_vc_1_1_credential_is_issued_without_status(
+    app: Flask, api: ApiClient, clock: Clock
+) -> None:
+    """VCDM 1.1 does not define BitstringStatusListEntry: no status, and no context other
+    verifiers do not bundle (the W3C Data Integrity suites verify with their own loaders)."""
+    document = vc_1_1_credential()
     headers = auth(app)
     for number, fmt in enumerate(issuer_of(app).offered):
         document["id"] = f"urn:uuid:9d3c7f2e-1111-4aaa-8bbb-0000000000{number:02d}"
@@ -340,6 +344,16 @@ def test_a_vc_1_1_credential_is_issued_without_status(
     refused = _status(api, headers, document["id"], "revoked")
     assert refused.status_code == 400
     assert refused.get_json()["code"] == "STATUS_CHANGE_REFUSED"
+
+
+def test_a_status_asked_for_a_vc_1_1_credential_is_refused_not_dropped(sqlite_app: Flask) -> None:
+    # was: 201 without credentialStatus (VC 1.1 is issued without status): a caller that
+    # asked for one thought the credential revocable
+    options = {"credentialStatus": {"type": "BitstringStatusListEntry"}}
+    answer = ApiClient(sqlite_app).issue(vc_1_1_credential(), auth(sqlite_app), options)
+    assert answer.status_code == 400, answer.get_json()
+    assert answer.get_json()["pointer"] == "/options/credentialStatus"
+    assert issuer_of(sqlite_app).search(_all())[1] == 0
 
 
 def test_a_p521_issuer_key_signs_es512_and_never_data_integrity(
@@ -554,6 +568,35 @@ def test_status_request_errors(
     answer = api.post("/credentials/status", json=body, headers=auth(sqlite_app))
     assert answer.status_code == status
     assert answer.get_json().get("pointer") == pointer
+
+
+@pytest.mark.parametrize(
+    ("entry", "beside", "pointer"),
+    [
+        ({"status": "suspended", "statusPurpose": "revocation"}, {}, "/statusPurpose"),
+        ({"status": "active", "statusPurpose": "message"}, {"status": "0x1"}, "/statusPurpose"),
+        ({"status": "revoked"}, {"status": False}, "/status"),
+    ],
+)
+def test_a_status_request_saying_two_things_is_refused_not_half_read(
+    sqlite_app: Flask, entry: dict[str, Any], beside: dict[str, Any], pointer: str
+) -> None:
+    # was: the entry's status word won and the rest was dropped (a "revocation" request
+    # suspended; a message status request reinstated)
+    api = ApiClient(sqlite_app)
+    document = credential()
+    assert api.issue(document, auth(sqlite_app)).status_code == 201
+    body = {
+        "credentialId": document["id"],
+        "credentialStatus": {"type": "BitstringStatusListEntry", **entry},
+        **beside,
+    }
+    answer = api.post("/credentials/status", json=body, headers=auth(sqlite_app))
+    assert answer.status_code == 400, answer.get_json()
+    where = answer.get_json()["pointer"]
+    assert where == (pointer if pointer == "/status" else "/credentialStatus" + pointer)
+    (record,) = issuer_of(sqlite_app).search(_all())[0]
+    assert record.status == "active"
 
 
 def test_a_status_list_is_signed_once_per_change_and_cached(
@@ -988,3 +1031,71 @@ def test_a_status_change_by_record_id_reaches_that_record_only(
     assert changed["status"] == "suspended"
     assert verifier(app, clock).verify(secured_of(target.body)).codes == ("SUSPENDED",)
     assert verifier(app, clock).verify(secured_of(decoy.body)).verified
+
+
+def _forged_status_lists() -> list[Any]:
+    """Status lists an API client might ask the issuer to sign, under the URL of one of its
+    own lists: all zeros (nothing revoked), without a status of their own (VC 1.1)."""
+    url = f"{PUBLIC_URL}/status/web/forged"
+    encoded = "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA"
+    v2 = credential(
+        id=url,
+        type=["VerifiableCredential", "BitstringStatusListCredential"],
+        credentialSubject={
+            "id": f"{url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": encoded,
+        },
+    )
+    v2.pop("validUntil")
+    v11 = {
+        "@context": [
+            "https://www.w3.org/2018/credentials/v1",
+            "https://www.w3.org/ns/credentials/status/v1",
+        ],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuanceDate": "2026-01-01T00:00:00Z",
+        "credentialSubject": v2["credentialSubject"],
+    }
+    subject_iri = {
+        **v2,
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {
+            **v2["credentialSubject"],
+            "type": "https://www.w3.org/ns/credentials/status#BitstringStatusList",
+        },
+    }
+    legacy = {**v11, "type": ["VerifiableCredential", "StatusList2021Credential"]}
+    return [
+        pytest.param(v2, id="vcdm-2.0"),
+        pytest.param(v11, id="vc-1.1-without-status"),
+        pytest.param(subject_iri, id="subject-type-as-iri"),
+        pytest.param(legacy, id="status-list-2021"),
+    ]
+
+
+@pytest.mark.parametrize("document", _forged_status_lists())
+def test_an_issue_token_cannot_have_a_status_list_signed(
+    sqlite_app: Flask, document: dict[str, Any]
+) -> None:
+    # was: 201 — a token with the issue scope only got a status list of the issuer's own URL
+    # signed by its key (a VC 1.1 one without a status, which a verifier reads as a list):
+    # served in the real list's place it undoes every revocation, what the status scope guards
+    answer = ApiClient(sqlite_app).issue(document, auth(sqlite_app, "admin"))
+    assert answer.status_code == 403, answer.get_json()
+    assert answer.get_json()["code"] == "STATUS_LIST_REFUSED"
+    assert answer.get_json()["pointer"] == "/credential/type"
+    # an offer is signed when collected: refused when made
+    subject = {k: v for k, v in document["credentialSubject"].items() if k != "id"}
+    offer = sqlite_app.test_client().post(
+        "/oid4vci/offers",
+        json={
+            "credential": {**document, "credentialSubject": subject},
+            "credential_configuration_id": "AEOCertificateCredential_jwt_vc_json",
+        },
+        headers=auth(sqlite_app, "issue"),
+    )
+    assert offer.status_code == 403, offer.get_json()
+    assert issuer_of(sqlite_app).search(_all())[1] == 0

@@ -144,3 +144,11 @@ def test_officer_settings_from_env(tmp_path: Path) -> None:
     assert settings.role_of_group() == {"officers": "officer", "chiefs": "supervisor"}
     assert secret not in repr(config) and secret not in repr(settings)
     assert IssuerConfig.from_env({**ENV, "VCRED_ISSUER_DATA_DIR": str(tmp_path)}).oidc() is None
+
+
+@pytest.mark.parametrize("name", ["VCRED_ISSUER_OIDC_CLAIM", "VCRED_ISSUER_OIDC_SCOPES"])
+def test_a_provider_setting_without_the_provider_is_refused(tmp_path: Path, name: str) -> None:
+    # was: accepted and ignored (officers signed in with passwords only, nothing said so)
+    env = {**ENV, "VCRED_ISSUER_DATA_DIR": str(tmp_path), name: "sub"}
+    with pytest.raises(UsageError, match="needs the issuer, the client id and the client secret"):
+        IssuerConfig.from_env(env)

@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from issuer_app import issuer_of
+from issuer_app.hashing import ADMIN_INCLUDES, SCOPES
 from tests.issuer.conftest import PASSPHRASE, PUBLIC_URL, Clock, auth, credential
 from vcred.cli import main
 from vcred.jose import compact_json, sign_compact
@@ -477,7 +478,95 @@ def test_the_api_description_names_both_token_kinds(sqlite_oauth_app: Flask) -> 
     document = sqlite_oauth_app.test_client().get("/openapi.json").get_json()
     assert set(document["components"]["securitySchemes"]) == {"bearer", "oauth"}
     issue = document["paths"]["/credentials/issue"]["post"]
-    assert issue["security"] == [{"bearer": []}, {"oauth": []}]
+    assert issue["security"] == [{"bearer": ["issue"]}, {"oauth": ["issue"]}]
+
+
+#: The documented operations anyone may call: what is published (status lists, the trust
+#: list, the did:web document, this description), health, and holder derivation (it uses no
+#: secret of the issuer: rate limited instead).
+PUBLIC_OPERATIONS = {
+    ("/credentials/derive", "post"),
+    ("/status/{signer}/{listId}", "get"),
+    ("/trust-lists/current", "get"),
+    ("/.well-known/did.json", "get"),
+    ("/openapi.json", "get"),
+    ("/health", "get"),
+}
+#: The API's routes left out of the description: protocols of their own, each with its own
+#: credential (OpenID4VCI's pre-authorized code and access token, OAuth client credentials)
+#: or none (the nonce, the offer behind its unguessable id, metadata and keys).
+PROTOCOL_ROUTES = {
+    "/oid4vci/token",
+    "/oid4vci/nonce",
+    "/oid4vci/credential",
+    "/oid4vci/offers/<offer_id>",
+    "/oauth/token",
+    "/oauth/jwks.json",
+    "/identifiers/<path:did>",
+}
+
+
+def operations(app: Flask) -> list[tuple[str, str, dict[str, Any]]]:
+    document = app.test_client().get("/openapi.json").get_json()
+    return [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def call(http: FlaskClient, path: str, method: str, headers: dict[str, str]) -> Any:
+    url = path.replace("{signer}", "web").replace("{listId}", "unknown")
+    return http.open(url, method=method.upper(), json={}, headers=headers)
+
+
+@pytest.mark.parametrize("insecure", [False, True], ids=["tokens", "insecure-no-auth"])
+def test_every_documented_call_is_held_to_the_scope_it_documents(
+    make_app: Callable[..., Flask], insecure: bool
+) -> None:
+    # was: under --insecure-no-auth the description said POST /trust-lists/issue needs no
+    # token (security: []), where it answers 401 without one
+    app = make_app("sqlite", oauth=BUILTIN, insecure_no_auth=insecure, dev=insecure)
+    http = app.test_client()
+    for path, method, operation in operations(app):
+        where = f"{method.upper()} {path}"
+        if (path, method) in PUBLIC_OPERATIONS:
+            assert "security" not in operation, where
+            continue
+        assert "security" in operation, f"{where} is neither public nor says who may call it"
+        if not operation["security"]:  # --insecure-no-auth: the call is open
+            assert call(http, path, method, {}).status_code not in (401, 403), where
+            continue
+        # each kind of token, with the same one scope
+        (needed,) = {
+            s for requirement in operation["security"] for v in requirement.values() for s in v
+        }
+        refused = call(http, path, method, {})
+        assert refused.status_code == 401, f"{where} without a token: {refused.status_code}"
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer ")
+        others = [
+            s for s in SCOPES if s != needed and not (s == "admin" and needed in ADMIN_INCLUDES)
+        ]
+        lacking = call(http, path, method, auth(app, *others))
+        assert lacking.status_code == 403, f"{where} with {others}: {lacking.status_code}"
+        allowed = call(http, path, method, auth(app, needed))
+        assert allowed.status_code not in (401, 403), (
+            f"{where} with {needed}: {allowed.status_code}"
+        )
+
+
+def test_every_route_of_the_api_is_documented_or_a_protocol_of_its_own(
+    sqlite_oauth_app: Flask,
+) -> None:
+    documented = {
+        path.replace("{signer}", "<signer>").replace("{listId}", "<list_id>")
+        for path, _, _ in operations(sqlite_oauth_app)
+    }
+    pages = ("officer.", "oid4vci_officer.", "language.", "shared.", "static")
+    for rule in sqlite_oauth_app.url_map.iter_rules():
+        if rule.endpoint.startswith(pages) or rule.rule.startswith("/.well-known/"):
+            continue
+        assert rule.rule in documented | PROTOCOL_ROUTES, f"{rule.rule} is not described"
 
 
 def test_external_hs256_with_the_public_key_is_refused(

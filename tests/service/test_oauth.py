@@ -337,15 +337,21 @@ def test_config_refuses_a_missing_jwks_file_and_a_duplicate_issuer(
 
 
 def test_config_from_env_uses_or_refuses_every_variable(jwks_file: Path) -> None:
-    env = {"OAUTH_ISSUERS": f"{AS}={jwks_file}", "OAUTH_TOKEN_TTL": "120"}
-    found = config_from_env(env.get, prefix="X_", default_audience=AUDIENCE + "/")
+    env = {"OAUTH_ISSUERS": f"{AS}={jwks_file}", "OAUTH_TOKEN_ENDPOINT": "1"}
+    found = config_from_env(
+        {**env, "OAUTH_TOKEN_TTL": "120"}.get, prefix="X_", default_audience=AUDIENCE + "/"
+    )
     assert found is not None
     assert (found.audience, found.token_ttl, found.token_endpoint) == (
         AUDIENCE,
         timedelta(seconds=120),
-        False,
+        True,
     )
     assert config_from_env({}.get, prefix="X_", default_audience=AUDIENCE) is None
+    # was: accepted and never used — an external server's tokens live as their exp says
+    external = {"OAUTH_ISSUERS": env["OAUTH_ISSUERS"], "OAUTH_TOKEN_TTL": "60"}
+    with pytest.raises(UsageError, match="X_OAUTH_TOKEN_TTL needs X_OAUTH_TOKEN_ENDPOINT"):
+        config_from_env(external.get, prefix="X_", default_audience=AUDIENCE)
     with pytest.raises(UsageError, match="X_OAUTH_AUDIENCE needs"):
         config_from_env({"OAUTH_AUDIENCE": AUDIENCE}.get, prefix="X_", default_audience=None)
     with pytest.raises(UsageError, match="X_OAUTH_AUDIENCE"):

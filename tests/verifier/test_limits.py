@@ -73,6 +73,17 @@ def test_json_nested_too_deep_is_refused_with_the_pointer_of_where(
     assert problem(response, 400)["pointer"] == "/verifiableCredential/a" + "/0" * 30
 
 
+@pytest.mark.parametrize("endpoint", [*ENDPOINTS, "/oid4vp/requests", "/recognitions/query"])
+def test_the_configured_depth_holds_on_every_route_that_reads_json(
+    client: FlaskClient, endpoint: str
+) -> None:
+    # was: POST /oid4vp/requests read its body with the default depth (64), whatever
+    # VCRED_VERIFIER_MAX_JSON_DEPTH said
+    body = '{"a": ' + "[" * 40 + "]" * 40 + "}"
+    response = client.post(endpoint, data=body, content_type="application/json")
+    assert "deeper than 32" in problem(response, 400)["detail"]
+
+
 def test_json_nested_10000_deep_within_the_size_limit_is_400(make_app: MakeApp) -> None:
     client = make_app(max_body_bytes=64 * 1024).test_client()
     body = b'{"verifiableCredential": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"

@@ -80,3 +80,8 @@ def test_provider_settings_from_env(tmp_path: Path) -> None:
         VerifierConfig.from_env({**env, "VCRED_VERIFIER_OIDC_CLIENT_SECRET": ""})
     with pytest.raises(UsageError, match="redirect URI"):
         VerifierConfig.from_env({**env, "VCRED_VERIFIER_OIDC_REDIRECT_URI": ""})
+    # was: alone, the claim (or the scopes) was accepted and ignored
+    for name in ("VCRED_VERIFIER_OIDC_CLAIM", "VCRED_VERIFIER_OIDC_SCOPES"):
+        alone = {"VCRED_VERIFIER_DATA_DIR": str(tmp_path), name: "sub"}
+        with pytest.raises(UsageError, match="go together"):
+            VerifierConfig.from_env(alone)
