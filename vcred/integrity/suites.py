@@ -354,9 +354,10 @@ def canonical_json(value: Any) -> bytes:
 
 _JCS_INT_MAX: Final = 2**53 - 1
 #: json.dumps(ensure_ascii=False, separators=(",", ":"), sort_keys=True), made once: dumps with
-#: options makes an encoder per call (the audit chain canonicalises every entry it seals)
+#: options makes an encoder per call (the audit chain canonicalises every entry it seals); no
+#: cycle check: the walk of :func:`_plain_json` comes first, and JSON values hold no cycle
 _SORTED_JSON: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
 ).encode
 
 
