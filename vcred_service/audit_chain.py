@@ -30,7 +30,6 @@ from typing import Any, Final
 from sqlalchemy import (
     Column,
     Connection,
-    Dialect,
     Engine,
     Insert,
     Integer,
@@ -53,6 +52,7 @@ from sqlalchemy.exc import IntegrityError
 
 from vcred import audit
 from vcred.errors import UsageError
+from vcred_service.db import driver_insert
 
 
 def _entry_columns() -> list[Column[Any]]:
@@ -127,7 +127,7 @@ class AuditChain:
         #: PostgreSQL's one statement that writes what :meth:`_seal` sealed
         self._write_sealed = _write_sealed(self.entries_table, self.head_table, pending)
         #: elsewhere (SQLite), the INSERT of sealed entries as the driver takes it
-        self._insert_sealed = _driver_insert(self.entries_table, engine.dialect)
+        self._insert_sealed = driver_insert(self.entries_table, audit.FIELDS, engine.dialect)
 
     def start(self) -> None:
         """Write the head of an empty chain, once (after the tables were created)."""
@@ -305,8 +305,7 @@ class AuditChain:
         if self._insert_sealed is None:
             conn.execute(insert(self.entries_table), rows)
         else:
-            statement, order = self._insert_sealed
-            conn.exec_driver_sql(statement, [tuple(row[name] for name in order) for row in rows])
+            self._insert_sealed.execute(conn, rows)
         if ids and self.pending_table is not None:
             conn.execute(delete(self.pending_table).where(self.pending_table.c.id.in_(ids)))
         head = self.head_table
@@ -414,21 +413,6 @@ def _write_sealed(entries: Table, head: Table, pending: Table | None) -> Update:
         return statement
     ids = bindparam("ids", type_=ARRAY(Integer))
     return statement.add_cte(delete(pending).where(pending.c.id == func.any(ids)).cte("unpended"))
-
-
-def _driver_insert(table: Table, dialect: Dialect) -> tuple[str, tuple[str, ...]] | None:
-    """The INSERT of a row of ``table`` as ``dialect``'s driver takes it, and the order of its
-    positional parameters; None unless the parameters are positional and no column's type
-    converts its value on the way in (text and integers on SQLite): then the rows of a flush
-    go to the driver's executemany without SQLAlchemy's per-row parameter processing, which
-    cost a sealed entry as much as its hash."""
-    compiled = insert(table).compile(dialect=dialect)
-    if not compiled.positional or compiled.positiontup is None:
-        return None
-    for column in table.columns:
-        if column.type.dialect_impl(dialect).bind_processor(dialect) is not None:
-            return None
-    return str(compiled), tuple(compiled.positiontup)
 
 
 def _columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
