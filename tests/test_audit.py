@@ -164,17 +164,24 @@ def test_an_entry_hash_is_the_sha256_of_its_rfc8785_form(
 @settings(max_examples=300, deadline=None)
 @given(
     details=st.dictionaries(st.text(), _json_values, max_size=5),
-    target=st.text() | st.none(),
+    target=st.text() | st.none() | st.integers(),
     actor=st.text(),
+    members=st.fixed_dictionaries(
+        {
+            "at": st.just("2026-06-01T12:00:00Z") | st.text(),
+            "action": st.sampled_from(["issue", "verify-credential"]) | st.text(),
+            "prev": st.just(GENESIS) | st.text(),
+            "seq": st.integers(min_value=1, max_value=9) | st.integers() | st.booleans(),
+        }
+    ),
 )
 def test_an_entry_stored_with_its_details_as_text_hashes_as_the_entry(
-    details: dict[str, Any], target: str | None, actor: str
+    details: dict[str, Any], target: Any, actor: str, members: dict[str, Any]
 ) -> None:
     """The chain hashes the details' text it stores, spliced into the other members' JCS
-    form: the same hash as the whole entry's JCS form (the chain's definition), or the same
-    refusal."""
-    entry = {"seq": 7, "at": "2026-06-01T12:00:00Z", "actor": actor, "action": "issue"}
-    entry |= {"target": target, "details": details, "prev": GENESIS}
+    form (written out member by member when they are plain strings and integers): the same
+    hash as the whole entry's JCS form (the chain's definition), or the same refusal."""
+    entry = {"actor": actor, "target": target, "details": details, **members}
     try:
         expected: str | None = entry_hash(entry)
     except UsageError:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -33,6 +33,11 @@ from vcred.integrity.suites import canonical_json
 GENESIS: Final = "0" * 64
 FIELDS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
 
+
+#: The largest integer JCS writes exactly (RFC 8785 §3.2.2.3: an IEEE 754 double).
+_JCS_INT_MAX: Final = 2**53 - 1
+#: A JSON string's text as ``json.dumps(ensure_ascii=False)`` writes it.
+_string: Final[Callable[[str], str]] = json.encoder.encode_basestring
 
 #: The members of an entry whose names sort before ``details`` in JCS, and those after.
 _BEFORE_DETAILS: Final = ("action", "actor", "at")
@@ -62,12 +67,48 @@ def stored_entry_hash(stored: Mapping[str, Any]) -> str:
     member's text its own; ``details`` sorts between ``at`` and ``prev``, so the entry's JCS
     form is that of the members before it, ``"details":`` and the text, then the members after.
     """
-    before = _canonical({name: stored[name] for name in _BEFORE_DETAILS})
-    after = _canonical({name: stored[name] for name in _AFTER_DETAILS})
-    details = stored["details"].encode()
-    return hashlib.sha256(
-        b"".join((before[:-1], b',"details":', details, b",", after[1:]))
-    ).hexdigest()
+    text = _plain_stored_text(stored)
+    if text is None:
+        before = _canonical({name: stored[name] for name in _BEFORE_DETAILS})
+        after = _canonical({name: stored[name] for name in _AFTER_DETAILS})
+        details = stored["details"].encode()
+        text = b"".join((before[:-1], b',"details":', details, b",", after[1:]))
+    return hashlib.sha256(text).hexdigest()
+
+
+def _plain_stored_text(stored: Mapping[str, Any]) -> bytes | None:
+    """The JCS form of a stored entry whose members are what every service writes — strings,
+    an integer ``seq`` JCS holds exactly, a string or null ``target`` — written out member by
+    member (the chain seals each entry on a worker's flush, and canonicalising its members as
+    an object costs more than hashing it); None for any other entry, or for text that is not
+    Unicode (a lone surrogate), for the general path to take, or refuse.
+
+    The members' names are ASCII, so their JCS order is that of their names, and a string's
+    JCS text is ``json.dumps(ensure_ascii=False)``'s (RFC 8785 §3.2.2.2; what
+    :func:`vcred.integrity.suites.canonical_json` writes for such an object too).
+    """
+    action, actor, at = stored["action"], stored["actor"], stored["at"]
+    prev, seq, target = stored["prev"], stored["seq"], stored["target"]
+    if not (
+        type(action) is str
+        and type(actor) is str
+        and type(at) is str
+        and type(prev) is str
+        and type(seq) is int
+        and -_JCS_INT_MAX <= seq <= _JCS_INT_MAX
+        and (target is None or type(target) is str)
+        and type(stored["details"]) is str
+    ):
+        return None
+    text = (
+        f'{{"action":{_string(action)},"actor":{_string(actor)},"at":{_string(at)},'
+        f'"details":{stored["details"]},"prev":{_string(prev)},"seq":{seq},'
+        f'"target":{"null" if target is None else _string(target)}}}'
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 def _canonical(value: dict[str, Any]) -> bytes:

@@ -52,6 +52,7 @@ from sqlalchemy.exc import IntegrityError
 
 from vcred import audit
 from vcred.errors import UsageError
+from vcred_service.db import driver_insert
 
 
 def _entry_columns() -> list[Column[Any]]:
@@ -125,6 +126,8 @@ class AuditChain:
             self._try_head_or_wait = _try_head_or_wait(head, pending)
         #: PostgreSQL's one statement that writes what :meth:`_seal` sealed
         self._write_sealed = _write_sealed(self.entries_table, self.head_table, pending)
+        #: elsewhere (SQLite), the INSERT of sealed entries as the driver takes it
+        self._insert_sealed = driver_insert(self.entries_table, audit.FIELDS, engine.dialect)
 
     def start(self) -> None:
         """Write the head of an empty chain, once (after the tables were created)."""
@@ -299,7 +302,10 @@ class AuditChain:
             moved = {"ids": ids, "head_seq": seq, "head_hash": prev}
             conn.execute(self._write_sealed, _columns(rows) | moved)
             return rows[len(waiting) :]
-        conn.execute(insert(self.entries_table), rows)
+        if self._insert_sealed is None:
+            conn.execute(insert(self.entries_table), rows)
+        else:
+            self._insert_sealed.execute(conn, rows)
         if ids and self.pending_table is not None:
             conn.execute(delete(self.pending_table).where(self.pending_table.c.id.in_(ids)))
         head = self.head_table

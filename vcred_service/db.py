@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import select as _select
 import sqlite3
@@ -12,7 +13,17 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from psycopg.types.array import ListBinaryDumper
-from sqlalchemy import Column, Connection, Engine, Table, create_engine, event, insert, make_url
+from sqlalchemy import (
+    Column,
+    Connection,
+    Dialect,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    insert,
+    make_url,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import (
@@ -238,6 +249,45 @@ def _insert_all_ignore(dialect: str, table: Table, key: tuple[Column[Any], ...])
 
 #: SQLite's result code for a lock held by another connection.
 _SQLITE_BUSY: Final = 5
+
+
+class DriverInsert:
+    """An executemany INSERT of rows of a table (dicts of the same columns) handed to the
+    driver as it takes them: each value converted by its column type's own bind processor,
+    without SQLAlchemy's per-row parameter processing around it — which cost a flush of the
+    verifier's history as much per row as sealing its audit entry (issue 21). Made by
+    :func:`driver_insert`."""
+
+    def __init__(self, statement: str, names: Sequence[str], processors: Sequence[Any]) -> None:
+        self._statement = statement
+        self._row = operator.itemgetter(*names)
+        self._processors = [(index, p) for index, p in enumerate(processors) if p is not None]
+
+    def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` in ``conn``'s transaction."""
+        values: list[tuple[Any, ...]] = [self._row(row) for row in rows]
+        if self._processors:
+            for number, value in enumerate(values):
+                converted = list(value)
+                for index, processor in self._processors:
+                    converted[index] = processor(converted[index])
+                values[number] = tuple(converted)
+        conn.exec_driver_sql(self._statement, values)
+
+
+def driver_insert(table: Table, columns: Sequence[str], dialect: Dialect) -> DriverInsert | None:
+    """The :class:`DriverInsert` of rows of ``table`` giving ``columns`` (two or more), on
+    ``dialect``; None when its driver takes named parameters, or when the statement would
+    take more than those columns (a default of SQLAlchemy's own to fill in): then
+    ``conn.execute(insert(table), rows)`` it is."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    names = compiled.positiontup
+    if not compiled.positional or names is None or sorted(names) != sorted(columns):
+        return None
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    return DriverInsert(str(compiled), names, processors)
 
 
 def use_wal(cursor: Any) -> None:

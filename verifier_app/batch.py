@@ -37,6 +37,7 @@ from vcred_service.problems import ProblemError, answer_to
 from vcred_service.ratelimit import RateLimiter, client_key, too_many_requests
 from vcred_service.requests import (
     body_problem,
+    dumps,
     read_json_text,
     request_options,
     require_object,
@@ -297,7 +298,7 @@ def verify_batch(
 
 
 def _line(index: int, outcome: Outcome) -> str:
-    return json.dumps({"index": index, **outcome.body}, ensure_ascii=False, separators=(",", ":"))
+    return dumps({"index": index, **outcome.body})
 
 
 def _chunk(service: VerifierService, batch_request: BatchRequest, start: int) -> str:

@@ -46,7 +46,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from vcred.status.listcred import format_moment
 from vcred_service.audit_chain import AuditChain
 from vcred_service.bootstrap import bootstrap_lock
-from vcred_service.db import LocalStorageError, as_utc, make_engine
+from vcred_service.db import LocalStorageError, as_utc, driver_insert, make_engine
 from vcred_service.oauth_clients import client_table
 from vcred_service.officers import officer_table, session_table
 from verifier_app.history_spool import HistorySpool, Sealing, SpoolFile
@@ -67,6 +67,8 @@ HISTORY_SPOOL: Final = "history-spool"
 _log = logging.getLogger("verifier_app")
 _TEXT: Final = 512
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+#: The columns of a history row the verifier writes (``id`` is the database's).
+_HISTORY: Final = ("at", "kind", "channel", "verified", "format", "issuer", "subject", "codes")
 
 ChallengeOutcome = Literal["ok", "unknown", "used", "expired"]
 
@@ -198,6 +200,8 @@ class Storage:
             Column("name", String(64), primary_key=True),
             Column("value", String(_TEXT), nullable=False),
         )
+        #: SQLite: the history page's rows as the driver takes them (None: SQLAlchemy's)
+        self._insert_history = driver_insert(self.verifications, _HISTORY, self.engine.dialect)
         # what accepted AEO certificates leave behind (verifier_app.recognitions)
         self.recognitions = Recognitions(self.engine, self.metadata, prefix)
         # every verification, kept whole and chained: the history above is trimmed
@@ -505,22 +509,23 @@ class Storage:
                 ],
             )
             # the history page keeps the latest history_size: older rows would be trimmed below
-            connection.execute(
-                insert(table),
-                [
-                    {
-                        "at": entry.at,
-                        "kind": entry.kind,
-                        "channel": entry.channel,
-                        "verified": entry.verified,
-                        "format": _clip(entry.format),
-                        "issuer": _clip(entry.issuer),
-                        "subject": _clip(entry.subject),
-                        "codes": _clip(",".join(entry.codes)) or "",
-                    }
-                    for entry in entries[-self.history_size :]
-                ],
-            )
+            rows = [
+                {
+                    "at": entry.at,
+                    "kind": entry.kind,
+                    "channel": entry.channel,
+                    "verified": entry.verified,
+                    "format": _clip(entry.format),
+                    "issuer": _clip(entry.issuer),
+                    "subject": _clip(entry.subject),
+                    "codes": _clip(",".join(entry.codes)) or "",
+                }
+                for entry in entries[-self.history_size :]
+            ]
+            if self._insert_history is None:
+                connection.execute(insert(table), rows)
+            else:
+                self._insert_history.execute(connection, rows)
             newest = select(func.max(table.c.id)).scalar_subquery()
             connection.execute(delete(table).where(table.c.id <= newest - self.history_size))
             if seal is not None:

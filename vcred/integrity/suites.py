@@ -343,7 +343,7 @@ def canonical_json(value: Any) -> bytes:
         # keys (code point order is UTF-16 order there), no whitespace and the same escapes
         # (§3.2.2.2: the short forms, other controls as lower-case \u00xx); a lone surrogate
         # fails to encode and goes to rfc8785, which refuses it.
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        text = _SORTED_JSON(value)
         with contextlib.suppress(UnicodeEncodeError):
             return text.encode("utf-8")
     try:
@@ -353,6 +353,12 @@ def canonical_json(value: Any) -> bytes:
 
 
 _JCS_INT_MAX: Final = 2**53 - 1
+#: json.dumps(ensure_ascii=False, separators=(",", ":"), sort_keys=True), made once: dumps with
+#: options makes an encoder per call (the audit chain canonicalises every entry it seals); no
+#: cycle check: the walk of :func:`_plain_json` comes first, and JSON values hold no cycle
+_SORTED_JSON: Final = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
+).encode
 
 
 def _plain_json(value: Any) -> bool:
