@@ -33,6 +33,7 @@ from sqlalchemy import (
     Engine,
     Insert,
     Integer,
+    LargeBinary,
     MetaData,
     Row,
     Select,
@@ -41,9 +42,11 @@ from sqlalchemy import (
     Text,
     Update,
     bindparam,
+    cast,
     delete,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -122,7 +125,7 @@ class AuditChain:
         )
         if pending is not None:
             self._oldest_pending = select(pending).order_by(pending.c.id).limit(_SEAL_BATCH)
-            self._try_head_or_wait = _try_head_or_wait(head, pending)
+            self._seal_or_wait = _seal_or_wait(self.entries_table, head, pending)
         #: PostgreSQL's one statement that writes what :meth:`_seal` sealed
         self._write_sealed = _write_sealed(self.entries_table, self.head_table, pending)
 
@@ -213,23 +216,25 @@ class AuditChain:
         alongside: tuple[Insert, Mapping[str, Any]] | None,
     ) -> None:
         """:meth:`record` on PostgreSQL: one statement takes the head if no other transaction
-        holds it (SKIP LOCKED), else writes the entry (``record``, as stored) to the pending
-        table — and makes the caller's ``alongside`` INSERT — then, with the head, the entry
-        is sealed."""
-        statement, parameters = self._try_head_or_wait, {}
+        holds it (SKIP LOCKED) and seals the entry (``record``, as stored) when none is
+        pending, else writes it to the pending table — and makes the caller's ``alongside``
+        INSERT; only with the head and entries pending, the entry is sealed after them."""
+        statement, parameters = self._seal_or_wait, {}
         if alongside is not None:
             statement = _with_write(statement, alongside[0])
             parameters = dict(alongside[1])
         parameters |= {_ENTRY_PARAM + name: value for name, value in record.items()}
+        before, after = audit.stored_entry_hash_around_head(record)
+        parameters |= {_ENTRY_PARAM + "before": before, _ENTRY_PARAM + "after": after}
         row = conn.execute(statement, parameters).first()
-        if row is None:
-            return  # pending, for the next holder of the head to seal
+        if row is None or row.sealed:
+            return  # pending, for the next holder of the head to seal; or sealed
         # Pending entries are read in a statement of their own, after the lock: read in the
         # statement that took it, they come from a snapshot that may predate the previous
-        # holder's commit, and would be sealed a second time. That snapshot saw none: there
-        # is nothing to seal before this entry (what was left pending since is concurrent).
-        waiting = self._pending(conn) if row.any_pending else []
-        self._seal(conn, int(row.seq), str(row.hash), waiting, [record])
+        # holder's commit, and would be sealed a second time. That snapshot saw none (and the
+        # entry was sealed): there is nothing to seal before it (what was left pending since
+        # is concurrent).
+        self._seal(conn, int(row.seq), str(row.hash), self._pending(conn), [record])
 
     def seal(self) -> int:
         """Link every entry pending now into the chain, waiting for the head; how many.
@@ -363,22 +368,66 @@ _ENTRY_COLUMNS: Final = tuple(column.name for column in _entry_columns())
 _ENTRY_PARAM: Final = "entry_"
 
 
-def _try_head_or_wait(head: Table, pending: Table) -> Select[Any]:
-    """PostgreSQL: the head's ``seq`` and hash, locked, and whether any entry is pending (in
-    the statement's snapshot) — or, when another transaction holds the head, no row and the
-    entry (parameters ``entry_<column>``) written to ``pending``; in one statement."""
+def _seal_or_wait(entries: Table, head: Table, pending: Table) -> Select[Any]:
+    """PostgreSQL, in one statement: when no other transaction holds the head, a row of the
+    head's ``seq`` and hash as they were, locked, whether any entry is pending (in the
+    statement's snapshot) and whether the entry (parameters ``entry_<column>``) was sealed —
+    which it is, the head moved past it, when none is pending; when another transaction holds
+    the head, no row and the entry written to ``pending``.
+
+    The database computes the entry's hash (a head's hash is only known once it is locked)
+    from the bytes around the head's: parameters ``entry_before``, ``entry_after``
+    (:func:`vcred.audit.stored_entry_hash_around_head`).
+    """
     free = (
-        select(head.c.seq, head.c.hash)
+        select(head.c.id, head.c.seq, head.c.hash)
         .where(head.c.id == 1)
         .with_for_update(skip_locked=True)
         .cte("head_free")
     )
     # text parameters: the INSERT's assignment checks each column's length
-    entry = select(*[bindparam(_ENTRY_PARAM + name, type_=Text) for name in _ENTRY_COLUMNS])
-    waits = insert(pending).from_select(_ENTRY_COLUMNS, entry.where(~select(free.c.seq).exists()))
-    return select(
-        free.c.seq, free.c.hash, select(pending.c.id).exists().label("any_pending")
-    ).add_cte(waits.cte("waits"))
+    fields = [bindparam(_ENTRY_PARAM + name, type_=Text) for name in _ENTRY_COLUMNS]
+    waits = insert(pending).from_select(
+        _ENTRY_COLUMNS, select(*fields).where(~select(free.c.seq).exists())
+    )
+    any_pending = select(pending.c.id).exists()
+    seq = free.c.seq + literal_column("1")
+    # the head's hash and the next seq as JCS writes them (constants written into the
+    # statement: no parameter to send each time)
+    around = free.c.hash.concat(_sql_text(audit.PREV_SEQ_JOIN.decode())).concat(cast(seq, Text))
+    hashed = (
+        bindparam(_ENTRY_PARAM + "before", type_=LargeBinary)
+        .op("||", return_type=LargeBinary)(func.convert_to(around, _sql_text("UTF8")))
+        .op("||", return_type=LargeBinary)(bindparam(_ENTRY_PARAM + "after", type_=LargeBinary))
+    )
+    moved = (
+        update(head)
+        .where(head.c.id == free.c.id, ~any_pending)
+        .values(seq=seq, hash=func.encode(func.sha256(hashed), _sql_text("hex")))
+        .returning(head.c.seq, head.c.hash, free.c.hash.label("prev"))
+        .cte("moved")
+    )
+    # the columns in the order of vcred.audit.FIELDS
+    sealed = insert(entries).from_select(
+        _SEALED_COLUMNS, select(moved.c.seq, *fields, moved.c.prev, moved.c.hash)
+    )
+    return (
+        select(
+            free.c.seq,
+            free.c.hash,
+            any_pending.label("any_pending"),
+            select(moved.c.seq).exists().label("sealed"),
+        )
+        .add_cte(waits.cte("waits"))
+        .add_cte(sealed.cte("sealed"))
+    )
+
+
+def _sql_text(value: str) -> Any:
+    """A constant text written into a statement (``value`` holds no quote)."""
+    if "'" in value or "%" in value:
+        raise UsageError("a text written into a statement holds no ' or %")
+    return literal_column(f"'{value}'", Text)
 
 
 @functools.lru_cache(maxsize=16)

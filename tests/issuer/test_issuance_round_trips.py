@@ -230,6 +230,9 @@ def test_the_record_goes_in_with_its_entry_pending(pg_store: IssuerStore) -> Non
 #: details a JSON encoder may write in more than one way: non-ASCII, a control character, a
 #: key outside the Basic Multilingual Plane, a float, nesting
 _AWKWARD_DETAILS = {"name": "Bäckerei\u0001", "\U0001f600": [1.5, {"b": None, "a": True}], "n": 3}
+#: a target written with escapes and in more than one byte (its JCS text is hashed too: by
+#: the database, on PostgreSQL)
+_AWKWARD_TARGET = 'urn:x:"Bäckerei"\\\u0001\U0001f600'
 
 
 def test_an_entry_is_stored_in_the_text_its_hash_covers(store: IssuerStore) -> None:
@@ -237,7 +240,7 @@ def test_an_entry_is_stored_in_the_text_its_hash_covers(store: IssuerStore) -> N
     entry's hash covers."""
     with store.engine.begin() as conn:
         store.append_audit(
-            conn, at="2026-06-01T12:00:00Z", actor="test", action="issue", target="t",
+            conn, at="2026-06-01T12:00:00Z", actor="test", action="issue", target=_AWKWARD_TARGET,
             details=_AWKWARD_DETAILS,
         )  # fmt: skip
     with store.engine.connect() as conn:
@@ -369,6 +372,38 @@ def test_without_an_idempotency_key_the_key_token_and_places_are_one_statement_o
     checks = [s for s in statements if "FOR SHARE" in s]
     assert len(claims) == 1, statements
     assert checks == claims
+
+
+@pytest.mark.postgres
+def test_an_issuance_is_two_statements_on_postgresql(make_app: Callable[..., Flask]) -> None:
+    """With the head free and nothing pending, the statement that takes the audit chain's
+    head also seals the entry (the database completes its hash) and moves the head: besides
+    the checked claim of the places, one statement writes the record and its entry."""
+    app = make_app("postgres")
+    api, headers = ApiClient(app), auth(app)
+    assert api.issue(credential(), headers).status_code == 201  # lists opened, token known
+    statements: list[str] = []
+    store = issuer_of(app).store
+    engine = store.engine
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert api.issue(credential(), headers).status_code == 201
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    places = f"INSERT INTO {issuer_of(app).config.table_prefix}status_entries "
+    writes = [s for s in statements if "INSERT" in s or "UPDATE" in s]
+    assert len(writes) == 2, statements
+    assert places in writes[0]
+    sealed = [
+        f"INSERT INTO {table.name} " in writes[1] for table in (store.t.audit, store.t.credentials)
+    ]
+    assert all(sealed), writes[1]
+    assert _pending(store) == 0
+    _sealed_targets(store)  # an unbroken chain
 
 
 def test_a_remembered_token_is_still_compared_whole(app: Flask) -> None:
