@@ -48,6 +48,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -215,10 +216,11 @@ class AuditChain:
         record: Mapping[str, Any],
         alongside: tuple[Insert, Mapping[str, Any]] | None,
     ) -> None:
-        """:meth:`record` on PostgreSQL: one statement takes the head if no other transaction
-        holds it (SKIP LOCKED) and seals the entry (``record``, as stored) when none is
-        pending, else writes it to the pending table — and makes the caller's ``alongside``
-        INSERT; only with the head and entries pending, the entry is sealed after them."""
+        """:meth:`record` on PostgreSQL: one statement (:func:`_seal_or_wait`) takes the head
+        if no other transaction holds it (SKIP LOCKED) and seals the entry (``record``, as
+        stored) when none is pending, else writes it to the pending table — and makes the
+        caller's ``alongside`` INSERT; only with the head and entries pending (read, locked,
+        in that statement) a second one seals them and then the entry."""
         statement, parameters = self._seal_or_wait, {}
         if alongside is not None:
             statement = _with_write(statement, alongside[0])
@@ -226,15 +228,12 @@ class AuditChain:
         parameters |= {_ENTRY_PARAM + name: value for name, value in record.items()}
         before, after = audit.stored_entry_hash_around_head(record)
         parameters |= {_ENTRY_PARAM + "before": before, _ENTRY_PARAM + "after": after}
-        row = conn.execute(statement, parameters).first()
-        if row is None or row.sealed:
+        rows = conn.execute(statement, parameters).all()
+        if not rows or rows[0].sealed:
             return  # pending, for the next holder of the head to seal; or sealed
-        # Pending entries are read in a statement of their own, after the lock: read in the
-        # statement that took it, they come from a snapshot that may predate the previous
-        # holder's commit, and would be sealed a second time. That snapshot saw none (and the
-        # entry was sealed): there is nothing to seal before it (what was left pending since
-        # is concurrent).
-        self._seal(conn, int(row.seq), str(row.hash), self._pending(conn), [record])
+        head = rows[0]
+        waiting = [_pending_record(row) for row in rows if row.id is not None]
+        self._seal(conn, int(head.seq), str(head.hash), waiting, [record])
 
     def seal(self) -> int:
         """Link every entry pending now into the chain, waiting for the head; how many.
@@ -369,15 +368,18 @@ _ENTRY_PARAM: Final = "entry_"
 
 
 def _seal_or_wait(entries: Table, head: Table, pending: Table) -> Select[Any]:
-    """PostgreSQL, in one statement: when no other transaction holds the head, a row of the
-    head's ``seq`` and hash as they were, locked, whether any entry is pending (in the
-    statement's snapshot) and whether the entry (parameters ``entry_<column>``) was sealed —
-    which it is, the head moved past it, when none is pending; when another transaction holds
-    the head, no row and the entry written to ``pending``.
+    """PostgreSQL, in one statement: when another transaction holds the head, no row, and the
+    entry (parameters ``entry_<column>``) written to ``pending``. Else the head locked, and
+    rows of its ``seq`` and hash as they were, whether the entry was ``sealed`` and the
+    pending entries to seal before it (``id`` and their columns; one row with a null ``id``
+    for none): the entry is sealed, the head moved past it, when there are none.
 
-    The database computes the entry's hash (a head's hash is only known once it is locked)
-    from the bytes around the head's: parameters ``entry_before``, ``entry_after``
-    (:func:`vcred.audit.stored_entry_hash_around_head`).
+    The pending entries are read locked: an entry the previous holder of the head sealed and
+    deleted, committing after this statement's snapshot was taken, is left out (a plain read
+    would see it still, and seal it a second time); one committed after the snapshot is left
+    to the next holder. The database computes the entry's hash (a head's hash is only known
+    once it is locked) from the bytes around the head's: parameters ``entry_before``,
+    ``entry_after`` (:func:`vcred.audit.stored_entry_hash_around_head`).
     """
     free = (
         select(head.c.id, head.c.seq, head.c.hash)
@@ -385,12 +387,19 @@ def _seal_or_wait(entries: Table, head: Table, pending: Table) -> Select[Any]:
         .with_for_update(skip_locked=True)
         .cte("head_free")
     )
+    head_is_free = select(free.c.seq).exists()
     # text parameters: the INSERT's assignment checks each column's length
     fields = [bindparam(_ENTRY_PARAM + name, type_=Text) for name in _ENTRY_COLUMNS]
-    waits = insert(pending).from_select(
-        _ENTRY_COLUMNS, select(*fields).where(~select(free.c.seq).exists())
+    waits = insert(pending).from_select(_ENTRY_COLUMNS, select(*fields).where(~head_is_free))
+    # only read (and locked) once the head is held
+    waiting = (
+        select(pending)
+        .where(head_is_free)
+        .order_by(pending.c.id)
+        .limit(_SEAL_BATCH)
+        .with_for_update()
+        .cte("waiting")
     )
-    any_pending = select(pending.c.id).exists()
     seq = free.c.seq + literal_column("1")
     # the head's hash and the next seq as JCS writes them (constants written into the
     # statement: no parameter to send each time)
@@ -402,7 +411,7 @@ def _seal_or_wait(entries: Table, head: Table, pending: Table) -> Select[Any]:
     )
     moved = (
         update(head)
-        .where(head.c.id == free.c.id, ~any_pending)
+        .where(head.c.id == free.c.id, ~select(waiting.c.id).exists())
         .values(seq=seq, hash=func.encode(func.sha256(hashed), _sql_text("hex")))
         .returning(head.c.seq, head.c.hash, free.c.hash.label("prev"))
         .cte("moved")
@@ -415,9 +424,11 @@ def _seal_or_wait(entries: Table, head: Table, pending: Table) -> Select[Any]:
         select(
             free.c.seq,
             free.c.hash,
-            any_pending.label("any_pending"),
             select(moved.c.seq).exists().label("sealed"),
+            *[waiting.c[name] for name in ("id", *_ENTRY_COLUMNS)],
         )
+        .select_from(free.outerjoin(waiting, true()))
+        .order_by(waiting.c.id)
         .add_cte(waits.cte("waits"))
         .add_cte(sealed.cte("sealed"))
     )

@@ -98,8 +98,17 @@ def test_an_entry_recorded_while_the_head_is_held_waits_then_is_sealed(
         assert _pending(store) == 1
         holder.commit()
     assert _pending(store) == 1  # nothing has held the head since
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
     with store.engine.begin() as conn:
+        event.listen(conn, "before_cursor_execute", count)
         _record(store, conn, "third")  # seals the pending one first
+    # the pending entries are read (locked) in the statement that takes the head: one more
+    # statement seals them and this one
+    assert len(statements) == 2, statements
     assert _pending(store) == 0
     assert _sealed_targets(store) == ["first", "second", "third"]
 
