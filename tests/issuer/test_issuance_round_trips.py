@@ -78,6 +78,21 @@ def _sealed_targets(store: IssuerStore) -> list[str]:
     return [entry["target"] for entry in chain]
 
 
+def _statements(target: Any, act: Callable[[], object]) -> list[str]:
+    """The statements ``act`` sends through ``target`` (an engine or a connection)."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(target, "before_cursor_execute", count)
+    try:
+        act()
+    finally:
+        event.remove(target, "before_cursor_execute", count)
+    return statements
+
+
 def test_an_entry_free_to_seal_is_sealed_in_its_own_transaction(store: IssuerStore) -> None:
     with store.engine.begin() as conn:
         _record(store, conn, "a")
@@ -98,14 +113,8 @@ def test_an_entry_recorded_while_the_head_is_held_waits_then_is_sealed(
         assert _pending(store) == 1
         holder.commit()
     assert _pending(store) == 1  # nothing has held the head since
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    with store.engine.begin() as conn:
-        event.listen(conn, "before_cursor_execute", count)
-        _record(store, conn, "third")  # seals the pending one first
+    with store.engine.begin() as conn:  # seals the pending one first
+        statements = _statements(conn, lambda: _record(store, conn, "third"))
     # the pending entries are read (locked) in the statement that takes the head: one more
     # statement seals them and this one
     assert len(statements) == 2, statements
@@ -365,17 +374,10 @@ def test_without_an_idempotency_key_the_key_token_and_places_are_one_statement_o
     app = make_app("postgres")
     api, headers = ApiClient(app), auth(app)
     assert api.issue(credential(), headers).status_code == 201  # lists opened, token known
-    statements: list[str] = []
+    issued = []
     engine = issuer_of(app).store.engine
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert api.issue(credential(), headers).status_code == 201
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    statements = _statements(engine, lambda: issued.append(api.issue(credential(), headers)))
+    assert issued[0].status_code == 201
     places = f"INSERT INTO {issuer_of(app).config.table_prefix}status_entries "
     claims = [s for s in statements if places in s]
     checks = [s for s in statements if "FOR SHARE" in s]
@@ -391,18 +393,10 @@ def test_an_issuance_is_two_statements_on_postgresql(make_app: Callable[..., Fla
     app = make_app("postgres")
     api, headers = ApiClient(app), auth(app)
     assert api.issue(credential(), headers).status_code == 201  # lists opened, token known
-    statements: list[str] = []
+    issued = []
     store = issuer_of(app).store
-    engine = store.engine
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert api.issue(credential(), headers).status_code == 201
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    statements = _statements(store.engine, lambda: issued.append(api.issue(credential(), headers)))
+    assert issued[0].status_code == 201
     places = f"INSERT INTO {issuer_of(app).config.table_prefix}status_entries "
     writes = [s for s in statements if "INSERT" in s or "UPDATE" in s]
     assert len(writes) == 2, statements
