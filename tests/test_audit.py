@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 
 from vcred.audit import (
     GENESIS,
+    PREV_SEQ_JOIN,
     canonical_details,
     entry_hash,
     parse_lines,
     seal,
     stored_entry_hash,
+    stored_entry_hash_around_head,
     to_line,
     verify_chain,
 )
@@ -192,6 +194,36 @@ def test_an_entry_stored_with_its_details_as_text_hashes_as_the_entry(
     else:
         assert stored_entry_hash(entry | {"details": canonical_details(details)}) == expected
         assert canonical_details(details).encode() == rfc8785.dumps(details)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    details=st.dictionaries(st.text(), _json_values, max_size=5),
+    target=st.text() | st.none(),
+    actor=st.text(),
+    seq=st.integers(min_value=1, max_value=2**31 - 1),  # the chain's seq column: 32 bits
+    prev=st.binary(min_size=32, max_size=32).map(bytes.hex),
+)
+def test_an_entry_hashed_around_its_head_hashes_as_the_entry(
+    details: dict[str, Any], target: str | None, actor: str, seq: int, prev: str
+) -> None:
+    """The bytes a database holding the head completes (the PostgreSQL issuer seals an entry
+    in the statement that takes the head) hash as the whole entry's JCS form, or are refused
+    alike."""
+    entry = {"seq": seq, "at": "2026-06-01T12:00:00Z", "actor": actor, "action": "issue"}
+    entry |= {"target": target, "details": details, "prev": prev}
+    try:
+        expected: str | None = entry_hash(entry)
+    except UsageError:
+        expected = None
+    stored = {name: entry[name] for name in ("at", "actor", "action", "target")}
+    if expected is None:
+        with pytest.raises(UsageError):
+            stored_entry_hash_around_head(stored | {"details": canonical_details(details)})
+        return
+    before, after = stored_entry_hash_around_head(stored | {"details": canonical_details(details)})
+    completed = before + prev.encode() + PREV_SEQ_JOIN + str(seq).encode() + after
+    assert hashlib.sha256(completed).hexdigest() == expected
 
 
 def test_a_sealed_entry_carries_the_hash_of_its_whole_jcs_form() -> None:

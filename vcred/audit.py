@@ -111,6 +111,26 @@ def _plain_stored_text(stored: Mapping[str, Any]) -> bytes | None:
         return None
 
 
+#: What joins a head's hash (``prev``) to the next ``seq`` in an entry's JCS form.
+PREV_SEQ_JOIN: Final = b'","seq":'
+
+
+def stored_entry_hash_around_head(stored: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """The bytes :func:`stored_entry_hash` hashes, but for the chain's head: ``(before,
+    after)`` such that the entry sealed after a head of hash ``prev`` (64 hex digits) and
+    number ``seq - 1`` hashes ``before + prev + PREV_SEQ_JOIN + str(seq) + after`` — so that a
+    database holding the head can seal the entry in the statement that takes it. ``stored``
+    needs no ``prev`` or ``seq``. Raises UsageError as :func:`entry_hash` does.
+
+    JCS (RFC 8785 §3.2.3) writes ``prev`` and ``seq`` one after the other, between
+    ``details`` and ``target``; a hex string and an integer are written as they are.
+    """
+    before = _canonical({name: stored[name] for name in _BEFORE_DETAILS})
+    target = _canonical({"target": stored["target"]})
+    details = stored["details"].encode()
+    return b"".join((before[:-1], b',"details":', details, b',"prev":"')), b"," + target[1:]
+
+
 def _canonical(value: dict[str, Any]) -> bytes:
     try:
         # json.dumps where that is JCS (every entry the services write), else rfc8785

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Engine,
     Insert,
     Integer,
+    LargeBinary,
     MetaData,
     Row,
     Select,
@@ -41,10 +42,13 @@ from sqlalchemy import (
     Text,
     Update,
     bindparam,
+    cast,
     delete,
     func,
     insert,
+    literal_column,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -123,7 +127,7 @@ class AuditChain:
         )
         if pending is not None:
             self._oldest_pending = select(pending).order_by(pending.c.id).limit(_SEAL_BATCH)
-            self._try_head_or_wait = _try_head_or_wait(head, pending)
+            self._seal_or_wait = _seal_or_wait(self.entries_table, head, pending)
         #: PostgreSQL's one statement that writes what :meth:`_seal` sealed
         self._write_sealed = _write_sealed(self.entries_table, self.head_table, pending)
         #: elsewhere (SQLite), the INSERT of sealed entries as the driver takes it
@@ -215,24 +219,24 @@ class AuditChain:
         record: Mapping[str, Any],
         alongside: tuple[Insert, Mapping[str, Any]] | None,
     ) -> None:
-        """:meth:`record` on PostgreSQL: one statement takes the head if no other transaction
-        holds it (SKIP LOCKED), else writes the entry (``record``, as stored) to the pending
-        table — and makes the caller's ``alongside`` INSERT — then, with the head, the entry
-        is sealed."""
-        statement, parameters = self._try_head_or_wait, {}
+        """:meth:`record` on PostgreSQL: one statement (:func:`_seal_or_wait`) takes the head
+        if no other transaction holds it (SKIP LOCKED) and seals the entry (``record``, as
+        stored) when none is pending, else writes it to the pending table — and makes the
+        caller's ``alongside`` INSERT; only with the head and entries pending (read, locked,
+        in that statement) a second one seals them and then the entry."""
+        statement, parameters = self._seal_or_wait, {}
         if alongside is not None:
             statement = _with_write(statement, alongside[0])
             parameters = dict(alongside[1])
         parameters |= {_ENTRY_PARAM + name: value for name, value in record.items()}
-        row = conn.execute(statement, parameters).first()
-        if row is None:
-            return  # pending, for the next holder of the head to seal
-        # Pending entries are read in a statement of their own, after the lock: read in the
-        # statement that took it, they come from a snapshot that may predate the previous
-        # holder's commit, and would be sealed a second time. That snapshot saw none: there
-        # is nothing to seal before this entry (what was left pending since is concurrent).
-        waiting = self._pending(conn) if row.any_pending else []
-        self._seal(conn, int(row.seq), str(row.hash), waiting, [record])
+        before, after = audit.stored_entry_hash_around_head(record)
+        parameters |= {_ENTRY_PARAM + "before": before, _ENTRY_PARAM + "after": after}
+        rows = conn.execute(statement, parameters).all()
+        if not rows or rows[0].sealed:
+            return  # pending, for the next holder of the head to seal; or sealed
+        head = rows[0]
+        waiting = [_pending_record(row) for row in rows if row.id is not None]
+        self._seal(conn, int(head.seq), str(head.hash), waiting, [record])
 
     def seal(self) -> int:
         """Link every entry pending now into the chain, waiting for the head; how many.
@@ -369,22 +373,78 @@ _ENTRY_COLUMNS: Final = tuple(column.name for column in _entry_columns())
 _ENTRY_PARAM: Final = "entry_"
 
 
-def _try_head_or_wait(head: Table, pending: Table) -> Select[Any]:
-    """PostgreSQL: the head's ``seq`` and hash, locked, and whether any entry is pending (in
-    the statement's snapshot) — or, when another transaction holds the head, no row and the
-    entry (parameters ``entry_<column>``) written to ``pending``; in one statement."""
+def _seal_or_wait(entries: Table, head: Table, pending: Table) -> Select[Any]:
+    """PostgreSQL, in one statement: when another transaction holds the head, no row, and the
+    entry (parameters ``entry_<column>``) written to ``pending``. Else the head locked, and
+    rows of its ``seq`` and hash as they were, whether the entry was ``sealed`` and the
+    pending entries to seal before it (``id`` and their columns; one row with a null ``id``
+    for none): the entry is sealed, the head moved past it, when there are none.
+
+    The pending entries are read locked: an entry the previous holder of the head sealed and
+    deleted, committing after this statement's snapshot was taken, is left out (a plain read
+    would see it still, and seal it a second time); one committed after the snapshot is left
+    to the next holder. The database computes the entry's hash (a head's hash is only known
+    once it is locked) from the bytes around the head's: parameters ``entry_before``,
+    ``entry_after`` (:func:`vcred.audit.stored_entry_hash_around_head`).
+    """
     free = (
-        select(head.c.seq, head.c.hash)
+        select(head.c.id, head.c.seq, head.c.hash)
         .where(head.c.id == 1)
         .with_for_update(skip_locked=True)
         .cte("head_free")
     )
+    head_is_free = select(free.c.seq).exists()
     # text parameters: the INSERT's assignment checks each column's length
-    entry = select(*[bindparam(_ENTRY_PARAM + name, type_=Text) for name in _ENTRY_COLUMNS])
-    waits = insert(pending).from_select(_ENTRY_COLUMNS, entry.where(~select(free.c.seq).exists()))
-    return select(
-        free.c.seq, free.c.hash, select(pending.c.id).exists().label("any_pending")
-    ).add_cte(waits.cte("waits"))
+    fields = [bindparam(_ENTRY_PARAM + name, type_=Text) for name in _ENTRY_COLUMNS]
+    waits = insert(pending).from_select(_ENTRY_COLUMNS, select(*fields).where(~head_is_free))
+    # only read (and locked) once the head is held
+    waiting = (
+        select(pending)
+        .where(head_is_free)
+        .order_by(pending.c.id)
+        .limit(_SEAL_BATCH)
+        .with_for_update()
+        .cte("waiting")
+    )
+    seq = free.c.seq + literal_column("1")
+    # the head's hash and the next seq as JCS writes them (constants written into the
+    # statement: no parameter to send each time)
+    around = free.c.hash.concat(_sql_text(audit.PREV_SEQ_JOIN.decode())).concat(cast(seq, Text))
+    hashed = (
+        bindparam(_ENTRY_PARAM + "before", type_=LargeBinary)
+        .op("||", return_type=LargeBinary)(func.convert_to(around, _sql_text("UTF8")))
+        .op("||", return_type=LargeBinary)(bindparam(_ENTRY_PARAM + "after", type_=LargeBinary))
+    )
+    moved = (
+        update(head)
+        .where(head.c.id == free.c.id, ~select(waiting.c.id).exists())
+        .values(seq=seq, hash=func.encode(func.sha256(hashed), _sql_text("hex")))
+        .returning(head.c.seq, head.c.hash, free.c.hash.label("prev"))
+        .cte("moved")
+    )
+    # the columns in the order of vcred.audit.FIELDS
+    sealed = insert(entries).from_select(
+        _SEALED_COLUMNS, select(moved.c.seq, *fields, moved.c.prev, moved.c.hash)
+    )
+    return (
+        select(
+            free.c.seq,
+            free.c.hash,
+            select(moved.c.seq).exists().label("sealed"),
+            *[waiting.c[name] for name in ("id", *_ENTRY_COLUMNS)],
+        )
+        .select_from(free.outerjoin(waiting, true()))
+        .order_by(waiting.c.id)
+        .add_cte(waits.cte("waits"))
+        .add_cte(sealed.cte("sealed"))
+    )
+
+
+def _sql_text(value: str) -> Any:
+    """A constant text written into a statement (``value`` holds no quote)."""
+    if "'" in value or "%" in value:
+        raise UsageError("a text written into a statement holds no ' or %")
+    return literal_column(f"'{value}'", Text)
 
 
 @functools.lru_cache(maxsize=16)

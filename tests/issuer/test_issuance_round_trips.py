@@ -78,6 +78,21 @@ def _sealed_targets(store: IssuerStore) -> list[str]:
     return [entry["target"] for entry in chain]
 
 
+def _statements(target: Any, act: Callable[[], object]) -> list[str]:
+    """The statements ``act`` sends through ``target`` (an engine or a connection)."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(target, "before_cursor_execute", count)
+    try:
+        act()
+    finally:
+        event.remove(target, "before_cursor_execute", count)
+    return statements
+
+
 def test_an_entry_free_to_seal_is_sealed_in_its_own_transaction(store: IssuerStore) -> None:
     with store.engine.begin() as conn:
         _record(store, conn, "a")
@@ -98,8 +113,11 @@ def test_an_entry_recorded_while_the_head_is_held_waits_then_is_sealed(
         assert _pending(store) == 1
         holder.commit()
     assert _pending(store) == 1  # nothing has held the head since
-    with store.engine.begin() as conn:
-        _record(store, conn, "third")  # seals the pending one first
+    with store.engine.begin() as conn:  # seals the pending one first
+        statements = _statements(conn, lambda: _record(store, conn, "third"))
+    # the pending entries are read (locked) in the statement that takes the head: one more
+    # statement seals them and this one
+    assert len(statements) == 2, statements
     assert _pending(store) == 0
     assert _sealed_targets(store) == ["first", "second", "third"]
 
@@ -230,6 +248,9 @@ def test_the_record_goes_in_with_its_entry_pending(pg_store: IssuerStore) -> Non
 #: details a JSON encoder may write in more than one way: non-ASCII, a control character, a
 #: key outside the Basic Multilingual Plane, a float, nesting
 _AWKWARD_DETAILS = {"name": "Bäckerei\u0001", "\U0001f600": [1.5, {"b": None, "a": True}], "n": 3}
+#: a target written with escapes and in more than one byte (its JCS text is hashed too: by
+#: the database, on PostgreSQL)
+_AWKWARD_TARGET = 'urn:x:"Bäckerei"\\\u0001\U0001f600'
 
 
 def test_an_entry_is_stored_in_the_text_its_hash_covers(store: IssuerStore) -> None:
@@ -237,7 +258,7 @@ def test_an_entry_is_stored_in_the_text_its_hash_covers(store: IssuerStore) -> N
     entry's hash covers."""
     with store.engine.begin() as conn:
         store.append_audit(
-            conn, at="2026-06-01T12:00:00Z", actor="test", action="issue", target="t",
+            conn, at="2026-06-01T12:00:00Z", actor="test", action="issue", target=_AWKWARD_TARGET,
             details=_AWKWARD_DETAILS,
         )  # fmt: skip
     with store.engine.connect() as conn:
@@ -353,22 +374,39 @@ def test_without_an_idempotency_key_the_key_token_and_places_are_one_statement_o
     app = make_app("postgres")
     api, headers = ApiClient(app), auth(app)
     assert api.issue(credential(), headers).status_code == 201  # lists opened, token known
-    statements: list[str] = []
+    issued = []
     engine = issuer_of(app).store.engine
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert api.issue(credential(), headers).status_code == 201
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    statements = _statements(engine, lambda: issued.append(api.issue(credential(), headers)))
+    assert issued[0].status_code == 201
     places = f"INSERT INTO {issuer_of(app).config.table_prefix}status_entries "
     claims = [s for s in statements if places in s]
     checks = [s for s in statements if "FOR SHARE" in s]
     assert len(claims) == 1, statements
     assert checks == claims
+
+
+@pytest.mark.postgres
+def test_an_issuance_is_two_statements_on_postgresql(make_app: Callable[..., Flask]) -> None:
+    """With the head free and nothing pending, the statement that takes the audit chain's
+    head also seals the entry (the database completes its hash) and moves the head: besides
+    the checked claim of the places, one statement writes the record and its entry."""
+    app = make_app("postgres")
+    api, headers = ApiClient(app), auth(app)
+    assert api.issue(credential(), headers).status_code == 201  # lists opened, token known
+    issued = []
+    store = issuer_of(app).store
+    statements = _statements(store.engine, lambda: issued.append(api.issue(credential(), headers)))
+    assert issued[0].status_code == 201
+    places = f"INSERT INTO {issuer_of(app).config.table_prefix}status_entries "
+    writes = [s for s in statements if "INSERT" in s or "UPDATE" in s]
+    assert len(writes) == 2, statements
+    assert places in writes[0]
+    sealed = [
+        f"INSERT INTO {table.name} " in writes[1] for table in (store.t.audit, store.t.credentials)
+    ]
+    assert all(sealed), writes[1]
+    assert _pending(store) == 0
+    _sealed_targets(store)  # an unbroken chain
 
 
 def test_a_remembered_token_is_still_compared_whole(app: Flask) -> None:
