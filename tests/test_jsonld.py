@@ -203,6 +203,29 @@ CORPUS: dict[str, dict[str, Any]] = {
         "holderName": "outer",
         "credentialSubject": {"holderName": "inner, expands with @vocab"},
     },
+    # node objects with the same member names mean other things in other contexts (the direct
+    # path reads a node object's names once per context): "kind" is redefined under "inner"
+    "same member names in other contexts": {
+        "@context": [
+            V2,
+            {
+                "kind": "https://customs.example/vocab#kind",
+                "inner": {
+                    "@id": "https://customs.example/vocab#inner",
+                    "@context": {
+                        "kind": {"@id": "https://customs.example/other#kind", "@type": "@id"}
+                    },
+                },
+            },
+        ],
+        "type": ["VerifiableCredential"],
+        "issuer": "did:example:customs-us",
+        "credentialSubject": {
+            "kind": "outer",
+            "inner": {"kind": "did:example:inner", "inner": {"kind": "did:example:deeper"}},
+        },
+        "evidence": [{"kind": "outer too", "inner": {"kind": "did:example:inner-too"}}],
+    },
     "presentation": {
         "@context": [V2],
         "type": "VerifiablePresentation",

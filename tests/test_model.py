@@ -17,6 +17,7 @@ from vcred.model import (
     check_numbers,
     check_related_resource,
     check_text,
+    checked_copy,
     copy_json,
     enveloped_payload,
     validate_credential,
@@ -197,6 +198,21 @@ def test_copy_json_copies_every_object_and_array_and_keeps_the_values() -> None:
     copied["type"].append("Other")
     assert document["credentialSubject"]["scores"] == [1, 2.5, None, True]
     assert "Other" not in document["type"]
+
+
+def test_checked_copy_is_a_copy_json_and_check_json_of_one_walk() -> None:
+    document = credential(credentialSubject={"id": "did:example:s", "scores": [1, [2.5, {}]]})
+    copied, holders = checked_copy(document)
+    assert copied == document
+    assert holders == check_json(document) == 1
+    copied["credentialSubject"]["scores"][1][1]["x"] = 1
+    copied["type"].append("Other")
+    assert document["credentialSubject"]["scores"] == [1, [2.5, {}]]
+    assert "Other" not in document["type"]
+    assert checked_copy(document, copy=False)[0] is document
+    with pytest.raises(MalformedError) as caught:
+        checked_copy({"a": [1, {"b": 10**400}]})
+    assert caught.value.pointer == "/a/1/b"
 
 
 def test_check_depth_and_check_numbers_still_point_at_the_first_offender() -> None:

@@ -64,3 +64,14 @@ def test_varint_must_be_minimal_and_terminated() -> None:
 @given(st.text(alphabet="123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", min_size=1))
 def test_base58btc_decoding_is_the_base58_librarys(body: str) -> None:
     assert multibase_decode("z" + body) == base58.b58decode(body)
+
+
+@pytest.mark.parametrize("length", [1, 2, 87, 88, 89, 255, 256, 257, 600])
+def test_base58btc_decoding_of_every_length_is_the_base58_librarys(length: int) -> None:
+    # the digits are merged in rounds of slots doubling in width: lengths around a power of
+    # two, and past the 256 digits whose masks are kept, take other paths
+    alphabet = base58.BITCOIN_ALPHABET.decode()
+    for start in range(3):
+        body = "".join(alphabet[(start + 7 * i) % 58] for i in range(length))
+        for leading in ("", "1", "111"):
+            assert multibase_decode("z" + leading + body) == base58.b58decode(leading + body)

@@ -411,6 +411,24 @@ def _nested(depth: int) -> Any:
     return value
 
 
+@pytest.mark.parametrize("suite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"])
+def test_a_credential_verified_from_a_dict_shares_nothing_with_it(
+    agency: KeyPair, suite: str
+) -> None:
+    # the verifier copies its input before reading it: what the result reports is what was
+    # verified, whatever the caller does with its dict afterwards
+    secured = issue(credential(), agency, format=suite, now=NOW)
+    assert isinstance(secured, dict)
+    result = AT.verify(secured)
+    assert result.verified, result.errors
+    assert result.credential is not None
+    reported = json.loads(json.dumps(result.credential))
+    secured["credentialSubject"]["id"] = "did:example:someone-else"
+    secured["type"].append("OtherCredential")
+    secured["proof"]["proofValue"] = "z1"
+    assert result.credential == reported
+
+
 @pytest.mark.parametrize("suite", ["eddsa-jcs-2022", "eddsa-rdfc-2022", "ecdsa-sd-2023"])
 def test_data_integrity_document_nested_600_deep_is_malformed_not_a_recursion_error(
     agency: KeyPair, suite: str

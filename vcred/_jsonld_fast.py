@@ -27,7 +27,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final, Protocol
 
 import rfc8785
@@ -148,6 +148,7 @@ class Context:
         "_members",
         "_resources",
         "_reverts",
+        "_shapes",
         "_terms",
         "_type_keys",
         "loader",
@@ -172,6 +173,8 @@ class Context:
         self._reverts: dict[tuple[str, ...], bool] = {}
         #: a node object's member names → those standing for ``@type`` here, sorted
         self._type_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: a node object's member names → what they are here (:meth:`shape`)
+        self._shapes: dict[tuple[str, ...], _Shape | None] = {}
 
     def vocab_iri(self, key: str) -> str | None:
         """IRI expansion with ``vocab = true`` (keys, ``@type`` values, ``@vocab`` coercion)."""
@@ -232,6 +235,34 @@ class Context:
                 self._type_keys.clear()
             self._type_keys[names] = found
         return found
+
+    def shape(self, names: tuple[str, ...], type_ctx: Context) -> _Shape | None:
+        """What a node object with these member names holds here (Expansion steps 13.2-13.4,
+        read once for all node objects of this shape), or None when a member is anything but
+        a property, one ``@id`` or an ``@type`` (:meth:`_Walker.map` then reads each).
+
+        ``type_ctx`` is the context from before the type-scoped ones, where each ``@type``
+        member must stand for ``@type`` too."""
+        shape: _Shape | None = None
+        properties: list[_Member] = []
+        id_key: str | None = None
+        for key in names:
+            if key == "@context":
+                continue
+            member = self.member(key)
+            kind = member.kind
+            if kind == _PROPERTY:
+                properties.append(member)
+            elif kind == _ID and id_key is None:
+                id_key = key
+            elif kind != _TYPE or type_ctx.member(key).kind != _TYPE:
+                break
+        else:
+            shape = _Shape(tuple(properties), id_key, type_ctx)
+        if len(self._shapes) > _MEMO_LIMIT:
+            self._shapes.clear()
+        self._shapes[names] = shape
+        return shape
 
     def term(self, key: str) -> _TermDef | None:
         try:
@@ -414,6 +445,22 @@ class _Member:
             self.predicate = "<" + escape_iri(expanded) + ">"
 
 
+class _Shape:
+    """The members of a node object that are properties (in document order), the one that
+    is ``@id`` if any, and the context its ``@type`` members were read in (see
+    :meth:`Context.shape`)."""
+
+    __slots__ = ("id_key", "keys", "properties", "type_ctx")
+
+    def __init__(
+        self, properties: tuple[_Member, ...], id_key: str | None, type_ctx: Context
+    ) -> None:
+        self.properties = properties
+        self.keys = tuple(member.key for member in properties)
+        self.id_key = id_key
+        self.type_ctx = type_ctx
+
+
 class _Walker:
     """One document's conversion: the quads and the blank node labels issued so far."""
 
@@ -506,41 +553,24 @@ class _Walker:
                 if definition is not None and definition.scoped is not _MISSING:
                     ctx = ctx.scoped(definition, propagate=False)
 
-        properties: list[tuple[_Member, Any]] = []
         id_value: Any = _MISSING
         value_entries: dict[str, Any] = {}
-        members = ctx._members
-        for key, value in element.items():
-            if key == "@context":
-                continue
-            member = members.get(key) or ctx.member(key)
-            kind = member.kind
-            if kind == _PROPERTY:
-                properties.append((member, value))
-            elif kind == _UNDEFINED:
-                raise ContextError(
-                    f"term {key!r} is not defined by the @context (safe mode: no data is dropped)",
-                    pointer=_pointer((path, key)),
-                )
-            elif kind == _ID:
-                if id_value is not _MISSING or not isinstance(value, str):
+        try:
+            shape = ctx._shapes[names]
+        except KeyError:
+            shape = ctx.shape(names, type_ctx)
+        properties: Iterable[tuple[_Member, Any]]
+        if shape is not None and shape.type_ctx is type_ctx:
+            properties = zip(shape.properties, map(element.__getitem__, shape.keys), strict=True)
+            if shape.id_key is not None:
+                id_value = element[shape.id_key]
+                if not isinstance(id_value, str):
                     raise Unsupported("@id form")
-                id_value = value
-            elif kind == _TYPE:
-                if type_ctx.member(key).kind != _TYPE:
-                    raise Unsupported("@type alias from a type-scoped context")
-            elif kind == _VALUE:
-                if member.expanded in value_entries:
-                    raise Unsupported("repeated keyword")
-                value_entries[member.expanded] = value
-            elif kind == _KEYWORD:
-                raise Unsupported(member.expanded)
-            else:
-                raise ContextError(
-                    f"term {key!r} expands to a blank node", pointer=_pointer((path, key))
-                )
+        else:
+            properties = self.members(element, ctx, type_ctx, path, value_entries)
+            id_value = value_entries.pop("@id", _MISSING)
 
-        if "@value" in value_entries:
+        if "@value" in value_entries:  # only from members(), with properties a list
             if properties or id_value is not _MISSING or len(types) > 1:
                 raise Unsupported("invalid value object")
             return self.value_object(value_entries, types, type_ctx, _pointer(path))
@@ -557,11 +587,58 @@ class _Walker:
         for member, value in properties:
             suffix = member.literal
             if suffix is not None and type(value) is str:
-                # the common member: one string, a plain or typed literal (see _Member.literal)
-                quads.append((subject, member.predicate, _string_literal(value, suffix), graph))
+                # the common member: one string, a plain or typed literal (see _Member.literal;
+                # _string_literal, without a call)
+                if '"' in value or "\\" in value or not value.isprintable():
+                    value = escape_literal(value)
+                quads.append((subject, member.predicate, '"' + value + '"' + suffix, graph))
             else:
                 self.values(subject, member, value, ctx, graph, (path, member.key))
         return subject
+
+    def members(
+        self,
+        element: Mapping[str, Any],
+        ctx: Context,
+        type_ctx: Context,
+        path: _Path,
+        value_entries: dict[str, Any],
+    ) -> list[tuple[_Member, Any]]:
+        """Expansion steps 13.2-13.4 member by member: the properties with their values; the
+        ``@id`` and value object keywords go into ``value_entries``. Raises ContextError for
+        an undefined term or one expanding to a blank node, Unsupported for other forms."""
+        properties: list[tuple[_Member, Any]] = []
+        members = ctx._members
+        for key, value in element.items():
+            if key == "@context":
+                continue
+            member = members.get(key) or ctx.member(key)
+            kind = member.kind
+            if kind == _PROPERTY:
+                properties.append((member, value))
+            elif kind == _UNDEFINED:
+                raise ContextError(
+                    f"term {key!r} is not defined by the @context (safe mode: no data is dropped)",
+                    pointer=_pointer((path, key)),
+                )
+            elif kind == _ID:
+                if "@id" in value_entries or not isinstance(value, str):
+                    raise Unsupported("@id form")
+                value_entries["@id"] = value
+            elif kind == _TYPE:
+                if type_ctx.member(key).kind != _TYPE:
+                    raise Unsupported("@type alias from a type-scoped context")
+            elif kind == _VALUE:
+                if member.expanded in value_entries:
+                    raise Unsupported("repeated keyword")
+                value_entries[member.expanded] = value
+            elif kind == _KEYWORD:
+                raise Unsupported(member.expanded)
+            else:
+                raise ContextError(
+                    f"term {key!r} expands to a blank node", pointer=_pointer((path, key))
+                )
+        return properties
 
     def value_object(
         self,
@@ -693,7 +770,16 @@ class _Terms:
     their prefixes, and the names that are another term for an IRI the verifier reads under
     one of :data:`READ_NAMES` (``aliases``)."""
 
-    __slots__ = ("aliases", "flagged", "iris", "names_by_iri", "prefixes", "reshaping", "types")
+    __slots__ = (
+        "aliases",
+        "flagged",
+        "iris",
+        "names_by_iri",
+        "prefixes",
+        "reshaping",
+        "type_names",
+        "types",
+    )
 
     def __init__(self, raw: Mapping[str, Any], options: Mapping[str, Any]) -> None:
         self.iris: set[str] = set()
@@ -727,6 +813,7 @@ class _Terms:
         }
         #: the member names that send a node object to :func:`_check_names`
         self.flagged: frozenset[str] = frozenset(self.reshaping | self.aliases)
+        self.type_names: frozenset[str] = frozenset(self.types)
 
     def names_a_term(self, top: Mapping[str, Any], name: str) -> bool:
         """Whether ``name`` (with a colon) is the IRI of a term: expanded with the top-level
@@ -790,40 +877,78 @@ def check_read_by_terms(
         loader.cache_processed(key, cached)
     top, terms = cached
     own_id = document.get("id", document.get("@id"))
-    type_names = tuple(terms.types)
-    stack: list[tuple[Any, _Path]] = [(document, ())]
+    type_names = terms.type_names
+    flagged = terms.flagged
+    # The walk keeps no pointers: only a node that is refused is looked for again, with them.
+    stack: list[Any] = [document]
     while stack:
-        node, path = stack.pop()
+        node = stack.pop()
         if type(node) is list:
-            for index, item in enumerate(node):
+            for item in node:
                 if type(item) not in JSON_LEAVES:
-                    stack.append((item, (path, index)))
+                    stack.append(item)
             continue
         if type(node) is not dict and not isinstance(node, Mapping):
             continue
-        # the common node has nothing to look at: a scan of its names and a set test, in C,
-        # and its type names (terms, not IRIs)
-        if ":" in "".join(node) or not node.keys().isdisjoint(terms.flagged):
-            _check_names(node, path, top, terms, skip=opaque if node is document else ())
-        else:
+        # the common node has nothing to look at: a scan of its names and a set test, in C
+        # (then, with a type, its type names: terms, not IRIs)
+        if ":" in "".join(node) or not node.keys().isdisjoint(flagged):
+            _check_node(node, document, top, terms, opaque)
+        elif not node.keys().isdisjoint(type_names):
             for name in type_names:
                 types = node.get(name)
                 if types is not None and _iri_like(types):
-                    _check_names(node, path, top, terms, skip=opaque if node is document else ())
+                    _check_node(node, document, top, terms, opaque)
+        if node is document:
+            for name, value in node.items():
+                if type(value) not in JSON_LEAVES and name not in opaque:
+                    stack.append(value)
+            continue
         if (
             own_id is not None
-            and node is not document
             and len(node) > 1
             and (node.get("id") == own_id or node.get("@id") == own_id)
         ):
             raise ContextError(
                 "a second node object describes the document's own id: its members "
                 "belong in the document, where a verifier reads them",
-                pointer=_pointer(path),
+                pointer=_pointer(_path_to(document, node, opaque)),
             )
-        for name, value in node.items():
+        for value in node.values():
+            if type(value) not in JSON_LEAVES:
+                stack.append(value)
+
+
+def _check_node(
+    node: Mapping[str, Any],
+    document: Mapping[str, Any],
+    top: Mapping[str, Any],
+    terms: _Terms,
+    opaque: Collection[str],
+) -> None:
+    """:func:`_check_names` for a node the walk of :func:`check_read_by_terms` reached."""
+    skip = opaque if node is document else ()
+    _check_names(node, _path_to(document, node, opaque), top, terms, skip=skip)
+
+
+def _path_to(document: Mapping[str, Any], target: Any, opaque: Collection[str]) -> _Path:
+    """The path of ``target`` (by identity) in ``document``, walked as
+    :func:`check_read_by_terms` walks it (``opaque`` members of the top level left out)."""
+    stack: list[tuple[Any, _Path]] = [(document, ())]
+    while stack:
+        node, path = stack.pop()
+        if node is target:
+            return path
+        if type(node) is list:
+            items: Any = enumerate(node)
+        elif isinstance(node, Mapping):
+            items = node.items()
+        else:
+            continue
+        for name, value in items:
             if type(value) not in JSON_LEAVES and (node is not document or name not in opaque):
                 stack.append((value, (path, name)))
+    raise ValueError("the node is not in the document")  # the walk found it there
 
 
 def _check_names(

@@ -260,7 +260,7 @@ def check_depth(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> Non
     Raises MalformedError with the pointer of the first container past the limit. Every
     verification walks its input once without pointers; only a refusal walks it again.
     """
-    if _carried_by_json(value, limit) < 0:  # or another fault: not this check's
+    if _carried_by_json(value, limit)[1] < 0:  # or another fault: not this check's
         _locate_depth(value, limit, pointer)
 
 
@@ -311,7 +311,7 @@ def check_numbers(value: Any, *, pointer: str = "") -> None:
     Raises MalformedError with the pointer of the first such number, in document order.
     Every verification walks its input once without pointers; only a refusal walks it again.
     """
-    if _carried_by_json(value, sys.maxsize) < 0:  # or a lone surrogate: not this check's
+    if _carried_by_json(value, sys.maxsize)[1] < 0:  # or a lone surrogate: not this check's
         _locate_number(value, pointer)
 
 
@@ -366,7 +366,7 @@ def check_text(value: Any, *, pointer: str = "") -> None:
     string in document order (for a member name: the object holding it). Most values are
     walked once, without pointers.
     """
-    if _carried_by_json(value, sys.maxsize) < 0:  # or a number out of range: not ours
+    if _carried_by_json(value, sys.maxsize)[1] < 0:  # or a number out of range: not ours
         _locate_text(value, pointer)
 
 
@@ -398,61 +398,72 @@ def check_json(value: Any, *, limit: int = MAX_DEPTH, pointer: str = "") -> int:
     of ``value`` have an ``@context`` member, told by the same walk: when only the top level
     has one, reading the contexts needs no walk of its own.
     """
-    holders = _carried_by_json(value, limit)
+    return checked_copy(value, limit=limit, pointer=pointer, copy=False)[1]
+
+
+def checked_copy(
+    value: Any, *, limit: int = MAX_DEPTH, pointer: str = "", copy: bool = True
+) -> tuple[Any, int]:
+    """:func:`check_json` and :func:`copy_json` of ``value`` in one walk: the copy (``value``
+    itself when not ``copy``) and how many objects have an ``@context`` member.
+
+    A verifier that copies its input before it reads any of it verifies and reports what no
+    one else holds. Raises MalformedError as :func:`check_json` does.
+    """
+    copied, holders = _carried_by_json(value, limit, copy=copy)
     if holders < 0:
         _locate_depth(value, limit, pointer)
         _locate_number(value, pointer)
         _locate_text(value, pointer)
         _locate(value, pointer, _type_fault)
-    return holders
+    return copied, holders
 
 
-def _carried_by_json(value: Any, limit: int) -> int:
+def _carried_by_json(value: Any, limit: int, *, copy: bool = False) -> tuple[Any, int]:
     """The one walk of :func:`check_json` (and of each of its checks): -1 at the first fault
     of any of their kinds, told without pointers; else how many objects have an
-    ``@context`` member."""
+    ``@context`` member. With ``copy``, also what :func:`copy_json` returns (a shallow copy
+    of each object and array, made as the walk reaches it), else ``value``."""
     holders = 0
     # ``value`` as the member of a list above it: a number or string on its own is checked too
-    stack: list[tuple[Any, int]] = [([value], 0)]
+    top = [value]
+    stack: list[tuple[Any, int]] = [(top, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
-            if not _names_are_text(item):
-                return -1
+            # its member names are strings of Unicode text, told by one join for most
+            try:
+                names = "".join(item)
+            except TypeError:  # a name that is no string: no JSON text writes one
+                return value, -1
+            if not names.isascii() and _SURROGATE.search(names):
+                return value, -1
             if "@context" in item:
                 holders += 1
-            children: Any = item.values()
+            children: Any = item.items()
         elif isinstance(item, list):
-            children = item
+            children = enumerate(item)
         else:
             continue
         if depth > limit:
-            return -1
-        for child in children:
+            return value, -1
+        for key, child in children:
             if type(child) is str:  # most leaves: ASCII, told by one call
                 if not child.isascii() and _SURROGATE.search(child):
-                    return -1
+                    return value, -1
             elif isinstance(child, str):  # a str subclass a caller built: text all the same
                 if not is_unicode(child):
-                    return -1
+                    return value, -1
             elif isinstance(child, dict | list):
+                if copy:  # the copy replaces the original in its (copied) parent
+                    child = item[key] = dict(child) if isinstance(child, dict) else list(child)
                 stack.append((child, depth + 1))
             elif isinstance(child, float | int):
                 if not number_in_range(child):
-                    return -1
+                    return value, -1
             elif child is not None:  # no JSON value (a tuple, bytes, a Decimal …)
-                return -1
-    return holders
-
-
-def _names_are_text(names: dict[Any, Any]) -> bool:
-    """Whether an object's member names are strings of Unicode text, told by one join for
-    most."""
-    try:
-        joined = "".join(names)
-    except TypeError:  # a name that is no string: no JSON text writes one
-        return False
-    return is_unicode(joined)
+                return value, -1
+    return top[0], holders
 
 
 def _type_fault(item: Any) -> str | None:

@@ -212,47 +212,120 @@ class _Canonicalizer:
         return data.hexdigest(), issuer
 
 
-def _by_blank_node(
-    quads: Iterable[Quad],
-) -> tuple[dict[str, list[Quad]], list[Quad], dict[str, Quad]]:
-    """The quads each blank node occurs in, the quads with one, the others by N-Quads line."""
-    blank_quads: dict[str, list[Quad]] = {}
-    with_blank: list[Quad] = []
-    ground: dict[str, Quad] = {}
-    for quad in quads:
-        s, p, o, g = quad
-        if s[0] == "_":
-            blank_quads.setdefault(s, []).append(quad)
-        elif o[0] != "_" and not (g and g[0] == "_"):
-            ground[f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"] = quad
-            continue
-        with_blank.append(quad)
-        if o[0] == "_" and o != s:
-            blank_quads.setdefault(o, []).append(quad)
-        if g and g[0] == "_" and g != s and g != o:
-            blank_quads.setdefault(g, []).append(quad)
-    return blank_quads, with_blank, ground
+class _Split:
+    """A dataset split for RDFC-1.0: the quads without blank nodes (``ground``, already
+    serialized as ``lines``), and for the others what issuing and relabelling need."""
+
+    __slots__ = ("blank_quads", "ground", "heads", "lines", "others", "tails")
+
+    def __init__(self, quads: Iterable[Quad]) -> None:
+        #: the quads each blank node occurs in (Hash N-Degree Quads reads them)
+        self.blank_quads: dict[str, list[Quad]] = {}
+        #: the quads whose one blank node is the subject, with their line after it
+        #: (`` p o .``), and those in the default graph whose one blank node is the object,
+        #: with their line before it (``s p ``): the common cases, formatted once for both
+        #: hashing and relabelling
+        self.tails: list[tuple[Quad, str]] = []
+        self.heads: list[tuple[Quad, str]] = []
+        #: the other quads with a blank node
+        self.others: list[Quad] = []
+        self.lines: list[str] = []
+        self.ground: list[Quad] = []
+        blank_quads = self.blank_quads
+        for quad in quads:
+            s, p, o, g = quad
+            if s[0] == "_" and o[0] != "_" and not (g and g[0] == "_"):
+                self.tails.append((quad, f" {p} {o} {g} .\n" if g else f" {p} {o} .\n"))
+                label = s
+            elif o[0] == "_" and s[0] != "_" and not g:
+                self.heads.append((quad, f"{s} {p} "))
+                label = o
+            elif s[0] == "_" or o[0] == "_" or (g and g[0] == "_"):
+                self.others.append(quad)
+                for label in _labels(quad):
+                    blank_quads.setdefault(label, []).append(quad)
+                continue
+            else:
+                self.lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
+                self.ground.append(quad)
+                continue
+            if label in blank_quads:
+                blank_quads[label].append(quad)
+            else:
+                blank_quads[label] = [quad]
+
+    def first_lines(self) -> dict[str, list[str]]:
+        """Each blank node's Hash First Degree Quads lines (§4.6 steps 2-3), unsorted."""
+        lines: dict[str, list[str]] = {label: [] for label in self.blank_quads}
+        for (s, _, _, _), tail in self.tails:
+            lines[s].append("_:a" + tail)
+        for (_, _, o, _), head in self.heads:
+            lines[o].append(head + "_:a .\n")
+        for quad in self.others:
+            for label in _labels(quad):
+                lines[label].append(_first_degree_line(quad, label))
+        return lines
+
+    def lines_of(self, canonical: Mapping[str, str]) -> list[str]:
+        """The canonical N-Quads lines (unsorted): ``lines``, then the quads with blank nodes
+        relabelled with ``canonical`` in the order of :meth:`quads_of`."""
+        lines = list(self.lines)
+        for (s, _, _, _), tail in self.tails:
+            lines.append(canonical[s] + tail)
+        for (_, _, o, _), head in self.heads:
+            lines.append(head + canonical[o] + " .\n")
+        lines.extend(serialize(_relabelled(quad, canonical)) for quad in self.others)
+        return lines
+
+    def quads_of(self, canonical: Mapping[str, str]) -> list[Quad]:
+        """The canonical quads, in the order of :meth:`lines_of`."""
+        quads = list(self.ground)
+        quads.extend(_relabelled(quad, canonical) for quad, _ in self.tails)
+        quads.extend(_relabelled(quad, canonical) for quad, _ in self.heads)
+        quads.extend(_relabelled(quad, canonical) for quad in self.others)
+        return quads
 
 
-def _first_degree_hashes(blank_quads: dict[str, list[Quad]], hash: _Hash) -> dict[str, str]:
-    """Hash First Degree Quads (RDFC-1.0 §4.6) of every blank node.
+def _labels(quad: Quad) -> list[str]:
+    """The blank nodes of a quad, each once, in the order subject, object, graph."""
+    s, _, o, g = quad
+    return list(dict.fromkeys(term for term in (s, o, g) if term[:1] == "_"))
+
+
+def _relabelled(quad: Quad, canonical: Mapping[str, str]) -> Quad:
+    """A quad with its blank nodes relabelled (§4.4.3 step 6)."""
+    s, p, o, g = quad
+    if s[0] == "_":
+        s = canonical[s]
+    if o[0] == "_":
+        o = canonical[o]
+    if g and g[0] == "_":
+        g = canonical[g]
+    return s, p, o, g
+
+
+def _first_degree_line(quad: Quad, label: str) -> str:
+    """A quad as Hash First Degree Quads serializes it for ``label`` (RDFC-1.0 §4.6 step 3.1):
+    ``_:a`` for that blank node, ``_:z`` for any other."""
+    s, p, o, g = quad
+    if s[0] == "_":
+        s = "_:a" if s == label else "_:z"
+    if o[0] == "_":
+        o = "_:a" if o == label else "_:z"
+    if g:
+        if g[0] == "_":
+            g = "_:a" if g == label else "_:z"
+        return f"{s} {p} {o} {g} .\n"
+    return f"{s} {p} {o} .\n"
+
+
+def _first_degree_hashes(first_lines: dict[str, list[str]], hash: _Hash) -> dict[str, str]:
+    """Hash First Degree Quads (RDFC-1.0 §4.6) of every blank node, from its lines.
 
     https://www.w3.org/TR/rdf-canon/#hash-1d-quads
     """
     hashes: dict[str, str] = {}
-    for label, label_quads in blank_quads.items():
-        lines = []
-        for s, p, o, g in label_quads:
-            if s[0] == "_":
-                s = "_:a" if s == label else "_:z"
-            if o[0] == "_":
-                o = "_:a" if o == label else "_:z"
-            if g:
-                if g[0] == "_":
-                    g = "_:a" if g == label else "_:z"
-                lines.append(f"{s} {p} {o} {g} .\n")
-            else:
-                lines.append(f"{s} {p} {o} .\n")
+    for label, lines in first_lines.items():
         lines.sort()
         hashes[label] = hash("".join(lines).encode()).hexdigest()
     return hashes
@@ -270,11 +343,12 @@ def canonicalize(
     UsageError for another hash algorithm.
     https://www.w3.org/TR/rdf-canon/#canon-algorithm
     """
-    by_line, canonical = _canonical_lines(quads, limits, hash_algorithm)
-    lines = sorted(by_line)
+    split, canonical = _canonical_issue(quads, limits, hash_algorithm)
+    lines, canonical_quads = split.lines_of(canonical), split.quads_of(canonical)
+    order = sorted(range(len(lines)), key=lines.__getitem__)
     return CanonicalDataset(
-        tuple(map(by_line.__getitem__, lines)),
-        tuple(lines),
+        tuple(map(canonical_quads.__getitem__, order)),
+        tuple(map(lines.__getitem__, order)),
         MappingProxyType({old[2:]: new[2:] for old, new in canonical.items()}),
     )
 
@@ -288,14 +362,20 @@ def canonical_nquads(
     Raises as :func:`canonicalize` does.
     https://www.w3.org/TR/rdf-canon/#canon-algorithm
     """
-    return "".join(sorted(_canonical_lines(quads, limits, hash_algorithm)[0]))
+    split, canonical = _canonical_issue(quads, limits, hash_algorithm)
+    lines = split.lines_of(canonical)
+    lines.sort()
+    return "".join(lines)
 
 
-def _canonical_lines(
+def _canonical_issue(
     quads: Iterable[Quad], limits: Limits, hash_algorithm: str
-) -> tuple[dict[str, Quad], dict[str, str]]:
-    """RDFC-1.0 (§4.4.3): the canonical quads by N-Quads line (unsorted) and the issued
-    identifiers (``"_:b0"`` → ``"_:c14n0"``, in issuing order)."""
+) -> tuple[_Split, dict[str, str]]:
+    """RDFC-1.0 (§4.4.3) to the issued identifiers (``"_:b0"`` → ``"_:c14n0"``, in issuing
+    order), with the dataset split for relabelling (step 6: :meth:`_Split.lines_of`).
+
+    Duplicate quads are dropped first, and the canonical lines are then distinct: N-Quads
+    writes distinct quads as distinct lines, and one label is issued per blank node."""
     hash = _HASHES.get(hash_algorithm)
     if hash is None:
         raise UsageError(f"RDFC-1.0 hash algorithm must be one of {sorted(_HASHES)}")
@@ -303,7 +383,8 @@ def _canonical_lines(
     if len(unique) > limits.max_quads:
         raise _exceeded(f"more than {limits.max_quads} quads")
     # The quads without blank nodes keep their terms: serialized once, here.
-    blank_quads, with_blank, by_line = _by_blank_node(unique)
+    split = _Split(unique)
+    blank_quads = split.blank_quads
     if len(blank_quads) > limits.max_blank_nodes:
         raise _exceeded(f"more than {limits.max_blank_nodes} blank nodes")
     if len(blank_quads) == 1:
@@ -311,27 +392,16 @@ def _canonical_lines(
         # is, so it is issued the first identifier without being hashed.
         canonical = dict.fromkeys(blank_quads, "_:c14n0")
     else:
-        canonical = _issue(blank_quads, limits, hash)
-
-    # §4.4.3 step 6: relabel the quads with blank nodes (the caller sorts the lines).
-    for s, p, o, g in with_blank:
-        if s[0] == "_":
-            s = canonical[s]
-        if o[0] == "_":
-            o = canonical[o]
-        if g:
-            if g[0] == "_":
-                g = canonical[g]
-            by_line[f"{s} {p} {o} {g} .\n"] = (s, p, o, g)
-        else:
-            by_line[f"{s} {p} {o} .\n"] = (s, p, o, g)
-    return by_line, canonical
+        canonical = _issue(split, limits, hash)
+    return split, canonical
 
 
-def _issue(blank_quads: dict[str, list[Quad]], limits: Limits, hash: _Hash) -> dict[str, str]:
+def _issue(split: _Split, limits: Limits, hash: _Hash) -> dict[str, str]:
     """§4.4.3 steps 3-5: the canonical identifiers of the blank nodes, in issuing order."""
-    first_degree = _first_degree_hashes(blank_quads, hash)
-    state = _Canonicalizer(blank_quads, first_degree, _Budget(0, limits.max_permutations), hash)
+    first_degree = _first_degree_hashes(split.first_lines(), hash)
+    state = _Canonicalizer(
+        split.blank_quads, first_degree, _Budget(0, limits.max_permutations), hash
+    )
     # §4.4.3 steps 3-4: unique first-degree hashes are issued in hash order.
     by_hash: dict[str, list[str]] = {}
     for label, digest in first_degree.items():

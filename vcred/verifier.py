@@ -1071,9 +1071,11 @@ def detect(secured: Any) -> tuple[str, Any]:
     return fmt, document
 
 
-def _detect(secured: Any) -> tuple[str, Any, bool]:
+def _detect(secured: Any, *, parsed: bool = False) -> tuple[str, Any, bool]:
     """:func:`detect`, and whether at most the top level of the JSON object to verify has an
-    ``@context`` member (:attr:`_Secured.one_context`), told by the walk that checks it."""
+    ``@context`` member (:attr:`_Secured.one_context`), told by the walk that checks it.
+
+    A JSON object is copied by that walk unless ``parsed`` here from the input's text."""
     if isinstance(secured, bytes) and secured.startswith(model.COSE_SIGN1_PREFIX):
         return "vc+cose", secured, False
     if isinstance(secured, bytes):
@@ -1084,7 +1086,7 @@ def _detect(secured: Any) -> tuple[str, Any, bool]:
     if isinstance(secured, str):
         text = secured.strip()
         if text.startswith("{"):
-            return _detect(jose.loads_strict(text, what="credential"))
+            return _detect(jose.loads_strict(text, what="credential"), parsed=True)
         if "~" in text:
             return "vc+sd-jwt", text, False
         if jose.two_dots(text) is not None:
@@ -1096,9 +1098,10 @@ def _detect(secured: Any) -> tuple[str, Any, bool]:
             "not a credential: expected JSON, a compact JWS, an SD-JWT or a COSE_Sign1"
         )
     if isinstance(secured, dict):
-        # before anything recursive (copying, JSON-LD, JCS) sees it, turns a number into a
-        # float or a date, or hashes a string as UTF-8
-        context_holders = model.check_json(secured)
+        # before anything recursive (JSON-LD, JCS) sees it, turns a number into a float or a
+        # date, or hashes a string as UTF-8; the copy is what every stage reads, so that what
+        # the proof stage verified is what the result reports, whoever holds the input
+        secured, context_holders = model.checked_copy(secured, copy=not parsed)
         if model.is_enveloped(secured):
             media_type, data = model.enveloped_payload(secured)
             return _ENVELOPED_FORMATS.get(media_type, "vc"), data, False

@@ -223,6 +223,7 @@ def prove_credential(verifier: Verifier, document: Any, state: ProofState) -> No
         now=verifier.clock_time(),
         clock_skew=verifier.clock_skew,
         loader=verifier.context_loader,
+        owned=True,  # the pipeline's own copy of its input (vcred.verifier.detect)
     )
     state.claimed = verified.document
     state.methods = verified.methods

@@ -262,6 +262,7 @@ def verify_document(
     challenge: str | None = None,
     domain: str | None = None,
     loader: ContextLoader | None = None,
+    owned: bool = False,
 ) -> VerifiedDocument:
     """Verify Proof Sets and Chains (§4.5): every proof on ``secured`` must verify.
 
@@ -271,6 +272,11 @@ def verify_document(
     over the document with those proofs. When ``challenge`` / ``domain`` are given, each proof
     must carry them. Proofs of the legacy types (:data:`LEGACY_SUITES`) verify too, by
     :func:`vcred.integrity.legacy.verify_legacy_proof`, in sets but never in chains.
+
+    The verified document is a copy (:func:`vcred.model.copy_json`) of ``secured`` without
+    its proofs, unless ``owned``: the caller hands over ``secured``, a copy nobody else holds
+    (the verifier makes one before reading its input, :func:`vcred.model.checked_copy`), and
+    the verified document shares its values.
 
     Raises at the first proof that fails: ParsingError / InvalidProofError / UnsupportedError
     (malformed), UnknownKeyError / ResolutionError (the key), CryptographicError (signature),
@@ -287,7 +293,8 @@ def verify_document(
         raise MalformedError("the proof set is empty", pointer="/proof")
     if len(all_proofs) > MAX_PROOFS:
         raise MalformedError(f"at most {MAX_PROOFS} proofs per document", pointer="/proof")
-    unsecured = {k: v for k, v in secured.items() if k != "proof"}
+    unsecured = dict(secured)
+    del unsecured["proof"]
     verified: list[VerifiedProof] = []
     for index, proof in enumerate(all_proofs):
         pointer = f"/proof/{index}" if isinstance(raw, list) else "/proof"
@@ -308,7 +315,7 @@ def verify_document(
                 loader=loader,
             )
         )
-    document = model.copy_json(unsecured)
+    document = unsecured if owned else model.copy_json(unsecured)
     covered = _covered_context(unsecured.get("@context"), verified)
     if covered is not None:
         document["@context"] = covered

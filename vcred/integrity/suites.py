@@ -49,6 +49,8 @@ Family = Literal["eddsa", "ecdsa"]
 #: ECDSA §3.2.4 "for curve P-256 one uses SHA-256 and for curve P-384 one uses SHA-384".
 HASH_FOR: Final[dict[KeyKind, str]] = {"ed25519": "sha256", "p256": "sha256", "p384": "sha384"}
 _SIGNATURE_BYTES: Final[dict[KeyKind, int]] = {"ed25519": 64, "p256": 64, "p384": 96}
+#: the constructors of the HASH_FOR hashes: ``hashlib.new`` looks the name up on every call
+_HASH_CONSTRUCTORS: Final = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +193,8 @@ def hash_data(transformed: bytes, canonical_config: bytes, *, kind: KeyKind) -> 
     https://www.w3.org/TR/vc-di-ecdsa/#hashing-ecdsa-rdfc-2019 (and the JCS sections) —
     SHA-256, or SHA-384 for a P-384 key.
     """
-    name = HASH_FOR[kind]
-    return hashlib.new(name, canonical_config).digest() + hashlib.new(name, transformed).digest()
+    digest = _HASH_CONSTRUCTORS[HASH_FOR[kind]]
+    return digest(canonical_config).digest() + digest(transformed).digest()
 
 
 # -- Proof serialization and verification ----------------------------------------------------------
@@ -279,7 +281,8 @@ def verify_proof(
     _not_selective(suite)
     check_key(suite, key, pointer=f"{pointer}/verificationMethod")
     proof_bytes = decode_proof_value(proof.get("proofValue"), kind=key.kind, pointer=pointer)
-    options = {name: value for name, value in proof.items() if name != "proofValue"}
+    options = dict(proof)
+    del options["proofValue"]  # decode_proof_value found it
     unsecured = dict(document)
     if suite.transformation == "jcs" and "@context" in options:
         # §3.3.2 step 4: the proof signs a prefix of the document's contexts.
