@@ -53,6 +53,8 @@ _CACHED_HEADER_LENGTH: Final = 1024
 #: 0001-01-01T00:00:00Z … 9999-12-31T23:59:59Z: what a datetime (and a four-digit year) holds.
 _MIN_NUMERIC_DATE: Final = -62135596800
 _END_NUMERIC_DATE: Final = 253402300800
+#: a tuple, not ``int | float``: that union is built anew at every call
+_NUMBER: Final = (int, float)
 
 MethodLookup = Callable[[str, str], VerificationMethod]
 """(method id, relationship) → a method its DID authorises; raises UnknownKeyError etc."""
@@ -519,14 +521,20 @@ def numeric_date(value: Any, *, pointer: str) -> datetime:
     Raises MalformedError for a value that is not a finite number within years 1 … 9999
     (``1e400`` parses as infinity: Python's own OverflowError must not escape).
     """
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    check_numeric_date(value, pointer=pointer)
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def check_numeric_date(value: Any, *, pointer: str) -> None:
+    """Raises MalformedError unless ``value`` is a NumericDate :func:`numeric_date` reads: for
+    a caller that only checks one (the signing time ``iat``), without building the datetime."""
+    if not isinstance(value, _NUMBER) or isinstance(value, bool):
         raise MalformedError(f"{pointer[1:]} must be a NumericDate", pointer=pointer)
     # an int is compared exactly (isfinite would overflow on 10**400); NaN fails every bound
     if (isinstance(value, float) and not isfinite(value)) or not (
         _MIN_NUMERIC_DATE <= value < _END_NUMERIC_DATE
     ):
         raise MalformedError(f"{pointer[1:]} is not a representable NumericDate", pointer=pointer)
-    return datetime.fromtimestamp(value, tz=UTC)
 
 
 def _numeric_date_to_xsd(value: Any, *, pointer: str) -> str:
