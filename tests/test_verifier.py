@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ from vcred.jose import issue_vp_jwt
 from vcred.keys import KeyPair
 from vcred.multibase import b64url_encode
 from vcred.presentation import build_presentation, envelope
-from vcred.verifier import CHECKS, detect
+from vcred.verifier import CHECKS, VerificationResult, _verification_result, detect
 
 AT = Verifier(clock=lambda: NOW)
 
@@ -128,6 +128,32 @@ def test_jwt_exp_alone_bounds_the_window(agency: KeyPair) -> None:
     del document["validUntil"]
     document["exp"] = int(NOW.timestamp()) - 3600
     assert AT.verify(forge(header_for(agency), document, agency)).codes == ("EXPIRED",)
+
+
+def test_a_result_built_from_its_values_is_the_dataclasss_own() -> None:
+    """verify() builds its result slot by slot (``_verification_result``): each value lands
+    in its own field, and the result is as immutable as one the dataclass builds."""
+    names = [f.name for f in dataclasses.fields(VerificationResult)]
+    values = [f"the {name}" for name in names]
+    built = _verification_result(*values)
+    assert type(built) is VerificationResult
+    assert built == VerificationResult(**dict(zip(names, values, strict=True)))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.verified = False  # type: ignore[misc]
+    with pytest.raises(ValueError, match="not enough values"):
+        _verification_result(*values[:-1])
+
+
+def test_the_validity_detail_says_the_moment_in_the_clocks_own_zone(agency: KeyPair) -> None:
+    """The passed validity check is one object per second verified at: two clocks reading the
+    same instant in different zones (equal as datetimes) still each get their own words."""
+    token = issue(credential(), agency)
+    zones = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-3))]
+    for zone in zones * 2:  # the second round answers from the objects the first made
+        now = (NOW + timedelta(microseconds=250)).astimezone(zone)
+        result = Verifier(clock=lambda now=now: now).verify(token)
+        detail = result.check("validity").detail
+        assert detail == f"valid at {now.isoformat(timespec='seconds')}", detail
 
 
 def test_the_result_carries_the_validity_window_the_check_read(agency: KeyPair) -> None:

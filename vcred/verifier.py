@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache, partial
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, cast, runtime_checkable
 
 from vcred import jose, model
 from vcred.did.document import VerificationMethod, is_did, is_https_url
@@ -287,6 +287,21 @@ def _passed(name: str, detail: str) -> Check:
     return Check(name=name, passed=True, detail=detail)
 
 
+_UTC_OFFSET: Final = timedelta(0)
+
+
+@lru_cache(maxsize=64)
+def _valid_at(second: tuple[int, int, int, int, int, int, timedelta]) -> Check:
+    """The passed validity check of a moment verified at: ``second`` is its year, month, day,
+    hour, minute and second and its zone's UTC offset. One object per second: writing the
+    detail's ISO time costs more than the rest of the check, and every verify needs it."""
+    year, month, day, hour, minute, whole_second, offset = second
+    moment = datetime(year, month, day, hour, minute, whole_second, tzinfo=timezone(offset))
+    return Check(
+        name="validity", passed=True, detail=f"valid at {moment.isoformat(timespec='seconds')}"
+    )
+
+
 def _check(name: str, passed: bool | None, detail: str) -> Check:
     return Check(name=name, passed=passed, detail=detail)
 
@@ -295,19 +310,36 @@ def _problem(code: str, message: str, path: str | None, type_: str | None) -> Pr
     return Problem(code=code, message=message, path=path, type=type_)
 
 
-#: Each field's slot setter, in field order: a result is built by setting its slots (a frozen
-#: dataclass's __init__ goes through object.__setattr__ per field, twice the cost).
-_RESULT_SETTERS: Final = tuple(
-    getattr(VerificationResult, f.name).__set__ for f in fields(VerificationResult)
-)
+class _ResultInTheMaking:
+    """A VerificationResult being built: the very same slots, so that it becomes one by
+    ``__class__`` assignment once each is set by a plain store. Calling each slot's
+    ``__set__`` (or, in the frozen dataclass's __init__, ``object.__setattr__``) per field
+    cost about 16k instructions a verification, more than the validity check."""
+
+    __slots__ = VerificationResult.__slots__
 
 
 def _verification_result(*values: Any) -> VerificationResult:
-    """A VerificationResult of every field's value, in field order (``strict``: all of them)."""
-    result = object.__new__(VerificationResult)
-    for setter, value in zip(_RESULT_SETTERS, values, strict=True):
-        setter(result, value)
-    return result
+    """A VerificationResult of every field's value, in field order (all of them: a ValueError
+    otherwise). tests/test_verifier.py checks the order below against the dataclass's."""
+    result: Any = _ResultInTheMaking()  # its slots are VerificationResult's
+    (
+        result.verified,
+        result.format,
+        result.checks,
+        result.errors,
+        result.warnings,
+        result.credential,
+        result.issuer,
+        result.method,
+        result.trust,
+        result.status,
+        result.disclosed,
+        result.confirmation,
+        result.validity,
+    ) = values
+    result.__class__ = VerificationResult
+    return cast(VerificationResult, result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +442,8 @@ _MOMENT_RULE: Final = f"more than {_MOMENT_MARGIN.days} days inside the years 1 
 def _judgeable(at: object) -> bool:
     """``at`` is a timezone-aware datetime far enough from the calendar's ends that window
     arithmetic on it cannot overflow (aware datetimes compare without an overflow)."""
-    if not isinstance(at, datetime) or at.utcoffset() is None:
+    # a UTC clock's reading (the default clock's) is aware: no need to ask its zone
+    if not isinstance(at, datetime) or (at.tzinfo is not UTC and at.utcoffset() is None):
         return False
     return _EARLIEST <= at <= _LATEST
 
@@ -715,14 +748,22 @@ class Verifier:
         """Run the validity check: the window it read when it passed, else None."""
         try:
             window = _validity_window(credential, claims)
+            now = self._check_validity(window, credential)
         except VcredError as error:
             report.fail("validity", error)
             return None
-        return window if report.run("validity", self._check_validity, window, credential) else None
+        # the moment to the second, with its zone's offset (a UTC reading's is known; reading
+        # the fields costs a quarter of datetime.replace's keywords)
+        offset = _UTC_OFFSET if now.tzinfo is UTC else now.utcoffset()
+        second = (now.year, now.month, now.day, now.hour, now.minute, now.second, offset)
+        report.checks.append(_valid_at(second))
+        return window
 
     def _check_validity(
         self, window: tuple[datetime | None, datetime | None], credential: Mapping[str, Any]
-    ) -> str:
+    ) -> datetime:
+        """Raises NotYetValidError / ExpiredError unless ``window`` holds the moment verified
+        at, which it returns."""
         start, end = window
         now = self.now()
         # the skew allows for this verifier's clock against the issuer's: a moment asked about
@@ -737,7 +778,7 @@ class Verifier:
         # (VCDM 2.0 §4.9), a JWT is accepted only before its exp (RFC 7519 §4.1.4)
         if end is not None and now - skew >= end:
             raise ExpiredError(f"expired at {end.isoformat()}", pointer=_end_pointer(credential))
-        return f"valid at {now.isoformat(timespec='seconds')}"
+        return now
 
     def _check_pinned_keys(
         self, issuer: str | None, signing_keys: tuple[tuple[str, datetime | None], ...]
@@ -1559,16 +1600,19 @@ def _validity_window(
     signature for a key's revocation) is malformed.
     """
     if "iat" in claims:
-        jose.numeric_date(claims["iat"], pointer="/iat")
+        jose.check_numeric_date(claims["iat"], pointer="/iat")
+    # VCDM 2.0's names, else VC 1.1's (issuanceDate, expirationDate)
     start = end = None
-    for name in ("validFrom", "issuanceDate"):
-        if name in credential and (name == "validFrom" or "validFrom" not in credential):
-            start = model.parse_datetime(credential[name], pointer=f"/{name}")
-            break
-    for name in ("validUntil", "expirationDate"):
-        if name in credential:
-            end = model.parse_datetime(credential[name], pointer=f"/{name}")
-            break
+    if "validFrom" in credential:
+        start = model.parse_datetime(credential["validFrom"], pointer="/validFrom")
+    elif "issuanceDate" in credential:
+        start = model.parse_datetime(credential["issuanceDate"], pointer="/issuanceDate")
+    if "validUntil" in credential:
+        end = model.parse_datetime(credential["validUntil"], pointer="/validUntil")
+    elif "expirationDate" in credential:
+        end = model.parse_datetime(credential["expirationDate"], pointer="/expirationDate")
+    if "nbf" not in claims and "exp" not in claims:
+        return start, end
     for claim, bound in (("nbf", start), ("exp", end)):
         if claim not in claims:
             continue
