@@ -22,6 +22,11 @@ API_PATHS = [
     "/credentials/verify",
     "/credentials/verify-batch",
     "/health",
+    # one transaction, by the unguessable id its opener was given: never a list
+    "/oid4vp/requests",
+    "/oid4vp/requests/{transaction}",
+    "/oid4vp/requests/{transaction}/object",
+    "/oid4vp/responses/{transaction}",
     "/openapi.json",
     "/presentations/verify",
     # answers for one named party (scheme and id), never a list: test_recognitions.py
