@@ -49,11 +49,13 @@ from vcred.customs.builders import AEO_CERTIFICATE_TYPE
 from vcred.customs.identifiers import SCHEMES, check_identifier
 from vcred.customs.programmes import BENEFITS, active_registry
 from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredError
+from vcred.jsonld import ContextLoader, canonicalize_document
 from vcred.model import parse_datetime
 from vcred.status import EntryStatus
 from vcred.trust import RecognisedIssuer, TrustDecision, TrustList
 from vcred.verifier import VerificationResult, Verifier
 from vcred_service.db import as_utc
+from verifier_app.receipts import digest_sri, input_digest
 
 #: Why a party is not recognised at a moment (the query's ``reason``).
 Reason = Literal[
@@ -299,6 +301,27 @@ def party(scheme: Any, value: Any, *, pointer: str) -> tuple[str, str]:
     except MalformedError as error:
         raise MalformedError(error.message, pointer=f"{pointer}/id") from error
     return checked["scheme"], checked["value"]
+
+
+def certificate_digest(result: VerificationResult, *, loader: ContextLoader) -> str | None:
+    """What names a verified certificate, whatever JSON it came in (None: nothing verified).
+
+    A Data Integrity proof over RDF (eddsa-rdfc-2022, ecdsa-rdfc-2019) signs the dataset, not
+    the JSON: the holder may send the same certificate as other JSON (its types in another
+    order, a value as an array of one) and it still verifies. Its digest is of that dataset,
+    canonicalized (RDFC-1.0), so it stays the same recognition — an officer's refusal holds.
+    JOSE and COSE sign the JSON itself: its JCS digest (:func:`receipts.input_digest`).
+    """
+    credential = result.credential
+    if credential is None:
+        return None
+    if result.format == "data-integrity":
+        try:
+            nquads = canonicalize_document(credential, loader=loader)
+        except VcredError:  # a JCS proof signs JSON no dataset carries: that JSON names it
+            return input_digest(dict(credential))
+        return digest_sri(nquads.encode("utf-8"))
+    return input_digest(dict(credential))
 
 
 class Recognitions:

@@ -65,7 +65,7 @@ from verifier_app.receipts import (
     new_receipt_id,
     receipt_not_signed,
 )
-from verifier_app.recognitions import Recognition
+from verifier_app.recognitions import Recognition, certificate_digest
 from verifier_app.recognitions import RefreshReport as RecognitionRefresh
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import (
@@ -690,7 +690,7 @@ class VerifierService:
         made = []
         recognitions = self.storage.recognitions
         for credential in result.credentials:
-            digest = input_digest(dict(credential.credential or {}))
+            digest = certificate_digest(credential, loader=self.verifier.context_loader)
             if digest is None:
                 continue
             now = self.config.clock()

@@ -209,6 +209,40 @@ def test_the_same_certificate_presented_twice_is_one_recognition(
     assert [e.action for e in history] == ["recognised", "presented"]
 
 
+def test_a_refused_certificate_rewritten_in_other_json_is_still_refused(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """An RDFC proof signs the RDF dataset, not the JSON: the trader can write the same
+    certificate in other JSON (its types in another order) and the proof still verifies. The
+    recognition was found by the digest of that JSON, so the rewritten certificate made a new
+    recognition and the border was answered "recognised" after an officer had refused it."""
+    document = certificate(agency, trader)
+    held = agency.issue(document, fmt="eddsa-rdfc-2022", now=NOW)
+    service = app.extensions["vcred_verifier"]
+
+    def presented(credential: dict[str, Any]) -> Any:
+        challenge = service.issue_challenge().challenge
+        vp = present([credential], trader, challenge=challenge, domain=service.config.domain)
+        answer = app.test_client().post(
+            "/presentations/verify",
+            json={
+                "verifiablePresentation": str(vp),
+                "options": {"challenge": challenge, "domain": service.config.domain},
+            },
+        )
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_json()["recognitions"]
+
+    (made,) = presented(held)
+    service.storage.recognitions.decide(
+        made, decision="refused", officer="otto", note="false declaration", now=NOW
+    )
+    rewritten = {**held, "type": list(reversed(held["type"]))}
+    assert presented(rewritten) == [made]
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER")
+
+
 def test_a_certificate_presented_again_after_a_suspension_ends_its_recognition_at_once(
     app: Flask, agency: Agency, trader: KeyPair, clock: Clock
 ) -> None:
