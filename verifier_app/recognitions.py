@@ -51,9 +51,10 @@ from vcred.customs.programmes import BENEFITS, active_registry
 from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredError
 from vcred.jsonld import ContextLoader, canonicalize_document
 from vcred.model import parse_datetime
+from vcred.sdjwt import DC_SD_JWT, VC_SD_JWT
 from vcred.status import EntryStatus
 from vcred.trust import RecognisedIssuer, TrustDecision, TrustList
-from vcred.verifier import VerificationResult, Verifier
+from vcred.verifier import VerificationResult, Verifier, detect
 from vcred_service.db import as_utc
 from verifier_app.receipts import digest_sri, input_digest
 
@@ -303,18 +304,32 @@ def party(scheme: Any, value: Any, *, pointer: str) -> tuple[str, str]:
     return checked["scheme"], checked["value"]
 
 
-def certificate_digest(result: VerificationResult, *, loader: ContextLoader) -> str | None:
-    """What names a verified certificate, whatever JSON it came in (None: nothing verified).
+def certificate_digest(
+    secured: Any, result: VerificationResult, *, loader: ContextLoader
+) -> str | None:
+    """What names a verified certificate (``secured``, as presented), however the holder
+    showed it; None when nothing of it verified.
 
-    A Data Integrity proof over RDF (eddsa-rdfc-2022, ecdsa-rdfc-2019) signs the dataset, not
-    the JSON: the holder may send the same certificate as other JSON (its types in another
-    order, a value as an array of one) and it still verifies. Its digest is of that dataset,
-    canonicalized (RDFC-1.0), so it stays the same recognition — an officer's refusal holds.
-    JOSE and COSE sign the JSON itself: its JCS digest (:func:`receipts.input_digest`).
+    What the holder may change without breaking a signature must not make it another
+    certificate (an officer's refusal would not hold): an SD-JWT is named by its
+    issuer-signed JWT (header and payload: which disclosures it shows is the holder's
+    choice); a Data Integrity credential by its RDF dataset, canonicalized (RDFC-1.0): a
+    proof over RDF signs the dataset, not the JSON, which may write it otherwise (its types
+    in another order, a value as an array of one). JOSE and COSE sign the JSON itself: its
+    JCS digest (:func:`receipts.input_digest`).
     """
     credential = result.credential
     if credential is None:
         return None
+    if result.format in (VC_SD_JWT, DC_SD_JWT):
+        try:
+            token = detect(secured)[1]
+        except VcredError:
+            return None
+        if not isinstance(token, str):
+            return None
+        issuer_signed = token.split("~", 1)[0]
+        return digest_sri(issuer_signed.rpartition(".")[0].encode("ascii"))
     if result.format == "data-integrity":
         try:
             nquads = canonicalize_document(credential, loader=loader)

@@ -41,6 +41,7 @@ from vcred.did import did_web_document
 from vcred.errors import UsageError
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
+from vcred.sdjwt import present as present_sd_jwt
 from vcred.status import set_credential_status, status_list_credential_for
 from vcred.trust import PinnedKey, TrustList
 from vcred_service.oauth import OAuthConfig
@@ -239,6 +240,47 @@ def test_a_refused_certificate_rewritten_in_other_json_is_still_refused(
     )
     rewritten = {**held, "type": list(reversed(held["type"]))}
     assert presented(rewritten) == [made]
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER")
+
+
+def test_a_refused_certificate_shown_with_other_disclosures_is_still_refused(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The holder of an SD-JWT chooses which disclosures to show: the recognition was found
+    by the digest of the claims shown, so the same certificate with one disclosure fewer
+    made a new recognition, "recognised" at the border after an officer had refused it."""
+    document = certificate(agency, trader)
+    held = str(
+        agency.issue(
+            document,
+            fmt="vc+sd-jwt",
+            holder=trader,
+            disclosable=["/credentialSubject/address"],
+        )
+    )
+    service = app.extensions["vcred_verifier"]
+
+    def presented(disclose: list[str]) -> Any:
+        challenge = service.issue_challenge().challenge
+        vp = present_sd_jwt(
+            held, trader, disclose=disclose, nonce=challenge, aud=service.config.domain, now=NOW
+        )
+        answer = app.test_client().post(
+            "/presentations/verify",
+            json={
+                "verifiablePresentation": vp,
+                "options": {"challenge": challenge, "domain": service.config.domain},
+            },
+        )
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_json()["recognitions"]
+
+    (made,) = presented(["/credentialSubject/address"])
+    service.storage.recognitions.decide(
+        made, decision="refused", officer="otto", note="false declaration", now=NOW
+    )
+    assert presented([]) == [made]
     body = ask(app, scheme="US-MID", id=MID).get_json()
     assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER")
 
