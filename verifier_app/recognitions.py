@@ -49,6 +49,7 @@ from vcred.customs.builders import AEO_CERTIFICATE_TYPE
 from vcred.customs.identifiers import SCHEMES, check_identifier
 from vcred.customs.programmes import BENEFITS, active_registry
 from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredError
+from vcred.integrity import ecdsa_sd
 from vcred.jsonld import ContextLoader, canonicalize_document
 from vcred.model import parse_datetime
 from vcred.sdjwt import DC_SD_JWT, VC_SD_JWT
@@ -313,10 +314,11 @@ def certificate_digest(
     What the holder may change without breaking a signature must not make it another
     certificate (an officer's refusal would not hold): an SD-JWT is named by its
     issuer-signed JWT (header and payload: which disclosures it shows is the holder's
-    choice); a Data Integrity credential by its RDF dataset, canonicalized (RDFC-1.0): a
-    proof over RDF signs the dataset, not the JSON, which may write it otherwise (its types
-    in another order, a value as an array of one). JOSE and COSE sign the JSON itself: its
-    JCS digest (:func:`receipts.input_digest`).
+    choice); a derived ecdsa-sd-2023 credential by what its base signature signs (what it
+    reveals is the holder's choice too); another Data Integrity credential by its RDF
+    dataset, canonicalized (RDFC-1.0): a proof over RDF signs the dataset, not the JSON,
+    which may write it otherwise (its types in another order, a value as an array of one).
+    JOSE and COSE sign the JSON itself: its JCS digest (:func:`receipts.input_digest`).
     """
     credential = result.credential
     if credential is None:
@@ -331,12 +333,30 @@ def certificate_digest(
         issuer_signed = token.split("~", 1)[0]
         return digest_sri(issuer_signed.rpartition(".")[0].encode("ascii"))
     if result.format == "data-integrity":
+        derived = _base_signed_data(secured, loader)
+        if derived is not None:
+            return digest_sri(derived)
         try:
             nquads = canonicalize_document(credential, loader=loader)
         except VcredError:  # a JCS proof signs JSON no dataset carries: that JSON names it
             return input_digest(dict(credential))
         return digest_sri(nquads.encode("utf-8"))
     return input_digest(dict(credential))
+
+
+def _base_signed_data(secured: Any, loader: ContextLoader) -> bytes | None:
+    """What the base signature of a derived ecdsa-sd-2023 credential signs (the proof
+    options, the proof-scoped key, the mandatory statements: §3.5.1 serializeSignData), the
+    same whatever the holder revealed; None for any other credential."""
+    proof = secured.get("proof") if isinstance(secured, Mapping) else None
+    if not isinstance(proof, Mapping) or proof.get("cryptosuite") != ecdsa_sd.NAME:
+        return None
+    unsecured = {name: value for name, value in secured.items() if name != "proof"}
+    try:
+        data = ecdsa_sd.create_verify_data(unsecured, proof, loader=loader)
+    except VcredError:  # pragma: no cover - the proof verified with this very data
+        return None
+    return ecdsa_sd.serialize_sign_data(data.proof_hash, data.public_key, data.mandatory_hash)
 
 
 class Recognitions:

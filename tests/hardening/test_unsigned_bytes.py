@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from tests.hardening.test_trust_fail_closed import EU_DID, EU_KEY, VERIFIER, certificate
 from tests.verifier.conftest import NOW
-from vcred import did_key, issue, present
+from vcred import Verifier, did_key, issue, present
+from vcred.integrity import derive
 from vcred.issuing import as_signer
 from vcred.jose import sign_compact
 from vcred.jsonld import default_loader
@@ -306,3 +307,26 @@ def test_a_key_binding_jwt_says_nothing_beyond_its_binding() -> None:
     assert result.verified, result.errors
     assert result.holder == base.holder
     assert _presented(result) == _presented(base)
+
+
+def test_an_ecdsa_sd_certificate_derived_otherwise_names_the_same_certificate() -> None:
+    """ecdsa-sd-2023: the holder chooses what a derived credential reveals, and no signature
+    stops a statement from being left out. What names the certificate is what its base
+    signature signs (the proof options, the proof-scoped key, the mandatory statements):
+    every derivation the same, another issuance another."""
+    issuer = KeyPair.generate("p256")
+    document = copy.deepcopy(CREDENTIAL)
+    document["issuer"] = did_key(issuer.public)
+    base = issue(document, issuer, format="ecdsa-sd-2023", now=NOW)
+    verifier = Verifier(clock=lambda: NOW)
+    loader = default_loader()
+    names = set()
+    subject = "/credentialSubject"
+    for pointers in ([subject], [f"{subject}/legalName"], [f"{subject}/country"]):
+        derived = derive(base, pointers)
+        result = verifier.verify(derived)
+        assert result.verified, (pointers, result.errors)
+        names.add(certificate_digest(derived, result, loader=loader))
+    assert len(names) == 1 and None not in names
+    again = derive(issue(document, issuer, format="ecdsa-sd-2023", now=NOW), [subject])
+    assert certificate_digest(again, verifier.verify(again), loader=loader) not in names
