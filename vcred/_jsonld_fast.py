@@ -685,6 +685,9 @@ _RESHAPING: Final = frozenset({"@set", "@nest", "@included", "@reverse"})
 #: (security v1's ``expiration`` for ``expires``, Ed25519Signature2020's ``signature`` for
 #: ``proofValue``): the verifier reads these, so another term for their IRI is refused.
 READ_NAMES: Final = frozenset({"expires", "proofValue"})
+#: Keywords a context may give a term for (VCDM's ``id``, ``type``): the verifier reads the
+#: term, so the keyword written itself in a node object is refused where a term stands for it.
+_ALIASED: Final = frozenset({"@id", "@type"})
 
 
 class _Terms:
@@ -693,7 +696,16 @@ class _Terms:
     their prefixes, and the names that are another term for an IRI the verifier reads under
     one of :data:`READ_NAMES` (``aliases``)."""
 
-    __slots__ = ("aliases", "flagged", "iris", "names_by_iri", "prefixes", "reshaping", "types")
+    __slots__ = (
+        "aliases",
+        "flagged",
+        "iris",
+        "keywords",
+        "names_by_iri",
+        "prefixes",
+        "reshaping",
+        "types",
+    )
 
     def __init__(self, raw: Mapping[str, Any], options: Mapping[str, Any]) -> None:
         self.iris: set[str] = set()
@@ -701,11 +713,15 @@ class _Terms:
         self.types: set[str] = {"@type"}
         self.prefixes: dict[str, set[str]] = {}
         self.names_by_iri: dict[str, set[str]] = {}
+        #: keyword → the terms standing for it (:data:`_ALIASED`)
+        self.keywords: dict[str, set[str]] = {}
         pending, seen = [raw], set()
         while pending:
             active = pending.pop()
             for name, mapping in active["mappings"].items():
                 iri = mapping.get("@id") if mapping else None
+                if iri in _ALIASED:
+                    self.keywords.setdefault(iri, set()).add(name)
                 if iri == "@type":
                     self.types.add(name)
                 elif iri in _RESHAPING:
@@ -726,7 +742,7 @@ class _Terms:
             for name in same - READ_NAMES
         }
         #: the member names that send a node object to :func:`_check_names`
-        self.flagged: frozenset[str] = frozenset(self.reshaping | self.aliases)
+        self.flagged: frozenset[str] = frozenset(self.reshaping | self.aliases | set(self.keywords))
 
     def names_a_term(self, top: Mapping[str, Any], name: str) -> bool:
         """Whether ``name`` (with a colon) is the IRI of a term: expanded with the top-level
@@ -772,8 +788,9 @@ def check_read_by_terms(
     ``validUntil`` would find none. So a member name or ``@type`` value that is a compact or
     absolute IRI of a term the document's contexts define (scoped ones included), another term
     for the IRI of one the verifier reads (security v1's ``expiration`` for a proof's
-    ``expires``: :data:`READ_NAMES`), a reshaping keyword, or a nested node object describing
-    the document's own ``id`` is a ContextError
+    ``expires``: :data:`READ_NAMES`), a reshaping keyword, ``@id`` / ``@type`` written where
+    a term stands for it (VCDM's ``id``, ``type``; a value object's ``@type`` aside), or a
+    nested node object describing the document's own ``id`` is a ContextError
     with its pointer. Compact IRIs are expanded with the top-level context and with the
     prefixes of every scoped context (:meth:`_Terms.names_a_term`). ``opaque`` members of
     the top level are left to their own verification.
@@ -822,7 +839,10 @@ def check_read_by_terms(
                 pointer=_pointer(path),
             )
         for name, value in node.items():
-            if type(value) not in JSON_LEAVES and (node is not document or name not in opaque):
+            # a context's term definitions are no data (its @id and @type define terms)
+            if type(value) in JSON_LEAVES or name == "@context":
+                continue
+            if node is not document or name not in opaque:
                 stack.append((value, (path, name)))
 
 
@@ -842,6 +862,14 @@ def _check_names(
             raise ContextError(
                 f"{name!r} moves data where a verifier reading the members by their "
                 "terms does not look: not accepted in a secured document",
+                pointer=_pointer((path, name)),
+            )
+        # a value object's @type is its datatype, which no check reads by a term
+        if name in terms.keywords and not (name == "@type" and "@value" in node):
+            raise ContextError(
+                f"{name!r} is written where the document's contexts name it "
+                f"{' or '.join(sorted(terms.keywords[name]))}, the term a verifier reads: "
+                "write the term",
                 pointer=_pointer((path, name)),
             )
         if name in terms.aliases:

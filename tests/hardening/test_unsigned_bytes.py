@@ -330,3 +330,40 @@ def test_an_ecdsa_sd_certificate_derived_otherwise_names_the_same_certificate() 
     assert len(names) == 1 and None not in names
     again = derive(issue(document, issuer, format="ecdsa-sd-2023", now=NOW), [subject])
     assert certificate_digest(again, verifier.verify(again), loader=loader) not in names
+
+
+def test_a_subject_id_written_as_the_keyword_no_longer_hides_a_subject_from_the_holder_check() -> (
+    None
+):
+    """§13.3: every subject DID of a presented credential must be the presenter. The VCDM
+    context makes ``id`` the alias of ``@id``: a subject written ``{"@id": …}`` is the same
+    dataset (an RDFC proof still verifies), but the holder check reads ``id`` — a credential
+    about the holder and another party was presented by the holder alone. JSON-LD compaction
+    never writes a keyword the context aliases, so it is refused where a term stands for it."""
+    issuer = KeyPair.generate("ed25519")
+    document = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": did_key(issuer.public),
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": [
+            {"id": HOLDER_DID, "name": "Harbour Lights Trading"},
+            {"id": "did:example:partner", "name": "Partner Freight"},
+        ],
+    }
+    secured = issue(document, issuer, format="eddsa-rdfc-2022", now=NOW)
+    verifier = Verifier(clock=lambda: NOW)
+
+    def shown(credential: dict[str, Any]) -> PresentationResult:
+        vp = present([credential], HOLDER, challenge="c-3", domain="d.example", now=NOW)
+        return verifier.verify_presentation(vp, challenge="c-3", domain="d.example")
+
+    assert "HOLDER_MISMATCH" in shown(secured).codes
+    rewritten = copy.deepcopy(secured)
+    other = rewritten["credentialSubject"][1]
+    other["@id"] = other.pop("id")
+    result = shown(rewritten)
+    assert not result.verified
+    assert ("INVALID_CONTEXT", "/verifiableCredential/0/credentialSubject/1/@id") in [
+        (p.code, p.path) for p in result.errors
+    ]
