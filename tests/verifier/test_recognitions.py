@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,22 @@ def present_oid4vp(app: Flask, agency: Agency, trader: KeyPair, document: dict[s
 
 def ask(app: Flask, **params: str) -> Any:
     return app.test_client().get("/recognitions?" + urlencode(params))
+
+
+def recognitions_made(app: Flask, presentation: Callable[[str, str], Any]) -> list[str]:
+    """The recognitions a presentation over the VC API's challenge path makes
+    (``presentation(challenge, domain)``: what the trader sends)."""
+    service = app.extensions["vcred_verifier"]
+    challenge = service.issue_challenge().challenge
+    answer = app.test_client().post(
+        "/presentations/verify",
+        json={
+            "verifiablePresentation": presentation(challenge, service.config.domain),
+            "options": {"challenge": challenge, "domain": service.config.domain},
+        },
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return list(answer.get_json()["recognitions"])
 
 
 @pytest.fixture
@@ -194,17 +211,9 @@ def test_the_same_certificate_presented_twice_is_one_recognition(
     service = app.extensions["vcred_verifier"]
     made = set()
     for _ in range(2):
-        challenge = service.issue_challenge().challenge
-        vp = present([held], trader, challenge=challenge, domain=service.config.domain)
-        answer = app.test_client().post(
-            "/presentations/verify",
-            json={
-                "verifiablePresentation": str(vp),
-                "options": {"challenge": challenge, "domain": service.config.domain},
-            },
+        made.update(
+            recognitions_made(app, lambda c, d: str(present([held], trader, challenge=c, domain=d)))
         )
-        assert answer.status_code == 200, answer.get_json()
-        made.update(answer.get_json()["recognitions"])
     assert len(made) == 1
     history = service.storage.recognitions.history(made.pop())
     assert [e.action for e in history] == ["recognised", "presented"]
@@ -221,18 +230,10 @@ def test_a_refused_certificate_rewritten_in_other_json_is_still_refused(
     held = agency.issue(document, fmt="eddsa-rdfc-2022", now=NOW)
     service = app.extensions["vcred_verifier"]
 
-    def presented(credential: dict[str, Any]) -> Any:
-        challenge = service.issue_challenge().challenge
-        vp = present([credential], trader, challenge=challenge, domain=service.config.domain)
-        answer = app.test_client().post(
-            "/presentations/verify",
-            json={
-                "verifiablePresentation": str(vp),
-                "options": {"challenge": challenge, "domain": service.config.domain},
-            },
+    def presented(credential: dict[str, Any]) -> list[str]:
+        return recognitions_made(
+            app, lambda c, d: str(present([credential], trader, challenge=c, domain=d))
         )
-        assert answer.status_code == 200, answer.get_json()
-        return answer.get_json()["recognitions"]
 
     (made,) = presented(held)
     service.storage.recognitions.decide(
@@ -261,20 +262,11 @@ def test_a_refused_certificate_shown_with_other_disclosures_is_still_refused(
     )
     service = app.extensions["vcred_verifier"]
 
-    def presented(disclose: list[str]) -> Any:
-        challenge = service.issue_challenge().challenge
-        vp = present_sd_jwt(
-            held, trader, disclose=disclose, nonce=challenge, aud=service.config.domain, now=NOW
+    def presented(disclose: list[str]) -> list[str]:
+        return recognitions_made(
+            app,
+            lambda c, d: present_sd_jwt(held, trader, disclose=disclose, nonce=c, aud=d, now=NOW),
         )
-        answer = app.test_client().post(
-            "/presentations/verify",
-            json={
-                "verifiablePresentation": vp,
-                "options": {"challenge": challenge, "domain": service.config.domain},
-            },
-        )
-        assert answer.status_code == 200, answer.get_json()
-        return answer.get_json()["recognitions"]
 
     (made,) = presented(["/credentialSubject/address"])
     service.storage.recognitions.decide(
