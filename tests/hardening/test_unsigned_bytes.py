@@ -367,3 +367,41 @@ def test_a_subject_id_written_as_the_keyword_no_longer_hides_a_subject_from_the_
     assert ("INVALID_CONTEXT", "/verifiableCredential/0/credentialSubject/1/@id") in [
         (p.code, p.path) for p in result.errors
     ]
+
+
+def test_named_proof_members_added_by_the_holder_fail_the_proof() -> None:
+    """The members a verifier reads of a proof are in its configuration: a ``previousProof``
+    (the proof would chain to one of the holder's), an ``expires`` or ``created`` moved, a
+    ``challenge`` or ``domain`` are signed, so adding one breaks the signature."""
+    added = {
+        "previousProof": "urn:uuid:8d2f5a3e-0000-4000-8000-000000000001",
+        "expires": "2099-01-01T00:00:00Z",
+        "challenge": "c-4",
+        "domain": "d.example",
+        "nonce": "n-4",
+        "id": "urn:uuid:8d2f5a3e-0000-4000-8000-000000000002",
+    }
+    for fmt in ("eddsa-rdfc-2022", "eddsa-jcs-2022"):
+        for name, value in added.items():
+            document = copy.deepcopy(GENUINE[fmt])
+            document["proof"][name] = value
+            result = VERIFIER.verify(document)
+            assert not result.verified and result.credential is None, (fmt, name)
+
+
+def test_a_jws_json_serialization_with_an_unprotected_header_is_no_credential() -> None:
+    """RFC 7515 §7.2: the JSON serialization carries an unprotected ``header``; only the
+    compact form is read, so nothing of an unprotected header can be."""
+    protected, payload, signature = JWT.split(".")
+    for form in (
+        {
+            "protected": protected,
+            "header": {"kid": EU_DID},
+            "payload": payload,
+            "signature": signature,
+        },
+        {"payload": payload, "signatures": [{"protected": protected, "signature": signature}]},
+    ):
+        result = VERIFIER.verify(form)
+        assert not result.verified and result.credential is None
+        assert result.codes == ("MALFORMED",)
