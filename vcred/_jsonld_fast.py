@@ -764,6 +764,11 @@ _RESHAPING: Final = frozenset({"@set", "@nest", "@included", "@reverse"})
 READ_NAMES: Final = frozenset({"expires", "proofValue"})
 
 
+#: Keywords a context may give a term for (VCDM's ``id``, ``type``): the verifier reads the
+#: term, so the keyword written itself in a node object is refused where a term stands for it.
+_ALIASED: Final = frozenset({"@id", "@type"})
+
+
 class _Terms:
     """What the contexts of one document define, at any depth of their scoped contexts: the
     IRIs of their terms, the names standing for ``@type`` or a reshaping keyword, the IRIs of
@@ -774,6 +779,7 @@ class _Terms:
         "aliases",
         "flagged",
         "iris",
+        "keywords",
         "names_by_iri",
         "prefixes",
         "reshaping",
@@ -787,11 +793,15 @@ class _Terms:
         self.types: set[str] = {"@type"}
         self.prefixes: dict[str, set[str]] = {}
         self.names_by_iri: dict[str, set[str]] = {}
+        #: keyword → the terms standing for it (:data:`_ALIASED`)
+        self.keywords: dict[str, set[str]] = {}
         pending, seen = [raw], set()
         while pending:
             active = pending.pop()
             for name, mapping in active["mappings"].items():
                 iri = mapping.get("@id") if mapping else None
+                if iri in _ALIASED:
+                    self.keywords.setdefault(iri, set()).add(name)
                 if iri == "@type":
                     self.types.add(name)
                 elif iri in _RESHAPING:
@@ -812,7 +822,7 @@ class _Terms:
             for name in same - READ_NAMES
         }
         #: the member names that send a node object to :func:`_check_names`
-        self.flagged: frozenset[str] = frozenset(self.reshaping | self.aliases)
+        self.flagged: frozenset[str] = frozenset(self.reshaping | self.aliases | set(self.keywords))
         self.type_names: frozenset[str] = frozenset(self.types)
 
     def names_a_term(self, top: Mapping[str, Any], name: str) -> bool:
@@ -859,8 +869,9 @@ def check_read_by_terms(
     ``validUntil`` would find none. So a member name or ``@type`` value that is a compact or
     absolute IRI of a term the document's contexts define (scoped ones included), another term
     for the IRI of one the verifier reads (security v1's ``expiration`` for a proof's
-    ``expires``: :data:`READ_NAMES`), a reshaping keyword, or a nested node object describing
-    the document's own ``id`` is a ContextError
+    ``expires``: :data:`READ_NAMES`), a reshaping keyword, ``@id`` / ``@type`` written where
+    a term stands for it (VCDM's ``id``, ``type``; a value object's ``@type`` aside), or a
+    nested node object describing the document's own ``id`` is a ContextError
     with its pointer. Compact IRIs are expanded with the top-level context and with the
     prefixes of every scoped context (:meth:`_Terms.names_a_term`). ``opaque`` members of
     the top level are left to their own verification.
@@ -899,9 +910,10 @@ def check_read_by_terms(
                 types = node.get(name)
                 if types is not None and _iri_like(types):
                     _check_node(node, document, top, terms, opaque)
+        # a context's term definitions are no data (its @id and @type define terms)
         if node is document:
             for name, value in node.items():
-                if type(value) not in JSON_LEAVES and name not in opaque:
+                if type(value) not in JSON_LEAVES and name not in opaque and name != "@context":
                     stack.append(value)
             continue
         if (
@@ -914,8 +926,8 @@ def check_read_by_terms(
                 "belong in the document, where a verifier reads them",
                 pointer=_pointer(_path_to(document, node, opaque)),
             )
-        for value in node.values():
-            if type(value) not in JSON_LEAVES:
+        for name, value in node.items():
+            if type(value) not in JSON_LEAVES and name != "@context":
                 stack.append(value)
 
 
@@ -933,7 +945,8 @@ def _check_node(
 
 def _path_to(document: Mapping[str, Any], target: Any, opaque: Collection[str]) -> _Path:
     """The path of ``target`` (by identity) in ``document``, walked as
-    :func:`check_read_by_terms` walks it (``opaque`` members of the top level left out)."""
+    :func:`check_read_by_terms` walks it (``opaque`` members of the top level and every
+    ``@context`` left out)."""
     stack: list[tuple[Any, _Path]] = [(document, ())]
     while stack:
         node, path = stack.pop()
@@ -946,7 +959,9 @@ def _path_to(document: Mapping[str, Any], target: Any, opaque: Collection[str]) 
         else:
             continue
         for name, value in items:
-            if type(value) not in JSON_LEAVES and (node is not document or name not in opaque):
+            if type(value) in JSON_LEAVES or name == "@context":
+                continue
+            if node is not document or name not in opaque:
                 stack.append((value, (path, name)))
     raise ValueError("the node is not in the document")  # the walk found it there
 
@@ -967,6 +982,14 @@ def _check_names(
             raise ContextError(
                 f"{name!r} moves data where a verifier reading the members by their "
                 "terms does not look: not accepted in a secured document",
+                pointer=_pointer((path, name)),
+            )
+        # a value object's @type is its datatype, which no check reads by a term
+        if name in terms.keywords and not (name == "@type" and "@value" in node):
+            raise ContextError(
+                f"{name!r} is written where the document's contexts name it "
+                f"{' or '.join(sorted(terms.keywords[name]))}, the term a verifier reads: "
+                "write the term",
                 pointer=_pointer((path, name)),
             )
         if name in terms.aliases:

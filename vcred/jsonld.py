@@ -617,7 +617,8 @@ def check_read_by_terms(
 ) -> None:
     """Refuse (ContextError) a document whose JSON states part of its RDF dataset where a
     verifier reading members by their terms does not look: a term written as its IRI, a
-    reshaping keyword, its own id described twice (``_jsonld_fast.check_read_by_terms``)."""
+    reshaping keyword, a keyword a term stands for (``@id`` for ``id``), its own id described
+    twice (``_jsonld_fast.check_read_by_terms``)."""
     _jsonld_fast.check_read_by_terms(document, loader or _DEFAULT_LOADER, opaque)
 
 

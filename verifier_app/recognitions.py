@@ -49,11 +49,15 @@ from vcred.customs.builders import AEO_CERTIFICATE_TYPE
 from vcred.customs.identifiers import SCHEMES, check_identifier
 from vcred.customs.programmes import BENEFITS, active_registry
 from vcred.errors import MalformedError, RevokedError, SuspendedError, VcredError
+from vcred.integrity import ecdsa_sd
+from vcred.jsonld import ContextLoader, canonicalize_document
 from vcred.model import parse_datetime
+from vcred.sdjwt import DC_SD_JWT, VC_SD_JWT
 from vcred.status import EntryStatus
 from vcred.trust import RecognisedIssuer, TrustDecision, TrustList
-from vcred.verifier import VerificationResult, Verifier
+from vcred.verifier import VerificationResult, Verifier, detect
 from vcred_service.db import as_utc
+from verifier_app.receipts import digest_sri, input_digest
 
 #: Why a party is not recognised at a moment (the query's ``reason``).
 Reason = Literal[
@@ -299,6 +303,60 @@ def party(scheme: Any, value: Any, *, pointer: str) -> tuple[str, str]:
     except MalformedError as error:
         raise MalformedError(error.message, pointer=f"{pointer}/id") from error
     return checked["scheme"], checked["value"]
+
+
+def certificate_digest(
+    secured: Any, result: VerificationResult, *, loader: ContextLoader
+) -> str | None:
+    """What names a verified certificate (``secured``, as presented), however the holder
+    showed it; None when nothing of it verified.
+
+    What the holder may change without breaking a signature must not make it another
+    certificate (an officer's refusal would not hold): an SD-JWT is named by its
+    issuer-signed JWT (header and payload: which disclosures it shows is the holder's
+    choice); a derived ecdsa-sd-2023 credential by what its base signature signs (what it
+    reveals is the holder's choice too); another Data Integrity credential by its RDF
+    dataset, canonicalized (RDFC-1.0): a proof over RDF signs the dataset, not the JSON,
+    which may write it otherwise (its types in another order, a value as an array of one).
+    JOSE and COSE sign the JSON itself: its JCS digest (:func:`receipts.input_digest`).
+    """
+    credential = result.credential
+    if credential is None:
+        return None
+    if result.format in (VC_SD_JWT, DC_SD_JWT):
+        try:
+            token = detect(secured)[1]
+        except VcredError:
+            return None
+        if not isinstance(token, str):
+            return None
+        issuer_signed = token.split("~", 1)[0]
+        return digest_sri(issuer_signed.rpartition(".")[0].encode("ascii"))
+    if result.format == "data-integrity":
+        derived = _base_signed_data(secured, loader)
+        if derived is not None:
+            return digest_sri(derived)
+        try:
+            nquads = canonicalize_document(credential, loader=loader)
+        except VcredError:  # a JCS proof signs JSON no dataset carries: that JSON names it
+            return input_digest(dict(credential))
+        return digest_sri(nquads.encode("utf-8"))
+    return input_digest(dict(credential))
+
+
+def _base_signed_data(secured: Any, loader: ContextLoader) -> bytes | None:
+    """What the base signature of a derived ecdsa-sd-2023 credential signs (the proof
+    options, the proof-scoped key, the mandatory statements: §3.5.1 serializeSignData), the
+    same whatever the holder revealed; None for any other credential."""
+    proof = secured.get("proof") if isinstance(secured, Mapping) else None
+    if not isinstance(proof, Mapping) or proof.get("cryptosuite") != ecdsa_sd.NAME:
+        return None
+    unsecured = {name: value for name, value in secured.items() if name != "proof"}
+    try:
+        data = ecdsa_sd.create_verify_data(unsecured, proof, loader=loader)
+    except VcredError:  # pragma: no cover - the proof verified with this very data
+        return None
+    return ecdsa_sd.serialize_sign_data(data.proof_hash, data.public_key, data.mandatory_hash)
 
 
 class Recognitions:

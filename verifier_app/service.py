@@ -38,6 +38,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
+from vcred.model import as_list
 from vcred.net import DEFAULT_MAX_BYTES, Fetcher, GuardedFetcher
 from vcred.status import StatusListCache
 from vcred.status.listcred import format_datetime
@@ -65,7 +66,7 @@ from verifier_app.receipts import (
     new_receipt_id,
     receipt_not_signed,
 )
-from verifier_app.recognitions import Recognition
+from verifier_app.recognitions import Recognition, certificate_digest
 from verifier_app.recognitions import RefreshReport as RecognitionRefresh
 from verifier_app.results import credential_body, presentation_body
 from verifier_app.storage import (
@@ -689,8 +690,12 @@ class VerifierService:
         ends the recognition at once, not at the refresher's next round)."""
         made = []
         recognitions = self.storage.recognitions
-        for credential in result.credentials:
-            digest = input_digest(dict(credential.credential or {}))
+        # each credential as presented: what the holder may vary is not what names it
+        presented = as_list((result.presentation or {}).get("verifiableCredential", []))
+        loader = self.verifier.context_loader
+        for i, credential in enumerate(result.credentials):
+            secured = presented[i] if i < len(presented) else None
+            digest = certificate_digest(secured, credential, loader=loader)
             if digest is None:
                 continue
             now = self.config.clock()

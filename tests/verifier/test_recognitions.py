@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from vcred.did import did_web_document
 from vcred.errors import UsageError
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
+from vcred.sdjwt import present as present_sd_jwt
 from vcred.status import set_credential_status, status_list_credential_for
 from vcred.trust import PinnedKey, TrustList
 from vcred_service.oauth import OAuthConfig
@@ -82,6 +84,22 @@ def present_oid4vp(app: Flask, agency: Agency, trader: KeyPair, document: dict[s
 
 def ask(app: Flask, **params: str) -> Any:
     return app.test_client().get("/recognitions?" + urlencode(params))
+
+
+def recognitions_made(app: Flask, presentation: Callable[[str, str], Any]) -> list[str]:
+    """The recognitions a presentation over the VC API's challenge path makes
+    (``presentation(challenge, domain)``: what the trader sends)."""
+    service = app.extensions["vcred_verifier"]
+    challenge = service.issue_challenge().challenge
+    answer = app.test_client().post(
+        "/presentations/verify",
+        json={
+            "verifiablePresentation": presentation(challenge, service.config.domain),
+            "options": {"challenge": challenge, "domain": service.config.domain},
+        },
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return list(answer.get_json()["recognitions"])
 
 
 @pytest.fixture
@@ -193,20 +211,70 @@ def test_the_same_certificate_presented_twice_is_one_recognition(
     service = app.extensions["vcred_verifier"]
     made = set()
     for _ in range(2):
-        challenge = service.issue_challenge().challenge
-        vp = present([held], trader, challenge=challenge, domain=service.config.domain)
-        answer = app.test_client().post(
-            "/presentations/verify",
-            json={
-                "verifiablePresentation": str(vp),
-                "options": {"challenge": challenge, "domain": service.config.domain},
-            },
+        made.update(
+            recognitions_made(app, lambda c, d: str(present([held], trader, challenge=c, domain=d)))
         )
-        assert answer.status_code == 200, answer.get_json()
-        made.update(answer.get_json()["recognitions"])
     assert len(made) == 1
     history = service.storage.recognitions.history(made.pop())
     assert [e.action for e in history] == ["recognised", "presented"]
+
+
+def test_a_refused_certificate_rewritten_in_other_json_is_still_refused(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """An RDFC proof signs the RDF dataset, not the JSON: the trader can write the same
+    certificate in other JSON (its types in another order) and the proof still verifies. The
+    recognition was found by the digest of that JSON, so the rewritten certificate made a new
+    recognition and the border was answered "recognised" after an officer had refused it."""
+    document = certificate(agency, trader)
+    held = agency.issue(document, fmt="eddsa-rdfc-2022", now=NOW)
+    service = app.extensions["vcred_verifier"]
+
+    def presented(credential: dict[str, Any]) -> list[str]:
+        return recognitions_made(
+            app, lambda c, d: str(present([credential], trader, challenge=c, domain=d))
+        )
+
+    (made,) = presented(held)
+    service.storage.recognitions.decide(
+        made, decision="refused", officer="otto", note="false declaration", now=NOW
+    )
+    rewritten = {**held, "type": list(reversed(held["type"]))}
+    assert presented(rewritten) == [made]
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER")
+
+
+def test_a_refused_certificate_shown_with_other_disclosures_is_still_refused(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """The holder of an SD-JWT chooses which disclosures to show: the recognition was found
+    by the digest of the claims shown, so the same certificate with one disclosure fewer
+    made a new recognition, "recognised" at the border after an officer had refused it."""
+    document = certificate(agency, trader)
+    held = str(
+        agency.issue(
+            document,
+            fmt="vc+sd-jwt",
+            holder=trader,
+            disclosable=["/credentialSubject/address"],
+        )
+    )
+    service = app.extensions["vcred_verifier"]
+
+    def presented(disclose: list[str]) -> list[str]:
+        return recognitions_made(
+            app,
+            lambda c, d: present_sd_jwt(held, trader, disclose=disclose, nonce=c, aud=d, now=NOW),
+        )
+
+    (made,) = presented(["/credentialSubject/address"])
+    service.storage.recognitions.decide(
+        made, decision="refused", officer="otto", note="false declaration", now=NOW
+    )
+    assert presented([]) == [made]
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER")
 
 
 def test_a_certificate_presented_again_after_a_suspension_ends_its_recognition_at_once(
