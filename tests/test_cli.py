@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -113,6 +114,15 @@ def test_key_thumbprint_of_an_unknown_key_says_why_in_one_line() -> None:
     result = CliRunner().invoke(main, ["key", "thumbprint", "did:key:zBAD"])
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "DID_RESOLUTION" in result.output
+
+
+def test_key_thumbprint_of_a_did_jwk_encryption_key_says_why_in_one_line() -> None:
+    # was an IndexError traceback: a "use": "enc" key has keyAgreement only (did:jwk spec)
+    jwk = {**KeyPair.generate("p256").public.jwk(), "use": "enc"}
+    encoded = base64.urlsafe_b64encode(json.dumps(jwk).encode()).decode().rstrip("=")
+    result = CliRunner().invoke(main, ["key", "thumbprint", f"did:jwk:{encoded}"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "no key for assertions" in result.output
 
 
 def test_did_resolve_failure_exits_1() -> None:

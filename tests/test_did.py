@@ -140,6 +140,9 @@ def test_method_controlled_by_another_did_is_refused(ed_key: KeyPair) -> None:
     parsed = DidDocument.parse(document, expected_id=did)
     with pytest.raises(UnknownKeyError, match="controlled by"):
         parsed.method(method_id(did, ed_key.public), relationship="assertionMethod")
+    # nor is it among the DID's own keys (an SD-JWT's holder binding picks from these)
+    assert parsed.methods_for("assertionMethod") == []
+    assert parsed.methods_for("authentication") == []
 
 
 def test_relative_method_ids_are_resolved(ed_key: KeyPair) -> None:

@@ -22,7 +22,7 @@ from vcred import did as dids
 from vcred._json import loads_local
 from vcred.audit import parse_lines, verify_chain
 from vcred.customs.programmes import registry_paths, use_registry
-from vcred.errors import AuditLineError, ParsingError, UsageError, VcredError
+from vcred.errors import AuditLineError, ParsingError, UnknownKeyError, UsageError, VcredError
 from vcred.integrity import derive
 from vcred.integrity.ecdsa_sd import has_base_proof
 from vcred.integrity.suites import ECDSA_SD_2023
@@ -177,7 +177,10 @@ def _public_key(key_or_did: str, resolver: dids.Resolver) -> PublicKey:
     try:
         if "#" in key_or_did or not key_or_did.startswith(("did:key:", "did:jwk:")):
             return resolver.resolve_method(key_or_did, relationship="assertionMethod").public_key
-        return resolver.resolve(key_or_did).methods_for("assertionMethod")[0].public_key
+        methods = resolver.resolve(key_or_did).methods_for("assertionMethod")
+        if not methods:  # a did:jwk of an encryption key ("use": "enc"): keyAgreement only
+            raise UnknownKeyError(f"{key_or_did} has no key for assertions")
+        return methods[0].public_key
     except VcredError as exc:
         _fail(f"{exc.code}: {exc}", code=1)
 

@@ -225,9 +225,12 @@ class DidDocument:
         return vm
 
     def methods_for(self, relationship: str) -> list[VerificationMethod]:
-        """Every usable method listed under ``relationship``, in document order."""
+        """Every usable method listed under ``relationship``, in document order: those
+        :meth:`method` would give (one controlled by someone else is not this DID's)."""
         ids = self.relationships.get(relationship, frozenset())
-        return [vm for vm_id, vm in self.methods.items() if vm_id in ids]
+        return [
+            vm for vm_id, vm in self.methods.items() if vm_id in ids and vm.controller == self.id
+        ]
 
 
 def method_entry(vm: VerificationMethod, *, jwk: bool = False) -> dict[str, Any]:
