@@ -28,14 +28,12 @@ from typing import Any, Final
 
 from vcred._json import loads_strict
 from vcred.errors import AuditLineError, MalformedError, UsageError
-from vcred.integrity.suites import canonical_json
+from vcred.integrity.suites import JCS_INT_MAX, canonical_json
 
 GENESIS: Final = "0" * 64
 FIELDS: Final = ("seq", "at", "actor", "action", "target", "details", "prev", "hash")
 
 
-#: The largest integer JCS writes exactly (RFC 8785 §3.2.2.3: an IEEE 754 double).
-_JCS_INT_MAX: Final = 2**53 - 1
 #: A JSON string's text as ``json.dumps(ensure_ascii=False)`` writes it.
 _string: Final[Callable[[str], str]] = json.encoder.encode_basestring
 
@@ -95,7 +93,7 @@ def _plain_stored_text(stored: Mapping[str, Any]) -> bytes | None:
         and type(at) is str
         and type(prev) is str
         and type(seq) is int
-        and -_JCS_INT_MAX <= seq <= _JCS_INT_MAX
+        and -JCS_INT_MAX <= seq <= JCS_INT_MAX
         and (target is None or type(target) is str)
         and type(stored["details"]) is str
     ):

@@ -355,7 +355,8 @@ def canonical_json(value: Any) -> bytes:
         raise MalformedError(f"cannot canonicalize as JCS (RFC 8785): {exc}") from exc
 
 
-_JCS_INT_MAX: Final = 2**53 - 1
+#: The largest integer JCS writes exactly (RFC 8785 §3.2.2.3: an IEEE 754 double).
+JCS_INT_MAX: Final = 2**53 - 1
 #: json.dumps(ensure_ascii=False, separators=(",", ":"), sort_keys=True), made once: dumps with
 #: options makes an encoder per call (the audit chain canonicalises every entry it seals); no
 #: cycle check: the walk of :func:`_plain_json` comes first, and JSON values hold no cycle
@@ -382,7 +383,7 @@ def _plain_json(value: Any) -> bool:
                 stack.append(item.values())
             elif kind is list:
                 stack.append(item)
-            elif kind is not int or not -_JCS_INT_MAX <= item <= _JCS_INT_MAX:
+            elif kind is not int or not -JCS_INT_MAX <= item <= JCS_INT_MAX:
                 return False
     return True
 
