@@ -405,3 +405,59 @@ def test_a_jws_json_serialization_with_an_unprotected_header_is_no_credential() 
         result = VERIFIER.verify(form)
         assert not result.verified and result.credential is None
         assert result.codes == ("MALFORMED",)
+
+
+_KEYWORDS = st.sampled_from(
+    ["@id", "@type", "@context", "@value", "@list", "@set", "@nest", "@graph", "@included",
+     "@reverse", "@index", "@language", "@vocab", "@base", "@json", "@none"]
+)  # fmt: skip
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """Every JSON object of ``value``, the top level first."""
+    found, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _terms(value: Any) -> Any:
+    """``value`` without its keyword members, which no check reads by name (``@index`` says
+    nothing in RDF; a nested ``"@context": []`` changes no term): what the checks read."""
+    if isinstance(value, dict):
+        return {k: _terms(v) for k, v in value.items() if k[:1] != "@"}
+    if isinstance(value, list):
+        return [_terms(item) for item in value]
+    return value
+
+
+@SETTINGS
+@given(
+    fmt=st.sampled_from(["eddsa-rdfc-2022", "eddsa-jcs-2022"]),
+    where=st.integers(min_value=0, max_value=50),
+    keyword=_KEYWORDS,
+    value=JSON_VALUES,
+)
+def test_a_json_ld_keyword_written_anywhere_is_read_as_signed_or_refused(
+    fmt: str, where: int, keyword: str, value: Any
+) -> None:
+    # the invariant behind §13.24's @id finding: a keyword the attacker writes into any
+    # object of a signed Data Integrity credential never raises, and never changes a member
+    # a check reads by its term while the proof still verifies
+    secured = copy.deepcopy(GENUINE[fmt])
+    objects = [o for o in _objects(secured) if o is not secured.get("proof")]
+    objects[where % len(objects)][keyword] = value
+    result = VERIFIER.verify(secured)
+    base = BASE[fmt]
+    if result.verified:
+        assert result.issuer == base.issuer == EU_DID
+        assert _terms(result.credential) == _terms(base.credential)
+        assert result.trust is not None and base.trust is not None
+        assert result.trust.as_dict() == base.trust.as_dict()
+    else:
+        assert result.credential is None and result.errors
