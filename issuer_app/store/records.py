@@ -36,6 +36,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -63,12 +64,21 @@ from vcred_service.roles import role_table
 #: ``audit_pending`` (:meth:`vcred_service.audit_chain.AuditChain.record`).
 #: 5: status list versions kept under their ``validFrom`` to the microsecond
 #: (:func:`issuer_app.store.list_versions.moment_key`).
-SCHEMA_VERSION: Final = "5"
+#: 6: PostgreSQL keeps a stored credential in its row (:data:`IN_ROW`).
+SCHEMA_VERSION: Final = "6"
 #: The role officers made before roles existed get at the upgrade to schema 3: what they
 #: could do on the officer pages then (issue, suspend, reinstate, revoke), nothing more.
 UPGRADED_OFFICER_ROLE: Final = "supervisor"
 #: How long a status list version is kept after it went out of force (issuer config).
 DEFAULT_LIST_RETENTION: Final = timedelta(days=400)
+#: PostgreSQL storage parameters of the tables that keep a secured credential a row (the
+#: record, an Idempotency-Key's answer). A vc+jwt of an AEO certificate is about 2.4 KB, past
+#: the 2 KB at which PostgreSQL by default tries to compress a row's largest text (pglz, in
+#: vain: base64url hardly compresses) and then moves it to the TOAST table in chunks, each a
+#: heap and an index insert. Up to the largest target, 8,160 bytes, the row is written as it
+#: is: about a tenth less of the server's work per issuance (docs/performance.md); larger
+#: rows are still compressed and moved out.
+IN_ROW: Final = {"toast_tuple_target": 8160}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +139,7 @@ def issuer_tables(metadata: MetaData, prefix: str = "") -> Tables:
             Column("secured", Text, nullable=True),  # only when store_credentials
             Index(f"{p}ix_credentials_created", "created"),
             Index(f"{p}ix_credentials_subject", "subject_name"),
+            postgresql_with=IN_ROW,
         ),
         tokens=Table(
             f"{p}tokens",
@@ -171,6 +182,7 @@ def issuer_tables(metadata: MetaData, prefix: str = "") -> Tables:
             Column("body", Text, nullable=False),
             Column("record_id", String(36), nullable=True),
             Column("created", String(32), nullable=False),
+            postgresql_with=IN_ROW,
         ),
         audit=audit_entries,
         audit_head=audit_head,
@@ -305,9 +317,15 @@ class IssuerStore:
 
         4 → 5: the status list versions' keys, kept to the second, are written to the
         microsecond (:meth:`ListVersions.widen_keys`).
+
+        5 → 6: on PostgreSQL, the tables that keep a credential get :data:`IN_ROW` (rows
+        written from then on).
         """
-        if version not in ("1", "2", "3", "4"):
+        if version not in ("1", "2", "3", "4", "5"):
             raise UsageError(f"unknown issuer schema version {version!r}")
+        self._keep_in_row(conn)
+        if version == "5":
+            return
         self.list_versions.widen_keys(conn)
         if version in ("3", "4"):
             return
@@ -316,6 +334,15 @@ class IssuerStore:
         officers, roles = self.t.officers, self.t.roles
         for name in conn.execute(select(officers.c.name)).scalars():
             _insert_ignore(conn, roles, {"name": name, "role": UPGRADED_OFFICER_ROLE})
+
+    def _keep_in_row(self, conn: Connection) -> None:
+        """Schema 5 → 6 (see :meth:`_upgrade`): what ``create_all`` gives a new database."""
+        if conn.dialect.name != "postgresql":
+            return
+        settings = ", ".join(f"{name} = {value}" for name, value in IN_ROW.items())
+        quoted = conn.dialect.identifier_preparer.format_table
+        for table in (self.t.credentials, self.t.idempotency):
+            conn.execute(text(f"ALTER TABLE {quoted(table)} SET ({settings})"))
 
     def _move_idempotency(self, conn: Connection) -> None:
         """Schema 1 → 2 (see :meth:`_upgrade`)."""

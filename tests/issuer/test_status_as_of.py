@@ -271,7 +271,7 @@ def test_a_database_of_schema_2_gets_the_versions_table(tmp_path: Path) -> None:
     reopened = IssuerStore(url)
     assert not reopened.initialised()
     reopened.bootstrap(lambda conn: None)
-    assert reopened.schema_version() == SCHEMA_VERSION == "5"
+    assert reopened.schema_version() == SCHEMA_VERSION == "6"
     with reopened.engine.connect() as conn:
         assert inspect(conn).has_table(reopened.list_versions.table.name)
     reopened.close()
@@ -304,7 +304,7 @@ def test_a_database_of_schema_4_keeps_its_versions_to_the_microsecond(
     store.close()
     reopened = IssuerStore(url, prefix=prefix)
     reopened.bootstrap(lambda conn: None)
-    assert reopened.schema_version() == "5"
+    assert reopened.schema_version() == SCHEMA_VERSION
     at = datetime.fromisoformat("2026-06-01T12:00:05.500000+00:00")
     found = reopened.list_versions.in_force("web", "l1", at)
     assert found is not None
