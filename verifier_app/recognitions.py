@@ -305,6 +305,21 @@ def party(scheme: Any, value: Any, *, pointer: str) -> tuple[str, str]:
     return checked["scheme"], checked["value"]
 
 
+def _status_keys(entries: Sequence[Any]) -> set[tuple[str, str, str]]:
+    """(purpose, list, index) of each well-formed status entry (a list and an index)."""
+    return {
+        (
+            str(entry.get("statusPurpose")),
+            entry["statusListCredential"],
+            str(entry["statusListIndex"]),
+        )
+        for entry in entries
+        if isinstance(entry, dict)
+        and isinstance(entry.get("statusListCredential"), str)
+        and entry.get("statusListIndex") is not None
+    }
+
+
 def certificate_digest(
     secured: Any, result: VerificationResult, *, loader: ContextLoader
 ) -> str | None:
@@ -404,6 +419,10 @@ class Recognitions:
         if found is not None:
             return self.get(found.id)
         checked = _checked(result.status, now=now)
+        refused = self._refused_by_status(result.issuer or "", entries)
+        if refused is not None:  # presented again, under a digest of another kind
+            self.record_check(refused, checked, now=now, actor=channel, action="presented")
+            return self.get(refused.id)
         recognition_id = "rec-" + secrets.token_urlsafe(12)
         row = {
             "id": recognition_id,
@@ -490,6 +509,25 @@ class Recognitions:
             _recognition(row, tuple((i.scheme, i.value) for i in ids)),
             signing_keys=tuple((k.thumbprint, as_utc(k.judged_at)) for k in keys),
         )
+
+    def _refused_by_status(self, issuer: str, entries: Sequence[Any]) -> Recognition | None:
+        """A recognition of ``issuer`` an officer refused that names one of these status
+        entries: the same certificate, whatever its digest. A status index belongs to one
+        credential; a refusal kept under a digest of another kind (one made before
+        certificates were named by what their signature covers, §13.24) holds this way."""
+        named = _status_keys(entries)
+        if not named:
+            return None
+        with self.engine.connect() as conn:
+            refused = conn.execute(
+                select(self.table.c.id, self.table.c.status_entries).where(
+                    self.table.c.issuer == issuer, self.table.c.decision == "refused"
+                )
+            ).all()
+        for recognition_id, kept in refused:
+            if named & _status_keys(json.loads(kept)):
+                return self.get(recognition_id)
+        return None
 
     def _by_digest(self, digest: str) -> Recognition | None:
         with self.engine.connect() as conn:

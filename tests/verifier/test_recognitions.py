@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from tests.httpserver import LocalServer
@@ -983,3 +984,35 @@ def test_a_list_signed_with_a_key_the_trust_list_does_not_pin_lifts_no_suspensio
     assert report.errors and "not pinned" in report.errors[0]
     body = ask(app, scheme="US-MID", id=MID).get_json()
     assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+
+
+def test_a_refusal_kept_under_a_digest_of_another_kind_still_holds(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """Recognitions made before certificates were named by what their signature covers
+    (§13.24) kept the digest of the JSON as sent: presented after the upgrade, a refused
+    certificate got another name, so a recognition of its own. Its status entries, which
+    belong to that one certificate, still find the refusal."""
+    document = certificate(agency, trader)
+    held = str(agency.issue(document, fmt="vc+jwt"))
+    service = app.extensions["vcred_verifier"]
+    recognitions = service.storage.recognitions
+
+    def presented() -> list[str]:
+        return recognitions_made(
+            app, lambda c, d: str(present([held], trader, challenge=c, domain=d))
+        )
+
+    (made,) = presented()
+    recognitions.decide(made, decision="refused", officer="otto", note="fraud", now=NOW)
+    with recognitions.engine.begin() as conn:  # as kept before the upgrade
+        conn.execute(
+            update(recognitions.table)
+            .where(recognitions.table.c.id == made)
+            .values(digest="sha256-" + "0" * 43)
+        )
+    assert presented() == [made]
+    assert [r.id for r in recognitions.latest()] == [made]
+    assert [e.action for e in recognitions.history(made)][-1] == "presented"
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER")
