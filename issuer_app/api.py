@@ -214,7 +214,7 @@ def derive_credential() -> Response:
             "verifiableCredential must be a base credential (a JSON object)",
             "/verifiableCredential",
         )
-    options = request_options(body, ("selectivePointers",))
+    options = request_options(body, ("selectivePointers",), members=("verifiableCredential",))
     pointers = options.get("selectivePointers", [])
     if not isinstance(pointers, list) or not all(isinstance(p, str) for p in pointers):
         raise _bad(
@@ -261,7 +261,8 @@ def parse_status_request(body: dict[str, Any]) -> tuple[str, Status | MessageSta
     - a multi-state status, which the VC API's boolean cannot say: ``"statusPurpose":
       "message"`` with ``"status": "0x1"`` — the value, written as ``statusMessage`` writes it.
     """
-    request_options(body, ())  # the VC API defines none here
+    # the VC API defines no options here
+    request_options(body, (), members=("credentialId", "credentialStatus", "status"))
     credential_id = body.get("credentialId")
     if not isinstance(credential_id, str) or not credential_id:
         raise _bad("credentialId must be a non-empty string", "/credentialId")

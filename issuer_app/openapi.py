@@ -54,6 +54,7 @@ SCHEMAS: Final[dict[str, Any]] = {
     "IssueCredentialRequest": {
         "type": "object",
         "required": ["credential"],
+        "additionalProperties": False,
         "properties": {
             "credential": {"$ref": "#/components/schemas/Credential"},
             "options": {
@@ -364,6 +365,7 @@ def request_schemas(issuer: Issuer) -> dict[str, Any]:
         "or a message status (statusPurpose message and the value as a 0x hex string). "
         "A revocation cannot be cleared (400).",
         "required": ["credentialId", "credentialStatus"],
+        "propertyNames": {"enum": ["credentialId", "credentialStatus", "status", "options"]},
         "properties": {
             "credentialId": {"type": "string", "minLength": 1},
             "options": {
@@ -693,6 +695,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                                 "schema": {
                                     "type": "object",
                                     "required": ["verifiableCredential"],
+                                    "additionalProperties": False,
                                     "properties": {
                                         "verifiableCredential": {"type": "object"},
                                         "options": {

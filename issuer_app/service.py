@@ -581,7 +581,7 @@ class Issuer:
         key = self.trust_list_key(actor=actor)
         issuer, signer = self.keyring().trust_list_signer()
         try:
-            options = request_options(body, formats.FORMAT_OPTIONS)
+            options = request_options(body, formats.FORMAT_OPTIONS, members=("credential",))
             fmt = formats.choose(options, offered=self.offered, default=formats.VC_JWT)
             if key.kind not in formats.key_kinds(fmt):
                 raise MalformedError(
@@ -748,7 +748,7 @@ class Issuer:
                 pointer="/credential/type",
             )
         try:
-            options = request_options(body, formats.ISSUE_OPTIONS)
+            options = request_options(body, formats.ISSUE_OPTIONS, members=("credential",))
             fmt = formats.choose(options, offered=self.offered, default=self.config.default_format)
             extra = formats.mandatory_pointers(options, fmt)
             extra |= formats.holder_binding(options, fmt, credential)

@@ -147,12 +147,20 @@ def body_problem(error: ParsingError, *, max_depth: int) -> ProblemError:
     return ProblemError(400, "Bad Request", error.message, code="PARSING_ERROR")
 
 
-def request_options(body: Mapping[str, Any], known: Collection[str]) -> dict[str, Any]:
-    """A VC API body's ``options`` (absent or null: none), each member one of ``known``.
+def request_options(
+    body: Mapping[str, Any], known: Collection[str], *, members: Collection[str]
+) -> dict[str, Any]:
+    """A VC API body's ``options`` (absent or null: none), each member one of ``known``; the
+    body's own members each one of ``members`` or ``options``.
 
-    An option the route does not use is refused, never silently ignored: the caller asked for
-    something the answer would not do. Raises MalformedError (400) naming the option.
+    An option or a member the route does not use is refused, never silently ignored (VC API
+    §3.4: an implementation MUST throw an error for data, options or option values it does
+    not understand): the caller asked for something the answer would not do — a misspelt
+    ``option`` would issue without the options meant. Raises MalformedError (400) naming it.
     """
+    for name in body:
+        if name not in members and name != "options":
+            refuse_unknown(body, (*members, "options"))
     options = body.get("options")
     if options is None:
         return {}

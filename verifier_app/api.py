@@ -61,7 +61,7 @@ def _parts(
     """The secured document and the options of a VC API verify request."""
     if member not in body:
         raise MalformedError(f"the request body needs {member}", pointer=f"/{member}")
-    options = request_options(body, known)
+    options = request_options(body, known, members=(member,))
     return secured_input(body[member], f"/{member}"), options
 
 

@@ -124,7 +124,7 @@ def read_batch(service: VerifierService) -> BatchRequest:
             )
         _refuse_too_many(len(raw), config.max_batch_size, exact=True)
         read = [(value, huge) for value in raw]
-    options = request_options(body, CREDENTIAL_OPTIONS)
+    options = request_options(body, CREDENTIAL_OPTIONS, members=(MEMBER,))
     depth = _item_depth(config) if deep else None
     return BatchRequest(
         items=tuple(

@@ -367,6 +367,7 @@ def _verify_operation(
                     "schema": {
                         "type": "object",
                         "required": [member],
+                        "additionalProperties": False,
                         "properties": {
                             member: _ref("Secured"),
                             "options": {
@@ -430,6 +431,7 @@ def _batch_operation(config: VerifierConfig, options: dict[str, Any]) -> dict[st
                     "schema": {
                         "type": "object",
                         "required": ["verifiableCredentials"],
+                        "additionalProperties": False,
                         "properties": {
                             "verifiableCredentials": {
                                 "type": "array",

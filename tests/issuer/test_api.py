@@ -1006,6 +1006,36 @@ def test_every_route_that_takes_options_refuses_one_it_does_not_use(
     assert "nonce" in problem["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "scope", "body"),
+    [
+        ("/credentials/issue", "issue", {"credential": credential()}),
+        ("/credentials/derive", None, {"verifiableCredential": {}}),
+        (
+            "/credentials/status",
+            "status",
+            {
+                "credentialId": "urn:uuid:0d2b8f4e-3f5a-4bd6-9a7c-7f1e4a2b9c10",
+                "credentialStatus": {"type": "BitstringStatusListEntry", "status": "revoked"},
+            },
+        ),
+        ("/trust-lists/issue", "trust-list", {"credential": {}}),
+    ],
+)
+def test_every_route_refuses_a_member_it_does_not_use(
+    sqlite_app: Flask, path: str, scope: str | None, body: dict[str, Any]
+) -> None:
+    """VC API §3.4: an error for data an endpoint does not understand — ``option`` for
+    ``options`` was ignored, and the credential issued without the options meant."""
+    headers = auth(sqlite_app, scope) if scope else {}
+    sent = {**body, "option": {"format": "vc+sd-jwt"}}
+    answer = sqlite_app.test_client().post(path, json=sent, headers=headers)
+    assert answer.status_code == 400, answer.get_json()
+    problem = answer.get_json()
+    assert problem["pointer"] == "/option"
+    assert "'option'" in problem["detail"] and "options" in problem["detail"]
+
+
 @pytest.mark.parametrize("decoy_first", [True, False])
 def test_a_status_change_by_record_id_reaches_that_record_only(
     app: Flask, clock: Clock, decoy_first: bool

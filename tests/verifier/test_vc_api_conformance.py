@@ -455,3 +455,23 @@ def _recorder(served: list[Flask]) -> Any:
             sock.close()
 
     return serve
+
+
+@pytest.mark.parametrize(
+    ("path", "member"),
+    [
+        ("/credentials/verify", "verifiableCredential"),
+        ("/credentials/verify-batch", "verifiableCredentials"),
+        ("/presentations/verify", "verifiablePresentation"),
+    ],
+)
+def test_every_route_refuses_a_member_it_does_not_use(
+    client: FlaskClient, held: str, path: str, member: str
+) -> None:
+    """VC API §3.4: an error for data an endpoint does not understand — ``option`` for
+    ``options`` was ignored, and the credential verified with every check, not those asked."""
+    value = [held] if member.endswith("s") else held
+    status, mimetype, body = post(client, path, {member: value, "option": {"checks": ["proof"]}})
+    assert (status, mimetype) == (400, "application/problem+json"), body
+    assert body["pointer"] == "/option"
+    assert "'option'" in body["detail"] and "options" in body["detail"]
