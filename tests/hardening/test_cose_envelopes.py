@@ -119,6 +119,29 @@ def test_a_vp_cose_with_a_byte_string_aud_through_the_verifier_service_is_a_400(
     assert "MALFORMED" in [p["code"] for p in response.get_json()["problemDetails"]]
 
 
+# -- lengths a message claims ---------------------------------------------------------------------
+
+_PREFIX = b"\xd2\x84"  # tag 18, an array of four
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _PREFIX + b"\x5b" + (9).to_bytes(8, "big") + b"\x9b" + (2**32).to_bytes(8, "big"),
+        _PREFIX + b"\x45\xba\x80\x00\x00\x00",
+        _PREFIX + b"\x40\xba\x80\x00\x00\x00",
+        _PREFIX + b"\x40\xa1\x01\x9a\x10\x00\x00\x00",
+        _PREFIX + b"\x40\xa0\x7b" + (2**62).to_bytes(8, "big"),
+        _PREFIX + b"\x40\xa0\x5a" + (2**30).to_bytes(4, "big") + b"x" * 1000,
+    ],
+    ids=["array-2^32", "map-2^31", "unprotected-map-2^31", "array-2^28", "text-2^62", "bytes-2^30"],
+)
+def test_a_length_the_message_does_not_hold_is_a_parsing_error(data: bytes) -> None:
+    """A header claiming more items or bytes than the message holds ends at the message's
+    end (cbor2 reads as it goes; nothing is allocated for the claim)."""
+    assert AT.verify(data).codes == ("PARSING_ERROR",)
+
+
 # -- any signed protected header -----------------------------------------------------------------
 
 _LABELS = st.integers(min_value=-(2**16), max_value=2**16) | st.text(max_size=8)

@@ -88,3 +88,41 @@ def test_a_content_length_in_superscript_digits_through_the_verifier_is_a_clean_
         p["code"] for p in response.get_json()["problemDetails"]
     }
     assert hostile_host.hits == [DOCUMENT_PATH]
+
+
+# -- held, pinned ----------------------------------------------------------------------------------
+
+
+def _verifier(server: LocalServer) -> Verifier:
+    fetcher = GuardedFetcher(host_map={HOST: server.origin})
+    return Verifier(resolver=Resolver(fetcher=fetcher), clock=lambda: NOW)
+
+
+def test_a_failed_resolution_is_not_cached(hostile_host: LocalServer) -> None:
+    """A host that failed once (a 503, a document for another DID) is asked again by the
+    next verification: no failure is kept in place of the document it serves next."""
+    verifier = _verifier(hostile_host)
+    hostile_host.serve(DOCUMENT_PATH, b"busy", status=503)
+    assert verifier.verify(_token()).codes == ("DID_RESOLUTION",)
+    other = json.loads(_document())
+    other["id"] = "did:web:elsewhere.example"
+    hostile_host.serve(DOCUMENT_PATH, json.dumps(other).encode())
+    assert verifier.verify(_token()).codes == ("DID_RESOLUTION",)
+    hostile_host.serve(DOCUMENT_PATH, _document())
+    assert verifier.verify(_token()).verified
+    assert hostile_host.hits == [DOCUMENT_PATH] * 3
+
+
+@pytest.mark.parametrize(
+    "written",
+    [f"did:web:{HOST.upper()}", f"did:web:{HOST}%3A443", f"did:web:{HOST}:.well-known"],
+)
+def test_a_document_naming_the_did_in_another_spelling_is_not_its_document(
+    hostile_host: LocalServer, written: str
+) -> None:
+    """The same host (and the same URL, for the first two) is not the same DID: a document
+    answers only for the DID written exactly as its ``id``."""
+    document = json.loads(_document())
+    document["id"] = written
+    hostile_host.serve(DOCUMENT_PATH, json.dumps(document).encode())
+    assert _verifier(hostile_host).verify(_token()).codes == ("DID_RESOLUTION",)
