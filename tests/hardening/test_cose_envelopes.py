@@ -36,8 +36,15 @@ CREDENTIAL: dict[str, Any] = {
     "validFrom": "2026-01-01T00:00:00Z",
     "credentialSubject": {"id": HOLDER_DID, "name": "Harbour Lights Trading"},
 }
-INNER = issue(CREDENTIAL, ISSUER, format="vc+cose")
-assert isinstance(INNER, bytes)
+
+
+def _issued() -> bytes:
+    data = issue(CREDENTIAL, ISSUER, format="vc+cose")
+    assert isinstance(data, bytes)
+    return data
+
+
+INNER = _issued()
 PRESENTATION: dict[str, Any] = {
     "@context": ["https://www.w3.org/ns/credentials/v2"],
     "type": ["VerifiablePresentation"],
@@ -192,3 +199,42 @@ def test_any_protected_header_a_holder_signs_gets_a_typed_answer(
     message = sign1({**vp_header({39: b"c-1", **claims}), **changes}, PRESENTATION, HOLDER)
     for challenge, domain in (("c-1", DOMAIN), (None, None)):
         _typed(AT.verify_presentation(message, challenge=challenge, domain=domain))
+
+
+GENUINE_VP = sign1(vp_header({39: b"c-1", 3: DOMAIN}), PRESENTATION, HOLDER)
+_EDITS = st.lists(
+    st.tuples(st.sampled_from(["set", "insert", "delete"]), st.floats(0, 1), st.binary(max_size=9)),
+    min_size=1,
+    max_size=4,
+)
+
+
+def _edited(data: bytes, edits: list[tuple[str, float, bytes]]) -> bytes:
+    for op, where, value in edits:
+        at = int(where * len(data))
+        if op == "set":
+            data = data[:at] + value + data[at + len(value) :]
+        elif op == "insert":
+            data = data[:at] + value + data[at:]
+        else:
+            data = data[:at] + data[at + 1 + len(value) :]
+    return data
+
+
+@SETTINGS
+@given(edits=_EDITS)
+def test_any_edit_of_a_genuine_message_gets_a_typed_answer(
+    edits: list[tuple[str, float, bytes]],
+) -> None:
+    """Bytes set, inserted or deleted anywhere in a genuine vc+cose (the one the vp+cose
+    carries) and vp+cose: whatever the edit leaves, a typed answer."""
+    assert AT.verify_presentation(GENUINE_VP, challenge="c-1", domain=DOMAIN).verified
+    _typed(AT.verify(_edited(INNER, edits)))
+    presentation = _edited(GENUINE_VP, edits)
+    _typed(AT.verify_presentation(presentation, challenge="c-1", domain=DOMAIN))
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": "EnvelopedVerifiablePresentation",
+        "id": "data:application/vp+cose;base64," + base64.b64encode(presentation).decode(),
+    }
+    _typed(AT.verify_presentation(enveloped, challenge="c-1", domain=DOMAIN))
