@@ -467,6 +467,20 @@ def _challenge(claims: Mapping[Any, Any]) -> str | None:
         ) from exc
 
 
+def _audience(claims: Mapping[Any, Any]) -> str | list[str] | None:
+    """The signed domain: the ``aud`` claim, a text string (RFC 8392 §3.1.3: a StringOrURI)
+    or, as a JWT's ``aud`` may be, an array of them. A byte string or any other CBOR value is
+    no domain: MalformedError, not a value handed on to be compared and shown."""
+    value = claims.get(CWT_AUD)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise MalformedError(
+        "the aud claim must be a text string or an array of them", pointer="/protected/15/3"
+    )
+
+
 # --- the pipeline ------------------------------------------------------------------------------
 
 
@@ -484,7 +498,7 @@ def _prove_presentation(verifier: Verifier, data: Any, state: ProofState) -> tup
     state.claimed = dict(verified.payload)
     state.jwt_claims = time_claims(verified.claims)
     state.methods = [verified.method]
-    return _challenge(verified.claims), verified.claims.get(CWT_AUD)
+    return _challenge(verified.claims), _audience(verified.claims)
 
 
 def _issue_format(credential: Mapping[str, Any], signer: Signer) -> bytes:

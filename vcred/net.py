@@ -432,7 +432,8 @@ class GuardedFetcher:
                     raise UnreachableError(f"{what} answered {status}")
                 raise ResolutionError(f"{what} answered {status}")
             declared = response.getheader("Content-Length")
-            if declared and declared.isdigit() and int(declared) > cap:
+            # ASCII first: str.isdigit takes "²" (a Latin-1 header byte), which int() refuses
+            if declared and declared.isascii() and declared.isdigit() and int(declared) > cap:
                 raise FetchRefusedError(f"response larger than {cap} bytes")
             body = bytearray()
             while chunk := response.read1(min(65536, cap + 1 - len(body))):
