@@ -804,6 +804,20 @@ def test_the_issuer_serves_every_list_it_published_by_number(
         dispose(app, drop=backend == "postgres")
 
 
+def test_the_issuer_refuses_a_sequence_number_it_could_not_serve_exactly(
+    issuer_app: Flask, api: ApiClient
+) -> None:
+    # a list is kept and served by its number: past 2^53 - 1 a verifier's JSON may read it
+    # inexactly (and one of 54 digits or more would not fit its row's name on PostgreSQL)
+    refused = publish(issuer_app, api, sequenced_list(2**53))
+    assert refused.status_code == 400
+    assert refused.get_json()["code"] == "MALFORMED"
+    assert refused.get_json()["pointer"] == "/credential/credentialSubject/sequenceNumber"
+    assert api.get("/trust-lists/current").status_code == 404
+    assert publish(issuer_app, api, sequenced_list(2**53 - 1)).status_code == 201
+    assert api.get(f"/trust-lists/{2**53 - 1}").status_code == 200
+
+
 @contextmanager
 def served_over_http(app: Flask) -> Iterator[str]:
     """``app`` behind a real HTTP server on this machine; yields its origin."""
