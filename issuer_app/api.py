@@ -6,6 +6,7 @@ the status lists, the did:web document, the OpenAPI description and a health che
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Final
 
@@ -27,6 +28,7 @@ from issuer_app.service import (
 )
 from vcred.errors import VcredError
 from vcred.integrity import derive
+from vcred.integrity.suites import JCS_INT_MAX
 from vcred.status.entry import parse_hex_status
 from vcred_service import oauth, oauth_http
 from vcred_service.problems import ProblemError
@@ -37,6 +39,8 @@ blueprint = Blueprint("issuer_api", __name__)
 
 REALM: Final = "vcred-issuer"
 TRUST_LIST_SCOPE: Final = "trust-list"
+#: A trust list's sequence number in ``/trust-lists/<n>``: decimal, no sign, no leading zero.
+TRUST_LIST_NUMBER: Final = re.compile(r"[1-9][0-9]{0,15}", re.ASCII)
 DERIVE_LIMITER: Final = "vcred_issuer_derive_limiter"
 _STATUS_OF_PURPOSE: Final[dict[tuple[str, bool], Status]] = {
     ("revocation", True): "revoked",
@@ -195,6 +199,35 @@ def current_trust_list() -> Response:
     text, media = published
     response = Response(text, mimetype=media)
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@blueprint.get("/trust-lists/<number>")
+def numbered_trust_list(number: str) -> Response:
+    """The trust list the agency published numbered ``number``, as it was served: the lists
+    a verifier that missed some fetches to walk back to the one it holds (public, as
+    ``/trust-lists/current``; docs/trust-fabric.md)."""
+    if not TRUST_LIST_NUMBER.fullmatch(number):
+        raise ProblemError(
+            400,
+            "Bad request",
+            "a trust list is named by its sequence number: a positive decimal integer "
+            f"(at most {JCS_INT_MAX}, no leading zero)",
+            code="MALFORMED",
+        )
+    sequence = int(number)
+    published = issuer().published_trust_list(sequence) if sequence <= JCS_INT_MAX else None
+    if published is None:
+        raise ProblemError(
+            404,
+            "Not found",
+            f"this agency has published no trust list {sequence}",
+            code="NOT_FOUND",
+        )
+    text, media = published
+    response = Response(text, mimetype=media)
+    # a published list never changes (a number is never published twice)
+    response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 
 

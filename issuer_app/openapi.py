@@ -603,6 +603,43 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                     },
                 }
             },
+            "/trust-lists/{sequenceNumber}": {
+                "get": {
+                    "operationId": "getTrustListByNumber",
+                    "summary": "The MRA trust list the agency published with this sequence number",
+                    "description": "Public. Every list published with a sequence number, as "
+                    "it was served at /trust-lists/current (the bytes its successor's "
+                    "replaces digests): a verifier that missed lists fetches those between the "
+                    "one it holds and the one it fetched, and checks each link. A list "
+                    "published before lists were kept by number is served while it is the "
+                    "current one only.",
+                    "parameters": [
+                        {
+                            "name": "sequenceNumber",
+                            "in": "path",
+                            "required": True,
+                            "schema": {
+                                "type": "string",
+                                "pattern": "^[1-9][0-9]{0,15}$",
+                            },
+                            "description": "the list's sequenceNumber, in decimal "
+                            "(at most 2^53 - 1)",
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the signed trust list",
+                            "content": {
+                                "application/vc+jwt": {"schema": {"type": "string"}},
+                                "application/json": {"schema": {"type": "object"}},
+                            },
+                        },
+                        "400": _problem("not a sequence number (MALFORMED)"),
+                        "404": _problem("no trust list published with this number"),
+                        "default": _REF_PROBLEM,
+                    },
+                }
+            },
             "/credentials/status": {
                 "post": {
                     "operationId": "updateCredentialStatus",

@@ -57,7 +57,7 @@ from vcred.errors import (
     UsageError,
     VcredError,
 )
-from vcred.integrity.suites import canonical_json
+from vcred.integrity.suites import JCS_INT_MAX, canonical_json
 from vcred.issuing import issue as secure
 from vcred.jsonld import ContextLoader, default_loader, signed_view
 from vcred.keys import KEY_KINDS
@@ -97,6 +97,10 @@ TYPE_SCHEMAS: Final = {
 TRUST_LIST_KEY: Final = "trust_list_key"
 #: The meta row holding the trust list this agency publishes (GET /trust-lists/current).
 PUBLISHED_TRUST_LIST: Final = "published_trust_list"
+#: Every list published with a sequence number, kept under ``trust_list:<n>`` (the row
+#: :data:`PUBLISHED_TRUST_LIST` holds, as it was published): ``GET /trust-lists/<n>``, from
+#: which a verifier that missed lists walks back to the one it holds (vcred.trustfeed).
+PUBLISHED_TRUST_LIST_NUMBERED: Final = "trust_list:{}"
 #: The type names (last segment of a term or IRI) that make a document a trust list.
 _TRUST_LIST_NAMES: Final = frozenset({MRA_TRUST_LIST_TYPE, "MRATrustList"})
 #: Status list credentials (and their subjects), of every kind a verifier reads: this issuer
@@ -627,6 +631,10 @@ class Issuer:
                     raise meanwhile
             else:
                 self.store.set_meta(conn, PUBLISHED_TRUST_LIST, stored)
+            if sequence is not None and not self.store.add_meta(
+                conn, PUBLISHED_TRUST_LIST_NUMBERED.format(sequence), stored
+            ):
+                raise meanwhile  # a list of this number was published before: never replaced
             self.store.append_audit(
                 conn,
                 at=self.stamp(),
@@ -655,10 +663,21 @@ class Issuer:
         signing (an OpenID4VCI offer is checked when made). Raises ProblemError."""
         self._prepare(body)
 
-    def published_trust_list(self) -> tuple[str, str] | None:
-        """The trust list this agency publishes (the last one signed) as it is served: its
-        text (what its successor's ``replaces`` digests) and media type."""
-        published = _published(self.store.get_meta(PUBLISHED_TRUST_LIST))
+    def published_trust_list(self, sequence: int | None = None) -> tuple[str, str] | None:
+        """The trust list this agency publishes (the last one signed), or the one it published
+        numbered ``sequence``, as it is served: its text (what its successor's ``replaces``
+        digests) and media type; None when there is none.
+
+        A list published before lists were kept by number is found only while it is the
+        current one (:data:`PUBLISHED_TRUST_LIST_NUMBERED`)."""
+        current = _published(self.store.get_meta(PUBLISHED_TRUST_LIST))
+        published = current
+        if sequence is not None:
+            published = _published(
+                self.store.get_meta(PUBLISHED_TRUST_LIST_NUMBERED.format(sequence))
+            )
+            if published is None and current is not None:
+                published = current if current.get("sequenceNumber") == sequence else None
         if published is None:
             return None
         media = formats.COMPACT_MEDIA_TYPES.get(published["format"], "application/json")
@@ -1632,6 +1651,14 @@ def _trust_list_document(credential: Mapping[str, Any], issuer: str) -> dict[str
             raise MalformedError(f"a trust list to sign has no {reserved}", pointer=f"/{reserved}")
     model.validate_credential(document)
     _check_our_schemas(document)
+    sequence = document["credentialSubject"].get("sequenceNumber")
+    if isinstance(sequence, int) and sequence > JCS_INT_MAX:
+        # kept and served by number (GET /trust-lists/<n>); past 2^53 - 1 a verifier's JSON
+        # reads the number inexactly
+        raise MalformedError(
+            f"a trust list's sequenceNumber is at most {JCS_INT_MAX}",
+            pointer="/credentialSubject/sequenceNumber",
+        )
     if "validUntil" not in document and "nextUpdate" not in document["credentialSubject"]:
         # verifiers refuse such a list (vcred.trust.load_trust_list): it would decide forever
         raise MalformedError(

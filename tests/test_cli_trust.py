@@ -137,6 +137,44 @@ def test_verify_refuses_a_successor_that_names_no_predecessor_in_one_line(
     assert run("trust-list", "verify", str(second), "--anchor", did).exit_code == 0
 
 
+def test_verify_links_a_list_that_skips_numbers_through_the_lists_between(
+    tmp_path: Path, agency: tuple[Path, str]
+) -> None:
+    # list 4 against list 1 held: only lists 2 and 3 show that it descends from list 1 (a
+    # list 4 naming a list 3 never published would otherwise pass as "missed")
+    _, did = agency
+    lists = [build_and_sign(tmp_path, agency, "list-1")]
+    for number in (2, 3, 4):
+        lists.append(
+            build_and_sign(tmp_path, agency, f"list-{number}", "--previous", str(lists[-1]))
+        )
+    first, second, third, fourth = (str(path) for path in lists)
+    verify = ("trust-list", "verify", fourth, "--anchor", did, "--previous", first)
+    refused = run(*verify)
+    assert refused.exit_code == 1
+    assert refused.output.startswith("vcred: refused: TRUST_LIST_SEQUENCE: ")
+    assert "has not seen" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    ok = run(*verify, "--between", third, "--between", second)  # any order
+    assert ok.exit_code == 0, ok.output
+    assert "#4" in ok.output
+    # a link missing; another list 2 (a branch beside list 1's successor): refused
+    assert "has not seen" in run(*verify, "--between", third).output
+    stray = build_and_sign(tmp_path, agency, "stray-2", "--previous", first, recognisedIssuers=[])
+    forked = run(*verify, "--between", str(stray), "--between", third)
+    assert forked.exit_code == 1 and "fork" in forked.output
+    assert len(forked.output.strip().splitlines()) == 1
+    # what is not a list, or --between without the list held: one line, no traceback
+    junk = tmp_path / "junk.jwt"
+    junk.write_text("not a trust list")
+    broken = run(*verify, "--between", str(junk), "--between", second)
+    assert broken.exit_code == 1 and broken.output.startswith(f"vcred: {junk} refused: ")
+    assert len(broken.output.strip().splitlines()) == 1
+    alone = run("trust-list", "verify", fourth, "--anchor", did, "--between", second)
+    assert alone.exit_code == 2 and "--previous" in alone.output
+    assert len(alone.output.strip().splitlines()) == 1
+
+
 def test_verify_refuses_another_anchor(tmp_path: Path, agency: tuple[Path, str]) -> None:
     first = build_and_sign(tmp_path, agency, "first")
     other = vcred.did_key(KeyPair.generate("ed25519").public)

@@ -20,7 +20,7 @@ from vcred.keys import KeyPair
 from vcred.net import GuardedFetcher
 from vcred.testing import StaticFetcher
 from vcred.trust import TrustAnchor, TrustList, build_trust_list, list_digest
-from vcred.trustfeed import TrustListFeed, check_succession, describe, diff
+from vcred.trustfeed import MAX_WALK, TrustListFeed, _check_floor, check_succession, describe, diff
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 ROTATION = T0 + timedelta(days=3)
@@ -260,6 +260,8 @@ def loaded(sequence: int, *, digest: str, replaces: tuple[int, str] | None = Non
 
 D1 = "sha256-" + "A" * 43 + "="
 D2 = "sha256-" + "B" * 43 + "="
+D3 = "sha256-" + "C" * 43 + "="
+D4 = "sha256-" + "D" * 43 + "="
 
 
 def test_same_sequence_with_other_content_is_a_fork() -> None:
@@ -292,9 +294,42 @@ def test_a_successor_that_does_not_name_its_predecessor_is_refused() -> None:
     check_succession(None, loaded(4, digest=D2))  # the first list ever loaded: nothing held
 
 
-def test_a_successor_may_skip_lists_the_verifier_never_saw_but_not_the_one_held() -> None:
-    # held 3; list 6 replaces list 5 (4 and 5 were missed): taken
-    check_succession(loaded(3, digest=D1), loaded(6, digest=D2, replaces=(5, D2)))
+def test_a_successor_that_skips_lists_is_taken_only_through_the_lists_in_between() -> None:
+    # Attack: held 3; list 6 names a list 5 that was never published — a branch that never
+    # contained list 3 (signed by the anchor's key: a second tool, a restored backup). It was
+    # taken ("the lists in between were missed, not forged"): nothing showed it descends
+    # from the list held. Now the lists in between must link it to the held one.
+    with pytest.raises(TrustListSequenceError, match="has not seen") as caught:
+        check_succession(loaded(3, digest=D1), loaded(6, digest=D2, replaces=(5, D4)))
+    assert caught.value.pointer == "/credentialSubject/replaces"
+    four = loaded(4, digest=D3, replaces=(3, D1))
+    five = loaded(5, digest=D4, replaces=(4, D3))
+    six = loaded(6, digest=D2, replaces=(5, D4))
+    check_succession(loaded(3, digest=D1), six, between=[four, five])
+    # a link missing, a list in between of a branch (naming another list 3, or list 4 of
+    # other content), or out of order: refused
+    with pytest.raises(TrustListSequenceError, match="has not seen"):
+        check_succession(loaded(3, digest=D1), six, between=[five])
+    with pytest.raises(TrustListSequenceError, match="fork"):
+        check_succession(
+            loaded(3, digest=D1), six, between=[loaded(4, digest=D3, replaces=(3, D2)), five]
+        )
+    with pytest.raises(TrustListSequenceError, match="fork"):
+        check_succession(
+            loaded(3, digest=D1), six, between=[four, loaded(5, digest=D4, replaces=(4, D1))]
+        )
+    with pytest.raises(TrustListSequenceError):
+        check_succession(loaded(3, digest=D1), six, between=[five, four])
+    unknown = dataclasses.replace(five, digest=None)  # of unknown content: links nothing
+    with pytest.raises(TrustListSequenceError, match="unknown content"):
+        check_succession(loaded(3, digest=D1), six, between=[four, unknown])
+    # the floor of an earlier run is linked the same way
+    _check_floor((3, D1), six, [four, five])
+    with pytest.raises(TrustListSequenceError, match="has not seen"):
+        _check_floor((3, D1), six)
+
+
+def test_a_successor_may_not_skip_past_the_one_held() -> None:
     # list 6 replacing list 2 left list 3 out: a branch beside the held list
     with pytest.raises(TrustListSequenceError, match="fork") as caught:
         check_succession(loaded(3, digest=D1), loaded(6, digest=D2, replaces=(2, D1)))
@@ -402,3 +437,154 @@ def test_a_floor_from_a_list_no_longer_held_refuses_what_it_had_replaced(
     assert "rollback" in feed.refresh(force=True).errors[0]  # the list held bounds it now
     with pytest.raises(UsageError):
         feed.hold_floor(9, D1)
+
+
+# -- a list that skips numbers: the lists in between, fetched by number ------------------------
+
+
+def publish_chain(server: LocalServer, last: int, *, current: int | None = None) -> list[str]:
+    """Lists 1..``last``, each naming the one before, served by number at
+    ``/trust-lists/<n>`` (as the issuer service serves them) and list ``current`` (default:
+    the last) at ``/trust-lists/current``; the lists, list n at index n - 1."""
+    lists: list[str] = []
+    for number in range(1, last + 1):
+        lists.append(signed_list(number, pin(K1, T0), previous=lists[-1] if lists else None))
+        server.serve(
+            f"/trust-lists/{number}", lists[-1].encode(), Content_Type="application/vc+jwt"
+        )
+    shown = lists[(current or last) - 1]
+    server.serve("/trust-lists/current", shown.encode(), Content_Type="application/vc+jwt")
+    return lists
+
+
+def holding_list_one(server: LocalServer, clock: Clock) -> tuple[TrustListFeed, list[str]]:
+    lists = publish_chain(server, 1)
+    feed = feed_for(server, clock)
+    assert feed.refresh().sequence == 1
+    return feed, lists
+
+
+def test_a_list_that_skips_numbers_is_linked_through_the_lists_fetched_by_number(
+    server: LocalServer,
+) -> None:
+    clock = Clock()
+    feed, _ = holding_list_one(server, clock)
+    lists = publish_chain(server, 5)  # 2, 3 and 4 published while this verifier did not look
+    server.hits.clear()
+    report = feed.refresh(force=True)
+    assert report.sequence == 5 and report.changed and not report.errors, report.errors
+    assert feed.current is not None and feed.current.digest == list_digest(lists[4])
+    # each list in between fetched once, through the feed's fetcher, newest first
+    assert server.hits == [
+        "/trust-lists/current",
+        "/trust-lists/4",
+        "/trust-lists/3",
+        "/trust-lists/2",
+    ]
+    # the next one names the held list: nothing more is fetched
+    sixth = signed_list(6, pin(K1, T0), previous=lists[4])
+    server.serve("/trust-lists/current", sixth.encode(), Content_Type="application/vc+jwt")
+    server.hits.clear()
+    assert feed.refresh(force=True).sequence == 6
+    assert server.hits == ["/trust-lists/current"]
+
+
+def test_a_list_naming_a_predecessor_never_published_is_refused(server: LocalServer) -> None:
+    # Attack: list 1 held; list 5, signed by the anchor's key, names a list 4 that was never
+    # published (a branch that never contained list 1). It was taken: list 4 "was missed".
+    clock = Clock()
+    feed, lists = holding_list_one(server, clock)
+    phantom = signed_list(4, pin(K2, T0), previous=lists[0])  # never served: its digest only
+    stray = signed_list(5, pin(K2, T0), previous=phantom)
+    server.serve("/trust-lists/current", stray.encode(), Content_Type="application/vc+jwt")
+    report = feed.refresh(force=True)
+    assert feed.current is not None and feed.current.sequence == 1  # the list held stays
+    assert report.sequence == 1 and not report.changed
+    (error,) = report.errors
+    assert "TRUST_LIST_SEQUENCE" in error and "/trust-lists/4" in error and "404" in error
+    # served after all, list 4 of that branch names list 3, which was never published: refused
+    # the same way; a list 4 naming the held list, but another list 4 than the one list 5
+    # names (another digest), is not taken for it
+    server.serve("/trust-lists/4", phantom.encode(), Content_Type="application/vc+jwt")
+    assert feed.refresh(force=True).sequence == 1 and feed.current.sequence == 1
+    other = signed_list(4, pin(K1, T0), previous=lists[0])
+    server.serve("/trust-lists/4", other.encode(), Content_Type="application/vc+jwt")
+    (error,) = feed.refresh(force=True).errors
+    assert "another list than the one list 5 names" in error
+    assert feed.current.sequence == 1
+
+
+def test_a_list_in_between_must_verify_under_the_anchor(server: LocalServer) -> None:
+    # the anchor's key named a list 2 that another key signed: the walk does not take it
+    clock = Clock()
+    feed, lists = holding_list_one(server, clock)
+    foreign = signed_list(2, pin(K2, T0), previous=lists[0], key=ATTACKER)
+    third = signed_list(3, pin(K1, T0), previous=foreign)
+    server.serve("/trust-lists/2", foreign.encode(), Content_Type="application/vc+jwt")
+    server.serve("/trust-lists/current", third.encode(), Content_Type="application/vc+jwt")
+    (error,) = feed.refresh(force=True).errors
+    assert "TRUST_LIST_SEQUENCE" in error and "UNTRUSTED_ISSUER" in error
+    assert feed.current is not None and feed.current.sequence == 1
+
+
+def test_a_walk_longer_than_its_bound_is_refused(server: LocalServer) -> None:
+    clock = Clock()
+    feed, _ = holding_list_one(server, clock)
+    publish_chain(server, MAX_WALK + 3)  # MAX_WALK + 1 lists between list 1 and the last
+    server.hits.clear()
+    (error,) = feed.refresh(force=True).errors
+    assert "TRUST_LIST_SEQUENCE" in error and f"more than {MAX_WALK} lists" in error
+    assert feed.current is not None and feed.current.sequence == 1
+    assert len(server.hits) == 1 + MAX_WALK  # the list, then MAX_WALK lists, no more
+    # MAX_WALK lists between: linked
+    publish_chain(server, MAX_WALK + 3, current=MAX_WALK + 2)
+    assert feed.refresh(force=True).sequence == MAX_WALK + 2
+
+
+def test_a_fetch_failing_in_the_middle_refuses_the_list_and_the_held_one_stays(
+    server: LocalServer,
+) -> None:
+    clock = Clock()
+    feed, _ = holding_list_one(server, clock)
+    lists = publish_chain(server, 5)
+    for status, body in ((500, b"down"), (200, b"\xff\xfe"), (200, b"not a list")):
+        server.serve("/trust-lists/3", body, status=status)
+        report = feed.refresh(force=True)
+        (error,) = report.errors
+        assert "TRUST_LIST_SEQUENCE" in error and "/trust-lists/3" in error, error
+        assert feed.current is not None and feed.current.sequence == 1
+        assert report.sequence == 1 and not report.changed
+    server.serve("/trust-lists/3", lists[2].encode(), Content_Type="application/vc+jwt")
+    assert feed.refresh(force=True).sequence == 5
+
+
+def test_a_list_in_between_need_not_be_in_force_now(server: LocalServer) -> None:
+    # lists 2 and 3 expired before list 4 was fetched: each was in force when the next one
+    # replaced it, which is what it is verified as of
+    clock = Clock()
+    feed, lists = holding_list_one(server, clock)
+    second = signed_list(2, pin(K1, T0), previous=lists[0])  # until T0 + 30 days
+    third = signed_list(3, pin(K1, T0), previous=second, valid_from=T0 + timedelta(days=6))
+    fourth = signed_list(4, pin(K1, T0), previous=third, valid_from=T0 + timedelta(days=33))
+    later = T0 + timedelta(days=40)  # past list 3's validUntil (T0 + 36 days)
+    server.serve("/trust-lists/2", second.encode(), Content_Type="application/vc+jwt")
+    server.serve("/trust-lists/3", third.encode(), Content_Type="application/vc+jwt")
+    server.serve("/trust-lists/current", fourth.encode(), Content_Type="application/vc+jwt")
+    clock.now = later + timedelta(hours=1)
+    report = feed.refresh(force=True)
+    assert report.sequence == 4, report.errors
+
+
+def test_a_floor_is_walked_back_to_as_the_list_held_is(server: LocalServer) -> None:
+    # a restart that could not hold its kept list 2 again keeps its number and digest as a
+    # floor: list 5 is taken only through lists 3 and 4, which link it to list 2
+    clock = Clock()
+    lists = publish_chain(server, 5)
+    feed = feed_for(server, clock)
+    feed.hold_floor(2, list_digest(lists[1]))
+    server.serve("/trust-lists/4", b"gone", status=404)
+    (error,) = feed.refresh(force=True).errors
+    assert "TRUST_LIST_SEQUENCE" in error and "/trust-lists/4" in error
+    assert feed.current is None
+    server.serve("/trust-lists/4", lists[3].encode(), Content_Type="application/vc+jwt")
+    assert feed.refresh(force=True).sequence == 5

@@ -4,7 +4,7 @@ its lifecycle (docs/trust-fabric.md).
 ``build`` makes the unsigned list from a specification file, numbering it after the list it
 replaces; ``sign`` secures it with the trust-list key; ``show`` and ``diff`` read verified
 lists; ``verify`` checks a list under its trust anchor and, given the list held, that it may
-replace it.
+replace it (through the lists published in between, ``--between``, when it skips numbers).
 """
 
 from __future__ import annotations
@@ -183,6 +183,13 @@ def diff_command(
     type=click.Path(exists=True, dir_okay=False),
     help="the list held: SOURCE must be allowed to replace it (no rollback, no fork)",
 )
+@click.option(
+    "--between",
+    type=click.Path(exists=True, dir_okay=False),
+    multiple=True,
+    help="(repeat) a signed list published between --previous and SOURCE, when SOURCE skips "
+    "numbers: each must name the one before it (any order given; sorted by number)",
+)
 def verify_command(
     source: str,
     anchor: str,
@@ -190,16 +197,40 @@ def verify_command(
     dev: bool,
     host_map: tuple[str, ...],
     previous: str | None,
+    between: tuple[str, ...],
 ) -> None:
     """Verify a signed trust list; exit 0 when it is acceptable, 1 when refused."""
+    if between and previous is None:
+        _fail("--between links SOURCE to the list held: give that list with --previous")
     loaded = _load(source, anchor, method, dev, host_map, refused_code=1)
     if previous is not None:
         held = _load(previous, anchor, method, dev, host_map)
+        # lists replaced since need not be in force now: each is verified as of the moment
+        # the one after it took effect, as the feed does (vcred.trustfeed.TrustListFeed)
+        chain: list[TrustList] = []
+        successor = loaded
+        for path in sorted(between, key=_stated_sequence, reverse=True):
+            moment = min(successor.valid_from or utc_now(), utc_now())
+            successor = _load(path, anchor, method, dev, host_map, refused_code=1, at=moment)
+            chain.append(successor)
         try:
-            check_succession(held, loaded)
+            check_succession(held, loaded, between=chain[::-1])
         except VcredError as exc:
             _fail(f"refused: {exc.code}: {exc}", code=1)
     click.echo(f"verified: {loaded.label}, signed by {loaded.issuer}")
+
+
+def _stated_sequence(path: str) -> int:
+    """The sequence number a list file states, read unverified to put ``--between`` lists in
+    order (each is then verified; a list stating none sorts first and is refused)."""
+    text = _read_input(path).strip()
+    try:
+        payload = loads_local(text, what=path) if text.startswith("{") else unverified_payload(text)
+    except (VcredError, ValueError):
+        return 0
+    subject = payload.get("credentialSubject") if isinstance(payload, dict) else None
+    number = subject.get("sequenceNumber") if isinstance(subject, dict) else None
+    return number if isinstance(number, int) and not isinstance(number, bool) else 0
 
 
 def _load(
@@ -210,15 +241,20 @@ def _load(
     host_map: tuple[str, ...],
     *,
     refused_code: int = 2,
+    at: datetime | None = None,
 ) -> TrustList:
+    """``source`` verified under the anchor, now or as of ``at``; exits ``refused_code``
+    when it is refused."""
     try:
         pinned = TrustAnchor(did=anchor, method=method)
     except UsageError as exc:
         _fail(str(exc))
     text = _read_input(source).strip()
-    verifier = Verifier(fetcher=_fetcher(dev, host_map), checks=("proof", "issuer", "validity"))
+    verifier = Verifier(
+        fetcher=_fetcher(dev, host_map), checks=("proof", "issuer", "validity"), at=at
+    )
     try:
-        return load_signed_trust_list(text, now=utc_now(), anchor=pinned, verifier=verifier)
+        return load_signed_trust_list(text, now=at or utc_now(), anchor=pinned, verifier=verifier)
     except VcredError as exc:
         _fail(f"{source} refused: {exc.code}: {exc}", code=refused_code)
 

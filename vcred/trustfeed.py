@@ -8,6 +8,9 @@ sequence number and digest (docs/trust-fabric.md). A verifier holds one list per
   (:func:`check_succession`): a lower sequence number is a rollback, the same number with
   other content or a successor naming another predecessor is a fork, a successor naming no
   predecessor is not shown to succeed — all refused, the held list staying;
+- when a list skips numbers, fetches the lists in between from the publisher (the list
+  numbered *m* beside the list's URL, :func:`numbered_url`) and checks each link back to the
+  held one (:meth:`TrustListFeed.accept`), at most :data:`MAX_WALK` of them;
 - refreshes it before ``nextUpdate`` (:class:`TrustListFeed`), and on demand;
 - stops trusting anyone under it after ``nextUpdate`` plus a grace it configures
   (:attr:`vcred.trust.TrustList.grace`), should no newer list arrive.
@@ -25,11 +28,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
+from urllib.parse import urljoin
 
 from ._forksafe import renew_locks_in_children
 from .errors import TrustListSequenceError, UsageError, VcredError
 from .net import Fetcher
-from .trust import RecognisedIssuer, TrustAnchor, TrustList, load_signed_trust_list
+from .trust import (
+    RecognisedIssuer,
+    TrustAnchor,
+    TrustList,
+    list_digest,
+    load_signed_trust_list,
+)
 
 __all__ = [
     "RefreshReport",
@@ -37,15 +47,35 @@ __all__ = [
     "check_succession",
     "describe",
     "diff",
+    "numbered_url",
 ]
 
 #: What a trust-list URL is asked for: the VC-JOSE-COSE media type, or JSON (Data Integrity).
 ACCEPT: Final = "application/vc+jwt, application/vc+ld+json;q=0.9, application/json;q=0.5"
 MAX_LIST_BYTES: Final = 2 * 1024 * 1024
+#: How many lists a feed fetches between the one held and one that skips numbers, to show
+#: the links between them: past it the list is refused (fail closed) — a verifier that missed
+#: so many lists is not walked back an unbounded way by what one answer names.
+MAX_WALK: Final = 16
 
 
-def check_succession(held: TrustList | None, new: TrustList) -> None:
-    """Whether ``new`` may replace ``held`` (both already verified under the same anchor).
+def numbered_url(url: str, sequence: int) -> str:
+    """Where the list numbered ``sequence`` is published beside the list at ``url``: the
+    relative reference ``<sequence>`` resolved against ``url`` (RFC 3986 §5.2), so
+    ``https://cbp.example/trust-lists/current`` gives ``https://cbp.example/trust-lists/7``
+    — the issuer service's ``GET /trust-lists/<n>`` (docs/trust-fabric.md)."""
+    return urljoin(url, str(sequence))
+
+
+def check_succession(
+    held: TrustList | None, new: TrustList, *, between: Sequence[TrustList] = ()
+) -> None:
+    """Whether ``new`` may replace ``held`` (all verified under the same anchor).
+
+    ``between``: the lists published between ``held`` and ``new`` (oldest first), when
+    ``new`` skips numbers — each must name the one before it, the first the held list, and
+    ``new`` the last; the caller fetched them (:class:`TrustListFeed`, ``vcred trust-list
+    verify --between``). Pure: no I/O.
 
     Nothing held: any list is taken (the first one ever loaded). Raises
     TrustListSequenceError for a list without a sequence number replacing one with it, a
@@ -68,19 +98,26 @@ def check_succession(held: TrustList | None, new: TrustList) -> None:
                 pointer="/validFrom",
             )
         return
-    _check_successor(held.sequence, held.digest, held.label, new)
+    _check_successor(held.sequence, held.digest, held.label, new, between)
 
 
-def _check_successor(sequence: int, digest: str | None, label: str, new: TrustList) -> None:
+def _check_successor(
+    sequence: int,
+    digest: str | None,
+    label: str,
+    new: TrustList,
+    between: Sequence[TrustList] = (),
+) -> None:
     """Whether ``new`` may follow the list numbered ``sequence`` of ``digest`` (None: not
     known), called ``label`` in what is raised: the held list, or one an earlier run
-    accepted (:meth:`TrustListFeed.hold_floor`).
+    accepted (:meth:`TrustListFeed.hold_floor`), through the lists ``between`` them.
 
     A list numbered higher must name the list it replaces (``replaces``, docs/trust-fabric.md):
-    the one held — its number and digest — or a later one this verifier never saw (numbers
-    were skipped: the lists in between were missed, not forged). Without ``replaces``, or
-    naming a list before the one held (a branch that left it out), it is not shown to
-    succeed the held list and is refused (fail closed). Raises TrustListSequenceError.
+    the one held — its number and digest — or, when numbers were skipped, the last of
+    ``between``, each of which names the one before it and the first the held list. Without
+    ``replaces``, naming a list before the one held (a branch that left it out), or naming a
+    later one not shown to descend from the held list (not in ``between``: a branch that never
+    contained it would pass), it is refused (fail closed). Raises TrustListSequenceError.
     """
     if new.sequence is None:
         raise TrustListSequenceError(
@@ -102,26 +139,61 @@ def _check_successor(sequence: int, digest: str | None, label: str, new: TrustLi
                 pointer="/credentialSubject/sequenceNumber",
             )
         return
-    if new.replaces is None:
+    named_as = f"the one held ({label})"
+    for item in (*between, new):
+        _check_link(sequence, digest, named_as, item, new)
+        sequence = item.sequence if item.sequence is not None else sequence
+        digest = item.digest
+        named_as = f"list {item.sequence} published between"
+
+
+def _check_link(
+    sequence: int, digest: str | None, named_as: str, item: TrustList, new: TrustList
+) -> None:
+    """One link of :func:`_check_successor`: ``item`` names the list numbered ``sequence``
+    (of ``digest``, None: not known), called ``named_as``, as the one it replaces."""
+    subject = "" if item is new else f" (between the one held and list {new.sequence})"
+    if item is not new and item.digest is None:
+        # its successor's link could not be checked: a list of unknown content links nothing
         raise TrustListSequenceError(
-            f"trust list {new.sequence} does not name the list it replaces, so it cannot be "
-            f"shown to succeed the one held ({label}): refused (its replaces must name list "
+            f"trust list {item.sequence}{subject} is of unknown content (no digest): it cannot "
+            "link the lists around it: refused",
+            pointer="/credentialSubject/replaces",
+        )
+    if item.sequence is None or item.sequence <= sequence:
+        raise TrustListSequenceError(
+            f"trust list {item.sequence}{subject} is not numbered after {named_as}: refused",
+            pointer="/credentialSubject/sequenceNumber",
+        )
+    if item.replaces is None:
+        raise TrustListSequenceError(
+            f"trust list {item.sequence}{subject} does not name the list it replaces, so it "
+            f"cannot be shown to succeed {named_as}: refused (its replaces must name list "
             f"{sequence}{f' {digest}' if digest else ''})",
             pointer="/credentialSubject/replaces",
         )
-    number, named = new.replaces
-    if number >= new.sequence:
+    number, named = item.replaces
+    if number >= item.sequence:
         raise TrustListSequenceError(
-            f"trust list {new.sequence} claims to replace list {number}, not an earlier one: "
-            "refused",
+            f"trust list {item.sequence}{subject} claims to replace list {number}, not an "
+            "earlier one: refused",
             pointer="/credentialSubject/replaces/sequenceNumber",
         )
     if number < sequence or (
         number == sequence and digest is not None and not hmac.compare_digest(named, digest)
     ):
         raise TrustListSequenceError(
-            f"trust list {new.sequence} replaces list {number} ({named}), not the one held "
-            f"({label}{f', {digest}' if digest else ''}): refused as a fork",
+            f"trust list {item.sequence}{subject} replaces list {number} ({named}), not "
+            f"{named_as}{f', {digest}' if digest else ''}: refused as a fork",
+            pointer="/credentialSubject/replaces",
+        )
+    if number > sequence:
+        # skipped numbers: only the lists in between show that it descends from the one held
+        # (one naming a list never published would be a branch that never contained it)
+        raise TrustListSequenceError(
+            f"trust list {item.sequence}{subject} replaces list {number} ({named}), which "
+            f"this verifier has not seen: without the lists between it and {named_as}, it "
+            "cannot be shown to descend from it: refused",
             pointer="/credentialSubject/replaces",
         )
 
@@ -272,8 +344,11 @@ class TrustListFeed:
     def accept(self, secured: str, *, source: str) -> TrustList:
         """Verify ``secured`` under the anchor and hold it if it succeeds the list held.
 
-        Raises what :func:`vcred.trust.load_signed_trust_list` raises (bad proof, another
-        issuer, not the anchor's key, expired …) and TrustListSequenceError (rollback, fork).
+        A list that skips numbers is linked to the list held (or the floor) through the lists
+        in between, fetched from the publisher (:meth:`_between`). Raises what
+        :func:`vcred.trust.load_signed_trust_list` raises (bad proof, another issuer, not the
+        anchor's key, expired …) and TrustListSequenceError (rollback, fork, a list in between
+        that cannot be fetched, verified or linked, more than :data:`MAX_WALK` of them).
         """
         now = self._clock()
         loaded = load_signed_trust_list(
@@ -281,9 +356,14 @@ class TrustListFeed:
         )
         loaded = dataclasses.replace(loaded, grace=self.grace)
         with self._lock:
+            held, floor = self._current, self._floor
+        bound = held.sequence if held is not None else floor[0] if floor is not None else None
+        # fetched outside the lock; checked under it against what is held then
+        between = self._between(loaded, bound, source=source, now=now)
+        with self._lock:
             if self._current is None and self._floor is not None:
-                _check_floor(self._floor, loaded)
-            check_succession(self._current, loaded)
+                _check_floor(self._floor, loaded, between)
+            check_succession(self._current, loaded, between=between)
             changed = self._current is None or self._current.digest != loaded.digest
             self._current = loaded
             self._floor = None  # the list held bounds what follows from now on
@@ -294,6 +374,86 @@ class TrustListFeed:
         if self._on_accept is not None:
             self._on_accept(loaded, secured)
         return loaded
+
+    def _between(
+        self, new: TrustList, bound: int | None, *, source: str, now: datetime
+    ) -> tuple[TrustList, ...]:
+        """The lists between the one numbered ``bound`` (held, or the floor) and ``new``,
+        oldest first: followed back from ``new`` through ``replaces`` while it names a list
+        after ``bound``, each fetched from :func:`numbered_url` of ``source`` (then of the
+        other URLs) through the feed's fetcher (:meth:`_fetch_between`). Whether they link up
+        is :func:`check_succession`'s to say. Raises TrustListSequenceError past
+        :data:`MAX_WALK` lists, or for one that cannot be fetched and verified."""
+        found: list[TrustList] = []
+        cursor = new
+        while (
+            bound is not None
+            and cursor.sequence is not None
+            and cursor.replaces is not None
+            and bound < cursor.replaces[0] < cursor.sequence
+        ):
+            if len(found) == MAX_WALK:
+                raise TrustListSequenceError(
+                    f"trust list {new.sequence} is more than {MAX_WALK} lists after list "
+                    f"{bound} (the list held): the links between them are not followed that "
+                    "far, so it cannot be shown to descend from it: refused",
+                    pointer="/credentialSubject/replaces",
+                )
+            number, digest = cursor.replaces
+            found.append(
+                self._fetch_between(number, digest, cursor, new, bound, source=source, now=now)
+            )
+            cursor = found[-1]
+        return tuple(reversed(found))
+
+    def _fetch_between(
+        self,
+        number: int,
+        digest: str,
+        successor: TrustList,
+        new: TrustList,
+        bound: int,
+        *,
+        source: str,
+        now: datetime,
+    ) -> TrustList:
+        """The list ``successor`` replaces (numbered ``number``, of ``digest``), fetched and
+        verified under the anchor as of the moment ``successor`` took effect (it was in force
+        until then; it need not be now). Raises TrustListSequenceError naming what each URL
+        answered."""
+        as_of = min(successor.valid_from or now, now)
+        verifier = self._verifier
+        if verifier is not None:
+            verifier = dataclasses.replace(verifier, at=as_of)
+        # the URL that answered ``new`` first (it publishes that branch), then the mirrors
+        urls = (
+            (source, *(u for u in self.urls if u != source)) if source in self.urls else self.urls
+        )
+        errors: list[str] = []
+        for url in urls:
+            where = numbered_url(url, number)
+            try:
+                body = self._fetcher.fetch(where, accept=ACCEPT, max_bytes=MAX_LIST_BYTES)
+                text = body.decode("utf-8").strip()
+                if not hmac.compare_digest(list_digest(text), digest):
+                    errors.append(
+                        f"{where}: another list than the one list {successor.sequence} names"
+                    )
+                    continue
+                return load_signed_trust_list(
+                    text, now=as_of, anchor=self.anchor, verifier=verifier
+                )
+            except UnicodeDecodeError:
+                errors.append(f"{where}: MALFORMED: the trust list is not UTF-8 text")
+            except VcredError as exc:
+                errors.append(f"{where}: {exc.code}: {exc.message}")
+        raise TrustListSequenceError(
+            f"trust list {new.sequence} skips lists after list {bound} (the list held); list "
+            f"{number} ({digest}), which list {successor.sequence} replaces, could not be "
+            f"fetched and verified to show it descends from list {bound}: refused "
+            f"({'; '.join(errors)})",
+            pointer="/credentialSubject/replaces",
+        )
 
     def resume(self, secured: str, *, accepted_at: datetime) -> TrustList:
         """Hold again the list an earlier run accepted at ``accepted_at`` (the newest its
@@ -376,10 +536,10 @@ class TrustListFeed:
         return self._last
 
 
-def _check_floor(floor: tuple[int, str], new: TrustList) -> None:
+def _check_floor(floor: tuple[int, str], new: TrustList, between: Sequence[TrustList] = ()) -> None:
     """:func:`check_succession` against a list known only by its number and digest."""
     sequence, digest = floor
-    _check_successor(sequence, digest, f"list {sequence} an earlier run accepted", new)
+    _check_successor(sequence, digest, f"list {sequence} an earlier run accepted", new, between)
 
 
 def _empty(now: datetime) -> RefreshReport:

@@ -14,6 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask, jsonify
-from sqlalchemy import text
+from sqlalchemy import delete, text
+from werkzeug.serving import make_server
 
 from issuer_app import create_app as create_issuer_app
 from issuer_app import issuer_of
 from issuer_app import service as issuer_service
 from tests.httpserver import LocalServer, local_server
 from tests.issuer.conftest import (
+    BACKENDS,
     DID_WEB,
     DOMAIN,
     PASSPHRASE,
@@ -557,7 +560,10 @@ def test_vcred_verify_refuses_a_list_from_another_method_in_one_line(tmp_path: P
 
 # -- the published list: a stable URL at the issuer, refreshed by the verifier ----------------
 
-LIST_URL = f"https://{DOMAIN}/trust-lists/current"
+PUBLIC = f"https://{DOMAIN}/trust-lists"
+LIST_URL = f"{PUBLIC}/current"
+MIRROR = "mirror.example"
+MIRROR_URL = f"https://{MIRROR}/trust-lists/current"
 
 
 def sequenced_list(sequence: int, previous: str | None = None) -> dict[str, Any]:
@@ -750,6 +756,117 @@ def test_the_issuer_names_the_list_a_successor_replaces(issuer_app: Flask, api: 
     assert refused.get_json()["code"] == "TRUST_LIST_SEQUENCE"
     assert refused.get_json()["pointer"] == "/credential/credentialSubject/replaces"
     assert load(issuer_app, api.get("/trust-lists/current").get_data(as_text=True)).sequence == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fmt", ["vc+jwt", "data-integrity"])
+def test_the_issuer_serves_every_list_it_published_by_number(
+    tmp_path: Path, backend: str, fmt: str
+) -> None:
+    # a verifier that missed lists fetches those in between by number, to link the list it
+    # fetched to the one it holds (vcred.trustfeed): each as it was served when current
+    app = create_issuer_app(make_config(tmp_path / "issuer", backend))
+    app.config["TESTING"] = True
+    try:
+        api = ApiClient(app)
+        served: list[bytes] = []
+        for number in (1, 2, 3):
+            body = {"credential": sequenced_list(number), "options": {"format": fmt}}
+            answer = api.post("/trust-lists/issue", json=body, headers=bearer(app, "trust-list"))
+            assert answer.status_code == 201, answer.get_json()
+            served.append(api.get("/trust-lists/current").get_data())
+        current = api.get("/trust-lists/current")
+        for number, body in enumerate(served, start=1):
+            found = api.get(f"/trust-lists/{number}")
+            assert found.status_code == 200 and found.get_data() == body
+            assert found.mimetype == current.mimetype
+        second = load(app, api.get("/trust-lists/2").get_data(as_text=True))
+        assert second.sequence == 2 and second.replaces == (1, list_digest(served[0]))
+        for unknown in ("4", "9007199254740991", "9999999999999999"):
+            missing = api.get(f"/trust-lists/{unknown}")
+            assert missing.status_code == 404, unknown
+            assert missing.mimetype == "application/problem+json"
+            assert missing.get_json()["code"] == "NOT_FOUND"
+        for bad in ("abc", "0", "01", "-1", "1.0", "+1", "1e3", "%201", "9" * 17, "\u0661"):
+            refused = api.get(f"/trust-lists/{bad}")
+            assert refused.status_code == 400, bad
+            assert refused.get_json()["code"] == "MALFORMED"
+        # a list published before lists were kept by number: served while it is current
+        store = issuer_of(app).store
+        with store.engine.begin() as conn:
+            for number in (2, 3):
+                named = issuer_service.PUBLISHED_TRUST_LIST_NUMBERED.format(number)
+                conn.execute(delete(store.t.meta).where(store.t.meta.c.name == named))
+        assert api.get("/trust-lists/3").get_data() == served[2]
+        assert api.get("/trust-lists/2").status_code == 404
+        assert api.get("/trust-lists/1").get_data() == served[0]
+    finally:
+        dispose(app, drop=backend == "postgres")
+
+
+def test_the_issuer_refuses_a_sequence_number_it_could_not_serve_exactly(
+    issuer_app: Flask, api: ApiClient
+) -> None:
+    # a list is kept and served by its number: past 2^53 - 1 a verifier's JSON may read it
+    # inexactly (and one of 54 digits or more would not fit its row's name on PostgreSQL)
+    refused = publish(issuer_app, api, sequenced_list(2**53))
+    assert refused.status_code == 400
+    assert refused.get_json()["code"] == "MALFORMED"
+    assert refused.get_json()["pointer"] == "/credential/credentialSubject/sequenceNumber"
+    assert api.get("/trust-lists/current").status_code == 404
+    assert publish(issuer_app, api, sequenced_list(2**53 - 1)).status_code == 201
+    assert api.get(f"/trust-lists/{2**53 - 1}").status_code == 200
+
+
+@contextmanager
+def served_over_http(app: Flask) -> Iterator[str]:
+    """``app`` behind a real HTTP server on this machine; yields its origin."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="issuer-over-http")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_a_verifier_that_missed_lists_links_them_through_the_issuers_numbered_lists(
+    make_app: MakeApp, issuer_app: Flask, api: ApiClient
+) -> None:
+    # Attack closed (§13.26): a list skipping numbers was taken whatever list it named
+    # between; now the verifier fetches each list in between from the issuer, by number
+    # (GET /trust-lists/<n>, over HTTP through its guarded fetcher) and checks every link
+    assert publish(issuer_app, api, sequenced_list(1)).status_code == 201
+    with served_over_http(issuer_app) as origin, local_server() as mirror:
+        app = make_app(
+            trust_list=None,
+            # a mirror first (serving nothing yet), then the agency's issuer
+            trust_list_urls=(MIRROR_URL, LIST_URL),
+            trust_issuer=DID_WEB,
+            host_map={DOMAIN: origin, MIRROR: mirror.origin},
+        )
+        assert app.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 1
+        for number in (2, 3, 4):  # published while the verifier did not look
+            assert publish(issuer_app, api, sequenced_list(number)).status_code == 201
+        service = app.extensions["vcred_verifier"]
+        report = service.refresh_trust()
+        assert report.sequence == 4 and report.changed and report.source == LIST_URL
+        assert app.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 4
+        # list 6 signed with the agency's trust-list key, naming a list 5 never published,
+        # served by the mirror: neither the mirror nor the issuer (404) has a list 5; refused
+        fourth = api.get("/trust-lists/4").get_data(as_text=True)
+        _, signer = issuer_of(issuer_app).keyring().trust_list_signer()
+        phantom = str(issue(sequenced_list(5, previous=fourth), signer))
+        stray = str(issue(sequenced_list(6, previous=phantom), signer))
+        mirror.serve("/trust-lists/current", stray.encode())
+        report = service.refresh_trust()
+        refusal = report.errors[0]
+        assert refusal.startswith(MIRROR_URL) and "TRUST_LIST_SEQUENCE" in refusal
+        assert f"https://{MIRROR}/trust-lists/5" in refusal and f"{PUBLIC}/5" in refusal
+        assert report.sequence == 4 and not report.changed
+        assert app.test_client().get("/health").get_json()["trustList"]["sequenceNumber"] == 4
 
 
 def test_a_list_signed_while_another_was_published_is_not_published(

@@ -39,6 +39,9 @@ GETS = [
     "/identifiers/did:key:zzz",
     "/identifiers/" + "a" * 3000,
     "/trust-lists/current",
+    "/trust-lists/1",
+    "/trust-lists/" + "9" * 3000,
+    "/trust-lists/%00",
     "/status/web/unknown?timestamp=yesterday",
 ]
 

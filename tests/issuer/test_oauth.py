@@ -488,6 +488,7 @@ PUBLIC_OPERATIONS = {
     ("/credentials/derive", "post"),
     ("/status/{signer}/{listId}", "get"),
     ("/trust-lists/current", "get"),
+    ("/trust-lists/{sequenceNumber}", "get"),
     ("/.well-known/did.json", "get"),
     ("/openapi.json", "get"),
     ("/health", "get"),
@@ -559,7 +560,9 @@ def test_every_route_of_the_api_is_documented_or_a_protocol_of_its_own(
     sqlite_oauth_app: Flask,
 ) -> None:
     documented = {
-        path.replace("{signer}", "<signer>").replace("{listId}", "<list_id>")
+        path.replace("{signer}", "<signer>")
+        .replace("{listId}", "<list_id>")
+        .replace("{sequenceNumber}", "<number>")
         for path, _, _ in operations(sqlite_oauth_app)
     }
     pages = ("officer.", "oid4vci_officer.", "language.", "shared.", "static")

@@ -21,6 +21,7 @@ def test_every_operation_conforms_under_fuzzing(make_app: Any) -> None:
         "GET /health",
         "GET /status/{signer}/{listId}",
         "GET /trust-lists/current",
+        "GET /trust-lists/{sequenceNumber}",
         "POST /credentials/derive",
         "POST /credentials/issue",
         "POST /credentials/status",
