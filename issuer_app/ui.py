@@ -212,10 +212,10 @@ def credentials() -> str:
     status = request.args.get("status", "").strip() or None
     if status not in (None, *STATUSES):
         status = None
-    try:
-        page = max(0, int(request.args.get("page", "0")))
-    except ValueError:
-        page = 0
+    # a page number of ASCII digits, nine at most (an offset a database column holds: a
+    # larger one made SQLite and PostgreSQL raise, a 500); anything else is the first page
+    raw = request.args.get("page", "0")
+    page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 0
     rows, total = issuer().search(
         RecordQuery(text=text, type=kind, status=status, limit=PAGE_SIZE, offset=page * PAGE_SIZE)
     )
@@ -328,7 +328,7 @@ def change_status(record_id: str) -> BaseResponse | tuple[str, int]:
     status: Status | MessageStatus
     if action == "message":  # the message status: the value chosen among the configured ones
         value = request.form.get("value", "")
-        if not value.isdigit() or len(value) > 3:
+        if not (value.isascii() and value.isdigit()) or len(value) > 3:  # "²" is a digit
             raise ProblemError(400, "Bad request", "choose a status message", code="MALFORMED")
         status = MessageStatus(int(value))
         done = N_("The credential was given its new status message.")

@@ -235,10 +235,13 @@ def test_officers_see_and_set_the_message(make_app: Callable[..., Flask], clock:
     assert done.status_code == 302
     html = client.get(path).get_data(as_text=True)
     assert "Status message: <strong>under review</strong>" in html
-    refused = client.post(
-        f"{path}/status", data={"action": "message", "value": "x", "csrf_token": csrf_of(html)}
-    )
-    assert refused.status_code == 400
+    # "²" is a digit to str.isdigit but none to int(): it was a ValueError, a 500
+    for value in ("x", "\u00b2", "-1"):
+        refused = client.post(
+            f"{path}/status",
+            data={"action": "message", "value": value, "csrf_token": csrf_of(html)},
+        )
+        assert refused.status_code == 400, value
     row = issuer_of(app).record(answer.record_id)
     assert row is not None
     result = verifier(app, clock).verify(row.secured)

@@ -223,6 +223,14 @@ def test_status_buttons_follow_the_rules(sqlite_app: Flask, action: str) -> None
     assert client.get("/officer/credentials/nonesuch").status_code == 404
 
 
+@pytest.mark.parametrize("page", ["99999999999999999999", "\u00b2", "-3", "1e3", "9" * 5000])
+def test_a_page_number_no_database_holds_is_the_first_page(app: Flask, page: str) -> None:
+    """A page past a 64-bit offset made the database raise (500)."""
+    client = logged_in(app)
+    answer = client.get("/officer/credentials", query_string={"page": page})
+    assert answer.status_code == 200
+
+
 def test_nul_characters_never_reach_the_database(app: Flask) -> None:
     client = logged_in(app)
     assert client.get("/officer/credentials/%00").status_code == 404
