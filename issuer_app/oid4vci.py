@@ -49,6 +49,7 @@ from vcred.oid4vci import (
 )
 from vcred.status.listcred import format_datetime
 from vcred_service.problems import ProblemError
+from vcred_service.roles import allows
 
 OFFER_TTL: Final = timedelta(hours=1)
 TOKEN_TTL: Final = timedelta(minutes=10)
@@ -363,6 +364,7 @@ class Offers:
                 )
         if refusal is not None:  # the failure count is committed, the answer refused
             raise refusal
+        self._refuse_if_withdrawn(row, "invalid_grant", at=at)
         access_token = self._access_token(form.get("client_id") or None)
         with self.issuer.store.engine.begin() as conn:
             if not self.store.move(
@@ -433,6 +435,37 @@ class Offers:
         wrong = ProtocolError("invalid_grant", "the tx_code is wrong")
         return wrong, {"reason": "wrong tx_code", "failures": tries}
 
+    def _refuse_if_withdrawn(self, row: Any, error: str, *, at: str) -> None:
+        """Raise ProtocolError ``error`` (audited ``oid4vci-withdrawn``) when whoever made
+        the offer of ``row`` may no longer issue: the offer is withdrawn with their access.
+
+        An offer is signed when the wallet collects it, up to an hour later: an officer
+        disabled, or whose role no longer issues, and an API token revoked in between must
+        not issue through it (as a four-eyes request ends with its requester's access). An
+        OAuth client's offer lasts, as its access tokens do, until it expires."""
+        kind, _, name = row.actor.partition(":")
+        why = None
+        if kind == "token":
+            with self.issuer.store.engine.connect() as conn:
+                if self.issuer.store.token_revoked(conn, name):
+                    why = "the API token that made it was revoked"
+        elif kind == "officer" and not (
+            self.issuer.officer_active(name) and allows(self.issuer.roles.role(name), "issue")
+        ):
+            why = f"the officer {name!r} who made it may no longer issue"
+        if why is None:
+            return
+        with self.issuer.store.engine.begin() as conn:
+            self.issuer.store.append_audit(
+                conn,
+                at=at,
+                actor="oid4vci",
+                action="oid4vci-withdrawn",
+                target=row.credential_id or row.offer_id,
+                details={"offerId": row.offer_id, "reason": why},
+            )
+        raise ProtocolError(error, f"the offer was withdrawn: {why}")
+
     # -- nonce endpoint (§7) -------------------------------------------------------------------
 
     def nonce(self) -> str:
@@ -462,6 +495,7 @@ class Offers:
         ``invalid_proof`` / ``invalid_nonce`` (§8.3.1.2).
         """
         row = self.authorised(authorization)
+        self._refuse_if_withdrawn(row, "credential_request_denied", at=self.issuer.stamp())
         request = _credential_request(body, row.configuration, self.configurations())
         possession = self._possession(request, access_token=authorization.partition(" ")[2])
         made = self.configurations()[row.configuration]

@@ -45,9 +45,13 @@ class AppTransport:
 
 def offer(app: Flask, kind: str, fmt: str, *, actor: str = "officer:test") -> OfferView:
     """An offer of an AEO certificate (``aeo``) or a billing attestation (``billing``) in the
-    OpenID4VCI format ``fmt``."""
+    OpenID4VCI format ``fmt``, made by ``actor`` (an officer account is made for it when
+    there is none: an offer is withdrawn when its officer may no longer issue)."""
     service = app.extensions[EXTENSION]
     issuer = issuer_of(app)
+    officer = actor.removeprefix("officer:")
+    if officer != actor and issuer.officers.row(officer) is None:
+        issuer.add_officer(officer, None, actor="test")
     vcred_format = {"vc+sd-jwt": "vc+sd-jwt", "jwt_vc_json": "vc+jwt", "ldp_vc": "data-integrity"}
     document = (
         aeo_certificate(issuer.config.did_web) if kind == "aeo" else billing(issuer.config.did_web)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 
 from issuer_app import issuer_of
 from issuer_app.oid4vci import MAX_TX_FAILURES, OfferView
@@ -626,3 +627,53 @@ def test_racing_redemptions_of_one_pre_authorized_code_issue_one_access_token(
         answers = list(pool.map(redeem, range(8)))
     assert sorted(status for status, _ in answers) == [200] + [400] * 7, answers
     assert {what for status, what in answers if status == 400} == {"invalid_grant"}
+
+
+# -- an offer is withdrawn with its maker's access ----------------------------------------------
+
+
+def _disable(app: Flask, name: str) -> None:
+    store = issuer_of(app).store
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(store.t.officers).where(store.t.officers.c.name == name).values(disabled=True)
+        )
+
+
+@pytest.mark.parametrize("step", ["token", "credential"])
+def test_an_offer_of_an_officer_disabled_since_is_withdrawn(
+    app: Flask, clock: Clock, step: str
+) -> None:
+    """The offer is signed when the wallet collects it: an officer disabled in between
+    (dismissed, a stolen account) issued through their open offers for up to an hour."""
+    made = offer(app, "billing", "vc+sd-jwt", actor="officer:alice")
+    if step == "token":
+        _disable(app, "alice")
+        _, answer = token(app, made)
+        assert (answer.status_code, answer.json["error"]) == (400, "invalid_grant")
+        assert "withdrawn" in answer.json["error_description"]
+    else:
+        _, answer = token(app, made)
+        assert answer.status_code == 200
+        _disable(app, "alice")
+        key = KeyPair.generate("p256")
+        proof = proof_jwt(key, audience=PUBLIC_URL, nonce=nonce(app), now=clock())
+        answer = ask(app, answer.json["access_token"], request_body(made, proof))
+        assert (answer.status_code, answer.json["error"]) == (400, "credential_request_denied")
+        assert "withdrawn" in answer.json["error_description"]
+    entries = list(issuer_of(app).store.audit_entries())
+    assert not [e for e in entries if e["action"] == "issue"]
+    withdrawn = [e["details"] for e in entries if e["action"] == "oid4vci-withdrawn"]
+    assert withdrawn == [
+        {"offerId": made.offer_id, "reason": "the officer 'alice' who made it may no longer issue"}
+    ]
+
+
+def test_an_offer_made_with_an_api_token_revoked_since_is_withdrawn(app: Flask) -> None:
+    service = issuer_of(app)
+    made_by = service.create_token(["issue"], label="desk", actor="test")
+    made = offer(app, "billing", "vc+sd-jwt", actor=f"token:{made_by.id}")
+    service.revoke_token(made_by.id, actor="test")
+    _, answer = token(app, made)
+    assert (answer.status_code, answer.json["error"]) == (400, "invalid_grant")
+    assert "revoked" in answer.json["error_description"]
