@@ -28,6 +28,7 @@ import math
 import re
 import sys
 from collections.abc import Collection, Iterable, Mapping
+from itertools import repeat
 from typing import Any, Final, Protocol
 
 import rfc8785
@@ -334,7 +335,7 @@ def root_context(loader: LoaderLike) -> Context:
 def _context_key(local: Any) -> Any:
     if isinstance(local, str):
         return ("url", local)
-    if isinstance(local, list) and all(isinstance(item, str) for item in local):
+    if isinstance(local, list) and all(map(isinstance, local, repeat(str))):
         return ("urls", *local)
     return ("json", json.dumps(local, sort_keys=True, separators=(",", ":")))
 
