@@ -413,6 +413,11 @@ def _canonical_issue(
 def _issue(split: _Split, limits: Limits, hash: _Hash) -> dict[str, str]:
     """§4.4.3 steps 3-5: the canonical identifiers of the blank nodes, in issuing order."""
     first_degree = _first_degree_hashes(split.first_lines(), hash)
+    if len(set(first_degree.values())) == len(first_degree):
+        # every first-degree hash unique (the common case): all issued in hash order, with
+        # no N-degree hashing to prepare for
+        ranked = sorted(first_degree, key=first_degree.__getitem__)
+        return {label: f"_:c14n{index}" for index, label in enumerate(ranked)}
     state = _Canonicalizer(
         split.blank_quads, first_degree, _Budget(0, limits.max_permutations), hash
     )
