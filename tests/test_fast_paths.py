@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -84,3 +85,63 @@ def test_shared_passed_checks_say_what_a_fresh_check_would() -> None:
     assert result.checks[0] == Check(name="proof", passed=True, detail="vc+jwt proof verified")
     assert result.check("status") == Check(name="status", passed=True, detail="no credentialStatus")
     assert result.check("schema") == Check(name="schema", passed=True, detail="no credentialSchema")
+
+
+# -- the terms check told by the expansion walk ----------------------------------------------
+
+_OWN_ID = "urn:uuid:0d2b8f4e-3f5a-4bd6-9a7c-7f1e4a2b9c10"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"relatedResource": [{"id": _OWN_ID, "digestSRI": "sha256-x"}]},  # its own id again
+        {"credentialSubject": {"id": "did:example:a", "type": "ex:Thing"}},  # a type with a colon
+        {"credentialSubject": {"id": "did:example:a", "ex:thing": "B"}},  # a name with a colon
+        {"credentialSubject": {"@id": "did:example:a"}},  # a keyword a term stands for
+        {"credentialSubject": {"id": "did:example:a", "name": {"@value": "A", "@index": [1]}}},
+    ],
+)
+def test_the_expansion_walk_does_not_vouch_for_what_the_terms_check_looks_at(
+    extra: dict[str, object],
+) -> None:
+    from vcred import _jsonld_fast
+    from vcred.jsonld import check_read_by_terms, default_loader
+
+    document = credential(**extra)
+    loader = default_loader()
+    try:
+        quads, passes = _jsonld_fast.to_quads_read_by_terms(document, loader)
+    except (ContextError, _jsonld_fast.Unsupported):
+        return  # no dataset: nothing to vouch for
+    assert not passes
+    assert quads == _jsonld_fast.to_quads(document, loader)
+    with contextlib.suppress(ContextError):
+        check_read_by_terms(document)  # the check itself decides (ex:thing names no term)
+
+
+def test_an_rdfc_credential_is_walked_for_its_terms_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the expansion of the document and of the proof options tells that the terms check
+    # passes: neither the proof stage nor the context stage walks them again
+    from vcred import _jsonld_fast
+
+    key = KeyPair.generate("ed25519")
+    plain = issue(credential(), key, format="eddsa-rdfc-2022", now=NOW)
+    colon = issue(
+        credential(credentialSubject={"id": "did:example:a", "ex:thing": "B"}),
+        key,
+        format="eddsa-rdfc-2022",
+        now=NOW,
+    )
+    walked: list[object] = []
+    check = _jsonld_fast.check_read_by_terms
+    monkeypatch.setattr(
+        _jsonld_fast,
+        "check_read_by_terms",
+        lambda document, *args: walked.append(document) or check(document, *args),
+    )
+    verifier = Verifier(clock=lambda: NOW)
+    assert verifier.verify(plain).verified
+    assert walked == []
+    assert verifier.verify(colon).verified  # not told: the check walks it, and passes it
+    assert len(walked) == 1

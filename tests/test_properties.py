@@ -367,3 +367,65 @@ def test_a_signed_credential_holding_python_values_is_refused_not_a_crash(
     # (eddsa-jcs-2022 admits contexts appended after the signed ones: a result may verify)
     json.dumps(VERIFIER.verify(secured).to_dict())  # a result a service can answer
     json.dumps(VERIFIER.verify_presentation(secured).to_dict())
+
+
+_SUBJECT_ID = "did:example:trader"
+_CREDENTIAL_ID = "urn:uuid:0d2b8f4e-3f5a-4bd6-9a7c-7f1e4a2b9c10"
+#: member names and values that the terms check looks at, or that it reads past
+_TERMS_CHECK_NAMES = st.sampled_from(
+    ["id", "@id", "type", "@type", "name", "description", "@set", "@nest", "@included",
+     "@reverse", "@value", "@index", "@language", "@json", "ex:thing", "cred:validUntil",
+     "https://www.w3.org/2018/credentials#validUntil", "https://schema.org/name", "expiration",
+     "relatedResource", "credentialSubject", "digestSRI", "validUntil"]
+)  # fmt: skip
+_TERMS_CHECK_VALUES = st.recursive(
+    st.sampled_from(
+        [_CREDENTIAL_ID, _SUBJECT_ID, "ex:Thing", "VerifiableCredential", "A",
+         "https://www.w3.org/2018/credentials#VerifiableCredential", 1, None, True]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(_TERMS_CHECK_NAMES, children, max_size=3)
+    ),
+    max_leaves=8,
+)  # fmt: skip
+
+
+@SETTINGS
+@given(
+    where=st.integers(min_value=0, max_value=20),
+    name=_TERMS_CHECK_NAMES,
+    value=_TERMS_CHECK_VALUES,
+)
+def test_the_expansion_walk_vouches_for_the_terms_check_only_when_it_passes(
+    where: int, name: str, value: Any
+) -> None:
+    # the verifier skips check_read_by_terms when the walk that expanded the document says
+    # the check passes: a member written anywhere must never make it say so wrongly
+    from vcred import _jsonld_fast
+    from vcred.jsonld import check_read_by_terms, default_loader
+
+    document: dict[str, Any] = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": _CREDENTIAL_ID,
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": _SUBJECT_ID, "name": "A", "description": "B"},
+        "relatedResource": [{"id": "urn:uuid:1", "digestSRI": "sha256-x"}],
+    }
+    objects, stack = [], [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            objects.append(item)
+            stack.extend(v for k, v in item.items() if k != "@context")
+        elif isinstance(item, list):
+            stack.extend(item)
+    objects[where % len(objects)][name] = value
+    loader = default_loader()
+    try:
+        quads, passes = _jsonld_fast.to_quads_read_by_terms(document, loader)
+    except (VcredError, _jsonld_fast.Unsupported):
+        return
+    assert quads == _jsonld_fast.to_quads(document, loader)
+    if passes:
+        check_read_by_terms(document, loader=loader)

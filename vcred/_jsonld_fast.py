@@ -28,6 +28,7 @@ import math
 import re
 import sys
 from collections.abc import Collection, Iterable, Mapping
+from itertools import repeat
 from typing import Any, Final, Protocol
 
 import rfc8785
@@ -57,6 +58,9 @@ _VALUE_KEYS: Final = frozenset({"@value", "@type", "@language", "@direction", "@
 _MEMO_LIMIT: Final = 4096
 _PROCESSOR: Final = _pyld.JsonLdProcessor()
 _MISSING: Final = object()
+#: a node object in which :func:`check_read_by_terms` has nothing to look at (see
+#: :meth:`_Terms.plain_names`)
+_NOTHING_READ: Final = object()
 
 
 class Unsupported(Exception):  # noqa: N818 - a signal to fall back, not an error
@@ -146,6 +150,7 @@ class Context:
         "_iris",
         "_keys",
         "_members",
+        "_read_terms",
         "_resources",
         "_reverts",
         "_shapes",
@@ -175,6 +180,7 @@ class Context:
         self._type_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
         #: a node object's member names → what they are here (:meth:`shape`)
         self._shapes: dict[tuple[str, ...], _Shape | None] = {}
+        self._read_terms: _Terms | None = None
 
     def vocab_iri(self, key: str) -> str | None:
         """IRI expansion with ``vocab = true`` (keys, ``@type`` values, ``@vocab`` coercion)."""
@@ -264,6 +270,14 @@ class Context:
         self._shapes[names] = shape
         return shape
 
+    def read_terms(self) -> _Terms:
+        """What this context defines, for :func:`check_read_by_terms` of a document whose
+        top-level context it is (made once)."""
+        terms = self._read_terms
+        if terms is None:
+            terms = self._read_terms = _Terms(self.raw, self.loader.pyld_options())
+        return terms
+
     def term(self, key: str) -> _TermDef | None:
         try:
             return self._terms[key]
@@ -321,7 +335,7 @@ def root_context(loader: LoaderLike) -> Context:
 def _context_key(local: Any) -> Any:
     if isinstance(local, str):
         return ("url", local)
-    if isinstance(local, list) and all(isinstance(item, str) for item in local):
+    if isinstance(local, list) and all(map(isinstance, local, repeat(str))):
         return ("urls", *local)
     return ("json", json.dumps(local, sort_keys=True, separators=(",", ":")))
 
@@ -462,14 +476,19 @@ class _Shape:
 
 
 class _Walker:
-    """One document's conversion: the quads and the blank node labels issued so far."""
+    """One document's conversion: the quads and the blank node labels issued so far.
 
-    __slots__ = ("blank", "counter", "quads")
+    With ``watch`` (:class:`_TermsWatch`), the walk also tells whether the document passes
+    :func:`check_read_by_terms` (``watch`` is dropped at the first node it cannot vouch for).
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("blank", "counter", "quads", "watch")
+
+    def __init__(self, watch: _TermsWatch | None = None) -> None:
         self.quads: list[Quad] = []
         self.blank: dict[str, str] = {}
         self.counter = 0
+        self.watch = watch
 
     def new_blank(self) -> str:
         self.counter += 1
@@ -525,6 +544,14 @@ class _Walker:
             ctx = ctx.child(
                 local, key=_context_key(local), override_protected=False, propagate=True
             )
+        watch = self.watch
+        if watch is not None:
+            if not path:  # the document: the terms are its top-level context's
+                watch.read(ctx.read_terms())
+            if watch.plain.get(names) is not _NOTHING_READ and not watch.passes(
+                element, names, path
+            ):
+                watch = self.watch = None
 
         # Step 11: type-scoped contexts, from the types in lexicographical order; the type
         # values themselves expand with the context from before (``type_ctx``).
@@ -570,6 +597,8 @@ class _Walker:
             properties = self.members(element, ctx, type_ctx, path, value_entries)
             id_value = value_entries.pop("@id", _MISSING)
 
+        if value_entries and watch is not None and not _leaves(value_entries.values()):
+            self.watch = None  # the terms walk would look into them; this one does not
         if "@value" in value_entries:  # only from members(), with properties a list
             if properties or id_value is not _MISSING or len(types) > 1:
                 raise Unsupported("invalid value object")
@@ -693,6 +722,8 @@ class _Walker:
             definition = member.definition = ctx.term(member.key)
         predicate = member.predicate
         if definition is not None and definition.type == "@json":
+            if type(value) not in JSON_LEAVES:
+                self.watch = None  # the terms walk looks into a JSON literal; this one does not
             self.quads.append((subject, predicate, json_literal(value, _pointer(path)), graph))
             return
         is_graph = definition is not None and "@graph" in definition.container
@@ -745,11 +776,30 @@ def to_quads(document: Mapping[str, Any], loader: LoaderLike) -> list[Quad]:
 
     Raises ContextError for what safe mode refuses and MalformedError for invalid JSON-LD.
     """
-    walker = _Walker()
+    return _walk(document, loader, None).quads
+
+
+def to_quads_read_by_terms(
+    document: Mapping[str, Any], loader: LoaderLike
+) -> tuple[list[Quad], bool]:
+    """:func:`to_quads`, and whether :func:`check_read_by_terms` passes for ``document``
+    (no opaque members), told by the same walk: True only when no node object it visited
+    has what that check looks at (a name with a colon, a flagged name, a ``@type`` value with
+    a colon, the document's own id) and the walk saw every object that check reads; False
+    when it cannot tell (run the check).
+
+    Raises as :func:`to_quads` does.
+    """
+    walker = _walk(document, loader, _TermsWatch(document))
+    return walker.quads, walker.watch is not None
+
+
+def _walk(document: Mapping[str, Any], loader: LoaderLike, watch: _TermsWatch | None) -> _Walker:
+    walker = _Walker(watch)
     walker.map(document, root_context(loader), None, "", ())
     if not walker.quads:
         raise ContextError("the document expands to nothing (safe mode: no data is dropped)")
-    return walker.quads
+    return walker
 
 
 # -- what a verifier reading members by their terms would miss ------------------------------
@@ -781,6 +831,7 @@ class _Terms:
         "iris",
         "keywords",
         "names_by_iri",
+        "plain",
         "prefixes",
         "reshaping",
         "type_names",
@@ -824,6 +875,25 @@ class _Terms:
         #: the member names that send a node object to :func:`_check_names`
         self.flagged: frozenset[str] = frozenset(self.reshaping | self.aliases | set(self.keywords))
         self.type_names: frozenset[str] = frozenset(self.types)
+        #: member names → :meth:`plain_names` (memoized)
+        self.plain: dict[tuple[str, ...], Any] = {}
+
+    def plain_names(self, names: tuple[str, ...]) -> Any:
+        """What :func:`check_read_by_terms` looks at in a node object with these member names
+        (memoized): None when the node whatever its values (a name with a colon, or a flagged
+        one); :data:`_NOTHING_READ` when nothing; else the names standing for ``@type`` in
+        some context, whose values it looks at, and ``id`` / ``@id`` if there."""
+        looks: Any
+        if ":" in "".join(names) or not self.flagged.isdisjoint(names):
+            looks = None
+        else:
+            typed = tuple(name for name in names if name in self.type_names)
+            ids = tuple(name for name in names if name in ("id", "@id"))
+            looks = (typed, ids) if typed or ids else _NOTHING_READ
+        if len(self.plain) > _MEMO_LIMIT:
+            self.plain.clear()
+        self.plain[names] = looks
+        return looks
 
     def names_a_term(self, top: Mapping[str, Any], name: str) -> bool:
         """Whether ``name`` (with a colon) is the IRI of a term: expanded with the top-level
@@ -876,17 +946,7 @@ def check_read_by_terms(
     prefixes of every scoped context (:meth:`_Terms.names_a_term`). ``opaque`` members of
     the top level are left to their own verification.
     """
-    local = document.get("@context")
-    key = ("terms", _context_key(local))
-    cached: tuple[Mapping[str, Any], _Terms] | None = loader.processed.get(key)
-    if cached is None:
-        options = loader.pyld_options()
-        top: Mapping[str, Any] = root_context(loader).raw
-        if local is not None:
-            top = _process(top, local, options, override_protected=False)
-        cached = (top, _Terms(top, options))
-        loader.cache_processed(key, cached)
-    top, terms = cached
+    top, terms = _read_terms(document, loader)
     own_id = document.get("id", document.get("@id"))
     type_names = terms.type_names
     flagged = terms.flagged
@@ -929,6 +989,66 @@ def check_read_by_terms(
         for name, value in node.items():
             if type(value) not in JSON_LEAVES and name != "@context":
                 stack.append(value)
+
+
+def _read_terms(
+    document: Mapping[str, Any], loader: LoaderLike
+) -> tuple[Mapping[str, Any], _Terms]:
+    """The top-level active context of ``document`` and what its contexts define (cached)."""
+    local = document.get("@context")
+    key = ("terms", _context_key(local))
+    cached: tuple[Mapping[str, Any], _Terms] | None = loader.processed.get(key)
+    if cached is None:
+        options = loader.pyld_options()
+        top: Mapping[str, Any] = root_context(loader).raw
+        if local is not None:
+            top = _process(top, local, options, override_protected=False)
+        cached = (top, _Terms(top, options))
+        loader.cache_processed(key, cached)
+    return cached
+
+
+class _TermsWatch:
+    """What :func:`check_read_by_terms` would look at, told node by node by the expansion
+    walk (:class:`_Walker`), which hands it the document's terms (:meth:`read`) first:
+    :meth:`passes` is False for a node whose names or ``@type`` values would send it to
+    :func:`_check_node`, or that describes the document's own id."""
+
+    __slots__ = ("own_id", "plain", "terms")
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.own_id = document.get("id", document.get("@id"))
+        self.plain: dict[tuple[str, ...], Any] = {}
+
+    def read(self, terms: _Terms) -> None:
+        self.terms = terms
+        self.plain = terms.plain
+
+    def passes(self, node: Mapping[str, Any], names: tuple[str, ...], path: _Path) -> bool:
+        """Whether the check finds nothing to refuse in ``node`` (with member ``names``),
+        which is the document itself when ``path`` is empty."""
+        looks = self.plain.get(names, _MISSING)
+        if looks is _MISSING:
+            looks = self.terms.plain_names(names)
+        if looks is _NOTHING_READ:
+            return True
+        if looks is None:
+            return False
+        typed, ids = looks
+        for name in typed:
+            if _iri_like(node[name]):
+                return False
+        own_id = self.own_id
+        if path and own_id is not None and len(node) > 1:
+            for name in ids:
+                if node[name] == own_id:
+                    return False
+        return True
+
+
+def _leaves(values: Iterable[Any]) -> bool:
+    """Whether every value is a JSON leaf (no object or array for a walk to look into)."""
+    return all(type(value) in JSON_LEAVES for value in values)
 
 
 def _check_node(

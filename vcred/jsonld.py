@@ -178,6 +178,10 @@ def _check_context_document(url: str, document: Mapping[str, Any]) -> None:
     check_local_context(document["@context"], pointer="")
 
 
+#: ``_ONLY_STR.issuperset(map(type, items))``: every item a str, told in C
+_ONLY_STR: Final = frozenset({str})
+
+
 def check_local_context(context: Any, *, pointer: str) -> None:
     """Refuse what safe mode forbids in a local context: a relative ``@base``, ``@import``.
 
@@ -185,7 +189,7 @@ def check_local_context(context: Any, *, pointer: str) -> None:
     https://www.w3.org/TR/json-ld11/#base-iri
     """
     if isinstance(context, list):
-        if all(type(item) is str for item in context):  # URLs, the common case: nothing to see
+        if _ONLY_STR.issuperset(map(type, context)):  # URLs, the common case: nothing to see
             return
         for index, item in enumerate(context):
             check_local_context(item, pointer=f"{pointer}/{index}")
@@ -571,6 +575,27 @@ def canonicalize_document(
     return canonical_nquads(quads, limits=limits, hash_algorithm=hash_algorithm)
 
 
+def canonicalize_read_by_terms(
+    document: Mapping[str, Any],
+    *,
+    loader: ContextLoader | None = None,
+    hash_algorithm: str = "sha256",
+) -> tuple[str, bool]:
+    """:func:`canonicalize_document`, and whether :func:`check_read_by_terms` passes for
+    ``document``, told by the walk that expands it: True when that walk found nothing the
+    check would look at; False when it cannot tell (the check must run, and may pass).
+
+    Raises as :func:`canonicalize_document` does; never the check's own refusal.
+    """
+    document = _document(document)
+    loader = loader or _DEFAULT_LOADER
+    try:
+        quads, passes = _jsonld_fast.to_quads_read_by_terms(document, loader)
+    except _jsonld_fast.Unsupported:
+        quads, passes = _quads_generic(document, loader), False
+    return canonical_nquads(quads, hash_algorithm=hash_algorithm), passes
+
+
 # -- what a verifier reads -------------------------------------------------------------------
 
 
@@ -582,6 +607,7 @@ def signed_view(
     opaque: frozenset[str] = frozenset(),
     one_context: bool = False,
     rdf_signed: bool = False,
+    read_by_terms: bool = False,
 ) -> dict[str, Any]:
     """The JSON a verifier may read once a proof over ``document`` verified.
 
@@ -599,12 +625,14 @@ def signed_view(
     the JSON text it parsed), so when the top level has one, no other is looked for.
     ``rdf_signed``: the proof signed the document's RDF dataset, which other JSON says too —
     the view must say all of it where a verifier reading members by their terms looks
-    (:func:`check_read_by_terms`). Raises ContextError with the pointer of
-    the offending ``@context`` entry or member.
+    (:func:`check_read_by_terms`). ``read_by_terms``: the caller knows that ``document``
+    itself passes that check (the proof stage's expansion told it, without ``opaque``
+    members): a view that says what ``document`` says is not walked again. Raises
+    ContextError with the pointer of the offending ``@context`` entry or member.
     """
     loader = loader or _DEFAULT_LOADER
-    view = _known_view(document, loader, allow_inline, opaque, one_context)
-    if rdf_signed:
+    view, as_is = _known_view(document, loader, allow_inline, opaque, one_context)
+    if rdf_signed and not (read_by_terms and as_is and not opaque):
         check_read_by_terms(view, loader=loader, opaque=opaque)
     return view
 
@@ -628,27 +656,28 @@ def _known_view(
     allow_inline: bool,
     opaque: frozenset[str],
     one_context: bool,
-) -> dict[str, Any]:
-    """:func:`signed_view` but the ``rdf_signed`` check."""
+) -> tuple[dict[str, Any], bool]:
+    """:func:`signed_view` but the ``rdf_signed`` check, and whether the view is ``document``
+    as it is (a shallow copy)."""
     if one_context and "@context" in document:
         if _known_entries(document["@context"], loader):
-            return dict(document)
+            return dict(document), True
     elif _only_known_contexts(document, loader, opaque):
-        return dict(document)
+        return dict(document), True
     inline = _check_context_entries(document, "", loader, allow_inline=allow_inline, opaque=opaque)
     if not inline:
-        return dict(document)
+        return dict(document), True
     signed = canonicalize_document(document, loader=loader)
     view: dict[str, Any] = _without_inline_contexts(document, opaque)
     if _canonical_or_none(view, loader) == signed:
-        return view
+        return view, False
     # the signed dataset itself, in JSON that reads it through the known contexts alone; the
     # opaque members (a presentation's credentials) are left as they came, never compacted
     view = _compact_to_known({k: v for k, v in document.items() if k not in opaque}, loader)
     if not opaque.intersection(view):
         view.update((name, copy.deepcopy(document[name])) for name in opaque if name in document)
         if _canonical_or_none(view, loader) == signed:
-            return view
+            return view, False
     raise ContextError(
         "the inline context changes what the JSON means: read through the known contexts "
         "alone, the document does not say what was signed",

@@ -428,6 +428,7 @@ def _carried_by_json(value: Any, limit: int, *, copy: bool = False) -> tuple[Any
     # ``value`` as the member of a list above it: a number or string on its own is checked too
     top = [value]
     stack: list[tuple[Any, int]] = [(top, 0)]
+    push = stack.append
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
@@ -448,16 +449,23 @@ def _carried_by_json(value: Any, limit: int, *, copy: bool = False) -> tuple[Any
         if depth > limit:
             return value, -1
         for key, child in children:
-            if type(child) is str:  # most leaves: ASCII, told by one call
+            kind = type(child)
+            if kind is str:  # most leaves: ASCII, told by one call
                 if not child.isascii() and _SURROGATE.search(child):
                     return value, -1
+            elif kind is dict or kind is list:  # the exact types, told without isinstance
+                if copy:  # the copy replaces the original in its (copied) parent
+                    child = item[key] = kind(child)
+                push((child, depth + 1))
+            elif kind is bool or child is None:
+                continue
             elif isinstance(child, str):  # a str subclass a caller built: text all the same
                 if not is_unicode(child):
                     return value, -1
             elif isinstance(child, dict | list):
                 if copy:  # the copy replaces the original in its (copied) parent
                     child = item[key] = dict(child) if isinstance(child, dict) else list(child)
-                stack.append((child, depth + 1))
+                push((child, depth + 1))
             elif isinstance(child, float | int):
                 if not number_in_range(child):
                     return value, -1

@@ -232,22 +232,38 @@ class _Split:
         self.lines: list[str] = []
         self.ground: list[Quad] = []
         blank_quads = self.blank_quads
+        # bound once: the loop runs once per quad
+        add_tail, add_head, add_line = self.tails.append, self.heads.append, self.lines.append
+        add_ground = self.ground.append
         for quad in quads:
             s, p, o, g = quad
-            if s[0] == "_" and o[0] != "_" and not (g and g[0] == "_"):
-                self.tails.append((quad, f" {p} {o} {g} .\n" if g else f" {p} {o} .\n"))
+            if g:
+                if s[0] == "_" and o[0] != "_" and g[0] != "_":
+                    add_tail((quad, f" {p} {o} {g} .\n"))
+                    label = s
+                elif s[0] == "_" or o[0] == "_" or g[0] == "_":
+                    self.others.append(quad)
+                    for label in _labels(quad):
+                        blank_quads.setdefault(label, []).append(quad)
+                    continue
+                else:
+                    add_line(f"{s} {p} {o} {g} .\n")
+                    add_ground(quad)
+                    continue
+            elif s[0] == "_":
+                if o[0] == "_":
+                    self.others.append(quad)
+                    for label in _labels(quad):
+                        blank_quads.setdefault(label, []).append(quad)
+                    continue
+                add_tail((quad, f" {p} {o} .\n"))
                 label = s
-            elif o[0] == "_" and s[0] != "_" and not g:
-                self.heads.append((quad, f"{s} {p} "))
+            elif o[0] == "_":
+                add_head((quad, f"{s} {p} "))
                 label = o
-            elif s[0] == "_" or o[0] == "_" or (g and g[0] == "_"):
-                self.others.append(quad)
-                for label in _labels(quad):
-                    blank_quads.setdefault(label, []).append(quad)
-                continue
             else:
-                self.lines.append(f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n")
-                self.ground.append(quad)
+                add_line(f"{s} {p} {o} .\n")
+                add_ground(quad)
                 continue
             if label in blank_quads:
                 blank_quads[label].append(quad)
@@ -269,12 +285,10 @@ class _Split:
     def lines_of(self, canonical: Mapping[str, str]) -> list[str]:
         """The canonical N-Quads lines (unsorted): ``lines``, then the quads with blank nodes
         relabelled with ``canonical`` in the order of :meth:`quads_of`."""
-        lines = list(self.lines)
-        for (s, _, _, _), tail in self.tails:
-            lines.append(canonical[s] + tail)
-        for (_, _, o, _), head in self.heads:
-            lines.append(head + canonical[o] + " .\n")
-        lines.extend(serialize(_relabelled(quad, canonical)) for quad in self.others)
+        lines = self.lines + [canonical[s] + tail for (s, _, _, _), tail in self.tails]
+        lines += [head + canonical[o] + " .\n" for (_, _, o, _), head in self.heads]
+        if self.others:
+            lines.extend(serialize(_relabelled(quad, canonical)) for quad in self.others)
         return lines
 
     def quads_of(self, canonical: Mapping[str, str]) -> list[Quad]:
@@ -399,6 +413,11 @@ def _canonical_issue(
 def _issue(split: _Split, limits: Limits, hash: _Hash) -> dict[str, str]:
     """§4.4.3 steps 3-5: the canonical identifiers of the blank nodes, in issuing order."""
     first_degree = _first_degree_hashes(split.first_lines(), hash)
+    if len(set(first_degree.values())) == len(first_degree):
+        # every first-degree hash unique (the common case): all issued in hash order, with
+        # no N-degree hashing to prepare for
+        ranked = sorted(first_degree, key=first_degree.__getitem__)
+        return {label: f"_:c14n{index}" for index, label in enumerate(ranked)}
     state = _Canonicalizer(
         split.blank_quads, first_degree, _Budget(0, limits.max_permutations), hash
     )

@@ -388,6 +388,9 @@ class ProofState:
     #: checked a JSON object (:func:`vcred.model.check_json`): the context stage then reads
     #: the top level's alone, when it has one.
     one_context: bool = False
+    #: ``claimed``, as it is, passes ``vcred.jsonld.check_read_by_terms``: the proof stage's
+    #: expansion of it told so (an RDFC proof), and the context stage need not walk it again
+    read_by_terms: bool = False
 
     @property
     def signed(self) -> dict[str, Any] | None:
@@ -665,6 +668,7 @@ class Verifier:
                 opaque=opaque,
                 one_context=state.one_context,
                 rdf_signed=state.format == "data-integrity",
+                read_by_terms=state.read_by_terms,
             )
         except VcredError as error:
             state.proof_passed = False

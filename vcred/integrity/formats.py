@@ -226,6 +226,7 @@ def prove_credential(verifier: Verifier, document: Any, state: ProofState) -> No
         owned=True,  # the pipeline's own copy of its input (vcred.verifier.detect)
     )
     state.claimed = verified.document
+    state.read_by_terms = verified.read_by_terms
     state.methods = verified.methods
     _record_signing_times(verified, state)
 

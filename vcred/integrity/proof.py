@@ -48,7 +48,7 @@ from vcred.integrity.suites import (
     Cryptosuite,
     create_proof,
     cryptosuite,
-    verify_proof,
+    verify_proof_with_terms,
 )
 from vcred.jsonld import ContextLoader
 from vcred.keys import Signer
@@ -80,6 +80,9 @@ class VerifiedProof:
     suite: Cryptosuite | LegacySuite
     method: VerificationMethod
     pointer: str
+    #: the document this proof signs, as verified, passes ``vcred.jsonld.check_read_by_terms``
+    #: (the expansion of its RDFC transformation told it; False: not told)
+    read_by_terms: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +91,9 @@ class VerifiedDocument:
 
     document: dict[str, Any]
     proofs: tuple[VerifiedProof, ...]
+    #: ``document`` passes ``vcred.jsonld.check_read_by_terms`` as it is (a proof's RDFC
+    #: transformation expanded exactly it and told so; False: not told)
+    read_by_terms: bool = False
 
     @property
     def methods(self) -> list[VerificationMethod]:
@@ -319,7 +325,11 @@ def verify_document(
     covered = _covered_context(unsecured.get("@context"), verified)
     if covered is not None:
         document["@context"] = covered
-    return VerifiedDocument(document=document, proofs=tuple(verified))
+    return VerifiedDocument(
+        document=document,
+        proofs=tuple(verified),
+        read_by_terms=covered is None and any(proof.read_by_terms for proof in verified),
+    )
 
 
 def _verify_one(
@@ -344,6 +354,7 @@ def _verify_one(
             pointer=f"{pointer}/proofPurpose",
         )
     method = _retrieve_method(proof["verificationMethod"], purpose, lookup, pointer=pointer)
+    read_by_terms = False
     input_document = dict(unsecured)
     previous = previous_proofs(proof, all_proofs, pointer=pointer)
     if previous:  # §4.5 step 3.3: a chain signs the proofs it follows
@@ -364,9 +375,9 @@ def _verify_one(
             unsecured, proof, method.public_key, pointer=pointer, loader=loader
         )
     else:
-        verify_proof(
+        read_by_terms = verify_proof_with_terms(
             suite, input_document, proof, method.public_key, pointer=pointer, loader=loader
-        )
+        )[1]
     _check_time_window(proof, now=now, clock_skew=clock_skew, pointer=pointer)
     if challenge is not None and proof.get("challenge") != challenge:  # §4.4 step 6
         raise ChallengeError(
@@ -374,7 +385,14 @@ def _verify_one(
         )
     if domain is not None and domain not in model.as_list(proof.get("domain", [])):  # step 5
         raise DomainError("the proof was not made for this domain", pointer=f"{pointer}/domain")
-    return VerifiedProof(proof=proof, suite=suite, method=method, pointer=pointer)
+    return VerifiedProof(
+        proof=proof,
+        suite=suite,
+        method=method,
+        pointer=pointer,
+        # a chain's proof signs the document with the proofs it follows: not the one verified
+        read_by_terms=read_by_terms and not previous,
+    )
 
 
 def check_proof_shape(

@@ -140,10 +140,23 @@ def transform(
     Raises InvalidProofError (PROOF_TRANSFORMATION_ERROR) when ``options`` are not for this
     suite, MalformedError / ContextError when the document cannot be canonicalized.
     """
+    return _transform(suite, document, options, kind=kind, loader=loader)[0]
+
+
+def _transform(
+    suite: Cryptosuite,
+    document: Mapping[str, Any],
+    options: Mapping[str, Any],
+    *,
+    kind: KeyKind,
+    loader: ContextLoader | None,
+) -> tuple[bytes, bool]:
+    """:func:`transform`, and whether :func:`vcred.jsonld.check_read_by_terms` passes for
+    ``document``, as the expansion of an RDFC transformation tells (False: not told)."""
     _check_options(suite, options, step="transformation")
     if suite.transformation == "jcs":
-        return canonical_json(document)
-    return canonical_nquads(document, hash_name=HASH_FOR[kind], loader=loader)
+        return canonical_json(document), False
+    return _canonical_rdf(document, kind=kind, loader=loader)
 
 
 # -- Proof configuration -------------------------------------------------------------------------
@@ -178,9 +191,16 @@ def configure_proof(
         config["@context"] = document["@context"]
     else:
         config.pop("@context", None)
-    # what the proof stage reads of the options (created, expires, …) must be what was signed
-    jsonld.check_read_by_terms(config, loader=loader)
-    return canonical_nquads(config, hash_name=HASH_FOR[kind], loader=loader)
+    # what the proof stage reads of the options (created, expires, …) must be what was signed:
+    # check_read_by_terms, unless the walk that expands the options found nothing it reads
+    try:
+        canonical, read_by_terms = _canonical_rdf(config, kind=kind, loader=loader)
+    except VcredError:
+        jsonld.check_read_by_terms(config, loader=loader)  # its refusal first, as ever
+        raise
+    if not read_by_terms:
+        jsonld.check_read_by_terms(config, loader=loader)
+    return canonical
 
 
 # -- Hashing ---------------------------------------------------------------------------------------
@@ -278,6 +298,22 @@ def verify_proof(
     carrying ``@context``, with exactly that ``@context``. Raises InvalidProofError for a
     malformed proof, CryptographicError when the signature does not verify.
     """
+    return verify_proof_with_terms(suite, document, proof, key, pointer=pointer, loader=loader)[0]
+
+
+def verify_proof_with_terms(
+    suite: Cryptosuite,
+    document: Mapping[str, Any],
+    proof: Mapping[str, Any],
+    key: PublicKey,
+    *,
+    pointer: str = "/proof",
+    loader: ContextLoader | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """:func:`verify_proof`, and whether :func:`vcred.jsonld.check_read_by_terms` passes for
+    the document it returns, as the expansion of its RDFC transformation told (False: not
+    told, or a JCS proof). Raises as :func:`verify_proof` does.
+    """
     _not_selective(suite)
     check_key(suite, key, pointer=f"{pointer}/verificationMethod")
     proof_bytes = decode_proof_value(proof.get("proofValue"), kind=key.kind, pointer=pointer)
@@ -292,7 +328,7 @@ def verify_proof(
                 pointer=f"{pointer}/@context",
             )
         unsecured["@context"] = options["@context"]
-    transformed = transform(suite, unsecured, options, kind=key.kind, loader=loader)
+    transformed, read_by_terms = _transform(suite, unsecured, options, kind=key.kind, loader=loader)
     try:
         canonical_config = configure_proof(suite, unsecured, options, kind=key.kind, loader=loader)
     except VcredError as error:
@@ -305,7 +341,7 @@ def verify_proof(
         raise CryptographicError(
             f"the {suite.name} signature does not verify", pointer=f"{pointer}/proofValue"
         )
-    return unsecured
+    return unsecured, read_by_terms
 
 
 def decode_proof_value(value: object, *, kind: KeyKind, pointer: str = "/proof") -> bytes:
@@ -405,6 +441,17 @@ def canonical_nquads(
     """
     canonical = jsonld.canonicalize_document(document, loader=loader, hash_algorithm=hash_name)
     return canonical.encode("utf-8")
+
+
+def _canonical_rdf(
+    document: Mapping[str, Any], *, kind: KeyKind, loader: ContextLoader | None
+) -> tuple[bytes, bool]:
+    """:func:`canonical_nquads` with the hash of ``kind``, and whether
+    :func:`vcred.jsonld.check_read_by_terms` passes for ``document`` (False: not told)."""
+    canonical, read_by_terms = jsonld.canonicalize_read_by_terms(
+        document, loader=loader, hash_algorithm=HASH_FOR[kind]
+    )
+    return canonical.encode("utf-8"), read_by_terms
 
 
 def _not_selective(suite: Cryptosuite) -> None:
