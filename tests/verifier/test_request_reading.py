@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from tests.verifier.conftest import Agency, tamper
 from vcred._json import compact_encoder
 from vcred.errors import MalformedError
-from vcred_service.requests import dumps
+from vcred_service.requests import dumps, parse_json_body
 from verifier_app.as_of import requested_moment
+from verifier_app.fast_path import token_body
 from verifier_app.service import COMPACT_SECURED, is_compact_secured
 
 _B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -110,3 +111,41 @@ def test_the_prepared_encoders_write_as_json_dumps(
         value, separators=(",", ":"), ensure_ascii=ascii_only, sort_keys=sort_keys
     )
     assert encode(value) == expected
+
+
+_SPACES = st.text(alphabet=" \t\n\r\x0b\x0c", max_size=3).map(str.encode)
+_TOKEN = st.text(alphabet=[*_B64URL, ".", "~", '"', "\\", " ", "é"], max_size=40).map(str.encode)
+
+
+@st.composite
+def _token_bodies(draw: st.DrawFn) -> bytes:
+    """Bodies of the plain shape, and near it: other spacing, names, tokens, trailers."""
+    parts = [
+        draw(_SPACES),
+        draw(st.sampled_from([b"{", b"[", b""])),
+        draw(_SPACES),
+        draw(st.sampled_from([b'"verifiableCredential"', b'"verifiableCredentials"', b'"x"'])),
+        draw(_SPACES),
+        draw(st.sampled_from([b":", b"", b"::"])),
+        draw(_SPACES),
+        b'"' + draw(_TOKEN) + draw(st.sampled_from([b'"', b"", b'","a":1'])),
+        draw(_SPACES),
+        draw(st.sampled_from([b"}", b"]", b"}}", b""])),
+        draw(_SPACES),
+    ]
+    return b"".join(parts)
+
+
+@given(raw=_token_bodies() | st.binary(max_size=60))
+def test_a_plain_token_body_is_read_as_the_parser_reads_it(raw: bytes) -> None:
+    read = token_body(raw)
+    if read is None:
+        return  # left to the parser
+    assert read == parse_json_body(raw)
+
+
+def test_the_bench_body_is_read_without_the_parser() -> None:
+    raw = json.dumps({"verifiableCredential": "a.b.c~d~"}).encode()
+    assert token_body(raw) == {"verifiableCredential": "a.b.c~d~"}
+    assert token_body(b'{"verifiableCredential":"a\\u002eb.c"}') is None  # an escape
+    assert token_body(b'{"verifiableCredential":"a.b.c","options":{}}') is None
