@@ -185,8 +185,9 @@ def is_compact_secured(text: str) -> bool:
     """Whether ``text`` has the form :data:`COMPACT_SECURED` matches in full.
 
     The common case, a compact JWS (vc+jwt), is told without the expression: base64url and
-    exactly two dots, the first part not empty (about 2.7 µs of matching a 1.8 kB token, one
-    character at a time, against one C pass deleting the alphabet). Anything else is matched.
+    exactly two dots, the first part not empty: one C pass deleting the alphabet, where the
+    expression matched a 1.8 kB token one character at a time (39k instructions, about 2.7 µs).
+    Anything else is matched.
     """
     if text.isascii() and text[:1] != "." and text.encode().translate(None, _B64URL_BYTES) == b"..":
         return True
