@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Callable
+from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from vcred import model
@@ -17,6 +19,7 @@ from vcred.errors import MalformedError, ParsingError
 
 __all__ = [
     "MemberArray",
+    "compact_encoder",
     "escapes_a_surrogate",
     "loads_local",
     "loads_strict",
@@ -81,6 +84,38 @@ def loads_strict(
         except MalformedError as located:
             raise MalformedError(f"{what}: {located.message}", pointer=located.pointer) from located
     return value
+
+
+def compact_encoder(*, ensure_ascii: bool, sort_keys: bool = False) -> Callable[[Any], str]:
+    """``json.dumps(value, separators=(",", ":"), check_circular=False, ...)`` made once.
+
+    ``json.dumps`` with options builds a JSONEncoder per call, and ``JSONEncoder.encode`` a C
+    encoder (and two closures) per call: this one is built once, for texts written on every
+    request (an answer, a journal line, an audit entry). No cycle check: for values built of
+    plain JSON (the check's set would be shared by every thread). Raises TypeError for a
+    value of another type, ValueError for NaN or an infinity when ``allow_nan`` would.
+    """
+    encoder = json.JSONEncoder(
+        separators=(",", ":"), ensure_ascii=ensure_ascii, sort_keys=sort_keys, check_circular=False
+    )
+    if c_make_encoder is None:  # a Python without its _json accelerator
+        return encoder.encode
+    prepared = c_make_encoder(
+        None,  # no cycle check
+        encoder.default,
+        json.encoder.encode_basestring_ascii if ensure_ascii else json.encoder.encode_basestring,
+        None,  # no indent
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(prepared(value, 0))
+
+    return encode
 
 
 def loads_local(text: str | bytes, *, what: str) -> Any:

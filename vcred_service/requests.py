@@ -11,14 +11,13 @@ body's ``options``: one a route does not use is a 400 ``MALFORMED`` naming it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from flask import Request, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from vcred._json import loads_strict
+from vcred._json import compact_encoder, loads_strict
 from vcred._pointer import child
 from vcred.errors import MalformedError, ParsingError
 from vcred.model import check_depth
@@ -202,9 +201,7 @@ def dumps(value: Any) -> str:
     return _COMPACT(value)
 
 
-#: ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` made once (dumps with options
-#: makes an encoder per call), with no cycle check: an answer is plain values built for it,
-#: and the check costs every container of every verification's answer a dict insert
-_COMPACT: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), check_circular=False
-).encode
+#: ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` made once, with no cycle check:
+#: an answer is plain values built for it, and the check costs every container of every
+#: verification's answer a dict insert
+_COMPACT: Final = compact_encoder(ensure_ascii=False)

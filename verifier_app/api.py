@@ -51,7 +51,7 @@ def credential_request(body: Mapping[str, Any], current: VerifierService) -> Cre
     credential, options = _parts(body, "verifiableCredential", CREDENTIAL_OPTIONS)
     checks = requested_checks(options.get("checks"))
     receipt = receipt_requested(options)
-    at = requested_moment(options, now=current.config.clock())
+    at = requested_moment(options, clock=current.config.clock)
     return CredentialRequest(credential=credential, checks=checks, receipt=receipt, at=at)
 
 

@@ -11,7 +11,7 @@ never stands in for a past one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -28,16 +28,18 @@ OPTION: Final = "asOf"
 EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def requested_moment(options: Mapping[str, Any], *, now: datetime) -> datetime | None:
+def requested_moment(
+    options: Mapping[str, Any], *, clock: Callable[[], datetime]
+) -> datetime | None:
     """``options.asOf`` as a moment (None: verify now). Raises MalformedError for a value
-    that is not an XML Schema dateTimeStamp, one after ``now``, or one before
-    :data:`EARLIEST`."""
+    that is not an XML Schema dateTimeStamp, one after ``clock()`` (read only for an asOf:
+    most requests have none), or one before :data:`EARLIEST`."""
     raw = options.get(OPTION)
     if raw is None:
         return None
     pointer = f"/options/{OPTION}"
     moment = parse_datetime(raw, pointer=pointer, in_utc=True).astimezone(UTC)
-    if moment > now:
+    if moment > clock():
         raise MalformedError(
             f"options.{OPTION} is in the future: verify now instead", pointer=pointer
         )

@@ -135,7 +135,7 @@ def read_batch(service: VerifierService) -> BatchRequest:
         ),
         checks=requested_checks(options.get("checks")),
         receipt=_receipt(service, options),
-        at=requested_moment(options, now=config.clock()),
+        at=requested_moment(options, clock=config.clock),
     )
 
 

@@ -36,12 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from vcred._json import compact_encoder
+
 _log = logging.getLogger("verifier_app")
 SUFFIX: Final = ".jsonl"
 #: Compact JSON, ASCII: a lone surrogate (a credential's "\ud800") stays an escape, as JSON
-#: reads it; one encoder made once (``json.dumps`` with options makes one per call), with no
-#: cycle check (a record is lists of plain values, on the request path).
-_ENCODE: Final = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+#: reads it; one encoder made once, with no cycle check (a record is lists of plain values,
+#: on the request path).
+_ENCODE: Final = compact_encoder(ensure_ascii=True)
 
 
 def ranges(numbers: Iterable[int]) -> list[list[int]]:

@@ -17,7 +17,7 @@ by its id only.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
@@ -74,7 +74,8 @@ def digest_sri(data: bytes) -> str:
 
     https://www.w3.org/TR/SRI/#the-integrity-attribute
     """
-    return "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+    digest = hashlib.sha256(data).digest()
+    return "sha256-" + binascii.b2a_base64(digest, newline=False).decode("ascii")
 
 
 def input_digest(secured: Any) -> str | None:

@@ -103,6 +103,8 @@ _JWS: Final = rf"{_B64URL}+\.{_B64URL}*\.{_B64URL}*"
 #: proof stage to refuse), an SD-JWT (RFC 9901 §4: JWS~disclosures~, or ~KB-JWT at the end),
 #: or one unpadded base64url token (a vc+cose / vp+cose COSE_Sign1 read as text).
 COMPACT_SECURED: Final = re.compile(rf"{_JWS}(?:(?:~{_B64URL}+)*~(?:{_JWS})?)?|{_B64URL}+")
+#: ``bytes.translate`` deletes these: what is left of a plain compact JWS is its two dots.
+_B64URL_BYTES: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 #: Marks the challenges this verifier issues: one of ours is never taken for a caller's own,
 #: even once the store has pruned it (expired challenges are forgotten after a while).
 OWN_CHALLENGE_PREFIX: Final = "vcred."
@@ -163,19 +165,33 @@ def secured_input(value: Any, pointer: str) -> Any:
 
     A string holding JSON is not a credential but a client's encoding mistake: PARSING_ERROR.
     """
-    member = pointer.rsplit("/", 1)[-1]
     if isinstance(value, str):
-        if not COMPACT_SECURED.fullmatch(value.strip()):
+        if not is_compact_secured(value.strip()):
+            member = pointer.rsplit("/", 1)[-1]
             raise ParsingError(
                 f"{member} must be a JSON object (or a compact JWS / SD-JWT), not a string "
                 "holding other text",
                 pointer=pointer,
             )
     elif not isinstance(value, dict):
+        member = pointer.rsplit("/", 1)[-1]
         raise MalformedError(
             f"{member} must be a JSON object or a compact JWS / SD-JWT string", pointer=pointer
         )
     return value
+
+
+def is_compact_secured(text: str) -> bool:
+    """Whether ``text`` has the form :data:`COMPACT_SECURED` matches in full.
+
+    The common case, a compact JWS (vc+jwt), is told without the expression: base64url and
+    exactly two dots, the first part not empty: one C pass deleting the alphabet, where the
+    expression matched a 1.8 kB token one character at a time (39k instructions, about 2.7 µs).
+    Anything else is matched.
+    """
+    if text.isascii() and text[:1] != "." and text.encode().translate(None, _B64URL_BYTES) == b"..":
+        return True
+    return COMPACT_SECURED.fullmatch(text) is not None
 
 
 def challenge_is_ours(challenge: str | None) -> bool:
@@ -816,15 +832,17 @@ class VerifierService:
             as_of=as_of,
             checks=checks,
         )
-        # no credential, no claims beyond the name: a verdict and where it came from
-        _log.info(
-            "%s %s via %s: %s %s",
-            kind,
-            "VERIFIED" if verified else "NOT VERIFIED",
-            channel,
-            fmt,
-            ",".join(entry.codes) or "-",
-        )
+        # no credential, no claims beyond the name: a verdict and where it came from (its
+        # arguments built only when the line is written)
+        if _log.isEnabledFor(logging.INFO):
+            _log.info(
+                "%s %s via %s: %s %s",
+                kind,
+                "VERIFIED" if verified else "NOT VERIFIED",
+                channel,
+                fmt,
+                ",".join(entry.codes) or "-",
+            )
         return entry
 
 

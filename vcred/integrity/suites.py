@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -28,6 +27,7 @@ from typing import Any, Final, Literal
 import rfc8785
 
 from vcred import jsonld
+from vcred._json import compact_encoder
 from vcred.errors import (
     CryptographicError,
     InvalidProofError,
@@ -396,9 +396,7 @@ JCS_INT_MAX: Final = 2**53 - 1
 #: json.dumps(ensure_ascii=False, separators=(",", ":"), sort_keys=True), made once: dumps with
 #: options makes an encoder per call (the audit chain canonicalises every entry it seals); no
 #: cycle check: the walk of :func:`_plain_json` comes first, and JSON values hold no cycle
-_SORTED_JSON: Final = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False
-).encode
+_SORTED_JSON: Final = compact_encoder(ensure_ascii=False, sort_keys=True)
 
 
 def _plain_json(value: Any) -> bool:
