@@ -1270,6 +1270,8 @@ class Issuer:
         self, scopes: Sequence[str], *, label: str = "", actor: str
     ) -> hashing.NewToken:
         scopes = hashing.parse_scopes(",".join(scopes))
+        if "\x00" in label:  # PostgreSQL text cannot hold it (it raised: a 500 on the page)
+            raise ValueError("a token label cannot hold U+0000 (NUL)")
         made = hashing.new_token()
         with self.store.engine.begin() as conn:
             at = self.stamp()

@@ -141,6 +141,17 @@ def test_an_administrator_manages_roles_sessions_and_tokens(app: Flask) -> None:
     assert verify_chain(chain, expect_head=issuer_of(app).store.audit_head()[1]).intact
 
 
+def test_a_token_label_with_a_nul_is_refused_on_the_page(app: Flask) -> None:
+    # PostgreSQL text holds no U+0000: storing the label raised out of the driver, a 500
+    admin = logged_in(app, "ada", role="administrator")
+    token = csrf_of(page(admin, "/officer/admin"))
+    form = {"scopes": "issue", "label": "batch\x00job", "csrf_token": token}
+    refused = admin.post("/officer/admin/tokens", data=form)
+    assert refused.status_code == 302
+    assert "U+0000" in page(admin, refused.headers["Location"])
+    assert issuer_of(app).store.tokens() == []
+
+
 def test_an_administrator_ends_another_officers_session(app: Flask) -> None:
     admin = logged_in(app, "ada", role="administrator")
     olga = logged_in(app, "olga", role="officer")
