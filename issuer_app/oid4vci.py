@@ -354,14 +354,7 @@ class Offers:
                 raise ProtocolError("invalid_grant", "the pre-authorized code is not known")
             refusal, details = self._check_grant(conn, row, tx_code, at=at)
             if details is not None:  # a replayed, expired or guessed code: kept in the chain
-                self.issuer.store.append_audit(
-                    conn,
-                    at=at,
-                    actor="oid4vci",
-                    action="oid4vci-code-refused",
-                    target=row.credential_id or row.offer_id,
-                    details={"offerId": row.offer_id, **details},
-                )
+                self._audit(conn, row, "oid4vci-code-refused", at=at, details=details)
         if refusal is not None:  # the failure count is committed, the answer refused
             raise refusal
         self._refuse_if_withdrawn(row, "invalid_grant", at=at)
@@ -376,14 +369,7 @@ class Offers:
                 token_expires=format_datetime(now + TOKEN_TTL),
             ):
                 raise ProtocolError("invalid_grant", "the pre-authorized code was used already")
-            self.issuer.store.append_audit(
-                conn,
-                at=at,
-                actor="oid4vci",
-                action="oid4vci-token",
-                target=row.credential_id or row.offer_id,
-                details={"offerId": row.offer_id},
-            )
+            self._audit(conn, row, "oid4vci-token", at=at)
         return {
             "access_token": access_token,
             "token_type": "Bearer",
@@ -456,15 +442,27 @@ class Offers:
         if why is None:
             return
         with self.issuer.store.engine.begin() as conn:
-            self.issuer.store.append_audit(
-                conn,
-                at=at,
-                actor="oid4vci",
-                action="oid4vci-withdrawn",
-                target=row.credential_id or row.offer_id,
-                details={"offerId": row.offer_id, "reason": why},
-            )
+            self._audit(conn, row, "oid4vci-withdrawn", at=at, details={"reason": why})
         raise ProtocolError(error, f"the offer was withdrawn: {why}")
+
+    def _audit(
+        self,
+        conn: Connection,
+        row: Any,
+        action: str,
+        *,
+        at: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """An audit entry of the wallet's side of offer ``row`` (``actor`` oid4vci)."""
+        self.issuer.store.append_audit(
+            conn,
+            at=at,
+            actor="oid4vci",
+            action=action,
+            target=row.credential_id or row.offer_id,
+            details={"offerId": row.offer_id, **(details or {})},
+        )
 
     # -- nonce endpoint (§7) -------------------------------------------------------------------
 
@@ -531,14 +529,12 @@ class Offers:
                 holder=possession.holder[:2048],
                 collected=at,
             ):
-                self.issuer.store.append_audit(
+                self._audit(
                     conn,
+                    row,
+                    "oid4vci-collect",
                     at=at,
-                    actor="oid4vci",
-                    action="oid4vci-collect",
-                    target=row.credential_id or row.offer_id,
                     details={
-                        "offerId": row.offer_id,
                         "recordId": answer.record_id,
                         "holder": possession.holder,
                         "configuration": row.configuration,

@@ -49,6 +49,15 @@ def _auth_problem(description: str) -> dict[str, Any]:
     return response
 
 
+#: The answer of the routes serving a signed trust list (vc+jwt, or Data Integrity JSON).
+_SIGNED_TRUST_LIST: Final[dict[str, Any]] = {
+    "description": "the signed trust list",
+    "content": {
+        "application/vc+jwt": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object"}},
+    },
+}
+
 SCHEMAS: Final[dict[str, Any]] = {
     "Problem": PROBLEM_SCHEMA,
     "IssueCredentialRequest": {
@@ -591,13 +600,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                     "summary": "The agency's published MRA trust list (the last one signed)",
                     "description": "The stable URL verifiers refresh the list from; public.",
                     "responses": {
-                        "200": {
-                            "description": "the signed trust list",
-                            "content": {
-                                "application/vc+jwt": {"schema": {"type": "string"}},
-                                "application/json": {"schema": {"type": "object"}},
-                            },
-                        },
+                        "200": _SIGNED_TRUST_LIST,
                         "404": _problem("no trust list published yet"),
                         "default": _REF_PROBLEM,
                     },
@@ -627,13 +630,7 @@ def openapi_document(issuer: Issuer) -> dict[str, Any]:
                         }
                     ],
                     "responses": {
-                        "200": {
-                            "description": "the signed trust list",
-                            "content": {
-                                "application/vc+jwt": {"schema": {"type": "string"}},
-                                "application/json": {"schema": {"type": "object"}},
-                            },
-                        },
+                        "200": _SIGNED_TRUST_LIST,
                         "400": _problem("not a sequence number (MALFORMED)"),
                         "404": _problem("no trust list published with this number"),
                         "default": _REF_PROBLEM,
