@@ -28,13 +28,12 @@ from sqlalchemy import (
     Text,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Row
 
-#: PostgreSQL advisory lock taken while creating the offers table (any constant will do).
-_CREATE_LOCK: Final = 0x6F696434  # "oid4"
+from vcred_service.bootstrap import create_tables
+
 STATES: Final = ("offered", "redeemed", "collected", "blocked")
 #: The offers table's name after the issuer's table prefix.
 OFFERS_TABLE: Final = "oid4vci_offers"
@@ -67,10 +66,7 @@ class OfferStore:
             Column("collected", String(32), nullable=True),
         )
         self.metadata = metadata
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CREATE_LOCK})
-            metadata.create_all(conn)
+        create_tables(engine, metadata, f"oid4vci:{prefix}")
 
     def drop(self) -> None:
         self.metadata.drop_all(self.engine)

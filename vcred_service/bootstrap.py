@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, MetaData, text
 
 #: The lock file beside a SQLite database ``X``: ``X.bootstrap-lock`` (kept: removing a lock
 #: file another process may hold open would let a third one in).
@@ -61,3 +61,10 @@ def bootstrap_lock(engine: Engine, name: str) -> Iterator[None]:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
     finally:
         os.close(descriptor)
+
+
+def create_tables(engine: Engine, metadata: MetaData, name: str) -> None:
+    """Create ``metadata``'s tables that do not exist yet, under the first-start lock ``name``
+    (a table set and its prefix): workers starting at once create them once."""
+    with bootstrap_lock(engine, name):
+        metadata.create_all(engine)

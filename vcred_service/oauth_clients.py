@@ -33,9 +33,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from vcred.errors import UsageError
+from vcred_service.bootstrap import create_tables
 
 CLIENT_ID_PREFIX: Final = "vcc"
 _CLIENT_ID: Final = re.compile(r"vcc_[0-9a-f]{16}")
@@ -88,6 +88,7 @@ class OAuthClients:
     def __init__(self, engine: Engine, *, prefix: str = "") -> None:
         self.engine = engine
         self.metadata = MetaData()
+        self.prefix = prefix
         self.table = client_table(self.metadata, prefix)
         self._created = False
 
@@ -95,11 +96,7 @@ class OAuthClients:
         """Create the table if it does not exist (safe when several workers start at once)."""
         if self._created:
             return
-        try:
-            self.metadata.create_all(self.engine)
-        except (IntegrityError, ProgrammingError):
-            # another worker created it between our check and our CREATE
-            self.metadata.create_all(self.engine)
+        create_tables(self.engine, self.metadata, f"oauth-clients:{self.prefix}")
         self._created = True
 
     def register(

@@ -30,8 +30,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, ProgrammingError
 
+from vcred_service.bootstrap import create_tables
 from vcred_service.db import as_utc
 
 Claim = Literal["ok", "unknown", "expired", "used"]
@@ -75,16 +75,14 @@ class Transactions:
     def __init__(self, engine: Engine, *, prefix: str = "") -> None:
         self.engine = engine
         self.metadata = MetaData()
+        self.prefix = prefix
         self.table = transaction_table(self.metadata, prefix)
         self._created = False
 
     def create(self) -> None:
         if self._created:
             return
-        try:
-            self.metadata.create_all(self.engine)
-        except (IntegrityError, ProgrammingError):  # another worker created it meanwhile
-            self.metadata.create_all(self.engine)
+        create_tables(self.engine, self.metadata, f"oid4vp:{self.prefix}")
         self._created = True
 
     def drop(self) -> None:

@@ -67,6 +67,20 @@ def test_workers_starting_at_once_set_a_fresh_database_up_once(
     elif backend == "postgres":
         for _, prefix in rounds:
             _drop_verifier(prefix)
+    if backend == "postgres":
+        _drop_protocol_tables([prefix for _, prefix in rounds])
+
+
+def _drop_protocol_tables(prefixes: list[str]) -> None:
+    """The tables of OAuth clients and of the OpenID4VC protocols, beside the services' own."""
+    engine = create_engine(PG_URL)
+    try:
+        with engine.begin() as conn:
+            for prefix in prefixes:
+                for table in ("oauth_clients", "oid4vci_offers", "oid4vp_transactions"):
+                    conn.execute(text(f'DROP TABLE IF EXISTS "{prefix}{table}"'))
+    finally:
+        engine.dispose()
 
 
 def _check_issuer_set_up_once(data_dir: Path, prefix: str, backend: str) -> None:
@@ -186,6 +200,74 @@ def test_the_first_start_lock_lets_one_holder_in_at_a_time(tmp_path: Path, backe
         assert not second_in.wait(0.5)  # waiting for the holder
         release.set()
         assert second_in.wait(30)  # and in once it let go
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+        engine.dispose()
+
+
+def _oauth_clients(engine: Engine) -> None:
+    from vcred_service.oauth_clients import OAuthClients
+
+    OAuthClients(engine, prefix="p_").create()
+
+
+def _oid4vp_transactions(engine: Engine) -> None:
+    from verifier_app.oid4vp_store import Transactions
+
+    Transactions(engine, prefix="p_").create()
+
+
+def _oid4vci_offers(engine: Engine) -> None:
+    from issuer_app.oid4vci_store import OfferStore
+
+    OfferStore(engine, prefix="p_")
+
+
+@pytest.mark.parametrize(
+    ("make", "table"),
+    [
+        (_oauth_clients, "p_oauth_clients"),
+        (_oid4vp_transactions, "p_oid4vp_transactions"),
+        (_oid4vci_offers, "p_oid4vci_offers"),
+    ],
+)
+def test_the_protocol_tables_are_created_under_the_first_start_lock(
+    tmp_path: Path, make: Any, table: str
+) -> None:
+    """The tables of OAuth clients, OpenID4VP transactions and OpenID4VCI offers, made as
+    each worker starts, wait for the lock as the services' own tables do (SQLite checks for
+    a table outside the transaction that creates it: two workers at once, one "table …
+    already exists")."""
+    engine = _engine("sqlite", tmp_path)
+    held, release, made = threading.Event(), threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with bootstrap_lock(engine, "another table set"):  # one lock file per database
+            held.set()
+            release.wait(30)
+
+    def maker() -> None:
+        held.wait(30)
+        make(engine)
+        made.set()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=maker)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert held.wait(30)
+        assert not made.wait(0.5)  # waiting for the holder
+        release.set()
+        assert made.wait(30)
+        with engine.connect() as conn:
+            assert (
+                conn.execute(
+                    text("SELECT count(*) FROM sqlite_master WHERE name = :t"), {"t": table}
+                ).scalar_one()
+                == 1
+            )
     finally:
         release.set()
         for thread in threads:
