@@ -489,7 +489,8 @@ class Verifier:
     ``at``: verify as of that moment, not now — validity windows (without ``clock_skew``: a
     moment asked about is no clock reading), key windows and trust at ``at``, and each
     status list as the version its issuer says was in force then (fetched from
-    :func:`vcred.status.as_of_url`; one that was not yet valid then is refused). What a
+    :func:`vcred.status.as_of_url`; one that was not yet valid then is refused; as of a
+    moment after the clock's time no version is known: STATUS_UNAVAILABLE). What a
     did:web document said then is not known: its current keys are used.
     ``fetch_related_resources``: also retrieve (through ``fetcher``) and check every https
     ``relatedResource``, failing when one cannot be retrieved; by default only those that are
