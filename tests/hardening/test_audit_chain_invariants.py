@@ -237,3 +237,27 @@ def test_a_chain_cut_at_its_end_is_refused_against_its_head(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert "line 2 (seq 2): the last entry is not the expected head" in result.stdout
     assert _run(tmp_path, _export(entries), "--expect-head", entries[-1]["hash"]).exit_code == 0
+
+
+@_SETTINGS
+@given(at=st.integers(min_value=0, max_value=4), insert=st.booleans())
+def test_a_chain_rewritten_from_an_entry_on_is_refused_against_its_head(
+    tmp_path: Path, at: int, insert: bool
+) -> None:
+    """Whoever rewrites the chain from an entry on (or inserts one), every later link and
+    seq recomputed, makes a chain that holds together: only the head kept elsewhere (the
+    export's stderr, ``--expect-head``) shows it."""
+    genuine = _chain(5)
+    entries = [dict(entry) for entry in genuine[:at]]
+    forged = dict(genuine[at], actor="officer:mallory")
+    rest = [forged, *([dict(genuine[at])] if insert else []), *genuine[at + 1 :]]
+    prev = entries[-1]["hash"] if entries else GENESIS
+    for entry in rest:
+        entry = dict(entry, seq=len(entries) + 1, prev=prev)
+        entry["hash"] = entry_hash(entry)
+        entries.append(entry)
+        prev = entry["hash"]
+    assert _run(tmp_path, _export(entries)).exit_code == 0  # holds together on its own
+    result = _run(tmp_path, _export(entries), "--expect-head", genuine[-1]["hash"])
+    assert result.exit_code == 1
+    assert "entries were cut off the end" in result.stdout or "expected head" in result.stdout
