@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -557,3 +557,34 @@ def test_as_of_a_moment_before_the_retention_the_status_is_not_established(
         assert "REVOKED" not in result.codes  # no later version answered for it either
     finally:
         issuer_of(app).close()
+
+
+def test_verify_as_of_a_moment_per_call_answers_as_a_verifier_as_of_it(
+    issuer_app: Flask, issuer_clock: Clock
+) -> None:
+    # ``Verifier.verify(…, at=T)`` (as ``vcred.verify(…, at=T)``): the verifier as of T for
+    # that call, its caches shared; the boundaries exactly — the revocation's version is in
+    # force from its validFrom on, not a microsecond before; an offset names the same moment
+    token, good_then, _ = _revoked_after(issuer_app, issuer_clock)
+    revoked_at = good_then + timedelta(hours=1)  # the list signed at the revocation
+    cache = StatusListCache()
+    verifier = Verifier(fetcher=AppFetcher(issuer_app), clock=issuer_clock, status_cache=cache)
+    india = timezone(timedelta(hours=5, minutes=30))
+    expected = {
+        good_then: (),
+        revoked_at - timedelta(microseconds=1): (),
+        revoked_at: ("REVOKED",),
+        revoked_at.astimezone(india): ("REVOKED",),
+        (revoked_at - timedelta(microseconds=1)).astimezone(india): (),
+        issuer_clock.now: ("REVOKED",),
+    }
+    for moment, codes in expected.items():
+        assert verifier.verify(token, at=moment).codes == codes, moment
+        alone = Verifier(fetcher=AppFetcher(issuer_app), clock=issuer_clock, at=moment)
+        assert alone.verify(token).codes == codes, moment
+    assert verifier.at is None  # the call's moment is the call's
+    assert verifier.verify(token).codes == ("REVOKED",)
+    with pytest.raises(UsageError):
+        verifier.verify(token, at=datetime(2026, 6, 1))  # naive: misuse, as Verifier(at=…)
+    with pytest.raises(UsageError):
+        verifier.verify(token, at="2026-06-01T13:00:00Z")  # type: ignore[arg-type]
