@@ -246,3 +246,33 @@ def test_registry_option_adds_a_country(tmp_path: Path) -> None:
     refused = CliRunner().invoke(main, ["--registry", str(registry), "did", "create", "--help"])
     assert refused.exit_code == 2
     assert "the registry is refused" in refused.output
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-06-01T00:00:00+23:59",  # beyond XML Schema's ±14:00: a day off a conforming reader
+        "2026-06-01T00:00:00-15:00",
+        "2026-06-01T00:00:00",  # no time zone
+        "2026-06-01T23:59:60Z",  # a leap second
+        "2026-02-29T00:00:00Z",  # no such day
+        "0001-01-01T00:00:00+14:00",  # no UTC moment
+        20260601,
+    ],
+)
+def test_build_reads_a_moment_as_every_list_reader_does(
+    tmp_path: Path, agency: tuple[Path, str], moment: Any
+) -> None:
+    """The moments of the list an agency builds are read by the one dateTimeStamp reader
+    (``vcred.model.parse_datetime``), as verifiers read the list: an offset beyond ±14:00 was
+    taken as Python makes it (``datetime.fromisoformat``), a list in force almost a day
+    before (or after) what its specification meant to a conforming reader."""
+    _, did = agency
+    source = tmp_path / "spec.json"
+    source.write_text(json.dumps(spec(did, validFrom=moment)))
+    answer = run("trust-list", "build", str(source))
+    assert answer.exit_code == 2, answer.output
+    assert "validFrom is an XML Schema dateTimeStamp, with its time zone" in answer.output
+    offset = spec(did, validFrom=stamp(START).replace("Z", "+14:00"))  # the edge still reads
+    source.write_text(json.dumps(offset))
+    assert run("trust-list", "build", str(source)).exit_code == 0

@@ -232,8 +232,7 @@ def verify_chain(
                     message=f"expected seq {previous_seq + 1}: entries are missing or reordered",
                 )
             )
-        prev = entry.get("prev")
-        if not isinstance(prev, str) or not hmac.compare_digest(prev, previous_hash):
+        if not _same_text(entry.get("prev"), previous_hash):
             breaks.append(
                 ChainBreak(
                     line=line,
@@ -247,7 +246,7 @@ def verify_chain(
         except UsageError as exc:
             breaks.append(ChainBreak(line=line, seq=seq_value, message=exc.message))
             computed = ""
-        if not isinstance(recorded, str) or not hmac.compare_digest(recorded, computed):
+        if not _same_text(recorded, computed):
             breaks.append(
                 ChainBreak(
                     line=line,
@@ -257,7 +256,7 @@ def verify_chain(
             )
         previous_hash = recorded if isinstance(recorded, str) else computed
         previous_seq = seq_value if seq_value is not None else previous_seq + 1
-    if expect_head is not None and not hmac.compare_digest(expect_head, previous_hash):
+    if expect_head is not None and not _same_text(expect_head, previous_hash):
         breaks.append(
             ChainBreak(
                 line=count,
@@ -268,6 +267,20 @@ def verify_chain(
     return ChainReport(entries=count, head=previous_hash, breaks=tuple(breaks))
 
 
+def _same_text(value: object, expected: str) -> bool:
+    """Whether ``value`` is the text ``expected``, compared in constant time.
+
+    ``hmac.compare_digest`` raises TypeError for a ``str`` holding anything but ASCII: an
+    export whose ``prev`` or ``hash`` (or an ``--expect-head``) holds one must be a break, not
+    a traceback. Both are compared as their UTF-8 bytes (a lone surrogate kept as it is).
+    """
+    if not isinstance(value, str):
+        return False
+    return hmac.compare_digest(
+        value.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def parse_lines(data: str | bytes) -> list[dict[str, Any]]:
     """The entries of a JSON-lines export, each line parsed strictly.
 
@@ -276,7 +289,8 @@ def parse_lines(data: str | bytes) -> list[dict[str, Any]]:
     UTF-8, not JSON, has a repeated member, NaN/Infinity or a number no double can hold
     (``jose.loads_strict``; its pointer within the entry is in the message), or is not an
     object: a repeated member would be read as its last value, so an entry could
-    show one thing and hash as another.
+    show one thing and hash as another. Likewise a number written otherwise than the chain
+    hashed it (``7.0`` for ``7``, ``-0`` for ``0``: :data:`_NUMBERS_AS_HASHED`).
     """
     # only "\n" ends a line: str.splitlines would also cut at U+2028 and other separators,
     # which an entry may hold inside a string (the export keeps UTF-8 as it is)
@@ -299,9 +313,66 @@ def _parse_line(raw: str | bytes, number: int, *, index: int) -> dict[str, Any]:
         raise AuditLineError(f"audit export line {number}: {exc}", pointer=f"/{index}") from exc
     if not isinstance(value, dict):
         raise AuditLineError(f"audit export line {number}: not a JSON object", pointer=f"/{index}")
+    try:
+        _NUMBERS_AS_HASHED.decode(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except RecursionError as exc:  # as deep as the strict parse just allowed: a frame more
+        raise AuditLineError(
+            f"audit export line {number}: the entry is nested too deeply", pointer=f"/{index}"
+        ) from exc
+    except _NumberNotAsHashedError as exc:
+        raise AuditLineError(
+            f"audit export line {number}: the number {exc.written[:40]} is not written as the "
+            f"chain hashed it ({exc.hashed[:40]}): the entry's text was altered",
+            pointer=f"/{index}",
+        ) from exc
+    return value
+
+
+class _NumberNotAsHashedError(ValueError):
+    def __init__(self, written: str, hashed: str) -> None:
+        super().__init__(written)
+        self.written, self.hashed = written, hashed
+
+
+def _integer_as_hashed(written: str) -> int:
+    if written == "-0":  # the only integer JSON writes two ways
+        raise _NumberNotAsHashedError(written, "0")
+    return int(written)
+
+
+def _float_as_hashed(written: str) -> float:
+    value = float(written)
+    if value.is_integer() and abs(value) <= JCS_INT_MAX:
+        raise _NumberNotAsHashedError(written, str(int(value)))
+    return value
+
+
+#: Reads a line again, told each number as written. An entry's hash is of its JCS form, which
+#: writes an integral double as an integer (RFC 8785 §3.2.2.3: ``7.0``, ``7e0``, ``70e-1`` as
+#: ``7``; ``-0``, ``-0.0`` as ``0``): such a number written otherwise hashes as the one the
+#: chain wrote, yet reads as another value to a reader that keeps a float apart from an
+#: integer (Python) or ``-0`` apart from ``0``. Other doubles read as the same double whatever
+#: their form. The chain writes integral doubles as integers (:func:`to_line`).
+_NUMBERS_AS_HASHED: Final = json.JSONDecoder(
+    parse_int=_integer_as_hashed, parse_float=_float_as_hashed
+)
+
+
+def _as_hashed(value: Any) -> Any:
+    """``value`` with each double JCS writes as an integer (an integral one within 2^53)
+    made that integer, the form :data:`_NUMBERS_AS_HASHED` reads."""
+    kind = type(value)
+    if kind is float and value.is_integer() and abs(value) <= JCS_INT_MAX:
+        return int(value)
+    if kind is dict:
+        return {name: _as_hashed(member) for name, member in value.items()}
+    if kind is list:
+        return [_as_hashed(item) for item in value]
     return value
 
 
 def to_line(entry: Mapping[str, Any]) -> str:
-    """One entry as a line of the export (compact JSON, UTF-8 kept)."""
-    return json.dumps(dict(entry), ensure_ascii=False, separators=(",", ":"))
+    """One entry as a line of the export (compact JSON, UTF-8 kept), an integral double
+    written as the integer JCS hashed (``100``, not ``100.0``): as :func:`parse_lines`
+    insists on."""
+    return json.dumps(_as_hashed(dict(entry)), ensure_ascii=False, separators=(",", ":"))

@@ -16,10 +16,11 @@ import click
 
 from vcred._json import loads_local
 from vcred.cli import _emit, _fail, _fetcher, _load_key_file, _read_input
-from vcred.errors import ParsingError, UsageError, VcredError
+from vcred.errors import MalformedError, ParsingError, UsageError, VcredError
 from vcred.issuing import issue, signer_for
 from vcred.jose import unverified_payload
 from vcred.keys import LocalSigner
+from vcred.model import parse_datetime
 from vcred.trust import (
     TRUST_LIST_KEY_PREFIX,
     TrustAnchor,
@@ -281,10 +282,10 @@ def _required(d: dict[str, Any], name: str) -> Any:
 
 def _moment(d: dict[str, Any], name: str) -> datetime:
     value = _required(d, name)
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.utcoffset() is None:
-        _fail(f"{name} is an ISO 8601 date-time with its time zone, not {value!r}")
-    return moment
+    try:  # the one reader of a dateTimeStamp (an offset within ±14:00, as the list states it)
+        return parse_datetime(value, pointer=f"/{name}", in_utc=True)
+    except MalformedError as exc:
+        _fail(
+            f"{name} is an XML Schema dateTimeStamp, with its time zone "
+            f"(e.g. 2026-01-01T00:00:00Z), not {value!r}: {exc.message}"
+        )

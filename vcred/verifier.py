@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache, partial
 from typing import Any, Final, Protocol, cast, runtime_checkable
@@ -452,8 +452,11 @@ def _judgeable(at: object) -> bool:
 
 
 def _check_moment(at: datetime) -> None:
-    """Raises UsageError for an ``at`` no window can be judged at: naive, or so near the
-    calendar's ends that it minus (or plus) a tolerance is no datetime (an OverflowError)."""
+    """Raises UsageError for an ``at`` no window can be judged at: no datetime (a string),
+    naive, or so near the calendar's ends that it minus (or plus) a tolerance is no datetime
+    (an OverflowError)."""
+    if not isinstance(at, datetime):
+        raise UsageError(f"at must be a datetime, not a {type(at).__name__}")
     if at.tzinfo is None:
         raise UsageError("at must be timezone-aware")
     if not _judgeable(at):
@@ -489,7 +492,8 @@ class Verifier:
     ``at``: verify as of that moment, not now — validity windows (without ``clock_skew``: a
     moment asked about is no clock reading), key windows and trust at ``at``, and each
     status list as the version its issuer says was in force then (fetched from
-    :func:`vcred.status.as_of_url`; one that was not yet valid then is refused). What a
+    :func:`vcred.status.as_of_url`; one that was not yet valid then is refused; as of a
+    moment after the clock's time no version is known: STATUS_UNAVAILABLE). What a
     did:web document said then is not known: its current keys are used.
     ``fetch_related_resources``: also retrieve (through ``fetcher``) and check every https
     ``relatedResource``, failing when one cannot be retrieved; by default only those that are
@@ -580,7 +584,9 @@ class Verifier:
 
     # -- credentials ------------------------------------------------------------------------
 
-    def verify(self, secured: Any, *, checks: Sequence[str] | None = None) -> VerificationResult:
+    def verify(
+        self, secured: Any, *, checks: Sequence[str] | None = None, at: datetime | None = None
+    ) -> VerificationResult:
         """Verify a secured credential in any supported format; never raises for bad input.
 
         ``secured`` is a compact vc+jwt or SD-JWT string, a JSON string or a dict (Data
@@ -588,7 +594,11 @@ class Verifier:
         verifier's own (e.g. a VC API request's ``options.checks``); only those run, and
         those they rest on (``trust`` runs ``issuer``: a trust decision is about the issuer
         that signed). The proof is always verified and the structure rules always apply.
+        ``at``: this call as of that moment (:attr:`at`; its caches shared), UsageError as
+        for :attr:`at`.
         """
+        if at is not None and at != self.at:
+            return replace(self, at=at).verify(secured, checks=checks)
         # the verifier's own: checked and completed once, in __post_init__
         run = self._checks_run if checks is None else _checks_to_run(tuple(checks))
         with time_budget(self._budget_seconds):

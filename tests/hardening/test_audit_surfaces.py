@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -482,3 +482,109 @@ def test_a_receipt_and_the_chain_state_a_sub_second_as_of_moment_exactly(
     assert receipt_claims(whole["receipt"])["credentialSubject"]["verifiedAsOf"] == (
         "2026-05-01T00:00:01Z"
     )
+
+
+# --- reviewed as invariants (docs/security.md §13.31) --------------------------------------
+
+
+class _IgnoringTimestamp:
+    """A host serving a list's URL that answers every ``?timestamp=`` with its current list
+    (a static web host, a CDN dropping the query)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.inner = AppFetcher(app)
+        self.hits: list[str] = []
+
+    def fetch(self, url: str, *, accept: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+        self.hits.append(url)
+        plain = url.partition("?")[0] if "/status/" in url else url
+        return self.inner.fetch(plain, accept=accept, max_bytes=max_bytes)
+
+
+@pytest.mark.parametrize("ahead", [timedelta(microseconds=1), timedelta(days=100)])
+def test_the_status_as_of_a_moment_to_come_is_not_established(
+    issuer_app: Flask, issuer_clock: Clock, ahead: timedelta
+) -> None:
+    # Attack: the library verifies as of a moment after its clock's time (the VC API refuses
+    # such an asOf; Verifier(at=…) took it), the list's host serving its current version for
+    # any timestamp: its validFrom (before T) passed, and the credential was "not revoked"
+    # on a day to come — a version nobody has signed yet. Not established, nothing fetched.
+    issued = ApiClient(issuer_app).issue(credential(), auth(issuer_app)).get_json()
+    fetcher = _IgnoringTimestamp(issuer_app)
+    at = issuer_clock.now + ahead
+    result = Verifier(fetcher=fetcher, clock=issuer_clock, at=at).verify(secured_of(issued))
+    assert not result.verified
+    assert set(result.codes) == {"STATUS_UNAVAILABLE"}
+    assert not [url for url in fetcher.hits if "/status/" in url]
+    # the moment itself (the clock's time) is no moment to come: the current version answers
+    now = Verifier(fetcher=fetcher, clock=issuer_clock, at=issuer_clock.now)
+    assert now.verify(secured_of(issued)).verified
+
+
+def test_as_of_a_moment_before_the_retention_the_status_is_not_established(
+    tmp_path: Path, issuer_clock: Clock
+) -> None:
+    # pinned: the versions in force before the issuer's retention window are pruned; as of
+    # a moment then the issuer answers 404 and the status is not established — neither the
+    # oldest version kept nor the current one stands in for it
+    app = create_issuer_app(
+        make_config(
+            tmp_path / "retained", "sqlite", clock=issuer_clock,
+            status_history_retention=timedelta(days=10),
+        )
+    )  # fmt: skip
+    try:
+        document, other = credential(), credential()
+        issued = ApiClient(app).issue(document, auth(app)).get_json()
+        later = ApiClient(app).issue(other, auth(app)).get_json()
+        list_url = str(payload_of(issued)["credentialStatus"][0]["statusListCredential"])
+        assert payload_of(later)["credentialStatus"][0]["statusListCredential"] == list_url
+        assert app.test_client().get(list_url.removeprefix(PUBLIC_URL)).status_code == 200
+        long_ago = issuer_clock.now + timedelta(hours=1)
+        issuer_clock.advance(days=1)
+        _set_status(app, document["id"], "revoked")
+        issuer_clock.advance(days=30)
+        # a version of the list signed 30 days on: the first (in force long ago) is pruned
+        _set_status(app, other["id"], "revoked")
+        pruned = app.test_client().get(as_of_url(list_url, long_ago).removeprefix(PUBLIC_URL))
+        assert pruned.status_code == 404
+        fetcher = AppFetcher(app)
+        result = Verifier(fetcher=fetcher, clock=issuer_clock, at=long_ago).verify(
+            secured_of(issued)
+        )
+        assert not result.verified
+        assert "STATUS_UNAVAILABLE" in result.codes
+        assert "REVOKED" not in result.codes  # no later version answered for it either
+    finally:
+        issuer_of(app).close()
+
+
+def test_verify_as_of_a_moment_per_call_answers_as_a_verifier_as_of_it(
+    issuer_app: Flask, issuer_clock: Clock
+) -> None:
+    # ``Verifier.verify(…, at=T)`` (as ``vcred.verify(…, at=T)``): the verifier as of T for
+    # that call, its caches shared; the boundaries exactly — the revocation's version is in
+    # force from its validFrom on, not a microsecond before; an offset names the same moment
+    token, good_then, _ = _revoked_after(issuer_app, issuer_clock)
+    revoked_at = good_then + timedelta(hours=1)  # the list signed at the revocation
+    cache = StatusListCache()
+    verifier = Verifier(fetcher=AppFetcher(issuer_app), clock=issuer_clock, status_cache=cache)
+    india = timezone(timedelta(hours=5, minutes=30))
+    expected = {
+        good_then: (),
+        revoked_at - timedelta(microseconds=1): (),
+        revoked_at: ("REVOKED",),
+        revoked_at.astimezone(india): ("REVOKED",),
+        (revoked_at - timedelta(microseconds=1)).astimezone(india): (),
+        issuer_clock.now: ("REVOKED",),
+    }
+    for moment, codes in expected.items():
+        assert verifier.verify(token, at=moment).codes == codes, moment
+        alone = Verifier(fetcher=AppFetcher(issuer_app), clock=issuer_clock, at=moment)
+        assert alone.verify(token).codes == codes, moment
+    assert verifier.at is None  # the call's moment is the call's
+    assert verifier.verify(token).codes == ("REVOKED",)
+    with pytest.raises(UsageError):
+        verifier.verify(token, at=datetime(2026, 6, 1))  # naive: misuse, as Verifier(at=…)
+    with pytest.raises(UsageError):
+        verifier.verify(token, at="2026-06-01T13:00:00Z")  # type: ignore[arg-type]

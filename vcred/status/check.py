@@ -229,6 +229,13 @@ class StatusChecker:
         """
         base, cache = url, self._cache()
         if self.as_of is not None:
+            if self.as_of > now:
+                # no version in force then exists yet: a host that serves its current list
+                # whatever the timestamp would have it answer for a day to come
+                raise StatusUnavailableError(
+                    f"the status as of {format_moment(self.as_of)}, after now, is not "
+                    f"established: no version of the status list {base} in force then is known"
+                )
             url = as_of_url(base, self.as_of)
         if self.offline:
             held = cache.get_stale(url, now=now)
