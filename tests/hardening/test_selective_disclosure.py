@@ -1,27 +1,34 @@
 """Selective disclosure reviewed as invariants (docs/security.md §13.29).
 
-SD-JWT (RFC 9901, SD-JWT VC): no input makes
+SD-JWT (RFC 9901, SD-JWT VC) and ecdsa-sd-2023 (W3C vc-di-ecdsa §3.3): no input makes
 ``verify()`` / ``verify_presentation()`` raise; everything a check or a caller reads was
 signed, or disclosed under a digest that was; a rule that cannot establish its input says no.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
+import cbor2
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW, billing_attestation
+from tests.integrity.test_ecdsa_sd import SELECTED, _credential, _with_value
 from tests.test_sdjwt import bind, disclosure, forge, signed_payload
-from vcred import Verifier, issue, jose, sdjwt
+from vcred import Verifier, derive, issue, jose, sdjwt
 from vcred.did import did_key
+from vcred.integrity import ecdsa_sd
+from vcred.integrity.selective import label_replacement_canonicalize_json_ld
 from vcred.issuing import signer_for
 from vcred.keys import KeyPair
-from vcred.multibase import b64url_encode
+from vcred.multibase import b64url_decode, b64url_encode
 from vcred.sdjwt import SdJwtParts
 
 AT = Verifier(clock=lambda: NOW)
@@ -370,3 +377,179 @@ def test_an_sd_jwt_vc_claim_never_disclosable_delivered_by_a_disclosure_is_refus
         text, digest = disclosure("c2FsdA", plain, "other")
         jwt = jose.sign_compact({**payload, "_sd": [digest]}, signer_for(agency), typ="dc+sd-jwt")
         assert AT.verify(str(SdJwtParts(jwt, (text,)))).codes == ("MALFORMED",)
+
+
+# -- ecdsa-sd-2023 -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def derived() -> dict[str, Any]:
+    """A derived credential with two blank nodes (the subject and its address)."""
+    key = KeyPair.generate("p256")
+    base = issue(
+        _credential(), key, format="ecdsa-sd-2023", mandatory_pointers=["/issuer"], now=NOW
+    )
+    assert isinstance(base, dict)
+    return derive(base, [*SELECTED, "/credentialSubject/address/locality"])
+
+
+def _split_subject(derived: dict[str, Any]) -> dict[str, Any]:
+    """The holder's forgery: the one subject shown as two, both given its HMAC label, each
+    repeated statement signed with the signature its one statement has."""
+    document = {k: v for k, v in derived.items() if k != "proof"}
+    value = ecdsa_sd.parse_derived_proof_value(derived["proof"]["proofValue"])
+    verify_data = ecdsa_sd.create_verify_data(document, derived["proof"])
+    signature_of = dict(zip(verify_data.non_mandatory, value.signatures, strict=True))
+    mandatory = {verify_data.nquads[i] for i in value.mandatory_indexes}
+    subject_label = next(q.split()[2][2:] for q in verify_data.nquads if "#credentialSubject>" in q)
+    address_label = next(q.split()[2][2:] for q in verify_data.nquads if "#address>" in q)
+    forged = copy.deepcopy(document)
+    subject = forged["credentialSubject"]
+    forged["credentialSubject"] = [
+        {"country": subject["country"]},
+        {"address": subject["address"]},
+    ]
+    # canonicalized with its own labels first: the address is the node an address names
+    plain, _ = label_replacement_canonicalize_json_ld(forged, lambda ids: dict(ids))
+    address = next(q.split()[2][2:] for q in plain if "#address>" in q)
+    nodes = {q.split()[0][2:] for q in plain if q.startswith("_:")} | {address}
+    label_map = {c: address_label if c == address else subject_label for c in nodes}
+    nquads, _ = label_replacement_canonicalize_json_ld(
+        forged, lambda ids: {k: label_map[c] for k, c in ids.items()}
+    )
+    forged_value = dataclasses.replace(
+        value,
+        label_map=label_map,
+        mandatory_indexes=tuple(i for i, q in enumerate(nquads) if q in mandatory),
+        signatures=tuple(signature_of[q] for q in nquads if q not in mandatory),
+    )
+    forged["proof"] = {
+        **derived["proof"],
+        "proofValue": ecdsa_sd.serialize_derived_proof_value(forged_value),
+    }
+    return forged
+
+
+def test_a_subject_split_in_two_by_a_label_map_that_repeats_a_label_is_refused(
+    derived: dict[str, Any],
+) -> None:
+    """A derived proof's label map gave two of the document's blank nodes one HMAC label:
+    the issuer's one subject verified as two subjects (each statement linking it repeated,
+    with its signature repeated), a credential the issuer never made."""
+    forged = _split_subject(derived)
+    result = AT.verify(forged)
+    assert not result.verified and result.credential is None
+    assert result.codes == ("INVALID_PROOF",)
+    assert "one label" in result.errors[0].message
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_a_label_map_that_is_no_bijection_is_refused(derived: dict[str, Any], data: Any) -> None:
+    """The label map must pair each of the document's blank nodes with its own label: one
+    more entry (a blank node not in the document), or one label given twice, is refused."""
+    extra = data.draw(st.integers(0, 3), label="extra entries")
+    merge = data.draw(st.booleans(), label="one label twice")
+    if not extra and not merge:
+        merge = True
+
+    def change(value: ecdsa_sd.DerivedProofValue) -> Any:
+        labels = dict(value.label_map)
+        if merge:
+            first, second = list(labels)[:2]
+            labels[second] = labels[first]
+        for i in range(extra):
+            number = data.draw(st.integers(len(value.label_map), 2**20), label=f"key {i}")
+            raw = data.draw(st.binary(min_size=32, max_size=32), label=f"label {i}")
+            labels[f"c14n{number}"] = "u" + b64url_encode(raw)
+        return dataclasses.replace(value, label_map=labels)
+
+    result = AT.verify(_with_value(derived, change))
+    assert result.codes == ("INVALID_PROOF",)
+    assert "label map" in result.errors[0].message
+
+
+def _head(major: int, value: int, long: bool) -> bytes:
+    """A CBOR head (RFC 8949 §3): the shortest form, or the next longer one when ``long``."""
+    forms = [(24, 1), (25, 2), (26, 4), (27, 8)]
+    fitting = [(info, size) for info, size in forms if value < 256**size]
+    if value < 24 and not long:
+        return bytes([major << 5 | value])
+    info, size = fitting[1] if long and value >= 24 else fitting[0]
+    return bytes([major << 5 | info]) + value.to_bytes(size, "big")
+
+
+def _encode(value: Any, draw: Callable[[Any], Any], changes: list[str]) -> bytes:
+    """``value`` in CBOR, each item written, as ``draw`` picks, preferred or otherwise."""
+    how = draw(st.sampled_from(["preferred"] * 6 + ["long", "indefinite", "repeat"]))
+    if isinstance(value, bool) or not isinstance(value, int | bytes | list | dict):
+        raise AssertionError(f"no {type(value).__name__} in a derived proof value")
+    if isinstance(value, int):
+        if how == "long":
+            changes.append("a long integer")
+        return _head(0, value, how == "long")
+    if isinstance(value, bytes):
+        if how == "indefinite" and value:
+            changes.append("indefinite bytes")
+            cut = draw(st.integers(0, len(value)))
+            return (
+                b"\x5f"
+                + _head(2, cut, False)
+                + value[:cut]
+                + _head(2, len(value) - cut, False)
+                + value[cut:]
+                + b"\xff"
+            )
+        if how == "long":
+            changes.append("a long byte string length")
+        return _head(2, len(value), how == "long") + value
+    items = list(value.items()) if isinstance(value, dict) else value
+    if isinstance(value, dict):
+        if how == "repeat" and items:
+            changes.append("a key twice")
+            items = [*items, items[0]]
+        body = b"".join(_encode(k, draw, changes) + _encode(v, draw, changes) for k, v in items)
+        major = 5
+    else:
+        body = b"".join(_encode(item, draw, changes) for item in items)
+        major = 4
+    if how == "indefinite":
+        changes.append("an indefinite length")
+        return bytes([major << 5 | 31]) + body + b"\xff"
+    if how == "long":
+        changes.append("a long length")
+    return _head(major, len(items), how == "long") + body
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_a_proof_value_in_another_cbor_encoding_is_refused(
+    derived: dict[str, Any], data: Any
+) -> None:
+    """One encoding per proof value (preferred serialization, RFC 8949 §4.1): indefinite
+    lengths, longer heads than needed and a label map key given twice all decoded to the
+    same proof, another text of it (a repeated key: a decoder keeps either value)."""
+    raw = b64url_decode(derived["proof"]["proofValue"][1:])
+    components = cbor2.loads(raw[3:])
+    changes: list[str] = []
+    encoded = raw[:3] + _encode(components, data.draw, changes)
+    changed = copy.deepcopy(derived)
+    changed["proof"]["proofValue"] = "u" + b64url_encode(encoded)
+    result = AT.verify(changed)
+    if not changes:
+        assert encoded == raw and result.verified
+        return
+    assert result.codes == ("INVALID_PROOF",), changes
+    assert "preferred serialization" in result.errors[0].message
+
+
+def test_a_derived_credential_from_another_implementation_still_verifies(
+    derived: dict[str, Any],
+) -> None:
+    """The label map's keys in another order are preferred serialization too (RFC 8949
+    §4.1 does not sort keys; Digital Bazaar's writer keeps its insertion order)."""
+
+    def reverse(value: ecdsa_sd.DerivedProofValue) -> Any:
+        return dataclasses.replace(value, label_map=dict(reversed(value.label_map.items())))
+
+    assert AT.verify(_with_value(derived, reverse)).verified
