@@ -260,6 +260,10 @@ ES256_KB = {"alg": "ES256", "typ": "kb+jwt"}
         (ES256_KB, {"iat": _NOW + 0.5}, "MALFORMED", "/kb/iat"),
         (ES256_KB, {"iat": 10**15}, "MALFORMED", "/kb/iat"),
         (ES256_KB, {"aud": []}, "INVALID_DOMAIN", None),
+        (ES256_KB, {"aud": 5}, "MALFORMED", "/kb/aud"),
+        (ES256_KB, {"aud": ["a", 5]}, "MALFORMED", "/kb/aud"),
+        (ES256_KB, {"nonce": 5}, "MALFORMED", "/kb/nonce"),
+        (ES256_KB, {"sd_hash": None}, "MALFORMED", "/kb/sd_hash"),
         (ES256_KB, {"aud": ["b", "a"]}, None, None),
     ],
 )
@@ -553,3 +557,26 @@ def test_a_derived_credential_from_another_implementation_still_verifies(
         return dataclasses.replace(value, label_map=dict(reversed(value.label_map.items())))
 
     assert AT.verify(_with_value(derived, reverse)).verified
+
+
+_MEMBER = st.text(min_size=1, max_size=12).filter(lambda name: name not in ("proof", "@context"))
+# not null nor []: JSON-LD makes no statement of them, under RDFC as here (§13.24's class)
+_VALUE = st.booleans() | st.integers() | st.text(max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_a_member_added_anywhere_in_a_derived_credential_is_refused(
+    derived: dict[str, Any], data: Any
+) -> None:
+    """Whatever member (a term, an IRI, a keyword, anything) with a value is added to any
+    object of a derived document, the verification fails with a typed code and raises nothing: the
+    statement it makes is not among the signed ones, or the context stage refuses it."""
+    changed = copy.deepcopy(derived)
+    objects = [changed, changed["credentialSubject"], changed["credentialSubject"]["address"]]
+    target = data.draw(st.sampled_from(objects), label="object")
+    name = data.draw(_MEMBER.filter(lambda n: n not in target), label="member")
+    target[name] = data.draw(_VALUE, label="value")
+    result = AT.verify(changed)
+    assert not result.verified and result.credential is None
+    assert result.codes
