@@ -1099,7 +1099,7 @@ def _presenting_method(verifier: Verifier, verified: VerifiedSdJwt) -> Verificat
     owner = did_jwk(key)
     for subject in model.as_list(verified.claims.get("credentialSubject", [])):
         subject_id = subject.get("id") if isinstance(subject, dict) else None
-        if subject_id in own:
+        if isinstance(subject_id, str) and subject_id in own:  # an object or array: no DID
             owner = str(subject_id)
             break
     kind = "Multikey" if owner.startswith("did:key:") else "JsonWebKey"

@@ -24,6 +24,7 @@ from tests.integrity.test_ecdsa_sd import SELECTED, _credential, _with_value
 from tests.test_sdjwt import bind, disclosure, forge, signed_payload
 from vcred import Verifier, derive, issue, jose, sdjwt
 from vcred.did import did_key
+from vcred.errors import VcredError
 from vcred.integrity import ecdsa_sd
 from vcred.integrity.selective import label_replacement_canonicalize_json_ld
 from vcred.issuing import signer_for
@@ -177,6 +178,151 @@ def test_what_a_verified_sd_jwt_shows_was_issued(two_issuances: tuple[str, str],
         assert result.credential is not None
         shown = {k: v for k, v in result.credential.items() if k != "issuer"}
         assert _part_of(shown, full), result.credential
+
+
+# -- SD-JWT: no input makes verify() or verify_presentation() raise ----------------------------
+
+_LEAF = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5)
+)
+_JSON = st.recursive(
+    _LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(subject_id=_JSON, listed=st.booleans())
+def test_a_subject_id_of_any_type_in_a_key_bound_sd_jwt_is_a_typed_failure(
+    agency: KeyPair, trader: KeyPair, subject_id: Any, listed: bool
+) -> None:
+    """The presenter of an SD-JWT+KB is looked for among the subjects' ids: an id that was an
+    object or an array (signed by anyone with a did:key) made ``verify_presentation`` raise
+    TypeError (unhashable) instead of failing the structure check."""
+    subject = {"id": subject_id}
+    payload = {
+        **signed_payload(agency, [subject] if listed else subject),
+        "_sd_alg": "sha-256",
+        "cnf": {"jwk": trader.public.jwk()},
+    }
+    token = bind(forge(payload, [], agency), trader, nonce="c", aud="a")
+    result = AT.verify_presentation(token, challenge="c", domain="a")
+    if not isinstance(subject_id, str):
+        assert not result.verified
+        where = "/verifiableCredential/0/credentialSubject" + ("/0" if listed else "") + "/id"
+        assert any(e.path == where for e in result.errors), result.errors
+
+
+_NAMES = st.sampled_from(
+    [
+        "a",
+        "b",
+        "",
+        "0",
+        "_sd",
+        "...",
+        "_sd_alg",
+        "iss",
+        "cnf",
+        "vct",
+        "status",
+        "exp",
+        "type",
+        "issuer",
+        "validUntil",
+        "credentialStatus",
+        "id",
+        "@context",
+        "@id",
+    ]
+)
+
+
+@st.composite
+def _hostile_sd_jwt_claims(draw: Any) -> tuple[Any, list[str]]:
+    """Claims with ``_sd`` arrays and ``...`` elements of every kind — real digests of property
+    and element disclosures (recursive), decoys, non-digests, repeats, a non-array ``_sd``,
+    ``...`` beside another member — and the disclosures made on the way."""
+    disclosures: list[str] = []
+
+    def disclosed(*items: Any) -> str:
+        text, digest = disclosure(*items)
+        disclosures.append(text)
+        return digest
+
+    def node(depth: int) -> Any:
+        kind = draw(st.sampled_from(["leaf", "object", "array"] if depth < 4 else ["leaf"]))
+        if kind == "leaf":
+            return draw(_LEAF)
+        if kind == "object":
+            obj = {draw(_NAMES): node(depth + 1) for _ in range(draw(st.integers(0, 3)))}
+            digests: list[Any] = []
+            for _ in range(draw(st.integers(0, 3))):
+                how = draw(st.sampled_from(["property", "element", "decoy", "junk", "repeat"]))
+                if how == "property":
+                    digests.append(
+                        disclosed(draw(st.text(max_size=3)), draw(_NAMES), node(depth + 1))
+                    )
+                elif how == "element":
+                    digests.append(disclosed("c2FsdA", node(depth + 1)))
+                elif how == "decoy":
+                    digests.append(sdjwt.digest(draw(st.text(alphabet="xyz", max_size=4))))
+                elif how == "junk":
+                    digests.append(draw(_LEAF))
+                elif digests:
+                    digests.append(digests[0])
+            if digests or draw(st.booleans()):
+                obj["_sd"] = digests if draw(st.integers(0, 9)) else draw(_LEAF)
+            return obj
+        items: list[Any] = []
+        for _ in range(draw(st.integers(0, 3))):
+            how = draw(st.sampled_from(["plain", "element", "property", "beside"]))
+            if how == "plain":
+                items.append(node(depth + 1))
+            elif how == "element":
+                items.append({"...": disclosed("c2FsdA", node(depth + 1))})
+            elif how == "property":
+                items.append({"...": disclosed("c2FsdA", draw(_NAMES), node(depth + 1))})
+            else:
+                items.append({"...": draw(_LEAF), "other": 1})
+        return items
+
+    return node(1), disclosures
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(claims=_hostile_sd_jwt_claims(), vcdm=st.booleans(), data=st.data())
+def test_no_sd_jwt_structure_makes_verify_raise(
+    agency: KeyPair, trader: KeyPair, claims: tuple[Any, list[str]], vcdm: bool, data: Any
+) -> None:
+    """vc+sd-jwt and dc+sd-jwt, signed with a did:key, their disclosures in any order (one
+    maybe twice), alone and key-bound: ``verify`` and ``verify_presentation`` answer."""
+    tree, made = claims
+    extra = data.draw(st.lists(st.sampled_from(made), max_size=1)) if made else []
+    disclosures = data.draw(st.permutations(made + extra), label="disclosures")
+    members = tree if isinstance(tree, dict) else {"value": tree}
+    cnf = {"cnf": {"jwk": trader.public.jwk()}}
+    if vcdm:
+        token = forge(
+            {**signed_payload(agency, members), "_sd_alg": "sha-256", **cnf}, disclosures, agency
+        )
+    else:
+        payload = {"iss": did_key(agency.public), "vct": "https://x.example/t", **cnf, **members}
+        jwt = jose.sign_compact(payload, signer_for(agency), typ="dc+sd-jwt")
+        token = str(SdJwtParts(jwt, tuple(disclosures)))
+    AT.verify(token)
+    AT.verify_presentation(bind(token, trader, nonce="c", aud="a"), challenge="c", domain="a")
 
 
 # -- SD-JWT: resource bounds -------------------------------------------------------------------
@@ -580,3 +726,22 @@ def test_a_member_added_anywhere_in_a_derived_credential_is_refused(
     result = AT.verify(changed)
     assert not result.verified and result.credential is None
     assert result.codes
+
+
+@pytest.mark.parametrize(
+    "pointer",
+    ["", "/", "~", "/~2", "/proof", "/@context", "/credentialSubject/address/0", "/issuer/x"],
+)
+def test_deriving_from_a_base_proof_with_hostile_mandatory_pointers_raises_only_typed_errors(
+    pointer: str,
+) -> None:
+    """The holder's side: mandatory pointers come from the issuer's base proof value."""
+    base = issue(_credential(), KeyPair.generate("p256"), format="ecdsa-sd-2023", now=NOW)
+    assert isinstance(base, dict)
+    raw = b64url_decode(base["proof"]["proofValue"][1:])
+    components = cbor2.loads(raw[3:])
+    components[4] = [pointer]
+    base["proof"]["proofValue"] = "u" + b64url_encode(raw[:3] + cbor2.dumps(components))
+    for selected in ([], ["/credentialSubject/country"], ["/credentialSubject"]):
+        with pytest.raises(VcredError):
+            derive(base, selected)
