@@ -402,9 +402,9 @@ def create_label_map_function(label_map: Mapping[str, str]) -> LabelMapFactory:
     is the derived proof's (``c14nN`` → HMAC label). The map must be a bijection between the
     document's blank nodes and distinct labels, as the issuer's HMAC labels are: a label given
     to two blank nodes would make them one node of the issuer's, so a holder could show one
-    node as several (a subject split in two, a line item shown twice, each statement and its
-    signature repeated); MalformedError for that, for a canonical label the map lacks and for
-    one the document does not have (the derived proof does not fit this document).
+    node as several (a subject split in two, each statement linking it repeated with its
+    signature); MalformedError for that, for a canonical label the map lacks and for one the
+    document does not have (the derived proof does not fit this document).
     """
 
     def factory(canonical_id_map: Mapping[str, str]) -> dict[str, str]:
