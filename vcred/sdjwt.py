@@ -514,6 +514,11 @@ class _Unfolder:
 
     Also records where each disclosure went (``placements``: index → (pointer, the index of
     the disclosure it sits in)), for the holder's selection.
+
+    Digests are looked up in a dict: they are no secret (the holder presents the disclosures
+    and holds the payload that lists them), so nothing calls for a constant-time comparison,
+    and comparing each digest with each disclosure made the work grow with their product
+    (4,096 digests × 1,024 disclosures, in a token anyone can sign with a did:key).
     """
 
     disclosures: Sequence[Disclosure]
@@ -522,11 +527,12 @@ class _Unfolder:
     disclosed: list[str] = field(default_factory=list)
     placements: dict[int, tuple[Path, int | None]] = field(default_factory=dict)
     _inside: int | None = None
-    _keys: list[bytes] = field(init=False)
+    _index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.used = [False] * len(self.disclosures)
-        self._keys = [d.digest.encode("ascii") for d in self.disclosures]
+        # _decode_all refuses a disclosure given twice, so each digest names one
+        self._index = {d.digest: i for i, d in enumerate(self.disclosures)}
 
     def find(self, value: Any, where: str) -> int | None:
         """The disclosure whose digest is ``value``, or None (a decoy, or not disclosed)."""
@@ -538,12 +544,10 @@ class _Unfolder:
         if len(self.seen) >= MAX_DIGESTS:
             raise MalformedError(f"more than {MAX_DIGESTS} digests", pointer=where)
         self.seen.add(value)
-        wanted = value.encode("ascii")
-        for i, key in enumerate(self._keys):
-            if hmac.compare_digest(key, wanted):
-                self.used[i] = True
-                return i
-        return None
+        index = self._index.get(value)
+        if index is not None:
+            self.used[index] = True
+        return index
 
     def unfold(self, value: Any, path: Path, where: str, depth: int = 1) -> Any:
         """``value``, disclosed; ``depth``: its level as :func:`vcred.model.check_depth` counts
@@ -765,13 +769,16 @@ class KeyBinding:
     """A key-binding JWT whose signature (by the ``cnf`` key) and ``sd_hash`` verified.
 
     Its ``nonce``, ``aud`` and ``iat`` still have to be compared with what the verifier
-    expects (:func:`check_key_binding`).
+    expects (:func:`check_key_binding`), as its ``nbf`` and ``exp`` when the holder signed
+    them (``not_before``, ``expires``).
     """
 
     nonce: str
     aud: str | list[str]
     iat: int
     header: Mapping[str, Any]
+    not_before: datetime | None = None
+    expires: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -921,6 +928,12 @@ def _verify_key_binding(kb_jwt: str, sd_jwt: str, key: PublicKey | None) -> KeyB
     iat = claims.get("iat")
     if not isinstance(iat, int) or isinstance(iat, bool):
         raise MalformedError("the key-binding JWT needs iat (a NumericDate)", pointer="/kb/iat")
+    # RFC 7519 §4.1.4-5: a holder that bounds its binding in time is held to it
+    window = {
+        name: jose.numeric_date(claims[name], pointer=f"/kb/{name}")
+        for name in ("nbf", "exp")
+        if name in claims
+    }
     expected = digest(sd_jwt).encode("ascii")
     if not hmac.compare_digest(expected, claims["sd_hash"].encode("utf-8")):
         raise DigestMismatchError(
@@ -928,7 +941,14 @@ def _verify_key_binding(kb_jwt: str, sd_jwt: str, key: PublicKey | None) -> KeyB
             "changed after the key binding",
             pointer="/kb/sd_hash",
         )
-    return KeyBinding(nonce=claims["nonce"], aud=aud, iat=iat, header=header)
+    return KeyBinding(
+        nonce=claims["nonce"],
+        aud=aud,
+        iat=iat,
+        header=header,
+        not_before=window.get("nbf"),
+        expires=window.get("exp"),
+    )
 
 
 def check_key_binding(
@@ -943,6 +963,7 @@ def check_key_binding(
     """Check a key binding's freshness and, when given, its nonce and audience.
 
     RFC 9901 §7.3: ``iat`` no older than ``max_age`` and not in the future (both
+    with ``skew``); the holder's own ``nbf`` / ``exp`` when it signed them (RFC 7519 §4.1.4-5,
     with ``skew``); nonce and aud equal to what the verifier expects. Raises ExpiredError,
     NotYetValidError, ChallengeError or DomainError; returns a detail line.
     """
@@ -959,6 +980,16 @@ def check_key_binding(
             f"the key-binding JWT was made at {issued.isoformat()}, more than "
             f"{int(max_age.total_seconds())} s ago",
             pointer="/kb/iat",
+        )
+    if binding.expires is not None and binding.expires <= now - skew:
+        raise ExpiredError(
+            f"the key-binding JWT expired at {binding.expires.isoformat()} (its exp)",
+            pointer="/kb/exp",
+        )
+    if binding.not_before is not None and binding.not_before > now + skew:
+        raise NotYetValidError(
+            f"the key-binding JWT is not valid before {binding.not_before.isoformat()} (its nbf)",
+            pointer="/kb/nbf",
         )
     if nonce is not None and not hmac.compare_digest(nonce.encode(), binding.nonce.encode()):
         raise ChallengeError(
@@ -1068,7 +1099,7 @@ def _presenting_method(verifier: Verifier, verified: VerifiedSdJwt) -> Verificat
     owner = did_jwk(key)
     for subject in model.as_list(verified.claims.get("credentialSubject", [])):
         subject_id = subject.get("id") if isinstance(subject, dict) else None
-        if subject_id in own:
+        if isinstance(subject_id, str) and subject_id in own:  # an object or array: no DID
             owner = str(subject_id)
             break
     kind = "Multikey" if owner.startswith("did:key:") else "JsonWebKey"

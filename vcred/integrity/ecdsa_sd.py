@@ -719,6 +719,15 @@ def _cbor_array(data: bytes, *, where: str) -> list[Any]:
         raise InvalidProofError("proofValue has bytes after its CBOR value", pointer=where)
     if not isinstance(value, list) or len(value) != 5:
         raise InvalidProofError("proofValue must be a CBOR array of five components", pointer=where)
+    # One encoding per proof value, as the issuer and holder write it (RFC 8949 §4.1, preferred
+    # serialization): no indefinite or over-long lengths and integers, no map key given twice
+    # (a decoder keeps either value) — each would be another text of the same proof.
+    if cbor2.dumps(value) != data:
+        raise InvalidProofError(
+            "proofValue is not CBOR in preferred serialization (definite, shortest lengths and "
+            "integers; each label map key once)",
+            pointer=where,
+        )
     return value
 
 

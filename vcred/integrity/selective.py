@@ -399,8 +399,12 @@ def create_label_map_function(label_map: Mapping[str, str]) -> LabelMapFactory:
     """createLabelMapFunction (§3.4.3): canonical labels replaced through a given map.
 
     https://www.w3.org/TR/vc-di-ecdsa/#createlabelmapfunction — the verifier's: ``label_map``
-    is the derived proof's (``c14nN`` → HMAC label). A canonical label the map lacks raises
-    MalformedError (the derived proof does not fit this document).
+    is the derived proof's (``c14nN`` → HMAC label). The map must be a bijection between the
+    document's blank nodes and distinct labels, as the issuer's HMAC labels are: a label given
+    to two blank nodes would make them one node of the issuer's, so a holder could show one
+    node as several (a subject split in two, each statement linking it repeated with its
+    signature); MalformedError for that, for a canonical label the map lacks and for one the
+    document does not have (the derived proof does not fit this document).
     """
 
     def factory(canonical_id_map: Mapping[str, str]) -> dict[str, str]:
@@ -412,6 +416,13 @@ def create_label_map_function(label_map: Mapping[str, str]) -> LabelMapFactory:
                     f"the proof's label map has no label for blank node _:{c14n_label}"
                 )
             out[input_label] = new_label
+        if len(label_map) != len(out):
+            raise MalformedError(
+                f"the proof's label map names {len(label_map)} blank nodes, the document has "
+                f"{len(out)}"
+            )
+        if len(set(out.values())) != len(out):
+            raise MalformedError("the proof's label map gives two blank nodes one label")
         return out
 
     return factory
