@@ -205,6 +205,17 @@ class PublicKey:
         return cls.from_raw(kind, b"\x04" + x + y)
 
     @classmethod
+    def from_signing_jwk(cls, jwk: Any) -> PublicKey:
+        """A public key from a JWK that is to verify signatures: :meth:`from_jwk`, and the
+        JWK's own restrictions obeyed (:func:`check_signing_jwk`).
+
+        Raises MalformedError / UnsupportedError.
+        """
+        key = cls.from_jwk(jwk)
+        check_signing_jwk(jwk, key)
+        return key
+
+    @classmethod
     def from_multicodec(cls, data: bytes) -> PublicKey:
         """A public key from its multicodec bytes (varint header ‖ key, no multibase).
 
@@ -497,13 +508,53 @@ def load_public_key(data: str | bytes) -> PublicKey:
     if "secretKeyMultibase" in document or "privateKeyJwk" in document:
         raise MalformedError("a public key file must not contain the private key")
     if "publicKeyJwk" in document:
-        return PublicKey.from_jwk(document["publicKeyJwk"])
+        return PublicKey.from_signing_jwk(document["publicKeyJwk"])
     if "publicKeyMultibase" in document:
         multikey = document["publicKeyMultibase"]
         if not isinstance(multikey, str):
             raise MalformedError("publicKeyMultibase must be a string")
         return PublicKey.from_multikey(multikey)
-    return PublicKey.from_jwk(document)  # kid, alg, use … say how it is used: ignored
+    return PublicKey.from_signing_jwk(document)  # it verifies: its use, key_ops, alg obeyed
+
+
+#: The JWS ``alg`` values a JWK of each kind may be restricted to (RFC 7517 §4.4): RFC 7518's,
+#: and for Ed25519 also RFC 9864's fully specified ``Ed25519``.
+_JWK_ALGS_FOR: Final[dict[KeyKind, frozenset[str]]] = {
+    kind: frozenset({alg, "Ed25519"} if kind == "ed25519" else {alg})
+    for kind, alg in JWS_ALG_FOR.items()
+}
+
+
+def check_signing_jwk(jwk: Any, key: PublicKey) -> None:
+    """Raise MalformedError when a JWK's own members say it does not verify ``key``'s
+    signatures: a ``use`` other than ``sig`` (RFC 7517 §4.2: ``enc`` is for encryption),
+    ``key_ops`` without ``verify`` (§4.3), an ``alg`` of another algorithm (§4.4). Absent
+    members restrict nothing.
+    """
+    if not isinstance(jwk, dict):
+        raise MalformedError("a JWK must be a JSON object")
+    if "use" in jwk and jwk["use"] != "sig":
+        raise MalformedError(
+            f"the JWK is for use {_shown(jwk['use'])}, not for signatures (RFC 7517 §4.2)"
+        )
+    if "key_ops" in jwk:
+        ops = jwk["key_ops"]
+        if not isinstance(ops, list) or not all(isinstance(op, str) for op in ops):
+            raise MalformedError("the JWK's key_ops must be an array of strings (RFC 7517 §4.3)")
+        if "verify" not in ops:
+            raise MalformedError(
+                f"the JWK's key_ops {_shown(ops)} do not include verify (RFC 7517 §4.3)"
+            )
+    if "alg" in jwk and jwk["alg"] not in _JWK_ALGS_FOR[key.kind]:
+        raise MalformedError(
+            f"the JWK is for alg {_shown(jwk['alg'])}, not {key.jws_alg} (RFC 7517 §4.4)"
+        )
+
+
+def _shown(value: object) -> str:
+    """A JWK member's value in a message: JSON, cut short."""
+    text = json.dumps(value, ensure_ascii=True, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _jwk_kind(jwk: dict[str, Any]) -> KeyKind:

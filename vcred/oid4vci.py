@@ -300,7 +300,7 @@ def _proof_key(header: Mapping[str, Any]) -> tuple[PublicKey, str, str]:
         if isinstance(jwk, Mapping) and "d" in jwk:
             raise _invalid("the proof's jwk carries a private key", "/header/jwk")
         try:
-            key = PublicKey.from_jwk(dict(jwk) if isinstance(jwk, Mapping) else jwk)
+            key = PublicKey.from_signing_jwk(dict(jwk) if isinstance(jwk, Mapping) else jwk)
         except VcredError as exc:
             raise _invalid(f"the proof's jwk: {exc.message}", "/header/jwk") from exc
         did = did_jwk(key)

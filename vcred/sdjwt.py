@@ -899,7 +899,7 @@ def _cnf_key(payload: Mapping[str, Any]) -> PublicKey | None:
     if not isinstance(cnf, dict) or not isinstance(cnf.get("jwk"), dict):
         raise MalformedError("cnf must hold the holder's public key as jwk", pointer="/cnf")
     try:
-        return PublicKey.from_jwk(cnf["jwk"])
+        return PublicKey.from_signing_jwk(cnf["jwk"])
     except VcredError as exc:
         raise MalformedError(f"the cnf key is unusable: {exc.message}", pointer="/cnf/jwk") from exc
 

@@ -1539,7 +1539,7 @@ def _bound_key(result: VerificationResult) -> PublicKey | None:
     if not isinstance(jwk, dict):
         raise MalformedError("cnf must hold the holder's public key as jwk", pointer="/cnf")
     try:
-        return PublicKey.from_jwk(jwk)
+        return PublicKey.from_signing_jwk(jwk)
     except VcredError as exc:
         raise MalformedError(f"the cnf key is unusable: {exc.message}", pointer="/cnf") from exc
 

@@ -242,6 +242,10 @@ class _Jwks:
         return found
 
 
+#: The members of a JWK Set entry read: the public key's and its restrictions.
+_SIGNING_JWK_MEMBERS: Final = frozenset({"kty", "crv", "x", "y", "use", "key_ops", "alg"})
+
+
 def parse_jwks(raw: bytes, *, source: str) -> dict[str | None, PublicKey]:
     """The signing keys of a JWK Set, by kid: keys vcred can verify with (Ed25519, P-256,
     P-384, P-521), meant for signatures; others (RSA, encryption keys) are left out.
@@ -254,17 +258,14 @@ def parse_jwks(raw: bytes, *, source: str) -> dict[str | None, PublicKey]:
         raise MalformedError(f"{source} is not a JWK Set (RFC 7517 §5)")
     found: dict[str | None, PublicKey] = {}
     for entry in keys:
-        if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
+        if not isinstance(entry, dict):
             continue
-        try:
-            key = PublicKey.from_jwk(
-                {k: v for k, v in entry.items() if k in ("kty", "crv", "x", "y")}
+        try:  # the public members, and those that restrict the key's use (RFC 7517 §4.2–4.4)
+            key = PublicKey.from_signing_jwk(
+                {k: v for k, v in entry.items() if k in _SIGNING_JWK_MEMBERS}
             )
         except VcredError:
-            continue  # a key type vcred does not verify with
-        # RFC 7517 §4.4: a key restricted to another algorithm is not used for this one
-        if "alg" in entry and entry["alg"] != key.jws_alg:
-            continue
+            continue  # a key type vcred does not verify with, or one not for signatures
         kid = entry.get("kid")
         found[kid if isinstance(kid, str) else None] = key
     return found

@@ -284,7 +284,7 @@ def _add_method(
         if vm_type in _MULTIBASE_TYPES and "publicKeyMultibase" in entry:
             key = PublicKey.from_multikey(entry["publicKeyMultibase"])
         elif vm_type in _JWK_TYPES and "publicKeyJwk" in entry:
-            key = PublicKey.from_jwk(entry["publicKeyJwk"])
+            key = PublicKey.from_signing_jwk(entry["publicKeyJwk"])
         elif vm_type in _BASE58_TYPES and "publicKeyBase58" in entry:
             key = _ed25519_from_base58(entry["publicKeyBase58"])
         else:

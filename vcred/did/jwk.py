@@ -6,11 +6,11 @@ https://github.com/quartzjer/did-jwk/blob/main/spec.md
 from __future__ import annotations
 
 import json
-from typing import Final
+from typing import Any, Final
 
 from vcred.did.document import DID_CONTEXT, JWK_CONTEXT, DidDocument
-from vcred.errors import ResolutionError, VcredError
-from vcred.keys import PublicKey
+from vcred.errors import MalformedError, ResolutionError, VcredError
+from vcred.keys import PublicKey, check_signing_jwk
 from vcred.multibase import b64url_decode, b64url_encode
 
 PREFIX = "did:jwk:"
@@ -41,7 +41,12 @@ def resolve_did_jwk(did: str) -> DidDocument:
         raise ResolutionError("malformed did:jwk") from exc
     vm_id = f"{did}#0"
     # did:jwk spec (Read): a key marked "use": "enc" is for key agreement only; never signs.
-    signing = ("keyAgreement",) if jwk.get("use") == "enc" else SIGNING_RELATIONSHIPS
+    # Nor does one whose key_ops or alg say it verifies no signature of its kind.
+    signing: tuple[str, ...] = SIGNING_RELATIONSHIPS
+    if jwk.get("use") == "enc":
+        signing = ("keyAgreement",)
+    elif not _verifies_signatures(jwk, key):
+        signing = ()
     document = {
         "@context": [DID_CONTEXT, JWK_CONTEXT],
         "id": did,
@@ -51,3 +56,11 @@ def resolve_did_jwk(did: str) -> DidDocument:
         **{name: [vm_id] for name in signing},
     }
     return DidDocument.parse(document, expected_id=did)
+
+
+def _verifies_signatures(jwk: dict[str, Any], key: PublicKey) -> bool:
+    try:
+        check_signing_jwk(jwk, key)
+    except MalformedError:
+        return False
+    return True
