@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.http import http_date
 
 from issuer_app.as_of import status_list_as_of
@@ -207,6 +208,8 @@ def numbered_trust_list(number: str) -> Response:
     """The trust list the agency published numbered ``number``, as it was served: the lists
     a verifier that missed some fetches to walk back to the one it holds (public, as
     ``/trust-lists/current``; docs/trust-fabric.md)."""
+    if number == "issue":  # the route that signs one, which is POST only
+        raise MethodNotAllowed(valid_methods=["POST"])
     if not TRUST_LIST_NUMBER.fullmatch(number):
         raise ProblemError(
             400,

@@ -1086,3 +1086,16 @@ def test_a_trust_list_url_must_be_https_unless_dev_or_a_mapped_host() -> None:
     assert mapped.trust_anchor() is not None
     with pytest.raises(UsageError, match="not both"):
         VerifierConfig(trust_list=Path("l.json"), trust_list_urls=(LIST_URL,), trust_issuer=DID_WEB)
+
+
+def test_a_get_of_the_route_that_signs_a_list_is_a_method_not_allowed(
+    issuer_app: Flask, api: ApiClient
+) -> None:
+    """``/trust-lists/issue`` is POST only: a GET is 405 with ``Allow: POST`` (it was taken as
+    a list numbered "issue": 400), while other names that are no number stay 400."""
+    answer = issuer_app.test_client().get("/trust-lists/issue")  # the description has no GET
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "POST"
+    assert answer.mimetype == "application/problem+json"
+    assert api.get("/trust-lists/issues").status_code == 400
+    assert api.get("/trust-lists/007").status_code == 400
