@@ -102,6 +102,9 @@ _EC_HASH: Final[dict[str, type[hashes.HashAlgorithm]]] = {
 }
 #: Bytes of a coordinate / scalar: P-521's 521 bits take 66 (RFC 7518 §6.2.1.2, §3.4).
 _FIELD_BYTES: Final[dict[KeyKind, int]] = {"ed25519": 32, "p256": 32, "p384": 48, "p521": 66}
+#: the largest public Multikey: a two-byte codec varint and a compressed P-521 point (a did:key
+#: or ``publicKeyMultibase`` longer than that is refused before it is decoded)
+_MULTIKEY_MAX_BYTES: Final = 2 + 1 + _FIELD_BYTES["p521"]
 _EC_ORDER: Final[dict[str, int]] = {
     "p256": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
     "p384": int(
@@ -174,7 +177,7 @@ class PublicKey:
 
         Raises ParsingError / MalformedError / UnsupportedError.
         """
-        data = multibase_decode(multibase)
+        data = multibase_decode(multibase, max_bytes=_MULTIKEY_MAX_BYTES)
         if not multibase.startswith("z"):
             raise ParsingError("a Multikey public key must be base58btc (z) encoded")
         codec, used = varint_decode(data)

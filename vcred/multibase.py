@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from functools import cache
 
@@ -16,6 +17,8 @@ import base58
 from vcred.errors import ParsingError
 
 _B58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+#: the bits one base58btc character carries
+_LOG2_58 = math.log2(58)
 #: base58btc characters to their digit values, one byte each (``bytes.translate``)
 _B58_VALUES = bytes.maketrans(base58.BITCOIN_ALPHABET, bytes(range(58)))
 #: up to 2**8 digits (a signature, a key), the masks of :func:`_b58decode` are kept
@@ -70,14 +73,26 @@ def multibase_encode(data: bytes, base: str = "z") -> str:
     raise ValueError(f"unsupported multibase prefix {base!r}")
 
 
-def multibase_decode(text: str, *, pointer: str | None = None) -> bytes:
+def multibase_decode(
+    text: str, *, pointer: str | None = None, max_bytes: int | None = None
+) -> bytes:
     """Decode a ``z`` (base58btc) or ``u`` (base64url) multibase string.
 
-    Raises ParsingError for any other prefix or an invalid body.
+    ``max_bytes``: the most the value may hold (a signature, a key); a longer body is refused
+    by its length before any decoding — base58btc decoding grows faster than its input (a
+    512 KiB ``proofValue`` took about a second). Raises ParsingError for any other prefix, an
+    invalid body, or one longer than ``max_bytes`` bytes are written.
     """
     if not isinstance(text, str) or len(text) < 2:
         raise ParsingError("not a multibase string", pointer=pointer)
     prefix, body = text[0], text[1:]
+    # n bytes take at most ceil(8n / b) characters of b bits (log2(58) or 6): one more is
+    # (len - 1) * b >= 8n; a leading zero byte is one "1", fewer characters than its bits ask
+    if (
+        max_bytes is not None
+        and (len(body) - 1) * (_LOG2_58 if prefix == "z" else 6) >= 8 * max_bytes
+    ):
+        raise ParsingError(f"longer than a value of at most {max_bytes} bytes", pointer=pointer)
     if prefix == "z":
         if not _B58.fullmatch(body):
             raise ParsingError("invalid base58btc", pointer=pointer)

@@ -26,7 +26,9 @@ from tests.httpserver import LocalServer
 from tests.verifier.conftest import LIST_BASE, NOW, US_DID, US_HOST, Agency
 from vcred import derive, did_key, issue, present
 from vcred.did.key import did_key_method_id
-from vcred.integrity import add_proof
+from vcred.integrity import EDDSA_RDFC_2022, add_proof
+from vcred.integrity.proof import xsd_date_time
+from vcred.integrity.suites import create_proof
 from vcred.issuing import signer_for
 from vcred.jose import sign_compact
 from vcred.keys import KeyPair, LocalSigner
@@ -353,6 +355,27 @@ def _data_integrity(keys: Keys) -> list[Hostile]:
         "type": "Multikey",
         "publicKeyMultibase": keys.attacker.public.multikey(),
     }
+    # created 30 s ahead, expires 30 s ago: each end within the clock skew, the whole never
+    # valid (§13.30); add_proof refuses to make it, so the options are written here
+    unsigned = base_credential(did_key(keys.issuer.public))
+    backwards = {
+        **unsigned,
+        "proof": create_proof(
+            EDDSA_RDFC_2022,
+            unsigned,
+            {
+                "type": "DataIntegrityProof",
+                "cryptosuite": "eddsa-rdfc-2022",
+                "created": xsd_date_time(NOW + timedelta(seconds=30)),
+                "expires": xsd_date_time(NOW - timedelta(seconds=30)),
+                "verificationMethod": signer_for(keys.issuer).key_id,
+                "proofPurpose": "assertionMethod",
+            },
+            signer_for(keys.issuer),
+        ),
+    }
+    long_value = _di(keys)
+    long_value["proof"]["proofValue"] = "z" + "2" * 400_000  # decoded before: about a second
     deep = _di(keys)
     nested: Any = "x"
     for _ in range(600):
@@ -367,6 +390,8 @@ def _data_integrity(keys: Keys) -> list[Hostile]:
         ("a term that does not expand", undefined, "INVALID_CONTEXT"),
         ("proof created in the future", future, "NOT_YET_VALID"),
         ("expired proof", expired, "EXPIRED"),
+        ("proof that expires before it was created", backwards, "INVALID_PROOF"),
+        ("proofValue longer than any signature", long_value, "INVALID_PROOF"),
         ("injected graph", injected, "INVALID_SIGNATURE"),
         ("RDFC poison: blank nodes told apart only by each other", poison, "MALFORMED"),
         ("embedded verification method", embedded, "INVALID_PROOF"),

@@ -496,7 +496,10 @@ def _retrieve_method(
 def _check_time_window(
     proof: Mapping[str, Any], *, now: datetime, clock_skew: timedelta, pointer: str
 ) -> None:
-    """``created`` must not be in the future, ``expires`` not in the past (§2.1)."""
+    """``created`` must not be in the future, ``expires`` not in the past (§2.1), nor before
+    ``created``: such a proof says it was never valid, though the clock skew let both ends
+    pass at once."""
+    created = None
     if "created" in proof:
         created = _proof_time(proof, "created", pointer=pointer)
         if created > now + clock_skew:
@@ -506,6 +509,11 @@ def _check_time_window(
             )
     if "expires" in proof:
         expires = _proof_time(proof, "expires", pointer=pointer)
+        if created is not None and expires < created:
+            raise InvalidProofError(
+                f"the proof expires at {proof['expires']}, before it was created",
+                pointer=f"{pointer}/expires",
+            )
         if expires < now - clock_skew:
             raise ExpiredError(
                 f"the proof expired at {proof['expires']}", pointer=f"{pointer}/expires"

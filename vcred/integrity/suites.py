@@ -358,7 +358,7 @@ def decode_proof_value(value: object, *, kind: KeyKind, pointer: str = "/proof")
             "proofValue must be a base58btc multibase value (prefix z)", pointer=where
         )
     try:
-        proof_bytes = multibase_decode(value, pointer=where)
+        proof_bytes = multibase_decode(value, pointer=where, max_bytes=_SIGNATURE_BYTES[kind])
     except MalformedError as exc:
         raise InvalidProofError(f"proofValue is {exc.message}", pointer=where) from exc
     if len(proof_bytes) != _SIGNATURE_BYTES[kind]:
