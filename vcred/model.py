@@ -83,6 +83,9 @@ _ID_REQUIRED: Final = frozenset({"credentialSchema"})
 _DIGEST_SRI: Final = re.compile(r"(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})")
 #: multihash code → (hash name, digest length): sha2-256, sha2-384, sha2-512
 _MULTIHASH: Final = {0x12: ("sha256", 32), 0x20: ("sha384", 48), 0x13: ("sha512", 64)}
+#: The longest digestMultibase read: a code, a length and a SHA-512 digest (a longer value is
+#: refused before it is decoded: base58btc decoding grows faster than its input).
+_MULTIHASH_MAX_BYTES: Final = 2 + 64
 Digest = tuple[str, bytes, str]
 """A stated digest: (hashlib name, digest bytes, JSON Pointer of the value)."""
 
@@ -592,7 +595,7 @@ def _read_sri(value: Any, *, pointer: str) -> tuple[str, bytes]:
 def _read_multihash(value: Any, *, pointer: str) -> tuple[str, bytes]:
     if not isinstance(value, str):
         raise MalformedError("digestMultibase must be a string", pointer=pointer)
-    digest = multibase_decode(value, pointer=pointer)
+    digest = multibase_decode(value, pointer=pointer, max_bytes=_MULTIHASH_MAX_BYTES)
     if len(digest) >= 2 and digest[0] in _MULTIHASH and digest[1] == _MULTIHASH[digest[0]][1]:
         if len(digest) - 2 == digest[1]:
             return _MULTIHASH[digest[0]][0], digest[2:]

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from tests.conftest import NOW, credential
 from tests.integrity.test_pipeline import _DidWebFetcher
-from vcred import Verifier, issue, model, multibase, present
+from vcred import Verifier, issue, jose, model, multibase, present
 from vcred.did import did_key
+from vcred.did.document import DidDocument
 from vcred.did.web import did_web_document
 from vcred.errors import ParsingError
 from vcred.integrity import add_proof
@@ -168,6 +169,44 @@ def test_a_did_key_longer_than_any_multikey_is_refused_before_decoding(
         assert result.codes == ("DID_RESOLUTION",)
         assert result.errors[0].path == "/proof/verificationMethod"
     assert max(decoded, default=0) < 200
+
+
+def test_a_related_resource_digest_longer_than_any_multihash_is_refused_before_decoding(
+    decoded: list[int],
+) -> None:
+    """The same bound on a ``relatedResource`` ``digestMultibase`` (about a second at the
+    service's 512 KiB body limit): a multihash here is at most a code, a length and 64 bytes."""
+    key = KeyPair.generate("ed25519")
+    entry = {"id": "https://r.example/x", "digestMultibase": "z" + "2" * 500_000}
+    document = credential(issuer=did_key(key.public), relatedResource=[entry])
+    token = jose.sign_compact(document, signer_for(key), typ="vc+jwt", cty="vc")
+    result = AT.verify(token)
+    assert not result.verified
+    assert {e.path for e in result.errors} == {"/relatedResource/0/digestMultibase"}
+    assert max(decoded, default=0) < 200
+
+
+def test_a_public_key_base58_longer_than_an_ed25519_key_is_refused_before_decoding(
+    decoded: list[int],
+) -> None:
+    did = "did:web:agency.example"
+    method = {"id": f"{did}#k", "type": "Ed25519VerificationKey2018", "controller": did}
+    key = KeyPair.generate("ed25519")
+
+    def methods(base58: str) -> Any:
+        return DidDocument.parse(
+            {
+                "@context": ["https://www.w3.org/ns/did/v1"],
+                "id": did,
+                "verificationMethod": [{**method, "publicKeyBase58": base58}],
+                "assertionMethod": [f"{did}#k"],
+            },
+            expected_id=did,
+        ).methods
+
+    assert methods(multibase_encode(key.public.raw, "z")[1:])[f"{did}#k"].public_key == key.public
+    assert f"{did}#k" not in methods("2" * 100_000)
+    assert max(decoded) < 200
 
 
 @settings(max_examples=200, deadline=None)

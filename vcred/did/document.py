@@ -329,7 +329,7 @@ def _ed25519_from_base58(value: object) -> PublicKey:
     """
     if not isinstance(value, str):
         raise MalformedError("publicKeyBase58 must be a string")
-    raw = multibase_decode("z" + value)
+    raw = multibase_decode("z" + value, max_bytes=32)  # a longer one is refused undecoded
     if multibase_encode(raw, "z")[1:] != value:
         raise MalformedError("publicKeyBase58 is not in its canonical form")
     return PublicKey.from_raw("ed25519", raw)
