@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -176,34 +177,47 @@ def _engine(backend: str, tmp_path: Path) -> Engine:
     return create_engine(PG_URL if backend == "postgres" else f"sqlite:///{tmp_path / 'x.db'}")
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_the_first_start_lock_lets_one_holder_in_at_a_time(tmp_path: Path, backend: str) -> None:
-    engine = _engine(backend, tmp_path)
-    name = f"test:{secrets.token_hex(4)}"
-    held, release, second_in = threading.Event(), threading.Event(), threading.Event()
+def _waits_for_the_lock(engine: Engine, name: str, action: Callable[[], object]) -> None:
+    """``action``, started while another thread holds the first-start lock ``name``, waits
+    until the holder lets go, and then runs."""
+    held, release, done = threading.Event(), threading.Event(), threading.Event()
 
-    def first() -> None:
+    def holder() -> None:
         with bootstrap_lock(engine, name):
             held.set()
             release.wait(30)
 
-    def second() -> None:
+    def waiter() -> None:
         held.wait(30)
-        with bootstrap_lock(engine, name):
-            second_in.set()
+        action()
+        done.set()
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
     for thread in threads:
         thread.start()
     try:
         assert held.wait(30)
-        assert not second_in.wait(0.5)  # waiting for the holder
+        assert not done.wait(0.5)  # waiting for the holder
         release.set()
-        assert second_in.wait(30)  # and in once it let go
+        assert done.wait(30)  # and in once it let go
     finally:
         release.set()
         for thread in threads:
             thread.join(30)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_first_start_lock_lets_one_holder_in_at_a_time(tmp_path: Path, backend: str) -> None:
+    engine = _engine(backend, tmp_path)
+    name = f"test:{secrets.token_hex(4)}"
+
+    def second() -> None:
+        with bootstrap_lock(engine, name):
+            pass
+
+    try:
+        _waits_for_the_lock(engine, name, second)
+    finally:
         engine.dispose()
 
 
@@ -241,37 +255,14 @@ def test_the_protocol_tables_are_created_under_the_first_start_lock(
     a table outside the transaction that creates it: two workers at once, one "table …
     already exists")."""
     engine = _engine("sqlite", tmp_path)
-    held, release, made = threading.Event(), threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with bootstrap_lock(engine, "another table set"):  # one lock file per database
-            held.set()
-            release.wait(30)
-
-    def maker() -> None:
-        held.wait(30)
-        make(engine)
-        made.set()
-
-    threads = [threading.Thread(target=holder), threading.Thread(target=maker)]
-    for thread in threads:
-        thread.start()
-    try:
-        assert held.wait(30)
-        assert not made.wait(0.5)  # waiting for the holder
-        release.set()
-        assert made.wait(30)
+    try:  # SQLite: one lock file per database, whatever the lock's name
+        _waits_for_the_lock(engine, "another table set", lambda: make(engine))
         with engine.connect() as conn:
-            assert (
-                conn.execute(
-                    text("SELECT count(*) FROM sqlite_master WHERE name = :t"), {"t": table}
-                ).scalar_one()
-                == 1
+            found = conn.execute(
+                text("SELECT count(*) FROM sqlite_master WHERE name = :t"), {"t": table}
             )
+            assert found.scalar_one() == 1
     finally:
-        release.set()
-        for thread in threads:
-            thread.join(30)
         engine.dispose()
 
 
