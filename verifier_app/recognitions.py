@@ -70,6 +70,7 @@ Reason = Literal[
     "ISSUER_NO_LONGER_TRUSTED",
     "SUSPENDED_BY_HOME_AGENCY",
     "STATUS_UNKNOWN",
+    "IDENTIFIER_CONTESTED",
 ]
 REASONS: Final[tuple[str, ...]] = Reason.__args__  # type: ignore[attr-defined]
 #: What the last status check found.
@@ -196,6 +197,30 @@ class Recognition:
             return "REFUSED_BY_OFFICER"
         if self.status == "revoked":
             return "REVOKED"
+        refused = self._claim_refusal(at, now=now, trust=trust)
+        if refused is not None:
+            return refused
+        if self.status == "suspended":
+            return "SUSPENDED_BY_HOME_AGENCY"
+        if self.status != "active" or self.status_checked is None:
+            return "STATUS_UNKNOWN"
+        if now - self.status_checked > max_age:
+            return "STATUS_UNKNOWN"
+        return None
+
+    def claims_at(self, at: datetime, *, now: datetime, trust: TrustList | None) -> bool:
+        """Whether its issuer, one the trust list held now makes competent, states its
+        identifiers for ``at``: a certificate not revoked, valid at ``at``, under an arrangement
+        in force then — whatever an officer decided on it or its last status check found
+        (suspended, or unknown): those say whether it is recognised, not whose the
+        identifiers are."""
+        return self.status != "revoked" and self._claim_refusal(at, now=now, trust=trust) is None
+
+    def _claim_refusal(
+        self, at: datetime, *, now: datetime, trust: TrustList | None
+    ) -> Reason | None:
+        """Why its certificate, as the trust list held now judges its issuer, does not speak
+        for ``at`` (None: it does)."""
         if self.valid_from is not None and at < self.valid_from:
             return "NOT_YET_VALID"
         if self.credential_until is not None and at > self.credential_until:
@@ -205,12 +230,6 @@ class Recognition:
             return "ISSUER_NO_LONGER_TRUSTED"
         if not _in_force(self.arrangement, at) or not _in_force(entry.mra.as_dict(), at):
             return "ARRANGEMENT_NOT_IN_FORCE"
-        if self.status == "suspended":
-            return "SUSPENDED_BY_HOME_AGENCY"
-        if self.status != "active" or self.status_checked is None:
-            return "STATUS_UNKNOWN"
-        if now - self.status_checked > max_age:
-            return "STATUS_UNKNOWN"
         return None
 
     def evidence(self) -> dict[str, Any]:
@@ -419,10 +438,6 @@ class Recognitions:
         if found is not None:
             return self.get(found.id)
         checked = _checked(result.status, now=now)
-        refused = self._refused_by_status(result.issuer or "", entries)
-        if refused is not None:  # presented again, under a digest of another kind
-            self.record_check(refused, checked, now=now, actor=channel, action="presented")
-            return self.get(refused.id)
         recognition_id = "rec-" + secrets.token_urlsafe(12)
         row = {
             "id": recognition_id,
@@ -479,6 +494,10 @@ class Recognitions:
         revocation seen makes it fail — so the recognition does not hold on until the
         refresher's next round; one whose status was not checked notes nothing."""
         found = self._by_digest(digest)
+        if found is None and result.credential is not None:
+            status = result.credential.get("credentialStatus", [])
+            entries = status if isinstance(status, list) else [status]
+            found = self._by_status(result.issuer or "", entries)
         if found is None:
             return None
         if result.verified or result.status:
@@ -510,22 +529,30 @@ class Recognitions:
             signing_keys=tuple((k.thumbprint, as_utc(k.judged_at)) for k in keys),
         )
 
-    def _refused_by_status(self, issuer: str, entries: Sequence[Any]) -> Recognition | None:
-        """A recognition of ``issuer`` an officer refused that names one of these status
-        entries: the same certificate, whatever its digest. A status index belongs to one
-        credential; a refusal kept under a digest of another kind (one made before
-        certificates were named by what their signature covers, §13.24) holds this way."""
+    def _by_status(self, issuer: str, entries: Sequence[Any]) -> Recognition | None:
+        """The recognition of a certificate of ``issuer`` naming one of these status entries:
+        the same certificate, whatever its digest. A status index belongs to one credential,
+        so the certificate secured in another format (a JWT and Data Integrity of one
+        document), issued again, or kept under a digest of another kind (one made before
+        certificates were named by what their signature covers, §13.24) is found so — and
+        what an officer decided on it, or a suspension seen, holds for every form of it."""
         named = _status_keys(entries)
         if not named:
             return None
+        column = self.table.c.status_entries
+        lists = {name for _, name, _ in named}
         with self.engine.connect() as conn:
-            refused = conn.execute(
-                select(self.table.c.id, self.table.c.status_entries).where(
-                    self.table.c.issuer == issuer, self.table.c.decision == "refused"
+            kept = conn.execute(
+                select(self.table.c.id, column)
+                .where(
+                    self.table.c.issuer == issuer,
+                    # narrowed to those naming one of the lists, as they were written
+                    or_(*(column.contains(json.dumps(n)[1:-1], autoescape=True) for n in lists)),
                 )
+                .order_by(self.table.c.created)
             ).all()
-        for recognition_id, kept in refused:
-            if named & _status_keys(json.loads(kept)):
+        for recognition_id, stored in kept:
+            if named & _status_keys(json.loads(stored)):
                 return self.get(recognition_id)
         return None
 
@@ -583,7 +610,13 @@ class Recognitions:
         trust: TrustList | None,
     ) -> dict[str, Any]:
         """The recognition query's answer for one party: the recognition holding at ``at``,
-        else why not (the newest recognition's reason). ``trust``: the trust list held now."""
+        else why not (the newest recognition's reason). ``trust``: the trust list held now.
+
+        An identifier is answered for by one partner: when a certificate of another partner
+        on the list (another entry) also states it for ``at`` (:meth:`Recognition.claims_at`),
+        whose it is cannot be established — ``IDENTIFIER_CONTESTED``. Else a trader whose
+        home agency suspended it, or whom an officer refused, would be answered "recognised"
+        through another partner's certificate naming its identifier."""
         asked = {"scheme": scheme, "id": value, "at": _stamp(at)}
         found = self.of_party(scheme, value)
         if not found:
@@ -591,6 +624,13 @@ class Recognitions:
         reasons = [(r, r.reason_at(at, now=now, max_age=max_age, trust=trust)) for r in found]
         holding = next((r for r, reason in reasons if reason is None), None)
         chosen, reason = (holding, None) if holding is not None else reasons[0]
+        if holding is not None:
+            partner = _partner(trust, holding)
+            if any(
+                _partner(trust, r) != partner and r.claims_at(at, now=now, trust=trust)
+                for r in found
+            ):
+                reason = "IDENTIFIER_CONTESTED"
         body: dict[str, Any] = {**asked, "recognised": reason is None}
         if reason is not None:
             body["reason"] = reason
@@ -830,6 +870,13 @@ def _still_recognised(
         if entry.pinned_keys and not any(p.admits(thumbprint, at) for p in entry.pinned_keys):
             return None
     return entry
+
+
+def _partner(trust: TrustList | None, recognition: Recognition) -> str:
+    """Which partner of the trust list held now speaks through the recognition's issuer: its
+    entry (one entry may name several DIDs), else the issuer's DID."""
+    entry = None if trust is None else trust.recognised(recognition.issuer)
+    return recognition.issuer if entry is None else entry.issuer
 
 
 def _in_force(arrangement: Mapping[str, Any], at: datetime) -> bool:

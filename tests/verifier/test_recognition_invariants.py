@@ -1,0 +1,268 @@
+"""The recognition path reviewed as invariants (docs/security.md §13.32): what a border system
+is told "recognised" rests only on what the issuers the trust list makes competent signed, in
+force at the asked moment; a certificate shown in another format is the same recognition; a
+second trader claiming an identifier does not steer the answer for it. On SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.verifier.conftest import NOW, US_DID, Agency, MakeApp
+from tests.verifier.test_oid4vp import Clock
+from tests.verifier.test_recognitions import (
+    MID,
+    ask,
+    backend,
+    certificate,
+    clock,
+    make,
+    present_oid4vp,
+    recognitions_made,
+    trader,
+)
+from vcred import did_key, issue, present
+from vcred.customs.builders import build_aeo_certificate
+from vcred.customs.samples import TRADERS
+from vcred.keys import KeyPair
+from vcred.sdjwt import present as present_sd_jwt
+from vcred.trust import build_trust_list
+
+__all__ = ["backend", "clock", "make", "trader"]  # the fixtures, as test_recognitions takes them
+
+
+@pytest.fixture(scope="module")
+def jp_agency() -> KeyPair:
+    return KeyPair.generate("ed25519")
+
+
+@pytest.fixture
+def two_partners(make: MakeApp, tmp_path: Path, jp_agency: KeyPair) -> Flask:
+    """An EU verifier whose trust list recognises the US agency (US-CTPAT) and a Japanese one
+    (JP-AEO)."""
+    eu = KeyPair.generate("ed25519")
+    unsigned = build_trust_list(
+        [
+            {
+                "issuer": US_DID,
+                "name": "U.S. CBP (test)",
+                "programme": "US-CTPAT",
+                "country": "US",
+                "acceptedCredentialTypes": ["AEOCertificateCredential"],
+            },
+            {
+                "issuer": did_key(jp_agency.public),
+                "name": "Japan Customs (test)",
+                "programme": "JP-AEO",
+                "country": "JP",
+                "acceptedCredentialTypes": ["AEOCertificateCredential"],
+            },
+        ],
+        issuer=did_key(eu.public),
+        programme="EU-AEO",
+        authority_country="DE",
+        authority_name="Zoll (test)",
+        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+    )
+    path = tmp_path / "two-partners.jwt"
+    path.write_text(str(issue(unsigned, eu)))
+    return make(recognition_refresh=timedelta(0), trust_list=path, trust_issuer=did_key(eu.public))
+
+
+def jp_certificate(jp_agency: KeyPair, holder: KeyPair, *extra: dict[str, str]) -> Any:
+    """A JP-AEO certificate of another trader (Rei Precision), stating ``extra`` identifiers
+    beside its own, signed by the Japanese agency."""
+    subject = json.loads(json.dumps(TRADERS["jp-rei"]))
+    subject["id"] = did_key(holder.public)
+    subject["identifier"] = [*subject["identifier"], *extra]
+    document = build_aeo_certificate(
+        subject,
+        issuer=did_key(jp_agency.public),
+        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2029, 1, 1, tzinfo=UTC),
+    )
+    return str(issue(document, jp_agency))
+
+
+def presented(app: Flask, credential: Any, holder: KeyPair) -> list[str]:
+    """The recognitions a presentation of ``credential`` over the VC API makes."""
+    return recognitions_made(
+        app, lambda c, d: str(present([credential], holder, challenge=c, domain=d))
+    )
+
+
+# -- an identifier claimed by a trader of another partner ---------------------------------------
+
+
+def test_a_second_trader_claiming_an_identifier_does_not_lift_its_owners_suspension(
+    two_partners: Flask, agency: Agency, trader: KeyPair, jp_agency: KeyPair, clock: Clock
+) -> None:
+    """The US trader's manufacturer ID is also stated on a certificate the Japanese agency
+    signed for another trader. The US agency suspends its trader: the query by that ID
+    answered "recognised" (the Japanese trader's recognition holds), so a suspension at home
+    did not end the recognition abroad, and an identifier the owner's agency did not sign for
+    that trader steered the answer."""
+    app = two_partners
+    document = certificate(agency, trader)
+    present_oid4vp(app, agency, trader, document)
+    other = KeyPair.generate("p256")
+    presented(app, jp_certificate(jp_agency, other, {"scheme": "US-MID", "value": MID}), other)
+    agency.set(document, "suspended")
+    clock.now = NOW + timedelta(minutes=10)  # past the status list's cache time
+    app.extensions["vcred_verifier"].refresh_recognitions()
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "IDENTIFIER_CONTESTED")
+    # the US trader's own identifiers name it alone: its suspension is told
+    own = ask(app, scheme="CTPAT", id="48120").get_json()
+    assert (own["recognised"], own["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+    # the Japanese trader's own identifiers are not contested
+    assert ask(app, scheme="JP-CN", id="7310001234567").get_json()["recognised"] is True
+
+
+def test_a_second_trader_claiming_an_identifier_contests_it_while_both_hold(
+    two_partners: Flask, agency: Agency, trader: KeyPair, jp_agency: KeyPair
+) -> None:
+    """Both recognitions hold: the answer named whichever was newest (the other trader, its
+    programme and level) as "recognised" for the first trader's identifier."""
+    app = two_partners
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    other = KeyPair.generate("p256")
+    (rival,) = presented(
+        app, jp_certificate(jp_agency, other, {"scheme": "US-MID", "value": MID}), other
+    )
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "IDENTIFIER_CONTESTED")
+    # an officer refusing the rival does not settle it: its agency still states the
+    # identifier (the contest ends when that certificate is revoked or ends, or the partner
+    # leaves the list)
+    service = app.extensions["vcred_verifier"]
+    service.storage.recognitions.decide(
+        rival, decision="refused", officer="otto", note="not its MID", now=NOW
+    )
+    again = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (again["recognised"], again["reason"]) == (False, "IDENTIFIER_CONTESTED")
+
+
+def test_a_claim_by_an_issuer_no_longer_trusted_contests_nothing(
+    two_partners: Flask, agency: Agency, trader: KeyPair, jp_agency: KeyPair
+) -> None:
+    """A rival whose agency the trust list held now no longer recognises (dropped), or whose
+    certificate is not valid at the asked moment, is no claim: the owner is recognised."""
+    app = two_partners
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    other = KeyPair.generate("p256")
+    presented(app, jp_certificate(jp_agency, other, {"scheme": "US-MID", "value": MID}), other)
+    service = app.extensions["vcred_verifier"]
+    held = service.trust
+    us_only = [e for e in held.entries if e.issuer == US_DID]
+    service.trust = dataclasses.replace(held, entries=tuple(us_only))
+    try:
+        assert ask(app, scheme="US-MID", id=MID).get_json()["recognised"] is True
+    finally:
+        service.trust = held
+
+
+# -- one certificate, several formats -------------------------------------------------------------
+
+FORMATS = ("vc+jwt", "vc+sd-jwt", "eddsa-rdfc-2022")
+
+
+def secured(agency: Agency, document: dict[str, Any], fmt: str, holder: KeyPair) -> Any:
+    options: dict[str, Any] = {"holder": holder} if fmt == "vc+sd-jwt" else {}
+    if fmt == "eddsa-rdfc-2022":
+        options["now"] = NOW
+    return agency.issue(document, fmt=fmt, **options)
+
+
+def shown(app: Flask, credential: Any, fmt: str, holder: KeyPair) -> list[str]:
+    """The recognitions ``credential`` (secured as ``fmt``) makes, presented over the VC API."""
+    if fmt == "vc+sd-jwt":
+        return recognitions_made(
+            app, lambda c, d: present_sd_jwt(str(credential), holder, nonce=c, aud=d, now=NOW)
+        )
+    return presented(app, credential if fmt == "eddsa-rdfc-2022" else str(credential), holder)
+
+
+@pytest.fixture
+def app(make: MakeApp) -> Flask:
+    return make(recognition_refresh=timedelta(0))
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    database=None,
+)
+@given(formats=st.lists(st.sampled_from(FORMATS), min_size=2, max_size=3))
+def test_one_certificate_in_several_formats_is_one_recognition(
+    app: Flask, agency: Agency, trader: KeyPair, formats: list[str]
+) -> None:
+    """The home agency secures one certificate (one id, one set of status entries) in several
+    formats — a JWT for one system, Data Integrity for another. Each was a recognition of its
+    own (they are named by what their signature covers): an officer refusing the one listed
+    left the other "recognised" at the border."""
+    document = certificate(agency, trader)
+    made = {
+        recognition
+        for fmt in formats
+        for recognition in shown(app, secured(agency, document, fmt, trader), fmt, trader)
+    }
+    assert len(made) == 1, formats
+    (recognition,) = made
+    recognitions = app.extensions["vcred_verifier"].storage.recognitions
+    actions = [e.action for e in recognitions.history(recognition)]
+    assert actions == ["recognised"] + ["presented"] * (len(formats) - 1)
+
+
+def test_a_refusal_holds_for_the_certificate_in_every_format(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    document = certificate(agency, trader)
+    jwt = secured(agency, document, "vc+jwt", trader)
+    (made,) = shown(app, jwt, "vc+jwt", trader)
+    rdfc = secured(agency, document, "eddsa-rdfc-2022", trader)
+    assert shown(app, rdfc, "eddsa-rdfc-2022", trader) == [made]
+    service = app.extensions["vcred_verifier"]
+    service.storage.recognitions.decide(
+        made, decision="refused", officer="otto", note="false declaration", now=NOW
+    )
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER")
+
+
+def test_a_suspension_seen_in_another_format_ends_the_recognition_at_once(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    """A presentation that fails on the suspension it reads notes it on the recognition the
+    certificate made — also when it shows the certificate in another format than the one
+    that made it (§13.24 found it by digest only)."""
+    document = certificate(agency, trader)
+    (made,) = shown(app, secured(agency, document, "vc+jwt", trader), "vc+jwt", trader)
+    agency.set(document, "suspended")
+    clock.now = NOW + timedelta(minutes=10)
+    service = app.extensions["vcred_verifier"]
+    challenge = service.issue_challenge().challenge
+    rdfc = secured(agency, document, "eddsa-rdfc-2022", trader)
+    vp = present([rdfc], trader, challenge=challenge, domain=service.config.domain)
+    refused = app.test_client().post(
+        "/presentations/verify",
+        json={
+            "verifiablePresentation": vp,
+            "options": {"challenge": challenge, "domain": service.config.domain},
+        },
+    )
+    assert refused.get_json()["verified"] is False
+    body = ask(app, scheme="US-MID", id=MID).get_json()
+    assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
+    assert [e.action for e in service.storage.recognitions.history(made)][-1] == "presented"
