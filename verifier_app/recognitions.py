@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ Reason = Literal[
     "SUSPENDED_BY_HOME_AGENCY",
     "STATUS_UNKNOWN",
     "IDENTIFIER_CONTESTED",
+    "NOT_YET_RECOGNISED",
 ]
 REASONS: Final[tuple[str, ...]] = Reason.__args__  # type: ignore[attr-defined]
 #: What the last status check found.
@@ -80,6 +82,8 @@ DECISIONS: Final = ("confirmed", "refused", "note")
 LEASE: Final = "recognition-refresh"
 _TEXT: Final = 512
 _PRIVATE_SCHEME: Final = "X-"
+#: A query's ``at`` as a date: an XML Schema date without its optional offset.
+_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class UnknownSchemeError(MalformedError):
@@ -191,7 +195,7 @@ class Recognition:
         still recognises the issuer under the same arrangement — a partner removed from the
         list, a key it signed with no longer pinned for that moment, or a list that no
         longer decides, ends it — and at ``at`` inside that arrangement's window as the list
-        states it now (narrowed when it was suspended).
+        states it now (narrowed when it was suspended); and not before it was made.
         """
         if self.decision == "refused":
             return "REFUSED_BY_OFFICER"
@@ -200,6 +204,10 @@ class Recognition:
         refused = self._claim_refusal(at, now=now, trust=trust)
         if refused is not None:
             return refused
+        if at < self.created:
+            # nothing was established here then: not the trader's status at home (a
+            # suspension lifted before it presented is not known), nor a benefit request
+            return "NOT_YET_RECOGNISED"
         if self.status == "suspended":
             return "SUSPENDED_BY_HOME_AGENCY"
         if self.status != "active" or self.status_checked is None:
@@ -296,6 +304,8 @@ def parse_moment(value: str | None, *, pointer: str, now: datetime) -> datetime:
         return now
     try:
         if len(value) == 10:
+            if not _DATE.fullmatch(value):  # date.fromisoformat also reads 2026-W01-1
+                raise ValueError(value)
             return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
         return parse_datetime(value, pointer=pointer, in_utc=True).astimezone(UTC)
     except (ValueError, MalformedError) as exc:

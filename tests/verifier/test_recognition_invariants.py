@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,11 @@ from tests.verifier.test_recognitions import (
 from vcred import did_key, issue, present
 from vcred.customs.builders import build_aeo_certificate
 from vcred.customs.samples import TRADERS
+from vcred.errors import MalformedError
 from vcred.keys import KeyPair
 from vcred.sdjwt import present as present_sd_jwt
 from vcred.trust import build_trust_list
+from verifier_app.recognitions import parse_moment
 
 __all__ = ["backend", "clock", "make", "trader"]  # the fixtures, as test_recognitions takes them
 
@@ -266,3 +268,42 @@ def test_a_suspension_seen_in_another_format_ends_the_recognition_at_once(
     body = ask(app, scheme="US-MID", id=MID).get_json()
     assert (body["recognised"], body["reason"]) == (False, "SUSPENDED_BY_HOME_AGENCY")
     assert [e.action for e in service.storage.recognitions.history(made)][-1] == "presented"
+
+
+# -- the asked moment ------------------------------------------------------------------------------
+
+
+def test_before_it_was_made_a_recognition_does_not_hold(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    """The trader's certificate is valid from January; suspended at home in March and
+    reinstated in May, it is presented in June. Asked about April, the answer was
+    "recognised": the status then was never checked here (only June's), nor was any benefit
+    requested — the answer stood on an input not established at the asked moment."""
+    document = certificate(agency, trader)
+    clock.now = NOW  # 2026-06-01T12:00Z
+    present_oid4vp(app, agency, trader, document)
+    for at in ("2026-04-15", "2026-06-01", "2026-06-01T11:59:59Z", "2026-06-01T13:59:59+02:00"):
+        body = ask(app, scheme="US-MID", id=MID, at=at).get_json()
+        assert (body["recognised"], body["reason"]) == (False, "NOT_YET_RECOGNISED"), at
+    for at in ("2026-06-01T12:00:00Z", "2026-06-02", "2026-12-01"):
+        assert ask(app, scheme="US-MID", id=MID, at=at).get_json()["recognised"] is True, at
+    # the earlier reasons are told first: before the certificate, it is not yet valid
+    early = ask(app, scheme="US-MID", id=MID, at="2025-12-31").get_json()
+    assert early["reason"] == "NOT_YET_VALID"
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(day=st.dates(min_value=date(1, 1, 8), max_value=date(9999, 12, 24)))
+def test_a_date_is_read_only_in_its_one_form(day: date) -> None:
+    """``at`` is an XML Schema date (2026-12-01) or a dateTimeStamp. A ten-character ISO week
+    date (2026-W01-1: 2025-12-29) was read by ``date.fromisoformat`` as that day; it is
+    refused as any other form is, and the date form reads the day it writes."""
+    year, week, weekday = day.isocalendar()
+    week_form = f"{year:04d}-W{week:02d}-{weekday}"
+    with pytest.raises(MalformedError) as refused:
+        parse_moment(week_form, pointer="/at", now=NOW)
+    assert refused.value.pointer == "/at"
+    assert parse_moment(day.isoformat(), pointer="/at", now=NOW) == datetime.combine(
+        day, time(), tzinfo=UTC
+    )
