@@ -622,6 +622,8 @@ class Recognitions:
         """The recognition query's answer for one party: the recognition holding at ``at``,
         else why not (the newest recognition's reason). ``trust``: the trust list held now.
 
+        A refusal holds for every recognition of the certificate refused (one made from another
+        form of it by another process at the same moment, before either saw the other's).
         An identifier is answered for by one partner: when a certificate of another partner
         on the list (another entry) also states it for ``at`` (:meth:`Recognition.claims_at`),
         whose it is cannot be established — ``IDENTIFIER_CONTESTED``. Else a trader whose
@@ -631,7 +633,16 @@ class Recognitions:
         found = self.of_party(scheme, value)
         if not found:
             return {**asked, "recognised": False, "reason": "NOT_FOUND"}
-        reasons = [(r, r.reason_at(at, now=now, max_age=max_age, trust=trust)) for r in found]
+        refused = [r for r in found if r.decision == "refused"]
+        reasons = [
+            (
+                r,
+                "REFUSED_BY_OFFICER"
+                if any(_same_certificate(r, x) for x in refused)
+                else r.reason_at(at, now=now, max_age=max_age, trust=trust),
+            )
+            for r in found
+        ]
         holding = next((r for r, reason in reasons if reason is None), None)
         chosen, reason = (holding, None) if holding is not None else reasons[0]
         if holding is not None:
@@ -880,6 +891,14 @@ def _still_recognised(
         if entry.pinned_keys and not any(p.admits(thumbprint, at) for p in entry.pinned_keys):
             return None
     return entry
+
+
+def _same_certificate(one: Recognition, other: Recognition) -> bool:
+    """Whether two recognitions are of one certificate: an issuer's status entry (purpose,
+    list, index) belongs to one credential."""
+    return one.issuer == other.issuer and bool(
+        _status_keys(one.status_entries) & _status_keys(other.status_entries)
+    )
 
 
 def _partner(trust: TrustList | None, recognition: Recognition) -> str:

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from tests.verifier.conftest import NOW, US_DID, Agency, MakeApp
 from tests.verifier.test_oid4vp import Clock
@@ -37,7 +38,7 @@ from vcred.errors import MalformedError
 from vcred.keys import KeyPair
 from vcred.sdjwt import present as present_sd_jwt
 from vcred.trust import build_trust_list
-from verifier_app.recognitions import parse_moment
+from verifier_app.recognitions import Recognitions, parse_moment
 
 __all__ = ["backend", "clock", "make", "trader"]  # the fixtures, as test_recognitions takes them
 
@@ -307,3 +308,29 @@ def test_a_date_is_read_only_in_its_one_form(day: date) -> None:
     assert parse_moment(day.isoformat(), pointer="/at", now=NOW) == datetime.combine(
         day, time(), tzinfo=UTC
     )
+
+
+def test_a_refusal_holds_for_a_form_of_the_certificate_recognised_at_the_same_moment(
+    app: Flask, agency: Agency, trader: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two forms of one certificate presented at once to two processes: each looks for the
+    other's recognition before either is written, and two are made. An officer refuses one;
+    the query must not answer "recognised" through the other."""
+    document = certificate(agency, trader)
+    (made,) = shown(app, secured(agency, document, "vc+jwt", trader), "vc+jwt", trader)
+    # the second process did not see the first's recognition yet
+    monkeypatch.setattr(Recognitions, "_by_status", lambda self, issuer, entries: None)
+    rdfc = secured(agency, document, "eddsa-rdfc-2022", trader)
+    (twin,) = shown(app, rdfc, "eddsa-rdfc-2022", trader)
+    assert twin != made
+    recognitions = app.extensions["vcred_verifier"].storage.recognitions
+    for refused in (made, twin):  # whichever the officer refuses
+        with recognitions.engine.begin() as conn:
+            conn.execute(
+                update(recognitions.table)
+                .where(recognitions.table.c.id.in_([made, twin]))
+                .values(decision=None)
+            )
+        recognitions.decide(refused, decision="refused", officer="otto", note="", now=NOW)
+        body = ask(app, scheme="US-MID", id=MID).get_json()
+        assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER"), refused
