@@ -104,7 +104,7 @@ def presented(app: Flask, credential: Any, holder: KeyPair) -> list[str]:
     )
 
 
-# -- an identifier claimed by a trader of another partner ---------------------------------------
+# -- an identifier claimed by a trader of another partner -----------------------------------------
 
 
 def test_a_second_trader_claiming_an_identifier_does_not_lift_its_owners_suspension(
@@ -271,7 +271,7 @@ def test_a_suspension_seen_in_another_format_ends_the_recognition_at_once(
     assert [e.action for e in service.storage.recognitions.history(made)][-1] == "presented"
 
 
-# -- the asked moment ------------------------------------------------------------------------------
+# -- the asked moment -----------------------------------------------------------------------------
 
 
 def test_before_it_was_made_a_recognition_does_not_hold(
@@ -334,3 +334,64 @@ def test_a_refusal_holds_for_a_form_of_the_certificate_recognised_at_the_same_mo
         recognitions.decide(refused, decision="refused", officer="otto", note="", now=NOW)
         body = ask(app, scheme="US-MID", id=MID).get_json()
         assert (body["recognised"], body["reason"]) == (False, "REFUSED_BY_OFFICER"), refused
+
+
+# -- pinned: what already held --------------------------------------------------------------------
+
+
+def test_an_identifier_the_issuer_did_not_sign_finds_nothing(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """Pinned: an identifier added to a signed certificate (Data Integrity: a statement the
+    dataset signed does not hold) fails its proof, makes no recognition, and the query by
+    it finds none; the certificate as signed is recognised by its own identifiers only."""
+    document = certificate(agency, trader)
+    held = secured(agency, document, "eddsa-rdfc-2022", trader)
+    forged = json.loads(json.dumps(held))
+    forged["credentialSubject"]["identifier"].append(
+        {"scheme": "EORI", "value": "DE123456789012345"}
+    )
+    service = app.extensions["vcred_verifier"]
+    challenge = service.issue_challenge().challenge
+    vp = present([forged], trader, challenge=challenge, domain=service.config.domain)
+    answer = app.test_client().post(
+        "/presentations/verify",
+        json={
+            "verifiablePresentation": vp,
+            "options": {"challenge": challenge, "domain": service.config.domain},
+        },
+    )
+    assert answer.get_json()["verified"] is False and "recognitions" not in answer.get_json()
+    assert ask(app, scheme="EORI", id="DE123456789012345").get_json()["reason"] == "NOT_FOUND"
+    assert shown(app, held, "eddsa-rdfc-2022", trader)
+    assert ask(app, scheme="EORI", id="DE123456789012345").get_json()["reason"] == "NOT_FOUND"
+    assert ask(app, scheme="US-MID", id=MID).get_json()["recognised"] is True
+
+
+def test_a_status_list_that_cannot_be_read_keeps_the_last_status_until_the_bound(
+    app: Flask, agency: Agency, trader: KeyPair, clock: Clock
+) -> None:
+    """Pinned: the refresher reading no list (junk served) keeps the last status and its
+    time — the error reported — and past the freshness bound the answer is STATUS_UNKNOWN,
+    whatever the status was; never "active" from a list not read."""
+    document = certificate(agency, trader)
+    present_oid4vp(app, agency, trader, document)
+    paths = [p for p in agency.server.routes if p.startswith("/status/")]
+    service = app.extensions["vcred_verifier"]
+    try:
+        for path in paths:
+            agency.server.serve(path, b"not a status list")
+        clock.now = NOW + timedelta(minutes=10)
+        report = service.refresh_recognitions()
+        assert report.errors and not report.changed
+        assert ask(app, scheme="US-MID", id=MID).get_json()["recognised"] is True  # 10 min old
+        clock.now = NOW + timedelta(hours=24, minutes=1)
+        assert service.refresh_recognitions().errors
+        body = ask(app, scheme="US-MID", id=MID).get_json()
+        assert (body["recognised"], body["reason"]) == (False, "STATUS_UNKNOWN")
+        assert body["evidence"]["lastStatusCheck"]["at"] == "2026-06-01T12:00:00Z"
+    finally:
+        agency.publish()
+    clock.now = NOW + timedelta(hours=24, minutes=2)
+    assert not service.refresh_recognitions().errors
+    assert ask(app, scheme="US-MID", id=MID).get_json()["recognised"] is True
