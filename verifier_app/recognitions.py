@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     insert,
     or_,
     select,
@@ -550,15 +551,23 @@ class Recognitions:
         if not named:
             return None
         column = self.table.c.status_entries
-        lists = {name for _, name, _ in named}
+
+        def written(text: str) -> Any:  # the stored JSON (json.dumps) holds this text
+            return column.contains(text, autoescape=True)
+
+        def naming(name: str, index: str) -> Any:
+            # narrowed in the database to those naming this list and index as json.dumps wrote
+            # them (an index a string or, when it reads so, a number); checked exactly below
+            indexes = [json.dumps(index), *([index] if index.isascii() and index.isdigit() else [])]
+            return and_(
+                written(json.dumps(name)[1:-1]),
+                or_(*(written(f'"statusListIndex": {i}') for i in indexes)),
+            )
+
         with self.engine.connect() as conn:
             kept = conn.execute(
                 select(self.table.c.id, column)
-                .where(
-                    self.table.c.issuer == issuer,
-                    # narrowed to those naming one of the lists, as they were written
-                    or_(*(column.contains(json.dumps(n)[1:-1], autoescape=True) for n in lists)),
-                )
+                .where(self.table.c.issuer == issuer, or_(*(naming(n, i) for _, n, i in named)))
                 .order_by(self.table.c.created)
             ).all()
         for recognition_id, stored in kept:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from tests.verifier.conftest import NOW, US_DID, Agency, MakeApp
 from tests.verifier.test_oid4vp import Clock
@@ -395,3 +396,47 @@ def test_a_status_list_that_cannot_be_read_keeps_the_last_status_until_the_bound
     clock.now = NOW + timedelta(hours=24, minutes=2)
     assert not service.refresh_recognitions().errors
     assert ask(app, scheme="US-MID", id=MID).get_json()["recognised"] is True
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    database=None,
+)
+@given(
+    url=st.text(min_size=1, max_size=40).map(lambda t: "https://status.example/" + t),
+    index=st.one_of(st.integers(0, 2**40), st.integers(0, 2**40).map(str), st.text(max_size=8)),
+    as_number=st.booleans(),
+)
+def test_the_status_entries_narrowing_never_misses_a_certificate(
+    app: Flask, url: str, index: int | str, as_number: bool
+) -> None:
+    """The database narrows the lookup by the text of the stored entries (LIKE, escaped):
+    whatever a list URL holds (``%``, ``_``, ``\\``, quotes, text beyond ASCII) and however
+    the index is written (a number, a string), the recognition naming that entry is found."""
+    recognitions = app.extensions["vcred_verifier"].storage.recognitions
+    issuer = "did:web:issuer.example:" + secrets.token_hex(4)
+    stored = {"statusPurpose": "suspension", "statusListCredential": url, "statusListIndex": index}
+    asked = dict(stored)
+    if as_number and isinstance(index, str) and index.isascii() and index.isdigit():
+        asked["statusListIndex"] = int(index)  # the other form of the same index
+    recognition_id = "rec-" + secrets.token_hex(6)
+    with recognitions.engine.begin() as conn:
+        conn.execute(
+            insert(recognitions.table).values(
+                id=recognition_id,
+                digest="sha256-" + secrets.token_hex(20),
+                created=NOW,
+                channel="test",
+                issuer=issuer,
+                programme="US-CTPAT",
+                arrangement="{}",
+                benefits="[]",
+                status_entries=json.dumps([stored]),
+                status="active",
+            )
+        )
+    found = recognitions._by_status(issuer, [asked])
+    assert found is not None and found.id == recognition_id
+    assert recognitions._by_status(issuer, [{**asked, "statusListCredential": url + "x"}]) is None
