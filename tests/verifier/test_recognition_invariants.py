@@ -440,3 +440,34 @@ def test_the_status_entries_narrowing_never_misses_a_certificate(
     found = recognitions._by_status(issuer, [asked])
     assert found is not None and found.id == recognition_id
     assert recognitions._by_status(issuer, [{**asked, "statusListCredential": url + "x"}]) is None
+
+
+@pytest.mark.parametrize("own", [None, ""])
+def test_a_party_whose_at_is_null_is_asked_at_the_querys_moment(
+    app: Flask, agency: Agency, trader: KeyPair, own: str | None
+) -> None:
+    """A serializer writes an absent optional member as null. A party with ``"at": null``
+    was answered as of now, not at the batch's moment: asked about 2029-06-01 (past the
+    certificate), the answer was "recognised" (now)."""
+    present_oid4vp(app, agency, trader, certificate(agency, trader))
+    answer = app.test_client().post(
+        "/recognitions/query",
+        json={"at": "2029-06-01", "parties": [{"scheme": "US-MID", "id": MID, "at": own}]},
+    )
+    (result,) = answer.get_json()["results"]
+    assert (result["at"], result["recognised"], result["reason"]) == (
+        "2029-06-01T00:00:00Z",
+        False,
+        "EXPIRED",
+    )
+
+
+def test_a_malformed_batch_moment_is_named_at_its_own_pointer(app: Flask) -> None:
+    """The query's own ``at`` was reported at the first party's pointer."""
+    for at in ("1 Dec", 7):
+        answer = app.test_client().post(
+            "/recognitions/query",
+            json={"at": at, "parties": [{"scheme": "EORI", "id": "DE123456789012345"}]},
+        )
+        assert answer.status_code == 400
+        assert answer.get_json()["pointer"] == "/at", answer.get_json()
