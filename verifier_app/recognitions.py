@@ -508,7 +508,7 @@ class Recognitions:
         if found is None and result.credential is not None:
             status = result.credential.get("credentialStatus", [])
             entries = status if isinstance(status, list) else [status]
-            found = self._by_status(result.issuer or "", entries)
+            found = self._by_status(result.issuer or "", entries, validity=result.validity)
         if found is None:
             return None
         if result.verified or result.status:
@@ -540,13 +540,23 @@ class Recognitions:
             signing_keys=tuple((k.thumbprint, as_utc(k.judged_at)) for k in keys),
         )
 
-    def _by_status(self, issuer: str, entries: Sequence[Any]) -> Recognition | None:
+    def _by_status(
+        self,
+        issuer: str,
+        entries: Sequence[Any],
+        *,
+        validity: tuple[datetime | None, datetime | None] | None = None,
+    ) -> Recognition | None:
         """The recognition of a certificate of ``issuer`` naming one of these status entries:
         the same certificate, whatever its digest. A status index belongs to one credential,
         so the certificate secured in another format (a JWT and Data Integrity of one
         document), issued again, or kept under a digest of another kind (one made before
         certificates were named by what their signature covers, §13.24) is found so — and
-        what an officer decided on it, or a suspension seen, holds for every form of it."""
+        what an officer decided on it, or a suspension seen, holds for every form of it.
+        ``validity``: the window the verification read, when it read one — the recognition
+        found must hold that same window (an issuer that gives a renewed certificate the
+        index of the one it replaces makes a recognition of it, not one ending with the
+        old)."""
         named = _status_keys(entries)
         if not named:
             return None
@@ -570,9 +580,14 @@ class Recognitions:
                 .where(self.table.c.issuer == issuer, or_(*(naming(n, i) for _, n, i in named)))
                 .order_by(self.table.c.created)
             ).all()
+        window = None if validity is None else tuple(_utc_or_none(m) for m in validity)
         for recognition_id, stored in kept:
             if named & _status_keys(json.loads(stored)):
-                return self.get(recognition_id)
+                found = self.get(recognition_id)
+                if found is not None and (
+                    window is None or window == (found.valid_from, found.credential_until)
+                ):
+                    return found
         return None
 
     def _by_digest(self, digest: str) -> Recognition | None:

@@ -320,7 +320,7 @@ def test_a_refusal_holds_for_a_form_of_the_certificate_recognised_at_the_same_mo
     document = certificate(agency, trader)
     (made,) = shown(app, secured(agency, document, "vc+jwt", trader), "vc+jwt", trader)
     # the second process did not see the first's recognition yet
-    monkeypatch.setattr(Recognitions, "_by_status", lambda self, issuer, entries: None)
+    monkeypatch.setattr(Recognitions, "_by_status", lambda self, issuer, entries, **_: None)
     rdfc = secured(agency, document, "eddsa-rdfc-2022", trader)
     (twin,) = shown(app, rdfc, "eddsa-rdfc-2022", trader)
     assert twin != made
@@ -471,3 +471,17 @@ def test_a_malformed_batch_moment_is_named_at_its_own_pointer(app: Flask) -> Non
         )
         assert answer.status_code == 400
         assert answer.get_json()["pointer"] == "/at", answer.get_json()
+
+
+def test_a_renewal_given_the_status_index_of_the_certificate_it_replaces_is_recognised(
+    app: Flask, agency: Agency, trader: KeyPair
+) -> None:
+    """An issuer may give a renewed certificate (another window) the status entries of the
+    one it replaces: that is not another form of the same certificate, and its recognition
+    must not end with the old one's window."""
+    old = certificate(agency, trader, valid_until=datetime(2027, 1, 1, tzinfo=UTC))
+    (first,) = shown(app, secured(agency, old, "vc+jwt", trader), "vc+jwt", trader)
+    renewed = {**old, "id": "urn:uuid:renewed", "validUntil": "2030-01-01T00:00:00Z"}
+    (second,) = shown(app, secured(agency, renewed, "vc+jwt", trader), "vc+jwt", trader)
+    assert second != first
+    assert ask(app, scheme="US-MID", id=MID, at="2028-06-01").get_json()["recognised"] is True
