@@ -82,6 +82,8 @@ StatusState = Literal["active", "suspended", "revoked", "unknown"]
 DECISIONS: Final = ("confirmed", "refused", "note")
 LEASE: Final = "recognition-refresh"
 _TEXT: Final = 512
+_SCHEME_LENGTH: Final = 64
+_VALUE_LENGTH: Final = 128
 _PRIVATE_SCHEME: Final = "X-"
 #: A query's ``at`` as a date: an XML Schema date without its optional offset.
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -126,8 +128,8 @@ def recognition_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table, T
         f"{prefix}recognition_ids",
         metadata,
         Column("recognition", String(40), ForeignKey(recognitions.c.id), primary_key=True),
-        Column("scheme", String(64), primary_key=True),
-        Column("value", String(128), primary_key=True, index=True),
+        Column("scheme", String(_SCHEME_LENGTH), primary_key=True),
+        Column("value", String(_VALUE_LENGTH), primary_key=True, index=True),
     )
     events = Table(
         f"{prefix}recognition_events",
@@ -941,14 +943,21 @@ def _in_force(arrangement: Mapping[str, Any], at: datetime) -> bool:
 
 
 def _identifiers(value: Any) -> list[tuple[str, str]]:
-    """The certificate's identifiers (verified with it), each once."""
+    """The certificate's identifiers (verified with it), each once — exactly as stated: one
+    longer than its column holds is left out, not cut (its prefix, which a query may name,
+    is no identifier the issuer signed)."""
     items = value if isinstance(value, list) else [value] if value is not None else []
     found: dict[tuple[str, str], None] = {}
     for item in items:
         if isinstance(item, dict):
             scheme, number = item.get("scheme"), item.get("value")
-            if isinstance(scheme, str) and isinstance(number, str):
-                found[(scheme[:64], number[:128])] = None
+            if (
+                isinstance(scheme, str)
+                and isinstance(number, str)
+                and len(scheme) <= _SCHEME_LENGTH
+                and len(number) <= _VALUE_LENGTH
+            ):
+                found[(scheme, number)] = None
     return list(found)
 
 

@@ -39,6 +39,7 @@ from vcred.errors import MalformedError
 from vcred.keys import KeyPair
 from vcred.sdjwt import present as present_sd_jwt
 from vcred.trust import build_trust_list
+from verifier_app import recognitions as recognitions_module
 from verifier_app.recognitions import Recognitions, parse_moment
 
 __all__ = ["backend", "clock", "make", "trader"]  # the fixtures, as test_recognitions takes them
@@ -485,3 +486,22 @@ def test_a_renewal_given_the_status_index_of_the_certificate_it_replaces_is_reco
     (second,) = shown(app, secured(agency, renewed, "vc+jwt", trader), "vc+jwt", trader)
     assert second != first
     assert ask(app, scheme="US-MID", id=MID, at="2028-06-01").get_json()["recognised"] is True
+
+
+def around(limit: int) -> st.SearchStrategy[str]:
+    """Text up to a little past ``limit`` characters, often near it."""
+    near = st.integers(limit - 2, limit + 8).flatmap(
+        lambda n: st.text(st.characters(codec="utf-8"), min_size=n, max_size=n)
+    )
+    return st.one_of(st.text(min_size=1, max_size=10), near)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(st.lists(st.fixed_dictionaries({"scheme": around(64), "value": around(128)}), max_size=4))
+def test_a_recognition_keeps_identifiers_exactly_as_stated(stated: list[dict[str, str]]) -> None:
+    """Kept identifiers were cut to their columns (64, 128 characters): a prefix of a long
+    identifier — which a registry scheme allowing long values lets a query name — found the
+    certificate that stated the longer one."""
+    kept = recognitions_module._identifiers(stated)
+    assert set(kept) <= {(i["scheme"], i["value"]) for i in stated}
+    assert all(len(s) <= 64 and len(v) <= 128 for s, v in kept)
