@@ -71,12 +71,19 @@ def query_batch() -> Response:
     if len(parties) > limit:
         raise MalformedError(f"at most {limit} parties per query", pointer="/parties")
     at = body.get("at")
+    if at is not None and not isinstance(at, str):
+        raise MalformedError("at is a string", pointer="/at")
+    parse_moment(at, pointer="/at", now=_service().config.clock())  # its own pointer
     results = []
     for i, item in enumerate(parties):
         pointer = f"/parties/{i}"
         if not isinstance(item, dict):
             raise MalformedError("a party is a JSON object", pointer=pointer)
-        results.append(_answer(item.get("scheme"), item.get("id"), item.get("at", at), pointer))
+        # a party's at of null (or empty) is one not given, as a serializer writes an
+        # absent member: the query's at, not now
+        own = item.get("at")
+        asked_at = at if own is None or own == "" else own
+        results.append(_answer(item.get("scheme"), item.get("id"), asked_at, pointer))
     return _json({"results": results})
 
 

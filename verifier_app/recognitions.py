@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     insert,
     or_,
     select,
@@ -70,6 +72,8 @@ Reason = Literal[
     "ISSUER_NO_LONGER_TRUSTED",
     "SUSPENDED_BY_HOME_AGENCY",
     "STATUS_UNKNOWN",
+    "IDENTIFIER_CONTESTED",
+    "NOT_YET_RECOGNISED",
 ]
 REASONS: Final[tuple[str, ...]] = Reason.__args__  # type: ignore[attr-defined]
 #: What the last status check found.
@@ -78,7 +82,11 @@ StatusState = Literal["active", "suspended", "revoked", "unknown"]
 DECISIONS: Final = ("confirmed", "refused", "note")
 LEASE: Final = "recognition-refresh"
 _TEXT: Final = 512
+_SCHEME_LENGTH: Final = 64
+_VALUE_LENGTH: Final = 128
 _PRIVATE_SCHEME: Final = "X-"
+#: A query's ``at`` as a date: an XML Schema date without its optional offset.
+_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class UnknownSchemeError(MalformedError):
@@ -120,8 +128,8 @@ def recognition_tables(metadata: MetaData, prefix: str) -> tuple[Table, Table, T
         f"{prefix}recognition_ids",
         metadata,
         Column("recognition", String(40), ForeignKey(recognitions.c.id), primary_key=True),
-        Column("scheme", String(64), primary_key=True),
-        Column("value", String(128), primary_key=True, index=True),
+        Column("scheme", String(_SCHEME_LENGTH), primary_key=True),
+        Column("value", String(_VALUE_LENGTH), primary_key=True, index=True),
     )
     events = Table(
         f"{prefix}recognition_events",
@@ -190,12 +198,40 @@ class Recognition:
         still recognises the issuer under the same arrangement — a partner removed from the
         list, a key it signed with no longer pinned for that moment, or a list that no
         longer decides, ends it — and at ``at`` inside that arrangement's window as the list
-        states it now (narrowed when it was suspended).
+        states it now (narrowed when it was suspended); and not before it was made.
         """
         if self.decision == "refused":
             return "REFUSED_BY_OFFICER"
         if self.status == "revoked":
             return "REVOKED"
+        refused = self._claim_refusal(at, now=now, trust=trust)
+        if refused is not None:
+            return refused
+        if at < self.created:
+            # nothing was established here then: not the trader's status at home (a
+            # suspension lifted before it presented is not known), nor a benefit request
+            return "NOT_YET_RECOGNISED"
+        if self.status == "suspended":
+            return "SUSPENDED_BY_HOME_AGENCY"
+        if self.status != "active" or self.status_checked is None:
+            return "STATUS_UNKNOWN"
+        if now - self.status_checked > max_age:
+            return "STATUS_UNKNOWN"
+        return None
+
+    def claims_at(self, at: datetime, *, now: datetime, trust: TrustList | None) -> bool:
+        """Whether its issuer, one the trust list held now makes competent, states its
+        identifiers for ``at``: a certificate not revoked, valid at ``at``, under an arrangement
+        in force then — whatever an officer decided on it or its last status check found
+        (suspended, or unknown): those say whether it is recognised, not whose the
+        identifiers are."""
+        return self.status != "revoked" and self._claim_refusal(at, now=now, trust=trust) is None
+
+    def _claim_refusal(
+        self, at: datetime, *, now: datetime, trust: TrustList | None
+    ) -> Reason | None:
+        """Why its certificate, as the trust list held now judges its issuer, does not speak
+        for ``at`` (None: it does)."""
         if self.valid_from is not None and at < self.valid_from:
             return "NOT_YET_VALID"
         if self.credential_until is not None and at > self.credential_until:
@@ -205,12 +241,6 @@ class Recognition:
             return "ISSUER_NO_LONGER_TRUSTED"
         if not _in_force(self.arrangement, at) or not _in_force(entry.mra.as_dict(), at):
             return "ARRANGEMENT_NOT_IN_FORCE"
-        if self.status == "suspended":
-            return "SUSPENDED_BY_HOME_AGENCY"
-        if self.status != "active" or self.status_checked is None:
-            return "STATUS_UNKNOWN"
-        if now - self.status_checked > max_age:
-            return "STATUS_UNKNOWN"
         return None
 
     def evidence(self) -> dict[str, Any]:
@@ -277,6 +307,8 @@ def parse_moment(value: str | None, *, pointer: str, now: datetime) -> datetime:
         return now
     try:
         if len(value) == 10:
+            if not _DATE.fullmatch(value):  # date.fromisoformat also reads 2026-W01-1
+                raise ValueError(value)
             return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
         return parse_datetime(value, pointer=pointer, in_utc=True).astimezone(UTC)
     except (ValueError, MalformedError) as exc:
@@ -419,10 +451,6 @@ class Recognitions:
         if found is not None:
             return self.get(found.id)
         checked = _checked(result.status, now=now)
-        refused = self._refused_by_status(result.issuer or "", entries)
-        if refused is not None:  # presented again, under a digest of another kind
-            self.record_check(refused, checked, now=now, actor=channel, action="presented")
-            return self.get(refused.id)
         recognition_id = "rec-" + secrets.token_urlsafe(12)
         row = {
             "id": recognition_id,
@@ -479,6 +507,10 @@ class Recognitions:
         revocation seen makes it fail — so the recognition does not hold on until the
         refresher's next round; one whose status was not checked notes nothing."""
         found = self._by_digest(digest)
+        if found is None and result.credential is not None:
+            status = result.credential.get("credentialStatus", [])
+            entries = status if isinstance(status, list) else [status]
+            found = self._by_status(result.issuer or "", entries, validity=result.validity)
         if found is None:
             return None
         if result.verified or result.status:
@@ -510,23 +542,54 @@ class Recognitions:
             signing_keys=tuple((k.thumbprint, as_utc(k.judged_at)) for k in keys),
         )
 
-    def _refused_by_status(self, issuer: str, entries: Sequence[Any]) -> Recognition | None:
-        """A recognition of ``issuer`` an officer refused that names one of these status
-        entries: the same certificate, whatever its digest. A status index belongs to one
-        credential; a refusal kept under a digest of another kind (one made before
-        certificates were named by what their signature covers, §13.24) holds this way."""
+    def _by_status(
+        self,
+        issuer: str,
+        entries: Sequence[Any],
+        *,
+        validity: tuple[datetime | None, datetime | None] | None = None,
+    ) -> Recognition | None:
+        """The recognition of a certificate of ``issuer`` naming one of these status entries:
+        the same certificate, whatever its digest. A status index belongs to one credential,
+        so the certificate secured in another format (a JWT and Data Integrity of one
+        document), issued again, or kept under a digest of another kind (one made before
+        certificates were named by what their signature covers, §13.24) is found so — and
+        what an officer decided on it, or a suspension seen, holds for every form of it.
+        ``validity``: the window the verification read, when it read one — the recognition
+        found must hold that same window (an issuer that gives a renewed certificate the
+        index of the one it replaces makes a recognition of it, not one ending with the
+        old)."""
         named = _status_keys(entries)
         if not named:
             return None
+        column = self.table.c.status_entries
+
+        def written(text: str) -> Any:  # the stored JSON (json.dumps) holds this text
+            return column.contains(text, autoescape=True)
+
+        def naming(name: str, index: str) -> Any:
+            # narrowed in the database to those naming this list and index as json.dumps wrote
+            # them (an index a string or, when it reads so, a number); checked exactly below
+            indexes = [json.dumps(index), *([index] if index.isascii() and index.isdigit() else [])]
+            return and_(
+                written(json.dumps(name)[1:-1]),
+                or_(*(written(f'"statusListIndex": {i}') for i in indexes)),
+            )
+
         with self.engine.connect() as conn:
-            refused = conn.execute(
-                select(self.table.c.id, self.table.c.status_entries).where(
-                    self.table.c.issuer == issuer, self.table.c.decision == "refused"
-                )
+            kept = conn.execute(
+                select(self.table.c.id, column)
+                .where(self.table.c.issuer == issuer, or_(*(naming(n, i) for _, n, i in named)))
+                .order_by(self.table.c.created)
             ).all()
-        for recognition_id, kept in refused:
-            if named & _status_keys(json.loads(kept)):
-                return self.get(recognition_id)
+        window = None if validity is None else tuple(_utc_or_none(m) for m in validity)
+        for recognition_id, stored in kept:
+            if named & _status_keys(json.loads(stored)):
+                found = self.get(recognition_id)
+                if found is not None and (
+                    window is None or window == (found.valid_from, found.credential_until)
+                ):
+                    return found
         return None
 
     def _by_digest(self, digest: str) -> Recognition | None:
@@ -583,14 +646,38 @@ class Recognitions:
         trust: TrustList | None,
     ) -> dict[str, Any]:
         """The recognition query's answer for one party: the recognition holding at ``at``,
-        else why not (the newest recognition's reason). ``trust``: the trust list held now."""
+        else why not (the newest recognition's reason). ``trust``: the trust list held now.
+
+        A refusal holds for every recognition of the certificate refused (one made from another
+        form of it by another process at the same moment, before either saw the other's).
+        An identifier is answered for by one partner: when a certificate of another partner
+        on the list (another entry) also states it for ``at`` (:meth:`Recognition.claims_at`),
+        whose it is cannot be established — ``IDENTIFIER_CONTESTED``. Else a trader whose
+        home agency suspended it, or whom an officer refused, would be answered "recognised"
+        through another partner's certificate naming its identifier."""
         asked = {"scheme": scheme, "id": value, "at": _stamp(at)}
         found = self.of_party(scheme, value)
         if not found:
             return {**asked, "recognised": False, "reason": "NOT_FOUND"}
-        reasons = [(r, r.reason_at(at, now=now, max_age=max_age, trust=trust)) for r in found]
+        refused = [r for r in found if r.decision == "refused"]
+        reasons = [
+            (
+                r,
+                "REFUSED_BY_OFFICER"
+                if any(_same_certificate(r, x) for x in refused)
+                else r.reason_at(at, now=now, max_age=max_age, trust=trust),
+            )
+            for r in found
+        ]
         holding = next((r for r, reason in reasons if reason is None), None)
         chosen, reason = (holding, None) if holding is not None else reasons[0]
+        if holding is not None:
+            partner = _partner(trust, holding)
+            if any(
+                _partner(trust, r) != partner and r.claims_at(at, now=now, trust=trust)
+                for r in found
+            ):
+                reason = "IDENTIFIER_CONTESTED"
         body: dict[str, Any] = {**asked, "recognised": reason is None}
         if reason is not None:
             body["reason"] = reason
@@ -832,6 +919,21 @@ def _still_recognised(
     return entry
 
 
+def _same_certificate(one: Recognition, other: Recognition) -> bool:
+    """Whether two recognitions are of one certificate: an issuer's status entry (purpose,
+    list, index) belongs to one credential."""
+    return one.issuer == other.issuer and bool(
+        _status_keys(one.status_entries) & _status_keys(other.status_entries)
+    )
+
+
+def _partner(trust: TrustList | None, recognition: Recognition) -> str:
+    """Which partner of the trust list held now speaks through the recognition's issuer: its
+    entry (one entry may name several DIDs), else the issuer's DID."""
+    entry = None if trust is None else trust.recognised(recognition.issuer)
+    return recognition.issuer if entry is None else entry.issuer
+
+
 def _in_force(arrangement: Mapping[str, Any], at: datetime) -> bool:
     since, until = arrangement.get("since"), arrangement.get("until")
     day = at.date()
@@ -841,14 +943,21 @@ def _in_force(arrangement: Mapping[str, Any], at: datetime) -> bool:
 
 
 def _identifiers(value: Any) -> list[tuple[str, str]]:
-    """The certificate's identifiers (verified with it), each once."""
+    """The certificate's identifiers (verified with it), each once — exactly as stated: one
+    longer than its column holds is left out, not cut (its prefix, which a query may name,
+    is no identifier the issuer signed)."""
     items = value if isinstance(value, list) else [value] if value is not None else []
     found: dict[tuple[str, str], None] = {}
     for item in items:
         if isinstance(item, dict):
             scheme, number = item.get("scheme"), item.get("value")
-            if isinstance(scheme, str) and isinstance(number, str):
-                found[(scheme[:64], number[:128])] = None
+            if (
+                isinstance(scheme, str)
+                and isinstance(number, str)
+                and len(scheme) <= _SCHEME_LENGTH
+                and len(number) <= _VALUE_LENGTH
+            ):
+                found[(scheme, number)] = None
     return list(found)
 
 
