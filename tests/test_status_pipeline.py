@@ -315,3 +315,23 @@ def test_a_list_is_signed_with_a_key_the_trust_list_pins_for_its_issuer(
     assert set(result.codes) == codes
     if codes:
         assert "pinned" in result.errors[0].message
+
+
+def test_a_list_cached_under_another_trust_policy_is_held_to_this_ones_keys(
+    agency: Agency, fetcher: StaticFetcher
+) -> None:
+    # verifiers made by dataclasses.replace share their status cache (the service's trust
+    # refreshes, its trust-history and as-of verifiers): a list one of them admitted
+    # without pinned keys — or before the trust list withdrew its key — must not answer for
+    # one that pins other keys
+    vc = agency.issue("urn:uuid:aeo-16")
+    republish(agency, "vc+jwt")
+    checks = ("proof", "issuer", "validity", "status")
+    unpinned = Verifier(fetcher=fetcher, clock=lambda: T0, checks=checks)
+    assert unpinned.verify(vc).verified
+    other = KeyPair.generate().public.thumbprint()
+    trust = pinning(agency, PinnedKey(thumbprint=other, not_before=T0 - timedelta(days=30)))
+    pinned = dataclasses.replace(unpinned, trust=trust)
+    result = pinned.verify(vc)
+    assert set(result.codes) == {"STATUS_VERIFICATION"}
+    assert "pinned" in result.errors[0].message

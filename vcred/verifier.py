@@ -55,8 +55,10 @@ from vcred.status import (
     DEFAULT_STATUS_MAX_AGE,
     EntryStatus,
     StatusChecker,
+    StatusList,
     StatusListCache,
     StatusReport,
+    VerifiedList,
 )
 from vcred.status.entry import is_status_entry
 
@@ -556,6 +558,8 @@ class Verifier:
             offline=self.offline,
             clock_skew=self.clock_skew,
             max_age=self.status_max_age,
+            # a list held in the shared cache is judged by this verifier's pins on each read
+            admit=self._admit_status_list if isinstance(self.trust, PinsKeys) else None,
         )
         object.__setattr__(self, "_status", checker)
 
@@ -604,7 +608,14 @@ class Verifier:
         with time_budget(self._budget_seconds):
             return self._verify(secured, run)
 
-    def _verify(self, secured: Any, checks: Sequence[str]) -> VerificationResult:
+    def _verify(
+        self,
+        secured: Any,
+        checks: Sequence[str],
+        *,
+        signed_by: list[tuple[str, datetime | None]] | None = None,
+    ) -> VerificationResult:
+        """``signed_by``, when given with the "keys" check, receives the signing keys."""
         report = _Report()
         try:
             fmt, document, one_context = _detect(secured)
@@ -638,7 +649,10 @@ class Verifier:
         if "issuer" in checks:
             report.run("issuer", _check_issuer_binding, issuer, state.methods, stated)
         if "keys" in checks:
-            report.run("keys", self._check_pinned_keys, issuer, _signing_keys(state))
+            keys = _signing_keys(state)
+            if signed_by is not None:
+                signed_by.extend(keys)
+            report.run("keys", self._check_pinned_keys, issuer, keys)
         window = None
         if "validity" in checks:
             window = self._validity(report, credential, state.jwt_claims)
@@ -846,9 +860,17 @@ class Verifier:
             report.ok("status", f"not revoked or suspended ({purposes})")
         return entries
 
-    def _verify_status_list(self, secured: object) -> Mapping[str, Any]:
-        """Verify a fetched status list credential: its proof, issuer binding and validity."""
-        result = self._verify(secured, _STATUS_LIST_CHECKS)
+    def _admit_status_list(self, status_list: StatusList) -> None:
+        """A list, fetched or held, is signed with keys the trust policy pins for its issuer
+        now (:meth:`_check_pinned_keys`): whoever fetched it into the shared cache, under
+        whichever trust list (one that has since withdrawn the key, or none)."""
+        self._check_pinned_keys(status_list.issuer, status_list.signing_keys)
+
+    def _verify_status_list(self, secured: object) -> VerifiedList:
+        """Verify a fetched status list credential: its proof, issuer binding, validity and
+        keys; returned with the keys that signed it (:meth:`_admit_status_list`)."""
+        keys: list[tuple[str, datetime | None]] = []
+        result = self._verify(secured, _STATUS_LIST_CHECKS, signed_by=keys)
         if not result.verified or result.credential is None:
             problem = result.errors[0] if result.errors else None
             if problem is None:
@@ -865,7 +887,7 @@ class Verifier:
                 "the status list is an SD-JWT with claims that may be withheld "
                 "(selectively disclosable members or decoy digests): refused"
             )
-        return result.credential
+        return VerifiedList(credential=result.credential, signing_keys=tuple(keys))
 
     def _check_schema(self, verified: Verified, report: _Report) -> None:
         credential = verified.document

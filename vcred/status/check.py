@@ -67,9 +67,20 @@ DEFAULT_STATUS_MAX_AGE: Final = timedelta(hours=24)
 
 _COMPACT: Final = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]*){2}(~[A-Za-z0-9_\-.~]*)?")
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifiedList:
+    """What a ``verify_list`` may return instead of the bare credential: the verified list
+    credential and the keys that signed it, (JWK thumbprint, signing time), kept on the
+    :class:`StatusList` for :attr:`StatusChecker.admit`."""
+
+    credential: Mapping[str, Any]
+    signing_keys: tuple[tuple[str, datetime | None], ...] = ()
+
+
 #: Verifies a fetched list credential (a JSON object, or a compact JWS / SD-JWT string) and
-#: returns the verified credential as a dict; raises a VcredError when it does not verify.
-VerifyList = Callable[[object], Mapping[str, Any]]
+#: returns the verified credential (or a VerifiedList); raises a VcredError when it does not.
+VerifyList = Callable[[object], Mapping[str, Any] | VerifiedList]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,6 +197,10 @@ class StatusChecker:
     #: The time a list is fetched and held at, with ``as_of`` (else ``now`` is that time):
     #: a list fetched today for a past moment was fetched today, and ages from today.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Judges a list on every read, cached or not (raises a VcredError to refuse it): the
+    #: cache is shared by checkers whose rules differ (a verifier's trust policy, which pins
+    #: the keys a list's issuer may sign with, is replaced while its lists stay held).
+    admit: Callable[[StatusList], None] | None = None
 
     def __post_init__(self) -> None:
         if self.max_age <= timedelta(0):
@@ -337,6 +352,13 @@ class StatusChecker:
                 f"issuer {issuer}",
                 pointer=where,
             )
+        if self.admit is not None:
+            try:
+                self.admit(status_list)
+            except VcredError as exc:
+                raise StatusVerificationError(
+                    f"the status list {status_list.url} is refused: {exc}", pointer=where
+                ) from exc
         # the list's issuer stamps validFrom with its own clock, often in the very second
         # this verifier fetched it: tolerate the same skew as for credentials — but not as of
         # a past moment, for which the issuer serves a version by its own stamps: one that
@@ -418,9 +440,13 @@ class StatusChecker:
         except MalformedError as exc:
             raise StatusVerificationError(f"the status list {url} is unreadable: {exc}") from exc
         try:
-            verified = self.verify_list(document)
+            answer = self.verify_list(document)
         except VcredError as exc:
             raise StatusVerificationError(f"the status list {url} does not verify: {exc}") from exc
+        keys: tuple[tuple[str, datetime | None], ...] = ()
+        verified: object = answer
+        if isinstance(answer, VerifiedList):
+            verified, keys = answer.credential, answer.signing_keys
         if not isinstance(verified, Mapping):
             raise UsageError("verify_list must return the verified credential as a mapping")
         if "credentialStatus" in verified or "status" in verified:
@@ -432,12 +458,15 @@ class StatusChecker:
                 "reads: refused"
             )
         try:
-            return parse_status_list_credential(verified, url=base, max_bytes=self.max_list_bytes)
+            status_list = parse_status_list_credential(
+                verified, url=base, max_bytes=self.max_list_bytes
+            )
         except StatusError as exc:
             # its pointer is into the list; the caller points into the credential instead
             raise type(exc)(f"the status list {url}: {exc}") from exc
         except MalformedError as exc:
             raise StatusVerificationError(f"the status list {url} is malformed: {exc}") from exc
+        return replace(status_list, signing_keys=keys) if keys else status_list
 
 
 def refuse_older(versions: ListVersions, fetched: StatusList, *, url: str) -> None:

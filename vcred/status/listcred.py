@@ -66,6 +66,10 @@ class StatusList:
     status_size: int | None = None
     #: The entry type this list answers (a legacy list answers only its own entries).
     entry_type: str = ENTRY_TYPE
+    #: (JWK thumbprint, signing time) of each key whose proof verified, as ``verify_list``
+    #: reported them (:class:`vcred.status.VerifiedList`): held with the list, so a checker
+    #: that pins keys judges them on every read, whoever fetched it into a shared cache.
+    signing_keys: tuple[tuple[str, datetime | None], ...] = ()
 
 
 def format_datetime(moment: datetime) -> str:
