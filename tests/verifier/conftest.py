@@ -146,8 +146,9 @@ def eu_key() -> KeyPair:
     return KeyPair.generate("ed25519")
 
 
-def eu_trust_list(issuer: str) -> dict[str, Any]:
-    """The EU agency's unsigned trust list (``issuer``: its DID), recognising the US one."""
+def eu_trust_list(issuer: str, *partners: dict[str, Any]) -> dict[str, Any]:
+    """The EU agency's unsigned trust list (``issuer``: its DID), recognising the US one and
+    the ``partners`` entries given."""
     return build_trust_list(
         [
             {
@@ -156,7 +157,8 @@ def eu_trust_list(issuer: str) -> dict[str, Any]:
                 "programme": "US-CTPAT",
                 "country": "US",
                 "acceptedCredentialTypes": ["AEOCertificateCredential"],
-            }
+            },
+            *partners,
         ],
         issuer=issuer,
         programme="EU-AEO",

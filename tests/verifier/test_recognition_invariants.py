@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, update
 
-from tests.verifier.conftest import NOW, US_DID, Agency, MakeApp
+from tests.verifier.conftest import NOW, US_DID, Agency, MakeApp, eu_trust_list
 from tests.verifier.test_oid4vp import Clock
 from tests.verifier.test_recognitions import (
     MID,
@@ -38,7 +38,6 @@ from vcred.customs.samples import TRADERS
 from vcred.errors import MalformedError
 from vcred.keys import KeyPair
 from vcred.sdjwt import present as present_sd_jwt
-from vcred.trust import build_trust_list
 from verifier_app import recognitions as recognitions_module
 from verifier_app.recognitions import Recognitions, parse_moment
 
@@ -55,30 +54,14 @@ def two_partners(make: MakeApp, tmp_path: Path, jp_agency: KeyPair) -> Flask:
     """An EU verifier whose trust list recognises the US agency (US-CTPAT) and a Japanese one
     (JP-AEO)."""
     eu = KeyPair.generate("ed25519")
-    unsigned = build_trust_list(
-        [
-            {
-                "issuer": US_DID,
-                "name": "U.S. CBP (test)",
-                "programme": "US-CTPAT",
-                "country": "US",
-                "acceptedCredentialTypes": ["AEOCertificateCredential"],
-            },
-            {
-                "issuer": did_key(jp_agency.public),
-                "name": "Japan Customs (test)",
-                "programme": "JP-AEO",
-                "country": "JP",
-                "acceptedCredentialTypes": ["AEOCertificateCredential"],
-            },
-        ],
-        issuer=did_key(eu.public),
-        programme="EU-AEO",
-        authority_country="DE",
-        authority_name="Zoll (test)",
-        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
-        valid_until=datetime(2027, 1, 1, tzinfo=UTC),
-    )
+    japan = {
+        "issuer": did_key(jp_agency.public),
+        "name": "Japan Customs (test)",
+        "programme": "JP-AEO",
+        "country": "JP",
+        "acceptedCredentialTypes": ["AEOCertificateCredential"],
+    }
+    unsigned = eu_trust_list(did_key(eu.public), japan)
     path = tmp_path / "two-partners.jwt"
     path.write_text(str(issue(unsigned, eu)))
     return make(recognition_refresh=timedelta(0), trust_list=path, trust_issuer=did_key(eu.public))
