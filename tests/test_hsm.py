@@ -136,14 +136,14 @@ def test_unknown_token_is_refused(softhsm: SoftHsm) -> None:
 
 class _ListsLate:
     """A module that lists the token only from its third load (another process was writing
-    it), counting its reloads."""
+    it), counting its reloads; until then it says ``error`` (by default: no such token)."""
 
-    def __init__(self, token: Any) -> None:
-        self.token, self.reloads = token, 0
+    def __init__(self, token: Any, error: type[Exception] = pkcs11.NoSuchToken) -> None:
+        self.token, self.reloads, self.error = token, 0, error
 
     def get_token(self, *, token_label: str) -> Any:
         if self.reloads < 2:
-            raise pkcs11.NoSuchToken(token_label)
+            raise self.error(token_label)
         return self.token
 
     def reinitialize(self) -> None:
@@ -169,6 +169,22 @@ def test_a_token_the_module_did_not_list_is_looked_for_again_reloaded(
     never = _ListsLate(token="the token")
     never.reinitialize = lambda: None  # type: ignore[method-assign]
     with pytest.raises(UsageError, match="no PKCS#11 token labelled 'vcred'"):
+        hsm._token(never, "module.so", "vcred")
+
+
+def test_a_token_the_module_could_not_read_is_looked_for_again_reloaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same start, seen otherwise: SoftHSM2 answered CKR_GENERAL_ERROR reading the token
+    another worker was writing (C_GetTokenInfo), and the worker failed to boot."""
+    monkeypatch.setattr(hsm, "TOKEN_LOOK_PAUSE_S", 0)
+    monkeypatch.setattr(hsm, "_LOGINS", {})
+    late = _ListsLate(token="the token", error=pkcs11.GeneralError)
+    assert hsm._token(late, "module.so", "vcred") == "the token"
+    assert late.reloads == 2
+    never = _ListsLate(token="the token", error=pkcs11.GeneralError)
+    never.reinitialize = lambda: None  # type: ignore[method-assign]
+    with pytest.raises(UsageError, match=r"cannot read the PKCS#11 tokens of module\.so"):
         hsm._token(never, "module.so", "vcred")
 
 

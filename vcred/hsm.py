@@ -184,11 +184,13 @@ def _token(library: Any, module: str, token: str) -> Any:
 
     A module may list its tokens once, when it is loaded, and leave out one another process
     is writing at that moment: SoftHSM2 skips a token whose object file another process is
-    rewriting (seen when several workers start at once, one making the keys). Not listed, it
-    is looked for again, the module reloaded (C_Finalize, C_Initialize) — only while this
-    process holds no login, which a reload would end.
+    rewriting (seen when several workers start at once, one making the keys), or answer
+    CKR_GENERAL_ERROR while reading it (seen likewise). Not listed, it is looked for again,
+    the module reloaded (C_Finalize, C_Initialize) — only while this process holds no
+    login, which a reload would end.
     """
     pkcs11 = _pkcs11()
+    unreadable: Exception | None = None
     for look in range(1 if _LOGINS else TOKEN_LOOKS):
         if look:
             time.sleep(TOKEN_LOOK_PAUSE_S)
@@ -199,9 +201,15 @@ def _token(library: Any, module: str, token: str) -> Any:
         try:
             return library.get_token(token_label=token)
         except pkcs11.NoSuchToken:
-            continue
+            unreadable = None
+        except pkcs11.GeneralError as exc:
+            unreadable = exc
         except pkcs11.MultipleTokensReturned as exc:
             raise UsageError(f"several PKCS#11 tokens are labelled {token!r}") from exc
+    if unreadable is not None:
+        raise UsageError(
+            f"cannot read the PKCS#11 tokens of {module}: {unreadable!r}"
+        ) from unreadable
     raise UsageError(f"no PKCS#11 token labelled {token!r} in {module}")
 
 
